@@ -1,0 +1,108 @@
+"""`infusion-companion` command line: run the bot, migrate the database, check content."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from bot.config import Settings
+
+ENV_HINT = "see .env.example for every setting"
+
+
+def _fail(message: str) -> int:
+    print(f"infusion-companion: {message}", file=sys.stderr)
+    return 2
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # aiogram's event log names chats and users at INFO; keep it to warnings.
+    logging.getLogger("aiogram.event").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def _cmd_run(settings: Settings) -> int:
+    from bot.runtime import StartupError, run_polling
+
+    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+        return _fail(f"BOT_TOKEN is not set; put your bot's token in .env ({ENV_HINT})")
+    _configure_logging(settings.log_level)
+    try:
+        asyncio.run(run_polling(settings))
+    except StartupError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _cmd_db_upgrade(settings: Settings) -> int:
+    from bot.db.engine import create_engine
+    from bot.db.migrate import upgrade
+
+    async def _go() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    _configure_logging(settings.log_level)
+    asyncio.run(_go())
+    print("database is up to date")
+    return 0
+
+
+def _cmd_content_check(settings: Settings) -> int:
+    from bot.content.validate import validate_content
+
+    problems = validate_content(settings.messages_dir, settings.default_language)
+    for problem in problems:
+        print(problem)
+    if problems:
+        return 1
+    print(f"content in {settings.messages_dir} is valid")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="infusion-companion", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start the bot (long polling); migrates the database first")
+    db = sub.add_parser("db", help="database commands")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply all database migrations")
+    content = sub.add_parser("content", help="message content commands")
+    content_sub = content.add_subparsers(dest="content_command", required=True)
+    content_sub.add_parser("check", help="validate every template and data file in MESSAGES_DIR")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = _settings()
+    except ValidationError as exc:
+        lines = [f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
+        return _fail("invalid settings (" + ENV_HINT + "):\n  " + "\n  ".join(lines))
+    if args.command == "run":
+        return _cmd_run(settings)
+    if args.command == "db":
+        return _cmd_db_upgrade(settings)
+    return _cmd_content_check(settings)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

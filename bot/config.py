@@ -1,0 +1,88 @@
+"""One settings object for the whole application, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from scheduler.timemath import UnknownZone, load_zone
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+BUNDLED_MESSAGES_DIR = PROJECT_ROOT / "messages"
+OFFICIAL_API_URL = "https://api.telegram.org"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/companion.db"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Every field is documented in `.env.example`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    bot_token: SecretStr | None = None
+    telegram_api_url: str = OFFICIAL_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    messages_dir: Path = BUNDLED_MESSAGES_DIR
+    clinic_timezone: str = "America/New_York"
+    staff_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
+    log_level: str = "INFO"
+    default_language: str = "en"
+    polling_timeout: int = Field(default=25, ge=1, le=50)
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+
+    @field_validator("staff_ids", mode="before")
+    @classmethod
+    def _split_staff_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p for p in value.replace(";", ",").replace(" ", ",").split(",") if p]
+            try:
+                return frozenset(int(p) for p in parts)
+            except ValueError as exc:
+                raise ValueError("STAFF_IDS must be Telegram user ids separated by commas") from exc
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        try:
+            return load_zone(value).key
+        except UnknownZone as exc:
+            raise ValueError(f"CLINIC_TIMEZONE {value!r} is not an IANA time zone name") from exc
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("TELEGRAM_API_URL must start with http:// or https://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value
+
+    @cached_property
+    def clinic_zone(self) -> ZoneInfo:
+        return load_zone(self.clinic_timezone)
+
+    def sqlite_path(self) -> Path | None:
+        """The file behind a SQLite URL, so its folder can be created; None for other databases."""
+        prefix = "sqlite+aiosqlite:///"
+        if not self.database_url.startswith(prefix):
+            return None
+        raw = self.database_url[len(prefix) :].split("?", 1)[0]
+        if not raw or raw == ":memory:":
+            return None
+        return Path(raw)

@@ -1,0 +1,108 @@
+"""Shapes of the data files in `messages/`, validated on load.
+
+Staff will edit these files (and later, database versions of them), so every field is checked
+and an error names the file and the field.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_PHONE_CHARS = set("0123456789+-() .")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class ClinicProfile(_Strict):
+    """Facts about the clinic that templates may print. One file: `messages/clinic.toml`."""
+
+    name: str = Field(min_length=1, max_length=80)
+    phone: str = Field(min_length=3, max_length=32)
+    phone_e164: str = Field(pattern=r"^\+[1-9][0-9]{6,14}$")
+    city: str = Field(default="", max_length=80)
+    address: str = Field(default="", max_length=200)
+    website: str = Field(default="", max_length=200)
+    hours: str = Field(default="", max_length=200)
+    crisis_line: str = Field(default="988", min_length=2, max_length=16)
+    emergency_number: str = Field(default="911", min_length=2, max_length=16)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        if not set(value) <= _PHONE_CHARS:
+            raise ValueError("may hold only digits, spaces, + - ( ) and dots")
+        return value
+
+    @field_validator("website")
+    @classmethod
+    def _website(cls, value: str) -> str:
+        if value and not value.startswith("https://"):
+            raise ValueError("must start with https://")
+        return value
+
+
+_FORMAT_FIELDS = frozenset(
+    {"weekday", "month", "day", "year", "hour", "hour12", "minute", "ampm", "zone", "time", "date"}
+)
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class DateFormats(_Strict):
+    """How one language writes dates and times; `{placeholders}` are filled by code.
+
+    Only plain `{name}` placeholders are allowed: `str.format` would otherwise let an edited
+    pattern reach attributes of the values (`{day.__class__}`)."""
+
+    weekdays: list[str] = Field(min_length=7, max_length=7)
+    months: list[str] = Field(min_length=12, max_length=12)
+    am: str = Field(min_length=1, max_length=8)
+    pm: str = Field(min_length=1, max_length=8)
+    time: str = Field(min_length=1, max_length=60)
+    date: str = Field(min_length=1, max_length=60)
+    datetime_long: str = Field(min_length=1, max_length=120)
+    datetime_short: str = Field(min_length=1, max_length=80)
+
+    @field_validator("time", "date", "datetime_long", "datetime_short")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        stripped = value.replace("{{", "").replace("}}", "")
+        names = _PLACEHOLDER.findall(stripped)
+        unknown = sorted(set(names) - _FORMAT_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown placeholders {unknown}; allowed: {sorted(_FORMAT_FIELDS)}")
+        if "{" in _PLACEHOLDER.sub("", stripped) or "}" in _PLACEHOLDER.sub("", stripped):
+            raise ValueError("unbalanced { or }")
+        return value
+
+
+class CommandText(_Strict):
+    command: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
+    description: str = Field(min_length=3, max_length=256)
+
+
+class CommandList(_Strict):
+    command: list[CommandText] = Field(min_length=1, max_length=100)
+
+
+class FaqPrompt(_Strict):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")
+    title: str = Field(min_length=1, max_length=40)
+    keywords: list[str] = Field(min_length=1)
+    template: str = Field(pattern=r"^[a-z0-9_/]+$")
+
+
+class FaqFile(_Strict):
+    prompt: list[FaqPrompt] = Field(min_length=1, max_length=40)
+
+    @field_validator("prompt")
+    @classmethod
+    def _unique(cls, value: list[FaqPrompt]) -> list[FaqPrompt]:
+        keys = [p.key for p in value]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"duplicate keys: {', '.join(dupes)}")
+        return value

@@ -1,0 +1,227 @@
+"""The one loader for everything the bot says.
+
+Content is addressed by (name, language): `messages/<lang>/<name>.html.j2` for texts,
+`messages/<lang>/*.toml` for button labels, commands, date formats, FAQ and the safety lexicon,
+and `messages/clinic.toml` for clinic facts. A missing text in a language falls back to the
+default language. Templates render to Telegram HTML with autoescaping, so values a patient
+typed can never become markup.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import BaseModel, ValidationError
+
+from bot.content.schemas import ClinicProfile, CommandList, DateFormats, FaqFile
+from bot.services.faq import FaqEntry, FaqMatcher
+from bot.services.safety import CrisisDetector
+
+TEMPLATE_SUFFIX = ".html.j2"
+M = TypeVar("M", bound=BaseModel)
+
+
+class ContentError(Exception):
+    """Content that cannot be loaded; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Faq:
+    entries: tuple[FaqEntry, ...]
+    matcher: FaqMatcher
+
+    def by_key(self, key: str) -> FaqEntry | None:
+        return next((e for e in self.entries if e.key == key), None)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ContentError(f"{path}: file is missing") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ContentError(f"{path}: {exc}") from exc
+
+
+def parse_model(model: type[M], data: dict[str, Any], source: Path) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(file)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ContentError(f"{source}: {problems}") from exc
+
+
+class Content:
+    def __init__(self, messages_dir: Path, default_language: str = "en") -> None:
+        self.root = Path(messages_dir)
+        self.default_language = default_language
+        self._formats: dict[str, DateFormats] = {}
+        self._buttons: dict[str, dict[str, str]] = {}
+        self._faq: dict[str, Faq] = {}
+        if not (self.root / default_language).is_dir():
+            raise ContentError(f"{self.root / default_language}: language folder is missing")
+        # A sandbox: staff-edited templates must not reach Python internals.
+        self._html = ImmutableSandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(str(self.root)),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self._plain = ImmutableSandboxedEnvironment(
+            autoescape=False, undefined=jinja2.StrictUndefined
+        )
+        for env in (self._html, self._plain):
+            env.filters["when"] = self._filter("datetime_long")
+            env.filters["when_short"] = self._filter("datetime_short")
+            env.filters["date"] = self._filter("date")
+            env.filters["time"] = self._filter("time")
+            env.globals["clinic"] = self.clinic
+
+    # --- languages ----------------------------------------------------------------------
+    @cached_property
+    def languages(self) -> tuple[str, ...]:
+        found = sorted(p.name for p in self.root.iterdir() if p.is_dir() and len(p.name) <= 8)
+        return tuple(
+            [self.default_language, *[lang for lang in found if lang != self.default_language]]
+        )
+
+    def language_for(self, code: str | None) -> str:
+        """Pick a supported language from a Telegram `language_code` such as 'es-MX'."""
+        if code:
+            base = code.split("-", 1)[0].lower()
+            if base in self.languages:
+                return base
+        return self.default_language
+
+    def _path(self, lang: str, name: str) -> Path:
+        path = self.root / lang / name
+        return path if path.exists() else self.root / self.default_language / name
+
+    # --- data files ---------------------------------------------------------------------
+    @cached_property
+    def clinic(self) -> ClinicProfile:
+        path = self.root / "clinic.toml"
+        return parse_model(ClinicProfile, read_toml(path), path)
+
+    def formats(self, lang: str) -> DateFormats:
+        if lang not in self._formats:
+            path = self._path(lang, "formats.toml")
+            self._formats[lang] = parse_model(DateFormats, read_toml(path), path)
+        return self._formats[lang]
+
+    def commands(self, lang: str) -> list[tuple[str, str]]:
+        path = self._path(lang, "commands.toml")
+        parsed = parse_model(CommandList, read_toml(path), path)
+        return [(c.command, c.description) for c in parsed.command]
+
+    def buttons(self, lang: str) -> dict[str, str]:
+        if lang not in self._buttons:
+            path = self._path(lang, "buttons.toml")
+            data = read_toml(path)
+            bad = [k for k, v in data.items() if not isinstance(v, str) or not 0 < len(v) <= 64]
+            if bad:
+                raise ContentError(f"{path}: labels must be text of 1-64 characters: {bad}")
+            self._buttons[lang] = dict(data)
+        return self._buttons[lang]
+
+    def faq(self, lang: str) -> Faq:
+        if lang not in self._faq:
+            path = self._path(lang, "faq.toml")
+            parsed = parse_model(FaqFile, read_toml(path), path)
+            entries = tuple(
+                FaqEntry(p.key, p.title, tuple(p.keywords), p.template) for p in parsed.prompt
+            )
+            self._faq[lang] = Faq(entries, FaqMatcher(entries))
+        return self._faq[lang]
+
+    @cached_property
+    def crisis_detector(self) -> CrisisDetector:
+        """One detector over every language's lexicon: a patient may write in any language."""
+        categories: dict[str, list[str]] = {}
+        exclusions: list[str] = []
+        for lang in self.languages:
+            path = self.root / lang / "safety.toml"
+            if not path.exists():
+                continue
+            try:
+                detector_data = read_toml(path)
+                CrisisDetector.from_toml_dict(detector_data)  # validate each file on its own
+            except ValueError as exc:
+                raise ContentError(f"{path}: {exc}") from exc
+            for category in detector_data.get("category", []):
+                categories.setdefault(category["key"], []).extend(category["phrases"])
+            exclusions.extend(detector_data.get("exclusions", {}).get("phrases", []))
+        if not categories:
+            raise ContentError(f"{self.root}: no safety.toml with crisis phrases was found")
+        return CrisisDetector(categories, exclusions)
+
+    # --- rendering ----------------------------------------------------------------------
+    def template_name(self, name: str, lang: str) -> str:
+        candidate = f"{lang}/{name}{TEMPLATE_SUFFIX}"
+        if (self.root / candidate).exists():
+            return candidate
+        return f"{self.default_language}/{name}{TEMPLATE_SUFFIX}"
+
+    def render(self, name: str, lang: str, /, **context: Any) -> str:
+        """Render a text as Telegram HTML. Raises ContentError if the template is broken."""
+        template_name = self.template_name(name, lang)
+        try:
+            template = self._html.get_template(template_name)
+            return template.render(lang=lang, **context).strip()
+        except jinja2.TemplateNotFound as exc:
+            raise ContentError(f"{self.root / template_name}: template is missing") from exc
+        except jinja2.TemplateError as exc:
+            raise ContentError(f"{self.root / template_name}: {exc}") from exc
+
+    def button(self, key: str, lang: str, /, **context: Any) -> str:
+        """A button label (plain text: Telegram shows button text as is)."""
+        labels = self.buttons(lang)
+        source = labels.get(key) or self.buttons(self.default_language).get(key)
+        if source is None:
+            raise ContentError(f"{self._path(lang, 'buttons.toml')}: no label '{key}'")
+        try:
+            text = self._plain.from_string(source).render(lang=lang, **context)
+        except jinja2.TemplateError as exc:
+            raise ContentError(f"{self._path(lang, 'buttons.toml')}: {key}: {exc}") from exc
+        return text.strip()[:64] or key
+
+    # --- date formatting ----------------------------------------------------------------
+    def format_datetime(self, value: datetime, lang: str, style: str = "datetime_long") -> str:
+        """Format an aware local datetime in the language's words (locale-independent)."""
+        fmt = self.formats(lang)
+        hour12 = value.hour % 12 or 12
+        fields = {
+            "weekday": fmt.weekdays[value.weekday()],
+            "month": fmt.months[value.month - 1],
+            "day": value.day,
+            "year": value.year,
+            "hour": f"{value.hour:02d}",
+            "hour12": hour12,
+            "minute": f"{value.minute:02d}",
+            "ampm": fmt.am if value.hour < 12 else fmt.pm,
+            "zone": value.tzname() or "",
+        }
+        fields["time"] = fmt.time.format(**fields)
+        fields["date"] = fmt.date.format(**fields)
+        pattern = getattr(fmt, style)
+        return pattern.format(**fields).strip()
+
+    def _filter(self, style: str) -> Any:
+        @jinja2.pass_context
+        def _format(ctx: jinja2.runtime.Context, value: datetime) -> str:
+            return self.format_datetime(value, ctx.get("lang", self.default_language), style)
+
+        return _format

@@ -1,0 +1,190 @@
+"""The one validator for message content.
+
+Used at start-up, by `content check`, and (later) before a staff edit is accepted. It renders
+every text with sample values, so an undefined variable, a syntax error, a disallowed tag or an
+overlong text is caught before a patient sees it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.content.store import Content, ContentError
+from bot.content.telegram_html import check_telegram_html
+
+_SAMPLE_WHEN = datetime(2026, 12, 3, 19, 30, tzinfo=UTC).astimezone(ZoneInfo("America/New_York"))
+_SAMPLE_LATER = datetime(2026, 12, 3, 20, 30, tzinfo=UTC).astimezone(ZoneInfo("America/New_York"))
+
+APPOINTMENT_ERROR_CODES = (
+    "empty",
+    "unreadable",
+    "missing_time",
+    "missing_date",
+    "invalid_date",
+    "invalid_time",
+    "past",
+    "too_far",
+    "nonexistent",
+    "duplicate",
+    "too_many",
+    "expired",
+)
+
+# Every text the code renders, with the values it passes (one dict per variant to try).
+REQUIRED_TEMPLATES: dict[str, list[dict[str, Any]]] = {
+    "welcome": [{}],
+    "welcome_back": [{}],
+    "consent_thanks": [{}],
+    "consent_declined": [{}],
+    "need_consent": [{}],
+    "menu": [{}],
+    "help": [{}],
+    "prepare": [{}],
+    "appointment_ask": [
+        {"zone": "America/New_York", "changing": False},
+        {"zone": "America/New_York", "changing": True},
+    ],
+    "appointment_confirm": [
+        {"when": _SAMPLE_WHEN, "changing": False},
+        {"when": _SAMPLE_WHEN, "changing": True},
+    ],
+    "appointment_ambiguous": [{"earlier": _SAMPLE_WHEN, "later": _SAMPLE_LATER}],
+    "appointment_saved": [
+        {"when": _SAMPLE_WHEN, "changed": False},
+        {"when": _SAMPLE_WHEN, "changed": True},
+    ],
+    "appointment_error": [
+        {
+            "code": code,
+            "zone": "America/New_York",
+            "faq_template": None,
+            "limit": 20,
+            "wall": datetime(2026, 3, 8, 2, 30),
+        }
+        for code in APPOINTMENT_ERROR_CODES
+    ],
+    "appointment_list": [{"items": []}, {"items": [_SAMPLE_WHEN, _SAMPLE_LATER]}],
+    "appointment_detail": [{"when": _SAMPLE_WHEN}],
+    "appointment_cancel_confirm": [{"when": _SAMPLE_WHEN}],
+    "appointment_cancelled": [{"when": _SAMPLE_WHEN}],
+    "appointment_kept": [{"when": _SAMPLE_WHEN}],
+    "appointment_gone": [{}],
+    "settings": [{"zone": "America/New_York", "now_local": _SAMPLE_WHEN}],
+    "timezone_ask": [{}],
+    "timezone_saved": [{"zone": "America/Chicago", "now_local": _SAMPLE_WHEN}],
+    "timezone_unknown": [{}],
+    "forget_confirm": [{}],
+    "forget_done": [{}],
+    "forget_kept": [{}],
+    "forget_nothing": [{}],
+    "faq_menu": [{}],
+    "faq_no_match": [{}],
+    "crisis": [{}],
+    "crisis_staff_alert": [
+        {
+            "patient_ref": "#12",
+            "display_name": "<Pat & Co>",
+            "telegram_id": 1001,
+            "at_local": "Thursday, December 3, 2026 at 2:30 PM EST",
+        },
+        {"patient_ref": "", "display_name": "", "telegram_id": 1001, "at_local": "now"},
+    ],
+    "unknown_command": [{}],
+    "unsupported": [{}],
+    "edited": [{}],
+    "stale_button": [{}],
+    "error": [{}],
+}
+
+REQUIRED_BUTTONS = (
+    "menu_appointments",
+    "menu_prepare",
+    "menu_faq",
+    "menu_settings",
+    "menu_home",
+    "consent_yes",
+    "consent_no",
+    "consent_review",
+    "draft_confirm",
+    "draft_change",
+    "draft_pick",
+    "appointment_item",
+    "appointment_new",
+    "appointment_change",
+    "appointment_cancel",
+    "appointment_back",
+    "cancel_yes",
+    "cancel_no",
+    "faq_more",
+    "zone_eastern",
+    "zone_central",
+    "zone_mountain",
+    "zone_arizona",
+    "zone_pacific",
+    "zone_alaska",
+    "zone_hawaii",
+    "zone_atlantic",
+    "zone_other",
+    "forget_yes",
+    "forget_no",
+)
+
+REQUIRED_COMMANDS = ("start", "appointment", "faq", "settings", "help", "forget")
+
+
+def _render_problems(
+    content: Content, name: str, lang: str, samples: list[dict[str, Any]]
+) -> list[str]:
+    problems: list[str] = []
+    path = content.root / content.template_name(name, lang)
+    for sample in samples:
+        try:
+            text = content.render(name, lang, **sample)
+        except ContentError as exc:
+            problems.append(str(exc))
+            break
+        except Exception as exc:  # a staff edit can fail in any way; report, never crash
+            problems.append(f"{path}: {type(exc).__name__}: {exc}")
+            break
+        problems.extend(f"{path}: {p}" for p in check_telegram_html(text))
+    return problems
+
+
+def validate_content(messages_dir: Path, default_language: str = "en") -> list[str]:
+    """Every problem found, one line each, naming the file; an empty list means valid."""
+    try:
+        content = Content(messages_dir, default_language)
+        _ = content.crisis_detector
+    except ContentError as exc:
+        return [str(exc)]
+    problems: list[str] = []
+    for lang in content.languages:
+        try:
+            content.format_datetime(_SAMPLE_WHEN, lang)
+            commands = {c for c, _ in content.commands(lang)}
+            labels = content.buttons(lang)
+            faq = content.faq(lang)
+        except (ContentError, KeyError, IndexError, ValueError) as exc:
+            problems.append(str(exc))
+            continue
+        if lang == default_language:
+            missing = [c for c in REQUIRED_COMMANDS if c not in commands]
+            if missing:
+                problems.append(
+                    f"{content.root / lang / 'commands.toml'}: missing commands {missing}"
+                )
+            missing = [k for k in REQUIRED_BUTTONS if k not in labels]
+            if missing:
+                problems.append(f"{content.root / lang / 'buttons.toml'}: missing labels {missing}")
+        for key in labels:
+            try:
+                content.button(key, lang, when="Thu, Dec 3, 2:30 PM")
+            except ContentError as exc:
+                problems.append(str(exc))
+        for name, samples in REQUIRED_TEMPLATES.items():
+            problems.extend(_render_problems(content, name, lang, samples))
+        for entry in faq.entries:
+            problems.extend(_render_problems(content, entry.template, lang, [{}]))
+    return problems

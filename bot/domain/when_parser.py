@@ -1,0 +1,476 @@
+"""Read the date and time a patient typed ("tomorrow 10am", "Dec 3, 2026 2:30 PM", ...).
+
+:func:`parse_when` turns free text into a *naive local wall-clock* datetime. It only reads
+text: whether the result is in the past, or falls into a daylight-saving gap, is decided
+elsewhere (see :mod:`scheduler.timemath`).
+
+The parser is a small tokenizer followed by a hand-written grammar:
+
+1. **Tokenize** with one regular expression whose alternatives cannot backtrack into each
+   other, so the work is linear in the input length. Digit runs glued together by one kind
+   of separator (``12/3/2026``, ``14:30``, ``2026-12-03``, ``9.15``) form one token that
+   is classified by its shape.
+2. **Parse** the tokens left to right into at most one *date phrase* and at most one
+   *time phrase*, in either order, allowing the filler words "at"/"on" before a phrase.
+3. **Validate and resolve**: check ranges, fill in a missing year, and turn relative days
+   ("tomorrow", "thursday") into calendar dates using ``now_local``.
+
+All words live in the module-level vocabulary dicts below, so another language can be
+added by extending data rather than code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Final, Literal, TypeAlias
+
+__all__ = ["ERROR_CODES", "ErrorCode", "WhenParseError", "parse_when"]
+
+ErrorCode: TypeAlias = Literal[
+    "empty", "unreadable", "missing_time", "missing_date", "invalid_date", "invalid_time"
+]
+ERROR_CODES: Final[frozenset[str]] = frozenset(
+    {"empty", "unreadable", "missing_time", "missing_date", "invalid_date", "invalid_time"}
+)
+
+# --------------------------------------------------------------------------------------
+# Vocabulary. Keys are lower-case (casefolded) words with any dots removed ("p.m." -> "pm").
+# --------------------------------------------------------------------------------------
+
+MONTHS: Final[dict[str, int]] = {
+    "january": 1, "jan": 1,
+    "february": 2, "feb": 2,
+    "march": 3, "mar": 3,
+    "april": 4, "apr": 4,
+    "may": 5,
+    "june": 6, "jun": 6,
+    "july": 7, "jul": 7,
+    "august": 8, "aug": 8,
+    "september": 9, "sep": 9, "sept": 9,
+    "october": 10, "oct": 10,
+    "november": 11, "nov": 11,
+    "december": 12, "dec": 12,
+}  # fmt: skip
+
+# Monday is 0, as in datetime.date.weekday().
+WEEKDAYS: Final[dict[str, int]] = {
+    "monday": 0, "mon": 0,
+    "tuesday": 1, "tue": 1, "tues": 1,
+    "wednesday": 2, "wed": 2,
+    "thursday": 3, "thu": 3, "thur": 3, "thurs": 3,
+    "friday": 4, "fri": 4,
+    "saturday": 5, "sat": 5,
+    "sunday": 6, "sun": 6,
+}  # fmt: skip
+
+# Words naming a day relative to today: the value is the offset in days.
+RELATIVE_DAYS: Final[dict[str, int]] = {"today": 0, "tomorrow": 1}
+
+# Words that may precede a weekday without changing its meaning: "next thursday" is read as
+# the coming Thursday, the same as plain "thursday".
+WEEKDAY_MODIFIERS: Final[frozenset[str]] = frozenset({"next", "this"})
+
+# Words naming a fixed time of day: (hour, minute) on the 24-hour clock.
+NAMED_TIMES: Final[dict[str, tuple[int, int]]] = {"noon": (12, 0), "midnight": (0, 0)}
+
+# "am"/"pm" markers (also reached from "a.m." and "p.m." once dots are removed).
+MERIDIEMS: Final[dict[str, Literal["am", "pm"]]] = {"am": "am", "pm": "pm"}
+
+# Words that may appear right before a date or time phrase and carry no meaning.
+FILLERS: Final[frozenset[str]] = frozenset({"at", "on"})
+
+# Suffixes glued to a day number: "3rd", "21st". Their agreement with the number is not
+# checked; "3th" is as clear as "3rd".
+ORDINAL_SUFFIXES: Final[frozenset[str]] = frozenset({"st", "nd", "rd", "th"})
+
+# Word allowed between a day and a month: "3rd of December".
+DAY_MONTH_JOINERS: Final[frozenset[str]] = frozenset({"of"})
+
+# Nobody types a date and time in more characters than this; longer text is rejected
+# up front so hostile input costs nothing.
+MAX_INPUT_CHARS: Final = 200
+
+# Two-digit years ("12/3/26") are read in this century.
+_TWO_DIGIT_YEAR_BASE: Final = 2000
+
+
+class WhenParseError(ValueError):
+    """The text could not be read as a date and time; ``code`` says why.
+
+    Codes: ``empty``, ``unreadable``, ``missing_time``, ``missing_date``,
+    ``invalid_date`` (e.g. Feb 30, 13/45, or a weekday that contradicts the date) and
+    ``invalid_time`` (e.g. 25:00, 13pm, 0am).
+    """
+
+    def __init__(self, code: ErrorCode, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code: ErrorCode = code
+        self.detail = detail
+
+
+# --------------------------------------------------------------------------------------
+# Tokenizer
+# --------------------------------------------------------------------------------------
+
+TokenKind: TypeAlias = Literal["num", "iso", "slash", "clock", "word"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    kind: TokenKind
+    text: str
+    # Digit groups of numeric tokens, e.g. ("12", "3", "2026") for "12/3/2026".
+    parts: tuple[str, ...] = ()
+    # True when the token starts right where the previous one ended ("3rd", "2pm").
+    attached: bool = False
+
+
+# Alternatives start with disjoint character classes (space / digit / letter / "," / "."),
+# and each repeated group must begin with a separator, so matching never backtracks.
+_TOKEN_RE: Final = re.compile(
+    r"""
+      (?P<space>\s+)
+    | (?P<num>[0-9]+(?:[/:.\-][0-9]+)*)
+    | (?P<word>[^\W\d_]+(?:\.[^\W\d_]+)*\.?)
+    | (?P<comma>,)
+    | (?P<dot>\.)
+    """,
+    re.VERBOSE,
+)
+
+# "2026-12-03T14:30": the ISO "T" glued between a date and a time becomes a space.
+_ISO_T_RE: Final = re.compile(r"(-[0-9]{1,2})t(?=[0-9])")
+
+_SEPARATORS: Final = frozenset("/:.-")
+
+
+def _classify_number(text: str, attached: bool) -> _Token:
+    """Classify a run of digit groups by its separator and group lengths.
+
+    Lengths are checked before any ``int()`` so absurdly long digit runs are never
+    converted.
+    """
+    seps = {ch for ch in text if ch in _SEPARATORS}
+    if not seps:
+        return _Token("num", text, (text,), attached)
+    if len(seps) > 1:
+        raise WhenParseError("unreadable", f"mixed separators in {text!r}")
+    sep = seps.pop()
+    parts = tuple(text.split(sep))
+    lengths = tuple(len(part) for part in parts)
+    short = (1, 2)
+    if sep == "-" and len(parts) == 3 and lengths[0] == 4 and lengths[1] in short:
+        if lengths[2] in short:
+            return _Token("iso", text, parts, attached)
+    elif sep == "/" and len(parts) in (2, 3) and lengths[0] in short and lengths[1] in short:
+        if len(parts) == 2 or lengths[2] in (2, 4):
+            return _Token("slash", text, parts, attached)
+    elif sep == ":" and len(parts) in (2, 3) and lengths[0] in short:
+        if all(length == 2 for length in lengths[1:]):
+            return _Token("clock", text, parts, attached)
+    elif sep == "." and len(parts) == 2 and lengths[0] in short and lengths[1] == 2:
+        return _Token("clock", text, parts, attached)
+    raise WhenParseError("unreadable", f"unrecognised number {text!r}")
+
+
+def _tokenize(text: str) -> list[_Token]:
+    """Split lower-cased text into tokens; commas vanish, one final "." is allowed."""
+    text = _ISO_T_RE.sub(r"\1 ", text)
+    tokens: list[_Token] = []
+    pos = 0
+    end = len(text)
+    prev_end = -1
+    while pos < end:
+        match = _TOKEN_RE.match(text, pos)
+        if match is None:
+            raise WhenParseError("unreadable", f"unexpected character {text[pos]!r}")
+        kind = match.lastgroup
+        attached = match.start() == prev_end
+        pos = match.end()
+        if kind == "space":
+            continue
+        prev_end = pos
+        lexeme = match.group()
+        if kind == "num":
+            tokens.append(_classify_number(lexeme, attached))
+        elif kind == "word":
+            tokens.append(_Token("word", lexeme.replace(".", ""), attached=attached))
+        elif kind == "dot" and pos < end:
+            # Only a full stop at the very end of the message is tolerated.
+            raise WhenParseError("unreadable", "stray '.'")
+    return tokens
+
+
+# --------------------------------------------------------------------------------------
+# Grammar: tokens -> (date phrase, time phrase), not yet validated
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _CalendarDate:
+    """An explicit date; ``year`` is None when the patient left it out."""
+
+    year: int | None
+    month: int
+    day: int
+    # Weekday the patient wrote in front of the date ("Thursday, December 3"), if any.
+    stated_weekday: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _RelativeDay:
+    days: int
+
+
+@dataclass(frozen=True, slots=True)
+class _NextWeekday:
+    weekday: int
+
+
+_DatePhrase: TypeAlias = _CalendarDate | _RelativeDay | _NextWeekday
+
+
+@dataclass(frozen=True, slots=True)
+class _TimePhrase:
+    hour: int
+    minute: int
+    second: int = 0
+    meridiem: Literal["am", "pm"] | None = None
+
+
+def _word_at(tokens: list[_Token], i: int) -> str | None:
+    if i < len(tokens) and tokens[i].kind == "word":
+        return tokens[i].text
+    return None
+
+
+def _short_number_at(tokens: list[_Token], i: int) -> int | None:
+    """A plain 1-2 digit number at ``i`` (day of month or hour), else None."""
+    if i < len(tokens) and tokens[i].kind == "num" and len(tokens[i].text) <= 2:
+        return int(tokens[i].text)
+    return None
+
+
+def _year_at(tokens: list[_Token], i: int) -> int | None:
+    if i < len(tokens) and tokens[i].kind == "num" and len(tokens[i].text) == 4:
+        return int(tokens[i].text)
+    return None
+
+
+def _match_day(tokens: list[_Token], i: int) -> tuple[int, int] | None:
+    """Day of month with an optional glued ordinal suffix: ``3``, ``03``, ``3rd``."""
+    day = _short_number_at(tokens, i)
+    if day is None:
+        return None
+    i += 1
+    if _word_at(tokens, i) in ORDINAL_SUFFIXES and tokens[i].attached:
+        i += 1
+    return day, i
+
+
+def _match_calendar_date(tokens: list[_Token], i: int) -> tuple[_CalendarDate, int] | None:
+    """ISO, US month/day[/year], "Dec 3 [2026]" or "3 [of] Dec [2026]"."""
+    if i >= len(tokens):
+        return None
+    token = tokens[i]
+    if token.kind == "iso":
+        year, month, day = (int(part) for part in token.parts)
+        return _CalendarDate(year, month, day), i + 1
+    if token.kind == "slash":
+        month, day = int(token.parts[0]), int(token.parts[1])
+        year: int | None = None
+        if len(token.parts) == 3:
+            year = int(token.parts[2])
+            if len(token.parts[2]) == 2:
+                year += _TWO_DIGIT_YEAR_BASE
+        return _CalendarDate(year, month, day), i + 1
+
+    month_word = _word_at(tokens, i)
+    if month_word in MONTHS:  # "Dec 3", "December 3rd, 2026"
+        matched_day = _match_day(tokens, i + 1)
+        if matched_day is None:
+            return None
+        day, j = matched_day
+    else:  # "3 Dec", "3rd of December 2026"
+        matched_day = _match_day(tokens, i)
+        if matched_day is None:
+            return None
+        day, j = matched_day
+        if _word_at(tokens, j) in DAY_MONTH_JOINERS:
+            j += 1
+        month_word = _word_at(tokens, j)
+        if month_word not in MONTHS:
+            return None
+        j += 1
+    year = _year_at(tokens, j)
+    if year is not None:
+        j += 1
+    return _CalendarDate(year, MONTHS[month_word], day), j
+
+
+def _match_date(tokens: list[_Token], i: int) -> tuple[_DatePhrase, int] | None:
+    calendar = _match_calendar_date(tokens, i)
+    if calendar is not None:
+        return calendar
+    word = _word_at(tokens, i)
+    if word in RELATIVE_DAYS:
+        return _RelativeDay(RELATIVE_DAYS[word]), i + 1
+    if word in WEEKDAY_MODIFIERS:
+        weekday_word = _word_at(tokens, i + 1)
+        if weekday_word in WEEKDAYS:
+            return _NextWeekday(WEEKDAYS[weekday_word]), i + 2
+        return None
+    if word in WEEKDAYS:
+        weekday = WEEKDAYS[word]
+        # "Thursday, December 3, 2026": a weekday may introduce a full date.
+        calendar = _match_calendar_date(tokens, i + 1)
+        if calendar is not None:
+            found, j = calendar
+            return (
+                _CalendarDate(found.year, found.month, found.day, stated_weekday=weekday),
+                j,
+            )
+        return _NextWeekday(weekday), i + 1
+    return None
+
+
+def _match_time(tokens: list[_Token], i: int) -> tuple[_TimePhrase, int] | None:
+    """``14:30``, ``9.15``, ``2:30 pm``, ``2pm``, a bare hour ``10``, ``noon``."""
+    if i >= len(tokens):
+        return None
+    token = tokens[i]
+    if token.kind == "clock":
+        hour, minute = int(token.parts[0]), int(token.parts[1])
+        second = int(token.parts[2]) if len(token.parts) == 3 else 0
+    elif token.kind == "num" and len(token.text) <= 2:
+        hour, minute, second = int(token.text), 0, 0
+    elif token.kind == "word" and token.text in NAMED_TIMES:
+        hour, minute = NAMED_TIMES[token.text]
+        return _TimePhrase(hour, minute), i + 1
+    else:
+        return None
+    meridiem_word = _word_at(tokens, i + 1)
+    if meridiem_word in MERIDIEMS:
+        return _TimePhrase(hour, minute, second, MERIDIEMS[meridiem_word]), i + 2
+    return _TimePhrase(hour, minute, second), i + 1
+
+
+def _parse_tokens(tokens: list[_Token]) -> tuple[_DatePhrase | None, _TimePhrase | None]:
+    """Find at most one date phrase and one time phrase, in any order."""
+    date_phrase: _DatePhrase | None = None
+    time_phrase: _TimePhrase | None = None
+    i = 0
+    while i < len(tokens):
+        if _word_at(tokens, i) in FILLERS:
+            i += 1
+            if i >= len(tokens) or _word_at(tokens, i) in FILLERS:
+                raise WhenParseError("unreadable", "dangling 'at'/'on'")
+            continue
+        found_date = _match_date(tokens, i)
+        if found_date is not None:
+            if date_phrase is not None:
+                raise WhenParseError("unreadable", "more than one date")
+            date_phrase, i = found_date
+            continue
+        found_time = _match_time(tokens, i)
+        if found_time is not None:
+            if time_phrase is not None:
+                raise WhenParseError("unreadable", "more than one time")
+            time_phrase, i = found_time
+            continue
+        raise WhenParseError("unreadable", f"unexpected {tokens[i].text!r}")
+    return date_phrase, time_phrase
+
+
+# --------------------------------------------------------------------------------------
+# Validation and resolution
+# --------------------------------------------------------------------------------------
+
+
+def _to_clock(phrase: _TimePhrase) -> time:
+    hour, minute = phrase.hour, phrase.minute
+    if not (0 <= minute <= 59 and 0 <= phrase.second <= 59):
+        raise WhenParseError("invalid_time", f"minute {minute} / second {phrase.second}")
+    if phrase.meridiem is None:
+        if not 0 <= hour <= 23:
+            raise WhenParseError("invalid_time", f"hour {hour}")
+        return time(hour, minute)
+    if not 1 <= hour <= 12:
+        raise WhenParseError("invalid_time", f"hour {hour} {phrase.meridiem}")
+    # 12am is midnight and 12pm is noon.
+    hour %= 12
+    if phrase.meridiem == "pm":
+        hour += 12
+    return time(hour, minute)
+
+
+def _to_calendar_date(phrase: _CalendarDate, today: date) -> date:
+    month, day = phrase.month, phrase.day
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        raise WhenParseError("invalid_date", f"month {month} / day {day}")
+    year = phrase.year
+    if year is None:
+        # The next occurrence of that month/day, today included; past checks happen later.
+        year = today.year if (month, day) >= (today.month, today.day) else today.year + 1
+    try:
+        result = date(year, month, day)
+    except ValueError as exc:  # Feb 30, year 0, year 10000
+        raise WhenParseError("invalid_date", str(exc)) from exc
+    if phrase.stated_weekday is not None and result.weekday() != phrase.stated_weekday:
+        raise WhenParseError("invalid_date", f"{result.isoformat()} is not that weekday")
+    return result
+
+
+def _to_relative_date(phrase: _RelativeDay | _NextWeekday, clock: time, now: datetime) -> date:
+    today = now.date()
+    if isinstance(phrase, _RelativeDay):
+        days = phrase.days
+    else:
+        days = (phrase.weekday - today.weekday()) % 7
+        # Today's weekday means today only while that time is still ahead of us.
+        if days == 0 and datetime.combine(today, clock) <= now:
+            days = 7
+    try:
+        return today + timedelta(days=days)
+    except OverflowError as exc:
+        raise WhenParseError("invalid_date", "beyond the calendar") from exc
+
+
+def parse_when(text: str, *, now_local: datetime) -> datetime:
+    """Read a patient's typed date and time.
+
+    ``now_local`` is the patient's current *naive* wall-clock time; it fills in missing
+    years and turns "tomorrow"/"thursday" into dates. Returns a naive wall-clock datetime
+    with zero seconds and microseconds. Raises :class:`WhenParseError` (and nothing else)
+    for any string.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, not {type(text).__name__}")
+    if not isinstance(now_local, datetime) or now_local.tzinfo is not None:
+        raise TypeError("now_local must be a naive datetime")
+
+    stripped = text.strip()
+    if not stripped:
+        raise WhenParseError("empty")
+    if len(stripped) > MAX_INPUT_CHARS:
+        raise WhenParseError("unreadable", "too long")
+
+    date_phrase, time_phrase = _parse_tokens(_tokenize(stripped.casefold()))
+    if date_phrase is None and time_phrase is None:
+        raise WhenParseError("unreadable", "no date or time found")
+
+    clock = _to_clock(time_phrase) if time_phrase is not None else None
+    day: date | None = None
+    if isinstance(date_phrase, _CalendarDate):
+        # Checked before "missing_time": "Feb 30" is better answered with "no such date".
+        day = _to_calendar_date(date_phrase, now_local.date())
+    if date_phrase is None:
+        raise WhenParseError("missing_date")
+    if clock is None:
+        raise WhenParseError("missing_time")
+    if isinstance(date_phrase, _RelativeDay | _NextWeekday):
+        day = _to_relative_date(date_phrase, clock, now_local)
+    assert day is not None  # every date phrase kind is handled above
+    return datetime.combine(day, clock)

@@ -1,0 +1,64 @@
+"""Starting and stopping the bot process."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Dispatcher
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+
+from bot.config import Settings
+from bot.content.validate import validate_content
+from bot.db.migrate import upgrade
+from bot.factory import Application, create_application, register_commands
+from bot.telegram.middlewares import InflightTracker
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """A problem the operator must fix; printed as one line, without a traceback."""
+
+
+async def prepare_database(app: Application) -> None:
+    await upgrade(app.engine)
+    log.info("database schema is up to date")
+
+
+def _shutdown_hook(inflight: InflightTracker, grace: float):  # type: ignore[no-untyped-def]
+    async def on_shutdown(dispatcher: Dispatcher) -> None:
+        if inflight.in_flight:
+            log.info("waiting for %d update(s) in flight", inflight.in_flight)
+        if not await inflight.wait_idle(grace):
+            log.warning("%d update(s) still running after %.0fs", inflight.in_flight, grace)
+
+    return on_shutdown
+
+
+async def run_polling(settings: Settings) -> None:
+    problems = validate_content(settings.messages_dir, settings.default_language)
+    if problems:
+        raise StartupError("content in MESSAGES_DIR is invalid:\n  " + "\n  ".join(problems))
+    app = create_application(settings)
+    try:
+        await prepare_database(app)
+        try:
+            await register_commands(app.bot, app.context.content)
+        except (TelegramNetworkError, TelegramAPIError) as exc:
+            # Polling retries the connection by itself; the command list is not worth dying for.
+            log.warning("could not register commands yet: %s", type(exc).__name__)
+        app.dispatcher.shutdown.register(
+            _shutdown_hook(app.inflight, settings.shutdown_grace_seconds)
+        )
+        # No drop_pending_updates: updates that arrived while the bot was down are answered.
+        await app.dispatcher.start_polling(
+            app.bot,
+            polling_timeout=settings.polling_timeout,
+            allowed_updates=app.dispatcher.resolve_used_update_types(),
+            handle_signals=True,
+            close_bot_session=True,
+        )
+    finally:
+        await app.bot.session.close()
+        await app.engine.dispose()
+        log.info("stopped")

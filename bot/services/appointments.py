@@ -1,0 +1,138 @@
+"""Booking rules: reading a typed time, checking it, and keeping a patient's appointments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.db.models import Appointment, Patient
+from bot.db.repository import CANCELLED, Repository
+from bot.domain.when_parser import WhenParseError, parse_when
+from bot.services.errors import NotFound, ServiceError
+from scheduler.clock import Clock
+from scheduler.timemath import (
+    AmbiguousLocalTime,
+    NonexistentLocalTime,
+    load_zone,
+    resolve_local,
+    to_local,
+)
+
+MAX_UPCOMING = 20
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A reading of the patient's text, to be confirmed before anything is stored."""
+
+    starts_at: datetime  # aware UTC
+    zone: str
+
+    @property
+    def local(self) -> datetime:
+        return to_local(self.starts_at, load_zone(self.zone))
+
+
+@dataclass(frozen=True)
+class Ambiguity:
+    """The wall time happens twice (clocks go back): the patient picks one."""
+
+    earlier: Proposal
+    later: Proposal
+
+
+def one_year_after(instant: datetime) -> datetime:
+    try:
+        return instant.replace(year=instant.year + 1)
+    except ValueError:  # 29 February
+        return instant.replace(year=instant.year + 1, day=28)
+
+
+class AppointmentService:
+    def __init__(self, repo: Repository, clock: Clock) -> None:
+        self.repo = repo
+        self.clock = clock
+
+    def read(self, text: str, zone_name: str) -> Proposal | Ambiguity:
+        """Turn typed text into a checked instant, or raise ServiceError with a reason code."""
+        zone = load_zone(zone_name)
+        now_local = to_local(self.clock.now(), zone).replace(tzinfo=None)
+        try:
+            wall = parse_when(text, now_local=now_local)
+        except WhenParseError as exc:
+            raise ServiceError(exc.code) from exc
+        try:
+            instant = resolve_local(wall, zone)
+        except NonexistentLocalTime as exc:
+            raise ServiceError("nonexistent", wall=wall, zone=zone.key) from exc
+        except AmbiguousLocalTime as exc:
+            options = Ambiguity(Proposal(exc.earlier, zone.key), Proposal(exc.later, zone.key))
+            self.check(options.earlier)
+            self.check(options.later)
+            return options
+        proposal = Proposal(instant, zone.key)
+        self.check(proposal)
+        return proposal
+
+    def check(self, proposal: Proposal) -> Proposal:
+        now = self.clock.now()
+        if proposal.starts_at <= now:
+            raise ServiceError("past")
+        if proposal.starts_at > one_year_after(now):
+            raise ServiceError("too_far")
+        return proposal
+
+    def proposal_from_stored(self, starts_at_iso: str, zone: str) -> Proposal:
+        """Rebuild a proposal kept in conversation state; checked again, as time has passed."""
+        try:
+            starts_at = datetime.fromisoformat(starts_at_iso)
+            load_zone(zone)
+        except (TypeError, ValueError) as exc:
+            raise ServiceError("expired") from exc
+        if starts_at.tzinfo is None:
+            raise ServiceError("expired")
+        return self.check(Proposal(starts_at.astimezone(UTC), zone))
+
+    async def confirm(
+        self, patient: Patient, proposal: Proposal, replace_id: int | None = None
+    ) -> Appointment:
+        self.check(proposal)
+        now = self.clock.now()
+        clash = await self.repo.appointment_at(
+            patient.id, proposal.starts_at, exclude_id=replace_id
+        )
+        if clash is not None:
+            raise ServiceError("duplicate")
+        if replace_id is not None:
+            appointment = await self.owned_upcoming(patient, replace_id)
+            appointment.starts_at = proposal.starts_at
+            appointment.timezone = proposal.zone
+            appointment.updated_at = now
+            return appointment
+        if await self.repo.count_upcoming(patient.id, now) >= MAX_UPCOMING:
+            raise ServiceError("too_many", limit=MAX_UPCOMING)
+        return await self.repo.add_appointment(
+            patient_id=patient.id, starts_at=proposal.starts_at, timezone=proposal.zone, now=now
+        )
+
+    async def upcoming(self, patient: Patient) -> Sequence[Appointment]:
+        return await self.repo.upcoming_appointments(patient.id, self.clock.now())
+
+    async def owned_upcoming(self, patient: Patient, appointment_id: int) -> Appointment:
+        """An appointment of this patient that can still be changed; NotFound otherwise,
+        whether it never existed, belongs to someone else, was cancelled or is over."""
+        appointment = await self.repo.appointment_for_patient(appointment_id, patient.id)
+        if (
+            appointment is None
+            or appointment.status == CANCELLED
+            or appointment.starts_at <= self.clock.now()
+        ):
+            raise NotFound()
+        return appointment
+
+    async def cancel(self, patient: Patient, appointment_id: int) -> Appointment:
+        appointment = await self.owned_upcoming(patient, appointment_id)
+        appointment.status = CANCELLED
+        appointment.updated_at = self.clock.now()
+        return appointment

@@ -1,0 +1,48 @@
+"""Patient accounts: consent, time zone, reachability and deletion."""
+
+from __future__ import annotations
+
+from bot.db.models import Patient
+from bot.db.repository import Repository
+from scheduler.clock import Clock
+from scheduler.timemath import load_zone
+
+
+class PatientService:
+    def __init__(self, repo: Repository, clock: Clock, *, default_timezone: str) -> None:
+        self.repo = repo
+        self.clock = clock
+        self.default_timezone = default_timezone
+
+    async def get(self, telegram_id: int) -> Patient | None:
+        return await self.repo.patient_by_telegram_id(telegram_id)
+
+    async def consent(self, *, telegram_id: int, chat_id: int, language: str) -> Patient:
+        """Create the account only now: before consent nothing about the user is stored."""
+        patient = await self.repo.patient_by_telegram_id(telegram_id)
+        now = self.clock.now()
+        if patient is None:
+            patient = await self.repo.add_patient(
+                telegram_id=telegram_id,
+                chat_id=chat_id,
+                language=language,
+                timezone=self.default_timezone,
+                now=now,
+            )
+        patient.chat_id = chat_id
+        patient.reachable = True
+        if patient.consented_at is None:
+            patient.consented_at = now
+        return patient
+
+    async def set_timezone(self, patient: Patient, name: str) -> str:
+        """Validate and store an IANA zone name; raises UnknownZone for anything else."""
+        zone = load_zone(name)
+        patient.timezone = zone.key
+        return zone.key
+
+    async def mark_reachable(self, telegram_id: int, reachable: bool) -> bool:
+        return await self.repo.set_reachable_by_telegram_id(telegram_id, reachable)
+
+    async def forget(self, telegram_id: int) -> bool:
+        return await self.repo.delete_patient_everything(telegram_id)

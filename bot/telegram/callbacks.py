@@ -1,0 +1,37 @@
+"""Callback data for every button. Telegram echoes it back untrusted: handlers re-check
+ownership and state, and data that does not unpack matches no handler (the fallback answers)."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class MenuCb(CallbackData, prefix="m"):
+    to: str  # appointments | new | prepare | faq | settings | help | home
+
+
+class ConsentCb(CallbackData, prefix="c"):
+    agree: bool
+
+
+class DraftCb(CallbackData, prefix="d"):
+    """Answers about the reading held in conversation state (never an instant in the data)."""
+
+    action: str  # confirm | change | earlier | later
+
+
+class ApptCb(CallbackData, prefix="a"):
+    action: str  # view | change | cancel | cancel_yes | cancel_no
+    id: int
+
+
+class FaqCb(CallbackData, prefix="f"):
+    key: str
+
+
+class ZoneCb(CallbackData, prefix="z"):
+    zone: str  # an IANA name from the common list, or "other"
+
+
+class ForgetCb(CallbackData, prefix="x"):
+    confirm: bool

@@ -1,0 +1,23 @@
+"""What every handler may ask for by name (aiogram injects these from middleware data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.content.store import Content
+from bot.services.staff_alerts import StaffAlerts
+from scheduler.clock import Clock
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """Long-lived application objects, built once in the factory."""
+
+    settings: Settings
+    content: Content
+    clock: Clock
+    session_factory: async_sessionmaker[AsyncSession]
+    staff_alerts: StaffAlerts

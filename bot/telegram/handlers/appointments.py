@@ -1,0 +1,260 @@
+"""Booking, listing, changing and cancelling appointments. Rules live in AppointmentService."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot.content.store import Content
+from bot.db.models import Appointment, Patient
+from bot.services.appointments import Ambiguity, AppointmentService, Proposal
+from bot.services.errors import NotFound, ServiceError
+from bot.telegram.callbacks import ApptCb, DraftCb, MenuCb
+from bot.telegram.keyboards import Keyboards
+from bot.telegram.middlewares import RequireConsent
+from bot.telegram.replies import respond
+from bot.telegram.states import Booking
+from scheduler.timemath import load_zone, to_local
+
+router = Router(name="appointments")
+router.message.middleware(RequireConsent())
+router.callback_query.middleware(RequireConsent())
+
+
+def _local(appointment: Appointment) -> object:
+    return to_local(appointment.starts_at, load_zone(appointment.timezone))
+
+
+async def _ask_for_time(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    content: Content,
+    lang: str,
+    kb: Keyboards,
+    patient: Patient,
+    replace_id: int | None = None,
+) -> None:
+    await state.set_state(Booking.waiting_for_time)
+    await state.set_data({"replace_id": replace_id})
+    await respond(
+        event,
+        content.render(
+            "appointment_ask", lang, zone=patient.timezone, changing=replace_id is not None
+        ),
+        kb.home(),
+    )
+
+
+@router.message(Command("appointment", "appointments"))
+@router.callback_query(MenuCb.filter(F.to == "appointments"))
+async def list_appointments(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    content: Content,
+    lang: str,
+    kb: Keyboards,
+    patient: Patient,
+    appointments: AppointmentService,
+) -> None:
+    await state.clear()
+    items = await appointments.upcoming(patient)
+    if not items and isinstance(event, Message):
+        await _ask_for_time(event, state, content, lang, kb, patient)
+        return
+    await respond(
+        event,
+        content.render("appointment_list", lang, items=[_local(a) for a in items]),
+        kb.appointments(items),
+    )
+
+
+@router.callback_query(MenuCb.filter(F.to == "new"))
+async def new_appointment(
+    callback: CallbackQuery,
+    state: FSMContext,
+    content: Content,
+    lang: str,
+    kb: Keyboards,
+    patient: Patient,
+) -> None:
+    await _ask_for_time(callback, state, content, lang, kb, patient)
+
+
+@router.message(Booking.waiting_for_time, F.text & ~F.text.startswith("/"))
+@router.message(Booking.confirming, F.text & ~F.text.startswith("/"))
+async def read_time(
+    message: Message,
+    state: FSMContext,
+    content: Content,
+    lang: str,
+    kb: Keyboards,
+    patient: Patient,
+    appointments: AppointmentService,
+) -> None:
+    text = message.text or ""
+    try:
+        reading = appointments.read(text, patient.timezone)
+    except ServiceError as exc:
+        faq = content.faq(lang).matcher.match(text) if exc.code == "unreadable" else None
+        await message.answer(
+            content.render(
+                "appointment_error",
+                lang,
+                code=exc.code,
+                zone=patient.timezone,
+                faq_template=content.template_name(faq.template, lang) if faq else None,
+                **exc.details,
+            ),
+            reply_markup=kb.home(),
+        )
+        return
+    data = await state.get_data()
+    if isinstance(reading, Ambiguity):
+        await state.update_data(
+            earlier=reading.earlier.starts_at.isoformat(),
+            later=reading.later.starts_at.isoformat(),
+            zone=reading.earlier.zone,
+            starts_at=None,
+        )
+        await state.set_state(Booking.confirming)
+        await message.answer(
+            content.render(
+                "appointment_ambiguous",
+                lang,
+                earlier=reading.earlier.local,
+                later=reading.later.local,
+            ),
+            reply_markup=kb.draft_ambiguous(reading.earlier.local, reading.later.local),
+        )
+        return
+    await state.update_data(starts_at=reading.starts_at.isoformat(), zone=reading.zone)
+    await state.set_state(Booking.confirming)
+    await message.answer(
+        content.render(
+            "appointment_confirm",
+            lang,
+            when=reading.local,
+            changing=data.get("replace_id") is not None,
+        ),
+        reply_markup=kb.draft_confirm(),
+    )
+
+
+@router.callback_query(DraftCb.filter(F.action == "change"))
+async def draft_change(
+    callback: CallbackQuery,
+    state: FSMContext,
+    content: Content,
+    lang: str,
+    kb: Keyboards,
+    patient: Patient,
+) -> None:
+    replace_id = (await state.get_data()).get("replace_id")
+    await _ask_for_time(
+        callback,
+        state,
+        content,
+        lang,
+        kb,
+        patient,
+        replace_id if isinstance(replace_id, int) else None,
+    )
+
+
+@router.callback_query(DraftCb.filter(F.action.in_({"confirm", "earlier", "later"})))
+async def draft_confirm(
+    callback: CallbackQuery,
+    callback_data: DraftCb,
+    state: FSMContext,
+    content: Content,
+    lang: str,
+    kb: Keyboards,
+    patient: Patient,
+    appointments: AppointmentService,
+) -> None:
+    data = await state.get_data()
+    field = "starts_at" if callback_data.action == "confirm" else callback_data.action
+    stored = data.get(field)
+    replace_id = data.get("replace_id")
+    if await state.get_state() != Booking.confirming.state or not isinstance(stored, str):
+        await respond(
+            callback,
+            content.render("appointment_error", lang, code="expired", zone=patient.timezone),
+            kb.home(),
+        )
+        return
+    try:
+        proposal: Proposal = appointments.proposal_from_stored(stored, str(data.get("zone")))
+        appointment = await appointments.confirm(
+            patient, proposal, replace_id=replace_id if isinstance(replace_id, int) else None
+        )
+    except NotFound:
+        await state.clear()
+        await respond(callback, content.render("appointment_gone", lang), kb.home())
+        return
+    except ServiceError as exc:
+        await respond(
+            callback,
+            content.render(
+                "appointment_error", lang, code=exc.code, zone=patient.timezone, **exc.details
+            ),
+            kb.home(),
+        )
+        return
+    await state.clear()
+    await respond(
+        callback,
+        content.render(
+            "appointment_saved", lang, when=_local(appointment), changed=replace_id is not None
+        ),
+        kb.main_menu(),
+    )
+
+
+@router.callback_query(ApptCb.filter())
+async def appointment_action(
+    callback: CallbackQuery,
+    callback_data: ApptCb,
+    state: FSMContext,
+    content: Content,
+    lang: str,
+    kb: Keyboards,
+    patient: Patient,
+    appointments: AppointmentService,
+) -> None:
+    try:
+        appointment = await appointments.owned_upcoming(patient, callback_data.id)
+        match callback_data.action:
+            case "view":
+                await respond(
+                    callback,
+                    content.render("appointment_detail", lang, when=_local(appointment)),
+                    kb.appointment_actions(appointment.id),
+                )
+            case "change":
+                await _ask_for_time(callback, state, content, lang, kb, patient, appointment.id)
+            case "cancel":
+                await respond(
+                    callback,
+                    content.render("appointment_cancel_confirm", lang, when=_local(appointment)),
+                    kb.cancel_confirm(appointment.id),
+                )
+            case "cancel_yes":
+                await appointments.cancel(patient, appointment.id)
+                await respond(
+                    callback,
+                    content.render("appointment_cancelled", lang, when=_local(appointment)),
+                    kb.main_menu(),
+                )
+            case "cancel_no":
+                await respond(
+                    callback,
+                    content.render("appointment_kept", lang, when=_local(appointment)),
+                    kb.main_menu(),
+                )
+            case _:
+                await respond(callback, content.render("stale_button", lang), kb.home())
+    except NotFound:
+        await respond(callback, content.render("appointment_gone", lang), kb.home())

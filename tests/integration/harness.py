@@ -1,0 +1,125 @@
+"""Runs the real dispatcher, database and aiogram Bot against the fake Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.db.migrate import upgrade
+from bot.factory import Application, create_application, create_bot
+from scheduler.clock import FrozenClock
+from tests.fake_telegram import updates
+from tests.fake_telegram.server import FakeTelegramServer, RecordedRequest
+
+STAFF_ID = 9001
+
+
+@dataclass
+class Harness:
+    server: FakeTelegramServer
+    app: Application
+    clock: FrozenClock
+    settings: Settings
+    _task: asyncio.Task[None]
+    _fed: int = 0
+
+    async def feed(self, update: dict[str, Any], timeout: float = 5.0) -> list[RecordedRequest]:
+        """Push one update and wait until the bot has fully handled it; return what it sent."""
+        before = len(self.server.requests)
+        self.server.push_update(update)
+        self._fed += 1
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        inflight = self.app.inflight
+        while inflight.completed < self._fed or inflight.in_flight:
+            if self._task.done():
+                self._task.result()
+            if loop.time() > deadline:
+                raise AssertionError(f"update not handled within {timeout}s")
+            await asyncio.sleep(0.005)
+        return [r for r in self.server.requests[before:] if r.method.lower() != "getupdates"]
+
+    async def send(self, user_id: int, text: str, **extra: Any) -> list[str]:
+        sent = await self.feed(updates.message_update(user_id, text, **extra))
+        return texts_to(sent, user_id)
+
+    async def command(self, user_id: int, command: str, args: str = "") -> list[str]:
+        sent = await self.feed(updates.command_update(user_id, command, args))
+        return texts_to(sent, user_id)
+
+    async def press(self, user_id: int, data: str) -> list[str]:
+        sent = await self.feed(updates.callback_update(user_id, data))
+        return texts_to(sent, user_id)
+
+    def last_message(self, chat_id: int) -> RecordedRequest:
+        return self.server.sent_messages(chat_id)[-1]
+
+    def buttons(self, chat_id: int) -> list[tuple[str, str]]:
+        markup = self.last_message(chat_id).params.get("reply_markup") or {}
+        return [
+            (b["text"], b.get("callback_data", ""))
+            for row in markup.get("inline_keyboard", [])
+            for b in row
+        ]
+
+    def button(self, chat_id: int, label_part: str) -> str:
+        for text, data in self.buttons(chat_id):
+            if label_part.lower() in text.lower():
+                return data
+        raise AssertionError(f"no button like {label_part!r} in {self.buttons(chat_id)}")
+
+    async def tap(self, chat_id: int, label_part: str) -> list[str]:
+        return await self.press(chat_id, self.button(chat_id, label_part))
+
+    async def consent(self, user_id: int) -> None:
+        await self.command(user_id, "start")
+        await self.tap(user_id, "agree")
+
+
+def texts_to(sent: list[RecordedRequest], chat_id: int) -> list[str]:
+    return [
+        r.params.get("text", "")
+        for r in sent
+        if r.method.lower() == "sendmessage" and r.params.get("chat_id") == chat_id
+    ]
+
+
+def make_settings(server: FakeTelegramServer, tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": server.token,
+        "telegram_api_url": server.base_url,
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'companion.db'}",
+        "staff_ids": frozenset({STAFF_ID}),
+        "clinic_timezone": "America/New_York",
+        "polling_timeout": 1,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@asynccontextmanager
+async def start_harness(
+    server: FakeTelegramServer, tmp_path: Path, *, now: datetime, **overrides: Any
+) -> AsyncIterator[Harness]:
+    settings = make_settings(server, tmp_path, **overrides)
+    bot = create_bot(settings, session=server.session())
+    clock = FrozenClock(now)
+    app = create_application(settings, clock=clock, bot=bot)
+    await upgrade(app.engine)
+    task = asyncio.create_task(
+        app.dispatcher.start_polling(bot, handle_signals=False, polling_timeout=1)
+    )
+    harness = Harness(server, app, clock, settings, task)
+    try:
+        yield harness
+    finally:
+        if not task.done():
+            await app.dispatcher.stop_polling()
+        await task
+        await app.engine.dispose()

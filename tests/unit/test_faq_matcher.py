@@ -1,0 +1,181 @@
+"""The FAQ list in messages/en/faq.toml and the free-text matcher."""
+
+from __future__ import annotations
+
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot.services.faq import FaqEntry, FaqMatcher, load_faq_entries
+
+MESSAGES_DIR = Path(__file__).resolve().parents[2] / "messages"
+FAQ_TOML = MESSAGES_DIR / "en" / "faq.toml"
+
+REQUIRED_ORDER = [
+    "what_to_expect",
+    "how_long",
+    "how_it_feels",
+    "recovery",
+    "how_it_works",
+    "conditions",
+    "why_several",
+    "with_therapy",
+    "how_to_prepare",
+    "contact",
+]
+
+
+@pytest.fixture(scope="module")
+def raw_prompts() -> list[dict]:
+    with FAQ_TOML.open("rb") as fh:
+        return tomllib.load(fh)["prompt"]
+
+
+@pytest.fixture(scope="module")
+def entries() -> list[FaqEntry]:
+    with FAQ_TOML.open("rb") as fh:
+        return load_faq_entries(tomllib.load(fh))
+
+
+@pytest.fixture(scope="module")
+def matcher(entries: list[FaqEntry]) -> FaqMatcher:
+    return FaqMatcher(entries)
+
+
+def test_required_prompts_in_order(entries: list[FaqEntry]) -> None:
+    keys = [e.key for e in entries]
+    assert [k for k in keys if k in REQUIRED_ORDER] == REQUIRED_ORDER
+
+
+def test_keys_unique(raw_prompts: list[dict]) -> None:
+    keys = [p["key"] for p in raw_prompts]
+    assert len(keys) == len(set(keys))
+
+
+def test_titles_short_and_plain(raw_prompts: list[dict]) -> None:
+    for prompt in raw_prompts:
+        title = prompt["title"]
+        assert 0 < len(title) <= 40, title
+        assert "<" not in title, title
+        assert "&" not in title, title
+
+
+def test_keywords_lowercase_and_nonempty(raw_prompts: list[dict]) -> None:
+    for prompt in raw_prompts:
+        assert prompt["keywords"], prompt["key"]
+        for keyword in prompt["keywords"]:
+            assert keyword, prompt["key"]
+            assert keyword == keyword.lower().strip(), (prompt["key"], keyword)
+
+
+def test_every_template_exists(raw_prompts: list[dict]) -> None:
+    for prompt in raw_prompts:
+        path = MESSAGES_DIR / "en" / f"{prompt['template']}.html.j2"
+        assert path.is_file(), f"{prompt['key']}: missing {path}"
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("what should I expect?", "what_to_expect"),
+        ("What happens during the infusion?", "what_to_expect"),
+        ("how long is recovery", "recovery"),
+        ("How long does the visit take?", "how_long"),
+        ("how will it feel", "how_it_feels"),
+        ("what conditions do you treat", "conditions"),
+        ("can I drive home", "recovery"),
+        ("Can I drive home afterwards?", "recovery"),
+        ("phone number", "contact"),
+        ("reschedule", "contact"),
+        ("I need to cancel my appointment", "contact"),
+        ("how does ketamine work", "how_it_works"),
+        ("How long does the pain relief last?", "how_it_works"),
+        ("why do I need several infusions", "why_several"),
+        ("How many infusions will I need?", "why_several"),
+        ("should I keep seeing my therapist", "with_therapy"),
+        ("how do I prepare", "how_to_prepare"),
+        ("What music should I bring?", "how_to_prepare"),
+        ("Can ketamine help my depression?", "conditions"),
+    ],
+)
+def test_examples_map_to_prompts(matcher: FaqMatcher, text: str, key: str) -> None:
+    match = matcher.match(text)
+    assert match is not None, text
+    assert match.key == key, text
+
+
+@pytest.mark.parametrize("text", ["asdfgh", "", "   ", "?!", "hello"])
+def test_no_match(matcher: FaqMatcher, text: str) -> None:
+    assert matcher.match(text) is None
+
+
+def test_phrase_outweighs_single_word() -> None:
+    matcher = FaqMatcher(
+        [
+            FaqEntry("a", "A", ("recovery",), "faq/a"),
+            FaqEntry("b", "B", ("how long",), "faq/b"),
+        ]
+    )
+    assert matcher.match("how long is recovery").key == "b"  # type: ignore[union-attr]
+
+
+def test_tie_goes_to_earlier_entry() -> None:
+    matcher = FaqMatcher(
+        [FaqEntry("a", "A", ("pain",), "faq/a"), FaqEntry("b", "B", ("pain",), "faq/b")]
+    )
+    assert matcher.match("pain").key == "a"  # type: ignore[union-attr]
+
+
+def test_plural_and_whole_words() -> None:
+    matcher = FaqMatcher([FaqEntry("a", "A", ("infusion", "iv"), "faq/a")])
+    assert matcher.match("infusions?") is not None
+    assert matcher.match("ivy league") is None
+    assert matcher.match("INFUSION") is not None
+
+
+def test_long_input_is_fast(matcher: FaqMatcher) -> None:
+    text = ("lorem ipsum dolor sit amet consectetur " * 120)[:4096]
+    matcher.match(text)
+    start = time.perf_counter()
+    for _ in range(10):
+        matcher.match(text)
+    assert (time.perf_counter() - start) / 10 < 0.01
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "'prompt' must be a non-empty array"),
+        ({"prompt": [{"key": "Bad"}]}, r"prompt\[0\]\.key"),
+        (
+            {"prompt": [{"key": "a", "title": "x" * 41, "keywords": ["a"], "template": "faq/a"}]},
+            "longer than 40",
+        ),
+        (
+            {"prompt": [{"key": "a", "title": "A", "keywords": [], "template": "faq/a"}]},
+            r"prompt\[0\]\.keywords",
+        ),
+        (
+            {"prompt": [{"key": "a", "title": "A", "keywords": ["a"], "template": "../x"}]},
+            r"prompt\[0\]\.template",
+        ),
+        (
+            {
+                "prompt": [
+                    {"key": "a", "title": "A", "keywords": ["a"], "template": "faq/a"},
+                    {"key": "a", "title": "B", "keywords": ["b"], "template": "faq/b"},
+                ]
+            },
+            "used by more than one",
+        ),
+        (
+            {"prompt": [{"key": "a", "title": "A", "keywords": ["a"], "templat": "faq/a"}]},
+            "unknown field",
+        ),
+    ],
+)
+def test_invalid_faq_rejected(data: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        load_faq_entries(data)

@@ -1,0 +1,145 @@
+"""Render every FAQ and crisis template and check it is valid, short Telegram HTML."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+MESSAGES_DIR = Path(__file__).resolve().parents[2] / "messages"
+EN_DIR = MESSAGES_DIR / "en"
+
+ALLOWED_TAG_RE = re.compile(
+    r"^(?:<(?:b|i|u|s|code|pre|blockquote|tg-spoiler)>"
+    r"|</(?:b|i|u|s|code|pre|blockquote|tg-spoiler|a)>"
+    r'|<a href="[^"<>]+">)$'
+)
+TAG_RE = re.compile(r"<[^<>]*>")
+ENTITY_RE = re.compile(r"&(?:amp|lt|gt|quot|#\d+|#x[0-9a-fA-F]+);")
+
+
+@dataclass(frozen=True)
+class SampleClinic:
+    name: str = "Harbor & Vine Infusions"  # the "&" checks that autoescape is on
+    phone: str = "555-010-0199"
+    phone_e164: str = "+15550100199"
+    city: str = "Springfield"
+    address: str = "12 Elm St, Springfield"
+    website: str = ""
+    crisis_line: str = "988"
+    emergency_number: str = "911"
+
+
+CLINIC = SampleClinic()
+STAFF_VARS = {
+    "patient_ref": "#123",
+    "display_name": "Sam <Tester>",
+    "telegram_id": 123456789,
+    "at_local": "Tue 14 May, 21:07",
+}
+
+
+def _faq_templates() -> list[str]:
+    with (EN_DIR / "faq.toml").open("rb") as fh:
+        prompts = tomllib.load(fh)["prompt"]
+    return [f"{p['template']}.html.j2" for p in prompts]
+
+
+TEMPLATES = [
+    *_faq_templates(),
+    "faq_menu.html.j2",
+    "faq_no_match.html.j2",
+    "crisis.html.j2",
+    "crisis_staff_alert.html.j2",
+]
+
+
+@pytest.fixture(scope="module")
+def env() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(str(EN_DIR)), autoescape=True, undefined=StrictUndefined
+    )
+
+
+def _render(env: Environment, name: str, clinic: object = CLINIC) -> str:
+    return env.get_template(name).render(clinic=clinic, **STAFF_VARS)
+
+
+def _emoji_count(text: str) -> int:
+    return sum(1 for ch in text if unicodedata.category(ch) == "So")
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_template_renders_as_telegram_html(env: Environment, name: str) -> None:
+    text = _render(env, name)
+    assert text.strip(), name
+    assert len(text) < 1000, f"{name}: {len(text)} characters"
+    for tag in TAG_RE.findall(text):
+        assert ALLOWED_TAG_RE.match(tag), f"{name}: tag {tag!r} is not allowed by Telegram"
+    without_tags = TAG_RE.sub("", text)
+    assert "<" not in without_tags, f"{name}: stray '<'"
+    assert ">" not in without_tags, f"{name}: stray '>'"
+    assert "&" not in ENTITY_RE.sub("", text), f"{name}: unescaped '&'"
+    assert "<br" not in text.lower(), name
+    assert "<p" not in text.lower(), name
+    assert "\n\n\n" not in text, f"{name}: more than one blank line in a row"
+    assert text == text.strip(), f"{name}: leading or trailing whitespace"
+    assert _emoji_count(text) <= 1, f"{name}: more than one emoji"
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_template_has_no_hard_coded_clinic(name: str) -> None:
+    source = (EN_DIR / name).read_text(encoding="utf-8")
+    for literal in ("203-914-1900", "2039141900", "Ki Ketamine", "Stamford", "McAllister"):
+        assert literal not in source, f"{name}: hard-coded {literal!r}"
+
+
+@pytest.mark.parametrize("name", [n for n in TEMPLATES if n != "crisis_staff_alert.html.j2"])
+def test_patient_facing_templates_give_the_clinic_phone(env: Environment, name: str) -> None:
+    assert CLINIC.phone in _render(env, name)
+
+
+def test_crisis_answer(env: Environment) -> None:
+    text = _render(env, "crisis.html.j2")
+    first_line = text.splitlines()[0].lower()
+    assert "matter" in first_line or "not alone" in first_line
+    assert "<b>988</b>" in text
+    assert "<b>911</b>" in text
+    assert CLINIC.phone in text
+    assert "tel:" not in text  # Telegram does not accept tel: links
+    assert "24/7" in text
+
+
+def test_staff_alert_names_patient_without_message(env: Environment) -> None:
+    text = _render(env, "crisis_staff_alert.html.j2")
+    assert "#123" in text
+    assert "Sam &lt;Tester&gt;" in text
+    assert "123456789" in text
+    assert "Tue 14 May, 21:07" in text
+    assert "contact the patient now" in text.lower()
+
+    plain = env.get_template("crisis_staff_alert.html.j2").render(
+        clinic=CLINIC, **{**STAFF_VARS, "display_name": ""}
+    )
+    assert "()" not in plain
+
+
+def test_contact_without_address_or_website(env: Environment) -> None:
+    bare = SampleClinic(address="", website="")
+    text = _render(env, "faq/contact.html.j2", bare)
+    assert "Springfield" in text
+    assert "\n\n\n" not in text
+
+    full = SampleClinic(website="https://example.org")
+    text = _render(env, "faq/contact.html.j2", full)
+    assert "12 Elm St" in text
+    assert "https://example.org" in text
+
+
+def test_recovery_says_until_the_next_day(env: Environment) -> None:
+    assert "until the next day" in _render(env, "faq/recovery.html.j2")

@@ -1,0 +1,348 @@
+"""The crisis screen, tested against the real lexicon in messages/en/safety.toml.
+
+POSITIVE phrases must trigger the crisis answer; NEGATIVE phrases must not. Each list was
+reviewed by hand: when you edit safety.toml, add the message that prompted the change here.
+"""
+
+from __future__ import annotations
+
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot.services.safety import CrisisDetector, CrisisMatch, normalize
+
+MESSAGES_DIR = Path(__file__).resolve().parents[2] / "messages"
+SAFETY_TOML = MESSAGES_DIR / "en" / "safety.toml"
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> dict:
+    with SAFETY_TOML.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+@pytest.fixture(scope="module")
+def detector(lexicon: dict) -> CrisisDetector:
+    return CrisisDetector.from_toml_dict(lexicon)
+
+
+POSITIVE = [
+    # suicide
+    "I want to die",
+    "i just want to die honestly",
+    "I WANT TO DIE",
+    "i wanna die",
+    "I’ve been thinking about suicide",
+    "I feel suicidal tonight",
+    "Suicidal thoughts again, can ketamine help?",
+    "I'm going to kill myself",
+    "honestly thinking of killing myself",
+    "kms",
+    "lol kms this week is too much",
+    "i want to unalive myself",
+    "thinking about unaliving",
+    "I want to end my life",
+    "I just want to end it all",
+    "I’ve decided to take my own life",
+    "everyone would be better off without me",
+    "I’d be better off dead",
+    "I wish I was dead",
+    "I don't want to be here anymore",
+    "I don’t want to be here anymore",
+    "i dont want to be here anymore",
+    "I dont want to live like this",
+    "there's no reason to live",
+    "I have nothing to live for",
+    "I can't go on like this",
+    "I hope I don't wake up tomorrow",
+    # self harm
+    "I hurt myself last night",
+    "I keep cutting myself",
+    "I started cutting again",
+    "self harm",
+    "I've been self-harming",
+    "Self-Harm urges are back",
+    "I want to harm myself",
+    "I took too many pills",
+    # medical emergency
+    "I have chest pain",
+    "my chest hurts a lot after the infusion",
+    "sharp pain in my chest",
+    "I can't breathe",
+    "I can’t breathe!!",
+    "i cant breath",
+    "I cannot breathe properly",
+    "having trouble breathing",
+    "difficulty breathing since this morning",
+    "my wife is short of breath",
+    "I think I overdosed",
+    "I think I OD'd on my meds",
+    "i OD’d",
+    "he is overdosing",
+    "my husband passed out in the car",
+    "I fainted at home",
+    "I feel like I'm about to pass out",
+    "she's having a seizure",
+    "I think I'm having a stroke",
+    "his face is drooping and speech is slurred",
+    "I think I'm having a heart attack",
+    "should I call 911?",
+    "he won't wake up",
+    # harm to others
+    "I want to hurt someone",
+    "I'm scared I'll hurt somebody",
+    "I want to kill him",
+    "I’ve been having homicidal thoughts",
+    # abuse / immediate danger
+    "I'm not safe at home",
+    "I am not safe right now",
+    "my partner is threatening to kill me",
+    "he hits me when he drinks",
+    "I'm being abused",
+    "I’m in danger",
+    "he won't let me leave the house",
+    # embedded in a long message
+    (
+        "Hi, just confirming my appointment on Thursday at 10. Also I wanted to say "
+        "that lately I don't want to be alive and I don't know who to tell."
+    ),
+]
+
+NEGATIVE = [
+    "Can ketamine help my depression?",
+    "I have PTSD, is this for me?",
+    "How long does the pain relief last?",
+    "will I feel like I'm dying? no just kidding, will I feel floaty",
+    "I'm dying to know how long it takes",
+    "my chest is fine",
+    "Is it safe if I have asthma?",
+    "Can I do breathing exercises before the visit?",
+    "my playlist is killing it",
+    "Does it help with anxiety?",
+    "I have chronic pain from fibromyalgia",
+    "I get migraines a few times a month",
+    "My depression has been bad this winter",
+    "what should I expect?",
+    "How long is recovery?",
+    "can I drive home after?",
+    "I can't go on Tuesday, can I reschedule?",
+    "my boss is going to kill me if I'm late",
+    "What happens if I feel sick during the infusion?",
+    "Can you overdose on ketamine?",
+    "Is there a risk of overdose during the infusion?",
+    "I have a chest cold, should I still come in?",
+    "my chest of drawers fell over lol",
+    "breathing feels easier after meditation",
+    "Will I pass out during the infusion?",
+    "I felt odd after the last one",
+    "this traffic is killing me",
+    "Beats me why the app crashed",
+    "he hit me up yesterday about the ride",
+    "I stroke my cat to relax",
+    "I feel so much better, thank you!",
+    "the music hits me differently now",
+    "I'm killing time in the waiting room",
+    "skills for coping with stress?",
+    "what conditions do you treat",
+    "",
+    "   ",
+]
+
+
+@pytest.mark.parametrize("text", POSITIVE)
+def test_positive_phrases_trigger(detector: CrisisDetector, text: str) -> None:
+    assert detector.check(text) is not None, f"should trigger: {text!r}"
+
+
+@pytest.mark.parametrize("text", NEGATIVE)
+def test_negative_phrases_do_not_trigger(detector: CrisisDetector, text: str) -> None:
+    assert detector.check(text) is None, f"should not trigger: {text!r}"
+
+
+def test_lists_are_big_enough() -> None:
+    assert len(POSITIVE) >= 40
+    assert len([t for t in NEGATIVE if t.strip()]) >= 30
+
+
+def test_none_is_no_match(detector: CrisisDetector) -> None:
+    assert detector.check(None) is None
+
+
+def test_lexicon_has_required_categories(detector: CrisisDetector) -> None:
+    assert {
+        "suicide",
+        "self_harm",
+        "medical_emergency",
+        "harm_to_others",
+        "abuse_danger",
+    } <= detector.categories
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("I want to die", "suicide"),
+        ("I’ve been self-harming", "self_harm"),
+        ("I can't breathe", "medical_emergency"),
+        ("I want to hurt someone", "harm_to_others"),
+        ("I'm not safe at home", "abuse_danger"),
+    ],
+)
+def test_category_is_reported(detector: CrisisDetector, text: str, category: str) -> None:
+    assert detector.check(text) == CrisisMatch(category)
+
+
+def test_exclusion_does_not_hide_other_phrases(detector: CrisisDetector) -> None:
+    assert detector.check("can you overdose on ketamine?") is None
+    assert detector.check("can you overdose on ketamine? I think I overdosed") is not None
+    assert detector.check("can you overdose? also I want to die") is not None
+
+
+def test_no_bare_everyday_words_in_lexicon(lexicon: dict) -> None:
+    banned = {"die", "dying", "dead", "kill", "hurt", "pain", "chest", "breathing", "odd"}
+    phrases = {normalize(p) for c in lexicon["category"] for p in c["phrases"]}
+    assert not phrases & banned
+
+
+def test_long_input_is_fast(detector: CrisisDetector) -> None:
+    text = ("my chest is fine and the breathing exercises help with my depression " * 80)[:4096]
+    detector.check(text)  # warm up
+    best = min(_timed(detector, text) for _ in range(20))
+    assert best < 0.005, f"took {best * 1000:.2f} ms"
+    assert detector.check(text + " I want to die") is not None
+
+
+def _timed(detector: CrisisDetector, text: str) -> float:
+    start = time.perf_counter()
+    detector.check(text)
+    return time.perf_counter() - start
+
+
+# --- normalization -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Can’t BREATHE!!", "cant breathe"),
+        ("self-harm", "self harm"),
+        ("self_harm", "self harm"),
+        ("  lots\tof   space\n", "lots of space"),
+        ("ＦＵＬＬＷＩＤＴＨ", "fullwidth"),
+        ("“quoted”", "quoted"),
+        ("I OD'd", "i odd"),
+    ],
+)
+def test_normalize(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+# --- the detector itself ------------------------------------------------------------------
+
+
+def test_whole_words_only() -> None:
+    detector = CrisisDetector({"x": ["kill myself"]})
+    assert detector.check("I could kill myself") == CrisisMatch("x")
+    assert detector.check("skill myselfie") is None
+
+
+def test_wildcard_matches_word_stems_only() -> None:
+    detector = CrisisDetector({"x": ["self harm*"]})
+    for text in ("self harm", "self-harming", "Self harmed again"):
+        assert detector.check(text) == CrisisMatch("x"), text
+    assert detector.check("self harbour") is None
+    assert detector.check("myself harm") is None
+
+
+def test_phrases_are_not_regex() -> None:
+    detector = CrisisDetector({"x": ["a.b (c)"]})
+    assert detector.check("a b c") == CrisisMatch("x")  # punctuation is normalized away
+    assert detector.check("axb c") is None
+
+
+def test_longest_phrase_at_same_start_decides_category() -> None:
+    detector = CrisisDetector({"short": ["cant"], "long": ["cant breathe"]})
+    assert detector.check("I can't breathe") == CrisisMatch("long")
+    assert detector.check("I can't sleep") == CrisisMatch("short")
+
+
+def test_exclusion_only_covers_contained_match() -> None:
+    detector = CrisisDetector({"x": ["overdose", "help me"]}, exclusions=["risk of overdose"])
+    assert detector.check("what is the risk of overdose") is None
+    assert detector.check("risk of overdose help me") == CrisisMatch("x")
+    assert detector.check("overdose risk of overdose") == CrisisMatch("x")
+
+
+@pytest.mark.parametrize(
+    ("categories", "exclusions", "message"),
+    [
+        ({}, (), "at least one crisis category"),
+        ({"x": []}, (), "phrases must not be empty"),
+        ({"x": [""]}, (), "empty after normalization"),
+        ({"x": ["   "]}, (), "empty after normalization"),
+        ({"x": ["!!!"]}, (), "empty after normalization"),
+        ({"x": [42]}, (), "must be a string"),
+        ({"x": "kill myself"}, (), "must be a list"),
+        ({"Bad Key": ["a b"]}, (), "snake_case"),
+        ({"x": ["*"]}, (), "empty after normalization"),
+        ({"x": ["ki*ll"]}, (), "only allowed once, at the end of a word"),
+        ({"x": ["kill**"]}, (), "only allowed once, at the end of a word"),
+        ({"x": ["ab*"]}, (), "at least 3 letters"),
+        ({"x": ["a" * 201]}, (), "longer than"),
+        ({"x": ["same"], "y": ["same"]}, (), "also listed under category 'x'"),
+        ({"x": ["overdose"]}, ["breathing exercises"], "does not contain any crisis phrase"),
+        ({"x": ["overdose"]}, ["Overdose!"], "same as a crisis phrase"),
+        ({"x": ["overdose"]}, [""], r"exclusions\[0\]: phrase"),
+    ],
+)
+def test_invalid_lexicon_is_rejected(categories: dict, exclusions: list, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        CrisisDetector(categories, exclusions)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "'category' must be a non-empty array"),
+        ({"category": []}, "'category' must be a non-empty array"),
+        ({"category": ["x"]}, r"category\[0\] must be a table"),
+        ({"category": [{"phrases": ["a"]}]}, r"category\[0\]\.key"),
+        ({"category": [{"key": "x"}]}, r"category\[0\]\.phrases"),
+        ({"category": [{"key": "x", "phrases": "a"}]}, r"category\[0\]\.phrases"),
+        ({"category": [{"key": "x", "phrase": ["a"]}]}, r"unknown field\(s\) \['phrase'\]"),
+        (
+            {"category": [{"key": "x", "phrases": ["a"]}, {"key": "x", "phrases": ["b"]}]},
+            r"category\[1\]\.key 'x' is used by more than one",
+        ),
+        ({"category": [{"key": "x", "phrases": ["a"], "description": 1}]}, "description"),
+        ({"category": [{"key": "x", "phrases": ["a"]}], "extra": 1}, "unknown top-level"),
+        ({"category": [{"key": "x", "phrases": ["a"]}], "exclusions": []}, "must be a table"),
+        (
+            {"category": [{"key": "x", "phrases": ["a"]}], "exclusions": {"phrases": "a b"}},
+            r"exclusions\.phrases must be an array",
+        ),
+        (
+            {"category": [{"key": "x", "phrases": ["a"]}], "exclusions": {"list": []}},
+            "exclusions: unknown field",
+        ),
+        ({"category": [{"key": "x", "phrases": ["ok", ""]}]}, r"category 'x' phrases\[1\]"),
+    ],
+)
+def test_invalid_toml_structure_is_rejected(data: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        CrisisDetector.from_toml_dict(data)
+
+
+def test_from_toml_dict_accepts_minimal_structure() -> None:
+    detector = CrisisDetector.from_toml_dict(
+        {
+            "category": [{"key": "x", "phrases": ["overdose"], "description": "d"}],
+            "exclusions": {"phrases": ["can you overdose"]},
+        }
+    )
+    assert detector.check("I overdosed?") is None  # "overdosed" is not "overdose"
+    assert detector.check("overdose") == CrisisMatch("x")
+    assert detector.check("can you overdose") is None

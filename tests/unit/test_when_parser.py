@@ -1,0 +1,552 @@
+"""Tests for bot.domain.when_parser: examples, error codes and property tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.domain import when_parser
+from bot.domain.when_parser import ERROR_CODES, WhenParseError, parse_when
+
+# Monday, 23 November 2026, 10:00 in the patient's zone.
+NOW = datetime(2026, 11, 23, 10, 0)
+
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+DEC_3_1430 = datetime(2026, 12, 3, 14, 30)
+
+
+def parse(text: str, now: datetime = NOW) -> datetime:
+    return parse_when(text, now_local=now)
+
+
+def error_code(text: str, now: datetime = NOW) -> str:
+    with pytest.raises(WhenParseError) as info:
+        parse_when(text, now_local=now)
+    return info.value.code
+
+
+def test_fixed_now_is_a_monday() -> None:
+    assert NOW.weekday() == 0
+
+
+# --------------------------------------------------------------------------------------
+# Accepted formats
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # ISO
+        ("2026-12-03 14:30", DEC_3_1430),
+        ("2026-12-03T14:30", DEC_3_1430),
+        ("2026-12-03t14:30", DEC_3_1430),
+        ("2026-12-03 2:30pm", DEC_3_1430),
+        ("2026-12-03 14:30:00", DEC_3_1430),
+        # US month/day
+        ("12/3 2:30pm", DEC_3_1430),
+        ("12/3/2026 14:30", DEC_3_1430),
+        ("12/3/26 2:30 pm", DEC_3_1430),
+        ("12/03/2026 02:30 PM", DEC_3_1430),
+        # Month names
+        ("Dec 3 2:30 pm", DEC_3_1430),
+        ("December 3rd at 2:30pm", DEC_3_1430),
+        ("3 December 14:30", DEC_3_1430),
+        ("3 Dec 2026 14:30", DEC_3_1430),
+        ("Dec 3, 2026 2:30 PM", DEC_3_1430),
+        ("Dec. 3, 2026 2:30 PM", DEC_3_1430),
+        ("Thursday, December 3, 2026 at 2:30 PM", DEC_3_1430),
+        ("Thu Dec 3 2:30pm", DEC_3_1430),
+        ("3rd of December at 14:30", DEC_3_1430),
+        ("on December 3 at 14:30", DEC_3_1430),
+        ("Sept 9 9am", datetime(2027, 9, 9, 9, 0)),
+        ("sep 9 9am", datetime(2027, 9, 9, 9, 0)),
+        ("September 30, 2026 9am", datetime(2026, 9, 30, 9, 0)),
+        # Time first
+        ("2:30pm Dec 3", DEC_3_1430),
+        ("14:30 3 Dec", DEC_3_1430),
+        ("2pm 3 Dec", datetime(2026, 12, 3, 14, 0)),
+        ("10am tomorrow", datetime(2026, 11, 24, 10, 0)),
+        ("at 10am on tomorrow", datetime(2026, 11, 24, 10, 0)),
+        # Relative days
+        ("today 5pm", datetime(2026, 11, 23, 17, 0)),
+        ("tomorrow 10am", datetime(2026, 11, 24, 10, 0)),
+        ("tomorrow at 10:00", datetime(2026, 11, 24, 10, 0)),
+        ("thursday 9:15", datetime(2026, 11, 26, 9, 15)),
+        ("thursday 21:15", datetime(2026, 11, 26, 21, 15)),
+        ("thu 9:15am", datetime(2026, 11, 26, 9, 15)),
+        ("next thursday 9:15", datetime(2026, 11, 26, 9, 15)),
+        ("this thursday 9:15", datetime(2026, 11, 26, 9, 15)),
+        ("on friday at 3pm", datetime(2026, 11, 27, 15, 0)),
+        ("Sunday 8am", datetime(2026, 11, 29, 8, 0)),
+        # Time forms
+        ("tomorrow 14:30", datetime(2026, 11, 24, 14, 30)),
+        ("tomorrow 2:30pm", datetime(2026, 11, 24, 14, 30)),
+        ("tomorrow 2:30 pm", datetime(2026, 11, 24, 14, 30)),
+        ("tomorrow 2:30 p.m.", datetime(2026, 11, 24, 14, 30)),
+        ("tomorrow 2:30 P.M", datetime(2026, 11, 24, 14, 30)),
+        ("tomorrow 9:15 a.m.", datetime(2026, 11, 24, 9, 15)),
+        ("tomorrow 2pm", datetime(2026, 11, 24, 14, 0)),
+        ("tomorrow 2 pm", datetime(2026, 11, 24, 14, 0)),
+        ("tomorrow 9.15", datetime(2026, 11, 24, 9, 15)),
+        ("tomorrow noon", datetime(2026, 11, 24, 12, 0)),
+        ("tomorrow midnight", datetime(2026, 11, 24, 0, 0)),
+        ("tomorrow 10", datetime(2026, 11, 24, 10, 0)),
+        ("tomorrow 0", datetime(2026, 11, 24, 0, 0)),
+        ("tomorrow 23", datetime(2026, 11, 24, 23, 0)),
+        ("tomorrow 12am", datetime(2026, 11, 24, 0, 0)),
+        ("tomorrow 12pm", datetime(2026, 11, 24, 12, 0)),
+        ("tomorrow 12:30am", datetime(2026, 11, 24, 0, 30)),
+        ("tomorrow 00:00", datetime(2026, 11, 24, 0, 0)),
+        # Case, spacing, commas, trailing full stop
+        ("  TOMORROW   AT   10AM  ", datetime(2026, 11, 24, 10, 0)),
+        ("tomorrow, 10am.", datetime(2026, 11, 24, 10, 0)),
+        ("DEC 3, 2:30PM.", DEC_3_1430),
+        ("tomorrow\u00a010am", datetime(2026, 11, 24, 10, 0)),
+    ],
+)
+def test_accepted_examples(text: str, expected: datetime) -> None:
+    result = parse(text)
+    assert result == expected
+    assert result.tzinfo is None
+    assert (result.second, result.microsecond) == (0, 0)
+
+
+def test_now_with_seconds_does_not_leak_into_result() -> None:
+    now = datetime(2026, 11, 23, 10, 0, 42, 999)
+    assert parse("today 5pm", now) == datetime(2026, 11, 23, 17, 0)
+
+
+def test_past_times_are_returned_unchanged() -> None:
+    """Past/future checks belong to the caller."""
+    assert parse("today 9am") == datetime(2026, 11, 23, 9, 0)
+    assert parse("2020-01-01 09:00") == datetime(2020, 1, 1, 9, 0)
+
+
+# --------------------------------------------------------------------------------------
+# Missing year
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Jan 5 9am", datetime(2027, 1, 5, 9, 0)),
+        ("1/5 9am", datetime(2027, 1, 5, 9, 0)),
+        ("5 January 09:00", datetime(2027, 1, 5, 9, 0)),
+        ("Dec 31 9am", datetime(2026, 12, 31, 9, 0)),
+        ("Dec 20 8am", datetime(2026, 12, 20, 8, 0)),  # today: this year, even if past
+        ("Dec 19 8am", datetime(2027, 12, 19, 8, 0)),  # yesterday: next year
+        ("tomorrow 9am", datetime(2026, 12, 21, 9, 0)),
+    ],
+)
+def test_year_rollover_in_december(text: str, expected: datetime) -> None:
+    assert parse(text, datetime(2026, 12, 20, 9, 30)) == expected
+
+
+def test_tomorrow_on_new_years_eve() -> None:
+    assert parse("tomorrow 9am", datetime(2026, 12, 31, 23, 0)) == datetime(2027, 1, 1, 9, 0)
+
+
+def test_two_digit_years_are_this_century() -> None:
+    assert parse("1/5/27 9am") == datetime(2027, 1, 5, 9, 0)
+    assert parse("1/5/00 9am") == datetime(2000, 1, 5, 9, 0)
+
+
+def test_leap_day_without_year() -> None:
+    assert parse("Feb 29 9am", datetime(2027, 3, 1, 9, 0)) == datetime(2028, 2, 29, 9, 0)
+    assert error_code("Feb 29 9am", datetime(2026, 11, 23, 9, 0)) == "invalid_date"
+
+
+# --------------------------------------------------------------------------------------
+# Weekdays
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("monday 11am", datetime(2026, 11, 23, 11, 0)),  # later today -> today
+        ("monday 10:01", datetime(2026, 11, 23, 10, 1)),
+        ("monday 10am", datetime(2026, 11, 30, 10, 0)),  # exactly now -> next week
+        ("monday 9am", datetime(2026, 11, 30, 9, 0)),  # earlier today -> next week
+        ("next monday 11am", datetime(2026, 11, 23, 11, 0)),
+        ("tuesday 9am", datetime(2026, 11, 24, 9, 0)),
+        ("wed 9am", datetime(2026, 11, 25, 9, 0)),
+        ("thurs 9am", datetime(2026, 11, 26, 9, 0)),
+        ("fri 9am", datetime(2026, 11, 27, 9, 0)),
+        ("sat 9am", datetime(2026, 11, 28, 9, 0)),
+        ("sun 9am", datetime(2026, 11, 29, 9, 0)),
+    ],
+)
+def test_weekday_rules(text: str, expected: datetime) -> None:
+    assert parse(text) == expected
+
+
+def test_weekday_across_year_end() -> None:
+    # Thursday 2026-12-31 -> next Monday is 2027-01-04.
+    assert parse("monday 9am", datetime(2026, 12, 31, 12, 0)) == datetime(2027, 1, 4, 9, 0)
+
+
+def test_weekday_matching_the_date_is_accepted() -> None:
+    assert parse("Thursday, December 3 at 2:30 PM") == DEC_3_1430
+
+
+# --------------------------------------------------------------------------------------
+# Error codes
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("\n\t ", "empty"),
+        # missing parts
+        ("Dec 3", "missing_time"),
+        ("tomorrow", "missing_time"),
+        ("thursday", "missing_time"),
+        ("2026-12-03", "missing_time"),
+        ("12/3/2026", "missing_time"),
+        ("3pm", "missing_date"),
+        ("14:30", "missing_date"),
+        ("noon", "missing_date"),
+        ("at 10am", "missing_date"),
+        # impossible dates
+        ("Feb 30 2pm", "invalid_date"),
+        ("13/45 2pm", "invalid_date"),
+        ("2/30/2027 2pm", "invalid_date"),
+        ("2026-02-29 10:00", "invalid_date"),
+        ("2026-13-01 10:00", "invalid_date"),
+        ("0/5 9am", "invalid_date"),
+        ("Dec 0 9am", "invalid_date"),
+        ("Dec 32 9am", "invalid_date"),
+        ("Feb 30", "invalid_date"),  # reported ahead of the missing time
+        ("Friday, December 3, 2026 at 2:30 PM", "invalid_date"),  # Dec 3 is a Thursday
+        ("Mon Dec 3 2:30pm", "invalid_date"),
+        ("0000-01-01 10:00", "invalid_date"),
+        # impossible times
+        ("tomorrow 25:00", "invalid_time"),
+        ("tomorrow 24:00", "invalid_time"),
+        ("tomorrow 13pm", "invalid_time"),
+        ("tomorrow 0am", "invalid_time"),
+        ("tomorrow 0:30am", "invalid_time"),
+        ("tomorrow 10:60", "invalid_time"),
+        ("tomorrow 10:30:61", "invalid_time"),
+        ("tomorrow 99", "invalid_time"),
+        ("25:00", "invalid_time"),  # reported ahead of the missing date
+        # unreadable
+        ("hello", "unreadable"),
+        ("tomorrow 10am please", "unreadable"),
+        ("Dec 3 Dec 4 3pm", "unreadable"),
+        ("tomorrow Dec 3 3pm", "unreadable"),
+        ("3pm 4pm tomorrow", "unreadable"),
+        ("tomorrow 10am 11am", "unreadable"),
+        ("12-3 2:30pm", "unreadable"),
+        ("3.12.2026 14:30", "unreadable"),
+        ("tomorrow 1430", "unreadable"),
+        ("tomorrow 10:5", "unreadable"),
+        ("Dec 2026 10am", "unreadable"),
+        ("December 10am", "unreadable"),
+        ("next 10am", "unreadable"),
+        ("next tomorrow 10am", "unreadable"),
+        ("tomorrow 10am at", "unreadable"),
+        ("at at tomorrow 10am", "unreadable"),
+        ("tomorrow pm", "unreadable"),
+        ("tomorrow 10 am pm", "unreadable"),
+        ("tomorrow @ 10am", "unreadable"),
+        ("tomorrow 10am!", "unreadable"),
+        ("tomorrow . 10am", "unreadable"),
+        ("2026-12-03 14:30:00.5", "unreadable"),
+        ("12/3/2026/1 10am", "unreadable"),
+        ("12/3/202 10am", "unreadable"),
+        ("tomorrow ١٠am", "unreadable"),  # non-ASCII digits
+        ("завтра 10:00", "unreadable"),
+        (".", "unreadable"),
+        (",", "unreadable"),
+        ("tomorrow 10am " + "x" * 300, "unreadable"),
+    ],
+)
+def test_error_codes(text: str, code: str) -> None:
+    assert error_code(text) == code
+
+
+def test_error_is_a_value_error_with_known_code() -> None:
+    with pytest.raises(ValueError, match="missing_time") as info:
+        parse("tomorrow")
+    assert isinstance(info.value, WhenParseError)
+    assert info.value.code in ERROR_CODES
+
+
+def test_aware_now_is_a_programming_error() -> None:
+    from datetime import UTC
+
+    with pytest.raises(TypeError):
+        parse_when("tomorrow 10am", now_local=datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+
+
+def test_tomorrow_at_the_end_of_the_calendar() -> None:
+    assert error_code("tomorrow 9am", datetime(9999, 12, 31, 12, 0)) == "invalid_date"
+    assert error_code("Jan 1 9am", datetime(9999, 12, 31, 12, 0)) == "invalid_date"
+
+
+def test_vocabulary_is_extensible_by_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(when_parser.MONTHS, "dezember", 12)
+    monkeypatch.setitem(when_parser.RELATIVE_DAYS, "morgen", 1)
+    assert parse("3 Dezember 14:30") == DEC_3_1430
+    assert parse("morgen 10:00") == datetime(2026, 11, 24, 10, 0)
+
+
+# --------------------------------------------------------------------------------------
+# Property tests
+# --------------------------------------------------------------------------------------
+
+minute_datetimes = st.datetimes(
+    min_value=datetime(2026, 1, 1), max_value=datetime(2030, 12, 31, 23, 59)
+).map(lambda moment: moment.replace(second=0, microsecond=0))
+
+
+def hour12(moment: datetime) -> tuple[int, str]:
+    return (moment.hour % 12 or 12), ("AM" if moment.hour < 12 else "PM")
+
+
+def fmt_iso(m: datetime) -> str:
+    return f"{m:%Y-%m-%d %H:%M}"
+
+
+def fmt_iso_t(m: datetime) -> str:
+    return f"{m:%Y-%m-%dT%H:%M}"
+
+
+def fmt_us(m: datetime) -> str:
+    hour, meridiem = hour12(m)
+    return f"{m.month}/{m.day}/{m.year} {hour}:{m.minute:02d} {meridiem.lower()}"
+
+
+def fmt_us_short_year(m: datetime) -> str:
+    hour, meridiem = hour12(m)
+    return f"{m.month}/{m.day}/{m.year % 100:02d} {hour}:{m.minute:02d}{meridiem.lower()}"
+
+
+def fmt_abbrev(m: datetime) -> str:
+    hour, meridiem = hour12(m)
+    return f"{MONTH_NAMES[m.month - 1][:3]} {m.day}, {m.year} {hour}:{m.minute:02d} {meridiem}"
+
+
+def fmt_day_month(m: datetime) -> str:
+    return f"{m.day} {MONTH_NAMES[m.month - 1]} {m.year} {m:%H:%M}"
+
+
+def fmt_full(m: datetime) -> str:
+    """Like strftime("%A, %B %-d, %Y at %-I:%M %p"), without relying on locale or glibc."""
+    hour, meridiem = hour12(m)
+    return (
+        f"{WEEKDAY_NAMES[m.weekday()]}, {MONTH_NAMES[m.month - 1]} {m.day}, {m.year}"
+        f" at {hour}:{m.minute:02d} {meridiem}"
+    )
+
+
+def fmt_time_first(m: datetime) -> str:
+    hour, meridiem = hour12(m)
+    return f"{hour}:{m.minute:02d}{meridiem} {MONTH_NAMES[m.month - 1]} {m.day} {m.year}"
+
+
+FORMATTERS = (
+    fmt_iso,
+    fmt_iso_t,
+    fmt_us,
+    fmt_us_short_year,
+    fmt_abbrev,
+    fmt_day_month,
+    fmt_full,
+    fmt_time_first,
+)
+
+
+def test_full_formatter_matches_strftime() -> None:
+    moment = datetime(2026, 12, 3, 14, 5)
+    assert fmt_full(moment) == "Thursday, December 3, 2026 at 2:05 PM"
+
+
+@settings(max_examples=400)
+@given(
+    moment=minute_datetimes,
+    formatter=st.sampled_from(FORMATTERS),
+    case=st.sampled_from([str, str.lower, str.upper]),
+)
+def test_property_formatted_datetimes_round_trip(
+    moment: datetime, formatter: Callable[[datetime], str], case: Callable[[str], str]
+) -> None:
+    assert parse(case(formatter(moment))) == moment
+
+
+@settings(max_examples=300)
+@given(
+    now=minute_datetimes,
+    days_ahead=st.integers(min_value=0, max_value=364),
+    hour=st.integers(0, 23),
+    minute=st.integers(0, 59),
+)
+def test_property_yearless_dates_pick_the_next_occurrence(
+    now: datetime, days_ahead: int, hour: int, minute: int
+) -> None:
+    target_day = now.date() + timedelta(days=days_ahead)
+    target = datetime.combine(target_day, datetime.min.time()).replace(hour=hour, minute=minute)
+    text = f"{MONTH_NAMES[target.month - 1]} {target.day} {target:%H:%M}"
+    assert parse(text, now) == target
+    assert parse(f"{target.month}/{target.day} {target:%H:%M}", now) == target
+
+
+@settings(max_examples=300)
+@given(
+    now=minute_datetimes,
+    weekday=st.integers(0, 6),
+    hour=st.integers(0, 23),
+    minute=st.integers(0, 59),
+)
+def test_property_weekday_is_the_next_one_ahead(
+    now: datetime, weekday: int, hour: int, minute: int
+) -> None:
+    result = parse(f"{WEEKDAY_NAMES[weekday]} {hour}:{minute:02d}", now)
+    assert result.weekday() == weekday
+    assert (result.hour, result.minute) == (hour, minute)
+    assert now < result <= now + timedelta(days=7)
+
+
+def outcome(text: str, now: datetime = NOW) -> datetime | WhenParseError:
+    """Parse, returning the WhenParseError instead of raising; anything else propagates."""
+    try:
+        return parse(text, now)
+    except WhenParseError as err:
+        return err
+
+
+def assert_only_parse_errors(text: str, now: datetime = NOW) -> None:
+    result = outcome(text, now)
+    if isinstance(result, WhenParseError):
+        assert result.code in ERROR_CODES
+    else:
+        assert isinstance(result, datetime)
+        assert result.tzinfo is None
+        assert (result.second, result.microsecond) == (0, 0)
+
+
+@settings(max_examples=500)
+@given(st.text())
+def test_property_arbitrary_text_only_raises_parse_errors(text: str) -> None:
+    assert_only_parse_errors(text)
+
+
+def pad_to_4096(phrase: str, fill: str, before: bool) -> str:
+    padding = (fill * 4096)[: 4096 - len(phrase)]
+    return padding + phrase if before else phrase + padding
+
+
+long_texts = st.one_of(
+    # Arbitrary text repeated up to Telegram's 4096-character message limit.
+    st.text(min_size=1, max_size=64).map(lambda chunk: (chunk * 4096)[:4096]),
+    # A valid phrase drowned in padding (whitespace padding is stripped, the rest is not).
+    st.builds(
+        pad_to_4096,
+        st.sampled_from(["tomorrow 10am", "Dec 3, 2026 2:30 PM", "12/3 14:30"]),
+        st.sampled_from([" ", "\n", "x", "1", ".", "1/", "a."]),
+        st.booleans(),
+    ),
+)
+
+
+@settings(max_examples=100)
+@given(long_texts)
+def test_property_long_text_only_raises_parse_errors(text: str) -> None:
+    assert len(text) == 4096
+    assert_only_parse_errors(text)
+
+
+VOCABULARY_TOKENS = (
+    list(when_parser.MONTHS)
+    + list(when_parser.WEEKDAYS)
+    + list(when_parser.RELATIVE_DAYS)
+    + list(when_parser.WEEKDAY_MODIFIERS)
+    + list(when_parser.NAMED_TIMES)
+    + list(when_parser.MERIDIEMS)
+    + list(when_parser.FILLERS)
+    + list(when_parser.ORDINAL_SUFFIXES)
+    + list(when_parser.DAY_MONTH_JOINERS)
+    + ["a.m.", "p.m.", ",", ".", "t", "x"]
+)
+numeric_tokens = st.one_of(
+    st.integers(0, 99).map(str),
+    st.integers(0, 9999).map(str),
+    st.builds(lambda h, m: f"{h}:{m:02d}", st.integers(0, 99), st.integers(0, 99)),
+    st.builds(lambda h, m: f"{h}.{m:02d}", st.integers(0, 99), st.integers(0, 99)),
+    st.builds(lambda a, b: f"{a}/{b}", st.integers(0, 99), st.integers(0, 99)),
+    st.builds(
+        lambda a, b, c: f"{a}/{b}/{c}", st.integers(0, 99), st.integers(0, 99), st.integers(0, 9999)
+    ),
+    st.builds(
+        lambda y, m, d: f"{y:04d}-{m:02d}-{d:02d}",
+        st.integers(0, 9999),
+        st.integers(0, 99),
+        st.integers(0, 99),
+    ),
+)
+grammar_soup = st.lists(
+    st.tuples(
+        st.one_of(st.sampled_from(VOCABULARY_TOKENS), numeric_tokens),
+        st.sampled_from(["", " ", ", "]),
+    ),
+    max_size=8,
+).map(lambda pairs: "".join(token + sep for token, sep in pairs))
+
+
+@settings(max_examples=1000)
+@given(text=grammar_soup, now=minute_datetimes)
+def test_property_vocabulary_soup_only_raises_parse_errors(text: str, now: datetime) -> None:
+    assert_only_parse_errors(text, now)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1/" * 2048,
+        "1:" * 2048,
+        "a." * 2048,
+        "1" * 4096,
+        "a" * 4096,
+        "12:30 " * 682,
+        " " * 4095 + "x",
+        "tomorrow " * 455,
+        # Just under the length cap, so the full tokenizer and grammar run.
+        ("1/" * 99)[:199],
+        ("a." * 99)[:199],
+        "1" * 199,
+        ("1 " * 99)[:199],
+        ("dec 3 " * 33)[:199],
+        ("at " * 66)[:199],
+    ],
+)
+def test_adversarial_input_is_fast(text: str) -> None:
+    """Guards against catastrophic backtracking; best-of-5 keeps a loaded CI from flaking."""
+    timings = []
+    for _ in range(5):
+        start = time.perf_counter()
+        with pytest.raises(WhenParseError):
+            parse(text)
+        timings.append(time.perf_counter() - start)
+    assert min(timings) < 0.010
+
+
+def test_date_type_is_not_accepted_as_now() -> None:
+    with pytest.raises(TypeError):
+        parse_when("tomorrow 10am", now_local=date(2026, 11, 23))  # type: ignore[arg-type]
