@@ -17,8 +17,8 @@ from bot.content.store import Content
 from bot.db.engine import create_engine, create_session_factory
 from bot.delivery.notifier import BotNotifier
 from bot.services.staff_alerts import StaffAlerts
+from bot.telegram import errors
 from bot.telegram.context import AppContext
-from bot.telegram.errors import router as errors_router
 from bot.telegram.fsm_storage import SqlStorage
 from bot.telegram.handlers import (
     appointments,
@@ -60,21 +60,28 @@ class Application:
 
 
 def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]:
-    dp = Dispatcher(storage=SqlStorage(context.session_factory, context.clock))
+    dp = Dispatcher(storage=SqlStorage(context.session_factory, context.clock), app=context)
     inflight = InflightTracker()
+    # The tracker must wrap aiogram's own ErrorsMiddleware too, so an update counts as finished
+    # only after its error answer was sent: put it first in the outer chain.
+    builtin = list(dp.update.outer_middleware)
+    for middleware in builtin:
+        dp.update.outer_middleware.unregister(middleware)
     dp.update.outer_middleware(inflight)
+    for middleware in builtin:
+        dp.update.outer_middleware(middleware)
     dp.update.outer_middleware(UnitOfWork(context))
     # Order matters: the crisis screen first; free-text FAQ and the fallback last.
     dp.include_routers(
-        errors_router,
-        safety.router,
-        start.router,
-        forget.router,
-        settings_handlers.router,
-        appointments.router,
-        faq.router,
-        membership.router,
-        fallback.router,
+        errors.create_router(),
+        safety.create_router(),
+        start.create_router(),
+        forget.create_router(),
+        settings_handlers.create_router(),
+        appointments.create_router(),
+        faq.create_router(),
+        membership.create_router(),
+        fallback.create_router(),
     )
     return dp, inflight
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
-from aiogram import Dispatcher
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 
 from bot.config import Settings
@@ -25,8 +25,8 @@ async def prepare_database(app: Application) -> None:
     log.info("database schema is up to date")
 
 
-def _shutdown_hook(inflight: InflightTracker, grace: float):  # type: ignore[no-untyped-def]
-    async def on_shutdown(dispatcher: Dispatcher) -> None:
+def _shutdown_hook(inflight: InflightTracker, grace: float) -> Callable[[], Awaitable[None]]:
+    async def on_shutdown() -> None:
         if inflight.in_flight:
             log.info("waiting for %d update(s) in flight", inflight.in_flight)
         if not await inflight.wait_idle(grace):
@@ -35,11 +35,18 @@ def _shutdown_hook(inflight: InflightTracker, grace: float):  # type: ignore[no-
     return on_shutdown
 
 
-async def run_polling(settings: Settings) -> None:
+async def run_polling(
+    settings: Settings, app: Application | None = None, *, handle_signals: bool = True
+) -> None:
+    """Validate content, migrate, register commands, then poll until SIGTERM/SIGINT.
+
+    On a stop signal aiogram stops fetching updates; the shutdown hook then waits (up to
+    SHUTDOWN_GRACE_SECONDS) for handlers still running, and only then are the Telegram session
+    and the database closed."""
     problems = validate_content(settings.messages_dir, settings.default_language)
     if problems:
         raise StartupError("content in MESSAGES_DIR is invalid:\n  " + "\n  ".join(problems))
-    app = create_application(settings)
+    app = app or create_application(settings)
     try:
         await prepare_database(app)
         try:
@@ -55,7 +62,7 @@ async def run_polling(settings: Settings) -> None:
             app.bot,
             polling_timeout=settings.polling_timeout,
             allowed_updates=app.dispatcher.resolve_used_update_types(),
-            handle_signals=True,
+            handle_signals=handle_signals,
             close_bot_session=True,
         )
     finally:

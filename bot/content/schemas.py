@@ -46,7 +46,21 @@ class ClinicProfile(_Strict):
 
 
 _FORMAT_FIELDS = frozenset(
-    {"weekday", "month", "day", "year", "hour", "hour12", "minute", "ampm", "zone", "time", "date"}
+    {
+        "weekday",
+        "weekday_short",
+        "month",
+        "month_short",
+        "day",
+        "year",
+        "hour",
+        "hour12",
+        "minute",
+        "ampm",
+        "zone",
+        "time",
+        "date",
+    }
 )
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
@@ -59,6 +73,8 @@ class DateFormats(_Strict):
 
     weekdays: list[str] = Field(min_length=7, max_length=7)
     months: list[str] = Field(min_length=12, max_length=12)
+    weekdays_short: list[str] = Field(min_length=7, max_length=7)
+    months_short: list[str] = Field(min_length=12, max_length=12)
     am: str = Field(min_length=1, max_length=8)
     pm: str = Field(min_length=1, max_length=8)
     time: str = Field(min_length=1, max_length=60)

@@ -205,7 +205,9 @@ class Content:
         hour12 = value.hour % 12 or 12
         fields = {
             "weekday": fmt.weekdays[value.weekday()],
+            "weekday_short": fmt.weekdays_short[value.weekday()],
             "month": fmt.months[value.month - 1],
+            "month_short": fmt.months_short[value.month - 1],
             "day": value.day,
             "year": value.year,
             "hour": f"{value.hour:02d}",

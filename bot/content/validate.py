@@ -81,7 +81,7 @@ REQUIRED_TEMPLATES: dict[str, list[dict[str, Any]]] = {
     "forget_nothing": [{}],
     "faq_menu": [{}],
     "faq_no_match": [{}],
-    "crisis": [{}],
+    "crisis": [{"staff_notified": True}, {"staff_notified": False}],
     "crisis_staff_alert": [
         {
             "patient_ref": "#12",

@@ -24,16 +24,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Final, Literal, TypeAlias
+from typing import Final, Literal, TypeAlias, get_args
 
 __all__ = ["ERROR_CODES", "ErrorCode", "WhenParseError", "parse_when"]
 
 ErrorCode: TypeAlias = Literal[
     "empty", "unreadable", "missing_time", "missing_date", "invalid_date", "invalid_time"
 ]
-ERROR_CODES: Final[frozenset[str]] = frozenset(
-    {"empty", "unreadable", "missing_time", "missing_date", "invalid_date", "invalid_time"}
-)
+ERROR_CODES: Final[frozenset[str]] = frozenset(get_args(ErrorCode))
 
 # --------------------------------------------------------------------------------------
 # Vocabulary. Keys are lower-case (casefolded) words with any dots removed ("p.m." -> "pm").
@@ -234,6 +232,8 @@ _DatePhrase: TypeAlias = _CalendarDate | _RelativeDay | _NextWeekday
 
 @dataclass(frozen=True, slots=True)
 class _TimePhrase:
+    """A time as written; seconds ("14:30:00") are range-checked, then dropped."""
+
     hour: int
     minute: int
     second: int = 0
@@ -298,16 +298,28 @@ def _match_calendar_date(tokens: list[_Token], i: int) -> tuple[_CalendarDate, i
         if matched_day is None:
             return None
         day, j = matched_day
+        day_is_marked = j > i + 1  # it had an ordinal suffix: "3rd"
         if _word_at(tokens, j) in DAY_MONTH_JOINERS:
             j += 1
         month_word = _word_at(tokens, j)
         if month_word not in MONTHS:
             return None
         j += 1
+        if not day_is_marked and _is_bare_hour_at(tokens, j):
+            # "7 Dec 3" may be 03:00 on Dec 7 or 07:00 on Dec 3: refuse to guess.
+            raise WhenParseError("unreadable", "number on both sides of the month")
     year = _year_at(tokens, j)
     if year is not None:
         j += 1
     return _CalendarDate(year, MONTHS[month_word], day), j
+
+
+def _is_bare_hour_at(tokens: list[_Token], i: int) -> bool:
+    """A plain 1-2 digit number at ``i`` not followed by am/pm or an ordinal suffix."""
+    return _short_number_at(tokens, i) is not None and (
+        _word_at(tokens, i + 1) not in MERIDIEMS
+        and not (_word_at(tokens, i + 1) in ORDINAL_SUFFIXES and tokens[i + 1].attached)
+    )
 
 
 def _match_date(tokens: list[_Token], i: int) -> tuple[_DatePhrase, int] | None:

@@ -65,7 +65,7 @@ class AppointmentService:
         try:
             instant = resolve_local(wall, zone)
         except NonexistentLocalTime as exc:
-            raise ServiceError("nonexistent", wall=wall, zone=zone.key) from exc
+            raise ServiceError("nonexistent", wall=wall) from exc
         except AmbiguousLocalTime as exc:
             options = Ambiguity(Proposal(exc.earlier, zone.key), Proposal(exc.later, zone.key))
             self.check(options.earlier)

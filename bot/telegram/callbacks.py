@@ -4,6 +4,10 @@ ownership and state, and data that does not unpack matches no handler (the fallb
 from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+# Ids are database keys: anything outside this range is forged and must not reach a query.
+MAX_ID = 2**62
 
 
 class MenuCb(CallbackData, prefix="m"):
@@ -22,7 +26,7 @@ class DraftCb(CallbackData, prefix="d"):
 
 class ApptCb(CallbackData, prefix="a"):
     action: str  # view | change | cancel | cancel_yes | cancel_no
-    id: int
+    id: int = Field(ge=1, le=MAX_ID)
 
 
 class FaqCb(CallbackData, prefix="f"):

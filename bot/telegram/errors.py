@@ -7,20 +7,14 @@ import logging
 from aiogram import Bot, Router
 from aiogram.types import ErrorEvent
 
-from bot.content.store import Content
-from bot.db.repository import Repository
+from bot.telegram.context import AppContext
 
 log = logging.getLogger(__name__)
-router = Router(name="errors")
 
 
-@router.errors()
-async def on_error(
-    event: ErrorEvent, bot: Bot, content: Content, lang: str, repo: Repository | None = None
-) -> bool:
-    # Undo whatever the failed handler wrote before anything else touches the session.
-    if repo is not None:
-        await repo.session.rollback()
+async def on_error(event: ErrorEvent, bot: Bot, app: AppContext) -> bool:
+    """aiogram's ErrorsMiddleware sits outside the UnitOfWork middleware, so by the time this
+    runs the update's transaction has already been rolled back: nothing half-written stays."""
     # Log the kind of failure and where, never the message text (it may hold health details).
     log.error(
         "update %s failed: %s",
@@ -28,14 +22,25 @@ async def on_error(
         type(event.exception).__name__,
         exc_info=(type(event.exception), event.exception, event.exception.__traceback__),
     )
-    chat_id = None
+    chat_id, language_code = None, None
     if event.update.message is not None:
         chat_id = event.update.message.chat.id
+        user = event.update.message.from_user
+        language_code = user.language_code if user else None
     elif event.update.callback_query is not None:
         chat_id = event.update.callback_query.from_user.id
+        language_code = event.update.callback_query.from_user.language_code
     if chat_id is not None:
+        lang = app.content.language_for(language_code)
         try:
-            await bot.send_message(chat_id, content.render("error", lang))
+            await bot.send_message(chat_id, app.content.render("error", lang))
         except Exception as exc:  # the error answer itself failed; nothing more to do
             log.warning("could not send the error answer: %s", type(exc).__name__)
     return True
+
+
+def create_router() -> Router:
+    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
+    r = Router(name="errors")
+    r.errors.register(on_error)
+    return r

@@ -297,6 +297,8 @@ class FakeTelegramServer:
         self.rate_limit: float | None = None
         """sendMessage messages/second (global, sliding 1 s window); above it -> 429."""
         self.webhook_url = ""
+        self.errors: list[Exception] = []
+        """Unexpected exceptions raised while handling requests (answered as 500)."""
         self.files: dict[str, bytes] = {}
         """file_id -> content served by getFile + the file download endpoint."""
 
@@ -453,9 +455,7 @@ class FakeTelegramServer:
 
     def drop_pending_updates(self) -> None:
         if self._updates:
-            self._confirmed_below = max(
-                self._confirmed_below, self._updates[-1]["update_id"] + 1
-            )
+            self._confirmed_below = max(self._confirmed_below, self._updates[-1]["update_id"] + 1)
         self._updates.clear()
 
     def _wake_pollers(self) -> None:
@@ -596,6 +596,16 @@ class FakeTelegramServer:
             # aiohttp treats a cancelled handler as "connection gone": no response,
             # no error log (an ordinary exception would be logged as a 500).
             raise asyncio.CancelledError from None
+        except Exception as exc:
+            # A bug in the fake or in a set_handler() callback: answer a JSON 500
+            # (aiogram raises TelegramServerError) and keep the exception for tests.
+            self.errors.append(exc)
+            status = 500
+            payload = {
+                "ok": False,
+                "error_code": 500,
+                "description": f"Internal Server Error: fake server crashed: {exc!r}",
+            }
         record.response_status = status
         record.response = payload
         self._notify()
@@ -683,7 +693,12 @@ class FakeTelegramServer:
                 return {"id": chat_id, "type": "supergroup", "title": "Fake supergroup"}
             return {"id": chat_id, "type": "group", "title": "Fake group"}
         username = str(chat_id).lstrip("@")
-        return {"id": -1_009_999_999_999, "type": "channel", "title": username, "username": username}
+        return {
+            "id": -1_009_999_999_999,
+            "type": "channel",
+            "title": username,
+            "username": username,
+        }
 
     def _new_message(self, chat_id: Any, content: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._chat_key(chat_id)
@@ -813,9 +828,7 @@ class FakeTelegramServer:
         messages = []
         for item in params.get("media") or []:
             kind = item.get("type", "photo")
-            fake = self._content(
-                "send" + kind.replace("_", ""), {kind: item.get("media"), **item}
-            )
+            fake = self._content("send" + kind.replace("_", ""), {kind: item.get("media"), **item})
             fake.pop("text", None)
             if item.get("caption"):
                 fake["caption"] = item["caption"]

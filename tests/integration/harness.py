@@ -43,7 +43,11 @@ class Harness:
             if loop.time() > deadline:
                 raise AssertionError(f"update not handled within {timeout}s")
             await asyncio.sleep(0.005)
-        return [r for r in self.server.requests[before:] if r.method.lower() != "getupdates"]
+        return [
+            r
+            for r in self.server.requests[before:]
+            if r.method.lower() not in ("getupdates", "getme")
+        ]
 
     async def send(self, user_id: int, text: str, **extra: Any) -> list[str]:
         sent = await self.feed(updates.message_update(user_id, text, **extra))

@@ -96,8 +96,9 @@ async def test_get_me_with_stock_session(server: FakeTelegramServer) -> None:
 
 
 async def test_custom_bot_user() -> None:
-    async with FakeTelegramServer(token="7:ABC", bot_user={"id": 7, "is_bot": True,
-                                                          "first_name": "Other"}) as fake:
+    async with FakeTelegramServer(
+        token="7:ABC", bot_user={"id": 7, "is_bot": True, "first_name": "Other"}
+    ) as fake:
         bot = make_bot(fake)
         try:
             me = await bot.get_me()
@@ -147,9 +148,7 @@ async def test_numeric_looking_text_stays_a_string(server: FakeTelegramServer, b
 
 async def test_edit_and_other_methods(server: FakeTelegramServer, bot: Bot) -> None:
     sent = await bot.send_message(1001, "question", reply_markup=keyboard())
-    edited = await bot.edit_message_text(
-        text="answered", chat_id=1001, message_id=sent.message_id
-    )
+    edited = await bot.edit_message_text(text="answered", chat_id=1001, message_id=sent.message_id)
     assert isinstance(edited, Message)
     assert edited.text == "answered"
     assert edited.message_id == sent.message_id
@@ -277,7 +276,9 @@ async def test_retry_after(server: FakeTelegramServer, bot: Bot) -> None:
 
 
 async def test_bad_request_custom_description(server: FakeTelegramServer, bot: Bot) -> None:
-    server.fail_next("editMessageText", "bad_request", description="Bad Request: message is not modified")
+    server.fail_next(
+        "editMessageText", "bad_request", description="Bad Request: message is not modified"
+    )
     with pytest.raises(TelegramBadRequest, match="message is not modified"):
         await bot.edit_message_text(text="same", chat_id=1, message_id=1)
 
@@ -500,3 +501,45 @@ def test_builder_details() -> None:
     a, b = u.message_update(1, "a"), u.message_update(1, "b")
     assert b["update_id"] > a["update_id"]
     assert b["message"]["message_id"] > a["message"]["message_id"]
+
+
+# --------------------------------------------------------------------------- extras
+
+
+async def test_set_handler_and_crash_reporting(server: FakeTelegramServer, bot: Bot) -> None:
+    async def custom_me(params: dict) -> dict:
+        return {"id": 99, "is_bot": True, "first_name": "Custom"}
+
+    server.set_handler("getMe", custom_me)
+    assert (await bot.get_me()).id == 99
+
+    def refuse(params: dict) -> dict:
+        raise server.error(400, "Bad Request: message is too long")
+
+    server.set_handler("sendMessage", refuse)
+    with pytest.raises(TelegramBadRequest, match="too long"):
+        await bot.send_message(1, "x" * 5000)
+
+    def crash(params: dict) -> dict:
+        raise RuntimeError("boom")
+
+    server.set_handler("sendMessage", crash)
+    with pytest.raises(TelegramServerError, match="boom"):
+        await bot.send_message(1, "x")
+    assert [type(e) for e in server.errors] == [RuntimeError]
+
+
+async def test_stop_releases_pending_long_poll() -> None:
+    fake = FakeTelegramServer()
+    await fake.start()
+    bot = make_bot(fake)
+    try:
+        poll = asyncio.create_task(bot.get_updates(timeout=30))
+        await fake.wait_for("getUpdates")
+        started = time.monotonic()
+        await fake.stop()
+        assert await asyncio.wait_for(poll, timeout=2) == []
+        assert time.monotonic() - started < 1.5
+    finally:
+        await bot.session.close()
+        await fake.stop()

@@ -122,6 +122,29 @@ def test_accepted_examples(text: str, expected: datetime) -> None:
     assert (result.second, result.microsecond) == (0, 0)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Dec 3 10", datetime(2026, 12, 3, 10, 0)),
+        ("3rd Dec 10", datetime(2026, 12, 3, 10, 0)),
+        ("3 Dec 2026 10", datetime(2026, 12, 3, 10, 0)),
+        ("7 Dec 3pm", datetime(2026, 12, 7, 15, 0)),
+        ("7 Dec 3:00", datetime(2026, 12, 7, 3, 0)),
+        ("7 3rd of December", datetime(2026, 12, 3, 7, 0)),
+        ("7 12/3", datetime(2026, 12, 3, 7, 0)),
+    ],
+)
+def test_bare_hours_next_to_dates(text: str, expected: datetime) -> None:
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["7 Dec 3", "3 Dec 10", "7 Dec 3, 2026", "7, Dec 3", "at 7 on 3 December 10"]
+)
+def test_bare_hour_that_could_be_a_day_is_refused(text: str) -> None:
+    assert error_code(text) == "unreadable"
+
+
 def test_now_with_seconds_does_not_leak_into_result() -> None:
     now = datetime(2026, 11, 23, 10, 0, 42, 999)
     assert parse("today 5pm", now) == datetime(2026, 11, 23, 17, 0)
@@ -506,14 +529,64 @@ grammar_soup = st.lists(
         st.one_of(st.sampled_from(VOCABULARY_TOKENS), numeric_tokens),
         st.sampled_from(["", " ", ", "]),
     ),
-    max_size=8,
+    min_size=1,
+    max_size=6,
 ).map(lambda pairs: "".join(token + sep for token, sep in pairs))
 
 
-@settings(max_examples=1000)
+@settings(max_examples=600)
 @given(text=grammar_soup, now=minute_datetimes)
 def test_property_vocabulary_soup_only_raises_parse_errors(text: str, now: datetime) -> None:
     assert_only_parse_errors(text, now)
+
+
+DATE_PHRASES = {
+    "tomorrow": date(2026, 11, 24),
+    "today": date(2026, 11, 23),
+    "thu": date(2026, 11, 26),
+    "next Friday": date(2026, 11, 27),
+    "Dec 3": date(2026, 12, 3),
+    "3rd of December": date(2026, 12, 3),
+    "Dec 3, 2026": date(2026, 12, 3),
+    "Thursday, December 3, 2026": date(2026, 12, 3),
+    "12/3": date(2026, 12, 3),
+    "1/5/27": date(2027, 1, 5),
+    "2027-01-05": date(2027, 1, 5),
+}
+TIME_PHRASES = {
+    "2:30pm": (14, 30),
+    "2:30 p.m.": (14, 30),
+    "14:30": (14, 30),
+    "9.15": (9, 15),
+    "2 PM": (14, 0),
+    "12am": (0, 0),
+    "7": (7, 0),
+    "noon": (12, 0),
+    "midnight": (0, 0),
+}
+
+
+@settings(max_examples=300)
+@given(
+    date_text=st.sampled_from(sorted(DATE_PHRASES)),
+    time_text=st.sampled_from(sorted(TIME_PHRASES)),
+    time_first=st.booleans(),
+    date_filler=st.sampled_from(["", "on "]),
+    time_filler=st.sampled_from(["", "at ", ", "]),
+)
+def test_property_any_date_phrase_with_any_time_phrase(
+    date_text: str, time_text: str, time_first: bool, date_filler: str, time_filler: str
+) -> None:
+    date_part, time_part = date_filler + date_text, time_filler + time_text
+    text = f"{time_part} {date_part}" if time_first else f"{date_part} {time_part}"
+    if time_first and time_text.isdigit() and date_text.startswith("Dec ") and not date_filler:
+        # "7 Dec 3": the bare hour could belong to either side, so it is refused
+        # ("7 on Dec 3" is clear; commas are ignored, so "7, Dec 3" is refused too).
+        assert error_code(text) == "unreadable"
+        return
+    hour, minute = TIME_PHRASES[time_text]
+    expected = datetime.combine(DATE_PHRASES[date_text], datetime.min.time())
+    assert parse(text) == expected.replace(hour=hour, minute=minute)
 
 
 @pytest.mark.parametrize(

@@ -18,13 +18,27 @@ from bot.telegram.replies import respond
 from bot.telegram.states import Booking
 from scheduler.timemath import load_zone, to_local
 
-router = Router(name="appointments")
-router.message.middleware(RequireConsent())
-router.callback_query.middleware(RequireConsent())
-
 
 def _local(appointment: Appointment) -> object:
     return to_local(appointment.starts_at, load_zone(appointment.timezone))
+
+
+def _error_text(
+    content: Content,
+    lang: str,
+    error: ServiceError,
+    patient: Patient,
+    faq_template: str | None = None,
+) -> str:
+    return content.render(
+        "appointment_error",
+        lang,
+        code=error.code,
+        zone=patient.timezone,
+        faq_template=faq_template,
+        limit=error.details.get("limit"),
+        wall=error.details.get("wall"),
+    )
 
 
 async def _ask_for_time(
@@ -47,8 +61,6 @@ async def _ask_for_time(
     )
 
 
-@router.message(Command("appointment", "appointments"))
-@router.callback_query(MenuCb.filter(F.to == "appointments"))
 async def list_appointments(
     event: Message | CallbackQuery,
     state: FSMContext,
@@ -70,7 +82,6 @@ async def list_appointments(
     )
 
 
-@router.callback_query(MenuCb.filter(F.to == "new"))
 async def new_appointment(
     callback: CallbackQuery,
     state: FSMContext,
@@ -82,8 +93,6 @@ async def new_appointment(
     await _ask_for_time(callback, state, content, lang, kb, patient)
 
 
-@router.message(Booking.waiting_for_time, F.text & ~F.text.startswith("/"))
-@router.message(Booking.confirming, F.text & ~F.text.startswith("/"))
 async def read_time(
     message: Message,
     state: FSMContext,
@@ -97,17 +106,11 @@ async def read_time(
     try:
         reading = appointments.read(text, patient.timezone)
     except ServiceError as exc:
+        # Not a time, but maybe a question ("how long is recovery?"): answer it as well.
         faq = content.faq(lang).matcher.match(text) if exc.code == "unreadable" else None
+        faq_template = content.template_name(faq.template, lang) if faq else None
         await message.answer(
-            content.render(
-                "appointment_error",
-                lang,
-                code=exc.code,
-                zone=patient.timezone,
-                faq_template=content.template_name(faq.template, lang) if faq else None,
-                **exc.details,
-            ),
-            reply_markup=kb.home(),
+            _error_text(content, lang, exc, patient, faq_template), reply_markup=kb.home()
         )
         return
     data = await state.get_data()
@@ -142,7 +145,6 @@ async def read_time(
     )
 
 
-@router.callback_query(DraftCb.filter(F.action == "change"))
 async def draft_change(
     callback: CallbackQuery,
     state: FSMContext,
@@ -163,7 +165,6 @@ async def draft_change(
     )
 
 
-@router.callback_query(DraftCb.filter(F.action.in_({"confirm", "earlier", "later"})))
 async def draft_confirm(
     callback: CallbackQuery,
     callback_data: DraftCb,
@@ -181,7 +182,7 @@ async def draft_confirm(
     if await state.get_state() != Booking.confirming.state or not isinstance(stored, str):
         await respond(
             callback,
-            content.render("appointment_error", lang, code="expired", zone=patient.timezone),
+            _error_text(content, lang, ServiceError("expired"), patient),
             kb.home(),
         )
         return
@@ -197,9 +198,7 @@ async def draft_confirm(
     except ServiceError as exc:
         await respond(
             callback,
-            content.render(
-                "appointment_error", lang, code=exc.code, zone=patient.timezone, **exc.details
-            ),
+            _error_text(content, lang, exc, patient),
             kb.home(),
         )
         return
@@ -213,7 +212,6 @@ async def draft_confirm(
     )
 
 
-@router.callback_query(ApptCb.filter())
 async def appointment_action(
     callback: CallbackQuery,
     callback_data: ApptCb,
@@ -258,3 +256,21 @@ async def appointment_action(
                 await respond(callback, content.render("stale_button", lang), kb.home())
     except NotFound:
         await respond(callback, content.render("appointment_gone", lang), kb.home())
+
+
+def create_router() -> Router:
+    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
+    r = Router(name="appointments")
+    r.message.middleware(RequireConsent())
+    r.callback_query.middleware(RequireConsent())
+    r.message.register(list_appointments, Command("appointment", "appointments"))
+    r.callback_query.register(list_appointments, MenuCb.filter(F.to == "appointments"))
+    r.callback_query.register(new_appointment, MenuCb.filter(F.to == "new"))
+    r.message.register(read_time, Booking.waiting_for_time, F.text & ~F.text.startswith("/"))
+    r.message.register(read_time, Booking.confirming, F.text & ~F.text.startswith("/"))
+    r.callback_query.register(draft_change, DraftCb.filter(F.action == "change"))
+    r.callback_query.register(
+        draft_confirm, DraftCb.filter(F.action.in_({"confirm", "earlier", "later"}))
+    )
+    r.callback_query.register(appointment_action, ApptCb.filter())
+    return r

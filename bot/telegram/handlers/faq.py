@@ -11,22 +11,17 @@ from bot.telegram.callbacks import FaqCb, MenuCb
 from bot.telegram.keyboards import Keyboards
 from bot.telegram.replies import respond
 
-router = Router(name="faq")
-
 
 def _topics(content: Content, lang: str) -> list[tuple[str, str]]:
     return [(e.key, e.title) for e in content.faq(lang).entries]
 
 
-@router.message(Command("faq", "questions"))
-@router.callback_query(MenuCb.filter(F.to == "faq"))
 async def faq_menu(
     event: Message | CallbackQuery, content: Content, lang: str, kb: Keyboards
 ) -> None:
     await respond(event, content.render("faq_menu", lang), kb.faq(_topics(content, lang)))
 
 
-@router.callback_query(FaqCb.filter())
 async def faq_answer(
     callback: CallbackQuery, callback_data: FaqCb, content: Content, lang: str, kb: Keyboards
 ) -> None:
@@ -39,7 +34,6 @@ async def faq_answer(
     await respond(callback, content.render(entry.template, lang), kb.faq_answer())
 
 
-@router.message(StateFilter(None), F.text & ~F.text.startswith("/"))
 async def free_text(message: Message, content: Content, lang: str, kb: Keyboards) -> None:
     entry = content.faq(lang).matcher.match(message.text or "")
     if entry is None:
@@ -48,3 +42,13 @@ async def free_text(message: Message, content: Content, lang: str, kb: Keyboards
         )
         return
     await message.answer(content.render(entry.template, lang), reply_markup=kb.faq_answer())
+
+
+def create_router() -> Router:
+    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
+    r = Router(name="faq")
+    r.message.register(faq_menu, Command("faq", "questions"))
+    r.callback_query.register(faq_menu, MenuCb.filter(F.to == "faq"))
+    r.callback_query.register(faq_answer, FaqCb.filter())
+    r.message.register(free_text, StateFilter(None), F.text & ~F.text.startswith("/"))
+    return r

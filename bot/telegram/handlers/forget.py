@@ -14,10 +14,7 @@ from bot.telegram.callbacks import ForgetCb
 from bot.telegram.keyboards import Keyboards
 from bot.telegram.replies import respond
 
-router = Router(name="forget")
 
-
-@router.message(Command("forget"))
 async def forget(
     message: Message, content: Content, lang: str, kb: Keyboards, patient: Patient | None
 ) -> None:
@@ -27,7 +24,6 @@ async def forget(
     await message.answer(content.render("forget_confirm", lang), reply_markup=kb.forget_confirm())
 
 
-@router.callback_query(ForgetCb.filter())
 async def forget_answer(
     callback: CallbackQuery,
     callback_data: ForgetCb,
@@ -43,3 +39,11 @@ async def forget_answer(
     await state.clear()
     await patients.forget(callback.from_user.id)
     await respond(callback, content.render("forget_done", lang))
+
+
+def create_router() -> Router:
+    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
+    r = Router(name="forget")
+    r.message.register(forget, Command("forget"))
+    r.callback_query.register(forget_answer, ForgetCb.filter())
+    return r

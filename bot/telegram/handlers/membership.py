@@ -10,14 +10,19 @@ from aiogram.types import ChatMemberUpdated
 from bot.services.patients import PatientService
 
 log = logging.getLogger(__name__)
-router = Router(name="membership")
 
 _GONE = {"kicked", "left"}
 
 
-@router.my_chat_member(F.chat.type == "private")
 async def membership_changed(update: ChatMemberUpdated, patients: PatientService) -> None:
     reachable = update.new_chat_member.status not in _GONE
     changed = await patients.mark_reachable(update.from_user.id, reachable)
     if changed:
         log.info("patient reachability changed: reachable=%s", reachable)
+
+
+def create_router() -> Router:
+    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
+    r = Router(name="membership")
+    r.my_chat_member.register(membership_changed, F.chat.type == "private")
+    return r

@@ -16,7 +16,6 @@ from bot.services.staff_alerts import StaffAlerts
 from scheduler.clock import Clock
 
 log = logging.getLogger(__name__)
-router = Router(name="safety")
 
 
 class CrisisFilter(Filter):
@@ -25,8 +24,6 @@ class CrisisFilter(Filter):
         return {"crisis": match} if match else False
 
 
-@router.message(CrisisFilter())
-@router.edited_message(CrisisFilter())
 async def crisis(
     message: Message,
     crisis: CrisisMatch,
@@ -37,7 +34,9 @@ async def crisis(
     clock: Clock,
 ) -> None:
     # Resources first: nothing (not even the staff alert) may delay them.
-    await message.answer(content.render("crisis", lang))
+    await message.answer(
+        content.render("crisis", lang, staff_notified=bool(staff_alerts.staff_ids))
+    )
     log.warning("crisis screen matched (category=%s)", crisis.category)
     user = message.from_user
     if user is None:
@@ -48,3 +47,11 @@ async def crisis(
         display_name=user.full_name,
         at=clock.now(),
     )
+
+
+def create_router() -> Router:
+    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
+    r = Router(name="safety")
+    r.message.register(crisis, CrisisFilter())
+    r.edited_message.register(crisis, CrisisFilter())
+    return r

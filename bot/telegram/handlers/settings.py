@@ -18,14 +18,9 @@ from bot.telegram.states import Settings
 from scheduler.clock import Clock
 from scheduler.timemath import UnknownZone, load_zone, to_local
 
-router = Router(name="settings")
-router.message.middleware(RequireConsent())
-router.callback_query.middleware(RequireConsent())
 _COMMON = {zone for zone, _ in COMMON_ZONES}
 
 
-@router.message(Command("settings"))
-@router.callback_query(MenuCb.filter(F.to == "settings"))
 async def show_settings(
     event: Message | CallbackQuery,
     state: FSMContext,
@@ -44,7 +39,6 @@ async def show_settings(
     )
 
 
-@router.callback_query(ZoneCb.filter(F.zone == "other"))
 async def ask_zone(
     callback: CallbackQuery, state: FSMContext, content: Content, lang: str, kb: Keyboards
 ) -> None:
@@ -77,7 +71,6 @@ async def _save_zone(
     )
 
 
-@router.callback_query(ZoneCb.filter(F.zone != "other"))
 async def pick_zone(
     callback: CallbackQuery,
     callback_data: ZoneCb,
@@ -97,7 +90,6 @@ async def pick_zone(
     )
 
 
-@router.message(Settings.waiting_for_zone, F.text & ~F.text.startswith("/"))
 async def typed_zone(
     message: Message,
     state: FSMContext,
@@ -111,3 +103,16 @@ async def typed_zone(
     await _save_zone(
         message, (message.text or "")[:64], state, content, lang, kb, patient, patients, clock
     )
+
+
+def create_router() -> Router:
+    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
+    r = Router(name="settings")
+    r.message.middleware(RequireConsent())
+    r.callback_query.middleware(RequireConsent())
+    r.message.register(show_settings, Command("settings"))
+    r.callback_query.register(show_settings, MenuCb.filter(F.to == "settings"))
+    r.callback_query.register(ask_zone, ZoneCb.filter(F.zone == "other"))
+    r.callback_query.register(pick_zone, ZoneCb.filter(F.zone != "other"))
+    r.message.register(typed_zone, Settings.waiting_for_zone, F.text & ~F.text.startswith("/"))
+    return r

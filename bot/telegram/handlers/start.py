@@ -14,11 +14,7 @@ from bot.telegram.callbacks import ConsentCb, MenuCb
 from bot.telegram.keyboards import Keyboards
 from bot.telegram.replies import respond
 
-router = Router(name="start")
 
-
-@router.message(CommandStart())
-@router.callback_query(MenuCb.filter(F.to == "start"))
 async def start(
     event: Message | CallbackQuery,
     state: FSMContext,
@@ -34,7 +30,6 @@ async def start(
     await respond(event, content.render("welcome", lang), kb.consent())
 
 
-@router.callback_query(ConsentCb.filter())
 async def consent_answer(
     callback: CallbackQuery,
     callback_data: ConsentCb,
@@ -52,8 +47,6 @@ async def consent_answer(
     await respond(callback, content.render("consent_thanks", lang), kb.main_menu())
 
 
-@router.message(Command("menu"))
-@router.callback_query(MenuCb.filter(F.to == "home"))
 async def menu(
     event: Message | CallbackQuery,
     state: FSMContext,
@@ -69,15 +62,26 @@ async def menu(
     await respond(event, content.render("menu", lang), kb.main_menu())
 
 
-@router.message(Command("help"))
-@router.callback_query(MenuCb.filter(F.to == "help"))
 async def help_(event: Message | CallbackQuery, content: Content, lang: str, kb: Keyboards) -> None:
     await respond(event, content.render("help", lang), kb.home())
 
 
-@router.callback_query(MenuCb.filter(F.to == "prepare"))
-@router.message(Command("prepare"))
 async def prepare(
     event: Message | CallbackQuery, content: Content, lang: str, kb: Keyboards
 ) -> None:
     await respond(event, content.render("prepare", lang), kb.home())
+
+
+def create_router() -> Router:
+    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
+    r = Router(name="start")
+    r.message.register(start, CommandStart())
+    r.callback_query.register(start, MenuCb.filter(F.to == "start"))
+    r.callback_query.register(consent_answer, ConsentCb.filter())
+    r.message.register(menu, Command("menu"))
+    r.callback_query.register(menu, MenuCb.filter(F.to == "home"))
+    r.message.register(help_, Command("help"))
+    r.callback_query.register(help_, MenuCb.filter(F.to == "help"))
+    r.callback_query.register(prepare, MenuCb.filter(F.to == "prepare"))
+    r.message.register(prepare, Command("prepare"))
+    return r

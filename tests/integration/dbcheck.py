@@ -1,0 +1,36 @@
+"""Direct looks into the test database, to assert what was (not) stored."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.db.models import Appointment, ConversationState, Patient
+from tests.integration.harness import Harness
+
+
+async def count(harness: Harness, model: type, **where: object) -> int:
+    async with harness.app.context.session_factory() as session:
+        query = select(func.count()).select_from(model)
+        for column, value in where.items():
+            query = query.where(getattr(model, column) == value)
+        return int((await session.execute(query)).scalar_one())
+
+
+async def patient(harness: Harness, telegram_id: int) -> Patient | None:
+    async with harness.app.context.session_factory() as session:
+        result = await session.execute(select(Patient).where(Patient.telegram_id == telegram_id))
+        return result.scalar_one_or_none()
+
+
+async def appointments(harness: Harness, telegram_id: int) -> list[Appointment]:
+    async with harness.app.context.session_factory() as session:
+        result = await session.execute(
+            select(Appointment)
+            .join(Patient)
+            .where(Patient.telegram_id == telegram_id)
+            .order_by(Appointment.starts_at)
+        )
+        return list(result.scalars())
+
+
+__all__ = ["Appointment", "ConversationState", "Patient", "appointments", "count", "patient"]

@@ -1,0 +1,250 @@
+"""Setting, listing, changing and cancelling appointments."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.telegram.callbacks import ApptCb, DraftCb
+from tests.fake_telegram import updates
+from tests.integration import dbcheck
+from tests.integration.harness import Harness
+
+PAT = 1001
+OTHER = 2002
+DEC3 = "Thursday, December 3, 2026 at 2:30 PM EST"
+
+
+async def book(harness: Harness, user: int, text: str) -> list[str]:
+    await harness.command(user, "appointment")
+    reply = await harness.send(user, text)
+    assert "I read this as" in reply[0], reply
+    return await harness.tap(user, "Confirm")
+
+
+@pytest.mark.parametrize(
+    ("typed", "reading"),
+    [
+        ("2026-12-03 14:30", DEC3),
+        ("12/3 2:30pm", DEC3),
+        ("Dec 3 2:30 pm", DEC3),
+        ("3 December 14:30", DEC3),
+        ("tomorrow 10am", "Tuesday, November 24, 2026 at 10:00 AM EST"),
+        ("thursday 9:15", "Thursday, November 26, 2026 at 9:15 AM EST"),
+        ("2027-07-04 9:00", "Sunday, July 4, 2027 at 9:00 AM EDT"),
+    ],
+)
+async def test_each_accepted_form_is_read_back_unambiguously(
+    harness: Harness, typed: str, reading: str
+) -> None:
+    await harness.consent(PAT)
+    [ask] = await harness.command(PAT, "appointment")
+    assert "America/New_York" in ask
+    [confirm] = await harness.send(PAT, typed)
+    assert f"<b>{reading}</b>" in confirm
+    assert [t for t, _ in harness.buttons(PAT)] == ["✅ Confirm", "✏️ Change"]
+    assert await dbcheck.count(harness, dbcheck.Appointment) == 0  # nothing until confirmed
+    [saved] = await harness.tap(PAT, "Confirm")
+    assert reading in saved
+    [stored] = await dbcheck.appointments(harness, PAT)
+    assert stored.starts_at.tzinfo is not None
+    assert stored.timezone == "America/New_York"
+
+
+async def test_stored_instant_is_utc(harness: Harness) -> None:
+    await harness.consent(PAT)
+    await book(harness, PAT, "12/3 2:30pm")
+    [stored] = await dbcheck.appointments(harness, PAT)
+    assert stored.starts_at == datetime(2026, 12, 3, 19, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("2026-11-20 10:00", "already passed"),
+        ("today 9am", "already passed"),
+        ("2028-01-05 10:00", "more than a year"),
+        ("banana bread", "couldn't read"),
+        ("Dec 3", "not the time"),
+        ("2:30pm", "not the day"),
+        ("2/30 10am", "doesn't exist in the calendar"),
+        ("Dec 3 25:00", "doesn't look right"),
+        ("2027-03-14 2:30am", "clocks go forward"),
+    ],
+)
+async def test_refusals_are_kind_and_keep_asking(
+    harness: Harness, typed: str, expected: str
+) -> None:
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    [reply] = await harness.send(PAT, typed)
+    assert expected in reply
+    assert "<code>" in reply  # always with an example
+    # still waiting for a time: the next good answer works
+    [confirm] = await harness.send(PAT, "12/3 2:30pm")
+    assert DEC3 in confirm
+    assert await dbcheck.count(harness, dbcheck.Appointment) == 0
+
+
+async def test_fall_back_overlap_asks_which_one(harness: Harness) -> None:
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    [reply] = await harness.send(PAT, "2027-11-07 1:30am")
+    assert "happens twice" in reply
+    assert "1:30 AM EDT" in reply
+    assert "1:30 AM EST" in reply
+    labels = [t for t, _ in harness.buttons(PAT)]
+    assert len(labels) == 3
+    [saved] = await harness.press(PAT, DraftCb(action="later").pack())
+    assert "1:30 AM EST" in saved
+    [stored] = await dbcheck.appointments(harness, PAT)
+    assert stored.starts_at == datetime(2027, 11, 7, 6, 30, tzinfo=UTC)
+
+
+async def test_change_button_asks_again(harness: Harness) -> None:
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    await harness.send(PAT, "12/3 2:30pm")
+    [ask] = await harness.tap(PAT, "Change")
+    assert "Please type the date and time" in ask
+    [confirm] = await harness.send(PAT, "12/4 3pm")
+    assert "Friday, December 4, 2026 at 3:00 PM EST" in confirm
+
+
+async def test_several_appointments_listed_changed_and_cancelled(harness: Harness) -> None:
+    await harness.consent(PAT)
+    await book(harness, PAT, "12/10 9am")
+    await harness.command(PAT, "appointment")  # a list now, not a question
+    [listing] = await harness.send(PAT, "/appointment")
+    assert "Thursday, December 10, 2026 at 9:00 AM EST" in listing
+    await harness.tap(PAT, "Add an appointment")
+    await harness.send(PAT, "12/3 2:30pm")
+    await harness.tap(PAT, "Confirm")
+    [listing] = await harness.command(PAT, "appointment")
+    assert listing.index("December 3") < listing.index("December 10")
+
+    # change the December 10 one
+    await harness.tap(PAT, "Dec 10")
+    [ask] = await harness.tap(PAT, "Change time")
+    assert "new" in ask
+    await harness.send(PAT, "12/17 9am")
+    [moved] = await harness.tap(PAT, "Confirm")
+    assert "now is on" in moved
+    assert "December 17" in moved
+    stored = await dbcheck.appointments(harness, PAT)
+    assert [a.starts_at.day for a in stored] == [3, 17]
+    assert len({a.id for a in stored}) == 2
+
+    # cancel the December 3 one, after a confirmation
+    await harness.command(PAT, "appointment")
+    await harness.tap(PAT, "Dec 3")
+    [question] = await harness.tap(PAT, "Cancel visit")
+    assert "Cancel your appointment" in question
+    [kept] = await harness.tap(PAT, "No, keep it")
+    assert "stays" in kept
+    await harness.command(PAT, "appointment")
+    await harness.tap(PAT, "Dec 3")
+    await harness.tap(PAT, "Cancel visit")
+    [cancelled] = await harness.tap(PAT, "Yes, cancel it")
+    assert "Cancelled" in cancelled
+    [listing] = await harness.command(PAT, "appointment")
+    assert "December 3" not in listing
+    assert "December 17" in listing
+
+
+async def test_same_time_twice_is_refused(harness: Harness) -> None:
+    await harness.consent(PAT)
+    await book(harness, PAT, "12/3 2:30pm")
+    await harness.command(PAT, "appointment")
+    await harness.tap(PAT, "Add an appointment")
+    await harness.send(PAT, "Dec 3 2:30 pm")
+    [reply] = await harness.tap(PAT, "Confirm")
+    assert "already have an appointment at exactly that time" in reply
+    assert await dbcheck.count(harness, dbcheck.Appointment) == 1
+
+
+async def test_buttons_for_another_patients_appointment_are_refused(harness: Harness) -> None:
+    await harness.consent(OTHER)
+    await book(harness, OTHER, "12/3 2:30pm")
+    [theirs] = await dbcheck.appointments(harness, OTHER)
+    await harness.consent(PAT)
+    for action in ("view", "change", "cancel", "cancel_yes"):
+        [reply] = await harness.press(PAT, ApptCb(action=action, id=theirs.id).pack())
+        assert "can't find that appointment" in reply
+        assert "December" not in reply
+    [still] = await dbcheck.appointments(harness, OTHER)
+    assert still.status == "scheduled"
+
+
+async def test_button_of_a_cancelled_appointment_is_stale(harness: Harness) -> None:
+    await harness.consent(PAT)
+    await book(harness, PAT, "12/3 2:30pm")
+    [appt] = await dbcheck.appointments(harness, PAT)
+    await harness.press(PAT, ApptCb(action="cancel_yes", id=appt.id).pack())
+    [reply] = await harness.press(PAT, ApptCb(action="change", id=appt.id).pack())
+    assert "can't find that appointment" in reply
+
+
+@pytest.mark.parametrize(
+    "data", ["a:view:notanumber", "a:view", "zzz", "", "d:confirm:extra", "a:view:" + "9" * 60]
+)
+async def test_forged_callback_data_gets_a_kind_answer(harness: Harness, data: str) -> None:
+    await harness.consent(PAT)
+    sent = await harness.feed(updates.callback_update(PAT, data))
+    answered = [r for r in sent if r.method.lower() == "answercallbackquery"]
+    assert answered, "the button spinner must stop"
+    texts = [r.params["text"] for r in sent if r.method.lower() == "sendmessage"]
+    assert texts
+    assert "no longer active" in texts[0] or "can't find" in texts[0] or "expired" in texts[0]
+
+
+async def test_confirm_without_a_reading_has_expired(harness: Harness) -> None:
+    await harness.consent(PAT)
+    [reply] = await harness.press(PAT, DraftCb(action="confirm").pack())
+    assert "expired" in reply
+    assert await dbcheck.count(harness, dbcheck.Appointment) == 0
+
+
+async def test_a_reading_that_became_past_is_refused_at_confirm(harness: Harness) -> None:
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    await harness.send(PAT, "today 11am")
+    harness.clock.set(datetime(2026, 11, 23, 16, 30, tzinfo=UTC))  # 11:30 local
+    [reply] = await harness.tap(PAT, "Confirm")
+    assert "already passed" in reply
+    assert await dbcheck.count(harness, dbcheck.Appointment) == 0
+
+
+async def test_commands_work_in_the_middle_of_booking(harness: Harness) -> None:
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    [faq] = await harness.command(PAT, "faq")
+    assert "Questions about your visit" in faq
+    [helped] = await harness.command(PAT, "help")
+    assert "/appointment" in helped
+    # the booking question is still open
+    [confirm] = await harness.send(PAT, "12/3 2:30pm")
+    assert DEC3 in confirm
+
+
+async def test_question_while_booking_is_answered_too(harness: Harness) -> None:
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    [reply] = await harness.send(PAT, "how long is recovery")
+    assert "couldn't read that as a date" in reply
+    assert "30" in reply
+    assert "45" in reply
+
+
+async def test_conversation_survives_a_restart(harness: Harness, tmp_path: Path) -> None:
+    """The booking question is stored in the database, not in process memory."""
+    from tests.integration.harness import start_harness
+
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    await harness.app.dispatcher.stop_polling()
+    async with start_harness(harness.server, tmp_path, now=harness.clock.now()) as second:
+        [confirm] = await second.send(PAT, "12/3 2:30pm")
+        assert DEC3 in confirm

@@ -1,0 +1,160 @@
+"""/forget, blocking, settings and every kind of input the bot did not ask for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.services.appointments import AppointmentService
+from bot.telegram.callbacks import ZoneCb
+from tests.fake_telegram import updates
+from tests.integration import dbcheck
+from tests.integration.harness import Harness
+
+PAT = 1001
+
+
+async def _book(harness: Harness, text: str = "12/3 2:30pm") -> None:
+    await harness.command(PAT, "appointment")
+    await harness.send(PAT, text)
+    await harness.tap(PAT, "Confirm")
+
+
+async def test_forget_deletes_every_trace_after_confirmation(harness: Harness) -> None:
+    await harness.consent(PAT)
+    await _book(harness)
+    await harness.command(PAT, "appointment")
+    await harness.tap(PAT, "Add an appointment")  # leaves conversation state behind
+    [question] = await harness.command(PAT, "forget")
+    assert "can't be undone" in question
+    [kept] = await harness.tap(PAT, "No, keep")
+    assert "Nothing was deleted" in kept
+    assert await dbcheck.count(harness, dbcheck.Patient) == 1
+    await harness.command(PAT, "forget")
+    [done] = await harness.tap(PAT, "Yes, delete")
+    assert "deleted everything" in done
+    assert await dbcheck.count(harness, dbcheck.Patient) == 0
+    assert await dbcheck.count(harness, dbcheck.Appointment) == 0
+    assert await dbcheck.count(harness, dbcheck.ConversationState) == 0
+    [reply] = await harness.command(PAT, "forget")
+    assert "nothing stored" in reply
+
+
+async def test_blocking_marks_the_patient_unreachable_and_unblocking_restores(
+    harness: Harness,
+) -> None:
+    await harness.consent(PAT)
+    await harness.feed(updates.my_chat_member_update(PAT, new_status="kicked"))
+    stored = await dbcheck.patient(harness, PAT)
+    assert stored is not None
+    assert stored.reachable is False
+    await harness.feed(updates.my_chat_member_update(PAT, new_status="member", old_status="kicked"))
+    stored = await dbcheck.patient(harness, PAT)
+    assert stored is not None
+    assert stored.reachable is True
+
+
+async def test_blocking_by_a_stranger_stores_nothing(harness: Harness) -> None:
+    await harness.feed(updates.my_chat_member_update(4242, new_status="kicked"))
+    assert await dbcheck.count(harness, dbcheck.Patient) == 0
+
+
+async def test_settings_change_zone_by_button_and_by_name(harness: Harness) -> None:
+    await harness.consent(PAT)
+    [shown] = await harness.command(PAT, "settings")
+    assert "America/New_York" in shown
+    [saved] = await harness.tap(PAT, "Central")
+    assert "America/Chicago" in saved
+    await harness.command(PAT, "settings")
+    await harness.tap(PAT, "Another zone")
+    [unknown] = await harness.send(PAT, "Mars/Olympus_Mons")
+    assert "don't know that time zone" in unknown
+    [saved] = await harness.send(PAT, "europe/madrid")
+    assert "Europe/Madrid" in saved
+    stored = await dbcheck.patient(harness, PAT)
+    assert stored is not None
+    assert stored.timezone == "Europe/Madrid"
+    # times are now read in Madrid
+    await harness.command(PAT, "appointment")
+    [confirm] = await harness.send(PAT, "12/3 14:30")
+    assert "2:30 PM CET" in confirm
+
+
+async def test_forged_zone_button_is_refused(harness: Harness) -> None:
+    await harness.consent(PAT)
+    [reply] = await harness.press(PAT, ZoneCb(zone="Asia/Tokyo").pack())
+    assert "no longer active" in reply
+    stored = await dbcheck.patient(harness, PAT)
+    assert stored is not None
+    assert stored.timezone == "America/New_York"
+
+
+@pytest.mark.parametrize(
+    ("update_factory", "expected"),
+    [
+        (lambda: updates.sticker_update(PAT), "only read text"),
+        (lambda: updates.photo_update(PAT), "only read text"),
+        (lambda: updates.voice_update(PAT), "only read text"),
+        (lambda: updates.edited_message_update(PAT, "hello"), "edited a message"),
+        (lambda: updates.command_update(PAT, "launch_rockets"), "don't know that command"),
+        (lambda: updates.message_update(PAT, "x" * 4096), "couldn't match"),
+        (lambda: updates.message_update(PAT, "<b>hi</b> & <script>"), "couldn't match"),
+        (lambda: updates.message_update(PAT, "\u202e\u0000\ud7ff 🤖"), "couldn't match"),
+    ],
+)
+async def test_unexpected_input_gets_a_helpful_answer(
+    harness: Harness, update_factory: Any, expected: str
+) -> None:
+    sent = await harness.feed(update_factory())
+    texts = [r.params["text"] for r in sent if r.method.lower() == "sendmessage"]
+    assert texts, "never silence"
+    assert expected in texts[0]
+
+
+async def test_unexpected_input_in_every_booking_state(harness: Harness) -> None:
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    for factory in (updates.sticker_update, updates.voice_update):
+        sent = await harness.feed(factory(PAT))
+        assert "only read text" in sent[0].params["text"]
+    await harness.send(PAT, "12/3 2:30pm")
+    [reply] = await harness.send(PAT, "/nonsense")
+    assert "don't know that command" in reply
+    [again] = await harness.send(PAT, "12/4 2:30pm")
+    assert "December 4" in again
+
+
+async def test_group_chats_are_ignored(harness: Harness) -> None:
+    sent = await harness.feed(updates.message_update(PAT, "/start", chat_id=-100))
+    assert sent == []
+
+
+async def test_a_failure_mid_update_rolls_back_and_answers_kindly(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await harness.consent(PAT)
+    original = AppointmentService.confirm
+
+    async def confirm_then_fail(self: AppointmentService, *args: Any, **kwargs: Any) -> Any:
+        await original(self, *args, **kwargs)  # the row is written...
+        raise RuntimeError("disk on fire")  # ...then something breaks
+
+    monkeypatch.setattr(AppointmentService, "confirm", confirm_then_fail)
+    await harness.command(PAT, "appointment")
+    await harness.send(PAT, "12/3 2:30pm")
+    [reply] = await harness.tap(PAT, "Confirm")
+    assert "nothing was saved" in reply
+    assert await dbcheck.count(harness, dbcheck.Appointment) == 0
+    monkeypatch.undo()
+    [confirm] = await harness.send(PAT, "12/3 2:30pm")  # the reading is still there to retry
+    assert "December 3" in confirm
+
+
+async def test_setmycommands_lists_the_core_commands(harness: Harness) -> None:
+    from bot.factory import register_commands
+
+    await register_commands(harness.app.bot, harness.app.context.content)
+    [call] = harness.server.calls("setMyCommands")
+    names = [c["command"] for c in call.params["commands"]]
+    assert names == ["start", "appointment", "faq", "settings", "help", "forget"]

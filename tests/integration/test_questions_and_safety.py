@@ -1,0 +1,121 @@
+"""FAQ answers and the crisis screen, which wins over every other route."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.telegram.callbacks import FaqCb
+from tests.fake_telegram import updates
+from tests.integration.harness import STAFF_ID, Harness
+
+PAT = 1001
+
+
+async def test_faq_menu_lists_every_prompt_and_answers_from_templates(harness: Harness) -> None:
+    [menu] = await harness.command(PAT, "faq")
+    assert "not medical advice" in menu
+    topics = [t for t, d in harness.buttons(PAT) if d.startswith("f:")]
+    assert len(topics) >= 10
+    [answer] = await harness.tap(PAT, "during an infusion")
+    assert "IV" in answer
+    assert "40 minutes" in answer
+    assert "oxygen" in answer
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("what should I expect?", "40 minutes"),
+        ("how long is recovery", "30"),
+        ("How will it feel?", "float"),
+        ("What conditions do you treat?", "PTSD"),
+        ("can I drive home afterwards", "drive"),
+        ("what's your phone number", "203-914-1900"),
+    ],
+)
+async def test_free_text_questions_are_matched(
+    harness: Harness, question: str, expected: str
+) -> None:
+    [answer] = await harness.send(PAT, question)
+    assert expected in answer
+
+
+async def test_unmatched_text_gets_topics_and_phone_never_silence(harness: Harness) -> None:
+    [reply] = await harness.send(PAT, "qwerty zxcv")
+    assert "203-914-1900" in reply
+    assert any(d.startswith("f:") for _, d in harness.buttons(PAT))
+
+
+async def test_unknown_faq_key_gets_the_list(harness: Harness) -> None:
+    [reply] = await harness.press(PAT, FaqCb(key="nope").pack())
+    assert "couldn't match" in reply
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to kill myself",
+        "i've been having SUICIDAL thoughts",
+        "I think I took too many pills, overdose",
+        "I have chest pain right now",
+        "I can't breathe",
+    ],
+)
+async def test_crisis_is_answered_at_once_and_staff_alerted(harness: Harness, text: str) -> None:
+    sent = await harness.feed(updates.message_update(PAT, text))
+    to_patient = [r for r in sent if r.params.get("chat_id") == PAT]
+    to_staff = [r for r in sent if r.params.get("chat_id") == STAFF_ID]
+    assert "988" in to_patient[0].params["text"]
+    assert "911" in to_patient[0].params["text"]
+    assert "203-914-1900" in to_patient[0].params["text"]
+    assert sent.index(to_patient[0]) < sent.index(to_staff[0])  # patient first
+    alert = to_staff[0].params["text"]
+    assert str(PAT) in alert
+    assert "Pat" in alert
+    assert text.lower() not in alert.lower()  # never quotes the patient
+
+
+async def test_crisis_wins_in_the_middle_of_booking(harness: Harness) -> None:
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    [reply] = await harness.send(PAT, "honestly I want to end my life")
+    assert "988" in reply
+    alert = harness.server.sent_texts(STAFF_ID)[-1]
+    assert "#1" in alert
+
+
+async def test_crisis_in_a_photo_caption_and_an_edit(harness: Harness) -> None:
+    sent = await harness.feed(updates.photo_update(PAT, caption="thinking about suicide"))
+    assert "988" in sent[0].params["text"]
+    sent = await harness.feed(updates.edited_message_update(PAT, "I want to die"))
+    assert "988" in sent[0].params["text"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can ketamine help my depression?",
+        "I have PTSD, is this treatment for me?",
+        "how long does the pain relief last",
+        "does it help chronic pain and migraines",
+        "breathing exercises before the visit?",
+    ],
+)
+async def test_mentions_of_conditions_are_not_crises(harness: Harness, text: str) -> None:
+    [reply] = await harness.send(PAT, text)
+    assert "988" not in reply or "Crisis" not in reply
+    assert harness.server.sent_messages(STAFF_ID) == []
+
+
+async def test_staff_alert_escapes_the_patients_name(harness: Harness) -> None:
+    update = updates.message_update(PAT, "I want to kill myself")
+    update["message"]["from"]["first_name"] = "<b>Eve</b> & co"
+    await harness.feed(update)
+    alert = harness.server.sent_texts(STAFF_ID)[-1]
+    assert "&lt;b&gt;Eve&lt;/b&gt; &amp; co" in alert
+
+
+async def test_blocked_staff_does_not_stop_the_patients_answer(harness: Harness) -> None:
+    harness.server.block_chat(STAFF_ID)
+    sent = await harness.feed(updates.message_update(PAT, "I want to kill myself"))
+    assert "988" in sent[0].params["text"]

@@ -1,0 +1,181 @@
+"""The real process: `run` with default settings, start-up checks and clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.runtime import run_polling
+from bot.services.appointments import AppointmentService
+from tests.fake_telegram import updates
+from tests.fake_telegram.server import FakeTelegramServer
+from tests.integration.harness import make_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "DATABASE_URL"}}
+    env.update(PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+async def _wait_exit(process: asyncio.subprocess.Process, timeout: float) -> int:
+    try:
+        return await asyncio.wait_for(process.wait(), timeout)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+
+
+async def test_run_with_defaults_migrates_answers_and_stops_on_sigterm(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    # An update that arrived while the bot was down must be answered after start.
+    telegram.push_update(updates.command_update(1001, "start"))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,  # DATABASE_URL default: sqlite file under ./data, created on first run
+        env=_env(BOT_TOKEN=telegram.token, TELEGRAM_API_URL=telegram.base_url, POLLING_TIMEOUT="1"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await telegram.wait_for("sendMessage", count=1, timeout=60)
+        telegram.push_update(updates.command_update(1001, "help"))
+        await telegram.wait_for("sendMessage", count=2, timeout=20)
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+    code = await _wait_exit(process, 30)
+    stderr = (await process.stderr.read()).decode()  # type: ignore[union-attr]
+    assert code == 0, stderr
+    texts = telegram.sent_texts(1001)
+    assert "Welcome" in texts[0]
+    assert "/appointment" in texts[1]
+    assert telegram.calls("setMyCommands")
+    database = tmp_path / "data" / "companion.db"
+    assert database.exists()
+    with sqlite3.connect(database) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    assert {"patients", "appointments", "conversation_states"} <= tables
+    assert version is not None
+    assert "Traceback" not in stderr
+    assert "Welcome" not in stderr  # message text never reaches the log
+
+
+async def test_run_without_token_fails_with_one_clear_line(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    code = await _wait_exit(process, 60)
+    stderr = (await process.stderr.read()).decode()  # type: ignore[union-attr]
+    assert code != 0
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "BOT_TOKEN" in lines[0]
+    assert ".env.example" in lines[0]
+    assert not (tmp_path / "data").exists()
+
+
+async def test_invalid_setting_is_named_without_traceback(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=_env(BOT_TOKEN="1:x", CLINIC_TIMEZONE="Mars/Base"),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    code = await _wait_exit(process, 60)
+    stderr = (await process.stderr.read()).decode()  # type: ignore[union-attr]
+    assert code == 2
+    assert "CLINIC_TIMEZONE" in stderr
+    assert "Traceback" not in stderr
+
+
+async def test_db_upgrade_command(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "db",
+        "upgrade",
+        cwd=tmp_path,
+        env=_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'x' / 'y.db'}"),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert await _wait_exit(process, 60) == 0
+    assert (tmp_path / "x" / "y.db").exists()
+
+
+async def test_stop_waits_for_handlers_in_flight(
+    telegram: FakeTelegramServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.factory import create_application, create_bot
+
+    settings = make_settings(telegram, tmp_path)
+    app = create_application(settings, bot=create_bot(settings, session=telegram.session()))
+    entered, release = asyncio.Event(), asyncio.Event()
+    original = AppointmentService.upcoming
+
+    async def slow_upcoming(self: AppointmentService, *args: Any) -> Any:
+        entered.set()
+        await release.wait()
+        return await original(self, *args)
+
+    monkeypatch.setattr(AppointmentService, "upcoming", slow_upcoming)
+    runner = asyncio.create_task(run_polling(settings, app, handle_signals=False))
+    telegram.push_update(updates.command_update(1001, "start"))
+    await telegram.wait_for("sendMessage", count=1)
+    telegram.push_update(updates.callback_update(1001, "c:1"))
+    await telegram.wait_for("sendMessage", count=2)
+    telegram.push_update(updates.command_update(1001, "appointment"))
+    await asyncio.wait_for(entered.wait(), 5)
+
+    stopping = asyncio.create_task(app.dispatcher.stop_polling())
+    await asyncio.sleep(0.3)
+    assert not runner.done(), "must wait for the handler in flight"
+    release.set()
+    await asyncio.wait_for(stopping, 10)
+    await asyncio.wait_for(runner, 10)
+    assert "next infusion" in telegram.sent_texts(1001)[-1]
+
+
+def test_content_check_command_reports_broken_templates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    from bot.cli import main
+
+    messages = tmp_path / "messages"
+    shutil.copytree(ROOT / "messages", messages)
+    monkeypatch.setenv("MESSAGES_DIR", str(messages))
+    monkeypatch.chdir(tmp_path)  # no .env from the developer's checkout
+    assert main(["content", "check"]) == 0
+    (messages / "en" / "menu.html.j2").write_text("{{ undefined_thing }} <div>x</div>")
+    assert main(["content", "check"]) == 1
+    out = capsys.readouterr().out
+    assert "menu.html.j2" in out
+    assert "undefined_thing" in out
