@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Appointment, ConversationState, Patient
@@ -110,7 +110,16 @@ class Repository:
         return result.scalars().all()
 
     async def count_upcoming(self, patient_id: int, after: datetime) -> int:
-        return len(await self.upcoming_appointments(patient_id, after, limit=1000))
+        result = await self.session.execute(
+            select(func.count())
+            .select_from(Appointment)
+            .where(
+                Appointment.patient_id == patient_id,
+                Appointment.status == SCHEDULED,
+                Appointment.starts_at > after,
+            )
+        )
+        return int(result.scalar_one())
 
     async def appointment_at(
         self, patient_id: int, starts_at: datetime, exclude_id: int | None = None

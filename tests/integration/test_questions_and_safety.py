@@ -103,7 +103,8 @@ async def test_crisis_in_a_photo_caption_and_an_edit(harness: Harness) -> None:
 )
 async def test_mentions_of_conditions_are_not_crises(harness: Harness, text: str) -> None:
     [reply] = await harness.send(PAT, text)
-    assert "988" not in reply or "Crisis" not in reply
+    assert "Crisis Lifeline" not in reply
+    assert "not alone" not in reply
     assert harness.server.sent_messages(STAFF_ID) == []
 
 
