@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     default_language: str = "en"
     polling_timeout: int = Field(default=25, ge=1, le=50)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+    # Sending (reminders and alerts): Telegram allows about 30 messages/s overall and 1/s per chat.
+    send_rate: float = Field(default=25.0, ge=0, le=1000)
+    send_chat_interval: float = Field(default=1.0, ge=0, le=60)
+    # Reminder engine.
+    reminder_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    reminder_batch: int = Field(default=200, ge=1, le=5000)
+    reminder_concurrency: int = Field(default=32, ge=1, le=1000)
+    housekeeping_seconds: float = Field(default=60.0, ge=1, le=3600)
 
     @field_validator("staff_ids", mode="before")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.content.store import Content
 from bot.db.engine import create_engine, create_session_factory
-from bot.delivery.notifier import BotNotifier
+from bot.delivery.sender import Sender
 from bot.services.staff_alerts import StaffAlerts
 from bot.telegram import errors
 from bot.telegram.context import AppContext
@@ -26,6 +27,7 @@ from bot.telegram.handlers import (
     faq,
     forget,
     membership,
+    preparation,
     safety,
     start,
 )
@@ -33,7 +35,10 @@ from bot.telegram.handlers import (
     settings as settings_handlers,
 )
 from bot.telegram.middlewares import InflightTracker, UnitOfWork
+from bot.telegram.reminder_view import ReminderView
 from scheduler.clock import Clock, SystemClock
+from scheduler.engine import ReminderBatch, ReminderEngine
+from scheduler.wakeup import Wakeup
 
 
 def create_bot(settings: Settings, session: AiohttpSession | None = None) -> Bot:
@@ -57,6 +62,9 @@ class Application:
     engine: AsyncEngine
     context: AppContext
     inflight: InflightTracker
+    sender: Sender
+    reminders: ReminderEngine
+    wakeup: Wakeup
 
 
 def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]:
@@ -79,6 +87,7 @@ def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]
         forget.create_router(),
         settings_handlers.create_router(),
         appointments.create_router(),
+        preparation.create_router(),
         faq.create_router(),
         membership.create_router(),
         fallback.create_router(),
@@ -93,17 +102,35 @@ def create_application(
     engine = create_engine(settings.database_url)
     bot = bot or create_bot(settings)
     clock = clock or SystemClock()
+    session_factory = create_session_factory(engine)
+    sender = Sender(bot, rate=settings.send_rate, per_chat_interval=settings.send_chat_interval)
+    staff_alerts = StaffAlerts(content, sender, settings.staff_ids, settings.clinic_zone)
+
+    async def template_failed(batch: ReminderBatch, error: str) -> None:
+        await staff_alerts.template_failure([s.key for s in batch.steps], error)
+
+    reminders = ReminderEngine(
+        session_factory=session_factory,
+        plan=lambda: content.plan,
+        render=ReminderView(content),
+        sender=sender,
+        clock=clock,
+        on_template_failure=template_failed,
+        batch_size=settings.reminder_batch,
+        lease=timedelta(seconds=settings.reminder_lease_seconds),
+        concurrency=settings.reminder_concurrency,
+    )
+    wakeup = Wakeup(reminders, housekeeping=timedelta(seconds=settings.housekeeping_seconds))
     context = AppContext(
         settings=settings,
         content=content,
         clock=clock,
-        session_factory=create_session_factory(engine),
-        staff_alerts=StaffAlerts(
-            content, BotNotifier(bot), settings.staff_ids, settings.clinic_zone
-        ),
+        session_factory=session_factory,
+        staff_alerts=staff_alerts,
+        wake=wakeup.wake_at,
     )
     dispatcher, inflight = create_dispatcher(context)
-    return Application(bot, dispatcher, engine, context, inflight)
+    return Application(bot, dispatcher, engine, context, inflight, sender, reminders, wakeup)
 
 
 async def register_commands(bot: Bot, content: Content) -> None:

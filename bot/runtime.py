@@ -11,7 +11,6 @@ from bot.config import Settings
 from bot.content.validate import validate_content
 from bot.db.migrate import upgrade
 from bot.factory import Application, create_application, register_commands
-from bot.telegram.middlewares import InflightTracker
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +24,23 @@ async def prepare_database(app: Application) -> None:
     log.info("database schema is up to date")
 
 
-def _shutdown_hook(inflight: InflightTracker, grace: float) -> Callable[[], Awaitable[None]]:
+def _startup_hook(app: Application) -> Callable[[], Awaitable[None]]:
+    async def on_startup() -> None:
+        # Started inside the running loop (AsyncIOScheduler binds to it); its first pass sends
+        # what was missed while the bot was down and is still useful.
+        app.wakeup.start()
+
+    return on_startup
+
+
+def _shutdown_hook(app: Application, grace: float) -> Callable[[], Awaitable[None]]:
     async def on_shutdown() -> None:
+        inflight = app.inflight
         if inflight.in_flight:
             log.info("waiting for %d update(s) in flight", inflight.in_flight)
         if not await inflight.wait_idle(grace):
             log.warning("%d update(s) still running after %.0fs", inflight.in_flight, grace)
+        await app.wakeup.shutdown(grace)
 
     return on_shutdown
 
@@ -54,9 +64,8 @@ async def run_polling(
         except (TelegramNetworkError, TelegramAPIError) as exc:
             # Polling retries the connection by itself; the command list is not worth dying for.
             log.warning("could not register commands yet: %s", type(exc).__name__)
-        app.dispatcher.shutdown.register(
-            _shutdown_hook(app.inflight, settings.shutdown_grace_seconds)
-        )
+        app.dispatcher.startup.register(_startup_hook(app))
+        app.dispatcher.shutdown.register(_shutdown_hook(app, settings.shutdown_grace_seconds))
         # No drop_pending_updates: updates that arrived while the bot was down are answered.
         await app.dispatcher.start_polling(
             app.bot,

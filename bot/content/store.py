@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from bot.content.schemas import ClinicProfile, CommandList, DateFormats, FaqFile
 from bot.services.faq import FaqEntry, FaqMatcher
 from bot.services.safety import CrisisDetector
+from scheduler.plan import Plan, PlanError, load_plan
 
 TEMPLATE_SUFFIX = ".html.j2"
 M = TypeVar("M", bound=BaseModel)
@@ -146,6 +147,14 @@ class Content:
             )
             self._faq[lang] = Faq(entries, FaqMatcher(entries))
         return self._faq[lang]
+
+    @cached_property
+    def plan(self) -> Plan:
+        """The reminder plan (`messages/plan.toml`): the same for every language."""
+        try:
+            return load_plan(self.root / "plan.toml")
+        except PlanError as exc:
+            raise ContentError(str(exc)) from exc
 
     @cached_property
     def crisis_detector(self) -> CrisisDetector:

@@ -13,9 +13,15 @@ from zoneinfo import ZoneInfo
 
 from bot.content.store import Content, ContentError
 from bot.content.telegram_html import check_telegram_html
+from scheduler.plan import Plan
 
 _SAMPLE_WHEN = datetime(2026, 12, 3, 19, 30, tzinfo=UTC).astimezone(ZoneInfo("America/New_York"))
 _SAMPLE_LATER = datetime(2026, 12, 3, 20, 30, tzinfo=UTC).astimezone(ZoneInfo("America/New_York"))
+
+_SAMPLE_CHECKLIST = [
+    {"key": "playlist", "label": "Calm playlist", "done": True},
+    {"key": "ride", "label": "Ride home <arranged>", "done": False},
+]
 
 APPOINTMENT_ERROR_CODES = (
     "empty",
@@ -41,7 +47,6 @@ REQUIRED_TEMPLATES: dict[str, list[dict[str, Any]]] = {
     "need_consent": [{}],
     "menu": [{}],
     "help": [{}],
-    "prepare": [{}],
     "appointment_ask": [
         {"zone": "America/New_York", "changing": False},
         {"zone": "America/New_York", "changing": True},
@@ -91,6 +96,23 @@ REQUIRED_TEMPLATES: dict[str, list[dict[str, Any]]] = {
         },
         {"patient_ref": "", "display_name": "", "telegram_id": 1001, "at_local": "now"},
     ],
+    "checklist": [{"when": _SAMPLE_WHEN, "checklist": _SAMPLE_CHECKLIST}],
+    "checklist_none": [{}],
+    "reminder_snoozed": [{"until": _SAMPLE_WHEN}],
+    "reminder_snooze_refused": [{}],
+    "attend_confirmed": [{"when": _SAMPLE_WHEN}],
+    "attend_reschedule": [{}],
+    "reschedule_staff_alert": [
+        {
+            "patient_ref": "#12",
+            "display_name": "<Pat>",
+            "telegram_id": 1001,
+            "when_local": "Thursday, December 3, 2026 at 2:30 PM EST",
+        },
+    ],
+    "template_failure_staff_alert": [{"steps": "ride", "error": "TelegramBadRequest"}],
+    "paused": [{}],
+    "resumed": [{}],
     "unknown_command": [{}],
     "unsupported": [{}],
     "edited": [{}],
@@ -131,7 +153,17 @@ REQUIRED_BUTTONS = (
     "forget_no",
 )
 
-REQUIRED_COMMANDS = ("start", "appointment", "faq", "settings", "help", "forget")
+REQUIRED_COMMANDS = (
+    "start",
+    "appointment",
+    "prepare",
+    "faq",
+    "settings",
+    "pause",
+    "resume",
+    "help",
+    "forget",
+)
 
 
 def _render_problems(
@@ -157,6 +189,7 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
     try:
         content = Content(messages_dir, default_language)
         _ = content.crisis_detector
+        plan = content.plan
     except ContentError as exc:
         return [str(exc)]
     problems: list[str] = []
@@ -180,11 +213,38 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
                 problems.append(f"{content.root / lang / 'buttons.toml'}: missing labels {missing}")
         for key in labels:
             try:
-                content.button(key, lang, when="Thu, Dec 3, 2:30 PM")
+                content.button(key, lang, when="Thu, Dec 3, 2:30 PM", label="Eye mask")
             except ContentError as exc:
                 problems.append(str(exc))
         for name, samples in REQUIRED_TEMPLATES.items():
             problems.extend(_render_problems(content, name, lang, samples))
         for entry in faq.entries:
             problems.extend(_render_problems(content, entry.template, lang, [{}]))
+        problems.extend(_plan_problems(content, plan, lang, labels))
+    return problems
+
+
+def _plan_problems(content: Content, plan: Plan, lang: str, labels: dict[str, str]) -> list[str]:
+    """Every reminder renders alone and inside the catch-up message; every item has a label."""
+    problems = [
+        f"{content.root / lang / 'buttons.toml'}: no label 'item_{item}' for checklist item"
+        for item in plan.checklist
+        if f"item_{item}" not in labels and lang == content.default_language
+    ]
+    base = {"when": _SAMPLE_WHEN, "checklist": _SAMPLE_CHECKLIST, "attendance": None}
+    for step in plan.steps:
+        problems.extend(
+            _render_problems(
+                content,
+                step.template,
+                lang,
+                [{**base, "catch_up": False}, {**base, "catch_up": True}],
+            )
+        )
+    sections = [content.template_name(step.template, lang) for step in plan.steps]
+    problems.extend(
+        _render_problems(
+            content, "reminders/catch_up", lang, [{**base, "catch_up": True, "sections": sections}]
+        )
+    )
     return problems

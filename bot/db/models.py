@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -44,6 +45,9 @@ class Patient(Base):
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     reachable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    reminders_paused: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
     appointments: Mapped[list[Appointment]] = relationship(
@@ -68,10 +72,56 @@ class Appointment(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="scheduled")
+    # None until the patient answers; "confirmed" or "reschedule" after the attendance buttons.
+    attendance: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
     patient: Mapped[Patient] = relationship(back_populates="appointments")
+
+
+class Reminder(Base):
+    """One row per (appointment, plan step): the database is the truth of what is due.
+
+    Status moves pending -> sending (claimed under a lease) -> sent, or to skipped / expired /
+    failed. A row whose lease ran out while `sending` (the process died mid-send) is claimed
+    again, so nothing is lost; at most the rows in flight at a crash are sent twice.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("appointment_id", "step_key", name="uq_reminders_appointment_step"),
+        Index("ix_reminders_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), nullable=False
+    )
+    step_key: Mapped[str] = mapped_column(String(32), nullable=False)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Why a row ended as it did (a code such as "done", "cancelled", "blocked"); never text.
+    reason: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class ChecklistTick(Base):
+    """A preparation item the patient ticked off for one appointment."""
+
+    __tablename__ = "checklist_ticks"
+
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), primary_key=True
+    )
+    item: Mapped[str] = mapped_column(String(32), primary_key=True)
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 
 class ConversationState(Base):

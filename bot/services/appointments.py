@@ -10,6 +10,7 @@ from bot.db.models import Appointment, Patient
 from bot.db.repository import CANCELLED, Repository
 from bot.domain.when_parser import WhenParseError, parse_when
 from bot.services.errors import NotFound, ServiceError
+from bot.services.reminders import ReminderPlanner
 from scheduler.clock import Clock
 from scheduler.timemath import (
     AmbiguousLocalTime,
@@ -50,9 +51,10 @@ def one_year_after(instant: datetime) -> datetime:
 
 
 class AppointmentService:
-    def __init__(self, repo: Repository, clock: Clock) -> None:
+    def __init__(self, repo: Repository, clock: Clock, planner: ReminderPlanner) -> None:
         self.repo = repo
         self.clock = clock
+        self.planner = planner
 
     def read(self, text: str, zone_name: str) -> Proposal | Ambiguity:
         """Turn typed text into a checked instant, or raise ServiceError with a reason code."""
@@ -108,13 +110,16 @@ class AppointmentService:
             appointment = await self.owned_upcoming(patient, replace_id)
             appointment.starts_at = proposal.starts_at
             appointment.timezone = proposal.zone
+            appointment.attendance = None
             appointment.updated_at = now
-            return appointment
-        if await self.repo.count_upcoming(patient.id, now) >= MAX_UPCOMING:
-            raise ServiceError("too_many", limit=MAX_UPCOMING)
-        return await self.repo.add_appointment(
-            patient_id=patient.id, starts_at=proposal.starts_at, timezone=proposal.zone, now=now
-        )
+        else:
+            if await self.repo.count_upcoming(patient.id, now) >= MAX_UPCOMING:
+                raise ServiceError("too_many", limit=MAX_UPCOMING)
+            appointment = await self.repo.add_appointment(
+                patient_id=patient.id, starts_at=proposal.starts_at, timezone=proposal.zone, now=now
+            )
+        await self.planner.plan_for(appointment)
+        return appointment
 
     async def upcoming(self, patient: Patient) -> Sequence[Appointment]:
         return await self.repo.upcoming_appointments(patient.id, self.clock.now())
@@ -135,4 +140,5 @@ class AppointmentService:
         appointment = await self.owned_upcoming(patient, appointment_id)
         appointment.status = CANCELLED
         appointment.updated_at = self.clock.now()
+        await self.planner.cancel(appointment)
         return appointment

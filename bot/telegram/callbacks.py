@@ -39,3 +39,18 @@ class ZoneCb(CallbackData, prefix="z"):
 
 class ForgetCb(CallbackData, prefix="x"):
     confirm: bool
+
+
+class ReminderCb(CallbackData, prefix="r"):
+    """Buttons under a reminder. `id` is the reminder row; ownership is checked on every press."""
+
+    action: str  # done | snooze | coming | reschedule | checklist
+    id: int = Field(ge=1, le=MAX_ID)
+
+
+class ChecklistCb(CallbackData, prefix="k"):
+    """Toggle one preparation item of one appointment."""
+
+    appt: int = Field(ge=1, le=MAX_ID)
+    item: str = Field(max_length=32)
+    done: bool

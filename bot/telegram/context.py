@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,3 +23,5 @@ class AppContext:
     clock: Clock
     session_factory: async_sessionmaker[AsyncSession]
     staff_alerts: StaffAlerts
+    # Asks the reminder engine to look no later than the given instant (no-op when not running).
+    wake: Callable[[datetime], None]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -12,6 +13,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from bot.db.repository import Repository
 from bot.services.appointments import AppointmentService
 from bot.services.patients import PatientService
+from bot.services.reminders import PreparationService, ReminderPlanner
 from bot.telegram.context import AppContext
 from bot.telegram.fsm_storage import current_repository
 from bot.telegram.keyboards import Keyboards
@@ -78,8 +80,15 @@ class UnitOfWork(BaseMiddleware):
             return None  # health conversations belong in private chats only
         app = self.app
         user: User | None = data.get("event_from_user")
+        after_commit: list[Callable[[], None]] = []
+
+        def wake(when: datetime) -> None:
+            # The engine must not look before the rows it is woken for are committed.
+            after_commit.append(lambda: app.wake(when))
+
         async with app.session_factory() as session:
             repo = Repository(session)
+            plan = app.content.plan
             patient = await repo.patient_by_telegram_id(user.id) if user else None
             lang = (
                 patient.language
@@ -98,7 +107,10 @@ class UnitOfWork(BaseMiddleware):
                 patients=PatientService(
                     repo, app.clock, default_timezone=app.settings.clinic_timezone
                 ),
-                appointments=AppointmentService(repo, app.clock),
+                appointments=AppointmentService(
+                    repo, app.clock, ReminderPlanner(repo, plan, app.clock, wake)
+                ),
+                preparation=PreparationService(repo, plan, app.clock, wake),
             )
             token = current_repository.set(repo)
             try:
@@ -106,7 +118,9 @@ class UnitOfWork(BaseMiddleware):
                 await session.commit()
             finally:
                 current_repository.reset(token)
-            return result
+        for hook in after_commit:
+            hook()
+        return result
 
 
 class RequireConsent(BaseMiddleware):

@@ -157,4 +157,6 @@ async def test_setmycommands_lists_the_core_commands(harness: Harness) -> None:
     await register_commands(harness.app.bot, harness.app.context.content)
     [call] = harness.server.calls("setMyCommands")
     names = [c["command"] for c in call.params["commands"]]
-    assert names == ["start", "appointment", "faq", "settings", "help", "forget"]
+    assert names == [
+        "start", "appointment", "prepare", "faq", "settings", "pause", "resume", "help", "forget"
+    ]

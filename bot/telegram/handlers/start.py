@@ -66,12 +66,6 @@ async def help_(event: Message | CallbackQuery, content: Content, lang: str, kb:
     await respond(event, content.render("help", lang), kb.home())
 
 
-async def prepare(
-    event: Message | CallbackQuery, content: Content, lang: str, kb: Keyboards
-) -> None:
-    await respond(event, content.render("prepare", lang), kb.home())
-
-
 def create_router() -> Router:
     """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     r = Router(name="start")
@@ -82,6 +76,4 @@ def create_router() -> Router:
     r.callback_query.register(menu, MenuCb.filter(F.to == "home"))
     r.message.register(help_, Command("help"))
     r.callback_query.register(help_, MenuCb.filter(F.to == "help"))
-    r.callback_query.register(prepare, MenuCb.filter(F.to == "prepare"))
-    r.message.register(prepare, Command("prepare"))
     return r

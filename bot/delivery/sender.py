@@ -1,0 +1,255 @@
+"""The one way the bot sends messages on its own initiative (reminders, staff alerts).
+
+:class:`Sender` respects Telegram's limits (a global messages/second rate, a minimum interval
+per chat, ``retry_after`` pauses that hold back *every* caller) and classifies failures into
+an :class:`Outcome` the caller can act on.  It never logs or reports the message text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import Bot
+from aiogram.enums import ParseMode
+from aiogram.exceptions import (
+    AiogramError,
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import InlineKeyboardMarkup
+
+from bot.delivery.rate_limit import ChatTurn, Limiter
+
+__all__ = ["MAX_RETRY_AFTER_PAUSES", "Outcome", "SendResult", "Sender"]
+
+log = logging.getLogger(__name__)
+
+MAX_RETRY_AFTER_PAUSES = 5
+"""``retry_after`` answers retried in place per message before giving up with RETRY."""
+
+# 400 descriptions that mean "this chat cannot be reached", not "our request was wrong".
+_UNREACHABLE_MARKERS = (
+    "chat not found",
+    "user is deactivated",
+    "bot was kicked",
+    "peer_id_invalid",
+    "user not found",
+)
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    BLOCKED = "blocked"
+    """403 (bot blocked, user deactivated, kicked) or 400 "chat not found": unreachable."""
+    BAD_REQUEST = "bad_request"
+    """Any other 400: our fault (e.g. invalid HTML); retrying won't help."""
+    RETRY = "retry"
+    """5xx / network errors / timeouts persisted: the caller reschedules later."""
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: Outcome
+    message_id: int | None = None
+    error: str | None = None
+    """Exception class name + Telegram's description; never the message text."""
+    retry_in: float | None = None
+    """For RETRY: suggested seconds before the caller tries again."""
+
+
+class Sender:
+    """Rate-limited, failure-classifying ``sendMessage`` shared by all concurrent callers.
+
+    * ``rate``: global messages/second (``0``/``None`` = unlimited); grants are FIFO and at
+      least ``1 / rate`` s apart.
+    * ``per_chat_interval``: minimum seconds between the starts of two requests to the same
+      chat (``0`` = off).  Sends to one chat keep their order; other chats are not held up.
+    * ``TelegramRetryAfter``: pauses *all* sending for ``retry_after`` (at most
+      ``max_retry_after``) and retries the message, up to 5 times per message.
+    * 5xx, network errors, timeouts: up to ``attempts`` tries with exponential backoff
+      ``backoff_base * 2**k`` (at most ``backoff_max``), then RETRY.
+    """
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        rate: float | None = 25.0,
+        per_chat_interval: float = 1.0,
+        attempts: int = 3,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        max_retry_after: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if attempts < 1:
+            raise ValueError("attempts must be >= 1")
+        self.bot = bot
+        self.attempts = attempts
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.max_retry_after = max_retry_after
+        self._clock = clock
+        self._sleep = sleep
+        self._limiter = Limiter(
+            rate=rate, per_chat_interval=per_chat_interval or 0.0, clock=clock, sleep=sleep
+        )
+        self._logged_errors: set[type[BaseException]] = set()
+        self.stats: dict[str, int] = {
+            "sent": 0,
+            "blocked": 0,
+            "bad_request": 0,
+            "retry": 0,
+            "retry_after_pauses": 0,
+            "transient_errors": 0,
+        }
+
+    @property
+    def paused_until(self) -> float:
+        """Monotonic time until which all sending is paused (0 if not paused)."""
+        until = self._limiter.rate.paused_until
+        return until if until > self._clock() else 0.0
+
+    @property
+    def limiter(self) -> Limiter:
+        return self._limiter
+
+    async def send(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        reply_markup: InlineKeyboardMarkup | None = None,
+        disable_notification: bool = False,
+        protect_content: bool = False,
+    ) -> SendResult:
+        """Send one message (the bot's default parse mode applies) and classify the result."""
+        options: dict[str, Any] = {}
+        if reply_markup is not None:
+            options["reply_markup"] = reply_markup
+        # Only pass flags that were asked for, so the bot's defaults keep applying otherwise.
+        if disable_notification:
+            options["disable_notification"] = True
+        if protect_content:
+            options["protect_content"] = True
+        return await self._send(chat_id, text, options)
+
+    async def notify(self, chat_id: int, html: str) -> bool:
+        """Deliver one HTML message; True when Telegram accepted it."""
+        result = await self._send(chat_id, html, {"parse_mode": ParseMode.HTML})
+        return result.outcome is Outcome.SENT
+
+    # ------------------------------------------------------------------ internals
+
+    async def _send(self, chat_id: int, text: str, options: dict[str, Any]) -> SendResult:
+        async with self._limiter.chat(chat_id) as turn:
+            result = await self._attempt_until_done(turn, chat_id, text, options)
+        self.stats[result.outcome.value] += 1
+        return result
+
+    async def _attempt_until_done(
+        self, turn: ChatTurn, chat_id: int, text: str, options: dict[str, Any]
+    ) -> SendResult:
+        failures = 0  # transient failures (5xx, network, timeout)
+        pauses = 0  # retry_after answers
+        while True:
+            await turn.start()
+            try:
+                message = await self.bot.send_message(chat_id=chat_id, text=text, **options)
+            except TelegramRetryAfter as exc:
+                pauses += 1
+                self.stats["retry_after_pauses"] += 1
+                wait = min(max(float(exc.retry_after), 0.0), self.max_retry_after)
+                self._limiter.rate.pause(self._clock() + wait)
+                if pauses > MAX_RETRY_AFTER_PAUSES:
+                    log.warning(
+                        "send to chat %s: flood control persisted after %d pauses; giving up",
+                        chat_id,
+                        MAX_RETRY_AFTER_PAUSES,
+                    )
+                    return SendResult(
+                        Outcome.RETRY,
+                        error=self._describe(exc, text),
+                        retry_in=float(exc.retry_after),
+                    )
+                log.warning(
+                    "send to chat %s: flood control, pausing all sends for %.1fs",
+                    chat_id,
+                    wait,
+                )
+            except TelegramForbiddenError as exc:
+                log.info("send to chat %s: blocked (%s)", chat_id, type(exc).__name__)
+                return SendResult(Outcome.BLOCKED, error=self._describe(exc, text))
+            except TelegramBadRequest as exc:
+                error = self._describe(exc, text)
+                if any(marker in exc.message.lower() for marker in _UNREACHABLE_MARKERS):
+                    log.info("send to chat %s: unreachable (%s)", chat_id, type(exc).__name__)
+                    return SendResult(Outcome.BLOCKED, error=error)
+                log.warning("send to chat %s: bad request: %s", chat_id, error)
+                return SendResult(Outcome.BAD_REQUEST, error=error)
+            except TelegramEntityTooLarge as exc:  # a TelegramNetworkError, but won't heal
+                error = self._describe(exc, text)
+                log.warning("send to chat %s: bad request: %s", chat_id, error)
+                return SendResult(Outcome.BAD_REQUEST, error=error)
+            except (
+                TelegramServerError,
+                TelegramNetworkError,
+                ClientDecodeError,
+                TimeoutError,
+            ) as exc:
+                failures += 1
+                self.stats["transient_errors"] += 1
+                delay = min(self.backoff_base * 2 ** (failures - 1), self.backoff_max)
+                if failures >= self.attempts:
+                    error = self._describe(exc, text)
+                    log.warning(
+                        "send to chat %s: giving up after %d attempts: %s",
+                        chat_id,
+                        failures,
+                        error,
+                    )
+                    return SendResult(Outcome.RETRY, error=error, retry_in=delay)
+                log.info(
+                    "send to chat %s: attempt %d failed (%s); retrying in %.2fs",
+                    chat_id,
+                    failures,
+                    type(exc).__name__,
+                    delay,
+                )
+                await self._sleep(delay)
+            except TelegramAPIError as exc:  # unauthorized, conflict, not found, migrated...
+                error = self._describe(exc, text)
+                level = logging.WARNING if type(exc) in self._logged_errors else logging.ERROR
+                self._logged_errors.add(type(exc))
+                log.log(level, "send to chat %s: unexpected Telegram error: %s", chat_id, error)
+                return SendResult(Outcome.RETRY, error=error, retry_in=self.backoff_max)
+            else:
+                log.debug("send to chat %s: sent", chat_id)
+                return SendResult(Outcome.SENT, message_id=message.message_id)
+
+    def _describe(self, exc: BaseException, text: str) -> str:
+        """Class name + Telegram's description, scrubbed of the text and the bot token."""
+        if isinstance(exc, AiogramError):
+            detail = str(getattr(exc, "message", "") or "")  # not str(exc): may carry payloads
+        else:
+            detail = str(exc)
+        error = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+        token = getattr(self.bot, "token", "")
+        if token:
+            error = error.replace(token, "<token>")
+        if len(text.strip()) >= 6 and text in error:
+            error = error.replace(text, "<message text>")
+        return error

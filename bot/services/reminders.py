@@ -1,0 +1,181 @@
+"""Reminder planning and the patient's own controls (checklist, snooze, attendance, pause).
+
+Planning runs in the same transaction as the appointment change that caused it, so the
+database never holds an appointment whose reminders disagree with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.db.models import Appointment, Patient, Reminder
+from bot.db.repository import EXPIRED, PENDING, SENDING, SKIPPED, Repository
+from bot.services.errors import NotFound, ServiceError
+from scheduler.clock import Clock
+from scheduler.due import compute_due, snooze_until
+from scheduler.plan import Plan
+from scheduler.timemath import load_zone
+
+Wake = Callable[[datetime], None]
+
+
+def _no_wake(_: datetime) -> None:
+    """Used where nothing needs waking (tests, CLI)."""
+
+
+class ReminderPlanner:
+    def __init__(self, repo: Repository, plan: Plan, clock: Clock, wake: Wake = _no_wake) -> None:
+        self.repo = repo
+        self.plan = plan
+        self.clock = clock
+        self.wake = wake
+
+    async def plan_for(self, appointment: Appointment) -> list[Reminder]:
+        """(Re)build the rows of every plan step for this appointment.
+
+        A step already past but still useful is due now: the engine sends all such steps of one
+        appointment as a single catch-up message, never as a burst. A step with no useful moment
+        left is recorded as expired, so the history shows why it never came.
+        """
+        now = self.clock.now()
+        zone = load_zone(appointment.timezone)
+        quiet = self.plan.quiet_hours
+        existing = await self.repo.reminders.for_appointment(appointment.id)
+        rows: list[Reminder] = []
+        earliest: datetime | None = None
+        for step in self.plan.steps:
+            due = compute_due(step, appointment.starts_at, zone, quiet)
+            row = existing.get(step.key)
+            if row is None:
+                row = Reminder(appointment_id=appointment.id, step_key=step.key, attempts=0)
+                self.repo.session.add(row)
+            row.lease_owner = None
+            row.lease_until = None
+            row.sent_at = None
+            row.message_id = None
+            row.attempts = 0
+            row.updated_at = now
+            if due is None:
+                row.due_at = appointment.starts_at
+                row.expires_at = appointment.starts_at
+                row.status, row.reason = SKIPPED, "no_allowed_time"
+            elif due.expires <= now:
+                row.due_at, row.expires_at = due.due, due.expires
+                row.status, row.reason = EXPIRED, "booked_late"
+            else:
+                row.due_at = max(due.due, now)
+                row.expires_at = due.expires
+                row.status, row.reason = PENDING, ("catch_up" if due.due < now else None)
+                earliest = row.due_at if earliest is None else min(earliest, row.due_at)
+            rows.append(row)
+        await self.repo.session.flush()
+        if earliest is not None:
+            self.wake(earliest)
+        return rows
+
+    async def cancel(self, appointment: Appointment) -> None:
+        await self.repo.reminders.skip_open_for_appointment(
+            appointment.id, "cancelled", self.clock.now()
+        )
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    key: str
+    done: bool
+
+
+@dataclass(frozen=True)
+class Checklist:
+    appointment: Appointment
+    items: tuple[ChecklistItem, ...]
+
+    @property
+    def complete(self) -> bool:
+        return all(item.done for item in self.items)
+
+
+class PreparationService:
+    """What the patient does with reminders: tick items, snooze, answer attendance, pause."""
+
+    def __init__(self, repo: Repository, plan: Plan, clock: Clock, wake: Wake = _no_wake) -> None:
+        self.repo = repo
+        self.plan = plan
+        self.clock = clock
+        self.wake = wake
+
+    async def checklist(self, appointment: Appointment) -> Checklist:
+        ticks = await self.repo.reminders.ticks(appointment.id)
+        return Checklist(
+            appointment, tuple(ChecklistItem(key, key in ticks) for key in self.plan.checklist)
+        )
+
+    async def next_checklist(self, patient: Patient) -> Checklist | None:
+        upcoming = await self.repo.upcoming_appointments(patient.id, self.clock.now(), limit=1)
+        return await self.checklist(upcoming[0]) if upcoming else None
+
+    async def set_item(self, appointment: Appointment, item: str, done: bool) -> Checklist:
+        if item not in self.plan.checklist:
+            raise ServiceError("unknown_item")
+        await self.repo.reminders.set_tick(appointment.id, item, done, self.clock.now())
+        return await self.checklist(appointment)
+
+    async def reminder(self, patient: Patient, reminder_id: int) -> tuple[Reminder, Appointment]:
+        """A reminder of this patient's upcoming (or just finished) appointment."""
+        row = await self.repo.reminders.get_owned(reminder_id, patient.id)
+        if row is None:
+            raise NotFound()
+        appointment = await self.repo.appointment_for_patient(row.appointment_id, patient.id)
+        if appointment is None or appointment.status != "scheduled":
+            raise NotFound()
+        return row, appointment
+
+    async def mark_done(self, patient: Patient, reminder_id: int) -> Checklist:
+        row, appointment = await self.reminder(patient, reminder_id)
+        step = self.plan.step(row.step_key)
+        if step is None or not step.items:
+            raise ServiceError("nothing_to_tick")
+        now = self.clock.now()
+        for item in step.items:
+            await self.repo.reminders.set_tick(appointment.id, item, True, now)
+        return await self.checklist(appointment)
+
+    async def snooze(self, patient: Patient, reminder_id: int) -> tuple[datetime, Appointment]:
+        """Send this step again later (default 3 hours), never past its expiry."""
+        row, appointment = await self.reminder(patient, reminder_id)
+        step = self.plan.step(row.step_key)
+        if step is None:
+            raise NotFound()
+        now = self.clock.now()
+        when = snooze_until(
+            now,
+            step,
+            appointment.starts_at,
+            load_zone(appointment.timezone),
+            self.plan.quiet_hours,
+            self.plan.snooze,
+        )
+        if when is None or when >= row.expires_at:
+            raise ServiceError("snooze_too_late")
+        if row.status == SENDING:
+            raise ServiceError("busy")
+        row.status, row.reason = PENDING, "snoozed"
+        row.due_at = when
+        row.attempts = 0
+        row.updated_at = now
+        await self.repo.session.flush()
+        self.wake(when)
+        return when, appointment
+
+    async def attendance(self, patient: Patient, reminder_id: int, coming: bool) -> Appointment:
+        _, appointment = await self.reminder(patient, reminder_id)
+        appointment.attendance = "confirmed" if coming else "reschedule"
+        appointment.updated_at = self.clock.now()
+        return appointment
+
+    async def set_paused(self, patient: Patient, paused: bool) -> None:
+        patient.reminders_paused = paused
+        if not paused:
+            self.wake(self.clock.now())

@@ -1,0 +1,268 @@
+"""The reminder engine: claims due rows from the database, sends them, records the outcome.
+
+The database is the truth. APScheduler (see `scheduler.wakeup`) only decides *when* this
+engine looks; this module decides *what* is sent. One pass:
+
+1. rows whose useful window closed become `expired` (nothing is ever sent late);
+2. due rows are claimed under a lease (`sending`, owner, lease_until) in one short transaction;
+3. per appointment, the rows are re-checked against the current plan, appointment and checklist
+   (a step whose items are done is skipped), rendered from the latest templates and sent as one
+   message (several rows of one appointment become one catch-up message, never a burst);
+4. outcomes are written back, fenced by the lease owner.
+
+A crash between 2 and 4 leaves rows `sending`; once their lease runs out any engine claims
+them again. Only rows in flight at the crash can be sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.models import Appointment, Patient, Reminder
+from bot.db.repository import EXPIRED, FAILED, PENDING, SENT, SKIPPED, ReminderRepository
+from bot.delivery.sender import Outcome, SendResult
+from scheduler.clock import Clock
+from scheduler.plan import Plan, Step
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReminderBatch:
+    """Everything needed to render one reminder message for one appointment."""
+
+    patient: Patient
+    appointment: Appointment
+    rows: tuple[Reminder, ...]
+    steps: tuple[Step, ...]
+    ticks: frozenset[str]
+
+
+@dataclass(frozen=True)
+class RenderedReminder:
+    text: str
+    markup: Any = None
+
+
+class ReminderSender(Protocol):
+    async def send(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        reply_markup: Any = None,
+        disable_notification: bool = False,
+    ) -> SendResult: ...
+
+
+Render = Callable[[ReminderBatch], RenderedReminder]
+TemplateFailure = Callable[[ReminderBatch, str], Awaitable[None]]
+
+
+@dataclass
+class _Outcome:
+    ids: list[int]
+    status: str
+    reason: str | None = None
+    message_id: int | None = None
+    due_at: datetime | None = None
+    unreachable_patient: int | None = None
+
+
+@dataclass
+class EngineStats:
+    sent_messages: int = 0
+    sent_rows: int = 0
+    skipped: int = 0
+    expired: int = 0
+    failed: int = 0
+    retried: int = 0
+    blocked: int = 0
+    passes: int = 0
+    lateness: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+
+
+class ReminderEngine:
+    def __init__(
+        self,
+        *,
+        session_factory: async_sessionmaker[AsyncSession],
+        plan: Callable[[], Plan],
+        render: Render,
+        sender: ReminderSender,
+        clock: Clock,
+        on_template_failure: TemplateFailure | None = None,
+        batch_size: int = 200,
+        lease: timedelta = timedelta(seconds=60),
+        concurrency: int = 32,
+        max_attempts: int = 8,
+        retry_cap: timedelta = timedelta(minutes=30),
+        owner: str | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.plan = plan
+        self.render = render
+        self.sender = sender
+        self.clock = clock
+        self.on_template_failure = on_template_failure
+        self.batch_size = batch_size
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self.retry_cap = retry_cap
+        self.owner = owner or f"engine-{uuid.uuid4().hex[:12]}"
+        self._slots = asyncio.Semaphore(concurrency)
+        self.stats = EngineStats()
+
+    async def next_due(self) -> datetime | None:
+        async with self.session_factory() as session:
+            return await ReminderRepository(session).next_due()
+
+    async def run_due(self) -> int:
+        """Deliver everything due now; returns the number of reminder rows sent."""
+        sent = 0
+        while True:
+            batches, claimed = await self._claim()
+            if not claimed:
+                break
+            outcomes = await asyncio.gather(*(self._deliver(b) for b in batches))
+            await self._record([o for group in outcomes for o in group])
+            sent += sum(len(o.ids) for group in outcomes for o in group if o.status == SENT)
+            self.stats.passes += 1
+            if claimed < self.batch_size:
+                break
+        return sent
+
+    # --- claim ----------------------------------------------------------------------------
+    async def _claim(self) -> tuple[list[ReminderBatch], int]:
+        now = self.clock.now()
+        async with self.session_factory() as session, session.begin():
+            repo = ReminderRepository(session)
+            self.stats.expired += await repo.expire_overdue(now)
+            ids = await repo.claim(now, self.owner, now + self.lease, self.batch_size)
+            if not ids:
+                return [], 0
+            rows = await repo.load_claimed(ids)
+            ticks = await repo.ticks_for(sorted({a.id for _, a, _ in rows}))
+        plan = self.plan()
+        grouped: dict[int, list[tuple[Reminder, Appointment, Patient]]] = {}
+        for row in rows:
+            grouped.setdefault(row[1].id, []).append(row)
+        batches = []
+        for appointment_id, group in grouped.items():
+            steps = tuple(plan.step(r.step_key) for r, _, _ in group)
+            batches.append(
+                ReminderBatch(
+                    patient=group[0][2],
+                    appointment=group[0][1],
+                    rows=tuple(r for r, _, _ in group),
+                    steps=tuple(s for s in steps if s is not None),
+                    ticks=frozenset(ticks.get(appointment_id, set())),
+                )
+            )
+        return batches, len(ids)
+
+    # --- deliver --------------------------------------------------------------------------
+    async def _deliver(self, batch: ReminderBatch) -> list[_Outcome]:
+        now = self.clock.now()
+        outcomes: list[_Outcome] = []
+        keep_rows: list[Reminder] = []
+        keep_steps: list[Step] = []
+        steps = {s.key: s for s in batch.steps}
+        for row in batch.rows:
+            step = steps.get(row.step_key)
+            if step is None:
+                outcomes.append(_Outcome([row.id], SKIPPED, "step_removed"))
+            elif row.expires_at <= now:
+                outcomes.append(_Outcome([row.id], EXPIRED, "expired"))
+            elif step.items and set(step.items) <= batch.ticks:
+                outcomes.append(_Outcome([row.id], SKIPPED, "done"))
+            else:
+                keep_rows.append(row)
+                keep_steps.append(step)
+        self.stats.skipped += sum(1 for o in outcomes if o.status == SKIPPED)
+        if not keep_rows:
+            return outcomes
+        live = ReminderBatch(
+            batch.patient, batch.appointment, tuple(keep_rows), tuple(keep_steps), batch.ticks
+        )
+        ids = [r.id for r in keep_rows]
+        try:
+            message = self.render(live)
+        except Exception as exc:  # a broken template must not stop other patients' reminders
+            log.error("reminder render failed (steps=%s): %s", [s.key for s in keep_steps], exc)
+            await self._template_failed(live, type(exc).__name__)
+            return [*outcomes, _Outcome(ids, FAILED, f"render:{type(exc).__name__}"[:120])]
+        async with self._slots:
+            result = await self.sender.send(
+                batch.patient.chat_id, message.text, reply_markup=message.markup
+            )
+        return [*outcomes, self._after_send(live, ids, result)]
+
+    def _after_send(self, batch: ReminderBatch, ids: list[int], result: SendResult) -> _Outcome:
+        now = self.clock.now()
+        if result.outcome is Outcome.SENT:
+            self.stats.sent_messages += 1
+            self.stats.sent_rows += len(ids)
+            self.stats.lateness.extend((now - r.due_at).total_seconds() for r in batch.rows)
+            return _Outcome(ids, SENT, None, message_id=result.message_id)
+        if result.outcome is Outcome.BLOCKED:
+            self.stats.blocked += 1
+            # Back to pending: the patient is marked unreachable, which stops their reminders;
+            # if they unblock the bot, the ones still useful go out.
+            return _Outcome(ids, PENDING, "blocked", unreachable_patient=batch.patient.id)
+        if result.outcome is Outcome.BAD_REQUEST:
+            self.stats.failed += 1
+            asyncio.get_running_loop().create_task(
+                self._template_failed(batch, (result.error or "bad_request")[:100])
+            )
+            return _Outcome(ids, FAILED, (result.error or "bad_request")[:120])
+        # RETRY: bounded exponential backoff, never past expiry, never forever.
+        attempts = max(r.attempts for r in batch.rows)
+        if attempts >= self.max_attempts:
+            self.stats.failed += 1
+            return _Outcome(ids, FAILED, "too_many_attempts")
+        delay = timedelta(seconds=max(result.retry_in or 0, 5 * 2 ** (attempts - 1)))
+        retry_at = now + min(delay, self.retry_cap)
+        if retry_at >= min(r.expires_at for r in batch.rows):
+            return _Outcome(ids, EXPIRED, "retry_past_expiry")
+        self.stats.retried += 1
+        return _Outcome(ids, PENDING, "retry", due_at=retry_at)
+
+    async def _template_failed(self, batch: ReminderBatch, error: str) -> None:
+        if self.on_template_failure is None:
+            return
+        try:
+            await self.on_template_failure(batch, error)
+        except Exception as exc:
+            log.warning("template failure alert not sent: %s", type(exc).__name__)
+
+    # --- record ---------------------------------------------------------------------------
+    async def _record(self, outcomes: Sequence[_Outcome]) -> None:
+        if not outcomes:
+            return
+        now = self.clock.now()
+        async with self.session_factory() as session, session.begin():
+            repo = ReminderRepository(session)
+            for outcome in outcomes:
+                await repo.finish(
+                    outcome.ids,
+                    self.owner,
+                    now,
+                    status=outcome.status,
+                    reason=outcome.reason,
+                    message_id=outcome.message_id,
+                    due_at=outcome.due_at,
+                )
+                if outcome.unreachable_patient is not None:
+                    patient = await session.get(Patient, outcome.unreachable_patient)
+                    if patient is not None:
+                        patient.reachable = False

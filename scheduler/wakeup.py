@@ -1,0 +1,99 @@
+"""APScheduler as the clock of the reminder engine, and nothing more.
+
+There is no job per reminder (and nothing pickled): one date job wakes the engine at the next
+due time, and one interval job is a safety net (another replica planned something, a clock
+jumped). Every wake-up runs one engine pass; the pass then schedules the next wake-up from the
+database, which is the only place that knows what is due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+log = logging.getLogger(__name__)
+
+DISPATCH_JOB = "reminders-dispatch"
+HOUSEKEEPING_JOB = "reminders-housekeeping"
+
+
+class Engine(Protocol):
+    async def run_due(self) -> int: ...
+    async def next_due(self) -> datetime | None: ...
+
+
+class Wakeup:
+    def __init__(self, engine: Engine, *, housekeeping: timedelta = timedelta(seconds=60)) -> None:
+        self.engine = engine
+        self.housekeeping = housekeeping
+        self.scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        self._pass_task: asyncio.Task[None] | None = None
+        self._again = False
+
+    def start(self) -> None:
+        """Start, with an immediate first pass: reminders missed while the bot was down and
+        still useful go out at once; the others are marked expired."""
+        self.scheduler.start()
+        self.scheduler.add_job(
+            self._wake,
+            "interval",
+            seconds=self.housekeeping.total_seconds(),
+            id=HOUSEKEEPING_JOB,
+            replace_existing=True,
+            next_run_time=datetime.now(UTC),
+        )
+
+    def wake_at(self, when: datetime) -> None:
+        """Make sure the engine looks no later than `when` (earlier wake-ups win)."""
+        if not self.scheduler.running:
+            return
+        job = self.scheduler.get_job(DISPATCH_JOB)
+        if job is not None and job.next_run_time is not None and job.next_run_time <= when:
+            return
+        self.scheduler.add_job(
+            self._wake, "date", run_date=when, id=DISPATCH_JOB, replace_existing=True
+        )
+
+    def next_wake(self) -> datetime | None:
+        job = self.scheduler.get_job(DISPATCH_JOB)
+        return job.next_run_time if job is not None else None
+
+    async def _wake(self) -> None:
+        # A wake-up during a pass asks for one more pass instead of running two at once.
+        if self._pass_task is not None and not self._pass_task.done():
+            self._again = True
+            return
+        self._pass_task = asyncio.current_task()
+        try:
+            while True:
+                self._again = False
+                try:
+                    await self.engine.run_due()
+                except Exception:
+                    log.exception("reminder pass failed; the housekeeping job will retry")
+                    return
+                if not self._again:
+                    break
+            upcoming = await self.engine.next_due()
+            if upcoming is not None:
+                self.wake_at(max(upcoming, datetime.now(UTC)))
+        finally:
+            self._pass_task = None
+
+    async def shutdown(self, grace: float = 20.0) -> None:
+        """Stop waking, and let a pass in progress finish (its rows keep their lease if not)."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        task = self._pass_task
+        if task is not None and not task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(task), grace)
+            except TimeoutError:
+                log.warning("reminder pass still running at shutdown; its leases will expire")
