@@ -21,6 +21,22 @@ class ClinicProfile(_Strict):
     """Facts about the clinic that templates may print. One file: `messages/clinic.toml`."""
 
     name: str = Field(min_length=1, max_length=80)
+    # How reminders refer to the clinic. Reminders show on lock screens, so a name that reveals
+    # the treatment (as many clinic names do) must not appear there.
+    discreet_name: str = Field(default="the clinic", min_length=1, max_length=80)
+    # Words reminders must never contain (checked by the content validator).
+    private_words: list[str] = Field(
+        default_factory=lambda: [
+            "ketamine",
+            "esketamine",
+            "depression",
+            "ptsd",
+            "suicid",
+            "anxiety",
+            "psychiatr",
+            "infusion",
+        ]
+    )
     phone: str = Field(min_length=3, max_length=32)
     phone_e164: str = Field(pattern=r"^\+[1-9][0-9]{6,14}$")
     city: str = Field(default="", max_length=80)

@@ -167,9 +167,19 @@ REQUIRED_COMMANDS = (
 
 
 def _render_problems(
-    content: Content, name: str, lang: str, samples: list[dict[str, Any]]
+    content: Content,
+    name: str,
+    lang: str,
+    samples: list[dict[str, Any]],
+    private: bool = False,
 ) -> list[str]:
+    """Render each sample; with `private`, the text may show on a lock screen, so it must not
+    contain the clinic's name (if it differs from its discreet name) or a private word."""
     problems: list[str] = []
+    clinic = content.clinic
+    forbidden = [w.lower() for w in clinic.private_words]
+    if clinic.discreet_name != clinic.name:
+        forbidden.append(clinic.name.lower())
     path = content.root / content.template_name(name, lang)
     for sample in samples:
         try:
@@ -181,6 +191,13 @@ def _render_problems(
             problems.append(f"{path}: {type(exc).__name__}: {exc}")
             break
         problems.extend(f"{path}: {p}" for p in check_telegram_html(text))
+        if private:
+            lowered = text.lower()
+            problems.extend(
+                f"{path}: reminders show on lock screens; remove '{word}' (see clinic.toml)"
+                for word in forbidden
+                if word in lowered
+            )
     return problems
 
 
@@ -244,7 +261,11 @@ def _plan_problems(content: Content, plan: Plan, lang: str, labels: dict[str, st
     sections = [content.template_name(step.template, lang) for step in plan.steps]
     problems.extend(
         _render_problems(
-            content, "reminders/catch_up", lang, [{**base, "catch_up": True, "sections": sections}]
+            content,
+            "reminders/catch_up",
+            lang,
+            [{**base, "catch_up": True, "sections": sections}],
+            private=True,
         )
     )
     return problems

@@ -292,7 +292,7 @@ class ReminderRepository:
             .where(Reminder.id.in_(ids))
             .order_by(Reminder.due_at, Reminder.id)
         )
-        return [(r, a, p) for r, a, p in result.tuples()]
+        return [(r, a, p) for r, a, p in result.all()]
 
     async def finish(
         self,
@@ -352,7 +352,7 @@ class ReminderRepository:
             )
         )
         ticks: dict[int, set[str]] = {}
-        for appointment_id, item in result.tuples():
+        for appointment_id, item in result.all():
             ticks.setdefault(appointment_id, set()).add(item)
         return ticks
 

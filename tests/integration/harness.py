@@ -102,6 +102,8 @@ def make_settings(server: FakeTelegramServer, tmp_path: Path, **overrides: Any) 
         "staff_ids": frozenset({STAFF_ID}),
         "clinic_timezone": "America/New_York",
         "polling_timeout": 1,
+        # Per-chat spacing is tested in the sender's own tests; here it would only slow things.
+        "send_chat_interval": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

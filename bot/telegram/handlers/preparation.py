@@ -39,9 +39,7 @@ def _checklist_text(content: Content, lang: str, checklist: Checklist) -> str:
     )
 
 
-def _checklist_markup(
-    content: Content, lang: str, checklist: Checklist
-) -> InlineKeyboardMarkup:
+def _checklist_markup(content: Content, lang: str, checklist: Checklist) -> InlineKeyboardMarkup:
     ticks = {i.key for i in checklist.items if i.done}
     return checklist_keyboard(content, lang, checklist.appointment.id, ticks)
 
@@ -133,7 +131,9 @@ async def reminder_button(
             case "snooze":
                 try:
                     until, appointment = await preparation.snooze(patient, callback_data.id)
-                except ServiceError:
+                except ServiceError as exc:
+                    if exc.code not in ("snooze_too_late", "busy"):
+                        raise
                     await respond(callback, content.render("reminder_snooze_refused", lang))
                     return
                 local_until = to_local(until, load_zone(appointment.timezone))

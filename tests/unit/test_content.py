@@ -1,0 +1,114 @@
+"""The one content loader and validator: what staff edits it accepts and what it refuses."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.content.store import Content, ContentError
+from bot.content.telegram_html import check_telegram_html
+from bot.content.validate import validate_content
+
+BUNDLED = Path(__file__).resolve().parents[2] / "messages"
+
+
+@pytest.fixture
+def messages(tmp_path: Path) -> Path:
+    copy = tmp_path / "messages"
+    shutil.copytree(BUNDLED, copy)
+    return copy
+
+
+def test_bundled_content_is_valid() -> None:
+    assert validate_content(BUNDLED) == []
+
+
+def test_datetime_is_written_from_data_not_locale() -> None:
+    content = Content(BUNDLED)
+    when = datetime(2026, 12, 3, 14, 30, tzinfo=ZoneInfo("America/New_York"))
+    assert content.format_datetime(when, "en") == "Thursday, December 3, 2026 at 2:30 PM EST"
+    assert content.format_datetime(when, "en", "datetime_short") == "Thu Dec 3, 2:30 PM"
+    midnight = datetime(2027, 7, 4, 0, 5, tzinfo=ZoneInfo("America/New_York"))
+    assert content.format_datetime(midnight, "en").endswith("at 12:05 AM EDT")
+
+
+def test_language_falls_back_to_default() -> None:
+    content = Content(BUNDLED)
+    assert content.language_for("es-MX") == "en"
+    assert content.language_for(None) == "en"
+    assert content.template_name("menu", "xx") == "en/menu.html.j2"
+
+
+def test_patient_values_are_escaped() -> None:
+    content = Content(BUNDLED)
+    text = content.render(
+        "timezone_saved", "en", zone="<b>x</b>&", now_local=datetime.now(ZoneInfo("UTC"))
+    )
+    assert "&lt;b&gt;x&lt;/b&gt;&amp;" in text
+
+
+def _problems_after(messages: Path, relative: str, text: str) -> list[str]:
+    (messages / relative).write_text(text, encoding="utf-8")
+    return validate_content(messages)
+
+
+@pytest.mark.parametrize(
+    ("relative", "text", "expected"),
+    [
+        ("en/menu.html.j2", "{{ nope }}", "'nope' is undefined"),
+        ("en/menu.html.j2", "{% if %}", "menu.html.j2"),
+        ("en/menu.html.j2", "<div>hi</div>", "tag <div> is not allowed"),
+        ("en/menu.html.j2", "<b>hi", "unclosed tags: b"),
+        ("en/menu.html.j2", "x" * 5000, "over Telegram's 4096"),
+        ("en/menu.html.j2", "{{ clinic.__class__.__mro__ }}", "menu.html.j2"),
+        ("en/reminders/ride.html.j2", "Your ketamine visit", "lock screens; remove 'ketamine'"),
+        ("en/reminders/ride.html.j2", "Call {{ clinic.name }}", "remove 'ki ketamine'"),
+        ("en/formats.toml", "weekdays = []", "formats.toml"),
+        ("clinic.toml", 'name = "X"\nphone = "call me"\nphone_e164 = "+1"', "clinic.toml"),
+        ("plan.toml", "checklist = []\n[[step]]\nkey = 'a'\nat = '-3x'", "plan.toml"),
+        ("en/buttons.toml", 'menu_home = "{{ broken"', "buttons.toml"),
+    ],
+)
+def test_hostile_or_broken_edits_are_named(
+    messages: Path, relative: str, text: str, expected: str
+) -> None:
+    problems = _problems_after(messages, relative, text)
+    assert problems, "the edit must be refused"
+    assert any(expected in p for p in problems), problems
+
+
+def test_format_placeholders_cannot_reach_attributes(messages: Path) -> None:
+    path = messages / "en" / "formats.toml"
+    text = path.read_text().replace('time = "{hour12}:{minute} {ampm}"', 'time = "{day.__class__}"')
+    problems = _problems_after(messages, "en/formats.toml", text)
+    assert any("unknown placeholders" in p for p in problems), problems
+
+
+def test_missing_template_is_reported(messages: Path) -> None:
+    (messages / "en" / "welcome.html.j2").unlink()
+    assert any("welcome" in p and "missing" in p for p in validate_content(messages))
+
+
+def test_broken_content_raises_content_error_when_rendered(messages: Path) -> None:
+    (messages / "en" / "menu.html.j2").write_text("{{ nope }}")
+    with pytest.raises(ContentError, match="menu.html.j2"):
+        Content(messages).render("menu", "en")
+
+
+@pytest.mark.parametrize(
+    ("html", "ok"),
+    [
+        ("<b>a</b> <i>b</i> <a href='https://x'>c</a> <code>d</code>", True),
+        ("<tg-spoiler>x</tg-spoiler><blockquote>q</blockquote>", True),
+        ("<br>", False),
+        ("<a>no href</a>", False),
+        ("<b><i>crossed</b></i>", False),
+        ("", False),
+    ],
+)
+def test_telegram_html_subset(html: str, ok: bool) -> None:
+    assert (check_telegram_html(html) == []) is ok
