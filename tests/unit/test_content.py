@@ -95,7 +95,7 @@ def test_missing_template_is_reported(messages: Path) -> None:
 
 def test_broken_content_raises_content_error_when_rendered(messages: Path) -> None:
     (messages / "en" / "menu.html.j2").write_text("{{ nope }}")
-    with pytest.raises(ContentError, match="menu.html.j2"):
+    with pytest.raises(ContentError, match=r"menu\.html\.j2"):
         Content(messages).render("menu", "en")
 
 
