@@ -158,5 +158,13 @@ async def test_setmycommands_lists_the_core_commands(harness: Harness) -> None:
     [call] = harness.server.calls("setMyCommands")
     names = [c["command"] for c in call.params["commands"]]
     assert names == [
-        "start", "appointment", "prepare", "faq", "settings", "pause", "resume", "help", "forget"
+        "start",
+        "appointment",
+        "prepare",
+        "faq",
+        "settings",
+        "pause",
+        "resume",
+        "help",
+        "forget",
     ]

@@ -389,9 +389,10 @@ def check_due(step: Step, start: datetime, zone: ZoneInfo, quiet: QuietHours | N
         if step.is_follow_up:
             assert result.due.astimezone(zone).time() == quiet.end
         else:
-            assert result.due.astimezone(zone).time() == (
-                datetime.combine(datetime(2000, 1, 2), quiet.start) - MINUTE
-            ).time()
+            assert (
+                result.due.astimezone(zone).time()
+                == (datetime.combine(datetime(2000, 1, 2), quiet.start) - MINUTE).time()
+            )
 
 
 @settings(max_examples=300, deadline=None)

@@ -712,3 +712,15 @@ def test_property_any_text_is_a_plan_or_a_plan_error(junk: str) -> None:
         if error is not None:
             assert str(error).startswith(SOURCE)
             assert error.line is None or 1 <= error.line <= text.count("\n") + 1
+
+
+def test_line_numbers_count_only_newlines() -> None:
+    # U+2028 and U+0085 are not line breaks for TOML (str.splitlines would count them).
+    text = '# a comment\u2028with a line separator\x85\n[[step]]\nkey = "a"\ntemplate = "t"\nat = "-3x"\n'
+    err = error_of(text)
+    assert (err.line, err.field) == (5, "step[1].at")
+
+
+def test_windows_line_endings() -> None:
+    err = error_of(edit(18, 'at = "-3x"').replace("\n", "\r\n"))
+    assert (err.line, err.field) == (18, "step[2].at")

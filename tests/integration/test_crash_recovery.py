@@ -1,0 +1,159 @@
+"""`kill -9` in the middle of a burst of due reminders, then a restart: every reminder is
+delivered, and only the ones in flight at the kill may arrive twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bot.db.engine import create_engine, create_session_factory
+from bot.db.migrate import upgrade
+from bot.db.models import Appointment, Patient, Reminder
+from tests.fake_telegram.server import FakeTelegramServer
+
+ROOT = Path(__file__).resolve().parents[2]
+PATIENTS = 150
+FIRST_CHAT = 500_000
+
+
+async def _seed(url: str) -> None:
+    engine = create_engine(url)
+    await upgrade(engine)
+    now = datetime.now(UTC)
+    async with create_session_factory(engine)() as session, session.begin():
+        for i in range(PATIENTS):
+            patient = Patient(
+                telegram_id=FIRST_CHAT + i,
+                chat_id=FIRST_CHAT + i,
+                language="en",
+                timezone="America/New_York",
+                consented_at=now,
+                reachable=True,
+                created_at=now,
+            )
+            session.add(patient)
+            await session.flush()
+            appointment = Appointment(
+                patient_id=patient.id,
+                starts_at=now + timedelta(days=3),
+                timezone="America/New_York",
+                status="scheduled",
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(appointment)
+            await session.flush()
+            session.add(
+                Reminder(
+                    appointment_id=appointment.id,
+                    step_key="playlist",
+                    due_at=now - timedelta(seconds=1),
+                    expires_at=now + timedelta(days=1),
+                    status="pending",
+                    attempts=0,
+                    updated_at=now,
+                )
+            )
+    await engine.dispose()
+
+
+async def _in_flight(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            result = await conn.execute(
+                select(func.count()).select_from(Reminder).where(Reminder.status == "sending")
+            )
+            return int(result.scalar_one())
+    finally:
+        await engine.dispose()
+
+
+def _delivered(server: FakeTelegramServer) -> Counter[int]:
+    return Counter(
+        r.params["chat_id"]
+        for r in server.calls("sendMessage")
+        if r.response_status == 200 and r.params.get("chat_id", 0) >= FIRST_CHAT
+    )
+
+
+async def _start(server: FakeTelegramServer, url: str, cwd: Path) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "DATABASE_URL"}}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        BOT_TOKEN=server.token,
+        TELEGRAM_API_URL=server.base_url,
+        DATABASE_URL=url,
+        POLLING_TIMEOUT="1",
+        SEND_RATE="40",
+        SEND_CHAT_INTERVAL="0",
+        REMINDER_LEASE_SECONDS="3",
+        REMINDER_BATCH="25",
+        HOUSEKEEPING_SECONDS="1",
+    )
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def _wait_until(predicate, timeout: float) -> bool:  # noqa: ANN001
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.05)
+    return predicate()
+
+
+async def test_sigkill_mid_burst_then_restart_delivers_everything(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'crash.db'}"
+    await _seed(url)
+
+    first = await _start(telegram, url, tmp_path)
+    try:
+        assert await _wait_until(lambda: sum(_delivered(telegram).values()) >= 40, 60)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+    delivered_before = sum(_delivered(telegram).values())
+    assert delivered_before < PATIENTS, "the kill must land mid-burst"
+    in_flight = await _in_flight(url)
+
+    second = await _start(telegram, url, tmp_path)
+    try:
+        everyone = await _wait_until(lambda: len(_delivered(telegram)) == PATIENTS, 90)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(second.wait(), 30)
+    stderr = (await second.stderr.read()).decode()  # type: ignore[union-attr]
+    assert everyone, f"delivered to {len(_delivered(telegram))} of {PATIENTS}"
+    assert code == 0, stderr
+    duplicates = sum(count - 1 for count in _delivered(telegram).values())
+    assert duplicates <= in_flight, (duplicates, in_flight)
+    # Nothing is left half-done in the database.
+    engine = create_engine(url)
+    async with engine.connect() as conn:
+        statuses = dict(
+            (
+                await conn.execute(select(Reminder.status, func.count()).group_by(Reminder.status))
+            ).all()
+        )
+    await engine.dispose()
+    assert statuses == {"sent": PATIENTS}
