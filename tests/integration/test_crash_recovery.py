@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -110,7 +111,7 @@ async def _start(server: FakeTelegramServer, url: str, cwd: Path) -> asyncio.sub
     )
 
 
-async def _wait_until(predicate, timeout: float) -> bool:  # noqa: ANN001
+async def _wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:

@@ -1,0 +1,91 @@
+"""The same code on PostgreSQL: migrations, a booking, reminders and a claim race.
+
+Runs when a PostgreSQL server answers on TEST_POSTGRES_URL (default: the local server on
+127.0.0.1:5432 as user postgres); skipped otherwise, so a machine without PostgreSQL stays green.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEFAULT_NOW
+from tests.fake_telegram.server import FakeTelegramServer
+from tests.integration.harness import Harness, start_harness
+
+asyncpg = pytest.importorskip("asyncpg")
+
+ADMIN_DSN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+START = datetime(2026, 12, 3, 19, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    try:
+        admin = await asyncpg.connect(ADMIN_DSN, timeout=3)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        pytest.skip(f"no PostgreSQL server: {type(exc).__name__}")
+    name = f"companion_test_{uuid.uuid4().hex[:10]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def pg_harness(
+    telegram: FakeTelegramServer, tmp_path: Path, pg_url: str
+) -> AsyncIterator[Harness]:
+    async with start_harness(telegram, tmp_path, now=DEFAULT_NOW, database_url=pg_url) as h:
+        yield h
+
+
+async def test_booking_and_reminders_on_postgres(pg_harness: Harness) -> None:
+    h = pg_harness
+    await h.consent(1001)
+    await h.command(1001, "appointment")
+    [confirm] = await h.send(1001, "12/3 2:30pm")
+    assert "Thursday, December 3, 2026 at 2:30 PM EST" in confirm
+    await h.tap(1001, "Confirm")
+    h.clock.set(START - timedelta(days=3))
+    assert await h.app.reminders.run_due() == 1
+    await h.tap(1001, "Done")
+    h.clock.set(START - timedelta(days=2))
+    assert await h.app.reminders.run_due() == 1
+    await h.command(1001, "forget")
+    [done] = await h.tap(1001, "Yes, delete")
+    assert "deleted everything" in done
+
+
+async def test_two_engines_race_for_rows_on_postgres(pg_harness: Harness) -> None:
+    from scheduler.engine import ReminderEngine
+
+    h = pg_harness
+    for user in range(3001, 3013):
+        await h.consent(user)
+        await h.command(user, "appointment")
+        await h.send(user, "12/3 2:30pm")
+        await h.tap(user, "Confirm")
+    first = h.app.reminders
+    first.batch_size = 2
+    second = ReminderEngine(
+        session_factory=first.session_factory,
+        plan=first.plan,
+        render=first.render,
+        sender=first.sender,
+        clock=first.clock,
+        batch_size=2,
+    )
+    h.clock.set(START - timedelta(days=3))
+    await asyncio.gather(first.run_due(), second.run_due(), first.run_due())
+    for user in range(3001, 3013):
+        assert sum("playlist" in t for t in h.server.sent_texts(user)) == 1
