@@ -314,7 +314,7 @@ class Plan:
 _TOP_LEVEL_FIELDS = ("checklist", "snooze", "quiet_hours", "step")
 _QUIET_FIELDS = ("start", "end")
 _STEP_FIELDS = ("key", "at", "template", "items", "buttons", "expires")
-_HEADER_RE = re.compile(r"\s*\[(\[?)\s*([^\[\]#]+?)\s*\]\]?\s*(?:#.*)?")
+_HEADER_RE = re.compile(r"\s*\[\[?\s*([^\[\]#]+?)\s*\]\]?\s*(?:#.*)?")
 _TOML_POSITION_RE = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)\s*$")
 
 # Anchored and mixed offsets are compared on this appointment (a Thursday afternoon with no
@@ -361,11 +361,11 @@ class _Lines:
         self.lines = text.split("\n")
         if self.lines and self.lines[-1] == "":
             self.lines.pop()
-        self.headers: list[tuple[int, str, bool]] = []  # (line number, name, is [[array]])
+        self.headers: list[tuple[int, str]] = []  # (line number, `a.b` of `[a.b]` / `[[a.b]]`)
         for number, line in enumerate(self.lines, start=1):
             if match := _HEADER_RE.fullmatch(line):
-                name = re.sub(r"""\s*\.\s*""", ".", match.group(2)).replace('"', "")
-                self.headers.append((number, name.replace("'", ""), bool(match.group(1))))
+                name = re.sub(r"\s*\.\s*", ".", match.group(1))
+                self.headers.append((number, name.replace('"', "").replace("'", "")))
 
     def _assignment(self, name: str, first: int, last: int) -> int | None:
         """The first line in [first, last] (1-based) that assigns ``name``."""
@@ -378,12 +378,12 @@ class _Lines:
         return None
 
     def _section_end(self, header_line: int) -> int:
-        later = [number for number, _, _ in self.headers if number > header_line]
+        later = [number for number, _ in self.headers if number > header_line]
         return later[0] - 1 if later else len(self.lines)
 
     def table(self, name: str, occurrence: int = 1) -> int | None:
         """The line of the ``occurrence``-th header ``[name]`` or ``[[name]]``."""
-        found = [number for number, header, _ in self.headers if header == name]
+        found = [number for number, header in self.headers if header == name]
         return found[occurrence - 1] if 0 < occurrence <= len(found) else None
 
     def top_level(self, name: str) -> int | None:
@@ -423,15 +423,14 @@ class _Parser:
     def fail(self, line: int | None, field: str, message: str) -> NoReturn:
         raise PlanError(self.source, line, field, message)
 
-    def fail_top(self, name: str, message: str, field: str | None = None) -> NoReturn:
-        self.fail(self.lines.top_level(name), field or name, message)
+    def fail_top(self, name: str, message: str) -> NoReturn:
+        self.fail(self.lines.top_level(name), name, message)
 
     def fail_quiet(self, name: str, message: str) -> NoReturn:
         self.fail(self.lines.in_table("quiet_hours", name), f"quiet_hours.{name}", message)
 
     def fail_step(self, number: int, name: str, message: str) -> NoReturn:
-        line = self.lines.in_table("step", name, number)
-        self.fail(line, f"step[{number}].{name}" if name else f"step[{number}]", message)
+        self.fail(self.lines.in_table("step", name, number), f"step[{number}].{name}", message)
 
     # -- the document ---------------------------------------------------------------------
 
@@ -439,7 +438,7 @@ class _Parser:
         try:
             data = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as exc:
-            self.fail_syntax(exc)
+            raise self.syntax_error(exc) from exc
         for name in data:
             if name not in _TOP_LEVEL_FIELDS:
                 self.fail_top(
@@ -453,7 +452,7 @@ class _Parser:
         steps = self.parse_steps(data.get("step"), checklist)
         return Plan(steps=steps, checklist=checklist, quiet_hours=quiet, snooze=snooze)
 
-    def fail_syntax(self, exc: tomllib.TOMLDecodeError) -> NoReturn:
+    def syntax_error(self, exc: tomllib.TOMLDecodeError) -> PlanError:
         message = str(exc)
         line: int | None = None
         if match := _TOML_POSITION_RE.search(message):
@@ -464,7 +463,7 @@ class _Parser:
             else:
                 line = max(len(self.lines.lines), 1)
                 message += " (at the end of the file)"
-        self.fail(line, "syntax", f"not valid TOML: {message}")
+        return PlanError(self.source, line, "syntax", f"not valid TOML: {message}")
 
     def parse_checklist(self, value: object) -> tuple[str, ...]:
         items = self.string_list(value, lambda msg: self.fail_top("checklist", msg))
