@@ -716,7 +716,10 @@ def test_property_any_text_is_a_plan_or_a_plan_error(junk: str) -> None:
 
 def test_line_numbers_count_only_newlines() -> None:
     # U+2028 and U+0085 are not line breaks for TOML (str.splitlines would count them).
-    text = '# a comment\u2028with a line separator\x85\n[[step]]\nkey = "a"\ntemplate = "t"\nat = "-3x"\n'
+    text = (
+        "# a comment\u2028with a line separator\x85\n"
+        '[[step]]\nkey = "a"\ntemplate = "t"\nat = "-3x"\n'
+    )
     err = error_of(text)
     assert (err.line, err.field) == (5, "step[1].at")
 
