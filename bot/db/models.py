@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.db.types import UTCDateTime
+from scheduler.timemath import load_zone, to_local
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -78,6 +79,11 @@ class Appointment(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
     patient: Mapped[Patient] = relationship(back_populates="appointments")
+
+    @property
+    def local_start(self) -> datetime:
+        """The start as wall time in the zone it was booked in (what the patient sees)."""
+        return to_local(self.starts_at, load_zone(self.timezone))
 
 
 class Reminder(Base):

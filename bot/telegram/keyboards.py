@@ -11,7 +11,6 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.content.store import Content
 from bot.db.models import Appointment
 from bot.telegram.callbacks import ApptCb, ConsentCb, DraftCb, FaqCb, ForgetCb, MenuCb, ZoneCb
-from scheduler.timemath import load_zone, to_local
 
 COMMON_ZONES: tuple[tuple[str, str], ...] = (
     ("America/New_York", "zone_eastern"),
@@ -86,7 +85,7 @@ class Keyboards:
     def appointments(self, items: Sequence[Appointment]) -> InlineKeyboardMarkup:
         kb = InlineKeyboardBuilder()
         for appt in items:
-            local = to_local(appt.starts_at, load_zone(appt.timezone))
+            local = appt.local_start
             kb.button(
                 text=self._label(
                     "appointment_item",

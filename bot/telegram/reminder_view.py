@@ -9,7 +9,6 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.content.store import Content
 from bot.telegram.callbacks import ChecklistCb, MenuCb, ReminderCb
 from scheduler.engine import ReminderBatch, RenderedReminder
-from scheduler.timemath import load_zone, to_local
 
 
 def checklist_context(content: Content, lang: str, ticks: frozenset[str] | set[str]) -> list[dict]:
@@ -26,7 +25,7 @@ class ReminderView:
     def __call__(self, batch: ReminderBatch) -> RenderedReminder:
         content = self.content
         lang = batch.patient.language
-        when = to_local(batch.appointment.starts_at, load_zone(batch.appointment.timezone))
+        when = batch.appointment.local_start
         context = {
             "catch_up": len(batch.steps) > 1,
             "when": when,

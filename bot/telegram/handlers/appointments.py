@@ -8,7 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.content.store import Content
-from bot.db.models import Appointment, Patient
+from bot.db.models import Patient
 from bot.services.appointments import Ambiguity, AppointmentService, Proposal
 from bot.services.errors import NotFound, ServiceError
 from bot.telegram.callbacks import ApptCb, DraftCb, MenuCb
@@ -16,11 +16,6 @@ from bot.telegram.keyboards import Keyboards
 from bot.telegram.middlewares import RequireConsent
 from bot.telegram.replies import respond
 from bot.telegram.states import Booking
-from scheduler.timemath import load_zone, to_local
-
-
-def _local(appointment: Appointment) -> object:
-    return to_local(appointment.starts_at, load_zone(appointment.timezone))
 
 
 def _error_text(
@@ -77,7 +72,7 @@ async def list_appointments(
         return
     await respond(
         event,
-        content.render("appointment_list", lang, items=[_local(a) for a in items]),
+        content.render("appointment_list", lang, items=[a.local_start for a in items]),
         kb.appointments(items),
     )
 
@@ -206,7 +201,7 @@ async def draft_confirm(
     await respond(
         callback,
         content.render(
-            "appointment_saved", lang, when=_local(appointment), changed=replace_id is not None
+            "appointment_saved", lang, when=appointment.local_start, changed=replace_id is not None
         ),
         kb.main_menu(),
     )
@@ -228,7 +223,7 @@ async def appointment_action(
             case "view":
                 await respond(
                     callback,
-                    content.render("appointment_detail", lang, when=_local(appointment)),
+                    content.render("appointment_detail", lang, when=appointment.local_start),
                     kb.appointment_actions(appointment.id),
                 )
             case "change":
@@ -236,20 +231,22 @@ async def appointment_action(
             case "cancel":
                 await respond(
                     callback,
-                    content.render("appointment_cancel_confirm", lang, when=_local(appointment)),
+                    content.render(
+                        "appointment_cancel_confirm", lang, when=appointment.local_start
+                    ),
                     kb.cancel_confirm(appointment.id),
                 )
             case "cancel_yes":
                 await appointments.cancel(patient, appointment.id)
                 await respond(
                     callback,
-                    content.render("appointment_cancelled", lang, when=_local(appointment)),
+                    content.render("appointment_cancelled", lang, when=appointment.local_start),
                     kb.main_menu(),
                 )
             case "cancel_no":
                 await respond(
                     callback,
-                    content.render("appointment_kept", lang, when=_local(appointment)),
+                    content.render("appointment_kept", lang, when=appointment.local_start),
                     kb.main_menu(),
                 )
             case _:

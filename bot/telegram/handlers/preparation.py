@@ -10,7 +10,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.content.store import Content
-from bot.db.models import Appointment, Patient
+from bot.db.models import Patient
 from bot.services.appointments import AppointmentService
 from bot.services.errors import NotFound, ServiceError
 from bot.services.reminders import Checklist, PreparationService
@@ -25,16 +25,12 @@ from scheduler.timemath import load_zone, to_local
 log = logging.getLogger(__name__)
 
 
-def _local(appointment: Appointment) -> object:
-    return to_local(appointment.starts_at, load_zone(appointment.timezone))
-
-
 def _checklist_text(content: Content, lang: str, checklist: Checklist) -> str:
     ticks = {i.key for i in checklist.items if i.done}
     return content.render(
         "checklist",
         lang,
-        when=_local(checklist.appointment),
+        when=checklist.appointment.local_start,
         checklist=checklist_context(content, lang, ticks),
     )
 
@@ -141,7 +137,7 @@ async def reminder_button(
             case "coming":
                 appointment = await preparation.attendance(patient, callback_data.id, True)
                 await respond(
-                    callback, content.render("attend_confirmed", lang, when=_local(appointment))
+                    callback, content.render("attend_confirmed", lang, when=appointment.local_start)
                 )
             case "reschedule":
                 appointment = await preparation.attendance(patient, callback_data.id, False)
