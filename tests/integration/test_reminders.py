@@ -371,3 +371,12 @@ async def test_reminders_render_in_the_appointments_zone(harness: Harness, zone:
     playlist = (await rows(harness))["playlist"]
     [sent] = await run_at(harness, playlist.due_at)
     assert "December 3, 2026 at 2:30 PM" in sent
+
+
+async def test_dropped_connection_is_retried_and_delivered_once(harness: Harness) -> None:
+    await book(harness)
+    harness.server.fail_next("sendMessage", "drop")
+    sent = await run_at(harness, START - timedelta(days=3))
+    assert len(sent) == 1
+    assert (await rows(harness))["playlist"].status == "sent"
+    assert sum("playlist" in t for t in harness.server.sent_texts(PAT)) == 1
