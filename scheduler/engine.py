@@ -120,6 +120,7 @@ class ReminderEngine:
         self.retry_cap = retry_cap
         self.owner = owner or f"engine-{uuid.uuid4().hex[:12]}"
         self._slots = asyncio.Semaphore(concurrency)
+        self._render_turn = asyncio.Lock()
         self.stats = EngineStats()
 
     async def next_due(self) -> datetime | None:
@@ -195,16 +196,26 @@ class ReminderEngine:
             batch.patient, batch.appointment, tuple(keep_rows), tuple(keep_steps), batch.ticks
         )
         ids = [r.id for r in keep_rows]
-        try:
-            message = self.render(live)
-        except Exception as exc:  # a broken template must not stop other patients' reminders
-            log.error("reminder render failed (steps=%s): %s", [s.key for s in keep_steps], exc)
-            await self._template_failed(live, type(exc).__name__)
-            return [*outcomes, _Outcome(ids, FAILED, f"render:{type(exc).__name__}"[:120])]
+        # Rendered only once a send slot is free, one message at a time with a yield after each:
+        # rendering a whole pass up front (or the first `concurrency` messages back to back)
+        # holds the event loop for that long, while no rate-limit grant is made and requests
+        # already granted wait to be written (they then reach Telegram bunched up: 429s).
+        failure: Exception | None = None
         async with self._slots:
-            result = await self.sender.send(
-                batch.patient.chat_id, message.text, reply_markup=message.markup
-            )
+            async with self._render_turn:
+                try:
+                    message = self.render(live)
+                except Exception as exc:  # a broken template must not stop other reminders
+                    failure = exc
+                await asyncio.sleep(0)
+            if failure is None:
+                result = await self.sender.send(
+                    batch.patient.chat_id, message.text, reply_markup=message.markup
+                )
+        if failure is not None:
+            log.error("reminder render failed (steps=%s): %s", [s.key for s in keep_steps], failure)
+            await self._template_failed(live, type(failure).__name__)
+            return [*outcomes, _Outcome(ids, FAILED, f"render:{type(failure).__name__}"[:120])]
         return [*outcomes, self._after_send(live, ids, result)]
 
     def _after_send(self, batch: ReminderBatch, ids: list[int], result: SendResult) -> _Outcome:
@@ -252,16 +263,13 @@ class ReminderEngine:
         now = self.clock.now()
         async with self.session_factory() as session, session.begin():
             repo = ReminderRepository(session)
+            # One executemany per kind of change, not one UPDATE per message.
+            await repo.finish_many(
+                self.owner,
+                now,
+                [(o.ids, o.status, o.reason, o.message_id, o.due_at) for o in outcomes],
+            )
             for outcome in outcomes:
-                await repo.finish(
-                    outcome.ids,
-                    self.owner,
-                    now,
-                    status=outcome.status,
-                    reason=outcome.reason,
-                    message_id=outcome.message_id,
-                    due_at=outcome.due_at,
-                )
                 if outcome.unreachable_patient is not None:
                     patient = await session.get(Patient, outcome.unreachable_patient)
                     if patient is not None:

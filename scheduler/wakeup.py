@@ -32,7 +32,9 @@ class Wakeup:
         self.housekeeping = housekeeping
         self.scheduler = AsyncIOScheduler(
             timezone=UTC,
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            # More than one instance may start: a wake-up that fires during a pass must reach
+            # `_wake` (which turns it into one more pass) instead of being dropped by APScheduler.
+            job_defaults={"coalesce": True, "max_instances": 3, "misfire_grace_time": None},
         )
         self._pass_task: asyncio.Task[None] | None = None
         self._again = False
@@ -75,17 +77,23 @@ class Wakeup:
             while True:
                 self._again = False
                 try:
-                    await self.engine.run_due()
+                    sent = await self.engine.run_due()
+                    upcoming = await self.engine.next_due()
                 except Exception:
                     log.exception("reminder pass failed; the housekeeping job will retry")
                     return
-                if not self._again:
+                now = datetime.now(UTC)
+                # Rows that fell due during the pass are taken at once, not at the next
+                # scheduled wake-up (a job cannot re-arm itself while it is running).
+                due_now = upcoming is not None and upcoming <= now and sent > 0
+                if not (self._again or due_now):
                     break
-            upcoming = await self.engine.next_due()
-            if upcoming is not None:
-                self.wake_at(max(upcoming, datetime.now(UTC)))
         finally:
             self._pass_task = None
+        if upcoming is not None:
+            # Arm the next wake-up. Something already due that could not go out in this pass
+            # is looked at again in a second, rather than in a busy loop.
+            self.wake_at(upcoming if upcoming > now else now + timedelta(seconds=1))
 
     async def shutdown(self, grace: float = 20.0) -> None:
         """Stop waking, and let a pass in progress finish (its rows keep their lease if not)."""

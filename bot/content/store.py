@@ -69,6 +69,9 @@ class Content:
         self.default_language = default_language
         self._formats: dict[str, DateFormats] = {}
         self._buttons: dict[str, dict[str, str]] = {}
+        # Compiled label templates by source text: a reminder needs several labels, and
+        # compiling jinja each time was most of the cost of sending one (bench/throughput.py).
+        self._label_templates: dict[str, jinja2.Template] = {}
         self._faq: dict[str, Faq] = {}
         if not (self.root / default_language).is_dir():
             raise ContentError(f"{self.root / default_language}: language folder is missing")
@@ -202,7 +205,10 @@ class Content:
         if source is None:
             raise ContentError(f"{self._path(lang, 'buttons.toml')}: no label '{key}'")
         try:
-            text = self._plain.from_string(source).render(lang=lang, **context)
+            template = self._label_templates.get(source)
+            if template is None:
+                template = self._label_templates[source] = self._plain.from_string(source)
+            text = template.render(lang=lang, **context)
         except jinja2.TemplateError as exc:
             raise ContentError(f"{self._path(lang, 'buttons.toml')}: {key}: {exc}") from exc
         return text.strip()[:64] or key

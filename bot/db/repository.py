@@ -6,10 +6,10 @@ Telegram update, one CLI command) commits once at the end or rolls back as a who
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy import Select, bindparam, case, delete, false, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Appointment, ChecklistTick, ConversationState, Patient, Reminder
@@ -264,15 +264,18 @@ class ReminderRepository:
             ids.extend(stale.scalars())
         if not ids:
             return []
+        # The re-check is a CASE, not `status = 'pending' OR (...)`: with an indexable OR,
+        # SQLite (no statistics) walks the (status, due_at) index over *every* pending row
+        # instead of looking the ids up by primary key; 90 ms instead of 15 ms at 500,000
+        # pending rows. Same meaning: a NULL lease_until never matches.
+        still_free = case(
+            (Reminder.status == PENDING, true()),
+            (Reminder.status == SENDING, Reminder.lease_until < now),
+            else_=false(),
+        )
         claimed = await self.session.execute(
             update(Reminder)
-            .where(
-                Reminder.id.in_(ids),
-                or_(
-                    Reminder.status == PENDING,
-                    and_(Reminder.status == SENDING, Reminder.lease_until < now),
-                ),
-            )
+            .where(Reminder.id.in_(ids), still_free)
             .values(
                 status=SENDING,
                 lease_owner=owner,
@@ -324,6 +327,61 @@ class ReminderRepository:
             .values(**values)
         )
         return int(result.rowcount or 0)
+
+    async def finish_many(
+        self,
+        owner: str,
+        now: datetime,
+        closes: Iterable[tuple[Sequence[int], str, str | None, int | None, datetime | None]],
+    ) -> int:
+        """:meth:`finish` for many groups of rows at once; each item is
+        ``(ids, status, reason, message_id, due_at)`` as finish() takes them.
+
+        Same values and the same fence per row, but one executemany UPDATE per kind of change
+        (sent / rescheduled / other) instead of one UPDATE per message: a pass of 200 rows
+        costs about as much as a handful of single updates."""
+        groups: dict[tuple[bool, bool], list[dict[str, object]]] = {}
+        for ids, status, reason, message_id, due_at in closes:
+            rows = groups.setdefault((status == SENT, due_at is not None), [])
+            rows.extend(
+                {
+                    "row_id": row_id,
+                    "new_status": status,
+                    "new_reason": reason,
+                    "new_message_id": message_id,
+                    "new_due_at": due_at,
+                }
+                for row_id in ids
+            )
+        table = Reminder.__table__
+        changed = 0
+        for (sent, retimed), rows in groups.items():
+            if not rows:
+                continue
+            values: dict[str, object] = {
+                "status": bindparam("new_status", type_=table.c.status.type),
+                "reason": bindparam("new_reason", type_=table.c.reason.type),
+                "lease_owner": None,
+                "lease_until": None,
+                "updated_at": now,
+            }
+            if sent:
+                values["sent_at"] = now
+                values["message_id"] = bindparam("new_message_id", type_=table.c.message_id.type)
+            if retimed:
+                values["due_at"] = bindparam("new_due_at", type_=table.c.due_at.type)
+            result = await self.session.execute(
+                update(table)
+                .where(
+                    table.c.id == bindparam("row_id", type_=table.c.id.type),
+                    table.c.status == SENDING,
+                    table.c.lease_owner == owner,
+                )
+                .values(values),
+                rows,
+            )
+            changed += int(result.rowcount or 0)
+        return changed
 
     async def next_due(self) -> datetime | None:
         """The earliest moment something may need sending (a due row or a lease running out)."""

@@ -20,9 +20,14 @@ class FakeEngine:
         self.entered = asyncio.Event()
         self.fail = False
         self.ran = asyncio.Event()
+        self.backlog = 0  # passes that find more work already due when they finish
 
     async def run_due(self) -> int:
         self.passes += 1
+        if self.backlog:
+            self.backlog -= 1
+            self.upcoming = datetime.now(UTC) - timedelta(seconds=1) if self.backlog else None
+            return 1
         self.entered.set()
         if self.gate is not None:
             await self.gate.wait()
@@ -115,3 +120,14 @@ async def test_shutdown_lets_a_running_pass_finish(wakeup: tuple[Wakeup, FakeEng
     await running
     assert not wake.scheduler.running
     wake.wake_at(datetime.now(UTC))  # after shutdown: ignored, no error
+
+
+async def test_work_that_fell_due_during_a_pass_is_taken_at_once(
+    wakeup: tuple[Wakeup, FakeEngine],
+) -> None:
+    wake, engine = wakeup
+    engine.backlog = 3
+    before = engine.passes
+    await wake._wake()
+    assert engine.passes == before + 3  # each busy pass leaves work due: straight to the next
+    assert wake.next_wake() is None or wake.next_wake() > datetime.now(UTC) - timedelta(seconds=1)

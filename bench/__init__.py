@@ -1,0 +1,1 @@
+"""Benchmarks of the reminder engine (not tests: nothing here asserts; see bench/README.md)."""
