@@ -121,6 +121,8 @@ class ReminderEngine:
         self.owner = owner or f"engine-{uuid.uuid4().hex[:12]}"
         self._slots = asyncio.Semaphore(concurrency)
         self._render_turn = asyncio.Lock()
+        # Staff alerts sent in the background; kept here so they are not garbage-collected.
+        self._background: set[asyncio.Task[None]] = set()
         self.stats = EngineStats()
 
     async def next_due(self) -> datetime | None:
@@ -232,9 +234,11 @@ class ReminderEngine:
             return _Outcome(ids, PENDING, "blocked", unreachable_patient=batch.patient.id)
         if result.outcome is Outcome.BAD_REQUEST:
             self.stats.failed += 1
-            asyncio.get_running_loop().create_task(
+            task = asyncio.get_running_loop().create_task(
                 self._template_failed(batch, (result.error or "bad_request")[:100])
             )
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
             return _Outcome(ids, FAILED, (result.error or "bad_request")[:120])
         # RETRY: bounded exponential backoff, never past expiry, never forever.
         attempts = max(r.attempts for r in batch.rows)
