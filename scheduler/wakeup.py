@@ -38,6 +38,7 @@ class Wakeup:
         )
         self._pass_task: asyncio.Task[None] | None = None
         self._again = False
+        self._stopping = False
 
     def start(self) -> None:
         """Start, with an immediate first pass: reminders missed while the bot was down and
@@ -54,7 +55,7 @@ class Wakeup:
 
     def wake_at(self, when: datetime) -> None:
         """Make sure the engine looks no later than `when` (earlier wake-ups win)."""
-        if not self.scheduler.running:
+        if not self.scheduler.running or self._stopping:
             return
         job = self.scheduler.get_job(DISPATCH_JOB)
         if job is not None and job.next_run_time is not None and job.next_run_time <= when:
@@ -68,6 +69,8 @@ class Wakeup:
         return job.next_run_time if job is not None else None
 
     async def _wake(self) -> None:
+        if self._stopping:
+            return
         # A wake-up during a pass asks for one more pass instead of running two at once.
         if self._pass_task is not None and not self._pass_task.done():
             self._again = True
@@ -86,7 +89,7 @@ class Wakeup:
                 # Rows that fell due during the pass are taken at once, not at the next
                 # scheduled wake-up (a job cannot re-arm itself while it is running).
                 due_now = upcoming is not None and upcoming <= now and sent > 0
-                if not (self._again or due_now):
+                if self._stopping or not (self._again or due_now):
                     break
         finally:
             self._pass_task = None
@@ -96,12 +99,17 @@ class Wakeup:
             self.wake_at(upcoming if upcoming > now else now + timedelta(seconds=1))
 
     async def shutdown(self, grace: float = 20.0) -> None:
-        """Stop waking, and let a pass in progress finish (its rows keep their lease if not)."""
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        """Stop waking, let a pass in progress record its outcomes, then stop the scheduler.
+
+        The order matters: APScheduler's shutdown cancels running coroutine jobs, and a pass
+        cancelled between sending and recording would leave its rows leased, to be sent again
+        after a restart."""
+        self._stopping = True
         task = self._pass_task
         if task is not None and not task.done():
             try:
                 await asyncio.wait_for(asyncio.shield(task), grace)
             except TimeoutError:
                 log.warning("reminder pass still running at shutdown; its leases will expire")
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)

@@ -131,3 +131,21 @@ async def test_work_that_fell_due_during_a_pass_is_taken_at_once(
     await wake._wake()
     assert engine.passes == before + 3  # each busy pass leaves work due: straight to the next
     assert wake.next_wake() is None or wake.next_wake() > datetime.now(UTC) - timedelta(seconds=1)
+
+
+async def test_shutdown_does_not_cancel_a_pass_run_by_the_scheduler(
+    wakeup: tuple[Wakeup, FakeEngine],
+) -> None:
+    """APScheduler cancels running jobs when it shuts down; a pass cut between sending and
+    recording would leave leased rows to be sent twice after a restart."""
+    wake, engine = wakeup
+    engine.gate = asyncio.Event()
+    engine.entered.clear()
+    engine.ran.clear()
+    wake.wake_at(datetime.now(UTC))  # the pass runs as an APScheduler job
+    await asyncio.wait_for(engine.entered.wait(), 5)
+    stopping = asyncio.create_task(wake.shutdown(grace=5))
+    await asyncio.sleep(0.05)
+    engine.gate.set()
+    await asyncio.wait_for(stopping, 5)
+    assert engine.ran.is_set()
