@@ -3,7 +3,7 @@ steps go out together), buttons from the plan. Rendered at send time from the la
 
 from __future__ import annotations
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.content.store import Content
@@ -40,50 +40,43 @@ class ReminderView:
         return RenderedReminder(text, self.keyboard(batch, lang))
 
     def keyboard(self, batch: ReminderBatch, lang: str) -> InlineKeyboardMarkup | None:
-        kb = InlineKeyboardBuilder()
-        label = self.content.button
+        # Built directly rather than with InlineKeyboardBuilder, which deep-copies every
+        # button: on the send path that copying cost more than the rest of the keyboard.
+        def button(key: str, action: str, reminder_id: int) -> InlineKeyboardButton:
+            return InlineKeyboardButton(
+                text=self.content.button(key, lang),
+                callback_data=ReminderCb(action=action, id=reminder_id).pack(),
+            )
+
+        def attend(reminder_id: int) -> list[InlineKeyboardButton]:
+            return [
+                button("attend_yes", "coming", reminder_id),
+                button("attend_no", "reschedule", reminder_id),
+            ]
+
         if len(batch.steps) > 1:
             # One message for several steps: the checklist covers every item at once.
             first = batch.rows[0].id
-            kb.button(
-                text=label("reminder_checklist", lang),
-                callback_data=ReminderCb(action="checklist", id=first),
-            )
+            buttons = [button("reminder_checklist", "checklist", first)]
             if any("attend" in s.buttons for s in batch.steps):
-                self._attend(kb, lang, first)
-            kb.adjust(1)
-            return kb.as_markup()
+                buttons += attend(first)
+            return InlineKeyboardMarkup(inline_keyboard=[[b] for b in buttons])
         step, row = batch.steps[0], batch.rows[0]
-        if "done" in step.buttons:
-            kb.button(
-                text=label("reminder_done", lang),
-                callback_data=ReminderCb(action="done", id=row.id),
-            )
-        if "snooze" in step.buttons:
-            kb.button(
-                text=label("reminder_snooze", lang),
-                callback_data=ReminderCb(action="snooze", id=row.id),
-            )
-        if "checklist" in step.buttons:
-            kb.button(
-                text=label("reminder_checklist", lang),
-                callback_data=ReminderCb(action="checklist", id=row.id),
-            )
-        if "attend" in step.buttons:
-            self._attend(kb, lang, row.id)
         if not step.buttons:
             return None
-        kb.adjust(2)
-        return kb.as_markup()
-
-    def _attend(self, kb: InlineKeyboardBuilder, lang: str, reminder_id: int) -> None:
-        kb.button(
-            text=self.content.button("attend_yes", lang),
-            callback_data=ReminderCb(action="coming", id=reminder_id),
-        )
-        kb.button(
-            text=self.content.button("attend_no", lang),
-            callback_data=ReminderCb(action="reschedule", id=reminder_id),
+        buttons = [
+            button(key, action, row.id)
+            for name, key, action in (
+                ("done", "reminder_done", "done"),
+                ("snooze", "reminder_snooze", "snooze"),
+                ("checklist", "reminder_checklist", "checklist"),
+            )
+            if name in step.buttons
+        ]
+        if "attend" in step.buttons:
+            buttons += attend(row.id)
+        return InlineKeyboardMarkup(
+            inline_keyboard=[buttons[i : i + 2] for i in range(0, len(buttons), 2)]
         )
 
 
