@@ -297,49 +297,18 @@ class ReminderRepository:
         )
         return [(r, a, p) for r, a, p in result.all()]
 
-    async def finish(
-        self,
-        ids: Sequence[int],
-        owner: str,
-        now: datetime,
-        *,
-        status: str,
-        reason: str | None = None,
-        message_id: int | None = None,
-        due_at: datetime | None = None,
-    ) -> int:
-        """Close claimed rows. Fenced by the lease owner: if the row was re-planned or claimed
-        by someone else meanwhile, this changes nothing."""
-        values: dict[str, object] = {
-            "status": status,
-            "reason": reason,
-            "lease_owner": None,
-            "lease_until": None,
-            "updated_at": now,
-        }
-        if status == SENT:
-            values.update(sent_at=now, message_id=message_id)
-        if due_at is not None:
-            values["due_at"] = due_at
-        result = await self.session.execute(
-            update(Reminder)
-            .where(Reminder.id.in_(ids), Reminder.status == SENDING, Reminder.lease_owner == owner)
-            .values(**values)
-        )
-        return int(result.rowcount or 0)
-
     async def finish_many(
         self,
         owner: str,
         now: datetime,
         closes: Iterable[tuple[Sequence[int], str, str | None, int | None, datetime | None]],
     ) -> int:
-        """:meth:`finish` for many groups of rows at once; each item is
-        ``(ids, status, reason, message_id, due_at)`` as finish() takes them.
+        """Close claimed rows; each item is ``(ids, status, reason, message_id, due_at)``.
 
-        Same values and the same fence per row, but one executemany UPDATE per kind of change
-        (sent / rescheduled / other) instead of one UPDATE per message: a pass of 200 rows
-        costs about as much as a handful of single updates."""
+        Fenced by the lease owner: a row re-planned or claimed by someone else meanwhile is
+        left alone. One executemany UPDATE per kind of change (sent / rescheduled / other)
+        instead of one UPDATE per message: a pass of 200 rows costs about as much as a handful
+        of single updates."""
         groups: dict[tuple[bool, bool], list[dict[str, object]]] = {}
         for ids, status, reason, message_id, due_at in closes:
             rows = groups.setdefault((status == SENT, due_at is not None), [])

@@ -93,8 +93,8 @@ class Checklist:
     items: tuple[ChecklistItem, ...]
 
     @property
-    def complete(self) -> bool:
-        return all(item.done for item in self.items)
+    def ticks(self) -> set[str]:
+        return {item.key for item in self.items if item.done}
 
 
 class PreparationService:

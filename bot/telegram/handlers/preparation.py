@@ -26,18 +26,16 @@ log = logging.getLogger(__name__)
 
 
 def _checklist_text(content: Content, lang: str, checklist: Checklist) -> str:
-    ticks = {i.key for i in checklist.items if i.done}
     return content.render(
         "checklist",
         lang,
         when=checklist.appointment.local_start,
-        checklist=checklist_context(content, lang, ticks),
+        checklist=checklist_context(content, lang, checklist.ticks),
     )
 
 
 def _checklist_markup(content: Content, lang: str, checklist: Checklist) -> InlineKeyboardMarkup:
-    ticks = {i.key for i in checklist.items if i.done}
-    return checklist_keyboard(content, lang, checklist.appointment.id, ticks)
+    return checklist_keyboard(content, lang, checklist.appointment.id, checklist.ticks)
 
 
 async def show_prepare(
