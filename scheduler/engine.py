@@ -27,8 +27,18 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import Appointment, Patient, Reminder
-from bot.db.repository import EXPIRED, FAILED, PENDING, SENT, SKIPPED, ReminderRepository
+from bot.db.models import Patient
+from bot.db.repository import (
+    EXPIRED,
+    FAILED,
+    PENDING,
+    SENT,
+    SKIPPED,
+    ClaimedRow,
+    Recipient,
+    ReminderRepository,
+    Visit,
+)
 from bot.delivery.sender import Outcome, SendResult
 from scheduler.clock import Clock
 from scheduler.plan import Plan, Step
@@ -40,9 +50,9 @@ log = logging.getLogger(__name__)
 class ReminderBatch:
     """Everything needed to render one reminder message for one appointment."""
 
-    patient: Patient
-    appointment: Appointment
-    rows: tuple[Reminder, ...]
+    patient: Recipient
+    appointment: Visit
+    rows: tuple[ClaimedRow, ...]
     steps: tuple[Step, ...]
     ticks: frozenset[str]
 
@@ -156,7 +166,7 @@ class ReminderEngine:
             rows = await repo.load_claimed(ids)
             ticks = await repo.ticks_for(sorted({a.id for _, a, _ in rows}))
         plan = self.plan()
-        grouped: dict[int, list[tuple[Reminder, Appointment, Patient]]] = {}
+        grouped: dict[int, list[tuple[ClaimedRow, Visit, Recipient]]] = {}
         for row in rows:
             grouped.setdefault(row[1].id, []).append(row)
         batches = []
@@ -177,7 +187,7 @@ class ReminderEngine:
     async def _deliver(self, batch: ReminderBatch) -> list[_Outcome]:
         now = self.clock.now()
         outcomes: list[_Outcome] = []
-        keep_rows: list[Reminder] = []
+        keep_rows: list[ClaimedRow] = []
         keep_steps: list[Step] = []
         steps = {s.key: s for s in batch.steps}
         for row in batch.rows:

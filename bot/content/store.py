@@ -69,9 +69,10 @@ class Content:
         self.default_language = default_language
         self._formats: dict[str, DateFormats] = {}
         self._buttons: dict[str, dict[str, str]] = {}
-        # Compiled label templates by source text: a reminder needs several labels, and
-        # compiling jinja each time was most of the cost of sending one (bench/throughput.py).
-        self._label_templates: dict[str, jinja2.Template] = {}
+        # Compiled label templates by source text (a label without jinja syntax is kept as its
+        # finished text): a reminder needs several labels, and compiling or rendering them each
+        # time was most of the cost of sending one (bench/throughput.py).
+        self._label_templates: dict[str, jinja2.Template | str] = {}
         self._faq: dict[str, Faq] = {}
         if not (self.root / default_language).is_dir():
             raise ContentError(f"{self.root / default_language}: language folder is missing")
@@ -204,14 +205,24 @@ class Content:
         source = labels.get(key) or self.buttons(self.default_language).get(key)
         if source is None:
             raise ContentError(f"{self._path(lang, 'buttons.toml')}: no label '{key}'")
+        template = self._label_templates.get(source)
+        if template is None:
+            template = self._label_templates[source] = self._compile_label(source, key, lang)
+        if isinstance(template, str):
+            return template or key
         try:
-            template = self._label_templates.get(source)
-            if template is None:
-                template = self._label_templates[source] = self._plain.from_string(source)
             text = template.render(lang=lang, **context)
         except jinja2.TemplateError as exc:
             raise ContentError(f"{self._path(lang, 'buttons.toml')}: {key}: {exc}") from exc
         return text.strip()[:64] or key
+
+    def _compile_label(self, source: str, key: str, lang: str) -> jinja2.Template | str:
+        if "{" not in source:  # no {{ }}, {% %} or {# #}: jinja would return it unchanged
+            return source.strip()[:64]
+        try:
+            return self._plain.from_string(source)
+        except jinja2.TemplateError as exc:
+            raise ContentError(f"{self._path(lang, 'buttons.toml')}: {key}: {exc}") from exc
 
     # --- date formatting ----------------------------------------------------------------
     def format_datetime(self, value: datetime, lang: str, style: str = "datetime_long") -> str:

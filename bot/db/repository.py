@@ -7,15 +7,53 @@ Telegram update, one CLI command) commits once at the end or rolls back as a who
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, bindparam, case, delete, false, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Appointment, ChecklistTick, ConversationState, Patient, Reminder
+from scheduler.timemath import load_zone, to_local
 
 SCHEDULED = "scheduled"
 CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedRow:
+    """A claimed reminder row as the engine needs it, read as plain values (no ORM object:
+    it outlives its session, and the send path reads thousands of them a second)."""
+
+    id: int
+    step_key: str
+    due_at: datetime
+    expires_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """The patient a reminder goes to: only what sending and rendering read."""
+
+    id: int
+    chat_id: int
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """The appointment a reminder is about, as of the claim."""
+
+    id: int
+    starts_at: datetime
+    timezone: str
+    attendance: str | None
+
+    @property
+    def local_start(self) -> datetime:
+        """The start as wall time in the zone it was booked in (what the patient sees)."""
+        return to_local(self.starts_at, load_zone(self.timezone))
 
 
 class Repository:
@@ -287,15 +325,39 @@ class ReminderRepository:
         )
         return list(claimed.scalars())
 
-    async def load_claimed(self, ids: Sequence[int]) -> list[tuple[Reminder, Appointment, Patient]]:
+    async def load_claimed(self, ids: Sequence[int]) -> list[tuple[ClaimedRow, Visit, Recipient]]:
+        """The claimed rows with their appointment and patient, oldest due first. One
+        `Visit` / `Recipient` per appointment / patient, shared by that one's rows."""
         result = await self.session.execute(
-            select(Reminder, Appointment, Patient)
+            select(
+                Reminder.id,
+                Reminder.step_key,
+                Reminder.due_at,
+                Reminder.expires_at,
+                Reminder.attempts,
+                Appointment.id,
+                Appointment.starts_at,
+                Appointment.timezone,
+                Appointment.attendance,
+                Patient.id,
+                Patient.chat_id,
+                Patient.language,
+            )
             .join(Appointment, Appointment.id == Reminder.appointment_id)
             .join(Patient, Patient.id == Appointment.patient_id)
             .where(Reminder.id.in_(ids))
             .order_by(Reminder.due_at, Reminder.id)
         )
-        return [(r, a, p) for r, a, p in result.all()]
+        visits: dict[int, Visit] = {}
+        recipients: dict[int, Recipient] = {}
+        claimed = []
+        for rid, key, due, expires, attempts, aid, start, zone, attend, pid, chat, lang in result:
+            visit = visits.get(aid) or visits.setdefault(aid, Visit(aid, start, zone, attend))
+            recipient = recipients.get(pid) or recipients.setdefault(
+                pid, Recipient(pid, chat, lang)
+            )
+            claimed.append((ClaimedRow(rid, key, due, expires, attempts), visit, recipient))
+        return claimed
 
     async def finish_many(
         self,

@@ -51,6 +51,26 @@ def test_patient_values_are_escaped() -> None:
     assert "&lt;b&gt;x&lt;/b&gt;&amp;" in text
 
 
+def test_button_labels_with_and_without_jinja(messages: Path) -> None:
+    labels = messages / "en" / "buttons.toml"
+    labels.write_text(
+        labels.read_text(encoding="utf-8")
+        + 'x_plain = "  Café ✅  "\nx_blank = "   "\nx_braces = "{{ label }} (at {{ lang }})"\n'
+        + 'x_long = "' + "a" * 50 + '{{ label }}"\n',
+        encoding="utf-8",
+    )
+    content = Content(messages)
+    # A label with no jinja in it is used as written (stripped), the same text jinja would give.
+    assert content.button("x_plain", "en") == "Café ✅"
+    assert content.button("x_plain", "en") == "Café ✅"  # second call: from the cache
+    assert content.button("x_blank", "en") == "x_blank"
+    assert content.button("x_braces", "en", label="Ride") == "Ride (at en)"
+    assert content.button("x_braces", "en", label="Mask") == "Mask (at en)"
+    assert content.button("x_long", "en", label="b" * 20) == "a" * 50 + "b" * 14  # 64 at most
+    with pytest.raises(ContentError, match="x_braces"):
+        content.button("x_braces", "en")  # a variable the label needs is missing
+
+
 def _problems_after(messages: Path, relative: str, text: str) -> list[str]:
     (messages / relative).write_text(text, encoding="utf-8")
     return validate_content(messages)
