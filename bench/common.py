@@ -438,11 +438,27 @@ async def application(settings: Any, clock: Any = None) -> AsyncIterator[Any]:
 
     app = create_application(settings, clock=clock, bot=make_bot(settings))
     await upgrade(app.engine)
+    with settled_heap():  # as run_polling does once the bot has started
+        try:
+            yield app
+        finally:
+            await app.bot.session.close()
+            await app.engine.dispose()
+
+
+@contextlib.contextmanager
+def settled_heap() -> Iterator[None]:
+    """What `bot.runtime.run_polling` does with the start-up heap (collect once, then freeze),
+    undone on exit; the bare loops get the same, so comparisons see only the code."""
+    import gc
+
+    from bot.runtime import freeze_startup_heap
+
+    freeze_startup_heap()
     try:
-        yield app
+        yield
     finally:
-        await app.bot.session.close()
-        await app.engine.dispose()
+        gc.unfreeze()
 
 
 async def warm_up(bot: Any, n: int = 50, chat_base: int = 1) -> None:

@@ -42,6 +42,7 @@ from bench.common import (
     quiet_logs,
     reset_to_pending,
     sample_text,
+    settled_heap,
     warm_up,
 )
 
@@ -94,7 +95,7 @@ async def bare(
             for chat_id in chats:
                 await bot.send_message(chat_id, text, reply_markup=markup)
 
-        with _Meter(server, n) as meter:
+        with settled_heap(), _Meter(server, n) as meter:
             await asyncio.gather(*(worker() for _ in range(concurrency)))
     finally:
         await bot.session.close()
