@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import bot  # noqa: F401  (first, so aiogram is imported the way the bot imports it)
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration.harness import Harness, start_harness
 

@@ -1,0 +1,107 @@
+"""Import aiogram without building every one of its pydantic validators up front.
+
+aiogram declares its Telegram types with ``defer_build=True`` and then, at the end of
+``aiogram/types/__init__.py``, calls ``model_rebuild(_types_namespace=...)`` on each of them,
+because their annotations name each other under ``TYPE_CHECKING``. Every such call builds a
+self-contained validator for the model's whole closure (a ``Message`` reaches hundreds of other
+types), so that import alone costs 4-6 s and about 110 MiB on a 2-core VM (aiogram issues
+#1876 and #1891), while a bot only ever validates a few dozen of those models.
+
+:func:`import_aiogram` runs that import with those calls recorded instead of performed. Each
+aiogram model then gets the namespace aiogram passed as its ``__pydantic_parent_namespace__``,
+which pydantic consults when it builds a deferred model on first use (and when a model is
+built inside another one, such as ``Response[Message]``). So each validator is built when first
+needed, from the same annotations and the same namespace as aiogram's own rebuild would use.
+
+It stays safe when the libraries change:
+
+* it does nothing if aiogram is already imported, or if aiogram made no such calls;
+* pydantic's method is restored before it returns, whatever happens during the import;
+* it builds ``Update`` (every incoming update) and ``SendMessage`` (every reply) at once as a
+  check; if either fails it logs a warning and performs the recorded rebuilds after all,
+  which is exactly aiogram's own behaviour, only later.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = ["import_aiogram"]
+
+log = logging.getLogger(__name__)
+
+_PACKAGE = "aiogram."
+
+
+def import_aiogram() -> bool:
+    """Import aiogram with its model builds deferred to first use; True if they were."""
+    if "aiogram" in sys.modules:
+        return False
+    recorded = _import_recording_rebuilds()
+    if not recorded:
+        return False
+    namespace = recorded[0][1]
+    for model in _aiogram_models():
+        if model.__pydantic_parent_namespace__ is None:
+            model.__pydantic_parent_namespace__ = dict(namespace)
+    if _builds_on_demand():
+        return True
+    log.warning("aiogram models could not be built on demand; building all of them now")
+    for model, types_namespace in recorded:
+        model.model_rebuild(_types_namespace=types_namespace)
+    return False
+
+
+def _import_recording_rebuilds() -> list[tuple[type[BaseModel], Mapping[str, Any]]]:
+    original = BaseModel.__dict__["model_rebuild"]
+    recorded: list[tuple[type[BaseModel], Mapping[str, Any]]] = []
+
+    def model_rebuild(cls: type[BaseModel], **kwargs: Any) -> bool | None:
+        namespace = kwargs.get("_types_namespace")
+        if namespace is not None and cls.__module__.startswith(_PACKAGE) and kwargs.keys() == {
+            "_types_namespace"
+        }:
+            recorded.append((cls, namespace))
+            return None
+        kwargs.setdefault("_parent_namespace_depth", 2)
+        kwargs["_parent_namespace_depth"] += 1  # this wrapper is one frame deeper
+        return original.__func__(cls, **kwargs)
+
+    BaseModel.model_rebuild = classmethod(model_rebuild)  # type: ignore[method-assign,assignment]
+    try:
+        import aiogram  # noqa: F401  (the import this module exists for)
+    finally:
+        BaseModel.model_rebuild = original  # type: ignore[method-assign]
+    return recorded
+
+
+def _aiogram_models() -> Iterator[type[BaseModel]]:
+    seen: set[type] = set()
+    stack = list(BaseModel.__subclasses__())
+    while stack:
+        model = stack.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        stack.extend(model.__subclasses__())
+        if model.__module__.startswith(_PACKAGE):
+            yield model
+
+
+def _builds_on_demand() -> bool:
+    from aiogram.methods import SendMessage
+    from aiogram.types import Update
+
+    try:
+        return all(
+            model.__pydantic_complete__ or model.model_rebuild(raise_errors=False) is not False
+            for model in (Update, SendMessage)
+        )
+    except Exception as exc:  # a library change this module does not know about
+        log.warning("aiogram on-demand model build failed: %s", type(exc).__name__)
+        return False
