@@ -17,9 +17,9 @@ It stays safe when the libraries change:
 
 * it does nothing if aiogram is already imported, or if aiogram made no such calls;
 * pydantic's method is restored before it returns, whatever happens during the import;
-* it builds ``Update`` (every incoming update) and ``SendMessage`` (every reply) at once as a
-  check; if either fails it logs a warning and performs the recorded rebuilds after all,
-  which is exactly aiogram's own behaviour, only later.
+* it builds the models every update and every reminder needs (``Update``, ``Message``,
+  ``SendMessage``, ...) at once, as a check; if one fails it logs a warning and performs the
+  recorded rebuilds after all, which is exactly aiogram's own behaviour, only later.
 """
 
 from __future__ import annotations
@@ -94,13 +94,17 @@ def _aiogram_models() -> Iterator[type[BaseModel]]:
 
 
 def _builds_on_demand() -> bool:
+    """Build what every update and every reminder needs, now: a check that on-demand builds
+    work, and no first patient waits for them (nor does a reminder's send linger, between
+    Telegram's answer and its record, while ``Message`` is built)."""
     from aiogram.methods import SendMessage
-    from aiogram.types import Update
+    from aiogram.methods.base import Response
+    from aiogram.types import InlineKeyboardMarkup, Message, Update
 
     try:
         return all(
             model.__pydantic_complete__ or model.model_rebuild(raise_errors=False) is not False
-            for model in (Update, SendMessage)
+            for model in (Update, Message, SendMessage, InlineKeyboardMarkup, Response[Message])
         )
     except Exception as exc:  # a library change this module does not know about
         log.warning("aiogram on-demand model build failed: %s", type(exc).__name__)
