@@ -22,13 +22,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+ZONE = "America/New_York"
 KILL_AFTER = 5.0
 """Seconds after the first reminder reached the server that the bot is killed."""
 sys.path.insert(0, str(ROOT))
 
 from bot.db.engine import create_engine, create_session_factory  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
-from bot.db.models import Appointment, Patient  # noqa: E402
 from bot.db.repository import Repository  # noqa: E402
 from bot.services.reminders import ReminderPlanner  # noqa: E402
 from scheduler.clock import SystemClock  # noqa: E402
@@ -81,29 +81,16 @@ async def main() -> None:
     await upgrade(engine)
     async with create_session_factory(engine)() as session, session.begin():
         now = datetime.now(UTC)
-        patient = Patient(
-            telegram_id=CHAT,
-            chat_id=CHAT,
-            language="en",
-            timezone="America/New_York",
-            consented_at=now,
-            reachable=True,
-            created_at=now,
+        repo = Repository(session)
+        patient = await repo.add_patient(
+            telegram_id=CHAT, chat_id=CHAT, language="en", timezone=ZONE, now=now
         )
-        session.add(patient)
-        await session.flush()
-        appointment = Appointment(
-            patient_id=patient.id,
-            starts_at=start,
-            timezone="America/New_York",
-            status="scheduled",
-            created_at=now,
-            updated_at=now,
+        patient.consented_at = now
+        appointment = await repo.add_appointment(
+            patient_id=patient.id, starts_at=start, timezone=ZONE, now=now
         )
-        session.add(appointment)
-        await session.flush()
         await ReminderPlanner(
-            Repository(session), load_plan(messages / "plan.toml"), SystemClock()
+            repo, load_plan(messages / "plan.toml"), SystemClock()
         ).plan_for(appointment)
     await engine.dispose()
 

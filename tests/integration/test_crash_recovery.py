@@ -16,12 +16,14 @@ from sqlalchemy import func, select
 
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import upgrade
-from bot.db.models import Appointment, Patient, Reminder
+from bot.db.models import Reminder
+from bot.db.repository import Repository
 from tests.fake_telegram.server import FakeTelegramServer
 
 ROOT = Path(__file__).resolve().parents[2]
 PATIENTS = 150
 FIRST_CHAT = 500_000
+ZONE = "America/New_York"
 
 
 async def _seed(url: str) -> None:
@@ -29,28 +31,16 @@ async def _seed(url: str) -> None:
     await upgrade(engine)
     now = datetime.now(UTC)
     async with create_session_factory(engine)() as session, session.begin():
+        repo = Repository(session)
         for i in range(PATIENTS):
-            patient = Patient(
-                telegram_id=FIRST_CHAT + i,
-                chat_id=FIRST_CHAT + i,
-                language="en",
-                timezone="America/New_York",
-                consented_at=now,
-                reachable=True,
-                created_at=now,
+            chat = FIRST_CHAT + i
+            patient = await repo.add_patient(
+                telegram_id=chat, chat_id=chat, language="en", timezone=ZONE, now=now
             )
-            session.add(patient)
-            await session.flush()
-            appointment = Appointment(
-                patient_id=patient.id,
-                starts_at=now + timedelta(days=3),
-                timezone="America/New_York",
-                status="scheduled",
-                created_at=now,
-                updated_at=now,
+            patient.consented_at = now
+            appointment = await repo.add_appointment(
+                patient_id=patient.id, starts_at=now + timedelta(days=3), timezone=ZONE, now=now
             )
-            session.add(appointment)
-            await session.flush()
             session.add(
                 Reminder(
                     appointment_id=appointment.id,
