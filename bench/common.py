@@ -9,8 +9,10 @@ timestamps already in the column format SQLAlchemy uses on SQLite. No ORM object
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import json
 import os
 import platform
 import sqlite3
@@ -18,7 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -481,3 +483,26 @@ def quiet_logs() -> None:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def bench_main(
+    doc: str,
+    argv: list[str] | None,
+    options: dict[str, dict[str, Any]],
+    run: Callable[..., Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    """The command line every benchmark shares: its own options (flag -> add_argument
+    keywords, passed to `run` by name), quiet logs, the machine, then `run`; `--json FILE`
+    (used by run_all) writes the result."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    for flag, spec in options.items():
+        parser.add_argument(flag, **spec)
+    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
+    args = vars(parser.parse_args(argv))
+    out = args.pop("json")
+    quiet_logs()
+    print_machine()
+    result = asyncio.run(run(**args))
+    if out:
+        out.write_text(json.dumps(result))
+    return result

@@ -11,10 +11,8 @@ target within 10% of the cap (>= 27 msg/s).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import json
 import tempfile
 import time
 from datetime import timedelta
@@ -24,6 +22,7 @@ from typing import Any
 from bench.common import (
     PlanShape,
     application,
+    bench_main,
     build_db,
     count_statuses,
     fake_server_process,
@@ -31,8 +30,6 @@ from bench.common import (
     make_settings,
     now_utc,
     one_due_row_each,
-    print_machine,
-    quiet_logs,
 )
 
 
@@ -109,17 +106,11 @@ async def run(n: int, cap: float) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--messages", type=int, default=3_000)
-    parser.add_argument("--cap", type=float, default=30.0)
-    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    quiet_logs()
-    print_machine()
-    result = asyncio.run(run(args.messages, args.cap))
-    if args.json:
-        args.json.write_text(json.dumps(result))
-    return result
+    options = {
+        "--messages": {"type": int, "default": 3_000},
+        "--cap": {"type": float, "default": 30.0},
+    }
+    return bench_main(__doc__ or "", argv, options, lambda messages, cap: run(messages, cap))
 
 
 if __name__ == "__main__":

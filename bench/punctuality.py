@@ -11,10 +11,8 @@ Target: p99 <= 1 s.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib
-import json
 import tempfile
 import time
 from datetime import timedelta
@@ -24,6 +22,7 @@ from typing import Any
 from bench.common import (
     PlanShape,
     application,
+    bench_main,
     build_db,
     count_statuses,
     fake_server_process,
@@ -32,8 +31,6 @@ from bench.common import (
     now_utc,
     one_due_row_each,
     percentile,
-    print_machine,
-    quiet_logs,
 )
 
 
@@ -99,18 +96,14 @@ async def run(n: int, spread: float, lead: float) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--spread", type=float, default=60.0, help="seconds")
-    parser.add_argument("--lead", type=float, default=10.0, help="seconds before the first")
-    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    quiet_logs()
-    print_machine()
-    result = asyncio.run(run(args.rows, args.spread, args.lead))
-    if args.json:
-        args.json.write_text(json.dumps(result))
-    return result
+    options = {
+        "--rows": {"type": int, "default": 10_000},
+        "--spread": {"type": float, "default": 60.0, "help": "seconds"},
+        "--lead": {"type": float, "default": 10.0, "help": "seconds before the first"},
+    }
+    return bench_main(
+        __doc__ or "", argv, options, lambda rows, spread, lead: run(rows, spread, lead)
+    )
 
 
 if __name__ == "__main__":

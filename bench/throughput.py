@@ -15,9 +15,7 @@ server process, and (engine) the time spent inside the render callable (Reminder
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import tempfile
 import time
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from bench.common import (
     FakeServer,
     PlanShape,
     application,
+    bench_main,
     build_db,
     count_statuses,
     fake_server_process,
@@ -38,8 +37,6 @@ from bench.common import (
     make_settings,
     now_utc,
     one_due_row_each,
-    print_machine,
-    quiet_logs,
     reset_to_pending,
     sample_text,
     settled_heap,
@@ -228,17 +225,13 @@ async def run(n: int, rounds: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--messages", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    quiet_logs()
-    print_machine()
-    result = asyncio.run(run(args.messages, args.rounds))
-    if args.json:
-        args.json.write_text(json.dumps(result))
-    return result
+    options = {
+        "--messages": {"type": int, "default": 10_000},
+        "--rounds": {"type": int, "default": 1},
+    }
+    return bench_main(
+        __doc__ or "", argv, options, lambda messages, rounds: run(messages, rounds)
+    )
 
 
 if __name__ == "__main__":
