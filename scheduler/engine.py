@@ -8,16 +8,19 @@ engine looks; this module decides *what* is sent. One pass:
 3. per appointment, the rows are re-checked against the current plan, appointment and checklist
    (a step whose items are done is skipped), rendered from the latest templates and sent as one
    message (several rows of one appointment become one catch-up message, never a burst);
-4. outcomes are written back, fenced by the lease owner.
+4. outcomes are written back while the pass goes on (every `record_every` messages or
+   `record_interval` seconds, and at its end), fenced by the lease owner.
 
 A crash between 2 and 4 leaves rows `sending`; once their lease runs out any engine claims
-them again. Only rows in flight at the crash can be sent twice.
+them again. Only rows in flight at the crash can be sent twice: those being sent, and those
+sent since the last write (at 25 msg/s, about 12 with the defaults), not the whole pass.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -117,6 +120,9 @@ class ReminderEngine:
         max_attempts: int = 8,
         retry_cap: timedelta = timedelta(minutes=30),
         owner: str | None = None,
+        record_every: int = 100,
+        record_interval: float = 0.5,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.session_factory = session_factory
         self.plan = plan
@@ -129,6 +135,9 @@ class ReminderEngine:
         self.max_attempts = max_attempts
         self.retry_cap = retry_cap
         self.owner = owner or f"engine-{uuid.uuid4().hex[:12]}"
+        self.record_every = record_every
+        self.record_interval = record_interval
+        self._monotonic = monotonic
         self._slots = asyncio.Semaphore(concurrency)
         self._render_turn = asyncio.Lock()
         # Staff alerts sent in the background; kept here so they are not garbage-collected.
@@ -146,9 +155,19 @@ class ReminderEngine:
             batches, claimed = await self._claim()
             if not claimed:
                 break
-            outcomes = await asyncio.gather(*(self._deliver(b) for b in batches))
-            await self._record([o for group in outcomes for o in group])
-            sent += sum(len(o.ids) for group in outcomes for o in group if o.status == SENT)
+            recorder = _Recorder(
+                self._record, self.record_every, self.record_interval, self._monotonic
+            )
+
+            async def deliver(batch: ReminderBatch, recorder: _Recorder = recorder) -> None:
+                recorder.add(await self._deliver(batch))
+
+            try:
+                await asyncio.gather(*(deliver(b) for b in batches))
+            finally:
+                # Whatever was sent is written, even if a delivery raised.
+                await recorder.close()
+            sent += recorder.sent_rows
             self.stats.passes += 1
             if claimed < self.batch_size:
                 break
@@ -288,3 +307,62 @@ class ReminderEngine:
                     patient = await session.get(Patient, outcome.unreachable_patient)
                     if patient is not None:
                         patient.reachable = False
+
+
+class _Recorder:
+    """Writes a pass's outcomes while it goes on: once `every` outcomes are waiting or
+    `interval` seconds have passed since the last write, one write at a time, and the rest when
+    the pass ends. A crash then repeats only what was sent since the last write, not the pass.
+    A failed write is raised from :meth:`close` (its rows stay leased and are claimed again)."""
+
+    def __init__(
+        self,
+        write: Callable[[Sequence[_Outcome]], Awaitable[None]],
+        every: int,
+        interval: float,
+        monotonic: Callable[[], float],
+    ) -> None:
+        self._write = write
+        self._every = max(every, 1)
+        self._interval = interval
+        self._monotonic = monotonic
+        self._waiting: list[_Outcome] = []
+        self._writing: asyncio.Task[None] | None = None
+        self._failure: Exception | None = None
+        self._last = monotonic()
+        self.sent_rows = 0
+
+    def add(self, outcomes: Sequence[_Outcome]) -> None:
+        self._waiting.extend(outcomes)
+        self.sent_rows += sum(len(o.ids) for o in outcomes if o.status == SENT)
+        due = (
+            len(self._waiting) >= self._every
+            or self._monotonic() - self._last >= self._interval
+        )
+        if due and self._waiting and self._writing is None:
+            self._writing = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting and (
+                len(self._waiting) >= self._every
+                or self._monotonic() - self._last >= self._interval
+            ):
+                await self._flush()
+        except Exception as exc:  # raised from close(), once the pass is over
+            self._failure = self._failure or exc
+        finally:
+            self._writing = None
+
+    async def _flush(self) -> None:
+        batch, self._waiting = self._waiting, []
+        self._last = self._monotonic()
+        await self._write(batch)
+
+    async def close(self) -> None:
+        if self._writing is not None:
+            await self._writing
+        if self._waiting:
+            await self._flush()
+        if self._failure is not None:
+            raise self._failure

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.db.models import Reminder
 from bot.db.repository import ReminderRepository
@@ -328,6 +329,54 @@ async def test_two_engines_never_send_the_same_row(harness: Harness) -> None:
     harness.clock.set(START - timedelta(days=3))
     await asyncio.gather(first.run_due(), second.run_due())
     for user in range(3001, 3011):
+        assert sum("playlist" in t for t in harness.server.sent_texts(user)) == 1
+
+
+async def test_outcomes_are_written_during_a_pass_not_only_at_its_end(harness: Harness) -> None:
+    """So a crash mid-pass repeats only what was sent since the last write."""
+    from scheduler.engine import ReminderEngine
+
+    users = range(3101, 3107)
+    for user in users:
+        await book(harness, user=user)
+    first = harness.app.reminders
+    written_before_fifth: list[int] = []
+
+    async def sent_rows() -> int:
+        async with harness.app.context.session_factory() as session:
+            result = await session.execute(
+                select(func.count()).select_from(Reminder).where(Reminder.status == "sent")
+            )
+            return int(result.scalar_one())
+
+    class Watching:
+        calls = 0
+
+        async def send(self, chat_id: int, text: str, **options: Any) -> Any:
+            self.calls += 1
+            if self.calls == 5:
+                for _ in range(100):  # up to 2 s for the background write
+                    if await sent_rows() >= 2:
+                        break
+                    await asyncio.sleep(0.02)
+                written_before_fifth.append(await sent_rows())
+            return await first.sender.send(chat_id, text, **options)
+
+    engine = ReminderEngine(
+        session_factory=first.session_factory,
+        plan=first.plan,
+        render=first.render,
+        sender=Watching(),
+        clock=first.clock,
+        concurrency=1,
+        record_every=2,
+        record_interval=3600,
+    )
+    harness.clock.set(START - timedelta(days=3))
+    assert await engine.run_due() == 6
+    assert written_before_fifth and written_before_fifth[0] >= 2
+    assert await sent_rows() == 6
+    for user in users:
         assert sum("playlist" in t for t in harness.server.sent_texts(user)) == 1
 
 
