@@ -9,6 +9,7 @@ typed can never become markup.
 
 from __future__ import annotations
 
+import time
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,9 @@ from bot.services.safety import CrisisDetector
 from scheduler.plan import Plan, PlanError, load_plan
 
 TEMPLATE_SUFFIX = ".html.j2"
+TEMPLATE_RECHECK_SECONDS = 1.0
+"""How stale a template may be: files edited on disk are picked up within this long, and the
+send path does not look at the disk for every message."""
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -74,6 +78,8 @@ class Content:
         # time was most of the cost of sending one (bench/throughput.py).
         self._label_templates: dict[str, jinja2.Template | str] = {}
         self._faq: dict[str, Faq] = {}
+        # (name, lang) -> (file, compiled template, when resolved on the monotonic clock).
+        self._templates: dict[tuple[str, str], tuple[str, jinja2.Template, float]] = {}
         if not (self.root / default_language).is_dir():
             raise ContentError(f"{self.root / default_language}: language folder is missing")
         # A sandbox: staff-edited templates must not reach Python internals.
@@ -190,14 +196,29 @@ class Content:
 
     def render(self, name: str, lang: str, /, **context: Any) -> str:
         """Render a text as Telegram HTML. Raises ContentError if the template is broken."""
-        template_name = self.template_name(name, lang)
         try:
-            template = self._html.get_template(template_name)
-            return template.render(lang=lang, **context).strip()
+            template_name, template = self._template(name, lang)
         except jinja2.TemplateNotFound as exc:
-            raise ContentError(f"{self.root / template_name}: template is missing") from exc
+            where = self.root / self.template_name(name, lang)
+            raise ContentError(f"{where}: template is missing") from exc
+        except jinja2.TemplateError as exc:
+            raise ContentError(f"{self.root / self.template_name(name, lang)}: {exc}") from exc
+        try:
+            return template.render(lang=lang, **context).strip()
         except jinja2.TemplateError as exc:
             raise ContentError(f"{self.root / template_name}: {exc}") from exc
+
+    def _template(self, name: str, lang: str) -> tuple[str, jinja2.Template]:
+        """The file and compiled template for (name, lang), looked up on disk again (language
+        fallback, and jinja's check of the file's time) at most every TEMPLATE_RECHECK_SECONDS."""
+        now = time.monotonic()
+        cached = self._templates.get((name, lang))
+        if cached is not None and now - cached[2] < TEMPLATE_RECHECK_SECONDS:
+            return cached[0], cached[1]
+        template_name = self.template_name(name, lang)
+        template = self._html.get_template(template_name)
+        self._templates[(name, lang)] = (template_name, template, now)
+        return template_name, template
 
     def button(self, key: str, lang: str, /, **context: Any) -> str:
         """A button label (plain text: Telegram shows button text as is)."""

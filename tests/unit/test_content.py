@@ -71,6 +71,31 @@ def test_button_labels_with_and_without_jinja(messages: Path) -> None:
         content.button("x_braces", "en")  # a variable the label needs is missing
 
 
+def test_templates_edited_on_disk_are_used_within_a_second(
+    messages: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import bot.content.store as store
+
+    now = [1000.0]
+    monkeypatch.setattr(store.time, "monotonic", lambda: now[0])
+    content = Content(messages)
+    path = messages / "en" / "probe.html.j2"
+    path.write_text("first {{ lang }}", encoding="utf-8")
+    assert content.render("probe", "en") == "first en"
+    path.write_text("second {{ lang }}", encoding="utf-8")
+    os.utime(path, (2_000_000_000, 2_000_000_000))  # a newer file time, whatever the disk's
+    now[0] += 0.5
+    assert content.render("probe", "en") == "first en"  # not looked up again yet
+    now[0] += store.TEMPLATE_RECHECK_SECONDS
+    assert content.render("probe", "en") == "second en"
+    path.unlink()
+    now[0] += store.TEMPLATE_RECHECK_SECONDS
+    with pytest.raises(ContentError, match="template is missing"):
+        content.render("probe", "en")
+
+
 def _problems_after(messages: Path, relative: str, text: str) -> list[str]:
     (messages / relative).write_text(text, encoding="utf-8")
     return validate_content(messages)
