@@ -158,12 +158,8 @@ class ReminderEngine:
             recorder = _Recorder(
                 self._record, self.record_every, self.record_interval, self._monotonic
             )
-
-            async def deliver(batch: ReminderBatch, recorder: _Recorder = recorder) -> None:
-                recorder.add(await self._deliver(batch))
-
             try:
-                await asyncio.gather(*(deliver(b) for b in batches))
+                await asyncio.gather(*(self._deliver_into(recorder, b) for b in batches))
             finally:
                 # Whatever was sent is written, even if a delivery raised.
                 await recorder.close()
@@ -172,6 +168,9 @@ class ReminderEngine:
             if claimed < self.batch_size:
                 break
         return sent
+
+    async def _deliver_into(self, recorder: _Recorder, batch: ReminderBatch) -> None:
+        recorder.add(await self._deliver(batch))
 
     # --- claim ----------------------------------------------------------------------------
     async def _claim(self) -> tuple[list[ReminderBatch], int]:
@@ -335,19 +334,18 @@ class _Recorder:
     def add(self, outcomes: Sequence[_Outcome]) -> None:
         self._waiting.extend(outcomes)
         self.sent_rows += sum(len(o.ids) for o in outcomes if o.status == SENT)
-        due = (
+        if self._writing is None and self._write_due():
+            self._writing = asyncio.get_running_loop().create_task(self._drain())
+
+    def _write_due(self) -> bool:
+        return bool(self._waiting) and (
             len(self._waiting) >= self._every
             or self._monotonic() - self._last >= self._interval
         )
-        if due and self._waiting and self._writing is None:
-            self._writing = asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:
         try:
-            while self._waiting and (
-                len(self._waiting) >= self._every
-                or self._monotonic() - self._last >= self._interval
-            ):
+            while self._write_due():
                 await self._flush()
         except Exception as exc:  # raised from close(), once the pass is over
             self._failure = self._failure or exc
