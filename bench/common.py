@@ -368,6 +368,30 @@ class FakeServer:
     async def reset(self, rate_limit: float | None = None) -> None:
         await self.call("benchReset", rate_limit=rate_limit)
 
+    async def set_latency(self, seconds: float, *methods: str) -> None:
+        """Delay the answers of every Bot API method but getUpdates (or only `methods`)."""
+        await self.call("benchLatency", seconds=seconds, methods=list(methods))
+
+    async def push(self, updates: list[dict[str, Any]]) -> float:
+        """Queue `updates` in one go; returns when the server queued them (time.monotonic())."""
+        return float((await self.call("benchPush", updates=updates))["at"])
+
+    async def polling(self) -> int:
+        """How many getUpdates long polls are waiting on the server."""
+        return int(await self.call("benchPolling"))
+
+    async def answers(self) -> list[list[Any]]:
+        """[pushed at, kind, ack at, reply at] per update pushed since the last reset."""
+        return await self.call("benchAnswers")
+
+    async def sent_texts(self) -> dict[str, int]:
+        """{text: count} of the sendMessage requests since the last reset."""
+        return dict(await self.call("benchSent"))
+
+    async def handled(self) -> int:
+        """How many updates pushed since the last reset have all their answers."""
+        return int((await self.call("benchAnswers", summary=True))["handled"])
+
     def cpu_seconds(self) -> float:
         """CPU time (user + system) the server process has used so far."""
         return process_cpu_seconds(self.process.pid)

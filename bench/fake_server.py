@@ -3,13 +3,29 @@
     python -m bench.fake_server [--token T] [--rate-limit N]
 
 Prints the base URL on stdout, then serves until stdin is closed. Besides the Bot API it
-answers two methods of its own (POST /bot<token>/<method>, JSON body):
+answers methods of its own (POST /bot<token>/<method>, JSON body), never delayed by a latency:
 
 * ``benchStats``: sendMessage counts (HTTP 200 / 429 / other), distinct chats answered 200,
   chats answered 200 more than once, the first/last 200 send times (``time.monotonic()``, the
   same clock in every process on Linux) and the most 200 sends seen in any 1 s window;
-* ``benchReset``: forgets recorded requests and messages, and sets ``rate_limit``;
-* ``benchTimes``: ``[arrival time, HTTP status, chat_id]`` of every sendMessage (diagnostics).
+* ``benchReset``: forgets recorded requests, messages and pushed updates, and sets
+  ``rate_limit``; it is the mark answers are measured from;
+* ``benchTimes``: ``[arrival time, HTTP status, chat_id]`` of every sendMessage (diagnostics);
+* ``benchLatency``: ``seconds`` (a number, or ``[low, high]`` drawn per call) before every
+  answer, or only those of ``methods`` (a list); as ``FakeTelegramServer.set_latency``, so
+  ``getUpdates`` is left alone unless named, and ``seconds`` 0 without methods clears it;
+* ``benchPush``: queues ``updates`` (a list of Update dicts; their ``update_id`` is replaced
+  by the server's own) in one go and answers ``{"count", "at"}``, ``at`` being the moment they
+  were queued;
+* ``benchPolling``: how many ``getUpdates`` long polls are waiting (a bot is ready for updates);
+* ``benchAnswers``: for each update pushed since the mark, in push order,
+  ``[pushed at, kind, ack at, reply at]``: ``kind`` "message" or "callback_query", ``ack at``
+  the arrival of the ``answerCallbackQuery`` for it (callbacks only), ``reply at`` the arrival
+  of the sendMessage to its chat paired with it (the k-th update pushed to a chat gets the
+  k-th sendMessage that chat received after that push), ``null`` while missing. With
+  ``summary`` true only ``{"pushed", "handled"}``: handled = has its reply (and its ack).
+  Arrival, not answer: with a latency the server *receives* the request when the bot made it;
+* ``benchSent``: ``{text: count}`` of the sendMessage requests since the mark (what was said).
 """
 
 from __future__ import annotations
@@ -17,10 +33,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections import Counter
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fake_telegram.server import FakeTelegramServer
+
+BENCH_METHODS = (
+    "benchStats",
+    "benchReset",
+    "benchTimes",
+    "benchLatency",
+    "benchPush",
+    "benchPolling",
+    "benchAnswers",
+    "benchSent",
+)
 
 
 def _stats(server: FakeTelegramServer) -> dict[str, Any]:
@@ -55,13 +84,94 @@ def _stats(server: FakeTelegramServer) -> dict[str, Any]:
     }
 
 
-def _reset(server: FakeTelegramServer, params: dict[str, Any]) -> bool:
+@dataclass
+class _Push:
+    at: float
+    kind: str
+    chat: Any
+    callback_id: str | None
+
+
+@dataclass
+class _Pushes:
+    """Updates pushed through ``benchPush`` since the last ``benchReset``."""
+
+    items: list[_Push] = field(default_factory=list)
+
+
+def _reset(server: FakeTelegramServer, pushes: _Pushes, params: dict[str, Any]) -> bool:
     server.clear_requests()
     server._messages.clear()
     server._last_message_id.clear()
     server._send_times.clear()
     server.rate_limit = params.get("rate_limit")
+    pushes.items.clear()
     return True
+
+
+def _latency(server: FakeTelegramServer, params: dict[str, Any]) -> bool:
+    seconds = params.get("seconds", 0)
+    latency = [float(v) for v in seconds] if isinstance(seconds, list) else float(seconds)
+    server.set_latency(latency, *(params.get("methods") or []))
+    return True
+
+
+def _push(server: FakeTelegramServer, pushes: _Pushes, params: dict[str, Any]) -> dict[str, Any]:
+    updates = [
+        {k: v for k, v in update.items() if k != "update_id"}
+        for update in params.get("updates") or []
+    ]
+    server.push_updates(updates)
+    at = time.monotonic()
+    for update in updates:
+        callback = update.get("callback_query")
+        if callback is not None:
+            message = callback.get("message") or {}
+            chat = (message.get("chat") or {}).get("id", callback["from"]["id"])
+            pushes.items.append(_Push(at, "callback_query", chat, callback.get("id")))
+        else:
+            inner = next((v for k, v in update.items() if isinstance(v, dict)), {})
+            chat = (inner.get("chat") or {}).get("id")
+            pushes.items.append(_Push(at, next(iter(update), "?"), chat, None))
+    return {"count": len(updates), "at": at}
+
+
+def _polling(server: FakeTelegramServer) -> int:
+    return sum(
+        1
+        for r in server.requests
+        if r.method.lower() == "getupdates" and r.response_status == 0 and r.answered_at is None
+    )
+
+
+def _answers(
+    server: FakeTelegramServer, pushes: _Pushes, params: dict[str, Any]
+) -> dict[str, Any] | list[list[Any]]:
+    sends: defaultdict[Any, list[float]] = defaultdict(list)
+    acks: dict[str, float] = {}
+    for record in server.requests:  # in arrival order
+        method = record.method.lower()
+        if method == "sendmessage":
+            sends[server._chat_key(record.params.get("chat_id"))].append(record.at)
+        elif method == "answercallbackquery":
+            acks.setdefault(str(record.params.get("callback_query_id")), record.at)
+    next_send: Counter[Any] = Counter()  # per chat: index of its first unpaired sendMessage
+    rows: list[list[Any]] = []
+    handled = 0
+    for push in pushes.items:
+        times = sends.get(push.chat, [])
+        k = next_send[push.chat]
+        while k < len(times) and times[k] < push.at:
+            k += 1
+        reply = times[k] if k < len(times) else None
+        next_send[push.chat] = k + 1
+        ack = acks.get(push.callback_id) if push.callback_id is not None else None
+        if reply is not None and (push.callback_id is None or ack is not None):
+            handled += 1
+        rows.append([push.at, push.kind, ack, reply])
+    if params.get("summary"):
+        return {"pushed": len(rows), "handled": handled}
+    return rows
 
 
 async def main() -> None:
@@ -71,8 +181,18 @@ async def main() -> None:
     args = parser.parse_args()
     server = FakeTelegramServer(token=args.token)
     server.rate_limit = args.rate_limit
+    pushes = _Pushes()
+    server.latency_exempt.update(m.lower() for m in BENCH_METHODS)
     server.set_handler("benchStats", lambda params: _stats(server))
-    server.set_handler("benchReset", lambda params: _reset(server, params))
+    server.set_handler("benchReset", lambda params: _reset(server, pushes, params))
+    server.set_handler("benchLatency", lambda params: _latency(server, params))
+    server.set_handler("benchPush", lambda params: _push(server, pushes, params))
+    server.set_handler("benchPolling", lambda params: _polling(server))
+    server.set_handler("benchAnswers", lambda params: _answers(server, pushes, params))
+    server.set_handler(
+        "benchSent",
+        lambda params: Counter(str(r.params.get("text")) for r in server.calls("sendMessage")),
+    )
     server.set_handler(
         "benchTimes",
         lambda params: [

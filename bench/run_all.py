@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.common import ROOT, log, print_machine
 
-BENCHMARKS = ("scale", "throughput", "limit", "punctuality")
+BENCHMARKS = ("scale", "throughput", "limit", "punctuality", "updates")
 
 
 def _rows(name: str, r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
@@ -67,7 +67,35 @@ def _rows(name: str, r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
                 r["p99_ms"] <= 1000,
             )
         ]
+    if name == "updates":
+        return _updates_rows(r)
     return []
+
+
+def _updates_rows(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+    """One row per latency that has a target: bot/echo updates/s of each workload."""
+    by_latency: dict[float, list[dict[str, Any]]] = {}
+    for row in r["rows"]:
+        by_latency.setdefault(row["latency_ms"], []).append(row)
+    result = []
+    for latency, rows in by_latency.items():
+        target = rows[0]["target"]
+        if target is None:
+            continue
+        measured = ", ".join(
+            f"{w['workload']} {w['ratio']:.2f} ({w['bot_rate']:,.0f} vs {w['echo_rate']:,.0f}"
+            f" upd/s, answer p99 {w['bot_answer_p99_ms'] or 0:,.0f} ms)"
+            for w in rows
+        )
+        result.append(
+            (
+                f"updates {latency:g} ms: bot / echo updates/s",
+                measured,
+                f">= {target:g}",
+                all(w["ratio"] >= target and w["complete"] for w in rows),
+            )
+        )
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 
 from pydantic import ValidationError
 
 from bot.config import Settings
+from bot.logs import configure_logging
 
 ENV_HINT = "see .env.example for every setting"
 
@@ -24,13 +24,7 @@ def _settings() -> Settings:
 
 
 def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # aiogram's event log names chats and users at INFO; keep it to warnings.
-    logging.getLogger("aiogram.event").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    configure_logging(level)
 
 
 def _cmd_run(settings: Settings) -> int:

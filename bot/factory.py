@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.content.store import Content
 from bot.db.engine import create_engine, create_session_factory
+from bot.db.repository import Repository
+from bot.delivery.alert_outbox import AlertDelivery
 from bot.delivery.sender import Sender
 from bot.services.staff_alerts import StaffAlerts
 from bot.telegram import errors
@@ -28,13 +30,19 @@ from bot.telegram.handlers import (
     forget,
     membership,
     preparation,
-    safety,
     start,
 )
 from bot.telegram.handlers import (
     settings as settings_handlers,
 )
-from bot.telegram.middlewares import InflightTracker, UnitOfWork
+from bot.telegram.middlewares import (
+    CrisisScreen,
+    InflightTracker,
+    KnownUpdates,
+    PrivateChatsOnly,
+    UnitOfWork,
+    run_after_commit,
+)
 from bot.telegram.reminder_view import ReminderView
 from scheduler.clock import Clock, SystemClock
 from scheduler.engine import ReminderBatch, ReminderEngine
@@ -65,24 +73,34 @@ class Application:
     sender: Sender
     reminders: ReminderEngine
     wakeup: Wakeup
+    alerts: AlertDelivery
 
 
 def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]:
-    dp = Dispatcher(storage=SqlStorage(context.session_factory, context.clock), app=context)
+    """The update pipeline, outer middlewares in this order (see bot/telegram/middlewares.py):
+    in-flight count, aiogram's errors and user context, known update types, the crisis screen
+    (before any database access), private chats only, the unit of work (one transaction,
+    reply after commit), then aiogram's FSM context, which so reads inside that transaction."""
+    storage = SqlStorage(context.session_factory, context.clock)
+    dp = Dispatcher(storage=storage, app=context)
     inflight = InflightTracker()
-    # The tracker must wrap aiogram's own ErrorsMiddleware too, so an update counts as finished
-    # only after its error answer was sent: put it first in the outer chain.
-    builtin = list(dp.update.outer_middleware)
-    for middleware in builtin:
+    fsm = dp.fsm
+    builtin = [m for m in dp.update.outer_middleware if m is not fsm]
+    for middleware in list(dp.update.outer_middleware):
         dp.update.outer_middleware.unregister(middleware)
+    # The tracker wraps aiogram's ErrorsMiddleware too, so an update counts as finished only
+    # after its error answer was sent.
     dp.update.outer_middleware(inflight)
     for middleware in builtin:
         dp.update.outer_middleware(middleware)
-    dp.update.outer_middleware(UnitOfWork(context))
-    # Order matters: the crisis screen first; free-text FAQ and the fallback last.
+    dp.update.outer_middleware(KnownUpdates())
+    dp.update.outer_middleware(CrisisScreen(context))
+    dp.update.outer_middleware(PrivateChatsOnly(context))
+    dp.update.outer_middleware(UnitOfWork(context, fsm, storage))
+    dp.update.outer_middleware(fsm)
+    # Order matters: free-text FAQ and the fallback last.
     dp.include_routers(
         errors.create_router(),
-        safety.create_router(),
         start.create_router(),
         forget.create_router(),
         settings_handlers.create_router(),
@@ -104,10 +122,18 @@ def create_application(
     clock = clock or SystemClock()
     session_factory = create_session_factory(engine)
     sender = Sender(bot, rate=settings.send_rate, per_chat_interval=settings.send_chat_interval)
-    staff_alerts = StaffAlerts(content, sender, settings.staff_ids, settings.clinic_zone)
+    alerts = AlertDelivery(session_factory, sender, bot, content, settings.clinic_zone, clock)
+    staff_alerts = StaffAlerts(
+        content, settings.staff_ids, settings.clinic_zone, clock, kick=alerts.kick
+    )
 
     async def template_failed(batch: ReminderBatch, error: str) -> None:
-        await staff_alerts.template_failure([s.key for s in batch.steps], error)
+        # Called during a reminder pass, outside any unit of work: its own short transaction.
+        async with session_factory() as session:
+            repo = Repository(session)
+            await staff_alerts.template_failure(repo, [s.key for s in batch.steps], error)
+            await session.commit()
+        await run_after_commit(repo.after_commit)
 
     reminders = ReminderEngine(
         session_factory=session_factory,
@@ -127,10 +153,13 @@ def create_application(
         clock=clock,
         session_factory=session_factory,
         staff_alerts=staff_alerts,
+        sender=sender,
         wake=wakeup.wake_at,
     )
     dispatcher, inflight = create_dispatcher(context)
-    return Application(bot, dispatcher, engine, context, inflight, sender, reminders, wakeup)
+    return Application(
+        bot, dispatcher, engine, context, inflight, sender, reminders, wakeup, alerts=alerts
+    )
 
 
 async def register_commands(bot: Bot, content: Content) -> None:

@@ -31,7 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["import_aiogram"]
+__all__ = ["import_aiogram", "keep_response_models"]
 
 log = logging.getLogger(__name__)
 
@@ -109,3 +109,36 @@ def _builds_on_demand() -> bool:
     except Exception as exc:  # a library change this module does not know about
         log.warning("aiogram on-demand model build failed: %s", type(exc).__name__)
         return False
+
+
+_KEPT: dict[Any, type[BaseModel]] = {}
+
+
+def keep_response_models() -> None:
+    """Keep every ``Response[...]`` model aiogram parametrizes alive for the process.
+
+    aiogram validates each Bot API answer with ``Response[<what the method returns>]``,
+    parametrized on every call. pydantic caches parametrized models in a
+    ``WeakValueDictionary`` only, so once a call's answer is read the model can be collected,
+    and the next call builds its validator again: about 8 ms for ``Response[list[Update]]``,
+    on every ``getUpdates``, and so for the answer to a callback query, an edit, a
+    ``getChat``. Holding them (one per Bot API method used, a few dozen at most) builds each
+    once. Idempotent."""
+    from aiogram.methods.base import Response
+
+    if "__class_getitem__" in Response.__dict__:
+        return
+    parametrize = Response.__class_getitem__
+
+    def class_getitem(cls: type[BaseModel], params: Any) -> Any:
+        try:
+            kept = _KEPT.get(params) if cls is Response else None
+        except TypeError:  # unhashable parameters: nothing to keep
+            return parametrize.__func__(cls, params)  # type: ignore[attr-defined]
+        if kept is None:
+            kept = parametrize.__func__(cls, params)  # type: ignore[attr-defined]
+            if cls is Response:
+                _KEPT[params] = kept
+        return kept
+
+    Response.__class_getitem__ = classmethod(class_getitem)  # type: ignore[assignment,method-assign]

@@ -11,6 +11,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from bot.config import Settings
 from bot.content.validate import validate_content
 from bot.db.migrate import upgrade
+from bot.delivery.alert_outbox import check_staff_ids
 from bot.factory import Application, create_application, register_commands
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,9 @@ def _startup_hook(app: Application) -> Callable[[], Awaitable[None]]:
         # Started inside the running loop (AsyncIOScheduler binds to it); its first pass sends
         # what was missed while the bot was down and is still useful.
         app.wakeup.start()
+        # Its first pass sends staff alerts left from before (queued, or leased by a process
+        # that died).
+        await app.alerts.start()
 
     return on_startup
 
@@ -54,6 +58,8 @@ def _shutdown_hook(app: Application, grace: float) -> Callable[[], Awaitable[Non
         if not await inflight.wait_idle(grace):
             log.warning("%d update(s) still running after %.0fs", inflight.in_flight, grace)
         await app.wakeup.shutdown(grace)
+        # After the updates and the reminder pass: one last pass sends what they queued.
+        await app.alerts.stop(grace)
 
     return on_shutdown
 
@@ -77,6 +83,11 @@ async def run_polling(
         except (TelegramNetworkError, TelegramAPIError) as exc:
             # Polling retries the connection by itself; the command list is not worth dying for.
             log.warning("could not register commands yet: %s", type(exc).__name__)
+        try:
+            # One warning per STAFF_IDS entry that cannot be reached (nobody pressed Start).
+            await check_staff_ids(app.bot, app.context.settings.staff_ids)
+        except (TelegramNetworkError, TelegramAPIError) as exc:
+            log.warning("could not check STAFF_IDS yet: %s", type(exc).__name__)
         freeze_startup_heap()
         app.dispatcher.startup.register(_startup_hook(app))
         app.dispatcher.shutdown.register(_shutdown_hook(app, settings.shutdown_grace_seconds))

@@ -87,21 +87,35 @@ REQUIRED_TEMPLATES: dict[str, list[dict[str, Any]]] = {
     "faq_menu": [{}],
     "faq_no_match": [{}],
     "crisis": [{"staff_notified": True}, {"staff_notified": False}],
+    # Staff alerts render at delivery: display_name comes from Telegram's getChat ("" when
+    # that failed), at_local from when the alert was queued, occurrences counts coalesced ones.
     "crisis_staff_alert": [
         {
             "patient_ref": "#12",
             "display_name": "<Pat & Co>",
             "telegram_id": 1001,
             "at_local": "Thursday, December 3, 2026 at 2:30 PM EST",
+            "occurrences": 1,
         },
-        {"patient_ref": "", "display_name": "", "telegram_id": 1001, "at_local": "now"},
+        {
+            "patient_ref": "",
+            "display_name": "",
+            "telegram_id": 1001,
+            "at_local": "Thursday, December 3, 2026 at 2:30 PM EST",
+            "occurrences": 60,
+        },
     ],
     "checklist": [{"when": _SAMPLE_WHEN, "checklist": _SAMPLE_CHECKLIST}],
     "checklist_none": [{}],
     "reminder_snoozed": [{"until": _SAMPLE_WHEN}],
     "reminder_snooze_refused": [{}],
     "attend_confirmed": [{"when": _SAMPLE_WHEN}],
-    "attend_reschedule": [{}],
+    "attend_reschedule": [
+        {"already": already, "team_asked": asked}
+        for already in (False, True)
+        for asked in (False, True)
+    ],
+    "private_only": [{}],
     "reschedule_staff_alert": [
         {
             "patient_ref": "#12",
@@ -109,8 +123,21 @@ REQUIRED_TEMPLATES: dict[str, list[dict[str, Any]]] = {
             "telegram_id": 1001,
             "when_local": "Thursday, December 3, 2026 at 2:30 PM EST",
         },
+        {
+            "patient_ref": "#12",
+            "display_name": "",
+            "telegram_id": 1001,
+            "when_local": "Thursday, December 3, 2026 at 2:30 PM EST",
+        },
     ],
-    "template_failure_staff_alert": [{"steps": "ride", "error": "TelegramBadRequest"}],
+    "template_failure_staff_alert": [
+        {"steps": "ride", "error": "TelegramBadRequest", "occurrences": 1},
+        {
+            "steps": "day_before, morning",
+            "error": "bad_request:TelegramBadRequest: Bad Request: can't parse entities <&>",
+            "occurrences": 240,
+        },
+    ],
     "paused": [{}],
     "resumed": [{}],
     "unknown_command": [{}],
@@ -121,6 +148,7 @@ REQUIRED_TEMPLATES: dict[str, list[dict[str, Any]]] = {
 }
 
 REQUIRED_BUTTONS = (
+    "notice_private_only",
     "menu_appointments",
     "menu_prepare",
     "menu_faq",

@@ -28,8 +28,14 @@ def ensure_sqlite_folder(database_url: str) -> None:
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     ensure_sqlite_folder(database_url)
     url = make_url(database_url)
+    # An error's text must never carry the values of a statement (Telegram ids, times).
+    kwargs.setdefault("hide_parameters", True)
     if url.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
+        # Every session and connection here ends with its own commit or rollback (Session and
+        # Connection close roll back what is open), so the pool's extra rollback on check-in
+        # is a second round trip to SQLite's thread for nothing, on every update.
+        kwargs.setdefault("pool_reset_on_return", None)
     engine = create_async_engine(database_url, **kwargs)
     if url.get_backend_name() == "sqlite":
 
@@ -41,6 +47,8 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
             if url.database not in (None, "", ":memory:"):
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # Deleted rows are overwritten, not only unlinked: /forget leaves no readable trace.
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
     return engine
@@ -48,3 +56,16 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def wal_checkpoint(engine: AsyncEngine) -> None:
+    """Copy SQLite's write-ahead log into the database file and empty it.
+
+    After /forget the deleted rows would otherwise stay readable in the ``-wal`` file until
+    SQLite's next automatic checkpoint; with ``secure_delete`` the database pages they leave
+    are zeroed too. TRUNCATE waits (busy_timeout) for readers still using the log. A no-op on
+    other databases."""
+    if engine.url.get_backend_name() != "sqlite":
+        return
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -64,6 +65,15 @@ class Appointment(Base):
     __tablename__ = "appointments"
     __table_args__ = (
         Index("ix_appointments_patient_status_start", "patient_id", "status", "starts_at"),
+        # One scheduled visit per patient and start: a double tap on Confirm stores one.
+        Index(
+            "uq_appointments_patient_start_scheduled",
+            "patient_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=text("status = 'scheduled'"),
+            postgresql_where=text("status = 'scheduled'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -142,3 +152,57 @@ class ConversationState(Base):
     state: Mapped[str | None] = mapped_column(String(128), nullable=True)
     data: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class StaffAlert(Base):
+    """The outbox of alerts to the clinic team: one row per (alert, staff recipient).
+
+    Written in the transaction of whatever raised the alert, delivered afterwards by
+    `bot.delivery.alert_outbox.AlertDelivery`. Status moves pending -> sent, or to failed after
+    the last attempt. A claim keeps the row `pending` but leases it (owner, lease_until) and
+    moves `next_attempt_at` to the end of the lease, so a row whose sender died is due again
+    once its lease ran out, and two replicas never both send it.
+
+    Stores the minimum: the patient's Telegram id (so staff can open the chat), never a name
+    or anything the patient wrote. The name in the text is fetched from Telegram at delivery.
+    """
+
+    __tablename__ = "staff_alerts"
+    __table_args__ = (
+        Index("ix_staff_alerts_status_next", "status", "next_attempt_at"),
+        Index("ix_staff_alerts_dedupe", "dedupe_key"),
+        # One pending row per alert and staff member, also when two transactions race.
+        Index(
+            "uq_staff_alerts_pending_dedupe",
+            "dedupe_key",
+            "staff_chat_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_staff_alerts_patient", "patient_id"),
+        Index("ix_staff_alerts_subject", "subject_telegram_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # "crisis", "reschedule" or "template_failure".
+    kind: Mapped[str] = mapped_column(String(24), nullable=False)
+    staff_chat_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    patient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), nullable=True
+    )
+    # The patient's Telegram id (also set for people who have not agreed to storage yet).
+    subject_telegram_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # JSON of the non-personal template values (an instant, step keys, an error code).
+    context: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
+    dedupe_key: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    occurrences: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    lease_owner: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Why the last attempt failed, as a code (outcome and Telegram's description); never text.
+    last_error: Mapped[str | None] = mapped_column(String(120), nullable=True)

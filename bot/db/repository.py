@@ -6,13 +6,26 @@ Telegram update, one CLI command) commits once at the end or rolls back as a who
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, case, delete, false, func, select, true, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import (
+    Select,
+    bindparam,
+    case,
+    delete,
+    false,
+    func,
+    literal,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bot.db.alert_outbox import AlertOutboxRepository
+from bot.db.engine import wal_checkpoint
 from bot.db.models import Appointment, ChecklistTick, ConversationState, Patient, Reminder
 from scheduler.timemath import load_zone, to_local
 
@@ -56,15 +69,31 @@ class Visit:
         return to_local(self.starts_at, load_zone(self.timezone))
 
 
+AfterCommit = Callable[[], Awaitable[None] | None]
+
+
 class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.reminders = ReminderRepository(session)
+        self.alerts = AlertOutboxRepository(session)
+        # Run by whoever owns the transaction, once it committed (never after a rollback):
+        # wake-ups of the reminder engine and the alert outbox, WAL checkpoints.
+        self.after_commit: list[AfterCommit] = []
+        # Conversation-state rows read or written in this transaction, by storage key (the FSM
+        # asks for the same row several times per update; None: known not to exist).
+        self._states: dict[str, ConversationState | None] = {}
 
     # --- patients -------------------------------------------------------------------------
     async def patient_by_telegram_id(self, telegram_id: int) -> Patient | None:
         result = await self.session.execute(
             select(Patient).where(Patient.telegram_id == telegram_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def patient_id_by_telegram_id(self, telegram_id: int) -> int | None:
+        result = await self.session.execute(
+            select(Patient.id).where(Patient.telegram_id == telegram_id)
         )
         return result.scalar_one_or_none()
 
@@ -99,6 +128,10 @@ class Repository:
         await self.session.execute(
             delete(ConversationState).where(ConversationState.user_id == telegram_id)
         )
+        self._states.clear()
+        # Staff alerts about them too: by Telegram id (alerts raised before they agreed to
+        # storage have no patient id) and by patient id.
+        await self.alerts.delete_for_patient(patient.id if patient else None, telegram_id)
         if patient is None:
             return False
         owned = select(Appointment.id).where(Appointment.patient_id == patient.id)
@@ -110,6 +143,13 @@ class Repository:
         await self.session.execute(delete(Patient).where(Patient.id == patient.id))
         self.session.expunge(patient)
         return True
+
+    def checkpoint_after_commit(self) -> None:
+        """Once this transaction committed, push SQLite's write-ahead log into the database
+        file and empty it, so deleted rows leave no readable copy in the ``-wal`` file."""
+        bind = self.session.bind
+        if isinstance(bind, AsyncEngine):
+            self.after_commit.append(lambda: wal_checkpoint(bind))
 
     # --- appointments ---------------------------------------------------------------------
     async def add_appointment(
@@ -178,12 +218,48 @@ class Repository:
         result = await self.session.execute(query.limit(1))
         return result.scalar_one_or_none()
 
+    async def set_attendance(self, appointment_id: int, value: str, now: datetime) -> bool:
+        """Record the patient's answer; False when it was already that (a second tap, or one
+        racing the first: the conditional UPDATE lets exactly one of them change the row)."""
+        result = await self.session.execute(
+            update(Appointment)
+            .where(
+                Appointment.id == appointment_id,
+                (Appointment.attendance.is_(None)) | (Appointment.attendance != value),
+            )
+            .values(attendance=value, updated_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+        return bool(result.rowcount)
+
     # --- conversation state (aiogram FSM) -------------------------------------------------
     async def conversation_state(self, storage_key: str) -> ConversationState | None:
+        if storage_key in self._states:
+            return self._states[storage_key]
         result = await self.session.execute(
             select(ConversationState).where(ConversationState.storage_key == storage_key)
         )
-        return result.scalar_one_or_none()
+        row = result.scalar_one_or_none()
+        self._states[storage_key] = row
+        return row
+
+    async def patient_and_state(
+        self, telegram_id: int, storage_key: str | None
+    ) -> Patient | None:
+        """Who is writing and where they are in the conversation, in one round trip (the two
+        reads every update makes). The state row is kept for :meth:`conversation_state`."""
+        if storage_key is None:
+            return await self.patient_by_telegram_id(telegram_id)
+        anchor = select(literal(1).label("one")).subquery()
+        result = await self.session.execute(
+            select(Patient, ConversationState)
+            .select_from(anchor)
+            .outerjoin(Patient, Patient.telegram_id == telegram_id)
+            .outerjoin(ConversationState, ConversationState.storage_key == storage_key)
+        )
+        patient, state = result.one()
+        self._states[storage_key] = state
+        return patient
 
     async def save_conversation_state(
         self,
@@ -197,15 +273,23 @@ class Repository:
         set_data: bool = False,
     ) -> None:
         row = await self.conversation_state(storage_key)
+        new_state = state if set_state else (row.state if row is not None else None)
+        new_data = (data if data is not None else "{}") if set_data else None
+        if new_data is None:
+            new_data = row.data if row is not None else "{}"
+        if row is None and new_state is None and new_data == "{}":
+            return  # clearing a conversation that has no state: nothing to write
+        if row is not None and row.state == new_state and row.data == new_data:
+            return  # unchanged: a read-only update takes no write lock
         if row is None:
             row = ConversationState(storage_key=storage_key, user_id=user_id, data="{}")
             self.session.add(row)
-        if set_state:
-            row.state = state
-        if set_data:
-            row.data = data if data is not None else "{}"
+            self._states[storage_key] = row
+        row.state = new_state
+        row.data = new_data
         row.updated_at = now
         if row.state is None and row.data == "{}":
+            self._states[storage_key] = None
             if row in self.session.new:
                 self.session.expunge(row)
             else:

@@ -13,10 +13,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aiogram import Bot
-from aiogram.enums import ParseMode
 from aiogram.exceptions import (
     AiogramError,
     ClientDecodeError,
@@ -28,16 +27,23 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.methods import TelegramMethod
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.delivery.rate_limit import ChatTurn, Limiter
+from bot.logs import chat_ref
 
-__all__ = ["MAX_RETRY_AFTER_PAUSES", "Outcome", "SendResult", "Sender"]
+__all__ = ["MAX_RETRY_AFTER_PAUSES", "CallResult", "Outcome", "SendResult", "Sender"]
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER_PAUSES = 5
 """``retry_after`` answers retried in place per message before giving up with RETRY."""
+
+# Errors that may heal if the same request is tried again a little later.
+_TRANSIENT = (TelegramServerError, TelegramNetworkError, ClientDecodeError, TimeoutError)
 
 # 400 descriptions that mean "this chat cannot be reached", not "our request was wrong".
 _UNREACHABLE_MARKERS = (
@@ -67,6 +73,18 @@ class SendResult:
     """Exception class name + Telegram's description; never the message text."""
     retry_in: float | None = None
     """For RETRY: suggested seconds before the caller tries again."""
+
+
+@dataclass(frozen=True)
+class CallResult(Generic[T]):
+    """What became of one answer to an update (:meth:`Sender.answer`)."""
+
+    outcome: Outcome
+    value: T | None = None
+    error: str | None = None
+    description: str = ""
+    """Telegram's description for BAD_REQUEST (lower case), so callers can tell "message is
+    not modified" from other 400s; never the message text."""
 
 
 class Sender:
@@ -147,10 +165,59 @@ class Sender:
             options["protect_content"] = True
         return await self._send(chat_id, text, options)
 
-    async def notify(self, chat_id: int, html: str) -> bool:
-        """Deliver one HTML message; True when Telegram accepted it."""
-        result = await self._send(chat_id, html, {"parse_mode": ParseMode.HTML})
-        return result.outcome is Outcome.SENT
+    async def answer(self, method: TelegramMethod[T], *, attempts: int = 3) -> CallResult[T]:
+        """Answer an update: a reply, an edit or a button acknowledgement.
+
+        Answers are not held to ``rate`` (that budget is for what the bot sends on its own, and
+        a patient waiting for a reply must not queue behind a reminder burst), but a
+        ``retry_after`` pause holds them back like every send, and a 429 they meet pauses all
+        sending. 5xx and network errors are retried a few times with a short backoff.
+        Failures are classified and logged without the text, never raised."""
+        chat_id = getattr(method, "chat_id", None)
+        failures = pauses = 0
+        while True:
+            wait = self.paused_until - self._clock()
+            if wait > 0:
+                await self._sleep(wait)
+            try:
+                value = await self.bot(method)
+            except TelegramRetryAfter as exc:
+                pauses += 1
+                self.stats["retry_after_pauses"] += 1
+                pause = min(max(float(exc.retry_after), 0.0), self.max_retry_after)
+                self._limiter.rate.pause(self._clock() + pause)
+                if pauses > MAX_RETRY_AFTER_PAUSES:
+                    log.warning(
+                        "answer to chat %s: flood control persisted; giving up", chat_ref(chat_id)
+                    )
+                    return CallResult(Outcome.RETRY, error=type(exc).__name__)
+            except TelegramForbiddenError as exc:
+                log.info("answer to chat %s: blocked (%s)", chat_ref(chat_id), type(exc).__name__)
+                return CallResult(Outcome.BLOCKED, error=type(exc).__name__)
+            except TelegramBadRequest as exc:
+                description = str(exc.message or "").lower()
+                level = logging.DEBUG if "not modified" in description else logging.WARNING
+                log.log(level, "answer to chat %s: %s", chat_ref(chat_id), self._describe(exc, ""))
+                return CallResult(
+                    Outcome.BAD_REQUEST, error=type(exc).__name__, description=description
+                )
+            except _TRANSIENT as exc:
+                failures += 1
+                self.stats["transient_errors"] += 1
+                if failures >= attempts:
+                    log.warning(
+                        "answer to chat %s: giving up after %d attempts (%s)",
+                        chat_ref(chat_id),
+                        failures,
+                        type(exc).__name__,
+                    )
+                    return CallResult(Outcome.RETRY, error=type(exc).__name__)
+                await self._sleep(min(self.backoff_base * 2 ** (failures - 1), self.backoff_max))
+            except TelegramAPIError as exc:
+                log.warning("answer to chat %s: %s", chat_ref(chat_id), type(exc).__name__)
+                return CallResult(Outcome.RETRY, error=type(exc).__name__)
+            else:
+                return CallResult(Outcome.SENT, value=value)
 
     # ------------------------------------------------------------------ internals
 
@@ -177,7 +244,7 @@ class Sender:
                 if pauses > MAX_RETRY_AFTER_PAUSES:
                     log.warning(
                         "send to chat %s: flood control persisted after %d pauses; giving up",
-                        chat_id,
+                        chat_ref(chat_id),
                         MAX_RETRY_AFTER_PAUSES,
                     )
                     return SendResult(
@@ -187,29 +254,26 @@ class Sender:
                     )
                 log.warning(
                     "send to chat %s: flood control, pausing all sends for %.1fs",
-                    chat_id,
+                    chat_ref(chat_id),
                     wait,
                 )
             except TelegramForbiddenError as exc:
-                log.info("send to chat %s: blocked (%s)", chat_id, type(exc).__name__)
+                log.info("send to chat %s: blocked (%s)", chat_ref(chat_id), type(exc).__name__)
                 return SendResult(Outcome.BLOCKED, error=self._describe(exc, text))
             except TelegramBadRequest as exc:
                 error = self._describe(exc, text)
                 if any(marker in exc.message.lower() for marker in _UNREACHABLE_MARKERS):
-                    log.info("send to chat %s: unreachable (%s)", chat_id, type(exc).__name__)
+                    log.info(
+                        "send to chat %s: unreachable (%s)", chat_ref(chat_id), type(exc).__name__
+                    )
                     return SendResult(Outcome.BLOCKED, error=error)
-                log.warning("send to chat %s: bad request: %s", chat_id, error)
+                log.warning("send to chat %s: bad request: %s", chat_ref(chat_id), error)
                 return SendResult(Outcome.BAD_REQUEST, error=error)
             except TelegramEntityTooLarge as exc:  # a TelegramNetworkError, but won't heal
                 error = self._describe(exc, text)
-                log.warning("send to chat %s: bad request: %s", chat_id, error)
+                log.warning("send to chat %s: bad request: %s", chat_ref(chat_id), error)
                 return SendResult(Outcome.BAD_REQUEST, error=error)
-            except (
-                TelegramServerError,
-                TelegramNetworkError,
-                ClientDecodeError,
-                TimeoutError,
-            ) as exc:
+            except _TRANSIENT as exc:
                 failures += 1
                 self.stats["transient_errors"] += 1
                 delay = min(self.backoff_base * 2 ** (failures - 1), self.backoff_max)
@@ -217,14 +281,14 @@ class Sender:
                     error = self._describe(exc, text)
                     log.warning(
                         "send to chat %s: giving up after %d attempts: %s",
-                        chat_id,
+                        chat_ref(chat_id),
                         failures,
                         error,
                     )
                     return SendResult(Outcome.RETRY, error=error, retry_in=delay)
                 log.info(
                     "send to chat %s: attempt %d failed (%s); retrying in %.2fs",
-                    chat_id,
+                    chat_ref(chat_id),
                     failures,
                     type(exc).__name__,
                     delay,
@@ -234,10 +298,15 @@ class Sender:
                 error = self._describe(exc, text)
                 level = logging.WARNING if type(exc) in self._logged_errors else logging.ERROR
                 self._logged_errors.add(type(exc))
-                log.log(level, "send to chat %s: unexpected Telegram error: %s", chat_id, error)
+                log.log(
+                    level,
+                    "send to chat %s: unexpected Telegram error: %s",
+                    chat_ref(chat_id),
+                    error,
+                )
                 return SendResult(Outcome.RETRY, error=error, retry_in=self.backoff_max)
             else:
-                log.debug("send to chat %s: sent", chat_id)
+                log.debug("send to chat %s: sent", chat_ref(chat_id))
                 return SendResult(Outcome.SENT, message_id=message.message_id)
 
     def _describe(self, exc: BaseException, text: str) -> str:

@@ -64,6 +64,9 @@ class AppointmentService:
             wall = parse_when(text, now_local=now_local)
         except WhenParseError as exc:
             raise ServiceError(exc.code) from exc
+        if wall.year > now_local.year + 1:
+            # Refused before any arithmetic: near datetime.max (9999-12-31) it would overflow.
+            raise ServiceError("too_far")
         try:
             instant = resolve_local(wall, zone)
         except NonexistentLocalTime as exc:
@@ -137,6 +140,11 @@ class AppointmentService:
         return appointment
 
     async def cancel(self, patient: Patient, appointment_id: int) -> Appointment:
+        """Cancel an upcoming appointment; one already cancelled is returned as it is (a
+        second tap on "Yes, cancel it" is answered as done)."""
+        existing = await self.repo.appointment_for_patient(appointment_id, patient.id)
+        if existing is not None and existing.status == CANCELLED:
+            return existing
         appointment = await self.owned_upcoming(patient, appointment_id)
         appointment.status = CANCELLED
         appointment.updated_at = self.clock.now()

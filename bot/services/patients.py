@@ -29,8 +29,11 @@ class PatientService:
                 timezone=self.default_timezone,
                 now=now,
             )
-        patient.chat_id = chat_id
-        patient.reachable = True
+        # Only what changed is written: a second tap on "I agree" takes no write lock.
+        if patient.chat_id != chat_id:
+            patient.chat_id = chat_id
+        if not patient.reachable:
+            patient.reachable = True
         if patient.consented_at is None:
             patient.consented_at = now
         return patient
@@ -45,4 +48,7 @@ class PatientService:
         return await self.repo.set_reachable_by_telegram_id(telegram_id, reachable)
 
     async def forget(self, telegram_id: int) -> bool:
-        return await self.repo.delete_patient_everything(telegram_id)
+        """Delete every row about the patient; once committed, the write-ahead log too."""
+        deleted = await self.repo.delete_patient_everything(telegram_id)
+        self.repo.checkpoint_after_commit()
+        return deleted

@@ -20,6 +20,10 @@ from scheduler.timemath import load_zone
 
 Wake = Callable[[datetime], None]
 
+# Attendance answers (Appointment.attendance).
+CONFIRMED = "confirmed"
+RESCHEDULE = "reschedule"
+
 
 def _no_wake(_: datetime) -> None:
     """Used where nothing needs waking (tests, CLI)."""
@@ -169,13 +173,25 @@ class PreparationService:
         self.wake(when)
         return when, appointment
 
-    async def attendance(self, patient: Patient, reminder_id: int, coming: bool) -> Appointment:
+    async def attendance(
+        self, patient: Patient, reminder_id: int, coming: bool
+    ) -> tuple[Appointment, bool]:
+        """Record "I'll be there" or "I need to reschedule"; True when this tap changed it.
+
+        Only before the visit: after it starts, the answer is refused (ServiceError
+        "visit_over") and no alert is asked for."""
         _, appointment = await self.reminder(patient, reminder_id)
-        appointment.attendance = "confirmed" if coming else "reschedule"
-        appointment.updated_at = self.clock.now()
-        return appointment
+        now = self.clock.now()
+        if appointment.starts_at <= now:
+            raise ServiceError("visit_over")
+        changed = await self.repo.set_attendance(
+            appointment.id, CONFIRMED if coming else RESCHEDULE, now
+        )
+        return appointment, changed
 
     async def set_paused(self, patient: Patient, paused: bool) -> None:
+        if patient.reminders_paused == paused:
+            return  # nothing to write
         patient.reminders_paused = paused
         if not paused:
             self.wake(self.clock.now())

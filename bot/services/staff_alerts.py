@@ -1,78 +1,154 @@
-"""Alerts to the clinic team. They name the patient but never quote what the patient wrote."""
+"""Alerts to the clinic team, queued durably in the `staff_alerts` outbox.
+
+Each call writes one outbox row per staff member in the caller's transaction (the caller
+commits) and asks for delivery once that transaction committed (`repo.after_commit`). Delivery,
+with retries, lives in `bot.delivery.alert_outbox`. Rows store the minimum: the patient's
+Telegram id and non-personal values (an instant, step keys, an error code); the patient's name
+is fetched from Telegram when the alert is sent, and nothing the patient wrote is ever stored
+or quoted.
+
+Equivalent alerts are coalesced into one row per staff member whose `occurrences` counts them:
+a crisis of one person within 10 minutes, a reschedule request of one appointment still
+waiting to be sent, a template failure of the same steps and error within an hour.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Collection
-from datetime import datetime
+import re
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.content.store import Content
-from bot.delivery.notifier import Notifier
-from scheduler.timemath import to_local
+from bot.db.repository import Repository
+from scheduler.clock import Clock
+
+__all__ = [
+    "CRISIS",
+    "CRISIS_WINDOW",
+    "RESCHEDULE",
+    "TEMPLATE_FAILURE",
+    "TEMPLATE_FAILURE_WINDOW",
+    "StaffAlerts",
+]
 
 log = logging.getLogger(__name__)
+
+CRISIS = "crisis"
+RESCHEDULE = "reschedule"
+TEMPLATE_FAILURE = "template_failure"
+
+CRISIS_WINDOW = timedelta(minutes=10)
+"""Crisis matches of one person within this long of the first alert become that alert."""
+TEMPLATE_FAILURE_WINDOW = timedelta(hours=1)
+"""Failures of the same steps with the same error within this long become one alert."""
+
+_DIGITS = re.compile(r"\d+")
 
 
 class StaffAlerts:
     def __init__(
         self,
         content: Content,
-        notifier: Notifier,
         staff_ids: Collection[int],
         clinic_zone: ZoneInfo,
+        clock: Clock,
+        kick: Callable[[], None] = lambda: None,
     ) -> None:
         self.content = content
-        self.notifier = notifier
-        self.staff_ids = tuple(sorted(staff_ids))
+        self.staff_ids: tuple[int, ...] = tuple(sorted(set(staff_ids)))
         self.clinic_zone = clinic_zone
+        self.clock = clock
+        self.kick = kick
+        self._warned: set[str] = set()
 
-    def _clinic_time(self, instant: datetime) -> str:
-        lang = self.content.default_language
-        return self.content.format_datetime(to_local(instant, self.clinic_zone), lang)
-
-    async def _broadcast(self, kind: str, template: str, **context: Any) -> int:
-        """Send one alert to every staff member; returns how many were reached."""
-        if not self.staff_ids:
-            log.warning("%s alert not sent: STAFF_IDS is empty", kind)
-            return 0
-        text = self.content.render(template, self.content.default_language, **context)
-        delivered = 0
-        for staff_id in self.staff_ids:
-            if await self.notifier.notify(staff_id, text):
-                delivered += 1
-        log.info("%s alert delivered to %d of %d staff", kind, delivered, len(self.staff_ids))
-        return delivered
-
-    async def crisis(
-        self, *, patient_id: int | None, telegram_id: int, display_name: str, at: datetime
-    ) -> int:
-        return await self._broadcast(
-            "crisis",
-            "crisis_staff_alert",
-            patient_ref=f"#{patient_id}" if patient_id is not None else "",
-            display_name=display_name,
-            telegram_id=telegram_id,
-            at_local=self._clinic_time(at),
+    async def crisis(self, repo: Repository, *, telegram_id: int, patient_id: int | None) -> bool:
+        """A message of this person matched the crisis screen. The message is not stored."""
+        return await self._queue(
+            repo,
+            CRISIS,
+            context={},
+            patient_id=patient_id,
+            subject_telegram_id=telegram_id,
+            dedupe_key=f"{CRISIS}:{telegram_id}",
+            window=CRISIS_WINDOW,
         )
 
     async def reschedule_request(
-        self, *, patient_id: int, telegram_id: int, display_name: str, starts_at: datetime
-    ) -> int:
-        return await self._broadcast(
-            "reschedule",
-            "reschedule_staff_alert",
-            patient_ref=f"#{patient_id}",
-            display_name=display_name,
-            telegram_id=telegram_id,
-            when_local=self._clinic_time(starts_at),
+        self,
+        repo: Repository,
+        *,
+        patient_id: int,
+        telegram_id: int,
+        appointment_id: int,
+        starts_at: datetime,
+    ) -> bool:
+        """The patient asked to move this visit (the one the alert names, as of now)."""
+        return await self._queue(
+            repo,
+            RESCHEDULE,
+            context={"appointment_id": appointment_id, "starts_at": starts_at.isoformat()},
+            patient_id=patient_id,
+            subject_telegram_id=telegram_id,
+            dedupe_key=f"{RESCHEDULE}:{appointment_id}",
+            window=None,  # only a request still waiting to be sent is counted into
         )
 
-    async def template_failure(self, steps: Collection[str], error: str) -> int:
-        return await self._broadcast(
-            "template failure",
-            "template_failure_staff_alert",
-            steps=", ".join(sorted(steps)),
-            error=error,
+    async def template_failure(self, repo: Repository, steps: Collection[str], error: str) -> bool:
+        """Reminder text of these steps could not be rendered or was refused by Telegram.
+
+        `error` is a code (an exception class, Telegram's description), never message text."""
+        keys = sorted(set(steps))
+        # Numbers (byte offsets, ids) differ from one patient's text to the next; without them
+        # one broken template is one alert, not one per reminder.
+        signature = "\x1f".join([*keys, "", _DIGITS.sub("#", error)])
+        digest = hashlib.sha256(signature.encode()).hexdigest()[:32]
+        return await self._queue(
+            repo,
+            TEMPLATE_FAILURE,
+            context={"steps": keys, "error": error[:200]},
+            patient_id=None,
+            subject_telegram_id=None,
+            dedupe_key=f"{TEMPLATE_FAILURE}:{digest}",
+            window=TEMPLATE_FAILURE_WINDOW,
         )
+
+    async def _queue(
+        self,
+        repo: Repository,
+        kind: str,
+        *,
+        context: Mapping[str, Any],
+        patient_id: int | None,
+        subject_telegram_id: int | None,
+        dedupe_key: str,
+        window: timedelta | None,
+    ) -> bool:
+        if not self.staff_ids:
+            if kind not in self._warned:
+                self._warned.add(kind)
+                log.warning("%s alert not queued: STAFF_IDS is empty", kind)
+            return False
+        now = self.clock.now()
+        queued = await repo.alerts.add(
+            kind=kind,
+            staff_chat_ids=self.staff_ids,
+            now=now,
+            context=context,
+            patient_id=patient_id,
+            subject_telegram_id=subject_telegram_id,
+            dedupe_key=dedupe_key,
+            sent_since=now - window if window is not None else None,
+        )
+        log.info(
+            "%s alert queued for %d staff (%d counted into an earlier alert)",
+            kind,
+            queued.inserted + queued.coalesced,
+            queued.coalesced,
+        )
+        if self.kick not in repo.after_commit:
+            repo.after_commit.append(self.kick)
+        return True

@@ -3,11 +3,19 @@ ownership and state, and data that does not unpack matches no handler (the fallb
 
 from __future__ import annotations
 
+import secrets
+
 from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
 # Ids are database keys: anything outside this range is forged and must not reach a query.
 MAX_ID = 2**62
+
+
+def new_token() -> str:
+    """A short random token that binds a confirmation button to the conversation state that
+    offered it: a button from an older offer carries another token and answers "expired"."""
+    return secrets.token_urlsafe(6)
 
 
 class MenuCb(CallbackData, prefix="m"):
@@ -22,6 +30,7 @@ class DraftCb(CallbackData, prefix="d"):
     """Answers about the reading held in conversation state (never an instant in the data)."""
 
     action: str  # confirm | change | earlier | later
+    t: str = Field(default="", max_length=16)  # the offer's token (see new_token)
 
 
 class ApptCb(CallbackData, prefix="a"):
@@ -39,6 +48,7 @@ class ZoneCb(CallbackData, prefix="z"):
 
 class ForgetCb(CallbackData, prefix="x"):
     confirm: bool
+    t: str = Field(default="", max_length=16)  # the offer's token (see new_token)
 
 
 class ReminderCb(CallbackData, prefix="r"):

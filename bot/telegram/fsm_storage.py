@@ -42,6 +42,10 @@ class SqlStorage(BaseStorage):
         self._clock = clock
         self._key_builder = key_builder or DefaultKeyBuilder(with_destiny=True)
 
+    def key_for(self, key: StorageKey) -> str:
+        """The row key of a conversation (for reading it together with the patient)."""
+        return self._key_builder.build(key)
+
     @asynccontextmanager
     async def _repository(self, write: bool) -> AsyncIterator[Repository]:
         joined = current_repository.get()

@@ -1,25 +1,54 @@
-"""Outer middlewares: one database transaction per update, and a count of updates in flight."""
+"""Outer middlewares of the update pipeline, in the order they run:
+
+``InflightTracker`` (shutdown waits for it) -> aiogram's errors and user context ->
+``KnownUpdates`` (unknown update types are skipped quietly) -> ``CrisisScreen`` (before any
+database access) -> ``PrivateChatsOnly`` (groups and channels) -> ``UnitOfWork`` (one
+transaction per update, retried on a write conflict; the reply is sent after the commit) ->
+aiogram's FSM context, which therefore reads the conversation state inside that transaction.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
+import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.fsm.middleware import FSMContextMiddleware
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    ChatMemberUpdated,
+    Message,
+    TelegramObject,
+    Update,
+    User,
+)
+from aiogram.types.update import UpdateTypeLookupError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.repository import Repository
+from bot.db.repository import AfterCommit, Repository
 from bot.services.appointments import AppointmentService
 from bot.services.patients import PatientService
 from bot.services.reminders import PreparationService, ReminderPlanner
 from bot.telegram.context import AppContext
-from bot.telegram.fsm_storage import current_repository
-from bot.telegram.keyboards import Keyboards
-from bot.telegram.replies import respond
+from bot.telegram.fsm_storage import SqlStorage, current_repository
+from bot.telegram.reply import Reply
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 4
+"""Tries of one update that met a write conflict (two taps racing for the same row)."""
+
+# SQLSTATEs of PostgreSQL's "try again" errors: serialization failure, deadlock.
+_RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+_GONE = frozenset({"kicked", "left"})
 
 
 class InflightTracker(BaseMiddleware):
@@ -54,73 +83,240 @@ class InflightTracker(BaseMiddleware):
         return True
 
 
-def _chat_type(event: Update) -> str | None:
-    inner = event.event
-    if isinstance(inner, Message):
-        return inner.chat.type
-    if isinstance(inner, CallbackQuery) and inner.message is not None:
-        return inner.message.chat.type
-    chat = getattr(inner, "chat", None)
-    return getattr(chat, "type", None)
+class KnownUpdates(BaseMiddleware):
+    """An update type newer than this aiogram is skipped quietly, not logged as an error."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        try:
+            event.event_type  # noqa: B018  (raises for types aiogram does not know)
+        except UpdateTypeLookupError:
+            log.debug("update %s of an unknown type skipped", event.update_id)
+            return UNHANDLED
+        return await handler(event, data)
 
 
-class UnitOfWork(BaseMiddleware):
-    """Opens one session per update, loads the patient and builds the services.
+async def run_after_commit(hooks: list[AfterCommit]) -> None:
+    """Run what waited for the commit. One failing hook does not stop the others."""
+    for hook in hooks:
+        try:
+            result = hook()
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:  # a wake-up or a checkpoint; the data is already safe
+            log.warning("after-commit step failed: %s", type(exc).__name__)
+    hooks.clear()
 
-    The transaction commits only when the handler finished; an exception rolls everything
-    back (the error handler rolls back too, before it answers), so nothing is half-written.
-    """
+
+def _screened(event: Update) -> Message | None:
+    """The message the crisis screen reads: any text or caption, in any kind of chat."""
+    return event.message or event.edited_message or event.channel_post or event.edited_channel_post
+
+
+class CrisisScreen(BaseMiddleware):
+    """The crisis screen runs before anything else and needs nothing to answer.
+
+    It reads the text from the update alone, answers from the content already in memory,
+    and only then records the staff alert, in its own short transaction. A patient in crisis
+    is answered even when the database is slow, locked or full of other people's writes."""
 
     def __init__(self, app: AppContext) -> None:
         self.app = app
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        if _chat_type(event) not in (None, "private"):
-            return None  # health conversations belong in private chats only
+        message = _screened(event)
+        if message is None:
+            return await handler(event, data)
+        app = self.app
+        match = app.content.crisis_detector.check(message.text or message.caption)
+        if match is None:
+            return await handler(event, data)
+        log.warning(
+            "update %s: crisis screen matched (category=%s)", event.update_id, match.category
+        )
+        user: User | None = data.get("event_from_user")
+        lang = app.content.language_for(user.language_code if user else None)
+        reply = Reply(app.content, lang, chat_id=message.chat.id)
+        reply.send("crisis", staff_notified=bool(app.staff_alerts.staff_ids))
+        if message.chat.type != "private":
+            reply.send("private_only")
+            reply.leave_chat()
+        await reply.flush(app.sender)
+        if user is not None and not user.is_bot:
+            await self._record(event.update_id, user.id)
+        return None
+
+    async def _record(self, update_id: int, telegram_id: int) -> None:
+        app = self.app
+        try:
+            async with app.session_factory() as session:
+                repo = Repository(session)
+                patient_id = await repo.patient_id_by_telegram_id(telegram_id)
+                await app.staff_alerts.crisis(repo, telegram_id=telegram_id, patient_id=patient_id)
+                await session.commit()
+            await run_after_commit(repo.after_commit)
+        except Exception as exc:
+            # The patient has their answer; the alert could not be queued. Say so loudly.
+            log.error("update %s: crisis alert not queued: %s", update_id, type(exc).__name__)
+
+
+class PrivateChatsOnly(BaseMiddleware):
+    """Health conversations belong in private chats. In a group or channel the bot says so
+    once and leaves; a button pressed there is acknowledged with the same note."""
+
+    def __init__(self, app: AppContext) -> None:
+        self.app = app
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        chat: Chat | None = data.get("event_chat")
+        if event.callback_query is not None:
+            query = event.callback_query
+            if query.message is not None and query.message.chat.type == "private":
+                return await handler(event, data)
+            reply = self._reply(data, chat_id=None, callback_id=query.id)
+            reply.toast(self.app.content.button("notice_private_only", reply.lang))
+            await reply.flush(self.app.sender)
+            return None
+        if chat is None or chat.type == "private":
+            return await handler(event, data)
+        if self._should_explain(event):
+            reply = self._reply(data, chat_id=chat.id)
+            reply.send("private_only")
+            reply.leave_chat()
+            await reply.flush(self.app.sender)
+        return None
+
+    def _reply(self, data: dict[str, Any], **where: Any) -> Reply:
+        user: User | None = data.get("event_from_user")
+        lang = self.app.content.language_for(user.language_code if user else None)
+        return Reply(self.app.content, lang, **where)
+
+    @staticmethod
+    def _should_explain(event: Update) -> bool:
+        """Messages and being added explain and leave; being removed needs no answer."""
+        if event.my_chat_member is not None:
+            member: ChatMemberUpdated = event.my_chat_member
+            return member.new_chat_member.status not in _GONE
+        return (event.message or event.channel_post) is not None
+
+
+def _is_conflict(exc: DBAPIError) -> bool:
+    """A write that lost a race and will succeed when the update runs again."""
+    if isinstance(exc, IntegrityError):
+        return True  # a unique key another update inserted first: the retry sees its row
+    if isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower():
+        return True  # SQLite stayed busy past busy_timeout
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return sqlstate in _RETRY_SQLSTATES
+
+
+async def _wrote(session: AsyncSession) -> bool:
+    """Whether the update changed anything: a read-only update (a question, a menu) skips
+    the commit, one round trip to the database thread fewer. Asked of SQLite directly;
+    other databases are always committed."""
+    if session.new or session.dirty or session.deleted:
+        return True
+    if not session.in_transaction():
+        return False
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    in_transaction = getattr(driver, "in_transaction", None)  # aiosqlite's sqlite3 flag
+    return True if not isinstance(in_transaction, bool) else in_transaction
+
+
+class UnitOfWork(BaseMiddleware):
+    """One transaction per update, and the answer only after it committed.
+
+    The session loads the patient and builds the services; the handler writes into the
+    session and into the update's :class:`Reply`. Then: commit, run the after-commit hooks
+    (wake-ups), and only then send the reply. No database lock or pooled connection is held
+    while Telegram answers. A write conflict (a double tap racing for the same row) rolls
+    back and runs the update again, so the second tap sees the first one's result and is
+    answered as already done. Any other exception rolls back and reaches the error handler,
+    which sends the kind error and nothing else."""
+
+    def __init__(self, app: AppContext, fsm: FSMContextMiddleware, storage: SqlStorage) -> None:
+        self.app = app
+        self.fsm = fsm
+        self.storage = storage
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
         app = self.app
         user: User | None = data.get("event_from_user")
-        after_commit: list[Callable[[], None]] = []
+        chat: Chat | None = data.get("event_chat")
+        query: CallbackQuery | None = event.callback_query
+        conversation = self.fsm.resolve_event_context(data["bot"], data)
+        state_key = self.storage.key_for(conversation.key) if conversation else None
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            async with app.session_factory() as session:
+                repo = Repository(session)
+                # The patient and the conversation state in one round trip; the FSM context
+                # (next in the chain) then reads the state from the repository.
+                patient = await repo.patient_and_state(user.id, state_key) if user else None
+                lang = (
+                    patient.language
+                    if patient is not None
+                    else app.content.language_for(user.language_code if user else None)
+                )
+                reply = Reply(
+                    app.content,
+                    lang,
+                    chat_id=chat.id if chat is not None else (user.id if user else None),
+                    callback_id=query.id if query is not None else None,
+                )
+                step_data = {**data, **self._services(repo, patient, lang, reply)}
+                token = current_repository.set(repo)
+                try:
+                    result = await handler(event, step_data)
+                    if await _wrote(session):
+                        await session.commit()
+                except DBAPIError as exc:
+                    if not _is_conflict(exc) or attempt == MAX_ATTEMPTS:
+                        raise
+                    await session.rollback()
+                    log.info(
+                        "update %s: write conflict (%s), attempt %d",
+                        event.update_id,
+                        type(exc).__name__,
+                        attempt,
+                    )
+                    await asyncio.sleep(0.01 * attempt)
+                    continue
+                finally:
+                    current_repository.reset(token)
+            await run_after_commit(repo.after_commit)
+            await reply.flush(app.sender)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
 
-        def wake(when: datetime) -> None:
+    def _services(self, repo: Repository, patient: Any, lang: str, reply: Reply) -> dict[str, Any]:
+        app = self.app
+        plan = app.content.plan
+
+        def wake(when: Any) -> None:
             # The engine must not look before the rows it is woken for are committed.
-            after_commit.append(lambda: app.wake(when))
+            repo.after_commit.append(lambda: app.wake(when))
 
-        async with app.session_factory() as session:
-            repo = Repository(session)
-            plan = app.content.plan
-            patient = await repo.patient_by_telegram_id(user.id) if user else None
-            lang = (
-                patient.language
-                if patient is not None
-                else app.content.language_for(user.language_code if user else None)
-            )
-            data.update(
-                app=app,
-                content=app.content,
-                clock=app.clock,
-                staff_alerts=app.staff_alerts,
-                repo=repo,
-                patient=patient,
-                lang=lang,
-                kb=Keyboards(app.content, lang),
-                patients=PatientService(
-                    repo, app.clock, default_timezone=app.settings.clinic_timezone
-                ),
-                appointments=AppointmentService(
-                    repo, app.clock, ReminderPlanner(repo, plan, app.clock, wake)
-                ),
-                preparation=PreparationService(repo, plan, app.clock, wake),
-            )
-            token = current_repository.set(repo)
-            try:
-                result = await handler(event, data)
-                await session.commit()
-            finally:
-                current_repository.reset(token)
-        for hook in after_commit:
-            hook()
-        return result
+        return {
+            "app": app,
+            "content": app.content,
+            "clock": app.clock,
+            "staff_alerts": app.staff_alerts,
+            "repo": repo,
+            "patient": patient,
+            "lang": lang,
+            "reply": reply,
+            "patients": PatientService(
+                repo, app.clock, default_timezone=app.settings.clinic_timezone
+            ),
+            "appointments": AppointmentService(
+                repo, app.clock, ReminderPlanner(repo, plan, app.clock, wake)
+            ),
+            "preparation": PreparationService(repo, plan, app.clock, wake),
+        }
 
 
 class RequireConsent(BaseMiddleware):
@@ -130,8 +326,6 @@ class RequireConsent(BaseMiddleware):
         patient = data.get("patient")
         if patient is not None and patient.has_consented:
             return await handler(event, data)
-        content = data["content"]
-        text = content.render("need_consent", data["lang"])
-        if isinstance(event, Message | CallbackQuery):
-            await respond(event, text, data["kb"].start_over())
+        reply: Reply = data["reply"]
+        reply.send("need_consent", reply.kb.start_over())
         return None

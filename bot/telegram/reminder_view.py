@@ -4,10 +4,10 @@ steps go out together), buttons from the plan. Rendered at send time from the la
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.content.store import Content
 from bot.telegram.callbacks import ChecklistCb, MenuCb, ReminderCb
+from bot.telegram.keyboards import in_rows, markup
 from scheduler.engine import ReminderBatch, RenderedReminder
 
 
@@ -83,14 +83,14 @@ class ReminderView:
 def checklist_keyboard(
     content: Content, lang: str, appointment_id: int, ticks: frozenset[str] | set[str]
 ) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    for item in checklist_context(content, lang, ticks):
-        kb.button(
-            text=content.button(
+    buttons: list[tuple[str, str]] = [
+        (
+            content.button(
                 "check_done" if item["done"] else "check_todo", lang, label=item["label"]
             ),
-            callback_data=ChecklistCb(appt=appointment_id, item=item["key"], done=not item["done"]),
+            ChecklistCb(appt=appointment_id, item=item["key"], done=not item["done"]).pack(),
         )
-    kb.button(text=content.button("menu_home", lang), callback_data=MenuCb(to="home"))
-    kb.adjust(1)
-    return kb.as_markup()
+        for item in checklist_context(content, lang, ticks)
+    ]
+    buttons.append((content.button("menu_home", lang), MenuCb(to="home").pack()))
+    return markup(in_rows(buttons, (1,)))

@@ -1,3 +1,5 @@
+"""Conversation states (aiogram FSM), kept in the database with the update's transaction."""
+
 from aiogram.fsm.state import State, StatesGroup
 
 
@@ -6,5 +8,9 @@ class Booking(StatesGroup):
     confirming = State()
 
 
-class Settings(StatesGroup):
+class ZoneSetting(StatesGroup):
     waiting_for_zone = State()
+
+
+class Forgetting(StatesGroup):
+    confirming = State()

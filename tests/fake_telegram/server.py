@@ -11,6 +11,11 @@ The real :class:`aiogram.Bot` talks to it over HTTP on 127.0.0.1::
 Everything runs in the test's event loop (no threads).  Requests are decoded the
 way Telegram would see them (aiogram sends urlencoded or multipart forms, with
 non-string values JSON-encoded) and recorded as :class:`RecordedRequest`.
+
+Real Telegram takes 100-1,000 ms to answer a bot; :meth:`FakeTelegramServer.set_latency`
+delays answers the same way (``server.set_latency(0.3)``, or a jitter range
+``server.set_latency((0.1, 1.0))``, or only some methods
+``server.set_latency(0.3, "sendMessage")``).  Delayed requests wait concurrently.
 """
 
 from __future__ import annotations
@@ -19,12 +24,13 @@ import asyncio
 import contextlib
 import inspect
 import json
+import random
 import re
 import time
 import types
 import typing
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +45,7 @@ __all__ = [
     "FAILURE_KINDS",
     "FakeServerSession",
     "FakeTelegramServer",
+    "Latency",
     "RecordedRequest",
     "UploadedFile",
 ]
@@ -63,11 +70,14 @@ class RecordedRequest:
     """Decoded parameters: JSON-encoded fields parsed back, int ids as ints,
     uploaded files as :class:`UploadedFile` (``attach://`` references resolved)."""
     at: float
-    """``time.monotonic()`` when the request arrived."""
+    """``time.monotonic()`` when the request arrived (before any :meth:`set_latency` delay)."""
     response_status: int = 0
     """HTTP status answered; 0 while a long poll is still pending, or for ``drop``."""
     response: dict[str, Any] | None = None
     """The JSON body answered (``None`` if no response was sent)."""
+    answered_at: float | None = None
+    """``time.monotonic()`` when the answer went out (after any latency); ``None`` while
+    pending, or if the connection was dropped without an answer."""
 
     def __str__(self) -> str:
         params = json.dumps(self.params, ensure_ascii=False, default=repr)
@@ -130,6 +140,24 @@ class _Answer(Exception):
 
 class _Drop(Exception):
     """Close the connection without answering."""
+
+
+Latency = float | tuple[float, float]
+"""Seconds before answering: a fixed delay, or ``(low, high)`` drawn uniformly per call."""
+
+
+def _check_latency(latency: Latency | list[float]) -> Latency:
+    if isinstance(latency, tuple | list):
+        low, high = (float(v) for v in latency)
+        if not 0 <= low <= high:
+            msg = f"latency range must satisfy 0 <= low <= high, got {latency!r}"
+            raise ValueError(msg)
+        return (low, high)
+    value = float(latency)
+    if value < 0:
+        msg = f"latency must be >= 0, got {latency!r}"
+        raise ValueError(msg)
+    return value
 
 
 # --------------------------------------------------------------------------- decoding
@@ -290,7 +318,9 @@ _FILE_PATH_RE = re.compile(r"^/file/bot(?P<token>[^/]+)/(?P<path>.+)$")
 class FakeTelegramServer:
     """Fake Bot API: feeds updates through ``getUpdates``, records every request."""
 
-    def __init__(self, *, token: str = "42:TEST", bot_user: dict | None = None) -> None:
+    def __init__(
+        self, *, token: str = "42:TEST", bot_user: dict | None = None, latency_seed: int = 0
+    ) -> None:
         self.token = token
         self.bot_user: dict[str, Any] = dict(bot_user or DEFAULT_BOT_USER)
         self.requests: list[RecordedRequest] = []
@@ -301,6 +331,9 @@ class FakeTelegramServer:
         """Unexpected exceptions raised while handling requests (answered as 500)."""
         self.files: dict[str, bytes] = {}
         """file_id -> content served by getFile + the file download endpoint."""
+        self.latency_exempt: set[str] = {"getupdates"}
+        """Lower-case methods a blanket :meth:`set_latency` leaves alone (the long poll
+        ``getUpdates`` waits on its own); naming a method explicitly still delays it."""
 
         self._updates: list[dict[str, Any]] = []  # queued, unconfirmed, sorted by id
         self._confirmed_below = 0  # ids < this were confirmed by an offset
@@ -314,6 +347,9 @@ class FakeTelegramServer:
         self._commands: dict[str, list[dict]] = {}
         self._menu_buttons: dict[str, dict] = {}
         self._send_times: deque[float] = deque()
+        self._latency: Latency = 0.0
+        self._method_latency: dict[str, Latency] = {}
+        self._latency_random = random.Random(latency_seed)
         self._file_counter = 0
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -434,24 +470,33 @@ class FakeTelegramServer:
 
     def push_update(self, update: dict) -> int:
         """Queue ``update`` (assigning ``update_id`` if missing); wake long polls."""
-        update = dict(update)
-        if "update_id" in update:
-            update_id = int(update["update_id"])
-            if update_id < self._confirmed_below:
-                msg = (
-                    f"update_id {update_id} is below the already confirmed offset "
-                    f"{self._confirmed_below}; the bot would never see it (build the "
-                    "update later or drop 'update_id' to let the server assign one)"
-                )
-                raise ValueError(msg)
-            ensure_update_ids_above(update_id)
-        else:
-            update_id = next_update_id()
-            update["update_id"] = update_id
-        self._updates.append(update)
+        [update_id] = self.push_updates([update])
+        return update_id
+
+    def push_updates(self, updates: Iterable[dict]) -> list[int]:
+        """Queue several updates at once (sorted once, one wake-up); return their ids.
+
+        An ``update_id`` already present is kept, otherwise one is assigned."""
+        queued: list[dict[str, Any]] = []
+        for original in updates:
+            update = dict(original)
+            if "update_id" in update:
+                update_id = int(update["update_id"])
+                if update_id < self._confirmed_below:
+                    msg = (
+                        f"update_id {update_id} is below the already confirmed offset "
+                        f"{self._confirmed_below}; the bot would never see it (build the "
+                        "update later or drop 'update_id' to let the server assign one)"
+                    )
+                    raise ValueError(msg)
+                ensure_update_ids_above(update_id)
+            else:
+                update["update_id"] = next_update_id()
+            queued.append(update)
+        self._updates.extend(queued)
         self._updates.sort(key=lambda u: u["update_id"])
         self._wake_pollers()
-        return update_id
+        return [u["update_id"] for u in queued]
 
     def drop_pending_updates(self) -> None:
         if self._updates:
@@ -509,6 +554,40 @@ class FakeTelegramServer:
 
     def unblock_chat(self, chat_id: int) -> None:
         self._blocked_chats.discard(chat_id)
+
+    def set_latency(self, latency: Latency | list[float], *methods: str) -> None:
+        """Delay answers by ``latency`` seconds (a ``(low, high)`` pair: uniform per call,
+        from a generator seeded at construction, so runs repeat).
+
+        Without ``methods``: every method except :attr:`latency_exempt` (``getUpdates``),
+        replacing all earlier settings (``set_latency(0)`` clears everything). With
+        ``methods``: only those, over the blanket setting (``0`` exempts them).
+
+        The request is recorded on arrival, then waits; concurrent requests wait concurrently.
+        """
+        checked = _check_latency(latency)
+        if not methods:
+            self._latency = checked
+            self._method_latency.clear()
+            return
+        for method in methods:
+            self._method_latency[method.lower()] = checked
+
+    def latency_for(self, method: str) -> Latency:
+        """The latency setting that applies to ``method`` (0.0 if none)."""
+        key = method.lower()
+        if key in self._method_latency:
+            return self._method_latency[key]
+        if key in self.latency_exempt:
+            return 0.0
+        return self._latency
+
+    def _draw_latency(self, method: str) -> float:
+        latency = self.latency_for(method)
+        if isinstance(latency, tuple):
+            low, high = latency
+            return self._latency_random.uniform(low, high)
+        return latency
 
     def set_handler(self, method: str, handler: Handler) -> None:
         """Override a method: ``handler(params)`` (sync or async) returns the result.
@@ -577,6 +656,9 @@ class FakeTelegramServer:
         )
         self.requests.append(record)
         self._notify()
+        delay = self._draw_latency(method)
+        if delay > 0:
+            await asyncio.sleep(delay)
         try:
             if match["token"] != self.token:
                 raise _Answer(401, "Unauthorized")
@@ -608,6 +690,7 @@ class FakeTelegramServer:
             }
         record.response_status = status
         record.response = payload
+        record.answered_at = time.monotonic()
         self._notify()
         return web.json_response(payload, status=status)
 

@@ -49,6 +49,39 @@ class Harness:
             if r.method.lower() not in ("getupdates", "getme")
         ]
 
+    def push_many(self, batch: list[dict[str, Any]]) -> None:
+        """Push updates without waiting (see :meth:`settle`)."""
+        for update in batch:
+            self.server.push_update(update)
+        self._fed += len(batch)
+
+    async def settle(self, timeout: float = 60.0) -> None:
+        """Wait until every update pushed so far was handled."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        inflight = self.app.inflight
+        while inflight.completed < self._fed or inflight.in_flight:
+            if self._task.done():
+                self._task.result()
+            if loop.time() > deadline:
+                missing = self._fed - inflight.completed
+                raise AssertionError(f"{missing} updates not handled within {timeout}s")
+            await asyncio.sleep(0.01)
+
+    async def feed_many(
+        self, batch: list[dict[str, Any]], timeout: float = 60.0
+    ) -> list[RecordedRequest]:
+        """Push updates in one burst (one getUpdates answer, handled concurrently, as from
+        many people at once) and wait until every one was handled; return what was sent."""
+        before = len(self.server.requests)
+        self.push_many(batch)
+        await self.settle(timeout)
+        return [
+            r
+            for r in self.server.requests[before:]
+            if r.method.lower() not in ("getupdates", "getme")
+        ]
+
     async def send(self, user_id: int, text: str, **extra: Any) -> list[str]:
         sent = await self.feed(updates.message_update(user_id, text, **extra))
         return texts_to(sent, user_id)
@@ -122,9 +155,11 @@ async def start_harness(
         app.dispatcher.start_polling(bot, handle_signals=False, polling_timeout=1)
     )
     harness = Harness(server, app, clock, settings, task)
+    await app.alerts.start()
     try:
         yield harness
     finally:
+        await app.alerts.stop(grace=5.0)
         if not task.done():
             await app.dispatcher.stop_polling()
         await task

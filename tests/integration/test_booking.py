@@ -95,9 +95,9 @@ async def test_fall_back_overlap_asks_which_one(harness: Harness) -> None:
     assert "happens twice" in reply
     assert "1:30 AM EDT" in reply
     assert "1:30 AM EST" in reply
-    labels = [t for t, _ in harness.buttons(PAT)]
-    assert len(labels) == 3
-    [saved] = await harness.press(PAT, DraftCb(action="later").pack())
+    buttons = harness.buttons(PAT)
+    assert len(buttons) == 3
+    [saved] = await harness.press(PAT, buttons[1][1])  # the later one
     assert "1:30 AM EST" in saved
     [stored] = await dbcheck.appointments(harness, PAT)
     assert stored.starts_at == datetime(2027, 11, 7, 6, 30, tzinfo=UTC)

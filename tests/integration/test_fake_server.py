@@ -543,3 +543,144 @@ async def test_stop_releases_pending_long_poll() -> None:
     finally:
         await bot.session.close()
         await fake.stop()
+
+
+# --------------------------------------------------------------------------- latency
+
+# asyncio may fire a timer up to its clock resolution early; allow a millisecond.
+_EARLY = 0.001
+
+
+async def test_latency_delays_an_answer(server: FakeTelegramServer, bot: Bot) -> None:
+    await bot.get_me()  # connection set up outside the timed call
+    server.set_latency(0.2)
+    started = time.monotonic()
+    message = await bot.send_message(1001, "slow")
+    elapsed = time.monotonic() - started
+    assert message.text == "slow"
+    assert elapsed >= 0.2 - _EARLY
+    [record] = server.sent_messages()
+    assert record.at - started < 0.1  # recorded on arrival, before the delay
+    assert record.answered_at is not None
+    assert record.answered_at - record.at >= 0.2 - _EARLY
+    assert record.response_status == 200
+
+
+async def test_latency_concurrent_requests_wait_concurrently(
+    server: FakeTelegramServer, bot: Bot
+) -> None:
+    await bot.get_me()
+    server.set_latency(0.2)
+    started = time.monotonic()
+    sent = await asyncio.gather(*(bot.send_message(1000 + i, f"m{i}") for i in range(20)))
+    elapsed = time.monotonic() - started
+    assert len(sent) == 20
+    assert 0.2 - _EARLY <= elapsed < 1.0  # serialized it would take 20 x 0.2 = 4 s
+    records = server.sent_messages()
+    assert len(records) == 20
+    assert all(r.answered_at is not None and r.answered_at - r.at >= 0.2 - _EARLY for r in records)
+
+
+async def test_latency_per_method(server: FakeTelegramServer, bot: Bot) -> None:
+    await bot.get_me()
+    server.set_latency(0.2, "sendMessage", "answerCallbackQuery")
+
+    started = time.monotonic()
+    await bot.get_me()
+    await bot.send_chat_action(1001, "typing")
+    assert time.monotonic() - started < 0.15
+
+    started = time.monotonic()
+    await bot.send_message(1001, "slow")
+    assert time.monotonic() - started >= 0.2 - _EARLY
+    started = time.monotonic()
+    assert await bot.answer_callback_query("cbq-1") is True
+    assert time.monotonic() - started >= 0.2 - _EARLY
+
+    assert server.latency_for("sendmessage") == 0.2
+    assert server.latency_for("getMe") == 0.0
+
+
+async def test_latency_method_overrides_blanket_and_zero_clears(
+    server: FakeTelegramServer, bot: Bot
+) -> None:
+    await bot.get_me()
+    server.set_latency(0.2)
+    server.set_latency(0, "getMe")  # exempt one method from the blanket setting
+    started = time.monotonic()
+    await bot.get_me()
+    assert time.monotonic() - started < 0.15
+    assert server.latency_for("sendMessage") == 0.2
+
+    server.set_latency(0)  # clears the blanket and every per-method setting
+    assert server.latency_for("sendMessage") == 0.0
+    started = time.monotonic()
+    await bot.send_message(1001, "fast")
+    assert time.monotonic() - started < 0.15
+
+
+async def test_latency_blanket_skips_get_updates(server: FakeTelegramServer, bot: Bot) -> None:
+    await bot.get_me()
+    server.set_latency(0.2)
+    update_id = server.push_update(u.message_update(1001, "queued"))
+    started = time.monotonic()
+    [update] = await bot.get_updates(timeout=5)
+    assert time.monotonic() - started < 0.15
+    assert update.update_id == update_id
+    [poll] = server.calls("getUpdates")
+    assert poll.answered_at is not None
+
+    # Named explicitly, getUpdates is delayed too.
+    server.set_latency(0.2, "getUpdates")
+    started = time.monotonic()
+    assert await bot.get_updates(offset=update_id + 1) == []
+    assert time.monotonic() - started >= 0.2 - _EARLY
+
+
+async def test_latency_pending_long_poll_has_no_answer_time(
+    server: FakeTelegramServer, bot: Bot
+) -> None:
+    poll = asyncio.create_task(bot.get_updates(timeout=5))
+    [pending] = await server.wait_for("getUpdates")
+    assert pending.answered_at is None
+    server.push_update(u.message_update(1001, "wake"))
+    await asyncio.wait_for(poll, timeout=2)
+    assert pending.answered_at is not None
+    assert pending.answered_at >= pending.at
+
+
+async def test_latency_jitter_range_is_seeded(server: FakeTelegramServer, bot: Bot) -> None:
+    await bot.get_me()
+    server.set_latency((0.05, 0.1))
+    assert server.latency_for("sendMessage") == (0.05, 0.1)
+    await asyncio.gather(*(bot.send_message(1001, f"j{i}") for i in range(5)))
+    for record in server.sent_messages():
+        assert record.answered_at is not None
+        assert 0.05 - _EARLY <= record.answered_at - record.at < 0.2
+
+    # Draws come from a generator seeded at construction: the same seed repeats them.
+    first, second, other = (FakeTelegramServer(latency_seed=seed) for seed in (7, 7, 8))
+    for fake in (first, second, other):
+        fake.set_latency((0.1, 1.0))
+    draws = [[f._draw_latency("sendMessage") for _ in range(5)] for f in (first, second, other)]
+    assert draws[0] == draws[1] != draws[2]
+    assert all(0.1 <= d <= 1.0 for d in draws[0])
+
+
+def test_latency_rejects_bad_values() -> None:
+    fake = FakeTelegramServer()
+    with pytest.raises(ValueError, match=">= 0"):
+        fake.set_latency(-0.1)
+    with pytest.raises(ValueError, match="low <= high"):
+        fake.set_latency((0.5, 0.1))
+    with pytest.raises(ValueError, match="low <= high"):
+        fake.set_latency((-0.1, 0.1), "sendMessage")
+
+
+async def test_push_updates_many_at_once(server: FakeTelegramServer, bot: Bot) -> None:
+    ids = server.push_updates([u.message_update(1000 + i, f"m{i}") for i in range(3)])
+    raw = server.push_updates([{"message": u.message_update(1, "raw")["message"]}])
+    assert ids == sorted(ids)
+    assert raw[0] > ids[-1]
+    got = await bot.get_updates()
+    assert [x.update_id for x in got] == [*ids, *raw]

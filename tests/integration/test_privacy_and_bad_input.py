@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.logs import quiet_sensitive_loggers
 from bot.services.appointments import AppointmentService
 from bot.telegram.callbacks import ZoneCb
+from tests.conftest import DEFAULT_NOW
 from tests.fake_telegram import updates
+from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration import dbcheck
-from tests.integration.harness import Harness
+from tests.integration.harness import Harness, start_harness
 
 PAT = 1001
 
@@ -125,9 +131,53 @@ async def test_unexpected_input_in_every_booking_state(harness: Harness) -> None
     assert "December 4" in again
 
 
-async def test_group_chats_are_ignored(harness: Harness) -> None:
-    sent = await harness.feed(updates.message_update(PAT, "/start", chat_id=-100))
-    assert sent == []
+async def test_forget_leaves_no_trace_in_the_database_its_wal_or_the_logs(
+    telegram: FakeTelegramServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A whole conversation at DEBUG, a crisis, a reminder, then /forget: the patient's id,
+    name and appointment time are nowhere in the database file, its -wal, or the logs."""
+    caplog.set_level(logging.DEBUG)
+    quiet_sensitive_loggers()
+    pid, name = 7_345_912_867, "Zebulon Quartermaine"
+
+    def named(update: dict[str, Any]) -> dict[str, Any]:
+        inner = update.get("message") or update["callback_query"]
+        inner["from"]["first_name"] = name
+        return update
+
+    async with start_harness(telegram, tmp_path, now=DEFAULT_NOW) as h:
+        await h.feed(named(updates.command_update(pid, "start")))
+        await h.feed(named(updates.callback_update(pid, h.button(pid, "agree"))))
+        await h.feed(named(updates.command_update(pid, "appointment")))
+        await h.feed(named(updates.message_update(pid, "12/3 2:30pm")))
+        await h.feed(named(updates.callback_update(pid, h.button(pid, "Confirm"))))
+        await h.feed(named(updates.message_update(pid, "how long is recovery?")))
+        await h.feed(named(updates.message_update(pid, "I want to kill myself")))
+        h.clock.set(datetime(2026, 11, 30, 19, 31, tzinfo=UTC))  # three days before
+        await h.app.reminders.run_due()
+        await h.app.alerts.deliver_due()
+        await h.feed(named(updates.callback_update(pid, h.button(pid, "Done"))))
+        await h.feed(named(updates.command_update(pid, "forget")))
+        sent = await h.feed(named(updates.callback_update(pid, h.button(pid, "Yes, delete"))))
+        assert "deleted everything" in sent[-1].params["text"]
+        # While the bot still runs: closing the last connection would checkpoint by itself.
+        database = tmp_path / "companion.db"
+        stored = database.read_bytes()
+        wal = tmp_path / "companion.db-wal"
+        stored += wal.read_bytes() if wal.exists() else b""
+    secrets = [
+        str(pid).encode(),
+        pid.to_bytes(6, "big"),  # how SQLite stores an integer of this size
+        name.encode(),
+        b"Zebulon",
+        b"2026-12-03 19:30",
+    ]
+    for secret in secrets:
+        assert secret not in stored, secret
+    logged = caplog.text
+    assert caplog.records, "the conversation was logged at DEBUG"
+    for text in (str(pid), name, "Zebulon", "2026-12-03", "19:30", "2:30", "December 3"):
+        assert text not in logged, text
 
 
 async def test_a_failure_mid_update_rolls_back_and_answers_kindly(
@@ -168,3 +218,10 @@ async def test_setmycommands_lists_the_core_commands(harness: Harness) -> None:
         "help",
         "forget",
     ]
+
+
+async def test_sqlite_overwrites_deleted_rows_on_every_connection(harness: Harness) -> None:
+    # Debian's SQLite is built with secure delete on; other builds are not: the pragma is ours.
+    async with harness.app.engine.connect() as connection:
+        result = await connection.exec_driver_sql("PRAGMA secure_delete")
+        assert result.scalar() == 1

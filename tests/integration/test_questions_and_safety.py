@@ -11,6 +11,14 @@ from tests.integration.harness import STAFF_ID, Harness
 PAT = 1001
 
 
+async def staff_alert(harness: Harness) -> str:
+    """The latest alert to staff: sent from the outbox once the update's transaction committed."""
+    sent = await harness.server.wait_for(
+        "sendMessage", lambda r: r.params.get("chat_id") == STAFF_ID
+    )
+    return str(sent[-1].params["text"])
+
+
 async def test_faq_menu_lists_every_prompt_and_answers_from_templates(harness: Harness) -> None:
     [menu] = await harness.command(PAT, "faq")
     assert "not medical advice" in menu
@@ -62,14 +70,17 @@ async def test_unknown_faq_key_gets_the_list(harness: Harness) -> None:
     ],
 )
 async def test_crisis_is_answered_at_once_and_staff_alerted(harness: Harness, text: str) -> None:
+    # The name in the alert comes from Telegram at delivery; it is never stored.
+    harness.server.set_handler("getChat", lambda p: updates.full_chat(p["chat_id"], "Pat"))
     sent = await harness.feed(updates.message_update(PAT, text))
     to_patient = [r for r in sent if r.params.get("chat_id") == PAT]
-    to_staff = [r for r in sent if r.params.get("chat_id") == STAFF_ID]
     assert "988" in to_patient[0].params["text"]
     assert "911" in to_patient[0].params["text"]
     assert "203-914-1900" in to_patient[0].params["text"]
-    assert sent.index(to_patient[0]) < sent.index(to_staff[0])  # patient first
-    alert = to_staff[0].params["text"]
+    alert = await staff_alert(harness)
+    requests = harness.server.requests
+    to_staff = harness.server.sent_messages(STAFF_ID)[0]
+    assert requests.index(to_patient[0]) < requests.index(to_staff)  # patient first
     assert str(PAT) in alert
     assert "Pat" in alert
     assert text.lower() not in alert.lower()  # never quotes the patient
@@ -80,7 +91,7 @@ async def test_crisis_wins_in_the_middle_of_booking(harness: Harness) -> None:
     await harness.command(PAT, "appointment")
     [reply] = await harness.send(PAT, "honestly I want to end my life")
     assert "988" in reply
-    alert = harness.server.sent_texts(STAFF_ID)[-1]
+    alert = await staff_alert(harness)
     assert "#1" in alert
 
 
@@ -109,10 +120,11 @@ async def test_mentions_of_conditions_are_not_crises(harness: Harness, text: str
 
 
 async def test_staff_alert_escapes_the_patients_name(harness: Harness) -> None:
-    update = updates.message_update(PAT, "I want to kill myself")
-    update["message"]["from"]["first_name"] = "<b>Eve</b> & co"
-    await harness.feed(update)
-    alert = harness.server.sent_texts(STAFF_ID)[-1]
+    harness.server.set_handler(
+        "getChat", lambda p: updates.full_chat(p["chat_id"], "<b>Eve</b> & co")
+    )
+    await harness.feed(updates.message_update(PAT, "I want to kill myself"))
+    alert = await staff_alert(harness)
     assert "&lt;b&gt;Eve&lt;/b&gt; &amp; co" in alert
 
 

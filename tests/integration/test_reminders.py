@@ -402,7 +402,11 @@ async def test_attendance_answers(harness: Harness) -> None:
     assert appointment.attendance == "confirmed"
     [reply] = await harness.press(PAT, ReminderCb(action="reschedule", id=ride.id).pack())
     assert "203-914-1900" in reply
-    alert = harness.server.sent_texts(STAFF_ID)[-1]
+    # Queued with the answer's transaction, sent from the outbox once it committed.
+    sent = await harness.server.wait_for(
+        "sendMessage", lambda r: r.params.get("chat_id") == STAFF_ID
+    )
+    alert = sent[-1].params["text"]
     assert "reschedule" in alert and str(PAT) in alert
     [appointment] = await dbcheck.appointments(harness, PAT)
     assert appointment.attendance == "reschedule"

@@ -14,6 +14,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.delivery.sender import Outcome, Sender
+from bot.logs import chat_ref
 from tests.fake_telegram.server import FakeTelegramServer
 
 SECRET = "Reminder for Alice: infusion tomorrow at 09:30 <b>secret-marker-42</b>"
@@ -66,15 +67,6 @@ async def test_sent_with_message_id(server: FakeTelegramServer, bot: Bot) -> Non
     second = await sender.send(1001, "again")
     assert second.message_id == 2
     assert sender.stats["sent"] == 2
-
-
-async def test_notify_satisfies_notifier(server: FakeTelegramServer, bot: Bot) -> None:
-    sender = make_sender(bot)
-    assert await sender.notify(1001, "<b>alert</b>") is True
-    assert await sender.notify(1002, "<b>alert</b>") is True
-    server.block_chat(1003)
-    assert await sender.notify(1003, "<b>alert</b>") is False
-    assert server.sent_texts() == ["<b>alert</b>", "<b>alert</b>"]
 
 
 async def test_retry_after_pauses_everyone(server: FakeTelegramServer, bot: Bot) -> None:
@@ -244,7 +236,8 @@ async def test_persistent_server_error_gives_retry(
     assert sender.stats["retry"] == 1
     assert sender.stats["transient_errors"] == 4
     assert "secret-marker-42" not in caplog.text
-    assert "1001" in caplog.text
+    assert "1001" not in caplog.text  # chats appear as a keyed digest, never as the id
+    assert chat_ref(1001) in caplog.text
 
 
 async def test_unauthorized_is_retry_and_logged_once_at_error(

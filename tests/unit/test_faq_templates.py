@@ -41,6 +41,7 @@ STAFF_VARS = {
     "display_name": "Sam <Tester>",
     "telegram_id": 123456789,
     "at_local": "Tue 14 May, 21:07",
+    "occurrences": 1,
     "staff_notified": True,
 }
 

@@ -109,6 +109,51 @@ POSITIVE = [
         "Hi, just confirming my appointment on Thursday at 10. Also I wanted to say "
         "that lately I don't want to be alive and I don't know who to tell."
     ),
+    # evasions: invisible (format) characters inside words
+    "I want to k\u200bill myself",  # zero-width space
+    "sui\u00adcide",  # soft hyphen
+    "I feel sui\u2060cidal tonight",  # word joiner
+    "I want to e\u200cnd my li\u200dfe",  # ZWNJ, ZWJ
+    "I wa\ufeffnt to die",  # BOM
+    "I can't bre\u00adathe",
+    "I think I over\u2063dosed",  # invisible separator
+    "s\u200be\u200bl\u200bf h\u200ba\u200br\u200bm",
+    "I'm going to k\u180eill myself",  # Mongolian vowel separator
+    "I want to hu\u2066rt someone",  # left-to-right isolate
+    "I want to d\ufe0fie",  # variation selector
+    "I keep cutting my\U000e0020self",  # tag space
+    # evasions: Cyrillic and Greek lookalike letters
+    "I want to k\u0456ll mys\u0435lf",  # Cyrillic і, е
+    "\u0455u\u0456\u0441\u0456d\u0435",  # ѕuісіdе
+    "I feel \u0455uicidal",
+    "i w\u0430nt t\u03bf di\u0435",  # Cyrillic а, Greek ο, Cyrillic е
+    "I WANT TO \u039a\u0399LL MYS\u0395LF",  # Greek Κ, Ι, Ε
+    "\u041a\u041c\u0405",  # КМЅ
+    "I think I \u043ev\u0435rd\u043es\u0435d",
+    "I \u0441\u0430n't br\u0435\u0430th\u0435",
+    "h\u0435 hits m\u0435 when he drinks",
+    "\u0399'm n\u03bft safe at home",  # Greek Ι, ο
+    "i want to u\u03b7alive myself",  # Greek η looks like n
+    "I'm in d\u0430ng\u0435r",
+    # evasions: numbers, number words and leet
+    "i want 2 die",
+    "gonna k1ll myself",
+    "ki11 myself",
+    "I'm going to k111 myself",
+    "su1c1de",
+    "$uicidal thoughts again",
+    "i w4nt t0 d13",
+    "I c4nt bre4the",
+    "I t00k 2 many pills",
+    "i'm not s@fe at home",
+    "we r in danger",
+    "i'm 5c4red 4 my life",
+    "I think I 0verdosed",
+    "$elf h@rm",
+    "I want 2 kill him",
+    "I'm going to 3nd my l1fe",
+    # evasions: combined
+    "i w\u200b\u0430nt 2 d1e",
 ]
 
 NEGATIVE = [
@@ -147,6 +192,27 @@ NEGATIVE = [
     "I'm killing time in the waiting room",
     "skills for coping with stress?",
     "what conditions do you treat",
+    # ordinary text with digits, number words, other scripts, emoji and format characters
+    "I took 2 pills of tylenol, is that ok before the infusion?",
+    "I have 2 dogs and 1 cat",
+    "Is 4 sessions enough for my migraines?",
+    "my appointment is at 10am on the 2nd",
+    "Can I take vitamin B12 and 5-HTP before my session?",
+    "I'm on 50mg of sertraline",
+    "r u open on Saturday? can u text me the address",
+    "I had 1 odd reaction last time",
+    "call me at 555-0100 after 5pm",
+    "COVID19 booster 2 weeks ago, is that ok?",
+    "I'm 4ever grateful 4 ur help",
+    "my boss is going 2 kill me if I'm late",
+    "this traffic is k1lling me",
+    "I'm dying 2 know how it feels",
+    "Здравствуйте, у меня мигрень, можно записаться?",
+    "Ευχαριστώ πολύ για τη βοήθεια",
+    "s\u043e much better today, thank you!",  # Cyrillic о
+    "thank\u200byou so much \u2764\ufe0f see you 2morrow",
+    "\U0001f468\u200d\U0001f469\u200d\U0001f467 can my family come with me?",
+    "I'd like to re\u00adschedule to the 3rd \U0001f64f",
     "",
     "   ",
 ]

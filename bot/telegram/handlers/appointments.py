@@ -1,33 +1,35 @@
-"""Booking, listing, changing and cancelling appointments. Rules live in AppointmentService."""
+"""Booking, listing, changing and cancelling appointments. Rules live in AppointmentService.
+
+A typed time is read back and confirmed before anything is stored. The confirmation buttons
+carry the token of the offer they belong to (kept in the conversation state): a button from an
+older offer answers that it has expired, and a second tap on an offer already saved is answered
+as saved, once, whether it comes later or races the first.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot.content.store import Content
 from bot.db.models import Patient
 from bot.services.appointments import Ambiguity, AppointmentService, Proposal
 from bot.services.errors import NotFound, ServiceError
-from bot.telegram.callbacks import ApptCb, DraftCb, MenuCb
-from bot.telegram.keyboards import Keyboards
+from bot.telegram.callbacks import ApptCb, DraftCb, MenuCb, new_token
 from bot.telegram.middlewares import RequireConsent
-from bot.telegram.replies import respond
+from bot.telegram.reply import Reply
 from bot.telegram.states import Booking
 
 
-def _error_text(
-    content: Content,
-    lang: str,
-    error: ServiceError,
-    patient: Patient,
-    faq_template: str | None = None,
-) -> str:
-    return content.render(
+def _send_error(
+    reply: Reply, error: ServiceError, patient: Patient, faq_template: str | None = None
+) -> None:
+    reply.send(
         "appointment_error",
-        lang,
+        reply.kb.home(),
         code=error.code,
         zone=patient.timezone,
         faq_template=faq_template,
@@ -36,64 +38,48 @@ def _error_text(
     )
 
 
+def _replace_id(data: dict[str, Any]) -> int | None:
+    value = data.get("replace_id")
+    return value if isinstance(value, int) else None
+
+
 async def _ask_for_time(
-    event: Message | CallbackQuery,
-    state: FSMContext,
-    content: Content,
-    lang: str,
-    kb: Keyboards,
-    patient: Patient,
-    replace_id: int | None = None,
+    state: FSMContext, reply: Reply, patient: Patient, replace_id: int | None = None
 ) -> None:
     await state.set_state(Booking.waiting_for_time)
     await state.set_data({"replace_id": replace_id})
-    await respond(
-        event,
-        content.render(
-            "appointment_ask", lang, zone=patient.timezone, changing=replace_id is not None
-        ),
-        kb.home(),
+    reply.send(
+        "appointment_ask", reply.kb.home(), zone=patient.timezone, changing=replace_id is not None
     )
 
 
 async def list_appointments(
     event: Message | CallbackQuery,
     state: FSMContext,
-    content: Content,
-    lang: str,
-    kb: Keyboards,
+    reply: Reply,
     patient: Patient,
     appointments: AppointmentService,
 ) -> None:
     await state.clear()
     items = await appointments.upcoming(patient)
     if not items and isinstance(event, Message):
-        await _ask_for_time(event, state, content, lang, kb, patient)
+        await _ask_for_time(state, reply, patient)
         return
-    await respond(
-        event,
-        content.render("appointment_list", lang, items=[a.local_start for a in items]),
-        kb.appointments(items),
+    reply.send(
+        "appointment_list", reply.kb.appointments(items), items=[a.local_start for a in items]
     )
 
 
 async def new_appointment(
-    callback: CallbackQuery,
-    state: FSMContext,
-    content: Content,
-    lang: str,
-    kb: Keyboards,
-    patient: Patient,
+    callback: CallbackQuery, state: FSMContext, reply: Reply, patient: Patient
 ) -> None:
-    await _ask_for_time(callback, state, content, lang, kb, patient)
+    await _ask_for_time(state, reply, patient)
 
 
 async def read_time(
     message: Message,
     state: FSMContext,
-    content: Content,
-    lang: str,
-    kb: Keyboards,
+    reply: Reply,
     patient: Patient,
     appointments: AppointmentService,
 ) -> None:
@@ -102,108 +88,123 @@ async def read_time(
         reading = appointments.read(text, patient.timezone)
     except ServiceError as exc:
         # Not a time, but maybe a question ("how long is recovery?"): answer it as well.
-        faq = content.faq(lang).matcher.match(text) if exc.code == "unreadable" else None
-        faq_template = content.template_name(faq.template, lang) if faq else None
-        await message.answer(
-            _error_text(content, lang, exc, patient, faq_template), reply_markup=kb.home()
+        faq = (
+            reply.content.faq(reply.lang).matcher.match(text) if exc.code == "unreadable" else None
         )
+        faq_template = reply.content.template_name(faq.template, reply.lang) if faq else None
+        _send_error(reply, exc, patient, faq_template)
         return
     data = await state.get_data()
+    token = new_token()  # a new offer: the buttons of any earlier one stop working
     if isinstance(reading, Ambiguity):
-        await state.update_data(
-            earlier=reading.earlier.starts_at.isoformat(),
-            later=reading.later.starts_at.isoformat(),
-            zone=reading.earlier.zone,
-            starts_at=None,
+        await state.set_data(
+            {
+                "replace_id": _replace_id(data),
+                "earlier": reading.earlier.starts_at.isoformat(),
+                "later": reading.later.starts_at.isoformat(),
+                "zone": reading.earlier.zone,
+                "token": token,
+            }
         )
         await state.set_state(Booking.confirming)
-        await message.answer(
-            content.render(
-                "appointment_ambiguous",
-                lang,
-                earlier=reading.earlier.local,
-                later=reading.later.local,
-            ),
-            reply_markup=kb.draft_ambiguous(reading.earlier.local, reading.later.local),
+        reply.send(
+            "appointment_ambiguous",
+            reply.kb.draft_ambiguous(reading.earlier.local, reading.later.local, token),
+            earlier=reading.earlier.local,
+            later=reading.later.local,
         )
         return
-    await state.update_data(starts_at=reading.starts_at.isoformat(), zone=reading.zone)
+    await state.set_data(
+        {
+            "replace_id": _replace_id(data),
+            "starts_at": reading.starts_at.isoformat(),
+            "zone": reading.zone,
+            "token": token,
+        }
+    )
     await state.set_state(Booking.confirming)
-    await message.answer(
-        content.render(
-            "appointment_confirm",
-            lang,
-            when=reading.local,
-            changing=data.get("replace_id") is not None,
-        ),
-        reply_markup=kb.draft_confirm(),
+    reply.send(
+        "appointment_confirm",
+        reply.kb.draft_confirm(token),
+        when=reading.local,
+        changing=_replace_id(data) is not None,
     )
 
 
 async def draft_change(
     callback: CallbackQuery,
+    callback_data: DraftCb,
     state: FSMContext,
-    content: Content,
-    lang: str,
-    kb: Keyboards,
+    reply: Reply,
     patient: Patient,
 ) -> None:
-    replace_id = (await state.get_data()).get("replace_id")
-    await _ask_for_time(
-        callback,
-        state,
-        content,
-        lang,
-        kb,
-        patient,
-        replace_id if isinstance(replace_id, int) else None,
-    )
+    data = await state.get_data()
+    current = data.get("token") == callback_data.t
+    await _ask_for_time(state, reply, patient, _replace_id(data) if current else None)
 
 
 async def draft_confirm(
     callback: CallbackQuery,
     callback_data: DraftCb,
     state: FSMContext,
-    content: Content,
-    lang: str,
-    kb: Keyboards,
+    reply: Reply,
     patient: Patient,
     appointments: AppointmentService,
 ) -> None:
     data = await state.get_data()
+    if callback_data.t and data.get("saved") == callback_data.t:
+        await _already_saved(reply, patient, appointments, data)
+        return
     field = "starts_at" if callback_data.action == "confirm" else callback_data.action
     stored = data.get(field)
-    replace_id = data.get("replace_id")
-    if await state.get_state() != Booking.confirming.state or not isinstance(stored, str):
-        await respond(
-            callback,
-            _error_text(content, lang, ServiceError("expired"), patient),
-            kb.home(),
-        )
+    offered = (
+        await state.get_state() == Booking.confirming.state
+        and data.get("token") == callback_data.t
+        and isinstance(stored, str)
+    )
+    if not offered or not isinstance(stored, str):
+        _send_error(reply, ServiceError("expired"), patient)
         return
+    replace_id = _replace_id(data)
     try:
         proposal: Proposal = appointments.proposal_from_stored(stored, str(data.get("zone")))
-        appointment = await appointments.confirm(
-            patient, proposal, replace_id=replace_id if isinstance(replace_id, int) else None
-        )
+        appointment = await appointments.confirm(patient, proposal, replace_id=replace_id)
     except NotFound:
         await state.clear()
-        await respond(callback, content.render("appointment_gone", lang), kb.home())
+        reply.send("appointment_gone", reply.kb.home())
         return
     except ServiceError as exc:
-        await respond(
-            callback,
-            _error_text(content, lang, exc, patient),
-            kb.home(),
-        )
+        _send_error(reply, exc, patient)
         return
-    await state.clear()
-    await respond(
-        callback,
-        content.render(
-            "appointment_saved", lang, when=appointment.local_start, changed=replace_id is not None
-        ),
-        kb.main_menu(),
+    # Remember which offer was saved, so a second tap on it is answered as done.
+    await state.set_state(None)
+    await state.set_data(
+        {"saved": callback_data.t, "appointment_id": appointment.id, "changed": bool(replace_id)}
+    )
+    reply.send(
+        "appointment_saved",
+        reply.kb.main_menu(),
+        when=appointment.local_start,
+        changed=replace_id is not None,
+    )
+
+
+async def _already_saved(
+    reply: Reply, patient: Patient, appointments: AppointmentService, data: dict[str, Any]
+) -> None:
+    appointment_id = data.get("appointment_id")
+    try:
+        if not isinstance(appointment_id, int):
+            raise NotFound()
+        appointment = await appointments.owned_upcoming(patient, appointment_id)
+    except NotFound:
+        reply.send("appointment_gone", reply.kb.home())
+        return
+    reply.send(
+        "appointment_saved",
+        reply.kb.main_menu(),
+        when=appointment.local_start,
+        changed=bool(data.get("changed")),
     )
 
 
@@ -211,48 +212,39 @@ async def appointment_action(
     callback: CallbackQuery,
     callback_data: ApptCb,
     state: FSMContext,
-    content: Content,
-    lang: str,
-    kb: Keyboards,
+    reply: Reply,
     patient: Patient,
     appointments: AppointmentService,
 ) -> None:
+    kb = reply.kb
     try:
+        if callback_data.action == "cancel_yes":
+            # Idempotent: a second "yes" finds it cancelled and says so again.
+            cancelled = await appointments.cancel(patient, callback_data.id)
+            reply.send("appointment_cancelled", kb.main_menu(), when=cancelled.local_start)
+            return
         appointment = await appointments.owned_upcoming(patient, callback_data.id)
         match callback_data.action:
             case "view":
-                await respond(
-                    callback,
-                    content.render("appointment_detail", lang, when=appointment.local_start),
+                reply.send(
+                    "appointment_detail",
                     kb.appointment_actions(appointment.id),
+                    when=appointment.local_start,
                 )
             case "change":
-                await _ask_for_time(callback, state, content, lang, kb, patient, appointment.id)
+                await _ask_for_time(state, reply, patient, appointment.id)
             case "cancel":
-                await respond(
-                    callback,
-                    content.render(
-                        "appointment_cancel_confirm", lang, when=appointment.local_start
-                    ),
+                reply.send(
+                    "appointment_cancel_confirm",
                     kb.cancel_confirm(appointment.id),
-                )
-            case "cancel_yes":
-                await appointments.cancel(patient, appointment.id)
-                await respond(
-                    callback,
-                    content.render("appointment_cancelled", lang, when=appointment.local_start),
-                    kb.main_menu(),
+                    when=appointment.local_start,
                 )
             case "cancel_no":
-                await respond(
-                    callback,
-                    content.render("appointment_kept", lang, when=appointment.local_start),
-                    kb.main_menu(),
-                )
+                reply.send("appointment_kept", kb.main_menu(), when=appointment.local_start)
             case _:
-                await respond(callback, content.render("stale_button", lang), kb.home())
+                reply.send("stale_button", kb.home())
     except NotFound:
-        await respond(callback, content.render("appointment_gone", lang), kb.home())
+        reply.send("appointment_gone", kb.home())
 
 
 def create_router() -> Router:

@@ -5,25 +5,23 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
-from bot.content.store import Content
-from bot.telegram.keyboards import Keyboards
-from bot.telegram.replies import respond
+from bot.telegram.reply import Reply
 
 
-async def unknown_command(message: Message, content: Content, lang: str, kb: Keyboards) -> None:
-    await message.answer(content.render("unknown_command", lang), reply_markup=kb.home())
+async def unknown_command(message: Message, reply: Reply) -> None:
+    reply.send("unknown_command", reply.kb.home())
 
 
-async def unsupported(message: Message, content: Content, lang: str, kb: Keyboards) -> None:
-    await message.answer(content.render("unsupported", lang), reply_markup=kb.home())
+async def unsupported(message: Message, reply: Reply) -> None:
+    reply.send("unsupported", reply.kb.home())
 
 
-async def edited(message: Message, content: Content, lang: str) -> None:
-    await message.answer(content.render("edited", lang))
+async def edited(message: Message, reply: Reply) -> None:
+    reply.send("edited")
 
 
-async def stale_button(callback: CallbackQuery, content: Content, lang: str, kb: Keyboards) -> None:
-    await respond(callback, content.render("stale_button", lang), kb.home())
+async def stale_button(callback: CallbackQuery, reply: Reply) -> None:
+    reply.send("stale_button", reply.kb.home())
 
 
 def create_router() -> Router:

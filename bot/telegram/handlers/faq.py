@@ -4,44 +4,34 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.content.store import Content
 from bot.telegram.callbacks import FaqCb, MenuCb
-from bot.telegram.keyboards import Keyboards
-from bot.telegram.replies import respond
+from bot.telegram.reply import Reply
 
 
-def _topics(content: Content, lang: str) -> list[tuple[str, str]]:
-    return [(e.key, e.title) for e in content.faq(lang).entries]
+def _topics(reply: Reply) -> InlineKeyboardMarkup:
+    return reply.kb.faq((e.key, e.title) for e in reply.content.faq(reply.lang).entries)
 
 
-async def faq_menu(
-    event: Message | CallbackQuery, content: Content, lang: str, kb: Keyboards
-) -> None:
-    await respond(event, content.render("faq_menu", lang), kb.faq(_topics(content, lang)))
+async def faq_menu(event: Message | CallbackQuery, reply: Reply) -> None:
+    reply.send("faq_menu", _topics(reply))
 
 
-async def faq_answer(
-    callback: CallbackQuery, callback_data: FaqCb, content: Content, lang: str, kb: Keyboards
-) -> None:
-    entry = content.faq(lang).by_key(callback_data.key)
+async def faq_answer(callback: CallbackQuery, callback_data: FaqCb, reply: Reply) -> None:
+    entry = reply.content.faq(reply.lang).by_key(callback_data.key)
     if entry is None:
-        await respond(
-            callback, content.render("faq_no_match", lang), kb.faq(_topics(content, lang))
-        )
+        reply.send("faq_no_match", _topics(reply))
         return
-    await respond(callback, content.render(entry.template, lang), kb.faq_answer())
+    reply.send(entry.template, reply.kb.faq_answer())
 
 
-async def free_text(message: Message, content: Content, lang: str, kb: Keyboards) -> None:
-    entry = content.faq(lang).matcher.match(message.text or "")
+async def free_text(message: Message, reply: Reply) -> None:
+    entry = reply.content.faq(reply.lang).matcher.match(message.text or "")
     if entry is None:
-        await message.answer(
-            content.render("faq_no_match", lang), reply_markup=kb.faq(_topics(content, lang))
-        )
+        reply.send("faq_no_match", _topics(reply))
         return
-    await message.answer(content.render(entry.template, lang), reply_markup=kb.faq_answer())
+    reply.send(entry.template, reply.kb.faq_answer())
 
 
 def create_router() -> Router:

@@ -7,38 +7,49 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot.content.store import Content
 from bot.db.models import Patient
 from bot.services.patients import PatientService
-from bot.telegram.callbacks import ForgetCb
-from bot.telegram.keyboards import Keyboards
-from bot.telegram.replies import respond
+from bot.telegram.callbacks import ForgetCb, new_token
+from bot.telegram.reply import Reply
+from bot.telegram.states import Forgetting
 
 
 async def forget(
-    message: Message, content: Content, lang: str, kb: Keyboards, patient: Patient | None
+    message: Message, state: FSMContext, reply: Reply, patient: Patient | None
 ) -> None:
     if patient is None:
-        await message.answer(content.render("forget_nothing", lang))
+        reply.send("forget_nothing")
         return
-    await message.answer(content.render("forget_confirm", lang), reply_markup=kb.forget_confirm())
+    token = new_token()
+    await state.set_state(Forgetting.confirming)
+    await state.set_data({"token": token})
+    reply.send("forget_confirm", reply.kb.forget_confirm(token))
 
 
 async def forget_answer(
     callback: CallbackQuery,
     callback_data: ForgetCb,
     state: FSMContext,
-    content: Content,
-    lang: str,
-    kb: Keyboards,
+    reply: Reply,
+    patient: Patient | None,
     patients: PatientService,
 ) -> None:
-    if not callback_data.confirm:
-        await respond(callback, content.render("forget_kept", lang), kb.home())
+    offered = (
+        await state.get_state() == Forgetting.confirming.state
+        and (await state.get_data()).get("token") == callback_data.t
+    )
+    if not offered:
+        if callback_data.confirm and patient is None:
+            reply.send("forget_done")  # a second "yes": already done
+        else:
+            reply.send("stale_button", reply.kb.home())  # e.g. "yes" after "no, keep"
         return
     await state.clear()
+    if not callback_data.confirm:
+        reply.send("forget_kept", reply.kb.home())
+        return
     await patients.forget(callback.from_user.id)
-    await respond(callback, content.render("forget_done", lang))
+    reply.send("forget_done")
 
 
 def create_router() -> Router:

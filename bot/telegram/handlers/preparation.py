@@ -1,69 +1,53 @@
-"""The preparation checklist, the buttons under reminders, and /pause and /resume."""
+"""The preparation checklist, the buttons under reminders, /pause and /resume."""
 
 from __future__ import annotations
 
-import logging
-
-from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.content.store import Content
 from bot.db.models import Patient
 from bot.services.appointments import AppointmentService
 from bot.services.errors import NotFound, ServiceError
 from bot.services.reminders import Checklist, PreparationService
 from bot.services.staff_alerts import StaffAlerts
 from bot.telegram.callbacks import ChecklistCb, MenuCb, ReminderCb
-from bot.telegram.keyboards import Keyboards
 from bot.telegram.middlewares import RequireConsent
 from bot.telegram.reminder_view import checklist_context, checklist_keyboard
-from bot.telegram.replies import respond
+from bot.telegram.reply import Reply
 from scheduler.timemath import load_zone, to_local
 
-log = logging.getLogger(__name__)
 
-
-def _checklist_text(content: Content, lang: str, checklist: Checklist) -> str:
-    return content.render(
+def _checklist_text(reply: Reply, checklist: Checklist) -> str:
+    return reply.render(
         "checklist",
-        lang,
         when=checklist.appointment.local_start,
-        checklist=checklist_context(content, lang, checklist.ticks),
+        checklist=checklist_context(reply.content, reply.lang, checklist.ticks),
     )
 
 
-def _checklist_markup(content: Content, lang: str, checklist: Checklist) -> InlineKeyboardMarkup:
-    return checklist_keyboard(content, lang, checklist.appointment.id, checklist.ticks)
+def _checklist_markup(reply: Reply, checklist: Checklist) -> InlineKeyboardMarkup:
+    return checklist_keyboard(reply.content, reply.lang, checklist.appointment.id, checklist.ticks)
+
+
+def _send_checklist(reply: Reply, checklist: Checklist) -> None:
+    reply.send_html(_checklist_text(reply, checklist), _checklist_markup(reply, checklist))
 
 
 async def show_prepare(
-    event: Message | CallbackQuery,
-    content: Content,
-    lang: str,
-    kb: Keyboards,
-    patient: Patient,
-    preparation: PreparationService,
+    event: Message | CallbackQuery, reply: Reply, patient: Patient, preparation: PreparationService
 ) -> None:
     checklist = await preparation.next_checklist(patient)
     if checklist is None:
-        await respond(event, content.render("checklist_none", lang), kb.home())
+        reply.send("checklist_none", reply.kb.home())
         return
-    await respond(
-        event,
-        _checklist_text(content, lang, checklist),
-        _checklist_markup(content, lang, checklist),
-    )
+    _send_checklist(reply, checklist)
 
 
 async def toggle_item(
     callback: CallbackQuery,
     callback_data: ChecklistCb,
-    bot: Bot,
-    content: Content,
-    lang: str,
-    kb: Keyboards,
+    reply: Reply,
     patient: Patient,
     appointments: AppointmentService,
     preparation: PreparationService,
@@ -72,35 +56,23 @@ async def toggle_item(
         appointment = await appointments.owned_upcoming(patient, callback_data.appt)
         checklist = await preparation.set_item(appointment, callback_data.item, callback_data.done)
     except NotFound:
-        await respond(callback, content.render("appointment_gone", lang), kb.home())
+        reply.send("appointment_gone", reply.kb.home())
         return
-    except ServiceError:
-        await respond(callback, content.render("stale_button", lang), kb.home())
+    except ServiceError:  # an item the plan no longer has
+        reply.send("stale_button", reply.kb.home())
         return
-    await callback.answer()
-    text = _checklist_text(content, lang, checklist)
-    markup = _checklist_markup(content, lang, checklist)
     message = callback.message
-    if message is not None and message.message_id:
-        try:
-            await bot.edit_message_text(
-                text=text,
-                chat_id=callback.from_user.id,
-                message_id=message.message_id,
-                reply_markup=markup,
-            )
-            return
-        except TelegramBadRequest:
-            pass  # too old, or deleted: send the checklist anew
-    await bot.send_message(callback.from_user.id, text, reply_markup=markup)
+    reply.edit_or_send(
+        message.message_id if message is not None else None,
+        _checklist_text(reply, checklist),
+        _checklist_markup(reply, checklist),
+    )
 
 
 async def reminder_button(
     callback: CallbackQuery,
     callback_data: ReminderCb,
-    content: Content,
-    lang: str,
-    kb: Keyboards,
+    reply: Reply,
     patient: Patient,
     preparation: PreparationService,
     staff_alerts: StaffAlerts,
@@ -108,62 +80,64 @@ async def reminder_button(
     try:
         match callback_data.action:
             case "done":
-                checklist = await preparation.mark_done(patient, callback_data.id)
-                await respond(
-                    callback,
-                    _checklist_text(content, lang, checklist),
-                    _checklist_markup(content, lang, checklist),
-                )
+                _send_checklist(reply, await preparation.mark_done(patient, callback_data.id))
             case "checklist":
                 _, appointment = await preparation.reminder(patient, callback_data.id)
-                checklist = await preparation.checklist(appointment)
-                await respond(
-                    callback,
-                    _checklist_text(content, lang, checklist),
-                    _checklist_markup(content, lang, checklist),
-                )
+                _send_checklist(reply, await preparation.checklist(appointment))
             case "snooze":
                 try:
                     until, appointment = await preparation.snooze(patient, callback_data.id)
                 except ServiceError as exc:
                     if exc.code not in ("snooze_too_late", "busy"):
                         raise
-                    await respond(callback, content.render("reminder_snooze_refused", lang))
+                    reply.send("reminder_snooze_refused")
                     return
                 local_until = to_local(until, load_zone(appointment.timezone))
-                await respond(callback, content.render("reminder_snoozed", lang, until=local_until))
+                reply.send("reminder_snoozed", until=local_until)
             case "coming":
-                appointment = await preparation.attendance(patient, callback_data.id, True)
-                await respond(
-                    callback, content.render("attend_confirmed", lang, when=appointment.local_start)
-                )
+                appointment, _ = await preparation.attendance(patient, callback_data.id, True)
+                reply.send("attend_confirmed", when=appointment.local_start)
             case "reschedule":
-                appointment = await preparation.attendance(patient, callback_data.id, False)
-                await respond(callback, content.render("attend_reschedule", lang), kb.home())
-                await staff_alerts.reschedule_request(
-                    patient_id=patient.id,
-                    telegram_id=callback.from_user.id,
-                    display_name=callback.from_user.full_name,
-                    starts_at=appointment.starts_at,
+                appointment, changed = await preparation.attendance(
+                    patient, callback_data.id, False
+                )
+                if changed:  # one alert per request; a second tap is answered as done
+                    await staff_alerts.reschedule_request(
+                        preparation.repo,
+                        patient_id=patient.id,
+                        telegram_id=callback.from_user.id,
+                        appointment_id=appointment.id,
+                        starts_at=appointment.starts_at,
+                    )
+                reply.send(
+                    "attend_reschedule",
+                    reply.kb.home(),
+                    already=not changed,
+                    team_asked=bool(staff_alerts.staff_ids),
                 )
             case _:
-                await respond(callback, content.render("stale_button", lang), kb.home())
-    except (NotFound, ServiceError):
-        await respond(callback, content.render("appointment_gone", lang), kb.home())
+                reply.send("stale_button", reply.kb.home())
+    except NotFound:
+        reply.send("appointment_gone", reply.kb.home())
+    except ServiceError as exc:
+        if exc.code == "nothing_to_tick":
+            reply.send("stale_button", reply.kb.home())
+        else:  # the visit is over, or the reminder no longer applies
+            reply.send("appointment_gone", reply.kb.home())
 
 
 async def pause(
-    message: Message, content: Content, lang: str, patient: Patient, preparation: PreparationService
+    message: Message, reply: Reply, patient: Patient, preparation: PreparationService
 ) -> None:
     await preparation.set_paused(patient, True)
-    await message.answer(content.render("paused", lang))
+    reply.send("paused")
 
 
 async def resume(
-    message: Message, content: Content, lang: str, patient: Patient, preparation: PreparationService
+    message: Message, reply: Reply, patient: Patient, preparation: PreparationService
 ) -> None:
     await preparation.set_paused(patient, False)
-    await message.answer(content.render("resumed", lang))
+    reply.send("resumed")
 
 
 def create_router() -> Router:

@@ -7,63 +7,47 @@ from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot.content.store import Content
 from bot.db.models import Patient
 from bot.services.patients import PatientService
 from bot.telegram.callbacks import ConsentCb, MenuCb
-from bot.telegram.keyboards import Keyboards
-from bot.telegram.replies import respond
+from bot.telegram.reply import Reply
 
 
 async def start(
-    event: Message | CallbackQuery,
-    state: FSMContext,
-    content: Content,
-    lang: str,
-    kb: Keyboards,
-    patient: Patient | None,
+    event: Message | CallbackQuery, state: FSMContext, reply: Reply, patient: Patient | None
 ) -> None:
     await state.clear()
     if patient is not None and patient.has_consented:
-        await respond(event, content.render("welcome_back", lang), kb.main_menu())
+        reply.send("welcome_back", reply.kb.main_menu())
         return
-    await respond(event, content.render("welcome", lang), kb.consent())
+    reply.send("welcome", reply.kb.consent())
 
 
 async def consent_answer(
-    callback: CallbackQuery,
-    callback_data: ConsentCb,
-    content: Content,
-    lang: str,
-    kb: Keyboards,
-    patients: PatientService,
+    callback: CallbackQuery, callback_data: ConsentCb, reply: Reply, patients: PatientService
 ) -> None:
     if not callback_data.agree:
-        await respond(callback, content.render("consent_declined", lang), kb.start_over())
+        reply.send("consent_declined", reply.kb.start_over())
         return
+    # Idempotent: a second tap (or one racing the first) finds the account and says the same.
     await patients.consent(
-        telegram_id=callback.from_user.id, chat_id=callback.from_user.id, language=lang
+        telegram_id=callback.from_user.id, chat_id=callback.from_user.id, language=reply.lang
     )
-    await respond(callback, content.render("consent_thanks", lang), kb.main_menu())
+    reply.send("consent_thanks", reply.kb.main_menu())
 
 
 async def menu(
-    event: Message | CallbackQuery,
-    state: FSMContext,
-    content: Content,
-    lang: str,
-    kb: Keyboards,
-    patient: Patient | None,
+    event: Message | CallbackQuery, state: FSMContext, reply: Reply, patient: Patient | None
 ) -> None:
     await state.clear()
     if patient is None or not patient.has_consented:
-        await respond(event, content.render("need_consent", lang), kb.start_over())
+        reply.send("need_consent", reply.kb.start_over())
         return
-    await respond(event, content.render("menu", lang), kb.main_menu())
+    reply.send("menu", reply.kb.main_menu())
 
 
-async def help_(event: Message | CallbackQuery, content: Content, lang: str, kb: Keyboards) -> None:
-    await respond(event, content.render("help", lang), kb.home())
+async def help_(event: Message | CallbackQuery, reply: Reply) -> None:
+    reply.send("help", reply.kb.home())
 
 
 def create_router() -> Router:

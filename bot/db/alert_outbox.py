@@ -1,0 +1,324 @@
+"""Queries of the staff alert outbox (`staff_alerts`, model `StaffAlert`).
+
+Alerts are written in the transaction of whatever raised them and delivered afterwards by
+`bot.delivery.alert_outbox.AlertDelivery`: claimed under a lease in one short transaction, sent
+with no session open, and closed (fenced by the lease owner) in another. Each query is portable
+SQL; claiming and `next_due` use the (status, next_attempt_at) index.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import StaffAlert
+
+__all__ = [
+    "ALERT_FAILED",
+    "ALERT_PENDING",
+    "ALERT_SENT",
+    "AlertOutboxRepository",
+    "ClaimedAlert",
+    "Queued",
+]
+
+# Statuses of an outbox row. A claimed row stays pending, under a lease.
+ALERT_PENDING = "pending"
+ALERT_SENT = "sent"
+ALERT_FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedAlert:
+    """A claimed outbox row as plain values: it outlives the claim's session."""
+
+    id: int
+    kind: str
+    staff_chat_id: int
+    patient_id: int | None
+    subject_telegram_id: int | None
+    context: Mapping[str, Any] = field(hash=False)
+    occurrences: int
+    attempts: int
+    """Attempts including the one this claim is for."""
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """What `AlertOutboxRepository.add` did: rows written, and rows it counted into instead."""
+
+    inserted: int
+    coalesced: int
+
+
+def _dump(context: Mapping[str, Any] | None) -> str:
+    return json.dumps(dict(context or {}), sort_keys=True, separators=(",", ":"))
+
+
+def _load(raw: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class AlertOutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self,
+        *,
+        kind: str,
+        staff_chat_ids: Collection[int],
+        now: datetime,
+        context: Mapping[str, Any] | None = None,
+        patient_id: int | None = None,
+        subject_telegram_id: int | None = None,
+        dedupe_key: str | None = None,
+        sent_since: datetime | None = None,
+    ) -> Queued:
+        """Queue one alert for each staff member, in the caller's transaction.
+
+        With a `dedupe_key`, a staff member who already has a row with that key (and kind)
+        that is still pending, or was created at or after `sent_since` and sent, gets that
+        row's `occurrences` incremented instead of a new row.
+
+        Concurrent callers end up with one pending row per key and staff member. On SQLite the
+        increment comes first and takes the write lock, so the second caller waits and counts
+        into the first one's row. On PostgreSQL the second caller's insert meets the unique
+        index on pending rows (`uq_staff_alerts_pending_dedupe`), waits for the first to
+        commit, fails inside a savepoint, and counts into the row it can now see.
+        """
+        staff = sorted(set(staff_chat_ids))
+        if not staff:
+            return Queued(0, 0)
+        if dedupe_key is None:
+            await self._insert(staff, kind, now, context, patient_id, subject_telegram_id, None)
+            return Queued(inserted=len(staff), coalesced=0)
+        covered: set[int] = set()
+        for attempt in range(3):
+            remaining = [s for s in staff if s not in covered]
+            covered |= await self._count_into(kind, dedupe_key, remaining, sent_since)
+            fresh = [s for s in staff if s not in covered]
+            if not fresh:
+                break
+            try:
+                async with self.session.begin_nested():
+                    await self._insert(
+                        fresh, kind, now, context, patient_id, subject_telegram_id, dedupe_key
+                    )
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                continue  # another transaction committed an equivalent pending row meanwhile
+            break
+        return Queued(inserted=len(staff) - len(covered), coalesced=len(covered))
+
+    async def _count_into(
+        self, kind: str, dedupe_key: str, staff: list[int], sent_since: datetime | None
+    ) -> set[int]:
+        """Add one occurrence to the newest open row of each staff member; who had one."""
+        if not staff:
+            return set()
+        still_open = StaffAlert.status == ALERT_PENDING
+        if sent_since is not None:
+            still_open = or_(
+                still_open,
+                (StaffAlert.status == ALERT_SENT) & (StaffAlert.created_at >= sent_since),
+            )
+        newest = (
+            select(func.max(StaffAlert.id))
+            .where(
+                StaffAlert.dedupe_key == dedupe_key,
+                StaffAlert.kind == kind,
+                StaffAlert.staff_chat_id.in_(staff),
+                still_open,
+            )
+            .group_by(StaffAlert.staff_chat_id)
+        )
+        result = await self.session.execute(
+            update(StaffAlert)
+            .where(StaffAlert.id.in_(newest.scalar_subquery()))
+            .values(occurrences=StaffAlert.occurrences + 1)
+            .returning(StaffAlert.staff_chat_id)
+            .execution_options(synchronize_session=False)
+        )
+        return set(result.scalars())
+
+    async def _insert(
+        self,
+        staff: list[int],
+        kind: str,
+        now: datetime,
+        context: Mapping[str, Any] | None,
+        patient_id: int | None,
+        subject_telegram_id: int | None,
+        dedupe_key: str | None,
+    ) -> None:
+        payload = _dump(context)
+        await self.session.execute(
+            insert(StaffAlert),
+            [
+                {
+                    "kind": kind,
+                    "staff_chat_id": staff_id,
+                    "patient_id": patient_id,
+                    "subject_telegram_id": subject_telegram_id,
+                    "context": payload,
+                    "dedupe_key": dedupe_key,
+                    "occurrences": 1,
+                    "status": ALERT_PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for staff_id in staff
+            ],
+        )
+
+    async def claim(
+        self, now: datetime, owner: str, lease_until: datetime, limit: int
+    ) -> list[ClaimedAlert]:
+        """Take up to `limit` due rows under a lease, oldest due first.
+
+        The claim moves `next_attempt_at` to the end of the lease: a row whose sender died is
+        due again once the lease ran out, with no second condition on `lease_until`. The UPDATE
+        re-checks status and due time, so when two replicas race for a row only one of them
+        gets it back from RETURNING. Rows lost to another replica are looked for again (a
+        few times), so an empty answer means nothing is due rather than a lost race."""
+        for _ in range(3):
+            rows = await self._claim_once(now, owner, lease_until, limit)
+            if rows is None or rows:
+                return rows or []
+        return []
+
+    async def _claim_once(
+        self, now: datetime, owner: str, lease_until: datetime, limit: int
+    ) -> list[ClaimedAlert] | None:
+        """The claimed rows; None when nothing was due (an empty list: all were taken)."""
+        due = await self.session.execute(
+            select(StaffAlert.id)
+            .where(StaffAlert.status == ALERT_PENDING, StaffAlert.next_attempt_at <= now)
+            .order_by(StaffAlert.next_attempt_at, StaffAlert.id)
+            .limit(limit)
+        )
+        ids = list(due.scalars())
+        if not ids:
+            return None
+        claimed = await self.session.execute(
+            update(StaffAlert)
+            .where(
+                StaffAlert.id.in_(ids),
+                StaffAlert.status == ALERT_PENDING,
+                StaffAlert.next_attempt_at <= now,
+            )
+            .values(
+                lease_owner=owner,
+                lease_until=lease_until,
+                next_attempt_at=lease_until,
+                attempts=StaffAlert.attempts + 1,
+            )
+            .returning(
+                StaffAlert.id,
+                StaffAlert.kind,
+                StaffAlert.staff_chat_id,
+                StaffAlert.patient_id,
+                StaffAlert.subject_telegram_id,
+                StaffAlert.context,
+                StaffAlert.occurrences,
+                StaffAlert.attempts,
+                StaffAlert.created_at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        rows = [
+            ClaimedAlert(rid, kind, staff, pid, subject, _load(ctx), occurrences, attempts, created)
+            for rid, kind, staff, pid, subject, ctx, occurrences, attempts, created in claimed
+        ]
+        rows.sort(key=lambda r: (r.created_at, r.id))
+        return rows
+
+    async def finish(
+        self,
+        alert_id: int,
+        owner: str,
+        *,
+        status: str,
+        now: datetime,
+        error: str | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> bool:
+        """Close one claimed row: `sent`, `failed`, or `pending` again at `next_attempt_at`.
+
+        Fenced by the lease owner: a row claimed by someone else meanwhile (or deleted with its
+        patient) is left alone, and False is returned."""
+        values: dict[str, Any] = {"status": status, "lease_owner": None, "lease_until": None}
+        if status == ALERT_SENT:
+            values["sent_at"] = now
+            values["last_error"] = None
+        else:
+            values["last_error"] = error[:120] if error else None
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = next_attempt_at
+        result = await self.session.execute(
+            update(StaffAlert)
+            .where(
+                StaffAlert.id == alert_id,
+                StaffAlert.status == ALERT_PENDING,
+                StaffAlert.lease_owner == owner,
+            )
+            .values(values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)
+
+    async def next_due(self) -> datetime | None:
+        """The earliest moment a row may need sending (a retry, or a lease running out)."""
+        result = await self.session.execute(
+            select(func.min(StaffAlert.next_attempt_at)).where(StaffAlert.status == ALERT_PENDING)
+        )
+        return result.scalar_one_or_none()
+
+    async def delete_for_patient(self, patient_id: int | None, telegram_id: int | None) -> int:
+        """Every row about this person: by patient id, and by Telegram id (alerts raised before
+        they agreed to storage have no patient id)."""
+        conditions = []
+        if patient_id is not None:
+            conditions.append(StaffAlert.patient_id == patient_id)
+        if telegram_id is not None:
+            conditions.append(StaffAlert.subject_telegram_id == telegram_id)
+        if not conditions:
+            return 0
+        result = await self.session.execute(
+            delete(StaffAlert).where(or_(*conditions)).execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)
+
+    async def pending_count(self) -> int:
+        result = await self.session.execute(
+            select(func.count()).select_from(StaffAlert).where(StaffAlert.status == ALERT_PENDING)
+        )
+        return int(result.scalar_one())
+
+    async def purge_finished(self, before: datetime) -> int:
+        """Forget sent and failed rows created before `before` (the outbox is not an archive:
+        it holds Telegram ids of patients)."""
+        result = await self.session.execute(
+            delete(StaffAlert)
+            .where(
+                StaffAlert.status.in_((ALERT_SENT, ALERT_FAILED)),
+                StaffAlert.created_at < before,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)

@@ -1,0 +1,378 @@
+"""Delivery of the staff alert outbox, and the start-up check of STAFF_IDS.
+
+One pass of :class:`AlertDelivery`:
+
+1. due rows are claimed under a lease in one short transaction (committed before anything is
+   sent: no session or connection is held while Telegram is called);
+2. the patient's name is fetched from Telegram (`getChat`) for the text, which is rendered from
+   the latest template and sent through the one :class:`~bot.delivery.sender.Sender`;
+3. outcomes are written in another short transaction, fenced by the lease owner.
+
+Sent rows become `sent`. A staff member who has not pressed Start yet, has blocked the bot, or
+a Telegram outage (403, 400 "chat not found", 5xx, network) is retried with exponential
+backoff; after `max_attempts` the row becomes `failed`, with one ERROR line naming the kind,
+the staff id and the error code. Any other 400 (our request was wrong) fails at once. Logs
+name staff ids, never a patient's id, name or words.
+
+A crash between 1 and 3 leaves rows leased; once the lease ran out any replica claims them
+again, so an alert is never lost, and at most the rows in flight at a crash are sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+)
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.content.store import Content
+from bot.db.alert_outbox import (
+    ALERT_FAILED,
+    ALERT_PENDING,
+    ALERT_SENT,
+    AlertOutboxRepository,
+    ClaimedAlert,
+)
+from bot.delivery.sender import Outcome, Sender
+from bot.services.staff_alerts import CRISIS, RESCHEDULE, TEMPLATE_FAILURE
+from scheduler.clock import Clock
+from scheduler.timemath import to_local
+
+__all__ = ["AlertDelivery", "DeliveryStats", "check_staff_ids"]
+
+log = logging.getLogger(__name__)
+
+GET_CHAT_TIMEOUT = 10
+"""Seconds to wait for the patient's name before sending the alert without it."""
+
+
+@dataclass
+class DeliveryStats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    passes: int = 0
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """What happened to one claimed row: "sent", "retry" or "failed", and why (a code)."""
+
+    result: str
+    error: str | None = None
+    retry_in: float | None = None
+
+
+class AlertDelivery:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        sender: Sender,
+        bot: Bot,
+        content: Content,
+        clinic_zone: ZoneInfo,
+        clock: Clock,
+        *,
+        lease: timedelta = timedelta(seconds=60),
+        batch: int = 50,
+        max_attempts: int = 8,
+        backoff_base: timedelta = timedelta(seconds=5),
+        backoff_max: timedelta = timedelta(minutes=10),
+        retention: timedelta = timedelta(days=30),
+        safety_net: float = 30.0,
+        owner: str | None = None,
+    ) -> None:
+        if batch < 1 or max_attempts < 1:
+            raise ValueError("batch and max_attempts must be >= 1")
+        self.session_factory = session_factory
+        self.sender = sender
+        self.bot = bot
+        self.content = content
+        self.clinic_zone = clinic_zone
+        self.clock = clock
+        self.lease = lease
+        self.batch = batch
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.retention = retention
+        self.safety_net = safety_net
+        self.owner = owner or f"alerts-{uuid.uuid4().hex[:12]}"
+        self.stats = DeliveryStats()
+        self._wakeup = asyncio.Event()
+        self._pass_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._next_purge: datetime | None = None
+
+    # --- the background loop --------------------------------------------------------------
+    def kick(self) -> None:
+        """Look for due rows now (called after a transaction that queued alerts committed)."""
+        self._wakeup.set()
+
+    async def start(self) -> None:
+        """Start the background loop; its first pass sends what was left from before."""
+        if self._task is not None and not self._task.done():
+            return
+        self._stopping = False
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name="staff-alert-delivery"
+        )
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop looking, after one last pass for what was queued just before. Passes may run
+        and record their outcomes for `grace` seconds; then the loop is cancelled (rows it was
+        sending stay leased and are claimed again after the lease, by any replica)."""
+        self._stopping = True
+        self._wakeup.set()
+        task, self._task = self._task, None
+        if task is None or task.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), grace)
+        except TimeoutError:
+            log.warning("staff alert pass still running at shutdown; its leases will expire")
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        failing = False
+        while True:
+            # Cleared before the pass: a kick during the pass makes one more pass. After
+            # stop(), one last pass sends what the last updates queued.
+            self._wakeup.clear()
+            last = self._stopping
+            delay = self.safety_net
+            try:
+                await self.deliver_due()
+                await self._purge()
+                upcoming = await self.next_due()
+            except Exception as exc:  # the database may be busy or gone for a moment
+                # The class only: a database error's text may carry the row's values. ERROR
+                # once, then WARNING until a pass succeeds again.
+                log.log(
+                    logging.WARNING if failing else logging.ERROR,
+                    "staff alert pass failed (%s); retrying in 5s",
+                    type(exc).__name__,
+                )
+                failing = True
+                delay = min(5.0, self.safety_net)
+            else:
+                failing = False
+                if upcoming is not None:
+                    wait = (upcoming - self.clock.now()).total_seconds()
+                    # Something due that this pass did not take is looked at again in a
+                    # second, not in a busy loop.
+                    delay = min(wait if wait > 0 else 1.0, self.safety_net)
+            if last:
+                break
+            if self._stopping:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), delay)
+
+    # --- one pass -------------------------------------------------------------------------
+    async def next_due(self) -> datetime | None:
+        async with self.session_factory() as session:
+            return await AlertOutboxRepository(session).next_due()
+
+    async def deliver_due(self) -> int:
+        """Send every row due now; returns how many were sent."""
+        async with self._pass_lock:
+            sent = 0
+            while True:
+                claimed = await self._claim()
+                if not claimed:
+                    break
+                names = await self._names(claimed)
+                attempts = await asyncio.gather(*(self._attempt(a, names) for a in claimed))
+                sent += await self._record(claimed, attempts)
+                self.stats.passes += 1
+                if len(claimed) < self.batch:
+                    break
+            return sent
+
+    async def _claim(self) -> list[ClaimedAlert]:
+        now = self.clock.now()
+        async with self.session_factory() as session, session.begin():
+            return await AlertOutboxRepository(session).claim(
+                now, self.owner, now + self.lease, self.batch
+            )
+
+    async def _names(self, claimed: Collection[ClaimedAlert]) -> dict[int, str]:
+        """The name of each patient the claimed rows are about, once per patient per pass."""
+        subjects = sorted({a.subject_telegram_id for a in claimed if a.subject_telegram_id})
+        return {subject: await self._display_name(subject) for subject in subjects}
+
+    async def _display_name(self, telegram_id: int) -> str:
+        try:
+            chat = await self.bot.get_chat(telegram_id, request_timeout=GET_CHAT_TIMEOUT)
+        except Exception as exc:  # the alert goes out without the name rather than not at all
+            log.info("staff alert: the patient's name is not available (%s)", type(exc).__name__)
+            return ""
+        name = " ".join(part for part in (chat.first_name, chat.last_name) if part)
+        if not name and chat.username:
+            name = f"@{chat.username}"
+        return name
+
+    async def _attempt(self, alert: ClaimedAlert, names: dict[int, str]) -> _Attempt:
+        try:
+            text = self._render(alert, names.get(alert.subject_telegram_id or 0, ""))
+        except Exception as exc:  # a template mid-edit on disk may be fixed by the next try
+            return _Attempt("retry", f"render:{type(exc).__name__}")
+        try:
+            result = await self.sender.send(alert.staff_chat_id, text)
+        except Exception as exc:  # the sender classifies Telegram's answers; anything else
+            return _Attempt("retry", f"error:{type(exc).__name__}")
+        if result.outcome is Outcome.SENT:
+            return _Attempt("sent")
+        error = f"{result.outcome.value}:{result.error or ''}"
+        if result.outcome is Outcome.BAD_REQUEST:
+            return _Attempt("failed", error)
+        # RETRY, or BLOCKED (403, 400 "chat not found"): a staff member may not have pressed
+        # Start yet, or may unblock the bot.
+        return _Attempt("retry", error, result.retry_in)
+
+    def _render(self, alert: ClaimedAlert, display_name: str) -> str:
+        lang = self.content.default_language
+        context = alert.context
+        patient_ref = f"#{alert.patient_id}" if alert.patient_id is not None else ""
+        if alert.kind == CRISIS:
+            return self.content.render(
+                "crisis_staff_alert",
+                lang,
+                patient_ref=patient_ref,
+                display_name=display_name,
+                telegram_id=alert.subject_telegram_id,
+                at_local=self._clinic_time(alert.created_at),
+                occurrences=alert.occurrences,
+            )
+        if alert.kind == RESCHEDULE:
+            return self.content.render(
+                "reschedule_staff_alert",
+                lang,
+                patient_ref=patient_ref,
+                display_name=display_name,
+                telegram_id=alert.subject_telegram_id,
+                when_local=self._clinic_time(datetime.fromisoformat(context["starts_at"])),
+            )
+        if alert.kind == TEMPLATE_FAILURE:
+            return self.content.render(
+                "template_failure_staff_alert",
+                lang,
+                steps=", ".join(context.get("steps", [])),
+                error=context.get("error", ""),
+                occurrences=alert.occurrences,
+            )
+        raise ValueError(f"unknown staff alert kind {alert.kind!r}")
+
+    def _clinic_time(self, instant: datetime) -> str:
+        lang = self.content.default_language
+        return self.content.format_datetime(to_local(instant, self.clinic_zone), lang)
+
+    async def _record(self, claimed: list[ClaimedAlert], attempts: list[_Attempt]) -> int:
+        now = self.clock.now()
+        failed: list[tuple[ClaimedAlert, str]] = []
+        sent = 0
+        async with self.session_factory() as session, session.begin():
+            repo = AlertOutboxRepository(session)
+            for alert, attempt in zip(claimed, attempts, strict=True):
+                if attempt.result == "sent":
+                    if await repo.finish(alert.id, self.owner, status=ALERT_SENT, now=now):
+                        sent += 1
+                    continue
+                error = attempt.error or "unknown"
+                if attempt.result == "retry" and alert.attempts < self.max_attempts:
+                    delay = self._backoff(alert.attempts, attempt.retry_in)
+                    if await repo.finish(
+                        alert.id,
+                        self.owner,
+                        status=ALERT_PENDING,
+                        now=now,
+                        error=error,
+                        next_attempt_at=now + delay,
+                    ):
+                        self.stats.retried += 1
+                        log.info(
+                            "%s alert to staff %s: attempt %d failed (%s); next in %.0fs",
+                            alert.kind,
+                            alert.staff_chat_id,
+                            alert.attempts,
+                            error,
+                            delay.total_seconds(),
+                        )
+                    continue
+                if await repo.finish(
+                    alert.id, self.owner, status=ALERT_FAILED, now=now, error=error
+                ):
+                    failed.append((alert, error))
+        self.stats.sent += sent
+        for alert, error in failed:
+            self.stats.failed += 1
+            log.error(
+                "%s alert to staff %s failed after %d attempt(s): %s",
+                alert.kind,
+                alert.staff_chat_id,
+                alert.attempts,
+                error,
+            )
+        return sent
+
+    def _backoff(self, attempts: int, retry_in: float | None) -> timedelta:
+        """`backoff_base * 2**(attempts-1)`, at least what Telegram asked for, at most
+        `backoff_max`."""
+        delay = self.backoff_base * 2 ** min(max(attempts - 1, 0), 30)
+        if retry_in:
+            delay = max(delay, timedelta(seconds=retry_in))
+        return min(delay, self.backoff_max)
+
+    async def _purge(self) -> None:
+        """Once an hour, forget sent and failed rows older than the retention."""
+        now = self.clock.now()
+        if self._next_purge is not None and now < self._next_purge:
+            return
+        self._next_purge = now + timedelta(hours=1)
+        async with self.session_factory() as session, session.begin():
+            await AlertOutboxRepository(session).purge_finished(now - self.retention)
+
+
+async def check_staff_ids(bot: Bot, staff_ids: Collection[int]) -> list[int]:
+    """Look up every STAFF_IDS entry; one WARNING per entry the bot cannot reach.
+
+    Returns the bad ids. A network problem (or any other Telegram error that says nothing
+    about one entry) is logged once and ends the check: it is not fatal, and alerts to a bad
+    entry are retried anyway."""
+    if not staff_ids:
+        log.warning("STAFF_IDS is empty: crisis and reschedule alerts will reach nobody")
+        return []
+    bad: list[int] = []
+    for staff_id in sorted(set(staff_ids)):
+        try:
+            await bot.get_chat(staff_id, request_timeout=GET_CHAT_TIMEOUT)
+        except (TelegramBadRequest, TelegramForbiddenError) as exc:
+            reason = exc.message.split(": ", 1)[-1] if exc.message else type(exc).__name__
+            log.warning(
+                "STAFF_IDS entry %s cannot be reached: %s; that person must open the bot and "
+                "press Start",
+                staff_id,
+                reason,
+            )
+            bad.append(staff_id)
+        except (TelegramNetworkError, TelegramAPIError, TimeoutError) as exc:
+            log.warning("could not check STAFF_IDS now: %s", type(exc).__name__)
+            break
+    return bad

@@ -1,0 +1,301 @@
+"""How the crisis screen sees through invisible characters, lookalike letters and leet.
+
+The reviewed corpora (messages that must and must not trigger) are POSITIVE and NEGATIVE
+in test_safety.py; this file tests the mechanisms, with small lexicons where that makes
+the point clearer, and with property tests over the real lexicon.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+import time
+import tomllib
+import unicodedata
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.services import safety
+from bot.services.safety import CrisisDetector, CrisisMatch, normalize
+from tests.unit.test_safety import NEGATIVE, POSITIVE, SAFETY_TOML
+
+FORMAT_CHARS: list[str] = [
+    chr(cp) for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp)) == "Cf"
+]
+
+
+@functools.cache
+def _detector() -> CrisisDetector:
+    """The real lexicon, built once (hypothesis does not mix with function fixtures)."""
+    with SAFETY_TOML.open("rb") as fh:
+        return CrisisDetector.from_toml_dict(tomllib.load(fh))
+
+
+# --- invisible characters -------------------------------------------------------------------
+
+
+def test_format_characters_are_known() -> None:
+    # The ones named in the module docstring, so this list cannot silently be empty.
+    assert {"\u200b", "\u00ad", "\u2060", "\u200c", "\u200d", "\ufeff"} <= set(FORMAT_CHARS)
+
+
+def test_every_format_character_is_removed_by_normalize() -> None:
+    """The import-time scan covers planes 0, 1 and 14 only; this checks the whole range."""
+    kept = [f"U+{ord(ch):04X}" for ch in FORMAT_CHARS if normalize(f"ab{ch}cd") != "abcd"]
+    assert not kept
+
+
+@pytest.mark.parametrize(
+    "mark",
+    ["\u034f", "\u17b4", "\u180b", "\ufe0f", "\U000e0100"],
+    ids=["grapheme joiner", "khmer vowel", "mongolian fvs", "vs16", "vs17"],
+)
+def test_other_invisible_marks_are_removed(mark: str) -> None:
+    assert normalize(f"ki{mark}ll") == "kill"
+
+
+@pytest.mark.parametrize("filler", ["\u115f", "\u1160", "\u3164", "\uffa0"])
+def test_hangul_fillers_are_spaces(filler: str) -> None:
+    assert normalize(f"want{filler}to{filler}die") == "want to die"
+
+
+def test_invisible_characters_as_word_breaks_still_count() -> None:
+    # Removing them joins words; the screen also reads them as breaks, as it used to.
+    detector = CrisisDetector({"x": ["want to die"]})
+    assert detector.check("want\u200bto\u200bdie") == CrisisMatch("x")
+    assert detector.check("wa\u200bnt to d\u00adie") == CrisisMatch("x")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.sampled_from(POSITIVE),
+    inserts=st.lists(
+        st.tuples(st.integers(min_value=0), st.sampled_from(FORMAT_CHARS)),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_format_characters_anywhere_keep_a_phrase_caught(
+    text: str, inserts: list[tuple[int, str]]
+) -> None:
+    for position, char in inserts:
+        at = position % (len(text) + 1)
+        text = text[:at] + char + text[at:]
+    assert _detector().check(text) is not None, repr(text)
+
+
+# --- lookalike letters -----------------------------------------------------------------------
+
+
+def test_lookalike_tables_are_well_formed() -> None:
+    for table, upper in ((safety._LOOKALIKES, False), (safety._CAPITAL_LOOKALIKES, True)):
+        for src, dst in table.items():
+            name = unicodedata.name(src)
+            assert name.startswith(("CYRILLIC", "GREEK")), name
+            assert src.isupper() == upper, name
+            assert re.fullmatch("[a-z]", dst), name
+            # Stable under NFKC, or the table entry would never be reached.
+            assert unicodedata.normalize("NFKC", src) == src, name
+
+
+def test_no_lookalike_survives_the_screen_fold() -> None:
+    """Nothing, once NFKC'd, translated and casefolded, is left as a listed lookalike.
+
+    Covers capitals and letters that only casefold to a lookalike (Greek "ᾳ", Cyrillic
+    "ᲂ"), which the translate table maps directly because it runs before casefolding.
+    """
+    left = [
+        f"U+{cp:04X}"
+        for cp in range(0x30000)
+        if set(safety._LOOKALIKES) & set(safety._normalize(chr(cp), screen=True))
+    ]
+    assert not left
+
+
+def test_capitals_fold_like_their_small_letters() -> None:
+    for small, latin in safety._LOOKALIKES.items():
+        assert safety._normalize(small.upper(), screen=True) == latin, small
+
+
+def test_lookalikes_fold_by_shape_not_sound() -> None:
+    # Cyrillic "р" is the letter "er" but looks like "p".
+    assert CrisisDetector({"x": ["pop"]}).check("\u0440\u043e\u0440") == CrisisMatch("x")
+    assert CrisisDetector({"x": ["ror"]}).check("\u0440\u043e\u0440") is None
+
+
+def test_greek_capital_and_small_eta_fold_differently() -> None:
+    detector = CrisisDetector({"x": ["hurt", "unalive"]})
+    assert detector.check("\u0397URT") == CrisisMatch("x")  # Η looks like H
+    assert detector.check("u\u03b7alive") == CrisisMatch("x")  # η looks like n
+
+
+def test_a_cyrillic_or_greek_phrase_still_matches_itself_in_any_case() -> None:
+    detector = CrisisDetector({"ru": ["хочу умереть"], "el": ["θέλω να πεθάνω"]})
+    for text in ("Хочу умереть", "ХОЧУ УМЕРЕТЬ", "хОЧУ уМЕРЕТЬ"):
+        assert detector.check(text) == CrisisMatch("ru"), text
+    for text in ("Θέλω να πεθάνω", "ΘΈΛΩ ΝΑ ΠΕΘΆΝΩ", "θΈλω Να πεθάνω"):
+        assert detector.check(text) == CrisisMatch("el"), text
+    assert detector.check("спасибо, всё хорошо") is None
+
+
+def test_normalize_does_not_fold_lookalikes() -> None:
+    # FAQ matching and other languages keep their letters; only the crisis screen folds.
+    assert normalize("Привет, kіll") == "привет k\u0456ll"
+    assert normalize("Ευχαριστώ") == "ευχαριστώ"
+
+
+def _latin_to_lookalikes() -> dict[str, list[str]]:
+    """Each Latin letter and the Cyrillic and Greek letters the screen reads as it.
+
+    The four Greek capitals are only listed with their capital reading: a message using
+    "Ν" both for "n" and for "v" is not something the screen promises to catch.
+    """
+    found: dict[str, list[str]] = {}
+    for cp, latin in safety._SCREEN_TABLE.items():
+        ch = chr(cp)
+        is_letter = isinstance(latin, str) and re.fullmatch("[a-z]", latin)
+        if is_letter and ch not in safety._CAPITAL_LOOKALIKES:
+            found.setdefault(str(latin), []).append(ch)
+    for ch, latin in safety._CAPITAL_LOOKALIKES.items():
+        found.setdefault(latin, []).append(ch)
+    return found
+
+
+_LATIN_TO_LOOKALIKES = _latin_to_lookalikes()
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.sampled_from(POSITIVE), data=st.data())
+def test_lookalikes_anywhere_keep_a_phrase_caught(text: str, data: st.DataObject) -> None:
+    chars = list(text)
+    for i, ch in enumerate(chars):
+        options = _LATIN_TO_LOOKALIKES.get(ch.lower())
+        if options and data.draw(st.booleans(), label=f"swap {i}"):
+            chars[i] = data.draw(st.sampled_from(options), label=f"lookalike {i}")
+    swapped = "".join(chars)
+    assert _detector().check(swapped) is not None, repr(swapped)
+
+
+# --- numbers, number words and leet ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("i want 2 die", "suicide"),
+        ("gonna k1ll myself", "suicide"),
+        ("ki11 myself", "suicide"),
+        ("I t00k 2 many pills", "self_harm"),
+        ("we r in danger", "abuse_danger"),
+        ("I c4nt bre4the", "medical_emergency"),
+    ],
+)
+def test_folded_variant_reports_category(text: str, category: str) -> None:
+    assert _detector().check(text) == CrisisMatch(category)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "text"),
+    [
+        ("sleep forever", "i just want to sleep 4ever"),
+        ("end it tonight", "gonna end it 2nite"),
+        ("you are better off", "u r better off"),
+        ("your fault", "it's ur fault"),
+        ("kill myself", "k1ll mys3lf"),
+        ("kill myself", "ki11 myself"),  # "1" standing for "l"
+        ("kill myself", "KI11 MYSELF"),
+        ("suicide", "$u1c1d3"),
+        ("not safe", "n0t s@fe"),
+        ("took too many pills", "took 2 many pills"),
+        ("took two pills", "took 2 pills"),
+        ("all alone", "@ll @l0ne"),
+    ],
+)
+def test_numbers_and_leet_are_folded(phrase: str, text: str) -> None:
+    assert CrisisDetector({"x": [phrase]}).check(text) == CrisisMatch("x")
+
+
+@pytest.mark.parametrize(
+    ("phrase", "text"),
+    [
+        ("call 911", "call 911 now"),
+        ("take 2 pills", "should I take 2 pills"),
+        ("4 am", "woke at 4 am"),
+    ],
+)
+def test_a_phrase_with_a_digit_is_not_lost(phrase: str, text: str) -> None:
+    assert CrisisDetector({"x": [phrase]}).check(text) == CrisisMatch("x")
+
+
+def test_numbers_on_their_own_are_not_leet() -> None:
+    detector = CrisisDetector({"x": ["i odd", "so sick"]})
+    assert detector.check("I had 1 odd reaction") is None  # "1" is not "i" on its own
+    assert detector.check("5 0 sick") is None
+    assert detector.check("i 0dd") == CrisisMatch("x")  # but "0dd" is a word with a digit
+
+
+def test_normalize_does_not_fold_numbers() -> None:
+    assert normalize("I took 2 pills at 10am") == "i took 2 pills at 10am"
+    assert normalize("k1ll u") == "k1ll u"
+
+
+def test_exclusions_apply_in_the_folded_variant() -> None:
+    detector = CrisisDetector({"x": ["overdose"]}, exclusions=["can you overdose"])
+    assert detector.check("can u 0verdose on ketamine?") is None
+    assert detector.check("can u 0verdose? I think I 0verdose") == CrisisMatch("x")
+
+
+def test_wildcards_survive_the_folded_lexicon() -> None:
+    detector = CrisisDetector({"x": ["self harm*"]})
+    assert detector.check("$elf h@rming") == CrisisMatch("x")
+    assert detector.check("s3lf h4rmed 2day") == CrisisMatch("x")
+    assert detector.check("self h4rbour") is None
+
+
+def test_long_input_with_digits_is_fast() -> None:
+    text = ("I took 2 pills at 10am and see u at 5pm for session 4 of 6, thanks " * 70)[:4096]
+    detector = _detector()
+    assert detector.check(text) is None
+    best = min(_timed(detector, text) for _ in range(20))
+    assert best < 0.01, f"took {best * 1000:.2f} ms"
+    assert detector.check(text + " i want 2 d1e") is not None
+
+
+def _timed(detector: CrisisDetector, text: str) -> float:
+    start = time.perf_counter()
+    detector.check(text)
+    return time.perf_counter() - start
+
+
+# --- ordinary text stays ordinary -------------------------------------------------------------
+
+
+def _normalize_before(text: str) -> str:
+    """normalize() as it was before invisible characters were removed, for comparison."""
+    quotes = str.maketrans(safety._QUOTES)
+    text = unicodedata.normalize("NFKC", text).translate(quotes).casefold().replace("'", "")
+    return re.sub(r"[\W_]+", " ", text).strip()
+
+
+_VISIBLE = st.characters(
+    exclude_categories=("Cf", "Cs"),
+    exclude_characters="".join(map(chr, safety._INVISIBLE | set(safety._BLANK_LETTERS))),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet=_VISIBLE, max_size=60))
+def test_normalize_is_unchanged_for_text_without_invisible_characters(text: str) -> None:
+    # What FAQ matching sees only changes where a message has invisible characters.
+    assert normalize(text) == _normalize_before(text)
+
+
+def test_reviewed_negatives_include_digits_scripts_and_invisibles() -> None:
+    """Keep the NEGATIVE corpus honest about what the new foldings could break."""
+    assert sum(bool(re.search(r"\d", t)) for t in NEGATIVE) >= 10
+    assert any(re.search("[\u0400-\u04ff]", t) for t in NEGATIVE)
+    assert any(re.search("[\u0370-\u03ff]", t) for t in NEGATIVE)
+    assert any(set(t) & set(FORMAT_CHARS) for t in NEGATIVE)
