@@ -6,7 +6,7 @@ import pytest
 
 from bot.telegram.callbacks import FaqCb
 from tests.fake_telegram import updates
-from tests.integration.harness import STAFF_ID, Harness
+from tests.integration.harness import STAFF_ID, Harness, texts_to
 
 PAT = 1001
 
@@ -97,9 +97,9 @@ async def test_crisis_wins_in_the_middle_of_booking(harness: Harness) -> None:
 
 async def test_crisis_in_a_photo_caption_and_an_edit(harness: Harness) -> None:
     sent = await harness.feed(updates.photo_update(PAT, caption="thinking about suicide"))
-    assert "988" in sent[0].params["text"]
+    assert "988" in texts_to(sent, PAT)[0]
     sent = await harness.feed(updates.edited_message_update(PAT, "I want to die"))
-    assert "988" in sent[0].params["text"]
+    assert "988" in texts_to(sent, PAT)[0]
 
 
 @pytest.mark.parametrize(
