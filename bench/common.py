@@ -445,16 +445,20 @@ def make_settings(db_path: Path, api_url: str, **overrides: Any) -> Any:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def make_bot(settings: Any) -> Any:
-    """The bot as the integration tests build it: create_bot with the fake server's session
-    (a plain AiohttpSession whose close() skips aiogram's SSL grace sleep)."""
-    from aiogram.client.telegram import TelegramAPIServer
+def make_bot(settings: Any, *, plain: bool = False) -> Any:
+    """The bot as the integration tests build it: create_bot with the bot's own session class
+    (JSON requests), whose close() skips aiogram's SSL grace sleep; ``plain``: aiogram's
+    AiohttpSession instead (the echo bots)."""
+    from aiogram.client.session.aiohttp import AiohttpSession
 
     from bot.factory import create_bot
-    from tests.fake_telegram.server import FakeServerSession
+    from bot.telegram.session import JsonSession
+    from tests.fake_telegram.server import FakeTelegramServer
 
-    api = TelegramAPIServer.from_base(settings.telegram_api_url)
-    return create_bot(settings, session=FakeServerSession(api=api))
+    base = AiohttpSession if plain else JsonSession
+    return create_bot(
+        settings, session=FakeTelegramServer.session_at(settings.telegram_api_url, base)
+    )
 
 
 @contextlib.asynccontextmanager

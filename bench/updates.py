@@ -56,6 +56,7 @@ from bench.common import (
     make_bot,
     make_settings,
     percentile,
+    process_cpu_seconds,
 )
 from tests.fake_telegram.updates import callback_update, command_update, message_update
 
@@ -140,6 +141,7 @@ class Contender:
     bot: Bot
     idle: Callable[[], Awaitable[None]]
     content: Content | None = None  # the bot's, to check what it answered
+    command: list[str] | None = None  # run in a process of its own (the bare echo bot)
 
 
 class _Busy:
@@ -182,7 +184,27 @@ def echo_bot(settings: Settings) -> Contender:
             if callback.message is not None:
                 await callback.message.answer("ok")
 
-    return Contender("echo", dp, make_bot(settings), busy.idle)
+    return Contender("echo+fixes", dp, make_bot(settings, plain=True), busy.idle)
+
+
+def bare_echo_bot(settings: Settings) -> Contender:
+    """The reference: bench/echo_bot.py, plain aiogram in a process of its own."""
+    import sys
+
+    assert settings.bot_token is not None
+    command = [
+        sys.executable,
+        "-m",
+        "bench.echo_bot",
+        settings.telegram_api_url,
+        settings.bot_token.get_secret_value(),
+    ]
+    dp, bot = None, None
+
+    async def idle() -> None:
+        return None
+
+    return Contender("echo", dp, bot, idle, None, command)  # type: ignore[arg-type]
 
 
 def the_bot(app: Application) -> Contender:
@@ -196,8 +218,13 @@ def the_bot(app: Application) -> Contender:
 
 
 @contextlib.asynccontextmanager
-async def polling(server: FakeServer, who: Contender) -> AsyncIterator[None]:
-    """`who` polls the server (as tests/integration/harness.py starts the bot) until exit."""
+async def polling(server: FakeServer, who: Contender) -> AsyncIterator[int | None]:
+    """`who` polls the server (as tests/integration/harness.py starts the bot) until exit.
+    Yields the pid of its process when it runs in one of its own, None otherwise."""
+    if who.command is not None:
+        async with _polling_process(server, who) as pid:
+            yield pid
+        return
     task = asyncio.create_task(
         who.dispatcher.start_polling(
             who.bot, handle_signals=False, polling_timeout=10, close_bot_session=False
@@ -211,13 +238,38 @@ async def polling(server: FakeServer, who: Contender) -> AsyncIterator[None]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{who.name}: polling did not start")
             await asyncio.sleep(0.02)
-        yield
+        yield None
     finally:
         await who.idle()
         if not task.done():
             with contextlib.suppress(RuntimeError):
                 await who.dispatcher.stop_polling()
         await task
+
+
+@contextlib.asynccontextmanager
+async def _polling_process(server: FakeServer, who: Contender) -> AsyncIterator[int]:
+    assert who.command is not None
+    process = await asyncio.create_subprocess_exec(
+        *who.command, cwd=ROOT, stdin=asyncio.subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while await server.polling() < 1:
+            if process.returncode is not None:
+                raise RuntimeError(f"{who.name}: exited with {process.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{who.name}: polling did not start")
+            await asyncio.sleep(0.02)
+        yield process.pid
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
 
 
 # --------------------------------------------------------------------------- one burst
@@ -274,11 +326,14 @@ async def burst(
     handled (or stalled), and measure from the server's records."""
     await server.reset()
     await server.set_latency(latency_ms / 1000)
-    async with polling(server, who):
-        cpu = time.process_time()
+    async with polling(server, who) as pid:
+        def used() -> float:
+            return process_cpu_seconds(pid) if pid is not None else time.process_time()
+
+        cpu = used()
         pushed_at = await server.push(updates)
         handled = await _wait_handled(server, len(updates), label)
-        cpu = time.process_time() - cpu
+        cpu = used() - cpu
         rows = await server.answers()
     await server.set_latency(0)
     answer_ms: list[float] = []
@@ -334,6 +389,10 @@ async def consent_all(server: FakeServer, bot: Contender, patients: int, db: Pat
 class Figures:
     bot: list[Burst] = field(default_factory=list)
     echo: list[Burst] = field(default_factory=list)
+    """The bare aiogram echo bot in its own process: the targets' reference."""
+    fixed: list[Burst] = field(default_factory=list)
+    """The echo bot inside this process, where importing the bot changed aiogram and pydantic
+    (models built on first use, response models kept): shown for what those changes give."""
 
 
 def _target(latency_ms: float) -> float | None:
@@ -365,13 +424,14 @@ async def run(updates: int, latency: list[float], rounds: int, patients: int) ->
         settings = make_settings(db, server.base_url)
         async with application(settings) as app:
             bot = the_bot(app)
-            echo = echo_bot(settings)
+            echo = bare_echo_bot(settings)
+            fixed = echo_bot(settings)
             try:
                 consented = await consent_all(server, bot, patients, db)
                 log(f"updates: {consented:,} of {patients:,} patients consented")
                 for kind in WORKLOADS:  # templates, models and connections, not measured
                     warm = workload(kind, min(200, updates), patients, keys)
-                    for who in (bot, echo):
+                    for who in (bot, echo, fixed):
                         await burst(server, who, warm, 0, f"warm-up {kind} {who.name}", check=False)
                 for k in range(rounds):
                     for lat in latency:
@@ -379,7 +439,8 @@ async def run(updates: int, latency: list[float], rounds: int, patients: int) ->
                         for kind in WORKLOADS:
                             batch = workload(kind, n, patients, keys)
                             fig = figures[(lat, kind)]
-                            for who, into in ((bot, fig.bot), (echo, fig.echo)):
+                            contenders = ((bot, fig.bot), (echo, fig.echo), (fixed, fig.fixed))
+                            for who, into in contenders:
                                 label = f"round {k + 1}, {lat:g} ms, {kind}, {who.name}"
                                 result = await burst(server, who, batch, lat, label)
                                 into.append(result)
@@ -389,7 +450,7 @@ async def run(updates: int, latency: list[float], rounds: int, patients: int) ->
                                     f"answer p50 {_p(result.answer_ms, 50)} ms"
                                 )
             finally:
-                await echo.bot.session.close()
+                await fixed.bot.session.close()
 
     return report(figures, patients, consented, rounds)
 
@@ -433,6 +494,8 @@ def report(
             "echo",
             "CPU ms/upd: bot",
             "echo",
+            "echo+fixes upd/s",
+            "bot/echo+fixes",
         ]
     ]
     notes: list[str] = []
@@ -444,6 +507,10 @@ def report(
             b.rate / e.rate if e.rate else 0.0 for b, e in zip(fig.bot, fig.echo, strict=True)
         ]
         ratio = statistics.median(per_round)
+        fixed_rate = statistics.median(b.rate for b in fig.fixed)
+        fixed_ratio = statistics.median(
+            b.rate / f.rate if f.rate else 0.0 for b, f in zip(fig.bot, fig.fixed, strict=True)
+        )
         target = _target(lat)
         bot_answer, echo_answer = _pooled(fig.bot, "answer_ms"), _pooled(fig.echo, "answer_ms")
         bot_reply, echo_reply = _pooled(fig.bot, "reply_ms"), _pooled(fig.echo, "reply_ms")
@@ -463,12 +530,14 @@ def report(
                 _pair(echo_reply),
                 f"{statistics.mean(b.cpu_ms for b in fig.bot):.2f}",
                 f"{statistics.mean(b.cpu_ms for b in fig.echo):.2f}",
+                f"{fixed_rate:,.0f}",
+                f"{fixed_ratio:.2f}",
             ]
         )
         where = f"{lat:g} ms {kind}"
         if rounds > 1:
             notes.append(f"{where}: bot/echo per round " + ", ".join(f"{r:.2f}" for r in per_round))
-        incomplete = [b for b in (*fig.bot, *fig.echo) if b.handled < b.n]
+        incomplete = [b for b in (*fig.bot, *fig.echo, *fig.fixed) if b.handled < b.n]
         if incomplete:
             notes.append(
                 f"{where}: INCOMPLETE "
@@ -493,6 +562,8 @@ def report(
                 "echo_rate": echo_rate,
                 "ratio": ratio,
                 "ratios": per_round,
+                "fixed_echo_rate": fixed_rate,
+                "ratio_to_fixed_echo": fixed_ratio,
                 "target": target,
                 "bot_answer_p50_ms": percentile(bot_answer, 50) if bot_answer else None,
                 "bot_answer_p99_ms": percentile(bot_answer, 99) if bot_answer else None,
@@ -508,7 +579,9 @@ def report(
     print(
         "  answer: push -> the server received the first response (a message: the sendMessage; "
         "a tap: the answerCallbackQuery); reply: push -> the sendMessage received; "
-        "upd/s: burst / (push -> the last update handled); bot/echo: median of the rounds"
+        "upd/s: burst / (push -> the last update handled); bot/echo: median of the rounds; "
+        "echo: bare aiogram in its own process (the targets' reference); echo+fixes: the same "
+        "echo bot inside this process, with the aiogram changes that importing the bot makes"
     )
     return {"patients": patients, "consented": consented, "rounds": rounds, "rows": rows}
 

@@ -44,6 +44,7 @@ from bot.telegram.middlewares import (
     run_after_commit,
 )
 from bot.telegram.reminder_view import ReminderView
+from bot.telegram.session import JsonSession
 from scheduler.clock import Clock, SystemClock
 from scheduler.engine import ReminderBatch, ReminderEngine
 from scheduler.wakeup import Wakeup
@@ -52,7 +53,7 @@ from scheduler.wakeup import Wakeup
 def create_bot(settings: Settings, session: AiohttpSession | None = None) -> Bot:
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is not set")
-    session = session or AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session = session or JsonSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
@@ -98,15 +99,18 @@ def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]
     dp.update.outer_middleware(PrivateChatsOnly(context))
     dp.update.outer_middleware(UnitOfWork(context, fsm, storage))
     dp.update.outer_middleware(fsm)
-    # Order matters: free-text FAQ and the fallback last.
+    # Order matters. The FAQ router comes first: free text outside any conversation state
+    # (the commonest update) is its own, and then no command filter is tried on it; its
+    # handlers match nothing the other routers want (commands, text in a conversation state,
+    # their buttons). The fallback is last.
     dp.include_routers(
         errors.create_router(),
+        faq.create_router(),
         start.create_router(),
         forget.create_router(),
         settings_handlers.create_router(),
         appointments.create_router(),
         preparation.create_router(),
-        faq.create_router(),
         membership.create_router(),
         fallback.create_router(),
     )

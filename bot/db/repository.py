@@ -69,6 +69,14 @@ class Visit:
         return to_local(self.starts_at, load_zone(self.timezone))
 
 
+# Built once: the statement every update runs (building it costs more than running it).
+_PATIENT_AND_STATE = (
+    select(Patient, ConversationState)
+    .select_from(select(literal(1).label("one")).subquery())
+    .outerjoin(Patient, Patient.telegram_id == bindparam("telegram_id"))
+    .outerjoin(ConversationState, ConversationState.storage_key == bindparam("storage_key"))
+)
+
 AfterCommit = Callable[[], Awaitable[None] | None]
 
 
@@ -250,12 +258,8 @@ class Repository:
         reads every update makes). The state row is kept for :meth:`conversation_state`."""
         if storage_key is None:
             return await self.patient_by_telegram_id(telegram_id)
-        anchor = select(literal(1).label("one")).subquery()
         result = await self.session.execute(
-            select(Patient, ConversationState)
-            .select_from(anchor)
-            .outerjoin(Patient, Patient.telegram_id == telegram_id)
-            .outerjoin(ConversationState, ConversationState.storage_key == storage_key)
+            _PATIENT_AND_STATE, {"telegram_id": telegram_id, "storage_key": storage_key}
         )
         patient, state = result.one()
         self._states[storage_key] = state

@@ -251,7 +251,10 @@ class UnitOfWork(BaseMiddleware):
         conversation = self.fsm.resolve_event_context(data["bot"], data)
         state_key = self.storage.key_for(conversation.key) if conversation else None
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            async with app.session_factory() as session:
+            # Closed explicitly, not with `async with`: AsyncSession's exit runs close() in a
+            # task of its own (a loop iteration and a task per update, for nothing here).
+            session = app.session_factory()
+            try:
                 repo = Repository(session)
                 # The patient and the conversation state in one round trip; the FSM context
                 # (next in the chain) then reads the state from the repository.
@@ -287,6 +290,8 @@ class UnitOfWork(BaseMiddleware):
                     continue
                 finally:
                     current_repository.reset(token)
+            finally:
+                await session.close()
             await run_after_commit(repo.after_commit)
             await reply.flush(app.sender)
             return result

@@ -75,6 +75,8 @@ class RecordedRequest:
     """HTTP status answered; 0 while a long poll is still pending, or for ``drop``."""
     response: dict[str, Any] | None = None
     """The JSON body answered (``None`` if no response was sent)."""
+    content_type: str = ""
+    """How the request was encoded (``application/json``, ``multipart/form-data``...)."""
     answered_at: float | None = None
     """``time.monotonic()`` when the answer went out (after any latency); ``None`` while
     pending, or if the connection was dropped without an answer."""
@@ -89,16 +91,22 @@ class RecordedRequest:
 # --------------------------------------------------------------------------- session
 
 
-class FakeServerSession(AiohttpSession):
-    """A plain :class:`AiohttpSession` whose ``close()`` skips the 250 ms grace sleep.
+class _FastClose:
+    """``close()`` without aiogram's 250 ms grace sleep.
 
     aiogram sleeps after closing to let SSL connections shut down; the fake server
     speaks plain HTTP on loopback, so the wait only slows tests down.
     """
 
+    _session: Any
+
     async def close(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
+
+
+class FakeServerSession(_FastClose, AiohttpSession):
+    """A plain :class:`AiohttpSession` whose ``close()`` skips the 250 ms grace sleep."""
 
 
 # --------------------------------------------------------------------------- failures
@@ -401,9 +409,23 @@ class FakeTelegramServer:
     def api_server(self) -> TelegramAPIServer:
         return TelegramAPIServer.from_base(self.base_url)
 
-    def session(self, **kwargs: Any) -> AiohttpSession:
-        """An aiogram session pointed at this server (fast ``close()``)."""
-        return FakeServerSession(api=self.api_server(), **kwargs)
+    def session(
+        self, base: type[AiohttpSession] = AiohttpSession, **kwargs: Any
+    ) -> AiohttpSession:
+        """An aiogram session pointed at this server (fast ``close()``); ``base`` is the
+        session class to build it from (a subclass of aiogram's AiohttpSession)."""
+        return self.session_at(self.base_url, base, **kwargs)
+
+    @staticmethod
+    def session_at(
+        base_url: str, base: type[AiohttpSession] = AiohttpSession, **kwargs: Any
+    ) -> AiohttpSession:
+        """:meth:`session` for a fake server running elsewhere (the benchmarks' process)."""
+        api = TelegramAPIServer.from_base(base_url)
+        if base is AiohttpSession:
+            return FakeServerSession(api=api, **kwargs)
+        fast = type(f"Fast{base.__name__}", (_FastClose, base), {})
+        return fast(api=api, **kwargs)
 
     # ------------------------------------------------------------------ inspection
 
@@ -653,6 +675,7 @@ class FakeTelegramServer:
             method=method,
             params=self._decode(method, raw, typed),
             at=time.monotonic(),
+            content_type=request.content_type,
         )
         self.requests.append(record)
         self._notify()

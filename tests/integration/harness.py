@@ -13,6 +13,7 @@ from typing import Any
 from bot.config import Settings
 from bot.db.migrate import upgrade
 from bot.factory import Application, create_application, create_bot
+from bot.telegram.session import JsonSession
 from scheduler.clock import FrozenClock
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer, RecordedRequest
@@ -147,7 +148,7 @@ async def start_harness(
     server: FakeTelegramServer, tmp_path: Path, *, now: datetime, **overrides: Any
 ) -> AsyncIterator[Harness]:
     settings = make_settings(server, tmp_path, **overrides)
-    bot = create_bot(settings, session=server.session())
+    bot = create_bot(settings, session=server.session(JsonSession))
     clock = FrozenClock(now)
     app = create_application(settings, clock=clock, bot=bot)
     await upgrade(app.engine)
