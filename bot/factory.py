@@ -23,6 +23,7 @@ from bot.services.staff_alerts import StaffAlerts
 from bot.telegram import errors
 from bot.telegram.context import AppContext
 from bot.telegram.fsm_storage import SqlStorage
+from bot.telegram.gate import UpdateGate
 from bot.telegram.handlers import (
     appointments,
     fallback,
@@ -35,14 +36,7 @@ from bot.telegram.handlers import (
 from bot.telegram.handlers import (
     settings as settings_handlers,
 )
-from bot.telegram.middlewares import (
-    CrisisScreen,
-    InflightTracker,
-    KnownUpdates,
-    PrivateChatsOnly,
-    UnitOfWork,
-    run_after_commit,
-)
+from bot.telegram.middlewares import InflightTracker, UnitOfWork, run_after_commit
 from bot.telegram.reminder_view import ReminderView
 from bot.telegram.session import JsonSession
 from scheduler.clock import Clock, SystemClock
@@ -79,9 +73,10 @@ class Application:
 
 def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]:
     """The update pipeline, outer middlewares in this order (see bot/telegram/middlewares.py):
-    in-flight count, aiogram's errors and user context, known update types, the crisis screen
-    (before any database access), private chats only, the unit of work (one transaction,
-    reply after commit), then aiogram's FSM context, which so reads inside that transaction."""
+    in-flight count, aiogram's errors and user context, the update gate (unknown types, the
+    crisis screen, groups and channels: before any database access), the unit of work (one
+    transaction, reply after commit), then aiogram's FSM context, which so reads inside that
+    transaction."""
     storage = SqlStorage(context.session_factory, context.clock)
     dp = Dispatcher(storage=storage, app=context)
     inflight = InflightTracker()
@@ -94,9 +89,7 @@ def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]
     dp.update.outer_middleware(inflight)
     for middleware in builtin:
         dp.update.outer_middleware(middleware)
-    dp.update.outer_middleware(KnownUpdates())
-    dp.update.outer_middleware(CrisisScreen(context))
-    dp.update.outer_middleware(PrivateChatsOnly(context))
+    dp.update.outer_middleware(UpdateGate(context))
     dp.update.outer_middleware(UnitOfWork(context, fsm, storage))
     dp.update.outer_middleware(fsm)
     # Order matters. The FAQ router comes first: free text outside any conversation state

@@ -1,10 +1,10 @@
 """Outer middlewares of the update pipeline, in the order they run:
 
 ``InflightTracker`` (shutdown waits for it) -> aiogram's errors and user context ->
-``KnownUpdates`` (unknown update types are skipped quietly) -> ``CrisisScreen`` (before any
-database access) -> ``PrivateChatsOnly`` (groups and channels) -> ``UnitOfWork`` (one
-transaction per update, retried on a write conflict; the reply is sent after the commit) ->
-aiogram's FSM context, which therefore reads the conversation state inside that transaction.
+``UpdateGate`` (bot/telegram/gate.py: unknown update types, the crisis screen, groups and
+channels; before any database access) -> ``UnitOfWork`` (one transaction per update, retried
+on a write conflict; the reply is sent after the commit) -> aiogram's FSM context, which
+therefore reads the conversation state inside that transaction.
 """
 
 from __future__ import annotations
@@ -16,18 +16,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.types import (
     CallbackQuery,
     Chat,
-    ChatMemberUpdated,
-    Message,
     TelegramObject,
     Update,
     User,
 )
-from aiogram.types.update import UpdateTypeLookupError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,19 +79,6 @@ class InflightTracker(BaseMiddleware):
         return True
 
 
-class KnownUpdates(BaseMiddleware):
-    """An update type newer than this aiogram is skipped quietly, not logged as an error."""
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        assert isinstance(event, Update)
-        try:
-            event.event_type  # noqa: B018  (raises for types aiogram does not know)
-        except UpdateTypeLookupError:
-            log.debug("update %s of an unknown type skipped", event.update_id)
-            return UNHANDLED
-        return await handler(event, data)
-
-
 async def run_after_commit(hooks: list[AfterCommit]) -> None:
     """Run what waited for the commit. One failing hook does not stop the others."""
     for hook in hooks:
@@ -108,100 +91,6 @@ async def run_after_commit(hooks: list[AfterCommit]) -> None:
     hooks.clear()
 
 
-def _screened(event: Update) -> Message | None:
-    """The message the crisis screen reads: any text or caption, in any kind of chat."""
-    return event.message or event.edited_message or event.channel_post or event.edited_channel_post
-
-
-class CrisisScreen(BaseMiddleware):
-    """The crisis screen runs before anything else and needs nothing to answer.
-
-    It reads the text from the update alone, answers from the content already in memory,
-    and only then records the staff alert, in its own short transaction. A patient in crisis
-    is answered even when the database is slow, locked or full of other people's writes."""
-
-    def __init__(self, app: AppContext) -> None:
-        self.app = app
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        assert isinstance(event, Update)
-        message = _screened(event)
-        if message is None:
-            return await handler(event, data)
-        app = self.app
-        match = app.content.crisis_detector.check(message.text or message.caption)
-        if match is None:
-            return await handler(event, data)
-        log.warning(
-            "update %s: crisis screen matched (category=%s)", event.update_id, match.category
-        )
-        user: User | None = data.get("event_from_user")
-        lang = app.content.language_for(user.language_code if user else None)
-        reply = Reply(app.content, lang, chat_id=message.chat.id)
-        reply.send("crisis", staff_notified=bool(app.staff_alerts.staff_ids))
-        if message.chat.type != "private":
-            reply.send("private_only")
-            reply.leave_chat()
-        await reply.flush(app.sender)
-        if user is not None and not user.is_bot:
-            await self._record(event.update_id, user.id)
-        return None
-
-    async def _record(self, update_id: int, telegram_id: int) -> None:
-        app = self.app
-        try:
-            async with app.session_factory() as session:
-                repo = Repository(session)
-                patient_id = await repo.patient_id_by_telegram_id(telegram_id)
-                await app.staff_alerts.crisis(repo, telegram_id=telegram_id, patient_id=patient_id)
-                await session.commit()
-            await run_after_commit(repo.after_commit)
-        except Exception as exc:
-            # The patient has their answer; the alert could not be queued. Say so loudly.
-            log.error("update %s: crisis alert not queued: %s", update_id, type(exc).__name__)
-
-
-class PrivateChatsOnly(BaseMiddleware):
-    """Health conversations belong in private chats. In a group or channel the bot says so
-    once and leaves; a button pressed there is acknowledged with the same note."""
-
-    def __init__(self, app: AppContext) -> None:
-        self.app = app
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        assert isinstance(event, Update)
-        chat: Chat | None = data.get("event_chat")
-        if event.callback_query is not None:
-            query = event.callback_query
-            if query.message is not None and query.message.chat.type == "private":
-                return await handler(event, data)
-            reply = self._reply(data, chat_id=None, callback_id=query.id)
-            reply.toast(self.app.content.button("notice_private_only", reply.lang))
-            await reply.flush(self.app.sender)
-            return None
-        if chat is None or chat.type == "private":
-            return await handler(event, data)
-        if self._should_explain(event):
-            reply = self._reply(data, chat_id=chat.id)
-            reply.send("private_only")
-            reply.leave_chat()
-            await reply.flush(self.app.sender)
-        return None
-
-    def _reply(self, data: dict[str, Any], **where: Any) -> Reply:
-        user: User | None = data.get("event_from_user")
-        lang = self.app.content.language_for(user.language_code if user else None)
-        return Reply(self.app.content, lang, **where)
-
-    @staticmethod
-    def _should_explain(event: Update) -> bool:
-        """Messages and being added explain and leave; being removed needs no answer."""
-        if event.my_chat_member is not None:
-            member: ChatMemberUpdated = event.my_chat_member
-            return member.new_chat_member.status not in _GONE
-        return (event.message or event.channel_post) is not None
-
-
 def _is_conflict(exc: DBAPIError) -> bool:
     """A write that lost a race and will succeed when the update runs again."""
     if isinstance(exc, IntegrityError):
@@ -212,17 +101,17 @@ def _is_conflict(exc: DBAPIError) -> bool:
     return sqlstate in _RETRY_SQLSTATES
 
 
-async def _wrote(session: AsyncSession) -> bool:
+def _wrote(session: AsyncSession) -> bool:
     """Whether the update changed anything: a read-only update (a question, a menu) skips
-    the commit, one round trip to the database thread fewer. Asked of SQLite directly;
-    other databases are always committed."""
-    if session.new or session.dirty or session.deleted:
+    the commit. Asked of SQLite directly; other databases are always committed. Read from the
+    synchronous session: its connection is already checked out, so nothing here does I/O."""
+    sync = session.sync_session
+    if sync.new or sync.dirty or sync.deleted:
         return True
-    if not session.in_transaction():
+    if not sync.in_transaction():
         return False
-    connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    in_transaction = getattr(driver, "in_transaction", None)  # aiosqlite's sqlite3 flag
+    driver = sync.connection().connection.driver_connection
+    in_transaction = getattr(driver, "in_transaction", None)  # sqlite3's flag
     return True if not isinstance(in_transaction, bool) else in_transaction
 
 
@@ -274,7 +163,7 @@ class UnitOfWork(BaseMiddleware):
                 token = current_repository.set(repo)
                 try:
                     result = await handler(event, step_data)
-                    if await _wrote(session):
+                    if _wrote(session):
                         await session.commit()
                 except DBAPIError as exc:
                     if not _is_conflict(exc) or attempt == MAX_ATTEMPTS:

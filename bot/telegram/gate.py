@@ -1,0 +1,119 @@
+"""The update gate: what is decided before any database access, in one outer middleware.
+
+An update of a type this aiogram does not know is skipped quietly. The crisis screen reads the
+text of the update alone and answers from the content in memory, then records the staff alert
+in its own short transaction: a patient in crisis is answered even when the database is slow,
+locked or busy with someone else's flood. In a group or a channel the bot says that it works
+in private chats only and leaves; a button pressed there is acknowledged with the same note.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.types import Chat, ChatMemberUpdated, Message, TelegramObject, Update, User
+from aiogram.types.update import UpdateTypeLookupError
+
+from bot.db.repository import Repository
+from bot.telegram.context import AppContext
+from bot.telegram.middlewares import Handler, run_after_commit
+from bot.telegram.reply import Reply
+
+log = logging.getLogger(__name__)
+
+_GONE = frozenset({"kicked", "left"})
+
+
+def _screened(event: Update) -> Message | None:
+    """The message the crisis screen reads: any text or caption, in any kind of chat."""
+    return event.message or event.edited_message or event.channel_post or event.edited_channel_post
+
+
+class UpdateGate(BaseMiddleware):
+    def __init__(self, app: AppContext) -> None:
+        self.app = app
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        try:
+            event.event_type  # noqa: B018  (raises for types aiogram does not know)
+        except UpdateTypeLookupError:
+            log.debug("update %s of an unknown type skipped", event.update_id)
+            return UNHANDLED
+        if await self._crisis(event, data):
+            return None
+        if await self._outside_private_chats(event, data):
+            return None
+        return await handler(event, data)
+
+    def _reply(self, data: dict[str, Any], **where: Any) -> Reply:
+        user: User | None = data.get("event_from_user")
+        lang = self.app.content.language_for(user.language_code if user else None)
+        return Reply(self.app.content, lang, **where)
+
+    # --- the crisis screen ----------------------------------------------------------------
+    async def _crisis(self, event: Update, data: dict[str, Any]) -> bool:
+        message = _screened(event)
+        if message is None:
+            return False
+        app = self.app
+        match = app.content.crisis_detector.check(message.text or message.caption)
+        if match is None:
+            return False
+        log.warning(
+            "update %s: crisis screen matched (category=%s)", event.update_id, match.category
+        )
+        reply = self._reply(data, chat_id=message.chat.id)
+        reply.send("crisis", staff_notified=bool(app.staff_alerts.staff_ids))
+        if message.chat.type != "private":
+            reply.send("private_only")
+            reply.leave_chat()
+        await reply.flush(app.sender)
+        user: User | None = data.get("event_from_user")
+        if user is not None and not user.is_bot:
+            await self._record_crisis(event.update_id, user.id)
+        return True
+
+    async def _record_crisis(self, update_id: int, telegram_id: int) -> None:
+        app = self.app
+        try:
+            async with app.session_factory() as session:
+                repo = Repository(session)
+                patient_id = await repo.patient_id_by_telegram_id(telegram_id)
+                await app.staff_alerts.crisis(repo, telegram_id=telegram_id, patient_id=patient_id)
+                await session.commit()
+            await run_after_commit(repo.after_commit)
+        except Exception as exc:
+            # The patient has their answer; the alert could not be queued. Say so loudly.
+            log.error("update %s: crisis alert not queued: %s", update_id, type(exc).__name__)
+
+    # --- private chats only ---------------------------------------------------------------
+    async def _outside_private_chats(self, event: Update, data: dict[str, Any]) -> bool:
+        if event.callback_query is not None:
+            query = event.callback_query
+            if query.message is not None and query.message.chat.type == "private":
+                return False
+            reply = self._reply(data, chat_id=None, callback_id=query.id)
+            reply.toast(self.app.content.button("notice_private_only", reply.lang))
+            await reply.flush(self.app.sender)
+            return True
+        chat: Chat | None = data.get("event_chat")
+        if chat is None or chat.type == "private":
+            return False
+        if self._should_explain(event):
+            reply = self._reply(data, chat_id=chat.id)
+            reply.send("private_only")
+            reply.leave_chat()
+            await reply.flush(self.app.sender)
+        return True
+
+    @staticmethod
+    def _should_explain(event: Update) -> bool:
+        """Messages and being added explain and leave; being removed needs no answer."""
+        if event.my_chat_member is not None:
+            member: ChatMemberUpdated = event.my_chat_member
+            return member.new_chat_member.status not in _GONE
+        return (event.message or event.channel_post) is not None
