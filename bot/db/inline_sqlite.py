@@ -25,7 +25,7 @@ from typing import Any
 
 __all__ = ["BUSY_TIMEOUT_MS", "InlineConnection", "InlineCursor", "connect"]
 
-BUSY_TIMEOUT_MS = 2000
+BUSY_TIMEOUT_MS = 250
 """How long a statement waits for another process's write lock, blocking the event loop."""
 
 

@@ -9,6 +9,7 @@ in private chats only and leaves; a button pressed there is acknowledged with th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -25,6 +26,8 @@ from bot.telegram.reply import Reply
 log = logging.getLogger(__name__)
 
 _GONE = frozenset({"kicked", "left"})
+RECORD_ATTEMPTS = 4
+"""Tries to queue a crisis alert (0.5, 1 and 2 s apart) before it is logged as lost."""
 
 
 def _screened(event: Update) -> Message | None:
@@ -78,17 +81,26 @@ class UpdateGate(BaseMiddleware):
         return True
 
     async def _record_crisis(self, update_id: int, telegram_id: int) -> None:
+        """Queue the staff alert; a database locked by another process is tried again a few
+        times (the patient already has their answer, so only the alert waits)."""
         app = self.app
-        try:
-            async with app.session_factory() as session:
-                repo = Repository(session)
-                patient_id = await repo.patient_id_by_telegram_id(telegram_id)
-                await app.staff_alerts.crisis(repo, telegram_id=telegram_id, patient_id=patient_id)
-                await session.commit()
-            await run_after_commit(repo.after_commit)
-        except Exception as exc:
-            # The patient has their answer; the alert could not be queued. Say so loudly.
-            log.error("update %s: crisis alert not queued: %s", update_id, type(exc).__name__)
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                async with app.session_factory() as session:
+                    repo = Repository(session)
+                    patient_id = await repo.patient_id_by_telegram_id(telegram_id)
+                    await app.staff_alerts.crisis(
+                        repo, telegram_id=telegram_id, patient_id=patient_id
+                    )
+                    await session.commit()
+                await run_after_commit(repo.after_commit)
+                return
+            except Exception as exc:
+                if attempt + 1 < RECORD_ATTEMPTS:
+                    await asyncio.sleep(0.5 * 2**attempt)
+                    continue
+                # Said loudly: a person in crisis whose alert could not be queued.
+                log.error("update %s: crisis alert not queued: %s", update_id, type(exc).__name__)
 
     # --- private chats only ---------------------------------------------------------------
     async def _outside_private_chats(self, event: Update, data: dict[str, Any]) -> bool:

@@ -3,6 +3,7 @@ floods, double taps and stale buttons. Every update gets a correct answer, once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -268,3 +269,56 @@ async def test_groups_get_crisis_resources_a_note_and_the_bot_leaves(
         if r.method.lower() == "sendmessage" and r.params["chat_id"] in (group, 1003)
     ]
     assert await dbcheck.count(harness, dbcheck.Patient) == 0
+
+
+async def test_a_failed_commit_sends_the_kind_error_and_nothing_else(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    await harness.consent(1001)
+    await harness.command(1001, "appointment")
+    await harness.send(1001, "12/3 2:30pm")
+    confirm = harness.button(1001, "Confirm")
+
+    detail = " ".join(["database", "or", "disk", "is", "full"])  # not in any source line
+
+    async def disk_full(self: AsyncSession) -> None:
+        raise OperationalError("COMMIT", {}, Exception(detail))
+
+    monkeypatch.setattr(AsyncSession, "commit", disk_full)
+    sent = await harness.feed(updates.callback_update(1001, confirm))
+    monkeypatch.undo()
+    texts = [r.params["text"] for r in sent if r.method.lower() == "sendmessage"]
+    assert len(texts) == 1
+    assert WRONG in texts[0].lower()  # the kind error, not "saved"
+    assert [r for r in sent if r.method.lower() == "answercallbackquery"]
+    assert await dbcheck.count(harness, dbcheck.Appointment) == 0
+    assert detail not in caplog.text  # the exception's message is never logged
+    [saved] = await harness.press(1001, confirm)  # the offer still stands
+    assert "saved" in saved.lower()
+
+
+async def test_a_crisis_is_answered_while_another_process_locks_the_database(
+    harness: Harness, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    other = sqlite3.connect(tmp_path / "companion.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        harness.push_many([updates.message_update(1001, "I want to kill myself")])
+        [answer] = await harness.server.wait_for(
+            "sendMessage", lambda r: r.params.get("chat_id") == 1001, timeout=10
+        )
+        assert "988" in answer.params["text"]
+        assert answer.at - started < 1.0  # before any database access
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    await harness.settle(30)
+    # The alert waited for the lock and was queued once it was free.
+    await harness.app.alerts.deliver_due()
+    assert harness.server.sent_messages(STAFF_ID)

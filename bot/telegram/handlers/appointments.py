@@ -19,6 +19,7 @@ from bot.db.models import Patient
 from bot.services.appointments import Ambiguity, AppointmentService, Proposal
 from bot.services.errors import NotFound, ServiceError
 from bot.telegram.callbacks import ApptCb, DraftCb, MenuCb, new_token
+from bot.telegram.filters import PlainText
 from bot.telegram.middlewares import RequireConsent
 from bot.telegram.reply import Reply
 from bot.telegram.states import Booking
@@ -255,8 +256,8 @@ def create_router() -> Router:
     r.message.register(list_appointments, Command("appointment", "appointments"))
     r.callback_query.register(list_appointments, MenuCb.filter(F.to == "appointments"))
     r.callback_query.register(new_appointment, MenuCb.filter(F.to == "new"))
-    r.message.register(read_time, Booking.waiting_for_time, F.text & ~F.text.startswith("/"))
-    r.message.register(read_time, Booking.confirming, F.text & ~F.text.startswith("/"))
+    r.message.register(read_time, Booking.waiting_for_time, PlainText())
+    r.message.register(read_time, Booking.confirming, PlainText())
     r.callback_query.register(draft_change, DraftCb.filter(F.action == "change"))
     r.callback_query.register(
         draft_confirm, DraftCb.filter(F.action.in_({"confirm", "earlier", "later"}))

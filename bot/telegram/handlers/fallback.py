@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
+from bot.telegram.filters import CommandLike
 from bot.telegram.reply import Reply
 
 
@@ -27,7 +28,7 @@ async def stale_button(callback: CallbackQuery, reply: Reply) -> None:
 def create_router() -> Router:
     """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     r = Router(name="fallback")
-    r.message.register(unknown_command, F.text.startswith("/"))
+    r.message.register(unknown_command, CommandLike())
     r.message.register(unsupported)
     r.edited_message.register(edited)
     r.callback_query.register(stale_button)

@@ -7,6 +7,7 @@ from aiogram.filters import Command, StateFilter
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.telegram.callbacks import FaqCb, MenuCb
+from bot.telegram.filters import PlainText
 from bot.telegram.reply import Reply
 
 
@@ -40,5 +41,5 @@ def create_router() -> Router:
     r.message.register(faq_menu, Command("faq", "questions"))
     r.callback_query.register(faq_menu, MenuCb.filter(F.to == "faq"))
     r.callback_query.register(faq_answer, FaqCb.filter())
-    r.message.register(free_text, StateFilter(None), F.text & ~F.text.startswith("/"))
+    r.message.register(free_text, StateFilter(None), PlainText())
     return r

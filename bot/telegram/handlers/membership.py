@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import ChatMemberUpdated
 
 from bot.services.patients import PatientService
+from bot.telegram.filters import InPrivateChat
 
 log = logging.getLogger(__name__)
 
@@ -24,5 +25,5 @@ async def membership_changed(update: ChatMemberUpdated, patients: PatientService
 def create_router() -> Router:
     """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     r = Router(name="membership")
-    r.my_chat_member.register(membership_changed, F.chat.type == "private")
+    r.my_chat_member.register(membership_changed, InPrivateChat())
     return r

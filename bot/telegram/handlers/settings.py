@@ -10,6 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.db.models import Patient
 from bot.services.patients import PatientService
 from bot.telegram.callbacks import MenuCb, ZoneCb
+from bot.telegram.filters import PlainText
 from bot.telegram.keyboards import COMMON_ZONES
 from bot.telegram.middlewares import RequireConsent
 from bot.telegram.reply import Reply
@@ -86,5 +87,5 @@ def create_router() -> Router:
     r.callback_query.register(show_settings, MenuCb.filter(F.to == "settings"))
     r.callback_query.register(ask_zone, ZoneCb.filter(F.zone == "other"))
     r.callback_query.register(pick_zone, ZoneCb.filter(F.zone != "other"))
-    r.message.register(typed_zone, ZoneSetting.waiting_for_zone, F.text & ~F.text.startswith("/"))
+    r.message.register(typed_zone, ZoneSetting.waiting_for_zone, PlainText())
     return r
