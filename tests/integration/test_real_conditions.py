@@ -3,7 +3,6 @@ floods, double taps and stale buttons. Every update gets a correct answer, once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
