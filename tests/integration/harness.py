@@ -32,23 +32,7 @@ class Harness:
 
     async def feed(self, update: dict[str, Any], timeout: float = 5.0) -> list[RecordedRequest]:
         """Push one update and wait until the bot has fully handled it; return what it sent."""
-        before = len(self.server.requests)
-        self.server.push_update(update)
-        self._fed += 1
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        inflight = self.app.inflight
-        while inflight.completed < self._fed or inflight.in_flight:
-            if self._task.done():
-                self._task.result()
-            if loop.time() > deadline:
-                raise AssertionError(f"update not handled within {timeout}s")
-            await asyncio.sleep(0.005)
-        return [
-            r
-            for r in self.server.requests[before:]
-            if r.method.lower() not in ("getupdates", "getme")
-        ]
+        return await self.feed_many([update], timeout)
 
     def push_many(self, batch: list[dict[str, Any]]) -> None:
         """Push updates without waiting (see :meth:`settle`)."""
@@ -67,7 +51,7 @@ class Harness:
             if loop.time() > deadline:
                 missing = self._fed - inflight.completed
                 raise AssertionError(f"{missing} updates not handled within {timeout}s")
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.005)
 
     async def feed_many(
         self, batch: list[dict[str, Any]], timeout: float = 60.0
