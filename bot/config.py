@@ -13,7 +13,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from scheduler.timemath import UnknownZone, load_zone
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-BUNDLED_MESSAGES_DIR = PROJECT_ROOT / "messages"
+_INSTALLED_MESSAGES = Path(__file__).resolve().parent / "bundled_messages"
+# An installed wheel carries the texts as bot/bundled_messages; a checkout (and an editable
+# install) reads them where they are kept, messages/ at the top of the repository.
+BUNDLED_MESSAGES_DIR = (
+    _INSTALLED_MESSAGES if _INSTALLED_MESSAGES.is_dir() else PROJECT_ROOT / "messages"
+)
 OFFICIAL_API_URL = "https://api.telegram.org"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/companion.db"
 

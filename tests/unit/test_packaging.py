@@ -1,0 +1,29 @@
+"""The distribution lists every package: an installed wheel has all the code and texts."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _folders(top: Path, package: str) -> set[str]:
+    found = {package}
+    for folder in top.rglob("*"):
+        if folder.is_dir() and "__pycache__" not in folder.parts:
+            found.add(".".join([package, *folder.relative_to(top).parts]))
+    return found
+
+
+def test_every_folder_of_the_code_and_the_texts_is_a_listed_package() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    setuptools = config["tool"]["setuptools"]
+    listed = set(setuptools["packages"])
+    assert setuptools["package-dir"] == {"bot.bundled_messages": "messages"}
+    wanted = (
+        _folders(ROOT / "bot", "bot")
+        | _folders(ROOT / "scheduler", "scheduler")
+        | _folders(ROOT / "messages", "bot.bundled_messages")
+    )
+    assert listed == wanted, {"missing": wanted - listed, "unknown": listed - wanted}
