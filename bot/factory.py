@@ -143,7 +143,9 @@ def create_application(
         lease=timedelta(seconds=settings.reminder_lease_seconds),
         concurrency=settings.reminder_concurrency,
     )
-    wakeup = Wakeup(reminders, housekeeping=timedelta(seconds=settings.housekeeping_seconds))
+    wakeup = Wakeup(
+        reminders, housekeeping=timedelta(seconds=settings.housekeeping_seconds), clock=clock
+    )
     context = AppContext(
         settings=settings,
         content=content,

@@ -15,6 +15,8 @@ from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from scheduler.clock import Clock, SystemClock
+
 log = logging.getLogger(__name__)
 
 DISPATCH_JOB = "reminders-dispatch"
@@ -27,9 +29,16 @@ class Engine(Protocol):
 
 
 class Wakeup:
-    def __init__(self, engine: Engine, *, housekeeping: timedelta = timedelta(seconds=60)) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        housekeeping: timedelta = timedelta(seconds=60),
+        clock: Clock | None = None,
+    ) -> None:
         self.engine = engine
         self.housekeeping = housekeeping
+        self.clock: Clock = clock or SystemClock()
         self.scheduler = AsyncIOScheduler(
             timezone=UTC,
             # More than one instance may start: a wake-up that fires during a pass must reach
@@ -50,7 +59,7 @@ class Wakeup:
             seconds=self.housekeeping.total_seconds(),
             id=HOUSEKEEPING_JOB,
             replace_existing=True,
-            next_run_time=datetime.now(UTC),
+            next_run_time=self.clock.now(),
         )
 
     def wake_at(self, when: datetime) -> None:
@@ -85,7 +94,7 @@ class Wakeup:
                 except Exception:
                     log.exception("reminder pass failed; the housekeeping job will retry")
                     return
-                now = datetime.now(UTC)
+                now = self.clock.now()
                 # Rows that fell due during the pass are taken at once, not at the next
                 # scheduled wake-up (a job cannot re-arm itself while it is running).
                 due_now = upcoming is not None and upcoming <= now and sent > 0
