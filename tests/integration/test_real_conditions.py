@@ -98,7 +98,6 @@ async def test_two_hundred_patients_book_and_tap_at_once_with_300ms_per_call(
     assert "database is locked" not in caplog.text
     # Six waves of 200 people, each call 300 ms: a wave takes about two calls' time, not
     # 200 x 300 ms. Well under a second per patient-step in total.
-    print("wave timings", timings)
     assert max(timings) < 8.0, timings
     assert sum(timings) / (6 * 200) < 0.05, timings
 
