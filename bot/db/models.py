@@ -82,8 +82,9 @@ class Appointment(Base):
     )
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    # An AppointmentStatus (bot/domain/visits.py).
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="scheduled")
-    # None until the patient answers; "confirmed" or "reschedule" after the attendance buttons.
+    # An Attendance, or None until the patient answers the attendance buttons.
     attendance: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -27,10 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from bot.db.alert_outbox import AlertOutboxRepository
 from bot.db.engine import wal_checkpoint
 from bot.db.models import Appointment, ChecklistTick, ConversationState, Patient, Reminder
+from bot.domain.visits import AppointmentStatus
+from scheduler.statuses import ReminderStatus
 from scheduler.timemath import load_zone, to_local
 
-SCHEDULED = "scheduled"
-CANCELLED = "cancelled"
+SCHEDULED = AppointmentStatus.SCHEDULED
+CANCELLED = AppointmentStatus.CANCELLED
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,13 +303,13 @@ class Repository:
         await self.session.flush()
 
 
-# Statuses of a reminder row.
-PENDING = "pending"
-SENDING = "sending"
-SENT = "sent"
-SKIPPED = "skipped"
-EXPIRED = "expired"
-FAILED = "failed"
+# Statuses of a reminder row (scheduler/statuses.py), by their short names.
+PENDING = ReminderStatus.PENDING
+SENDING = ReminderStatus.SENDING
+SENT = ReminderStatus.SENT
+SKIPPED = ReminderStatus.SKIPPED
+EXPIRED = ReminderStatus.EXPIRED
+FAILED = ReminderStatus.FAILED
 
 
 class ReminderRepository:

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from bot.db.models import Appointment, Patient, Reminder
 from bot.db.repository import EXPIRED, PENDING, SENDING, SKIPPED, Repository
+from bot.domain.visits import AppointmentStatus, Attendance
 from bot.services.errors import NotFound, ServiceError
 from scheduler.clock import Clock
 from scheduler.due import compute_due, snooze_until
@@ -20,9 +21,6 @@ from scheduler.timemath import load_zone
 
 Wake = Callable[[datetime], None]
 
-# Attendance answers (Appointment.attendance).
-CONFIRMED = "confirmed"
-RESCHEDULE = "reschedule"
 
 
 def _no_wake(_: datetime) -> None:
@@ -81,7 +79,7 @@ class ReminderPlanner:
 
     async def cancel(self, appointment: Appointment) -> None:
         await self.repo.reminders.skip_open_for_appointment(
-            appointment.id, "cancelled", self.clock.now()
+            appointment.id, AppointmentStatus.CANCELLED, self.clock.now()
         )
 
 
@@ -132,7 +130,7 @@ class PreparationService:
         if row is None:
             raise NotFound()
         appointment = await self.repo.appointment_for_patient(row.appointment_id, patient.id)
-        if appointment is None or appointment.status != "scheduled":
+        if appointment is None or appointment.status != AppointmentStatus.SCHEDULED:
             raise NotFound()
         return row, appointment
 
@@ -185,7 +183,7 @@ class PreparationService:
         if appointment.starts_at <= now:
             raise ServiceError("visit_over")
         changed = await self.repo.set_attendance(
-            appointment.id, CONFIRMED if coming else RESCHEDULE, now
+            appointment.id, Attendance.CONFIRMED if coming else Attendance.RESCHEDULE, now
         )
         return appointment, changed
 

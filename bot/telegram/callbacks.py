@@ -1,9 +1,11 @@
 """Callback data for every button. Telegram echoes it back untrusted: handlers re-check
-ownership and state, and data that does not unpack matches no handler (the fallback answers)."""
+ownership and state, and data that does not unpack (an unknown action included: actions are
+enums) matches no handler, so the fallback answers."""
 
 from __future__ import annotations
 
 import secrets
+from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
@@ -18,8 +20,42 @@ def new_token() -> str:
     return secrets.token_urlsafe(6)
 
 
+class MenuTarget(StrEnum):
+    APPOINTMENTS = "appointments"
+    NEW = "new"
+    PREPARE = "prepare"
+    FAQ = "faq"
+    SETTINGS = "settings"
+    HELP = "help"
+    HOME = "home"
+    START = "start"
+
+
+class DraftAction(StrEnum):
+    CONFIRM = "confirm"
+    CHANGE = "change"
+    EARLIER = "earlier"  # the first of two readings of a time that happens twice
+    LATER = "later"
+
+
+class ApptAction(StrEnum):
+    VIEW = "view"
+    CHANGE = "change"
+    CANCEL = "cancel"
+    CANCEL_YES = "cancel_yes"
+    CANCEL_NO = "cancel_no"
+
+
+class ReminderAction(StrEnum):
+    DONE = "done"
+    SNOOZE = "snooze"
+    COMING = "coming"
+    RESCHEDULE = "reschedule"
+    CHECKLIST = "checklist"
+
+
 class MenuCb(CallbackData, prefix="m"):
-    to: str  # appointments | new | prepare | faq | settings | help | home
+    to: MenuTarget
 
 
 class ConsentCb(CallbackData, prefix="c"):
@@ -29,12 +65,12 @@ class ConsentCb(CallbackData, prefix="c"):
 class DraftCb(CallbackData, prefix="d"):
     """Answers about the reading held in conversation state (never an instant in the data)."""
 
-    action: str  # confirm | change | earlier | later
+    action: DraftAction
     t: str = Field(default="", max_length=16)  # the offer's token (see new_token)
 
 
 class ApptCb(CallbackData, prefix="a"):
-    action: str  # view | change | cancel | cancel_yes | cancel_no
+    action: ApptAction
     id: int = Field(ge=1, le=MAX_ID)
 
 
@@ -54,7 +90,7 @@ class ForgetCb(CallbackData, prefix="x"):
 class ReminderCb(CallbackData, prefix="r"):
     """Buttons under a reminder. `id` is the reminder row; ownership is checked on every press."""
 
-    action: str  # done | snooze | coming | reschedule | checklist
+    action: ReminderAction
     id: int = Field(ge=1, le=MAX_ID)
 
 

@@ -17,7 +17,18 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.content.store import Content
 from bot.db.models import Appointment
-from bot.telegram.callbacks import ApptCb, ConsentCb, DraftCb, FaqCb, ForgetCb, MenuCb, ZoneCb
+from bot.telegram.callbacks import (
+    ApptAction,
+    ApptCb,
+    ConsentCb,
+    DraftAction,
+    DraftCb,
+    FaqCb,
+    ForgetCb,
+    MenuCb,
+    MenuTarget,
+    ZoneCb,
+)
 
 Rows = tuple[tuple[tuple[str, str], ...], ...]
 
@@ -73,13 +84,18 @@ class Keyboards:
         return self._markup(
             [
                 (self._label(f"menu_{to}"), MenuCb(to=to))
-                for to in ("appointments", "prepare", "faq", "settings")
+                for to in (
+                    MenuTarget.APPOINTMENTS,
+                    MenuTarget.PREPARE,
+                    MenuTarget.FAQ,
+                    MenuTarget.SETTINGS,
+                )
             ],
             2,
         )
 
     def home(self) -> InlineKeyboardMarkup:
-        return self._markup([(self._label("menu_home"), MenuCb(to="home"))])
+        return self._markup([(self._label("menu_home"), MenuCb(to=MenuTarget.HOME))])
 
     def consent(self) -> InlineKeyboardMarkup:
         return self._markup(
@@ -90,13 +106,13 @@ class Keyboards:
         )
 
     def start_over(self) -> InlineKeyboardMarkup:
-        return self._markup([(self._label("consent_review"), MenuCb(to="start"))])
+        return self._markup([(self._label("consent_review"), MenuCb(to=MenuTarget.START))])
 
     def draft_confirm(self, token: str) -> InlineKeyboardMarkup:
         return self._markup(
             [
-                (self._label("draft_confirm"), DraftCb(action="confirm", t=token)),
-                (self._label("draft_change"), DraftCb(action="change", t=token)),
+                (self._label("draft_confirm"), DraftCb(action=DraftAction.CONFIRM, t=token)),
+                (self._label("draft_change"), DraftCb(action=DraftAction.CHANGE, t=token)),
             ],
             2,
         )
@@ -110,9 +126,9 @@ class Keyboards:
 
         return self._markup(
             [
-                (pick(earlier), DraftCb(action="earlier", t=token)),
-                (pick(later), DraftCb(action="later", t=token)),
-                (self._label("draft_change"), DraftCb(action="change", t=token)),
+                (pick(earlier), DraftCb(action=DraftAction.EARLIER, t=token)),
+                (pick(later), DraftCb(action=DraftAction.LATER, t=token)),
+                (self._label("draft_change"), DraftCb(action=DraftAction.CHANGE, t=token)),
             ]
         )
 
@@ -125,20 +141,26 @@ class Keyboards:
                         appt.local_start, self.lang, "datetime_short"
                     ),
                 ),
-                ApptCb(action="view", id=appt.id),
+                ApptCb(action=ApptAction.VIEW, id=appt.id),
             )
             for appt in items
         ]
-        buttons.append((self._label("appointment_new"), MenuCb(to="new")))
-        buttons.append((self._label("menu_home"), MenuCb(to="home")))
+        buttons.append((self._label("appointment_new"), MenuCb(to=MenuTarget.NEW)))
+        buttons.append((self._label("menu_home"), MenuCb(to=MenuTarget.HOME)))
         return self._markup(buttons)
 
     def appointment_actions(self, appointment_id: int) -> InlineKeyboardMarkup:
         return self._markup(
             [
-                (self._label("appointment_change"), ApptCb(action="change", id=appointment_id)),
-                (self._label("appointment_cancel"), ApptCb(action="cancel", id=appointment_id)),
-                (self._label("appointment_back"), MenuCb(to="appointments")),
+                (
+                    self._label("appointment_change"),
+                    ApptCb(action=ApptAction.CHANGE, id=appointment_id),
+                ),
+                (
+                    self._label("appointment_cancel"),
+                    ApptCb(action=ApptAction.CANCEL, id=appointment_id),
+                ),
+                (self._label("appointment_back"), MenuCb(to=MenuTarget.APPOINTMENTS)),
             ],
             2,
             1,
@@ -147,8 +169,11 @@ class Keyboards:
     def cancel_confirm(self, appointment_id: int) -> InlineKeyboardMarkup:
         return self._markup(
             [
-                (self._label("cancel_yes"), ApptCb(action="cancel_yes", id=appointment_id)),
-                (self._label("cancel_no"), ApptCb(action="cancel_no", id=appointment_id)),
+                (
+                    self._label("cancel_yes"),
+                    ApptCb(action=ApptAction.CANCEL_YES, id=appointment_id),
+                ),
+                (self._label("cancel_no"), ApptCb(action=ApptAction.CANCEL_NO, id=appointment_id)),
             ]
         )
 
@@ -156,14 +181,14 @@ class Keyboards:
         buttons: list[tuple[str, str | CallbackData]] = [
             (title, FaqCb(key=key)) for key, title in entries
         ]
-        buttons.append((self._label("menu_home"), MenuCb(to="home")))
+        buttons.append((self._label("menu_home"), MenuCb(to=MenuTarget.HOME)))
         return self._markup(buttons)
 
     def faq_answer(self) -> InlineKeyboardMarkup:
         return self._markup(
             [
-                (self._label("faq_more"), MenuCb(to="faq")),
-                (self._label("menu_home"), MenuCb(to="home")),
+                (self._label("faq_more"), MenuCb(to=MenuTarget.FAQ)),
+                (self._label("menu_home"), MenuCb(to=MenuTarget.HOME)),
             ],
             2,
         )
@@ -173,7 +198,7 @@ class Keyboards:
             (self._label(key), ZoneCb(zone=zone)) for zone, key in COMMON_ZONES
         ]
         buttons.append((self._label("zone_other"), ZoneCb(zone="other")))
-        buttons.append((self._label("menu_home"), MenuCb(to="home")))
+        buttons.append((self._label("menu_home"), MenuCb(to=MenuTarget.HOME)))
         return self._markup(buttons, 2)
 
     def forget_confirm(self, token: str) -> InlineKeyboardMarkup:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.content.store import Content
-from bot.telegram.callbacks import ChecklistCb, MenuCb, ReminderCb
+from bot.telegram.callbacks import ChecklistCb, MenuCb, MenuTarget, ReminderAction, ReminderCb
 from bot.telegram.keyboards import in_rows, markup
 from scheduler.engine import ReminderBatch, RenderedReminder
 
@@ -42,7 +42,7 @@ class ReminderView:
     def keyboard(self, batch: ReminderBatch, lang: str) -> InlineKeyboardMarkup | None:
         # Built directly rather than with InlineKeyboardBuilder, which deep-copies every
         # button: on the send path that copying cost more than the rest of the keyboard.
-        def button(key: str, action: str, reminder_id: int) -> InlineKeyboardButton:
+        def button(key: str, action: ReminderAction, reminder_id: int) -> InlineKeyboardButton:
             return InlineKeyboardButton(
                 text=self.content.button(key, lang),
                 callback_data=ReminderCb(action=action, id=reminder_id).pack(),
@@ -50,14 +50,14 @@ class ReminderView:
 
         def attend(reminder_id: int) -> list[InlineKeyboardButton]:
             return [
-                button("attend_yes", "coming", reminder_id),
-                button("attend_no", "reschedule", reminder_id),
+                button("attend_yes", ReminderAction.COMING, reminder_id),
+                button("attend_no", ReminderAction.RESCHEDULE, reminder_id),
             ]
 
         if len(batch.steps) > 1:
             # One message for several steps: the checklist covers every item at once.
             first = batch.rows[0].id
-            buttons = [button("reminder_checklist", "checklist", first)]
+            buttons = [button("reminder_checklist", ReminderAction.CHECKLIST, first)]
             if any("attend" in s.buttons for s in batch.steps):
                 buttons += attend(first)
             return InlineKeyboardMarkup(inline_keyboard=[[b] for b in buttons])
@@ -67,9 +67,9 @@ class ReminderView:
         buttons = [
             button(key, action, row.id)
             for name, key, action in (
-                ("done", "reminder_done", "done"),
-                ("snooze", "reminder_snooze", "snooze"),
-                ("checklist", "reminder_checklist", "checklist"),
+                ("done", "reminder_done", ReminderAction.DONE),
+                ("snooze", "reminder_snooze", ReminderAction.SNOOZE),
+                ("checklist", "reminder_checklist", ReminderAction.CHECKLIST),
             )
             if name in step.buttons
         ]
@@ -92,5 +92,5 @@ def checklist_keyboard(
         )
         for item in checklist_context(content, lang, ticks)
     ]
-    buttons.append((content.button("menu_home", lang), MenuCb(to="home").pack()))
+    buttons.append((content.button("menu_home", lang), MenuCb(to=MenuTarget.HOME).pack()))
     return markup(in_rows(buttons, (1,)))

@@ -18,7 +18,15 @@ from aiogram.types import CallbackQuery, Message
 from bot.db.models import Patient
 from bot.services.appointments import Ambiguity, AppointmentService, Proposal
 from bot.services.errors import NotFound, ServiceError
-from bot.telegram.callbacks import ApptCb, DraftCb, MenuCb, new_token
+from bot.telegram.callbacks import (
+    ApptAction,
+    ApptCb,
+    DraftAction,
+    DraftCb,
+    MenuCb,
+    MenuTarget,
+    new_token,
+)
 from bot.telegram.filters import PlainText
 from bot.telegram.middlewares import RequireConsent
 from bot.telegram.reply import Reply
@@ -156,7 +164,9 @@ async def draft_confirm(
     if callback_data.t and data.get("saved") == callback_data.t:
         await _already_saved(reply, patient, appointments, data)
         return
-    field = "starts_at" if callback_data.action == "confirm" else callback_data.action
+    field = (
+        "starts_at" if callback_data.action is DraftAction.CONFIRM else callback_data.action.value
+    )
     stored = data.get(field)
     offered = (
         await state.get_state() == Booking.confirming.state
@@ -219,28 +229,28 @@ async def appointment_action(
 ) -> None:
     kb = reply.kb
     try:
-        if callback_data.action == "cancel_yes":
+        if callback_data.action is ApptAction.CANCEL_YES:
             # Idempotent: a second "yes" finds it cancelled and says so again.
             cancelled = await appointments.cancel(patient, callback_data.id)
             reply.send("appointment_cancelled", kb.main_menu(), when=cancelled.local_start)
             return
         appointment = await appointments.owned_upcoming(patient, callback_data.id)
         match callback_data.action:
-            case "view":
+            case ApptAction.VIEW:
                 reply.send(
                     "appointment_detail",
                     kb.appointment_actions(appointment.id),
                     when=appointment.local_start,
                 )
-            case "change":
+            case ApptAction.CHANGE:
                 await _ask_for_time(state, reply, patient, appointment.id)
-            case "cancel":
+            case ApptAction.CANCEL:
                 reply.send(
                     "appointment_cancel_confirm",
                     kb.cancel_confirm(appointment.id),
                     when=appointment.local_start,
                 )
-            case "cancel_no":
+            case ApptAction.CANCEL_NO:
                 reply.send("appointment_kept", kb.main_menu(), when=appointment.local_start)
             case _:
                 reply.send("stale_button", kb.home())
@@ -254,13 +264,11 @@ def create_router() -> Router:
     r.message.middleware(RequireConsent())
     r.callback_query.middleware(RequireConsent())
     r.message.register(list_appointments, Command("appointment", "appointments"))
-    r.callback_query.register(list_appointments, MenuCb.filter(F.to == "appointments"))
-    r.callback_query.register(new_appointment, MenuCb.filter(F.to == "new"))
+    r.callback_query.register(list_appointments, MenuCb.filter(F.to == MenuTarget.APPOINTMENTS))
+    r.callback_query.register(new_appointment, MenuCb.filter(F.to == MenuTarget.NEW))
     r.message.register(read_time, Booking.waiting_for_time, PlainText())
     r.message.register(read_time, Booking.confirming, PlainText())
-    r.callback_query.register(draft_change, DraftCb.filter(F.action == "change"))
-    r.callback_query.register(
-        draft_confirm, DraftCb.filter(F.action.in_({"confirm", "earlier", "later"}))
-    )
+    r.callback_query.register(draft_change, DraftCb.filter(F.action == DraftAction.CHANGE))
+    r.callback_query.register(draft_confirm, DraftCb.filter(F.action != DraftAction.CHANGE))
     r.callback_query.register(appointment_action, ApptCb.filter())
     return r

@@ -6,7 +6,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.telegram.callbacks import FaqCb, MenuCb
+from bot.telegram.callbacks import FaqCb, MenuCb, MenuTarget
 from bot.telegram.filters import PlainText
 from bot.telegram.reply import Reply
 
@@ -39,7 +39,7 @@ def create_router() -> Router:
     """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     r = Router(name="faq")
     r.message.register(faq_menu, Command("faq", "questions"))
-    r.callback_query.register(faq_menu, MenuCb.filter(F.to == "faq"))
+    r.callback_query.register(faq_menu, MenuCb.filter(F.to == MenuTarget.FAQ))
     r.callback_query.register(faq_answer, FaqCb.filter())
     r.message.register(free_text, StateFilter(None), PlainText())
     return r

@@ -11,7 +11,7 @@ from bot.services.appointments import AppointmentService
 from bot.services.errors import NotFound, ServiceError
 from bot.services.reminders import Checklist, PreparationService
 from bot.services.staff_alerts import StaffAlerts
-from bot.telegram.callbacks import ChecklistCb, MenuCb, ReminderCb
+from bot.telegram.callbacks import ChecklistCb, MenuCb, MenuTarget, ReminderAction, ReminderCb
 from bot.telegram.middlewares import RequireConsent
 from bot.telegram.reminder_view import checklist_context, checklist_keyboard
 from bot.telegram.reply import Reply
@@ -79,12 +79,12 @@ async def reminder_button(
 ) -> None:
     try:
         match callback_data.action:
-            case "done":
+            case ReminderAction.DONE:
                 _send_checklist(reply, await preparation.mark_done(patient, callback_data.id))
-            case "checklist":
+            case ReminderAction.CHECKLIST:
                 _, appointment = await preparation.reminder(patient, callback_data.id)
                 _send_checklist(reply, await preparation.checklist(appointment))
-            case "snooze":
+            case ReminderAction.SNOOZE:
                 try:
                     until, appointment = await preparation.snooze(patient, callback_data.id)
                 except ServiceError as exc:
@@ -94,10 +94,10 @@ async def reminder_button(
                     return
                 local_until = to_local(until, load_zone(appointment.timezone))
                 reply.send("reminder_snoozed", until=local_until)
-            case "coming":
+            case ReminderAction.COMING:
                 appointment, _ = await preparation.attendance(patient, callback_data.id, True)
                 reply.send("attend_confirmed", when=appointment.local_start)
-            case "reschedule":
+            case ReminderAction.RESCHEDULE:
                 appointment, changed = await preparation.attendance(
                     patient, callback_data.id, False
                 )
@@ -146,7 +146,7 @@ def create_router() -> Router:
     r.message.middleware(RequireConsent())
     r.callback_query.middleware(RequireConsent())
     r.message.register(show_prepare, Command("prepare", "checklist"))
-    r.callback_query.register(show_prepare, MenuCb.filter(F.to == "prepare"))
+    r.callback_query.register(show_prepare, MenuCb.filter(F.to == MenuTarget.PREPARE))
     r.callback_query.register(toggle_item, ChecklistCb.filter())
     r.callback_query.register(reminder_button, ReminderCb.filter())
     r.message.register(pause, Command("pause"))

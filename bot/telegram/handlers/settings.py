@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.db.models import Patient
 from bot.services.patients import PatientService
-from bot.telegram.callbacks import MenuCb, ZoneCb
+from bot.telegram.callbacks import MenuCb, MenuTarget, ZoneCb
 from bot.telegram.filters import PlainText
 from bot.telegram.keyboards import COMMON_ZONES
 from bot.telegram.middlewares import RequireConsent
@@ -84,7 +84,7 @@ def create_router() -> Router:
     r.message.middleware(RequireConsent())
     r.callback_query.middleware(RequireConsent())
     r.message.register(show_settings, Command("settings"))
-    r.callback_query.register(show_settings, MenuCb.filter(F.to == "settings"))
+    r.callback_query.register(show_settings, MenuCb.filter(F.to == MenuTarget.SETTINGS))
     r.callback_query.register(ask_zone, ZoneCb.filter(F.zone == "other"))
     r.callback_query.register(pick_zone, ZoneCb.filter(F.zone != "other"))
     r.message.register(typed_zone, ZoneSetting.waiting_for_zone, PlainText())

@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.db.models import Patient
 from bot.services.patients import PatientService
-from bot.telegram.callbacks import ConsentCb, MenuCb
+from bot.telegram.callbacks import ConsentCb, MenuCb, MenuTarget
 from bot.telegram.reply import Reply
 
 
@@ -54,10 +54,10 @@ def create_router() -> Router:
     """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     r = Router(name="start")
     r.message.register(start, CommandStart())
-    r.callback_query.register(start, MenuCb.filter(F.to == "start"))
+    r.callback_query.register(start, MenuCb.filter(F.to == MenuTarget.START))
     r.callback_query.register(consent_answer, ConsentCb.filter())
     r.message.register(menu, Command("menu"))
-    r.callback_query.register(menu, MenuCb.filter(F.to == "home"))
+    r.callback_query.register(menu, MenuCb.filter(F.to == MenuTarget.HOME))
     r.message.register(help_, Command("help"))
-    r.callback_query.register(help_, MenuCb.filter(F.to == "help"))
+    r.callback_query.register(help_, MenuCb.filter(F.to == MenuTarget.HELP))
     return r
