@@ -27,10 +27,10 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import TelegramMethod
+from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.delivery.rate_limit import ChatTurn, Limiter
+from bot.delivery.rate_limit import Limiter
 from bot.logs import chat_ref
 
 __all__ = ["MAX_RETRY_AFTER_PAUSES", "CallResult", "Outcome", "SendResult", "Sender"]
@@ -85,6 +85,8 @@ class CallResult(Generic[T]):
     description: str = ""
     """Telegram's description for BAD_REQUEST (lower case), so callers can tell "message is
     not modified" from other 400s; never the message text."""
+    retry_in: float | None = None
+    """For RETRY: suggested seconds before the caller tries again."""
 
 
 class Sender:
@@ -165,77 +167,60 @@ class Sender:
             options["protect_content"] = True
         return await self._send(chat_id, text, options)
 
-    async def answer(self, method: TelegramMethod[T], *, attempts: int = 3) -> CallResult[T]:
+    async def answer(self, method: TelegramMethod[T]) -> CallResult[T]:
         """Answer an update: a reply, an edit or a button acknowledgement.
 
         Answers are not held to ``rate`` (that budget is for what the bot sends on its own, and
         a patient waiting for a reply must not queue behind a reminder burst), but a
         ``retry_after`` pause holds them back like every send, and a 429 they meet pauses all
-        sending. 5xx and network errors are retried a few times with a short backoff.
-        Failures are classified and logged without the text, never raised."""
-        chat_id = getattr(method, "chat_id", None)
-        failures = pauses = 0
-        while True:
+        sending. Failures are classified as for :meth:`send`, logged without the text, and
+        never raised."""
+
+        async def unpaused() -> None:
             wait = self.paused_until - self._clock()
             if wait > 0:
                 await self._sleep(wait)
-            try:
-                value = await self.bot(method)
-            except TelegramRetryAfter as exc:
-                pauses += 1
-                self.stats["retry_after_pauses"] += 1
-                pause = min(max(float(exc.retry_after), 0.0), self.max_retry_after)
-                self._limiter.rate.pause(self._clock() + pause)
-                if pauses > MAX_RETRY_AFTER_PAUSES:
-                    log.warning(
-                        "answer to chat %s: flood control persisted; giving up", chat_ref(chat_id)
-                    )
-                    return CallResult(Outcome.RETRY, error=type(exc).__name__)
-            except TelegramForbiddenError as exc:
-                log.info("answer to chat %s: blocked (%s)", chat_ref(chat_id), type(exc).__name__)
-                return CallResult(Outcome.BLOCKED, error=type(exc).__name__)
-            except TelegramBadRequest as exc:
-                description = str(exc.message or "").lower()
-                level = logging.DEBUG if "not modified" in description else logging.WARNING
-                log.log(level, "answer to chat %s: %s", chat_ref(chat_id), self._describe(exc, ""))
-                return CallResult(
-                    Outcome.BAD_REQUEST, error=type(exc).__name__, description=description
-                )
-            except _TRANSIENT as exc:
-                failures += 1
-                self.stats["transient_errors"] += 1
-                if failures >= attempts:
-                    log.warning(
-                        "answer to chat %s: giving up after %d attempts (%s)",
-                        chat_ref(chat_id),
-                        failures,
-                        type(exc).__name__,
-                    )
-                    return CallResult(Outcome.RETRY, error=type(exc).__name__)
-                await self._sleep(min(self.backoff_base * 2 ** (failures - 1), self.backoff_max))
-            except TelegramAPIError as exc:
-                log.warning("answer to chat %s: %s", chat_ref(chat_id), type(exc).__name__)
-                return CallResult(Outcome.RETRY, error=type(exc).__name__)
-            else:
-                return CallResult(Outcome.SENT, value=value)
+
+        text = getattr(method, "text", None)
+        return await self._call(
+            method, "answer", getattr(method, "chat_id", None), text or "", unpaused
+        )
 
     # ------------------------------------------------------------------ internals
 
     async def _send(self, chat_id: int, text: str, options: dict[str, Any]) -> SendResult:
+        method = SendMessage(chat_id=chat_id, text=text, **options)
         async with self._limiter.chat(chat_id) as turn:
-            result = await self._attempt_until_done(turn, chat_id, text, options)
+            called = await self._call(method, "send", chat_id, text, turn.start)
+        message = called.value
+        result = SendResult(
+            called.outcome,
+            message_id=message.message_id if message is not None else None,
+            error=called.error,
+            retry_in=called.retry_in,
+        )
         self.stats[result.outcome.value] += 1
         return result
 
-    async def _attempt_until_done(
-        self, turn: ChatTurn, chat_id: int, text: str, options: dict[str, Any]
-    ) -> SendResult:
+    async def _call(
+        self,
+        method: TelegramMethod[T],
+        kind: str,
+        chat_id: int | str | None,
+        text: str,
+        before_each_try: Callable[[], Awaitable[None]],
+    ) -> CallResult[T]:
+        """Call the Bot API until the outcome is known; the one place failures are classified.
+
+        ``before_each_try`` waits for the right to send (the rate limiter's turn, or only the
+        end of a ``retry_after`` pause). ``kind`` ("send", "answer") starts each log line."""
+        where = chat_ref(chat_id)
         failures = 0  # transient failures (5xx, network, timeout)
         pauses = 0  # retry_after answers
         while True:
-            await turn.start()
+            await before_each_try()
             try:
-                message = await self.bot.send_message(chat_id=chat_id, text=text, **options)
+                value = await self.bot(method)
             except TelegramRetryAfter as exc:
                 pauses += 1
                 self.stats["retry_after_pauses"] += 1
@@ -243,36 +228,36 @@ class Sender:
                 self._limiter.rate.pause(self._clock() + wait)
                 if pauses > MAX_RETRY_AFTER_PAUSES:
                     log.warning(
-                        "send to chat %s: flood control persisted after %d pauses; giving up",
-                        chat_ref(chat_id),
+                        "%s to chat %s: flood control persisted after %d pauses; giving up",
+                        kind,
+                        where,
                         MAX_RETRY_AFTER_PAUSES,
                     )
-                    return SendResult(
+                    return CallResult(
                         Outcome.RETRY,
                         error=self._describe(exc, text),
                         retry_in=float(exc.retry_after),
                     )
                 log.warning(
-                    "send to chat %s: flood control, pausing all sends for %.1fs",
-                    chat_ref(chat_id),
-                    wait,
+                    "%s to chat %s: flood control, pausing all sends for %.1fs", kind, where, wait
                 )
             except TelegramForbiddenError as exc:
-                log.info("send to chat %s: blocked (%s)", chat_ref(chat_id), type(exc).__name__)
-                return SendResult(Outcome.BLOCKED, error=self._describe(exc, text))
+                log.info("%s to chat %s: blocked (%s)", kind, where, type(exc).__name__)
+                return CallResult(Outcome.BLOCKED, error=self._describe(exc, text))
             except TelegramBadRequest as exc:
                 error = self._describe(exc, text)
-                if any(marker in exc.message.lower() for marker in _UNREACHABLE_MARKERS):
-                    log.info(
-                        "send to chat %s: unreachable (%s)", chat_ref(chat_id), type(exc).__name__
-                    )
-                    return SendResult(Outcome.BLOCKED, error=error)
-                log.warning("send to chat %s: bad request: %s", chat_ref(chat_id), error)
-                return SendResult(Outcome.BAD_REQUEST, error=error)
+                description = str(exc.message or "").lower()
+                if any(marker in description for marker in _UNREACHABLE_MARKERS):
+                    log.info("%s to chat %s: unreachable (%s)", kind, where, type(exc).__name__)
+                    return CallResult(Outcome.BLOCKED, error=error, description=description)
+                # An edit that changes nothing is not a problem worth a warning.
+                level = logging.DEBUG if "not modified" in description else logging.WARNING
+                log.log(level, "%s to chat %s: bad request: %s", kind, where, error)
+                return CallResult(Outcome.BAD_REQUEST, error=error, description=description)
             except TelegramEntityTooLarge as exc:  # a TelegramNetworkError, but won't heal
                 error = self._describe(exc, text)
-                log.warning("send to chat %s: bad request: %s", chat_ref(chat_id), error)
-                return SendResult(Outcome.BAD_REQUEST, error=error)
+                log.warning("%s to chat %s: bad request: %s", kind, where, error)
+                return CallResult(Outcome.BAD_REQUEST, error=error)
             except _TRANSIENT as exc:
                 failures += 1
                 self.stats["transient_errors"] += 1
@@ -280,15 +265,17 @@ class Sender:
                 if failures >= self.attempts:
                     error = self._describe(exc, text)
                     log.warning(
-                        "send to chat %s: giving up after %d attempts: %s",
-                        chat_ref(chat_id),
+                        "%s to chat %s: giving up after %d attempts: %s",
+                        kind,
+                        where,
                         failures,
                         error,
                     )
-                    return SendResult(Outcome.RETRY, error=error, retry_in=delay)
+                    return CallResult(Outcome.RETRY, error=error, retry_in=delay)
                 log.info(
-                    "send to chat %s: attempt %d failed (%s); retrying in %.2fs",
-                    chat_ref(chat_id),
+                    "%s to chat %s: attempt %d failed (%s); retrying in %.2fs",
+                    kind,
+                    where,
                     failures,
                     type(exc).__name__,
                     delay,
@@ -298,16 +285,11 @@ class Sender:
                 error = self._describe(exc, text)
                 level = logging.WARNING if type(exc) in self._logged_errors else logging.ERROR
                 self._logged_errors.add(type(exc))
-                log.log(
-                    level,
-                    "send to chat %s: unexpected Telegram error: %s",
-                    chat_ref(chat_id),
-                    error,
-                )
-                return SendResult(Outcome.RETRY, error=error, retry_in=self.backoff_max)
+                log.log(level, "%s to chat %s: unexpected Telegram error: %s", kind, where, error)
+                return CallResult(Outcome.RETRY, error=error, retry_in=self.backoff_max)
             else:
-                log.debug("send to chat %s: sent", chat_ref(chat_id))
-                return SendResult(Outcome.SENT, message_id=message.message_id)
+                log.debug("%s to chat %s: sent", kind, where)
+                return CallResult(Outcome.SENT, value=value)
 
     def _describe(self, exc: BaseException, text: str) -> str:
         """Class name + Telegram's description, scrubbed of the text and the bot token."""
