@@ -120,9 +120,7 @@ def create_application(
     session_factory = create_session_factory(engine)
     sender = Sender(bot, rate=settings.send_rate, per_chat_interval=settings.send_chat_interval)
     alerts = AlertDelivery(session_factory, sender, bot, content, settings.clinic_zone, clock)
-    staff_alerts = StaffAlerts(
-        content, settings.staff_ids, settings.clinic_zone, clock, kick=alerts.kick
-    )
+    staff_alerts = StaffAlerts(settings.staff_ids, clock, kick=alerts.kick)
 
     async def template_failed(batch: ReminderBatch, error: str) -> None:
         # Called during a reminder pass, outside any unit of work: its own short transaction.

@@ -20,9 +20,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from bot.content.store import Content
 from bot.db.repository import Repository
 from scheduler.clock import Clock
 
@@ -52,15 +50,11 @@ _DIGITS = re.compile(r"\d+")
 class StaffAlerts:
     def __init__(
         self,
-        content: Content,
         staff_ids: Collection[int],
-        clinic_zone: ZoneInfo,
         clock: Clock,
         kick: Callable[[], None] = lambda: None,
     ) -> None:
-        self.content = content
         self.staff_ids: tuple[int, ...] = tuple(sorted(set(staff_ids)))
-        self.clinic_zone = clinic_zone
         self.clock = clock
         self.kick = kick
         self._warned: set[str] = set()

@@ -13,6 +13,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -44,7 +45,6 @@ MAX_ATTEMPTS = 4
 
 # SQLSTATEs of PostgreSQL's "try again" errors: serialization failure, deadlock.
 _RETRY_SQLSTATES = frozenset({"40001", "40P01"})
-_GONE = frozenset({"kicked", "left"})
 
 
 class InflightTracker(BaseMiddleware):
@@ -159,7 +159,7 @@ class UnitOfWork(BaseMiddleware):
                     chat_id=chat.id if chat is not None else (user.id if user else None),
                     callback_id=query.id if query is not None else None,
                 )
-                step_data = {**data, **self._services(repo, patient, lang, reply)}
+                step_data = {**data, **self._services(repo, patient, reply)}
                 token = current_repository.set(repo)
                 try:
                     result = await handler(event, step_data)
@@ -186,22 +186,20 @@ class UnitOfWork(BaseMiddleware):
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _services(self, repo: Repository, patient: Any, lang: str, reply: Reply) -> dict[str, Any]:
+    def _services(self, repo: Repository, patient: Any, reply: Reply) -> dict[str, Any]:
+        """What handlers may ask for by name, besides aiogram's own (the reply carries the
+        content, the language and the keyboards)."""
         app = self.app
         plan = app.content.plan
 
-        def wake(when: Any) -> None:
+        def wake(when: datetime) -> None:
             # The engine must not look before the rows it is woken for are committed.
             repo.after_commit.append(lambda: app.wake(when))
 
         return {
-            "app": app,
-            "content": app.content,
             "clock": app.clock,
             "staff_alerts": app.staff_alerts,
-            "repo": repo,
             "patient": patient,
-            "lang": lang,
             "reply": reply,
             "patients": PatientService(
                 repo, app.clock, default_timezone=app.settings.clinic_timezone

@@ -9,7 +9,6 @@ nothing but the kind error, and an update retried after a write conflict answers
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,15 +17,12 @@ from aiogram.methods import (
     EditMessageText,
     LeaveChat,
     SendMessage,
-    TelegramMethod,
 )
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.content.store import Content
 from bot.delivery.sender import Outcome, Sender
 from bot.telegram.keyboards import Keyboards
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -103,15 +99,6 @@ class Reply:
     def leave_chat(self) -> None:
         self._actions.append(_Leave())
 
-    def discard(self) -> None:
-        """Forget what was collected (the update is retried after a write conflict)."""
-        self._toast = None
-        self._actions.clear()
-
-    @property
-    def pending(self) -> int:
-        return len(self._actions) + (1 if self.callback_id else 0)
-
     # --- sending, after the commit ----------------------------------------------------------
     async def flush(self, sender: Sender) -> None:
         """Send what was collected, in order. Failures are logged by the sender (never the
@@ -130,7 +117,6 @@ class Reply:
 
     async def _perform(self, sender: Sender, action: _Action) -> None:
         assert self.chat_id is not None
-        method: TelegramMethod[Any]
         if isinstance(action, _Leave):
             await sender.answer(LeaveChat(chat_id=self.chat_id))
             return
@@ -147,5 +133,6 @@ class Reply:
                 return
             if edited.outcome is not Outcome.BAD_REQUEST:
                 return  # blocked, or Telegram is down: a second try would fare no better
-        method = SendMessage(chat_id=self.chat_id, text=action.html, reply_markup=action.markup)
-        await sender.answer(method)
+        await sender.answer(
+            SendMessage(chat_id=self.chat_id, text=action.html, reply_markup=action.markup)
+        )

@@ -71,9 +71,7 @@ class Rig:
     def __post_init__(self) -> None:
         self.delivery = self.make_delivery()
         settings = self.settings
-        self.alerts = StaffAlerts(
-            self.content, settings.staff_ids, settings.clinic_zone, self.clock, self.delivery.kick
-        )
+        self.alerts = StaffAlerts(settings.staff_ids, self.clock, self.delivery.kick)
 
     def make_delivery(
         self, sessions: async_sessionmaker[AsyncSession] | None = None, **options: Any
@@ -251,7 +249,7 @@ async def test_reschedule_request_shows_the_visit_in_clinic_time(rig: Rig) -> No
 
 
 async def test_server_errors_are_retried_with_backoff_then_sent(rig: Rig) -> None:
-    alerts = StaffAlerts(rig.content, [STAFF[0]], rig.settings.clinic_zone, rig.clock)
+    alerts = StaffAlerts([STAFF[0]], rig.clock)
     async with rig.sessions() as session:
         repo = Repository(session)
         await alerts.template_failure(repo, ["ride"], "bad_request:TelegramBadRequest")

@@ -8,13 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.content.store import Content
 from bot.db.alert_outbox import ALERT_PENDING, ALERT_SENT, AlertOutboxRepository
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import upgrade
@@ -23,8 +21,6 @@ from bot.db.repository import Repository
 from bot.services.staff_alerts import StaffAlerts
 from scheduler.clock import FrozenClock
 
-MESSAGES = Path(__file__).resolve().parents[2] / "messages"
-ZONE = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 STAFF = (9001, 9002)
 PAT = 1001
@@ -60,7 +56,7 @@ def kicks() -> Kicks:
 
 @pytest.fixture
 def alerts(clock: FrozenClock, kicks: Kicks) -> StaffAlerts:
-    return StaffAlerts(Content(MESSAGES), STAFF, ZONE, clock, kick=kicks)
+    return StaffAlerts(STAFF, clock, kick=kicks)
 
 
 async def rows(sessions: async_sessionmaker[AsyncSession]) -> list[StaffAlert]:
@@ -95,7 +91,7 @@ async def mark_all_sent(sessions: async_sessionmaker[AsyncSession]) -> None:
 
 
 def test_staff_ids_are_sorted_and_unique(clock: FrozenClock) -> None:
-    alerts = StaffAlerts(Content(MESSAGES), [3, 1, 3, 2], ZONE, clock)
+    alerts = StaffAlerts([3, 1, 3, 2], clock)
     assert alerts.staff_ids == (1, 2, 3)
 
 
@@ -139,7 +135,7 @@ async def test_no_staff_queues_nothing_and_warns_once_per_kind(
     clock: FrozenClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    alerts = StaffAlerts(Content(MESSAGES), (), ZONE, clock)
+    alerts = StaffAlerts((), clock)
     caplog.set_level(logging.WARNING, logger="bot.services.staff_alerts")
     async with sessions() as session:
         repo = Repository(session)
@@ -201,7 +197,7 @@ async def test_a_new_staff_member_gets_a_row_of_their_own(
     sessions: async_sessionmaker[AsyncSession], alerts: StaffAlerts, clock: FrozenClock
 ) -> None:
     await crisis(sessions, alerts)
-    more = StaffAlerts(Content(MESSAGES), (*STAFF, 9003), ZONE, clock)
+    more = StaffAlerts((*STAFF, 9003), clock)
     await crisis(sessions, more)
     assert [(r.staff_chat_id, r.occurrences) for r in await rows(sessions)] == [
         (9001, 2),
