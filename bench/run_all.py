@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.common import ROOT, log, print_machine
 
-BENCHMARKS = ("scale", "throughput", "limit", "punctuality", "updates")
+BENCHMARKS = ("scale", "throughput", "limit", "punctuality", "updates", "aiogram_import")
 
 
 def _rows(name: str, r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
@@ -69,6 +69,17 @@ def _rows(name: str, r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
         ]
     if name == "updates":
         return _updates_rows(r)
+    if name == "aiogram_import":
+        return [
+            (
+                "aiogram import: lazy / as shipped",
+                f"time {r['time_ratio']:.2f} ({r['lazy_s']:.2f} vs {r['shipped_s']:.2f} s),"
+                f" peak RSS {r['rss_ratio']:.2f} ({r['lazy_rss_mib']:.0f} vs"
+                f" {r['shipped_rss_mib']:.0f} MiB)",
+                "<= 0.7 each, or delete lazy_aiogram",
+                r["time_ratio"] <= 0.7 and r["rss_ratio"] <= 0.7,
+            )
+        ]
     return []
 
 

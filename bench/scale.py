@@ -66,6 +66,9 @@ async def _child_main(db_path: str) -> dict[str, Any]:
         phases[name] = round(now - mark, 4)
         mark = now
 
+    from bench.common import prepare_like_the_bot
+
+    prepare_like_the_bot()
     from bot.config import Settings
     from bot.content.validate import validate_content
     from bot.db.migrate import upgrade

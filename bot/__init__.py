@@ -1,7 +1,4 @@
-"""infusion-companion: a Telegram companion that prepares infusion patients for each visit."""
+"""infusion-companion: a Telegram companion that prepares infusion patients for each visit.
 
-from bot.lazy_aiogram import import_aiogram, keep_response_models
-
-# Before any module of the bot imports aiogram: see bot/lazy_aiogram.py.
-import_aiogram()
-keep_response_models()
+Importing the package has no side effect: the entry point (`bot.cli.main`) decides how
+aiogram is imported (see `bot.lazy_aiogram.prepare_aiogram`)."""

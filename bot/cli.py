@@ -9,6 +9,7 @@ import sys
 from pydantic import ValidationError
 
 from bot.config import Settings
+from bot.lazy_aiogram import prepare_aiogram
 from bot.logs import configure_logging
 
 ENV_HINT = "see .env.example for every setting"
@@ -91,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         lines = [f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
         return _fail("invalid settings (" + ENV_HINT + "):\n  " + "\n  ".join(lines))
+    # Before any module that imports aiogram: the commands below import them lazily.
+    prepare_aiogram(settings.lazy_aiogram)
     if args.command == "run":
         return _cmd_run(settings)
     if args.command == "db":

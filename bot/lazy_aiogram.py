@@ -4,8 +4,9 @@ aiogram declares its Telegram types with ``defer_build=True`` and then, at the e
 ``aiogram/types/__init__.py``, calls ``model_rebuild(_types_namespace=...)`` on each of them,
 because their annotations name each other under ``TYPE_CHECKING``. Every such call builds a
 self-contained validator for the model's whole closure (a ``Message`` reaches hundreds of other
-types), so that import alone costs 4-6 s and about 110 MiB on a 2-core VM (aiogram issues
-#1876 and #1891), while a bot only ever validates a few dozen of those models.
+types), so that import alone costs seconds and tens of MiB (aiogram issues #1876 and #1891;
+``bench/aiogram_import.py`` measures it against this module), while a bot only ever validates
+a few dozen of those models.
 
 :func:`import_aiogram` runs that import with those calls recorded instead of performed. Each
 aiogram model then gets the namespace aiogram passed as its ``__pydantic_parent_namespace__``,
@@ -31,11 +32,23 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["import_aiogram", "keep_response_models"]
+__all__ = ["import_aiogram", "keep_response_models", "prepare_aiogram"]
 
 log = logging.getLogger(__name__)
 
 _PACKAGE = "aiogram."
+
+
+def prepare_aiogram(enabled: bool) -> bool:
+    """What the entry point calls once, before anything imports aiogram (``LAZY_AIOGRAM``).
+
+    With ``enabled`` false aiogram is imported exactly as it ships, which is the way to tell
+    whether a problem comes from this module. True if model builds were deferred."""
+    if not enabled:
+        return False
+    deferred = import_aiogram()
+    keep_response_models()
+    return deferred
 
 
 def import_aiogram() -> bool:
@@ -120,10 +133,10 @@ def keep_response_models() -> None:
     aiogram validates each Bot API answer with ``Response[<what the method returns>]``,
     parametrized on every call. pydantic caches parametrized models in a
     ``WeakValueDictionary`` only, so once a call's answer is read the model can be collected,
-    and the next call builds its validator again: about 8 ms for ``Response[list[Update]]``,
-    on every ``getUpdates``, and so for the answer to a callback query, an edit, a
-    ``getChat``. Holding them (one per Bot API method used, a few dozen at most) builds each
-    once. Idempotent."""
+    and the next call builds its validator again: for ``Response[list[Update]]`` on every
+    ``getUpdates``, and so for the answer to a callback query, an edit, a ``getChat``.
+    Holding them (one per Bot API method used, a few dozen at most) builds each once.
+    Idempotent."""
     from aiogram.methods.base import Response
 
     if "__class_getitem__" in Response.__dict__:

@@ -29,11 +29,11 @@ async def prepare_database(app: Application) -> None:
 def freeze_startup_heap() -> None:
     """Exempt what is alive once the bot has started from the cyclic garbage collector.
 
-    After start-up some 150,000 objects (aiogram's models, SQLAlchemy, jinja, the content) live
-    as long as the process, and every full collection walks them again: 0.06 s on a 2-core VM
-    (0.25 s if aiogram built all its models), during which the event loop stands still, every
-    few seconds under load. They are collected once here and frozen (`gc.freeze`); what the
-    bot creates afterwards is collected as usual."""
+    After start-up some hundred thousand objects (aiogram's models, SQLAlchemy, jinja, the
+    content) live as long as the process, and every full collection walks them again, while
+    the event loop stands still, every few seconds under load (bench/README.md, "Measurements
+    behind the design"). They are collected once here and frozen (`gc.freeze`); what the bot
+    creates afterwards is collected as usual."""
     gc.collect()
     gc.freeze()
 

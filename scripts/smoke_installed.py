@@ -18,6 +18,9 @@ def installed_where() -> Path | None:
     """Where the bot was imported from, when that is an installed wheel with its texts."""
     import bot
     from bot.config import BUNDLED_MESSAGES_DIR
+    from bot.lazy_aiogram import prepare_aiogram
+
+    prepare_aiogram(True)  # as the entry point does, before aiogram is imported
 
     where = Path(bot.__file__).resolve()
     if "site-packages" not in where.parts:

@@ -8,9 +8,15 @@ from pathlib import Path
 
 import pytest
 
-import bot  # noqa: F401  (first, so aiogram is imported the way the bot imports it)
-from tests.fake_telegram.server import FakeTelegramServer
-from tests.integration.harness import Harness, start_harness
+from bot.config import Settings
+from bot.lazy_aiogram import prepare_aiogram
+
+# First, so aiogram is imported the way the entry point (bot.cli.main) imports it; the suite
+# runs with LAZY_AIOGRAM=false too.
+prepare_aiogram(Settings(_env_file=None).lazy_aiogram)  # type: ignore[call-arg]
+
+from tests.fake_telegram.server import FakeTelegramServer  # noqa: E402
+from tests.integration.harness import Harness, start_harness  # noqa: E402
 
 # Monday 23 November 2026, 10:00 in New York.
 DEFAULT_NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)

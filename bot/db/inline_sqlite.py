@@ -1,10 +1,10 @@
 """SQLite for the asyncio bot without a thread per connection.
 
 SQLAlchemy's ``sqlite+aiosqlite`` driver runs every call (cursor, execute, fetch, close,
-commit) on a worker thread and waits for it: about 80 µs of CPU per call, five calls for the
-smallest query, and the worker and the event loop then contend for the GIL, which made the
-bot's own socket writes 20 times dearer than an echo bot's. A lookup by key in SQLite takes
-10–20 µs, less than one hand-off.
+commit) on a worker thread and waits for it, five hand-offs for the smallest query, and the
+worker and the event loop then contend for the GIL, which made the bot's own socket writes
+far dearer than an echo bot's. A lookup by key in SQLite takes less than one hand-off
+(bench/README.md, "Measurements behind the design").
 
 This module gives SQLAlchemy (through ``create_async_engine(async_creator=...)``, its
 documented hook) connection and cursor objects with aiosqlite's awaitable interface that run

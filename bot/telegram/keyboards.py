@@ -1,7 +1,8 @@
 """Inline keyboards. Labels come from `messages/<lang>/buttons.toml`.
 
 Markups are built directly, not with aiogram's InlineKeyboardBuilder, which deep-copies every
-button (about 6 ms for the FAQ menu, more than everything else an update costs). A markup is
+button (for the FAQ menu that cost more than everything else an update does: bench/README.md,
+"Measurements behind the design"). A markup is
 cached by its exact rows (labels and callback data), so an edited label makes a new one, and
 the ones every update shows (menu, home, FAQ topics) are built once.
 """

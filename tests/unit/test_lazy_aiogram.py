@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # Every aiogram model, built (on demand where it was deferred), reduced to what the namespace
@@ -23,7 +25,11 @@ def models():
         if model not in seen:
             seen.add(model)
             stack.extend(model.__subclasses__())
-            if model.__module__.startswith("aiogram."):
+            # Parametrized generics (Response[Message]) are made per call, not by the import;
+            # whether one is still alive depends on pydantic's cache, not on the namespace.
+            if model.__module__.startswith("aiogram.") and not (
+                model.__pydantic_generic_metadata__["origin"]
+            ):
                 yield model
 
 out = {}
@@ -46,10 +52,49 @@ def run(code: str) -> str:
     return done.stdout.strip()
 
 
+PREPARE = "from bot.lazy_aiogram import prepare_aiogram\nprepare_aiogram(True)\n"
+
+
+def test_importing_the_package_imports_nothing_of_aiogram() -> None:
+    # No import side effect: the entry point decides (bot.cli.main, LAZY_AIOGRAM).
+    out = run(
+        "import sys\n"
+        "import bot, bot.config, bot.cli, bot.lazy_aiogram, bot.logs\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'aiogram'))\n"
+    )
+    assert out == "[]"
+
+
+def test_the_entry_point_prepares_aiogram_as_the_setting_says(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import bot.cli
+
+    seen: list[bool] = []
+    monkeypatch.setattr(bot.cli, "prepare_aiogram", seen.append)
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.setenv("LAZY_AIOGRAM", "false")
+    bot.cli.main(["content", "check"])
+    monkeypatch.setenv("LAZY_AIOGRAM", "true")
+    bot.cli.main(["content", "check"])
+    assert seen == [False, True]
+
+
+def test_switched_off_aiogram_is_imported_as_it_ships() -> None:
+    out = run(
+        "from bot.lazy_aiogram import prepare_aiogram\n"
+        "print(prepare_aiogram(False))\n"
+        "from aiogram.types import Poll\n"
+        "from aiogram.methods.base import Response\n"
+        "print(Poll.__pydantic_complete__, '__class_getitem__' in Response.__dict__)\n"
+    )
+    assert out.splitlines() == ["False", "True False"]
+
+
 def test_the_bot_imports_aiogram_with_models_built_on_first_use() -> None:
     out = run(
-        "import bot\n"
-        "from aiogram.types import Poll, Update, InlineKeyboardButton\n"
+        PREPARE
+        + "from aiogram.types import Poll, Update, InlineKeyboardButton\n"
         "from pydantic import BaseModel\n"
         "print(Update.__pydantic_complete__, Poll.__pydantic_complete__,"
         " InlineKeyboardButton.__pydantic_complete__)\n"
@@ -63,7 +108,7 @@ def test_the_bot_imports_aiogram_with_models_built_on_first_use() -> None:
 
 
 def test_every_aiogram_model_is_built_as_aiogram_itself_builds_it() -> None:
-    lazy = json.loads(run("import bot\n" + FINGERPRINT))
+    lazy = json.loads(run(PREPARE + FINGERPRINT))
     eager = json.loads(run("import aiogram\n" + FINGERPRINT))
     assert len(lazy) > 400
     assert lazy == eager
@@ -72,8 +117,8 @@ def test_every_aiogram_model_is_built_as_aiogram_itself_builds_it() -> None:
 def test_nothing_changes_when_aiogram_was_imported_first() -> None:
     out = run(
         "import aiogram\n"
-        "import bot\n"
-        "from bot.lazy_aiogram import import_aiogram\n"
+        + PREPARE
+        + "from bot.lazy_aiogram import import_aiogram\n"
         "from aiogram.types import Poll\n"
         "print(Poll.__pydantic_complete__, import_aiogram())\n"
     )
@@ -81,13 +126,10 @@ def test_nothing_changes_when_aiogram_was_imported_first() -> None:
 
 
 def test_falls_back_to_building_everything_when_on_demand_builds_fail() -> None:
-    # Loaded from its file, so the package's own import of aiogram does not run first.
     out = run(
-        "import importlib.util, logging\n"
+        "import logging\n"
         "logging.basicConfig(level=logging.WARNING, format='%(message)s')\n"
-        "spec = importlib.util.spec_from_file_location('lazy', 'bot/lazy_aiogram.py')\n"
-        "lazy = importlib.util.module_from_spec(spec)\n"
-        "spec.loader.exec_module(lazy)\n"
+        "import bot.lazy_aiogram as lazy\n"
         "lazy._builds_on_demand = lambda: False\n"
         "print(lazy.import_aiogram())\n"
         "from aiogram.types import Poll\n"
