@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.content.store import Content
 from bot.db.engine import create_engine, create_session_factory
+from bot.db.reminder_store import SqlReminderStore
 from bot.db.repository import Repository
 from bot.delivery.alert_outbox import AlertDelivery
 from bot.delivery.sender import Sender
@@ -40,7 +41,8 @@ from bot.telegram.middlewares import InflightTracker, UnitOfWork, run_after_comm
 from bot.telegram.reminder_view import ReminderView
 from bot.telegram.session import JsonSession
 from scheduler.clock import Clock, SystemClock
-from scheduler.engine import ReminderBatch, ReminderEngine
+from scheduler.engine import ReminderEngine
+from scheduler.records import ReminderBatch
 from scheduler.wakeup import Wakeup
 
 
@@ -131,7 +133,7 @@ def create_application(
         await run_after_commit(repo.after_commit)
 
     reminders = ReminderEngine(
-        session_factory=session_factory,
+        store=SqlReminderStore(session_factory),
         plan=lambda: content.plan,
         render=ReminderView(content),
         sender=sender,

@@ -1,10 +1,12 @@
-"""The reminder engine: claims due rows from the database, sends them, records the outcome.
+"""The reminder engine: claims due rows from its store, sends them, records the outcome.
 
-The database is the truth. APScheduler (see `scheduler.wakeup`) only decides *when* this
-engine looks; this module decides *what* is sent. One pass:
+The store (`scheduler.ports.ReminderStore`: the bot's database) is the truth. APScheduler
+(see `scheduler.wakeup`) only decides *when* this engine looks; this module decides *what* is
+sent. One pass:
 
 1. rows whose useful window closed become `expired` (nothing is ever sent late);
-2. due rows are claimed under a lease (`sending`, owner, lease_until) in one short transaction;
+2. due rows are claimed under a lease (`sending`, owner, lease_until) in one short transaction
+   of the store;
 3. per appointment, the rows are re-checked against the current plan, appointment and checklist
    (a step whose items are done is skipped), rendered from the latest templates and sent as one
    message (several rows of one appointment become one catch-up message, never a burst);
@@ -26,69 +28,27 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from bot.db.models import Patient
-from bot.db.repository import (
-    EXPIRED,
-    FAILED,
-    PENDING,
-    SENT,
-    SKIPPED,
-    ClaimedRow,
-    Recipient,
-    ReminderRepository,
-    Visit,
-)
-from bot.delivery.sender import Outcome, SendResult
 from scheduler.clock import Clock
 from scheduler.plan import Plan, Step
+from scheduler.ports import ReminderRenderer, ReminderSender, ReminderStore, TemplateFailureHandler
+from scheduler.records import (
+    ClaimedReminder,
+    ClaimedRow,
+    ReminderBatch,
+    RowOutcome,
+    SendOutcome,
+    SendResult,
+)
+from scheduler.statuses import ReminderStatus
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class ReminderBatch:
-    """Everything needed to render one reminder message for one appointment."""
-
-    patient: Recipient
-    appointment: Visit
-    rows: tuple[ClaimedRow, ...]
-    steps: tuple[Step, ...]
-    ticks: frozenset[str]
-
-
-@dataclass(frozen=True)
-class RenderedReminder:
-    text: str
-    markup: Any = None
-
-
-class ReminderSender(Protocol):
-    async def send(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        reply_markup: Any = None,
-        disable_notification: bool = False,
-    ) -> SendResult: ...
-
-
-Render = Callable[[ReminderBatch], RenderedReminder]
-TemplateFailure = Callable[[ReminderBatch, str], Awaitable[None]]
-
-
-@dataclass
-class _Outcome:
-    ids: list[int]
-    status: str
-    reason: str | None = None
-    message_id: int | None = None
-    due_at: datetime | None = None
-    unreachable_patient: int | None = None
+PENDING = ReminderStatus.PENDING
+SENT = ReminderStatus.SENT
+SKIPPED = ReminderStatus.SKIPPED
+EXPIRED = ReminderStatus.EXPIRED
+FAILED = ReminderStatus.FAILED
 
 
 @dataclass
@@ -108,12 +68,12 @@ class ReminderEngine:
     def __init__(
         self,
         *,
-        session_factory: async_sessionmaker[AsyncSession],
+        store: ReminderStore,
         plan: Callable[[], Plan],
-        render: Render,
+        render: ReminderRenderer,
         sender: ReminderSender,
         clock: Clock,
-        on_template_failure: TemplateFailure | None = None,
+        on_template_failure: TemplateFailureHandler | None = None,
         batch_size: int = 200,
         lease: timedelta = timedelta(seconds=60),
         concurrency: int = 32,
@@ -124,7 +84,7 @@ class ReminderEngine:
         record_interval: float = 0.5,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.session_factory = session_factory
+        self.store = store
         self.plan = plan
         self.render = render
         self.sender = sender
@@ -145,8 +105,7 @@ class ReminderEngine:
         self.stats = EngineStats()
 
     async def next_due(self) -> datetime | None:
-        async with self.session_factory() as session:
-            return await ReminderRepository(session).next_due()
+        return await self.store.next_due()
 
     async def run_due(self) -> int:
         """Deliver everything due now; returns the number of reminder rows sent."""
@@ -175,47 +134,43 @@ class ReminderEngine:
     # --- claim ----------------------------------------------------------------------------
     async def _claim(self) -> tuple[list[ReminderBatch], int]:
         now = self.clock.now()
-        async with self.session_factory() as session, session.begin():
-            repo = ReminderRepository(session)
-            self.stats.expired += await repo.expire_overdue(now)
-            ids = await repo.claim(now, self.owner, now + self.lease, self.batch_size)
-            if not ids:
-                return [], 0
-            rows = await repo.load_claimed(ids)
-            ticks = await repo.ticks_for(sorted({a.id for _, a, _ in rows}))
+        self.stats.expired += await self.store.expire_overdue(now)
+        claim = await self.store.claim(now, self.owner, now + self.lease, self.batch_size)
+        if not claim.reminders:
+            return [], 0
         plan = self.plan()
-        grouped: dict[int, list[tuple[ClaimedRow, Visit, Recipient]]] = {}
-        for row in rows:
-            grouped.setdefault(row[1].id, []).append(row)
+        grouped: dict[int, list[ClaimedReminder]] = {}
+        for claimed in claim.reminders:
+            grouped.setdefault(claimed.visit.id, []).append(claimed)
         batches = []
         for appointment_id, group in grouped.items():
-            steps = tuple(plan.step(r.step_key) for r, _, _ in group)
+            steps = tuple(plan.step(c.row.step_key) for c in group)
             batches.append(
                 ReminderBatch(
-                    patient=group[0][2],
-                    appointment=group[0][1],
-                    rows=tuple(r for r, _, _ in group),
+                    patient=group[0].recipient,
+                    appointment=group[0].visit,
+                    rows=tuple(c.row for c in group),
                     steps=tuple(s for s in steps if s is not None),
-                    ticks=frozenset(ticks.get(appointment_id, set())),
+                    ticks=claim.ticks.get(appointment_id, frozenset()),
                 )
             )
-        return batches, len(ids)
+        return batches, len(claim.reminders)
 
     # --- deliver --------------------------------------------------------------------------
-    async def _deliver(self, batch: ReminderBatch) -> list[_Outcome]:
+    async def _deliver(self, batch: ReminderBatch) -> list[RowOutcome]:
         now = self.clock.now()
-        outcomes: list[_Outcome] = []
+        outcomes: list[RowOutcome] = []
         keep_rows: list[ClaimedRow] = []
         keep_steps: list[Step] = []
         steps = {s.key: s for s in batch.steps}
         for row in batch.rows:
             step = steps.get(row.step_key)
             if step is None:
-                outcomes.append(_Outcome([row.id], SKIPPED, "step_removed"))
+                outcomes.append(RowOutcome([row.id], SKIPPED, "step_removed"))
             elif row.expires_at <= now:
-                outcomes.append(_Outcome([row.id], EXPIRED, "expired"))
+                outcomes.append(RowOutcome([row.id], EXPIRED, "expired"))
             elif step.items and set(step.items) <= batch.ticks:
-                outcomes.append(_Outcome([row.id], SKIPPED, "done"))
+                outcomes.append(RowOutcome([row.id], SKIPPED, "done"))
             else:
                 keep_rows.append(row)
                 keep_steps.append(step)
@@ -245,40 +200,40 @@ class ReminderEngine:
         if failure is not None:
             log.error("reminder render failed (steps=%s): %s", [s.key for s in keep_steps], failure)
             await self._template_failed(live, type(failure).__name__)
-            return [*outcomes, _Outcome(ids, FAILED, f"render:{type(failure).__name__}"[:120])]
+            return [*outcomes, RowOutcome(ids, FAILED, f"render:{type(failure).__name__}"[:120])]
         return [*outcomes, self._after_send(live, ids, result)]
 
-    def _after_send(self, batch: ReminderBatch, ids: list[int], result: SendResult) -> _Outcome:
+    def _after_send(self, batch: ReminderBatch, ids: list[int], result: SendResult) -> RowOutcome:
         now = self.clock.now()
-        if result.outcome is Outcome.SENT:
+        if result.outcome is SendOutcome.SENT:
             self.stats.sent_messages += 1
             self.stats.sent_rows += len(ids)
             self.stats.lateness.extend((now - r.due_at).total_seconds() for r in batch.rows)
-            return _Outcome(ids, SENT, None, message_id=result.message_id)
-        if result.outcome is Outcome.BLOCKED:
+            return RowOutcome(ids, SENT, None, message_id=result.message_id)
+        if result.outcome is SendOutcome.BLOCKED:
             self.stats.blocked += 1
             # Back to pending: the patient is marked unreachable, which stops their reminders;
             # if they unblock the bot, the ones still useful go out.
-            return _Outcome(ids, PENDING, "blocked", unreachable_patient=batch.patient.id)
-        if result.outcome is Outcome.BAD_REQUEST:
+            return RowOutcome(ids, PENDING, "blocked", unreachable_patient=batch.patient.id)
+        if result.outcome is SendOutcome.BAD_REQUEST:
             self.stats.failed += 1
             task = asyncio.get_running_loop().create_task(
                 self._template_failed(batch, (result.error or "bad_request")[:100])
             )
             self._background.add(task)
             task.add_done_callback(self._background.discard)
-            return _Outcome(ids, FAILED, (result.error or "bad_request")[:120])
+            return RowOutcome(ids, FAILED, (result.error or "bad_request")[:120])
         # RETRY: bounded exponential backoff, never past expiry, never forever.
         attempts = max(r.attempts for r in batch.rows)
         if attempts >= self.max_attempts:
             self.stats.failed += 1
-            return _Outcome(ids, FAILED, "too_many_attempts")
+            return RowOutcome(ids, FAILED, "too_many_attempts")
         delay = timedelta(seconds=max(result.retry_in or 0, 5 * 2 ** (attempts - 1)))
         retry_at = now + min(delay, self.retry_cap)
         if retry_at >= min(r.expires_at for r in batch.rows):
-            return _Outcome(ids, EXPIRED, "retry_past_expiry")
+            return RowOutcome(ids, EXPIRED, "retry_past_expiry")
         self.stats.retried += 1
-        return _Outcome(ids, PENDING, "retry", due_at=retry_at)
+        return RowOutcome(ids, PENDING, "retry", due_at=retry_at)
 
     async def _template_failed(self, batch: ReminderBatch, error: str) -> None:
         if self.on_template_failure is None:
@@ -289,23 +244,9 @@ class ReminderEngine:
             log.warning("template failure alert not sent: %s", type(exc).__name__)
 
     # --- record ---------------------------------------------------------------------------
-    async def _record(self, outcomes: Sequence[_Outcome]) -> None:
-        if not outcomes:
-            return
-        now = self.clock.now()
-        async with self.session_factory() as session, session.begin():
-            repo = ReminderRepository(session)
-            # One executemany per kind of change, not one UPDATE per message.
-            await repo.finish_many(
-                self.owner,
-                now,
-                [(o.ids, o.status, o.reason, o.message_id, o.due_at) for o in outcomes],
-            )
-            for outcome in outcomes:
-                if outcome.unreachable_patient is not None:
-                    patient = await session.get(Patient, outcome.unreachable_patient)
-                    if patient is not None:
-                        patient.reachable = False
+    async def _record(self, outcomes: Sequence[RowOutcome]) -> None:
+        if outcomes:
+            await self.store.record(self.owner, self.clock.now(), outcomes)
 
 
 class _Recorder:
@@ -316,7 +257,7 @@ class _Recorder:
 
     def __init__(
         self,
-        write: Callable[[Sequence[_Outcome]], Awaitable[None]],
+        write: Callable[[Sequence[RowOutcome]], Awaitable[None]],
         every: int,
         interval: float,
         monotonic: Callable[[], float],
@@ -325,13 +266,13 @@ class _Recorder:
         self._every = max(every, 1)
         self._interval = interval
         self._monotonic = monotonic
-        self._waiting: list[_Outcome] = []
+        self._waiting: list[RowOutcome] = []
         self._writing: asyncio.Task[None] | None = None
         self._failure: Exception | None = None
         self._last = monotonic()
         self.sent_rows = 0
 
-    def add(self, outcomes: Sequence[_Outcome]) -> None:
+    def add(self, outcomes: Sequence[RowOutcome]) -> None:
         self._waiting.extend(outcomes)
         self.sent_rows += sum(len(o.ids) for o in outcomes if o.status == SENT)
         if self._writing is None and self._write_due():

@@ -7,7 +7,6 @@ Telegram update, one CLI command) commits once at the end or rolls back as a who
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
@@ -28,47 +27,11 @@ from bot.db.alert_outbox import AlertOutboxRepository
 from bot.db.engine import wal_checkpoint
 from bot.db.models import Appointment, ChecklistTick, ConversationState, Patient, Reminder
 from bot.domain.visits import AppointmentStatus
+from scheduler.records import ClaimedReminder, ClaimedRow, Recipient, Visit
 from scheduler.statuses import ReminderStatus
-from scheduler.timemath import load_zone, to_local
 
 SCHEDULED = AppointmentStatus.SCHEDULED
 CANCELLED = AppointmentStatus.CANCELLED
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedRow:
-    """A claimed reminder row as the engine needs it, read as plain values (no ORM object:
-    it outlives its session, and the send path reads thousands of them a second)."""
-
-    id: int
-    step_key: str
-    due_at: datetime
-    expires_at: datetime
-    attempts: int
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """The patient a reminder goes to: only what sending and rendering read."""
-
-    id: int
-    chat_id: int
-    language: str
-
-
-@dataclass(frozen=True, slots=True)
-class Visit:
-    """The appointment a reminder is about, as of the claim."""
-
-    id: int
-    starts_at: datetime
-    timezone: str
-    attendance: str | None
-
-    @property
-    def local_start(self) -> datetime:
-        """The start as wall time in the zone it was booked in (what the patient sees)."""
-        return to_local(self.starts_at, load_zone(self.timezone))
 
 
 # Built once: the statement every update runs (building it costs more than running it).
@@ -326,6 +289,25 @@ class ReminderRepository:
         )
         return {row.step_key: row for row in result.scalars()}
 
+    def new_row(self, appointment_id: int, step_key: str) -> Reminder:
+        """A new row of this appointment's step, added to the transaction (written at the next
+        :meth:`flush` or the commit)."""
+        row = Reminder(appointment_id=appointment_id, step_key=step_key, attempts=0)
+        self.session.add(row)
+        return row
+
+    async def flush(self) -> None:
+        """Write the rows changed in this transaction now, so a conflict surfaces here."""
+        await self.session.flush()
+
+    async def snooze(self, row: Reminder, until: datetime, now: datetime) -> None:
+        """Due again at `until`, with fresh attempts."""
+        row.status, row.reason = PENDING, "snoozed"
+        row.due_at = until
+        row.attempts = 0
+        row.updated_at = now
+        await self.session.flush()
+
     async def skip_open_for_appointment(
         self, appointment_id: int, reason: str, now: datetime
     ) -> None:
@@ -415,7 +397,7 @@ class ReminderRepository:
         )
         return list(claimed.scalars())
 
-    async def load_claimed(self, ids: Sequence[int]) -> list[tuple[ClaimedRow, Visit, Recipient]]:
+    async def load_claimed(self, ids: Sequence[int]) -> list[ClaimedReminder]:
         """The claimed rows with their appointment and patient, oldest due first. One
         `Visit` / `Recipient` per appointment / patient, shared by that one's rows."""
         result = await self.session.execute(
@@ -440,13 +422,15 @@ class ReminderRepository:
         )
         visits: dict[int, Visit] = {}
         recipients: dict[int, Recipient] = {}
-        claimed = []
+        claimed: list[ClaimedReminder] = []
         for rid, key, due, expires, attempts, aid, start, zone, attend, pid, chat, lang in result:
             visit = visits.get(aid) or visits.setdefault(aid, Visit(aid, start, zone, attend))
             recipient = recipients.get(pid) or recipients.setdefault(
                 pid, Recipient(pid, chat, lang)
             )
-            claimed.append((ClaimedRow(rid, key, due, expires, attempts), visit, recipient))
+            claimed.append(
+                ClaimedReminder(ClaimedRow(rid, key, due, expires, attempts), visit, recipient)
+            )
         return claimed
 
     async def finish_many(
@@ -503,6 +487,14 @@ class ReminderRepository:
             )
             changed += int(result.rowcount or 0)
         return changed
+
+    async def mark_unreachable(self, patient_ids: Iterable[int]) -> None:
+        """Telegram refused these patients' chats: their reminders stop until they come back."""
+        ids = sorted(set(patient_ids))
+        if ids:
+            await self.session.execute(
+                update(Patient).where(Patient.id.in_(ids)).values(reachable=False)
+            )
 
     async def next_due(self) -> datetime | None:
         """The earliest moment something may need sending (a due row or a lease running out)."""

@@ -46,9 +46,10 @@ from bot.db.alert_outbox import (
     AlertOutboxRepository,
     ClaimedAlert,
 )
-from bot.delivery.sender import Outcome, Sender
+from bot.delivery.sender import Sender
 from bot.services.staff_alerts import CRISIS, RESCHEDULE, TEMPLATE_FAILURE
 from scheduler.clock import Clock
+from scheduler.records import SendOutcome
 from scheduler.timemath import to_local
 
 __all__ = ["AlertDelivery", "DeliveryStats", "check_staff_ids"]
@@ -238,10 +239,10 @@ class AlertDelivery:
             result = await self.sender.send(alert.staff_chat_id, text)
         except Exception as exc:  # the sender classifies Telegram's answers; anything else
             return _Attempt("retry", f"error:{type(exc).__name__}")
-        if result.outcome is Outcome.SENT:
+        if result.outcome is SendOutcome.SENT:
             return _Attempt("sent")
         error = f"{result.outcome.value}:{result.error or ''}"
-        if result.outcome is Outcome.BAD_REQUEST:
+        if result.outcome is SendOutcome.BAD_REQUEST:
             return _Attempt("failed", error)
         # RETRY, or BLOCKED (403, 400 "chat not found"): a staff member may not have pressed
         # Start yet, or may unblock the bot.

@@ -2,13 +2,13 @@
 
 :class:`Sender` respects Telegram's limits (a global messages/second rate, a minimum interval
 per chat, ``retry_after`` pauses that hold back *every* caller) and classifies failures into
-an :class:`Outcome` the caller can act on.  It never logs or reports the message text.
+a :class:`~scheduler.records.SendOutcome` the caller can act on (the reminder engine's own
+type: this is its sender).  It never logs or reports the message text.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -32,8 +32,9 @@ from aiogram.types import InlineKeyboardMarkup
 
 from bot.delivery.rate_limit import Limiter
 from bot.logs import chat_ref
+from scheduler.records import SendOutcome, SendResult
 
-__all__ = ["MAX_RETRY_AFTER_PAUSES", "CallResult", "Outcome", "SendResult", "Sender"]
+__all__ = ["MAX_RETRY_AFTER_PAUSES", "CallResult", "Sender"]
 
 T = TypeVar("T")
 
@@ -55,31 +56,11 @@ _UNREACHABLE_MARKERS = (
 )
 
 
-class Outcome(enum.Enum):
-    SENT = "sent"
-    BLOCKED = "blocked"
-    """403 (bot blocked, user deactivated, kicked) or 400 "chat not found": unreachable."""
-    BAD_REQUEST = "bad_request"
-    """Any other 400: our fault (e.g. invalid HTML); retrying won't help."""
-    RETRY = "retry"
-    """5xx / network errors / timeouts persisted: the caller reschedules later."""
-
-
-@dataclass(frozen=True)
-class SendResult:
-    outcome: Outcome
-    message_id: int | None = None
-    error: str | None = None
-    """Exception class name + Telegram's description; never the message text."""
-    retry_in: float | None = None
-    """For RETRY: suggested seconds before the caller tries again."""
-
-
 @dataclass(frozen=True)
 class CallResult(Generic[T]):
     """What became of one answer to an update (:meth:`Sender.answer`)."""
 
-    outcome: Outcome
+    outcome: SendOutcome
     value: T | None = None
     error: str | None = None
     description: str = ""
@@ -234,7 +215,7 @@ class Sender:
                         MAX_RETRY_AFTER_PAUSES,
                     )
                     return CallResult(
-                        Outcome.RETRY,
+                        SendOutcome.RETRY,
                         error=self._describe(exc, text),
                         retry_in=float(exc.retry_after),
                     )
@@ -243,21 +224,21 @@ class Sender:
                 )
             except TelegramForbiddenError as exc:
                 log.info("%s to chat %s: blocked (%s)", kind, where, type(exc).__name__)
-                return CallResult(Outcome.BLOCKED, error=self._describe(exc, text))
+                return CallResult(SendOutcome.BLOCKED, error=self._describe(exc, text))
             except TelegramBadRequest as exc:
                 error = self._describe(exc, text)
                 description = str(exc.message or "").lower()
                 if any(marker in description for marker in _UNREACHABLE_MARKERS):
                     log.info("%s to chat %s: unreachable (%s)", kind, where, type(exc).__name__)
-                    return CallResult(Outcome.BLOCKED, error=error, description=description)
+                    return CallResult(SendOutcome.BLOCKED, error=error, description=description)
                 # An edit that changes nothing is not a problem worth a warning.
                 level = logging.DEBUG if "not modified" in description else logging.WARNING
                 log.log(level, "%s to chat %s: bad request: %s", kind, where, error)
-                return CallResult(Outcome.BAD_REQUEST, error=error, description=description)
+                return CallResult(SendOutcome.BAD_REQUEST, error=error, description=description)
             except TelegramEntityTooLarge as exc:  # a TelegramNetworkError, but won't heal
                 error = self._describe(exc, text)
                 log.warning("%s to chat %s: bad request: %s", kind, where, error)
-                return CallResult(Outcome.BAD_REQUEST, error=error)
+                return CallResult(SendOutcome.BAD_REQUEST, error=error)
             except _TRANSIENT as exc:
                 failures += 1
                 self.stats["transient_errors"] += 1
@@ -271,7 +252,7 @@ class Sender:
                         failures,
                         error,
                     )
-                    return CallResult(Outcome.RETRY, error=error, retry_in=delay)
+                    return CallResult(SendOutcome.RETRY, error=error, retry_in=delay)
                 log.info(
                     "%s to chat %s: attempt %d failed (%s); retrying in %.2fs",
                     kind,
@@ -286,10 +267,10 @@ class Sender:
                 level = logging.WARNING if type(exc) in self._logged_errors else logging.ERROR
                 self._logged_errors.add(type(exc))
                 log.log(level, "%s to chat %s: unexpected Telegram error: %s", kind, where, error)
-                return CallResult(Outcome.RETRY, error=error, retry_in=self.backoff_max)
+                return CallResult(SendOutcome.RETRY, error=error, retry_in=self.backoff_max)
             else:
                 log.debug("%s to chat %s: sent", kind, where)
-                return CallResult(Outcome.SENT, value=value)
+                return CallResult(SendOutcome.SENT, value=value)
 
     def _describe(self, exc: BaseException, text: str) -> str:
         """Class name + Telegram's description, scrubbed of the text and the bot token."""

@@ -51,8 +51,7 @@ class ReminderPlanner:
             due = compute_due(step, appointment.starts_at, zone, quiet)
             row = existing.get(step.key)
             if row is None:
-                row = Reminder(appointment_id=appointment.id, step_key=step.key, attempts=0)
-                self.repo.session.add(row)
+                row = self.repo.reminders.new_row(appointment.id, step.key)
             row.lease_owner = None
             row.lease_until = None
             row.sent_at = None
@@ -72,7 +71,7 @@ class ReminderPlanner:
                 row.status, row.reason = PENDING, ("catch_up" if due.due < now else None)
                 earliest = row.due_at if earliest is None else min(earliest, row.due_at)
             rows.append(row)
-        await self.repo.session.flush()
+        await self.repo.reminders.flush()
         if earliest is not None:
             self.wake(earliest)
         return rows
@@ -163,11 +162,7 @@ class PreparationService:
             raise ServiceError("snooze_too_late")
         if row.status == SENDING:
             raise ServiceError("busy")
-        row.status, row.reason = PENDING, "snoozed"
-        row.due_at = when
-        row.attempts = 0
-        row.updated_at = now
-        await self.repo.session.flush()
+        await self.repo.reminders.snooze(row, when, now)
         self.wake(when)
         return when, appointment
 

@@ -8,7 +8,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.content.store import Content
 from bot.telegram.callbacks import ChecklistCb, MenuCb, MenuTarget, ReminderAction, ReminderCb
 from bot.telegram.keyboards import in_rows, markup
-from scheduler.engine import ReminderBatch, RenderedReminder
+from scheduler.records import ReminderBatch, RenderedReminder
 
 
 def checklist_context(content: Content, lang: str, ticks: frozenset[str] | set[str]) -> list[dict]:

@@ -21,8 +21,9 @@ from aiogram.methods import (
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.content.store import Content
-from bot.delivery.sender import Outcome, Sender
+from bot.delivery.sender import Sender
 from bot.telegram.keyboards import Keyboards
+from scheduler.records import SendOutcome
 
 
 @dataclass(frozen=True)
@@ -129,9 +130,9 @@ class Reply:
                     reply_markup=action.markup,
                 )
             )
-            if edited.outcome is Outcome.SENT or "not modified" in edited.description:
+            if edited.outcome is SendOutcome.SENT or "not modified" in edited.description:
                 return
-            if edited.outcome is not Outcome.BAD_REQUEST:
+            if edited.outcome is not SendOutcome.BAD_REQUEST:
                 return  # blocked, or Telegram is down: a second try would fare no better
         await sender.answer(
             SendMessage(chat_id=self.chat_id, text=action.html, reply_markup=action.markup)

@@ -32,7 +32,7 @@ from bot.delivery.sender import Sender
 from bot.factory import create_bot
 from bot.services.staff_alerts import StaffAlerts
 from scheduler.clock import FrozenClock
-from scheduler.engine import ReminderBatch
+from scheduler.records import ReminderBatch
 from tests.conftest import DEFAULT_NOW
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer

@@ -78,7 +78,7 @@ async def test_two_engines_race_for_rows_on_postgres(pg_harness: Harness) -> Non
     first = h.app.reminders
     first.batch_size = 2
     second = ReminderEngine(
-        session_factory=first.session_factory,
+        store=first.store,
         plan=first.plan,
         render=first.render,
         sender=first.sender,

@@ -318,7 +318,7 @@ async def test_two_engines_never_send_the_same_row(harness: Harness) -> None:
         await book(harness, user=user)
     first = harness.app.reminders
     second = ReminderEngine(
-        session_factory=first.session_factory,
+        store=first.store,
         plan=first.plan,
         render=first.render,
         sender=first.sender,
@@ -363,7 +363,7 @@ async def test_outcomes_are_written_during_a_pass_not_only_at_its_end(harness: H
             return await first.sender.send(chat_id, text, **options)
 
     engine = ReminderEngine(
-        session_factory=first.session_factory,
+        store=first.store,
         plan=first.plan,
         render=first.render,
         sender=Watching(),

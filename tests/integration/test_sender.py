@@ -13,8 +13,9 @@ from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.delivery.sender import Outcome, Sender
+from bot.delivery.sender import Sender
 from bot.logs import chat_ref
+from scheduler.records import SendOutcome
 from tests.fake_telegram.server import FakeTelegramServer
 
 SECRET = "Reminder for Alice: infusion tomorrow at 09:30 <b>secret-marker-42</b>"
@@ -55,7 +56,7 @@ async def test_sent_with_message_id(server: FakeTelegramServer, bot: Bot) -> Non
         inline_keyboard=[[InlineKeyboardButton(text="OK", callback_data="ok")]]
     )
     result = await sender.send(1001, SECRET, reply_markup=markup, disable_notification=True)
-    assert result.outcome is Outcome.SENT
+    assert result.outcome is SendOutcome.SENT
     assert result.message_id == 1
     assert result.error is None
     [request] = server.sent_messages()
@@ -81,7 +82,7 @@ async def test_retry_after_pauses_everyone(server: FakeTelegramServer, bot: Bot)
     second = asyncio.create_task(sender.send(2002, "second"))
     results = await asyncio.gather(first, second)
 
-    assert [r.outcome for r in results] == [Outcome.SENT, Outcome.SENT]
+    assert [r.outcome for r in results] == [SendOutcome.SENT, SendOutcome.SENT]
     delivered = [r for r in server.sent_messages() if r.response_status == 200]
     assert sorted(r.params["chat_id"] for r in delivered) == [1001, 2002]
     for request in delivered:
@@ -98,7 +99,7 @@ async def test_retry_after_pauses_concurrent_sends(server: FakeTelegramServer, b
     sender = make_sender(bot, rate=5)
     server.fail_next("sendMessage", "retry_after", retry_after=1)
     results = await asyncio.gather(sender.send(1001, "a"), sender.send(2002, "b"))
-    assert [r.outcome for r in results] == [Outcome.SENT, Outcome.SENT]
+    assert [r.outcome for r in results] == [SendOutcome.SENT, SendOutcome.SENT]
     [limited] = [r for r in server.sent_messages() if r.response_status == 429]
     delivered = [r for r in server.sent_messages() if r.response_status == 200]
     assert Counter(r.params["chat_id"] for r in delivered) == {1001: 1, 2002: 1}
@@ -110,7 +111,7 @@ async def test_retry_after_gives_up_after_five_pauses(server: FakeTelegramServer
     sender = make_sender(bot, rate=0, max_retry_after=0.05)
     server.fail_next("sendMessage", "retry_after", retry_after=1, times=6)
     result = await sender.send(1001, SECRET)
-    assert result.outcome is Outcome.RETRY
+    assert result.outcome is SendOutcome.RETRY
     assert result.retry_in == 1
     assert len(server.sent_messages()) == 6
     assert sender.stats["retry_after_pauses"] == 6
@@ -122,7 +123,7 @@ async def test_retry_after_is_capped(server: FakeTelegramServer, bot: Bot) -> No
     server.fail_next("sendMessage", "retry_after", retry_after=30)
     started = time.monotonic()
     result = await sender.send(1001, "x")
-    assert result.outcome is Outcome.SENT
+    assert result.outcome is SendOutcome.SENT
     assert 0.15 <= time.monotonic() - started < 2.0
 
 
@@ -130,7 +131,7 @@ async def test_forbidden_is_blocked_without_retry(server: FakeTelegramServer, bo
     sender = make_sender(bot)
     server.fail_next("sendMessage", "blocked")
     result = await sender.send(1001, SECRET)
-    assert result.outcome is Outcome.BLOCKED
+    assert result.outcome is SendOutcome.BLOCKED
     assert result.message_id is None
     assert result.error is not None
     assert result.error.startswith("TelegramForbiddenError")
@@ -144,7 +145,7 @@ async def test_chat_not_found_is_blocked(server: FakeTelegramServer, bot: Bot) -
     sender = make_sender(bot)
     server.fail_next("sendMessage", "chat_not_found")
     result = await sender.send(1001, SECRET)
-    assert result.outcome is Outcome.BLOCKED
+    assert result.outcome is SendOutcome.BLOCKED
     assert result.error is not None
     assert "chat not found" in result.error
     assert "secret-marker-42" not in result.error
@@ -159,14 +160,14 @@ async def test_other_unreachable_descriptions(
 ) -> None:
     sender = make_sender(bot)
     server.fail_next("sendMessage", "bad_request", description=description)
-    assert (await sender.send(1001, "x")).outcome is Outcome.BLOCKED
+    assert (await sender.send(1001, "x")).outcome is SendOutcome.BLOCKED
 
 
 async def test_bad_request_is_not_retried(server: FakeTelegramServer, bot: Bot) -> None:
     sender = make_sender(bot)
     server.fail_next("sendMessage", "bad_request")
     result = await sender.send(1001, SECRET)
-    assert result.outcome is Outcome.BAD_REQUEST
+    assert result.outcome is SendOutcome.BAD_REQUEST
     assert result.error == "TelegramBadRequest: Bad Request: injected failure"
     assert len(server.sent_messages()) == 1
     assert sender.stats["bad_request"] == 1
@@ -178,7 +179,7 @@ async def test_bad_request_echoing_text_is_scrubbed(server: FakeTelegramServer, 
 
     server.set_handler("sendMessage", refuse)
     result = await make_sender(bot).send(1001, SECRET)
-    assert result.outcome is Outcome.BAD_REQUEST
+    assert result.outcome is SendOutcome.BAD_REQUEST
     assert result.error is not None
     assert "can't parse entities" in result.error
     assert "secret-marker-42" not in result.error
@@ -188,7 +189,7 @@ async def test_server_errors_then_ok(server: FakeTelegramServer, bot: Bot) -> No
     sender = make_sender(bot)
     server.fail_next("sendMessage", "server_error", times=2)
     result = await sender.send(1001, "x")
-    assert result.outcome is Outcome.SENT
+    assert result.outcome is SendOutcome.SENT
     assert [r.response_status for r in server.sent_messages()] == [500, 500, 200]
     assert sender.stats["transient_errors"] == 2
     assert sender.stats["sent"] == 1
@@ -198,7 +199,7 @@ async def test_dropped_connection_is_retried(server: FakeTelegramServer, bot: Bo
     sender = make_sender(bot)
     server.fail_next("sendMessage", "drop")
     result = await sender.send(1001, "x")
-    assert result.outcome is Outcome.SENT
+    assert result.outcome is SendOutcome.SENT
     assert [r.response_status for r in server.sent_messages()] == [0, 200]
 
 
@@ -226,7 +227,7 @@ async def test_persistent_server_error_gives_retry(
     server.fail_next("sendMessage", "bad_gateway", times=10)
     with caplog.at_level(logging.DEBUG, logger="bot.delivery.sender"):
         result = await sender.send(1001, SECRET)
-    assert result.outcome is Outcome.RETRY
+    assert result.outcome is SendOutcome.RETRY
     assert result.retry_in == 1.5  # 0.5 * 2**3 = 4.0, capped
     assert sleeps == [0.5, 1.0, 1.5]  # backoff, capped at backoff_max
     assert len(server.sent_messages()) == 4
@@ -248,7 +249,7 @@ async def test_unauthorized_is_retry_and_logged_once_at_error(
     with caplog.at_level(logging.INFO, logger="bot.delivery.sender"):
         first = await sender.send(1001, SECRET)
         second = await sender.send(1002, SECRET)
-    assert first.outcome is second.outcome is Outcome.RETRY
+    assert first.outcome is second.outcome is SendOutcome.RETRY
     assert first.retry_in is not None
     assert len(server.sent_messages()) == 2  # no retry in place
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -262,7 +263,7 @@ async def test_rate_limited_server_loses_nothing(server: FakeTelegramServer, bot
     chats = list(range(5000, 5090))
     results = await asyncio.gather(*(sender.send(c, f"reminder {c}") for c in chats))
 
-    assert all(r.outcome is Outcome.SENT for r in results), Counter(r.outcome for r in results)
+    assert all(r.outcome is SendOutcome.SENT for r in results), Counter(r.outcome for r in results)
     delivered = Counter(
         r.params["chat_id"] for r in server.sent_messages() if r.response_status == 200
     )
@@ -276,7 +277,7 @@ async def test_per_chat_interval_against_server(server: FakeTelegramServer, bot:
     results = await asyncio.gather(
         sender.send(1001, "one"), sender.send(1001, "two"), sender.send(2002, "other")
     )
-    assert all(r.outcome is Outcome.SENT for r in results)
+    assert all(r.outcome is SendOutcome.SENT for r in results)
     first, second = server.sent_messages(1001)
     [other] = server.sent_messages(2002)
     assert [first.params["text"], second.params["text"]] == ["one", "two"]  # order kept

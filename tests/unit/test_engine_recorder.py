@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import pytest
 
 from bot.db.repository import FAILED, SENT
-from scheduler.engine import _Outcome, _Recorder
+from scheduler.engine import _Recorder
+from scheduler.records import RowOutcome
 
 
 class Writes:
@@ -16,7 +17,7 @@ class Writes:
         self.batches: list[list[int]] = []
         self.fail_first = fail_first
 
-    async def __call__(self, outcomes: Sequence[_Outcome]) -> None:
+    async def __call__(self, outcomes: Sequence[RowOutcome]) -> None:
         await asyncio.sleep(0)  # a real write awaits the database
         if self.fail_first and not self.batches:
             self.batches.append([])
@@ -24,8 +25,8 @@ class Writes:
         self.batches.append([i for o in outcomes for i in o.ids])
 
 
-def sent(*ids: int) -> _Outcome:
-    return _Outcome(list(ids), SENT)
+def sent(*ids: int) -> RowOutcome:
+    return RowOutcome(list(ids), SENT)
 
 
 async def test_writes_every_n_outcomes_and_the_rest_at_close() -> None:
@@ -34,7 +35,7 @@ async def test_writes_every_n_outcomes_and_the_rest_at_close() -> None:
     recorder.add([sent(1)])
     await asyncio.sleep(0.01)
     assert writes.batches == []
-    recorder.add([sent(2), _Outcome([3], FAILED, "render:KeyError")])
+    recorder.add([sent(2), RowOutcome([3], FAILED, "render:KeyError")])
     await asyncio.sleep(0.01)
     assert writes.batches == [[1, 2, 3]]
     recorder.add([sent(4, 5)])

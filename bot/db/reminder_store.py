@@ -1,0 +1,52 @@
+"""The reminder engine's store (`scheduler.ports.ReminderStore`) over the database.
+
+Each method is its own short transaction through :class:`ReminderRepository`, committed before
+it returns, so the engine never holds a session, a connection or a lock while it renders or
+while Telegram answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.repository import ReminderRepository
+from scheduler.records import Claim, RowOutcome
+
+
+class SqlReminderStore:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self.session_factory = session_factory
+
+    async def next_due(self) -> datetime | None:
+        async with self.session_factory() as session:
+            return await ReminderRepository(session).next_due()
+
+    async def expire_overdue(self, now: datetime) -> int:
+        async with self.session_factory() as session, session.begin():
+            return await ReminderRepository(session).expire_overdue(now)
+
+    async def claim(self, now: datetime, owner: str, lease_until: datetime, limit: int) -> Claim:
+        async with self.session_factory() as session, session.begin():
+            repo = ReminderRepository(session)
+            ids = await repo.claim(now, owner, lease_until, limit)
+            if not ids:
+                return Claim()
+            reminders = await repo.load_claimed(ids)
+            ticks = await repo.ticks_for(sorted({c.visit.id for c in reminders}))
+        return Claim(
+            tuple(reminders), {appointment: frozenset(t) for appointment, t in ticks.items()}
+        )
+
+    async def record(self, owner: str, now: datetime, outcomes: Sequence[RowOutcome]) -> None:
+        async with self.session_factory() as session, session.begin():
+            repo = ReminderRepository(session)
+            # One executemany per kind of change, not one UPDATE per message.
+            await repo.finish_many(
+                owner, now, [(o.ids, o.status, o.reason, o.message_id, o.due_at) for o in outcomes]
+            )
+            await repo.mark_unreachable(
+                o.unreachable_patient for o in outcomes if o.unreachable_patient is not None
+            )
