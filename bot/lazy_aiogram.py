@@ -83,9 +83,10 @@ def _import_recording_rebuilds() -> list[tuple[type[BaseModel], Mapping[str, Any
             return None
         kwargs.setdefault("_parent_namespace_depth", 2)
         kwargs["_parent_namespace_depth"] += 1  # this wrapper is one frame deeper
-        return original.__func__(cls, **kwargs)
+        rebuilt: bool | None = original.__func__(cls, **kwargs)
+        return rebuilt
 
-    BaseModel.model_rebuild = classmethod(model_rebuild)  # type: ignore[method-assign,assignment]
+    BaseModel.model_rebuild = classmethod(model_rebuild)  # type: ignore[method-assign,assignment,arg-type]
     try:
         import aiogram  # noqa: F401  (the import this module exists for)
     finally:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import StaffAlert
+from bot.db.statements import rows_matched
 
 __all__ = [
     "ALERT_FAILED",
@@ -270,7 +271,8 @@ class AlertOutboxRepository:
             values["last_error"] = error[:120] if error else None
         if next_attempt_at is not None:
             values["next_attempt_at"] = next_attempt_at
-        result = await self.session.execute(
+        matched = await rows_matched(
+            self.session,
             update(StaffAlert)
             .where(
                 StaffAlert.id == alert_id,
@@ -278,9 +280,9 @@ class AlertOutboxRepository:
                 StaffAlert.lease_owner == owner,
             )
             .values(values)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
-        return bool(result.rowcount)
+        return matched > 0
 
     async def next_due(self) -> datetime | None:
         """The earliest moment a row may need sending (a retry, or a lease running out)."""
@@ -299,10 +301,11 @@ class AlertOutboxRepository:
             conditions.append(StaffAlert.subject_telegram_id == telegram_id)
         if not conditions:
             return 0
-        result = await self.session.execute(
-            delete(StaffAlert).where(or_(*conditions)).execution_options(synchronize_session=False)
+        matched = await rows_matched(
+            self.session,
+            delete(StaffAlert).where(or_(*conditions)).execution_options(synchronize_session=False),
         )
-        return int(result.rowcount or 0)
+        return matched
 
     async def pending_count(self) -> int:
         result = await self.session.execute(
@@ -313,12 +316,13 @@ class AlertOutboxRepository:
     async def purge_finished(self, before: datetime) -> int:
         """Forget sent and failed rows created before `before` (the outbox is not an archive:
         it holds Telegram ids of patients)."""
-        result = await self.session.execute(
+        matched = await rows_matched(
+            self.session,
             delete(StaffAlert)
             .where(
                 StaffAlert.status.in_((ALERT_SENT, ALERT_FAILED)),
                 StaffAlert.created_at < before,
             )
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
-        return int(result.rowcount or 0)
+        return matched

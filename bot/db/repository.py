@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import (
     Select,
+    Table,
     bindparam,
     case,
     delete,
@@ -26,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from bot.db.alert_outbox import AlertOutboxRepository
 from bot.db.engine import wal_checkpoint
 from bot.db.models import Appointment, ChecklistTick, ConversationState, Patient, Reminder
+from bot.db.statements import rows_matched
 from bot.domain.visits import AppointmentStatus
 from scheduler.records import ClaimedReminder, ClaimedRow, Recipient, Visit
 from scheduler.statuses import ReminderStatus
@@ -89,10 +92,11 @@ class Repository:
         return patient
 
     async def set_reachable_by_telegram_id(self, telegram_id: int, reachable: bool) -> bool:
-        result = await self.session.execute(
-            update(Patient).where(Patient.telegram_id == telegram_id).values(reachable=reachable)
+        matched = await rows_matched(
+            self.session,
+            update(Patient).where(Patient.telegram_id == telegram_id).values(reachable=reachable),
         )
-        return bool(result.rowcount)
+        return matched > 0
 
     async def delete_patient_everything(self, telegram_id: int) -> bool:
         """Remove the patient, their appointments and any conversation state. Explicit deletes
@@ -194,16 +198,17 @@ class Repository:
     async def set_attendance(self, appointment_id: int, value: str, now: datetime) -> bool:
         """Record the patient's answer; False when it was already that (a second tap, or one
         racing the first: the conditional UPDATE lets exactly one of them change the row)."""
-        result = await self.session.execute(
+        matched = await rows_matched(
+            self.session,
             update(Appointment)
             .where(
                 Appointment.id == appointment_id,
                 (Appointment.attendance.is_(None)) | (Appointment.attendance != value),
             )
             .values(attendance=value, updated_at=now)
-            .execution_options(synchronize_session="fetch")
+            .execution_options(synchronize_session="fetch"),
         )
-        return bool(result.rowcount)
+        return matched > 0
 
     # --- conversation state (aiogram FSM) -------------------------------------------------
     async def conversation_state(self, storage_key: str) -> ConversationState | None:
@@ -332,7 +337,7 @@ class ReminderRepository:
         return result.scalar_one_or_none()
 
     # --- dispatching ----------------------------------------------------------------------
-    def _claimable(self) -> Select[tuple[int]]:
+    def _claimable(self) -> Select[int]:
         return (
             select(Reminder.id)
             .join(Appointment, Appointment.id == Reminder.appointment_id)
@@ -346,12 +351,13 @@ class ReminderRepository:
 
     async def expire_overdue(self, now: datetime) -> int:
         """Pending rows whose useful window closed become `expired` (never sent late)."""
-        result = await self.session.execute(
+        matched = await rows_matched(
+            self.session,
             update(Reminder)
             .where(Reminder.status == PENDING, Reminder.due_at <= now, Reminder.expires_at <= now)
-            .values(status=EXPIRED, reason="expired", updated_at=now)
+            .values(status=EXPIRED, reason="expired", updated_at=now),
         )
-        return int(result.rowcount or 0)
+        return matched
 
     async def claim(
         self, now: datetime, owner: str, lease_until: datetime, limit: int
@@ -458,7 +464,7 @@ class ReminderRepository:
                 }
                 for row_id in ids
             )
-        table = Reminder.__table__
+        table = cast(Table, Reminder.__table__)
         changed = 0
         for (sent, retimed), rows in groups.items():
             if not rows:
@@ -475,7 +481,8 @@ class ReminderRepository:
                 values["message_id"] = bindparam("new_message_id", type_=table.c.message_id.type)
             if retimed:
                 values["due_at"] = bindparam("new_due_at", type_=table.c.due_at.type)
-            result = await self.session.execute(
+            matched = await rows_matched(
+                self.session,
                 update(table)
                 .where(
                     table.c.id == bindparam("row_id", type_=table.c.id.type),
@@ -485,7 +492,7 @@ class ReminderRepository:
                 .values(values),
                 rows,
             )
-            changed += int(result.rowcount or 0)
+            changed += matched
         return changed
 
     async def mark_unreachable(self, patient_ids: Iterable[int]) -> None:

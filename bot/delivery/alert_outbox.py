@@ -336,7 +336,7 @@ class AlertDelivery:
     def _backoff(self, attempts: int, retry_in: float | None) -> timedelta:
         """`backoff_base * 2**(attempts-1)`, at least what Telegram asked for, at most
         `backoff_max`."""
-        delay = self.backoff_base * 2 ** min(max(attempts - 1, 0), 30)
+        delay: timedelta = self.backoff_base * 2 ** min(max(attempts - 1, 0), 30)
         if retry_in:
             delay = max(delay, timedelta(seconds=retry_in))
         return min(delay, self.backoff_max)

@@ -16,7 +16,7 @@ class PlainText(Filter):
 
     async def __call__(self, message: Message) -> bool:
         text = message.text
-        return bool(text) and not text.startswith("/")
+        return text is not None and text != "" and not text.startswith("/")
 
 
 class CommandLike(Filter):

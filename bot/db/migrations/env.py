@@ -52,4 +52,7 @@ else:
     if connection is not None:
         _configure_and_run(connection)
     else:
-        asyncio.run(_run_with_url(config.get_main_option("sqlalchemy.url")))
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("no sqlalchemy.url: bot.db.migrate passes the bot's database URL")
+        asyncio.run(_run_with_url(url))
