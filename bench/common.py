@@ -111,7 +111,7 @@ def ts(instant: datetime) -> str:
 
 async def create_schema(path: Path) -> None:
     """An empty database at the migrations' head, created through the bot's own engine."""
-    from bot.db.engine import create_engine
+    from bot.db.connection import create_engine
     from bot.db.migrate import upgrade
 
     engine = create_engine(database_url(path))
@@ -467,13 +467,13 @@ async def application(settings: Any, clock: Any = None) -> AsyncIterator[Any]:
     from bot.factory import create_application
 
     app = create_application(settings, clock=clock, bot=make_bot(settings))
-    await upgrade(app.engine)
+    await upgrade(app.db_engine)
     with settled_heap():  # as run_polling does once the bot has started
         try:
             yield app
         finally:
             await app.bot.session.close()
-            await app.engine.dispose()
+            await app.db_engine.dispose()
 
 
 @contextlib.contextmanager

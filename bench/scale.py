@@ -88,7 +88,7 @@ async def _child_main(db_path: str) -> dict[str, Any]:
     phase("validate_content")
     app = create_application(settings)
     phase("create_application")
-    await upgrade(app.engine)
+    await upgrade(app.db_engine)
     phase("migrations")
     upcoming = await app.reminders.next_due()
     phase("next_due")
@@ -104,7 +104,7 @@ async def _child_main(db_path: str) -> dict[str, Any]:
     }
     print(json.dumps(result), flush=True)  # "ready"
     await app.bot.session.close()
-    await app.engine.dispose()
+    await app.db_engine.dispose()
     return result
 
 
@@ -170,7 +170,7 @@ async def time_queries(paths: list[Path], runs: int) -> list[dict[str, Any]]:
     from datetime import timedelta
 
     from bench.common import database_url, median, now_utc
-    from bot.db.engine import create_engine, create_session_factory
+    from bot.db.connection import create_engine, create_session_factory
     from bot.db.repository import ReminderRepository
 
     engines = [create_engine(database_url(path)) for path in paths]

@@ -44,7 +44,7 @@ def _cmd_run(settings: Settings) -> int:
 
 
 def _cmd_db_upgrade(settings: Settings) -> int:
-    from bot.db.engine import create_engine
+    from bot.db.connection import create_engine
     from bot.db.migrate import upgrade
 
     async def _go() -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.content.store import Content
-from bot.db.engine import create_engine, create_session_factory
+from bot.db.connection import create_engine, create_session_factory
 from bot.db.reminder_store import SqlReminderStore
 from bot.db.repository import Repository
 from bot.delivery.alert_outbox import AlertDelivery
@@ -64,7 +64,7 @@ def create_bot(settings: Settings, session: AiohttpSession | None = None) -> Bot
 class Application:
     bot: Bot
     dispatcher: Dispatcher
-    engine: AsyncEngine
+    db_engine: AsyncEngine  # SQLAlchemy's; the reminder engine is `reminders`
     context: AppContext
     inflight: InflightTracker
     sender: Sender
@@ -116,10 +116,10 @@ def create_application(
     settings: Settings, *, clock: Clock | None = None, bot: Bot | None = None
 ) -> Application:
     content = Content(settings.messages_dir, settings.default_language)
-    engine = create_engine(settings.database_url)
+    db_engine = create_engine(settings.database_url)
     bot = bot or create_bot(settings)
     clock = clock or SystemClock()
-    session_factory = create_session_factory(engine)
+    session_factory = create_session_factory(db_engine)
     sender = Sender(bot, rate=settings.send_rate, per_chat_interval=settings.send_chat_interval)
     alerts = AlertDelivery(session_factory, sender, bot, content, settings.clinic_zone, clock)
     staff_alerts = StaffAlerts(settings.staff_ids, clock, kick=alerts.kick)
@@ -157,7 +157,7 @@ def create_application(
     )
     dispatcher, inflight = create_dispatcher(context)
     return Application(
-        bot, dispatcher, engine, context, inflight, sender, reminders, wakeup, alerts=alerts
+        bot, dispatcher, db_engine, context, inflight, sender, reminders, wakeup, alerts=alerts
     )
 
 

@@ -22,7 +22,7 @@ class StartupError(Exception):
 
 
 async def prepare_database(app: Application) -> None:
-    await upgrade(app.engine)
+    await upgrade(app.db_engine)
     log.info("database schema is up to date")
 
 
@@ -101,6 +101,6 @@ async def run_polling(
         )
     finally:
         await app.bot.session.close()
-        await app.engine.dispose()
+        await app.db_engine.dispose()
         gc.unfreeze()  # for a process that goes on after the bot (tests, an embedding host)
         log.info("stopped")

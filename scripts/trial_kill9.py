@@ -27,7 +27,7 @@ KILL_AFTER = 5.0
 """Seconds after the first reminder reached the server that the bot is killed."""
 sys.path.insert(0, str(ROOT))
 
-from bot.db.engine import create_engine, create_session_factory  # noqa: E402
+from bot.db.connection import create_engine, create_session_factory  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.db.repository import Repository  # noqa: E402
 from bot.services.reminders import ReminderPlanner  # noqa: E402

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.db.alert_outbox import AlertOutboxRepository
-from bot.db.engine import wal_checkpoint
+from bot.db.connection import wal_checkpoint
 from bot.db.models import Appointment, ChecklistTick, ConversationState, Patient, Reminder
 from bot.db.statements import rows_matched
 from bot.domain.visits import AppointmentStatus

@@ -99,4 +99,4 @@ class SqlStorage(BaseStorage):
             return loaded if isinstance(loaded, dict) else {}
 
     async def close(self) -> None:
-        """The engine is owned and disposed by the application, not by the storage."""
+        """The database engine is owned and disposed by the application, not by the storage."""

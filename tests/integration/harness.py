@@ -135,7 +135,7 @@ async def start_harness(
     bot = create_bot(settings, session=server.session(JsonSession))
     clock = FrozenClock(now)
     app = create_application(settings, clock=clock, bot=bot)
-    await upgrade(app.engine)
+    await upgrade(app.db_engine)
     task = asyncio.create_task(
         app.dispatcher.start_polling(bot, handle_signals=False, polling_timeout=1)
     )
@@ -148,4 +148,4 @@ async def start_harness(
         if not task.done():
             await app.dispatcher.stop_polling()
         await task
-        await app.engine.dispose()
+        await app.db_engine.dispose()

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.content.store import Content
 from bot.db.alert_outbox import ALERT_FAILED, ALERT_PENDING, ALERT_SENT
-from bot.db.engine import create_engine, create_session_factory
+from bot.db.connection import create_engine, create_session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import StaffAlert
 from bot.db.repository import Repository

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.db.engine import create_engine, create_session_factory
+from bot.db.connection import create_engine, create_session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import Reminder
 from bot.db.repository import Repository

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.db.engine import create_engine
+from bot.db.connection import create_engine
 from bot.db.inline_sqlite import BUSY_TIMEOUT_MS, InlineConnection
 from tests.fake_telegram import updates
 from tests.integration.harness import Harness, texts_to

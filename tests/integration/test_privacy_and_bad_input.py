@@ -222,6 +222,6 @@ async def test_setmycommands_lists_the_core_commands(harness: Harness) -> None:
 
 async def test_sqlite_overwrites_deleted_rows_on_every_connection(harness: Harness) -> None:
     # Debian's SQLite is built with secure delete on; other builds are not: the pragma is ours.
-    async with harness.app.engine.connect() as connection:
+    async with harness.app.db_engine.connect() as connection:
         result = await connection.exec_driver_sql("PRAGMA secure_delete")
         assert result.scalar() == 1

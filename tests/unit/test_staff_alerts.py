@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.alert_outbox import ALERT_PENDING, ALERT_SENT, AlertOutboxRepository
-from bot.db.engine import create_engine, create_session_factory
+from bot.db.connection import create_engine, create_session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import StaffAlert
 from bot.db.repository import Repository

@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from bot.db.engine import create_engine
+from bot.db.connection import create_engine
 from bot.db.models import Base
 
 config = context.config
