@@ -368,9 +368,9 @@ class FakeServer:
     async def reset(self, rate_limit: float | None = None) -> None:
         await self.call("benchReset", rate_limit=rate_limit)
 
-    async def set_latency(self, seconds: float, *methods: str) -> None:
-        """Delay the answers of every Bot API method but getUpdates (or only `methods`)."""
-        await self.call("benchLatency", seconds=seconds, methods=list(methods))
+    async def set_latency(self, seconds: float) -> None:
+        """Delay the answers of every Bot API method but getUpdates."""
+        await self.call("benchLatency", seconds=seconds)
 
     async def push(self, updates: list[dict[str, Any]]) -> float:
         """Queue `updates` in one go; returns when the server queued them (time.monotonic())."""

@@ -11,9 +11,8 @@ answers methods of its own (POST /bot<token>/<method>, JSON body), never delayed
 * ``benchReset``: forgets recorded requests, messages and pushed updates, and sets
   ``rate_limit``; it is the mark answers are measured from;
 * ``benchTimes``: ``[arrival time, HTTP status, chat_id]`` of every sendMessage (diagnostics);
-* ``benchLatency``: ``seconds`` (a number, or ``[low, high]`` drawn per call) before every
-  answer, or only those of ``methods`` (a list); as ``FakeTelegramServer.set_latency``, so
-  ``getUpdates`` is left alone unless named, and ``seconds`` 0 without methods clears it;
+* ``benchLatency``: ``seconds`` before every answer but ``getUpdates``'s (0: none), as
+  ``FakeTelegramServer.set_latency``;
 * ``benchPush``: queues ``updates`` (a list of Update dicts; their ``update_id`` is replaced
   by the server's own) in one go and answers ``{"count", "at"}``, ``at`` being the moment they
   were queued;
@@ -100,19 +99,14 @@ class _Pushes:
 
 
 def _reset(server: FakeTelegramServer, pushes: _Pushes, params: dict[str, Any]) -> bool:
-    server.clear_requests()
-    server._messages.clear()
-    server._last_message_id.clear()
-    server._send_times.clear()
+    server.reset()
     server.rate_limit = params.get("rate_limit")
     pushes.items.clear()
     return True
 
 
 def _latency(server: FakeTelegramServer, params: dict[str, Any]) -> bool:
-    seconds = params.get("seconds", 0)
-    latency = [float(v) for v in seconds] if isinstance(seconds, list) else float(seconds)
-    server.set_latency(latency, *(params.get("methods") or []))
+    server.set_latency(float(params.get("seconds", 0)))
     return True
 
 
@@ -152,7 +146,7 @@ def _answers(
     for record in server.requests:  # in arrival order
         method = record.method.lower()
         if method == "sendmessage":
-            sends[server._chat_key(record.params.get("chat_id"))].append(record.at)
+            sends[record.params.get("chat_id")].append(record.at)
         elif method == "answercallbackquery":
             acks.setdefault(str(record.params.get("callback_query_id")), record.at)
     next_send: Counter[Any] = Counter()  # per chat: index of its first unpaired sendMessage

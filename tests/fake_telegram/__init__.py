@@ -1,17 +1,10 @@
-"""Fake Telegram Bot API server and update builders for integration tests."""
+"""Fake Telegram Bot API for integration tests and benchmarks.
 
-from tests.fake_telegram.server import (
-    FAILURE_KINDS,
-    FakeServerSession,
-    FakeTelegramServer,
-    RecordedRequest,
-    UploadedFile,
-)
-
-__all__ = [
-    "FAILURE_KINDS",
-    "FakeServerSession",
-    "FakeTelegramServer",
-    "RecordedRequest",
-    "UploadedFile",
-]
+- ``server.py``: the server (:class:`~tests.fake_telegram.server.FakeTelegramServer`): the Bot
+  API methods it answers, recording, latency, fault injection;
+- ``update_queue.py``: what ``getUpdates`` hands out, and the offsets that confirm it;
+- ``faults.py``: injected failures and the ``sendMessage`` rate limit;
+- ``decoding.py``: request parameters decoded as Telegram reads them;
+- ``records.py``: what is recorded of each request;
+- ``updates.py``: builders of the updates tests push.
+"""
