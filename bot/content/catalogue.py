@@ -91,7 +91,7 @@ class Message:
     """A text the code renders. Subclasses are frozen keyword-only dataclasses (made so here);
     ``template`` names the template, by default the class name in snake_case."""
 
-    name: ClassVar[str] = ""
+    TEMPLATE: ClassVar[str] = ""
     _declared: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, *, template: str = "", by_name: bool = True, **kw: Any) -> None:
@@ -105,13 +105,13 @@ class Message:
         )
         if not by_name:
             return
-        cls.name = template or _snake(cls.__name__)
-        if cls.name in CATALOGUE:
-            raise TypeError(f"two messages render {cls.name!r}")
-        CATALOGUE[cls.name] = cls
+        cls.TEMPLATE = template or _snake(cls.__name__)
+        if cls.TEMPLATE in CATALOGUE:
+            raise TypeError(f"two messages render {cls.TEMPLATE!r}")
+        CATALOGUE[cls.TEMPLATE] = cls
 
     def template(self) -> str:
-        return self.name
+        return self.TEMPLATE
 
     def variables(self) -> dict[str, object]:
         """What the template is rendered with (shallow: values keep their types)."""
