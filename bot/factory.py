@@ -9,11 +9,13 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.dispatcher.middlewares.error import ErrorsMiddleware
 from aiogram.enums import ParseMode
 from aiogram.types import BotCommand
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
+from bot.content.catalogue import ChatCommand
 from bot.content.store import Content
 from bot.db.connection import create_engine, create_session_factory
 from bot.db.reminder_store import SqlReminderStore
@@ -21,7 +23,7 @@ from bot.db.repository import Repository
 from bot.delivery.alert_outbox import AlertDelivery
 from bot.delivery.sender import Sender
 from bot.services.staff_alerts import StaffAlerts
-from bot.telegram import errors
+from bot.telegram import errors, refusals
 from bot.telegram.context import AppContext
 from bot.telegram.fsm_storage import SqlStorage
 from bot.telegram.gate import UpdateGate
@@ -37,7 +39,12 @@ from bot.telegram.handlers import (
 from bot.telegram.handlers import (
     settings as settings_handlers,
 )
-from bot.telegram.middlewares import InflightTracker, UnitOfWork, run_after_commit
+from bot.telegram.middlewares import (
+    AnswerCallbackAfterCommit,
+    InflightTracker,
+    UnitOfWork,
+    run_after_commit,
+)
 from bot.telegram.reminder_view import ReminderView
 from bot.telegram.session import JsonSession
 from scheduler.clock import Clock, SystemClock
@@ -77,8 +84,10 @@ def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]
     """The update pipeline, outer middlewares in this order (see bot/telegram/middlewares.py):
     in-flight count, aiogram's errors and user context, the update gate (unknown types, the
     crisis screen, groups and channels: before any database access), the unit of work (one
-    transaction, reply after commit), then aiogram's FSM context, which so reads inside that
-    transaction."""
+    transaction, reply after commit), aiogram's FSM context, which so reads inside that
+    transaction, and the answers to refusals (bot/telegram/refusals.py), given inside it too.
+    Button presses are acknowledged by the Reply after the commit (AnswerCallbackAfterCommit);
+    failed updates by the errors router, outside the unit of work."""
     storage = SqlStorage(context.session_factory, context.clock)
     dp = Dispatcher(storage=storage, app=context)
     inflight = InflightTracker()
@@ -94,6 +103,8 @@ def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]
     dp.update.outer_middleware(UpdateGate(context))
     dp.update.outer_middleware(UnitOfWork(context, fsm, storage))
     dp.update.outer_middleware(fsm)
+    dp.update.outer_middleware(ErrorsMiddleware(refusals.create_router()))
+    dp.callback_query.middleware(AnswerCallbackAfterCommit())
     # Order matters. The FAQ router comes first: free text outside any conversation state
     # (the commonest update) is its own, and then no command filter is tried on it; its
     # handlers match nothing the other routers want (commands, text in a conversation state,
@@ -162,9 +173,15 @@ def create_application(
 
 
 async def register_commands(bot: Bot, content: Content) -> None:
-    """Publish the command list in every language the content has."""
+    """Publish the command list in every language the content has: the commands the bot
+    answers (ChatCommand), with each language's descriptions."""
     for lang in content.languages:
-        commands = [BotCommand(command=c, description=d) for c, d in content.commands(lang)]
+        descriptions = dict(content.commands(lang))
+        commands = [
+            BotCommand(command=c, description=descriptions[c])
+            for c in ChatCommand
+            if c in descriptions
+        ]
         if lang == content.default_language:
             await bot.set_my_commands(commands)
         else:

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import jinja2
+import jinja2.meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ValidationError
 
@@ -25,6 +26,9 @@ from bot.content.schemas import ClinicProfile, CommandList, DateFormats, FaqFile
 from bot.services.faq import FaqEntry, FaqMatcher
 from bot.services.safety import CrisisDetector
 from scheduler.plan import Plan, PlanError, load_plan
+
+if TYPE_CHECKING:
+    from bot.content.catalogue import Message
 
 TEMPLATE_SUFFIX = ".html.j2"
 TEMPLATE_RECHECK_SECONDS = 1.0
@@ -207,6 +211,24 @@ class Content:
             return template.render(lang=lang, **context).strip()
         except jinja2.TemplateError as exc:
             raise ContentError(f"{self.root / template_name}: {exc}") from exc
+
+    def render_message(self, message: Message, lang: str) -> str:
+        """Render a message of the catalogue (bot/content/catalogue.py) as Telegram HTML."""
+        return self.render(message.template(), lang, **message.variables())
+
+    def free_variables(self, name: str, lang: str) -> frozenset[str]:
+        """The variables a template reads that neither it nor the environment defines (so
+        they must come from the code); `lang` is always given. Raises ContentError."""
+        path = self.root / self.template_name(name, lang)
+        try:
+            source = path.read_text(encoding="utf-8")
+            parsed = self._html.parse(source)
+        except OSError as exc:
+            raise ContentError(f"{path}: template is missing") from exc
+        except jinja2.TemplateError as exc:
+            raise ContentError(f"{path}: {exc}") from exc
+        found = jinja2.meta.find_undeclared_variables(parsed)
+        return frozenset(found - self._html.globals.keys() - {"lang"})
 
     def _template(self, name: str, lang: str) -> tuple[str, jinja2.Template]:
         """The file and compiled template for (name, lang), looked up on disk again (language

@@ -6,212 +6,50 @@ overlong text is caught before a patient sees it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
+from bot.content.catalogue import (
+    CATALOGUE,
+    SAMPLE_WHEN,
+    Button,
+    ChatCommand,
+    FaqAnswer,
+    Message,
+    ReminderText,
+)
 from bot.content.store import Content, ContentError
 from bot.content.telegram_html import check_telegram_html
 from scheduler.plan import Plan
 
-_SAMPLE_WHEN = datetime(2026, 12, 3, 19, 30, tzinfo=UTC).astimezone(ZoneInfo("America/New_York"))
-_SAMPLE_LATER = datetime(2026, 12, 3, 20, 30, tzinfo=UTC).astimezone(ZoneInfo("America/New_York"))
-
-_SAMPLE_CHECKLIST = [
-    {"key": "playlist", "label": "Calm playlist", "done": True},
-    {"key": "ride", "label": "Ride home <arranged>", "done": False},
-]
-
-APPOINTMENT_ERROR_CODES = (
-    "empty",
-    "unreadable",
-    "missing_time",
-    "missing_date",
-    "invalid_date",
-    "invalid_time",
-    "past",
-    "too_far",
-    "nonexistent",
-    "duplicate",
-    "too_many",
-    "expired",
-)
-
-# Every text the code renders, with the values it passes (one dict per variant to try).
-REQUIRED_TEMPLATES: dict[str, list[dict[str, Any]]] = {
-    "welcome": [{}],
-    "welcome_back": [{}],
-    "consent_thanks": [{}],
-    "consent_declined": [{}],
-    "need_consent": [{}],
-    "menu": [{}],
-    "help": [{}],
-    "appointment_ask": [
-        {"zone": "America/New_York", "changing": False},
-        {"zone": "America/New_York", "changing": True},
-    ],
-    "appointment_confirm": [
-        {"when": _SAMPLE_WHEN, "changing": False},
-        {"when": _SAMPLE_WHEN, "changing": True},
-    ],
-    "appointment_ambiguous": [{"earlier": _SAMPLE_WHEN, "later": _SAMPLE_LATER}],
-    "appointment_saved": [
-        {"when": _SAMPLE_WHEN, "changed": False},
-        {"when": _SAMPLE_WHEN, "changed": True},
-    ],
-    "appointment_error": [
-        {
-            "code": code,
-            "zone": "America/New_York",
-            "faq_template": None,
-            "limit": 20,
-            "wall": datetime(2026, 3, 8, 2, 30),
-        }
-        for code in APPOINTMENT_ERROR_CODES
-    ],
-    "appointment_list": [{"items": []}, {"items": [_SAMPLE_WHEN, _SAMPLE_LATER]}],
-    "appointment_detail": [{"when": _SAMPLE_WHEN}],
-    "appointment_cancel_confirm": [{"when": _SAMPLE_WHEN}],
-    "appointment_cancelled": [{"when": _SAMPLE_WHEN}],
-    "appointment_kept": [{"when": _SAMPLE_WHEN}],
-    "appointment_gone": [{}],
-    "settings": [{"zone": "America/New_York", "now_local": _SAMPLE_WHEN}],
-    "timezone_ask": [{}],
-    "timezone_saved": [{"zone": "America/Chicago", "now_local": _SAMPLE_WHEN}],
-    "timezone_unknown": [{}],
-    "forget_confirm": [{}],
-    "forget_done": [{}],
-    "forget_kept": [{}],
-    "forget_nothing": [{}],
-    "faq_menu": [{}],
-    "faq_no_match": [{}],
-    "crisis": [{"staff_notified": True}, {"staff_notified": False}],
-    # Staff alerts render at delivery: display_name comes from Telegram's getChat ("" when
-    # that failed), at_local from when the alert was queued, occurrences counts coalesced ones.
-    "crisis_staff_alert": [
-        {
-            "patient_ref": "#12",
-            "display_name": "<Pat & Co>",
-            "telegram_id": 1001,
-            "at_local": "Thursday, December 3, 2026 at 2:30 PM EST",
-            "occurrences": 1,
-        },
-        {
-            "patient_ref": "",
-            "display_name": "",
-            "telegram_id": 1001,
-            "at_local": "Thursday, December 3, 2026 at 2:30 PM EST",
-            "occurrences": 60,
-        },
-    ],
-    "checklist": [{"when": _SAMPLE_WHEN, "checklist": _SAMPLE_CHECKLIST}],
-    "checklist_none": [{}],
-    "reminder_snoozed": [{"until": _SAMPLE_WHEN}],
-    "reminder_snooze_refused": [{}],
-    "attend_confirmed": [{"when": _SAMPLE_WHEN}],
-    "attend_reschedule": [
-        {"already": already, "team_asked": asked}
-        for already in (False, True)
-        for asked in (False, True)
-    ],
-    "private_only": [{}],
-    "reschedule_staff_alert": [
-        {
-            "patient_ref": "#12",
-            "display_name": "<Pat>",
-            "telegram_id": 1001,
-            "when_local": "Thursday, December 3, 2026 at 2:30 PM EST",
-        },
-        {
-            "patient_ref": "#12",
-            "display_name": "",
-            "telegram_id": 1001,
-            "when_local": "Thursday, December 3, 2026 at 2:30 PM EST",
-        },
-    ],
-    "template_failure_staff_alert": [
-        {"steps": "ride", "error": "TelegramBadRequest", "occurrences": 1},
-        {
-            "steps": "day_before, morning",
-            "error": "bad_request:TelegramBadRequest: Bad Request: can't parse entities <&>",
-            "occurrences": 240,
-        },
-    ],
-    "paused": [{}],
-    "resumed": [{}],
-    "unknown_command": [{}],
-    "unsupported": [{}],
-    "edited": [{}],
-    "stale_button": [{}],
-    "error": [{}],
-}
-
-REQUIRED_BUTTONS = (
-    "notice_private_only",
-    "menu_appointments",
-    "menu_prepare",
-    "menu_faq",
-    "menu_settings",
-    "menu_home",
-    "consent_yes",
-    "consent_no",
-    "consent_review",
-    "draft_confirm",
-    "draft_change",
-    "draft_pick",
-    "appointment_item",
-    "appointment_new",
-    "appointment_change",
-    "appointment_cancel",
-    "appointment_back",
-    "cancel_yes",
-    "cancel_no",
-    "faq_more",
-    "zone_eastern",
-    "zone_central",
-    "zone_mountain",
-    "zone_arizona",
-    "zone_pacific",
-    "zone_alaska",
-    "zone_hawaii",
-    "zone_atlantic",
-    "zone_other",
-    "forget_yes",
-    "forget_no",
-)
-
-REQUIRED_COMMANDS = (
-    "start",
-    "appointment",
-    "prepare",
-    "faq",
-    "settings",
-    "pause",
-    "resume",
-    "help",
-    "forget",
-)
-
 
 def _render_problems(
     content: Content,
-    name: str,
     lang: str,
-    samples: list[dict[str, Any]],
+    samples: Sequence[Message],
     private: bool = False,
 ) -> list[str]:
-    """Render each sample; with `private`, the text may show on a lock screen, so it must not
-    contain the clinic's name (if it differs from its discreet name) or a private word."""
+    """Check the template uses only its message's variables, and render each sample (all of one
+    template); with `private`, the text may show on a lock screen, so it must not contain the
+    clinic's name (if it differs from its discreet name) or a private word."""
     problems: list[str] = []
     clinic = content.clinic
     forbidden = [w.lower() for w in clinic.private_words]
     if clinic.discreet_name != clinic.name:
         forbidden.append(clinic.name.lower())
+    name = samples[0].template()
     path = content.root / content.template_name(name, lang)
+    try:
+        unknown = content.free_variables(name, lang) - samples[0].declared()
+    except ContentError as exc:
+        return [str(exc)]
+    known = ", ".join(sorted(samples[0].declared())) or "none"
+    problems.extend(
+        f"{path}: unknown variable {variable} (known: {known})" for variable in sorted(unknown)
+    )
     for sample in samples:
         try:
-            text = content.render(name, lang, **sample)
+            text = content.render_message(sample, lang)
         except ContentError as exc:
             problems.append(str(exc))
             break
@@ -240,7 +78,7 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
     problems: list[str] = []
     for lang in content.languages:
         try:
-            content.format_datetime(_SAMPLE_WHEN, lang)
+            content.format_datetime(SAMPLE_WHEN, lang)
             commands = {c for c, _ in content.commands(lang)}
             labels = content.buttons(lang)
             faq = content.faq(lang)
@@ -248,12 +86,17 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
             problems.append(str(exc))
             continue
         if lang == default_language:
-            missing = [c for c in REQUIRED_COMMANDS if c not in commands]
+            missing = [str(c) for c in ChatCommand if c not in commands]
             if missing:
                 problems.append(
                     f"{content.root / lang / 'commands.toml'}: missing commands {missing}"
                 )
-            missing = [k for k in REQUIRED_BUTTONS if k not in labels]
+            unknown = sorted(commands - set(ChatCommand))
+            if unknown:
+                problems.append(
+                    f"{content.root / lang / 'commands.toml'}: no handler for commands {unknown}"
+                )
+            missing = [str(k) for k in Button if k not in labels]
             if missing:
                 problems.append(f"{content.root / lang / 'buttons.toml'}: missing labels {missing}")
         for key in labels:
@@ -261,10 +104,12 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
                 content.button(key, lang, when="Thu, Dec 3, 2:30 PM", label="Eye mask")
             except ContentError as exc:
                 problems.append(str(exc))
-        for name, samples in REQUIRED_TEMPLATES.items():
-            problems.extend(_render_problems(content, name, lang, samples))
+        for message in CATALOGUE.values():
+            problems.extend(_render_problems(content, lang, message.samples()))
         for entry in faq.entries:
-            problems.extend(_render_problems(content, entry.template, lang, [{}]))
+            problems.extend(
+                _render_problems(content, lang, FaqAnswer.samples(template_name=entry.template))
+            )
         problems.extend(_plan_problems(content, plan, lang, labels))
     return problems
 
@@ -276,24 +121,12 @@ def _plan_problems(content: Content, plan: Plan, lang: str, labels: dict[str, st
         for item in plan.checklist
         if f"item_{item}" not in labels and lang == content.default_language
     ]
-    base = {"when": _SAMPLE_WHEN, "checklist": _SAMPLE_CHECKLIST, "attendance": None}
     for step in plan.steps:
-        problems.extend(
-            _render_problems(
-                content,
-                step.template,
-                lang,
-                [{**base, "catch_up": False}, {**base, "catch_up": True}],
-            )
-        )
+        samples = ReminderText.samples(template_name=step.template)
+        problems.extend(_render_problems(content, lang, samples))
     sections = [content.template_name(step.template, lang) for step in plan.steps]
-    problems.extend(
-        _render_problems(
-            content,
-            "reminders/catch_up",
-            lang,
-            [{**base, "catch_up": True, "sections": sections}],
-            private=True,
-        )
+    catch_up = ReminderText.samples(
+        template_name=ReminderText.CATCH_UP, catch_up=True, sections=sections
     )
+    problems.extend(_render_problems(content, lang, catch_up, private=True))
     return problems

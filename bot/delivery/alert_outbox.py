@@ -38,6 +38,12 @@ from aiogram.exceptions import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.content.catalogue import (
+    CrisisStaffAlert,
+    Message,
+    RescheduleStaffAlert,
+    TemplateFailureStaffAlert,
+)
 from bot.content.store import Content
 from bot.db.alert_outbox import (
     ALERT_FAILED,
@@ -249,13 +255,15 @@ class AlertDelivery:
         return _Attempt("retry", error, result.retry_in)
 
     def _render(self, alert: ClaimedAlert, display_name: str) -> str:
-        lang = self.content.default_language
+        return self.content.render_message(
+            self._message(alert, display_name), self.content.default_language
+        )
+
+    def _message(self, alert: ClaimedAlert, display_name: str) -> Message:
         context = alert.context
         patient_ref = f"#{alert.patient_id}" if alert.patient_id is not None else ""
         if alert.kind == CRISIS:
-            return self.content.render(
-                "crisis_staff_alert",
-                lang,
+            return CrisisStaffAlert(
                 patient_ref=patient_ref,
                 display_name=display_name,
                 telegram_id=alert.subject_telegram_id,
@@ -263,18 +271,14 @@ class AlertDelivery:
                 occurrences=alert.occurrences,
             )
         if alert.kind == RESCHEDULE:
-            return self.content.render(
-                "reschedule_staff_alert",
-                lang,
+            return RescheduleStaffAlert(
                 patient_ref=patient_ref,
                 display_name=display_name,
                 telegram_id=alert.subject_telegram_id,
                 when_local=self._clinic_time(datetime.fromisoformat(context["starts_at"])),
             )
         if alert.kind == TEMPLATE_FAILURE:
-            return self.content.render(
-                "template_failure_staff_alert",
-                lang,
+            return TemplateFailureStaffAlert(
                 steps=", ".join(context.get("steps", [])),
                 error=context.get("error", ""),
                 occurrences=alert.occurrences,

@@ -1,4 +1,5 @@
-"""The states of an appointment (``appointments.status``, ``appointments.attendance``).
+"""The states of an appointment (``appointments.status``, ``appointments.attendance``), and
+why a time the patient gave cannot be booked.
 
 StrEnum members are the strings stored in the database, so they compare and bind as those
 strings.
@@ -19,3 +20,16 @@ class Attendance(StrEnum):
 
     CONFIRMED = "confirmed"
     RESCHEDULE = "reschedule"
+
+
+class BookingProblem(StrEnum):
+    """Why a time that was read cannot be booked (besides the reader's own
+    :class:`~bot.domain.when_parser.ParseErrorCode`); template `appointment_error` has a
+    paragraph for each."""
+
+    PAST = "past"
+    TOO_FAR = "too_far"
+    NONEXISTENT = "nonexistent"  # the clocks skip that wall time
+    DUPLICATE = "duplicate"
+    TOO_MANY = "too_many"
+    EXPIRED = "expired"  # the offer a button belonged to is gone

@@ -24,14 +24,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Final, Literal, TypeAlias, get_args
+from enum import StrEnum
+from typing import Final, Literal, TypeAlias
 
-__all__ = ["ERROR_CODES", "ErrorCode", "WhenParseError", "parse_when"]
+__all__ = ["ParseErrorCode", "WhenParseError", "parse_when"]
 
-ErrorCode: TypeAlias = Literal[
-    "empty", "unreadable", "missing_time", "missing_date", "invalid_date", "invalid_time"
-]
-ERROR_CODES: Final[frozenset[str]] = frozenset(get_args(ErrorCode))
+
+class ParseErrorCode(StrEnum):
+    """Why a text is not a date and time; the patient's answer (template `appointment_error`)
+    has a paragraph for each."""
+
+    EMPTY = "empty"
+    UNREADABLE = "unreadable"
+    MISSING_TIME = "missing_time"
+    MISSING_DATE = "missing_date"
+    INVALID_DATE = "invalid_date"  # Feb 30, 13/45, or a weekday that contradicts the date
+    INVALID_TIME = "invalid_time"  # 25:00, 13pm, 0am
 
 # --------------------------------------------------------------------------------------
 # Vocabulary. Keys are lower-case (casefolded) words with any dots removed ("p.m." -> "pm").
@@ -95,16 +103,11 @@ _TWO_DIGIT_YEAR_BASE: Final = 2000
 
 
 class WhenParseError(ValueError):
-    """The text could not be read as a date and time; ``code`` says why.
+    """The text could not be read as a date and time; ``code`` says why."""
 
-    Codes: ``empty``, ``unreadable``, ``missing_time``, ``missing_date``,
-    ``invalid_date`` (e.g. Feb 30, 13/45, or a weekday that contradicts the date) and
-    ``invalid_time`` (e.g. 25:00, 13pm, 0am).
-    """
-
-    def __init__(self, code: ErrorCode, detail: str = "") -> None:
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code: ErrorCode = code
+    def __init__(self, code: ParseErrorCode, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else str(code))
+        self.code = code
         self.detail = detail
 
 
@@ -154,7 +157,7 @@ def _classify_number(text: str, attached: bool) -> _Token:
     if not seps:
         return _Token("num", text, (text,), attached)
     if len(seps) > 1:
-        raise WhenParseError("unreadable", f"mixed separators in {text!r}")
+        raise WhenParseError(ParseErrorCode.UNREADABLE, f"mixed separators in {text!r}")
     sep = seps.pop()
     parts = tuple(text.split(sep))
     lengths = tuple(len(part) for part in parts)
@@ -170,7 +173,7 @@ def _classify_number(text: str, attached: bool) -> _Token:
             return _Token("clock", text, parts, attached)
     elif sep == "." and len(parts) == 2 and lengths[0] in short and lengths[1] == 2:
         return _Token("clock", text, parts, attached)
-    raise WhenParseError("unreadable", f"unrecognised number {text!r}")
+    raise WhenParseError(ParseErrorCode.UNREADABLE, f"unrecognised number {text!r}")
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -183,7 +186,9 @@ def _tokenize(text: str) -> list[_Token]:
     while pos < end:
         match = _TOKEN_RE.match(text, pos)
         if match is None:
-            raise WhenParseError("unreadable", f"unexpected character {text[pos]!r}")
+            raise WhenParseError(
+                ParseErrorCode.UNREADABLE, f"unexpected character {text[pos]!r}"
+            )
         kind = match.lastgroup
         attached = match.start() == prev_end
         pos = match.end()
@@ -197,7 +202,7 @@ def _tokenize(text: str) -> list[_Token]:
             tokens.append(_Token("word", lexeme.replace(".", ""), attached=attached))
         elif kind == "dot" and pos < end:
             # Only a full stop at the very end of the message is tolerated.
-            raise WhenParseError("unreadable", "stray '.'")
+            raise WhenParseError(ParseErrorCode.UNREADABLE, "stray '.'")
     return tokens
 
 
@@ -307,7 +312,7 @@ def _match_calendar_date(tokens: list[_Token], i: int) -> tuple[_CalendarDate, i
         j += 1
         if not day_is_marked and _is_bare_hour_at(tokens, j):
             # "7 Dec 3" may be 03:00 on Dec 7 or 07:00 on Dec 3: refuse to guess.
-            raise WhenParseError("unreadable", "number on both sides of the month")
+            raise WhenParseError(ParseErrorCode.UNREADABLE, "number on both sides of the month")
     year = _year_at(tokens, j)
     if year is not None:
         j += 1
@@ -378,21 +383,21 @@ def _parse_tokens(tokens: list[_Token]) -> tuple[_DatePhrase | None, _TimePhrase
         if _word_at(tokens, i) in FILLERS:
             i += 1
             if i >= len(tokens) or _word_at(tokens, i) in FILLERS:
-                raise WhenParseError("unreadable", "dangling 'at'/'on'")
+                raise WhenParseError(ParseErrorCode.UNREADABLE, "dangling 'at'/'on'")
             continue
         found_date = _match_date(tokens, i)
         if found_date is not None:
             if date_phrase is not None:
-                raise WhenParseError("unreadable", "more than one date")
+                raise WhenParseError(ParseErrorCode.UNREADABLE, "more than one date")
             date_phrase, i = found_date
             continue
         found_time = _match_time(tokens, i)
         if found_time is not None:
             if time_phrase is not None:
-                raise WhenParseError("unreadable", "more than one time")
+                raise WhenParseError(ParseErrorCode.UNREADABLE, "more than one time")
             time_phrase, i = found_time
             continue
-        raise WhenParseError("unreadable", f"unexpected {tokens[i].text!r}")
+        raise WhenParseError(ParseErrorCode.UNREADABLE, f"unexpected {tokens[i].text!r}")
     return date_phrase, time_phrase
 
 
@@ -404,13 +409,15 @@ def _parse_tokens(tokens: list[_Token]) -> tuple[_DatePhrase | None, _TimePhrase
 def _to_clock(phrase: _TimePhrase) -> time:
     hour, minute = phrase.hour, phrase.minute
     if not (0 <= minute <= 59 and 0 <= phrase.second <= 59):
-        raise WhenParseError("invalid_time", f"minute {minute} / second {phrase.second}")
+        raise WhenParseError(
+            ParseErrorCode.INVALID_TIME, f"minute {minute} / second {phrase.second}"
+        )
     if phrase.meridiem is None:
         if not 0 <= hour <= 23:
-            raise WhenParseError("invalid_time", f"hour {hour}")
+            raise WhenParseError(ParseErrorCode.INVALID_TIME, f"hour {hour}")
         return time(hour, minute)
     if not 1 <= hour <= 12:
-        raise WhenParseError("invalid_time", f"hour {hour} {phrase.meridiem}")
+        raise WhenParseError(ParseErrorCode.INVALID_TIME, f"hour {hour} {phrase.meridiem}")
     # 12am is midnight and 12pm is noon.
     hour %= 12
     if phrase.meridiem == "pm":
@@ -421,7 +428,7 @@ def _to_clock(phrase: _TimePhrase) -> time:
 def _to_calendar_date(phrase: _CalendarDate, today: date) -> date:
     month, day = phrase.month, phrase.day
     if not (1 <= month <= 12 and 1 <= day <= 31):
-        raise WhenParseError("invalid_date", f"month {month} / day {day}")
+        raise WhenParseError(ParseErrorCode.INVALID_DATE, f"month {month} / day {day}")
     year = phrase.year
     if year is None:
         # The next occurrence of that month/day, today included; past checks happen later.
@@ -429,9 +436,11 @@ def _to_calendar_date(phrase: _CalendarDate, today: date) -> date:
     try:
         result = date(year, month, day)
     except ValueError as exc:  # Feb 30, year 0, year 10000
-        raise WhenParseError("invalid_date", str(exc)) from exc
+        raise WhenParseError(ParseErrorCode.INVALID_DATE, str(exc)) from exc
     if phrase.stated_weekday is not None and result.weekday() != phrase.stated_weekday:
-        raise WhenParseError("invalid_date", f"{result.isoformat()} is not that weekday")
+        raise WhenParseError(
+            ParseErrorCode.INVALID_DATE, f"{result.isoformat()} is not that weekday"
+        )
     return result
 
 
@@ -447,7 +456,7 @@ def _to_relative_date(phrase: _RelativeDay | _NextWeekday, clock: time, now: dat
     try:
         return today + timedelta(days=days)
     except OverflowError as exc:
-        raise WhenParseError("invalid_date", "beyond the calendar") from exc
+        raise WhenParseError(ParseErrorCode.INVALID_DATE, "beyond the calendar") from exc
 
 
 def parse_when(text: str, *, now_local: datetime) -> datetime:
@@ -465,13 +474,13 @@ def parse_when(text: str, *, now_local: datetime) -> datetime:
 
     stripped = text.strip()
     if not stripped:
-        raise WhenParseError("empty")
+        raise WhenParseError(ParseErrorCode.EMPTY)
     if len(stripped) > MAX_INPUT_CHARS:
-        raise WhenParseError("unreadable", "too long")
+        raise WhenParseError(ParseErrorCode.UNREADABLE, "too long")
 
     date_phrase, time_phrase = _parse_tokens(_tokenize(stripped.casefold()))
     if date_phrase is None and time_phrase is None:
-        raise WhenParseError("unreadable", "no date or time found")
+        raise WhenParseError(ParseErrorCode.UNREADABLE, "no date or time found")
 
     clock = _to_clock(time_phrase) if time_phrase is not None else None
     day: date | None = None
@@ -479,9 +488,9 @@ def parse_when(text: str, *, now_local: datetime) -> datetime:
         # Checked before "missing_time": "Feb 30" is better answered with "no such date".
         day = _to_calendar_date(date_phrase, now_local.date())
     if date_phrase is None:
-        raise WhenParseError("missing_date")
+        raise WhenParseError(ParseErrorCode.MISSING_DATE)
     if clock is None:
-        raise WhenParseError("missing_time")
+        raise WhenParseError(ParseErrorCode.MISSING_TIME)
     if isinstance(date_phrase, _RelativeDay | _NextWeekday):
         day = _to_relative_date(date_phrase, clock, now_local)
     assert day is not None  # every date phrase kind is handled above

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 from bot.db.models import Appointment, Patient
 from bot.db.repository import CANCELLED, Repository
+from bot.domain.visits import BookingProblem
 from bot.domain.when_parser import WhenParseError, parse_when
-from bot.services.errors import NotFound, ServiceError
+from bot.services.errors import BookingRefused, NoSuchAppointment
 from bot.services.reminders import ReminderPlanner
 from scheduler.clock import Clock
 from scheduler.timemath import (
@@ -57,20 +58,20 @@ class AppointmentService:
         self.planner = planner
 
     def read(self, text: str, zone_name: str) -> Proposal | Ambiguity:
-        """Turn typed text into a checked instant, or raise ServiceError with a reason code."""
+        """Turn typed text into a checked instant, or raise BookingRefused saying why not."""
         zone = load_zone(zone_name)
         now_local = to_local(self.clock.now(), zone).replace(tzinfo=None)
         try:
             wall = parse_when(text, now_local=now_local)
         except WhenParseError as exc:
-            raise ServiceError(exc.code) from exc
+            raise BookingRefused(exc.code) from exc
         if wall.year > now_local.year + 1:
             # Refused before any arithmetic: near datetime.max (9999-12-31) it would overflow.
-            raise ServiceError("too_far")
+            raise BookingRefused(BookingProblem.TOO_FAR)
         try:
             instant = resolve_local(wall, zone)
         except NonexistentLocalTime as exc:
-            raise ServiceError("nonexistent", wall=wall) from exc
+            raise BookingRefused(BookingProblem.NONEXISTENT, wall=wall) from exc
         except AmbiguousLocalTime as exc:
             options = Ambiguity(Proposal(exc.earlier, zone.key), Proposal(exc.later, zone.key))
             self.check(options.earlier)
@@ -83,9 +84,9 @@ class AppointmentService:
     def check(self, proposal: Proposal) -> Proposal:
         now = self.clock.now()
         if proposal.starts_at <= now:
-            raise ServiceError("past")
+            raise BookingRefused(BookingProblem.PAST)
         if proposal.starts_at > one_year_after(now):
-            raise ServiceError("too_far")
+            raise BookingRefused(BookingProblem.TOO_FAR)
         return proposal
 
     def proposal_from_stored(self, starts_at_iso: str, zone: str) -> Proposal:
@@ -94,9 +95,9 @@ class AppointmentService:
             starts_at = datetime.fromisoformat(starts_at_iso)
             load_zone(zone)
         except (TypeError, ValueError) as exc:
-            raise ServiceError("expired") from exc
+            raise BookingRefused(BookingProblem.EXPIRED) from exc
         if starts_at.tzinfo is None:
-            raise ServiceError("expired")
+            raise BookingRefused(BookingProblem.EXPIRED)
         return self.check(Proposal(starts_at.astimezone(UTC), zone))
 
     async def confirm(
@@ -108,7 +109,7 @@ class AppointmentService:
             patient.id, proposal.starts_at, exclude_id=replace_id
         )
         if clash is not None:
-            raise ServiceError("duplicate")
+            raise BookingRefused(BookingProblem.DUPLICATE)
         if replace_id is not None:
             appointment = await self.owned_upcoming(patient, replace_id)
             appointment.starts_at = proposal.starts_at
@@ -117,7 +118,7 @@ class AppointmentService:
             appointment.updated_at = now
         else:
             if await self.repo.count_upcoming(patient.id, now) >= MAX_UPCOMING:
-                raise ServiceError("too_many", limit=MAX_UPCOMING)
+                raise BookingRefused(BookingProblem.TOO_MANY, limit=MAX_UPCOMING)
             appointment = await self.repo.add_appointment(
                 patient_id=patient.id, starts_at=proposal.starts_at, timezone=proposal.zone, now=now
             )
@@ -128,7 +129,7 @@ class AppointmentService:
         return await self.repo.upcoming_appointments(patient.id, self.clock.now())
 
     async def owned_upcoming(self, patient: Patient, appointment_id: int) -> Appointment:
-        """An appointment of this patient that can still be changed; NotFound otherwise,
+        """An appointment of this patient that can still be changed; NoSuchAppointment otherwise,
         whether it never existed, belongs to someone else, was cancelled or is over."""
         appointment = await self.repo.appointment_for_patient(appointment_id, patient.id)
         if (
@@ -136,7 +137,7 @@ class AppointmentService:
             or appointment.status == CANCELLED
             or appointment.starts_at <= self.clock.now()
         ):
-            raise NotFound()
+            raise NoSuchAppointment()
         return appointment
 
     async def cancel(self, patient: Patient, appointment_id: int) -> Appointment:

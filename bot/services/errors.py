@@ -1,24 +1,50 @@
-"""Errors services raise for the Telegram layer to turn into kind answers."""
+"""Refusals: a rule of the service says no. Services raise them; bot/telegram/refusals.py
+answers each type once, inside the update's transaction (what was written before the refusal
+commits, as it would if the handler had caught it), and they are not logged as failures."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+
+from bot.domain.visits import BookingProblem
+from bot.domain.when_parser import ParseErrorCode
 
 
-class ServiceError(Exception):
-    """A refusal with a `code` that names the template fragment explaining it."""
+class Refusal(Exception):
+    """A rule said no: the patient is told why; nothing went wrong."""
 
-    def __init__(self, code: str, **details: Any) -> None:
-        super().__init__(code)
+
+class NoSuchAppointment(Refusal):
+    """Never existed, belongs to someone else, was cancelled, or is over."""
+
+
+class VisitOver(Refusal):
+    """The visit has started: its reminder's buttons no longer apply."""
+
+
+class UnknownItem(Refusal):
+    """A checklist item the plan no longer has."""
+
+
+class NothingToTick(Refusal):
+    """"Done" under a reminder whose step has no checklist items (any more)."""
+
+
+class SnoozeRefused(Refusal):
+    """Too late to send the step again before it expires, or it is being sent right now."""
+
+
+class BookingRefused(Refusal):
+    """A typed time that cannot be read or booked; `limit` and `wall` fill the explanation."""
+
+    def __init__(
+        self,
+        code: ParseErrorCode | BookingProblem,
+        *,
+        limit: int | None = None,
+        wall: datetime | None = None,
+    ) -> None:
+        super().__init__(str(code))
         self.code = code
-        self.details = details
-
-
-class NotFound(ServiceError):
-    def __init__(self) -> None:
-        super().__init__("not_found")
-
-
-class ConsentRequired(ServiceError):
-    def __init__(self) -> None:
-        super().__init__("consent_required")
+        self.limit = limit
+        self.wall = wall

@@ -13,7 +13,13 @@ from datetime import datetime
 from bot.db.models import Appointment, Patient, Reminder
 from bot.db.repository import EXPIRED, PENDING, SENDING, SKIPPED, Repository
 from bot.domain.visits import AppointmentStatus, Attendance
-from bot.services.errors import NotFound, ServiceError
+from bot.services.errors import (
+    NoSuchAppointment,
+    NothingToTick,
+    SnoozeRefused,
+    UnknownItem,
+    VisitOver,
+)
 from scheduler.clock import Clock
 from scheduler.due import compute_due, snooze_until
 from scheduler.plan import Plan
@@ -119,7 +125,7 @@ class PreparationService:
 
     async def set_item(self, appointment: Appointment, item: str, done: bool) -> Checklist:
         if item not in self.plan.checklist:
-            raise ServiceError("unknown_item")
+            raise UnknownItem()
         await self.repo.reminders.set_tick(appointment.id, item, done, self.clock.now())
         return await self.checklist(appointment)
 
@@ -127,17 +133,17 @@ class PreparationService:
         """A reminder of this patient's upcoming (or just finished) appointment."""
         row = await self.repo.reminders.get_owned(reminder_id, patient.id)
         if row is None:
-            raise NotFound()
+            raise NoSuchAppointment()
         appointment = await self.repo.appointment_for_patient(row.appointment_id, patient.id)
         if appointment is None or appointment.status != AppointmentStatus.SCHEDULED:
-            raise NotFound()
+            raise NoSuchAppointment()
         return row, appointment
 
     async def mark_done(self, patient: Patient, reminder_id: int) -> Checklist:
         row, appointment = await self.reminder(patient, reminder_id)
         step = self.plan.step(row.step_key)
         if step is None or not step.items:
-            raise ServiceError("nothing_to_tick")
+            raise NothingToTick()
         now = self.clock.now()
         for item in step.items:
             await self.repo.reminders.set_tick(appointment.id, item, True, now)
@@ -148,7 +154,7 @@ class PreparationService:
         row, appointment = await self.reminder(patient, reminder_id)
         step = self.plan.step(row.step_key)
         if step is None:
-            raise NotFound()
+            raise NoSuchAppointment()
         now = self.clock.now()
         when = snooze_until(
             now,
@@ -159,9 +165,9 @@ class PreparationService:
             self.plan.snooze,
         )
         if when is None or when >= row.expires_at:
-            raise ServiceError("snooze_too_late")
+            raise SnoozeRefused()
         if row.status == SENDING:
-            raise ServiceError("busy")
+            raise SnoozeRefused()
         await self.repo.reminders.snooze(row, when, now)
         self.wake(when)
         return when, appointment
@@ -171,12 +177,12 @@ class PreparationService:
     ) -> tuple[Appointment, bool]:
         """Record "I'll be there" or "I need to reschedule"; True when this tap changed it.
 
-        Only before the visit: after it starts, the answer is refused (ServiceError
-        "visit_over") and no alert is asked for."""
+        Only before the visit: after it starts, the answer is refused (VisitOver) and no
+        alert is asked for."""
         _, appointment = await self.reminder(patient, reminder_id)
         now = self.clock.now()
         if appointment.starts_at <= now:
-            raise ServiceError("visit_over")
+            raise VisitOver()
         changed = await self.repo.set_attendance(
             appointment.id, Attendance.CONFIRMED if coming else Attendance.RESCHEDULE, now
         )

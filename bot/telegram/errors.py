@@ -8,6 +8,7 @@ import traceback
 from aiogram import Router
 from aiogram.types import ErrorEvent
 
+from bot.content.catalogue import UpdateFailed
 from bot.telegram.context import AppContext
 from bot.telegram.reply import Reply
 
@@ -17,7 +18,8 @@ log = logging.getLogger(__name__)
 async def on_error(event: ErrorEvent, app: AppContext) -> bool:
     """aiogram's ErrorsMiddleware sits outside the UnitOfWork middleware, so by the time this
     runs the update's transaction has already been rolled back and its reply discarded:
-    nothing half-written stays, and the patient gets the kind error and nothing else."""
+    nothing half-written stays, and the patient gets the kind error and nothing else.
+    (Refusals never come here: bot/telegram/refusals.py answers them inside the unit of work.)"""
     # The kind of failure and the code path, never the exception's message: it can quote the
     # message text or (from a database driver) the statement's values.
     exc = event.exception
@@ -42,7 +44,7 @@ async def on_error(event: ErrorEvent, app: AppContext) -> bool:
         callback_id=callback_id,
     )
     try:
-        reply.send("error")
+        reply.send(UpdateFailed())
     except Exception as render_exc:  # the error template itself is broken: say it plainly
         log.error("the error answer could not be rendered: %s", type(render_exc).__name__)
         reply.send_html("Sorry, something went wrong. Please try again in a moment.")

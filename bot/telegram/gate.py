@@ -18,6 +18,7 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import Chat, ChatMemberUpdated, Message, TelegramObject, Update, User
 from aiogram.types.update import UpdateTypeLookupError
 
+from bot.content.catalogue import Button, Crisis, PrivateOnly
 from bot.db.repository import Repository
 from bot.telegram.context import AppContext
 from bot.telegram.middlewares import Handler, run_after_commit
@@ -70,9 +71,9 @@ class UpdateGate(BaseMiddleware):
             "update %s: crisis screen matched (category=%s)", event.update_id, match.category
         )
         reply = self._reply(data, chat_id=message.chat.id)
-        reply.send("crisis", staff_notified=bool(app.staff_alerts.staff_ids))
+        reply.send(Crisis(staff_notified=bool(app.staff_alerts.staff_ids)))
         if message.chat.type != "private":
-            reply.send("private_only")
+            reply.send(PrivateOnly())
             reply.leave_chat()
         await reply.flush(app.sender)
         user: User | None = data.get("event_from_user")
@@ -109,7 +110,8 @@ class UpdateGate(BaseMiddleware):
             if query.message is not None and query.message.chat.type == "private":
                 return False
             reply = self._reply(data, chat_id=None, callback_id=query.id)
-            reply.toast(self.app.content.button("notice_private_only", reply.lang))
+            notice = self.app.content.button(Button.NOTICE_PRIVATE_ONLY, reply.lang)
+            reply.callback_answer.text = notice
             await reply.flush(self.app.sender)
             return True
         chat: Chat | None = data.get("event_chat")
@@ -117,7 +119,7 @@ class UpdateGate(BaseMiddleware):
             return False
         if self._should_explain(event):
             reply = self._reply(data, chat_id=chat.id)
-            reply.send("private_only")
+            reply.send(PrivateOnly())
             reply.leave_chat()
             await reply.flush(self.app.sender)
         return True

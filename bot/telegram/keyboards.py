@@ -16,6 +16,7 @@ from functools import lru_cache
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.content.catalogue import Button
 from bot.content.store import Content
 from bot.db.models import Appointment
 from bot.telegram.callbacks import (
@@ -33,15 +34,15 @@ from bot.telegram.callbacks import (
 
 Rows = tuple[tuple[tuple[str, str], ...], ...]
 
-COMMON_ZONES: tuple[tuple[str, str], ...] = (
-    ("America/New_York", "zone_eastern"),
-    ("America/Chicago", "zone_central"),
-    ("America/Denver", "zone_mountain"),
-    ("America/Phoenix", "zone_arizona"),
-    ("America/Los_Angeles", "zone_pacific"),
-    ("America/Anchorage", "zone_alaska"),
-    ("Pacific/Honolulu", "zone_hawaii"),
-    ("America/Puerto_Rico", "zone_atlantic"),
+COMMON_ZONES: tuple[tuple[str, Button], ...] = (
+    ("America/New_York", Button.ZONE_EASTERN),
+    ("America/Chicago", Button.ZONE_CENTRAL),
+    ("America/Denver", Button.ZONE_MOUNTAIN),
+    ("America/Phoenix", Button.ZONE_ARIZONA),
+    ("America/Los_Angeles", Button.ZONE_PACIFIC),
+    ("America/Anchorage", Button.ZONE_ALASKA),
+    ("Pacific/Honolulu", Button.ZONE_HAWAII),
+    ("America/Puerto_Rico", Button.ZONE_ATLANTIC),
 )
 
 
@@ -73,7 +74,7 @@ class Keyboards:
         self.content = content
         self.lang = lang
 
-    def _label(self, key: str, **context: object) -> str:
+    def _label(self, key: Button, **context: object) -> str:
         return self.content.button(key, self.lang, **context)
 
     def _markup(
@@ -84,36 +85,36 @@ class Keyboards:
     def main_menu(self) -> InlineKeyboardMarkup:
         return self._markup(
             [
-                (self._label(f"menu_{to}"), MenuCb(to=to))
-                for to in (
-                    MenuTarget.APPOINTMENTS,
-                    MenuTarget.PREPARE,
-                    MenuTarget.FAQ,
-                    MenuTarget.SETTINGS,
+                (self._label(key), MenuCb(to=to))
+                for key, to in (
+                    (Button.MENU_APPOINTMENTS, MenuTarget.APPOINTMENTS),
+                    (Button.MENU_PREPARE, MenuTarget.PREPARE),
+                    (Button.MENU_FAQ, MenuTarget.FAQ),
+                    (Button.MENU_SETTINGS, MenuTarget.SETTINGS),
                 )
             ],
             2,
         )
 
     def home(self) -> InlineKeyboardMarkup:
-        return self._markup([(self._label("menu_home"), MenuCb(to=MenuTarget.HOME))])
+        return self._markup([(self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME))])
 
     def consent(self) -> InlineKeyboardMarkup:
         return self._markup(
             [
-                (self._label("consent_yes"), ConsentCb(agree=True)),
-                (self._label("consent_no"), ConsentCb(agree=False)),
+                (self._label(Button.CONSENT_YES), ConsentCb(agree=True)),
+                (self._label(Button.CONSENT_NO), ConsentCb(agree=False)),
             ]
         )
 
     def start_over(self) -> InlineKeyboardMarkup:
-        return self._markup([(self._label("consent_review"), MenuCb(to=MenuTarget.START))])
+        return self._markup([(self._label(Button.CONSENT_REVIEW), MenuCb(to=MenuTarget.START))])
 
     def draft_confirm(self, token: str) -> InlineKeyboardMarkup:
         return self._markup(
             [
-                (self._label("draft_confirm"), DraftCb(action=DraftAction.CONFIRM, t=token)),
-                (self._label("draft_change"), DraftCb(action=DraftAction.CHANGE, t=token)),
+                (self._label(Button.DRAFT_CONFIRM), DraftCb(action=DraftAction.CONFIRM, t=token)),
+                (self._label(Button.DRAFT_CHANGE), DraftCb(action=DraftAction.CHANGE, t=token)),
             ],
             2,
         )
@@ -123,21 +124,20 @@ class Keyboards:
     ) -> InlineKeyboardMarkup:
         def pick(when: datetime) -> str:
             short = self.content.format_datetime(when, self.lang, "datetime_short")
-            return self._label("draft_pick", when=short)
+            return self._label(Button.DRAFT_PICK, when=short)
 
         return self._markup(
             [
                 (pick(earlier), DraftCb(action=DraftAction.EARLIER, t=token)),
                 (pick(later), DraftCb(action=DraftAction.LATER, t=token)),
-                (self._label("draft_change"), DraftCb(action=DraftAction.CHANGE, t=token)),
+                (self._label(Button.DRAFT_CHANGE), DraftCb(action=DraftAction.CHANGE, t=token)),
             ]
         )
 
     def appointments(self, items: Sequence[Appointment]) -> InlineKeyboardMarkup:
         buttons: list[tuple[str, str | CallbackData]] = [
             (
-                self._label(
-                    "appointment_item",
+                self._label(Button.APPOINTMENT_ITEM,
                     when=self.content.format_datetime(
                         appt.local_start, self.lang, "datetime_short"
                     ),
@@ -146,22 +146,22 @@ class Keyboards:
             )
             for appt in items
         ]
-        buttons.append((self._label("appointment_new"), MenuCb(to=MenuTarget.NEW)))
-        buttons.append((self._label("menu_home"), MenuCb(to=MenuTarget.HOME)))
+        buttons.append((self._label(Button.APPOINTMENT_NEW), MenuCb(to=MenuTarget.NEW)))
+        buttons.append((self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME)))
         return self._markup(buttons)
 
     def appointment_actions(self, appointment_id: int) -> InlineKeyboardMarkup:
         return self._markup(
             [
                 (
-                    self._label("appointment_change"),
+                    self._label(Button.APPOINTMENT_CHANGE),
                     ApptCb(action=ApptAction.CHANGE, id=appointment_id),
                 ),
                 (
-                    self._label("appointment_cancel"),
+                    self._label(Button.APPOINTMENT_CANCEL),
                     ApptCb(action=ApptAction.CANCEL, id=appointment_id),
                 ),
-                (self._label("appointment_back"), MenuCb(to=MenuTarget.APPOINTMENTS)),
+                (self._label(Button.APPOINTMENT_BACK), MenuCb(to=MenuTarget.APPOINTMENTS)),
             ],
             2,
             1,
@@ -171,10 +171,13 @@ class Keyboards:
         return self._markup(
             [
                 (
-                    self._label("cancel_yes"),
+                    self._label(Button.CANCEL_YES),
                     ApptCb(action=ApptAction.CANCEL_YES, id=appointment_id),
                 ),
-                (self._label("cancel_no"), ApptCb(action=ApptAction.CANCEL_NO, id=appointment_id)),
+                (
+                    self._label(Button.CANCEL_NO),
+                    ApptCb(action=ApptAction.CANCEL_NO, id=appointment_id),
+                ),
             ]
         )
 
@@ -182,14 +185,14 @@ class Keyboards:
         buttons: list[tuple[str, str | CallbackData]] = [
             (title, FaqCb(key=key)) for key, title in entries
         ]
-        buttons.append((self._label("menu_home"), MenuCb(to=MenuTarget.HOME)))
+        buttons.append((self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME)))
         return self._markup(buttons)
 
     def faq_answer(self) -> InlineKeyboardMarkup:
         return self._markup(
             [
-                (self._label("faq_more"), MenuCb(to=MenuTarget.FAQ)),
-                (self._label("menu_home"), MenuCb(to=MenuTarget.HOME)),
+                (self._label(Button.FAQ_MORE), MenuCb(to=MenuTarget.FAQ)),
+                (self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME)),
             ],
             2,
         )
@@ -198,14 +201,14 @@ class Keyboards:
         buttons: list[tuple[str, str | CallbackData]] = [
             (self._label(key), ZoneCb(zone=zone)) for zone, key in COMMON_ZONES
         ]
-        buttons.append((self._label("zone_other"), ZoneCb(zone="other")))
-        buttons.append((self._label("menu_home"), MenuCb(to=MenuTarget.HOME)))
+        buttons.append((self._label(Button.ZONE_OTHER), ZoneCb(zone="other")))
+        buttons.append((self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME)))
         return self._markup(buttons, 2)
 
     def forget_confirm(self, token: str) -> InlineKeyboardMarkup:
         return self._markup(
             [
-                (self._label("forget_yes"), ForgetCb(confirm=True, t=token)),
-                (self._label("forget_no"), ForgetCb(confirm=False, t=token)),
+                (self._label(Button.FORGET_YES), ForgetCb(confirm=True, t=token)),
+                (self._label(Button.FORGET_NO), ForgetCb(confirm=False, t=token)),
             ]
         )

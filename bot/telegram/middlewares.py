@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.dispatcher.flags import get_flag
 from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.types import (
     CallbackQuery,
@@ -25,9 +26,11 @@ from aiogram.types import (
     Update,
     User,
 )
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.content.catalogue import NeedConsent
 from bot.db.repository import AfterCommit, Repository
 from bot.services.appointments import AppointmentService
 from bot.services.patients import PatientService
@@ -219,5 +222,24 @@ class RequireConsent(BaseMiddleware):
         if patient is not None and patient.has_consented:
             return await handler(event, data)
         reply: Reply = data["reply"]
-        reply.send("need_consent", reply.kb.start_over())
+        reply.send(NeedConsent(), reply.kb.start_over())
         return None
+
+
+class AnswerCallbackAfterCommit(CallbackAnswerMiddleware):
+    """aiogram's acknowledgement of button presses, sent after the commit.
+
+    The stock middleware answers the press (a network call) inside the handler chain, that is
+    before the unit of work commits. This one gives the handler the update's
+    ``Reply.callback_answer`` as ``callback_answer`` (built from the middleware's defaults and
+    the handler's ``callback_answer`` flag, as aiogram does): the Reply acknowledges the press
+    with it, first, once the transaction has committed; the error handler acknowledges a
+    failed one."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not isinstance(event, CallbackQuery):
+            return await handler(event, data)
+        reply: Reply = data["reply"]
+        answer = self.construct_callback_answer(properties=get_flag(data, "callback_answer"))
+        reply.callback_answer = data["callback_answer"] = answer
+        return await handler(event, data)

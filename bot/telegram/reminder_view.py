@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.content.catalogue import Button, ReminderText
 from bot.content.store import Content
 from bot.telegram.callbacks import ChecklistCb, MenuCb, MenuTarget, ReminderAction, ReminderCb
 from bot.telegram.keyboards import in_rows, markup
@@ -26,23 +27,24 @@ class ReminderView:
         content = self.content
         lang = batch.patient.language
         when = batch.appointment.local_start
-        context = {
-            "catch_up": len(batch.steps) > 1,
-            "when": when,
-            "checklist": checklist_context(content, lang, batch.ticks),
-            "attendance": batch.appointment.attendance,
-        }
-        if len(batch.steps) == 1:
-            text = content.render(batch.steps[0].template, lang, **context)
-        else:
-            sections = [content.template_name(step.template, lang) for step in batch.steps]
-            text = content.render("reminders/catch_up", lang, sections=sections, **context)
+        catch_up = len(batch.steps) > 1
+        message = ReminderText(
+            template_name=ReminderText.CATCH_UP if catch_up else batch.steps[0].template,
+            catch_up=catch_up,
+            when=when,
+            checklist=checklist_context(content, lang, batch.ticks),
+            attendance=batch.appointment.attendance,
+            sections=[content.template_name(step.template, lang) for step in batch.steps]
+            if catch_up
+            else (),
+        )
+        text = content.render_message(message, lang)
         return RenderedReminder(text, self.keyboard(batch, lang))
 
     def keyboard(self, batch: ReminderBatch, lang: str) -> InlineKeyboardMarkup | None:
         # Built directly rather than with InlineKeyboardBuilder, which deep-copies every
         # button: on the send path that copying cost more than the rest of the keyboard.
-        def button(key: str, action: ReminderAction, reminder_id: int) -> InlineKeyboardButton:
+        def button(key: Button, action: ReminderAction, reminder_id: int) -> InlineKeyboardButton:
             return InlineKeyboardButton(
                 text=self.content.button(key, lang),
                 callback_data=ReminderCb(action=action, id=reminder_id).pack(),
@@ -50,14 +52,14 @@ class ReminderView:
 
         def attend(reminder_id: int) -> list[InlineKeyboardButton]:
             return [
-                button("attend_yes", ReminderAction.COMING, reminder_id),
-                button("attend_no", ReminderAction.RESCHEDULE, reminder_id),
+                button(Button.ATTEND_YES, ReminderAction.COMING, reminder_id),
+                button(Button.ATTEND_NO, ReminderAction.RESCHEDULE, reminder_id),
             ]
 
         if len(batch.steps) > 1:
             # One message for several steps: the checklist covers every item at once.
             first = batch.rows[0].id
-            buttons = [button("reminder_checklist", ReminderAction.CHECKLIST, first)]
+            buttons = [button(Button.REMINDER_CHECKLIST, ReminderAction.CHECKLIST, first)]
             if any("attend" in s.buttons for s in batch.steps):
                 buttons += attend(first)
             return InlineKeyboardMarkup(inline_keyboard=[[b] for b in buttons])
@@ -67,9 +69,9 @@ class ReminderView:
         buttons = [
             button(key, action, row.id)
             for name, key, action in (
-                ("done", "reminder_done", ReminderAction.DONE),
-                ("snooze", "reminder_snooze", ReminderAction.SNOOZE),
-                ("checklist", "reminder_checklist", ReminderAction.CHECKLIST),
+                ("done", Button.REMINDER_DONE, ReminderAction.DONE),
+                ("snooze", Button.REMINDER_SNOOZE, ReminderAction.SNOOZE),
+                ("checklist", Button.REMINDER_CHECKLIST, ReminderAction.CHECKLIST),
             )
             if name in step.buttons
         ]
@@ -86,11 +88,11 @@ def checklist_keyboard(
     buttons: list[tuple[str, str]] = [
         (
             content.button(
-                "check_done" if item["done"] else "check_todo", lang, label=item["label"]
+                Button.CHECK_DONE if item["done"] else Button.CHECK_TODO, lang, label=item["label"]
             ),
             ChecklistCb(appt=appointment_id, item=item["key"], done=not item["done"]).pack(),
         )
         for item in checklist_context(content, lang, ticks)
     ]
-    buttons.append((content.button("menu_home", lang), MenuCb(to=MenuTarget.HOME).pack()))
+    buttons.append((content.button(Button.MENU_HOME, lang), MenuCb(to=MenuTarget.HOME).pack()))
     return markup(in_rows(buttons, (1,)))

@@ -10,7 +10,6 @@ nothing but the kind error, and an update retried after a write conflict answers
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from aiogram.methods import (
     AnswerCallbackQuery,
@@ -19,7 +18,9 @@ from aiogram.methods import (
     SendMessage,
 )
 from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.callback_answer import CallbackAnswer
 
+from bot.content.catalogue import Message
 from bot.content.store import Content
 from bot.delivery.sender import Sender
 from bot.telegram.keyboards import Keyboards
@@ -52,7 +53,9 @@ class Reply:
 
     ``chat_id`` is where answers go (the private chat of the patient); ``callback_id`` is the
     button press to acknowledge, always first, so the spinner on the patient's phone stops
-    even when the rest of the answer fails."""
+    even when the rest of the answer fails. ``callback_answer`` is how: aiogram's
+    :class:`CallbackAnswer` (a notice on the button, an alert), which handlers receive as
+    ``callback_answer`` (bot/telegram/middlewares.py, AnswerCallbackAfterCommit)."""
 
     def __init__(
         self,
@@ -67,19 +70,17 @@ class Reply:
         self.kb = Keyboards(content, lang)
         self.chat_id = chat_id
         self.callback_id = callback_id
-        self._toast: str | None = None
+        self.callback_answer = CallbackAnswer(answered=False)
         self._actions: list[_Action] = []
 
     # --- what handlers call ---------------------------------------------------------------
-    def render(self, template: str, /, **context: Any) -> str:
-        return self.content.render(template, self.lang, **context)
+    def render(self, message: Message) -> str:
+        return self.content.render_message(message, self.lang)
 
-    def send(
-        self, template: str, markup: InlineKeyboardMarkup | None = None, /, **context: Any
-    ) -> None:
-        """Answer with a template rendered now (a template error fails the update, which
+    def send(self, message: Message, markup: InlineKeyboardMarkup | None = None) -> None:
+        """Answer with a message rendered now (a template error fails the update, which
         rolls back), sent after the commit."""
-        self.send_html(self.render(template, **context), markup)
+        self.send_html(self.render(message), markup)
 
     def send_html(self, html: str, markup: InlineKeyboardMarkup | None = None) -> None:
         self._actions.append(_Send(html, markup))
@@ -93,10 +94,6 @@ class Reply:
         else:
             self._actions.append(_Send(html, markup))
 
-    def toast(self, text: str) -> None:
-        """A short plain-text notice on the button press itself (no new message)."""
-        self._toast = text[:200]
-
     def leave_chat(self) -> None:
         self._actions.append(_Leave())
 
@@ -107,9 +104,17 @@ class Reply:
         would tell the patient something untrue."""
         if self.callback_id is not None:
             callback_id, self.callback_id = self.callback_id, None
-            await sender.answer(
-                AnswerCallbackQuery(callback_query_id=callback_id, text=self._toast)
-            )
+            answer = self.callback_answer
+            if not answer.disabled:
+                await sender.answer(
+                    AnswerCallbackQuery(
+                        callback_query_id=callback_id,
+                        text=answer.text[:200] if answer.text else answer.text,
+                        show_alert=answer.show_alert,
+                        url=answer.url,
+                        cache_time=answer.cache_time,
+                    )
+                )
         actions, self._actions = self._actions, []
         if self.chat_id is None:
             return

@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.content.store import Content, ContentError
+from bot.content.catalogue import (
+    CATALOGUE,
+    AppointmentError,
+    AttendReschedule,
+    Button,
+    ChatCommand,
+)
+from bot.content.store import TEMPLATE_SUFFIX, Content, ContentError
 from bot.content.telegram_html import check_telegram_html
 from bot.content.validate import validate_content
 
@@ -157,3 +164,76 @@ def test_broken_content_raises_content_error_when_rendered(messages: Path) -> No
 )
 def test_telegram_html_subset(html: str, ok: bool) -> None:
     assert (check_telegram_html(html) == []) is ok
+
+
+def test_every_message_has_its_template_and_samples() -> None:
+    for name, message in CATALOGUE.items():
+        assert (BUNDLED / "en" / f"{name}{TEMPLATE_SUFFIX}").is_file(), name
+        samples = message.samples()
+        assert samples, name
+        assert all(s.template() == name for s in samples)
+        assert all(set(s.variables()) == message.declared() for s in samples)
+
+
+def test_every_text_the_code_names_is_in_the_catalogue() -> None:
+    """Top-level templates are rendered by code; faq/ and reminders/ are named by data."""
+    top_level = {p.name.removesuffix(TEMPLATE_SUFFIX) for p in (BUNDLED / "en").glob("*.j2")}
+    assert top_level == set(CATALOGUE)
+
+
+def test_samples_try_each_branch() -> None:
+    codes = {s.code for s in AppointmentError.samples()}
+    assert {"empty", "unreadable", "past", "too_many", "expired", "nonexistent"} <= codes
+    assert len(AttendReschedule.samples()) == 4
+
+
+@pytest.mark.parametrize(
+    ("relative", "text", "expected"),
+    [
+        (
+            "en/appointment_confirm.html.j2",
+            "{{ when | when }} in {{ zone }}",
+            "appointment_confirm.html.j2: unknown variable zone (known: changing, when)",
+        ),
+        ("en/menu.html.j2", "{{ nope }}", "menu.html.j2: unknown variable nope (known: none)"),
+        (
+            "en/reminders/ride.html.j2",
+            "{{ when | when }} {{ patient }}",
+            "unknown variable patient (known: attendance, catch_up, checklist, sections, when)",
+        ),
+        ("en/faq/recovery.html.j2", "{{ answer }}", "recovery.html.j2: unknown variable answer"),
+    ],
+)
+def test_a_template_reading_an_unknown_variable_is_named(
+    messages: Path, relative: str, text: str, expected: str
+) -> None:
+    (messages / relative).write_text(text, encoding="utf-8")
+    problems = validate_content(messages)
+    assert any(expected in p for p in problems), problems
+
+
+def test_globals_loop_variables_and_lang_are_not_unknown(messages: Path) -> None:
+    (messages / "en" / "menu.html.j2").write_text(
+        "{% set n = 2 %}{% for i in range(n) %}{{ i }}{% endfor %} {{ clinic.phone }} {{ lang }}",
+        encoding="utf-8",
+    )
+    assert validate_content(messages) == []
+
+
+def test_buttons_and_commands_the_code_uses_must_exist(messages: Path) -> None:
+    labels = messages / "en" / "buttons.toml"
+    labels.write_text(
+        labels.read_text(encoding="utf-8").replace(f"{Button.REMINDER_SNOOZE} =", "x_snooze ="),
+        encoding="utf-8",
+    )
+    commands = messages / "en" / "commands.toml"
+    commands.write_text(
+        commands.read_text(encoding="utf-8").replace(
+            f'command = "{ChatCommand.PAUSE}"', 'command = "hold"'
+        ),
+        encoding="utf-8",
+    )
+    problems = validate_content(messages)
+    assert any("missing labels ['reminder_snooze']" in p for p in problems), problems
+    assert any("missing commands ['pause']" in p for p in problems), problems
+    assert any("no handler for commands ['hold']" in p for p in problems), problems

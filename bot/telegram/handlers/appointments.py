@@ -3,7 +3,8 @@
 A typed time is read back and confirmed before anything is stored. The confirmation buttons
 carry the token of the offer they belong to (kept in the conversation state): a button from an
 older offer answers that it has expired, and a second tap on an offer already saved is answered
-as saved, once, whether it comes later or races the first.
+as saved, once, whether it comes later or races the first. Refusals (a time that cannot be
+booked, an appointment gone) are answered by bot/telegram/refusals.py.
 """
 
 from __future__ import annotations
@@ -15,9 +16,23 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from bot.content.catalogue import (
+    AppointmentAmbiguous,
+    AppointmentAsk,
+    AppointmentCancelConfirm,
+    AppointmentCancelled,
+    AppointmentConfirm,
+    AppointmentDetail,
+    AppointmentKept,
+    AppointmentList,
+    AppointmentSaved,
+    ChatCommand,
+    StaleButton,
+)
 from bot.db.models import Patient
-from bot.services.appointments import Ambiguity, AppointmentService, Proposal
-from bot.services.errors import NotFound, ServiceError
+from bot.domain.visits import BookingProblem
+from bot.services.appointments import Ambiguity, AppointmentService
+from bot.services.errors import BookingRefused, NoSuchAppointment
 from bot.telegram.callbacks import (
     ApptAction,
     ApptCb,
@@ -33,20 +48,6 @@ from bot.telegram.reply import Reply
 from bot.telegram.states import Booking
 
 
-def _send_error(
-    reply: Reply, error: ServiceError, patient: Patient, faq_template: str | None = None
-) -> None:
-    reply.send(
-        "appointment_error",
-        reply.kb.home(),
-        code=error.code,
-        zone=patient.timezone,
-        faq_template=faq_template,
-        limit=error.details.get("limit"),
-        wall=error.details.get("wall"),
-    )
-
-
 def _replace_id(data: dict[str, Any]) -> int | None:
     value = data.get("replace_id")
     return value if isinstance(value, int) else None
@@ -58,7 +59,7 @@ async def _ask_for_time(
     await state.set_state(Booking.waiting_for_time)
     await state.set_data({"replace_id": replace_id})
     reply.send(
-        "appointment_ask", reply.kb.home(), zone=patient.timezone, changing=replace_id is not None
+        AppointmentAsk(zone=patient.timezone, changing=replace_id is not None), reply.kb.home()
     )
 
 
@@ -75,7 +76,7 @@ async def list_appointments(
         await _ask_for_time(state, reply, patient)
         return
     reply.send(
-        "appointment_list", reply.kb.appointments(items), items=[a.local_start for a in items]
+        AppointmentList(items=[a.local_start for a in items]), reply.kb.appointments(items)
     )
 
 
@@ -92,17 +93,7 @@ async def read_time(
     patient: Patient,
     appointments: AppointmentService,
 ) -> None:
-    text = message.text or ""
-    try:
-        reading = appointments.read(text, patient.timezone)
-    except ServiceError as exc:
-        # Not a time, but maybe a question ("how long is recovery?"): answer it as well.
-        faq = (
-            reply.content.faq(reply.lang).matcher.match(text) if exc.code == "unreadable" else None
-        )
-        faq_template = reply.content.template_name(faq.template, reply.lang) if faq else None
-        _send_error(reply, exc, patient, faq_template)
-        return
+    reading = appointments.read(message.text or "", patient.timezone)
     data = await state.get_data()
     token = new_token()  # a new offer: the buttons of any earlier one stop working
     if isinstance(reading, Ambiguity):
@@ -117,10 +108,8 @@ async def read_time(
         )
         await state.set_state(Booking.confirming)
         reply.send(
-            "appointment_ambiguous",
+            AppointmentAmbiguous(earlier=reading.earlier.local, later=reading.later.local),
             reply.kb.draft_ambiguous(reading.earlier.local, reading.later.local, token),
-            earlier=reading.earlier.local,
-            later=reading.later.local,
         )
         return
     await state.set_data(
@@ -133,10 +122,8 @@ async def read_time(
     )
     await state.set_state(Booking.confirming)
     reply.send(
-        "appointment_confirm",
+        AppointmentConfirm(when=reading.local, changing=_replace_id(data) is not None),
         reply.kb.draft_confirm(token),
-        when=reading.local,
-        changing=_replace_id(data) is not None,
     )
 
 
@@ -174,29 +161,22 @@ async def draft_confirm(
         and isinstance(stored, str)
     )
     if not offered or not isinstance(stored, str):
-        _send_error(reply, ServiceError("expired"), patient)
-        return
+        raise BookingRefused(BookingProblem.EXPIRED)
     replace_id = _replace_id(data)
+    proposal = appointments.proposal_from_stored(stored, str(data.get("zone")))
     try:
-        proposal: Proposal = appointments.proposal_from_stored(stored, str(data.get("zone")))
         appointment = await appointments.confirm(patient, proposal, replace_id=replace_id)
-    except NotFound:
-        await state.clear()
-        reply.send("appointment_gone", reply.kb.home())
-        return
-    except ServiceError as exc:
-        _send_error(reply, exc, patient)
-        return
+    except NoSuchAppointment:
+        await state.clear()  # the visit being changed is gone: so is this offer
+        raise
     # Remember which offer was saved, so a second tap on it is answered as done.
     await state.set_state(None)
     await state.set_data(
         {"saved": callback_data.t, "appointment_id": appointment.id, "changed": bool(replace_id)}
     )
     reply.send(
-        "appointment_saved",
+        AppointmentSaved(when=appointment.local_start, changed=replace_id is not None),
         reply.kb.main_menu(),
-        when=appointment.local_start,
-        changed=replace_id is not None,
     )
 
 
@@ -204,18 +184,12 @@ async def _already_saved(
     reply: Reply, patient: Patient, appointments: AppointmentService, data: dict[str, Any]
 ) -> None:
     appointment_id = data.get("appointment_id")
-    try:
-        if not isinstance(appointment_id, int):
-            raise NotFound()
-        appointment = await appointments.owned_upcoming(patient, appointment_id)
-    except NotFound:
-        reply.send("appointment_gone", reply.kb.home())
-        return
+    if not isinstance(appointment_id, int):
+        raise NoSuchAppointment()
+    appointment = await appointments.owned_upcoming(patient, appointment_id)
     reply.send(
-        "appointment_saved",
+        AppointmentSaved(when=appointment.local_start, changed=bool(data.get("changed"))),
         reply.kb.main_menu(),
-        when=appointment.local_start,
-        changed=bool(data.get("changed")),
     )
 
 
@@ -228,34 +202,24 @@ async def appointment_action(
     appointments: AppointmentService,
 ) -> None:
     kb = reply.kb
-    try:
-        if callback_data.action is ApptAction.CANCEL_YES:
-            # Idempotent: a second "yes" finds it cancelled and says so again.
-            cancelled = await appointments.cancel(patient, callback_data.id)
-            reply.send("appointment_cancelled", kb.main_menu(), when=cancelled.local_start)
-            return
-        appointment = await appointments.owned_upcoming(patient, callback_data.id)
-        match callback_data.action:
-            case ApptAction.VIEW:
-                reply.send(
-                    "appointment_detail",
-                    kb.appointment_actions(appointment.id),
-                    when=appointment.local_start,
-                )
-            case ApptAction.CHANGE:
-                await _ask_for_time(state, reply, patient, appointment.id)
-            case ApptAction.CANCEL:
-                reply.send(
-                    "appointment_cancel_confirm",
-                    kb.cancel_confirm(appointment.id),
-                    when=appointment.local_start,
-                )
-            case ApptAction.CANCEL_NO:
-                reply.send("appointment_kept", kb.main_menu(), when=appointment.local_start)
-            case _:
-                reply.send("stale_button", kb.home())
-    except NotFound:
-        reply.send("appointment_gone", kb.home())
+    if callback_data.action is ApptAction.CANCEL_YES:
+        # Idempotent: a second "yes" finds it cancelled and says so again.
+        cancelled = await appointments.cancel(patient, callback_data.id)
+        reply.send(AppointmentCancelled(when=cancelled.local_start), kb.main_menu())
+        return
+    appointment = await appointments.owned_upcoming(patient, callback_data.id)
+    when = appointment.local_start
+    match callback_data.action:
+        case ApptAction.VIEW:
+            reply.send(AppointmentDetail(when=when), kb.appointment_actions(appointment.id))
+        case ApptAction.CHANGE:
+            await _ask_for_time(state, reply, patient, appointment.id)
+        case ApptAction.CANCEL:
+            reply.send(AppointmentCancelConfirm(when=when), kb.cancel_confirm(appointment.id))
+        case ApptAction.CANCEL_NO:
+            reply.send(AppointmentKept(when=when), kb.main_menu())
+        case _:
+            reply.send(StaleButton(), kb.home())
 
 
 def create_router() -> Router:
@@ -263,7 +227,7 @@ def create_router() -> Router:
     r = Router(name="appointments")
     r.message.middleware(RequireConsent())
     r.callback_query.middleware(RequireConsent())
-    r.message.register(list_appointments, Command("appointment", "appointments"))
+    r.message.register(list_appointments, Command(ChatCommand.APPOINTMENT, "appointments"))
     r.callback_query.register(list_appointments, MenuCb.filter(F.to == MenuTarget.APPOINTMENTS))
     r.callback_query.register(new_appointment, MenuCb.filter(F.to == MenuTarget.NEW))
     r.message.register(read_time, Booking.waiting_for_time, PlainText())

@@ -5,24 +5,25 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
+from bot.content.catalogue import Edited, StaleButton, UnknownCommand, Unsupported
 from bot.telegram.filters import CommandLike
 from bot.telegram.reply import Reply
 
 
 async def unknown_command(message: Message, reply: Reply) -> None:
-    reply.send("unknown_command", reply.kb.home())
+    reply.send(UnknownCommand(), reply.kb.home())
 
 
 async def unsupported(message: Message, reply: Reply) -> None:
-    reply.send("unsupported", reply.kb.home())
+    reply.send(Unsupported(), reply.kb.home())
 
 
 async def edited(message: Message, reply: Reply) -> None:
-    reply.send("edited")
+    reply.send(Edited())
 
 
 async def stale_button(callback: CallbackQuery, reply: Reply) -> None:
-    reply.send("stale_button", reply.kb.home())
+    reply.send(StaleButton(), reply.kb.home())
 
 
 def create_router() -> Router:

@@ -7,6 +7,14 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from bot.content.catalogue import (
+    ChatCommand,
+    ForgetConfirm,
+    ForgetDone,
+    ForgetKept,
+    ForgetNothing,
+    StaleButton,
+)
 from bot.db.models import Patient
 from bot.services.patients import PatientService
 from bot.telegram.callbacks import ForgetCb, new_token
@@ -18,12 +26,12 @@ async def forget(
     message: Message, state: FSMContext, reply: Reply, patient: Patient | None
 ) -> None:
     if patient is None:
-        reply.send("forget_nothing")
+        reply.send(ForgetNothing())
         return
     token = new_token()
     await state.set_state(Forgetting.confirming)
     await state.set_data({"token": token})
-    reply.send("forget_confirm", reply.kb.forget_confirm(token))
+    reply.send(ForgetConfirm(), reply.kb.forget_confirm(token))
 
 
 async def forget_answer(
@@ -40,21 +48,21 @@ async def forget_answer(
     )
     if not offered:
         if callback_data.confirm and patient is None:
-            reply.send("forget_done")  # a second "yes": already done
+            reply.send(ForgetDone())  # a second "yes": already done
         else:
-            reply.send("stale_button", reply.kb.home())  # e.g. "yes" after "no, keep"
+            reply.send(StaleButton(), reply.kb.home())  # e.g. "yes" after "no, keep"
         return
     await state.clear()
     if not callback_data.confirm:
-        reply.send("forget_kept", reply.kb.home())
+        reply.send(ForgetKept(), reply.kb.home())
         return
     await patients.forget(callback.from_user.id)
-    reply.send("forget_done")
+    reply.send(ForgetDone())
 
 
 def create_router() -> Router:
     """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     r = Router(name="forget")
-    r.message.register(forget, Command("forget"))
+    r.message.register(forget, Command(ChatCommand.FORGET))
     r.callback_query.register(forget_answer, ForgetCb.filter())
     return r

@@ -1,4 +1,6 @@
-"""The preparation checklist, the buttons under reminders, /pause and /resume."""
+"""The preparation checklist, the buttons under reminders, /pause and /resume. Refusals (an
+appointment gone, a button the plan no longer has, a snooze too late) are answered by
+bot/telegram/refusals.py."""
 
 from __future__ import annotations
 
@@ -6,9 +8,19 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from bot.content.catalogue import (
+    AttendConfirmed,
+    AttendReschedule,
+    ChatCommand,
+    ChecklistNone,
+    Paused,
+    ReminderSnoozed,
+    Resumed,
+    StaleButton,
+)
+from bot.content.catalogue import Checklist as ChecklistText
 from bot.db.models import Patient
 from bot.services.appointments import AppointmentService
-from bot.services.errors import NotFound, ServiceError
 from bot.services.reminders import Checklist, PreparationService
 from bot.services.staff_alerts import StaffAlerts
 from bot.telegram.callbacks import ChecklistCb, MenuCb, MenuTarget, ReminderAction, ReminderCb
@@ -20,9 +32,10 @@ from scheduler.timemath import load_zone, to_local
 
 def _checklist_text(reply: Reply, checklist: Checklist) -> str:
     return reply.render(
-        "checklist",
-        when=checklist.appointment.local_start,
-        checklist=checklist_context(reply.content, reply.lang, checklist.ticks),
+        ChecklistText(
+            when=checklist.appointment.local_start,
+            checklist=checklist_context(reply.content, reply.lang, checklist.ticks),
+        )
     )
 
 
@@ -39,7 +52,7 @@ async def show_prepare(
 ) -> None:
     checklist = await preparation.next_checklist(patient)
     if checklist is None:
-        reply.send("checklist_none", reply.kb.home())
+        reply.send(ChecklistNone(), reply.kb.home())
         return
     _send_checklist(reply, checklist)
 
@@ -52,15 +65,8 @@ async def toggle_item(
     appointments: AppointmentService,
     preparation: PreparationService,
 ) -> None:
-    try:
-        appointment = await appointments.owned_upcoming(patient, callback_data.appt)
-        checklist = await preparation.set_item(appointment, callback_data.item, callback_data.done)
-    except NotFound:
-        reply.send("appointment_gone", reply.kb.home())
-        return
-    except ServiceError:  # an item the plan no longer has
-        reply.send("stale_button", reply.kb.home())
-        return
+    appointment = await appointments.owned_upcoming(patient, callback_data.appt)
+    checklist = await preparation.set_item(appointment, callback_data.item, callback_data.done)
     message = callback.message
     reply.edit_or_send(
         message.message_id if message is not None else None,
@@ -77,67 +83,49 @@ async def reminder_button(
     preparation: PreparationService,
     staff_alerts: StaffAlerts,
 ) -> None:
-    try:
-        match callback_data.action:
-            case ReminderAction.DONE:
-                _send_checklist(reply, await preparation.mark_done(patient, callback_data.id))
-            case ReminderAction.CHECKLIST:
-                _, appointment = await preparation.reminder(patient, callback_data.id)
-                _send_checklist(reply, await preparation.checklist(appointment))
-            case ReminderAction.SNOOZE:
-                try:
-                    until, appointment = await preparation.snooze(patient, callback_data.id)
-                except ServiceError as exc:
-                    if exc.code not in ("snooze_too_late", "busy"):
-                        raise
-                    reply.send("reminder_snooze_refused")
-                    return
-                local_until = to_local(until, load_zone(appointment.timezone))
-                reply.send("reminder_snoozed", until=local_until)
-            case ReminderAction.COMING:
-                appointment, _ = await preparation.attendance(patient, callback_data.id, True)
-                reply.send("attend_confirmed", when=appointment.local_start)
-            case ReminderAction.RESCHEDULE:
-                appointment, changed = await preparation.attendance(
-                    patient, callback_data.id, False
+    match callback_data.action:
+        case ReminderAction.DONE:
+            _send_checklist(reply, await preparation.mark_done(patient, callback_data.id))
+        case ReminderAction.CHECKLIST:
+            _, appointment = await preparation.reminder(patient, callback_data.id)
+            _send_checklist(reply, await preparation.checklist(appointment))
+        case ReminderAction.SNOOZE:
+            until, appointment = await preparation.snooze(patient, callback_data.id)
+            local_until = to_local(until, load_zone(appointment.timezone))
+            reply.send(ReminderSnoozed(until=local_until))
+        case ReminderAction.COMING:
+            appointment, _ = await preparation.attendance(patient, callback_data.id, True)
+            reply.send(AttendConfirmed(when=appointment.local_start))
+        case ReminderAction.RESCHEDULE:
+            appointment, changed = await preparation.attendance(patient, callback_data.id, False)
+            if changed:  # one alert per request; a second tap is answered as done
+                await staff_alerts.reschedule_request(
+                    preparation.repo,
+                    patient_id=patient.id,
+                    telegram_id=callback.from_user.id,
+                    appointment_id=appointment.id,
+                    starts_at=appointment.starts_at,
                 )
-                if changed:  # one alert per request; a second tap is answered as done
-                    await staff_alerts.reschedule_request(
-                        preparation.repo,
-                        patient_id=patient.id,
-                        telegram_id=callback.from_user.id,
-                        appointment_id=appointment.id,
-                        starts_at=appointment.starts_at,
-                    )
-                reply.send(
-                    "attend_reschedule",
-                    reply.kb.home(),
-                    already=not changed,
-                    team_asked=bool(staff_alerts.staff_ids),
-                )
-            case _:
-                reply.send("stale_button", reply.kb.home())
-    except NotFound:
-        reply.send("appointment_gone", reply.kb.home())
-    except ServiceError as exc:
-        if exc.code == "nothing_to_tick":
-            reply.send("stale_button", reply.kb.home())
-        else:  # the visit is over, or the reminder no longer applies
-            reply.send("appointment_gone", reply.kb.home())
+            reply.send(
+                AttendReschedule(already=not changed, team_asked=bool(staff_alerts.staff_ids)),
+                reply.kb.home(),
+            )
+        case _:
+            reply.send(StaleButton(), reply.kb.home())
 
 
 async def pause(
     message: Message, reply: Reply, patient: Patient, preparation: PreparationService
 ) -> None:
     await preparation.set_paused(patient, True)
-    reply.send("paused")
+    reply.send(Paused())
 
 
 async def resume(
     message: Message, reply: Reply, patient: Patient, preparation: PreparationService
 ) -> None:
     await preparation.set_paused(patient, False)
-    reply.send("resumed")
+    reply.send(Resumed())
 
 
 def create_router() -> Router:
@@ -145,10 +133,10 @@ def create_router() -> Router:
     r = Router(name="preparation")
     r.message.middleware(RequireConsent())
     r.callback_query.middleware(RequireConsent())
-    r.message.register(show_prepare, Command("prepare", "checklist"))
+    r.message.register(show_prepare, Command(ChatCommand.PREPARE, "checklist"))
     r.callback_query.register(show_prepare, MenuCb.filter(F.to == MenuTarget.PREPARE))
     r.callback_query.register(toggle_item, ChecklistCb.filter())
     r.callback_query.register(reminder_button, ReminderCb.filter())
-    r.message.register(pause, Command("pause"))
-    r.message.register(resume, Command("resume"))
+    r.message.register(pause, Command(ChatCommand.PAUSE))
+    r.message.register(resume, Command(ChatCommand.RESUME))
     return r

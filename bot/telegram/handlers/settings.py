@@ -7,6 +7,14 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from bot.content.catalogue import (
+    ChatCommand,
+    Settings,
+    StaleButton,
+    TimezoneAsk,
+    TimezoneSaved,
+    TimezoneUnknown,
+)
 from bot.db.models import Patient
 from bot.services.patients import PatientService
 from bot.telegram.callbacks import MenuCb, MenuTarget, ZoneCb
@@ -26,12 +34,12 @@ async def show_settings(
 ) -> None:
     await state.clear()
     now_local = to_local(clock.now(), load_zone(patient.timezone))
-    reply.send("settings", reply.kb.zones(), zone=patient.timezone, now_local=now_local)
+    reply.send(Settings(zone=patient.timezone, now_local=now_local), reply.kb.zones())
 
 
 async def ask_zone(callback: CallbackQuery, state: FSMContext, reply: Reply) -> None:
     await state.set_state(ZoneSetting.waiting_for_zone)
-    reply.send("timezone_ask", reply.kb.home())
+    reply.send(TimezoneAsk(), reply.kb.home())
 
 
 async def _save_zone(
@@ -45,11 +53,11 @@ async def _save_zone(
     try:
         zone = await patients.set_timezone(patient, name)
     except UnknownZone:
-        reply.send("timezone_unknown", reply.kb.zones())
+        reply.send(TimezoneUnknown(), reply.kb.zones())
         return
     await state.clear()
     now_local = to_local(clock.now(), load_zone(zone))
-    reply.send("timezone_saved", reply.kb.main_menu(), zone=zone, now_local=now_local)
+    reply.send(TimezoneSaved(zone=zone, now_local=now_local), reply.kb.main_menu())
 
 
 async def pick_zone(
@@ -62,7 +70,7 @@ async def pick_zone(
     clock: Clock,
 ) -> None:
     if callback_data.zone not in _COMMON:  # forged data: only the offered buttons are accepted
-        reply.send("stale_button", reply.kb.home())
+        reply.send(StaleButton(), reply.kb.home())
         return
     await _save_zone(callback_data.zone, state, reply, patient, patients, clock)
 
@@ -83,7 +91,7 @@ def create_router() -> Router:
     r = Router(name="settings")
     r.message.middleware(RequireConsent())
     r.callback_query.middleware(RequireConsent())
-    r.message.register(show_settings, Command("settings"))
+    r.message.register(show_settings, Command(ChatCommand.SETTINGS))
     r.callback_query.register(show_settings, MenuCb.filter(F.to == MenuTarget.SETTINGS))
     r.callback_query.register(ask_zone, ZoneCb.filter(F.zone == "other"))
     r.callback_query.register(pick_zone, ZoneCb.filter(F.zone != "other"))

@@ -7,6 +7,16 @@ from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from bot.content.catalogue import (
+    ChatCommand,
+    ConsentDeclined,
+    ConsentThanks,
+    Help,
+    Menu,
+    NeedConsent,
+    Welcome,
+    WelcomeBack,
+)
 from bot.db.models import Patient
 from bot.services.patients import PatientService
 from bot.telegram.callbacks import ConsentCb, MenuCb, MenuTarget
@@ -18,22 +28,22 @@ async def start(
 ) -> None:
     await state.clear()
     if patient is not None and patient.has_consented:
-        reply.send("welcome_back", reply.kb.main_menu())
+        reply.send(WelcomeBack(), reply.kb.main_menu())
         return
-    reply.send("welcome", reply.kb.consent())
+    reply.send(Welcome(), reply.kb.consent())
 
 
 async def consent_answer(
     callback: CallbackQuery, callback_data: ConsentCb, reply: Reply, patients: PatientService
 ) -> None:
     if not callback_data.agree:
-        reply.send("consent_declined", reply.kb.start_over())
+        reply.send(ConsentDeclined(), reply.kb.start_over())
         return
     # Idempotent: a second tap (or one racing the first) finds the account and says the same.
     await patients.consent(
         telegram_id=callback.from_user.id, chat_id=callback.from_user.id, language=reply.lang
     )
-    reply.send("consent_thanks", reply.kb.main_menu())
+    reply.send(ConsentThanks(), reply.kb.main_menu())
 
 
 async def menu(
@@ -41,13 +51,13 @@ async def menu(
 ) -> None:
     await state.clear()
     if patient is None or not patient.has_consented:
-        reply.send("need_consent", reply.kb.start_over())
+        reply.send(NeedConsent(), reply.kb.start_over())
         return
-    reply.send("menu", reply.kb.main_menu())
+    reply.send(Menu(), reply.kb.main_menu())
 
 
 async def help_(event: Message | CallbackQuery, reply: Reply) -> None:
-    reply.send("help", reply.kb.home())
+    reply.send(Help(), reply.kb.home())
 
 
 def create_router() -> Router:
@@ -58,6 +68,6 @@ def create_router() -> Router:
     r.callback_query.register(consent_answer, ConsentCb.filter())
     r.message.register(menu, Command("menu"))
     r.callback_query.register(menu, MenuCb.filter(F.to == MenuTarget.HOME))
-    r.message.register(help_, Command("help"))
+    r.message.register(help_, Command(ChatCommand.HELP))
     r.callback_query.register(help_, MenuCb.filter(F.to == MenuTarget.HELP))
     return r

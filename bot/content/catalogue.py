@@ -1,0 +1,446 @@
+"""Every text the code renders, as a typed message: one contract per message.
+
+A message is a class named after its template (``AppointmentConfirm`` renders
+``messages/<lang>/appointment_confirm.html.j2``) whose fields are the template's variables.
+Handlers render through it (``reply.send(AppointmentConfirm(when=w, changing=False), kb)``), so
+the type checker catches a wrong or missing variable. Each field is declared with the sample
+values the validator (bot/content/validate.py) renders the template with, every combination of
+them; a template may use only the variables its message declares (besides ``lang`` and the
+environment's globals such as ``clinic``).
+
+To add a message: write its template, then a class here, its variables as fields declared with
+``sample(...)`` values that reach each branch of the template. The validator finds it by
+itself::
+
+    class AppointmentSaved(Message):
+        when: datetime = sample(SAMPLE_WHEN)
+        changed: bool = sample(False, True)
+
+Texts named by data rather than by code (FAQ answers named in faq.toml, reminder steps named in
+plan.toml) have one message type each, carrying the template's name: :class:`FaqAnswer` and
+:class:`ReminderText`.
+
+Button labels (:class:`Button`) and the published commands (:class:`ChatCommand`) are listed
+here once, for the keyboards, the handlers and the validator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from enum import StrEnum, auto
+from typing import Any, ClassVar, Self, TypeVar, cast, dataclass_transform
+from zoneinfo import ZoneInfo
+
+from bot.domain.visits import BookingProblem
+from bot.domain.when_parser import ParseErrorCode
+
+__all__ = [
+    "CATALOGUE",
+    "Button",
+    "ChatCommand",
+    "ChecklistLines",
+    "FaqAnswer",
+    "Message",
+    "ReminderText",
+]
+
+ChecklistLines = Sequence[Mapping[str, object]]
+"""The checklist as templates read it: each line's ``key``, ``label`` and ``done``."""
+
+CATALOGUE: dict[str, type[Message]] = {}
+"""Every message the code names, by template name (messages named by data are not here)."""
+
+_T = TypeVar("_T")
+
+# --- sample values the validator renders with ------------------------------------------------
+_ZONE = "America/New_York"
+SAMPLE_WHEN = datetime(2026, 12, 3, 19, 30, tzinfo=UTC).astimezone(ZoneInfo(_ZONE))
+SAMPLE_LATER = datetime(2026, 12, 3, 20, 30, tzinfo=UTC).astimezone(ZoneInfo(_ZONE))
+SAMPLE_CHECKLIST: ChecklistLines = (
+    {"key": "playlist", "label": "Calm playlist", "done": True},
+    {"key": "ride", "label": "Ride home <arranged>", "done": False},
+)
+_SAMPLE_CLINIC_TIME = "Thursday, December 3, 2026 at 2:30 PM EST"
+
+
+def sample(*values: _T) -> _T:
+    """A field of a message, with the values the validator renders it with (every
+    combination of its fields' values is tried)."""
+    return cast(_T, dataclasses.field(metadata={"samples": values}))
+
+
+def named_by_data() -> str:
+    """The field of a message whose template is named by data (the name, not a variable)."""
+    return cast(str, dataclasses.field(metadata={"variable": False}))
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+@dataclass_transform(
+    frozen_default=True,
+    kw_only_default=True,
+    field_specifiers=(dataclasses.field, sample, named_by_data),
+)
+class Message:
+    """A text the code renders. Subclasses are frozen keyword-only dataclasses (made so here);
+    ``template`` names the template, by default the class name in snake_case."""
+
+    TEMPLATE: ClassVar[str] = ""
+    _declared: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, *, template: str = "", by_name: bool = True, **kw: Any) -> None:
+        """`by_name=False`: a base class, or a message whose template is named by data."""
+        super().__init_subclass__(**kw)
+        dataclasses.dataclass(frozen=True, kw_only=True)(cls)
+        cls._declared = frozenset(
+            f.name
+            for f in dataclasses.fields(cast(Any, cls))
+            if f.metadata.get("variable", True)
+        )
+        if not by_name:
+            return
+        cls.TEMPLATE = template or _snake(cls.__name__)
+        if cls.TEMPLATE in CATALOGUE:
+            raise TypeError(f"two messages render {cls.TEMPLATE!r}")
+        CATALOGUE[cls.TEMPLATE] = cls
+
+    def template(self) -> str:
+        return self.TEMPLATE
+
+    def variables(self) -> dict[str, object]:
+        """What the template is rendered with (shallow: values keep their types)."""
+        return {name: getattr(self, name) for name in self._declared}
+
+    @classmethod
+    def declared(cls) -> frozenset[str]:
+        """The names of the variables a template of this message may use."""
+        return cls._declared
+
+    @classmethod
+    def samples(cls, **given: Any) -> list[Self]:
+        """The message with every combination of its fields' sample values (`given` fixes
+        some: the template of a message named by data, say)."""
+        choices = {
+            f.name: f.metadata["samples"]
+            for f in dataclasses.fields(cast(Any, cls))
+            if f.name not in given and "samples" in f.metadata
+        }
+        return [
+            cls(**given, **dict(zip(choices, values, strict=True)))
+            for values in itertools.product(*choices.values())
+        ]
+
+
+# --- welcome, consent, menu ------------------------------------------------------------------
+class Welcome(Message):
+    pass
+
+
+class WelcomeBack(Message):
+    pass
+
+
+class ConsentThanks(Message):
+    pass
+
+
+class ConsentDeclined(Message):
+    pass
+
+
+class NeedConsent(Message):
+    pass
+
+
+class Menu(Message):
+    pass
+
+
+class Help(Message):
+    pass
+
+
+# --- appointments ----------------------------------------------------------------------------
+class AppointmentAsk(Message):
+    zone: str = sample(_ZONE)
+    changing: bool = sample(False, True)
+
+
+class AppointmentConfirm(Message):
+    when: datetime = sample(SAMPLE_WHEN)
+    changing: bool = sample(False, True)
+
+
+class AppointmentAmbiguous(Message):
+    earlier: datetime = sample(SAMPLE_WHEN)
+    later: datetime = sample(SAMPLE_LATER)
+
+
+class AppointmentSaved(Message):
+    when: datetime = sample(SAMPLE_WHEN)
+    changed: bool = sample(False, True)
+
+
+class AppointmentError(Message):
+    """Why a typed time was refused; `faq_template` is the answer to go along when the text
+    was a question rather than a time, `limit` and `wall` fill some explanations."""
+
+    code: ParseErrorCode | BookingProblem = sample(*ParseErrorCode, *BookingProblem)
+    zone: str = sample(_ZONE)
+    faq_template: str | None = sample(None)
+    limit: int | None = sample(20)
+    wall: datetime | None = sample(datetime(2026, 3, 8, 2, 30))
+
+
+class AppointmentList(Message):
+    items: Sequence[datetime] = sample((), (SAMPLE_WHEN, SAMPLE_LATER))
+
+
+class AppointmentDetail(Message):
+    when: datetime = sample(SAMPLE_WHEN)
+
+
+class AppointmentCancelConfirm(Message):
+    when: datetime = sample(SAMPLE_WHEN)
+
+
+class AppointmentCancelled(Message):
+    when: datetime = sample(SAMPLE_WHEN)
+
+
+class AppointmentKept(Message):
+    when: datetime = sample(SAMPLE_WHEN)
+
+
+class AppointmentGone(Message):
+    pass
+
+
+# --- settings --------------------------------------------------------------------------------
+class Settings(Message):
+    zone: str = sample("America/Chicago")
+    now_local: datetime = sample(SAMPLE_WHEN)
+
+
+class TimezoneAsk(Message):
+    pass
+
+
+class TimezoneSaved(Message):
+    zone: str = sample("America/Chicago")
+    now_local: datetime = sample(SAMPLE_WHEN)
+
+
+class TimezoneUnknown(Message):
+    pass
+
+
+# --- forget ----------------------------------------------------------------------------------
+class ForgetConfirm(Message):
+    pass
+
+
+class ForgetDone(Message):
+    pass
+
+
+class ForgetKept(Message):
+    pass
+
+
+class ForgetNothing(Message):
+    pass
+
+
+# --- questions and safety --------------------------------------------------------------------
+class FaqMenu(Message):
+    pass
+
+
+class FaqNoMatch(Message):
+    pass
+
+
+class FaqAnswer(Message, by_name=False):
+    """An answer of faq.toml: the template its entry names; it has no variables."""
+
+    template_name: str = named_by_data()
+
+    def template(self) -> str:
+        return self.template_name
+
+
+class Crisis(Message):
+    staff_notified: bool = sample(True, False)
+
+
+class PrivateOnly(Message):
+    pass
+
+
+# --- preparation and reminders ---------------------------------------------------------------
+class Checklist(Message):
+    when: datetime = sample(SAMPLE_WHEN)
+    checklist: ChecklistLines = sample(SAMPLE_CHECKLIST)
+
+
+class ChecklistNone(Message):
+    pass
+
+
+class ReminderSnoozed(Message):
+    until: datetime = sample(SAMPLE_WHEN)
+
+
+class ReminderSnoozeRefused(Message):
+    pass
+
+
+class AttendConfirmed(Message):
+    when: datetime = sample(SAMPLE_WHEN)
+
+
+class AttendReschedule(Message):
+    already: bool = sample(False, True)
+    team_asked: bool = sample(False, True)
+
+
+class Paused(Message):
+    pass
+
+
+class Resumed(Message):
+    pass
+
+
+class ReminderText(Message, by_name=False):
+    """A reminder: the template of its step (named in plan.toml), or ``reminders/catch_up``
+    when several steps go out together (`sections` are then their template files, included
+    with the same variables and `catch_up` true)."""
+
+    CATCH_UP: ClassVar[str] = "reminders/catch_up"
+
+    template_name: str = named_by_data()
+    when: datetime = sample(SAMPLE_WHEN)
+    checklist: ChecklistLines = sample(SAMPLE_CHECKLIST)
+    attendance: str | None = sample(None)
+    catch_up: bool = sample(False, True)
+    sections: Sequence[str] = ()
+
+    def template(self) -> str:
+        return self.template_name
+
+
+# --- the update pipeline's own answers -------------------------------------------------------
+class UnknownCommand(Message):
+    pass
+
+
+class Unsupported(Message):
+    pass
+
+
+class Edited(Message):
+    pass
+
+
+class StaleButton(Message):
+    pass
+
+
+class UpdateFailed(Message, template="error"):
+    """The kind error: the update failed and nothing of it was kept."""
+
+
+# --- staff alerts (rendered at delivery, in the clinic's zone and default language) ----------
+class CrisisStaffAlert(Message):
+    """`display_name` comes from Telegram's getChat ("" when that failed), `at_local` from when
+    the alert was queued; `occurrences` counts the alerts coalesced into this one."""
+
+    patient_ref: str = sample("#12", "")
+    display_name: str = sample("<Pat & Co>", "")
+    telegram_id: int | None = sample(1001)
+    at_local: str = sample(_SAMPLE_CLINIC_TIME)
+    occurrences: int = sample(1, 60)
+
+
+class RescheduleStaffAlert(Message):
+    patient_ref: str = sample("#12")
+    display_name: str = sample("<Pat>", "")
+    telegram_id: int | None = sample(1001)
+    when_local: str = sample(_SAMPLE_CLINIC_TIME)
+
+
+class TemplateFailureStaffAlert(Message):
+    steps: str = sample("ride", "day_before, morning")
+    error: str = sample(
+        "TelegramBadRequest",
+        "bad_request:TelegramBadRequest: Bad Request: can't parse entities <&>",
+    )
+    occurrences: int = sample(1, 240)
+
+
+# --- buttons and commands --------------------------------------------------------------------
+class Button(StrEnum):
+    """Every label key the code shows (messages/<lang>/buttons.toml); checklist items are
+    named by the plan (``item_<key>``). A member's value is its name in lower case."""
+
+    MENU_APPOINTMENTS = auto()
+    MENU_PREPARE = auto()
+    MENU_FAQ = auto()
+    MENU_SETTINGS = auto()
+    MENU_HOME = auto()
+    CONSENT_YES = auto()
+    CONSENT_NO = auto()
+    CONSENT_REVIEW = auto()
+    DRAFT_CONFIRM = auto()
+    DRAFT_CHANGE = auto()
+    DRAFT_PICK = auto()  # {{ when }}
+    APPOINTMENT_ITEM = auto()  # {{ when }}
+    APPOINTMENT_NEW = auto()
+    APPOINTMENT_CHANGE = auto()
+    APPOINTMENT_CANCEL = auto()
+    APPOINTMENT_BACK = auto()
+    CANCEL_YES = auto()
+    CANCEL_NO = auto()
+    FAQ_MORE = auto()
+    ZONE_EASTERN = auto()
+    ZONE_CENTRAL = auto()
+    ZONE_MOUNTAIN = auto()
+    ZONE_ARIZONA = auto()
+    ZONE_PACIFIC = auto()
+    ZONE_ALASKA = auto()
+    ZONE_HAWAII = auto()
+    ZONE_ATLANTIC = auto()
+    ZONE_OTHER = auto()
+    FORGET_YES = auto()
+    FORGET_NO = auto()
+    REMINDER_DONE = auto()
+    REMINDER_SNOOZE = auto()
+    REMINDER_CHECKLIST = auto()
+    ATTEND_YES = auto()
+    ATTEND_NO = auto()
+    CHECK_DONE = auto()  # {{ label }}
+    CHECK_TODO = auto()  # {{ label }}
+    NOTICE_PRIVATE_ONLY = auto()
+
+
+class ChatCommand(StrEnum):
+    """The commands published with setMyCommands (descriptions in commands.toml), in menu
+    order. Handlers also answer a few unpublished aliases (/appointments, /menu, ...)."""
+
+    START = auto()
+    APPOINTMENT = auto()
+    PREPARE = auto()
+    FAQ = auto()
+    SETTINGS = auto()
+    PAUSE = auto()
+    RESUME = auto()
+    HELP = auto()
+    FORGET = auto()

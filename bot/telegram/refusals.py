@@ -1,0 +1,75 @@
+"""Refusals (bot/services/errors.py) answered once, by exception type.
+
+The router's error handlers run in an ``ErrorsMiddleware`` of their own placed inside the
+unit of work (bot/factory.py), so they answer through the update's ``Reply`` and the update
+ends normally: what the handler wrote before the refusal commits, as when each handler caught
+it itself, and nothing is logged as a failure. Any other exception passes through untouched,
+rolls the update back and reaches the kind error of bot/telegram/errors.py.
+"""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import ErrorEvent
+
+from bot.content.catalogue import (
+    AppointmentError,
+    AppointmentGone,
+    ReminderSnoozeRefused,
+    StaleButton,
+)
+from bot.db.models import Patient
+from bot.domain.when_parser import ParseErrorCode
+from bot.services.errors import (
+    BookingRefused,
+    NoSuchAppointment,
+    NothingToTick,
+    SnoozeRefused,
+    UnknownItem,
+    VisitOver,
+)
+from bot.telegram.reply import Reply
+
+
+async def appointment_gone(event: ErrorEvent, reply: Reply) -> None:
+    reply.send(AppointmentGone(), reply.kb.home())
+
+
+async def stale_button(event: ErrorEvent, reply: Reply) -> None:
+    reply.send(StaleButton(), reply.kb.home())
+
+
+async def snooze_refused(event: ErrorEvent, reply: Reply) -> None:
+    reply.send(ReminderSnoozeRefused())
+
+
+async def booking_refused(event: ErrorEvent, reply: Reply, patient: Patient) -> None:
+    refusal = event.exception
+    assert isinstance(refusal, BookingRefused)
+    faq_template = None
+    message = event.update.message
+    if refusal.code is ParseErrorCode.UNREADABLE and message is not None:
+        # Not a time, but maybe a question ("how long is recovery?"): answer it as well.
+        faq = reply.content.faq(reply.lang).matcher.match(message.text or "")
+        faq_template = reply.content.template_name(faq.template, reply.lang) if faq else None
+    reply.send(
+        AppointmentError(
+            code=refusal.code,
+            zone=patient.timezone,
+            faq_template=faq_template,
+            limit=refusal.limit,
+            wall=refusal.wall,
+        ),
+        reply.kb.home(),
+    )
+
+
+def create_router() -> Router:
+    """A fresh router each call, for one ErrorsMiddleware (not included in the dispatcher)."""
+    r = Router(name="refusals")
+    r.errors.register(appointment_gone, ExceptionTypeFilter(NoSuchAppointment, VisitOver))
+    r.errors.register(stale_button, ExceptionTypeFilter(UnknownItem, NothingToTick))
+    r.errors.register(snooze_refused, ExceptionTypeFilter(SnoozeRefused))
+    r.errors.register(booking_refused, ExceptionTypeFilter(BookingRefused))
+    return r
