@@ -20,7 +20,14 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -442,7 +449,7 @@ def make_settings(db_path: Path, api_url: str, **overrides: Any) -> Any:
         "log_level": "WARNING",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 def make_bot(settings: Any, *, plain: bool = False) -> Any:
@@ -508,7 +515,7 @@ def prepare_like_the_bot() -> None:
     from bot.config import Settings
     from bot.lazy_aiogram import prepare_aiogram
 
-    prepare_aiogram(Settings(_env_file=None).lazy_aiogram)  # type: ignore[call-arg]
+    prepare_aiogram(Settings(_env_file=None).lazy_aiogram)
 
 
 def quiet_logs() -> None:
@@ -526,7 +533,7 @@ def bench_main(
     doc: str,
     argv: list[str] | None,
     options: dict[str, dict[str, Any]],
-    run: Callable[..., Awaitable[dict[str, Any]]],
+    run: Callable[..., Coroutine[Any, Any, dict[str, Any]]],
 ) -> dict[str, Any]:
     """The command line every benchmark shares: its own options (flag -> add_argument
     keywords, passed to `run` by name), quiet logs, the machine, then `run`; `--json FILE`

@@ -78,7 +78,7 @@ async def _child_main(db_path: str) -> dict[str, Any]:
     phase("imports")
     rss_after_imports = _peak_rss_kb()
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         bot_token="42:BENCH",
         telegram_api_url="http://127.0.0.1:9",  # never contacted
         database_url=f"sqlite+aiosqlite:///{db_path}",

@@ -107,7 +107,8 @@ async def engine(server: FakeServer, settings: Any, db: Path, n: int) -> tuple[M
     reset_to_pending(db)
     async with application(settings) as app:
         reminders = app.reminders
-        render, spent, sample = reminders.render, [0.0], []
+        render, spent = reminders.render, [0.0]
+        sample: list[Any] = []
 
         def timed_render(batch: Any) -> Any:
             began = time.perf_counter()

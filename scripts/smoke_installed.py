@@ -42,7 +42,7 @@ async def main(where: Path) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeTelegramServer() as server:
             settings = Settings(
-                _env_file=None,  # type: ignore[call-arg]
+                _env_file=None,
                 bot_token=server.token,
                 telegram_api_url=server.base_url,
                 database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'smoke.db'}",

@@ -13,7 +13,7 @@ from bot.lazy_aiogram import prepare_aiogram
 
 # First, so aiogram is imported the way the entry point (bot.cli.main) imports it; the suite
 # runs with LAZY_AIOGRAM=false too.
-prepare_aiogram(Settings(_env_file=None).lazy_aiogram)  # type: ignore[call-arg]
+prepare_aiogram(Settings(_env_file=None).lazy_aiogram)
 
 from tests.fake_telegram.server import FakeTelegramServer  # noqa: E402
 from tests.integration.harness import Harness, start_harness  # noqa: E402

@@ -281,8 +281,8 @@ def _match_calendar_date(tokens: list[_Token], i: int) -> tuple[_CalendarDate, i
         return None
     token = tokens[i]
     if token.kind == "iso":
-        year, month, day = (int(part) for part in token.parts)
-        return _CalendarDate(year, month, day), i + 1
+        iso_year, month, day = (int(part) for part in token.parts)
+        return _CalendarDate(iso_year, month, day), i + 1
     if token.kind == "slash":
         month, day = int(token.parts[0]), int(token.parts[1])
         year: int | None = None

@@ -12,7 +12,9 @@ from bot.telegram.keyboards import in_rows, markup
 from scheduler.records import ReminderBatch, RenderedReminder
 
 
-def checklist_context(content: Content, lang: str, ticks: frozenset[str] | set[str]) -> list[dict]:
+def checklist_context(
+    content: Content, lang: str, ticks: frozenset[str] | set[str]
+) -> list[dict[str, object]]:
     return [
         {"key": key, "label": content.button(f"item_{key}", lang), "done": key in ticks}
         for key in content.plan.checklist

@@ -17,6 +17,7 @@ import typing
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from .records import UploadedFile
 
@@ -37,7 +38,8 @@ async def read_params(request: web.Request, method: str) -> dict[str, Any]:
         if isinstance(value, web.FileField):
             files[key] = UploadedFile(value.filename, value.content_type, value.file.read())
         else:
-            params[key] = _decode(kinds.get(key), value)
+            text = value if isinstance(value, str) else bytes(value).decode()
+            params[key] = _decode(kinds.get(key), text)
     for key, value in params.items():
         if isinstance(value, str) and value.startswith("attach://"):
             params[key] = files.pop(value.removeprefix("attach://"), value)
@@ -60,7 +62,7 @@ def _field_kinds() -> dict[str, dict[str, str]]:
     table: dict[str, dict[str, str]] = {}
     for model in vars(methods).values():
         name = getattr(model, "__api_method__", None)
-        if inspect.isclass(model) and isinstance(name, str):
+        if inspect.isclass(model) and issubclass(model, BaseModel) and isinstance(name, str):
             table[name.lower()] = {
                 info.alias or field: _kind(info.annotation)
                 for field, info in model.model_fields.items()

@@ -124,7 +124,7 @@ def make_settings(server: FakeTelegramServer, tmp_path: Path, **overrides: Any) 
         "send_chat_interval": 0,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @asynccontextmanager

@@ -136,7 +136,7 @@ async def rig(telegram: FakeTelegramServer, tmp_path: Path) -> AsyncIterator[Rig
 async def pg_rig(telegram: FakeTelegramServer, tmp_path: Path) -> AsyncIterator[Rig]:
     """The same on PostgreSQL (TEST_POSTGRES_URL, as in test_postgres.py); skipped without."""
     try:
-        import asyncpg
+        import asyncpg  # type: ignore[import-untyped]
     except ImportError:
         pytest.skip("asyncpg is not installed")
     admin_dsn = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -56,7 +56,7 @@ async def _wave(
     by_chat = _texts_by_chat(sent)
     taps = {u["callback_query"]["id"] for u in batch if "callback_query" in u}
     assert taps <= _callback_answers(sent), "every tap is acknowledged"
-    users = [(u.get("message") or u.get("callback_query"))["from"]["id"] for u in batch]
+    users = [(u.get("message") or u["callback_query"])["from"]["id"] for u in batch]
     for user in users:
         answers = by_chat.get(user, [])
         assert len(answers) == 1, (user, answers)

@@ -130,7 +130,8 @@ async def test_work_that_fell_due_during_a_pass_is_taken_at_once(
     before = engine.passes
     await wake._wake()
     assert engine.passes == before + 3  # each busy pass leaves work due: straight to the next
-    assert wake.next_wake() is None or wake.next_wake() > datetime.now(UTC) - timedelta(seconds=1)
+    next_wake = wake.next_wake()
+    assert next_wake is None or next_wake > datetime.now(UTC) - timedelta(seconds=1)
 
 
 async def test_shutdown_does_not_cancel_a_pass_run_by_the_scheduler(
