@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.config import BUNDLED_MESSAGES_DIR
+from bot.config import BUNDLED_MESSAGES_DIR, Settings
 from bot.content.store import Content
 from bot.db.audit import AuditRecord, AuditRepository
 from bot.db.engine import create_engine, create_session_factory
@@ -73,7 +73,7 @@ class Clinic:
             staff,
             appointments,
             self.clock,
-            ttl=timedelta(days=7),
+            ttl=timedelta(days=Settings(_env_file=None).invite_ttl_days),  # type: ignore[call-arg]
             default_zone=ZONE,
         )
         return Unit(session, repo, staff, invites)

@@ -98,12 +98,18 @@ async def test_require_is_the_one_check(clinic: Clinic) -> None:
         await u.staff.add(ADMIN, 502, Role.ADMIN)
     async with clinic.unit() as u:
         for permission in (Permission.INVITES, Permission.ROSTER, Permission.APPOINTMENTS):
-            assert await u.staff.require(
-                Actor(NURSE), permission, action=Action.INVITE_CREATE, target="x"
-            ) is Role.STAFF
-        assert await u.staff.require(
-            Actor(502), Permission.CONTENT, action=Action.INVITE_CREATE, target="x"
-        ) is Role.ADMIN
+            assert (
+                await u.staff.require(
+                    Actor(NURSE), permission, action=Action.INVITE_CREATE, target="x"
+                )
+                is Role.STAFF
+            )
+        assert (
+            await u.staff.require(
+                Actor(502), Permission.CONTENT, action=Action.INVITE_CREATE, target="x"
+            )
+            is Role.ADMIN
+        )
         with pytest.raises(NotAllowed):
             await u.staff.require(
                 Actor(NURSE), Permission.CONTENT, action=Action.INVITE_CREATE, target="x"
