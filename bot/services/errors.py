@@ -22,3 +22,13 @@ class NotFound(ServiceError):
 class ConsentRequired(ServiceError):
     def __init__(self) -> None:
         super().__init__("consent_required")
+
+
+class NotAllowed(ServiceError):
+    """The actor may not do this (`bot.services.staff.StaffService.require`). `reason`:
+    ``not_staff``, ``role`` (staff, not admin), ``env_admin`` (an admin of STAFF_IDS cannot be
+    changed through the bot) or ``self`` (nobody removes or changes themselves)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("not_allowed", reason=reason)
+        self.reason = reason

@@ -18,19 +18,10 @@ from bot.db.staff import StaffRepository
 from bot.domain.audit import Action, Actor, target
 from bot.domain.staff import Permission, Role, allows
 from bot.services.audit import AuditTrail
-from bot.services.errors import NotFound, ServiceError
+from bot.services.errors import NotAllowed, NotFound
 from scheduler.clock import Clock
 
 __all__ = ["NotAllowed", "StaffMemberView", "StaffService"]
-
-
-class NotAllowed(ServiceError):
-    """The actor may not do this. `reason`: ``not_staff``, ``role`` (staff, not admin),
-    ``env_admin`` (an admin of STAFF_IDS cannot be changed here) or ``self``."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__("not_allowed", reason=reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from bot.db.models import Appointment, Invite, Reminder
 from bot.domain.audit import Actor
 from bot.domain.invite_codes import code_hash, new_code
 from bot.services.appointments import Proposal
-from bot.services.errors import ServiceError
+from bot.services.errors import NotAllowed, ServiceError
 from bot.services.invites import (
     AlreadyUsed,
     CreatedInvite,
@@ -25,7 +25,6 @@ from bot.services.invites import (
     Linked,
     Unknown,
 )
-from bot.services.staff import NotAllowed
 from scheduler.clock import FrozenClock
 from tests.conftest import DEFAULT_NOW
 from tests.integration.staff_rig import BOT, ENV_ADMIN, ZONE, Clinic, clinic_on

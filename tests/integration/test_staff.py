@@ -12,8 +12,8 @@ from bot.db.audit import AuditRepository
 from bot.db.models import StaffMember
 from bot.domain.audit import Action, Actor, Outcome, Surface
 from bot.domain.staff import Permission, Role
-from bot.services.errors import NotFound
-from bot.services.staff import NotAllowed, StaffMemberView
+from bot.services.errors import NotAllowed, NotFound
+from bot.services.staff import StaffMemberView
 from scheduler.clock import FrozenClock
 from tests.conftest import DEFAULT_NOW
 from tests.integration.staff_rig import ENV_ADMIN, Clinic, clinic_on
