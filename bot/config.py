@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     reminder_batch: int = Field(default=200, ge=1, le=5000)
     reminder_concurrency: int = Field(default=32, ge=1, le=1000)
     housekeeping_seconds: float = Field(default=60.0, ge=1, le=3600)
+    # Days an invite link stays usable (never past the start of its visit).
+    invite_ttl_days: int = Field(default=7, ge=1, le=90)
     # aiogram's models built on first use (bot/lazy_aiogram.py); false imports aiogram as shipped.
     lazy_aiogram: bool = True
 

@@ -207,3 +207,73 @@ class StaffAlert(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Why the last attempt failed, as a code (outcome and Telegram's description); never text.
     last_error: Mapped[str | None] = mapped_column(String(120), nullable=True)
+
+
+class StaffMember(Base):
+    """A clinic team member added through the bot. The admins of ``STAFF_IDS`` have no row:
+    they are admins by configuration. Removal sets `removed_at` and keeps the row, so the
+    audit trail can still say who someone was."""
+
+    __tablename__ = "staff_members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
+    # A Role (bot/domain/staff.py).
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    added_by: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    @property
+    def active(self) -> bool:
+        return self.removed_at is None
+
+
+class AuditEntry(Base):
+    """One line of the audit log: a staff action, done or refused, written in the transaction
+    of the change it records. `before` / `after` are JSON of ids, ISO UTC times, statuses and
+    staff-authored content; never a patient's words or anyone's name."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_target", "target"),
+        Index("ix_audit_log_actor", "actor_telegram_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # None: a patient acting on their own behalf (redeeming an invite), or the system.
+    actor_telegram_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # A Surface, an Action and an Outcome (bot/domain/audit.py).
+    surface: Mapped[str] = mapped_column(String(16), nullable=False)
+    action: Mapped[str] = mapped_column(String(40), nullable=False)
+    target: Mapped[str] = mapped_column(String(160), nullable=False)
+    before: Mapped[str | None] = mapped_column(Text, nullable=True)
+    after: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False)
+
+
+class Invite(Base):
+    """A one-time link for a patient to join and be linked to a visit staff created.
+
+    Holds the SHA-256 of the code, never the code. `label` (initials, a chart number) is seen
+    by staff only. A redeem sets `used_at` with a conditional UPDATE, so of two taps racing
+    exactly one links the patient."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    label: Mapped[str] = mapped_column(String(32), nullable=False)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_by: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    used_by_patient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patients.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL"), nullable=True, index=True
+    )

@@ -26,8 +26,16 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.db.alert_outbox import AlertOutboxRepository
+from bot.db.audit import AuditRepository
 from bot.db.connection import wal_checkpoint
-from bot.db.models import Appointment, ChecklistTick, ConversationState, Patient, Reminder
+from bot.db.models import (
+    Appointment,
+    ChecklistTick,
+    ConversationState,
+    Invite,
+    Patient,
+    Reminder,
+)
 from bot.db.statements import rows_matched
 from bot.domain.visits import AppointmentStatus
 from scheduler.records import ClaimedReminder, ClaimedRow, Recipient, Visit
@@ -53,6 +61,7 @@ class Repository:
         self.session = session
         self.reminders = ReminderRepository(session)
         self.alerts = AlertOutboxRepository(session)
+        self.audit = AuditRepository(session)
         # Run by whoever owns the transaction, once it committed (never after a rollback):
         # wake-ups of the reminder engine and the alert outbox, WAL checkpoints.
         self.after_commit: list[AfterCommit] = []
@@ -109,8 +118,15 @@ class Repository:
         # Staff alerts about them too: by Telegram id (alerts raised before they agreed to
         # storage have no patient id) and by patient id.
         await self.alerts.delete_for_patient(patient.id if patient else None, telegram_id)
+        # Audit lines stay (they record what staff did), without this person's Telegram id.
+        await self.audit.forget_actor(telegram_id)
         if patient is None:
             return False
+        await self.session.execute(
+            update(Invite)
+            .where(Invite.used_by_patient_id == patient.id)
+            .values(used_by_patient_id=None, appointment_id=None)
+        )
         owned = select(Appointment.id).where(Appointment.patient_id == patient.id)
         await self.session.execute(delete(Reminder).where(Reminder.appointment_id.in_(owned)))
         await self.session.execute(

@@ -65,7 +65,14 @@ class AppointmentService:
             wall = parse_when(text, now_local=now_local)
         except WhenParseError as exc:
             raise BookingRefused(exc.code) from exc
-        if wall.year > now_local.year + 1:
+        return self.at_wall_time(wall, zone.key)
+
+    def at_wall_time(self, wall: datetime, zone_name: str) -> Proposal | Ambiguity:
+        """A naive wall time in the zone as a checked instant, or BookingRefused saying why."""
+        zone = load_zone(zone_name)
+        if wall.tzinfo is not None:
+            raise ValueError("at_wall_time takes a naive wall time")
+        if wall.year > to_local(self.clock.now(), zone).year + 1:
             # Refused before any arithmetic: near datetime.max (9999-12-31) it would overflow.
             raise BookingRefused(BookingProblem.TOO_FAR)
         try:

@@ -48,3 +48,36 @@ class BookingRefused(Refusal):
         self.code = code
         self.limit = limit
         self.wall = wall
+
+
+class NotAllowed(Refusal):
+    """The actor may not do this (`bot.services.staff.StaffService.require`). `reason`:
+    ``not_staff``, ``role`` (staff, not admin), ``env_admin`` (an admin of STAFF_IDS cannot be
+    changed through the bot) or ``self`` (nobody removes or changes themselves)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NoSuchMember(Refusal):
+    """Not an active staff member (removing someone who is not, or no longer, staff)."""
+
+
+class InviteRefused(Refusal):
+    """An invite that cannot be made. `code`: a booking rule's (``past``, ``too_far``,
+    ``nonexistent``, ``unreadable``, ...), ``ambiguous`` (the time happens twice: `earlier`
+    and `later` are the two instants; pass the chosen one back), ``unknown_zone``, or a
+    label's (``label_empty``, ``label_too_long``, ``label_control``)."""
+
+    def __init__(
+        self,
+        code: str,
+        *,
+        earlier: datetime | None = None,
+        later: datetime | None = None,
+    ) -> None:
+        super().__init__(code)
+        self.code = code
+        self.earlier = earlier
+        self.later = later

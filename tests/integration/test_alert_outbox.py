@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -37,6 +35,7 @@ from tests.conftest import DEFAULT_NOW
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration.harness import STAFF_ID, Harness, make_settings
+from tests.integration.pg import fresh_postgres_database
 
 STAFF = (9001, 9002)
 PAT = 1001
@@ -135,24 +134,11 @@ async def rig(telegram: FakeTelegramServer, tmp_path: Path) -> AsyncIterator[Rig
 @pytest.fixture
 async def pg_rig(telegram: FakeTelegramServer, tmp_path: Path) -> AsyncIterator[Rig]:
     """The same on PostgreSQL (TEST_POSTGRES_URL, as in test_postgres.py); skipped without."""
-    try:
-        import asyncpg  # type: ignore[import-untyped]
-    except ImportError:
-        pytest.skip("asyncpg is not installed")
-    admin_dsn = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        admin = await asyncpg.connect(admin_dsn, timeout=3)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        pytest.skip(f"no PostgreSQL server: {type(exc).__name__}")
-    name = f"companion_alerts_{uuid.uuid4().hex[:10]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base = admin_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    try:
-        async with open_rig(telegram, tmp_path, database_url=f"{base}/{name}") as rig:
-            yield rig
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with (
+        fresh_postgres_database("companion_alerts") as url,
+        open_rig(telegram, tmp_path, database_url=url) as rig,
+    ):
+        yield rig
 
 
 async def test_queued_in_the_callers_transaction_and_sent_once_committed(rig: Rig) -> None:

@@ -7,8 +7,6 @@ Runs when a PostgreSQL server answers on TEST_POSTGRES_URL (default: the local s
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,27 +16,17 @@ import pytest
 from tests.conftest import DEFAULT_NOW
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration.harness import Harness, start_harness
+from tests.integration.pg import fresh_postgres_database
 
-asyncpg = pytest.importorskip("asyncpg")
+pytest.importorskip("asyncpg")
 
-ADMIN_DSN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 START = datetime(2026, 12, 3, 19, 30, tzinfo=UTC)
 
 
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
-    try:
-        admin = await asyncpg.connect(ADMIN_DSN, timeout=3)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        pytest.skip(f"no PostgreSQL server: {type(exc).__name__}")
-    name = f"companion_test_{uuid.uuid4().hex[:10]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    try:
-        yield f"{base}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with fresh_postgres_database("companion_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,0 +1,125 @@
+"""The audit log (`audit_log`, model `AuditEntry`): written in the transaction of the change it
+records, read newest first in pages.
+
+`before` and `after` are JSON objects of plain values: ids, ISO UTC times, statuses, roles and
+staff-authored content. Never a patient's words or anyone's name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import AuditEntry
+from bot.db.statements import rows_matched
+
+__all__ = ["AuditRecord", "AuditRepository"]
+
+Values = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One line of the log as plain values."""
+
+    id: int
+    at: datetime
+    actor_telegram_id: int | None
+    surface: str
+    action: str
+    target: str
+    before: Values | None = field(hash=False)
+    after: Values | None = field(hash=False)
+    outcome: str
+
+
+def _dump(values: Values | None) -> str | None:
+    if values is None:
+        return None
+    return json.dumps(dict(values), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _load(raw: str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class AuditRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self,
+        *,
+        at: datetime,
+        actor_telegram_id: int | None,
+        surface: str,
+        action: str,
+        target: str,
+        outcome: str,
+        before: Values | None = None,
+        after: Values | None = None,
+    ) -> int:
+        """Write one line in the caller's transaction; its id."""
+        entry = AuditEntry(
+            at=at,
+            actor_telegram_id=actor_telegram_id,
+            surface=surface,
+            action=action,
+            target=target[:160],
+            before=_dump(before),
+            after=_dump(after),
+            outcome=outcome,
+        )
+        self.session.add(entry)
+        await self.session.flush()
+        return entry.id
+
+    async def recent(
+        self, *, limit: int = 50, before_id: int | None = None, target: str | None = None
+    ) -> list[AuditRecord]:
+        """Newest first, at most `limit` lines. The next page: ``before_id`` = the last id of
+        this one (keyset paging: a page does not shift while new lines are written)."""
+        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(max(1, min(limit, 500)))
+        if before_id is not None:
+            query = query.where(AuditEntry.id < before_id)
+        if target is not None:
+            query = query.where(AuditEntry.target == target)
+        result = await self.session.execute(query)
+        return [
+            AuditRecord(
+                id=e.id,
+                at=e.at,
+                actor_telegram_id=e.actor_telegram_id,
+                surface=e.surface,
+                action=e.action,
+                target=e.target,
+                before=_load(e.before),
+                after=_load(e.after),
+                outcome=e.outcome,
+            )
+            for e in result.scalars()
+        ]
+
+    async def forget_actor(self, telegram_id: int) -> int:
+        """Blank the actor of every line by this person (a patient's /forget: refused attempts
+        by non-staff carry their Telegram id). The lines themselves stay."""
+        matched = await rows_matched(
+            self.session,
+            update(AuditEntry)
+            .where(AuditEntry.actor_telegram_id == telegram_id)
+            .values(actor_telegram_id=None)
+            .execution_options(synchronize_session=False),
+        )
+        return matched

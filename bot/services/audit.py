@@ -1,0 +1,62 @@
+"""Writing the audit log from services: one line per staff action, done or refused, in the
+transaction of the change it records (the caller commits; a refusal is a `NotAllowed` the
+caller answers and then commits, as it does every `Refusal`)."""
+
+from __future__ import annotations
+
+from bot.db.audit import AuditRecord, AuditRepository, Values
+from bot.domain.audit import Action, Actor, Outcome, Surface
+from scheduler.clock import Clock
+
+__all__ = ["AuditTrail"]
+
+
+class AuditTrail:
+    def __init__(self, repo: AuditRepository, clock: Clock) -> None:
+        self.repo = repo
+        self.clock = clock
+
+    async def done(
+        self,
+        actor: Actor | Surface,
+        action: Action,
+        target: str,
+        *,
+        before: Values | None = None,
+        after: Values | None = None,
+    ) -> int:
+        """A change was made. `actor` a bare Surface: a patient acting for themselves there (their
+        Telegram id is not kept; `after` names their patient id)."""
+        return await self._write(actor, action, target, Outcome.DONE, before, after)
+
+    async def refused(self, actor: Actor, action: Action, target: str, *, reason: str) -> int:
+        return await self._write(actor, action, target, Outcome.REFUSED, None, {"reason": reason})
+
+    async def _write(
+        self,
+        actor: Actor | Surface,
+        action: Action,
+        target: str,
+        outcome: Outcome,
+        before: Values | None,
+        after: Values | None,
+    ) -> int:
+        if isinstance(actor, Surface):
+            actor_id, surface = None, actor
+        else:
+            actor_id, surface = actor.telegram_id, actor.surface
+        return await self.repo.add(
+            at=self.clock.now(),
+            actor_telegram_id=actor_id,
+            surface=surface,
+            action=action,
+            target=target,
+            outcome=outcome,
+            before=before,
+            after=after,
+        )
+
+    async def recent(
+        self, *, limit: int = 50, before_id: int | None = None, target: str | None = None
+    ) -> list[AuditRecord]:
+        return await self.repo.recent(limit=limit, before_id=before_id, target=target)

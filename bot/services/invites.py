@@ -1,0 +1,229 @@
+"""Invite links: staff create a visit and a one-time link; the patient who opens it is linked.
+
+`create` stores the visit's time, a staff-only label and the SHA-256 of a fresh code, and
+returns the code and its deep link (``https://t.me/<bot>?start=<code>``; the bot's username is
+given by the caller, this module knows nothing of Telegram's library). `redeem` checks the
+code, claims the invite with a conditional UPDATE (of two taps racing, exactly one wins) and
+books the visit through `AppointmentService.confirm`, so reminders are planned exactly as for
+a visit the patient booked, all in the caller's transaction, with an audit line. A forged,
+used or expired code is an ordinary outcome (`Unknown`, `AlreadyUsed`, `Expired`), not an
+exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.db.invites import InviteRepository
+from bot.db.models import Appointment, Invite, Patient
+from bot.domain.audit import Action, Actor, Surface, iso_utc, target
+from bot.domain.invite_codes import (
+    InvalidLabel,
+    clean_label,
+    code_hash,
+    deep_link,
+    hashes_match,
+    is_code_shaped,
+    new_code,
+)
+from bot.domain.staff import Permission
+from bot.domain.visits import BookingProblem
+from bot.services.appointments import Ambiguity, AppointmentService, Proposal
+from bot.services.errors import BookingRefused, InviteRefused
+from bot.services.staff import StaffService
+from scheduler.clock import Clock
+from scheduler.timemath import UnknownZone, load_zone
+
+__all__ = [
+    "AlreadyUsed",
+    "CreatedInvite",
+    "Declined",
+    "Expired",
+    "InviteService",
+    "Linked",
+    "RedeemResult",
+    "Unknown",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedInvite:
+    """What staff hand the patient: the link (or its QR code, `bot.services.qr`). The code is
+    not stored anywhere: lost, it cannot be shown again; a new invite is made instead."""
+
+    invite_id: int
+    code: str
+    link: str
+    starts_at: datetime
+    zone: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Linked:
+    """The patient now has the visit (newly booked, or the one they had already booked)."""
+
+    invite_id: int
+    appointment_id: int
+    starts_at: datetime
+    zone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Expired:
+    """The invite ran out (its time to live, or its visit has begun)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlreadyUsed:
+    by_this_patient: bool
+    """The same patient opened the link again (they are linked already)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """No such code: mistyped, forged, or not a code at all."""
+
+
+@dataclass(frozen=True, slots=True)
+class Declined:
+    """The booking rules refused the visit (`code`, e.g. ``too_many`` upcoming visits); the
+    invite stays unused."""
+
+    code: str
+
+
+RedeemResult = Linked | Expired | AlreadyUsed | Unknown | Declined
+
+
+class InviteService:
+    def __init__(
+        self,
+        repo: InviteRepository,
+        staff: StaffService,
+        appointments: AppointmentService,
+        clock: Clock,
+        *,
+        ttl: timedelta,
+        default_zone: str,
+    ) -> None:
+        self.repo = repo
+        self.staff = staff
+        self.appointments = appointments
+        self.clock = clock
+        self.ttl = ttl
+        self.default_zone = default_zone
+
+    async def create(
+        self,
+        actor: Actor,
+        when: str | datetime,
+        label: str,
+        *,
+        bot_username: str,
+        zone: str | None = None,
+    ) -> CreatedInvite:
+        """An invite to a visit at `when`: typed text or a naive wall time (both in `zone`,
+        default the clinic's), or an aware instant. Staff only. Raises InviteRefused saying why not
+        (for ``ambiguous`` with both instants: pass the chosen one back)."""
+        await self.staff.require(
+            actor, Permission.INVITES, action=Action.INVITE_CREATE, target="invite:new"
+        )
+        try:
+            clean = clean_label(label)
+        except InvalidLabel as exc:
+            raise InviteRefused(exc.code) from exc
+        proposal = self._proposal(when, zone or self.default_zone)
+        now = self.clock.now()
+        code = new_code()
+        link = deep_link(bot_username, code)
+        invite = await self.repo.add(
+            code_hash=code_hash(code),
+            label=clean,
+            starts_at=proposal.starts_at,
+            timezone=proposal.zone,
+            created_by=actor.telegram_id,
+            now=now,
+            # Never usable once the visit has begun.
+            expires_at=min(now + self.ttl, proposal.starts_at),
+        )
+        await self.staff.audit.done(
+            actor,
+            Action.INVITE_CREATE,
+            target("invite", invite.id),
+            after={
+                "starts_at": iso_utc(invite.starts_at),
+                "zone": invite.timezone,
+                "expires_at": iso_utc(invite.expires_at),
+            },
+        )
+        return CreatedInvite(
+            invite.id, code, link, invite.starts_at, invite.timezone, invite.expires_at
+        )
+
+    def _proposal(self, when: str | datetime, zone: str) -> Proposal:
+        try:
+            if isinstance(when, str):
+                reading = self.appointments.read(when, zone)
+            elif when.tzinfo is None:
+                reading = self.appointments.at_wall_time(when, zone)
+            else:
+                reading = self.appointments.check(
+                    Proposal(when.astimezone(UTC), load_zone(zone).key)
+                )
+        except UnknownZone as exc:
+            raise InviteRefused("unknown_zone") from exc
+        except BookingRefused as exc:
+            raise InviteRefused(str(exc.code)) from exc
+        if isinstance(reading, Ambiguity):
+            raise InviteRefused(
+                "ambiguous", earlier=reading.earlier.starts_at, later=reading.later.starts_at
+            )
+        return reading
+
+    async def redeem(
+        self, code: str, patient: Patient, *, surface: Surface = Surface.TELEGRAM
+    ) -> RedeemResult:
+        """Link the patient to the invite's visit, in the caller's transaction."""
+        if not is_code_shaped(code):
+            return Unknown()
+        digest = code_hash(code)
+        invite = await self.repo.by_hash(digest)
+        if invite is None or not hashes_match(invite.code_hash, digest):
+            return Unknown()
+        if invite.used_at is not None:
+            return AlreadyUsed(by_this_patient=invite.used_by_patient_id == patient.id)
+        now = self.clock.now()
+        if invite.expires_at <= now:
+            return Expired()
+        try:
+            # A refusal of the booking rules undoes the claim with the savepoint.
+            async with self.repo.session.begin_nested():
+                if not await self.repo.claim(invite.id, patient.id, now):
+                    return AlreadyUsed(by_this_patient=False)
+                appointment = await self._book(patient, invite)
+                await self.repo.link(invite.id, appointment.id)
+        except BookingRefused as exc:
+            return Declined(str(exc.code))
+        await self.staff.audit.done(
+            surface,
+            Action.INVITE_REDEEM,
+            target("invite", invite.id),
+            after={"patient_id": patient.id, "appointment_id": appointment.id},
+        )
+        return Linked(invite.id, appointment.id, appointment.starts_at, appointment.timezone)
+
+    async def _book(self, patient: Patient, invite: Invite) -> Appointment:
+        """The booking path every visit takes (reminders planned alike). A patient who had
+        booked that very time already is linked to that visit."""
+        proposal = Proposal(invite.starts_at, invite.timezone)
+        try:
+            return await self.appointments.confirm(patient, proposal)
+        except BookingRefused as exc:
+            if exc.code != BookingProblem.DUPLICATE:
+                raise
+            existing = await self.appointments.repo.appointment_at(patient.id, invite.starts_at)
+            if existing is None:
+                raise
+            return existing

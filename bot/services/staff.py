@@ -1,0 +1,129 @@
+"""The clinic team: who is staff, with which role, and the one permission check.
+
+The Telegram ids of ``STAFF_IDS`` (settings) are the clinic's admins: always admin, whatever the
+database says, and never removable through the bot. Everyone else is staff while their
+`staff_members` row is active. Every change, and every refused attempt, is written to the
+audit log in the caller's transaction.
+
+Plain async code: Telegram handlers, a web panel or an HTTP API call it the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from bot.db.audit import AuditRecord
+from bot.db.staff import StaffRepository
+from bot.domain.audit import Action, Actor, target
+from bot.domain.staff import Permission, Role, allows
+from bot.services.audit import AuditTrail
+from bot.services.errors import NoSuchMember, NotAllowed
+from scheduler.clock import Clock
+
+__all__ = ["NotAllowed", "StaffMemberView", "StaffService"]
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMemberView:
+    telegram_id: int
+    role: Role
+    from_settings: bool
+    """An admin of STAFF_IDS (no database row)."""
+
+
+class StaffService:
+    def __init__(
+        self,
+        repo: StaffRepository,
+        audit: AuditTrail,
+        clock: Clock,
+        *,
+        env_admins: Collection[int],
+    ) -> None:
+        self.repo = repo
+        self.audit = audit
+        self.clock = clock
+        self.env_admins = frozenset(env_admins)
+
+    async def role_of(self, telegram_id: int) -> Role | None:
+        """Admin for STAFF_IDS; else the role of an active member; None for everyone else."""
+        if telegram_id in self.env_admins:
+            return Role.ADMIN
+        stored = await self.repo.active_role(telegram_id)
+        return Role(stored) if stored is not None else None
+
+    async def require(
+        self, actor: Actor, permission: Permission, *, action: Action, target: str
+    ) -> Role:
+        """The actor's role if it grants `permission`; otherwise the refusal is written to the
+        audit log (as `action` on `target`) and NotAllowed raised."""
+        role = await self.role_of(actor.telegram_id)
+        if not allows(role, permission):
+            reason = "not_staff" if role is None else "role"
+            await self.audit.refused(actor, action, target, reason=reason)
+            raise NotAllowed(reason)
+        assert role is not None
+        return role
+
+    async def members(self, actor: Actor) -> list[StaffMemberView]:
+        """The team: the admins of STAFF_IDS, then active members in the order added."""
+        await self.require(actor, Permission.ROSTER, action=Action.STAFF_LIST, target="staff")
+        team = [StaffMemberView(i, Role.ADMIN, True) for i in sorted(self.env_admins)]
+        rows = await self.repo.active()
+        team += [
+            StaffMemberView(m.telegram_id, Role(m.role), False)
+            for m in rows
+            if m.telegram_id not in self.env_admins
+        ]
+        return team
+
+    async def add(self, actor: Actor, telegram_id: int, role: Role = Role.STAFF) -> bool:
+        """Add a member (or bring a removed one back, or change a member's role). Admins only;
+        an admin of STAFF_IDS and the actor themselves cannot be changed. False when the
+        person already had exactly that role (nothing written)."""
+        where = target("staff", telegram_id)
+        await self._check_change(actor, Action.STAFF_ADD, telegram_id, where)
+        previous = await self.repo.active_role(telegram_id)
+        if previous == role:
+            return False
+        await self.repo.put(telegram_id, role, actor.telegram_id, self.clock.now())
+        await self.audit.done(
+            actor,
+            Action.STAFF_ADD,
+            where,
+            before={"role": previous} if previous is not None else None,
+            after={"role": role},
+        )
+        return True
+
+    async def remove(self, actor: Actor, telegram_id: int) -> None:
+        """Remove an active member (the row stays, with `removed_at`). Admins only; an admin
+        of STAFF_IDS and the actor themselves cannot be removed; NoSuchMember for non-members."""
+        where = target("staff", telegram_id)
+        await self._check_change(actor, Action.STAFF_REMOVE, telegram_id, where)
+        member = await self.repo.member(telegram_id)
+        if member is None or not member.active:
+            raise NoSuchMember()
+        await self.repo.mark_removed(member, self.clock.now())
+        await self.audit.done(
+            actor, Action.STAFF_REMOVE, where, before={"role": member.role}, after=None
+        )
+
+    async def audit_log(
+        self, actor: Actor, *, limit: int = 50, before_id: int | None = None
+    ) -> Sequence[AuditRecord]:
+        """Recent audit lines, newest first (admins only); page on with the last id seen."""
+        await self.require(actor, Permission.AUDIT, action=Action.AUDIT_READ, target="audit")
+        return await self.audit.recent(limit=limit, before_id=before_id)
+
+    async def _check_change(self, actor: Actor, action: Action, subject: int, where: str) -> None:
+        await self.require(actor, Permission.STAFF, action=action, target=where)
+        reason = None
+        if subject in self.env_admins:
+            reason = "env_admin"
+        elif subject == actor.telegram_id:
+            reason = "self"
+        if reason is not None:
+            await self.audit.refused(actor, action, where, reason=reason)
+            raise NotAllowed(reason)
