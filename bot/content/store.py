@@ -22,9 +22,10 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ValidationError
 
 from bot.content.schemas import ClinicProfile, CommandList, DateFormats, FaqFile
-from bot.services.faq import FaqEntry, FaqMatcher
-from bot.services.safety import CrisisDetector
-from scheduler.plan import Plan, PlanError, load_plan
+from bot.domain.faq import FaqEntry, FaqMatcher
+from bot.domain.safety import CrisisDetector
+from scheduler.plan import Plan
+from scheduler.plan_loading import PlanError, load_plan
 
 TEMPLATE_SUFFIX = ".html.j2"
 TEMPLATE_RECHECK_SECONDS = 1.0

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scheduler.due import Due, compute_due, in_quiet_hours, snooze_until
-from scheduler.plan import Offset, Plan, QuietHours, Step, load_plan, parse_offset
+from scheduler.plan import Offset, Plan, QuietHours, Step, parse_offset
+from scheduler.plan_loading import load_plan
 from scheduler.timemath import resolve_local
 
 NEW_YORK = ZoneInfo("America/New_York")

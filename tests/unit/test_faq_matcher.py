@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.faq import FaqEntry, FaqMatcher, load_faq_entries
+from bot.domain.faq import FaqEntry, FaqMatcher, load_faq_entries
 
 MESSAGES_DIR = Path(__file__).resolve().parents[2] / "messages"
 FAQ_TOML = MESSAGES_DIR / "en" / "faq.toml"

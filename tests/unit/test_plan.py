@@ -17,15 +17,12 @@ from scheduler.plan import (
     DEFAULT_SNOOZE,
     Offset,
     Plan,
-    PlanError,
     QuietHours,
     Step,
-    load_plan,
     parse_offset,
-    parse_plan,
-    resolve_wall,
 )
-from scheduler.timemath import resolve_local
+from scheduler.plan_loading import PlanError, load_plan, parse_plan
+from scheduler.timemath import resolve_local, resolve_wall
 
 NEW_YORK = ZoneInfo("America/New_York")
 LORD_HOWE = ZoneInfo("Australia/Lord_Howe")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.safety import CrisisDetector, CrisisMatch, normalize
+from bot.domain.safety import CrisisDetector, CrisisMatch, normalize
 
 MESSAGES_DIR = Path(__file__).resolve().parents[2] / "messages"
 SAFETY_TOML = MESSAGES_DIR / "en" / "safety.toml"

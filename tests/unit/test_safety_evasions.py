@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.services import safety
-from bot.services.safety import CrisisDetector, CrisisMatch, normalize
+from bot.domain import safety
+from bot.domain.safety import CrisisDetector, CrisisMatch, normalize
 from tests.unit.test_safety import NEGATIVE, POSITIVE, SAFETY_TOML
 
 FORMAT_CHARS: list[str] = [

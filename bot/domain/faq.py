@@ -2,7 +2,7 @@
 
 Pure: no aiogram, no database. The entries come from ``messages/<lang>/faq.toml``; each has
 keywords (single words or phrases) that are normalized with the same
-:func:`bot.services.safety.normalize` as the crisis screen.
+:func:`bot.domain.safety.normalize` as the crisis screen.
 
 Scoring: every keyword found in the text (whole words only) adds to its entry's score. A
 single word adds 1 (a plural ending "s"/"es" in the text still counts); a phrase adds twice
@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.services.safety import normalize
+from bot.domain.safety import normalize
 
 __all__ = ["FaqEntry", "FaqMatcher", "load_faq_entries"]
 
