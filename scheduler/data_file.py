@@ -46,6 +46,17 @@ _HEADER_RE = re.compile(r"\s*\[\[?\s*([^\[\]#]+?)\s*\]\]?\s*(?:#.*)?")
 _TOML_POSITION_RE = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)\s*$")
 _UNKNOWN = frozenset({"extra_forbidden", "unexpected_keyword_argument"})
 _MISSING = frozenset({"missing", "missing_keyword_argument", "missing_argument"})
+# pydantic's words for a value of the wrong kind, in the words of a TOML file.
+_EXPECTED = {
+    "string_type": "expected text in quotes",
+    "list_type": "expected a list",
+    "tuple_type": "expected a list",
+    "dict_type": "expected a table",
+    "model_type": "expected a table",
+    "model_attributes_type": "expected a table",
+    "dataclass_type": "expected a table",
+    "dataclass_args_type": "expected a table",
+}
 
 
 class DataFileError(ValueError):
@@ -293,7 +304,7 @@ def field_path(loc: Sequence[int | str]) -> str:
 def _problem(error: ErrorDetails, root: object) -> tuple[Loc, str]:
     loc = _as_written(root, tuple(error["loc"]))
     kind = error["type"]
-    cause = (error.get("ctx") or {}).get("error")
+    cause = (error.get("ctx") or {}).get("error")  # what a validator raised
     if isinstance(cause, FieldError):
         return loc + cause.loc, str(cause)
     if isinstance(cause, Exception) and kind in ("value_error", "assertion_error"):
@@ -306,7 +317,22 @@ def _problem(error: ErrorDetails, root: object) -> tuple[Loc, str]:
         return loc, f"unknown {what}{_suggest(name, names)}{expected}"
     if kind in _MISSING:
         return loc, "missing (required)"
+    if kind in _EXPECTED:
+        return loc, f"{_EXPECTED[kind]}, got {show(error['input'])}"
+    ctx = error.get("ctx") or {}
+    if kind == "too_short":
+        return loc, f"needs at least {ctx['min_length']}, has {ctx['actual_length']}"
+    if kind == "too_long":
+        return loc, f"may have at most {ctx['max_length']}, has {ctx['actual_length']}"
     return loc, f"{error['msg']}, got {show(error['input'])}"
+
+
+def _echo(error: ErrorDetails, errors: Sequence[ErrorDetails]) -> bool:
+    """A list found too short only because its items failed (pydantic reports both)."""
+    if error["type"] != "too_short" or not error["input"]:
+        return False
+    loc = error["loc"]
+    return any(len(e["loc"]) > len(loc) and e["loc"][: len(loc)] == loc for e in errors)
 
 
 def problems_of(
@@ -321,7 +347,8 @@ def problems_of(
     Unknown fields come first: a misspelt field is also a missing one, and the misspelling is
     the thing to fix.
     """
-    errors = sorted(exc.errors(), key=lambda e: e["type"] not in _UNKNOWN)
+    errors = [e for e in exc.errors() if not _echo(e, exc.errors())]
+    errors.sort(key=lambda e: e["type"] not in _UNKNOWN)
     found = [_problem(e, root) for e in errors]
     return [
         error(source, lines.of(loc) if lines is not None else None, field_path(loc), message)
