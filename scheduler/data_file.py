@@ -36,6 +36,7 @@ __all__ = [
     "problems_of",
     "read_text",
     "show",
+    "suggest",
     "validate_file",
 ]
 
@@ -232,7 +233,8 @@ def show(value: object) -> str:
     return repr(value)
 
 
-def _suggest(word: str, choices: Iterable[str]) -> str:
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'snooze'?)`` for a close match of ``word`` among ``choices``, or ``""``."""
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -314,7 +316,7 @@ def _problem(error: ErrorDetails, root: object) -> tuple[Loc, str]:
         names = _field_names(_kind_at(root, loc[:-1]))
         what = "setting" if len(loc) == 1 else "field"
         expected = f"; expected {', '.join(names)}" if names else ""
-        return loc, f"unknown {what}{_suggest(name, names)}{expected}"
+        return loc, f"unknown {what}{suggest(name, names)}{expected}"
     if kind in _MISSING:
         return loc, "missing (required)"
     if kind in _EXPECTED:

@@ -12,10 +12,8 @@ through :mod:`scheduler.timemath`.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Annotated, Any
@@ -32,7 +30,7 @@ from pydantic import (
 )
 from pydantic.dataclasses import dataclass as model_dataclass
 
-from scheduler.data_file import FieldError, show
+from scheduler.data_file import FieldError, show, suggest
 from scheduler.timemath import as_utc, resolve_local, resolve_wall, to_local
 
 __all__ = [
@@ -204,11 +202,6 @@ def _sample() -> tuple[datetime, ZoneInfo]:
     return resolve_local(_SAMPLE_WALL, zone), zone
 
 
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _describe(instant: datetime, zone: ZoneInfo) -> str:
     return to_local(instant, zone).strftime("%a %Y-%m-%d %H:%M")
 
@@ -361,7 +354,7 @@ class Step:
         for button in buttons:
             if button not in BUTTONS:
                 raise ValueError(
-                    f"{button!r} is not a button{_suggest(button, BUTTONS)};"
+                    f"{button!r} is not a button{suggest(button, BUTTONS)};"
                     f" choose from {', '.join(sorted(BUTTONS))}"
                 )
         if len(set(buttons)) != len(buttons):
@@ -484,7 +477,7 @@ class Plan(BaseModel):
                     declared = ", ".join(checklist) if checklist else "nothing"
                     raise FieldError(
                         ("step", index, "items"),
-                        f"{item!r} is not in checklist{_suggest(item, checklist)};"
+                        f"{item!r} is not in checklist{suggest(item, checklist)};"
                         f" the checklist has {declared}",
                     )
             if "checklist" in step.buttons and not checklist:
