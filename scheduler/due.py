@@ -2,7 +2,7 @@
 
 Pure maths over instants the caller passes in (no clock). Quiet hours are wall-clock hours in
 the patient's zone, so the arithmetic is done on local wall time and turned back into UTC with
-:func:`scheduler.plan.resolve_wall` (a wall time the clocks skip moves to the first moment after
+:func:`scheduler.timemath.resolve_wall` (a wall time the clocks skip moves to the first moment after
 the jump; one they show twice means its first occurrence).
 
 A reminder before the visit that would land in quiet hours comes *earlier* (the last allowed
@@ -13,11 +13,11 @@ comes *later* (the minute they end).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from scheduler.plan import QuietHours, Step, resolve_wall
-from scheduler.timemath import to_local
+from scheduler.plan import QuietHours, Step
+from scheduler.timemath import as_utc, resolve_wall, to_local
 
 __all__ = ["Due", "compute_due", "in_quiet_hours", "snooze_until"]
 
@@ -45,14 +45,6 @@ class Due:
             raise ValueError("Due.due must be before Due.expires")
 
 
-def _utc(instant: datetime, name: str) -> datetime:
-    if not isinstance(instant, datetime):
-        raise TypeError(f"{name} must be a datetime, not {type(instant).__name__}")
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise TypeError(f"{name} must be an aware datetime, got a naive one")
-    return instant.astimezone(UTC)
-
-
 def _wall(instant: datetime, zone: ZoneInfo) -> datetime:
     return to_local(instant, zone).replace(tzinfo=None, fold=0)
 
@@ -61,7 +53,7 @@ def in_quiet_hours(instant: datetime, zone: ZoneInfo, quiet: QuietHours | None) 
     """Whether the clocks in ``zone`` show a quiet-hours time at ``instant``."""
     if quiet is None:
         return False
-    return quiet.contains(_wall(_utc(instant, "instant"), zone).time())
+    return quiet.contains(_wall(as_utc(instant, "instant"), zone).time())
 
 
 def _window(wall: datetime, quiet: QuietHours) -> tuple[datetime, datetime]:
@@ -130,7 +122,7 @@ def compute_due(
     None when no useful moment is left: quiet hours pushed it to (or past) its expiry, or a
     step before the visit would not come before the start.
     """
-    start = _utc(start, "start")
+    start = as_utc(start, "start")
     nominal = step.at.resolve(start, zone)
     expires = _expiry(step, start, zone)
     due = _out_of_quiet(nominal, zone, quiet, earlier=not step.is_follow_up)
@@ -156,8 +148,8 @@ def snooze_until(
     when they end; a follow-up comes when they end. None if the result is not before the
     step's expiry. The result is always after ``now``.
     """
-    now = _utc(now, "now")
-    start = _utc(start, "start")
+    now = as_utc(now, "now")
+    start = as_utc(start, "start")
     if snooze <= timedelta(0):
         raise ValueError("snooze must be positive")
     candidate: datetime | None = now + snooze

@@ -25,8 +25,10 @@ __all__ = [
     "LocalTimeError",
     "NonexistentLocalTime",
     "UnknownZone",
+    "as_utc",
     "load_zone",
     "resolve_local",
+    "resolve_wall",
     "to_local",
 ]
 
@@ -139,6 +141,47 @@ def to_local(instant: datetime, zone: ZoneInfo) -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise TypeError("instant must be an aware datetime, got a naive one")
     return instant.astimezone(zone)
+
+
+def as_utc(instant: datetime, name: str) -> datetime:
+    """``instant`` (any aware datetime) in UTC; TypeError naming ``name`` for anything else."""
+    if not isinstance(instant, datetime):
+        raise TypeError(f"{name} must be a datetime, not {type(instant).__name__}")
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise TypeError(f"{name} must be an aware datetime, got a naive one")
+    return instant.astimezone(UTC)
+
+
+def _end_of_gap(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The instant the clocks jump over ``wall`` (which lies in a DST gap): the first existing
+    moment after the gap, e.g. 03:00 EDT for 02:30 on a spring-forward night in New York."""
+    naive = wall.replace(tzinfo=None, fold=0)
+    # Read with the offsets before and after the jump, the wall time gives one instant on
+    # each side of the transition; bisect on whole seconds (transitions are on whole seconds).
+    one, other = (naive.replace(tzinfo=zone, fold=f).astimezone(UTC) for f in (0, 1))
+    low = int(min(one, other).timestamp()) - 1
+    high = int(max(one, other).timestamp()) + 1
+    after = datetime.fromtimestamp(high, UTC).astimezone(zone).utcoffset()
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, UTC).astimezone(zone).utcoffset() == after:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
+def resolve_wall(wall: datetime, zone: ZoneInfo, *, fold: int = 0) -> datetime:
+    """A naive wall time in ``zone`` as an aware UTC instant, never raising for DST.
+
+    An ambiguous wall time (clocks going back) gives the occurrence ``fold`` picks (0 = the
+    first); a nonexistent one (clocks going forward) gives the first existing moment after
+    the gap: 02:30 on a New York spring-forward night is 03:00 EDT.
+    """
+    try:
+        return resolve_local(wall, zone, fold=fold)
+    except NonexistentLocalTime:
+        return _end_of_gap(wall, zone)
 
 
 @functools.cache

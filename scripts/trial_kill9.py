@@ -32,7 +32,7 @@ from bot.db.migrate import upgrade  # noqa: E402
 from bot.db.repository import Repository  # noqa: E402
 from bot.services.reminders import ReminderPlanner  # noqa: E402
 from scheduler.clock import SystemClock  # noqa: E402
-from scheduler.plan import load_plan  # noqa: E402
+from scheduler.plan_loading import load_plan  # noqa: E402
 from tests.fake_telegram.server import FakeTelegramServer  # noqa: E402
 
 CHAT = 777

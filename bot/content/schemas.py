@@ -1,14 +1,29 @@
 """Shapes of the data files in `messages/`, validated on load.
 
-Staff will edit these files (and later, database versions of them), so every field is checked
-and an error names the file and the field.
+Staff will edit these files (and later, database versions of them), so every field is checked;
+`bot/content/store.py` reads them through `scheduler.data_file`, so an error names the file, the
+line and the field. (The reminder plan's models are in `scheduler/plan.py`.)
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Annotated, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    field_validator,
+    model_validator,
+)
+
+from bot.domain.faq import FaqEntry
+from bot.domain.safety import CrisisDetector, check_phrase
+from scheduler.data_file import FieldError
 
 _PHONE_CHARS = set("0123456789+-() .")
 
@@ -120,21 +135,84 @@ class CommandList(_Strict):
     command: list[CommandText] = Field(min_length=1, max_length=100)
 
 
-class FaqPrompt(_Strict):
-    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")
-    title: str = Field(min_length=1, max_length=40)
-    keywords: list[str] = Field(min_length=1)
-    template: str = Field(pattern=r"^[a-z0-9_/]+$")
+class _Keyed(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
+K = TypeVar("K", bound=_Keyed)
+
+
+def _unique_keys(tables: tuple[K, ...], what: str) -> tuple[K, ...]:
+    """``tables`` if no two have the same key; the second of two named otherwise."""
+    seen: set[str] = set()
+    for index, table in enumerate(tables):
+        if table.key in seen:
+            raise FieldError((index, "key"), f"{table.key!r} is used by more than one {what}")
+        seen.add(table.key)
+    return tables
 
 
 class FaqFile(_Strict):
-    prompt: list[FaqPrompt] = Field(min_length=1, max_length=40)
+    """`messages/<lang>/faq.toml`: the prompts, shown as buttons in this order."""
+
+    prompt: tuple[FaqEntry, ...] = Field(min_length=1, max_length=40)
 
     @field_validator("prompt")
     @classmethod
-    def _unique(cls, value: list[FaqPrompt]) -> list[FaqPrompt]:
-        keys = [p.key for p in value]
-        dupes = sorted({k for k in keys if keys.count(k) > 1})
-        if dupes:
-            raise ValueError(f"duplicate keys: {', '.join(dupes)}")
-        return value
+    def _unique(cls, prompts: tuple[FaqEntry, ...]) -> tuple[FaqEntry, ...]:
+        return _unique_keys(prompts, "prompt")
+
+
+Phrase = Annotated[str, AfterValidator(check_phrase)]
+
+
+class CrisisCategory(_Strict):
+    """One `[[category]]` of `safety.toml`; the key is recorded for staff."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str = ""
+    phrases: tuple[Phrase, ...] = Field(min_length=1)
+
+
+class SafetyExclusions(_Strict):
+    phrases: tuple[Phrase, ...] = ()
+
+
+class SafetyLexicon(_Strict):
+    """`messages/<lang>/safety.toml`: crisis phrases by category, and exclusions. The rules
+    between phrases (one category per phrase, an exclusion must hold a crisis phrase) are the
+    detector's own: building it is part of the check."""
+
+    category: tuple[CrisisCategory, ...] = Field(min_length=1)
+    exclusions: SafetyExclusions = SafetyExclusions()
+
+    @field_validator("category")
+    @classmethod
+    def _unique(cls, categories: tuple[CrisisCategory, ...]) -> tuple[CrisisCategory, ...]:
+        return _unique_keys(categories, "category")
+
+    @model_validator(mode="after")
+    def _detector_accepts(self) -> SafetyLexicon:
+        crisis_detector([self])
+        return self
+
+
+def crisis_detector(lexicons: Iterable[SafetyLexicon]) -> CrisisDetector:
+    """One detector over several lexicons (a patient may write in any language)."""
+    categories: dict[str, list[str]] = {}
+    exclusions: list[str] = []
+    for lexicon in lexicons:
+        for category in lexicon.category:
+            categories.setdefault(category.key, []).extend(category.phrases)
+        exclusions.extend(lexicon.exclusions.phrases)
+    return CrisisDetector(categories, exclusions)
+
+
+ButtonLabel = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class ButtonLabels(RootModel[dict[str, ButtonLabel]]):
+    """`messages/<lang>/buttons.toml`: label by key (plain text or a jinja expression)."""
+
+    model_config = ConfigDict(frozen=True)

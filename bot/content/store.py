@@ -10,7 +10,6 @@ typed can never become markup.
 from __future__ import annotations
 
 import time
-import tomllib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -20,12 +19,22 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import jinja2
 import jinja2.meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from bot.content.schemas import ClinicProfile, CommandList, DateFormats, FaqFile
-from bot.services.faq import FaqEntry, FaqMatcher
-from bot.services.safety import CrisisDetector
-from scheduler.plan import Plan, PlanError, load_plan
+from bot.content.schemas import (
+    ButtonLabels,
+    ClinicProfile,
+    CommandList,
+    DateFormats,
+    FaqFile,
+    SafetyLexicon,
+    crisis_detector,
+)
+from bot.domain.faq import FaqEntry, FaqMatcher
+from bot.domain.safety import CrisisDetector
+from scheduler.data_file import DataFileError, SourceLines, parse_toml, read_text, validate_file
+from scheduler.plan import Plan
+from scheduler.plan_loading import load_plan
 
 if TYPE_CHECKING:
     from bot.content.catalogue import Message
@@ -50,25 +59,19 @@ class Faq:
         return next((e for e in self.entries if e.key == key), None)
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise ContentError(f"{path}: file is missing") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ContentError(f"{path}: {exc}") from exc
+def _content_error(exc: DataFileError) -> ContentError:
+    """Every problem of the file, one "file:line: field: message" line each."""
+    return ContentError("\n".join([str(exc), *getattr(exc, "__notes__", ())]))
 
 
-def parse_model(model: type[M], data: dict[str, Any], source: Path) -> M:
+def load_file(model: type[M], path: Path) -> M:
+    """The data file at ``path`` checked by ``model``; ContentError naming its problems."""
+    source = str(path)
     try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(file)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ContentError(f"{source}: {problems}") from exc
+        text = read_text(path)
+        return validate_file(model, parse_toml(text, source), source, SourceLines(text))
+    except DataFileError as exc:
+        raise _content_error(exc) from exc
 
 
 class Content:
@@ -128,37 +131,26 @@ class Content:
     # --- data files ---------------------------------------------------------------------
     @cached_property
     def clinic(self) -> ClinicProfile:
-        path = self.root / "clinic.toml"
-        return parse_model(ClinicProfile, read_toml(path), path)
+        return load_file(ClinicProfile, self.root / "clinic.toml")
 
     def formats(self, lang: str) -> DateFormats:
         if lang not in self._formats:
-            path = self._path(lang, "formats.toml")
-            self._formats[lang] = parse_model(DateFormats, read_toml(path), path)
+            self._formats[lang] = load_file(DateFormats, self._path(lang, "formats.toml"))
         return self._formats[lang]
 
     def commands(self, lang: str) -> list[tuple[str, str]]:
-        path = self._path(lang, "commands.toml")
-        parsed = parse_model(CommandList, read_toml(path), path)
+        parsed = load_file(CommandList, self._path(lang, "commands.toml"))
         return [(c.command, c.description) for c in parsed.command]
 
     def buttons(self, lang: str) -> dict[str, str]:
         if lang not in self._buttons:
-            path = self._path(lang, "buttons.toml")
-            data = read_toml(path)
-            bad = [k for k, v in data.items() if not isinstance(v, str) or not 0 < len(v) <= 64]
-            if bad:
-                raise ContentError(f"{path}: labels must be text of 1-64 characters: {bad}")
-            self._buttons[lang] = dict(data)
+            labels = load_file(ButtonLabels, self._path(lang, "buttons.toml"))
+            self._buttons[lang] = dict(labels.root)
         return self._buttons[lang]
 
     def faq(self, lang: str) -> Faq:
         if lang not in self._faq:
-            path = self._path(lang, "faq.toml")
-            parsed = parse_model(FaqFile, read_toml(path), path)
-            entries = tuple(
-                FaqEntry(p.key, p.title, tuple(p.keywords), p.template) for p in parsed.prompt
-            )
+            entries = load_file(FaqFile, self._path(lang, "faq.toml")).prompt
             self._faq[lang] = Faq(entries, FaqMatcher(entries))
         return self._faq[lang]
 
@@ -167,29 +159,20 @@ class Content:
         """The reminder plan (`messages/plan.toml`): the same for every language."""
         try:
             return load_plan(self.root / "plan.toml")
-        except PlanError as exc:
-            raise ContentError(str(exc)) from exc
+        except DataFileError as exc:
+            raise _content_error(exc) from exc
 
     @cached_property
     def crisis_detector(self) -> CrisisDetector:
         """One detector over every language's lexicon: a patient may write in any language."""
-        categories: dict[str, list[str]] = {}
-        exclusions: list[str] = []
-        for lang in self.languages:
-            path = self.root / lang / "safety.toml"
-            if not path.exists():
-                continue
-            try:
-                detector_data = read_toml(path)
-                CrisisDetector.from_toml_dict(detector_data)  # validate each file on its own
-            except ValueError as exc:
-                raise ContentError(f"{path}: {exc}") from exc
-            for category in detector_data.get("category", []):
-                categories.setdefault(category["key"], []).extend(category["phrases"])
-            exclusions.extend(detector_data.get("exclusions", {}).get("phrases", []))
-        if not categories:
+        lexicons = [
+            load_file(SafetyLexicon, path)
+            for path in (self.root / lang / "safety.toml" for lang in self.languages)
+            if path.exists()
+        ]
+        if not lexicons:
             raise ContentError(f"{self.root}: no safety.toml with crisis phrases was found")
-        return CrisisDetector(categories, exclusions)
+        return crisis_detector(lexicons)
 
     # --- rendering ----------------------------------------------------------------------
     def template_name(self, name: str, lang: str) -> str:
@@ -287,7 +270,7 @@ class Content:
         }
         fields["time"] = fmt.time.format(**fields)
         fields["date"] = fmt.date.format(**fields)
-        pattern = getattr(fmt, style)
+        pattern: str = getattr(fmt, style)
         return pattern.format(**fields).strip()
 
     def _filter(self, style: str) -> Any:

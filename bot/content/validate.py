@@ -74,7 +74,7 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
         _ = content.crisis_detector
         plan = content.plan
     except ContentError as exc:
-        return [str(exc)]
+        return str(exc).splitlines()  # a data file's problems, one line each
     problems: list[str] = []
     for lang in content.languages:
         try:
@@ -83,7 +83,7 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
             labels = content.buttons(lang)
             faq = content.faq(lang)
         except (ContentError, KeyError, IndexError, ValueError) as exc:
-            problems.append(str(exc))
+            problems.extend(str(exc).splitlines())
             continue
         if lang == default_language:
             missing = [str(c) for c in ChatCommand if c not in commands]

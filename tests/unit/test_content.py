@@ -16,7 +16,7 @@ from bot.content.catalogue import (
     Button,
     ChatCommand,
 )
-from bot.content.store import TEMPLATE_SUFFIX, Content, ContentError
+from bot.content.store import TEMPLATE_RECHECK_SECONDS, TEMPLATE_SUFFIX, Content, ContentError
 from bot.content.telegram_html import check_telegram_html
 from bot.content.validate import validate_content
 
@@ -83,10 +83,8 @@ def test_templates_edited_on_disk_are_used_within_a_second(
 ) -> None:
     import os
 
-    import bot.content.store as store
-
     now = [1000.0]
-    monkeypatch.setattr(store.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr("bot.content.store.time.monotonic", lambda: now[0])
     content = Content(messages)
     path = messages / "en" / "probe.html.j2"
     path.write_text("first {{ lang }}", encoding="utf-8")
@@ -95,10 +93,10 @@ def test_templates_edited_on_disk_are_used_within_a_second(
     os.utime(path, (2_000_000_000, 2_000_000_000))  # a newer file time, whatever the disk's
     now[0] += 0.5
     assert content.render("probe", "en") == "first en"  # not looked up again yet
-    now[0] += store.TEMPLATE_RECHECK_SECONDS
+    now[0] += TEMPLATE_RECHECK_SECONDS
     assert content.render("probe", "en") == "second en"
     path.unlink()
-    now[0] += store.TEMPLATE_RECHECK_SECONDS
+    now[0] += TEMPLATE_RECHECK_SECONDS
     with pytest.raises(ContentError, match="template is missing"):
         content.render("probe", "en")
 

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scheduler.due import Due, compute_due, in_quiet_hours, snooze_until
-from scheduler.plan import Offset, Plan, QuietHours, Step, load_plan, parse_offset
+from scheduler.plan import Offset, Plan, QuietHours, Step, parse_offset
+from scheduler.plan_loading import load_plan
 from scheduler.timemath import resolve_local
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -52,8 +53,17 @@ def make_step(at: str, expires: str, key: str = "s") -> Step:
     )
 
 
-def ny(*args: int, fold: int = 0) -> datetime:
-    return resolve_local(datetime(*args), NEW_YORK, fold=fold)
+def ny(
+    year: int,
+    month: int,
+    day: int,
+    hour: int = 0,
+    minute: int = 0,
+    second: int = 0,
+    *,
+    fold: int = 0,
+) -> datetime:
+    return resolve_local(datetime(year, month, day, hour, minute, second), NEW_YORK, fold=fold)
 
 
 def wall(instant: datetime, zone: ZoneInfo = NEW_YORK) -> tuple[datetime, timedelta | None]:

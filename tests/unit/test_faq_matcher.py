@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import time
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from bot.services.faq import FaqEntry, FaqMatcher, load_faq_entries
+from bot.content.schemas import FaqFile
+from bot.content.store import ContentError, load_file
+from bot.domain.faq import FaqEntry, FaqMatcher
+from scheduler.data_file import validate_file
 
 MESSAGES_DIR = Path(__file__).resolve().parents[2] / "messages"
 FAQ_TOML = MESSAGES_DIR / "en" / "faq.toml"
@@ -34,17 +38,16 @@ def raw_prompts() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def entries() -> list[FaqEntry]:
-    with FAQ_TOML.open("rb") as fh:
-        return load_faq_entries(tomllib.load(fh))
+def entries() -> tuple[FaqEntry, ...]:
+    return load_file(FaqFile, FAQ_TOML).prompt
 
 
 @pytest.fixture(scope="module")
-def matcher(entries: list[FaqEntry]) -> FaqMatcher:
+def matcher(entries: tuple[FaqEntry, ...]) -> FaqMatcher:
     return FaqMatcher(entries)
 
 
-def test_required_prompts_in_order(entries: list[FaqEntry]) -> None:
+def test_required_prompts_in_order(entries: tuple[FaqEntry, ...]) -> None:
     keys = [e.key for e in entries]
     assert [k for k in keys if k in REQUIRED_ORDER] == REQUIRED_ORDER
 
@@ -147,19 +150,32 @@ def test_long_input_is_fast(matcher: FaqMatcher) -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({}, "'prompt' must be a non-empty array"),
-        ({"prompt": [{"key": "Bad"}]}, r"prompt\[0\]\.key"),
+        ({}, r"faq.toml: prompt: missing \(required\)"),
+        ({"prompt": []}, "faq.toml: prompt: needs at least 1, has 0"),
+        ({"prompt": [{"key": "Bad"}]}, r"faq.toml: prompt\[1\]\.key: String should match pattern"),
         (
             {"prompt": [{"key": "a", "title": "x" * 41, "keywords": ["a"], "template": "faq/a"}]},
-            "longer than 40",
+            r"prompt\[1\]\.title: String should have at most 40 characters",
+        ),
+        (
+            {"prompt": [{"key": "a", "title": " ", "keywords": ["a"], "template": "faq/a"}]},
+            r"prompt\[1\]\.title: String should have at least 1 character",
         ),
         (
             {"prompt": [{"key": "a", "title": "A", "keywords": [], "template": "faq/a"}]},
-            r"prompt\[0\]\.keywords",
+            r"prompt\[1\]\.keywords: needs at least 1, has 0",
+        ),
+        (
+            {"prompt": [{"key": "a", "title": "A", "keywords": ["?!"], "template": "faq/a"}]},
+            r"prompt\[1\]\.keywords\[1\]: '\?!' has no letters or digits to match",
         ),
         (
             {"prompt": [{"key": "a", "title": "A", "keywords": ["a"], "template": "../x"}]},
-            r"prompt\[0\]\.template",
+            r"prompt\[1\]\.template: String should match pattern",
+        ),
+        (
+            {"prompt": [{"key": "a", "title": "A", "keywords": ["a"], "template": "faq//a"}]},
+            r"prompt\[1\]\.template: String should match pattern",
         ),
         (
             {
@@ -168,14 +184,25 @@ def test_long_input_is_fast(matcher: FaqMatcher) -> None:
                     {"key": "a", "title": "B", "keywords": ["b"], "template": "faq/b"},
                 ]
             },
-            "used by more than one",
+            r"prompt\[2\]\.key: 'a' is used by more than one prompt",
         ),
         (
             {"prompt": [{"key": "a", "title": "A", "keywords": ["a"], "templat": "faq/a"}]},
-            "unknown field",
+            r"prompt\[1\]\.templat: unknown field \(did you mean 'template'\?\)",
         ),
     ],
 )
 def test_invalid_faq_rejected(data: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        load_faq_entries(data)
+        validate_file(FaqFile, data, "faq.toml")
+
+
+def test_faq_problems_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "faq.toml"
+    path.write_text(
+        FAQ_TOML.read_text(encoding="utf-8").replace('key = "how_long"', 'key = "How long"'),
+        encoding="utf-8",
+    )
+    line = FAQ_TOML.read_text(encoding="utf-8").split("\n").index('key = "how_long"') + 1
+    with pytest.raises(ContentError, match=rf"^{re.escape(str(path))}:{line}: prompt\[2\]\.key: "):
+        load_file(FaqFile, path)

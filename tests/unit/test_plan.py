@@ -17,24 +17,31 @@ from scheduler.plan import (
     DEFAULT_SNOOZE,
     Offset,
     Plan,
-    PlanError,
     QuietHours,
     Step,
-    load_plan,
     parse_offset,
-    parse_plan,
-    resolve_wall,
 )
-from scheduler.timemath import resolve_local
+from scheduler.plan_loading import PlanError, load_plan, parse_plan
+from scheduler.timemath import resolve_local, resolve_wall
 
 NEW_YORK = ZoneInfo("America/New_York")
 LORD_HOWE = ZoneInfo("Australia/Lord_Howe")
 PLAN_FILE = Path(__file__).resolve().parents[2] / "messages" / "plan.toml"
 
 
-def local(zone: ZoneInfo, *args: int, fold: int = 0) -> datetime:
+def local(
+    zone: ZoneInfo,
+    year: int,
+    month: int,
+    day: int,
+    hour: int = 0,
+    minute: int = 0,
+    second: int = 0,
+    *,
+    fold: int = 0,
+) -> datetime:
     """An instant (aware UTC) from a wall time in ``zone``."""
-    return resolve_local(datetime(*args), zone, fold=fold)
+    return resolve_local(datetime(year, month, day, hour, minute, second), zone, fold=fold)
 
 
 def wall(instant: datetime, zone: ZoneInfo) -> tuple[datetime, timedelta | None]:

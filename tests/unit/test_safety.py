@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.safety import CrisisDetector, CrisisMatch, normalize
+from bot.content.schemas import SafetyLexicon, crisis_detector
+from bot.domain.safety import CrisisDetector, CrisisMatch, normalize
+from scheduler.data_file import validate_file
 
 MESSAGES_DIR = Path(__file__).resolve().parents[2] / "messages"
 SAFETY_TOML = MESSAGES_DIR / "en" / "safety.toml"
@@ -26,7 +28,7 @@ def lexicon() -> dict:
 
 @pytest.fixture(scope="module")
 def detector(lexicon: dict) -> CrisisDetector:
-    return CrisisDetector.from_toml_dict(lexicon)
+    return crisis_detector([SafetyLexicon.model_validate(lexicon)])
 
 
 POSITIVE = [
@@ -372,43 +374,73 @@ def test_invalid_lexicon_is_rejected(categories: dict, exclusions: list, message
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({}, "'category' must be a non-empty array"),
-        ({"category": []}, "'category' must be a non-empty array"),
-        ({"category": ["x"]}, r"category\[0\] must be a table"),
-        ({"category": [{"phrases": ["a"]}]}, r"category\[0\]\.key"),
-        ({"category": [{"key": "x"}]}, r"category\[0\]\.phrases"),
-        ({"category": [{"key": "x", "phrases": "a"}]}, r"category\[0\]\.phrases"),
-        ({"category": [{"key": "x", "phrase": ["a"]}]}, r"unknown field\(s\) \['phrase'\]"),
+        ({}, r"safety.toml: category: missing \(required\)"),
+        ({"category": []}, "safety.toml: category: needs at least 1, has 0"),
+        ({"category": ["x"]}, r"category\[1\]: expected a table, got 'x'"),
+        ({"category": [{"phrases": ["a"]}]}, r"category\[1\]\.key: missing"),
+        ({"category": [{"key": "Bad Key", "phrases": ["a"]}]}, r"category\[1\]\.key: String"),
+        ({"category": [{"key": "x"}]}, r"category\[1\]\.phrases: missing"),
+        ({"category": [{"key": "x", "phrases": "a"}]}, r"category\[1\]\.phrases: expected a list"),
+        ({"category": [{"key": "x", "phrases": []}]}, r"category\[1\]\.phrases: needs at least 1"),
+        (
+            {"category": [{"key": "x", "phrase": ["a"]}]},
+            r"category\[1\]\.phrase: unknown field \(did you mean 'phrases'\?\)",
+        ),
         (
             {"category": [{"key": "x", "phrases": ["a"]}, {"key": "x", "phrases": ["b"]}]},
-            r"category\[1\]\.key 'x' is used by more than one",
+            r"category\[2\]\.key: 'x' is used by more than one category",
         ),
-        ({"category": [{"key": "x", "phrases": ["a"], "description": 1}]}, "description"),
-        ({"category": [{"key": "x", "phrases": ["a"]}], "extra": 1}, "unknown top-level"),
-        ({"category": [{"key": "x", "phrases": ["a"]}], "exclusions": []}, "must be a table"),
+        (
+            {"category": [{"key": "x", "phrases": ["a"], "description": 1}]},
+            r"category\[1\]\.description: expected text",
+        ),
+        ({"category": [{"key": "x", "phrases": ["a"]}], "extra": 1}, "extra: unknown setting"),
+        (
+            {"category": [{"key": "x", "phrases": ["a"]}], "exclusions": []},
+            "exclusions: expected a table",
+        ),
         (
             {"category": [{"key": "x", "phrases": ["a"]}], "exclusions": {"phrases": "a b"}},
-            r"exclusions\.phrases must be an array",
+            r"exclusions\.phrases: expected a list",
         ),
         (
             {"category": [{"key": "x", "phrases": ["a"]}], "exclusions": {"list": []}},
-            "exclusions: unknown field",
+            r"exclusions\.list: unknown field",
         ),
-        ({"category": [{"key": "x", "phrases": ["ok", ""]}]}, r"category 'x' phrases\[1\]"),
+        (
+            {"category": [{"key": "x", "phrases": ["ok", ""]}]},
+            r"category\[1\]\.phrases\[2\]: phrase '' is empty after normalization",
+        ),
+        (
+            {"category": [{"key": "x", "phrases": ["ki*ll"]}]},
+            r"category\[1\]\.phrases\[1\]: phrase 'ki\*ll': '\*' is only allowed once",
+        ),
+        (
+            {
+                "category": [{"key": "x", "phrases": ["overdose"]}],
+                "exclusions": {"phrases": ["breathing exercises"]},
+            },
+            "does not contain any crisis phrase",
+        ),
+        (
+            {"category": [{"key": "x", "phrases": ["same"]}, {"key": "y", "phrases": ["same"]}]},
+            "also listed under category 'x'",
+        ),
     ],
 )
 def test_invalid_toml_structure_is_rejected(data: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        CrisisDetector.from_toml_dict(data)
+        validate_file(SafetyLexicon, data, "safety.toml")
 
 
-def test_from_toml_dict_accepts_minimal_structure() -> None:
-    detector = CrisisDetector.from_toml_dict(
+def test_lexicon_file_accepts_minimal_structure() -> None:
+    lexicon = SafetyLexicon.model_validate(
         {
             "category": [{"key": "x", "phrases": ["overdose"], "description": "d"}],
             "exclusions": {"phrases": ["can you overdose"]},
         }
     )
+    detector = crisis_detector([lexicon])
     assert detector.check("I overdosed?") is None  # "overdosed" is not "overdose"
     assert detector.check("overdose") == CrisisMatch("x")
     assert detector.check("can you overdose") is None

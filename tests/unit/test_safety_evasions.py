@@ -11,15 +11,16 @@ import functools
 import re
 import sys
 import time
-import tomllib
 import unicodedata
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.services import safety
-from bot.services.safety import CrisisDetector, CrisisMatch, normalize
+from bot.content.schemas import SafetyLexicon, crisis_detector
+from bot.content.store import load_file
+from bot.domain import safety
+from bot.domain.safety import CrisisDetector, CrisisMatch, normalize
 from tests.unit.test_safety import NEGATIVE, POSITIVE, SAFETY_TOML
 
 FORMAT_CHARS: list[str] = [
@@ -30,8 +31,7 @@ FORMAT_CHARS: list[str] = [
 @functools.cache
 def _detector() -> CrisisDetector:
     """The real lexicon, built once (hypothesis does not mix with function fixtures)."""
-    with SAFETY_TOML.open("rb") as fh:
-        return CrisisDetector.from_toml_dict(tomllib.load(fh))
+    return crisis_detector([load_file(SafetyLexicon, SAFETY_TOML)])
 
 
 # --- invisible characters -------------------------------------------------------------------

@@ -50,8 +50,16 @@ RANGE_START = datetime(2020, 1, 1)
 RANGE_END = datetime(2035, 12, 31, 23, 59)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(
+    year: int,
+    month: int,
+    day: int,
+    hour: int = 0,
+    minute: int = 0,
+    second: int = 0,
+    microsecond: int = 0,
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
 
 
 def wall_of(instant: datetime, zone: ZoneInfo) -> datetime:

@@ -2,7 +2,7 @@
 
 Pure: no aiogram, no database. The entries come from ``messages/<lang>/faq.toml``; each has
 keywords (single words or phrases) that are normalized with the same
-:func:`bot.services.safety.normalize` as the crisis screen.
+:func:`bot.domain.safety.normalize` as the crisis screen.
 
 Scoring: every keyword found in the text (whole words only) adds to its entry's score. A
 single word adds 1 (a plural ending "s"/"es" in the text still counts); a phrase adds twice
@@ -12,27 +12,37 @@ highest score wins, ties go to the entry listed first, and no keyword at all giv
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Annotated
 
-from bot.services.safety import normalize
+from pydantic import AfterValidator, ConfigDict, Field
+from pydantic.dataclasses import dataclass
 
-__all__ = ["FaqEntry", "FaqMatcher", "load_faq_entries"]
+from bot.domain.safety import normalize
 
-_KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-_TEMPLATE_RE = re.compile(r"^[a-z0-9_]+(?:/[a-z0-9_]+)*$")
+__all__ = ["MAX_TITLE_LENGTH", "FaqEntry", "FaqMatcher"]
+
 MAX_TITLE_LENGTH = 40
 PHRASE_WEIGHT_PER_WORD = 2
 
 
-@dataclass(frozen=True)
+def _matchable(keyword: str) -> str:
+    if not normalize(keyword):
+        raise ValueError(f"{keyword!r} has no letters or digits to match")
+    return keyword
+
+
+@dataclass(frozen=True, config=ConfigDict(extra="forbid", str_strip_whitespace=True))
 class FaqEntry:
-    key: str
-    title: str
-    keywords: tuple[str, ...]
-    template: str
+    """One prompt of ``faq.toml``: ``key`` is also its button's callback id, ``title`` the
+    button's label, ``template`` the answer's text name (``faq/recovery``)."""
+
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
+    title: Annotated[str, Field(min_length=1, max_length=MAX_TITLE_LENGTH)]
+    keywords: Annotated[
+        tuple[Annotated[str, AfterValidator(_matchable)], ...], Field(min_length=1)
+    ]
+    template: Annotated[str, Field(pattern=r"^[a-z0-9_]+(?:/[a-z0-9_]+)*$")]
 
 
 def _word_forms(tokens: Iterable[str]) -> set[str]:
@@ -94,47 +104,3 @@ class FaqMatcher:
             if score > best_score:  # strictly greater: ties keep the earlier entry
                 best, best_score = entry, score
         return best
-
-
-def load_faq_entries(data: Mapping[str, Any]) -> list[FaqEntry]:
-    """Validate the parsed ``faq.toml`` structure (``[[prompt]]`` tables) into entries.
-
-    Raises ValueError naming the bad field. Does not check that templates exist on disk.
-    """
-    prompts = data.get("prompt") if isinstance(data, Mapping) else None
-    if not isinstance(prompts, list) or not prompts:
-        raise ValueError("faq: 'prompt' must be a non-empty array of tables")
-    entries: list[FaqEntry] = []
-    seen: set[str] = set()
-    for index, raw in enumerate(prompts):
-        where = f"prompt[{index}]"
-        if not isinstance(raw, Mapping):
-            raise ValueError(f"{where} must be a table")
-        unknown = set(raw) - {"key", "title", "keywords", "template"}
-        if unknown:
-            raise ValueError(f"{where}: unknown field(s) {sorted(unknown)}")
-        key = raw.get("key")
-        if not isinstance(key, str) or not _KEY_RE.match(key):
-            raise ValueError(f"{where}.key must be a snake_case string, got {key!r}")
-        if key in seen:
-            raise ValueError(f"{where}.key {key!r} is used by more than one prompt")
-        seen.add(key)
-        title = raw.get("title")
-        if not isinstance(title, str) or not title.strip():
-            raise ValueError(f"{where}.title must be a non-empty string")
-        if len(title) > MAX_TITLE_LENGTH:
-            raise ValueError(f"{where}.title is longer than {MAX_TITLE_LENGTH} characters")
-        keywords = raw.get("keywords")
-        if (
-            not isinstance(keywords, list)
-            or not keywords
-            or not all(isinstance(k, str) and normalize(k) for k in keywords)
-        ):
-            raise ValueError(f"{where}.keywords must be a non-empty array of non-empty strings")
-        template = raw.get("template")
-        if not isinstance(template, str) or not _TEMPLATE_RE.match(template):
-            raise ValueError(
-                f"{where}.template must be a relative name like 'faq/{key}', got {template!r}"
-            )
-        entries.append(FaqEntry(key, title.strip(), tuple(keywords), template))
-    return entries

@@ -65,7 +65,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MIN_STEM_LENGTH", "CrisisDetector", "CrisisMatch", "normalize"]
+__all__ = ["MIN_STEM_LENGTH", "CrisisDetector", "CrisisMatch", "check_phrase", "normalize"]
 
 MIN_STEM_LENGTH = 3
 MAX_PHRASE_LENGTH = 200
@@ -350,31 +350,42 @@ class _Pattern:
     atoms: tuple[str, ...]  # single characters, or WILDCARD
 
 
-def _compile_phrase(raw: object, *, where: str) -> tuple[str, tuple[str, ...]]:
+def _compile_phrase(raw: object) -> tuple[str, tuple[str, ...]]:
     """Validate one phrase; return it normalized and as trie atoms."""
     if not isinstance(raw, str):
-        raise ValueError(f"{where}: phrase must be a string, got {type(raw).__name__}")
+        raise ValueError(f"phrase must be a string, got {type(raw).__name__}")
     if len(raw) > MAX_PHRASE_LENGTH:
-        raise ValueError(f"{where}: phrase {raw!r} is longer than {MAX_PHRASE_LENGTH} characters")
+        raise ValueError(f"phrase {raw!r} is longer than {MAX_PHRASE_LENGTH} characters")
     norm = _normalize(raw, keep_star=True, screen=True)
     if not norm.replace(WILDCARD, "").strip():
-        raise ValueError(f"{where}: phrase {raw!r} is empty after normalization")
-    return norm, _phrase_atoms(norm, raw, where=where)
+        raise ValueError(f"phrase {raw!r} is empty after normalization")
+    return norm, _phrase_atoms(norm, raw)
 
 
-def _phrase_atoms(norm: str, raw: str, *, where: str) -> tuple[str, ...]:
+def check_phrase(raw: str) -> str:
+    """``raw`` if it can be a lexicon phrase; ValueError saying why not otherwise."""
+    _compile_phrase(raw)
+    return raw
+
+
+def _compile_at(raw: object, where: str) -> tuple[str, tuple[str, ...]]:
+    try:
+        return _compile_phrase(raw)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def _phrase_atoms(norm: str, raw: str) -> tuple[str, ...]:
     atoms: list[str] = []
     for word in norm.split(" "):
         if atoms:
             atoms.append(" ")
         stem = word[:-1] if word.endswith(WILDCARD) else word
         if WILDCARD in stem or not stem:
-            raise ValueError(
-                f"{where}: phrase {raw!r}: '*' is only allowed once, at the end of a word"
-            )
+            raise ValueError(f"phrase {raw!r}: '*' is only allowed once, at the end of a word")
         if word.endswith(WILDCARD) and len(stem) < MIN_STEM_LENGTH:
             raise ValueError(
-                f"{where}: phrase {raw!r}: a word ending in '*' needs at least "
+                f"phrase {raw!r}: a word ending in '*' needs at least "
                 f"{MIN_STEM_LENGTH} letters before the '*'"
             )
         atoms.extend(stem)
@@ -403,7 +414,7 @@ def _skeleton_atoms(pattern: _Pattern) -> tuple[str, ...]:
             word = _fold_word(word)
         word = word.replace("l", "i")
         words.append(_SKELETON_WORDS.get(word, word))
-    return _phrase_atoms(" ".join(words), pattern.source, where="skeleton")
+    return _phrase_atoms(" ".join(words), pattern.source)
 
 
 def _atoms_to_regex(atoms: Sequence[str]) -> str:
@@ -526,8 +537,7 @@ class CrisisDetector:
             if not phrases:
                 raise ValueError(f"category {category!r}: phrases must not be empty")
             for index, raw in enumerate(phrases):
-                where = f"category {category!r} phrases[{index}]"
-                norm, atoms = _compile_phrase(raw, where=where)
+                norm, atoms = _compile_at(raw, f"category {category!r} phrases[{index}]")
                 previous = owner.get(atoms)
                 if previous is not None and previous != category:
                     raise ValueError(
@@ -542,7 +552,7 @@ class CrisisDetector:
             raise ValueError("exclusions must be a list of strings")
         excluded: list[_Pattern] = []
         for index, raw in enumerate(exclusions):
-            norm, atoms = _compile_phrase(raw, where=f"exclusions[{index}]")
+            norm, atoms = _compile_at(raw, f"exclusions[{index}]")
             excluded.append(_Pattern(None, str(raw), norm, atoms))
 
         self._exact = _Screen(owner, (p.atoms for p in excluded))
@@ -572,62 +582,6 @@ class CrisisDetector:
                 f"exclusions[{index}]: {exclusion.source!r} is the same as a crisis phrase "
                 "and would switch it off entirely"
             )
-
-    @classmethod
-    def from_toml_dict(cls, data: Mapping[str, Any]) -> CrisisDetector:
-        """Build a detector from the parsed ``safety.toml`` structure.
-
-        Expected: an array of ``[[category]]`` tables, each with ``key`` (snake_case),
-        ``phrases`` (non-empty array of strings) and an optional ``description``; and an
-        optional ``[exclusions]`` table with ``phrases``. Unknown fields are rejected so
-        that a typo such as ``phrase = [...]`` fails loudly instead of being ignored.
-        """
-        if not isinstance(data, Mapping):
-            raise ValueError("safety lexicon must be a table")
-        unknown = set(data) - {"category", "exclusions"}
-        if unknown:
-            raise ValueError(
-                f"safety lexicon: unknown top-level field(s) {sorted(unknown)}; "
-                "expected [[category]] and [exclusions]"
-            )
-        raw_categories = data.get("category")
-        if not isinstance(raw_categories, list) or not raw_categories:
-            raise ValueError("safety lexicon: 'category' must be a non-empty array of tables")
-
-        categories: dict[str, list[str]] = {}
-        for index, entry in enumerate(raw_categories):
-            where = f"category[{index}]"
-            if not isinstance(entry, Mapping):
-                raise ValueError(f"{where} must be a table")
-            unknown = set(entry) - {"key", "phrases", "description"}
-            if unknown:
-                raise ValueError(f"{where}: unknown field(s) {sorted(unknown)}")
-            key = entry.get("key")
-            if not isinstance(key, str) or not _KEY_RE.match(key):
-                raise ValueError(f"{where}.key must be a snake_case string, got {key!r}")
-            if key in categories:
-                raise ValueError(f"{where}.key {key!r} is used by more than one category")
-            description = entry.get("description", "")
-            if not isinstance(description, str):
-                raise ValueError(f"{where}.description must be a string")
-            phrases = entry.get("phrases")
-            if not isinstance(phrases, list) or not phrases:
-                raise ValueError(f"{where}.phrases must be a non-empty array of strings")
-            categories[key] = phrases
-
-        exclusions: list[str] = []
-        raw_exclusions = data.get("exclusions")
-        if raw_exclusions is not None:
-            if not isinstance(raw_exclusions, Mapping):
-                raise ValueError("safety lexicon: 'exclusions' must be a table")
-            unknown = set(raw_exclusions) - {"phrases"}
-            if unknown:
-                raise ValueError(f"exclusions: unknown field(s) {sorted(unknown)}")
-            phrases = raw_exclusions.get("phrases", [])
-            if not isinstance(phrases, list):
-                raise ValueError("exclusions.phrases must be an array of strings")
-            exclusions = phrases
-        return cls(categories, exclusions)
 
     @property
     def categories(self) -> frozenset[str]:
