@@ -137,8 +137,10 @@ class Content:
             self._formats[lang] = parse_model(DateFormats, read_toml(path), path)
         return self._formats[lang]
 
-    def commands(self, lang: str) -> list[tuple[str, str]]:
-        path = self._path(lang, "commands.toml")
+    def commands(self, lang: str, file: str = "commands.toml") -> list[tuple[str, str]]:
+        """The published commands and their descriptions: the patients' (commands.toml), or
+        with ``file="staff_commands.toml"`` the clinic team's."""
+        path = self._path(lang, file)
         parsed = parse_model(CommandList, read_toml(path), path)
         return [(c.command, c.description) for c in parsed.command]
 
