@@ -11,19 +11,22 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.dispatcher.middlewares.error import ErrorsMiddleware
 from aiogram.enums import ParseMode
-from aiogram.types import BotCommand
+from aiogram.methods import SetMyCommands
+from aiogram.types import BotCommandScopeChat
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
-from bot.content.catalogue import ChatCommand
 from bot.content.store import Content
 from bot.db.connection import create_engine, create_session_factory
 from bot.db.reminder_store import SqlReminderStore
 from bot.db.repository import Repository
+from bot.db.staff import StaffRepository
 from bot.delivery.alert_outbox import AlertDelivery
 from bot.delivery.sender import Sender
+from bot.domain.staff import Role
 from bot.services.staff_alerts import StaffAlerts
 from bot.telegram import errors, refusals
+from bot.telegram.commands import patient_menu, staff_menu
 from bot.telegram.context import AppContext
 from bot.telegram.fsm_storage import SqlStorage
 from bot.telegram.gate import UpdateGate
@@ -34,6 +37,7 @@ from bot.telegram.handlers import (
     forget,
     membership,
     preparation,
+    staff,
     start,
 )
 from bot.telegram.handlers import (
@@ -49,7 +53,7 @@ from bot.telegram.reminder_view import ReminderView
 from bot.telegram.session import JsonSession
 from scheduler.clock import Clock, SystemClock
 from scheduler.engine import ReminderEngine
-from scheduler.records import ReminderBatch
+from scheduler.records import ReminderBatch, SendOutcome
 from scheduler.wakeup import Wakeup
 
 
@@ -108,7 +112,8 @@ def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]
     # Order matters. The FAQ router comes first: free text outside any conversation state
     # (the commonest update) is its own, and then no command filter is tried on it; its
     # handlers match nothing the other routers want (commands, text in a conversation state,
-    # their buttons). The fallback is last.
+    # their buttons). The staff router checks the sender's role in every handler (a refusal
+    # answers as the fallback would, and is written to the audit log). The fallback is last.
     dp.include_routers(
         errors.create_router(),
         faq.create_router(),
@@ -117,6 +122,7 @@ def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]
         settings_handlers.create_router(),
         appointments.create_router(),
         preparation.create_router(),
+        staff.create_router(),
         membership.create_router(),
         fallback.create_router(),
     )
@@ -176,13 +182,26 @@ async def register_commands(bot: Bot, content: Content) -> None:
     """Publish the command list in every language the content has: the commands the bot
     answers (ChatCommand), with each language's descriptions."""
     for lang in content.languages:
-        descriptions = dict(content.commands(lang))
-        commands = [
-            BotCommand(command=c, description=descriptions[c])
-            for c in ChatCommand
-            if c in descriptions
-        ]
+        commands = patient_menu(content, lang)
         if lang == content.default_language:
             await bot.set_my_commands(commands)
         else:
             await bot.set_my_commands(commands, language_code=lang)
+
+
+async def register_staff_menus(app: Application) -> int:
+    """Give every admin of STAFF_IDS and every active member the team's menu in their own
+    chat (read in a short transaction, sent after it). A chat Telegram refuses (someone who
+    never pressed Start) is logged by the sender and skipped. The number of menus set."""
+    context = app.context
+    async with context.session_factory() as session:
+        members = await StaffRepository(session).active()
+        team = {m.telegram_id: Role(m.role) for m in members}
+    team.update(dict.fromkeys(context.settings.staff_ids, Role.ADMIN))
+    done = 0
+    for telegram_id, role in team.items():
+        menu = staff_menu(context.content, role)
+        scope = BotCommandScopeChat(chat_id=telegram_id)
+        result = await app.sender.answer(SetMyCommands(commands=menu, scope=scope))
+        done += result.outcome is SendOutcome.SENT
+    return done

@@ -12,7 +12,12 @@ from bot.config import Settings
 from bot.content.validate import validate_content
 from bot.db.migrate import upgrade
 from bot.delivery.alert_outbox import check_staff_ids
-from bot.factory import Application, create_application, register_commands
+from bot.factory import (
+    Application,
+    create_application,
+    register_commands,
+    register_staff_menus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +88,8 @@ async def run_polling(
         except (TelegramNetworkError, TelegramAPIError) as exc:
             # Polling retries the connection by itself; the command list is not worth dying for.
             log.warning("could not register commands yet: %s", type(exc).__name__)
+        # The team's menus in their own chats (the sender logs and skips what fails).
+        await register_staff_menus(app)
         try:
             # One warning per STAFF_IDS entry that cannot be reached (nobody pressed Start).
             await check_staff_ids(app.bot, app.context.settings.staff_ids)

@@ -40,12 +40,15 @@ from bot.domain.when_parser import ParseErrorCode
 
 __all__ = [
     "CATALOGUE",
+    "STAFF_COMMANDS",
     "Button",
     "ChatCommand",
     "ChecklistLines",
     "FaqAnswer",
     "Message",
     "ReminderText",
+    "RosterLines",
+    "StaffCommand",
 ]
 
 ChecklistLines = Sequence[Mapping[str, object]]
@@ -65,6 +68,34 @@ SAMPLE_CHECKLIST: ChecklistLines = (
     {"key": "ride", "label": "Ride home <arranged>", "done": False},
 )
 _SAMPLE_CLINIC_TIME = "Thursday, December 3, 2026 at 2:30 PM EST"
+
+RosterLines = Sequence[Mapping[str, object]]
+"""Roster lines as templates read them (bot/services/roster.py, ``RosterEntry.as_line``)."""
+
+_ROSTER_LINE: dict[str, object] = {
+    "kind": "visit",
+    "when": SAMPLE_WHEN,
+    "label": "J.D. <#4471>",
+    "patient_id": 12,
+    "done": 3,
+    "total": 5,
+    "attendance": None,
+    "sent": 2,
+    "failed": 0,
+    "unreachable": False,
+    "expired": False,
+}
+SAMPLE_ROSTER: RosterLines = (
+    _ROSTER_LINE,
+    {**_ROSTER_LINE, "label": None, "attendance": "confirmed", "failed": 1, "unreachable": True},
+    {**_ROSTER_LINE, "attendance": "reschedule", "when": SAMPLE_LATER},
+    {**_ROSTER_LINE, "kind": "invite", "patient_id": None, "done": 0, "total": 0, "sent": 0},
+    {**_ROSTER_LINE, "kind": "invite", "patient_id": None, "expired": True},
+)
+_SAMPLE_TEAM: RosterLines = (
+    {"telegram_id": 9001, "role": "admin", "from_settings": True},
+    {"telegram_id": 501, "role": "staff", "from_settings": False},
+)
 
 
 def sample(*values: _T) -> _T:
@@ -386,6 +417,108 @@ class TemplateFailureStaffAlert(Message):
     occurrences: int = sample(1, 240)
 
 
+# --- staff: invites, roster, team -----------------------------------------------------------
+class InviteAsk(Message):
+    zone: str = sample(_ZONE)
+
+
+class InviteAmbiguous(Message):
+    earlier: datetime = sample(SAMPLE_WHEN)
+    later: datetime = sample(SAMPLE_LATER)
+
+
+class InviteLabelAsk(Message):
+    when: datetime = sample(SAMPLE_WHEN)
+
+
+class InviteConfirm(Message):
+    when: datetime = sample(SAMPLE_WHEN)
+    label: str = sample("J.D. <#4471>")
+
+
+class InviteCreated(Message):
+    """The one-time link, sent once: the code is stored only as its hash."""
+
+    link: str = sample("https://t.me/companion_test_bot?start=abc_DEF-123")
+    when: datetime = sample(SAMPLE_WHEN)
+    label: str = sample("J.D. <#4471>")
+    expires: datetime = sample(SAMPLE_WHEN)
+
+
+class InviteQr(Message):
+    """The caption of the QR code's picture."""
+
+    when: datetime = sample(SAMPLE_WHEN)
+    label: str = sample("J.D. <#4471>")
+
+
+class InviteAlreadyMade(Message):
+    pass
+
+
+class InviteError(Message):
+    """Why an invite cannot be made (bot/services/errors.py, InviteRefused)."""
+
+    code: str = sample(
+        "past", "too_far", "nonexistent", "expired", "unreadable", "missing_time",
+        "label_empty", "label_too_long", "label_control", "other",
+    )  # fmt: skip
+    zone: str = sample(_ZONE)
+
+
+class InviteLinked(Message):
+    when: datetime = sample(SAMPLE_WHEN)
+
+
+class InviteUnusable(Message):
+    """An invite link that cannot be used (whatever the reason: unknown, used, expired,
+    declined); `already_linked`: this patient opened it before and has the visit."""
+
+    already_linked: bool = sample(False, True)
+
+
+class Roster(Message):
+    day: datetime = sample(SAMPLE_WHEN)
+    lines: RosterLines = sample((), SAMPLE_ROSTER)
+    page: int = sample(0, 1)
+    pages: int = sample(1, 3)
+
+
+class RosterAsk(Message):
+    code: str | None = sample(None, "missing", "unreadable", "too_far")
+
+
+class StaffList(Message):
+    members: RosterLines = sample(_SAMPLE_TEAM)
+    can_manage: bool = sample(False, True)
+
+
+class StaffAdded(Message):
+    telegram_id: int = sample(501)
+    role: str = sample("staff", "admin")
+    changed: bool = sample(False, True)
+
+
+class StaffAddUsage(Message):
+    pass
+
+
+class StaffRemoveConfirm(Message):
+    telegram_id: int = sample(501)
+
+
+class StaffRemoved(Message):
+    telegram_id: int = sample(501)
+
+
+class StaffNotAllowed(Message):
+    reason: str = sample("role", "env_admin", "self", "other")
+
+
+class StaffNoSuchMember(Message):
+    pass
+
+
 # --- buttons and commands --------------------------------------------------------------------
 class Button(StrEnum):
     """Every label key the code shows (messages/<lang>/buttons.toml); checklist items are
@@ -429,6 +562,14 @@ class Button(StrEnum):
     CHECK_DONE = auto()  # {{ label }}
     CHECK_TODO = auto()  # {{ label }}
     NOTICE_PRIVATE_ONLY = auto()
+    INVITE_CONFIRM = auto()
+    INVITE_CHANGE = auto()
+    INVITE_PICK = auto()  # {{ when }}
+    ROSTER_PREV = auto()
+    ROSTER_NEXT = auto()
+    STAFF_REMOVE = auto()  # {{ label }}: the member's Telegram id
+    STAFF_REMOVE_YES = auto()
+    STAFF_REMOVE_NO = auto()
 
 
 class ChatCommand(StrEnum):
@@ -444,3 +585,19 @@ class ChatCommand(StrEnum):
     RESUME = auto()
     HELP = auto()
     FORGET = auto()
+
+
+STAFF_COMMANDS = "staff_commands.toml"
+"""Where the team's commands are described (``Content.commands(lang, STAFF_COMMANDS)``)."""
+
+
+class StaffCommand(StrEnum):
+    """The commands of the clinic team (descriptions in staff_commands.toml), published in the
+    command menu of each staff member's own chat only, never in the patients' list."""
+
+    INVITE = auto()
+    TODAY = auto()
+    TOMORROW = auto()
+    ROSTER = auto()
+    STAFF = auto()
+    STAFF_ADD = auto()

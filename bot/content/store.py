@@ -138,8 +138,10 @@ class Content:
             self._formats[lang] = load_file(DateFormats, self._path(lang, "formats.toml"))
         return self._formats[lang]
 
-    def commands(self, lang: str) -> list[tuple[str, str]]:
-        parsed = load_file(CommandList, self._path(lang, "commands.toml"))
+    def commands(self, lang: str, file: str = "commands.toml") -> list[tuple[str, str]]:
+        """The published commands and their descriptions: the patients' (commands.toml), or
+        with ``file="staff_commands.toml"`` the clinic team's."""
+        parsed = load_file(CommandList, self._path(lang, file))
         return [(c.command, c.description) for c in parsed.command]
 
     def buttons(self, lang: str) -> dict[str, str]:

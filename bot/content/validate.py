@@ -7,16 +7,19 @@ overlong text is caught before a patient sees it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 from pathlib import Path
 
 from bot.content.catalogue import (
     CATALOGUE,
     SAMPLE_WHEN,
+    STAFF_COMMANDS,
     Button,
     ChatCommand,
     FaqAnswer,
     Message,
     ReminderText,
+    StaffCommand,
 )
 from bot.content.store import Content, ContentError
 from bot.content.telegram_html import check_telegram_html
@@ -67,6 +70,20 @@ def _render_problems(
     return problems
 
 
+def _command_problems(
+    content: Content, lang: str, file: str, published: set[str], handled: type[StrEnum]
+) -> list[str]:
+    """The commands of `file` against those the code answers (`handled`)."""
+    problems: list[str] = []
+    missing = [str(c) for c in handled if c not in published]
+    if missing:
+        problems.append(f"{content.root / lang / file}: missing commands {missing}")
+    unknown = sorted(published - {str(c) for c in handled})
+    if unknown:
+        problems.append(f"{content.root / lang / file}: no handler for commands {unknown}")
+    return problems
+
+
 def validate_content(messages_dir: Path, default_language: str = "en") -> list[str]:
     """Every problem found, one line each, naming the file; an empty list means valid."""
     try:
@@ -80,21 +97,23 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
         try:
             content.format_datetime(SAMPLE_WHEN, lang)
             commands = {c for c, _ in content.commands(lang)}
+            staff_commands = {c for c, _ in content.commands(lang, STAFF_COMMANDS)}
             labels = content.buttons(lang)
             faq = content.faq(lang)
         except (ContentError, KeyError, IndexError, ValueError) as exc:
             problems.extend(str(exc).splitlines())
             continue
         if lang == default_language:
-            missing = [str(c) for c in ChatCommand if c not in commands]
-            if missing:
+            problems.extend(
+                _command_problems(content, lang, "commands.toml", commands, ChatCommand)
+            )
+            problems.extend(
+                _command_problems(content, lang, STAFF_COMMANDS, staff_commands, StaffCommand)
+            )
+            shared = sorted(commands & staff_commands)
+            if shared:
                 problems.append(
-                    f"{content.root / lang / 'commands.toml'}: missing commands {missing}"
-                )
-            unknown = sorted(commands - set(ChatCommand))
-            if unknown:
-                problems.append(
-                    f"{content.root / lang / 'commands.toml'}: no handler for commands {unknown}"
+                    f"{content.root / lang / STAFF_COMMANDS}: also patients' commands {shared}"
                 )
             missing = [str(k) for k in Button if k not in labels]
             if missing:

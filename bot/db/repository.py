@@ -35,7 +35,9 @@ from bot.db.models import (
     Invite,
     Patient,
     Reminder,
+    StaffMember,
 )
+from bot.db.staff import StaffRepository
 from bot.db.statements import rows_matched
 from bot.domain.visits import AppointmentStatus
 from scheduler.records import ClaimedReminder, ClaimedRow, Recipient, Visit
@@ -45,12 +47,17 @@ SCHEDULED = AppointmentStatus.SCHEDULED
 CANCELLED = AppointmentStatus.CANCELLED
 
 
-# Built once: the statement every update runs (building it costs more than running it).
+# Built once: the statement every update runs (building it costs more than running it): the
+# patient, the conversation state and the staff role of whoever wrote, in one round trip.
 _PATIENT_AND_STATE = (
-    select(Patient, ConversationState)
+    select(Patient, ConversationState, StaffMember.role)
     .select_from(select(literal(1).label("one")).subquery())
     .outerjoin(Patient, Patient.telegram_id == bindparam("telegram_id"))
     .outerjoin(ConversationState, ConversationState.storage_key == bindparam("storage_key"))
+    .outerjoin(
+        StaffMember,
+        (StaffMember.telegram_id == bindparam("telegram_id")) & StaffMember.removed_at.is_(None),
+    )
 )
 
 AfterCommit = Callable[[], Awaitable[None] | None]
@@ -239,17 +246,19 @@ class Repository:
 
     async def patient_and_state(
         self, telegram_id: int, storage_key: str | None
-    ) -> Patient | None:
-        """Who is writing and where they are in the conversation, in one round trip (the two
-        reads every update makes). The state row is kept for :meth:`conversation_state`."""
+    ) -> tuple[Patient | None, str | None]:
+        """Who is writing (their patient row, and their role if they are an active staff
+        member) and where they are in the conversation, in one round trip (the reads every
+        update makes). The state row is kept for :meth:`conversation_state`."""
         if storage_key is None:
-            return await self.patient_by_telegram_id(telegram_id)
+            patient = await self.patient_by_telegram_id(telegram_id)
+            return patient, await StaffRepository(self.session).active_role(telegram_id)
         result = await self.session.execute(
             _PATIENT_AND_STATE, {"telegram_id": telegram_id, "storage_key": storage_key}
         )
-        patient, state = result.one()
+        patient, state, role = result.one()
         self._states[storage_key] = state
-        return patient
+        return patient, role
 
     async def save_conversation_state(
         self,

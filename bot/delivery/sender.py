@@ -149,7 +149,8 @@ class Sender:
         return await self._send(chat_id, text, options)
 
     async def answer(self, method: TelegramMethod[T]) -> CallResult[T]:
-        """Answer an update: a reply, an edit or a button acknowledgement.
+        """Answer an update: a reply, an edit, a picture (an upload), a command menu or a
+        button acknowledgement.
 
         Answers are not held to ``rate`` (that budget is for what the bot sends on its own, and
         a patient waiting for a reply must not queue behind a reminder burst), but a
@@ -162,7 +163,8 @@ class Sender:
             if wait > 0:
                 await self._sleep(wait)
 
-        text = getattr(method, "text", None)
+        # A message's text or a picture's caption: kept out of the logged error descriptions.
+        text = getattr(method, "text", None) or getattr(method, "caption", None)
         return await self._call(
             method, "answer", getattr(method, "chat_id", None), text or "", unpaused
         )

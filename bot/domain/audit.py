@@ -29,6 +29,7 @@ class Action(StrEnum):
     INVITE_REDEEM = "invite.redeem"
     STAFF_LIST = "staff.list"
     AUDIT_READ = "audit.read"
+    ROSTER_READ = "roster.read"
 
 
 class Outcome(StrEnum):

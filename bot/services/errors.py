@@ -81,3 +81,12 @@ class InviteRefused(Refusal):
         self.code = code
         self.earlier = earlier
         self.later = later
+
+
+class RosterRefused(Refusal):
+    """A day the roster cannot show: ``unreadable`` (not a date) or ``too_far`` (more than a
+    year away either way)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code

@@ -33,7 +33,7 @@ from bot.services.appointments import Ambiguity, AppointmentService, Proposal
 from bot.services.errors import BookingRefused, InviteRefused
 from bot.services.staff import StaffService
 from scheduler.clock import Clock
-from scheduler.timemath import UnknownZone, load_zone
+from scheduler.timemath import UnknownZone, load_zone, to_local
 
 __all__ = [
     "AlreadyUsed",
@@ -68,6 +68,11 @@ class Linked:
     appointment_id: int
     starts_at: datetime
     zone: str
+
+    @property
+    def local(self) -> datetime:
+        """The start as wall time in the visit's zone."""
+        return to_local(self.starts_at, load_zone(self.zone))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,13 +132,8 @@ class InviteService:
         """An invite to a visit at `when`: typed text or a naive wall time (both in `zone`,
         default the clinic's), or an aware instant. Staff only. Raises InviteRefused saying why not
         (for ``ambiguous`` with both instants: pass the chosen one back)."""
-        await self.staff.require(
-            actor, Permission.INVITES, action=Action.INVITE_CREATE, target="invite:new"
-        )
-        try:
-            clean = clean_label(label)
-        except InvalidLabel as exc:
-            raise InviteRefused(exc.code) from exc
+        await self.require(actor)
+        clean = self.check_label(label)
         proposal = self._proposal(when, zone or self.default_zone)
         now = self.clock.now()
         code = new_code()
@@ -162,20 +162,47 @@ class InviteService:
             invite.id, code, link, invite.starts_at, invite.timezone, invite.expires_at
         )
 
-    def _proposal(self, when: str | datetime, zone: str) -> Proposal:
+    @staticmethod
+    def looks_like_code(text: str) -> bool:
+        """Whether `text` could be an invite code at all (worth keeping until consent)."""
+        return is_code_shaped(text)
+
+    async def require(self, actor: Actor) -> None:
+        """The actor may make invites (staff); NotAllowed, with an audit line, otherwise."""
+        await self.staff.require(
+            actor, Permission.INVITES, action=Action.INVITE_CREATE, target="invite:new"
+        )
+
+    async def read_time(
+        self, actor: Actor, when: str | datetime, *, zone: str | None = None
+    ) -> Proposal | Ambiguity:
+        """The first step of an invite made in a conversation: the visit's time read and
+        checked as :meth:`create` will (staff only), nothing stored. A time that happens twice
+        comes back as an Ambiguity, for staff to pick one; InviteRefused says why not."""
+        await self.require(actor)
+        return self._reading(when, zone or self.default_zone)
+
+    def check_label(self, label: str) -> str:
+        """The label as :meth:`create` will store it, or InviteRefused saying why not."""
+        try:
+            return clean_label(label)
+        except InvalidLabel as exc:
+            raise InviteRefused(exc.code) from exc
+
+    def _reading(self, when: str | datetime, zone: str) -> Proposal | Ambiguity:
         try:
             if isinstance(when, str):
-                reading = self.appointments.read(when, zone)
-            elif when.tzinfo is None:
-                reading = self.appointments.at_wall_time(when, zone)
-            else:
-                reading = self.appointments.check(
-                    Proposal(when.astimezone(UTC), load_zone(zone).key)
-                )
+                return self.appointments.read(when, zone)
+            if when.tzinfo is None:
+                return self.appointments.at_wall_time(when, zone)
+            return self.appointments.check(Proposal(when.astimezone(UTC), load_zone(zone).key))
         except UnknownZone as exc:
             raise InviteRefused("unknown_zone") from exc
         except BookingRefused as exc:
             raise InviteRefused(str(exc.code)) from exc
+
+    def _proposal(self, when: str | datetime, zone: str) -> Proposal:
+        reading = self._reading(when, zone)
         if isinstance(reading, Ambiguity):
             raise InviteRefused(
                 "ambiguous", earlier=reading.earlier.starts_at, later=reading.later.starts_at

@@ -50,7 +50,13 @@ class StaffService:
         """Admin for STAFF_IDS; else the role of an active member; None for everyone else."""
         if telegram_id in self.env_admins:
             return Role.ADMIN
-        stored = await self.repo.active_role(telegram_id)
+        return self.role_from(telegram_id, await self.repo.active_role(telegram_id))
+
+    def role_from(self, telegram_id: int, stored: str | None) -> Role | None:
+        """:meth:`role_of` given the member's stored role already read (the update pipeline
+        reads it with the patient, in the same round trip)."""
+        if telegram_id in self.env_admins:
+            return Role.ADMIN
         return Role(stored) if stored is not None else None
 
     async def require(

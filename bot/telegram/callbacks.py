@@ -100,3 +100,38 @@ class ChecklistCb(CallbackData, prefix="k"):
     appt: int = Field(ge=1, le=MAX_ID)
     item: str = Field(max_length=32)
     done: bool
+
+
+class InviteAction(StrEnum):
+    CONFIRM = "confirm"
+    CHANGE = "change"
+    EARLIER = "earlier"  # the first of two readings of a time that happens twice
+    LATER = "later"
+
+
+class InviteCb(CallbackData, prefix="i"):
+    """Staff answers about the invite held in conversation state (never an instant in the
+    data); the permission is checked again on every press."""
+
+    action: InviteAction
+    t: str = Field(default="", max_length=16)  # the offer's token (see new_token)
+
+
+class RosterCb(CallbackData, prefix="o"):
+    """A page of one day's roster."""
+
+    day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    page: int = Field(ge=0, le=1000)
+
+
+class StaffAction(StrEnum):
+    REMOVE = "remove"
+    REMOVE_YES = "remove_yes"
+    REMOVE_NO = "remove_no"
+
+
+class StaffCb(CallbackData, prefix="s"):
+    """Admins' buttons about one team member (a Telegram user id)."""
+
+    action: StaffAction
+    id: int = Field(ge=1, le=MAX_ID)

@@ -9,7 +9,7 @@ the ones every update shows (menu, home, FAQ topics) are built once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
 
@@ -27,8 +27,13 @@ from bot.telegram.callbacks import (
     DraftCb,
     FaqCb,
     ForgetCb,
+    InviteAction,
+    InviteCb,
     MenuCb,
     MenuTarget,
+    RosterCb,
+    StaffAction,
+    StaffCb,
     ZoneCb,
 )
 
@@ -119,29 +124,41 @@ class Keyboards:
             2,
         )
 
+    def _short(self, when: datetime) -> str:
+        return self.content.format_datetime(when, self.lang, "datetime_short")
+
+    def _two_readings(
+        self,
+        earlier: datetime,
+        later: datetime,
+        labels: tuple[Button, Button],
+        data: Callable[[str], CallbackData],
+    ) -> InlineKeyboardMarkup:
+        """A time that happens twice: a button for each reading (`data` of ``earlier`` and
+        ``later``), and one to type it again (``change``)."""
+        pick, change = labels
+        return self._markup(
+            [
+                (self._label(pick, when=self._short(earlier)), data("earlier")),
+                (self._label(pick, when=self._short(later)), data("later")),
+                (self._label(change), data("change")),
+            ]
+        )
+
     def draft_ambiguous(
         self, earlier: datetime, later: datetime, token: str
     ) -> InlineKeyboardMarkup:
-        def pick(when: datetime) -> str:
-            short = self.content.format_datetime(when, self.lang, "datetime_short")
-            return self._label(Button.DRAFT_PICK, when=short)
-
-        return self._markup(
-            [
-                (pick(earlier), DraftCb(action=DraftAction.EARLIER, t=token)),
-                (pick(later), DraftCb(action=DraftAction.LATER, t=token)),
-                (self._label(Button.DRAFT_CHANGE), DraftCb(action=DraftAction.CHANGE, t=token)),
-            ]
+        return self._two_readings(
+            earlier,
+            later,
+            (Button.DRAFT_PICK, Button.DRAFT_CHANGE),
+            lambda action: DraftCb(action=DraftAction(action), t=token),
         )
 
     def appointments(self, items: Sequence[Appointment]) -> InlineKeyboardMarkup:
         buttons: list[tuple[str, str | CallbackData]] = [
             (
-                self._label(Button.APPOINTMENT_ITEM,
-                    when=self.content.format_datetime(
-                        appt.local_start, self.lang, "datetime_short"
-                    ),
-                ),
+                self._label(Button.APPOINTMENT_ITEM, when=self._short(appt.local_start)),
                 ApptCb(action=ApptAction.VIEW, id=appt.id),
             )
             for appt in items
@@ -211,4 +228,60 @@ class Keyboards:
                 (self._label(Button.FORGET_YES), ForgetCb(confirm=True, t=token)),
                 (self._label(Button.FORGET_NO), ForgetCb(confirm=False, t=token)),
             ]
+        )
+
+    # --- staff -------------------------------------------------------------------------------
+    def invite_confirm(self, token: str) -> InlineKeyboardMarkup:
+        return self._markup(
+            [
+                (
+                    self._label(Button.INVITE_CONFIRM),
+                    InviteCb(action=InviteAction.CONFIRM, t=token),
+                ),
+                (self._label(Button.INVITE_CHANGE), InviteCb(action=InviteAction.CHANGE, t=token)),
+            ],
+            2,
+        )
+
+    def invite_ambiguous(
+        self, earlier: datetime, later: datetime, token: str
+    ) -> InlineKeyboardMarkup:
+        return self._two_readings(
+            earlier,
+            later,
+            (Button.INVITE_PICK, Button.INVITE_CHANGE),
+            lambda action: InviteCb(action=InviteAction(action), t=token),
+        )
+
+    def roster_pages(self, day: str, page: int, pages: int) -> InlineKeyboardMarkup | None:
+        buttons: list[tuple[str, str | CallbackData]] = []
+        if page > 0:
+            buttons.append((self._label(Button.ROSTER_PREV), RosterCb(day=day, page=page - 1)))
+        if page + 1 < pages:
+            buttons.append((self._label(Button.ROSTER_NEXT), RosterCb(day=day, page=page + 1)))
+        return self._markup(buttons, 2) if buttons else None
+
+    def staff_members(self, telegram_ids: Iterable[int]) -> InlineKeyboardMarkup | None:
+        buttons: list[tuple[str, str | CallbackData]] = [
+            (
+                self._label(Button.STAFF_REMOVE, label=str(telegram_id)),
+                StaffCb(action=StaffAction.REMOVE, id=telegram_id),
+            )
+            for telegram_id in telegram_ids
+        ]
+        return self._markup(buttons) if buttons else None
+
+    def staff_remove_confirm(self, telegram_id: int) -> InlineKeyboardMarkup:
+        return self._markup(
+            [
+                (
+                    self._label(Button.STAFF_REMOVE_YES),
+                    StaffCb(action=StaffAction.REMOVE_YES, id=telegram_id),
+                ),
+                (
+                    self._label(Button.STAFF_REMOVE_NO),
+                    StaffCb(action=StaffAction.REMOVE_NO, id=telegram_id),
+                ),
+            ],
+            2,
         )

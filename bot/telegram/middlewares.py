@@ -13,7 +13,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -31,10 +31,18 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.catalogue import NeedConsent
+from bot.db.invites import InviteRepository
 from bot.db.repository import AfterCommit, Repository
+from bot.db.roster import RosterRepository
+from bot.db.staff import StaffRepository
+from bot.domain.audit import Actor
 from bot.services.appointments import AppointmentService
+from bot.services.audit import AuditTrail
+from bot.services.invites import InviteService
 from bot.services.patients import PatientService
 from bot.services.reminders import PreparationService, ReminderPlanner
+from bot.services.roster import RosterService
+from bot.services.staff import StaffService
 from bot.telegram.context import AppContext
 from bot.telegram.fsm_storage import SqlStorage, current_repository
 from bot.telegram.reply import Reply
@@ -150,7 +158,9 @@ class UnitOfWork(BaseMiddleware):
                 repo = Repository(session)
                 # The patient and the conversation state in one round trip; the FSM context
                 # (next in the chain) then reads the state from the repository.
-                patient = await repo.patient_and_state(user.id, state_key) if user else None
+                patient, stored_role = (
+                    await repo.patient_and_state(user.id, state_key) if user else (None, None)
+                )
                 lang = (
                     patient.language
                     if patient is not None
@@ -163,6 +173,9 @@ class UnitOfWork(BaseMiddleware):
                     callback_id=query.id if query is not None else None,
                 )
                 step_data = {**data, **self._services(repo, patient, reply)}
+                staff: StaffService = step_data["staff"]
+                step_data["actor"] = Actor(user.id) if user else None
+                step_data["staff_role"] = staff.role_from(user.id, stored_role) if user else None
                 token = current_repository.set(repo)
                 try:
                     result = await handler(event, step_data)
@@ -191,7 +204,9 @@ class UnitOfWork(BaseMiddleware):
 
     def _services(self, repo: Repository, patient: Any, reply: Reply) -> dict[str, Any]:
         """What handlers may ask for by name, besides aiogram's own (the reply carries the
-        content, the language and the keyboards)."""
+        content, the language and the keyboards), and besides ``actor`` (the sender as an audit
+        Actor) and ``staff_role`` (their Role, None for patients), set by the caller. Services
+        are cheap objects over the update's session: building them runs no query."""
         app = self.app
         plan = app.content.plan
 
@@ -199,18 +214,40 @@ class UnitOfWork(BaseMiddleware):
             # The engine must not look before the rows it is woken for are committed.
             repo.after_commit.append(lambda: app.wake(when))
 
+        settings = app.settings
+        appointments = AppointmentService(
+            repo, app.clock, ReminderPlanner(repo, plan, app.clock, wake)
+        )
+        staff = StaffService(
+            StaffRepository(repo.session),
+            AuditTrail(repo.audit, app.clock),
+            app.clock,
+            env_admins=settings.staff_ids,
+        )
         return {
             "clock": app.clock,
             "staff_alerts": app.staff_alerts,
             "patient": patient,
             "reply": reply,
-            "patients": PatientService(
-                repo, app.clock, default_timezone=app.settings.clinic_timezone
-            ),
-            "appointments": AppointmentService(
-                repo, app.clock, ReminderPlanner(repo, plan, app.clock, wake)
-            ),
+            "patients": PatientService(repo, app.clock, default_timezone=settings.clinic_timezone),
+            "appointments": appointments,
             "preparation": PreparationService(repo, plan, app.clock, wake),
+            "staff": staff,
+            "invites": InviteService(
+                InviteRepository(repo.session),
+                staff,
+                appointments,
+                app.clock,
+                ttl=timedelta(days=settings.invite_ttl_days),
+                default_zone=settings.clinic_timezone,
+            ),
+            "roster": RosterService(
+                RosterRepository(repo.session),
+                staff,
+                app.clock,
+                checklist=plan.checklist,
+                zone=settings.clinic_timezone,
+            ),
         }
 
 

@@ -16,19 +16,29 @@ from aiogram.types import ErrorEvent
 from bot.content.catalogue import (
     AppointmentError,
     AppointmentGone,
+    InviteError,
     ReminderSnoozeRefused,
+    RosterAsk,
+    StaffNoSuchMember,
+    StaffNotAllowed,
     StaleButton,
+    UnknownCommand,
 )
 from bot.db.models import Patient
 from bot.domain.when_parser import ParseErrorCode
 from bot.services.errors import (
     BookingRefused,
+    InviteRefused,
     NoSuchAppointment,
+    NoSuchMember,
+    NotAllowed,
     NothingToTick,
+    RosterRefused,
     SnoozeRefused,
     UnknownItem,
     VisitOver,
 )
+from bot.services.invites import InviteService
 from bot.telegram.reply import Reply
 
 
@@ -65,6 +75,35 @@ async def booking_refused(event: ErrorEvent, reply: Reply, patient: Patient) -> 
     )
 
 
+async def not_allowed(event: ErrorEvent, reply: Reply) -> None:
+    """Someone who is not on the team gets what any unknown command or stale button gets (the
+    refused attempt is in the audit log); a member, why not."""
+    refusal = event.exception
+    assert isinstance(refusal, NotAllowed)
+    if refusal.reason != "not_staff":
+        reply.send(StaffNotAllowed(reason=refusal.reason))
+    elif event.update.callback_query is not None:
+        reply.send(StaleButton(), reply.kb.home())
+    else:
+        reply.send(UnknownCommand(), reply.kb.home())
+
+
+async def no_such_member(event: ErrorEvent, reply: Reply) -> None:
+    reply.send(StaffNoSuchMember())
+
+
+async def invite_refused(event: ErrorEvent, reply: Reply, invites: InviteService) -> None:
+    refusal = event.exception
+    assert isinstance(refusal, InviteRefused)
+    reply.send(InviteError(code=refusal.code, zone=invites.default_zone))
+
+
+async def roster_refused(event: ErrorEvent, reply: Reply) -> None:
+    refusal = event.exception
+    assert isinstance(refusal, RosterRefused)
+    reply.send(RosterAsk(code=refusal.code))
+
+
 def create_router() -> Router:
     """A fresh router each call, for one ErrorsMiddleware (not included in the dispatcher)."""
     r = Router(name="refusals")
@@ -72,4 +111,8 @@ def create_router() -> Router:
     r.errors.register(stale_button, ExceptionTypeFilter(UnknownItem, NothingToTick))
     r.errors.register(snooze_refused, ExceptionTypeFilter(SnoozeRefused))
     r.errors.register(booking_refused, ExceptionTypeFilter(BookingRefused))
+    r.errors.register(not_allowed, ExceptionTypeFilter(NotAllowed))
+    r.errors.register(no_such_member, ExceptionTypeFilter(NoSuchMember))
+    r.errors.register(invite_refused, ExceptionTypeFilter(InviteRefused))
+    r.errors.register(roster_refused, ExceptionTypeFilter(RosterRefused))
     return r

@@ -9,15 +9,19 @@ nothing but the kind error, and an update retried after a write conflict answers
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiogram.methods import (
     AnswerCallbackQuery,
+    DeleteMyCommands,
     EditMessageText,
     LeaveChat,
     SendMessage,
+    SendPhoto,
+    SetMyCommands,
 )
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import BotCommand, BotCommandScopeChat, BufferedInputFile, InlineKeyboardMarkup
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.content.catalogue import Message
@@ -45,7 +49,26 @@ class _Leave:
     pass
 
 
-_Action = _Send | _Edit | _Leave
+@dataclass(frozen=True)
+class _Photo:
+    png: bytes
+    filename: str
+    caption: str
+    markup: InlineKeyboardMarkup | None
+
+
+@dataclass(frozen=True)
+class _Menu:
+    """The command menu of one chat (not necessarily this update's): `commands`, or None for
+    the default one (the chat's own list deleted)."""
+
+    chat_id: int
+    commands: tuple[BotCommand, ...] | None
+
+
+_ChatAction = _Send | _Edit | _Leave | _Photo
+"""What goes to the chat of the update."""
+_Action = _ChatAction | _Menu
 
 
 class Reply:
@@ -94,6 +117,22 @@ class Reply:
         else:
             self._actions.append(_Send(html, markup))
 
+    def send_photo(
+        self,
+        png: bytes,
+        caption: Message,
+        markup: InlineKeyboardMarkup | None = None,
+        *,
+        filename: str = "image.png",
+    ) -> None:
+        """Answer with a PNG picture (uploaded after the commit) and a rendered caption."""
+        self._actions.append(_Photo(png, filename, self.render(caption), markup))
+
+    def set_chat_menu(self, chat_id: int, commands: Sequence[BotCommand] | None) -> None:
+        """After the commit, give the private chat `chat_id` its own command menu (None: take
+        it away, so the chat shows the default list again)."""
+        self._actions.append(_Menu(chat_id, tuple(commands) if commands is not None else None))
+
     def leave_chat(self) -> None:
         self._actions.append(_Leave())
 
@@ -116,13 +155,24 @@ class Reply:
                     )
                 )
         actions, self._actions = self._actions, []
-        if self.chat_id is None:
-            return
         for action in actions:
-            await self._perform(sender, action)
+            if isinstance(action, _Menu):
+                await _set_menu(sender, action)
+            elif self.chat_id is not None:
+                await self._perform(sender, action)
 
-    async def _perform(self, sender: Sender, action: _Action) -> None:
+    async def _perform(self, sender: Sender, action: _ChatAction) -> None:
         assert self.chat_id is not None
+        if isinstance(action, _Photo):
+            await sender.answer(
+                SendPhoto(
+                    chat_id=self.chat_id,
+                    photo=BufferedInputFile(action.png, filename=action.filename),
+                    caption=action.caption,
+                    reply_markup=action.markup,
+                )
+            )
+            return
         if isinstance(action, _Leave):
             await sender.answer(LeaveChat(chat_id=self.chat_id))
             return
@@ -142,3 +192,11 @@ class Reply:
         await sender.answer(
             SendMessage(chat_id=self.chat_id, text=action.html, reply_markup=action.markup)
         )
+
+
+async def _set_menu(sender: Sender, menu: _Menu) -> None:
+    scope = BotCommandScopeChat(chat_id=menu.chat_id)
+    if menu.commands is None:
+        await sender.answer(DeleteMyCommands(scope=scope))
+    else:
+        await sender.answer(SetMyCommands(commands=list(menu.commands), scope=scope))

@@ -14,3 +14,13 @@ class ZoneSetting(StatesGroup):
 
 class Forgetting(StatesGroup):
     confirming = State()
+
+
+class Inviting(StatesGroup):
+    """Staff making an invite: the visit's time, (a choice if it happens twice), a label, and
+    a confirmation."""
+
+    waiting_for_time = State()
+    picking = State()
+    waiting_for_label = State()
+    confirming = State()

@@ -331,9 +331,13 @@ class FakeTelegramServer:
         if method == "senddocument":
             caption = {"caption": params["caption"]} if params.get("caption") else {}
             return self._message(params, document=self._document(params["document"]), **caption)
+        if method == "sendphoto":
+            caption = {"caption": params["caption"]} if params.get("caption") else {}
+            photo = {**self._document(params["photo"]), "width": 512, "height": 512}
+            return self._message(params, photo=[photo], **caption)
         if method == "editmessagetext":
             return self._message(params, **self._text(params), edit_date=int(time.time()))
-        if method in ("answercallbackquery", "setmycommands", "leavechat"):
+        if method in ("answercallbackquery", "setmycommands", "deletemycommands", "leavechat"):
             return True
         raise ApiError(404, "Not Found: method not found")
 

@@ -1,9 +1,15 @@
-"""Welcome, consent, the main menu and help."""
+"""Welcome, consent, the main menu and help; and invite links (``/start <code>``).
+
+An invite link is redeemed only once the patient has agreed: the clinic's consent text stays
+the gate. Until then the code waits in the conversation state (nothing else is stored), and it
+is redeemed right after "I agree", or dropped with "No, thanks". Whatever makes a link unusable
+(unknown, used, expired, refused by the booking rules), the patient hears only that it can't
+be used and that the clinic can make a new one."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
@@ -12,12 +18,16 @@ from bot.content.catalogue import (
     ConsentDeclined,
     ConsentThanks,
     Help,
+    InviteLinked,
+    InviteUnusable,
     Menu,
     NeedConsent,
     Welcome,
     WelcomeBack,
 )
+from bot.content.catalogue import Message as Text
 from bot.db.models import Patient
+from bot.services.invites import AlreadyUsed, InviteService, Linked
 from bot.services.patients import PatientService
 from bot.telegram.callbacks import ConsentCb, MenuCb, MenuTarget
 from bot.telegram.reply import Reply
@@ -33,16 +43,64 @@ async def start(
     reply.send(Welcome(), reply.kb.consent())
 
 
-async def consent_answer(
-    callback: CallbackQuery, callback_data: ConsentCb, reply: Reply, patients: PatientService
+_INVITE = "invite"  # the conversation-state key of a code waiting for consent
+
+
+async def start_with_code(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    reply: Reply,
+    patient: Patient | None,
+    invites: InviteService,
 ) -> None:
+    code = command.args or ""
+    await state.clear()
+    if patient is not None and patient.has_consented:
+        await _redeem(reply, invites, patient, code, WelcomeBack())
+        return
+    if invites.looks_like_code(code):
+        await state.set_data({_INVITE: code})  # redeemed right after consent
+    else:
+        reply.send(InviteUnusable(already_linked=False))
+    reply.send(Welcome(), reply.kb.consent())
+
+
+async def _redeem(
+    reply: Reply, invites: InviteService, patient: Patient, code: str, otherwise: Text
+) -> None:
+    """Redeem the code and say how it went; `otherwise` is the normal answer, sent after the
+    kind one when the link cannot be used."""
+    result = await invites.redeem(code, patient)
+    if isinstance(result, Linked):
+        reply.send(InviteLinked(when=result.local), reply.kb.main_menu())
+        return
+    mine = isinstance(result, AlreadyUsed) and result.by_this_patient
+    reply.send(InviteUnusable(already_linked=mine))
+    reply.send(otherwise, reply.kb.main_menu())
+
+
+async def consent_answer(
+    callback: CallbackQuery,
+    callback_data: ConsentCb,
+    state: FSMContext,
+    reply: Reply,
+    patients: PatientService,
+    invites: InviteService,
+) -> None:
+    code = (await state.get_data()).get(_INVITE)
+    if code is not None:
+        await state.clear()  # redeemed now, or dropped with the refusal
     if not callback_data.agree:
         reply.send(ConsentDeclined(), reply.kb.start_over())
         return
     # Idempotent: a second tap (or one racing the first) finds the account and says the same.
-    await patients.consent(
+    patient = await patients.consent(
         telegram_id=callback.from_user.id, chat_id=callback.from_user.id, language=reply.lang
     )
+    if isinstance(code, str):
+        await _redeem(reply, invites, patient, code, ConsentThanks())
+        return
     reply.send(ConsentThanks(), reply.kb.main_menu())
 
 
@@ -63,6 +121,7 @@ async def help_(event: Message | CallbackQuery, reply: Reply) -> None:
 def create_router() -> Router:
     """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     r = Router(name="start")
+    r.message.register(start_with_code, CommandStart(deep_link=True))
     r.message.register(start, CommandStart())
     r.callback_query.register(start, MenuCb.filter(F.to == MenuTarget.START))
     r.callback_query.register(consent_answer, ConsentCb.filter())

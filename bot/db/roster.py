@@ -1,0 +1,104 @@
+"""The roster's queries: a day's visits with what staff need to see about each, and the invites
+of that day nobody has opened yet. Two statements, whatever the number of visits (the label,
+the checklist ticks and the reminder outcomes are correlated subqueries, not a query each)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from bot.db.models import Appointment, ChecklistTick, Invite, Patient, Reminder
+from bot.domain.visits import AppointmentStatus
+from scheduler.statuses import ReminderStatus
+
+__all__ = ["OpenInviteRow", "RosterRepository", "VisitRow"]
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRow:
+    appointment_id: int
+    patient_id: int
+    starts_at: datetime
+    label: str | None
+    """The label of the invite the patient was linked through; None for a visit they booked."""
+    attendance: str | None
+    reachable: bool
+    ticked: int
+    """Checklist items of the plan ticked off (ticks of items the plan no longer has do not
+    count)."""
+    reminders_sent: int
+    reminders_failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInviteRow:
+    invite_id: int
+    starts_at: datetime
+    label: str
+    expires_at: datetime
+
+
+def _count(
+    appointment_id: InstrumentedAttribute[int], *where: ColumnElement[bool]
+) -> ScalarSelect[int]:
+    """How many rows of the table of `appointment_id` belong to the visit and match `where`."""
+    return (
+        select(func.count())
+        .where(appointment_id == Appointment.id, *where)
+        .correlate(Appointment)
+        .scalar_subquery()
+    )
+
+
+class RosterRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def visits(
+        self, start: datetime, end: datetime, checklist: Collection[str]
+    ) -> list[VisitRow]:
+        """Scheduled visits starting in [start, end), in order of start."""
+        label = (
+            select(Invite.label)
+            .where(Invite.appointment_id == Appointment.id)
+            .order_by(Invite.id)
+            .limit(1)
+            .correlate(Appointment)
+            .scalar_subquery()
+        )
+        query = (
+            select(
+                Appointment.id,
+                Appointment.patient_id,
+                Appointment.starts_at,
+                label,
+                Appointment.attendance,
+                Patient.reachable,
+                _count(ChecklistTick.appointment_id, ChecklistTick.item.in_(list(checklist))),
+                _count(Reminder.appointment_id, Reminder.status == ReminderStatus.SENT),
+                _count(Reminder.appointment_id, Reminder.status == ReminderStatus.FAILED),
+            )
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .where(
+                Appointment.status == AppointmentStatus.SCHEDULED,
+                Appointment.starts_at >= start,
+                Appointment.starts_at < end,
+            )
+            .order_by(Appointment.starts_at, Appointment.id)
+        )
+        result = await self.session.execute(query)
+        return [VisitRow(*row) for row in result.all()]
+
+    async def open_invites(self, start: datetime, end: datetime) -> list[OpenInviteRow]:
+        """Invites to visits starting in [start, end) that nobody has opened yet."""
+        result = await self.session.execute(
+            select(Invite.id, Invite.starts_at, Invite.label, Invite.expires_at)
+            .where(Invite.used_at.is_(None), Invite.starts_at >= start, Invite.starts_at < end)
+            .order_by(Invite.starts_at, Invite.id)
+        )
+        return [OpenInviteRow(*row) for row in result.all()]

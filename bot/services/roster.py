@@ -1,0 +1,164 @@
+"""The roster: one local day of the clinic, as staff see it.
+
+Each visit of the day (in the clinic's zone) with the label of the invite it came through (or
+the patient's number), its local time, checklist progress, the attendance answer and what
+became of its reminders; then the invites of that day nobody has opened yet. Staff only (the
+permission check writes a refused attempt to the audit log). Plain async code: a web panel
+would call it the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+from bot.db.roster import RosterRepository
+from bot.domain.audit import Action, Actor, target
+from bot.domain.staff import Permission
+from bot.domain.when_parser import WhenParseError, parse_when
+from bot.services.errors import RosterRefused
+from bot.services.staff import StaffService
+from scheduler.clock import Clock
+from scheduler.timemath import load_zone, to_local
+
+__all__ = ["PAGE_SIZE", "RosterDay", "RosterEntry", "RosterService"]
+
+PAGE_SIZE = 10
+MAX_DAYS_AWAY = 366
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    """One line of the roster: a visit, or an invite not opened yet (`kind` ``invite``)."""
+
+    kind: Literal["visit", "invite"]
+    local: datetime
+    label: str | None
+    patient_id: int | None
+    checklist_done: int = 0
+    checklist_total: int = 0
+    attendance: str | None = None
+    reminders_sent: int = 0
+    reminders_failed: int = 0
+    unreachable: bool = False
+    expired: bool = False
+    """An invite whose link can no longer be used."""
+
+    def as_line(self) -> dict[str, object]:
+        """The values a template reads."""
+        return {
+            "kind": self.kind,
+            "when": self.local,
+            "label": self.label,
+            "patient_id": self.patient_id,
+            "done": self.checklist_done,
+            "total": self.checklist_total,
+            "attendance": self.attendance,
+            "sent": self.reminders_sent,
+            "failed": self.reminders_failed,
+            "unreachable": self.unreachable,
+            "expired": self.expired,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RosterDay:
+    day: date
+    zone: str
+    entries: Sequence[RosterEntry]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-len(self.entries) // PAGE_SIZE))
+
+    def page(self, number: int) -> tuple[int, Sequence[RosterEntry]]:
+        """The page (from 0, clamped to those there are) and its entries."""
+        number = min(max(number, 0), self.pages - 1)
+        return number, self.entries[number * PAGE_SIZE : (number + 1) * PAGE_SIZE]
+
+    @property
+    def local_midnight(self) -> datetime:
+        return datetime.combine(self.day, time(0), tzinfo=load_zone(self.zone))
+
+
+class RosterService:
+    def __init__(
+        self,
+        repo: RosterRepository,
+        staff: StaffService,
+        clock: Clock,
+        *,
+        checklist: Sequence[str],
+        zone: str,
+    ) -> None:
+        self.repo = repo
+        self.staff = staff
+        self.clock = clock
+        self.checklist = tuple(checklist)
+        self.zone = load_zone(zone)
+
+    def today(self, days_ahead: int = 0) -> date:
+        """The clinic's local date, `days_ahead` days on."""
+        return to_local(self.clock.now(), self.zone).date() + timedelta(days=days_ahead)
+
+    def read_day(self, text: str) -> date:
+        """A day as staff type it: ``2026-12-03``, or whatever the patients' reader takes as a
+        day (``12/3``, ``Dec 3``, ``tomorrow``, ``thursday``). RosterRefused otherwise
+        (``missing`` for no text)."""
+        text = text.strip()
+        if not text:
+            raise RosterRefused("missing")
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            now_local = to_local(self.clock.now(), self.zone).replace(tzinfo=None)
+            try:
+                # The reader wants a time as well; noon is on every day whatever the clocks do.
+                day = parse_when(f"{text} noon", now_local=now_local).date()
+            except WhenParseError as exc:
+                raise RosterRefused("unreadable") from exc
+        if abs((day - self.today()).days) > MAX_DAYS_AWAY:
+            raise RosterRefused("too_far")
+        return day
+
+    async def day(self, actor: Actor, day: date | str) -> RosterDay:
+        """The roster of `day`, a date or typed text (read by :meth:`read_day` only once the
+        actor is known to be staff: nobody else learns what the reader makes of it)."""
+        where = target("roster", day) if isinstance(day, date) else "roster"
+        await self.staff.require(actor, Permission.ROSTER, action=Action.ROSTER_READ, target=where)
+        if isinstance(day, str):
+            day = self.read_day(day)
+        start = datetime.combine(day, time(0), tzinfo=self.zone)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone)
+        visits = await self.repo.visits(start, end, self.checklist)
+        invites = await self.repo.open_invites(start, end)
+        now = self.clock.now()
+        entries = [
+            RosterEntry(
+                kind="visit",
+                local=to_local(v.starts_at, self.zone),
+                label=v.label,
+                patient_id=v.patient_id,
+                checklist_done=v.ticked,
+                checklist_total=len(self.checklist),
+                attendance=v.attendance,
+                reminders_sent=v.reminders_sent,
+                reminders_failed=v.reminders_failed,
+                unreachable=not v.reachable,
+            )
+            for v in visits
+        ]
+        entries += [
+            RosterEntry(
+                kind="invite",
+                local=to_local(i.starts_at, self.zone),
+                label=i.label,
+                patient_id=None,
+                expired=i.expires_at <= now,
+            )
+            for i in invites
+        ]
+        entries.sort(key=lambda e: (e.local, e.kind == "invite"))
+        return RosterDay(day, self.zone.key, entries)

@@ -1,0 +1,352 @@
+"""The clinic team's commands: invites, the day's roster and the team itself.
+
+Every handler calls a service that checks the sender's permission first (StaffService.require),
+so a patient who types a team command or forges a team button meets NotAllowed: the refused
+attempt is written to the audit log and bot/telegram/refusals.py answers exactly as to an
+unknown command or a stale button. The other refusals (a time or label that cannot be used, a
+day that cannot be read, a member who cannot be removed) are answered there too.
+
+An invite is made in four steps held in the conversation state: the visit's time (read in the
+clinic's zone, as patients' times are; a time that happens twice offers both), a label, and a
+confirmation whose button carries the offer's token, so a second tap (or one from an older
+offer) makes no second invite. The link is sent once, as text and as a QR code: only its hash
+is stored, never the code, in the conversation state neither.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot.content.catalogue import (
+    InviteAlreadyMade,
+    InviteAmbiguous,
+    InviteAsk,
+    InviteConfirm,
+    InviteCreated,
+    InviteLabelAsk,
+    InviteQr,
+    Roster,
+    StaffAdded,
+    StaffAddUsage,
+    StaffCommand,
+    StaffList,
+    StaffRemoveConfirm,
+    StaffRemoved,
+)
+from bot.domain.audit import Action, Actor, target
+from bot.domain.staff import Permission, Role, allows
+from bot.services.appointments import Ambiguity, Proposal
+from bot.services.errors import InviteRefused
+from bot.services.invites import InviteService
+from bot.services.qr import qr_png
+from bot.services.roster import RosterDay, RosterService
+from bot.services.staff import StaffService
+from bot.telegram.callbacks import (
+    MAX_ID,
+    InviteAction,
+    InviteCb,
+    RosterCb,
+    StaffAction,
+    StaffCb,
+    new_token,
+)
+from bot.telegram.commands import staff_menu
+from bot.telegram.filters import PlainText
+from bot.telegram.reply import Reply
+from bot.telegram.states import Inviting
+from scheduler.timemath import load_zone, to_local
+
+
+# --- invites ---------------------------------------------------------------------------------
+async def invite_start(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    reply: Reply,
+    actor: Actor,
+    invites: InviteService,
+) -> None:
+    await invites.require(actor)
+    await state.set_state(Inviting.waiting_for_time)
+    await state.set_data({})
+    reply.send(InviteAsk(zone=invites.default_zone))
+
+
+async def invite_time(
+    message: Message, state: FSMContext, reply: Reply, actor: Actor, invites: InviteService
+) -> None:
+    reading = await invites.read_time(actor, message.text or "")
+    if isinstance(reading, Ambiguity):
+        token = new_token()
+        await state.set_state(Inviting.picking)
+        await state.set_data(
+            {
+                "earlier": reading.earlier.starts_at.isoformat(),
+                "later": reading.later.starts_at.isoformat(),
+                "zone": reading.earlier.zone,
+                "token": token,
+            }
+        )
+        earlier, later = reading.earlier.local, reading.later.local
+        reply.send(
+            InviteAmbiguous(earlier=earlier, later=later),
+            reply.kb.invite_ambiguous(earlier, later, token),
+        )
+        return
+    await _ask_label(state, reply, reading)
+
+
+async def _ask_label(state: FSMContext, reply: Reply, proposal: Proposal) -> None:
+    await state.set_state(Inviting.waiting_for_label)
+    await state.set_data({"starts_at": proposal.starts_at.isoformat(), "zone": proposal.zone})
+    reply.send(InviteLabelAsk(when=proposal.local))
+
+
+async def _held(
+    invites: InviteService, actor: Actor, data: dict[str, Any], field: str = "starts_at"
+) -> Proposal:
+    """The time kept in the conversation state, checked again (time has passed, and the
+    sender may have left the team since)."""
+    stored, zone = data.get(field), data.get("zone")
+    if not isinstance(stored, str) or not isinstance(zone, str):
+        raise InviteRefused("expired")
+    try:
+        instant = datetime.fromisoformat(stored)
+    except ValueError as exc:
+        raise InviteRefused("expired") from exc
+    if instant.tzinfo is None:
+        raise InviteRefused("expired")
+    reading = await invites.read_time(actor, instant, zone=zone)
+    assert isinstance(reading, Proposal)  # an instant is never ambiguous
+    return reading
+
+
+async def invite_label(
+    message: Message, state: FSMContext, reply: Reply, actor: Actor, invites: InviteService
+) -> None:
+    proposal = await _held(invites, actor, await state.get_data())
+    label = invites.check_label(message.text or "")
+    token = new_token()
+    await state.set_state(Inviting.confirming)
+    await state.set_data(
+        {
+            "starts_at": proposal.starts_at.isoformat(),
+            "zone": proposal.zone,
+            "label": label,
+            "token": token,
+        }
+    )
+    reply.send(InviteConfirm(when=proposal.local, label=label), reply.kb.invite_confirm(token))
+
+
+async def invite_button(
+    callback: CallbackQuery,
+    callback_data: InviteCb,
+    state: FSMContext,
+    reply: Reply,
+    actor: Actor,
+    invites: InviteService,
+    bot: Bot,
+) -> None:
+    await invites.require(actor)  # a forged button from a patient ends here
+    data = await state.get_data()
+    if callback_data.action is InviteAction.CONFIRM and data.get("made") == callback_data.t:
+        reply.send(InviteAlreadyMade())
+        return
+    if data.get("token") != callback_data.t or not callback_data.t:
+        raise InviteRefused("expired")
+    current = await state.get_state()
+    match callback_data.action:
+        case InviteAction.CHANGE:
+            await invite_start(callback, state, reply, actor, invites)
+        case InviteAction.EARLIER | InviteAction.LATER if current == Inviting.picking.state:
+            await _ask_label(
+                state, reply, await _held(invites, actor, data, callback_data.action.value)
+            )
+        case InviteAction.CONFIRM if current == Inviting.confirming.state:
+            await _make(state, reply, actor, invites, bot, data, callback_data.t)
+        case _:
+            raise InviteRefused("expired")
+
+
+async def _make(
+    state: FSMContext,
+    reply: Reply,
+    actor: Actor,
+    invites: InviteService,
+    bot: Bot,
+    data: dict[str, Any],
+    token: str,
+) -> None:
+    proposal = await _held(invites, actor, data)
+    label = str(data.get("label", ""))
+    # aiogram keeps the bot's own user from the start of polling: no request here.
+    username = (await bot.me()).username or ""
+    made = await invites.create(
+        actor, proposal.starts_at, label, bot_username=username, zone=proposal.zone
+    )
+    # Remember which offer was made (not the code), so a second tap is answered as made.
+    await state.set_state(None)
+    await state.set_data({"made": token})
+    zone = load_zone(made.zone)
+    when = to_local(made.starts_at, zone)
+    reply.send(
+        InviteCreated(
+            link=made.link, when=when, label=label, expires=to_local(made.expires_at, zone)
+        )
+    )
+    reply.send_photo(qr_png(made.link), InviteQr(when=when, label=label), filename="invite.png")
+
+
+# --- roster ----------------------------------------------------------------------------------
+def _show(reply: Reply, day: RosterDay, page: int = 0, message_id: int | None = None) -> None:
+    number, entries = day.page(page)
+    html = reply.render(
+        Roster(
+            day=day.local_midnight,
+            lines=[e.as_line() for e in entries],
+            page=number,
+            pages=day.pages,
+        )
+    )
+    reply.edit_or_send(
+        message_id, html, reply.kb.roster_pages(day.day.isoformat(), number, day.pages)
+    )
+
+
+async def today(message: Message, reply: Reply, actor: Actor, roster: RosterService) -> None:
+    _show(reply, await roster.day(actor, roster.today()))
+
+
+async def tomorrow(message: Message, reply: Reply, actor: Actor, roster: RosterService) -> None:
+    _show(reply, await roster.day(actor, roster.today(1)))
+
+
+async def roster_day(
+    message: Message, command: CommandObject, reply: Reply, actor: Actor, roster: RosterService
+) -> None:
+    _show(reply, await roster.day(actor, command.args or ""))
+
+
+async def roster_page(
+    callback: CallbackQuery,
+    callback_data: RosterCb,
+    reply: Reply,
+    actor: Actor,
+    roster: RosterService,
+) -> None:
+    day = await roster.day(actor, callback_data.day)
+    message = callback.message
+    _show(reply, day, callback_data.page, message.message_id if message is not None else None)
+
+
+# --- the team --------------------------------------------------------------------------------
+async def team(
+    event: Message | CallbackQuery,
+    reply: Reply,
+    actor: Actor,
+    staff: StaffService,
+    staff_role: Role | None,
+) -> None:
+    members = await staff.members(actor)
+    can_manage = allows(staff_role, Permission.STAFF)
+    removable = [
+        m.telegram_id
+        for m in members
+        if can_manage and not m.from_settings and m.telegram_id != actor.telegram_id
+    ]
+    reply.send(
+        StaffList(
+            members=[
+                {
+                    "telegram_id": m.telegram_id,
+                    "role": str(m.role),
+                    "from_settings": m.from_settings,
+                }
+                for m in members
+            ],
+            can_manage=can_manage,
+        ),
+        reply.kb.staff_members(removable),
+    )
+
+
+def _parse_add(args: str | None) -> tuple[int, Role] | None:
+    parts = (args or "").split()
+    if not 1 <= len(parts) <= 2 or not parts[0].isascii() or not parts[0].isdigit():
+        return None
+    telegram_id = int(parts[0])
+    role = parts[1].lower() if len(parts) == 2 else Role.STAFF.value
+    if not 1 <= telegram_id <= MAX_ID or role not in set(Role):
+        return None
+    return telegram_id, Role(role)
+
+
+async def team_add(
+    message: Message, command: CommandObject, reply: Reply, actor: Actor, staff: StaffService
+) -> None:
+    parsed = _parse_add(command.args)
+    if parsed is None:
+        # Who may add is checked first: a patient learns nothing of how the command works.
+        await staff.require(
+            actor, Permission.STAFF, action=Action.STAFF_ADD, target=target("staff", "new")
+        )
+        reply.send(StaffAddUsage())
+        return
+    telegram_id, role = parsed
+    changed = await staff.add(actor, telegram_id, role)
+    reply.send(StaffAdded(telegram_id=telegram_id, role=str(role), changed=changed))
+    if changed:
+        reply.set_chat_menu(telegram_id, staff_menu(reply.content, role))
+
+
+async def team_button(
+    callback: CallbackQuery,
+    callback_data: StaffCb,
+    reply: Reply,
+    actor: Actor,
+    staff: StaffService,
+    staff_role: Role | None,
+) -> None:
+    member = callback_data.id
+    match callback_data.action:
+        case StaffAction.REMOVE:
+            await staff.require(
+                actor,
+                Permission.STAFF,
+                action=Action.STAFF_REMOVE,
+                target=target("staff", member),
+            )
+            reply.send(
+                StaffRemoveConfirm(telegram_id=member), reply.kb.staff_remove_confirm(member)
+            )
+        case StaffAction.REMOVE_YES:
+            await staff.remove(actor, member)
+            reply.send(StaffRemoved(telegram_id=member))
+            reply.set_chat_menu(member, None)  # back to the patients' menu
+        case StaffAction.REMOVE_NO:
+            await team(callback, reply, actor, staff, staff_role)
+
+
+def create_router() -> Router:
+    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
+    r = Router(name="staff")
+    r.message.register(invite_start, Command(StaffCommand.INVITE))
+    r.message.register(invite_time, Inviting.waiting_for_time, PlainText())
+    r.message.register(invite_time, Inviting.picking, PlainText())
+    r.message.register(invite_label, Inviting.waiting_for_label, PlainText())
+    r.message.register(invite_label, Inviting.confirming, PlainText())
+    r.callback_query.register(invite_button, InviteCb.filter())
+    r.message.register(today, Command(StaffCommand.TODAY))
+    r.message.register(tomorrow, Command(StaffCommand.TOMORROW))
+    r.message.register(roster_day, Command(StaffCommand.ROSTER))
+    r.callback_query.register(roster_page, RosterCb.filter())
+    r.message.register(team, Command(StaffCommand.STAFF))
+    r.message.register(team_add, Command(StaffCommand.STAFF_ADD))
+    r.callback_query.register(team_button, StaffCb.filter(F.action.in_(set(StaffAction))))
+    return r

@@ -1,0 +1,298 @@
+"""The clinic team on Telegram, through the real dispatcher and the fake Bot API: the team's
+menus, invites (link and QR code), redeeming them, the roster, and patients refused every
+team command and button as if it did not exist (with an audit line)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.db.audit import AuditRepository
+from bot.db.models import ChecklistTick, Invite, Reminder
+from bot.domain.invite_codes import code_hash, new_code
+from bot.telegram.callbacks import (
+    InviteAction,
+    InviteCb,
+    RosterCb,
+    StaffAction,
+    StaffCb,
+)
+from tests.fake_telegram import updates
+from tests.fake_telegram.server import RecordedRequest, UploadedFile
+from tests.integration import dbcheck
+from tests.integration.harness import STAFF_ID, Harness
+
+NURSE = 501
+PAT, PAT2 = 1001, 1002
+LINK = re.compile(r"https://t\.me/companion_test_bot\?start=([A-Za-z0-9_-]+)")
+UNKNOWN = "I don't know that command"
+STALE = "no longer active"
+UNUSABLE = "this link can't be used"
+
+
+def chat_scope(request: RecordedRequest) -> Any:
+    return (request.params.get("scope") or {}).get("chat_id")
+
+
+async def add_nurse(harness: Harness) -> None:
+    [added] = await harness.command(STAFF_ID, "staff_add", f"{NURSE} staff")
+    assert f"{NURSE}" in added
+    assert "now staff" in added
+
+
+async def invite(harness: Harness, when: str = "tomorrow 10am", label: str = "J.D.") -> str:
+    """The nurse makes an invite; the code of its link."""
+    [ask] = await harness.command(NURSE, "invite")
+    assert "When is the visit" in ask
+    [label_ask] = await harness.send(NURSE, when)
+    assert "label" in label_ask
+    [confirm] = await harness.send(NURSE, label)
+    assert label in confirm
+    sent = await harness.feed(updates.callback_update(NURSE, harness.button(NURSE, "Make the")))
+    [created] = [r.params["text"] for r in sent if r.method.lower() == "sendmessage"]
+    match = LINK.search(created)
+    assert match is not None, created
+    [photo] = [r for r in sent if r.method.lower() == "sendphoto"]
+    assert photo.params["chat_id"] == NURSE
+    assert isinstance(photo.params["photo"], UploadedFile)
+    assert photo.params["photo"].data.startswith(b"\x89PNG")
+    return match.group(1)
+
+
+async def audit_lines(harness: Harness) -> list[Any]:
+    async with harness.app.context.session_factory() as session:
+        return list(reversed(await AuditRepository(session).recent(limit=500)))
+
+
+async def test_an_admin_adds_a_member_who_gets_the_team_menu_and_removes_them(
+    harness: Harness,
+) -> None:
+    await add_nurse(harness)
+    [menu] = [r for r in harness.server.calls("setMyCommands") if chat_scope(r) == NURSE]
+    assert menu.params["scope"]["type"] == "chat"
+    commands = [c["command"] for c in menu.params["commands"]]
+    assert {"invite", "today", "tomorrow", "roster", "staff", "start"} <= set(commands)
+    assert "staff_add" not in commands  # staff, not admin
+    # The patients' list never carries the team's commands.
+    assert not harness.server.calls("setMyCommands") or all(
+        "invite" not in [c["command"] for c in r.params["commands"]]
+        for r in harness.server.calls("setMyCommands")
+        if chat_scope(r) is None
+    )
+    [team] = await harness.command(STAFF_ID, "staff")
+    assert f"<code>{NURSE}</code>: staff" in team
+    assert f"<code>{STAFF_ID}</code>: admin" in team
+    [confirm] = await harness.tap(STAFF_ID, f"Remove {NURSE}")
+    assert "Remove" in confirm
+    yes = harness.button(STAFF_ID, "Yes, remove")
+    [removed] = await harness.press(STAFF_ID, yes)
+    assert "no longer on the team" in removed
+    [deleted] = harness.server.calls("deleteMyCommands")
+    assert chat_scope(deleted) == NURSE
+    [again] = await harness.press(STAFF_ID, yes)  # a second tap
+    assert "not on the team" in again
+    [unknown] = await harness.command(NURSE, "today")
+    assert UNKNOWN in unknown
+
+
+async def test_team_refusals_are_explained(harness: Harness) -> None:
+    [self_remove] = await harness.press(
+        STAFF_ID, StaffCb(action=StaffAction.REMOVE_YES, id=STAFF_ID).pack()
+    )
+    assert "configuration" in self_remove  # an admin of STAFF_IDS
+    await add_nurse(harness)
+    [not_admin] = await harness.command(NURSE, "staff_add", "777 staff")
+    assert "Only admins" in not_admin
+    [usage] = await harness.command(STAFF_ID, "staff_add", "someone admin")
+    assert "/staff_add 123456789 staff" in usage
+
+
+async def test_staff_invite_a_patient_who_consents_and_is_linked(harness: Harness) -> None:
+    await add_nurse(harness)
+    code = await invite(harness)
+    # The patient opens the link: nothing is stored before they agree.
+    [welcome] = await harness.command(PAT, "start", code)
+    assert "Do you agree" in welcome
+    assert await dbcheck.patient(harness, PAT) is None
+    [linked] = await harness.tap(PAT, "agree")
+    assert "Tuesday, November 24, 2026 at 10:00 AM EST" in linked
+    assert "Start by adding" not in linked
+    [appointment] = await dbcheck.appointments(harness, PAT)
+    assert await dbcheck.count(harness, Reminder, appointment_id=appointment.id) > 0
+    # The same link again, by them and by someone else.
+    [mine, _back] = await harness.command(PAT, "start", code)
+    assert "already opened this link" in mine
+    await harness.consent(PAT2)
+    [theirs, _menu] = await harness.command(PAT2, "start", code)
+    assert UNUSABLE in theirs
+    assert await dbcheck.appointments(harness, PAT2) == []
+
+    # The roster shows the label and the checklist progress.
+    async with harness.app.context.session_factory() as session:
+        session.add(
+            ChecklistTick(appointment_id=appointment.id, item="ride", done_at=harness.clock.now())
+        )
+        await session.commit()
+    total = len(harness.app.context.content.plan.checklist)
+    [roster] = await harness.command(NURSE, "tomorrow")
+    assert "Tuesday, November 24, 2026" in roster
+    assert "<b>10:00 AM</b> J.D." in roster
+    assert f"checklist 1/{total}" in roster
+    assert "no answer yet" in roster
+    [same] = await harness.command(NURSE, "roster", "2026-11-24")
+    assert same == roster
+    [today] = await harness.command(NURSE, "today")
+    assert "No visits" in today
+    [bad] = await harness.command(NURSE, "roster", "banana")
+    assert "couldn't read that as a day" in bad
+
+
+async def test_a_double_tap_on_confirm_makes_one_invite(harness: Harness) -> None:
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    await harness.send(NURSE, "tomorrow 10am")
+    await harness.send(NURSE, "#4471")
+    confirm = harness.button(NURSE, "Make the")
+    sent = await harness.feed_many(
+        [updates.callback_update(NURSE, confirm), updates.callback_update(NURSE, confirm)]
+    )
+    assert len([r for r in sent if r.method.lower() == "sendphoto"]) == 1
+    texts = [r.params["text"] for r in sent if r.method.lower() == "sendmessage"]
+    assert sum(1 for t in texts if LINK.search(t)) == 1
+    assert any("already made" in t for t in texts)
+    assert await dbcheck.count(harness, Invite) == 1
+    [later] = await harness.press(NURSE, confirm)
+    assert "already made" in later
+
+
+async def test_an_ambiguous_time_offers_both_readings(harness: Harness) -> None:
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    [question] = await harness.send(NURSE, "2027-11-07 1:30am")
+    assert "happens twice" in question
+    buttons = harness.buttons(NURSE)
+    assert len(buttons) == 3
+    [label_ask] = await harness.press(NURSE, buttons[1][1])  # the later one
+    assert "1:30 AM EST" in label_ask
+    [confirm] = await harness.send(NURSE, "AB")
+    assert "1:30 AM EST" in confirm
+    [stale] = await harness.press(NURSE, buttons[0][1])  # the offer is over
+    assert "expired" in stale
+
+
+async def test_bad_times_and_labels_are_explained(harness: Harness) -> None:
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    [past] = await harness.send(NURSE, "2026-11-20 10:00")
+    assert "already passed" in past
+    [far] = await harness.send(NURSE, "2028-01-05 10:00")
+    assert "more than a year" in far
+    await harness.send(NURSE, "tomorrow 10am")
+    [long] = await harness.send(NURSE, "x" * 40)
+    assert "too long" in long
+    [control] = await harness.send(NURSE, "A\u200bB")
+    assert "characters I can't keep" in control
+    assert await dbcheck.count(harness, Invite) == 0
+
+
+async def test_forged_expired_and_used_codes_get_the_kind_message(harness: Harness) -> None:
+    await add_nurse(harness)
+    code = await invite(harness)
+    await harness.consent(PAT)
+    [forged, _menu] = await harness.command(PAT, "start", new_code())
+    assert UNUSABLE in forged
+    [junk, _welcome] = await harness.command(PAT2, "start", "not a code!")
+    assert UNUSABLE in junk
+    harness.clock.advance(timedelta(days=2))  # the visit has begun: the link is over
+    [expired, _menu] = await harness.command(PAT, "start", code)
+    assert UNUSABLE in expired
+    assert await dbcheck.appointments(harness, PAT) == []
+
+
+@pytest.mark.parametrize("consented", [True, False])
+async def test_patients_are_refused_every_team_command_and_button(
+    harness: Harness, consented: bool
+) -> None:
+    if consented:
+        await harness.consent(PAT)
+    for command, args in [
+        ("invite", ""),
+        ("today", ""),
+        ("tomorrow", ""),
+        ("roster", "2026-11-24"),
+        ("roster", "banana"),
+        ("staff", ""),
+        ("staff_add", f"{PAT} admin"),
+        ("staff_add", "nonsense"),
+    ]:
+        [reply] = await harness.command(PAT, command, args)
+        assert UNKNOWN in reply, command
+    for data in [
+        InviteCb(action=InviteAction.CONFIRM, t="x").pack(),
+        RosterCb(day="2026-11-24", page=0).pack(),
+        StaffCb(action=StaffAction.REMOVE_YES, id=STAFF_ID).pack(),
+        StaffCb(action=StaffAction.REMOVE, id=NURSE).pack(),
+    ]:
+        [reply] = await harness.press(PAT, data)
+        assert STALE in reply, data
+    refused = [line for line in await audit_lines(harness) if line.actor_telegram_id == PAT]
+    assert len(refused) == 12
+    assert {line.outcome for line in refused} == {"refused"}
+    assert all(line.after == {"reason": "not_staff"} for line in refused)
+    assert await dbcheck.count(harness, Invite) == 0
+    assert not [r for r in harness.server.calls("setMyCommands") if chat_scope(r) == PAT]
+
+
+async def test_a_long_roster_pages(harness: Harness) -> None:
+    starts = harness.clock.now() + timedelta(days=1)
+    async with harness.app.context.session_factory() as session:
+        for n in range(12):
+            session.add(
+                Invite(
+                    code_hash=code_hash(f"code{n}"),
+                    label=f"P{n:02d}",
+                    starts_at=starts + timedelta(minutes=15 * n),
+                    timezone="America/New_York",
+                    created_by=STAFF_ID,
+                    created_at=harness.clock.now(),
+                    expires_at=starts,
+                )
+            )
+        await session.commit()
+    [first] = await harness.command(STAFF_ID, "tomorrow")
+    assert "page 1 of 2" in first
+    assert "P09" in first
+    assert "P10" not in first
+    assert [t for t, _ in harness.buttons(STAFF_ID)] == ["Next ▶"]
+    sent = await harness.feed(updates.callback_update(STAFF_ID, harness.button(STAFF_ID, "Next")))
+    [edit] = [r for r in sent if r.method.lower() == "editmessagetext"]
+    assert "page 2 of 2" in edit.params["text"]
+    assert "P11" in edit.params["text"]
+
+
+async def test_start_up_gives_the_team_their_menus(harness: Harness) -> None:
+    from bot.factory import register_staff_menus
+
+    await add_nurse(harness)
+    before = len(harness.server.calls("setMyCommands"))
+    assert await register_staff_menus(harness.app) == 2
+    menus = harness.server.calls("setMyCommands")[before:]
+    assert {chat_scope(r) for r in menus} == {STAFF_ID, NURSE}
+    admin = next(r for r in menus if chat_scope(r) == STAFF_ID)
+    assert "staff_add" in [c["command"] for c in admin.params["commands"]]
+
+
+async def test_invites_hold_only_the_hash(harness: Harness) -> None:
+    await add_nurse(harness)
+    code = await invite(harness)
+    async with harness.app.context.session_factory() as session:
+        [row] = (await session.execute(select(Invite))).scalars()
+    assert row.code_hash == code_hash(code)
+    assert await dbcheck.count(harness, dbcheck.ConversationState) <= 1
+    async with harness.app.context.session_factory() as session:
+        states = (await session.execute(select(dbcheck.ConversationState))).scalars()
+        assert all(code not in s.data for s in states)
