@@ -31,8 +31,10 @@ class InviteRepository:
         created_by: int,
         now: datetime,
         expires_at: datetime,
+        request_key: str | None = None,
     ) -> Invite:
         invite = Invite(
+            request_key=request_key,
             code_hash=code_hash,
             label=label,
             starts_at=starts_at,

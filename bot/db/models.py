@@ -258,9 +258,14 @@ class Invite(Base):
 
     Holds the SHA-256 of the code, never the code. `label` (initials, a chart number) is seen
     by staff only. A redeem sets `used_at` with a conditional UPDATE, so of two taps racing
-    exactly one links the patient."""
+    exactly one links the patient. `request_key` is the offer a staff member confirmed: two
+    taps of one Confirm racing on PostgreSQL meet this unique key, and the second is run again
+    and answered "already made"."""
 
     __tablename__ = "invites"
+    __table_args__ = (
+        UniqueConstraint("created_by", "request_key", name="uq_invites_created_by_request_key"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
@@ -277,3 +282,4 @@ class Invite(Base):
     appointment_id: Mapped[int | None] = mapped_column(
         ForeignKey("appointments.id", ondelete="SET NULL"), nullable=True, index=True
     )
+    request_key: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -128,10 +128,12 @@ class InviteService:
         *,
         bot_username: str,
         zone: str | None = None,
+        request_key: str | None = None,
     ) -> CreatedInvite:
         """An invite to a visit at `when`: typed text or a naive wall time (both in `zone`,
         default the clinic's), or an aware instant. Staff only. Raises InviteRefused saying why not
-        (for ``ambiguous`` with both instants: pass the chosen one back)."""
+        (for ``ambiguous`` with both instants: pass the chosen one back). `request_key` names
+        the confirmed offer: the same actor cannot make two invites from one (a unique key)."""
         await self.require(actor)
         clean = self.check_label(label)
         proposal = self._proposal(when, zone or self.default_zone)
@@ -139,6 +141,7 @@ class InviteService:
         code = new_code()
         link = deep_link(bot_username, code)
         invite = await self.repo.add(
+            request_key=request_key,
             code_hash=code_hash(code),
             label=clean,
             starts_at=proposal.starts_at,

@@ -59,7 +59,11 @@ class MenuCb(CallbackData, prefix="m"):
 
 
 class ConsentCb(CallbackData, prefix="c"):
+    """The answer to the consent text. ``invite`` carries the code of an invite link opened
+    before consent, so it is redeemed on "I agree" without being stored anywhere first."""
+
     agree: bool
+    invite: str = ""
 
 
 class DraftCb(CallbackData, prefix="d"):

@@ -104,10 +104,10 @@ class Keyboards:
     def home(self) -> InlineKeyboardMarkup:
         return self._markup([(self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME))])
 
-    def consent(self) -> InlineKeyboardMarkup:
+    def consent(self, invite: str = "") -> InlineKeyboardMarkup:
         return self._markup(
             [
-                (self._label(Button.CONSENT_YES), ConsentCb(agree=True)),
+                (self._label(Button.CONSENT_YES), ConsentCb(agree=True, invite=invite)),
                 (self._label(Button.CONSENT_NO), ConsentCb(agree=False)),
             ]
         )

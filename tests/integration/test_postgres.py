@@ -77,3 +77,26 @@ async def test_two_engines_race_for_rows_on_postgres(pg_harness: Harness) -> Non
     await asyncio.gather(first.run_due(), second.run_due(), first.run_due())
     for user in range(3001, 3013):
         assert sum("playlist" in t for t in h.server.sent_texts(user)) == 1
+
+
+async def test_a_double_tap_on_invite_confirm_makes_one_invite_on_postgres(
+    pg_harness: Harness,
+) -> None:
+    # On PostgreSQL two updates really run at once: both read the offer as not yet made, and
+    # the unique (created_by, request_key) decides; the loser is run again and says "made".
+    from bot.db.models import Invite
+    from tests.fake_telegram import updates
+    from tests.integration import dbcheck
+    from tests.integration.test_staff_telegram import NURSE, add_nurse
+
+    h = pg_harness
+    await add_nurse(h)
+    await h.command(NURSE, "invite")
+    await h.send(NURSE, "tomorrow 10am")
+    await h.send(NURSE, "#4471")
+    confirm = h.button(NURSE, "Make the")
+    sent = await h.feed_many([updates.callback_update(NURSE, confirm) for _ in range(3)])
+    assert len([r for r in sent if r.method.lower() == "sendphoto"]) == 1
+    texts = [r.params["text"] for r in sent if r.method.lower() == "sendmessage"]
+    assert sum(1 for t in texts if "already made" in t) == 2
+    assert await dbcheck.count(h, Invite) == 1

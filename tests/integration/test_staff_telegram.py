@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.audit import AuditRepository
-from bot.db.models import ChecklistTick, Invite, Reminder
+from bot.db.models import ChecklistTick, ConversationState, Invite, Reminder
 from bot.domain.invite_codes import code_hash, new_code
 from bot.telegram.callbacks import (
     InviteAction,
@@ -118,6 +118,7 @@ async def test_staff_invite_a_patient_who_consents_and_is_linked(harness: Harnes
     [welcome] = await harness.command(PAT, "start", code)
     assert "Do you agree" in welcome
     assert await dbcheck.patient(harness, PAT) is None
+    assert await dbcheck.count(harness, ConversationState, user_id=PAT) == 0
     [linked] = await harness.tap(PAT, "agree")
     assert "Tuesday, November 24, 2026 at 10:00 AM EST" in linked
     assert "Start by adding" not in linked

@@ -188,7 +188,12 @@ async def _make(
     # aiogram keeps the bot's own user from the start of polling: no request here.
     username = (await bot.me()).username or ""
     made = await invites.create(
-        actor, proposal.starts_at, label, bot_username=username, zone=proposal.zone
+        actor,
+        proposal.starts_at,
+        label,
+        bot_username=username,
+        zone=proposal.zone,
+        request_key=token,  # two taps racing on PostgreSQL: one invite, the other run again
     )
     # Remember which offer was made (not the code), so a second tap is answered as made.
     await state.set_state(None)

@@ -1,7 +1,7 @@
 """Welcome, consent, the main menu and help; and invite links (``/start <code>``).
 
 An invite link is redeemed only once the patient has agreed: the clinic's consent text stays
-the gate. Until then the code waits in the conversation state (nothing else is stored), and it
+the gate. Until then the code rides on the "I agree" button (nothing is stored), and it
 is redeemed right after "I agree", or dropped with "No, thanks". Whatever makes a link unusable
 (unknown, used, expired, refused by the booking rules), the patient hears only that it can't
 be used and that the clinic can make a new one."""
@@ -43,9 +43,6 @@ async def start(
     reply.send(Welcome(), reply.kb.consent())
 
 
-_INVITE = "invite"  # the conversation-state key of a code waiting for consent
-
-
 async def start_with_code(
     message: Message,
     command: CommandObject,
@@ -59,11 +56,11 @@ async def start_with_code(
     if patient is not None and patient.has_consented:
         await _redeem(reply, invites, patient, code, WelcomeBack())
         return
-    if invites.looks_like_code(code):
-        await state.set_data({_INVITE: code})  # redeemed right after consent
-    else:
+    if not invites.looks_like_code(code):
         reply.send(InviteUnusable(already_linked=False))
-    reply.send(Welcome(), reply.kb.consent())
+        code = ""
+    # Nothing is stored before consent: the code rides on the "I agree" button.
+    reply.send(Welcome(), reply.kb.consent(invite=code))
 
 
 async def _redeem(
@@ -83,14 +80,10 @@ async def _redeem(
 async def consent_answer(
     callback: CallbackQuery,
     callback_data: ConsentCb,
-    state: FSMContext,
     reply: Reply,
     patients: PatientService,
     invites: InviteService,
 ) -> None:
-    code = (await state.get_data()).get(_INVITE)
-    if code is not None:
-        await state.clear()  # redeemed now, or dropped with the refusal
     if not callback_data.agree:
         reply.send(ConsentDeclined(), reply.kb.start_over())
         return
@@ -98,8 +91,8 @@ async def consent_answer(
     patient = await patients.consent(
         telegram_id=callback.from_user.id, chat_id=callback.from_user.id, language=reply.lang
     )
-    if isinstance(code, str):
-        await _redeem(reply, invites, patient, code, ConsentThanks())
+    if callback_data.invite:
+        await _redeem(reply, invites, patient, callback_data.invite, ConsentThanks())
         return
     reply.send(ConsentThanks(), reply.kb.main_menu())
 

@@ -64,6 +64,7 @@ def upgrade() -> None:
         sa.Column("used_at", bot.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("used_by_patient_id", sa.Integer(), nullable=True),
         sa.Column("appointment_id", sa.Integer(), nullable=True),
+        sa.Column("request_key", sa.String(length=32), nullable=True),
         sa.ForeignKeyConstraint(
             ["appointment_id"],
             ["appointments.id"],
@@ -78,6 +79,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invites")),
         sa.UniqueConstraint("code_hash", name=op.f("uq_invites_code_hash")),
+        sa.UniqueConstraint(
+            "created_by", "request_key", name=op.f("uq_invites_created_by_request_key")
+        ),
     )
     with op.batch_alter_table("invites", schema=None) as batch_op:
         batch_op.create_index(
