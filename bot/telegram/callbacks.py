@@ -59,11 +59,15 @@ class MenuCb(CallbackData, prefix="m"):
 
 
 class ConsentCb(CallbackData, prefix="c"):
-    """The answer to the consent text. ``invite`` carries the code of an invite link opened
-    before consent, so it is redeemed on "I agree" without being stored anywhere first."""
-
     agree: bool
-    invite: str = ""
+
+
+class InviteConsentCb(CallbackData, prefix="ci"):
+    """"I agree" under the consent text shown for an invite link: it carries the link's code,
+    so the code is redeemed on consent without being stored anywhere first. (A prefix of its
+    own: consent buttons already on patients' screens keep their meaning.)"""
+
+    code: str
 
 
 class DraftCb(CallbackData, prefix="d"):

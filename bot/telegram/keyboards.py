@@ -29,6 +29,7 @@ from bot.telegram.callbacks import (
     ForgetCb,
     InviteAction,
     InviteCb,
+    InviteConsentCb,
     MenuCb,
     MenuTarget,
     RosterCb,
@@ -105,9 +106,10 @@ class Keyboards:
         return self._markup([(self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME))])
 
     def consent(self, invite: str = "") -> InlineKeyboardMarkup:
+        agree = InviteConsentCb(code=invite) if invite else ConsentCb(agree=True)
         return self._markup(
             [
-                (self._label(Button.CONSENT_YES), ConsentCb(agree=True, invite=invite)),
+                (self._label(Button.CONSENT_YES), agree),
                 (self._label(Button.CONSENT_NO), ConsentCb(agree=False)),
             ]
         )

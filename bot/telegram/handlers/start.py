@@ -29,7 +29,7 @@ from bot.content.catalogue import Message as Text
 from bot.db.models import Patient
 from bot.services.invites import AlreadyUsed, InviteService, Linked
 from bot.services.patients import PatientService
-from bot.telegram.callbacks import ConsentCb, MenuCb, MenuTarget
+from bot.telegram.callbacks import ConsentCb, InviteConsentCb, MenuCb, MenuTarget
 from bot.telegram.reply import Reply
 
 
@@ -79,20 +79,20 @@ async def _redeem(
 
 async def consent_answer(
     callback: CallbackQuery,
-    callback_data: ConsentCb,
+    callback_data: ConsentCb | InviteConsentCb,
     reply: Reply,
     patients: PatientService,
     invites: InviteService,
 ) -> None:
-    if not callback_data.agree:
+    if isinstance(callback_data, ConsentCb) and not callback_data.agree:
         reply.send(ConsentDeclined(), reply.kb.start_over())
         return
     # Idempotent: a second tap (or one racing the first) finds the account and says the same.
     patient = await patients.consent(
         telegram_id=callback.from_user.id, chat_id=callback.from_user.id, language=reply.lang
     )
-    if callback_data.invite:
-        await _redeem(reply, invites, patient, callback_data.invite, ConsentThanks())
+    if isinstance(callback_data, InviteConsentCb):
+        await _redeem(reply, invites, patient, callback_data.code, ConsentThanks())
         return
     reply.send(ConsentThanks(), reply.kb.main_menu())
 
@@ -118,6 +118,7 @@ def create_router() -> Router:
     r.message.register(start, CommandStart())
     r.callback_query.register(start, MenuCb.filter(F.to == MenuTarget.START))
     r.callback_query.register(consent_answer, ConsentCb.filter())
+    r.callback_query.register(consent_answer, InviteConsentCb.filter())
     r.message.register(menu, Command("menu"))
     r.callback_query.register(menu, MenuCb.filter(F.to == MenuTarget.HOME))
     r.message.register(help_, Command(ChatCommand.HELP))
