@@ -34,6 +34,7 @@ from bot.telegram.handlers import (
     forget,
     membership,
     preparation,
+    staff_content,
     start,
 )
 from bot.telegram.handlers import (
@@ -118,6 +119,7 @@ def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]
         appointments.create_router(),
         preparation.create_router(),
         membership.create_router(),
+        staff_content.create_router(),
         fallback.create_router(),
     )
     return dp, inflight
@@ -144,7 +146,7 @@ def create_application(
         await run_after_commit(repo.after_commit)
 
     reminders = ReminderEngine(
-        store=SqlReminderStore(session_factory),
+        store=SqlReminderStore(session_factory, after_claim=content.refresh),
         plan=lambda: content.plan,
         render=ReminderView(content),
         sender=sender,

@@ -237,6 +237,10 @@ class Content:
         candidate.use({**self.overlay, **extra}, self.revision)
         return candidate
 
+    def shipped(self) -> Content:
+        """A Content of the files alone (version 0 of every text)."""
+        return Content(self.root, self.default_language, monotonic=self._monotonic)
+
     def export(self, target: Path) -> None:
         """Write the live texts (the files with the stored versions over them) as a complete
         messages folder at `target`."""

@@ -31,7 +31,7 @@ from scheduler.plan import Plan
 SAMPLE_LABEL_CONTEXT = {"when": "Thu, Dec 3, 2:30 PM", "label": "Eye mask"}
 """What label templates are rendered with (`{{ when }}`, `{{ label }}`)."""
 
-_TAG_RE = re.compile(r"</?([a-z][a-z-]*)")
+_TAG_RE = re.compile(r"(?:</?|unclosed tags: )([a-z][a-z-]*)")
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,8 @@ def _render_problems(
         )
         for variable in sorted(unknown)
     )
+    if unknown:
+        return problems  # rendering would only say again that they are undefined
     for sample in samples:
         try:
             text = content.render_message(sample, lang)

@@ -78,7 +78,7 @@ class ContentVersionRepository:
                 ContentVersion.id.in_(newest)
             )
         )
-        return {(kind, key): body for kind, key, body in result.tuples()}
+        return {(kind, key): body for kind, key, body in result.all()}
 
     async def current(self, kind: str, key: str) -> VersionRecord | None:
         """The live version of `key` (None: the shipped file)."""

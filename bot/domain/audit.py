@@ -29,6 +29,9 @@ class Action(StrEnum):
     INVITE_REDEEM = "invite.redeem"
     STAFF_LIST = "staff.list"
     AUDIT_READ = "audit.read"
+    CONTENT_READ = "content.read"
+    CONTENT_EDIT = "content.edit"
+    CONTENT_ROLLBACK = "content.rollback"
 
 
 class Outcome(StrEnum):

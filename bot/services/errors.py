@@ -81,3 +81,7 @@ class InviteRefused(Refusal):
         self.code = code
         self.earlier = earlier
         self.later = later
+
+
+class NoSuchText(Refusal):
+    """A text (or a version of it) the bot does not have: forged or stale button data."""

@@ -31,10 +31,16 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.catalogue import NeedConsent
+from bot.db.audit import AuditRepository
+from bot.db.content_versions import ContentVersionRepository
 from bot.db.repository import AfterCommit, Repository
+from bot.db.staff import StaffRepository
 from bot.services.appointments import AppointmentService
+from bot.services.audit import AuditTrail
+from bot.services.content_editing import ContentEditing
 from bot.services.patients import PatientService
 from bot.services.reminders import PreparationService, ReminderPlanner
+from bot.services.staff import StaffService
 from bot.telegram.context import AppContext
 from bot.telegram.fsm_storage import SqlStorage, current_repository
 from bot.telegram.reply import Reply
@@ -148,6 +154,8 @@ class UnitOfWork(BaseMiddleware):
             session = app.session_factory()
             try:
                 repo = Repository(session)
+                # The texts staff edited: asked at most once a second, loaded when changed.
+                await app.content.refresh(ContentVersionRepository(session))
                 # The patient and the conversation state in one round trip; the FSM context
                 # (next in the chain) then reads the state from the repository.
                 patient = await repo.patient_and_state(user.id, state_key) if user else None
@@ -163,6 +171,8 @@ class UnitOfWork(BaseMiddleware):
                     callback_id=query.id if query is not None else None,
                 )
                 step_data = {**data, **self._services(repo, patient, reply)}
+                staff: StaffService = step_data["staff"]
+                step_data["staff_role"] = await staff.role_of(user.id) if user else None
                 token = current_repository.set(repo)
                 try:
                     result = await handler(event, step_data)
@@ -199,8 +209,21 @@ class UnitOfWork(BaseMiddleware):
             # The engine must not look before the rows it is woken for are committed.
             repo.after_commit.append(lambda: app.wake(when))
 
+        audit = AuditTrail(AuditRepository(repo.session), app.clock)
+        staff = StaffService(
+            StaffRepository(repo.session), audit, app.clock, env_admins=app.settings.staff_ids
+        )
         return {
             "clock": app.clock,
+            "staff": staff,
+            "content_editing": ContentEditing(
+                ContentVersionRepository(repo.session),
+                staff,
+                audit,
+                app.content,
+                app.clock,
+                on_saved=lambda: repo.after_commit.append(app.content.mark_stale),
+            ),
             "staff_alerts": app.staff_alerts,
             "patient": patient,
             "reply": reply,

@@ -24,6 +24,8 @@ from bot.domain.when_parser import ParseErrorCode
 from bot.services.errors import (
     BookingRefused,
     NoSuchAppointment,
+    NoSuchText,
+    NotAllowed,
     NothingToTick,
     SnoozeRefused,
     UnknownItem,
@@ -69,7 +71,9 @@ def create_router() -> Router:
     """A fresh router each call, for one ErrorsMiddleware (not included in the dispatcher)."""
     r = Router(name="refusals")
     r.errors.register(appointment_gone, ExceptionTypeFilter(NoSuchAppointment, VisitOver))
-    r.errors.register(stale_button, ExceptionTypeFilter(UnknownItem, NothingToTick))
+    r.errors.register(
+        stale_button, ExceptionTypeFilter(UnknownItem, NothingToTick, NoSuchText, NotAllowed)
+    )
     r.errors.register(snooze_refused, ExceptionTypeFilter(SnoozeRefused))
     r.errors.register(booking_refused, ExceptionTypeFilter(BookingRefused))
     return r

@@ -14,3 +14,10 @@ class ZoneSetting(StatesGroup):
 
 class Forgetting(StatesGroup):
     confirming = State()
+
+
+class TextEditing(StatesGroup):
+    """A staff member editing a text: waiting for the new text, then confirming it."""
+
+    waiting_for_text = State()
+    confirming = State()

@@ -109,7 +109,7 @@ def _problems_after(messages: Path, relative: str, text: str) -> list[str]:
 @pytest.mark.parametrize(
     ("relative", "text", "expected"),
     [
-        ("en/menu.html.j2", "{{ nope }}", "'nope' is undefined"),
+        ("en/menu.html.j2", "{{ nope }}", "unknown variable nope"),
         ("en/menu.html.j2", "{% if %}", "menu.html.j2"),
         ("en/menu.html.j2", "<div>hi</div>", "tag <div> is not allowed"),
         ("en/menu.html.j2", "<b>hi", "unclosed tags: b"),
