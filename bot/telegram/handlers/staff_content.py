@@ -48,6 +48,7 @@ from bot.services.content_editing import (
     Outcome,
     Preview,
     Rejected,
+    Saved,
     TextRef,
 )
 from bot.telegram.callbacks import TextAction, TextCb, new_token
@@ -336,7 +337,7 @@ async def decide(
         _actor(callback), ref, str(data.get("body", "")), base if isinstance(base, int) else None
     )
     await state.set_state(None)
-    await state.set_data({"saved": callback_data.t})
+    await state.set_data({"saved": callback_data.t} if isinstance(outcome, Saved) else {})
     await _answer_outcome(callback, reply, content_editing, ref, outcome)
 
 
