@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -60,15 +61,41 @@ def _cmd_db_upgrade(settings: Settings) -> int:
     return 0
 
 
-def _cmd_content_check(settings: Settings) -> int:
+def _cmd_content_check(settings: Settings, folder: Path | None) -> int:
     from bot.content.validate import validate_content
 
-    problems = validate_content(settings.messages_dir, settings.default_language)
+    folder = folder or settings.messages_dir
+    problems = validate_content(folder, settings.default_language)
     for problem in problems:
         print(problem)
     if problems:
         return 1
-    print(f"content in {settings.messages_dir} is valid")
+    print(f"content in {folder} is valid")
+    return 0
+
+
+def _cmd_content_export(settings: Settings, folder: Path) -> int:
+    """The live texts (shipped files with the stored versions over them) into `folder`."""
+    from bot.content.store import Content, ContentError
+    from bot.db.connection import create_engine, create_session_factory
+    from bot.db.content_versions import ContentVersionRepository
+
+    async def _go() -> Content:
+        content = Content(settings.messages_dir, settings.default_language)
+        engine = create_engine(settings.database_url)
+        try:
+            async with create_session_factory(engine)() as session:
+                await content.refresh(ContentVersionRepository(session), force=True)
+        finally:
+            await engine.dispose()
+        return content
+
+    try:
+        content = asyncio.run(_go())
+        content.export(folder)
+    except (ContentError, OSError) as exc:
+        return _fail(str(exc))
+    print(f"live content written to {folder}")
     return 0
 
 
@@ -81,7 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", help="apply all database migrations")
     content = sub.add_parser("content", help="message content commands")
     content_sub = content.add_subparsers(dest="content_command", required=True)
-    content_sub.add_parser("check", help="validate every template and data file in MESSAGES_DIR")
+    check = content_sub.add_parser(
+        "check", help="validate every template and data file of DIR (default MESSAGES_DIR)"
+    )
+    check.add_argument("dir", nargs="?", type=Path, help="a messages folder")
+    export = content_sub.add_parser(
+        "export",
+        help="write the live texts (files with staff edits over them) as a messages folder",
+    )
+    export.add_argument("dir", type=Path, help="where to write it")
     return parser
 
 
@@ -98,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         return _cmd_run(settings)
     if args.command == "db":
         return _cmd_db_upgrade(settings)
-    return _cmd_content_check(settings)
+    if args.content_command == "export":
+        return _cmd_content_export(settings, args.dir)
+    return _cmd_content_check(settings, args.dir)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,6 +38,7 @@ from bot.telegram.handlers import (
     membership,
     preparation,
     staff,
+    staff_content,
     start,
 )
 from bot.telegram.handlers import (
@@ -124,6 +125,7 @@ def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]
         preparation.create_router(),
         staff.create_router(),
         membership.create_router(),
+        staff_content.create_router(),
         fallback.create_router(),
     )
     return dp, inflight
@@ -150,7 +152,7 @@ def create_application(
         await run_after_commit(repo.after_commit)
 
     reminders = ReminderEngine(
-        store=SqlReminderStore(session_factory),
+        store=SqlReminderStore(session_factory, after_claim=content.refresh),
         plan=lambda: content.plan,
         render=ReminderView(content),
         sender=sender,

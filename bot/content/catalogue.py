@@ -130,9 +130,7 @@ class Message:
         super().__init_subclass__(**kw)
         dataclasses.dataclass(frozen=True, kw_only=True)(cls)
         cls._declared = frozenset(
-            f.name
-            for f in dataclasses.fields(cast(Any, cls))
-            if f.metadata.get("variable", True)
+            f.name for f in dataclasses.fields(cast(Any, cls)) if f.metadata.get("variable", True)
         )
         if not by_name:
             return
@@ -519,6 +517,82 @@ class StaffNoSuchMember(Message):
     pass
 
 
+# --- staff: editing texts (bot/telegram/handlers/staff_content.py) ---------------------------
+_SAMPLE_VERSIONS: Sequence[Mapping[str, object]] = (
+    {"number": 2, "author": 9001, "at": SAMPLE_WHEN, "note": "", "live": True},
+    {
+        "number": 1,
+        "author": 9002,
+        "at": SAMPLE_LATER,
+        "note": "rollback to version 0",
+        "live": False,
+    },
+)
+
+
+class StaffTextsAreas(Message):
+    pass
+
+
+class StaffTextsList(Message):
+    area: str = sample("reminders")
+    page: int = sample(1, 2)
+    pages: int = sample(1, 2)
+
+
+class StaffTextView(Message):
+    """Under the preview of a text: which text, its live version (0: the shipped file), who
+    saved it and when; `button` for a button label (`label` is it)."""
+
+    key: str = sample("en/reminders/evening_before")
+    version: int = sample(0, 3)
+    author: int | None = sample(None, 9001)
+    at: datetime | None = sample(None, SAMPLE_WHEN)
+    button: bool = sample(False, True)
+    label: str = sample("Done ✅")
+
+
+class StaffTextAsk(Message):
+    key: str = sample("en/reminders/evening_before")
+    names: Sequence[str] = sample((), ("when", "checklist"))
+
+
+class StaffTextCandidate(Message):
+    key: str = sample("en/reminders/evening_before")
+    button: bool = sample(False, True)
+    label: str = sample("Done ✅")
+
+
+class StaffTextProblems(Message):
+    """The validator's problems with an edit; each has a `line` (None: unknown) and a `text`."""
+
+    key: str = sample("en/welcome")
+    problems: Sequence[Mapping[str, object]] = sample(
+        ({"line": 3, "text": "unknown variable nme (known: when)"},),
+        ({"line": None, "text": "5000 characters, over Telegram's 4096"},),
+    )
+
+
+class StaffTextSaved(Message):
+    key: str = sample("en/welcome")
+    version: int = sample(4)
+    already: bool = sample(False, True)
+
+
+class StaffTextChanged(Message):
+    key: str = sample("en/welcome")
+    version: int = sample(0, 4)
+
+
+class StaffTextHistory(Message):
+    key: str = sample("en/welcome")
+    versions: Sequence[Mapping[str, object]] = sample((), _SAMPLE_VERSIONS)
+
+
+class StaffTextCancelled(Message):
+    pass
+
+
 # --- buttons and commands --------------------------------------------------------------------
 class Button(StrEnum):
     """Every label key the code shows (messages/<lang>/buttons.toml); checklist items are
@@ -570,6 +644,24 @@ class Button(StrEnum):
     STAFF_REMOVE = auto()  # {{ label }}: the member's Telegram id
     STAFF_REMOVE_YES = auto()
     STAFF_REMOVE_NO = auto()
+    STAFF_AREA_WELCOME = auto()
+    STAFF_AREA_APPOINTMENTS = auto()
+    STAFF_AREA_SETTINGS = auto()
+    STAFF_AREA_FAQ = auto()
+    STAFF_AREA_REMINDERS = auto()
+    STAFF_AREA_ERRORS = auto()
+    STAFF_AREA_STAFF = auto()
+    STAFF_AREA_BUTTONS = auto()
+    STAFF_TEXT_ITEM = auto()  # {{ label }}: the text's name
+    STAFF_PAGE_PREV = auto()
+    STAFF_PAGE_NEXT = auto()
+    STAFF_TEXT_EDIT = auto()
+    STAFF_TEXT_HISTORY = auto()
+    STAFF_TEXT_BACK = auto()
+    STAFF_TEXT_AREAS = auto()
+    STAFF_TEXT_CONFIRM = auto()
+    STAFF_TEXT_CANCEL = auto()
+    STAFF_TEXT_ROLLBACK = auto()  # {{ label }}: the version's number
 
 
 class ChatCommand(StrEnum):
@@ -601,3 +693,4 @@ class StaffCommand(StrEnum):
     ROSTER = auto()
     STAFF = auto()
     STAFF_ADD = auto()
+    TEXTS = auto()

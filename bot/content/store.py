@@ -5,16 +5,28 @@ Content is addressed by (name, language): `messages/<lang>/<name>.html.j2` for t
 and `messages/clinic.toml` for clinic facts. A missing text in a language falls back to the
 default language. Templates render to Telegram HTML with autoescaping, so values a patient
 typed can never become markup.
+
+Texts staff edited live (`content_versions`, bot/db/content_versions.py) lie over the files: a
+template, a button label or a FAQ file comes from its newest stored version if there is one,
+else from the file. Rendering stays synchronous (the send path renders synchronously); the
+async :meth:`Content.refresh`, called by the unit of work before handlers and by the reminder
+store after each claim, reads the content revision (one cheap query, at most once a
+TEMPLATE_RECHECK_SECONDS) and loads the stored versions only when it changed.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import re
+import shutil
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import jinja2
 import jinja2.meta
@@ -45,9 +57,55 @@ TEMPLATE_RECHECK_SECONDS = 1.0
 send path does not look at the disk for every message."""
 M = TypeVar("M", bound=BaseModel)
 
+# Kinds of stored versions (the `kind` of `content_versions`) that lie over the files.
+TEMPLATE = "template"
+BUTTON = "button"
+FAQ = "faq"
+
+Overlay = Mapping[tuple[str, str], str]
+"""Live stored versions: (kind, key) -> body; see :func:`template_key` and the others."""
+
+
+def template_key(template_name: str) -> str:
+    """``en/welcome`` for the template file ``en/welcome.html.j2``."""
+    return template_name.removesuffix(TEMPLATE_SUFFIX)
+
+
+def button_key(lang: str, key: str) -> str:
+    return f"{lang}/buttons:{key}"
+
+
+def faq_key(lang: str) -> str:
+    return f"{lang}/faq"
+
+
+class VersionSource(Protocol):
+    """Where stored versions live (bot/db/content_versions.py ContentVersionRepository)."""
+
+    async def revision(self) -> int: ...
+
+    async def live(self) -> Overlay: ...
+
 
 class ContentError(Exception):
     """Content that cannot be loaded; the message names the file and the field."""
+
+
+class _OverlayLoader(jinja2.BaseLoader):
+    """Templates from the live stored versions; the files' loader answers the rest."""
+
+    def __init__(self, content: Content) -> None:
+        self.content = content
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        overlay = self.content.overlay
+        body = overlay.get((TEMPLATE, template_key(template)))
+        if body is None:
+            raise jinja2.TemplateNotFound(template)
+        # Up to date while this very version is live (a later refresh replaces the mapping).
+        return body, None, lambda: self.content.overlay is overlay
 
 
 @dataclass(frozen=True)
@@ -66,18 +124,52 @@ def _content_error(exc: DataFileError) -> ContentError:
 
 def load_file(model: type[M], path: Path) -> M:
     """The data file at ``path`` checked by ``model``; ContentError naming its problems."""
-    source = str(path)
     try:
         text = read_text(path)
+    except DataFileError as exc:
+        raise _content_error(exc) from exc
+    return load_text(model, text, str(path))
+
+
+def load_text(model: type[M], text: str, source: str) -> M:
+    """A data file's text checked by ``model``; ContentError naming `source` and its problems."""
+    try:
         return validate_file(model, parse_toml(text, source), source, SourceLines(text))
     except DataFileError as exc:
         raise _content_error(exc) from exc
 
 
+def with_labels(buttons_toml: str, labels: Mapping[str, str]) -> str:
+    """buttons.toml's text with these labels set (their lines replaced, comments kept; a new
+    key is added at the end)."""
+    lines = buttons_toml.splitlines()
+    for key, label in labels.items():
+        line = f"{key} = {json.dumps(label, ensure_ascii=False)}"
+        pattern = re.compile(rf"\s*{re.escape(key)}\s*=")
+        index = next((i for i, old in enumerate(lines) if pattern.match(old)), None)
+        if index is None:
+            lines.append(line)
+        else:
+            lines[index] = line
+    return "\n".join(lines) + "\n"
+
+
 class Content:
-    def __init__(self, messages_dir: Path, default_language: str = "en") -> None:
+    def __init__(
+        self,
+        messages_dir: Path,
+        default_language: str = "en",
+        *,
+        monotonic: Callable[[], float] | None = None,
+    ) -> None:
         self.root = Path(messages_dir)
         self.default_language = default_language
+        # Seconds on a monotonic clock (time.monotonic, looked up at each call, by default).
+        self._monotonic = monotonic or (lambda: time.monotonic())
+        self.overlay: Overlay = {}
+        self.revision = 0
+        """The content revision the overlay was loaded at (0: nothing stored)."""
+        self._revision_checked = -math.inf
         self._formats: dict[str, DateFormats] = {}
         self._buttons: dict[str, dict[str, str]] = {}
         # Compiled label templates by source text (a label without jinja syntax is kept as its
@@ -91,7 +183,9 @@ class Content:
             raise ContentError(f"{self.root / default_language}: language folder is missing")
         # A sandbox: staff-edited templates must not reach Python internals.
         self._html = ImmutableSandboxedEnvironment(
-            loader=jinja2.FileSystemLoader(str(self.root)),
+            loader=jinja2.ChoiceLoader(
+                [_OverlayLoader(self), jinja2.FileSystemLoader(str(self.root))]
+            ),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -107,6 +201,66 @@ class Content:
             env.filters["date"] = self._filter("date")
             env.filters["time"] = self._filter("time")
             env.globals["clinic"] = self.clinic
+
+    # --- live versions ------------------------------------------------------------------
+    async def refresh(self, source: VersionSource, *, force: bool = False) -> bool:
+        """Load the stored versions if the content revision changed; the revision is asked
+        at most once every TEMPLATE_RECHECK_SECONDS (unless `force`). True if they changed."""
+        now = self._monotonic()
+        if not force and now - self._revision_checked < TEMPLATE_RECHECK_SECONDS:
+            return False
+        self._revision_checked = now
+        revision = await source.revision()
+        if revision == self.revision:
+            return False
+        self.use(await source.live(), revision)
+        return True
+
+    def mark_stale(self) -> None:
+        """Ask the revision again at the next refresh (this process has just saved one)."""
+        self._revision_checked = -math.inf
+
+    def use(self, overlay: Overlay, revision: int) -> None:
+        """Render from these stored versions from now on (over the files)."""
+        self.overlay = dict(overlay)
+        self.revision = revision
+        if self._html.cache is not None:  # a file's template cached before its first version
+            self._html.cache.clear()
+        self._templates.clear()
+        self._buttons.clear()
+        self._faq.clear()
+
+    def overlaid(self, extra: Overlay) -> Content:
+        """A Content over the same files with `extra` over the live versions: a candidate
+        edit rendered and validated exactly as it would go out, without saving it."""
+        candidate = Content(self.root, self.default_language, monotonic=self._monotonic)
+        candidate.use({**self.overlay, **extra}, self.revision)
+        return candidate
+
+    def shipped(self) -> Content:
+        """A Content of the files alone (version 0 of every text)."""
+        return Content(self.root, self.default_language, monotonic=self._monotonic)
+
+    def export(self, target: Path) -> None:
+        """Write the live texts (the files with the stored versions over them) as a complete
+        messages folder at `target`."""
+        shutil.copytree(self.root, target, dirs_exist_ok=True)
+        labels: dict[str, dict[str, str]] = {}
+        for (kind, key), body in self.overlay.items():
+            if kind == TEMPLATE:
+                path = target / f"{key}{TEMPLATE_SUFFIX}"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(body if body.endswith("\n") else body + "\n", encoding="utf-8")
+            elif kind == BUTTON:
+                lang, _, label = key.partition("/buttons:")
+                labels.setdefault(lang, {})[label] = body
+            elif kind == FAQ:
+                (target / key).with_suffix(".toml").write_text(body, encoding="utf-8")
+        for lang, changed in labels.items():
+            path = target / lang / "buttons.toml"
+            path.write_text(
+                with_labels(path.read_text(encoding="utf-8"), changed), encoding="utf-8"
+            )
 
     # --- languages ----------------------------------------------------------------------
     @cached_property
@@ -146,13 +300,21 @@ class Content:
 
     def buttons(self, lang: str) -> dict[str, str]:
         if lang not in self._buttons:
-            labels = load_file(ButtonLabels, self._path(lang, "buttons.toml"))
-            self._buttons[lang] = dict(labels.root)
+            labels = dict(load_file(ButtonLabels, self._path(lang, "buttons.toml")).root)
+            prefix = button_key(lang, "")
+            for (kind, key), body in self.overlay.items():
+                if kind == BUTTON and key.startswith(prefix):
+                    labels[key.removeprefix(prefix)] = body
+            self._buttons[lang] = labels
         return self._buttons[lang]
 
     def faq(self, lang: str) -> Faq:
         if lang not in self._faq:
-            entries = load_file(FaqFile, self._path(lang, "faq.toml")).prompt
+            stored = self.overlay.get((FAQ, faq_key(lang)))
+            if stored is None:
+                entries = load_file(FaqFile, self._path(lang, "faq.toml")).prompt
+            else:
+                entries = load_text(FaqFile, stored, f"{faq_key(lang)}.toml (stored)").prompt
             self._faq[lang] = Faq(entries, FaqMatcher(entries))
         return self._faq[lang]
 
@@ -179,9 +341,21 @@ class Content:
     # --- rendering ----------------------------------------------------------------------
     def template_name(self, name: str, lang: str) -> str:
         candidate = f"{lang}/{name}{TEMPLATE_SUFFIX}"
-        if (self.root / candidate).exists():
+        if (TEMPLATE, f"{lang}/{name}") in self.overlay or (self.root / candidate).exists():
             return candidate
         return f"{self.default_language}/{name}{TEMPLATE_SUFFIX}"
+
+    def source(self, name: str, lang: str) -> str:
+        """The live source of a template: its stored version, else its file."""
+        template_name = self.template_name(name, lang)
+        stored = self.overlay.get((TEMPLATE, template_key(template_name)))
+        if stored is not None:
+            return stored
+        path = self.root / template_name
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ContentError(f"{path}: template is missing") from exc
 
     def render(self, name: str, lang: str, /, **context: Any) -> str:
         """Render a text as Telegram HTML. Raises ContentError if the template is broken."""
@@ -205,11 +379,9 @@ class Content:
         """The variables a template reads that neither it nor the environment defines (so
         they must come from the code); `lang` is always given. Raises ContentError."""
         path = self.root / self.template_name(name, lang)
+        source = self.source(name, lang)
         try:
-            source = path.read_text(encoding="utf-8")
             parsed = self._html.parse(source)
-        except OSError as exc:
-            raise ContentError(f"{path}: template is missing") from exc
         except jinja2.TemplateError as exc:
             raise ContentError(f"{path}: {exc}") from exc
         found = jinja2.meta.find_undeclared_variables(parsed)
@@ -218,7 +390,7 @@ class Content:
     def _template(self, name: str, lang: str) -> tuple[str, jinja2.Template]:
         """The file and compiled template for (name, lang), looked up on disk again (language
         fallback, and jinja's check of the file's time) at most every TEMPLATE_RECHECK_SECONDS."""
-        now = time.monotonic()
+        now = self._monotonic()
         cached = self._templates.get((name, lang))
         if cached is not None and now - cached[2] < TEMPLATE_RECHECK_SECONDS:
             return cached[0], cached[1]

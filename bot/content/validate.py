@@ -1,14 +1,20 @@
 """The one validator for message content.
 
-Used at start-up, by `content check`, and (later) before a staff edit is accepted. It renders
+Used at start-up, by `content check`, and before a staff edit is accepted (:func:`check_text`
+validates one candidate text over the live content, without writing any file). It renders
 every text with sample values, so an undefined variable, a syntax error, a disallowed tag or an
-overlong text is caught before a patient sees it."""
+overlong text is caught before a patient sees it. Each problem is a :class:`Problem` naming
+the file (or stored text) and, where it can be found, the line."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+
+import jinja2
 
 from bot.content.catalogue import (
     CATALOGUE,
@@ -21,9 +27,59 @@ from bot.content.catalogue import (
     ReminderText,
     StaffCommand,
 )
-from bot.content.store import Content, ContentError
+from bot.content.store import BUTTON, TEMPLATE, Content, ContentError, button_key
 from bot.content.telegram_html import check_telegram_html
 from scheduler.plan import Plan
+
+SAMPLE_LABEL_CONTEXT = {"when": "Thu, Dec 3, 2:30 PM", "label": "Eye mask"}
+"""What label templates are rendered with (`{{ when }}`, `{{ label }}`)."""
+
+_TAG_RE = re.compile(r"(?:</?|unclosed tags: )([a-z][a-z-]*)")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of a text: where (a file, or a stored text) and, when known, the line."""
+
+    source: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+def _line_of(source: str, pattern: str) -> int | None:
+    """The first line (from 1) of `source` where `pattern` (a regex) matches."""
+    compiled = re.compile(pattern, re.IGNORECASE)
+    return next(
+        (n for n, line in enumerate(source.splitlines(), start=1) if compiled.search(line)), None
+    )
+
+
+def _html_line(source: str, problem: str) -> int | None:
+    """The line of the tag a Telegram HTML problem names, if the template writes it."""
+    tag = _TAG_RE.search(problem)
+    return _line_of(source, rf"</?{re.escape(tag.group(1))}\b") if tag else None
+
+
+def samples_of(content: Content, lang: str, name: str) -> tuple[list[Message], bool] | None:
+    """The sample messages a template is rendered with, and whether it shows on a lock screen
+    (a reminder); None for a name the bot does not render."""
+    if name in CATALOGUE:
+        return list(CATALOGUE[name].samples()), False
+    plan = content.plan
+    if name == ReminderText.CATCH_UP:
+        sections = [content.template_name(step.template, lang) for step in plan.steps]
+        return list(
+            ReminderText.samples(template_name=name, catch_up=True, sections=sections)
+        ), True
+    if any(step.template == name for step in plan.steps):
+        return list(ReminderText.samples(template_name=name)), True
+    if any(entry.template == name for entry in content.faq(lang).entries):
+        return list(FaqAnswer.samples(template_name=name)), False
+    return None
 
 
 def _render_problems(
@@ -31,42 +87,78 @@ def _render_problems(
     lang: str,
     samples: Sequence[Message],
     private: bool = False,
-) -> list[str]:
+) -> list[Problem]:
     """Check the template uses only its message's variables, and render each sample (all of one
     template); with `private`, the text may show on a lock screen, so it must not contain the
     clinic's name (if it differs from its discreet name) or a private word."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     clinic = content.clinic
     forbidden = [w.lower() for w in clinic.private_words]
     if clinic.discreet_name != clinic.name:
         forbidden.append(clinic.name.lower())
     name = samples[0].template()
-    path = content.root / content.template_name(name, lang)
+    path = str(content.root / content.template_name(name, lang))
     try:
+        source = content.source(name, lang)
         unknown = content.free_variables(name, lang) - samples[0].declared()
     except ContentError as exc:
-        return [str(exc)]
+        cause = exc.__cause__
+        line = cause.lineno if isinstance(cause, jinja2.TemplateSyntaxError) else None
+        return [Problem(path, line, str(exc).removeprefix(f"{path}: "))]
     known = ", ".join(sorted(samples[0].declared())) or "none"
     problems.extend(
-        f"{path}: unknown variable {variable} (known: {known})" for variable in sorted(unknown)
+        Problem(
+            path,
+            _line_of(source, rf"\b{re.escape(variable)}\b"),
+            f"unknown variable {variable} (known: {known})",
+        )
+        for variable in sorted(unknown)
     )
+    if unknown:
+        return problems  # rendering would only say again that they are undefined
     for sample in samples:
         try:
             text = content.render_message(sample, lang)
         except ContentError as exc:
-            problems.append(str(exc))
+            problems.append(Problem(path, None, str(exc).removeprefix(f"{path}: ")))
             break
         except Exception as exc:  # a staff edit can fail in any way; report, never crash
-            problems.append(f"{path}: {type(exc).__name__}: {exc}")
+            problems.append(Problem(path, None, f"{type(exc).__name__}: {exc}"))
             break
-        problems.extend(f"{path}: {p}" for p in check_telegram_html(text))
+        problems.extend(Problem(path, _html_line(source, p), p) for p in check_telegram_html(text))
         if private:
             lowered = text.lower()
             problems.extend(
-                f"{path}: reminders show on lock screens; remove '{word}' (see clinic.toml)"
+                Problem(
+                    path,
+                    _line_of(source, re.escape(word)),
+                    f"reminders show on lock screens; remove '{word}' (see clinic.toml)",
+                )
                 for word in forbidden
                 if word in lowered
             )
+    return list(dict.fromkeys(problems))  # every sample may find the same problem
+
+
+def check_text(content: Content, kind: str, key: str, body: str) -> list[Problem]:
+    """Every problem of `body` as the new live version of a text (a template `en/welcome`,
+    a button label `en/buttons:menu_faq`), checked over the live content as the bot would use
+    it; no file is written. An empty list means it may be saved."""
+    if kind == BUTTON:
+        return _label_problems(content, key, body)
+    lang, _, name = key.partition("/")
+    if kind != TEMPLATE or lang not in content.languages:
+        return [Problem(key, None, "not a text the bot uses")]
+    found = samples_of(content, lang, name)
+    if found is None:
+        return [Problem(key, None, "not a text the bot uses")]
+    samples, private = found
+    candidate = content.overlaid({(TEMPLATE, key): body})
+    problems = _render_problems(candidate, lang, samples, private)
+    if private and name != ReminderText.CATCH_UP and not problems:
+        catch_up = samples_of(candidate, lang, ReminderText.CATCH_UP)
+        assert catch_up is not None
+        problems = _render_problems(candidate, lang, catch_up[0], private=True)
     return problems
 
 
@@ -82,6 +174,21 @@ def _command_problems(
     if unknown:
         problems.append(f"{content.root / lang / file}: no handler for commands {unknown}")
     return problems
+
+
+def _label_problems(content: Content, key: str, label: str) -> list[Problem]:
+    lang, _, name = key.partition("/buttons:")
+    source = str(content.root / lang / "buttons.toml")
+    if lang not in content.languages or name not in content.buttons(lang):
+        return [Problem(key, None, "not a button the bot shows")]
+    if not 1 <= len(label.strip()) <= 64:
+        return [Problem(source, None, f"{name}: a label has 1 to 64 characters, not {len(label)}")]
+    candidate = content.overlaid({(BUTTON, button_key(lang, name)): label})
+    try:
+        candidate.button(name, lang, **SAMPLE_LABEL_CONTEXT)
+    except ContentError as exc:
+        return [Problem(source, None, str(exc).removeprefix(f"{source}: "))]
+    return []
 
 
 def validate_content(messages_dir: Path, default_language: str = "en") -> list[str]:
@@ -120,15 +227,17 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
                 problems.append(f"{content.root / lang / 'buttons.toml'}: missing labels {missing}")
         for key in labels:
             try:
-                content.button(key, lang, when="Thu, Dec 3, 2:30 PM", label="Eye mask")
+                content.button(key, lang, **SAMPLE_LABEL_CONTEXT)
             except ContentError as exc:
                 problems.append(str(exc))
+        found: list[Problem] = []
         for message in CATALOGUE.values():
-            problems.extend(_render_problems(content, lang, message.samples()))
+            found.extend(_render_problems(content, lang, message.samples()))
         for entry in faq.entries:
-            problems.extend(
+            found.extend(
                 _render_problems(content, lang, FaqAnswer.samples(template_name=entry.template))
             )
+        problems.extend(str(p) for p in found)
         problems.extend(_plan_problems(content, plan, lang, labels))
     return problems
 
@@ -140,12 +249,11 @@ def _plan_problems(content: Content, plan: Plan, lang: str, labels: dict[str, st
         for item in plan.checklist
         if f"item_{item}" not in labels and lang == content.default_language
     ]
+    found: list[Problem] = []
     for step in plan.steps:
         samples = ReminderText.samples(template_name=step.template)
-        problems.extend(_render_problems(content, lang, samples))
-    sections = [content.template_name(step.template, lang) for step in plan.steps]
-    catch_up = ReminderText.samples(
-        template_name=ReminderText.CATCH_UP, catch_up=True, sections=sections
-    )
-    problems.extend(_render_problems(content, lang, catch_up, private=True))
-    return problems
+        found.extend(_render_problems(content, lang, samples, private=True))
+    catch_up = samples_of(content, lang, ReminderText.CATCH_UP)
+    assert catch_up is not None
+    found.extend(_render_problems(content, lang, catch_up[0], private=True))
+    return problems + [str(p) for p in found]

@@ -283,3 +283,29 @@ class Invite(Base):
         ForeignKey("appointments.id", ondelete="SET NULL"), nullable=True, index=True
     )
     request_key: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class ContentVersion(Base):
+    """A version of a text staff edited live: a template (`en/welcome`), a button label
+    (`en/buttons:menu_faq`), a language's FAQ file (`en/faq`) or the plan (`plan`). The file
+    shipped in MESSAGES_DIR is version 0 and is not stored; the newest row of a key is live.
+    `number` counts a key's versions from 1: two edits based on the same version both want the
+    next number and meet the unique key, so exactly one of them is saved."""
+
+    __tablename__ = "content_versions"
+    __table_args__ = (
+        UniqueConstraint("kind", "key", "number", name="uq_content_versions_kind_key_number"),
+        Index("ix_content_versions_kind_key_id", "kind", "key", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # `template`, `button`, `faq` or `plan` (bot/db/content_versions.py ContentKind).
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    key: Mapped[str] = mapped_column(String(160), nullable=False)
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    author_telegram_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # The version the author saw when editing (None: the shipped file), for conflict detection.
+    base_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    note: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -3,22 +3,35 @@
 Each method is its own short transaction through :class:`ReminderRepository`, committed before
 it returns, so the engine never holds a session, a connection or a lock while it renders or
 while Telegram answers.
+
+``after_claim`` runs in the claim's transaction once rows were claimed: the factory has it
+refresh the content's live versions (bot/content/store.py Content.refresh), so reminders
+render the newest words at send time, edited in this process or another.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.db.content_versions import ContentVersionRepository
 from bot.db.repository import ReminderRepository
 from scheduler.records import Claim, RowOutcome
 
+AfterClaim = Callable[[ContentVersionRepository], Awaitable[object]]
+
 
 class SqlReminderStore:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        after_claim: AfterClaim | None = None,
+    ) -> None:
         self.session_factory = session_factory
+        self.after_claim = after_claim
 
     async def next_due(self) -> datetime | None:
         async with self.session_factory() as session:
@@ -36,6 +49,8 @@ class SqlReminderStore:
                 return Claim()
             reminders = await repo.load_claimed(ids)
             ticks = await repo.ticks_for(sorted({c.visit.id for c in reminders}))
+            if self.after_claim is not None:
+                await self.after_claim(ContentVersionRepository(session))
         return Claim(
             tuple(reminders), {appointment: frozenset(t) for appointment, t in ticks.items()}
         )

@@ -30,6 +30,9 @@ class Action(StrEnum):
     STAFF_LIST = "staff.list"
     AUDIT_READ = "audit.read"
     ROSTER_READ = "roster.read"
+    CONTENT_READ = "content.read"
+    CONTENT_EDIT = "content.edit"
+    CONTENT_ROLLBACK = "content.rollback"
 
 
 class Outcome(StrEnum):

@@ -90,3 +90,7 @@ class RosterRefused(Refusal):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+class NoSuchText(Refusal):
+    """A text (or a version of it) the bot does not have: forged or stale button data."""

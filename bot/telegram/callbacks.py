@@ -143,3 +143,33 @@ class StaffCb(CallbackData, prefix="s"):
 
     action: StaffAction
     id: int = Field(ge=1, le=MAX_ID)
+
+
+class TextAction(StrEnum):
+    """Staff editing texts (bot/telegram/handlers/staff_content.py)."""
+
+    AREAS = "areas"
+    AREA = "area"
+    VIEW = "view"
+    EDIT = "edit"
+    HISTORY = "hist"
+    ROLLBACK = "rb"
+    CONFIRM = "ok"
+    CANCEL = "no"
+    NOOP = "noop"  # a patient's button shown in a preview: does nothing
+
+
+class TextCb(CallbackData, prefix="sx"):
+    """`k`: ``t`` a template, ``b`` a button label; `l` the language; `n` the text's name
+    (``reminders/ride``, ``menu_faq``); `p` a page; `v` a version id (0: the shipped file) and
+    `b` the live version the history was shown at; `t` the offer's token (see new_token)."""
+
+    a: TextAction
+    ar: str = Field(default="", max_length=16)
+    k: str = Field(default="", max_length=1)
+    l: str = Field(default="", max_length=8)  # noqa: E741
+    n: str = Field(default="", max_length=40)
+    p: int = Field(default=0, ge=0, le=1000)
+    v: int = Field(default=0, ge=0, le=MAX_ID)
+    b: int = Field(default=0, ge=0, le=MAX_ID)
+    t: str = Field(default="", max_length=16)

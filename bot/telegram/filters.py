@@ -8,7 +8,9 @@ for a string test, on every message that reaches the handler.
 from __future__ import annotations
 
 from aiogram.filters import Filter
-from aiogram.types import ChatMemberUpdated, Message
+from aiogram.types import ChatMemberUpdated, Message, TelegramObject
+
+from bot.domain.staff import Permission, Role, allows
 
 
 class PlainText(Filter):
@@ -31,3 +33,14 @@ class InPrivateChat(Filter):
 
     async def __call__(self, update: ChatMemberUpdated) -> bool:
         return update.chat.type == "private"
+
+
+class StaffMay(Filter):
+    """Staff whose role grants `permission` (`staff_role` comes from the unit of work); for
+    everyone else the update goes on to the other routers, as if the feature did not exist."""
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    async def __call__(self, event: TelegramObject, staff_role: Role | None = None) -> bool:
+        return allows(staff_role, self.permission)

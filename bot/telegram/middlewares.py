@@ -31,6 +31,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.catalogue import NeedConsent
+from bot.db.content_versions import ContentVersionRepository
 from bot.db.invites import InviteRepository
 from bot.db.repository import AfterCommit, Repository
 from bot.db.roster import RosterRepository
@@ -38,6 +39,7 @@ from bot.db.staff import StaffRepository
 from bot.domain.audit import Actor
 from bot.services.appointments import AppointmentService
 from bot.services.audit import AuditTrail
+from bot.services.content_editing import ContentEditing
 from bot.services.invites import InviteService
 from bot.services.patients import PatientService
 from bot.services.reminders import PreparationService, ReminderPlanner
@@ -156,6 +158,8 @@ class UnitOfWork(BaseMiddleware):
             session = app.session_factory()
             try:
                 repo = Repository(session)
+                # The texts staff edited: asked at most once a second, loaded when changed.
+                await app.content.refresh(ContentVersionRepository(session))
                 # The patient and the conversation state in one round trip; the FSM context
                 # (next in the chain) then reads the state from the repository.
                 patient, stored_role = (
@@ -218,14 +222,23 @@ class UnitOfWork(BaseMiddleware):
         appointments = AppointmentService(
             repo, app.clock, ReminderPlanner(repo, plan, app.clock, wake)
         )
+        audit = AuditTrail(repo.audit, app.clock)
         staff = StaffService(
             StaffRepository(repo.session),
-            AuditTrail(repo.audit, app.clock),
+            audit,
             app.clock,
             env_admins=settings.staff_ids,
         )
         return {
             "clock": app.clock,
+            "content_editing": ContentEditing(
+                ContentVersionRepository(repo.session),
+                staff,
+                audit,
+                app.content,
+                app.clock,
+                on_saved=lambda: repo.after_commit.append(app.content.mark_stale),
+            ),
             "staff_alerts": app.staff_alerts,
             "patient": patient,
             "reply": reply,

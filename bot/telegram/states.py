@@ -24,3 +24,10 @@ class Inviting(StatesGroup):
     picking = State()
     waiting_for_label = State()
     confirming = State()
+
+
+class TextEditing(StatesGroup):
+    """A staff member editing a text: waiting for the new text, then confirming it."""
+
+    waiting_for_text = State()
+    confirming = State()

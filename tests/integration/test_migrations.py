@@ -75,3 +75,13 @@ async def test_every_migration_goes_down_to_nothing_and_up_again(engine: AsyncEn
     assert await tables(engine) <= {"alembic_version"}
     await upgrade(engine)
     assert await schema_drift(engine) == []
+
+
+async def test_0006_goes_down_and_up_again(engine: AsyncEngine) -> None:
+    await upgrade(engine)
+    assert "content_versions" in await tables(engine)
+    await downgrade(engine, "0005")
+    assert "content_versions" not in await tables(engine)
+    assert await tables(engine) >= NEW_IN_0005
+    await upgrade(engine)
+    assert await schema_drift(engine) == []

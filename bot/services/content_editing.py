@@ -1,0 +1,369 @@
+"""Staff edit what the bot says, live and versioned (admins: Permission.CONTENT).
+
+A text is a template (``en/welcome``) or a button label (``en/buttons:menu_faq``). The file
+shipped in MESSAGES_DIR is version 0; every saved edit is a new version, and the newest is
+live in every process within a second (bot/content/store.py Content.refresh). An edit is
+checked by the content validator exactly as the bot would use it (bot/content/validate.py
+check_text) before it can be saved; saving needs the live version to still be the one the
+author based the edit on, else the author is shown what changed meanwhile. Every save and
+rollback writes an audit line with the text before and after.
+
+Plain async code, no aiogram: a Telegram handler, a web panel or an HTTP API call it alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.content.catalogue import CATALOGUE, Button, Message, ReminderText
+from bot.content.store import Content, ContentError, button_key
+from bot.content.validate import SAMPLE_LABEL_CONTEXT, Problem, check_text, samples_of
+from bot.db.content_versions import ContentKind, ContentVersionRepository, VersionRecord
+from bot.domain.audit import Action, Actor, target
+from bot.domain.staff import Permission
+from bot.services.audit import AuditTrail
+from bot.services.errors import NoSuchText
+from bot.services.staff import StaffService
+from scheduler.clock import Clock
+
+__all__ = [
+    "Area",
+    "ChangedMeanwhile",
+    "ContentEditing",
+    "Preview",
+    "Rejected",
+    "Saved",
+    "TextRef",
+    "area_of",
+]
+
+MAX_TEXT = 8000
+"""The longest source accepted (a template renders to at most 4,096 characters anyway)."""
+
+
+class Area(StrEnum):
+    """Where a text belongs, for finding it: derived from its name."""
+
+    WELCOME = "welcome"
+    APPOINTMENTS = "appointments"
+    SETTINGS = "settings"
+    FAQ = "faq"
+    REMINDERS = "reminders"
+    ERRORS = "errors"
+    STAFF = "staff"
+    BUTTONS = "buttons"
+
+
+_AREA_PREFIXES: tuple[tuple[Area, tuple[str, ...]], ...] = (
+    (Area.STAFF, ("crisis_staff_alert", "reschedule_staff_alert", "template_failure_staff")),
+    (Area.WELCOME, ("welcome", "consent_", "need_consent", "menu", "help")),
+    (Area.APPOINTMENTS, ("appointment_",)),
+    (Area.SETTINGS, ("settings", "timezone_", "forget_", "paused", "resumed")),
+    (Area.FAQ, ("faq", "crisis")),
+    (Area.REMINDERS, ("reminders/", "reminder_", "checklist", "attend_")),
+)
+
+
+def area_of(name: str) -> Area:
+    """The area of a template name (``reminders/ride``) or of a button key (``menu_faq``)."""
+    for area, prefixes in _AREA_PREFIXES:
+        if name.startswith(prefixes):
+            return area
+    return Area.ERRORS
+
+
+@dataclass(frozen=True, slots=True)
+class TextRef:
+    """One editable text: `kind` is ``template`` or ``button``, `key` its stored key."""
+
+    kind: ContentKind
+    key: str
+
+    @property
+    def lang(self) -> str:
+        return self.key.partition("/")[0]
+
+    @property
+    def name(self) -> str:
+        """``reminders/ride`` of ``en/reminders/ride``; ``menu_faq`` of a button."""
+        if self.kind is ContentKind.BUTTON:
+            return self.key.partition("/buttons:")[2]
+        return self.key.partition("/")[2]
+
+    @property
+    def area(self) -> Area:
+        return Area.BUTTONS if self.kind is ContentKind.BUTTON else area_of(self.name)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A text as a patient gets it: `html` rendered with the catalogue's first sample values
+    (a button: its label), `buttons` the labels shown with it where known; `source` is the
+    live text and `version` its stored version (None: the shipped file)."""
+
+    ref: TextRef
+    html: str
+    buttons: tuple[str, ...]
+    source: str
+    version: VersionRecord | None
+    variables: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Saved:
+    """The text is live as `version`; `already` when nothing new was saved (the same text was
+    already live: a second tap of Confirm)."""
+
+    version: VersionRecord | None
+    already: bool = False
+
+
+@dataclass(frozen=True)
+class ChangedMeanwhile:
+    """Someone saved another version since the author looked: `live` is it now."""
+
+    live: Preview
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """The validator's problems with the text (nothing was saved)."""
+
+    problems: Sequence[Problem] = field(default_factory=tuple)
+
+
+Proposal = Preview | Rejected
+Outcome = Saved | ChangedMeanwhile | Rejected
+
+# Buttons a patient sees under a text (besides reminders, whose buttons the plan names).
+_SHOWN_WITH: dict[str, tuple[Button, ...]] = {
+    "welcome": (Button.CONSENT_YES, Button.CONSENT_NO),
+    "welcome_back": (
+        Button.MENU_APPOINTMENTS,
+        Button.MENU_PREPARE,
+        Button.MENU_FAQ,
+        Button.MENU_SETTINGS,
+    ),
+    "consent_thanks": (
+        Button.MENU_APPOINTMENTS,
+        Button.MENU_PREPARE,
+        Button.MENU_FAQ,
+        Button.MENU_SETTINGS,
+    ),
+    "menu": (Button.MENU_APPOINTMENTS, Button.MENU_PREPARE, Button.MENU_FAQ, Button.MENU_SETTINGS),
+    "consent_declined": (Button.CONSENT_REVIEW,),
+    "need_consent": (Button.CONSENT_REVIEW,),
+    "appointment_confirm": (Button.DRAFT_CONFIRM, Button.DRAFT_CHANGE),
+    "appointment_cancel_confirm": (Button.CANCEL_YES, Button.CANCEL_NO),
+    "forget_confirm": (Button.FORGET_YES, Button.FORGET_NO),
+}
+_STEP_BUTTONS = {
+    "done": (Button.REMINDER_DONE,),
+    "snooze": (Button.REMINDER_SNOOZE,),
+    "checklist": (Button.REMINDER_CHECKLIST,),
+    "attend": (Button.ATTEND_YES, Button.ATTEND_NO),
+}
+
+
+class ContentEditing:
+    def __init__(
+        self,
+        versions: ContentVersionRepository,
+        staff: StaffService,
+        audit: AuditTrail,
+        content: Content,
+        clock: Clock,
+        *,
+        on_saved: Callable[[], None] = lambda: None,
+    ) -> None:
+        """`on_saved` is told when a version was saved (the caller refreshes its content
+        after the commit)."""
+        self.versions = versions
+        self.staff = staff
+        self.audit = audit
+        self.content = content
+        self.clock = clock
+        self.on_saved = on_saved
+
+    # --- finding texts --------------------------------------------------------------------
+    def all_texts(self) -> list[TextRef]:
+        """Every editable text: the templates the bot renders and the button labels, in each
+        language, ordered by name."""
+        content = self.content
+        refs: list[TextRef] = []
+        for lang in content.languages:
+            names = {*CATALOGUE, ReminderText.CATCH_UP}
+            names |= {step.template for step in content.plan.steps}
+            names |= {entry.template for entry in content.faq(lang).entries}
+            refs += [TextRef(ContentKind.TEMPLATE, f"{lang}/{name}") for name in sorted(names)]
+            refs += [
+                TextRef(ContentKind.BUTTON, button_key(lang, key))
+                for key in sorted(content.buttons(lang))
+            ]
+        return refs
+
+    def ref(self, kind: str, lang: str, name: str) -> TextRef:
+        """The text of this kind (``template``, ``button``), language and name (``welcome``,
+        ``menu_faq``); NoSuchText for anything else (forged or stale data)."""
+        key = button_key(lang, name) if kind == ContentKind.BUTTON else f"{lang}/{name}"
+        ref = next((r for r in self.all_texts() if r.kind == kind and r.key == key), None)
+        if ref is None:
+            raise NoSuchText()
+        return ref
+
+    async def areas(self, actor: Actor) -> list[Area]:
+        """The areas that hold texts, in a fixed order."""
+        await self._require(actor, Action.CONTENT_READ, "texts")
+        found = {ref.area for ref in self.all_texts()}
+        return [area for area in Area if area in found]
+
+    async def texts(self, actor: Actor, area: Area) -> list[TextRef]:
+        await self._require(actor, Action.CONTENT_READ, "texts")
+        return [ref for ref in self.all_texts() if ref.area is area]
+
+    # --- looking ----------------------------------------------------------------------------
+    async def preview(self, actor: Actor, ref: TextRef) -> Preview:
+        await self._require(actor, Action.CONTENT_READ, ref.key)
+        return self._preview(self.content, ref, await self.versions.current(ref.kind, ref.key))
+
+    async def history(
+        self, actor: Actor, ref: TextRef
+    ) -> tuple[VersionRecord | None, list[VersionRecord]]:
+        """The live version (None: the shipped file) and the stored versions, newest first."""
+        await self._require(actor, Action.CONTENT_READ, ref.key)
+        stored = list(await self.versions.history(ref.kind, ref.key))
+        return (stored[0] if stored else None), stored
+
+    # --- changing ---------------------------------------------------------------------------
+    async def propose(self, actor: Actor, ref: TextRef, body: str) -> Proposal:
+        """The candidate rendered as a patient would get it, or the validator's problems."""
+        await self._require(actor, Action.CONTENT_EDIT, ref.key)
+        problems = self._problems(ref, body)
+        if problems:
+            return Rejected(problems)
+        candidate = self.content.overlaid({(ref.kind, ref.key): body})
+        return self._preview(candidate, ref, None, source=body)
+
+    async def confirm(
+        self, actor: Actor, ref: TextRef, body: str, base_version_id: int | None
+    ) -> Outcome:
+        """Save `body` as the new live version if the live one is still `base_version_id`
+        (None: the shipped file)."""
+        await self._require(actor, Action.CONTENT_EDIT, ref.key)
+        return await self._save(actor, Action.CONTENT_EDIT, ref, body, base_version_id, None)
+
+    async def rollback(
+        self, actor: Actor, ref: TextRef, version_id: int, base_version_id: int | None
+    ) -> Outcome:
+        """Save a new version equal to an old one (`version_id` 0: the shipped file)."""
+        await self._require(actor, Action.CONTENT_ROLLBACK, ref.key)
+        if version_id == 0:
+            body, number = self._shipped(ref), 0
+        else:
+            old = await self.versions.get(ref.kind, ref.key, version_id)
+            if old is None:
+                raise NoSuchText()
+            body, number = old.body, old.number
+        note = f"rollback to version {number}"
+        return await self._save(actor, Action.CONTENT_ROLLBACK, ref, body, base_version_id, note)
+
+    # --- inside -----------------------------------------------------------------------------
+    async def _require(self, actor: Actor, action: Action, key: str) -> None:
+        await self.staff.require(actor, Permission.CONTENT, action=action, target=_target(key))
+
+    def _problems(self, ref: TextRef, body: str) -> list[Problem]:
+        if len(body) > MAX_TEXT:
+            return [Problem(ref.key, None, f"{len(body)} characters, over {MAX_TEXT}")]
+        if "\x00" in body:
+            return [Problem(ref.key, None, "holds a NUL character")]
+        return check_text(self.content, ref.kind, ref.key, body)
+
+    async def _save(
+        self,
+        actor: Actor,
+        action: Action,
+        ref: TextRef,
+        body: str,
+        base_version_id: int | None,
+        note: str | None,
+    ) -> Outcome:
+        live = await self.versions.current(ref.kind, ref.key)
+        live_id = live.id if live is not None else None
+        before = live.body if live is not None else self._shipped(ref)
+        if body == before:
+            return Saved(live, already=True)  # a second Confirm, or no change at all
+        if live_id != base_version_id:
+            return ChangedMeanwhile(self._preview(self.content, ref, live))
+        problems = self._problems(ref, body)
+        if problems:
+            return Rejected(problems)
+        number = (live.number if live is not None else 0) + 1
+        saved = await self.versions.add(
+            kind=ref.kind,
+            key=ref.key,
+            number=number,
+            body=body,
+            author_telegram_id=actor.telegram_id,
+            created_at=self.clock.now(),
+            base_version_id=base_version_id,
+            note=note,
+        )
+        await self.audit.done(
+            actor,
+            action,
+            _target(ref.key),
+            before={"version": number - 1, "text": before},
+            after={"version": number, "text": body},
+        )
+        self.on_saved()
+        return Saved(saved)
+
+    def _shipped(self, ref: TextRef) -> str:
+        """Version 0: the text of the shipped file."""
+        shipped = self.content.shipped()
+        try:
+            if ref.kind is ContentKind.BUTTON:
+                return shipped.buttons(ref.lang).get(ref.name, "")
+            return shipped.source(ref.name, ref.lang)
+        except ContentError:
+            return ""
+
+    def _preview(
+        self,
+        content: Content,
+        ref: TextRef,
+        version: VersionRecord | None,
+        *,
+        source: str | None = None,
+    ) -> Preview:
+        lang = ref.lang
+        if ref.kind is ContentKind.BUTTON:
+            label = content.button(ref.name, lang, **SAMPLE_LABEL_CONTEXT)
+            return Preview(ref, "", (label,), source or content.buttons(lang)[ref.name], version)
+        found = samples_of(content, lang, ref.name)
+        if found is None:
+            raise NoSuchText()
+        first: Message = found[0][0]
+        html = content.render_message(first, lang)
+        buttons = tuple(content.button(key, lang) for key in self._shown_with(ref.name))
+        variables = tuple(sorted(first.declared()))
+        return Preview(
+            ref,
+            html,
+            buttons,
+            source if source is not None else content.source(ref.name, lang),
+            version,
+            variables,
+        )
+
+    def _shown_with(self, name: str) -> tuple[Button, ...]:
+        for step in self.content.plan.steps:
+            if step.template == name:
+                return tuple(key for b in step.buttons for key in _STEP_BUTTONS.get(b, ()))
+        return _SHOWN_WITH.get(name, ())
+
+
+def _target(key: str) -> str:
+    return target("content", key)
