@@ -83,7 +83,7 @@ QUESTIONS: tuple[str, ...] = (
 """Free-text questions, each matching one FAQ prompt of messages/en/faq.toml."""
 
 MENU_TAP = "m:faq"  # MenuCb(to="faq")
-CONSENT_TAP = "c:1"  # ConsentCb(agree=True)
+CONSENT_TAP = "c:1:"  # ConsentCb(agree=True): no invite code
 WORKLOADS = ("text", "taps")
 STALL_SECONDS = 60.0
 """A burst is given up when no further update was handled for this long."""
