@@ -72,7 +72,12 @@ async def test_two_hundred_patients_book_and_tap_at_once_with_300ms_per_call(
     timings: list[float] = []
     caplog.set_level(logging.INFO)
     await _wave(h, [updates.command_update(p, "start") for p in patients], "Welcome", timings)
-    await _wave(h, [updates.callback_update(p, ConsentCb(agree=True).pack()) for p in patients], "all set", timings)
+    await _wave(
+        h,
+        [updates.callback_update(p, ConsentCb(agree=True).pack()) for p in patients],
+        "all set",
+        timings,
+    )
     await _wave(
         h, [updates.command_update(p, "appointment") for p in patients], "next infusion", timings
     )
