@@ -30,6 +30,8 @@ class Action(StrEnum):
     STAFF_LIST = "staff.list"
     AUDIT_READ = "audit.read"
     ROSTER_READ = "roster.read"
+    VISIT_MOVE = "visit.move"
+    VISIT_CANCEL = "visit.cancel"
 
 
 class Outcome(StrEnum):

@@ -90,3 +90,14 @@ class RosterRefused(Refusal):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+class VisitChangeRefused(Refusal):
+    """Staff cannot move or cancel this visit. `code`: ``gone`` (no such visit, cancelled or
+    begun), ``self_booked`` (the patient booked it themselves: theirs to change), ``expired``
+    (the offer a button belonged to), ``ambiguous``, or a booking rule's (``past``,
+    ``too_far``, ``nonexistent``, ``duplicate``, ``unreadable``, ...)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code

@@ -24,3 +24,13 @@ class Inviting(StatesGroup):
     picking = State()
     waiting_for_label = State()
     confirming = State()
+
+
+class ChangingVisit(StatesGroup):
+    """Staff moving a visit (the new time, a choice if it happens twice, a confirmation) or
+    cancelling it (a confirmation)."""
+
+    waiting_for_time = State()
+    picking = State()
+    confirming_move = State()
+    confirming_cancel = State()
