@@ -111,7 +111,8 @@ async def test_a_double_tap_on_move_confirm_makes_one_change_on_postgres(
     from bot.services.patient_notices import VISIT_MOVED
     from tests.fake_telegram import updates
     from tests.integration import dbcheck
-    from tests.integration.test_visit_changes import NURSE, linked_patient, open_move
+    from tests.integration.test_staff_telegram import NURSE
+    from tests.integration.test_visit_changes import linked_patient, open_move
 
     h = pg_harness
     await linked_patient(h)
