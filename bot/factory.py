@@ -24,6 +24,7 @@ from bot.db.staff import StaffRepository
 from bot.delivery.alert_outbox import AlertDelivery
 from bot.delivery.sender import Sender
 from bot.domain.staff import Role
+from bot.services.patient_notices import PatientNotices
 from bot.services.staff_alerts import StaffAlerts
 from bot.telegram import errors, refusals
 from bot.telegram.commands import patient_menu, staff_menu
@@ -40,6 +41,7 @@ from bot.telegram.handlers import (
     staff,
     staff_content,
     start,
+    visits,
 )
 from bot.telegram.handlers import (
     settings as settings_handlers,
@@ -124,6 +126,7 @@ def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]
         appointments.create_router(),
         preparation.create_router(),
         staff.create_router(),
+        visits.create_router(),
         membership.create_router(),
         staff_content.create_router(),
         fallback.create_router(),
@@ -171,6 +174,7 @@ def create_application(
         clock=clock,
         session_factory=session_factory,
         staff_alerts=staff_alerts,
+        patient_notices=PatientNotices(clock, kick=alerts.kick),
         sender=sender,
         wake=wakeup.wake_at,
     )

@@ -593,6 +593,64 @@ class StaffTextCancelled(Message):
     pass
 
 
+# --- staff: moving and cancelling a visit the clinic made ------------------------------------
+class VisitMoveAsk(Message):
+    when: datetime = sample(SAMPLE_WHEN)
+    label: str = sample("J.D. <#4471>")
+    zone: str = sample(_ZONE)
+
+
+class VisitMoveConfirm(Message):
+    before: datetime = sample(SAMPLE_WHEN)
+    after: datetime = sample(SAMPLE_LATER)
+    label: str = sample("J.D. <#4471>")
+
+
+class VisitMoved(Message):
+    """`changed` False: a second tap, or the visit was already at that time."""
+
+    before: datetime = sample(SAMPLE_WHEN)
+    after: datetime = sample(SAMPLE_LATER)
+    label: str = sample("J.D. <#4471>")
+    changed: bool = sample(True, False)
+
+
+class VisitCancelConfirm(Message):
+    when: datetime = sample(SAMPLE_WHEN)
+    label: str = sample("J.D. <#4471>")
+
+
+class VisitCancelled(Message):
+    when: datetime = sample(SAMPLE_WHEN)
+    label: str = sample("J.D. <#4471>")
+    changed: bool = sample(True, False)
+
+
+class VisitKept(Message):
+    when: datetime = sample(SAMPLE_WHEN)
+    label: str = sample("J.D. <#4471>")
+
+
+class VisitChangeError(Message):
+    """Why staff cannot move or cancel a visit (bot/services/errors.py, VisitChangeRefused)."""
+
+    code: str = sample(
+        "self_booked", "gone", "expired", "duplicate", "past", "too_far", "nonexistent",
+        "missing_time", "missing_date", "unreadable",
+    )  # fmt: skip
+    zone: str = sample(_ZONE)
+
+
+# --- notices to a patient (rendered at delivery, in their language and zone) -----------------
+class VisitMovedNotice(Message):
+    before: datetime = sample(SAMPLE_WHEN)
+    after: datetime = sample(SAMPLE_LATER)
+
+
+class VisitCancelledNotice(Message):
+    when: datetime = sample(SAMPLE_WHEN)
+
+
 # --- buttons and commands --------------------------------------------------------------------
 class Button(StrEnum):
     """Every label key the code shows (messages/<lang>/buttons.toml); checklist items are
@@ -662,6 +720,13 @@ class Button(StrEnum):
     STAFF_TEXT_CONFIRM = auto()
     STAFF_TEXT_CANCEL = auto()
     STAFF_TEXT_ROLLBACK = auto()  # {{ label }}: the version's number
+    VISIT_MOVE = auto()  # {{ label }}: the visit's time and label
+    VISIT_CANCEL = auto()  # {{ label }}: the visit's time and label
+    VISIT_MOVE_CONFIRM = auto()
+    VISIT_CHANGE = auto()
+    VISIT_PICK = auto()  # {{ when }}
+    VISIT_CANCEL_YES = auto()
+    VISIT_CANCEL_NO = auto()
 
 
 class ChatCommand(StrEnum):

@@ -1,4 +1,6 @@
-"""Queries of the staff alert outbox (`staff_alerts`, model `StaffAlert`).
+"""Queries of the outbox (`staff_alerts`, model `StaffAlert`): alerts to the clinic team, and
+notices to a patient (a visit the clinic moved or cancelled; `kind` tells them apart, and the
+row's `staff_chat_id` is whoever receives it).
 
 Alerts are written in the transaction of whatever raised them and delivered afterwards by
 `bot.delivery.alert_outbox.AlertDelivery`: claimed under a lease in one short transaction, sent
@@ -18,7 +20,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import StaffAlert
+from bot.db.models import Patient, StaffAlert
 from bot.db.statements import rows_matched
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "ALERT_SENT",
     "AlertOutboxRepository",
     "ClaimedAlert",
+    "NoticeRecipient",
     "Queued",
 ]
 
@@ -50,6 +53,14 @@ class ClaimedAlert:
     attempts: int
     """Attempts including the one this claim is for."""
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeRecipient:
+    """What a notice to a patient is rendered with, read when it is sent."""
+
+    language: str
+    timezone: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +135,31 @@ class AlertOutboxRepository:
                 continue  # another transaction committed an equivalent pending row meanwhile
             break
         return Queued(inserted=len(staff) - len(covered), coalesced=len(covered))
+
+    async def add_notice(
+        self,
+        *,
+        kind: str,
+        chat_id: int,
+        patient_id: int,
+        now: datetime,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Queue one notice to a patient (their chat in `staff_chat_id`, the row's recipient),
+        in the caller's transaction. Not coalesced: each is a change the patient is told of."""
+        await self._insert([chat_id], kind, now, context, patient_id, None, None)
+
+    async def recipients(self, patient_ids: Collection[int]) -> dict[int, NoticeRecipient]:
+        """The language and zone of these patients (as they are now, for rendering), by id;
+        a patient deleted meanwhile is absent."""
+        if not patient_ids:
+            return {}
+        result = await self.session.execute(
+            select(Patient.id, Patient.language, Patient.timezone).where(
+                Patient.id.in_(sorted(set(patient_ids)))
+            )
+        )
+        return {pid: NoticeRecipient(lang, zone) for pid, lang, zone in result}
 
     async def _count_into(
         self, kind: str, dedupe_key: str, staff: list[int], sent_since: datetime | None

@@ -8,13 +8,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ScalarSelect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Invite
+from bot.db.models import Appointment, Invite
 from bot.db.statements import rows_matched
 
-__all__ = ["InviteRepository"]
+__all__ = ["InviteRepository", "visit_label"]
+
+
+def visit_label() -> ScalarSelect[str | None]:
+    """The label of the invite a visit came through, correlated to `Appointment` (NULL for a
+    visit the patient booked themselves): a column of a query over appointments."""
+    return (
+        select(Invite.label)
+        .where(Invite.appointment_id == Appointment.id)
+        .order_by(Invite.id)
+        .limit(1)
+        .correlate(Appointment)
+        .scalar_subquery()
+    )
 
 
 class InviteRepository:

@@ -186,7 +186,9 @@ class StaffAlert(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    # "crisis", "reschedule" or "template_failure".
+    # "crisis", "reschedule" or "template_failure" (to staff); "visit_moved" or
+    # "visit_cancelled": a notice to the patient (bot/services/patient_notices.py), whose chat
+    # is then in `staff_chat_id` (the column is the row's recipient, whoever that is).
     kind: Mapped[str] = mapped_column(String(24), nullable=False)
     staff_chat_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     patient_id: Mapped[int | None] = mapped_column(

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, ScalarSelect, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from bot.db.invites import visit_label
 from bot.db.models import Appointment, ChecklistTick, Invite, Patient, Reminder
 from bot.domain.visits import AppointmentStatus
 from scheduler.statuses import ReminderStatus
@@ -63,20 +64,12 @@ class RosterRepository:
         self, start: datetime, end: datetime, checklist: Collection[str]
     ) -> list[VisitRow]:
         """Scheduled visits starting in [start, end), in order of start."""
-        label = (
-            select(Invite.label)
-            .where(Invite.appointment_id == Appointment.id)
-            .order_by(Invite.id)
-            .limit(1)
-            .correlate(Appointment)
-            .scalar_subquery()
-        )
         query = (
             select(
                 Appointment.id,
                 Appointment.patient_id,
                 Appointment.starts_at,
-                label,
+                visit_label(),
                 Appointment.attendance,
                 Patient.reachable,
                 _count(ChecklistTick.appointment_id, ChecklistTick.item.in_(list(checklist))),

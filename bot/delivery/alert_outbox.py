@@ -1,4 +1,10 @@
-"""Delivery of the staff alert outbox, and the start-up check of STAFF_IDS.
+"""Delivery of the outbox (alerts to the team, notices to patients), and the start-up check
+of STAFF_IDS.
+
+A notice to a patient (bot/services/patient_notices.py) is rendered in the patient's language
+and zone as they are when it is sent; the patient's name is never looked up for it. A patient
+who blocked the bot is not retried: the row fails and the patient is marked unreachable, as
+the reminder engine does. Everything else below holds for both.
 
 One pass of :class:`AlertDelivery`:
 
@@ -43,6 +49,8 @@ from bot.content.catalogue import (
     Message,
     RescheduleStaffAlert,
     TemplateFailureStaffAlert,
+    VisitCancelledNotice,
+    VisitMovedNotice,
 )
 from bot.content.store import Content
 from bot.db.alert_outbox import (
@@ -51,12 +59,15 @@ from bot.db.alert_outbox import (
     ALERT_SENT,
     AlertOutboxRepository,
     ClaimedAlert,
+    NoticeRecipient,
 )
+from bot.db.repository import ReminderRepository
 from bot.delivery.sender import Sender
+from bot.services.patient_notices import PATIENT_NOTICES, VISIT_CANCELLED, VISIT_MOVED
 from bot.services.staff_alerts import CRISIS, RESCHEDULE, TEMPLATE_FAILURE
 from scheduler.clock import Clock
 from scheduler.records import SendOutcome
-from scheduler.timemath import to_local
+from scheduler.timemath import load_zone, to_local
 
 __all__ = ["AlertDelivery", "DeliveryStats", "check_staff_ids"]
 
@@ -81,6 +92,8 @@ class _Attempt:
     result: str
     error: str | None = None
     retry_in: float | None = None
+    unreachable: bool = False
+    """The patient a notice was for blocked the bot."""
 
 
 class AlertDelivery:
@@ -202,23 +215,28 @@ class AlertDelivery:
         async with self._pass_lock:
             sent = 0
             while True:
-                claimed = await self._claim()
+                claimed, recipients = await self._claim()
                 if not claimed:
                     break
                 names = await self._names(claimed)
-                attempts = await asyncio.gather(*(self._attempt(a, names) for a in claimed))
+                attempts = await asyncio.gather(
+                    *(self._attempt(a, names, recipients) for a in claimed)
+                )
                 sent += await self._record(claimed, attempts)
                 self.stats.passes += 1
                 if len(claimed) < self.batch:
                     break
             return sent
 
-    async def _claim(self) -> list[ClaimedAlert]:
+    async def _claim(self) -> tuple[list[ClaimedAlert], dict[int, NoticeRecipient]]:
+        """Due rows under a lease, and the language and zone of the patients whose notices
+        are among them (read now: a notice is rendered as the patient's settings are)."""
         now = self.clock.now()
         async with self.session_factory() as session, session.begin():
-            return await AlertOutboxRepository(session).claim(
-                now, self.owner, now + self.lease, self.batch
-            )
+            outbox = AlertOutboxRepository(session)
+            claimed = await outbox.claim(now, self.owner, now + self.lease, self.batch)
+            patients = {a.patient_id for a in claimed if a.kind in PATIENT_NOTICES}
+            return claimed, await outbox.recipients({p for p in patients if p is not None})
 
     async def _names(self, claimed: Collection[ClaimedAlert]) -> dict[int, str]:
         """The name of each patient the claimed rows are about, once per patient per pass."""
@@ -236,9 +254,21 @@ class AlertDelivery:
             name = f"@{chat.username}"
         return name
 
-    async def _attempt(self, alert: ClaimedAlert, names: dict[int, str]) -> _Attempt:
+    async def _attempt(
+        self,
+        alert: ClaimedAlert,
+        names: dict[int, str],
+        recipients: dict[int, NoticeRecipient],
+    ) -> _Attempt:
+        notice = alert.kind in PATIENT_NOTICES
         try:
-            text = self._render(alert, names.get(alert.subject_telegram_id or 0, ""))
+            if notice:
+                recipient = recipients.get(alert.patient_id or 0)
+                if recipient is None:
+                    return _Attempt("failed", "patient_gone")
+                text = self._render_notice(alert, recipient)
+            else:
+                text = self._render(alert, names.get(alert.subject_telegram_id or 0, ""))
         except Exception as exc:  # a template mid-edit on disk may be fixed by the next try
             return _Attempt("retry", f"render:{type(exc).__name__}")
         try:
@@ -250,6 +280,10 @@ class AlertDelivery:
         error = f"{result.outcome.value}:{result.error or ''}"
         if result.outcome is SendOutcome.BAD_REQUEST:
             return _Attempt("failed", error)
+        if notice and result.outcome is SendOutcome.BLOCKED:
+            # The patient blocked the bot: as for a reminder, no retries, and they are marked
+            # unreachable (their reminders stop until they write again).
+            return _Attempt("failed", error, unreachable=True)
         # RETRY, or BLOCKED (403, 400 "chat not found"): a staff member may not have pressed
         # Start yet, or may unblock the bot.
         return _Attempt("retry", error, result.retry_in)
@@ -285,13 +319,30 @@ class AlertDelivery:
             )
         raise ValueError(f"unknown staff alert kind {alert.kind!r}")
 
+    def _render_notice(self, alert: ClaimedAlert, recipient: NoticeRecipient) -> str:
+        """A notice to a patient, in their language, its times in their zone."""
+        context = alert.context
+        zone = load_zone(recipient.timezone)
+
+        def local(key: str) -> datetime:
+            return to_local(datetime.fromisoformat(context[key]), zone)
+
+        message: Message
+        if alert.kind == VISIT_MOVED:
+            message = VisitMovedNotice(before=local("before"), after=local("after"))
+        elif alert.kind == VISIT_CANCELLED:
+            message = VisitCancelledNotice(when=local("starts_at"))
+        else:
+            raise ValueError(f"unknown patient notice kind {alert.kind!r}")
+        return self.content.render_message(message, recipient.language)
+
     def _clinic_time(self, instant: datetime) -> str:
         lang = self.content.default_language
         return self.content.format_datetime(to_local(instant, self.clinic_zone), lang)
 
     async def _record(self, claimed: list[ClaimedAlert], attempts: list[_Attempt]) -> int:
         now = self.clock.now()
-        failed: list[tuple[ClaimedAlert, str]] = []
+        failed: list[tuple[ClaimedAlert, _Attempt]] = []
         sent = 0
         async with self.session_factory() as session, session.begin():
             repo = AlertOutboxRepository(session)
@@ -313,9 +364,9 @@ class AlertDelivery:
                     ):
                         self.stats.retried += 1
                         log.info(
-                            "%s alert to staff %s: attempt %d failed (%s); next in %.0fs",
+                            "%s to %s: attempt %d failed (%s); next in %.0fs",
                             alert.kind,
-                            alert.staff_chat_id,
+                            _recipient(alert),
                             alert.attempts,
                             error,
                             delay.total_seconds(),
@@ -324,16 +375,20 @@ class AlertDelivery:
                 if await repo.finish(
                     alert.id, self.owner, status=ALERT_FAILED, now=now, error=error
                 ):
-                    failed.append((alert, error))
+                    failed.append((alert, attempt))
+                    if attempt.unreachable and alert.patient_id is not None:
+                        await ReminderRepository(session).mark_unreachable([alert.patient_id])
         self.stats.sent += sent
-        for alert, error in failed:
+        for alert, attempt in failed:
             self.stats.failed += 1
-            log.error(
-                "%s alert to staff %s failed after %d attempt(s): %s",
+            log.log(
+                # A patient blocking the bot is their choice, not a fault.
+                logging.INFO if attempt.unreachable else logging.ERROR,
+                "%s to %s failed after %d attempt(s): %s",
                 alert.kind,
-                alert.staff_chat_id,
+                _recipient(alert),
                 alert.attempts,
-                error,
+                attempt.error or "unknown",
             )
         return sent
 
@@ -353,6 +408,11 @@ class AlertDelivery:
         self._next_purge = now + timedelta(hours=1)
         async with self.session_factory() as session, session.begin():
             await AlertOutboxRepository(session).purge_finished(now - self.retention)
+
+
+def _recipient(alert: ClaimedAlert) -> str:
+    """Who a row goes to, for a log line: a staff id, never a patient's."""
+    return "a patient" if alert.kind in PATIENT_NOTICES else f"staff {alert.staff_chat_id}"
 
 
 async def check_staff_ids(bot: Bot, staff_ids: Collection[int]) -> list[int]:

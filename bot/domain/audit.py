@@ -33,6 +33,8 @@ class Action(StrEnum):
     CONTENT_READ = "content.read"
     CONTENT_EDIT = "content.edit"
     CONTENT_ROLLBACK = "content.rollback"
+    VISIT_MOVE = "visit.move"
+    VISIT_CANCEL = "visit.cancel"
 
 
 class Outcome(StrEnum):

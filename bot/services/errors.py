@@ -94,3 +94,14 @@ class RosterRefused(Refusal):
 
 class NoSuchText(Refusal):
     """A text (or a version of it) the bot does not have: forged or stale button data."""
+
+
+class VisitChangeRefused(Refusal):
+    """Staff cannot move or cancel this visit. `code`: ``gone`` (no such visit, cancelled or
+    begun), ``self_booked`` (the patient booked it themselves: theirs to change), ``expired``
+    (the offer a button belonged to), ``ambiguous``, or a booking rule's (``past``,
+    ``too_far``, ``nonexistent``, ``duplicate``, ``unreadable``, ...)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.db.models import Appointment, Patient, Reminder
-from bot.db.repository import EXPIRED, PENDING, SENDING, SKIPPED, Repository
+from bot.db.repository import EXPIRED, PENDING, SENDING, SENT, SKIPPED, Repository
 from bot.domain.visits import AppointmentStatus, Attendance
 from bot.services.errors import (
     NoSuchAppointment,
@@ -28,7 +28,6 @@ from scheduler.timemath import load_zone
 Wake = Callable[[datetime], None]
 
 
-
 def _no_wake(_: datetime) -> None:
     """Used where nothing needs waking (tests, CLI)."""
 
@@ -40,12 +39,16 @@ class ReminderPlanner:
         self.clock = clock
         self.wake = wake
 
-    async def plan_for(self, appointment: Appointment) -> list[Reminder]:
+    async def plan_for(
+        self, appointment: Appointment, *, keep_sent: bool = False
+    ) -> list[Reminder]:
         """(Re)build the rows of every plan step for this appointment.
 
         A step already past but still useful is due now: the engine sends all such steps of one
         appointment as a single catch-up message, never as a burst. A step with no useful moment
-        left is recorded as expired, so the history shows why it never came.
+        left is recorded as expired, so the history shows why it never came. With `keep_sent`
+        (the clinic moved the visit and told the patient so), a step already sent, or being
+        sent right now, is left as it is: it is never sent a second time.
         """
         now = self.clock.now()
         zone = load_zone(appointment.timezone)
@@ -56,6 +59,9 @@ class ReminderPlanner:
         for step in self.plan.steps:
             due = compute_due(step, appointment.starts_at, zone, quiet)
             row = existing.get(step.key)
+            if keep_sent and row is not None and row.status in (SENT, SENDING):
+                rows.append(row)
+                continue
             if row is None:
                 row = self.repo.reminders.new_row(appointment.id, step.key)
             row.lease_owner = None

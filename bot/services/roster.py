@@ -45,6 +45,10 @@ class RosterEntry:
     unreachable: bool = False
     expired: bool = False
     """An invite whose link can no longer be used."""
+    appointment_id: int | None = None
+    changeable: bool = False
+    """A visit the clinic made (through an invite) that has not begun: staff may move or
+    cancel it (bot/services/visit_changes.py)."""
 
     def as_line(self) -> dict[str, object]:
         """The values a template reads."""
@@ -132,9 +136,9 @@ class RosterService:
             day = self.read_day(day)
         start = datetime.combine(day, time(0), tzinfo=self.zone)
         end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone)
+        now = self.clock.now()
         visits = await self.repo.visits(start, end, self.checklist)
         invites = await self.repo.open_invites(start, end)
-        now = self.clock.now()
         entries = [
             RosterEntry(
                 kind="visit",
@@ -147,6 +151,8 @@ class RosterService:
                 reminders_sent=v.reminders_sent,
                 reminders_failed=v.reminders_failed,
                 unreachable=not v.reachable,
+                appointment_id=v.appointment_id,
+                changeable=v.label is not None and v.starts_at > now,
             )
             for v in visits
         ]

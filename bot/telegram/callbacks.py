@@ -173,3 +173,24 @@ class TextCb(CallbackData, prefix="sx"):
     v: int = Field(default=0, ge=0, le=MAX_ID)
     b: int = Field(default=0, ge=0, le=MAX_ID)
     t: str = Field(default="", max_length=16)
+
+
+class VisitAction(StrEnum):
+    MOVE = "move"  # from the roster
+    CANCEL = "cancel"  # from the roster
+    EARLIER = "earlier"  # the first of two readings of a time that happens twice
+    LATER = "later"
+    CHANGE = "change"  # type another time
+    CONFIRM = "confirm"  # the move
+    CANCEL_YES = "cancel_yes"
+    CANCEL_NO = "cancel_no"
+
+
+class VisitCb(CallbackData, prefix="v"):
+    """Staff buttons about one visit (an appointment id). Move and Cancel sit in the roster;
+    the others answer the offer held in conversation state, whose token they carry. The
+    permission is checked again on every press."""
+
+    action: VisitAction
+    id: int = Field(ge=1, le=MAX_ID)
+    t: str = Field(default="", max_length=16)  # the offer's token (see new_token)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.content.store import Content
 from bot.delivery.sender import Sender
+from bot.services.patient_notices import PatientNotices
 from bot.services.staff_alerts import StaffAlerts
 from scheduler.clock import Clock
 
@@ -24,6 +25,8 @@ class AppContext:
     clock: Clock
     session_factory: async_sessionmaker[AsyncSession]
     staff_alerts: StaffAlerts
+    # Notices to patients about visits the clinic changed (the same outbox as staff alerts).
+    patient_notices: PatientNotices
     # The one way to Telegram: replies (after commit), reminders and alerts.
     sender: Sender
     # Asks the reminder engine to look no later than the given instant (no-op when not running).

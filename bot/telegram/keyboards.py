@@ -35,6 +35,8 @@ from bot.telegram.callbacks import (
     RosterCb,
     StaffAction,
     StaffCb,
+    VisitAction,
+    VisitCb,
     ZoneCb,
 )
 
@@ -255,13 +257,68 @@ class Keyboards:
             lambda action: InviteCb(action=InviteAction(action), t=token),
         )
 
-    def roster_pages(self, day: str, page: int, pages: int) -> InlineKeyboardMarkup | None:
+    def roster(
+        self, day: str, page: int, pages: int, visits: Sequence[tuple[int, datetime, str]] = ()
+    ) -> InlineKeyboardMarkup | None:
+        """A roster page: Move and Cancel for each visit (appointment id, local start, label)
+        staff may change, then the pages."""
         buttons: list[tuple[str, str | CallbackData]] = []
+        for appointment_id, local, label in visits:
+            name = f"{self.content.format_datetime(local, self.lang, 'time')} {label}"
+            buttons.append(
+                (
+                    self._label(Button.VISIT_MOVE, label=name),
+                    VisitCb(action=VisitAction.MOVE, id=appointment_id),
+                )
+            )
+            buttons.append(
+                (
+                    self._label(Button.VISIT_CANCEL, label=name),
+                    VisitCb(action=VisitAction.CANCEL, id=appointment_id),
+                )
+            )
         if page > 0:
             buttons.append((self._label(Button.ROSTER_PREV), RosterCb(day=day, page=page - 1)))
         if page + 1 < pages:
             buttons.append((self._label(Button.ROSTER_NEXT), RosterCb(day=day, page=page + 1)))
         return self._markup(buttons, 2) if buttons else None
+
+    def _visit_offer(
+        self, appointment_id: int, token: str, *keys: tuple[Button, VisitAction]
+    ) -> InlineKeyboardMarkup:
+        return self._markup(
+            [
+                (self._label(key), VisitCb(action=action, id=appointment_id, t=token))
+                for key, action in keys
+            ],
+            2,
+        )
+
+    def visit_move_confirm(self, appointment_id: int, token: str) -> InlineKeyboardMarkup:
+        return self._visit_offer(
+            appointment_id,
+            token,
+            (Button.VISIT_MOVE_CONFIRM, VisitAction.CONFIRM),
+            (Button.VISIT_CHANGE, VisitAction.CHANGE),
+        )
+
+    def visit_cancel_confirm(self, appointment_id: int, token: str) -> InlineKeyboardMarkup:
+        return self._visit_offer(
+            appointment_id,
+            token,
+            (Button.VISIT_CANCEL_YES, VisitAction.CANCEL_YES),
+            (Button.VISIT_CANCEL_NO, VisitAction.CANCEL_NO),
+        )
+
+    def visit_ambiguous(
+        self, appointment_id: int, earlier: datetime, later: datetime, token: str
+    ) -> InlineKeyboardMarkup:
+        return self._two_readings(
+            earlier,
+            later,
+            (Button.VISIT_PICK, Button.VISIT_CHANGE),
+            lambda action: VisitCb(action=VisitAction(action), id=appointment_id, t=token),
+        )
 
     def staff_members(self, telegram_ids: Iterable[int]) -> InlineKeyboardMarkup | None:
         buttons: list[tuple[str, str | CallbackData]] = [

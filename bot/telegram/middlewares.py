@@ -36,6 +36,7 @@ from bot.db.invites import InviteRepository
 from bot.db.repository import AfterCommit, Repository
 from bot.db.roster import RosterRepository
 from bot.db.staff import StaffRepository
+from bot.db.visit_changes import VisitChangeRepository
 from bot.domain.audit import Actor
 from bot.services.appointments import AppointmentService
 from bot.services.audit import AuditTrail
@@ -45,6 +46,7 @@ from bot.services.patients import PatientService
 from bot.services.reminders import PreparationService, ReminderPlanner
 from bot.services.roster import RosterService
 from bot.services.staff import StaffService
+from bot.services.visit_changes import VisitChangeService
 from bot.telegram.context import AppContext
 from bot.telegram.fsm_storage import SqlStorage, current_repository
 from bot.telegram.reply import Reply
@@ -253,6 +255,14 @@ class UnitOfWork(BaseMiddleware):
                 app.clock,
                 ttl=timedelta(days=settings.invite_ttl_days),
                 default_zone=settings.clinic_timezone,
+            ),
+            "visit_changes": VisitChangeService(
+                VisitChangeRepository(repo.session),
+                staff,
+                appointments,
+                app.patient_notices,
+                app.clock,
+                zone=settings.clinic_timezone,
             ),
             "roster": RosterService(
                 RosterRepository(repo.session),

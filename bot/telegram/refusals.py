@@ -23,6 +23,7 @@ from bot.content.catalogue import (
     StaffNotAllowed,
     StaleButton,
     UnknownCommand,
+    VisitChangeError,
 )
 from bot.db.models import Patient
 from bot.domain.when_parser import ParseErrorCode
@@ -37,9 +38,11 @@ from bot.services.errors import (
     RosterRefused,
     SnoozeRefused,
     UnknownItem,
+    VisitChangeRefused,
     VisitOver,
 )
 from bot.services.invites import InviteService
+from bot.services.visit_changes import VisitChangeService
 from bot.telegram.reply import Reply
 
 
@@ -105,6 +108,14 @@ async def roster_refused(event: ErrorEvent, reply: Reply) -> None:
     reply.send(RosterAsk(code=refusal.code))
 
 
+async def visit_change_refused(
+    event: ErrorEvent, reply: Reply, visit_changes: VisitChangeService
+) -> None:
+    refusal = event.exception
+    assert isinstance(refusal, VisitChangeRefused)
+    reply.send(VisitChangeError(code=refusal.code, zone=visit_changes.default_zone))
+
+
 def create_router() -> Router:
     """A fresh router each call, for one ErrorsMiddleware (not included in the dispatcher)."""
     r = Router(name="refusals")
@@ -118,4 +129,5 @@ def create_router() -> Router:
     r.errors.register(no_such_member, ExceptionTypeFilter(NoSuchMember))
     r.errors.register(invite_refused, ExceptionTypeFilter(InviteRefused))
     r.errors.register(roster_refused, ExceptionTypeFilter(RosterRefused))
+    r.errors.register(visit_change_refused, ExceptionTypeFilter(VisitChangeRefused))
     return r

@@ -31,3 +31,13 @@ class TextEditing(StatesGroup):
 
     waiting_for_text = State()
     confirming = State()
+
+
+class ChangingVisit(StatesGroup):
+    """Staff moving a visit (the new time, a choice if it happens twice, a confirmation) or
+    cancelling it (a confirmation)."""
+
+    waiting_for_time = State()
+    picking = State()
+    confirming_move = State()
+    confirming_cancel = State()

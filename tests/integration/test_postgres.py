@@ -100,3 +100,25 @@ async def test_a_double_tap_on_invite_confirm_makes_one_invite_on_postgres(
     texts = [r.params["text"] for r in sent if r.method.lower() == "sendmessage"]
     assert sum(1 for t in texts if "already made" in t) == 2
     assert await dbcheck.count(h, Invite) == 1
+
+
+async def test_a_double_tap_on_move_confirm_makes_one_change_on_postgres(
+    pg_harness: Harness,
+) -> None:
+    # Both taps read the offer as open; the conditional UPDATE of the visit decides: the
+    # second waits for the first to commit, matches nothing, and finds the visit moved.
+    from bot.db.models import StaffAlert
+    from bot.services.patient_notices import VISIT_MOVED
+    from tests.fake_telegram import updates
+    from tests.integration import dbcheck
+    from tests.integration.test_staff_telegram import NURSE
+    from tests.integration.test_visit_changes import linked_patient, open_move
+
+    h = pg_harness
+    await linked_patient(h)
+    confirm = await open_move(h)
+    sent = await h.feed_many([updates.callback_update(NURSE, confirm) for _ in range(3)])
+    texts = [r.params["text"] for r in sent if r.method.lower() == "sendmessage"]
+    assert sum("Moved:" in t for t in texts) == 1
+    assert sum("already at" in t for t in texts) == 2
+    assert await dbcheck.count(h, StaffAlert, kind=VISIT_MOVED) == 1

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.telegram.callbacks import ReminderCb
+from bot.telegram.callbacks import ConsentCb, ReminderCb
 from tests.conftest import DEFAULT_NOW
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer, RecordedRequest
@@ -72,7 +72,12 @@ async def test_two_hundred_patients_book_and_tap_at_once_with_300ms_per_call(
     timings: list[float] = []
     caplog.set_level(logging.INFO)
     await _wave(h, [updates.command_update(p, "start") for p in patients], "Welcome", timings)
-    await _wave(h, [updates.callback_update(p, "c:1") for p in patients], "all set", timings)
+    await _wave(
+        h,
+        [updates.callback_update(p, ConsentCb(agree=True).pack()) for p in patients],
+        "all set",
+        timings,
+    )
     await _wave(
         h, [updates.command_update(p, "appointment") for p in patients], "next infusion", timings
     )

@@ -15,6 +15,7 @@ import pytest
 
 from bot.runtime import run_polling
 from bot.services.appointments import AppointmentService
+from bot.telegram.callbacks import ConsentCb
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration.harness import make_settings
@@ -149,7 +150,7 @@ async def test_stop_waits_for_handlers_in_flight(
     runner = asyncio.create_task(run_polling(settings, app, handle_signals=False))
     telegram.push_update(updates.command_update(1001, "start"))
     await telegram.wait_for("sendMessage", count=1)
-    telegram.push_update(updates.callback_update(1001, "c:1"))
+    telegram.push_update(updates.callback_update(1001, ConsentCb(agree=True).pack()))
     await telegram.wait_for("sendMessage", count=2)
     telegram.push_update(updates.command_update(1001, "appointment"))
     await asyncio.wait_for(entered.wait(), 5)

@@ -209,8 +209,23 @@ async def _make(
 
 
 # --- roster ----------------------------------------------------------------------------------
-def _show(reply: Reply, day: RosterDay, page: int = 0, message_id: int | None = None) -> None:
+def _show(
+    reply: Reply,
+    day: RosterDay,
+    role: Role | None,
+    page: int = 0,
+    message_id: int | None = None,
+) -> None:
+    """A page of the roster; with Move and Cancel under the visits the clinic made, for
+    members who may change visits."""
     number, entries = day.page(page)
+    changeable = [
+        (e.appointment_id, e.local, e.label or "")
+        for e in entries
+        if e.changeable and e.appointment_id is not None
+    ]
+    if not allows(role, Permission.APPOINTMENTS):
+        changeable = []
     html = reply.render(
         Roster(
             day=day.local_midnight,
@@ -220,22 +235,33 @@ def _show(reply: Reply, day: RosterDay, page: int = 0, message_id: int | None = 
         )
     )
     reply.edit_or_send(
-        message_id, html, reply.kb.roster_pages(day.day.isoformat(), number, day.pages)
+        message_id,
+        html,
+        reply.kb.roster(day.day.isoformat(), number, day.pages, changeable),
     )
 
 
-async def today(message: Message, reply: Reply, actor: Actor, roster: RosterService) -> None:
-    _show(reply, await roster.day(actor, roster.today()))
+async def today(
+    message: Message, reply: Reply, actor: Actor, roster: RosterService, staff_role: Role | None
+) -> None:
+    _show(reply, await roster.day(actor, roster.today()), staff_role)
 
 
-async def tomorrow(message: Message, reply: Reply, actor: Actor, roster: RosterService) -> None:
-    _show(reply, await roster.day(actor, roster.today(1)))
+async def tomorrow(
+    message: Message, reply: Reply, actor: Actor, roster: RosterService, staff_role: Role | None
+) -> None:
+    _show(reply, await roster.day(actor, roster.today(1)), staff_role)
 
 
 async def roster_day(
-    message: Message, command: CommandObject, reply: Reply, actor: Actor, roster: RosterService
+    message: Message,
+    command: CommandObject,
+    reply: Reply,
+    actor: Actor,
+    roster: RosterService,
+    staff_role: Role | None,
 ) -> None:
-    _show(reply, await roster.day(actor, command.args or ""))
+    _show(reply, await roster.day(actor, command.args or ""), staff_role)
 
 
 async def roster_page(
@@ -244,10 +270,12 @@ async def roster_page(
     reply: Reply,
     actor: Actor,
     roster: RosterService,
+    staff_role: Role | None,
 ) -> None:
     day = await roster.day(actor, callback_data.day)
     message = callback.message
-    _show(reply, day, callback_data.page, message.message_id if message is not None else None)
+    message_id = message.message_id if message is not None else None
+    _show(reply, day, staff_role, callback_data.page, message_id)
 
 
 # --- the team --------------------------------------------------------------------------------

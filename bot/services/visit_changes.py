@@ -1,0 +1,221 @@
+"""Staff move or cancel a visit the clinic made, and the patient is told.
+
+A visit is the clinic's when it came through an invite (`invites.appointment_id`): staff chose
+its time. A visit the patient booked themselves is their own record of it and stays theirs to
+change (refused as ``self_booked``, with an audit line). Every call checks the permission first
+(StaffService.require: NotAllowed and a refused line for anyone else).
+
+A move reads the new time as the invite did (the clinic's zone, the patients' reader, a time
+that happens twice offered both ways), keeps to the booking rules (not past, within a year, not
+at a time the patient already has a visit) and, in the caller's transaction: changes the visit
+with a conditional UPDATE (of two taps racing, one changes it), plans its reminders again
+(steps already sent are never sent again), queues the patient's notice in the outbox
+(`PatientNotices`) and writes the audit line. A cancel likewise. Moving a visit to the time it
+has, or cancelling one already cancelled, changes nothing and says so (`changed` False).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.db.visit_changes import ClinicVisit, VisitChangeRepository
+from bot.domain.audit import Action, Actor, iso_utc, target
+from bot.domain.staff import Permission
+from bot.domain.visits import AppointmentStatus
+from bot.services.appointments import Ambiguity, AppointmentService, Proposal
+from bot.services.errors import BookingRefused, VisitChangeRefused
+from bot.services.patient_notices import PatientNotices
+from bot.services.staff import StaffService
+from scheduler.clock import Clock
+from scheduler.timemath import UnknownZone, load_zone, to_local
+
+__all__ = ["Reading", "VisitChange", "VisitChangeService", "VisitView"]
+
+
+@dataclass(frozen=True, slots=True)
+class VisitView:
+    """A visit as staff see it: its start in the clinic's zone and the invite's label."""
+
+    appointment_id: int
+    local: datetime
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A new time read for a visit: the visit as it is, and the time (both readings when it
+    happens twice)."""
+
+    visit: VisitView
+    time: Proposal | Ambiguity
+
+
+@dataclass(frozen=True, slots=True)
+class VisitChange:
+    """What a move or a cancel did: the visit `before` and as it is now; `changed` False when
+    this call found it already so (a second tap)."""
+
+    before: VisitView
+    after: VisitView
+    changed: bool
+
+
+class VisitChangeService:
+    def __init__(
+        self,
+        visits: VisitChangeRepository,
+        staff: StaffService,
+        appointments: AppointmentService,
+        notices: PatientNotices,
+        clock: Clock,
+        *,
+        zone: str,
+    ) -> None:
+        self.visits = visits
+        self.staff = staff
+        self.appointments = appointments
+        self.notices = notices
+        self.clock = clock
+        self.zone = load_zone(zone)
+
+    @property
+    def default_zone(self) -> str:
+        return self.zone.key
+
+    async def require(self, actor: Actor, appointment_id: int, action: Action) -> None:
+        """The actor may change visits; NotAllowed, with an audit line, otherwise."""
+        await self.staff.require(
+            actor,
+            Permission.APPOINTMENTS,
+            action=action,
+            target=target("appointment", appointment_id),
+        )
+
+    async def visit(self, actor: Actor, appointment_id: int, action: Action) -> VisitView:
+        """A visit staff may still change (`action` names the attempt in the audit log)."""
+        return self._view(await self._changeable(actor, appointment_id, action))
+
+    async def read_time(self, actor: Actor, appointment_id: int, when: str | datetime) -> Reading:
+        """The new time of a move: typed text (in the clinic's zone) or an instant, checked as
+        :meth:`move` will check it; nothing stored. VisitChangeRefused says why not."""
+        found = await self._changeable(actor, appointment_id, Action.VISIT_MOVE)
+        reading = self._reading(when)
+        if isinstance(reading, Proposal):
+            await self._check_free(found, reading)
+        return Reading(self._view(found), reading)
+
+    async def _check_free(self, found: ClinicVisit, proposal: Proposal) -> None:
+        """The patient has no other visit at that time (one per patient and start)."""
+        if await self.appointments.repo.appointment_at(
+            found.patient.id, proposal.starts_at, exclude_id=found.appointment.id
+        ):
+            raise VisitChangeRefused("duplicate")
+
+    def _reading(self, when: str | datetime) -> Proposal | Ambiguity:
+        try:
+            if isinstance(when, str):
+                return self.appointments.read(when, self.zone.key)
+            return self.appointments.check(Proposal(when.astimezone(UTC), self.zone.key))
+        except UnknownZone as exc:
+            raise VisitChangeRefused("unknown_zone") from exc
+        except BookingRefused as exc:
+            raise VisitChangeRefused(str(exc.code)) from exc
+
+    async def move(self, actor: Actor, appointment_id: int, starts_at: datetime) -> VisitChange:
+        """Move the visit to `starts_at` (an aware instant), tell the patient, re-plan."""
+        found = await self._changeable(actor, appointment_id, Action.VISIT_MOVE)
+        appointment, patient = found.appointment, found.patient
+        before = self._view(found)
+        proposal = self._reading(starts_at)
+        assert isinstance(proposal, Proposal)  # an instant is never ambiguous
+        if appointment.starts_at == proposal.starts_at:
+            return VisitChange(before, before, changed=False)
+        repo = self.appointments.repo
+        await self._check_free(found, proposal)
+        old = appointment.starts_at
+        now = self.clock.now()
+        if not await self.visits.move(appointment, proposal.starts_at, proposal.zone, now):
+            # Another tap moved or cancelled it first, and has committed.
+            await self.visits.reload(appointment)
+            if appointment.status == AppointmentStatus.SCHEDULED and (
+                appointment.starts_at == proposal.starts_at
+            ):
+                return VisitChange(before, self._view(found), changed=False)
+            raise VisitChangeRefused("gone")
+        await self.appointments.planner.plan_for(appointment, keep_sent=True)
+        await self.notices.visit_moved(repo, patient, appointment, old)
+        await self.staff.audit.done(
+            actor,
+            Action.VISIT_MOVE,
+            target("appointment", appointment.id),
+            before={"starts_at": iso_utc(old), "status": AppointmentStatus.SCHEDULED},
+            after={
+                "starts_at": iso_utc(appointment.starts_at),
+                "status": appointment.status,
+                "patient_id": patient.id,
+            },
+        )
+        return VisitChange(before, self._view(found), changed=True)
+
+    async def cancel(self, actor: Actor, appointment_id: int) -> VisitChange:
+        """Cancel the visit, tell the patient, stop its reminders."""
+        where = target("appointment", appointment_id)
+        await self.require(actor, appointment_id, Action.VISIT_CANCEL)
+        found = await self.visits.visit(appointment_id)
+        if (
+            found is not None
+            and found.label is not None
+            and (found.appointment.status == AppointmentStatus.CANCELLED)
+        ):
+            view = self._view(found)
+            return VisitChange(view, view, changed=False)  # a second tap
+        found = await self._changeable(actor, appointment_id, Action.VISIT_CANCEL)
+        appointment, patient = found.appointment, found.patient
+        before = self._view(found)
+        if not await self.visits.cancel(appointment, self.clock.now()):
+            await self.visits.reload(appointment)
+            if appointment.status == AppointmentStatus.CANCELLED:
+                return VisitChange(before, before, changed=False)
+            raise VisitChangeRefused("gone")
+        await self.appointments.planner.cancel(appointment)
+        await self.notices.visit_cancelled(self.appointments.repo, patient, appointment)
+        await self.staff.audit.done(
+            actor,
+            Action.VISIT_CANCEL,
+            where,
+            before={
+                "starts_at": iso_utc(appointment.starts_at),
+                "status": AppointmentStatus.SCHEDULED,
+            },
+            after={
+                "starts_at": iso_utc(appointment.starts_at),
+                "status": appointment.status,
+                "patient_id": patient.id,
+            },
+        )
+        return VisitChange(before, before, changed=True)
+
+    async def _changeable(self, actor: Actor, appointment_id: int, action: Action) -> ClinicVisit:
+        """The visit, if the actor may change it and it can still be changed: scheduled, not
+        begun, and made by the clinic (a self-booked one is refused with an audit line)."""
+        await self.require(actor, appointment_id, action)
+        found = await self.visits.visit(appointment_id)
+        if (
+            found is None
+            or found.appointment.status != AppointmentStatus.SCHEDULED
+            or found.appointment.starts_at <= self.clock.now()
+        ):
+            raise VisitChangeRefused("gone")
+        if found.label is None:
+            where = target("appointment", appointment_id)
+            await self.staff.audit.refused(actor, action, where, reason="self_booked")
+            raise VisitChangeRefused("self_booked")
+        return found
+
+    def _view(self, found: ClinicVisit) -> VisitView:
+        return VisitView(
+            found.appointment.id,
+            to_local(found.appointment.starts_at, self.zone),
+            found.label or "",
+        )

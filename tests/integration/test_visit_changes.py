@@ -1,0 +1,348 @@
+"""Staff move or cancel a visit the clinic made, from the roster, through the real dispatcher
+and the fake Bot API; the patient is told by a notice from the outbox (in their language and
+zone, rendered when sent), reminders are planned again, the audit log has the line. Double
+taps make one change and one notice; patients forging the buttons are refused with an audit
+line; a notice queued just before a crash is delivered once after the restart."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from bot.db.alert_outbox import ALERT_FAILED, ALERT_PENDING, ALERT_SENT
+from bot.db.models import Appointment, Patient, Reminder, StaffAlert
+from bot.delivery.alert_outbox import AlertDelivery
+from bot.domain.visits import AppointmentStatus
+from bot.services.patient_notices import VISIT_CANCELLED, VISIT_MOVED
+from bot.telegram.callbacks import VisitAction, VisitCb
+from scheduler.due import compute_due
+from scheduler.statuses import ReminderStatus
+from scheduler.timemath import load_zone
+from tests.fake_telegram import updates
+from tests.integration import dbcheck
+from tests.integration.harness import Harness
+from tests.integration.test_staff_telegram import (
+    NURSE,
+    PAT,
+    PAT2,
+    STALE,
+    add_nurse,
+    audit_lines,
+    invite,
+)
+
+OLD = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # Tuesday 10:00 AM EST
+NEW = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)  # Thursday 3:00 PM EST
+MOVED_TO_LA = "Thursday, November 26, 2026 at 12:00 PM PST"  # the patient's zone
+
+
+async def linked_patient(harness: Harness, zone: str = "America/Los_Angeles") -> Appointment:
+    """The nurse invites PAT to tomorrow 10am; PAT opens the link and agrees. PAT lives in
+    another zone than the clinic, so the notice shows which zone it was rendered in."""
+    await add_nurse(harness)
+    code = await invite(harness)
+    await harness.command(PAT, "start", code)
+    await harness.tap(PAT, "agree")
+    async with harness.app.context.session_factory() as session:
+        await session.execute(
+            update(Patient).where(Patient.telegram_id == PAT).values(timezone=zone)
+        )
+        await session.commit()
+    [appointment] = await dbcheck.appointments(harness, PAT)
+    assert appointment.starts_at == OLD
+    return appointment
+
+
+async def reminders(harness: Harness, appointment_id: int) -> dict[str, Reminder]:
+    async with harness.app.context.session_factory() as session:
+        rows = await session.execute(
+            select(Reminder).where(Reminder.appointment_id == appointment_id)
+        )
+        return {r.step_key: r for r in rows.scalars()}
+
+
+async def outbox(harness: Harness, kind: str) -> list[StaffAlert]:
+    async with harness.app.context.session_factory() as session:
+        rows = await session.execute(select(StaffAlert).where(StaffAlert.kind == kind))
+        return list(rows.scalars())
+
+
+async def delivered(harness: Harness) -> list[str]:
+    """What PAT received, once every notice due has been through the outbox (a pass of the
+    running loop, or this one)."""
+    await harness.app.alerts.deliver_due()
+    return harness.server.sent_texts(PAT)
+
+
+async def open_move(harness: Harness, when: str = "11/26 3pm") -> str:
+    """The nurse opens tomorrow's roster, presses Move and types the new time; the confirm
+    button's data."""
+    [roster] = await harness.command(NURSE, "tomorrow")
+    assert "J.D." in roster
+    [ask] = await harness.tap(NURSE, "Move 10:00 AM J.D.")
+    assert "Tuesday, November 24, 2026 at 10:00 AM EST" in ask
+    [confirm] = await harness.send(NURSE, when)
+    assert "From: Tuesday, November 24, 2026 at 10:00 AM EST" in confirm
+    assert "To: <b>Thursday, November 26, 2026 at 3:00 PM EST</b>" in confirm
+    return harness.button(NURSE, "Move it")
+
+
+async def test_staff_move_a_visit_and_the_patient_is_told(harness: Harness) -> None:
+    appointment = await linked_patient(harness)
+    before = await reminders(harness, appointment.id)
+    first = min(before.values(), key=lambda r: r.due_at)
+    async with harness.app.context.session_factory() as session:  # one went out already
+        await session.execute(
+            update(Reminder)
+            .where(Reminder.id == first.id)
+            .values(status=ReminderStatus.SENT, sent_at=harness.clock.now())
+        )
+        await session.commit()
+    # Reminders are paused: a notice is not a reminder, it goes out all the same.
+    await harness.command(PAT, "pause")
+    confirm = await open_move(harness)
+    [moved] = await harness.press(NURSE, confirm)
+    assert "Moved" in moved
+    assert "The patient is being told" in moved
+
+    texts = await delivered(harness)
+    [notice] = [t for t in texts if "Your visit has moved" in t]
+    assert MOVED_TO_LA in notice
+    assert "Tuesday, November 24, 2026 at 7:00 AM PST" in notice
+    [notice_row] = await outbox(harness, VISIT_MOVED)
+    assert notice_row.status == ALERT_SENT
+    assert "Your visit" not in notice_row.context  # instants and ids only
+
+    [visit] = await dbcheck.appointments(harness, PAT)
+    assert visit.starts_at == NEW
+    after = await reminders(harness, appointment.id)
+    assert set(after) == set(before)
+    assert after[first.step_key].status == ReminderStatus.SENT  # never sent again
+    assert after[first.step_key].due_at == first.due_at
+    plan = harness.app.context.content.plan
+    zone = load_zone("America/New_York")
+    now = harness.clock.now()
+    for step in plan.steps:
+        row = after[step.key]
+        if step.key == first.step_key or row.status != ReminderStatus.PENDING:
+            continue
+        due = compute_due(step, NEW, zone, plan.quiet_hours)
+        assert due is not None
+        assert row.due_at == max(due.due, now), step.key
+    assert any(r.status == ReminderStatus.PENDING for r in after.values())
+
+    [line] = [a for a in await audit_lines(harness) if a.action == "visit.move"]
+    assert line.outcome == "done"
+    assert line.actor_telegram_id == NURSE
+    assert line.target == f"appointment:{appointment.id}"
+    assert line.before == {"starts_at": OLD.isoformat(), "status": "scheduled"}
+    assert line.after == {
+        "starts_at": NEW.isoformat(),
+        "status": "scheduled",
+        "patient_id": visit.patient_id,
+    }
+
+
+async def test_staff_cancel_a_visit_and_the_patient_is_told(harness: Harness) -> None:
+    appointment = await linked_patient(harness)
+    await harness.command(NURSE, "tomorrow")
+    [confirm] = await harness.tap(NURSE, "Cancel 10:00 AM J.D.")
+    assert "Cancel this visit?" in confirm
+    [kept] = await harness.tap(NURSE, "No, keep it")
+    assert "stays as it is" in kept
+    await harness.command(NURSE, "tomorrow")
+    await harness.tap(NURSE, "Cancel 10:00 AM J.D.")
+    [done] = await harness.tap(NURSE, "Yes, cancel the visit")
+    assert "Cancelled" in done
+
+    [notice] = [t for t in await delivered(harness) if "was cancelled" in t]
+    assert "Tuesday, November 24, 2026 at 7:00 AM PST" in notice
+    assert "contact them" in notice
+    [visit] = await dbcheck.appointments(harness, PAT)
+    assert visit.status == AppointmentStatus.CANCELLED
+    rows = await reminders(harness, appointment.id)
+    assert not [r for r in rows.values() if r.status == ReminderStatus.PENDING]
+    [line] = [a for a in await audit_lines(harness) if a.action == "visit.cancel"]
+    assert line.before == {"starts_at": OLD.isoformat(), "status": "scheduled"}
+    assert line.after == {
+        "starts_at": OLD.isoformat(),
+        "status": "cancelled",
+        "patient_id": visit.patient_id,
+    }
+    # The roster no longer lists it, and an old Move button says it can't be changed.
+    [roster] = await harness.command(NURSE, "tomorrow")
+    assert "J.D." not in roster
+    [gone] = await harness.press(NURSE, VisitCb(action=VisitAction.MOVE, id=appointment.id).pack())
+    assert "can't be changed any more" in gone
+
+
+async def test_a_double_tap_makes_one_change_and_one_notice(harness: Harness) -> None:
+    appointment = await linked_patient(harness)
+    confirm = await open_move(harness)
+    sent = await harness.feed_many(
+        [updates.callback_update(NURSE, confirm), updates.callback_update(NURSE, confirm)]
+    )
+    texts = [r.params["text"] for r in sent if r.method.lower() == "sendmessage"]
+    assert sum("Moved:" in t for t in texts) == 1
+    assert sum("already at" in t for t in texts) == 1
+    [later] = await harness.press(NURSE, confirm)
+    assert "already at" in later
+    assert len(await outbox(harness, VISIT_MOVED)) == 1
+    assert len([a for a in await audit_lines(harness) if a.action == "visit.move"]) == 1
+    assert sum("Your visit has moved" in t for t in await delivered(harness)) == 1
+
+    # Cancelling twice at once: one cancel, one notice.
+    await harness.command(NURSE, "roster", "2026-11-26")
+    await harness.tap(NURSE, "Cancel 3:00 PM J.D.")
+    yes = harness.button(NURSE, "Yes, cancel")
+    sent = await harness.feed_many(
+        [updates.callback_update(NURSE, yes), updates.callback_update(NURSE, yes)]
+    )
+    texts = [r.params["text"] for r in sent if r.method.lower() == "sendmessage"]
+    assert sum("Cancelled:" in t for t in texts) == 1
+    assert sum("already cancelled" in t for t in texts) == 1
+    assert len(await outbox(harness, VISIT_CANCELLED)) == 1
+    assert sum("was cancelled" in t for t in await delivered(harness)) == 1
+    assert await dbcheck.count(harness, Appointment, id=appointment.id) == 1
+
+
+async def test_an_ambiguous_new_time_offers_both_readings(harness: Harness) -> None:
+    await linked_patient(harness)
+    await harness.command(NURSE, "tomorrow")
+    await harness.tap(NURSE, "Move 10:00 AM J.D.")
+    [question] = await harness.send(NURSE, "2027-11-07 1:30am")
+    assert "happens twice" in question
+    buttons = harness.buttons(NURSE)
+    assert len(buttons) == 3
+    [confirm] = await harness.press(NURSE, buttons[1][1])  # the later one
+    assert "1:30 AM EST" in confirm
+    [moved] = await harness.tap(NURSE, "Move it")
+    assert "Moved" in moved
+    [visit] = await dbcheck.appointments(harness, PAT)
+    assert visit.starts_at == datetime(2027, 11, 7, 6, 30, tzinfo=UTC)
+    [stale] = await harness.press(NURSE, buttons[0][1])  # the offer is over
+    assert "expired" in stale
+
+
+async def test_booking_rules_hold_for_a_move(harness: Harness) -> None:
+    appointment = await linked_patient(harness)
+    # The patient has booked another visit themselves, on Thursday at 3pm clinic time.
+    await harness.command(PAT, "appointment")
+    await harness.tap(PAT, "Add an appointment")
+    await harness.send(PAT, "11/26 12pm")  # their zone: Los Angeles
+    await harness.tap(PAT, "Confirm")
+    await harness.command(NURSE, "tomorrow")
+    await harness.tap(NURSE, "Move 10:00 AM J.D.")
+    [past] = await harness.send(NURSE, "2026-11-20 10:00")
+    assert "already passed" in past
+    [far] = await harness.send(NURSE, "2028-01-05 10:00")
+    assert "more than a year" in far
+    [clash] = await harness.send(NURSE, "11/26 3pm")
+    assert "already has a visit at that time" in clash
+    [visit, _own] = await dbcheck.appointments(harness, PAT)
+    assert visit.id == appointment.id and visit.starts_at == OLD
+    assert await outbox(harness, VISIT_MOVED) == []
+
+
+async def test_self_booked_visits_are_the_patients_to_change(harness: Harness) -> None:
+    await add_nurse(harness)
+    await harness.consent(PAT2)
+    await harness.command(PAT2, "appointment")
+    await harness.send(PAT2, "tomorrow 10am")
+    await harness.tap(PAT2, "Confirm")
+    [own] = await dbcheck.appointments(harness, PAT2)
+    [roster] = await harness.command(NURSE, "tomorrow")
+    assert f"patient #{own.patient_id}" in roster
+    assert not [t for t, _ in harness.buttons(NURSE) if "Move" in t or "Cancel" in t]
+    for action in (VisitAction.MOVE, VisitAction.CANCEL):
+        [refused] = await harness.press(NURSE, VisitCb(action=action, id=own.id).pack())
+        assert "booked this visit themselves" in refused
+    lines = [a for a in await audit_lines(harness) if a.target == f"appointment:{own.id}"]
+    assert [(a.action, a.outcome, a.after) for a in lines] == [
+        ("visit.move", "refused", {"reason": "self_booked"}),
+        ("visit.cancel", "refused", {"reason": "self_booked"}),
+    ]
+    [still] = await dbcheck.appointments(harness, PAT2)
+    assert still.status == AppointmentStatus.SCHEDULED
+
+
+async def test_patients_forging_the_buttons_are_refused(harness: Harness) -> None:
+    appointment = await linked_patient(harness)
+    for action in VisitAction:
+        data = VisitCb(action=action, id=appointment.id, t="forged").pack()
+        [reply] = await harness.press(PAT, data)
+        assert STALE in reply, action
+    refused = [a for a in await audit_lines(harness) if a.actor_telegram_id == PAT]
+    assert len(refused) == len(VisitAction)
+    assert {(a.outcome, a.target) for a in refused} == {
+        ("refused", f"appointment:{appointment.id}")
+    }
+    assert all(a.after == {"reason": "not_staff"} for a in refused)
+    [visit] = await dbcheck.appointments(harness, PAT)
+    assert visit.starts_at == OLD and visit.status == AppointmentStatus.SCHEDULED
+    assert await outbox(harness, VISIT_MOVED) == [] == await outbox(harness, VISIT_CANCELLED)
+
+
+def restarted(harness: Harness, **options: Any) -> AlertDelivery:
+    """The outbox's delivery as a new process would build it."""
+    app = harness.app
+    return AlertDelivery(
+        app.context.session_factory,
+        app.sender,
+        app.bot,
+        app.context.content,
+        harness.settings.clinic_zone,
+        harness.clock,
+        **options,
+    )
+
+
+async def test_a_notice_queued_before_a_crash_is_delivered_once_after_the_restart(
+    harness: Harness,
+) -> None:
+    await linked_patient(harness)
+    confirm = await open_move(harness)
+    await harness.app.alerts.stop()  # the process dies right after the commit
+    await harness.press(NURSE, confirm)
+    assert not [t for t in harness.server.sent_texts(PAT) if "has moved" in t]
+    [row] = await outbox(harness, VISIT_MOVED)
+    assert row.status == ALERT_PENDING
+
+    # The next process claims it and dies before sending: its lease runs out.
+    dying = restarted(harness)
+    assert [a.kind for a in (await dying._claim())[0]] == [VISIT_MOVED]
+    assert await restarted(harness).deliver_due() == 0  # leased
+    harness.clock.advance(timedelta(seconds=61))
+    after_restart = restarted(harness)
+    assert await after_restart.deliver_due() == 1
+    assert await after_restart.deliver_due() == 0
+    assert sum("has moved" in t for t in harness.server.sent_texts(PAT)) == 1
+    [row] = await outbox(harness, VISIT_MOVED)
+    assert row.status == ALERT_SENT
+
+
+async def test_a_patient_who_blocked_the_bot_is_marked_unreachable_not_retried(
+    harness: Harness,
+) -> None:
+    await linked_patient(harness)
+    confirm = await open_move(harness)
+    await harness.app.alerts.stop()
+    harness.server.block_chat(PAT)
+    await harness.press(NURSE, confirm)
+    delivery = restarted(harness)
+    assert await delivery.deliver_due() == 0
+    [row] = await outbox(harness, VISIT_MOVED)
+    assert row.status == ALERT_FAILED
+    assert row.attempts == 1
+    patient = await dbcheck.patient(harness, PAT)
+    assert patient is not None and not patient.reachable
+    harness.clock.advance(timedelta(hours=1))
+    assert await delivery.deliver_due() == 0
+    tried = [
+        r
+        for r in harness.server.calls("sendMessage")
+        if r.params.get("chat_id") == PAT and "has moved" in r.params.get("text", "")
+    ]
+    assert len(tried) == 1  # one attempt, no retries
