@@ -501,6 +501,23 @@ class StaffAddUsage(Message):
     pass
 
 
+class StaffInviteCreated(Message):
+    """A one-time link to join the team, sent once: the code is stored only as its hash."""
+
+    link: str = sample("https://t.me/companion_test_bot?start=team-abc_DEF-123")
+    role: str = sample("staff", "admin")
+    expires: datetime = sample(SAMPLE_WHEN)
+
+
+class StaffInviteUsage(Message):
+    pass
+
+
+class StaffJoined(Message):
+    role: str = sample("staff", "admin")
+    already: bool = sample(False, True)
+
+
 class StaffRemoveConfirm(Message):
     telegram_id: int = sample(501)
 
@@ -758,4 +775,5 @@ class StaffCommand(StrEnum):
     ROSTER = auto()
     STAFF = auto()
     STAFF_ADD = auto()
+    STAFF_INVITE = auto()
     TEXTS = auto()

@@ -231,6 +231,24 @@ class StaffMember(Base):
         return self.removed_at is None
 
 
+class StaffInvite(Base):
+    """A one-time link an admin made for a new team member: the SHA-256 of its code (never the
+    code) and the role it grants. Joining sets `used_at` with a conditional UPDATE, so of two
+    people opening one link exactly one joins."""
+
+    __tablename__ = "staff_invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    # A Role (bot/domain/staff.py).
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_by: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    used_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
 class AuditEntry(Base):
     """One line of the audit log: a staff action, done or refused, written in the transaction
     of the change it records. `before` / `after` are JSON of ids, ISO UTC times, statuses and

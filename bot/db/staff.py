@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import StaffMember
+from bot.db.models import StaffInvite, StaffMember
+from bot.db.statements import rows_matched
 
 __all__ = ["StaffRepository"]
 
@@ -63,3 +64,40 @@ class StaffRepository:
     async def mark_removed(self, member: StaffMember, now: datetime) -> None:
         member.removed_at = now
         await self.session.flush()
+
+    # --- invites for new members ------------------------------------------------------------
+    async def add_invite(
+        self, code_hash: str, role: str, created_by: int, now: datetime, expires_at: datetime
+    ) -> StaffInvite:
+        invite = StaffInvite(
+            code_hash=code_hash,
+            role=role,
+            created_by=created_by,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        self.session.add(invite)
+        await self.session.flush()
+        return invite
+
+    async def invite_by_hash(self, code_hash: str) -> StaffInvite | None:
+        result = await self.session.execute(
+            select(StaffInvite).where(StaffInvite.code_hash == code_hash)
+        )
+        return result.scalar_one_or_none()
+
+    async def claim_invite(self, invite_id: int, telegram_id: int, now: datetime) -> bool:
+        """Mark the invite used by this person if it is still unused and unexpired; False when
+        someone else got there first."""
+        matched = await rows_matched(
+            self.session,
+            update(StaffInvite)
+            .where(
+                StaffInvite.id == invite_id,
+                StaffInvite.used_at.is_(None),
+                StaffInvite.expires_at > now,
+            )
+            .values(used_at=now, used_by=telegram_id)
+            .execution_options(synchronize_session=False),
+        )
+        return matched == 1

@@ -25,6 +25,8 @@ class Surface(StrEnum):
 class Action(StrEnum):
     STAFF_ADD = "staff.add"
     STAFF_REMOVE = "staff.remove"
+    STAFF_INVITE = "staff.invite"
+    STAFF_JOIN = "staff.join"
     INVITE_CREATE = "invite.create"
     INVITE_REDEEM = "invite.redeem"
     STAFF_LIST = "staff.list"

@@ -12,16 +12,58 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from bot.db.audit import AuditRecord
 from bot.db.staff import StaffRepository
 from bot.domain.audit import Action, Actor, target
+from bot.domain.invite_codes import code_hash, deep_link, hashes_match, is_code_shaped, new_code
 from bot.domain.staff import Permission, Role, allows
 from bot.services.audit import AuditTrail
 from bot.services.errors import NoSuchMember, NotAllowed
 from scheduler.clock import Clock
 
-__all__ = ["NotAllowed", "StaffMemberView", "StaffService"]
+__all__ = [
+    "TEAM_LINK_PREFIX",
+    "AlreadyOnTeam",
+    "JoinResult",
+    "Joined",
+    "NotAllowed",
+    "StaffMemberView",
+    "StaffService",
+    "TeamInvite",
+    "UnusableTeamLink",
+]
+
+TEAM_LINK_PREFIX = "team-"
+"""What sets a team member's link apart from a patient's: ``/start team-<code>``."""
+
+
+@dataclass(frozen=True, slots=True)
+class TeamInvite:
+    """A link made for a new team member: give it to them only (it is shown once)."""
+
+    link: str
+    role: Role
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class AlreadyOnTeam:
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class UnusableTeamLink:
+    """Unknown, used or expired: the person is told only that it cannot be used."""
+
+
+JoinResult = Joined | AlreadyOnTeam | UnusableTeamLink
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +82,13 @@ class StaffService:
         clock: Clock,
         *,
         env_admins: Collection[int],
+        invite_ttl: timedelta = timedelta(days=7),
     ) -> None:
         self.repo = repo
         self.audit = audit
         self.clock = clock
         self.env_admins = frozenset(env_admins)
+        self.invite_ttl = invite_ttl
 
     async def role_of(self, telegram_id: int) -> Role | None:
         """Admin for STAFF_IDS; else the role of an active member; None for everyone else."""
@@ -115,6 +159,51 @@ class StaffService:
         await self.audit.done(
             actor, Action.STAFF_REMOVE, where, before={"role": member.role}, after=None
         )
+
+    async def invite(self, actor: Actor, role: Role, *, bot_username: str) -> TeamInvite:
+        """A one-time link that makes whoever opens it a member with `role` (admins only). Only
+        the code's hash is stored; the link is shown to the admin once."""
+        await self.require(
+            actor, Permission.STAFF, action=Action.STAFF_INVITE, target=target("staff", "new")
+        )
+        now = self.clock.now()
+        code = new_code()
+        link = deep_link(bot_username, TEAM_LINK_PREFIX + code)
+        invite = await self.repo.add_invite(
+            code_hash(code), role, actor.telegram_id, now, now + self.invite_ttl
+        )
+        await self.audit.done(
+            actor,
+            Action.STAFF_INVITE,
+            target("staff_invite", invite.id),
+            after={"role": role, "expires_at": invite.expires_at.isoformat()},
+        )
+        return TeamInvite(link, role, invite.expires_at)
+
+    async def join(self, payload: str, telegram_id: int) -> JoinResult:
+        """Whoever opened a team link (``team-<code>``) joins with its role, once."""
+        code = payload.removeprefix(TEAM_LINK_PREFIX)
+        current = await self.role_of(telegram_id)
+        if not payload.startswith(TEAM_LINK_PREFIX) or not is_code_shaped(code):
+            return UnusableTeamLink()
+        digest = code_hash(code)
+        invite = await self.repo.invite_by_hash(digest)
+        if invite is None or not hashes_match(invite.code_hash, digest):
+            return UnusableTeamLink()
+        if current is not None:
+            return AlreadyOnTeam(current)
+        now = self.clock.now()
+        if not await self.repo.claim_invite(invite.id, telegram_id, now):
+            return UnusableTeamLink()  # used, expired, or taken by a tap racing this one
+        role = Role(invite.role)
+        await self.repo.put(telegram_id, role, invite.created_by, now)
+        await self.audit.done(
+            Actor(telegram_id),
+            Action.STAFF_JOIN,
+            target("staff", telegram_id),
+            after={"role": role, "invite": invite.id},
+        )
+        return Joined(role)
 
     async def audit_log(
         self, actor: Actor, *, limit: int = 50, before_id: int | None = None

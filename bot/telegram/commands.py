@@ -24,6 +24,7 @@ COMMAND_PERMISSIONS: Mapping[StaffCommand, Permission] = {
     StaffCommand.ROSTER: Permission.ROSTER,
     StaffCommand.STAFF: Permission.ROSTER,
     StaffCommand.STAFF_ADD: Permission.STAFF,
+    StaffCommand.STAFF_INVITE: Permission.STAFF,
     StaffCommand.TEXTS: Permission.CONTENT,
 }
 """Which permission shows a team command in a member's menu."""

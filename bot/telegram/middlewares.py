@@ -230,6 +230,7 @@ class UnitOfWork(BaseMiddleware):
             audit,
             app.clock,
             env_admins=settings.staff_ids,
+            invite_ttl=timedelta(days=settings.invite_ttl_days),
         )
         return {
             "clock": app.clock,

@@ -12,7 +12,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.audit import AuditRepository
-from bot.db.models import ChecklistTick, ConversationState, Invite, Reminder
+from bot.db.models import (
+    ChecklistTick,
+    ConversationState,
+    Invite,
+    Reminder,
+    StaffInvite,
+    StaffMember,
+)
 from bot.domain.invite_codes import code_hash, new_code
 from bot.telegram.callbacks import (
     InviteAction,
@@ -297,3 +304,56 @@ async def test_invites_hold_only_the_hash(harness: Harness) -> None:
     async with harness.app.context.session_factory() as session:
         states = (await session.execute(select(dbcheck.ConversationState))).scalars()
         assert all(code not in s.data for s in states)
+
+
+TEAM_LINK = re.compile(r"https://t\.me/companion_test_bot\?start=(team-[A-Za-z0-9_-]+)")
+
+
+async def team_link(harness: Harness, role: str = "staff") -> str:
+    [made] = await harness.command(STAFF_ID, "staff_invite", role)
+    match = TEAM_LINK.search(made)
+    assert match is not None, made
+    return match.group(1)
+
+
+async def test_an_admin_invites_a_team_member_by_a_one_time_link(harness: Harness) -> None:
+    payload = await team_link(harness)
+    # Only the hash of the code is stored.
+    async with harness.app.context.session_factory() as session:
+        [stored] = (await session.execute(select(StaffInvite.code_hash))).scalars()
+    assert stored == code_hash(payload.removeprefix("team-"))
+    [joined] = await harness.command(NURSE, "start", payload)
+    assert "now staff" in joined
+    # No consent asked and nothing stored as a patient: team members are not patients.
+    assert await dbcheck.patient(harness, NURSE) is None
+    [menu] = [r for r in harness.server.calls("setMyCommands") if chat_scope(r) == NURSE]
+    commands = [c["command"] for c in menu.params["commands"]]
+    assert "today" in commands and "staff_invite" not in commands  # staff, not admin
+    [roster] = await harness.command(NURSE, "today")
+    assert "No visits" in roster
+    # The link works once: the next person to open it gets the normal start.
+    [unusable, welcome] = await harness.command(PAT, "start", payload)
+    assert UNUSABLE in unusable
+    assert "Do you agree" in welcome
+    [again] = await harness.command(NURSE, "start", payload)
+    assert "already on the clinic team" in again
+    lines = await audit_lines(harness)
+    assert [(x.action, x.outcome) for x in lines if x.action.startswith("staff.")][-2:] == [
+        ("staff.invite", "done"),
+        ("staff.join", "done"),
+    ]
+
+
+async def test_team_links_refused_to_staff_forged_and_expired(harness: Harness) -> None:
+    await add_nurse(harness)
+    [refused] = await harness.command(NURSE, "staff_invite")
+    assert TEAM_LINK.search(refused) is None  # staff cannot invite to the team
+    [usage] = await harness.command(STAFF_ID, "staff_invite", "boss")
+    assert "/staff_invite admin" in usage
+    [forged, _welcome] = await harness.command(PAT, "start", "team-" + new_code())
+    assert UNUSABLE in forged
+    payload = await team_link(harness, "admin")
+    harness.clock.advance(timedelta(days=8))
+    [expired, _welcome] = await harness.command(PAT2, "start", payload)
+    assert UNUSABLE in expired
+    assert await dbcheck.count(harness, StaffMember, telegram_id=PAT2) == 0

@@ -35,6 +35,8 @@ from bot.content.catalogue import (
     StaffAdded,
     StaffAddUsage,
     StaffCommand,
+    StaffInviteCreated,
+    StaffInviteUsage,
     StaffList,
     StaffRemoveConfirm,
     StaffRemoved,
@@ -338,6 +340,34 @@ async def team_add(
         reply.set_chat_menu(telegram_id, staff_menu(reply.content, role))
 
 
+async def team_invite(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    reply: Reply,
+    actor: Actor,
+    staff: StaffService,
+    invites: InviteService,
+) -> None:
+    """``/staff_invite [staff|admin]``: a one-time link that adds whoever opens it."""
+    role = (command.args or Role.STAFF.value).strip().lower()
+    if role not in set(Role):
+        # Who may invite is checked first: a patient learns nothing of how the command works.
+        await staff.require(
+            actor, Permission.STAFF, action=Action.STAFF_INVITE, target=target("staff", "new")
+        )
+        reply.send(StaffInviteUsage())
+        return
+    # aiogram keeps the bot's own user from the start of polling: no request here.
+    made = await staff.invite(actor, Role(role), bot_username=(await bot.me()).username or "")
+    zone = load_zone(invites.default_zone)  # the clinic's
+    reply.send(
+        StaffInviteCreated(
+            link=made.link, role=str(made.role), expires=to_local(made.expires_at, zone)
+        )
+    )
+
+
 async def team_button(
     callback: CallbackQuery,
     callback_data: StaffCb,
@@ -381,5 +411,6 @@ def create_router() -> Router:
     r.callback_query.register(roster_page, RosterCb.filter())
     r.message.register(team, Command(StaffCommand.STAFF))
     r.message.register(team_add, Command(StaffCommand.STAFF_ADD))
+    r.message.register(team_invite, Command(StaffCommand.STAFF_INVITE))
     r.callback_query.register(team_button, StaffCb.filter(F.action.in_(set(StaffAction))))
     return r

@@ -22,6 +22,7 @@ from bot.content.catalogue import (
     InviteUnusable,
     Menu,
     NeedConsent,
+    StaffJoined,
     Welcome,
     WelcomeBack,
 )
@@ -29,7 +30,9 @@ from bot.content.catalogue import Message as Text
 from bot.db.models import Patient
 from bot.services.invites import AlreadyUsed, InviteService, Linked
 from bot.services.patients import PatientService
+from bot.services.staff import TEAM_LINK_PREFIX, AlreadyOnTeam, Joined, StaffService
 from bot.telegram.callbacks import ConsentCb, InviteConsentCb, MenuCb, MenuTarget
+from bot.telegram.commands import staff_menu
 from bot.telegram.reply import Reply
 
 
@@ -50,9 +53,13 @@ async def start_with_code(
     reply: Reply,
     patient: Patient | None,
     invites: InviteService,
+    staff: StaffService,
 ) -> None:
     code = command.args or ""
     await state.clear()
+    if code.startswith(TEAM_LINK_PREFIX) and message.from_user is not None:
+        await _join_team(reply, staff, code, message.from_user.id, patient)
+        return
     if patient is not None and patient.has_consented:
         await _redeem(reply, invites, patient, code, WelcomeBack())
         return
@@ -61,6 +68,23 @@ async def start_with_code(
         code = ""
     # Nothing is stored before consent: the code rides on the "I agree" button.
     reply.send(Welcome(), reply.kb.consent(invite=code))
+
+
+async def _join_team(
+    reply: Reply, staff: StaffService, code: str, telegram_id: int, patient: Patient | None
+) -> None:
+    """A team member's link: they join with its role and get the team's command menu (team
+    members are not patients: no consent is asked)."""
+    result = await staff.join(code, telegram_id)
+    if isinstance(result, Joined | AlreadyOnTeam):
+        reply.send(StaffJoined(role=str(result.role), already=isinstance(result, AlreadyOnTeam)))
+        reply.set_chat_menu(telegram_id, staff_menu(reply.content, result.role))
+        return
+    reply.send(InviteUnusable(already_linked=False))
+    if patient is not None and patient.has_consented:
+        reply.send(WelcomeBack(), reply.kb.main_menu())
+    else:
+        reply.send(Welcome(), reply.kb.consent())
 
 
 async def _redeem(
