@@ -162,7 +162,20 @@ def with_labels(buttons_toml: str, labels: Mapping[str, str]) -> str:
 _FIRST_PROMPT_RE = re.compile(r"^\s*\[\[\s*prompt\s*\]\]", re.MULTILINE)
 
 
-def faq_text(faq_toml: str, entries: Sequence[FaqEntry]) -> str:
+class Prompt(Protocol):
+    """What a faq.toml prompt is written from (a FaqEntry, or a candidate not checked yet)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def keywords(self) -> Sequence[str]: ...
+    @property
+    def template(self) -> str: ...
+
+
+def faq_text(faq_toml: str, entries: Sequence[Prompt]) -> str:
     """A faq.toml holding `entries`, in this order: the comments before the first prompt of
     `faq_toml` are kept, the prompts written anew."""
     first = _FIRST_PROMPT_RE.search(faq_toml)

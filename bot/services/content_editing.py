@@ -236,34 +236,34 @@ class ContentEditing:
 
     async def areas(self, actor: Actor) -> list[Area]:
         """The areas that hold texts, in a fixed order."""
-        await self._require(actor, Action.CONTENT_READ, "texts")
+        await self.require(actor, Action.CONTENT_READ, "texts")
         found = {ref.area for ref in self.all_texts()}
         return [area for area in Area if area in found]
 
     async def texts(self, actor: Actor, area: Area) -> list[TextRef]:
         """The texts of an area edited as they are (a FAQ file is edited by its questions)."""
-        await self._require(actor, Action.CONTENT_READ, "texts")
+        await self.require(actor, Action.CONTENT_READ, "texts")
         return [
             ref for ref in self.all_texts() if ref.area is area and ref.kind is not ContentKind.FAQ
         ]
 
     # --- looking ----------------------------------------------------------------------------
     async def preview(self, actor: Actor, ref: TextRef) -> Preview:
-        await self._require(actor, Action.CONTENT_READ, ref.key)
+        await self.require(actor, Action.CONTENT_READ, ref.key)
         return self._preview(self.content, ref, await self.versions.current(ref.kind, ref.key))
 
     async def history(
         self, actor: Actor, ref: TextRef
     ) -> tuple[VersionRecord | None, list[VersionRecord]]:
         """The live version (None: the shipped file) and the stored versions, newest first."""
-        await self._require(actor, Action.CONTENT_READ, ref.key)
+        await self.require(actor, Action.CONTENT_READ, ref.key)
         stored = list(await self.versions.history(ref.kind, ref.key))
         return (stored[0] if stored else None), stored
 
     # --- changing ---------------------------------------------------------------------------
     async def propose(self, actor: Actor, ref: TextRef, body: str) -> Proposal:
         """The candidate rendered as a patient would get it, or the validator's problems."""
-        await self._require(actor, Action.CONTENT_EDIT, ref.key)
+        await self.require(actor, Action.CONTENT_EDIT, ref.key)
         return self.candidate([Edit(ref, body, None)])
 
     def candidate(self, edits: Sequence[Edit]) -> Proposal:
@@ -281,14 +281,14 @@ class ContentEditing:
     ) -> Outcome:
         """Save `body` as the new live version if the live one is still `base_version_id`
         (None: the shipped file)."""
-        await self._require(actor, Action.CONTENT_EDIT, ref.key)
+        await self.require(actor, Action.CONTENT_EDIT, ref.key)
         return await self.save(actor, Action.CONTENT_EDIT, [Edit(ref, body, base_version_id)])
 
     async def rollback(
         self, actor: Actor, ref: TextRef, version_id: int, base_version_id: int | None
     ) -> Outcome:
         """Save a new version equal to an old one (`version_id` 0: the shipped file)."""
-        await self._require(actor, Action.CONTENT_ROLLBACK, ref.key)
+        await self.require(actor, Action.CONTENT_ROLLBACK, ref.key)
         if version_id == 0:
             body, number = self._shipped(ref), 0
         else:
@@ -299,6 +299,16 @@ class ContentEditing:
         note = f"rollback to version {number}"
         edit = Edit(ref, body, base_version_id)
         return await self.save(actor, Action.CONTENT_ROLLBACK, [edit], note=note)
+
+    async def text_at(self, ref: TextRef, version_id: int | None) -> str:
+        """A text as it was at a version (None: the shipped file); NoSuchText if it has no
+        such version."""
+        if version_id is None:
+            return self._shipped(ref)
+        old = await self.versions.get(ref.kind, ref.key, version_id)
+        if old is None:
+            raise NoSuchText()
+        return old.body
 
     async def live(self, ref: TextRef) -> tuple[VersionRecord | None, str]:
         """The live version of a text (None: the shipped file) and its text, from the
@@ -334,7 +344,8 @@ class ContentEditing:
         return Saved(next(v for v in saved if v.kind == first.kind and v.key == first.key))
 
     # --- inside -----------------------------------------------------------------------------
-    async def _require(self, actor: Actor, action: Action, key: str) -> None:
+    async def require(self, actor: Actor, action: Action, key: str) -> None:
+        """The actor may edit content (else the refusal is audited and NotAllowed raised)."""
         await self.staff.require(actor, Permission.CONTENT, action=action, target=_target(key))
 
     def _problems(self, edits: Sequence[Edit]) -> list[Problem]:

@@ -40,6 +40,7 @@ from bot.domain.audit import Actor
 from bot.services.appointments import AppointmentService
 from bot.services.audit import AuditTrail
 from bot.services.content_editing import ContentEditing
+from bot.services.faq_editing import FaqEditing
 from bot.services.invites import InviteService
 from bot.services.patients import PatientService
 from bot.services.reminders import PreparationService, ReminderPlanner
@@ -229,16 +230,18 @@ class UnitOfWork(BaseMiddleware):
             app.clock,
             env_admins=settings.staff_ids,
         )
+        content_editing = ContentEditing(
+            ContentVersionRepository(repo.session),
+            staff,
+            audit,
+            app.content,
+            app.clock,
+            on_saved=lambda: repo.after_commit.append(app.content.mark_stale),
+        )
         return {
             "clock": app.clock,
-            "content_editing": ContentEditing(
-                ContentVersionRepository(repo.session),
-                staff,
-                audit,
-                app.content,
-                app.clock,
-                on_saved=lambda: repo.after_commit.append(app.content.mark_stale),
-            ),
+            "content_editing": content_editing,
+            "faq_editing": FaqEditing(content_editing),
             "staff_alerts": app.staff_alerts,
             "patient": patient,
             "reply": reply,
