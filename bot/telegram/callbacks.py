@@ -173,3 +173,27 @@ class TextCb(CallbackData, prefix="sx"):
     v: int = Field(default=0, ge=0, le=MAX_ID)
     b: int = Field(default=0, ge=0, le=MAX_ID)
     t: str = Field(default="", max_length=16)
+
+
+class FaqEditAction(StrEnum):
+    """Staff editing the FAQ's questions (bot/telegram/handlers/staff_faq.py)."""
+
+    LIST = "ls"
+    QUESTION = "q"
+    ADD = "add"
+    UP = "up"
+    DOWN = "dn"
+    RENAME = "ti"
+    KEYWORDS = "kw"
+    REMOVE = "rm"
+    CONFIRM = "ok"
+    CANCEL = "no"
+
+
+class FaqEditCb(CallbackData, prefix="sq"):
+    """`l` the language; `q` a question's key; `t` the offer's token (see new_token)."""
+
+    a: FaqEditAction
+    l: str = Field(default="", max_length=8)  # noqa: E741
+    q: str = Field(default="", max_length=41)
+    t: str = Field(default="", max_length=16)

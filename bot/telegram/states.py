@@ -31,3 +31,14 @@ class TextEditing(StatesGroup):
 
     waiting_for_text = State()
     confirming = State()
+
+
+class QuestionEditing(StatesGroup):
+    """A staff member changing the FAQ: a new question's key, title, keywords and answer (or
+    a question's new title or keywords), then confirming."""
+
+    waiting_for_key = State()
+    waiting_for_title = State()
+    waiting_for_keywords = State()
+    waiting_for_answer = State()
+    confirming = State()
