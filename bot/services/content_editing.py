@@ -349,9 +349,13 @@ class ContentEditing:
         await self.staff.require(actor, Permission.CONTENT, action=action, target=_target(key))
 
     def _problems(self, edits: Sequence[Edit]) -> list[Problem]:
-        """Every problem of each text with all of `edits` live."""
+        """The problems of the first text of `edits` that has any, with all of them live (a
+        text is checked only over others without problems: a new answer over a FAQ file that
+        can be read)."""
         problems: list[Problem] = []
         for edit in edits:
+            if problems:
+                break
             ref, body = edit.ref, edit.body
             if len(body) > MAX_TEXT and ref.kind is not ContentKind.FAQ:
                 problems.append(Problem(ref.key, None, f"{len(body)} characters, over {MAX_TEXT}"))

@@ -109,7 +109,8 @@ def show_patient_view(reply: Reply, preview: Preview) -> None:
     if preview.ref.kind is ContentKind.BUTTON:
         return
     inert = [(label, _cb(TextAction.NOOP)) for label in preview.buttons]
-    reply.send_html(preview.html, markup(in_rows(inert, (2,))) if inert else None)
+    widths = (1,) if preview.ref.kind is ContentKind.FAQ else (2,)  # the questions: one a row
+    reply.send_html(preview.html, markup(in_rows(inert, widths)) if inert else None)
 
 
 def _text_actions(reply: Reply, ref: TextRef) -> InlineKeyboardMarkup:
