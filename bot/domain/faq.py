@@ -47,7 +47,9 @@ class FaqEntry:
     """One prompt of ``faq.toml``: ``key`` is also its button's callback id, ``title`` the
     button's label, ``template`` the answer's text name (``faq/recovery``)."""
 
-    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
+    # At most 24 characters: the key rides in button data (64 bytes), as does its answer's
+    # name (``faq/<key>``) in the buttons of /texts.
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,23}$")]
     title: Annotated[
         str, Field(min_length=1, max_length=MAX_TITLE_LENGTH), AfterValidator(_printable)
     ]

@@ -195,5 +195,5 @@ class FaqEditCb(CallbackData, prefix="sq"):
 
     a: FaqEditAction
     l: str = Field(default="", max_length=8)  # noqa: E741
-    q: str = Field(default="", max_length=41)
+    q: str = Field(default="", max_length=24)  # FaqEntry's key
     t: str = Field(default="", max_length=16)

@@ -153,6 +153,7 @@ async def test_remove_then_rollback_brings_the_question_back(harness: Harness) -
     [
         ("key", "recovery", "&#39;recovery&#39; is used by more than one prompt"),
         ("key", "Parking lot!", "key: String should match pattern"),
+        ("key", "a" * 25, "key: String should match pattern"),  # rides in button data
         ("title", "x" * 41, "title: String should have at most 40 characters"),
         ("keywords", " , ,, ", "keywords: needs at least 1"),
         ("keywords", "!!!, ...", "has no letters or digits to match"),
