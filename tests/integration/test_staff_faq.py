@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.cli import main
 from bot.content.validate import validate_content
-from bot.db.models import AuditEntry, ContentVersion
+from bot.db.models import AuditEntry, ContentVersion, StaffMember
 from bot.telegram.callbacks import FaqEditAction, FaqEditCb, MenuCb, MenuTarget
 from tests.integration.harness import STAFF_ID, Harness
 from tests.integration.test_reminders import PAT
@@ -232,3 +232,26 @@ async def test_export_then_check_round_trip_with_an_edited_faq(
     assert main(["content", "check", str(out)]) == 0
     (out / "en" / "faq" / "parking.html.j2").unlink()
     assert main(["content", "check", str(out)]) == 1
+
+
+async def test_a_change_over_an_older_faq_is_told_it_changed_meanwhile(harness: Harness) -> None:
+    other_admin = 9002
+    async with harness.app.context.session_factory() as session:
+        session.add(
+            StaffMember(
+                telegram_id=other_admin,
+                role="admin",
+                added_by=STAFF_ID,
+                added_at=harness.clock.now(),
+            )
+        )
+        await session.commit()
+    await harness.press(STAFF_ID, question("contact"))
+    await harness.tap(STAFF_ID, "Rename")
+    await harness.send(STAFF_ID, "Call us")
+    await harness.press(other_admin, question("how_long", FaqEditAction.UP))
+    await harness.tap(other_admin, "Save")
+    live, changed = await harness.tap(STAFF_ID, "Save")
+    assert "Questions about your visit" in live
+    assert "meanwhile" in changed and "version 1" in changed
+    assert await count(harness, ContentVersion) == 1
