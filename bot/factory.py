@@ -40,6 +40,7 @@ from bot.telegram.handlers import (
     preparation,
     staff,
     staff_content,
+    staff_faq,
     start,
     visits,
 )
@@ -129,6 +130,7 @@ def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]
         visits.create_router(),
         membership.create_router(),
         staff_content.create_router(),
+        staff_faq.create_router(),
         fallback.create_router(),
     )
     return dp, inflight

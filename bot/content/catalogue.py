@@ -668,6 +668,51 @@ class VisitCancelledNotice(Message):
     when: datetime = sample(SAMPLE_WHEN)
 
 
+# --- staff: editing the FAQ (bot/telegram/handlers/staff_faq.py) ------------------------------
+_SAMPLE_QUESTIONS: Sequence[Mapping[str, object]] = (
+    {"key": "how_long", "title": "How long does a visit take?", "keywords": 14},
+    {"key": "parking", "title": "Where can I park <safely>?", "keywords": 1},
+)
+
+
+class StaffFaqQuestions(Message):
+    """A language's questions in menu order (each its `key`, `title` and number of
+    `keywords`), and the live version of its FAQ file (0: the shipped file)."""
+
+    language: str = sample("en")
+    version: int = sample(0, 3)
+    questions: Sequence[Mapping[str, object]] = sample(_SAMPLE_QUESTIONS)
+
+
+class StaffFaqQuestion(Message):
+    """One question: where it is in the menu (`position` from 1 of `count`)."""
+
+    key: str = sample("parking")
+    title: str = sample("Where can I park <safely>?")
+    keywords: Sequence[str] = sample(("parking", "where to park"))
+    position: int = sample(1, 2)
+    count: int = sample(2)
+
+
+class StaffFaqAsk(Message):
+    """Asking for part of a question: `what` is ``key``, ``title``, ``keywords`` or
+    ``answer``; `current` what it is now (empty for a new question)."""
+
+    what: str = sample("key", "title", "keywords", "answer")
+    key: str = sample("", "parking")
+    current: str = sample("", "parking, where to park")
+
+
+class StaffFaqCandidate(Message):
+    """Under the preview of a changed questions menu (and a new question's answer): `op` is
+    a FaqOp value (``add``, ``title``, ``kw``, ``up``, ``down``, ``rm``)."""
+
+    op: str = sample("add", "title", "kw", "up", "down", "rm")
+    key: str = sample("parking")
+    title: str = sample("Where can I park <safely>?")
+    keywords: Sequence[str] = sample(("parking", "where to park"))
+
+
 # --- buttons and commands --------------------------------------------------------------------
 class Button(StrEnum):
     """Every label key the code shows (messages/<lang>/buttons.toml); checklist items are
@@ -744,6 +789,14 @@ class Button(StrEnum):
     VISIT_PICK = auto()  # {{ when }}
     VISIT_CANCEL_YES = auto()
     VISIT_CANCEL_NO = auto()
+    STAFF_FAQ_QUESTIONS = auto()  # {{ label }}: the language
+    STAFF_FAQ_ADD = auto()
+    STAFF_FAQ_UP = auto()
+    STAFF_FAQ_DOWN = auto()
+    STAFF_FAQ_RENAME = auto()
+    STAFF_FAQ_KEYWORDS = auto()
+    STAFF_FAQ_ANSWER = auto()
+    STAFF_FAQ_REMOVE = auto()
 
 
 class ChatCommand(StrEnum):

@@ -21,7 +21,7 @@ import math
 import re
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -139,12 +139,17 @@ def load_text(model: type[M], text: str, source: str) -> M:
         raise _content_error(exc) from exc
 
 
+def toml_string(value: str) -> str:
+    """`value` as a TOML basic string (JSON's escapes are TOML's; DEL must be escaped too)."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
 def with_labels(buttons_toml: str, labels: Mapping[str, str]) -> str:
     """buttons.toml's text with these labels set (their lines replaced, comments kept; a new
     key is added at the end)."""
     lines = buttons_toml.splitlines()
     for key, label in labels.items():
-        line = f"{key} = {json.dumps(label, ensure_ascii=False)}"
+        line = f"{key} = {toml_string(label)}"
         pattern = re.compile(rf"\s*{re.escape(key)}\s*=")
         index = next((i for i, old in enumerate(lines) if pattern.match(old)), None)
         if index is None:
@@ -152,6 +157,40 @@ def with_labels(buttons_toml: str, labels: Mapping[str, str]) -> str:
         else:
             lines[index] = line
     return "\n".join(lines) + "\n"
+
+
+_FIRST_PROMPT_RE = re.compile(r"^\s*\[\[\s*prompt\s*\]\]", re.MULTILINE)
+
+
+class Prompt(Protocol):
+    """What a faq.toml prompt is written from (a FaqEntry, or a candidate not checked yet)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def keywords(self) -> Sequence[str]: ...
+    @property
+    def template(self) -> str: ...
+
+
+def faq_text(faq_toml: str, entries: Sequence[Prompt]) -> str:
+    """A faq.toml holding `entries`, in this order: the comments before the first prompt of
+    `faq_toml` are kept, the prompts written anew."""
+    first = _FIRST_PROMPT_RE.search(faq_toml)
+    head = faq_toml[: first.start()] if first else ""
+    parts = [head.rstrip("\n") + "\n"] if head.strip() else []
+    for entry in entries:
+        keywords = "".join(f"    {toml_string(k)},\n" for k in entry.keywords)
+        parts.append(
+            "\n[[prompt]]\n"
+            f"key = {toml_string(entry.key)}\n"
+            f"title = {toml_string(entry.title)}\n"
+            f"keywords = [\n{keywords}]\n"
+            f"template = {toml_string(entry.template)}\n"
+        )
+    return "".join(parts).lstrip("\n")
 
 
 class Content:
@@ -317,6 +356,17 @@ class Content:
                 entries = load_text(FaqFile, stored, f"{faq_key(lang)}.toml (stored)").prompt
             self._faq[lang] = Faq(entries, FaqMatcher(entries))
         return self._faq[lang]
+
+    def faq_source(self, lang: str) -> str:
+        """The live text of a language's faq.toml: its stored version, else its file."""
+        stored = self.overlay.get((FAQ, faq_key(lang)))
+        if stored is not None:
+            return stored
+        path = self._path(lang, "faq.toml")
+        try:
+            return read_text(path)
+        except DataFileError as exc:
+            raise _content_error(exc) from exc
 
     @cached_property
     def plan(self) -> Plan:

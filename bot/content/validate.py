@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import jinja2
+from pydantic import ValidationError
 
 from bot.content.catalogue import (
     CATALOGUE,
@@ -27,8 +28,11 @@ from bot.content.catalogue import (
     ReminderText,
     StaffCommand,
 )
-from bot.content.store import BUTTON, TEMPLATE, Content, ContentError, button_key
+from bot.content.schemas import FaqFile
+from bot.content.store import BUTTON, FAQ, TEMPLATE, Content, ContentError, button_key, faq_key
 from bot.content.telegram_html import check_telegram_html
+from bot.domain.faq import FaqEntry
+from scheduler.data_file import DataFileError, SourceLines, parse_toml, problems_of
 from scheduler.plan import Plan
 
 SAMPLE_LABEL_CONTEXT = {"when": "Thu, Dec 3, 2:30 PM", "label": "Eye mask"}
@@ -162,6 +166,58 @@ def check_text(content: Content, kind: str, key: str, body: str) -> list[Problem
     return problems
 
 
+_PROMPT_FIELD_RE = re.compile(r"prompt\[(\d+)\]\.?(.*)")
+
+
+def check_faq(content: Content, lang: str, body: str) -> list[Problem]:
+    """Every problem of `body` as the new live faq.toml of `lang`: the one FAQ validation
+    (FaqFile: limits, unique keys, keyword rules), then every answer it names must render,
+    over the live content (a new answer's template given in it as a stored version). A
+    problem names the question by its key; an empty list means it may be saved."""
+    source = f"{faq_key(lang)}.toml"
+    if lang not in content.languages:
+        return [Problem(source, None, "not a language of the bot")]
+    try:
+        data = parse_toml(body, source)
+    except DataFileError as exc:
+        return [Problem(source, exc.line, f"{exc.field}: {exc.message}")]
+    try:
+        faq = FaqFile.model_validate(data)
+    except ValidationError as exc:
+        found = problems_of(exc, FaqFile, source, SourceLines(body))
+        prompts = data.get("prompt")
+        return [
+            Problem(source, None, _about_question(p, prompts if isinstance(prompts, list) else []))
+            for p in found
+        ]
+    candidate = content.overlaid({(FAQ, faq_key(lang)): body})
+    return _answer_problems(candidate, lang, faq.prompt)
+
+
+def _about_question(problem: DataFileError, prompts: list[object]) -> str:
+    """``question 'parking': title: ...`` for a problem of ``prompt[12].title``."""
+    match = _PROMPT_FIELD_RE.fullmatch(problem.field)
+    if problem.field == "prompt":
+        return f"questions: {problem.message}"
+    if match is None:
+        return f"{problem.field}: {problem.message}"
+    index, rest = int(match.group(1)) - 1, match.group(2)
+    prompt = prompts[index] if 0 <= index < len(prompts) else None
+    key = prompt.get("key") if isinstance(prompt, dict) else None
+    name = f"question {key!r}" if isinstance(key, str) else f"question {index + 1}"
+    return f"{name}: {rest}: {problem.message}" if rest else f"{name}: {problem.message}"
+
+
+def _answer_problems(content: Content, lang: str, entries: Sequence[FaqEntry]) -> list[Problem]:
+    """Every FAQ answer renders (an answer has no variables)."""
+    found: list[Problem] = []
+    for entry in entries:
+        found.extend(
+            _render_problems(content, lang, FaqAnswer.samples(template_name=entry.template))
+        )
+    return found
+
+
 def _command_problems(
     content: Content, lang: str, file: str, published: set[str], handled: type[StrEnum]
 ) -> list[str]:
@@ -233,10 +289,7 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
         found: list[Problem] = []
         for message in CATALOGUE.values():
             found.extend(_render_problems(content, lang, message.samples()))
-        for entry in faq.entries:
-            found.extend(
-                _render_problems(content, lang, FaqAnswer.samples(template_name=entry.template))
-            )
+        found.extend(_answer_problems(content, lang, faq.entries))
         problems.extend(str(p) for p in found)
         problems.extend(_plan_problems(content, plan, lang, labels))
     return problems

@@ -20,16 +20,26 @@ from pydantic.dataclasses import dataclass
 
 from bot.domain.safety import normalize
 
-__all__ = ["MAX_TITLE_LENGTH", "FaqEntry", "FaqMatcher"]
+__all__ = ["MAX_KEYWORDS", "MAX_KEYWORD_LENGTH", "MAX_TITLE_LENGTH", "FaqEntry", "FaqMatcher"]
 
 MAX_TITLE_LENGTH = 40
 PHRASE_WEIGHT_PER_WORD = 2
 
 
+MAX_KEYWORDS = 100
+MAX_KEYWORD_LENGTH = 80
+
+
+def _printable(text: str) -> str:
+    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+        raise ValueError("may not hold line breaks or control characters")
+    return text
+
+
 def _matchable(keyword: str) -> str:
     if not normalize(keyword):
         raise ValueError(f"{keyword!r} has no letters or digits to match")
-    return keyword
+    return _printable(keyword)
 
 
 @dataclass(frozen=True, config=ConfigDict(extra="forbid", str_strip_whitespace=True))
@@ -37,10 +47,17 @@ class FaqEntry:
     """One prompt of ``faq.toml``: ``key`` is also its button's callback id, ``title`` the
     button's label, ``template`` the answer's text name (``faq/recovery``)."""
 
-    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
-    title: Annotated[str, Field(min_length=1, max_length=MAX_TITLE_LENGTH)]
+    # At most 24 characters: the key rides in button data (64 bytes), as does its answer's
+    # name (``faq/<key>``) in the buttons of /texts.
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,23}$")]
+    title: Annotated[
+        str, Field(min_length=1, max_length=MAX_TITLE_LENGTH), AfterValidator(_printable)
+    ]
     keywords: Annotated[
-        tuple[Annotated[str, AfterValidator(_matchable)], ...], Field(min_length=1)
+        tuple[
+            Annotated[str, Field(max_length=MAX_KEYWORD_LENGTH), AfterValidator(_matchable)], ...
+        ],
+        Field(min_length=1, max_length=MAX_KEYWORDS),
     ]
     template: Annotated[str, Field(pattern=r"^[a-z0-9_]+(?:/[a-z0-9_]+)*$")]
 

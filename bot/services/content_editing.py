@@ -1,6 +1,8 @@
 """Staff edit what the bot says, live and versioned (admins: Permission.CONTENT).
 
-A text is a template (``en/welcome``) or a button label (``en/buttons:menu_faq``). The file
+A text is a template (``en/welcome``), a button label (``en/buttons:menu_faq``) or a
+language's FAQ file (``en/faq``: edited question by question in bot/services/faq_editing.py).
+The file
 shipped in MESSAGES_DIR is version 0; every saved edit is a new version, and the newest is
 live in every process within a second (bot/content/store.py Content.refresh). An edit is
 checked by the content validator exactly as the bot would use it (bot/content/validate.py
@@ -13,13 +15,19 @@ Plain async code, no aiogram: a Telegram handler, a web panel or an HTTP API cal
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.content.catalogue import CATALOGUE, Button, Message, ReminderText
-from bot.content.store import Content, ContentError, button_key
-from bot.content.validate import SAMPLE_LABEL_CONTEXT, Problem, check_text, samples_of
+from bot.content.catalogue import CATALOGUE, Button, FaqMenu, Message, ReminderText
+from bot.content.store import Content, ContentError, button_key, faq_key
+from bot.content.validate import (
+    SAMPLE_LABEL_CONTEXT,
+    Problem,
+    check_faq,
+    check_text,
+    samples_of,
+)
 from bot.db.content_versions import ContentKind, ContentVersionRepository, VersionRecord
 from bot.domain.audit import Action, Actor, target
 from bot.domain.staff import Permission
@@ -32,6 +40,7 @@ __all__ = [
     "Area",
     "ChangedMeanwhile",
     "ContentEditing",
+    "Edit",
     "Preview",
     "Rejected",
     "Saved",
@@ -76,7 +85,7 @@ def area_of(name: str) -> Area:
 
 @dataclass(frozen=True, slots=True)
 class TextRef:
-    """One editable text: `kind` is ``template`` or ``button``, `key` its stored key."""
+    """One editable text: `kind` is ``template``, ``button`` or ``faq``, `key` its stored key."""
 
     kind: ContentKind
     key: str
@@ -100,8 +109,9 @@ class TextRef:
 @dataclass(frozen=True)
 class Preview:
     """A text as a patient gets it: `html` rendered with the catalogue's first sample values
-    (a button: its label), `buttons` the labels shown with it where known; `source` is the
-    live text and `version` its stored version (None: the shipped file)."""
+    (a button: its label; a FAQ file: the questions menu), `buttons` the labels shown with it
+    where known (a FAQ file: its questions' titles); `source` is the live text and `version`
+    its stored version (None: the shipped file)."""
 
     ref: TextRef
     html: str
@@ -132,6 +142,16 @@ class Rejected:
     """The validator's problems with the text (nothing was saved)."""
 
     problems: Sequence[Problem] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One text of a save: the new `body`, and the live version the author saw (None: the
+    shipped file)."""
+
+    ref: TextRef
+    body: str
+    base_version_id: int | None
 
 
 Proposal = Preview | Rejected
@@ -202,11 +222,12 @@ class ContentEditing:
                 TextRef(ContentKind.BUTTON, button_key(lang, key))
                 for key in sorted(content.buttons(lang))
             ]
+            refs.append(TextRef(ContentKind.FAQ, faq_key(lang)))
         return refs
 
     def ref(self, kind: str, lang: str, name: str) -> TextRef:
         """The text of this kind (``template``, ``button``), language and name (``welcome``,
-        ``menu_faq``); NoSuchText for anything else (forged or stale data)."""
+        ``menu_faq``, ``faq``); NoSuchText for anything else (forged or stale data)."""
         key = button_key(lang, name) if kind == ContentKind.BUTTON else f"{lang}/{name}"
         ref = next((r for r in self.all_texts() if r.kind == kind and r.key == key), None)
         if ref is None:
@@ -215,35 +236,44 @@ class ContentEditing:
 
     async def areas(self, actor: Actor) -> list[Area]:
         """The areas that hold texts, in a fixed order."""
-        await self._require(actor, Action.CONTENT_READ, "texts")
+        await self.require(actor, Action.CONTENT_READ, "texts")
         found = {ref.area for ref in self.all_texts()}
         return [area for area in Area if area in found]
 
     async def texts(self, actor: Actor, area: Area) -> list[TextRef]:
-        await self._require(actor, Action.CONTENT_READ, "texts")
-        return [ref for ref in self.all_texts() if ref.area is area]
+        """The texts of an area edited as they are (a FAQ file is edited by its questions)."""
+        await self.require(actor, Action.CONTENT_READ, "texts")
+        return [
+            ref for ref in self.all_texts() if ref.area is area and ref.kind is not ContentKind.FAQ
+        ]
 
     # --- looking ----------------------------------------------------------------------------
     async def preview(self, actor: Actor, ref: TextRef) -> Preview:
-        await self._require(actor, Action.CONTENT_READ, ref.key)
+        await self.require(actor, Action.CONTENT_READ, ref.key)
         return self._preview(self.content, ref, await self.versions.current(ref.kind, ref.key))
 
     async def history(
         self, actor: Actor, ref: TextRef
     ) -> tuple[VersionRecord | None, list[VersionRecord]]:
         """The live version (None: the shipped file) and the stored versions, newest first."""
-        await self._require(actor, Action.CONTENT_READ, ref.key)
+        await self.require(actor, Action.CONTENT_READ, ref.key)
         stored = list(await self.versions.history(ref.kind, ref.key))
         return (stored[0] if stored else None), stored
 
     # --- changing ---------------------------------------------------------------------------
     async def propose(self, actor: Actor, ref: TextRef, body: str) -> Proposal:
         """The candidate rendered as a patient would get it, or the validator's problems."""
-        await self._require(actor, Action.CONTENT_EDIT, ref.key)
-        problems = self._problems(ref, body)
+        await self.require(actor, Action.CONTENT_EDIT, ref.key)
+        return self.candidate([Edit(ref, body, None)])
+
+    def candidate(self, edits: Sequence[Edit]) -> Proposal:
+        """The first text of `edits` as a patient would get it with all of them live, or the
+        validator's problems with any of them (the caller checked the permission)."""
+        problems = self._problems(edits)
         if problems:
             return Rejected(problems)
-        candidate = self.content.overlaid({(ref.kind, ref.key): body})
+        ref, body = edits[0].ref, edits[0].body
+        candidate = self.content.overlaid({(e.ref.kind, e.ref.key): e.body for e in edits})
         return self._preview(candidate, ref, None, source=body)
 
     async def confirm(
@@ -251,14 +281,14 @@ class ContentEditing:
     ) -> Outcome:
         """Save `body` as the new live version if the live one is still `base_version_id`
         (None: the shipped file)."""
-        await self._require(actor, Action.CONTENT_EDIT, ref.key)
-        return await self._save(actor, Action.CONTENT_EDIT, ref, body, base_version_id, None)
+        await self.require(actor, Action.CONTENT_EDIT, ref.key)
+        return await self.save(actor, Action.CONTENT_EDIT, [Edit(ref, body, base_version_id)])
 
     async def rollback(
         self, actor: Actor, ref: TextRef, version_id: int, base_version_id: int | None
     ) -> Outcome:
         """Save a new version equal to an old one (`version_id` 0: the shipped file)."""
-        await self._require(actor, Action.CONTENT_ROLLBACK, ref.key)
+        await self.require(actor, Action.CONTENT_ROLLBACK, ref.key)
         if version_id == 0:
             body, number = self._shipped(ref), 0
         else:
@@ -267,58 +297,110 @@ class ContentEditing:
                 raise NoSuchText()
             body, number = old.body, old.number
         note = f"rollback to version {number}"
-        return await self._save(actor, Action.CONTENT_ROLLBACK, ref, body, base_version_id, note)
+        edit = Edit(ref, body, base_version_id)
+        return await self.save(actor, Action.CONTENT_ROLLBACK, [edit], note=note)
+
+    async def text_at(self, ref: TextRef, version_id: int | None) -> str:
+        """A text as it was at a version (None: the shipped file); NoSuchText if it has no
+        such version."""
+        if version_id is None:
+            return self._shipped(ref)
+        old = await self.versions.get(ref.kind, ref.key, version_id)
+        if old is None:
+            raise NoSuchText()
+        return old.body
+
+    async def live(self, ref: TextRef) -> tuple[VersionRecord | None, str]:
+        """The live version of a text (None: the shipped file) and its text, from the
+        database: what a save compares with."""
+        live = await self.versions.current(ref.kind, ref.key)
+        return live, (live.body if live is not None else self._shipped(ref))
+
+    async def save(
+        self, actor: Actor, action: Action, edits: Sequence[Edit], *, note: str | None = None
+    ) -> Outcome:
+        """Save `edits` together (a new FAQ question and its answer: all or none; the caller
+        checked the permission), each only if its live version is still the one its author
+        saw; the outcome speaks of the first. Texts already as written are left alone."""
+        lives = [await self.live(edit.ref) for edit in edits]
+        changed = [
+            (edit, live, before)
+            for edit, (live, before) in zip(edits, lives, strict=True)
+            if edit.body != before
+        ]
+        if not changed or edits[0].body == lives[0][1]:
+            return Saved(lives[0][0], already=True)  # a second Confirm, or no change at all
+        for edit, live, _ in changed:
+            if (live.id if live is not None else None) != edit.base_version_id:
+                return ChangedMeanwhile(self._preview(self.content, edit.ref, live))
+        problems = self._problems(edits)
+        if problems:
+            return Rejected(problems)
+        saved: list[VersionRecord] = []
+        for edit, live, before in changed:
+            saved.append(await self._write(actor, action, edit, live, before, note))
+        self.on_saved()
+        first = edits[0].ref
+        return Saved(next(v for v in saved if v.kind == first.kind and v.key == first.key))
 
     # --- inside -----------------------------------------------------------------------------
-    async def _require(self, actor: Actor, action: Action, key: str) -> None:
+    async def require(self, actor: Actor, action: Action, key: str) -> None:
+        """The actor may edit content (else the refusal is audited and NotAllowed raised)."""
         await self.staff.require(actor, Permission.CONTENT, action=action, target=_target(key))
 
-    def _problems(self, ref: TextRef, body: str) -> list[Problem]:
-        if len(body) > MAX_TEXT:
-            return [Problem(ref.key, None, f"{len(body)} characters, over {MAX_TEXT}")]
-        if "\x00" in body:
-            return [Problem(ref.key, None, "holds a NUL character")]
-        return check_text(self.content, ref.kind, ref.key, body)
+    def _problems(self, edits: Sequence[Edit]) -> list[Problem]:
+        """The problems of the first text of `edits` that has any, with all of them live (a
+        text is checked only over others without problems: a new answer over a FAQ file that
+        can be read)."""
+        problems: list[Problem] = []
+        for edit in edits:
+            if problems:
+                break
+            ref, body = edit.ref, edit.body
+            if len(body) > MAX_TEXT and ref.kind is not ContentKind.FAQ:
+                problems.append(Problem(ref.key, None, f"{len(body)} characters, over {MAX_TEXT}"))
+            elif "\x00" in body:
+                problems.append(Problem(ref.key, None, "holds a NUL character"))
+            else:
+                others: Mapping[tuple[str, str], str] = {
+                    (e.ref.kind, e.ref.key): e.body for e in edits if e is not edit
+                }
+                content = self.content.overlaid(others) if others else self.content
+                if ref.kind is ContentKind.FAQ:
+                    problems += check_faq(content, ref.lang, body)
+                else:
+                    problems += check_text(content, ref.kind, ref.key, body)
+        return list(dict.fromkeys(problems))
 
-    async def _save(
+    async def _write(
         self,
         actor: Actor,
         action: Action,
-        ref: TextRef,
-        body: str,
-        base_version_id: int | None,
+        edit: Edit,
+        live: VersionRecord | None,
+        before: str,
         note: str | None,
-    ) -> Outcome:
-        live = await self.versions.current(ref.kind, ref.key)
-        live_id = live.id if live is not None else None
-        before = live.body if live is not None else self._shipped(ref)
-        if body == before:
-            return Saved(live, already=True)  # a second Confirm, or no change at all
-        if live_id != base_version_id:
-            return ChangedMeanwhile(self._preview(self.content, ref, live))
-        problems = self._problems(ref, body)
-        if problems:
-            return Rejected(problems)
+    ) -> VersionRecord:
+        """Store one checked text as its next version, with its audit line."""
         number = (live.number if live is not None else 0) + 1
         saved = await self.versions.add(
-            kind=ref.kind,
-            key=ref.key,
+            kind=edit.ref.kind,
+            key=edit.ref.key,
             number=number,
-            body=body,
+            body=edit.body,
             author_telegram_id=actor.telegram_id,
             created_at=self.clock.now(),
-            base_version_id=base_version_id,
+            base_version_id=edit.base_version_id,
             note=note,
         )
         await self.audit.done(
             actor,
             action,
-            _target(ref.key),
+            _target(edit.ref.key),
             before={"version": number - 1, "text": before},
-            after={"version": number, "text": body},
+            after={"version": number, "text": edit.body},
         )
-        self.on_saved()
-        return Saved(saved)
+        return saved
 
     def _shipped(self, ref: TextRef) -> str:
         """Version 0: the text of the shipped file."""
@@ -326,6 +408,8 @@ class ContentEditing:
         try:
             if ref.kind is ContentKind.BUTTON:
                 return shipped.buttons(ref.lang).get(ref.name, "")
+            if ref.kind is ContentKind.FAQ:
+                return shipped.faq_source(ref.lang)
             return shipped.source(ref.name, ref.lang)
         except ContentError:
             return ""
@@ -342,6 +426,16 @@ class ContentEditing:
         if ref.kind is ContentKind.BUTTON:
             label = content.button(ref.name, lang, **SAMPLE_LABEL_CONTEXT)
             return Preview(ref, "", (label,), source or content.buttons(lang)[ref.name], version)
+        if ref.kind is ContentKind.FAQ:
+            titles = tuple(entry.title for entry in content.faq(lang).entries)
+            menu = content.render_message(FaqMenu(), lang)
+            return Preview(
+                ref,
+                menu,
+                (*titles, content.button(Button.MENU_HOME, lang)),
+                source if source is not None else content.faq_source(lang),
+                version,
+            )
         found = samples_of(content, lang, ref.name)
         if found is None:
             raise NoSuchText()

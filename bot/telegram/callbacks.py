@@ -194,3 +194,27 @@ class VisitCb(CallbackData, prefix="v"):
     action: VisitAction
     id: int = Field(ge=1, le=MAX_ID)
     t: str = Field(default="", max_length=16)  # the offer's token (see new_token)
+
+
+class FaqEditAction(StrEnum):
+    """Staff editing the FAQ's questions (bot/telegram/handlers/staff_faq.py)."""
+
+    LIST = "ls"
+    QUESTION = "q"
+    ADD = "add"
+    UP = "up"
+    DOWN = "dn"
+    RENAME = "ti"
+    KEYWORDS = "kw"
+    REMOVE = "rm"
+    CONFIRM = "ok"
+    CANCEL = "no"
+
+
+class FaqEditCb(CallbackData, prefix="sq"):
+    """`l` the language; `q` a question's key; `t` the offer's token (see new_token)."""
+
+    a: FaqEditAction
+    l: str = Field(default="", max_length=8)  # noqa: E741
+    q: str = Field(default="", max_length=24)  # FaqEntry's key
+    t: str = Field(default="", max_length=16)

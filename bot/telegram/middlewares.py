@@ -41,6 +41,7 @@ from bot.domain.audit import Actor
 from bot.services.appointments import AppointmentService
 from bot.services.audit import AuditTrail
 from bot.services.content_editing import ContentEditing
+from bot.services.faq_editing import FaqEditing
 from bot.services.invites import InviteService
 from bot.services.patients import PatientService
 from bot.services.reminders import PreparationService, ReminderPlanner
@@ -232,16 +233,18 @@ class UnitOfWork(BaseMiddleware):
             env_admins=settings.staff_ids,
             invite_ttl=timedelta(days=settings.invite_ttl_days),
         )
+        content_editing = ContentEditing(
+            ContentVersionRepository(repo.session),
+            staff,
+            audit,
+            app.content,
+            app.clock,
+            on_saved=lambda: repo.after_commit.append(app.content.mark_stale),
+        )
         return {
             "clock": app.clock,
-            "content_editing": ContentEditing(
-                ContentVersionRepository(repo.session),
-                staff,
-                audit,
-                app.content,
-                app.clock,
-                on_saved=lambda: repo.after_commit.append(app.content.mark_stale),
-            ),
+            "content_editing": content_editing,
+            "faq_editing": FaqEditing(content_editing),
             "staff_alerts": app.staff_alerts,
             "patient": patient,
             "reply": reply,

@@ -41,3 +41,14 @@ class ChangingVisit(StatesGroup):
     picking = State()
     confirming_move = State()
     confirming_cancel = State()
+
+
+class QuestionEditing(StatesGroup):
+    """A staff member changing the FAQ: a new question's key, title, keywords and answer (or
+    a question's new title or keywords), then confirming."""
+
+    waiting_for_key = State()
+    waiting_for_title = State()
+    waiting_for_keywords = State()
+    waiting_for_answer = State()
+    confirming = State()

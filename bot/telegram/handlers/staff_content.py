@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 
 from aiogram import F, Router
 from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
@@ -51,14 +52,15 @@ from bot.services.content_editing import (
     Saved,
     TextRef,
 )
-from bot.telegram.callbacks import TextAction, TextCb, new_token
+from bot.telegram.callbacks import FaqEditAction, FaqEditCb, TextAction, TextCb, new_token
 from bot.telegram.filters import StaffMay
 from bot.telegram.keyboards import in_rows, markup
 from bot.telegram.reply import Reply
 from bot.telegram.states import TextEditing
 
 PAGE = 8
-_KINDS = {"t": ContentKind.TEMPLATE, "b": ContentKind.BUTTON}
+_KINDS = {"t": ContentKind.TEMPLATE, "b": ContentKind.BUTTON, "f": ContentKind.FAQ}
+_LETTERS = {kind: letter for letter, kind in _KINDS.items()}
 _JINJA_RE = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})", re.DOTALL)
 
 
@@ -72,8 +74,7 @@ def jinja_as_typed(text_html: str) -> str:
 def _cb(action: TextAction, ref: TextRef | None = None, **extra: object) -> TextCb:
     if ref is None:
         return TextCb(a=action, **extra)
-    kind = "b" if ref.kind is ContentKind.BUTTON else "t"
-    return TextCb(a=action, k=kind, l=ref.lang, n=ref.name, **extra)
+    return TextCb(a=action, k=_LETTERS[ref.kind], l=ref.lang, n=ref.name, **extra)
 
 
 def _ref(editing: ContentEditing, data: TextCb | dict[str, object]) -> TextRef:
@@ -84,31 +85,48 @@ def _ref(editing: ContentEditing, data: TextCb | dict[str, object]) -> TextRef:
     )
 
 
-def _actor(event: Message | CallbackQuery) -> Actor:
+def actor_of(event: Message | CallbackQuery) -> Actor:
     assert event.from_user is not None
     return Actor(event.from_user.id)
 
 
-def _buttons(
-    reply: Reply, rows: Sequence[tuple[Button, TextCb, Mapping[str, object]]]
+def buttons(
+    reply: Reply,
+    rows: Sequence[tuple[Button, CallbackData, Mapping[str, object]]],
+    widths: Sequence[int] = (2,),
 ) -> InlineKeyboardMarkup:
+    """Staff buttons: (label key, callback data, the label's values), `widths` per row."""
     return markup(
         in_rows(
-            [(reply.kb.content.button(key, reply.lang, **ctx), cb) for key, cb, ctx in rows], (2,)
+            [(reply.kb.content.button(key, reply.lang, **ctx), cb) for key, cb, ctx in rows],
+            widths,
         )
     )
 
 
-def _show_patient_view(reply: Reply, preview: Preview) -> None:
+def show_patient_view(reply: Reply, preview: Preview) -> None:
     """The text as the patient gets it, with their buttons (inert here)."""
     if preview.ref.kind is ContentKind.BUTTON:
         return
     inert = [(label, _cb(TextAction.NOOP)) for label in preview.buttons]
-    reply.send_html(preview.html, markup(in_rows(inert, (2,))) if inert else None)
+    widths = (1,) if preview.ref.kind is ContentKind.FAQ else (2,)  # the questions: one a row
+    reply.send_html(preview.html, markup(in_rows(inert, widths)) if inert else None)
 
 
 def _text_actions(reply: Reply, ref: TextRef) -> InlineKeyboardMarkup:
-    return _buttons(
+    if ref.kind is ContentKind.FAQ:  # edited question by question (staff_faq.py)
+        return buttons(
+            reply,
+            [
+                (
+                    Button.STAFF_FAQ_QUESTIONS,
+                    FaqEditCb(a=FaqEditAction.LIST, l=ref.lang),
+                    {"label": ref.lang},
+                ),
+                (Button.STAFF_TEXT_HISTORY, _cb(TextAction.HISTORY, ref), {}),
+            ],
+        )
+    return buttons(
         reply,
         [
             (Button.STAFF_TEXT_EDIT, _cb(TextAction.EDIT, ref), {}),
@@ -119,7 +137,7 @@ def _text_actions(reply: Reply, ref: TextRef) -> InlineKeyboardMarkup:
 
 
 def _view(reply: Reply, preview: Preview) -> None:
-    _show_patient_view(reply, preview)
+    show_patient_view(reply, preview)
     version = preview.version
     reply.send(
         StaffTextView(
@@ -134,7 +152,7 @@ def _view(reply: Reply, preview: Preview) -> None:
     )
 
 
-def _problems(reply: Reply, ref: TextRef, outcome: Rejected) -> None:
+def show_problems(reply: Reply, ref: TextRef, outcome: Rejected) -> None:
     reply.send(
         StaffTextProblems(
             key=ref.key,
@@ -152,10 +170,10 @@ async def texts(
 
 
 async def _areas(event: Message | CallbackQuery, reply: Reply, editing: ContentEditing) -> None:
-    areas = await editing.areas(_actor(event))
+    areas = await editing.areas(actor_of(event))
     reply.send(
         StaffTextsAreas(),
-        _buttons(
+        buttons(
             reply,
             [
                 (Button(f"staff_area_{a.value}"), _cb(TextAction.AREA, ar=a.value), {})
@@ -183,10 +201,10 @@ async def browse(
             reply.send(StaleButton())
             return
         area = Area(callback_data.ar)
-        refs = await content_editing.texts(_actor(callback), area)
+        refs = await content_editing.texts(actor_of(callback), area)
         pages = max(1, -(-len(refs) // PAGE))
         page = min(callback_data.p, pages - 1)
-        rows = [
+        rows: list[tuple[Button, CallbackData, Mapping[str, object]]] = [
             (Button.STAFF_TEXT_ITEM, _cb(TextAction.VIEW, ref), {"label": ref.name})
             for ref in refs[page * PAGE : (page + 1) * PAGE]
         ]
@@ -198,31 +216,43 @@ async def browse(
             rows.append(
                 (Button.STAFF_PAGE_NEXT, _cb(TextAction.AREA, ar=area.value, p=page + 1), {})
             )
+        if area is Area.FAQ:
+            rows[:0] = [
+                (
+                    Button.STAFF_FAQ_QUESTIONS,
+                    FaqEditCb(a=FaqEditAction.LIST, l=lang),
+                    {"label": lang},
+                )
+                for lang in reply.content.languages
+            ]
         rows.append((Button.STAFF_TEXT_AREAS, _cb(TextAction.AREAS), {}))
         label = reply.kb.content.button(f"staff_area_{area.value}", reply.lang)
-        reply.send(StaffTextsList(area=label, page=page + 1, pages=pages), _buttons(reply, rows))
+        reply.send(StaffTextsList(area=label, page=page + 1, pages=pages), buttons(reply, rows))
         return
     ref = _ref(content_editing, callback_data)
+    if ref.kind is ContentKind.FAQ and action in (TextAction.VIEW, TextAction.EDIT):
+        reply.send(StaleButton())  # the FAQ file is edited by its questions (staff_faq.py)
+        return
     if action is TextAction.VIEW:
         await state.clear()
-        _view(reply, await content_editing.preview(_actor(callback), ref))
+        _view(reply, await content_editing.preview(actor_of(callback), ref))
     elif action is TextAction.EDIT:
         await _ask(callback, state, reply, content_editing, ref)
     elif action is TextAction.HISTORY:
         await _history(callback, reply, content_editing, ref)
     elif action is TextAction.ROLLBACK:
         base = callback_data.b or None
-        outcome = await content_editing.rollback(_actor(callback), ref, callback_data.v, base)
+        outcome = await content_editing.rollback(actor_of(callback), ref, callback_data.v, base)
         await state.clear()
-        await _answer_outcome(callback, reply, content_editing, ref, outcome)
+        await answer_outcome(callback, reply, content_editing, ref, outcome)
 
 
 async def _history(
     callback: CallbackQuery, reply: Reply, editing: ContentEditing, ref: TextRef
 ) -> None:
-    live, stored = await editing.history(_actor(callback), ref)
+    live, stored = await editing.history(actor_of(callback), ref)
     base = live.id if live else 0
-    rows: list[tuple[Button, TextCb, dict[str, object]]] = [
+    rows: list[tuple[Button, CallbackData, Mapping[str, object]]] = [
         (
             Button.STAFF_TEXT_ROLLBACK,
             _cb(TextAction.ROLLBACK, ref, v=v.id, b=base),
@@ -234,7 +264,12 @@ async def _history(
         rows.append(
             (Button.STAFF_TEXT_ROLLBACK, _cb(TextAction.ROLLBACK, ref, v=0, b=base), {"label": 0})
         )
-    rows.append((Button.STAFF_TEXT_BACK, _cb(TextAction.VIEW, ref), {}))
+    back = (
+        FaqEditCb(a=FaqEditAction.LIST, l=ref.lang)
+        if ref.kind is ContentKind.FAQ
+        else _cb(TextAction.VIEW, ref)
+    )
+    rows.append((Button.STAFF_TEXT_BACK, back, {}))
     reply.send(
         StaffTextHistory(
             key=ref.key,
@@ -249,7 +284,7 @@ async def _history(
                 for v in stored
             ],
         ),
-        _buttons(reply, rows),
+        buttons(reply, rows),
     )
 
 
@@ -261,11 +296,11 @@ async def _ask(
     editing: ContentEditing,
     ref: TextRef,
 ) -> None:
-    preview = await editing.preview(_actor(callback), ref)
+    preview = await editing.preview(actor_of(callback), ref)
     await state.set_state(TextEditing.waiting_for_text)
     await state.set_data(
         {
-            "kind": "b" if ref.kind is ContentKind.BUTTON else "t",
+            "kind": _LETTERS[ref.kind],
             "lang": ref.lang,
             "name": ref.name,
             "base": preview.version.id if preview.version else None,
@@ -286,20 +321,20 @@ async def receive_text(
     data = await state.get_data()
     ref = _ref(content_editing, {**data, "kind": _KINDS.get(str(data.get("kind")), "")})
     body = jinja_as_typed(message.html_text) if message.text else ""
-    proposal = await content_editing.propose(_actor(message), ref, body)
+    proposal = await content_editing.propose(actor_of(message), ref, body)
     if isinstance(proposal, Rejected):
-        _problems(reply, ref, proposal)
+        show_problems(reply, ref, proposal)
         return
     token = new_token()
     await state.set_state(TextEditing.confirming)
     await state.set_data({**data, "body": body, "token": token})
-    _show_patient_view(reply, proposal)
+    show_patient_view(reply, proposal)
     is_button = ref.kind is ContentKind.BUTTON
     reply.send(
         StaffTextCandidate(
             key=ref.key, button=is_button, label=proposal.buttons[0] if is_button else ""
         ),
-        _buttons(
+        buttons(
             reply,
             [
                 (Button.STAFF_TEXT_CONFIRM, _cb(TextAction.CONFIRM, ref, t=token), {}),
@@ -334,14 +369,14 @@ async def decide(
         return
     base = data.get("base")
     outcome = await content_editing.confirm(
-        _actor(callback), ref, str(data.get("body", "")), base if isinstance(base, int) else None
+        actor_of(callback), ref, str(data.get("body", "")), base if isinstance(base, int) else None
     )
     await state.set_state(None)
     await state.set_data({"saved": callback_data.t} if isinstance(outcome, Saved) else {})
-    await _answer_outcome(callback, reply, content_editing, ref, outcome)
+    await answer_outcome(callback, reply, content_editing, ref, outcome)
 
 
-async def _answer_outcome(
+async def answer_outcome(
     callback: CallbackQuery,
     reply: Reply,
     editing: ContentEditing,
@@ -349,10 +384,10 @@ async def _answer_outcome(
     outcome: Outcome,
 ) -> None:
     if isinstance(outcome, Rejected):
-        _problems(reply, ref, outcome)
+        show_problems(reply, ref, outcome)
     elif isinstance(outcome, ChangedMeanwhile):
         live = outcome.live
-        _show_patient_view(reply, live)
+        show_patient_view(reply, live)
         number = live.version.number if live.version else 0
         reply.send(StaffTextChanged(key=ref.key, version=number), _text_actions(reply, ref))
     else:
@@ -369,9 +404,7 @@ def create_router() -> Router:
     unknown command or stale button gets); a typed text is taken only from an admin."""
     r = Router(name="staff_content")
     r.message.register(texts, Command(StaffCommand.TEXTS))
-    r.message.register(
-        receive_text, TextEditing.waiting_for_text, StaffMay(Permission.CONTENT)
-    )
+    r.message.register(receive_text, TextEditing.waiting_for_text, StaffMay(Permission.CONTENT))
     r.callback_query.register(
         decide, TextCb.filter(F.a.in_({TextAction.CONFIRM, TextAction.CANCEL}))
     )
