@@ -39,6 +39,7 @@ from bot.telegram.handlers import (
     preparation,
     staff,
     staff_content,
+    staff_plan,
     start,
 )
 from bot.telegram.handlers import (
@@ -126,6 +127,7 @@ def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]
         staff.create_router(),
         membership.create_router(),
         staff_content.create_router(),
+        staff_plan.create_router(),
         fallback.create_router(),
     )
     return dp, inflight

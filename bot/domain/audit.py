@@ -33,6 +33,8 @@ class Action(StrEnum):
     CONTENT_READ = "content.read"
     CONTENT_EDIT = "content.edit"
     CONTENT_ROLLBACK = "content.rollback"
+    PLAN_READ = "plan.read"
+    PLAN_EDIT = "plan.edit"
 
 
 class Outcome(StrEnum):

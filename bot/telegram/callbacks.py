@@ -173,3 +173,23 @@ class TextCb(CallbackData, prefix="sx"):
     v: int = Field(default=0, ge=0, le=MAX_ID)
     b: int = Field(default=0, ge=0, le=MAX_ID)
     t: str = Field(default="", max_length=16)
+
+
+class PlanAction(StrEnum):
+    """Staff editing the reminder plan (bot/telegram/handlers/staff_plan.py)."""
+
+    VIEW = "view"
+    STEP = "step"
+    EDIT = "edit"
+    CONFIRM = "ok"
+    CANCEL = "no"
+
+
+class PlanCb(CallbackData, prefix="sp"):
+    """`k` a step's key; `o` the change (bot/services/plan_editing.py PlanOp); `t` the offer's
+    token (see new_token)."""
+
+    a: PlanAction
+    k: str = Field(default="", max_length=32)
+    o: str = Field(default="", max_length=8)
+    t: str = Field(default="", max_length=16)

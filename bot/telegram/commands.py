@@ -25,6 +25,7 @@ COMMAND_PERMISSIONS: Mapping[StaffCommand, Permission] = {
     StaffCommand.STAFF: Permission.ROSTER,
     StaffCommand.STAFF_ADD: Permission.STAFF,
     StaffCommand.TEXTS: Permission.CONTENT,
+    StaffCommand.PLAN: Permission.PLAN,
 }
 """Which permission shows a team command in a member's menu."""
 

@@ -42,6 +42,7 @@ from bot.services.audit import AuditTrail
 from bot.services.content_editing import ContentEditing
 from bot.services.invites import InviteService
 from bot.services.patients import PatientService
+from bot.services.plan_editing import PlanEditing
 from bot.services.reminders import PreparationService, ReminderPlanner
 from bot.services.roster import RosterService
 from bot.services.staff import StaffService
@@ -237,6 +238,16 @@ class UnitOfWork(BaseMiddleware):
                 audit,
                 app.content,
                 app.clock,
+                on_saved=lambda: repo.after_commit.append(app.content.mark_stale),
+            ),
+            "plan_editing": PlanEditing(
+                ContentVersionRepository(repo.session),
+                staff,
+                audit,
+                app.content,
+                app.clock,
+                zone=settings.clinic_zone,
+                planner=lambda new_plan: ReminderPlanner(repo, new_plan, app.clock, wake),
                 on_saved=lambda: repo.after_commit.append(app.content.mark_stale),
             ),
             "staff_alerts": app.staff_alerts,

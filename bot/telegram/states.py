@@ -31,3 +31,11 @@ class TextEditing(StatesGroup):
 
     waiting_for_text = State()
     confirming = State()
+
+
+class PlanDraft(StatesGroup):
+    """A staff member changing the plan: waiting for a value (a time, a list, a new step),
+    then confirming the new timeline."""
+
+    waiting_for_value = State()
+    confirming = State()
