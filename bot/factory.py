@@ -41,6 +41,7 @@ from bot.telegram.handlers import (
     staff,
     staff_content,
     staff_faq,
+    staff_plan,
     start,
     visits,
 )
@@ -131,6 +132,7 @@ def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]
         membership.create_router(),
         staff_content.create_router(),
         staff_faq.create_router(),
+        staff_plan.create_router(),
         fallback.create_router(),
     )
     return dp, inflight

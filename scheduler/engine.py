@@ -144,7 +144,7 @@ class ReminderEngine:
             grouped.setdefault(claimed.visit.id, []).append(claimed)
         batches = []
         for appointment_id, group in grouped.items():
-            steps = tuple(plan.step(c.row.step_key) for c in group)
+            steps = tuple(plan.active_step(c.row.step_key) for c in group)
             batches.append(
                 ReminderBatch(
                     patient=group[0].recipient,

@@ -294,7 +294,8 @@ class Step:
     """One message of the plan. ``template`` is a text name such as ``reminders/playlist``
     (rendered per language); ``items`` are the checklist items it is about; ``expires`` is
     until when a late delivery is still useful (the appointment start, ``"0"``, when a step
-    before the visit leaves it out; a follow-up must say)."""
+    before the visit leaves it out; a follow-up must say); ``enabled = false`` switches the
+    step off without losing it (nothing is planned or sent for it)."""
 
     key: str
     at: _OffsetText
@@ -302,6 +303,7 @@ class Step:
     items: tuple[str, ...]
     buttons: tuple[str, ...]
     expires: _OffsetText
+    enabled: bool = True
 
     @model_validator(mode="before")
     @classmethod
@@ -338,6 +340,13 @@ class Step:
             "a text name like reminders/playlist (lowercase letters, digits, _ and /;"
             " no language and no extension)",
         )
+
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _enabled(cls, value: object) -> bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"expected true or false (without quotes), got {show(value)}")
+        return value
 
     @field_validator("items", mode="before")
     @classmethod
@@ -489,3 +498,13 @@ class Plan(BaseModel):
 
     def step(self, key: str) -> Step | None:
         return next((step for step in self.steps if step.key == key), None)
+
+    def active_step(self, key: str) -> Step | None:
+        """The step of this key if it is switched on (None: gone or switched off)."""
+        step = self.step(key)
+        return step if step is not None and step.enabled else None
+
+    @property
+    def active_steps(self) -> tuple[Step, ...]:
+        """The steps switched on, in the plan's order: those planned and sent."""
+        return tuple(step for step in self.steps if step.enabled)

@@ -713,6 +713,73 @@ class StaffFaqCandidate(Message):
     keywords: Sequence[str] = sample(("parking", "where to park"))
 
 
+# --- staff: editing the plan (bot/telegram/handlers/staff_plan.py) ---------------------------
+_PLAN_STEP: Mapping[str, object] = {
+    "key": "evening_before",
+    "at": "-1d@19:00",
+    "enabled": True,
+    "due": SAMPLE_WHEN,
+    "until": SAMPLE_LATER,
+    "moved": False,
+    "items": ["eye_mask"],
+    "buttons": ["done", "snooze"],
+}
+_SAMPLE_TIMELINE: Sequence[Mapping[str, object]] = (
+    _PLAN_STEP,
+    {**_PLAN_STEP, "key": "ride", "at": "-1d@22:00", "moved": True},
+    {**_PLAN_STEP, "key": "arrival", "enabled": False},
+    {**_PLAN_STEP, "key": "late", "due": None, "until": None},
+)
+
+
+class StaffPlanTimeline(Message):
+    """The plan as a timeline for a sample visit (`candidate`: after a change, to confirm);
+    each step line as bot/services/plan_editing.py ``TimelineStep.as_line`` gives it."""
+
+    visit: datetime = sample(SAMPLE_WHEN)
+    version: int = sample(0, 2)
+    steps: Sequence[Mapping[str, object]] = sample(_SAMPLE_TIMELINE)
+    candidate: bool = sample(False, True)
+
+
+class StaffPlanStep(Message):
+    key: str = sample("evening_before")
+    at: str = sample("-1d@19:00")
+    expires: str = sample("-2h")
+    enabled: bool = sample(True, False)
+    due: datetime | None = sample(None, SAMPLE_WHEN)
+    items: Sequence[str] = sample((), ("eye_mask", "ride"))
+    buttons: Sequence[str] = sample((), ("done", "snooze"))
+
+
+class StaffPlanAsk(Message):
+    """What to type for a change: `what` is ``at``, ``expires``, ``items``, ``buttons`` or
+    ``add``; `current` the step's value now; `choices` the items or buttons to choose from."""
+
+    what: str = sample("at", "expires", "items", "buttons", "add")
+    key: str = sample("evening_before")
+    current: str = sample("", "-1d@19:00")
+    choices: Sequence[str] = sample(("eye_mask", "ride"))
+
+
+class StaffPlanProblems(Message):
+    problems: Sequence[str] = sample(
+        ("step 'evening_before', at: '-31d' is more than 30 days from the appointment",)
+    )
+
+
+class StaffPlanSaved(Message):
+    version: int = sample(3)
+    already: bool = sample(False, True)
+    moved: int = sample(0, 12)
+    stopped: int = sample(0, 4)
+    added: int = sample(0, 7)
+
+
+class StaffPlanChanged(Message):
+    version: int = sample(0, 4)
+
+
 # --- buttons and commands --------------------------------------------------------------------
 class Button(StrEnum):
     """Every label key the code shows (messages/<lang>/buttons.toml); checklist items are
@@ -797,6 +864,13 @@ class Button(StrEnum):
     STAFF_FAQ_KEYWORDS = auto()
     STAFF_FAQ_ANSWER = auto()
     STAFF_FAQ_REMOVE = auto()
+    STAFF_PLAN_STEP = auto()  # {{ label }}: the step's key
+    STAFF_PLAN_AT = auto()
+    STAFF_PLAN_EXPIRES = auto()
+    STAFF_PLAN_SWITCH = auto()
+    STAFF_PLAN_ITEMS = auto()
+    STAFF_PLAN_BUTTONS = auto()
+    STAFF_PLAN_ADD = auto()
 
 
 class ChatCommand(StrEnum):
@@ -830,3 +904,4 @@ class StaffCommand(StrEnum):
     STAFF_ADD = auto()
     STAFF_INVITE = auto()
     TEXTS = auto()
+    PLAN = auto()

@@ -46,7 +46,7 @@ from bot.domain.faq import FaqEntry, FaqMatcher
 from bot.domain.safety import CrisisDetector
 from scheduler.data_file import DataFileError, SourceLines, parse_toml, read_text, validate_file
 from scheduler.plan import Plan
-from scheduler.plan_loading import load_plan
+from scheduler.plan_loading import load_plan, parse_plan
 
 if TYPE_CHECKING:
     from bot.content.catalogue import Message
@@ -61,6 +61,9 @@ M = TypeVar("M", bound=BaseModel)
 TEMPLATE = "template"
 BUTTON = "button"
 FAQ = "faq"
+PLAN = "plan"
+PLAN_KEY = "plan"
+"""The reminder plan is one stored text: kind ``plan``, key ``plan`` (the whole TOML)."""
 
 Overlay = Mapping[tuple[str, str], str]
 """Live stored versions: (kind, key) -> body; see :func:`template_key` and the others."""
@@ -216,6 +219,7 @@ class Content:
         # time was most of the cost of sending one (bench/throughput.py).
         self._label_templates: dict[str, jinja2.Template | str] = {}
         self._faq: dict[str, Faq] = {}
+        self._plan: Plan | None = None
         # (name, lang) -> (file, compiled template, when resolved on the monotonic clock).
         self._templates: dict[tuple[str, str], tuple[str, jinja2.Template, float]] = {}
         if not (self.root / default_language).is_dir():
@@ -268,6 +272,7 @@ class Content:
         self._templates.clear()
         self._buttons.clear()
         self._faq.clear()
+        self._plan = None
 
     def overlaid(self, extra: Overlay) -> Content:
         """A Content over the same files with `extra` over the live versions: a candidate
@@ -295,6 +300,8 @@ class Content:
                 labels.setdefault(lang, {})[label] = body
             elif kind == FAQ:
                 (target / key).with_suffix(".toml").write_text(body, encoding="utf-8")
+            elif kind == PLAN and key == PLAN_KEY:
+                (target / "plan.toml").write_text(body, encoding="utf-8")
         for lang, changed in labels.items():
             path = target / lang / "buttons.toml"
             path.write_text(
@@ -368,11 +375,29 @@ class Content:
         except DataFileError as exc:
             raise _content_error(exc) from exc
 
-    @cached_property
+    @property
     def plan(self) -> Plan:
-        """The reminder plan (`messages/plan.toml`): the same for every language."""
+        """The live reminder plan, the same for every language: its newest stored version (staff
+        edit it live, bot/services/plan_editing.py), else `messages/plan.toml`."""
+        if self._plan is None:
+            stored = self.overlay.get((PLAN, PLAN_KEY))
+            try:
+                if stored is None:
+                    self._plan = load_plan(self.root / "plan.toml")
+                else:
+                    self._plan = parse_plan(stored, "plan.toml (stored)")
+            except DataFileError as exc:
+                raise _content_error(exc) from exc
+        return self._plan
+
+    @property
+    def plan_source(self) -> str:
+        """The TOML text of the live plan: its stored version, else the file."""
+        stored = self.overlay.get((PLAN, PLAN_KEY))
+        if stored is not None:
+            return stored
         try:
-            return load_plan(self.root / "plan.toml")
+            return read_text(self.root / "plan.toml")
         except DataFileError as exc:
             raise _content_error(exc) from exc
 

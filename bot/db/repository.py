@@ -60,6 +60,9 @@ _PATIENT_AND_STATE = (
     )
 )
 
+# Ids bound per IN (...) list: well within SQLite's and asyncpg's limits on parameters.
+_ID_CHUNK = 500
+
 AfterCommit = Callable[[], Awaitable[None] | None]
 
 
@@ -193,6 +196,15 @@ class Repository:
         )
         return result.scalars().all()
 
+    async def scheduled_since(self, since: datetime) -> Sequence[Appointment]:
+        """Every scheduled appointment (of any patient) starting after `since`, oldest first."""
+        result = await self.session.execute(
+            select(Appointment)
+            .where(Appointment.status == SCHEDULED, Appointment.starts_at > since)
+            .order_by(Appointment.starts_at, Appointment.id)
+        )
+        return result.scalars().all()
+
     async def count_upcoming(self, patient_id: int, after: datetime) -> int:
         result = await self.session.execute(
             select(func.count())
@@ -318,6 +330,20 @@ class ReminderRepository:
             select(Reminder).where(Reminder.appointment_id == appointment_id)
         )
         return {row.step_key: row for row in result.scalars()}
+
+    async def for_appointments(
+        self, appointment_ids: Sequence[int]
+    ) -> dict[int, dict[str, Reminder]]:
+        """The rows of these appointments: appointment id -> step key -> row."""
+        rows: dict[int, dict[str, Reminder]] = {}
+        for start in range(0, len(appointment_ids), _ID_CHUNK):
+            chunk = appointment_ids[start : start + _ID_CHUNK]
+            result = await self.session.execute(
+                select(Reminder).where(Reminder.appointment_id.in_(chunk))
+            )
+            for row in result.scalars():
+                rows.setdefault(row.appointment_id, {})[row.step_key] = row
+        return rows
 
     def new_row(self, appointment_id: int, step_key: str) -> Reminder:
         """A new row of this appointment's step, added to the transaction (written at the next

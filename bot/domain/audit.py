@@ -37,6 +37,8 @@ class Action(StrEnum):
     CONTENT_ROLLBACK = "content.rollback"
     VISIT_MOVE = "visit.move"
     VISIT_CANCEL = "visit.cancel"
+    PLAN_READ = "plan.read"
+    PLAN_EDIT = "plan.edit"
 
 
 class Outcome(StrEnum):

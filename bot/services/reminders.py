@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.db.models import Appointment, Patient, Reminder
 from bot.db.repository import EXPIRED, PENDING, SENDING, SENT, SKIPPED, Repository
@@ -22,7 +23,7 @@ from bot.services.errors import (
 )
 from scheduler.clock import Clock
 from scheduler.due import compute_due, snooze_until
-from scheduler.plan import Plan
+from scheduler.plan import MAX_OFFSET, Plan, Step
 from scheduler.timemath import load_zone
 
 Wake = Callable[[datetime], None]
@@ -30,6 +31,24 @@ Wake = Callable[[datetime], None]
 
 def _no_wake(_: datetime) -> None:
     """Used where nothing needs waking (tests, CLI)."""
+
+
+STEP_REMOVED = "step_removed"
+"""Why a row of a step that left the plan (or was switched off) was never sent."""
+_NEVER_TRIED = frozenset({STEP_REMOVED, "no_allowed_time", "booked_late", "plan_changed"})
+"""Reasons of closed rows that were never claimed: a new plan may give them a time again."""
+
+
+@dataclass(frozen=True)
+class Replanned:
+    """What a plan change did to the reminders: rows whose time or status changed (`moved`),
+    pending rows of steps switched off or gone (`stopped`), rows of new steps (`added`)."""
+
+    appointments: int
+    moved: int
+    stopped: int
+    added: int
+    earliest: datetime | None
 
 
 class ReminderPlanner:
@@ -46,52 +65,148 @@ class ReminderPlanner:
 
         A step already past but still useful is due now: the engine sends all such steps of one
         appointment as a single catch-up message, never as a burst. A step with no useful moment
-        left is recorded as expired, so the history shows why it never came. With `keep_sent`
-        (the clinic moved the visit and told the patient so), a step already sent, or being
-        sent right now, is left as it is: it is never sent a second time.
+        left is recorded as expired, so the history shows why it never came. A pending row of a
+        step switched off is skipped. With `keep_sent` (the clinic moved the visit and told the
+        patient so), a step already sent, or being sent right now, is left as it is: it is never
+        sent a second time.
         """
         now = self.clock.now()
         zone = load_zone(appointment.timezone)
-        quiet = self.plan.quiet_hours
         existing = await self.repo.reminders.for_appointment(appointment.id)
         rows: list[Reminder] = []
         earliest: datetime | None = None
         for step in self.plan.steps:
-            due = compute_due(step, appointment.starts_at, zone, quiet)
             row = existing.get(step.key)
+            if not step.enabled:
+                if row is not None and row.status == PENDING:
+                    _stop(row, now)
+                continue
             if keep_sent and row is not None and row.status in (SENT, SENDING):
                 rows.append(row)
                 continue
             if row is None:
                 row = self.repo.reminders.new_row(appointment.id, step.key)
-            row.lease_owner = None
-            row.lease_until = None
             row.sent_at = None
             row.message_id = None
-            row.attempts = 0
-            row.updated_at = now
-            if due is None:
-                row.due_at = appointment.starts_at
-                row.expires_at = appointment.starts_at
-                row.status, row.reason = SKIPPED, "no_allowed_time"
-            elif due.expires <= now:
-                row.due_at, row.expires_at = due.due, due.expires
-                row.status, row.reason = EXPIRED, "booked_late"
-            else:
-                row.due_at = max(due.due, now)
-                row.expires_at = due.expires
-                row.status, row.reason = PENDING, ("catch_up" if due.due < now else None)
-                earliest = row.due_at if earliest is None else min(earliest, row.due_at)
+            if _place(row, step, appointment, zone, self.plan, now, "booked_late"):
+                earliest = _earlier(earliest, row.due_at)
             rows.append(row)
         await self.repo.reminders.flush()
         if earliest is not None:
             self.wake(earliest)
         return rows
 
+    async def replan_all(self) -> Replanned:
+        """Bring the reminders of every scheduled appointment (from 30 days back, for their
+        follow-ups) in line with the plan, after the plan changed. Only rows never sent are
+        touched: a pending row gets its step's new time and expiry (a snoozed one keeps the
+        time the patient asked for), a pending row of a step switched off or gone is skipped at
+        once, a step that is new (or back on) gets a row where it still has a useful moment.
+        Rows sent, being sent, done or expired by the engine stay as they are."""
+        now = self.clock.now()
+        plan = self.plan
+        appointments = await self.repo.scheduled_since(now - MAX_OFFSET)
+        by_appointment = await self.repo.reminders.for_appointments([a.id for a in appointments])
+        moved = stopped = added = 0
+        earliest: datetime | None = None
+        for appointment in appointments:
+            zone = load_zone(appointment.timezone)
+            existing = by_appointment.get(appointment.id, {})
+            for key, row in existing.items():
+                if plan.active_step(key) is None and row.status == PENDING:
+                    _stop(row, now)
+                    stopped += 1
+            for step in plan.active_steps:
+                found = existing.get(step.key)
+                if found is None:
+                    due = compute_due(step, appointment.starts_at, zone, plan.quiet_hours)
+                    if due is None or due.expires <= now:
+                        continue  # a new step with no useful moment left: nothing to plan
+                    row = self.repo.reminders.new_row(appointment.id, step.key)
+                    added += 1
+                    pending = _place(row, step, appointment, zone, plan, now, "plan_changed")
+                elif _replannable(found):
+                    row = found
+                    before = (row.status, row.due_at, row.expires_at)
+                    if row.reason == "snoozed":
+                        pending = _keep_snoozed(row, step, appointment, zone, plan, now)
+                    else:
+                        pending = _place(row, step, appointment, zone, plan, now, "plan_changed")
+                    moved += before != (row.status, row.due_at, row.expires_at)
+                else:
+                    continue
+                if pending:
+                    earliest = _earlier(earliest, row.due_at)
+        await self.repo.reminders.flush()
+        if earliest is not None:
+            self.wake(earliest)
+        return Replanned(len(appointments), moved, stopped, added, earliest)
+
     async def cancel(self, appointment: Appointment) -> None:
         await self.repo.reminders.skip_open_for_appointment(
             appointment.id, AppointmentStatus.CANCELLED, self.clock.now()
         )
+
+
+def _earlier(earliest: datetime | None, when: datetime) -> datetime:
+    return when if earliest is None else min(earliest, when)
+
+
+def _replannable(row: Reminder) -> bool:
+    """A row never claimed: pending, or closed before any attempt for lack of a moment."""
+    if row.status == PENDING:
+        return True
+    return row.status in (SKIPPED, EXPIRED) and row.attempts == 0 and row.reason in _NEVER_TRIED
+
+
+def _stop(row: Reminder, now: datetime) -> None:
+    row.status, row.reason = SKIPPED, STEP_REMOVED
+    row.updated_at = now
+
+
+def _place(
+    row: Reminder,
+    step: Step,
+    appointment: Appointment,
+    zone: ZoneInfo,
+    plan: Plan,
+    now: datetime,
+    late: str,
+) -> bool:
+    """Give a row its step's due time and expiry as of `now` (fresh: no lease, no attempts);
+    True when it is pending. `late` is the reason recorded when its window already closed."""
+    due = compute_due(step, appointment.starts_at, zone, plan.quiet_hours)
+    row.lease_owner = None
+    row.lease_until = None
+    row.attempts = 0
+    row.updated_at = now
+    if due is None:
+        row.due_at = appointment.starts_at
+        row.expires_at = appointment.starts_at
+        row.status, row.reason = SKIPPED, "no_allowed_time"
+        return False
+    if due.expires <= now:
+        row.due_at, row.expires_at = due.due, due.expires
+        row.status, row.reason = EXPIRED, late
+        return False
+    row.due_at = max(due.due, now)
+    row.expires_at = due.expires
+    row.status, row.reason = PENDING, ("catch_up" if due.due < now else None)
+    return True
+
+
+def _keep_snoozed(
+    row: Reminder, step: Step, appointment: Appointment, zone: ZoneInfo, plan: Plan, now: datetime
+) -> bool:
+    """A snoozed row keeps the moment the patient chose, within the step's new expiry."""
+    due = compute_due(step, appointment.starts_at, zone, plan.quiet_hours)
+    expires = due.expires if due is not None else appointment.starts_at
+    row.expires_at = expires
+    row.updated_at = now
+    if row.due_at >= expires:
+        row.status, row.reason = EXPIRED, "plan_changed"
+        return False
+    return True
 
 
 @dataclass(frozen=True)

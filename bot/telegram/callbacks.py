@@ -211,10 +211,30 @@ class FaqEditAction(StrEnum):
     CANCEL = "no"
 
 
+class PlanAction(StrEnum):
+    """Staff editing the reminder plan (bot/telegram/handlers/staff_plan.py)."""
+
+    VIEW = "view"
+    STEP = "step"
+    EDIT = "edit"
+    CONFIRM = "ok"
+    CANCEL = "no"
+
+
 class FaqEditCb(CallbackData, prefix="sq"):
     """`l` the language; `q` a question's key; `t` the offer's token (see new_token)."""
 
     a: FaqEditAction
     l: str = Field(default="", max_length=8)  # noqa: E741
     q: str = Field(default="", max_length=24)  # FaqEntry's key
+    t: str = Field(default="", max_length=16)
+
+
+class PlanCb(CallbackData, prefix="sp"):
+    """`k` a step's key; `o` the change (bot/services/plan_editing.py PlanOp); `t` the offer's
+    token (see new_token)."""
+
+    a: PlanAction
+    k: str = Field(default="", max_length=32)
+    o: str = Field(default="", max_length=8)
     t: str = Field(default="", max_length=16)

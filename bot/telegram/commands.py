@@ -26,6 +26,7 @@ COMMAND_PERMISSIONS: Mapping[StaffCommand, Permission] = {
     StaffCommand.STAFF_ADD: Permission.STAFF,
     StaffCommand.STAFF_INVITE: Permission.STAFF,
     StaffCommand.TEXTS: Permission.CONTENT,
+    StaffCommand.PLAN: Permission.PLAN,
 }
 """Which permission shows a team command in a member's menu."""
 

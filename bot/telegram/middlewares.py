@@ -44,6 +44,7 @@ from bot.services.content_editing import ContentEditing
 from bot.services.faq_editing import FaqEditing
 from bot.services.invites import InviteService
 from bot.services.patients import PatientService
+from bot.services.plan_editing import PlanEditing
 from bot.services.reminders import PreparationService, ReminderPlanner
 from bot.services.roster import RosterService
 from bot.services.staff import StaffService
@@ -245,6 +246,16 @@ class UnitOfWork(BaseMiddleware):
             "clock": app.clock,
             "content_editing": content_editing,
             "faq_editing": FaqEditing(content_editing),
+            "plan_editing": PlanEditing(
+                ContentVersionRepository(repo.session),
+                staff,
+                audit,
+                app.content,
+                app.clock,
+                zone=settings.clinic_zone,
+                planner=lambda new_plan: ReminderPlanner(repo, new_plan, app.clock, wake),
+                on_saved=lambda: repo.after_commit.append(app.content.mark_stale),
+            ),
             "staff_alerts": app.staff_alerts,
             "patient": patient,
             "reply": reply,

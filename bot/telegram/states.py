@@ -52,3 +52,11 @@ class QuestionEditing(StatesGroup):
     waiting_for_keywords = State()
     waiting_for_answer = State()
     confirming = State()
+
+
+class PlanDraft(StatesGroup):
+    """A staff member changing the plan: waiting for a value (a time, a list, a new step),
+    then confirming the new timeline."""
+
+    waiting_for_value = State()
+    confirming = State()

@@ -1,0 +1,484 @@
+"""Staff edit the reminder plan live (admins: Permission.PLAN).
+
+The plan is one stored text, ``content_versions`` kind ``plan`` key ``plan``: the TOML of the
+whole plan, over the shipped ``messages/plan.toml`` (version 0), live in every process within a
+second like any text (bot/content/store.py ``Content.plan``). The plan is shown as a timeline:
+when each step would go out for a sample visit in the clinic's zone, quiet hours applied
+(scheduler/due.py). An edit (a step's time, expiry, items or buttons; a step switched off or
+on; a new step with its text) is made on the TOML text of the version the author looked at,
+checked by the plan's own parser and, for a new step, by the content validator on its text,
+and shown as the new timeline. Confirming saves it if that version is still live, and in the
+same transaction brings the reminders of every scheduled visit in line with it
+(``ReminderPlanner.replan_all``: rows already sent are never touched) and writes an audit line
+with the plan before and after.
+
+Plain async code, no aiogram: a Telegram handler, a web panel or an HTTP API call it alike.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from bot.content.store import PLAN_KEY, TEMPLATE, Content, ContentError
+from bot.content.validate import check_text
+from bot.db.content_versions import ContentKind, ContentVersionRepository, VersionRecord
+from bot.domain.audit import Action, Actor, target
+from bot.domain.staff import Permission
+from bot.services.audit import AuditTrail
+from bot.services.content_editing import ChangedMeanwhile, ContentEditing, Rejected, TextRef
+from bot.services.errors import NoSuchText
+from bot.services.reminders import ReminderPlanner, Replanned
+from bot.services.staff import StaffService
+from scheduler.clock import Clock
+from scheduler.data_file import DataFileError
+from scheduler.due import compute_due
+from scheduler.plan import Plan, parse_offset
+from scheduler.plan_loading import parse_plan
+from scheduler.plan_text import NoSuchStep, PlanValue, append_step, set_step_field
+from scheduler.timemath import resolve_local, to_local
+
+__all__ = [
+    "PlanCandidate",
+    "PlanChanged",
+    "PlanEdit",
+    "PlanEditing",
+    "PlanOp",
+    "PlanRejected",
+    "PlanSaved",
+    "PlanView",
+    "Timeline",
+    "TimelineStep",
+]
+
+MAX_PLAN = 40_000
+"""The longest plan text accepted (50 steps of a few lines each fit many times over)."""
+SAMPLE_DAYS_AHEAD = 7
+SAMPLE_TIME = time(14, 30)
+"""The sample visit of the timeline: a week from today, at 14:30 in the clinic's zone."""
+_NONE = {"", "-", "none"}
+_STEP_FIELD = re.compile(r"step\[(\d+)\]\.?")
+
+
+class PlanOp(StrEnum):
+    AT = "at"
+    EXPIRES = "expires"
+    ITEMS = "items"
+    BUTTONS = "buttons"
+    SWITCH = "switch"
+    ADD = "add"
+
+
+_FIELDS = {
+    PlanOp.AT: "at",
+    PlanOp.EXPIRES: "expires",
+    PlanOp.ITEMS: "items",
+    PlanOp.BUTTONS: "buttons",
+    PlanOp.SWITCH: "enabled",
+}
+
+
+@dataclass(frozen=True)
+class PlanEdit:
+    """One change of the plan as staff typed it. `key` is the step's; `value` is an offset
+    (``-1d@19:00``) for ``at`` and ``expires``, a comma list for ``items`` and ``buttons``
+    (``-`` for none), ``on`` / ``off`` for ``switch``, and ``<at> [<expires>]`` for ``add``,
+    whose `text` is the new step's template."""
+
+    op: PlanOp
+    key: str
+    value: str = ""
+    text: str = ""
+
+    def as_data(self) -> dict[str, str]:
+        return {"op": self.op.value, "key": self.key, "value": self.value, "text": self.text}
+
+    @classmethod
+    def from_data(cls, data: dict[str, object]) -> PlanEdit | None:
+        """The edit kept in a conversation state (None: there is none)."""
+        op = data.get("op")
+        if op not in set(PlanOp):
+            return None
+        return cls(
+            PlanOp(str(op)),
+            str(data.get("key", "")),
+            str(data.get("value", "")),
+            str(data.get("text", "")),
+        )
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    """One step for the sample visit: `due` when it goes out (local; None: never, no allowed
+    moment), `moved` when quiet hours moved it from `nominal`."""
+
+    key: str
+    at: str
+    expires: str
+    enabled: bool
+    template: str
+    items: tuple[str, ...]
+    buttons: tuple[str, ...]
+    nominal: datetime
+    due: datetime | None
+    until: datetime | None
+
+    @property
+    def moved(self) -> bool:
+        return self.due is not None and self.due != self.nominal
+
+    def as_line(self) -> dict[str, object]:
+        return {
+            "key": self.key,
+            "at": self.at,
+            "enabled": self.enabled,
+            "due": self.due,
+            "until": self.until,
+            "moved": self.moved,
+            "items": list(self.items),
+            "buttons": list(self.buttons),
+        }
+
+
+@dataclass(frozen=True)
+class Timeline:
+    visit: datetime
+    """The sample visit's start, local to the clinic."""
+    steps: tuple[TimelineStep, ...]
+
+    def step(self, key: str) -> TimelineStep | None:
+        return next((s for s in self.steps if s.key == key), None)
+
+
+@dataclass(frozen=True)
+class PlanView:
+    """The live plan: its timeline, its TOML `source` and stored `version` (None: shipped)."""
+
+    timeline: Timeline
+    source: str
+    version: VersionRecord | None
+
+    @property
+    def base(self) -> int | None:
+        return self.version.id if self.version is not None else None
+
+
+@dataclass(frozen=True)
+class PlanCandidate:
+    """The plan an edit would make, as a timeline; `base` is the version it is made on."""
+
+    edit: PlanEdit
+    timeline: Timeline
+    source: str
+    base: int | None
+
+
+@dataclass(frozen=True)
+class PlanRejected:
+    """Why the edit cannot be made (nothing was saved), in staff's words."""
+
+    problems: Sequence[str] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class PlanSaved:
+    """The plan is live as `version`; `already`: nothing new was saved (a second Confirm)."""
+
+    version: VersionRecord | None
+    already: bool = False
+    replanned: Replanned | None = None
+
+
+@dataclass(frozen=True)
+class PlanChanged:
+    """Someone saved another plan since the author looked: `live` is it now."""
+
+    live: PlanView
+
+
+Proposal = PlanCandidate | PlanRejected
+Outcome = PlanSaved | PlanChanged | PlanRejected
+
+
+class PlanEditing:
+    def __init__(
+        self,
+        versions: ContentVersionRepository,
+        staff: StaffService,
+        audit: AuditTrail,
+        content: Content,
+        clock: Clock,
+        *,
+        zone: ZoneInfo,
+        planner: Callable[[Plan], ReminderPlanner],
+        on_saved: Callable[[], None] = lambda: None,
+    ) -> None:
+        """`zone` is the clinic's (the sample visit's); `planner` re-plans the reminders for a
+        plan inside the caller's transaction; `on_saved` is told when a version was saved (the
+        caller refreshes its content after the commit)."""
+        self.versions = versions
+        self.staff = staff
+        self.audit = audit
+        self.content = content
+        self.clock = clock
+        self.zone = zone
+        self.planner = planner
+        self.on_saved = on_saved
+
+    # --- looking ----------------------------------------------------------------------------
+    async def view(self, actor: Actor) -> PlanView:
+        await self._require(actor, Action.PLAN_READ)
+        return await self._view()
+
+    # --- changing ---------------------------------------------------------------------------
+    async def propose(self, actor: Actor, edit: PlanEdit) -> Proposal:
+        """The timeline the edit would make of the live plan, or why it cannot be made."""
+        await self._require(actor, Action.PLAN_EDIT)
+        live = await self.versions.current(ContentKind.PLAN, PLAN_KEY)
+        made = self._apply(self._source(live), edit)
+        if isinstance(made, PlanRejected):
+            return made
+        source, plan = made
+        return PlanCandidate(edit, self.timeline(plan), source, live.id if live else None)
+
+    async def confirm(self, actor: Actor, edit: PlanEdit, base_version_id: int | None) -> Outcome:
+        """Make the edit on version `base_version_id` (None: the shipped plan) and save it if
+        that version is still live; re-plan every scheduled visit's reminders with it."""
+        await self._require(actor, Action.PLAN_EDIT)
+        live = await self.versions.current(ContentKind.PLAN, PLAN_KEY)
+        live_id = live.id if live is not None else None
+        before = self._source(live)
+        if base_version_id == live_id:
+            base_source = before
+        else:
+            base = await self.versions.get(ContentKind.PLAN, PLAN_KEY, base_version_id or 0)
+            if base is None and base_version_id is not None:
+                raise NoSuchText()
+            base_source = base.body if base is not None else self._shipped()
+        made = self._apply(base_source, edit)
+        if isinstance(made, PlanRejected):
+            if live_id != base_version_id:
+                return PlanChanged(await self._view())
+            return made
+        source, plan = made
+        if source == before:
+            return PlanSaved(live, already=True)  # a second Confirm, or no change at all
+        if live_id != base_version_id:
+            return PlanChanged(await self._view())
+        if edit.op is PlanOp.ADD:
+            problem = await self._save_text(actor, edit, source)
+            if problem is not None:
+                return problem
+        number = (live.number if live is not None else 0) + 1
+        saved = await self.versions.add(
+            kind=ContentKind.PLAN,
+            key=PLAN_KEY,
+            number=number,
+            body=source,
+            author_telegram_id=actor.telegram_id,
+            created_at=self.clock.now(),
+            base_version_id=base_version_id,
+            note=f"{edit.op.value} {edit.key}",
+        )
+        replanned = await self.planner(plan).replan_all()
+        await self.audit.done(
+            actor,
+            Action.PLAN_EDIT,
+            _target(),
+            before={"version": number - 1, "plan": before},
+            after={
+                "version": number,
+                "plan": source,
+                "appointments": replanned.appointments,
+                "moved": replanned.moved,
+                "stopped": replanned.stopped,
+                "added": replanned.added,
+            },
+        )
+        self.on_saved()
+        return PlanSaved(saved, replanned=replanned)
+
+    # --- the timeline -----------------------------------------------------------------------
+    def sample_visit(self) -> datetime:
+        """A week from today at 14:30 in the clinic's zone (aware, UTC)."""
+        today: date = to_local(self.clock.now(), self.zone).date()
+        wall = datetime.combine(today + timedelta(days=SAMPLE_DAYS_AHEAD), SAMPLE_TIME)
+        return resolve_local(wall, self.zone)
+
+    def timeline(self, plan: Plan) -> Timeline:
+        start = self.sample_visit()
+        zone = self.zone
+        steps = []
+        for step in plan.steps:
+            due = compute_due(step, start, zone, plan.quiet_hours)
+            steps.append(
+                TimelineStep(
+                    key=step.key,
+                    at=step.at.text,
+                    expires=step.expires.text,
+                    enabled=step.enabled,
+                    template=step.template,
+                    items=step.items,
+                    buttons=step.buttons,
+                    nominal=to_local(step.at.resolve(start, zone), zone),
+                    due=to_local(due.due, zone) if due is not None else None,
+                    until=to_local(due.expires, zone) if due is not None else None,
+                )
+            )
+        steps.sort(key=lambda s: s.nominal)
+        return Timeline(to_local(start, zone), tuple(steps))
+
+    # --- inside -----------------------------------------------------------------------------
+    async def _require(self, actor: Actor, action: Action) -> None:
+        await self.staff.require(actor, Permission.PLAN, action=action, target=_target())
+
+    async def _view(self) -> PlanView:
+        live = await self.versions.current(ContentKind.PLAN, PLAN_KEY)
+        source = self._source(live)
+        return PlanView(self.timeline(parse_plan(source)), source, live)
+
+    def _source(self, live: VersionRecord | None) -> str:
+        return live.body if live is not None else self._shipped()
+
+    def _shipped(self) -> str:
+        return self.content.shipped().plan_source
+
+    def _apply(self, source: str, edit: PlanEdit) -> tuple[str, Plan] | PlanRejected:
+        """The plan text with the edit made, checked; or why not."""
+        try:
+            current = parse_plan(source)
+        except DataFileError as exc:  # a stored plan this code no longer reads
+            return PlanRejected((_plain(exc, source),))
+        step = current.step(edit.key)
+        if edit.op is not PlanOp.ADD and step is None:
+            raise NoSuchText()
+        try:
+            candidate = self._edited(source, edit, current)
+        except ValueError as exc:
+            return PlanRejected((str(exc),))
+        if len(candidate) > MAX_PLAN:
+            too_long = f"the plan would be {len(candidate)} characters, over {MAX_PLAN}"
+            return PlanRejected((too_long,))
+        try:
+            plan = parse_plan(candidate)
+        except DataFileError as exc:
+            return PlanRejected((_plain(exc, candidate),))
+        if edit.op is PlanOp.ADD:
+            problems = self._text_problems(candidate, edit)
+            if problems:
+                return PlanRejected(problems)
+        return candidate, plan
+
+    def _edited(self, source: str, edit: PlanEdit, current: Plan) -> str:
+        value = edit.value.strip()
+        step = current.step(edit.key)
+        if edit.op is PlanOp.ADD:
+            return self._added(source, edit, current)
+        assert step is not None
+        new: PlanValue
+        if edit.op is PlanOp.AT:
+            at = parse_offset(value)
+            if at.is_after_start and not step.expires.is_after_start:
+                raise ValueError(
+                    f"{at.text!r} is after the visit starts, but step {step.key!r} is sent before"
+                    f" the visit (it expires at {step.expires.text!r}); give a time before the"
+                    ' visit, like "-1d@19:00" or "-2h"'
+                )
+            new = at.text
+        elif edit.op is PlanOp.EXPIRES:
+            new = parse_offset(value).text
+        elif edit.op is PlanOp.SWITCH:
+            if value not in ("on", "off"):
+                raise ValueError(f"{value!r}: a step is switched on or off")
+            new = value == "on"
+        else:
+            new = _comma_list(value)
+        try:
+            return set_step_field(source, edit.key, _FIELDS[edit.op], new)
+        except NoSuchStep:
+            raise NoSuchText() from None
+
+    def _added(self, source: str, edit: PlanEdit, current: Plan) -> str:
+        words = edit.value.split()
+        if not 1 <= len(words) <= 2:
+            raise ValueError(
+                "write the new step's time, and for a step after the visit its expiry:"
+                ' like "-1d@12:00" or "+2d@10:00 +4d"'
+            )
+        if current.step(edit.key) is not None:
+            raise ValueError(f"{edit.key!r} is already the key of a step; choose another key")
+        if not edit.text.strip():
+            raise ValueError("the new step needs a text")
+        fields: dict[str, PlanValue] = {
+            "key": edit.key,
+            "at": words[0],
+            "template": _template_of(edit.key),
+        }
+        if len(words) == 2:
+            fields["expires"] = words[1]
+        return append_step(source, fields)
+
+    def _text_problems(self, candidate: str, edit: PlanEdit) -> list[str]:
+        """The new step's text, checked as the bot would send it with the new plan."""
+        key = f"{self.content.default_language}/{_template_of(edit.key)}"
+        content = self.content.overlaid({(ContentKind.PLAN.value, PLAN_KEY): candidate})
+        try:
+            problems = check_text(content, TEMPLATE, key, edit.text)
+        except ContentError as exc:
+            return [str(exc)]
+        return [_where(p.line) + p.message for p in problems]
+
+    async def _save_text(self, actor: Actor, edit: PlanEdit, candidate: str) -> PlanRejected | None:
+        """Save the new step's text as a version of its template (audited as a text edit)."""
+        content = self.content.overlaid({(ContentKind.PLAN.value, PLAN_KEY): candidate})
+        texts = ContentEditing(
+            self.versions, self.staff, self.audit, content, self.clock, on_saved=self.on_saved
+        )
+        ref = TextRef(ContentKind.TEMPLATE, f"{content.default_language}/{_template_of(edit.key)}")
+        live = await self.versions.current(ref.kind, ref.key)
+        outcome = await texts.confirm(actor, ref, edit.text, live.id if live else None)
+        if isinstance(outcome, Rejected):
+            return PlanRejected([_where(p.line) + p.message for p in outcome.problems])
+        if isinstance(outcome, ChangedMeanwhile):  # pragma: no cover - read just above
+            return PlanRejected(["the step's text changed meanwhile; try again"])
+        return None
+
+
+def _template_of(key: str) -> str:
+    return f"reminders/{key}"
+
+
+def _where(line: int | None) -> str:
+    return f"line {line}: " if line else ""
+
+
+def _comma_list(value: str) -> tuple[str, ...]:
+    if value.lower() in _NONE:
+        return ()
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _plain(exc: DataFileError, source: str) -> str:
+    """The parser's reason without the file and line (staff edit through buttons here), a
+    step named by its key rather than its number: ``evening_before, at: ...``."""
+    where = exc.field
+    match = _STEP_FIELD.match(where)
+    if match is not None:
+        try:
+            steps = tomllib.loads(source).get("step", [])
+            key = steps[int(match.group(1)) - 1]["key"]
+        except (tomllib.TOMLDecodeError, LookupError, TypeError, AttributeError):
+            key = None
+        if isinstance(key, str):
+            rest = where[match.end() :]
+            where = f"step {key!r}" + (f", {rest}" if rest else "")
+    return f"{where}: {exc.message}"
+
+
+def _target() -> str:
+    return target("plan", PLAN_KEY)
