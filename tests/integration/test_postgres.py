@@ -122,3 +122,37 @@ async def test_a_double_tap_on_move_confirm_makes_one_change_on_postgres(
     assert sum("Moved:" in t for t in texts) == 1
     assert sum("already at" in t for t in texts) == 2
     assert await dbcheck.count(h, StaffAlert, kind=VISIT_MOVED) == 1
+
+
+async def test_a_double_tap_on_saving_a_text_or_the_plan_saves_once_on_postgres(
+    pg_harness: Harness,
+) -> None:
+    # Two taps of Save run at once on PostgreSQL: both read the same live version, the unique
+    # (kind, key, number) lets one in, and the other is run again and answers "already live".
+    from bot.db.models import ContentVersion, Reminder
+    from bot.telegram.callbacks import PlanAction, PlanCb
+    from tests.fake_telegram import updates
+    from tests.integration import dbcheck
+    from tests.integration.harness import STAFF_ID
+    from tests.integration.test_staff_content import NEW_TEMPLATE, edit
+
+    h = pg_harness
+    await edit(h, STAFF_ID, NEW_TEMPLATE)
+    save = h.button(STAFF_ID, "Save")
+    sent = await h.feed_many([updates.callback_update(STAFF_ID, save) for _ in range(3)])
+    texts = [r.params["text"] for r in sent if r.method.lower() == "sendmessage"]
+    assert sum(1 for t in texts if "already live" in t) == 2
+    assert await dbcheck.count(h, ContentVersion) == 1
+
+    await h.consent(1001)
+    await h.command(1001, "appointment")
+    await h.send(1001, "12/3 2:30pm")
+    await h.tap(1001, "Confirm")
+    await h.command(STAFF_ID, "plan")
+    await h.press(STAFF_ID, PlanCb(a=PlanAction.STEP, k="evening_before").pack())
+    await h.press(STAFF_ID, PlanCb(a=PlanAction.EDIT, k="evening_before", o="at").pack())
+    await h.send(STAFF_ID, "-1d@18:00")
+    save = h.button(STAFF_ID, "Save")
+    await h.feed_many([updates.callback_update(STAFF_ID, save) for _ in range(3)])
+    assert await dbcheck.count(h, ContentVersion) == 2  # the text, and one plan
+    assert await dbcheck.count(h, Reminder) == 5  # re-planned once: no row twice
