@@ -33,7 +33,10 @@ def _cmd_run(settings: Settings) -> int:
     from bot.runtime import StartupError, run_polling
 
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
-        return _fail(f"BOT_TOKEN is not set; put your bot's token in .env ({ENV_HINT})")
+        return _fail(
+            f"BOT_TOKEN is not set; put your bot's token in .env ({ENV_HINT}), "
+            "or try the bot without one: infusion-companion chat"
+        )
     _configure_logging(settings.log_level)
     try:
         asyncio.run(run_polling(settings))
@@ -42,6 +45,18 @@ def _cmd_run(settings: Settings) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.tryout.chat import ChatOptions, run_chat
+
+    options = ChatOptions(db=args.db, lang=args.lang, staff=args.staff, messages=args.messages)
+    # The bot's log lines would interleave with the conversation: problems only.
+    _configure_logging("WARNING")
+    try:
+        return asyncio.run(run_chat(settings, options, stdin=sys.stdin, stdout=sys.stdout))
+    except KeyboardInterrupt:
+        return 0
 
 
 def _cmd_db_upgrade(settings: Settings) -> int:
@@ -103,6 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="infusion-companion", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="start the bot (long polling); migrates the database first")
+    chat = sub.add_parser(
+        "chat",
+        help="try the bot in the terminal as a patient: no token, no network, a fresh database",
+    )
+    chat.add_argument("--db", type=Path, help="a SQLite file to use (and keep) instead")
+    chat.add_argument("--lang", default="en", help="your Telegram language code (default en)")
+    chat.add_argument("--staff", action="store_true", help="be an admin (your id joins STAFF_IDS)")
+    chat.add_argument(
+        "--messages", type=Path, help="a messages folder to try (default MESSAGES_DIR)"
+    )
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply all database migrations")
@@ -131,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     prepare_aiogram(settings.lazy_aiogram)
     if args.command == "run":
         return _cmd_run(settings)
+    if args.command == "chat":
+        return _cmd_chat(settings, args)
     if args.command == "db":
         return _cmd_db_upgrade(settings)
     if args.content_command == "export":

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.dispatcher.middlewares.error import ErrorsMiddleware
 from aiogram.enums import ParseMode
@@ -62,7 +62,7 @@ from scheduler.records import ReminderBatch, SendOutcome
 from scheduler.wakeup import Wakeup
 
 
-def create_bot(settings: Settings, session: AiohttpSession | None = None) -> Bot:
+def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is not set")
     session = session or JsonSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))

@@ -13,24 +13,34 @@ from typing import Any, cast
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
+from aiogram.types import InputFile
 from aiohttp import ClientError, ClientTimeout
 
 _JSON = {"Content-Type": "application/json"}
 
 
+def request_fields(
+    session: BaseSession, bot: Bot, method: TelegramMethod[Any]
+) -> tuple[dict[str, Any], dict[str, InputFile]]:
+    """The request's fields as JSON values, and the files it uploads (by attach:// key)."""
+    files: dict[str, Any] = {}
+    payload: dict[str, Any] = {}
+    for key, value in method.model_dump(warnings=False).items():
+        prepared = session.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+        if prepared is None or prepared is False or prepared == "":
+            continue  # as aiogram's form leaves out empty fields
+        payload[key] = prepared
+    return payload, files
+
+
 class JsonSession(AiohttpSession):
     def json_payload(self, bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any] | None:
         """The request's fields as JSON values; None when it uploads a file."""
-        files: dict[str, Any] = {}
-        payload: dict[str, Any] = {}
-        for key, value in method.model_dump(warnings=False).items():
-            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
-            if prepared is None or prepared is False or prepared == "":
-                continue  # as aiogram's form leaves out empty fields
-            payload[key] = prepared
+        payload, files = request_fields(self, bot, method)
         return None if files else payload
 
     async def make_request(

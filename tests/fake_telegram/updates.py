@@ -13,6 +13,8 @@ import itertools
 import time
 from typing import Any
 
+from bot.tryout.objects import private_chat_info
+
 __all__ = [
     "DEFAULT_BOT_USER",
     "callback_update",
@@ -311,20 +313,7 @@ def voice_update(user_id: int, *, duration: int = 3) -> dict:
 def full_chat(chat_id: int, first_name: str, last_name: str | None = None) -> dict:
     """A ``getChat`` answer (``ChatFullInfo``) for a private chat: a handler for
     ``server.set_handler("getChat", ...)``, e.g. to give staff alerts the patient's name."""
-    info: dict[str, Any] = {
-        "id": chat_id,
-        "type": "private",
-        "first_name": first_name,
-        "accent_color_id": 0,
-        "max_reaction_count": 11,
-        "accepted_gift_types": {
-            "unlimited_gifts": True,
-            "limited_gifts": True,
-            "unique_gifts": True,
-            "premium_subscription": True,
-            "gifts_from_channels": True,
-        },
-    }
+    info = private_chat_info(chat_id, first_name)
     if last_name:
         info["last_name"] = last_name
     return info

@@ -29,6 +29,24 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+async def _bot_process(
+    tmp_path: Path, *args: str, env: dict[str, str], stdin: bool = False
+) -> asyncio.subprocess.Process:
+    """`python -m bot ARGS` in `tmp_path`, its output piped (and its input, with `stdin`)."""
+    pipe = asyncio.subprocess.PIPE
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=tmp_path,
+        env=env,
+        stdin=pipe if stdin else None,
+        stdout=pipe,
+        stderr=pipe,
+    )
+
+
 async def _wait_exit(process: asyncio.subprocess.Process, timeout: float) -> int:
     try:
         return await asyncio.wait_for(process.wait(), timeout)
@@ -79,16 +97,7 @@ async def test_run_with_defaults_migrates_answers_and_stops_on_sigterm(
 
 
 async def test_run_without_token_fails_with_one_clear_line(tmp_path: Path) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=tmp_path,
-        env=_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await _bot_process(tmp_path, "run", env=_env())
     code = await _wait_exit(process, 60)
     stderr = (await process.stderr.read()).decode()  # type: ignore[union-attr]
     assert code != 0
@@ -96,6 +105,7 @@ async def test_run_without_token_fails_with_one_clear_line(tmp_path: Path) -> No
     assert len(lines) == 1, stderr
     assert "BOT_TOKEN" in lines[0]
     assert ".env.example" in lines[0]
+    assert "infusion-companion chat" in lines[0]  # what works without one
     assert not (tmp_path / "data").exists()
 
 
