@@ -585,7 +585,9 @@ class _Screen:
         hits = [(m.span(1), 0, self.category_of(m.group(1))) for m in self.scanner.finditer(norm)]
         for pattern, category in self.patterns:
             hits.extend((m.span(1), 1, category) for m in pattern.finditer(norm))
-        hits = [h for h in sorted(hits) if not _inside(h[0], covered)]
+        # In order of position; at one start the longest match, and a phrase before a pattern.
+        hits.sort(key=lambda h: (h[0][0], -h[0][1], h[1]))
+        hits = [h for h in hits if not _inside(h[0], covered)]
         quiet = [h for h in hits if h[2] in self.quiet]
         quiet_spans = [span for span, _, _ in quiet]
         for span, _, category in hits:
