@@ -16,6 +16,22 @@ Exclusions are longer phrases that neutralize a crisis match lying entirely insi
 for example the general question "can you overdose" around the crisis phrase "overdose".
 A crisis phrase elsewhere in the same message still triggers.
 
+**Proximity patterns** (:class:`Proximity`) catch what people describe rather than name: a
+phrase of one family, then within a few words (at most :data:`MAX_WITHIN`) a phrase of
+another ("took" ... "all my pills", "swallowed" ... "whole bottle"). Each family is compiled
+as a prefix tree like the phrases, and the words between as ``(?: \\w+){0,n}``, which can
+only take whole words, so a start costs at most ``n`` word lengths: linear, no runaway
+backtracking.
+
+**Quiet categories** (``alert_staff = false`` in the lexicon, e.g. suicidal thoughts in the
+past asked about with a question) cover a crisis match lying entirely inside them, like an
+exclusion; if nothing else matched, the result is that category with ``alert_staff`` False
+(gentle resources, then the usual answer). Any other crisis match still alerts.
+
+**Cost.** Every phrase and pattern is one alternation, searched once per message variant;
+an ordinary message costs that one search. Only a message with a hit is looked at closer
+(exclusions, quiet categories, which phrase or pattern matched).
+
 Normalization
 -------------
 :func:`normalize` (shared with FAQ matching): Unicode NFKC; invisible characters removed
@@ -27,8 +43,12 @@ apostrophes removed ("can't" == "cant"); every other run of punctuation and whit
 turned into one space. The invisible characters are removed rather than turned into
 spaces, so that "k<ZWSP>ill" is the word "kill" and not "k ill".
 
-The crisis screen adds two foldings that only it uses, because they would make FAQ
+The crisis screen adds three foldings that only it uses, because they would make FAQ
 matching of ordinary text worse, not better:
+
+0. **Accents and other combining marks** are dropped after canonical decomposition
+   ("suicidarme" == "suicidármé", "daño" == "dano"; marks stacked on letters to dodge the
+   screen are gone too). ASCII text skips this step.
 
 1. **Lookalike letters.** Cyrillic and Greek letters that look like a Latin letter are
    replaced by that letter (:data:`_LOOKALIKES`). This is a visual fold, not a
@@ -552,6 +572,7 @@ class _Screen:
         patterns: Sequence[_CompiledProximity] = (),
         quiet: frozenset[str] = frozenset(),
     ) -> None:
+        exclusions = list(exclusions)
         self.plain: dict[str, str] = {}
         self.wild: list[tuple[re.Pattern[str], str]] = []
         for atoms, category in crisis.items():
@@ -568,17 +589,34 @@ class _Screen:
             (re.compile(r"(?<!\w)(?=(" + p.regex() + "))"), p.category) for p in patterns
         ]
         # Everything in one alternation, searched once: the only cost of an ordinary message.
+        # Group 1 is a phrase, group 2 + i the pattern i.
         self.gate = re.compile(
-            r"(?<!\w)(?:" + "|".join([phrases + r"(?!\w)", *(p.regex() for p in patterns)]) + ")"
+            r"(?<!\w)(?:("
+            + ")|(".join([phrases + r"(?!\w)", *(p.regex() for p in patterns)])
+            + "))"
         )
         self.exclusion_scanner = _build_scanner(exclusions)
         self.quiet = quiet
+        # What can change the verdict of the gate's first match: an exclusion or a quiet
+        # category. Without either in the text, the first match is the answer.
+        quiet_phrases = _trie_regex(a for a, c in crisis.items() if c in quiet)
+        cover = [
+            *(r for r in (_trie_regex(exclusions), quiet_phrases) if r is not None),
+            *(p.regex() for p in patterns if p.category in quiet),
+        ]
+        self.cover = re.compile(r"(?<!\w)(?:" + "|".join(cover) + ")") if cover else None
 
     def first(self, norm: str) -> CrisisMatch | None:
         """The first match in normalized ``norm`` that no exclusion covers, and that no
         match of a quiet category (past ideation) covers; else the first quiet match."""
-        if self.gate.search(norm) is None:
+        gate = self.gate.search(norm)
+        if gate is None:
             return None
+        if self.cover is None or self.cover.search(norm) is None:
+            index = gate.lastindex or 1
+            if index == 1:
+                return CrisisMatch(self.category_of(gate.group(1)))
+            return CrisisMatch(self.patterns[index - 2][1])
         covered: list[tuple[int, int]] = []
         if self.exclusion_scanner is not None:
             covered = [m.span(1) for m in self.exclusion_scanner.finditer(norm)]

@@ -20,7 +20,7 @@ from bot.domain.safety import CrisisDetector
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPORA = ROOT / "tests" / "corpora" / "safety"
-LANGUAGES = ("en",)
+LANGUAGES = ("en", "es")
 PAST = "past_ideation"
 MIN_LINES = 150
 
