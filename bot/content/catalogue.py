@@ -309,6 +309,11 @@ class Crisis(Message):
     staff_notified: bool = sample(True, False)
 
 
+class CrisisPast(Message):
+    """Gentle resources for someone who mentions suicidal thoughts in the past; the answer
+    to their message follows, and the clinic team is not alerted."""
+
+
 class PrivateOnly(Message):
     pass
 

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from bot.domain.faq import FaqEntry
-from bot.domain.safety import CrisisDetector, check_phrase
+from bot.domain.safety import MAX_WITHIN, CrisisDetector, Proximity, check_phrase
 from scheduler.data_file import FieldError
 
 _PHONE_CHARS = set("0123456789+-() .")
@@ -167,12 +167,24 @@ class FaqFile(_Strict):
 Phrase = Annotated[str, AfterValidator(check_phrase)]
 
 
+class ProximityPattern(_Strict):
+    """One `[[category.pattern]]`: a phrase of `first`, then within `within` words a phrase
+    of `then` ("took" ... "pills")."""
+
+    first: tuple[Phrase, ...] = Field(min_length=1)
+    then: tuple[Phrase, ...] = Field(min_length=1)
+    within: int = Field(default=3, ge=0, le=MAX_WITHIN)
+
+
 class CrisisCategory(_Strict):
-    """One `[[category]]` of `safety.toml`; the key is recorded for staff."""
+    """One `[[category]]` of `safety.toml`; the key is recorded for staff. A category with
+    `alert_staff = false` (past ideation) gets the gentle resources, then the usual answer."""
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str = ""
+    alert_staff: bool = True
     phrases: tuple[Phrase, ...] = Field(min_length=1)
+    pattern: tuple[ProximityPattern, ...] = ()
 
 
 class SafetyExclusions(_Strict):
@@ -201,12 +213,21 @@ class SafetyLexicon(_Strict):
 def crisis_detector(lexicons: Iterable[SafetyLexicon]) -> CrisisDetector:
     """One detector over several lexicons (a patient may write in any language)."""
     categories: dict[str, list[str]] = {}
+    patterns: dict[str, list[Proximity]] = {}
+    alerting: set[str] = set()
     exclusions: list[str] = []
     for lexicon in lexicons:
         for category in lexicon.category:
             categories.setdefault(category.key, []).extend(category.phrases)
+            patterns.setdefault(category.key, []).extend(
+                Proximity(p.first, p.then, p.within) for p in category.pattern
+            )
+            if category.alert_staff:
+                alerting.add(category.key)
         exclusions.extend(lexicon.exclusions.phrases)
-    return CrisisDetector(categories, exclusions)
+    # A key that alerts staff in any language alerts staff everywhere: the safe side.
+    quiet = set(categories) - alerting
+    return CrisisDetector(categories, exclusions, patterns=patterns, quiet=quiet)
 
 
 ButtonLabel = Annotated[str, Field(min_length=1, max_length=64)]

@@ -16,6 +16,22 @@ Exclusions are longer phrases that neutralize a crisis match lying entirely insi
 for example the general question "can you overdose" around the crisis phrase "overdose".
 A crisis phrase elsewhere in the same message still triggers.
 
+**Proximity patterns** (:class:`Proximity`) catch what people describe rather than name: a
+phrase of one family, then within a few words (at most :data:`MAX_WITHIN`) a phrase of
+another ("took" ... "all my pills", "swallowed" ... "whole bottle"). Each family is compiled
+as a prefix tree like the phrases, and the words between as ``(?: \\w+){0,n}``, which can
+only take whole words, so a start costs at most ``n`` word lengths: linear, no runaway
+backtracking.
+
+**Quiet categories** (``alert_staff = false`` in the lexicon, e.g. suicidal thoughts in the
+past asked about with a question) cover a crisis match lying entirely inside them, like an
+exclusion; if nothing else matched, the result is that category with ``alert_staff`` False
+(gentle resources, then the usual answer). Any other crisis match still alerts.
+
+**Cost.** Every phrase and pattern is one alternation, searched once per message variant;
+an ordinary message costs that one search. Only a message with a hit is looked at closer
+(exclusions, quiet categories, which phrase or pattern matched).
+
 Normalization
 -------------
 :func:`normalize` (shared with FAQ matching): Unicode NFKC; invisible characters removed
@@ -27,8 +43,12 @@ apostrophes removed ("can't" == "cant"); every other run of punctuation and whit
 turned into one space. The invisible characters are removed rather than turned into
 spaces, so that "k<ZWSP>ill" is the word "kill" and not "k ill".
 
-The crisis screen adds two foldings that only it uses, because they would make FAQ
+The crisis screen adds three foldings that only it uses, because they would make FAQ
 matching of ordinary text worse, not better:
+
+0. **Accents and other combining marks** are dropped after canonical decomposition
+   ("suicidarme" == "suicidármé", "daño" == "dano"; marks stacked on letters to dodge the
+   screen are gone too). ASCII text skips this step.
 
 1. **Lookalike letters.** Cyrillic and Greek letters that look like a Latin letter are
    replaced by that letter (:data:`_LOOKALIKES`). This is a visual fold, not a
@@ -65,10 +85,20 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MIN_STEM_LENGTH", "CrisisDetector", "CrisisMatch", "check_phrase", "normalize"]
+__all__ = [
+    "MAX_WITHIN",
+    "MIN_STEM_LENGTH",
+    "CrisisDetector",
+    "CrisisMatch",
+    "Proximity",
+    "check_phrase",
+    "normalize",
+]
 
 MIN_STEM_LENGTH = 3
 MAX_PHRASE_LENGTH = 200
+MAX_WITHIN = 6
+"""The most words a :class:`Proximity` pattern lets stand between its two families."""
 WILDCARD = "*"
 
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -119,6 +149,12 @@ def _invisible_code_points() -> Iterator[int]:
 
 
 _INVISIBLE: frozenset[int] = frozenset(_invisible_code_points())
+# Combining marks (Mn) of the Basic Multilingual Plane, dropped by the crisis screen after
+# canonical decomposition: accents ("suicidarme" == "suicidárme", "corazon" == "corazón")
+# and marks stacked on letters to dodge the screen ("k\u0336i\u0336l\u0336l\u0336").
+_MARKS: dict[int, None] = {
+    cp: None for cp in range(0x10000) if unicodedata.category(chr(cp)) == "Mn"
+}
 
 # Lookalikes: Cyrillic and Greek small letters that look like a Latin letter in common
 # fonts, folded to that Latin letter by the crisis screen only. Their capitals fold the
@@ -315,9 +351,21 @@ def _finish_words(text: str) -> str:
     return text.casefold().replace("'", "")  # "can't" == "cant", "OD'd" == "odd"
 
 
+def _strip_marks(nfkc: str) -> str:
+    """Accents and other combining marks dropped, for the crisis screen only (canonical
+    decomposition first, so "é" is "e" and Greek "ά" is "α", which the lookalike fold then
+    reads as "a"). ASCII text is returned as it is."""
+    if nfkc.isascii():
+        return nfkc
+    return unicodedata.normalize("NFD", nfkc).translate(_MARKS)
+
+
 def _normalize(text: str, *, keep_star: bool = False, screen: bool = False) -> str:
     nfkc = unicodedata.normalize("NFKC", text)
-    words = _finish_words(nfkc.translate(_SCREEN_TABLE if screen else _TEXT_TABLE))
+    if screen:
+        words = _finish_words(_strip_marks(nfkc).translate(_SCREEN_TABLE))
+    else:
+        words = _finish_words(nfkc.translate(_TEXT_TABLE))
     punct = _PUNCT_KEEP_STAR_RE if keep_star else _PUNCT_RE
     return punct.sub(" ", words).strip()
 
@@ -337,9 +385,29 @@ def normalize(text: str) -> str:
 
 @dataclass(frozen=True)
 class CrisisMatch:
-    """A message matched the crisis screen. Deliberately carries no text from the message."""
+    """A message matched the crisis screen. Deliberately carries no text from the message.
+
+    ``alert_staff`` is False for a category that only asks for gentle resources (such as
+    suicidal thoughts in the past, asked about alongside a question): the bot sends them and
+    then answers as usual, and the clinic team is not alerted.
+    """
 
     category: str
+    alert_staff: bool = True
+
+
+@dataclass(frozen=True)
+class Proximity:
+    """A word from ``first``, then within ``within`` words a word from ``then``.
+
+    Each family lists phrases (one or more words, a trailing ``*`` allowed as in crisis
+    phrases): ``Proximity(("took", "swallowed"), ("pills", "bottle*"), 4)`` matches "took all
+    my pills" and "swallowed a whole bottle of tylenol". Order matters: ``first`` comes first.
+    """
+
+    first: tuple[str, ...]
+    then: tuple[str, ...]
+    within: int = 3
 
 
 @dataclass(frozen=True)
@@ -457,25 +525,54 @@ class _Trie:
         return body
 
 
-def _build_scanner(phrases: Iterable[Sequence[str]]) -> re.Pattern[str] | None:
+def _trie_regex(phrases: Iterable[Sequence[str]]) -> str | None:
     trie = _Trie()
     empty = True
     for atoms in phrases:
         trie.add(atoms)
         empty = False
-    if empty:
+    return None if empty else trie.regex()
+
+
+def _build_scanner(phrases: Iterable[Sequence[str]]) -> re.Pattern[str] | None:
+    body = _trie_regex(phrases)
+    if body is None:
         return None
     # A zero-width lookahead at each word start, capturing the longest phrase that starts
     # there, so that matches starting inside an earlier (exclusion) match are still seen.
-    return re.compile(r"(?<!\w)(?=(" + trie.regex() + r")(?!\w))")
+    return re.compile(r"(?<!\w)(?=(" + body + r")(?!\w))")
+
+
+@dataclass(frozen=True)
+class _CompiledProximity:
+    """A :class:`Proximity` as atoms of each family, ready for one lexicon."""
+
+    category: str
+    first: tuple[tuple[str, ...], ...]
+    then: tuple[tuple[str, ...], ...]
+    within: int
+
+    def regex(self) -> str:
+        """``first (any word){0,within} then`` over normalized text (words separated by one
+        space). Each ``\\w+`` must take a whole word, because a space or the end follows,
+        so a start position costs at most ``within`` word lengths: no runaway backtracking."""
+        first = _trie_regex(self.first)
+        then = _trie_regex(self.then)
+        return f"(?:{first})(?: \\w+){{0,{self.within}}} (?:{then})(?!\\w)"
 
 
 class _Screen:
-    """One compiled lexicon: crisis phrases (atoms -> category) and exclusions."""
+    """One compiled lexicon: crisis phrases (atoms -> category), proximity patterns,
+    exclusions, and the categories that do not alert staff (``quiet``)."""
 
     def __init__(
-        self, crisis: Mapping[tuple[str, ...], str], exclusions: Iterable[tuple[str, ...]]
+        self,
+        crisis: Mapping[tuple[str, ...], str],
+        exclusions: Iterable[tuple[str, ...]],
+        patterns: Sequence[_CompiledProximity] = (),
+        quiet: frozenset[str] = frozenset(),
     ) -> None:
+        exclusions = list(exclusions)
         self.plain: dict[str, str] = {}
         self.wild: list[tuple[re.Pattern[str], str]] = []
         for atoms, category in crisis.items():
@@ -485,21 +582,57 @@ class _Screen:
                 self.plain["".join(atoms)] = category
         # Longest wildcard stems first, so the most specific pattern names the category.
         self.wild.sort(key=lambda item: -len(item[0].pattern))
-        scanner = _build_scanner(crisis)
-        assert scanner is not None  # the detector always has at least one phrase
-        self.scanner: re.Pattern[str] = scanner
+        phrases = _trie_regex(crisis)
+        assert phrases is not None  # the detector always has at least one phrase
+        self.scanner: re.Pattern[str] = re.compile(r"(?<!\w)(?=(" + phrases + r")(?!\w))")
+        self.patterns = [
+            (re.compile(r"(?<!\w)(?=(" + p.regex() + "))"), p.category) for p in patterns
+        ]
+        # Everything in one alternation, searched once: the only cost of an ordinary message.
+        # Group 1 is a phrase, group 2 + i the pattern i.
+        self.gate = re.compile(
+            r"(?<!\w)(?:("
+            + ")|(".join([phrases + r"(?!\w)", *(p.regex() for p in patterns)])
+            + "))"
+        )
         self.exclusion_scanner = _build_scanner(exclusions)
+        self.quiet = quiet
+        # What can change the verdict of the gate's first match: an exclusion or a quiet
+        # category. Without either in the text, the first match is the answer.
+        quiet_phrases = _trie_regex(a for a, c in crisis.items() if c in quiet)
+        cover = [
+            *(r for r in (_trie_regex(exclusions), quiet_phrases) if r is not None),
+            *(p.regex() for p in patterns if p.category in quiet),
+        ]
+        self.cover = re.compile(r"(?<!\w)(?:" + "|".join(cover) + ")") if cover else None
 
     def first(self, norm: str) -> CrisisMatch | None:
-        """The first crisis phrase in normalized ``norm`` that no exclusion covers."""
+        """The first match in normalized ``norm`` that no exclusion covers, and that no
+        match of a quiet category (past ideation) covers; else the first quiet match."""
+        gate = self.gate.search(norm)
+        if gate is None:
+            return None
+        if self.cover is None or self.cover.search(norm) is None:
+            index = gate.lastindex or 1
+            if index == 1:
+                return CrisisMatch(self.category_of(gate.group(1)))
+            return CrisisMatch(self.patterns[index - 2][1])
         covered: list[tuple[int, int]] = []
         if self.exclusion_scanner is not None:
             covered = [m.span(1) for m in self.exclusion_scanner.finditer(norm)]
-        for m in self.scanner.finditer(norm):
-            start, end = m.span(1)
-            if any(s <= start and end <= e for s, e in covered):
-                continue
-            return CrisisMatch(self.category_of(m.group(1)))
+        hits = [(m.span(1), 0, self.category_of(m.group(1))) for m in self.scanner.finditer(norm)]
+        for pattern, category in self.patterns:
+            hits.extend((m.span(1), 1, category) for m in pattern.finditer(norm))
+        # In order of position; at one start the longest match, and a phrase before a pattern.
+        hits.sort(key=lambda h: (h[0][0], -h[0][1], h[1]))
+        hits = [h for h in hits if not _inside(h[0], covered)]
+        quiet = [h for h in hits if h[2] in self.quiet]
+        quiet_spans = [span for span, _, _ in quiet]
+        for span, _, category in hits:
+            if category not in self.quiet and not _inside(span, quiet_spans):
+                return CrisisMatch(category)
+        if quiet:
+            return CrisisMatch(quiet[0][2], alert_staff=False)
         return None
 
     def category_of(self, matched: str) -> str:
@@ -512,18 +645,32 @@ class _Screen:
         raise AssertionError(f"matched text has no category: {matched!r}")  # pragma: no cover
 
 
+def _inside(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
+    start, end = span
+    return any(s <= start and end <= e for s, e in spans)
+
+
 class CrisisDetector:
     """Finds crisis phrases in a patient's message.
 
     ``categories`` maps a category key (e.g. ``"suicide"``) to its phrases; ``exclusions``
-    are phrases that neutralize a crisis match lying entirely inside them. Raises
-    :class:`ValueError` on an empty or malformed phrase, a phrase listed under two
-    categories, or an exclusion that does not contain any crisis phrase (so it would do
-    nothing) or that is identical to one (so it would switch it off entirely).
+    are phrases that neutralize a crisis match lying entirely inside them. ``patterns`` adds
+    :class:`Proximity` patterns to categories; ``quiet`` names the categories that do not
+    alert staff (past ideation): a match of one covers every crisis match lying entirely
+    inside it, like an exclusion, and when nothing else matched the result is that category
+    with ``alert_staff=False``. Raises :class:`ValueError` on an empty or malformed phrase,
+    a phrase listed under two categories, or an exclusion that does not contain any crisis
+    phrase (so it would do nothing) or that is identical to one (so it would switch it off
+    entirely).
     """
 
     def __init__(
-        self, categories: Mapping[str, Sequence[str]], exclusions: Sequence[str] = ()
+        self,
+        categories: Mapping[str, Sequence[str]],
+        exclusions: Sequence[str] = (),
+        *,
+        patterns: Mapping[str, Sequence[Proximity]] | None = None,
+        quiet: Iterable[str] = (),
     ) -> None:
         if not categories:
             raise ValueError("at least one crisis category is required")
@@ -547,6 +694,11 @@ class CrisisDetector:
                 if previous is None:
                     owner[atoms] = category
                     crisis.append(_Pattern(category, str(raw), norm, atoms))
+        quiet_set = frozenset(quiet)
+        unknown = sorted(quiet_set - set(categories))
+        if unknown:
+            raise ValueError(f"quiet categories {unknown} have no phrases")
+        exact_patterns, loose_patterns = self._patterns(patterns or {}, categories)
 
         if isinstance(exclusions, str) or not isinstance(exclusions, Sequence):
             raise ValueError("exclusions must be a list of strings")
@@ -555,7 +707,7 @@ class CrisisDetector:
             norm, atoms = _compile_at(raw, f"exclusions[{index}]")
             excluded.append(_Pattern(None, str(raw), norm, atoms))
 
-        self._exact = _Screen(owner, (p.atoms for p in excluded))
+        self._exact = _Screen(owner, (p.atoms for p in excluded), exact_patterns, quiet_set)
         for index, p in enumerate(excluded):
             self._check_exclusion(p, index)
 
@@ -566,7 +718,50 @@ class CrisisDetector:
         for p in crisis:
             loose.setdefault(_skeleton_atoms(p), p.category or "")
         loose_exclusions = [a for a in map(_skeleton_atoms, excluded) if a not in loose]
-        self._loose = _Screen(loose, loose_exclusions)
+        self._loose = _Screen(loose, loose_exclusions, loose_patterns, quiet_set)
+
+    @staticmethod
+    def _patterns(
+        patterns: Mapping[str, Sequence[Proximity]], categories: Mapping[str, Sequence[str]]
+    ) -> tuple[list[_CompiledProximity], list[_CompiledProximity]]:
+        """Each pattern compiled for the exact and for the numbers-and-leet lexicon."""
+        exact: list[_CompiledProximity] = []
+        loose: list[_CompiledProximity] = []
+        for category, listed in patterns.items():
+            if category not in categories:
+                raise ValueError(f"patterns of category {category!r}, which has no phrases")
+            for index, pattern in enumerate(listed):
+                where = f"category {category!r} patterns[{index}]"
+                if not 0 <= pattern.within <= MAX_WITHIN:
+                    raise ValueError(f"{where}: within must be 0 to {MAX_WITHIN}")
+                families: list[list[_Pattern]] = []
+                for name, family in (("first", pattern.first), ("then", pattern.then)):
+                    if isinstance(family, str) or not family:
+                        raise ValueError(f"{where}.{name}: needs a list of phrases")
+                    families.append(
+                        [
+                            _Pattern(category, str(raw), *_compile_at(raw, f"{where}.{name}[{i}]"))
+                            for i, raw in enumerate(family)
+                        ]
+                    )
+                first, then = families
+                exact.append(
+                    _CompiledProximity(
+                        category,
+                        tuple(p.atoms for p in first),
+                        tuple(p.atoms for p in then),
+                        pattern.within,
+                    )
+                )
+                loose.append(
+                    _CompiledProximity(
+                        category,
+                        tuple(map(_skeleton_atoms, first)),
+                        tuple(map(_skeleton_atoms, then)),
+                        pattern.within,
+                    )
+                )
+        return exact, loose
 
     def _check_exclusion(self, exclusion: _Pattern, index: int) -> None:
         # Wildcards are tested with their bare stem, the shortest text they stand for.
@@ -587,6 +782,11 @@ class CrisisDetector:
     def categories(self) -> frozenset[str]:
         return frozenset(self._exact.plain.values()) | {c for _, c in self._exact.wild}
 
+    @property
+    def quiet(self) -> frozenset[str]:
+        """The categories that do not alert staff."""
+        return self._exact.quiet
+
     def check(self, text: str | None) -> CrisisMatch | None:
         """The first crisis phrase in ``text`` that no exclusion covers, or None.
 
@@ -599,7 +799,7 @@ class CrisisDetector:
         """
         if not text:
             return None
-        nfkc = unicodedata.normalize("NFKC", text)
+        nfkc = _strip_marks(unicodedata.normalize("NFKC", text))
         translated = nfkc.translate(_SCREEN_TABLE)
         variants = [_finish_words(translated)]
         if not nfkc.isascii():

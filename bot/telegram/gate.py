@@ -3,8 +3,10 @@
 An update of a type this aiogram does not know is skipped quietly. The crisis screen reads the
 text of the update alone and answers from the content in memory, then records the staff alert
 in its own short transaction: a patient in crisis is answered even when the database is slow,
-locked or busy with someone else's flood. In a group or a channel the bot says that it works
-in private chats only and leaves; a button pressed there is acknowledged with the same note.
+locked or busy with someone else's flood. A mention of suicidal thoughts in the past gets
+gentle resources instead, no staff alert, and the update goes on to its usual answer. In a
+group or a channel the bot says that it works in private chats only and leaves; a button
+pressed there is acknowledged with the same note.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import Chat, ChatMemberUpdated, Message, TelegramObject, Update, User
 from aiogram.types.update import UpdateTypeLookupError
 
-from bot.content.catalogue import Button, Crisis, PrivateOnly
+from bot.content.catalogue import Button, Crisis, CrisisPast, PrivateOnly
 from bot.db.repository import Repository
 from bot.telegram.context import AppContext
 from bot.telegram.middlewares import Handler, run_after_commit
@@ -66,6 +68,17 @@ class UpdateGate(BaseMiddleware):
         app = self.app
         match = app.content.crisis_detector.check(message.text or message.caption)
         if match is None:
+            return False
+        if not match.alert_staff:
+            # Past ideation: gentle resources first, then the update goes on to its answer.
+            log.info(
+                "update %s: crisis screen, resources only (category=%s)",
+                event.update_id,
+                match.category,
+            )
+            reply = self._reply(data, chat_id=message.chat.id)
+            reply.send(CrisisPast())
+            await reply.flush(app.sender)
             return False
         log.warning(
             "update %s: crisis screen matched (category=%s)", event.update_id, match.category

@@ -132,3 +132,25 @@ async def test_blocked_staff_does_not_stop_the_patients_answer(harness: Harness)
     harness.server.block_chat(STAFF_ID)
     sent = await harness.feed(updates.message_update(PAT, "I want to kill myself"))
     assert "988" in sent[0].params["text"]
+
+
+async def test_past_ideation_gets_gentle_resources_then_the_answer_and_no_alert(
+    harness: Harness,
+) -> None:
+    sent = await harness.feed(
+        updates.message_update(PAT, "I was suicidal years ago, can I drive home afterwards?")
+    )
+    first, *rest = texts_to(sent, PAT)
+    assert "988" in first
+    assert "Thank you for telling me" in first
+    assert "not alone" not in first  # not the crisis answer
+    assert any("drive" in text for text in rest)  # then the usual answer
+    assert harness.server.sent_messages(STAFF_ID) == []
+
+
+async def test_spanish_crisis_is_answered_in_spanish_and_staff_alerted(harness: Harness) -> None:
+    update = updates.message_update(PAT, "ya no quiero vivir")
+    update["message"]["from"] = updates.user(PAT, language_code="es")
+    sent = await harness.feed(update)
+    assert "Importas" in texts_to(sent, PAT)[0]
+    await staff_alert(harness)

@@ -45,7 +45,8 @@ def test_datetime_is_written_from_data_not_locale() -> None:
 
 def test_language_falls_back_to_default() -> None:
     content = Content(BUNDLED)
-    assert content.language_for("es-MX") == "en"
+    assert content.language_for("fr-FR") == "en"
+    assert content.language_for("es-MX") == "es"
     assert content.language_for(None) == "en"
     assert content.template_name("menu", "xx") == "en/menu.html.j2"
 

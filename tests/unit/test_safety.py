@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.content.schemas import SafetyLexicon, crisis_detector
-from bot.domain.safety import CrisisDetector, CrisisMatch, normalize
+from bot.domain.safety import CrisisDetector, CrisisMatch, Proximity, normalize
 from scheduler.data_file import validate_file
 
 MESSAGES_DIR = Path(__file__).resolve().parents[2] / "messages"
@@ -444,3 +444,40 @@ def test_lexicon_file_accepts_minimal_structure() -> None:
     assert detector.check("I overdosed?") is None  # "overdosed" is not "overdose"
     assert detector.check("overdose") == CrisisMatch("x")
     assert detector.check("can you overdose") is None
+
+
+# --- proximity patterns, accents, quiet categories -----------------------------------------
+
+
+def test_proximity_pattern_matches_within_its_window_only() -> None:
+    detector = CrisisDetector(
+        {"x": ["zzz"]}, patterns={"x": [Proximity(("took", "swallow*"), ("pills",), 2)]}
+    )
+    assert detector.check("I took all my pills") == CrisisMatch("x")
+    assert detector.check("swallowed my pills") == CrisisMatch("x")
+    assert detector.check("took one two three pills") is None  # three words between
+    assert detector.check("pills took") is None  # order matters
+    assert detector.check("mistook the pills") is None  # whole words
+
+
+def test_proximity_pattern_is_linear_on_hostile_input(detector: CrisisDetector) -> None:
+    text = ("took " * 2000) + "x"
+    detector.check(text)
+    best = min(_timed(detector, text) for _ in range(5))
+    assert best < 0.02, f"took {best * 1000:.2f} ms"
+
+
+def test_accents_are_folded_on_both_sides() -> None:
+    detector = CrisisDetector({"x": ["daño", "corazon"]})
+    assert detector.check("me hago dano") == CrisisMatch("x")
+    assert detector.check("CORAZÓN") == CrisisMatch("x")
+
+
+def test_quiet_category_covers_and_does_not_alert() -> None:
+    detector = CrisisDetector(
+        {"now": ["suicidal", "want to die"], "past": ["was suicidal"]}, quiet=["past"]
+    )
+    assert detector.check("I was suicidal years ago") == CrisisMatch("past", alert_staff=False)
+    assert detector.check("I was suicidal, now I want to die") == CrisisMatch("now")
+    assert detector.check("I am suicidal") == CrisisMatch("now")
+    assert detector.quiet == {"past"}
