@@ -1,4 +1,4 @@
-"""The crisis screen's cost per message: the screen before issue 11 vs. now.
+"""The crisis screen's cost per message: the screen before issue 10 vs. now.
 
     .venv/bin/python -m bench.safety_screen        # [--base 5b384be] [--rounds 7]
 
