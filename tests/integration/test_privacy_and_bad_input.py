@@ -205,8 +205,12 @@ async def test_setmycommands_lists_the_core_commands(harness: Harness) -> None:
     from bot.factory import register_commands
 
     await register_commands(harness.app.bot, harness.app.context.content)
-    [call] = harness.server.calls("setMyCommands")
+    calls = harness.server.calls("setMyCommands")
+    [call] = [c for c in calls if "language_code" not in c.params]  # the default list
     names = [c["command"] for c in call.params["commands"]]
+    spanish = {c.params.get("language_code"): c for c in calls}["es"]
+    assert [c["command"] for c in spanish.params["commands"]] == names
+    assert spanish.params["commands"][0]["description"] == "Bienvenida y menú principal"
     assert names == [
         "start",
         "appointment",
