@@ -49,7 +49,10 @@ async def test_booking_and_reminders_are_in_spanish(harness: Harness) -> None:
     await _consent_in_spanish(harness)
     [ask] = await harness.command(PAT, "appointment")
     assert "¿Cuándo es su próxima infusión?" in ask
-    [confirm] = await harness.send(PAT, "2026-12-03 14:30")
+    assert "mañana 10am" in ask
+    [missing] = await harness.send(PAT, "3 de diciembre")
+    assert "Tengo el día, pero no la hora" in missing
+    [confirm] = await harness.send(PAT, "3/12 2:30pm")  # day/month in Spanish
     assert "jueves 3 de diciembre de 2026, a las 2:30 p. m. EST" in confirm
     [saved] = await harness.tap(PAT, "Confirmar")
     assert "¡Guardada!" in saved
