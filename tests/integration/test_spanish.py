@@ -31,7 +31,7 @@ async def _consent_in_spanish(harness: Harness) -> tuple[str, str]:
 
 async def test_a_spanish_patient_is_welcomed_and_served_in_spanish(harness: Harness) -> None:
     welcome, thanks = await _consent_in_spanish(harness)
-    assert "Bienvenido" in welcome and "No soy un médico" in welcome
+    assert "Le damos la bienvenida" in welcome and "No soy un médico" in welcome
     assert "oprima 2" in welcome and "AYUDA" in welcome  # 988 in Spanish
     assert "Gracias" in thanks
     menu = [label for label, _ in harness.buttons(PAT)]
