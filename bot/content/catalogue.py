@@ -795,6 +795,7 @@ class Button(StrEnum):
     MENU_FAQ = auto()
     MENU_SETTINGS = auto()
     MENU_HOME = auto()
+    LANGUAGE_NAME = auto()  # a language's own name: the button choosing it in /settings
     CONSENT_YES = auto()
     CONSENT_NO = auto()
     CONSENT_REVIEW = auto()

@@ -50,6 +50,13 @@ class ClinicProfile(_Strict):
             "anxiety",
             "psychiatr",
             "infusion",
+            # Spanish ("suicid" above covers it too)
+            "ketamina",
+            "infusión",
+            "depresión",
+            "ansiedad",
+            "psiquiatr",
+            "estrés postraumático",
         ]
     )
     phone: str = Field(min_length=3, max_length=32)

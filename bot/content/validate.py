@@ -29,7 +29,16 @@ from bot.content.catalogue import (
     StaffCommand,
 )
 from bot.content.schemas import FaqFile
-from bot.content.store import BUTTON, FAQ, TEMPLATE, Content, ContentError, button_key, faq_key
+from bot.content.store import (
+    BUTTON,
+    FAQ,
+    TEMPLATE,
+    TEMPLATE_SUFFIX,
+    Content,
+    ContentError,
+    button_key,
+    faq_key,
+)
 from bot.content.telegram_html import check_telegram_html
 from bot.domain.faq import FaqEntry
 from scheduler.data_file import DataFileError, SourceLines, parse_toml, problems_of
@@ -247,6 +256,43 @@ def _label_problems(content: Content, key: str, label: str) -> list[Problem]:
     return []
 
 
+LANGUAGE_FILES = ("buttons.toml", "commands.toml", STAFF_COMMANDS, "formats.toml", "faq.toml")
+"""The data files every language folder ships (safety.toml adds to the crisis screen and is
+not required: the screen reads every language's lexicon for every message)."""
+
+
+def _missing_texts(content: Content, lang: str, labels: dict[str, str]) -> list[str]:
+    """What the default language has and `lang`'s folder lacks (a patient would meet it in
+    the default language): every template, data file, button label, command and question."""
+    default, folder = content.default_language, content.root / lang
+    base = content.root / default
+    problems = [
+        f"{folder / path.relative_to(base)}: missing (falls back to {default})"
+        for path in sorted(base.rglob(f"*{TEMPLATE_SUFFIX}"))
+        if not (folder / path.relative_to(base)).exists()
+    ]
+    problems.extend(
+        f"{folder / file}: missing (falls back to {default})"
+        for file in LANGUAGE_FILES
+        if not (folder / file).exists()
+    )
+    if problems:
+        return problems  # a missing file's keys would only be listed again
+    missing = [k for k in content.buttons(default) if k not in labels]
+    if missing:
+        problems.append(f"{folder / 'buttons.toml'}: missing labels {missing}")
+    for file in ("commands.toml", STAFF_COMMANDS):
+        have = {c for c, _ in content.commands(lang, file)}
+        lacking = [c for c, _ in content.commands(default, file) if c not in have]
+        if lacking:
+            problems.append(f"{folder / file}: missing commands {lacking}")
+    have_faq = {e.key for e in content.faq(lang).entries}
+    lacking = [e.key for e in content.faq(default).entries if e.key not in have_faq]
+    if lacking:
+        problems.append(f"{folder / 'faq.toml'}: missing questions {lacking}")
+    return problems
+
+
 def validate_content(messages_dir: Path, default_language: str = "en") -> list[str]:
     """Every problem found, one line each, naming the file; an empty list means valid."""
     try:
@@ -281,6 +327,8 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
             missing = [str(k) for k in Button if k not in labels]
             if missing:
                 problems.append(f"{content.root / lang / 'buttons.toml'}: missing labels {missing}")
+        else:
+            problems.extend(_missing_texts(content, lang, labels))
         for key in labels:
             try:
                 content.button(key, lang, **SAMPLE_LABEL_CONTEXT)

@@ -16,12 +16,16 @@ The parser is a small tokenizer followed by a hand-written grammar:
    ("tomorrow", "thursday") into calendar dates using ``now_local``.
 
 All words live in the module-level vocabulary dicts below, so another language can be
-added by extending data rather than code.
+added by extending data rather than code. Spanish (``lang="es"``) reads its own words as well
+as English ones, phrases such as "pasado mañana", "a las" and "de la tarde", words with or
+without accents, and numeric dates day first (3/12 is the 3rd of December).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -101,6 +105,101 @@ MAX_INPUT_CHARS: Final = 200
 # Two-digit years ("12/3/26") are read in this century.
 _TWO_DIGIT_YEAR_BASE: Final = 2000
 
+# Spanish, added to the English words (a patient may type either) with accents removed, as
+# the words typed are ("miércoles" is read as "miercoles"). A key may be a phrase of words
+# ("pasado manana", "de la tarde", "a las"); the longest phrase wins. Numeric dates are
+# day/month: 3/12 is the 3rd of December.
+ES_MONTHS: Final[dict[str, int]] = {
+    "enero": 1, "ene": 1,
+    "febrero": 2, "feb": 2,
+    "marzo": 3, "mar": 3,
+    "abril": 4, "abr": 4,
+    "mayo": 5, "may": 5,
+    "junio": 6, "jun": 6,
+    "julio": 7, "jul": 7,
+    "agosto": 8, "ago": 8,
+    "septiembre": 9, "setiembre": 9, "sep": 9, "sept": 9, "set": 9,
+    "octubre": 10, "oct": 10,
+    "noviembre": 11, "nov": 11,
+    "diciembre": 12, "dic": 12,
+}  # fmt: skip
+# No "mar" for martes: it is marzo.
+ES_WEEKDAYS: Final[dict[str, int]] = {
+    "lunes": 0, "lun": 0,
+    "martes": 1,
+    "miercoles": 2, "mie": 2,
+    "jueves": 3, "jue": 3,
+    "viernes": 4, "vie": 4,
+    "sabado": 5, "sab": 5,
+    "domingo": 6, "dom": 6,
+}  # fmt: skip
+ES_RELATIVE_DAYS: Final[dict[str, int]] = {"hoy": 0, "manana": 1, "pasado manana": 2}
+ES_WEEKDAY_MODIFIERS: Final[frozenset[str]] = frozenset({"proximo", "este", "el proximo"})
+ES_NAMED_TIMES: Final[dict[str, tuple[int, int]]] = {"mediodia": (12, 0), "medianoche": (0, 0)}
+ES_MERIDIEMS: Final[dict[str, Literal["am", "pm"]]] = {
+    "a m": "am", "p m": "pm",  # "a. m.", "p. m."
+    "de la manana": "am", "de la madrugada": "am",
+    "de la tarde": "pm", "de la noche": "pm",
+}  # fmt: skip
+ES_FILLERS: Final[frozenset[str]] = frozenset(
+    {"el", "el dia", "a", "a las", "a la", "para el", "para las", "para la"}
+)
+ES_ORDINAL_SUFFIXES: Final[frozenset[str]] = frozenset({"º", "ro"})
+ES_DAY_MONTH_JOINERS: Final[frozenset[str]] = frozenset({"de"})
+
+_MAX_PHRASE_WORDS: Final = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Vocabulary:
+    """The words of one language. English's are the module's dicts themselves (not copies),
+    so they stay extensible by data."""
+
+    months: dict[str, int]
+    weekdays: dict[str, int]
+    relative_days: dict[str, int]
+    weekday_modifiers: frozenset[str]
+    named_times: dict[str, tuple[int, int]]
+    meridiems: dict[str, Literal["am", "pm"]]
+    fillers: frozenset[str]
+    ordinal_suffixes: frozenset[str]
+    day_month_joiners: frozenset[str]
+    day_first: bool  # numeric dates are day/month (3/12: 3 December), else month/day
+
+
+_ENGLISH: Final = _Vocabulary(
+    MONTHS,
+    WEEKDAYS,
+    RELATIVE_DAYS,
+    WEEKDAY_MODIFIERS,
+    NAMED_TIMES,
+    MERIDIEMS,
+    FILLERS,
+    ORDINAL_SUFFIXES,
+    DAY_MONTH_JOINERS,
+    day_first=False,
+)
+
+
+def _spanish() -> _Vocabulary:
+    return _Vocabulary(
+        {**MONTHS, **ES_MONTHS},
+        {**WEEKDAYS, **ES_WEEKDAYS},
+        {**RELATIVE_DAYS, **ES_RELATIVE_DAYS},
+        WEEKDAY_MODIFIERS | ES_WEEKDAY_MODIFIERS,
+        {**NAMED_TIMES, **ES_NAMED_TIMES},
+        {**MERIDIEMS, **ES_MERIDIEMS},
+        FILLERS | ES_FILLERS,
+        ORDINAL_SUFFIXES | ES_ORDINAL_SUFFIXES,
+        DAY_MONTH_JOINERS | ES_DAY_MONTH_JOINERS,
+        day_first=True,
+    )
+
+
+_VOCABULARIES: Final[dict[str, _Vocabulary]] = {"en": _ENGLISH, "es": _spanish()}
+LANGUAGES: Final = frozenset(_VOCABULARIES)
+"""The languages parse_when reads; any other is read as English."""
+
 
 class WhenParseError(ValueError):
     """The text could not be read as a date and time; ``code`` says why."""
@@ -176,6 +275,13 @@ def _classify_number(text: str, attached: bool) -> _Token:
     raise WhenParseError(ParseErrorCode.UNREADABLE, f"unrecognised number {text!r}")
 
 
+def _unaccented(word: str) -> str:
+    """"miércoles" -> "miercoles", "mañana" -> "manana": words are matched without accents."""
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
+
+
 def _tokenize(text: str) -> list[_Token]:
     """Split lower-cased text into tokens; commas vanish, one final "." is allowed."""
     text = _ISO_T_RE.sub(r"\1 ", text)
@@ -199,7 +305,7 @@ def _tokenize(text: str) -> list[_Token]:
         if kind == "num":
             tokens.append(_classify_number(lexeme, attached))
         elif kind == "word":
-            tokens.append(_Token("word", lexeme.replace(".", ""), attached=attached))
+            tokens.append(_Token("word", _unaccented(lexeme.replace(".", "")), attached=attached))
         elif kind == "dot" and pos < end:
             # Only a full stop at the very end of the message is tolerated.
             raise WhenParseError(ParseErrorCode.UNREADABLE, "stray '.'")
@@ -251,6 +357,21 @@ def _word_at(tokens: list[_Token], i: int) -> str | None:
     return None
 
 
+def _phrase_at(tokens: list[_Token], i: int, phrases: Collection[str]) -> tuple[str, int] | None:
+    """The longest of `phrases` (one or more words) written at ``i``, and the index after it."""
+    words: list[str] = []
+    for j in range(i, min(i + _MAX_PHRASE_WORDS, len(tokens))):
+        word = _word_at(tokens, j)
+        if word is None:
+            break
+        words.append(word)
+    for count in range(len(words), 0, -1):
+        phrase = " ".join(words[:count])
+        if phrase in phrases:
+            return phrase, i + count
+    return None
+
+
 def _short_number_at(tokens: list[_Token], i: int) -> int | None:
     """A plain 1-2 digit number at ``i`` (day of month or hour), else None."""
     if i < len(tokens) and tokens[i].kind == "num" and len(tokens[i].text) <= 2:
@@ -264,19 +385,22 @@ def _year_at(tokens: list[_Token], i: int) -> int | None:
     return None
 
 
-def _match_day(tokens: list[_Token], i: int) -> tuple[int, int] | None:
+def _match_day(tokens: list[_Token], i: int, v: _Vocabulary) -> tuple[int, int] | None:
     """Day of month with an optional glued ordinal suffix: ``3``, ``03``, ``3rd``."""
     day = _short_number_at(tokens, i)
     if day is None:
         return None
     i += 1
-    if _word_at(tokens, i) in ORDINAL_SUFFIXES and tokens[i].attached:
+    if _word_at(tokens, i) in v.ordinal_suffixes and tokens[i].attached:
         i += 1
     return day, i
 
 
-def _match_calendar_date(tokens: list[_Token], i: int) -> tuple[_CalendarDate, int] | None:
-    """ISO, US month/day[/year], "Dec 3 [2026]" or "3 [of] Dec [2026]"."""
+def _match_calendar_date(
+    tokens: list[_Token], i: int, v: _Vocabulary
+) -> tuple[_CalendarDate, int] | None:
+    """ISO, numeric month/day[/year] (day/month in a day-first language), "Dec 3 [2026]" or
+    "3 [of] Dec [[of] 2026]"."""
     if i >= len(tokens):
         return None
     token = tokens[i]
@@ -285,6 +409,8 @@ def _match_calendar_date(tokens: list[_Token], i: int) -> tuple[_CalendarDate, i
         return _CalendarDate(iso_year, month, day), i + 1
     if token.kind == "slash":
         month, day = int(token.parts[0]), int(token.parts[1])
+        if v.day_first:
+            month, day = day, month
         year: int | None = None
         if len(token.parts) == 3:
             year = int(token.parts[2])
@@ -293,56 +419,60 @@ def _match_calendar_date(tokens: list[_Token], i: int) -> tuple[_CalendarDate, i
         return _CalendarDate(year, month, day), i + 1
 
     month_word = _word_at(tokens, i)
-    if month_word in MONTHS:  # "Dec 3", "December 3rd, 2026"
-        matched_day = _match_day(tokens, i + 1)
+    if month_word in v.months:  # "Dec 3", "December 3rd, 2026"
+        matched_day = _match_day(tokens, i + 1, v)
         if matched_day is None:
             return None
         day, j = matched_day
-    else:  # "3 Dec", "3rd of December 2026"
-        matched_day = _match_day(tokens, i)
+    else:  # "3 Dec", "3rd of December 2026", "3 de diciembre"
+        matched_day = _match_day(tokens, i, v)
         if matched_day is None:
             return None
         day, j = matched_day
         day_is_marked = j > i + 1  # it had an ordinal suffix: "3rd"
-        if _word_at(tokens, j) in DAY_MONTH_JOINERS:
+        if _word_at(tokens, j) in v.day_month_joiners:
             j += 1
         month_word = _word_at(tokens, j)
-        if month_word not in MONTHS:
+        if month_word not in v.months:
             return None
         j += 1
-        if not day_is_marked and _is_bare_hour_at(tokens, j):
+        if not day_is_marked and _is_bare_hour_at(tokens, j, v):
             # "7 Dec 3" may be 03:00 on Dec 7 or 07:00 on Dec 3: refuse to guess.
             raise WhenParseError(ParseErrorCode.UNREADABLE, "number on both sides of the month")
+    if _word_at(tokens, j) in v.day_month_joiners and _year_at(tokens, j + 1) is not None:
+        j += 1  # "3 de diciembre de 2026"
     year = _year_at(tokens, j)
     if year is not None:
         j += 1
-    return _CalendarDate(year, MONTHS[month_word], day), j
+    return _CalendarDate(year, v.months[month_word], day), j
 
 
-def _is_bare_hour_at(tokens: list[_Token], i: int) -> bool:
+def _is_bare_hour_at(tokens: list[_Token], i: int, v: _Vocabulary) -> bool:
     """A plain 1-2 digit number at ``i`` not followed by am/pm or an ordinal suffix."""
     return _short_number_at(tokens, i) is not None and (
-        _word_at(tokens, i + 1) not in MERIDIEMS
-        and not (_word_at(tokens, i + 1) in ORDINAL_SUFFIXES and tokens[i + 1].attached)
+        _phrase_at(tokens, i + 1, v.meridiems) is None
+        and not (_word_at(tokens, i + 1) in v.ordinal_suffixes and tokens[i + 1].attached)
     )
 
 
-def _match_date(tokens: list[_Token], i: int) -> tuple[_DatePhrase, int] | None:
-    calendar = _match_calendar_date(tokens, i)
+def _match_date(tokens: list[_Token], i: int, v: _Vocabulary) -> tuple[_DatePhrase, int] | None:
+    calendar = _match_calendar_date(tokens, i, v)
     if calendar is not None:
         return calendar
-    word = _word_at(tokens, i)
-    if word in RELATIVE_DAYS:
-        return _RelativeDay(RELATIVE_DAYS[word]), i + 1
-    if word in WEEKDAY_MODIFIERS:
-        weekday_word = _word_at(tokens, i + 1)
-        if weekday_word in WEEKDAYS:
-            return _NextWeekday(WEEKDAYS[weekday_word]), i + 2
+    relative = _phrase_at(tokens, i, v.relative_days)
+    if relative is not None:
+        return _RelativeDay(v.relative_days[relative[0]]), relative[1]
+    modifier = _phrase_at(tokens, i, v.weekday_modifiers)
+    if modifier is not None:
+        weekday_word = _word_at(tokens, modifier[1])
+        if weekday_word in v.weekdays:
+            return _NextWeekday(v.weekdays[weekday_word]), modifier[1] + 1
         return None
-    if word in WEEKDAYS:
-        weekday = WEEKDAYS[word]
+    word = _word_at(tokens, i)
+    if word in v.weekdays:
+        weekday = v.weekdays[word]
         # "Thursday, December 3, 2026": a weekday may introduce a full date.
-        calendar = _match_calendar_date(tokens, i + 1)
+        calendar = _match_calendar_date(tokens, i + 1, v)
         if calendar is not None:
             found, j = calendar
             return (
@@ -353,8 +483,9 @@ def _match_date(tokens: list[_Token], i: int) -> tuple[_DatePhrase, int] | None:
     return None
 
 
-def _match_time(tokens: list[_Token], i: int) -> tuple[_TimePhrase, int] | None:
-    """``14:30``, ``9.15``, ``2:30 pm``, ``2pm``, a bare hour ``10``, ``noon``."""
+def _match_time(tokens: list[_Token], i: int, v: _Vocabulary) -> tuple[_TimePhrase, int] | None:
+    """``14:30``, ``9.15``, ``2:30 pm``, ``2pm``, a bare hour ``10``, ``noon``,
+    ``3 de la tarde``."""
     if i >= len(tokens):
         return None
     token = tokens[i]
@@ -363,35 +494,38 @@ def _match_time(tokens: list[_Token], i: int) -> tuple[_TimePhrase, int] | None:
         second = int(token.parts[2]) if len(token.parts) == 3 else 0
     elif token.kind == "num" and len(token.text) <= 2:
         hour, minute, second = int(token.text), 0, 0
-    elif token.kind == "word" and token.text in NAMED_TIMES:
-        hour, minute = NAMED_TIMES[token.text]
+    elif token.kind == "word" and token.text in v.named_times:
+        hour, minute = v.named_times[token.text]
         return _TimePhrase(hour, minute), i + 1
     else:
         return None
-    meridiem_word = _word_at(tokens, i + 1)
-    if meridiem_word in MERIDIEMS:
-        return _TimePhrase(hour, minute, second, MERIDIEMS[meridiem_word]), i + 2
+    meridiem = _phrase_at(tokens, i + 1, v.meridiems)
+    if meridiem is not None:
+        return _TimePhrase(hour, minute, second, v.meridiems[meridiem[0]]), meridiem[1]
     return _TimePhrase(hour, minute, second), i + 1
 
 
-def _parse_tokens(tokens: list[_Token]) -> tuple[_DatePhrase | None, _TimePhrase | None]:
+def _parse_tokens(
+    tokens: list[_Token], v: _Vocabulary
+) -> tuple[_DatePhrase | None, _TimePhrase | None]:
     """Find at most one date phrase and one time phrase, in any order."""
     date_phrase: _DatePhrase | None = None
     time_phrase: _TimePhrase | None = None
     i = 0
     while i < len(tokens):
-        if _word_at(tokens, i) in FILLERS:
-            i += 1
-            if i >= len(tokens) or _word_at(tokens, i) in FILLERS:
+        filler = _phrase_at(tokens, i, v.fillers)
+        if filler is not None:
+            i = filler[1]
+            if i >= len(tokens) or _phrase_at(tokens, i, v.fillers) is not None:
                 raise WhenParseError(ParseErrorCode.UNREADABLE, "dangling 'at'/'on'")
             continue
-        found_date = _match_date(tokens, i)
+        found_date = _match_date(tokens, i, v)
         if found_date is not None:
             if date_phrase is not None:
                 raise WhenParseError(ParseErrorCode.UNREADABLE, "more than one date")
             date_phrase, i = found_date
             continue
-        found_time = _match_time(tokens, i)
+        found_time = _match_time(tokens, i, v)
         if found_time is not None:
             if time_phrase is not None:
                 raise WhenParseError(ParseErrorCode.UNREADABLE, "more than one time")
@@ -459,8 +593,9 @@ def _to_relative_date(phrase: _RelativeDay | _NextWeekday, clock: time, now: dat
         raise WhenParseError(ParseErrorCode.INVALID_DATE, "beyond the calendar") from exc
 
 
-def parse_when(text: str, *, now_local: datetime) -> datetime:
-    """Read a patient's typed date and time.
+def parse_when(text: str, *, now_local: datetime, lang: str = "en") -> datetime:
+    """Read a patient's typed date and time, in the words of `lang` (see LANGUAGES; Spanish
+    reads English words too, and numeric dates day first).
 
     ``now_local`` is the patient's current *naive* wall-clock time; it fills in missing
     years and turns "tomorrow"/"thursday" into dates. Returns a naive wall-clock datetime
@@ -478,7 +613,8 @@ def parse_when(text: str, *, now_local: datetime) -> datetime:
     if len(stripped) > MAX_INPUT_CHARS:
         raise WhenParseError(ParseErrorCode.UNREADABLE, "too long")
 
-    date_phrase, time_phrase = _parse_tokens(_tokenize(stripped.casefold()))
+    vocabulary = _VOCABULARIES.get(lang, _ENGLISH)
+    date_phrase, time_phrase = _parse_tokens(_tokenize(stripped.casefold()), vocabulary)
     if date_phrase is None and time_phrase is None:
         raise WhenParseError(ParseErrorCode.UNREADABLE, "no date or time found")
 

@@ -57,12 +57,13 @@ class AppointmentService:
         self.clock = clock
         self.planner = planner
 
-    def read(self, text: str, zone_name: str) -> Proposal | Ambiguity:
-        """Turn typed text into a checked instant, or raise BookingRefused saying why not."""
+    def read(self, text: str, zone_name: str, lang: str = "en") -> Proposal | Ambiguity:
+        """Turn typed text (in the words of `lang`) into a checked instant, or raise
+        BookingRefused saying why not."""
         zone = load_zone(zone_name)
         now_local = to_local(self.clock.now(), zone).replace(tzinfo=None)
         try:
-            wall = parse_when(text, now_local=now_local)
+            wall = parse_when(text, now_local=now_local, lang=lang)
         except WhenParseError as exc:
             raise BookingRefused(exc.code) from exc
         return self.at_wall_time(wall, zone.key)

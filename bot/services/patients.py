@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.db.models import Patient
 from bot.db.repository import Repository
 from scheduler.clock import Clock
@@ -43,6 +45,15 @@ class PatientService:
         zone = load_zone(name)
         patient.timezone = zone.key
         return zone.key
+
+    async def set_language(self, patient: Patient, lang: str, available: Sequence[str]) -> bool:
+        """Store the language the bot speaks to the patient, one of `available` (the content's
+        languages); False, and nothing changed, for any other."""
+        if lang not in available:
+            return False
+        if patient.language != lang:  # a second tap takes no write lock
+            patient.language = lang
+        return True
 
     async def mark_reachable(self, telegram_id: int, reachable: bool) -> bool:
         return await self.repo.set_reachable_by_telegram_id(telegram_id, reachable)

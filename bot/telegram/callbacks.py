@@ -90,6 +90,10 @@ class ZoneCb(CallbackData, prefix="z"):
     zone: str  # an IANA name from the common list, or "other"
 
 
+class LangCb(CallbackData, prefix="lg"):
+    lang: str = Field(max_length=8)  # a language folder of messages/ (checked when tapped)
+
+
 class ForgetCb(CallbackData, prefix="x"):
     confirm: bool
     t: str = Field(default="", max_length=16)  # the offer's token (see new_token)

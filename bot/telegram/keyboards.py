@@ -30,6 +30,7 @@ from bot.telegram.callbacks import (
     InviteAction,
     InviteCb,
     InviteConsentCb,
+    LangCb,
     MenuCb,
     MenuTarget,
     RosterCb,
@@ -218,11 +219,26 @@ class Keyboards:
             2,
         )
 
-    def zones(self) -> InlineKeyboardMarkup:
+    def _zone_buttons(self) -> list[tuple[str, str | CallbackData]]:
         buttons: list[tuple[str, str | CallbackData]] = [
             (self._label(key), ZoneCb(zone=zone)) for zone, key in COMMON_ZONES
         ]
         buttons.append((self._label(Button.ZONE_OTHER), ZoneCb(zone="other")))
+        return buttons
+
+    def zones(self) -> InlineKeyboardMarkup:
+        buttons = self._zone_buttons()
+        buttons.append((self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME)))
+        return self._markup(buttons, 2)
+
+    def settings(self) -> InlineKeyboardMarkup:
+        """The common zones, "another zone", then each other language by its own name."""
+        buttons = self._zone_buttons()
+        buttons.extend(
+            (self.content.button(Button.LANGUAGE_NAME, lang), LangCb(lang=lang))
+            for lang in self.content.languages
+            if lang != self.lang
+        )
         buttons.append((self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME)))
         return self._markup(buttons, 2)
 

@@ -97,6 +97,11 @@ class Reply:
         self._actions: list[_Action] = []
 
     # --- what handlers call ---------------------------------------------------------------
+    def use_language(self, lang: str) -> None:
+        """Answer in `lang` from here on (the patient has just chosen it)."""
+        self.lang = lang
+        self.kb = Keyboards(self.content, lang)
+
     def render(self, message: Message) -> str:
         return self.content.render_message(message, self.lang)
 

@@ -210,6 +210,9 @@ async def test_setmycommands_lists_the_core_commands(harness: Harness) -> None:
     [call] = [c for c in calls if "language_code" not in c.params]
     assert {c.params.get("language_code") for c in calls} == {None, "es"}
     names = [c["command"] for c in call.params["commands"]]
+    spanish = {c.params.get("language_code"): c for c in calls}["es"]
+    assert [c["command"] for c in spanish.params["commands"]] == names
+    assert spanish.params["commands"][0]["description"] == "Bienvenida y menú principal"
     assert names == [
         "start",
         "appointment",

@@ -47,8 +47,46 @@ def test_language_falls_back_to_default() -> None:
     content = Content(BUNDLED)
     assert content.language_for("fr-FR") == "en"
     assert content.language_for("es-MX") == "es"
+    assert content.language_for("fr") == "en"
     assert content.language_for(None) == "en"
     assert content.template_name("menu", "xx") == "en/menu.html.j2"
+
+
+def test_spanish_dates_are_spelled_in_spanish() -> None:
+    content = Content(BUNDLED)
+    when = datetime(2026, 12, 3, 14, 30, tzinfo=ZoneInfo("America/New_York"))
+    assert (
+        content.format_datetime(when, "es") == "jueves 3 de diciembre de 2026, a las 2:30 p. m. EST"
+    )
+    assert content.format_datetime(when, "es", "datetime_short") == "jue 3 dic, 2:30 p. m."
+
+
+def test_a_text_missing_from_a_shipped_language_is_reported(messages: Path) -> None:
+    (messages / "es" / "reminders" / "ride.html.j2").unlink()
+    (messages / "es" / "staff_commands.toml").unlink()
+    problems = validate_content(messages)
+    assert (
+        f"{messages / 'es' / 'reminders' / 'ride.html.j2'}: missing (falls back to en)" in problems
+    )
+    assert f"{messages / 'es' / 'staff_commands.toml'}: missing (falls back to en)" in problems
+
+
+def test_a_label_command_or_question_missing_from_a_shipped_language_is_reported(
+    messages: Path,
+) -> None:
+    es = messages / "es"
+    buttons = (es / "buttons.toml").read_text(encoding="utf-8")
+    (es / "buttons.toml").write_text(buttons.replace('faq_more = "Más preguntas"\n', ""))
+    commands = (es / "commands.toml").read_text(encoding="utf-8")
+    (es / "commands.toml").write_text(commands.rsplit("[[command]]", 1)[0])
+    faq = (es / "faq.toml").read_text(encoding="utf-8")
+    (es / "faq.toml").write_text(faq.rsplit("[[prompt]]", 1)[0])
+    problems = validate_content(messages)
+    assert f"{es / 'buttons.toml'}: missing labels ['faq_more']" in problems
+    assert f"{es / 'commands.toml'}: missing commands ['forget']" in problems
+    assert f"{es / 'faq.toml'}: missing questions ['contact']" in problems
+    # English stays complete, and Spanish still falls back to it for what is missing.
+    assert Content(messages).button("faq_more", "es") == "More questions"
 
 
 def test_patient_values_are_escaped() -> None:
@@ -64,7 +102,9 @@ def test_button_labels_with_and_without_jinja(messages: Path) -> None:
     labels.write_text(
         labels.read_text(encoding="utf-8")
         + 'x_plain = "  Café ✅  "\nx_blank = "   "\nx_braces = "{{ label }} (at {{ lang }})"\n'
-        + 'x_long = "' + "a" * 50 + '{{ label }}"\n',
+        + 'x_long = "'
+        + "a" * 50
+        + '{{ label }}"\n',
         encoding="utf-8",
     )
     content = Content(messages)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.content.store import Content
 from bot.domain import when_parser
 from bot.domain.when_parser import ParseErrorCode, WhenParseError, parse_when
 
@@ -23,6 +25,12 @@ MONTH_NAMES = (
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 DEC_3_1430 = datetime(2026, 12, 3, 14, 30)
+
+ES_MONTHS = (
+    "enero", "febrero", "marzo", "abril", "mayo", "junio",
+    "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
+)  # fmt: skip
+ES_WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 
 
 def parse(text: str, now: datetime = NOW) -> datetime:
@@ -397,21 +405,70 @@ FORMATTERS = (
 )
 
 
+def fmt_es_long(m: datetime) -> str:
+    hour, meridiem = hour12(m)
+    ampm = "a. m." if meridiem == "AM" else "p. m."
+    return (
+        f"{ES_WEEKDAYS[m.weekday()]} {m.day} de {ES_MONTHS[m.month - 1]} de {m.year}"
+        f" a las {hour}:{m.minute:02d} {ampm}"
+    )
+
+
+def fmt_es_short(m: datetime) -> str:
+    return f"{m.day} {ES_MONTHS[m.month - 1][:3]} {m.year} {m:%H:%M}"
+
+
+def fmt_es_numeric(m: datetime) -> str:
+    hour, meridiem = hour12(m)
+    return f"{m.day}/{m.month}/{m.year} {hour}:{m.minute:02d}{meridiem.lower()}"
+
+
+def fmt_es_time_first(m: datetime) -> str:
+    return f"a las {m:%H:%M} el {m.day} de {ES_MONTHS[m.month - 1]} de {m.year}"
+
+
+ES_FORMATTERS = (fmt_es_long, fmt_es_short, fmt_es_time_first)
+
+
 def test_full_formatter_matches_strftime() -> None:
     moment = datetime(2026, 12, 3, 14, 5)
     assert fmt_full(moment) == "Thursday, December 3, 2026 at 2:05 PM"
 
 
-@settings(max_examples=400)
+def unaccented(text: str) -> str:
+    return text.translate(str.maketrans("áéíóúñÁÉÍÓÚÑ", "aeiounAEIOUN"))
+
+
+@settings(max_examples=800)
 @given(
     moment=minute_datetimes,
-    formatter=st.sampled_from(FORMATTERS),
-    case=st.sampled_from([str, str.lower, str.upper]),
+    written=st.one_of(
+        st.tuples(st.sampled_from(FORMATTERS), st.just("en")),
+        st.tuples(st.sampled_from(FORMATTERS + ES_FORMATTERS), st.just("es")),
+    ),
+    case=st.sampled_from([str, str.lower, str.upper, str.title, unaccented]),
 )
 def test_property_formatted_datetimes_round_trip(
-    moment: datetime, formatter: Callable[[datetime], str], case: Callable[[str], str]
+    moment: datetime,
+    written: tuple[Callable[[datetime], str], str],
+    case: Callable[[str], str],
 ) -> None:
-    assert parse(case(formatter(moment))) == moment
+    formatter, lang = written
+    if lang == "es" and formatter in (fmt_us, fmt_us_short_year):
+        formatter = fmt_es_numeric  # numeric dates are day first in Spanish
+    assert parse_when(case(formatter(moment)), now_local=NOW, lang=lang) == moment
+
+
+YEARLESS: dict[str, tuple[Callable[[datetime], str], ...]] = {
+    "en": (
+        lambda t: f"{MONTH_NAMES[t.month - 1]} {t.day} {t:%H:%M}",
+        lambda t: f"{t.month}/{t.day} {t:%H:%M}",
+    ),
+    "es": (
+        lambda t: f"{t.day} de {ES_MONTHS[t.month - 1]} {t:%H:%M}",
+        lambda t: f"{t.day}/{t.month} {t:%H:%M}",
+    ),
+}
 
 
 @settings(max_examples=300)
@@ -420,15 +477,15 @@ def test_property_formatted_datetimes_round_trip(
     days_ahead=st.integers(min_value=0, max_value=364),
     hour=st.integers(0, 23),
     minute=st.integers(0, 59),
+    lang=st.sampled_from(sorted(YEARLESS)),
 )
 def test_property_yearless_dates_pick_the_next_occurrence(
-    now: datetime, days_ahead: int, hour: int, minute: int
+    now: datetime, days_ahead: int, hour: int, minute: int, lang: str
 ) -> None:
     target_day = now.date() + timedelta(days=days_ahead)
     target = datetime.combine(target_day, datetime.min.time()).replace(hour=hour, minute=minute)
-    text = f"{MONTH_NAMES[target.month - 1]} {target.day} {target:%H:%M}"
-    assert parse(text, now) == target
-    assert parse(f"{target.month}/{target.day} {target:%H:%M}", now) == target
+    for written in YEARLESS[lang]:
+        assert parse_when(written(target), now_local=now, lang=lang) == target
 
 
 @settings(max_examples=300)
@@ -447,16 +504,16 @@ def test_property_weekday_is_the_next_one_ahead(
     assert now < result <= now + timedelta(days=7)
 
 
-def outcome(text: str, now: datetime = NOW) -> datetime | WhenParseError:
+def outcome(text: str, now: datetime = NOW, lang: str = "en") -> datetime | WhenParseError:
     """Parse, returning the WhenParseError instead of raising; anything else propagates."""
     try:
-        return parse(text, now)
+        return parse_when(text, now_local=now, lang=lang)
     except WhenParseError as err:
         return err
 
 
-def assert_only_parse_errors(text: str, now: datetime = NOW) -> None:
-    result = outcome(text, now)
+def assert_only_parse_errors(text: str, now: datetime = NOW, lang: str = "en") -> None:
+    result = outcome(text, now, lang)
     if isinstance(result, WhenParseError):
         assert isinstance(result.code, ParseErrorCode)
     else:
@@ -623,3 +680,97 @@ def test_adversarial_input_is_fast(text: str) -> None:
 def test_date_type_is_not_accepted_as_now() -> None:
     with pytest.raises(TypeError):
         parse_when("tomorrow 10am", now_local=date(2026, 11, 23))  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------
+# Spanish
+# --------------------------------------------------------------------------------------
+
+def parse_es(text: str, now: datetime = NOW) -> datetime:
+    return parse_when(text, now_local=now, lang="es")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3 de diciembre 14:30", DEC_3_1430),
+        ("3 dic 2:30 pm", DEC_3_1430),
+        ("3 Dic. 2:30 p. m.", DEC_3_1430),
+        ("mañana 10am", datetime(2026, 11, 24, 10, 0)),
+        ("manana a las 10", datetime(2026, 11, 24, 10, 0)),
+        ("el jueves a las 9:15", datetime(2026, 11, 26, 9, 15)),
+        ("jueves 3 de la tarde", datetime(2026, 11, 26, 15, 0)),
+        ("el próximo miércoles a las 8 de la noche", datetime(2026, 11, 25, 20, 0)),
+        ("pasado mañana 10:00", datetime(2026, 11, 25, 10, 0)),
+        ("hoy a mediodía", datetime(2026, 11, 23, 12, 0)),
+        ("mañana a las 10 de la mañana", datetime(2026, 11, 24, 10, 0)),
+        ("3/12 14:30", DEC_3_1430),  # day/month
+        ("3/12/26 2:30pm", DEC_3_1430),
+        ("jueves, 3 de diciembre de 2026, a las 2:30 p. m.", DEC_3_1430),
+        ("2026-12-03 14:30", DEC_3_1430),
+        ("Dec 3 2:30 pm", DEC_3_1430),  # English words are read too
+        ("tomorrow 10am", datetime(2026, 11, 24, 10, 0)),
+    ],
+)
+def test_spanish_examples(text: str, expected: datetime) -> None:
+    assert parse_es(text) == expected
+
+
+def test_numeric_dates_are_month_first_in_english_and_day_first_in_spanish() -> None:
+    assert parse("3/12 14:30") == datetime(2027, 3, 12, 14, 30)
+    assert parse_es("3/12 14:30") == DEC_3_1430
+    assert parse_when("3/12 14:30", now_local=NOW, lang="xx") == datetime(2027, 3, 12, 14, 30)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("3 de diciembre", "missing_time"),
+        ("a las 10", "missing_date"),
+        ("31/2 10:00", "invalid_date"),
+        ("jueves 3 de diciembre 10:00", "invalid_date"),  # the next 3 Dec is a Friday
+        ("el el jueves 10:00", "unreadable"),
+        ("mañana a las", "unreadable"),
+    ],
+)
+def test_spanish_error_codes(text: str, code: str) -> None:
+    with pytest.raises(WhenParseError) as info:
+        parse_es(text, datetime(2027, 1, 4, 9, 0))
+    assert info.value.code == code
+
+
+def test_spanish_words_are_not_read_in_english() -> None:
+    with pytest.raises(WhenParseError):
+        parse("mañana 10am")
+
+
+def test_the_spanish_confirmation_reads_back() -> None:
+    """What the bot shows a Spanish patient (formats.toml) is itself a date it reads."""
+    content = Content(Path(__file__).resolve().parents[2] / "messages")
+    for moment in (DEC_3_1430, datetime(2027, 8, 1, 0, 5), datetime(2026, 12, 31, 12, 0)):
+        shown = content.format_datetime(moment, "es")  # naive: no zone abbreviation
+        assert parse_es(shown) == moment, shown
+
+
+@settings(max_examples=300)
+@given(
+    now=minute_datetimes,
+    weekday=st.integers(0, 6),
+    hour=st.integers(1, 12),
+    minute=st.integers(0, 59),
+    afternoon=st.booleans(),
+)
+def test_property_spanish_weekday_is_the_next_one_ahead(
+    now: datetime, weekday: int, hour: int, minute: int, afternoon: bool
+) -> None:
+    part = "de la tarde" if afternoon else "de la mañana"
+    result = parse_es(f"el {ES_WEEKDAYS[weekday]} a las {hour}:{minute:02d} {part}", now)
+    assert result.weekday() == weekday
+    assert (result.hour, result.minute) == (hour % 12 + (12 if afternoon else 0), minute)
+    assert now < result <= now + timedelta(days=7)
+
+
+@settings(max_examples=500)
+@given(st.text())
+def test_property_arbitrary_text_in_spanish_only_raises_parse_errors(text: str) -> None:
+    assert_only_parse_errors(text, lang="es")

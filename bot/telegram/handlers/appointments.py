@@ -93,7 +93,7 @@ async def read_time(
     patient: Patient,
     appointments: AppointmentService,
 ) -> None:
-    reading = appointments.read(message.text or "", patient.timezone)
+    reading = appointments.read(message.text or "", patient.timezone, patient.language)
     data = await state.get_data()
     token = new_token()  # a new offer: the buttons of any earlier one stop working
     if isinstance(reading, Ambiguity):

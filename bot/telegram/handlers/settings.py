@@ -1,4 +1,4 @@
-"""Patient settings: the time zone used to read and show times."""
+"""Patient settings: the time zone used to read and show times, and the language."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from bot.content.catalogue import (
 )
 from bot.db.models import Patient
 from bot.services.patients import PatientService
-from bot.telegram.callbacks import MenuCb, MenuTarget, ZoneCb
+from bot.telegram.callbacks import LangCb, MenuCb, MenuTarget, ZoneCb
 from bot.telegram.filters import PlainText
 from bot.telegram.keyboards import COMMON_ZONES
 from bot.telegram.middlewares import RequireConsent
@@ -34,7 +34,7 @@ async def show_settings(
 ) -> None:
     await state.clear()
     now_local = to_local(clock.now(), load_zone(patient.timezone))
-    reply.send(Settings(zone=patient.timezone, now_local=now_local), reply.kb.zones())
+    reply.send(Settings(zone=patient.timezone, now_local=now_local), reply.kb.settings())
 
 
 async def ask_zone(callback: CallbackQuery, state: FSMContext, reply: Reply) -> None:
@@ -86,6 +86,23 @@ async def typed_zone(
     await _save_zone((message.text or "")[:64], state, reply, patient, patients, clock)
 
 
+async def pick_language(
+    callback: CallbackQuery,
+    callback_data: LangCb,
+    state: FSMContext,
+    reply: Reply,
+    patient: Patient,
+    patients: PatientService,
+    clock: Clock,
+) -> None:
+    """Speak the chosen language from this answer on: the settings again, in it."""
+    if not await patients.set_language(patient, callback_data.lang, reply.content.languages):
+        reply.send(StaleButton(), reply.kb.home())
+        return
+    reply.use_language(callback_data.lang)
+    await show_settings(callback, state, reply, patient, clock)
+
+
 def create_router() -> Router:
     """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     r = Router(name="settings")
@@ -95,5 +112,6 @@ def create_router() -> Router:
     r.callback_query.register(show_settings, MenuCb.filter(F.to == MenuTarget.SETTINGS))
     r.callback_query.register(ask_zone, ZoneCb.filter(F.zone == "other"))
     r.callback_query.register(pick_zone, ZoneCb.filter(F.zone != "other"))
+    r.callback_query.register(pick_language, LangCb.filter())
     r.message.register(typed_zone, ZoneSetting.waiting_for_zone, PlainText())
     return r
