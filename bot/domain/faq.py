@@ -8,15 +8,24 @@ Scoring: every keyword found in the text (whole words only) adds to its entry's 
 single word adds 1 (a plural ending "s"/"es" in the text still counts); a phrase adds twice
 its number of words, so "how long is recovery" outweighs the more general "how long". The
 highest score wins, ties go to the entry listed first, and no keyword at all gives None.
+
+People type fast: accents are folded on both sides ("recuperacion" is "recuperación"), and a
+word of the text that is no keyword word but one typing slip away from one (two for long
+words; rapidfuzz's Levenshtein distance) is read as that word first ("how lng is recovery").
+Words shorter than three letters are never corrected, and nothing is corrected to a keyword
+word shorter than four ("ivy" stays "ivy", not "iv").
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field
 from pydantic.dataclasses import dataclass
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from bot.domain.safety import normalize
 
@@ -62,6 +71,12 @@ class FaqEntry:
     template: Annotated[str, Field(pattern=r"^[a-z0-9_]+(?:/[a-z0-9_]+)*$")]
 
 
+def _folded(text: str) -> str:
+    """`normalize`d, without accents: what both keywords and questions are compared as."""
+    decomposed = unicodedata.normalize("NFKD", normalize(text))
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
 def _word_forms(tokens: Iterable[str]) -> set[str]:
     """The words of a message plus their singular guesses ("infusions" -> "infusion")."""
     forms: set[str] = set()
@@ -87,7 +102,7 @@ class FaqMatcher:
             words: set[str] = set()
             phrases: dict[str, int] = {}
             for keyword in entry.keywords:
-                norm = normalize(keyword)
+                norm = _folded(keyword)
                 if not norm:
                     continue
                 n_words = norm.count(" ") + 1
@@ -97,6 +112,11 @@ class FaqMatcher:
                     phrases[f" {norm} "] = PHRASE_WEIGHT_PER_WORD * n_words
             self._words.append(frozenset(words))
             self._phrases.append(tuple(phrases.items()))
+        vocabulary = {w for words in self._words for w in words}
+        vocabulary |= {w for phrases in self._phrases for p, _ in phrases for w in p.split()}
+        self._vocabulary = frozenset(vocabulary)
+        # Only words of four letters or more are corrected to: "ivy" stays clear of "iv".
+        self._choices = tuple(sorted(w for w in vocabulary if len(w) >= 4))
 
     @property
     def entries(self) -> tuple[FaqEntry, ...]:
@@ -108,7 +128,7 @@ class FaqMatcher:
     def match(self, text: str) -> FaqEntry | None:
         if not text:
             return None
-        norm = normalize(text)
+        norm = " ".join(self._corrected(_folded(text).split()))
         if not norm:
             return None
         padded = f" {norm} "
@@ -121,3 +141,19 @@ class FaqMatcher:
             if score > best_score:  # strictly greater: ties keep the earlier entry
                 best, best_score = entry, score
         return best
+
+    def _corrected(self, tokens: list[str]) -> list[str]:
+        """Each token, or the keyword word it is a typing slip away from."""
+        out: list[str] = []
+        for token in tokens:
+            if len(token) < 3 or token in self._vocabulary or token.isdigit():
+                out.append(token)
+                continue
+            hit = process.extractOne(
+                token,
+                self._choices,
+                scorer=Levenshtein.distance,
+                score_cutoff=1 if len(token) < 7 else 2,
+            )
+            out.append(str(hit[0]) if hit is not None else token)
+        return out

@@ -206,3 +206,19 @@ def test_faq_problems_name_the_line(tmp_path: Path) -> None:
     line = FAQ_TOML.read_text(encoding="utf-8").split("\n").index('key = "how_long"') + 1
     with pytest.raises(ContentError, match=rf"^{re.escape(str(path))}:{line}: prompt\[2\]\.key: "):
         load_file(FaqFile, path)
+
+
+def test_typos_and_missing_accents_still_find_the_question() -> None:
+    matcher = FaqMatcher(
+        [
+            FaqEntry("recovery", "Recovery", ("recovery", "how long", "recuperación"), "faq/a"),
+            FaqEntry("feel", "Feeling", ("feel like",), "faq/b"),
+        ]
+    )
+    assert matcher.match("how lng is recovery").key == "recovery"  # type: ignore[union-attr]
+    assert matcher.match("recuperacion").key == "recovery"  # type: ignore[union-attr]
+    assert matcher.match("what does it fel like").key == "feel"  # type: ignore[union-attr]
+    assert matcher.match("recoverry??").key == "recovery"  # type: ignore[union-attr]
+    # Far from every keyword, or too short to guess: nothing.
+    assert matcher.match("banana") is None
+    assert matcher.match("how") is None
