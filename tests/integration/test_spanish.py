@@ -96,3 +96,21 @@ async def test_a_language_the_bot_does_not_have_is_refused(harness: Harness) -> 
     assert "no longer active" in reply
     stored = await dbcheck.patient(harness, PAT)
     assert stored is not None and stored.language == "en"
+
+
+async def test_done_means_a_spanish_patient_books_asks_and_is_kept_safe(harness: Harness) -> None:
+    # The issue's own words: "jueves 3 de la tarde", a question typed without accents and
+    # with a slip, and "quiero morir" answered at once with 988 in Spanish.
+    await _consent_in_spanish(harness)
+    await harness.command(PAT, "appointment")
+    [confirm] = await harness.send(PAT, "jueves 3 de la tarde")
+    assert "jueves 26 de noviembre de 2026, a las 3:00 p. m. EST" in confirm
+    [saved] = await harness.tap(PAT, "Confirmar")
+    assert "¡Guardada!" in saved
+    [faq] = await harness.send(PAT, "cuanto dura la recuperasion")
+    assert "Después de la infusión" in faq
+    # The crisis screen answers before reading the database: in the language of the patient's
+    # Telegram, which for a Spanish speaker is Spanish.
+    update = _from(updates.message_update(PAT, "quiero morir"), "es")
+    crisis = texts_to(await harness.feed(update), PAT)[0]
+    assert "988" in crisis and "oprima 2" in crisis and "AYUDA" in crisis
