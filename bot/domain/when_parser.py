@@ -86,7 +86,8 @@ WEEKDAY_MODIFIERS: Final[frozenset[str]] = frozenset({"next", "this"})
 NAMED_TIMES: Final[dict[str, tuple[int, int]]] = {"noon": (12, 0), "midnight": (0, 0)}
 
 # "am"/"pm" markers (also reached from "a.m." and "p.m." once dots are removed).
-MERIDIEMS: Final[dict[str, Literal["am", "pm"]]] = {"am": "am", "pm": "pm"}
+Meridiem = Literal["am", "pm", "night"]
+MERIDIEMS: Final[dict[str, Meridiem]] = {"am": "am", "pm": "pm"}
 
 # Words that may appear right before a date or time phrase and carry no meaning.
 FILLERS: Final[frozenset[str]] = frozenset({"at", "on"})
@@ -136,10 +137,12 @@ ES_WEEKDAYS: Final[dict[str, int]] = {
 ES_RELATIVE_DAYS: Final[dict[str, int]] = {"hoy": 0, "manana": 1, "pasado manana": 2}
 ES_WEEKDAY_MODIFIERS: Final[frozenset[str]] = frozenset({"proximo", "este", "el proximo"})
 ES_NAMED_TIMES: Final[dict[str, tuple[int, int]]] = {"mediodia": (12, 0), "medianoche": (0, 0)}
-ES_MERIDIEMS: Final[dict[str, Literal["am", "pm"]]] = {
+# "de la noche" is evening up to 11 and the small hours after: "12 de la noche" is midnight
+# (as "medianoche"), "1 de la noche" 1 a.m., "9 de la noche" 9 p.m.
+ES_MERIDIEMS: Final[dict[str, Meridiem]] = {
     "a m": "am", "p m": "pm",  # "a. m.", "p. m."
     "de la manana": "am", "de la madrugada": "am",
-    "de la tarde": "pm", "de la noche": "pm",
+    "de la tarde": "pm", "de la noche": "night",
 }  # fmt: skip
 ES_FILLERS: Final[frozenset[str]] = frozenset(
     {"el", "el dia", "a", "a las", "a la", "para el", "para las", "para la"}
@@ -160,7 +163,7 @@ class _Vocabulary:
     relative_days: dict[str, int]
     weekday_modifiers: frozenset[str]
     named_times: dict[str, tuple[int, int]]
-    meridiems: dict[str, Literal["am", "pm"]]
+    meridiems: dict[str, Meridiem]
     fillers: frozenset[str]
     ordinal_suffixes: frozenset[str]
     day_month_joiners: frozenset[str]
@@ -348,7 +351,7 @@ class _TimePhrase:
     hour: int
     minute: int
     second: int = 0
-    meridiem: Literal["am", "pm"] | None = None
+    meridiem: Meridiem | None = None
 
 
 def _word_at(tokens: list[_Token], i: int) -> str | None:
@@ -552,9 +555,9 @@ def _to_clock(phrase: _TimePhrase) -> time:
         return time(hour, minute)
     if not 1 <= hour <= 12:
         raise WhenParseError(ParseErrorCode.INVALID_TIME, f"hour {hour} {phrase.meridiem}")
-    # 12am is midnight and 12pm is noon.
+    # 12am is midnight and 12pm is noon; "de la noche" is p.m. from 6 to 11, else a.m.
     hour %= 12
-    if phrase.meridiem == "pm":
+    if phrase.meridiem == "pm" or (phrase.meridiem == "night" and hour >= 6):
         hour += 12
     return time(hour, minute)
 

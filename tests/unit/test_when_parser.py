@@ -774,3 +774,12 @@ def test_property_spanish_weekday_is_the_next_one_ahead(
 @given(st.text())
 def test_property_arbitrary_text_in_spanish_only_raises_parse_errors(text: str) -> None:
     assert_only_parse_errors(text, lang="es")
+
+
+def test_spanish_night_is_evening_then_small_hours() -> None:
+    # "de la noche": 9 at night is 21:00, 12 at night is midnight (as "medianoche"), and
+    # 1 at night is 01:00; never noon.
+    assert parse_es("jueves 9 de la noche") == datetime(2026, 11, 26, 21, 0)
+    assert parse_es("jueves 12 de la noche") == datetime(2026, 11, 26, 0, 0)
+    assert parse_es("jueves 12 de la noche") == parse_es("jueves medianoche")
+    assert parse_es("jueves 1 de la noche") == datetime(2026, 11, 26, 1, 0)
