@@ -35,6 +35,7 @@ MAX_TITLE_LENGTH = 40
 PHRASE_WEIGHT_PER_WORD = 2
 
 
+_CORRECTIONS_KEPT = 4096
 MAX_KEYWORDS = 100
 MAX_KEYWORD_LENGTH = 80
 
@@ -117,6 +118,7 @@ class FaqMatcher:
         self._vocabulary = frozenset(vocabulary)
         # Only words of four letters or more are corrected to: "ivy" stays clear of "iv".
         self._choices = tuple(sorted(w for w in vocabulary if len(w) >= 4))
+        self._corrections: dict[str, str] = {}
 
     @property
     def entries(self) -> tuple[FaqEntry, ...]:
@@ -143,17 +145,25 @@ class FaqMatcher:
         return best
 
     def _corrected(self, tokens: list[str]) -> list[str]:
-        """Each token, or the keyword word it is a typing slip away from."""
-        out: list[str] = []
-        for token in tokens:
-            if len(token) < 3 or token in self._vocabulary or token.isdigit():
-                out.append(token)
-                continue
-            hit = process.extractOne(
-                token,
-                self._choices,
-                scorer=Levenshtein.distance,
-                score_cutoff=1 if len(token) < 7 else 2,
-            )
-            out.append(str(hit[0]) if hit is not None else token)
-        return out
+        """Each token, or the keyword word it is a typing slip away from. Each distinct token
+        is looked up once per matcher (a bounded cache: a message repeats its words, and
+        patients ask the same questions)."""
+        return [self._correct(token) for token in tokens]
+
+    def _correct(self, token: str) -> str:
+        if len(token) < 3 or len(token) > 24 or token in self._vocabulary or token.isdigit():
+            return token
+        cached = self._corrections.get(token)
+        if cached is not None:
+            return cached
+        hit = process.extractOne(
+            token,
+            self._choices,
+            scorer=Levenshtein.distance,
+            score_cutoff=1 if len(token) < 7 else 2,
+        )
+        corrected = str(hit[0]) if hit is not None else token
+        if len(self._corrections) >= _CORRECTIONS_KEPT:
+            self._corrections.clear()
+        self._corrections[token] = corrected
+        return corrected
