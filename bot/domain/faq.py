@@ -18,7 +18,6 @@ word shorter than four ("ivy" stays "ivy", not "iv").
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Annotated
 
@@ -27,6 +26,7 @@ from pydantic.dataclasses import dataclass
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from bot.domain.accents import unaccented
 from bot.domain.safety import normalize
 
 __all__ = ["MAX_KEYWORDS", "MAX_KEYWORD_LENGTH", "MAX_TITLE_LENGTH", "FaqEntry", "FaqMatcher"]
@@ -74,8 +74,7 @@ class FaqEntry:
 
 def _folded(text: str) -> str:
     """`normalize`d, without accents: what both keywords and questions are compared as."""
-    decomposed = unicodedata.normalize("NFKD", normalize(text))
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
+    return unaccented(normalize(text))
 
 
 def _word_forms(tokens: Iterable[str]) -> set[str]:

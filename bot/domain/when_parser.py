@@ -24,12 +24,13 @@ without accents, and numeric dates day first (3/12 is the 3rd of December).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Final, Literal, TypeAlias
+
+from bot.domain.accents import unaccented
 
 __all__ = ["ParseErrorCode", "WhenParseError", "parse_when"]
 
@@ -278,13 +279,6 @@ def _classify_number(text: str, attached: bool) -> _Token:
     raise WhenParseError(ParseErrorCode.UNREADABLE, f"unrecognised number {text!r}")
 
 
-def _unaccented(word: str) -> str:
-    """"miércoles" -> "miercoles", "mañana" -> "manana": words are matched without accents."""
-    if word.isascii():
-        return word
-    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
-
-
 def _tokenize(text: str) -> list[_Token]:
     """Split lower-cased text into tokens; commas vanish, one final "." is allowed."""
     text = _ISO_T_RE.sub(r"\1 ", text)
@@ -308,7 +302,7 @@ def _tokenize(text: str) -> list[_Token]:
         if kind == "num":
             tokens.append(_classify_number(lexeme, attached))
         elif kind == "word":
-            tokens.append(_Token("word", _unaccented(lexeme.replace(".", "")), attached=attached))
+            tokens.append(_Token("word", unaccented(lexeme.replace(".", "")), attached=attached))
         elif kind == "dot" and pos < end:
             # Only a full stop at the very end of the message is tolerated.
             raise WhenParseError(ParseErrorCode.UNREADABLE, "stray '.'")

@@ -223,6 +223,12 @@ class UnitOfWork(BaseMiddleware):
             repo.after_commit.append(lambda: app.wake(when))
 
         settings = app.settings
+        invite_ttl = timedelta(days=settings.invite_ttl_days)
+        versions = ContentVersionRepository(repo.session)
+
+        def content_saved() -> None:
+            repo.after_commit.append(app.content.mark_stale)
+
         appointments = AppointmentService(
             repo, app.clock, ReminderPlanner(repo, plan, app.clock, wake)
         )
@@ -232,29 +238,24 @@ class UnitOfWork(BaseMiddleware):
             audit,
             app.clock,
             env_admins=settings.staff_ids,
-            invite_ttl=timedelta(days=settings.invite_ttl_days),
+            invite_ttl=invite_ttl,
         )
         content_editing = ContentEditing(
-            ContentVersionRepository(repo.session),
-            staff,
-            audit,
-            app.content,
-            app.clock,
-            on_saved=lambda: repo.after_commit.append(app.content.mark_stale),
+            versions, staff, audit, app.content, app.clock, on_saved=content_saved
         )
         return {
             "clock": app.clock,
             "content_editing": content_editing,
             "faq_editing": FaqEditing(content_editing),
             "plan_editing": PlanEditing(
-                ContentVersionRepository(repo.session),
+                versions,
                 staff,
                 audit,
                 app.content,
                 app.clock,
                 zone=settings.clinic_zone,
                 planner=lambda new_plan: ReminderPlanner(repo, new_plan, app.clock, wake),
-                on_saved=lambda: repo.after_commit.append(app.content.mark_stale),
+                on_saved=content_saved,
             ),
             "staff_alerts": app.staff_alerts,
             "patient": patient,
@@ -268,7 +269,7 @@ class UnitOfWork(BaseMiddleware):
                 staff,
                 appointments,
                 app.clock,
-                ttl=timedelta(days=settings.invite_ttl_days),
+                ttl=invite_ttl,
                 default_zone=settings.clinic_timezone,
             ),
             "visit_changes": VisitChangeService(
