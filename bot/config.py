@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from scheduler.timemath import UnknownZone, load_zone
@@ -21,6 +22,9 @@ BUNDLED_MESSAGES_DIR = (
 )
 OFFICIAL_API_URL = "https://api.telegram.org"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/companion.db"
+# Where /healthz and /metrics listen in webhook mode when OPS_PORT is not set.
+DEFAULT_WEBHOOK_OPS_PORT = 9101
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class Settings(BaseSettings):
@@ -52,6 +56,24 @@ class Settings(BaseSettings):
     invite_ttl_days: int = Field(default=7, ge=1, le=90)
     # aiogram's models built on first use (bot/lazy_aiogram.py); false imports aiogram as shipped.
     lazy_aiogram: bool = True
+    # Shared state for several replicas: conversation state and the send limits (rate, 429
+    # pauses) live in Redis. Unset: in the database and the process. May carry a password.
+    redis_url: SecretStr | None = None
+    # Webhook mode (several replicas behind a load balancer). Unset: long polling.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    # The aiohttp server of the webhook (and, later, the staff pages).
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    webhook_path: str = "/telegram/webhook"
+    # /healthz and /metrics on their own port. Unset: off in polling mode, 9101 in webhook
+    # mode; 0: off.
+    ops_host: str = "127.0.0.1"
+    ops_port: int | None = Field(default=None, ge=0, le=65535)
+    # "text" (one readable line per event) or "json" (one JSON object per line).
+    log_format: Literal["text", "json"] = "text"
+    # Appointments, reminders, alerts and audit detail older than this are deleted nightly.
+    retention_days: int = Field(default=180, ge=1, le=3650)
 
     @field_validator("staff_ids", mode="before")
     @classmethod
@@ -89,6 +111,67 @@ class Settings(BaseSettings):
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        loopback = parts.hostname in _LOOPBACK_HOSTS
+        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            raise ValueError("WEBHOOK_URL must start with https:// (Telegram only calls https)")
+        if not parts.hostname:
+            raise ValueError("WEBHOOK_URL has no host")
+        return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _check_webhook_path(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith("/") or any(c.isspace() for c in value):
+            raise ValueError("WEBHOOK_PATH must start with / and hold no spaces")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        secret = value.get_secret_value()
+        # Telegram's rule for secret_token: 1-256 of A-Z, a-z, 0-9, _ and -.
+        if len(secret) > 256 or not all(c.isascii() and (c.isalnum() or c in "_-") for c in secret):
+            raise ValueError("WEBHOOK_SECRET must be 1-256 letters, digits, _ or -")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if urlsplit(value.get_secret_value().strip()).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError(
+                "WEBHOOK_SECRET must be set with WEBHOOK_URL (it proves a request is Telegram's)"
+            )
+        return self
+
+    @property
+    def webhook_mode(self) -> bool:
+        return self.webhook_url is not None
+
+    @property
+    def ops_listen_port(self) -> int | None:
+        """The port of /healthz and /metrics, or None when they are off."""
+        if self.ops_port is None:
+            return DEFAULT_WEBHOOK_OPS_PORT if self.webhook_mode else None
+        return self.ops_port or None
 
     @cached_property
     def clinic_zone(self) -> ZoneInfo:
