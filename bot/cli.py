@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.lazy_aiogram import prepare_aiogram
-from bot.logs import configure_logging
+from bot.logs import LogFormat, configure_logging
 
 ENV_HINT = "see .env.example for every setting"
 
@@ -25,8 +25,8 @@ def _settings() -> Settings:
     return Settings()
 
 
-def _configure_logging(level: str) -> None:
-    configure_logging(level)
+def _configure_logging(level: str, log_format: LogFormat = "text") -> None:
+    configure_logging(level, log_format)
 
 
 def _cmd_run(settings: Settings) -> int:
@@ -37,7 +37,7 @@ def _cmd_run(settings: Settings) -> int:
             f"BOT_TOKEN is not set; put your bot's token in .env ({ENV_HINT}), "
             "or try the bot without one: infusion-companion chat"
         )
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format)
     try:
         asyncio.run(run_polling(settings))
     except StartupError as exc:
@@ -70,7 +70,7 @@ def _cmd_db_upgrade(settings: Settings) -> int:
         finally:
             await engine.dispose()
 
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format)
     asyncio.run(_go())
     print("database is up to date")
     return 0

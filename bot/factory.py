@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
@@ -24,6 +24,7 @@ from bot.db.staff import StaffRepository
 from bot.delivery.alert_outbox import AlertDelivery
 from bot.delivery.sender import Sender
 from bot.domain.staff import Role
+from bot.metrics import Metrics
 from bot.services.patient_notices import PatientNotices
 from bot.services.staff_alerts import StaffAlerts
 from bot.telegram import errors, refusals
@@ -87,9 +88,13 @@ class Application:
     reminders: ReminderEngine
     wakeup: Wakeup
     alerts: AlertDelivery
+    # This application's Prometheus registry (served by bot/web/ops.py).
+    metrics: Metrics = field(default_factory=Metrics)
 
 
-def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]:
+def create_dispatcher(
+    context: AppContext, metrics: Metrics | None = None
+) -> tuple[Dispatcher, InflightTracker]:
     """The update pipeline, outer middlewares in this order (see bot/telegram/middlewares.py):
     in-flight count, aiogram's errors and user context, the update gate (unknown types, the
     crisis screen, groups and channels: before any database access), the unit of work (one
@@ -99,7 +104,7 @@ def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]
     failed updates by the errors router, outside the unit of work."""
     storage = SqlStorage(context.session_factory, context.clock)
     dp = Dispatcher(storage=storage, app=context)
-    inflight = InflightTracker()
+    inflight = InflightTracker(metrics)
     fsm = dp.fsm
     builtin = [m for m in dp.update.outer_middleware if m is not fsm]
     for middleware in list(dp.update.outer_middleware):
@@ -146,7 +151,13 @@ def create_application(
     bot = bot or create_bot(settings)
     clock = clock or SystemClock()
     session_factory = create_session_factory(db_engine)
-    sender = Sender(bot, rate=settings.send_rate, per_chat_interval=settings.send_chat_interval)
+    metrics = Metrics()
+    sender = Sender(
+        bot,
+        rate=settings.send_rate,
+        per_chat_interval=settings.send_chat_interval,
+        metrics=metrics,
+    )
     alerts = AlertDelivery(session_factory, sender, bot, content, settings.clinic_zone, clock)
     staff_alerts = StaffAlerts(settings.staff_ids, clock, kick=alerts.kick)
 
@@ -165,6 +176,7 @@ def create_application(
         sender=sender,
         clock=clock,
         on_template_failure=template_failed,
+        observer=metrics,
         batch_size=settings.reminder_batch,
         lease=timedelta(seconds=settings.reminder_lease_seconds),
         concurrency=settings.reminder_concurrency,
@@ -182,9 +194,18 @@ def create_application(
         sender=sender,
         wake=wakeup.wake_at,
     )
-    dispatcher, inflight = create_dispatcher(context)
+    dispatcher, inflight = create_dispatcher(context, metrics)
     return Application(
-        bot, dispatcher, db_engine, context, inflight, sender, reminders, wakeup, alerts=alerts
+        bot,
+        dispatcher,
+        db_engine,
+        context,
+        inflight,
+        sender,
+        reminders,
+        wakeup,
+        alerts=alerts,
+        metrics=metrics,
     )
 
 

@@ -32,6 +32,7 @@ from aiogram.types import InlineKeyboardMarkup
 
 from bot.delivery.rate_limit import Limiter
 from bot.logs import chat_ref
+from bot.metrics import Metrics
 from scheduler.records import SendOutcome, SendResult
 
 __all__ = ["MAX_RETRY_AFTER_PAUSES", "CallResult", "Sender"]
@@ -95,6 +96,7 @@ class Sender:
         max_retry_after: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        metrics: Metrics | None = None,
     ) -> None:
         if attempts < 1:
             raise ValueError("attempts must be >= 1")
@@ -105,6 +107,7 @@ class Sender:
         self.max_retry_after = max_retry_after
         self._clock = clock
         self._sleep = sleep
+        self.metrics = metrics
         self._limiter = Limiter(
             rate=rate, per_chat_interval=per_chat_interval or 0.0, clock=clock, sleep=sleep
         )
@@ -193,6 +196,28 @@ class Sender:
         text: str,
         before_each_try: Callable[[], Awaitable[None]],
     ) -> CallResult[T]:
+        result = await self._classified(method, kind, chat_id, text, before_each_try)
+        if self.metrics is not None:
+            self.metrics.telegram_result(kind, result.outcome.value)
+        return result
+
+    async def _request(self, method: TelegramMethod[T], kind: str) -> T:
+        """One Bot API call, timed for the metrics."""
+        started = self._clock()
+        try:
+            return await self.bot(method)
+        finally:
+            if self.metrics is not None:
+                self.metrics.telegram_call(kind, self._clock() - started)
+
+    async def _classified(
+        self,
+        method: TelegramMethod[T],
+        kind: str,
+        chat_id: int | str | None,
+        text: str,
+        before_each_try: Callable[[], Awaitable[None]],
+    ) -> CallResult[T]:
         """Call the Bot API until the outcome is known; the one place failures are classified.
 
         ``before_each_try`` waits for the right to send (the rate limiter's turn, or only the
@@ -203,10 +228,12 @@ class Sender:
         while True:
             await before_each_try()
             try:
-                value = await self.bot(method)
+                value = await self._request(method, kind)
             except TelegramRetryAfter as exc:
                 pauses += 1
                 self.stats["retry_after_pauses"] += 1
+                if self.metrics is not None:
+                    self.metrics.flood_wait()
                 wait = min(max(float(exc.retry_after), 0.0), self.max_retry_after)
                 self._limiter.rate.pause(self._clock() + wait)
                 if pauses > MAX_RETRY_AFTER_PAUSES:
