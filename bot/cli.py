@@ -76,6 +76,25 @@ def _cmd_db_upgrade(settings: Settings) -> int:
     return 0
 
 
+def _cmd_db_backup(settings: Settings, target: Path) -> int:
+    from bot.db.backup import BackupError, backup_sqlite_in_thread
+
+    source = settings.sqlite_path()
+    if source is None:
+        if settings.database_url.startswith("sqlite"):
+            return _fail("DATABASE_URL is not a SQLite file; there is nothing to back up")
+        return _fail(
+            "DATABASE_URL is not SQLite: back up PostgreSQL with pg_dump "
+            "(see docs/operations.md, 'Backups and restore')"
+        )
+    try:
+        result = asyncio.run(backup_sqlite_in_thread(source, target))
+    except BackupError as exc:
+        return _fail(str(exc))
+    print(f"backup written to {result.target} ({result.bytes} bytes, integrity check ok)")
+    return 0
+
+
 def _cmd_content_check(settings: Settings, folder: Path | None) -> int:
     from bot.content.validate import validate_content
 
@@ -131,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply all database migrations")
+    backup = db_sub.add_parser(
+        "backup", help="copy the SQLite database into FILE (safe while the bot runs)"
+    )
+    backup.add_argument("file", type=Path, help="a new file (an existing one is not replaced)")
     content = sub.add_parser("content", help="message content commands")
     content_sub = content.add_subparsers(dest="content_command", required=True)
     check = content_sub.add_parser(
@@ -159,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "chat":
         return _cmd_chat(settings, args)
     if args.command == "db":
+        if args.db_command == "backup":
+            return _cmd_db_backup(settings, args.file)
         return _cmd_db_upgrade(settings)
     if args.content_command == "export":
         return _cmd_content_export(settings, args.dir)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import time
 
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 
 from bot.config import Settings
 from bot.content.validate import validate_content
+from bot.db.connection import wal_checkpoint
 from bot.db.migrate import upgrade
 from bot.delivery.alert_outbox import check_staff_ids
 from bot.factory import (
@@ -18,8 +20,14 @@ from bot.factory import (
     register_commands,
     register_staff_menus,
 )
+from bot.services.retention import RetentionService
+from bot.web.ops import serve_ops
 
 log = logging.getLogger(__name__)
+
+RETENTION_JOB = "retention-nightly"
+RETENTION_AT = time(3, 30)
+"""When the retention job runs: a quiet hour, wall time in the clinic's zone."""
 
 
 class StartupError(Exception):
@@ -48,11 +56,27 @@ def _startup_hook(app: Application) -> Callable[[], Awaitable[None]]:
         # Started inside the running loop (AsyncIOScheduler binds to it); its first pass sends
         # what was missed while the bot was down and is still useful.
         app.wakeup.start()
+        schedule_retention(app)
         # Its first pass sends staff alerts left from before (queued, or leased by a process
         # that died).
         await app.alerts.start()
 
     return on_startup
+
+
+def schedule_retention(app: Application) -> None:
+    """The nightly retention job (bot/services/retention.py) on the reminder engine's
+    scheduler, at RETENTION_AT in the clinic's zone, by the application's clock."""
+    context = app.context
+    retention = RetentionService(
+        context.session_factory,
+        context.clock,
+        days=context.settings.retention_days,
+        checkpoint=lambda: wal_checkpoint(app.db_engine),
+    )
+    app.wakeup.every_night(
+        RETENTION_JOB, retention.run, at=RETENTION_AT, zone=context.settings.clinic_zone
+    )
 
 
 def _shutdown_hook(app: Application, grace: float) -> Callable[[], Awaitable[None]]:
@@ -98,14 +122,17 @@ async def run_polling(
         freeze_startup_heap()
         app.dispatcher.startup.register(_startup_hook(app))
         app.dispatcher.shutdown.register(_shutdown_hook(app, settings.shutdown_grace_seconds))
-        # No drop_pending_updates: updates that arrived while the bot was down are answered.
-        await app.dispatcher.start_polling(
-            app.bot,
-            polling_timeout=settings.polling_timeout,
-            allowed_updates=app.dispatcher.resolve_used_update_types(),
-            handle_signals=handle_signals,
-            close_bot_session=True,
-        )
+        # /healthz and /metrics on their own port, when OPS_PORT says so.
+        async with serve_ops(app):
+            # No drop_pending_updates: updates that arrived while the bot was down are
+            # answered.
+            await app.dispatcher.start_polling(
+                app.bot,
+                polling_timeout=settings.polling_timeout,
+                allowed_updates=app.dispatcher.resolve_used_update_types(),
+                handle_signals=handle_signals,
+                close_bot_session=True,
+            )
     finally:
         await app.bot.session.close()
         await app.db_engine.dispose()

@@ -168,9 +168,11 @@ class Sender:
 
         # A message's text or a picture's caption: kept out of the logged error descriptions.
         text = getattr(method, "text", None) or getattr(method, "caption", None)
-        return await self._call(
+        result = await self._call(
             method, "answer", getattr(method, "chat_id", None), text or "", unpaused
         )
+        self._count("answer", result.outcome)
+        return result
 
     # ------------------------------------------------------------------ internals
 
@@ -186,20 +188,12 @@ class Sender:
             retry_in=called.retry_in,
         )
         self.stats[result.outcome.value] += 1
+        self._count("send", result.outcome)
         return result
 
-    async def _call(
-        self,
-        method: TelegramMethod[T],
-        kind: str,
-        chat_id: int | str | None,
-        text: str,
-        before_each_try: Callable[[], Awaitable[None]],
-    ) -> CallResult[T]:
-        result = await self._classified(method, kind, chat_id, text, before_each_try)
+    def _count(self, kind: str, outcome: SendOutcome) -> None:
         if self.metrics is not None:
-            self.metrics.telegram_result(kind, result.outcome.value)
-        return result
+            self.metrics.telegram_result(kind, outcome.value)
 
     async def _request(self, method: TelegramMethod[T], kind: str) -> T:
         """One Bot API call, timed for the metrics."""
@@ -210,7 +204,7 @@ class Sender:
             if self.metrics is not None:
                 self.metrics.telegram_call(kind, self._clock() - started)
 
-    async def _classified(
+    async def _call(
         self,
         method: TelegramMethod[T],
         kind: str,
