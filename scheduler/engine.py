@@ -227,7 +227,12 @@ class ReminderEngine:
                     batch.patient.chat_id, message.text, reply_markup=message.markup
                 )
         if failure is not None:
-            log.error("reminder render failed (steps=%s): %s", [s.key for s in keep_steps], failure)
+            # The class only: a template error's message may quote what was being rendered.
+            log.error(
+                "reminder render failed (steps=%s): %s",
+                [s.key for s in keep_steps],
+                type(failure).__name__,
+            )
             await self._template_failed(live, type(failure).__name__)
             return [*outcomes, RowOutcome(ids, FAILED, f"render:{type(failure).__name__}"[:120])]
         return [*outcomes, self._after_send(live, ids, result)]

@@ -97,8 +97,12 @@ class Wakeup:
         async def run() -> None:
             try:
                 await job()
-            except Exception:
-                log.exception("nightly job %s failed; it runs again tomorrow night", job_id)
+            except Exception as exc:  # the class only: a driver's message may carry values
+                log.error(
+                    "nightly job %s failed (%s); it runs again tomorrow",
+                    job_id,
+                    type(exc).__name__,
+                )
             finally:
                 if not self._stopping and self.scheduler.running:
                     arm()
