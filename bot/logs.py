@@ -137,15 +137,24 @@ def quiet_sensitive_loggers() -> None:
 
 
 def configure_logging(
-    level: str, log_format: LogFormat = "text", stream: TextIO | None = None
-) -> logging.Handler:
-    """Send every record of the process (the root logger's) to one handler in `log_format`,
-    replacing the root's handlers; the handler is returned (tests remove it again)."""
-    handler = make_handler(log_format, stream)
+    level: str,
+    log_format: LogFormat = "text",
+    stream: TextIO | None = None,
+    *,
+    force: bool = False,
+) -> logging.Handler | None:
+    """Send every record of the process (the root logger's) to one handler in `log_format`.
+
+    As `logging.basicConfig`: a process whose root logger already has handlers (an embedding
+    host, a test runner) is left as it is, unless `force` replaces them. The loggers that
+    would print values are held at WARNING either way. Returns the handler installed."""
+    quiet_sensitive_loggers()
     root = logging.getLogger()
+    if root.handlers and not force:
+        return None
+    handler = make_handler(log_format, stream)
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    quiet_sensitive_loggers()
     return handler

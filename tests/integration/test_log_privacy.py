@@ -71,7 +71,8 @@ def json_logs_at_debug() -> Iterator[io.StringIO]:
     root = logging.getLogger()
     saved_handlers, saved_level = list(root.handlers), root.level
     stream = io.StringIO()
-    handler = configure_logging("DEBUG", "json", stream)
+    handler = configure_logging("DEBUG", "json", stream, force=True)
+    assert handler is not None
     try:
         yield stream
     finally:
@@ -81,27 +82,33 @@ def json_logs_at_debug() -> Iterator[io.StringIO]:
         root.setLevel(saved_level)
 
 
+async def say(h: Harness, user: int, text: str) -> None:
+    await h.feed(named(updates.message_update(user, text), user))
+
+
+async def command(h: Harness, user: int, name: str) -> None:
+    await h.feed(named(updates.command_update(user, name), user))
+
+
+async def tap(h: Harness, user: int, label: str) -> None:
+    await h.feed(named(updates.callback_update(user, h.button(user, label)), user))
+
+
+async def book(h: Harness, user: int) -> None:
+    await command(h, user, "start")
+    await tap(h, user, "agree")
+    await command(h, user, "appointment")
+    await say(h, user, BOOKED)
+    await tap(h, user, "Confirm")
+
+
 async def _conversation(h: Harness) -> None:
-    async def say(text: str) -> None:
-        await h.feed(named(updates.message_update(PATIENT, text), PATIENT))
-
-    async def command(name: str) -> None:
-        await h.feed(named(updates.command_update(PATIENT, name), PATIENT))
-
-    async def tap(label: str) -> None:
-        data = h.button(PATIENT, label)
-        await h.feed(named(updates.callback_update(PATIENT, data), PATIENT))
-
-    await command("start")
-    await tap("agree")
-    await command("appointment")
-    await say(BOOKED)
-    await tap("Confirm")
-    await say(QUESTION)
-    await say(UNMATCHED)
-    await command("faq")
-    await command("prepare")
-    await tap("Ride")
+    await book(h, PATIENT)
+    await say(h, PATIENT, QUESTION)
+    await say(h, PATIENT, UNMATCHED)
+    await command(h, PATIENT, "faq")
+    await command(h, PATIENT, "prepare")
+    await tap(h, PATIENT, "Ride")
 
 
 async def test_a_conversation_a_burst_and_a_crisis_log_nothing_personal(
@@ -120,17 +127,13 @@ async def test_a_conversation_a_burst_and_a_crisis_log_nothing_personal(
         async with start_harness(telegram, tmp_path, now=DEFAULT_NOW) as h:
             await _conversation(h)
             for other in OTHERS:
-                await h.feed(named(updates.command_update(other, "start"), other))
-                await h.feed(named(updates.callback_update(other, h.button(other, "agree")), other))
-                await h.feed(named(updates.command_update(other, "appointment"), other))
-                await h.feed(named(updates.message_update(other, BOOKED), other))
-                await h.feed(named(updates.callback_update(other, h.button(other, "Confirm")), other))
+                await book(h, other)
             # The burst: the "3 days before" reminder of six patients in one pass.
             h.clock.set(THREE_DAYS_BEFORE)
             assert await h.app.reminders.run_due() == 1 + len(OTHERS)
-            await h.feed(named(updates.callback_update(PATIENT, h.button(PATIENT, "Done")), PATIENT))
+            await tap(h, PATIENT, "Done")
             # A crisis: answered, alert queued, then sent to staff with the name from getChat.
-            await h.feed(named(updates.message_update(PATIENT, CRISIS), PATIENT))
+            await say(h, PATIENT, CRISIS)
             # (the outbox's own loop may have sent it already; a pass waits for the other)
             await h.app.alerts.deliver_due()
             [alert] = telegram.sent_texts(9001)
