@@ -1,9 +1,12 @@
-"""APScheduler as the clock of the reminder engine, and nothing more.
+"""APScheduler as the clock of the reminder engine (and of the bot's nightly jobs).
 
 There is no job per reminder (and nothing pickled): one date job wakes the engine at the next
 due time, and one interval job is a safety net (another replica planned something, a clock
 jumped). Every wake-up runs one engine pass; the pass then schedules the next wake-up from the
 database, which is the only place that knows what is due.
+
+:meth:`Wakeup.every_night` adds one date job per nightly task (the bot's retention), at a wall
+time in a zone computed from the injected clock, re-armed after each run.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.db.connection import wal_checkpoint
@@ -23,7 +24,11 @@ from bot.db.models import (
 )
 from bot.runtime import RETENTION_JOB, schedule_retention
 from bot.services.retention import RetentionService, Sweep
-from tests.integration.harness import Harness
+from bot.web.ops import health, refresh_gauges
+from tests.conftest import DEFAULT_NOW
+from tests.fake_telegram.server import FakeTelegramServer
+from tests.integration.harness import Harness, start_harness
+from tests.integration.pg import fresh_postgres_database
 
 PATIENTS = [1001, 1002, 1003]
 VISIT = datetime(2026, 12, 3, 19, 30, tzinfo=UTC)
@@ -220,3 +225,27 @@ async def test_the_runtime_schedules_it_at_half_past_three_in_the_clinics_zone(
         assert tomorrow - LATER < timedelta(days=1)
     finally:
         await wakeup.shutdown(grace=1)
+
+
+async def test_retention_and_the_ops_reads_on_postgres(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    pytest.importorskip("asyncpg")
+    async with (
+        fresh_postgres_database("companion_retention") as url,
+        start_harness(telegram, tmp_path, now=DEFAULT_NOW, database_url=url) as h,
+    ):
+        await old_history(h)
+        # (unhealthy as a whole: the harness does not start the engine's scheduler)
+        _, report = await health(h.app)
+        assert report["checks"]["database"] == {"ok": True}
+        assert await refresh_gauges(h.app)
+        h.clock.set(LATER)
+        first, second = await asyncio.gather(service(h).run(), service(h, batch=1).run())
+        for sweep in Sweep:
+            assert first[sweep] + second[sweep] >= 1, sweep
+        assert await count(h, Appointment) == 0
+        assert await count(h, Reminder) == 0
+        assert await count(h, Invite) == 0
+        assert await count(h, AuditEntry, AuditEntry.before.is_not(None)) == 0
+        assert await count(h, AuditEntry) == 1
