@@ -114,7 +114,7 @@ class Metrics:
             registry=r,
         )
         self.flood_waits = Counter(
-            f"{PREFIX}_telegram_flood_waits",
+            f"{PREFIX}_telegram_429",
             "429 answers (flood control): every one pauses all sending",
             registry=r,
         )

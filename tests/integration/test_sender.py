@@ -307,7 +307,7 @@ async def test_flood_waits_blocked_chats_and_call_times_reach_the_metrics(
     def sample(name: str, **labels: str) -> float | None:
         return metrics.registry.get_sample_value(name, labels)
 
-    assert sample("companion_telegram_flood_waits_total") == 1
+    assert sample("companion_telegram_429_total") == 1
     assert sample("companion_telegram_results_total", kind="send", outcome="sent") == 1
     assert sample("companion_telegram_results_total", kind="send", outcome="blocked") == 1
     assert sample("companion_telegram_unreachable_total") == 1

@@ -15,8 +15,8 @@ def value(metrics: Metrics, name: str, **labels: str) -> float | None:
 def test_two_applications_in_one_process_do_not_collide() -> None:
     first, second = Metrics(), Metrics()
     first.flood_wait()
-    assert value(first, "companion_telegram_flood_waits_total") == 1
-    assert value(second, "companion_telegram_flood_waits_total") == 0
+    assert value(first, "companion_telegram_429_total") == 1
+    assert value(second, "companion_telegram_429_total") == 0
 
 
 def test_an_update_is_counted_by_type_and_outcome_and_timed() -> None:
@@ -81,7 +81,7 @@ def test_the_exposition_is_prometheus_text_with_every_metric() -> None:
         "companion_reminder_lateness_seconds",
         "companion_telegram_request_duration_seconds",
         "companion_telegram_results",
-        "companion_telegram_flood_waits",
+        "companion_telegram_429",
         "companion_telegram_unreachable",
         "companion_unreachable_patients",
         "companion_staff_alert_backlog",
