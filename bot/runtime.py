@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 from collections.abc import Awaitable, Callable
@@ -21,7 +22,7 @@ from bot.factory import (
     register_staff_menus,
 )
 from bot.services.retention import RetentionService
-from bot.web.ops import serve_ops
+from bot.web.ops import OpsServerError, serve_ops
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +123,12 @@ async def run_polling(
         freeze_startup_heap()
         app.dispatcher.startup.register(_startup_hook(app))
         app.dispatcher.shutdown.register(_shutdown_hook(app, settings.shutdown_grace_seconds))
-        # /healthz and /metrics on their own port, when OPS_PORT says so.
-        async with serve_ops(app):
+        async with contextlib.AsyncExitStack() as stack:
+            # /healthz and /metrics on their own port while the bot runs, when OPS_PORT says.
+            try:
+                await stack.enter_async_context(serve_ops(app))
+            except OpsServerError as exc:
+                raise StartupError(str(exc)) from None
             # No drop_pending_updates: updates that arrived while the bot was down are
             # answered.
             await app.dispatcher.start_polling(

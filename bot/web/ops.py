@@ -35,7 +35,14 @@ from bot.db.health import ops_counts, ping
 from bot.factory import Application
 from bot.metrics import CONTENT_TYPE_LATEST
 
-__all__ = ["CHECK_TIMEOUT", "OpsServer", "build_ops_app", "health", "serve_ops"]
+__all__ = [
+    "CHECK_TIMEOUT",
+    "OpsServer",
+    "OpsServerError",
+    "build_ops_app",
+    "health",
+    "serve_ops",
+]
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +141,10 @@ def build_ops_app(app: Application) -> web.Application:
     return ops
 
 
+class OpsServerError(Exception):
+    """The ops server cannot listen where the settings say; one line for the operator."""
+
+
 @dataclass(frozen=True)
 class OpsServer:
     host: str
@@ -146,7 +157,8 @@ async def serve_ops(
     app: Application, *, port: int | None = None
 ) -> AsyncIterator[OpsServer | None]:
     """Serve /healthz and /metrics on ``OPS_HOST:ops_listen_port`` while the block runs; yields
-    None when they are off. `port` overrides the settings (0: any free port, for tests)."""
+    None when they are off. `port` overrides the settings (0: any free port, for tests).
+    Raises :class:`OpsServerError` when the address cannot be used (a port taken)."""
     settings = app.context.settings
     listen = settings.ops_listen_port if port is None else port
     if listen is None:
@@ -156,7 +168,13 @@ async def serve_ops(
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.ops_host, listen)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise OpsServerError(
+                f"/healthz and /metrics cannot listen on {settings.ops_host}:{listen} "
+                f"(OPS_HOST, OPS_PORT): {exc.strerror or type(exc).__name__}"
+            ) from None
         bound = _bound_port(runner, listen)
         log.info("ops server on %s:%d (/healthz, /metrics)", settings.ops_host, bound)
         yield OpsServer(settings.ops_host, bound)

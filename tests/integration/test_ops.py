@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from bot.factory import Application, create_application, create_bot
-from bot.runtime import run_polling
+from bot.runtime import StartupError, run_polling
 from bot.web import ops
 from bot.web.ops import build_ops_app, health, serve_ops
 from tests.fake_telegram.server import FakeTelegramServer
@@ -269,3 +269,20 @@ async def test_run_polling_serves_healthz_and_metrics_on_the_ops_port(
     with pytest.raises(aiohttp.ClientConnectionError):
         async with aiohttp.ClientSession() as http, http.get(f"{url}/healthz"):
             pass
+
+
+async def test_a_taken_ops_port_stops_the_start_with_one_line(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        settings = make_settings(telegram, tmp_path, ops_port=port)
+        app = create_application(settings, bot=create_bot(settings, session=telegram.session()))
+        with pytest.raises(StartupError) as failure:
+            await run_polling(settings, app, handle_signals=False)
+    message = str(failure.value)
+    assert f"127.0.0.1:{port}" in message
+    assert "OPS_PORT" in message
+    assert "\n" not in message
