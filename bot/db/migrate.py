@@ -38,5 +38,24 @@ async def _run(engine: AsyncEngine, step: Callable[[Config, str], None], revisio
         cfg.attributes["connection"] = connection
         step(cfg, revision)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(_step)
+    async with engine.connect() as connection:
+        if connection.dialect.name != "sqlite":
+            await connection.run_sync(_step)
+            await connection.commit()
+            return
+        # SQLite changes a table by copying it, dropping it and renaming the copy (alembic's
+        # batch mode). With foreign keys on, dropping `patients` deletes every appointment
+        # through ON DELETE CASCADE: they are off while migrating (the pragma works only
+        # before the transaction's first write: the driver begins it there), the result is
+        # checked before the commit, and they are on again for the pool's next user.
+        await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            await connection.run_sync(_step)
+            dangling = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+            if dangling:
+                raise RuntimeError(f"the migration left {len(dangling)} dangling foreign keys")
+            await connection.commit()
+        finally:
+            await connection.rollback()
+            await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await connection.commit()

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.db.connection import create_engine, create_session_factory
@@ -111,6 +112,7 @@ async def _wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
     return predicate()
 
 
+@pytest.mark.sqlite_only("kill -9 of a process writing a SQLite file")
 async def test_sigkill_mid_burst_then_restart_delivers_everything(
     telegram: FakeTelegramServer, tmp_path: Path
 ) -> None:

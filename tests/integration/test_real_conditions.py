@@ -303,6 +303,7 @@ async def test_a_failed_commit_sends_the_kind_error_and_nothing_else(
     assert "saved" in saved.lower()
 
 
+@pytest.mark.sqlite_only("another process holding SQLite's file lock")
 async def test_a_crisis_is_answered_while_another_process_locks_the_database(
     harness: Harness, tmp_path: Path
 ) -> None:
