@@ -8,9 +8,9 @@ migrated template per session, on TEST_POSTGRES_URL, default
 
     TEST_DATABASE=postgres .venv/bin/python -m pytest -q
 
-The run stops at once when that server does not answer. Tests about SQLite itself (its file,
-its WAL, its locks, the inline driver) carry ``@pytest.mark.sqlite_only("why")`` and are
-skipped in that run, with the reason.
+The run stops at once when that server does not answer. Tests about SQLite itself (its
+pragmas, the inline driver) carry ``@pytest.mark.sqlite_only("why")`` and are skipped in that
+run, with the reason.
 """
 
 from __future__ import annotations
