@@ -41,6 +41,15 @@ async def _run(engine: AsyncEngine, step: Callable[[Config, str], None], revisio
         cfg.attributes["connection"] = connection
         step(cfg, revision)
 
+    await in_migration_transaction(engine, _step)
+
+
+async def in_migration_transaction(
+    engine: AsyncEngine, migrate: Callable[[Connection], None]
+) -> None:
+    """Run `migrate` (alembic, on the connection it is given) in one transaction, committed
+    when it returns: on PostgreSQL under the migrations' advisory lock, on SQLite with foreign
+    keys off. Also the way migrations/env.py runs them when alembic is given a URL."""
     async with engine.connect() as connection:
         if connection.dialect.name != "sqlite":
             if connection.dialect.name == "postgresql":
@@ -51,7 +60,7 @@ async def _run(engine: AsyncEngine, step: Callable[[Config, str], None], revisio
                 await connection.exec_driver_sql(
                     f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
                 )
-            await connection.run_sync(_step)
+            await connection.run_sync(migrate)
             await connection.commit()
             return
         # SQLite changes a table by copying it, dropping it and renaming the copy (alembic's
@@ -61,7 +70,7 @@ async def _run(engine: AsyncEngine, step: Callable[[Config, str], None], revisio
         # checked before the commit, and they are on again for the pool's next user.
         await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         try:
-            await connection.run_sync(_step)
+            await connection.run_sync(migrate)
             dangling = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
             if dangling:
                 raise RuntimeError(f"the migration left {len(dangling)} dangling foreign keys")

@@ -375,3 +375,31 @@ async def test_upgrading_from_every_revision_with_rows_gives_the_head_schema(
         assert await describe(engine) == at_revision
         await upgrade(engine)
         assert await describe(engine) == expected
+
+
+@pytest.mark.sqlite_only("alembic's table copies on SQLite")
+def test_alembic_given_a_url_keeps_the_rows_of_child_tables(tmp_path: Path) -> None:
+    # The way migrations/env.py runs when alembic is given a URL (not the bot's engine): a
+    # table copy (0002 adds a column to `patients`) must not cascade-delete the appointments.
+    import sqlite3
+
+    from alembic import command
+
+    database = tmp_path / "by_url.db"
+    config = alembic_config(f"sqlite+aiosqlite:///{database}")
+    command.upgrade(config, "0001")
+    with sqlite3.connect(database) as conn:
+        conn.execute(
+            "INSERT INTO patients (id, telegram_id, chat_id, language, timezone, reachable,"
+            " created_at) VALUES (1, ?, ?, 'en', 'UTC', 1, '2026-11-23 15:00:00')",
+            (BIG_ID, BIG_ID),
+        )
+        conn.execute(
+            "INSERT INTO appointments (id, patient_id, starts_at, timezone, status, created_at,"
+            " updated_at) VALUES (1, 1, '2026-12-03 15:00:00', 'UTC', 'scheduled',"
+            " '2026-11-23 15:00:00', '2026-11-23 15:00:00')"
+        )
+    command.upgrade(config, "head")
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT count(*) FROM appointments").fetchone() == (1,)
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
