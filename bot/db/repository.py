@@ -416,13 +416,21 @@ class ReminderRepository:
     async def claim(
         self, now: datetime, owner: str, lease_until: datetime, limit: int
     ) -> list[int]:
-        """Take up to `limit` due rows under a lease. The UPDATE re-checks the status, so when
-        two replicas race for a row only one of them gets it back from RETURNING."""
+        """Take up to `limit` due rows under a lease (a row whose claimer died is due again
+        once its lease ran out).
+
+        On PostgreSQL the candidates are selected ``FOR UPDATE OF reminders SKIP LOCKED``:
+        replicas claiming at once lock disjoint rows, so each gets a full batch instead of
+        meeting the other's rows (and the patients and appointments stay unlocked). SQLite
+        has one writer at a time and no such clause (SQLAlchemy leaves it out there). On both,
+        the UPDATE re-checks the status, so a row is claimed by one claimer only: the one that
+        gets it back from RETURNING."""
         due = await self.session.execute(
             self._claimable()
             .where(Reminder.status == PENDING, Reminder.due_at <= now)
             .order_by(Reminder.due_at)
             .limit(limit)
+            .with_for_update(skip_locked=True, of=Reminder)
         )
         ids = list(due.scalars())
         if len(ids) < limit:
@@ -430,6 +438,7 @@ class ReminderRepository:
                 self._claimable()
                 .where(Reminder.status == SENDING, Reminder.lease_until < now)
                 .limit(limit - len(ids))
+                .with_for_update(skip_locked=True, of=Reminder)
             )
             ids.extend(stale.scalars())
         if not ids:

@@ -17,6 +17,7 @@ from bot.telegram.session import JsonSession
 from scheduler.clock import FrozenClock
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer, RecordedRequest
+from tests.integration.pg import app_database
 
 STAFF_ID = 9001
 
@@ -113,6 +114,8 @@ def texts_to(sent: list[RecordedRequest], chat_id: int) -> list[str]:
 
 
 def make_settings(server: FakeTelegramServer, tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings for the bot under test; without `database_url`, a SQLite file in `tmp_path`
+    (a test on the application's database passes `app_database`'s URL)."""
     values: dict[str, Any] = {
         "bot_token": server.token,
         "telegram_api_url": server.base_url,
@@ -130,6 +133,23 @@ def make_settings(server: FakeTelegramServer, tmp_path: Path, **overrides: Any) 
 @asynccontextmanager
 async def start_harness(
     server: FakeTelegramServer, tmp_path: Path, *, now: datetime, **overrides: Any
+) -> AsyncIterator[Harness]:
+    """The bot on its own database (`app_database`: SQLite, or PostgreSQL with
+    TEST_DATABASE=postgres), unless `database_url` is given (a second replica passes the
+    first one's)."""
+    if "database_url" in overrides:
+        async with _running(server, tmp_path, now, overrides) as harness:
+            yield harness
+        return
+    async with app_database(tmp_path) as url, _running(
+        server, tmp_path, now, {**overrides, "database_url": url}
+    ) as harness:
+        yield harness
+
+
+@asynccontextmanager
+async def _running(
+    server: FakeTelegramServer, tmp_path: Path, now: datetime, overrides: dict[str, Any]
 ) -> AsyncIterator[Harness]:
     settings = make_settings(server, tmp_path, **overrides)
     bot = create_bot(settings, session=server.session(JsonSession))

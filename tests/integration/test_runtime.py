@@ -13,12 +13,14 @@ from typing import Any
 
 import pytest
 
+from bot.config import Settings
 from bot.runtime import run_polling
 from bot.services.appointments import AppointmentService
 from bot.telegram.callbacks import ConsentCb
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration.harness import make_settings
+from tests.integration.pg import app_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -144,9 +146,16 @@ async def test_db_upgrade_command(tmp_path: Path) -> None:
 async def test_stop_waits_for_handlers_in_flight(
     telegram: FakeTelegramServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    async with app_database(tmp_path) as url:
+        settings = make_settings(telegram, tmp_path, database_url=url)
+        await _stop_waits_for_handlers_in_flight(settings, telegram, monkeypatch)
+
+
+async def _stop_waits_for_handlers_in_flight(
+    settings: Settings, telegram: FakeTelegramServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from bot.factory import create_application, create_bot
 
-    settings = make_settings(telegram, tmp_path)
     app = create_application(settings, bot=create_bot(settings, session=telegram.session()))
     entered, release = asyncio.Event(), asyncio.Event()
     original = AppointmentService.upcoming
