@@ -105,6 +105,34 @@ class Harness:
         await self.tap(user_id, "agree")
 
 
+def last_button(server: FakeTelegramServer, chat_id: int, label_part: str) -> str:
+    """The data of the newest button like ``label_part`` sent to ``chat_id`` (in any message,
+    not only the last one)."""
+    for request in reversed(server.sent_messages(chat_id)):
+        for row in (request.params.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                if label_part.lower() in button["text"].lower():
+                    return str(button["callback_data"])
+    raise AssertionError(f"no button like {label_part!r} was sent to {chat_id}")
+
+
+def hold_upcoming(monkeypatch: Any) -> tuple[asyncio.Event, asyncio.Event]:
+    """Make /appointment's list wait: ``entered`` is set when a handler reaches it, which then
+    goes on once ``release`` is set (a handler in flight, for shutdown tests)."""
+    from bot.services.appointments import AppointmentService
+
+    entered, release = asyncio.Event(), asyncio.Event()
+    original = AppointmentService.upcoming
+
+    async def slow_upcoming(self: AppointmentService, *args: Any) -> Any:
+        entered.set()
+        await release.wait()
+        return await original(self, *args)
+
+    monkeypatch.setattr(AppointmentService, "upcoming", slow_upcoming)
+    return entered, release
+
+
 def texts_to(sent: list[RecordedRequest], chat_id: int) -> list[str]:
     return [
         r.params.get("text", "")

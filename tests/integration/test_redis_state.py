@@ -18,7 +18,7 @@ from bot.telegram.fsm_storage import AfterCommitStorage
 from tests.conftest import DEFAULT_NOW
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration import dbcheck
-from tests.integration.harness import Harness, start_harness
+from tests.integration.harness import Harness, last_button, start_harness
 from tests.redis_support import REDIS_URL, redis_prefix
 
 PAT = 1001
@@ -81,12 +81,7 @@ async def test_a_booking_keeps_its_state_in_redis_with_a_ttl_not_in_the_database
 
 def _last_confirm(h: Harness) -> str:
     """The Confirm button of the last offer (the saved answer has other buttons)."""
-    for request in reversed(h.server.sent_messages(PAT)):
-        for row in (request.params.get("reply_markup") or {}).get("inline_keyboard", []):
-            for button in row:
-                if "confirm" in button["text"].lower():
-                    return str(button["callback_data"])
-    raise AssertionError("no Confirm button was sent")
+    return last_button(h.server, PAT, "confirm")
 
 
 async def test_a_rolled_back_update_leaves_the_state_in_redis_as_it_was(
