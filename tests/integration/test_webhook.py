@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration import dbcheck
 from tests.integration.harness import hold_upcoming, last_button
+from tests.integration.pg import fresh_postgres_database
 from tests.integration.webhook_rig import SECRET, Webhook, start_webhook, texts
+from tests.redis_support import REDIS_URL, redis_prefix
 
 PAT = 1001
 
@@ -149,3 +152,28 @@ async def test_stop_waits_for_the_update_in_flight_and_leaves_the_webhook_set(
         assert status == 200 and texts(sent, PAT)  # its answer still went out
     assert hook.task.done()
     assert telegram.calls("deleteWebhook") == []  # the other replicas keep serving
+
+
+async def test_two_replicas_share_one_conversation_through_redis_and_postgresql(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    """Telegram's load balancer sends each update to any replica: the booking begins on one
+    and is confirmed on the other."""
+    async with AsyncExitStack() as stack:
+        prefix = await stack.enter_async_context(redis_prefix())
+        database = await stack.enter_async_context(fresh_postgres_database("replicas"))
+        shared = {"redis_url": REDIS_URL, "redis_prefix": prefix, "database_url": database}
+        a = await stack.enter_async_context(start_webhook(telegram, tmp_path / "a", **shared))
+        b = await stack.enter_async_context(start_webhook(telegram, tmp_path / "b", **shared))
+        await a.post(updates.command_update(PAT, "start"))
+        await b.post(updates.callback_update(PAT, ConsentCb(agree=True).pack()))
+        await a.post(updates.command_update(PAT, "appointment"))
+        _, sent = await b.post(updates.message_update(PAT, "12/3 2:30pm"))
+        assert "December 3" in texts(sent, PAT)[0]  # b knew a was waiting for a time
+        _, sent = await a.post(updates.callback_update(PAT, confirm_button(a)))
+        assert "saved" in texts(sent, PAT)[0].lower()
+        tap = updates.callback_update(PAT, confirm_button(a))
+        _, sent = await b.post(tap)  # the same tap reaching the other replica
+        assert "saved" in texts(sent, PAT)[0].lower()
+        assert len(await dbcheck.appointments(b, PAT)) == 1
+        assert await dbcheck.count(a, dbcheck.ConversationState) == 0  # state lives in Redis
