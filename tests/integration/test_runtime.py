@@ -63,6 +63,14 @@ async def _wait_exit(process: asyncio.subprocess.Process, timeout: float) -> int
         raise
 
 
+async def _stop(process: asyncio.subprocess.Process) -> tuple[int, str]:
+    """SIGTERM (if still running), then the exit code and everything it wrote to stderr."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    code = await _wait_exit(process, 30)
+    return code, (await process.stderr.read()).decode()  # type: ignore[union-attr]
+
+
 async def test_run_with_defaults_migrates_answers_and_stops_on_sigterm(
     telegram: FakeTelegramServer, tmp_path: Path
 ) -> None:
@@ -83,10 +91,7 @@ async def test_run_with_defaults_migrates_answers_and_stops_on_sigterm(
         telegram.push_update(updates.command_update(1001, "help"))
         await telegram.wait_for("sendMessage", count=2, timeout=20)
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-    code = await _wait_exit(process, 30)
-    stderr = (await process.stderr.read()).decode()  # type: ignore[union-attr]
+        code, stderr = await _stop(process)
     assert code == 0, stderr
     texts = telegram.sent_texts(1001)
     assert "Welcome" in texts[0]
@@ -230,10 +235,7 @@ async def test_run_in_webhook_mode_from_the_environment_alone(
                     assert response.status == 200
             assert "Welcome" in telegram.sent_texts(1001)[0]
         finally:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-            code = await _wait_exit(process, 30)
-    stderr = (await process.stderr.read()).decode()  # type: ignore[union-attr]
+            code, stderr = await _stop(process)
     assert code == 0, stderr
     assert "starting in webhook mode" in stderr
     assert ("in Redis" in stderr) is shared
