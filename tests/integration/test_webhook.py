@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.delivery.sender import Sender
+from bot.runtime import StartupError
 from bot.services.appointments import AppointmentService
 from bot.telegram.callbacks import ConsentCb
 from tests.fake_telegram import updates
@@ -177,3 +178,24 @@ async def test_two_replicas_share_one_conversation_through_redis_and_postgresql(
         assert "saved" in texts(sent, PAT)[0].lower()
         assert len(await dbcheck.appointments(b, PAT)) == 1
         assert await dbcheck.count(a, dbcheck.ConversationState) == 0  # state lives in Redis
+
+
+async def test_telegram_unreachable_at_start_does_not_stop_the_replica(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    telegram.fail_next("setWebhook", "server_error", times=3)  # every try of the first call
+    async with start_webhook(telegram, tmp_path, shutdown_grace_seconds=1) as hook:
+        await telegram.wait_for("setWebhook", count=3, timeout=10)
+        assert not hook.task.done()  # it serves, and sets the webhook again later
+        status, sent = await hook.post(updates.command_update(PAT, "start"))
+        assert status == 200 and texts(sent, PAT)
+    assert telegram.webhook == {}
+
+
+async def test_an_address_telegram_refuses_stops_the_start_with_its_reason(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    telegram.fail_next("setWebhook", "bad_request", description="Bad Request: bad webhook: nope")
+    with pytest.raises(StartupError, match="Telegram refused WEBHOOK_URL: .*bad webhook: nope"):
+        async with start_webhook(telegram, tmp_path):
+            pass
