@@ -196,6 +196,6 @@ async def test_an_address_telegram_refuses_stops_the_start_with_its_reason(
     telegram: FakeTelegramServer, tmp_path: Path
 ) -> None:
     telegram.fail_next("setWebhook", "bad_request", description="Bad Request: bad webhook: nope")
-    with pytest.raises(StartupError, match="Telegram refused WEBHOOK_URL: .*bad webhook: nope"):
+    with pytest.raises(StartupError, match=r"Telegram refused WEBHOOK_URL: .*bad webhook: nope"):
         async with start_webhook(telegram, tmp_path):
             pass
