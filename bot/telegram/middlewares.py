@@ -160,10 +160,6 @@ class UnitOfWork(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        app = self.app
-        user: User | None = data.get("event_from_user")
-        chat: Chat | None = data.get("event_chat")
-        query: CallbackQuery | None = event.callback_query
         conversation = self.fsm.resolve_event_context(data["bot"], data)
         storage = self.storage
         state_key = (
@@ -171,6 +167,29 @@ class UnitOfWork(BaseMiddleware):
             if conversation and isinstance(storage, SqlStorage)
             else None
         )
+        # In Redis, one update of a conversation at a time (across replicas), from reading
+        # its state to writing it; not while the reply is sent.
+        turn = (
+            storage.turn(conversation.key)
+            if conversation and isinstance(storage, AfterCommitStorage)
+            else nullcontext()
+        )
+        async with turn:
+            result, repo, reply = await self._attempts(handler, event, data, state_key)
+        await run_after_commit(repo.after_commit)
+        await reply.flush(self.app.sender)
+        return result
+
+    async def _attempts(
+        self, handler: Handler, event: Update, data: dict[str, Any], state_key: str | None
+    ) -> tuple[Any, Repository, Reply]:
+        """Run the update until it commits (a write conflict runs it again); its state in
+        Redis written after the commit. The result, the repository and the reply to send."""
+        app = self.app
+        storage = self.storage
+        user: User | None = data.get("event_from_user")
+        chat: Chat | None = data.get("event_chat")
+        query: CallbackQuery | None = event.callback_query
         for attempt in range(1, MAX_ATTEMPTS + 1):
             # Closed explicitly, not with `async with`: AsyncSession's exit runs close() in a
             # task of its own (a loop iteration and a task per update, for nothing here).
@@ -227,9 +246,7 @@ class UnitOfWork(BaseMiddleware):
             if writes is not None:
                 assert isinstance(storage, AfterCommitStorage)
                 await storage.flush(writes)
-            await run_after_commit(repo.after_commit)
-            await reply.flush(app.sender)
-            return result
+            return result, repo, reply
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _services(self, repo: Repository, patient: Any, reply: Reply) -> dict[str, Any]:
