@@ -257,9 +257,14 @@ async def forget_redis_conversations(storage: RedisStorage, key: StorageKey) -> 
     # user, destiny and part. The user's private chat has the user's id.
     parts = [builder.prefix, *([str(key.bot_id)] if builder.with_bot_id else []), str(key.user_id)]
     pattern = _glob_escape(builder.separator.join(parts) + builder.separator) + "*"
+    # Not the conversation's turn (AfterCommitStorage.turn), held by this very update: it
+    # holds nothing of the patient's and expires within seconds.
+    turn = (builder.separator + "lock").encode()
     deleted = 0
     batch: list[Any] = []
     async for found in storage.redis.scan_iter(match=pattern, count=500):
+        if isinstance(found, bytes) and found.endswith(turn):
+            continue
         batch.append(found)
         if len(batch) >= 500:
             deleted += await storage.redis.delete(*batch)

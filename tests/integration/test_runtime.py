@@ -106,6 +106,7 @@ async def test_run_with_defaults_migrates_answers_and_stops_on_sigterm(
     assert version is not None
     assert "Traceback" not in stderr
     assert "Welcome" not in stderr  # message text never reaches the log
+    assert "starting in polling mode" in stderr
 
 
 async def test_run_without_token_fails_with_one_clear_line(tmp_path: Path) -> None:
