@@ -182,7 +182,7 @@ class RedisSharedRate:
         result = await script(keys=keys, args=args)
         if self._alone_until != -math.inf:
             self._alone_until = -math.inf
-            log.warning("shared send limits: Redis answers again; using the shared rate")
+            log.info("shared send limits: Redis answers again; using the shared rate")
         return result
 
     def _went_away(self, exc: BaseException) -> None:
