@@ -11,6 +11,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Key of the PostgreSQL advisory lock that makes replicas starting together migrate one at a
+# time (an arbitrary constant: "infusion" in ASCII).
+MIGRATION_LOCK_KEY = 0x696E667573696F6E
 
 
 def alembic_config(database_url: str | None = None) -> Config:
@@ -39,4 +42,12 @@ async def _run(engine: AsyncEngine, step: Callable[[Config, str], None], revisio
         step(cfg, revision)
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Every replica migrates at start-up. PostgreSQL runs the migrations inside this
+            # transaction, so the first replica holds the lock until its migrations commit
+            # and the others then find the schema at head and do nothing. (SQLite serves one
+            # process, and its write lock already serialises.)
+            await connection.exec_driver_sql(
+                f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+            )
         await connection.run_sync(_step)

@@ -6,6 +6,7 @@ Telegram update, one CLI command) commits once at the end or rolls back as a who
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import cast
@@ -400,15 +401,17 @@ class ReminderRepository:
             )
         )
 
-    async def expire_overdue(self, now: datetime) -> int:
-        """Pending rows whose useful window closed become `expired` (never sent late)."""
-        matched = await rows_matched(
-            self.session,
+    async def expire_overdue(self, now: datetime) -> dict[str, int]:
+        """Pending rows whose useful window closed become `expired` (never sent late); how
+        many, by step key (for the metrics)."""
+        result = await self.session.execute(
             update(Reminder)
             .where(Reminder.status == PENDING, Reminder.due_at <= now, Reminder.expires_at <= now)
-            .values(status=EXPIRED, reason="expired", updated_at=now),
+            .values(status=EXPIRED, reason="expired", updated_at=now)
+            .returning(Reminder.step_key)
+            .execution_options(synchronize_session=False)
         )
-        return matched
+        return dict(Counter(result.scalars()))
 
     async def claim(
         self, now: datetime, owner: str, lease_until: datetime, limit: int

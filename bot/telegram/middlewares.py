@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.dispatcher.flags import get_flag
 from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.types import (
@@ -27,6 +28,7 @@ from aiogram.types import (
     Update,
     User,
 )
+from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +41,8 @@ from bot.db.roster import RosterRepository
 from bot.db.staff import StaffRepository
 from bot.db.visit_changes import VisitChangeRepository
 from bot.domain.audit import Actor
+from bot.logs import trace_update
+from bot.metrics import Metrics, mark_update
 from bot.services.appointments import AppointmentService
 from bot.services.audit import AuditTrail
 from bot.services.content_editing import ContentEditing
@@ -65,10 +69,22 @@ MAX_ATTEMPTS = 4
 _RETRY_SQLSTATES = frozenset({"40001", "40P01"})
 
 
-class InflightTracker(BaseMiddleware):
-    """Lets shutdown wait for handlers that are still running (SIGTERM must not cut a reply)."""
+def _update_type(event: Update) -> str:
+    try:
+        return event.event_type
+    except UpdateTypeLookupError:
+        return "unknown"
 
-    def __init__(self) -> None:
+
+class InflightTracker(BaseMiddleware):
+    """Lets shutdown wait for handlers that are still running (SIGTERM must not cut a reply).
+
+    The outermost middleware, so also where an update is traced and measured: its id tags
+    every log line written while it is handled (bot/logs.py), and the metrics count it by
+    type and outcome and time the answer (bot/metrics.py)."""
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics or Metrics()
         self._count = 0
         self.completed = 0
         self._idle = asyncio.Event()
@@ -78,7 +94,15 @@ class InflightTracker(BaseMiddleware):
         self._count += 1
         self._idle.clear()
         try:
-            return await handler(event, data)
+            assert isinstance(event, Update)
+            with (
+                trace_update(event.update_id),
+                self.metrics.update(event.update_id, _update_type(event)),
+            ):
+                result = await handler(event, data)
+                if result is UNHANDLED:
+                    mark_update("unhandled")
+                return result
         finally:
             self._count -= 1
             self.completed += 1
