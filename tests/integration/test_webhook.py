@@ -19,7 +19,7 @@ from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration import dbcheck
 from tests.integration.harness import hold_upcoming, last_button
 from tests.integration.pg import fresh_postgres_database
-from tests.integration.webhook_rig import SECRET, Webhook, start_webhook, texts
+from tests.integration.webhook_rig import SECRET, Webhook, free_port, start_webhook, texts
 from tests.redis_support import REDIS_URL, redis_prefix
 
 PAT = 1001
@@ -199,3 +199,16 @@ async def test_an_address_telegram_refuses_stops_the_start_with_its_reason(
     with pytest.raises(StartupError, match=r"Telegram refused WEBHOOK_URL: .*bad webhook: nope"):
         async with start_webhook(telegram, tmp_path):
             pass
+
+
+async def test_health_and_metrics_are_served_in_webhook_mode_too(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    port = free_port()
+    async with start_webhook(telegram, tmp_path, ops_port=port) as hook:
+        await hook.post(updates.command_update(PAT, "start"))
+        async with hook.http.get(f"http://127.0.0.1:{port}/healthz") as response:
+            assert response.status == 200, await response.text()
+        async with hook.http.get(f"http://127.0.0.1:{port}/metrics") as response:
+            assert response.status == 200
+            assert "companion_" in await response.text()

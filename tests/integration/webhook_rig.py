@@ -76,6 +76,7 @@ async def start_webhook(
             "web_port": port,
             "webhook_path": PATH,
             "shutdown_grace_seconds": 5,
+            "ops_port": 0,  # /healthz and /metrics off: their tests are their own
             **overrides,
         },
     )
