@@ -219,7 +219,10 @@ def create_application(
 
         # Telegram's limits are per bot: the bot's id in the keys.
         shared_rate = RedisSharedRate(
-            redis, rate=settings.send_rate, key_prefix=f"{settings.redis_prefix}:{bot.id}"
+            redis,
+            rate=settings.send_rate,
+            key_prefix=f"{settings.redis_prefix}:{bot.id}",
+            metrics=metrics,
         )
     sender = Sender(
         bot,
