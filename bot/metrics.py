@@ -118,6 +118,11 @@ class Metrics:
             "429 answers (flood control): every one pauses all sending",
             registry=r,
         )
+        self.send_limits_fallbacks = Counter(
+            f"{PREFIX}_send_limits_fallbacks",
+            "Redis calls of the shared send limits that failed: the process used its own",
+            registry=r,
+        )
         self.unreachable_answers = Counter(
             f"{PREFIX}_telegram_unreachable",
             "Answers saying a chat cannot be reached (403, 400 chat not found)",
@@ -182,6 +187,9 @@ class Metrics:
 
     def flood_wait(self) -> None:
         self.flood_waits.inc()
+
+    def send_limits_fallback(self) -> None:
+        self.send_limits_fallbacks.inc()
 
     # --- exposition -----------------------------------------------------------------------
     def exposition(self) -> bytes:

@@ -30,7 +30,7 @@ from aiogram.exceptions import (
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.delivery.rate_limit import Limiter
+from bot.delivery.rate_limit import Limiter, SharedRate
 from bot.logs import chat_ref
 from bot.metrics import Metrics
 from scheduler.records import SendOutcome, SendResult
@@ -78,6 +78,8 @@ class Sender:
       least ``1 / rate`` s apart.
     * ``per_chat_interval``: minimum seconds between the starts of two requests to the same
       chat (``0`` = off).  Sends to one chat keep their order; other chats are not held up.
+    * ``shared``: the global rate and the pauses shared with the other replicas (Redis);
+      unset, they are this process's alone.
     * ``TelegramRetryAfter``: pauses *all* sending for ``retry_after`` (at most
       ``max_retry_after``) and retries the message, up to 5 times per message.
     * 5xx, network errors, timeouts: up to ``attempts`` tries with exponential backoff
@@ -97,6 +99,7 @@ class Sender:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         metrics: Metrics | None = None,
+        shared: SharedRate | None = None,
     ) -> None:
         if attempts < 1:
             raise ValueError("attempts must be >= 1")
@@ -109,7 +112,11 @@ class Sender:
         self._sleep = sleep
         self.metrics = metrics
         self._limiter = Limiter(
-            rate=rate, per_chat_interval=per_chat_interval or 0.0, clock=clock, sleep=sleep
+            rate=rate,
+            per_chat_interval=per_chat_interval or 0.0,
+            clock=clock,
+            sleep=sleep,
+            shared=shared,
         )
         self._logged_errors: set[type[BaseException]] = set()
         self.stats: dict[str, int] = {
@@ -161,15 +168,14 @@ class Sender:
         sending. Failures are classified as for :meth:`send`, logged without the text, and
         never raised."""
 
-        async def unpaused() -> None:
-            wait = self.paused_until - self._clock()
-            if wait > 0:
-                await self._sleep(wait)
-
         # A message's text or a picture's caption: kept out of the logged error descriptions.
         text = getattr(method, "text", None) or getattr(method, "caption", None)
         result = await self._call(
-            method, "answer", getattr(method, "chat_id", None), text or "", unpaused
+            method,
+            "answer",
+            getattr(method, "chat_id", None),
+            text or "",
+            self._limiter.wait_unpaused,
         )
         self._count("answer", result.outcome)
         return result
@@ -229,7 +235,7 @@ class Sender:
                 if self.metrics is not None:
                     self.metrics.flood_wait()
                 wait = min(max(float(exc.retry_after), 0.0), self.max_retry_after)
-                self._limiter.rate.pause(self._clock() + wait)
+                await self._limiter.pause(wait)
                 if pauses > MAX_RETRY_AFTER_PAUSES:
                     log.warning(
                         "%s to chat %s: flood control persisted after %d pauses; giving up",

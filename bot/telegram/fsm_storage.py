@@ -1,18 +1,28 @@
-"""aiogram FSM storage in the application database.
+"""Where conversation state (aiogram FSM) lives: the database, or Redis with REDIS_URL.
 
 Conversation state must survive a restart and be visible to every replica, so it cannot live
-in process memory. Inside an update it joins the update's own transaction (so a state change
-commits or rolls back together with the data it belongs to, and SQLite never sees two writers
-from one update); outside an update each call is its own short transaction.
+in process memory. :class:`SqlStorage` keeps it in the application database: inside an update
+it joins the update's own transaction (so a state change commits or rolls back together with
+the data it belongs to, and SQLite never sees two writers from one update); outside an update
+each call is its own short transaction.
+
+With several replicas it lives in Redis (aiogram's ``RedisStorage``), wrapped in
+:class:`AfterCommitStorage`, which gives it the same "with the update's transaction" meaning:
+inside an update, what a handler writes is kept by the update and reaches Redis only once the
+transaction committed (right after the commit, before the reply is sent); a rolled-back or
+retried attempt leaves nothing behind. Reads in the update see its own writes, and each key is
+read from Redis once per update.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+import logging
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import (
@@ -27,6 +37,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.repository import Repository
 from scheduler.clock import Clock
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from aiogram.fsm.storage.redis import RedisStorage
 
 current_repository: ContextVar[Repository | None] = ContextVar("current_repository", default=None)
 
@@ -100,3 +115,172 @@ class SqlStorage(BaseStorage):
 
     async def close(self) -> None:
         """The database engine is owned and disposed by the application, not by the storage."""
+
+
+@dataclass
+class _UpdateWrites:
+    """One attempt of one update: what it read and wrote ("state", "data"), by key."""
+
+    known: dict[tuple[StorageKey, str], Any] = field(default_factory=dict)
+    changed: dict[tuple[StorageKey, str], Any] = field(default_factory=dict)
+    forget: list[StorageKey] = field(default_factory=list)
+
+
+_current_writes: ContextVar[_UpdateWrites | None] = ContextVar("fsm_writes", default=None)
+
+
+class ConversationBusy(Exception):
+    """Another update of the same conversation held it for too long."""
+
+
+class AfterCommitStorage(BaseStorage):
+    """A storage outside the database (Redis) written only after the update's commit.
+
+    ``UnitOfWork`` opens :meth:`update` around each attempt of an update and calls
+    :meth:`flush` once the transaction committed; an attempt that rolled back is dropped.
+    Outside an update (a reminder pass, a test) each call goes straight to the storage."""
+
+    def __init__(
+        self, inner: RedisStorage, *, turn_ttl: float = 10.0, turn_wait: float = 10.0
+    ) -> None:
+        self.inner = inner
+        self._turn_ttl = turn_ttl
+        self._turn_wait = turn_wait
+
+    @asynccontextmanager
+    async def turn(self, key: StorageKey) -> AsyncIterator[None]:
+        """One update of the conversation ``key`` at a time, in every replica: held from the
+        first read of the state to the write after the commit (never while Telegram is called).
+
+        In the database two updates racing over one conversation meet as a write conflict and
+        the second runs again, seeing the first's result (a double tap on Confirm is answered
+        as saved). Redis has no such conflict, so updates of one conversation take turns: a
+        lock in Redis (redis-py's), polled every 20 ms; it expires after ``turn_ttl`` seconds
+        if its replica dies. Waiting longer than ``turn_wait`` fails the update (the patient
+        gets the kind error)."""
+        from redis.exceptions import LockError, RedisError  # an optional package: REDIS_URL
+
+        lock = self.inner.redis.lock(
+            self.inner.key_builder.build(key, "lock"),
+            timeout=self._turn_ttl,
+            sleep=0.02,
+            blocking_timeout=self._turn_wait,
+        )
+        if not await lock.acquire():
+            raise ConversationBusy()
+        try:
+            yield
+        finally:
+            try:
+                await lock.release()
+            except LockError:
+                log.warning("a conversation's turn outlasted its %.0fs lock", self._turn_ttl)
+            except RedisError as exc:  # it expires by itself
+                log.warning("could not release a conversation's turn: %s", type(exc).__name__)
+
+    @contextmanager
+    def update(self) -> Iterator[_UpdateWrites]:
+        writes = _UpdateWrites()
+        token = _current_writes.set(writes)
+        try:
+            yield writes
+        finally:
+            _current_writes.reset(token)
+
+    async def flush(self, writes: _UpdateWrites) -> None:
+        """Write what the committed attempt changed, then forget what /forget asked to."""
+        for (key, part), value in writes.changed.items():
+            if part == "state":
+                await self.inner.set_state(key, value)
+            else:
+                await self.inner.set_data(key, value)
+        for key in writes.forget:
+            await forget_redis_conversations(self.inner, key)
+        writes.changed.clear()
+        writes.forget.clear()
+
+    async def forget_user(self, key: StorageKey) -> None:
+        """Delete every conversation of ``key``'s user (their private chat, every thread and
+        destiny): after the commit inside an update, at once outside one."""
+        writes = _current_writes.get()
+        if writes is None:
+            await forget_redis_conversations(self.inner, key)
+        else:
+            writes.forget.append(key)
+
+    async def _read(self, key: StorageKey, part: str) -> Any:
+        load = self.inner.get_state if part == "state" else self.inner.get_data
+        writes = _current_writes.get()
+        if writes is None:
+            return await load(key)
+        if (key, part) not in writes.known:
+            writes.known[key, part] = await load(key)
+        return writes.known[key, part]
+
+    async def _write(self, key: StorageKey, part: str, value: Any) -> None:
+        writes = _current_writes.get()
+        if writes is None:
+            if part == "state":
+                await self.inner.set_state(key, value)
+            else:
+                await self.inner.set_data(key, value)
+            return
+        writes.known[key, part] = writes.changed[key, part] = value
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        await self._write(key, "state", state.state if isinstance(state, State) else state)
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        state: str | None = await self._read(key, "state")
+        return state
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        await self._write(key, "data", dict(data))
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        # A copy: the handler's changes count once it sets them.
+        return dict(await self._read(key, "data"))
+
+    async def close(self) -> None:
+        """Nothing: aiogram closes the storage at the start of its shutdown, while updates
+        may still be running; the Redis client (shared with the send limits) is owned and
+        closed by the application, last (bot/runtime.py)."""
+
+
+async def forget_redis_conversations(storage: RedisStorage, key: StorageKey) -> int:
+    """Delete the keys of every conversation in ``key``'s user's private chat with this bot
+    (the bot holds conversations in private chats only): a SCAN of the chat's own key prefix,
+    as /forget is rare. The number of keys deleted."""
+    builder = storage.key_builder
+    assert isinstance(builder, DefaultKeyBuilder)
+    # The keys of the chat (DefaultKeyBuilder.build): prefix, bot id, chat id, then thread,
+    # user, destiny and part. The user's private chat has the user's id.
+    parts = [builder.prefix, *([str(key.bot_id)] if builder.with_bot_id else []), str(key.user_id)]
+    pattern = _glob_escape(builder.separator.join(parts) + builder.separator) + "*"
+    # Not the conversation's turn (AfterCommitStorage.turn), held by this very update: it
+    # holds nothing of the patient's and expires within seconds.
+    turn = (builder.separator + "lock").encode()
+    deleted = 0
+    batch: list[Any] = []
+    async for found in storage.redis.scan_iter(match=pattern, count=500):
+        if isinstance(found, bytes) and found.endswith(turn):
+            continue
+        batch.append(found)
+        if len(batch) >= 500:
+            deleted += await storage.redis.delete(*batch)
+            batch.clear()
+    if batch:
+        deleted += await storage.redis.delete(*batch)
+    return deleted
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+async def forget_conversations(storage: BaseStorage, key: StorageKey) -> None:
+    """/forget: the conversation state of ``key``'s user goes with everything else. In the
+    database the repository deletes it in the update's transaction; in Redis it goes after
+    the commit."""
+    if isinstance(storage, AfterCommitStorage):
+        await storage.forget_user(key)

@@ -13,6 +13,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,7 +55,7 @@ from bot.services.roster import RosterService
 from bot.services.staff import StaffService
 from bot.services.visit_changes import VisitChangeService
 from bot.telegram.context import AppContext
-from bot.telegram.fsm_storage import SqlStorage, current_repository
+from bot.telegram.fsm_storage import AfterCommitStorage, SqlStorage, current_repository
 from bot.telegram.reply import Reply
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -165,21 +166,54 @@ class UnitOfWork(BaseMiddleware):
     while Telegram answers. A write conflict (a double tap racing for the same row) rolls
     back and runs the update again, so the second tap sees the first one's result and is
     answered as already done. Any other exception rolls back and reaches the error handler,
-    which sends the kind error and nothing else."""
+    which sends the kind error and nothing else.
 
-    def __init__(self, app: AppContext, fsm: FSMContextMiddleware, storage: SqlStorage) -> None:
+    Conversation state in the database (``SqlStorage``) is read with the patient and written
+    in the transaction; in Redis (``AfterCommitStorage``) it is written right after the
+    commit, once the session is closed, and before the reply."""
+
+    def __init__(
+        self,
+        app: AppContext,
+        fsm: FSMContextMiddleware,
+        storage: SqlStorage | AfterCommitStorage,
+    ) -> None:
         self.app = app
         self.fsm = fsm
         self.storage = storage
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
+        conversation = self.fsm.resolve_event_context(data["bot"], data)
+        storage = self.storage
+        state_key = (
+            storage.key_for(conversation.key)
+            if conversation and isinstance(storage, SqlStorage)
+            else None
+        )
+        # In Redis, one update of a conversation at a time (across replicas), from reading
+        # its state to writing it; not while the reply is sent.
+        turn = (
+            storage.turn(conversation.key)
+            if conversation and isinstance(storage, AfterCommitStorage)
+            else nullcontext()
+        )
+        async with turn:
+            result, repo, reply = await self._attempts(handler, event, data, state_key)
+        await run_after_commit(repo.after_commit)
+        await reply.flush(self.app.sender)
+        return result
+
+    async def _attempts(
+        self, handler: Handler, event: Update, data: dict[str, Any], state_key: str | None
+    ) -> tuple[Any, Repository, Reply]:
+        """Run the update until it commits (a write conflict runs it again); its state in
+        Redis written after the commit. The result, the repository and the reply to send."""
         app = self.app
+        storage = self.storage
         user: User | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
         query: CallbackQuery | None = event.callback_query
-        conversation = self.fsm.resolve_event_context(data["bot"], data)
-        state_key = self.storage.key_for(conversation.key) if conversation else None
         for attempt in range(1, MAX_ATTEMPTS + 1):
             # Closed explicitly, not with `async with`: AsyncSession's exit runs close() in a
             # task of its own (a loop iteration and a task per update, for nothing here).
@@ -209,8 +243,12 @@ class UnitOfWork(BaseMiddleware):
                 step_data["actor"] = Actor(user.id) if user else None
                 step_data["staff_role"] = staff.role_from(user.id, stored_role) if user else None
                 token = current_repository.set(repo)
+                state_writes = (
+                    storage.update() if isinstance(storage, AfterCommitStorage) else nullcontext()
+                )
                 try:
-                    result = await handler(event, step_data)
+                    with state_writes as writes:
+                        result = await handler(event, step_data)
                     if _wrote(session):
                         await session.commit()
                 except DBAPIError as exc:
@@ -229,9 +267,10 @@ class UnitOfWork(BaseMiddleware):
                     current_repository.reset(token)
             finally:
                 await session.close()
-            await run_after_commit(repo.after_commit)
-            await reply.flush(app.sender)
-            return result
+            if writes is not None:
+                assert isinstance(storage, AfterCommitStorage)
+                await storage.flush(writes)
+            return result, repo, reply
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _services(self, repo: Repository, patient: Any, reply: Reply) -> dict[str, Any]:

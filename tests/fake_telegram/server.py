@@ -89,6 +89,9 @@ class FakeTelegramServer:
         self._recorded = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self.webhook: dict[str, Any] = {}
+        """What the last setWebhook asked (url, secret_token, allowed_updates, ...); empty
+        when none is set (never, or deleteWebhook)."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -339,6 +342,20 @@ class FakeTelegramServer:
             return self._message(params, **self._text(params), edit_date=int(time.time()))
         if method in ("answercallbackquery", "setmycommands", "deletemycommands", "leavechat"):
             return True
+        if method == "setwebhook":
+            if not str(params.get("url", "")).startswith(("https://", "http://127.0.0.1")):
+                raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
+            self.webhook = dict(params)
+            return True
+        if method == "deletewebhook":
+            self.webhook = {}
+            return True
+        if method == "getwebhookinfo":
+            return {
+                "url": self.webhook.get("url", ""),
+                "has_custom_certificate": False,
+                "pending_update_count": 0,
+            }
         raise ApiError(404, "Not Found: method not found")
 
     def _message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
