@@ -57,6 +57,17 @@ class UpdateQueue:
                 await asyncio.wait_for(self._changed.wait(), remaining)
         return [dict(u) for u in self._updates[:limit]]
 
+    @property
+    def pending(self) -> int:
+        """Updates not confirmed yet."""
+        return len(self._updates)
+
+    def drop_pending(self) -> None:
+        """Forget the unconfirmed updates (``drop_pending_updates``)."""
+        if self._updates:
+            self._confirmed_below = max(self._confirmed_below, self._updates[-1]["update_id"] + 1)
+        self._updates.clear()
+
     def close(self) -> None:
         """Answer every waiting long poll now (the server is stopping)."""
         self._closed = True
