@@ -82,8 +82,9 @@ class FakeTelegramServer:
         """Messages a second (every send-like method, all chats and callers, over the last
         second); above it a 429 with :attr:`rate_limit_retry_after`."""
         self.rate_limit_retry_after = 1
-        self.webhook: WebhookConfig | None = None
-        """The registration of the last ``setWebhook`` (None: none, or deleted)."""
+        self.webhook: dict[str, Any] = {}
+        """What the last setWebhook asked (url, secret_token, allowed_updates, ...); empty
+        when none is set (never, or deleteWebhook)."""
         self.errors: list[Exception] = []
         """Exceptions raised while answering (a bug in the fake or in a handler; answered 500)."""
         self.latency_exempt: set[str] = {"getupdates"}
@@ -270,11 +271,11 @@ class FakeTelegramServer:
             raise RuntimeError(msg)
         chosen = list(targets) if targets is not None else []
         if not chosen:
-            if self.webhook is None:
+            if self.webhook_config is None:
                 msg = "no targets given and no webhook registered yet"
                 raise RuntimeError(msg)
-            chosen = [self.webhook.url]
-        delivery = WebhookDelivery(chosen, lambda: self.webhook, **options)
+            chosen = [self.webhook_config.url]
+        delivery = WebhookDelivery(chosen, lambda: self.webhook_config, **options)
         await delivery.start()
         delivery.webhook_changed()
         self._delivery = delivery
@@ -291,10 +292,17 @@ class FakeTelegramServer:
         """Wait until every update pushed for webhook delivery was acknowledged."""
         await self.delivery.wait_acknowledged(timeout)
 
+    @property
+    def webhook_config(self) -> WebhookConfig | None:
+        """The registration of the last ``setWebhook`` (None: none, or deleted)."""
+        return WebhookConfig.from_params(self.webhook) if self.webhook else None
+
     def _set_webhook(self, params: dict[str, Any]) -> bool:
         if not params.get("url"):
             return self._delete_webhook(params)
-        self.webhook = WebhookConfig.from_params(params)
+        if not str(params["url"]).startswith(("https://", "http://127.0.0.1")):
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
+        self.webhook = dict(params)
         if params.get("drop_pending_updates"):
             self._drop_pending()
         if self._delivery is not None:
@@ -302,7 +310,7 @@ class FakeTelegramServer:
         return True
 
     def _delete_webhook(self, params: dict[str, Any]) -> bool:
-        self.webhook = None
+        self.webhook = {}
         if params.get("drop_pending_updates"):
             self._drop_pending()
         if self._delivery is not None:
@@ -315,7 +323,7 @@ class FakeTelegramServer:
             self._delivery.drop_pending()
 
     def _webhook_info(self) -> dict[str, Any]:
-        hook = self.webhook
+        hook = self.webhook_config
         pending = self._delivery.pending if self._delivery is not None else 0
         info: dict[str, Any] = {
             "url": hook.url if hook is not None else "",
@@ -432,7 +440,7 @@ class FakeTelegramServer:
         if handler is not None:
             return handler(params)
         if method == "getupdates":
-            if self.webhook is not None:
+            if self.webhook:
                 raise ApiError(
                     409,
                     "Conflict: can't use getUpdates method while webhook is active; "

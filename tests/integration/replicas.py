@@ -107,13 +107,15 @@ async def seed_due_reminders(
     *,
     first_chat: int,
     now: datetime | None = None,
+    due_at: datetime | None = None,
     chunk: int = 5_000,
 ) -> range:
     """`count` consented patients (chat ids from `first_chat`), each with one visit in three
-    days whose `playlist` reminder is due now; written with bulk Core inserts (one
-    executemany per table and chunk, ids given back by RETURNING), not one ORM object per
-    row. Returns the patients' chat ids."""
+    days whose `playlist` reminder is due at `due_at` (default: a second ago); written with
+    bulk Core inserts (one executemany per table and chunk, ids given back by RETURNING), not
+    one ORM object per row, in one transaction. Returns the patients' chat ids."""
     now = now or datetime.now(UTC)
+    due_at = due_at or now - timedelta(seconds=1)
     chats = range(first_chat, first_chat + count)
     patients = Patient.__table__
     appointments = Appointment.__table__
@@ -163,7 +165,7 @@ async def seed_due_reminders(
                         {
                             "appointment_id": appointment_id,
                             "step_key": STEP_KEY,
-                            "due_at": now - timedelta(seconds=1),
+                            "due_at": due_at,
                             "expires_at": now + timedelta(days=1),
                             "status": "pending",
                             "attempts": 0,

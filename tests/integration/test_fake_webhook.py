@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
-from aiogram.exceptions import TelegramConflictError, TelegramRetryAfter
+from aiogram.exceptions import TelegramBadRequest, TelegramConflictError, TelegramRetryAfter
 from aiogram.types import BufferedInputFile, Message
 from aiohttp import web
 
@@ -143,13 +143,15 @@ async def test_set_webhook_is_recorded_and_blocks_get_updates(
     server: FakeTelegramServer, bot: Bot
 ) -> None:
     assert (await bot.get_webhook_info()).url == ""
+    with pytest.raises(TelegramBadRequest, match="HTTPS URL must be provided"):
+        await bot.set_webhook("http://bot.example.org/hook")
     assert await bot.set_webhook(
         "http://127.0.0.1:1/hook",
         secret_token=SECRET,
         max_connections=5,
         allowed_updates=["message", "callback_query"],
     )
-    hook = server.webhook
+    hook = server.webhook_config
     assert hook is not None
     assert (hook.url, hook.secret_token, hook.max_connections) == (
         "http://127.0.0.1:1/hook",
@@ -166,7 +168,8 @@ async def test_set_webhook_is_recorded_and_blocks_get_updates(
     with pytest.raises(TelegramConflictError, match="webhook is active"):
         await bot.get_updates()
     assert await bot.delete_webhook()
-    assert server.webhook is None
+    assert server.webhook == {}
+    assert server.webhook_config is None
     assert await bot.get_updates(timeout=0) == []
 
 
@@ -193,7 +196,7 @@ async def test_delivery_round_robin_with_the_secret(
     await asyncio.sleep(0.2)
     assert first.received == second.received == []  # nothing before setWebhook
     assert delivery.pending == 6
-    await bot.set_webhook("https://lb.example/hook", secret_token=SECRET)
+    await bot.set_webhook("https://lb.example.org/hook", secret_token=SECRET)
     await server.wait_delivered(timeout=5)
     assert sorted(i for i, _ in first.received + second.received) == ids
     assert len(first.received) == len(second.received) == 3
@@ -211,7 +214,7 @@ async def test_failed_delivery_goes_to_the_next_replica(
 
     failing, healthy = await receivers(broken), await receivers()
     dead = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens: connection refused
-    await bot.set_webhook("https://lb.example/hook", secret_token=SECRET)
+    await bot.set_webhook("https://lb.example.org/hook", secret_token=SECRET)
     delivery = await server.deliver_webhooks([failing.url, dead, healthy.url])
     ids = server.push_updates([u.message_update(200 + i, f"m{i}") for i in range(9)])
     await server.wait_delivered(timeout=10)
@@ -241,7 +244,7 @@ async def test_one_chat_at_a_time_in_order_others_concurrently(
         return 200
 
     receiver = await receivers(slow)
-    await bot.set_webhook("https://lb.example/hook", secret_token=SECRET)
+    await bot.set_webhook("https://lb.example.org/hook", secret_token=SECRET)
     await server.deliver_webhooks([receiver.url])
     server.push_updates(
         [u.message_update(chat, f"{chat}-{k}") for k in range(3) for chat in (1, 2, 3, 4)]
@@ -284,7 +287,7 @@ async def test_delivery_default_target_and_inline_answers_are_noticed(
 async def test_wait_delivered_times_out_with_a_report(
     server: FakeTelegramServer, bot: Bot
 ) -> None:
-    await bot.set_webhook("https://lb.example/hook", secret_token=SECRET)
+    await bot.set_webhook("https://lb.example.org/hook", secret_token=SECRET)
     await server.deliver_webhooks([f"http://127.0.0.1:{free_port()}/hook"], max_backoff=0.05)
     server.push_update(u.message_update(9, "lost"))
     with pytest.raises(AssertionError, match="1 of 1 pushed updates not acknowledged"):
