@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from pathlib import Path
 
@@ -29,8 +30,21 @@ def _configure_logging(level: str) -> None:
     configure_logging(level)
 
 
+def _mode_line(settings: Settings) -> str:
+    """The one log line saying how this process gets its updates and keeps its shared state."""
+    shared = (
+        "conversation state and send limits in Redis"
+        if settings.redis_url is not None
+        else "conversation state in the database, send limits in this process"
+    )
+    if settings.webhook_mode:
+        where = f"{settings.web_host}:{settings.web_port}{settings.webhook_path}"
+        return f"starting in webhook mode (Telegram calls WEBHOOK_URL; serving {where}); {shared}"
+    return f"starting in polling mode (one process); {shared}"
+
+
 def _cmd_run(settings: Settings) -> int:
-    from bot.runtime import StartupError, run_polling
+    from bot.runtime import StartupError, run_polling, run_webhook
 
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
         return _fail(
@@ -38,8 +52,9 @@ def _cmd_run(settings: Settings) -> int:
             "or try the bot without one: infusion-companion chat"
         )
     _configure_logging(settings.log_level)
+    logging.getLogger(__name__).info(_mode_line(settings))
     try:
-        asyncio.run(run_polling(settings))
+        asyncio.run(run_webhook(settings) if settings.webhook_mode else run_polling(settings))
     except StartupError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
@@ -117,7 +132,11 @@ def _cmd_content_export(settings: Settings, folder: Path) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="infusion-companion", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="start the bot (long polling); migrates the database first")
+    sub.add_parser(
+        "run",
+        help="start the bot (long polling, or webhook mode with WEBHOOK_URL); "
+        "migrates the database first",
+    )
     chat = sub.add_parser(
         "chat",
         help="try the bot in the terminal as a patient: no token, no network, a fresh database",

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # Shared state for several replicas: conversation state and the send limits (rate, 429
     # pauses) live in Redis. Unset: in the database and the process. May carry a password.
     redis_url: SecretStr | None = None
+    # The start of every Redis key of this bot (several bots or test runs may share a Redis).
+    redis_prefix: str = "infusion-companion"
     # Webhook mode (several replicas behind a load balancer). Unset: long polling.
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
@@ -152,6 +154,14 @@ class Settings(BaseSettings):
             return None
         if urlsplit(value.get_secret_value().strip()).scheme not in ("redis", "rediss", "unix"):
             raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _check_redis_prefix(cls, value: str) -> str:
+        value = value.strip()
+        if not value or any(c.isspace() or c in "*?[]{}" for c in value):
+            raise ValueError("REDIS_PREFIX must be non-empty, without spaces, *, ?, [, ], { or }")
         return value
 
     @model_validator(mode="after")

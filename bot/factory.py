@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -29,7 +30,7 @@ from bot.services.staff_alerts import StaffAlerts
 from bot.telegram import errors, refusals
 from bot.telegram.commands import patient_menu, staff_menu
 from bot.telegram.context import AppContext
-from bot.telegram.fsm_storage import SqlStorage
+from bot.telegram.fsm_storage import AfterCommitStorage, SqlStorage
 from bot.telegram.gate import UpdateGate
 from bot.telegram.handlers import (
     appointments,
@@ -61,6 +62,21 @@ from scheduler.engine import ReminderEngine
 from scheduler.records import ReminderBatch, SendOutcome
 from scheduler.wakeup import Wakeup
 
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+# Conversation state in Redis expires this long after its last change: a booking left half
+# done is picked up within days, and nothing a patient typed stays for good (in the database
+# a conversation row lasts until it ends or the patient uses /forget).
+CONVERSATION_TTL = timedelta(days=7)
+# Redis answers in a millisecond; a second without an answer means it is away (the send
+# limits then fall back to the process's own, bot/delivery/shared_rate.py).
+REDIS_TIMEOUT_SECONDS = 1.0
+
+
+class SetupError(Exception):
+    """The installation cannot do what the settings ask (a missing optional package)."""
+
 
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     if settings.bot_token is None:
@@ -87,9 +103,53 @@ class Application:
     reminders: ReminderEngine
     wakeup: Wakeup
     alerts: AlertDelivery
+    # With REDIS_URL: the one client of the conversation state and the send limits, closed
+    # last (bot/runtime.py).
+    redis: Redis | None = None
 
 
-def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]:
+def connect_redis(settings: Settings) -> Redis | None:
+    """The Redis client of REDIS_URL (None without it). Connects on first use."""
+    if settings.redis_url is None:
+        return None
+    try:
+        from redis.asyncio import Redis
+        from redis.backoff import ExponentialBackoff
+        from redis.retry import Retry
+    except ImportError as exc:
+        raise SetupError(
+            "REDIS_URL is set but the redis package is not installed: "
+            "pip install 'infusion-companion[redis]'"
+        ) from exc
+    client: Redis = Redis.from_url(
+        settings.redis_url.get_secret_value().strip(),
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        health_check_interval=30,
+        # A dropped connection is tried again at once, once; then the caller hears of it.
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1),
+    )
+    return client
+
+
+def create_storage(context: AppContext, redis: Redis | None) -> SqlStorage | AfterCommitStorage:
+    """Conversation state: in the database, or in Redis (aiogram's RedisStorage, written after
+    the update's commit) when REDIS_URL is set."""
+    if redis is None:
+        return SqlStorage(context.session_factory, context.clock)
+    from aiogram.fsm.storage.base import DefaultKeyBuilder
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    ttl = int(CONVERSATION_TTL.total_seconds())
+    builder = DefaultKeyBuilder(prefix=f"{context.settings.redis_prefix}:fsm", with_destiny=True)
+    return AfterCommitStorage(
+        RedisStorage(redis, key_builder=builder, state_ttl=ttl, data_ttl=ttl)
+    )
+
+
+def create_dispatcher(
+    context: AppContext, storage: SqlStorage | AfterCommitStorage | None = None
+) -> tuple[Dispatcher, InflightTracker]:
     """The update pipeline, outer middlewares in this order (see bot/telegram/middlewares.py):
     in-flight count, aiogram's errors and user context, the update gate (unknown types, the
     crisis screen, groups and channels: before any database access), the unit of work (one
@@ -97,7 +157,7 @@ def create_dispatcher(context: AppContext) -> tuple[Dispatcher, InflightTracker]
     transaction, and the answers to refusals (bot/telegram/refusals.py), given inside it too.
     Button presses are acknowledged by the Reply after the commit (AnswerCallbackAfterCommit);
     failed updates by the errors router, outside the unit of work."""
-    storage = SqlStorage(context.session_factory, context.clock)
+    storage = storage or SqlStorage(context.session_factory, context.clock)
     dp = Dispatcher(storage=storage, app=context)
     inflight = InflightTracker()
     fsm = dp.fsm
@@ -146,7 +206,21 @@ def create_application(
     bot = bot or create_bot(settings)
     clock = clock or SystemClock()
     session_factory = create_session_factory(db_engine)
-    sender = Sender(bot, rate=settings.send_rate, per_chat_interval=settings.send_chat_interval)
+    redis = connect_redis(settings)
+    shared_rate = None
+    if redis is not None:
+        from bot.delivery.shared_rate import RedisSharedRate
+
+        # Telegram's limits are per bot: the bot's id in the keys.
+        shared_rate = RedisSharedRate(
+            redis, rate=settings.send_rate, key_prefix=f"{settings.redis_prefix}:{bot.id}"
+        )
+    sender = Sender(
+        bot,
+        rate=settings.send_rate,
+        per_chat_interval=settings.send_chat_interval,
+        shared=shared_rate,
+    )
     alerts = AlertDelivery(session_factory, sender, bot, content, settings.clinic_zone, clock)
     staff_alerts = StaffAlerts(settings.staff_ids, clock, kick=alerts.kick)
 
@@ -182,9 +256,18 @@ def create_application(
         sender=sender,
         wake=wakeup.wake_at,
     )
-    dispatcher, inflight = create_dispatcher(context)
+    dispatcher, inflight = create_dispatcher(context, create_storage(context, redis))
     return Application(
-        bot, dispatcher, db_engine, context, inflight, sender, reminders, wakeup, alerts=alerts
+        bot,
+        dispatcher,
+        db_engine,
+        context,
+        inflight,
+        sender,
+        reminders,
+        wakeup,
+        alerts=alerts,
+        redis=redis,
     )
 
 

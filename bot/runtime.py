@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import gc
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiogram.webhook.aiohttp_server import setup_application
+from aiohttp import web
 
 from bot.config import Settings
 from bot.content.validate import validate_content
@@ -14,10 +19,13 @@ from bot.db.migrate import upgrade
 from bot.delivery.alert_outbox import check_staff_ids
 from bot.factory import (
     Application,
+    SetupError,
     create_application,
     register_commands,
     register_staff_menus,
 )
+from bot.web.app import build_web_app
+from bot.web.webhook import WebhookRefused, set_webhook
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +77,59 @@ def _shutdown_hook(app: Application, grace: float) -> Callable[[], Awaitable[Non
     return on_shutdown
 
 
+def _check_content(settings: Settings) -> None:
+    problems = validate_content(settings.messages_dir, settings.default_language)
+    if problems:
+        raise StartupError("content in MESSAGES_DIR is invalid:\n  " + "\n  ".join(problems))
+
+
+def _create(settings: Settings) -> Application:
+    try:
+        return create_application(settings)
+    except SetupError as exc:
+        raise StartupError(str(exc)) from None
+
+
+async def _start_up(app: Application) -> None:
+    """What both modes do before the first update: migrate, publish the command menus, check
+    STAFF_IDS. Telegram being unreachable here is not fatal (the modes retry by themselves)."""
+    await prepare_database(app)
+    try:
+        await register_commands(app.bot, app.context.content)
+    except (TelegramNetworkError, TelegramAPIError) as exc:
+        # Polling retries the connection by itself; the command list is not worth dying for.
+        log.warning("could not register commands yet: %s", type(exc).__name__)
+    # The team's menus in their own chats (the sender logs and skips what fails).
+    await register_staff_menus(app)
+    try:
+        # One warning per STAFF_IDS entry that cannot be reached (nobody pressed Start).
+        await check_staff_ids(app.bot, app.context.settings.staff_ids)
+    except (TelegramNetworkError, TelegramAPIError) as exc:
+        log.warning("could not check STAFF_IDS yet: %s", type(exc).__name__)
+
+
+async def _close(app: Application) -> None:
+    await app.bot.session.close()
+    await app.db_engine.dispose()
+    if app.redis is not None:
+        # Last: the updates in flight and the final alert pass used it (state, send limits).
+        await app.redis.aclose()
+    gc.unfreeze()  # for a process that goes on after the bot (tests, an embedding host)
+    log.info("stopped")
+
+
+async def _leave_webhook_mode(app: Application) -> None:
+    """Polling after webhook mode: Telegram refuses getUpdates while a webhook is set, so a
+    webhook left from before is removed (its waiting updates kept), and the log says so."""
+    try:
+        info = await app.bot.get_webhook_info()
+        if info.url:
+            log.warning("a webhook was set; removing it, as this process polls")
+            await app.bot.delete_webhook(drop_pending_updates=False)
+    except (TelegramNetworkError, TelegramAPIError) as exc:
+        log.warning("could not check for a webhook: %s", type(exc).__name__)
+
+
 async def run_polling(
     settings: Settings, app: Application | None = None, *, handle_signals: bool = True
 ) -> None:
@@ -77,24 +138,11 @@ async def run_polling(
     On a stop signal aiogram stops fetching updates; the shutdown hook then waits (up to
     SHUTDOWN_GRACE_SECONDS) for handlers still running, and only then are the Telegram session
     and the database closed."""
-    problems = validate_content(settings.messages_dir, settings.default_language)
-    if problems:
-        raise StartupError("content in MESSAGES_DIR is invalid:\n  " + "\n  ".join(problems))
-    app = app or create_application(settings)
+    _check_content(settings)
+    app = app or _create(settings)
     try:
-        await prepare_database(app)
-        try:
-            await register_commands(app.bot, app.context.content)
-        except (TelegramNetworkError, TelegramAPIError) as exc:
-            # Polling retries the connection by itself; the command list is not worth dying for.
-            log.warning("could not register commands yet: %s", type(exc).__name__)
-        # The team's menus in their own chats (the sender logs and skips what fails).
-        await register_staff_menus(app)
-        try:
-            # One warning per STAFF_IDS entry that cannot be reached (nobody pressed Start).
-            await check_staff_ids(app.bot, app.context.settings.staff_ids)
-        except (TelegramNetworkError, TelegramAPIError) as exc:
-            log.warning("could not check STAFF_IDS yet: %s", type(exc).__name__)
+        await _start_up(app)
+        await _leave_webhook_mode(app)
         freeze_startup_heap()
         app.dispatcher.startup.register(_startup_hook(app))
         app.dispatcher.shutdown.register(_shutdown_hook(app, settings.shutdown_grace_seconds))
@@ -107,7 +155,91 @@ async def run_polling(
             close_bot_session=True,
         )
     finally:
-        await app.bot.session.close()
-        await app.db_engine.dispose()
-        gc.unfreeze()  # for a process that goes on after the bot (tests, an embedding host)
-        log.info("stopped")
+        await _close(app)
+
+
+WEBHOOK_RETRY_SECONDS = 30.0
+"""How often setWebhook is tried again when Telegram could not be reached at start-up."""
+
+
+async def _keep_setting_webhook(app: Application) -> None:
+    while True:
+        await asyncio.sleep(WEBHOOK_RETRY_SECONDS)
+        try:
+            if await set_webhook(app):
+                return
+        except WebhookRefused as exc:
+            log.error("Telegram refused WEBHOOK_URL: %s", exc)
+            return
+        log.warning("could not set the webhook yet; trying again in %.0fs", WEBHOOK_RETRY_SECONDS)
+
+
+async def run_webhook(
+    settings: Settings,
+    app: Application | None = None,
+    *,
+    handle_signals: bool = True,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Webhook mode: the same start-up as polling, then Telegram's updates arrive over HTTP
+    (bot/web: WEB_HOST:WEB_PORT, WEBHOOK_PATH) until SIGTERM/SIGINT (or ``stop``).
+
+    Telegram is told the address once the server listens (setWebhook, the same from every
+    replica). On a stop signal the server stops accepting, the shutdown hook waits (up to
+    SHUTDOWN_GRACE_SECONDS) for the updates in flight, whose answers still reach Telegram,
+    then the reminder engine and the alert outbox stop and everything is closed. The webhook
+    stays set: the other replicas go on serving it."""
+    _check_content(settings)
+    app = app or _create(settings)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
+    try:
+        await _start_up(app)
+        grace = settings.shutdown_grace_seconds
+        app.dispatcher.startup.register(_startup_hook(app))
+        app.dispatcher.shutdown.register(_shutdown_hook(app, grace))
+        web_app = build_web_app(app)
+        # aiogram's own wiring of the dispatcher's start-up and shutdown into aiohttp's.
+        setup_application(web_app, app.dispatcher, bot=app.bot)
+        # Past the grace the shutdown hook gave up waiting: requests still open are cut.
+        runner = web.AppRunner(
+            web_app, handle_signals=False, access_log=None, shutdown_timeout=grace + 1.0
+        )
+        await runner.setup()  # the dispatcher's start-up: reminder engine, alert outbox
+        retry: asyncio.Task[None] | None = None
+        try:
+            site = web.TCPSite(runner, settings.web_host, settings.web_port)
+            await site.start()
+            for signum in signals:
+                loop.add_signal_handler(signum, stop.set)
+            log.info(
+                "listening on %s:%d, webhook path %s",
+                settings.web_host,
+                settings.web_port,
+                settings.webhook_path,
+            )
+            if not await set_webhook(app):
+                log.warning(
+                    "could not set the webhook yet; trying again in %.0fs", WEBHOOK_RETRY_SECONDS
+                )
+                retry = asyncio.create_task(_keep_setting_webhook(app))
+            freeze_startup_heap()
+            await stop.wait()
+            log.info("stopping: no new updates; waiting for those in flight")
+        finally:
+            for signum in signals:
+                loop.remove_signal_handler(signum)
+            if retry is not None:
+                retry.cancel()
+            await runner.cleanup()
+    except WebhookRefused as exc:
+        raise StartupError(f"Telegram refused WEBHOOK_URL: {exc}") from None
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise StartupError(
+                f"cannot listen on {settings.web_host}:{settings.web_port}: {exc.strerror}"
+            ) from None
+        raise
+    finally:
+        await _close(app)

@@ -12,6 +12,11 @@ virtual time):
 :class:`Limiter` combines them: a caller first waits for its chat's turn (without occupying
 the global queue), then for a global slot.  Both are cancellation-safe: a cancelled waiter
 leaves the queue and consumes no slot.
+
+With several replicas the global rate and the pauses must be shared (Telegram counts per bot,
+not per process): :class:`Limiter` then takes its slots and pauses from a :class:`SharedRate`
+(``bot/delivery/shared_rate.py``, in Redis), and its own :class:`RateLimiter` is the fallback
+while that is unreachable. Per-chat spacing stays in the process (see docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ import math
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
+from typing import Protocol
 
-__all__ = ["ChatSpacer", "ChatTurn", "Limiter", "RateLimiter"]
+__all__ = ["ChatSpacer", "ChatTurn", "Limiter", "RateLimiter", "SharedRate"]
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -73,6 +79,11 @@ class RateLimiter:
     def pause(self, until: float) -> None:
         """No grant before ``until`` (extends, never shortens, an existing pause)."""
         self._paused_until = max(self._paused_until, until)
+
+    async def wait_unpaused(self) -> None:
+        """Return once no pause holds callers back (at once when none does)."""
+        while (delay := self._paused_until - self._clock()) > 0:
+            await self._sleep(delay)
 
     def _ready_at(self) -> float:
         return max(self._next_free, self._paused_until)
@@ -195,6 +206,23 @@ class ChatSpacer:
             del self._entries[chat_id]
 
 
+class SharedRate(Protocol):
+    """A global rate and pause shared by every process of the bot (several replicas).
+
+    ``local`` is the process's own :class:`RateLimiter` (same rate, and every pause this process
+    saw): an implementation falls back to it while the shared state cannot be reached, so a
+    message is never lost or sent twice because of the limiter."""
+
+    async def acquire(self, local: RateLimiter) -> None:
+        """Wait for a slot of the shared rate (FIFO within the process)."""
+
+    async def pause(self, seconds: float) -> None:
+        """Hold every process back for ``seconds`` (Telegram's ``retry_after``)."""
+
+    async def wait_unpaused(self) -> None:
+        """Return once no shared pause holds this process back."""
+
+
 class ChatTurn:
     """One caller's exclusive turn on a chat (see :meth:`Limiter.chat`)."""
 
@@ -215,7 +243,7 @@ class ChatTurn:
         chats = self._limiter.chats
         if self._entry is not None and not self._started:
             await chats.wait(self._entry)
-        await self._limiter.rate.acquire()
+        await self._limiter.acquire()
         self._started = True
         if self._entry is not None:
             chats.started(self._chat_id, self._entry)
@@ -236,9 +264,32 @@ class Limiter:
         per_chat_interval: float,
         clock: Clock,
         sleep: Sleep,
+        shared: SharedRate | None = None,
     ) -> None:
         self.rate = RateLimiter(rate, clock=clock, sleep=sleep)
         self.chats = ChatSpacer(per_chat_interval or 0.0, clock=clock, sleep=sleep)
+        self.shared = shared
+        self._clock = clock
+
+    async def acquire(self) -> None:
+        """A global slot: the process's own, or the replicas' shared one."""
+        if self.shared is None:
+            await self.rate.acquire()
+        else:
+            await self.shared.acquire(self.rate)
+
+    async def pause(self, seconds: float) -> None:
+        """Telegram said ``retry_after``: no grant for ``seconds``, in this process at once
+        and, when shared, in every other."""
+        self.rate.pause(self._clock() + seconds)
+        if self.shared is not None:
+            await self.shared.pause(seconds)
+
+    async def wait_unpaused(self) -> None:
+        """Wait out a pause (this process's, and the shared one) without taking a slot."""
+        await self.rate.wait_unpaused()
+        if self.shared is not None:
+            await self.shared.wait_unpaused()
 
     @asynccontextmanager
     async def chat(self, chat_id: Hashable) -> AsyncIterator[ChatTurn]:

@@ -30,7 +30,7 @@ from aiogram.exceptions import (
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.delivery.rate_limit import Limiter
+from bot.delivery.rate_limit import Limiter, SharedRate
 from bot.logs import chat_ref
 from scheduler.records import SendOutcome, SendResult
 
@@ -77,6 +77,8 @@ class Sender:
       least ``1 / rate`` s apart.
     * ``per_chat_interval``: minimum seconds between the starts of two requests to the same
       chat (``0`` = off).  Sends to one chat keep their order; other chats are not held up.
+    * ``shared``: the global rate and the pauses shared with the other replicas (Redis);
+      unset, they are this process's alone.
     * ``TelegramRetryAfter``: pauses *all* sending for ``retry_after`` (at most
       ``max_retry_after``) and retries the message, up to 5 times per message.
     * 5xx, network errors, timeouts: up to ``attempts`` tries with exponential backoff
@@ -95,6 +97,7 @@ class Sender:
         max_retry_after: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        shared: SharedRate | None = None,
     ) -> None:
         if attempts < 1:
             raise ValueError("attempts must be >= 1")
@@ -106,7 +109,11 @@ class Sender:
         self._clock = clock
         self._sleep = sleep
         self._limiter = Limiter(
-            rate=rate, per_chat_interval=per_chat_interval or 0.0, clock=clock, sleep=sleep
+            rate=rate,
+            per_chat_interval=per_chat_interval or 0.0,
+            clock=clock,
+            sleep=sleep,
+            shared=shared,
         )
         self._logged_errors: set[type[BaseException]] = set()
         self.stats: dict[str, int] = {
@@ -158,15 +165,14 @@ class Sender:
         sending. Failures are classified as for :meth:`send`, logged without the text, and
         never raised."""
 
-        async def unpaused() -> None:
-            wait = self.paused_until - self._clock()
-            if wait > 0:
-                await self._sleep(wait)
-
         # A message's text or a picture's caption: kept out of the logged error descriptions.
         text = getattr(method, "text", None) or getattr(method, "caption", None)
         return await self._call(
-            method, "answer", getattr(method, "chat_id", None), text or "", unpaused
+            method,
+            "answer",
+            getattr(method, "chat_id", None),
+            text or "",
+            self._limiter.wait_unpaused,
         )
 
     # ------------------------------------------------------------------ internals
@@ -208,7 +214,7 @@ class Sender:
                 pauses += 1
                 self.stats["retry_after_pauses"] += 1
                 wait = min(max(float(exc.retry_after), 0.0), self.max_retry_after)
-                self._limiter.rate.pause(self._clock() + wait)
+                await self._limiter.pause(wait)
                 if pauses > MAX_RETRY_AFTER_PAUSES:
                     log.warning(
                         "%s to chat %s: flood control persisted after %d pauses; giving up",

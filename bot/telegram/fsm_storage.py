@@ -1,18 +1,27 @@
-"""aiogram FSM storage in the application database.
+"""Where conversation state (aiogram FSM) lives: the database, or Redis with REDIS_URL.
 
 Conversation state must survive a restart and be visible to every replica, so it cannot live
-in process memory. Inside an update it joins the update's own transaction (so a state change
-commits or rolls back together with the data it belongs to, and SQLite never sees two writers
-from one update); outside an update each call is its own short transaction.
+in process memory. :class:`SqlStorage` keeps it in the application database: inside an update
+it joins the update's own transaction (so a state change commits or rolls back together with
+the data it belongs to, and SQLite never sees two writers from one update); outside an update
+each call is its own short transaction.
+
+With several replicas it lives in Redis (aiogram's ``RedisStorage``), wrapped in
+:class:`AfterCommitStorage`, which gives it the same "with the update's transaction" meaning:
+inside an update, what a handler writes is kept by the update and reaches Redis only once the
+transaction committed (right after the commit, before the reply is sent); a rolled-back or
+retried attempt leaves nothing behind. Reads in the update see its own writes, and each key is
+read from Redis once per update.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import (
@@ -27,6 +36,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.repository import Repository
 from scheduler.clock import Clock
+
+if TYPE_CHECKING:
+    from aiogram.fsm.storage.redis import RedisStorage
 
 current_repository: ContextVar[Repository | None] = ContextVar("current_repository", default=None)
 
@@ -100,3 +112,128 @@ class SqlStorage(BaseStorage):
 
     async def close(self) -> None:
         """The database engine is owned and disposed by the application, not by the storage."""
+
+
+@dataclass
+class _UpdateWrites:
+    """One attempt of one update: what it read and wrote ("state", "data"), by key."""
+
+    known: dict[tuple[StorageKey, str], Any] = field(default_factory=dict)
+    changed: dict[tuple[StorageKey, str], Any] = field(default_factory=dict)
+    forget: list[StorageKey] = field(default_factory=list)
+
+
+_current_writes: ContextVar[_UpdateWrites | None] = ContextVar("fsm_writes", default=None)
+
+
+class AfterCommitStorage(BaseStorage):
+    """A storage outside the database (Redis) written only after the update's commit.
+
+    ``UnitOfWork`` opens :meth:`update` around each attempt of an update and calls
+    :meth:`flush` once the transaction committed; an attempt that rolled back is dropped.
+    Outside an update (a reminder pass, a test) each call goes straight to the storage."""
+
+    def __init__(self, inner: RedisStorage) -> None:
+        self.inner = inner
+
+    @contextmanager
+    def update(self) -> Iterator[_UpdateWrites]:
+        writes = _UpdateWrites()
+        token = _current_writes.set(writes)
+        try:
+            yield writes
+        finally:
+            _current_writes.reset(token)
+
+    async def flush(self, writes: _UpdateWrites) -> None:
+        """Write what the committed attempt changed, then forget what /forget asked to."""
+        for (key, part), value in writes.changed.items():
+            if part == "state":
+                await self.inner.set_state(key, value)
+            else:
+                await self.inner.set_data(key, value)
+        for key in writes.forget:
+            await forget_redis_conversations(self.inner, key)
+        writes.changed.clear()
+        writes.forget.clear()
+
+    async def forget_user(self, key: StorageKey) -> None:
+        """Delete every conversation of ``key``'s user (their private chat, every thread and
+        destiny): after the commit inside an update, at once outside one."""
+        writes = _current_writes.get()
+        if writes is None:
+            await forget_redis_conversations(self.inner, key)
+        else:
+            writes.forget.append(key)
+
+    async def _read(self, key: StorageKey, part: str) -> Any:
+        load = self.inner.get_state if part == "state" else self.inner.get_data
+        writes = _current_writes.get()
+        if writes is None:
+            return await load(key)
+        if (key, part) not in writes.known:
+            writes.known[key, part] = await load(key)
+        return writes.known[key, part]
+
+    async def _write(self, key: StorageKey, part: str, value: Any) -> None:
+        writes = _current_writes.get()
+        if writes is None:
+            if part == "state":
+                await self.inner.set_state(key, value)
+            else:
+                await self.inner.set_data(key, value)
+            return
+        writes.known[key, part] = writes.changed[key, part] = value
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        await self._write(key, "state", state.state if isinstance(state, State) else state)
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        state: str | None = await self._read(key, "state")
+        return state
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        await self._write(key, "data", dict(data))
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        # A copy: the handler's changes count once it sets them.
+        return dict(await self._read(key, "data"))
+
+    async def close(self) -> None:
+        """Nothing: aiogram closes the storage at the start of its shutdown, while updates
+        may still be running; the Redis client (shared with the send limits) is owned and
+        closed by the application, last (bot/runtime.py)."""
+
+
+async def forget_redis_conversations(storage: RedisStorage, key: StorageKey) -> int:
+    """Delete the keys of every conversation in ``key``'s user's private chat with this bot
+    (the bot holds conversations in private chats only): a SCAN of the chat's own key prefix,
+    as /forget is rare. The number of keys deleted."""
+    builder = storage.key_builder
+    assert isinstance(builder, DefaultKeyBuilder)
+    # The keys of the chat (DefaultKeyBuilder.build): prefix, bot id, chat id, then thread,
+    # user, destiny and part. The user's private chat has the user's id.
+    parts = [builder.prefix, *([str(key.bot_id)] if builder.with_bot_id else []), str(key.user_id)]
+    pattern = _glob_escape(builder.separator.join(parts) + builder.separator) + "*"
+    deleted = 0
+    batch: list[Any] = []
+    async for found in storage.redis.scan_iter(match=pattern, count=500):
+        batch.append(found)
+        if len(batch) >= 500:
+            deleted += await storage.redis.delete(*batch)
+            batch.clear()
+    if batch:
+        deleted += await storage.redis.delete(*batch)
+    return deleted
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+async def forget_conversations(storage: BaseStorage, key: StorageKey) -> None:
+    """/forget: the conversation state of ``key``'s user goes with everything else. In the
+    database the repository deletes it in the update's transaction; in Redis it goes after
+    the commit."""
+    if isinstance(storage, AfterCommitStorage):
+        await storage.forget_user(key)

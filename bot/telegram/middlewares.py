@@ -13,6 +13,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,7 +51,7 @@ from bot.services.roster import RosterService
 from bot.services.staff import StaffService
 from bot.services.visit_changes import VisitChangeService
 from bot.telegram.context import AppContext
-from bot.telegram.fsm_storage import SqlStorage, current_repository
+from bot.telegram.fsm_storage import AfterCommitStorage, SqlStorage, current_repository
 from bot.telegram.reply import Reply
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -141,9 +142,18 @@ class UnitOfWork(BaseMiddleware):
     while Telegram answers. A write conflict (a double tap racing for the same row) rolls
     back and runs the update again, so the second tap sees the first one's result and is
     answered as already done. Any other exception rolls back and reaches the error handler,
-    which sends the kind error and nothing else."""
+    which sends the kind error and nothing else.
 
-    def __init__(self, app: AppContext, fsm: FSMContextMiddleware, storage: SqlStorage) -> None:
+    Conversation state in the database (``SqlStorage``) is read with the patient and written
+    in the transaction; in Redis (``AfterCommitStorage``) it is written right after the
+    commit, once the session is closed, and before the reply."""
+
+    def __init__(
+        self,
+        app: AppContext,
+        fsm: FSMContextMiddleware,
+        storage: SqlStorage | AfterCommitStorage,
+    ) -> None:
         self.app = app
         self.fsm = fsm
         self.storage = storage
@@ -155,7 +165,12 @@ class UnitOfWork(BaseMiddleware):
         chat: Chat | None = data.get("event_chat")
         query: CallbackQuery | None = event.callback_query
         conversation = self.fsm.resolve_event_context(data["bot"], data)
-        state_key = self.storage.key_for(conversation.key) if conversation else None
+        storage = self.storage
+        state_key = (
+            storage.key_for(conversation.key)
+            if conversation and isinstance(storage, SqlStorage)
+            else None
+        )
         for attempt in range(1, MAX_ATTEMPTS + 1):
             # Closed explicitly, not with `async with`: AsyncSession's exit runs close() in a
             # task of its own (a loop iteration and a task per update, for nothing here).
@@ -185,8 +200,12 @@ class UnitOfWork(BaseMiddleware):
                 step_data["actor"] = Actor(user.id) if user else None
                 step_data["staff_role"] = staff.role_from(user.id, stored_role) if user else None
                 token = current_repository.set(repo)
+                state_writes = (
+                    storage.update() if isinstance(storage, AfterCommitStorage) else nullcontext()
+                )
                 try:
-                    result = await handler(event, step_data)
+                    with state_writes as writes:
+                        result = await handler(event, step_data)
                     if _wrote(session):
                         await session.commit()
                 except DBAPIError as exc:
@@ -205,6 +224,9 @@ class UnitOfWork(BaseMiddleware):
                     current_repository.reset(token)
             finally:
                 await session.close()
+            if writes is not None:
+                assert isinstance(storage, AfterCommitStorage)
+                await storage.flush(writes)
             await run_after_commit(repo.after_commit)
             await reply.flush(app.sender)
             return result

@@ -286,6 +286,9 @@ async def run_chat(
                 "messages_dir": messages,
                 "staff_ids": staff_ids,
                 "send_chat_interval": 0.0,
+                # Self-contained: nothing shared with a running bot's Redis.
+                "redis_url": None,
+                "webhook_url": None,
             }
         )
         session = TryoutSession(user)

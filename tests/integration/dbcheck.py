@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy import func, select
 
 from bot.db.models import Appointment, ConversationState, Patient
-from tests.integration.harness import Harness
+from bot.factory import Application
+
+
+class Harness(Protocol):
+    """Anything running the application: the polling harness, the webhook rig."""
+
+    app: Application
 
 
 async def count(harness: Harness, model: type, **where: object) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +17,7 @@ from bot.telegram.session import JsonSession
 from scheduler.clock import FrozenClock
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer, RecordedRequest
+from tests.redis_support import REDIS_URL, harness_uses_redis, redis_prefix
 
 STAFF_ID = 9001
 
@@ -104,6 +105,34 @@ class Harness:
         await self.tap(user_id, "agree")
 
 
+def last_button(server: FakeTelegramServer, chat_id: int, label_part: str) -> str:
+    """The data of the newest button like ``label_part`` sent to ``chat_id`` (in any message,
+    not only the last one)."""
+    for request in reversed(server.sent_messages(chat_id)):
+        for row in (request.params.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                if label_part.lower() in button["text"].lower():
+                    return str(button["callback_data"])
+    raise AssertionError(f"no button like {label_part!r} was sent to {chat_id}")
+
+
+def hold_upcoming(monkeypatch: Any) -> tuple[asyncio.Event, asyncio.Event]:
+    """Make /appointment's list wait: ``entered`` is set when a handler reaches it, which then
+    goes on once ``release`` is set (a handler in flight, for shutdown tests)."""
+    from bot.services.appointments import AppointmentService
+
+    entered, release = asyncio.Event(), asyncio.Event()
+    original = AppointmentService.upcoming
+
+    async def slow_upcoming(self: AppointmentService, *args: Any) -> Any:
+        entered.set()
+        await release.wait()
+        return await original(self, *args)
+
+    monkeypatch.setattr(AppointmentService, "upcoming", slow_upcoming)
+    return entered, release
+
+
 def texts_to(sent: list[RecordedRequest], chat_id: int) -> list[str]:
     return [
         r.params.get("text", "")
@@ -131,21 +160,31 @@ def make_settings(server: FakeTelegramServer, tmp_path: Path, **overrides: Any) 
 async def start_harness(
     server: FakeTelegramServer, tmp_path: Path, *, now: datetime, **overrides: Any
 ) -> AsyncIterator[Harness]:
-    settings = make_settings(server, tmp_path, **overrides)
-    bot = create_bot(settings, session=server.session(JsonSession))
-    clock = FrozenClock(now)
-    app = create_application(settings, clock=clock, bot=bot)
-    await upgrade(app.db_engine)
-    task = asyncio.create_task(
-        app.dispatcher.start_polling(bot, handle_signals=False, polling_timeout=1)
-    )
-    harness = Harness(server, app, clock, settings, task)
-    await app.alerts.start()
-    try:
-        yield harness
-    finally:
-        await app.alerts.stop(grace=5.0)
-        if not task.done():
-            await app.dispatcher.stop_polling()
-        await task
-        await app.db_engine.dispose()
+    """The application polling the fake server. With TEST_REDIS=1 (and no ``redis_url`` given)
+    its conversation state and send limits are in Redis, under a key prefix of the test's own
+    (tests/redis_support.py)."""
+    async with AsyncExitStack() as stack:
+        if harness_uses_redis() and "redis_url" not in overrides:
+            # Named after the database: a restart on it finds the same conversations.
+            prefix = await stack.enter_async_context(redis_prefix(str(tmp_path)))
+            overrides = {"redis_url": REDIS_URL, "redis_prefix": prefix, **overrides}
+        settings = make_settings(server, tmp_path, **overrides)
+        bot = create_bot(settings, session=server.session(JsonSession))
+        clock = FrozenClock(now)
+        app = create_application(settings, clock=clock, bot=bot)
+        await upgrade(app.db_engine)
+        task = asyncio.create_task(
+            app.dispatcher.start_polling(bot, handle_signals=False, polling_timeout=1)
+        )
+        harness = Harness(server, app, clock, settings, task)
+        await app.alerts.start()
+        try:
+            yield harness
+        finally:
+            await app.alerts.stop(grace=5.0)
+            if not task.done():
+                await app.dispatcher.stop_polling()
+            await task
+            await app.db_engine.dispose()
+            if app.redis is not None:
+                await app.redis.aclose()

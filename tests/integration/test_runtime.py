@@ -9,16 +9,14 @@ import signal
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.runtime import run_polling
-from bot.services.appointments import AppointmentService
 from bot.telegram.callbacks import ConsentCb
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer
-from tests.integration.harness import make_settings
+from tests.integration.harness import hold_upcoming, make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -148,15 +146,7 @@ async def test_stop_waits_for_handlers_in_flight(
 
     settings = make_settings(telegram, tmp_path)
     app = create_application(settings, bot=create_bot(settings, session=telegram.session()))
-    entered, release = asyncio.Event(), asyncio.Event()
-    original = AppointmentService.upcoming
-
-    async def slow_upcoming(self: AppointmentService, *args: Any) -> Any:
-        entered.set()
-        await release.wait()
-        return await original(self, *args)
-
-    monkeypatch.setattr(AppointmentService, "upcoming", slow_upcoming)
+    entered, release = hold_upcoming(monkeypatch)
     runner = asyncio.create_task(run_polling(settings, app, handle_signals=False))
     telegram.push_update(updates.command_update(1001, "start"))
     await telegram.wait_for("sendMessage", count=1)

@@ -18,6 +18,7 @@ from bot.content.catalogue import (
 from bot.db.models import Patient
 from bot.services.patients import PatientService
 from bot.telegram.callbacks import ForgetCb, new_token
+from bot.telegram.fsm_storage import forget_conversations
 from bot.telegram.reply import Reply
 from bot.telegram.states import Forgetting
 
@@ -57,6 +58,8 @@ async def forget_answer(
         reply.send(ForgetKept(), reply.kb.home())
         return
     await patients.forget(callback.from_user.id)
+    # Every conversation of theirs too (in Redis, every key of their chat, after the commit).
+    await forget_conversations(state.storage, state.key)
     reply.send(ForgetDone())
 
 

@@ -1,0 +1,151 @@
+"""Webhook mode: the real runtime serving Telegram's POSTs (aiogram's aiohttp integration)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.delivery.sender import Sender
+from bot.services.appointments import AppointmentService
+from bot.telegram.callbacks import ConsentCb
+from tests.fake_telegram import updates
+from tests.fake_telegram.server import FakeTelegramServer
+from tests.integration import dbcheck
+from tests.integration.harness import hold_upcoming, last_button
+from tests.integration.webhook_rig import SECRET, Webhook, start_webhook, texts
+
+PAT = 1001
+
+
+@pytest.fixture
+async def hook(telegram: FakeTelegramServer, tmp_path: Path) -> AsyncIterator[Webhook]:
+    async with start_webhook(telegram, tmp_path) as h:
+        yield h
+
+
+def confirm_button(hook: Webhook) -> str:
+    return last_button(hook.server, PAT, "confirm")
+
+
+async def consent(hook: Webhook) -> None:
+    await hook.post(updates.command_update(PAT, "start"))
+    status, _ = await hook.post(updates.callback_update(PAT, ConsentCb(agree=True).pack()))
+    assert status == 200
+
+
+async def test_the_webhook_is_set_at_start_and_an_update_is_answered_before_the_200(
+    hook: Webhook,
+) -> None:
+    [call] = hook.server.calls("setWebhook")
+    assert call.params["url"] == hook.url
+    assert call.params["secret_token"] == SECRET
+    assert call.params.get("drop_pending_updates") in (None, False)
+    assert {"message", "callback_query"} <= set(call.params["allowed_updates"])
+    status, sent = await hook.post(updates.command_update(PAT, "start"))
+    assert status == 200
+    # Handled before the acknowledgement: the answer was sent by the time the 200 came.
+    [welcome] = texts(sent, PAT)
+    assert "agree" in welcome.lower() or "welcome" in welcome.lower()
+
+
+async def test_a_wrong_or_missing_secret_is_refused_and_not_handled(hook: Webhook) -> None:
+    handled = hook.app.inflight.completed
+    for secret in ("wrong", None, SECRET + "x"):
+        status, sent = await hook.post(updates.command_update(PAT, "start"), secret=secret)
+        assert status == 401
+        assert sent == []
+    assert hook.app.inflight.completed == handled
+    assert await dbcheck.count(hook, dbcheck.Patient) == 0
+
+
+async def test_a_delivery_repeated_by_telegram_is_harmless(hook: Webhook) -> None:
+    agree = updates.callback_update(PAT, ConsentCb(agree=True).pack())
+    await hook.post(updates.command_update(PAT, "start"))
+    for _ in range(2):
+        assert (await hook.post(agree))[0] == 200
+    assert await dbcheck.count(hook, dbcheck.Patient) == 1
+    await hook.post(updates.command_update(PAT, "appointment"))
+    await hook.post(updates.message_update(PAT, "12/3 2:30pm"))
+    tap = updates.callback_update(PAT, confirm_button(hook))
+    status, first = await hook.post(tap)
+    assert status == 200 and "saved" in texts(first, PAT)[0].lower()
+    status, again = await hook.post(tap)  # the same update, sent again
+    assert status == 200 and "saved" in texts(again, PAT)[0].lower()
+    assert len(await dbcheck.appointments(hook, PAT)) == 1
+
+
+async def test_a_failing_handler_is_answered_kindly_and_acknowledged(
+    hook: Webhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await consent(hook)
+
+    async def broken(self: AppointmentService, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(AppointmentService, "confirm", broken)
+    await hook.post(updates.command_update(PAT, "appointment"))
+    await hook.post(updates.message_update(PAT, "12/3 2:30pm"))
+    status, sent = await hook.post(updates.callback_update(PAT, confirm_button(hook)))
+    # The update's own error handling answered (nothing saved): Telegram must not send it
+    # again, which would answer the patient twice.
+    assert status == 200
+    assert ["nothing was saved" in t for t in texts(sent, PAT)] == [True]
+    assert await dbcheck.appointments(hook, PAT) == []
+
+
+async def test_an_update_cut_off_after_its_commit_gets_500_and_the_retry_completes_once(
+    hook: Webhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await hook.post(updates.command_update(PAT, "start"))
+    original = Sender.answer
+    failures = 0
+
+    async def cut_off(self: Sender, method: Any) -> Any:
+        nonlocal failures
+        if failures < 2:  # the reply, then the error answer: as if the process died
+            failures += 1
+            raise ConnectionResetError("gone")
+        return await original(self, method)
+
+    monkeypatch.setattr(Sender, "answer", cut_off)
+    agree = updates.callback_update(PAT, ConsentCb(agree=True).pack())
+    status, sent = await hook.post(agree)
+    assert status == 500  # not acknowledged: Telegram sends the update again
+    assert texts(sent, PAT) == []
+    assert await dbcheck.count(hook, dbcheck.Patient) == 1  # committed before the cut
+    status, sent = await hook.post(agree)  # Telegram's retry
+    assert status == 200
+    assert len(texts(sent, PAT)) == 1  # answered once
+    assert len(hook.server.calls("answerCallbackQuery")) == 1
+    assert await dbcheck.count(hook, dbcheck.Patient) == 1
+
+
+async def test_an_unreadable_update_is_refused_without_its_content_in_the_log(
+    hook: Webhook, caplog: pytest.LogCaptureFixture
+) -> None:
+    status, sent = await hook.post({"update_id": "x", "message": {"text": "marker-7781"}})
+    assert status == 500
+    assert sent == []
+    assert "marker-7781" not in caplog.text
+
+
+async def test_stop_waits_for_the_update_in_flight_and_leaves_the_webhook_set(
+    telegram: FakeTelegramServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with start_webhook(telegram, tmp_path) as hook:
+        await consent(hook)
+        entered, release = hold_upcoming(monkeypatch)
+        posting = asyncio.create_task(hook.post(updates.command_update(PAT, "appointment")))
+        await asyncio.wait_for(entered.wait(), 5)
+        hook.stop.set()
+        await asyncio.sleep(0.3)
+        assert not hook.task.done(), "must wait for the update in flight"
+        release.set()
+        status, sent = await asyncio.wait_for(posting, 10)
+        assert status == 200 and texts(sent, PAT)  # its answer still went out
+    assert hook.task.done()
+    assert telegram.calls("deleteWebhook") == []  # the other replicas keep serving
