@@ -154,6 +154,41 @@ async def test_pause_holds_everyone_then_respects_rate(vt: VirtualTime) -> None:
     assert max(starts) == pytest.approx(6.9)
 
 
+async def test_answers_go_ahead_of_the_queue_within_the_rate(vt: VirtualTime) -> None:
+    """An answer (acquire_first) waits only for the next free slot, not behind 50 queued
+    sends; the sends behind it yield, so the sum stays at the rate."""
+    limiter = make_limiter(vt, rate=10)
+    starts: list[float] = []
+    answered: list[float] = []
+
+    async def send(chat: int) -> None:
+        await start_at(limiter, vt, chat, [])
+        starts.append(vt.now)
+
+    async def answer_at(when: float) -> None:
+        await vt.sleep(when)
+        await limiter.acquire_first()
+        answered.append(vt.now)
+
+    sends = [send(i) for i in range(50)]
+    answers = [answer_at(w) for w in (0.95, 1.0, 2.5)]
+    await vt.run(asyncio.gather(*sends, *answers))
+    assert answered == [pytest.approx(1.0), pytest.approx(1.1), pytest.approx(2.5)]
+    everything = starts + answered
+    assert max_in_window(everything) <= 10 + 1
+    gaps = [b - a for a, b in itertools.pairwise(sorted(everything))]
+    assert min(gaps) >= 0.1 - 1e-9
+    assert max(starts) == pytest.approx(5.2)  # 53 slots at 10/s: the sends yielded 3
+    assert limiter.rate.waiting == 0
+
+
+async def test_answers_wait_out_a_pause(vt: VirtualTime) -> None:
+    limiter = make_limiter(vt, rate=None)
+    limiter.rate.pause(2.0)
+    await vt.run(limiter.acquire_first())
+    assert vt.now == pytest.approx(2.0)
+
+
 async def test_pause_during_wait_extends_it(vt: VirtualTime) -> None:
     limiter = make_limiter(vt, rate=None)
     limiter.rate.pause(1.0)
