@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -51,7 +52,8 @@ __all__ = [
 ]
 
 Handler = Callable[[dict[str, Any]], Any]
-"""Answers a method: takes the decoded parameters, returns the ``result``."""
+"""Answers a method: takes the decoded parameters, returns the ``result`` (or an awaitable
+of it)."""
 
 class _FastClose:
     """``close()`` without aiogram's 250 ms grace sleep.
@@ -244,8 +246,9 @@ class FakeTelegramServer:
 
     def push_updates(self, updates: Iterable[dict]) -> list[int]:
         """Queue several updates at once (one wake-up); return their ids. An ``update_id``
-        already present is kept, otherwise one is assigned."""
-        if self._delivery is None:
+        already present is kept, otherwise one is assigned. While a webhook is registered
+        and delivered to (:meth:`deliver_webhooks`) they go to it, else to ``getUpdates``."""
+        if self._delivery is None or not self.webhook:
             return self._updates.push(updates)
         queued = []
         for original in updates:
@@ -263,9 +266,11 @@ class FakeTelegramServer:
     async def deliver_webhooks(
         self, targets: Iterable[str] | None = None, **options: Any
     ) -> WebhookDelivery:
-        """From now on pushed updates are POSTed to ``targets`` (default: the URL the bot
-        registered) once the bot has called ``setWebhook``; ``options`` are
-        :class:`WebhookDelivery`'s (timeout, backoff, max_backoff)."""
+        """From now on, while the bot has a webhook registered (``setWebhook``), pushed updates
+        are POSTed to ``targets`` (default: the URL the bot registered) instead of waiting
+        for ``getUpdates``; the updates waiting when it registers go there too, and those not
+        delivered yet when it deletes it wait for ``getUpdates`` again, as Telegram keeps
+        them. ``options`` are :class:`WebhookDelivery`'s (timeout, backoff, max_backoff)."""
         if self._delivery is not None:
             msg = "webhook delivery already started"
             raise RuntimeError(msg)
@@ -279,6 +284,8 @@ class FakeTelegramServer:
         await delivery.start()
         delivery.webhook_changed()
         self._delivery = delivery
+        if self.webhook:
+            delivery.push(self._updates.take_pending())
         return delivery
 
     @property
@@ -306,6 +313,7 @@ class FakeTelegramServer:
         if params.get("drop_pending_updates"):
             self._drop_pending()
         if self._delivery is not None:
+            self._delivery.push(self._updates.take_pending())
             self._delivery.webhook_changed()
         return True
 
@@ -314,6 +322,7 @@ class FakeTelegramServer:
         if params.get("drop_pending_updates"):
             self._drop_pending()
         if self._delivery is not None:
+            self._updates.push(self._delivery.take_pending())
             self._delivery.webhook_changed()
         return True
 
@@ -438,7 +447,8 @@ class FakeTelegramServer:
             )
         handler = self._handlers.get(method)
         if handler is not None:
-            return handler(params)
+            result = handler(params)
+            return await result if inspect.isawaitable(result) else result
         if method == "getupdates":
             if self.webhook:
                 raise ApiError(

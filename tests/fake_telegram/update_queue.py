@@ -64,9 +64,14 @@ class UpdateQueue:
 
     def drop_pending(self) -> None:
         """Forget the unconfirmed updates (``drop_pending_updates``)."""
-        if self._updates:
-            self._confirmed_below = max(self._confirmed_below, self._updates[-1]["update_id"] + 1)
-        self._updates.clear()
+        taken = self.take_pending()
+        if taken:
+            self._confirmed_below = max(self._confirmed_below, taken[-1]["update_id"] + 1)
+
+    def take_pending(self) -> list[dict[str, Any]]:
+        """Hand the unconfirmed updates over (to a webhook): they are no longer polled."""
+        taken, self._updates = self._updates, []
+        return taken
 
     def close(self) -> None:
         """Answer every waiting long poll now (the server is stopping)."""

@@ -175,16 +175,21 @@ class WebhookDelivery:
 
     def drop_pending(self) -> int:
         """Forget the updates not handed to a target yet (``drop_pending_updates``)."""
-        dropped = 0
+        return len(self.take_pending())
+
+    def take_pending(self) -> list[dict[str, Any]]:
+        """Take back the updates not handed to a target yet (the webhook was deleted: they
+        wait for ``getUpdates`` again), in push order."""
+        taken: list[dict[str, Any]] = []
         for key, queue in list(self._queues.items()):
-            dropped += len(queue)
+            taken.extend(queue)
             self._outstanding.difference_update(u["update_id"] for u in queue)
             queue.clear()
             if key not in self._busy:
                 del self._queues[key]
         self._ready.clear()
         self._notify()
-        return dropped
+        return sorted(taken, key=lambda u: int(u["update_id"]))
 
     @property
     def pending(self) -> int:

@@ -194,14 +194,22 @@ async def test_delivery_round_robin_with_the_secret(
     delivery = await server.deliver_webhooks([first.url, second.url])
     ids = server.push_updates([u.message_update(100 + i, f"m{i}") for i in range(6)])
     await asyncio.sleep(0.2)
-    assert first.received == second.received == []  # nothing before setWebhook
-    assert delivery.pending == 6
+    assert first.received == second.received == []  # nothing before setWebhook: they wait
+    assert (await bot.get_webhook_info()).pending_update_count == 6
+    assert delivery.pending == 0
     await bot.set_webhook("https://lb.example.org/hook", secret_token=SECRET)
     await server.wait_delivered(timeout=5)
     assert sorted(i for i, _ in first.received + second.received) == ids
     assert len(first.received) == len(second.received) == 3
+    # Deleted: what arrives waits for getUpdates again; set again: it is delivered.
+    await bot.delete_webhook()
+    [later] = server.push_updates([u.message_update(300, "later")])
+    assert [x.update_id for x in await bot.get_updates(timeout=0)] == [later]
+    await bot.set_webhook("https://lb.example.org/hook", secret_token=SECRET)
+    await server.wait_delivered(timeout=5)
+    assert later in delivery.acknowledged
     assert {secret for _, secret in first.received + second.received} == {SECRET}
-    assert set(delivery.acknowledged) == set(ids)
+    assert set(delivery.acknowledged) == {*ids, later}
     assert delivery.pending == 0
     assert all(a.status == 200 and a.answered_at is not None for a in delivery.attempts)
 
