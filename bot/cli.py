@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.lazy_aiogram import prepare_aiogram
-from bot.logs import configure_logging
+from bot.logs import LogFormat, configure_logging
 
 ENV_HINT = "see .env.example for every setting"
 
@@ -26,8 +26,8 @@ def _settings() -> Settings:
     return Settings()
 
 
-def _configure_logging(level: str) -> None:
-    configure_logging(level)
+def _configure_logging(level: str, log_format: LogFormat = "text") -> None:
+    configure_logging(level, log_format)
 
 
 def _mode_line(settings: Settings) -> str:
@@ -51,7 +51,7 @@ def _cmd_run(settings: Settings) -> int:
             f"BOT_TOKEN is not set; put your bot's token in .env ({ENV_HINT}), "
             "or try the bot without one: infusion-companion chat"
         )
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format)
     logging.getLogger(__name__).info(_mode_line(settings))
     try:
         asyncio.run(run_webhook(settings) if settings.webhook_mode else run_polling(settings))
@@ -85,9 +85,28 @@ def _cmd_db_upgrade(settings: Settings) -> int:
         finally:
             await engine.dispose()
 
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format)
     asyncio.run(_go())
     print("database is up to date")
+    return 0
+
+
+def _cmd_db_backup(settings: Settings, target: Path) -> int:
+    from bot.db.backup import BackupError, backup_sqlite_in_thread
+
+    source = settings.sqlite_path()
+    if source is None:
+        if settings.database_url.startswith("sqlite"):
+            return _fail("DATABASE_URL is not a SQLite file; there is nothing to back up")
+        return _fail(
+            "DATABASE_URL is not SQLite: back up PostgreSQL with pg_dump "
+            "(see docs/operations.md, 'Backups and restore')"
+        )
+    try:
+        result = asyncio.run(backup_sqlite_in_thread(source, target))
+    except BackupError as exc:
+        return _fail(str(exc))
+    print(f"backup written to {result.target} ({result.bytes} bytes, integrity check ok)")
     return 0
 
 
@@ -150,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply all database migrations")
+    backup = db_sub.add_parser(
+        "backup", help="copy the SQLite database into FILE (safe while the bot runs)"
+    )
+    backup.add_argument("file", type=Path, help="a new file (an existing one is not replaced)")
     content = sub.add_parser("content", help="message content commands")
     content_sub = content.add_subparsers(dest="content_command", required=True)
     check = content_sub.add_parser(
@@ -178,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "chat":
         return _cmd_chat(settings, args)
     if args.command == "db":
+        if args.db_command == "backup":
+            return _cmd_db_backup(settings, args.file)
         return _cmd_db_upgrade(settings)
     if args.content_command == "export":
         return _cmd_content_export(settings, args.dir)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,7 @@ from bot.db.staff import StaffRepository
 from bot.delivery.alert_outbox import AlertDelivery
 from bot.delivery.sender import Sender
 from bot.domain.staff import Role
+from bot.metrics import Metrics
 from bot.services.patient_notices import PatientNotices
 from bot.services.staff_alerts import StaffAlerts
 from bot.telegram import errors, refusals
@@ -103,6 +104,8 @@ class Application:
     reminders: ReminderEngine
     wakeup: Wakeup
     alerts: AlertDelivery
+    # This application's Prometheus registry (served by bot/web/ops.py).
+    metrics: Metrics = field(default_factory=Metrics)
     # With REDIS_URL: the one client of the conversation state and the send limits, closed
     # last (bot/runtime.py).
     redis: Redis | None = None
@@ -148,7 +151,9 @@ def create_storage(context: AppContext, redis: Redis | None) -> SqlStorage | Aft
 
 
 def create_dispatcher(
-    context: AppContext, storage: SqlStorage | AfterCommitStorage | None = None
+    context: AppContext,
+    metrics: Metrics | None = None,
+    storage: SqlStorage | AfterCommitStorage | None = None,
 ) -> tuple[Dispatcher, InflightTracker]:
     """The update pipeline, outer middlewares in this order (see bot/telegram/middlewares.py):
     in-flight count, aiogram's errors and user context, the update gate (unknown types, the
@@ -159,7 +164,7 @@ def create_dispatcher(
     failed updates by the errors router, outside the unit of work."""
     storage = storage or SqlStorage(context.session_factory, context.clock)
     dp = Dispatcher(storage=storage, app=context)
-    inflight = InflightTracker()
+    inflight = InflightTracker(metrics)
     fsm = dp.fsm
     builtin = [m for m in dp.update.outer_middleware if m is not fsm]
     for middleware in list(dp.update.outer_middleware):
@@ -206,6 +211,7 @@ def create_application(
     bot = bot or create_bot(settings)
     clock = clock or SystemClock()
     session_factory = create_session_factory(db_engine)
+    metrics = Metrics()
     redis = connect_redis(settings)
     shared_rate = None
     if redis is not None:
@@ -213,12 +219,16 @@ def create_application(
 
         # Telegram's limits are per bot: the bot's id in the keys.
         shared_rate = RedisSharedRate(
-            redis, rate=settings.send_rate, key_prefix=f"{settings.redis_prefix}:{bot.id}"
+            redis,
+            rate=settings.send_rate,
+            key_prefix=f"{settings.redis_prefix}:{bot.id}",
+            metrics=metrics,
         )
     sender = Sender(
         bot,
         rate=settings.send_rate,
         per_chat_interval=settings.send_chat_interval,
+        metrics=metrics,
         shared=shared_rate,
     )
     alerts = AlertDelivery(session_factory, sender, bot, content, settings.clinic_zone, clock)
@@ -239,6 +249,7 @@ def create_application(
         sender=sender,
         clock=clock,
         on_template_failure=template_failed,
+        observer=metrics,
         batch_size=settings.reminder_batch,
         lease=timedelta(seconds=settings.reminder_lease_seconds),
         concurrency=settings.reminder_concurrency,
@@ -256,7 +267,7 @@ def create_application(
         sender=sender,
         wake=wakeup.wake_at,
     )
-    dispatcher, inflight = create_dispatcher(context, create_storage(context, redis))
+    dispatcher, inflight = create_dispatcher(context, metrics, create_storage(context, redis))
     return Application(
         bot,
         dispatcher,
@@ -267,6 +278,7 @@ def create_application(
         reminders,
         wakeup,
         alerts=alerts,
+        metrics=metrics,
         redis=redis,
     )
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from datetime import time
 
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.webhook.aiohttp_server import setup_application
@@ -15,6 +17,7 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.content.validate import validate_content
+from bot.db.connection import wal_checkpoint
 from bot.db.migrate import upgrade
 from bot.delivery.alert_outbox import check_staff_ids
 from bot.factory import (
@@ -24,10 +27,16 @@ from bot.factory import (
     register_commands,
     register_staff_menus,
 )
+from bot.services.retention import RetentionService
 from bot.web.app import build_web_app
+from bot.web.ops import OpsServerError, serve_ops
 from bot.web.webhook import WebhookRefused, set_webhook
 
 log = logging.getLogger(__name__)
+
+RETENTION_JOB = "retention-nightly"
+RETENTION_AT = time(3, 30)
+"""When the retention job runs: a quiet hour, wall time in the clinic's zone."""
 
 
 class StartupError(Exception):
@@ -56,11 +65,27 @@ def _startup_hook(app: Application) -> Callable[[], Awaitable[None]]:
         # Started inside the running loop (AsyncIOScheduler binds to it); its first pass sends
         # what was missed while the bot was down and is still useful.
         app.wakeup.start()
+        schedule_retention(app)
         # Its first pass sends staff alerts left from before (queued, or leased by a process
         # that died).
         await app.alerts.start()
 
     return on_startup
+
+
+def schedule_retention(app: Application) -> None:
+    """The nightly retention job (bot/services/retention.py) on the reminder engine's
+    scheduler, at RETENTION_AT in the clinic's zone, by the application's clock."""
+    context = app.context
+    retention = RetentionService(
+        context.session_factory,
+        context.clock,
+        days=context.settings.retention_days,
+        checkpoint=lambda: wal_checkpoint(app.db_engine),
+    )
+    app.wakeup.every_night(
+        RETENTION_JOB, retention.run, at=RETENTION_AT, zone=context.settings.clinic_zone
+    )
 
 
 def _shutdown_hook(app: Application, grace: float) -> Callable[[], Awaitable[None]]:
@@ -130,6 +155,15 @@ async def _leave_webhook_mode(app: Application) -> None:
         log.warning("could not check for a webhook: %s", type(exc).__name__)
 
 
+async def _start_ops(stack: contextlib.AsyncExitStack, app: Application) -> None:
+    """/healthz and /metrics on their own port while the bot runs, when OPS_PORT says (off by
+    default when polling, 9101 in webhook mode)."""
+    try:
+        await stack.enter_async_context(serve_ops(app))
+    except OpsServerError as exc:
+        raise StartupError(str(exc)) from None
+
+
 async def run_polling(
     settings: Settings, app: Application | None = None, *, handle_signals: bool = True
 ) -> None:
@@ -146,14 +180,17 @@ async def run_polling(
         freeze_startup_heap()
         app.dispatcher.startup.register(_startup_hook(app))
         app.dispatcher.shutdown.register(_shutdown_hook(app, settings.shutdown_grace_seconds))
-        # No drop_pending_updates: updates that arrived while the bot was down are answered.
-        await app.dispatcher.start_polling(
-            app.bot,
-            polling_timeout=settings.polling_timeout,
-            allowed_updates=app.dispatcher.resolve_used_update_types(),
-            handle_signals=handle_signals,
-            close_bot_session=True,
-        )
+        async with contextlib.AsyncExitStack() as stack:
+            await _start_ops(stack, app)
+            # No drop_pending_updates: updates that arrived while the bot was down are
+            # answered.
+            await app.dispatcher.start_polling(
+                app.bot,
+                polling_timeout=settings.polling_timeout,
+                allowed_updates=app.dispatcher.resolve_used_update_types(),
+                handle_signals=handle_signals,
+                close_bot_session=True,
+            )
     finally:
         await _close(app)
 
@@ -192,47 +229,15 @@ async def run_webhook(
     _check_content(settings)
     app = app or _create(settings)
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
     try:
         await _start_up(app)
         grace = settings.shutdown_grace_seconds
         app.dispatcher.startup.register(_startup_hook(app))
         app.dispatcher.shutdown.register(_shutdown_hook(app, grace))
-        web_app = build_web_app(app)
-        # aiogram's own wiring of the dispatcher's start-up and shutdown into aiohttp's.
-        setup_application(web_app, app.dispatcher, bot=app.bot)
-        # Past the grace the shutdown hook gave up waiting: requests still open are cut.
-        runner = web.AppRunner(
-            web_app, handle_signals=False, access_log=None, shutdown_timeout=grace + 1.0
-        )
-        await runner.setup()  # the dispatcher's start-up: reminder engine, alert outbox
-        retry: asyncio.Task[None] | None = None
-        try:
-            site = web.TCPSite(runner, settings.web_host, settings.web_port)
-            await site.start()
-            for signum in signals:
-                loop.add_signal_handler(signum, stop.set)
-            log.info(
-                "listening on %s:%d, webhook path %s",
-                settings.web_host,
-                settings.web_port,
-                settings.webhook_path,
-            )
-            if not await set_webhook(app):
-                log.warning(
-                    "could not set the webhook yet; trying again in %.0fs", WEBHOOK_RETRY_SECONDS
-                )
-                retry = asyncio.create_task(_keep_setting_webhook(app))
-            freeze_startup_heap()
-            await stop.wait()
-            log.info("stopping: no new updates; waiting for those in flight")
-        finally:
-            for signum in signals:
-                loop.remove_signal_handler(signum)
-            if retry is not None:
-                retry.cancel()
-            await runner.cleanup()
+        async with contextlib.AsyncExitStack() as stack:
+            await _start_ops(stack, app)
+            await _serve_webhook(settings, app, stop, signals)
     except WebhookRefused as exc:
         raise StartupError(f"Telegram refused WEBHOOK_URL: {exc}") from None
     except OSError as exc:
@@ -243,3 +248,45 @@ async def run_webhook(
         raise
     finally:
         await _close(app)
+
+
+async def _serve_webhook(
+    settings: Settings, app: Application, stop: asyncio.Event, signals: tuple[signal.Signals, ...]
+) -> None:
+    """The web application until ``stop``: listen, tell Telegram, wait, shut down gracefully."""
+    loop = asyncio.get_running_loop()
+    grace = settings.shutdown_grace_seconds
+    web_app = build_web_app(app)
+    # aiogram's own wiring of the dispatcher's start-up and shutdown into aiohttp's.
+    setup_application(web_app, app.dispatcher, bot=app.bot)
+    # Past the grace the shutdown hook gave up waiting: requests still open are cut.
+    runner = web.AppRunner(
+        web_app, handle_signals=False, access_log=None, shutdown_timeout=grace + 1.0
+    )
+    await runner.setup()  # the dispatcher's start-up: reminder engine, alert outbox
+    retry: asyncio.Task[None] | None = None
+    try:
+        site = web.TCPSite(runner, settings.web_host, settings.web_port)
+        await site.start()
+        for signum in signals:
+            loop.add_signal_handler(signum, stop.set)
+        log.info(
+            "listening on %s:%d, webhook path %s",
+            settings.web_host,
+            settings.web_port,
+            settings.webhook_path,
+        )
+        if not await set_webhook(app):
+            log.warning(
+                "could not set the webhook yet; trying again in %.0fs", WEBHOOK_RETRY_SECONDS
+            )
+            retry = asyncio.create_task(_keep_setting_webhook(app))
+        freeze_startup_heap()
+        await stop.wait()
+        log.info("stopping: no new updates; waiting for those in flight")
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+        if retry is not None:
+            retry.cancel()
+        await runner.cleanup()

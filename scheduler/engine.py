@@ -32,7 +32,13 @@ from datetime import datetime, timedelta
 
 from scheduler.clock import Clock
 from scheduler.plan import Plan, Step
-from scheduler.ports import ReminderRenderer, ReminderSender, ReminderStore, TemplateFailureHandler
+from scheduler.ports import (
+    ReminderObserver,
+    ReminderRenderer,
+    ReminderSender,
+    ReminderStore,
+    TemplateFailureHandler,
+)
 from scheduler.records import (
     ClaimedReminder,
     ClaimedRow,
@@ -42,6 +48,7 @@ from scheduler.records import (
     SendResult,
 )
 from scheduler.statuses import ReminderStatus
+from scheduler.tracing import current_reminders
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +82,7 @@ class ReminderEngine:
         sender: ReminderSender,
         clock: Clock,
         on_template_failure: TemplateFailureHandler | None = None,
+        observer: ReminderObserver | None = None,
         batch_size: int = 200,
         lease: timedelta = timedelta(seconds=60),
         concurrency: int = 32,
@@ -91,6 +99,7 @@ class ReminderEngine:
         self.sender = sender
         self.clock = clock
         self.on_template_failure = on_template_failure
+        self.observer: ReminderObserver = observer or _NoObserver()
         self.batch_size = batch_size
         self.lease = lease
         self.max_attempts = max_attempts
@@ -106,6 +115,10 @@ class ReminderEngine:
         # Staff alerts sent in the background; kept here so they are not garbage-collected.
         self._background: set[asyncio.Task[None]] = set()
         self.stats = EngineStats()
+        self.started_at = clock.now()
+        self.last_pass_at: datetime | None = None
+        """When the engine last finished a pass (or a claim round of a long one), by its
+        clock: the health check's sign of life."""
 
     async def next_due(self) -> datetime | None:
         return await self.store.next_due()
@@ -127,17 +140,33 @@ class ReminderEngine:
                 await recorder.close()
             sent += recorder.sent_rows
             self.stats.passes += 1
+            self.last_pass_at = self.clock.now()
             if claimed < self.batch_size:
                 break
+        self.last_pass_at = self.clock.now()
         return sent
 
     async def _deliver_into(self, recorder: _Recorder, batch: ReminderBatch) -> None:
-        recorder.add(await self._deliver(batch))
+        # Each batch runs in a task of its own (gather): the ids tag its log lines only.
+        current_reminders.set(tuple(r.id for r in batch.rows))
+        outcomes = await self._deliver(batch)
+        self._observe(batch, outcomes)
+        recorder.add(outcomes)
+
+    def _observe(self, batch: ReminderBatch, outcomes: Sequence[RowOutcome]) -> None:
+        steps = {r.id: r.step_key for r in batch.rows}
+        for outcome in outcomes:
+            label = _OUTCOME_LABELS.get((outcome.status, outcome.reason), outcome.status.value)
+            for row_id in outcome.ids:
+                self.observer.row_ended(steps.get(row_id, ""), label)
 
     # --- claim ----------------------------------------------------------------------------
     async def _claim(self) -> tuple[list[ReminderBatch], int]:
         now = self.clock.now()
-        self.stats.expired += await self.store.expire_overdue(now)
+        expired = await self.store.expire_overdue(now)
+        for step_key, count in expired.items():
+            self.stats.expired += count
+            self.observer.row_ended(step_key, "expired", count)
         claim = await self.store.claim(now, self.owner, now + self.lease, self.batch_size)
         if not claim.reminders:
             return [], 0
@@ -201,7 +230,12 @@ class ReminderEngine:
                     batch.patient.chat_id, message.text, reply_markup=message.markup
                 )
         if failure is not None:
-            log.error("reminder render failed (steps=%s): %s", [s.key for s in keep_steps], failure)
+            # The class only: a template error's message may quote what was being rendered.
+            log.error(
+                "reminder render failed (steps=%s): %s",
+                [s.key for s in keep_steps],
+                type(failure).__name__,
+            )
             await self._template_failed(live, type(failure).__name__)
             return [*outcomes, RowOutcome(ids, FAILED, f"render:{type(failure).__name__}"[:120])]
         return [*outcomes, self._after_send(live, ids, result)]
@@ -211,7 +245,10 @@ class ReminderEngine:
         if result.outcome is SendOutcome.SENT:
             self.stats.sent_messages += 1
             self.stats.sent_rows += len(ids)
-            self.stats.lateness.extend((now - r.due_at).total_seconds() for r in batch.rows)
+            for row in batch.rows:
+                lateness = (now - row.due_at).total_seconds()
+                self.stats.lateness.append(lateness)
+                self.observer.row_sent(lateness)
             return RowOutcome(ids, SENT, None, message_id=result.message_id)
         if result.outcome is SendOutcome.BLOCKED:
             self.stats.blocked += 1
@@ -250,6 +287,22 @@ class ReminderEngine:
     async def _record(self, outcomes: Sequence[RowOutcome]) -> None:
         if outcomes:
             await self.store.record(self.owner, self.clock.now(), outcomes)
+
+
+# How an outcome is counted where its status alone does not say it: back to pending is a
+# retry, or a patient who blocked the bot.
+_OUTCOME_LABELS: dict[tuple[ReminderStatus, str | None], str] = {
+    (PENDING, "retry"): "retry",
+    (PENDING, "blocked"): "blocked",
+}
+
+
+class _NoObserver:
+    def row_ended(self, step_key: str, outcome: str, count: int = 1) -> None:
+        pass
+
+    def row_sent(self, lateness_seconds: float) -> None:
+        pass
 
 
 class _Recorder:

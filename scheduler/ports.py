@@ -2,7 +2,8 @@
 
 The engine decides what is due, what is sent and how each row ends; the application provides
 where rows live (:class:`ReminderStore`), how a message looks (:class:`ReminderRenderer`) and
-how it reaches the patient (:class:`ReminderSender`). The bot implements them
+how it reaches the patient (:class:`ReminderSender`), and may be told how rows end
+(:class:`ReminderObserver`, for metrics). The bot implements them
 (`bot/db/reminder_store.py`, `bot/telegram/reminder_view.py`, `bot/delivery/sender.py`) and
 `bot/factory.py` wires them; `scheduler/` never imports `bot/`.
 
@@ -13,7 +14,7 @@ row whose owner died is claimed again once its lease ran out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -30,9 +31,9 @@ class ReminderStore(Protocol):
         there is nothing."""
         ...
 
-    async def expire_overdue(self, now: datetime) -> int:
+    async def expire_overdue(self, now: datetime) -> Mapping[str, int]:
         """Pending rows whose useful window closed (`expires_at <= now`) become `expired`, so
-        nothing is ever sent late; returns how many."""
+        nothing is ever sent late; returns how many, by step key."""
         ...
 
     async def claim(
@@ -78,3 +79,17 @@ class TemplateFailureHandler(Protocol):
     an error code, never the text), so staff can fix the template."""
 
     async def __call__(self, batch: ReminderBatch, error: str) -> None: ...
+
+
+class ReminderObserver(Protocol):
+    """Told how reminder rows end, for metrics. Called on the event loop during a pass:
+    cheap, and never raises.
+
+    `outcome` is one of "sent", "skipped", "expired", "failed", "retry" (rescheduled after an
+    error) and "blocked" (the patient is unreachable)."""
+
+    def row_ended(self, step_key: str, outcome: str, count: int = 1) -> None: ...
+
+    def row_sent(self, lateness_seconds: float) -> None:
+        """One sent row: seconds from its due time to its sending."""
+        ...

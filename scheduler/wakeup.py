@@ -1,21 +1,27 @@
-"""APScheduler as the clock of the reminder engine, and nothing more.
+"""APScheduler as the clock of the reminder engine (and of the bot's nightly jobs).
 
 There is no job per reminder (and nothing pickled): one date job wakes the engine at the next
 due time, and one interval job is a safety net (another replica planned something, a clock
 jumped). Every wake-up runs one engine pass; the pass then schedules the next wake-up from the
 database, which is the only place that knows what is due.
+
+:meth:`Wakeup.every_night` adds one date job per nightly task (the bot's retention), at a wall
+time in a zone computed from the injected clock, re-armed after each run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler.clock import Clock, SystemClock
+from scheduler.timemath import resolve_wall
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +79,44 @@ class Wakeup:
             self._wake, "date", run_date=when, id=DISPATCH_JOB, replace_existing=True
         )
 
+    @property
+    def running(self) -> bool:
+        """Started and not stopping: the engine is being woken."""
+        return bool(self.scheduler.running) and not self._stopping
+
+    def every_night(
+        self,
+        job_id: str,
+        job: Callable[[], Awaitable[object]],
+        *,
+        at: time,
+        zone: ZoneInfo,
+    ) -> datetime:
+        """Run `job` once a night at wall time `at` in `zone` (a quiet hour of the clinic),
+        the instant computed from this scheduler's clock, and again the next night after each
+        run (a failure is logged; the next night comes anyway). Returns the first run's
+        instant. Call after :meth:`start`."""
+
+        async def run() -> None:
+            try:
+                await job()
+            except Exception as exc:  # the class only: a driver's message may carry values
+                log.error(
+                    "nightly job %s failed (%s); it runs again tomorrow",
+                    job_id,
+                    type(exc).__name__,
+                )
+            finally:
+                if not self._stopping and self.scheduler.running:
+                    arm()
+
+        def arm() -> datetime:
+            when = next_wall_time(self.clock.now(), at, zone)
+            self.scheduler.add_job(run, "date", run_date=when, id=job_id, replace_existing=True)
+            return when
+
+        return arm()
+
     def next_wake(self) -> datetime | None:
         job = self.scheduler.get_job(DISPATCH_JOB)
         return job.next_run_time if job is not None else None
@@ -122,3 +166,15 @@ class Wakeup:
                 log.warning("reminder pass still running at shutdown; its leases will expire")
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+
+
+def next_wall_time(now: datetime, at: time, zone: ZoneInfo) -> datetime:
+    """The first instant after `now` whose wall time in `zone` is `at` (UTC). On a night
+    whose clocks skip `at`, the instant just after the gap; when `at` happens twice, the
+    first."""
+    day = now.astimezone(zone).date()
+    for offset in range(3):
+        candidate = resolve_wall(datetime.combine(day + timedelta(days=offset), at), zone)
+        if candidate > now:
+            return candidate
+    raise AssertionError("unreachable: a wall time recurs within three days")  # pragma: no cover

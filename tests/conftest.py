@@ -1,7 +1,21 @@
-"""Shared fixtures: a fake Bot API server and the real application wired to it."""
+"""Shared fixtures: a fake Bot API server and the real application wired to it.
+
+The database: every test that builds the application's database (through the harness, or
+`tests.integration.pg.app_database`) gets a SQLite file of its own by default. With
+``TEST_DATABASE=postgres`` each gets a fresh PostgreSQL database instead (a copy of one
+migrated template per session, on TEST_POSTGRES_URL, default
+``postgresql://postgres@127.0.0.1:5432/postgres``), dropped after the test:
+
+    TEST_DATABASE=postgres .venv/bin/python -m pytest -q
+
+The run stops at once when that server does not answer. Tests about SQLite itself (its
+pragmas, the inline driver) carry ``@pytest.mark.sqlite_only("why")`` and are skipped in that
+run, with the reason.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,10 +30,32 @@ from bot.lazy_aiogram import prepare_aiogram
 prepare_aiogram(Settings(_env_file=None).lazy_aiogram)
 
 from tests.fake_telegram.server import FakeTelegramServer  # noqa: E402
+from tests.integration import pg  # noqa: E402
 from tests.integration.harness import Harness, start_harness  # noqa: E402
 
 # Monday 23 November 2026, 10:00 in New York.
 DEFAULT_NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if pg.ON_POSTGRES:
+        why_not = asyncio.run(pg.postgres_answers())
+        if why_not is not None:
+            pytest.exit(f"TEST_DATABASE=postgres, but {why_not}", returncode=2)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not pg.ON_POSTGRES:
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            why = marker.args[0] if marker.args else "about SQLite itself"
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only ({why}); TEST_DATABASE=postgres"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    asyncio.run(pg.drop_template())
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ row's `staff_chat_id` is whoever receives it).
 Alerts are written in the transaction of whatever raised them and delivered afterwards by
 `bot.delivery.alert_outbox.AlertDelivery`: claimed under a lease in one short transaction, sent
 with no session open, and closed (fenced by the lease owner) in another. Each query is portable
-SQL; claiming and `next_due` use the (status, next_attempt_at) index.
+SQL (claims add ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, left out on SQLite); claiming and
+`next_due` use the (status, next_attempt_at) index.
 """
 
 from __future__ import annotations
@@ -229,10 +230,12 @@ class AlertOutboxRepository:
         """Take up to `limit` due rows under a lease, oldest due first.
 
         The claim moves `next_attempt_at` to the end of the lease: a row whose sender died is
-        due again once the lease ran out, with no second condition on `lease_until`. The UPDATE
-        re-checks status and due time, so when two replicas race for a row only one of them
-        gets it back from RETURNING. Rows lost to another replica are looked for again (a
-        few times), so an empty answer means nothing is due rather than a lost race."""
+        due again once the lease ran out, with no second condition on `lease_until`. On
+        PostgreSQL the candidates are selected ``FOR UPDATE SKIP LOCKED``, so replicas claiming
+        at once take disjoint rows; SQLite (one writer at a time) has no such clause. On both,
+        the UPDATE re-checks status and due time, so when two replicas race for a row only one
+        of them gets it back from RETURNING. Rows lost to another replica are looked for again
+        (a few times), so an empty answer means nothing is due rather than a lost race."""
         for _ in range(3):
             rows = await self._claim_once(now, owner, lease_until, limit)
             if rows is None or rows:
@@ -248,6 +251,7 @@ class AlertOutboxRepository:
             .where(StaffAlert.status == ALERT_PENDING, StaffAlert.next_attempt_at <= now)
             .order_by(StaffAlert.next_attempt_at, StaffAlert.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
         ids = list(due.scalars())
         if not ids:

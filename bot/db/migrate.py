@@ -11,6 +11,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Key of the PostgreSQL advisory lock that makes replicas starting together migrate one at a
+# time (an arbitrary constant: "infusion" in ASCII).
+MIGRATION_LOCK_KEY = 0x696E667573696F6E
 
 
 def alembic_config(database_url: str | None = None) -> Config:
@@ -38,5 +41,41 @@ async def _run(engine: AsyncEngine, step: Callable[[Config, str], None], revisio
         cfg.attributes["connection"] = connection
         step(cfg, revision)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(_step)
+    await in_migration_transaction(engine, _step)
+
+
+async def in_migration_transaction(
+    engine: AsyncEngine, migrate: Callable[[Connection], None]
+) -> None:
+    """Run `migrate` (alembic, on the connection it is given) in one transaction, committed
+    when it returns: on PostgreSQL under the migrations' advisory lock, on SQLite with foreign
+    keys off. Also the way migrations/env.py runs them when alembic is given a URL."""
+    async with engine.connect() as connection:
+        if connection.dialect.name != "sqlite":
+            if connection.dialect.name == "postgresql":
+                # Every replica migrates at start-up. PostgreSQL runs the migrations inside
+                # this transaction, so the first replica holds the lock until its migrations
+                # commit and the others then find the schema at head and do nothing. (SQLite
+                # serves one process, and its write lock already serialises.)
+                await connection.exec_driver_sql(
+                    f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+                )
+            await connection.run_sync(migrate)
+            await connection.commit()
+            return
+        # SQLite changes a table by copying it, dropping it and renaming the copy (alembic's
+        # batch mode). With foreign keys on, dropping `patients` deletes every appointment
+        # through ON DELETE CASCADE: they are off while migrating (the pragma works only
+        # before the transaction's first write: the driver begins it there), the result is
+        # checked before the commit, and they are on again for the pool's next user.
+        await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            await connection.run_sync(migrate)
+            dangling = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+            if dangling:
+                raise RuntimeError(f"the migration left {len(dangling)} dangling foreign keys")
+            await connection.commit()
+        finally:
+            await connection.rollback()
+            await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await connection.commit()

@@ -37,7 +37,7 @@ class SqlReminderStore:
         async with self.session_factory() as session:
             return await ReminderRepository(session).next_due()
 
-    async def expire_overdue(self, now: datetime) -> int:
+    async def expire_overdue(self, now: datetime) -> dict[str, int]:
         async with self.session_factory() as session, session.begin():
             return await ReminderRepository(session).expire_overdue(now)
 

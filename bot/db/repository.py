@@ -6,6 +6,7 @@ Telegram update, one CLI command) commits once at the end or rolls back as a who
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import cast
@@ -400,26 +401,36 @@ class ReminderRepository:
             )
         )
 
-    async def expire_overdue(self, now: datetime) -> int:
-        """Pending rows whose useful window closed become `expired` (never sent late)."""
-        matched = await rows_matched(
-            self.session,
+    async def expire_overdue(self, now: datetime) -> dict[str, int]:
+        """Pending rows whose useful window closed become `expired` (never sent late); how
+        many, by step key (for the metrics)."""
+        result = await self.session.execute(
             update(Reminder)
             .where(Reminder.status == PENDING, Reminder.due_at <= now, Reminder.expires_at <= now)
-            .values(status=EXPIRED, reason="expired", updated_at=now),
+            .values(status=EXPIRED, reason="expired", updated_at=now)
+            .returning(Reminder.step_key)
+            .execution_options(synchronize_session=False)
         )
-        return matched
+        return dict(Counter(result.scalars()))
 
     async def claim(
         self, now: datetime, owner: str, lease_until: datetime, limit: int
     ) -> list[int]:
-        """Take up to `limit` due rows under a lease. The UPDATE re-checks the status, so when
-        two replicas race for a row only one of them gets it back from RETURNING."""
+        """Take up to `limit` due rows under a lease (a row whose claimer died is due again
+        once its lease ran out).
+
+        On PostgreSQL the candidates are selected ``FOR UPDATE OF reminders SKIP LOCKED``:
+        replicas claiming at once lock disjoint rows, so each gets a full batch instead of
+        meeting the other's rows (and the patients and appointments stay unlocked). SQLite
+        has one writer at a time and no such clause (SQLAlchemy leaves it out there). On both,
+        the UPDATE re-checks the status, so a row is claimed by one claimer only: the one that
+        gets it back from RETURNING."""
         due = await self.session.execute(
             self._claimable()
             .where(Reminder.status == PENDING, Reminder.due_at <= now)
             .order_by(Reminder.due_at)
             .limit(limit)
+            .with_for_update(skip_locked=True, of=Reminder)
         )
         ids = list(due.scalars())
         if len(ids) < limit:
@@ -427,6 +438,7 @@ class ReminderRepository:
                 self._claimable()
                 .where(Reminder.status == SENDING, Reminder.lease_until < now)
                 .limit(limit - len(ids))
+                .with_for_update(skip_locked=True, of=Reminder)
             )
             ids.extend(stale.scalars())
         if not ids:

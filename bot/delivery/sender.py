@@ -32,6 +32,7 @@ from aiogram.types import InlineKeyboardMarkup
 
 from bot.delivery.rate_limit import Limiter, SharedRate
 from bot.logs import chat_ref
+from bot.metrics import Metrics
 from scheduler.records import SendOutcome, SendResult
 
 __all__ = ["MAX_RETRY_AFTER_PAUSES", "CallResult", "Sender"]
@@ -101,6 +102,7 @@ class Sender:
         max_retry_after: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        metrics: Metrics | None = None,
         shared: SharedRate | None = None,
     ) -> None:
         if attempts < 1:
@@ -112,6 +114,7 @@ class Sender:
         self.max_retry_after = max_retry_after
         self._clock = clock
         self._sleep = sleep
+        self.metrics = metrics
         self._limiter = Limiter(
             rate=rate,
             per_chat_interval=per_chat_interval or 0.0,
@@ -175,13 +178,15 @@ class Sender:
         # A message's text or a picture's caption: kept out of the logged error descriptions.
         text = getattr(method, "text", None) or getattr(method, "caption", None)
         is_message = isinstance(method, _MESSAGES)
-        return await self._call(
+        result = await self._call(
             method,
             "answer",
             getattr(method, "chat_id", None),
             text or "",
             self._limiter.acquire_first if is_message else self._limiter.wait_unpaused,
         )
+        self._count("answer", result.outcome)
+        return result
 
     # ------------------------------------------------------------------ internals
 
@@ -197,7 +202,21 @@ class Sender:
             retry_in=called.retry_in,
         )
         self.stats[result.outcome.value] += 1
+        self._count("send", result.outcome)
         return result
+
+    def _count(self, kind: str, outcome: SendOutcome) -> None:
+        if self.metrics is not None:
+            self.metrics.telegram_result(kind, outcome.value)
+
+    async def _request(self, method: TelegramMethod[T], kind: str) -> T:
+        """One Bot API call, timed for the metrics."""
+        started = self._clock()
+        try:
+            return await self.bot(method)
+        finally:
+            if self.metrics is not None:
+                self.metrics.telegram_call(kind, self._clock() - started)
 
     async def _call(
         self,
@@ -217,10 +236,12 @@ class Sender:
         while True:
             await before_each_try()
             try:
-                value = await self.bot(method)
+                value = await self._request(method, kind)
             except TelegramRetryAfter as exc:
                 pauses += 1
                 self.stats["retry_after_pauses"] += 1
+                if self.metrics is not None:
+                    self.metrics.flood_wait()
                 wait = min(max(float(exc.retry_after), 0.0), self.max_retry_after)
                 await self._limiter.pause(wait)
                 if pauses > MAX_RETRY_AFTER_PAUSES:

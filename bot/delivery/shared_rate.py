@@ -27,7 +27,8 @@ process holds for all of them. :class:`RedisSharedRate` is the :class:`SharedRat
   when that starts and one line when the shared state is back. The limiter only ever decides
   *when* a message goes, never *whether*: a send is not lost or repeated because Redis failed.
   While on its own each replica keeps the full rate; Telegram's 429s (each pausing that
-  replica) then hold the sum back. :attr:`stats` counts the fallbacks for the metrics.
+  replica) then hold the sum back. :attr:`stats` counts the fallbacks, as does the metric
+  ``companion_send_limits_fallbacks_total``.
 
 Keys carry a hash tag (``{...}``), so both live in one slot of a Redis Cluster, and expire
 soon after they stop mattering.
@@ -46,6 +47,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.delivery.rate_limit import RateLimiter
+from bot.metrics import Metrics
 
 __all__ = ["RedisSharedRate"]
 
@@ -107,6 +109,7 @@ class RedisSharedRate:
         retry_seconds: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        metrics: Metrics | None = None,
     ) -> None:
         if rate is not None and rate < 0:
             raise ValueError("rate must be >= 0")
@@ -123,6 +126,7 @@ class RedisSharedRate:
         self._sleep = sleep
         self._turn = asyncio.Lock()
         self._alone_until = -math.inf  # while Redis is away: the process's own limiter
+        self._metrics = metrics
         self.stats: dict[str, int] = {"fallbacks": 0, "shared_grants": 0, "local_grants": 0}
 
     @property
@@ -203,11 +207,13 @@ class RedisSharedRate:
         result = await script(keys=keys, args=args)
         if self._alone_until != -math.inf:
             self._alone_until = -math.inf
-            log.warning("shared send limits: Redis answers again; using the shared rate")
+            log.info("shared send limits: Redis answers again; using the shared rate")
         return result
 
     def _went_away(self, exc: BaseException) -> None:
         self.stats["fallbacks"] += 1
+        if self._metrics is not None:
+            self._metrics.send_limits_fallback()
         if self._alone_until == -math.inf:
             log.warning(
                 "shared send limits: Redis unavailable (%s); this process keeps its own rate "

@@ -9,6 +9,7 @@ from aiogram import Router
 from aiogram.types import ErrorEvent
 
 from bot.content.catalogue import UpdateFailed
+from bot.metrics import mark_update
 from bot.telegram.context import AppContext
 from bot.telegram.reply import Reply
 
@@ -23,6 +24,7 @@ async def on_error(event: ErrorEvent, app: AppContext) -> bool:
     # The kind of failure and the code path, never the exception's message: it can quote the
     # message text or (from a database driver) the statement's values.
     exc = event.exception
+    mark_update("error")
     frames = "".join(traceback.format_tb(exc.__traceback__))
     log.error("update %s failed: %s\n%s", event.update.update_id, type(exc).__name__, frames)
     update = event.update

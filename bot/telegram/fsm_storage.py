@@ -17,6 +17,7 @@ read from Redis once per update.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -36,6 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.repository import Repository
 from scheduler.clock import Clock
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from aiogram.fsm.storage.redis import RedisStorage
@@ -126,6 +129,10 @@ class _UpdateWrites:
 _current_writes: ContextVar[_UpdateWrites | None] = ContextVar("fsm_writes", default=None)
 
 
+class ConversationBusy(Exception):
+    """Another update of the same conversation held it for too long."""
+
+
 class AfterCommitStorage(BaseStorage):
     """A storage outside the database (Redis) written only after the update's commit.
 
@@ -133,8 +140,43 @@ class AfterCommitStorage(BaseStorage):
     :meth:`flush` once the transaction committed; an attempt that rolled back is dropped.
     Outside an update (a reminder pass, a test) each call goes straight to the storage."""
 
-    def __init__(self, inner: RedisStorage) -> None:
+    def __init__(
+        self, inner: RedisStorage, *, turn_ttl: float = 10.0, turn_wait: float = 10.0
+    ) -> None:
         self.inner = inner
+        self._turn_ttl = turn_ttl
+        self._turn_wait = turn_wait
+
+    @asynccontextmanager
+    async def turn(self, key: StorageKey) -> AsyncIterator[None]:
+        """One update of the conversation ``key`` at a time, in every replica: held from the
+        first read of the state to the write after the commit (never while Telegram is called).
+
+        In the database two updates racing over one conversation meet as a write conflict and
+        the second runs again, seeing the first's result (a double tap on Confirm is answered
+        as saved). Redis has no such conflict, so updates of one conversation take turns: a
+        lock in Redis (redis-py's), polled every 20 ms; it expires after ``turn_ttl`` seconds
+        if its replica dies. Waiting longer than ``turn_wait`` fails the update (the patient
+        gets the kind error)."""
+        from redis.exceptions import LockError, RedisError  # an optional package: REDIS_URL
+
+        lock = self.inner.redis.lock(
+            self.inner.key_builder.build(key, "lock"),
+            timeout=self._turn_ttl,
+            sleep=0.02,
+            blocking_timeout=self._turn_wait,
+        )
+        if not await lock.acquire():
+            raise ConversationBusy()
+        try:
+            yield
+        finally:
+            try:
+                await lock.release()
+            except LockError:
+                log.warning("a conversation's turn outlasted its %.0fs lock", self._turn_ttl)
+            except RedisError as exc:  # it expires by itself
+                log.warning("could not release a conversation's turn: %s", type(exc).__name__)
 
     @contextmanager
     def update(self) -> Iterator[_UpdateWrites]:
@@ -215,9 +257,14 @@ async def forget_redis_conversations(storage: RedisStorage, key: StorageKey) -> 
     # user, destiny and part. The user's private chat has the user's id.
     parts = [builder.prefix, *([str(key.bot_id)] if builder.with_bot_id else []), str(key.user_id)]
     pattern = _glob_escape(builder.separator.join(parts) + builder.separator) + "*"
+    # Not the conversation's turn (AfterCommitStorage.turn), held by this very update: it
+    # holds nothing of the patient's and expires within seconds.
+    turn = (builder.separator + "lock").encode()
     deleted = 0
     batch: list[Any] = []
     async for found in storage.redis.scan_iter(match=pattern, count=500):
+        if isinstance(found, bytes) and found.endswith(turn):
+            continue
         batch.append(found)
         if len(batch) >= 500:
             deleted += await storage.redis.delete(*batch)

@@ -22,6 +22,7 @@ from aiogram.types.update import UpdateTypeLookupError
 
 from bot.content.catalogue import Button, Crisis, CrisisPast, PrivateOnly
 from bot.db.repository import Repository
+from bot.metrics import mark_update
 from bot.telegram.context import AppContext
 from bot.telegram.middlewares import Handler, run_after_commit
 from bot.telegram.reply import Reply
@@ -48,10 +49,13 @@ class UpdateGate(BaseMiddleware):
             event.event_type  # noqa: B018  (raises for types aiogram does not know)
         except UpdateTypeLookupError:
             log.debug("update %s of an unknown type skipped", event.update_id)
+            mark_update("skipped")
             return UNHANDLED
         if await self._crisis(event, data):
+            mark_update("crisis")
             return None
         if await self._outside_private_chats(event, data):
+            mark_update("group")
             return None
         return await handler(event, data)
 

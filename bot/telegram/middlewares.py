@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.dispatcher.flags import get_flag
 from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.types import (
@@ -27,6 +28,7 @@ from aiogram.types import (
     Update,
     User,
 )
+from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +41,8 @@ from bot.db.roster import RosterRepository
 from bot.db.staff import StaffRepository
 from bot.db.visit_changes import VisitChangeRepository
 from bot.domain.audit import Actor
+from bot.logs import trace_update
+from bot.metrics import Metrics, mark_update
 from bot.services.appointments import AppointmentService
 from bot.services.audit import AuditTrail
 from bot.services.content_editing import ContentEditing
@@ -65,10 +69,22 @@ MAX_ATTEMPTS = 4
 _RETRY_SQLSTATES = frozenset({"40001", "40P01"})
 
 
-class InflightTracker(BaseMiddleware):
-    """Lets shutdown wait for handlers that are still running (SIGTERM must not cut a reply)."""
+def _update_type(event: Update) -> str:
+    try:
+        return event.event_type
+    except UpdateTypeLookupError:
+        return "unknown"
 
-    def __init__(self) -> None:
+
+class InflightTracker(BaseMiddleware):
+    """Lets shutdown wait for handlers that are still running (SIGTERM must not cut a reply).
+
+    The outermost middleware, so also where an update is traced and measured: its id tags
+    every log line written while it is handled (bot/logs.py), and the metrics count it by
+    type and outcome and time the answer (bot/metrics.py)."""
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics or Metrics()
         self._count = 0
         self.completed = 0
         self._idle = asyncio.Event()
@@ -78,7 +94,15 @@ class InflightTracker(BaseMiddleware):
         self._count += 1
         self._idle.clear()
         try:
-            return await handler(event, data)
+            assert isinstance(event, Update)
+            with (
+                trace_update(event.update_id),
+                self.metrics.update(event.update_id, _update_type(event)),
+            ):
+                result = await handler(event, data)
+                if result is UNHANDLED:
+                    mark_update("unhandled")
+                return result
         finally:
             self._count -= 1
             self.completed += 1
@@ -160,10 +184,6 @@ class UnitOfWork(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        app = self.app
-        user: User | None = data.get("event_from_user")
-        chat: Chat | None = data.get("event_chat")
-        query: CallbackQuery | None = event.callback_query
         conversation = self.fsm.resolve_event_context(data["bot"], data)
         storage = self.storage
         state_key = (
@@ -171,6 +191,29 @@ class UnitOfWork(BaseMiddleware):
             if conversation and isinstance(storage, SqlStorage)
             else None
         )
+        # In Redis, one update of a conversation at a time (across replicas), from reading
+        # its state to writing it; not while the reply is sent.
+        turn = (
+            storage.turn(conversation.key)
+            if conversation and isinstance(storage, AfterCommitStorage)
+            else nullcontext()
+        )
+        async with turn:
+            result, repo, reply = await self._attempts(handler, event, data, state_key)
+        await run_after_commit(repo.after_commit)
+        await reply.flush(self.app.sender)
+        return result
+
+    async def _attempts(
+        self, handler: Handler, event: Update, data: dict[str, Any], state_key: str | None
+    ) -> tuple[Any, Repository, Reply]:
+        """Run the update until it commits (a write conflict runs it again); its state in
+        Redis written after the commit. The result, the repository and the reply to send."""
+        app = self.app
+        storage = self.storage
+        user: User | None = data.get("event_from_user")
+        chat: Chat | None = data.get("event_chat")
+        query: CallbackQuery | None = event.callback_query
         for attempt in range(1, MAX_ATTEMPTS + 1):
             # Closed explicitly, not with `async with`: AsyncSession's exit runs close() in a
             # task of its own (a loop iteration and a task per update, for nothing here).
@@ -227,9 +270,7 @@ class UnitOfWork(BaseMiddleware):
             if writes is not None:
                 assert isinstance(storage, AfterCommitStorage)
                 await storage.flush(writes)
-            await run_after_commit(repo.after_commit)
-            await reply.flush(app.sender)
-            return result
+            return result, repo, reply
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _services(self, repo: Repository, patient: Any, reply: Reply) -> dict[str, Any]:

@@ -20,6 +20,7 @@ exception's text may quote the message), and Telegram tries again later.
 from __future__ import annotations
 
 import logging
+import traceback
 
 from aiogram.methods import SetWebhook
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -40,7 +41,13 @@ class WebhookHandler(SimpleRequestHandler):
         try:
             return await super().handle(request)
         except Exception as exc:
-            log.error("webhook: update not handled, Telegram will retry: %s", type(exc).__name__)
+            # The code path, never the exception's text (it may quote the update).
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error(
+                "webhook: update not handled, Telegram will retry: %s\n%s",
+                type(exc).__name__,
+                frames,
+            )
             return web.Response(status=500, text="update not handled")
 
 

@@ -17,6 +17,7 @@ from bot.telegram.session import JsonSession
 from scheduler.clock import FrozenClock
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer, RecordedRequest
+from tests.integration.pg import app_database
 from tests.redis_support import REDIS_URL, harness_uses_redis, redis_prefix
 
 STAFF_ID = 9001
@@ -142,6 +143,8 @@ def texts_to(sent: list[RecordedRequest], chat_id: int) -> list[str]:
 
 
 def make_settings(server: FakeTelegramServer, tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings for the bot under test; without `database_url`, a SQLite file in `tmp_path`
+    (a test on the application's database passes `app_database`'s URL)."""
     values: dict[str, Any] = {
         "bot_token": server.token,
         "telegram_api_url": server.base_url,
@@ -160,31 +163,44 @@ def make_settings(server: FakeTelegramServer, tmp_path: Path, **overrides: Any) 
 async def start_harness(
     server: FakeTelegramServer, tmp_path: Path, *, now: datetime, **overrides: Any
 ) -> AsyncIterator[Harness]:
-    """The application polling the fake server. With TEST_REDIS=1 (and no ``redis_url`` given)
-    its conversation state and send limits are in Redis, under a key prefix of the test's own
+    """The bot polling the fake server, on its own database (`app_database`: SQLite, or
+    PostgreSQL with TEST_DATABASE=postgres) unless `database_url` is given (a second replica
+    passes the first one's). With TEST_REDIS=1 (and no ``redis_url`` given) its conversation
+    state and send limits are in Redis, under a key prefix of the test's own
     (tests/redis_support.py)."""
     async with AsyncExitStack() as stack:
+        if "database_url" not in overrides:
+            url = await stack.enter_async_context(app_database(tmp_path))
+            overrides = {**overrides, "database_url": url}
         if harness_uses_redis() and "redis_url" not in overrides:
             # Named after the database: a restart on it finds the same conversations.
             prefix = await stack.enter_async_context(redis_prefix(str(tmp_path)))
             overrides = {"redis_url": REDIS_URL, "redis_prefix": prefix, **overrides}
-        settings = make_settings(server, tmp_path, **overrides)
-        bot = create_bot(settings, session=server.session(JsonSession))
-        clock = FrozenClock(now)
-        app = create_application(settings, clock=clock, bot=bot)
-        await upgrade(app.db_engine)
-        task = asyncio.create_task(
-            app.dispatcher.start_polling(bot, handle_signals=False, polling_timeout=1)
-        )
-        harness = Harness(server, app, clock, settings, task)
-        await app.alerts.start()
-        try:
-            yield harness
-        finally:
-            await app.alerts.stop(grace=5.0)
-            if not task.done():
-                await app.dispatcher.stop_polling()
-            await task
-            await app.db_engine.dispose()
-            if app.redis is not None:
-                await app.redis.aclose()
+        harness = await stack.enter_async_context(_running(server, tmp_path, now, overrides))
+        yield harness
+
+
+@asynccontextmanager
+async def _running(
+    server: FakeTelegramServer, tmp_path: Path, now: datetime, overrides: dict[str, Any]
+) -> AsyncIterator[Harness]:
+    settings = make_settings(server, tmp_path, **overrides)
+    bot = create_bot(settings, session=server.session(JsonSession))
+    clock = FrozenClock(now)
+    app = create_application(settings, clock=clock, bot=bot)
+    await upgrade(app.db_engine)
+    task = asyncio.create_task(
+        app.dispatcher.start_polling(bot, handle_signals=False, polling_timeout=1)
+    )
+    harness = Harness(server, app, clock, settings, task)
+    await app.alerts.start()
+    try:
+        yield harness
+    finally:
+        await app.alerts.stop(grace=5.0)
+        if not task.done():
+            await app.dispatcher.stop_polling()
+        await task
+        await app.db_engine.dispose()
+        if app.redis is not None:
+            await app.redis.aclose()

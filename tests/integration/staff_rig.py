@@ -125,5 +125,8 @@ async def clinic_on(kind: str, tmp_path: Path, clock: FrozenClock) -> AsyncItera
         async with open_clinic(f"sqlite+aiosqlite:///{tmp_path / 'clinic.db'}", clock) as c:
             yield c
         return
-    async with fresh_postgres_database("companion_staff") as url, open_clinic(url, clock) as c:
+    async with (
+        fresh_postgres_database("companion_staff", migrated=True) as url,
+        open_clinic(url, clock) as c,
+    ):
         yield c

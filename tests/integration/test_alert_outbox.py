@@ -35,7 +35,7 @@ from tests.conftest import DEFAULT_NOW
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration.harness import STAFF_ID, Harness, make_settings
-from tests.integration.pg import fresh_postgres_database
+from tests.integration.pg import app_database, fresh_postgres_database
 
 STAFF = (9001, 9002)
 PAT = 1001
@@ -108,6 +108,12 @@ class Rig:
 async def open_rig(
     telegram: FakeTelegramServer, tmp_path: Path, **overrides: Any
 ) -> AsyncIterator[Rig]:
+    if "database_url" not in overrides:
+        async with app_database(tmp_path) as url, open_rig(
+            telegram, tmp_path, database_url=url, **overrides
+        ) as rig:
+            yield rig
+        return
     settings = make_settings(telegram, tmp_path, staff_ids=frozenset(STAFF), **overrides)
     engine = create_engine(settings.database_url)
     await upgrade(engine)
@@ -392,6 +398,28 @@ async def test_on_postgresql_racing_transactions_make_one_alert_and_one_send_per
     messages = [(r.params["chat_id"], r.params["text"]) for r in rig.server.sent_messages()]
     assert sum(sent) == len(messages) == len(set(messages)) == 22
     assert all("30 messages" in t for t in rig.server.sent_texts() if "Zelda" in t)
+
+
+async def test_on_postgresql_a_claim_in_flight_is_skipped_not_waited_for(pg_rig: Rig) -> None:
+    rig = pg_rig
+    for patient in range(2000, 2005):
+        await rig.crisis(patient)  # ten rows: one per staff member and patient
+    now, lease = rig.clock.now(), rig.clock.now() + timedelta(seconds=60)
+    other_engine = create_engine(rig.settings.database_url)
+    try:
+        async with rig.sessions() as session, session.begin():
+            # A replica claimed four rows and has not committed yet (FOR UPDATE SKIP LOCKED
+            # holds them): another replica takes the other six at once, without waiting.
+            held = await Repository(session).alerts.claim(now, "slow", lease, 4)
+            async with create_session_factory(other_engine)() as other, other.begin():
+                taken = await asyncio.wait_for(
+                    Repository(other).alerts.claim(now, "quick", lease, 10), 5
+                )
+    finally:
+        await other_engine.dispose()
+    assert len(held) == 4
+    assert len(taken) == 6
+    assert {r.id for r in held} | {r.id for r in taken} == {r.id for r in await rig.rows()}
 
 
 async def test_a_row_left_leased_by_a_dead_process_is_sent_after_the_lease(rig: Rig) -> None:

@@ -245,6 +245,11 @@ async def test_conversation_survives_a_restart(harness: Harness, tmp_path: Path)
     await harness.consent(PAT)
     await harness.command(PAT, "appointment")
     await harness.app.dispatcher.stop_polling()
-    async with start_harness(harness.server, tmp_path, now=harness.clock.now()) as second:
+    async with start_harness(
+        harness.server,
+        tmp_path,
+        now=harness.clock.now(),
+        database_url=harness.settings.database_url,
+    ) as second:
         [confirm] = await second.send(PAT, "12/3 2:30pm")
         assert DEC3 in confirm

@@ -19,6 +19,7 @@ from bot.db.migrate import upgrade
 from bot.db.models import Reminder
 from bot.db.repository import Repository
 from tests.fake_telegram.server import FakeTelegramServer
+from tests.integration.pg import app_database
 
 ROOT = Path(__file__).resolve().parents[2]
 PATIENTS = 150
@@ -114,7 +115,13 @@ async def _wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
 async def test_sigkill_mid_burst_then_restart_delivers_everything(
     telegram: FakeTelegramServer, tmp_path: Path
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'crash.db'}"
+    async with app_database(tmp_path, "crash") as url:
+        await _sigkill_mid_burst_then_restart(telegram, tmp_path, url)
+
+
+async def _sigkill_mid_burst_then_restart(
+    telegram: FakeTelegramServer, tmp_path: Path, url: str
+) -> None:
     await _seed(url)
 
     first = await _start(telegram, url, tmp_path)

@@ -19,6 +19,8 @@ from tests.integration.harness import Harness, texts_to
 
 PAT = 1001
 
+pytestmark = pytest.mark.sqlite_only("the inline SQLite driver")
+
 
 async def test_file_databases_use_the_inline_driver_and_start_no_thread(tmp_path: Path) -> None:
     before = threading.active_count()

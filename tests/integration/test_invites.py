@@ -27,6 +27,7 @@ from bot.services.invites import (
 )
 from scheduler.clock import FrozenClock
 from tests.conftest import DEFAULT_NOW
+from tests.integration.pg import DATABASE_KINDS
 from tests.integration.staff_rig import BOT, ENV_ADMIN, ZONE, Clinic, clinic_on
 
 ADMIN = Actor(ENV_ADMIN)
@@ -36,7 +37,7 @@ PAT, PAT2 = 1001, 1002
 START = datetime(2026, 12, 3, 19, 30, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=DATABASE_KINDS)
 async def clinic(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Clinic]:
     async with clinic_on(request.param, tmp_path, FrozenClock(DEFAULT_NOW)) as c:
         async with c.unit() as u:

@@ -6,12 +6,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
+from bot.db.models import Base
 from bot.telegram.callbacks import ConsentCb, ReminderCb
 from tests.conftest import DEFAULT_NOW
 from tests.fake_telegram import updates
@@ -303,14 +306,39 @@ async def test_a_failed_commit_sends_the_kind_error_and_nothing_else(
     assert "saved" in saved.lower()
 
 
-async def test_a_crisis_is_answered_while_another_process_locks_the_database(
-    harness: Harness, tmp_path: Path
-) -> None:
-    import sqlite3
+@asynccontextmanager
+async def another_process_locks_the_database(harness: Harness) -> AsyncIterator[None]:
+    """SQLite: an exclusive transaction on the file. PostgreSQL: every table locked."""
+    url = make_url(harness.settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        import sqlite3
 
-    other = sqlite3.connect(tmp_path / "companion.db", isolation_level=None)
-    other.execute("BEGIN EXCLUSIVE")
+        other = sqlite3.connect(str(url.database), isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        return
+    import asyncpg  # type: ignore[import-untyped]
+
+    connection = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
+    transaction = connection.transaction()
+    await transaction.start()
+    tables = ", ".join(Base.metadata.tables)
+    await connection.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
     try:
+        yield
+    finally:
+        await transaction.rollback()
+        await connection.close()
+
+
+async def test_a_crisis_is_answered_while_another_process_locks_the_database(
+    harness: Harness,
+) -> None:
+    async with another_process_locks_the_database(harness):
         started = time.monotonic()
         harness.push_many([updates.message_update(1001, "I want to kill myself")])
         [answer] = await harness.server.wait_for(
@@ -318,9 +346,6 @@ async def test_a_crisis_is_answered_while_another_process_locks_the_database(
         )
         assert "988" in answer.params["text"]
         assert answer.at - started < 1.0  # before any database access
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
     await harness.settle(30)
     # The alert waited for the lock and was queued once it was free.
     await harness.app.alerts.deliver_due()

@@ -16,6 +16,7 @@ from bot.factory import CONVERSATION_TTL
 from bot.services.appointments import AppointmentService
 from bot.telegram.fsm_storage import AfterCommitStorage
 from tests.conftest import DEFAULT_NOW
+from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration import dbcheck
 from tests.integration.harness import Harness, last_button, start_harness
@@ -145,3 +146,17 @@ async def test_forget_deletes_every_conversation_key_of_the_patient_and_no_other
     left = await redis_keys(rh, prefix)
     assert not [k for k in left if f":{PAT}:" in k], left
     assert [k for k in left if f":{OTHER}:" in k] == others_before
+
+
+async def test_a_double_tap_on_confirm_books_once_and_both_are_told_saved(rh: Harness) -> None:
+    """Updates of one conversation take turns (AfterCommitStorage.turn): the second tap reads
+    the state the first wrote, as the database's write conflict gives in SqlStorage."""
+    await rh.consent(PAT)
+    await rh.command(PAT, "appointment")
+    await rh.send(PAT, "12/3 2:30pm")
+    tap = _last_confirm(rh)
+    for _ in range(3):
+        sent = await rh.feed_many([updates.callback_update(PAT, tap) for _ in range(2)])
+        answers = [r.params["text"] for r in sent if r.method == "sendMessage"]
+        assert len(answers) == 2 and all("saved" in a.lower() for a in answers), answers
+    assert len(await dbcheck.appointments(rh, PAT)) == 1

@@ -8,21 +8,31 @@ import os
 import signal
 import sqlite3
 import sys
+from contextlib import AsyncExitStack
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from bot.config import Settings
 from bot.runtime import run_polling
 from bot.telegram.callbacks import ConsentCb
+from bot.web.webhook import SECRET_HEADER
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration.harness import hold_upcoming, make_settings
+from tests.integration.pg import app_database, fresh_postgres_database
+from tests.integration.webhook_rig import SECRET, free_port
+from tests.redis_support import REDIS_URL, redis_prefix
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+_OWN_SETTINGS = {"BOT_TOKEN", "DATABASE_URL", "REDIS_URL", "WEBHOOK_URL", "WEBHOOK_SECRET"}
+
+
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "DATABASE_URL"}}
+    env = {k: v for k, v in os.environ.items() if k not in _OWN_SETTINGS}
     env.update(PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", **extra)
     return env
 
@@ -54,6 +64,14 @@ async def _wait_exit(process: asyncio.subprocess.Process, timeout: float) -> int
         raise
 
 
+async def _stop(process: asyncio.subprocess.Process) -> tuple[int, str]:
+    """SIGTERM (if still running), then the exit code and everything it wrote to stderr."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    code = await _wait_exit(process, 30)
+    return code, (await process.stderr.read()).decode()  # type: ignore[union-attr]
+
+
 async def test_run_with_defaults_migrates_answers_and_stops_on_sigterm(
     telegram: FakeTelegramServer, tmp_path: Path
 ) -> None:
@@ -74,10 +92,7 @@ async def test_run_with_defaults_migrates_answers_and_stops_on_sigterm(
         telegram.push_update(updates.command_update(1001, "help"))
         await telegram.wait_for("sendMessage", count=2, timeout=20)
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-    code = await _wait_exit(process, 30)
-    stderr = (await process.stderr.read()).decode()  # type: ignore[union-attr]
+        code, stderr = await _stop(process)
     assert code == 0, stderr
     texts = telegram.sent_texts(1001)
     assert "Welcome" in texts[0]
@@ -92,6 +107,7 @@ async def test_run_with_defaults_migrates_answers_and_stops_on_sigterm(
     assert version is not None
     assert "Traceback" not in stderr
     assert "Welcome" not in stderr  # message text never reaches the log
+    assert "starting in polling mode" in stderr
 
 
 async def test_run_without_token_fails_with_one_clear_line(tmp_path: Path) -> None:
@@ -142,9 +158,16 @@ async def test_db_upgrade_command(tmp_path: Path) -> None:
 async def test_stop_waits_for_handlers_in_flight(
     telegram: FakeTelegramServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    async with app_database(tmp_path) as url:
+        settings = make_settings(telegram, tmp_path, database_url=url)
+        await _stop_waits_for_handlers_in_flight(settings, telegram, monkeypatch)
+
+
+async def _stop_waits_for_handlers_in_flight(
+    settings: Settings, telegram: FakeTelegramServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from bot.factory import create_application, create_bot
 
-    settings = make_settings(telegram, tmp_path)
     app = create_application(settings, bot=create_bot(settings, session=telegram.session()))
     entered, release = hold_upcoming(monkeypatch)
     runner = asyncio.create_task(run_polling(settings, app, handle_signals=False))
@@ -184,3 +207,65 @@ def test_content_check_command_reports_broken_templates(
     out = capsys.readouterr().out
     assert "menu.html.j2" in out
     assert "undefined_thing" in out
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["one-process", "redis-postgres"])
+async def test_run_in_webhook_mode_from_the_environment_alone(
+    telegram: FakeTelegramServer, tmp_path: Path, shared: bool
+) -> None:
+    """What a replica is started with: WEBHOOK_URL and WEBHOOK_SECRET (and REDIS_URL and a
+    PostgreSQL DATABASE_URL for several); it serves Telegram's POSTs and stops on SIGTERM,
+    leaving the webhook set."""
+    port = free_port()
+    settings = {
+        "BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.base_url,
+        "WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
+        "WEBHOOK_SECRET": SECRET,
+        "WEB_PORT": str(port),
+        "WEBHOOK_PATH": "/hook",
+        "OPS_PORT": "0",
+    }
+    async with AsyncExitStack() as stack:
+        if shared:
+            settings["REDIS_PREFIX"] = await stack.enter_async_context(redis_prefix())
+            settings["REDIS_URL"] = REDIS_URL
+            settings["DATABASE_URL"] = await stack.enter_async_context(
+                fresh_postgres_database("webhook")
+            )
+        process = await _bot_process(tmp_path, "run", env=_env(**settings))
+        try:
+            await telegram.wait_for("setWebhook", timeout=60)
+            async with aiohttp.ClientSession() as http:
+                update = updates.command_update(1001, "start")
+                headers = {SECRET_HEADER: SECRET}
+                url = f"http://127.0.0.1:{port}/hook"
+                async with http.post(url, json=update, headers=headers) as response:
+                    assert response.status == 200
+            assert "Welcome" in telegram.sent_texts(1001)[0]
+        finally:
+            code, stderr = await _stop(process)
+    assert code == 0, stderr
+    assert "starting in webhook mode" in stderr
+    assert ("in Redis" in stderr) is shared
+    assert "Traceback" not in stderr
+    assert "Welcome" not in stderr
+    assert telegram.calls("deleteWebhook") == []
+
+
+async def test_polling_after_webhook_mode_removes_the_webhook_and_keeps_its_updates(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    from bot.factory import create_application, create_bot
+
+    telegram.webhook = {"url": "https://bot.example.org/hook"}  # left by webhook mode
+    settings = make_settings(telegram, tmp_path)
+    app = create_application(settings, bot=create_bot(settings, session=telegram.session()))
+    runner = asyncio.create_task(run_polling(settings, app, handle_signals=False))
+    telegram.push_update(updates.command_update(1001, "start"))
+    await telegram.wait_for("sendMessage", count=1, timeout=20)
+    await app.dispatcher.stop_polling()
+    await asyncio.wait_for(runner, 10)
+    [delete] = telegram.calls("deleteWebhook")
+    assert delete.params.get("drop_pending_updates") in (None, False)
+    assert telegram.webhook == {}

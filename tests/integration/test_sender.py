@@ -283,3 +283,33 @@ async def test_per_chat_interval_against_server(server: FakeTelegramServer, bot:
     assert [first.params["text"], second.params["text"]] == ["one", "two"]  # order kept
     assert second.at - first.at >= 0.28
     assert other.at - first.at < 0.2  # another chat is not held up
+
+
+async def test_flood_waits_blocked_chats_and_call_times_reach_the_metrics(
+    server: FakeTelegramServer, bot: Bot
+) -> None:
+    from bot.metrics import Metrics
+
+    now = 0.0
+
+    async def virtual_sleep(delay: float) -> None:  # time moves only when slept
+        nonlocal now
+        now += delay
+        await asyncio.sleep(0)
+
+    metrics = Metrics()
+    sender = make_sender(bot, rate=0, clock=lambda: now, sleep=virtual_sleep, metrics=metrics)
+    server.fail_next("sendMessage", "retry_after", retry_after=3)
+    assert (await sender.send(1001, "x")).outcome is SendOutcome.SENT
+    server.block_chat(2002)
+    assert (await sender.send(2002, "x")).outcome is SendOutcome.BLOCKED
+
+    def sample(name: str, **labels: str) -> float | None:
+        return metrics.registry.get_sample_value(name, labels)
+
+    assert sample("companion_telegram_429_total") == 1
+    assert sample("companion_telegram_results_total", kind="send", outcome="sent") == 1
+    assert sample("companion_telegram_results_total", kind="send", outcome="blocked") == 1
+    assert sample("companion_telegram_unreachable_total") == 1
+    # three calls (the 429, its retry, the blocked one), timed by the sender's clock
+    assert sample("companion_telegram_request_duration_seconds_count", kind="send") == 3

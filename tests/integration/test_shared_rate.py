@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from bot.delivery.rate_limit import RateLimiter
 from bot.delivery.sender import Sender
 from bot.delivery.shared_rate import RedisSharedRate
+from bot.metrics import Metrics
 from scheduler.records import SendOutcome
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.redis_support import REDIS_URL, redis_prefix
@@ -247,8 +248,14 @@ async def test_redis_lost_mid_run_falls_back_without_losing_or_repeating_a_messa
     await proxy.start()
     now = [0.0]  # the fallback's clock: when to try Redis again
     client = Redis(port=proxy.port, socket_timeout=0.5, socket_connect_timeout=0.5)
+    metrics = Metrics()
     shared = RedisSharedRate(
-        client, rate=100, key_prefix=prefix, retry_seconds=10, clock=lambda: now[0]
+        client,
+        rate=100,
+        key_prefix=prefix,
+        retry_seconds=10,
+        clock=lambda: now[0],
+        metrics=metrics,
     )
     sender = Sender(bot, rate=100, per_chat_interval=0, shared=shared)
     caplog.set_level(logging.INFO, logger="bot.delivery.shared_rate")
@@ -262,6 +269,8 @@ async def test_redis_lost_mid_run_falls_back_without_losing_or_repeating_a_messa
         texts = server.sent_texts()
         assert sorted(texts) == sorted([f"m{i}" for i in range(40)] + [f"n{i}" for i in range(20)])
         assert shared.degraded and shared.stats["fallbacks"] >= 1
+        fallbacks = metrics.registry.get_sample_value("companion_send_limits_fallbacks_total")
+        assert fallbacks == shared.stats["fallbacks"]
         assert shared.stats["local_grants"] >= 1
         went = [r for r in caplog.records if "Redis unavailable" in r.getMessage()]
         assert len(went) == 1 and went[0].levelno == logging.WARNING

@@ -16,6 +16,7 @@ from bot.services.errors import NoSuchMember, NotAllowed
 from bot.services.staff import StaffMemberView
 from scheduler.clock import FrozenClock
 from tests.conftest import DEFAULT_NOW
+from tests.integration.pg import DATABASE_KINDS
 from tests.integration.staff_rig import ENV_ADMIN, Clinic, clinic_on
 
 ADMIN = Actor(ENV_ADMIN)
@@ -23,7 +24,7 @@ NURSE = 501
 STRANGER = 777
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=DATABASE_KINDS)
 async def clinic(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Clinic]:
     async with clinic_on(request.param, tmp_path, FrozenClock(DEFAULT_NOW)) as c:
         yield c

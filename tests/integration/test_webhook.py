@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.delivery.sender import Sender
+from bot.runtime import StartupError
 from bot.services.appointments import AppointmentService
 from bot.telegram.callbacks import ConsentCb
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration import dbcheck
 from tests.integration.harness import hold_upcoming, last_button
-from tests.integration.webhook_rig import SECRET, Webhook, start_webhook, texts
+from tests.integration.pg import fresh_postgres_database
+from tests.integration.webhook_rig import SECRET, Webhook, free_port, start_webhook, texts
+from tests.redis_support import REDIS_URL, redis_prefix
 
 PAT = 1001
 
@@ -149,3 +153,62 @@ async def test_stop_waits_for_the_update_in_flight_and_leaves_the_webhook_set(
         assert status == 200 and texts(sent, PAT)  # its answer still went out
     assert hook.task.done()
     assert telegram.calls("deleteWebhook") == []  # the other replicas keep serving
+
+
+async def test_two_replicas_share_one_conversation_through_redis_and_postgresql(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    """Telegram's load balancer sends each update to any replica: the booking begins on one
+    and is confirmed on the other."""
+    async with AsyncExitStack() as stack:
+        prefix = await stack.enter_async_context(redis_prefix())
+        database = await stack.enter_async_context(fresh_postgres_database("replicas"))
+        shared = {"redis_url": REDIS_URL, "redis_prefix": prefix, "database_url": database}
+        a = await stack.enter_async_context(start_webhook(telegram, tmp_path / "a", **shared))
+        b = await stack.enter_async_context(start_webhook(telegram, tmp_path / "b", **shared))
+        await a.post(updates.command_update(PAT, "start"))
+        await b.post(updates.callback_update(PAT, ConsentCb(agree=True).pack()))
+        await a.post(updates.command_update(PAT, "appointment"))
+        _, sent = await b.post(updates.message_update(PAT, "12/3 2:30pm"))
+        assert "December 3" in texts(sent, PAT)[0]  # b knew a was waiting for a time
+        _, sent = await a.post(updates.callback_update(PAT, confirm_button(a)))
+        assert "saved" in texts(sent, PAT)[0].lower()
+        tap = updates.callback_update(PAT, confirm_button(a))
+        _, sent = await b.post(tap)  # the same tap reaching the other replica
+        assert "saved" in texts(sent, PAT)[0].lower()
+        assert len(await dbcheck.appointments(b, PAT)) == 1
+        assert await dbcheck.count(a, dbcheck.ConversationState) == 0  # state lives in Redis
+
+
+async def test_telegram_unreachable_at_start_does_not_stop_the_replica(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    telegram.fail_next("setWebhook", "server_error", times=3)  # every try of the first call
+    async with start_webhook(telegram, tmp_path, shutdown_grace_seconds=1) as hook:
+        await telegram.wait_for("setWebhook", count=3, timeout=10)
+        assert not hook.task.done()  # it serves, and sets the webhook again later
+        status, sent = await hook.post(updates.command_update(PAT, "start"))
+        assert status == 200 and texts(sent, PAT)
+    assert telegram.webhook == {}
+
+
+async def test_an_address_telegram_refuses_stops_the_start_with_its_reason(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    telegram.fail_next("setWebhook", "bad_request", description="Bad Request: bad webhook: nope")
+    with pytest.raises(StartupError, match=r"Telegram refused WEBHOOK_URL: .*bad webhook: nope"):
+        async with start_webhook(telegram, tmp_path):
+            pass
+
+
+async def test_health_and_metrics_are_served_in_webhook_mode_too(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    port = free_port()
+    async with start_webhook(telegram, tmp_path, ops_port=port) as hook:
+        await hook.post(updates.command_update(PAT, "start"))
+        async with hook.http.get(f"http://127.0.0.1:{port}/healthz") as response:
+            assert response.status == 200, await response.text()
+        async with hook.http.get(f"http://127.0.0.1:{port}/metrics") as response:
+            assert response.status == 200
+            assert "companion_" in await response.text()

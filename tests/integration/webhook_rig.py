@@ -76,6 +76,7 @@ async def start_webhook(
             "web_port": port,
             "webhook_path": PATH,
             "shutdown_grace_seconds": 5,
+            "ops_port": 0,  # /healthz and /metrics off: their tests are their own
             **overrides,
         },
     )
@@ -85,12 +86,15 @@ async def start_webhook(
         bot=create_bot(settings, session=server.session(JsonSession)),
     )
     stop = asyncio.Event()
+    set_before = len(server.calls("setWebhook"))
     task = asyncio.create_task(run_webhook(settings, app, handle_signals=False, stop=stop))
     url = f"http://127.0.0.1:{port}{PATH}"
     async with aiohttp.ClientSession() as http:
         hook = Webhook(server, app, url, stop, task, http)
         # Ready once Telegram was told where to call (after the server listens).
-        wait = asyncio.create_task(server.wait_for("setWebhook", timeout=30))
+        wait = asyncio.create_task(
+            server.wait_for("setWebhook", count=set_before + 1, timeout=30)
+        )
         done, _ = await asyncio.wait({wait, task}, return_when=asyncio.FIRST_COMPLETED)
         if task in done:
             wait.cancel()

@@ -373,3 +373,60 @@ async def test_cancel_during_chat_interval_wait(vt: VirtualTime) -> None:
     # The next sender for chat 8 still honours the interval since the last real start.
     assert await vt.run(behind) == 1.0
     assert [t for _, t in log] == [0.0, 1.0]
+
+
+# --------------------------------------------------------------------------- shared rate
+
+
+class RecordingShared:
+    """A SharedRate standing for Redis: grants at once, remembers what it was asked."""
+
+    def __init__(self, vt: VirtualTime, pause_for: float = 0.0) -> None:
+        self.vt = vt
+        self.calls: list[tuple[str, float]] = []
+        self.locals: list[RateLimiter] = []
+        self.pause_for = pause_for
+
+    async def acquire(self, local: RateLimiter) -> None:
+        self.locals.append(local)
+        self.calls.append(("acquire", self.vt.now))
+
+    async def pause(self, seconds: float) -> None:
+        self.calls.append(("pause", seconds))
+
+    async def wait_unpaused(self) -> None:
+        self.calls.append(("wait_unpaused", self.vt.now))
+        await self.vt.sleep(self.pause_for)
+
+
+async def test_with_a_shared_rate_slots_come_from_it_and_chats_stay_spaced_here(
+    vt: VirtualTime,
+) -> None:
+    shared = RecordingShared(vt)
+    limiter = Limiter(
+        rate=10, per_chat_interval=1.0, clock=vt.clock, sleep=vt.sleep, shared=shared
+    )
+    log: list[Any] = []
+    starts = await vt.run(asyncio.gather(*(start_at(limiter, vt, 7, log) for _ in range(3))))
+    assert starts == [0.0, 1.0, 2.0]  # one chat: still 1 s apart, in this process
+    assert [c for c, _ in shared.calls] == ["acquire"] * 3
+    assert shared.locals == [limiter.rate] * 3  # its fallback is the process's own limiter
+
+
+async def test_a_pause_holds_this_process_at_once_and_is_passed_on(vt: VirtualTime) -> None:
+    shared = RecordingShared(vt, pause_for=2.0)
+    limiter = Limiter(rate=10, per_chat_interval=0, clock=vt.clock, sleep=vt.sleep, shared=shared)
+    await limiter.pause(3.0)
+    assert limiter.rate.paused_until == 3.0
+    assert shared.calls == [("pause", 3.0)]
+    await vt.run(limiter.wait_unpaused())
+    # This process's pause first, then the shared one (another replica's 429).
+    assert shared.calls[-1] == ("wait_unpaused", 3.0)
+    assert vt.now == 5.0
+
+
+async def test_without_a_shared_rate_a_pause_only_holds_this_process(vt: VirtualTime) -> None:
+    limiter = make_limiter(vt, rate=10)
+    await limiter.pause(1.5)
+    await vt.run(limiter.wait_unpaused())
+    assert vt.now == 1.5

@@ -20,6 +20,7 @@ from bot.db.models import StaffAlert
 from bot.db.repository import Repository
 from bot.services.staff_alerts import StaffAlerts
 from scheduler.clock import FrozenClock
+from tests.integration.pg import app_database
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 STAFF = (9001, 9002)
@@ -28,12 +29,13 @@ PAT = 1001
 
 @pytest.fixture
 async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'alerts.db'}")
-    await upgrade(engine)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
+    async with app_database(tmp_path, "alerts") as url:
+        engine = create_engine(url)
+        await upgrade(engine)
+        try:
+            yield create_session_factory(engine)
+        finally:
+            await engine.dispose()
 
 
 class Kicks:

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from bot.db.connection import create_engine
+from bot.db.migrate import in_migration_transaction
 from bot.db.models import Base
 
 config = context.config
@@ -28,8 +29,7 @@ def _configure_and_run(connection: Connection) -> None:
 async def _run_with_url(url: str) -> None:
     engine = create_engine(url)
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_configure_and_run)
+        await in_migration_transaction(engine, _configure_and_run)
     finally:
         await engine.dispose()
 

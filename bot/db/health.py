@@ -1,0 +1,38 @@
+"""The cheap reads behind /healthz and the database gauges of /metrics (bot/web/ops.py).
+
+Each is one small query: a `SELECT 1`, and two counts over indexed or small tables. The ops
+server bounds them in time, so a locked or unreachable database makes a check fail instead of
+a scrape hang.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from bot.db.alert_outbox import AlertOutboxRepository
+from bot.db.models import Patient
+
+
+@dataclass(frozen=True, slots=True)
+class OpsCounts:
+    staff_alert_backlog: int
+    unreachable_patients: int
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Raises unless the database answers a `SELECT 1`."""
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql("SELECT 1")
+
+
+async def ops_counts(session: AsyncSession) -> OpsCounts:
+    """Outbox rows not sent yet (the (status, next_attempt_at) index) and patients marked
+    unreachable."""
+    backlog = await AlertOutboxRepository(session).pending_count()
+    unreachable = await session.execute(
+        select(func.count()).select_from(Patient).where(Patient.reachable.is_(False))
+    )
+    return OpsCounts(backlog, int(unreachable.scalar_one()))

@@ -1,0 +1,72 @@
+"""The operator's documents stay true to the code: every setting is explained in
+docs/deploy.md and shown in .env.example, and the shipped systemd units run commands that
+exist."""
+
+from __future__ import annotations
+
+import configparser
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from bot.cli import build_parser
+from bot.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "docs" / "deploy.md"
+ENV_EXAMPLE = ROOT / ".env.example"
+UNITS = sorted((ROOT / "deploy" / "systemd").glob("*.service"))
+SETTINGS = sorted(name.upper() for name in Settings.model_fields)
+
+
+def _settings_table() -> set[str]:
+    """The setting names in the first column of the table under "Every setting"."""
+    section = DEPLOY.read_text(encoding="utf-8").split("## Every setting", 1)[1]
+    names: set[str] = set()
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            names.update(re.findall(r"`([A-Z_]+)`", line.split("|")[1]))
+    return names
+
+
+def test_every_setting_is_explained_in_the_deploy_guide() -> None:
+    assert set(SETTINGS) <= _settings_table(), set(SETTINGS) - _settings_table()
+
+
+def test_the_deploy_guide_explains_no_setting_that_does_not_exist() -> None:
+    assert _settings_table() <= set(SETTINGS)
+
+
+def test_every_setting_is_in_env_example() -> None:
+    text = ENV_EXAMPLE.read_text(encoding="utf-8")
+    shown = set(re.findall(r"^#? ?([A-Z_]+)=", text, flags=re.MULTILINE))
+    assert set(SETTINGS) <= shown, set(SETTINGS) - shown
+
+
+def _exec_lines(unit: Path) -> list[str]:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string(unit.read_text(encoding="utf-8"))
+    return [parser["Service"][key] for key in ("ExecStart",) if key in parser["Service"]]
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=lambda p: p.name)
+def test_systemd_units_run_commands_that_exist(unit: Path) -> None:
+    [line] = _exec_lines(unit)
+    words = shlex.split(line)
+    if words[0] == "/bin/sh":  # the backup unit: sh -c 'exec .../infusion-companion db backup …'
+        words = shlex.split(words[-1])[1:]
+    assert words[0].endswith("/infusion-companion")
+    args = [w if not w.startswith('"') else "FILE" for w in words[1:]]
+    if args[:2] == ["db", "backup"]:
+        args = ["db", "backup", "FILE"]
+    build_parser().parse_args(args)  # exits (SystemExit) on a command that does not exist
+
+
+def test_units_stop_later_than_the_bot_finishes() -> None:
+    grace = Settings.model_fields["shutdown_grace_seconds"].default
+    for unit in (u for u in UNITS if "backup" not in u.name):
+        stop = re.search(r"^TimeoutStopSec=(\d+)$", unit.read_text(), flags=re.MULTILINE)
+        assert stop and int(stop.group(1)) > grace + 10, unit.name
