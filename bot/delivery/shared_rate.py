@@ -141,18 +141,28 @@ class RedisSharedRate:
 
     async def acquire(self, local: RateLimiter) -> None:
         async with self._turn:  # FIFO within the process: only the head talks to Redis
-            # A pause this process saw itself holds even if Redis lost it (or never got it).
-            await local.wait_unpaused()
-            if not self.degraded:
-                try:
-                    await self._shared_slot()
-                except _UNAVAILABLE as exc:
-                    self._went_away(exc)
-                else:
-                    self.stats["shared_grants"] += 1
-                    return
-            await local.acquire()
-            self.stats["local_grants"] += 1
+            await self._slot(local, local.acquire)
+
+    async def acquire_first(self, local: RateLimiter) -> None:
+        """A shared slot without queueing behind this process's other callers (an answer):
+        it reserves the next free moment in Redis at once, so it waits only for the slots
+        already reserved (at most one per replica) and any pause."""
+        await self._slot(local, local.acquire_first)
+
+    async def _slot(self, local: RateLimiter, alone: Callable[[], Awaitable[None]]) -> None:
+        """A shared slot, or `alone` (the process's own limiter) while Redis is away."""
+        # A pause this process saw itself holds even if Redis lost it (or never got it).
+        await local.wait_unpaused()
+        if not self.degraded:
+            try:
+                await self._shared_slot()
+            except _UNAVAILABLE as exc:
+                self._went_away(exc)
+            else:
+                self.stats["shared_grants"] += 1
+                return
+        await alone()
+        self.stats["local_grants"] += 1
 
     async def _shared_slot(self) -> None:
         while True:
@@ -175,22 +185,6 @@ class RedisSharedRate:
             await self._call(self._pause, [self._pause_key], [math.ceil(seconds * _US)])
         except _UNAVAILABLE as exc:
             self._went_away(exc)
-
-    async def acquire_first(self, local: RateLimiter) -> None:
-        """A shared slot without queueing behind this process's other callers (an answer):
-        it reserves the next free moment in Redis at once, so it waits only for the slots
-        already reserved (at most one per replica) and any pause."""
-        await local.wait_unpaused()
-        if not self.degraded:
-            try:
-                await self._shared_slot()
-            except _UNAVAILABLE as exc:
-                self._went_away(exc)
-            else:
-                self.stats["shared_grants"] += 1
-                return
-        await local.acquire_first()
-        self.stats["local_grants"] += 1
 
     async def wait_unpaused(self) -> None:
         while not self.degraded:

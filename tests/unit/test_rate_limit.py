@@ -391,6 +391,10 @@ class RecordingShared:
         self.locals.append(local)
         self.calls.append(("acquire", self.vt.now))
 
+    async def acquire_first(self, local: RateLimiter) -> None:
+        self.locals.append(local)
+        self.calls.append(("acquire_first", self.vt.now))
+
     async def pause(self, seconds: float) -> None:
         self.calls.append(("pause", seconds))
 
@@ -411,6 +415,14 @@ async def test_with_a_shared_rate_slots_come_from_it_and_chats_stay_spaced_here(
     assert starts == [0.0, 1.0, 2.0]  # one chat: still 1 s apart, in this process
     assert [c for c, _ in shared.calls] == ["acquire"] * 3
     assert shared.locals == [limiter.rate] * 3  # its fallback is the process's own limiter
+
+
+async def test_with_a_shared_rate_answers_take_their_slot_from_it(vt: VirtualTime) -> None:
+    shared = RecordingShared(vt)
+    limiter = Limiter(rate=10, per_chat_interval=0, clock=vt.clock, sleep=vt.sleep, shared=shared)
+    await vt.run(limiter.acquire_first())
+    assert shared.calls == [("acquire_first", 0.0)]
+    assert shared.locals == [limiter.rate]
 
 
 async def test_a_pause_holds_this_process_at_once_and_is_passed_on(vt: VirtualTime) -> None:
