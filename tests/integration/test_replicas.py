@@ -20,7 +20,7 @@ are 1/28 s apart in Redis's clock, but each message then crosses a process, an e
 HTTP on a loaded 2-core machine, and arrives a little early or late; at exactly 30 a second
 that jitter puts a 31st message into some second again and again (98 x 429 measured, each
 pausing every replica for a second). At 28 a rare late message meeting an early one is the
-"handful"; measured: 27.7 msg/s, 1 x 429.
+"handful"; measured: 27.7 msg/s with 1 x 429, and 28.0 with none.
 
 About two and a half minutes at this rate.
 """
@@ -33,6 +33,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from bot.config import BUNDLED_MESSAGES_DIR
 from bot.content.store import Content
@@ -264,3 +266,19 @@ async def test_three_replicas_one_killed_mid_burst(
     after = [a for a in delivery.attempts if a.target == victim_url and a.at > kill.at]
     assert after, "updates were offered to the killed replica after its death"
     assert not any(a.acknowledged for a in after)
+
+
+def test_sustained_rate_leaves_out_the_ramp_and_the_recovery_tail() -> None:
+    def send(chat: int, at: float) -> RecordedRequest:
+        return RecordedRequest("sendMessage", {"chat_id": chat}, at, "application/json", 200)
+
+    steady = [send(FIRST_CHAT + i, 100 + i / 10) for i in range(301)]  # 10/s, 100 s to 130 s
+    answers = [send(FIRST_PATIENT, 110.05), send(FIRST_PATIENT, 120.05)]
+    recovered = send(FIRST_CHAT + 5, 145.0)  # held by the killed replica, sent after its lease
+    again = send(FIRST_CHAT + 6, 125.0)  # not held by it: part of the burst
+    kill = Kill(replica=None, at=115.0, in_flight=frozenset({FIRST_CHAT + 5}))  # type: ignore[arg-type]
+    accepted = sorted([*steady, *answers, recovered, again], key=lambda r: r.at)
+    rate, seconds = sustained_rate(accepted, kill)
+    assert seconds == pytest.approx(130 - 102)
+    # 281 steady sends from 102 s to 130 s, the two answers and the repeat: the tail is out.
+    assert rate == pytest.approx((281 + 2 + 1) / 28)
