@@ -24,7 +24,9 @@ answers methods of its own (POST /bot<token>/<method>, JSON body), never delayed
   k-th sendMessage that chat received after that push), ``null`` while missing. With
   ``summary`` true only ``{"pushed", "handled"}``: handled = has its reply (and its ack).
   Arrival, not answer: with a latency the server *receives* the request when the bot made it;
-* ``benchSent``: ``{text: count}`` of the sendMessage requests since the mark (what was said).
+* ``benchSent``: ``{text: count}`` of the sendMessage requests since the mark (what was said);
+* ``benchWebhook``: from now on, while a webhook is registered (``setWebhook``), pushed
+  updates are POSTed to ``targets`` (``FakeTelegramServer.deliver_webhooks``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ BENCH_METHODS = (
     "benchPolling",
     "benchAnswers",
     "benchSent",
+    "benchWebhook",
 )
 
 
@@ -168,6 +171,11 @@ def _answers(
     return rows
 
 
+async def _webhook(server: FakeTelegramServer, targets: list[str]) -> bool:
+    await server.deliver_webhooks(targets)
+    return True
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--token", default="42:BENCH")
@@ -183,6 +191,9 @@ async def main() -> None:
     server.set_handler("benchPush", lambda params: _push(server, pushes, params))
     server.set_handler("benchPolling", lambda params: _polling(server))
     server.set_handler("benchAnswers", lambda params: _answers(server, pushes, params))
+    server.set_handler(
+        "benchWebhook", lambda params: _webhook(server, params.get("targets") or [])
+    )
     server.set_handler(
         "benchSent",
         lambda params: Counter(str(r.params.get("text")) for r in server.calls("sendMessage")),

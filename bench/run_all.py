@@ -8,6 +8,7 @@ Each benchmark's own figures are printed as it finishes; progress goes to stderr
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -18,7 +19,15 @@ from typing import Any
 
 from bench.common import ROOT, log, print_machine
 
-BENCHMARKS = ("scale", "throughput", "limit", "punctuality", "updates", "aiogram_import")
+BENCHMARKS = (
+    "scale",
+    "throughput",
+    "limit",
+    "punctuality",
+    "updates",
+    "aiogram_import",
+    "replicas",
+)
 
 
 def _rows(name: str, r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
@@ -69,6 +78,22 @@ def _rows(name: str, r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
         ]
     if name == "updates":
         return _updates_rows(r)
+    if name == "replicas":
+        rows = r["rows"]
+        rates = [row["rate"] for row in rows]
+        return [
+            (
+                "replicas on PostgreSQL: msg/s (x 1 replica)",
+                ", ".join(
+                    f"{row['replicas']}: {row['rate']:,.0f} ({row['ratio']:.2f}x,"
+                    f" {row['cpu_ms']:.2f} CPU ms/msg)"
+                    for row in rows
+                ),
+                "each replica adds msg/s, every reminder once",
+                all(b > a for a, b in itertools.pairwise(rates))
+                and all(row["exactly_once"] for row in rows),
+            )
+        ]
     if name == "aiogram_import":
         return [
             (

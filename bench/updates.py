@@ -24,7 +24,16 @@ bots use aiogram's default connection pool (100 connections), as production does
 bot/echo updates/s >= 0.5 at 0 ms, >= 0.9 at 300 ms (and any latency >= 100 ms).
 
     .venv/bin/python -m bench.updates [--updates 2000] [--latency 0 300] [--rounds 3]
-                                      [--patients 500]
+                                      [--patients 500] [--database sqlite|postgres]
+                                      [--webhook]
+
+--webhook: the bot gets its updates through its webhook (bot/web/app.py on a free port, each
+update handled before the 200), the fake Bot API POSTing them (up to 40 at once, one chat's
+one after another); the echo bots poll as before.
+--database postgres runs the bot on a fresh PostgreSQL database (TEST_POSTGRES_URL, default
+postgresql://postgres@127.0.0.1:5432/postgres) instead of a SQLite file. The bot's own send
+rate is off (SEND_RATE=0), as the echo bot has none: answers take slots of that rate, and the
+fake Bot API has no cap here.
 
 --updates is the burst at 0 ms; with a latency the bursts are half as big (a burst of 1,000
 takes the echo bot some 6 s at 300 ms per call, 2 calls per tap, through 100 connections).
@@ -34,7 +43,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -45,12 +53,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
+from sqlalchemy import func, select
+
 from bench.common import (
     CHAT_BASE,
     ROOT,
     FakeServer,
     application,
     bench_main,
+    database_url,
     fake_server_process,
     log,
     make_bot,
@@ -58,7 +70,10 @@ from bench.common import (
     percentile,
     process_cpu_seconds,
 )
+from bot.db.models import Patient
 from tests.fake_telegram.updates import callback_update, command_update, message_update
+from tests.integration.pg import fresh_postgres_database
+from tests.integration.replicas import free_port
 
 if TYPE_CHECKING:
     from aiogram import Bot, Dispatcher
@@ -142,6 +157,7 @@ class Contender:
     idle: Callable[[], Awaitable[None]]
     content: Content | None = None  # the bot's, to check what it answered
     command: list[str] | None = None  # run in a process of its own (the bare echo bot)
+    webhook: dict[str, str] | None = None  # setWebhook's url and secret_token: served, not polled
 
 
 class _Busy:
@@ -224,6 +240,15 @@ async def polling(server: FakeServer, who: Contender) -> AsyncIterator[int | Non
     if who.command is not None:
         async with _polling_process(server, who) as pid:
             yield pid
+        return
+    if who.webhook is not None:
+        # Its web server runs all along (serve_webhook); registered, the fake delivers to it.
+        await server.call("setWebhook", **who.webhook)
+        try:
+            yield None
+        finally:
+            await who.idle()
+            await server.call("deleteWebhook")
         return
     task = asyncio.create_task(
         who.dispatcher.start_polling(
@@ -366,7 +391,7 @@ async def burst(
 # --------------------------------------------------------------------------- warm-up
 
 
-async def consent_all(server: FakeServer, bot: Contender, patients: int, db: Path) -> int:
+async def consent_all(server: FakeServer, bot: Contender, patients: int, app: Application) -> int:
     """/start, then the consent button, for every patient, through the bot itself."""
     chats = [CHAT_BASE + i for i in range(patients)]
     for label, updates in (
@@ -375,11 +400,11 @@ async def consent_all(server: FakeServer, bot: Contender, patients: int, db: Pat
     ):
         done = await burst(server, bot, updates, 0, f"warm-up {label}", check=False)
         log(f"updates: warm-up {label}: {done.handled:,}/{patients:,} in {done.seconds:.1f} s")
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        [(consented,)] = conn.execute(
-            "SELECT count(*) FROM patients WHERE consented_at IS NOT NULL"
-        ).fetchall()
-    return int(consented)
+    async with app.db_engine.connect() as conn:
+        consented = await conn.scalar(
+            select(func.count()).select_from(Patient).where(Patient.consented_at.is_not(None))
+        )
+    return int(consented or 0)
 
 
 # --------------------------------------------------------------------------- the run
@@ -411,23 +436,77 @@ def _p(values: list[float], q: float) -> str:
     return f"{percentile(values, q):,.0f}" if values else "-"
 
 
-async def run(updates: int, latency: list[float], rounds: int, patients: int) -> dict[str, Any]:
+@contextlib.asynccontextmanager
+async def serve_webhook(server: FakeServer, app: Application) -> AsyncIterator[dict[str, str]]:
+    """The bot's webhook (bot/web/app.py, aiogram's SimpleRequestHandler, each update handled
+    before the 200) on WEB_PORT, and the fake told to deliver to it; yields setWebhook's
+    parameters."""
+    from aiohttp import web
+
+    from bot.web.app import build_web_app
+
+    settings = app.context.settings
+    assert settings.webhook_url is not None and settings.webhook_secret is not None
+    runner = web.AppRunner(build_web_app(app), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.web_host, settings.web_port).start()
+        await server.call("benchWebhook", targets=[settings.webhook_url])
+        secret = settings.webhook_secret.get_secret_value()
+        yield {"url": settings.webhook_url, "secret_token": secret}
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def database(kind: str, folder: Path) -> AsyncIterator[str]:
+    """The bot's database URL: a SQLite file in `folder`, or a fresh PostgreSQL database."""
+    if kind == "sqlite":
+        yield database_url(folder / "updates.db")
+        return
+    try:
+        async with fresh_postgres_database("bench_updates") as url:
+            yield url
+    except pytest.skip.Exception as exc:  # no PostgreSQL server
+        raise SystemExit(f"updates: {exc.msg}") from None
+
+
+async def run(
+    updates: int,
+    latency: list[float],
+    rounds: int,
+    patients: int,
+    database_kind: str,
+    webhook: bool,
+) -> dict[str, Any]:
     keys = faq_keys()
     figures: dict[tuple[float, str], Figures] = {
         (lat, kind): Figures() for lat in latency for kind in WORKLOADS
     }
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-updates-") as tmp,
-        fake_server_process() as server,
-    ):
-        db = Path(tmp) / "updates.db"
-        settings = make_settings(db, server.base_url)
+    async with contextlib.AsyncExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-updates-"))
+        server = stack.enter_context(fake_server_process())
+        url = await stack.enter_async_context(database(database_kind, Path(tmp)))
+        hook: dict[str, Any] = {}
+        if webhook:
+            port = free_port()
+            hook = {
+                "webhook_url": f"http://127.0.0.1:{port}/telegram/webhook",
+                "webhook_secret": "bench-webhook-secret",
+                "web_port": port,
+            }
+        settings = make_settings(
+            Path(tmp), server.base_url, database_url=url, send_rate=0, **hook
+        )
+        log(f"updates: the bot's database: {database_kind}; {'webhook' if webhook else 'polling'}")
         async with application(settings) as app:
             bot = the_bot(app)
+            if webhook:
+                bot.webhook = await stack.enter_async_context(serve_webhook(server, app))
             echo = bare_echo_bot(settings)
             fixed = echo_bot(settings)
             try:
-                consented = await consent_all(server, bot, patients, db)
+                consented = await consent_all(server, bot, patients, app)
                 log(f"updates: {consented:,} of {patients:,} patients consented")
                 for kind in WORKLOADS:  # templates, models and connections, not measured
                     warm = workload(kind, min(200, updates), patients, keys)
@@ -597,6 +676,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         },
         "--rounds": {"type": int, "default": 3},
         "--patients": {"type": int, "default": 500},
+        "--webhook": {
+            "action": "store_true",
+            "help": "the bot answers through its webhook (the fake delivers), not polling",
+        },
+        "--database": {
+            "dest": "database_kind",
+            "choices": ["sqlite", "postgres"],
+            "default": "sqlite",
+            "help": "the bot's database",
+        },
     }
     return bench_main(__doc__ or "", argv, options, run)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 import uuid
 from collections import deque
@@ -103,7 +104,9 @@ class ReminderEngine:
         self.lease = lease
         self.max_attempts = max_attempts
         self.retry_cap = retry_cap
-        self.owner = owner or f"engine-{uuid.uuid4().hex[:12]}"
+        # The process id says which replica holds a lease (`lease_owner`): a row left `sending`
+        # by a process that died is told from one a live process is sending.
+        self.owner = owner or f"engine-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.record_every = record_every
         self.record_interval = record_interval
         self._monotonic = monotonic

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -130,7 +131,7 @@ class AlertDelivery:
         self.backoff_max = backoff_max
         self.retention = retention
         self.safety_net = safety_net
-        self.owner = owner or f"alerts-{uuid.uuid4().hex[:12]}"
+        self.owner = owner or f"alerts-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.stats = DeliveryStats()
         self._wakeup = asyncio.Event()
         self._pass_lock = asyncio.Lock()

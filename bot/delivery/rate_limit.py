@@ -61,6 +61,7 @@ class RateLimiter:
         # slot; cancelled waiters further back are skipped lazily when they reach the front.
         self._waiters: deque[_Waiter] = deque()
         self._live = 0
+        self._first = 0  # callers of acquire_first() waiting: the queue's head lets them go
 
     @property
     def interval(self) -> float:
@@ -88,9 +89,22 @@ class RateLimiter:
     def _ready_at(self) -> float:
         return max(self._next_free, self._paused_until)
 
+    async def acquire_first(self) -> None:
+        """A slot ahead of every queued caller (an answer to a patient must not queue behind a
+        reminder burst, but spends the same budget): it waits only for the next free moment
+        and any pause, then the queue goes on one interval later."""
+        self._first += 1
+        try:
+            while (delay := self._ready_at() - self._clock()) > 0:
+                await self._sleep(delay)
+            self._grant()
+        finally:
+            self._first -= 1
+            self._wake_head()
+
     async def acquire(self) -> None:
         """Wait for a slot (FIFO).  Returns at the moment the caller may start."""
-        if not self._waiters and self._clock() >= self._ready_at():
+        if not self._waiters and not self._first and self._clock() >= self._ready_at():
             self._grant()
             return
         me = _Waiter()
@@ -100,9 +114,13 @@ class RateLimiter:
             while True:
                 if self._waiters[0] is me:
                     delay = self._ready_at() - self._clock()
-                    if delay <= 0:
+                    if delay > 0:
+                        await self._sleep(delay)
+                    elif not self._first:
                         break
-                    await self._sleep(delay)
+                    else:  # an acquire_first() goes ahead; it wakes the head when done
+                        me.event.clear()
+                        await me.event.wait()
                 else:
                     await me.event.wait()
         except BaseException:
@@ -222,6 +240,10 @@ class SharedRate(Protocol):
     async def wait_unpaused(self) -> None:
         """Return once no shared pause holds this process back."""
 
+    async def acquire_first(self, local: RateLimiter) -> None:
+        """A slot of the shared rate ahead of this process's queue (an answer; see
+        :meth:`RateLimiter.acquire_first`)."""
+
 
 class ChatTurn:
     """One caller's exclusive turn on a chat (see :meth:`Limiter.chat`)."""
@@ -290,6 +312,14 @@ class Limiter:
         await self.rate.wait_unpaused()
         if self.shared is not None:
             await self.shared.wait_unpaused()
+
+    async def acquire_first(self) -> None:
+        """A global slot ahead of the queue (an answer): only the next free moment of the
+        rate (this process's, or the replicas' shared one) and any pause are waited for."""
+        if self.shared is None:
+            await self.rate.acquire_first()
+        else:
+            await self.shared.acquire_first(self.rate)
 
     @asynccontextmanager
     async def chat(self, chat_id: Hashable) -> AsyncIterator[ChatTurn]:

@@ -27,7 +27,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import SendMessage, TelegramMethod
+from aiogram.methods import SendDocument, SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.delivery.rate_limit import Limiter, SharedRate
@@ -40,6 +40,10 @@ __all__ = ["MAX_RETRY_AFTER_PAUSES", "CallResult", "Sender"]
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
+
+_MESSAGES = (SendMessage, SendPhoto, SendDocument)
+"""The answers that put a message into a chat: Telegram's ~30 a second counts these (edits,
+button acknowledgements and command menus are not messages)."""
 
 MAX_RETRY_AFTER_PAUSES = 5
 """``retry_after`` answers retried in place per message before giving up with RETRY."""
@@ -162,20 +166,24 @@ class Sender:
         """Answer an update: a reply, an edit, a picture (an upload), a command menu or a
         button acknowledgement.
 
-        Answers are not held to ``rate`` (that budget is for what the bot sends on its own, and
-        a patient waiting for a reply must not queue behind a reminder burst), but a
-        ``retry_after`` pause holds them back like every send, and a 429 they meet pauses all
-        sending. Failures are classified as for :meth:`send`, logged without the text, and
-        never raised."""
+        A message among the answers (a reply, a picture) takes a slot of ``rate`` ahead of the
+        queue: it does not wait behind a reminder burst (only for the next free slot, shared
+        by the replicas, a few tens of ms), and the reminders yield, so answers and reminders
+        together stay at ``rate``, under Telegram's cap. Other answers (button
+        acknowledgements, edits, command menus) are not messages and take no slot. A
+        ``retry_after`` pause holds every answer back like every send, and a 429 one meets
+        pauses all sending. Failures are classified as for :meth:`send`, logged without the
+        text, and never raised."""
 
         # A message's text or a picture's caption: kept out of the logged error descriptions.
         text = getattr(method, "text", None) or getattr(method, "caption", None)
+        is_message = isinstance(method, _MESSAGES)
         result = await self._call(
             method,
             "answer",
             getattr(method, "chat_id", None),
             text or "",
-            self._limiter.wait_unpaused,
+            self._limiter.acquire_first if is_message else self._limiter.wait_unpaused,
         )
         self._count("answer", result.outcome)
         return result

@@ -17,6 +17,11 @@ process holds for all of them. :class:`RedisSharedRate` is the :class:`SharedRat
   extended and never shortened). Reservations start after it; a caller that slept until a
   slot reserved before the pause began asks again, so nobody sends inside a pause. Answers to
   updates (not rate limited) wait it out too (:meth:`wait_unpaused`).
+* **Answers go first, within the same rate.** A message answering an update reserves its slot
+  in Redis at once, without queueing behind the process's reminders (:meth:`acquire_first`):
+  it waits for the slots already reserved (one per replica at most, a few tens of ms) and the
+  reminders behind it yield, so replies and reminders together stay at SEND_RATE, under
+  Telegram's cap, and a patient's reply never meets a 429.
 * **Redis away.** Any Redis error (unreachable, timeout) makes the process use its own
   limiter (same rate, and the pauses it saw itself) for ``retry_seconds``, with one warning
   when that starts and one line when the shared state is back. The limiter only ever decides
@@ -136,18 +141,28 @@ class RedisSharedRate:
 
     async def acquire(self, local: RateLimiter) -> None:
         async with self._turn:  # FIFO within the process: only the head talks to Redis
-            # A pause this process saw itself holds even if Redis lost it (or never got it).
-            await local.wait_unpaused()
-            if not self.degraded:
-                try:
-                    await self._shared_slot()
-                except _UNAVAILABLE as exc:
-                    self._went_away(exc)
-                else:
-                    self.stats["shared_grants"] += 1
-                    return
-            await local.acquire()
-            self.stats["local_grants"] += 1
+            await self._slot(local, local.acquire)
+
+    async def acquire_first(self, local: RateLimiter) -> None:
+        """A shared slot without queueing behind this process's other callers (an answer):
+        it reserves the next free moment in Redis at once, so it waits only for the slots
+        already reserved (at most one per replica) and any pause."""
+        await self._slot(local, local.acquire_first)
+
+    async def _slot(self, local: RateLimiter, alone: Callable[[], Awaitable[None]]) -> None:
+        """A shared slot, or `alone` (the process's own limiter) while Redis is away."""
+        # A pause this process saw itself holds even if Redis lost it (or never got it).
+        await local.wait_unpaused()
+        if not self.degraded:
+            try:
+                await self._shared_slot()
+            except _UNAVAILABLE as exc:
+                self._went_away(exc)
+            else:
+                self.stats["shared_grants"] += 1
+                return
+        await alone()
+        self.stats["local_grants"] += 1
 
     async def _shared_slot(self) -> None:
         while True:

@@ -1,7 +1,7 @@
 """The failures the fake Bot API server answers on purpose.
 
 :class:`InjectedFailures` holds what ``fail_next`` asked for, per method; :class:`SendWindow`
-is Telegram's flood control (a 429 above a number of ``sendMessage`` a second).
+is Telegram's flood control (a 429 above a number of messages a second, across every caller).
 """
 
 from __future__ import annotations
@@ -21,6 +21,30 @@ FAILURE_KINDS: dict[str, tuple[int, str]] = {
     "drop": (0, ""),
 }
 """kind -> (HTTP status, description); ``drop`` closes the connection without an answer."""
+
+SEND_LIKE_METHODS = frozenset(
+    {
+        "sendmessage",
+        "sendphoto",
+        "senddocument",
+        "sendvideo",
+        "sendanimation",
+        "sendaudio",
+        "sendvoice",
+        "sendvideonote",
+        "sendsticker",
+        "sendmediagroup",
+        "sendlocation",
+        "sendvenue",
+        "sendcontact",
+        "sendpoll",
+        "senddice",
+        "copymessage",
+        "forwardmessage",
+    }
+)
+"""Lower-case methods that put a message into a chat: what Telegram's ~30 a second counts
+(edits, callback answers and chat actions are not messages)."""
 
 
 class ApiError(Exception):
@@ -91,18 +115,26 @@ class InjectedFailures:
 
 
 class SendWindow:
-    """``sendMessage`` arrival times over the last second, against a limit a second."""
+    """Accepted message times over the last second, against a limit a second (a sliding
+    window: the ``limit``-th send after any instant is the last one that second)."""
 
     def __init__(self) -> None:
         self._times: deque[float] = deque()
+        self.refused = 0
+        """429s answered since the last :meth:`clear`."""
 
-    def admit(self, limit: float, now: float) -> None:
-        """Count a send at ``now``, or raise a 429 when the last second already had ``limit``."""
+    def admit(self, limit: float, now: float, retry_after: int = 1) -> None:
+        """Count a send at ``now``, or raise Telegram's 429 (``retry_after`` seconds) when the
+        last second already had ``limit``."""
         while self._times and self._times[0] <= now - 1.0:
             self._times.popleft()
         if len(self._times) >= limit:
-            raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+            self.refused += 1
+            raise ApiError(
+                429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after
+            )
         self._times.append(now)
 
     def clear(self) -> None:
         self._times.clear()
+        self.refused = 0

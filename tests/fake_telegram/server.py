@@ -15,14 +15,20 @@ It answers the Bot API methods the bot and its tests call (``_answer``); any oth
 is answered 404 as Telegram answers an unknown one, so a test notices a new call. A test can
 answer a method itself (:meth:`FakeTelegramServer.set_handler`), make calls fail
 (:meth:`~FakeTelegramServer.fail_next`, :meth:`~FakeTelegramServer.block_chat`,
-:attr:`~FakeTelegramServer.rate_limit`) and delay every answer as real Telegram does
-(:meth:`~FakeTelegramServer.set_latency`).
+:attr:`~FakeTelegramServer.rate_limit`: Telegram's flood control across every caller) and
+delay every answer as real Telegram does (:meth:`~FakeTelegramServer.set_latency`).
+
+Webhooks: ``setWebhook`` is recorded (:attr:`~FakeTelegramServer.webhook`; ``getUpdates`` then
+answers 409 as Telegram does), and after :meth:`~FakeTelegramServer.deliver_webhooks` pushed
+updates are POSTed to the bot (``webhook.py``: round-robin over several replicas, delivered
+again until one acknowledges) instead of waiting for ``getUpdates``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -32,10 +38,11 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 
 from .decoding import read_params
-from .faults import ApiError, DroppedConnection, InjectedFailures, SendWindow
+from .faults import SEND_LIKE_METHODS, ApiError, DroppedConnection, InjectedFailures, SendWindow
 from .records import RecordedRequest, UploadedFile
 from .update_queue import UpdateQueue
-from .updates import DEFAULT_BOT_USER
+from .updates import DEFAULT_BOT_USER, ensure_update_ids_above, next_update_id
+from .webhook import WebhookConfig, WebhookDelivery
 
 __all__ = [
     "FakeServerSession",
@@ -45,7 +52,8 @@ __all__ = [
 ]
 
 Handler = Callable[[dict[str, Any]], Any]
-"""Answers a method: takes the decoded parameters, returns the ``result``."""
+"""Answers a method: takes the decoded parameters, returns the ``result`` (or an awaitable
+of it)."""
 
 class _FastClose:
     """``close()`` without aiogram's 250 ms grace sleep.
@@ -73,7 +81,12 @@ class FakeTelegramServer:
         self.bot_user: dict[str, Any] = dict(bot_user or DEFAULT_BOT_USER)
         self.requests: list[RecordedRequest] = []
         self.rate_limit: float | None = None
-        """sendMessage a second (all chats, over the last second); above it a 429."""
+        """Messages a second (every send-like method, all chats and callers, over the last
+        second); above it a 429 with :attr:`rate_limit_retry_after`."""
+        self.rate_limit_retry_after = 1
+        self.webhook: dict[str, Any] = {}
+        """What the last setWebhook asked (url, secret_token, allowed_updates, ...); empty
+        when none is set (never, or deleteWebhook)."""
         self.errors: list[Exception] = []
         """Exceptions raised while answering (a bug in the fake or in a handler; answered 500)."""
         self.latency_exempt: set[str] = {"getupdates"}
@@ -89,9 +102,7 @@ class FakeTelegramServer:
         self._recorded = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
-        self.webhook: dict[str, Any] = {}
-        """What the last setWebhook asked (url, secret_token, allowed_updates, ...); empty
-        when none is set (never, or deleteWebhook)."""
+        self._delivery: WebhookDelivery | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -114,6 +125,8 @@ class FakeTelegramServer:
     async def stop(self) -> None:
         if self._runner is None:
             return
+        if self._delivery is not None:
+            await self._delivery.stop()
         self._updates.close()
         runner, self._runner = self._runner, None
         await runner.cleanup()
@@ -172,6 +185,19 @@ class FakeTelegramServer:
             if r.response_status == 200
         ]
 
+    def accepted_sends(self) -> list[RecordedRequest]:
+        """Send-like requests answered 200, in arrival order (their ``at`` is the arrival)."""
+        return [
+            r
+            for r in self.requests
+            if r.response_status == 200 and r.method.lower() in SEND_LIKE_METHODS
+        ]
+
+    @property
+    def flood_refusals(self) -> int:
+        """429s answered by :attr:`rate_limit` since the start (or the last :meth:`reset`)."""
+        return self._send_window.refused
+
     def reset(self) -> None:
         """Forget the recorded requests, the message ids given and the rate limit's window
         (the benchmarks' mark between measurements)."""
@@ -213,14 +239,111 @@ class FakeTelegramServer:
     # ------------------------------------------------------------------ updates
 
     def push_update(self, update: dict) -> int:
-        """Queue ``update`` (assigning ``update_id`` if missing); wake long polls."""
-        [update_id] = self._updates.push([update])
+        """Queue ``update`` (assigning ``update_id`` if missing); wake long polls, or deliver
+        it to the webhook (:meth:`deliver_webhooks`)."""
+        [update_id] = self.push_updates([update])
         return update_id
 
     def push_updates(self, updates: Iterable[dict]) -> list[int]:
         """Queue several updates at once (one wake-up); return their ids. An ``update_id``
-        already present is kept, otherwise one is assigned."""
-        return self._updates.push(updates)
+        already present is kept, otherwise one is assigned. While a webhook is registered
+        and delivered to (:meth:`deliver_webhooks`) they go to it, else to ``getUpdates``."""
+        if self._delivery is None or not self.webhook:
+            return self._updates.push(updates)
+        queued = []
+        for original in updates:
+            update = dict(original)
+            if "update_id" in update:
+                ensure_update_ids_above(int(update["update_id"]))
+            else:
+                update["update_id"] = next_update_id()
+            queued.append(update)
+        self._delivery.push(queued)
+        return [u["update_id"] for u in queued]
+
+    # ------------------------------------------------------------------ webhooks
+
+    async def deliver_webhooks(
+        self, targets: Iterable[str] | None = None, **options: Any
+    ) -> WebhookDelivery:
+        """From now on, while the bot has a webhook registered (``setWebhook``), pushed updates
+        are POSTed to ``targets`` (default: the URL the bot registered) instead of waiting
+        for ``getUpdates``; the updates waiting when it registers go there too, and those not
+        delivered yet when it deletes it wait for ``getUpdates`` again, as Telegram keeps
+        them. ``options`` are :class:`WebhookDelivery`'s (timeout, backoff, max_backoff)."""
+        if self._delivery is not None:
+            msg = "webhook delivery already started"
+            raise RuntimeError(msg)
+        chosen = list(targets) if targets is not None else []
+        if not chosen:
+            if self.webhook_config is None:
+                msg = "no targets given and no webhook registered yet"
+                raise RuntimeError(msg)
+            chosen = [self.webhook_config.url]
+        delivery = WebhookDelivery(chosen, lambda: self.webhook_config, **options)
+        await delivery.start()
+        delivery.webhook_changed()
+        self._delivery = delivery
+        if self.webhook:
+            delivery.push(self._updates.take_pending())
+        return delivery
+
+    @property
+    def delivery(self) -> WebhookDelivery:
+        if self._delivery is None:
+            msg = "webhook delivery is not started (deliver_webhooks)"
+            raise RuntimeError(msg)
+        return self._delivery
+
+    async def wait_delivered(self, timeout: float = 30.0) -> None:
+        """Wait until every update pushed for webhook delivery was acknowledged."""
+        await self.delivery.wait_acknowledged(timeout)
+
+    @property
+    def webhook_config(self) -> WebhookConfig | None:
+        """The registration of the last ``setWebhook`` (None: none, or deleted)."""
+        return WebhookConfig.from_params(self.webhook) if self.webhook else None
+
+    def _set_webhook(self, params: dict[str, Any]) -> bool:
+        if not params.get("url"):
+            return self._delete_webhook(params)
+        if not str(params["url"]).startswith(("https://", "http://127.0.0.1")):
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
+        self.webhook = dict(params)
+        if params.get("drop_pending_updates"):
+            self._drop_pending()
+        if self._delivery is not None:
+            self._delivery.push(self._updates.take_pending())
+            self._delivery.webhook_changed()
+        return True
+
+    def _delete_webhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = {}
+        if params.get("drop_pending_updates"):
+            self._drop_pending()
+        if self._delivery is not None:
+            self._updates.push(self._delivery.take_pending())
+            self._delivery.webhook_changed()
+        return True
+
+    def _drop_pending(self) -> None:
+        self._updates.drop_pending()
+        if self._delivery is not None:
+            self._delivery.drop_pending()
+
+    def _webhook_info(self) -> dict[str, Any]:
+        hook = self.webhook_config
+        pending = self._delivery.pending if self._delivery is not None else 0
+        info: dict[str, Any] = {
+            "url": hook.url if hook is not None else "",
+            "has_custom_certificate": False,
+            "pending_update_count": pending + self._updates.pending,
+        }
+        if hook is not None:
+            info["max_connections"] = hook.max_connections
+            if hook.allowed_updates is not None:
+                info["allowed_updates"] = hook.allowed_updates
+        return info
 
     # ------------------------------------------------------------------ behaviour
 
@@ -318,12 +441,21 @@ class FakeTelegramServer:
         self._failures.raise_next(method)
         if method.startswith("send") and params.get("chat_id") in self._blocked_chats:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
-        if method == "sendmessage" and self.rate_limit is not None:
-            self._send_window.admit(self.rate_limit, time.monotonic())
+        if method in SEND_LIKE_METHODS and self.rate_limit is not None:
+            self._send_window.admit(
+                self.rate_limit, time.monotonic(), self.rate_limit_retry_after
+            )
         handler = self._handlers.get(method)
         if handler is not None:
-            return handler(params)
+            result = handler(params)
+            return await result if inspect.isawaitable(result) else result
         if method == "getupdates":
+            if self.webhook:
+                raise ApiError(
+                    409,
+                    "Conflict: can't use getUpdates method while webhook is active; "
+                    "use deleteWebhook to delete the webhook first",
+                )
             limit = min(max(int(params.get("limit") or 100), 1), 100)
             timeout = max(float(params.get("timeout") or 0), 0.0)
             return await self._updates.get(params.get("offset"), limit, timeout)
@@ -343,19 +475,11 @@ class FakeTelegramServer:
         if method in ("answercallbackquery", "setmycommands", "deletemycommands", "leavechat"):
             return True
         if method == "setwebhook":
-            if not str(params.get("url", "")).startswith(("https://", "http://127.0.0.1")):
-                raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
-            self.webhook = dict(params)
-            return True
+            return self._set_webhook(params)
         if method == "deletewebhook":
-            self.webhook = {}
-            return True
+            return self._delete_webhook(params)
         if method == "getwebhookinfo":
-            return {
-                "url": self.webhook.get("url", ""),
-                "has_custom_certificate": False,
-                "pending_update_count": 0,
-            }
+            return self._webhook_info()
         raise ApiError(404, "Not Found: method not found")
 
     def _message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:

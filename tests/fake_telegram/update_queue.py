@@ -57,6 +57,22 @@ class UpdateQueue:
                 await asyncio.wait_for(self._changed.wait(), remaining)
         return [dict(u) for u in self._updates[:limit]]
 
+    @property
+    def pending(self) -> int:
+        """Updates not confirmed yet."""
+        return len(self._updates)
+
+    def drop_pending(self) -> None:
+        """Forget the unconfirmed updates (``drop_pending_updates``)."""
+        taken = self.take_pending()
+        if taken:
+            self._confirmed_below = max(self._confirmed_below, taken[-1]["update_id"] + 1)
+
+    def take_pending(self) -> list[dict[str, Any]]:
+        """Hand the unconfirmed updates over (to a webhook): they are no longer polled."""
+        taken, self._updates = self._updates, []
+        return taken
+
     def close(self) -> None:
         """Answer every waiting long poll now (the server is stopping)."""
         self._closed = True

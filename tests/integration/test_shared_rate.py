@@ -82,6 +82,28 @@ async def test_two_replicas_together_keep_one_rate_and_share_it_fairly(
     assert a.stats["shared_grants"] == n and a.stats["fallbacks"] == 0
 
 
+async def test_an_answer_goes_ahead_of_its_replicas_queue_within_the_shared_rate(
+    clients: Callable[[], Redis], prefix: str
+) -> None:
+    rate, n = 20.0, 30
+    a = RedisSharedRate(clients(), rate=rate, key_prefix=prefix)
+    b = RedisSharedRate(clients(), rate=rate, key_prefix=prefix)
+    own = local(rate)
+    log: list[tuple[float, str]] = []
+    queued = asyncio.gather(grants(a, own, n, "a", log), grants(b, local(rate), n, "b", log))
+    await asyncio.sleep(0.3)  # both replicas have sends queued, some 1.5 s worth each
+    asked = time.monotonic()
+    await a.acquire_first(own)  # an answer in replica a
+    waited = time.monotonic() - asked
+    log.append((time.monotonic(), "answer"))
+    await queued
+    # Only the slots already reserved (one per replica) came first, not a's 25 queued sends.
+    assert waited <= 3 / rate + 0.05, waited
+    times = sorted(t for t, _ in log)
+    assert times[-1] - times[0] >= (2 * n) / rate - 0.03  # it spent a slot of the rate
+    assert a.stats["shared_grants"] == n + 1
+
+
 async def test_a_pause_seen_by_one_replica_holds_back_the_other(
     clients: Callable[[], Redis], prefix: str
 ) -> None:

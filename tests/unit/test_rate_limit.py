@@ -154,6 +154,41 @@ async def test_pause_holds_everyone_then_respects_rate(vt: VirtualTime) -> None:
     assert max(starts) == pytest.approx(6.9)
 
 
+async def test_answers_go_ahead_of_the_queue_within_the_rate(vt: VirtualTime) -> None:
+    """An answer (acquire_first) waits only for the next free slot, not behind 50 queued
+    sends; the sends behind it yield, so the sum stays at the rate."""
+    limiter = make_limiter(vt, rate=10)
+    starts: list[float] = []
+    answered: list[float] = []
+
+    async def send(chat: int) -> None:
+        await start_at(limiter, vt, chat, [])
+        starts.append(vt.now)
+
+    async def answer_at(when: float) -> None:
+        await vt.sleep(when)
+        await limiter.acquire_first()
+        answered.append(vt.now)
+
+    sends = [send(i) for i in range(50)]
+    answers = [answer_at(w) for w in (0.95, 1.0, 2.5)]
+    await vt.run(asyncio.gather(*sends, *answers))
+    assert answered == [pytest.approx(1.0), pytest.approx(1.1), pytest.approx(2.5)]
+    everything = starts + answered
+    assert max_in_window(everything) <= 10 + 1
+    gaps = [b - a for a, b in itertools.pairwise(sorted(everything))]
+    assert min(gaps) >= 0.1 - 1e-9
+    assert max(starts) == pytest.approx(5.2)  # 53 slots at 10/s: the sends yielded 3
+    assert limiter.rate.waiting == 0
+
+
+async def test_answers_wait_out_a_pause(vt: VirtualTime) -> None:
+    limiter = make_limiter(vt, rate=None)
+    limiter.rate.pause(2.0)
+    await vt.run(limiter.acquire_first())
+    assert vt.now == pytest.approx(2.0)
+
+
 async def test_pause_during_wait_extends_it(vt: VirtualTime) -> None:
     limiter = make_limiter(vt, rate=None)
     limiter.rate.pause(1.0)
@@ -356,6 +391,10 @@ class RecordingShared:
         self.locals.append(local)
         self.calls.append(("acquire", self.vt.now))
 
+    async def acquire_first(self, local: RateLimiter) -> None:
+        self.locals.append(local)
+        self.calls.append(("acquire_first", self.vt.now))
+
     async def pause(self, seconds: float) -> None:
         self.calls.append(("pause", seconds))
 
@@ -376,6 +415,14 @@ async def test_with_a_shared_rate_slots_come_from_it_and_chats_stay_spaced_here(
     assert starts == [0.0, 1.0, 2.0]  # one chat: still 1 s apart, in this process
     assert [c for c, _ in shared.calls] == ["acquire"] * 3
     assert shared.locals == [limiter.rate] * 3  # its fallback is the process's own limiter
+
+
+async def test_with_a_shared_rate_answers_take_their_slot_from_it(vt: VirtualTime) -> None:
+    shared = RecordingShared(vt)
+    limiter = Limiter(rate=10, per_chat_interval=0, clock=vt.clock, sleep=vt.sleep, shared=shared)
+    await vt.run(limiter.acquire_first())
+    assert shared.calls == [("acquire_first", 0.0)]
+    assert shared.locals == [limiter.rate]
 
 
 async def test_a_pause_holds_this_process_at_once_and_is_passed_on(vt: VirtualTime) -> None:
