@@ -68,14 +68,12 @@ async def _check(step: Awaitable[object]) -> dict[str, Any]:
     return {"ok": True}
 
 
-async def _redis_ping(url: str) -> None:
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(url, socket_timeout=CHECK_TIMEOUT, socket_connect_timeout=CHECK_TIMEOUT)
-    try:
-        await client.ping()
-    finally:
-        await client.aclose()
+def _engine_pass_age(app: Application) -> float:
+    """Seconds since the reminder engine last finished a pass (since it started, before its
+    first), by the application's clock."""
+    engine = app.reminders
+    last = engine.last_pass_at or engine.started_at
+    return (app.context.clock.now() - last).total_seconds()
 
 
 async def health(app: Application) -> tuple[bool, dict[str, Any]]:
@@ -83,17 +81,16 @@ async def health(app: Application) -> tuple[bool, dict[str, Any]]:
     settings = app.context.settings
     checks: dict[str, dict[str, Any]] = {"database": await _check(ping(app.db_engine))}
     checks["scheduler"] = {"ok": app.wakeup.running}
-    engine = app.reminders
-    age = (app.context.clock.now() - (engine.last_pass_at or engine.started_at)).total_seconds()
+    age = _engine_pass_age(app)
     threshold = ENGINE_STALE_PASSES * settings.housekeeping_seconds
     checks["engine"] = {
         "ok": age <= threshold,
         "last_pass_age_seconds": round(age, 3),
         "threshold_seconds": threshold,
-        "passed": engine.last_pass_at is not None,
+        "passed": app.reminders.last_pass_at is not None,
     }
-    if settings.redis_url is not None:
-        checks["redis"] = await _check(_redis_ping(settings.redis_url.get_secret_value()))
+    if app.redis is not None:  # REDIS_URL is set: the client the bot itself uses
+        checks["redis"] = await _check(app.redis.ping())
     healthy = all(check["ok"] for check in checks.values())
     return healthy, {"status": "ok" if healthy else "unhealthy", "checks": checks}
 
@@ -101,9 +98,7 @@ async def health(app: Application) -> tuple[bool, dict[str, Any]]:
 async def refresh_gauges(app: Application) -> bool:
     """Set the gauges read at scrape time; False when the database did not answer in time."""
     metrics = app.metrics
-    engine = app.reminders
-    last = engine.last_pass_at or engine.started_at
-    metrics.engine_pass_age.set((app.context.clock.now() - last).total_seconds())
+    metrics.engine_pass_age.set(_engine_pass_age(app))
 
     async def read() -> None:
         async with app.context.session_factory() as session:

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
-from bot.factory import Application, create_application, create_bot
+from bot.factory import Application, connect_redis, create_application, create_bot
 from bot.runtime import StartupError, run_polling
 from bot.web import ops
 from bot.web.ops import build_ops_app, health, serve_ops
@@ -212,8 +212,13 @@ async def test_healthz_pings_redis_when_it_is_configured(harness: Harness) -> No
         update={"redis_url": SecretStr("redis://127.0.0.1:1/0")}
     )
     context = dataclasses.replace(app.context, settings=settings)
-    with_redis = dataclasses.replace(app, context=context)
-    healthy, report = await health(with_redis)
+    redis = connect_redis(settings)
+    assert redis is not None
+    with_redis = dataclasses.replace(app, context=context, redis=redis)
+    try:
+        healthy, report = await health(with_redis)
+    finally:
+        await redis.aclose()
     assert not healthy
     assert report["checks"]["redis"]["ok"] is False
     assert report["checks"]["redis"]["error"]
