@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ from aiohttp import web
 from tests.fake_telegram import updates as u
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.fake_telegram.webhook import SECRET_HEADER, chat_of
+from tests.integration.replicas import free_port
 
 SECRET = "s3cret_-token"
 
@@ -74,12 +74,6 @@ async def receivers() -> AsyncIterator[Callable[..., Awaitable[Receiver]]]:
     for receiver in started:
         assert receiver.runner is not None
         await receiver.runner.cleanup()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --------------------------------------------------------------------------- flood control

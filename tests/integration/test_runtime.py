@@ -22,7 +22,8 @@ from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration.harness import hold_upcoming, make_settings
 from tests.integration.pg import app_database, fresh_postgres_database
-from tests.integration.webhook_rig import SECRET, free_port
+from tests.integration.replicas import free_port
+from tests.integration.webhook_rig import SECRET
 from tests.redis_support import REDIS_URL, redis_prefix
 
 ROOT = Path(__file__).resolve().parents[2]

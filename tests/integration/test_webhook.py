@@ -19,7 +19,8 @@ from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration import dbcheck
 from tests.integration.harness import hold_upcoming, last_button
 from tests.integration.pg import fresh_postgres_database
-from tests.integration.webhook_rig import SECRET, Webhook, free_port, start_webhook, texts
+from tests.integration.replicas import free_port
+from tests.integration.webhook_rig import SECRET, Webhook, start_webhook, texts
 from tests.redis_support import REDIS_URL, redis_prefix
 
 PAT = 1001

@@ -4,7 +4,6 @@ API server; updates are POSTed to it as Telegram does."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,15 +20,10 @@ from scheduler.clock import FrozenClock
 from tests.conftest import DEFAULT_NOW
 from tests.fake_telegram.server import FakeTelegramServer, RecordedRequest
 from tests.integration.harness import make_settings
+from tests.integration.replicas import free_port
 
 SECRET = "s3cret_Webhook-token"
 PATH = "/telegram/webhook"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
