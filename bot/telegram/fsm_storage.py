@@ -190,10 +190,7 @@ class AfterCommitStorage(BaseStorage):
     async def flush(self, writes: _UpdateWrites) -> None:
         """Write what the committed attempt changed, then forget what /forget asked to."""
         for (key, part), value in writes.changed.items():
-            if part == "state":
-                await self.inner.set_state(key, value)
-            else:
-                await self.inner.set_data(key, value)
+            await self._store(key, part, value)
         for key in writes.forget:
             await forget_redis_conversations(self.inner, key)
         writes.changed.clear()
@@ -220,12 +217,15 @@ class AfterCommitStorage(BaseStorage):
     async def _write(self, key: StorageKey, part: str, value: Any) -> None:
         writes = _current_writes.get()
         if writes is None:
-            if part == "state":
-                await self.inner.set_state(key, value)
-            else:
-                await self.inner.set_data(key, value)
+            await self._store(key, part, value)
             return
         writes.known[key, part] = writes.changed[key, part] = value
+
+    async def _store(self, key: StorageKey, part: str, value: Any) -> None:
+        if part == "state":
+            await self.inner.set_state(key, value)
+        else:
+            await self.inner.set_data(key, value)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         await self._write(key, "state", state.state if isinstance(state, State) else state)
