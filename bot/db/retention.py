@@ -2,7 +2,8 @@
 
 Each sweep picks at most `limit` ids of rows older than the cutoff, then deletes (or blanks)
 exactly those, by id: a batch is one short transaction, and two replicas sweeping at once
-only delete a row once (the second finds it gone). Explicit deletes of the children, not only
+take different rows (on PostgreSQL the candidates are locked, and rows another sweeper holds
+are skipped; on SQLite one writer goes at a time). Explicit deletes of the children, not only
 ON DELETE CASCADE, so the result does not depend on the database's foreign-key mode.
 """
 
@@ -49,7 +50,12 @@ class RetentionRepository:
     async def sweep(self, sweep: Sweep, cutoff: datetime, limit: int) -> int:
         """One batch: up to `limit` rows of `sweep` older than `cutoff` deleted (or blanked).
         Returns how many were picked (a batch smaller than `limit` was the last one)."""
-        result = await self.session.execute(_candidates(sweep, cutoff).limit(limit))
+        # SKIP LOCKED (PostgreSQL; SQLite has one writer and no such clause): sweepers of
+        # several replicas take disjoint batches instead of deleting the same rows' children
+        # in different orders, which deadlocked.
+        result = await self.session.execute(
+            _candidates(sweep, cutoff).limit(limit).with_for_update(skip_locked=True)
+        )
         ids = list(result.scalars())
         if ids:
             await self._clear(sweep, ids)
