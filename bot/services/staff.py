@@ -116,6 +116,11 @@ class StaffService:
         assert role is not None
         return role
 
+    async def team_ids(self) -> frozenset[int]:
+        """The Telegram ids of everyone on the team (STAFF_IDS and active members), for the
+        bot's own housekeeping; no permission asked."""
+        return self.env_admins | {m.telegram_id for m in await self.repo.active()}
+
     async def members(self, actor: Actor) -> list[StaffMemberView]:
         """The team: the admins of STAFF_IDS, then active members in the order added."""
         await self.require(actor, Permission.ROSTER, action=Action.STAFF_LIST, target="staff")

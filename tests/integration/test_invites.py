@@ -250,6 +250,7 @@ async def test_a_patient_who_forgets_everything_leaves_no_trace_in_invites_or_au
     clinic: Clinic,
 ) -> None:
     made = await create(clinic)
+    other = await create(clinic, label="K.L.")  # another patient's, untouched
     assert isinstance(await redeem(clinic, made.code), Linked)
     async with clinic.unit() as u:  # the patient tried a staff action: audited, with their id
         with pytest.raises(NotAllowed):
@@ -257,9 +258,20 @@ async def test_a_patient_who_forgets_everything_leaves_no_trace_in_invites_or_au
     assert PAT in {line.actor_telegram_id for line in await clinic.audit()}
     async with clinic.unit() as u:
         assert await u.repo.delete_patient_everything(PAT)
-    assert PAT not in {line.actor_telegram_id for line in await clinic.audit()}
+    lines = await clinic.audit()
+    assert PAT not in {line.actor_telegram_id for line in lines}
+    # The invite they opened is gone (its label and times named them); its code now finds
+    # nothing, so the link still cannot be used.
     [row] = await invites(clinic)
-    # The invite stays (staff made it) but points at no one; its visit went with the patient.
-    assert (row.used_by_patient_id, row.appointment_id) == (None, None)
-    assert row.used_at is not None  # still spent: the link cannot be opened again
+    assert row.id == other.invite_id
+    assert isinstance(await redeem(clinic, made.code, PAT2), Unknown)
     assert await clinic.count(Appointment) == 0
+    # The lines stay (staff made an invite, someone opened it) without naming which, or when.
+    done = [a for a in lines if a.outcome == "done" and a.action.startswith("invite.")]
+    assert [(a.action, a.target, a.before) for a in done] == [
+        ("invite.create", "invite:forgotten", None),
+        ("invite.create", f"invite:{other.invite_id}", None),
+        ("invite.redeem", "invite:forgotten", None),
+    ]
+    assert done[0].after is None and done[2].after is None
+    assert done[1].after is not None and "starts_at" in done[1].after
