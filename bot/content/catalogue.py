@@ -251,6 +251,13 @@ class AppointmentGone(Message):
     pass
 
 
+class AppointmentChangedByClinic(Message):
+    """The patient's change or cancel was not made: the clinic changed the visit first
+    (`when`: where it is now) or it was cancelled (`when` None)."""
+
+    when: datetime | None = sample(SAMPLE_LATER, None)
+
+
 # --- settings --------------------------------------------------------------------------------
 class Settings(Message):
     zone: str = sample("America/Chicago")
@@ -661,6 +668,14 @@ class VisitChangeError(Message):
         "missing_time", "missing_date", "unreadable",
     )  # fmt: skip
     zone: str = sample(_ZONE)
+
+
+class VisitChangedWhileDeciding(Message):
+    """A member's move or cancel was not made: the patient or a colleague changed the visit
+    first (`when`: where it is now) or cancelled it (`when` None)."""
+
+    when: datetime | None = sample(SAMPLE_LATER, None)
+    label: str = sample("J.D. <#4471>")
 
 
 # --- notices to a patient (rendered at delivery, in their language and zone) -----------------

@@ -42,6 +42,7 @@ from bot.db.models import (
 )
 from bot.db.staff import StaffRepository
 from bot.db.statements import rows_matched
+from bot.db.visit_changes import change_scheduled_visit
 from bot.domain.audit import target
 from bot.domain.visits import AppointmentStatus
 from scheduler.records import ClaimedReminder, ClaimedRow, Recipient, Visit
@@ -275,6 +276,15 @@ class Repository:
             query = query.where(Appointment.id != exclude_id)
         result = await self.session.execute(query.limit(1))
         return result.scalar_one_or_none()
+
+    async def change_visit(self, appointment: Appointment, now: datetime, **values: object) -> bool:
+        """Change the scheduled visit (its time, zone or status) if nobody changed it since
+        this transaction read it; False when someone did (see `change_scheduled_visit`)."""
+        return await change_scheduled_visit(self.session, appointment, now, **values)
+
+    async def reload(self, appointment: Appointment) -> None:
+        """Read the visit again (another transaction changed it and has committed)."""
+        await self.session.refresh(appointment)
 
     async def set_attendance(self, appointment_id: int, value: str, now: datetime) -> bool:
         """Record the patient's answer; False when it was already that (a second tap, or one

@@ -256,7 +256,8 @@ async def test_a_visit_staff_moved_far_out_keeps_its_invite_and_label_until_it_i
 ) -> None:
     """Retention goes by when a visit is now, never by the date its invite was first made
     for: the roster keeps the label and the Move and Cancel buttons of the moved visit."""
-    from tests.integration.test_visit_changes import NURSE, OLD, linked_patient
+    from tests.integration.test_staff_telegram import NURSE
+    from tests.integration.test_visit_changes import OLD, linked_patient
 
     h = harness
     appointment = await linked_patient(h)

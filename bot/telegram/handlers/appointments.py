@@ -32,10 +32,11 @@ from bot.content.catalogue import (
 from bot.db.models import Patient
 from bot.domain.visits import BookingProblem
 from bot.services.appointments import Ambiguity, AppointmentService
-from bot.services.errors import BookingRefused, NoSuchAppointment
+from bot.services.errors import BookingRefused, NoSuchAppointment, VisitChangedByClinic
 from bot.telegram.callbacks import (
     ApptAction,
     ApptCb,
+    CancelVisitCb,
     DraftAction,
     DraftCb,
     MenuCb,
@@ -53,11 +54,25 @@ def _replace_id(data: dict[str, Any]) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def _replacing(data: dict[str, Any]) -> dict[str, Any]:
+    """The visit being changed, as the conversation holds it: its id and its version when the
+    patient pressed Change (if the clinic changes it meanwhile, the change is not made)."""
+    version = data.get("replace_version")
+    return {
+        "replace_id": _replace_id(data),
+        "replace_version": version if isinstance(version, int) else None,
+    }
+
+
 async def _ask_for_time(
-    state: FSMContext, reply: Reply, patient: Patient, replace_id: int | None = None
+    state: FSMContext,
+    reply: Reply,
+    patient: Patient,
+    replace_id: int | None = None,
+    version: int | None = None,
 ) -> None:
     await state.set_state(Booking.waiting_for_time)
-    await state.set_data({"replace_id": replace_id})
+    await state.set_data({"replace_id": replace_id, "replace_version": version})
     reply.send(
         AppointmentAsk(zone=patient.timezone, changing=replace_id is not None), reply.kb.home()
     )
@@ -99,7 +114,7 @@ async def read_time(
     if isinstance(reading, Ambiguity):
         await state.set_data(
             {
-                "replace_id": _replace_id(data),
+                **_replacing(data),
                 "earlier": reading.earlier.starts_at.isoformat(),
                 "later": reading.later.starts_at.isoformat(),
                 "zone": reading.earlier.zone,
@@ -114,7 +129,7 @@ async def read_time(
         return
     await state.set_data(
         {
-            "replace_id": _replace_id(data),
+            **_replacing(data),
             "starts_at": reading.starts_at.isoformat(),
             "zone": reading.zone,
             "token": token,
@@ -136,7 +151,10 @@ async def draft_change(
 ) -> None:
     data = await state.get_data()
     current = data.get("token") == callback_data.t
-    await _ask_for_time(state, reply, patient, _replace_id(data) if current else None)
+    replacing = _replacing(data) if current else {}
+    await _ask_for_time(
+        state, reply, patient, replacing.get("replace_id"), replacing.get("replace_version")
+    )
 
 
 async def draft_confirm(
@@ -162,12 +180,15 @@ async def draft_confirm(
     )
     if not offered or not isinstance(stored, str):
         raise BookingRefused(BookingProblem.EXPIRED)
-    replace_id = _replace_id(data)
+    replacing = _replacing(data)
+    replace_id = replacing["replace_id"]
     proposal = appointments.proposal_from_stored(stored, str(data.get("zone")))
     try:
-        appointment = await appointments.confirm(patient, proposal, replace_id=replace_id)
-    except NoSuchAppointment:
-        await state.clear()  # the visit being changed is gone: so is this offer
+        appointment = await appointments.confirm(
+            patient, proposal, replace_id=replace_id, version=replacing["replace_version"]
+        )
+    except (NoSuchAppointment, VisitChangedByClinic):
+        await state.clear()  # the visit being changed is gone, or not as it was: so is this offer
         raise
     # Remember which offer was saved, so a second tap on it is answered as done.
     await state.set_state(None)
@@ -202,10 +223,8 @@ async def appointment_action(
     appointments: AppointmentService,
 ) -> None:
     kb = reply.kb
-    if callback_data.action is ApptAction.CANCEL_YES:
-        # Idempotent: a second "yes" finds it cancelled and says so again.
-        cancelled = await appointments.cancel(patient, callback_data.id)
-        reply.send(AppointmentCancelled(when=cancelled.local_start), kb.main_menu())
+    if callback_data.action is ApptAction.CANCEL_YES:  # a button from before CancelVisitCb
+        await _cancel(reply, patient, appointments, callback_data.id, None)
         return
     appointment = await appointments.owned_upcoming(patient, callback_data.id)
     when = appointment.local_start
@@ -213,13 +232,39 @@ async def appointment_action(
         case ApptAction.VIEW:
             reply.send(AppointmentDetail(when=when), kb.appointment_actions(appointment.id))
         case ApptAction.CHANGE:
-            await _ask_for_time(state, reply, patient, appointment.id)
+            await _ask_for_time(state, reply, patient, appointment.id, appointment.version)
         case ApptAction.CANCEL:
-            reply.send(AppointmentCancelConfirm(when=when), kb.cancel_confirm(appointment.id))
+            reply.send(
+                AppointmentCancelConfirm(when=when),
+                kb.cancel_confirm(appointment.id, appointment.version),
+            )
         case ApptAction.CANCEL_NO:
             reply.send(AppointmentKept(when=when), kb.main_menu())
         case _:
             reply.send(StaleButton(), kb.home())
+
+
+async def cancel_visit(
+    callback: CallbackQuery,
+    callback_data: CancelVisitCb,
+    reply: Reply,
+    patient: Patient,
+    appointments: AppointmentService,
+) -> None:
+    await _cancel(reply, patient, appointments, callback_data.id, callback_data.v)
+
+
+async def _cancel(
+    reply: Reply,
+    patient: Patient,
+    appointments: AppointmentService,
+    appointment_id: int,
+    version: int | None,
+) -> None:
+    """Idempotent: a second "yes" finds it cancelled and says so again. `version`: the visit
+    as the question showed it; moved by the clinic since, it stays, and the patient is told."""
+    cancelled = await appointments.cancel(patient, appointment_id, version)
+    reply.send(AppointmentCancelled(when=cancelled.local_start), reply.kb.main_menu())
 
 
 def create_router() -> Router:
@@ -235,4 +280,5 @@ def create_router() -> Router:
     r.callback_query.register(draft_change, DraftCb.filter(F.action == DraftAction.CHANGE))
     r.callback_query.register(draft_confirm, DraftCb.filter(F.action != DraftAction.CHANGE))
     r.callback_query.register(appointment_action, ApptCb.filter())
+    r.callback_query.register(cancel_visit, CancelVisitCb.filter())
     return r
