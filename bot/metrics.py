@@ -143,6 +143,13 @@ class Metrics:
             "Seconds since the reminder engine last finished a pass",
             registry=r,
         )
+        self.webhook_requests = Counter(
+            f"{PREFIX}_webhook_requests",
+            "POSTs to the webhook by outcome: handled, repeat (handled already, acknowledged), "
+            "busy (being handled, 503), unauthorized, too_large, unreadable, failed (500)",
+            ["outcome"],
+            registry=r,
+        )
         self.scrape_failures = Counter(
             f"{PREFIX}_scrape_database_failures",
             "Scrapes whose database gauges could not be read in time (they keep the last value)",
@@ -190,6 +197,10 @@ class Metrics:
 
     def send_limits_fallback(self) -> None:
         self.send_limits_fallbacks.inc()
+
+    # --- the webhook ----------------------------------------------------------------------
+    def webhook_request(self, outcome: str) -> None:
+        self.webhook_requests.labels(_label(outcome)).inc()
 
     # --- exposition -----------------------------------------------------------------------
     def exposition(self) -> bytes:
