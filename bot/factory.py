@@ -266,6 +266,7 @@ def create_application(
         patient_notices=PatientNotices(clock, kick=alerts.kick),
         sender=sender,
         wake=wakeup.wake_at,
+        metrics=metrics,
     )
     dispatcher, inflight = create_dispatcher(context, metrics, create_storage(context, redis))
     return Application(

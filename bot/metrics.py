@@ -150,6 +150,14 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.invite_redemptions = Counter(
+            f"{PREFIX}_invite_redemptions",
+            "Invite links opened, by kind (patient, team) and outcome: linked, joined, own, "
+            "member, declined; unknown, used, expired, used_or_expired (links that could not "
+            "be used: guesses count here); throttled (refused after too many)",
+            ["kind", "outcome"],
+            registry=r,
+        )
         self.scrape_failures = Counter(
             f"{PREFIX}_scrape_database_failures",
             "Scrapes whose database gauges could not be read in time (they keep the last value)",
@@ -201,6 +209,10 @@ class Metrics:
     # --- the webhook ----------------------------------------------------------------------
     def webhook_request(self, outcome: str) -> None:
         self.webhook_requests.labels(_label(outcome)).inc()
+
+    # --- invite links -----------------------------------------------------------------------
+    def invite_redemption(self, kind: str, outcome: str) -> None:
+        self.invite_redemptions.labels(_label(kind), _label(outcome)).inc()
 
     # --- exposition -----------------------------------------------------------------------
     def exposition(self) -> bytes:

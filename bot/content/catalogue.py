@@ -487,6 +487,10 @@ class InviteUnusable(Message):
     already_linked: bool = sample(False, True)
 
 
+class InviteTooManyTries(Message):
+    """Several links that could not be used, lately: this one was not looked at."""
+
+
 class Roster(Message):
     day: datetime = sample(SAMPLE_WHEN)
     lines: RosterLines = sample((), SAMPLE_ROSTER)

@@ -117,6 +117,24 @@ class AuditRepository:
             for e in result.scalars()
         ]
 
+    async def refusals_since(
+        self, telegram_id: int, actions: Sequence[str], since: datetime, limit: int
+    ) -> list[str]:
+        """The reasons of this person's refused lines of `actions` written after `since`,
+        newest first, at most `limit` (the `ix_audit_log_actor` index)."""
+        result = await self.session.execute(
+            select(AuditEntry.after)
+            .where(
+                AuditEntry.actor_telegram_id == telegram_id,
+                AuditEntry.action.in_(list(actions)),
+                AuditEntry.outcome == "refused",
+                AuditEntry.at > since,
+            )
+            .order_by(AuditEntry.id.desc())
+            .limit(limit)
+        )
+        return [str((_load(after) or {}).get("reason", "")) for after in result.scalars()]
+
     async def forget_actor(self, telegram_id: int) -> int:
         """Blank the actor of every line by this person (a patient's /forget: refused attempts
         by non-staff carry their Telegram id). The lines themselves stay."""
