@@ -158,6 +158,17 @@ class Metrics:
             ["kind", "outcome"],
             registry=r,
         )
+        self.telegram_success_age = Gauge(
+            f"{PREFIX}_telegram_last_success_age_seconds",
+            "Seconds since a Bot API call last succeeded (since start, before the first)",
+            registry=r,
+        )
+        self.webhook_ok = Gauge(
+            f"{PREFIX}_telegram_webhook_ok",
+            "Webhook mode: 1 when Telegram, last asked, delivered to WEBHOOK_URL, else 0 "
+            "(1 in polling mode)",
+            registry=r,
+        )
         self.scrape_failures = Counter(
             f"{PREFIX}_scrape_database_failures",
             "Scrapes whose database gauges could not be read in time (they keep the last value)",

@@ -27,9 +27,10 @@ from bot.factory import (
     register_staff_menus,
 )
 from bot.services.retention import RetentionService
+from bot.telegram.telegram_health import WEBHOOK_CHECK_SECONDS
 from bot.web.app import build_web_app
 from bot.web.ops import OpsServerError, serve_ops
-from bot.web.webhook import WebhookRefused, set_webhook
+from bot.web.webhook import WebhookRefused, check_webhook, set_webhook
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +219,17 @@ async def _keep_setting_webhook(app: Application) -> None:
         log.warning("could not set the webhook yet; trying again in %.0fs", WEBHOOK_RETRY_SECONDS)
 
 
+async def _watch_webhook(app: Application) -> None:
+    """Ask Telegram for the webhook now and every WEBHOOK_CHECK_SECONDS (/healthz: whether it
+    still is WEBHOOK_URL, and a Bot API call that succeeds while no update comes)."""
+    while True:
+        try:
+            await check_webhook(app)
+        except Exception as exc:  # the next check is a minute away; the class only
+            log.warning("could not ask Telegram for the webhook (%s)", type(exc).__name__)
+        await asyncio.sleep(WEBHOOK_CHECK_SECONDS)
+
+
 async def run_webhook(
     settings: Settings,
     app: Application | None = None,
@@ -272,6 +284,7 @@ async def _serve_webhook(
     )
     await runner.setup()  # the dispatcher's start-up: reminder engine, alert outbox
     retry: asyncio.Task[None] | None = None
+    watch: asyncio.Task[None] | None = None
     try:
         site = web.TCPSite(runner, settings.web_host, settings.web_port)
         await site.start()
@@ -288,12 +301,14 @@ async def _serve_webhook(
                 "could not set the webhook yet; trying again in %.0fs", WEBHOOK_RETRY_SECONDS
             )
             retry = asyncio.create_task(_keep_setting_webhook(app))
+        watch = asyncio.create_task(_watch_webhook(app))
         freeze_startup_heap()
         await stop.wait()
         log.info("stopping: no new updates; waiting for those in flight")
     finally:
         for signum in signals:
             loop.remove_signal_handler(signum)
-        if retry is not None:
-            retry.cancel()
+        for task in (retry, watch):
+            if task is not None:
+                task.cancel()
         await runner.cleanup()

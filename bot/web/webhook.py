@@ -30,15 +30,17 @@ from __future__ import annotations
 import hmac
 import logging
 import traceback
+from datetime import datetime
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.methods import SetWebhook, TelegramMethod
+from aiogram.methods import GetWebhookInfo, SetWebhook, TelegramMethod
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.factory import Application
 from bot.metrics import Metrics
+from bot.telegram.telegram_health import WebhookState
 from bot.web.update_ledger import Claim, RedisUpdateLedger, SqlUpdateLedger, UpdateLedger
 from scheduler.records import SendOutcome
 
@@ -205,3 +207,31 @@ async def set_webhook(app: Application) -> bool:
         raise WebhookRefused(result.error or "bad request")
     return False
 
+
+async def check_webhook(app: Application) -> WebhookState | None:
+    """Ask Telegram for the webhook (getWebhookInfo) and keep what it says for /healthz; None
+    when Telegram could not be asked (the age of the last successful call shows that). A
+    webhook that is not WEBHOOK_URL any more (deleted, or set elsewhere with this bot's token)
+    is logged once when it goes, once when it is back."""
+    result = await app.sender.answer(GetWebhookInfo())
+    info = result.value
+    if result.outcome is not SendOutcome.SENT or info is None:
+        return None
+    health = app.telegram
+    last_error = info.last_error_date
+    state = WebhookState(
+        checked_at=app.context.clock.now(),
+        ours=info.url == app.context.settings.webhook_url,
+        pending_updates=info.pending_update_count,
+        last_error_at=last_error if isinstance(last_error, datetime) else None,
+    )
+    before = health.webhook
+    if not state.ours and (before is None or before.ours):
+        log.warning(
+            "Telegram does not deliver to WEBHOOK_URL now (the webhook was deleted or set "
+            "elsewhere with this bot's token): no update reaches this bot"
+        )
+    elif state.ours and before is not None and not before.ours:
+        log.info("Telegram delivers to WEBHOOK_URL again")
+    health.webhook = state
+    return state

@@ -18,8 +18,9 @@ from bot.delivery.sender import Sender
 from bot.runtime import StartupError
 from bot.services.appointments import AppointmentService
 from bot.telegram.callbacks import ConsentCb
+from bot.web.ops import health, refresh_gauges
 from bot.web.update_ledger import LEASE, Claim, SqlUpdateLedger
-from bot.web.webhook import SECRET_HEADER
+from bot.web.webhook import SECRET_HEADER, check_webhook, set_webhook
 from scheduler.clock import FrozenClock
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer
@@ -376,8 +377,48 @@ async def test_health_and_metrics_are_served_in_webhook_mode_too(
     port = free_port()
     async with start_webhook(telegram, tmp_path, ops_port=port) as hook:
         await hook.post(updates.command_update(PAT, "start"))
-        async with hook.http.get(f"http://127.0.0.1:{port}/healthz") as response:
-            assert response.status == 200, await response.text()
+        for _ in range(250):  # until the runtime's first getWebhookInfo (at start) is in
+            async with hook.http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                assert response.status == 200, await response.text()
+                checks = (await response.json())["checks"]
+            if checks["webhook"]["checked"]:
+                break
+            await asyncio.sleep(0.02)
+        assert checks["webhook"]["ok"] is True and checks["webhook"]["checked"] is True
+        assert checks["telegram"]["ok"] is True
         async with hook.http.get(f"http://127.0.0.1:{port}/metrics") as response:
             assert response.status == 200
             assert "companion_" in await response.text()
+
+
+async def test_healthz_says_whether_telegram_holds_the_webhook(
+    hook: Webhook, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = hook.app
+    await check_webhook(app)
+    healthy, report = await health(app)
+    assert report["checks"]["webhook"]["ok"] is True
+    assert report["checks"]["webhook"]["checked"] is True
+    assert report["checks"]["telegram"]["ok"] is True
+    hook.server.webhook = {}  # deleted behind the bot's back (another deployment, a person)
+    for _ in range(2):
+        await check_webhook(app)
+    healthy, report = await health(app)
+    assert not healthy
+    assert report["checks"]["webhook"]["ok"] is False
+    await refresh_gauges(app)
+    assert app.metrics.registry.get_sample_value("companion_telegram_webhook_ok") == 0
+    warned = [r for r in caplog.records if "WEBHOOK_URL" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].levelname == "WARNING"  # once, not per check
+    assert await set_webhook(app)
+    await check_webhook(app)
+    _, report = await health(app)
+    assert report["checks"]["webhook"]["ok"] is True
+    # Telegram unreachable for five minutes: the webhook check cannot say, the age does.
+    hook.server.fail_next("getWebhookInfo", "bad_gateway", times=10)
+    assert await check_webhook(app) is None
+    clock = app.context.clock
+    assert isinstance(clock, FrozenClock)
+    clock.advance(timedelta(seconds=301))
+    healthy, report = await health(app)
+    assert not healthy and report["checks"]["telegram"]["ok"] is False
