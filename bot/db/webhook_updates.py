@@ -67,6 +67,15 @@ class WebhookUpdateRepository:
         )
         return Claim.HANDLE if taken == 1 else Claim.BUSY
 
+    async def extend(self, update_id: int, lease_until: datetime) -> None:
+        """The update is still being handled: its claim lasts until `lease_until`."""
+        await self.session.execute(
+            update(WebhookUpdate)
+            .where(WebhookUpdate.update_id == update_id, WebhookUpdate.done_at.is_(None))
+            .values(lease_until=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+
     async def finish(self, update_id: int, now: datetime) -> None:
         await self.session.execute(
             update(WebhookUpdate)

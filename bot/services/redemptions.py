@@ -88,9 +88,9 @@ class RedemptionGuard:
             await self.audit.refused(actor, kind.action, kind.target(), reason=THROTTLED)
             log.warning(
                 "invite links: someone was refused after %d links that could not be used "
-                "within %s (audit log: %s, refused, %s)",
+                "within %d minutes (audit log: %s, refused, %s)",
                 self.limit,
-                self.window,
+                self.window.total_seconds() // 60,
                 kind.action,
                 THROTTLED,
             )

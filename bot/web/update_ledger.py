@@ -5,8 +5,9 @@ or answered too late. Keyed by `update_id`, a delivery is claimed before it is h
 (:meth:`claim`), marked done once it was (:meth:`done`), released when handling failed
 (:meth:`release`, so Telegram's next try handles it). A delivery of an update already done is
 acknowledged without being handled again; one being handled right now (by any replica) is
-answered "try again later". A claim is a lease (:data:`LEASE`): the claimer dying mid-update
-lets the next delivery take it over.
+answered "try again later". A claim is a short lease (:data:`LEASE`), renewed every
+:data:`RENEW_EVERY` seconds while the update is handled (:meth:`extend`): the claimer dying
+mid-update lets the next delivery take it over within seconds.
 
 In Redis (REDIS_URL): ``<REDIS_PREFIX>:webhook:<bot id>:<update id>``, ``handling`` with the
 lease as its expiry, then ``done`` for a day. Without Redis: the database table
@@ -30,14 +31,25 @@ from scheduler.clock import Clock
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["KEEP", "LEASE", "Claim", "RedisUpdateLedger", "SqlUpdateLedger", "UpdateLedger"]
+__all__ = [
+    "KEEP",
+    "LEASE",
+    "RENEW_EVERY",
+    "Claim",
+    "RedisUpdateLedger",
+    "SqlUpdateLedger",
+    "UpdateLedger",
+]
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
-"""How long a claimed update counts as being handled: aiogram answers the webhook after at
-most 55 s (the rest goes on in the background), Telegram waits about 60 s before it tries
-again."""
+LEASE = timedelta(seconds=10)
+"""How long a claim lasts unless renewed: a replica that dies mid-update holds its updates
+back from the others for at most this long (Telegram's next try after that is handled)."""
+
+RENEW_EVERY = 3.0
+"""Seconds between renewals of the claim while its update is being handled (most take well
+under a second and are never renewed)."""
 
 KEEP = timedelta(days=1)
 """How long a handled update is remembered: Telegram keeps an update for 24 hours."""
@@ -47,6 +59,8 @@ _PRUNE_EVERY = timedelta(hours=1)
 
 class UpdateLedger(Protocol):
     async def claim(self, update_id: int) -> Claim: ...
+
+    async def extend(self, update_id: int) -> None: ...
 
     async def done(self, update_id: int) -> None: ...
 
@@ -78,6 +92,11 @@ class SqlUpdateLedger:
                     raise
                 # Another replica inserted it first: ask again, it is theirs now.
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def extend(self, update_id: int) -> None:
+        now = self.clock.now()
+        async with self.sessions() as session, session.begin():
+            await WebhookUpdateRepository(session).extend(update_id, now + LEASE)
 
     async def done(self, update_id: int) -> None:
         async with self.sessions() as session, session.begin():
@@ -114,6 +133,12 @@ class RedisUpdateLedger:
                 return Claim.BUSY
             # Expired between the two calls: try to claim it again.
         return Claim.BUSY
+
+    async def extend(self, update_id: int) -> None:
+        # XX: only while the claim exists (its update is still being handled here).
+        await self.redis.set(
+            self._key(update_id), _HANDLING, xx=True, ex=int(LEASE.total_seconds())
+        )
 
     async def done(self, update_id: int) -> None:
         await self.redis.set(self._key(update_id), _DONE, ex=int(KEEP.total_seconds()))

@@ -11,9 +11,10 @@ replica).
 Each delivery is looked up by its ``update_id`` in the ledger every replica shares
 (bot/web/update_ledger.py: Redis, or the database without it): an update handled already is
 acknowledged (200) without being handled again, one being handled right now is answered 503
-(Telegram tries again later), and the idempotency of taps and bookings (docs/architecture.md,
-"Idempotent taps") covers what the ledger cannot see (it unreachable, or a crash between the
-commit and the ledger's "done").
+(Telegram tries again later; the claim is renewed every few seconds while the update runs, so
+a replica that died frees its updates within seconds), and the idempotency of taps and
+bookings (docs/architecture.md, "Idempotent taps") covers what the ledger cannot see (it
+unreachable, or a crash between the commit and the ledger's "done").
 
 An exception inside the update does not come out here: the unit of work rolls back and the
 errors router (bot/telegram/errors.py) gives the patient the kind error, then the update
@@ -27,6 +28,7 @@ later.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import traceback
@@ -41,6 +43,7 @@ from aiohttp import web
 from bot.factory import Application
 from bot.metrics import Metrics
 from bot.telegram.telegram_health import WebhookState
+from bot.web import update_ledger as update_ledger_module
 from bot.web.update_ledger import Claim, RedisUpdateLedger, SqlUpdateLedger, UpdateLedger
 from scheduler.records import SendOutcome
 
@@ -96,11 +99,18 @@ class WebhookHandler(SimpleRequestHandler):
             if claim is Claim.BUSY:
                 log.info("webhook: update %s is being handled; Telegram will retry", update_id)
                 return self._answer("busy", web.Response(status=503, text="being handled"))
+        keeper = (
+            asyncio.create_task(self._keep_claim(update_id))
+            if update_id is not None and self.ledger is not None
+            else None
+        )
         try:
             result: TelegramMethod[Any] | None = await self.dispatcher.feed_webhook_update(
                 bot, update, **self.data
             )
         except Exception as exc:
+            if keeper is not None:
+                keeper.cancel()
             if update_id is not None:
                 await self._ledger("release", update_id)
             # The code path, never the exception's text (it may quote the update).
@@ -111,6 +121,8 @@ class WebhookHandler(SimpleRequestHandler):
                 frames,
             )
             return self._answer("failed", web.Response(status=500, text="update not handled"))
+        if keeper is not None:
+            keeper.cancel()
         if update_id is not None:
             await self._ledger("done", update_id)
         body = self._build_response_writer(bot=bot, result=result)
@@ -129,6 +141,16 @@ class WebhookHandler(SimpleRequestHandler):
         except Exception as exc:  # handled anyway: a repeat is harmless, a loss is not
             self._ledger_failed("claim", exc)
             return Claim.HANDLE
+
+    async def _keep_claim(self, update_id: int) -> None:
+        """Renew the claim while the update is being handled (cancelled when it ends)."""
+        assert self.ledger is not None
+        while True:
+            await asyncio.sleep(update_ledger_module.RENEW_EVERY)
+            try:
+                await self.ledger.extend(update_id)
+            except Exception as exc:
+                self._ledger_failed("extend", exc)
 
     async def _ledger(self, step: str, update_id: int) -> None:
         if self.ledger is None:

@@ -14,10 +14,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from bot.db.models import WebhookUpdate
 from bot.delivery.sender import Sender
 from bot.runtime import StartupError
 from bot.services.appointments import AppointmentService
 from bot.telegram.callbacks import ConsentCb
+from bot.web import update_ledger
 from bot.web.ops import health, refresh_gauges
 from bot.web.update_ledger import LEASE, Claim, SqlUpdateLedger
 from bot.web.webhook import SECRET_HEADER, check_webhook, set_webhook
@@ -136,16 +138,35 @@ async def test_a_delivery_of_an_update_being_handled_is_answered_503_then_acknow
     """Telegram sent it again while the first delivery is still being handled (its answer is
     late): "try again later", and the try after the first one finished is acknowledged."""
     await consent(hook)
+    monkeypatch.setattr(update_ledger, "RENEW_EVERY", 0.01)
     update = updates.command_update(PAT, "appointment")
     entered, release = hold_upcoming(monkeypatch)
     first = asyncio.create_task(hook.post(update))
     await asyncio.wait_for(entered.wait(), 5)
     assert await hook.post(update) == (503, [])
+    # A slow update keeps its claim past the lease: it is renewed while the update runs.
+    clock = hook.app.context.clock
+    assert isinstance(clock, FrozenClock)
+    clock.advance(LEASE + timedelta(seconds=1))
+    await until_renewed(hook, update["update_id"])
+    assert await hook.post(update) == (503, [])
     release.set()
     status, sent = await first
     assert status == 200 and len(texts(sent, PAT)) == 1
     assert await hook.post(update) == (200, [])
-    assert webhook_outcomes(hook)["busy"] == 1
+    assert webhook_outcomes(hook)["busy"] == 2
+
+
+async def until_renewed(hook: Webhook, update_id: int) -> None:
+    """Until the claim of `update_id` lasts beyond the application's now."""
+    clock = hook.app.context.clock
+    for _ in range(500):
+        async with hook.app.context.session_factory() as session:
+            row = await session.get(WebhookUpdate, update_id)
+            if row is not None and row.lease_until > clock.now():
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the claim was not renewed")
 
 
 async def test_an_update_whose_replica_died_mid_way_is_handled_after_the_lease(
