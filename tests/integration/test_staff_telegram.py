@@ -338,10 +338,13 @@ async def test_an_admin_invites_a_team_member_by_a_one_time_link(harness: Harnes
     [again] = await harness.command(NURSE, "start", payload)
     assert "already on the clinic team" in again
     lines = await audit_lines(harness)
-    assert [(x.action, x.outcome) for x in lines if x.action.startswith("staff.")][-2:] == [
+    assert [(x.action, x.outcome) for x in lines if x.action.startswith("staff.")][-3:] == [
         ("staff.invite", "done"),
         ("staff.join", "done"),
+        ("staff.join", "refused"),  # the used link opened again: a failure, counted
     ]
+    assert lines[-1].actor_telegram_id == PAT
+    assert lines[-1].after == {"reason": "used_or_expired"}
 
 
 async def test_team_links_refused_to_staff_forged_and_expired(harness: Harness) -> None:
