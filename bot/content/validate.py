@@ -256,7 +256,14 @@ def _label_problems(content: Content, key: str, label: str) -> list[Problem]:
     return []
 
 
-LANGUAGE_FILES = ("buttons.toml", "commands.toml", STAFF_COMMANDS, "formats.toml", "faq.toml")
+LANGUAGE_FILES = (
+    "buttons.toml",
+    "commands.toml",
+    STAFF_COMMANDS,
+    "formats.toml",
+    "faq.toml",
+    "conversation.toml",
+)
 """The data files every language folder ships (safety.toml adds to the crisis screen and is
 not required: the screen reads every language's lexicon for every message)."""
 
