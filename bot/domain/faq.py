@@ -9,8 +9,9 @@ language's common and clinic words); both are normalized with the same
 
 Words are compared by their Snowball stems (snowballstemmer, in the prompts' language), so
 "infusions", "eating" and "recuperarme" meet "infusion", "eat" and "recuperación". A word of
-the text that is no known word but one typing slip away from one (OSA distance 1, 2 for long
-words; rapidfuzz; same first letter) is read as that word first ("insurence", "migranes").
+the text that is no known word but one typing slip away from one (OSA distance 1;
+rapidfuzz; a swap of two letters is one slip; same first letter) is read as that word first
+("insurence", "infusoin").
 
 Scoring. A topic's `keywords` say on their own what the question is about: a word scores
 ``KEYWORD``, a phrase one more per further word. Its `hints` point to it but are common
@@ -65,6 +66,10 @@ UNKNOWN_COST = 1.5
 """What each unknown word of the text adds to ACCEPT."""
 CLOSE = 0.75
 """A runner-up scoring at least this share of the best is offered with it."""
+RANK_STRONG = 0.5
+"""How much more keyword weight counts than hint weight when topics are ranked."""
+SMALL_TALK_SHARE = 3
+"""Small talk is answered when its words are at least a third of the text's."""
 PHRASE_GAP = 1
 """Other words allowed among a phrase's words ("drive me home" for "drive home")."""
 
@@ -157,8 +162,8 @@ class _Cue:
     weight: float
     strong: bool
     surfaces: frozenset[str]
-    """The words a one-word cue was written as: a clinic word ("medical") meets a cue of
-    the same stem ("medications") only if the cue was written so."""
+    """The words a one-word cue was written as: a common or clinic word ("medical") meets a
+    cue of the same stem ("medications") only if the cue was written so."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,13 +224,20 @@ class FaqMatcher:
             s for t in self._topics if t.small_talk for c in t.cues for s in c.stems
         )
         known_words = {w for text in known for w in _folded(text)}
-        self._clinic_words = frozenset(known_words - topic_words)
+        # A common or clinic word meets a one-word cue of its stem only if the cue was written
+        # so: "medical" is no "medications", Spanish "como" no "comer".
+        self._plain_words = frozenset(known_words | self._common)
         words |= known_words
         self._words = frozenset(words)
         self._known_stems = frozenset(self._stem(w) for w in words)
-        # Typing slips are read as topic or clinic words of five letters or more ("boil"
-        # stays clear of "bill"), never as common words ("plants" is no slip of "plans").
-        self._choices = tuple(sorted(w for w in topic_words | known_words if len(w) >= 5))
+        # Typing slips are read as topic words of six letters or more ("dolar" stays clear of
+        # "dolor") or clinic words of seven ("mexico" is no "medico"), never as common words
+        # ("plants" is no slip of "plans").
+        self._choices = tuple(
+            sorted(
+                {w for w in topic_words if len(w) >= 6} | {w for w in known_words if len(w) >= 7}
+            )
+        )
 
     @property
     def entries(self) -> tuple[FaqEntry, ...]:
@@ -249,16 +261,16 @@ class FaqMatcher:
             for token, stem in zip(tokens, stems, strict=True)
             if not token.isdigit() and len(token) > 2 and stem not in self._known_stems
         )
-        # Ties go to the topic with more keyword (not hint) weight, then to the one listed
-        # first: "how long do I fast" is about fasting, not about a visit's length.
+        # Keywords weigh more than hints in the ranking (RANK_STRONG), ties go to the topic
+        # listed first: "how long do I fast" is about fasting, not about a visit's length.
         scored = sorted(
             (
                 (*self._score(topic, tokens, stems), index, topic)
                 for index, topic in enumerate(self._topics)
             ),
-            key=lambda found: (-found[0], -found[1], found[2]),
+            key=lambda found: (-(found[0] + RANK_STRONG * found[1]), found[3]),
         )
-        substantial = [(score, topic) for score, _, _, topic in scored if not topic.small_talk]
+        substantial = [(score, topic) for score, _, _, _, topic in scored if not topic.small_talk]
         need = ACCEPT + UNKNOWN_COST * unknown
         if substantial and substantial[0][0] >= need:
             best, first = substantial[0]
@@ -267,28 +279,31 @@ class FaqMatcher:
                 if runner_up >= need and runner_up >= CLOSE * best:
                     return Verdict(choices=(first.key, second.key))
             return Verdict(answer=first.key)
-        small = [(score, topic) for score, _, _, topic in scored if topic.small_talk]
+        small = [(score, words, topic) for score, _, words, _, topic in scored if topic.small_talk]
         if (
             small
             and small[0][0] > 0
             and unknown == 0
+            and small[0][1] * SMALL_TALK_SHARE >= len(tokens)
             and (not substantial or substantial[0][0] < ACCEPT)
         ):
-            return Verdict(answer=small[0][1].key)
+            return Verdict(answer=small[0][2].key)
         return NO_MATCH
 
-    def _score(self, topic: _Topic, tokens: list[str], stems: list[str]) -> tuple[float, float]:
-        """The topic's score and the part of it keywords made; each word of the text
-        counts for the topic's heaviest cue that holds it."""
+    def _score(
+        self, topic: _Topic, tokens: list[str], stems: list[str]
+    ) -> tuple[float, float, int]:
+        """The topic's score, the part of it keywords made, and how many words of the text
+        its cues hold; each word counts for the topic's heaviest cue that holds it."""
         used: set[int] = set()
         total = strong = 0.0
         for cue in topic.cues:
-            found = _find(tokens, stems, cue, used, self._clinic_words)
+            found = _find(tokens, stems, cue, used, self._plain_words)
             if found:
                 used.update(found)
                 total += cue.weight
                 strong += cue.weight if cue.strong else 0.0
-        return total, strong
+        return total, strong, len(used)
 
     def _stem(self, word: str) -> str:
         stem = self._stems.get(word)
@@ -312,7 +327,7 @@ class FaqMatcher:
                 token,
                 self._choices,
                 scorer=OSA.distance,
-                score_cutoff=1 if len(token) < 8 else 2,
+                score_cutoff=1,
             )
             if hit is not None and str(hit[0])[0] == token[0]:
                 corrected = str(hit[0])
@@ -327,7 +342,7 @@ def _find(
     stems: list[str],
     cue: _Cue,
     used: set[int],
-    clinic_words: frozenset[str],
+    plain_words: frozenset[str],
 ) -> list[int]:
     """Where the cue's stems are in the text, in order, at most PHRASE_GAP other words among
     them, none of them counted for the topic yet ([] if nowhere)."""
@@ -336,7 +351,7 @@ def _find(
         for at, stem in enumerate(stems):
             if stem == phrase[0] and at not in used:
                 token = tokens[at]
-                if token not in clinic_words or token in cue.surfaces:
+                if token not in plain_words or token in cue.surfaces:
                     return [at]
         return []
     for start, stem in enumerate(stems):
