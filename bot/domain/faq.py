@@ -28,6 +28,7 @@ recovery.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -60,10 +61,14 @@ MAX_KEYWORD_LENGTH = 80
 
 KEYWORD = 2.0
 """What a keyword word scores (a keyword phrase: one more per further word)."""
+HINT_EXTRA = 0.5
+"""What each further word of a hint phrase adds to its 1."""
 ACCEPT = 2.0
 """The least score that answers a topic (one keyword, or two hints)."""
-UNKNOWN_COST = 1.5
+UNKNOWN_COST = 2.0
 """What each unknown word of the text adds to ACCEPT."""
+HINT_ONLY = 1.5
+"""The least score that answers a text in which every word is known."""
 CLOSE = 0.75
 """A runner-up scoring at least this share of the best is offered with it."""
 RANK_STRONG = 0.5
@@ -208,7 +213,7 @@ class FaqMatcher:
                 words.update(folded)
                 topic_words.update(folded)
                 extra = len(folded) - 1
-                weight = KEYWORD + extra if strong else 1.0 + extra
+                weight = KEYWORD + extra if strong else 1.0 + HINT_EXTRA * extra
                 stems = tuple(self._stem(w) for w in folded)
                 found = cues.get(stems)
                 surfaces = frozenset(folded) if len(folded) == 1 else frozenset()
@@ -220,16 +225,21 @@ class FaqMatcher:
             ordered = sorted(cues.values(), key=lambda cue: -cue.weight)
             topics.append(_Topic(key, tuple(ordered), small))
         self._topics = tuple(topics)
-        self._small_talk_words = frozenset(
-            s for t in self._topics if t.small_talk for c in t.cues for s in c.stems
-        )
+        # Small talk typed long ("helloo", "graciassss"), by its words with every run of a
+        # letter as one ("perro" stays a dog).
+        self._squeezed = {
+            _squeeze(w): w for i in intents if i.key in SMALL_TALK for k in i.keywords
+            for w in _folded(k)
+        }
         known_words = {w for text in known for w in _folded(text)}
         # A common or clinic word meets a one-word cue of its stem only if the cue was written
         # so: "medical" is no "medications", Spanish "como" no "comer".
         self._plain_words = frozenset(known_words | self._common)
         words |= known_words
         self._words = frozenset(words)
-        self._known_stems = frozenset(self._stem(w) for w in words)
+        # Topic and clinic words are known in every form ("infusions"); common words only as
+        # listed (Spanish "partido" is no form of "parte").
+        self._known_stems = frozenset(self._stem(w) for w in topic_words | known_words)
         # Typing slips are read as topic words of six letters or more ("dolar" stays clear of
         # "dolor") or clinic words of seven ("mexico" is no "medico"), never as common words
         # ("plants" is no slip of "plans").
@@ -259,7 +269,10 @@ class FaqMatcher:
         unknown = sum(
             1
             for token, stem in zip(tokens, stems, strict=True)
-            if not token.isdigit() and len(token) > 2 and stem not in self._known_stems
+            if not token.isdigit()
+            and len(token) > 2
+            and token not in self._words
+            and stem not in self._known_stems
         )
         # Keywords weigh more than hints in the ranking (RANK_STRONG), ties go to the topic
         # listed first: "how long do I fast" is about fasting, not about a visit's length.
@@ -271,7 +284,20 @@ class FaqMatcher:
             key=lambda found: (-(found[0] + RANK_STRONG * found[1]), found[3]),
         )
         substantial = [(score, topic) for score, _, _, _, topic in scored if not topic.small_talk]
-        need = ACCEPT + UNKNOWN_COST * unknown
+        small = [(score, words, topic) for score, _, words, _, topic in scored if topic.small_talk]
+        chat = (
+            small[0][2]
+            if small
+            and small[0][0] > 0
+            and unknown == 0
+            and small[0][1] * SMALL_TALK_SHARE >= len(tokens)
+            else None
+        )
+        if chat is not None and (not substantial or small[0][0] >= substantial[0][0]):
+            return Verdict(answer=chat.key)  # "good morning", not the morning's breakfast
+        # A text of nothing but topic, clinic and common words is a question for the clinic:
+        # a hint phrase or two hints answer it ("where is your office?").
+        need = ACCEPT + UNKNOWN_COST * unknown if unknown else HINT_ONLY
         if substantial and substantial[0][0] >= need:
             best, first = substantial[0]
             if len(substantial) > 1:
@@ -279,16 +305,7 @@ class FaqMatcher:
                 if runner_up >= need and runner_up >= CLOSE * best:
                     return Verdict(choices=(first.key, second.key))
             return Verdict(answer=first.key)
-        small = [(score, words, topic) for score, _, words, _, topic in scored if topic.small_talk]
-        if (
-            small
-            and small[0][0] > 0
-            and unknown == 0
-            and small[0][1] * SMALL_TALK_SHARE >= len(tokens)
-            and (not substantial or substantial[0][0] < ACCEPT)
-        ):
-            return Verdict(answer=small[0][2].key)
-        return NO_MATCH
+        return Verdict(answer=chat.key) if chat is not None else NO_MATCH
 
     def _score(
         self, topic: _Topic, tokens: list[str], stems: list[str]
@@ -316,13 +333,16 @@ class FaqMatcher:
     def _correct(self, token: str) -> str:
         """The token, or the known word it is a typing slip away from. Each distinct token is
         looked up once per matcher (a bounded cache: patients ask the same questions)."""
-        if len(token) < 5 or len(token) > 24 or token in self._words or token.isdigit():
+        if len(token) < 3 or len(token) > 24 or token in self._words or token.isdigit():
             return token
         cached = self._corrections.get(token)
         if cached is not None:
             return cached
         corrected = token
-        if self._stem(token) not in self._known_stems:
+        squeezed = self._squeezed.get(_squeeze(token))
+        if squeezed is not None:  # "helloo", "graciassss"
+            corrected = squeezed
+        elif len(token) >= 5 and self._stem(token) not in self._known_stems:
             hit = process.extractOne(
                 token,
                 self._choices,
@@ -335,6 +355,14 @@ class FaqMatcher:
             self._corrections.clear()
         self._corrections[token] = corrected
         return corrected
+
+
+_REPEATS = re.compile(r"(.)\1+")
+
+
+def _squeeze(word: str) -> str:
+    """The word with every run of one letter as one letter ("helloo", "hello": "helo")."""
+    return _REPEATS.sub(r"\1", word)
 
 
 def _find(
