@@ -65,6 +65,8 @@ class ClinicProfile(_Strict):
     address: str = Field(default="", max_length=200)
     website: str = Field(default="", max_length=200)
     hours: str = Field(default="", max_length=200)
+    parking: str = Field(default="", max_length=200)
+    cost_note: str = Field(default="", max_length=400)
     crisis_line: str = Field(default="988", min_length=2, max_length=16)
     emergency_number: str = Field(default="911", min_length=2, max_length=16)
 

@@ -112,6 +112,19 @@ class _OverlayLoader(jinja2.BaseLoader):
         return body, None, lambda: self.content.overlay is overlay
 
 
+class _LivePreparation:
+    """``{{ preparation.no_food_hours }}`` in a text: the live plan's ``[preparation]``
+    (staff may change the plan while the bot runs), read at each render."""
+
+    def __init__(self, content: Content) -> None:
+        self._content = content
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._content.plan.preparation, name)
+
+
 @dataclass(frozen=True)
 class Faq:
     entries: tuple[FaqEntry, ...]
@@ -250,6 +263,7 @@ class Content:
             env.filters["date"] = self._filter("date")
             env.filters["time"] = self._filter("time")
             env.globals["clinic"] = self.clinic
+            env.globals["preparation"] = _LivePreparation(self)
 
     # --- live versions ------------------------------------------------------------------
     async def refresh(self, source: VersionSource, *, force: bool = False) -> bool:

@@ -228,7 +228,10 @@ class FaqMatcher:
         # Small talk typed long ("helloo", "graciassss"), by its words with every run of a
         # letter as one ("perro" stays a dog).
         self._squeezed = {
-            _squeeze(w): w for i in intents if i.key in SMALL_TALK for k in i.keywords
+            _squeeze(w): w
+            for i in intents
+            if i.key in SMALL_TALK
+            for k in i.keywords
             for w in _folded(k)
         }
         known_words = {w for text in known for w in _folded(text)}
