@@ -82,13 +82,17 @@ _ROSTER_LINE: dict[str, object] = {
     "attendance": None,
     "sent": 2,
     "failed": 0,
+    "checkin": None,
     "unreachable": False,
     "expired": False,
 }
 SAMPLE_ROSTER: RosterLines = (
     _ROSTER_LINE,
     {**_ROSTER_LINE, "label": None, "attendance": "confirmed", "failed": 1, "unreachable": True},
-    {**_ROSTER_LINE, "attendance": "reschedule", "when": SAMPLE_LATER},
+    {**_ROSTER_LINE, "attendance": "reschedule", "when": SAMPLE_LATER, "checkin": "call"},
+    {**_ROSTER_LINE, "checkin": "ok"},
+    {**_ROSTER_LINE, "checkin": "off"},
+    {**_ROSTER_LINE, "checkin": "typed"},
     {**_ROSTER_LINE, "kind": "invite", "patient_id": None, "done": 0, "total": 0, "sent": 0},
     {**_ROSTER_LINE, "kind": "invite", "patient_id": None, "expired": True},
 )
