@@ -70,7 +70,7 @@ UNKNOWN_COST = 2.0
 HINT_ONLY = 1.5
 """The least score that answers a text in which every word is known."""
 CLOSE = 0.75
-"""A runner-up scoring at least this share of the best is offered with it."""
+"""A runner-up ranked at least this share of the best is offered with it."""
 RANK_STRONG = 0.5
 """How much more keyword weight counts than hint weight when topics are ranked."""
 SMALL_TALK_SHARE = 3
@@ -78,6 +78,8 @@ SMALL_TALK_SHARE = 3
 PHRASE_GAP = 1
 """Other words allowed among a phrase's words ("drive me home" for "drive home")."""
 
+MAX_WORDS = 80
+"""Words of a text looked at: a question is asked in far fewer."""
 _CACHE_KEPT = 4096
 _STEMMERS = {"en": "english", "es": "spanish"}
 
@@ -265,10 +267,13 @@ class FaqMatcher:
         return self.get(verdict.answer) if verdict.answer is not None else None
 
     def classify(self, text: str) -> Verdict:
-        tokens = [self._correct(t) for t in _folded(text)] if text else []
+        tokens = [self._correct(t) for t in _folded(text)[:MAX_WORDS]] if text else []
         if not tokens:
             return NO_MATCH
         stems = [self._stem(t) for t in tokens]
+        places: dict[str, list[int]] = {}
+        for at, stem in enumerate(stems):
+            places.setdefault(stem, []).append(at)
         unknown = sum(
             1
             for token, stem in zip(tokens, stems, strict=True)
@@ -281,12 +286,16 @@ class FaqMatcher:
         # listed first: "how long do I fast" is about fasting, not about a visit's length.
         scored = sorted(
             (
-                (*self._score(topic, tokens, stems), index, topic)
+                (*self._score(topic, tokens, stems, places), index, topic)
                 for index, topic in enumerate(self._topics)
             ),
             key=lambda found: (-(found[0] + RANK_STRONG * found[1]), found[3]),
         )
-        substantial = [(score, topic) for score, _, _, _, topic in scored if not topic.small_talk]
+        substantial = [
+            (score, score + RANK_STRONG * strong, topic)
+            for score, strong, _, _, topic in scored
+            if not topic.small_talk
+        ]
         small = [(score, words, topic) for score, _, words, _, topic in scored if topic.small_talk]
         chat = (
             small[0][2]
@@ -302,23 +311,25 @@ class FaqMatcher:
         # a hint phrase or two hints answer it ("where is your office?").
         need = ACCEPT + UNKNOWN_COST * unknown if unknown else HINT_ONLY
         if substantial and substantial[0][0] >= need:
-            best, first = substantial[0]
+            _, best, first = substantial[0]
             if len(substantial) > 1:
-                runner_up, second = substantial[1]
-                if runner_up >= need and runner_up >= CLOSE * best:
+                runner_up, rank, second = substantial[1]
+                if runner_up >= need and rank >= CLOSE * best:
                     return Verdict(choices=(first.key, second.key))
             return Verdict(answer=first.key)
         return Verdict(answer=chat.key) if chat is not None else NO_MATCH
 
     def _score(
-        self, topic: _Topic, tokens: list[str], stems: list[str]
+        self, topic: _Topic, tokens: list[str], stems: list[str], places: dict[str, list[int]]
     ) -> tuple[float, float, int]:
         """The topic's score, the part of it keywords made, and how many words of the text
         its cues hold; each word counts for the topic's heaviest cue that holds it."""
         used: set[int] = set()
         total = strong = 0.0
         for cue in topic.cues:
-            found = _find(tokens, stems, cue, used, self._plain_words)
+            if cue.stems[0] not in places:
+                continue
+            found = _find(tokens, stems, places[cue.stems[0]], cue, used, self._plain_words)
             if found:
                 used.update(found)
                 total += cue.weight
@@ -371,6 +382,7 @@ def _squeeze(word: str) -> str:
 def _find(
     tokens: list[str],
     stems: list[str],
+    starts: list[int],
     cue: _Cue,
     used: set[int],
     plain_words: frozenset[str],
@@ -379,14 +391,14 @@ def _find(
     them, none of them counted for the topic yet ([] if nowhere)."""
     phrase = cue.stems
     if len(phrase) == 1:
-        for at, stem in enumerate(stems):
-            if stem == phrase[0] and at not in used:
+        for at in starts:
+            if at not in used:
                 token = tokens[at]
                 if token not in plain_words or token in cue.surfaces:
                     return [at]
         return []
-    for start, stem in enumerate(stems):
-        if stem != phrase[0] or start in used:
+    for start in starts:
+        if start in used:
             continue
         found, at, gaps = [start], start + 1, 0
         for wanted in phrase[1:]:
