@@ -227,6 +227,12 @@ class FaqMatcher:
             ordered = sorted(cues.values(), key=lambda cue: -cue.weight)
             topics.append(_Topic(key, tuple(ordered), small))
         self._topics = tuple(topics)
+        # Each topic's cues by their first stem, in the topic's order (heaviest first): a
+        # text is checked against the cues its own words can start, not against them all.
+        self._cues_by_stem: dict[str, list[tuple[int, int, _Cue]]] = {}
+        for index, topic in enumerate(self._topics):
+            for order, cue in enumerate(topic.cues):
+                self._cues_by_stem.setdefault(cue.stems[0], []).append((index, order, cue))
         # Small talk typed long ("helloo", "graciassss"), by its words with every run of a
         # letter as one ("perro" stays a dog).
         self._squeezed = {
@@ -284,10 +290,15 @@ class FaqMatcher:
         )
         # Keywords weigh more than hints in the ranking (RANK_STRONG), ties go to the topic
         # listed first: "how long do I fast" is about fasting, not about a visit's length.
+        candidates: dict[int, list[tuple[int, _Cue]]] = {}
+        for stem in places:
+            for index, order, cue in self._cues_by_stem.get(stem, ()):
+                candidates.setdefault(index, []).append((order, cue))
         scored = sorted(
             (
-                (*self._score(topic, tokens, stems, places), index, topic)
+                (*self._score(sorted(cues, key=_first), tokens, stems, places), index, topic)
                 for index, topic in enumerate(self._topics)
+                for cues in (candidates.get(index, []),)
             ),
             key=lambda found: (-(found[0] + RANK_STRONG * found[1]), found[3]),
         )
@@ -320,15 +331,18 @@ class FaqMatcher:
         return Verdict(answer=chat.key) if chat is not None else NO_MATCH
 
     def _score(
-        self, topic: _Topic, tokens: list[str], stems: list[str], places: dict[str, list[int]]
+        self,
+        cues: list[tuple[int, _Cue]],
+        tokens: list[str],
+        stems: list[str],
+        places: dict[str, list[int]],
     ) -> tuple[float, float, int]:
-        """The topic's score, the part of it keywords made, and how many words of the text
-        its cues hold; each word counts for the topic's heaviest cue that holds it."""
+        """A topic's score from its `cues` whose first stem is in the text (heaviest first),
+        the part of it keywords made, and how many words of the text its cues hold; each word
+        counts for the topic's heaviest cue that holds it."""
         used: set[int] = set()
         total = strong = 0.0
-        for cue in topic.cues:
-            if cue.stems[0] not in places:
-                continue
+        for _, cue in cues:
             found = _find(tokens, stems, places[cue.stems[0]], cue, used, self._plain_words)
             if found:
                 used.update(found)
@@ -369,6 +383,10 @@ class FaqMatcher:
             self._corrections.clear()
         self._corrections[token] = corrected
         return corrected
+
+
+def _first(item: tuple[int, _Cue]) -> int:
+    return item[0]
 
 
 _REPEATS = re.compile(r"(.)\1+")

@@ -112,15 +112,16 @@ def content() -> Content:
 FILES = sorted(CORPORA.glob("*/*.tsv"))
 
 
-def test_every_language_has_a_corpus() -> None:
-    assert {p.parent.name for p in FILES} >= set(LANGUAGES)
+def test_every_language_has_a_corpus_of_every_topic() -> None:
+    for lang in LANGUAGES:
+        assert {t for t, _ in corpus(CORPORA / lang / "dev.tsv")} == TOPICS, lang
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_corpus(content: Content, path: Path) -> None:
     lang = path.parent.name
     lines = corpus(path)
-    assert {t for t, _ in lines} == TOPICS, f"{path.name} lacks topics"
+    assert OFF_TOPIC in {t for t, _ in lines} and len({t for t, _ in lines}) > 1, path.name
     tallies = measure(content.faq(lang).matcher, lines)
     first, _, no_match = report(f"{lang}/{path.name}", tallies)
     misses = [m for t in sorted(tallies) for m in tallies[t].misses]
