@@ -93,17 +93,18 @@ REGIONS: Final[dict[str, tuple[str, ...]]] = {
 STOPWORDS: Final[frozenset[str]] = frozenset(
     " ".join(
         (
-            "i im me my mine we our us you your it its is are am was be been a an the of in on at to",
-            "from near outside around close by for with and or but now then just currently right here",
-            "there this that live living lives lived moved move moving stay staying based located",
-            "same as like time times zone zones timezone area city town state country place think",
-            "guess maybe probably not sure yes yeah no nope ok okay hello hi hey thanks thank please",
-            "what where which idk know dont home house hospital clinic earth world planet tomorrow",
-            "today pm am usually also too part side north south",
-            "yo soy estoy vivo vive vivimos estamos somos de del la el los las en y o u que mi mis su",
-            "tu aqui aca alli alla misma mismo igual hora horas horario zona tiempo pero ahora cerca",
-            "desde casa hospital clinica tierra mundo no si se hola gracias entiendo donde cual creo",
-            "ciudad estado pais lado parte norte sur manana hoy por favor bueno",
+            "i im me my mine we our us you your it its is are am was be been a an the of in",
+            "on at to from near outside around close by for with and or but now then just",
+            "currently right here there this that live living lives lived moved move moving",
+            "stay staying based located same as like time times zone zones timezone area city",
+            "town state country place think guess maybe probably not sure yes yeah no nope ok",
+            "okay hello hi hey thanks thank please what where which idk know dont home house",
+            "hospital clinic earth world planet tomorrow today pm am usually also too part",
+            "side north south yo soy estoy vivo vive vivimos estamos somos de del la el los",
+            "las en y o u que mi mis su tu aqui aca alli alla misma mismo igual hora horas",
+            "horario zona tiempo pero ahora cerca desde casa hospital clinica tierra mundo no",
+            "si se hola gracias entiendo donde cual creo ciudad estado pais lado parte norte",
+            "sur manana hoy por favor bueno",
         )
     ).split()
 )
