@@ -402,6 +402,8 @@ def _corrected(word: str, targets: tuple[str, ...]) -> str | None:
         return None
     best = found[0][1]
     closest = {name for name, distance, _ in found if distance == best}
+    if len(closest) > 1:  # "moday": Monday or today? A slip seldom changes the first letter.
+        closest = {name for name in closest if name[0] == word[0]}
     return closest.pop() if len(closest) == 1 else None
 
 
