@@ -28,6 +28,7 @@ from bot.content.catalogue import (
     VisitChangeError,
 )
 from bot.db.models import Patient
+from bot.services.appointments import AppointmentService
 from bot.services.errors import (
     BookingRefused,
     InviteRefused,
@@ -42,7 +43,6 @@ from bot.services.errors import (
     VisitChangeRefused,
     VisitOver,
 )
-from bot.services.appointments import AppointmentService
 from bot.services.invites import InviteService
 from bot.services.patients import PatientService
 from bot.services.visit_changes import VisitChangeService

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-
 from rapidfuzz.distance import OSA
 
 from bot.db.repository import Repository
