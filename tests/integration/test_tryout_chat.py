@@ -127,7 +127,8 @@ async def test_earlier_buttons_several_lines_and_an_invite_opened_by_its_link(
     # The QR code is a PNG file whose path is printed.
     [picture] = re.findall(r"\[picture saved: (\S+\.png)\]", output)
     assert Path(picture).parent == tmp_path
-    assert Path(picture).read_bytes().startswith(b"\x89PNG")
+    png = await asyncio.to_thread(Path(picture).read_bytes)
+    assert png.startswith(b"\x89PNG")
 
     # Someone else's chat: the patient pastes the link, and answers in several lines.
     script = f'{link}\n1\n"""\nhow long\nis recovery?\n"""\n/appointment\ntomorrow\\\n3pm\n1.2\n'
@@ -176,5 +177,5 @@ async def test_run_without_a_token_at_a_terminal_starts_the_chat(tmp_path: Path)
     assert first.startswith("No BOT_TOKEN yet, so this is the bot in your terminal")
     assert "BOT_TOKEN" in first and "./scripts/run" in first
     [log] = re.findall(r"log lines go to (\S+chat\.log)", text)
-    assert Path(log).is_file()
+    assert await asyncio.to_thread(Path(log).is_file)
     assert "Welcome" in text and "Traceback" not in text
