@@ -47,11 +47,9 @@ class PatientService:
 
     def describe_zone(self, zone: str, lang: str, place: str | None = None) -> str:
         """A zone as a place and its offset now: "Eastern Time (New York), UTC-5"; with the
-        place the patient named, "Dallas (UTC-6)"."""
+        place the patient named, "Dallas, UTC-6"."""
         offset = offset_label(zone, self.clock.now())
-        if place is not None:
-            return f"{place} ({offset})"
-        return f"{zone_label(zone, lang)}, {offset}"
+        return f"{place or zone_label(zone, lang)}, {offset}"
 
     async def set_timezone(self, patient: Patient, name: str) -> str:
         """Validate and store an IANA zone name; raises UnknownZone for anything else."""
