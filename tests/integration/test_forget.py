@@ -5,10 +5,10 @@ of one visit, a cancel of the other, the roster, a refused move of the visit the
 themselves, notices of both changes, a reschedule alert from a reminder's button, a crisis
 alert; their conversation is left half way, with another conversation of theirs beside it
 (a second destiny: the handler's ``state.clear()`` does not reach it), and the team's
-conversations still name the visits they changed. Then /forget, and every table (each cell),
-the SQLite file and its -wal, Redis (when the conversations are there) and the logs are
-scanned for the labels, the visits' times and the ids. (There is no check-in alert yet: when
-one comes, it belongs in this story.)"""
+conversations still name the visits they changed; the day after their own visit they answer
+the check-in "Not great", an alert to the team naming that visit. Then /forget, and every
+table (each cell), the SQLite file and its -wal, Redis (when the conversations are there) and
+the logs are scanned for the labels, the visits' times and the ids."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from bot.telegram.callbacks import ReminderCb, VisitAction, VisitCb
 from tests.conftest import DEFAULT_NOW
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer
-from tests.integration.harness import STAFF_ID, Harness, last_button, start_harness
+from tests.integration.harness import STAFF_ID, Harness, last_button, start_harness, texts_to
 from tests.integration.test_staff_telegram import NURSE, add_nurse, invite
 from tests.redis_support import REDIS_URL, harness_uses_redis, redis_prefix
 
@@ -62,8 +62,10 @@ async def clinic(
 
 
 async def texts_after(h: Harness, update: dict[str, Any]) -> list[str]:
-    sent = await h.feed(update)
-    return [r.params.get("text", "") for r in sent if r.method.lower() == "sendmessage"]
+    """What the sender of `update` got while it was handled (the outbox may send to others
+    meanwhile)."""
+    inner = update.get("message") or update["callback_query"]
+    return texts_to(await h.feed(update), inner["from"]["id"])
 
 
 async def touched_by_everything(h: Harness) -> dict[str, Any]:
@@ -149,6 +151,15 @@ async def touched_by_everything(h: Harness) -> dict[str, Any]:
     other = StorageKey(bot_id=h.app.bot.id, chat_id=PAT, user_id=PAT, destiny="reminders")
     await storage.set_state(other, "Booking:waiting_for_time")
     await storage.set_data(other, {"replace_id": visits[OWN], "label": LABEL})
+
+    # The day after their own visit: the check-in, answered "Not great": an alert naming it.
+    h.clock.set(OWN + timedelta(days=1, hours=1))
+    await h.app.reminders.run_due()
+    call = last_button(h.server, PAT, "Not great")
+    called = await texts_after(h, updates.callback_update(PAT, call))
+    assert any("asked the clinic team to call you" in t for t in called), called
+    await h.app.alerts.deliver_due()
+    assert any("check-in" in t.lower() for t in h.server.sent_texts(STAFF_ID))
 
     await h.command(PAT, "forget")
     [done] = await h.tap(PAT, "Yes, delete")

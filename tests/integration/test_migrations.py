@@ -98,17 +98,17 @@ async def test_every_migration_goes_down_to_nothing_and_up_again(engine: AsyncEn
     assert await schema_drift(engine) == []
 
 
-async def test_0008_gives_existing_visits_a_version_and_goes_down_and_up_again(
+async def test_0009_gives_existing_visits_a_version_and_goes_down_and_up_again(
     engine: AsyncEngine,
 ) -> None:
-    await upgrade(engine, "0007")
-    await seed(engine, "0007")
+    await upgrade(engine, "0008")
+    await seed(engine, "0008")
     await upgrade(engine)
     async with engine.connect() as conn:
         versions = await conn.execute(select(Base.metadata.tables["appointments"].c.version))
         assert list(versions.scalars()) == [1, 1]  # no version before: each starts at 1
     assert "webhook_updates" in await tables(engine)
-    await downgrade(engine, "0007")
+    await downgrade(engine, "0008")
     assert "webhook_updates" not in await tables(engine)
     await upgrade(engine)
     assert await schema_drift(engine) == []
@@ -153,6 +153,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             "attendance": None,
             "created_at": T0,
             "updated_at": T0,
+            "checkin": None,
             "version": 3,
         }
         for id_ in (1, 2)  # a double tap before 0004: one is cancelled there

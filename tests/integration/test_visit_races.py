@@ -207,7 +207,7 @@ async def test_a_staff_move_racing_the_patients_change(
         h, updates.callback_update(NURSE, move), release, updates.callback_update(PAT, confirm)
     )
     [saved] = texts(patient_sent, PAT)
-    assert "now is on" in saved and "November 27" in saved
+    assert "moved to" in saved and "November 27" in saved
     [told] = texts(staff_sent, NURSE)
     assert "while you were deciding" in told
     assert "Friday, November 27, 2026 at 1:00 PM EST" in told

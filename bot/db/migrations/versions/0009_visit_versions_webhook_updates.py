@@ -1,7 +1,7 @@
 """a version per visit; the webhook's handled updates
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-26 10:00:00
 
 `appointments.version` counts the changes of a visit's time, zone or status, so a patient's
@@ -18,8 +18,8 @@ from alembic import op
 
 import bot.db.types
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
