@@ -404,11 +404,11 @@ class Content:
     @cached_property
     def crisis_detector(self) -> CrisisDetector:
         """One detector over every language's lexicon: a patient may write in any language."""
-        lexicons = [
-            load_file(SafetyLexicon, path)
-            for path in (self.root / lang / "safety.toml" for lang in self.languages)
+        lexicons = {
+            lang: load_file(SafetyLexicon, path)
+            for lang, path in ((lang, self.root / lang / "safety.toml") for lang in self.languages)
             if path.exists()
-        ]
+        }
         if not lexicons:
             raise ContentError(f"{self.root}: no safety.toml with crisis phrases was found")
         return crisis_detector(lexicons)
