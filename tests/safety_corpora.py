@@ -16,6 +16,8 @@ A held-out folder is measured, never read to tune: do not look at its misses.
 
     .venv/bin/python -m tests.safety_corpora                 # figures for every folder
     .venv/bin/python -m tests.safety_corpora safety_dev --misses   # and what a dev folder missed
+    .venv/bin/python -m tests.safety_corpora safety_dev2 --half odd --misses  # tune on a half,
+    .venv/bin/python -m tests.safety_corpora safety_dev2 --half even          # check the other
 """
 
 from __future__ import annotations
@@ -123,9 +125,18 @@ class Score:
             yield f"  ordinary {group:<22} {hit:>3}/{total:<3} flagged"
 
 
-def score(check: Callable[[str], CrisisMatch | None], folder: str, lang: str) -> Score:
+def _half(lines: list[Line], half: str | None) -> list[Line]:
+    """Every other line (``odd`` or ``even``, counted from 1), or all of them."""
+    if half is None:
+        return lines
+    return lines[(0 if half == "odd" else 1) :: 2]
+
+
+def score(
+    check: Callable[[str], CrisisMatch | None], folder: str, lang: str, half: str | None = None
+) -> Score:
     result = Score(folder, lang)
-    for line in read(folder, lang, "crisis"):
+    for line in _half(read(folder, lang, "crisis"), half):
         match = check(line.text)
         right = caught(folder, line.category, match)
         result.recall[line.category][0] += right
@@ -135,7 +146,7 @@ def score(check: Callable[[str], CrisisMatch | None], folder: str, lang: str) ->
             result.missed.append(f"  {line.category}: {line.text!r} ({how})")
         elif match is not None and lang not in match.languages:
             result.wrong_language.append(f"  {line.text!r} ({', '.join(match.languages)})")
-    for line in read(folder, lang, "ordinary"):
+    for line in _half(read(folder, lang, "ordinary"), half):
         match = check(line.text)
         result.alarms[line.category][0] += match is not None
         result.alarms[line.category][1] += 1
@@ -152,11 +163,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--misses", action="store_true", help="also list misses and false alarms (never on held-out)"
     )
+    parser.add_argument(
+        "--half",
+        choices=("odd", "even"),
+        help="score every other line only: tune on one half of a dev corpus, check the other",
+    )
     args = parser.parse_args(argv)
     check = Content(ROOT / "messages").crisis_detector.check
     for folder in args.folders or folders():
         for lang in languages(folder):
-            result = score(check, folder, lang)
+            result = score(check, folder, lang, args.half)
             print("\n".join(result.report()))
             if args.misses:
                 if "heldout" in folder:

@@ -229,7 +229,9 @@ class SafetyLexicon(_Strict):
 
     @model_validator(mode="after")
     def _detector_accepts(self) -> SafetyLexicon:
-        crisis_detector([self])
+        # Exclusions need the compiled lexicon, so they are checked when the detector is
+        # built (Content.crisis_detector), naming the language.
+        CrisisDetector.validate([self.part("")])
         return self
 
     def part(self, language: str) -> LexiconPart:

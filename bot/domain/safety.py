@@ -43,7 +43,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.domain.safety_patterns import (
+from bot.domain.safety_patterns import (  # noqa: I001
     GAP_WORDS,
     MAX_PHRASE_LENGTH,
     MIN_STEM_LENGTH,
@@ -52,13 +52,11 @@ from bot.domain.safety_patterns import (
     Compiler,
     Frag,
     Item,
-    Mode,
-    atoms_regex,
-    gap_regex,
+    marked_trie_regex,
     parse_phrase,
     trie_regex,
 )
-from bot.domain.safety_text import Folds, fold_numbers, normalize, skeleton
+from bot.domain.safety_text import Folds, fold_numbers, normalize
 
 if TYPE_CHECKING:
     from bot.domain.safety_model import CrisisModel
@@ -139,6 +137,7 @@ class _Phrase:
     language: str
     source: str  # as written, for error messages
     items: tuple[Item, ...]
+    index: int = 0  # its place in its list, for error messages
 
 
 def _parse_at(raw: object, where: str) -> tuple[Item, ...]:
@@ -155,8 +154,8 @@ class _Hit:
 
 
 class _Screen:
-    """One compiled lexicon (as written, or in the skeleton spelling): crisis phrases,
-    exclusions, and the categories that do not alert staff (``quiet``)."""
+    """The compiled lexicon: crisis phrases, exclusions, and the categories that do not alert
+    staff (``quiet``)."""
 
     def __init__(
         self,
@@ -173,26 +172,15 @@ class _Screen:
             atoms = compiler.atoms(phrase.items)
             # Two phrases may compile alike (in the skeleton spelling); the first names it.
             self.owner.setdefault(atoms, _Hit(phrase.category, phrase.language))
-        self.plain: dict[str, _Hit] = {}
-        self.patterned: list[tuple[re.Pattern[str], _Hit]] = []
-        for atoms, hit in self.owner.items():
-            if all(isinstance(a, str) and a != WILDCARD for a in atoms):
-                self.plain["".join(str(a) for a in atoms)] = hit
-            else:
-                self.patterned.append((re.compile(atoms_regex(atoms)), hit))
-        # The most specific (longest) pattern names the category.
-        self.patterned.sort(key=lambda item: -len(item[0].pattern))
-        phrases = trie_regex(self.owner)
-        assert phrases is not None  # the detector always has at least one phrase
         # Everything in one alternation, searched once: the only cost of an ordinary message.
-        self.gate = re.compile(r"(?<!\w)(?:" + phrases + r")(?!\w)")
-        # A zero-width lookahead at each word start, capturing the longest phrase that starts
-        # there, so that matches starting inside an earlier (exclusion) match are still seen.
-        self.scanner = re.compile(r"(?<!\w)(?=(" + phrases + r")(?!\w))")
+        # Each phrase ends in an empty group: a match's lastindex names the phrase.
+        body, marks = marked_trie_regex(self.owner.items())
+        self.hits: list[_Hit] = marks
+        self.gate = re.compile(r"(?<!\w)(?:" + body + r")(?!\w)")
         excluded = [compiler.atoms(p.items) for p in exclusions]
         exclusion_body = trie_regex(excluded)
-        self.exclusion_scanner = (
-            re.compile(r"(?<!\w)(?=(" + exclusion_body + r")(?!\w))") if exclusion_body else None
+        self.exclusion = (
+            re.compile(r"(?<!\w)(?:" + exclusion_body + r")(?!\w)") if exclusion_body else None
         )
         # What can change the verdict of the gate's first match: an exclusion or a quiet
         # category. Without either in the text, the first match is the answer.
@@ -210,11 +198,19 @@ class _Screen:
         if gate is None:
             return None
         if self.cover is None or self.cover.search(norm) is None:
-            return self.hit_of(gate.group()), True
+            return self.hit_of(gate), True
+        # Closer: the longest match at each word start, of phrases and of exclusions.
+        starts = [0, *(i + 1 for i, ch in enumerate(norm) if ch == " ")]
         covered: list[tuple[int, int]] = []
-        if self.exclusion_scanner is not None:
-            covered = [m.span(1) for m in self.exclusion_scanner.finditer(norm)]
-        hits = [(m.span(1), self.hit_of(m.group(1))) for m in self.scanner.finditer(norm)]
+        hits: list[tuple[tuple[int, int], _Hit]] = []
+        for start in starts:
+            if self.exclusion is not None:
+                excluded = self.exclusion.match(norm, start)
+                if excluded is not None:
+                    covered.append(excluded.span())
+            found = self.gate.match(norm, start)
+            if found is not None:
+                hits.append((found.span(), self.hit_of(found)))
         hits = [h for h in hits if not _inside(h[0], covered)]
         quiet = [h for h in hits if h[1].category in self.quiet]
         quiet_spans = [span for span, _ in quiet]
@@ -225,14 +221,14 @@ class _Screen:
             return quiet[0][1], False
         return None
 
-    def hit_of(self, matched: str) -> _Hit:
-        hit = self.plain.get(matched)
-        if hit is not None:
-            return hit
-        for pattern, patterned_hit in self.patterned:
-            if pattern.fullmatch(matched):
-                return patterned_hit
-        raise AssertionError("matched text has no phrase")  # pragma: no cover
+    def hit_of(self, match: re.Match[str]) -> _Hit:
+        assert match.lastindex is not None
+        return self.hits[match.lastindex - 1]
+
+    def scan(self, norm: str) -> list[tuple[int, int]]:
+        """The span of the longest phrase at each word start of ``norm``."""
+        starts = [0, *(i + 1 for i, ch in enumerate(norm) if ch == " ")]
+        return [m.span() for m in (self.gate.match(norm, s) for s in starts) if m is not None]
 
 
 def _inside(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
@@ -292,7 +288,19 @@ class CrisisDetector:
         detector._build(parts, model)
         return detector
 
-    def _build(self, parts: Sequence[LexiconPart], model: CrisisModel | None) -> None:
+    @classmethod
+    def validate(cls, parts: Sequence[LexiconPart]) -> None:
+        """The checks of building a detector that need no compiled search (phrases, terms,
+        categories); what needs one (exclusions) is checked when the detector is built."""
+        cls.__new__(cls)._build(parts, None, compile_screen=False)
+
+    def _build(
+        self,
+        parts: Sequence[LexiconPart],
+        model: CrisisModel | None,
+        *,
+        compile_screen: bool = True,
+    ) -> None:
         if not parts or not any(p.categories for p in parts):
             raise ValueError("at least one crisis category is required")
         terms: dict[str, list[tuple[Item, ...]]] = {}
@@ -324,21 +332,23 @@ class CrisisDetector:
             if isinstance(part.exclusions, str) or not isinstance(part.exclusions, Sequence):
                 raise ValueError("exclusions must be a list of strings")
             excluded.extend(
-                _Phrase(None, part.language, str(raw), _parse_at(raw, f"exclusions[{index}]"))
+                _Phrase(
+                    None, part.language, str(raw), _parse_at(raw, f"exclusions[{index}]"), index
+                )
                 for index, raw in enumerate(part.exclusions)
             )
         quiet = frozenset(quiet_named - alerting)
-        exact = Compiler(terms, "exact")
-        loose = Compiler(terms, "loose")
+        compiler = Compiler(terms)
         try:
-            self._exact = _Screen(crisis, excluded, quiet, exact)
-            self._loose = _Screen(
-                crisis, self._loose_exclusions(crisis, excluded, loose), quiet, loose
-            )
+            if not compile_screen:
+                for phrase in [*crisis, *excluded]:
+                    compiler.atoms(phrase.items)
+                return
+            self._exact = _Screen(crisis, excluded, quiet, compiler)
         except ValueError as exc:
             raise ValueError(f"a phrase uses {exc}") from None
-        for index, phrase in enumerate(excluded):
-            self._check_exclusion(phrase, index)
+        for phrase in excluded:
+            self._check_exclusion(phrase)
         self._categories_seen = frozenset(h.category for h in self._exact.owner.values())
         self._words = {
             p.language: frozenset(normalize(w) for w in p.words) for p in parts if p.words
@@ -409,30 +419,18 @@ class CrisisDetector:
                         found.append(_Phrase(category, part.language, where, items))
         return found
 
-    @staticmethod
-    def _loose_exclusions(
-        crisis: Sequence[_Phrase], excluded: Sequence[_Phrase], loose: Compiler
-    ) -> list[_Phrase]:
-        """An exclusion whose skeleton is a crisis phrase's would switch that phrase off in
-        the numbers-and-leet variant, so it is left out there."""
-        crisis_atoms = {loose.atoms(p.items) for p in crisis}
-        return [p for p in excluded if loose.atoms(p.items) not in crisis_atoms]
-
-    def _check_exclusion(self, exclusion: _Phrase, index: int) -> None:
+    def _check_exclusion(self, exclusion: _Phrase) -> None:
         # Wildcards are tested with their bare stem, terms with their first phrase.
         sample = self._exact.compiler.sample(exclusion.items)
-        spans = [m.span(1) for m in self._exact.scanner.finditer(sample)]
+        spans = self._exact.scan(sample)
+        where = f"{exclusion.language} exclusions" if exclusion.language else "exclusions"
+        where = f"{where}[{exclusion.index}]: {exclusion.source!r}"
         if not spans:
+            raise ValueError(f"{where} does not contain any crisis phrase, so it would have no effect")
+        literal = all(i.kind == "word" for i in exclusion.items)
+        if literal and any(span == (0, len(sample)) for span in spans):
             raise ValueError(
-                f"exclusions[{index}]: {exclusion.source!r} does not contain any crisis "
-                "phrase, so it would have no effect"
-            )
-        if any(span == (0, len(sample)) for span in spans) and not any(
-            i.kind != "word" for i in exclusion.items
-        ):
-            raise ValueError(
-                f"exclusions[{index}]: {exclusion.source!r} is the same as a crisis phrase "
-                "and would switch it off entirely"
+                f"{where} is the same as a crisis phrase and would switch it off entirely"
             )
 
     @property
@@ -452,9 +450,9 @@ class CrisisDetector:
     def check(self, text: str | None) -> CrisisMatch | None:
         """The first crisis phrase in ``text`` that no exclusion covers, or None.
 
-        Every variant of the message (see :mod:`bot.domain.safety_text`) is searched with
-        the lexicon as written; then the numbers-and-leet variant of each, if it has a word
-        to fold, with the skeleton lexicon; then, if nothing matched, the learned layer.
+        Every variant of the message (see :mod:`bot.domain.safety_text`) is searched; then
+        the numbers-and-leet variants of each, if it has a word to fold; then, if nothing
+        matched, the learned layer.
         """
         if not text:
             return None
@@ -464,9 +462,8 @@ class CrisisDetector:
             if found is not None:
                 return self._match(found, variants[0][1])
         for words, plain in variants:
-            folded = fold_numbers(words, plain)
-            if folded is not None:
-                found = self._loose.first(skeleton(folded))
+            for folded in fold_numbers(words, plain):
+                found = self._exact.first(folded)
                 if found is not None:
                     return self._match(found, variants[0][1])
         if self._model is not None and self._model.flags(variants[0][1]):

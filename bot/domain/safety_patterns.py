@@ -17,20 +17,17 @@ spaces): words are escaped, a term is the prefix tree (trie) of its phrases, and
 lengths: linear, no runaway backtracking. Every phrase of a lexicon goes into one prefix tree
 (a shared start, a term included, is written once), so a message costs one search.
 
-Each phrase is compiled twice: as written, and in the "skeleton" spelling that the
-numbers-and-leet variant of a message is matched against (see :mod:`bot.domain.safety_text`).
-
 This module is pure: no aiogram, no database.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.domain.safety_text import normalize_phrase, skeleton_word
+from bot.domain.safety_text import normalize_phrase
 
 __all__ = [
     "GAP",
@@ -42,6 +39,7 @@ __all__ = [
     "Frag",
     "Item",
     "parse_phrase",
+    "marked_trie_regex",
     "trie_regex",
 ]
 
@@ -51,8 +49,6 @@ WILDCARD = "*"
 GAP = "..."
 GAP_WORDS = 4
 """The most words a ``...`` in a phrase stands for."""
-
-Mode = Literal["exact", "loose"]
 
 _ITEM_RE = re.compile(r"(\{[^{}]*\}|\.\.\.|…)")
 _TERM_RE = re.compile(r"^\{([a-z][a-z0-9_]*)(\?)?\}$")
@@ -143,18 +139,16 @@ def gap_regex(size: int) -> str:
 
 
 class Compiler:
-    """Turns parsed phrases into atoms, resolving terms, for one spelling (``mode``).
+    """Turns parsed phrases into atoms, resolving terms.
 
     ``terms`` maps a term's name to its parsed phrases. A term used by a phrase is compiled
     once (its prefix tree as one fragment) and kept.
     """
 
-    def __init__(self, terms: Mapping[str, Sequence[tuple[Item, ...]]], mode: Mode) -> None:
+    def __init__(self, terms: Mapping[str, Sequence[tuple[Item, ...]]]) -> None:
         self.terms = terms
-        self.mode = mode
         self._compiled: dict[str, str] = {}
         self._resolving: list[str] = []
-        self._word: Callable[[str], str] = skeleton_word if mode == "loose" else _same
 
     def atoms(self, items: Sequence[Item]) -> tuple[Atom, ...]:
         out: list[Atom] = []
@@ -170,7 +164,7 @@ class Compiler:
             if item.kind == "term":
                 out.append(Frag(self.term(item.value)))
             else:
-                word = self._word(item.value)
+                word = item.value
                 if word.endswith(WILDCARD):
                     out.extend(word[:-1])
                     out.append(WILDCARD)
@@ -208,25 +202,28 @@ class Compiler:
         return " ".join(words)
 
 
-def _same(word: str) -> str:
-    return word
-
-
 class _Trie:
-    """Prefix tree of atoms, rendered as one regex alternation with shared prefixes factored."""
+    """Prefix tree of atoms, rendered as one regex alternation with shared prefixes factored.
+
+    With ``marked``, each phrase's end is rendered as an empty capturing group, numbered in
+    the order they are written, so a match's ``lastindex`` tells which phrase it was
+    (:attr:`marks` holds each group's phrase, in group order)."""
 
     _END = ""
 
-    def __init__(self) -> None:
+    def __init__(self, *, marked: bool = False) -> None:
         self.root: dict[Any, Any] = {}
+        self.marked = marked
+        self.marks: list[Any] = []
 
-    def add(self, atoms: Sequence[Atom]) -> None:
+    def add(self, atoms: Sequence[Atom], key: Any = True) -> None:
         node = self.root
         for atom in atoms:
             node = node.setdefault(atom, {})
-        node[self._END] = True
+        node.setdefault(self._END, key)
 
     def regex(self) -> str:
+        self.marks = []
         return self._node_regex(self.root)
 
     def _node_regex(self, node: dict[Any, Any]) -> str:
@@ -239,6 +236,11 @@ class _Trie:
                 key=lambda item: _atom_order(item[0]),
             )
         ]
+        if self.marked and terminal:
+            # Longer phrases first; ending here is the last alternative.
+            self.marks.append(node[self._END])
+            branches.append("()")
+            return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
         if not branches:
             return ""
         body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
@@ -260,14 +262,64 @@ def _atom_order(atom: Atom) -> tuple[int, str]:
     return (2, atom) if atom == WILDCARD else (0, atom)
 
 
-def trie_regex(phrases: Iterable[Sequence[Atom]]) -> str | None:
+BIG_FRAGMENT = 200
+"""A fragment this long (a term of many phrases) is written once for all the phrases that end
+with it, rather than once per beginning (see :func:`_factor_tails`)."""
+
+
+def _factor_tails(phrases: Iterable[tuple[Sequence[Atom], Any]]) -> list[tuple[tuple[Atom, ...], Any]]:
+    """Phrases that end alike from their largest fragment on, merged into one.
+
+    A prefix tree writes a shared beginning once, but a term at the end of many different
+    beginnings ("thoughts of {kill myself}", "urge to {kill myself}") would be written once
+    per beginning. Here phrases with the same key and the same tail from their largest
+    fragment on become one phrase: the alternation of their beginnings, then the tail once.
+    """
+    groups: dict[tuple[tuple[Atom, ...], Any], list[tuple[Atom, ...]]] = {}
+    out: list[tuple[tuple[Atom, ...], Any]] = []
+    for atoms, key in phrases:
+        atoms = tuple(atoms)
+        sizes = [(len(a.regex), i) for i, a in enumerate(atoms) if isinstance(a, Frag)]
+        size, index = max(sizes, default=(0, 0))
+        if size < BIG_FRAGMENT or index == 0:
+            out.append((atoms, key))
+            continue
+        groups.setdefault((atoms[index:], key), []).append(atoms[:index])
+    for (tail, key), heads in groups.items():
+        if len(heads) == 1:
+            out.append((heads[0] + tail, key))
+            continue
+        # Each head ends before the fragment; a head ending in a space keeps it outside.
+        spaced = [h[:-1] for h in heads if h and h[-1] == " "]
+        bare = [h for h in heads if not h or h[-1] != " "]
+        if spaced:
+            body = trie_regex(spaced, factor=False)
+            out.append(((Frag(f"(?:{body})"), " ", *tail), key))
+        if bare:
+            body = trie_regex(bare, factor=False)
+            out.append(((Frag(f"(?:{body})"), *tail), key))
+    return out
+
+
+def trie_regex(phrases: Iterable[Sequence[Atom]], *, factor: bool = True) -> str | None:
     """One alternation of every phrase's atoms, shared prefixes written once; None if none."""
     trie = _Trie()
     empty = True
-    for atoms in phrases:
+    listed = [(tuple(a), True) for a in phrases]
+    for atoms, _ in _factor_tails(listed) if factor else listed:
         trie.add(atoms)
         empty = False
     return None if empty else trie.regex()
+
+
+def marked_trie_regex(phrases: Iterable[tuple[Sequence[Atom], Any]]) -> tuple[str, list[Any]]:
+    """Like :func:`trie_regex`, with each phrase's end an empty group: the regex, and the key
+    of each group in order (group ``n`` is ``keys[n - 1]``)."""
+    trie = _Trie(marked=True)
+    for atoms, key in _factor_tails(phrases):
+        trie.add(atoms, key)
+    body = trie.regex()
+    return body, trie.marks
 
 
 def atoms_regex(atoms: Sequence[Atom]) -> str:

@@ -21,11 +21,12 @@ the bot may write to dodge it, while FAQ matching of ordinary text would only ge
   those scripts still matches itself). Both sides are folded: the lexicon's phrases too.
 - **A capital I standing for l** inside a lowercase word ("kiII myseIf") is read as l, in a
   variant of its own.
-- **Numbers and leet** (a variant matched against a second, "skeleton" lexicon): standalone
-  "2" -> "to", "4" -> "for", "u" -> "you", "ur" -> "your", "r" -> "are", a few number words
-  ("4ever", "2nite"), and in a word that mixes letters with digits, "@", "$" or "!": 0 -> o,
-  1 -> i, 3 -> e, 4 -> a, 5 -> s, 7 -> t, @ -> a, $ -> s, ! -> i. Since "1" may stand for "i"
-  or "l", both sides then become a skeleton where "l" is "i" and "too"/"two" are "to".
+- **Numbers and leet** (variants of their own): standalone "2" -> "to", "4" -> "for", "u" ->
+  "you", "ur" -> "your", "r" -> "are", a few number words ("4ever", "2nite"), and in a word
+  that mixes letters with digits, "@", "$" or "!": 0 -> o, 1 -> i, 3 -> e, 4 -> a, 5 -> s,
+  7 -> t, @ -> a, $ -> s, ! -> i. Since "1" may stand for "i" or "l" ("ki11"), a word with a
+  "1" is read both ways. "too" and "two" are read as "to" everywhere, on both sides, so that
+  "took 2 many" is "took too many".
 - **Letters spaced or split by punctuation** ("k i l l", "k.i.l.l", "q u i e r o  m o r i r":
   one separator between letters, a wider gap between words) are joined; two pieces that make
   a word of the lexicon ("sui cide", "over dose") are joined; words run together in a hashtag
@@ -57,8 +58,7 @@ __all__ = [
     "normalize",
     "normalize_phrase",
     "punct_to_spaces",
-    "skeleton",
-    "skeleton_word",
+    "to_for_too",
 ]
 
 # Curly and look-alike quotes folded to their ASCII forms before anything else happens.
@@ -219,7 +219,7 @@ def normalize_phrase(text: str) -> str:
     """A lexicon phrase as the screen reads it, with its ``*`` wildcards kept (its letters of
     other scripts folded as small letters: see :func:`_screen_words`)."""
     words = _screen_words(text, TEXT_TABLE, small_first=True)
-    return _PUNCT_KEEP_STAR_RE.sub(" ", words).strip()
+    return to_for_too(_PUNCT_KEEP_STAR_RE.sub(" ", words).strip())
 
 
 # --- numbers and leet (the variant checked against the skeleton lexicon) -----------------------
@@ -245,27 +245,28 @@ SHORT_WORDS: dict[str, str] = {"u": "you", "ur": "your", "r": "are"}
 LEET_TABLE = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
 )
+LEET_L_TABLE = LEET_TABLE | str.maketrans({"1": "l"})
 FOLD_CHAR_RE = re.compile(r"[0-9@$]")
+_ONE_IN_WORD_RE = re.compile(r"[^\W\d_]1|1[^\W\d_]")
+_TRAILING_BANG_RE = re.compile(r"!+(?= |$)")
 _BANG_IN_WORD_RE = re.compile(r"\w!+\w")
 # The punctuation step, except that "@", "$" and "!" are kept for the leet fold.
 _PUNCT_KEEP_LEET_RE = re.compile(r"[^\w@$!]+|_+")
 _SHORT_WORD_RE = re.compile(r"\b(?:ur?|r)\b")
-SKELETON_WORDS = {"too": "to", "two": "to"}
 _SKELETON_WORD_RE = re.compile(r"\bt(?:oo|wo)\b")
-_LEET_WORD_CHARS = re.compile(r"[@$!]")
 
 
-def fold_word(word: str) -> str:
+def fold_word(word: str, table: dict[int, str] = LEET_TABLE) -> str:
     """One word of the leet variant: a number word, or its digits and symbols as letters."""
     replacement = _NUMBER_WORDS.get(word)
     if replacement is not None:
         return replacement
     if not any(ch.isalpha() for ch in word):
         return word  # a number ("911", "10", "$100"): never leet
-    return word.translate(LEET_TABLE)
+    return word.translate(table)
 
 
-def _fold_leet(text: str) -> str:
+def _fold_leet(text: str, table: dict[int, str]) -> str:
     """Fold every word of space-separated ``text`` that has a digit, "@", "$" or "!".
 
     One fast character-class search finds those characters and each hit is widened to its
@@ -282,7 +283,7 @@ def _fold_leet(text: str) -> str:
         if end < 0:
             end = len(text)
         parts.append(text[done:start])
-        parts.append(fold_word(text[start:end]))
+        parts.append(fold_word(text[start:end], table))
         done = end
     parts.append(text[done:])
     return "".join(parts)
@@ -291,56 +292,43 @@ def _fold_leet(text: str) -> str:
 _LEET_HIT_RE = re.compile(r"[0-9@$!]")
 
 
-def fold_numbers(words: str, plain: str) -> str | None:
-    """The numbers-and-leet variant of a message, or None if it would equal ``plain``.
+def fold_numbers(words: str, plain: str) -> list[str]:
+    """The numbers-and-leet variants of a message: none if there is nothing to fold, one, or
+    two when a "1" in a word may be an "i" or an "l".
 
     ``words`` is the message casefolded with punctuation still in, ``plain`` the same
     after the punctuation step. Cheap substring tests come first, so that a message with
     nothing to fold costs almost nothing.
     """
-    folded = plain
     has_digit = FOLD_CHAR_RE.search(words) is not None
     has_bang = "!" in words and _BANG_IN_WORD_RE.search(words) is not None
-    if has_digit or has_bang:
-        if has_bang or "@" in words or "$" in words:
-            spaced = _PUNCT_KEEP_LEET_RE.sub(" ", words).strip()
-            # A "!" ending a word is punctuation ("help!"), one inside it a letter ("d!e").
-            spaced = re.sub(r"!+(?= |$)", "", spaced)
-            folded = _PUNCT_RE.sub(" ", _fold_leet(spaced)).strip()
-        else:
-            folded = _fold_leet(plain)
-    padded = f" {folded} "
-    # Spelled out rather than a loop over SHORT_WORDS: this runs for every message.
-    if " u " in padded or " r " in padded or " ur " in padded:
-        folded = _SHORT_WORD_RE.sub(lambda m: SHORT_WORDS[m.group()], folded)
-    return None if folded == plain else folded
+    padded = f" {plain} "
+    short = " u " in padded or " r " in padded or " ur " in padded
+    if not (has_digit or has_bang or short):
+        return []
+    source = plain
+    if has_bang or "@" in words or "$" in words:
+        spaced = _PUNCT_KEEP_LEET_RE.sub(" ", words).strip()
+        # A "!" ending a word is punctuation ("help!"), one inside it a letter ("d!e").
+        source = _TRAILING_BANG_RE.sub("", spaced)
+    found: list[str] = []
+    tables = (LEET_TABLE, LEET_L_TABLE) if _ONE_IN_WORD_RE.search(source) else (LEET_TABLE,)
+    for table in tables:
+        folded = _fold_leet(source, table) if has_digit or has_bang or source != plain else plain
+        folded = _PUNCT_RE.sub(" ", folded).strip()
+        if short:
+            folded = _SHORT_WORD_RE.sub(lambda m: SHORT_WORDS[m.group()], folded)
+        folded = to_for_too(folded)
+        if folded != plain and folded not in found:
+            found.append(folded)
+    return found
 
 
-def skeleton(norm: str) -> str:
-    """Reduce normalized text to the form in which "1", "i" and "l" are one letter.
-
-    The leet variant has already turned a "1" into "i"; it may have stood for "l"
-    ("ki11"), so "l" becomes "i" as well, on both the message and the lexicon side; and
-    "too" and "two" become "to", the word a standalone "2" was folded to.
-    """
-    norm = norm.replace("l", "i")
-    if "too" in norm or "two" in norm:
-        norm = _SKELETON_WORD_RE.sub("to", norm)
-    return norm
-
-
-def skeleton_word(word: str) -> str:
-    """One lexicon word as the skeleton lexicon spells it (see :func:`skeleton`)."""
-    if word.endswith("*"):
-        stem = word[:-1]
-        if FOLD_CHAR_RE.search(stem) and any(ch.isalpha() for ch in stem):
-            stem = stem.translate(LEET_TABLE)
-        return stem.replace("l", "i") + "*"
-    word = SHORT_WORDS.get(word, word)
-    if FOLD_CHAR_RE.search(word):
-        word = fold_word(word)
-    word = word.replace("l", "i")
-    return SKELETON_WORDS.get(word, word)
+def to_for_too(plain: str) -> str:
+    """ "too" and "two" read as "to" (a standalone "2" is folded to "to"), on both sides."""
+    if "too" in plain or "two" in plain:
+        return _SKELETON_WORD_RE.sub("to", plain)
+    return plain
 
 
 # --- the variants of one message ------------------------------------------------------------------
@@ -401,7 +389,7 @@ class Folds:
         seen: set[str] = set()
 
         def add(words: str) -> None:
-            plain = punct_to_spaces(words)
+            plain = to_for_too(punct_to_spaces(words))
             if plain and plain not in seen:
                 seen.add(plain)
                 found.append((words, plain))
