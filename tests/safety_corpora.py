@@ -133,7 +133,11 @@ def _half(lines: list[Line], half: str | None) -> list[Line]:
 
 
 def score(
-    check: Callable[[str], CrisisMatch | None], folder: str, lang: str, half: str | None = None
+    check: Callable[[str], CrisisMatch | None],
+    folder: str,
+    lang: str,
+    half: str | None = None,
+    explain: Callable[[str], str | None] | None = None,
 ) -> Score:
     result = Score(folder, lang)
     for line in _half(read(folder, lang, "crisis"), half):
@@ -151,7 +155,8 @@ def score(
         result.alarms[line.category][0] += match is not None
         result.alarms[line.category][1] += 1
         if match is not None:
-            result.flagged.append(f"  {line.category}: {line.text!r} (as {match.category})")
+            why = explain(line.text) if explain is not None else match.category
+            result.flagged.append(f"  {line.category}: {line.text!r} ({why})")
     return result
 
 
@@ -168,11 +173,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         choices=("odd", "even"),
         help="score every other line only: tune on one half of a dev corpus, check the other",
     )
+    parser.add_argument(
+        "--lexicon-only", action="store_true", help="without the learned layer"
+    )
     args = parser.parse_args(argv)
-    check = Content(ROOT / "messages").crisis_detector.check
+    detector = Content(ROOT / "messages").crisis_detector
+    if args.lexicon_only:
+        detector = detector.with_model(None)
+    check = detector.check
     for folder in args.folders or folders():
         for lang in languages(folder):
-            result = score(check, folder, lang, args.half)
+            result = score(check, folder, lang, args.half, detector.explain)
             print("\n".join(result.report()))
             if args.misses:
                 if "heldout" in folder:

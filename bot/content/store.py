@@ -44,9 +44,13 @@ from bot.content.schemas import (
 )
 from bot.domain.faq import FaqEntry, FaqMatcher
 from bot.domain.safety import CrisisDetector
+from bot.domain.safety_model import CrisisModel
 from scheduler.data_file import DataFileError, SourceLines, parse_toml, read_text, validate_file
 from scheduler.plan import Plan
 from scheduler.plan_loading import load_plan, parse_plan
+
+SAFETY_MODEL = "safety_model.json"
+"""The crisis screen's learned layer, trained by scripts/train_safety_model.py."""
 
 if TYPE_CHECKING:
     from bot.content.catalogue import Message
@@ -403,7 +407,20 @@ class Content:
 
     @cached_property
     def crisis_detector(self) -> CrisisDetector:
-        """One detector over every language's lexicon: a patient may write in any language."""
+        """One detector over every language's lexicon (a patient may write in any language),
+        with the learned layer of `safety_model.json` when there is one."""
+        model_path = self.root / SAFETY_MODEL
+        if not model_path.exists():
+            return self.crisis_detector_without_model
+        try:
+            model = CrisisModel.from_data(json.loads(read_text(model_path)))
+        except (ValueError, DataFileError) as exc:
+            raise ContentError(f"{model_path}: {exc}") from exc
+        return self.crisis_detector_without_model.with_model(model)
+
+    @cached_property
+    def crisis_detector_without_model(self) -> CrisisDetector:
+        """The lexicons alone (what the learned layer is trained beside)."""
         lexicons = {
             lang: load_file(SafetyLexicon, path)
             for lang, path in ((lang, self.root / lang / "safety.toml") for lang in self.languages)
@@ -411,7 +428,10 @@ class Content:
         }
         if not lexicons:
             raise ContentError(f"{self.root}: no safety.toml with crisis phrases was found")
-        return crisis_detector(lexicons)
+        try:
+            return crisis_detector(lexicons)
+        except ValueError as exc:
+            raise ContentError(f"{self.root}: safety.toml: {exc}") from exc
 
     # --- rendering ----------------------------------------------------------------------
     def template_name(self, name: str, lang: str) -> str:

@@ -38,6 +38,7 @@ This module is pure: no aiogram, no database.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -151,6 +152,7 @@ def _parse_at(raw: object, where: str) -> tuple[Item, ...]:
 class _Hit:
     category: str
     language: str
+    source: str = ""  # the phrase as written, for explain()
 
 
 class _Screen:
@@ -171,7 +173,9 @@ class _Screen:
             assert phrase.category is not None
             atoms = compiler.atoms(phrase.items)
             # Two phrases may compile alike (in the skeleton spelling); the first names it.
-            self.owner.setdefault(atoms, _Hit(phrase.category, phrase.language))
+            self.owner.setdefault(
+                atoms, _Hit(phrase.category, phrase.language, phrase.source)
+            )
         # Everything in one alternation, searched once: the only cost of an ordinary message.
         # Each phrase ends in an empty group: a match's lastindex names the phrase.
         body, marks = marked_trie_regex(self.owner.items())
@@ -416,7 +420,8 @@ class CrisisDetector:
                 for a in first:
                     for b in then:
                         items = (*a, Item("gap", size=pattern.within), *b)
-                        found.append(_Phrase(category, part.language, where, items))
+                        source = f"{where}: {' | '.join(pattern.first)} ... {' | '.join(pattern.then)}"
+                        found.append(_Phrase(category, part.language, source, items))
         return found
 
     def _check_exclusion(self, exclusion: _Phrase) -> None:
@@ -432,6 +437,21 @@ class CrisisDetector:
             raise ValueError(
                 f"{where} is the same as a crisis phrase and would switch it off entirely"
             )
+
+    def with_model(self, model: CrisisModel | None) -> CrisisDetector:
+        """The same lexicon with ``model`` as its learned layer (or none)."""
+        other = copy.copy(self)
+        other._model = model
+        return other
+
+    @property
+    def model(self) -> CrisisModel | None:
+        return self._model
+
+    def plain(self, text: str) -> str:
+        """``text`` as the screen reads it (its first variant): what the model is trained on."""
+        variants = self._folds.variants(text)
+        return variants[0][1] if variants else ""
 
     @property
     def categories(self) -> frozenset[str]:
@@ -466,9 +486,21 @@ class CrisisDetector:
                 found = self._exact.first(folded)
                 if found is not None:
                     return self._match(found, variants[0][1])
-        if self._model is not None and self._model.flags(variants[0][1]):
+        if self._model is not None and variants and self._model.flags(variants[0][1]):
             return CrisisMatch(LEARNED, True, self._languages(variants[0][1], ""))
         return None
+
+    def explain(self, text: str) -> str | None:
+        """The phrase (as written in the lexicon) that made ``text`` match, or "learned";
+        for people tuning the lexicon, never for logs (it may echo the message)."""
+        variants = self._folds.variants(text)
+        candidates = [plain for _, plain in variants]
+        candidates += [f for words, plain in variants for f in fold_numbers(words, plain)]
+        for plain in candidates:
+            found = self._exact.first(plain)
+            if found is not None:
+                return f"{found[0].language}:{found[0].category}: {found[0].source}"
+        return "learned" if self.check(text) is not None else None
 
     def _match(self, found: tuple[_Hit, bool], plain: str) -> CrisisMatch:
         hit, alert = found
