@@ -193,6 +193,9 @@ class CrisisCategory(_Strict):
     alert_staff: bool = True
     phrases: tuple[Phrase, ...] = Field(min_length=1)
     pattern: tuple[ProximityPattern, ...] = ()
+    # Phrases that count only when they are (almost) the whole message: "suicide" alone is a
+    # cry for help, "suicide risk" in a question is not.
+    alone: tuple[Phrase, ...] = ()
 
 
 class SafetyExclusions(_Strict):
@@ -245,6 +248,7 @@ class SafetyLexicon(_Strict):
                 for c in self.category
             },
             quiet=[c.key for c in self.category if not c.alert_staff],
+            alone={c.key: c.alone for c in self.category if c.alone},
             terms=self.terms,
             emoji=self.emoji,
             words=self.language_words,

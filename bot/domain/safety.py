@@ -13,9 +13,9 @@ by Unicode's confusable skeletons, invisible characters, accents, spaced letters
 emoji, leet) into one or more variants; every variant is searched with one alternation of the
 whole lexicon; an ordinary message costs that one search.
 
-**Exclusions** are longer phrases that neutralize a crisis match lying entirely inside them,
-for example the general question "can you overdose" around the crisis phrase "overdose".
-A crisis phrase elsewhere in the same message still triggers.
+**Exclusions** are longer phrases that neutralize a crisis match they cover (that overlaps them
+and ends within them), for example "overdosed on chocolate" around "i overdosed". A crisis
+phrase elsewhere in the same message still triggers.
 
 **Quiet categories** (``alert_staff = false`` in the lexicon, e.g. suicidal thoughts in the
 past asked about with a question) cover a crisis match lying entirely inside them, like an
@@ -75,6 +75,8 @@ __all__ = [
     "normalize",
 ]
 
+ALONE_WORDS = 3
+"""A message of at most this many words is checked for the phrases that count alone."""
 MAX_WITHIN = 6
 """The most words a :class:`Proximity` pattern lets stand between its two families."""
 LEARNED = "learned"
@@ -124,6 +126,7 @@ class LexiconPart:
     terms: Mapping[str, Sequence[str]] = field(default_factory=dict)
     emoji: Mapping[str, str] = field(default_factory=dict)
     words: Sequence[str] = ()
+    alone: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 def check_phrase(raw: str) -> str:
@@ -194,7 +197,7 @@ class _Screen:
             re.compile(r"(?<!\w)(?:" + "|".join(cover) + r")(?!\w)") if cover else None
         )
 
-    def first(self, norm: str) -> tuple[_Hit, bool] | None:
+    def first(self, norm: str) -> tuple[_Hit, bool, tuple[int, int]] | None:
         """The first match in normalized ``norm`` that no exclusion covers, and that no
         match of a quiet category (past ideation) covers, with True; else the first quiet
         match, with False."""
@@ -202,7 +205,7 @@ class _Screen:
         if gate is None:
             return None
         if self.cover is None or self.cover.search(norm) is None:
-            return self.hit_of(gate), True
+            return self.hit_of(gate), True, gate.span()
         # Closer: the longest match at each word start, of phrases and of exclusions.
         starts = [0, *(i + 1 for i, ch in enumerate(norm) if ch == " ")]
         covered: list[tuple[int, int]] = []
@@ -220,9 +223,9 @@ class _Screen:
         quiet_spans = [span for span, _ in quiet]
         for span, hit in hits:
             if hit.category not in self.quiet and not _inside(span, quiet_spans):
-                return hit, True
+                return hit, True, span
         if quiet:
-            return quiet[0][1], False
+            return quiet[0][1], False, quiet[0][0]
         return None
 
     def hit_of(self, match: re.Match[str]) -> _Hit:
@@ -235,9 +238,19 @@ class _Screen:
         return [m.span() for m in (self.gate.match(norm, s) for s in starts) if m is not None]
 
 
+@dataclass(frozen=True)
+class _Found:
+    hit: _Hit
+    alert: bool
+    span: tuple[int, int]
+    text: str  # the variant it was found in
+
+
 def _inside(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether ``span`` is covered by one of ``spans``: it overlaps it and does not go on
+    past its end ("i tried to kill myself" inside "tried to kill myself when i was 19")."""
     start, end = span
-    return any(s <= start and end <= e for s, e in spans)
+    return any(s < end and start < e and end <= e for s, e in spans)
 
 
 class CrisisDetector:
@@ -324,6 +337,7 @@ class CrisisDetector:
         alerting: set[str] = set()
         quiet_named: set[str] = set()
         excluded: list[_Phrase] = []
+        alone: list[_Phrase] = []
         for part in parts:
             quiet_set = set(part.quiet)
             unknown = sorted(quiet_set - set(part.categories))
@@ -333,6 +347,13 @@ class CrisisDetector:
             alerting |= set(part.categories) - quiet_set
             crisis.extend(self._categories(part, owner))
             crisis.extend(self._proximity(part))
+            for category, listed in part.alone.items():
+                if category not in part.categories:
+                    raise ValueError(f"alone phrases of category {category!r}, which has none")
+                alone.extend(
+                    _Phrase(category, part.language, str(raw), _parse_at(raw, f"{category} alone[{i}]"))
+                    for i, raw in enumerate(listed)
+                )
             if isinstance(part.exclusions, str) or not isinstance(part.exclusions, Sequence):
                 raise ValueError("exclusions must be a list of strings")
             excluded.extend(
@@ -345,10 +366,11 @@ class CrisisDetector:
         compiler = Compiler(terms)
         try:
             if not compile_screen:
-                for phrase in [*crisis, *excluded]:
+                for phrase in [*crisis, *excluded, *alone]:
                     compiler.atoms(phrase.items)
                 return
             self._exact = _Screen(crisis, excluded, quiet, compiler)
+            self._alone = _Screen(alone, (), frozenset(), compiler) if alone else None
         except ValueError as exc:
             raise ValueError(f"a phrase uses {exc}") from None
         for phrase in excluded:
@@ -373,6 +395,27 @@ class CrisisDetector:
         for words in self._words.values():
             vocabulary |= words
         self._folds = Folds(vocabulary, {p.language: p.emoji for p in parts})
+        by_language: dict[str, set[str]] = {}
+        for phrase in crisis:
+            by_language.setdefault(phrase.language, set()).update(
+                i.value.rstrip(WILDCARD) for i in phrase.items if i.kind == "word"
+            )
+        for part in parts:
+            for phrases in part.terms.values():
+                for raw in phrases:
+                    by_language.setdefault(part.language, set()).update(
+                        i.value.rstrip(WILDCARD) for i in parse_phrase(raw) if i.kind == "word"
+                    )
+        # A word of one language's lexicon and no other's tells that language.
+        self._own_words = {
+            lang: frozenset(
+                w
+                for w in words
+                if not any(w in other for o, other in by_language.items() if o != lang)
+            )
+            for lang, words in by_language.items()
+            if lang
+        }
         self._model = model
 
     @staticmethod
@@ -477,51 +520,68 @@ class CrisisDetector:
         if not text:
             return None
         variants = self._folds.variants(text)
+        found = self._first(variants)
+        if found is not None:
+            return self._match(found, variants[0][1])
+        if self._model is not None and any(self._model.flags(plain) for _, plain in variants):
+            return CrisisMatch(LEARNED, True, self._languages(variants[0][1], ""))
+        return None
+
+    def _first(self, variants: Sequence[tuple[str, str]]) -> _Found | None:
+        """The lexicon's verdict on the variants: each as it is, then its numbers and leet."""
         for _, plain in variants:
             found = self._exact.first(plain)
+            if found is None and self._alone is not None and plain.count(" ") < ALONE_WORDS:
+                found = self._alone.first(plain)
             if found is not None:
-                return self._match(found, variants[0][1])
+                return _Found(*found, plain)
         for words, plain in variants:
             for folded in fold_numbers(words, plain):
                 found = self._exact.first(folded)
                 if found is not None:
-                    return self._match(found, variants[0][1])
-        if self._model is not None and variants and self._model.flags(variants[0][1]):
-            return CrisisMatch(LEARNED, True, self._languages(variants[0][1], ""))
+                    return _Found(*found, folded)
         return None
 
     def explain(self, text: str) -> str | None:
         """The phrase (as written in the lexicon) that made ``text`` match, or "learned";
         for people tuning the lexicon, never for logs (it may echo the message)."""
-        variants = self._folds.variants(text)
-        candidates = [plain for _, plain in variants]
-        candidates += [f for words, plain in variants for f in fold_numbers(words, plain)]
-        for plain in candidates:
-            found = self._exact.first(plain)
-            if found is not None:
-                return f"{found[0].language}:{found[0].category}: {found[0].source}"
+        found = self._first(self._folds.variants(text))
+        if found is not None:
+            return f"{found.hit.language}:{found.hit.category}: {found.hit.source}"
         return "learned" if self.check(text) is not None else None
 
-    def _match(self, found: tuple[_Hit, bool], plain: str) -> CrisisMatch:
-        hit, alert = found
-        return CrisisMatch(hit.category, alert, self._languages(plain, hit.language))
+    def _match(self, found: _Found, plain: str) -> CrisisMatch:
+        start, end = found.span
+        matched = found.text[start:end].split(" ")
+        return CrisisMatch(
+            found.hit.category, found.alert, self._languages(plain, found.hit.language, matched)
+        )
 
-    def _languages(self, plain: str, matched: str) -> tuple[str, ...]:
-        """The languages to answer in: the one the phrase was written in, and the ones whose
-        common words the message uses; several when they disagree or the words are mixed."""
+    def _languages(
+        self, plain: str, matched: str, span: Sequence[str] = ()
+    ) -> tuple[str, ...]:
+        """The languages to answer in: the one the phrase was written in, any whose own
+        words the matched text uses ("I want to morir"), and the ones whose common words the
+        message uses; several when they disagree or the words are mixed."""
         tokens = set(plain.split(" "))
+        mixed = [
+            lang
+            for lang, own in self._own_words.items()
+            if lang != matched and any(word in own for word in span)
+        ]
         counts = sorted(
             ((len(tokens & words), lang) for lang, words in self._words.items()),
             reverse=True,
         )
         counts = [(n, lang) for n, lang in counts if n]
         if not counts:
-            return (matched,) if matched else ()
+            return tuple(dict.fromkeys(lang for lang in [matched, *mixed] if lang))
         top, lang = counts[0]
         langs = [lang]
         for n, other in counts[1:]:
             if 2 * n >= top:  # mixed: the other language has at least half as many
                 langs.append(other)
-        if matched and matched not in langs:
-            langs.append(matched)
+        for lang in [matched, *mixed]:
+            if lang and lang not in langs:
+                langs.append(lang)
         return tuple(langs)

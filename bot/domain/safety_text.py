@@ -27,6 +27,7 @@ the bot may write to dodge it, while FAQ matching of ordinary text would only ge
   7 -> t, @ -> a, $ -> s, ! -> i. Since "1" may stand for "i" or "l" ("ki11"), a word with a
   "1" is read both ways. "too" and "two" are read as "to" everywhere, on both sides, so that
   "took 2 many" is "took too many".
+- **A letter starred out** ("k*lling", "s*icide") is read as the lexicon word it can only be.
 - **Letters spaced or split by punctuation** ("k i l l", "k.i.l.l", "q u i e r o  m o r i r":
   one separator between letters, a wider gap between words) are joined; two pieces that make
   a word of the lexicon ("sui cide", "over dose") are joined; words run together in a hashtag
@@ -338,6 +339,8 @@ _CAPITAL_I_RE = re.compile(r"[a-z]I|I[a-z]*I")
 _CAPITAL_I_WORD_RE = re.compile(r"\b\w*[a-z]\w*\b")
 # Letters with exactly one separator between them: "k i l l", "k.i.l.l", "s-u-i-c-i-d-e".
 _SPACED_LETTERS_RE = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .\-_*·•,/|+~]){2,}[^\W\d_](?![^\W_])")
+# A word with a letter starred out: "k*lling", "s*icide", "d*ad".
+_MASKED_RE = re.compile(r"(?<![\w*])[^\W\d_]+\*[^\W\d_]+(?![\w*])")
 _SEPARATORS_RE = re.compile(r"[ .\-_*·•,/|+~]")
 # A letter of a script with cases other than Latin (Greek, Cyrillic, Cherokee, Armenian...).
 _NON_LATIN_LETTER_RE = re.compile(r"[\u0370-\u058f\u10a0-\u10ff\u13a0-\u13ff\u1c80-\u1c8f\u1f00-\u1fff\u2c00-\u2c5f\ua640-\ua69f\uab70-\uabbf]")
@@ -365,6 +368,9 @@ class Folds:
     def __init__(self, words: Iterable[str], emoji: Mapping[str, Mapping[str, str]]) -> None:
         self.words = frozenset(w for w in words if w.isalpha())
         self.joinable = frozenset(w for w in self.words if len(w) >= 5)
+        self._by_length: dict[int, list[str]] = {}
+        for word in sorted(self.words):
+            self._by_length.setdefault(len(word), []).append(word)
         self.emoji = {lang: dict(table) for lang, table in emoji.items() if table}
         symbols = sorted({e for table in self.emoji.values() for e in table}, key=len, reverse=True)
         self._emoji_re = re.compile("|".join(map(re.escape, symbols)) if symbols else "(?!)")
@@ -411,6 +417,8 @@ class Folds:
         """``words`` with spaced letters joined, split words mended and runs of words (a
         hashtag, a joined run) split; None when nothing changed."""
         text = words
+        if "*" in text and _MASKED_RE.search(text) is not None:
+            text = _MASKED_RE.sub(self._unmask, text)
         if _SPACED_LETTERS_RE.search(text) is not None:
             text = _SPACED_LETTERS_RE.sub(lambda m: " " + self._split(_strip_seps(m)) + " ", text)
         if "#" in text:
@@ -420,6 +428,16 @@ class Folds:
         if mended is not None:
             text = " ".join(mended)
         return None if text == words else text
+
+    def _unmask(self, match: re.Match[str]) -> str:
+        """A word with letters starred out ("k*lling", "s*icide") as the lexicon word it can
+        only be, if there is one of that length."""
+        masked = match.group()
+        pattern = re.compile(re.escape(masked).replace(r"\*", "[a-z]"))
+        for word in self._by_length.get(len(masked), ()):
+            if pattern.fullmatch(word):
+                return word
+        return masked
 
     def _mend(self, tokens: list[str]) -> list[str] | None:
         """Two neighbouring pieces that make a longer lexicon word, joined ("sui cide")."""
