@@ -41,7 +41,7 @@ EPOCHS = 30
 L2 = 1e-3
 RATE = 0.5
 FOLDS = 5
-THRESHOLD = 0.99
+THRESHOLD = 0.98
 """Out of fold on the dev corpora (2026-12): 7 of 1,833 ordinary lines score above it, and
 837 of 1,605 crisis lines (most of them also caught by the lexicon)."""
 MIN_COUNT = 2
