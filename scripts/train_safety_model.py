@@ -1,8 +1,9 @@
 """Train the crisis screen's learned layer (bot/domain/safety_model.py) from the corpora.
 
-    .venv/bin/python scripts/train_safety_model.py                 # writes messages/safety_model.json
-    .venv/bin/python scripts/train_safety_model.py --check safety_dev2   # train without a folder,
-                                                                   # score the screen on it
+    .venv/bin/python scripts/train_safety_model.py      # writes messages/safety_model.json
+    .venv/bin/python scripts/train_safety_model.py --out-of-fold        # and its figures
+    .venv/bin/python scripts/train_safety_model.py --check safety_dev2  # train without a folder,
+                                                                        # score the screen on it
 
 Reproducible: the same corpora give the same weights (a fixed order, no randomness). The
 training set is every corpus folder under tests/corpora/safety*/ except the held-out one (never

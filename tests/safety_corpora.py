@@ -171,16 +171,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="The crisis screen's figures on its corpora.")
     parser.add_argument("folders", nargs="*", help="corpus folders (default: all)")
     parser.add_argument(
-        "--misses", action="store_true", help="also list misses and false alarms (never on held-out)"
+        "--misses",
+        action="store_true",
+        help="also list misses and false alarms (never on held-out)",
     )
     parser.add_argument(
         "--half",
         choices=("odd", "even"),
         help="score every other line only: tune on one half of a dev corpus, check the other",
     )
-    parser.add_argument(
-        "--lexicon-only", action="store_true", help="without the learned layer"
-    )
+    parser.add_argument("--lexicon-only", action="store_true", help="without the learned layer")
     args = parser.parse_args(argv)
     detector = Content(ROOT / "messages").crisis_detector
     if args.lexicon_only:

@@ -222,9 +222,7 @@ class SafetyLexicon(_Strict):
 
     @field_validator("terms")
     @classmethod
-    def _terms_not_empty(
-        cls, terms: dict[str, tuple[str, ...]]
-    ) -> dict[str, tuple[str, ...]]:
+    def _terms_not_empty(cls, terms: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         for name, phrases in terms.items():
             if not phrases:
                 raise FieldError((name,), "needs at least 1 phrase")

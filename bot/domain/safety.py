@@ -44,14 +44,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.domain.safety_patterns import (  # noqa: I001
+from bot.domain.safety_patterns import (
     GAP_WORDS,
     MAX_PHRASE_LENGTH,
     MIN_STEM_LENGTH,
     WILDCARD,
     Atom,
     Compiler,
-    Frag,
     Item,
     marked_trie_regex,
     parse_phrase,
@@ -176,9 +175,7 @@ class _Screen:
             assert phrase.category is not None
             atoms = compiler.atoms(phrase.items)
             # Two phrases may compile alike (in the skeleton spelling); the first names it.
-            self.owner.setdefault(
-                atoms, _Hit(phrase.category, phrase.language, phrase.source)
-            )
+            self.owner.setdefault(atoms, _Hit(phrase.category, phrase.language, phrase.source))
         # Everything in one alternation, searched once: the only cost of an ordinary message.
         # Each phrase ends in an empty group: a match's lastindex names the phrase.
         body, marks = marked_trie_regex(self.owner.items())
@@ -193,9 +190,7 @@ class _Screen:
         # category. Without either in the text, the first match is the answer.
         quiet_body = trie_regex(a for a, hit in self.owner.items() if hit.category in quiet)
         cover = [r for r in (exclusion_body, quiet_body) if r is not None]
-        self.cover = (
-            re.compile(r"(?<!\w)(?:" + "|".join(cover) + r")(?!\w)") if cover else None
-        )
+        self.cover = re.compile(r"(?<!\w)(?:" + "|".join(cover) + r")(?!\w)") if cover else None
 
     def first(self, norm: str) -> tuple[_Hit, bool, tuple[int, int]] | None:
         """The first match in normalized ``norm`` that no exclusion covers, and that no
@@ -351,7 +346,9 @@ class CrisisDetector:
                 if category not in part.categories:
                     raise ValueError(f"alone phrases of category {category!r}, which has none")
                 alone.extend(
-                    _Phrase(category, part.language, str(raw), _parse_at(raw, f"{category} alone[{i}]"))
+                    _Phrase(
+                        category, part.language, str(raw), _parse_at(raw, f"{category} alone[{i}]")
+                    )
                     for i, raw in enumerate(listed)
                 )
             if isinstance(part.exclusions, str) or not isinstance(part.exclusions, Sequence):
@@ -377,7 +374,9 @@ class CrisisDetector:
             self._check_exclusion(phrase)
         self._categories_seen = frozenset(h.category for h in self._exact.owner.values())
         self._words = {
-            p.language: frozenset(normalize(w) for w in p.words) for p in parts if p.words
+            p.language: frozenset(normalize(w) for w in p.words)
+            for p in parts
+            if p.words and p.language
         }
         vocabulary = {
             item.value.rstrip(WILDCARD)
@@ -463,7 +462,9 @@ class CrisisDetector:
                 for a in first:
                     for b in then:
                         items = (*a, Item("gap", size=pattern.within), *b)
-                        source = f"{where}: {' | '.join(pattern.first)} ... {' | '.join(pattern.then)}"
+                        source = (
+                            f"{where}: {' | '.join(pattern.first)} ... {' | '.join(pattern.then)}"
+                        )
                         found.append(_Phrase(category, part.language, source, items))
         return found
 
@@ -474,7 +475,9 @@ class CrisisDetector:
         where = f"{exclusion.language} exclusions" if exclusion.language else "exclusions"
         where = f"{where}[{exclusion.index}]: {exclusion.source!r}"
         if not spans:
-            raise ValueError(f"{where} does not contain any crisis phrase, so it would have no effect")
+            raise ValueError(
+                f"{where} does not contain any crisis phrase, so it would have no effect"
+            )
         literal = all(i.kind == "word" for i in exclusion.items)
         if literal and any(span == (0, len(sample)) for span in spans):
             raise ValueError(
@@ -538,6 +541,8 @@ class CrisisDetector:
         for words, plain in variants:
             for folded in fold_numbers(words, plain):
                 found = self._exact.first(folded)
+                if found is None and self._alone is not None and folded.count(" ") < ALONE_WORDS:
+                    found = self._alone.first(folded)
                 if found is not None:
                     return _Found(*found, folded)
         return None
@@ -557,9 +562,7 @@ class CrisisDetector:
             found.hit.category, found.alert, self._languages(plain, found.hit.language, matched)
         )
 
-    def _languages(
-        self, plain: str, matched: str, span: Sequence[str] = ()
-    ) -> tuple[str, ...]:
+    def _languages(self, plain: str, matched: str, span: Sequence[str] = ()) -> tuple[str, ...]:
         """The languages to answer in: the one the phrase was written in, any whose own
         words the matched text uses ("I want to morir"), and the ones whose common words the
         message uses; several when they disagree or the words are mixed."""

@@ -17,6 +17,7 @@ This module is pure: no aiogram, no database; it gets the model's data, not a fi
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -31,7 +32,7 @@ FORMAT = 1
 def features(words: Sequence[str]) -> Iterator[str]:
     """The features of one window: each word, and each pair of neighbouring words."""
     yield from words
-    for a, b in zip(words, words[1:], strict=False):
+    for a, b in itertools.pairwise(words):
         yield f"{a} {b}"
 
 

@@ -22,6 +22,7 @@ This module is pure: no aiogram, no database.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,8 +39,8 @@ __all__ = [
     "Compiler",
     "Frag",
     "Item",
-    "parse_phrase",
     "marked_trie_regex",
+    "parse_phrase",
     "trie_regex",
 ]
 
@@ -116,7 +117,7 @@ def parse_phrase(raw: object) -> tuple[Item, ...]:
             raise ValueError(
                 f"phrase {raw!r}: '...' and optional terms go between words, not at an end"
             )
-    for a, b in zip(items, items[1:], strict=False):
+    for a, b in itertools.pairwise(items):
         if a.kind == "gap" and b.kind == "gap":
             raise ValueError(f"phrase {raw!r}: two '...' in a row")
     return tuple(items)
@@ -267,7 +268,9 @@ BIG_FRAGMENT = 200
 with it, rather than once per beginning (see :func:`_factor_tails`)."""
 
 
-def _factor_tails(phrases: Iterable[tuple[Sequence[Atom], Any]]) -> list[tuple[tuple[Atom, ...], Any]]:
+def _factor_tails(
+    phrases: Iterable[tuple[Sequence[Atom], Any]],
+) -> list[tuple[tuple[Atom, ...], Any]]:
     """Phrases that end alike from their largest fragment on, merged into one.
 
     A prefix tree writes a shared beginning once, but a term at the end of many different

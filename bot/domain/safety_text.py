@@ -158,7 +158,9 @@ def _fold_word(match: re.Match[str]) -> str:
     folded: str = normalize_confusables(word)
     if not folded.isascii():
         # Letters whose small form is in Unicode's table but not their capital ("Ω" -> "ω").
-        folded = "".join(ch if ch.isascii() else normalize_confusables(ch.casefold()) for ch in folded)
+        folded = "".join(
+            ch if ch.isascii() else normalize_confusables(ch.casefold()) for ch in folded
+        )
     if folded.isascii() or _LATIN_RE.search(word) is not None:
         return folded
     # A word of another script that only partly looks Latin ("хочу"): a real word, kept.
@@ -250,6 +252,13 @@ LEET_L_TABLE = LEET_TABLE | str.maketrans({"1": "l"})
 FOLD_CHAR_RE = re.compile(r"[0-9@$]")
 _ONE_IN_WORD_RE = re.compile(r"[^\W\d_]1|1[^\W\d_]")
 _TRAILING_BANG_RE = re.compile(r"!+(?= |$)")
+_ONES_RE = re.compile(r"\b\w*1\w*")
+
+
+def _first_one_i(match: re.Match[str]) -> str:
+    return match.group().replace("1", "i", 1)
+
+
 _BANG_IN_WORD_RE = re.compile(r"\w!+\w")
 # The punctuation step, except that "@", "$" and "!" are kept for the leet fold.
 _PUNCT_KEEP_LEET_RE = re.compile(r"[^\w@$!]+|_+")
@@ -313,9 +322,18 @@ def fold_numbers(words: str, plain: str) -> list[str]:
         # A "!" ending a word is punctuation ("help!"), one inside it a letter ("d!e").
         source = _TRAILING_BANG_RE.sub("", spaced)
     found: list[str] = []
-    tables = (LEET_TABLE, LEET_L_TABLE) if _ONE_IN_WORD_RE.search(source) else (LEET_TABLE,)
-    for table in tables:
-        folded = _fold_leet(source, table) if has_digit or has_bang or source != plain else plain
+    readings: tuple[dict[int, str] | None, ...] = (LEET_TABLE,)
+    if _ONE_IN_WORD_RE.search(source):
+        # "1" as "l" too ("ki11"), and as "i" then "l" ("k111" is "kill").
+        readings = (LEET_TABLE, LEET_L_TABLE, None)
+    for table in readings:
+        if table is None:
+            folded = _ONES_RE.sub(_first_one_i, source)
+            folded = _fold_leet(folded, LEET_L_TABLE)
+        elif has_digit or has_bang or source != plain:
+            folded = _fold_leet(source, table)
+        else:
+            folded = plain
         folded = _PUNCT_RE.sub(" ", folded).strip()
         if short:
             folded = _SHORT_WORD_RE.sub(lambda m: SHORT_WORDS[m.group()], folded)
@@ -343,7 +361,9 @@ _SPACED_LETTERS_RE = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .\-_*·•,/|+~]){2,
 _MASKED_RE = re.compile(r"(?<![\w*])[^\W\d_]+\*[^\W\d_]+(?![\w*])")
 _SEPARATORS_RE = re.compile(r"[ .\-_*·•,/|+~]")
 # A letter of a script with cases other than Latin (Greek, Cyrillic, Cherokee, Armenian...).
-_NON_LATIN_LETTER_RE = re.compile(r"[\u0370-\u058f\u10a0-\u10ff\u13a0-\u13ff\u1c80-\u1c8f\u1f00-\u1fff\u2c00-\u2c5f\ua640-\ua69f\uab70-\uabbf]")
+_NON_LATIN_LETTER_RE = re.compile(
+    r"[\u0370-\u058f\u10a0-\u10ff\u13a0-\u13ff\u1c80-\u1c8f\u1f00-\u1fff\u2c00-\u2c5f\ua640-\ua69f\uab70-\uabbf]"
+)
 _HASHTAG_RE = re.compile(r"#(\w+)")
 MAX_SEGMENT = 40
 """The longest run of joined letters or hashtag that is split into words."""
@@ -446,12 +466,13 @@ class Folds:
         changed = False
         i = 0
         while i < len(tokens):
-            if i + 1 < len(tokens) and tokens[i] + tokens[i + 1] in joinable:
-                if tokens[i] not in joinable or tokens[i + 1] not in joinable:
-                    out.append(tokens[i] + tokens[i + 1])
-                    changed = True
-                    i += 2
-                    continue
+            pair = tokens[i] + tokens[i + 1] if i + 1 < len(tokens) else ""
+            whole = tokens[i] in joinable and i + 1 < len(tokens) and tokens[i + 1] in joinable
+            if pair in joinable and not whole:
+                out.append(pair)
+                changed = True
+                i += 2
+                continue
             out.append(tokens[i])
             i += 1
         return out if changed else None

@@ -93,14 +93,47 @@ def test_format_characters_anywhere_keep_a_phrase_caught(
 # The Cyrillic and Greek letters the screen folded with a table of its own before it used
 # Unicode's confusable mappings (UTS #39): each must still read as its Latin letter.
 _OLD_TABLE = {
-    "\u0430": "a", "\u0432": "b", "\u0435": "e", "\u043a": "k", "\u043c": "m", "\u043d": "h",
-    "\u043e": "o", "\u0440": "p", "\u0441": "c", "\u0442": "t", "\u0443": "y", "\u0445": "x",
-    "\u0455": "s", "\u0456": "i", "\u0458": "j", "\u0475": "v", "\u04af": "y", "\u04bb": "h",
-    "\u04cf": "l", "\u0501": "d", "\u051b": "q", "\u051d": "w", "\u03b1": "a", "\u03b2": "b",
-    "\u03b5": "e", "\u03b7": "n", "\u03b9": "i", "\u03ba": "k", "\u03bc": "u", "\u03bd": "v",
-    "\u03bf": "o", "\u03c1": "p", "\u03c4": "t", "\u03c5": "u", "\u03c7": "x", "\u03f3": "j",
+    "\u0430": "a",
+    "\u0432": "b",
+    "\u0435": "e",
+    "\u043a": "k",
+    "\u043c": "m",
+    "\u043d": "h",
+    "\u043e": "o",
+    "\u0440": "p",
+    "\u0441": "c",
+    "\u0442": "t",
+    "\u0443": "y",
+    "\u0445": "x",
+    "\u0455": "s",
+    "\u0456": "i",
+    "\u0458": "j",
+    "\u0475": "v",
+    "\u04af": "y",
+    "\u04bb": "h",
+    "\u04cf": "l",
+    "\u0501": "d",
+    "\u051b": "q",
+    "\u051d": "w",
+    "\u03b1": "a",
+    "\u03b2": "b",
+    "\u03b5": "e",
+    "\u03b7": "n",
+    "\u03b9": "i",
+    "\u03ba": "k",
+    "\u03bc": "u",
+    "\u03bd": "v",
+    "\u03bf": "o",
+    "\u03c1": "p",
+    "\u03c4": "t",
+    "\u03c5": "u",
+    "\u03c7": "x",
+    "\u03f3": "j",
     # Greek capitals that look like another letter than their small forms
-    "\u0397": "h", "\u039c": "m", "\u039d": "n", "\u03a5": "y",
+    "\u0397": "h",
+    "\u039c": "m",
+    "\u039d": "n",
+    "\u03a5": "y",
 }
 
 
@@ -113,11 +146,17 @@ def test_the_old_lookalike_table_still_folds(letter: str, latin: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("\u1d0b\u026a\u029f\u029f \u1d0d\u028f\ua731\u1d07\u029f\ua730", "kill myself"),  # small capitals
+        (
+            "\u1d0b\u026a\u029f\u029f \u1d0d\u028f\ua731\u1d07\u029f\ua730",
+            "kill myself",
+        ),  # small capitals
         ("\u24da\u24d8\u24db\u24db myself", "kill myself"),  # circled letters
         ("\U0001f13a\U0001f138\U0001f13b\U0001f13b myself", "kill myself"),  # squared
         ("\U0001f17a\U0001f178\U0001f17b\U0001f17b myself", "kill myself"),  # negative squared
-        ("\u13e6\u13a5\u13de\u13de \u13b7\u13bd\u13da\u13ac\u13de\ua730", "kill myself"),  # Cherokee
+        (
+            "\u13e6\u13a5\u13de\u13de \u13b7\u13bd\u13da\u13ac\u13de\ua730",
+            "kill myself",
+        ),  # Cherokee
         ("\U0001d424\U0001d422\U0001d425\U0001d425 myself", "kill myself"),  # mathematical bold
         ("\uff4b\uff49\uff4c\uff4c myself", "kill myself"),  # fullwidth
     ],
@@ -187,10 +226,10 @@ def test_lookalikes_anywhere_keep_a_phrase_caught(text: str, data: st.DataObject
 @pytest.mark.parametrize(
     ("text", "category"),
     [
-        ("i want 2 die", "suicide"),
-        ("gonna k1ll myself", "suicide"),
-        ("ki11 myself", "suicide"),
-        ("I t00k 2 many pills", "self_harm"),
+        ("i want 2 die", "passive_ideation"),
+        ("gonna k1ll myself", "active_ideation"),
+        ("ki11 myself", "active_ideation"),
+        ("I t00k 2 many pills", "overdose"),
         ("we r in danger", "abuse_danger"),
         ("I c4nt bre4the", "medical_emergency"),
     ],
