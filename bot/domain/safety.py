@@ -380,7 +380,7 @@ class CrisisDetector:
         }
         vocabulary = {
             item.value.rstrip(WILDCARD)
-            for phrase in [*crisis, *excluded]
+            for phrase in [*crisis, *excluded, *alone]
             for item in phrase.items
             if item.kind == "word"
         }
