@@ -388,6 +388,8 @@ class Folds:
     def __init__(self, words: Iterable[str], emoji: Mapping[str, Mapping[str, str]]) -> None:
         self.words = frozenset(w for w in words if w.isalpha())
         self.joinable = frozenset(w for w in self.words if len(w) >= 5)
+        # The beginnings (3 letters or more) a split word's first piece can be.
+        self._heads = frozenset(w[:k] for w in self.joinable for k in range(3, len(w) - 1))
         self._by_length: dict[int, list[str]] = {}
         for word in sorted(self.words):
             self._by_length.setdefault(len(word), []).append(word)
@@ -461,19 +463,23 @@ class Folds:
 
     def _mend(self, tokens: list[str]) -> list[str] | None:
         """Two neighbouring pieces that make a longer lexicon word, joined ("sui cide")."""
+        heads = self._heads
+        if heads.isdisjoint(tokens):
+            return None  # the common case: one set operation
         joinable = self.joinable
         out: list[str] = []
         changed = False
         i = 0
         while i < len(tokens):
-            pair = tokens[i] + tokens[i + 1] if i + 1 < len(tokens) else ""
-            whole = tokens[i] in joinable and i + 1 < len(tokens) and tokens[i + 1] in joinable
-            if pair in joinable and not whole:
-                out.append(pair)
-                changed = True
-                i += 2
-                continue
-            out.append(tokens[i])
+            token = tokens[i]
+            if token in heads and i + 1 < len(tokens):
+                pair = token + tokens[i + 1]
+                if pair in joinable and not (token in joinable and tokens[i + 1] in joinable):
+                    out.append(pair)
+                    changed = True
+                    i += 2
+                    continue
+            out.append(token)
             i += 1
         return out if changed else None
 
