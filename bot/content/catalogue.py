@@ -82,13 +82,17 @@ _ROSTER_LINE: dict[str, object] = {
     "attendance": None,
     "sent": 2,
     "failed": 0,
+    "checkin": None,
     "unreachable": False,
     "expired": False,
 }
 SAMPLE_ROSTER: RosterLines = (
     _ROSTER_LINE,
     {**_ROSTER_LINE, "label": None, "attendance": "confirmed", "failed": 1, "unreachable": True},
-    {**_ROSTER_LINE, "attendance": "reschedule", "when": SAMPLE_LATER},
+    {**_ROSTER_LINE, "attendance": "reschedule", "when": SAMPLE_LATER, "checkin": "call"},
+    {**_ROSTER_LINE, "checkin": "ok"},
+    {**_ROSTER_LINE, "checkin": "off"},
+    {**_ROSTER_LINE, "checkin": "typed"},
     {**_ROSTER_LINE, "kind": "invite", "patient_id": None, "done": 0, "total": 0, "sent": 0},
     {**_ROSTER_LINE, "kind": "invite", "patient_id": None, "expired": True},
 )
@@ -123,6 +127,9 @@ class Message:
     ``template`` names the template, by default the class name in snake_case."""
 
     TEMPLATE: ClassVar[str] = ""
+    UNSOLICITED: ClassVar[bool] = False
+    """Sent to a patient unasked (a notice): it shows on a locked phone, so the validator
+    holds it to the reminders' rule (no treatment words, no clinic name that names it)."""
     _declared: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, *, template: str = "", by_name: bool = True, **kw: Any) -> None:
@@ -305,6 +312,26 @@ class FaqAnswer(Message, by_name=False):
         return self.template_name
 
 
+class FaqChoices(Message):
+    """Two close topics: "Did you mean...?", each a button."""
+
+
+class ChatGreeting(Message):
+    pass
+
+
+class ChatThanks(Message):
+    pass
+
+
+class ChatAck(Message):
+    pass
+
+
+class ChatNervous(Message):
+    """Nerves before a visit: an acknowledgement, what helps, and the clinic's phone."""
+
+
 class Crisis(Message):
     staff_notified: bool = sample(True, False)
 
@@ -341,8 +368,28 @@ class AttendConfirmed(Message):
 
 
 class AttendReschedule(Message):
+    """A request for a new time (the reminder's button, or typed): the visit's reminders
+    wait until it is moved, or the patient taps "I can come after all"."""
+
+    when: datetime = sample(SAMPLE_WHEN)
     already: bool = sample(False, True)
     team_asked: bool = sample(False, True)
+
+
+class RescheduleNoVisit(Message):
+    """A typed request for a new time from someone with no upcoming visit here."""
+
+
+class CheckinAnswered(Message):
+    """The answer to the day-after check-in: `answer` a Checkin value ("ok", "off", "call");
+    `team_asked` whether the team was asked to call (on "call")."""
+
+    answer: str = sample("ok", "off", "call")
+    team_asked: bool = sample(True, False)
+
+
+class CheckinTyped(Message):
+    """A typed reply while the check-in is open: acknowledged, the buttons offered."""
 
 
 class Paused(Message):
@@ -409,6 +456,18 @@ class RescheduleStaffAlert(Message):
     display_name: str = sample("<Pat>", "")
     telegram_id: int | None = sample(1001)
     when_local: str = sample(_SAMPLE_CLINIC_TIME)
+
+
+class CheckinStaffAlert(Message):
+    """A patient answered the day-after check-in "Not great, please call me": the visit's
+    label (the invite's; "" for a visit the patient booked) and its time in the clinic's
+    zone."""
+
+    patient_ref: str = sample("#12")
+    display_name: str = sample("<Pat>", "")
+    telegram_id: int | None = sample(1001)
+    visit_label: str = sample("J.D. <#4471>", "")
+    visit_time: str = sample(_SAMPLE_CLINIC_TIME)
 
 
 class TemplateFailureStaffAlert(Message):
@@ -665,11 +724,13 @@ class VisitChangeError(Message):
 
 # --- notices to a patient (rendered at delivery, in their language and zone) -----------------
 class VisitMovedNotice(Message):
+    UNSOLICITED = True
     before: datetime = sample(SAMPLE_WHEN)
     after: datetime = sample(SAMPLE_LATER)
 
 
 class VisitCancelledNotice(Message):
+    UNSOLICITED = True
     when: datetime = sample(SAMPLE_WHEN)
 
 
@@ -826,6 +887,12 @@ class Button(StrEnum):
     REMINDER_CHECKLIST = auto()
     ATTEND_YES = auto()
     ATTEND_NO = auto()
+    ATTEND_AFTER_ALL = auto()
+    CHECKIN_OK = auto()
+    CHECKIN_OFF = auto()
+    CHECKIN_CALL = auto()
+    TOPIC_NERVOUS = auto()
+    TOPIC_RESCHEDULE = auto()
     CHECK_DONE = auto()  # {{ label }}
     CHECK_TODO = auto()  # {{ label }}
     NOTICE_PRIVATE_ONLY = auto()
