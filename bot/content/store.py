@@ -16,6 +16,7 @@ TEMPLATE_RECHECK_SECONDS) and loads the stored versions only when it changed.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -150,6 +151,18 @@ def load_file(model: type[M], path: Path) -> M:
     except DataFileError as exc:
         raise _content_error(exc) from exc
     return load_text(model, text, str(path))
+
+
+@functools.lru_cache(maxsize=4)
+def _compiled_detector(sources: tuple[tuple[str, str, str], ...]) -> CrisisDetector:
+    """The detector of these lexicons ((language, path, text) each), built once per process
+    for the same texts: compiling it takes a second or more (docs/architecture.md), and the
+    start-up check and the application (and every test's application) read the same files."""
+    lexicons = {lang: load_text(SafetyLexicon, text, path) for lang, path, text in sources}
+    try:
+        return crisis_detector(lexicons)
+    except ValueError as exc:
+        raise ContentError(f"safety.toml: {exc}") from exc
 
 
 def load_text(model: type[M], text: str, source: str) -> M:
@@ -453,17 +466,17 @@ class Content:
     @cached_property
     def crisis_detector_without_model(self) -> CrisisDetector:
         """The lexicons alone (what the learned layer is trained beside)."""
-        lexicons = {
-            lang: load_file(SafetyLexicon, path)
-            for lang, path in ((lang, self.root / lang / "safety.toml") for lang in self.languages)
-            if path.exists()
-        }
-        if not lexicons:
+        sources: list[tuple[str, str, str]] = []
+        for lang in self.languages:
+            path = self.root / lang / "safety.toml"
+            if path.exists():
+                try:
+                    sources.append((lang, str(path), read_text(path)))
+                except DataFileError as exc:
+                    raise _content_error(exc) from exc
+        if not sources:
             raise ContentError(f"{self.root}: no safety.toml with crisis phrases was found")
-        try:
-            return crisis_detector(lexicons)
-        except ValueError as exc:
-            raise ContentError(f"{self.root}: safety.toml: {exc}") from exc
+        return _compiled_detector(tuple(sources))
 
     # --- rendering ----------------------------------------------------------------------
     def template_name(self, name: str, lang: str) -> str:
