@@ -582,7 +582,7 @@ class CrisisDetector:
         top, lang = counts[0]
         langs = [lang]
         for n, other in counts[1:]:
-            if 2 * n >= top:  # mixed: the other language has at least half as many
+            if n >= 2 and 3 * n >= top:  # mixed: a third as many of the other's words
                 langs.append(other)
         for lang in [matched, *mixed]:
             if lang and lang not in langs:
