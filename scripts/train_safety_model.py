@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
                     print("\n".join(result.flagged))
         return
     args.out.write_text(json.dumps(model.to_data(), indent=0, sort_keys=True) + "\n")
-    print(f"wrote {args.out.relative_to(ROOT)}", file=sys.stderr)
+    print(f"wrote {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":
