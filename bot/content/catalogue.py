@@ -61,6 +61,7 @@ _T = TypeVar("_T")
 
 # --- sample values the validator renders with ------------------------------------------------
 _ZONE = "America/New_York"
+_PLACE = "Eastern Time (New York), UTC-5"
 SAMPLE_WHEN = datetime(2026, 12, 3, 19, 30, tzinfo=UTC).astimezone(ZoneInfo(_ZONE))
 SAMPLE_LATER = datetime(2026, 12, 3, 20, 30, tzinfo=UTC).astimezone(ZoneInfo(_ZONE))
 SAMPLE_CHECKLIST: ChecklistLines = (
@@ -204,13 +205,35 @@ class Help(Message):
 
 # --- appointments ----------------------------------------------------------------------------
 class AppointmentAsk(Message):
-    zone: str = sample(_ZONE)
+    """`place`: the patient's zone as a place and offset; `example`: a time a few days ahead
+    (computed from the clock, so an example is never in the past)."""
+
+    place: str = sample(_PLACE)
+    example: datetime = sample(SAMPLE_WHEN)
     changing: bool = sample(False, True)
 
 
 class AppointmentConfirm(Message):
+    """`day_first`: a numeric date was read day/month ("24/12"), which the read-back says."""
+
     when: datetime = sample(SAMPLE_WHEN)
     changing: bool = sample(False, True)
+    day_first: bool = sample(False, True)
+
+
+class AppointmentHalf(Message):
+    """Half of a date and time came: the day (`day`, with `part` of it, "morning") or the
+    time (`clock`); the other half is asked for."""
+
+    day: datetime | None = sample(SAMPLE_WHEN, None)
+    clock: datetime | None = sample(None, SAMPLE_WHEN)
+    part: str | None = sample(None, "morning", "afternoon", "evening", "night")
+
+
+class AppointmentStillWaiting(Message):
+    """After the answer to a question asked while the bot waits for a date and time."""
+
+    example: datetime = sample(SAMPLE_WHEN)
 
 
 class AppointmentAmbiguous(Message):
@@ -224,14 +247,15 @@ class AppointmentSaved(Message):
 
 
 class AppointmentError(Message):
-    """Why a typed time was refused; `faq_template` is the answer to go along when the text
-    was a question rather than a time, `limit` and `wall` fill some explanations."""
+    """Why a typed time was refused; `limit`, `wall` and `day` (the date a weekday beside it
+    does not match) fill some explanations, `example` is a time a few days ahead."""
 
     code: ParseErrorCode | BookingProblem = sample(*ParseErrorCode, *BookingProblem)
-    zone: str = sample(_ZONE)
-    faq_template: str | None = sample(None)
+    place: str = sample(_PLACE)
+    example: datetime = sample(SAMPLE_WHEN)
     limit: int | None = sample(20)
     wall: datetime | None = sample(datetime(2026, 3, 8, 2, 30))
+    day: datetime | None = sample(SAMPLE_WHEN, None)
 
 
 class AppointmentList(Message):
@@ -260,7 +284,9 @@ class AppointmentGone(Message):
 
 # --- settings --------------------------------------------------------------------------------
 class Settings(Message):
-    zone: str = sample("America/Chicago")
+    """`place`: the patient's zone as a place and offset ("Central Time (Chicago), UTC-6")."""
+
+    place: str = sample(_PLACE)
     now_local: datetime = sample(SAMPLE_WHEN)
 
 
@@ -269,8 +295,19 @@ class TimezoneAsk(Message):
 
 
 class TimezoneSaved(Message):
-    zone: str = sample("America/Chicago")
+    """`place`: what the patient named, when the zone's name does not say it ("Dallas");
+    `zone_name`: the zone and its offset ("Central Time (Chicago), UTC-6")."""
+
+    place: str | None = sample("Dallas", None)
+    zone_name: str = sample(_PLACE)
     now_local: datetime = sample(SAMPLE_WHEN)
+
+
+class TimezonePick(Message):
+    """Several zones fit what was typed (`corrected`: after correcting a typing slip): the
+    patient picks one of the buttons."""
+
+    corrected: bool = sample(False, True)
 
 
 class TimezoneUnknown(Message):

@@ -279,6 +279,7 @@ class Content:
             env.filters["when_short"] = self._filter("datetime_short")
             env.filters["date"] = self._filter("date")
             env.filters["time"] = self._filter("time")
+            env.filters["weekday"] = self._weekday_filter()
             env.globals["clinic"] = self.clinic
             env.globals["preparation"] = _LivePreparation(self)
 
@@ -586,6 +587,15 @@ class Content:
         fields["date"] = fmt.date.format(**fields)
         pattern: str = getattr(fmt, style)
         return pattern.format(**fields).strip()
+
+    def _weekday_filter(self) -> Any:
+        """A date's weekday in the language's words ("Wednesday", "miércoles")."""
+
+        @jinja2.pass_context
+        def _weekday(ctx: jinja2.runtime.Context, value: datetime) -> str:
+            return self.formats(ctx.get("lang", self.default_language)).weekdays[value.weekday()]
+
+        return _weekday
 
     def _filter(self, style: str) -> Any:
         @jinja2.pass_context

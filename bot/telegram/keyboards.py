@@ -255,6 +255,16 @@ class Keyboards:
         buttons.append((self._label(Button.ZONE_OTHER), ZoneCb(zone="other")))
         return buttons
 
+    def zone_choices(self, choices: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
+        """The zones a typed place may mean, each labelled with its place and offset; then
+        the common zones' choice and the menu."""
+        buttons: list[tuple[str, str | CallbackData]] = [
+            (label[:64], ZoneCb(zone=zone)) for label, zone in choices
+        ]
+        buttons.append((self._label(Button.ZONE_OTHER), ZoneCb(zone="other")))
+        buttons.append((self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME)))
+        return self._markup(buttons)
+
     def zones(self) -> InlineKeyboardMarkup:
         buttons = self._zone_buttons()
         buttons.append((self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME)))
