@@ -208,6 +208,9 @@ def create_application(
     settings: Settings, *, clock: Clock | None = None, bot: Bot | None = None
 ) -> Application:
     content = Content(settings.messages_dir, settings.default_language)
+    # Compiled now (a second or more, once per process), so the first patient in crisis does
+    # not wait for it.
+    _ = content.crisis_detector
     db_engine = create_engine(settings.database_url)
     bot = bot or create_bot(settings)
     clock = clock or SystemClock()
