@@ -499,6 +499,10 @@ class CrisisDetector:
         variants = self._folds.variants(text)
         return variants[0][1] if variants else ""
 
+    def plains(self, text: str) -> list[str]:
+        """Every variant of ``text`` the screen reads (the learned layer reads them all)."""
+        return [plain for _, plain in self._folds.variants(text)]
+
     @property
     def categories(self) -> frozenset[str]:
         return self._categories_seen
