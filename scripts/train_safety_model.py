@@ -55,7 +55,7 @@ RATE = 0.2
 FOLDS = 5
 MARGIN = 0.25
 """How far above the chosen out-of-fold ordinary score (in logits) the threshold is set."""
-ALLOWED = 0.002
+ALLOWED = 0.005
 """The share of ordinary training lines (out of fold) the threshold may leave above it.
 
 Zero was measured first (leave one corpus out, 2026-12): the threshold is then set by the one
@@ -198,18 +198,22 @@ def screen(model: CrisisModel | None) -> Callable[[Line], CrisisMatch | None]:
     return check
 
 
-def report(lines: Sequence[Line], check: Callable[[Line], CrisisMatch | None], title: str) -> list[str]:
+def report(
+    lines: Sequence[Line], check: Callable[[Line], CrisisMatch | None], title: str
+) -> list[str]:
     """Recall and false alarms per language of ``lines`` under ``check``."""
     out: list[str] = []
     for lang in sorted({line.lang for line in lines}):
         mine = [line for line in lines if line.lang == lang]
         crisis = [line for line in mine if line.label]
-        hits = sum(safety_corpora.caught(line.folder, line.category, check(line)) for line in crisis)
+        hits = sum(
+            safety_corpora.caught(line.folder, line.category, check(line)) for line in crisis
+        )
         ordinary = [line for line in mine if not line.label]
         alarms = sum(check(line) is not None for line in ordinary)
         out.append(
-            f"{title:<28} {lang}: recall {hits}/{len(crisis)} = {100 * hits / max(len(crisis), 1):5.1f}%"
-            f", false alarms {alarms}/{len(ordinary)}"
+            f"{title:<28} {lang}: recall {hits}/{len(crisis)} = "
+            f"{100 * hits / max(len(crisis), 1):5.1f}%, false alarms {alarms}/{len(ordinary)}"
         )
     return out
 

@@ -115,7 +115,7 @@ class CrisisModel:
         self.threshold = threshold
         # The logit of the threshold: scores are compared before the sigmoid.
         self._cut = math.log(threshold / (1 - threshold)) if 0 < threshold < 1 else 0.0
-        self._words: dict[str, tuple[float, str]] = {}
+        self._words: dict[str, tuple[float, str, str, str]] = {}
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> CrisisModel:
@@ -142,28 +142,34 @@ class CrisisModel:
             "weights": dict(sorted(self.weights.items())),
         }
 
-    def _word(self, word: str) -> tuple[float, str]:
-        """A word's features' summed weight and its stem, computed once per word."""
-        known = self._words.get(word)
-        if known is None:
-            weights = self.weights
-            total = sum(weights.get(f, 0.0) for f in word_features(word))
-            if len(self._words) >= WORD_CACHE:
-                self._words.clear()
-            known = self._words[word] = (total, stem_es(word))
+    def _word(self, word: str) -> tuple[float, str, str, str]:
+        """A word's features' summed weight, the beginnings of the pair keys it starts
+        (``"word "`` and ``"es:stem "``) and its stem, computed once per word."""
+        weights = self.weights
+        total = sum(weights.get(f, 0.0) for f in word_features(word))
+        if len(self._words) >= WORD_CACHE:
+            self._words.clear()
+        stem = stem_es(word)
+        known = self._words[word] = (total, f"{word} ", f"es:{stem} ", stem)
         return known
 
     def logit(self, plain: str) -> float:
         """The score before the sigmoid of the likeliest window of ``plain``."""
-        weights = self.weights
-        best = -math.inf
-        for window in windows(plain):
-            read = [self._word(w) for w in window]
-            total = self.bias + sum(score for score, _ in read)
-            for (a, (_, sa)), (b, (_, sb)) in itertools.pairwise(zip(window, read, strict=True)):
-                total += weights.get(f"{a} {b}", 0.0) + weights.get(f"es:{sa} {sb}", 0.0)
-            best = max(best, total)
-        return best
+        return max(self._window(window) for window in windows(plain))
+
+    def _window(self, words: Sequence[str]) -> float:
+        get = self.weights.get
+        cache = self._words
+        total = self.bias
+        pair = stem_pair = ""
+        for word in words:
+            known = cache.get(word) or self._word(word)
+            total += known[0]
+            if pair:
+                # The pair of words and the pair of their stems ("es:quier mor").
+                total += get(pair + word, 0.0) + get(stem_pair + known[3], 0.0)
+            _, pair, stem_pair, _ = known
+        return total
 
     def score(self, plain: str) -> float:
         """The probability the model gives the likeliest window of ``plain``."""
