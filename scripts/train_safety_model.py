@@ -58,11 +58,12 @@ MARGIN = 0.25
 ALLOWED = 0.005
 """The share of ordinary training lines (out of fold) the threshold may leave above it.
 
-Zero was measured first (leave one corpus out, 2026-12): the threshold is then set by the one
-or two strangest ordinary lines of the training corpora ("le he estado contestando feo a mi
-pareja, quiero mejorar eso" scored higher than most crisis lines), and the model added 2 to 3
-points of recall to the lexicon on safety_dev3. Leaving 0.2% (4 of about 2,000 lines) above
-it added 9 to 17 points, and flagged no more ordinary lines of the corpus left out."""
+Measured leaving one corpus out (2026-12, safety_dev3 left out; the other folders give the
+same picture): at zero the threshold is set by the one or two strangest ordinary lines of the
+training corpora ("le he estado contestando feo a mi pareja, quiero mejorar eso" scored above
+most crisis lines) and the model added 2-3 points of recall to the lexicon; at 0.5% (about
+10 of 2,000 lines) it adds 10 points in each language. The price, on the folder left out: 0 to
+4 ordinary lines of 150-500 flagged (see ``--loco``)."""
 MIN_COUNT = 2
 """A feature seen in fewer training messages is left out (it would only learn one line)."""
 MIN_WEIGHT = 0.005
