@@ -158,16 +158,24 @@ class CrisisModel:
         return max(self._window(window) for window in windows(plain))
 
     def _window(self, words: Sequence[str]) -> float:
+        """A window's score: each distinct feature counted once, as in training (a word said
+        twenty times is one word)."""
         get = self.weights.get
         cache = self._words
         total = self.bias
+        seen: set[str] = set()
         pair = stem_pair = ""
         for word in words:
             known = cache.get(word) or self._word(word)
-            total += known[0]
+            if word not in seen:
+                seen.add(word)
+                total += known[0]
             if pair:
                 # The pair of words and the pair of their stems ("es:quier mor").
-                total += get(pair + word, 0.0) + get(stem_pair + known[3], 0.0)
+                for key in (pair + word, stem_pair + known[3]):
+                    if key not in seen:
+                        seen.add(key)
+                        total += get(key, 0.0)
             _, pair, stem_pair, _ = known
         return total
 
