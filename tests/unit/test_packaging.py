@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import tomllib
+from importlib.metadata import metadata
 from pathlib import Path
+
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,3 +30,17 @@ def test_every_folder_of_the_code_and_the_texts_is_a_listed_package() -> None:
         | _folders(ROOT / "messages", "bot.bundled_messages")
     )
     assert listed == wanted, {"missing": wanted - listed, "unknown": listed - wanted}
+
+
+def test_the_license_is_an_spdx_expression() -> None:
+    """PEP 639's form (setuptools >= 77): pip no longer warns that the table is deprecated,
+    and the installed metadata carries `License-Expression`."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert config["project"]["license"] == "MIT"
+    [setuptools] = [r for r in config["build-system"]["requires"] if r.startswith("setuptools")]
+    assert Requirement(setuptools).specifier.contains("77") and not Requirement(
+        setuptools
+    ).specifier.contains("76.1")
+    installed = metadata("infusion-companion")
+    assert installed["License-Expression"] == "MIT"
+    assert installed.get_all("License") is None
