@@ -40,8 +40,8 @@ import pytest  # noqa: E402
 from tests.fake_telegram.server import FakeTelegramServer  # noqa: E402
 from tests.integration.pg import fresh_postgres_database  # noqa: E402
 from tests.integration.replica_scenario import (  # noqa: E402
-    BATCH,
     CAP,
+    CLAIM_BOUND,
     KILL_AFTER,
     PATIENTS,
     REMINDERS,
@@ -70,7 +70,7 @@ def verdict(burst: Burst) -> list[tuple[bool, str]]:
             f"rows {burst.statuses}",
         ),
         (
-            burst.repeated <= kill.in_flight and len(kill.in_flight) <= BATCH,
+            burst.repeated <= kill.in_flight and len(kill.in_flight) <= CLAIM_BOUND,
             f"sent twice: {len(burst.repeated)}, all among the {len(kill.in_flight)} the killed "
             "replica was sending",
         ),
@@ -125,7 +125,8 @@ async def rehearse(folder: Path) -> int:
     ):
         say(f"stand-in Telegram and proxy at {telegram.base_url} (at most {CAP} messages/s)")
         say(
-            f"the kill comes after {KILL_AFTER:,} reminders; replicas claim {BATCH} at a time; "
+            f"the kill comes after {KILL_AFTER:,} reminders; a replica holds at most "
+            f"{CLAIM_BOUND} at a time; "
             f"the logs are JSON files in {folder}"
         )
         burst = await run_burst(telegram, folder, url, prefix, say)

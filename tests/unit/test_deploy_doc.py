@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import build_parser
-from bot.config import Settings
+from bot.config import SEND_RATE, Settings
+from tests.deploy_files import parse_environment_file
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "docs" / "deploy.md"
@@ -70,3 +71,20 @@ def test_units_stop_later_than_the_bot_finishes() -> None:
     for unit in (u for u in UNITS if "backup" not in u.name):
         stop = re.search(r"^TimeoutStopSec=(\d+)$", unit.read_text(), flags=re.MULTILINE)
         assert stop and int(stop.group(1)) > grace + 10, unit.name
+
+
+def test_env_example_shows_the_defaults_as_systemd_reads_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its first line says every line but BOT_TOKEN shows the default: read as an
+    EnvironmentFile (comments on their own lines only), it gives the default settings."""
+    for name in SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    defaults = Settings(_env_file=None)
+    env = parse_environment_file(ENV_EXAMPLE.read_text(encoding="utf-8"))
+    assert env.pop("BOT_TOKEN") == ""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    shown = Settings(_env_file=None)
+    assert shown == defaults
+    assert shown.send_rate == SEND_RATE
