@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import configparser
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEPLOY_GUIDE = ROOT / "docs" / "deploy.md"
 UNITS = ROOT / "deploy" / "systemd"
 
-_FENCE = re.compile(r"^```ini\n(.*?)^```", flags=re.MULTILINE | re.DOTALL)
+_FENCE = re.compile(r"^( *)```ini\n(.*?)^ *```", flags=re.MULTILINE | re.DOTALL)
 _DOUBLE_QUOTED_ESCAPE = re.compile(r"\\(.)")
 
 
@@ -49,7 +50,8 @@ def guide_env_blocks(section: str) -> list[str]:
     text = DEPLOY_GUIDE.read_text(encoding="utf-8")
     start = text.index(f"\n## {section}\n")
     end = text.find("\n## ", start + 1)
-    return _FENCE.findall(text[start : end if end != -1 else len(text)])
+    blocks = _FENCE.findall(text[start : end if end != -1 else len(text)])
+    return [textwrap.dedent(block) for _, block in blocks]
 
 
 @dataclass(frozen=True)
