@@ -24,7 +24,7 @@ import asyncio
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from scheduler.engine import CLAIM_SECONDS
 from tests.fake_telegram import updates as u
 from tests.fake_telegram.server import FakeTelegramServer, RecordedRequest
 from tests.integration.replicas import (
+    Launcher,
     Replica,
     ReplicaRig,
     leased_rows,
@@ -283,13 +284,18 @@ async def run_burst(
     database_url: str,
     key_prefix: str,
     say: Callable[[str], None] = lambda line: None,
+    *,
+    upgrade: Callable[[str], Awaitable[None]] = migrate,
+    launcher: Launcher | None = None,
 ) -> Burst:
     """The scenario on a fresh, empty PostgreSQL database and a Redis key prefix of its own;
-    `say` hears each step as it happens."""
+    `say` hears each step as it happens. By default the checkout's code migrates and runs
+    the replicas; `upgrade` (given the database URL) and `launcher` replace them (the
+    rehearsal runs the installed package with its env files)."""
     telegram.rate_limit = CAP
     patients = [FIRST_PATIENT + i for i in range(PATIENTS)]
     say("infusion-companion db upgrade")
-    await migrate(database_url)
+    await upgrade(database_url)
     say(f"{REMINDERS:,} patients, each with a visit whose first reminder is due now")
     await seed_due_reminders(database_url, REMINDERS, first_chat=FIRST_CHAT)
     settings = {"REDIS_PREFIX": key_prefix, "SHUTDOWN_GRACE_SECONDS": "10"}
@@ -300,6 +306,7 @@ async def run_burst(
         folder,
         redis_url=REDIS_URL,
         settings=settings,
+        launcher=launcher,
     )
     async with rig:
         say("three replicas: infusion-companion run, in webhook mode, on PostgreSQL and Redis")
