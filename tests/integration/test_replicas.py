@@ -47,6 +47,7 @@ from tests.integration.replicas import STEP_KEY
 from tests.redis_support import redis_prefix
 
 
+@pytest.mark.slow
 async def test_three_replicas_one_killed_mid_burst(
     telegram: FakeTelegramServer, tmp_path: Path
 ) -> None:
