@@ -1,0 +1,151 @@
+"""Mutation testing of the code whose mistakes would hurt most: does the suite notice when it
+is broken? mutmut (configured in pyproject.toml, [tool.mutmut]) changes one thing at a time
+(a comparison, a constant, a call left out...) in the functions below, runs the tests that
+reach each function, and counts a mutant as killed when a test fails (or hangs).
+
+    .venv/bin/python scripts/mutation.py [--max-children 2] [TARGET ...]
+
+TARGET is one or more of: safety, booking, forget, claims, sender (default: all). Installs
+mutmut (the `mutation` extra of pyproject.toml) into .venv when it is missing, runs it in
+mutants/ (kept: a second run retests only what changed; `.venv/bin/mutmut browse` shows each
+surviving mutant), and prints the score of each target as a Markdown table for
+docs/mutation.md. Not part of the test run or CI: about an hour on the 2-core machine.
+
+The score is mutmut's: killed (and timed out) / every mutant tested. A mutant that survives is
+a change to the code no test noticed: a missing test, or code that does nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = ROOT / ".venv" / "bin"
+_ = "ǁ"  # mutmut's separator of a class and its method in a mutant's name
+
+TARGETS: dict[str, tuple[str, list[str]]] = {
+    "safety": ("the crisis screen", ["bot.domain.safety.*"]),
+    "booking": (
+        "booking confirmations",
+        [
+            f"bot.services.appointments.x{_}AppointmentService{_}confirm__*",
+            "bot.telegram.handlers.appointments.x_draft_confirm__*",
+            "bot.telegram.handlers.appointments.x_draft_change__*",
+            "bot.telegram.handlers.appointments.x__already_saved__*",
+        ],
+    ),
+    "forget": (
+        "/forget",
+        [
+            "bot.telegram.handlers.forget.*",
+            f"bot.services.patients.x{_}PatientService{_}forget__*",
+            f"bot.db.repository.x{_}Repository{_}delete_patient_everything__*",
+        ],
+    ),
+    "claims": (
+        "the reminder engine's claims",
+        [
+            f"bot.db.repository.x{_}ReminderRepository{_}claim__*",
+            f"bot.db.repository.x{_}ReminderRepository{_}extend_lease__*",
+            f"bot.db.repository.x{_}ReminderRepository{_}finish_many__*",
+            "bot.db.reminder_store.*",
+            f"scheduler.engine.x{_}ReminderEngine{_}run_due__*",
+            f"scheduler.engine.x{_}ReminderEngine{_}claim_limit__*",
+            f"scheduler.engine.x{_}ReminderEngine{_}_claim__*",
+            f"scheduler.engine.x{_}ReminderEngine{_}_renew_lease__*",
+            f"scheduler.engine.x{_}_Recorder{_}*",
+        ],
+    ),
+    "sender": ("the sender", ["bot.delivery.sender.*", "bot.delivery.rate_limit.*"]),
+}
+DETECTED = ("killed", "timeout")
+NOT_TESTED = ("skipped", "not checked")
+
+
+def ensure_mutmut() -> None:
+    if (VENV / "mutmut").exists():
+        return
+    print("installing mutmut (pyproject.toml's `mutation` extra) into .venv", flush=True)
+    subprocess.run(
+        [str(VENV / "python"), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[test,mutation]"],
+        check=True,
+    )
+
+
+def results() -> dict[str, str]:
+    """Every mutant's name and status, from mutmut's records."""
+    out = subprocess.run(
+        [str(VENV / "mutmut"), "results", "--all", "true"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = re.findall(r"^\s+(\S+): (.+)$", out, flags=re.MULTILINE)
+    return {name: status.strip() for name, status in found}
+
+
+def table(chosen: list[str], statuses: dict[str, str]) -> str:
+    lines = [
+        "| target | mutants | killed | timeout | survived | no tests | other | score |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    overall: Counter[str] = Counter()
+    for key in chosen:
+        title, patterns = TARGETS[key]
+        counts = Counter(
+            status
+            for name, status in statuses.items()
+            if any(fnmatch.fnmatchcase(name, p) for p in patterns)
+        )
+        overall += counts
+        lines.append(_row(title, counts))
+    lines.append(_row("**all**", overall))
+    return "\n".join(lines)
+
+
+def _row(title: str, counts: Counter[str]) -> str:
+    tested = sum(n for status, n in counts.items() if status not in NOT_TESTED)
+    detected = sum(counts[s] for s in DETECTED)
+    other = tested - detected - counts["survived"] - counts["no tests"]
+    score = f"{100 * detected / tested:.1f}%" if tested else "-"
+    return (
+        f"| {title} | {tested} | {counts['killed']} | {counts['timeout']} | "
+        f"{counts['survived']} | {counts['no tests']} | {other} | {score} |"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("targets", nargs="*", metavar="TARGET", help=", ".join(TARGETS))
+    parser.add_argument("--max-children", type=int, default=2)
+    args = parser.parse_args()
+    unknown = set(args.targets) - set(TARGETS)
+    if unknown:
+        parser.error(f"unknown target {', '.join(sorted(unknown))} (known: {', '.join(TARGETS)})")
+    chosen = args.targets or list(TARGETS)
+    ensure_mutmut()
+    patterns = [p for key in chosen for p in TARGETS[key][1]]
+    started = time.monotonic()
+    run = subprocess.run(
+        [str(VENV / "mutmut"), "run", "--max-children", str(args.max_children), *patterns],
+        cwd=ROOT,
+    )
+    minutes = (time.monotonic() - started) / 60
+    if run.returncode != 0:
+        print(f"mutmut run failed ({run.returncode})", file=sys.stderr)
+        return run.returncode
+    print(f"\nmutmut run: {minutes:.0f} minutes, --max-children {args.max_children}\n")
+    print(table(chosen, results()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
