@@ -5,7 +5,8 @@ reach each function, and counts a mutant as killed when a test fails (or hangs).
 
     .venv/bin/python scripts/mutation.py [--max-children 2] [TARGET ...]
 
-TARGET is one or more of: safety, booking, forget, claims, sender (default: all). Installs
+TARGET is one or more of: safety, booking, forget, claims, sender (default: all; each is
+defined, with the tests that judge it, in tests/mutation_targets.py). Installs
 mutmut (the `mutation` extra of pyproject.toml) into .venv when it is missing, runs it in
 mutants/ (kept: a second run retests only what changed; `.venv/bin/mutmut browse` shows each
 surviving mutant), and prints the score of each target as a Markdown table for
@@ -27,44 +28,12 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-VENV = ROOT / ".venv" / "bin"
-_ = "ǁ"  # mutmut's separator of a class and its method in a mutant's name
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-TARGETS: dict[str, tuple[str, list[str]]] = {
-    "safety": ("the crisis screen", ["bot.domain.safety.*"]),
-    "booking": (
-        "booking confirmations",
-        [
-            f"bot.services.appointments.x{_}AppointmentService{_}confirm__*",
-            "bot.telegram.handlers.appointments.x_draft_confirm__*",
-            "bot.telegram.handlers.appointments.x_draft_change__*",
-            "bot.telegram.handlers.appointments.x__already_saved__*",
-        ],
-    ),
-    "forget": (
-        "/forget",
-        [
-            "bot.telegram.handlers.forget.*",
-            f"bot.services.patients.x{_}PatientService{_}forget__*",
-            f"bot.db.repository.x{_}Repository{_}delete_patient_everything__*",
-        ],
-    ),
-    "claims": (
-        "the reminder engine's claims",
-        [
-            f"bot.db.repository.x{_}ReminderRepository{_}claim__*",
-            f"bot.db.repository.x{_}ReminderRepository{_}extend_lease__*",
-            f"bot.db.repository.x{_}ReminderRepository{_}finish_many__*",
-            "bot.db.reminder_store.*",
-            f"scheduler.engine.x{_}ReminderEngine{_}run_due__*",
-            f"scheduler.engine.x{_}ReminderEngine{_}claim_limit__*",
-            f"scheduler.engine.x{_}ReminderEngine{_}_claim__*",
-            f"scheduler.engine.x{_}ReminderEngine{_}_renew_lease__*",
-            f"scheduler.engine.x{_}_Recorder{_}*",
-        ],
-    ),
-    "sender": ("the sender", ["bot.delivery.sender.*", "bot.delivery.rate_limit.*"]),
-}
+from tests.mutation_targets import TARGETS  # noqa: E402
+
+VENV = ROOT / ".venv" / "bin"
 DETECTED = ("killed", "timeout")
 NOT_TESTED = ("skipped", "not checked")
 
@@ -99,14 +68,14 @@ def table(chosen: list[str], statuses: dict[str, str]) -> str:
     ]
     overall: Counter[str] = Counter()
     for key in chosen:
-        title, patterns = TARGETS[key]
+        target = TARGETS[key]
         counts = Counter(
             status
             for name, status in statuses.items()
-            if any(fnmatch.fnmatchcase(name, p) for p in patterns)
+            if any(fnmatch.fnmatchcase(name, p) for p in target.mutants)
         )
         overall += counts
-        lines.append(_row(title, counts))
+        lines.append(_row(target.title, counts))
     lines.append(_row("**all**", overall))
     return "\n".join(lines)
 
@@ -132,7 +101,7 @@ def main() -> int:
         parser.error(f"unknown target {', '.join(sorted(unknown))} (known: {', '.join(TARGETS)})")
     chosen = args.targets or list(TARGETS)
     ensure_mutmut()
-    patterns = [p for key in chosen for p in TARGETS[key][1]]
+    patterns = [p for key in chosen for p in TARGETS[key].mutants]
     started = time.monotonic()
     run = subprocess.run(
         [str(VENV / "mutmut"), "run", "--max-children", str(args.max_children), *patterns],

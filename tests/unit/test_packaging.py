@@ -44,3 +44,17 @@ def test_the_license_is_an_spdx_expression() -> None:
     installed = metadata("infusion-companion")
     assert installed["License-Expression"] == "MIT"
     assert installed.get_all("License") is None
+
+
+def test_mutation_testing_runs_every_targets_tests() -> None:
+    """mutmut collects the tests pyproject.toml lists; tests/mutation_targets.py then keeps a
+    target's own: each must be listed, and exist."""
+    from tests.mutation_targets import TARGETS
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = config["tool"]["mutmut"]["pytest_add_cli_args_test_selection"]
+    wanted = {path for target in TARGETS.values() for path in target.tests}
+    assert set(listed) == wanted
+    assert all((ROOT / path).is_file() for path in listed)
+    only_mutate = config["tool"]["mutmut"]["only_mutate"]
+    assert all((ROOT / path).is_file() for path in only_mutate)
