@@ -66,7 +66,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         reasons[reason.removeprefix("Skipped: ")] += 1
     for reason, count in sorted(reasons.items()):
         terminalreporter.write_line(f"skipped {count} test{'s' * (count > 1)}: {reason}")
-    deselected = len(terminalreporter.stats.get("deselected", []))
+    deselected = sum(
+        1
+        for item in terminalreporter.stats.get("deselected", [])
+        if item.get_closest_marker("slow") is not None
+    )
     if deselected and terminalreporter.config.getoption("markexpr") == "not slow":
         terminalreporter.write_line(
             f"not run: {deselected} slow scenario{'s' * (deselected > 1)} "

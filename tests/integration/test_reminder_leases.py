@@ -220,3 +220,27 @@ async def test_an_engine_that_dies_costs_its_claim_one_lease(harness: Harness) -
     assert len(recovered) == bound
     assert lease / 4 < min(recovered) and max(recovered) < lease + 1.0
     assert max(recovered) < max(others)  # ahead of the rows still waiting
+
+
+async def test_claims_follow_the_engines_own_pace(harness: Harness) -> None:
+    """The first claim is what `rate` sends in `claim_seconds`; the next ones what this
+    engine actually sent in that time (its share, when replicas share the rate)."""
+    await seed_due_reminders(harness.settings.database_url, 30, first_chat=FIRST_CHAT, now=SEEDED)
+    limits: list[int] = []
+    store = harness.app.reminders.store
+
+    class Counting(DeadStore):
+        async def claim(self, now: datetime, owner: str, until: datetime, limit: int) -> Any:
+            limits.append(limit)
+            return await store.claim(now, owner, until, limit)
+
+    sends = Sends()
+    # Told 100 messages a second, it manages 20 (50 ms each, one at a time).
+    a = engine(
+        harness, "engine-a", Counting(store), sends.sender("a", seconds=0.05), RunningClock(SEEDED),
+        rate=100, claim_seconds=0.2, concurrency=1,
+    )  # fmt: skip
+    assert await a.run_due() == 30
+    assert limits[0] == 20
+    assert a.pace is not None and 10 < a.pace < 21
+    assert all(2 <= limit <= 5 for limit in limits[1:]), limits
