@@ -145,9 +145,7 @@ def create_storage(context: AppContext, redis: Redis | None) -> SqlStorage | Aft
 
     ttl = int(CONVERSATION_TTL.total_seconds())
     builder = DefaultKeyBuilder(prefix=f"{context.settings.redis_prefix}:fsm", with_destiny=True)
-    return AfterCommitStorage(
-        RedisStorage(redis, key_builder=builder, state_ttl=ttl, data_ttl=ttl)
-    )
+    return AfterCommitStorage(RedisStorage(redis, key_builder=builder, state_ttl=ttl, data_ttl=ttl))
 
 
 def create_dispatcher(

@@ -387,8 +387,7 @@ class _Recorder:
 
     def _write_due(self) -> bool:
         return bool(self._waiting) and (
-            len(self._waiting) >= self._every
-            or self._monotonic() - self._last >= self._interval
+            len(self._waiting) >= self._every or self._monotonic() - self._last >= self._interval
         )
 
     async def _drain(self) -> None:

@@ -37,9 +37,7 @@ class ReminderStore(Protocol):
         nothing is ever sent late; returns how many, by step key."""
         ...
 
-    async def claim(
-        self, now: datetime, owner: str, lease_until: datetime, limit: int
-    ) -> Claim:
+    async def claim(self, now: datetime, owner: str, lease_until: datetime, limit: int) -> Claim:
         """Take up to `limit` rows due by `now` (`sending` ones whose lease ran out first:
         their claimer died, and they have waited a lease already; then pending ones, oldest
         due first) of scheduled appointments of reachable, unpaused patients:
@@ -53,9 +51,7 @@ class ReminderStore(Protocol):
         a claim that takes longer than one lease stays its claimer's."""
         ...
 
-    async def record(
-        self, owner: str, now: datetime, outcomes: Sequence[RowOutcome]
-    ) -> None:
+    async def record(self, owner: str, now: datetime, outcomes: Sequence[RowOutcome]) -> None:
         """Write how claimed rows ended and release their lease. Fenced by `owner`: a row
         re-planned or claimed by another engine meanwhile is left as it is. Marks the
         `unreachable_patient` of an outcome unreachable."""

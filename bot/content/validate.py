@@ -81,7 +81,7 @@ def samples_of(content: Content, lang: str, name: str) -> tuple[list[Message], b
     """The sample messages a template is rendered with, and whether it shows on a lock screen
     (a reminder); None for a name the bot does not render."""
     if name in CATALOGUE:
-        return list(CATALOGUE[name].samples()), False
+        return list(CATALOGUE[name].samples()), CATALOGUE[name].UNSOLICITED
     plan = content.plan
     if name == ReminderText.CATCH_UP:
         sections = [content.template_name(step.template, lang) for step in plan.steps]
@@ -256,7 +256,14 @@ def _label_problems(content: Content, key: str, label: str) -> list[Problem]:
     return []
 
 
-LANGUAGE_FILES = ("buttons.toml", "commands.toml", STAFF_COMMANDS, "formats.toml", "faq.toml")
+LANGUAGE_FILES = (
+    "buttons.toml",
+    "commands.toml",
+    STAFF_COMMANDS,
+    "formats.toml",
+    "faq.toml",
+    "conversation.toml",
+)
 """The data files every language folder ships (safety.toml adds to the crisis screen and is
 not required: the screen reads every language's lexicon for every message)."""
 
@@ -336,7 +343,9 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
                 problems.append(str(exc))
         found: list[Problem] = []
         for message in CATALOGUE.values():
-            found.extend(_render_problems(content, lang, message.samples()))
+            found.extend(
+                _render_problems(content, lang, message.samples(), private=message.UNSOLICITED)
+            )
         found.extend(_answer_problems(content, lang, faq.entries))
         problems.extend(str(p) for p in found)
         problems.extend(_plan_problems(content, plan, lang, labels))

@@ -46,6 +46,7 @@ from aiogram.exceptions import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.content.catalogue import (
+    CheckinStaffAlert,
     CrisisStaffAlert,
     Message,
     RescheduleStaffAlert,
@@ -65,7 +66,7 @@ from bot.db.alert_outbox import (
 from bot.db.repository import ReminderRepository
 from bot.delivery.sender import Sender
 from bot.services.patient_notices import PATIENT_NOTICES, VISIT_CANCELLED, VISIT_MOVED
-from bot.services.staff_alerts import CRISIS, RESCHEDULE, TEMPLATE_FAILURE
+from bot.services.staff_alerts import CHECKIN_CALL, CRISIS, RESCHEDULE, TEMPLATE_FAILURE
 from scheduler.clock import Clock
 from scheduler.records import SendOutcome
 from scheduler.timemath import load_zone, to_local
@@ -138,6 +139,8 @@ class AlertDelivery:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._next_purge: datetime | None = None
+        self._labels: dict[int, str] = {}
+        """The labels of the visits the claimed check-in alerts are about (this pass)."""
 
     # --- the background loop --------------------------------------------------------------
     def kick(self) -> None:
@@ -231,12 +234,19 @@ class AlertDelivery:
 
     async def _claim(self) -> tuple[list[ClaimedAlert], dict[int, NoticeRecipient]]:
         """Due rows under a lease, and the language and zone of the patients whose notices
-        are among them (read now: a notice is rendered as the patient's settings are)."""
+        are among them (read now: a notice is rendered as the patient's settings are), and
+        the labels of the visits alerts are about."""
         now = self.clock.now()
         async with self.session_factory() as session, session.begin():
             outbox = AlertOutboxRepository(session)
             claimed = await outbox.claim(now, self.owner, now + self.lease, self.batch)
             patients = {a.patient_id for a in claimed if a.kind in PATIENT_NOTICES}
+            visits = {
+                int(a.context["appointment_id"])
+                for a in claimed
+                if a.kind == CHECKIN_CALL and isinstance(a.context.get("appointment_id"), int)
+            }
+            self._labels = await outbox.visit_labels(visits)
             return claimed, await outbox.recipients({p for p in patients if p is not None})
 
     async def _names(self, claimed: Collection[ClaimedAlert]) -> dict[int, str]:
@@ -311,6 +321,14 @@ class AlertDelivery:
                 display_name=display_name,
                 telegram_id=alert.subject_telegram_id,
                 when_local=self._clinic_time(datetime.fromisoformat(context["starts_at"])),
+            )
+        if alert.kind == CHECKIN_CALL:
+            return CheckinStaffAlert(
+                patient_ref=patient_ref,
+                display_name=display_name,
+                telegram_id=alert.subject_telegram_id,
+                visit_label=self._labels.get(int(context.get("appointment_id", 0)), ""),
+                visit_time=self._clinic_time(datetime.fromisoformat(context["starts_at"])),
             )
         if alert.kind == TEMPLATE_FAILURE:
             return TemplateFailureStaffAlert(

@@ -109,9 +109,10 @@ async def open_rig(
     telegram: FakeTelegramServer, tmp_path: Path, **overrides: Any
 ) -> AsyncIterator[Rig]:
     if "database_url" not in overrides:
-        async with app_database(tmp_path) as url, open_rig(
-            telegram, tmp_path, database_url=url, **overrides
-        ) as rig:
+        async with (
+            app_database(tmp_path) as url,
+            open_rig(telegram, tmp_path, database_url=url, **overrides) as rig,
+        ):
             yield rig
         return
     settings = make_settings(telegram, tmp_path, staff_ids=frozenset(STAFF), **overrides)

@@ -84,7 +84,7 @@ def test_a_label_command_or_question_missing_from_a_shipped_language_is_reported
     problems = validate_content(messages)
     assert f"{es / 'buttons.toml'}: missing labels ['faq_more']" in problems
     assert f"{es / 'commands.toml'}: missing commands ['forget']" in problems
-    assert f"{es / 'faq.toml'}: missing questions ['contact']" in problems
+    assert f"{es / 'faq.toml'}: missing questions ['back_to_work']" in problems
     # English stays complete, and Spanish still falls back to it for what is missing.
     assert Content(messages).button("faq_more", "es") == "More questions"
 
@@ -92,7 +92,11 @@ def test_a_label_command_or_question_missing_from_a_shipped_language_is_reported
 def test_patient_values_are_escaped() -> None:
     content = Content(BUNDLED)
     text = content.render(
-        "timezone_saved", "en", zone="<b>x</b>&", now_local=datetime.now(ZoneInfo("UTC"))
+        "timezone_saved",
+        "en",
+        place="<b>x</b>&",
+        zone_name="UTC",
+        now_local=datetime.now(ZoneInfo("UTC")),
     )
     assert "&lt;b&gt;x&lt;/b&gt;&amp;" in text
 
@@ -232,7 +236,8 @@ def test_samples_try_each_branch() -> None:
         (
             "en/appointment_confirm.html.j2",
             "{{ when | when }} in {{ zone }}",
-            "appointment_confirm.html.j2:1: unknown variable zone (known: changing, when)",
+            "appointment_confirm.html.j2:1: unknown variable zone"
+            " (known: changing, day_first, when)",
         ),
         ("en/menu.html.j2", "{{ nope }}", "menu.html.j2:1: unknown variable nope (known: none)"),
         (
