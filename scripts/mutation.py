@@ -12,8 +12,8 @@ mutants/ (kept: a second run retests only what changed; `.venv/bin/mutmut browse
 surviving mutant), and prints the score of each target as a Markdown table for
 docs/mutation.md. Not part of the test run or CI: about 1.6 hours for all 2,000 mutants on the
 2-core machine. `--sample K` tests every K-th mutant of each function (mutmut_1, mutmut_1+K,
-...), the same ones each time; it needs the mutants generated once (`mutants/`, left by any
-earlier run; `mutmut run` regenerates the functions that changed since).
+...), the same ones each time (the others are generated and skipped, a fraction of a second
+each).
 
 The score is mutmut's: killed (and timed out) / every mutant tested. A mutant that survives is
 a change to the code no test noticed: a missing test, or code that does nothing.
@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -34,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.mutation_targets import TARGETS  # noqa: E402
+from tests.mutation_targets import TARGETS, sampled  # noqa: E402
 
 VENV = ROOT / ".venv" / "bin"
 DETECTED = ("killed", "timeout")
@@ -51,26 +53,6 @@ def ensure_mutmut() -> None:
     )
 
 
-def sampled_names(chosen: list[str], every: int) -> list[str]:
-    """Every `every`-th mutant of each function of the chosen targets, by its number, from
-    the generated code in mutants/."""
-    names = []
-    for path in sorted((ROOT / "mutants").rglob("*.py")):
-        parts = path.relative_to(ROOT / "mutants").with_suffix("").parts
-        if parts[0] not in ("bot", "scheduler"):
-            continue
-        module = ".".join(parts)
-        for found in re.finditer(
-            r"^\s*(?:async )?def (x\S*?__mutmut_(\d+))\(", path.read_text(), re.M
-        ):
-            name = f"{module}.{found.group(1)}"
-            if (int(found.group(2)) - 1) % every == 0 and any(
-                fnmatch.fnmatchcase(name, p) for key in chosen for p in TARGETS[key].mutants
-            ):
-                names.append(name)
-    return names
-
-
 def results() -> dict[str, str]:
     """Every mutant's name and status, from mutmut's records."""
     out = subprocess.run(
@@ -84,7 +66,7 @@ def results() -> dict[str, str]:
     return {name: status.strip() for name, status in found}
 
 
-def table(chosen: list[str], statuses: dict[str, str], only: set[str] | None) -> str:
+def table(chosen: list[str], statuses: dict[str, str], every: int) -> str:
     lines = [
         "| target | mutants | killed | timeout | survived | no tests | other | score |",
         "|---|---|---|---|---|---|---|---|",
@@ -95,8 +77,7 @@ def table(chosen: list[str], statuses: dict[str, str], only: set[str] | None) ->
         counts = Counter(
             status
             for name, status in statuses.items()
-            if any(fnmatch.fnmatchcase(name, p) for p in target.mutants)
-            and (only is None or name in only)
+            if any(fnmatch.fnmatchcase(name, p) for p in target.mutants) and sampled(name, every)
         )
         overall += counts
         lines.append(_row(target.title, counts))
@@ -126,18 +107,20 @@ def main() -> int:
         parser.error(f"unknown target {', '.join(sorted(unknown))} (known: {', '.join(TARGETS)})")
     chosen = args.targets or list(TARGETS)
     ensure_mutmut()
-    if args.sample > 1:
-        if not (ROOT / "mutants").is_dir():
-            parser.error("--sample needs the mutants generated once: run without it first")
-        patterns = sampled_names(chosen, args.sample)
-        only: set[str] | None = set(patterns)
-    else:
-        patterns = [p for key in chosen for p in TARGETS[key].mutants]
-        only = None
+    patterns = [p for key in chosen for p in TARGETS[key].mutants]
+    # mutmut keeps each mutant's result, and a mutant skipped for the sample is recorded as
+    # having no tests: a run with another sample starts afresh.
+    marker = ROOT / "mutants" / "sample"
+    if marker.exists() and marker.read_text() != str(args.sample):
+        shutil.rmtree(ROOT / "mutants")
+    marker.parent.mkdir(exist_ok=True)
+    marker.write_text(str(args.sample))
     started = time.monotonic()
     run = subprocess.run(
         [str(VENV / "mutmut"), "run", "--max-children", str(args.max_children), *patterns],
         cwd=ROOT,
+        # tests/mutation_targets.py runs no test for a mutant out of the sample.
+        env={**os.environ, "MUTATION_SAMPLE": str(args.sample)},
     )
     minutes = (time.monotonic() - started) / 60
     if run.returncode != 0:
@@ -145,7 +128,7 @@ def main() -> int:
         return run.returncode
     sample = f", every {args.sample}th mutant" if args.sample > 1 else ""
     print(f"\nmutmut run: {minutes:.0f} minutes, --max-children {args.max_children}{sample}\n")
-    print(table(chosen, results(), only))
+    print(table(chosen, results(), args.sample))
     return 0
 
 

@@ -109,12 +109,26 @@ def target_of(mutant: str) -> Target | None:
     )
 
 
+def sampled(mutant: str, every: int) -> bool:
+    """Whether a sample of every `every`-th mutant of each function has this one (mutmut_1,
+    mutmut_1+every, ...): the same ones in every run."""
+    number = mutant.rpartition("__mutmut_")[2]
+    return not number.isdigit() or (int(number) - 1) % every == 0
+
+
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    """In mutmut's run of one mutant (MUTANT_UNDER_TEST names it), only its target's tests."""
-    target = target_of(os.environ.get("MUTANT_UNDER_TEST", ""))
+    """In mutmut's run of one mutant (MUTANT_UNDER_TEST names it), only its target's tests;
+    none for a mutant out of the sample (MUTATION_SAMPLE, scripts/mutation.py --sample)."""
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    target = target_of(mutant)
     if target is None:
         return
-    keep = [item for item in items if item.nodeid.split("::", 1)[0] in target.tests]
+    every = int(os.environ.get("MUTATION_SAMPLE", "1"))
+    keep = [
+        item
+        for item in items
+        if item.nodeid.split("::", 1)[0] in target.tests and sampled(mutant, every)
+    ]
     dropped = [item for item in items if item not in keep]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
