@@ -5,6 +5,9 @@ twice offers both), shows the old and the new time and waits for Confirm; Cancel
 confirmation too. Each confirmation's button carries the offer's token, kept in the
 conversation state: a button from an older offer has expired, and a second tap on the same
 one asks the service again, which finds the change made and says so (one change, one notice).
+Each offer also keeps the visit's version it showed: if the patient (or a colleague) changed
+the visit before the member confirms, nothing is changed and the member is told what the
+visit is now (bot/telegram/refusals.py).
 The service (bot/services/visit_changes.py) checks the permission first on every step, so a
 patient who forges one of these buttons gets the stale-button answer and the audit log a
 refused line; the patient of the visit is told by a notice queued with the change, never
@@ -79,6 +82,7 @@ async def _offer(state: FSMContext, reply: Reply, appointment: int, reading: Rea
             "appointment": appointment,
             "starts_at": proposal.starts_at.isoformat(),
             "token": token,
+            "version": reading.visit.version,  # the visit as the offer shows it
         }
     )
     reply.send(
@@ -99,6 +103,12 @@ def _held(data: dict[str, Any], field: str) -> datetime:
     if instant is None or instant.tzinfo is None:
         raise VisitChangeRefused("expired")
     return instant
+
+
+def _version(data: dict[str, Any]) -> int | None:
+    """The visit's version the offer showed (None: an offer made before versions)."""
+    version = data.get("version")
+    return version if isinstance(version, int) and not isinstance(version, bool) else None
 
 
 async def visit_time(
@@ -133,7 +143,9 @@ async def visit_button(
         view = await visits.visit(actor, appointment, Action.VISIT_CANCEL)
         token = new_token()
         await state.set_state(ChangingVisit.confirming_cancel)
-        await state.set_data({"kind": CANCEL, "appointment": appointment, "token": token})
+        await state.set_data(
+            {"kind": CANCEL, "appointment": appointment, "token": token, "version": view.version}
+        )
         reply.send(
             VisitCancelConfirm(when=view.local, label=view.label),
             reply.kb.visit_cancel_confirm(appointment, token),
@@ -156,7 +168,9 @@ async def visit_button(
     current, done = await state.get_state(), bool(data.get("done"))
     match action:
         case VisitAction.CONFIRM if current == ChangingVisit.confirming_move.state or done:
-            change = await visits.move(actor, appointment, _held(data, "starts_at"))
+            change = await visits.move(
+                actor, appointment, _held(data, "starts_at"), _version(data)
+            )
             await state.set_state(None)
             await state.set_data({**data, "done": True})
             reply.send(
@@ -168,7 +182,7 @@ async def visit_button(
                 )
             )
         case VisitAction.CANCEL_YES if current == ChangingVisit.confirming_cancel.state or done:
-            change = await visits.cancel(actor, appointment)
+            change = await visits.cancel(actor, appointment, _version(data))
             await state.set_state(None)
             await state.set_data({**data, "done": True})
             reply.send(
