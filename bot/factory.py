@@ -256,6 +256,8 @@ def create_application(
         observer=metrics,
         batch_size=settings.reminder_batch,
         lease=timedelta(seconds=settings.reminder_lease_seconds),
+        # The first claim's size; then the engine's own pace (its share when replicas share it).
+        rate=settings.send_rate,
         concurrency=settings.reminder_concurrency,
     )
     wakeup = Wakeup(
