@@ -35,7 +35,8 @@ from enum import StrEnum, auto
 from typing import Any, ClassVar, Self, TypeVar, cast, dataclass_transform
 from zoneinfo import ZoneInfo
 
-from bot.domain.visits import BookingProblem
+from bot.domain.invite_codes import LABEL_MAX
+from bot.domain.visits import Attendance, BookingProblem
 from bot.domain.when_parser import ParseErrorCode
 
 __all__ = [
@@ -69,6 +70,32 @@ SAMPLE_CHECKLIST: ChecklistLines = (
 )
 _SAMPLE_CLINIC_TIME = "Thursday, December 3, 2026 at 2:30 PM EST"
 
+
+def _at(year: int, month: int, day: int, hour: int, minute: int, zone: str, fold: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, fold=fold, tzinfo=ZoneInfo(zone))
+
+
+EDGE_WHENS: tuple[datetime, ...] = (
+    _at(2027, 1, 31, 8, 0, _ZONE),  # a month's last day, morning
+    _at(2028, 2, 29, 0, 0, _ZONE),  # a leap day, midnight
+    _at(2026, 3, 8, 3, 0, _ZONE),  # the day the clocks go forward (2:00 to 3:00)
+    _at(2026, 11, 1, 1, 30, _ZONE),  # a time shown twice when the clocks go back: the first
+    _at(2026, 11, 1, 1, 30, _ZONE, fold=1),  # ... and the second
+    _at(2026, 12, 31, 23, 59, "Pacific/Honolulu"),  # the year's last minute, another zone
+    _at(2026, 10, 25, 2, 30, "Europe/Madrid"),  # Europe's clocks going back
+    _at(2026, 6, 15, 12, 0, "Asia/Kolkata"),  # noon, a half-hour offset
+)
+"""Dates and times every datetime variable is also rendered with, one at a time (month ends,
+leap days, daylight-saving changes, midnight, zones): a text that fails only for some dates is
+found before it is saved."""
+LONG_LABEL = "Dr. Maria-Guadalupe Fernández-Ortega #44"[:LABEL_MAX]
+LONG_NAME = "Maximilian Alexander Konstantinos Papadopoulos-Wojciechowski"
+_LONG_CHECKLIST: ChecklistLines = (
+    {"key": "playlist", "label": "A calm playlist of at least an hour, downloaded", "done": True},
+    {"key": "ride", "label": "Someone to drive me home and stay the evening", "done": False},
+    {"key": "eye_mask", "label": "An eye mask or a soft scarf to cover the eyes", "done": False},
+)
+
 RosterLines = Sequence[Mapping[str, object]]
 """Roster lines as templates read them (bot/services/roster.py, ``RosterEntry.as_line``)."""
 
@@ -98,10 +125,11 @@ _SAMPLE_TEAM: RosterLines = (
 )
 
 
-def sample(*values: _T) -> _T:
+def sample(*values: _T, edges: Sequence[_T] = ()) -> _T:
     """A field of a message, with the values the validator renders it with (every
-    combination of its fields' values is tried)."""
-    return cast(_T, dataclasses.field(metadata={"samples": values}))
+    combination of its fields' values is tried) and `edges`, tried one at a time with the
+    other fields at their first value (a datetime field also gets EDGE_WHENS)."""
+    return cast(_T, dataclasses.field(metadata={"samples": values, "edges": tuple(edges)}))
 
 
 def named_by_data() -> str:
@@ -123,11 +151,23 @@ class Message:
     ``template`` names the template, by default the class name in snake_case."""
 
     TEMPLATE: ClassVar[str] = ""
+    UNSOLICITED: ClassVar[bool] = False
+    """Sent without the patient asking (a reminder, a notice): it shows on lock screens, so
+    the validator holds it to the lock-screen rule (no treatment words)."""
     _declared: ClassVar[frozenset[str]] = frozenset()
 
-    def __init_subclass__(cls, *, template: str = "", by_name: bool = True, **kw: Any) -> None:
-        """`by_name=False`: a base class, or a message whose template is named by data."""
+    def __init_subclass__(
+        cls,
+        *,
+        template: str = "",
+        by_name: bool = True,
+        unsolicited: bool = False,
+        **kw: Any,
+    ) -> None:
+        """`by_name=False`: a base class, or a message whose template is named by data;
+        `unsolicited`: see UNSOLICITED."""
         super().__init_subclass__(**kw)
+        cls.UNSOLICITED = unsolicited or cls.UNSOLICITED
         dataclasses.dataclass(frozen=True, kw_only=True)(cls)
         cls._declared = frozenset(
             f.name for f in dataclasses.fields(cast(Any, cls)) if f.metadata.get("variable", True)
@@ -152,18 +192,29 @@ class Message:
         return cls._declared
 
     @classmethod
-    def samples(cls, **given: Any) -> list[Self]:
+    def samples(cls, *, edges: bool = False, **given: Any) -> list[Self]:
         """The message with every combination of its fields' sample values (`given` fixes
-        some: the template of a message named by data, say)."""
-        choices = {
-            f.name: f.metadata["samples"]
+        some: the template of a message named by data, say); with `edges`, then each field's
+        edge values one at a time, the others at their first sample value."""
+        fields = [
+            f
             for f in dataclasses.fields(cast(Any, cls))
             if f.name not in given and "samples" in f.metadata
-        }
-        return [
+        ]
+        choices = {f.name: f.metadata["samples"] for f in fields}
+        found = [
             cls(**given, **dict(zip(choices, values, strict=True)))
             for values in itertools.product(*choices.values())
         ]
+        if not edges:
+            return found
+        first = {name: values[0] for name, values in choices.items()}
+        for f in fields:
+            extra = list(f.metadata.get("edges", ()))
+            if isinstance(first[f.name], datetime):
+                extra += EDGE_WHENS
+            found += [cls(**given, **{**first, f.name: value}) for value in extra]
+        return found
 
 
 # --- welcome, consent, menu ------------------------------------------------------------------
@@ -353,7 +404,7 @@ class Resumed(Message):
     pass
 
 
-class ReminderText(Message, by_name=False):
+class ReminderText(Message, by_name=False, unsolicited=True):
     """A reminder: the template of its step (named in plan.toml), or ``reminders/catch_up``
     when several steps go out together (`sections` are then their template files, included
     with the same variables and `catch_up` true)."""
@@ -362,8 +413,8 @@ class ReminderText(Message, by_name=False):
 
     template_name: str = named_by_data()
     when: datetime = sample(SAMPLE_WHEN)
-    checklist: ChecklistLines = sample(SAMPLE_CHECKLIST)
-    attendance: str | None = sample(None)
+    checklist: ChecklistLines = sample(SAMPLE_CHECKLIST, edges=[(), _LONG_CHECKLIST])
+    attendance: str | None = sample(None, *Attendance)
     catch_up: bool = sample(False, True)
     sections: Sequence[str] = ()
 
@@ -393,31 +444,62 @@ class UpdateFailed(Message, template="error"):
 
 
 # --- staff alerts (rendered at delivery, in the clinic's zone and default language) ----------
+# Every alert about a visit names it as staff know it: `visit_label` is the label staff gave
+# the visit when they invited the patient ("" when the patient booked it themselves, or no
+# visit is known), `visit_time` its start in the clinic's zone ("" when no visit is known).
+# bot/services/alert_visits.py finds the visit an alert is about.
+def _visit_label() -> str:
+    return sample("J.D. <#4411>", "", edges=[LONG_LABEL])
+
+
+def _visit_time() -> str:
+    return sample(_SAMPLE_CLINIC_TIME, "")
+
+
+def _label() -> str:
+    return sample("J.D. <#4471>", edges=[LONG_LABEL])
+
+
 class CrisisStaffAlert(Message):
     """`display_name` comes from Telegram's getChat ("" when that failed), `at_local` from when
-    the alert was queued; `occurrences` counts the alerts coalesced into this one."""
+    the alert was queued; `occurrences` counts the alerts coalesced into this one; the visit is
+    the patient's next one (or the one under way)."""
 
     patient_ref: str = sample("#12", "")
-    display_name: str = sample("<Pat & Co>", "")
+    display_name: str = sample("<Pat & Co>", "", edges=[LONG_NAME])
     telegram_id: int | None = sample(1001)
     at_local: str = sample(_SAMPLE_CLINIC_TIME)
     occurrences: int = sample(1, 60)
+    visit_label: str = _visit_label()
+    visit_time: str = _visit_time()
 
 
 class RescheduleStaffAlert(Message):
+    """The patient asked to move the visit named (`when_local` is `visit_time`, kept for
+    texts written before)."""
+
     patient_ref: str = sample("#12")
-    display_name: str = sample("<Pat>", "")
+    display_name: str = sample("<Pat>", "", edges=[LONG_NAME])
     telegram_id: int | None = sample(1001)
     when_local: str = sample(_SAMPLE_CLINIC_TIME)
+    visit_label: str = _visit_label()
+    visit_time: str = sample(_SAMPLE_CLINIC_TIME)
 
 
 class TemplateFailureStaffAlert(Message):
+    """A reminder text could not be used; the visit is the first one it failed for
+    (`occurrences` counts the others), and that patient got the shipped text instead when
+    `fell_back`."""
+
     steps: str = sample("ride", "day_before, morning")
     error: str = sample(
         "TelegramBadRequest",
         "bad_request:TelegramBadRequest: Bad Request: can't parse entities <&>",
     )
     occurrences: int = sample(1, 240)
+    visit_label: str = _visit_label()
+    visit_time: str = _visit_time()
+    fell_back: bool = sample(True, False)
 
 
 # --- staff: invites, roster, team -----------------------------------------------------------
@@ -436,7 +518,7 @@ class InviteLabelAsk(Message):
 
 class InviteConfirm(Message):
     when: datetime = sample(SAMPLE_WHEN)
-    label: str = sample("J.D. <#4471>")
+    label: str = _label()
 
 
 class InviteCreated(Message):
@@ -444,7 +526,7 @@ class InviteCreated(Message):
 
     link: str = sample("https://t.me/companion_test_bot?start=abc_DEF-123")
     when: datetime = sample(SAMPLE_WHEN)
-    label: str = sample("J.D. <#4471>")
+    label: str = _label()
     expires: datetime = sample(SAMPLE_WHEN)
 
 
@@ -452,7 +534,7 @@ class InviteQr(Message):
     """The caption of the QR code's picture."""
 
     when: datetime = sample(SAMPLE_WHEN)
-    label: str = sample("J.D. <#4471>")
+    label: str = _label()
 
 
 class InviteAlreadyMade(Message):
@@ -618,14 +700,14 @@ class StaffTextCancelled(Message):
 # --- staff: moving and cancelling a visit the clinic made ------------------------------------
 class VisitMoveAsk(Message):
     when: datetime = sample(SAMPLE_WHEN)
-    label: str = sample("J.D. <#4471>")
+    label: str = _label()
     zone: str = sample(_ZONE)
 
 
 class VisitMoveConfirm(Message):
     before: datetime = sample(SAMPLE_WHEN)
     after: datetime = sample(SAMPLE_LATER)
-    label: str = sample("J.D. <#4471>")
+    label: str = _label()
 
 
 class VisitMoved(Message):
@@ -633,24 +715,24 @@ class VisitMoved(Message):
 
     before: datetime = sample(SAMPLE_WHEN)
     after: datetime = sample(SAMPLE_LATER)
-    label: str = sample("J.D. <#4471>")
+    label: str = _label()
     changed: bool = sample(True, False)
 
 
 class VisitCancelConfirm(Message):
     when: datetime = sample(SAMPLE_WHEN)
-    label: str = sample("J.D. <#4471>")
+    label: str = _label()
 
 
 class VisitCancelled(Message):
     when: datetime = sample(SAMPLE_WHEN)
-    label: str = sample("J.D. <#4471>")
+    label: str = _label()
     changed: bool = sample(True, False)
 
 
 class VisitKept(Message):
     when: datetime = sample(SAMPLE_WHEN)
-    label: str = sample("J.D. <#4471>")
+    label: str = _label()
 
 
 class VisitChangeError(Message):
@@ -664,12 +746,12 @@ class VisitChangeError(Message):
 
 
 # --- notices to a patient (rendered at delivery, in their language and zone) -----------------
-class VisitMovedNotice(Message):
+class VisitMovedNotice(Message, unsolicited=True):
     before: datetime = sample(SAMPLE_WHEN)
     after: datetime = sample(SAMPLE_LATER)
 
 
-class VisitCancelledNotice(Message):
+class VisitCancelledNotice(Message, unsolicited=True):
     when: datetime = sample(SAMPLE_WHEN)
 
 

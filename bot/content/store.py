@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import jinja2
 import jinja2.meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel
 
+from bot.content.sandbox import DEFAULT_LIMITS, GuardedEnvironment, RenderLimits, render_text
 from bot.content.schemas import (
     ButtonLabels,
     ClinicProfile,
@@ -203,6 +203,7 @@ class Content:
         default_language: str = "en",
         *,
         monotonic: Callable[[], float] | None = None,
+        limits: RenderLimits = DEFAULT_LIMITS,
     ) -> None:
         self.root = Path(messages_dir)
         self.default_language = default_language
@@ -224,26 +225,40 @@ class Content:
         self._templates: dict[tuple[str, str], tuple[str, jinja2.Template, float]] = {}
         if not (self.root / default_language).is_dir():
             raise ContentError(f"{self.root / default_language}: language folder is missing")
-        # A sandbox: staff-edited templates must not reach Python internals.
-        self._html = ImmutableSandboxedEnvironment(
+        # A sandbox with limits (bot/content/sandbox.py): staff-edited templates reach neither
+        # Python's internals nor the event loop's time.
+        self.limits = limits
+        self._html = self._environment(trim_blocks=True)
+        self._plain = GuardedEnvironment(autoescape=False, undefined=jinja2.StrictUndefined)
+        self._add_filters(self._plain)
+
+    def _environment(self, *, trim_blocks: bool) -> GuardedEnvironment:
+        env = GuardedEnvironment(
             loader=jinja2.ChoiceLoader(
                 [_OverlayLoader(self), jinja2.FileSystemLoader(str(self.root))]
             ),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
+            trim_blocks=trim_blocks,
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
-        self._plain = ImmutableSandboxedEnvironment(
-            autoescape=False, undefined=jinja2.StrictUndefined
-        )
-        for env in (self._html, self._plain):
-            env.filters["when"] = self._filter("datetime_long")
-            env.filters["when_short"] = self._filter("datetime_short")
-            env.filters["date"] = self._filter("date")
-            env.filters["time"] = self._filter("time")
-            env.globals["clinic"] = self.clinic
+        self._add_filters(env)
+        return env
+
+    def _add_filters(self, env: GuardedEnvironment) -> None:
+        env.filters["when"] = self._filter("datetime_long")
+        env.filters["when_short"] = self._filter("datetime_short")
+        env.filters["date"] = self._filter("date")
+        env.filters["time"] = self._filter("time")
+        env.globals["clinic"] = self.clinic
+        env.guard_filters()
+
+    @cached_property
+    def _as_written(self) -> GuardedEnvironment:
+        """The templates with every line break kept (no trim_blocks): what the validator
+        compares a rendering with, to find lines that run into each other."""
+        return self._environment(trim_blocks=False)
 
     # --- live versions ------------------------------------------------------------------
     async def refresh(self, source: VersionSource, *, force: bool = False) -> bool:
@@ -269,6 +284,7 @@ class Content:
         self.revision = revision
         if self._html.cache is not None:  # a file's template cached before its first version
             self._html.cache.clear()
+        self.__dict__.pop("_as_written", None)
         self._templates.clear()
         self._buttons.clear()
         self._faq.clear()
@@ -277,13 +293,17 @@ class Content:
     def overlaid(self, extra: Overlay) -> Content:
         """A Content over the same files with `extra` over the live versions: a candidate
         edit rendered and validated exactly as it would go out, without saving it."""
-        candidate = Content(self.root, self.default_language, monotonic=self._monotonic)
+        candidate = Content(
+            self.root, self.default_language, monotonic=self._monotonic, limits=self.limits
+        )
         candidate.use({**self.overlay, **extra}, self.revision)
         return candidate
 
     def shipped(self) -> Content:
         """A Content of the files alone (version 0 of every text)."""
-        return Content(self.root, self.default_language, monotonic=self._monotonic)
+        return Content(
+            self.root, self.default_language, monotonic=self._monotonic, limits=self.limits
+        )
 
     def export(self, target: Path) -> None:
         """Write the live texts (the files with the stored versions over them) as a complete
@@ -442,7 +462,16 @@ class Content:
         except jinja2.TemplateError as exc:
             raise ContentError(f"{self.root / self.template_name(name, lang)}: {exc}") from exc
         try:
-            return template.render(lang=lang, **context).strip()
+            return render_text(template, self.limits, {"lang": lang, **context}).strip()
+        except jinja2.TemplateError as exc:
+            raise ContentError(f"{self.root / template_name}: {exc}") from exc
+
+    def render_as_written(self, name: str, lang: str, /, **context: Any) -> str:
+        """Render a text with every line break of its template kept (see _as_written)."""
+        template_name = self.template_name(name, lang)
+        try:
+            template = self._as_written.get_template(template_name)
+            return render_text(template, self.limits, {"lang": lang, **context}).strip()
         except jinja2.TemplateError as exc:
             raise ContentError(f"{self.root / template_name}: {exc}") from exc
 
@@ -486,7 +515,7 @@ class Content:
         if isinstance(template, str):
             return template or key
         try:
-            text = template.render(lang=lang, **context)
+            text = render_text(template, self.limits, {"lang": lang, **context})
         except jinja2.TemplateError as exc:
             raise ContentError(f"{self._path(lang, 'buttons.toml')}: {key}: {exc}") from exc
         return text.strip()[:64] or key

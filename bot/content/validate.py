@@ -9,7 +9,8 @@ the file (or stored text) and, where it can be found, the line."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +22,7 @@ from bot.content.catalogue import (
     CATALOGUE,
     SAMPLE_WHEN,
     STAFF_COMMANDS,
+    AppointmentError,
     Button,
     ChatCommand,
     FaqAnswer,
@@ -28,6 +30,7 @@ from bot.content.catalogue import (
     ReminderText,
     StaffCommand,
 )
+from bot.content.lock_screen import words_shown
 from bot.content.schemas import FaqFile
 from bot.content.store import (
     BUTTON,
@@ -77,21 +80,53 @@ def _html_line(source: str, problem: str) -> int | None:
     return _line_of(source, rf"</?{re.escape(tag.group(1))}\b") if tag else None
 
 
+CHECK_SECONDS = 1.0
+"""How long checking one staff edit may take, every sample of every text it affects: a text
+that takes longer is refused (each render has its own limits, bot/content/sandbox.py)."""
+
+
 def samples_of(content: Content, lang: str, name: str) -> tuple[list[Message], bool] | None:
-    """The sample messages a template is rendered with, and whether it shows on a lock screen
-    (a reminder); None for a name the bot does not render."""
+    """The sample messages a template is rendered with (edge cases included), and whether it
+    shows on a lock screen (sent unprompted); None for a name the bot does not render."""
     if name in CATALOGUE:
-        return list(CATALOGUE[name].samples()), False
+        message = CATALOGUE[name]
+        return list(message.samples(edges=True)), message.UNSOLICITED
     plan = content.plan
     if name == ReminderText.CATCH_UP:
         sections = [content.template_name(step.template, lang) for step in plan.steps]
         return list(
-            ReminderText.samples(template_name=name, catch_up=True, sections=sections)
+            ReminderText.samples(template_name=name, catch_up=True, sections=sections, edges=True)
         ), True
     if any(step.template == name for step in plan.steps):
-        return list(ReminderText.samples(template_name=name)), True
+        return list(ReminderText.samples(template_name=name, edges=True)), True
     if any(entry.template == name for entry in content.faq(lang).entries):
         return list(FaqAnswer.samples(template_name=name)), False
+    return None
+
+
+class _TooSlow(Exception):
+    """Checking took longer than CHECK_SECONDS."""
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _run_together(content: Content, sample: Message, lang: str, text: str) -> str | None:
+    """Two lines of the template that a block tag at the end of a line joined into one
+    (``…{% endif %}`` followed by a new line: jinja's trim_blocks drops that line break)."""
+    written = _lines(content.render_as_written(sample.template(), lang, **sample.variables()))
+    shown = _lines(text)
+    if shown == written:
+        return None
+    for index, line in enumerate(shown):
+        expected = written[index] if index < len(written) else ""
+        if line != expected and expected and line.startswith(expected):
+            rest = line[len(expected) :].strip()
+            return (
+                f"“…{expected[-30:]}” and “{rest[:30]}…” run together on one line: put the "
+                "{% endif %} or {% endfor %} before them on a line of its own"
+            )
     return None
 
 
@@ -100,15 +135,19 @@ def _render_problems(
     lang: str,
     samples: Sequence[Message],
     private: bool = False,
+    *,
+    deadline: float | None = None,
 ) -> list[Problem]:
     """Check the template uses only its message's variables, and render each sample (all of one
-    template); with `private`, the text may show on a lock screen, so it must not contain the
-    clinic's name (if it differs from its discreet name) or a private word."""
+    template): Telegram's HTML rules and length, lines that run together and, with `private`
+    (the text shows on a lock screen), the lock-screen rule: neither the clinic's name (if it
+    differs from its discreet name) nor a private word in what the patient would read.
+    `deadline` (perf_counter): raise _TooSlow past it."""
     problems: list[Problem] = []
     clinic = content.clinic
-    forbidden = [w.lower() for w in clinic.private_words]
+    forbidden = list(clinic.private_words)
     if clinic.discreet_name != clinic.name:
-        forbidden.append(clinic.name.lower())
+        forbidden.append(clinic.name)
     name = samples[0].template()
     path = str(content.root / content.template_name(name, lang))
     try:
@@ -129,26 +168,31 @@ def _render_problems(
     )
     if unknown:
         return problems  # rendering would only say again that they are undefined
+    joined_found = False
     for sample in samples:
+        if deadline is not None and time.perf_counter() > deadline:
+            raise _TooSlow()
         try:
             text = content.render_message(sample, lang)
+            joined = None if joined_found else _run_together(content, sample, lang, text)
         except ContentError as exc:
             problems.append(Problem(path, None, str(exc).removeprefix(f"{path}: ")))
             break
         except Exception as exc:  # a staff edit can fail in any way; report, never crash
             problems.append(Problem(path, None, f"{type(exc).__name__}: {exc}"))
             break
+        if joined is not None:
+            joined_found = True
+            problems.append(Problem(path, None, joined))
         problems.extend(Problem(path, _html_line(source, p), p) for p in check_telegram_html(text))
         if private:
-            lowered = text.lower()
             problems.extend(
                 Problem(
                     path,
                     _line_of(source, re.escape(word)),
-                    f"reminders show on lock screens; remove '{word}' (see clinic.toml)",
+                    f"this text shows on lock screens; remove '{word.lower()}' (see clinic.toml)",
                 )
-                for word in forbidden
-                if word in lowered
+                for word in words_shown(text, forbidden)
             )
     return list(dict.fromkeys(problems))  # every sample may find the same problem
 
@@ -156,7 +200,10 @@ def _render_problems(
 def check_text(content: Content, kind: str, key: str, body: str) -> list[Problem]:
     """Every problem of `body` as the new live version of a text (a template `en/welcome`,
     a button label `en/buttons:menu_faq`), checked over the live content as the bot would use
-    it; no file is written. An empty list means it may be saved."""
+    it, in every language the change affects (a language whose text falls back to this one,
+    a catch-up message that includes it, a text that includes it by name); no file is
+    written. Taking longer than CHECK_SECONDS is a problem too. An empty list means it may be
+    saved."""
     if kind == BUTTON:
         return _label_problems(content, key, body)
     lang, _, name = key.partition("/")
@@ -165,14 +212,43 @@ def check_text(content: Content, kind: str, key: str, body: str) -> list[Problem
     found = samples_of(content, lang, name)
     if found is None:
         return [Problem(key, None, "not a text the bot uses")]
-    samples, private = found
     candidate = content.overlaid({(TEMPLATE, key): body})
-    problems = _render_problems(candidate, lang, samples, private)
-    if private and name != ReminderText.CATCH_UP and not problems:
-        catch_up = samples_of(candidate, lang, ReminderText.CATCH_UP)
-        assert catch_up is not None
-        problems = _render_problems(candidate, lang, catch_up[0], private=True)
-    return problems
+    deadline = time.perf_counter() + CHECK_SECONDS
+    try:
+        for other_lang, samples, private in _affected(candidate, lang, name, found):
+            problems = _render_problems(candidate, other_lang, samples, private, deadline=deadline)
+            if problems:
+                return problems
+    except _TooSlow:
+        return [Problem(key, None, f"takes too long to check (over {CHECK_SECONDS:g} s)")]
+    return []
+
+
+def _affected(
+    content: Content, lang: str, name: str, found: tuple[list[Message], bool]
+) -> Iterator[tuple[str, Sequence[Message], bool]]:
+    """What rendering the edited text `lang/name` changes: the text itself, then the same
+    text in other languages that fall back to it, every catch-up message (it includes the
+    reminders), an error message that quotes a FAQ answer, and any text that names it."""
+    samples, private = found
+    yield lang, samples, private
+    edited = f"{lang}/{name}{TEMPLATE_SUFFIX}"
+    for other in content.languages:
+        if other != lang and content.template_name(name, other) == edited:
+            yield other, samples, private
+    is_answer = any(e.template == name for e in content.faq(lang).entries)
+    for other in content.languages:
+        if name != ReminderText.CATCH_UP:
+            catch_up = samples_of(content, other, ReminderText.CATCH_UP)
+            assert catch_up is not None
+            yield other, catch_up[0], True
+        if is_answer and other == lang:
+            yield other, AppointmentError.samples(faq_template=edited)[:1], False
+        for text in CATALOGUE:
+            if text != name and edited in content.source(text, other):
+                found_text = samples_of(content, other, text)
+                if found_text is not None:
+                    yield other, found_text[0], found_text[1]
 
 
 _PROMPT_FIELD_RE = re.compile(r"prompt\[(\d+)\]\.?(.*)")
@@ -336,7 +412,8 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
                 problems.append(str(exc))
         found: list[Problem] = []
         for message in CATALOGUE.values():
-            found.extend(_render_problems(content, lang, message.samples()))
+            samples = message.samples(edges=True)
+            found.extend(_render_problems(content, lang, samples, message.UNSOLICITED))
         found.extend(_answer_problems(content, lang, faq.entries))
         problems.extend(str(p) for p in found)
         problems.extend(_plan_problems(content, plan, lang, labels))
@@ -352,7 +429,7 @@ def _plan_problems(content: Content, plan: Plan, lang: str, labels: dict[str, st
     ]
     found: list[Problem] = []
     for step in plan.steps:
-        samples = ReminderText.samples(template_name=step.template)
+        samples = ReminderText.samples(template_name=step.template, edges=True)
         found.extend(_render_problems(content, lang, samples, private=True))
     catch_up = samples_of(content, lang, ReminderText.CATCH_UP)
     assert catch_up is not None
