@@ -145,9 +145,7 @@ def create_storage(context: AppContext, redis: Redis | None) -> SqlStorage | Aft
 
     ttl = int(CONVERSATION_TTL.total_seconds())
     builder = DefaultKeyBuilder(prefix=f"{context.settings.redis_prefix}:fsm", with_destiny=True)
-    return AfterCommitStorage(
-        RedisStorage(redis, key_builder=builder, state_ttl=ttl, data_ttl=ttl)
-    )
+    return AfterCommitStorage(RedisStorage(redis, key_builder=builder, state_ttl=ttl, data_ttl=ttl))
 
 
 def create_dispatcher(
@@ -234,11 +232,17 @@ def create_application(
     alerts = AlertDelivery(session_factory, sender, bot, content, settings.clinic_zone, clock)
     staff_alerts = StaffAlerts(settings.staff_ids, clock, kick=alerts.kick)
 
-    async def template_failed(batch: ReminderBatch, error: str) -> None:
+    async def template_failed(batch: ReminderBatch, error: str, *, fell_back: bool = False) -> None:
         # Called during a reminder pass, outside any unit of work: its own short transaction.
         async with session_factory() as session:
             repo = Repository(session)
-            await staff_alerts.template_failure(repo, [s.key for s in batch.steps], error)
+            await staff_alerts.template_failure(
+                repo,
+                [s.key for s in batch.steps],
+                error,
+                appointment_id=batch.appointment.id,
+                fell_back=fell_back,
+            )
             await session.commit()
         await run_after_commit(repo.after_commit)
 

@@ -36,18 +36,14 @@ class ReminderStore(Protocol):
         nothing is ever sent late; returns how many, by step key."""
         ...
 
-    async def claim(
-        self, now: datetime, owner: str, lease_until: datetime, limit: int
-    ) -> Claim:
+    async def claim(self, now: datetime, owner: str, lease_until: datetime, limit: int) -> Claim:
         """Take up to `limit` rows due by `now` (pending ones, oldest due first, then `sending`
         ones whose lease ran out) of scheduled appointments of reachable, unpaused patients:
         they become `sending`, leased to `owner` until `lease_until`, one attempt more. When
         two engines race for a row, exactly one of them gets it."""
         ...
 
-    async def record(
-        self, owner: str, now: datetime, outcomes: Sequence[RowOutcome]
-    ) -> None:
+    async def record(self, owner: str, now: datetime, outcomes: Sequence[RowOutcome]) -> None:
         """Write how claimed rows ended and release their lease. Fenced by `owner`: a row
         re-planned or claimed by another engine meanwhile is left as it is. Marks the
         `unreachable_patient` of an outcome unreachable."""
@@ -76,9 +72,12 @@ class ReminderSender(Protocol):
 
 class TemplateFailureHandler(Protocol):
     """Told when a batch could not be rendered or Telegram refused it as a bad request (with
-    an error code, never the text), so staff can fix the template."""
+    an error code, never the text), so staff can fix the template; `fell_back`: the patient
+    got the shipped text instead."""
 
-    async def __call__(self, batch: ReminderBatch, error: str) -> None: ...
+    async def __call__(
+        self, batch: ReminderBatch, error: str, *, fell_back: bool = False
+    ) -> None: ...
 
 
 class ReminderObserver(Protocol):

@@ -71,7 +71,9 @@ SAMPLE_CHECKLIST: ChecklistLines = (
 _SAMPLE_CLINIC_TIME = "Thursday, December 3, 2026 at 2:30 PM EST"
 
 
-def _at(year: int, month: int, day: int, hour: int, minute: int, zone: str, fold: int = 0) -> datetime:
+def _at(
+    year: int, month: int, day: int, hour: int, minute: int, zone: str, fold: int = 0
+) -> datetime:
     return datetime(year, month, day, hour, minute, fold=fold, tzinfo=ZoneInfo(zone))
 
 

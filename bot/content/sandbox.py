@@ -31,17 +31,18 @@ from typing import Any
 
 import jinja2
 from jinja2 import nodes
-from jinja2.visitor import NodeTransformer
 from jinja2.exceptions import SecurityError
 from jinja2.filters import FILTERS
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import _PassArg
+from jinja2.visitor import NodeTransformer
 
 __all__ = ["Budget", "GuardedEnvironment", "RenderLimit", "RenderLimits", "budget"]
 
 _EACH = "__guarded_each"
 _SIZED = "__guarded_size"
+_TEXT = "__guarded_text"
 # Filters that are left out: nondeterministic (random), Python's own text (pprint), or
 # formatting whose widths cannot be checked before it runs (format).
 _REMOVED_FILTERS = ("random", "pprint", "format")
@@ -209,14 +210,26 @@ def _text_only(value: Any) -> Any:
 class _GuardLoops(NodeTransformer):
     """Every loop's iterable, and every ``~`` join, through the guards."""
 
-    def visit_For(self, node: nodes.For) -> nodes.Node:  # noqa: N802 (jinja's visitor names)
+    def visit_For(self, node: nodes.For) -> nodes.Node:
         self.generic_visit(node)
         node.iter = nodes.Filter(node.iter, _EACH, [], [], None, None, lineno=node.lineno)
         return node
 
-    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:  # noqa: N802
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)
         return nodes.Filter(node, _SIZED, [], [], None, None, lineno=node.lineno)
+
+    def visit_Output(self, node: nodes.Output) -> nodes.Node:
+        """Every ``{{ expression }}`` through _text_only at render time (jinja would show a
+        constant such as ``{{ none }}`` as Python's text at compile time)."""
+        self.generic_visit(node)
+        node.nodes = [
+            child
+            if isinstance(child, nodes.TemplateData)
+            else nodes.Filter(child, _TEXT, [], [], None, None, lineno=child.lineno)
+            for child in node.nodes
+        ]
+        return node
 
 
 class GuardedEnvironment(ImmutableSandboxedEnvironment):
@@ -233,11 +246,13 @@ class GuardedEnvironment(ImmutableSandboxedEnvironment):
         self.globals["range"] = _limited_range
         self.filters[_EACH] = _each
         self.filters[_SIZED] = lambda value: _sized(value, _step())
+        # Taking the context keeps jinja from running it at compile time on constants.
+        self.filters[_TEXT] = jinja2.pass_context(lambda context, value: _text_only(value))
 
     def guard_filters(self) -> None:
         """Wrap every filter (call after adding the application's own)."""
         for name, func in list(self.filters.items()):
-            if name not in (_EACH, _SIZED) and not getattr(func, "__wrapped__", None):
+            if name not in (_EACH, _SIZED, _TEXT) and not getattr(func, "__wrapped__", None):
                 self.filters[name] = _guard_filter(func)
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
@@ -263,7 +278,7 @@ class GuardedEnvironment(ImmutableSandboxedEnvironment):
 
         return refused
 
-    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         limits = _step()
         owner = getattr(__obj, "__self__", None)
         if getattr(__obj, "__name__", "") == "join" and isinstance(owner, str) and args:
@@ -277,11 +292,9 @@ class GuardedEnvironment(ImmutableSandboxedEnvironment):
         limits = _step()
         if operator == "*":
             for seq, count in ((left, right), (right, left)):
-                if isinstance(count, int) and isinstance(seq, str | bytes | list | tuple):
-                    if len(seq) * count > limits.max_size:
-                        raise RenderLimit(
-                            f"makes a value over {limits.max_size:,} characters or items"
-                        )
+                sequence = isinstance(seq, str | bytes | list | tuple)
+                if sequence and isinstance(count, int) and len(seq) * count > limits.max_size:
+                    raise RenderLimit(f"makes a value over {limits.max_size:,} characters or items")
         elif operator == "**":
             if isinstance(left, int) and isinstance(right, int) and right > 0:
                 if max(left.bit_length(), 1) * right > 4 * limits.max_size:

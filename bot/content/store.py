@@ -113,8 +113,13 @@ class _OverlayLoader(jinja2.BaseLoader):
 
 @dataclass(frozen=True)
 class Faq:
+    """A language's questions; `borrowed` are the keys of questions the default language has
+    and this one does not, shown in the default language's words (as a missing template
+    falls back), so a question added in one language reaches every patient at once."""
+
     entries: tuple[FaqEntry, ...]
     matcher: FaqMatcher
+    borrowed: frozenset[str] = frozenset()
 
     def by_key(self, key: str) -> FaqEntry | None:
         return next((e for e in self.entries if e.key == key), None)
@@ -375,14 +380,25 @@ class Content:
         return self._buttons[lang]
 
     def faq(self, lang: str) -> Faq:
+        """The questions patients of `lang` see: its own, then those of the default language
+        it lacks (see Faq.borrowed)."""
         if lang not in self._faq:
-            stored = self.overlay.get((FAQ, faq_key(lang)))
-            if stored is None:
-                entries = load_file(FaqFile, self._path(lang, "faq.toml")).prompt
-            else:
-                entries = load_text(FaqFile, stored, f"{faq_key(lang)}.toml (stored)").prompt
-            self._faq[lang] = Faq(entries, FaqMatcher(entries))
+            entries = self._own_faq(lang)
+            borrowed: tuple[FaqEntry, ...] = ()
+            if lang != self.default_language:
+                have = {e.key for e in entries}
+                default = self._own_faq(self.default_language)
+                borrowed = tuple(e for e in default if e.key not in have)
+                entries = entries + borrowed
+            keys = frozenset(e.key for e in borrowed)
+            self._faq[lang] = Faq(entries, FaqMatcher(entries), keys)
         return self._faq[lang]
+
+    def _own_faq(self, lang: str) -> tuple[FaqEntry, ...]:
+        stored = self.overlay.get((FAQ, faq_key(lang)))
+        if stored is None:
+            return load_file(FaqFile, self._path(lang, "faq.toml")).prompt
+        return load_text(FaqFile, stored, f"{faq_key(lang)}.toml (stored)").prompt
 
     def faq_source(self, lang: str) -> str:
         """The live text of a language's faq.toml: its stored version, else its file."""

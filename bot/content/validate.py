@@ -342,10 +342,14 @@ def _missing_texts(content: Content, lang: str, labels: dict[str, str]) -> list[
     the default language): every template, data file, button label, command and question."""
     default, folder = content.default_language, content.root / lang
     base = content.root / default
+    faq = content.faq(lang)
+    # The answers of questions this language borrows from the default one go with them.
+    borrowed = {f"{e.template}{TEMPLATE_SUFFIX}" for e in faq.entries if e.key in faq.borrowed}
     problems = [
         f"{folder / path.relative_to(base)}: missing (falls back to {default})"
         for path in sorted(base.rglob(f"*{TEMPLATE_SUFFIX}"))
         if not (folder / path.relative_to(base)).exists()
+        and path.relative_to(base).as_posix() not in borrowed
     ]
     problems.extend(
         f"{folder / file}: missing (falls back to {default})"
@@ -362,10 +366,6 @@ def _missing_texts(content: Content, lang: str, labels: dict[str, str]) -> list[
         lacking = [c for c, _ in content.commands(default, file) if c not in have]
         if lacking:
             problems.append(f"{folder / file}: missing commands {lacking}")
-    have_faq = {e.key for e in content.faq(lang).entries}
-    lacking = [e.key for e in content.faq(default).entries if e.key not in have_faq]
-    if lacking:
-        problems.append(f"{folder / 'faq.toml'}: missing questions {lacking}")
     return problems
 
 

@@ -63,7 +63,7 @@ class ConsentCb(CallbackData, prefix="c"):
 
 
 class InviteConsentCb(CallbackData, prefix="ci"):
-    """"I agree" under the consent text shown for an invite link: it carries the link's code,
+    """ "I agree" under the consent text shown for an invite link: it carries the link's code,
     so the code is redeemed on consent without being stored anywhere first. (A prefix of its
     own: consent buttons already on patients' screens keep their meaning.)"""
 

@@ -21,8 +21,10 @@ from aiogram.types import Chat, ChatMemberUpdated, Message, TelegramObject, Upda
 from aiogram.types.update import UpdateTypeLookupError
 
 from bot.content.catalogue import Button, Crisis, CrisisPast, PrivateOnly
+from bot.db.alert_visits import AlertVisitRepository
 from bot.db.repository import Repository
 from bot.metrics import mark_update
+from bot.services.alert_visits import visit_for_alert
 from bot.telegram.context import AppContext
 from bot.telegram.middlewares import Handler, run_after_commit
 from bot.telegram.reply import Reply
@@ -107,8 +109,10 @@ class UpdateGate(BaseMiddleware):
                 async with app.session_factory() as session:
                     repo = Repository(session)
                     patient_id = await repo.patient_id_by_telegram_id(telegram_id)
+                    visits = AlertVisitRepository(session)
+                    visit = await visit_for_alert(visits, patient_id, app.clock.now())
                     await app.staff_alerts.crisis(
-                        repo, telegram_id=telegram_id, patient_id=patient_id
+                        repo, telegram_id=telegram_id, patient_id=patient_id, appointment_id=visit
                     )
                     await session.commit()
                 await run_after_commit(repo.after_commit)
