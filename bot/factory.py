@@ -172,7 +172,7 @@ def create_dispatcher(
     dp.update.outer_middleware(inflight)
     for middleware in builtin:
         dp.update.outer_middleware(middleware)
-    dp.update.outer_middleware(UpdateGate(context))
+    dp.update.outer_middleware(UpdateGate(context, fsm))
     dp.update.outer_middleware(UnitOfWork(context, fsm, storage))
     dp.update.outer_middleware(fsm)
     dp.update.outer_middleware(ErrorsMiddleware(refusals.create_router()))
