@@ -143,10 +143,12 @@ class StaffAction(StrEnum):
 
 
 class StaffCb(CallbackData, prefix="s"):
-    """Admins' buttons about one team member (a Telegram user id)."""
+    """Admins' buttons about one team member (a Telegram user id); "Yes, remove" and "No,
+    keep" carry the token of the offer that showed them (see new_token)."""
 
     action: StaffAction
     id: int = Field(ge=1, le=MAX_ID)
+    t: str = Field(default="", max_length=16)
 
 
 class TextAction(StrEnum):

@@ -346,16 +346,16 @@ class Keyboards:
         ]
         return self._markup(buttons) if buttons else None
 
-    def staff_remove_confirm(self, telegram_id: int) -> InlineKeyboardMarkup:
+    def staff_remove_confirm(self, telegram_id: int, token: str) -> InlineKeyboardMarkup:
         return self._markup(
             [
                 (
                     self._label(Button.STAFF_REMOVE_YES),
-                    StaffCb(action=StaffAction.REMOVE_YES, id=telegram_id),
+                    StaffCb(action=StaffAction.REMOVE_YES, id=telegram_id, t=token),
                 ),
                 (
                     self._label(Button.STAFF_REMOVE_NO),
-                    StaffCb(action=StaffAction.REMOVE_NO, id=telegram_id),
+                    StaffCb(action=StaffAction.REMOVE_NO, id=telegram_id, t=token),
                 ),
             ],
             2,

@@ -5,6 +5,9 @@ twice offers both), shows the old and the new time and waits for Confirm; Cancel
 confirmation too. Each confirmation's button carries the offer's token, kept in the
 conversation state: a button from an older offer has expired, and a second tap on the same
 one asks the service again, which finds the change made and says so (one change, one notice).
+An offer is also bound to the visit as it was shown: if the visit was moved meanwhile (by
+another member, or by this one from another offer), its buttons have expired, so an old "Move
+it" never moves a visit back nor tells the patient again.
 The service (bot/services/visit_changes.py) checks the permission first on every step, so a
 patient who forges one of these buttons gets the stale-button answer and the audit log a
 refused line; the patient of the visit is told by a notice queued with the change, never
@@ -78,6 +81,7 @@ async def _offer(state: FSMContext, reply: Reply, appointment: int, reading: Rea
             "kind": MOVE,
             "appointment": appointment,
             "starts_at": proposal.starts_at.isoformat(),
+            "shown": reading.visit.local.isoformat(),
             "token": token,
         }
     )
@@ -133,7 +137,14 @@ async def visit_button(
         view = await visits.visit(actor, appointment, Action.VISIT_CANCEL)
         token = new_token()
         await state.set_state(ChangingVisit.confirming_cancel)
-        await state.set_data({"kind": CANCEL, "appointment": appointment, "token": token})
+        await state.set_data(
+            {
+                "kind": CANCEL,
+                "appointment": appointment,
+                "shown": view.local.isoformat(),
+                "token": token,
+            }
+        )
         reply.send(
             VisitCancelConfirm(when=view.local, label=view.label),
             reply.kb.visit_cancel_confirm(appointment, token),
@@ -154,6 +165,8 @@ async def visit_button(
     ):
         raise VisitChangeRefused("expired")
     current, done = await state.get_state(), bool(data.get("done"))
+    if action in (VisitAction.CONFIRM, VisitAction.CANCEL_YES):
+        await _still_as_offered(visits, actor, appointment, data, done)
     match action:
         case VisitAction.CONFIRM if current == ChangingVisit.confirming_move.state or done:
             change = await visits.move(actor, appointment, _held(data, "starts_at"))
@@ -189,6 +202,23 @@ async def visit_button(
             await _ask_time(state, reply, actor, visits, appointment)
         case _:
             raise VisitChangeRefused("expired")
+
+
+async def _still_as_offered(
+    visits: VisitChangeService, actor: Actor, appointment: int, data: dict[str, Any], done: bool
+) -> None:
+    """The visit is where the offer showed it (or, after this offer was answered, where it
+    put it); else the offer has expired."""
+    if done and data.get("kind") == CANCEL:
+        return  # the service answers a second "Yes, cancel" as already cancelled
+    try:
+        action = Action.VISIT_CANCEL if data.get("kind") == CANCEL else Action.VISIT_MOVE
+        now = (await visits.visit(actor, appointment, action)).local
+    except VisitChangeRefused as exc:
+        raise VisitChangeRefused("expired") from exc
+    expected = _held(data, "starts_at") if done else _held(data, "shown")
+    if now != expected:
+        raise VisitChangeRefused("expired")
 
 
 def create_router() -> Router:
