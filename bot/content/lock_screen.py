@@ -64,4 +64,9 @@ def fold(text: str) -> str:
 def words_shown(html: str, words: Iterable[str]) -> list[str]:
     """The `words` a reader would find in the message `html` (see the module's doc)."""
     shown = fold(visible_text(html))
-    return [word for word in words if fold(word) and fold(word) in shown]
+    return [word for word, folded in _folded(tuple(words)) if folded and folded in shown]
+
+
+@lru_cache(maxsize=64)
+def _folded(words: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((word, fold(word)) for word in words)

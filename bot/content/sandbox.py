@@ -63,10 +63,10 @@ class RenderLimits:
     attribute reads together; `max_size`: the longest string (characters) or list any step
     may make; `max_output`: characters of rendered text; `seconds`: wall time."""
 
-    steps: int = 20_000
+    steps: int = 5_000
     max_size: int = 16_384
     max_output: int = 16_384
-    seconds: float = 0.25
+    seconds: float = 0.1
 
 
 DEFAULT_LIMITS = RenderLimits()

@@ -40,6 +40,7 @@ from bot.content.schemas import (
     DateFormats,
     FaqFile,
     SafetyLexicon,
+    TextTitles,
     crisis_detector,
 )
 from bot.domain.faq import FaqEntry, FaqMatcher
@@ -225,6 +226,7 @@ class Content:
         # time was most of the cost of sending one (bench/throughput.py).
         self._label_templates: dict[str, jinja2.Template | str] = {}
         self._faq: dict[str, Faq] = {}
+        self._titles: dict[str, TextTitles] = {}
         self._plan: Plan | None = None
         # (name, lang) -> (file, compiled template, when resolved on the monotonic clock).
         self._templates: dict[tuple[str, str], tuple[str, jinja2.Template, float]] = {}
@@ -399,6 +401,22 @@ class Content:
         if stored is None:
             return load_file(FaqFile, self._path(lang, "faq.toml")).prompt
         return load_text(FaqFile, stored, f"{faq_key(lang)}.toml (stored)").prompt
+
+    def titles(self, lang: str) -> TextTitles:
+        """The plain names of the texts for the team, in `lang` (texts.toml), what it lacks
+        from the default language's."""
+        if lang not in self._titles:
+            own = load_file(TextTitles, self._path(lang, "texts.toml"))
+            if lang != self.default_language:
+                base = self.titles(self.default_language)
+                own = TextTitles(
+                    pattern=own.pattern,
+                    variable={**base.variable, **own.variable},
+                    button={**base.button, **own.button},
+                    text={**base.text, **own.text},
+                )
+            self._titles[lang] = own
+        return self._titles[lang]
 
     def faq_source(self, lang: str) -> str:
         """The live text of a language's faq.toml: its stored version, else its file."""

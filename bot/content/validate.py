@@ -31,7 +31,7 @@ from bot.content.catalogue import (
     StaffCommand,
 )
 from bot.content.lock_screen import words_shown
-from bot.content.schemas import FaqFile
+from bot.content.schemas import FaqFile, TextTitles
 from bot.content.store import (
     BUTTON,
     FAQ,
@@ -41,6 +41,7 @@ from bot.content.store import (
     ContentError,
     button_key,
     faq_key,
+    load_file,
 )
 from bot.content.telegram_html import check_telegram_html
 from bot.domain.faq import FaqEntry
@@ -207,12 +208,14 @@ def check_text(content: Content, kind: str, key: str, body: str) -> list[Problem
     if kind == BUTTON:
         return _label_problems(content, key, body)
     lang, _, name = key.partition("/")
-    if kind != TEMPLATE or lang not in content.languages:
+    # Everything below reads the candidate only: a check may run in a worker thread while
+    # the live content is refreshed in the event loop's.
+    candidate = content.overlaid({(TEMPLATE, key): body})
+    if kind != TEMPLATE or lang not in candidate.languages:
         return [Problem(key, None, "not a text the bot uses")]
-    found = samples_of(content, lang, name)
+    found = samples_of(candidate, lang, name)
     if found is None:
         return [Problem(key, None, "not a text the bot uses")]
-    candidate = content.overlaid({(TEMPLATE, key): body})
     deadline = time.perf_counter() + CHECK_SECONDS
     try:
         for other_lang, samples, private in _affected(candidate, lang, name, found):
@@ -237,8 +240,9 @@ def _affected(
         if other != lang and content.template_name(name, other) == edited:
             yield other, samples, private
     is_answer = any(e.template == name for e in content.faq(lang).entries)
+    is_step = any(step.template == name for step in content.plan.steps)
     for other in content.languages:
-        if name != ReminderText.CATCH_UP:
+        if is_step:
             catch_up = samples_of(content, other, ReminderText.CATCH_UP)
             assert catch_up is not None
             yield other, catch_up[0], True
@@ -320,11 +324,11 @@ def _command_problems(
 def _label_problems(content: Content, key: str, label: str) -> list[Problem]:
     lang, _, name = key.partition("/buttons:")
     source = str(content.root / lang / "buttons.toml")
-    if lang not in content.languages or name not in content.buttons(lang):
+    candidate = content.overlaid({(BUTTON, button_key(lang, name)): label})  # see check_text
+    if lang not in candidate.languages or name not in candidate.buttons(lang):
         return [Problem(key, None, "not a button the bot shows")]
     if not 1 <= len(label.strip()) <= 64:
         return [Problem(source, None, f"{name}: a label has 1 to 64 characters, not {len(label)}")]
-    candidate = content.overlaid({(BUTTON, button_key(lang, name)): label})
     try:
         candidate.button(name, lang, **SAMPLE_LABEL_CONTEXT)
     except ContentError as exc:
@@ -332,7 +336,14 @@ def _label_problems(content: Content, key: str, label: str) -> list[Problem]:
     return []
 
 
-LANGUAGE_FILES = ("buttons.toml", "commands.toml", STAFF_COMMANDS, "formats.toml", "faq.toml")
+LANGUAGE_FILES = (
+    "buttons.toml",
+    "commands.toml",
+    STAFF_COMMANDS,
+    "formats.toml",
+    "faq.toml",
+    "texts.toml",
+)
 """The data files every language folder ships (safety.toml adds to the crisis screen and is
 not required: the screen reads every language's lexicon for every message)."""
 
@@ -361,11 +372,33 @@ def _missing_texts(content: Content, lang: str, labels: dict[str, str]) -> list[
     missing = [k for k in content.buttons(default) if k not in labels]
     if missing:
         problems.append(f"{folder / 'buttons.toml'}: missing labels {missing}")
+    problems.extend(_title_problems(content, lang))
     for file in ("commands.toml", STAFF_COMMANDS):
         have = {c for c, _ in content.commands(lang, file)}
         lacking = [c for c, _ in content.commands(default, file) if c not in have]
         if lacking:
             problems.append(f"{folder / file}: missing commands {lacking}")
+    return problems
+
+
+def _title_problems(content: Content, lang: str) -> list[str]:
+    """Every text and button the team may edit has a title and a line in texts.toml (the
+    default language: all of them; another: the same keys, or they fall back)."""
+    own = load_file(TextTitles, content.root / lang / "texts.toml")
+    where = content.root / lang / "texts.toml"
+    if lang == content.default_language:
+        texts = {*CATALOGUE, ReminderText.CATCH_UP, *(s.template for s in content.plan.steps)}
+        buttons = {str(b) for b in Button} | set(content.buttons(lang))
+    else:
+        base = load_file(TextTitles, content.root / content.default_language / "texts.toml")
+        texts, buttons = set(base.text), set(base.button)
+    problems = []
+    lacking = sorted(texts - set(own.text))
+    if lacking:
+        problems.append(f"{where}: no title for texts {lacking}")
+    lacking = sorted(buttons - set(own.button))
+    if lacking:
+        problems.append(f"{where}: no line for buttons {lacking}")
     return problems
 
 
@@ -385,6 +418,7 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
             staff_commands = {c for c, _ in content.commands(lang, STAFF_COMMANDS)}
             labels = content.buttons(lang)
             faq = content.faq(lang)
+            content.titles(lang)
         except (ContentError, KeyError, IndexError, ValueError) as exc:
             problems.extend(str(exc).splitlines())
             continue
@@ -403,6 +437,7 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
             missing = [str(k) for k in Button if k not in labels]
             if missing:
                 problems.append(f"{content.root / lang / 'buttons.toml'}: missing labels {missing}")
+            problems.extend(_title_problems(content, lang))
         else:
             problems.extend(_missing_texts(content, lang, labels))
         for key in labels:

@@ -15,6 +15,7 @@ Plain async code, no aiogram: a Telegram handler, a web panel or an HTTP API cal
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -264,12 +265,12 @@ class ContentEditing:
     async def propose(self, actor: Actor, ref: TextRef, body: str) -> Proposal:
         """The candidate rendered as a patient would get it, or the validator's problems."""
         await self.require(actor, Action.CONTENT_EDIT, ref.key)
-        return self.candidate([Edit(ref, body, None)])
+        return await self.candidate([Edit(ref, body, None)])
 
-    def candidate(self, edits: Sequence[Edit]) -> Proposal:
+    async def candidate(self, edits: Sequence[Edit]) -> Proposal:
         """The first text of `edits` as a patient would get it with all of them live, or the
         validator's problems with any of them (the caller checked the permission)."""
-        problems = self._problems(edits)
+        problems = await self.problems(edits)
         if problems:
             return Rejected(problems)
         ref, body = edits[0].ref, edits[0].body
@@ -333,7 +334,7 @@ class ContentEditing:
         for edit, live, _ in changed:
             if (live.id if live is not None else None) != edit.base_version_id:
                 return ChangedMeanwhile(self._preview(self.content, edit.ref, live))
-        problems = self._problems(edits)
+        problems = await self.problems(edits)
         if problems:
             return Rejected(problems)
         saved: list[VersionRecord] = []
@@ -347,6 +348,13 @@ class ContentEditing:
     async def require(self, actor: Actor, action: Action, key: str) -> None:
         """The actor may edit content (else the refusal is audited and NotAllowed raised)."""
         await self.staff.require(actor, Permission.CONTENT, action=action, target=_target(key))
+
+    async def problems(self, edits: Sequence[Edit]) -> list[Problem]:
+        """:meth:`_problems` in a worker thread: checking renders every text the edits affect
+        with every sample, which may take up to the check's time limit (CHECK_SECONDS), and
+        the event loop must go on answering patients meanwhile. The check reads only candidate
+        contents it makes for itself (the live content's overlay is replaced, never changed)."""
+        return await asyncio.to_thread(self._problems, edits)
 
     def _problems(self, edits: Sequence[Edit]) -> list[Problem]:
         """The problems of the first text of `edits` that has any, with all of them live (a

@@ -17,6 +17,7 @@ Plain async code, no aiogram: a Telegram handler, a web panel or an HTTP API cal
 
 from __future__ import annotations
 
+import asyncio
 import re
 import tomllib
 from collections.abc import Callable, Sequence
@@ -240,7 +241,7 @@ class PlanEditing:
         """The timeline the edit would make of the live plan, or why it cannot be made."""
         await self._require(actor, Action.PLAN_EDIT)
         live = await self.versions.current(ContentKind.PLAN, PLAN_KEY)
-        made = self._apply(self._source(live), edit)
+        made = await self._checked(self._source(live), edit)
         if isinstance(made, PlanRejected):
             return made
         source, plan = made
@@ -260,7 +261,7 @@ class PlanEditing:
             if base is None and base_version_id is not None:
                 raise NoSuchText()
             base_source = base.body if base is not None else self._shipped()
-        made = self._apply(base_source, edit)
+        made = await self._checked(base_source, edit)
         if isinstance(made, PlanRejected):
             if live_id != base_version_id:
                 return PlanChanged(await self._view())
@@ -347,6 +348,12 @@ class PlanEditing:
 
     def _shipped(self) -> str:
         return self.content.shipped().plan_source
+
+    async def _checked(self, source: str, edit: PlanEdit) -> tuple[str, Plan] | PlanRejected:
+        """:meth:`_apply` in a worker thread: a new step's text is checked by rendering it,
+        which may take up to the check's time limit, and the event loop must go on answering
+        patients meanwhile (the check reads only its own candidate content)."""
+        return await asyncio.to_thread(self._apply, source, edit)
 
     def _apply(self, source: str, edit: PlanEdit) -> tuple[str, Plan] | PlanRejected:
         """The plan text with the edit made, checked; or why not."""

@@ -42,8 +42,9 @@ def refused_quickly(content: Content, key: str, body: str, expected: str) -> Non
     [
         (
             "{% for a in range(3000) %}{% for b in range(3000) %}x{% endfor %}{% endfor %}",
-            "over 16,384 characters",
+            "too much work",
         ),
+        ("{% for a in range(4000) %}{{ 'xxxxx' }}{% endfor %}", "a text over 16,384"),
         (
             "{% for a in range(3000) %}{% for b in range(3000) %}{% endfor %}{% endfor %}",
             "too much work",

@@ -62,6 +62,7 @@ from bot.telegram.callbacks import (
 from bot.telegram.commands import staff_menu
 from bot.telegram.filters import PlainText
 from bot.telegram.reply import Reply
+from bot.telegram.staff_names import remember_names
 from bot.telegram.states import Inviting
 from scheduler.timemath import load_zone, to_local
 
@@ -433,4 +434,4 @@ def create_router() -> Router:
     r.message.register(team_add, Command(StaffCommand.STAFF_ADD))
     r.message.register(team_invite, Command(StaffCommand.STAFF_INVITE))
     r.callback_query.register(team_button, StaffCb.filter(F.action.in_(set(StaffAction))))
-    return r
+    return remember_names(r)

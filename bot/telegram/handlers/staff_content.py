@@ -56,6 +56,7 @@ from bot.telegram.callbacks import FaqEditAction, FaqEditCb, TextAction, TextCb,
 from bot.telegram.filters import StaffMay
 from bot.telegram.keyboards import in_rows, markup
 from bot.telegram.reply import Reply
+from bot.telegram.staff_names import remember_names
 from bot.telegram.states import TextEditing
 
 PAGE = 8
@@ -409,4 +410,4 @@ def create_router() -> Router:
         decide, TextCb.filter(F.a.in_({TextAction.CONFIRM, TextAction.CANCEL}))
     )
     r.callback_query.register(browse, TextCb.filter())
-    return r
+    return remember_names(r)

@@ -46,6 +46,7 @@ from bot.telegram.handlers.staff_content import (
     show_problems,
 )
 from bot.telegram.reply import Reply
+from bot.telegram.staff_names import remember_names
 from bot.telegram.states import QuestionEditing
 
 _LIST_SEPARATORS = re.compile(r"[,\n]")
@@ -318,4 +319,4 @@ def create_router() -> Router:
         decide, FaqEditCb.filter(F.a.in_({FaqEditAction.CONFIRM, FaqEditAction.CANCEL}))
     )
     r.callback_query.register(browse, FaqEditCb.filter())
-    return r
+    return remember_names(r)

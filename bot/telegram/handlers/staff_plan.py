@@ -47,6 +47,7 @@ from bot.telegram.filters import StaffMay
 from bot.telegram.handlers.staff_content import jinja_as_typed
 from bot.telegram.keyboards import in_rows, markup
 from bot.telegram.reply import Reply
+from bot.telegram.staff_names import remember_names
 from bot.telegram.states import PlanDraft
 from scheduler.plan import BUTTONS
 
@@ -296,4 +297,4 @@ def create_router() -> Router:
         decide, PlanCb.filter(F.a.in_({PlanAction.CONFIRM, PlanAction.CANCEL}))
     )
     r.callback_query.register(browse, PlanCb.filter())
-    return r
+    return remember_names(r)

@@ -39,6 +39,7 @@ from bot.services.visit_changes import Reading, VisitChangeService
 from bot.telegram.callbacks import VisitAction, VisitCb, new_token
 from bot.telegram.filters import PlainText
 from bot.telegram.reply import Reply
+from bot.telegram.staff_names import remember_names
 from bot.telegram.states import ChangingVisit
 
 MOVE, CANCEL = "move", "cancel"
@@ -231,4 +232,4 @@ def create_router() -> Router:
     ):
         r.message.register(visit_time, step, PlainText())
     r.callback_query.register(visit_button, VisitCb.filter())
-    return r
+    return remember_names(r)
