@@ -122,8 +122,8 @@ SAMPLE_ROSTER: RosterLines = (
     {**_ROSTER_LINE, "kind": "invite", "patient_id": None, "expired": True},
 )
 _SAMPLE_TEAM: RosterLines = (
-    {"telegram_id": 9001, "role": "admin", "from_settings": True},
-    {"telegram_id": 501, "role": "staff", "from_settings": False},
+    {"telegram_id": 9001, "name": "Dana <Front Desk>", "role": "admin", "from_settings": True},
+    {"telegram_id": 501, "name": "501", "role": "staff", "from_settings": False},
 )
 
 
@@ -609,10 +609,12 @@ class StaffJoined(Message):
 
 class StaffRemoveConfirm(Message):
     telegram_id: int = sample(501)
+    name: str = sample("Dana <Front Desk>", "501")
 
 
 class StaffRemoved(Message):
     telegram_id: int = sample(501)
+    name: str = sample("Dana <Front Desk>", "501")
 
 
 class StaffNotAllowed(Message):
@@ -623,12 +625,25 @@ class StaffNoSuchMember(Message):
     pass
 
 
+class StaffHelp(Message):
+    """After /help, for a team member: the team's commands their role allows."""
+
+    commands: Sequence[Mapping[str, object]] = sample(
+        ({"command": "today", "description": "Today's visits <all>"},)
+    )
+
+
 # --- staff: editing texts (bot/telegram/handlers/staff_content.py) ---------------------------
+# Texts are named for the team by their title (texts.toml, in the member's language); times
+# are the clinic's, authors by name.
+_TITLE = "Reminder: the evening before (eye mask)"
+_LONG_TITLE = "Recordatorio: 2 días antes (transporte de regreso), versión larga"[:64]
+_ABOUT = "Pack an eye mask, the checklist, and an easy evening."
 _SAMPLE_VERSIONS: Sequence[Mapping[str, object]] = (
-    {"number": 2, "author": 9001, "at": SAMPLE_WHEN, "note": "", "live": True},
+    {"number": 2, "author": "Dana <Front Desk>", "at": SAMPLE_WHEN, "note": "", "live": True},
     {
         "number": 1,
-        "author": 9002,
+        "author": "9002",
         "at": SAMPLE_LATER,
         "note": "rollback to version 0",
         "live": False,
@@ -636,35 +651,62 @@ _SAMPLE_VERSIONS: Sequence[Mapping[str, object]] = (
 )
 
 
+def _title() -> str:
+    return sample(_TITLE, edges=[_LONG_TITLE])
+
+
 class StaffTextsAreas(Message):
-    pass
+    """/texts: the areas of the texts of one language (`language`: its name)."""
+
+    language: str = sample("🇺🇸 English")
 
 
 class StaffTextsList(Message):
-    area: str = sample("reminders")
+    area: str = sample("Reminders and checklist")
+    language: str = sample("🇺🇸 English")
     page: int = sample(1, 2)
     pages: int = sample(1, 2)
 
 
-class StaffTextView(Message):
-    """Under the preview of a text: which text, its live version (0: the shipped file), who
-    saved it and when; `button` for a button label (`label` is it)."""
+class StaffTextSearch(Message):
+    """/texts with words: the texts whose title or description holds them (`found` many)."""
 
-    key: str = sample("en/reminders/evening_before")
+    words: str = sample("eye mask", "<b>")
+    found: int = sample(0, 3)
+
+
+class StaffTextView(Message):
+    """Under the preview of a text: its title and where it shows, its language, its live
+    version (0: the shipped file), who saved it (`author`, a name) and when (`at`, clinic
+    time); `button` for a button label (`label` is it)."""
+
+    title: str = _title()
+    about: str = sample(_ABOUT, "")
+    language: str = sample("🇺🇸 English")
     version: int = sample(0, 3)
-    author: int | None = sample(None, 9001)
+    author: str = sample("", "Dana <Front Desk>")
     at: datetime | None = sample(None, SAMPLE_WHEN)
     button: bool = sample(False, True)
     label: str = sample("Done ✅")
 
 
 class StaffTextAsk(Message):
-    key: str = sample("en/reminders/evening_before")
-    names: Sequence[str] = sample((), ("when", "checklist"))
+    """Asking for a text's new words; `values` are the variables it may use, each its `name`,
+    what it means (`about`) and how it reads in the preview (`sample`)."""
+
+    title: str = _title()
+    button: bool = sample(False, True)
+    values: Sequence[Mapping[str, object]] = sample(
+        (),
+        (
+            {"name": "when", "about": "the visit's date and time", "sample": "Thursday"},
+            {"name": "checklist", "about": "", "sample": "Calm playlist <x>, Ride home"},
+        ),
+    )
 
 
 class StaffTextCandidate(Message):
-    key: str = sample("en/reminders/evening_before")
+    title: str = _title()
     button: bool = sample(False, True)
     label: str = sample("Done ✅")
 
@@ -672,7 +714,7 @@ class StaffTextCandidate(Message):
 class StaffTextProblems(Message):
     """The validator's problems with an edit; each has a `line` (None: unknown) and a `text`."""
 
-    key: str = sample("en/welcome")
+    title: str = _title()
     problems: Sequence[Mapping[str, object]] = sample(
         ({"line": 3, "text": "unknown variable nme (known: when)"},),
         ({"line": None, "text": "5000 characters, over Telegram's 4096"},),
@@ -680,19 +722,33 @@ class StaffTextProblems(Message):
 
 
 class StaffTextSaved(Message):
-    key: str = sample("en/welcome")
+    title: str = _title()
     version: int = sample(4)
     already: bool = sample(False, True)
 
 
 class StaffTextChanged(Message):
-    key: str = sample("en/welcome")
+    title: str = _title()
     version: int = sample(0, 4)
 
 
 class StaffTextHistory(Message):
-    key: str = sample("en/welcome")
+    """A text's versions, newest first: each its `number`, `author` (a name), `at` (clinic
+    time), `note` and whether it is `live`."""
+
+    title: str = _title()
     versions: Sequence[Mapping[str, object]] = sample((), _SAMPLE_VERSIONS)
+
+
+class StaffTextRollback(Message):
+    """Under the preview of an older version (`version`; 0: the shipped text), before it is
+    restored: who saved it and when."""
+
+    title: str = _title()
+    version: int = sample(0, 2)
+    author: str = sample("", "Dana <Front Desk>")
+    at: datetime | None = sample(None, SAMPLE_WHEN)
+    live: int = sample(3)
 
 
 class StaffTextCancelled(Message):
@@ -939,6 +995,8 @@ class Button(StrEnum):
     STAFF_TEXT_CONFIRM = auto()
     STAFF_TEXT_CANCEL = auto()
     STAFF_TEXT_ROLLBACK = auto()  # {{ label }}: the version's number
+    STAFF_TEXT_RESTORE = auto()
+    STAFF_TEXT_LANGUAGE = auto()  # {{ label }}: a language's own name
     VISIT_MOVE = auto()  # {{ label }}: the visit's time and label
     VISIT_CANCEL = auto()  # {{ label }}: the visit's time and label
     VISIT_MOVE_CONFIRM = auto()

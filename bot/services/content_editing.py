@@ -16,9 +16,12 @@ Plain async code, no aiogram: a Telegram handler, a web panel or an HTTP API cal
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from bot.content.catalogue import CATALOGUE, Button, FaqMenu, Message, ReminderText
 from bot.content.store import Content, ContentError, button_key, faq_key
@@ -36,6 +39,9 @@ from bot.services.audit import AuditTrail
 from bot.services.errors import NoSuchText
 from bot.services.staff import StaffService
 from scheduler.clock import Clock
+from scheduler.timemath import to_local
+
+_UTC = ZoneInfo("UTC")
 
 __all__ = [
     "Area",
@@ -198,15 +204,17 @@ class ContentEditing:
         clock: Clock,
         *,
         on_saved: Callable[[], None] = lambda: None,
+        zone: ZoneInfo = _UTC,
     ) -> None:
         """`on_saved` is told when a version was saved (the caller refreshes its content
-        after the commit)."""
+        after the commit); `zone` is the clinic's (times shown to the team)."""
         self.versions = versions
         self.staff = staff
         self.audit = audit
         self.content = content
         self.clock = clock
         self.on_saved = on_saved
+        self.zone = zone
 
     # --- finding texts --------------------------------------------------------------------
     def all_texts(self) -> list[TextRef]:
@@ -241,11 +249,16 @@ class ContentEditing:
         found = {ref.area for ref in self.all_texts()}
         return [area for area in Area if area in found]
 
-    async def texts(self, actor: Actor, area: Area) -> list[TextRef]:
-        """The texts of an area edited as they are (a FAQ file is edited by its questions)."""
+    async def texts(self, actor: Actor, area: Area | None, lang: str) -> list[TextRef]:
+        """The texts of an area (None: every area) in one language, edited as they are (a
+        FAQ file is edited by its questions)."""
         await self.require(actor, Action.CONTENT_READ, "texts")
         return [
-            ref for ref in self.all_texts() if ref.area is area and ref.kind is not ContentKind.FAQ
+            ref
+            for ref in self.all_texts()
+            if (area is None or ref.area is area)
+            and ref.lang == lang
+            and ref.kind is not ContentKind.FAQ
         ]
 
     # --- looking ----------------------------------------------------------------------------
@@ -260,6 +273,28 @@ class ContentEditing:
         await self.require(actor, Action.CONTENT_READ, ref.key)
         stored = list(await self.versions.history(ref.kind, ref.key))
         return (stored[0] if stored else None), stored
+
+    async def authors(self, versions: Sequence[VersionRecord | None]) -> dict[int, str]:
+        """What to call the authors of these versions (their names as last seen)."""
+        ids = {v.author_telegram_id for v in versions if v is not None}
+        return await self.staff.names(ids)
+
+    def local(self, instant: datetime) -> datetime:
+        """An instant in the clinic's zone (the team reads the clinic's time)."""
+        return to_local(instant, self.zone)
+
+    async def restore_preview(
+        self, actor: Actor, ref: TextRef, version_id: int
+    ) -> tuple[Proposal, VersionRecord | None]:
+        """An older version (`version_id` 0: the shipped file) as patients would get it if it
+        were restored now, checked as an edit is (the plan or other texts may have changed
+        since), and that version (None: the shipped file); nothing is saved."""
+        await self.require(actor, Action.CONTENT_ROLLBACK, ref.key)
+        old = None if version_id == 0 else await self.versions.get(ref.kind, ref.key, version_id)
+        if version_id != 0 and old is None:
+            raise NoSuchText()
+        body = old.body if old is not None else self._shipped(ref)
+        return await self.candidate([Edit(ref, body, None)]), old
 
     # --- changing ---------------------------------------------------------------------------
     async def propose(self, actor: Actor, ref: TextRef, body: str) -> Proposal:
@@ -447,7 +482,7 @@ class ContentEditing:
         found = samples_of(content, lang, ref.name)
         if found is None:
             raise NoSuchText()
-        first: Message = found[0][0]
+        first: Message = _with_real_checklist(found[0][0], content, lang)
         html = content.render_message(first, lang)
         buttons = tuple(content.button(key, lang) for key in self._shown_with(ref.name))
         variables = tuple(sorted(first.declared()))
@@ -465,6 +500,18 @@ class ContentEditing:
             if step.template == name:
                 return tuple(key for b in step.buttons for key in _STEP_BUTTONS.get(b, ()))
         return _SHOWN_WITH.get(name, ())
+
+
+def _with_real_checklist(message: Message, content: Content, lang: str) -> Message:
+    """The sample with the clinic's own checklist, in the text's language (the first item
+    ticked), so a preview reads as a patient's would."""
+    if "checklist" not in message.declared():
+        return message
+    checklist = [
+        {"key": key, "label": content.button(f"item_{key}", lang), "done": index == 0}
+        for index, key in enumerate(content.plan.checklist)
+    ]
+    return dataclasses.replace(message, checklist=checklist)  # type: ignore[type-var]
 
 
 def _target(key: str) -> str:

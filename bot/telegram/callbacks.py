@@ -159,7 +159,8 @@ class TextAction(StrEnum):
     VIEW = "view"
     EDIT = "edit"
     HISTORY = "hist"
-    ROLLBACK = "rb"
+    ROLLBACK = "rb"  # an older version, shown before it is restored
+    RESTORE = "rs"
     CONFIRM = "ok"
     CANCEL = "no"
     NOOP = "noop"  # a patient's button shown in a preview: does nothing

@@ -304,7 +304,13 @@ class UnitOfWork(BaseMiddleware):
             invite_ttl=invite_ttl,
         )
         content_editing = ContentEditing(
-            versions, staff, audit, app.content, app.clock, on_saved=content_saved
+            versions,
+            staff,
+            audit,
+            app.content,
+            app.clock,
+            on_saved=content_saved,
+            zone=settings.clinic_zone,
         )
         return {
             "clock": app.clock,

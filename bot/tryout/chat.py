@@ -44,8 +44,11 @@ HELP = (
     "Type as you would in Telegram. A number taps that button of the last message with "
     "buttons.\n"
     "/clock shows the time; /clock +2d (or +3h, +90m, 1d2h) moves it on; "
-    "/clock 2026-12-02 19:00 sets it (clinic time). /quit (or Ctrl-D) ends."
+    "/clock 2026-12-02 19:00 sets it (clinic time). /quit (or Ctrl-D) ends.\n"
+    'A message of several lines: a line of three quotes (""") opens it, another sends it.'
 )
+MULTILINE = '"""'
+"""A line holding only this opens a message of several lines, and the next one sends it."""
 
 
 @dataclass(frozen=True)
@@ -250,6 +253,21 @@ def _indent(text: str) -> str:
     return "\n".join(f"    {line}" if line else "" for line in text.splitlines())
 
 
+def _read_lines(stdin: TextIO, stdout: TextIO, chat: Chat, typed: bool) -> str:
+    """The lines up to the closing three quotes (or the end of input), as one message."""
+    lines: list[str] = []
+    while True:
+        if typed:
+            stdout.write("...> ")
+            stdout.flush()
+        line = stdin.readline()
+        if not typed and line:
+            chat.print_line(f"...> {line.rstrip()}")
+        if not line or line.strip() == MULTILINE:
+            return "\n".join(lines)
+        lines.append(line.rstrip("\n"))
+
+
 @contextmanager
 def _database(options: ChatOptions) -> Iterator[Path]:
     if options.db is not None:
@@ -317,6 +335,8 @@ async def run_chat(
                     break
                 if not typed:  # a script: show what was "typed"
                     chat.print_line(f"you> {line.rstrip()}")
+                if line.strip() == MULTILINE:
+                    line = _read_lines(stdin, stdout, chat, typed)
                 if not await chat.handle(line):
                     break
         finally:

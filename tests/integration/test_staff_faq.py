@@ -64,7 +64,7 @@ async def test_admin_adds_a_question_and_a_patient_asking_it_gets_the_answer(
     assert "parking, park, where to park, car" in question_ and "Save it?" in question_
     save = harness.button(STAFF_ID, "Save")
     [saved] = await harness.press(STAFF_ID, save)
-    assert "en/faq</code> version 1 is live" in saved
+    assert "version 1 of “❓ Questions (en)” is live" in saved
     [again] = await harness.press(STAFF_ID, save)  # a double tap: one version of each
     assert "already live" in again
     assert await count(harness, ContentVersion) == 2
@@ -96,7 +96,7 @@ async def test_reorder_and_rename_change_the_menu(harness: Harness) -> None:
     assert "Now: Contact the clinic" in ask
     await harness.send(STAFF_ID, "Call or write to us")
     [saved] = await harness.tap(STAFF_ID, "Save")
-    assert "version 2 is live" in saved
+    assert "version 2 of" in saved and "is live" in saved
     assert (await menu_titles(harness, PAT))[-1] == "Call or write to us"
     # The first question has no Up; a forged Up changes nothing and saves nothing.
     await harness.press(STAFF_ID, question("how_long"))
@@ -141,8 +141,9 @@ async def test_remove_then_rollback_brings_the_question_back(harness: Harness) -
     await harness.press(STAFF_ID, QUESTIONS)
     [history] = await harness.tap(STAFF_ID, "History")
     assert "removed question recovery" in history
-    [restored] = await harness.tap(STAFF_ID, "Restore version 0")
-    assert "version 2 is live" in restored
+    await harness.tap(STAFF_ID, "Version 0")
+    [restored] = await harness.tap(STAFF_ID, "Restore it")
+    assert "version 2 of" in restored and "is live" in restored
     assert any("recovery" in t.lower() for t in await menu_titles(harness, PAT))
     [again] = await harness.send(PAT, "can I drive home afterwards?")
     assert again == answer

@@ -91,8 +91,9 @@ async def test_an_admin_adds_a_member_who_gets_the_team_menu_and_removes_them(
         if chat_scope(r) is None
     )
     [team] = await harness.command(STAFF_ID, "staff")
-    assert f"<code>{NURSE}</code>: staff" in team
-    assert f"<code>{STAFF_ID}</code>: admin" in team
+    # Members by name (as Telegram gave it when they last used a team command), with the id.
+    assert f"(<code>{NURSE}</code>): staff" in team
+    assert f"(<code>{STAFF_ID}</code>): admin" in team
     [confirm] = await harness.tap(STAFF_ID, f"Remove {NURSE}")
     assert "Remove" in confirm
     yes = harness.button(STAFF_ID, "Yes, remove")

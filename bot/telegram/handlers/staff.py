@@ -291,9 +291,10 @@ async def team(
     staff_role: Role | None,
 ) -> None:
     members = await staff.members(actor)
+    names = await staff.names([m.telegram_id for m in members])
     can_manage = allows(staff_role, Permission.STAFF)
     removable = [
-        m.telegram_id
+        (m.telegram_id, names[m.telegram_id])
         for m in members
         if can_manage and not m.from_settings and m.telegram_id != actor.telegram_id
     ]
@@ -302,6 +303,7 @@ async def team(
             members=[
                 {
                     "telegram_id": m.telegram_id,
+                    "name": names[m.telegram_id],
                     "role": str(m.role),
                     "from_settings": m.from_settings,
                 }
@@ -391,8 +393,10 @@ async def team_button(
         token = new_token()
         await state.set_state(None)
         await state.set_data({"removing": member, "token": token})
+        name = (await staff.names([member]))[member]
         reply.send(
-            StaffRemoveConfirm(telegram_id=member), reply.kb.staff_remove_confirm(member, token)
+            StaffRemoveConfirm(telegram_id=member, name=name),
+            reply.kb.staff_remove_confirm(member, token),
         )
         return
     data = await state.get_data()
@@ -410,7 +414,8 @@ async def team_button(
     if callback_data.action is StaffAction.REMOVE_YES:
         await staff.remove(actor, member)
         await state.set_data({"removed": callback_data.t, "member": member})
-        reply.send(StaffRemoved(telegram_id=member))
+        name = (await staff.names([member]))[member]
+        reply.send(StaffRemoved(telegram_id=member, name=name))
         reply.set_chat_menu(member, None)  # back to the patients' menu
     else:
         await state.set_data({})
