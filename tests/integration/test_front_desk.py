@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.telegram.callbacks import TextAction, TextCb
 from tests.fake_telegram import updates
 from tests.integration.harness import STAFF_ID, Harness, texts_to
 
@@ -84,5 +85,10 @@ async def test_a_spanish_front_desk_member_edits_and_rolls_back_the_eye_mask_rem
     [history] = await tap(harness, "Historial")
     assert "Versión 2 (publicada)" in history and "rollback to version 0" in history
     # The English admin reads the same history in English, with Lucía's name.
-    [help_text, team] = await command(harness, "/help")
+    spanish_eye_mask = TextCb(a=TextAction.HISTORY, k="t", l="es", n="reminders/evening_before")
+    [english] = await harness.press(STAFF_ID, spanish_eye_mask.pack())
+    assert "History of “Reminder: the evening before (eye mask)”" in english
+    assert "by Lucía Pérez" in english and "10:00 AM EST" in english
+    # /help lists the team's commands to a member, in their language.
+    [_, team] = await command(harness, "/help")
     assert "/texts" in team and "/plan" in team and "Los pacientes nunca ven" in team
