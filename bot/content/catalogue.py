@@ -862,6 +862,7 @@ class StaffFaqCandidate(Message):
 _PLAN_STEP: Mapping[str, object] = {
     "key": "evening_before",
     "at": "-1d@19:00",
+    "when": "the day before at 7:00 PM",
     "enabled": True,
     "due": SAMPLE_WHEN,
     "until": SAMPLE_LATER,
@@ -885,12 +886,16 @@ class StaffPlanTimeline(Message):
     version: int = sample(0, 2)
     steps: Sequence[Mapping[str, object]] = sample(_SAMPLE_TIMELINE)
     candidate: bool = sample(False, True)
+    restoring: bool = sample(False, True)
+    """An older version shown before it is restored (StaffPlanRollback follows)."""
 
 
 class StaffPlanStep(Message):
+    """One step; `at` and `expires` in words (StaffPlanWhen)."""
+
     key: str = sample("evening_before")
-    at: str = sample("-1d@19:00")
-    expires: str = sample("-2h")
+    at: str = sample("the day before at 7:00 PM")
+    expires: str = sample("2 hours before")
     enabled: bool = sample(True, False)
     due: datetime | None = sample(None, SAMPLE_WHEN)
     items: Sequence[str] = sample((), ("eye_mask", "ride"))
@@ -923,6 +928,34 @@ class StaffPlanSaved(Message):
 
 class StaffPlanChanged(Message):
     version: int = sample(0, 4)
+
+
+class StaffPlanWhen(Message):
+    """A step's time in words, one line: `clock` (only its time of day is read) on the day
+    `days` before or `after` the visit's date, or `days`, `hours` and `minutes` of elapsed
+    time before or `after` the start (all 0: at the start)."""
+
+    after: bool = sample(False, True)
+    days: int = sample(0, 1, 3)
+    hours: int = sample(0, 2)
+    minutes: int = sample(0, 30)
+    clock: datetime | None = sample(None, SAMPLE_WHEN)
+
+
+class StaffPlanHistory(Message):
+    """The plan's versions, newest first, as StaffTextHistory's."""
+
+    versions: Sequence[Mapping[str, object]] = sample((), _SAMPLE_VERSIONS)
+
+
+class StaffPlanRollback(Message):
+    """Under the timeline of an older plan (`version`; 0: the shipped plan), before it is
+    restored."""
+
+    version: int = sample(0, 2)
+    author: str = sample("", "Dana <Front Desk>")
+    at: datetime | None = sample(None, SAMPLE_WHEN)
+    live: int = sample(3)
 
 
 # --- buttons and commands --------------------------------------------------------------------
@@ -1019,6 +1052,7 @@ class Button(StrEnum):
     STAFF_PLAN_ITEMS = auto()
     STAFF_PLAN_BUTTONS = auto()
     STAFF_PLAN_ADD = auto()
+    STAFF_PLAN_HISTORY = auto()
 
 
 class ChatCommand(StrEnum):

@@ -226,6 +226,9 @@ class PlanAction(StrEnum):
     EDIT = "edit"
     CONFIRM = "ok"
     CANCEL = "no"
+    HISTORY = "hist"
+    ROLLBACK = "rb"  # an older plan, shown before it is restored
+    RESTORE = "rs"
 
 
 class FaqEditCb(CallbackData, prefix="sq"):
@@ -238,10 +241,11 @@ class FaqEditCb(CallbackData, prefix="sq"):
 
 
 class PlanCb(CallbackData, prefix="sp"):
-    """`k` a step's key; `o` the change (bot/services/plan_editing.py PlanOp); `t` the offer's
-    token (see new_token)."""
+    """`k` a step's key; `o` the change (bot/services/plan_editing.py PlanOp); `v` a version
+    id (0: the shipped plan); `t` the offer's token (see new_token)."""
 
     a: PlanAction
     k: str = Field(default="", max_length=32)
     o: str = Field(default="", max_length=8)
+    v: int = Field(default=0, ge=0, le=MAX_ID)
     t: str = Field(default="", max_length=16)
