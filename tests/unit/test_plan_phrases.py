@@ -3,6 +3,7 @@ English and Spanish; every reading is an offset the plan itself accepts."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import time, timedelta
 
 import pytest
@@ -48,7 +49,9 @@ def test_phrases(typed: str, offset: str) -> None:
     "typed", ["", "soon", "the day before at 25pm", "2 hours before at 6pm", "tomorrow", "x" * 300]
 )
 def test_what_cannot_be_read_says_how_to_write_it(typed: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(
+        ValueError, match=r"write it like|clock time|is 1 to 12|more than|goes with days"
+    ):
         read_step_time(typed)
 
 
@@ -97,7 +100,5 @@ def test_a_clock_time_on_a_day_is_that_wall_time(days: int, at: time, twelve: bo
 
 @given(st.text(max_size=80))
 def test_any_text_is_read_or_refused_never_crashes(text: str) -> None:
-    try:
+    with contextlib.suppress(ValueError):
         parse_offset(read_step_time(text))
-    except ValueError:
-        pass
