@@ -4,10 +4,13 @@ screened."""
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import func, select
 
 from bot.db.models import StaffAlert
 from bot.telegram.callbacks import TextAction, TextCb
+from tests.fake_telegram import updates
 from tests.integration.harness import STAFF_ID, Harness
 
 WELCOME = TextCb(a=TextAction.VIEW, k="t", l="en", n="welcome").pack()
@@ -40,3 +43,37 @@ async def test_a_staff_members_own_messages_are_screened(harness: Harness) -> No
     await harness.tap(STAFF_ID, "Cancel")
     [again, *_] = await harness.send(STAFF_ID, "I want to kill myself tonight")
     assert "988" in again
+
+
+# Each render stays under the limits (a macro called a few thousand times), so checking it
+# renders it for every sample until the check's own time budget runs out: the slowest edit a
+# member can send. It is checked in a worker thread; the event loop answers patients meanwhile.
+SLOW = (
+    "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{% endif %}{% endmacro %}"
+    "{% for i in range(40) %}{{ f(60) }}{% endfor %}Tomorrow {{ when | when }}"
+)
+PATIENT = 1001
+
+
+async def test_a_slow_edit_does_not_hold_another_patients_crisis_answer(
+    harness: Harness,
+) -> None:
+    await harness.consent(PATIENT)
+    await harness.press(STAFF_ID, WELCOME)
+    await harness.press(STAFF_ID, EDIT_WELCOME.replace("welcome", "reminders/ride"))
+    started = time.monotonic()
+    sent = await harness.feed_many(
+        [
+            updates.message_update(STAFF_ID, SLOW),
+            updates.message_update(PATIENT, "I want to end my life"),
+        ]
+    )
+    [answer] = [
+        r for r in sent if r.method.lower() == "sendmessage" and r.params["chat_id"] == PATIENT
+    ]
+    assert "988" in answer.params["text"]
+    staff = [r for r in sent if r.params.get("chat_id") == STAFF_ID]
+    assert staff and all(answer.at < r.at for r in staff)  # the check took longer...
+    assert answer.at - started < 0.5  # ... and the patient was answered at once
+    [refused] = [r.params["text"] for r in staff if "can't use" in r.params.get("text", "")]
+    assert "too long" in refused or "too much work" in refused
