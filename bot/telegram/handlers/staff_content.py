@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
@@ -46,7 +47,7 @@ from bot.content.catalogue import (
     StaleButton,
 )
 from bot.content.telegram_html import check_telegram_html
-from bot.db.content_versions import ContentKind
+from bot.db.content_versions import ContentKind, VersionRecord
 from bot.domain.audit import Action, Actor
 from bot.domain.staff import Permission
 from bot.services.content_editing import (
@@ -347,19 +348,29 @@ async def _history(
     reply.send(
         StaffTextHistory(
             title=title_of(reply, ref),
-            versions=[
-                {
-                    "number": v.number,
-                    "author": names[v.author_telegram_id],
-                    "at": editing.local(v.created_at),
-                    "note": v.note or "",
-                    "live": v is live,
-                }
-                for v in stored
-            ],
+            versions=version_lines(stored, live, names, editing.local),
         ),
         buttons(reply, rows),
     )
+
+
+def version_lines(
+    stored: Sequence[VersionRecord],
+    live: VersionRecord | None,
+    names: Mapping[int, str],
+    local: Callable[[datetime], datetime],
+) -> list[dict[str, object]]:
+    """A history's lines (of a text or of the plan): number, author by name, clinic time."""
+    return [
+        {
+            "number": v.number,
+            "author": names[v.author_telegram_id],
+            "at": local(v.created_at),
+            "note": v.note or "",
+            "live": v is live,
+        }
+        for v in stored
+    ]
 
 
 async def _offer_restore(

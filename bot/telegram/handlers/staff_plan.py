@@ -54,7 +54,7 @@ from bot.services.plan_editing import (
 )
 from bot.telegram.callbacks import PlanAction, PlanCb, new_token
 from bot.telegram.filters import StaffMay
-from bot.telegram.handlers.staff_content import jinja_as_typed
+from bot.telegram.handlers.staff_content import jinja_as_typed, version_lines
 from bot.telegram.keyboards import in_rows, markup
 from bot.telegram.reply import Reply
 from bot.telegram.staff_names import remember_names
@@ -232,16 +232,7 @@ async def _history(callback: CallbackQuery, reply: Reply, editing: PlanEditing) 
     rows.append((Button.STAFF_TEXT_BACK, PlanCb(a=PlanAction.VIEW), ""))
     reply.send(
         StaffPlanHistory(
-            versions=[
-                {
-                    "number": v.number,
-                    "author": names[v.author_telegram_id],
-                    "at": to_local(v.created_at, editing.zone),
-                    "note": v.note or "",
-                    "live": v is live,
-                }
-                for v in stored
-            ]
+            versions=version_lines(stored, live, names, lambda t: to_local(t, editing.zone))
         ),
         _keyboard(reply, rows),
     )
