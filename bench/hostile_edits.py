@@ -22,7 +22,7 @@ from collections.abc import Callable
 from bench.common import ROOT, log
 from bot.content.catalogue import SAMPLE_CHECKLIST, SAMPLE_WHEN, ReminderText
 from bot.content.store import TEMPLATE, Content
-from bot.content.validate import check_text, validate_content
+from bot.content.validate import Problem, check_text, validate_content
 
 KEY = "en/reminders/evening_before"
 HOSTILE = {
@@ -36,8 +36,7 @@ HOSTILE = {
         "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}"
     ),
     "recursion 2^40": (
-        "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}"
-        "{{ f(40) }}"
+        "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}"
     ),
     "fails on the 31st": "{{ when | when }} {{ 1 // (when.day - 31) }}",
     "a Python object": "{{ cycler }}",
@@ -91,7 +90,11 @@ def main() -> None:
     print("edit                      refused in   reason")
     for name, body in HOSTILE.items():
         log(f"checking {name}")
-        took, found = _best(args.rounds, lambda b=body: check_text(content, TEMPLATE, KEY, b))
+
+        def check(b: str = body) -> list[Problem]:
+            return check_text(content, TEMPLATE, KEY, b)
+
+        took, found = _best(args.rounds, check)
         reason = found[0].message[:60] if isinstance(found, list) and found else "(accepted)"
         print(f"{name:<25} {took * 1000:8.1f} ms  {reason}")
 
@@ -119,7 +122,8 @@ def main() -> None:
     )
     print(f"\nan ordinary reminder render: {took / count * 1e6:.0f} µs")
     took, problems = _best(1, lambda: validate_content(ROOT / "messages"))
-    print(f"validate_content of the shipped folder: {took:.2f} s ({len(problems)} problems)")
+    count = len(problems) if isinstance(problems, list) else 0
+    print(f"validate_content of the shipped folder: {took:.2f} s ({count} problems)")
 
 
 if __name__ == "__main__":
