@@ -46,7 +46,6 @@ class ParseErrorCode(StrEnum):
     INVALID_DATE = "invalid_date"  # Feb 30, 13/45, or a weekday that contradicts the date
     INVALID_TIME = "invalid_time"  # 25:00, 13pm, 0am
 
-
 # --------------------------------------------------------------------------------------
 # Vocabulary. Keys are lower-case (casefolded) words with any dots removed ("p.m." -> "pm").
 # --------------------------------------------------------------------------------------
@@ -290,7 +289,9 @@ def _tokenize(text: str) -> list[_Token]:
     while pos < end:
         match = _TOKEN_RE.match(text, pos)
         if match is None:
-            raise WhenParseError(ParseErrorCode.UNREADABLE, f"unexpected character {text[pos]!r}")
+            raise WhenParseError(
+                ParseErrorCode.UNREADABLE, f"unexpected character {text[pos]!r}"
+            )
         kind = match.lastgroup
         attached = match.start() == prev_end
         pos = match.end()

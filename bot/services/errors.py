@@ -27,7 +27,7 @@ class UnknownItem(Refusal):
 
 
 class NothingToTick(Refusal):
-    """ "Done" under a reminder whose step has no checklist items (any more)."""
+    """"Done" under a reminder whose step has no checklist items (any more)."""
 
 
 class SnoozeRefused(Refusal):

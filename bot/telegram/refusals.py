@@ -120,7 +120,9 @@ def create_router() -> Router:
     """A fresh router each call, for one ErrorsMiddleware (not included in the dispatcher)."""
     r = Router(name="refusals")
     r.errors.register(appointment_gone, ExceptionTypeFilter(NoSuchAppointment, VisitOver))
-    r.errors.register(stale_button, ExceptionTypeFilter(UnknownItem, NothingToTick, NoSuchText))
+    r.errors.register(
+        stale_button, ExceptionTypeFilter(UnknownItem, NothingToTick, NoSuchText)
+    )
     r.errors.register(snooze_refused, ExceptionTypeFilter(SnoozeRefused))
     r.errors.register(booking_refused, ExceptionTypeFilter(BookingRefused))
     r.errors.register(not_allowed, ExceptionTypeFilter(NotAllowed))

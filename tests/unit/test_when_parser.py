@@ -686,7 +686,6 @@ def test_date_type_is_not_accepted_as_now() -> None:
 # Spanish
 # --------------------------------------------------------------------------------------
 
-
 def parse_es(text: str, now: datetime = NOW) -> datetime:
     return parse_when(text, now_local=now, lang="es")
 

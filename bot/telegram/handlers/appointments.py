@@ -75,7 +75,9 @@ async def list_appointments(
     if not items and isinstance(event, Message):
         await _ask_for_time(state, reply, patient)
         return
-    reply.send(AppointmentList(items=[a.local_start for a in items]), reply.kb.appointments(items))
+    reply.send(
+        AppointmentList(items=[a.local_start for a in items]), reply.kb.appointments(items)
+    )
 
 
 async def new_appointment(
