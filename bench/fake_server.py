@@ -191,9 +191,7 @@ async def main() -> None:
     server.set_handler("benchPush", lambda params: _push(server, pushes, params))
     server.set_handler("benchPolling", lambda params: _polling(server))
     server.set_handler("benchAnswers", lambda params: _answers(server, pushes, params))
-    server.set_handler(
-        "benchWebhook", lambda params: _webhook(server, params.get("targets") or [])
-    )
+    server.set_handler("benchWebhook", lambda params: _webhook(server, params.get("targets") or []))
     server.set_handler(
         "benchSent",
         lambda params: Counter(str(r.params.get("text")) for r in server.calls("sendMessage")),

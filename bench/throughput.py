@@ -240,9 +240,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--messages": {"type": int, "default": 10_000},
         "--rounds": {"type": int, "default": 3},
     }
-    return bench_main(
-        __doc__ or "", argv, options, lambda messages, rounds: run(messages, rounds)
-    )
+    return bench_main(__doc__ or "", argv, options, lambda messages, rounds: run(messages, rounds))
 
 
 if __name__ == "__main__":

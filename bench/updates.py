@@ -352,6 +352,7 @@ async def burst(
     await server.reset()
     await server.set_latency(latency_ms / 1000)
     async with polling(server, who) as pid:
+
         def used() -> float:
             return process_cpu_seconds(pid) if pid is not None else time.process_time()
 
@@ -495,9 +496,7 @@ async def run(
                 "webhook_secret": "bench-webhook-secret",
                 "web_port": port,
             }
-        settings = make_settings(
-            Path(tmp), server.base_url, database_url=url, send_rate=0, **hook
-        )
+        settings = make_settings(Path(tmp), server.base_url, database_url=url, send_rate=0, **hook)
         log(f"updates: the bot's database: {database_kind}; {'webhook' if webhook else 'polling'}")
         async with application(settings) as app:
             bot = the_bot(app)

@@ -6,13 +6,18 @@ import argparse
 import asyncio
 import logging
 import sys
+import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.lazy_aiogram import prepare_aiogram
 from bot.logs import LogFormat, configure_logging
+
+if TYPE_CHECKING:
+    from bot.tryout.chat import ChatOptions
 
 ENV_HINT = "see .env.example for every setting"
 
@@ -43,10 +48,24 @@ def _mode_line(settings: Settings) -> str:
     return f"starting in polling mode (one process); {shared}"
 
 
+def _interactive() -> bool:
+    """Someone at a terminal (not systemd, a container or a pipe)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
 def _cmd_run(settings: Settings) -> int:
     from bot.runtime import StartupError, run_polling, run_webhook
 
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+        if _interactive():
+            # A newcomer's first command: the bot in the terminal rather than an error.
+            print(
+                "No BOT_TOKEN yet, so this is the bot in your terminal (`chat`); to serve "
+                f"Telegram, put your bot's token in .env as BOT_TOKEN ({ENV_HINT}) and run "
+                "./scripts/run again.",
+                flush=True,
+            )
+            return _cmd_chat(settings, build_parser().parse_args(["chat"]))
         return _fail(
             f"BOT_TOKEN is not set; put your bot's token in .env ({ENV_HINT}), "
             "or try the bot without one: infusion-companion chat"
@@ -63,11 +82,34 @@ def _cmd_run(settings: Settings) -> int:
 
 
 def _cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.tryout.chat import ChatOptions, run_chat
+    from bot.tryout.chat import ChatOptions
 
-    options = ChatOptions(db=args.db, lang=args.lang, staff=args.staff, messages=args.messages)
-    # The bot's log lines would interleave with the conversation: problems only.
-    _configure_logging("WARNING")
+    # Logs and pictures (an invite's QR code) in a folder of their own, kept after the chat:
+    # the bot's log lines would interleave with the conversation (unless --verbose).
+    files = Path(tempfile.mkdtemp(prefix="companion-chat-"))
+    log_file = None if args.verbose else files / "chat.log"
+    options = ChatOptions(
+        db=args.db,
+        lang=args.lang,
+        staff=args.staff,
+        messages=args.messages,
+        files=files,
+        log_file=log_file,
+    )
+    if log_file is None:
+        _configure_logging(settings.log_level, settings.log_format)
+        return _chat_until_done(settings, options)
+    with log_file.open("a", encoding="utf-8") as log:
+        configure_logging(settings.log_level, settings.log_format, log, force=True)
+        try:
+            return _chat_until_done(settings, options)
+        finally:
+            logging.getLogger().handlers.clear()
+
+
+def _chat_until_done(settings: Settings, options: ChatOptions) -> int:
+    from bot.tryout.chat import run_chat
+
     try:
         return asyncio.run(run_chat(settings, options, stdin=sys.stdin, stdout=sys.stdout))
     except KeyboardInterrupt:
@@ -165,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--staff", action="store_true", help="be an admin (your id joins STAFF_IDS)")
     chat.add_argument(
         "--messages", type=Path, help="a messages folder to try (default MESSAGES_DIR)"
+    )
+    chat.add_argument(
+        "--verbose", action="store_true", help="show the bot's log lines here, not in a file"
     )
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)

@@ -76,9 +76,11 @@ def _import_recording_rebuilds() -> list[tuple[type[BaseModel], Mapping[str, Any
 
     def model_rebuild(cls: type[BaseModel], **kwargs: Any) -> bool | None:
         namespace = kwargs.get("_types_namespace")
-        if namespace is not None and cls.__module__.startswith(_PACKAGE) and kwargs.keys() == {
-            "_types_namespace"
-        }:
+        if (
+            namespace is not None
+            and cls.__module__.startswith(_PACKAGE)
+            and kwargs.keys() == {"_types_namespace"}
+        ):
             recorded.append((cls, namespace))
             return None
         kwargs.setdefault("_parent_namespace_depth", 2)

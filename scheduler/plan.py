@@ -42,12 +42,13 @@ __all__ = [
     "MIN_SNOOZE",
     "Offset",
     "Plan",
+    "Preparation",
     "QuietHours",
     "Step",
     "parse_offset",
 ]
 
-BUTTONS = frozenset({"done", "snooze", "attend", "checklist"})
+BUTTONS = frozenset({"done", "snooze", "attend", "checklist", "checkin"})
 MAX_OFFSET = timedelta(days=30)
 MAX_OFFSET_DAYS = 30
 DEFAULT_SNOOZE = timedelta(hours=3)
@@ -376,12 +377,36 @@ class Step:
         return self.at.is_after_start
 
 
+class Preparation(BaseModel):
+    """``[preparation]``: what the clinic asks of patients before a visit, in hours before its
+    start; a value left out is a rule the clinic has not set (the answers then send patients
+    to the clinic's own instructions). One table for every visit today; a table per kind of
+    visit can come beside it."""
+
+    model_config = _MODEL
+
+    no_food_hours: int | None = Field(default=None, ge=1, le=24)
+    clear_liquids_hours: int | None = Field(default=None, ge=0, le=24)
+
+    @model_validator(mode="after")
+    def _order(self) -> Preparation:
+        food, liquids = self.no_food_hours, self.clear_liquids_hours
+        if food is not None and liquids is not None and liquids > food:
+            raise FieldError(
+                ("clear_liquids_hours",),
+                f"{liquids} is more than no_food_hours ({food}): clear liquids are allowed"
+                " for longer than food, not for less",
+            )
+        return self
+
+
 class Plan(BaseModel):
     """The whole plan file. Its fields are named as in the file (``[[step]]`` is ``steps``)."""
 
     model_config = _MODEL
 
     checklist: tuple[str, ...] = ()
+    preparation: Preparation = Preparation()
     snooze: Annotated[timedelta, BeforeValidator(_snooze)] = DEFAULT_SNOOZE
     quiet_hours: QuietHours | None = None
     steps: tuple[Step, ...] = Field(default=(), alias="step", validate_default=True)

@@ -89,9 +89,9 @@ async def main() -> None:
         appointment = await repo.add_appointment(
             patient_id=patient.id, starts_at=start, timezone=ZONE, now=now
         )
-        await ReminderPlanner(
-            repo, load_plan(messages / "plan.toml"), SystemClock()
-        ).plan_for(appointment)
+        await ReminderPlanner(repo, load_plan(messages / "plan.toml"), SystemClock()).plan_for(
+            appointment
+        )
     await engine.dispose()
 
     async with FakeTelegramServer() as server:

@@ -62,6 +62,7 @@ _T = TypeVar("_T")
 
 # --- sample values the validator renders with ------------------------------------------------
 _ZONE = "America/New_York"
+_PLACE = "Eastern Time (New York), UTC-5"
 SAMPLE_WHEN = datetime(2026, 12, 3, 19, 30, tzinfo=UTC).astimezone(ZoneInfo(_ZONE))
 SAMPLE_LATER = datetime(2026, 12, 3, 20, 30, tzinfo=UTC).astimezone(ZoneInfo(_ZONE))
 SAMPLE_CHECKLIST: ChecklistLines = (
@@ -111,13 +112,17 @@ _ROSTER_LINE: dict[str, object] = {
     "attendance": None,
     "sent": 2,
     "failed": 0,
+    "checkin": None,
     "unreachable": False,
     "expired": False,
 }
 SAMPLE_ROSTER: RosterLines = (
     _ROSTER_LINE,
     {**_ROSTER_LINE, "label": None, "attendance": "confirmed", "failed": 1, "unreachable": True},
-    {**_ROSTER_LINE, "attendance": "reschedule", "when": SAMPLE_LATER},
+    {**_ROSTER_LINE, "attendance": "reschedule", "when": SAMPLE_LATER, "checkin": "call"},
+    {**_ROSTER_LINE, "checkin": "ok"},
+    {**_ROSTER_LINE, "checkin": "off"},
+    {**_ROSTER_LINE, "checkin": "typed"},
     {**_ROSTER_LINE, "kind": "invite", "patient_id": None, "done": 0, "total": 0, "sent": 0},
     {**_ROSTER_LINE, "kind": "invite", "patient_id": None, "expired": True},
 )
@@ -250,13 +255,35 @@ class Help(Message):
 
 # --- appointments ----------------------------------------------------------------------------
 class AppointmentAsk(Message):
-    zone: str = sample(_ZONE)
+    """`place`: the patient's zone as a place and offset; `example`: a time a few days ahead
+    (computed from the clock, so an example is never in the past)."""
+
+    place: str = sample(_PLACE)
+    example: datetime = sample(SAMPLE_WHEN)
     changing: bool = sample(False, True)
 
 
 class AppointmentConfirm(Message):
+    """`day_first`: a numeric date was read day/month ("24/12"), which the read-back says."""
+
     when: datetime = sample(SAMPLE_WHEN)
     changing: bool = sample(False, True)
+    day_first: bool = sample(False, True)
+
+
+class AppointmentHalf(Message):
+    """Half of a date and time came: the day (`day`, with `part` of it, "morning") or the
+    time (`clock`); the other half is asked for."""
+
+    day: datetime | None = sample(SAMPLE_WHEN, None)
+    clock: datetime | None = sample(None, SAMPLE_WHEN)
+    part: str | None = sample(None, "morning", "afternoon", "evening", "night")
+
+
+class AppointmentStillWaiting(Message):
+    """After the answer to a question asked while the bot waits for a date and time."""
+
+    example: datetime = sample(SAMPLE_WHEN)
 
 
 class AppointmentAmbiguous(Message):
@@ -270,14 +297,15 @@ class AppointmentSaved(Message):
 
 
 class AppointmentError(Message):
-    """Why a typed time was refused; `faq_template` is the answer to go along when the text
-    was a question rather than a time, `limit` and `wall` fill some explanations."""
+    """Why a typed time was refused; `limit`, `wall` and `day` (the date a weekday beside it
+    does not match) fill some explanations, `example` is a time a few days ahead."""
 
     code: ParseErrorCode | BookingProblem = sample(*ParseErrorCode, *BookingProblem)
-    zone: str = sample(_ZONE)
-    faq_template: str | None = sample(None)
+    place: str = sample(_PLACE)
+    example: datetime = sample(SAMPLE_WHEN)
     limit: int | None = sample(20)
     wall: datetime | None = sample(datetime(2026, 3, 8, 2, 30))
+    day: datetime | None = sample(SAMPLE_WHEN, None)
 
 
 class AppointmentList(Message):
@@ -306,7 +334,9 @@ class AppointmentGone(Message):
 
 # --- settings --------------------------------------------------------------------------------
 class Settings(Message):
-    zone: str = sample("America/Chicago")
+    """`place`: the patient's zone as a place and offset ("Central Time (Chicago), UTC-6")."""
+
+    place: str = sample(_PLACE)
     now_local: datetime = sample(SAMPLE_WHEN)
 
 
@@ -315,8 +345,19 @@ class TimezoneAsk(Message):
 
 
 class TimezoneSaved(Message):
-    zone: str = sample("America/Chicago")
+    """`place`: what the patient named, when the zone's name does not say it ("Dallas");
+    `zone_name`: the zone and its offset ("Central Time (Chicago), UTC-6")."""
+
+    place: str | None = sample("Dallas", None)
+    zone_name: str = sample(_PLACE)
     now_local: datetime = sample(SAMPLE_WHEN)
+
+
+class TimezonePick(Message):
+    """Several zones fit what was typed (`corrected`: after correcting a typing slip): the
+    patient picks one of the buttons."""
+
+    corrected: bool = sample(False, True)
 
 
 class TimezoneUnknown(Message):
@@ -358,6 +399,26 @@ class FaqAnswer(Message, by_name=False):
         return self.template_name
 
 
+class FaqChoices(Message):
+    """Two close topics: "Did you mean...?", each a button."""
+
+
+class ChatGreeting(Message):
+    pass
+
+
+class ChatThanks(Message):
+    pass
+
+
+class ChatAck(Message):
+    pass
+
+
+class ChatNervous(Message):
+    """Nerves before a visit: an acknowledgement, what helps, and the clinic's phone."""
+
+
 class Crisis(Message):
     staff_notified: bool = sample(True, False)
 
@@ -394,8 +455,28 @@ class AttendConfirmed(Message):
 
 
 class AttendReschedule(Message):
+    """A request for a new time (the reminder's button, or typed): the visit's reminders
+    wait until it is moved, or the patient taps "I can come after all"."""
+
+    when: datetime = sample(SAMPLE_WHEN)
     already: bool = sample(False, True)
     team_asked: bool = sample(False, True)
+
+
+class RescheduleNoVisit(Message):
+    """A typed request for a new time from someone with no upcoming visit here."""
+
+
+class CheckinAnswered(Message):
+    """The answer to the day-after check-in: `answer` a Checkin value ("ok", "off", "call");
+    `team_asked` whether the team was asked to call (on "call")."""
+
+    answer: str = sample("ok", "off", "call")
+    team_asked: bool = sample(True, False)
+
+
+class CheckinTyped(Message):
+    """A typed reply while the check-in is open: acknowledged, the buttons offered."""
 
 
 class Paused(Message):
@@ -485,6 +566,18 @@ class RescheduleStaffAlert(Message):
     telegram_id: int | None = sample(1001)
     when_local: str = sample(_SAMPLE_CLINIC_TIME)
     visit_label: str = _visit_label()
+    visit_time: str = sample(_SAMPLE_CLINIC_TIME)
+
+
+class CheckinStaffAlert(Message):
+    """A patient answered the day-after check-in "Not great, please call me": the visit's
+    label (the invite's; "" for a visit the patient booked) and its time in the clinic's
+    zone."""
+
+    patient_ref: str = sample("#12")
+    display_name: str = sample("<Pat>", "")
+    telegram_id: int | None = sample(1001)
+    visit_label: str = sample("J.D. <#4471>", "")
     visit_time: str = sample(_SAMPLE_CLINIC_TIME)
 
 
@@ -999,6 +1092,12 @@ class Button(StrEnum):
     REMINDER_CHECKLIST = auto()
     ATTEND_YES = auto()
     ATTEND_NO = auto()
+    ATTEND_AFTER_ALL = auto()
+    CHECKIN_OK = auto()
+    CHECKIN_OFF = auto()
+    CHECKIN_CALL = auto()
+    TOPIC_NERVOUS = auto()
+    TOPIC_RESCHEDULE = auto()
     CHECK_DONE = auto()  # {{ label }}
     CHECK_TODO = auto()  # {{ label }}
     NOTICE_PRIVATE_ONLY = auto()

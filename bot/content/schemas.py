@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.domain.faq import FaqEntry
+from bot.domain.faq import MAX_KEYWORD_LENGTH, FaqEntry, Intent
 from bot.domain.safety import MAX_WITHIN, CrisisDetector, Proximity, check_phrase
 from scheduler.data_file import FieldError
 
@@ -65,6 +65,8 @@ class ClinicProfile(_Strict):
     address: str = Field(default="", max_length=200)
     website: str = Field(default="", max_length=200)
     hours: str = Field(default="", max_length=200)
+    parking: str = Field(default="", max_length=200)
+    cost_note: str = Field(default="", max_length=400)
     crisis_line: str = Field(default="988", min_length=2, max_length=16)
     emergency_number: str = Field(default="911", min_length=2, max_length=16)
 
@@ -169,6 +171,25 @@ class FaqFile(_Strict):
     @classmethod
     def _unique(cls, prompts: tuple[FaqEntry, ...]) -> tuple[FaqEntry, ...]:
         return _unique_keys(prompts, "prompt")
+
+
+Words = tuple[Annotated[str, Field(min_length=1, max_length=MAX_KEYWORD_LENGTH)], ...]
+
+
+class ConversationFile(_Strict):
+    """`messages/<lang>/conversation.toml`: what the FAQ matcher knows besides the prompts:
+    the intents the bot answers itself (greetings, thanks, nerves, a reschedule request),
+    the language's `common` words (they say nothing of a topic) and the clinic's `known`
+    words (of no one topic, but no sign of another subject either)."""
+
+    common: Words = Field(default=(), max_length=2000)
+    known: Words = Field(default=(), max_length=2000)
+    intent: tuple[Intent, ...] = Field(default=(), max_length=20)
+
+    @field_validator("intent")
+    @classmethod
+    def _unique(cls, intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
+        return _unique_keys(intents, "intent")
 
 
 Phrase = Annotated[str, AfterValidator(check_phrase)]

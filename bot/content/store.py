@@ -37,6 +37,7 @@ from bot.content.schemas import (
     ButtonLabels,
     ClinicProfile,
     CommandList,
+    ConversationFile,
     DateFormats,
     FaqFile,
     SafetyLexicon,
@@ -112,6 +113,19 @@ class _OverlayLoader(jinja2.BaseLoader):
         return body, None, lambda: self.content.overlay is overlay
 
 
+class _LivePreparation:
+    """``{{ preparation.no_food_hours }}`` in a text: the live plan's ``[preparation]``
+    (staff may change the plan while the bot runs), read at each render."""
+
+    def __init__(self, content: Content) -> None:
+        self._content = content
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._content.plan.preparation, name)
+
+
 @dataclass(frozen=True)
 class Faq:
     """A language's questions; `borrowed` are the keys of questions the default language has
@@ -182,6 +196,8 @@ class Prompt(Protocol):
     def keywords(self) -> Sequence[str]: ...
     @property
     def template(self) -> str: ...
+    @property
+    def hints(self) -> Sequence[str]: ...
 
 
 def faq_text(faq_toml: str, entries: Sequence[Prompt]) -> str:
@@ -192,12 +208,14 @@ def faq_text(faq_toml: str, entries: Sequence[Prompt]) -> str:
     parts = [head.rstrip("\n") + "\n"] if head.strip() else []
     for entry in entries:
         keywords = "".join(f"    {toml_string(k)},\n" for k in entry.keywords)
+        hints = "".join(f"    {toml_string(k)},\n" for k in entry.hints)
         parts.append(
             "\n[[prompt]]\n"
             f"key = {toml_string(entry.key)}\n"
             f"title = {toml_string(entry.title)}\n"
             f"keywords = [\n{keywords}]\n"
-            f"template = {toml_string(entry.template)}\n"
+            + (f"hints = [\n{hints}]\n" if entry.hints else "")
+            + f"template = {toml_string(entry.template)}\n"
         )
     return "".join(parts).lstrip("\n")
 
@@ -227,6 +245,7 @@ class Content:
         self._label_templates: dict[str, jinja2.Template | str] = {}
         self._faq: dict[str, Faq] = {}
         self._titles: dict[str, TextTitles] = {}
+        self._conversation: dict[str, ConversationFile] = {}
         self._plan: Plan | None = None
         # (name, lang) -> (file, compiled template, when resolved on the monotonic clock).
         self._templates: dict[tuple[str, str], tuple[str, jinja2.Template, float]] = {}
@@ -258,7 +277,9 @@ class Content:
         env.filters["when_short"] = self._filter("datetime_short")
         env.filters["date"] = self._filter("date")
         env.filters["time"] = self._filter("time")
+        env.filters["weekday"] = self._weekday_filter()
         env.globals["clinic"] = self.clinic
+        env.globals["preparation"] = _LivePreparation(self)
         env.guard_filters()
 
     @cached_property
@@ -392,9 +413,20 @@ class Content:
                 default = self._own_faq(self.default_language)
                 borrowed = tuple(e for e in default if e.key not in have)
                 entries = entries + borrowed
-            keys = frozenset(e.key for e in borrowed)
-            self._faq[lang] = Faq(entries, FaqMatcher(entries), keys)
+            words = self.conversation(lang)
+            matcher = FaqMatcher(
+                entries, words.intent, common=words.common, known=words.known, lang=lang
+            )
+            self._faq[lang] = Faq(entries, matcher, frozenset(e.key for e in borrowed))
         return self._faq[lang]
+
+    def conversation(self, lang: str) -> ConversationFile:
+        """What the matcher knows besides the FAQ prompts (conversation.toml): the intents
+        the bot answers itself, and the language's common and clinic words."""
+        if lang not in self._conversation:
+            path = self._path(lang, "conversation.toml")
+            self._conversation[lang] = load_file(ConversationFile, path)
+        return self._conversation[lang]
 
     def _own_faq(self, lang: str) -> tuple[FaqEntry, ...]:
         stored = self.overlay.get((FAQ, faq_key(lang)))
@@ -584,6 +616,15 @@ class Content:
         fields["date"] = fmt.date.format(**fields)
         pattern: str = getattr(fmt, style)
         return pattern.format(**fields).strip()
+
+    def _weekday_filter(self) -> Any:
+        """A date's weekday in the language's words ("Wednesday", "miércoles")."""
+
+        @jinja2.pass_context
+        def _weekday(ctx: jinja2.runtime.Context, value: datetime) -> str:
+            return self.formats(ctx.get("lang", self.default_language)).weekdays[value.weekday()]
+
+        return _weekday
 
     def _filter(self, style: str) -> Any:
         @jinja2.pass_context

@@ -343,6 +343,7 @@ LANGUAGE_FILES = (
     "formats.toml",
     "faq.toml",
     "texts.toml",
+    "conversation.toml",
 )
 """The data files every language folder ships (safety.toml adds to the crisis screen and is
 not required: the screen reads every language's lexicon for every message)."""

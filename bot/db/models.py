@@ -86,6 +86,8 @@ class Appointment(Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="scheduled")
     # An Attendance, or None until the patient answers the attendance buttons.
     attendance: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # A Checkin: the answer to the day-after check-in, or None while unanswered.
+    checkin: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 

@@ -7,7 +7,7 @@ Telegram update, one CLI command) commits once at the end or rolls back as a who
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import cast
 
@@ -40,7 +40,7 @@ from bot.db.models import (
 )
 from bot.db.staff import StaffRepository
 from bot.db.statements import rows_matched
-from bot.domain.visits import AppointmentStatus
+from bot.domain.visits import AppointmentStatus, Attendance
 from scheduler.records import ClaimedReminder, ClaimedRow, Recipient, Visit
 from scheduler.statuses import ReminderStatus
 
@@ -379,6 +379,27 @@ class ReminderRepository:
             )
         )
 
+    async def open_checkin(
+        self, patient_id: int, steps: Collection[str], now: datetime
+    ) -> Appointment | None:
+        """The patient's visit whose check-in (a row of one of `steps`) was sent and is
+        within its expiry, unanswered; the latest such visit."""
+        result = await self.session.execute(
+            select(Appointment)
+            .join(Reminder, Reminder.appointment_id == Appointment.id)
+            .where(
+                Appointment.patient_id == patient_id,
+                Appointment.status == SCHEDULED,
+                Appointment.checkin.is_(None),
+                Reminder.step_key.in_(sorted(steps)),
+                Reminder.status == SENT,
+                Reminder.expires_at > now,
+            )
+            .order_by(Appointment.starts_at.desc())
+            .limit(1)
+        )
+        return result.scalars().first()
+
     async def get_owned(self, reminder_id: int, patient_id: int) -> Reminder | None:
         """A reminder of this patient's appointment; forged ids find nothing."""
         result = await self.session.execute(
@@ -396,6 +417,9 @@ class ReminderRepository:
             .join(Patient, Patient.id == Appointment.patient_id)
             .where(
                 Appointment.status == SCHEDULED,
+                # A visit the patient asked to move: its reminders wait until staff move it
+                # or the patient says they can come after all.
+                Appointment.attendance.is_distinct_from(Attendance.RESCHEDULE),
                 Patient.reachable.is_(True),
                 Patient.reminders_paused.is_(False),
             )

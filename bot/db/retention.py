@@ -90,9 +90,7 @@ def _candidates(sweep: Sweep, cutoff: datetime) -> Select[int]:
         return select(Invite.id).where(Invite.starts_at < cutoff).order_by(Invite.id)
     if sweep is Sweep.STAFF_INVITES:
         return (
-            select(StaffInvite.id)
-            .where(StaffInvite.expires_at < cutoff)
-            .order_by(StaffInvite.id)
+            select(StaffInvite.id).where(StaffInvite.expires_at < cutoff).order_by(StaffInvite.id)
         )
     if sweep is Sweep.ALERTS:
         return (

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, ScalarSelect, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +35,8 @@ class VisitRow:
     count)."""
     reminders_sent: int
     reminders_failed: int
+    checkin: str | None
+    """The answer to the day-after check-in (a Checkin), None while unanswered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,7 @@ class RosterRepository:
                 _count(ChecklistTick.appointment_id, ChecklistTick.item.in_(list(checklist))),
                 _count(Reminder.appointment_id, Reminder.status == ReminderStatus.SENT),
                 _count(Reminder.appointment_id, Reminder.status == ReminderStatus.FAILED),
+                Appointment.checkin,
             )
             .join(Patient, Patient.id == Appointment.patient_id)
             .where(
@@ -85,7 +89,8 @@ class RosterRepository:
             .order_by(Appointment.starts_at, Appointment.id)
         )
         result = await self.session.execute(query)
-        return [VisitRow(*row) for row in result.all()]
+        # Ten columns: past the arity SQLAlchemy's typed rows spell out.
+        return [VisitRow(*cast(tuple[Any, ...], row)) for row in result.all()]
 
     async def open_invites(self, start: datetime, end: datetime) -> list[OpenInviteRow]:
         """Invites to visits starting in [start, end) that nobody has opened yet."""

@@ -46,6 +46,7 @@ from aiogram.exceptions import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.content.catalogue import (
+    CheckinStaffAlert,
     CrisisStaffAlert,
     Message,
     RescheduleStaffAlert,
@@ -67,7 +68,7 @@ from bot.db.repository import ReminderRepository
 from bot.delivery.sender import Sender
 from bot.services.alert_visits import VisitRow, alert_visits, visit_variables
 from bot.services.patient_notices import PATIENT_NOTICES, VISIT_CANCELLED, VISIT_MOVED
-from bot.services.staff_alerts import CRISIS, RESCHEDULE, TEMPLATE_FAILURE
+from bot.services.staff_alerts import CHECKIN_CALL, CRISIS, RESCHEDULE, TEMPLATE_FAILURE
 from scheduler.clock import Clock
 from scheduler.records import SendOutcome
 from scheduler.timemath import load_zone, to_local
@@ -328,6 +329,15 @@ class AlertDelivery:
                 visit_label=named["visit_label"],
                 # The time the patient was asked about, even if staff moved it since.
                 visit_time=asked,
+            )
+        if alert.kind == CHECKIN_CALL:
+            return CheckinStaffAlert(
+                patient_ref=patient_ref,
+                display_name=display_name,
+                telegram_id=alert.subject_telegram_id,
+                visit_label=named["visit_label"],
+                # The visit the check-in was about, as it was then.
+                visit_time=self._clinic_time(datetime.fromisoformat(context["starts_at"])),
             )
         if alert.kind == TEMPLATE_FAILURE:
             return TemplateFailureStaffAlert(

@@ -61,7 +61,9 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 
 # KEYS[1]: next free moment, KEYS[2]: end of the pause (both microseconds of Redis's TIME).
 # ARGV[1]: the interval between two slots, microseconds. Returns microseconds until the slot.
-_RESERVE = _NOW + """
+_RESERVE = (
+    _NOW
+    + """
 local slot = now
 local free = tonumber(redis.call('GET', KEYS[1]))
 if free and free > slot then slot = free end
@@ -72,9 +74,12 @@ redis.call('SET', KEYS[1], string.format('%.0f', after),
            'PX', math.floor((after - now) / 1000) + 1000)
 return slot - now
 """
+)
 
 # KEYS[1]: end of the pause. ARGV[1]: its length, microseconds. Returns microseconds left.
-_PAUSE = _NOW + """
+_PAUSE = (
+    _NOW
+    + """
 local pause_end = now + tonumber(ARGV[1])
 local current = tonumber(redis.call('GET', KEYS[1]))
 if current and current > pause_end then pause_end = current end
@@ -82,13 +87,17 @@ redis.call('SET', KEYS[1], string.format('%.0f', pause_end),
            'PX', math.floor((pause_end - now) / 1000) + 1000)
 return pause_end - now
 """
+)
 
 # KEYS[1]: end of the pause. Returns microseconds left (0: no pause).
-_PAUSE_LEFT = _NOW + """
+_PAUSE_LEFT = (
+    _NOW
+    + """
 local pause = tonumber(redis.call('GET', KEYS[1]))
 if pause and pause > now then return pause - now end
 return 0
 """
+)
 
 _US = 1_000_000
 

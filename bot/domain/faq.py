@@ -1,43 +1,101 @@
-"""Matching a patient's free-text question to one of the clinic's FAQ prompts.
+"""What a patient's free text is about: one of the clinic's FAQ prompts, a conversational
+intent (a greeting, thanks, "ok", nerves, a reschedule request), both of two close topics
+("Did you mean...?"), or nothing the bot knows.
 
-Pure: no aiogram, no database. The entries come from ``messages/<lang>/faq.toml``; each has
-keywords (single words or phrases) that are normalized with the same
-:func:`bot.domain.safety.normalize` as the crisis screen.
+Pure: no aiogram, no database. The topics come from ``messages/<lang>/faq.toml`` (the FAQ
+prompts, shown as buttons) and ``messages/<lang>/conversation.toml`` (the intents, and the
+language's common and clinic words); both are normalized with the same
+:func:`bot.domain.safety.normalize` as the crisis screen, without accents.
 
-Scoring: every keyword found in the text (whole words only) adds to its entry's score. A
-single word adds 1 (a plural ending "s"/"es" in the text still counts); a phrase adds twice
-its number of words, so "how long is recovery" outweighs the more general "how long". The
-highest score wins, ties go to the entry listed first, and no keyword at all gives None.
+Words are compared by their Snowball stems (snowballstemmer, in the prompts' language), so
+"infusions", "eating" and "recuperarme" meet "infusion", "eat" and "recuperación". A word of
+the text that is no known word but one typing slip away from one (OSA distance 1;
+rapidfuzz; a swap of two letters is one slip; same first letter) is read as that word first
+("insurence", "infusoin").
 
-People type fast: accents are folded on both sides ("recuperacion" is "recuperación"), and a
-word of the text that is no keyword word but one typing slip away from one (two for long
-words; rapidfuzz's Levenshtein distance) is read as that word first ("how lng is recovery").
-Words shorter than three letters are never corrected, and nothing is corrected to a keyword
-word shorter than four ("ivy" stays "ivy", not "iv").
+Scoring. A topic's `keywords` say on their own what the question is about: a word scores
+``KEYWORD``, a phrase one more per further word. Its `hints` point to it but are common
+elsewhere too ("how much", "open"): a word scores 1, a phrase 1 per word. A phrase matches
+its words in order, with at most one other word among them ("drive me home" for "drive
+home"). A topic is answered when it scores at least ``ACCEPT`` plus ``UNKNOWN_COST`` for each
+word of the text that neither the topics nor the language's common and clinic words know:
+"what's the cost of a new iphone" speaks of something else, "what's the cost of a session"
+does not. When the runner-up also passes and comes within ``CLOSE`` of the best, both are
+offered. Small talk (greetings, thanks, "ok") is answered only when nothing substantial
+matched and the text holds nothing unknown: "thanks, how long is recovery?" is about
+recovery.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated
 
+import snowballstemmer
 from pydantic import AfterValidator, ConfigDict, Field
-from pydantic.dataclasses import dataclass
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from bot.domain.accents import unaccented
 from bot.domain.safety import normalize
 
-__all__ = ["MAX_KEYWORDS", "MAX_KEYWORD_LENGTH", "MAX_TITLE_LENGTH", "FaqEntry", "FaqMatcher"]
+__all__ = [
+    "MAX_KEYWORDS",
+    "MAX_KEYWORD_LENGTH",
+    "MAX_TITLE_LENGTH",
+    "SMALL_TALK",
+    "FaqEntry",
+    "FaqMatcher",
+    "Intent",
+    "IntentKey",
+    "Verdict",
+]
 
 MAX_TITLE_LENGTH = 40
-PHRASE_WEIGHT_PER_WORD = 2
-
-
-_CORRECTIONS_KEPT = 4096
 MAX_KEYWORDS = 100
 MAX_KEYWORD_LENGTH = 80
+
+KEYWORD = 2.0
+"""What a keyword word scores (a keyword phrase: one more per further word)."""
+HINT_EXTRA = 0.5
+"""What each further word of a hint phrase adds to its 1."""
+ACCEPT = 2.0
+"""The least score that answers a topic (one keyword, or two hints)."""
+UNKNOWN_COST = 2.0
+"""What each unknown word of the text adds to ACCEPT."""
+HINT_ONLY = 1.5
+"""The least score that answers a text in which every word is known."""
+CLOSE = 0.75
+"""A runner-up ranked at least this share of the best is offered with it."""
+RANK_STRONG = 0.5
+"""How much more keyword weight counts than hint weight when topics are ranked."""
+SMALL_TALK_SHARE = 3
+"""Small talk is answered when its words are at least a third of the text's."""
+PHRASE_GAP = 1
+"""Other words allowed among a phrase's words ("drive me home" for "drive home")."""
+
+MAX_WORDS = 80
+"""Words of a text looked at: a question is asked in far fewer."""
+_CACHE_KEPT = 4096
+_STEMMERS = {"en": "english", "es": "spanish"}
+
+
+class IntentKey(StrEnum):
+    """What the bot does itself rather than answer with a text of faq.toml."""
+
+    GREETING = "greeting"
+    THANKS = "thanks"
+    ACK = "ack"
+    NERVOUS = "nervous"
+    RESCHEDULE = "reschedule"
+
+
+SMALL_TALK = frozenset({IntentKey.GREETING, IntentKey.THANKS, IntentKey.ACK})
+"""Intents answered only when nothing substantial was asked."""
 
 
 def _printable(text: str) -> str:
@@ -52,10 +110,16 @@ def _matchable(keyword: str) -> str:
     return _printable(keyword)
 
 
-@dataclass(frozen=True, config=ConfigDict(extra="forbid", str_strip_whitespace=True))
+Keyword = Annotated[str, Field(max_length=MAX_KEYWORD_LENGTH), AfterValidator(_matchable)]
+Keywords = Annotated[tuple[Keyword, ...], Field(max_length=MAX_KEYWORDS)]
+_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+@pydantic_dataclass(frozen=True, config=_STRICT)
 class FaqEntry:
     """One prompt of ``faq.toml``: ``key`` is also its button's callback id, ``title`` the
-    button's label, ``template`` the answer's text name (``faq/recovery``)."""
+    button's label, ``template`` the answer's text name (``faq/recovery``); ``keywords`` and
+    ``hints`` as in the module docstring."""
 
     # At most 24 characters: the key rides in button data (64 bytes), as does its answer's
     # name (``faq/<key>``) in the buttons of /texts.
@@ -63,61 +127,138 @@ class FaqEntry:
     title: Annotated[
         str, Field(min_length=1, max_length=MAX_TITLE_LENGTH), AfterValidator(_printable)
     ]
-    keywords: Annotated[
-        tuple[
-            Annotated[str, Field(max_length=MAX_KEYWORD_LENGTH), AfterValidator(_matchable)], ...
-        ],
-        Field(min_length=1, max_length=MAX_KEYWORDS),
-    ]
+    keywords: Annotated[Keywords, Field(min_length=1)]
     template: Annotated[str, Field(pattern=r"^[a-z0-9_]+(?:/[a-z0-9_]+)*$")]
+    hints: Keywords = ()
 
 
-def _folded(text: str) -> str:
-    """`normalize`d, without accents: what both keywords and questions are compared as."""
-    return unaccented(normalize(text))
+@pydantic_dataclass(frozen=True, config=_STRICT)
+class Intent:
+    """One ``[[intent]]`` of ``conversation.toml``: what the bot does is the code's."""
+
+    key: IntentKey
+    keywords: Annotated[Keywords, Field(min_length=1)]
+    hints: Keywords = ()
 
 
-def _word_forms(tokens: Iterable[str]) -> set[str]:
-    """The words of a message plus their singular guesses ("infusions" -> "infusion")."""
-    forms: set[str] = set()
-    for token in tokens:
-        forms.add(token)
-        if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
-            forms.add(token[:-1])
-            if token.endswith("es"):
-                forms.add(token[:-2])
-    return forms
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a text is about: `answer` (a prompt's or an intent's key), or, when unsure, two
+    `choices` (best first), or neither: no match."""
+
+    answer: str | None = None
+    choices: tuple[str, ...] = ()
+
+    @property
+    def ranked(self) -> tuple[str, ...]:
+        """The topics offered, best first (empty: no match)."""
+        return (self.answer,) if self.answer is not None else self.choices
+
+
+NO_MATCH = Verdict()
+
+
+def _folded(text: str) -> list[str]:
+    """`normalize`d words, without accents: what keywords and questions are compared as."""
+    return unaccented(normalize(text)).split()
+
+
+@dataclass(frozen=True, slots=True)
+class _Cue:
+    stems: tuple[str, ...]
+    weight: float
+    strong: bool
+    surfaces: frozenset[str]
+    """The words a one-word cue was written as: a common or clinic word ("medical") meets a
+    cue of the same stem ("medications") only if the cue was written so."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Topic:
+    key: str
+    cues: tuple[_Cue, ...]
+    """Heaviest first: a word of the text counts for one cue of a topic only."""
+    small_talk: bool
 
 
 class FaqMatcher:
-    """Scores normalized text against each entry's keywords; see the module docstring."""
+    """Scores text against every topic's keywords and hints; see the module docstring."""
 
-    def __init__(self, entries: Sequence[FaqEntry]) -> None:
+    def __init__(
+        self,
+        entries: Sequence[FaqEntry],
+        intents: Sequence[Intent] = (),
+        *,
+        common: Iterable[str] = (),
+        known: Iterable[str] = (),
+        lang: str = "en",
+    ) -> None:
         self._entries: tuple[FaqEntry, ...] = tuple(entries)
-        # Per entry: the single words and the phrases (padded with spaces for whole-word
-        # containment) together with their weight.
-        self._words: list[frozenset[str]] = []
-        self._phrases: list[tuple[tuple[str, int], ...]] = []
-        for entry in self._entries:
-            words: set[str] = set()
-            phrases: dict[str, int] = {}
-            for keyword in entry.keywords:
-                norm = _folded(keyword)
-                if not norm:
-                    continue
-                n_words = norm.count(" ") + 1
-                if n_words == 1:
-                    words.add(norm)
-                else:
-                    phrases[f" {norm} "] = PHRASE_WEIGHT_PER_WORD * n_words
-            self._words.append(frozenset(words))
-            self._phrases.append(tuple(phrases.items()))
-        vocabulary = {w for words in self._words for w in words}
-        vocabulary |= {w for phrases in self._phrases for p, _ in phrases for w in p.split()}
-        self._vocabulary = frozenset(vocabulary)
-        # Only words of four letters or more are corrected to: "ivy" stays clear of "iv".
-        self._choices = tuple(sorted(w for w in vocabulary if len(w) >= 4))
+        self._stemmer = snowballstemmer.stemmer(_STEMMERS.get(lang, "english"))
+        self._stems: dict[str, str] = {}
         self._corrections: dict[str, str] = {}
+        words: set[str] = set()
+        topic_words: set[str] = set()
+        self._common = frozenset(w for text in common for w in _folded(text))
+        words |= self._common
+        topics: list[_Topic] = []
+        for key, keywords, hints, small in (
+            *((e.key, e.keywords, e.hints, False) for e in self._entries),
+            *((str(i.key), i.keywords, i.hints, i.key in SMALL_TALK) for i in intents),
+        ):
+            # By stems, each once at its highest weight: "park" and "parking" are one cue.
+            cues: dict[tuple[str, ...], _Cue] = {}
+            for keyword, strong in (*((k, True) for k in keywords), *((h, False) for h in hints)):
+                folded = _folded(keyword)
+                if not folded:
+                    continue
+                words.update(folded)
+                topic_words.update(folded)
+                extra = len(folded) - 1
+                weight = KEYWORD + extra if strong else 1.0 + HINT_EXTRA * extra
+                stems = tuple(self._stem(w) for w in folded)
+                found = cues.get(stems)
+                surfaces = frozenset(folded) if len(folded) == 1 else frozenset()
+                if found is not None:
+                    surfaces |= found.surfaces
+                    if found.weight >= weight:
+                        weight, strong = found.weight, found.strong
+                cues[stems] = _Cue(stems, weight, strong, surfaces)
+            ordered = sorted(cues.values(), key=lambda cue: -cue.weight)
+            topics.append(_Topic(key, tuple(ordered), small))
+        self._topics = tuple(topics)
+        # Each topic's cues by their first stem, in the topic's order (heaviest first): a
+        # text is checked against the cues its own words can start, not against them all.
+        self._cues_by_stem: dict[str, list[tuple[int, int, _Cue]]] = {}
+        for index, topic in enumerate(self._topics):
+            for order, cue in enumerate(topic.cues):
+                self._cues_by_stem.setdefault(cue.stems[0], []).append((index, order, cue))
+        # Small talk typed long ("helloo", "graciassss"), by its words with every run of a
+        # letter as one ("perro" stays a dog).
+        self._squeezed = {
+            _squeeze(w): w
+            for i in intents
+            if i.key in SMALL_TALK
+            for k in i.keywords
+            for w in _folded(k)
+        }
+        known_words = {w for text in known for w in _folded(text)}
+        # A common or clinic word meets a one-word cue of its stem only if the cue was written
+        # so: "medical" is no "medications", Spanish "como" no "comer".
+        self._plain_words = frozenset(known_words | self._common)
+        words |= known_words
+        self._words = frozenset(words)
+        # Topic and clinic words are known in every form ("infusions"); common words only as
+        # listed (Spanish "partido" is no form of "parte").
+        self._known_stems = frozenset(self._stem(w) for w in topic_words | known_words)
+        # Typing slips are read as topic words of six letters or more ("dolar" stays clear of
+        # "dolor") or clinic words of seven ("mexico" is no "medico"), never as common words
+        # ("plants" is no slip of "plans").
+        self._choices = tuple(
+            sorted(
+                {w for w in topic_words if len(w) >= 6} | {w for w in known_words if len(w) >= 7}
+            )
+        )
 
     @property
     def entries(self) -> tuple[FaqEntry, ...]:
@@ -127,42 +268,164 @@ class FaqMatcher:
         return next((e for e in self._entries if e.key == key), None)
 
     def match(self, text: str) -> FaqEntry | None:
-        if not text:
-            return None
-        norm = " ".join(self._corrected(_folded(text).split()))
-        if not norm:
-            return None
-        padded = f" {norm} "
-        forms = _word_forms(norm.split(" "))
-        best: FaqEntry | None = None
-        best_score = 0
-        for entry, words, phrases in zip(self._entries, self._words, self._phrases, strict=True):
-            score = len(words & forms)
-            score += sum(weight for phrase, weight in phrases if phrase in padded)
-            if score > best_score:  # strictly greater: ties keep the earlier entry
-                best, best_score = entry, score
-        return best
+        """The FAQ prompt the text asks about, if the matcher is sure of one."""
+        verdict = self.classify(text)
+        return self.get(verdict.answer) if verdict.answer is not None else None
 
-    def _corrected(self, tokens: list[str]) -> list[str]:
-        """Each token, or the keyword word it is a typing slip away from. Each distinct token
-        is looked up once per matcher (a bounded cache: a message repeats its words, and
-        patients ask the same questions)."""
-        return [self._correct(token) for token in tokens]
+    def classify(self, text: str) -> Verdict:
+        tokens = [self._correct(t) for t in _folded(text)[:MAX_WORDS]] if text else []
+        if not tokens:
+            return NO_MATCH
+        stems = [self._stem(t) for t in tokens]
+        places: dict[str, list[int]] = {}
+        for at, stem in enumerate(stems):
+            places.setdefault(stem, []).append(at)
+        unknown = sum(
+            1
+            for token, stem in zip(tokens, stems, strict=True)
+            if not token.isdigit()
+            and len(token) > 2
+            and token not in self._words
+            and stem not in self._known_stems
+        )
+        # Keywords weigh more than hints in the ranking (RANK_STRONG), ties go to the topic
+        # listed first: "how long do I fast" is about fasting, not about a visit's length.
+        candidates: dict[int, list[tuple[int, _Cue]]] = {}
+        for stem in places:
+            for index, order, cue in self._cues_by_stem.get(stem, ()):
+                candidates.setdefault(index, []).append((order, cue))
+        scored = sorted(
+            (
+                (*self._score(sorted(cues, key=_first), tokens, stems, places), index, topic)
+                for index, topic in enumerate(self._topics)
+                for cues in (candidates.get(index, []),)
+            ),
+            key=lambda found: (-(found[0] + RANK_STRONG * found[1]), found[3]),
+        )
+        substantial = [
+            (score, score + RANK_STRONG * strong, topic)
+            for score, strong, _, _, topic in scored
+            if not topic.small_talk
+        ]
+        small = [(score, words, topic) for score, _, words, _, topic in scored if topic.small_talk]
+        chat = (
+            small[0][2]
+            if small
+            and small[0][0] > 0
+            and unknown == 0
+            and small[0][1] * SMALL_TALK_SHARE >= len(tokens)
+            else None
+        )
+        if chat is not None and (not substantial or small[0][0] >= substantial[0][0]):
+            return Verdict(answer=chat.key)  # "good morning", not the morning's breakfast
+        # A text of nothing but topic, clinic and common words is a question for the clinic:
+        # a hint phrase or two hints answer it ("where is your office?").
+        need = ACCEPT + UNKNOWN_COST * unknown if unknown else HINT_ONLY
+        if substantial and substantial[0][0] >= need:
+            _, best, first = substantial[0]
+            if len(substantial) > 1:
+                runner_up, rank, second = substantial[1]
+                if runner_up >= need and rank >= CLOSE * best:
+                    return Verdict(choices=(first.key, second.key))
+            return Verdict(answer=first.key)
+        return Verdict(answer=chat.key) if chat is not None else NO_MATCH
+
+    def _score(
+        self,
+        cues: list[tuple[int, _Cue]],
+        tokens: list[str],
+        stems: list[str],
+        places: dict[str, list[int]],
+    ) -> tuple[float, float, int]:
+        """A topic's score from its `cues` whose first stem is in the text (heaviest first),
+        the part of it keywords made, and how many words of the text its cues hold; each word
+        counts for the topic's heaviest cue that holds it."""
+        used: set[int] = set()
+        total = strong = 0.0
+        for _, cue in cues:
+            found = _find(tokens, stems, places[cue.stems[0]], cue, used, self._plain_words)
+            if found:
+                used.update(found)
+                total += cue.weight
+                strong += cue.weight if cue.strong else 0.0
+        return total, strong, len(used)
+
+    def _stem(self, word: str) -> str:
+        stem = self._stems.get(word)
+        if stem is None:
+            if len(self._stems) >= _CACHE_KEPT:
+                self._stems.clear()
+            stem = self._stems[word] = str(self._stemmer.stemWord(word))
+        return stem
 
     def _correct(self, token: str) -> str:
-        if len(token) < 3 or len(token) > 24 or token in self._vocabulary or token.isdigit():
+        """The token, or the known word it is a typing slip away from. Each distinct token is
+        looked up once per matcher (a bounded cache: patients ask the same questions)."""
+        if len(token) < 3 or len(token) > 24 or token in self._words or token.isdigit():
             return token
         cached = self._corrections.get(token)
         if cached is not None:
             return cached
-        hit = process.extractOne(
-            token,
-            self._choices,
-            scorer=Levenshtein.distance,
-            score_cutoff=1 if len(token) < 7 else 2,
-        )
-        corrected = str(hit[0]) if hit is not None else token
-        if len(self._corrections) >= _CORRECTIONS_KEPT:
+        corrected = token
+        squeezed = self._squeezed.get(_squeeze(token))
+        if squeezed is not None:  # "helloo", "graciassss"
+            corrected = squeezed
+        elif len(token) >= 5 and self._stem(token) not in self._known_stems:
+            hit = process.extractOne(
+                token,
+                self._choices,
+                scorer=OSA.distance,
+                score_cutoff=1,
+            )
+            if hit is not None and str(hit[0])[0] == token[0]:
+                corrected = str(hit[0])
+        if len(self._corrections) >= _CACHE_KEPT:
             self._corrections.clear()
         self._corrections[token] = corrected
         return corrected
+
+
+def _first(item: tuple[int, _Cue]) -> int:
+    return item[0]
+
+
+_REPEATS = re.compile(r"(.)\1+")
+
+
+def _squeeze(word: str) -> str:
+    """The word with every run of one letter as one letter ("helloo", "hello": "helo")."""
+    return _REPEATS.sub(r"\1", word)
+
+
+def _find(
+    tokens: list[str],
+    stems: list[str],
+    starts: list[int],
+    cue: _Cue,
+    used: set[int],
+    plain_words: frozenset[str],
+) -> list[int]:
+    """Where the cue's stems are in the text, in order, at most PHRASE_GAP other words among
+    them, none of them counted for the topic yet ([] if nowhere)."""
+    phrase = cue.stems
+    if len(phrase) == 1:
+        for at in starts:
+            if at not in used:
+                token = tokens[at]
+                if token not in plain_words or token in cue.surfaces:
+                    return [at]
+        return []
+    for start in starts:
+        if start in used:
+            continue
+        found, at, gaps = [start], start + 1, 0
+        for wanted in phrase[1:]:
+            while at < len(stems) and (stems[at] != wanted or at in used) and gaps < PHRASE_GAP:
+                at, gaps = at + 1, gaps + 1
+            if at >= len(stems) or stems[at] != wanted or at in used:
+                break
+            found.append(at)
+            at += 1
+        else:
+            return found
+    return []

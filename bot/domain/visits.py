@@ -22,6 +22,16 @@ class Attendance(StrEnum):
     RESCHEDULE = "reschedule"
 
 
+class Checkin(StrEnum):
+    """The patient's answer to the day-after check-in (``appointments.checkin``); NULL until
+    they answer. TYPED: they wrote instead of tapping (acknowledged, the buttons offered)."""
+
+    OK = "ok"
+    OFF = "off"
+    CALL = "call"
+    TYPED = "typed"
+
+
 class BookingProblem(StrEnum):
     """Why a time that was read cannot be booked (besides the reader's own
     :class:`~bot.domain.when_parser.ParseErrorCode`); template `appointment_error` has a

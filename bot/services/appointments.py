@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
+from typing import Final
 
 from bot.db.models import Appointment, Patient
 from bot.db.repository import CANCELLED, Repository
 from bot.domain.visits import BookingProblem
-from bot.domain.when_parser import WhenParseError, parse_when
+from bot.domain.when_parser import (
+    Expect,
+    ParseErrorCode,
+    WhenParseError,
+    WhenReading,
+    read_when,
+)
+from bot.domain.when_words import PartOfDay
 from bot.services.errors import BookingRefused, NoSuchAppointment
 from bot.services.reminders import ReminderPlanner
 from scheduler.clock import Clock
@@ -18,22 +26,46 @@ from scheduler.timemath import (
     NonexistentLocalTime,
     load_zone,
     resolve_local,
+    resolve_wall,
     to_local,
 )
 
 MAX_UPCOMING = 20
 
 
+# When a part of the day is over: "this morning" is past at noon.
+PART_ENDS: Final[dict[PartOfDay, time]] = {
+    "morning": time(12),
+    "afternoon": time(18),
+    "evening": time(21),
+    "night": time(23, 59),
+}
+
+
 @dataclass(frozen=True)
 class Proposal:
-    """A reading of the patient's text, to be confirmed before anything is stored."""
+    """A reading of the patient's text, to be confirmed before anything is stored.
+    ``day_first``: a numeric date read day/month against the language's order ("24/12")."""
 
     starts_at: datetime  # aware UTC
     zone: str
+    day_first: bool = False
 
     @property
     def local(self) -> datetime:
         return to_local(self.starts_at, load_zone(self.zone))
+
+
+@dataclass(frozen=True)
+class HalfAnswer:
+    """Half of a date and time ("tomorrow morning", "2:30"): the patient is asked for the
+    rest, and the next answer completes this one."""
+
+    reading: WhenReading
+
+    @property
+    def expects(self) -> Expect:
+        return "time" if self.reading.day is not None else "date"
 
 
 @dataclass(frozen=True)
@@ -58,15 +90,60 @@ class AppointmentService:
         self.planner = planner
 
     def read(self, text: str, zone_name: str, lang: str = "en") -> Proposal | Ambiguity:
-        """Turn typed text (in the words of `lang`) into a checked instant, or raise
-        BookingRefused saying why not."""
+        """A whole date and time (staff's invites and moves), or BookingRefused saying why
+        not; half of one is refused as MISSING_TIME or MISSING_DATE."""
+        found = self.read_answer(text, zone_name, lang)
+        if isinstance(found, HalfAnswer):
+            day_only = found.reading.day is not None
+            raise BookingRefused(
+                ParseErrorCode.MISSING_TIME if day_only else ParseErrorCode.MISSING_DATE
+            )
+        return found
+
+    def read_answer(
+        self,
+        text: str,
+        zone_name: str,
+        lang: str = "en",
+        *,
+        earlier: WhenReading | None = None,
+    ) -> Proposal | Ambiguity | HalfAnswer:
+        """Turn typed text (in the words of `lang`), completed by an `earlier` half answer,
+        into a checked instant or a checked half answer, or raise BookingRefused saying why
+        not."""
         zone = load_zone(zone_name)
         now_local = to_local(self.clock.now(), zone).replace(tzinfo=None)
+        expect = HalfAnswer(earlier).expects if earlier is not None else None
         try:
-            wall = parse_when(text, now_local=now_local, lang=lang)
+            reading = read_when(text, now_local=now_local, lang=lang, expect=expect)
         except WhenParseError as exc:
-            raise BookingRefused(exc.code) from exc
-        return self.at_wall_time(wall, zone.key)
+            raise BookingRefused(exc.code, day=exc.day) from exc
+        if earlier is not None:
+            reading = reading.merged(earlier)
+        if not reading.complete:
+            return self._check_half(reading, now_local)
+        found = self.at_wall_time(reading.at(), zone.key)
+        if reading.swapped and isinstance(found, Proposal):
+            return Proposal(found.starts_at, found.zone, day_first=True)
+        return found
+
+    def _check_half(self, reading: WhenReading, now_local: datetime) -> HalfAnswer:
+        """A day alone must still be ahead (today's morning is over at noon), within a year."""
+        day = reading.day
+        if day is not None:
+            ends = PART_ENDS[reading.part] if reading.part else time(23, 59)
+            if day < now_local.date() or (day == now_local.date() and now_local.time() >= ends):
+                raise BookingRefused(BookingProblem.PAST)
+            if day > one_year_after(now_local).date():
+                raise BookingRefused(BookingProblem.TOO_FAR)
+        return HalfAnswer(reading)
+
+    def example(self, zone_name: str) -> datetime:
+        """A time to show as an example: three days ahead at 2:30 PM in the patient's zone,
+        so it is never in the past."""
+        zone = load_zone(zone_name)
+        day = to_local(self.clock.now(), zone).date() + timedelta(days=3)
+        return to_local(resolve_wall(datetime.combine(day, time(14, 30)), zone), zone)
 
     def at_wall_time(self, wall: datetime, zone_name: str) -> Proposal | Ambiguity:
         """A naive wall time in the zone as a checked instant, or BookingRefused saying why."""

@@ -4,7 +4,7 @@ commits, as it would if the handler had caught it), and they are not logged as f
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.domain.visits import BookingProblem
 from bot.domain.when_parser import ParseErrorCode
@@ -27,7 +27,7 @@ class UnknownItem(Refusal):
 
 
 class NothingToTick(Refusal):
-    """"Done" under a reminder whose step has no checklist items (any more)."""
+    """ "Done" under a reminder whose step has no checklist items (any more)."""
 
 
 class SnoozeRefused(Refusal):
@@ -43,11 +43,13 @@ class BookingRefused(Refusal):
         *,
         limit: int | None = None,
         wall: datetime | None = None,
+        day: date | None = None,
     ) -> None:
         super().__init__(str(code))
         self.code = code
         self.limit = limit
         self.wall = wall
+        self.day = day  # the date a weekday written beside it does not match
 
 
 class NotAllowed(Refusal):

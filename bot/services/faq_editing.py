@@ -130,6 +130,7 @@ class _Prompt:
     title: str
     keywords: tuple[str, ...]
     template: str
+    hints: tuple[str, ...] = ()
 
 
 def clean_keywords(words: Iterable[str]) -> tuple[str, ...]:
@@ -238,9 +239,13 @@ class FaqEditing:
         index = keys.index(change.key)
         old = entries[index]
         if change.op is FaqOp.RETITLE:
-            entries[index] = _Prompt(old.key, change.title, tuple(old.keywords), old.template)
+            entries[index] = _Prompt(
+                old.key, change.title, tuple(old.keywords), old.template, tuple(old.hints)
+            )
         elif change.op is FaqOp.KEYWORDS:
-            entries[index] = _Prompt(old.key, old.title, change.keywords, old.template)
+            entries[index] = _Prompt(
+                old.key, old.title, change.keywords, old.template, tuple(old.hints)
+            )
         elif change.op is FaqOp.REMOVE:
             del entries[index]
         else:

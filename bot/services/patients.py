@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from bot.db.models import Patient
 from bot.db.repository import Repository
+from bot.domain.zone_names import ZoneReading, offset_label, read_zone, zone_label
 from scheduler.clock import Clock
 from scheduler.timemath import load_zone
 
@@ -39,6 +40,16 @@ class PatientService:
         if patient.consented_at is None:
             patient.consented_at = now
         return patient
+
+    def read_zone(self, text: str, lang: str) -> ZoneReading:
+        """The zones a typed place or zone name may mean (bot/domain/zone_names.py)."""
+        return read_zone(text, lang)
+
+    def describe_zone(self, zone: str, lang: str, place: str | None = None) -> str:
+        """A zone as a place and its offset now: "Eastern Time (New York), UTC-5"; with the
+        place the patient named, "Dallas, UTC-6"."""
+        offset = offset_label(zone, self.clock.now())
+        return f"{place or zone_label(zone, lang)}, {offset}"
 
     async def set_timezone(self, patient: Patient, name: str) -> str:
         """Validate and store an IANA zone name; raises UnknownZone for anything else."""

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.db.models import Appointment, Patient, Reminder
 from bot.db.repository import EXPIRED, PENDING, SENDING, SENT, SKIPPED, Repository
-from bot.domain.visits import AppointmentStatus, Attendance
+from bot.domain.visits import AppointmentStatus, Attendance, Checkin
 from bot.services.errors import (
     NoSuchAppointment,
     NothingToTick,
@@ -308,6 +308,66 @@ class PreparationService:
             appointment.id, Attendance.CONFIRMED if coming else Attendance.RESCHEDULE, now
         )
         return appointment, changed
+
+    async def next_visit(self, patient: Patient) -> Appointment | None:
+        """The patient's next upcoming visit: the one a typed "I need to reschedule" is about."""
+        upcoming = await self.repo.upcoming_appointments(patient.id, self.clock.now(), limit=1)
+        return upcoming[0] if upcoming else None
+
+    async def ask_new_time(self, appointment: Appointment) -> bool:
+        """Record "I need a new time" for this upcoming visit; True when this call changed it
+        (one staff alert per request). Its reminders are held meanwhile (the engine claims
+        none of a visit whose attendance is RESCHEDULE) until staff move it or the patient
+        says they can come after all."""
+        if appointment.starts_at <= self.clock.now():
+            raise VisitOver()
+        return await self.repo.set_attendance(
+            appointment.id, Attendance.RESCHEDULE, self.clock.now()
+        )
+
+    async def come_after_all(self, patient: Patient, appointment_id: int) -> Appointment:
+        """ "I can come after all": the visit's held reminders go on (a step whose moment has
+        passed but is still useful comes now, as a catch-up)."""
+        appointment = await self.repo.appointment_for_patient(appointment_id, patient.id)
+        now = self.clock.now()
+        if (
+            appointment is None
+            or appointment.status != AppointmentStatus.SCHEDULED
+            or appointment.starts_at <= now
+        ):
+            raise NoSuchAppointment()
+        if await self.repo.set_attendance(appointment.id, Attendance.CONFIRMED, now):
+            self.wake(now)
+        return appointment
+
+    def checkin_steps(self) -> frozenset[str]:
+        """The plan's steps that carry the check-in's buttons."""
+        return frozenset(step.key for step in self.plan.steps if "checkin" in step.buttons)
+
+    async def open_checkin(self, patient: Patient) -> Appointment | None:
+        """The visit whose check-in was sent and still waits for an answer (within its
+        step's expiry), if any: a typed reply is taken as an answer to it."""
+        steps = self.checkin_steps()
+        if not steps:
+            return None
+        return await self.repo.reminders.open_checkin(patient.id, steps, self.clock.now())
+
+    async def answer_checkin(
+        self, patient: Patient, appointment_id: int, answer: Checkin
+    ) -> tuple[Appointment, bool]:
+        """Record the check-in's answer for this visit of the patient's; True when this call
+        changed it (a second tap of the same answer changes nothing). Any visit of theirs
+        that has begun may be answered about (the check-in comes after it)."""
+        appointment = await self.repo.appointment_for_patient(appointment_id, patient.id)
+        if appointment is None or appointment.status != AppointmentStatus.SCHEDULED:
+            raise NoSuchAppointment()
+        if appointment.checkin == answer:
+            return appointment, False
+        if answer is Checkin.TYPED and appointment.checkin is not None:
+            return appointment, False  # a typed reply never overwrites a tapped answer
+        appointment.checkin = answer
+        appointment.updated_at = self.clock.now()
+        return appointment, True
 
     async def set_paused(self, patient: Patient, paused: bool) -> None:
         if patient.reminders_paused == paused:

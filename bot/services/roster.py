@@ -42,6 +42,8 @@ class RosterEntry:
     attendance: str | None = None
     reminders_sent: int = 0
     reminders_failed: int = 0
+    checkin: str | None = None
+    """The answer to the day-after check-in (a Checkin), None while unanswered."""
     unreachable: bool = False
     expired: bool = False
     """An invite whose link can no longer be used."""
@@ -62,6 +64,7 @@ class RosterEntry:
             "attendance": self.attendance,
             "sent": self.reminders_sent,
             "failed": self.reminders_failed,
+            "checkin": self.checkin,
             "unreachable": self.unreachable,
             "expired": self.expired,
         }
@@ -150,6 +153,7 @@ class RosterService:
                 attendance=v.attendance,
                 reminders_sent=v.reminders_sent,
                 reminders_failed=v.reminders_failed,
+                checkin=v.checkin,
                 unreachable=not v.reachable,
                 appointment_id=v.appointment_id,
                 changeable=v.label is not None and v.starts_at > now,

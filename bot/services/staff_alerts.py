@@ -25,6 +25,7 @@ from bot.db.repository import Repository
 from scheduler.clock import Clock
 
 __all__ = [
+    "CHECKIN_CALL",
     "CRISIS",
     "CRISIS_WINDOW",
     "RESCHEDULE",
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 CRISIS = "crisis"
 RESCHEDULE = "reschedule"
 TEMPLATE_FAILURE = "template_failure"
+CHECKIN_CALL = "checkin_call"
 
 CRISIS_WINDOW = timedelta(minutes=10)
 """Crisis matches of one person within this long of the first alert become that alert."""
@@ -97,6 +99,27 @@ class StaffAlerts:
             subject_telegram_id=telegram_id,
             dedupe_key=f"{RESCHEDULE}:{appointment_id}",
             window=None,  # only a request still waiting to be sent is counted into
+        )
+
+    async def checkin_call(
+        self,
+        repo: Repository,
+        *,
+        patient_id: int,
+        telegram_id: int,
+        appointment_id: int,
+        starts_at: datetime,
+    ) -> bool:
+        """The patient answered the day-after check-in of this visit "Not great, please call
+        me"; a second tap while the first alert waits is counted into it."""
+        return await self._queue(
+            repo,
+            CHECKIN_CALL,
+            context={"appointment_id": appointment_id, "starts_at": starts_at.isoformat()},
+            patient_id=patient_id,
+            subject_telegram_id=telegram_id,
+            dedupe_key=f"{CHECKIN_CALL}:{appointment_id}",
+            window=None,
         )
 
     async def template_failure(

@@ -52,6 +52,9 @@ class ReminderAction(StrEnum):
     COMING = "coming"
     RESCHEDULE = "reschedule"
     CHECKLIST = "checklist"
+    CHECKIN_OK = "ok"
+    CHECKIN_OFF = "off"
+    CHECKIN_CALL = "call"
 
 
 class MenuCb(CallbackData, prefix="m"):
@@ -104,6 +107,16 @@ class ReminderCb(CallbackData, prefix="r"):
 
     action: ReminderAction
     id: int = Field(ge=1, le=MAX_ID)
+
+
+class AttendCb(CallbackData, prefix="at"):
+    """About one visit (an appointment id) of the patient who taps: "I can come after all"
+    (`coming`), or the check-in's answer (`checkin`, a Checkin value). Ownership is checked
+    on every press."""
+
+    id: int = Field(ge=1, le=MAX_ID)
+    coming: bool = False
+    checkin: str = Field(default="", max_length=8)
 
 
 class ChecklistCb(CallbackData, prefix="k"):

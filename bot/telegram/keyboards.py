@@ -22,6 +22,7 @@ from bot.db.models import Appointment
 from bot.telegram.callbacks import (
     ApptAction,
     ApptCb,
+    AttendCb,
     ConsentCb,
     DraftAction,
     DraftCb,
@@ -210,6 +211,34 @@ class Keyboards:
         buttons.append((self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME)))
         return self._markup(buttons)
 
+    def faq_choices(self, choices: Iterable[tuple[str, str]]) -> InlineKeyboardMarkup:
+        """ "Did you mean...?": a button per topic (key, label), and the questions menu."""
+        buttons: list[tuple[str, str | CallbackData]] = [
+            (label, FaqCb(key=key)) for key, label in choices
+        ]
+        buttons.append((self._label(Button.FAQ_MORE), MenuCb(to=MenuTarget.FAQ)))
+        return self._markup(buttons)
+
+    def come_after_all(self, appointment_id: int) -> InlineKeyboardMarkup:
+        return self._markup(
+            [
+                (self._label(Button.ATTEND_AFTER_ALL), AttendCb(id=appointment_id, coming=True)),
+                (self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME)),
+            ]
+        )
+
+    def checkin(self, appointment_id: int) -> InlineKeyboardMarkup:
+        return self._markup(
+            [
+                (self._label(key), AttendCb(id=appointment_id, checkin=answer))
+                for key, answer in (
+                    (Button.CHECKIN_OK, "ok"),
+                    (Button.CHECKIN_OFF, "off"),
+                    (Button.CHECKIN_CALL, "call"),
+                )
+            ]
+        )
+
     def faq_answer(self) -> InlineKeyboardMarkup:
         return self._markup(
             [
@@ -225,6 +254,16 @@ class Keyboards:
         ]
         buttons.append((self._label(Button.ZONE_OTHER), ZoneCb(zone="other")))
         return buttons
+
+    def zone_choices(self, choices: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
+        """The zones a typed place may mean, each labelled with its place and offset; then
+        the common zones' choice and the menu."""
+        buttons: list[tuple[str, str | CallbackData]] = [
+            (label[:64], ZoneCb(zone=zone)) for label, zone in choices
+        ]
+        buttons.append((self._label(Button.ZONE_OTHER), ZoneCb(zone="other")))
+        buttons.append((self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME)))
+        return self._markup(buttons)
 
     def zones(self) -> InlineKeyboardMarkup:
         buttons = self._zone_buttons()

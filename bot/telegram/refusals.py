@@ -9,6 +9,8 @@ rolls the update back and reaches the kind error of bot/telegram/errors.py.
 
 from __future__ import annotations
 
+from datetime import datetime, time
+
 from aiogram import Router
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
@@ -26,7 +28,7 @@ from bot.content.catalogue import (
     VisitChangeError,
 )
 from bot.db.models import Patient
-from bot.domain.when_parser import ParseErrorCode
+from bot.services.appointments import AppointmentService
 from bot.services.errors import (
     BookingRefused,
     InviteRefused,
@@ -42,6 +44,7 @@ from bot.services.errors import (
     VisitOver,
 )
 from bot.services.invites import InviteService
+from bot.services.patients import PatientService
 from bot.services.visit_changes import VisitChangeService
 from bot.telegram.reply import Reply
 
@@ -58,22 +61,24 @@ async def snooze_refused(event: ErrorEvent, reply: Reply) -> None:
     reply.send(ReminderSnoozeRefused())
 
 
-async def booking_refused(event: ErrorEvent, reply: Reply, patient: Patient) -> None:
+async def booking_refused(
+    event: ErrorEvent,
+    reply: Reply,
+    patient: Patient,
+    appointments: AppointmentService,
+    patients: PatientService,
+) -> None:
     refusal = event.exception
     assert isinstance(refusal, BookingRefused)
-    faq_template = None
-    message = event.update.message
-    if refusal.code is ParseErrorCode.UNREADABLE and message is not None:
-        # Not a time, but maybe a question ("how long is recovery?"): answer it as well.
-        faq = reply.content.faq(reply.lang).matcher.match(message.text or "")
-        faq_template = reply.content.template_name(faq.template, reply.lang) if faq else None
+    day = datetime.combine(refusal.day, time(12)) if refusal.day is not None else None
     reply.send(
         AppointmentError(
             code=refusal.code,
-            zone=patient.timezone,
-            faq_template=faq_template,
+            place=patients.describe_zone(patient.timezone, reply.lang),
+            example=appointments.example(patient.timezone),
             limit=refusal.limit,
             wall=refusal.wall,
+            day=day,
         ),
         reply.kb.home(),
     )
@@ -120,9 +125,7 @@ def create_router() -> Router:
     """A fresh router each call, for one ErrorsMiddleware (not included in the dispatcher)."""
     r = Router(name="refusals")
     r.errors.register(appointment_gone, ExceptionTypeFilter(NoSuchAppointment, VisitOver))
-    r.errors.register(
-        stale_button, ExceptionTypeFilter(UnknownItem, NothingToTick, NoSuchText)
-    )
+    r.errors.register(stale_button, ExceptionTypeFilter(UnknownItem, NothingToTick, NoSuchText))
     r.errors.register(snooze_refused, ExceptionTypeFilter(SnoozeRefused))
     r.errors.register(booking_refused, ExceptionTypeFilter(BookingRefused))
     r.errors.register(not_allowed, ExceptionTypeFilter(NotAllowed))

@@ -95,9 +95,17 @@ class ReminderView:
         ]
         if "attend" in step.buttons:
             buttons += attend(row.id)
-        return InlineKeyboardMarkup(
-            inline_keyboard=[buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-        )
+        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+        if "checkin" in step.buttons:  # one answer a row: the last one is long
+            rows += [
+                [button(key, action, row.id)]
+                for key, action in (
+                    (Button.CHECKIN_OK, ReminderAction.CHECKIN_OK),
+                    (Button.CHECKIN_OFF, ReminderAction.CHECKIN_OFF),
+                    (Button.CHECKIN_CALL, ReminderAction.CHECKIN_CALL),
+                )
+            ]
+        return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def checklist_keyboard(

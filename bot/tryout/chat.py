@@ -39,16 +39,19 @@ TOKEN = "1:TRYOUT"
 _STEP = re.compile(r"(\d+)\s*([dhm])")
 _STEPS = re.compile(r"^\+?\s*(\d+\s*[dhm]\s*)+$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+_TAP = re.compile(r"^(?:(\d+)\.)?(\d+)$")  # "2" (the newest buttons) or "3.2"
+# An invite's link, pasted as a patient would open it: t.me/<bot>?start=<code>.
+_DEEP_LINK = re.compile(r"^(?:https?://)?t(?:elegram)?\.me/\w+\?start=([\w-]+)$")
+BLOCK = '"""'
 
 HELP = (
-    "Type as you would in Telegram. A number taps that button of the last message with "
-    "buttons.\n"
+    "Type as you would in Telegram. Buttons show as [3.1]: type 3.1 to tap that one, or just 1"
+    " for the newest message's buttons.\n"
+    f"Several lines: a line {BLOCK}, your lines, then {BLOCK} again (or end lines with \\).\n"
+    "An invite link (t.me/...?start=...) pasted opens it, as a tap on it would.\n"
     "/clock shows the time; /clock +2d (or +3h, +90m, 1d2h) moves it on; "
-    "/clock 2026-12-02 19:00 sets it (clinic time). /quit (or Ctrl-D) ends.\n"
-    'A message of several lines: a line of three quotes (""") opens it, another sends it.'
+    "/clock 2026-12-02 19:00 sets it (clinic time). /quit (or Ctrl-D) ends."
 )
-MULTILINE = '"""'
-"""A line holding only this opens a message of several lines, and the next one sends it."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class ChatOptions:
     lang: str = "en"  # the chat user's Telegram language code
     staff: bool = False  # the chat user is an admin (their id joins STAFF_IDS)
     messages: Path | None = None  # a messages folder to try (default MESSAGES_DIR)
+    files: Path | None = None  # where pictures the bot sends (QR codes) are saved
+    log_file: Path | None = None  # where the bot's log lines go (None: shown, --verbose)
 
 
 class ShiftedClock:
@@ -96,6 +101,7 @@ def parse_jump(text: str, clock: ShiftedClock, settings: Settings) -> datetime:
 class _Keyboard:
     message_id: int
     text: str
+    number: int  # as shown: [number.button]
     buttons: list[Button] = field(default_factory=list)
 
 
@@ -118,24 +124,37 @@ class Chat:
         self.clock = clock
         self.out = out
         self.color = color
-        self.keyboard: _Keyboard | None = None
+        self.keyboards: dict[int, _Keyboard] = {}  # by the number shown
+        self._numbers: dict[int, int] = {}  # message id -> number shown
+        self._next_number = itertools.count(1)
+        self.newest: int | None = None  # the number of the newest message with buttons
         self._update_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
 
+    @property
+    def keyboard(self) -> _Keyboard | None:
+        """The newest message's buttons."""
+        return self.keyboards.get(self.newest) if self.newest is not None else None
+
     # --- input ----------------------------------------------------------------------------
     async def handle(self, line: str) -> bool:
-        """Act on one typed line; False when the chat should end."""
+        """Act on one typed message (one line, or several); False when the chat should end."""
         text = line.strip()
         if not text:
             return True
         word, _, rest = text.partition(" ")
         if word in ("/quit", "/exit"):
             return False
+        tap = _TAP.match(text)
+        link = _DEEP_LINK.match(text)
         try:
             if word == "/clock":
                 self._move_clock(rest)
-            elif text.isdigit():
-                await self._tap(int(text))
+            elif tap is not None:
+                await self._tap(tap.group(1), int(tap.group(2)), text)
+            elif link is not None:
+                self.print_line(f"(you open the link: /start {link.group(1)})")
+                await self._say(f"/start {link.group(1)}")
             else:
                 await self._say(text)
             await self.run_due()
@@ -172,11 +191,11 @@ class Chat:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         await self._feed({"message": message})
 
-    async def _tap(self, number: int) -> None:
-        keyboard = self.keyboard
+    async def _tap(self, shown: str | None, number: int, text: str) -> None:
+        keyboard = self.keyboard if shown is None else self.keyboards.get(int(shown))
         if keyboard is None or not 1 <= number <= len(keyboard.buttons):
             # A number with no button to tap is a message, as in Telegram.
-            await self._say(str(number))
+            await self._say(text)
             return
         button = keyboard.buttons[number - 1]
         self.print_line(f"(you tap “{button.label}”)")
@@ -233,39 +252,66 @@ class Chat:
         head = "bot (edited)>" if shown.edited else "bot>"
         body = terminal_text(shown.html, color=self.color)
         if shown.picture:
-            body = f"[picture: {shown.picture}]\n{body}".rstrip()
+            body = f"[picture saved: {shown.picture}]\n{body}".rstrip()
         lines = [head, _indent(body)]
         flat = [b for row in shown.buttons for b in row]
+        number = self._numbers.get(shown.message_id)
         if flat:
-            self.keyboard = _Keyboard(shown.message_id, terminal_text(shown.html), flat)
-            number = itertools.count(1)
+            if number is None:
+                number = self._numbers[shown.message_id] = next(self._next_number)
+            self.keyboards[number] = _Keyboard(
+                shown.message_id, terminal_text(shown.html), number, flat
+            )
+            self.newest = number
+            index = itertools.count(1)
             for row in shown.buttons:
-                lines.append("    " + "   ".join(f"[{next(number)}] {b.label}" for b in row))
-        elif self.keyboard is not None and self.keyboard.message_id == shown.message_id:
-            self.keyboard = None  # its buttons were taken away by the edit
+                lines.append(
+                    "    " + "   ".join(f"[{number}.{next(index)}] {b.label}" for b in row)
+                )
+        elif number is not None:
+            self.keyboards.pop(number, None)  # its buttons were taken away by the edit
+            if self.newest == number:
+                self.newest = None
         self.print_line("\n".join(lines))
 
     def print_line(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
 
+def _read_message(stdin: TextIO, stdout: TextIO, typed: bool) -> str | None:
+    """One message: a line; lines ending with a backslash and the line after them; or the
+    lines between two lines of three double quotes. None at the end of the input."""
+    if typed:
+        stdout.write("you> ")
+        stdout.flush()
+    line = stdin.readline()
+    if not line:
+        return None
+    if line.strip() == BLOCK:
+        lines: list[str] = []
+        while True:
+            if typed:
+                stdout.write("...  ")
+                stdout.flush()
+            more = stdin.readline()
+            if not more or more.strip() == BLOCK:
+                return "\n".join(lines)
+            lines.append(more.rstrip("\n"))
+    lines = [line.rstrip("\n")]
+    while lines[-1].endswith("\\"):
+        lines[-1] = lines[-1][:-1]
+        if typed:
+            stdout.write("...  ")
+            stdout.flush()
+        more = stdin.readline()
+        if not more:
+            break
+        lines.append(more.rstrip("\n"))
+    return "\n".join(lines)
+
+
 def _indent(text: str) -> str:
     return "\n".join(f"    {line}" if line else "" for line in text.splitlines())
-
-
-def _read_lines(stdin: TextIO, stdout: TextIO, chat: Chat, typed: bool) -> str:
-    """The lines up to the closing three quotes (or the end of input), as one message."""
-    lines: list[str] = []
-    while True:
-        if typed:
-            stdout.write("...> ")
-            stdout.flush()
-        line = stdin.readline()
-        if not typed and line:
-            chat.print_line(f"...> {line.rstrip()}")
-        if not line or line.strip() == MULTILINE:
-            return "\n".join(lines)
-        lines.append(line.rstrip("\n"))
 
 
 @contextmanager
@@ -309,7 +355,7 @@ async def run_chat(
                 "webhook_url": None,
             }
         )
-        session = TryoutSession(user)
+        session = TryoutSession(user, pictures=options.files)
         app = create_application(settings, clock=moved, bot=create_bot(settings, session))
         try:
             await upgrade(app.db_engine)
@@ -320,24 +366,35 @@ async def run_chat(
             chat = Chat(app, session, moved, stdout, color=color)
             role = "an admin (your id is in STAFF_IDS)" if options.staff else "a patient"
             where = "a fresh temporary database" if options.db is None else str(db_file)
+            logs = (
+                f"The bot's log lines go to {options.log_file} (--verbose shows them here)."
+                if options.log_file is not None
+                else "The bot's log lines show here."
+            )
+            pictures = (
+                f" Pictures it sends (an invite's QR code) are saved in {options.files}."
+                if options.files is not None
+                else ""
+            )
+            start = (
+                "Start with /invite (a visit's invite link and QR code), /today (today's "
+                "visits) or /texts; /start shows the patient's side."
+                if options.staff
+                else "Start with /start, as a new patient would."
+            )
             chat.print_line(
                 f"Infusion Companion, without Telegram. You are {role}, language "
-                f"{user.language_code}; {where}.\n{HELP}\nYour menu: {session.menu()}\n"
-                f"⏰ {chat.clock_line()}\nStart with /start."
+                f"{user.language_code}; {where}.\n{logs}{pictures}\n{HELP}\n"
+                f"Your menu: {session.menu()}\n⏰ {chat.clock_line()}\n{start}"
             )
             typed = stdin.isatty()
             while True:
-                if typed:
-                    stdout.write("you> ")
-                    stdout.flush()
-                line = stdin.readline()
-                if not line:
+                message = _read_message(stdin, stdout, typed)
+                if message is None:
                     break
                 if not typed:  # a script: show what was "typed"
-                    chat.print_line(f"you> {line.rstrip()}")
-                if line.strip() == MULTILINE:
-                    line = _read_lines(stdin, stdout, chat, typed)
-                if not await chat.handle(line):
+                    chat.print_line("you> " + message.replace("\n", "\n     "))
+                if not await chat.handle(message):
                     break
         finally:
             await app.bot.session.close()

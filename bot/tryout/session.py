@@ -13,13 +13,14 @@ import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any, cast
 
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import InputFile
+from aiogram.types import BufferedInputFile, FSInputFile, InputFile
 
 from bot.telegram.session import request_fields
 from bot.tryout.objects import private_chat_info
@@ -48,7 +49,7 @@ class Shown:
     html: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     edited: bool = False
-    picture: str | None = None  # the uploaded file's name
+    picture: str | None = None  # where the picture was saved (or its name, if not saved)
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,10 @@ class TryoutSession(BaseSession):
     setMyCommands, deleteMyCommands, leaveChat and getUpdates; anything else is 404, as an
     unknown method is from Telegram."""
 
-    def __init__(self, user: ChatUser) -> None:
+    def __init__(self, user: ChatUser, *, pictures: Path | None = None) -> None:
         super().__init__()
         self.user = user
+        self.pictures = pictures  # where sent pictures are saved; None: not saved
         self.events: list[Event] = []
         # The command menus set, by (scope, language code).
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -156,14 +158,36 @@ class TryoutSession(BaseSession):
         message_id = self.next_message_id(params["chat_id"])
         upload = next(iter(files.values()), None)
         filename = (upload.filename if upload is not None else None) or "picture.png"
+        picture = self._save(upload, message_id, filename) if upload is not None else None
         caption = params.get("caption", "")
         self.events.append(
-            Shown(params["chat_id"], message_id, caption, _buttons(params), picture=filename)
+            Shown(
+                params["chat_id"],
+                message_id,
+                caption,
+                _buttons(params),
+                picture=picture or filename,
+            )
         )
         photo = {"file_id": f"tryout-{message_id}", "file_unique_id": f"u-{message_id}"}
         return self._message(
             params, message_id, photo=[{**photo, "width": 512, "height": 512}], caption=caption
         )
+
+    def _save(self, upload: InputFile, message_id: int, filename: str) -> str | None:
+        """The picture as a file, to open; its path. Pictures the bot makes are in memory."""
+        if self.pictures is None:
+            return None
+        if isinstance(upload, BufferedInputFile):
+            data = upload.data
+        elif isinstance(upload, FSInputFile):
+            data = Path(upload.path).read_bytes()
+        else:
+            return None
+        self.pictures.mkdir(parents=True, exist_ok=True)
+        target = self.pictures / f"{message_id}-{Path(filename).name}"
+        target.write_bytes(data)
+        return str(target)
 
     def _answercallbackquery(self, params: dict[str, Any], files: dict[str, InputFile]) -> Any:
         if params.get("text"):

@@ -96,4 +96,3 @@ async def set_webhook(app: Application) -> bool:
     if result.outcome is SendOutcome.BAD_REQUEST:
         raise WebhookRefused(result.error or "bad request")
     return False
-

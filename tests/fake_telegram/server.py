@@ -55,6 +55,7 @@ Handler = Callable[[dict[str, Any]], Any]
 """Answers a method: takes the decoded parameters, returns the ``result`` (or an awaitable
 of it)."""
 
+
 class _FastClose:
     """``close()`` without aiogram's 250 ms grace sleep.
 
@@ -145,9 +146,7 @@ class FakeTelegramServer:
             raise RuntimeError(msg)
         return f"http://127.0.0.1:{self._port}"
 
-    def session(
-        self, base: type[AiohttpSession] = AiohttpSession, **kwargs: Any
-    ) -> AiohttpSession:
+    def session(self, base: type[AiohttpSession] = AiohttpSession, **kwargs: Any) -> AiohttpSession:
         """An aiogram session pointed at this server (fast ``close()``); ``base`` is the
         session class to build it from (a subclass of aiogram's AiohttpSession)."""
         return self.session_at(self.base_url, base, **kwargs)
@@ -442,9 +441,7 @@ class FakeTelegramServer:
         if method.startswith("send") and params.get("chat_id") in self._blocked_chats:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if method in SEND_LIKE_METHODS and self.rate_limit is not None:
-            self._send_window.admit(
-                self.rate_limit, time.monotonic(), self.rate_limit_retry_after
-            )
+            self._send_window.admit(self.rate_limit, time.monotonic(), self.rate_limit_retry_after)
         handler = self._handlers.get(method)
         if handler is not None:
             result = handler(params)

@@ -101,9 +101,7 @@ def sustained_rate(accepted: Sequence[RecordedRequest], kill: Kill) -> tuple[flo
     reminders = [r for r in accepted if is_reminder(r)]
     start = reminders[0].at + RAMP_SECONDS
     end = max(
-        r.at
-        for r in reminders
-        if not (r.at > kill.at and r.params["chat_id"] in kill.in_flight)
+        r.at for r in reminders if not (r.at > kill.at and r.params["chat_id"] in kill.in_flight)
     )
     count = sum(1 for r in accepted if start <= r.at <= end)
     return count / (end - start), end - start

@@ -41,7 +41,8 @@ async def test_each_accepted_form_is_read_back_unambiguously(
 ) -> None:
     await harness.consent(PAT)
     [ask] = await harness.command(PAT, "appointment")
-    assert "America/New_York" in ask
+    assert "Eastern Time (New York), UTC-5" in ask
+    assert "Thu Nov 26, 2:30 PM" in ask  # an example three days ahead, never a past date
     [confirm] = await harness.send(PAT, typed)
     assert f"<b>{reading}</b>" in confirm
     assert [t for t, _ in harness.buttons(PAT)] == ["✅ Confirm", "✏️ Change"]
@@ -67,8 +68,11 @@ async def test_stored_instant_is_utc(harness: Harness) -> None:
         ("today 9am", "already passed"),
         ("2028-01-05 10:00", "more than a year"),
         ("banana bread", "couldn't read"),
-        ("Dec 3", "not the time"),
-        ("2:30pm", "not the day"),
+        ("Dec 3", "What time is your appointment that day?"),
+        ("2:30pm", "On which day?"),
+        ("next week", "one exact day"),
+        ("tomorrow or wednesday", "more than one day"),
+        ("Wednesday Dec 3 2pm", "that date is a Thursday"),
         ("2/30 10am", "doesn't exist in the calendar"),
         ("Dec 3 25:00", "doesn't look right"),
         ("2027-03-14 2:30am", "clocks go forward"),
@@ -131,7 +135,7 @@ async def test_several_appointments_listed_changed_and_cancelled(harness: Harnes
     assert "new" in ask
     await harness.send(PAT, "12/17 9am")
     [moved] = await harness.tap(PAT, "Confirm")
-    assert "now is on" in moved
+    assert "has moved to" in moved
     assert "December 17" in moved
     stored = await dbcheck.appointments(harness, PAT)
     assert [a.starts_at.day for a in stored] == [3, 17]
@@ -232,10 +236,48 @@ async def test_commands_work_in_the_middle_of_booking(harness: Harness) -> None:
 async def test_question_while_booking_is_answered_too(harness: Harness) -> None:
     await harness.consent(PAT)
     await harness.command(PAT, "appointment")
-    [reply] = await harness.send(PAT, "how long is recovery")
-    assert "couldn't read that as a date" in reply
-    assert "30" in reply
-    assert "45" in reply
+    [answer, still] = await harness.send(PAT, "how long is recovery")
+    assert "30" in answer
+    assert "45" in answer
+    assert "Whenever you're ready" in still
+    # the date question stays open
+    [confirm] = await harness.send(PAT, "12/3 2:30pm")
+    assert DEC3 in confirm
+
+
+async def test_crisis_while_booking_is_answered_and_the_question_stays_open(
+    harness: Harness,
+) -> None:
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    replies = await harness.send(PAT, "I want to kill myself")
+    assert any("988" in reply for reply in replies)
+    [confirm] = await harness.send(PAT, "12/3 2:30pm")
+    assert DEC3 in confirm
+
+
+async def test_half_answers_are_put_together(harness: Harness) -> None:
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    [day] = await harness.send(PAT, "tommorow")
+    assert "Tuesday, November 24, 2026" in day
+    assert "What time" in day
+    [confirm] = await harness.send(PAT, "2:30")  # a bare 2:30 is in the afternoon
+    assert "<b>Tuesday, November 24, 2026 at 2:30 PM EST</b>" in confirm
+    # and the other way round: the time, then the day
+    await harness.tap(PAT, "Change")
+    [clock] = await harness.send(PAT, "at 10am")
+    assert "On which day?" in clock
+    [confirm] = await harness.send(PAT, "the 15th")
+    assert "<b>Tuesday, December 15, 2026 at 10:00 AM EST</b>" in confirm
+
+
+async def test_impossible_us_date_is_read_day_first_and_said_so(harness: Harness) -> None:
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    [confirm] = await harness.send(PAT, "24/12 9am")
+    assert "<b>Thursday, December 24, 2026 at 9:00 AM EST</b>" in confirm
+    assert "day first" in confirm
 
 
 async def test_conversation_survives_a_restart(harness: Harness, tmp_path: Path) -> None:

@@ -24,8 +24,10 @@ async def test_three_replicas_migrate_a_fresh_database_at_once() -> None:
                 await asyncio.gather(*(upgrade(engine) for engine in engines))
             async with engines[0].connect() as connection:
                 versions = (
-                    await connection.execute(text("SELECT version_num FROM alembic_version"))
-                ).scalars().all()
+                    (await connection.execute(text("SELECT version_num FROM alembic_version")))
+                    .scalars()
+                    .all()
+                )
                 tables = (
                     await connection.execute(
                         text(

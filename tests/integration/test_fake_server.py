@@ -565,9 +565,7 @@ async def test_latency_concurrent_requests_wait_concurrently(
     assert all(r.answered_at is not None and r.answered_at - r.at >= 0.2 - _EARLY for r in records)
 
 
-async def test_latency_exempt_methods_and_zero_clears(
-    server: FakeTelegramServer, bot: Bot
-) -> None:
+async def test_latency_exempt_methods_and_zero_clears(server: FakeTelegramServer, bot: Bot) -> None:
     await bot.get_me()
     server.set_latency(0.2)
     server.latency_exempt.add("getme")  # as the benchmarks exempt their own methods

@@ -116,9 +116,7 @@ async def test_rate_limit_counts_every_kind_of_message(
     assert server.accepted_sends() == []
 
 
-async def test_rate_limit_admits_again_after_a_second(
-    server: FakeTelegramServer, bot: Bot
-) -> None:
+async def test_rate_limit_admits_again_after_a_second(server: FakeTelegramServer, bot: Bot) -> None:
     server.rate_limit = 2
     await bot.send_message(1, "a")
     await bot.send_message(1, "b")
@@ -167,9 +165,7 @@ async def test_set_webhook_is_recorded_and_blocks_get_updates(
     assert await bot.get_updates(timeout=0) == []
 
 
-async def test_drop_pending_updates_forgets_the_queue(
-    server: FakeTelegramServer, bot: Bot
-) -> None:
+async def test_drop_pending_updates_forgets_the_queue(server: FakeTelegramServer, bot: Bot) -> None:
     server.push_update(u.message_update(1, "old"))
     await bot.set_webhook("http://127.0.0.1:1/hook", drop_pending_updates=True)
     await bot.delete_webhook()
@@ -286,9 +282,7 @@ async def test_delivery_default_target_and_inline_answers_are_noticed(
         await runner.cleanup()
 
 
-async def test_wait_delivered_times_out_with_a_report(
-    server: FakeTelegramServer, bot: Bot
-) -> None:
+async def test_wait_delivered_times_out_with_a_report(server: FakeTelegramServer, bot: Bot) -> None:
     await bot.set_webhook("https://lb.example.org/hook", secret_token=SECRET)
     await server.deliver_webhooks([f"http://127.0.0.1:{free_port()}/hook"], max_backoff=0.05)
     server.push_update(u.message_update(9, "lost"))

@@ -69,15 +69,15 @@ async def test_blocking_by_a_stranger_stores_nothing(harness: Harness) -> None:
 async def test_settings_change_zone_by_button_and_by_name(harness: Harness) -> None:
     await harness.consent(PAT)
     [shown] = await harness.command(PAT, "settings")
-    assert "America/New_York" in shown
+    assert "Eastern Time (New York), UTC-5" in shown
     [saved] = await harness.tap(PAT, "Central")
-    assert "America/Chicago" in saved
+    assert "Central Time (Chicago), UTC-6" in saved
     await harness.command(PAT, "settings")
     await harness.tap(PAT, "Another zone")
     [unknown] = await harness.send(PAT, "Mars/Olympus_Mons")
-    assert "don't know that time zone" in unknown
+    assert "couldn't find that place" in unknown
     [saved] = await harness.send(PAT, "europe/madrid")
-    assert "Europe/Madrid" in saved
+    assert "Madrid, UTC+1" in saved
     stored = await dbcheck.patient(harness, PAT)
     assert stored is not None
     assert stored.timezone == "Europe/Madrid"
@@ -85,6 +85,34 @@ async def test_settings_change_zone_by_button_and_by_name(harness: Harness) -> N
     await harness.command(PAT, "appointment")
     [confirm] = await harness.send(PAT, "12/3 14:30")
     assert "2:30 PM CET" in confirm
+
+
+async def test_zone_typed_as_a_place_is_read_back_as_a_place_and_offset(harness: Harness) -> None:
+    await harness.consent(PAT)
+    await harness.command(PAT, "settings")
+    await harness.tap(PAT, "Another zone")
+    [saved] = await harness.send(PAT, "i live in dallas")
+    assert "<b>Dallas: Central Time (Chicago), UTC-6</b>" in saved
+    stored = await dbcheck.patient(harness, PAT)
+    assert stored is not None and stored.timezone == "America/Chicago"
+    # the read-back was wrong for them: another place, typed at once
+    [saved] = await harness.send(PAT, "PST")
+    assert "Pacific Time (Los Angeles), UTC-8" in saved
+    # a name that fits two zones: a button for each, labelled with place and offset
+    [pick] = await harness.send(PAT, "mountain")
+    assert "more than one time zone" in pick
+    labels = [label for label, _ in harness.buttons(PAT)]
+    assert "Mountain Time (Denver), UTC-7" in labels
+    assert "Mountain Time (Phoenix), UTC-7" in labels
+    [saved] = await harness.tap(PAT, "Phoenix")
+    assert "Phoenix" in saved
+    stored = await dbcheck.patient(harness, PAT)
+    assert stored is not None and stored.timezone == "America/Phoenix"
+    # a typing slip is offered, not saved
+    [pick] = await harness.send(PAT, "chicgo")
+    assert "Did you mean" in pick
+    stored = await dbcheck.patient(harness, PAT)
+    assert stored is not None and stored.timezone == "America/Phoenix"
 
 
 async def test_forged_zone_button_is_refused(harness: Harness) -> None:

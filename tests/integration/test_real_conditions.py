@@ -189,7 +189,7 @@ async def test_reschedule_tapped_ten_times_sends_one_alert_and_none_after_the_vi
     sent = await h.feed_many([updates.callback_update(pat, reschedule) for _ in range(10)])
     answers = _texts_by_chat(sent)[pat]
     assert len(answers) == 10
-    assert sum("already told me" in a for a in answers) == 9
+    assert sum("already asked for a new time" in a for a in answers) == 9
     await h.app.alerts.deliver_due()
     assert len(h.server.sent_messages(STAFF_ID)) == 1
     # After the visit: refused kindly, no alert.

@@ -95,7 +95,8 @@ async def test_reminder_buttons_follow_the_plan(harness: Harness) -> None:
     labels = [t for t, _ in harness.buttons(PAT)]
     assert labels == ["Done ✅", "Remind me later", "I'll be there", "I need to reschedule"]
     await run_at(harness, START + timedelta(days=1))
-    assert harness.last_message(PAT).params.get("reply_markup") is None
+    labels = [t for t, _ in harness.buttons(PAT)]
+    assert labels == ["🙂 I'm OK", "😐 A bit off", "😟 Not great, please call me"]
 
 
 async def test_done_ticks_items_and_skips_later_reminders_about_them(harness: Harness) -> None:
@@ -433,3 +434,104 @@ async def test_dropped_connection_is_retried_and_delivered_once(harness: Harness
     assert len(sent) == 1
     assert (await rows(harness))["playlist"].status == "sent"
     assert sum("playlist" in t for t in harness.server.sent_texts(PAT)) == 1
+
+
+async def _texts_since(harness: Harness, before: int) -> list[str]:
+    return [r.params["text"] for r in harness.server.sent_messages(PAT)[before:]]
+
+
+@pytest.mark.parametrize("how", ["tapped", "typed"])
+async def test_a_reschedule_request_holds_the_visits_reminders(
+    harness: Harness, how: str
+) -> None:
+    """Tapped under a reminder or typed, a request for a new time holds the reminders that
+    presume attendance and the check-in: no "see you soon", no "your visit is tomorrow"; the
+    team hears of it once; "I can come after all" lets the ones still useful go on."""
+    await book(harness)
+    await run_at(harness, START - timedelta(days=2))  # the ride reminder, with its buttons
+    if how == "tapped":
+        [reply] = await harness.tap(PAT, "I need to reschedule")
+    else:
+        [reply] = await harness.send(PAT, "I can't make it on thursday, can I move my appointment?")
+    assert "paused the reminders" in reply and "203-914-1900" in reply
+    assert "see you" not in reply.lower()
+    sent = await harness.server.wait_for(
+        "sendMessage", lambda r: r.params.get("chat_id") == STAFF_ID
+    )
+    assert "reschedule" in sent[-1].params["text"].lower()
+    [again] = await harness.send(PAT, "i need to reschedule")
+    assert "already asked" in again
+    assert len([r for r in harness.server.sent_messages(STAFF_ID)]) == 1
+    before = len(harness.server.sent_messages(PAT))
+    for when in (
+        START - timedelta(days=1) + timedelta(hours=5),  # the evening before
+        START - timedelta(hours=2),  # arrival: "See you soon"
+    ):
+        assert await run_at(harness, when) == []
+    assert await _texts_since(harness, before) == []
+    [back] = await harness.tap(PAT, "I can come after all")
+    assert "see you" in back.lower()
+    harness.clock.set(START - timedelta(hours=1))
+    sent_now = await run_at(harness, START - timedelta(hours=1))
+    assert len(sent_now) == 1 and "breathe" in sent_now[0]  # arrival, still useful
+
+
+async def test_a_held_visit_goes_on_when_staff_move_it(harness: Harness) -> None:
+    """The hold is the attendance answer: moving the visit clears it (and re-plans)."""
+    await book(harness)
+    await run_at(harness, START - timedelta(days=2))
+    await harness.tap(PAT, "I need to reschedule")
+    assert await run_at(harness, START - timedelta(hours=2)) == []
+    [appointment] = await dbcheck.appointments(harness, PAT)
+    async with harness.app.context.session_factory() as session, session.begin():
+        from bot.db.visit_changes import VisitChangeRepository
+
+        found = await VisitChangeRepository(session).visit(appointment.id)
+        assert found is not None
+        await VisitChangeRepository(session).move(
+            found.appointment, START + timedelta(days=7), "America/New_York", harness.clock.now()
+        )
+    [appointment] = await dbcheck.appointments(harness, PAT)
+    assert appointment.attendance is None
+
+
+async def test_the_check_in_can_be_answered(harness: Harness) -> None:
+    await book(harness)
+    await run_at(harness, START + timedelta(days=1))
+    call, ok = harness.button(PAT, "Not great"), harness.button(PAT, "I'm OK")
+    [reply] = await harness.press(PAT, call)
+    assert "asked the clinic team to call you" in reply
+    assert "<b>911</b>" in reply and "<b>988</b>" in reply and "203-914-1900" in reply
+    sent = await harness.server.wait_for(
+        "sendMessage", lambda r: r.params.get("chat_id") == STAFF_ID
+    )
+    alert = sent[-1].params["text"]
+    assert "check-in" in alert.lower() and "Thursday, December 3, 2026 at 2:30 PM" in alert
+    assert str(PAT) in alert
+    [appointment] = await dbcheck.appointments(harness, PAT)
+    assert appointment.checkin == "call"
+    await harness.press(PAT, call)  # a second tap: no second alert
+    await harness.press(PAT, ok)
+    [appointment] = await dbcheck.appointments(harness, PAT)
+    assert appointment.checkin == "ok"
+    assert len(harness.server.sent_messages(STAFF_ID)) == 1
+
+
+async def test_a_typed_reply_to_the_check_in_is_acknowledged_with_the_buttons(
+    harness: Harness,
+) -> None:
+    await book(harness)
+    await run_at(harness, START + timedelta(days=1))
+    [reply] = await harness.send(PAT, "not great, dizzy and sad")
+    assert "Thank you for writing back" in reply
+    labels = [t for t, _ in harness.buttons(PAT)]
+    assert labels == ["🙂 I'm OK", "😐 A bit off", "😟 Not great, please call me"]
+    [appointment] = await dbcheck.appointments(harness, PAT)
+    assert appointment.checkin == "typed"
+    call = harness.button(PAT, "Not great")
+    [answer] = await harness.send(PAT, "how long is the recovery?")  # answered as usual now
+    assert "After the infusion" in answer
+    [called] = await harness.press(PAT, call)
+    assert "asked the clinic team to call you" in called
+    [appointment] = await dbcheck.appointments(harness, PAT)
+    assert appointment.checkin == "call"

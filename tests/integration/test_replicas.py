@@ -85,8 +85,7 @@ async def test_three_replicas_one_killed_mid_burst(
         assert survivor.total("companion_updates_total", type="message", outcome="handled") > 0
         assert survivor.total("companion_updates_total", outcome="error") == 0
     sent = sum(
-        s.total("companion_reminders_total", step=STEP_KEY, outcome="sent")
-        for s in burst.survivors
+        s.total("companion_reminders_total", step=STEP_KEY, outcome="sent") for s in burst.survivors
     )
     # Everything after the kill was sent by the survivors (the victim's counters died with it).
     assert sent >= REMINDERS - KILL_AFTER

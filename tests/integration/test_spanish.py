@@ -49,10 +49,12 @@ async def test_booking_and_reminders_are_in_spanish(harness: Harness) -> None:
     await _consent_in_spanish(harness)
     [ask] = await harness.command(PAT, "appointment")
     assert "¿Cuándo es su próxima infusión?" in ask
-    assert "mañana 10am" in ask
+    assert "mañana a las 10" in ask
+    assert "hora oriental (Nueva York), UTC-5" in ask
+    assert "jue 26 nov, 2:30 p. m." in ask  # an example three days ahead, never a past date
     [missing] = await harness.send(PAT, "3 de diciembre")
-    assert "Tengo el día, pero no la hora" in missing
-    [confirm] = await harness.send(PAT, "3/12 2:30pm")  # day/month in Spanish
+    assert "¿A qué hora es su cita ese día?" in missing
+    [confirm] = await harness.send(PAT, "a las 2:30 de la tarde")  # the half answer completed
     assert "jueves 3 de diciembre de 2026, a las 2:30 p. m. EST" in confirm
     [saved] = await harness.tap(PAT, "Confirmar")
     assert "¡Guardada!" in saved

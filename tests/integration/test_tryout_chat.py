@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import re
+import sys
+import termios
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,7 +58,7 @@ async def test_consent_book_jump_the_clock_and_tick_a_reminder() -> None:
     )
     assert "Tue 01 Dec 2026, 10:00 (America/New_York)" in output
     assert "Welcome" in _after(output, "/start")
-    assert "[1] Yes, I agree" in _after(output, "/start")
+    assert "[1.1] Yes, I agree" in _after(output, "/start")
     assert "you're all set" in _after(output, "1")
     assert "Confirm" in _after(output, "12/3 2:30pm")
     booked = output.split("you> 12/3 2:30pm\n", 1)[1]
@@ -63,7 +67,7 @@ async def test_consent_book_jump_the_clock_and_tick_a_reminder() -> None:
     jumped = _after(output, "/clock +1d")
     assert "⏰ Wed 02 Dec 2026, 10:00" in jumped
     assert "arrange a ride home" in jumped
-    assert "[1] Done ✅   [2] Remind me later" in jumped
+    assert re.search(r"\[(\d+)\.1\] Done ✅   \[\1\.2\] Remind me later", jumped)
     ticked = output.split("you> /clock +1d\n", 1)[1]
     assert "✅ Ride home arranged" in _after(ticked, "1")
     assert "never read" not in output
@@ -77,6 +81,7 @@ async def test_staff_try_the_team_commands_and_see_their_alerts() -> None:
         staff_ids=frozenset({9001}),
     )
     assert "You are an admin" in output
+    assert "Start with /invite" in output  # a rehearsal starts where staff work
     assert "/texts" in output.split("Your menu:", 1)[1].splitlines()[0]
     assert "Which texts do you want to see?" in _after(output, "/texts")
     crisis = _after(output, "I want to kill myself")
@@ -109,3 +114,68 @@ async def test_the_command_needs_no_token_and_leaves_nothing_behind(tmp_path: Pa
     assert "you're all set" in stdout.decode()
     assert "Traceback" not in stderr.decode()
     assert await asyncio.to_thread(lambda: list(tmp_path.iterdir())) == []
+
+
+async def test_earlier_buttons_several_lines_and_an_invite_opened_by_its_link(
+    tmp_path: Path,
+) -> None:
+    output = await _chat(
+        "/invite\ntomorrow 3pm\nJD 12\n1\n",
+        ChatOptions(staff=True, files=tmp_path),
+    )
+    [link] = re.findall(r"https://t\.me/\S+\?start=\S+", output)
+    # The QR code is a PNG file whose path is printed.
+    [picture] = re.findall(r"\[picture saved: (\S+\.png)\]", output)
+    assert Path(picture).parent == tmp_path
+    png = await asyncio.to_thread(Path(picture).read_bytes)
+    assert png.startswith(b"\x89PNG")
+
+    # Someone else's chat: the patient pastes the link, and answers in several lines.
+    script = f'{link}\n1\n"""\nhow long\nis recovery?\n"""\n/appointment\ntomorrow\\\n3pm\n1.2\n'
+    patient = await _chat(script)
+    opened = _after(patient, link)
+    assert f"(you open the link: /start {link.rsplit('=', 1)[1]})" in opened
+    assert "[1.1] Yes, I agree" in opened
+    assert "you> how long\n     is recovery?" in patient  # one message of two lines
+    asked = patient.split("you> how long\n     is recovery?\n", 1)[1]
+    assert "30 to 45 minutes" in asked.split("you>", 1)[0]
+    # "tomorrow\" then "3pm" is one message; 1.2 taps a button of message 1 (the consent),
+    # long gone: answered as a button no longer in use.
+    assert "you> tomorrow\n     3pm" in patient
+    assert "Wednesday, December 2, 2026 at 3:00 PM EST" in patient
+    assert "(you tap “No, thanks”)" in patient
+
+
+async def test_run_without_a_token_at_a_terminal_starts_the_chat(tmp_path: Path) -> None:
+    """The README's first command on a fresh machine: the bot in the terminal, one line saying
+    so and how to serve Telegram; its log lines in a file named at the start."""
+    leader, follower = os.openpty()
+    attributes = termios.tcgetattr(follower)
+    attributes[3] &= ~termios.ECHO  # what is typed is not shown back
+    termios.tcsetattr(follower, termios.TCSANOW, attributes)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run",
+        cwd=tmp_path, env=_env(), stdin=follower, stdout=follower, stderr=follower,
+    )  # fmt: skip
+    os.close(follower)
+    os.write(leader, b"/start\n/quit\n")
+    os.set_blocking(leader, False)
+    seen = b""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while process.returncode is None and loop.time() < deadline:
+        try:
+            seen += os.read(leader, 65536)
+        except BlockingIOError:
+            await asyncio.sleep(0.1)
+        except OSError:  # the other side closed
+            break
+    assert await _wait_exit(process, 30) == 0
+    os.close(leader)
+    text = seen.decode(errors="replace")
+    first = text.lstrip().splitlines()[0]
+    assert first.startswith("No BOT_TOKEN yet, so this is the bot in your terminal")
+    assert "BOT_TOKEN" in first and "./scripts/run" in first
+    [log] = re.findall(r"log lines go to (\S+chat\.log)", text)
+    assert await asyncio.to_thread(Path(log).is_file)
+    assert "Welcome" in text and "Traceback" not in text

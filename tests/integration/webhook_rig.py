@@ -86,9 +86,7 @@ async def start_webhook(
     async with aiohttp.ClientSession() as http:
         hook = Webhook(server, app, url, stop, task, http)
         # Ready once Telegram was told where to call (after the server listens).
-        wait = asyncio.create_task(
-            server.wait_for("setWebhook", count=set_before + 1, timeout=30)
-        )
+        wait = asyncio.create_task(server.wait_for("setWebhook", count=set_before + 1, timeout=30))
         done, _ = await asyncio.wait({wait, task}, return_when=asyncio.FIRST_COMPLETED)
         if task in done:
             wait.cancel()

@@ -86,18 +86,22 @@ def test_a_label_command_or_question_missing_from_a_shipped_language_is_reported
     assert f"{es / 'commands.toml'}: missing commands ['forget']" in problems
     # A question falls back like a text (a question staff add in one language reaches every
     # patient at once): not a problem of the folder.
-    assert not any("missing questions" in p or "contact" in p for p in problems), problems
+    assert not any("missing questions" in p or "back_to_work" in p for p in problems), problems
     # English stays complete, and Spanish still falls back to it for what is missing.
     content = Content(messages)
     assert content.button("faq_more", "es") == "More questions"
-    contact = content.faq("es").by_key("contact")
-    assert contact is not None and contact == content.faq("en").by_key("contact")
+    contact = content.faq("es").by_key("back_to_work")
+    assert contact is not None and contact == content.faq("en").by_key("back_to_work")
 
 
 def test_patient_values_are_escaped() -> None:
     content = Content(BUNDLED)
     text = content.render(
-        "timezone_saved", "en", zone="<b>x</b>&", now_local=datetime.now(ZoneInfo("UTC"))
+        "timezone_saved",
+        "en",
+        place="<b>x</b>&",
+        zone_name="UTC",
+        now_local=datetime.now(ZoneInfo("UTC")),
     )
     assert "&lt;b&gt;x&lt;/b&gt;&amp;" in text
 
@@ -237,7 +241,8 @@ def test_samples_try_each_branch() -> None:
         (
             "en/appointment_confirm.html.j2",
             "{{ when | when }} in {{ zone }}",
-            "appointment_confirm.html.j2:1: unknown variable zone (known: changing, when)",
+            "appointment_confirm.html.j2:1: unknown variable zone"
+            " (known: changing, day_first, when)",
         ),
         ("en/menu.html.j2", "{{ nope }}", "menu.html.j2:1: unknown variable nope (known: none)"),
         (

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.content.schemas import FaqFile
-from bot.content.store import ContentError, load_file
-from bot.domain.faq import FaqEntry, FaqMatcher
+from bot.content.store import Content, ContentError, load_file
+from bot.domain.faq import FaqEntry, FaqMatcher, Verdict
 from scheduler.data_file import validate_file
 
 MESSAGES_DIR = Path(__file__).resolve().parents[2] / "messages"
@@ -43,8 +43,9 @@ def entries() -> tuple[FaqEntry, ...]:
 
 
 @pytest.fixture(scope="module")
-def matcher(entries: tuple[FaqEntry, ...]) -> FaqMatcher:
-    return FaqMatcher(entries)
+def matcher() -> FaqMatcher:
+    """The shipped English matcher: faq.toml with conversation.toml."""
+    return Content(MESSAGES_DIR).faq("en").matcher
 
 
 def test_required_prompts_in_order(entries: tuple[FaqEntry, ...]) -> None:
@@ -85,33 +86,80 @@ def test_every_template_exists(raw_prompts: list[dict]) -> None:
         ("what should I expect?", "what_to_expect"),
         ("What happens during the infusion?", "what_to_expect"),
         ("how long is recovery", "recovery"),
+        ("can I eat before my infusion", "eating_drinking"),
+        ("where do I park?", "location"),
+        ("does insurance cover it", "cost"),
         ("How long does the visit take?", "how_long"),
         ("how will it feel", "how_it_feels"),
         ("what conditions do you treat", "conditions"),
         ("can I drive home", "recovery"),
         ("Can I drive home afterwards?", "recovery"),
         ("phone number", "contact"),
-        ("reschedule", "contact"),
-        ("I need to cancel my appointment", "contact"),
+        ("reschedule", "reschedule"),
+        ("I need to cancel my appointment", "reschedule"),
+        ("i'm really nervous about tomorrow", "nervous"),
+        ("hi", "greeting"),
+        ("thank you", "thanks"),
+        ("ok", "ack"),
         ("how does ketamine work", "how_it_works"),
-        ("How long does the pain relief last?", "how_it_works"),
+        ("How long does the pain relief last?", "why_several"),
         ("why do I need several infusions", "why_several"),
         ("How many infusions will I need?", "why_several"),
         ("should I keep seeing my therapist", "with_therapy"),
         ("how do I prepare", "how_to_prepare"),
-        ("What music should I bring?", "how_to_prepare"),
+        ("What music should I listen to?", "how_to_prepare"),
         ("Can ketamine help my depression?", "conditions"),
     ],
 )
-def test_examples_map_to_prompts(matcher: FaqMatcher, text: str, key: str) -> None:
-    match = matcher.match(text)
-    assert match is not None, text
-    assert match.key == key, text
+def test_examples_map_to_topics(matcher: FaqMatcher, text: str, key: str) -> None:
+    assert matcher.classify(text).answer == key, text
 
 
-@pytest.mark.parametrize("text", ["asdfgh", "", "   ", "?!", "hello"])
+@pytest.mark.parametrize(
+    "text",
+    ["asdfgh", "", "   ", "?!", "what's the cost of a new iphone", "where can i park my boat"],
+)
 def test_no_match(matcher: FaqMatcher, text: str) -> None:
+    assert matcher.classify(text) == Verdict()
     assert matcher.match(text) is None
+
+
+def test_match_is_only_for_questions(matcher: FaqMatcher) -> None:
+    """`match` answers with a prompt of faq.toml only; intents are `classify`'s."""
+    assert matcher.match("hello") is None
+    assert matcher.match("how long is recovery").key == "recovery"  # type: ignore[union-attr]
+
+
+def test_small_talk_gives_way_to_a_question(matcher: FaqMatcher) -> None:
+    assert matcher.classify("thanks! how long is the recovery?").answer == "recovery"
+    assert matcher.classify("good morning").answer == "greeting"
+    assert matcher.classify("helloo").answer == "greeting"
+
+
+def test_close_topics_are_both_offered() -> None:
+    matcher = FaqMatcher(
+        [
+            FaqEntry("a", "A", ("parking",), "faq/a"),
+            FaqEntry("b", "B", ("cost",), "faq/b"),
+            FaqEntry("c", "C", ("hours",), "faq/c"),
+        ]
+    )
+    assert matcher.classify("parking cost").choices == ("a", "b")
+    assert matcher.classify("parking").answer == "a"
+
+
+def test_unknown_words_need_more_evidence() -> None:
+    matcher = FaqMatcher([FaqEntry("cost", "Cost", ("cost",), "faq/a")], common=("the", "of"))
+    assert matcher.classify("the cost").answer == "cost"
+    assert matcher.classify("the cost of bitcoin").answer is None
+
+
+def test_common_words_do_not_meet_a_cue_of_their_stem() -> None:
+    """Spanish "como" (how) is no form of "comer" (to eat)."""
+    matcher = FaqMatcher([FaqEntry("eat", "Eat", ("comer",), "faq/a")], common=("como",), lang="es")
+    assert matcher.classify("como").answer is None
+    assert matcher.classify("comer").answer == "eat"
+    assert matcher.classify("comemos").answer == "eat"
 
 
 def test_phrase_outweighs_single_word() -> None:
@@ -121,14 +169,14 @@ def test_phrase_outweighs_single_word() -> None:
             FaqEntry("b", "B", ("how long",), "faq/b"),
         ]
     )
-    assert matcher.match("how long is recovery").key == "b"  # type: ignore[union-attr]
+    assert matcher.classify("how long is recovery").ranked[0] == "b"
 
 
-def test_tie_goes_to_earlier_entry() -> None:
+def test_tie_offers_both_earlier_first() -> None:
     matcher = FaqMatcher(
         [FaqEntry("a", "A", ("pain",), "faq/a"), FaqEntry("b", "B", ("pain",), "faq/b")]
     )
-    assert matcher.match("pain").key == "a"  # type: ignore[union-attr]
+    assert matcher.classify("pain").choices == ("a", "b")
 
 
 def test_plural_and_whole_words() -> None:
@@ -213,12 +261,13 @@ def test_typos_and_missing_accents_still_find_the_question() -> None:
         [
             FaqEntry("recovery", "Recovery", ("recovery", "how long", "recuperación"), "faq/a"),
             FaqEntry("feel", "Feeling", ("feel like",), "faq/b"),
-        ]
+        ],
+        common=("is", "the"),
     )
-    assert matcher.match("how lng is recovery").key == "recovery"  # type: ignore[union-attr]
+    assert matcher.match("how long is the recovry").key == "recovery"  # type: ignore[union-attr]
     assert matcher.match("recuperacion").key == "recovery"  # type: ignore[union-attr]
-    assert matcher.match("what does it fel like").key == "feel"  # type: ignore[union-attr]
     assert matcher.match("recoverry??").key == "recovery"  # type: ignore[union-attr]
+    assert matcher.match("recovrey").key == "recovery"  # type: ignore[union-attr]
     # Far from every keyword, or too short to guess: nothing.
     assert matcher.match("banana") is None
     assert matcher.match("how") is None

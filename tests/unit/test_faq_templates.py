@@ -24,6 +24,12 @@ ENTITY_RE = re.compile(r"&(?:amp|lt|gt|quot|#\d+|#x[0-9a-fA-F]+);")
 
 
 @dataclass(frozen=True)
+class SamplePreparation:
+    no_food_hours: int | None = 6
+    clear_liquids_hours: int | None = 2
+
+
+@dataclass(frozen=True)
 class SampleClinic:
     name: str = "Harbor & Vine Infusions"  # the "&" checks that autoescape is on
     phone: str = "555-010-0199"
@@ -31,6 +37,9 @@ class SampleClinic:
     city: str = "Springfield"
     address: str = "12 Elm St, Springfield"
     website: str = ""
+    hours: str = "Monday to Friday, 8 AM to 6 PM"
+    parking: str = "Free parking behind the building"
+    cost_note: str = "Infusions are self-pay; ask us for a receipt for your insurer."
     crisis_line: str = "988"
     emergency_number: str = "911"
 
@@ -70,8 +79,13 @@ def env() -> Environment:
     )
 
 
-def _render(env: Environment, name: str, clinic: object = CLINIC) -> str:
-    return env.get_template(name).render(clinic=clinic, **STAFF_VARS)
+def _render(
+    env: Environment,
+    name: str,
+    clinic: object = CLINIC,
+    preparation: object = SamplePreparation(),
+) -> str:
+    return env.get_template(name).render(clinic=clinic, preparation=preparation, **STAFF_VARS)
 
 
 def _emoji_count(text: str) -> int:
@@ -131,6 +145,34 @@ def test_staff_alert_names_patient_without_message(env: Environment) -> None:
         clinic=CLINIC, **{**STAFF_VARS, "display_name": ""}
     )
     assert "()" not in plain
+
+
+def test_empty_clinic_facts_read_well(env: Environment) -> None:
+    """No street address: the town, after "in"; no hours, parking or cost note: not
+    mentioned; no preparation values: the clinic's own instructions."""
+    bare = SampleClinic(address="", hours="", parking="", cost_note="")
+    location = _render(env, "faq/location.html.j2", bare)
+    assert "in Springfield" in location and " at Springfield" not in location
+    assert "Parking:" not in location and "where to park" in location
+    hours = _render(env, "faq/hours.html.j2", bare)
+    assert "open " not in hours and "8 AM" not in hours
+    assert "Monday to Friday, 8 AM to 6 PM" in _render(env, "faq/hours.html.j2")
+    assert "self-pay" not in _render(env, "faq/cost.html.j2", bare)
+    unset = SamplePreparation(no_food_hours=None, clear_liquids_hours=None)
+    eating = _render(env, "faq/eating_drinking.html.j2", bare, unset)
+    assert "hours</b>" not in eating and CLINIC.phone in eating
+    set_ = _render(env, "faq/eating_drinking.html.j2")
+    assert "<b>6 hours</b>" in set_ and "<b>2 hours</b>" in set_
+    for text in (location, hours, eating):
+        assert "\n\n\n" not in text
+
+
+def test_medications_never_name_a_drug_to_stop(env: Environment) -> None:
+    text = _render(env, "faq/medications.html.j2").lower()
+    assert "follow what your own clinician told you" in text
+    assert "bring a list" in text
+    for drug in ("ssri", "maoi", "benzo", "lithium", "lamotrigine", "stimulant", "opioid"):
+        assert drug not in text
 
 
 def test_contact_without_address_or_website(env: Environment) -> None:

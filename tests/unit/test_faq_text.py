@@ -22,6 +22,7 @@ class _Prompt:
     title: str
     keywords: tuple[str, ...]
     template: str
+    hints: tuple[str, ...] = ()
 
 
 def test_the_shipped_faq_reads_back_the_same_with_its_comments() -> None:

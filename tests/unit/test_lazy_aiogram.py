@@ -93,8 +93,7 @@ def test_switched_off_aiogram_is_imported_as_it_ships() -> None:
 
 def test_the_bot_imports_aiogram_with_models_built_on_first_use() -> None:
     out = run(
-        PREPARE
-        + "from aiogram.types import Poll, Update, InlineKeyboardButton\n"
+        PREPARE + "from aiogram.types import Poll, Update, InlineKeyboardButton\n"
         "from pydantic import BaseModel\n"
         "print(Update.__pydantic_complete__, Poll.__pydantic_complete__,"
         " InlineKeyboardButton.__pydantic_complete__)\n"
@@ -116,9 +115,7 @@ def test_every_aiogram_model_is_built_as_aiogram_itself_builds_it() -> None:
 
 def test_nothing_changes_when_aiogram_was_imported_first() -> None:
     out = run(
-        "import aiogram\n"
-        + PREPARE
-        + "from bot.lazy_aiogram import import_aiogram\n"
+        "import aiogram\n" + PREPARE + "from bot.lazy_aiogram import import_aiogram\n"
         "from aiogram.types import Poll\n"
         "print(Poll.__pydantic_complete__, import_aiogram())\n"
     )
@@ -136,4 +133,3 @@ def test_falls_back_to_building_everything_when_on_demand_builds_fail() -> None:
         "print(Poll.__pydantic_complete__)\n"
     )
     assert out.splitlines() == ["False", "True"]
-

@@ -121,9 +121,7 @@ def test_configure_logging_leaves_a_configured_process_alone_unless_forced() -> 
         assert root.handlers == [handler]
         logging.getLogger("tests.logs.forced").info("hello")
         logging.getLogger("aiosqlite").info("executing with values")  # held at WARNING
-        assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == [
-            "hello"
-        ]
+        assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == ["hello"]
     finally:
         for current in list(root.handlers):
             root.removeHandler(current)

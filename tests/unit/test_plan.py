@@ -346,7 +346,11 @@ def test_default_plan_file() -> None:
     follow_up = plan.step("follow_up")
     assert follow_up is not None
     assert follow_up.is_follow_up
-    assert (follow_up.items, follow_up.buttons, follow_up.expires.text) == ((), (), "+3d")
+    assert (follow_up.items, follow_up.buttons, follow_up.expires.text) == (
+        (),
+        ("checkin",),
+        "+3d",
+    )
     assert [s.is_follow_up for s in plan.steps] == [False, False, False, False, True]
     assert plan.step("nope") is None
     assert all(set(s.buttons) <= BUTTONS for s in plan.steps)

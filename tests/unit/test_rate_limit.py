@@ -407,9 +407,7 @@ async def test_with_a_shared_rate_slots_come_from_it_and_chats_stay_spaced_here(
     vt: VirtualTime,
 ) -> None:
     shared = RecordingShared(vt)
-    limiter = Limiter(
-        rate=10, per_chat_interval=1.0, clock=vt.clock, sleep=vt.sleep, shared=shared
-    )
+    limiter = Limiter(rate=10, per_chat_interval=1.0, clock=vt.clock, sleep=vt.sleep, shared=shared)
     log: list[Any] = []
     starts = await vt.run(asyncio.gather(*(start_at(limiter, vt, 7, log) for _ in range(3))))
     assert starts == [0.0, 1.0, 2.0]  # one chat: still 1 s apart, in this process

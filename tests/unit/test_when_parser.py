@@ -137,9 +137,10 @@ def test_accepted_examples(text: str, expected: datetime) -> None:
         ("3rd Dec 10", datetime(2026, 12, 3, 10, 0)),
         ("3 Dec 2026 10", datetime(2026, 12, 3, 10, 0)),
         ("7 Dec 3pm", datetime(2026, 12, 7, 15, 0)),
-        ("7 Dec 3:00", datetime(2026, 12, 7, 3, 0)),
-        ("7 3rd of December", datetime(2026, 12, 3, 7, 0)),
-        ("7 12/3", datetime(2026, 12, 3, 7, 0)),
+        ("7 Dec 3:00", datetime(2026, 12, 7, 15, 0)),  # 3:00 without a.m.: the convention
+        ("7 Dec 03:00", datetime(2026, 12, 7, 3, 0)),  # on the 24-hour clock
+        ("7 3rd of December", datetime(2026, 12, 3, 19, 0)),
+        ("7am 12/3", datetime(2026, 12, 3, 7, 0)),
     ],
 )
 def test_bare_hours_next_to_dates(text: str, expected: datetime) -> None:
@@ -149,8 +150,8 @@ def test_bare_hours_next_to_dates(text: str, expected: datetime) -> None:
 @pytest.mark.parametrize(
     "text", ["7 Dec 3", "3 Dec 10", "7 Dec 3, 2026", "7, Dec 3", "at 7 on 3 December 10"]
 )
-def test_bare_hour_that_could_be_a_day_is_refused(text: str) -> None:
-    assert error_code(text) == "unreadable"
+def test_bare_hour_that_could_be_a_day_is_asked_about(text: str) -> None:
+    assert error_code(text) == "vague"
 
 
 def test_now_with_seconds_does_not_leak_into_result() -> None:
@@ -264,8 +265,8 @@ def test_weekday_matching_the_date_is_accepted() -> None:
         ("Dec 0 9am", "invalid_date"),
         ("Dec 32 9am", "invalid_date"),
         ("Feb 30", "invalid_date"),  # reported ahead of the missing time
-        ("Friday, December 3, 2026 at 2:30 PM", "invalid_date"),  # Dec 3 is a Thursday
-        ("Mon Dec 3 2:30pm", "invalid_date"),
+        ("Friday, December 3, 2026 at 2:30 PM", "weekday_mismatch"),  # Dec 3 is a Thursday
+        ("Mon Dec 3 2:30pm", "weekday_mismatch"),
         ("0000-01-01 10:00", "invalid_date"),
         # impossible times
         ("tomorrow 25:00", "invalid_time"),
@@ -277,33 +278,32 @@ def test_weekday_matching_the_date_is_accepted() -> None:
         ("tomorrow 10:30:61", "invalid_time"),
         ("tomorrow 99", "invalid_time"),
         ("25:00", "invalid_time"),  # reported ahead of the missing date
+        # two days, or two times: which one?
+        ("Dec 3 Dec 4 3pm", "choice"),
+        ("tomorrow Dec 3 3pm", "choice"),
+        ("3pm 4pm tomorrow", "choice"),
+        ("tomorrow 10am 11am", "choice"),
+        ("tomorrow or wednesday at 2", "choice"),
+        ("dec 15 or 16", "choice"),
+        # spans and lone numbers: which day, exactly?
+        ("Dec 2026 10am", "vague"),
+        ("December 10am", "vague"),
+        ("next week", "vague"),
+        ("afternoon", "vague"),
+        ("2", "vague"),
+        # the words around what cannot be read are read
+        ("next 10am", "missing_date"),
+        ("tomorrow pm", "missing_time"),
+        ("tomorrow 10:5", "missing_time"),
+        ("2026-12-03 14:30:00.5", "missing_time"),
+        ("12/3/2026/1 10am", "missing_date"),
+        ("12/3/202 10am", "missing_date"),
+        ("tomorrow ١٠am", "missing_time"),  # non-ASCII digits
+        ("завтра 10:00", "missing_date"),
         # unreadable
         ("hello", "unreadable"),
-        ("tomorrow 10am please", "unreadable"),
-        ("Dec 3 Dec 4 3pm", "unreadable"),
-        ("tomorrow Dec 3 3pm", "unreadable"),
-        ("3pm 4pm tomorrow", "unreadable"),
-        ("tomorrow 10am 11am", "unreadable"),
-        ("12-3 2:30pm", "unreadable"),
-        ("3.12.2026 14:30", "unreadable"),
-        ("tomorrow 1430", "unreadable"),
-        ("tomorrow 10:5", "unreadable"),
-        ("Dec 2026 10am", "unreadable"),
-        ("December 10am", "unreadable"),
-        ("next 10am", "unreadable"),
-        ("next tomorrow 10am", "unreadable"),
-        ("tomorrow 10am at", "unreadable"),
-        ("at at tomorrow 10am", "unreadable"),
-        ("tomorrow pm", "unreadable"),
-        ("tomorrow 10 am pm", "unreadable"),
-        ("tomorrow @ 10am", "unreadable"),
-        ("tomorrow 10am!", "unreadable"),
-        ("tomorrow . 10am", "unreadable"),
-        ("2026-12-03 14:30:00.5", "unreadable"),
-        ("12/3/2026/1 10am", "unreadable"),
-        ("12/3/202 10am", "unreadable"),
-        ("tomorrow ١٠am", "unreadable"),  # non-ASCII digits
-        ("завтра 10:00", "unreadable"),
+        ("555-1234", "unreadable"),
+        ("can I reschedule?", "unreadable"),
         (".", "unreadable"),
         (",", "unreadable"),
         ("tomorrow 10am " + "x" * 300, "unreadable"),
@@ -311,6 +311,26 @@ def test_weekday_matching_the_date_is_accepted() -> None:
 )
 def test_error_codes(text: str, code: str) -> None:
     assert error_code(text) == code
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("tomorrow 10am please", datetime(2026, 11, 24, 10, 0)),
+        ("12-3 2:30pm", DEC_3_1430),
+        ("tomorrow 1430", datetime(2026, 11, 24, 14, 30)),
+        ("next tomorrow 10am", datetime(2026, 11, 24, 10, 0)),
+        ("tomorrow 10am at", datetime(2026, 11, 24, 10, 0)),
+        ("at at tomorrow 10am", datetime(2026, 11, 24, 10, 0)),
+        ("tomorrow 10 am pm", datetime(2026, 11, 24, 10, 0)),
+        ("tomorrow @ 10am", datetime(2026, 11, 24, 10, 0)),
+        ("tomorrow 10am!", datetime(2026, 11, 24, 10, 0)),
+        ("tomorrow . 10am", datetime(2026, 11, 24, 10, 0)),
+        ("my appointment is on dec 3 at 2:30pm, thanks", DEC_3_1430),
+    ],
+)
+def test_words_around_a_date_are_skipped(text: str, expected: datetime) -> None:
+    assert parse(text) == expected
 
 
 def test_error_is_a_value_error_with_known_code() -> None:
@@ -498,7 +518,7 @@ def test_property_yearless_dates_pick_the_next_occurrence(
 def test_property_weekday_is_the_next_one_ahead(
     now: datetime, weekday: int, hour: int, minute: int
 ) -> None:
-    result = parse(f"{WEEKDAY_NAMES[weekday]} {hour}:{minute:02d}", now)
+    result = parse(f"{WEEKDAY_NAMES[weekday]} {hour:02d}:{minute:02d}", now)
     assert result.weekday() == weekday
     assert (result.hour, result.minute) == (hour, minute)
     assert now < result <= now + timedelta(days=7)
@@ -617,7 +637,8 @@ TIME_PHRASES = {
     "9.15": (9, 15),
     "2 PM": (14, 0),
     "12am": (0, 0),
-    "7": (7, 0),
+    "7": (19, 0),  # a bare hour from 1 to 7 is in the afternoon
+    "07:00": (7, 0),
     "noon": (12, 0),
     "midnight": (0, 0),
 }
@@ -637,9 +658,9 @@ def test_property_any_date_phrase_with_any_time_phrase(
     date_part, time_part = date_filler + date_text, time_filler + time_text
     text = f"{time_part} {date_part}" if time_first else f"{date_part} {time_part}"
     if time_first and time_text.isdigit() and date_text.startswith("Dec ") and not date_filler:
-        # "7 Dec 3": the bare hour could belong to either side, so it is refused
-        # ("7 on Dec 3" is clear; commas are ignored, so "7, Dec 3" is refused too).
-        assert error_code(text) == "unreadable"
+        # "7 Dec 3": the bare hour could belong to either side, so it is asked about
+        # ("7 on Dec 3" is clear; commas are ignored, so "7, Dec 3" is asked about too).
+        assert error_code(text) == "vague"
         return
     hour, minute = TIME_PHRASES[time_text]
     expected = datetime.combine(DATE_PHRASES[date_text], datetime.min.time())
@@ -686,6 +707,7 @@ def test_date_type_is_not_accepted_as_now() -> None:
 # Spanish
 # --------------------------------------------------------------------------------------
 
+
 def parse_es(text: str, now: datetime = NOW) -> datetime:
     return parse_when(text, now_local=now, lang="es")
 
@@ -728,9 +750,10 @@ def test_numeric_dates_are_month_first_in_english_and_day_first_in_spanish() -> 
         ("3 de diciembre", "missing_time"),
         ("a las 10", "missing_date"),
         ("31/2 10:00", "invalid_date"),
-        ("jueves 3 de diciembre 10:00", "invalid_date"),  # the next 3 Dec is a Friday
-        ("el el jueves 10:00", "unreadable"),
-        ("mañana a las", "unreadable"),
+        ("jueves 3 de diciembre 10:00", "weekday_mismatch"),  # the next 3 Dec is a Friday
+        ("mañana a las", "missing_time"),
+        ("la semana que viene", "vague"),
+        ("martes o miércoles", "choice"),
     ],
 )
 def test_spanish_error_codes(text: str, code: str) -> None:

@@ -9,6 +9,7 @@ booked, an appointment gone) are answered by bot/telegram/refusals.py.
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from typing import Any
 
 from aiogram import F, Router
@@ -23,16 +24,21 @@ from bot.content.catalogue import (
     AppointmentCancelled,
     AppointmentConfirm,
     AppointmentDetail,
+    AppointmentHalf,
     AppointmentKept,
     AppointmentList,
     AppointmentSaved,
+    AppointmentStillWaiting,
     ChatCommand,
+    FaqAnswer,
     StaleButton,
 )
 from bot.db.models import Patient
 from bot.domain.visits import BookingProblem
-from bot.services.appointments import Ambiguity, AppointmentService
+from bot.domain.when_parser import ParseErrorCode, WhenReading
+from bot.services.appointments import Ambiguity, AppointmentService, HalfAnswer
 from bot.services.errors import BookingRefused, NoSuchAppointment
+from bot.services.patients import PatientService
 from bot.telegram.callbacks import (
     ApptAction,
     ApptCb,
@@ -53,13 +59,38 @@ def _replace_id(data: dict[str, Any]) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def _half(data: dict[str, Any]) -> WhenReading | None:
+    """The half answer kept from the patient's previous message ("tomorrow", then "2:30")."""
+    day, clock, part = data.get("half_day"), data.get("half_clock"), data.get("half_part")
+    try:
+        reading = WhenReading(
+            date.fromisoformat(day) if isinstance(day, str) else None,
+            time.fromisoformat(clock) if isinstance(clock, str) else None,
+            part if part in ("morning", "afternoon", "evening", "night") else None,
+            bool(data.get("half_swapped")),
+        )
+    except ValueError:
+        return None
+    return reading if reading.day is not None or reading.clock is not None else None
+
+
 async def _ask_for_time(
-    state: FSMContext, reply: Reply, patient: Patient, replace_id: int | None = None
+    state: FSMContext,
+    reply: Reply,
+    patient: Patient,
+    appointments: AppointmentService,
+    patients: PatientService,
+    replace_id: int | None = None,
 ) -> None:
     await state.set_state(Booking.waiting_for_time)
     await state.set_data({"replace_id": replace_id})
     reply.send(
-        AppointmentAsk(zone=patient.timezone, changing=replace_id is not None), reply.kb.home()
+        AppointmentAsk(
+            place=patients.describe_zone(patient.timezone, reply.lang),
+            example=appointments.example(patient.timezone),
+            changing=replace_id is not None,
+        ),
+        reply.kb.home(),
     )
 
 
@@ -69,21 +100,37 @@ async def list_appointments(
     reply: Reply,
     patient: Patient,
     appointments: AppointmentService,
+    patients: PatientService,
 ) -> None:
     await state.clear()
     items = await appointments.upcoming(patient)
     if not items and isinstance(event, Message):
-        await _ask_for_time(state, reply, patient)
+        await _ask_for_time(state, reply, patient, appointments, patients)
         return
-    reply.send(
-        AppointmentList(items=[a.local_start for a in items]), reply.kb.appointments(items)
-    )
+    reply.send(AppointmentList(items=[a.local_start for a in items]), reply.kb.appointments(items))
 
 
 async def new_appointment(
-    callback: CallbackQuery, state: FSMContext, reply: Reply, patient: Patient
+    callback: CallbackQuery,
+    state: FSMContext,
+    reply: Reply,
+    patient: Patient,
+    appointments: AppointmentService,
+    patients: PatientService,
 ) -> None:
-    await _ask_for_time(state, reply, patient)
+    await _ask_for_time(state, reply, patient, appointments, patients)
+
+
+def _answered_as_question(text: str, reply: Reply, example: datetime) -> bool:
+    """Not a date but a question ("how long does it take?"): answered from the FAQ, and the
+    date question stays open. The crisis screen (bot/telegram/gate.py) has already answered
+    a crisis message before any of this, leaving the conversation where it was."""
+    entry = reply.content.faq(reply.lang).matcher.match(text)
+    if entry is None:
+        return False
+    reply.send(FaqAnswer(template_name=entry.template))
+    reply.send(AppointmentStillWaiting(example=example), reply.kb.home())
+    return True
 
 
 async def read_time(
@@ -93,8 +140,34 @@ async def read_time(
     patient: Patient,
     appointments: AppointmentService,
 ) -> None:
-    reading = appointments.read(message.text or "", patient.timezone, patient.language)
+    text = message.text or ""
     data = await state.get_data()
+    earlier = _half(data) if await state.get_state() == Booking.waiting_for_time.state else None
+    try:
+        reading = appointments.read_answer(
+            text, patient.timezone, patient.language, earlier=earlier
+        )
+    except BookingRefused as refusal:
+        example = appointments.example(patient.timezone)
+        if refusal.code is ParseErrorCode.UNREADABLE and _answered_as_question(
+            text, reply, example
+        ):
+            return
+        raise
+    if isinstance(reading, HalfAnswer):
+        half = reading.reading
+        await state.set_state(Booking.waiting_for_time)
+        await state.set_data(
+            {
+                "replace_id": _replace_id(data),
+                "half_day": half.day.isoformat() if half.day else None,
+                "half_clock": half.clock.isoformat("minutes") if half.clock else None,
+                "half_part": half.part,
+                "half_swapped": half.swapped,
+            }
+        )
+        reply.send(_half_question(half), reply.kb.home())
+        return
     token = new_token()  # a new offer: the buttons of any earlier one stop working
     if isinstance(reading, Ambiguity):
         await state.set_data(
@@ -122,9 +195,21 @@ async def read_time(
     )
     await state.set_state(Booking.confirming)
     reply.send(
-        AppointmentConfirm(when=reading.local, changing=_replace_id(data) is not None),
+        AppointmentConfirm(
+            when=reading.local,
+            changing=_replace_id(data) is not None,
+            day_first=reading.day_first,
+        ),
         reply.kb.draft_confirm(token),
     )
+
+
+def _half_question(half: WhenReading) -> AppointmentHalf:
+    """ "Got it: Monday, December 7. What time?" (the day or the time, as datetimes for the
+    template's date and time filters)."""
+    day = datetime.combine(half.day, time(12)) if half.day else None
+    clock = datetime.combine(date(2000, 1, 1), half.clock) if half.clock else None
+    return AppointmentHalf(day=day, clock=clock, part=half.part)
 
 
 async def draft_change(
@@ -133,10 +218,13 @@ async def draft_change(
     state: FSMContext,
     reply: Reply,
     patient: Patient,
+    appointments: AppointmentService,
+    patients: PatientService,
 ) -> None:
     data = await state.get_data()
     current = data.get("token") == callback_data.t
-    await _ask_for_time(state, reply, patient, _replace_id(data) if current else None)
+    replace_id = _replace_id(data) if current else None
+    await _ask_for_time(state, reply, patient, appointments, patients, replace_id)
 
 
 async def draft_confirm(
@@ -200,6 +288,7 @@ async def appointment_action(
     reply: Reply,
     patient: Patient,
     appointments: AppointmentService,
+    patients: PatientService,
 ) -> None:
     kb = reply.kb
     if callback_data.action is ApptAction.CANCEL_YES:
@@ -213,7 +302,7 @@ async def appointment_action(
         case ApptAction.VIEW:
             reply.send(AppointmentDetail(when=when), kb.appointment_actions(appointment.id))
         case ApptAction.CHANGE:
-            await _ask_for_time(state, reply, patient, appointment.id)
+            await _ask_for_time(state, reply, patient, appointments, patients, appointment.id)
         case ApptAction.CANCEL:
             reply.send(AppointmentCancelConfirm(when=when), kb.cancel_confirm(appointment.id))
         case ApptAction.CANCEL_NO:

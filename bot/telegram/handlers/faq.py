@@ -1,4 +1,7 @@
-"""Questions and answers from templates; free text is matched to a prompt by keywords."""
+"""Questions and answers from templates; free text is matched to what it is about
+(bot/domain/faq.py): a question of faq.toml, small talk, nerves, a request for a new time, two
+close topics to choose from, or nothing known. A typed reply while the day-after check-in is
+open is taken as an answer to it (bot/telegram/handlers/preparation.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +9,36 @@ from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.content.catalogue import ChatCommand, FaqAnswer, FaqMenu, FaqNoMatch
+from bot.content.catalogue import (
+    Button,
+    ChatAck,
+    ChatCommand,
+    ChatGreeting,
+    ChatNervous,
+    ChatThanks,
+    FaqAnswer,
+    FaqChoices,
+    FaqMenu,
+    FaqNoMatch,
+)
+from bot.db.models import Patient
+from bot.domain.faq import IntentKey
+from bot.services.reminders import PreparationService
+from bot.services.staff_alerts import StaffAlerts
 from bot.telegram.callbacks import FaqCb, MenuCb, MenuTarget
 from bot.telegram.filters import PlainText
+from bot.telegram.handlers.preparation import ask_new_time, checkin_typed
 from bot.telegram.reply import Reply
+
+_CHAT = {
+    IntentKey.GREETING: ChatGreeting(),
+    IntentKey.THANKS: ChatThanks(),
+    IntentKey.ACK: ChatAck(),
+}
+_TOPIC_LABELS = {
+    IntentKey.NERVOUS: Button.TOPIC_NERVOUS,
+    IntentKey.RESCHEDULE: Button.TOPIC_RESCHEDULE,
+}
 
 
 def _topics(reply: Reply) -> InlineKeyboardMarkup:
@@ -20,20 +49,69 @@ async def faq_menu(event: Message | CallbackQuery, reply: Reply) -> None:
     reply.send(FaqMenu(), _topics(reply))
 
 
-async def faq_answer(callback: CallbackQuery, callback_data: FaqCb, reply: Reply) -> None:
-    entry = reply.content.faq(reply.lang).by_key(callback_data.key)
-    if entry is None:
+async def _answer(
+    key: str,
+    reply: Reply,
+    patient: Patient | None,
+    preparation: PreparationService,
+    staff_alerts: StaffAlerts,
+    telegram_id: int,
+) -> None:
+    """Answer a topic: a question's text, or what the bot does for an intent."""
+    entry = reply.content.faq(reply.lang).by_key(key)
+    if entry is not None:
+        reply.send(FaqAnswer(template_name=entry.template), reply.kb.faq_answer())
+    elif key in _CHAT:
+        reply.send(_CHAT[IntentKey(key)], reply.kb.main_menu())
+    elif key == IntentKey.NERVOUS:
+        reply.send(ChatNervous(), reply.kb.faq_answer())
+    elif key == IntentKey.RESCHEDULE:
+        await ask_new_time(reply, patient, preparation, staff_alerts, telegram_id)
+    else:
         reply.send(FaqNoMatch(), _topics(reply))
-        return
-    reply.send(FaqAnswer(template_name=entry.template), reply.kb.faq_answer())
 
 
-async def free_text(message: Message, reply: Reply) -> None:
-    entry = reply.content.faq(reply.lang).matcher.match(message.text or "")
-    if entry is None:
-        reply.send(FaqNoMatch(), _topics(reply))
+async def faq_answer(
+    callback: CallbackQuery,
+    callback_data: FaqCb,
+    reply: Reply,
+    patient: Patient | None,
+    preparation: PreparationService,
+    staff_alerts: StaffAlerts,
+) -> None:
+    await _answer(
+        callback_data.key, reply, patient, preparation, staff_alerts, callback.from_user.id
+    )
+
+
+async def free_text(
+    message: Message,
+    reply: Reply,
+    patient: Patient | None,
+    preparation: PreparationService,
+    staff_alerts: StaffAlerts,
+) -> None:
+    if patient is not None and await checkin_typed(reply, patient, preparation):
         return
-    reply.send(FaqAnswer(template_name=entry.template), reply.kb.faq_answer())
+    faq = reply.content.faq(reply.lang)
+    verdict = faq.matcher.classify(message.text or "")
+    telegram_id = message.from_user.id if message.from_user else message.chat.id
+    if verdict.answer is not None:
+        await _answer(verdict.answer, reply, patient, preparation, staff_alerts, telegram_id)
+        return
+    if verdict.choices:
+        labels: list[tuple[str, str]] = []
+        for key in verdict.choices:
+            entry = faq.by_key(key)
+            if entry is not None:
+                labels.append((key, entry.title))
+            elif key in _TOPIC_LABELS:
+                labels.append(
+                    (key, reply.content.button(_TOPIC_LABELS[IntentKey(key)], reply.lang))
+                )
+        reply.send(FaqChoices(), reply.kb.faq_choices(labels))
+        return
+    reply.send(FaqNoMatch(), _topics(reply))
 
 
 def create_router() -> Router:

@@ -1,6 +1,7 @@
-"""The preparation checklist, the buttons under reminders, /pause and /resume. Refusals (an
-appointment gone, a button the plan no longer has, a snooze too late) are answered by
-bot/telegram/refusals.py."""
+"""The preparation checklist, the buttons under reminders, /pause and /resume, a request for
+a new time (tapped under a reminder or typed) and "I can come after all", and the day-after
+check-in's answer (tapped, or typed while it is open). Refusals (an appointment gone, a
+button the plan no longer has, a snooze too late) are answered by bot/telegram/refusals.py."""
 
 from __future__ import annotations
 
@@ -12,18 +13,29 @@ from bot.content.catalogue import (
     AttendConfirmed,
     AttendReschedule,
     ChatCommand,
+    CheckinAnswered,
+    CheckinTyped,
     ChecklistNone,
     Paused,
     ReminderSnoozed,
+    RescheduleNoVisit,
     Resumed,
     StaleButton,
 )
 from bot.content.catalogue import Checklist as ChecklistText
-from bot.db.models import Patient
+from bot.db.models import Appointment, Patient
+from bot.domain.visits import Checkin
 from bot.services.appointments import AppointmentService
 from bot.services.reminders import Checklist, PreparationService
 from bot.services.staff_alerts import StaffAlerts
-from bot.telegram.callbacks import ChecklistCb, MenuCb, MenuTarget, ReminderAction, ReminderCb
+from bot.telegram.callbacks import (
+    AttendCb,
+    ChecklistCb,
+    MenuCb,
+    MenuTarget,
+    ReminderAction,
+    ReminderCb,
+)
 from bot.telegram.middlewares import RequireConsent
 from bot.telegram.reminder_view import checklist_context, checklist_keyboard
 from bot.telegram.reply import Reply
@@ -75,6 +87,116 @@ async def toggle_item(
     )
 
 
+async def _new_time(
+    reply: Reply,
+    appointment: Appointment,
+    patient: Patient,
+    preparation: PreparationService,
+    staff_alerts: StaffAlerts,
+    telegram_id: int,
+) -> None:
+    """The patient needs a new time for this visit: its reminders are held, the team is asked
+    to call (once per request: a second tap or message is answered as done)."""
+    changed = await preparation.ask_new_time(appointment)
+    if changed:
+        await staff_alerts.reschedule_request(
+            preparation.repo,
+            patient_id=patient.id,
+            telegram_id=telegram_id,
+            appointment_id=appointment.id,
+            starts_at=appointment.starts_at,
+        )
+    reply.send(
+        AttendReschedule(
+            when=appointment.local_start,
+            already=not changed,
+            team_asked=bool(staff_alerts.staff_ids),
+        ),
+        reply.kb.come_after_all(appointment.id),
+    )
+
+
+async def ask_new_time(
+    reply: Reply,
+    patient: Patient | None,
+    preparation: PreparationService,
+    staff_alerts: StaffAlerts,
+    telegram_id: int,
+) -> None:
+    """A typed "I need to reschedule": what the reminder's button does, for the patient's
+    next visit; with no visit here, how to reach the clinic."""
+    appointment = await preparation.next_visit(patient) if patient is not None else None
+    if patient is None or appointment is None:
+        reply.send(RescheduleNoVisit(), reply.kb.home())
+        return
+    await _new_time(reply, appointment, patient, preparation, staff_alerts, telegram_id)
+
+
+async def checkin_typed(reply: Reply, patient: Patient, preparation: PreparationService) -> bool:
+    """A typed reply while the day-after check-in is open: acknowledged kindly and offered the
+    buttons, once (the next message is answered as any other). False when none is open."""
+    appointment = await preparation.open_checkin(patient)
+    if appointment is None:
+        return False
+    await preparation.answer_checkin(patient, appointment.id, Checkin.TYPED)
+    reply.send(CheckinTyped(), reply.kb.checkin(appointment.id))
+    return True
+
+
+async def _checkin(
+    reply: Reply,
+    patient: Patient,
+    appointment_id: int,
+    answer: Checkin,
+    preparation: PreparationService,
+    staff_alerts: StaffAlerts,
+    telegram_id: int,
+) -> None:
+    appointment, changed = await preparation.answer_checkin(patient, appointment_id, answer)
+    team_asked = bool(staff_alerts.staff_ids)
+    if answer is Checkin.CALL and changed:
+        await staff_alerts.checkin_call(
+            preparation.repo,
+            patient_id=patient.id,
+            telegram_id=telegram_id,
+            appointment_id=appointment.id,
+            starts_at=appointment.starts_at,
+        )
+    reply.send(CheckinAnswered(answer=answer, team_asked=team_asked))
+
+
+_CHECKIN_ACTIONS = {
+    ReminderAction.CHECKIN_OK: Checkin.OK,
+    ReminderAction.CHECKIN_OFF: Checkin.OFF,
+    ReminderAction.CHECKIN_CALL: Checkin.CALL,
+}
+
+
+async def attend_button(
+    callback: CallbackQuery,
+    callback_data: AttendCb,
+    reply: Reply,
+    patient: Patient,
+    preparation: PreparationService,
+    staff_alerts: StaffAlerts,
+) -> None:
+    """ "I can come after all", or the check-in's answer offered after a typed reply."""
+    if callback_data.coming:
+        appointment = await preparation.come_after_all(patient, callback_data.id)
+        reply.send(AttendConfirmed(when=appointment.local_start))
+        return
+    try:
+        answer = Checkin(callback_data.checkin)
+    except ValueError:
+        answer = None
+    if answer is None or answer is Checkin.TYPED:
+        reply.send(StaleButton(), reply.kb.home())
+        return
+    await _checkin(
+        reply, patient, callback_data.id, answer, preparation, staff_alerts, callback.from_user.id
+    )
+
+
 async def reminder_button(
     callback: CallbackQuery,
     callback_data: ReminderCb,
@@ -97,18 +219,20 @@ async def reminder_button(
             appointment, _ = await preparation.attendance(patient, callback_data.id, True)
             reply.send(AttendConfirmed(when=appointment.local_start))
         case ReminderAction.RESCHEDULE:
-            appointment, changed = await preparation.attendance(patient, callback_data.id, False)
-            if changed:  # one alert per request; a second tap is answered as done
-                await staff_alerts.reschedule_request(
-                    preparation.repo,
-                    patient_id=patient.id,
-                    telegram_id=callback.from_user.id,
-                    appointment_id=appointment.id,
-                    starts_at=appointment.starts_at,
-                )
-            reply.send(
-                AttendReschedule(already=not changed, team_asked=bool(staff_alerts.staff_ids)),
-                reply.kb.home(),
+            _, appointment = await preparation.reminder(patient, callback_data.id)
+            await _new_time(
+                reply, appointment, patient, preparation, staff_alerts, callback.from_user.id
+            )
+        case ReminderAction.CHECKIN_OK | ReminderAction.CHECKIN_OFF | ReminderAction.CHECKIN_CALL:
+            _, appointment = await preparation.reminder(patient, callback_data.id)
+            await _checkin(
+                reply,
+                patient,
+                appointment.id,
+                _CHECKIN_ACTIONS[callback_data.action],
+                preparation,
+                staff_alerts,
+                callback.from_user.id,
             )
         case _:
             reply.send(StaleButton(), reply.kb.home())
@@ -137,6 +261,7 @@ def create_router() -> Router:
     r.callback_query.register(show_prepare, MenuCb.filter(F.to == MenuTarget.PREPARE))
     r.callback_query.register(toggle_item, ChecklistCb.filter())
     r.callback_query.register(reminder_button, ReminderCb.filter())
+    r.callback_query.register(attend_button, AttendCb.filter())
     r.message.register(pause, Command(ChatCommand.PAUSE))
     r.message.register(resume, Command(ChatCommand.RESUME))
     return r

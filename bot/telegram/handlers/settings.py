@@ -12,6 +12,7 @@ from bot.content.catalogue import (
     Settings,
     StaleButton,
     TimezoneAsk,
+    TimezonePick,
     TimezoneSaved,
     TimezoneUnknown,
 )
@@ -30,11 +31,17 @@ _COMMON = {zone for zone, _ in COMMON_ZONES}
 
 
 async def show_settings(
-    event: Message | CallbackQuery, state: FSMContext, reply: Reply, patient: Patient, clock: Clock
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    reply: Reply,
+    patient: Patient,
+    patients: PatientService,
+    clock: Clock,
 ) -> None:
     await state.clear()
     now_local = to_local(clock.now(), load_zone(patient.timezone))
-    reply.send(Settings(zone=patient.timezone, now_local=now_local), reply.kb.settings())
+    place = patients.describe_zone(patient.timezone, reply.lang)
+    reply.send(Settings(place=place, now_local=now_local), reply.kb.settings())
 
 
 async def ask_zone(callback: CallbackQuery, state: FSMContext, reply: Reply) -> None:
@@ -49,15 +56,23 @@ async def _save_zone(
     patient: Patient,
     patients: PatientService,
     clock: Clock,
+    place: str | None = None,
 ) -> None:
     try:
         zone = await patients.set_timezone(patient, name)
     except UnknownZone:
         reply.send(TimezoneUnknown(), reply.kb.zones())
         return
-    await state.clear()
+    # Still waiting for a zone: a patient who reads the read-back and finds it wrong types
+    # another place at once.
+    await state.set_state(ZoneSetting.waiting_for_zone)
+    await state.set_data({})
     now_local = to_local(clock.now(), load_zone(zone))
-    reply.send(TimezoneSaved(zone=zone, now_local=now_local), reply.kb.main_menu())
+    zone_name = patients.describe_zone(zone, reply.lang)
+    named = place if place is not None and place not in zone_name else None
+    reply.send(
+        TimezoneSaved(place=named, zone_name=zone_name, now_local=now_local), reply.kb.zones()
+    )
 
 
 async def pick_zone(
@@ -69,7 +84,10 @@ async def pick_zone(
     patients: PatientService,
     clock: Clock,
 ) -> None:
-    if callback_data.zone not in _COMMON:  # forged data: only the offered buttons are accepted
+    offered = (await state.get_data()).get("offered")
+    if callback_data.zone not in _COMMON and not (
+        isinstance(offered, list) and callback_data.zone in offered
+    ):  # forged data: only the offered buttons are accepted
         reply.send(StaleButton(), reply.kb.home())
         return
     await _save_zone(callback_data.zone, state, reply, patient, patients, clock)
@@ -83,7 +101,20 @@ async def typed_zone(
     patients: PatientService,
     clock: Clock,
 ) -> None:
-    await _save_zone((message.text or "")[:64], state, reply, patient, patients, clock)
+    reading = patients.read_zone(message.text or "", reply.lang)
+    if reading.zone is not None:
+        place = reading.choices[0].place
+        await _save_zone(reading.zone, state, reply, patient, patients, clock, place)
+        return
+    if not reading.choices:
+        reply.send(TimezoneUnknown(), reply.kb.zones())
+        return
+    await state.set_state(ZoneSetting.waiting_for_zone)
+    await state.set_data({"offered": [choice.zone for choice in reading.choices]})
+    labels = [
+        (patients.describe_zone(c.zone, reply.lang, c.place), c.zone) for c in reading.choices
+    ]
+    reply.send(TimezonePick(corrected=reading.corrected), reply.kb.zone_choices(labels))
 
 
 async def pick_language(
@@ -100,7 +131,7 @@ async def pick_language(
         reply.send(StaleButton(), reply.kb.home())
         return
     reply.use_language(callback_data.lang)
-    await show_settings(callback, state, reply, patient, clock)
+    await show_settings(callback, state, reply, patient, patients, clock)
 
 
 def create_router() -> Router:

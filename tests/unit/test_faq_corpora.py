@@ -1,0 +1,128 @@
+"""The FAQ matcher against corpora of patients' messages, per language.
+
+Every ``tests/corpora/faq/<lang>/*.tsv`` is read: lines of ``topic<TAB>message`` (``#``
+starts a comment), the topic one of :data:`TOPICS`. ``dev.tsv`` was written by someone who
+never saw the keywords, and is the one the keywords are tuned on (with ``own.tsv``, the
+engineers' own additions); a held-out file written by someone else is measured, never read
+to tune. ``off_topic`` messages must get the no-match answer.
+
+For each file, printed per topic with ``-s``: the right topic first (the answer, or the first
+of the two offered), the right topic among what was offered, and for off-topic messages the
+no-match share. Targets per file: right topic first >= 90%, off-topic no-match >= 95%::
+
+    .venv/bin/python -m pytest -s -q tests/unit/test_faq_corpora.py
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from bot.content.store import Content
+from bot.domain.faq import FaqMatcher
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPORA = ROOT / "tests" / "corpora" / "faq"
+LANGUAGES = ("en", "es")
+OFF_TOPIC = "off_topic"
+TOPICS = frozenset(
+    {
+        "what_to_expect", "how_long", "how_it_feels", "recovery", "how_it_works",
+        "conditions", "why_several", "with_therapy", "how_to_prepare", "contact",
+        "eating_drinking", "medications", "what_to_bring", "location", "hours", "cost",
+        "pain", "side_effects", "back_to_work", "greeting", "thanks", "ack", "nervous",
+        "reschedule", OFF_TOPIC,
+    }
+)  # fmt: skip
+RIGHT_FIRST = 0.90
+OFF_TOPIC_NO_MATCH = 0.95
+
+
+def corpus(path: Path) -> list[tuple[str, str]]:
+    lines: list[tuple[str, str]] = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        topic, sep, text = raw.partition("\t")
+        assert sep and text.strip(), f"{path.name}:{number}: not topic<TAB>message"
+        assert topic in TOPICS, f"{path.name}:{number}: unknown topic {topic!r}"
+        lines.append((topic, text.strip()))
+    return lines
+
+
+@dataclass
+class Tally:
+    total: int = 0
+    first: int = 0
+    offered: int = 0
+    misses: list[str] = field(default_factory=list)
+
+
+def measure(matcher: FaqMatcher, lines: list[tuple[str, str]]) -> dict[str, Tally]:
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    for topic, text in lines:
+        ranked = matcher.classify(text).ranked
+        tally = tallies[topic]
+        tally.total += 1
+        if topic == OFF_TOPIC:
+            right_first = right_offered = not ranked
+        else:
+            right_first = bool(ranked) and ranked[0] == topic
+            right_offered = topic in ranked
+        tally.first += right_first
+        tally.offered += right_offered
+        if not right_first:
+            tally.misses.append(f"  {topic}: {text!r} -> {list(ranked) or 'no match'}")
+    return tallies
+
+
+def _pct(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole else 100.0
+
+
+def report(name: str, tallies: dict[str, Tally]) -> tuple[float, float, float]:
+    """Prints the figures; (right first, right offered, off-topic no-match) as shares."""
+    topics = {t: v for t, v in tallies.items() if t != OFF_TOPIC}
+    total = sum(v.total for v in topics.values())
+    first = sum(v.first for v in topics.values())
+    offered = sum(v.offered for v in topics.values())
+    off = tallies.get(OFF_TOPIC, Tally())
+    print(f"\n[{name}] {'topic':<16} {'n':>4} {'first %':>8} {'offered %':>10}")
+    for topic, tally in sorted(topics.items()):
+        print(
+            f"[{name}] {topic:<16} {tally.total:>4} {_pct(tally.first, tally.total):>8.1f}"
+            f" {_pct(tally.offered, tally.total):>10.1f}"
+        )
+    print(
+        f"[{name}] {'ALL TOPICS':<16} {total:>4} {_pct(first, total):>8.1f}"
+        f" {_pct(offered, total):>10.1f}"
+    )
+    print(f"[{name}] {'off-topic':<16} {off.total:>4} no match {_pct(off.first, off.total):.1f}%")
+    return first / max(total, 1), offered / max(total, 1), off.first / max(off.total, 1)
+
+
+@pytest.fixture(scope="module")
+def content() -> Content:
+    return Content(ROOT / "messages")
+
+
+FILES = sorted(CORPORA.glob("*/*.tsv"))
+
+
+def test_every_language_has_a_corpus_of_every_topic() -> None:
+    for lang in LANGUAGES:
+        assert {t for t, _ in corpus(CORPORA / lang / "dev.tsv")} == TOPICS, lang
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_corpus(content: Content, path: Path) -> None:
+    lang = path.parent.name
+    lines = corpus(path)
+    assert OFF_TOPIC in {t for t, _ in lines} and len({t for t, _ in lines}) > 1, path.name
+    tallies = measure(content.faq(lang).matcher, lines)
+    first, _, no_match = report(f"{lang}/{path.name}", tallies)
+    misses = [m for t in sorted(tallies) for m in tallies[t].misses]
+    assert first >= RIGHT_FIRST and no_match >= OFF_TOPIC_NO_MATCH, "\n".join(misses)
