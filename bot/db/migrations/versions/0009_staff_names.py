@@ -1,7 +1,7 @@
 """staff names: what the team's screens call a member
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-06 09:00:00
 
 One new table, nothing existing changes: `staff_names`, a team member's Telegram name as last
@@ -15,8 +15,8 @@ from alembic import op
 
 import bot.db.types
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
