@@ -67,6 +67,8 @@ class RenderLimits:
     max_size: int = 16_384
     max_output: int = 16_384
     seconds: float = 0.1
+    """CPU time of the rendering thread (``time.thread_time``), not wall time: a render that
+    waits for the GIL, or for a busy machine, is not refused for it."""
 
 
 DEFAULT_LIMITS = RenderLimits()
@@ -78,7 +80,7 @@ class Budget:
     deadline: float
     steps: int = 0
     output: int = 0
-    clock: Callable[[], float] = field(default=time.perf_counter, repr=False)
+    clock: Callable[[], float] = field(default=time.thread_time, repr=False)
 
     def step(self) -> None:
         self.steps += 1
@@ -107,7 +109,7 @@ def budget(limits: RenderLimits = DEFAULT_LIMITS) -> Iterator[Budget]:
     if outer is not None:
         yield outer
         return
-    now = time.perf_counter()
+    now = time.thread_time()
     current = Budget(limits, now + limits.seconds)
     token = _BUDGET.set(current)
     try:

@@ -20,15 +20,18 @@ import json
 import math
 import re
 import shutil
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import jinja2
+import jinja2.bccache
 import jinja2.meta
 from pydantic import BaseModel
 
@@ -96,6 +99,36 @@ class ContentError(Exception):
     """Content that cannot be loaded; the message names the file and the field."""
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates shared by every Content of the process, by name and source (jinja
+    checks the source's checksum): a candidate Content made to check a staff edit compiles
+    only what the edit changed. Bounded; one per environment kind (the code differs)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._code: OrderedDict[str, bytes] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with self._lock:
+            code = self._code.get(bucket.key)
+            if code is not None:
+                self._code.move_to_end(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = bucket.bytecode_to_string()
+        with self._lock:
+            self._code[bucket.key] = code
+            while len(self._code) > self._size:
+                self._code.popitem(last=False)
+
+
+_COMPILED = {True: _CompiledTemplates(), False: _CompiledTemplates()}
+"""By the environment's trim_blocks."""
+
+
 class _OverlayLoader(jinja2.BaseLoader):
     """Templates from the live stored versions; the files' loader answers the rest."""
 
@@ -129,12 +162,17 @@ class _LivePreparation:
 @dataclass(frozen=True)
 class Faq:
     """A language's questions; `borrowed` are the keys of questions the default language has
-    and this one does not, shown in the default language's words (as a missing template
-    falls back), so a question added in one language reaches every patient at once."""
+    and this one does not, shown in the default language's words (as a missing text falls
+    back), so a question added in one language reaches every patient at once. The matcher is
+    built when first asked for: checking a staff edit reads only the entries."""
 
     entries: tuple[FaqEntry, ...]
-    matcher: FaqMatcher
+    build: Callable[[], FaqMatcher] = field(repr=False, compare=False)
     borrowed: frozenset[str] = frozenset()
+
+    @cached_property
+    def matcher(self) -> FaqMatcher:
+        return self.build()
 
     def by_key(self, key: str) -> FaqEntry | None:
         return next((e for e in self.entries if e.key == key), None)
@@ -268,6 +306,7 @@ class Content:
             trim_blocks=trim_blocks,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            bytecode_cache=_COMPILED[trim_blocks],
         )
         self._add_filters(env)
         return env
@@ -414,9 +453,12 @@ class Content:
                 borrowed = tuple(e for e in default if e.key not in have)
                 entries = entries + borrowed
             words = self.conversation(lang)
-            matcher = FaqMatcher(
-                entries, words.intent, common=words.common, known=words.known, lang=lang
-            )
+
+            def matcher(entries: tuple[FaqEntry, ...] = entries) -> FaqMatcher:
+                return FaqMatcher(
+                    entries, words.intent, common=words.common, known=words.known, lang=lang
+                )
+
             self._faq[lang] = Faq(entries, matcher, frozenset(e.key for e in borrowed))
         return self._faq[lang]
 

@@ -22,7 +22,6 @@ from bot.content.catalogue import (
     CATALOGUE,
     SAMPLE_WHEN,
     STAFF_COMMANDS,
-    AppointmentError,
     Button,
     ChatCommand,
     FaqAnswer,
@@ -82,8 +81,9 @@ def _html_line(source: str, problem: str) -> int | None:
 
 
 CHECK_SECONDS = 1.0
-"""How long checking one staff edit may take, every sample of every text it affects: a text
-that takes longer is refused (each render has its own limits, bot/content/sandbox.py)."""
+"""How long checking one staff edit may take, every sample of every text it affects, in CPU
+time of the checking thread (a busy machine does not make a text too slow): a text that takes
+longer is refused (each render has its own limits, bot/content/sandbox.py)."""
 
 
 def samples_of(content: Content, lang: str, name: str) -> tuple[list[Message], bool] | None:
@@ -143,7 +143,7 @@ def _render_problems(
     template): Telegram's HTML rules and length, lines that run together and, with `private`
     (the text shows on a lock screen), the lock-screen rule: neither the clinic's name (if it
     differs from its discreet name) nor a private word in what the patient would read.
-    `deadline` (perf_counter): raise _TooSlow past it."""
+    `deadline` (thread_time): raise _TooSlow past it."""
     problems: list[Problem] = []
     clinic = content.clinic
     forbidden = list(clinic.private_words)
@@ -171,7 +171,7 @@ def _render_problems(
         return problems  # rendering would only say again that they are undefined
     joined_found = False
     for sample in samples:
-        if deadline is not None and time.perf_counter() > deadline:
+        if deadline is not None and time.thread_time() > deadline:
             raise _TooSlow()
         try:
             text = content.render_message(sample, lang)
@@ -216,7 +216,7 @@ def check_text(content: Content, kind: str, key: str, body: str) -> list[Problem
     found = samples_of(candidate, lang, name)
     if found is None:
         return [Problem(key, None, "not a text the bot uses")]
-    deadline = time.perf_counter() + CHECK_SECONDS
+    deadline = time.thread_time() + CHECK_SECONDS
     try:
         for other_lang, samples, private in _affected(candidate, lang, name, found):
             problems = _render_problems(candidate, other_lang, samples, private, deadline=deadline)
@@ -239,15 +239,12 @@ def _affected(
     for other in content.languages:
         if other != lang and content.template_name(name, other) == edited:
             yield other, samples, private
-    is_answer = any(e.template == name for e in content.faq(lang).entries)
     is_step = any(step.template == name for step in content.plan.steps)
     for other in content.languages:
         if is_step:
             catch_up = samples_of(content, other, ReminderText.CATCH_UP)
             assert catch_up is not None
             yield other, catch_up[0], True
-        if is_answer and other == lang:
-            yield other, AppointmentError.samples(faq_template=edited)[:1], False
         for text in CATALOGUE:
             if text != name and edited in content.source(text, other):
                 found_text = samples_of(content, other, text)

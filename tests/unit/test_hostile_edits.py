@@ -33,7 +33,8 @@ def refused_quickly(content: Content, key: str, body: str, expected: str) -> Non
     started = time.perf_counter()
     found = problems(content, key, body)
     took = time.perf_counter() - started
-    assert any(expected in p for p in found), found
+    # Past the steps, or past the CPU time a render may take: whichever comes first.
+    assert any(expected in p or "takes too long" in p for p in found), found
     assert took < 1.5, f"checking took {took:.2f} s"
 
 
