@@ -1,13 +1,16 @@
-"""The crisis screen's cost per message: the screen before issue 10 vs. now.
+"""The crisis screen's cost per message: the screen at a base commit vs. now.
 
-    .venv/bin/python -m bench.safety_screen        # [--base 5b384be] [--rounds 7]
+    .venv/bin/python -m bench.safety_screen        # [--base 4823ce4] [--rounds 7]
 
-The old screen is `bot/domain/safety.py` and `messages/en/safety.toml` as of ``--base`` (read
-with `git show` into a temporary module); the new one is the working tree's, over every
-language's lexicon, as the bot builds it. Both screen the same messages: the safety corpora
-(`tests/corpora/safety/*/*.txt`, crisis and ordinary, English and Spanish) and the ordinary
-ones alone (the common case: the screen runs on every update). Reported: the best of
-``--rounds`` passes, in µs per message, and new/old.
+The old screen is `bot/domain/safety.py` and every `messages/<lang>/safety.toml` as of
+``--base`` (read with `git show` into a temporary module; the default is the screen before
+issue 16, the one before issue 10 was 5b384be); the new one is the working tree's, as the bot
+builds it, with its learned layer and without. They screen the same messages: the reviewed
+safety corpora (`tests/corpora/safety/*/*.txt`, crisis and ordinary, English and Spanish), the
+ordinary ones alone (the common case: the screen runs on every update), and a long ordinary
+message (4,096 characters, Telegram's most), alone and with a crisis sentence at its end.
+Reported: the best of ``--rounds`` passes, in µs per message, and new/old. Also: the time to
+build each screen (at start-up).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from bench.common import ROOT, log
 from bot.content.store import Content
 
 CORPORA = ROOT / "tests" / "corpora" / "safety"
+LONG_SENTENCE = "my chest is fine and the breathing exercises help my depression, see you at 10 "
+CRISIS_END = " honestly i want to end my life"
 
 
 def _messages(kinds: Sequence[str]) -> list[str]:
@@ -53,10 +58,29 @@ def _old_check(base: str, workdir: Path) -> Callable[[str], Any]:
     module = importlib.util.module_from_spec(spec)
     sys.modules["old_safety"] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
-    lexicon = tomllib.loads(_git_show(base, "messages/en/safety.toml"))
-    categories = {c["key"]: c["phrases"] for c in lexicon["category"]}
-    exclusions = lexicon.get("exclusions", {}).get("phrases", [])
-    detector = module.CrisisDetector(categories, exclusions)
+    categories: dict[str, list[str]] = {}
+    patterns: dict[str, list[Any]] = {}
+    exclusions: list[str] = []
+    alerting: set[str] = set()
+    for lang in ("en", "es"):
+        try:
+            lexicon = tomllib.loads(_git_show(base, f"messages/{lang}/safety.toml"))
+        except subprocess.CalledProcessError:
+            continue
+        for c in lexicon["category"]:
+            categories.setdefault(c["key"], []).extend(c["phrases"])
+            patterns.setdefault(c["key"], []).extend(
+                module.Proximity(tuple(p["first"]), tuple(p["then"]), p.get("within", 3))
+                for p in c.get("pattern", [])
+            )
+            if c.get("alert_staff", True):
+                alerting.add(c["key"])
+        exclusions.extend(lexicon.get("exclusions", {}).get("phrases", []))
+    if not any(patterns.values()) and not (set(categories) - alerting):
+        detector = module.CrisisDetector(categories, exclusions)  # before proximity patterns
+    else:
+        quiet = set(categories) - alerting
+        detector = module.CrisisDetector(categories, exclusions, patterns=patterns, quiet=quiet)
     return detector.check
 
 
@@ -72,23 +96,35 @@ def _per_message(check: Callable[[str], Any], messages: Sequence[str], rounds: i
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", default="5b384be", help="the commit of the old screen")
+    parser.add_argument("--base", default="4823ce4", help="the commit of the old screen")
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
         old = _old_check(args.base, Path(tmp))
-        new = Content(ROOT / "messages").crisis_detector.check
-        for name, kinds in (("all", ("crisis", "ordinary")), ("ordinary", ("ordinary",))):
-            messages = _messages(kinds)
-            for check in (old, new):  # warm up
+        old_build = time.perf_counter() - start
+        start = time.perf_counter()
+        detector = Content(ROOT / "messages").crisis_detector
+        new_build = time.perf_counter() - start
+        screens = (("new", detector.check), ("lexicon", detector.with_model(None).check))
+        long = (LONG_SENTENCE * 80)[:4096]
+        sets = (
+            ("all", _messages(("crisis", "ordinary"))),
+            ("ordinary", _messages(("ordinary",))),
+            ("long", [long]),
+            ("long+crisis", [long[: 4096 - len(CRISIS_END)] + CRISIS_END]),
+        )
+        print(f"build: old {old_build * 1000:.0f} ms, new {new_build * 1000:.0f} ms")
+        for name, messages in sets:
+            for check in (old, *(c for _, c in screens)):  # warm up
                 _per_message(check, messages, 1)
             log(f"{name}: {len(messages)} messages, {args.rounds} rounds")
             old_us = _per_message(old, messages, args.rounds)
-            new_us = _per_message(new, messages, args.rounds)
-            print(
-                f"{name:<9} {len(messages):>4} messages  old {old_us:6.2f} µs/msg  "
-                f"new {new_us:6.2f} µs/msg  new/old {new_us / old_us:4.2f}"
-            )
+            figures = [f"old {old_us:8.2f}"]
+            for label, check in screens:
+                us = _per_message(check, messages, args.rounds)
+                figures.append(f"{label} {us:8.2f} ({us / old_us:4.2f}x)")
+            print(f"{name:<12} {len(messages):>4} msgs  µs/msg: " + "  ".join(figures))
     sys.stdout.flush()
 
 

@@ -17,6 +17,8 @@ from bot.lazy_aiogram import prepare_aiogram
 from bot.logs import LogFormat, configure_logging
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from bot.tryout.chat import ChatOptions
 
 ENV_HINT = "see .env.example for every setting"
@@ -165,6 +167,32 @@ def _cmd_content_check(settings: Settings, folder: Path | None) -> int:
     return 0
 
 
+class SchemaNotReady(Exception):
+    """The database is not at the schema this version reads; one line says what to do."""
+
+
+async def _require_schema(engine: AsyncEngine) -> None:
+    """A command that reads the database needs its schema: SchemaNotReady (one line: run
+    `db upgrade`) when it is not at this version's, never a traceback from a missing table.
+    It is not migrated here: a command that only reads changes nothing."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db.migrate import schema_revision
+
+    try:
+        found, head = await schema_revision(engine)
+    except SQLAlchemyError as exc:
+        raise SchemaNotReady(
+            f"cannot read the database at DATABASE_URL ({type(exc).__name__})"
+        ) from None
+    if found != head:
+        state = "was never migrated" if found is None else f"is at revision {found}"
+        raise SchemaNotReady(
+            f"the database at DATABASE_URL {state}; this version needs {head}: "
+            "run `infusion-companion db upgrade` first"
+        )
+
+
 def _cmd_content_export(settings: Settings, folder: Path) -> int:
     """The live texts (shipped files with the stored versions over them) into `folder`."""
     from bot.content.store import Content, ContentError
@@ -175,6 +203,7 @@ def _cmd_content_export(settings: Settings, folder: Path) -> int:
         content = Content(settings.messages_dir, settings.default_language)
         engine = create_engine(settings.database_url)
         try:
+            await _require_schema(engine)
             async with create_session_factory(engine)() as session:
                 await content.refresh(ContentVersionRepository(session), force=True)
         finally:
@@ -184,7 +213,7 @@ def _cmd_content_export(settings: Settings, folder: Path) -> int:
     try:
         content = asyncio.run(_go())
         content.export(folder)
-    except (ContentError, OSError) as exc:
+    except (ContentError, OSError, SchemaNotReady) as exc:
         return _fail(str(exc))
     print(f"live content written to {folder}")
     return 0

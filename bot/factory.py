@@ -58,6 +58,7 @@ from bot.telegram.middlewares import (
 )
 from bot.telegram.reminder_view import ReminderView
 from bot.telegram.session import JsonSession
+from bot.telegram.telegram_health import RecordSuccess, TelegramHealth
 from scheduler.clock import Clock, SystemClock
 from scheduler.engine import ReminderEngine
 from scheduler.records import ReminderBatch, SendOutcome
@@ -109,6 +110,8 @@ class Application:
     # With REDIS_URL: the one client of the conversation state and the send limits, closed
     # last (bot/runtime.py).
     redis: Redis | None = None
+    # When a Bot API call last succeeded, and what Telegram says of the webhook (/healthz).
+    telegram: TelegramHealth = field(default_factory=lambda: TelegramHealth(SystemClock()))
 
 
 def connect_redis(settings: Settings) -> Redis | None:
@@ -205,6 +208,9 @@ def create_application(
     settings: Settings, *, clock: Clock | None = None, bot: Bot | None = None
 ) -> Application:
     content = Content(settings.messages_dir, settings.default_language)
+    # Compiled now (a second or more, once per process), so the first patient in crisis does
+    # not wait for it.
+    _ = content.crisis_detector
     db_engine = create_engine(settings.database_url)
     bot = bot or create_bot(settings)
     clock = clock or SystemClock()
@@ -270,8 +276,11 @@ def create_application(
         patient_notices=PatientNotices(clock, kick=alerts.kick),
         sender=sender,
         wake=wakeup.wake_at,
+        metrics=metrics,
     )
     dispatcher, inflight = create_dispatcher(context, metrics, create_storage(context, redis))
+    telegram = TelegramHealth(clock)
+    bot.session.middleware(RecordSuccess(telegram))
     return Application(
         bot,
         dispatcher,
@@ -284,6 +293,7 @@ def create_application(
         alerts=alerts,
         metrics=metrics,
         redis=redis,
+        telegram=telegram,
     )
 
 

@@ -143,6 +143,32 @@ class Metrics:
             "Seconds since the reminder engine last finished a pass",
             registry=r,
         )
+        self.webhook_requests = Counter(
+            f"{PREFIX}_webhook_requests",
+            "POSTs to the webhook by outcome: handled, repeat (handled already, acknowledged), "
+            "busy (being handled, 503), unauthorized, too_large, unreadable, failed (500)",
+            ["outcome"],
+            registry=r,
+        )
+        self.invite_redemptions = Counter(
+            f"{PREFIX}_invite_redemptions",
+            "Invite links opened, by kind (patient, team) and outcome: linked, joined, own, "
+            "member, declined; unknown, used, expired, used_or_expired (links that could not "
+            "be used: guesses count here); throttled (refused after too many)",
+            ["kind", "outcome"],
+            registry=r,
+        )
+        self.telegram_success_age = Gauge(
+            f"{PREFIX}_telegram_last_success_age_seconds",
+            "Seconds since a Bot API call last succeeded (since start, before the first)",
+            registry=r,
+        )
+        self.webhook_ok = Gauge(
+            f"{PREFIX}_telegram_webhook_ok",
+            "Webhook mode: 1 when Telegram, last asked, delivered to WEBHOOK_URL, else 0 "
+            "(1 in polling mode)",
+            registry=r,
+        )
         self.scrape_failures = Counter(
             f"{PREFIX}_scrape_database_failures",
             "Scrapes whose database gauges could not be read in time (they keep the last value)",
@@ -190,6 +216,14 @@ class Metrics:
 
     def send_limits_fallback(self) -> None:
         self.send_limits_fallbacks.inc()
+
+    # --- the webhook ----------------------------------------------------------------------
+    def webhook_request(self, outcome: str) -> None:
+        self.webhook_requests.labels(_label(outcome)).inc()
+
+    # --- invite links -----------------------------------------------------------------------
+    def invite_redemption(self, kind: str, outcome: str) -> None:
+        self.invite_redemptions.labels(_label(kind), _label(outcome)).inc()
 
     # --- exposition -----------------------------------------------------------------------
     def exposition(self) -> bytes:

@@ -11,7 +11,6 @@ import signal
 from collections.abc import Awaitable, Callable
 from datetime import time
 
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
 
@@ -28,9 +27,10 @@ from bot.factory import (
     register_staff_menus,
 )
 from bot.services.retention import RetentionService
+from bot.telegram.telegram_health import WEBHOOK_CHECK_SECONDS
 from bot.web.app import build_web_app
 from bot.web.ops import OpsServerError, serve_ops
-from bot.web.webhook import WebhookRefused, set_webhook
+from bot.web.webhook import WebhookRefused, check_webhook, set_webhook
 
 log = logging.getLogger(__name__)
 
@@ -115,22 +115,29 @@ def _create(settings: Settings) -> Application:
         raise StartupError(str(exc)) from None
 
 
+async def _probe(what: str, step: Awaitable[object]) -> None:
+    """A start-up check that must not stop the start: whatever it meets (Telegram
+    unreachable, an error, an answer the bot cannot read: a self-hosted Bot API server of
+    another version, a proxy's error page), one line naming what could not be verified, and
+    the start goes on. The exception's class only: its text may quote an answer."""
+    try:
+        await step
+    except Exception as exc:
+        log.warning("start-up: could not verify %s (%s); going on", what, type(exc).__name__)
+
+
 async def _start_up(app: Application) -> None:
     """What both modes do before the first update: migrate, publish the command menus, check
-    STAFF_IDS. Telegram being unreachable here is not fatal (the modes retry by themselves)."""
+    STAFF_IDS. Only the database stops the start; the checks of Telegram say in one line what
+    they could not verify (the modes retry Telegram by themselves)."""
     await prepare_database(app)
-    try:
-        await register_commands(app.bot, app.context.content)
-    except (TelegramNetworkError, TelegramAPIError) as exc:
-        # Polling retries the connection by itself; the command list is not worth dying for.
-        log.warning("could not register commands yet: %s", type(exc).__name__)
+    # Polling retries the connection by itself; the command list is not worth dying for.
+    menus = register_commands(app.bot, app.context.content)
+    await _probe("the command menus (setMyCommands)", menus)
     # The team's menus in their own chats (the sender logs and skips what fails).
-    await register_staff_menus(app)
-    try:
-        # One warning per STAFF_IDS entry that cannot be reached (nobody pressed Start).
-        await check_staff_ids(app.bot, app.context.settings.staff_ids)
-    except (TelegramNetworkError, TelegramAPIError) as exc:
-        log.warning("could not check STAFF_IDS yet: %s", type(exc).__name__)
+    await _probe("the team's command menus", register_staff_menus(app))
+    # One warning per STAFF_IDS entry that cannot be reached (nobody pressed Start).
+    await _probe("STAFF_IDS", check_staff_ids(app.bot, app.context.settings.staff_ids))
 
 
 async def _close(app: Application) -> None:
@@ -146,13 +153,14 @@ async def _close(app: Application) -> None:
 async def _leave_webhook_mode(app: Application) -> None:
     """Polling after webhook mode: Telegram refuses getUpdates while a webhook is set, so a
     webhook left from before is removed (its waiting updates kept), and the log says so."""
-    try:
+
+    async def leave() -> None:
         info = await app.bot.get_webhook_info()
         if info.url:
             log.warning("a webhook was set; removing it, as this process polls")
             await app.bot.delete_webhook(drop_pending_updates=False)
-    except (TelegramNetworkError, TelegramAPIError) as exc:
-        log.warning("could not check for a webhook: %s", type(exc).__name__)
+
+    await _probe("that no webhook is set (getWebhookInfo)", leave())
 
 
 async def _start_ops(stack: contextlib.AsyncExitStack, app: Application) -> None:
@@ -211,6 +219,17 @@ async def _keep_setting_webhook(app: Application) -> None:
         log.warning("could not set the webhook yet; trying again in %.0fs", WEBHOOK_RETRY_SECONDS)
 
 
+async def _watch_webhook(app: Application) -> None:
+    """Ask Telegram for the webhook now and every WEBHOOK_CHECK_SECONDS (/healthz: whether it
+    still is WEBHOOK_URL, and a Bot API call that succeeds while no update comes)."""
+    while True:
+        try:
+            await check_webhook(app)
+        except Exception as exc:  # the next check is a minute away; the class only
+            log.warning("could not ask Telegram for the webhook (%s)", type(exc).__name__)
+        await asyncio.sleep(WEBHOOK_CHECK_SECONDS)
+
+
 async def run_webhook(
     settings: Settings,
     app: Application | None = None,
@@ -265,6 +284,7 @@ async def _serve_webhook(
     )
     await runner.setup()  # the dispatcher's start-up: reminder engine, alert outbox
     retry: asyncio.Task[None] | None = None
+    watch: asyncio.Task[None] | None = None
     try:
         site = web.TCPSite(runner, settings.web_host, settings.web_port)
         await site.start()
@@ -281,12 +301,14 @@ async def _serve_webhook(
                 "could not set the webhook yet; trying again in %.0fs", WEBHOOK_RETRY_SECONDS
             )
             retry = asyncio.create_task(_keep_setting_webhook(app))
+        watch = asyncio.create_task(_watch_webhook(app))
         freeze_startup_heap()
         await stop.wait()
         log.info("stopping: no new updates; waiting for those in flight")
     finally:
         for signum in signals:
             loop.remove_signal_handler(signum)
-        if retry is not None:
-            retry.cancel()
+        for task in (retry, watch):
+            if task is not None:
+                task.cancel()
         await runner.cleanup()

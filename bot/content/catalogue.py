@@ -332,6 +332,13 @@ class AppointmentGone(Message):
     pass
 
 
+class AppointmentChangedByClinic(Message):
+    """The patient's change or cancel was not made: the clinic changed the visit first
+    (`when`: where it is now) or it was cancelled (`when` None)."""
+
+    when: datetime | None = sample(SAMPLE_LATER, None)
+
+
 # --- settings --------------------------------------------------------------------------------
 class Settings(Message):
     """`place`: the patient's zone as a place and offset ("Central Time (Chicago), UTC-6")."""
@@ -657,6 +664,10 @@ class InviteUnusable(Message):
     already_linked: bool = sample(False, True)
 
 
+class InviteTooManyTries(Message):
+    """Several links that could not be used, lately: this one was not looked at."""
+
+
 class Roster(Message):
     day: datetime = sample(SAMPLE_WHEN)
     lines: RosterLines = sample((), SAMPLE_ROSTER)
@@ -894,6 +905,14 @@ class VisitChangeError(Message):
         "missing_time", "missing_date", "unreadable",
     )  # fmt: skip
     zone: str = sample(_ZONE)
+
+
+class VisitChangedWhileDeciding(Message):
+    """A member's move or cancel was not made: the patient or a colleague changed the visit
+    first (`when`: where it is now) or cancelled it (`when` None)."""
+
+    when: datetime | None = sample(SAMPLE_LATER, None)
+    label: str = sample("J.D. <#4471>")
 
 
 # --- notices to a patient (rendered at delivery, in their language and zone) -----------------

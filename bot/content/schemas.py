@@ -8,7 +8,7 @@ line and the field. (The reminder plan's models are in `scheduler/plan.py`.)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Protocol, TypeVar
 
 from pydantic import (
@@ -22,7 +22,8 @@ from pydantic import (
 )
 
 from bot.domain.faq import MAX_KEYWORD_LENGTH, FaqEntry, Intent
-from bot.domain.safety import MAX_WITHIN, CrisisDetector, Proximity, check_phrase
+from bot.domain.safety import MAX_WITHIN, CrisisDetector, LexiconPart, Proximity, check_phrase
+from bot.domain.safety_model import CrisisModel
 from scheduler.data_file import FieldError
 
 _PHONE_CHARS = set("0123456789+-() .")
@@ -213,6 +214,9 @@ class CrisisCategory(_Strict):
     alert_staff: bool = True
     phrases: tuple[Phrase, ...] = Field(min_length=1)
     pattern: tuple[ProximityPattern, ...] = ()
+    # Phrases that count only when they are (almost) the whole message: "suicide" alone is a
+    # cry for help, "suicide risk" in a question is not.
+    alone: tuple[Phrase, ...] = ()
 
 
 class SafetyExclusions(_Strict):
@@ -220,42 +224,66 @@ class SafetyExclusions(_Strict):
 
 
 class SafetyLexicon(_Strict):
-    """`messages/<lang>/safety.toml`: crisis phrases by category, and exclusions. The rules
-    between phrases (one category per phrase, an exclusion must hold a crisis phrase) are the
-    detector's own: building it is part of the check."""
+    """`messages/<lang>/safety.toml`: crisis phrases by category, the terms they use, and
+    exclusions; the emoji read as words; the language's common words (which tell the screen
+    what language a message is in). The rules between phrases (one category per phrase, an
+    exclusion must hold a crisis phrase, a term must exist) are the detector's own: building
+    it is part of the check."""
 
+    terms: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], tuple[Phrase, ...]] = {}
     category: tuple[CrisisCategory, ...] = Field(min_length=1)
     exclusions: SafetyExclusions = SafetyExclusions()
+    emoji: dict[Annotated[str, Field(min_length=1, max_length=8)], Phrase] = {}
+    language_words: tuple[Annotated[str, Field(min_length=1, max_length=30)], ...] = ()
 
     @field_validator("category")
     @classmethod
     def _unique(cls, categories: tuple[CrisisCategory, ...]) -> tuple[CrisisCategory, ...]:
         return _unique_keys(categories, "category")
 
+    @field_validator("terms")
+    @classmethod
+    def _terms_not_empty(cls, terms: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for name, phrases in terms.items():
+            if not phrases:
+                raise FieldError((name,), "needs at least 1 phrase")
+        return terms
+
     @model_validator(mode="after")
     def _detector_accepts(self) -> SafetyLexicon:
-        crisis_detector([self])
+        # Exclusions need the compiled lexicon, so they are checked when the detector is
+        # built (Content.crisis_detector), naming the language.
+        CrisisDetector.validate([self.part("")])
         return self
 
+    def part(self, language: str) -> LexiconPart:
+        """The lexicon as the detector takes it."""
+        return LexiconPart(
+            language=language,
+            categories={c.key: c.phrases for c in self.category},
+            exclusions=self.exclusions.phrases,
+            patterns={
+                c.key: [Proximity(p.first, p.then, p.within) for p in c.pattern]
+                for c in self.category
+            },
+            quiet=[c.key for c in self.category if not c.alert_staff],
+            alone={c.key: c.alone for c in self.category if c.alone},
+            terms=self.terms,
+            emoji=self.emoji,
+            words=self.language_words,
+        )
 
-def crisis_detector(lexicons: Iterable[SafetyLexicon]) -> CrisisDetector:
-    """One detector over several lexicons (a patient may write in any language)."""
-    categories: dict[str, list[str]] = {}
-    patterns: dict[str, list[Proximity]] = {}
-    alerting: set[str] = set()
-    exclusions: list[str] = []
-    for lexicon in lexicons:
-        for category in lexicon.category:
-            categories.setdefault(category.key, []).extend(category.phrases)
-            patterns.setdefault(category.key, []).extend(
-                Proximity(p.first, p.then, p.within) for p in category.pattern
-            )
-            if category.alert_staff:
-                alerting.add(category.key)
-        exclusions.extend(lexicon.exclusions.phrases)
-    # A key that alerts staff in any language alerts staff everywhere: the safe side.
-    quiet = set(categories) - alerting
-    return CrisisDetector(categories, exclusions, patterns=patterns, quiet=quiet)
+
+def crisis_detector(
+    lexicons: Mapping[str, SafetyLexicon] | Iterable[SafetyLexicon],
+    model: CrisisModel | None = None,
+) -> CrisisDetector:
+    """One detector over several lexicons, by language (a patient may write in any)."""
+    if isinstance(lexicons, Mapping):
+        parts = [lexicon.part(lang) for lang, lexicon in lexicons.items()]
+    else:
+        parts = [lexicon.part("") for lexicon in lexicons]
+    return CrisisDetector.from_parts(parts, model)
 
 
 class TextTitle(_Strict):

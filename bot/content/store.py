@@ -16,6 +16,7 @@ TEMPLATE_RECHECK_SECONDS) and loads the stored versions only when it changed.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -49,9 +50,13 @@ from bot.content.schemas import (
 )
 from bot.domain.faq import FaqEntry, FaqMatcher
 from bot.domain.safety import CrisisDetector
+from bot.domain.safety_model import CrisisModel
 from scheduler.data_file import DataFileError, SourceLines, parse_toml, read_text, validate_file
 from scheduler.plan import Plan
 from scheduler.plan_loading import load_plan, parse_plan
+
+SAFETY_MODEL = "safety_model.json"
+"""The crisis screen's learned layer, trained by scripts/train_safety_model.py."""
 
 if TYPE_CHECKING:
     from bot.content.catalogue import Message
@@ -190,6 +195,18 @@ def load_file(model: type[M], path: Path) -> M:
     except DataFileError as exc:
         raise _content_error(exc) from exc
     return load_text(model, text, str(path))
+
+
+@functools.lru_cache(maxsize=4)
+def _compiled_detector(sources: tuple[tuple[str, str, str], ...]) -> CrisisDetector:
+    """The detector of these lexicons ((language, path, text) each), built once per process
+    for the same texts: compiling it takes a second or more (docs/architecture.md), and the
+    start-up check and the application (and every test's application) read the same files."""
+    lexicons = {lang: load_text(SafetyLexicon, text, path) for lang, path, text in sources}
+    try:
+        return crisis_detector(lexicons)
+    except ValueError as exc:
+        raise ContentError(f"safety.toml: {exc}") from exc
 
 
 def load_text(model: type[M], text: str, source: str) -> M:
@@ -531,15 +548,31 @@ class Content:
 
     @cached_property
     def crisis_detector(self) -> CrisisDetector:
-        """One detector over every language's lexicon: a patient may write in any language."""
-        lexicons = [
-            load_file(SafetyLexicon, path)
-            for path in (self.root / lang / "safety.toml" for lang in self.languages)
-            if path.exists()
-        ]
-        if not lexicons:
+        """One detector over every language's lexicon (a patient may write in any language),
+        with the learned layer of `safety_model.json` when there is one."""
+        model_path = self.root / SAFETY_MODEL
+        if not model_path.exists():
+            return self.crisis_detector_without_model
+        try:
+            model = CrisisModel.from_data(json.loads(read_text(model_path)))
+        except (ValueError, DataFileError) as exc:
+            raise ContentError(f"{model_path}: {exc}") from exc
+        return self.crisis_detector_without_model.with_model(model)
+
+    @cached_property
+    def crisis_detector_without_model(self) -> CrisisDetector:
+        """The lexicons alone (what the learned layer is trained beside)."""
+        sources: list[tuple[str, str, str]] = []
+        for lang in self.languages:
+            path = self.root / lang / "safety.toml"
+            if path.exists():
+                try:
+                    sources.append((lang, str(path), read_text(path)))
+                except DataFileError as exc:
+                    raise _content_error(exc) from exc
+        if not sources:
             raise ContentError(f"{self.root}: no safety.toml with crisis phrases was found")
-        return crisis_detector(lexicons)
+        return _compiled_detector(tuple(sources))
 
     # --- rendering ----------------------------------------------------------------------
     def template_name(self, name: str, lang: str) -> str:

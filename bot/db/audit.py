@@ -8,7 +8,7 @@ staff-authored content. Never a patient's words or anyone's name.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,6 +22,11 @@ from bot.db.statements import rows_matched
 __all__ = ["AuditRecord", "AuditRepository"]
 
 Values = Mapping[str, Any]
+
+FORGOTTEN = "forgotten"
+"""What a line's target names once the patient it was about used /forget."""
+
+_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +117,24 @@ class AuditRepository:
             for e in result.scalars()
         ]
 
+    async def refusals_since(
+        self, telegram_id: int, actions: Sequence[str], since: datetime, limit: int
+    ) -> list[str]:
+        """The reasons of this person's refused lines of `actions` written after `since`,
+        newest first, at most `limit` (the `ix_audit_log_actor` index)."""
+        result = await self.session.execute(
+            select(AuditEntry.after)
+            .where(
+                AuditEntry.actor_telegram_id == telegram_id,
+                AuditEntry.action.in_(list(actions)),
+                AuditEntry.outcome == "refused",
+                AuditEntry.at > since,
+            )
+            .order_by(AuditEntry.id.desc())
+            .limit(limit)
+        )
+        return [str((_load(after) or {}).get("reason", "")) for after in result.scalars()]
+
     async def forget_actor(self, telegram_id: int) -> int:
         """Blank the actor of every line by this person (a patient's /forget: refused attempts
         by non-staff carry their Telegram id). The lines themselves stay."""
@@ -123,3 +146,22 @@ class AuditRepository:
             .execution_options(synchronize_session=False),
         )
         return matched
+
+    async def forget_targets(self, targets: Sequence[str]) -> int:
+        """A patient's /forget: the lines about their visits, invites or themselves keep who
+        acted, when, which action and its outcome, but not which one (``appointment:12``
+        becomes ``appointment:forgotten``) nor their detail (times, ids). How many lines."""
+        changed = 0
+        for start in range(0, len(targets), _CHUNK):
+            chunk = list(targets[start : start + _CHUNK])
+            for kind in sorted({t.split(":", 1)[0] for t in chunk}):
+                changed += await rows_matched(
+                    self.session,
+                    update(AuditEntry)
+                    .where(
+                        AuditEntry.target.in_([t for t in chunk if t.startswith(kind + ":")])
+                    )
+                    .values(target=f"{kind}:{FORGOTTEN}", before=None, after=None)
+                    .execution_options(synchronize_session=False),
+                )
+        return changed

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,6 +35,17 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
     """Take the database back to `revision` (an operator's undo; the tests run every
     migration down and up again)."""
     await _run(engine, command.downgrade, revision)
+
+
+async def schema_revision(engine: AsyncEngine) -> tuple[str | None, str | None]:
+    """The database's revision (None: never migrated) and the newest this version has."""
+
+    def current(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async with engine.connect() as connection:
+        found = await connection.run_sync(current)
+    return found, ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 async def _run(engine: AsyncEngine, step: Callable[[Config, str], None], revision: str) -> None:

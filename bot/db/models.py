@@ -90,6 +90,12 @@ class Appointment(Base):
     checkin: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # Counts the changes of time, zone or status (the patient's and the clinic's): a change
+    # is a conditional UPDATE on the version its author saw, so of two changes of one visit
+    # made at once exactly one is made, and the other is told what the visit is now.
+    version: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=1, server_default=text("1")
+    )
 
     patient: Mapped[Patient] = relationship(back_populates="appointments")
 
@@ -344,3 +350,19 @@ class ContentVersion(Base):
     # The version the author saw when editing (None: the shipped file), for conflict detection.
     base_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     note: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class WebhookUpdate(Base):
+    """An update Telegram delivered to the webhook, by `update_id`, so a delivery Telegram
+    repeats (a replica died before answering, or answered too late) is recognised by every
+    replica and acknowledged without being handled twice. Used when there is no Redis
+    (REDIS_URL keeps the same in Redis instead). `lease_until`: while it is being handled;
+    `done_at`: once it was; rows are dropped a day later (Telegram keeps updates 24 hours)."""
+
+    __tablename__ = "webhook_updates"
+    __table_args__ = (Index("ix_webhook_updates_claimed_at", "claimed_at"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
@@ -20,6 +21,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    or_,
     select,
     true,
     update,
@@ -40,6 +42,8 @@ from bot.db.models import (
 )
 from bot.db.staff import StaffRepository
 from bot.db.statements import rows_matched
+from bot.db.visit_changes import change_scheduled_visit
+from bot.domain.audit import target
 from bot.domain.visits import AppointmentStatus, Attendance
 from scheduler.records import ClaimedReminder, ClaimedRow, Recipient, Visit
 from scheduler.statuses import ReminderStatus
@@ -60,6 +64,17 @@ _PATIENT_AND_STATE = (
         (StaffMember.telegram_id == bindparam("telegram_id")) & StaffMember.removed_at.is_(None),
     )
 )
+
+@dataclass(frozen=True, slots=True)
+class ForgottenPatient:
+    """What /forget deleted that lives outside this transaction too: the ids of the patient's
+    visits (conversations in Redis may name them)."""
+
+    appointment_ids: tuple[int, ...]
+
+
+CONVERSATION_VISIT_KEYS = ("appointment",)
+"""The keys of conversation data that hold a visit's id (bot/telegram/handlers/visits.py)."""
 
 # Ids bound per IN (...) list: well within SQLite's and asyncpg's limits on parameters.
 _ID_CHUNK = 500
@@ -118,9 +133,15 @@ class Repository:
         )
         return matched > 0
 
-    async def delete_patient_everything(self, telegram_id: int) -> bool:
-        """Remove the patient, their appointments and any conversation state. Explicit deletes
-        (not only ON DELETE CASCADE) so the result does not depend on the database's FK mode."""
+    async def delete_patient_everything(self, telegram_id: int) -> ForgottenPatient | None:
+        """Remove the patient and everything that leads back to them, in this transaction:
+        their conversations (every key of theirs, and the team's conversations about their
+        visits), staff alerts and notices about them, their appointments with reminders and
+        checklist ticks, the invites they opened (a label, the visit's times); audit lines
+        keep what staff did but lose what names the patient (their Telegram id as an actor,
+        and the ids and times of their visits and invites). None when no patient row existed
+        (the rest is deleted all the same). Explicit deletes (not only ON DELETE CASCADE) so
+        the result does not depend on the database's FK mode."""
         patient = await self.patient_by_telegram_id(telegram_id)
         await self.session.execute(
             delete(ConversationState).where(ConversationState.user_id == telegram_id)
@@ -132,13 +153,18 @@ class Repository:
         # Audit lines stay (they record what staff did), without this person's Telegram id.
         await self.audit.forget_actor(telegram_id)
         if patient is None:
-            return False
-        await self.session.execute(
-            update(Invite)
-            .where(Invite.used_by_patient_id == patient.id)
-            .values(used_by_patient_id=None, appointment_id=None)
-        )
+            return None
         owned = select(Appointment.id).where(Appointment.patient_id == patient.id)
+        visits = tuple((await self.session.execute(owned)).scalars())
+        theirs = (Invite.used_by_patient_id == patient.id) | Invite.appointment_id.in_(owned)
+        invites = tuple((await self.session.execute(select(Invite.id).where(theirs))).scalars())
+        await self.audit.forget_targets(
+            [target("appointment", i) for i in visits]
+            + [target("invite", i) for i in invites]
+            + [target("patient", patient.id)]
+        )
+        await self.session.execute(delete(Invite).where(theirs))
+        await self._forget_conversations_about(visits)
         await self.session.execute(delete(Reminder).where(Reminder.appointment_id.in_(owned)))
         await self.session.execute(
             delete(ChecklistTick).where(ChecklistTick.appointment_id.in_(owned))
@@ -146,7 +172,27 @@ class Repository:
         await self.session.execute(delete(Appointment).where(Appointment.patient_id == patient.id))
         await self.session.execute(delete(Patient).where(Patient.id == patient.id))
         self.session.expunge(patient)
-        return True
+        return ForgottenPatient(visits)
+
+    async def _forget_conversations_about(self, appointment_ids: Sequence[int]) -> None:
+        """Delete the conversations (staff moving or cancelling a visit) whose data names one
+        of these visits: they hold its id and times. The data is JSON written with sorted
+        keys and no spaces (SqlStorage), so the id is followed by ``,`` or ``}``."""
+        for start in range(0, len(appointment_ids), _ID_CHUNK // 2):
+            chunk = appointment_ids[start : start + _ID_CHUNK // 2]
+            await self.session.execute(
+                delete(ConversationState).where(
+                    or_(
+                        *(
+                            ConversationState.data.like(f'%"{key}":{i}{end}%')
+                            for i in chunk
+                            for key in CONVERSATION_VISIT_KEYS
+                            for end in (",", "}")
+                        )
+                    )
+                )
+            )
+        self._states.clear()
 
     def checkpoint_after_commit(self) -> None:
         """Once this transaction committed, push SQLite's write-ahead log into the database
@@ -230,6 +276,15 @@ class Repository:
             query = query.where(Appointment.id != exclude_id)
         result = await self.session.execute(query.limit(1))
         return result.scalar_one_or_none()
+
+    async def change_visit(self, appointment: Appointment, now: datetime, **values: object) -> bool:
+        """Change the scheduled visit (its time, zone or status) if nobody changed it since
+        this transaction read it; False when someone did (see `change_scheduled_visit`)."""
+        return await change_scheduled_visit(self.session, appointment, now, **values)
+
+    async def reload(self, appointment: Appointment) -> None:
+        """Read the visit again (another transaction changed it and has committed)."""
+        await self.session.refresh(appointment)
 
     async def set_attendance(self, appointment_id: int, value: str, now: datetime) -> bool:
         """Record the patient's answer; False when it was already that (a second tap, or one

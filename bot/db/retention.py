@@ -32,9 +32,11 @@ class Sweep(enum.StrEnum):
     """What the job clears, in this order."""
 
     APPOINTMENTS = "appointments"
-    """Visits that started before the cutoff, with their reminders and checklist ticks."""
+    """Visits that start (now: after any move) before the cutoff, with their reminders,
+    checklist ticks and the invite each came through."""
     INVITES = "invites"
-    """Patients' invite links for visits before the cutoff (their labels name a patient)."""
+    """Patients' invite links no visit holds (never opened, or their visit is gone) made for
+    a time before the cutoff (their labels name a patient)."""
     STAFF_INVITES = "staff_invites"
     """Team invite links that expired before the cutoff."""
     ALERTS = "alerts"
@@ -64,10 +66,8 @@ class RetentionRepository:
     async def _clear(self, sweep: Sweep, ids: Sequence[int]) -> None:
         run = self.session.execute
         if sweep is Sweep.APPOINTMENTS:
-            # An invite keeps no link to a visit that is gone (the invite goes with INVITES).
-            await run(
-                update(Invite).where(Invite.appointment_id.in_(ids)).values(appointment_id=None)
-            )
+            # The invite a visit came through goes with it (its label names the patient).
+            await run(delete(Invite).where(Invite.appointment_id.in_(ids)))
             await run(delete(Reminder).where(Reminder.appointment_id.in_(ids)))
             await run(delete(ChecklistTick).where(ChecklistTick.appointment_id.in_(ids)))
             await run(delete(Appointment).where(Appointment.id.in_(ids)))
@@ -87,7 +87,13 @@ def _candidates(sweep: Sweep, cutoff: datetime) -> Select[int]:
     if sweep is Sweep.APPOINTMENTS:
         return select(Appointment.id).where(Appointment.starts_at < cutoff).order_by(Appointment.id)
     if sweep is Sweep.INVITES:
-        return select(Invite.id).where(Invite.starts_at < cutoff).order_by(Invite.id)
+        # By the time it was made for, only when no visit holds it: a visit staff moved keeps
+        # its invite (and the roster its label) until the visit itself is that old.
+        return (
+            select(Invite.id)
+            .where(Invite.appointment_id.is_(None), Invite.starts_at < cutoff)
+            .order_by(Invite.id)
+        )
     if sweep is Sweep.STAFF_INVITES:
         return (
             select(StaffInvite.id).where(StaffInvite.expires_at < cutoff).order_by(StaffInvite.id)

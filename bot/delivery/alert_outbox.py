@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    AiogramError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
@@ -452,7 +453,9 @@ async def check_staff_ids(bot: Bot, staff_ids: Collection[int]) -> list[int]:
 
     Returns the bad ids. A network problem (or any other Telegram error that says nothing
     about one entry) is logged once and ends the check: it is not fatal, and alerts to a bad
-    entry are retried anyway."""
+    entry are retried anyway. An answer about one entry that the bot cannot read (a Bot API
+    server of another version, a proxy's page) names the entry as unverified and the check
+    goes on."""
     if not staff_ids:
         log.warning("STAFF_IDS is empty: crisis and reschedule alerts will reach nobody")
         return []
@@ -472,4 +475,12 @@ async def check_staff_ids(bot: Bot, staff_ids: Collection[int]) -> list[int]:
         except (TelegramNetworkError, TelegramAPIError, TimeoutError) as exc:
             log.warning("could not check STAFF_IDS now: %s", type(exc).__name__)
             break
+        except (AiogramError, ValueError) as exc:
+            # An answer about this entry the bot could not read (a Bot API server of another
+            # version, a proxy's page) or another error: this entry is unverified, not bad.
+            log.warning(
+                "STAFF_IDS entry %s could not be verified (%s); going on",
+                staff_id,
+                type(exc).__name__,
+            )
     return bad

@@ -18,7 +18,7 @@ from bot.domain.when_parser import (
     read_when,
 )
 from bot.domain.when_words import PartOfDay
-from bot.services.errors import BookingRefused, NoSuchAppointment
+from bot.services.errors import BookingRefused, NoSuchAppointment, VisitChangedByClinic
 from bot.services.reminders import ReminderPlanner
 from scheduler.clock import Clock
 from scheduler.timemath import (
@@ -186,8 +186,17 @@ class AppointmentService:
         return self.check(Proposal(starts_at.astimezone(UTC), zone))
 
     async def confirm(
-        self, patient: Patient, proposal: Proposal, replace_id: int | None = None
+        self,
+        patient: Patient,
+        proposal: Proposal,
+        replace_id: int | None = None,
+        version: int | None = None,
     ) -> Appointment:
+        """Book the proposal, or move the visit `replace_id` to it. `version` is the visit's
+        version when the patient chose to change it: if the clinic changed it since (or does
+        so while this runs), nothing is changed and VisitChangedByClinic says what it is now
+        (a change that finds the visit already at the proposal, as a racing second tap does,
+        is answered as done)."""
         self.check(proposal)
         now = self.clock.now()
         clash = await self.repo.appointment_at(
@@ -196,11 +205,22 @@ class AppointmentService:
         if clash is not None:
             raise BookingRefused(BookingProblem.DUPLICATE)
         if replace_id is not None:
-            appointment = await self.owned_upcoming(patient, replace_id)
-            appointment.starts_at = proposal.starts_at
-            appointment.timezone = proposal.zone
-            appointment.attendance = None
-            appointment.updated_at = now
+            appointment = await self._as_seen(patient, replace_id, version)
+            if version is not None and appointment.version != version:
+                self._settled(appointment, proposal)
+                return appointment
+            if not await self.repo.change_visit(
+                appointment,
+                now,
+                starts_at=proposal.starts_at,
+                timezone=proposal.zone,
+                attendance=None,
+            ):
+                # Another change committed first: the clinic's, or a racing tap of this very
+                # offer (which made the same change).
+                await self.repo.reload(appointment)
+                self._settled(appointment, proposal)
+                return appointment
         else:
             if await self.repo.count_upcoming(patient.id, now) >= MAX_UPCOMING:
                 raise BookingRefused(BookingProblem.TOO_MANY, limit=MAX_UPCOMING)
@@ -209,6 +229,29 @@ class AppointmentService:
             )
         await self.planner.plan_for(appointment)
         return appointment
+
+    async def _as_seen(
+        self, patient: Patient, appointment_id: int, version: int | None
+    ) -> Appointment:
+        """The visit being changed: changed since the patient saw it (`version`), whatever it
+        is now (the caller says what became of it); otherwise one they can still change."""
+        appointment = await self.repo.appointment_for_patient(appointment_id, patient.id)
+        if appointment is not None and version is not None and appointment.version != version:
+            return appointment
+        return await self.owned_upcoming(patient, appointment_id)
+
+    @staticmethod
+    def _settled(appointment: Appointment, proposal: Proposal | None) -> None:
+        """The visit changed under the patient's change: fine when it is already what they
+        asked (`proposal`; None: cancelled), VisitChangedByClinic otherwise."""
+        cancelled = appointment.status == CANCELLED
+        if proposal is None and cancelled:
+            return
+        if proposal is not None and not cancelled and appointment.starts_at == proposal.starts_at:
+            return
+        if cancelled:
+            raise VisitChangedByClinic(None, None)
+        raise VisitChangedByClinic(appointment.starts_at, appointment.timezone)
 
     async def upcoming(self, patient: Patient) -> Sequence[Appointment]:
         return await self.repo.upcoming_appointments(patient.id, self.clock.now())
@@ -225,14 +268,22 @@ class AppointmentService:
             raise NoSuchAppointment()
         return appointment
 
-    async def cancel(self, patient: Patient, appointment_id: int) -> Appointment:
+    async def cancel(
+        self, patient: Patient, appointment_id: int, version: int | None = None
+    ) -> Appointment:
         """Cancel an upcoming appointment; one already cancelled is returned as it is (a
-        second tap on "Yes, cancel it" is answered as done)."""
+        second tap on "Yes, cancel it" is answered as done). `version`: the visit's version
+        when the patient was asked to confirm; if the clinic moved it since (or does so while
+        this runs), it is not cancelled and VisitChangedByClinic says where it is now."""
         existing = await self.repo.appointment_for_patient(appointment_id, patient.id)
         if existing is not None and existing.status == CANCELLED:
             return existing
         appointment = await self.owned_upcoming(patient, appointment_id)
-        appointment.status = CANCELLED
-        appointment.updated_at = self.clock.now()
+        if version is not None and appointment.version != version:
+            self._settled(appointment, None)
+        if not await self.repo.change_visit(appointment, self.clock.now(), status=CANCELLED):
+            await self.repo.reload(appointment)
+            self._settled(appointment, None)
+            return appointment
         await self.planner.cancel(appointment)
         return appointment

@@ -107,3 +107,26 @@ class VisitChangeRefused(Refusal):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+class VisitChanged(Refusal):
+    """The visit changed since the person acting saw it (a patient's change and the clinic's
+    of one visit, at once or one after the other): their change was not made. `starts_at` is
+    the visit's start now (aware UTC) and `zone` the zone it is shown in; None for both when
+    it was cancelled. `label` names it for staff (the invite's label)."""
+
+    def __init__(
+        self, starts_at: datetime | None, zone: str | None, *, label: str = ""
+    ) -> None:
+        super().__init__("changed")
+        self.starts_at = starts_at
+        self.zone = zone
+        self.label = label
+
+
+class VisitChangedByClinic(VisitChanged):
+    """Told to the patient: the clinic changed (or someone cancelled) the visit first."""
+
+
+class VisitChangedMeanwhile(VisitChanged):
+    """Told to staff: the patient or a colleague changed the visit first."""

@@ -31,6 +31,7 @@ from bot.domain.staff import Permission
 from bot.domain.visits import BookingProblem
 from bot.services.appointments import Ambiguity, AppointmentService, Proposal
 from bot.services.errors import BookingRefused, InviteRefused
+from bot.services.redemptions import LinkKind, TooManyTries
 from bot.services.staff import StaffService
 from scheduler.clock import Clock
 from scheduler.timemath import UnknownZone, load_zone, to_local
@@ -43,6 +44,7 @@ __all__ = [
     "InviteService",
     "Linked",
     "RedeemResult",
+    "TooManyTries",
     "Unknown",
 ]
 
@@ -99,7 +101,9 @@ class Declined:
     code: str
 
 
-RedeemResult = Linked | Expired | AlreadyUsed | Unknown | Declined
+PATIENT = LinkKind.PATIENT
+
+RedeemResult = Linked | Expired | AlreadyUsed | Unknown | Declined | TooManyTries
 
 
 class InviteService:
@@ -215,27 +219,43 @@ class InviteService:
     async def redeem(
         self, code: str, patient: Patient, *, surface: Surface = Surface.TELEGRAM
     ) -> RedeemResult:
-        """Link the patient to the invite's visit, in the caller's transaction."""
+        """Link the patient to the invite's visit, in the caller's transaction. A code that
+        cannot be used is audited and counted; after a few in an hour, TooManyTries without a
+        look at the code (bot/services/redemptions.py)."""
+        guard, actor, kind = self.staff.redemptions, Actor(patient.telegram_id, surface), PATIENT
+        if not await guard.allowed(actor, kind):
+            return TooManyTries()
         if not is_code_shaped(code):
+            await guard.failed(actor, kind, "unknown")
             return Unknown()
         digest = code_hash(code)
         invite = await self.repo.by_hash(digest)
         if invite is None or not hashes_match(invite.code_hash, digest):
+            await guard.failed(actor, kind, "unknown")
             return Unknown()
         if invite.used_at is not None:
-            return AlreadyUsed(by_this_patient=invite.used_by_patient_id == patient.id)
+            mine = invite.used_by_patient_id == patient.id
+            if mine:
+                guard.succeeded(kind, "own")
+            else:
+                await guard.failed(actor, kind, "used", invite.id)
+            return AlreadyUsed(by_this_patient=mine)
         now = self.clock.now()
         if invite.expires_at <= now:
+            await guard.failed(actor, kind, "expired", invite.id)
             return Expired()
         try:
             # A refusal of the booking rules undoes the claim with the savepoint.
             async with self.repo.session.begin_nested():
                 if not await self.repo.claim(invite.id, patient.id, now):
+                    await guard.failed(actor, kind, "used", invite.id)
                     return AlreadyUsed(by_this_patient=False)
                 appointment = await self._book(patient, invite)
                 await self.repo.link(invite.id, appointment.id)
         except BookingRefused as exc:
+            guard.succeeded(kind, "declined")
             return Declined(str(exc.code))
+        guard.succeeded(kind, "linked")
         await self.staff.audit.done(
             surface,
             Action.INVITE_REDEEM,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.db.models import Patient
-from bot.db.repository import Repository
+from bot.db.repository import ForgottenPatient, Repository
 from bot.domain.zone_names import ZoneReading, offset_label, read_zone, zone_label
 from scheduler.clock import Clock
 from scheduler.timemath import load_zone
@@ -69,8 +69,9 @@ class PatientService:
     async def mark_reachable(self, telegram_id: int, reachable: bool) -> bool:
         return await self.repo.set_reachable_by_telegram_id(telegram_id, reachable)
 
-    async def forget(self, telegram_id: int) -> bool:
-        """Delete every row about the patient; once committed, the write-ahead log too."""
-        deleted = await self.repo.delete_patient_everything(telegram_id)
+    async def forget(self, telegram_id: int) -> ForgottenPatient | None:
+        """Delete every row that leads back to the patient; once committed, the write-ahead
+        log too. What was deleted (None: there was no patient row)."""
+        forgotten = await self.repo.delete_patient_everything(telegram_id)
         self.repo.checkpoint_after_commit()
-        return deleted
+        return forgotten

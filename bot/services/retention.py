@@ -1,7 +1,8 @@
 """Retention: what is older than ``RETENTION_DAYS`` goes, every night.
 
-Deleted: appointments whose visit started more than ``RETENTION_DAYS`` ago (with their
-reminders and checklist ticks), patients' invite links for such visits, team invite links
+Deleted: appointments whose visit (as it is now, after any move) started more than
+``RETENTION_DAYS`` ago, with their reminders, checklist ticks and the invite link they came
+through; invite links no visit holds made for a time that long ago, team invite links
 expired that long ago, and outbox rows (staff alerts, notices to patients) sent or failed
 that long ago. The audit log keeps its lines (who did what, when, to which id, with what
 outcome: the clinic's record of its team's actions) but their ``before`` / ``after`` detail

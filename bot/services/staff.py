@@ -21,6 +21,7 @@ from bot.domain.invite_codes import code_hash, deep_link, hashes_match, is_code_
 from bot.domain.staff import Permission, Role, allows
 from bot.services.audit import AuditTrail
 from bot.services.errors import NoSuchMember, NotAllowed
+from bot.services.redemptions import LinkKind, Observe, RedemptionGuard, TooManyTries
 from scheduler.clock import Clock
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "StaffMemberView",
     "StaffService",
     "TeamInvite",
+    "TooManyTries",
     "UnusableTeamLink",
 ]
 
@@ -63,7 +65,7 @@ class UnusableTeamLink:
     """Unknown, used or expired: the person is told only that it cannot be used."""
 
 
-JoinResult = Joined | AlreadyOnTeam | UnusableTeamLink
+JoinResult = Joined | AlreadyOnTeam | UnusableTeamLink | TooManyTries
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +85,15 @@ class StaffService:
         *,
         env_admins: Collection[int],
         invite_ttl: timedelta = timedelta(days=7),
+        observe_redemptions: Observe | None = None,
     ) -> None:
         self.repo = repo
         self.audit = audit
         self.clock = clock
         self.env_admins = frozenset(env_admins)
         self.invite_ttl = invite_ttl
+        # Team links here, patients' invites in InviteService: one count of failures.
+        self.redemptions = RedemptionGuard(audit, clock, observe=observe_redemptions)
 
     async def role_of(self, telegram_id: int) -> Role | None:
         """Admin for STAFF_IDS; else the role of an active member; None for everyone else."""
@@ -115,6 +120,11 @@ class StaffService:
             raise NotAllowed(reason)
         assert role is not None
         return role
+
+    async def team_ids(self) -> frozenset[int]:
+        """The Telegram ids of everyone on the team (STAFF_IDS and active members), for the
+        bot's own housekeeping; no permission asked."""
+        return self.env_admins | {m.telegram_id for m in await self.repo.active()}
 
     async def members(self, actor: Actor) -> list[StaffMemberView]:
         """The team: the admins of STAFF_IDS, then active members in the order added."""
@@ -181,20 +191,31 @@ class StaffService:
         return TeamInvite(link, role, invite.expires_at)
 
     async def join(self, payload: str, telegram_id: int) -> JoinResult:
-        """Whoever opened a team link (``team-<code>``) joins with its role, once."""
+        """Whoever opened a team link (``team-<code>``) joins with its role, once. Links that
+        cannot be used are audited and counted; after a few in an hour, TooManyTries
+        (bot/services/redemptions.py)."""
         code = payload.removeprefix(TEAM_LINK_PREFIX)
         current = await self.role_of(telegram_id)
+        actor, team = Actor(telegram_id), LinkKind.TEAM
+        if current is None and not await self.redemptions.allowed(actor, team):
+            return TooManyTries()
         if not payload.startswith(TEAM_LINK_PREFIX) or not is_code_shaped(code):
+            await self._unusable(actor, "unknown")
             return UnusableTeamLink()
         digest = code_hash(code)
         invite = await self.repo.invite_by_hash(digest)
         if invite is None or not hashes_match(invite.code_hash, digest):
+            await self._unusable(actor, "unknown")
             return UnusableTeamLink()
         if current is not None:
+            self.redemptions.succeeded(team, "member")
             return AlreadyOnTeam(current)
         now = self.clock.now()
         if not await self.repo.claim_invite(invite.id, telegram_id, now):
-            return UnusableTeamLink()  # used, expired, or taken by a tap racing this one
+            # Used, expired, or taken by a tap racing this one.
+            await self._unusable(actor, "used_or_expired", invite.id)
+            return UnusableTeamLink()
+        self.redemptions.succeeded(team, "joined")
         role = Role(invite.role)
         await self.repo.put(telegram_id, role, invite.created_by, now)
         await self.audit.done(
@@ -218,6 +239,9 @@ class StaffService:
         Telegram number."""
         stored = await self.repo.names(telegram_ids)
         return {t: stored.get(t) or str(t) for t in telegram_ids}
+    async def _unusable(self, actor: Actor, reason: str, invite_id: int | None = None) -> None:
+        if await self.role_of(actor.telegram_id) is None:  # members are not guessing
+            await self.redemptions.failed(actor, LinkKind.TEAM, reason, invite_id)
 
     async def audit_log(
         self, actor: Actor, *, limit: int = 50, before_id: int | None = None

@@ -24,7 +24,7 @@ from bot.domain.audit import Action, Actor, iso_utc, target
 from bot.domain.staff import Permission
 from bot.domain.visits import AppointmentStatus
 from bot.services.appointments import Ambiguity, AppointmentService, Proposal
-from bot.services.errors import BookingRefused, VisitChangeRefused
+from bot.services.errors import BookingRefused, VisitChangedMeanwhile, VisitChangeRefused
 from bot.services.patient_notices import PatientNotices
 from bot.services.staff import StaffService
 from scheduler.clock import Clock
@@ -40,6 +40,9 @@ class VisitView:
     appointment_id: int
     local: datetime
     label: str
+    version: int = 0
+    """The visit's version as shown: a move or cancel confirmed on it is made only if the visit
+    is still that version (else VisitChangedMeanwhile says what it is now)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +125,18 @@ class VisitChangeService:
         except BookingRefused as exc:
             raise VisitChangeRefused(str(exc.code)) from exc
 
-    async def move(self, actor: Actor, appointment_id: int, starts_at: datetime) -> VisitChange:
-        """Move the visit to `starts_at` (an aware instant), tell the patient, re-plan."""
+    async def move(
+        self,
+        actor: Actor,
+        appointment_id: int,
+        starts_at: datetime,
+        version: int | None = None,
+    ) -> VisitChange:
+        """Move the visit to `starts_at` (an aware instant), tell the patient, re-plan.
+        `version`: the visit as the member saw it when they confirmed; changed since (by the
+        patient or a colleague, before or while this runs), it is not moved, and
+        VisitChangedMeanwhile says what it is now, unless it is already at `starts_at` (a
+        second tap: `changed` False)."""
         found = await self._changeable(actor, appointment_id, Action.VISIT_MOVE)
         appointment, patient = found.appointment, found.patient
         before = self._view(found)
@@ -131,18 +144,21 @@ class VisitChangeService:
         assert isinstance(proposal, Proposal)  # an instant is never ambiguous
         if appointment.starts_at == proposal.starts_at:
             return VisitChange(before, before, changed=False)
+        if version is not None and appointment.version != version:
+            raise self._meanwhile(found)
         repo = self.appointments.repo
         await self._check_free(found, proposal)
         old = appointment.starts_at
         now = self.clock.now()
         if not await self.visits.move(appointment, proposal.starts_at, proposal.zone, now):
-            # Another tap moved or cancelled it first, and has committed.
+            # Another change came first, and has committed: a racing tap of this offer (then
+            # the visit is where this one wanted it), the patient's or a colleague's.
             await self.visits.reload(appointment)
             if appointment.status == AppointmentStatus.SCHEDULED and (
                 appointment.starts_at == proposal.starts_at
             ):
                 return VisitChange(before, self._view(found), changed=False)
-            raise VisitChangeRefused("gone")
+            raise self._meanwhile(found)
         await self.appointments.planner.plan_for(appointment, keep_sent=True)
         await self.notices.visit_moved(repo, patient, appointment, old)
         await self.staff.audit.done(
@@ -158,8 +174,11 @@ class VisitChangeService:
         )
         return VisitChange(before, self._view(found), changed=True)
 
-    async def cancel(self, actor: Actor, appointment_id: int) -> VisitChange:
-        """Cancel the visit, tell the patient, stop its reminders."""
+    async def cancel(
+        self, actor: Actor, appointment_id: int, version: int | None = None
+    ) -> VisitChange:
+        """Cancel the visit, tell the patient, stop its reminders. `version` as for
+        :meth:`move`: a visit changed since the member saw it is not cancelled."""
         where = target("appointment", appointment_id)
         await self.require(actor, appointment_id, Action.VISIT_CANCEL)
         found = await self.visits.visit(appointment_id)
@@ -173,11 +192,13 @@ class VisitChangeService:
         found = await self._changeable(actor, appointment_id, Action.VISIT_CANCEL)
         appointment, patient = found.appointment, found.patient
         before = self._view(found)
+        if version is not None and appointment.version != version:
+            raise self._meanwhile(found)
         if not await self.visits.cancel(appointment, self.clock.now()):
             await self.visits.reload(appointment)
             if appointment.status == AppointmentStatus.CANCELLED:
                 return VisitChange(before, before, changed=False)
-            raise VisitChangeRefused("gone")
+            raise self._meanwhile(found)
         await self.appointments.planner.cancel(appointment)
         await self.notices.visit_cancelled(self.appointments.repo, patient, appointment)
         await self.staff.audit.done(
@@ -195,6 +216,15 @@ class VisitChangeService:
             },
         )
         return VisitChange(before, before, changed=True)
+
+    def _meanwhile(self, found: ClinicVisit) -> VisitChangedMeanwhile:
+        """The refusal that tells the member what the visit is now (as read last)."""
+        appointment = found.appointment
+        if appointment.status == AppointmentStatus.CANCELLED:
+            return VisitChangedMeanwhile(None, None, label=found.label or "")
+        return VisitChangedMeanwhile(
+            appointment.starts_at, self.zone.key, label=found.label or ""
+        )
 
     async def _changeable(self, actor: Actor, appointment_id: int, action: Action) -> ClinicVisit:
         """The visit, if the actor may change it and it can still be changed: scheduled, not
@@ -218,4 +248,5 @@ class VisitChangeService:
             found.appointment.id,
             to_local(found.appointment.starts_at, self.zone),
             found.label or "",
+            found.appointment.version,
         )

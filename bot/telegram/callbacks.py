@@ -85,6 +85,15 @@ class ApptCb(CallbackData, prefix="a"):
     id: int = Field(ge=1, le=MAX_ID)
 
 
+class CancelVisitCb(CallbackData, prefix="ac"):
+    """A patient's "Yes, cancel it", bound to the visit as it was shown (`v`, its version):
+    moved by the clinic since, it is not cancelled and the patient is told where it is now.
+    (A prefix of its own: ``ApptCb(cancel_yes)`` buttons already on screens keep working.)"""
+
+    id: int = Field(ge=1, le=MAX_ID)
+    v: int = Field(ge=1, le=MAX_ID)
+
+
 class FaqCb(CallbackData, prefix="f"):
     key: str
 

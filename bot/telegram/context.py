@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.content.store import Content
 from bot.delivery.sender import Sender
+from bot.metrics import Metrics
 from bot.services.patient_notices import PatientNotices
 from bot.services.staff_alerts import StaffAlerts
 from scheduler.clock import Clock
@@ -31,3 +32,5 @@ class AppContext:
     sender: Sender
     # Asks the reminder engine to look no later than the given instant (no-op when not running).
     wake: Callable[[datetime], None]
+    # The application's metrics (what services count goes through here); None in a test rig.
+    metrics: Metrics | None = None

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -35,7 +35,7 @@ from aiogram.fsm.storage.base import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.repository import Repository
+from bot.db.repository import CONVERSATION_VISIT_KEYS, Repository
 from scheduler.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,16 @@ class _UpdateWrites:
 
     known: dict[tuple[StorageKey, str], Any] = field(default_factory=dict)
     changed: dict[tuple[StorageKey, str], Any] = field(default_factory=dict)
-    forget: list[StorageKey] = field(default_factory=list)
+    forget: list[_Forget] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Forget:
+    """/forget of ``key``'s user: their conversations, and the team's about their visits."""
+
+    key: StorageKey
+    visits: frozenset[int] = frozenset()
+    team: frozenset[int] = frozenset()
 
 
 _current_writes: ContextVar[_UpdateWrites | None] = ContextVar("fsm_writes", default=None)
@@ -191,19 +200,29 @@ class AfterCommitStorage(BaseStorage):
         """Write what the committed attempt changed, then forget what /forget asked to."""
         for (key, part), value in writes.changed.items():
             await self._store(key, part, value)
-        for key in writes.forget:
-            await forget_redis_conversations(self.inner, key)
+        for forget in writes.forget:
+            await self._forget(forget)
         writes.changed.clear()
         writes.forget.clear()
 
-    async def forget_user(self, key: StorageKey) -> None:
+    async def forget_user(
+        self, key: StorageKey, *, visits: Collection[int] = (), team: Collection[int] = ()
+    ) -> None:
         """Delete every conversation of ``key``'s user (their private chat, every thread and
-        destiny): after the commit inside an update, at once outside one."""
+        destiny), and the conversations of the `team` members' chats about one of `visits`
+        (a move or cancel in progress or just done holds the visit's id and times): after
+        the commit inside an update, at once outside one."""
+        forget = _Forget(key, frozenset(visits), frozenset(team))
         writes = _current_writes.get()
         if writes is None:
-            await forget_redis_conversations(self.inner, key)
+            await self._forget(forget)
         else:
-            writes.forget.append(key)
+            writes.forget.append(forget)
+
+    async def _forget(self, forget: _Forget) -> None:
+        await forget_redis_conversations(self.inner, forget.key)
+        if forget.visits:
+            await forget_redis_visits(self.inner, forget.key, forget.team, forget.visits)
 
     async def _read(self, key: StorageKey, part: str) -> Any:
         load = self.inner.get_state if part == "state" else self.inner.get_data
@@ -253,10 +272,8 @@ async def forget_redis_conversations(storage: RedisStorage, key: StorageKey) -> 
     as /forget is rare. The number of keys deleted."""
     builder = storage.key_builder
     assert isinstance(builder, DefaultKeyBuilder)
-    # The keys of the chat (DefaultKeyBuilder.build): prefix, bot id, chat id, then thread,
-    # user, destiny and part. The user's private chat has the user's id.
-    parts = [builder.prefix, *([str(key.bot_id)] if builder.with_bot_id else []), str(key.user_id)]
-    pattern = _glob_escape(builder.separator.join(parts) + builder.separator) + "*"
+    # The user's private chat has the user's id.
+    pattern = _chat_pattern(storage, key.bot_id, key.user_id)
     # Not the conversation's turn (AfterCommitStorage.turn), held by this very update: it
     # holds nothing of the patient's and expires within seconds.
     turn = (builder.separator + "lock").encode()
@@ -274,13 +291,59 @@ async def forget_redis_conversations(storage: RedisStorage, key: StorageKey) -> 
     return deleted
 
 
+def _chat_pattern(storage: RedisStorage, bot_id: int, chat_id: int) -> str:
+    """The SCAN pattern of every key of one private chat (DefaultKeyBuilder.build: prefix, bot
+    id, chat id, then thread, user, destiny and part)."""
+    builder = storage.key_builder
+    assert isinstance(builder, DefaultKeyBuilder)
+    parts = [builder.prefix, *([str(bot_id)] if builder.with_bot_id else []), str(chat_id)]
+    return _glob_escape(builder.separator.join(parts) + builder.separator) + "*"
+
+
+async def forget_redis_visits(
+    storage: RedisStorage, key: StorageKey, team: Collection[int], visits: Collection[int]
+) -> int:
+    """Delete the conversations in the team members' private chats whose data names one of
+    `visits` (under :data:`CONVERSATION_VISIT_KEYS`): the state and the data of each. The
+    number of keys deleted."""
+    builder = storage.key_builder
+    assert isinstance(builder, DefaultKeyBuilder)
+    separator = builder.separator
+    data_suffix = (separator + "data").encode()
+    deleted = 0
+    for member in sorted(set(team)):
+        pattern = _chat_pattern(storage, key.bot_id, member)
+        async for found in storage.redis.scan_iter(match=pattern, count=500):
+            name = found if isinstance(found, bytes) else str(found).encode()
+            if not name.endswith(data_suffix):
+                continue
+            raw = await storage.redis.get(found)
+            try:
+                data = json.loads(raw) if raw is not None else None
+            except ValueError:
+                continue
+            if not isinstance(data, dict) or not any(
+                data.get(k) in visits for k in CONVERSATION_VISIT_KEYS
+            ):
+                continue
+            state = name[: -len(data_suffix)] + (separator + "state").encode()
+            deleted += await storage.redis.delete(found, state)
+    return deleted
+
+
 def _glob_escape(text: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
-async def forget_conversations(storage: BaseStorage, key: StorageKey) -> None:
-    """/forget: the conversation state of ``key``'s user goes with everything else. In the
-    database the repository deletes it in the update's transaction; in Redis it goes after
-    the commit."""
+async def forget_conversations(
+    storage: BaseStorage,
+    key: StorageKey,
+    *,
+    visits: Collection[int] = (),
+    team: Collection[int] = (),
+) -> None:
+    """/forget: the conversation state of ``key``'s user goes with everything else, and so do
+    the team's conversations about their `visits`. In the database the repository deletes
+    them in the update's transaction; in Redis they go after the commit."""
     if isinstance(storage, AfterCommitStorage):
-        await storage.forget_user(key)
+        await storage.forget_user(key, visits=visits, team=team)

@@ -3,7 +3,10 @@
 An update of a type this aiogram does not know is skipped quietly. The crisis screen reads the
 text of the update alone and answers from the content in memory, then records the staff alert
 in its own short transaction: a patient in crisis is answered even when the database is slow,
-locked or busy with someone else's flood. A mention of suicidal thoughts in the past gets
+locked or busy with someone else's flood. The answer is in the language the message was
+written in (the screen says which; in each of them when it was several, the patient's own
+Telegram language first), whatever the patient's Telegram language. A mention of suicidal
+thoughts in the past gets
 gentle resources instead, no staff alert, and the update goes on to its usual answer. In a
 group or a channel the bot says that it works in private chats only and leaves; a button
 pressed there is acknowledged with the same note.
@@ -29,9 +32,11 @@ from aiogram.types import Chat, ChatMemberUpdated, Message, TelegramObject, Upda
 from aiogram.types.update import UpdateTypeLookupError
 
 from bot.content.catalogue import Button, Crisis, CrisisPast, PrivateOnly
+from bot.content.catalogue import Message as ContentMessage
 from bot.db.alert_visits import AlertVisitRepository
 from bot.db.repository import Repository
 from bot.db.staff import StaffRepository
+from bot.domain.safety import CrisisMatch
 from bot.domain.staff import Permission, Role, allows
 from bot.metrics import mark_update
 from bot.services.alert_visits import visit_for_alert
@@ -43,6 +48,8 @@ from bot.telegram.states import PlanDraft, QuestionEditing, TextEditing
 log = logging.getLogger(__name__)
 
 _GONE = frozenset({"kicked", "left"})
+LANGUAGE_SEPARATOR = "\n\n———\n\n"
+"""Between the crisis answer's languages, when a message was written in more than one."""
 RECORD_ATTEMPTS = 4
 """Tries to queue a crisis alert (0.5, 1 and 2 s apart) before it is logged as lost."""
 PROBE_SECONDS = 0.5
@@ -103,6 +110,9 @@ class UpdateGate(BaseMiddleware):
         if event.message is not None and await self._staff_writing_content(data):
             log.info("update %s: crisis screen matched a staff edit; not screened", event.update_id)
             return False
+        reply = self._reply(data, chat_id=message.chat.id)
+        langs = self._answer_languages(match, reply.lang)
+        reply.use_language(langs[0])
         if not match.alert_staff:
             # Past ideation: gentle resources first, then the update goes on to its answer.
             log.info(
@@ -110,15 +120,15 @@ class UpdateGate(BaseMiddleware):
                 event.update_id,
                 match.category,
             )
-            reply = self._reply(data, chat_id=message.chat.id)
-            reply.send(CrisisPast())
+            reply.send_html(self._in_each(CrisisPast(), langs))
             await reply.flush(app.sender)
             return False
         log.warning(
             "update %s: crisis screen matched (category=%s)", event.update_id, match.category
         )
-        reply = self._reply(data, chat_id=message.chat.id)
-        reply.send(Crisis(staff_notified=bool(app.staff_alerts.staff_ids)))
+        reply.send_html(
+            self._in_each(Crisis(staff_notified=bool(app.staff_alerts.staff_ids)), langs)
+        )
         if message.chat.type != "private":
             reply.send(PrivateOnly())
             reply.leave_chat()
@@ -154,6 +164,21 @@ class UpdateGate(BaseMiddleware):
                 stored = await StaffRepository(session).active_role(telegram_id)
             role = Role(stored) if stored is not None else None
         return allows(role, Permission.CONTENT) or allows(role, Permission.PLAN)
+    def _answer_languages(self, match: CrisisMatch, patient_lang: str) -> list[str]:
+        """The languages of the crisis answer: those the message was written in (the
+        patient's own first when it is one of them), else the patient's."""
+        known = self.app.content.languages
+        langs = [lang for lang in match.languages if lang in known]
+        if patient_lang in langs:
+            langs.remove(patient_lang)
+            langs.insert(0, patient_lang)
+        return langs or [patient_lang]
+
+    def _in_each(self, message: ContentMessage, langs: list[str]) -> str:
+        """``message`` rendered in each language, one after the other, in one message (one
+        notification); a line between them."""
+        content = self.app.content
+        return LANGUAGE_SEPARATOR.join(content.render_message(message, lang) for lang in langs)
 
     async def _record_crisis(self, update_id: int, telegram_id: int) -> None:
         """Queue the staff alert; a database locked by another process is tried again a few

@@ -23,6 +23,7 @@ from bot.telegram.callbacks import (
     ApptAction,
     ApptCb,
     AttendCb,
+    CancelVisitCb,
     ConsentCb,
     DraftAction,
     DraftCb,
@@ -190,12 +191,13 @@ class Keyboards:
             1,
         )
 
-    def cancel_confirm(self, appointment_id: int) -> InlineKeyboardMarkup:
+    def cancel_confirm(self, appointment_id: int, version: int) -> InlineKeyboardMarkup:
+        """"Yes, cancel it", bound to the visit as shown (its `version`), and "No, keep it"."""
         return self._markup(
             [
                 (
                     self._label(Button.CANCEL_YES),
-                    ApptCb(action=ApptAction.CANCEL_YES, id=appointment_id),
+                    CancelVisitCb(id=appointment_id, v=version),
                 ),
                 (
                     self._label(Button.CANCEL_NO),

@@ -302,6 +302,7 @@ class UnitOfWork(BaseMiddleware):
             app.clock,
             env_admins=settings.staff_ids,
             invite_ttl=invite_ttl,
+            observe_redemptions=app.metrics.invite_redemption if app.metrics else None,
         )
         content_editing = ContentEditing(
             versions,

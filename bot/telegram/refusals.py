@@ -16,6 +16,7 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
 from bot.content.catalogue import (
+    AppointmentChangedByClinic,
     AppointmentError,
     AppointmentGone,
     InviteError,
@@ -25,6 +26,7 @@ from bot.content.catalogue import (
     StaffNotAllowed,
     StaleButton,
     UnknownCommand,
+    VisitChangedWhileDeciding,
     VisitChangeError,
 )
 from bot.db.models import Patient
@@ -40,6 +42,9 @@ from bot.services.errors import (
     RosterRefused,
     SnoozeRefused,
     UnknownItem,
+    VisitChanged,
+    VisitChangedByClinic,
+    VisitChangedMeanwhile,
     VisitChangeRefused,
     VisitOver,
 )
@@ -47,6 +52,7 @@ from bot.services.invites import InviteService
 from bot.services.patients import PatientService
 from bot.services.visit_changes import VisitChangeService
 from bot.telegram.reply import Reply
+from scheduler.timemath import load_zone, to_local
 
 
 async def appointment_gone(event: ErrorEvent, reply: Reply) -> None:
@@ -121,6 +127,25 @@ async def visit_change_refused(
     reply.send(VisitChangeError(code=refusal.code, zone=visit_changes.default_zone))
 
 
+def _now_local(refusal: VisitChanged) -> datetime | None:
+    """Where the visit is now, in the zone it is shown in; None when it was cancelled."""
+    if refusal.starts_at is None or refusal.zone is None:
+        return None
+    return to_local(refusal.starts_at, load_zone(refusal.zone))
+
+
+async def visit_changed_by_clinic(event: ErrorEvent, reply: Reply) -> None:
+    refusal = event.exception
+    assert isinstance(refusal, VisitChanged)
+    reply.send(AppointmentChangedByClinic(when=_now_local(refusal)), reply.kb.main_menu())
+
+
+async def visit_changed_meanwhile(event: ErrorEvent, reply: Reply) -> None:
+    refusal = event.exception
+    assert isinstance(refusal, VisitChanged)
+    reply.send(VisitChangedWhileDeciding(when=_now_local(refusal), label=refusal.label))
+
+
 def create_router() -> Router:
     """A fresh router each call, for one ErrorsMiddleware (not included in the dispatcher)."""
     r = Router(name="refusals")
@@ -133,4 +158,6 @@ def create_router() -> Router:
     r.errors.register(invite_refused, ExceptionTypeFilter(InviteRefused))
     r.errors.register(roster_refused, ExceptionTypeFilter(RosterRefused))
     r.errors.register(visit_change_refused, ExceptionTypeFilter(VisitChangeRefused))
+    r.errors.register(visit_changed_by_clinic, ExceptionTypeFilter(VisitChangedByClinic))
+    r.errors.register(visit_changed_meanwhile, ExceptionTypeFilter(VisitChangedMeanwhile))
     return r

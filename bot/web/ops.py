@@ -10,7 +10,11 @@ bot/config.py ``ops_listen_port``). Both runtimes start it with :func:`serve_ops
 * ``engine``: seconds since the reminder engine last finished a pass, by the application's
   clock, under ``3 × HOUSEKEEPING_SECONDS`` (the safety-net wake-up runs every
   HOUSEKEEPING_SECONDS, so three missed in a row means the engine is stuck);
-* ``redis`` (only when ``REDIS_URL`` is set): a ``PING`` within ``CHECK_TIMEOUT``.
+* ``redis`` (only when ``REDIS_URL`` is set): a ``PING`` within ``CHECK_TIMEOUT``;
+* ``telegram``: a Bot API call succeeded within ``STALE_SECONDS`` (bot/telegram/
+  telegram_health.py: every call the bot makes counts; webhook mode asks for the webhook
+  every minute);
+* ``webhook`` (webhook mode only): Telegram, when last asked, delivered to WEBHOOK_URL.
 
 It holds no personal data: names of checks, booleans, seconds and error class names.
 
@@ -34,6 +38,7 @@ from aiohttp import web
 from bot.db.health import ops_counts, ping
 from bot.factory import Application
 from bot.metrics import CONTENT_TYPE_LATEST
+from bot.telegram.telegram_health import STALE_SECONDS
 
 __all__ = [
     "CHECK_TIMEOUT",
@@ -91,14 +96,57 @@ async def health(app: Application) -> tuple[bool, dict[str, Any]]:
     }
     if app.redis is not None:  # REDIS_URL is set: the client the bot itself uses
         checks["redis"] = await _check(app.redis.ping())
+    checks.update(_telegram_checks(app))
     healthy = all(check["ok"] for check in checks.values())
     return healthy, {"status": "ok" if healthy else "unhealthy", "checks": checks}
+
+
+def _telegram_checks(app: Application) -> dict[str, dict[str, Any]]:
+    """``telegram``: a Bot API call succeeded within STALE_SECONDS; ``webhook`` (webhook mode):
+    Telegram, when last asked, delivered to WEBHOOK_URL (true until the first check, seconds
+    after start; `checked` says)."""
+    telegram = app.telegram
+    age = telegram.last_success_age()
+    checks: dict[str, dict[str, Any]] = {
+        "telegram": {
+            "ok": age <= STALE_SECONDS,
+            "last_success_age_seconds": round(age, 3),
+            "threshold_seconds": STALE_SECONDS,
+            "succeeded": telegram.last_success is not None,
+        }
+    }
+    if app.context.settings.webhook_mode:
+        hook = telegram.webhook
+        now = app.context.clock.now()
+        checks["webhook"] = {
+            "ok": hook is None or hook.ours,
+            "checked": hook is not None,
+            "checked_age_seconds": (
+                round((now - hook.checked_at).total_seconds(), 3) if hook else None
+            ),
+            "pending_update_count": hook.pending_updates if hook else None,
+            "last_error_age_seconds": (
+                round((now - hook.last_error_at).total_seconds(), 3)
+                if hook and hook.last_error_at
+                else None
+            ),
+        }
+    return checks
+
+
+def _webhook_ok(app: Application) -> bool:
+    """Polling: nothing to hold (a webhook set by someone else stops getUpdates, which shows
+    in the age of the last success)."""
+    hook = app.telegram.webhook
+    return not app.context.settings.webhook_mode or hook is None or hook.ours
 
 
 async def refresh_gauges(app: Application) -> bool:
     """Set the gauges read at scrape time; False when the database did not answer in time."""
     metrics = app.metrics
     metrics.engine_pass_age.set(_engine_pass_age(app))
+    metrics.telegram_success_age.set(app.telegram.last_success_age())
+    metrics.webhook_ok.set(1 if _webhook_ok(app) else 0)
 
     async def read() -> None:
         async with app.context.session_factory() as session:

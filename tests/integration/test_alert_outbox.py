@@ -462,7 +462,7 @@ async def test_delete_patient_everything_removes_their_alerts(rig: Rig) -> None:
         await session.commit()
     assert len(await rig.rows()) == 10
     async with rig.sessions() as session:
-        assert await Repository(session).delete_patient_everything(PAT) is True
+        assert await Repository(session).delete_patient_everything(PAT) is not None
         await session.commit()
     left = await rig.rows()
     assert {(r.kind, r.subject_telegram_id) for r in left} == {

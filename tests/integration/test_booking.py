@@ -10,7 +10,7 @@ import pytest
 from bot.telegram.callbacks import ApptCb, DraftCb
 from tests.fake_telegram import updates
 from tests.integration import dbcheck
-from tests.integration.harness import Harness
+from tests.integration.harness import Harness, last_button
 
 PAT = 1001
 OTHER = 2002
@@ -295,3 +295,25 @@ async def test_conversation_survives_a_restart(harness: Harness, tmp_path: Path)
     ) as second:
         [confirm] = await second.send(PAT, "12/3 2:30pm")
         assert DEC3 in confirm
+
+
+async def test_an_older_offers_confirm_does_not_book_the_newer_offer(harness: Harness) -> None:
+    """Thursday was offered, then the patient typed Friday instead: the Thursday message's
+    Confirm (still on screen) has expired; it must not book Friday, the time the conversation
+    holds now. Only the token the button carries tells the two offers apart."""
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    [thursday] = await harness.send(PAT, "12/3 2:30pm")
+    assert DEC3 in thursday
+    old_confirm = harness.button(PAT, "Confirm")
+    [friday] = await harness.send(PAT, "12/4 3pm")
+    assert "Friday, December 4, 2026 at 3:00 PM EST" in friday
+    assert harness.button(PAT, "Confirm") != old_confirm
+    [stale] = await harness.press(PAT, old_confirm)
+    assert "expired" in stale
+    assert await dbcheck.count(harness, dbcheck.Appointment) == 0
+    # The newer offer's button still books Friday.
+    [saved] = await harness.press(PAT, last_button(harness.server, PAT, "Confirm"))
+    assert "December 4" in saved
+    [stored] = await dbcheck.appointments(harness, PAT)
+    assert stored.starts_at == datetime(2026, 12, 4, 20, 0, tzinfo=UTC)

@@ -15,6 +15,7 @@ from bot.db.invites import InviteRepository
 from bot.db.models import Appointment, Invite, Reminder
 from bot.domain.audit import Actor
 from bot.domain.invite_codes import code_hash, new_code
+from bot.domain.staff import Role
 from bot.services.appointments import Proposal
 from bot.services.errors import InviteRefused, NotAllowed
 from bot.services.invites import (
@@ -23,8 +24,11 @@ from bot.services.invites import (
     Declined,
     Expired,
     Linked,
+    TooManyTries,
     Unknown,
 )
+from bot.services.redemptions import LIMIT, WINDOW
+from bot.services.staff import UnusableTeamLink
 from scheduler.clock import FrozenClock
 from tests.conftest import DEFAULT_NOW
 from tests.integration.pg import DATABASE_KINDS
@@ -250,6 +254,7 @@ async def test_a_patient_who_forgets_everything_leaves_no_trace_in_invites_or_au
     clinic: Clinic,
 ) -> None:
     made = await create(clinic)
+    other = await create(clinic, label="K.L.")  # another patient's, untouched
     assert isinstance(await redeem(clinic, made.code), Linked)
     async with clinic.unit() as u:  # the patient tried a staff action: audited, with their id
         with pytest.raises(NotAllowed):
@@ -257,9 +262,71 @@ async def test_a_patient_who_forgets_everything_leaves_no_trace_in_invites_or_au
     assert PAT in {line.actor_telegram_id for line in await clinic.audit()}
     async with clinic.unit() as u:
         assert await u.repo.delete_patient_everything(PAT)
-    assert PAT not in {line.actor_telegram_id for line in await clinic.audit()}
+    lines = await clinic.audit()
+    assert PAT not in {line.actor_telegram_id for line in lines}
+    # The invite they opened is gone (its label and times named them); its code now finds
+    # nothing, so the link still cannot be used.
     [row] = await invites(clinic)
-    # The invite stays (staff made it) but points at no one; its visit went with the patient.
-    assert (row.used_by_patient_id, row.appointment_id) == (None, None)
-    assert row.used_at is not None  # still spent: the link cannot be opened again
+    assert row.id == other.invite_id
+    assert isinstance(await redeem(clinic, made.code, PAT2), Unknown)
     assert await clinic.count(Appointment) == 0
+    # The lines stay (staff made an invite, someone opened it) without naming which, or when.
+    done = [a for a in lines if a.outcome == "done" and a.action.startswith("invite.")]
+    assert [(a.action, a.target, a.before) for a in done] == [
+        ("invite.create", "invite:forgotten", None),
+        ("invite.create", f"invite:{other.invite_id}", None),
+        ("invite.redeem", "invite:forgotten", None),
+    ]
+    assert done[0].after is None and done[2].after is None
+    assert done[1].after is not None and "starts_at" in done[1].after
+
+
+async def test_guessing_codes_is_audited_counted_and_throttled(clinic: Clinic) -> None:
+    """Five links that cannot be used in an hour, then the next tries are refused without a
+    look at the code, even a good one; the failures and the first refusal are in the audit
+    log with the guesser as actor; the count is per person and runs out after the hour."""
+    made = await create(clinic)
+    seen: list[tuple[str, str]] = []
+
+    async def attempt(code: str, telegram_id: int = PAT) -> object:
+        async with clinic.unit() as u:
+            u.staff.redemptions.observe = lambda kind, outcome: seen.append((kind, outcome))
+            return await u.invites.redeem(code, await u.patient(telegram_id))
+
+    for _ in range(LIMIT):
+        assert await attempt(new_code()) == Unknown()
+    assert await attempt(made.code) == TooManyTries()  # good, but not looked at
+    assert await attempt(new_code()) == TooManyTries()
+    [row] = await invites(clinic)
+    assert row.used_at is None
+    lines = [a for a in await clinic.audit() if a.action == "invite.redeem"]
+    assert [(a.actor_telegram_id, a.outcome, a.target, a.after) for a in lines] == [
+        *[(PAT, "refused", "invite:?", {"reason": "unknown"})] * LIMIT,
+        (PAT, "refused", "invite:?", {"reason": "throttled"}),  # once, not per try
+    ]
+    assert seen == [("patient", "unknown")] * LIMIT + [("patient", "throttled")] * 2
+    # Another person is not held back; the guesser is, until an hour after their failures.
+    assert isinstance(await attempt(made.code, PAT2), Linked)
+    clinic.clock.advance(WINDOW + timedelta(seconds=1))
+    assert await attempt(new_code()) == Unknown()
+    assert seen[-2:] == [("patient", "linked"), ("patient", "unknown")]
+
+
+async def test_a_team_link_guess_counts_with_the_patient_ones(clinic: Clinic) -> None:
+    async with clinic.unit() as u:
+        link = await u.staff.invite(ADMIN, Role.STAFF, bot_username=BOT)
+    payload = link.link.rsplit("start=", 1)[1]
+    for _ in range(LIMIT - 1):
+        assert await redeem(clinic, new_code()) == Unknown()
+    async with clinic.unit() as u:
+        assert isinstance(await u.staff.join(f"team-{new_code()}", PAT), UnusableTeamLink)
+    async with clinic.unit() as u:
+        assert await u.staff.join(payload, PAT) == TooManyTries()
+    lines = [a for a in await clinic.audit() if a.outcome == "refused"]
+    assert [(a.action, a.target) for a in lines][-2:] == [
+        ("staff.join", "staff_invite:?"),
+        ("staff.join", "staff_invite:?"),
+    ]
+    assert lines[-1].after == {"reason": "throttled"}
+    async with clinic.unit() as u:
+        assert await u.staff.role_of(PAT) is None

@@ -98,6 +98,22 @@ async def test_every_migration_goes_down_to_nothing_and_up_again(engine: AsyncEn
     assert await schema_drift(engine) == []
 
 
+async def test_0009_gives_existing_visits_a_version_and_goes_down_and_up_again(
+    engine: AsyncEngine,
+) -> None:
+    await upgrade(engine, "0008")
+    await seed(engine, "0008")
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        versions = await conn.execute(select(Base.metadata.tables["appointments"].c.version))
+        assert list(versions.scalars()) == [1, 1]  # no version before: each starts at 1
+    assert "webhook_updates" in await tables(engine)
+    await downgrade(engine, "0008")
+    assert "webhook_updates" not in await tables(engine)
+    await upgrade(engine)
+    assert await schema_drift(engine) == []
+
+
 async def test_0006_goes_down_and_up_again(engine: AsyncEngine) -> None:
     await upgrade(engine)
     assert "content_versions" in await tables(engine)
@@ -137,6 +153,8 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             "attendance": None,
             "created_at": T0,
             "updated_at": T0,
+            "checkin": None,
+            "version": 3,
         }
         for id_ in (1, 2)  # a double tap before 0004: one is cancelled there
     ],
@@ -217,6 +235,14 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             "body": "Hello",
             "author_telegram_id": BIG_ID,
             "created_at": T0,
+        }
+    ],
+    "webhook_updates": [
+        {
+            "update_id": BIG_ID,
+            "claimed_at": T0,
+            "lease_until": T0 + timedelta(minutes=2),
+            "done_at": T0,
         }
     ],
     "staff_invites": [

@@ -293,3 +293,41 @@ async def test_a_taken_ops_port_stops_the_start_with_one_line(
     assert f"127.0.0.1:{port}" in message
     assert "OPS_PORT" in message
     assert "\n" not in message
+
+
+# --- Telegram -------------------------------------------------------------------------------
+async def test_healthz_says_when_telegram_has_not_answered_for_five_minutes(
+    harness: Harness,
+) -> None:
+    """Polling: getUpdates succeeds every few seconds while Telegram answers; when every call
+    fails, the age of the last success grows past the threshold and /healthz says so."""
+    app = harness.app
+    telegram = harness.server
+    await harness.command(PAT, "start")  # polling has succeeded
+    _, report = await health(app)
+    assert report["checks"]["telegram"]["ok"] is True
+    assert report["checks"]["telegram"]["succeeded"] is True
+    assert "webhook" not in report["checks"]  # polling
+    failing = True
+
+    def get_updates(params: dict[str, Any]) -> Any:
+        if failing:
+            raise telegram.error(502, "Bad Gateway")
+        return []
+
+    telegram.set_handler("getUpdates", get_updates)
+    calls = len(telegram.calls("getUpdates"))
+    await telegram.wait_for("getUpdates", count=calls + 2, timeout=20)  # failed since
+    harness.clock.advance(timedelta(seconds=301))
+    async with client(app) as c:
+        response = await c.get("/healthz")
+        assert response.status == 503
+        check = (await response.json())["checks"]["telegram"]
+    assert check["ok"] is False and check["last_success_age_seconds"] >= 301
+    samples = await scrape(app)
+    assert samples["companion_telegram_last_success_age_seconds"][()] >= 301
+    failing = False  # Telegram answers again
+    calls = len(telegram.calls("getUpdates"))
+    await telegram.wait_for("getUpdates", count=calls + 2, timeout=20)
+    _, report = await health(app)
+    assert report["checks"]["telegram"]["ok"] is True

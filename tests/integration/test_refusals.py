@@ -41,13 +41,13 @@ async def test_a_refusal_is_answered_not_logged_as_a_failure(
 
 async def test_what_was_written_before_a_refusal_is_kept(harness: Harness) -> None:
     """Changing a visit that was cancelled meanwhile: the offer is cleared (a write) and the
-    patient told the visit is gone; a second Confirm finds no offer any more."""
+    patient told the visit was just cancelled; a second Confirm finds no offer any more."""
     appt = await booked(harness)
     await harness.press(PAT, ApptCb(action="change", id=appt).pack())
     await harness.send(PAT, "12/4 3pm")
     confirm = harness.button(PAT, "Confirm")
     await harness.press(PAT, ApptCb(action="cancel_yes", id=appt).pack())
     [gone] = await harness.press(PAT, confirm)
-    assert "can't find that appointment" in gone
+    assert "was just cancelled" in gone
     [again] = await harness.press(PAT, confirm)
     assert "expired" in again

@@ -249,3 +249,36 @@ async def test_retention_and_the_ops_reads_on_postgres(
         assert await count(h, Invite) == 0
         assert await count(h, AuditEntry, AuditEntry.before.is_not(None)) == 0
         assert await count(h, AuditEntry) == 1
+
+
+async def test_a_visit_staff_moved_far_out_keeps_its_invite_and_label_until_it_is_old(
+    harness: Harness,
+) -> None:
+    """Retention goes by when a visit is now, never by the date its invite was first made
+    for: the roster keeps the label and the Move and Cancel buttons of the moved visit."""
+    from tests.integration.test_staff_telegram import NURSE
+    from tests.integration.test_visit_changes import OLD, linked_patient
+
+    h = harness
+    appointment = await linked_patient(h)
+    await h.command(NURSE, "tomorrow")
+    await h.tap(NURSE, "Move 10:00 AM J.D.")
+    await h.send(NURSE, "2027-11-15 10:00")
+    [moved] = await h.tap(NURSE, "Move it")
+    assert "Moved" in moved
+    moved_to = datetime(2027, 11, 15, 15, 0, tzinfo=UTC)
+    h.clock.set(OLD + timedelta(days=181))  # the first date is past the retention, the visit not
+    done = await service(h).run()
+    assert done[Sweep.APPOINTMENTS] == 0
+    assert done[Sweep.INVITES] == 0
+    assert await count(h, Invite, Invite.appointment_id == appointment.id) == 1
+    [roster] = await h.command(NURSE, "roster", "2027-11-15")
+    assert "J.D." in roster
+    labels = " ".join(t for t, _ in h.buttons(NURSE))
+    assert "Move 10:00 AM J.D." in labels and "Cancel 10:00 AM J.D." in labels
+    # Once the visit itself is older than the retention, it goes, its invite with it.
+    h.clock.set(moved_to + timedelta(days=181))
+    done = await service(h).run()
+    assert done[Sweep.APPOINTMENTS] == 1
+    assert await count(h, Invite) == 0
+    assert await count(h, Appointment) == 0

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import os
 import signal
 import sqlite3
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -17,12 +19,14 @@ import pytest
 from bot.config import Settings
 from bot.runtime import run_polling
 from bot.telegram.callbacks import ConsentCb
+from bot.tryout.objects import private_chat_info
 from bot.web.webhook import SECRET_HEADER
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration.harness import hold_upcoming, make_settings
 from tests.integration.pg import app_database, fresh_postgres_database
 from tests.integration.replicas import free_port
+from tests.integration.test_migrations import REVISIONS
 from tests.integration.webhook_rig import SECRET
 from tests.redis_support import REDIS_URL, redis_prefix
 
@@ -270,3 +274,67 @@ async def test_polling_after_webhook_mode_removes_the_webhook_and_keeps_its_upda
     [delete] = telegram.calls("deleteWebhook")
     assert delete.params.get("drop_pending_updates") in (None, False)
     assert telegram.webhook == {}
+
+
+async def test_start_up_checks_name_what_they_could_not_verify_and_the_bot_goes_on(
+    telegram: FakeTelegramServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Answers aiogram cannot parse (a self-hosted Bot API server of another version, a
+    proxy's error page) to every start-up check: one line each, no traceback, and the bot
+    answers its first update."""
+    from bot.factory import create_application, create_bot
+
+    caplog.set_level(logging.INFO)
+
+    def get_chat(params: dict[str, Any]) -> Any:
+        if int(params["chat_id"]) == 9002:
+            return {"id": "not a number", "type": ["?"]}  # what aiogram cannot read
+        return private_chat_info(int(params["chat_id"]), "A")
+
+    def set_my_commands(params: dict[str, Any]) -> Any:
+        return True if params.get("scope") else {"unexpected": "shape"}  # the patients' menu
+
+    telegram.set_handler("getChat", get_chat)
+    telegram.set_handler("setMyCommands", set_my_commands)
+    telegram.set_handler("getWebhookInfo", lambda params: "<html>502 Bad Gateway</html>")
+    settings = make_settings(telegram, tmp_path, staff_ids=frozenset({9001, 9002}))
+    app = create_application(settings, bot=create_bot(settings, session=telegram.session()))
+    runner = asyncio.create_task(run_polling(settings, app, handle_signals=False))
+    telegram.push_update(updates.command_update(1001, "start"))
+    try:
+        await telegram.wait_for("sendMessage", count=1, timeout=30)
+    finally:
+        await app.dispatcher.stop_polling()
+        await asyncio.wait_for(runner, 10)
+    assert "Welcome" in telegram.sent_texts(1001)[0]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "STAFF_IDS entry 9002 could not be verified (ClientDecodeError); going on" in warnings
+    assert not any("9001" in line for line in warnings)
+    assert (
+        "start-up: could not verify the command menus (setMyCommands) (ClientDecodeError); "
+        "going on"
+    ) in warnings
+    assert (
+        "start-up: could not verify that no webhook is set (getWebhookInfo) "
+        "(ClientDecodeError); going on"
+    ) in warnings
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+def test_content_export_on_a_database_never_migrated_says_to_run_db_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no .env from the developer's checkout
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+    assert main(["content", "export", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        "infusion-companion: the database at DATABASE_URL was never migrated; this version "
+        f"needs {REVISIONS[-1]}: run `infusion-companion db upgrade` first"
+    ]
+    assert not (tmp_path / "out").exists()
+    assert main(["db", "upgrade"]) == 0
+    assert main(["content", "export", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "en" / "welcome.html.j2").exists()

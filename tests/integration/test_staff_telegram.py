@@ -338,10 +338,13 @@ async def test_an_admin_invites_a_team_member_by_a_one_time_link(harness: Harnes
     [again] = await harness.command(NURSE, "start", payload)
     assert "already on the clinic team" in again
     lines = await audit_lines(harness)
-    assert [(x.action, x.outcome) for x in lines if x.action.startswith("staff.")][-2:] == [
+    assert [(x.action, x.outcome) for x in lines if x.action.startswith("staff.")][-3:] == [
         ("staff.invite", "done"),
         ("staff.join", "done"),
+        ("staff.join", "refused"),  # the used link opened again: a failure, counted
     ]
+    assert lines[-1].actor_telegram_id == PAT
+    assert lines[-1].after == {"reason": "used_or_expired"}
 
 
 async def test_team_links_refused_to_staff_forged_and_expired(harness: Harness) -> None:
@@ -357,3 +360,38 @@ async def test_team_links_refused_to_staff_forged_and_expired(harness: Harness) 
     [expired, _welcome] = await harness.command(PAT2, "start", payload)
     assert UNUSABLE in expired
     assert await dbcheck.count(harness, StaffMember, telegram_id=PAT2) == 0
+
+
+async def test_someone_guessing_invite_links_is_slowed_down_audited_and_counted(
+    harness: Harness,
+) -> None:
+    """The issue's 300 guesses from one person, in small: after five links that cannot be
+    used, the next ones are not looked at; /metrics and the audit log show it."""
+    await harness.consent(PAT)
+    answers = [
+        text
+        for _ in range(12)
+        for text in await harness.command(PAT, "start", new_code())
+        if "link" in text
+    ]
+    assert sum(UNUSABLE in t for t in answers) == 5
+    assert sum("try again in an hour" in t for t in answers) == 7
+    metrics = {
+        sample.labels["outcome"]: sample.value
+        for family in harness.app.metrics.registry.collect()
+        if family.name == "companion_invite_redemptions"
+        for sample in family.samples
+        if sample.name.endswith("_total") and sample.labels["kind"] == "patient"
+    }
+    assert metrics == {"unknown": 5, "throttled": 7}
+    refused = [a for a in await audit_lines(harness) if a.action == "invite.redeem"]
+    assert [(a.actor_telegram_id, a.after) for a in refused] == [
+        *[(PAT, {"reason": "unknown"})] * 5,
+        (PAT, {"reason": "throttled"}),
+    ]
+    # Someone else opening a real link is not held back.
+    await add_nurse(harness)
+    code = await invite(harness)
+    await harness.command(PAT2, "start", code)
+    [linked] = await harness.tap(PAT2, "agree")
+    assert "Tuesday, November 24" in linked

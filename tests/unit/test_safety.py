@@ -241,7 +241,15 @@ def test_none_is_no_match(detector: CrisisDetector) -> None:
 
 def test_lexicon_has_required_categories(detector: CrisisDetector) -> None:
     assert {
-        "suicide",
+        "active_ideation",
+        "passive_ideation",
+        "plan_intent",
+        "preparatory",
+        "burden",
+        "hopelessness",
+        "overdose",
+        "other_in_danger",
+        "past_ideation",
         "self_harm",
         "medical_emergency",
         "harm_to_others",
@@ -252,7 +260,8 @@ def test_lexicon_has_required_categories(detector: CrisisDetector) -> None:
 @pytest.mark.parametrize(
     ("text", "category"),
     [
-        ("I want to die", "suicide"),
+        ("I want to die", "passive_ideation"),
+        ("I want to kill myself", "active_ideation"),
         ("I’ve been self-harming", "self_harm"),
         ("I can't breathe", "medical_emergency"),
         ("I want to hurt someone", "harm_to_others"),
@@ -416,13 +425,6 @@ def test_invalid_lexicon_is_rejected(categories: dict, exclusions: list, message
             r"category\[1\]\.phrases\[1\]: phrase 'ki\*ll': '\*' is only allowed once",
         ),
         (
-            {
-                "category": [{"key": "x", "phrases": ["overdose"]}],
-                "exclusions": {"phrases": ["breathing exercises"]},
-            },
-            "does not contain any crisis phrase",
-        ),
-        (
             {"category": [{"key": "x", "phrases": ["same"]}, {"key": "y", "phrases": ["same"]}]},
             "also listed under category 'x'",
         ),
@@ -431,6 +433,18 @@ def test_invalid_lexicon_is_rejected(categories: dict, exclusions: list, message
 def test_invalid_toml_structure_is_rejected(data: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         validate_file(SafetyLexicon, data, "safety.toml")
+
+
+def test_an_exclusion_without_a_crisis_phrase_is_refused_when_the_detector_is_built() -> None:
+    # It needs the compiled lexicon, so the file check leaves it to the build.
+    lexicon = SafetyLexicon.model_validate(
+        {
+            "category": [{"key": "x", "phrases": ["overdose"]}],
+            "exclusions": {"phrases": ["breathing exercises"]},
+        }
+    )
+    with pytest.raises(ValueError, match="does not contain any crisis phrase"):
+        crisis_detector({"en": lexicon})
 
 
 def test_lexicon_file_accepts_minimal_structure() -> None:

@@ -1,46 +1,32 @@
-"""The crisis screen against reviewed corpora of realistic messages, per language.
+"""The crisis screen against every corpus folder `tests/corpora/safety*/<lang>/`.
 
-`tests/corpora/safety/<lang>/crisis.txt` holds messages that must be caught, each under a
-`# category` header naming what it was written for; `ordinary.txt` holds messages that must
-not be (idioms with crisis words, questions about risks, medical history told calmly). A
-message under `# past_ideation` must get the gentle resources only (``alert_staff`` False);
-every other crisis message must alert staff. Run with ``-s`` to see recall and false alarms
-per category and language.
+`safety/` is reviewed, written beside the lexicon: every crisis message caught as its category
+asks (past ideation with the gentle answer only), no ordinary message flagged. Every other
+folder (`safety_dev/`, `safety_dev2/`, and `safety_heldout/` when the lead adds it) was written
+by someone who never saw the lexicon: recall per language at least 97% and no ordinary message
+flagged (see tests/safety_corpora.py for the rules and the figures tool). Run with ``-s`` to see
+recall and false alarms per category, folder and language:
+
+    .venv/bin/python -m pytest -s tests/unit/test_safety_corpora.py
 """
 
 from __future__ import annotations
-
-from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
 from bot.content.store import Content
 from bot.domain.safety import CrisisDetector
+from tests import safety_corpora
+from tests.safety_corpora import MIN_RECALL, REVIEWED, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-CORPORA = ROOT / "tests" / "corpora" / "safety"
-LANGUAGES = ("en", "es")
-PAST = "past_ideation"
 MIN_LINES = 150
+"""Crisis and ordinary lines each reviewed corpus holds at least."""
 
-
-def _corpus(lang: str, kind: str) -> list[tuple[str, str]]:
-    """(category, message) for each message line; a message before any header is an error."""
-    category = ""
-    lines: list[tuple[str, str]] = []
-    for raw in (CORPORA / lang / f"{kind}.txt").read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        if line.startswith("#"):
-            header = line.lstrip("#").strip()
-            if header and " " not in header:
-                category = header
-            continue
-        assert category, f"{lang}/{kind}.txt: {line!r} is under no category header"
-        lines.append((category, line))
-    return lines
+CASES = [
+    (folder, lang)
+    for folder in safety_corpora.folders()
+    for lang in safety_corpora.languages(folder)
+]
 
 
 @pytest.fixture(scope="module")
@@ -48,46 +34,37 @@ def detector() -> CrisisDetector:
     return Content(ROOT / "messages").crisis_detector
 
 
-@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("lang", safety_corpora.languages(REVIEWED))
 @pytest.mark.parametrize("kind", ["crisis", "ordinary"])
-def test_corpus_is_reviewed(lang: str, kind: str) -> None:
-    lines = _corpus(lang, kind)
-    texts = [text.casefold() for _, text in lines]
+def test_reviewed_corpus_is_big_enough_and_has_no_duplicates(lang: str, kind: str) -> None:
+    lines = safety_corpora.read(REVIEWED, lang, kind)
+    texts = [line.text.casefold() for line in lines]
     assert len(lines) >= MIN_LINES
     assert len(set(texts)) == len(texts), "duplicate lines"
 
 
-def test_crisis_corpora_cover_every_category(detector: CrisisDetector) -> None:
-    for lang in LANGUAGES:
-        assert {c for c, _ in _corpus(lang, "crisis")} == detector.categories, lang
+def test_every_category_of_the_lexicon_has_crisis_lines(detector: CrisisDetector) -> None:
+    written = {
+        line.category
+        for folder, lang in CASES
+        for line in safety_corpora.read(folder, lang, "crisis")
+    }
+    assert detector.categories <= written
 
 
-@pytest.mark.parametrize("lang", LANGUAGES)
-def test_every_crisis_caught_and_no_ordinary_flagged(detector: CrisisDetector, lang: str) -> None:
-    caught: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    missed: list[str] = []
-    for category, text in _corpus(lang, "crisis"):
-        match = detector.check(text)
-        right = match is not None and match.alert_staff == (category != PAST)
-        caught[category][0] += right
-        caught[category][1] += 1
-        if not right:
-            kind = "missed" if match is None else f"alert_staff={match.alert_staff}"
-            missed.append(f"  {category}: {text!r} ({kind})")
-    flagged: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    alarms: list[str] = []
-    for group, text in _corpus(lang, "ordinary"):
-        match = detector.check(text)
-        flagged[group][0] += match is not None
-        flagged[group][1] += 1
-        if match is not None:
-            alarms.append(f"  {group}: {text!r} (as {match.category})")
-
-    print(f"\n[{lang}] recall per category")
-    for category, (hit, total) in sorted(caught.items()):
-        print(f"  {category:<20} {hit:>3}/{total:<3} {100 * hit / total:5.1f}%")
-    print(f"[{lang}] false alarms per group")
-    for group, (hit, total) in sorted(flagged.items()):
-        print(f"  {group:<30} {hit:>3}/{total:<3}")
-    assert not missed, "crisis messages not caught as they should be:\n" + "\n".join(missed)
-    assert not alarms, "ordinary messages flagged:\n" + "\n".join(alarms)
+@pytest.mark.parametrize(("folder", "lang"), CASES, ids=[f"{f}-{lang}" for f, lang in CASES])
+def test_recall_and_false_alarms(detector: CrisisDetector, folder: str, lang: str) -> None:
+    result = safety_corpora.score(detector.check, folder, lang)
+    print("\n" + "\n".join(result.report()))
+    # A held-out corpus is measured, never read: its lines are not printed, only figures.
+    shown = not safety_corpora.held_out(folder)
+    missed = "\n".join(result.missed) if shown else "(held out: lines not shown)"
+    flagged = "\n".join(result.flagged) if shown else "(held out: lines not shown)"
+    if folder == REVIEWED:
+        assert not result.missed, f"crisis messages not caught as they should be:\n{missed}"
+    else:
+        assert result.hits >= MIN_RECALL * result.total, (
+            f"{folder}/{lang}: recall {result.hits}/{result.total} is below {MIN_RECALL:.0%}:"
+            f"\n{missed}"
+        )
+    assert result.false_alarms == 0, f"{folder}/{lang}: ordinary lines flagged:\n{flagged}"

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from bot.content.schemas import SafetyLexicon, crisis_detector
 from bot.content.store import load_file
-from bot.domain import safety
+from bot.domain import safety_text
 from bot.domain.safety import CrisisDetector, CrisisMatch, normalize
 from tests.unit.test_safety import NEGATIVE, POSITIVE, SAFETY_TOML
 
@@ -90,34 +90,79 @@ def test_format_characters_anywhere_keep_a_phrase_caught(
 # --- lookalike letters -----------------------------------------------------------------------
 
 
-def test_lookalike_tables_are_well_formed() -> None:
-    for table, upper in ((safety._LOOKALIKES, False), (safety._CAPITAL_LOOKALIKES, True)):
-        for src, dst in table.items():
-            name = unicodedata.name(src)
-            assert name.startswith(("CYRILLIC", "GREEK")), name
-            assert src.isupper() == upper, name
-            assert re.fullmatch("[a-z]", dst), name
-            # Stable under NFKC, or the table entry would never be reached.
-            assert unicodedata.normalize("NFKC", src) == src, name
+# The Cyrillic and Greek letters the screen folded with a table of its own before it used
+# Unicode's confusable mappings (UTS #39): each must still read as its Latin letter.
+_OLD_TABLE = {
+    "\u0430": "a",
+    "\u0432": "b",
+    "\u0435": "e",
+    "\u043a": "k",
+    "\u043c": "m",
+    "\u043d": "h",
+    "\u043e": "o",
+    "\u0440": "p",
+    "\u0441": "c",
+    "\u0442": "t",
+    "\u0443": "y",
+    "\u0445": "x",
+    "\u0455": "s",
+    "\u0456": "i",
+    "\u0458": "j",
+    "\u0475": "v",
+    "\u04af": "y",
+    "\u04bb": "h",
+    "\u04cf": "l",
+    "\u0501": "d",
+    "\u051b": "q",
+    "\u051d": "w",
+    "\u03b1": "a",
+    "\u03b2": "b",
+    "\u03b5": "e",
+    "\u03b7": "n",
+    "\u03b9": "i",
+    "\u03ba": "k",
+    "\u03bc": "u",
+    "\u03bd": "v",
+    "\u03bf": "o",
+    "\u03c1": "p",
+    "\u03c4": "t",
+    "\u03c5": "u",
+    "\u03c7": "x",
+    "\u03f3": "j",
+    # Greek capitals that look like another letter than their small forms
+    "\u0397": "h",
+    "\u039c": "m",
+    "\u039d": "n",
+    "\u03a5": "y",
+}
 
 
-def test_no_lookalike_survives_the_screen_fold() -> None:
-    """Nothing, once NFKC'd, translated and casefolded, is left as a listed lookalike.
-
-    Covers capitals and letters that only casefold to a lookalike (Greek "ᾳ", Cyrillic
-    "ᲂ"), which the translate table maps directly because it runs before casefolding.
-    """
-    left = [
-        f"U+{cp:04X}"
-        for cp in range(0x30000)
-        if set(safety._LOOKALIKES) & set(safety._normalize(chr(cp), screen=True))
-    ]
-    assert not left
+@pytest.mark.parametrize(("letter", "latin"), sorted(_OLD_TABLE.items()))
+def test_the_old_lookalike_table_still_folds(letter: str, latin: str) -> None:
+    assert safety_text._normalize(f"k{letter}x", screen=True) == f"k{latin}x"
+    assert re.fullmatch("k[a-z]x", safety_text._normalize(f"k{letter.upper()}x", screen=True))
 
 
-def test_capitals_fold_like_their_small_letters() -> None:
-    for small, latin in safety._LOOKALIKES.items():
-        assert safety._normalize(small.upper(), screen=True) == latin, small
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "\u1d0b\u026a\u029f\u029f \u1d0d\u028f\ua731\u1d07\u029f\ua730",
+            "kill myself",
+        ),  # small capitals
+        ("\u24da\u24d8\u24db\u24db myself", "kill myself"),  # circled letters
+        ("\U0001f13a\U0001f138\U0001f13b\U0001f13b myself", "kill myself"),  # squared
+        ("\U0001f17a\U0001f178\U0001f17b\U0001f17b myself", "kill myself"),  # negative squared
+        (
+            "\u13e6\u13a5\u13de\u13de \u13b7\u13bd\u13da\u13ac\u13de\ua730",
+            "kill myself",
+        ),  # Cherokee
+        ("\U0001d424\U0001d422\U0001d425\U0001d425 myself", "kill myself"),  # mathematical bold
+        ("\uff4b\uff49\uff4c\uff4c myself", "kill myself"),  # fullwidth
+    ],
+)
+def test_lookalike_alphabets_fold_to_latin(text: str, expected: str) -> None:
+    assert safety_text._normalize(text, screen=True) == expected
 
 
 def test_lookalikes_fold_by_shape_not_sound() -> None:
@@ -148,19 +193,15 @@ def test_normalize_does_not_fold_lookalikes() -> None:
 
 
 def _latin_to_lookalikes() -> dict[str, list[str]]:
-    """Each Latin letter and the Cyrillic and Greek letters the screen reads as it.
-
-    The four Greek capitals are only listed with their capital reading: a message using
-    "Ν" both for "n" and for "v" is not something the screen promises to catch.
-    """
+    """Each Latin letter and the Cyrillic, Greek and Cherokee letters that read as it."""
     found: dict[str, list[str]] = {}
-    for cp, latin in safety._SCREEN_TABLE.items():
-        ch = chr(cp)
-        is_letter = isinstance(latin, str) and re.fullmatch("[a-z]", latin)
-        if is_letter and ch not in safety._CAPITAL_LOOKALIKES:
-            found.setdefault(str(latin), []).append(ch)
-    for ch, latin in safety._CAPITAL_LOOKALIKES.items():
-        found.setdefault(latin, []).append(ch)
+    blocks = (range(0x0370, 0x0530), range(0x13A0, 0x13F6))
+    for ch in (chr(cp) for block in blocks for cp in block):
+        if not ch.isalpha():
+            continue
+        latin = safety_text._normalize(f"k{ch}x", screen=True)
+        if re.fullmatch("k[a-z]x", latin):
+            found.setdefault(latin[1], []).append(ch)
     return found
 
 
@@ -185,10 +226,10 @@ def test_lookalikes_anywhere_keep_a_phrase_caught(text: str, data: st.DataObject
 @pytest.mark.parametrize(
     ("text", "category"),
     [
-        ("i want 2 die", "suicide"),
-        ("gonna k1ll myself", "suicide"),
-        ("ki11 myself", "suicide"),
-        ("I t00k 2 many pills", "self_harm"),
+        ("i want 2 die", "passive_ideation"),
+        ("gonna k1ll myself", "active_ideation"),
+        ("ki11 myself", "active_ideation"),
+        ("I t00k 2 many pills", "overdose"),
         ("we r in danger", "abuse_danger"),
         ("I c4nt bre4the", "medical_emergency"),
     ],
@@ -275,14 +316,14 @@ def _timed(detector: CrisisDetector, text: str) -> float:
 
 def _normalize_before(text: str) -> str:
     """normalize() as it was before invisible characters were removed, for comparison."""
-    quotes = str.maketrans(safety._QUOTES)
+    quotes = str.maketrans(safety_text._QUOTES)
     text = unicodedata.normalize("NFKC", text).translate(quotes).casefold().replace("'", "")
     return re.sub(r"[\W_]+", " ", text).strip()
 
 
 _VISIBLE = st.characters(
     exclude_categories=("Cf", "Cs"),
-    exclude_characters="".join(map(chr, safety._INVISIBLE | set(safety._BLANK_LETTERS))),
+    exclude_characters="".join(map(chr, safety_text.INVISIBLE | set(safety_text.BLANK_LETTERS))),
 )
 
 

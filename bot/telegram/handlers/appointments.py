@@ -37,11 +37,12 @@ from bot.db.models import Patient
 from bot.domain.visits import BookingProblem
 from bot.domain.when_parser import ParseErrorCode, WhenReading
 from bot.services.appointments import Ambiguity, AppointmentService, HalfAnswer
-from bot.services.errors import BookingRefused, NoSuchAppointment
+from bot.services.errors import BookingRefused, NoSuchAppointment, VisitChangedByClinic
 from bot.services.patients import PatientService
 from bot.telegram.callbacks import (
     ApptAction,
     ApptCb,
+    CancelVisitCb,
     DraftAction,
     DraftCb,
     MenuCb,
@@ -57,6 +58,16 @@ from bot.telegram.states import Booking
 def _replace_id(data: dict[str, Any]) -> int | None:
     value = data.get("replace_id")
     return value if isinstance(value, int) else None
+
+
+def _replacing(data: dict[str, Any]) -> dict[str, Any]:
+    """The visit being changed, as the conversation holds it: its id and its version when the
+    patient pressed Change (if the clinic changes it meanwhile, the change is not made)."""
+    version = data.get("replace_version")
+    return {
+        "replace_id": _replace_id(data),
+        "replace_version": version if isinstance(version, int) else None,
+    }
 
 
 def _half(data: dict[str, Any]) -> WhenReading | None:
@@ -81,9 +92,10 @@ async def _ask_for_time(
     appointments: AppointmentService,
     patients: PatientService,
     replace_id: int | None = None,
+    version: int | None = None,
 ) -> None:
     await state.set_state(Booking.waiting_for_time)
-    await state.set_data({"replace_id": replace_id})
+    await state.set_data({"replace_id": replace_id, "replace_version": version})
     reply.send(
         AppointmentAsk(
             place=patients.describe_zone(patient.timezone, reply.lang),
@@ -159,7 +171,7 @@ async def read_time(
         await state.set_state(Booking.waiting_for_time)
         await state.set_data(
             {
-                "replace_id": _replace_id(data),
+                **_replacing(data),
                 "half_day": half.day.isoformat() if half.day else None,
                 "half_clock": half.clock.isoformat("minutes") if half.clock else None,
                 "half_part": half.part,
@@ -172,7 +184,7 @@ async def read_time(
     if isinstance(reading, Ambiguity):
         await state.set_data(
             {
-                "replace_id": _replace_id(data),
+                **_replacing(data),
                 "earlier": reading.earlier.starts_at.isoformat(),
                 "later": reading.later.starts_at.isoformat(),
                 "zone": reading.earlier.zone,
@@ -187,7 +199,7 @@ async def read_time(
         return
     await state.set_data(
         {
-            "replace_id": _replace_id(data),
+            **_replacing(data),
             "starts_at": reading.starts_at.isoformat(),
             "zone": reading.zone,
             "token": token,
@@ -223,8 +235,16 @@ async def draft_change(
 ) -> None:
     data = await state.get_data()
     current = data.get("token") == callback_data.t
-    replace_id = _replace_id(data) if current else None
-    await _ask_for_time(state, reply, patient, appointments, patients, replace_id)
+    replacing = _replacing(data) if current else {}
+    await _ask_for_time(
+        state,
+        reply,
+        patient,
+        appointments,
+        patients,
+        replacing.get("replace_id"),
+        replacing.get("replace_version"),
+    )
 
 
 async def draft_confirm(
@@ -250,12 +270,15 @@ async def draft_confirm(
     )
     if not offered or not isinstance(stored, str):
         raise BookingRefused(BookingProblem.EXPIRED)
-    replace_id = _replace_id(data)
+    replacing = _replacing(data)
+    replace_id = replacing["replace_id"]
     proposal = appointments.proposal_from_stored(stored, str(data.get("zone")))
     try:
-        appointment = await appointments.confirm(patient, proposal, replace_id=replace_id)
-    except NoSuchAppointment:
-        await state.clear()  # the visit being changed is gone: so is this offer
+        appointment = await appointments.confirm(
+            patient, proposal, replace_id=replace_id, version=replacing["replace_version"]
+        )
+    except (NoSuchAppointment, VisitChangedByClinic):
+        await state.clear()  # the visit being changed is gone, or not as it was: so is this offer
         raise
     # Remember which offer was saved, so a second tap on it is answered as done.
     await state.set_state(None)
@@ -291,10 +314,8 @@ async def appointment_action(
     patients: PatientService,
 ) -> None:
     kb = reply.kb
-    if callback_data.action is ApptAction.CANCEL_YES:
-        # Idempotent: a second "yes" finds it cancelled and says so again.
-        cancelled = await appointments.cancel(patient, callback_data.id)
-        reply.send(AppointmentCancelled(when=cancelled.local_start), kb.main_menu())
+    if callback_data.action is ApptAction.CANCEL_YES:  # a button from before CancelVisitCb
+        await _cancel(reply, patient, appointments, callback_data.id, None)
         return
     appointment = await appointments.owned_upcoming(patient, callback_data.id)
     when = appointment.local_start
@@ -302,13 +323,41 @@ async def appointment_action(
         case ApptAction.VIEW:
             reply.send(AppointmentDetail(when=when), kb.appointment_actions(appointment.id))
         case ApptAction.CHANGE:
-            await _ask_for_time(state, reply, patient, appointments, patients, appointment.id)
+            await _ask_for_time(
+                state, reply, patient, appointments, patients, appointment.id, appointment.version
+            )
         case ApptAction.CANCEL:
-            reply.send(AppointmentCancelConfirm(when=when), kb.cancel_confirm(appointment.id))
+            reply.send(
+                AppointmentCancelConfirm(when=when),
+                kb.cancel_confirm(appointment.id, appointment.version),
+            )
         case ApptAction.CANCEL_NO:
             reply.send(AppointmentKept(when=when), kb.main_menu())
         case _:
             reply.send(StaleButton(), kb.home())
+
+
+async def cancel_visit(
+    callback: CallbackQuery,
+    callback_data: CancelVisitCb,
+    reply: Reply,
+    patient: Patient,
+    appointments: AppointmentService,
+) -> None:
+    await _cancel(reply, patient, appointments, callback_data.id, callback_data.v)
+
+
+async def _cancel(
+    reply: Reply,
+    patient: Patient,
+    appointments: AppointmentService,
+    appointment_id: int,
+    version: int | None,
+) -> None:
+    """Idempotent: a second "yes" finds it cancelled and says so again. `version`: the visit
+    as the question showed it; moved by the clinic since, it stays, and the patient is told."""
+    cancelled = await appointments.cancel(patient, appointment_id, version)
+    reply.send(AppointmentCancelled(when=cancelled.local_start), reply.kb.main_menu())
 
 
 def create_router() -> Router:
@@ -324,4 +373,5 @@ def create_router() -> Router:
     r.callback_query.register(draft_change, DraftCb.filter(F.action == DraftAction.CHANGE))
     r.callback_query.register(draft_confirm, DraftCb.filter(F.action != DraftAction.CHANGE))
     r.callback_query.register(appointment_action, ApptCb.filter())
+    r.callback_query.register(cancel_visit, CancelVisitCb.filter())
     return r

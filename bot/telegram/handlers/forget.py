@@ -17,6 +17,7 @@ from bot.content.catalogue import (
 )
 from bot.db.models import Patient
 from bot.services.patients import PatientService
+from bot.services.staff import StaffService
 from bot.telegram.callbacks import ForgetCb, new_token
 from bot.telegram.fsm_storage import forget_conversations
 from bot.telegram.reply import Reply
@@ -42,6 +43,7 @@ async def forget_answer(
     reply: Reply,
     patient: Patient | None,
     patients: PatientService,
+    staff: StaffService,
 ) -> None:
     offered = (
         await state.get_state() == Forgetting.confirming.state
@@ -57,9 +59,12 @@ async def forget_answer(
     if not callback_data.confirm:
         reply.send(ForgetKept(), reply.kb.home())
         return
-    await patients.forget(callback.from_user.id)
-    # Every conversation of theirs too (in Redis, every key of their chat, after the commit).
-    await forget_conversations(state.storage, state.key)
+    forgotten = await patients.forget(callback.from_user.id)
+    # Every conversation of theirs too, and the team's about their visits (in Redis, after
+    # the commit; in the database, deleted with the rest).
+    visits = forgotten.appointment_ids if forgotten is not None else ()
+    team = await staff.team_ids() if visits else ()
+    await forget_conversations(state.storage, state.key, visits=visits, team=team)
     reply.send(ForgetDone())
 
 

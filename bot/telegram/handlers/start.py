@@ -4,7 +4,8 @@ An invite link is redeemed only once the patient has agreed: the clinic's consen
 the gate. Until then the code rides on the "I agree" button (nothing is stored), and it
 is redeemed right after "I agree", or dropped with "No, thanks". Whatever makes a link unusable
 (unknown, used, expired, refused by the booking rules), the patient hears only that it can't
-be used and that the clinic can make a new one."""
+be used and that the clinic can make a new one; after several such links in an hour, that they
+should wait (bot/services/redemptions.py: guesses are audited, counted and throttled)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from bot.content.catalogue import (
     ConsentThanks,
     Help,
     InviteLinked,
+    InviteTooManyTries,
     InviteUnusable,
     Menu,
     NeedConsent,
@@ -30,7 +32,7 @@ from bot.content.catalogue import (
 from bot.content.catalogue import Message as Text
 from bot.db.models import Patient
 from bot.domain.staff import Role
-from bot.services.invites import AlreadyUsed, InviteService, Linked
+from bot.services.invites import AlreadyUsed, InviteService, Linked, TooManyTries
 from bot.services.patients import PatientService
 from bot.services.staff import TEAM_LINK_PREFIX, AlreadyOnTeam, Joined, StaffService
 from bot.telegram.callbacks import ConsentCb, InviteConsentCb, MenuCb, MenuTarget
@@ -82,7 +84,10 @@ async def _join_team(
         reply.send(StaffJoined(role=str(result.role), already=isinstance(result, AlreadyOnTeam)))
         reply.set_chat_menu(telegram_id, staff_menu(reply.content, result.role))
         return
-    reply.send(InviteUnusable(already_linked=False))
+    if isinstance(result, TooManyTries):
+        reply.send(InviteTooManyTries())
+    else:
+        reply.send(InviteUnusable(already_linked=False))
     if patient is not None and patient.has_consented:
         reply.send(WelcomeBack(), reply.kb.main_menu())
     else:
@@ -98,8 +103,11 @@ async def _redeem(
     if isinstance(result, Linked):
         reply.send(InviteLinked(when=result.local), reply.kb.main_menu())
         return
-    mine = isinstance(result, AlreadyUsed) and result.by_this_patient
-    reply.send(InviteUnusable(already_linked=mine))
+    if isinstance(result, TooManyTries):
+        reply.send(InviteTooManyTries())
+    else:
+        mine = isinstance(result, AlreadyUsed) and result.by_this_patient
+        reply.send(InviteUnusable(already_linked=mine))
     reply.send(otherwise, reply.kb.main_menu())
 
 

@@ -5,9 +5,9 @@ twice offers both), shows the old and the new time and waits for Confirm; Cancel
 confirmation too. Each confirmation's button carries the offer's token, kept in the
 conversation state: a button from an older offer has expired, and a second tap on the same
 one asks the service again, which finds the change made and says so (one change, one notice).
-An offer is also bound to the visit as it was shown: if the visit was moved meanwhile (by
-another member, or by this one from another offer), its buttons have expired, so an old "Move
-it" never moves a visit back nor tells the patient again.
+Each offer also keeps the visit's version it showed: if the patient (or a colleague) changed
+the visit before the member confirms, nothing is changed and the member is told what the
+visit is now (bot/telegram/refusals.py).
 The service (bot/services/visit_changes.py) checks the permission first on every step, so a
 patient who forges one of these buttons gets the stale-button answer and the audit log a
 refused line; the patient of the visit is told by a notice queued with the change, never
@@ -39,7 +39,6 @@ from bot.services.visit_changes import Reading, VisitChangeService
 from bot.telegram.callbacks import VisitAction, VisitCb, new_token
 from bot.telegram.filters import PlainText
 from bot.telegram.reply import Reply
-from bot.telegram.staff_names import remember_names
 from bot.telegram.states import ChangingVisit
 
 MOVE, CANCEL = "move", "cancel"
@@ -82,8 +81,8 @@ async def _offer(state: FSMContext, reply: Reply, appointment: int, reading: Rea
             "kind": MOVE,
             "appointment": appointment,
             "starts_at": proposal.starts_at.isoformat(),
-            "shown": reading.visit.local.isoformat(),
             "token": token,
+            "version": reading.visit.version,  # the visit as the offer shows it
         }
     )
     reply.send(
@@ -104,6 +103,12 @@ def _held(data: dict[str, Any], field: str) -> datetime:
     if instant is None or instant.tzinfo is None:
         raise VisitChangeRefused("expired")
     return instant
+
+
+def _version(data: dict[str, Any]) -> int | None:
+    """The visit's version the offer showed (None: an offer made before versions)."""
+    version = data.get("version")
+    return version if isinstance(version, int) and not isinstance(version, bool) else None
 
 
 async def visit_time(
@@ -139,12 +144,7 @@ async def visit_button(
         token = new_token()
         await state.set_state(ChangingVisit.confirming_cancel)
         await state.set_data(
-            {
-                "kind": CANCEL,
-                "appointment": appointment,
-                "shown": view.local.isoformat(),
-                "token": token,
-            }
+            {"kind": CANCEL, "appointment": appointment, "token": token, "version": view.version}
         )
         reply.send(
             VisitCancelConfirm(when=view.local, label=view.label),
@@ -166,11 +166,11 @@ async def visit_button(
     ):
         raise VisitChangeRefused("expired")
     current, done = await state.get_state(), bool(data.get("done"))
-    if action in (VisitAction.CONFIRM, VisitAction.CANCEL_YES):
-        await _still_as_offered(visits, actor, appointment, data, done)
     match action:
         case VisitAction.CONFIRM if current == ChangingVisit.confirming_move.state or done:
-            change = await visits.move(actor, appointment, _held(data, "starts_at"))
+            change = await visits.move(
+                actor, appointment, _held(data, "starts_at"), _version(data)
+            )
             await state.set_state(None)
             await state.set_data({**data, "done": True})
             reply.send(
@@ -182,7 +182,7 @@ async def visit_button(
                 )
             )
         case VisitAction.CANCEL_YES if current == ChangingVisit.confirming_cancel.state or done:
-            change = await visits.cancel(actor, appointment)
+            change = await visits.cancel(actor, appointment, _version(data))
             await state.set_state(None)
             await state.set_data({**data, "done": True})
             reply.send(
@@ -205,23 +205,6 @@ async def visit_button(
             raise VisitChangeRefused("expired")
 
 
-async def _still_as_offered(
-    visits: VisitChangeService, actor: Actor, appointment: int, data: dict[str, Any], done: bool
-) -> None:
-    """The visit is where the offer showed it (or, after this offer was answered, where it
-    put it); else the offer has expired."""
-    if done and data.get("kind") == CANCEL:
-        return  # the service answers a second "Yes, cancel" as already cancelled
-    try:
-        action = Action.VISIT_CANCEL if data.get("kind") == CANCEL else Action.VISIT_MOVE
-        now = (await visits.visit(actor, appointment, action)).local
-    except VisitChangeRefused as exc:
-        raise VisitChangeRefused("expired") from exc
-    expected = _held(data, "starts_at") if done else _held(data, "shown")
-    if now != expected:
-        raise VisitChangeRefused("expired")
-
-
 def create_router() -> Router:
     """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     r = Router(name="visits")
@@ -232,4 +215,4 @@ def create_router() -> Router:
     ):
         r.message.register(visit_time, step, PlainText())
     r.callback_query.register(visit_button, VisitCb.filter())
-    return remember_names(r)
+    return r

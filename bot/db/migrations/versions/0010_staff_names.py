@@ -1,7 +1,7 @@
 """staff names: what the team's screens call a member
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06 09:00:00
 
 One new table, nothing existing changes: `staff_names`, a team member's Telegram name as last
@@ -15,8 +15,8 @@ from alembic import op
 
 import bot.db.types
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,207 @@
+"""The crisis screen's corpora: reading them and scoring the screen on them.
+
+Every folder `tests/corpora/safety*/<lang>/` holds `crisis.txt` (messages that must be caught)
+and `ordinary.txt` (messages that must not be), each line under a `# category` header naming
+what it was written for (a header is one word; other comment lines are notes). The folders:
+
+- `safety/`: the reviewed corpora, written beside the lexicon. Every crisis message must be
+  caught as its category asks (past ideation with the gentle answer only, every other one with
+  the crisis answer and a staff alert), and no ordinary message may be flagged.
+- any other (`safety_dev/`, `safety_dev2/`, `safety_heldout/`): written by people who never saw
+  the lexicon. Recall per language at least :data:`MIN_RECALL`, and no ordinary message
+  flagged. A past-ideation message counts as caught when anything matched (the gentle answer is
+  expected); any other crisis message needs the crisis answer and an alert.
+
+A held-out folder is measured, never read to tune: do not look at its misses.
+
+    .venv/bin/python -m tests.safety_corpora                 # figures for every folder
+    .venv/bin/python -m tests.safety_corpora safety_dev --misses   # and what a dev folder missed
+    .venv/bin/python -m tests.safety_corpora safety_dev2 --half odd --misses  # tune on a half,
+    .venv/bin/python -m tests.safety_corpora safety_dev2 --half even          # check the other
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.domain.safety import CrisisMatch
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPORA = ROOT / "tests" / "corpora"
+REVIEWED = "safety"
+PAST = "past_ideation"
+MIN_RECALL = 0.97
+"""Recall each language must reach on a corpus written without sight of the lexicon."""
+
+
+@dataclass(frozen=True)
+class Line:
+    category: str
+    text: str
+
+
+def held_out(folder: str) -> bool:
+    """A corpus kept by the lead and measured on the branch: never read to tune."""
+    return "heldout" in folder
+
+
+def folders() -> list[str]:
+    """Every corpus folder, the reviewed one first."""
+    found = sorted(p.name for p in CORPORA.glob("safety*") if p.is_dir())
+    return sorted(found, key=lambda name: name != REVIEWED)
+
+
+def languages(folder: str) -> list[str]:
+    return sorted(p.name for p in (CORPORA / folder).iterdir() if p.is_dir())
+
+
+def read(folder: str, lang: str, kind: str) -> list[Line]:
+    """The message lines of one file; a message before any header is an error."""
+    path = CORPORA / folder / lang / f"{kind}.txt"
+    category = ""
+    lines: list[Line] = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            header = line.lstrip("#").strip()
+            if header and " " not in header:
+                category = header
+            continue
+        if not category:
+            raise ValueError(f"{folder}/{lang}/{kind}.txt: {line!r} is under no category header")
+        lines.append(Line(category, line))
+    return lines
+
+
+def caught(folder: str, category: str, match: CrisisMatch | None) -> bool:
+    """Whether ``match`` is the right answer to a crisis line of ``category``."""
+    if match is None:
+        return False
+    if category == PAST:
+        return folder != REVIEWED or not match.alert_staff
+    return match.alert_staff
+
+
+@dataclass
+class Score:
+    """One folder and language: per category (hits, total), and the lines that went wrong."""
+
+    folder: str
+    lang: str
+    recall: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    alarms: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    missed: list[str] = field(default_factory=list)
+    flagged: list[str] = field(default_factory=list)
+    wrong_language: list[str] = field(default_factory=list)
+
+    @property
+    def hits(self) -> int:
+        return sum(h for h, _ in self.recall.values())
+
+    @property
+    def total(self) -> int:
+        return sum(t for _, t in self.recall.values())
+
+    @property
+    def false_alarms(self) -> int:
+        return sum(h for h, _ in self.alarms.values())
+
+    @property
+    def ordinary(self) -> int:
+        return sum(t for _, t in self.alarms.values())
+
+    def report(self) -> Iterator[str]:
+        yield (
+            f"[{self.folder}/{self.lang}] recall {self.hits}/{self.total} = "
+            f"{100 * self.hits / max(self.total, 1):.1f}%, false alarms "
+            f"{self.false_alarms}/{self.ordinary}, answered in another language "
+            f"{len(self.wrong_language)}"
+        )
+        for category, (hit, total) in sorted(self.recall.items()):
+            yield f"  {category:<22} {hit:>3}/{total:<3} {100 * hit / total:5.1f}%"
+        for group, (hit, total) in sorted(self.alarms.items()):
+            yield f"  ordinary {group:<22} {hit:>3}/{total:<3} flagged"
+
+
+def _half(lines: list[Line], half: str | None) -> list[Line]:
+    """Every other line (``odd`` or ``even``, counted from 1), or all of them."""
+    if half is None:
+        return lines
+    return lines[(0 if half == "odd" else 1) :: 2]
+
+
+def score(
+    check: Callable[[str], CrisisMatch | None],
+    folder: str,
+    lang: str,
+    half: str | None = None,
+    explain: Callable[[str], str | None] | None = None,
+) -> Score:
+    result = Score(folder, lang)
+    for line in _half(read(folder, lang, "crisis"), half):
+        match = check(line.text)
+        right = caught(folder, line.category, match)
+        result.recall[line.category][0] += right
+        result.recall[line.category][1] += 1
+        if not right:
+            how = "missed" if match is None else f"{match.category}, alert={match.alert_staff}"
+            result.missed.append(f"  {line.category}: {line.text!r} ({how})")
+        elif match is not None and lang not in match.languages:
+            result.wrong_language.append(f"  {line.text!r} ({', '.join(match.languages)})")
+    for line in _half(read(folder, lang, "ordinary"), half):
+        match = check(line.text)
+        result.alarms[line.category][0] += match is not None
+        result.alarms[line.category][1] += 1
+        if match is not None:
+            why = explain(line.text) if explain is not None else match.category
+            result.flagged.append(f"  {line.category}: {line.text!r} ({why})")
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from bot.content.store import Content
+
+    parser = argparse.ArgumentParser(description="The crisis screen's figures on its corpora.")
+    parser.add_argument("folders", nargs="*", help="corpus folders (default: all)")
+    parser.add_argument(
+        "--misses",
+        action="store_true",
+        help="also list misses and false alarms (never on held-out)",
+    )
+    parser.add_argument(
+        "--half",
+        choices=("odd", "even"),
+        help="score every other line only: tune on one half of a dev corpus, check the other",
+    )
+    parser.add_argument("--lexicon-only", action="store_true", help="without the learned layer")
+    args = parser.parse_args(argv)
+    detector = Content(ROOT / "messages").crisis_detector
+    if args.lexicon_only:
+        detector = detector.with_model(None)
+    check = detector.check
+    for folder in args.folders or folders():
+        for lang in languages(folder):
+            result = score(check, folder, lang, args.half, detector.explain)
+            print("\n".join(result.report()))
+            if args.misses:
+                if held_out(folder):
+                    sys.exit("a held-out corpus is measured, never read: no --misses for it")
+                for title, lines in (
+                    ("missed", result.missed),
+                    ("flagged", result.flagged),
+                    ("answered in another language", result.wrong_language),
+                ):
+                    if lines:
+                        print(f" {title}:")
+                        print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

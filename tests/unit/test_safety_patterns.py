@@ -1,0 +1,169 @@
+"""The lexicon's phrase forms ({terms}, "...", optional terms, alone phrases), the languages a
+match names, the learned layer's data, and the text folds added for issue 16."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot.content.schemas import SafetyLexicon, crisis_detector
+from bot.content.store import SAFETY_MODEL, Content
+from bot.domain.safety import CrisisDetector, CrisisMatch, LexiconPart
+from bot.domain.safety_model import WINDOW, CrisisModel
+from bot.domain.safety_patterns import parse_phrase
+
+MESSAGES = Path(__file__).resolve().parents[2] / "messages"
+
+TERMS = {
+    "i": ["i", "im", "i am"],
+    "want": ["want to", "wanna", "need to"],
+    "die": ["die", "be dead", "not wake up"],
+    "really": ["really", "just"],
+}
+
+
+def detector(phrases: list[str], **kwargs: object) -> CrisisDetector:
+    return CrisisDetector({"x": phrases}, terms=TERMS, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_term_stands_for_each_of_its_phrases() -> None:
+    screen = detector(["{i} {want} {die}"])
+    for text in ("I want to die", "im gonna... no, i wanna be dead", "i need to not wake up"):
+        assert screen.check(text) == CrisisMatch("x"), text
+    assert screen.check("i want to diet") is None
+    assert screen.check("you want to die") is None
+
+
+def test_an_optional_term_and_a_gap() -> None:
+    screen = detector(["{i} {really?} {want} {die}", "{i} ... kill myself"])
+    assert screen.check("i really want to die") is not None
+    assert screen.check("i want to die") is not None
+    assert screen.check("i really do want to kill myself") is not None
+    assert screen.check("i so very much do honestly want to kill myself") is None  # 6 words
+
+
+@pytest.mark.parametrize(
+    ("phrase", "message"),
+    [
+        ("{nope} die", "no term named 'nope'"),
+        ("{i}die", "must stand as a word of its own"),
+        ("... die", "not at an end"),
+        ("{really?}", "needs a word or a term that is not optional"),
+        ("{Bad}", "is not a term"),
+        ("die ... ... now", "two '...' in a row"),
+    ],
+)
+def test_malformed_phrases_are_refused(phrase: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        detector([phrase])
+
+
+def test_a_term_that_uses_itself_is_refused() -> None:
+    with pytest.raises(ValueError, match="uses itself"):
+        CrisisDetector({"x": ["{a}"]}, terms={"a": ["x {b}"], "b": ["y {a}"]})
+
+
+def test_alone_phrases_count_only_in_a_short_message() -> None:
+    screen = CrisisDetector.from_parts(
+        [LexiconPart("en", {"x": ["kill myself"]}, alone={"x": ["suicide"]})]
+    )
+    assert screen.check("suicide") == CrisisMatch("x", languages=("en",))
+    assert screen.check("sui cide!!") is not None
+    assert screen.check("what is the suicide risk of ketamine?") is None
+
+
+def test_terms_of_one_name_are_one_term_across_languages() -> None:
+    en = LexiconPart(
+        "en", {"x": ["{i} {want} {die}"]}, terms=TERMS, words=["i", "the", "want", "to"]
+    )
+    es = LexiconPart(
+        "es", {"x": ["quiero {die}"]}, terms={"die": ["morir"]}, words=["quiero", "de", "la"]
+    )
+    screen = CrisisDetector.from_parts([en, es])
+    mixed = screen.check("I want to morir")
+    assert mixed is not None and set(mixed.languages) == {"en", "es"}
+    assert screen.check("quiero morir") == CrisisMatch("x", languages=("es",))
+    assert screen.check("i want to die") == CrisisMatch("x", languages=("en",))
+    spanish = screen.check("quiero die de verdad, la verdad")
+    assert spanish is not None and spanish.languages[0] == "es"
+
+
+def test_the_real_lexicons_say_the_language_of_the_message() -> None:
+    screen = Content(MESSAGES).crisis_detector
+    for text, langs in [
+        ("ya no quiero vivir", ("es",)),
+        ("i dont want to live anymore", ("en",)),
+        ("I want to morir", ("en", "es")),
+        ("quiero kill myself", ("es", "en")),
+    ]:
+        match = screen.check(text)
+        assert match is not None and set(match.languages) == set(langs), text
+
+
+def test_each_lexicon_file_passes_its_own_check() -> None:
+    # Terms used by one language's file must be defined in it (the merge comes after).
+    for path in sorted(MESSAGES.glob("*/safety.toml")):
+        lexicon = SafetyLexicon.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+        crisis_detector({path.parent.name: lexicon})
+
+
+def test_explain_names_the_phrase() -> None:
+    screen = detector(["{i} {want} {die}"])
+    assert screen.explain("i wanna die") == ":x: {i} {want} {die}"
+    assert screen.explain("hello") is None
+
+
+def test_parse_phrase_keeps_words_terms_and_gaps() -> None:
+    kinds = [(i.kind, i.value, i.optional) for i in parse_phrase("I'm {really?} ... self-harm*")]
+    assert kinds == [
+        ("word", "im", False),
+        ("term", "really", True),
+        ("gap", "", False),
+        ("word", "self", False),
+        ("word", "harm*", False),
+    ]
+
+
+# --- the learned layer --------------------------------------------------------------------
+
+
+def test_the_model_reads_its_data_and_refuses_other_data() -> None:
+    model = CrisisModel({"end": 3.0, "end it": 4.0}, -4.0, 0.9)
+    again = CrisisModel.from_data(json.loads(json.dumps(model.to_data())))
+    assert again.weights == model.weights and again.threshold == 0.9
+    assert model.flags("i will end it")
+    assert not model.flags("the end")
+    data = model.to_data()
+    for bad, message in (
+        ({"format": 99}, "format"),
+        ({**data, "threshold": 2}, "between 0 and 1"),
+        ({**data, "weights": []}, "weights"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            CrisisModel.from_data(bad)
+
+
+def test_a_long_message_is_read_in_windows() -> None:
+    model = CrisisModel({"end it": 10.0}, -5.0, 0.9)
+    filler = " ".join(["word"] * (WINDOW * 10))
+    assert model.flags(f"{filler} i will end it {filler}")
+    assert not model.flags(filler)
+
+
+def test_the_shipped_model_is_the_one_the_content_loads() -> None:
+    data = json.loads((MESSAGES / SAFETY_MODEL).read_text(encoding="utf-8"))
+    shipped = Content(MESSAGES).crisis_detector.model
+    assert shipped is not None and shipped.threshold == data["threshold"]
+    assert len(shipped.weights) == len(data["weights"]) > 1000
+
+
+def test_a_broken_model_file_is_a_content_error(tmp_path: Path) -> None:
+    root = tmp_path / "messages"
+    shutil.copytree(MESSAGES, root)
+    (root / SAFETY_MODEL).write_text('{"format": 1, "weights": {}, "bias": 0}', encoding="utf-8")
+    with pytest.raises(Exception, match="bias and threshold"):
+        Content(root).crisis_detector  # noqa: B018
