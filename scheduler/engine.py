@@ -38,9 +38,10 @@ import os
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from scheduler.clock import Clock
 from scheduler.plan import Plan, Step
@@ -289,7 +290,19 @@ class ReminderEngine:
             )
             await self._template_failed(live, type(failure).__name__)
             return [*outcomes, RowOutcome(ids, FAILED, f"render:{type(failure).__name__}"[:120])]
+        if message.fallback_error is not None:
+            log.warning(
+                "reminder text of steps %s failed (%s); the shipped text was sent",
+                [s.key for s in keep_steps],
+                message.fallback_error,
+            )
+            self._in_background(self._template_failed(live, message.fallback_error, True))
         return [*outcomes, self._after_send(live, ids, result)]
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _after_send(self, batch: ReminderBatch, ids: list[int], result: SendResult) -> RowOutcome:
         now = self.clock.now()
@@ -308,11 +321,7 @@ class ReminderEngine:
             return RowOutcome(ids, PENDING, "blocked", unreachable_patient=batch.patient.id)
         if result.outcome is SendOutcome.BAD_REQUEST:
             self.stats.failed += 1
-            task = asyncio.get_running_loop().create_task(
-                self._template_failed(batch, (result.error or "bad_request")[:100])
-            )
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._in_background(self._template_failed(batch, (result.error or "bad_request")[:100]))
             return RowOutcome(ids, FAILED, (result.error or "bad_request")[:120])
         # RETRY: bounded exponential backoff, never past expiry, never forever.
         attempts = max(r.attempts for r in batch.rows)
@@ -326,11 +335,13 @@ class ReminderEngine:
         self.stats.retried += 1
         return RowOutcome(ids, PENDING, "retry", due_at=retry_at)
 
-    async def _template_failed(self, batch: ReminderBatch, error: str) -> None:
+    async def _template_failed(
+        self, batch: ReminderBatch, error: str, fell_back: bool = False
+    ) -> None:
         if self.on_template_failure is None:
             return
         try:
-            await self.on_template_failure(batch, error)
+            await self.on_template_failure(batch, error, fell_back=fell_back)
         except Exception as exc:
             log.warning("template failure alert not sent: %s", type(exc).__name__)
 

@@ -80,9 +80,12 @@ class ReminderSender(Protocol):
 
 class TemplateFailureHandler(Protocol):
     """Told when a batch could not be rendered or Telegram refused it as a bad request (with
-    an error code, never the text), so staff can fix the template."""
+    an error code, never the text), so staff can fix the template; `fell_back`: the patient
+    got the shipped text instead."""
 
-    async def __call__(self, batch: ReminderBatch, error: str) -> None: ...
+    async def __call__(
+        self, batch: ReminderBatch, error: str, *, fell_back: bool = False
+    ) -> None: ...
 
 
 class ReminderObserver(Protocol):

@@ -510,7 +510,12 @@ async def test_template_failure_of_the_reminder_engine_is_queued_and_sent(
     class _Step:
         key: str
 
-    batch = cast(ReminderBatch, type("Batch", (), {"steps": (_Step("ride"), _Step("mask"))})())
+    @dataclass
+    class _Visit:
+        id: int
+
+    steps = (_Step("ride"), _Step("mask"))
+    batch = cast(ReminderBatch, type("Batch", (), {"steps": steps, "appointment": _Visit(99)})())
     await on_failure(batch, "bad_request:TelegramBadRequest: Bad Request: can't parse entities")
     (alert,) = await harness.server.wait_for(
         "sendMessage", lambda r: r.params.get("chat_id") == STAFF_ID

@@ -299,7 +299,7 @@ async def test_template_refused_by_telegram_fails_the_row_and_alerts_staff(
     row = (await rows(harness))["playlist"]
     assert row.status == "failed"
     alert = harness.server.sent_texts(STAFF_ID)[-1]
-    assert "playlist" in alert and "content check" in alert
+    assert "playlist" in alert and "/texts" in alert  # where to fix it
     assert await run_at(harness, START - timedelta(days=2)) != []  # other steps go on
 
 
