@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from bot.config import Settings
+from bot.config import Settings, unknown_settings
 from bot.lazy_aiogram import prepare_aiogram
 from bot.logs import LogFormat, configure_logging
 
@@ -55,7 +56,7 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def _cmd_run(settings: Settings) -> int:
+def _cmd_run(settings: Settings, unknown: list[str]) -> int:
     from bot.runtime import StartupError, run_polling, run_webhook
 
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
@@ -73,7 +74,10 @@ def _cmd_run(settings: Settings) -> int:
             "or try the bot without one: infusion-companion chat"
         )
     _configure_logging(settings.log_level, settings.log_format)
-    logging.getLogger(__name__).info(_mode_line(settings))
+    log = logging.getLogger(__name__)
+    log.info(_mode_line(settings))
+    for line in unknown:
+        log.warning(line)
     try:
         asyncio.run(run_webhook(settings) if settings.webhook_mode else run_polling(settings))
     except StartupError as exc:
@@ -266,12 +270,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = _settings()
     except ValidationError as exc:
-        lines = [f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
+        lines = [
+            f"{'.'.join(str(p) for p in e['loc']).upper()}: "
+            + e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
+        ]
         return _fail("invalid settings (" + ENV_HINT + "):\n  " + "\n  ".join(lines))
+    # A misspelt setting would otherwise be ignored without a word. `run` logs them (in the
+    # log's format); the other commands print them.
+    unknown = unknown_settings(os.environ)
     # Before any module that imports aiogram: the commands below import them lazily.
     prepare_aiogram(settings.lazy_aiogram)
     if args.command == "run":
-        return _cmd_run(settings)
+        return _cmd_run(settings, unknown)
+    for line in unknown:
+        print(f"infusion-companion: warning: {line}", file=sys.stderr)
     if args.command == "chat":
         return _cmd_chat(settings, args)
     if args.command == "db":

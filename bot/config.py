@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
+import re
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -22,9 +26,15 @@ BUNDLED_MESSAGES_DIR = (
 )
 OFFICIAL_API_URL = "https://api.telegram.org"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/companion.db"
+SEND_RATE = 28.0
+"""The recommended send rate, messages a second for all replicas together (the default)."""
 # Where /healthz and /metrics listen in webhook mode when OPS_PORT is not set.
 DEFAULT_WEBHOOK_OPS_PORT = 9101
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# A "#" after white space: a comment written after a value. python-dotenv (.env) drops it, but
+# systemd's EnvironmentFile= keeps everything after "=" as the value: `WEB_PORT=8081   # 8082`
+# is the string "8081   # 8082" there.
+_INLINE_COMMENT = re.compile(r"\s#")
 
 
 class Settings(BaseSettings):
@@ -45,10 +55,13 @@ class Settings(BaseSettings):
     polling_timeout: int = Field(default=25, ge=1, le=50)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
     # Sending (reminders and alerts): Telegram allows about 30 messages/s overall and 1/s per chat.
-    send_rate: float = Field(default=25.0, ge=0, le=1000)
+    # 28, not 30: messages leave replicas with some jitter, and at the cap itself a second with
+    # 31 comes again and again (bench/README.md, the replica test).
+    send_rate: float = Field(default=SEND_RATE, ge=0, le=1000)
     send_chat_interval: float = Field(default=1.0, ge=0, le=60)
-    # Reminder engine.
-    reminder_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    # Reminder engine. The lease is renewed while a claim is being sent: it bounds how long the
+    # reminders of a replica that died wait, not how long a send may take.
+    reminder_lease_seconds: float = Field(default=10.0, ge=1, le=3600)
     reminder_batch: int = Field(default=200, ge=1, le=5000)
     reminder_concurrency: int = Field(default=32, ge=1, le=1000)
     housekeeping_seconds: float = Field(default=60.0, ge=1, le=3600)
@@ -164,6 +177,20 @@ class Settings(BaseSettings):
             raise ValueError("REDIS_PREFIX must be non-empty, without spaces, *, ?, [, ], { or }")
         return value
 
+    # Last of the field validators: "before" validators run last-defined first, so this one
+    # speaks before a field's own parser (STAFF_IDS') would refuse the value for another reason.
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_comment_after_the_value(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str) and _INLINE_COMMENT.search(raw):
+            # The value itself is not repeated: it may be a token or hold a password.
+            raise ValueError(
+                "the value ends with a comment (' #...'); systemd keeps everything after '=' "
+                "as the value: put the comment on a line of its own"
+            )
+        return value
+
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
         if self.webhook_url is not None and self.webhook_secret is None:
@@ -196,3 +223,34 @@ class Settings(BaseSettings):
         if not raw or raw == ":memory:":
             return None
         return Path(raw)
+
+
+def unknown_settings(environ: Mapping[str, str], env_file: Path | None = Path(".env")) -> list[str]:
+    """One line for each name that is meant as a setting but is none, so it would be ignored
+    without a word: every key of `env_file` (a `.env`) that is not a setting, and every
+    environment variable spelt almost like one (CLINC_TIMEZONE). Names are compared as the
+    settings read them, whatever their case. The closest setting is named."""
+    known = sorted(name.upper() for name in Settings.model_fields)
+    lines: list[str] = []
+    from_file = (
+        [k for k in dotenv_values(env_file) if k]
+        if env_file is not None and env_file.is_file()
+        else []
+    )
+    for name in from_file:
+        if name.upper() not in known:
+            lines.append(_unknown(name, f"in {env_file}", known))
+    for name in sorted(environ):
+        if name.upper() in known or name in from_file:
+            continue
+        # Other programs' variables (PATH, LANG, INVOCATION_ID...) are no concern; only a
+        # name this close to a setting is taken for a misspelt one.
+        if difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.85):
+            lines.append(_unknown(name, "in the environment", known))
+    return lines
+
+
+def _unknown(name: str, where: str, known: list[str]) -> str:
+    closest = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.6)
+    hint = f"; did you mean {closest[0]}?" if closest else ""
+    return f"{name} ({where}) is not a setting and is ignored{hint}"

@@ -175,7 +175,7 @@ def create_dispatcher(
     dp.update.outer_middleware(inflight)
     for middleware in builtin:
         dp.update.outer_middleware(middleware)
-    dp.update.outer_middleware(UpdateGate(context))
+    dp.update.outer_middleware(UpdateGate(context, fsm))
     dp.update.outer_middleware(UnitOfWork(context, fsm, storage))
     dp.update.outer_middleware(fsm)
     dp.update.outer_middleware(ErrorsMiddleware(refusals.create_router()))
@@ -238,11 +238,17 @@ def create_application(
     alerts = AlertDelivery(session_factory, sender, bot, content, settings.clinic_zone, clock)
     staff_alerts = StaffAlerts(settings.staff_ids, clock, kick=alerts.kick)
 
-    async def template_failed(batch: ReminderBatch, error: str) -> None:
+    async def template_failed(batch: ReminderBatch, error: str, *, fell_back: bool = False) -> None:
         # Called during a reminder pass, outside any unit of work: its own short transaction.
         async with session_factory() as session:
             repo = Repository(session)
-            await staff_alerts.template_failure(repo, [s.key for s in batch.steps], error)
+            await staff_alerts.template_failure(
+                repo,
+                [s.key for s in batch.steps],
+                error,
+                appointment_id=batch.appointment.id,
+                fell_back=fell_back,
+            )
             await session.commit()
         await run_after_commit(repo.after_commit)
 
@@ -256,6 +262,8 @@ def create_application(
         observer=metrics,
         batch_size=settings.reminder_batch,
         lease=timedelta(seconds=settings.reminder_lease_seconds),
+        # The first claim's size; then the engine's own pace (its share when replicas share it).
+        rate=settings.send_rate,
         concurrency=settings.reminder_concurrency,
     )
     wakeup = Wakeup(

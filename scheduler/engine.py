@@ -6,7 +6,8 @@ sent. One pass:
 
 1. rows whose useful window closed become `expired` (nothing is ever sent late);
 2. due rows are claimed under a lease (`sending`, owner, lease_until) in one short transaction
-   of the store;
+   of the store: as many as this engine can send in the next `claim_seconds` (its pace, see
+   below), never more than `batch_size`;
 3. per appointment, the rows are re-checked against the current plan, appointment and checklist
    (a step whose items are done is skipped), rendered from the latest templates and sent as one
    message (several rows of one appointment become one catch-up message, never a burst);
@@ -15,20 +16,32 @@ sent. One pass:
 
 A crash between 2 and 4 leaves rows `sending`; once their lease runs out any engine claims
 them again. Only rows in flight at the crash can be sent twice: those being sent, and those
-sent since the last write (at 25 msg/s, about 12 with the defaults), not the whole pass.
+sent since the last write (at 28 msg/s, about 14 with the defaults), not the whole pass.
+
+**What a dead engine costs.** Its claimed rows wait for their lease to run out, so both are
+kept small. A claim holds what this engine can send in the next `claim_seconds` (2 s): at
+first what `rate` (the send rate the replicas share) allows in that time, then its own pace,
+measured over its last full claim: with three replicas sharing 28 messages a second, each
+sends about 9 a second and claims about 19 rows. The lease is short (10 s by default) and,
+while a claim is being sent, renewed every third of it (`ReminderStore.extend`), so a long
+claim (Telegram's 429 pause, a slow network) is never taken over by another engine, and the
+rows of an engine that died wait at most one lease.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import os
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from scheduler.clock import Clock
 from scheduler.plan import Plan, Step
@@ -51,6 +64,9 @@ from scheduler.statuses import ReminderStatus
 from scheduler.tracing import current_reminders
 
 log = logging.getLogger(__name__)
+
+CLAIM_SECONDS = 2.0
+"""A claim holds about this many seconds of sending (see the module's doc)."""
 
 PENDING = ReminderStatus.PENDING
 SENT = ReminderStatus.SENT
@@ -84,7 +100,9 @@ class ReminderEngine:
         on_template_failure: TemplateFailureHandler | None = None,
         observer: ReminderObserver | None = None,
         batch_size: int = 200,
-        lease: timedelta = timedelta(seconds=60),
+        lease: timedelta = timedelta(seconds=10),
+        rate: float = 0.0,
+        claim_seconds: float = CLAIM_SECONDS,
         concurrency: int = 32,
         max_attempts: int = 8,
         retry_cap: timedelta = timedelta(minutes=30),
@@ -102,6 +120,10 @@ class ReminderEngine:
         self.observer: ReminderObserver = observer or _NoObserver()
         self.batch_size = batch_size
         self.lease = lease
+        self.rate = rate
+        self.claim_seconds = claim_seconds
+        self.pace: float | None = None
+        """Rows a second this engine sent over its last full claim (None before one)."""
         self.max_attempts = max_attempts
         self.retry_cap = retry_cap
         # The process id says which replica holds a lease (`lease_owner`): a row left `sending`
@@ -127,24 +149,54 @@ class ReminderEngine:
         """Deliver everything due now; returns the number of reminder rows sent."""
         sent = 0
         while True:
-            batches, claimed = await self._claim()
+            limit = self.claim_limit()
+            started = self._monotonic()
+            batches, claimed = await self._claim(limit)
             if not claimed:
                 break
             recorder = _Recorder(
                 self._record, self.record_every, self.record_interval, self._monotonic
             )
+            renewing = asyncio.get_running_loop().create_task(self._renew_lease())
             try:
                 await asyncio.gather(*(self._deliver_into(recorder, b) for b in batches))
             finally:
+                renewing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewing
                 # Whatever was sent is written, even if a delivery raised.
                 await recorder.close()
             sent += recorder.sent_rows
             self.stats.passes += 1
             self.last_pass_at = self.clock.now()
-            if claimed < self.batch_size:
+            if claimed < limit:
                 break
+            # A full claim: it took as long as this engine needs for that many rows.
+            self.pace = claimed / max(self._monotonic() - started, 1e-3)
         self.last_pass_at = self.clock.now()
         return sent
+
+    def claim_limit(self) -> int:
+        """How many rows the next claim takes: what this engine sends in `claim_seconds` at
+        its last measured pace (before any, at `rate`), at most `batch_size`."""
+        pace = self.pace if self.pace is not None else self.rate
+        if pace <= 0:
+            return self.batch_size
+        return max(1, min(self.batch_size, math.ceil(pace * self.claim_seconds)))
+
+    async def _renew_lease(self) -> None:
+        """Every third of the lease, while a claim is being sent: the rows still held are
+        this engine's for one more lease. A failed renewal is tried again at the next turn
+        (rows whose lease ran out meanwhile may go to another engine: the fence on the
+        owner keeps each outcome written once)."""
+        interval = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval)
+            now = self.clock.now()
+            try:
+                await self.store.extend(self.owner, now, now + self.lease)
+            except Exception as exc:  # the class only: a driver's message may carry values
+                log.warning("reminder lease not renewed: %s", type(exc).__name__)
 
     async def _deliver_into(self, recorder: _Recorder, batch: ReminderBatch) -> None:
         # Each batch runs in a task of its own (gather): the ids tag its log lines only.
@@ -161,13 +213,13 @@ class ReminderEngine:
                 self.observer.row_ended(steps.get(row_id, ""), label)
 
     # --- claim ----------------------------------------------------------------------------
-    async def _claim(self) -> tuple[list[ReminderBatch], int]:
+    async def _claim(self, limit: int) -> tuple[list[ReminderBatch], int]:
         now = self.clock.now()
         expired = await self.store.expire_overdue(now)
         for step_key, count in expired.items():
             self.stats.expired += count
             self.observer.row_ended(step_key, "expired", count)
-        claim = await self.store.claim(now, self.owner, now + self.lease, self.batch_size)
+        claim = await self.store.claim(now, self.owner, now + self.lease, limit)
         if not claim.reminders:
             return [], 0
         plan = self.plan()
@@ -238,7 +290,19 @@ class ReminderEngine:
             )
             await self._template_failed(live, type(failure).__name__)
             return [*outcomes, RowOutcome(ids, FAILED, f"render:{type(failure).__name__}"[:120])]
+        if message.fallback_error is not None:
+            log.warning(
+                "reminder text of steps %s failed (%s); the shipped text was sent",
+                [s.key for s in keep_steps],
+                message.fallback_error,
+            )
+            self._in_background(self._template_failed(live, message.fallback_error, True))
         return [*outcomes, self._after_send(live, ids, result)]
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _after_send(self, batch: ReminderBatch, ids: list[int], result: SendResult) -> RowOutcome:
         now = self.clock.now()
@@ -257,11 +321,7 @@ class ReminderEngine:
             return RowOutcome(ids, PENDING, "blocked", unreachable_patient=batch.patient.id)
         if result.outcome is SendOutcome.BAD_REQUEST:
             self.stats.failed += 1
-            task = asyncio.get_running_loop().create_task(
-                self._template_failed(batch, (result.error or "bad_request")[:100])
-            )
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._in_background(self._template_failed(batch, (result.error or "bad_request")[:100]))
             return RowOutcome(ids, FAILED, (result.error or "bad_request")[:120])
         # RETRY: bounded exponential backoff, never past expiry, never forever.
         attempts = max(r.attempts for r in batch.rows)
@@ -275,11 +335,13 @@ class ReminderEngine:
         self.stats.retried += 1
         return RowOutcome(ids, PENDING, "retry", due_at=retry_at)
 
-    async def _template_failed(self, batch: ReminderBatch, error: str) -> None:
+    async def _template_failed(
+        self, batch: ReminderBatch, error: str, fell_back: bool = False
+    ) -> None:
         if self.on_template_failure is None:
             return
         try:
-            await self.on_template_failure(batch, error)
+            await self.on_template_failure(batch, error, fell_back=fell_back)
         except Exception as exc:
             log.warning("template failure alert not sent: %s", type(exc).__name__)
 

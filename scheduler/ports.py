@@ -8,8 +8,9 @@ how it reaches the patient (:class:`ReminderSender`), and may be told how rows e
 `bot/factory.py` wires them; `scheduler/` never imports `bot/`.
 
 The store's contract is a lease, as in APScheduler 4's data stores: a claimed row is the
-claimer's until its lease runs out, every write of an outcome is fenced by the owner, and a
-row whose owner died is claimed again once its lease ran out.
+claimer's until its lease runs out (the claimer renews it while it sends), every write of an
+outcome is fenced by the owner, and a row whose owner died is claimed again once its lease
+ran out.
 """
 
 from __future__ import annotations
@@ -37,10 +38,17 @@ class ReminderStore(Protocol):
         ...
 
     async def claim(self, now: datetime, owner: str, lease_until: datetime, limit: int) -> Claim:
-        """Take up to `limit` rows due by `now` (pending ones, oldest due first, then `sending`
-        ones whose lease ran out) of scheduled appointments of reachable, unpaused patients:
+        """Take up to `limit` rows due by `now` (`sending` ones whose lease ran out first:
+        their claimer died, and they have waited a lease already; then pending ones, oldest
+        due first) of scheduled appointments of reachable, unpaused patients:
         they become `sending`, leased to `owner` until `lease_until`, one attempt more. When
         two engines race for a row, exactly one of them gets it."""
+        ...
+
+    async def extend(self, owner: str, now: datetime, lease_until: datetime) -> int:
+        """Renew the lease of every row `owner` still holds (`sending`, its lease not yet
+        written back) until `lease_until`; how many. Called while a claim is being sent, so
+        a claim that takes longer than one lease stays its claimer's."""
         ...
 
     async def record(self, owner: str, now: datetime, outcomes: Sequence[RowOutcome]) -> None:
@@ -72,9 +80,12 @@ class ReminderSender(Protocol):
 
 class TemplateFailureHandler(Protocol):
     """Told when a batch could not be rendered or Telegram refused it as a bad request (with
-    an error code, never the text), so staff can fix the template."""
+    an error code, never the text), so staff can fix the template; `fell_back`: the patient
+    got the shipped text instead."""
 
-    async def __call__(self, batch: ReminderBatch, error: str) -> None: ...
+    async def __call__(
+        self, batch: ReminderBatch, error: str, *, fell_back: bool = False
+    ) -> None: ...
 
 
 class ReminderObserver(Protocol):

@@ -101,10 +101,13 @@ class ReminderBatch:
 
 @dataclass(frozen=True)
 class RenderedReminder:
-    """A rendered message; `markup` is whatever the sender takes as its keyboard."""
+    """A rendered message; `markup` is whatever the sender takes as its keyboard.
+    `fallback_error`: the live text could not be rendered (an error code, never text) and this
+    is the shipped one instead: the patient still gets a reminder, and staff are told."""
 
     text: str
     markup: Any = None
+    fallback_error: str | None = None
 
 
 class SendOutcome(enum.Enum):

@@ -7,6 +7,13 @@ database, which is the only place that knows what is due.
 
 :meth:`Wakeup.every_night` adds one date job per nightly task (the bot's retention), at a wall
 time in a zone computed from the injected clock, re-armed after each run.
+
+**Two clocks.** Instants come from the injected clock; APScheduler fires by the system clock.
+Each job is therefore given the moment as far from the system's now as its instant is from
+the injected clock's now (:meth:`Wakeup._fire_at`): the same moment in production, and with a
+clock set to another day (tests, the try-out chat) a job in that clock's future stays in the
+future. Handed over as it was, an instant in the system clock's past fired at once, and a job
+that re-armed itself from the same frozen clock fired again, hundreds of times a second.
 """
 
 from __future__ import annotations
@@ -54,6 +61,8 @@ class Wakeup:
         self._pass_task: asyncio.Task[None] | None = None
         self._again = False
         self._stopping = False
+        # The instants (by the injected clock) the dispatch job and the nightly jobs are for.
+        self._planned: dict[str, datetime] = {}
 
     def start(self) -> None:
         """Start, with an immediate first pass: reminders missed while the bot was down and
@@ -65,18 +74,19 @@ class Wakeup:
             seconds=self.housekeeping.total_seconds(),
             id=HOUSEKEEPING_JOB,
             replace_existing=True,
-            next_run_time=self.clock.now(),
+            next_run_time=self._fire_at(self.clock.now()),
         )
 
     def wake_at(self, when: datetime) -> None:
         """Make sure the engine looks no later than `when` (earlier wake-ups win)."""
         if not self.scheduler.running or self._stopping:
             return
-        job = self.scheduler.get_job(DISPATCH_JOB)
-        if job is not None and job.next_run_time is not None and job.next_run_time <= when:
+        planned = self.next_wake()
+        if planned is not None and planned <= when:
             return
+        self._planned[DISPATCH_JOB] = when
         self.scheduler.add_job(
-            self._wake, "date", run_date=when, id=DISPATCH_JOB, replace_existing=True
+            self._wake, "date", run_date=self._fire_at(when), id=DISPATCH_JOB, replace_existing=True
         )
 
     @property
@@ -112,14 +122,29 @@ class Wakeup:
 
         def arm() -> datetime:
             when = next_wall_time(self.clock.now(), at, zone)
-            self.scheduler.add_job(run, "date", run_date=when, id=job_id, replace_existing=True)
+            self._planned[job_id] = when
+            self.scheduler.add_job(
+                run, "date", run_date=self._fire_at(when), id=job_id, replace_existing=True
+            )
             return when
 
         return arm()
 
+    def planned(self, job_id: str) -> datetime | None:
+        """The instant (by the injected clock) job `job_id` will run at; None if none is
+        planned."""
+        if self.scheduler.get_job(job_id) is None:
+            return None
+        return self._planned.get(job_id)
+
     def next_wake(self) -> datetime | None:
-        job = self.scheduler.get_job(DISPATCH_JOB)
-        return job.next_run_time if job is not None else None
+        """When the engine is next woken (besides the housekeeping job), by the clock."""
+        return self.planned(DISPATCH_JOB)
+
+    def _fire_at(self, instant: datetime) -> datetime:
+        """The system-clock moment at which APScheduler must fire for `instant` of the
+        injected clock (see the module's doc)."""
+        return datetime.now(UTC) + (instant - self.clock.now())
 
     async def _wake(self) -> None:
         if self._stopping:

@@ -16,9 +16,11 @@ run, with the reason.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,6 +54,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if marker is not None:
             why = marker.args[0] if marker.args else "about SQLite itself"
             item.add_marker(pytest.mark.skip(reason=f"SQLite only ({why}); TEST_DATABASE=postgres"))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line per reason tests were skipped (no Redis, no PostgreSQL, no nginx...), with
+    how many, even in a quiet (-q) run: a skipped test proves nothing, and must be seen."""
+    reasons: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reasons[reason.removeprefix("Skipped: ")] += 1
+    for reason, count in sorted(reasons.items()):
+        terminalreporter.write_line(f"skipped {count} test{'s' * (count > 1)}: {reason}")
+    deselected = sum(
+        1
+        for item in terminalreporter.stats.get("deselected", [])
+        if item.get_closest_marker("slow") is not None
+    )
+    if deselected and terminalreporter.config.getoption("markexpr") == "not slow":
+        terminalreporter.write_line(
+            f"not run: {deselected} slow scenario{'s' * (deselected > 1)} "
+            "(pytest -m slow runs them; .ci/run does)"
+        )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

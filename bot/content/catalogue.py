@@ -35,7 +35,8 @@ from enum import StrEnum, auto
 from typing import Any, ClassVar, Self, TypeVar, cast, dataclass_transform
 from zoneinfo import ZoneInfo
 
-from bot.domain.visits import BookingProblem
+from bot.domain.invite_codes import LABEL_MAX
+from bot.domain.visits import Attendance, BookingProblem
 from bot.domain.when_parser import ParseErrorCode
 
 __all__ = [
@@ -70,6 +71,34 @@ SAMPLE_CHECKLIST: ChecklistLines = (
 )
 _SAMPLE_CLINIC_TIME = "Thursday, December 3, 2026 at 2:30 PM EST"
 
+
+def _at(
+    year: int, month: int, day: int, hour: int, minute: int, zone: str, fold: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, fold=fold, tzinfo=ZoneInfo(zone))
+
+
+EDGE_WHENS: tuple[datetime, ...] = (
+    _at(2027, 1, 31, 8, 0, _ZONE),  # a month's last day, morning
+    _at(2028, 2, 29, 0, 0, _ZONE),  # a leap day, midnight
+    _at(2026, 3, 8, 3, 0, _ZONE),  # the day the clocks go forward (2:00 to 3:00)
+    _at(2026, 11, 1, 1, 30, _ZONE),  # a time shown twice when the clocks go back: the first
+    _at(2026, 11, 1, 1, 30, _ZONE, fold=1),  # ... and the second
+    _at(2026, 12, 31, 23, 59, "Pacific/Honolulu"),  # the year's last minute, another zone
+    _at(2026, 10, 25, 2, 30, "Europe/Madrid"),  # Europe's clocks going back
+    _at(2026, 6, 15, 12, 0, "Asia/Kolkata"),  # noon, a half-hour offset
+)
+"""Dates and times every datetime variable is also rendered with, one at a time (month ends,
+leap days, daylight-saving changes, midnight, zones): a text that fails only for some dates is
+found before it is saved."""
+LONG_LABEL = "Dr. Maria-Guadalupe Fernández-Ortega #44"[:LABEL_MAX]
+LONG_NAME = "Maximilian Alexander Konstantinos Papadopoulos-Wojciechowski"
+_LONG_CHECKLIST: ChecklistLines = (
+    {"key": "playlist", "label": "A calm playlist of at least an hour, downloaded", "done": True},
+    {"key": "ride", "label": "Someone to drive me home and stay the evening", "done": False},
+    {"key": "eye_mask", "label": "An eye mask or a soft scarf to cover the eyes", "done": False},
+)
+
 RosterLines = Sequence[Mapping[str, object]]
 """Roster lines as templates read them (bot/services/roster.py, ``RosterEntry.as_line``)."""
 
@@ -98,15 +127,16 @@ SAMPLE_ROSTER: RosterLines = (
     {**_ROSTER_LINE, "kind": "invite", "patient_id": None, "expired": True},
 )
 _SAMPLE_TEAM: RosterLines = (
-    {"telegram_id": 9001, "role": "admin", "from_settings": True},
-    {"telegram_id": 501, "role": "staff", "from_settings": False},
+    {"telegram_id": 9001, "name": "Dana <Front Desk>", "role": "admin", "from_settings": True},
+    {"telegram_id": 501, "name": "501", "role": "staff", "from_settings": False},
 )
 
 
-def sample(*values: _T) -> _T:
+def sample(*values: _T, edges: Sequence[_T] = ()) -> _T:
     """A field of a message, with the values the validator renders it with (every
-    combination of its fields' values is tried)."""
-    return cast(_T, dataclasses.field(metadata={"samples": values}))
+    combination of its fields' values is tried) and `edges`, tried one at a time with the
+    other fields at their first value (a datetime field also gets EDGE_WHENS)."""
+    return cast(_T, dataclasses.field(metadata={"samples": values, "edges": tuple(edges)}))
 
 
 def named_by_data() -> str:
@@ -129,13 +159,22 @@ class Message:
 
     TEMPLATE: ClassVar[str] = ""
     UNSOLICITED: ClassVar[bool] = False
-    """Sent to a patient unasked (a notice): it shows on a locked phone, so the validator
-    holds it to the reminders' rule (no treatment words, no clinic name that names it)."""
+    """Sent without the patient asking (a reminder, a notice): it shows on lock screens, so
+    the validator holds it to the lock-screen rule (no treatment words)."""
     _declared: ClassVar[frozenset[str]] = frozenset()
 
-    def __init_subclass__(cls, *, template: str = "", by_name: bool = True, **kw: Any) -> None:
-        """`by_name=False`: a base class, or a message whose template is named by data."""
+    def __init_subclass__(
+        cls,
+        *,
+        template: str = "",
+        by_name: bool = True,
+        unsolicited: bool = False,
+        **kw: Any,
+    ) -> None:
+        """`by_name=False`: a base class, or a message whose template is named by data;
+        `unsolicited`: see UNSOLICITED."""
         super().__init_subclass__(**kw)
+        cls.UNSOLICITED = unsolicited or cls.UNSOLICITED
         dataclasses.dataclass(frozen=True, kw_only=True)(cls)
         cls._declared = frozenset(
             f.name for f in dataclasses.fields(cast(Any, cls)) if f.metadata.get("variable", True)
@@ -160,18 +199,29 @@ class Message:
         return cls._declared
 
     @classmethod
-    def samples(cls, **given: Any) -> list[Self]:
+    def samples(cls, *, edges: bool = False, **given: Any) -> list[Self]:
         """The message with every combination of its fields' sample values (`given` fixes
-        some: the template of a message named by data, say)."""
-        choices = {
-            f.name: f.metadata["samples"]
+        some: the template of a message named by data, say); with `edges`, then each field's
+        edge values one at a time, the others at their first sample value."""
+        fields = [
+            f
             for f in dataclasses.fields(cast(Any, cls))
             if f.name not in given and "samples" in f.metadata
-        }
-        return [
+        ]
+        choices = {f.name: f.metadata["samples"] for f in fields}
+        found = [
             cls(**given, **dict(zip(choices, values, strict=True)))
             for values in itertools.product(*choices.values())
         ]
+        if not edges:
+            return found
+        first = {name: values[0] for name, values in choices.items()}
+        for f in fields:
+            extra = list(f.metadata.get("edges", ()))
+            if isinstance(first[f.name], datetime):
+                extra += EDGE_WHENS
+            found += [cls(**given, **{**first, f.name: value}) for value in extra]
+        return found
 
 
 # --- welcome, consent, menu ------------------------------------------------------------------
@@ -444,7 +494,7 @@ class Resumed(Message):
     pass
 
 
-class ReminderText(Message, by_name=False):
+class ReminderText(Message, by_name=False, unsolicited=True):
     """A reminder: the template of its step (named in plan.toml), or ``reminders/catch_up``
     when several steps go out together (`sections` are then their template files, included
     with the same variables and `catch_up` true)."""
@@ -453,8 +503,8 @@ class ReminderText(Message, by_name=False):
 
     template_name: str = named_by_data()
     when: datetime = sample(SAMPLE_WHEN)
-    checklist: ChecklistLines = sample(SAMPLE_CHECKLIST)
-    attendance: str | None = sample(None)
+    checklist: ChecklistLines = sample(SAMPLE_CHECKLIST, edges=[(), _LONG_CHECKLIST])
+    attendance: str | None = sample(None, *Attendance)
     catch_up: bool = sample(False, True)
     sections: Sequence[str] = ()
 
@@ -484,22 +534,46 @@ class UpdateFailed(Message, template="error"):
 
 
 # --- staff alerts (rendered at delivery, in the clinic's zone and default language) ----------
+# Every alert about a visit names it as staff know it: `visit_label` is the label staff gave
+# the visit when they invited the patient ("" when the patient booked it themselves, or no
+# visit is known), `visit_time` its start in the clinic's zone ("" when no visit is known).
+# bot/services/alert_visits.py finds the visit an alert is about.
+def _visit_label() -> str:
+    return sample("J.D. <#4411>", "", edges=[LONG_LABEL])
+
+
+def _visit_time() -> str:
+    return sample(_SAMPLE_CLINIC_TIME, "")
+
+
+def _label() -> str:
+    return sample("J.D. <#4471>", edges=[LONG_LABEL])
+
+
 class CrisisStaffAlert(Message):
     """`display_name` comes from Telegram's getChat ("" when that failed), `at_local` from when
-    the alert was queued; `occurrences` counts the alerts coalesced into this one."""
+    the alert was queued; `occurrences` counts the alerts coalesced into this one; the visit is
+    the patient's next one (or the one under way)."""
 
     patient_ref: str = sample("#12", "")
-    display_name: str = sample("<Pat & Co>", "")
+    display_name: str = sample("<Pat & Co>", "", edges=[LONG_NAME])
     telegram_id: int | None = sample(1001)
     at_local: str = sample(_SAMPLE_CLINIC_TIME)
     occurrences: int = sample(1, 60)
+    visit_label: str = _visit_label()
+    visit_time: str = _visit_time()
 
 
 class RescheduleStaffAlert(Message):
+    """The patient asked to move the visit named (`when_local` is `visit_time`, kept for
+    texts written before)."""
+
     patient_ref: str = sample("#12")
-    display_name: str = sample("<Pat>", "")
+    display_name: str = sample("<Pat>", "", edges=[LONG_NAME])
     telegram_id: int | None = sample(1001)
     when_local: str = sample(_SAMPLE_CLINIC_TIME)
+    visit_label: str = _visit_label()
+    visit_time: str = sample(_SAMPLE_CLINIC_TIME)
 
 
 class CheckinStaffAlert(Message):
@@ -515,12 +589,19 @@ class CheckinStaffAlert(Message):
 
 
 class TemplateFailureStaffAlert(Message):
+    """A reminder text could not be used; the visit is the first one it failed for
+    (`occurrences` counts the others), and that patient got the shipped text instead when
+    `fell_back`."""
+
     steps: str = sample("ride", "day_before, morning")
     error: str = sample(
         "TelegramBadRequest",
         "bad_request:TelegramBadRequest: Bad Request: can't parse entities <&>",
     )
     occurrences: int = sample(1, 240)
+    visit_label: str = _visit_label()
+    visit_time: str = _visit_time()
+    fell_back: bool = sample(True, False)
 
 
 # --- staff: invites, roster, team -----------------------------------------------------------
@@ -539,7 +620,7 @@ class InviteLabelAsk(Message):
 
 class InviteConfirm(Message):
     when: datetime = sample(SAMPLE_WHEN)
-    label: str = sample("J.D. <#4471>")
+    label: str = _label()
 
 
 class InviteCreated(Message):
@@ -547,7 +628,7 @@ class InviteCreated(Message):
 
     link: str = sample("https://t.me/companion_test_bot?start=abc_DEF-123")
     when: datetime = sample(SAMPLE_WHEN)
-    label: str = sample("J.D. <#4471>")
+    label: str = _label()
     expires: datetime = sample(SAMPLE_WHEN)
 
 
@@ -555,7 +636,7 @@ class InviteQr(Message):
     """The caption of the QR code's picture."""
 
     when: datetime = sample(SAMPLE_WHEN)
-    label: str = sample("J.D. <#4471>")
+    label: str = _label()
 
 
 class InviteAlreadyMade(Message):
@@ -632,10 +713,12 @@ class StaffJoined(Message):
 
 class StaffRemoveConfirm(Message):
     telegram_id: int = sample(501)
+    name: str = sample("Dana <Front Desk>", "501")
 
 
 class StaffRemoved(Message):
     telegram_id: int = sample(501)
+    name: str = sample("Dana <Front Desk>", "501")
 
 
 class StaffNotAllowed(Message):
@@ -646,12 +729,25 @@ class StaffNoSuchMember(Message):
     pass
 
 
+class StaffHelp(Message):
+    """After /help, for a team member: the team's commands their role allows."""
+
+    commands: Sequence[Mapping[str, object]] = sample(
+        ({"command": "today", "description": "Today's visits <all>"},)
+    )
+
+
 # --- staff: editing texts (bot/telegram/handlers/staff_content.py) ---------------------------
+# Texts are named for the team by their title (texts.toml, in the member's language); times
+# are the clinic's, authors by name.
+_TITLE = "Reminder: the evening before (eye mask)"
+_LONG_TITLE = "Recordatorio: 2 días antes (transporte de regreso), versión larga"[:64]
+_ABOUT = "Pack an eye mask, the checklist, and an easy evening."
 _SAMPLE_VERSIONS: Sequence[Mapping[str, object]] = (
-    {"number": 2, "author": 9001, "at": SAMPLE_WHEN, "note": "", "live": True},
+    {"number": 2, "author": "Dana <Front Desk>", "at": SAMPLE_WHEN, "note": "", "live": True},
     {
         "number": 1,
-        "author": 9002,
+        "author": "9002",
         "at": SAMPLE_LATER,
         "note": "rollback to version 0",
         "live": False,
@@ -659,35 +755,62 @@ _SAMPLE_VERSIONS: Sequence[Mapping[str, object]] = (
 )
 
 
+def _title() -> str:
+    return sample(_TITLE, edges=[_LONG_TITLE])
+
+
 class StaffTextsAreas(Message):
-    pass
+    """/texts: the areas of the texts of one language (`language`: its name)."""
+
+    language: str = sample("🇺🇸 English")
 
 
 class StaffTextsList(Message):
-    area: str = sample("reminders")
+    area: str = sample("Reminders and checklist")
+    language: str = sample("🇺🇸 English")
     page: int = sample(1, 2)
     pages: int = sample(1, 2)
 
 
-class StaffTextView(Message):
-    """Under the preview of a text: which text, its live version (0: the shipped file), who
-    saved it and when; `button` for a button label (`label` is it)."""
+class StaffTextSearch(Message):
+    """/texts with words: the texts whose title or description holds them (`found` many)."""
 
-    key: str = sample("en/reminders/evening_before")
+    words: str = sample("eye mask", "<b>")
+    found: int = sample(0, 3)
+
+
+class StaffTextView(Message):
+    """Under the preview of a text: its title and where it shows, its language, its live
+    version (0: the shipped file), who saved it (`author`, a name) and when (`at`, clinic
+    time); `button` for a button label (`label` is it)."""
+
+    title: str = _title()
+    about: str = sample(_ABOUT, "")
+    language: str = sample("🇺🇸 English")
     version: int = sample(0, 3)
-    author: int | None = sample(None, 9001)
+    author: str = sample("", "Dana <Front Desk>")
     at: datetime | None = sample(None, SAMPLE_WHEN)
     button: bool = sample(False, True)
     label: str = sample("Done ✅")
 
 
 class StaffTextAsk(Message):
-    key: str = sample("en/reminders/evening_before")
-    names: Sequence[str] = sample((), ("when", "checklist"))
+    """Asking for a text's new words; `values` are the variables it may use, each its `name`,
+    what it means (`about`) and how it reads in the preview (`sample`)."""
+
+    title: str = _title()
+    button: bool = sample(False, True)
+    values: Sequence[Mapping[str, object]] = sample(
+        (),
+        (
+            {"name": "when", "about": "the visit's date and time", "sample": "Thursday"},
+            {"name": "checklist", "about": "", "sample": "Calm playlist <x>, Ride home"},
+        ),
+    )
 
 
 class StaffTextCandidate(Message):
-    key: str = sample("en/reminders/evening_before")
+    title: str = _title()
     button: bool = sample(False, True)
     label: str = sample("Done ✅")
 
@@ -695,7 +818,7 @@ class StaffTextCandidate(Message):
 class StaffTextProblems(Message):
     """The validator's problems with an edit; each has a `line` (None: unknown) and a `text`."""
 
-    key: str = sample("en/welcome")
+    title: str = _title()
     problems: Sequence[Mapping[str, object]] = sample(
         ({"line": 3, "text": "unknown variable nme (known: when)"},),
         ({"line": None, "text": "5000 characters, over Telegram's 4096"},),
@@ -703,19 +826,33 @@ class StaffTextProblems(Message):
 
 
 class StaffTextSaved(Message):
-    key: str = sample("en/welcome")
+    title: str = _title()
     version: int = sample(4)
     already: bool = sample(False, True)
 
 
 class StaffTextChanged(Message):
-    key: str = sample("en/welcome")
+    title: str = _title()
     version: int = sample(0, 4)
 
 
 class StaffTextHistory(Message):
-    key: str = sample("en/welcome")
+    """A text's versions, newest first: each its `number`, `author` (a name), `at` (clinic
+    time), `note` and whether it is `live`."""
+
+    title: str = _title()
     versions: Sequence[Mapping[str, object]] = sample((), _SAMPLE_VERSIONS)
+
+
+class StaffTextRollback(Message):
+    """Under the preview of an older version (`version`; 0: the shipped text), before it is
+    restored: who saved it and when."""
+
+    title: str = _title()
+    version: int = sample(0, 2)
+    author: str = sample("", "Dana <Front Desk>")
+    at: datetime | None = sample(None, SAMPLE_WHEN)
+    live: int = sample(3)
 
 
 class StaffTextCancelled(Message):
@@ -725,14 +862,14 @@ class StaffTextCancelled(Message):
 # --- staff: moving and cancelling a visit the clinic made ------------------------------------
 class VisitMoveAsk(Message):
     when: datetime = sample(SAMPLE_WHEN)
-    label: str = sample("J.D. <#4471>")
+    label: str = _label()
     zone: str = sample(_ZONE)
 
 
 class VisitMoveConfirm(Message):
     before: datetime = sample(SAMPLE_WHEN)
     after: datetime = sample(SAMPLE_LATER)
-    label: str = sample("J.D. <#4471>")
+    label: str = _label()
 
 
 class VisitMoved(Message):
@@ -740,24 +877,24 @@ class VisitMoved(Message):
 
     before: datetime = sample(SAMPLE_WHEN)
     after: datetime = sample(SAMPLE_LATER)
-    label: str = sample("J.D. <#4471>")
+    label: str = _label()
     changed: bool = sample(True, False)
 
 
 class VisitCancelConfirm(Message):
     when: datetime = sample(SAMPLE_WHEN)
-    label: str = sample("J.D. <#4471>")
+    label: str = _label()
 
 
 class VisitCancelled(Message):
     when: datetime = sample(SAMPLE_WHEN)
-    label: str = sample("J.D. <#4471>")
+    label: str = _label()
     changed: bool = sample(True, False)
 
 
 class VisitKept(Message):
     when: datetime = sample(SAMPLE_WHEN)
-    label: str = sample("J.D. <#4471>")
+    label: str = _label()
 
 
 class VisitChangeError(Message):
@@ -779,14 +916,12 @@ class VisitChangedWhileDeciding(Message):
 
 
 # --- notices to a patient (rendered at delivery, in their language and zone) -----------------
-class VisitMovedNotice(Message):
-    UNSOLICITED = True
+class VisitMovedNotice(Message, unsolicited=True):
     before: datetime = sample(SAMPLE_WHEN)
     after: datetime = sample(SAMPLE_LATER)
 
 
-class VisitCancelledNotice(Message):
-    UNSOLICITED = True
+class VisitCancelledNotice(Message, unsolicited=True):
     when: datetime = sample(SAMPLE_WHEN)
 
 
@@ -839,6 +974,7 @@ class StaffFaqCandidate(Message):
 _PLAN_STEP: Mapping[str, object] = {
     "key": "evening_before",
     "at": "-1d@19:00",
+    "when": "the day before at 7:00 PM",
     "enabled": True,
     "due": SAMPLE_WHEN,
     "until": SAMPLE_LATER,
@@ -862,12 +998,16 @@ class StaffPlanTimeline(Message):
     version: int = sample(0, 2)
     steps: Sequence[Mapping[str, object]] = sample(_SAMPLE_TIMELINE)
     candidate: bool = sample(False, True)
+    restoring: bool = sample(False, True)
+    """An older version shown before it is restored (StaffPlanRollback follows)."""
 
 
 class StaffPlanStep(Message):
+    """One step; `at` and `expires` in words (StaffPlanWhen)."""
+
     key: str = sample("evening_before")
-    at: str = sample("-1d@19:00")
-    expires: str = sample("-2h")
+    at: str = sample("the day before at 7:00 PM")
+    expires: str = sample("2 hours before")
     enabled: bool = sample(True, False)
     due: datetime | None = sample(None, SAMPLE_WHEN)
     items: Sequence[str] = sample((), ("eye_mask", "ride"))
@@ -900,6 +1040,34 @@ class StaffPlanSaved(Message):
 
 class StaffPlanChanged(Message):
     version: int = sample(0, 4)
+
+
+class StaffPlanWhen(Message):
+    """A step's time in words, one line: `clock` (only its time of day is read) on the day
+    `days` before or `after` the visit's date, or `days`, `hours` and `minutes` of elapsed
+    time before or `after` the start (all 0: at the start)."""
+
+    after: bool = sample(False, True)
+    days: int = sample(0, 1, 3)
+    hours: int = sample(0, 2)
+    minutes: int = sample(0, 30)
+    clock: datetime | None = sample(None, SAMPLE_WHEN)
+
+
+class StaffPlanHistory(Message):
+    """The plan's versions, newest first, as StaffTextHistory's."""
+
+    versions: Sequence[Mapping[str, object]] = sample((), _SAMPLE_VERSIONS)
+
+
+class StaffPlanRollback(Message):
+    """Under the timeline of an older plan (`version`; 0: the shipped plan), before it is
+    restored."""
+
+    version: int = sample(0, 2)
+    author: str = sample("", "Dana <Front Desk>")
+    at: datetime | None = sample(None, SAMPLE_WHEN)
+    live: int = sample(3)
 
 
 # --- buttons and commands --------------------------------------------------------------------
@@ -978,6 +1146,8 @@ class Button(StrEnum):
     STAFF_TEXT_CONFIRM = auto()
     STAFF_TEXT_CANCEL = auto()
     STAFF_TEXT_ROLLBACK = auto()  # {{ label }}: the version's number
+    STAFF_TEXT_RESTORE = auto()
+    STAFF_TEXT_LANGUAGE = auto()  # {{ label }}: a language's own name
     VISIT_MOVE = auto()  # {{ label }}: the visit's time and label
     VISIT_CANCEL = auto()  # {{ label }}: the visit's time and label
     VISIT_MOVE_CONFIRM = auto()
@@ -1000,6 +1170,7 @@ class Button(StrEnum):
     STAFF_PLAN_ITEMS = auto()
     STAFF_PLAN_BUTTONS = auto()
     STAFF_PLAN_ADD = auto()
+    STAFF_PLAN_HISTORY = auto()
 
 
 class ChatCommand(StrEnum):

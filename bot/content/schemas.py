@@ -286,6 +286,45 @@ def crisis_detector(
     return CrisisDetector.from_parts(parts, model)
 
 
+class TextTitle(_Strict):
+    """A text as the team finds it in /texts: a title (it becomes a button, so at most 64
+    characters) and a line saying where the text shows."""
+
+    title: str = Field(min_length=1, max_length=64)
+    about: str = Field(default="", max_length=200)
+
+
+def _one_placeholder(name: str) -> AfterValidator:
+    def check(value: str) -> str:
+        found = set(_PLACEHOLDER.findall(value))
+        if found != {name}:
+            raise ValueError(f"must hold {{{name}}} and no other placeholder")
+        return value
+
+    return AfterValidator(check)
+
+
+class TitlePatterns(_Strict):
+    """How texts named by data are titled: a reminder step staff added (`{key}`), a FAQ
+    answer (`{question}`), a button (`{label}`, its live label)."""
+
+    step: Annotated[str, Field(min_length=1, max_length=60), _one_placeholder("key")]
+    answer: Annotated[str, Field(min_length=1, max_length=60), _one_placeholder("question")]
+    button: Annotated[str, Field(min_length=1, max_length=60), _one_placeholder("label")]
+
+
+class TextTitles(_Strict):
+    """`messages/<lang>/texts.toml`: the plain names of the texts, for the team (/texts):
+    `text` by template name, `button` (where each button shows) by label key, `variable`
+    (what each value a template may use means) by name, and the `pattern` of names made from
+    data. Texts, buttons and variables missing here fall back to the default language."""
+
+    pattern: TitlePatterns
+    variable: dict[str, Annotated[str, Field(min_length=1, max_length=300)]] = {}
+    button: dict[str, Annotated[str, Field(min_length=1, max_length=200)]] = {}
+    text: dict[str, TextTitle] = {}
+
+
 ButtonLabel = Annotated[str, Field(min_length=1, max_length=64)]
 
 

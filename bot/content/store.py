@@ -21,19 +21,22 @@ import json
 import math
 import re
 import shutil
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import jinja2
+import jinja2.bccache
 import jinja2.meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel
 
+from bot.content.sandbox import DEFAULT_LIMITS, GuardedEnvironment, RenderLimits, render_text
 from bot.content.schemas import (
     ButtonLabels,
     ClinicProfile,
@@ -42,6 +45,7 @@ from bot.content.schemas import (
     DateFormats,
     FaqFile,
     SafetyLexicon,
+    TextTitles,
     crisis_detector,
 )
 from bot.domain.faq import FaqEntry, FaqMatcher
@@ -100,6 +104,36 @@ class ContentError(Exception):
     """Content that cannot be loaded; the message names the file and the field."""
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates shared by every Content of the process, by name and source (jinja
+    checks the source's checksum): a candidate Content made to check a staff edit compiles
+    only what the edit changed. Bounded; one per environment kind (the code differs)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._code: OrderedDict[str, bytes] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with self._lock:
+            code = self._code.get(bucket.key)
+            if code is not None:
+                self._code.move_to_end(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = bucket.bytecode_to_string()
+        with self._lock:
+            self._code[bucket.key] = code
+            while len(self._code) > self._size:
+                self._code.popitem(last=False)
+
+
+_COMPILED = {True: _CompiledTemplates(), False: _CompiledTemplates()}
+"""By the environment's trim_blocks."""
+
+
 class _OverlayLoader(jinja2.BaseLoader):
     """Templates from the live stored versions; the files' loader answers the rest."""
 
@@ -132,8 +166,18 @@ class _LivePreparation:
 
 @dataclass(frozen=True)
 class Faq:
+    """A language's questions; `borrowed` are the keys of questions the default language has
+    and this one does not, shown in the default language's words (as a missing text falls
+    back), so a question added in one language reaches every patient at once. The matcher is
+    built when first asked for: checking a staff edit reads only the entries."""
+
     entries: tuple[FaqEntry, ...]
-    matcher: FaqMatcher
+    build: Callable[[], FaqMatcher] = field(repr=False, compare=False)
+    borrowed: frozenset[str] = frozenset()
+
+    @cached_property
+    def matcher(self) -> FaqMatcher:
+        return self.build()
 
     def by_key(self, key: str) -> FaqEntry | None:
         return next((e for e in self.entries if e.key == key), None)
@@ -238,6 +282,7 @@ class Content:
         default_language: str = "en",
         *,
         monotonic: Callable[[], float] | None = None,
+        limits: RenderLimits = DEFAULT_LIMITS,
     ) -> None:
         self.root = Path(messages_dir)
         self.default_language = default_language
@@ -254,34 +299,50 @@ class Content:
         # time was most of the cost of sending one (bench/throughput.py).
         self._label_templates: dict[str, jinja2.Template | str] = {}
         self._faq: dict[str, Faq] = {}
+        self._titles: dict[str, TextTitles] = {}
         self._conversation: dict[str, ConversationFile] = {}
         self._plan: Plan | None = None
         # (name, lang) -> (file, compiled template, when resolved on the monotonic clock).
         self._templates: dict[tuple[str, str], tuple[str, jinja2.Template, float]] = {}
         if not (self.root / default_language).is_dir():
             raise ContentError(f"{self.root / default_language}: language folder is missing")
-        # A sandbox: staff-edited templates must not reach Python internals.
-        self._html = ImmutableSandboxedEnvironment(
+        # A sandbox with limits (bot/content/sandbox.py): staff-edited templates reach neither
+        # Python's internals nor the event loop's time.
+        self.limits = limits
+        self._html = self._environment(trim_blocks=True)
+        self._plain = GuardedEnvironment(autoescape=False, undefined=jinja2.StrictUndefined)
+        self._add_filters(self._plain)
+
+    def _environment(self, *, trim_blocks: bool) -> GuardedEnvironment:
+        env = GuardedEnvironment(
             loader=jinja2.ChoiceLoader(
                 [_OverlayLoader(self), jinja2.FileSystemLoader(str(self.root))]
             ),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
+            trim_blocks=trim_blocks,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            bytecode_cache=_COMPILED[trim_blocks],
         )
-        self._plain = ImmutableSandboxedEnvironment(
-            autoescape=False, undefined=jinja2.StrictUndefined
-        )
-        for env in (self._html, self._plain):
-            env.filters["when"] = self._filter("datetime_long")
-            env.filters["when_short"] = self._filter("datetime_short")
-            env.filters["date"] = self._filter("date")
-            env.filters["time"] = self._filter("time")
-            env.filters["weekday"] = self._weekday_filter()
-            env.globals["clinic"] = self.clinic
-            env.globals["preparation"] = _LivePreparation(self)
+        self._add_filters(env)
+        return env
+
+    def _add_filters(self, env: GuardedEnvironment) -> None:
+        env.filters["when"] = self._filter("datetime_long")
+        env.filters["when_short"] = self._filter("datetime_short")
+        env.filters["date"] = self._filter("date")
+        env.filters["time"] = self._filter("time")
+        env.filters["weekday"] = self._weekday_filter()
+        env.globals["clinic"] = self.clinic
+        env.globals["preparation"] = _LivePreparation(self)
+        env.guard_filters()
+
+    @cached_property
+    def _as_written(self) -> GuardedEnvironment:
+        """The templates with every line break kept (no trim_blocks): what the validator
+        compares a rendering with, to find lines that run into each other."""
+        return self._environment(trim_blocks=False)
 
     # --- live versions ------------------------------------------------------------------
     async def refresh(self, source: VersionSource, *, force: bool = False) -> bool:
@@ -307,6 +368,7 @@ class Content:
         self.revision = revision
         if self._html.cache is not None:  # a file's template cached before its first version
             self._html.cache.clear()
+        self.__dict__.pop("_as_written", None)
         self._templates.clear()
         self._buttons.clear()
         self._faq.clear()
@@ -315,13 +377,17 @@ class Content:
     def overlaid(self, extra: Overlay) -> Content:
         """A Content over the same files with `extra` over the live versions: a candidate
         edit rendered and validated exactly as it would go out, without saving it."""
-        candidate = Content(self.root, self.default_language, monotonic=self._monotonic)
+        candidate = Content(
+            self.root, self.default_language, monotonic=self._monotonic, limits=self.limits
+        )
         candidate.use({**self.overlay, **extra}, self.revision)
         return candidate
 
     def shipped(self) -> Content:
         """A Content of the files alone (version 0 of every text)."""
-        return Content(self.root, self.default_language, monotonic=self._monotonic)
+        return Content(
+            self.root, self.default_language, monotonic=self._monotonic, limits=self.limits
+        )
 
     def export(self, target: Path) -> None:
         """Write the live texts (the files with the stored versions over them) as a complete
@@ -393,17 +459,24 @@ class Content:
         return self._buttons[lang]
 
     def faq(self, lang: str) -> Faq:
+        """The questions patients of `lang` see: its own, then those of the default language
+        it lacks (see Faq.borrowed)."""
         if lang not in self._faq:
-            stored = self.overlay.get((FAQ, faq_key(lang)))
-            if stored is None:
-                entries = load_file(FaqFile, self._path(lang, "faq.toml")).prompt
-            else:
-                entries = load_text(FaqFile, stored, f"{faq_key(lang)}.toml (stored)").prompt
+            entries = self._own_faq(lang)
+            borrowed: tuple[FaqEntry, ...] = ()
+            if lang != self.default_language:
+                have = {e.key for e in entries}
+                default = self._own_faq(self.default_language)
+                borrowed = tuple(e for e in default if e.key not in have)
+                entries = entries + borrowed
             words = self.conversation(lang)
-            matcher = FaqMatcher(
-                entries, words.intent, common=words.common, known=words.known, lang=lang
-            )
-            self._faq[lang] = Faq(entries, matcher)
+
+            def matcher(entries: tuple[FaqEntry, ...] = entries) -> FaqMatcher:
+                return FaqMatcher(
+                    entries, words.intent, common=words.common, known=words.known, lang=lang
+                )
+
+            self._faq[lang] = Faq(entries, matcher, frozenset(e.key for e in borrowed))
         return self._faq[lang]
 
     def conversation(self, lang: str) -> ConversationFile:
@@ -413,6 +486,28 @@ class Content:
             path = self._path(lang, "conversation.toml")
             self._conversation[lang] = load_file(ConversationFile, path)
         return self._conversation[lang]
+
+    def _own_faq(self, lang: str) -> tuple[FaqEntry, ...]:
+        stored = self.overlay.get((FAQ, faq_key(lang)))
+        if stored is None:
+            return load_file(FaqFile, self._path(lang, "faq.toml")).prompt
+        return load_text(FaqFile, stored, f"{faq_key(lang)}.toml (stored)").prompt
+
+    def titles(self, lang: str) -> TextTitles:
+        """The plain names of the texts for the team, in `lang` (texts.toml), what it lacks
+        from the default language's."""
+        if lang not in self._titles:
+            own = load_file(TextTitles, self._path(lang, "texts.toml"))
+            if lang != self.default_language:
+                base = self.titles(self.default_language)
+                own = TextTitles(
+                    pattern=own.pattern,
+                    variable={**base.variable, **own.variable},
+                    button={**base.button, **own.button},
+                    text={**base.text, **own.text},
+                )
+            self._titles[lang] = own
+        return self._titles[lang]
 
     def faq_source(self, lang: str) -> str:
         """The live text of a language's faq.toml: its stored version, else its file."""
@@ -508,7 +603,16 @@ class Content:
         except jinja2.TemplateError as exc:
             raise ContentError(f"{self.root / self.template_name(name, lang)}: {exc}") from exc
         try:
-            return template.render(lang=lang, **context).strip()
+            return render_text(template, self.limits, {"lang": lang, **context}).strip()
+        except jinja2.TemplateError as exc:
+            raise ContentError(f"{self.root / template_name}: {exc}") from exc
+
+    def render_as_written(self, name: str, lang: str, /, **context: Any) -> str:
+        """Render a text with every line break of its template kept (see _as_written)."""
+        template_name = self.template_name(name, lang)
+        try:
+            template = self._as_written.get_template(template_name)
+            return render_text(template, self.limits, {"lang": lang, **context}).strip()
         except jinja2.TemplateError as exc:
             raise ContentError(f"{self.root / template_name}: {exc}") from exc
 
@@ -552,7 +656,7 @@ class Content:
         if isinstance(template, str):
             return template or key
         try:
-            text = template.render(lang=lang, **context)
+            text = render_text(template, self.limits, {"lang": lang, **context})
         except jinja2.TemplateError as exc:
             raise ContentError(f"{self._path(lang, 'buttons.toml')}: {key}: {exc}") from exc
         return text.strip()[:64] or key

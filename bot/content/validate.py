@@ -9,7 +9,8 @@ the file (or stored text) and, where it can be found, the line."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -28,7 +29,8 @@ from bot.content.catalogue import (
     ReminderText,
     StaffCommand,
 )
-from bot.content.schemas import FaqFile
+from bot.content.lock_screen import words_shown
+from bot.content.schemas import FaqFile, TextTitles
 from bot.content.store import (
     BUTTON,
     FAQ,
@@ -38,6 +40,7 @@ from bot.content.store import (
     ContentError,
     button_key,
     faq_key,
+    load_file,
 )
 from bot.content.telegram_html import check_telegram_html
 from bot.domain.faq import FaqEntry
@@ -77,21 +80,54 @@ def _html_line(source: str, problem: str) -> int | None:
     return _line_of(source, rf"</?{re.escape(tag.group(1))}\b") if tag else None
 
 
+CHECK_SECONDS = 1.0
+"""How long checking one staff edit may take, every sample of every text it affects, in CPU
+time of the checking thread (a busy machine does not make a text too slow): a text that takes
+longer is refused (each render has its own limits, bot/content/sandbox.py)."""
+
+
 def samples_of(content: Content, lang: str, name: str) -> tuple[list[Message], bool] | None:
-    """The sample messages a template is rendered with, and whether it shows on a lock screen
-    (a reminder); None for a name the bot does not render."""
+    """The sample messages a template is rendered with (edge cases included), and whether it
+    shows on a lock screen (sent unprompted); None for a name the bot does not render."""
     if name in CATALOGUE:
-        return list(CATALOGUE[name].samples()), CATALOGUE[name].UNSOLICITED
+        message = CATALOGUE[name]
+        return list(message.samples(edges=True)), message.UNSOLICITED
     plan = content.plan
     if name == ReminderText.CATCH_UP:
         sections = [content.template_name(step.template, lang) for step in plan.steps]
         return list(
-            ReminderText.samples(template_name=name, catch_up=True, sections=sections)
+            ReminderText.samples(template_name=name, catch_up=True, sections=sections, edges=True)
         ), True
     if any(step.template == name for step in plan.steps):
-        return list(ReminderText.samples(template_name=name)), True
+        return list(ReminderText.samples(template_name=name, edges=True)), True
     if any(entry.template == name for entry in content.faq(lang).entries):
         return list(FaqAnswer.samples(template_name=name)), False
+    return None
+
+
+class _TooSlow(Exception):
+    """Checking took longer than CHECK_SECONDS."""
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _run_together(content: Content, sample: Message, lang: str, text: str) -> str | None:
+    """Two lines of the template that a block tag at the end of a line joined into one
+    (``…{% endif %}`` followed by a new line: jinja's trim_blocks drops that line break)."""
+    written = _lines(content.render_as_written(sample.template(), lang, **sample.variables()))
+    shown = _lines(text)
+    if shown == written:
+        return None
+    for index, line in enumerate(shown):
+        expected = written[index] if index < len(written) else ""
+        if line != expected and expected and line.startswith(expected):
+            rest = line[len(expected) :].strip()
+            return (
+                f"“…{expected[-30:]}” and “{rest[:30]}…” run together on one line: put the "
+                "{% endif %} or {% endfor %} before them on a line of its own"
+            )
     return None
 
 
@@ -100,15 +136,19 @@ def _render_problems(
     lang: str,
     samples: Sequence[Message],
     private: bool = False,
+    *,
+    deadline: float | None = None,
 ) -> list[Problem]:
     """Check the template uses only its message's variables, and render each sample (all of one
-    template); with `private`, the text may show on a lock screen, so it must not contain the
-    clinic's name (if it differs from its discreet name) or a private word."""
+    template): Telegram's HTML rules and length, lines that run together and, with `private`
+    (the text shows on a lock screen), the lock-screen rule: neither the clinic's name (if it
+    differs from its discreet name) nor a private word in what the patient would read.
+    `deadline` (thread_time): raise _TooSlow past it."""
     problems: list[Problem] = []
     clinic = content.clinic
-    forbidden = [w.lower() for w in clinic.private_words]
+    forbidden = list(clinic.private_words)
     if clinic.discreet_name != clinic.name:
-        forbidden.append(clinic.name.lower())
+        forbidden.append(clinic.name)
     name = samples[0].template()
     path = str(content.root / content.template_name(name, lang))
     try:
@@ -129,26 +169,31 @@ def _render_problems(
     )
     if unknown:
         return problems  # rendering would only say again that they are undefined
+    joined_found = False
     for sample in samples:
+        if deadline is not None and time.thread_time() > deadline:
+            raise _TooSlow()
         try:
             text = content.render_message(sample, lang)
+            joined = None if joined_found else _run_together(content, sample, lang, text)
         except ContentError as exc:
             problems.append(Problem(path, None, str(exc).removeprefix(f"{path}: ")))
             break
         except Exception as exc:  # a staff edit can fail in any way; report, never crash
             problems.append(Problem(path, None, f"{type(exc).__name__}: {exc}"))
             break
+        if joined is not None:
+            joined_found = True
+            problems.append(Problem(path, None, joined))
         problems.extend(Problem(path, _html_line(source, p), p) for p in check_telegram_html(text))
         if private:
-            lowered = text.lower()
             problems.extend(
                 Problem(
                     path,
                     _line_of(source, re.escape(word)),
-                    f"reminders show on lock screens; remove '{word}' (see clinic.toml)",
+                    f"this text shows on lock screens; remove '{word.lower()}' (see clinic.toml)",
                 )
-                for word in forbidden
-                if word in lowered
+                for word in words_shown(text, forbidden)
             )
     return list(dict.fromkeys(problems))  # every sample may find the same problem
 
@@ -156,23 +201,55 @@ def _render_problems(
 def check_text(content: Content, kind: str, key: str, body: str) -> list[Problem]:
     """Every problem of `body` as the new live version of a text (a template `en/welcome`,
     a button label `en/buttons:menu_faq`), checked over the live content as the bot would use
-    it; no file is written. An empty list means it may be saved."""
+    it, in every language the change affects (a language whose text falls back to this one,
+    a catch-up message that includes it, a text that includes it by name); no file is
+    written. Taking longer than CHECK_SECONDS is a problem too. An empty list means it may be
+    saved."""
     if kind == BUTTON:
         return _label_problems(content, key, body)
     lang, _, name = key.partition("/")
-    if kind != TEMPLATE or lang not in content.languages:
+    # Everything below reads the candidate only: a check may run in a worker thread while
+    # the live content is refreshed in the event loop's.
+    candidate = content.overlaid({(TEMPLATE, key): body})
+    if kind != TEMPLATE or lang not in candidate.languages:
         return [Problem(key, None, "not a text the bot uses")]
-    found = samples_of(content, lang, name)
+    found = samples_of(candidate, lang, name)
     if found is None:
         return [Problem(key, None, "not a text the bot uses")]
+    deadline = time.thread_time() + CHECK_SECONDS
+    try:
+        for other_lang, samples, private in _affected(candidate, lang, name, found):
+            problems = _render_problems(candidate, other_lang, samples, private, deadline=deadline)
+            if problems:
+                return problems
+    except _TooSlow:
+        return [Problem(key, None, f"takes too long to check (over {CHECK_SECONDS:g} s)")]
+    return []
+
+
+def _affected(
+    content: Content, lang: str, name: str, found: tuple[list[Message], bool]
+) -> Iterator[tuple[str, Sequence[Message], bool]]:
+    """What rendering the edited text `lang/name` changes: the text itself, then the same
+    text in other languages that fall back to it, every catch-up message (it includes the
+    reminders), an error message that quotes a FAQ answer, and any text that names it."""
     samples, private = found
-    candidate = content.overlaid({(TEMPLATE, key): body})
-    problems = _render_problems(candidate, lang, samples, private)
-    if private and name != ReminderText.CATCH_UP and not problems:
-        catch_up = samples_of(candidate, lang, ReminderText.CATCH_UP)
-        assert catch_up is not None
-        problems = _render_problems(candidate, lang, catch_up[0], private=True)
-    return problems
+    yield lang, samples, private
+    edited = f"{lang}/{name}{TEMPLATE_SUFFIX}"
+    for other in content.languages:
+        if other != lang and content.template_name(name, other) == edited:
+            yield other, samples, private
+    is_step = any(step.template == name for step in content.plan.steps)
+    for other in content.languages:
+        if is_step:
+            catch_up = samples_of(content, other, ReminderText.CATCH_UP)
+            assert catch_up is not None
+            yield other, catch_up[0], True
+        for text in CATALOGUE:
+            if text != name and edited in content.source(text, other):
+                found_text = samples_of(content, other, text)
+                if found_text is not None:
+                    yield other, found_text[0], found_text[1]
 
 
 _PROMPT_FIELD_RE = re.compile(r"prompt\[(\d+)\]\.?(.*)")
@@ -244,11 +321,11 @@ def _command_problems(
 def _label_problems(content: Content, key: str, label: str) -> list[Problem]:
     lang, _, name = key.partition("/buttons:")
     source = str(content.root / lang / "buttons.toml")
-    if lang not in content.languages or name not in content.buttons(lang):
+    candidate = content.overlaid({(BUTTON, button_key(lang, name)): label})  # see check_text
+    if lang not in candidate.languages or name not in candidate.buttons(lang):
         return [Problem(key, None, "not a button the bot shows")]
     if not 1 <= len(label.strip()) <= 64:
         return [Problem(source, None, f"{name}: a label has 1 to 64 characters, not {len(label)}")]
-    candidate = content.overlaid({(BUTTON, button_key(lang, name)): label})
     try:
         candidate.button(name, lang, **SAMPLE_LABEL_CONTEXT)
     except ContentError as exc:
@@ -262,6 +339,7 @@ LANGUAGE_FILES = (
     STAFF_COMMANDS,
     "formats.toml",
     "faq.toml",
+    "texts.toml",
     "conversation.toml",
 )
 """The data files every language folder ships (safety.toml adds to the crisis screen and is
@@ -273,10 +351,14 @@ def _missing_texts(content: Content, lang: str, labels: dict[str, str]) -> list[
     the default language): every template, data file, button label, command and question."""
     default, folder = content.default_language, content.root / lang
     base = content.root / default
+    faq = content.faq(lang)
+    # The answers of questions this language borrows from the default one go with them.
+    borrowed = {f"{e.template}{TEMPLATE_SUFFIX}" for e in faq.entries if e.key in faq.borrowed}
     problems = [
         f"{folder / path.relative_to(base)}: missing (falls back to {default})"
         for path in sorted(base.rglob(f"*{TEMPLATE_SUFFIX}"))
         if not (folder / path.relative_to(base)).exists()
+        and path.relative_to(base).as_posix() not in borrowed
     ]
     problems.extend(
         f"{folder / file}: missing (falls back to {default})"
@@ -288,15 +370,33 @@ def _missing_texts(content: Content, lang: str, labels: dict[str, str]) -> list[
     missing = [k for k in content.buttons(default) if k not in labels]
     if missing:
         problems.append(f"{folder / 'buttons.toml'}: missing labels {missing}")
+    problems.extend(_title_problems(content, lang))
     for file in ("commands.toml", STAFF_COMMANDS):
         have = {c for c, _ in content.commands(lang, file)}
         lacking = [c for c, _ in content.commands(default, file) if c not in have]
         if lacking:
             problems.append(f"{folder / file}: missing commands {lacking}")
-    have_faq = {e.key for e in content.faq(lang).entries}
-    lacking = [e.key for e in content.faq(default).entries if e.key not in have_faq]
+    return problems
+
+
+def _title_problems(content: Content, lang: str) -> list[str]:
+    """Every text and button the team may edit has a title and a line in texts.toml (the
+    default language: all of them; another: the same keys, or they fall back)."""
+    own = load_file(TextTitles, content.root / lang / "texts.toml")
+    where = content.root / lang / "texts.toml"
+    if lang == content.default_language:
+        texts = {*CATALOGUE, ReminderText.CATCH_UP, *(s.template for s in content.plan.steps)}
+        buttons = {str(b) for b in Button} | set(content.buttons(lang))
+    else:
+        base = load_file(TextTitles, content.root / content.default_language / "texts.toml")
+        texts, buttons = set(base.text), set(base.button)
+    problems = []
+    lacking = sorted(texts - set(own.text))
     if lacking:
-        problems.append(f"{folder / 'faq.toml'}: missing questions {lacking}")
+        problems.append(f"{where}: no title for texts {lacking}")
+    lacking = sorted(buttons - set(own.button))
+    if lacking:
+        problems.append(f"{where}: no line for buttons {lacking}")
     return problems
 
 
@@ -316,6 +416,7 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
             staff_commands = {c for c, _ in content.commands(lang, STAFF_COMMANDS)}
             labels = content.buttons(lang)
             faq = content.faq(lang)
+            content.titles(lang)
         except (ContentError, KeyError, IndexError, ValueError) as exc:
             problems.extend(str(exc).splitlines())
             continue
@@ -334,6 +435,7 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
             missing = [str(k) for k in Button if k not in labels]
             if missing:
                 problems.append(f"{content.root / lang / 'buttons.toml'}: missing labels {missing}")
+            problems.extend(_title_problems(content, lang))
         else:
             problems.extend(_missing_texts(content, lang, labels))
         for key in labels:
@@ -343,9 +445,8 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
                 problems.append(str(exc))
         found: list[Problem] = []
         for message in CATALOGUE.values():
-            found.extend(
-                _render_problems(content, lang, message.samples(), private=message.UNSOLICITED)
-            )
+            samples = message.samples(edges=True)
+            found.extend(_render_problems(content, lang, samples, message.UNSOLICITED))
         found.extend(_answer_problems(content, lang, faq.entries))
         problems.extend(str(p) for p in found)
         problems.extend(_plan_problems(content, plan, lang, labels))
@@ -361,7 +462,7 @@ def _plan_problems(content: Content, plan: Plan, lang: str, labels: dict[str, st
     ]
     found: list[Problem] = []
     for step in plan.steps:
-        samples = ReminderText.samples(template_name=step.template)
+        samples = ReminderText.samples(template_name=step.template, edges=True)
         found.extend(_render_problems(content, lang, samples, private=True))
     catch_up = samples_of(content, lang, ReminderText.CATCH_UP)
     assert catch_up is not None

@@ -21,8 +21,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.invites import visit_label
-from bot.db.models import Appointment, Patient, StaffAlert
+from bot.db.models import Patient, StaffAlert
 from bot.db.statements import rows_matched
 
 __all__ = [
@@ -162,18 +161,6 @@ class AlertOutboxRepository:
             )
         )
         return {pid: NoticeRecipient(lang, zone) for pid, lang, zone in result}
-
-    async def visit_labels(self, appointment_ids: Collection[int]) -> dict[int, str]:
-        """The label of the invite each visit came through ("" for one the patient booked
-        themselves), by appointment id; a visit deleted meanwhile is absent."""
-        if not appointment_ids:
-            return {}
-        result = await self.session.execute(
-            select(Appointment.id, visit_label()).where(
-                Appointment.id.in_(sorted(set(appointment_ids)))
-            )
-        )
-        return {aid: label or "" for aid, label in result}
 
     async def _count_into(
         self, kind: str, dedupe_key: str, staff: list[int], sent_since: datetime | None

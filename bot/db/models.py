@@ -239,6 +239,19 @@ class StaffMember(Base):
         return self.removed_at is None
 
 
+class StaffName(Base):
+    """The name a team member has on Telegram, as last seen when they used a team command,
+    so the team's screens (a text's history, the team list) say who rather than a number.
+    Staff are not patients: their names may be stored (patients' never are). Admins of
+    ``STAFF_IDS`` have a row too once they used the bot."""
+
+    __tablename__ = "staff_names"
+
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(128), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
 class StaffInvite(Base):
     """A one-time link an admin made for a new team member: the SHA-256 of its code (never the
     code) and the role it grants. Joining sets `used_at` with a conditional UPDATE, so of two

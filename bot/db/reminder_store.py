@@ -55,6 +55,10 @@ class SqlReminderStore:
             tuple(reminders), {appointment: frozenset(t) for appointment, t in ticks.items()}
         )
 
+    async def extend(self, owner: str, now: datetime, lease_until: datetime) -> int:
+        async with self.session_factory() as session, session.begin():
+            return await ReminderRepository(session).extend_lease(owner, now, lease_until)
+
     async def record(self, owner: str, now: datetime, outcomes: Sequence[RowOutcome]) -> None:
         async with self.session_factory() as session, session.begin():
             repo = ReminderRepository(session)

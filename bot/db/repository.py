@@ -496,7 +496,8 @@ class ReminderRepository:
         self, now: datetime, owner: str, lease_until: datetime, limit: int
     ) -> list[int]:
         """Take up to `limit` due rows under a lease (a row whose claimer died is due again
-        once its lease ran out).
+        once its lease ran out): those first, since they were due before any pending row
+        and have waited a lease already; then pending rows, oldest due first.
 
         On PostgreSQL the candidates are selected ``FOR UPDATE OF reminders SKIP LOCKED``:
         replicas claiming at once lock disjoint rows, so each gets a full batch instead of
@@ -504,22 +505,23 @@ class ReminderRepository:
         has one writer at a time and no such clause (SQLAlchemy leaves it out there). On both,
         the UPDATE re-checks the status, so a row is claimed by one claimer only: the one that
         gets it back from RETURNING."""
-        due = await self.session.execute(
+        stale = await self.session.execute(
             self._claimable()
-            .where(Reminder.status == PENDING, Reminder.due_at <= now)
+            .where(Reminder.status == SENDING, Reminder.lease_until < now)
             .order_by(Reminder.due_at)
             .limit(limit)
             .with_for_update(skip_locked=True, of=Reminder)
         )
-        ids = list(due.scalars())
+        ids = list(stale.scalars())
         if len(ids) < limit:
-            stale = await self.session.execute(
+            due = await self.session.execute(
                 self._claimable()
-                .where(Reminder.status == SENDING, Reminder.lease_until < now)
+                .where(Reminder.status == PENDING, Reminder.due_at <= now)
+                .order_by(Reminder.due_at)
                 .limit(limit - len(ids))
                 .with_for_update(skip_locked=True, of=Reminder)
             )
-            ids.extend(stale.scalars())
+            ids.extend(due.scalars())
         if not ids:
             return []
         # The re-check is a CASE, not `status = 'pending' OR (...)`: with an indexable OR,
@@ -544,6 +546,17 @@ class ReminderRepository:
             .returning(Reminder.id)
         )
         return list(claimed.scalars())
+
+    async def extend_lease(self, owner: str, now: datetime, lease_until: datetime) -> int:
+        """Every row `owner` holds is its own until `lease_until`; how many. A row whose lease
+        already ran out and was claimed by another meanwhile has another owner: not touched."""
+        return await rows_matched(
+            self.session,
+            update(Reminder)
+            .where(Reminder.status == SENDING, Reminder.lease_owner == owner)
+            .values(lease_until=lease_until, updated_at=now)
+            .execution_options(synchronize_session=False),
+        )
 
     async def load_claimed(self, ids: Sequence[int]) -> list[ClaimedReminder]:
         """The claimed rows with their appointment and patient, oldest due first. One

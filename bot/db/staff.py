@@ -6,13 +6,13 @@ The admins of ``STAFF_IDS`` have no row here: they are admins by configuration
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import StaffInvite, StaffMember
+from bot.db.models import StaffInvite, StaffMember, StaffName
 from bot.db.statements import rows_matched
 
 __all__ = ["StaffRepository"]
@@ -64,6 +64,31 @@ class StaffRepository:
     async def mark_removed(self, member: StaffMember, now: datetime) -> None:
         member.removed_at = now
         await self.session.flush()
+
+    # --- names ------------------------------------------------------------------------------
+    async def names(self, telegram_ids: Collection[int]) -> dict[int, str]:
+        """The stored names of these people (those never seen are absent)."""
+        if not telegram_ids:
+            return {}
+        result = await self.session.execute(
+            select(StaffName.telegram_id, StaffName.name).where(
+                StaffName.telegram_id.in_(sorted(set(telegram_ids)))
+            )
+        )
+        return {tid: name for tid, name in result.all()}
+
+    async def set_name(self, telegram_id: int, name: str, now: datetime) -> bool:
+        """Store this person's name if it is new or changed; whether anything was written.
+        Two updates racing to add the row meet the primary key (the unit of work runs again)."""
+        row = await self.session.get(StaffName, telegram_id)
+        if row is not None and row.name == name:
+            return False
+        if row is None:
+            self.session.add(StaffName(telegram_id=telegram_id, name=name, updated_at=now))
+        else:
+            row.name, row.updated_at = name, now
+        await self.session.flush()
+        return True
 
     # --- invites for new members ------------------------------------------------------------
     async def add_invite(

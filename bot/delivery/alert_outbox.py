@@ -64,8 +64,10 @@ from bot.db.alert_outbox import (
     ClaimedAlert,
     NoticeRecipient,
 )
+from bot.db.alert_visits import AlertVisitRepository
 from bot.db.repository import ReminderRepository
 from bot.delivery.sender import Sender
+from bot.services.alert_visits import VisitRow, alert_visits, visit_variables
 from bot.services.patient_notices import PATIENT_NOTICES, VISIT_CANCELLED, VISIT_MOVED
 from bot.services.staff_alerts import CHECKIN_CALL, CRISIS, RESCHEDULE, TEMPLATE_FAILURE
 from scheduler.clock import Clock
@@ -140,8 +142,6 @@ class AlertDelivery:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._next_purge: datetime | None = None
-        self._labels: dict[int, str] = {}
-        """The labels of the visits the claimed check-in alerts are about (this pass)."""
 
     # --- the background loop --------------------------------------------------------------
     def kick(self) -> None:
@@ -220,12 +220,12 @@ class AlertDelivery:
         async with self._pass_lock:
             sent = 0
             while True:
-                claimed, recipients = await self._claim()
+                claimed, recipients, visits = await self._claim()
                 if not claimed:
                     break
                 names = await self._names(claimed)
                 attempts = await asyncio.gather(
-                    *(self._attempt(a, names, recipients) for a in claimed)
+                    *(self._attempt(a, names, recipients, visits) for a in claimed)
                 )
                 sent += await self._record(claimed, attempts)
                 self.stats.passes += 1
@@ -233,22 +233,21 @@ class AlertDelivery:
                     break
             return sent
 
-    async def _claim(self) -> tuple[list[ClaimedAlert], dict[int, NoticeRecipient]]:
-        """Due rows under a lease, and the language and zone of the patients whose notices
-        are among them (read now: a notice is rendered as the patient's settings are), and
-        the labels of the visits alerts are about."""
+    async def _claim(
+        self,
+    ) -> tuple[list[ClaimedAlert], dict[int, NoticeRecipient], dict[int, VisitRow]]:
+        """Due rows under a lease, the language and zone of the patients whose notices are
+        among them, and the visits the alerts are about (all read now: a text is rendered as
+        things are when it is sent)."""
         now = self.clock.now()
         async with self.session_factory() as session, session.begin():
             outbox = AlertOutboxRepository(session)
             claimed = await outbox.claim(now, self.owner, now + self.lease, self.batch)
             patients = {a.patient_id for a in claimed if a.kind in PATIENT_NOTICES}
-            visits = {
-                int(a.context["appointment_id"])
-                for a in claimed
-                if a.kind == CHECKIN_CALL and isinstance(a.context.get("appointment_id"), int)
-            }
-            self._labels = await outbox.visit_labels(visits)
-            return claimed, await outbox.recipients({p for p in patients if p is not None})
+            recipients = await outbox.recipients({p for p in patients if p is not None})
+            about = [a.context for a in claimed if a.kind not in PATIENT_NOTICES]
+            visits = await alert_visits(AlertVisitRepository(session), about)
+            return claimed, recipients, visits
 
     async def _names(self, claimed: Collection[ClaimedAlert]) -> dict[int, str]:
         """The name of each patient the claimed rows are about, once per patient per pass."""
@@ -271,6 +270,7 @@ class AlertDelivery:
         alert: ClaimedAlert,
         names: dict[int, str],
         recipients: dict[int, NoticeRecipient],
+        visits: dict[int, VisitRow],
     ) -> _Attempt:
         notice = alert.kind in PATIENT_NOTICES
         try:
@@ -280,7 +280,9 @@ class AlertDelivery:
                     return _Attempt("failed", "patient_gone")
                 text = self._render_notice(alert, recipient)
             else:
-                text = self._render(alert, names.get(alert.subject_telegram_id or 0, ""))
+                name = names.get(alert.subject_telegram_id or 0, "")
+                visit = visits.get(alert.context.get("appointment_id") or 0)
+                text = self._render(alert, name, visit)
         except Exception as exc:  # a template mid-edit on disk may be fixed by the next try
             return _Attempt("retry", f"render:{type(exc).__name__}")
         try:
@@ -300,14 +302,15 @@ class AlertDelivery:
         # Start yet, or may unblock the bot.
         return _Attempt("retry", error, result.retry_in)
 
-    def _render(self, alert: ClaimedAlert, display_name: str) -> str:
+    def _render(self, alert: ClaimedAlert, display_name: str, visit: VisitRow | None) -> str:
         return self.content.render_message(
-            self._message(alert, display_name), self.content.default_language
+            self._message(alert, display_name, visit), self.content.default_language
         )
 
-    def _message(self, alert: ClaimedAlert, display_name: str) -> Message:
+    def _message(self, alert: ClaimedAlert, display_name: str, visit: VisitRow | None) -> Message:
         context = alert.context
         patient_ref = f"#{alert.patient_id}" if alert.patient_id is not None else ""
+        named = visit_variables(visit, self.clinic_zone, self._write_time)
         if alert.kind == CRISIS:
             return CrisisStaffAlert(
                 patient_ref=patient_ref,
@@ -315,20 +318,26 @@ class AlertDelivery:
                 telegram_id=alert.subject_telegram_id,
                 at_local=self._clinic_time(alert.created_at),
                 occurrences=alert.occurrences,
+                **named,
             )
         if alert.kind == RESCHEDULE:
+            asked = self._clinic_time(datetime.fromisoformat(context["starts_at"]))
             return RescheduleStaffAlert(
                 patient_ref=patient_ref,
                 display_name=display_name,
                 telegram_id=alert.subject_telegram_id,
-                when_local=self._clinic_time(datetime.fromisoformat(context["starts_at"])),
+                when_local=asked,
+                visit_label=named["visit_label"],
+                # The time the patient was asked about, even if staff moved it since.
+                visit_time=asked,
             )
         if alert.kind == CHECKIN_CALL:
             return CheckinStaffAlert(
                 patient_ref=patient_ref,
                 display_name=display_name,
                 telegram_id=alert.subject_telegram_id,
-                visit_label=self._labels.get(int(context.get("appointment_id", 0)), ""),
+                visit_label=named["visit_label"],
+                # The visit the check-in was about, as it was then.
                 visit_time=self._clinic_time(datetime.fromisoformat(context["starts_at"])),
             )
         if alert.kind == TEMPLATE_FAILURE:
@@ -336,6 +345,8 @@ class AlertDelivery:
                 steps=", ".join(context.get("steps", [])),
                 error=context.get("error", ""),
                 occurrences=alert.occurrences,
+                fell_back=bool(context.get("fell_back")),
+                **named,
             )
         raise ValueError(f"unknown staff alert kind {alert.kind!r}")
 
@@ -357,8 +368,10 @@ class AlertDelivery:
         return self.content.render_message(message, recipient.language)
 
     def _clinic_time(self, instant: datetime) -> str:
-        lang = self.content.default_language
-        return self.content.format_datetime(to_local(instant, self.clinic_zone), lang)
+        return self._write_time(to_local(instant, self.clinic_zone))
+
+    def _write_time(self, local: datetime) -> str:
+        return self.content.format_datetime(local, self.content.default_language)
 
     async def _record(self, claimed: list[ClaimedAlert], attempts: list[_Attempt]) -> int:
         now = self.clock.now()

@@ -30,6 +30,7 @@ from aiogram.exceptions import (
 from aiogram.methods import SendDocument, SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import InlineKeyboardMarkup
 
+from bot.config import SEND_RATE
 from bot.delivery.rate_limit import Limiter, SharedRate
 from bot.logs import chat_ref
 from bot.metrics import Metrics
@@ -94,7 +95,7 @@ class Sender:
         self,
         bot: Bot,
         *,
-        rate: float | None = 25.0,
+        rate: float | None = SEND_RATE,
         per_chat_interval: float = 1.0,
         attempts: int = 3,
         backoff_base: float = 0.5,

@@ -39,6 +39,7 @@ class Action(StrEnum):
     VISIT_CANCEL = "visit.cancel"
     PLAN_READ = "plan.read"
     PLAN_EDIT = "plan.edit"
+    PLAN_ROLLBACK = "plan.rollback"
 
 
 class Outcome(StrEnum):

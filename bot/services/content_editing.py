@@ -15,9 +15,13 @@ Plain async code, no aiogram: a Telegram handler, a web panel or an HTTP API cal
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from bot.content.catalogue import CATALOGUE, Button, FaqMenu, Message, ReminderText
 from bot.content.store import Content, ContentError, button_key, faq_key
@@ -35,6 +39,9 @@ from bot.services.audit import AuditTrail
 from bot.services.errors import NoSuchText
 from bot.services.staff import StaffService
 from scheduler.clock import Clock
+from scheduler.timemath import to_local
+
+_UTC = ZoneInfo("UTC")
 
 __all__ = [
     "Area",
@@ -197,15 +204,17 @@ class ContentEditing:
         clock: Clock,
         *,
         on_saved: Callable[[], None] = lambda: None,
+        zone: ZoneInfo = _UTC,
     ) -> None:
         """`on_saved` is told when a version was saved (the caller refreshes its content
-        after the commit)."""
+        after the commit); `zone` is the clinic's (times shown to the team)."""
         self.versions = versions
         self.staff = staff
         self.audit = audit
         self.content = content
         self.clock = clock
         self.on_saved = on_saved
+        self.zone = zone
 
     # --- finding texts --------------------------------------------------------------------
     def all_texts(self) -> list[TextRef]:
@@ -240,11 +249,16 @@ class ContentEditing:
         found = {ref.area for ref in self.all_texts()}
         return [area for area in Area if area in found]
 
-    async def texts(self, actor: Actor, area: Area) -> list[TextRef]:
-        """The texts of an area edited as they are (a FAQ file is edited by its questions)."""
+    async def texts(self, actor: Actor, area: Area | None, lang: str) -> list[TextRef]:
+        """The texts of an area (None: every area) in one language, edited as they are (a
+        FAQ file is edited by its questions)."""
         await self.require(actor, Action.CONTENT_READ, "texts")
         return [
-            ref for ref in self.all_texts() if ref.area is area and ref.kind is not ContentKind.FAQ
+            ref
+            for ref in self.all_texts()
+            if (area is None or ref.area is area)
+            and ref.lang == lang
+            and ref.kind is not ContentKind.FAQ
         ]
 
     # --- looking ----------------------------------------------------------------------------
@@ -260,16 +274,38 @@ class ContentEditing:
         stored = list(await self.versions.history(ref.kind, ref.key))
         return (stored[0] if stored else None), stored
 
+    async def authors(self, versions: Sequence[VersionRecord | None]) -> dict[int, str]:
+        """What to call the authors of these versions (their names as last seen)."""
+        ids = {v.author_telegram_id for v in versions if v is not None}
+        return await self.staff.names(ids)
+
+    def local(self, instant: datetime) -> datetime:
+        """An instant in the clinic's zone (the team reads the clinic's time)."""
+        return to_local(instant, self.zone)
+
+    async def restore_preview(
+        self, actor: Actor, ref: TextRef, version_id: int
+    ) -> tuple[Proposal, VersionRecord | None]:
+        """An older version (`version_id` 0: the shipped file) as patients would get it if it
+        were restored now, checked as an edit is (the plan or other texts may have changed
+        since), and that version (None: the shipped file); nothing is saved."""
+        await self.require(actor, Action.CONTENT_ROLLBACK, ref.key)
+        old = None if version_id == 0 else await self.versions.get(ref.kind, ref.key, version_id)
+        if version_id != 0 and old is None:
+            raise NoSuchText()
+        body = old.body if old is not None else self._shipped(ref)
+        return await self.candidate([Edit(ref, body, None)]), old
+
     # --- changing ---------------------------------------------------------------------------
     async def propose(self, actor: Actor, ref: TextRef, body: str) -> Proposal:
         """The candidate rendered as a patient would get it, or the validator's problems."""
         await self.require(actor, Action.CONTENT_EDIT, ref.key)
-        return self.candidate([Edit(ref, body, None)])
+        return await self.candidate([Edit(ref, body, None)])
 
-    def candidate(self, edits: Sequence[Edit]) -> Proposal:
+    async def candidate(self, edits: Sequence[Edit]) -> Proposal:
         """The first text of `edits` as a patient would get it with all of them live, or the
         validator's problems with any of them (the caller checked the permission)."""
-        problems = self._problems(edits)
+        problems = await self.problems(edits)
         if problems:
             return Rejected(problems)
         ref, body = edits[0].ref, edits[0].body
@@ -333,7 +369,7 @@ class ContentEditing:
         for edit, live, _ in changed:
             if (live.id if live is not None else None) != edit.base_version_id:
                 return ChangedMeanwhile(self._preview(self.content, edit.ref, live))
-        problems = self._problems(edits)
+        problems = await self.problems(edits)
         if problems:
             return Rejected(problems)
         saved: list[VersionRecord] = []
@@ -347,6 +383,13 @@ class ContentEditing:
     async def require(self, actor: Actor, action: Action, key: str) -> None:
         """The actor may edit content (else the refusal is audited and NotAllowed raised)."""
         await self.staff.require(actor, Permission.CONTENT, action=action, target=_target(key))
+
+    async def problems(self, edits: Sequence[Edit]) -> list[Problem]:
+        """:meth:`_problems` in a worker thread: checking renders every text the edits affect
+        with every sample, which may take up to the check's time limit (CHECK_SECONDS), and
+        the event loop must go on answering patients meanwhile. The check reads only candidate
+        contents it makes for itself (the live content's overlay is replaced, never changed)."""
+        return await asyncio.to_thread(self._problems, edits)
 
     def _problems(self, edits: Sequence[Edit]) -> list[Problem]:
         """The problems of the first text of `edits` that has any, with all of them live (a
@@ -439,7 +482,7 @@ class ContentEditing:
         found = samples_of(content, lang, ref.name)
         if found is None:
             raise NoSuchText()
-        first: Message = found[0][0]
+        first: Message = _with_real_checklist(found[0][0], content, lang)
         html = content.render_message(first, lang)
         buttons = tuple(content.button(key, lang) for key in self._shown_with(ref.name))
         variables = tuple(sorted(first.declared()))
@@ -457,6 +500,18 @@ class ContentEditing:
             if step.template == name:
                 return tuple(key for b in step.buttons for key in _STEP_BUTTONS.get(b, ()))
         return _SHOWN_WITH.get(name, ())
+
+
+def _with_real_checklist(message: Message, content: Content, lang: str) -> Message:
+    """The sample with the clinic's own checklist, in the text's language (the first item
+    ticked), so a preview reads as a patient's would."""
+    if "checklist" not in message.declared():
+        return message
+    checklist = [
+        {"key": key, "label": content.button(f"item_{key}", lang), "done": index == 0}
+        for index, key in enumerate(content.plan.checklist)
+    ]
+    return dataclasses.replace(message, checklist=checklist)  # type: ignore[type-var]
 
 
 def _target(key: str) -> str:

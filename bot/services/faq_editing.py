@@ -186,11 +186,11 @@ class FaqEditing:
         if len(edits) > 1:  # a new answer's base is its live version (an unused one, or none)
             answer_live, _ = await self.editing.live(edits[1].ref)
             edits[1] = Edit(edits[1].ref, edits[1].body, answer_live.id if answer_live else None)
-        menu = self.editing.candidate(edits)
+        menu = await self.editing.candidate(edits)
         if isinstance(menu, Rejected):
             return _without_echoes(menu, change)
-        answer = self.editing.candidate(edits[::-1]) if len(edits) > 1 else None
-        assert not isinstance(answer, Rejected)  # the same texts, checked just now
+        answer = await self.editing.candidate(edits[::-1]) if len(edits) > 1 else None
+        assert not isinstance(answer, Rejected), answer  # the same texts, checked just now
         return FaqProposal(
             change,
             menu,

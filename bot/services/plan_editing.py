@@ -17,6 +17,7 @@ Plain async code, no aiogram: a Telegram handler, a web panel or an HTTP API cal
 
 from __future__ import annotations
 
+import asyncio
 import re
 import tomllib
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from bot.content.store import PLAN_KEY, TEMPLATE, Content, ContentError
 from bot.content.validate import check_text
 from bot.db.content_versions import ContentKind, ContentVersionRepository, VersionRecord
 from bot.domain.audit import Action, Actor, target
+from bot.domain.plan_phrases import read_step_time
 from bot.domain.staff import Permission
 from bot.services.audit import AuditTrail
 from bot.services.content_editing import ChangedMeanwhile, ContentEditing, Rejected, TextRef
@@ -63,6 +65,8 @@ SAMPLE_TIME = time(14, 30)
 """The sample visit of the timeline: a week from today, at 14:30 in the clinic's zone."""
 _NONE = {"", "-", "none"}
 _STEP_FIELD = re.compile(r"step\[(\d+)\]\.?")
+_UNTIL_RE = re.compile(r"\s+(?:until|hasta)\s+", re.IGNORECASE)
+_OFFSETS_RE = re.compile(r"^\S*\d[mhd]\S*\s+\S*\d[mhd]\S*$")
 
 
 class PlanOp(StrEnum):
@@ -240,7 +244,7 @@ class PlanEditing:
         """The timeline the edit would make of the live plan, or why it cannot be made."""
         await self._require(actor, Action.PLAN_EDIT)
         live = await self.versions.current(ContentKind.PLAN, PLAN_KEY)
-        made = self._apply(self._source(live), edit)
+        made = await self._checked(self._source(live), edit)
         if isinstance(made, PlanRejected):
             return made
         source, plan = made
@@ -260,7 +264,7 @@ class PlanEditing:
             if base is None and base_version_id is not None:
                 raise NoSuchText()
             base_source = base.body if base is not None else self._shipped()
-        made = self._apply(base_source, edit)
+        made = await self._checked(base_source, edit)
         if isinstance(made, PlanRejected):
             if live_id != base_version_id:
                 return PlanChanged(await self._view())
@@ -274,6 +278,21 @@ class PlanEditing:
             problem = await self._save_text(actor, edit, source)
             if problem is not None:
                 return problem
+        note = f"{edit.op.value} {edit.key}"
+        return await self._store(actor, Action.PLAN_EDIT, source, plan, live, before, note)
+
+    async def _store(
+        self,
+        actor: Actor,
+        action: Action,
+        source: str,
+        plan: Plan,
+        live: VersionRecord | None,
+        before: str,
+        note: str,
+    ) -> PlanSaved:
+        """Save `source` as the plan's next version over `live`, re-plan every scheduled
+        visit's reminders with it and write the audit line (in the caller's transaction)."""
         number = (live.number if live is not None else 0) + 1
         saved = await self.versions.add(
             kind=ContentKind.PLAN,
@@ -282,13 +301,13 @@ class PlanEditing:
             body=source,
             author_telegram_id=actor.telegram_id,
             created_at=self.clock.now(),
-            base_version_id=base_version_id,
-            note=f"{edit.op.value} {edit.key}",
+            base_version_id=live.id if live is not None else None,
+            note=note,
         )
         replanned = await self.planner(plan).replan_all()
         await self.audit.done(
             actor,
-            Action.PLAN_EDIT,
+            action,
             _target(),
             before={"version": number - 1, "plan": before},
             after={
@@ -302,6 +321,51 @@ class PlanEditing:
         )
         self.on_saved()
         return PlanSaved(saved, replanned=replanned)
+
+    # --- history ----------------------------------------------------------------------------
+    async def history(self, actor: Actor) -> tuple[VersionRecord | None, list[VersionRecord]]:
+        """The live plan's version (None: the shipped plan) and the stored ones, newest first."""
+        await self._require(actor, Action.PLAN_READ)
+        stored = list(await self.versions.history(ContentKind.PLAN, PLAN_KEY))
+        return (stored[0] if stored else None), stored
+
+    async def restore_preview(
+        self, actor: Actor, version_id: int
+    ) -> tuple[Timeline | PlanRejected, VersionRecord | None]:
+        """An older plan (`version_id` 0: the shipped one) as a timeline, if this code can
+        still read it; nothing is saved."""
+        await self._require(actor, Action.PLAN_READ)
+        old, source = await self._version(version_id)
+        try:
+            return self.timeline(parse_plan(source)), old
+        except DataFileError as exc:
+            return PlanRejected((_plain(exc, source),)), old
+
+    async def restore(self, actor: Actor, version_id: int, base_version_id: int | None) -> Outcome:
+        """Save an older plan as the new live version, if the live one is still
+        `base_version_id` (the author's view), re-planning every scheduled visit."""
+        await self._require(actor, Action.PLAN_ROLLBACK)
+        old, source = await self._version(version_id)
+        live = await self.versions.current(ContentKind.PLAN, PLAN_KEY)
+        before = self._source(live)
+        if source == before:
+            return PlanSaved(live, already=True)
+        if (live.id if live is not None else None) != base_version_id:
+            return PlanChanged(await self._view())
+        try:
+            plan = parse_plan(source)
+        except DataFileError as exc:
+            return PlanRejected((_plain(exc, source),))
+        note = f"rollback to version {old.number if old is not None else 0}"
+        return await self._store(actor, Action.PLAN_ROLLBACK, source, plan, live, before, note)
+
+    async def _version(self, version_id: int) -> tuple[VersionRecord | None, str]:
+        if version_id == 0:
+            return None, self._shipped()
+        old = await self.versions.get(ContentKind.PLAN, PLAN_KEY, version_id)
+        if old is None:
+            raise NoSuchText()
+        return old, old.body
 
     # --- the timeline -----------------------------------------------------------------------
     def sample_visit(self) -> datetime:
@@ -348,6 +412,12 @@ class PlanEditing:
     def _shipped(self) -> str:
         return self.content.shipped().plan_source
 
+    async def _checked(self, source: str, edit: PlanEdit) -> tuple[str, Plan] | PlanRejected:
+        """:meth:`_apply` in a worker thread: a new step's text is checked by rendering it,
+        which may take up to the check's time limit, and the event loop must go on answering
+        patients meanwhile (the check reads only its own candidate content)."""
+        return await asyncio.to_thread(self._apply, source, edit)
+
     def _apply(self, source: str, edit: PlanEdit) -> tuple[str, Plan] | PlanRejected:
         """The plan text with the edit made, checked; or why not."""
         try:
@@ -382,7 +452,7 @@ class PlanEditing:
         assert step is not None
         new: PlanValue
         if edit.op is PlanOp.AT:
-            at = parse_offset(value)
+            at = parse_offset(read_step_time(value))
             if at.is_after_start and not step.expires.is_after_start:
                 raise ValueError(
                     f"{at.text!r} is after the visit starts, but step {step.key!r} is sent before"
@@ -391,7 +461,7 @@ class PlanEditing:
                 )
             new = at.text
         elif edit.op is PlanOp.EXPIRES:
-            new = parse_offset(value).text
+            new = parse_offset(read_step_time(value)).text
         elif edit.op is PlanOp.SWITCH:
             if value not in ("on", "off"):
                 raise ValueError(f"{value!r}: a step is switched on or off")
@@ -404,12 +474,16 @@ class PlanEditing:
             raise NoSuchText() from None
 
     def _added(self, source: str, edit: PlanEdit, current: Plan) -> str:
-        words = edit.value.split()
-        if not 1 <= len(words) <= 2:
+        words = _UNTIL_RE.split(edit.value.strip(), maxsplit=1)
+        if len(words) == 1 and len(edit.value.split()) == 2 and _OFFSETS_RE.match(edit.value):
+            words = edit.value.split()  # two offsets, as the plan writes them: "+2d@10:00 +4d"
+        if not words[0].strip():
             raise ValueError(
-                "write the new step's time, and for a step after the visit its expiry:"
-                ' like "-1d@12:00" or "+2d@10:00 +4d"'
+                "write the new step's time, and for a step after the visit until when it is"
+                ' worth sending: like "the day before at 12pm" or "the day after at 10am until'
+                ' 3 days after"'
             )
+        words = [read_step_time(w) for w in words]
         if current.step(edit.key) is not None:
             raise ValueError(f"{edit.key!r} is already the key of a step; choose another key")
         if not edit.text.strip():

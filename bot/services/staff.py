@@ -226,6 +226,19 @@ class StaffService:
         )
         return Joined(role)
 
+    # --- names --------------------------------------------------------------------------------
+    async def remember_name(self, telegram_id: int, name: str, role: Role | None) -> None:
+        """Keep a team member's Telegram name (`role` is theirs, as the caller read it) for
+        the team's screens; nothing for anyone else."""
+        cleaned = " ".join(name.split())[:128]
+        if cleaned and role is not None:
+            await self.repo.set_name(telegram_id, cleaned, self.clock.now())
+
+    async def names(self, telegram_ids: Collection[int]) -> dict[int, str]:
+        """What to call these people on the team's screens: their stored name, else their
+        Telegram number."""
+        stored = await self.repo.names(telegram_ids)
+        return {t: stored.get(t) or str(t) for t in telegram_ids}
     async def _unusable(self, actor: Actor, reason: str, invite_id: int | None = None) -> None:
         if await self.role_of(actor.telegram_id) is None:  # members are not guessing
             await self.redemptions.failed(actor, LinkKind.TEAM, reason, invite_id)

@@ -61,12 +61,20 @@ class StaffAlerts:
         self.kick = kick
         self._warned: set[str] = set()
 
-    async def crisis(self, repo: Repository, *, telegram_id: int, patient_id: int | None) -> bool:
-        """A message of this person matched the crisis screen. The message is not stored."""
+    async def crisis(
+        self,
+        repo: Repository,
+        *,
+        telegram_id: int,
+        patient_id: int | None,
+        appointment_id: int | None = None,
+    ) -> bool:
+        """A message of this person matched the crisis screen (about the visit
+        `appointment_id`, see bot/services/alert_visits.py). The message is not stored."""
         return await self._queue(
             repo,
             CRISIS,
-            context={},
+            context={"appointment_id": appointment_id} if appointment_id else {},
             patient_id=patient_id,
             subject_telegram_id=telegram_id,
             dedupe_key=f"{CRISIS}:{telegram_id}",
@@ -114,8 +122,17 @@ class StaffAlerts:
             window=None,
         )
 
-    async def template_failure(self, repo: Repository, steps: Collection[str], error: str) -> bool:
-        """Reminder text of these steps could not be rendered or was refused by Telegram.
+    async def template_failure(
+        self,
+        repo: Repository,
+        steps: Collection[str],
+        error: str,
+        *,
+        appointment_id: int | None = None,
+        fell_back: bool = False,
+    ) -> bool:
+        """Reminder text of these steps could not be rendered or was refused by Telegram, first
+        for the visit `appointment_id`; `fell_back`: that patient got the shipped text instead.
 
         `error` is a code (an exception class, Telegram's description), never message text."""
         keys = sorted(set(steps))
@@ -126,7 +143,12 @@ class StaffAlerts:
         return await self._queue(
             repo,
             TEMPLATE_FAILURE,
-            context={"steps": keys, "error": error[:200]},
+            context={
+                "steps": keys,
+                "error": error[:200],
+                "appointment_id": appointment_id,
+                "fell_back": fell_back,
+            },
             patient_id=None,
             subject_telegram_id=None,
             dedupe_key=f"{TEMPLATE_FAILURE}:{digest}",

@@ -165,10 +165,12 @@ class StaffAction(StrEnum):
 
 
 class StaffCb(CallbackData, prefix="s"):
-    """Admins' buttons about one team member (a Telegram user id)."""
+    """Admins' buttons about one team member (a Telegram user id); "Yes, remove" and "No,
+    keep" carry the token of the offer that showed them (see new_token)."""
 
     action: StaffAction
     id: int = Field(ge=1, le=MAX_ID)
+    t: str = Field(default="", max_length=16)
 
 
 class TextAction(StrEnum):
@@ -179,7 +181,8 @@ class TextAction(StrEnum):
     VIEW = "view"
     EDIT = "edit"
     HISTORY = "hist"
-    ROLLBACK = "rb"
+    ROLLBACK = "rb"  # an older version, shown before it is restored
+    RESTORE = "rs"
     CONFIRM = "ok"
     CANCEL = "no"
     NOOP = "noop"  # a patient's button shown in a preview: does nothing
@@ -245,6 +248,9 @@ class PlanAction(StrEnum):
     EDIT = "edit"
     CONFIRM = "ok"
     CANCEL = "no"
+    HISTORY = "hist"
+    ROLLBACK = "rb"  # an older plan, shown before it is restored
+    RESTORE = "rs"
 
 
 class FaqEditCb(CallbackData, prefix="sq"):
@@ -257,10 +263,11 @@ class FaqEditCb(CallbackData, prefix="sq"):
 
 
 class PlanCb(CallbackData, prefix="sp"):
-    """`k` a step's key; `o` the change (bot/services/plan_editing.py PlanOp); `t` the offer's
-    token (see new_token)."""
+    """`k` a step's key; `o` the change (bot/services/plan_editing.py PlanOp); `v` a version
+    id (0: the shipped plan); `t` the offer's token (see new_token)."""
 
     a: PlanAction
     k: str = Field(default="", max_length=32)
     o: str = Field(default="", max_length=8)
+    v: int = Field(default=0, ge=0, le=MAX_ID)
     t: str = Field(default="", max_length=16)

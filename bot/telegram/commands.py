@@ -39,14 +39,19 @@ def patient_menu(content: Content, lang: str) -> list[BotCommand]:
     ]
 
 
+def team_commands(content: Content, role: Role, lang: str) -> list[tuple[str, str]]:
+    """The team commands `role` allows, with their descriptions in `lang`."""
+    descriptions = dict(content.commands(lang, STAFF_COMMANDS))
+    return [
+        (str(c), descriptions[c])
+        for c in StaffCommand
+        if c in descriptions and allows(role, COMMAND_PERMISSIONS[c])
+    ]
+
+
 def staff_menu(content: Content, role: Role) -> list[BotCommand]:
     """The menu of a team member's own chat: the team commands their role allows, then the
     patients' ones (in the default language: the team's texts are not translated)."""
     lang = content.default_language
-    descriptions = dict(content.commands(lang, STAFF_COMMANDS))
-    team = [
-        BotCommand(command=c, description=descriptions[c])
-        for c in StaffCommand
-        if c in descriptions and allows(role, COMMAND_PERMISSIONS[c])
-    ]
+    team = [BotCommand(command=c, description=d) for c, d in team_commands(content, role, lang)]
     return team + patient_menu(content, lang)

@@ -10,6 +10,13 @@ thoughts in the past gets
 gentle resources instead, no staff alert, and the update goes on to its usual answer. In a
 group or a channel the bot says that it works in private chats only and leaves; a button
 pressed there is acknowledged with the same note.
+
+One exception to the screen: a staff member who is editing what the bot says (a text, a FAQ
+question, a reminder step) sends words meant for patients, which may well speak of suicide;
+those are content, not a person in crisis. Only when the screen matched, the gate reads the
+sender's conversation state and role (a short read, at most PROBE_SECONDS; if it fails or is
+slow the message is screened as any other), and lets such a message on to the editing flow.
+Everything else a staff member writes is screened.
 """
 
 from __future__ import annotations
@@ -20,17 +27,23 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.types import Chat, ChatMemberUpdated, Message, TelegramObject, Update, User
 from aiogram.types.update import UpdateTypeLookupError
 
 from bot.content.catalogue import Button, Crisis, CrisisPast, PrivateOnly
 from bot.content.catalogue import Message as ContentMessage
+from bot.db.alert_visits import AlertVisitRepository
 from bot.db.repository import Repository
+from bot.db.staff import StaffRepository
 from bot.domain.safety import CrisisMatch
+from bot.domain.staff import Permission, Role, allows
 from bot.metrics import mark_update
+from bot.services.alert_visits import visit_for_alert
 from bot.telegram.context import AppContext
 from bot.telegram.middlewares import Handler, run_after_commit
 from bot.telegram.reply import Reply
+from bot.telegram.states import PlanDraft, QuestionEditing, TextEditing
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +52,18 @@ LANGUAGE_SEPARATOR = "\n\n———\n\n"
 """Between the crisis answer's languages, when a message was written in more than one."""
 RECORD_ATTEMPTS = 4
 """Tries to queue a crisis alert (0.5, 1 and 2 s apart) before it is logged as lost."""
+PROBE_SECONDS = 0.5
+"""How long the gate waits to learn whether a matched message is a staff edit."""
+EDITING_STATES = frozenset(
+    {
+        TextEditing.waiting_for_text.state,
+        QuestionEditing.waiting_for_title.state,
+        QuestionEditing.waiting_for_keywords.state,
+        QuestionEditing.waiting_for_answer.state,
+        PlanDraft.waiting_for_value.state,
+    }
+)
+"""The conversation states in which what a staff member sends is text for patients."""
 
 
 def _screened(event: Update) -> Message | None:
@@ -47,8 +72,10 @@ def _screened(event: Update) -> Message | None:
 
 
 class UpdateGate(BaseMiddleware):
-    def __init__(self, app: AppContext) -> None:
+    def __init__(self, app: AppContext, fsm: FSMContextMiddleware | None = None) -> None:
+        """`fsm` reads conversation states (without it, every message is screened)."""
         self.app = app
+        self.fsm = fsm
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
@@ -80,6 +107,9 @@ class UpdateGate(BaseMiddleware):
         match = app.content.crisis_detector.check(message.text or message.caption)
         if match is None:
             return False
+        if event.message is not None and await self._staff_writing_content(data):
+            log.info("update %s: crisis screen matched a staff edit; not screened", event.update_id)
+            return False
         reply = self._reply(data, chat_id=message.chat.id)
         langs = self._answer_languages(match, reply.lang)
         reply.use_language(langs[0])
@@ -108,6 +138,32 @@ class UpdateGate(BaseMiddleware):
             await self._record_crisis(event.update_id, user.id)
         return True
 
+    async def _staff_writing_content(self, data: dict[str, Any]) -> bool:
+        """The sender is a staff member who may edit content and is sending a text to
+        publish (see the module's doc); False when that cannot be known in time."""
+        user: User | None = data.get("event_from_user")
+        chat: Chat | None = data.get("event_chat")
+        if self.fsm is None or user is None or chat is None or chat.type != "private":
+            return False
+        try:
+            return await asyncio.wait_for(self._editing(user.id, data), PROBE_SECONDS)
+        except Exception as exc:  # a slow or failing read: screened, as any message
+            log.warning("crisis screen: the editing state was not read (%s)", type(exc).__name__)
+            return False
+
+    async def _editing(self, telegram_id: int, data: dict[str, Any]) -> bool:
+        assert self.fsm is not None
+        conversation = self.fsm.resolve_event_context(data["bot"], data)
+        if conversation is None:
+            return False
+        if await self.fsm.storage.get_state(conversation.key) not in EDITING_STATES:
+            return False
+        role: Role | None = Role.ADMIN if telegram_id in self.app.settings.staff_ids else None
+        if role is None:
+            async with self.app.session_factory() as session:
+                stored = await StaffRepository(session).active_role(telegram_id)
+            role = Role(stored) if stored is not None else None
+        return allows(role, Permission.CONTENT) or allows(role, Permission.PLAN)
     def _answer_languages(self, match: CrisisMatch, patient_lang: str) -> list[str]:
         """The languages of the crisis answer: those the message was written in (the
         patient's own first when it is one of them), else the patient's."""
@@ -133,8 +189,10 @@ class UpdateGate(BaseMiddleware):
                 async with app.session_factory() as session:
                     repo = Repository(session)
                     patient_id = await repo.patient_id_by_telegram_id(telegram_id)
+                    visits = AlertVisitRepository(session)
+                    visit = await visit_for_alert(visits, patient_id, app.clock.now())
                     await app.staff_alerts.crisis(
-                        repo, telegram_id=telegram_id, patient_id=patient_id
+                        repo, telegram_id=telegram_id, patient_id=patient_id, appointment_id=visit
                     )
                     await session.commit()
                 await run_after_commit(repo.after_commit)

@@ -377,26 +377,27 @@ class Keyboards:
             lambda action: VisitCb(action=VisitAction(action), id=appointment_id, t=token),
         )
 
-    def staff_members(self, telegram_ids: Iterable[int]) -> InlineKeyboardMarkup | None:
+    def staff_members(self, members: Iterable[tuple[int, str]]) -> InlineKeyboardMarkup | None:
+        """A Remove button for each (Telegram id, name)."""
         buttons: list[tuple[str, str | CallbackData]] = [
             (
-                self._label(Button.STAFF_REMOVE, label=str(telegram_id)),
+                self._label(Button.STAFF_REMOVE, label=name),
                 StaffCb(action=StaffAction.REMOVE, id=telegram_id),
             )
-            for telegram_id in telegram_ids
+            for telegram_id, name in members
         ]
         return self._markup(buttons) if buttons else None
 
-    def staff_remove_confirm(self, telegram_id: int) -> InlineKeyboardMarkup:
+    def staff_remove_confirm(self, telegram_id: int, token: str) -> InlineKeyboardMarkup:
         return self._markup(
             [
                 (
                     self._label(Button.STAFF_REMOVE_YES),
-                    StaffCb(action=StaffAction.REMOVE_YES, id=telegram_id),
+                    StaffCb(action=StaffAction.REMOVE_YES, id=telegram_id, t=token),
                 ),
                 (
                     self._label(Button.STAFF_REMOVE_NO),
-                    StaffCb(action=StaffAction.REMOVE_NO, id=telegram_id),
+                    StaffCb(action=StaffAction.REMOVE_NO, id=telegram_id, t=token),
                 ),
             ],
             2,

@@ -305,7 +305,13 @@ class UnitOfWork(BaseMiddleware):
             observe_redemptions=app.metrics.invite_redemption if app.metrics else None,
         )
         content_editing = ContentEditing(
-            versions, staff, audit, app.content, app.clock, on_saved=content_saved
+            versions,
+            staff,
+            audit,
+            app.content,
+            app.clock,
+            on_saved=content_saved,
+            zone=settings.clinic_zone,
         )
         return {
             "clock": app.clock,

@@ -3,6 +3,8 @@ steps go out together), buttons from the plan. Rendered at send time from the la
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.content.catalogue import Button, ReminderText
@@ -22,11 +24,24 @@ def checklist_context(
 
 
 class ReminderView:
+    """Renders a reminder from the live texts; if they fail for this patient (a staff edit
+    that breaks on some dates, say), from the texts shipped with the bot, so the patient still
+    gets a reminder (RenderedReminder.fallback_error tells the engine, which alerts staff)."""
+
     def __init__(self, content: Content) -> None:
         self.content = content
+        self._shipped: Content | None = None
 
     def __call__(self, batch: ReminderBatch) -> RenderedReminder:
-        content = self.content
+        try:
+            return self._render(self.content, batch)
+        except Exception as exc:  # any staff edit may fail in any way; the shipped text stays
+            if self._shipped is None:
+                self._shipped = self.content.shipped()
+            rendered = self._render(self._shipped, batch)  # a broken shipped text raises
+            return replace(rendered, fallback_error=type(exc).__name__)
+
+    def _render(self, content: Content, batch: ReminderBatch) -> RenderedReminder:
         lang = batch.patient.language
         when = batch.appointment.local_start
         catch_up = len(batch.steps) > 1
@@ -41,6 +56,7 @@ class ReminderView:
             else (),
         )
         text = content.render_message(message, lang)
+        # The labels of the buttons are the live ones (a label edit is checked on its own).
         return RenderedReminder(text, self.keyboard(batch, lang))
 
     def keyboard(self, batch: ReminderBatch, lang: str) -> InlineKeyboardMarkup | None:

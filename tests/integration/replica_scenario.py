@@ -1,38 +1,43 @@
 """The clinic-group scenario of issue 11, shared by its test (tests/integration/
 test_replicas.py, which asserts on the outcome) and its rehearsal (scripts/rehearse_group.py,
-which prints it): three bot processes on one PostgreSQL and one Redis, 3,000 reminders due at
+which prints it): three bot processes on one PostgreSQL and one Redis, 1,000 reminders due at
 once, a fake Bot API that answers 429 above 30 messages a second, one replica SIGKILLed
 mid-burst while the three answer patients through the webhook; then the survivors' /healthz
 and /metrics, and a clean stop.
 
-The replicas share SEND_RATE through Redis, reminders and answers alike (an answer takes its
-slot ahead of the reminders, bot/delivery/shared_rate.py). SEND_RATE is 28, not the cap: slots
-are 1/28 s apart in Redis's clock, but each message then crosses a process, an event loop and
-HTTP on a loaded 2-core machine, and arrives a little early or late; at exactly 30 a second
-that jitter puts a 31st message into some second again and again (98 x 429 measured, each
-pausing every replica for a second). At 28 a rare late message meeting an early one is the
-"handful"; measured: 27.7 msg/s with 1 x 429, and 28.0 with none.
+The replicas run with the settings' defaults for everything that shapes the burst: SEND_RATE
+(28, shared through Redis by reminders and answers alike; an answer takes its slot ahead of
+the reminders, bot/delivery/shared_rate.py), the claim (what a replica sends in the next
+2 s, scheduler/engine.py) and the lease (10 s, renewed while a claim is sent). 28, not the
+cap: slots are 1/28 s apart in Redis's clock, but each message then crosses a process, an
+event loop and HTTP on a loaded 2-core machine, and arrives a little early or late; at exactly
+30 a second that jitter puts a 31st message into some second again and again (98 x 429
+measured, each pausing every replica for a second).
 
-About two and a half minutes at this rate.
+About a minute: 1,000 reminders are 36 s at this rate, long enough for the kill, the lease
+running out and 20 patients talking before and after it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.config import BUNDLED_MESSAGES_DIR
+from bot.config import BUNDLED_MESSAGES_DIR, Settings
 from bot.content.store import Content
+from scheduler.engine import CLAIM_SECONDS
 from tests.fake_telegram import updates as u
 from tests.fake_telegram.server import FakeTelegramServer, RecordedRequest
 from tests.integration.replicas import (
+    Launcher,
     Replica,
     ReplicaRig,
     leased_rows,
@@ -42,22 +47,26 @@ from tests.integration.replicas import (
 )
 from tests.redis_support import REDIS_URL
 
-REMINDERS = 3_000
+REMINDERS = 1_000
 FIRST_CHAT = 600_000
 CAP = 30
-SEND_RATE = 28
-"""Reminders and answers together, shared by the replicas (see the module's doc for why not
-30)."""
-BATCH = 30
-"""Small enough that a replica sends its batch well within the lease: at a third of the rate
-(three replicas) 30 rows take about 3.5 s."""
-LEASE = 10
-KILL_AFTER = 1_000
+SEND_RATE = Settings.model_fields["send_rate"].default
+"""Reminders and answers together, shared by the replicas: the default (see the module's doc
+for why not 30)."""
+LEASE = Settings.model_fields["reminder_lease_seconds"].default
+CLAIM_BOUND = math.ceil(SEND_RATE * CLAIM_SECONDS)
+"""The most reminder rows a replica holds at once: a claim is what the whole rate sends in
+CLAIM_SECONDS (a replica's first claim; later ones its own share of it). A kill repeats at
+most these, and delays at most these by a lease."""
+RECOVERY_SECONDS = LEASE + 5
+"""How long after the kill the killed replica's rows may wait: their lease (renewed until
+the kill), a survivor's next wake-up, and its queue at the shared rate."""
+KILL_AFTER = 300
 """Reminders accepted before one replica is killed."""
 RAMP_SECONDS = 2.0
-PATIENTS = 40
+PATIENTS = 20
 FIRST_PATIENT = 900_000
-PATIENT_GAP = 1.5
+PATIENT_GAP = 1.0
 """Seconds between two patients starting their conversation (three answers each)."""
 QUESTIONS = (
     "how long is recovery?",
@@ -105,6 +114,17 @@ def sustained_rate(accepted: Sequence[RecordedRequest], kill: Kill) -> tuple[flo
     )
     count = sum(1 for r in accepted if start <= r.at <= end)
     return count / (end - start), end - start
+
+
+def recovery_seconds(accepted: Sequence[RecordedRequest], kill: Kill) -> float:
+    """Seconds from the kill until the last of the killed replica's rows went out (sent by a
+    survivor once their lease ran out); 0 when it held none."""
+    after = [
+        r.at - kill.at
+        for r in accepted
+        if is_reminder(r) and r.at > kill.at and r.params["chat_id"] in kill.in_flight
+    ]
+    return max(after, default=0.0)
 
 
 def timeline(accepted: Sequence[RecordedRequest], kill: Kill, step: float = 5.0) -> str:
@@ -220,6 +240,8 @@ class Burst:
     statuses: dict[str, int]
     rate: float
     seconds: float
+    recovery_seconds: float
+    """From the kill to the last of the killed replica's rows sent by a survivor."""
     refusals_429: int
     timeline: str
     taps: dict[int, str]
@@ -260,22 +282,21 @@ async def run_burst(
     database_url: str,
     key_prefix: str,
     say: Callable[[str], None] = lambda line: None,
+    *,
+    upgrade: Callable[[str], Awaitable[None]] = migrate,
+    launcher: Launcher | None = None,
 ) -> Burst:
     """The scenario on a fresh, empty PostgreSQL database and a Redis key prefix of its own;
-    `say` hears each step as it happens."""
+    `say` hears each step as it happens. By default the checkout's code migrates and runs
+    the replicas; `upgrade` (given the database URL) and `launcher` replace them (the
+    rehearsal runs the installed package with its env files)."""
     telegram.rate_limit = CAP
     patients = [FIRST_PATIENT + i for i in range(PATIENTS)]
     say("infusion-companion db upgrade")
-    await migrate(database_url)
+    await upgrade(database_url)
     say(f"{REMINDERS:,} patients, each with a visit whose first reminder is due now")
     await seed_due_reminders(database_url, REMINDERS, first_chat=FIRST_CHAT)
-    settings = {
-        "REDIS_PREFIX": key_prefix,
-        "SEND_RATE": str(SEND_RATE),
-        "REMINDER_BATCH": str(BATCH),
-        "REMINDER_LEASE_SECONDS": str(LEASE),
-        "SHUTDOWN_GRACE_SECONDS": "10",
-    }
+    settings = {"REDIS_PREFIX": key_prefix, "SHUTDOWN_GRACE_SECONDS": "10"}
     rig = ReplicaRig(
         telegram.base_url,
         telegram.token,
@@ -283,6 +304,7 @@ async def run_burst(
         folder,
         redis_url=REDIS_URL,
         settings=settings,
+        launcher=launcher,
     )
     async with rig:
         say("three replicas: infusion-companion run, in webhook mode, on PostgreSQL and Redis")
@@ -315,6 +337,7 @@ async def run_burst(
         statuses=statuses,
         rate=rate,
         seconds=seconds,
+        recovery_seconds=recovery_seconds(accepted, kill),
         refusals_429=telegram.flood_refusals,
         timeline=timeline(accepted, kill),
         taps=taps,

@@ -25,7 +25,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -220,6 +220,21 @@ async def leased_rows(database_url: str, pid: int) -> list[int]:
 # --------------------------------------------------------------------------- the replicas
 
 
+@dataclass(frozen=True)
+class Launch:
+    """What a replica is started with, given its index and ports (see ReplicaRig)."""
+
+    index: int
+    web_port: int
+    ops_port: int
+    webhook_url: str
+    webhook_secret: str
+
+
+Launcher = Callable[[Launch], tuple[list[str], dict[str, str]]]
+"""A replica's command line and its whole environment."""
+
+
 @dataclass
 class Replica:
     index: int
@@ -252,7 +267,9 @@ class ReplicaRig:
     ``webhook``: each replica serves the webhook on a port of its own and registers
     ``WEBHOOK_URL``, one URL for all of them as behind a load balancer (the fake Bot API plays
     the balancer: it POSTs to :meth:`webhook_targets`); otherwise they long-poll. ``settings``:
-    more environment (SEND_RATE, REMINDER_BATCH, ...), as strings."""
+    more environment (SEND_RATE, REMINDER_BATCH, ...), as strings. ``launcher``: the command
+    and environment of each replica instead of the checkout's ``python -m bot run`` with the
+    rig's environment (the rehearsal starts the installed package as its unit does)."""
 
     def __init__(
         self,
@@ -265,6 +282,7 @@ class ReplicaRig:
         webhook: bool = True,
         settings: Mapping[str, str] | None = None,
         ready_timeout: float = 90.0,
+        launcher: Launcher | None = None,
     ) -> None:
         self.api_url = api_url
         self.token = token
@@ -274,6 +292,7 @@ class ReplicaRig:
         self.webhook = webhook
         self.settings = dict(settings or {})
         self.ready_timeout = ready_timeout
+        self.launcher = launcher
         self.replicas: list[Replica] = []
         self.webhook_url = f"http://127.0.0.1:{free_port()}{WEBHOOK_PATH}"
         """What every replica registers with setWebhook (the balancer's address)."""
@@ -327,14 +346,17 @@ class ReplicaRig:
     async def _spawn(self, index: int) -> Replica:
         web_port, ops_port = free_port(), free_port()
         log_path = self.folder / f"replica-{index}.log"
+        if self.launcher is None:
+            argv = [sys.executable, "-m", "bot", "run"]
+            env = self.environment(web_port, ops_port)
+        else:
+            launch = Launch(index, web_port, ops_port, self.webhook_url, WEBHOOK_SECRET)
+            argv, env = self.launcher(launch)
         with log_path.open("ab") as log:
             process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
+                *argv,
                 cwd=self.folder,
-                env=self.environment(web_port, ops_port),
+                env=env,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,

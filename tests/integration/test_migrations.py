@@ -255,6 +255,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             "expires_at": T0 + timedelta(days=7),
         }
     ],
+    "staff_names": [{"telegram_id": BIG_ID, "name": "Lucía Pérez", "updated_at": T0}],
 }
 
 

@@ -262,7 +262,7 @@ async def test_a_double_tap_on_saving_a_text_or_the_plan_saves_once_on_postgres(
     save = h.button(STAFF_ID, "Save")
     sent = await h.feed_many([updates.callback_update(STAFF_ID, save) for _ in range(3)])
     texts = [r.params["text"] for r in sent if r.method.lower() == "sendmessage"]
-    assert sum(1 for t in texts if "already live" in t) == 2
+    assert sum(1 for t in texts if "already live" in t) == 2, texts
     assert await dbcheck.count(h, ContentVersion) == 1
 
     await h.consent(1001)

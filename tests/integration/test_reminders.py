@@ -234,10 +234,12 @@ async def test_pause_and_resume(harness: Harness) -> None:
 async def test_blocked_patient_stops_and_unblocking_resumes(harness: Harness) -> None:
     await book(harness)
     harness.server.block_chat(PAT)
+    booked = len(harness.server.sent_messages(PAT))
     assert await run_at(harness, START - timedelta(days=3)) == []
     patient = await dbcheck.patient(harness, PAT)
     assert patient is not None and patient.reachable is False
-    assert len(harness.server.sent_messages(PAT)) >= 1  # one refused attempt, no storm
+    refused = harness.server.sent_messages(PAT)[booked:]
+    assert [r.response_status for r in refused] == [403]  # one refused attempt, no storm
     attempts = len(harness.server.sent_messages(PAT))
     assert await run_at(harness, START - timedelta(days=2)) == []
     assert len(harness.server.sent_messages(PAT)) == attempts  # nothing tried while blocked
@@ -258,11 +260,15 @@ async def test_forget_removes_reminders_too(harness: Harness) -> None:
 
 async def test_rate_limit_answer_pauses_then_delivers_once(harness: Harness) -> None:
     await book(harness)
+    booked = len(harness.server.sent_messages(PAT))
     harness.server.fail_next("sendMessage", "retry_after", retry_after=1)
     sent = await run_at(harness, START - timedelta(days=3))
-    assert len(sent) == 1  # the fake records the 429 attempt too
-    delivered = harness.server.sent_texts(PAT)
-    assert sum("playlist" in t for t in delivered) == 1
+    assert len(sent) == 1
+    # One refused attempt, then the retry once Telegram's retry_after (1 s) has passed.
+    refused, delivered = harness.server.sent_messages(PAT)[booked:]
+    assert (refused.response_status, delivered.response_status) == (429, 200)
+    assert delivered.at - refused.at >= 1.0
+    assert sum("playlist" in t for t in harness.server.sent_texts(PAT)) == 1
     assert (await rows(harness))["playlist"].status == "sent"
 
 
@@ -293,7 +299,7 @@ async def test_template_refused_by_telegram_fails_the_row_and_alerts_staff(
     row = (await rows(harness))["playlist"]
     assert row.status == "failed"
     alert = harness.server.sent_texts(STAFF_ID)[-1]
-    assert "playlist" in alert and "content check" in alert
+    assert "playlist" in alert and "/texts" in alert  # where to fix it
     assert await run_at(harness, START - timedelta(days=2)) != []  # other steps go on
 
 

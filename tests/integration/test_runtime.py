@@ -177,7 +177,8 @@ async def _stop_waits_for_handlers_in_flight(
     entered, release = hold_upcoming(monkeypatch)
     runner = asyncio.create_task(run_polling(settings, app, handle_signals=False))
     telegram.push_update(updates.command_update(1001, "start"))
-    await telegram.wait_for("sendMessage", count=1)
+    # The start-up (migrations, menus, checks) comes first: on a loaded machine, some seconds.
+    await telegram.wait_for("sendMessage", count=1, timeout=30)
     telegram.push_update(updates.callback_update(1001, ConsentCb(agree=True).pack()))
     await telegram.wait_for("sendMessage", count=2)
     telegram.push_update(updates.command_update(1001, "appointment"))

@@ -70,13 +70,23 @@ async def test_sent_with_message_id(server: FakeTelegramServer, bot: Bot) -> Non
     assert sender.stats["sent"] == 2
 
 
-async def test_retry_after_pauses_everyone(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_retry_after_pauses_everyone(
+    server: FakeTelegramServer, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sender = make_sender(bot, rate=0)
     server.fail_next("sendMessage", "retry_after", retry_after=1)
+    paused = asyncio.Event()
+    pause = sender._limiter.pause
+
+    async def pause_and_tell(seconds: float) -> None:
+        await pause(seconds)
+        paused.set()
+
+    monkeypatch.setattr(sender._limiter, "pause", pause_and_tell)
 
     first = asyncio.create_task(sender.send(1001, "first"))
     [limited] = await server.wait_for("sendMessage", lambda r: r.response_status == 429)
-    await asyncio.sleep(0.05)  # let the sender see the 429
+    await asyncio.wait_for(paused.wait(), 5)  # the sender saw the 429
     assert sender.paused_until > time.monotonic()
     # A send to another chat, started during the pause, waits for it too.
     second = asyncio.create_task(sender.send(2002, "second"))

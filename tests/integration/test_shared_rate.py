@@ -124,13 +124,19 @@ async def test_a_slot_reserved_before_a_pause_waits_for_its_end(
     clients: Callable[[], Redis], prefix: str
 ) -> None:
     rate = 5.0  # slots 0.2 s apart
+    reserved = asyncio.Event()
+
+    async def sleep_until_the_slot(seconds: float) -> None:
+        reserved.set()
+        await asyncio.sleep(seconds)
+
     a = RedisSharedRate(clients(), rate=rate, key_prefix=prefix)
-    b = RedisSharedRate(clients(), rate=rate, key_prefix=prefix)
+    b = RedisSharedRate(clients(), rate=rate, key_prefix=prefix, sleep=sleep_until_the_slot)
     own = local(rate)
     await a.acquire(own)
     started = time.monotonic()
-    waiting = asyncio.create_task(b.acquire(local(rate)))  # reserves the slot 0.2 s ahead
-    await asyncio.sleep(0.05)
+    waiting = asyncio.create_task(b.acquire(local(rate)))
+    await asyncio.wait_for(reserved.wait(), 5)  # b reserved the slot 0.2 s ahead
     await a.pause(0.5)  # a 429 meanwhile
     await waiting
     assert time.monotonic() - started >= 0.5
@@ -184,12 +190,21 @@ async def test_a_429_at_one_replica_pauses_the_other_replicas_sends(
     prefix: str,
 ) -> None:
     server, (bot_a, bot_b) = telegram_bots
-    a = Sender(bot_a, rate=100, shared=RedisSharedRate(clients(), rate=100, key_prefix=prefix))
+    shared_a = RedisSharedRate(clients(), rate=100, key_prefix=prefix)
+    paused = asyncio.Event()
+    pause = shared_a.pause
+
+    async def pause_and_tell(seconds: float) -> None:
+        await pause(seconds)
+        paused.set()
+
+    shared_a.pause = pause_and_tell  # type: ignore[method-assign]
+    a = Sender(bot_a, rate=100, shared=shared_a)
     b = Sender(bot_b, rate=100, shared=RedisSharedRate(clients(), rate=100, key_prefix=prefix))
     server.fail_next("sendMessage", "retry_after", retry_after=1)
     first = asyncio.create_task(a.send(1001, "one"))
     await server.wait_for("sendMessage", lambda r: r.response_status == 429)
-    await asyncio.sleep(0.05)  # replica a has written the pause
+    await asyncio.wait_for(paused.wait(), 5)  # replica a has written the pause to Redis
     paused_at = time.monotonic()
     result = await b.send(1002, "two")
     assert result.outcome is SendOutcome.SENT

@@ -64,11 +64,11 @@ async def test_admin_edits_the_eye_mask_reminder_and_the_next_reminder_carries_i
     assert "Texts" in areas
     [listing] = await harness.tap(STAFF_ID, "Reminders")
     # English and Spanish texts: English first.
-    assert "Reminders and checklist" in listing and "page 1 of 3" in listing
-    await harness.tap(STAFF_ID, "Next")
-    preview, caption = await harness.tap(STAFF_ID, EYE_MASK)
+    # The texts of one language (the member's), each by its title, reminders in send order.
+    assert "Reminders and checklist" in listing and "page 1 of 2" in listing
+    preview, caption = await harness.tap(STAFF_ID, "the evening before (eye mask)")
     assert "eye mask can make the session calmer" in preview
-    assert "Version 0" in caption
+    assert "Version 0" in caption and "Language: 🇺🇸 English" in caption
     ask, source = await harness.tap(STAFF_ID, "Edit")
     assert "{{ when }}" in ask and "{{ when | when }}" in source
     candidate, question = await harness.send(STAFF_ID, NEW_TEMPLATE)
@@ -76,7 +76,7 @@ async def test_admin_edits_the_eye_mask_reminder_and_the_next_reminder_carries_i
     assert "Save it?" in question
     save = harness.button(STAFF_ID, "Save")
     [saved] = await harness.press(STAFF_ID, save)
-    assert "version 1 is live" in saved
+    assert "version 1 of “Reminder: the evening before (eye mask)” is live" in saved
     [again] = await harness.press(STAFF_ID, save)  # a double tap: one version
     assert "already live" in again
     assert await count(harness, ContentVersion) == 1
@@ -130,8 +130,11 @@ async def test_rollback_restores_the_shipped_words(harness: Harness) -> None:
     await harness.tap(STAFF_ID, "Save")
     [history] = await harness.press(STAFF_ID, HISTORY_EYE_MASK)
     assert "Version 1 (live)" in history and "Version 0: the text shipped" in history
-    [restored] = await harness.tap(STAFF_ID, "Restore version 0")
-    assert "version 2 is live" in restored
+    # A version is shown as patients would get it before it is restored.
+    shown, offer = await harness.tap(STAFF_ID, "Version 0")
+    assert "eye mask can make the session calmer" in shown and "Restore it?" in offer
+    [restored] = await harness.tap(STAFF_ID, "Restore it")
+    assert "version 2 of" in restored and "is live" in restored
     assert "eye mask can make the session calmer" in await evening_reminder(harness)
     [history] = await harness.press(STAFF_ID, HISTORY_EYE_MASK)
     assert "Version 2 (live)" in history and "rollback to version 0" in history

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.content.store import Content
@@ -42,10 +43,12 @@ async def test_admin_moves_the_eye_mask_step_and_the_booked_reminder_moves_once(
     [timeline] = await harness.command(STAFF_ID, "plan")
     assert "Reminder plan" in timeline and "evening_before" in timeline
     [step] = await harness.tap(STAFF_ID, "evening_before")
-    assert "-1d@19:00" in step
+    # Times in words, one line each.
+    assert "\nSent: the day before at 7:00 PM (for the sample visit: " in step
+    assert "\nStill worth sending until: 2 hours before\n" in step
     [ask] = await harness.tap(STAFF_ID, "Time")
-    assert "-1d@19:00" in ask
-    [candidate] = await harness.send(STAFF_ID, "-1d@18:00")
+    assert "Now: the day before at 7:00 PM." in ask
+    [candidate] = await harness.send(STAFF_ID, "the day before at 6pm")
     assert "after your change" in candidate and "Save it?" in candidate
     save = harness.button(STAFF_ID, "Save")
     [saved] = await harness.press(STAFF_ID, save)
@@ -113,12 +116,14 @@ async def test_add_a_step_with_its_text(harness: Harness) -> None:
     await book(harness)
     await harness.command(STAFF_ID, "plan")
     [ask] = await harness.tap(STAFF_ID, "Add a step")
-    assert "key and time" in ask
+    assert "a short name and when to send it" in ask
     [duplicate] = await harness.send(STAFF_ID, "ride -1d@12:00\nDrink water.")
     assert "already the key" in duplicate
     [bad] = await harness.send(STAFF_ID, "water -1d@12:00\nHello {{ nme }}")
     assert "unknown variable nme" in bad
-    [candidate] = await harness.send(STAFF_ID, "water -1d@12:00\nDrink plenty of water today.")
+    [candidate] = await harness.send(
+        STAFF_ID, "water the day before at noon\nDrink plenty of water today."
+    )
     assert "water" in candidate
     [saved] = await harness.tap(STAFF_ID, "Save")
     assert "1 added" in saved
@@ -181,3 +186,46 @@ async def test_rows_count_stays_one_per_step(harness: Harness) -> None:
     async with harness.app.context.session_factory() as session:
         keys = (await session.execute(select(Reminder.step_key))).scalars().all()
     assert sorted(keys) == sorted(set(keys)) and len(keys) == 5
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("3 hours before", "3 hours before"),
+        ("90 minutes before", "1 hour 30 minutes before"),
+        ("the day of the visit at 7am", "the day of the visit at 7:00 AM"),
+        ("the day before at 6pm", "the day before at 6:00 PM"),
+        ("3 horas antes", "3 hours before"),
+        ("el día anterior a las 18:00", "the day before at 6:00 PM"),
+        ("-1d@18:00", "the day before at 6:00 PM"),
+        ("the day after at 10am", None),  # the arrival step is sent before the visit
+    ],
+)
+async def test_a_time_is_read_as_the_team_says_it(
+    harness: Harness, typed: str, shown: str | None
+) -> None:
+    [answer] = await change(harness, "arrival", "at", typed)
+    if shown is None:
+        assert "after the visit starts" in answer
+    else:
+        assert f"<b>arrival</b>, {shown}" in answer and "Save it?" in answer
+
+
+async def test_the_plan_has_a_history_and_a_rollback_with_a_preview(harness: Harness) -> None:
+    await book(harness)
+    await change(harness, "evening_before", "at", "the day before at 6pm")
+    await harness.tap(STAFF_ID, "Save")
+    assert (await rows(harness))["evening_before"].due_at == EARLIER
+    await harness.command(STAFF_ID, "plan")
+    [history] = await harness.tap(STAFF_ID, "History")
+    assert "Version 1 (live): Monday, November 23, 2026 at 10:00 AM EST, by Pat" in history
+    timeline, offer = await harness.tap(STAFF_ID, "Version 0")
+    assert "Version 0 of the plan" in timeline
+    assert "<b>evening_before</b>, the day before at 7:00 PM" in timeline
+    assert "Restore it?" in offer
+    cancel = harness.button(STAFF_ID, "Cancel")
+    [restored] = await harness.tap(STAFF_ID, "Restore it")
+    assert "plan version 2 is live" in restored and "1 moved" in restored
+    assert (await rows(harness))["evening_before"].due_at == EVENING
+    [stale] = await harness.press(STAFF_ID, cancel)  # the offer was answered
+    assert "no longer active" in stale

@@ -91,8 +91,9 @@ async def test_an_admin_adds_a_member_who_gets_the_team_menu_and_removes_them(
         if chat_scope(r) is None
     )
     [team] = await harness.command(STAFF_ID, "staff")
-    assert f"<code>{NURSE}</code>: staff" in team
-    assert f"<code>{STAFF_ID}</code>: admin" in team
+    # Members by name (as Telegram gave it when they last used a team command), with the id.
+    assert f"(<code>{NURSE}</code>): staff" in team
+    assert f"(<code>{STAFF_ID}</code>): admin" in team
     [confirm] = await harness.tap(STAFF_ID, f"Remove {NURSE}")
     assert "Remove" in confirm
     yes = harness.button(STAFF_ID, "Yes, remove")
@@ -107,9 +108,8 @@ async def test_an_admin_adds_a_member_who_gets_the_team_menu_and_removes_them(
 
 
 async def test_team_refusals_are_explained(harness: Harness) -> None:
-    [self_remove] = await harness.press(
-        STAFF_ID, StaffCb(action=StaffAction.REMOVE_YES, id=STAFF_ID).pack()
-    )
+    await harness.press(STAFF_ID, StaffCb(action=StaffAction.REMOVE, id=STAFF_ID).pack())
+    [self_remove] = await harness.tap(STAFF_ID, "Yes")
     assert "configuration" in self_remove  # an admin of STAFF_IDS
     await add_nurse(harness)
     [not_admin] = await harness.command(NURSE, "staff_add", "777 staff")

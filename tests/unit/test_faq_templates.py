@@ -52,6 +52,8 @@ STAFF_VARS = {
     "at_local": "Tue 14 May, 21:07",
     "occurrences": 1,
     "staff_notified": True,
+    "visit_label": "J.D. #4411",
+    "visit_time": "Tue 21 May, 10:00",
 }
 
 

@@ -3,6 +3,7 @@ injected clock, again every night (also after a failure)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, time, timedelta
 
@@ -58,12 +59,12 @@ class _Idle:
 async def test_every_night_runs_by_the_injected_clock_and_re_arms(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    # A frozen clock days behind the system's, as in the tests and the try-out chat: the job
+    # must wait its turn by that clock, not fire at once because its instant is in the
+    # system clock's past (APScheduler fires by the system clock), again at every re-arm.
     clock = FrozenClock(datetime(2026, 11, 23, 15, 0, tzinfo=UTC))
     wake = Wakeup(_Idle(), housekeeping=timedelta(hours=1), clock=clock)
     wake.start()
-    # The frozen clock may be behind the real one, and APScheduler fires by the real one:
-    # paused, it keeps the jobs and fires none; the test calls the job itself.
-    wake.scheduler.pause()
     runs: list[datetime] = []
     fail = False
 
@@ -75,20 +76,26 @@ async def test_every_night_runs_by_the_injected_clock_and_re_arms(
     try:
         first = wake.every_night("nightly", job, at=AT, zone=NEW_YORK)
         assert first == datetime(2026, 11, 24, 8, 30, tzinfo=UTC)
+        assert wake.planned("nightly") == first
         scheduled = wake.scheduler.get_job("nightly")
         assert scheduled is not None
-        assert scheduled.next_run_time == first
+        # 17.5 hours from the clock's now: as far from the system's now.
+        fires_in = scheduled.next_run_time - datetime.now(UTC)
+        assert abs(fires_in - (first - clock.now())) < timedelta(seconds=5)
+        await asyncio.sleep(0)  # APScheduler's turn: nothing is due
+        assert runs == []
         # APScheduler would call it at that instant; here time is moved and it is called.
         clock.set(first)
         await scheduled.func()
         assert runs == [first]
-        assert wake.scheduler.get_job("nightly").next_run_time == first + timedelta(days=1)
+        assert wake.planned("nightly") == first + timedelta(days=1)
         fail = True
         clock.set(first + timedelta(days=1))
         with caplog.at_level(logging.ERROR, logger="scheduler.wakeup"):
             await wake.scheduler.get_job("nightly").func()
         assert "nightly job nightly failed (RuntimeError)" in caplog.text
-        assert wake.scheduler.get_job("nightly").next_run_time == first + timedelta(days=2)
+        assert wake.planned("nightly") == first + timedelta(days=2)
+        assert runs == [first, first + timedelta(days=1)]
     finally:
         await wake.shutdown(grace=1)
     assert not wake.running

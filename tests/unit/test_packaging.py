@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import tomllib
+from importlib.metadata import metadata
 from pathlib import Path
+
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,3 +30,31 @@ def test_every_folder_of_the_code_and_the_texts_is_a_listed_package() -> None:
         | _folders(ROOT / "messages", "bot.bundled_messages")
     )
     assert listed == wanted, {"missing": wanted - listed, "unknown": listed - wanted}
+
+
+def test_the_license_is_an_spdx_expression() -> None:
+    """PEP 639's form (setuptools >= 77): pip no longer warns that the table is deprecated,
+    and the installed metadata carries `License-Expression`."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert config["project"]["license"] == "MIT"
+    [setuptools] = [r for r in config["build-system"]["requires"] if r.startswith("setuptools")]
+    assert Requirement(setuptools).specifier.contains("77") and not Requirement(
+        setuptools
+    ).specifier.contains("76.1")
+    installed = metadata("infusion-companion")
+    assert installed["License-Expression"] == "MIT"
+    assert installed.get_all("License") is None
+
+
+def test_mutation_testing_runs_every_targets_tests() -> None:
+    """mutmut collects the tests pyproject.toml lists; tests/mutation_targets.py then keeps a
+    target's own: each must be listed, and exist."""
+    from tests.mutation_targets import TARGETS
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = config["tool"]["mutmut"]["pytest_add_cli_args_test_selection"]
+    wanted = {path for target in TARGETS.values() for path in target.tests}
+    assert set(listed) == wanted
+    assert all((ROOT / path).is_file() for path in listed)
+    only_mutate = config["tool"]["mutmut"]["only_mutate"]
+    assert all((ROOT / path).is_file() for path in only_mutate)

@@ -40,6 +40,7 @@ from bot.content.catalogue import (
     StaffList,
     StaffRemoveConfirm,
     StaffRemoved,
+    StaleButton,
 )
 from bot.domain.audit import Action, Actor, target
 from bot.domain.staff import Permission, Role, allows
@@ -61,6 +62,7 @@ from bot.telegram.callbacks import (
 from bot.telegram.commands import staff_menu
 from bot.telegram.filters import PlainText
 from bot.telegram.reply import Reply
+from bot.telegram.staff_names import remember_names
 from bot.telegram.states import Inviting
 from scheduler.timemath import load_zone, to_local
 
@@ -289,9 +291,10 @@ async def team(
     staff_role: Role | None,
 ) -> None:
     members = await staff.members(actor)
+    names = await staff.names([m.telegram_id for m in members])
     can_manage = allows(staff_role, Permission.STAFF)
     removable = [
-        m.telegram_id
+        (m.telegram_id, names[m.telegram_id])
         for m in members
         if can_manage and not m.from_settings and m.telegram_id != actor.telegram_id
     ]
@@ -300,6 +303,7 @@ async def team(
             members=[
                 {
                     "telegram_id": m.telegram_id,
+                    "name": names[m.telegram_id],
                     "role": str(m.role),
                     "from_settings": m.from_settings,
                 }
@@ -371,29 +375,51 @@ async def team_invite(
 async def team_button(
     callback: CallbackQuery,
     callback_data: StaffCb,
+    state: FSMContext,
     reply: Reply,
     actor: Actor,
     staff: StaffService,
     staff_role: Role | None,
 ) -> None:
+    """Remove asks first; "Yes, remove" and "No, keep" answer that offer only (its token in
+    the conversation state): a button of an older offer, or one pressed after the other,
+    has expired."""
     member = callback_data.id
-    match callback_data.action:
-        case StaffAction.REMOVE:
-            await staff.require(
-                actor,
-                Permission.STAFF,
-                action=Action.STAFF_REMOVE,
-                target=target("staff", member),
-            )
-            reply.send(
-                StaffRemoveConfirm(telegram_id=member), reply.kb.staff_remove_confirm(member)
-            )
-        case StaffAction.REMOVE_YES:
-            await staff.remove(actor, member)
-            reply.send(StaffRemoved(telegram_id=member))
-            reply.set_chat_menu(member, None)  # back to the patients' menu
-        case StaffAction.REMOVE_NO:
-            await team(callback, reply, actor, staff, staff_role)
+    # Who may remove is checked first: a patient forging a button learns nothing more.
+    await staff.require(
+        actor, Permission.STAFF, action=Action.STAFF_REMOVE, target=target("staff", member)
+    )
+    if callback_data.action is StaffAction.REMOVE:
+        token = new_token()
+        await state.set_state(None)
+        await state.set_data({"removing": member, "token": token})
+        name = (await staff.names([member]))[member]
+        reply.send(
+            StaffRemoveConfirm(telegram_id=member, name=name),
+            reply.kb.staff_remove_confirm(member, token),
+        )
+        return
+    data = await state.get_data()
+    answered = data.get("removed") == callback_data.t and data.get("member") == member
+    if callback_data.action is StaffAction.REMOVE_YES and callback_data.t and answered:
+        await staff.remove(actor, member)  # a second tap: "not on the team" (NoSuchMember)
+        return
+    if (
+        not callback_data.t
+        or data.get("token") != callback_data.t
+        or (data.get("removing") != member)
+    ):
+        reply.send(StaleButton())
+        return
+    if callback_data.action is StaffAction.REMOVE_YES:
+        await staff.remove(actor, member)
+        await state.set_data({"removed": callback_data.t, "member": member})
+        name = (await staff.names([member]))[member]
+        reply.send(StaffRemoved(telegram_id=member, name=name))
+        reply.set_chat_menu(member, None)  # back to the patients' menu
+    else:
+        await state.set_data({})
+        await team(callback, reply, actor, staff, staff_role)
 
 
 def create_router() -> Router:
@@ -413,4 +439,4 @@ def create_router() -> Router:
     r.message.register(team_add, Command(StaffCommand.STAFF_ADD))
     r.message.register(team_invite, Command(StaffCommand.STAFF_INVITE))
     r.callback_query.register(team_button, StaffCb.filter(F.action.in_(set(StaffAction))))
-    return r
+    return remember_names(r)

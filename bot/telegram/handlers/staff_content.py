@@ -1,12 +1,17 @@
-"""/texts: staff (admins) see, edit, and restore what the bot says. Rules live in
-bot/services/content_editing.py.
+"""/texts: the team sees, edits and restores what the bot says. Rules live in
+bot/services/content_editing.py, names in bot/services/text_names.py.
 
-/texts -> areas -> texts (paged) -> a text: its preview as the patient gets it (with the
-patient's buttons, inert) and Edit / History / Back. Edit asks for the new text; the text the
-staff member sends is read with its Telegram formatting (``Message.html_text``: bold, italic,
-links... as Telegram HTML, a typed ``<`` escaped, ``{{ variables }}`` as typed) and shown as the
-patient would get it, with Save / Cancel, or the validator's problems. Save carries the token
-of the offer: a second tap is answered "already live", a button of an older offer as stale.
+/texts -> areas of one language (the member's own first; another language is a tap away) ->
+texts (paged, each by its plain title in the member's language) -> a text: its preview as the
+patient gets it (with the patient's buttons, inert), what it is, its version with who saved it
+and when (clinic time), and Edit / History / Back. ``/texts eye mask`` finds texts by their
+title. Edit explains the values a text may use and sends the live text to copy; the text the
+member sends (over as many lines as they like) is read with its Telegram formatting
+(``Message.html_text``: bold, italic, links... as Telegram HTML, a typed ``<`` escaped,
+``{{ variables }}`` as typed) and shown as the patient would get it, with Save / Cancel, or
+the validator's problems. History lists the versions; a version is shown as patients would
+get it before Restore. Cancel goes back to the text. Save, Restore and Cancel carry the token
+of the offer: a second Save is answered "already live", a button of an older offer as stale.
 Anyone whose role does not allow editing content gets the patients' answer to an unknown
 command (the router's filter lets the update pass on).
 """
@@ -15,10 +20,11 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -32,15 +38,17 @@ from bot.content.catalogue import (
     StaffTextChanged,
     StaffTextHistory,
     StaffTextProblems,
+    StaffTextRollback,
     StaffTextsAreas,
     StaffTextSaved,
+    StaffTextSearch,
     StaffTextsList,
     StaffTextView,
     StaleButton,
 )
 from bot.content.telegram_html import check_telegram_html
-from bot.db.content_versions import ContentKind
-from bot.domain.audit import Actor
+from bot.db.content_versions import ContentKind, VersionRecord
+from bot.domain.audit import Action, Actor
 from bot.domain.staff import Permission
 from bot.services.content_editing import (
     Area,
@@ -52,10 +60,12 @@ from bot.services.content_editing import (
     Saved,
     TextRef,
 )
+from bot.services.text_names import explain_variables, language_name, name_of, ordered, search
 from bot.telegram.callbacks import FaqEditAction, FaqEditCb, TextAction, TextCb, new_token
 from bot.telegram.filters import StaffMay
 from bot.telegram.keyboards import in_rows, markup
 from bot.telegram.reply import Reply
+from bot.telegram.staff_names import remember_names
 from bot.telegram.states import TextEditing
 
 PAGE = 8
@@ -113,6 +123,15 @@ def show_patient_view(reply: Reply, preview: Preview) -> None:
     reply.send_html(preview.html, markup(in_rows(inert, widths)) if inert else None)
 
 
+def title_of(reply: Reply, ref: TextRef) -> str:
+    return name_of(reply.content, ref, reply.lang).title
+
+
+def _languages(reply: Reply) -> str:
+    """The language whose texts a member sees first: their own if the bot has it."""
+    return reply.lang if reply.lang in reply.content.languages else reply.content.default_language
+
+
 def _text_actions(reply: Reply, ref: TextRef) -> InlineKeyboardMarkup:
     if ref.kind is ContentKind.FAQ:  # edited question by question (staff_faq.py)
         return buttons(
@@ -131,55 +150,142 @@ def _text_actions(reply: Reply, ref: TextRef) -> InlineKeyboardMarkup:
         [
             (Button.STAFF_TEXT_EDIT, _cb(TextAction.EDIT, ref), {}),
             (Button.STAFF_TEXT_HISTORY, _cb(TextAction.HISTORY, ref), {}),
-            (Button.STAFF_TEXT_BACK, _cb(TextAction.AREA, ar=ref.area.value), {}),
+            (Button.STAFF_TEXT_BACK, _cb(TextAction.AREA, ar=ref.area.value, l=ref.lang), {}),
         ],
     )
 
 
-def _view(reply: Reply, preview: Preview) -> None:
+async def _view(reply: Reply, editing: ContentEditing, preview: Preview) -> None:
     show_patient_view(reply, preview)
     version = preview.version
+    ref = preview.ref
+    named = name_of(reply.content, ref, reply.lang)
+    author = (await editing.authors([version]))[version.author_telegram_id] if version else ""
     reply.send(
         StaffTextView(
-            key=preview.ref.key,
+            title=named.title,
+            about=named.about,
+            language=language_name(reply.content, ref.lang),
             version=version.number if version else 0,
-            author=version.author_telegram_id if version else None,
-            at=version.created_at if version else None,
-            button=preview.ref.kind is ContentKind.BUTTON,
-            label=preview.buttons[0] if preview.ref.kind is ContentKind.BUTTON else "",
+            author=author,
+            at=editing.local(version.created_at) if version else None,
+            button=ref.kind is ContentKind.BUTTON,
+            label=preview.buttons[0] if ref.kind is ContentKind.BUTTON else "",
         ),
-        _text_actions(reply, preview.ref),
+        _text_actions(reply, ref),
     )
 
 
-def show_problems(reply: Reply, ref: TextRef, outcome: Rejected) -> None:
+def _cancel_button(reply: Reply, ref: TextRef, token: str) -> InlineKeyboardMarkup:
+    return buttons(reply, [(Button.STAFF_TEXT_CANCEL, _cb(TextAction.CANCEL, ref, t=token), {})])
+
+
+def show_problems(
+    reply: Reply, ref: TextRef, outcome: Rejected, cancel: InlineKeyboardMarkup | None = None
+) -> None:
     reply.send(
         StaffTextProblems(
-            key=ref.key,
+            title=title_of(reply, ref),
             problems=[{"line": p.line, "text": p.message} for p in outcome.problems],
-        )
+        ),
+        cancel,
     )
 
 
 # --- browsing ------------------------------------------------------------------------------
 async def texts(
-    message: Message, state: FSMContext, reply: Reply, content_editing: ContentEditing
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    reply: Reply,
+    content_editing: ContentEditing,
 ) -> None:
     await state.clear()
-    await _areas(message, reply, content_editing)
+    words = (command.args or "").strip()[:100]
+    if words:
+        await _search(message, reply, content_editing, words)
+    else:
+        await _areas(message, reply, content_editing, _languages(reply))
 
 
-async def _areas(event: Message | CallbackQuery, reply: Reply, editing: ContentEditing) -> None:
+async def _search(message: Message, reply: Reply, editing: ContentEditing, words: str) -> None:
+    actor, content = actor_of(message), reply.content
+    found = search(content, await editing.texts(actor, None, _languages(reply)), words, reply.lang)
+    if not found:  # the other languages' texts, by the same titles
+        everything = [
+            r for lang in content.languages for r in await editing.texts(actor, None, lang)
+        ]
+        found = search(content, everything, words, reply.lang)
+    found = ordered(content, found, reply.lang)[:PAGE]
+    rows: list[tuple[Button, CallbackData, Mapping[str, object]]] = [
+        (Button.STAFF_TEXT_ITEM, _cb(TextAction.VIEW, ref), {"label": _listed(reply, ref)})
+        for ref in found
+    ]
+    rows.append((Button.STAFF_TEXT_AREAS, _cb(TextAction.AREAS, l=_languages(reply)), {}))
+    reply.send(StaffTextSearch(words=words, found=len(found)), buttons(reply, rows, (1,)))
+
+
+def _listed(reply: Reply, ref: TextRef) -> str:
+    """A text's title on its button; another language than the member's is named too."""
+    title = title_of(reply, ref)
+    return title if ref.lang == _languages(reply) else f"{title} · {ref.lang.upper()}"
+
+
+async def _areas(
+    event: Message | CallbackQuery, reply: Reply, editing: ContentEditing, lang: str
+) -> None:
     areas = await editing.areas(actor_of(event))
+    rows: list[tuple[Button, CallbackData, Mapping[str, object]]] = [
+        (Button(f"staff_area_{a.value}"), _cb(TextAction.AREA, ar=a.value, l=lang), {})
+        for a in areas
+    ]
+    rows += [
+        (
+            Button.STAFF_TEXT_LANGUAGE,
+            _cb(TextAction.AREAS, l=other),
+            {"label": language_name(reply.content, other)},
+        )
+        for other in reply.content.languages
+        if other != lang
+    ]
+    reply.send(StaffTextsAreas(language=language_name(reply.content, lang)), buttons(reply, rows))
+
+
+async def _area(
+    callback: CallbackQuery, callback_data: TextCb, reply: Reply, editing: ContentEditing
+) -> None:
+    content = reply.content
+    lang = callback_data.l if callback_data.l in content.languages else _languages(reply)
+    if callback_data.ar not in set(Area):
+        reply.send(StaleButton())
+        return
+    area = Area(callback_data.ar)
+    refs = ordered(content, await editing.texts(actor_of(callback), area, lang), reply.lang)
+    pages = max(1, -(-len(refs) // PAGE))
+    page = min(callback_data.p, pages - 1)
+    rows: list[tuple[Button, CallbackData, Mapping[str, object]]] = [
+        (Button.STAFF_TEXT_ITEM, _cb(TextAction.VIEW, ref), {"label": title_of(reply, ref)})
+        for ref in refs[page * PAGE : (page + 1) * PAGE]
+    ]
+    if page > 0:
+        rows.append(
+            (Button.STAFF_PAGE_PREV, _cb(TextAction.AREA, ar=area.value, l=lang, p=page - 1), {})
+        )
+    if page + 1 < pages:
+        rows.append(
+            (Button.STAFF_PAGE_NEXT, _cb(TextAction.AREA, ar=area.value, l=lang, p=page + 1), {})
+        )
+    if area is Area.FAQ:
+        rows[:0] = [
+            (Button.STAFF_FAQ_QUESTIONS, FaqEditCb(a=FaqEditAction.LIST, l=lang), {"label": lang})
+        ]
+    rows.append((Button.STAFF_TEXT_AREAS, _cb(TextAction.AREAS, l=lang), {}))
+    label = content.button(f"staff_area_{area.value}", reply.lang)
     reply.send(
-        StaffTextsAreas(),
-        buttons(
-            reply,
-            [
-                (Button(f"staff_area_{a.value}"), _cb(TextAction.AREA, ar=a.value), {})
-                for a in areas
-            ],
+        StaffTextsList(
+            area=label, language=language_name(content, lang), page=page + 1, pages=pages
         ),
+        buttons(reply, rows, (1,)),
     )
 
 
@@ -194,40 +300,11 @@ async def browse(
     if action is TextAction.NOOP:
         return
     if action is TextAction.AREAS:
-        await _areas(callback, reply, content_editing)
+        lang = callback_data.l if callback_data.l in reply.content.languages else ""
+        await _areas(callback, reply, content_editing, lang or _languages(reply))
         return
     if action is TextAction.AREA:
-        if callback_data.ar not in set(Area):
-            reply.send(StaleButton())
-            return
-        area = Area(callback_data.ar)
-        refs = await content_editing.texts(actor_of(callback), area)
-        pages = max(1, -(-len(refs) // PAGE))
-        page = min(callback_data.p, pages - 1)
-        rows: list[tuple[Button, CallbackData, Mapping[str, object]]] = [
-            (Button.STAFF_TEXT_ITEM, _cb(TextAction.VIEW, ref), {"label": ref.name})
-            for ref in refs[page * PAGE : (page + 1) * PAGE]
-        ]
-        if page > 0:
-            rows.append(
-                (Button.STAFF_PAGE_PREV, _cb(TextAction.AREA, ar=area.value, p=page - 1), {})
-            )
-        if page + 1 < pages:
-            rows.append(
-                (Button.STAFF_PAGE_NEXT, _cb(TextAction.AREA, ar=area.value, p=page + 1), {})
-            )
-        if area is Area.FAQ:
-            rows[:0] = [
-                (
-                    Button.STAFF_FAQ_QUESTIONS,
-                    FaqEditCb(a=FaqEditAction.LIST, l=lang),
-                    {"label": lang},
-                )
-                for lang in reply.content.languages
-            ]
-        rows.append((Button.STAFF_TEXT_AREAS, _cb(TextAction.AREAS), {}))
-        label = reply.kb.content.button(f"staff_area_{area.value}", reply.lang)
-        reply.send(StaffTextsList(area=label, page=page + 1, pages=pages), buttons(reply, rows))
+        await _area(callback, callback_data, reply, content_editing)
         return
     ref = _ref(content_editing, callback_data)
     if ref.kind is ContentKind.FAQ and action in (TextAction.VIEW, TextAction.EDIT):
@@ -235,22 +312,20 @@ async def browse(
         return
     if action is TextAction.VIEW:
         await state.clear()
-        _view(reply, await content_editing.preview(actor_of(callback), ref))
+        await _view(reply, content_editing, await content_editing.preview(actor_of(callback), ref))
     elif action is TextAction.EDIT:
         await _ask(callback, state, reply, content_editing, ref)
     elif action is TextAction.HISTORY:
         await _history(callback, reply, content_editing, ref)
     elif action is TextAction.ROLLBACK:
-        base = callback_data.b or None
-        outcome = await content_editing.rollback(actor_of(callback), ref, callback_data.v, base)
-        await state.clear()
-        await answer_outcome(callback, reply, content_editing, ref, outcome)
+        await _offer_restore(callback, callback_data, state, reply, content_editing, ref)
 
 
 async def _history(
     callback: CallbackQuery, reply: Reply, editing: ContentEditing, ref: TextRef
 ) -> None:
     live, stored = await editing.history(actor_of(callback), ref)
+    names = await editing.authors(stored)
     base = live.id if live else 0
     rows: list[tuple[Button, CallbackData, Mapping[str, object]]] = [
         (
@@ -272,19 +347,79 @@ async def _history(
     rows.append((Button.STAFF_TEXT_BACK, back, {}))
     reply.send(
         StaffTextHistory(
-            key=ref.key,
-            versions=[
-                {
-                    "number": v.number,
-                    "author": v.author_telegram_id,
-                    "at": v.created_at,
-                    "note": v.note or "",
-                    "live": v is live,
-                }
-                for v in stored
-            ],
+            title=title_of(reply, ref),
+            versions=version_lines(stored, live, names, editing.local),
         ),
         buttons(reply, rows),
+    )
+
+
+def version_lines(
+    stored: Sequence[VersionRecord],
+    live: VersionRecord | None,
+    names: Mapping[int, str],
+    local: Callable[[datetime], datetime],
+) -> list[dict[str, object]]:
+    """A history's lines (of a text or of the plan): number, author by name, clinic time."""
+    return [
+        {
+            "number": v.number,
+            "author": names[v.author_telegram_id],
+            "at": local(v.created_at),
+            "note": v.note or "",
+            "live": v is live,
+        }
+        for v in stored
+    ]
+
+
+async def _offer_restore(
+    callback: CallbackQuery,
+    callback_data: TextCb,
+    state: FSMContext,
+    reply: Reply,
+    editing: ContentEditing,
+    ref: TextRef,
+) -> None:
+    """An older version as patients would get it, with Restore / Cancel."""
+    proposal, old = await editing.restore_preview(actor_of(callback), ref, callback_data.v)
+    if isinstance(proposal, Rejected):
+        show_problems(reply, ref, proposal)
+        return
+    token = new_token()
+    await state.set_state(None)
+    await state.set_data(
+        {
+            "kind": _LETTERS[ref.kind],
+            "lang": ref.lang,
+            "name": ref.name,
+            "restore": callback_data.v,
+            "base": callback_data.b,
+            "token": token,
+        }
+    )
+    show_patient_view(reply, proposal)
+    live, _ = await editing.live(ref)
+    author = (await editing.authors([old]))[old.author_telegram_id] if old else ""
+    reply.send(
+        StaffTextRollback(
+            title=title_of(reply, ref),
+            version=old.number if old else 0,
+            author=author,
+            at=editing.local(old.created_at) if old else None,
+            live=live.number if live else 0,
+        ),
+        buttons(
+            reply,
+            [
+                (
+                    Button.STAFF_TEXT_RESTORE,
+                    _cb(TextAction.RESTORE, ref, v=callback_data.v, b=callback_data.b, t=token),
+                    {},
+                ),
+                (Button.STAFF_TEXT_CANCEL, _cb(TextAction.CANCEL, ref, t=token), {}),
+            ],
+        ),
     )
 
 
@@ -297,6 +432,7 @@ async def _ask(
     ref: TextRef,
 ) -> None:
     preview = await editing.preview(actor_of(callback), ref)
+    token = new_token()
     await state.set_state(TextEditing.waiting_for_text)
     await state.set_data(
         {
@@ -304,15 +440,22 @@ async def _ask(
             "lang": ref.lang,
             "name": ref.name,
             "base": preview.version.id if preview.version else None,
+            "token": token,
         }
     )
-    reply.send(StaffTextAsk(key=ref.key, names=preview.variables))
+    reply.send(
+        StaffTextAsk(
+            title=title_of(reply, ref),
+            button=ref.kind is ContentKind.BUTTON,
+            values=explain_variables(reply.content, ref, reply.lang),
+        )
+    )
     # The live source, formatted as Telegram shows it, to copy: sent as HTML only when it is
     # valid Telegram HTML as written (jinja left as text), else as plain text.
     source = preview.source.strip() or "…"
     if check_telegram_html(source):
         source = html.escape(source, quote=False)
-    reply.send_html(source)
+    reply.send_html(source, _cancel_button(reply, ref, token))
 
 
 async def receive_text(
@@ -322,17 +465,21 @@ async def receive_text(
     ref = _ref(content_editing, {**data, "kind": _KINDS.get(str(data.get("kind")), "")})
     body = jinja_as_typed(message.html_text) if message.text else ""
     proposal = await content_editing.propose(actor_of(message), ref, body)
-    if isinstance(proposal, Rejected):
-        show_problems(reply, ref, proposal)
-        return
     token = new_token()
+    if isinstance(proposal, Rejected):
+        await state.set_state(TextEditing.waiting_for_text)
+        await state.set_data({**data, "token": token})
+        show_problems(reply, ref, proposal, _cancel_button(reply, ref, token))
+        return
     await state.set_state(TextEditing.confirming)
     await state.set_data({**data, "body": body, "token": token})
     show_patient_view(reply, proposal)
     is_button = ref.kind is ContentKind.BUTTON
     reply.send(
         StaffTextCandidate(
-            key=ref.key, button=is_button, label=proposal.buttons[0] if is_button else ""
+            title=title_of(reply, ref),
+            button=is_button,
+            label=proposal.buttons[0] if is_button else "",
         ),
         buttons(
             reply,
@@ -351,26 +498,38 @@ async def decide(
     reply: Reply,
     content_editing: ContentEditing,
 ) -> None:
+    """Save, Restore or Cancel of the offer whose token the button carries."""
     data = await state.get_data()
-    offered = (
-        await state.get_state() == TextEditing.confirming.state
-        and data.get("token") == callback_data.t
-    )
     ref = _ref(content_editing, callback_data)
+    action = callback_data.a
+    offered = bool(callback_data.t) and data.get("token") == callback_data.t
+    current = await state.get_state()
+    if action is TextAction.CONFIRM:
+        offered = offered and current == TextEditing.confirming.state
+    elif action is TextAction.RESTORE:
+        offered = offered and data.get("restore") == callback_data.v
     if not offered:
-        if data.get("saved") == callback_data.t and callback_data.a is TextAction.CONFIRM:
-            reply.send(StaffTextSaved(key=ref.key, version=0, already=True))
+        await content_editing.require(actor_of(callback), Action.CONTENT_READ, ref.key)
+        if data.get("saved") == callback_data.t and action is not TextAction.CANCEL:
+            reply.send(StaffTextSaved(title=title_of(reply, ref), version=0, already=True))
         else:
             reply.send(StaleButton())
         return
-    if callback_data.a is TextAction.CANCEL:
+    if action is TextAction.CANCEL:
         await state.clear()
         reply.send(StaffTextCancelled())
+        await _view(reply, content_editing, await content_editing.preview(actor_of(callback), ref))
         return
-    base = data.get("base")
-    outcome = await content_editing.confirm(
-        actor_of(callback), ref, str(data.get("body", "")), base if isinstance(base, int) else None
-    )
+    actor, base = actor_of(callback), data.get("base")
+    if action is TextAction.RESTORE:
+        outcome = await content_editing.rollback(
+            actor, ref, callback_data.v, (base or None) if isinstance(base, int) else None
+        )
+    else:
+        body = str(data.get("body", ""))
+        outcome = await content_editing.confirm(
+            actor, ref, body, base if isinstance(base, int) else None
+        )
     await state.set_state(None)
     await state.set_data({"saved": callback_data.t} if isinstance(outcome, Saved) else {})
     await answer_outcome(callback, reply, content_editing, ref, outcome)
@@ -389,11 +548,14 @@ async def answer_outcome(
         live = outcome.live
         show_patient_view(reply, live)
         number = live.version.number if live.version else 0
-        reply.send(StaffTextChanged(key=ref.key, version=number), _text_actions(reply, ref))
+        reply.send(
+            StaffTextChanged(title=title_of(reply, ref), version=number),
+            _text_actions(reply, ref),
+        )
     else:
         number = outcome.version.number if outcome.version else 0
         reply.send(
-            StaffTextSaved(key=ref.key, version=number, already=outcome.already),
+            StaffTextSaved(title=title_of(reply, ref), version=number, already=outcome.already),
             _text_actions(reply, ref),
         )
 
@@ -406,7 +568,8 @@ def create_router() -> Router:
     r.message.register(texts, Command(StaffCommand.TEXTS))
     r.message.register(receive_text, TextEditing.waiting_for_text, StaffMay(Permission.CONTENT))
     r.callback_query.register(
-        decide, TextCb.filter(F.a.in_({TextAction.CONFIRM, TextAction.CANCEL}))
+        decide,
+        TextCb.filter(F.a.in_({TextAction.CONFIRM, TextAction.CANCEL, TextAction.RESTORE})),
     )
     r.callback_query.register(browse, TextCb.filter())
-    return r
+    return remember_names(r)

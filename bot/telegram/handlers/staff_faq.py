@@ -44,8 +44,10 @@ from bot.telegram.handlers.staff_content import (
     jinja_as_typed,
     show_patient_view,
     show_problems,
+    title_of,
 )
 from bot.telegram.reply import Reply
+from bot.telegram.staff_names import remember_names
 from bot.telegram.states import QuestionEditing
 
 _LIST_SEPARATORS = re.compile(r"[,\n]")
@@ -288,13 +290,14 @@ async def decide(
     ref = faq_editing.ref(callback_data.l)
     if not offered:
         if data.get("saved") == callback_data.t and callback_data.a is FaqEditAction.CONFIRM:
-            reply.send(StaffTextSaved(key=ref.key, version=0, already=True))
+            reply.send(StaffTextSaved(title=title_of(reply, ref), version=0, already=True))
         else:
             reply.send(StaleButton())
         return
     if callback_data.a is FaqEditAction.CANCEL:
         await state.clear()
         reply.send(StaffTextCancelled())
+        await _list(callback, reply, faq_editing, callback_data.l)  # back where they were
         return
     base, answer_base = data.get("base"), data.get("answer_base")
     outcome = await faq_editing.confirm(
@@ -318,4 +321,4 @@ def create_router() -> Router:
         decide, FaqEditCb.filter(F.a.in_({FaqEditAction.CONFIRM, FaqEditAction.CANCEL}))
     )
     r.callback_query.register(browse, FaqEditCb.filter())
-    return r
+    return remember_names(r)

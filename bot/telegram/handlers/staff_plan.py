@@ -1,32 +1,41 @@
 """/plan: admins see the reminder plan as a timeline and change it live. Rules live in
 bot/services/plan_editing.py.
 
-/plan -> the timeline of a sample visit, a button per step and "Add a step" -> a step: its
-fields and Time / Expiry / On-Off / Items / Buttons / Back. A change that needs a value asks
-for it (an offset like ``-1d@19:00``, a comma list, or a new step's key, time and text); On-Off
-needs none. The new timeline is shown with Save / Cancel, or why the change cannot be made.
-Save carries the token of the offer: a second tap is answered "already live", a button of an
-older offer as stale. Anyone whose role does not allow editing the plan gets the patients'
-answer to an unknown command or a stale button (the service writes the refusal to the audit
-log).
+/plan -> the timeline of a sample visit (each step's time in words: "the day before at 7:00
+PM"), a button per step, "Add a step" and History -> a step: its fields and Time / Expiry /
+On-Off / Items / Buttons / Back. A change that needs a value asks for it (a time as the team
+says it, "2 hours before", "the day before at 6pm", "the day after at 10am", or an offset like
+``-1d@19:00``; a comma list; or a new step's name, time and text); On-Off needs none. The new
+timeline is shown with Save / Cancel, or why the change cannot be made; Cancel goes back to
+the step (or the timeline). History lists the plan's versions (clinic time, the author's
+name); a version's timeline is shown before Restore. Save, Restore and Cancel carry the token
+of the offer: a second Save is answered "already live", a button of an older offer as stale.
+Anyone whose role does not allow editing the plan gets the patients' answer to an unknown
+command or a stale button (the service writes the refusal to the audit log).
 """
 
 from __future__ import annotations
+
+from datetime import date, datetime
 
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from markupsafe import Markup
 
 from bot.content.catalogue import (
     Button,
     StaffCommand,
     StaffPlanAsk,
     StaffPlanChanged,
+    StaffPlanHistory,
     StaffPlanProblems,
+    StaffPlanRollback,
     StaffPlanSaved,
     StaffPlanStep,
     StaffPlanTimeline,
+    StaffPlanWhen,
     StaffTextCancelled,
     StaleButton,
 )
@@ -41,14 +50,17 @@ from bot.services.plan_editing import (
     PlanRejected,
     PlanView,
     Timeline,
+    TimelineStep,
 )
 from bot.telegram.callbacks import PlanAction, PlanCb, new_token
 from bot.telegram.filters import StaffMay
-from bot.telegram.handlers.staff_content import jinja_as_typed
+from bot.telegram.handlers.staff_content import jinja_as_typed, version_lines
 from bot.telegram.keyboards import in_rows, markup
 from bot.telegram.reply import Reply
+from bot.telegram.staff_names import remember_names
 from bot.telegram.states import PlanDraft
-from scheduler.plan import BUTTONS
+from scheduler.plan import BUTTONS, parse_offset
+from scheduler.timemath import to_local
 
 _STEP_OPS = (
     (Button.STAFF_PLAN_AT, PlanOp.AT),
@@ -73,20 +85,44 @@ def _keyboard(
     return markup(in_rows(labels, (width,)))
 
 
+def in_words(reply: Reply, offset: str) -> Markup:
+    """A plan offset (``-1d@19:00``) as the team reads it ("the day before at 7:00 PM")."""
+    parsed = parse_offset(offset)
+    if parsed.delta is not None:
+        minutes = int(abs(parsed.delta.total_seconds()) // 60)
+        days, rest = divmod(minutes, 24 * 60)
+        when = StaffPlanWhen(
+            after=parsed.delta.total_seconds() > 0,
+            days=days,
+            hours=rest // 60,
+            minutes=rest % 60,
+            clock=None,
+        )
+    else:
+        assert parsed.days is not None and parsed.at is not None
+        clock = datetime.combine(date(2026, 1, 1), parsed.at)
+        when = StaffPlanWhen(
+            after=parsed.days > 0, days=abs(parsed.days), hours=0, minutes=0, clock=clock
+        )
+    return Markup(reply.render(when))  # our own rendered (escaped) HTML
+
+
 def _timeline(
     reply: Reply,
     timeline: Timeline,
     version: int,
-    buttons: InlineKeyboardMarkup,
+    buttons: InlineKeyboardMarkup | None,
     *,
     candidate: bool,
+    restoring: bool = False,
 ) -> None:
     reply.send(
         StaffPlanTimeline(
             visit=timeline.visit,
             version=version,
-            steps=[step.as_line() for step in timeline.steps],
+            steps=[{**step.as_line(), "when": in_words(reply, step.at)} for step in timeline.steps],
             candidate=candidate,
+            restoring=restoring,
         ),
         buttons,
     )
@@ -98,6 +134,7 @@ def _timeline_buttons(reply: Reply, timeline: Timeline) -> InlineKeyboardMarkup:
         for step in timeline.steps
     ]
     rows.append((Button.STAFF_PLAN_ADD, PlanCb(a=PlanAction.EDIT, o=PlanOp.ADD.value), ""))
+    rows.append((Button.STAFF_PLAN_HISTORY, PlanCb(a=PlanAction.HISTORY), ""))
     return _keyboard(reply, rows)
 
 
@@ -127,6 +164,12 @@ async def browse(
         await state.clear()
         _show(reply, view)
         return
+    if callback_data.a is PlanAction.HISTORY:
+        await _history(callback, reply, plan_editing)
+        return
+    if callback_data.a is PlanAction.ROLLBACK:
+        await _offer_restore(callback, callback_data, state, reply, plan_editing, view)
+        return
     if callback_data.o == PlanOp.ADD.value:
         await _ask(state, reply, view, PlanOp.ADD, "")
         return
@@ -136,27 +179,7 @@ async def browse(
         return
     if callback_data.a is PlanAction.STEP:
         await state.clear()
-        reply.send(
-            StaffPlanStep(
-                key=step.key,
-                at=step.at,
-                expires=step.expires,
-                enabled=step.enabled,
-                due=step.due,
-                items=step.items,
-                buttons=step.buttons,
-            ),
-            _keyboard(
-                reply,
-                [
-                    *(
-                        (key, PlanCb(a=PlanAction.EDIT, k=step.key, o=op.value), "")
-                        for key, op in _STEP_OPS
-                    ),
-                    (Button.STAFF_TEXT_BACK, PlanCb(a=PlanAction.VIEW), ""),
-                ],
-            ),
-        )
+        _show_step(reply, step)
         return
     if callback_data.o not in set(PlanOp):
         reply.send(StaleButton())
@@ -167,12 +190,94 @@ async def browse(
         await _propose(callback, state, reply, plan_editing, edit)
         return
     current = {
-        PlanOp.AT: step.at,
-        PlanOp.EXPIRES: step.expires,
+        PlanOp.AT: in_words(reply, step.at),
+        PlanOp.EXPIRES: in_words(reply, step.expires),
         PlanOp.ITEMS: ", ".join(step.items),
         PlanOp.BUTTONS: ", ".join(step.buttons),
     }[op]
     await _ask(state, reply, view, op, step.key, current)
+
+
+def _show_step(reply: Reply, step: TimelineStep) -> None:
+    reply.send(
+        StaffPlanStep(
+            key=step.key,
+            at=in_words(reply, step.at),
+            expires=in_words(reply, step.expires),
+            enabled=step.enabled,
+            due=step.due,
+            items=step.items,
+            buttons=step.buttons,
+        ),
+        _keyboard(
+            reply,
+            [
+                *(
+                    (key, PlanCb(a=PlanAction.EDIT, k=step.key, o=op.value), "")
+                    for key, op in _STEP_OPS
+                ),
+                (Button.STAFF_TEXT_BACK, PlanCb(a=PlanAction.VIEW), ""),
+            ],
+        ),
+    )
+
+
+async def _history(callback: CallbackQuery, reply: Reply, editing: PlanEditing) -> None:
+    live, stored = await editing.history(_actor(callback))
+    names = await editing.staff.names({v.author_telegram_id for v in stored})
+    rows = [(Button.STAFF_TEXT_ROLLBACK, PlanCb(a=PlanAction.ROLLBACK, v=v.id), str(v.number))
+            for v in stored[1:]]  # fmt: skip
+    if live is not None:
+        rows.append((Button.STAFF_TEXT_ROLLBACK, PlanCb(a=PlanAction.ROLLBACK, v=0), "0"))
+    rows.append((Button.STAFF_TEXT_BACK, PlanCb(a=PlanAction.VIEW), ""))
+    reply.send(
+        StaffPlanHistory(
+            versions=version_lines(stored, live, names, lambda t: to_local(t, editing.zone))
+        ),
+        _keyboard(reply, rows),
+    )
+
+
+async def _offer_restore(
+    callback: CallbackQuery,
+    callback_data: PlanCb,
+    state: FSMContext,
+    reply: Reply,
+    editing: PlanEditing,
+    view: PlanView,
+) -> None:
+    """An older plan's timeline, with Restore / Cancel."""
+    shown, old = await editing.restore_preview(_actor(callback), callback_data.v)
+    if isinstance(shown, PlanRejected):
+        reply.send(StaffPlanProblems(problems=list(shown.problems)))
+        return
+    token = new_token()
+    await state.set_state(None)
+    await state.set_data({"restore": callback_data.v, "base": view.base, "token": token})
+    author = ""
+    if old is not None:
+        author = (await editing.staff.names([old.author_telegram_id]))[old.author_telegram_id]
+    number = old.number if old is not None else 0
+    _timeline(reply, shown, number, None, candidate=False, restoring=True)
+    reply.send(
+        StaffPlanRollback(
+            version=number,
+            author=author,
+            at=to_local(old.created_at, editing.zone) if old is not None else None,
+            live=view.version.number if view.version else 0,
+        ),
+        _keyboard(
+            reply,
+            [
+                (
+                    Button.STAFF_TEXT_RESTORE,
+                    PlanCb(a=PlanAction.RESTORE, v=callback_data.v, t=token),
+                    "",
+                ),
+                (Button.STAFF_TEXT_CANCEL, PlanCb(a=PlanAction.CANCEL, t=token), ""),
+            ],
+        ),
+    )
 
 
 async def _ask(
@@ -240,27 +345,43 @@ async def decide(
     reply: Reply,
     plan_editing: PlanEditing,
 ) -> None:
+    """Save, Restore or Cancel of the offer whose token the button carries."""
     data = await state.get_data()
-    offered = (
-        await state.get_state() == PlanDraft.confirming.state
-        and data.get("token") == callback_data.t
-    )
+    current = await state.get_state()
+    action = callback_data.a
+    offered = bool(callback_data.t) and data.get("token") == callback_data.t
+    if action is PlanAction.CONFIRM:
+        offered = offered and current == PlanDraft.confirming.state
+    elif action is PlanAction.RESTORE:
+        offered = offered and data.get("restore") == callback_data.v
     edit = PlanEdit.from_data(data) if offered else None
-    if edit is None:
-        if data.get("saved") == callback_data.t and callback_data.a is PlanAction.CONFIRM:
-            await plan_editing.view(_actor(callback))  # the role is checked (and audited)
+    if not offered or (action is PlanAction.CONFIRM and edit is None):
+        await plan_editing.view(_actor(callback))  # the role is checked (and audited)
+        if data.get("saved") == callback_data.t and action is not PlanAction.CANCEL:
             reply.send(StaffPlanSaved(version=0, already=True, moved=0, stopped=0, added=0))
         else:
             reply.send(StaleButton())
         return
-    if callback_data.a is PlanAction.CANCEL:
+    if action is PlanAction.CANCEL:
         await state.clear()
         reply.send(StaffTextCancelled())
+        view = await plan_editing.view(_actor(callback))
+        step = view.timeline.step(edit.key) if edit is not None else None
+        if step is not None:
+            _show_step(reply, step)  # back to the step being changed
+        else:
+            _show(reply, view)
         return
     base = data.get("base")
-    outcome = await plan_editing.confirm(
-        _actor(callback), edit, base if isinstance(base, int) else None
-    )
+    if action is PlanAction.RESTORE:
+        outcome = await plan_editing.restore(
+            _actor(callback), callback_data.v, base if isinstance(base, int) else None
+        )
+    else:
+        assert edit is not None
+        outcome = await plan_editing.confirm(
+            _actor(callback), edit, base if isinstance(base, int) else None
+        )
     if isinstance(outcome, PlanRejected):
         await state.clear()
         reply.send(StaffPlanProblems(problems=list(outcome.problems)))
@@ -293,7 +414,8 @@ def create_router() -> Router:
     r.message.register(plan, Command(StaffCommand.PLAN))
     r.message.register(receive_value, PlanDraft.waiting_for_value, StaffMay(Permission.PLAN))
     r.callback_query.register(
-        decide, PlanCb.filter(F.a.in_({PlanAction.CONFIRM, PlanAction.CANCEL}))
+        decide,
+        PlanCb.filter(F.a.in_({PlanAction.CONFIRM, PlanAction.CANCEL, PlanAction.RESTORE})),
     )
     r.callback_query.register(browse, PlanCb.filter())
-    return r
+    return remember_names(r)

@@ -24,17 +24,19 @@ from bot.content.catalogue import (
     InviteUnusable,
     Menu,
     NeedConsent,
+    StaffHelp,
     StaffJoined,
     Welcome,
     WelcomeBack,
 )
 from bot.content.catalogue import Message as Text
 from bot.db.models import Patient
+from bot.domain.staff import Role
 from bot.services.invites import AlreadyUsed, InviteService, Linked, TooManyTries
 from bot.services.patients import PatientService
 from bot.services.staff import TEAM_LINK_PREFIX, AlreadyOnTeam, Joined, StaffService
 from bot.telegram.callbacks import ConsentCb, InviteConsentCb, MenuCb, MenuTarget
-from bot.telegram.commands import staff_menu
+from bot.telegram.commands import staff_menu, team_commands
 from bot.telegram.reply import Reply
 
 
@@ -139,8 +141,19 @@ async def menu(
     reply.send(Menu(), reply.kb.main_menu())
 
 
-async def help_(event: Message | CallbackQuery, reply: Reply) -> None:
-    reply.send(Help(), reply.kb.home())
+async def help_(
+    event: Message | CallbackQuery, reply: Reply, staff_role: Role | None = None
+) -> None:
+    """The patients' help; a team member also gets the team's commands their role allows."""
+    if staff_role is None:
+        reply.send(Help(), reply.kb.home())
+        return
+    reply.send(Help())
+    commands = team_commands(reply.content, staff_role, reply.lang)
+    reply.send(
+        StaffHelp(commands=[{"command": c, "description": d} for c, d in commands]),
+        reply.kb.home(),
+    )
 
 
 def create_router() -> Router:
