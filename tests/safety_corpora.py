@@ -182,9 +182,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--lexicon-only", action="store_true", help="without the learned layer")
     args = parser.parse_args(argv)
-    detector = Content(ROOT / "messages").crisis_detector
-    if args.lexicon_only:
-        detector = detector.with_model(None)
+    content = Content(ROOT / "messages")
+    detector = (
+        content.crisis_detector_without_model if args.lexicon_only else content.crisis_detector
+    )
     check = detector.check
     for folder in args.folders or folders():
         for lang in languages(folder):

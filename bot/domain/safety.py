@@ -82,6 +82,9 @@ LEARNED = "learned"
 """The category of a match made by the learned layer."""
 
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# Template code and HTML tags (a staff member's edited text goes through the screen too): the
+# learned layer reads the words around them, not "if not catch_up endif".
+_MARKUP_RE = re.compile(r"\{%.*?%\}|\{\{.*?\}\}|\{#.*?#\}|</?[a-zA-Z][^<>]*>", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -499,6 +502,10 @@ class CrisisDetector:
         variants = self._folds.variants(text)
         return variants[0][1] if variants else ""
 
+    def plains(self, text: str) -> list[str]:
+        """Every variant of ``text`` the screen reads (the learned layer reads them all)."""
+        return [plain for _, plain in self._folds.variants(text)]
+
     @property
     def categories(self) -> frozenset[str]:
         return self._categories_seen
@@ -526,7 +533,11 @@ class CrisisDetector:
         found = self._first(variants)
         if found is not None:
             return self._match(found, variants[0][1])
-        if self._model is not None and any(self._model.flags(plain) for _, plain in variants):
+        if self._model is None:
+            return None
+        if ("{" in text or "<" in text) and (words := _MARKUP_RE.sub(" ", text)) != text:
+            variants = self._folds.variants(words)
+        if any(self._model.flags(plain) for _, plain in variants):
             return CrisisMatch(LEARNED, True, self._languages(variants[0][1], ""))
         return None
 

@@ -1,39 +1,98 @@
 """The crisis screen's learned second layer: a small linear classifier over words.
 
 The lexicon is the first, explainable line; this layer reads what no phrase matched. It is a
-logistic regression over the words and word pairs of the normalized message (the same text
-the lexicon reads), trained in this repository from the crisis corpora by
-``scripts/train_safety_model.py`` (reproducible: same corpora, same weights) and shipped as data
-(``messages/safety_model.json``). Nothing is downloaded; scoring is a dictionary lookup per word
-and word pair, so its cost follows the length of the message and stays small.
+logistic regression over the normalized message (the same text the lexicon reads), trained in
+this repository from the crisis corpora by ``scripts/train_safety_model.py`` (reproducible:
+same corpora, same weights) and shipped as data (``messages/safety_model.json``). Nothing is
+downloaded.
+
+**Features.** Each word, and what a word says beyond its spelling: its Snowball stems
+(Spanish and English: "matándome", "matarme" and "mataré" share "mat"), and the letter
+sequences of 4 and 5 letters inside it, its edges marked ("<mata", "arme>"), which carry Spanish
+morphology and typing slips ("suicidarme", "suisidarme"). Then each pair of neighbouring
+words, and the pair of their Spanish stems ("quier mor" for "quiero morirme", "quería
+morir"...). A feature's kind is its prefix (``es:``, ``en:``, ``c:``; a normalized word has
+no colon, so none is mistaken for a word); a word and a pair are written as they are.
+
+**Cost.** A word's features depend on the word alone, so their summed weight (and its stem,
+for the pairs) is computed once per distinct word and kept (:class:`CrisisModel` holds up to
+:data:`WORD_CACHE` words): an ordinary message costs a dictionary lookup per word and two per
+pair of words, like the single-word model before it.
 
 A long message is read in windows of :data:`WINDOW` words (half overlapping), and the highest
 window counts, so a crisis sentence inside a long ordinary message is not diluted by the rest.
-The threshold is set by the training script so that no ordinary line of the corpora is
-flagged, with a margin.
+The threshold is set by the training script from scores out of fold (no ordinary line of the
+corpora flagged by a model that had not seen it, with a margin).
 
 This module is pure: no aiogram, no database; it gets the model's data, not a file.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-__all__ = ["WINDOW", "CrisisModel", "features"]
+import snowballstemmer
+
+__all__ = ["WINDOW", "CrisisModel", "features", "pair_features", "windows", "word_features"]
 
 WINDOW = 24
 """Words per window of a long message."""
-FORMAT = 1
+FORMAT = 2
+GRAMS = (4, 5)
+"""The lengths of the letter sequences read inside a word."""
+MIN_GRAM_WORD = 3
+"""A shorter word gives no letter sequences and no stems (it is its own feature)."""
+WORD_CACHE = 50_000
+"""Distinct words whose features' weight a model keeps; past that it starts again."""
+
+_ES = snowballstemmer.stemmer("spanish")
+_EN = snowballstemmer.stemmer("english")
+
+
+@functools.lru_cache(maxsize=WORD_CACHE)
+def stem_es(word: str) -> str:
+    """The Spanish Snowball stem (what the word pairs are also read as)."""
+    if len(word) < MIN_GRAM_WORD:
+        return word
+    return str(_ES.stemWord(word))
+
+
+@functools.lru_cache(maxsize=WORD_CACHE)
+def stem_en(word: str) -> str:
+    return str(_EN.stemWord(word))
+
+
+def word_features(word: str) -> list[str]:
+    """The features one word gives, whatever its neighbours: itself, its stems, its letter
+    sequences."""
+    found = [word]
+    if len(word) < MIN_GRAM_WORD or not word.isalpha():
+        return found
+    es = stem_es(word)
+    en = stem_en(word)
+    found.append(f"es:{es}")
+    found.append(f"en:{en}")
+    padded = f"<{word}>"
+    for n in GRAMS:
+        found.extend(f"c:{padded[i : i + n]}" for i in range(len(padded) - n + 1))
+    return found
+
+
+def pair_features(a: str, b: str) -> list[str]:
+    """The features of two neighbouring words: the pair, and the pair of their stems."""
+    return [f"{a} {b}", f"es:{stem_es(a)} {stem_es(b)}"]
 
 
 def features(words: Sequence[str]) -> Iterator[str]:
-    """The features of one window: each word, and each pair of neighbouring words."""
-    yield from words
+    """The features of one window: each word's, then each pair's."""
+    for word in words:
+        yield from word_features(word)
     for a, b in itertools.pairwise(words):
-        yield f"{a} {b}"
+        yield from pair_features(a, b)
 
 
 def windows(plain: str) -> Iterator[list[str]]:
@@ -54,6 +113,9 @@ class CrisisModel:
         self.weights = dict(weights)
         self.bias = bias
         self.threshold = threshold
+        # The logit of the threshold: scores are compared before the sigmoid.
+        self._cut = math.log(threshold / (1 - threshold)) if 0 < threshold < 1 else 0.0
+        self._words: dict[str, tuple[float, str, str, str]] = {}
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> CrisisModel:
@@ -80,14 +142,46 @@ class CrisisModel:
             "weights": dict(sorted(self.weights.items())),
         }
 
+    def _word(self, word: str) -> tuple[float, str, str, str]:
+        """A word's features' summed weight, the beginnings of the pair keys it starts
+        (``"word "`` and ``"es:stem "``) and its stem, computed once per word."""
+        weights = self.weights
+        total = sum(weights.get(f, 0.0) for f in word_features(word))
+        if len(self._words) >= WORD_CACHE:
+            self._words.clear()
+        stem = stem_es(word)
+        known = self._words[word] = (total, f"{word} ", f"es:{stem} ", stem)
+        return known
+
+    def logit(self, plain: str) -> float:
+        """The score before the sigmoid of the likeliest window of ``plain``."""
+        return max(self._window(window) for window in windows(plain))
+
+    def _window(self, words: Sequence[str]) -> float:
+        """A window's score: each distinct feature counted once, as in training (a word said
+        twenty times is one word)."""
+        get = self.weights.get
+        cache = self._words
+        total = self.bias
+        seen: set[str] = set()
+        pair = stem_pair = ""
+        for word in words:
+            known = cache.get(word) or self._word(word)
+            if word not in seen:
+                seen.add(word)
+                total += known[0]
+            if pair:
+                # The pair of words and the pair of their stems ("es:quier mor").
+                for key in (pair + word, stem_pair + known[3]):
+                    if key not in seen:
+                        seen.add(key)
+                        total += get(key, 0.0)
+            _, pair, stem_pair, _ = known
+        return total
+
     def score(self, plain: str) -> float:
         """The probability the model gives the likeliest window of ``plain``."""
-        weights = self.weights
-        best = -math.inf
-        for window in windows(plain):
-            total = self.bias + sum(weights.get(f, 0.0) for f in features(window))
-            best = max(best, total)
-        return 1 / (1 + math.exp(-best))
+        return 1 / (1 + math.exp(-max(min(self.logit(plain), 50.0), -50.0)))
 
     def flags(self, plain: str) -> bool:
-        return bool(plain) and self.score(plain) >= self.threshold
+        return bool(plain) and self.logit(plain) >= self._cut

@@ -13,7 +13,7 @@ import pytest
 from bot.content.schemas import SafetyLexicon, crisis_detector
 from bot.content.store import SAFETY_MODEL, Content
 from bot.domain.safety import CrisisDetector, CrisisMatch, LexiconPart
-from bot.domain.safety_model import WINDOW, CrisisModel
+from bot.domain.safety_model import WINDOW, CrisisModel, features, windows, word_features
 from bot.domain.safety_patterns import parse_phrase
 
 MESSAGES = Path(__file__).resolve().parents[2] / "messages"
@@ -154,6 +154,37 @@ def test_a_long_message_is_read_in_windows() -> None:
     assert not model.flags(filler)
 
 
+def test_a_word_is_read_by_its_stems_and_letter_sequences() -> None:
+    found = word_features("matandome")
+    assert {"matandome", "es:mat", "c:<mata", "c:dome>"} <= set(found)
+    assert word_features("ya") == ["ya"]  # a short word is only itself
+    # Spanish verb forms share their stem, so a weight learned on one reads the others.
+    model = CrisisModel({"es:mat": 2.0, "es:quier mat": 3.0}, -4.0, 0.6)
+    assert model.flags("quiero matarme") and model.flags("quiero matandome")
+    assert not model.flags("mataron al personaje de la serie")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "quiero morirme ya no aguanto",
+        "hola buenos dias a que hora es mi cita",
+        "i want to end it all tonight",
+        " ".join(["otra palabra"] * WINDOW) + " me quiero matar",
+        "eye mask " * 40,  # a repeated word counts once, as in training
+    ],
+)
+def test_the_models_cached_words_score_as_its_features_add_up(text: str) -> None:
+    data = json.loads((MESSAGES / SAFETY_MODEL).read_text(encoding="utf-8"))
+    model = CrisisModel.from_data(data)
+    by_features = max(
+        model.bias + sum(model.weights.get(f, 0.0) for f in set(features(window)))
+        for window in windows(text)
+    )
+    for _ in range(2):  # the second time from its cache
+        assert model.logit(text) == pytest.approx(by_features)
+
+
 def test_the_shipped_model_is_the_one_the_content_loads() -> None:
     data = json.loads((MESSAGES / SAFETY_MODEL).read_text(encoding="utf-8"))
     shipped = Content(MESSAGES).crisis_detector.model
@@ -164,6 +195,6 @@ def test_the_shipped_model_is_the_one_the_content_loads() -> None:
 def test_a_broken_model_file_is_a_content_error(tmp_path: Path) -> None:
     root = tmp_path / "messages"
     shutil.copytree(MESSAGES, root)
-    (root / SAFETY_MODEL).write_text('{"format": 1, "weights": {}, "bias": 0}', encoding="utf-8")
+    (root / SAFETY_MODEL).write_text('{"format": 2, "weights": {}, "bias": 0}', encoding="utf-8")
     with pytest.raises(Exception, match="bias and threshold"):
         Content(root).crisis_detector  # noqa: B018
