@@ -164,8 +164,10 @@ class ReminderEngine:
                 renewing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await renewing
-                # Whatever was sent is written, even if a delivery raised.
+                # Whatever was sent is written, even if a delivery raised; and the pass's alerts
+                # to the team are queued (durably) before it counts as done.
                 await recorder.close()
+                await self._background_done()
             sent += recorder.sent_rows
             self.stats.passes += 1
             self.last_pass_at = self.clock.now()
@@ -298,6 +300,11 @@ class ReminderEngine:
             )
             self._in_background(self._template_failed(live, message.fallback_error, True))
         return [*outcomes, self._after_send(live, ids, result)]
+
+    async def _background_done(self) -> None:
+        """Waits for the alerts started during the pass (each catches its own errors)."""
+        while self._background:
+            await asyncio.gather(*tuple(self._background), return_exceptions=True)
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
