@@ -54,3 +54,15 @@ def test_history_and_accidents_are_ordinary(screen: CrisisDetector, text: str) -
 def test_the_same_events_now_are_a_crisis(screen: CrisisDetector, text: str) -> None:
     match = screen.check(text)
     assert match is not None and match.alert_staff
+
+
+def test_the_learned_layer_does_not_read_what_an_exclusion_matched() -> None:
+    from bot.domain.safety_model import CrisisModel
+
+    model = CrisisModel({"suicide": 10.0}, -5.0, 0.5)  # flags any message saying "suicide"
+    detector = CrisisDetector(
+        {"x": ["attempted suicide"]}, exclusions=["mom attempted suicide years ago"], model=model
+    )
+    assert detector.check("my mom attempted suicide years ago") is None
+    found = detector.check("my mom attempted suicide years ago, now i think of suicide")
+    assert found is not None and found.category == "learned"
