@@ -360,9 +360,8 @@ _CAPITAL_I_WORD_RE = re.compile(r"\b\w*[a-z]\w*\b")
 _SPACED_LETTERS_RE = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .\-_*·•,/|+~]){2,}[^\W\d_](?![^\W_])")
 # Words of spaced letters with a wider gap (two spaces or more) between them: "s o y  u n  e s t
 # o r b o". Each letter is followed by one separator, or by the gap, or ends the run.
-_SPACED_WORDS_RE = re.compile(
-    r"(?<![^\W\d_])[^\W\d_](?:[ .\-_*·•,/|+~][^\W\d_])*(?:  +[^\W\d_](?:[ .\-_*·•,/|+~][^\W\d_])*)+(?![^\W_])"
-)
+_SPACED_WORD = r"[^\W\d_](?:[ .\-_*·•,/|+~][^\W\d_])*"
+_SPACED_WORDS_RE = re.compile(rf"(?<![^\W\d_]){_SPACED_WORD}(?:  +{_SPACED_WORD})+(?![^\W_])")
 _GAP_RE = re.compile(r"  +")
 # A word with a letter starred out: "k*lling", "s*icide", "d*ad".
 _MASKED_RE = re.compile(r"(?<![\w*])[^\W\d_]+\*[^\W\d_]+(?![\w*])")
