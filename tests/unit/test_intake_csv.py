@@ -101,7 +101,10 @@ def test_date_and_time_columns() -> None:
     [
         ("id,patient,start,type,status,Status", "columns 5 and 6 have the same header (status)"),
         ("id,patient,start,type,status,appointment_id", "columns 1 (id) and 6 (appointment_id)"),
-        ("id,patient,start,type,status,Email,EMAIL ", "columns 6 and 7 have the same header (email)"),
+        (
+            "id,patient,start,type,status,Email,EMAIL ",
+            "columns 6 and 7 have the same header (email)",
+        ),
         ("id,patient,type,status", "no column for start (or date and time)"),
         ("id,start,type", "no column for patient, status"),
         ("id,patient,start,date,time,type,status", "both a start column and date/time"),
@@ -209,7 +212,7 @@ def test_the_docs_list_every_alias_and_personal_word_and_the_template_reads() ->
 # ----------------------------------------------------------------------------- properties
 
 _LABELS = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("C",)), max_size=30
+    alphabet=st.characters(codec="utf-8", exclude_categories=["C"]), max_size=30
 ).map(str.strip)
 
 

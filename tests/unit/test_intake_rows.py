@@ -128,12 +128,11 @@ def test_a_local_time_resolves_to_an_instant_showing_that_time(
     whose clock in the zone shows it; the earliest of two unless fold=1."""
     wall = wall.replace(second=0, microsecond=0)
     tz = ZoneInfo(zone)
+    skipped: RowErrorCode | None = None
     try:
         start = resolve_start(wall.isoformat(sep=" "), zone, clinic_zone=NEW_YORK, fold=fold)
     except RowProblem as problem:
         skipped = problem.code
-    else:
-        skipped = None
     if skipped is not None:
         assert skipped is RowErrorCode.NONEXISTENT_TIME
         assert wall.replace(tzinfo=tz).astimezone(UTC).astimezone(tz).replace(tzinfo=None) != wall
