@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from icalendar import Alarm, Calendar, Event
 
-from bot.content.lock_screen import fold
+from bot.content.lock_screen import fold, visible_text
 from scheduler.timemath import as_utc
 
 __all__ = [
@@ -42,7 +42,7 @@ PRIVATE_WORDS = (
 """Never on a lock screen, whatever the clinic's own list says (it adds its own)."""
 
 _NAMESPACE = uuid.UUID("6f1c1f0e-7d0a-5b7e-9a51-2b0c4f3e8d21")
-PRODID = "-//infusion-companion//visit//EN"
+PRODID = "-//companion//visit//EN"  # the project's name has the treatment in it
 DEFAULT_LENGTH = timedelta(hours=2)
 
 
@@ -80,8 +80,9 @@ def visit_uid(source: str, external_id: str, domain: str) -> str:
 
 
 def _shown(text: str, words: tuple[str, ...]) -> list[str]:
-    folded = fold(text)
-    return [w for w in words if (f := fold(w)) and f in folded]
+    """The words a reader finds in ``text``, read as it is and with any tags removed."""
+    readings = (fold(text), fold(visible_text(text)))
+    return [w for w in words if (f := fold(w)) and any(f in r for r in readings)]
 
 
 def visit_calendar(

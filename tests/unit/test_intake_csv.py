@@ -211,9 +211,9 @@ def test_the_docs_list_every_alias_and_personal_word_and_the_template_reads() ->
 
 # ----------------------------------------------------------------------------- properties
 
-_LABELS = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=["C"]), max_size=30
-).map(str.strip)
+_LABELS = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["C"]), max_size=30).map(
+    str.strip
+)
 
 
 @settings(max_examples=150, deadline=None)
