@@ -232,14 +232,19 @@ class RawRow:
         return f"RawRow(source={self.source!r}, external_id={self.external_id!r}, ...)"
 
 
+_SEPARATORS = re.compile(r"[\s_.-]+")
+
+
 def fold_word(text: str) -> str:
     """A word as matched: NFKC, case-folded, without spaces, underscores, hyphens or dots
     (so ``"No Show"``, ``"no-show"``, ``"NO_SHOW"`` and ``"noshow"`` are the same word)."""
-    plain = unicodedata.normalize("NFKC", text).casefold()
-    return re.sub(r"[\s_.-]+", "", plain)
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
 def _has_control(text: str) -> bool:
+    """Control, format, private-use or unassigned characters (Unicode's C categories)."""
+    if text.isprintable():  # the common case, in C: none of C, nor separators but " "
+        return False
     return any(unicodedata.category(c).startswith("C") for c in text)
 
 
