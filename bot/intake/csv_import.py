@@ -262,25 +262,15 @@ def read_csv(data: bytes, *, source: str, rules: IntakeRules, keyer: PatientKeye
 
 
 def _raw(record: list[str], layout: _Layout, source: str) -> RawRow:
-    def cell(name: str) -> str | None:
-        at = layout.index.get(name)
-        return record[at] if at is not None and at < len(record) else None
-
-    return RawRow(
-        source=source,
-        external_id=cell("external_id"),
-        patient=cell("patient"),
-        visit_type=cell("visit_type"),
-        status=cell("status"),
-        start=cell("start"),
-        date=cell("date"),
-        time=cell("time"),
-        zone=cell("zone"),
-        fold=cell("fold"),
-        end=cell("end"),
-        label=cell("label"),
-        language=cell("language"),
-    )
+    """The row's read cells by field (HEADER_ALIASES's fields are RawRow's); a row shorter
+    than the header has its missing cells empty."""
+    cells = {
+        name: record[at]
+        if (at := layout.index.get(name)) is not None and at < len(record)
+        else None
+        for name in HEADER_ALIASES
+    }
+    return RawRow(source=source, **cells)
 
 
 def _without_duplicates(rows: list[IntakeRow]) -> tuple[list[IntakeRow], list[RowError]]:

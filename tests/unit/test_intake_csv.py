@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 import random
 import re
@@ -26,7 +27,7 @@ from bot.intake.csv_import import (
     normalize_header,
     read_csv,
 )
-from bot.intake.rows import IntakeStatus, RowErrorCode
+from bot.intake.rows import IntakeStatus, RawRow, RowErrorCode
 from tests.unit.intake_support import KEYER, PERSONAL, RULES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,6 +184,11 @@ def test_size_and_row_limits(monkeypatch: pytest.MonkeyPatch) -> None:
 )  # fmt: skip
 def test_personal_headers_are_recognised(header: str) -> None:
     assert is_personal_header(header)
+
+
+def test_every_field_read_is_a_field_of_the_intake_command() -> None:
+    fields = {f.name for f in dataclasses.fields(RawRow)} - {"source"}
+    assert set(HEADER_ALIASES) == fields
 
 
 def test_no_read_header_counts_as_personal() -> None:
