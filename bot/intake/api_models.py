@@ -114,8 +114,8 @@ class VisitPut(_Body):
         return self
 
     def raw_row(self, source: str, external_id: str) -> RawRow:
-        """The body as the intake command every source builds (:func:`~bot.intake.rows.
-        build_row` checks the rest: zone, type, status mapping, language)."""
+        """The body as the intake command every source builds; ``build_row`` checks the
+        rest (zone, type, the status mapping, language)."""
         when = self.start or self.local_start
         return RawRow(
             source=source,
@@ -178,6 +178,11 @@ class Problem(BaseModel):
     instance: str | None = None
     errors: list[ProblemField] | None = None
 
+    def body(self) -> bytes:
+        """The ``application/problem+json`` body: members without a value left out (RFC 9457
+        gives each member a type; null is none of them)."""
+        return self.model_dump_json(exclude_none=True).encode("utf-8")
+
 
 class VisitRef(BaseModel):
     source: str
@@ -222,9 +227,13 @@ def problem_from_validation(exc: ValidationError, *, instance: str | None = None
     )
 
 
-def problem_from_row_error(error: RowError, *, instance: str | None = None) -> Problem:
-    """A 422 for a body that was well formed but cannot be a visit (an unknown type, ...)."""
-    pointer = {"patient": "/patient_ref", "external_id": ""}.get(
+def problem_from_row_error(
+    error: RowError, body: VisitPut, *, instance: str | None = None
+) -> Problem:
+    """A 422 for a body that was well formed but cannot be a visit (an unknown type, ...),
+    pointing at the member of ``body`` the row's field came from."""
+    start = "/local_start" if body.local_start is not None else "/start"
+    pointer = {"patient": "/patient_ref", "external_id": "", "start": start}.get(
         error.field or "", f"/{error.field}" if error.field else ""
     )
     return Problem(

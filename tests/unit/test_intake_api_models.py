@@ -87,12 +87,24 @@ def test_invalid_bodies_are_problems_naming_the_field_not_the_value(
 
 
 def test_a_row_error_is_a_problem() -> None:
-    row = build_row(put(visit_type="massage").raw_row("acme", "A-1"), RULES, KEYER)
+    body = put(visit_type="massage")
+    row = build_row(body.raw_row("acme", "A-1"), RULES, KEYER)
     assert isinstance(row, RowError) and row.code is RowErrorCode.UNKNOWN_VISIT_TYPE
-    problem = problem_from_row_error(row)
+    problem = problem_from_row_error(row, body, instance="/api/v1/visits/acme/A-1")
     assert problem.type.endswith("/unknown-visit-type") and problem.status == 422
     assert problem.errors is not None and problem.errors[0].pointer == "/visit_type"
-    assert set(json.loads(problem.model_dump_json())) >= {"type", "title", "status", "detail"}
+    assert json.loads(problem.body()).keys() == {
+        "type", "title", "status", "detail", "instance", "errors",
+    }  # fmt: skip
+
+
+def test_a_skipped_local_time_points_at_local_start() -> None:
+    body = put(start=None, local_start="2027-03-14T02:30:00")
+    row = build_row(body.raw_row("acme", "A-1"), RULES, KEYER)
+    assert isinstance(row, RowError) and row.code is RowErrorCode.NONEXISTENT_TIME
+    problem = problem_from_row_error(row, body)
+    assert problem.errors is not None and problem.errors[0].pointer == "/local_start"
+    assert "instance" not in json.loads(problem.body())  # no nulls in a problem
 
 
 def test_an_answer_event_body_is_compact_json() -> None:
