@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot.db.alert_outbox import AlertOutboxRepository
+from bot.db.alert_outbox import AlertOutboxRepository, mark_unreachable
 from bot.db.audit import AuditRepository
 from bot.db.connection import wal_checkpoint
 from bot.db.models import (
@@ -45,8 +45,8 @@ from bot.db.statements import rows_matched
 from bot.db.visit_changes import change_scheduled_visit
 from bot.domain.audit import target
 from bot.domain.visits import AppointmentStatus, Attendance
+from scheduler.queue import AttemptResult, QueueStatus, Reason
 from scheduler.records import ClaimedReminder, ClaimedRow, Recipient, Visit
-from scheduler.statuses import ReminderStatus
 
 SCHEDULED = AppointmentStatus.SCHEDULED
 CANCELLED = AppointmentStatus.CANCELLED
@@ -364,13 +364,13 @@ class Repository:
         await self.session.flush()
 
 
-# Statuses of a reminder row (scheduler/statuses.py), by their short names.
-PENDING = ReminderStatus.PENDING
-SENDING = ReminderStatus.SENDING
-SENT = ReminderStatus.SENT
-SKIPPED = ReminderStatus.SKIPPED
-EXPIRED = ReminderStatus.EXPIRED
-FAILED = ReminderStatus.FAILED
+# Statuses of a reminder row (scheduler/queue.py), by their short names.
+PENDING = QueueStatus.PENDING
+SENDING = QueueStatus.SENDING
+SENT = QueueStatus.SENT
+SKIPPED = QueueStatus.SKIPPED
+EXPIRED = QueueStatus.EXPIRED
+FAILED = QueueStatus.FAILED
 
 
 class ReminderRepository:
@@ -414,14 +414,14 @@ class ReminderRepository:
 
     async def snooze(self, row: Reminder, until: datetime, now: datetime) -> None:
         """Due again at `until`, with fresh attempts."""
-        row.status, row.reason = PENDING, "snoozed"
+        row.status, row.reason = PENDING, Reason.SNOOZED
         row.due_at = until
         row.attempts = 0
         row.updated_at = now
         await self.session.flush()
 
     async def skip_open_for_appointment(
-        self, appointment_id: int, reason: str, now: datetime
+        self, appointment_id: int, reason: Reason, now: datetime
     ) -> None:
         await self.session.execute(
             update(Reminder)
@@ -486,7 +486,7 @@ class ReminderRepository:
         result = await self.session.execute(
             update(Reminder)
             .where(Reminder.status == PENDING, Reminder.due_at <= now, Reminder.expires_at <= now)
-            .values(status=EXPIRED, reason="expired", updated_at=now)
+            .values(status=EXPIRED, reason=Reason.EXPIRED, updated_at=now)
             .returning(Reminder.step_key)
             .execution_options(synchronize_session=False)
         )
@@ -598,26 +598,27 @@ class ReminderRepository:
         self,
         owner: str,
         now: datetime,
-        closes: Iterable[tuple[Sequence[int], str, str | None, int | None, datetime | None]],
+        results: Iterable[AttemptResult],
     ) -> int:
-        """Close claimed rows; each item is ``(ids, status, reason, message_id, due_at)``.
+        """Close claimed rows as each result says (a `retry_at` is the row's new due time).
 
         Fenced by the lease owner: a row re-planned or claimed by someone else meanwhile is
         left alone. One executemany UPDATE per kind of change (sent / rescheduled / other)
         instead of one UPDATE per message: a pass of 200 rows costs about as much as a handful
         of single updates."""
         groups: dict[tuple[bool, bool], list[dict[str, object]]] = {}
-        for ids, status, reason, message_id, due_at in closes:
-            rows = groups.setdefault((status == SENT, due_at is not None), [])
+        for result in results:
+            status = result.status
+            rows = groups.setdefault((status == SENT, result.retry_at is not None), [])
             rows.extend(
                 {
                     "row_id": row_id,
                     "new_status": status,
-                    "new_reason": reason,
-                    "new_message_id": message_id,
-                    "new_due_at": due_at,
+                    "new_reason": result.stored_reason,
+                    "new_message_id": result.message_id,
+                    "new_due_at": result.retry_at,
                 }
-                for row_id in ids
+                for row_id in result.ids
             )
         table = cast(Table, Reminder.__table__)
         changed = 0
@@ -652,11 +653,7 @@ class ReminderRepository:
 
     async def mark_unreachable(self, patient_ids: Iterable[int]) -> None:
         """Telegram refused these patients' chats: their reminders stop until they come back."""
-        ids = sorted(set(patient_ids))
-        if ids:
-            await self.session.execute(
-                update(Patient).where(Patient.id.in_(ids)).values(reachable=False)
-            )
+        await mark_unreachable(self.session, patient_ids)
 
     async def next_due(self) -> datetime | None:
         """The earliest moment something may need sending (a due row or a lease running out)."""
