@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 from bot.content.schemas import FaqFile
 from bot.content.store import faq_text, load_text
@@ -37,6 +36,7 @@ from bot.services.content_editing import (
     Rejected,
     TextRef,
 )
+from bot.services.edit_ops import EditOp
 from bot.services.errors import NoSuchText
 
 __all__ = [
@@ -55,23 +55,15 @@ _STAND_IN_KEYWORD = "question"
 _STAND_IN_ANSWER = "…"
 
 
-class FaqOp(StrEnum):
-    ADD = "add"
-    RETITLE = "title"
-    KEYWORDS = "kw"
-    UP = "up"
-    DOWN = "down"
-    REMOVE = "rm"
+class FaqOp(EditOp):
+    """A change of a question; its word is how the history tells it."""
 
-
-_DONE = {
-    FaqOp.ADD: "added",
-    FaqOp.RETITLE: "renamed",
-    FaqOp.KEYWORDS: "new keywords for",
-    FaqOp.UP: "moved up",
-    FaqOp.DOWN: "moved down",
-    FaqOp.REMOVE: "removed",
-}
+    ADD = "add", "added"
+    RETITLE = "title", "renamed"
+    KEYWORDS = "kw", "new keywords for"
+    UP = "up", "moved up"
+    DOWN = "down", "moved down"
+    REMOVE = "rm", "removed"
 
 
 @dataclass(frozen=True)
@@ -88,7 +80,7 @@ class FaqChange:
     @property
     def note(self) -> str:
         """How the change reads in the history."""
-        return f"{_DONE[self.op]} question {self.key}"
+        return f"{self.op.word} question {self.key}"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.content.store import PLAN_KEY, TEMPLATE, Content, ContentError
@@ -34,6 +33,7 @@ from bot.domain.plan_phrases import read_step_time
 from bot.domain.staff import Permission
 from bot.services.audit import AuditTrail
 from bot.services.content_editing import ChangedMeanwhile, ContentEditing, Rejected, TextRef
+from bot.services.edit_ops import EditOp
 from bot.services.errors import NoSuchText
 from bot.services.reminders import ReminderPlanner, Replanned
 from bot.services.staff import StaffService
@@ -69,22 +69,16 @@ _UNTIL_RE = re.compile(r"\s+(?:until|hasta)\s+", re.IGNORECASE)
 _OFFSETS_RE = re.compile(r"^\S*\d[mhd]\S*\s+\S*\d[mhd]\S*$")
 
 
-class PlanOp(StrEnum):
+class PlanOp(EditOp):
+    """An edit of a step; its word is the field of plan.toml it writes (`ADD` writes a new
+    step instead)."""
+
     AT = "at"
     EXPIRES = "expires"
     ITEMS = "items"
     BUTTONS = "buttons"
-    SWITCH = "switch"
+    SWITCH = "switch", "enabled"
     ADD = "add"
-
-
-_FIELDS = {
-    PlanOp.AT: "at",
-    PlanOp.EXPIRES: "expires",
-    PlanOp.ITEMS: "items",
-    PlanOp.BUTTONS: "buttons",
-    PlanOp.SWITCH: "enabled",
-}
 
 
 @dataclass(frozen=True)
@@ -469,7 +463,7 @@ class PlanEditing:
         else:
             new = _comma_list(value)
         try:
-            return set_step_field(source, edit.key, _FIELDS[edit.op], new)
+            return set_step_field(source, edit.key, edit.op.word, new)
         except NoSuchStep:
             raise NoSuchText() from None
 
