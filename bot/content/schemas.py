@@ -1,8 +1,8 @@
 """Shapes of the data files in `messages/`, validated on load.
 
 Staff will edit these files (and later, database versions of them), so every field is checked;
-`bot/content/store.py` reads them through `scheduler.data_file`, so an error names the file, the
-line and the field. (The reminder plan's models are in `scheduler/plan.py`.)
+`bot/content/loading.py` reads them through `scheduler.data_file`, so an error names the file,
+the line and the field. (The reminder plan's models are in `scheduler/plan.py`.)
 """
 
 from __future__ import annotations

@@ -340,7 +340,7 @@ class ContentVersion(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    # `template`, `button`, `faq` or `plan` (bot/db/content_versions.py ContentKind).
+    # `template`, `button`, `faq` or `plan` (bot/domain/content_kinds.py ContentKind).
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     key: Mapped[str] = mapped_column(String(160), nullable=False)
     number: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -4,7 +4,7 @@ A text is a template (``en/welcome``), a button label (``en/buttons:menu_faq``) 
 language's FAQ file (``en/faq``: edited question by question in bot/services/faq_editing.py).
 The file
 shipped in MESSAGES_DIR is version 0; every saved edit is a new version, and the newest is
-live in every process within a second (bot/content/store.py Content.refresh). An edit is
+live in every process within a second (bot/content/loading.py ContentFiles.refresh). An edit is
 checked by the content validator exactly as the bot would use it (bot/content/validate.py
 check_text) before it can be saved; saving needs the live version to still be the one the
 author based the edit on, else the author is shown what changed meanwhile. Every save and
@@ -24,7 +24,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.content.catalogue import CATALOGUE, Button, FaqMenu, Message, ReminderText
-from bot.content.store import Content, ContentError, button_key, faq_key
+from bot.content.store import Content, ContentError
 from bot.content.validate import (
     SAMPLE_LABEL_CONTEXT,
     Problem,
@@ -32,8 +32,9 @@ from bot.content.validate import (
     check_text,
     samples_of,
 )
-from bot.db.content_versions import ContentKind, ContentVersionRepository, VersionRecord
+from bot.db.content_versions import ContentVersionRepository, VersionRecord
 from bot.domain.audit import Action, Actor, target
+from bot.domain.content_kinds import ContentKind, button_key, faq_key
 from bot.domain.staff import Permission
 from bot.services.audit import AuditTrail
 from bot.services.errors import NoSuchText

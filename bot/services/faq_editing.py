@@ -22,11 +22,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from bot.content.loading import load_text
 from bot.content.schemas import FaqFile
-from bot.content.store import faq_text, load_text
+from bot.content.toml_edits import faq_text
 from bot.content.validate import Problem
-from bot.db.content_versions import ContentKind, VersionRecord
+from bot.db.content_versions import VersionRecord
 from bot.domain.audit import Action, Actor
+from bot.domain.content_kinds import ContentKind
 from bot.domain.faq import FaqEntry
 from bot.services.content_editing import (
     ContentEditing,

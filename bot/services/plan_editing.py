@@ -2,7 +2,8 @@
 
 The plan is one stored text, ``content_versions`` kind ``plan`` key ``plan``: the TOML of the
 whole plan, over the shipped ``messages/plan.toml`` (version 0), live in every process within a
-second like any text (bot/content/store.py ``Content.plan``). The plan is shown as a timeline:
+second like any text (bot/content/loading.py ``ContentFiles.plan``). The plan is shown as a
+timeline:
 when each step would go out for a sample visit in the clinic's zone, quiet hours applied
 (scheduler/due.py). An edit (a step's time, expiry, items or buttons; a step switched off or
 on; a new step with its text) is made on the TOML text of the version the author looked at,
@@ -25,10 +26,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.content.store import PLAN_KEY, TEMPLATE, Content, ContentError
+from bot.content.store import Content, ContentError
 from bot.content.validate import check_text
-from bot.db.content_versions import ContentKind, ContentVersionRepository, VersionRecord
+from bot.db.content_versions import ContentVersionRepository, VersionRecord
 from bot.domain.audit import Action, Actor, target
+from bot.domain.content_kinds import PLAN_KEY, ContentKind
 from bot.domain.plan_phrases import read_step_time
 from bot.domain.staff import Permission
 from bot.services.audit import AuditTrail
@@ -494,16 +496,16 @@ class PlanEditing:
     def _text_problems(self, candidate: str, edit: PlanEdit) -> list[str]:
         """The new step's text, checked as the bot would send it with the new plan."""
         key = f"{self.content.default_language}/{_template_of(edit.key)}"
-        content = self.content.overlaid({(ContentKind.PLAN.value, PLAN_KEY): candidate})
+        content = self.content.overlaid({(ContentKind.PLAN, PLAN_KEY): candidate})
         try:
-            problems = check_text(content, TEMPLATE, key, edit.text)
+            problems = check_text(content, ContentKind.TEMPLATE, key, edit.text)
         except ContentError as exc:
             return [str(exc)]
         return [_where(p.line) + p.message for p in problems]
 
     async def _save_text(self, actor: Actor, edit: PlanEdit, candidate: str) -> PlanRejected | None:
         """Save the new step's text as a version of its template (audited as a text edit)."""
-        content = self.content.overlaid({(ContentKind.PLAN.value, PLAN_KEY): candidate})
+        content = self.content.overlaid({(ContentKind.PLAN, PLAN_KEY): candidate})
         texts = ContentEditing(
             self.versions, self.staff, self.audit, content, self.clock, on_saved=self.on_saved
         )

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.content.loading import load_file
 from bot.content.schemas import SafetyLexicon, crisis_detector
-from bot.content.store import load_file
 from bot.domain import safety_text
 from bot.domain.safety import CrisisDetector, CrisisMatch, normalize
 from tests.unit.test_safety import NEGATIVE, POSITIVE, SAFETY_TOML

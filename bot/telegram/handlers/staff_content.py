@@ -47,8 +47,9 @@ from bot.content.catalogue import (
     StaleButton,
 )
 from bot.content.telegram_html import check_telegram_html
-from bot.db.content_versions import ContentKind, VersionRecord
+from bot.db.content_versions import VersionRecord
 from bot.domain.audit import Action, Actor
+from bot.domain.content_kinds import ContentKind
 from bot.domain.staff import Permission
 from bot.services.content_editing import (
     Area,
