@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.content.store import Content
 from bot.db.connection import create_engine, create_session_factory
+from bot.db.patients import Repository
 from bot.db.reminder_store import SqlReminderStore
-from bot.db.repository import Repository
 from bot.db.staff import StaffRepository
-from bot.delivery.alert_outbox import AlertDelivery
+from bot.delivery.outbox import AlertDelivery
 from bot.delivery.sender import Sender
 from bot.domain.staff import Role
 from bot.metrics import Metrics
@@ -60,7 +60,7 @@ from bot.telegram.middlewares import (
 from bot.telegram.reminder_view import ReminderView
 from bot.telegram.session import JsonSession
 from bot.telegram.telegram_health import RecordSuccess, TelegramHealth
-from scheduler.clock import Clock, SystemClock
+from foundation.clock import Clock, SystemClock
 from scheduler.engine import ReminderEngine
 from scheduler.records import ReminderBatch, SendOutcome
 from scheduler.wakeup import Wakeup

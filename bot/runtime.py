@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.content.validate import validate_content
 from bot.db.connection import wal_checkpoint
 from bot.db.migrate import upgrade
-from bot.delivery.alert_outbox import check_staff_ids
+from bot.delivery.outbox import check_staff_ids
 from bot.factory import (
     Application,
     SetupError,

@@ -40,7 +40,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from scheduler.clock import Clock
+from foundation.clock import Clock
 from scheduler.plan import Plan, Step
 from scheduler.ports import (
     ReminderObserver,

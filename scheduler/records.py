@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from foundation.timemath import load_zone, to_local
 from scheduler.plan import Step
-from scheduler.timemath import load_zone, to_local
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,7 @@ from bot.domain.content_kinds import (
 from bot.domain.faq import FaqEntry, FaqMatcher
 from bot.domain.safety import CrisisDetector
 from bot.domain.safety_model import CrisisModel
-from scheduler.data_file import DataFileError, SourceLines, parse_toml, read_text, validate_file
+from foundation.data_file import DataFileError, SourceLines, parse_toml, read_text, validate_file
 from scheduler.plan import Plan
 from scheduler.plan_loading import load_plan, parse_plan
 

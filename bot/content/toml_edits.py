@@ -1,5 +1,5 @@
 """Editing TOML text as staff edit content: a label set in buttons.toml, a faq.toml written
-from its questions, comments kept (the data files are read by scheduler/data_file.py)."""
+from its questions, comments kept (the data files are read by foundation/data_file.py)."""
 
 from __future__ import annotations
 

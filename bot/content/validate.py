@@ -36,7 +36,7 @@ from bot.content.store import Content, ContentError
 from bot.content.telegram_html import check_telegram_html
 from bot.domain.content_kinds import TEMPLATE_SUFFIX, ContentKind, button_key, faq_key
 from bot.domain.faq import FaqEntry
-from scheduler.data_file import DataFileError, SourceLines, parse_toml, problems_of
+from foundation.data_file import DataFileError, SourceLines, parse_toml, problems_of
 from scheduler.plan import Plan
 
 SAMPLE_LABEL_CONTEXT = {"when": "Thu, Dec 3, 2:30 PM", "label": "Eye mask"}

@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.content_versions import ContentVersionRepository
-from bot.db.repository import ReminderRepository
+from bot.db.reminders import ReminderRepository
 from scheduler.queue import AttemptResult
 from scheduler.records import Claim
 

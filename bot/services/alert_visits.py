@@ -5,7 +5,7 @@ and by its time, not by a patient's Telegram name. Every alert about a patient c
 of one visit in its context (``appointment_id``): the visit a reschedule request or a
 check-in answer is about, the visit whose reminder failed, or for a crisis the visit the
 patient is in or about to have (:func:`visit_for_alert`). When the alert is sent, the
-outbox's claim (bot/db/alert_outbox.py `SqlOutboxStore`) reads those visits as they are then,
+outbox's claim (bot/db/outbox.py `SqlOutboxStore`) reads those visits as they are then,
 and :func:`visit_variables` gives every alert template the same two variables: ``visit_label``
 (the label, or "" for a visit the patient booked themselves or when no visit is known) and
 ``visit_time`` (its start in the clinic's zone, or "").
@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.db.alert_visits import AlertVisitRepository, VisitRow
-from scheduler.timemath import to_local
+from foundation.timemath import to_local
 
 __all__ = ["UNDER_WAY", "VisitRow", "visit_for_alert", "visit_variables"]
 

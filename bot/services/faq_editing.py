@@ -33,9 +33,9 @@ from bot.domain.faq import FaqEntry
 from bot.services.content_editing import (
     ContentEditing,
     Edit,
-    Outcome,
     Preview,
     Rejected,
+    TextOutcome,
     TextRef,
 )
 from bot.services.edit_ops import EditOp
@@ -200,7 +200,7 @@ class FaqEditing:
         change: FaqChange,
         base: int | None,
         answer_base: int | None = None,
-    ) -> Outcome:
+    ) -> TextOutcome:
         """Save the change as made over the FAQ file at `base` (and a new answer over its
         version `answer_base`), if that is still the live one: else "changed meanwhile", or
         "already live" when the live file is what this change makes of it."""

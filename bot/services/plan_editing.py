@@ -39,13 +39,13 @@ from bot.services.edit_ops import EditOp
 from bot.services.errors import NoSuchText
 from bot.services.reminders import ReminderPlanner, Replanned
 from bot.services.staff import StaffService
-from scheduler.clock import Clock
-from scheduler.data_file import DataFileError
+from foundation.clock import Clock
+from foundation.data_file import DataFileError
+from foundation.timemath import resolve_local, to_local
 from scheduler.due import compute_due
 from scheduler.plan import Plan, parse_offset
 from scheduler.plan_loading import parse_plan
 from scheduler.plan_text import NoSuchStep, PlanValue, append_step, set_step_field
-from scheduler.timemath import resolve_local, to_local
 
 __all__ = [
     "PlanCandidate",
@@ -201,8 +201,10 @@ class PlanChanged:
     live: PlanView
 
 
-Proposal = PlanCandidate | PlanRejected
-Outcome = PlanSaved | PlanChanged | PlanRejected
+PlanCheck = PlanCandidate | PlanRejected
+"""What a proposed plan edit gives: the new timeline, or its problems."""
+PlanOutcome = PlanSaved | PlanChanged | PlanRejected
+"""What confirming a plan edit (or a restore) did."""
 
 
 class PlanEditing:
@@ -236,7 +238,7 @@ class PlanEditing:
         return await self._view()
 
     # --- changing ---------------------------------------------------------------------------
-    async def propose(self, actor: Actor, edit: PlanEdit) -> Proposal:
+    async def propose(self, actor: Actor, edit: PlanEdit) -> PlanCheck:
         """The timeline the edit would make of the live plan, or why it cannot be made."""
         await self._require(actor, Action.PLAN_EDIT)
         live = await self.versions.current(ContentKind.PLAN, PLAN_KEY)
@@ -246,7 +248,9 @@ class PlanEditing:
         source, plan = made
         return PlanCandidate(edit, self.timeline(plan), source, live.id if live else None)
 
-    async def confirm(self, actor: Actor, edit: PlanEdit, base_version_id: int | None) -> Outcome:
+    async def confirm(
+        self, actor: Actor, edit: PlanEdit, base_version_id: int | None
+    ) -> PlanOutcome:
         """Make the edit on version `base_version_id` (None: the shipped plan) and save it if
         that version is still live; re-plan every scheduled visit's reminders with it."""
         await self._require(actor, Action.PLAN_EDIT)
@@ -337,7 +341,9 @@ class PlanEditing:
         except DataFileError as exc:
             return PlanRejected((_plain(exc, source),)), old
 
-    async def restore(self, actor: Actor, version_id: int, base_version_id: int | None) -> Outcome:
+    async def restore(
+        self, actor: Actor, version_id: int, base_version_id: int | None
+    ) -> PlanOutcome:
         """Save an older plan as the new live version, if the live one is still
         `base_version_id` (the author's view), re-planning every scheduled visit."""
         await self._require(actor, Action.PLAN_ROLLBACK)

@@ -12,7 +12,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.db.models import Appointment, Patient, Reminder
-from bot.db.repository import EXPIRED, PENDING, SENDING, SENT, SKIPPED, Repository
+from bot.db.patients import Repository
+from bot.db.reminders import EXPIRED, PENDING, SENDING, SENT, SKIPPED
 from bot.domain.visits import AppointmentStatus, Attendance, Checkin
 from bot.services.errors import (
     NoSuchAppointment,
@@ -21,11 +22,11 @@ from bot.services.errors import (
     UnknownItem,
     VisitOver,
 )
-from scheduler.clock import Clock
+from foundation.clock import Clock
+from foundation.timemath import load_zone
 from scheduler.due import compute_due, snooze_until
 from scheduler.plan import MAX_OFFSET, Plan, Step
 from scheduler.queue import Reason
-from scheduler.timemath import load_zone
 
 Wake = Callable[[datetime], None]
 

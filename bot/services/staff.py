@@ -22,7 +22,7 @@ from bot.domain.staff import Permission, Role, allows
 from bot.services.audit import AuditTrail
 from bot.services.errors import NoSuchMember, NotAllowed
 from bot.services.redemptions import LinkKind, Observe, RedemptionGuard, TooManyTries
-from scheduler.clock import Clock
+from foundation.clock import Clock
 
 __all__ = [
     "TEAM_LINK_PREFIX",

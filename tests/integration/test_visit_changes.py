@@ -12,13 +12,13 @@ from typing import Any
 from sqlalchemy import select, update
 
 from bot.db.models import Appointment, Patient, Reminder, StaffAlert
-from bot.delivery.alert_outbox import AlertDelivery
+from bot.delivery.outbox import AlertDelivery
 from bot.domain.visits import AppointmentStatus
 from bot.services.patient_notices import VISIT_CANCELLED, VISIT_MOVED
 from bot.telegram.callbacks import VisitAction, VisitCb
+from foundation.timemath import load_zone
 from scheduler.due import compute_due
 from scheduler.queue import QueueStatus
-from scheduler.timemath import load_zone
 from tests.fake_telegram import updates
 from tests.integration import dbcheck
 from tests.integration.harness import Harness

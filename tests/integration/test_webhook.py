@@ -24,7 +24,7 @@ from bot.web import update_ledger
 from bot.web.ops import health, refresh_gauges
 from bot.web.update_ledger import LEASE, Claim, SqlUpdateLedger
 from bot.web.webhook import SECRET_HEADER, check_webhook, set_webhook
-from scheduler.clock import FrozenClock
+from foundation.clock import FrozenClock
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration import dbcheck

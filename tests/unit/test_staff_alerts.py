@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.alert_outbox import AlertOutboxRepository
 from bot.db.connection import create_engine, create_session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import StaffAlert
-from bot.db.repository import Repository
+from bot.db.outbox import AlertOutboxRepository
+from bot.db.patients import Repository
 from bot.services.staff_alerts import StaffAlerts
-from scheduler.clock import FrozenClock
+from foundation.clock import FrozenClock
 from scheduler.queue import AttemptResult, Outcome, QueueStatus
 from tests.integration.pg import app_database
 

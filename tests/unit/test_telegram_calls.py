@@ -19,7 +19,7 @@ ALLOWED: dict[str, set[str]] = {
     # `self.bot(method)` behind Sender.send and Sender.answer.
     "bot/delivery/sender.py": {"bot(...)"},
     # The patient's name for a staff alert, and the STAFF_IDS check at start-up.
-    "bot/delivery/alert_outbox.py": {"get_chat"},
+    "bot/delivery/outbox.py": {"get_chat"},
     # The patients' command menus at start-up.
     "bot/factory.py": {"set_my_commands"},
     # Before polling: a webhook left set is removed.

@@ -44,7 +44,7 @@ from bot.content.catalogue import (
 )
 from bot.domain.audit import Action, Actor, target
 from bot.domain.staff import Permission, Role, allows
-from bot.services.appointments import Ambiguity, Proposal
+from bot.services.appointments import Ambiguity, VisitTime
 from bot.services.errors import InviteRefused
 from bot.services.invites import InviteService
 from bot.services.qr import qr_png
@@ -65,7 +65,7 @@ from bot.telegram.identity import BotIdentity
 from bot.telegram.reply import Reply
 from bot.telegram.staff_names import remember_names
 from bot.telegram.states import Inviting
-from scheduler.timemath import load_zone, to_local
+from foundation.timemath import load_zone, to_local
 
 
 # --- invites ---------------------------------------------------------------------------------
@@ -106,7 +106,7 @@ async def invite_time(
     await _ask_label(state, reply, reading)
 
 
-async def _ask_label(state: FSMContext, reply: Reply, proposal: Proposal) -> None:
+async def _ask_label(state: FSMContext, reply: Reply, proposal: VisitTime) -> None:
     await state.set_state(Inviting.waiting_for_label)
     await state.set_data({"starts_at": proposal.starts_at.isoformat(), "zone": proposal.zone})
     reply.send(InviteLabelAsk(when=proposal.local))
@@ -114,7 +114,7 @@ async def _ask_label(state: FSMContext, reply: Reply, proposal: Proposal) -> Non
 
 async def _held(
     invites: InviteService, actor: Actor, data: dict[str, Any], field: str = "starts_at"
-) -> Proposal:
+) -> VisitTime:
     """The time kept in the conversation state, checked again (time has passed, and the
     sender may have left the team since)."""
     stored, zone = data.get(field), data.get("zone")
@@ -127,7 +127,7 @@ async def _held(
     if instant.tzinfo is None:
         raise InviteRefused("expired")
     reading = await invites.read_time(actor, instant, zone=zone)
-    assert isinstance(reading, Proposal)  # an instant is never ambiguous
+    assert isinstance(reading, VisitTime)  # an instant is never ambiguous
     return reading
 
 

@@ -55,10 +55,10 @@ from bot.services.content_editing import (
     Area,
     ChangedMeanwhile,
     ContentEditing,
-    Outcome,
     Preview,
     Rejected,
     Saved,
+    TextOutcome,
     TextRef,
 )
 from bot.services.text_names import explain_variables, language_name, name_of, ordered, search
@@ -541,7 +541,7 @@ async def answer_outcome(
     reply: Reply,
     editing: ContentEditing,
     ref: TextRef,
-    outcome: Outcome,
+    outcome: TextOutcome,
 ) -> None:
     if isinstance(outcome, Rejected):
         show_problems(reply, ref, outcome)

@@ -3,7 +3,7 @@ notices to a patient (a visit the clinic moved or cancelled; `kind` tells them a
 row's `staff_chat_id` is whoever receives it).
 
 Alerts are written in the transaction of whatever raised them and delivered afterwards by
-`bot.delivery.alert_outbox.AlertDelivery` through :class:`SqlOutboxStore`, the leased queue of
+`bot.delivery.outbox.AlertDelivery` through :class:`SqlOutboxStore`, the leased queue of
 `scheduler/queue.py` as the reminder engine's store is: claimed under a lease in one short
 transaction, sent with no session open, and closed (fenced by the lease owner) in another.
 Each query is portable SQL (claims add ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, left out on

@@ -23,12 +23,12 @@ from bot.content.store import Content
 from bot.db.connection import create_engine, create_session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import StaffAlert
-from bot.db.repository import Repository
-from bot.delivery.alert_outbox import AlertDelivery, check_staff_ids
+from bot.db.patients import Repository
+from bot.delivery.outbox import AlertDelivery, check_staff_ids
 from bot.delivery.sender import Sender
 from bot.factory import create_bot
 from bot.services.staff_alerts import StaffAlerts
-from scheduler.clock import FrozenClock
+from foundation.clock import FrozenClock
 from scheduler.queue import QueueStatus
 from scheduler.records import ReminderBatch
 from tests.conftest import DEFAULT_NOW
@@ -302,7 +302,7 @@ async def test_blocked_staff_fails_after_max_attempts_with_one_error_line(
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1, [r.getMessage() for r in errors]
     line = errors[0].getMessage()
-    assert errors[0].name == "bot.delivery.alert_outbox"
+    assert errors[0].name == "bot.delivery.outbox"
     assert "crisis" in line
     assert str(STAFF[1]) in line
     assert "TelegramForbiddenError" in line
@@ -339,7 +339,7 @@ async def test_any_other_bad_request_fails_at_once(
 async def test_check_staff_ids_names_each_unreachable_entry(
     rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.delivery.alert_outbox")
+    caplog.set_level(logging.WARNING, logger="bot.delivery.outbox")
     assert await check_staff_ids(rig.bot, [STAFF[0], 123, 456]) == [123, 456]
     lines = [r.getMessage() for r in caplog.records]
     assert (
@@ -353,7 +353,7 @@ async def test_check_staff_ids_names_each_unreachable_entry(
 async def test_check_staff_ids_survives_a_network_problem(
     rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.delivery.alert_outbox")
+    caplog.set_level(logging.WARNING, logger="bot.delivery.outbox")
     rig.server.fail_next("getChat", "bad_gateway", times=5)
     assert await check_staff_ids(rig.bot, [STAFF[0], STAFF[1], 123]) == []
     assert len(caplog.records) == 1  # logged once, not per entry

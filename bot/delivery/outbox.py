@@ -58,7 +58,7 @@ from bot.content.catalogue import (
     VisitMovedNotice,
 )
 from bot.content.store import Content
-from bot.db.alert_outbox import (
+from bot.db.outbox import (
     AlertOutboxRepository,
     ClaimedAlert,
     NoticeRecipient,
@@ -69,10 +69,10 @@ from bot.delivery.sender import Sender
 from bot.services.alert_visits import VisitRow, visit_variables
 from bot.services.patient_notices import PATIENT_NOTICES, VISIT_CANCELLED, VISIT_MOVED
 from bot.services.staff_alerts import CHECKIN_CALL, CRISIS, RESCHEDULE, TEMPLATE_FAILURE
-from scheduler.clock import Clock
+from foundation.clock import Clock
+from foundation.timemath import load_zone, to_local
 from scheduler.queue import AttemptResult, Outcome, QueueStats, Reason, lease_kept
 from scheduler.records import SendOutcome
-from scheduler.timemath import load_zone, to_local
 
 __all__ = ["AlertDelivery", "check_staff_ids"]
 
