@@ -90,8 +90,8 @@ def _old_check(base: str, workdir: Path) -> Callable[[str], Any]:
 
 def _lexicon_at(commit: str, workdir: Path) -> Callable[[str], Any]:
     """This code's screen over the lexicons as they were at ``commit`` (no learned layer)."""
+    from bot.content.loading import load_file
     from bot.content.schemas import SafetyLexicon, crisis_detector
-    from bot.content.store import load_file
 
     parts = []
     for lang in ("en", "es"):
