@@ -10,7 +10,9 @@ what it was written for (a header is one word; other comment lines are notes). T
 - any other (`safety_dev/`, `safety_dev2/`, `safety_heldout/`): written by people who never saw
   the lexicon. Recall per language at least :data:`MIN_RECALL`, and no ordinary message
   flagged. A past-ideation message counts as caught when anything matched (the gentle answer is
-  expected); any other crisis message needs the crisis answer and an alert.
+  expected); any other crisis message needs the crisis answer and an alert. A development
+  folder that does not reach that yet (safety_dev5 on) is held to its figures in
+  :data:`FLOORS` meanwhile; the target stays the same.
 
 A held-out folder is measured, never read to tune: do not look at its misses.
 
@@ -42,7 +44,7 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # is at the target in each; these are the ordinary lines still flagged, by kind.
     "safety_dev5": {
         "en": (MIN_RECALL, 1),  # an illness named, "not in any danger" (learned layer)
-        "es": (MIN_RECALL, 1),  # someone else's overdose years ago, told as context
+        "es": (MIN_RECALL, 1),  # "no overdose myself; my niece had one in 2022"
     },
     "safety_dev6": {"es": (MIN_RECALL, 2)},  # "no soy suicida", "ya no puedo más" with rest
     "safety_dev7": {"en": (MIN_RECALL, 1)},  # "🪦" as a joke about being old
