@@ -46,11 +46,11 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         "en": (MIN_RECALL, 1),  # an illness named, "not in any danger" (learned layer)
         "es": (MIN_RECALL, 1),  # "no overdose myself; my niece had one in 2022"
     },
-    "safety_dev6": {"es": (MIN_RECALL, 2)},  # "no soy suicida", "ya no puedo más" with rest
+    "safety_dev6": {"es": (MIN_RECALL, 1)},  # "no soy suicida" (a negation is never excluded)
     "safety_dev7": {"en": (MIN_RECALL, 1)},  # "🪦" as a joke about being old
     "safety_dev8": {
         "en": (MIN_RECALL, 2),  # "i wanted to die lol" after a party; a film plot
-        "es": (MIN_RECALL, 3),  # an idiom, one's own overdose years clean, a panic attack
+        "es": (MIN_RECALL, 2),  # one's own overdose years clean, a panic attack (past, gentle)
     },
 }
 """Development folders (and languages) that do not reach the target yet: the recall and the
