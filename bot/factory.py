@@ -276,9 +276,9 @@ def create_application(
         session_factory=session_factory,
         staff_alerts=staff_alerts,
         patient_notices=PatientNotices(clock, kick=alerts.kick),
-        sender=sender,
         wake=wakeup.wake_at,
         metrics=metrics,
+        sender=sender,
     )
     dispatcher, inflight = create_dispatcher(context, metrics, create_storage(context, redis))
     telegram = TelegramHealth(clock)
