@@ -9,8 +9,8 @@ the command line, the tests' rigs, and any web or API handler::
     async with services.transaction() as svc:
         await svc.invites.create(actor, proposal, label=label, bot_username=name)
 
-A scope builds a service the first time it is asked for (``functools.cached_property``), so an
-update that answers a question builds none. Nothing here imports aiogram.
+A scope builds a service the first time it is asked for (and keeps it), so an update that
+answers a question builds none. Nothing here imports aiogram.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property
+from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -55,6 +55,30 @@ from scheduler.plan import Plan
 __all__ = ["ServiceScope", "Services", "run_after_commit"]
 
 log = logging.getLogger(__name__)
+
+
+_T = TypeVar("_T")
+
+
+class _built(Generic[_T]):
+    """``functools.cached_property`` without its lock (Python 3.11 takes an RLock on every
+    first access, the better part of building a service): a scope belongs to one task."""
+
+    def __init__(self, make: Callable[[Any], _T]) -> None:
+        self.make = make
+        self.name = make.__name__
+        self.__doc__ = make.__doc__
+
+    @overload
+    def __get__(self, scope: None, owner: type | None = None) -> _built[_T]: ...
+    @overload
+    def __get__(self, scope: object, owner: type | None = None) -> _T: ...
+    def __get__(self, scope: object | None, owner: type | None = None) -> _T | _built[_T]:
+        if scope is None:
+            return self
+        value = self.make(scope)
+        scope.__dict__[self.name] = value  # found before this descriptor from now on
+        return value
 
 
 def _no_wake(when: datetime) -> None:
@@ -176,11 +200,11 @@ class ServiceScope:
         return timedelta(days=self.settings.invite_ttl_days)
 
     # --- the services ------------------------------------------------------------------------
-    @cached_property
+    @_built
     def audit(self) -> AuditTrail:
         return AuditTrail(self.repo.audit, self.clock)
 
-    @cached_property
+    @_built
     def staff(self) -> StaffService:
         metrics = self.services.metrics
         return StaffService(
@@ -192,19 +216,19 @@ class ServiceScope:
             observe_redemptions=metrics.invite_redemption if metrics else None,
         )
 
-    @cached_property
+    @_built
     def patients(self) -> PatientService:
         return PatientService(self.repo, self.clock, default_timezone=self.settings.clinic_timezone)
 
-    @cached_property
+    @_built
     def appointments(self) -> AppointmentService:
         return AppointmentService(self.repo, self.clock, self.planner())
 
-    @cached_property
+    @_built
     def preparation(self) -> PreparationService:
         return PreparationService(self.repo, self.content.plan, self.clock, self.wake)
 
-    @cached_property
+    @_built
     def invites(self) -> InviteService:
         return InviteService(
             InviteRepository(self.session),
@@ -215,7 +239,7 @@ class ServiceScope:
             default_zone=self.settings.clinic_timezone,
         )
 
-    @cached_property
+    @_built
     def visit_changes(self) -> VisitChangeService:
         return VisitChangeService(
             VisitChangeRepository(self.session),
@@ -226,7 +250,7 @@ class ServiceScope:
             zone=self.settings.clinic_timezone,
         )
 
-    @cached_property
+    @_built
     def roster(self) -> RosterService:
         return RosterService(
             RosterRepository(self.session),
@@ -236,7 +260,7 @@ class ServiceScope:
             zone=self.settings.clinic_timezone,
         )
 
-    @cached_property
+    @_built
     def editing_tools(self) -> EditingTools:
         """What the editing services share: the stored versions, permissions, the audit."""
         return EditingTools(
@@ -249,14 +273,14 @@ class ServiceScope:
             on_saved=self.content_saved,
         )
 
-    @cached_property
+    @_built
     def content_editing(self) -> ContentEditing:
         return ContentEditing(self.editing_tools)
 
-    @cached_property
+    @_built
     def faq_editing(self) -> FaqEditing:
         return FaqEditing(self.content_editing)
 
-    @cached_property
+    @_built
     def plan_editing(self) -> PlanEditing:
         return PlanEditing(self.editing_tools, planner=self.planner)
