@@ -39,7 +39,7 @@ async def run(updates: int) -> dict[str, Any]:
     from bot.services.container import Services
     from bot.services.patient_notices import PatientNotices
     from bot.services.staff_alerts import StaffAlerts
-    from scheduler.clock import SystemClock
+    from foundation.clock import SystemClock
 
     settings = Settings(_env_file=None)
     clock = SystemClock()

@@ -41,7 +41,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.domain.accents import unaccented
-from bot.domain.safety import normalize
+from bot.domain.text_normalization import normalize
 
 __all__ = [
     "MAX_KEYWORDS",

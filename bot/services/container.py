@@ -29,7 +29,7 @@ from bot.config import Settings
 from bot.content.store import Content
 from bot.db.content_versions import ContentVersionRepository
 from bot.db.invites import InviteRepository
-from bot.db.repository import AfterCommit, Repository
+from bot.db.patients import AfterCommit, Repository
 from bot.db.roster import RosterRepository
 from bot.db.staff import StaffRepository
 from bot.db.visit_changes import VisitChangeRepository
@@ -49,7 +49,7 @@ from bot.services.roster import RosterService
 from bot.services.staff import StaffService, role_from
 from bot.services.staff_alerts import StaffAlerts
 from bot.services.visit_changes import VisitChangeService
-from scheduler.clock import Clock
+from foundation.clock import Clock
 from scheduler.plan import Plan
 
 __all__ = ["ServiceScope", "Services", "run_after_commit"]

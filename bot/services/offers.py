@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Self
 
 from bot.domain.refusals import OfferKind
-from bot.services.appointments import Ambiguity, Proposal
+from bot.services.appointments import Ambiguity, VisitTime
 from bot.services.errors import OfferExpired
 
 __all__ = ["Offer", "OfferExpired", "OfferKind", "TimeChoice", "new_token"]
@@ -56,7 +56,7 @@ class Offer:
     """The team member the offer is about (removing them)."""
 
     @classmethod
-    def of_reading(cls, kind: OfferKind, reading: Proposal | Ambiguity, **about: Any) -> Self:
+    def of_reading(cls, kind: OfferKind, reading: VisitTime | Ambiguity, **about: Any) -> Self:
         """The offer of a time as read: one to confirm, or two to pick from."""
         if isinstance(reading, Ambiguity):
             return cls(
@@ -79,12 +79,12 @@ class Offer:
             raise OfferExpired(self.kind)
         return instant
 
-    def proposal(self, choice: TimeChoice = "starts_at") -> Proposal:
+    def visit_time(self, choice: TimeChoice = "starts_at") -> VisitTime:
         """The time the answer takes with the offer's zone, to be checked again (time has
         passed since it was offered)."""
         if self.zone is None:
             raise OfferExpired(self.kind)
-        return Proposal(self.instant(choice), self.zone)
+        return VisitTime(self.instant(choice), self.zone)
 
     # --- kept in the conversation state ---------------------------------------------------
     def to_state(self) -> dict[str, object]:

@@ -24,12 +24,12 @@ from bot.domain.audit import Action, Actor, iso_utc, target
 from bot.domain.refusals import VisitChangeProblem
 from bot.domain.staff import Permission
 from bot.domain.visits import AppointmentStatus, BookingProblem
-from bot.services.appointments import Ambiguity, AppointmentService, Proposal
+from bot.services.appointments import Ambiguity, AppointmentService, VisitTime
 from bot.services.errors import BookingRefused, VisitChangedMeanwhile, VisitChangeRefused
 from bot.services.patient_notices import PatientNotices
 from bot.services.staff import StaffService
-from scheduler.clock import Clock
-from scheduler.timemath import UnknownZone, load_zone, to_local
+from foundation.clock import Clock
+from foundation.timemath import UnknownZone, load_zone, to_local
 
 __all__ = ["Reading", "VisitChange", "VisitChangeService", "VisitView"]
 
@@ -52,7 +52,7 @@ class Reading:
     happens twice)."""
 
     visit: VisitView
-    time: Proposal | Ambiguity
+    time: VisitTime | Ambiguity
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,22 +105,22 @@ class VisitChangeService:
         :meth:`move` will check it; nothing stored. VisitChangeRefused says why not."""
         found = await self._changeable(actor, appointment_id, Action.VISIT_MOVE)
         reading = self._reading(when)
-        if isinstance(reading, Proposal):
+        if isinstance(reading, VisitTime):
             await self._check_free(found, reading)
         return Reading(self._view(found), reading)
 
-    async def _check_free(self, found: ClinicVisit, proposal: Proposal) -> None:
+    async def _check_free(self, found: ClinicVisit, proposal: VisitTime) -> None:
         """The patient has no other visit at that time (one per patient and start)."""
         if await self.appointments.repo.appointment_at(
             found.patient.id, proposal.starts_at, exclude_id=found.appointment.id
         ):
             raise VisitChangeRefused(BookingProblem.DUPLICATE)
 
-    def _reading(self, when: str | datetime) -> Proposal | Ambiguity:
+    def _reading(self, when: str | datetime) -> VisitTime | Ambiguity:
         try:
             if isinstance(when, str):
                 return self.appointments.read(when, self.zone.key)
-            return self.appointments.check(Proposal(when.astimezone(UTC), self.zone.key))
+            return self.appointments.check(VisitTime(when.astimezone(UTC), self.zone.key))
         except UnknownZone as exc:
             raise VisitChangeRefused(VisitChangeProblem.UNKNOWN_ZONE) from exc
         except BookingRefused as exc:
@@ -142,7 +142,7 @@ class VisitChangeService:
         appointment, patient = found.appointment, found.patient
         before = self._view(found)
         proposal = self._reading(starts_at)
-        assert isinstance(proposal, Proposal)  # an instant is never ambiguous
+        assert isinstance(proposal, VisitTime)  # an instant is never ambiguous
         if appointment.starts_at == proposal.starts_at:
             return VisitChange(before, before, changed=False)
         if version is not None and appointment.version != version:

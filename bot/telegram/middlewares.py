@@ -32,7 +32,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.catalogue import NeedConsent
-from bot.db.repository import Repository
+from bot.db.patients import Repository
 from bot.domain.audit import Actor
 from bot.logs import trace_update
 from bot.metrics import Metrics, mark_update

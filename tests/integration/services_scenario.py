@@ -14,13 +14,13 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.content.store import TEMPLATE
 from bot.domain.audit import Actor, Surface
+from bot.domain.content_kinds import ContentKind
 from bot.domain.refusals import NotAllowedReason
 from bot.services.content_editing import Saved
 from bot.services.errors import NotAllowed
 from bot.services.invites import Linked
-from scheduler.clock import FrozenClock
+from foundation.clock import FrozenClock
 from tests.integration.staff_rig import ENV_ADMIN, clinic_on, patient_of
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -69,10 +69,10 @@ async def scenario(kind: str, folder: Path) -> list[dict[str, object]]:
         assert moved.changed
         # A text edit: staff may not, an admin may.
         async with refused(NotAllowedReason.ROLE), clinic.unit() as svc:
-            ref = svc.content_editing.ref(TEMPLATE, "en", "help")
+            ref = svc.content_editing.ref(ContentKind.TEMPLATE, "en", "help")
             await svc.content_editing.confirm(NURSE, ref, HELP, None)
         async with clinic.unit() as svc:
-            ref = svc.content_editing.ref(TEMPLATE, "en", "help")
+            ref = svc.content_editing.ref(ContentKind.TEMPLATE, "en", "help")
             saved = await svc.content_editing.confirm(ADMIN, ref, HELP, None)
         assert isinstance(saved, Saved) and not saved.already
         return [

@@ -20,7 +20,7 @@ from bot.db.models import Patient
 from bot.services.container import Services, ServiceScope
 from bot.services.patient_notices import PatientNotices
 from bot.services.staff_alerts import StaffAlerts
-from scheduler.clock import FrozenClock
+from foundation.clock import FrozenClock
 from scheduler.plan import Plan
 from tests.integration.pg import fresh_postgres_database
 

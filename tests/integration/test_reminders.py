@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.db.models import Reminder
-from bot.db.repository import ReminderRepository
+from bot.db.reminders import ReminderRepository
 from bot.telegram.callbacks import ReminderCb
 from tests.fake_telegram import updates
 from tests.integration import dbcheck

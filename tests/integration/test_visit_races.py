@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.models import Appointment, StaffAlert
-from bot.db.repository import Repository
+from bot.db.patients import Repository
 from bot.db.visit_changes import VisitChangeRepository
 from bot.domain.visits import AppointmentStatus
 from bot.services.patient_notices import VISIT_CANCELLED, VISIT_MOVED

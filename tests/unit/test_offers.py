@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.services.appointments import Ambiguity, Proposal
+from bot.services.appointments import Ambiguity, VisitTime
 from bot.services.offers import Offer, OfferExpired, OfferKind
 
 EARLIER = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
@@ -24,16 +24,16 @@ def stored(offer: Offer, **extra: Any) -> dict[str, Any]:
 
 
 def test_an_offer_comes_back_as_it_was_kept() -> None:
-    offer = Offer.of_reading(OfferKind.VISIT_MOVE, Proposal(LATER, ZONE), visit=7, version=3)
+    offer = Offer.of_reading(OfferKind.VISIT_MOVE, VisitTime(LATER, ZONE), visit=7, version=3)
     back = Offer.answered(stored(offer, label="J.D."), OfferKind.VISIT_MOVE, offer.token)
     assert back == offer
-    assert back.instant() == LATER and back.proposal() == Proposal(LATER, ZONE)
+    assert back.instant() == LATER and back.visit_time() == VisitTime(LATER, ZONE)
     assert back.about(visit=7) is back
 
 
 def test_an_ambiguous_time_offers_both_readings() -> None:
     offer = Offer.of_reading(
-        OfferKind.BOOKING, Ambiguity(Proposal(EARLIER, ZONE), Proposal(LATER, ZONE))
+        OfferKind.BOOKING, Ambiguity(VisitTime(EARLIER, ZONE), VisitTime(LATER, ZONE))
     )
     back = Offer.held(stored(offer), OfferKind.BOOKING)
     assert back.ambiguous
@@ -61,7 +61,7 @@ def test_every_token_gets_its_own_offer() -> None:
     ids=["older", "no-token", "lost", "other-kind", "unreadable", "naive", "odd-type", "garbage"],
 )
 def test_anything_but_the_current_offer_has_expired(spoil: Any) -> None:
-    offer = Offer.of_reading(OfferKind.VISIT_MOVE, Proposal(LATER, ZONE), visit=7, version=3)
+    offer = Offer.of_reading(OfferKind.VISIT_MOVE, VisitTime(LATER, ZONE), visit=7, version=3)
     data, token = spoil(stored(offer), offer.token)
     with pytest.raises(OfferExpired) as refused:
         Offer.answered(data, OfferKind.VISIT_MOVE, token)

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any, cast
 
 from bot.content.catalogue import CATALOGUE, InviteError, StaffNotAllowed
-from bot.content.store import TEMPLATE, Content
+from bot.content.store import Content
 from bot.content.validate import check_text, validate_content
+from bot.domain.content_kinds import ContentKind
 from bot.domain.refusals import LabelProblem, NotAllowedReason, OfferKind
 from bot.services.errors import InviteRefused, OfferExpired
 
@@ -60,13 +61,13 @@ def test_a_staff_edit_that_drops_a_branch_is_refused() -> None:
         '{% if reason == "role" %}Admins only.{% elif reason == "self" %}Not yourself.'
         "{% else %}No.{% endif %}"
     )
-    problems = check_text(content, TEMPLATE, "en/staff_not_allowed", body)
+    problems = check_text(content, ContentKind.TEMPLATE, "en/staff_not_allowed", body)
     assert [p.message for p in problems] == [
         "no branch for reason not_staff, env_admin (NotAllowedReason): each needs its own "
         'words, e.g. {% elif reason == "not_staff" %}'
     ]
     fixed = body.replace("{% else %}", '{% elif reason in ("not_staff", "env_admin") %}')
-    assert check_text(content, TEMPLATE, "en/staff_not_allowed", fixed) == []
+    assert check_text(content, ContentKind.TEMPLATE, "en/staff_not_allowed", fixed) == []
 
 
 def test_refusals_carry_their_enum() -> None:

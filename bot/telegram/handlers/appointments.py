@@ -252,7 +252,7 @@ async def draft_confirm(
     replacing = _replacing(data)
     replace_id = replacing["replace_id"]
     # Checked again: time has passed since it was offered.
-    proposal = svc.appointments.check(offer.proposal(choice))
+    proposal = svc.appointments.check(offer.visit_time(choice))
     try:
         appointment = await svc.appointments.confirm(
             patient, proposal, replace_id=replace_id, version=replacing["replace_version"]

@@ -24,7 +24,7 @@ from bot.telegram.keyboards import COMMON_ZONES
 from bot.telegram.middlewares import RequireConsent
 from bot.telegram.reply import Reply
 from bot.telegram.states import ZoneSetting
-from scheduler.timemath import UnknownZone, load_zone, to_local
+from foundation.timemath import UnknownZone, load_zone, to_local
 
 _COMMON = {zone for zone, _ in COMMON_ZONES}
 

@@ -15,7 +15,7 @@ is stored, never the code, in the conversation state neither.
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -40,7 +40,7 @@ from bot.content.catalogue import (
 )
 from bot.domain.audit import Action, Actor, target
 from bot.domain.staff import Permission, Role, allows
-from bot.services.appointments import Ambiguity, Proposal
+from bot.services.appointments import Ambiguity, VisitTime
 from bot.services.container import ServiceScope
 from bot.services.offers import Offer, OfferExpired, OfferKind, TimeChoice
 from bot.services.qr import qr_png
@@ -55,10 +55,11 @@ from bot.telegram.callbacks import (
 )
 from bot.telegram.commands import staff_menu
 from bot.telegram.filters import PlainText
+from bot.telegram.identity import BotIdentity
 from bot.telegram.reply import Reply
 from bot.telegram.staff_names import remember_names
 from bot.telegram.states import Inviting
-from scheduler.timemath import load_zone, to_local
+from foundation.timemath import load_zone, to_local
 
 
 # --- invites ---------------------------------------------------------------------------------
@@ -92,7 +93,7 @@ async def invite_time(
     await _ask_label(state, reply, reading)
 
 
-async def _ask_label(state: FSMContext, reply: Reply, proposal: Proposal) -> None:
+async def _ask_label(state: FSMContext, reply: Reply, proposal: VisitTime) -> None:
     await state.set_state(Inviting.waiting_for_label)
     await state.set_data(Offer.of_reading(OfferKind.INVITE, proposal).to_state())
     reply.send(InviteLabelAsk(when=proposal.local))
@@ -100,12 +101,12 @@ async def _ask_label(state: FSMContext, reply: Reply, proposal: Proposal) -> Non
 
 async def _checked(
     svc: ServiceScope, actor: Actor, offer: Offer, choice: TimeChoice = "starts_at"
-) -> Proposal:
+) -> VisitTime:
     """The time the offer holds, checked again (time has passed, and the sender may have
     left the team since)."""
-    proposal = offer.proposal(choice)
+    proposal = offer.visit_time(choice)
     reading = await svc.invites.read_time(actor, proposal.starts_at, zone=proposal.zone)
-    assert isinstance(reading, Proposal)  # an instant is never ambiguous
+    assert isinstance(reading, VisitTime)  # an instant is never ambiguous
     return reading
 
 
@@ -130,7 +131,7 @@ async def invite_button(
     reply: Reply,
     actor: Actor,
     svc: ServiceScope,
-    bot: Bot,
+    identity: BotIdentity,
 ) -> None:
     await svc.invites.require(actor)  # a forged button from a patient ends here
     data = await state.get_data()
@@ -147,7 +148,7 @@ async def invite_button(
         case InviteAction.LATER if current == Inviting.picking.state:
             await _ask_label(state, reply, await _checked(svc, actor, offer, "later"))
         case InviteAction.CONFIRM if current == Inviting.confirming.state:
-            await _make(state, reply, actor, svc, bot, offer, str(data.get("label", "")))
+            await _make(state, reply, actor, svc, identity, offer, str(data.get("label", "")))
         case _:
             raise OfferExpired(OfferKind.INVITE)
 
@@ -157,18 +158,16 @@ async def _make(
     reply: Reply,
     actor: Actor,
     svc: ServiceScope,
-    bot: Bot,
+    identity: BotIdentity,
     offer: Offer,
     label: str,
 ) -> None:
     proposal = await _checked(svc, actor, offer)
-    # aiogram keeps the bot's own user from the start of polling: no request here.
-    username = (await bot.me()).username or ""
     made = await svc.invites.create(
         actor,
         proposal.starts_at,
         label,
-        bot_username=username,
+        bot_username=identity.username,  # learnt before the transaction: no request here
         zone=proposal.zone,
         request_key=offer.token,  # two taps racing on PostgreSQL: one invite, the other again
     )
@@ -320,7 +319,7 @@ async def team_add(
 async def team_invite(
     message: Message,
     command: CommandObject,
-    bot: Bot,
+    identity: BotIdentity,
     reply: Reply,
     actor: Actor,
     svc: ServiceScope,
@@ -334,8 +333,7 @@ async def team_invite(
         )
         reply.send(StaffInviteUsage())
         return
-    # aiogram keeps the bot's own user from the start of polling: no request here.
-    made = await svc.staff.invite(actor, Role(role), bot_username=(await bot.me()).username or "")
+    made = await svc.staff.invite(actor, Role(role), bot_username=identity.username)
     zone = load_zone(svc.invites.default_zone)  # the clinic's
     reply.send(
         StaffInviteCreated(

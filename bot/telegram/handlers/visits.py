@@ -30,7 +30,7 @@ from bot.content.catalogue import (
     VisitMoved,
 )
 from bot.domain.audit import Action, Actor
-from bot.services.appointments import Ambiguity, Proposal
+from bot.services.appointments import Ambiguity, VisitTime
 from bot.services.container import ServiceScope
 from bot.services.offers import Offer, OfferExpired, OfferKind, TimeChoice
 from bot.services.visit_changes import Reading, VisitChangeService
@@ -67,7 +67,7 @@ async def _offer(state: FSMContext, reply: Reply, appointment: int, reading: Rea
             reply.kb.visit_ambiguous(appointment, earlier.local, later.local, offer.token),
         )
         return
-    proposal: Proposal = reading.time
+    proposal: VisitTime = reading.time
     # The visit's version as the offer shows it: changed since, it is not moved.
     offer = Offer.of_reading(
         OfferKind.VISIT_MOVE, proposal, visit=appointment, version=reading.visit.version
