@@ -149,12 +149,32 @@ class Services:
         return role_from(telegram_id, stored, self.settings.staff_ids)
 
 
+def _after_commit(repo: Repository, step: AfterCommit) -> Callable[[], None]:
+    """`step`, run once the transaction committed (a closure over the repository, not the
+    scope: the services that keep it make no reference cycle with the scope, so an update's
+    objects are freed when it ends, not by the cyclic garbage collector)."""
+    return lambda: repo.after_commit.append(step)
+
+
+def _waker(repo: Repository, wake: Callable[[datetime], None]) -> Callable[[datetime], None]:
+    """Wakes the engine at an instant once the rows it is woken for are committed."""
+    return lambda when: repo.after_commit.append(lambda: wake(when))
+
+
+def _planner(
+    repo: Repository, clock: Clock, wake: Callable[[datetime], None]
+) -> Callable[[Plan], ReminderPlanner]:
+    return lambda plan: ReminderPlanner(repo, plan, clock, wake)
+
+
 class ServiceScope:
     """The services of one unit of work: one session, built when first asked for."""
 
     def __init__(self, services: Services, repo: Repository) -> None:
         self.services = services
         self.repo = repo
+        self.wake = _waker(repo, services.wake)
+        """Wake the engine at an instant, once the rows it is woken for are committed."""
 
     # --- what every service shares ---------------------------------------------------------
     @property
@@ -181,15 +201,6 @@ class ServiceScope:
     @property
     def staff_alerts(self) -> StaffAlerts:
         return self.services.staff_alerts
-
-    def wake(self, when: datetime) -> None:
-        """Wake the engine at `when`, once the rows it is woken for are committed."""
-        wake = self.services.wake
-        self.repo.after_commit.append(lambda: wake(when))
-
-    def content_saved(self) -> None:
-        """A text was saved: the content is refreshed after the commit."""
-        self.repo.after_commit.append(self.services.content.mark_stale)
 
     def planner(self, plan: Plan | None = None) -> ReminderPlanner:
         """Plans reminders for `plan` (the live plan by default) inside this transaction."""
@@ -270,7 +281,8 @@ class ServiceScope:
             self.content,
             self.clock,
             zone=self.settings.clinic_zone,
-            on_saved=self.content_saved,
+            # A text was saved: the content is refreshed after the commit.
+            on_saved=_after_commit(self.repo, self.content.mark_stale),
         )
 
     @_built
@@ -283,4 +295,6 @@ class ServiceScope:
 
     @_built
     def plan_editing(self) -> PlanEditing:
-        return PlanEditing(self.editing_tools, planner=self.planner)
+        return PlanEditing(
+            self.editing_tools, planner=_planner(self.repo, self.clock, self.wake)
+        )
