@@ -283,9 +283,9 @@ def create_application(
         session_factory=session_factory,
         staff_alerts=staff_alerts,
         patient_notices=PatientNotices(clock, kick=alerts.kick),
-        sender=sender,
         wake=wakeup.wake_at,
         metrics=metrics,
+        sender=sender,
     )
     identity = BotIdentity()
     dispatcher, inflight = create_dispatcher(

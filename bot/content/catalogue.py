@@ -36,6 +36,17 @@ from typing import Any, ClassVar, Self, TypeVar, cast, dataclass_transform
 from zoneinfo import ZoneInfo
 
 from bot.domain.invite_codes import LABEL_MAX
+from bot.domain.refusals import (
+    BookingCode,
+    InviteCode,
+    InviteProblem,
+    LabelProblem,
+    NotAllowedReason,
+    OfferKind,
+    RosterProblem,
+    VisitChangeCode,
+    VisitChangeProblem,
+)
 from bot.domain.visits import Attendance, BookingProblem
 from bot.domain.when_parser import ParseErrorCode
 
@@ -139,6 +150,14 @@ def sample(*values: _T, edges: Sequence[_T] = ()) -> _T:
     return cast(_T, dataclasses.field(metadata={"samples": values, "edges": tuple(edges)}))
 
 
+def codes(*enums: type[StrEnum]) -> Any:
+    """A field holding a refusal's code (bot/domain/refusals.py): rendered with every member
+    of `enums`, and the validator checks that the template names each one (a code without its
+    own explanation would fall silently into another's)."""
+    values = tuple(member for enum in enums for member in enum)
+    return dataclasses.field(metadata={"samples": values, "edges": (), "codes": enums})
+
+
 def named_by_data() -> str:
     """The field of a message whose template is named by data (the name, not a variable)."""
     return cast(str, dataclasses.field(metadata={"variable": False}))
@@ -151,7 +170,7 @@ def _snake(name: str) -> str:
 @dataclass_transform(
     frozen_default=True,
     kw_only_default=True,
-    field_specifiers=(dataclasses.field, sample, named_by_data),
+    field_specifiers=(dataclasses.field, sample, codes, named_by_data),
 )
 class Message:
     """A text the code renders. Subclasses are frozen keyword-only dataclasses (made so here);
@@ -305,7 +324,7 @@ class AppointmentError(Message):
     """Why a typed time was refused; `limit`, `wall` and `day` (the date a weekday beside it
     does not match) fill some explanations, `example` is a time a few days ahead."""
 
-    code: ParseErrorCode | BookingProblem = sample(*ParseErrorCode, *BookingProblem)
+    code: BookingCode = codes(ParseErrorCode, BookingProblem)
     place: str = sample(_PLACE)
     example: datetime = sample(SAMPLE_WHEN)
     limit: int | None = sample(20)
@@ -651,11 +670,15 @@ class InviteAlreadyMade(Message):
 class InviteError(Message):
     """Why an invite cannot be made (bot/services/errors.py, InviteRefused)."""
 
-    code: str = sample(
-        "past", "too_far", "nonexistent", "expired", "unreadable", "missing_time",
-        "label_empty", "label_too_long", "label_control", "other",
-    )  # fmt: skip
+    code: InviteCode = codes(ParseErrorCode, BookingProblem, LabelProblem, InviteProblem)
     zone: str = sample(_ZONE)
+
+
+class ExpiredOffer(Message):
+    """A button of a confirmation no longer on offer (bot/services/offers.py, OfferExpired):
+    `kind` says what it offered, and so how to start again."""
+
+    kind: OfferKind = codes(OfferKind)
 
 
 class InviteLinked(Message):
@@ -681,7 +704,7 @@ class Roster(Message):
 
 
 class RosterAsk(Message):
-    code: str | None = sample(None, "missing", "unreadable", "too_far")
+    code: RosterProblem = codes(RosterProblem)
 
 
 class StaffList(Message):
@@ -727,7 +750,7 @@ class StaffRemoved(Message):
 
 
 class StaffNotAllowed(Message):
-    reason: str = sample("role", "env_admin", "self", "other")
+    reason: NotAllowedReason = codes(NotAllowedReason)
 
 
 class StaffNoSuchMember(Message):
@@ -905,10 +928,7 @@ class VisitKept(Message):
 class VisitChangeError(Message):
     """Why staff cannot move or cancel a visit (bot/services/errors.py, VisitChangeRefused)."""
 
-    code: str = sample(
-        "self_booked", "gone", "expired", "duplicate", "past", "too_far", "nonexistent",
-        "missing_time", "missing_date", "unreadable",
-    )  # fmt: skip
+    code: VisitChangeCode = codes(ParseErrorCode, BookingProblem, VisitChangeProblem)
     zone: str = sample(_ZONE)
 
 

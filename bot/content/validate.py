@@ -8,14 +8,17 @@ the file (or stored text) and, where it can be found, the line."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any, cast
 
 import jinja2
+import jinja2.nodes
 from pydantic import ValidationError
 
 from bot.content.catalogue import (
@@ -161,6 +164,7 @@ def _render_problems(
     )
     if unknown:
         return problems  # rendering would only say again that they are undefined
+    problems.extend(_code_problems(type(samples[0]), source, path))
     joined_found = False
     for sample in samples:
         if deadline is not None and time.thread_time() > deadline:
@@ -188,6 +192,64 @@ def _render_problems(
                 for word in words_shown(text, forbidden)
             )
     return list(dict.fromkeys(problems))  # every sample may find the same problem
+
+
+_PARSER = jinja2.Environment()
+"""Reads a template's syntax only (the content's own environment compiles and renders)."""
+
+
+def _code_problems(message: type[Message], source: str, path: str) -> list[Problem]:
+    """A refusal's template says something of its own for every code of its enums (a field
+    made with ``catalogue.codes``): each code is named in a comparison (``code == "past"``,
+    ``code in ("a", "b")``), and no name is one the enums do not have. So a new code cannot
+    fall silently into another's explanation, or an ``{% else %}``."""
+    fields = [f for f in dataclasses.fields(cast(Any, message)) if "codes" in f.metadata]
+    if not fields:
+        return []
+    try:
+        parsed = _PARSER.parse(source)
+    except jinja2.TemplateError:
+        return []  # reported as the template's syntax error
+    problems = []
+    for f in fields:
+        named = _compared_with(parsed, f.name)
+        enums: tuple[type[StrEnum], ...] = f.metadata["codes"]
+        for enum in enums:
+            missing = [member.value for member in enum if member.value not in named]
+            if missing:
+                problems.append(
+                    Problem(
+                        path,
+                        None,
+                        f"no branch for {f.name} {', '.join(missing)} ({enum.__name__}): "
+                        f'each needs its own words, e.g. {{% elif {f.name} == "{missing[0]}" %}}',
+                    )
+                )
+        known = {member.value for enum in enums for member in enum}
+        problems.extend(
+            Problem(path, _line_of(source, re.escape(f'"{value}"')), f"no {f.name} {value!r}")
+            for value in sorted(named - known)
+        )
+    return problems
+
+
+def _compared_with(parsed: jinja2.nodes.Template, name: str) -> set[str]:
+    """The strings the variable `name` is compared with (``==`` or ``in``)."""
+    found: set[str] = set()
+    for compare in parsed.find_all(jinja2.nodes.Compare):
+        if not (isinstance(compare.expr, jinja2.nodes.Name) and compare.expr.name == name):
+            continue
+        for operand in compare.ops:
+            if operand.op not in ("eq", "in"):
+                continue
+            expr = operand.expr
+            values = [expr] if isinstance(expr, jinja2.nodes.Const) else getattr(expr, "items", [])
+            found |= {
+                v.value
+                for v in values
+                if isinstance(v, jinja2.nodes.Const) and isinstance(v.value, str)
+            }
+    return found
 
 
 def check_text(content: Content, kind: ContentKind, key: str, body: str) -> list[Problem]:

@@ -69,8 +69,9 @@ class ForgottenPatient:
     appointment_ids: tuple[int, ...]
 
 
-CONVERSATION_VISIT_KEYS = ("appointment",)
-"""The keys of conversation data that hold a visit's id (bot/telegram/handlers/visits.py)."""
+CONVERSATION_VISIT_KEYS = ("appointment", "visit")
+"""The keys of conversation data that hold a visit's id, at its top level or in an object of
+it (an offer's, bot/services/offers.py; bot/telegram/handlers/visits.py)."""
 
 # Ids bound per IN (...) list: well within SQLite's and asyncpg's limits on parameters.
 _ID_CHUNK = 500

@@ -14,6 +14,8 @@ import re
 import secrets
 import unicodedata
 
+from bot.domain.refusals import LabelProblem
+
 __all__ = [
     "CODE_BYTES",
     "LABEL_MAX",
@@ -41,7 +43,7 @@ class InvalidLabel(ValueError):
     """A label that is empty, too long or holds control or format characters; `code` says
     which (``label_empty``, ``label_too_long``, ``label_control``)."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: LabelProblem) -> None:
         super().__init__(code)
         self.code = code
 
@@ -87,9 +89,9 @@ def clean_label(raw: str) -> str:
     no control or format characters (line breaks, bidi overrides, zero-width characters)."""
     label = raw.strip()
     if not label:
-        raise InvalidLabel("label_empty")
+        raise InvalidLabel(LabelProblem.EMPTY)
     if len(label) > LABEL_MAX:
-        raise InvalidLabel("label_too_long")
+        raise InvalidLabel(LabelProblem.TOO_LONG)
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in label):
-        raise InvalidLabel("label_control")
+        raise InvalidLabel(LabelProblem.CONTROL)
     return label

@@ -42,4 +42,3 @@ class BookingProblem(StrEnum):
     NONEXISTENT = "nonexistent"  # the clocks skip that wall time
     DUPLICATE = "duplicate"
     TOO_MANY = "too_many"
-    EXPIRED = "expired"  # the offer a button belonged to is gone

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Final
 
 from bot.db.models import Appointment, Patient
@@ -174,17 +174,6 @@ class AppointmentService:
         if proposal.starts_at > one_year_after(now):
             raise BookingRefused(BookingProblem.TOO_FAR)
         return proposal
-
-    def proposal_from_stored(self, starts_at_iso: str, zone: str) -> VisitTime:
-        """Rebuild a proposal kept in conversation state; checked again, as time has passed."""
-        try:
-            starts_at = datetime.fromisoformat(starts_at_iso)
-            load_zone(zone)
-        except (TypeError, ValueError) as exc:
-            raise BookingRefused(BookingProblem.EXPIRED) from exc
-        if starts_at.tzinfo is None:
-            raise BookingRefused(BookingProblem.EXPIRED)
-        return self.check(VisitTime(starts_at.astimezone(UTC), zone))
 
     async def confirm(
         self,

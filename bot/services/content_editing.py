@@ -197,28 +197,41 @@ _STEP_BUTTONS = {
 }
 
 
-class ContentEditing:
-    def __init__(
-        self,
-        versions: ContentVersionRepository,
-        staff: StaffService,
-        audit: AuditTrail,
-        content: Content,
-        clock: Clock,
-        *,
-        on_saved: Callable[[], None] = lambda: None,
-        zone: ZoneInfo = _UTC,
-    ) -> None:
-        """`on_saved` is told when a version was saved (the caller refreshes its content
-        after the commit); `zone` is the clinic's (times shown to the team)."""
-        self.versions = versions
-        self.staff = staff
-        self.audit = audit
-        self.content = content
-        self.clock = clock
-        self.on_saved = on_saved
-        self.zone = zone
+@dataclass(frozen=True)
+class EditingTools:
+    """What the editing services (texts, the FAQ, the plan) are made of: the stored versions,
+    the team's permissions and the audit, the live content, the clock. `zone` is the clinic's
+    (times shown to the team); `on_saved` is told when a version was saved (the caller
+    refreshes its content after the commit)."""
 
+    versions: ContentVersionRepository
+    staff: StaffService
+    audit: AuditTrail
+    content: Content
+    clock: Clock
+    zone: ZoneInfo = _UTC
+    on_saved: Callable[[], None] = lambda: None
+
+    def over(self, content: Content) -> EditingTools:
+        """The same tools over other content (a plan not saved yet, overlaid)."""
+        return dataclasses.replace(self, content=content)
+
+
+class Editor:
+    """A service over :class:`EditingTools`, its parts as attributes."""
+
+    def __init__(self, tools: EditingTools) -> None:
+        self.tools = tools
+        self.versions = tools.versions
+        self.staff = tools.staff
+        self.audit = tools.audit
+        self.content = tools.content
+        self.clock = tools.clock
+        self.zone = tools.zone
+        self.on_saved = tools.on_saved
+
+
+class ContentEditing(Editor):
     # --- finding texts --------------------------------------------------------------------
     def all_texts(self) -> list[TextRef]:
         """Every editable text: the templates the bot renders and the button labels, in each

@@ -1,13 +1,21 @@
-"""Refusals: a rule of the service says no. Services raise them; bot/telegram/refusals.py
-answers each type once, inside the update's transaction (what was written before the refusal
-commits, as it would if the handler had caught it), and they are not logged as failures."""
+"""Refusals: a rule of the service says no. The one way a service tells a person no: it raises
+one of these, carrying an enum code (bot/domain/refusals.py) where there are several reasons;
+each surface answers each type once (Telegram: bot/telegram/refusals.py, inside the update's
+transaction: what was written before the refusal commits, as in ``Services.transaction``), with
+a message whose template explains every code. They are not logged as failures."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from bot.domain.visits import BookingProblem
-from bot.domain.when_parser import ParseErrorCode
+from bot.domain.refusals import (
+    BookingCode,
+    InviteCode,
+    NotAllowedReason,
+    OfferKind,
+    RosterProblem,
+    VisitChangeCode,
+)
 
 
 class Refusal(Exception):
@@ -39,7 +47,7 @@ class BookingRefused(Refusal):
 
     def __init__(
         self,
-        code: ParseErrorCode | BookingProblem,
+        code: BookingCode,
         *,
         limit: int | None = None,
         wall: datetime | None = None,
@@ -52,12 +60,20 @@ class BookingRefused(Refusal):
         self.day = day  # the date a weekday written beside it does not match
 
 
-class NotAllowed(Refusal):
-    """The actor may not do this (`bot.services.staff.StaffService.require`). `reason`:
-    ``not_staff``, ``role`` (staff, not admin), ``env_admin`` (an admin of STAFF_IDS cannot be
-    changed through the bot) or ``self`` (nobody removes or changes themselves)."""
+class OfferExpired(Refusal):
+    """A button of a confirmation that is no longer the one on offer (an older offer's, one
+    already answered another way, one whose conversation was lost): nothing is done
+    (bot/services/offers.py)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, kind: OfferKind) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+class NotAllowed(Refusal):
+    """The actor may not do this (`bot.services.staff.StaffService.require`)."""
+
+    def __init__(self, reason: NotAllowedReason) -> None:
         super().__init__(reason)
         self.reason = reason
 
@@ -67,14 +83,12 @@ class NoSuchMember(Refusal):
 
 
 class InviteRefused(Refusal):
-    """An invite that cannot be made. `code`: a booking rule's (``past``, ``too_far``,
-    ``nonexistent``, ``unreadable``, ...), ``ambiguous`` (the time happens twice: `earlier`
-    and `later` are the two instants; pass the chosen one back), ``unknown_zone``, or a
-    label's (``label_empty``, ``label_too_long``, ``label_control``)."""
+    """An invite that cannot be made: its time's problem, its label's, or ``ambiguous`` (the
+    time happens twice: `earlier` and `later` are the two instants; pass the chosen one back)."""
 
     def __init__(
         self,
-        code: str,
+        code: InviteCode,
         *,
         earlier: datetime | None = None,
         later: datetime | None = None,
@@ -86,10 +100,9 @@ class InviteRefused(Refusal):
 
 
 class RosterRefused(Refusal):
-    """A day the roster cannot show: ``unreadable`` (not a date) or ``too_far`` (more than a
-    year away either way)."""
+    """A day the roster cannot show."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: RosterProblem) -> None:
         super().__init__(code)
         self.code = code
 
@@ -99,12 +112,9 @@ class NoSuchText(Refusal):
 
 
 class VisitChangeRefused(Refusal):
-    """Staff cannot move or cancel this visit. `code`: ``gone`` (no such visit, cancelled or
-    begun), ``self_booked`` (the patient booked it themselves: theirs to change), ``expired``
-    (the offer a button belonged to), ``ambiguous``, or a booking rule's (``past``,
-    ``too_far``, ``nonexistent``, ``duplicate``, ``unreadable``, ...)."""
+    """Staff cannot move or cancel this visit: the visit's problem or the new time's."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: VisitChangeCode) -> None:
         super().__init__(code)
         self.code = code
 
@@ -115,9 +125,7 @@ class VisitChanged(Refusal):
     the visit's start now (aware UTC) and `zone` the zone it is shown in; None for both when
     it was cancelled. `label` names it for staff (the invite's label)."""
 
-    def __init__(
-        self, starts_at: datetime | None, zone: str | None, *, label: str = ""
-    ) -> None:
+    def __init__(self, starts_at: datetime | None, zone: str | None, *, label: str = "") -> None:
         super().__init__("changed")
         self.starts_at = starts_at
         self.zone = zone

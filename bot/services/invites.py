@@ -27,6 +27,7 @@ from bot.domain.invite_codes import (
     is_code_shaped,
     new_code,
 )
+from bot.domain.refusals import InviteProblem
 from bot.domain.staff import Permission
 from bot.domain.visits import BookingProblem
 from bot.services.appointments import Ambiguity, AppointmentService, VisitTime
@@ -204,15 +205,17 @@ class InviteService:
                 return self.appointments.at_wall_time(when, zone)
             return self.appointments.check(VisitTime(when.astimezone(UTC), load_zone(zone).key))
         except UnknownZone as exc:
-            raise InviteRefused("unknown_zone") from exc
+            raise InviteRefused(InviteProblem.UNKNOWN_ZONE) from exc
         except BookingRefused as exc:
-            raise InviteRefused(str(exc.code)) from exc
+            raise InviteRefused(exc.code) from exc
 
     def _proposal(self, when: str | datetime, zone: str) -> VisitTime:
         reading = self._reading(when, zone)
         if isinstance(reading, Ambiguity):
             raise InviteRefused(
-                "ambiguous", earlier=reading.earlier.starts_at, later=reading.later.starts_at
+                InviteProblem.AMBIGUOUS,
+                earlier=reading.earlier.starts_at,
+                later=reading.later.starts_at,
             )
         return reading
 

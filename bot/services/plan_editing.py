@@ -24,22 +24,25 @@ import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-from bot.content.store import Content, ContentError
+from bot.content.store import ContentError
 from bot.content.validate import check_text
-from bot.db.content_versions import ContentVersionRepository, VersionRecord
+from bot.db.content_versions import VersionRecord
 from bot.domain.audit import Action, Actor, target
 from bot.domain.content_kinds import PLAN_KEY, ContentKind
 from bot.domain.plan_phrases import read_step_time
 from bot.domain.staff import Permission
-from bot.services.audit import AuditTrail
-from bot.services.content_editing import ChangedMeanwhile, ContentEditing, Rejected, TextRef
+from bot.services.content_editing import (
+    ChangedMeanwhile,
+    ContentEditing,
+    EditingTools,
+    Editor,
+    Rejected,
+    TextRef,
+)
 from bot.services.edit_ops import EditOp
 from bot.services.errors import NoSuchText
 from bot.services.reminders import ReminderPlanner, Replanned
-from bot.services.staff import StaffService
-from foundation.clock import Clock
 from foundation.data_file import DataFileError
 from foundation.timemath import resolve_local, to_local
 from scheduler.due import compute_due
@@ -207,30 +210,12 @@ PlanOutcome = PlanSaved | PlanChanged | PlanRejected
 """What confirming a plan edit (or a restore) did."""
 
 
-class PlanEditing:
-    def __init__(
-        self,
-        versions: ContentVersionRepository,
-        staff: StaffService,
-        audit: AuditTrail,
-        content: Content,
-        clock: Clock,
-        *,
-        zone: ZoneInfo,
-        planner: Callable[[Plan], ReminderPlanner],
-        on_saved: Callable[[], None] = lambda: None,
-    ) -> None:
-        """`zone` is the clinic's (the sample visit's); `planner` re-plans the reminders for a
-        plan inside the caller's transaction; `on_saved` is told when a version was saved (the
-        caller refreshes its content after the commit)."""
-        self.versions = versions
-        self.staff = staff
-        self.audit = audit
-        self.content = content
-        self.clock = clock
-        self.zone = zone
+class PlanEditing(Editor):
+    def __init__(self, tools: EditingTools, *, planner: Callable[[Plan], ReminderPlanner]) -> None:
+        """`tools.zone` is the clinic's (the sample visit's); `planner` re-plans the reminders
+        for a plan inside the caller's transaction."""
+        super().__init__(tools)
         self.planner = planner
-        self.on_saved = on_saved
 
     # --- looking ----------------------------------------------------------------------------
     async def view(self, actor: Actor) -> PlanView:
@@ -512,9 +497,7 @@ class PlanEditing:
     async def _save_text(self, actor: Actor, edit: PlanEdit, candidate: str) -> PlanRejected | None:
         """Save the new step's text as a version of its template (audited as a text edit)."""
         content = self.content.overlaid({(ContentKind.PLAN, PLAN_KEY): candidate})
-        texts = ContentEditing(
-            self.versions, self.staff, self.audit, content, self.clock, on_saved=self.on_saved
-        )
+        texts = ContentEditing(self.tools.over(content))
         ref = TextRef(ContentKind.TEMPLATE, f"{content.default_language}/{_template_of(edit.key)}")
         live = await self.versions.current(ref.kind, ref.key)
         outcome = await texts.confirm(actor, ref, edit.text, live.id if live else None)

@@ -16,6 +16,7 @@ from typing import Literal
 
 from bot.db.roster import RosterRepository
 from bot.domain.audit import Action, Actor, target
+from bot.domain.refusals import RosterProblem
 from bot.domain.staff import Permission
 from bot.domain.when_parser import WhenParseError, parse_when
 from bot.services.errors import RosterRefused
@@ -116,7 +117,7 @@ class RosterService:
         (``missing`` for no text)."""
         text = text.strip()
         if not text:
-            raise RosterRefused("missing")
+            raise RosterRefused(RosterProblem.MISSING)
         try:
             day = date.fromisoformat(text)
         except ValueError:
@@ -125,9 +126,9 @@ class RosterService:
                 # The reader wants a time as well; noon is on every day whatever the clocks do.
                 day = parse_when(f"{text} noon", now_local=now_local).date()
             except WhenParseError as exc:
-                raise RosterRefused("unreadable") from exc
+                raise RosterRefused(RosterProblem.UNREADABLE) from exc
         if abs((day - self.today()).days) > MAX_DAYS_AWAY:
-            raise RosterRefused("too_far")
+            raise RosterRefused(RosterProblem.TOO_FAR)
         return day
 
     async def day(self, actor: Actor, day: date | str) -> RosterDay:

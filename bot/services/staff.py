@@ -18,6 +18,7 @@ from bot.db.audit import AuditRecord
 from bot.db.staff import StaffRepository
 from bot.domain.audit import Action, Actor, target
 from bot.domain.invite_codes import code_hash, deep_link, hashes_match, is_code_shaped, new_code
+from bot.domain.refusals import NotAllowedReason
 from bot.domain.staff import Permission, Role, allows
 from bot.services.audit import AuditTrail
 from bot.services.errors import NoSuchMember, NotAllowed
@@ -76,6 +77,14 @@ class StaffMemberView:
     """An admin of STAFF_IDS (no database row)."""
 
 
+def role_from(telegram_id: int, stored: str | None, env_admins: Collection[int]) -> Role | None:
+    """Admin for STAFF_IDS; else the member's stored role (None: not on the team). The update
+    pipeline reads the stored role with the patient, in the same round trip."""
+    if telegram_id in env_admins:
+        return Role.ADMIN
+    return Role(stored) if stored is not None else None
+
+
 class StaffService:
     def __init__(
         self,
@@ -102,11 +111,8 @@ class StaffService:
         return self.role_from(telegram_id, await self.repo.active_role(telegram_id))
 
     def role_from(self, telegram_id: int, stored: str | None) -> Role | None:
-        """:meth:`role_of` given the member's stored role already read (the update pipeline
-        reads it with the patient, in the same round trip)."""
-        if telegram_id in self.env_admins:
-            return Role.ADMIN
-        return Role(stored) if stored is not None else None
+        """:meth:`role_of` given the member's stored role already read."""
+        return role_from(telegram_id, stored, self.env_admins)
 
     async def require(
         self, actor: Actor, permission: Permission, *, action: Action, target: str
@@ -115,7 +121,7 @@ class StaffService:
         audit log (as `action` on `target`) and NotAllowed raised."""
         role = await self.role_of(actor.telegram_id)
         if not allows(role, permission):
-            reason = "not_staff" if role is None else "role"
+            reason = NotAllowedReason.NOT_STAFF if role is None else NotAllowedReason.ROLE
             await self.audit.refused(actor, action, target, reason=reason)
             raise NotAllowed(reason)
         assert role is not None
@@ -239,6 +245,7 @@ class StaffService:
         Telegram number."""
         stored = await self.repo.names(telegram_ids)
         return {t: stored.get(t) or str(t) for t in telegram_ids}
+
     async def _unusable(self, actor: Actor, reason: str, invite_id: int | None = None) -> None:
         if await self.role_of(actor.telegram_id) is None:  # members are not guessing
             await self.redemptions.failed(actor, LinkKind.TEAM, reason, invite_id)
@@ -252,11 +259,11 @@ class StaffService:
 
     async def _check_change(self, actor: Actor, action: Action, subject: int, where: str) -> None:
         await self.require(actor, Permission.STAFF, action=action, target=where)
-        reason = None
+        reason: NotAllowedReason | None = None
         if subject in self.env_admins:
-            reason = "env_admin"
+            reason = NotAllowedReason.ENV_ADMIN
         elif subject == actor.telegram_id:
-            reason = "self"
+            reason = NotAllowedReason.SELF
         if reason is not None:
             await self.audit.refused(actor, action, where, reason=reason)
             raise NotAllowed(reason)

@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 
 from bot.db.visit_changes import ClinicVisit, VisitChangeRepository
 from bot.domain.audit import Action, Actor, iso_utc, target
+from bot.domain.refusals import VisitChangeProblem
 from bot.domain.staff import Permission
-from bot.domain.visits import AppointmentStatus
+from bot.domain.visits import AppointmentStatus, BookingProblem
 from bot.services.appointments import Ambiguity, AppointmentService, VisitTime
 from bot.services.errors import BookingRefused, VisitChangedMeanwhile, VisitChangeRefused
 from bot.services.patient_notices import PatientNotices
@@ -113,7 +114,7 @@ class VisitChangeService:
         if await self.appointments.repo.appointment_at(
             found.patient.id, proposal.starts_at, exclude_id=found.appointment.id
         ):
-            raise VisitChangeRefused("duplicate")
+            raise VisitChangeRefused(BookingProblem.DUPLICATE)
 
     def _reading(self, when: str | datetime) -> VisitTime | Ambiguity:
         try:
@@ -121,9 +122,9 @@ class VisitChangeService:
                 return self.appointments.read(when, self.zone.key)
             return self.appointments.check(VisitTime(when.astimezone(UTC), self.zone.key))
         except UnknownZone as exc:
-            raise VisitChangeRefused("unknown_zone") from exc
+            raise VisitChangeRefused(VisitChangeProblem.UNKNOWN_ZONE) from exc
         except BookingRefused as exc:
-            raise VisitChangeRefused(str(exc.code)) from exc
+            raise VisitChangeRefused(exc.code) from exc
 
     async def move(
         self,
@@ -222,9 +223,7 @@ class VisitChangeService:
         appointment = found.appointment
         if appointment.status == AppointmentStatus.CANCELLED:
             return VisitChangedMeanwhile(None, None, label=found.label or "")
-        return VisitChangedMeanwhile(
-            appointment.starts_at, self.zone.key, label=found.label or ""
-        )
+        return VisitChangedMeanwhile(appointment.starts_at, self.zone.key, label=found.label or "")
 
     async def _changeable(self, actor: Actor, appointment_id: int, action: Action) -> ClinicVisit:
         """The visit, if the actor may change it and it can still be changed: scheduled, not
@@ -236,11 +235,13 @@ class VisitChangeService:
             or found.appointment.status != AppointmentStatus.SCHEDULED
             or found.appointment.starts_at <= self.clock.now()
         ):
-            raise VisitChangeRefused("gone")
+            raise VisitChangeRefused(VisitChangeProblem.GONE)
         if found.label is None:
             where = target("appointment", appointment_id)
-            await self.staff.audit.refused(actor, action, where, reason="self_booked")
-            raise VisitChangeRefused("self_booked")
+            await self.staff.audit.refused(
+                actor, action, where, reason=VisitChangeProblem.SELF_BOOKED
+            )
+            raise VisitChangeRefused(VisitChangeProblem.SELF_BOOKED)
         return found
 
     def _view(self, found: ClinicVisit) -> VisitView:

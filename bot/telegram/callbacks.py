@@ -4,7 +4,6 @@ enums) matches no handler, so the fallback answers."""
 
 from __future__ import annotations
 
-import secrets
 from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
@@ -12,12 +11,6 @@ from pydantic import Field
 
 # Ids are database keys: anything outside this range is forged and must not reach a query.
 MAX_ID = 2**62
-
-
-def new_token() -> str:
-    """A short random token that binds a confirmation button to the conversation state that
-    offered it: a button from an older offer carries another token and answers "expired"."""
-    return secrets.token_urlsafe(6)
 
 
 class MenuTarget(StrEnum):

@@ -1,36 +1,17 @@
-"""What every handler may ask for by name (aiogram injects these from middleware data)."""
+"""The application as the update pipeline sees it: the services, and the one way to Telegram."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from bot.config import Settings
-from bot.content.store import Content
 from bot.delivery.sender import Sender
-from bot.metrics import Metrics
-from bot.services.patient_notices import PatientNotices
-from bot.services.staff_alerts import StaffAlerts
-from foundation.clock import Clock
+from bot.services.container import Services
 
 
 @dataclass(frozen=True)
-class AppContext:
-    """Long-lived application objects, built once in the factory."""
+class AppContext(Services):
+    """Long-lived application objects, built once in the factory: what services are made of
+    (bot/services/container.py), which every surface shares, and the sender."""
 
-    settings: Settings
-    content: Content
-    clock: Clock
-    session_factory: async_sessionmaker[AsyncSession]
-    staff_alerts: StaffAlerts
-    # Notices to patients about visits the clinic changed (the same outbox as staff alerts).
-    patient_notices: PatientNotices
     # The one way to Telegram: replies (after commit), reminders and alerts.
-    sender: Sender
-    # Asks the reminder engine to look no later than the given instant (no-op when not running).
-    wake: Callable[[datetime], None]
-    # The application's metrics (what services count goes through here); None in a test rig.
-    metrics: Metrics | None = None
+    sender: Sender = field(kw_only=True)

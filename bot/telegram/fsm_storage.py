@@ -322,13 +322,18 @@ async def forget_redis_visits(
                 data = json.loads(raw) if raw is not None else None
             except ValueError:
                 continue
-            if not isinstance(data, dict) or not any(
-                data.get(k) in visits for k in CONVERSATION_VISIT_KEYS
-            ):
+            if not isinstance(data, dict) or not _names_visit(data, visits):
                 continue
             state = name[: -len(data_suffix)] + (separator + "state").encode()
             deleted += await storage.redis.delete(found, state)
     return deleted
+
+
+def _names_visit(data: dict[str, Any], visits: Collection[int]) -> bool:
+    """Whether conversation data names one of `visits` (under :data:`CONVERSATION_VISIT_KEYS`,
+    at its top level or in an object of it, as an offer is kept)."""
+    places = [data, *(v for v in data.values() if isinstance(v, dict))]
+    return any(place.get(k) in visits for place in places for k in CONVERSATION_VISIT_KEYS)
 
 
 def _glob_escape(text: str) -> str:

@@ -10,11 +10,9 @@ therefore reads the conversation state inside that transaction.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
-from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -34,29 +32,23 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.catalogue import NeedConsent
-from bot.db.content_versions import ContentVersionRepository
-from bot.db.invites import InviteRepository
-from bot.db.patients import AfterCommit, Repository
-from bot.db.roster import RosterRepository
-from bot.db.staff import StaffRepository
-from bot.db.visit_changes import VisitChangeRepository
+from bot.db.patients import Repository
 from bot.domain.audit import Actor
 from bot.logs import trace_update
 from bot.metrics import Metrics, mark_update
-from bot.services.appointments import AppointmentService
-from bot.services.audit import AuditTrail
-from bot.services.content_editing import ContentEditing
-from bot.services.faq_editing import FaqEditing
-from bot.services.invites import InviteService
-from bot.services.patients import PatientService
-from bot.services.plan_editing import PlanEditing
-from bot.services.reminders import PreparationService, ReminderPlanner
-from bot.services.roster import RosterService
-from bot.services.staff import StaffService
-from bot.services.visit_changes import VisitChangeService
+from bot.services.container import run_after_commit
 from bot.telegram.context import AppContext
 from bot.telegram.fsm_storage import AfterCommitStorage, SqlStorage, current_repository
 from bot.telegram.reply import Reply
+
+__all__ = [
+    "AnswerCallbackAfterCommit",
+    "Handler",
+    "InflightTracker",
+    "RequireConsent",
+    "UnitOfWork",
+    "run_after_commit",
+]
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -121,18 +113,6 @@ class InflightTracker(BaseMiddleware):
         return True
 
 
-async def run_after_commit(hooks: list[AfterCommit]) -> None:
-    """Run what waited for the commit. One failing hook does not stop the others."""
-    for hook in hooks:
-        try:
-            result = hook()
-            if inspect.isawaitable(result):
-                await result
-        except Exception as exc:  # a wake-up or a checkpoint; the data is already safe
-            log.warning("after-commit step failed: %s", type(exc).__name__)
-    hooks.clear()
-
-
 def _is_conflict(exc: DBAPIError) -> bool:
     """A write that lost a race and will succeed when the update runs again."""
     if isinstance(exc, IntegrityError):
@@ -160,17 +140,19 @@ def _wrote(session: AsyncSession) -> bool:
 class UnitOfWork(BaseMiddleware):
     """One transaction per update, and the answer only after it committed.
 
-    The session loads the patient and builds the services; the handler writes into the
-    session and into the update's :class:`Reply`. Then: commit, run the after-commit hooks
-    (wake-ups), and only then send the reply. No database lock or pooled connection is held
-    while Telegram answers. A write conflict (a double tap racing for the same row) rolls
+    The update's session opens a ``ServiceScope`` (bot/services/container.py: the services, each
+    built when a handler first asks for it) and loads the patient; handlers get the scope as
+    ``svc``, the patient, the sender as an audit ``actor`` and their ``staff_role``, and write
+    into the session and into the update's :class:`Reply`. Then: commit, run the after-commit
+    hooks (wake-ups), and only then send the reply. No database lock or pooled connection is
+    held while Telegram answers. A write conflict (a double tap racing for the same row) rolls
     back and runs the update again, so the second tap sees the first one's result and is
     answered as already done. Any other exception rolls back and reaches the error handler,
     which sends the kind error and nothing else.
 
-    Conversation state in the database (``SqlStorage``) is read with the patient and written
-    in the transaction; in Redis (``AfterCommitStorage``) it is written right after the
-    commit, once the session is closed, and before the reply."""
+    Conversation state in the database (``SqlStorage``) is read with the patient and written in
+    the transaction; in Redis (``AfterCommitStorage``) it is written right after the commit,
+    once the session is closed, and before the reply."""
 
     def __init__(
         self,
@@ -219,9 +201,8 @@ class UnitOfWork(BaseMiddleware):
             # task of its own (a loop iteration and a task per update, for nothing here).
             session = app.session_factory()
             try:
-                repo = Repository(session)
-                # The texts staff edited: asked at most once a second, loaded when changed.
-                await app.content.refresh(ContentVersionRepository(session))
+                svc = await app.open(session)
+                repo = svc.repo
                 # The patient and the conversation state in one round trip; the FSM context
                 # (next in the chain) then reads the state from the repository.
                 patient, stored_role = (
@@ -238,10 +219,14 @@ class UnitOfWork(BaseMiddleware):
                     chat_id=chat.id if chat is not None else (user.id if user else None),
                     callback_id=query.id if query is not None else None,
                 )
-                step_data = {**data, **self._services(repo, patient, reply)}
-                staff: StaffService = step_data["staff"]
-                step_data["actor"] = Actor(user.id) if user else None
-                step_data["staff_role"] = staff.role_from(user.id, stored_role) if user else None
+                step_data = {
+                    **data,
+                    "svc": svc,
+                    "patient": patient,
+                    "reply": reply,
+                    "actor": Actor(user.id) if user else None,
+                    "staff_role": app.role_from(user.id, stored_role) if user else None,
+                }
                 token = current_repository.set(repo)
                 state_writes = (
                     storage.update() if isinstance(storage, AfterCommitStorage) else nullcontext()
@@ -272,92 +257,6 @@ class UnitOfWork(BaseMiddleware):
                 await storage.flush(writes)
             return result, repo, reply
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _services(self, repo: Repository, patient: Any, reply: Reply) -> dict[str, Any]:
-        """What handlers may ask for by name, besides aiogram's own (the reply carries the
-        content, the language and the keyboards), and besides ``actor`` (the sender as an audit
-        Actor) and ``staff_role`` (their Role, None for patients), set by the caller. Services
-        are cheap objects over the update's session: building them runs no query."""
-        app = self.app
-        plan = app.content.plan
-
-        def wake(when: datetime) -> None:
-            # The engine must not look before the rows it is woken for are committed.
-            repo.after_commit.append(lambda: app.wake(when))
-
-        settings = app.settings
-        invite_ttl = timedelta(days=settings.invite_ttl_days)
-        versions = ContentVersionRepository(repo.session)
-
-        def content_saved() -> None:
-            repo.after_commit.append(app.content.mark_stale)
-
-        appointments = AppointmentService(
-            repo, app.clock, ReminderPlanner(repo, plan, app.clock, wake)
-        )
-        audit = AuditTrail(repo.audit, app.clock)
-        staff = StaffService(
-            StaffRepository(repo.session),
-            audit,
-            app.clock,
-            env_admins=settings.staff_ids,
-            invite_ttl=invite_ttl,
-            observe_redemptions=app.metrics.invite_redemption if app.metrics else None,
-        )
-        content_editing = ContentEditing(
-            versions,
-            staff,
-            audit,
-            app.content,
-            app.clock,
-            on_saved=content_saved,
-            zone=settings.clinic_zone,
-        )
-        return {
-            "clock": app.clock,
-            "content_editing": content_editing,
-            "faq_editing": FaqEditing(content_editing),
-            "plan_editing": PlanEditing(
-                versions,
-                staff,
-                audit,
-                app.content,
-                app.clock,
-                zone=settings.clinic_zone,
-                planner=lambda new_plan: ReminderPlanner(repo, new_plan, app.clock, wake),
-                on_saved=content_saved,
-            ),
-            "staff_alerts": app.staff_alerts,
-            "patient": patient,
-            "reply": reply,
-            "patients": PatientService(repo, app.clock, default_timezone=settings.clinic_timezone),
-            "appointments": appointments,
-            "preparation": PreparationService(repo, plan, app.clock, wake),
-            "staff": staff,
-            "invites": InviteService(
-                InviteRepository(repo.session),
-                staff,
-                appointments,
-                app.clock,
-                ttl=invite_ttl,
-                default_zone=settings.clinic_timezone,
-            ),
-            "visit_changes": VisitChangeService(
-                VisitChangeRepository(repo.session),
-                staff,
-                appointments,
-                app.patient_notices,
-                app.clock,
-                zone=settings.clinic_timezone,
-            ),
-            "roster": RosterService(
-                RosterRepository(repo.session),
-                staff,
-                app.clock,
-                checklist=plan.checklist,
-                zone=settings.clinic_timezone,
-            ),
-        }
 
 
 class RequireConsent(BaseMiddleware):

@@ -19,6 +19,7 @@ from bot.content.catalogue import (
     AppointmentChangedByClinic,
     AppointmentError,
     AppointmentGone,
+    ExpiredOffer,
     InviteError,
     ReminderSnoozeRefused,
     RosterAsk,
@@ -30,7 +31,8 @@ from bot.content.catalogue import (
     VisitChangeError,
 )
 from bot.db.models import Patient
-from bot.services.appointments import AppointmentService
+from bot.domain.refusals import NotAllowedReason, OfferKind
+from bot.services.container import ServiceScope
 from bot.services.errors import (
     BookingRefused,
     InviteRefused,
@@ -39,6 +41,7 @@ from bot.services.errors import (
     NoSuchText,
     NotAllowed,
     NothingToTick,
+    OfferExpired,
     RosterRefused,
     SnoozeRefused,
     UnknownItem,
@@ -48,9 +51,6 @@ from bot.services.errors import (
     VisitChangeRefused,
     VisitOver,
 )
-from bot.services.invites import InviteService
-from bot.services.patients import PatientService
-from bot.services.visit_changes import VisitChangeService
 from bot.telegram.reply import Reply
 from foundation.timemath import load_zone, to_local
 
@@ -71,8 +71,7 @@ async def booking_refused(
     event: ErrorEvent,
     reply: Reply,
     patient: Patient,
-    appointments: AppointmentService,
-    patients: PatientService,
+    svc: ServiceScope,
 ) -> None:
     refusal = event.exception
     assert isinstance(refusal, BookingRefused)
@@ -80,8 +79,8 @@ async def booking_refused(
     reply.send(
         AppointmentError(
             code=refusal.code,
-            place=patients.describe_zone(patient.timezone, reply.lang),
-            example=appointments.example(patient.timezone),
+            place=svc.patients.describe_zone(patient.timezone, reply.lang),
+            example=svc.appointments.example(patient.timezone),
             limit=refusal.limit,
             wall=refusal.wall,
             day=day,
@@ -90,12 +89,19 @@ async def booking_refused(
     )
 
 
+async def offer_expired(event: ErrorEvent, reply: Reply) -> None:
+    refusal = event.exception
+    assert isinstance(refusal, OfferExpired)
+    patients = refusal.kind in (OfferKind.BOOKING, OfferKind.FORGET)
+    reply.send(ExpiredOffer(kind=refusal.kind), reply.kb.home() if patients else None)
+
+
 async def not_allowed(event: ErrorEvent, reply: Reply) -> None:
     """Someone who is not on the team gets what any unknown command or stale button gets (the
     refused attempt is in the audit log); a member, why not."""
     refusal = event.exception
     assert isinstance(refusal, NotAllowed)
-    if refusal.reason != "not_staff":
+    if refusal.reason is not NotAllowedReason.NOT_STAFF:
         reply.send(StaffNotAllowed(reason=refusal.reason))
     elif event.update.callback_query is not None:
         reply.send(StaleButton(), reply.kb.home())
@@ -107,10 +113,10 @@ async def no_such_member(event: ErrorEvent, reply: Reply) -> None:
     reply.send(StaffNoSuchMember())
 
 
-async def invite_refused(event: ErrorEvent, reply: Reply, invites: InviteService) -> None:
+async def invite_refused(event: ErrorEvent, reply: Reply, svc: ServiceScope) -> None:
     refusal = event.exception
     assert isinstance(refusal, InviteRefused)
-    reply.send(InviteError(code=refusal.code, zone=invites.default_zone))
+    reply.send(InviteError(code=refusal.code, zone=svc.invites.default_zone))
 
 
 async def roster_refused(event: ErrorEvent, reply: Reply) -> None:
@@ -119,12 +125,10 @@ async def roster_refused(event: ErrorEvent, reply: Reply) -> None:
     reply.send(RosterAsk(code=refusal.code))
 
 
-async def visit_change_refused(
-    event: ErrorEvent, reply: Reply, visit_changes: VisitChangeService
-) -> None:
+async def visit_change_refused(event: ErrorEvent, reply: Reply, svc: ServiceScope) -> None:
     refusal = event.exception
     assert isinstance(refusal, VisitChangeRefused)
-    reply.send(VisitChangeError(code=refusal.code, zone=visit_changes.default_zone))
+    reply.send(VisitChangeError(code=refusal.code, zone=svc.visit_changes.default_zone))
 
 
 def _now_local(refusal: VisitChanged) -> datetime | None:
@@ -153,6 +157,7 @@ def create_router() -> Router:
     r.errors.register(stale_button, ExceptionTypeFilter(UnknownItem, NothingToTick, NoSuchText))
     r.errors.register(snooze_refused, ExceptionTypeFilter(SnoozeRefused))
     r.errors.register(booking_refused, ExceptionTypeFilter(BookingRefused))
+    r.errors.register(offer_expired, ExceptionTypeFilter(OfferExpired))
     r.errors.register(not_allowed, ExceptionTypeFilter(NotAllowed))
     r.errors.register(no_such_member, ExceptionTypeFilter(NoSuchMember))
     r.errors.register(invite_refused, ExceptionTypeFilter(InviteRefused))

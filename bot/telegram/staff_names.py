@@ -10,16 +10,16 @@ from typing import Any
 from aiogram import BaseMiddleware, Router
 from aiogram.types import TelegramObject, User
 
-from bot.services.staff import StaffService
+from bot.services.container import ServiceScope
 from bot.telegram.middlewares import Handler
 
 
 class RememberStaffName(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
-        staff: StaffService | None = data.get("staff")
-        if user is not None and staff is not None:
-            await staff.remember_name(user.id, user.full_name, data.get("staff_role"))
+        svc: ServiceScope | None = data.get("svc")
+        if user is not None and svc is not None:
+            await svc.staff.remember_name(user.id, user.full_name, data.get("staff_role"))
         return await handler(event, data)
 
 

@@ -1,12 +1,11 @@
 """Staff, audit and invite services over a real database migrated to head, one session per
-unit of work, wired as a handler (Telegram, web or API) would wire them."""
+unit of work, obtained as every surface obtains them (bot/services/container.py)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -16,16 +15,11 @@ from bot.config import BUNDLED_MESSAGES_DIR, Settings
 from bot.content.store import Content
 from bot.db.audit import AuditRecord, AuditRepository
 from bot.db.connection import create_engine, create_session_factory
-from bot.db.invites import InviteRepository
 from bot.db.migrate import upgrade
 from bot.db.models import Patient
-from bot.db.patients import Repository
-from bot.db.staff import StaffRepository
-from bot.services.appointments import AppointmentService
-from bot.services.audit import AuditTrail
-from bot.services.invites import InviteService
-from bot.services.reminders import ReminderPlanner
-from bot.services.staff import StaffService
+from bot.services.container import Services, ServiceScope
+from bot.services.patient_notices import PatientNotices
+from bot.services.staff_alerts import StaffAlerts
 from foundation.clock import FrozenClock
 from scheduler.plan import Plan
 from tests.integration.pg import fresh_postgres_database
@@ -35,55 +29,55 @@ ZONE = "America/New_York"
 BOT = "ClinicCompanionBot"
 
 
-@dataclass
-class Unit:
-    """The services of one transaction."""
+async def patient_of(u: ServiceScope, telegram_id: int) -> Patient:
+    patient = await u.patients.get(telegram_id)
+    assert patient is not None
+    return patient
 
-    session: AsyncSession
-    repo: Repository
-    staff: StaffService
-    invites: InviteService
 
-    async def patient(self, telegram_id: int) -> Patient:
-        patient = await self.repo.patient_by_telegram_id(telegram_id)
-        assert patient is not None
-        return patient
+def clinic_services(
+    url: str, clock: FrozenClock, content: Content, sessions: async_sessionmaker[AsyncSession]
+) -> Services:
+    """The application's services as bot/factory.py builds them, with no engine to wake and
+    no outbox to kick."""
+    settings = Settings(
+        _env_file=None,
+        database_url=url,
+        staff_ids=frozenset({ENV_ADMIN}),
+        clinic_timezone=ZONE,
+    )
+    return Services(
+        settings=settings,
+        content=content,
+        clock=clock,
+        session_factory=sessions,
+        staff_alerts=StaffAlerts(settings.staff_ids, clock),
+        patient_notices=PatientNotices(clock),
+    )
 
 
 @dataclass
 class Clinic:
     engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    clock: FrozenClock
-    plan: Plan
+    services: Services
 
-    def services(self, session: AsyncSession) -> Unit:
-        repo = Repository(session)
-        staff = StaffService(
-            StaffRepository(session),
-            AuditTrail(AuditRepository(session), self.clock),
-            self.clock,
-            env_admins={ENV_ADMIN},
-        )
-        appointments = AppointmentService(
-            repo, self.clock, ReminderPlanner(repo, self.plan, self.clock)
-        )
-        invites = InviteService(
-            InviteRepository(session),
-            staff,
-            appointments,
-            self.clock,
-            ttl=timedelta(days=Settings(_env_file=None).invite_ttl_days),
-            default_zone=ZONE,
-        )
-        return Unit(session, repo, staff, invites)
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.services.session_factory
 
-    @asynccontextmanager
-    async def unit(self) -> AsyncIterator[Unit]:
+    @property
+    def clock(self) -> FrozenClock:
+        clock = self.services.clock
+        assert isinstance(clock, FrozenClock)
+        return clock
+
+    @property
+    def plan(self) -> Plan:
+        return self.services.content.plan
+
+    def unit(self) -> AbstractAsyncContextManager[ServiceScope]:
         """One unit of work: committed at the end, rolled back if the block raises."""
-        async with self.sessions() as session:
-            yield self.services(session)
-            await session.commit()
+        return self.services.transaction()
 
     async def add_patient(self, telegram_id: int) -> None:
         async with self.unit() as u:
@@ -108,12 +102,14 @@ class Clinic:
 
 
 @asynccontextmanager
-async def open_clinic(url: str, clock: FrozenClock) -> AsyncIterator[Clinic]:
+async def open_clinic(
+    url: str, clock: FrozenClock, content: Content | None = None
+) -> AsyncIterator[Clinic]:
     engine = create_engine(url)
     await upgrade(engine)
-    plan = Content(BUNDLED_MESSAGES_DIR, "en").plan
+    content = content or Content(BUNDLED_MESSAGES_DIR, "en")
     try:
-        yield Clinic(engine, create_session_factory(engine), clock, plan)
+        yield Clinic(engine, clinic_services(url, clock, content, create_session_factory(engine)))
     finally:
         await engine.dispose()
 

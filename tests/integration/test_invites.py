@@ -32,7 +32,7 @@ from bot.services.staff import UnusableTeamLink
 from foundation.clock import FrozenClock
 from tests.conftest import DEFAULT_NOW
 from tests.integration.pg import DATABASE_KINDS
-from tests.integration.staff_rig import BOT, ENV_ADMIN, ZONE, Clinic, clinic_on
+from tests.integration.staff_rig import BOT, ENV_ADMIN, ZONE, Clinic, clinic_on, patient_of
 
 ADMIN = Actor(ENV_ADMIN)
 NURSE = Actor(501)
@@ -60,7 +60,7 @@ async def create(
 
 async def redeem(clinic: Clinic, code: str, telegram_id: int = PAT) -> object:
     async with clinic.unit() as u:
-        return await u.invites.redeem(code, await u.patient(telegram_id))
+        return await u.invites.redeem(code, await patient_of(u, telegram_id))
 
 
 async def invites(clinic: Clinic) -> list[Invite]:
@@ -149,7 +149,7 @@ async def test_redeeming_books_the_visit_with_its_reminders_and_links_the_invite
     assert isinstance(result, Linked)
     assert (result.invite_id, result.starts_at, result.zone) == (made.invite_id, START, ZONE)
     async with clinic.unit() as u:
-        patient = await u.patient(PAT)
+        patient = await patient_of(u, PAT)
         [visit] = await u.repo.upcoming_appointments(patient.id, DEFAULT_NOW)
         planned = await u.repo.reminders.for_appointment(visit.id)
     assert visit.id == result.appointment_id
@@ -201,7 +201,7 @@ async def test_a_patient_who_booked_that_time_already_is_linked_to_that_visit(
     clinic: Clinic,
 ) -> None:
     async with clinic.unit() as u:
-        own = await u.invites.appointments.confirm(await u.patient(PAT), VisitTime(START, ZONE))
+        own = await u.invites.appointments.confirm(await patient_of(u, PAT), VisitTime(START, ZONE))
         own_id = own.id
     result = await redeem(clinic, (await create(clinic)).code)
     assert isinstance(result, Linked)
@@ -291,7 +291,7 @@ async def test_guessing_codes_is_audited_counted_and_throttled(clinic: Clinic) -
     async def attempt(code: str, telegram_id: int = PAT) -> object:
         async with clinic.unit() as u:
             u.staff.redemptions.observe = lambda kind, outcome: seen.append((kind, outcome))
-            return await u.invites.redeem(code, await u.patient(telegram_id))
+            return await u.invites.redeem(code, await patient_of(u, telegram_id))
 
     for _ in range(LIMIT):
         assert await attempt(new_code()) == Unknown()

@@ -14,6 +14,7 @@ from aiogram.fsm.storage.base import StorageKey
 
 from bot.factory import CONVERSATION_TTL
 from bot.services.appointments import AppointmentService
+from bot.services.offers import Offer, OfferKind
 from bot.telegram.fsm_storage import AfterCommitStorage
 from tests.conftest import DEFAULT_NOW
 from tests.fake_telegram import updates
@@ -64,7 +65,8 @@ async def test_a_booking_keeps_its_state_in_redis_with_a_ttl_not_in_the_database
     assert "December 3" in confirm
     inner = storage(rh).inner
     assert await inner.get_state(key(rh, PAT)) == "Booking:confirming"
-    assert "token" in await inner.get_data(key(rh, PAT))
+    offer = Offer.held(await inner.get_data(key(rh, PAT)), OfferKind.BOOKING)
+    assert offer.starts_at is not None and offer.token
     assert await dbcheck.count(rh, dbcheck.ConversationState) == 0
     assert rh.app.redis is not None
     state_key = inner.key_builder.build(key(rh, PAT), "state")

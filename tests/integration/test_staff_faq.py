@@ -145,7 +145,8 @@ async def test_remove_then_rollback_brings_the_question_back(harness: Harness) -
     await harness.press(STAFF_ID, QUESTIONS)
     [history] = await harness.tap(STAFF_ID, "History")
     assert "removed question recovery" in history
-    await harness.tap(STAFF_ID, "Version 0")
+    v0 = await harness.tap(STAFF_ID, "Version 0")
+    assert harness.buttons(STAFF_ID), v0
     [restored] = await harness.tap(STAFF_ID, "Restore it")
     assert "version 2 of" in restored and "is live" in restored
     assert any("recovery" in t.lower() for t in await menu_titles(harness, PAT))

@@ -233,7 +233,7 @@ def test_every_text_the_code_names_is_in_the_catalogue() -> None:
 
 def test_samples_try_each_branch() -> None:
     codes = {s.code for s in AppointmentError.samples()}
-    assert {"empty", "unreadable", "past", "too_many", "expired", "nonexistent"} <= codes
+    assert {"empty", "unreadable", "past", "too_many", "nonexistent"} <= codes
     assert len(AttendReschedule.samples()) == 4
 
 

@@ -34,11 +34,11 @@ from bot.content.catalogue import (
     StaleButton,
 )
 from bot.db.models import Patient
-from bot.domain.visits import BookingProblem
 from bot.domain.when_parser import ParseErrorCode, WhenReading
-from bot.services.appointments import Ambiguity, AppointmentService, HalfAnswer
+from bot.services.appointments import Ambiguity, HalfAnswer
+from bot.services.container import ServiceScope
 from bot.services.errors import BookingRefused, NoSuchAppointment, VisitChangedByClinic
-from bot.services.patients import PatientService
+from bot.services.offers import Offer, OfferExpired, OfferKind, TimeChoice
 from bot.telegram.callbacks import (
     ApptAction,
     ApptCb,
@@ -47,12 +47,16 @@ from bot.telegram.callbacks import (
     DraftCb,
     MenuCb,
     MenuTarget,
-    new_token,
 )
 from bot.telegram.filters import PlainText
 from bot.telegram.middlewares import RequireConsent
 from bot.telegram.reply import Reply
 from bot.telegram.states import Booking
+
+_CHOICES: dict[DraftAction, TimeChoice] = {
+    DraftAction.EARLIER: "earlier",
+    DraftAction.LATER: "later",
+}
 
 
 def _replace_id(data: dict[str, Any]) -> int | None:
@@ -89,8 +93,7 @@ async def _ask_for_time(
     state: FSMContext,
     reply: Reply,
     patient: Patient,
-    appointments: AppointmentService,
-    patients: PatientService,
+    svc: ServiceScope,
     replace_id: int | None = None,
     version: int | None = None,
 ) -> None:
@@ -98,8 +101,8 @@ async def _ask_for_time(
     await state.set_data({"replace_id": replace_id, "replace_version": version})
     reply.send(
         AppointmentAsk(
-            place=patients.describe_zone(patient.timezone, reply.lang),
-            example=appointments.example(patient.timezone),
+            place=svc.patients.describe_zone(patient.timezone, reply.lang),
+            example=svc.appointments.example(patient.timezone),
             changing=replace_id is not None,
         ),
         reply.kb.home(),
@@ -111,13 +114,12 @@ async def list_appointments(
     state: FSMContext,
     reply: Reply,
     patient: Patient,
-    appointments: AppointmentService,
-    patients: PatientService,
+    svc: ServiceScope,
 ) -> None:
     await state.clear()
-    items = await appointments.upcoming(patient)
+    items = await svc.appointments.upcoming(patient)
     if not items and isinstance(event, Message):
-        await _ask_for_time(state, reply, patient, appointments, patients)
+        await _ask_for_time(state, reply, patient, svc)
         return
     reply.send(AppointmentList(items=[a.local_start for a in items]), reply.kb.appointments(items))
 
@@ -127,10 +129,9 @@ async def new_appointment(
     state: FSMContext,
     reply: Reply,
     patient: Patient,
-    appointments: AppointmentService,
-    patients: PatientService,
+    svc: ServiceScope,
 ) -> None:
-    await _ask_for_time(state, reply, patient, appointments, patients)
+    await _ask_for_time(state, reply, patient, svc)
 
 
 def _answered_as_question(text: str, reply: Reply, example: datetime) -> bool:
@@ -150,17 +151,17 @@ async def read_time(
     state: FSMContext,
     reply: Reply,
     patient: Patient,
-    appointments: AppointmentService,
+    svc: ServiceScope,
 ) -> None:
     text = message.text or ""
     data = await state.get_data()
     earlier = _half(data) if await state.get_state() == Booking.waiting_for_time.state else None
     try:
-        reading = appointments.read_answer(
+        reading = svc.appointments.read_answer(
             text, patient.timezone, patient.language, earlier=earlier
         )
     except BookingRefused as refusal:
-        example = appointments.example(patient.timezone)
+        example = svc.appointments.example(patient.timezone)
         if refusal.code is ParseErrorCode.UNREADABLE and _answered_as_question(
             text, reply, example
         ):
@@ -180,39 +181,23 @@ async def read_time(
         )
         reply.send(_half_question(half), reply.kb.home())
         return
-    token = new_token()  # a new offer: the buttons of any earlier one stop working
+    # A new offer: the buttons of any earlier one stop working.
+    offer = Offer.of_reading(OfferKind.BOOKING, reading)
+    await state.set_data({**_replacing(data), **offer.to_state()})
+    await state.set_state(Booking.confirming)
     if isinstance(reading, Ambiguity):
-        await state.set_data(
-            {
-                **_replacing(data),
-                "earlier": reading.earlier.starts_at.isoformat(),
-                "later": reading.later.starts_at.isoformat(),
-                "zone": reading.earlier.zone,
-                "token": token,
-            }
-        )
-        await state.set_state(Booking.confirming)
         reply.send(
             AppointmentAmbiguous(earlier=reading.earlier.local, later=reading.later.local),
-            reply.kb.draft_ambiguous(reading.earlier.local, reading.later.local, token),
+            reply.kb.draft_ambiguous(reading.earlier.local, reading.later.local, offer.token),
         )
         return
-    await state.set_data(
-        {
-            **_replacing(data),
-            "starts_at": reading.starts_at.isoformat(),
-            "zone": reading.zone,
-            "token": token,
-        }
-    )
-    await state.set_state(Booking.confirming)
     reply.send(
         AppointmentConfirm(
             when=reading.local,
             changing=_replace_id(data) is not None,
             day_first=reading.day_first,
         ),
-        reply.kb.draft_confirm(token),
+        reply.kb.draft_confirm(offer.token),
     )
 
 
@@ -230,18 +215,19 @@ async def draft_change(
     state: FSMContext,
     reply: Reply,
     patient: Patient,
-    appointments: AppointmentService,
-    patients: PatientService,
+    svc: ServiceScope,
 ) -> None:
     data = await state.get_data()
-    current = data.get("token") == callback_data.t
-    replacing = _replacing(data) if current else {}
+    try:
+        Offer.answered(data, OfferKind.BOOKING, callback_data.t)
+        replacing = _replacing(data)
+    except OfferExpired:
+        replacing = {}
     await _ask_for_time(
         state,
         reply,
         patient,
-        appointments,
-        patients,
+        svc,
         replacing.get("replace_id"),
         replacing.get("replace_version"),
     )
@@ -253,28 +239,22 @@ async def draft_confirm(
     state: FSMContext,
     reply: Reply,
     patient: Patient,
-    appointments: AppointmentService,
+    svc: ServiceScope,
 ) -> None:
     data = await state.get_data()
     if callback_data.t and data.get("saved") == callback_data.t:
-        await _already_saved(reply, patient, appointments, data)
+        await _already_saved(reply, patient, svc, data)
         return
-    field = (
-        "starts_at" if callback_data.action is DraftAction.CONFIRM else callback_data.action.value
-    )
-    stored = data.get(field)
-    offered = (
-        await state.get_state() == Booking.confirming.state
-        and data.get("token") == callback_data.t
-        and isinstance(stored, str)
-    )
-    if not offered or not isinstance(stored, str):
-        raise BookingRefused(BookingProblem.EXPIRED)
+    if await state.get_state() != Booking.confirming.state:
+        raise OfferExpired(OfferKind.BOOKING)
+    offer = Offer.answered(data, OfferKind.BOOKING, callback_data.t)
+    choice = _CHOICES.get(callback_data.action, "starts_at")
     replacing = _replacing(data)
     replace_id = replacing["replace_id"]
-    proposal = appointments.proposal_from_stored(stored, str(data.get("zone")))
+    # Checked again: time has passed since it was offered.
+    proposal = svc.appointments.check(offer.visit_time(choice))
     try:
-        appointment = await appointments.confirm(
+        appointment = await svc.appointments.confirm(
             patient, proposal, replace_id=replace_id, version=replacing["replace_version"]
         )
     except (NoSuchAppointment, VisitChangedByClinic):
@@ -292,12 +272,12 @@ async def draft_confirm(
 
 
 async def _already_saved(
-    reply: Reply, patient: Patient, appointments: AppointmentService, data: dict[str, Any]
+    reply: Reply, patient: Patient, svc: ServiceScope, data: dict[str, Any]
 ) -> None:
     appointment_id = data.get("appointment_id")
     if not isinstance(appointment_id, int):
         raise NoSuchAppointment()
-    appointment = await appointments.owned_upcoming(patient, appointment_id)
+    appointment = await svc.appointments.owned_upcoming(patient, appointment_id)
     reply.send(
         AppointmentSaved(when=appointment.local_start, changed=bool(data.get("changed"))),
         reply.kb.main_menu(),
@@ -310,21 +290,25 @@ async def appointment_action(
     state: FSMContext,
     reply: Reply,
     patient: Patient,
-    appointments: AppointmentService,
-    patients: PatientService,
+    svc: ServiceScope,
 ) -> None:
     kb = reply.kb
     if callback_data.action is ApptAction.CANCEL_YES:  # a button from before CancelVisitCb
-        await _cancel(reply, patient, appointments, callback_data.id, None)
+        await _cancel(reply, patient, svc, callback_data.id, None)
         return
-    appointment = await appointments.owned_upcoming(patient, callback_data.id)
+    appointment = await svc.appointments.owned_upcoming(patient, callback_data.id)
     when = appointment.local_start
     match callback_data.action:
         case ApptAction.VIEW:
             reply.send(AppointmentDetail(when=when), kb.appointment_actions(appointment.id))
         case ApptAction.CHANGE:
             await _ask_for_time(
-                state, reply, patient, appointments, patients, appointment.id, appointment.version
+                state,
+                reply,
+                patient,
+                svc,
+                appointment.id,
+                appointment.version,
             )
         case ApptAction.CANCEL:
             reply.send(
@@ -342,21 +326,21 @@ async def cancel_visit(
     callback_data: CancelVisitCb,
     reply: Reply,
     patient: Patient,
-    appointments: AppointmentService,
+    svc: ServiceScope,
 ) -> None:
-    await _cancel(reply, patient, appointments, callback_data.id, callback_data.v)
+    await _cancel(reply, patient, svc, callback_data.id, callback_data.v)
 
 
 async def _cancel(
     reply: Reply,
     patient: Patient,
-    appointments: AppointmentService,
+    svc: ServiceScope,
     appointment_id: int,
     version: int | None,
 ) -> None:
     """Idempotent: a second "yes" finds it cancelled and says so again. `version`: the visit
     as the question showed it; moved by the clinic since, it stays, and the patient is told."""
-    cancelled = await appointments.cancel(patient, appointment_id, version)
+    cancelled = await svc.appointments.cancel(patient, appointment_id, version)
     reply.send(AppointmentCancelled(when=cancelled.local_start), reply.kb.main_menu())
 
 

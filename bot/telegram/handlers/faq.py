@@ -23,8 +23,7 @@ from bot.content.catalogue import (
 )
 from bot.db.models import Patient
 from bot.domain.faq import IntentKey
-from bot.services.reminders import PreparationService
-from bot.services.staff_alerts import StaffAlerts
+from bot.services.container import ServiceScope
 from bot.telegram.callbacks import FaqCb, MenuCb, MenuTarget
 from bot.telegram.filters import PlainText
 from bot.telegram.handlers.preparation import ask_new_time, checkin_typed
@@ -53,8 +52,7 @@ async def _answer(
     key: str,
     reply: Reply,
     patient: Patient | None,
-    preparation: PreparationService,
-    staff_alerts: StaffAlerts,
+    svc: ServiceScope,
     telegram_id: int,
 ) -> None:
     """Answer a topic: a question's text, or what the bot does for an intent."""
@@ -66,7 +64,7 @@ async def _answer(
     elif key == IntentKey.NERVOUS:
         reply.send(ChatNervous(), reply.kb.faq_answer())
     elif key == IntentKey.RESCHEDULE:
-        await ask_new_time(reply, patient, preparation, staff_alerts, telegram_id)
+        await ask_new_time(reply, patient, svc, telegram_id)
     else:
         reply.send(FaqNoMatch(), _topics(reply))
 
@@ -76,28 +74,24 @@ async def faq_answer(
     callback_data: FaqCb,
     reply: Reply,
     patient: Patient | None,
-    preparation: PreparationService,
-    staff_alerts: StaffAlerts,
+    svc: ServiceScope,
 ) -> None:
-    await _answer(
-        callback_data.key, reply, patient, preparation, staff_alerts, callback.from_user.id
-    )
+    await _answer(callback_data.key, reply, patient, svc, callback.from_user.id)
 
 
 async def free_text(
     message: Message,
     reply: Reply,
     patient: Patient | None,
-    preparation: PreparationService,
-    staff_alerts: StaffAlerts,
+    svc: ServiceScope,
 ) -> None:
-    if patient is not None and await checkin_typed(reply, patient, preparation):
+    if patient is not None and await checkin_typed(reply, patient, svc):
         return
     faq = reply.content.faq(reply.lang)
     verdict = faq.matcher.classify(message.text or "")
     telegram_id = message.from_user.id if message.from_user else message.chat.id
     if verdict.answer is not None:
-        await _answer(verdict.answer, reply, patient, preparation, staff_alerts, telegram_id)
+        await _answer(verdict.answer, reply, patient, svc, telegram_id)
         return
     if verdict.choices:
         labels: list[tuple[str, str]] = []

@@ -13,12 +13,11 @@ from bot.content.catalogue import (
     ForgetDone,
     ForgetKept,
     ForgetNothing,
-    StaleButton,
 )
 from bot.db.models import Patient
-from bot.services.patients import PatientService
-from bot.services.staff import StaffService
-from bot.telegram.callbacks import ForgetCb, new_token
+from bot.services.container import ServiceScope
+from bot.services.offers import Offer, OfferExpired, OfferKind
+from bot.telegram.callbacks import ForgetCb
 from bot.telegram.fsm_storage import forget_conversations
 from bot.telegram.reply import Reply
 from bot.telegram.states import Forgetting
@@ -30,10 +29,10 @@ async def forget(
     if patient is None:
         reply.send(ForgetNothing())
         return
-    token = new_token()
+    offer = Offer(OfferKind.FORGET)
     await state.set_state(Forgetting.confirming)
-    await state.set_data({"token": token})
-    reply.send(ForgetConfirm(), reply.kb.forget_confirm(token))
+    await state.set_data(offer.to_state())
+    reply.send(ForgetConfirm(), reply.kb.forget_confirm(offer.token))
 
 
 async def forget_answer(
@@ -42,28 +41,25 @@ async def forget_answer(
     state: FSMContext,
     reply: Reply,
     patient: Patient | None,
-    patients: PatientService,
-    staff: StaffService,
+    svc: ServiceScope,
 ) -> None:
-    offered = (
-        await state.get_state() == Forgetting.confirming.state
-        and (await state.get_data()).get("token") == callback_data.t
+    offered = await state.get_state() == Forgetting.confirming.state and Offer.answers(
+        await state.get_data(), OfferKind.FORGET, callback_data.t
     )
     if not offered:
         if callback_data.confirm and patient is None:
             reply.send(ForgetDone())  # a second "yes": already done
-        else:
-            reply.send(StaleButton(), reply.kb.home())  # e.g. "yes" after "no, keep"
-        return
+            return
+        raise OfferExpired(OfferKind.FORGET)  # e.g. "yes" after "no, keep"
     await state.clear()
     if not callback_data.confirm:
         reply.send(ForgetKept(), reply.kb.home())
         return
-    forgotten = await patients.forget(callback.from_user.id)
+    forgotten = await svc.patients.forget(callback.from_user.id)
     # Every conversation of theirs too, and the team's about their visits (in Redis, after
     # the commit; in the database, deleted with the rest).
     visits = forgotten.appointment_ids if forgotten is not None else ()
-    team = await staff.team_ids() if visits else ()
+    team = await svc.staff.team_ids() if visits else ()
     await forget_conversations(state.storage, state.key, visits=visits, team=team)
     reply.send(ForgetDone())
 

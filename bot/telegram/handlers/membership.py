@@ -7,7 +7,7 @@ import logging
 from aiogram import Router
 from aiogram.types import ChatMemberUpdated
 
-from bot.services.patients import PatientService
+from bot.services.container import ServiceScope
 from bot.telegram.filters import InPrivateChat
 
 log = logging.getLogger(__name__)
@@ -15,9 +15,9 @@ log = logging.getLogger(__name__)
 _GONE = {"kicked", "left"}
 
 
-async def membership_changed(update: ChatMemberUpdated, patients: PatientService) -> None:
+async def membership_changed(update: ChatMemberUpdated, svc: ServiceScope) -> None:
     reachable = update.new_chat_member.status not in _GONE
-    changed = await patients.mark_reachable(update.from_user.id, reachable)
+    changed = await svc.patients.mark_reachable(update.from_user.id, reachable)
     if changed:
         log.info("patient reachability changed: reachable=%s", reachable)
 

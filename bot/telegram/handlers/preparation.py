@@ -25,9 +25,8 @@ from bot.content.catalogue import (
 from bot.content.catalogue import Checklist as ChecklistText
 from bot.db.models import Appointment, Patient
 from bot.domain.visits import Checkin
-from bot.services.appointments import AppointmentService
-from bot.services.reminders import Checklist, PreparationService
-from bot.services.staff_alerts import StaffAlerts
+from bot.services.container import ServiceScope
+from bot.services.reminders import Checklist
 from bot.telegram.callbacks import (
     AttendCb,
     ChecklistCb,
@@ -60,9 +59,9 @@ def _send_checklist(reply: Reply, checklist: Checklist) -> None:
 
 
 async def show_prepare(
-    event: Message | CallbackQuery, reply: Reply, patient: Patient, preparation: PreparationService
+    event: Message | CallbackQuery, reply: Reply, patient: Patient, svc: ServiceScope
 ) -> None:
-    checklist = await preparation.next_checklist(patient)
+    checklist = await svc.preparation.next_checklist(patient)
     if checklist is None:
         reply.send(ChecklistNone(), reply.kb.home())
         return
@@ -74,11 +73,10 @@ async def toggle_item(
     callback_data: ChecklistCb,
     reply: Reply,
     patient: Patient,
-    appointments: AppointmentService,
-    preparation: PreparationService,
+    svc: ServiceScope,
 ) -> None:
-    appointment = await appointments.owned_upcoming(patient, callback_data.appt)
-    checklist = await preparation.set_item(appointment, callback_data.item, callback_data.done)
+    appointment = await svc.appointments.owned_upcoming(patient, callback_data.appt)
+    checklist = await svc.preparation.set_item(appointment, callback_data.item, callback_data.done)
     message = callback.message
     reply.edit_or_send(
         message.message_id if message is not None else None,
@@ -91,16 +89,15 @@ async def _new_time(
     reply: Reply,
     appointment: Appointment,
     patient: Patient,
-    preparation: PreparationService,
-    staff_alerts: StaffAlerts,
+    svc: ServiceScope,
     telegram_id: int,
 ) -> None:
     """The patient needs a new time for this visit: its reminders are held, the team is asked
     to call (once per request: a second tap or message is answered as done)."""
-    changed = await preparation.ask_new_time(appointment)
+    changed = await svc.preparation.ask_new_time(appointment)
     if changed:
-        await staff_alerts.reschedule_request(
-            preparation.repo,
+        await svc.staff_alerts.reschedule_request(
+            svc.preparation.repo,
             patient_id=patient.id,
             telegram_id=telegram_id,
             appointment_id=appointment.id,
@@ -110,7 +107,7 @@ async def _new_time(
         AttendReschedule(
             when=appointment.local_start,
             already=not changed,
-            team_asked=bool(staff_alerts.staff_ids),
+            team_asked=bool(svc.staff_alerts.staff_ids),
         ),
         reply.kb.come_after_all(appointment.id),
     )
@@ -119,26 +116,25 @@ async def _new_time(
 async def ask_new_time(
     reply: Reply,
     patient: Patient | None,
-    preparation: PreparationService,
-    staff_alerts: StaffAlerts,
+    svc: ServiceScope,
     telegram_id: int,
 ) -> None:
     """A typed "I need to reschedule": what the reminder's button does, for the patient's
     next visit; with no visit here, how to reach the clinic."""
-    appointment = await preparation.next_visit(patient) if patient is not None else None
+    appointment = await svc.preparation.next_visit(patient) if patient is not None else None
     if patient is None or appointment is None:
         reply.send(RescheduleNoVisit(), reply.kb.home())
         return
-    await _new_time(reply, appointment, patient, preparation, staff_alerts, telegram_id)
+    await _new_time(reply, appointment, patient, svc, telegram_id)
 
 
-async def checkin_typed(reply: Reply, patient: Patient, preparation: PreparationService) -> bool:
+async def checkin_typed(reply: Reply, patient: Patient, svc: ServiceScope) -> bool:
     """A typed reply while the day-after check-in is open: acknowledged kindly and offered the
     buttons, once (the next message is answered as any other). False when none is open."""
-    appointment = await preparation.open_checkin(patient)
+    appointment = await svc.preparation.open_checkin(patient)
     if appointment is None:
         return False
-    await preparation.answer_checkin(patient, appointment.id, Checkin.TYPED)
+    await svc.preparation.answer_checkin(patient, appointment.id, Checkin.TYPED)
     reply.send(CheckinTyped(), reply.kb.checkin(appointment.id))
     return True
 
@@ -148,15 +144,14 @@ async def _checkin(
     patient: Patient,
     appointment_id: int,
     answer: Checkin,
-    preparation: PreparationService,
-    staff_alerts: StaffAlerts,
+    svc: ServiceScope,
     telegram_id: int,
 ) -> None:
-    appointment, changed = await preparation.answer_checkin(patient, appointment_id, answer)
-    team_asked = bool(staff_alerts.staff_ids)
+    appointment, changed = await svc.preparation.answer_checkin(patient, appointment_id, answer)
+    team_asked = bool(svc.staff_alerts.staff_ids)
     if answer is Checkin.CALL and changed:
-        await staff_alerts.checkin_call(
-            preparation.repo,
+        await svc.staff_alerts.checkin_call(
+            svc.preparation.repo,
             patient_id=patient.id,
             telegram_id=telegram_id,
             appointment_id=appointment.id,
@@ -177,12 +172,11 @@ async def attend_button(
     callback_data: AttendCb,
     reply: Reply,
     patient: Patient,
-    preparation: PreparationService,
-    staff_alerts: StaffAlerts,
+    svc: ServiceScope,
 ) -> None:
     """ "I can come after all", or the check-in's answer offered after a typed reply."""
     if callback_data.coming:
-        appointment = await preparation.come_after_all(patient, callback_data.id)
+        appointment = await svc.preparation.come_after_all(patient, callback_data.id)
         reply.send(AttendConfirmed(when=appointment.local_start))
         return
     try:
@@ -193,7 +187,12 @@ async def attend_button(
         reply.send(StaleButton(), reply.kb.home())
         return
     await _checkin(
-        reply, patient, callback_data.id, answer, preparation, staff_alerts, callback.from_user.id
+        reply,
+        patient,
+        callback_data.id,
+        answer,
+        svc,
+        callback.from_user.id,
     )
 
 
@@ -202,53 +201,51 @@ async def reminder_button(
     callback_data: ReminderCb,
     reply: Reply,
     patient: Patient,
-    preparation: PreparationService,
-    staff_alerts: StaffAlerts,
+    svc: ServiceScope,
 ) -> None:
     match callback_data.action:
         case ReminderAction.DONE:
-            _send_checklist(reply, await preparation.mark_done(patient, callback_data.id))
+            _send_checklist(reply, await svc.preparation.mark_done(patient, callback_data.id))
         case ReminderAction.CHECKLIST:
-            _, appointment = await preparation.reminder(patient, callback_data.id)
-            _send_checklist(reply, await preparation.checklist(appointment))
+            _, appointment = await svc.preparation.reminder(patient, callback_data.id)
+            _send_checklist(reply, await svc.preparation.checklist(appointment))
         case ReminderAction.SNOOZE:
-            until, appointment = await preparation.snooze(patient, callback_data.id)
+            until, appointment = await svc.preparation.snooze(patient, callback_data.id)
             local_until = to_local(until, load_zone(appointment.timezone))
             reply.send(ReminderSnoozed(until=local_until))
         case ReminderAction.COMING:
-            appointment, _ = await preparation.attendance(patient, callback_data.id, True)
+            appointment, _ = await svc.preparation.attendance(patient, callback_data.id, True)
             reply.send(AttendConfirmed(when=appointment.local_start))
         case ReminderAction.RESCHEDULE:
-            _, appointment = await preparation.reminder(patient, callback_data.id)
+            _, appointment = await svc.preparation.reminder(patient, callback_data.id)
             await _new_time(
-                reply, appointment, patient, preparation, staff_alerts, callback.from_user.id
+                reply,
+                appointment,
+                patient,
+                svc,
+                callback.from_user.id,
             )
         case ReminderAction.CHECKIN_OK | ReminderAction.CHECKIN_OFF | ReminderAction.CHECKIN_CALL:
-            _, appointment = await preparation.reminder(patient, callback_data.id)
+            _, appointment = await svc.preparation.reminder(patient, callback_data.id)
             await _checkin(
                 reply,
                 patient,
                 appointment.id,
                 _CHECKIN_ACTIONS[callback_data.action],
-                preparation,
-                staff_alerts,
+                svc,
                 callback.from_user.id,
             )
         case _:
             reply.send(StaleButton(), reply.kb.home())
 
 
-async def pause(
-    message: Message, reply: Reply, patient: Patient, preparation: PreparationService
-) -> None:
-    await preparation.set_paused(patient, True)
+async def pause(message: Message, reply: Reply, patient: Patient, svc: ServiceScope) -> None:
+    await svc.preparation.set_paused(patient, True)
     reply.send(Paused())
 
 
-async def resume(
-    message: Message, reply: Reply, patient: Patient, preparation: PreparationService
-) -> None:
-    await preparation.set_paused(patient, False)
+async def resume(message: Message, reply: Reply, patient: Patient, svc: ServiceScope) -> None:
+    await svc.preparation.set_paused(patient, False)
     reply.send(Resumed())
 
 

@@ -17,14 +17,13 @@ from bot.content.catalogue import (
     TimezoneUnknown,
 )
 from bot.db.models import Patient
-from bot.services.patients import PatientService
+from bot.services.container import ServiceScope
 from bot.telegram.callbacks import LangCb, MenuCb, MenuTarget, ZoneCb
 from bot.telegram.filters import PlainText
 from bot.telegram.keyboards import COMMON_ZONES
 from bot.telegram.middlewares import RequireConsent
 from bot.telegram.reply import Reply
 from bot.telegram.states import ZoneSetting
-from foundation.clock import Clock
 from foundation.timemath import UnknownZone, load_zone, to_local
 
 _COMMON = {zone for zone, _ in COMMON_ZONES}
@@ -35,12 +34,11 @@ async def show_settings(
     state: FSMContext,
     reply: Reply,
     patient: Patient,
-    patients: PatientService,
-    clock: Clock,
+    svc: ServiceScope,
 ) -> None:
     await state.clear()
-    now_local = to_local(clock.now(), load_zone(patient.timezone))
-    place = patients.describe_zone(patient.timezone, reply.lang)
+    now_local = to_local(svc.clock.now(), load_zone(patient.timezone))
+    place = svc.patients.describe_zone(patient.timezone, reply.lang)
     reply.send(Settings(place=place, now_local=now_local), reply.kb.settings())
 
 
@@ -54,12 +52,11 @@ async def _save_zone(
     state: FSMContext,
     reply: Reply,
     patient: Patient,
-    patients: PatientService,
-    clock: Clock,
+    svc: ServiceScope,
     place: str | None = None,
 ) -> None:
     try:
-        zone = await patients.set_timezone(patient, name)
+        zone = await svc.patients.set_timezone(patient, name)
     except UnknownZone:
         reply.send(TimezoneUnknown(), reply.kb.zones())
         return
@@ -67,8 +64,8 @@ async def _save_zone(
     # another place at once.
     await state.set_state(ZoneSetting.waiting_for_zone)
     await state.set_data({})
-    now_local = to_local(clock.now(), load_zone(zone))
-    zone_name = patients.describe_zone(zone, reply.lang)
+    now_local = to_local(svc.clock.now(), load_zone(zone))
+    zone_name = svc.patients.describe_zone(zone, reply.lang)
     named = place if place is not None and place not in zone_name else None
     reply.send(
         TimezoneSaved(place=named, zone_name=zone_name, now_local=now_local), reply.kb.zones()
@@ -81,8 +78,7 @@ async def pick_zone(
     state: FSMContext,
     reply: Reply,
     patient: Patient,
-    patients: PatientService,
-    clock: Clock,
+    svc: ServiceScope,
 ) -> None:
     offered = (await state.get_data()).get("offered")
     if callback_data.zone not in _COMMON and not (
@@ -90,7 +86,7 @@ async def pick_zone(
     ):  # forged data: only the offered buttons are accepted
         reply.send(StaleButton(), reply.kb.home())
         return
-    await _save_zone(callback_data.zone, state, reply, patient, patients, clock)
+    await _save_zone(callback_data.zone, state, reply, patient, svc)
 
 
 async def typed_zone(
@@ -98,13 +94,12 @@ async def typed_zone(
     state: FSMContext,
     reply: Reply,
     patient: Patient,
-    patients: PatientService,
-    clock: Clock,
+    svc: ServiceScope,
 ) -> None:
-    reading = patients.read_zone(message.text or "", reply.lang)
+    reading = svc.patients.read_zone(message.text or "", reply.lang)
     if reading.zone is not None:
         place = reading.choices[0].place
-        await _save_zone(reading.zone, state, reply, patient, patients, clock, place)
+        await _save_zone(reading.zone, state, reply, patient, svc, place)
         return
     if not reading.choices:
         reply.send(TimezoneUnknown(), reply.kb.zones())
@@ -112,7 +107,7 @@ async def typed_zone(
     await state.set_state(ZoneSetting.waiting_for_zone)
     await state.set_data({"offered": [choice.zone for choice in reading.choices]})
     labels = [
-        (patients.describe_zone(c.zone, reply.lang, c.place), c.zone) for c in reading.choices
+        (svc.patients.describe_zone(c.zone, reply.lang, c.place), c.zone) for c in reading.choices
     ]
     reply.send(TimezonePick(corrected=reading.corrected), reply.kb.zone_choices(labels))
 
@@ -123,15 +118,14 @@ async def pick_language(
     state: FSMContext,
     reply: Reply,
     patient: Patient,
-    patients: PatientService,
-    clock: Clock,
+    svc: ServiceScope,
 ) -> None:
     """Speak the chosen language from this answer on: the settings again, in it."""
-    if not await patients.set_language(patient, callback_data.lang, reply.content.languages):
+    if not await svc.patients.set_language(patient, callback_data.lang, reply.content.languages):
         reply.send(StaleButton(), reply.kb.home())
         return
     reply.use_language(callback_data.lang)
-    await show_settings(callback, state, reply, patient, patients, clock)
+    await show_settings(callback, state, reply, patient, svc)
 
 
 def create_router() -> Router:

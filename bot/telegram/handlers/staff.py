@@ -15,9 +15,6 @@ is stored, never the code, in the conversation state neither.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
@@ -40,16 +37,14 @@ from bot.content.catalogue import (
     StaffList,
     StaffRemoveConfirm,
     StaffRemoved,
-    StaleButton,
 )
 from bot.domain.audit import Action, Actor, target
 from bot.domain.staff import Permission, Role, allows
 from bot.services.appointments import Ambiguity, VisitTime
-from bot.services.errors import InviteRefused
-from bot.services.invites import InviteService
+from bot.services.container import ServiceScope
+from bot.services.offers import Offer, OfferExpired, OfferKind, TimeChoice
 from bot.services.qr import qr_png
-from bot.services.roster import RosterDay, RosterService
-from bot.services.staff import StaffService
+from bot.services.roster import RosterDay
 from bot.telegram.callbacks import (
     MAX_ID,
     InviteAction,
@@ -57,7 +52,6 @@ from bot.telegram.callbacks import (
     RosterCb,
     StaffAction,
     StaffCb,
-    new_token,
 )
 from bot.telegram.commands import staff_menu
 from bot.telegram.filters import PlainText
@@ -74,33 +68,26 @@ async def invite_start(
     state: FSMContext,
     reply: Reply,
     actor: Actor,
-    invites: InviteService,
+    svc: ServiceScope,
 ) -> None:
-    await invites.require(actor)
+    await svc.invites.require(actor)
     await state.set_state(Inviting.waiting_for_time)
     await state.set_data({})
-    reply.send(InviteAsk(zone=invites.default_zone))
+    reply.send(InviteAsk(zone=svc.invites.default_zone))
 
 
 async def invite_time(
-    message: Message, state: FSMContext, reply: Reply, actor: Actor, invites: InviteService
+    message: Message, state: FSMContext, reply: Reply, actor: Actor, svc: ServiceScope
 ) -> None:
-    reading = await invites.read_time(actor, message.text or "")
+    reading = await svc.invites.read_time(actor, message.text or "")
     if isinstance(reading, Ambiguity):
-        token = new_token()
+        offer = Offer.of_reading(OfferKind.INVITE, reading)
         await state.set_state(Inviting.picking)
-        await state.set_data(
-            {
-                "earlier": reading.earlier.starts_at.isoformat(),
-                "later": reading.later.starts_at.isoformat(),
-                "zone": reading.earlier.zone,
-                "token": token,
-            }
-        )
+        await state.set_data(offer.to_state())
         earlier, later = reading.earlier.local, reading.later.local
         reply.send(
             InviteAmbiguous(earlier=earlier, later=later),
-            reply.kb.invite_ambiguous(earlier, later, token),
+            reply.kb.invite_ambiguous(earlier, later, offer.token),
         )
         return
     await _ask_label(state, reply, reading)
@@ -108,45 +95,33 @@ async def invite_time(
 
 async def _ask_label(state: FSMContext, reply: Reply, proposal: VisitTime) -> None:
     await state.set_state(Inviting.waiting_for_label)
-    await state.set_data({"starts_at": proposal.starts_at.isoformat(), "zone": proposal.zone})
+    await state.set_data(Offer.of_reading(OfferKind.INVITE, proposal).to_state())
     reply.send(InviteLabelAsk(when=proposal.local))
 
 
-async def _held(
-    invites: InviteService, actor: Actor, data: dict[str, Any], field: str = "starts_at"
+async def _checked(
+    svc: ServiceScope, actor: Actor, offer: Offer, choice: TimeChoice = "starts_at"
 ) -> VisitTime:
-    """The time kept in the conversation state, checked again (time has passed, and the
-    sender may have left the team since)."""
-    stored, zone = data.get(field), data.get("zone")
-    if not isinstance(stored, str) or not isinstance(zone, str):
-        raise InviteRefused("expired")
-    try:
-        instant = datetime.fromisoformat(stored)
-    except ValueError as exc:
-        raise InviteRefused("expired") from exc
-    if instant.tzinfo is None:
-        raise InviteRefused("expired")
-    reading = await invites.read_time(actor, instant, zone=zone)
+    """The time the offer holds, checked again (time has passed, and the sender may have
+    left the team since)."""
+    proposal = offer.visit_time(choice)
+    reading = await svc.invites.read_time(actor, proposal.starts_at, zone=proposal.zone)
     assert isinstance(reading, VisitTime)  # an instant is never ambiguous
     return reading
 
 
 async def invite_label(
-    message: Message, state: FSMContext, reply: Reply, actor: Actor, invites: InviteService
+    message: Message, state: FSMContext, reply: Reply, actor: Actor, svc: ServiceScope
 ) -> None:
-    proposal = await _held(invites, actor, await state.get_data())
-    label = invites.check_label(message.text or "")
-    token = new_token()
+    held = Offer.held(await state.get_data(), OfferKind.INVITE)
+    proposal = await _checked(svc, actor, held)
+    label = svc.invites.check_label(message.text or "")
+    offer = Offer.of_reading(OfferKind.INVITE, proposal)
     await state.set_state(Inviting.confirming)
-    await state.set_data(
-        {
-            "starts_at": proposal.starts_at.isoformat(),
-            "zone": proposal.zone,
-            "label": label,
-            "token": token,
-        }
+    await state.set_data({**offer.to_state(), "label": label})
+    reply.send(
+        InviteConfirm(when=proposal.local, label=label), reply.kb.invite_confirm(offer.token)
     )
-    reply.send(InviteConfirm(when=proposal.local, label=label), reply.kb.invite_confirm(token))
 
 
 async def invite_button(
@@ -155,52 +130,50 @@ async def invite_button(
     state: FSMContext,
     reply: Reply,
     actor: Actor,
-    invites: InviteService,
+    svc: ServiceScope,
     identity: BotIdentity,
 ) -> None:
-    await invites.require(actor)  # a forged button from a patient ends here
+    await svc.invites.require(actor)  # a forged button from a patient ends here
     data = await state.get_data()
     if callback_data.action is InviteAction.CONFIRM and data.get("made") == callback_data.t:
         reply.send(InviteAlreadyMade())
         return
-    if data.get("token") != callback_data.t or not callback_data.t:
-        raise InviteRefused("expired")
+    offer = Offer.answered(data, OfferKind.INVITE, callback_data.t)
     current = await state.get_state()
     match callback_data.action:
         case InviteAction.CHANGE:
-            await invite_start(callback, state, reply, actor, invites)
-        case InviteAction.EARLIER | InviteAction.LATER if current == Inviting.picking.state:
-            await _ask_label(
-                state, reply, await _held(invites, actor, data, callback_data.action.value)
-            )
+            await invite_start(callback, state, reply, actor, svc)
+        case InviteAction.EARLIER if current == Inviting.picking.state:
+            await _ask_label(state, reply, await _checked(svc, actor, offer, "earlier"))
+        case InviteAction.LATER if current == Inviting.picking.state:
+            await _ask_label(state, reply, await _checked(svc, actor, offer, "later"))
         case InviteAction.CONFIRM if current == Inviting.confirming.state:
-            await _make(state, reply, actor, invites, identity, data, callback_data.t)
+            await _make(state, reply, actor, svc, identity, offer, str(data.get("label", "")))
         case _:
-            raise InviteRefused("expired")
+            raise OfferExpired(OfferKind.INVITE)
 
 
 async def _make(
     state: FSMContext,
     reply: Reply,
     actor: Actor,
-    invites: InviteService,
+    svc: ServiceScope,
     identity: BotIdentity,
-    data: dict[str, Any],
-    token: str,
+    offer: Offer,
+    label: str,
 ) -> None:
-    proposal = await _held(invites, actor, data)
-    label = str(data.get("label", ""))
-    made = await invites.create(
+    proposal = await _checked(svc, actor, offer)
+    made = await svc.invites.create(
         actor,
         proposal.starts_at,
         label,
         bot_username=identity.username,  # learnt before the transaction: no request here
         zone=proposal.zone,
-        request_key=token,  # two taps racing on PostgreSQL: one invite, the other run again
+        request_key=offer.token,  # two taps racing on PostgreSQL: one invite, the other again
     )
     # Remember which offer was made (not the code), so a second tap is answered as made.
     await state.set_state(None)
-    await state.set_data({"made": token})
+    await state.set_data({"made": offer.token})
     zone = load_zone(made.zone)
     when = to_local(made.starts_at, zone)
     reply.send(
@@ -245,15 +218,15 @@ def _show(
 
 
 async def today(
-    message: Message, reply: Reply, actor: Actor, roster: RosterService, staff_role: Role | None
+    message: Message, reply: Reply, actor: Actor, svc: ServiceScope, staff_role: Role | None
 ) -> None:
-    _show(reply, await roster.day(actor, roster.today()), staff_role)
+    _show(reply, await svc.roster.day(actor, svc.roster.today()), staff_role)
 
 
 async def tomorrow(
-    message: Message, reply: Reply, actor: Actor, roster: RosterService, staff_role: Role | None
+    message: Message, reply: Reply, actor: Actor, svc: ServiceScope, staff_role: Role | None
 ) -> None:
-    _show(reply, await roster.day(actor, roster.today(1)), staff_role)
+    _show(reply, await svc.roster.day(actor, svc.roster.today(1)), staff_role)
 
 
 async def roster_day(
@@ -261,10 +234,10 @@ async def roster_day(
     command: CommandObject,
     reply: Reply,
     actor: Actor,
-    roster: RosterService,
+    svc: ServiceScope,
     staff_role: Role | None,
 ) -> None:
-    _show(reply, await roster.day(actor, command.args or ""), staff_role)
+    _show(reply, await svc.roster.day(actor, command.args or ""), staff_role)
 
 
 async def roster_page(
@@ -272,10 +245,10 @@ async def roster_page(
     callback_data: RosterCb,
     reply: Reply,
     actor: Actor,
-    roster: RosterService,
+    svc: ServiceScope,
     staff_role: Role | None,
 ) -> None:
-    day = await roster.day(actor, callback_data.day)
+    day = await svc.roster.day(actor, callback_data.day)
     message = callback.message
     message_id = message.message_id if message is not None else None
     _show(reply, day, staff_role, callback_data.page, message_id)
@@ -286,11 +259,11 @@ async def team(
     event: Message | CallbackQuery,
     reply: Reply,
     actor: Actor,
-    staff: StaffService,
+    svc: ServiceScope,
     staff_role: Role | None,
 ) -> None:
-    members = await staff.members(actor)
-    names = await staff.names([m.telegram_id for m in members])
+    members = await svc.staff.members(actor)
+    names = await svc.staff.names([m.telegram_id for m in members])
     can_manage = allows(staff_role, Permission.STAFF)
     removable = [
         (m.telegram_id, names[m.telegram_id])
@@ -326,18 +299,18 @@ def _parse_add(args: str | None) -> tuple[int, Role] | None:
 
 
 async def team_add(
-    message: Message, command: CommandObject, reply: Reply, actor: Actor, staff: StaffService
+    message: Message, command: CommandObject, reply: Reply, actor: Actor, svc: ServiceScope
 ) -> None:
     parsed = _parse_add(command.args)
     if parsed is None:
         # Who may add is checked first: a patient learns nothing of how the command works.
-        await staff.require(
+        await svc.staff.require(
             actor, Permission.STAFF, action=Action.STAFF_ADD, target=target("staff", "new")
         )
         reply.send(StaffAddUsage())
         return
     telegram_id, role = parsed
-    changed = await staff.add(actor, telegram_id, role)
+    changed = await svc.staff.add(actor, telegram_id, role)
     reply.send(StaffAdded(telegram_id=telegram_id, role=str(role), changed=changed))
     if changed:
         reply.set_chat_menu(telegram_id, staff_menu(reply.content, role))
@@ -349,20 +322,19 @@ async def team_invite(
     identity: BotIdentity,
     reply: Reply,
     actor: Actor,
-    staff: StaffService,
-    invites: InviteService,
+    svc: ServiceScope,
 ) -> None:
     """``/staff_invite [staff|admin]``: a one-time link that adds whoever opens it."""
     role = (command.args or Role.STAFF.value).strip().lower()
     if role not in set(Role):
         # Who may invite is checked first: a patient learns nothing of how the command works.
-        await staff.require(
+        await svc.staff.require(
             actor, Permission.STAFF, action=Action.STAFF_INVITE, target=target("staff", "new")
         )
         reply.send(StaffInviteUsage())
         return
-    made = await staff.invite(actor, Role(role), bot_username=identity.username)
-    zone = load_zone(invites.default_zone)  # the clinic's
+    made = await svc.staff.invite(actor, Role(role), bot_username=identity.username)
+    zone = load_zone(svc.invites.default_zone)  # the clinic's
     reply.send(
         StaffInviteCreated(
             link=made.link, role=str(made.role), expires=to_local(made.expires_at, zone)
@@ -376,7 +348,7 @@ async def team_button(
     state: FSMContext,
     reply: Reply,
     actor: Actor,
-    staff: StaffService,
+    svc: ServiceScope,
     staff_role: Role | None,
 ) -> None:
     """Remove asks first; "Yes, remove" and "No, keep" answer that offer only (its token in
@@ -384,40 +356,34 @@ async def team_button(
     has expired."""
     member = callback_data.id
     # Who may remove is checked first: a patient forging a button learns nothing more.
-    await staff.require(
+    await svc.staff.require(
         actor, Permission.STAFF, action=Action.STAFF_REMOVE, target=target("staff", member)
     )
     if callback_data.action is StaffAction.REMOVE:
-        token = new_token()
+        offer = Offer(OfferKind.STAFF_REMOVE, member=member)
         await state.set_state(None)
-        await state.set_data({"removing": member, "token": token})
-        name = (await staff.names([member]))[member]
+        await state.set_data(offer.to_state())
+        name = (await svc.staff.names([member]))[member]
         reply.send(
             StaffRemoveConfirm(telegram_id=member, name=name),
-            reply.kb.staff_remove_confirm(member, token),
+            reply.kb.staff_remove_confirm(member, offer.token),
         )
         return
     data = await state.get_data()
     answered = data.get("removed") == callback_data.t and data.get("member") == member
     if callback_data.action is StaffAction.REMOVE_YES and callback_data.t and answered:
-        await staff.remove(actor, member)  # a second tap: "not on the team" (NoSuchMember)
+        await svc.staff.remove(actor, member)  # a second tap: "not on the team" (NoSuchMember)
         return
-    if (
-        not callback_data.t
-        or data.get("token") != callback_data.t
-        or (data.get("removing") != member)
-    ):
-        reply.send(StaleButton())
-        return
+    Offer.answered(data, OfferKind.STAFF_REMOVE, callback_data.t).about(member=member)
     if callback_data.action is StaffAction.REMOVE_YES:
-        await staff.remove(actor, member)
+        await svc.staff.remove(actor, member)
         await state.set_data({"removed": callback_data.t, "member": member})
-        name = (await staff.names([member]))[member]
+        name = (await svc.staff.names([member]))[member]
         reply.send(StaffRemoved(telegram_id=member, name=name))
         reply.set_chat_menu(member, None)  # back to the patients' menu
     else:
         await state.set_data({})
-        await team(callback, reply, actor, staff, staff_role)
+        await team(callback, reply, actor, svc, staff_role)
 
 
 def create_router() -> Router:

@@ -51,6 +51,7 @@ from bot.db.content_versions import VersionRecord
 from bot.domain.audit import Action, Actor
 from bot.domain.content_kinds import ContentKind
 from bot.domain.staff import Permission
+from bot.services.container import ServiceScope
 from bot.services.content_editing import (
     Area,
     ChangedMeanwhile,
@@ -61,8 +62,9 @@ from bot.services.content_editing import (
     TextOutcome,
     TextRef,
 )
+from bot.services.offers import Offer, OfferExpired, OfferKind
 from bot.services.text_names import explain_variables, language_name, name_of, ordered, search
-from bot.telegram.callbacks import FaqEditAction, FaqEditCb, TextAction, TextCb, new_token
+from bot.telegram.callbacks import FaqEditAction, FaqEditCb, TextAction, TextCb
 from bot.telegram.filters import StaffMay
 from bot.telegram.keyboards import in_rows, markup
 from bot.telegram.reply import Reply
@@ -199,14 +201,14 @@ async def texts(
     command: CommandObject,
     state: FSMContext,
     reply: Reply,
-    content_editing: ContentEditing,
+    svc: ServiceScope,
 ) -> None:
     await state.clear()
     words = (command.args or "").strip()[:100]
     if words:
-        await _search(message, reply, content_editing, words)
+        await _search(message, reply, svc.content_editing, words)
     else:
-        await _areas(message, reply, content_editing, _languages(reply))
+        await _areas(message, reply, svc.content_editing, _languages(reply))
 
 
 async def _search(message: Message, reply: Reply, editing: ContentEditing, words: str) -> None:
@@ -295,31 +297,33 @@ async def browse(
     callback_data: TextCb,
     state: FSMContext,
     reply: Reply,
-    content_editing: ContentEditing,
+    svc: ServiceScope,
 ) -> None:
     action = callback_data.a
     if action is TextAction.NOOP:
         return
     if action is TextAction.AREAS:
         lang = callback_data.l if callback_data.l in reply.content.languages else ""
-        await _areas(callback, reply, content_editing, lang or _languages(reply))
+        await _areas(callback, reply, svc.content_editing, lang or _languages(reply))
         return
     if action is TextAction.AREA:
-        await _area(callback, callback_data, reply, content_editing)
+        await _area(callback, callback_data, reply, svc.content_editing)
         return
-    ref = _ref(content_editing, callback_data)
+    ref = _ref(svc.content_editing, callback_data)
     if ref.kind is ContentKind.FAQ and action in (TextAction.VIEW, TextAction.EDIT):
         reply.send(StaleButton())  # the FAQ file is edited by its questions (staff_faq.py)
         return
     if action is TextAction.VIEW:
         await state.clear()
-        await _view(reply, content_editing, await content_editing.preview(actor_of(callback), ref))
+        await _view(
+            reply, svc.content_editing, await svc.content_editing.preview(actor_of(callback), ref)
+        )
     elif action is TextAction.EDIT:
-        await _ask(callback, state, reply, content_editing, ref)
+        await _ask(callback, state, reply, svc.content_editing, ref)
     elif action is TextAction.HISTORY:
-        await _history(callback, reply, content_editing, ref)
+        await _history(callback, reply, svc.content_editing, ref)
     elif action is TextAction.ROLLBACK:
-        await _offer_restore(callback, callback_data, state, reply, content_editing, ref)
+        await _offer_restore(callback, callback_data, state, reply, svc.content_editing, ref)
 
 
 async def _history(
@@ -387,7 +391,8 @@ async def _offer_restore(
     if isinstance(proposal, Rejected):
         show_problems(reply, ref, proposal)
         return
-    token = new_token()
+    offer = Offer(OfferKind.TEXT_EDIT)
+    token = offer.token
     await state.set_state(None)
     await state.set_data(
         {
@@ -396,7 +401,7 @@ async def _offer_restore(
             "name": ref.name,
             "restore": callback_data.v,
             "base": callback_data.b,
-            "token": token,
+            **offer.to_state(),
         }
     )
     show_patient_view(reply, proposal)
@@ -433,7 +438,8 @@ async def _ask(
     ref: TextRef,
 ) -> None:
     preview = await editing.preview(actor_of(callback), ref)
-    token = new_token()
+    offer = Offer(OfferKind.TEXT_EDIT)
+    token = offer.token
     await state.set_state(TextEditing.waiting_for_text)
     await state.set_data(
         {
@@ -441,7 +447,7 @@ async def _ask(
             "lang": ref.lang,
             "name": ref.name,
             "base": preview.version.id if preview.version else None,
-            "token": token,
+            **offer.to_state(),
         }
     )
     reply.send(
@@ -460,20 +466,21 @@ async def _ask(
 
 
 async def receive_text(
-    message: Message, state: FSMContext, reply: Reply, content_editing: ContentEditing
+    message: Message, state: FSMContext, reply: Reply, svc: ServiceScope
 ) -> None:
     data = await state.get_data()
-    ref = _ref(content_editing, {**data, "kind": _KINDS.get(str(data.get("kind")), "")})
+    ref = _ref(svc.content_editing, {**data, "kind": _KINDS.get(str(data.get("kind")), "")})
     body = jinja_as_typed(message.html_text) if message.text else ""
-    proposal = await content_editing.propose(actor_of(message), ref, body)
-    token = new_token()
+    proposal = await svc.content_editing.propose(actor_of(message), ref, body)
+    offer = Offer(OfferKind.TEXT_EDIT)
+    token = offer.token
     if isinstance(proposal, Rejected):
         await state.set_state(TextEditing.waiting_for_text)
-        await state.set_data({**data, "token": token})
+        await state.set_data({**data, **offer.to_state()})
         show_problems(reply, ref, proposal, _cancel_button(reply, ref, token))
         return
     await state.set_state(TextEditing.confirming)
-    await state.set_data({**data, "body": body, "token": token})
+    await state.set_data({**data, "body": body, **offer.to_state()})
     show_patient_view(reply, proposal)
     is_button = ref.kind is ContentKind.BUTTON
     reply.send(
@@ -497,43 +504,44 @@ async def decide(
     callback_data: TextCb,
     state: FSMContext,
     reply: Reply,
-    content_editing: ContentEditing,
+    svc: ServiceScope,
 ) -> None:
     """Save, Restore or Cancel of the offer whose token the button carries."""
     data = await state.get_data()
-    ref = _ref(content_editing, callback_data)
+    ref = _ref(svc.content_editing, callback_data)
     action = callback_data.a
-    offered = bool(callback_data.t) and data.get("token") == callback_data.t
+    offered = Offer.answers(data, OfferKind.TEXT_EDIT, callback_data.t)
     current = await state.get_state()
     if action is TextAction.CONFIRM:
         offered = offered and current == TextEditing.confirming.state
     elif action is TextAction.RESTORE:
         offered = offered and data.get("restore") == callback_data.v
     if not offered:
-        await content_editing.require(actor_of(callback), Action.CONTENT_READ, ref.key)
+        await svc.content_editing.require(actor_of(callback), Action.CONTENT_READ, ref.key)
         if data.get("saved") == callback_data.t and action is not TextAction.CANCEL:
             reply.send(StaffTextSaved(title=title_of(reply, ref), version=0, already=True))
-        else:
-            reply.send(StaleButton())
-        return
+            return
+        raise OfferExpired(OfferKind.TEXT_EDIT)
     if action is TextAction.CANCEL:
         await state.clear()
         reply.send(StaffTextCancelled())
-        await _view(reply, content_editing, await content_editing.preview(actor_of(callback), ref))
+        await _view(
+            reply, svc.content_editing, await svc.content_editing.preview(actor_of(callback), ref)
+        )
         return
     actor, base = actor_of(callback), data.get("base")
     if action is TextAction.RESTORE:
-        outcome = await content_editing.rollback(
+        outcome = await svc.content_editing.rollback(
             actor, ref, callback_data.v, (base or None) if isinstance(base, int) else None
         )
     else:
         body = str(data.get("body", ""))
-        outcome = await content_editing.confirm(
+        outcome = await svc.content_editing.confirm(
             actor, ref, body, base if isinstance(base, int) else None
         )
     await state.set_state(None)
     await state.set_data({"saved": callback_data.t} if isinstance(outcome, Saved) else {})
-    await answer_outcome(callback, reply, content_editing, ref, outcome)
+    await answer_outcome(callback, reply, svc.content_editing, ref, outcome)
 
 
 async def answer_outcome(

@@ -30,12 +30,13 @@ from bot.content.catalogue import (
     StaffFaqQuestions,
     StaffTextCancelled,
     StaffTextSaved,
-    StaleButton,
 )
 from bot.domain.staff import Permission
+from bot.services.container import ServiceScope
 from bot.services.content_editing import Rejected, Saved
 from bot.services.faq_editing import FaqChange, FaqEditing, FaqOp, FaqProposal
-from bot.telegram.callbacks import FaqEditAction, FaqEditCb, TextAction, TextCb, new_token
+from bot.services.offers import Offer, OfferExpired, OfferKind
+from bot.telegram.callbacks import FaqEditAction, FaqEditCb, TextAction, TextCb
 from bot.telegram.filters import PlainText, StaffMay
 from bot.telegram.handlers.staff_content import (
     actor_of,
@@ -93,18 +94,18 @@ async def browse(
     callback_data: FaqEditCb,
     state: FSMContext,
     reply: Reply,
-    faq_editing: FaqEditing,
+    svc: ServiceScope,
 ) -> None:
     action, lang, key = callback_data.a, callback_data.l, callback_data.q
     await state.clear()
     if action is FaqEditAction.LIST:
-        await _list(callback, reply, faq_editing, lang)
+        await _list(callback, reply, svc.faq_editing, lang)
         return
     if action is FaqEditAction.ADD:
-        await faq_editing.questions(actor_of(callback), lang)  # the permission, the language
+        await svc.faq_editing.questions(actor_of(callback), lang)  # the permission, the language
         await _ask(state, reply, QuestionEditing.waiting_for_key, {"lang": lang, "op": "add"})
         return
-    found = await faq_editing.questions(actor_of(callback), lang)
+    found = await svc.faq_editing.questions(actor_of(callback), lang)
     index, entry = found.get(key)
     if action is FaqEditAction.QUESTION:
         count = len(found.entries)
@@ -140,7 +141,7 @@ async def browse(
         await _ask(state, reply, QuestionEditing.waiting_for_keywords, data, current)
     elif action in _OPS:
         change = FaqChange(_OPS[action], key, title=entry.title)
-        await _propose(callback, state, reply, faq_editing, lang, change)
+        await _propose(callback, state, reply, svc.faq_editing, lang, change)
 
 
 _ASKED = {
@@ -168,9 +169,7 @@ def _keywords(text: str) -> list[str]:
     return _LIST_SEPARATORS.split(text)
 
 
-async def receive(
-    message: Message, state: FSMContext, reply: Reply, faq_editing: FaqEditing
-) -> None:
+async def receive(message: Message, state: FSMContext, reply: Reply, svc: ServiceScope) -> None:
     """A part of a question, typed: checked at once; the last one makes the proposal."""
     data = await state.get_data()
     lang = str(data.get("lang", ""))
@@ -180,12 +179,12 @@ async def receive(
     adding = data.get("op") == FaqOp.ADD.value
     if asked == QuestionEditing.waiting_for_answer.state:
         change = _change(data, answer=jinja_as_typed(message.html_text))
-        await _propose(message, state, reply, faq_editing, lang, change)
+        await _propose(message, state, reply, svc.faq_editing, lang, change)
         return
     if not adding:
         field = "title" if asked == QuestionEditing.waiting_for_title.state else "keywords"
         change = _change(data, **{field: text})
-        await _propose(message, state, reply, faq_editing, lang, change)
+        await _propose(message, state, reply, svc.faq_editing, lang, change)
         return
     if asked == QuestionEditing.waiting_for_key.state:
         given = {"key": text.strip().lower()}
@@ -197,7 +196,7 @@ async def receive(
         given = {"keywords": text}
         following = QuestionEditing.waiting_for_answer
     data = {**data, **given}
-    problems = await faq_editing.check_new(
+    problems = await svc.faq_editing.check_new(
         actor,
         lang,
         str(data.get("key", "")),
@@ -205,7 +204,7 @@ async def receive(
         keywords=_keywords(str(data["keywords"])) if "keywords" in data else None,
     )
     if problems is not None:
-        show_problems(reply, faq_editing.ref(lang), problems)
+        show_problems(reply, svc.faq_editing.ref(lang), problems)
         return
     await _ask(state, reply, following, data)
 
@@ -239,7 +238,8 @@ async def _propose(
 
 async def _offer(state: FSMContext, reply: Reply, lang: str, proposal: FaqProposal) -> None:
     change = proposal.change
-    token = new_token()
+    offer = Offer(OfferKind.FAQ_EDIT)
+    token = offer.token
     await state.set_state(QuestionEditing.confirming)
     await state.set_data(
         {
@@ -251,7 +251,7 @@ async def _offer(state: FSMContext, reply: Reply, lang: str, proposal: FaqPropos
             "answer": change.answer,
             "base": proposal.base,
             "answer_base": proposal.answer_base,
-            "token": token,
+            **offer.to_state(),
         }
     )
     show_patient_view(reply, proposal.menu)
@@ -280,27 +280,26 @@ async def decide(
     callback_data: FaqEditCb,
     state: FSMContext,
     reply: Reply,
-    faq_editing: FaqEditing,
+    svc: ServiceScope,
 ) -> None:
     data = await state.get_data()
     offered = (
         await state.get_state() == QuestionEditing.confirming.state
-        and data.get("token") == callback_data.t
+        and Offer.answers(data, OfferKind.FAQ_EDIT, callback_data.t)
     )
-    ref = faq_editing.ref(callback_data.l)
+    ref = svc.faq_editing.ref(callback_data.l)
     if not offered:
         if data.get("saved") == callback_data.t and callback_data.a is FaqEditAction.CONFIRM:
             reply.send(StaffTextSaved(title=title_of(reply, ref), version=0, already=True))
-        else:
-            reply.send(StaleButton())
-        return
+            return
+        raise OfferExpired(OfferKind.FAQ_EDIT)
     if callback_data.a is FaqEditAction.CANCEL:
         await state.clear()
         reply.send(StaffTextCancelled())
-        await _list(callback, reply, faq_editing, callback_data.l)  # back where they were
+        await _list(callback, reply, svc.faq_editing, callback_data.l)  # back where they were
         return
     base, answer_base = data.get("base"), data.get("answer_base")
-    outcome = await faq_editing.confirm(
+    outcome = await svc.faq_editing.confirm(
         actor_of(callback),
         callback_data.l,
         _change(data),
@@ -309,7 +308,7 @@ async def decide(
     )
     await state.set_state(None)
     await state.set_data({"saved": callback_data.t} if isinstance(outcome, Saved) else {})
-    await answer_outcome(callback, reply, faq_editing.editing, ref, outcome)
+    await answer_outcome(callback, reply, svc.faq_editing.editing, ref, outcome)
 
 
 def create_router() -> Router:

@@ -41,6 +41,8 @@ from bot.content.catalogue import (
 )
 from bot.domain.audit import Actor
 from bot.domain.staff import Permission
+from bot.services.container import ServiceScope
+from bot.services.offers import Offer, OfferExpired, OfferKind
 from bot.services.plan_editing import (
     PlanCandidate,
     PlanChanged,
@@ -52,7 +54,7 @@ from bot.services.plan_editing import (
     Timeline,
     TimelineStep,
 )
-from bot.telegram.callbacks import PlanAction, PlanCb, new_token
+from bot.telegram.callbacks import PlanAction, PlanCb
 from bot.telegram.filters import StaffMay
 from bot.telegram.handlers.staff_content import jinja_as_typed, version_lines
 from bot.telegram.keyboards import in_rows, markup
@@ -145,11 +147,9 @@ def _show(reply: Reply, view: PlanView) -> None:
     )
 
 
-async def plan(
-    message: Message, state: FSMContext, reply: Reply, plan_editing: PlanEditing
-) -> None:
+async def plan(message: Message, state: FSMContext, reply: Reply, svc: ServiceScope) -> None:
     await state.clear()
-    _show(reply, await plan_editing.view(_actor(message)))
+    _show(reply, await svc.plan_editing.view(_actor(message)))
 
 
 async def browse(
@@ -157,18 +157,18 @@ async def browse(
     callback_data: PlanCb,
     state: FSMContext,
     reply: Reply,
-    plan_editing: PlanEditing,
+    svc: ServiceScope,
 ) -> None:
-    view = await plan_editing.view(_actor(callback))
+    view = await svc.plan_editing.view(_actor(callback))
     if callback_data.a is PlanAction.VIEW:
         await state.clear()
         _show(reply, view)
         return
     if callback_data.a is PlanAction.HISTORY:
-        await _history(callback, reply, plan_editing)
+        await _history(callback, reply, svc.plan_editing)
         return
     if callback_data.a is PlanAction.ROLLBACK:
-        await _offer_restore(callback, callback_data, state, reply, plan_editing, view)
+        await _offer_restore(callback, callback_data, state, reply, svc.plan_editing, view)
         return
     if callback_data.o == PlanOp.ADD.value:
         await _ask(state, reply, view, PlanOp.ADD, "")
@@ -187,7 +187,7 @@ async def browse(
     op = PlanOp(callback_data.o)
     if op is PlanOp.SWITCH:
         edit = PlanEdit(op, step.key, "off" if step.enabled else "on")
-        await _propose(callback, state, reply, plan_editing, edit)
+        await _propose(callback, state, reply, svc.plan_editing, edit)
         return
     current = {
         PlanOp.AT: in_words(reply, step.at),
@@ -251,9 +251,10 @@ async def _offer_restore(
     if isinstance(shown, PlanRejected):
         reply.send(StaffPlanProblems(problems=list(shown.problems)))
         return
-    token = new_token()
+    offer = Offer(OfferKind.PLAN_EDIT)
+    token = offer.token
     await state.set_state(None)
-    await state.set_data({"restore": callback_data.v, "base": view.base, "token": token})
+    await state.set_data({"restore": callback_data.v, "base": view.base, **offer.to_state()})
     author = ""
     if old is not None:
         author = (await editing.staff.names([old.author_telegram_id]))[old.author_telegram_id]
@@ -291,7 +292,7 @@ async def _ask(
 
 
 async def receive_value(
-    message: Message, state: FSMContext, reply: Reply, plan_editing: PlanEditing
+    message: Message, state: FSMContext, reply: Reply, svc: ServiceScope
 ) -> None:
     data = await state.get_data()
     asked = PlanEdit.from_data(data)
@@ -304,7 +305,7 @@ async def receive_value(
         edit = PlanEdit(PlanOp.ADD, key.strip()[:32], when.strip(), text.strip())
     else:
         edit = PlanEdit(asked.op, asked.key, message.text.strip()[:200])
-    await _propose(message, state, reply, plan_editing, edit)
+    await _propose(message, state, reply, svc.plan_editing, edit)
 
 
 async def _propose(
@@ -321,9 +322,10 @@ async def _propose(
             await state.set_state(PlanDraft.waiting_for_value)
             await state.set_data({**edit.as_data(), "text": ""})
         return
-    token = new_token()
+    offer = Offer(OfferKind.PLAN_EDIT)
+    token = offer.token
     await state.set_state(PlanDraft.confirming)
-    await state.set_data({**edit.as_data(), "base": proposal.base, "token": token})
+    await state.set_data({**edit.as_data(), "base": proposal.base, **offer.to_state()})
     _offer(reply, proposal, token)
 
 
@@ -343,29 +345,28 @@ async def decide(
     callback_data: PlanCb,
     state: FSMContext,
     reply: Reply,
-    plan_editing: PlanEditing,
+    svc: ServiceScope,
 ) -> None:
     """Save, Restore or Cancel of the offer whose token the button carries."""
     data = await state.get_data()
     current = await state.get_state()
     action = callback_data.a
-    offered = bool(callback_data.t) and data.get("token") == callback_data.t
+    offered = Offer.answers(data, OfferKind.PLAN_EDIT, callback_data.t)
     if action is PlanAction.CONFIRM:
         offered = offered and current == PlanDraft.confirming.state
     elif action is PlanAction.RESTORE:
         offered = offered and data.get("restore") == callback_data.v
     edit = PlanEdit.from_data(data) if offered else None
     if not offered or (action is PlanAction.CONFIRM and edit is None):
-        await plan_editing.view(_actor(callback))  # the role is checked (and audited)
+        await svc.plan_editing.view(_actor(callback))  # the role is checked (and audited)
         if data.get("saved") == callback_data.t and action is not PlanAction.CANCEL:
             reply.send(StaffPlanSaved(version=0, already=True, moved=0, stopped=0, added=0))
-        else:
-            reply.send(StaleButton())
-        return
+            return
+        raise OfferExpired(OfferKind.PLAN_EDIT)
     if action is PlanAction.CANCEL:
         await state.clear()
         reply.send(StaffTextCancelled())
-        view = await plan_editing.view(_actor(callback))
+        view = await svc.plan_editing.view(_actor(callback))
         step = view.timeline.step(edit.key) if edit is not None else None
         if step is not None:
             _show_step(reply, step)  # back to the step being changed
@@ -374,12 +375,12 @@ async def decide(
         return
     base = data.get("base")
     if action is PlanAction.RESTORE:
-        outcome = await plan_editing.restore(
+        outcome = await svc.plan_editing.restore(
             _actor(callback), callback_data.v, base if isinstance(base, int) else None
         )
     else:
         assert edit is not None
-        outcome = await plan_editing.confirm(
+        outcome = await svc.plan_editing.confirm(
             _actor(callback), edit, base if isinstance(base, int) else None
         )
     if isinstance(outcome, PlanRejected):

@@ -32,9 +32,9 @@ from bot.content.catalogue import (
 from bot.content.catalogue import Message as Text
 from bot.db.models import Patient
 from bot.domain.staff import Role
-from bot.services.invites import AlreadyUsed, InviteService, Linked, TooManyTries
-from bot.services.patients import PatientService
-from bot.services.staff import TEAM_LINK_PREFIX, AlreadyOnTeam, Joined, StaffService
+from bot.services.container import ServiceScope
+from bot.services.invites import AlreadyUsed, Linked, TooManyTries
+from bot.services.staff import TEAM_LINK_PREFIX, AlreadyOnTeam, Joined
 from bot.telegram.callbacks import ConsentCb, InviteConsentCb, MenuCb, MenuTarget
 from bot.telegram.commands import staff_menu, team_commands
 from bot.telegram.reply import Reply
@@ -56,18 +56,17 @@ async def start_with_code(
     state: FSMContext,
     reply: Reply,
     patient: Patient | None,
-    invites: InviteService,
-    staff: StaffService,
+    svc: ServiceScope,
 ) -> None:
     code = command.args or ""
     await state.clear()
     if code.startswith(TEAM_LINK_PREFIX) and message.from_user is not None:
-        await _join_team(reply, staff, code, message.from_user.id, patient)
+        await _join_team(reply, svc, code, message.from_user.id, patient)
         return
     if patient is not None and patient.has_consented:
-        await _redeem(reply, invites, patient, code, WelcomeBack())
+        await _redeem(reply, svc, patient, code, WelcomeBack())
         return
-    if not invites.looks_like_code(code):
+    if not svc.invites.looks_like_code(code):
         reply.send(InviteUnusable(already_linked=False))
         code = ""
     # Nothing is stored before consent: the code rides on the "I agree" button.
@@ -75,11 +74,11 @@ async def start_with_code(
 
 
 async def _join_team(
-    reply: Reply, staff: StaffService, code: str, telegram_id: int, patient: Patient | None
+    reply: Reply, svc: ServiceScope, code: str, telegram_id: int, patient: Patient | None
 ) -> None:
     """A team member's link: they join with its role and get the team's command menu (team
     members are not patients: no consent is asked)."""
-    result = await staff.join(code, telegram_id)
+    result = await svc.staff.join(code, telegram_id)
     if isinstance(result, Joined | AlreadyOnTeam):
         reply.send(StaffJoined(role=str(result.role), already=isinstance(result, AlreadyOnTeam)))
         reply.set_chat_menu(telegram_id, staff_menu(reply.content, result.role))
@@ -95,11 +94,11 @@ async def _join_team(
 
 
 async def _redeem(
-    reply: Reply, invites: InviteService, patient: Patient, code: str, otherwise: Text
+    reply: Reply, svc: ServiceScope, patient: Patient, code: str, otherwise: Text
 ) -> None:
     """Redeem the code and say how it went; `otherwise` is the normal answer, sent after the
     kind one when the link cannot be used."""
-    result = await invites.redeem(code, patient)
+    result = await svc.invites.redeem(code, patient)
     if isinstance(result, Linked):
         reply.send(InviteLinked(when=result.local), reply.kb.main_menu())
         return
@@ -115,18 +114,17 @@ async def consent_answer(
     callback: CallbackQuery,
     callback_data: ConsentCb | InviteConsentCb,
     reply: Reply,
-    patients: PatientService,
-    invites: InviteService,
+    svc: ServiceScope,
 ) -> None:
     if isinstance(callback_data, ConsentCb) and not callback_data.agree:
         reply.send(ConsentDeclined(), reply.kb.start_over())
         return
     # Idempotent: a second tap (or one racing the first) finds the account and says the same.
-    patient = await patients.consent(
+    patient = await svc.patients.consent(
         telegram_id=callback.from_user.id, chat_id=callback.from_user.id, language=reply.lang
     )
     if isinstance(callback_data, InviteConsentCb):
-        await _redeem(reply, invites, patient, callback_data.code, ConsentThanks())
+        await _redeem(reply, svc, patient, callback_data.code, ConsentThanks())
         return
     reply.send(ConsentThanks(), reply.kb.main_menu())
 

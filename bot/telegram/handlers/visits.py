@@ -16,9 +16,6 @@ through this reply.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from aiogram import Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -34,15 +31,19 @@ from bot.content.catalogue import (
 )
 from bot.domain.audit import Action, Actor
 from bot.services.appointments import Ambiguity, VisitTime
-from bot.services.errors import VisitChangeRefused
+from bot.services.container import ServiceScope
+from bot.services.offers import Offer, OfferExpired, OfferKind, TimeChoice
 from bot.services.visit_changes import Reading, VisitChangeService
-from bot.telegram.callbacks import VisitAction, VisitCb, new_token
+from bot.telegram.callbacks import VisitAction, VisitCb
 from bot.telegram.filters import PlainText
 from bot.telegram.reply import Reply
 from bot.telegram.states import ChangingVisit
 
-MOVE, CANCEL = "move", "cancel"
 _CANCELLING = (VisitAction.CANCEL, VisitAction.CANCEL_YES, VisitAction.CANCEL_NO)
+_CHOICES: dict[VisitAction, TimeChoice] = {
+    VisitAction.EARLIER: "earlier",
+    VisitAction.LATER: "later",
+}
 
 
 async def _ask_time(
@@ -50,65 +51,35 @@ async def _ask_time(
 ) -> None:
     view = await visits.visit(actor, appointment, Action.VISIT_MOVE)
     await state.set_state(ChangingVisit.waiting_for_time)
-    await state.set_data({"kind": MOVE, "appointment": appointment})
+    await state.set_data(Offer(OfferKind.VISIT_MOVE, visit=appointment).to_state())
     reply.send(VisitMoveAsk(when=view.local, label=view.label, zone=visits.default_zone))
 
 
 async def _offer(state: FSMContext, reply: Reply, appointment: int, reading: Reading) -> None:
     """Confirm the move (or pick one of two readings); the offer's token goes with it."""
-    token = new_token()
     if isinstance(reading.time, Ambiguity):
         earlier, later = reading.time.earlier, reading.time.later
+        offer = Offer.of_reading(OfferKind.VISIT_MOVE, reading.time, visit=appointment)
         await state.set_state(ChangingVisit.picking)
-        await state.set_data(
-            {
-                "kind": MOVE,
-                "appointment": appointment,
-                "earlier": earlier.starts_at.isoformat(),
-                "later": later.starts_at.isoformat(),
-                "token": token,
-            }
-        )
+        await state.set_data(offer.to_state())
         reply.send(
             InviteAmbiguous(earlier=earlier.local, later=later.local),
-            reply.kb.visit_ambiguous(appointment, earlier.local, later.local, token),
+            reply.kb.visit_ambiguous(appointment, earlier.local, later.local, offer.token),
         )
         return
     proposal: VisitTime = reading.time
-    await state.set_state(ChangingVisit.confirming_move)
-    await state.set_data(
-        {
-            "kind": MOVE,
-            "appointment": appointment,
-            "starts_at": proposal.starts_at.isoformat(),
-            "token": token,
-            "version": reading.visit.version,  # the visit as the offer shows it
-        }
+    # The visit's version as the offer shows it: changed since, it is not moved.
+    offer = Offer.of_reading(
+        OfferKind.VISIT_MOVE, proposal, visit=appointment, version=reading.visit.version
     )
+    await state.set_state(ChangingVisit.confirming_move)
+    await state.set_data(offer.to_state())
     reply.send(
         VisitMoveConfirm(
             before=reading.visit.local, after=proposal.local, label=reading.visit.label
         ),
-        reply.kb.visit_move_confirm(appointment, token),
+        reply.kb.visit_move_confirm(appointment, offer.token),
     )
-
-
-def _held(data: dict[str, Any], field: str) -> datetime:
-    """An instant kept in the conversation state."""
-    stored = data.get(field)
-    try:
-        instant = datetime.fromisoformat(stored) if isinstance(stored, str) else None
-    except ValueError:
-        instant = None
-    if instant is None or instant.tzinfo is None:
-        raise VisitChangeRefused("expired")
-    return instant
-
-
-def _version(data: dict[str, Any]) -> int | None:
-    """The visit's version the offer showed (None: an offer made before versions)."""
-    version = data.get("version")
-    return version if isinstance(version, int) and not isinstance(version, bool) else None
 
 
 async def visit_time(
@@ -116,13 +87,16 @@ async def visit_time(
     state: FSMContext,
     reply: Reply,
     actor: Actor,
-    visit_changes: VisitChangeService,
+    svc: ServiceScope,
 ) -> None:
-    appointment = (await state.get_data()).get("appointment")
-    if not isinstance(appointment, int):
+    try:
+        appointment = Offer.held(await state.get_data(), OfferKind.VISIT_MOVE).visit
+        if appointment is None:
+            raise OfferExpired(OfferKind.VISIT_MOVE)
+    except OfferExpired:
         await state.clear()
-        raise VisitChangeRefused("expired")
-    reading = await visit_changes.read_time(actor, appointment, message.text or "")
+        raise
+    reading = await svc.visit_changes.read_time(actor, appointment, message.text or "")
     await _offer(state, reply, appointment, reading)
 
 
@@ -132,45 +106,37 @@ async def visit_button(
     state: FSMContext,
     reply: Reply,
     actor: Actor,
-    visit_changes: VisitChangeService,
+    svc: ServiceScope,
 ) -> None:
-    visits = visit_changes
+    visits = svc.visit_changes
     appointment, action = callback_data.id, callback_data.action
     if action is VisitAction.MOVE:
         await _ask_time(state, reply, actor, visits, appointment)
         return
     if action is VisitAction.CANCEL:
         view = await visits.visit(actor, appointment, Action.VISIT_CANCEL)
-        token = new_token()
+        offer = Offer(OfferKind.VISIT_CANCEL, visit=appointment, version=view.version)
         await state.set_state(ChangingVisit.confirming_cancel)
-        await state.set_data(
-            {"kind": CANCEL, "appointment": appointment, "token": token, "version": view.version}
-        )
+        await state.set_data(offer.to_state())
         reply.send(
             VisitCancelConfirm(when=view.local, label=view.label),
-            reply.kb.visit_cancel_confirm(appointment, token),
+            reply.kb.visit_cancel_confirm(appointment, offer.token),
         )
         return
     # An answer to an offer: who may answer is checked first (a forged button from a patient
     # ends here, with an audit line), then that it is this offer's.
-    kind = CANCEL if action in _CANCELLING else MOVE
+    kind = OfferKind.VISIT_CANCEL if action in _CANCELLING else OfferKind.VISIT_MOVE
     await visits.require(
-        actor, appointment, Action.VISIT_CANCEL if kind == CANCEL else Action.VISIT_MOVE
+        actor,
+        appointment,
+        Action.VISIT_CANCEL if kind is OfferKind.VISIT_CANCEL else Action.VISIT_MOVE,
     )
     data = await state.get_data()
-    if (
-        not callback_data.t
-        or data.get("token") != callback_data.t
-        or data.get("appointment") != appointment
-        or data.get("kind") != kind
-    ):
-        raise VisitChangeRefused("expired")
+    offer = Offer.answered(data, kind, callback_data.t).about(visit=appointment)
     current, done = await state.get_state(), bool(data.get("done"))
     match action:
         case VisitAction.CONFIRM if current == ChangingVisit.confirming_move.state or done:
-            change = await visits.move(
-                actor, appointment, _held(data, "starts_at"), _version(data)
-            )
+            change = await visits.move(actor, appointment, offer.instant(), offer.version)
             await state.set_state(None)
             await state.set_data({**data, "done": True})
             reply.send(
@@ -182,7 +148,7 @@ async def visit_button(
                 )
             )
         case VisitAction.CANCEL_YES if current == ChangingVisit.confirming_cancel.state or done:
-            change = await visits.cancel(actor, appointment, _version(data))
+            change = await visits.cancel(actor, appointment, offer.version)
             await state.set_state(None)
             await state.set_data({**data, "done": True})
             reply.send(
@@ -195,14 +161,14 @@ async def visit_button(
             await state.clear()
             reply.send(VisitKept(when=view.local, label=view.label))
         case VisitAction.EARLIER | VisitAction.LATER if current == ChangingVisit.picking.state:
-            instant = _held(data, action.value)
+            instant = offer.instant(_CHOICES[action])
             await _offer(
                 state, reply, appointment, await visits.read_time(actor, appointment, instant)
             )
         case VisitAction.CHANGE if not done:
             await _ask_time(state, reply, actor, visits, appointment)
         case _:
-            raise VisitChangeRefused("expired")
+            raise OfferExpired(kind)
 
 
 def create_router() -> Router:

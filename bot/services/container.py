@@ -1,0 +1,300 @@
+"""The one place services are made.
+
+``Services`` is built once per application (bot/factory.py) from the settings, the content,
+the clock, the session factory and the outbox ports. Every surface gets its services from it
+the same way, bound to one unit of work: the Telegram middleware (bot/telegram/middlewares.py
+opens a :class:`ServiceScope` over the update's session and hands it to handlers as ``svc``),
+the command line, the tests' rigs, and any web or API handler::
+
+    async with services.transaction() as svc:
+        await svc.invites.create(actor, proposal, label=label, bot_username=name)
+
+A scope builds a service the first time it is asked for (and keeps it), so an update that
+answers a question builds none. Nothing here imports aiogram.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar, overload
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.content.store import Content
+from bot.db.content_versions import ContentVersionRepository
+from bot.db.invites import InviteRepository
+from bot.db.patients import AfterCommit, Repository
+from bot.db.roster import RosterRepository
+from bot.db.staff import StaffRepository
+from bot.db.visit_changes import VisitChangeRepository
+from bot.domain.staff import Role
+from bot.metrics import Metrics
+from bot.services.appointments import AppointmentService
+from bot.services.audit import AuditTrail
+from bot.services.content_editing import ContentEditing, EditingTools
+from bot.services.errors import Refusal
+from bot.services.faq_editing import FaqEditing
+from bot.services.invites import InviteService
+from bot.services.patient_notices import PatientNotices
+from bot.services.patients import PatientService
+from bot.services.plan_editing import PlanEditing
+from bot.services.reminders import PreparationService, ReminderPlanner
+from bot.services.roster import RosterService
+from bot.services.staff import StaffService, role_from
+from bot.services.staff_alerts import StaffAlerts
+from bot.services.visit_changes import VisitChangeService
+from foundation.clock import Clock
+from scheduler.plan import Plan
+
+__all__ = ["ServiceScope", "Services", "run_after_commit"]
+
+log = logging.getLogger(__name__)
+
+
+_T = TypeVar("_T")
+
+
+class _built(Generic[_T]):
+    """``functools.cached_property`` without its lock (Python 3.11 takes an RLock on every
+    first access, the better part of building a service): a scope belongs to one task."""
+
+    def __init__(self, make: Callable[[Any], _T]) -> None:
+        self.make = make
+        self.name = make.__name__
+        self.__doc__ = make.__doc__
+
+    @overload
+    def __get__(self, scope: None, owner: type | None = None) -> _built[_T]: ...
+    @overload
+    def __get__(self, scope: object, owner: type | None = None) -> _T: ...
+    def __get__(self, scope: object | None, owner: type | None = None) -> _T | _built[_T]:
+        if scope is None:
+            return self
+        value = self.make(scope)
+        scope.__dict__[self.name] = value  # found before this descriptor from now on
+        return value
+
+
+def _no_wake(when: datetime) -> None:
+    """No reminder engine to wake (a command-line tool, a test rig)."""
+
+
+async def run_after_commit(hooks: list[AfterCommit]) -> None:
+    """Run what waited for the commit. One failing hook does not stop the others."""
+    for hook in hooks:
+        try:
+            result = hook()
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:  # a wake-up or a checkpoint; the data is already safe
+            log.warning("after-commit step failed: %s", type(exc).__name__)
+    hooks.clear()
+
+
+@dataclass(frozen=True)
+class Services:
+    """What services are made of, long-lived, built once per application."""
+
+    settings: Settings
+    content: Content
+    clock: Clock
+    session_factory: async_sessionmaker[AsyncSession]
+    staff_alerts: StaffAlerts
+    # Notices to patients about visits the clinic changed (the same outbox as staff alerts).
+    patient_notices: PatientNotices
+    # Asks the reminder engine to look no later than the given instant.
+    wake: Callable[[datetime], None] = _no_wake
+    # The application's metrics (what services count goes through here); None in a test rig.
+    metrics: Metrics | None = None
+
+    def scope(self, session: AsyncSession) -> ServiceScope:
+        """The services of one unit of work over `session` (the caller commits it)."""
+        return ServiceScope(self, Repository(session))
+
+    async def open(self, session: AsyncSession) -> ServiceScope:
+        """:meth:`scope`, with the texts staff edited brought up to date first (asked at most
+        once a second, loaded when changed): what every unit of work starts with."""
+        await self.content.refresh(ContentVersionRepository(session))
+        return self.scope(session)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[ServiceScope]:
+        """One unit of work outside Telegram, as the Telegram one: committed when the block
+        ends, and when it ends in a :class:`Refusal` too (what was written before it, the
+        refused attempt's audit line, stays; the refusal goes on to the caller, who tells the
+        person); any other exception rolls it back. Then the after-commit hooks run."""
+        session = self.session_factory()
+        refusal: Refusal | None = None
+        try:
+            scope = await self.open(session)
+            try:
+                yield scope
+            except Refusal as exc:
+                refusal = exc
+            await session.commit()
+        finally:
+            await session.close()
+        await run_after_commit(scope.after_commit)
+        if refusal is not None:
+            raise refusal
+
+    def role_from(self, telegram_id: int, stored: str | None) -> Role | None:
+        """A sender's role, given their stored role (read with the patient): no query."""
+        return role_from(telegram_id, stored, self.settings.staff_ids)
+
+
+def _after_commit(repo: Repository, step: AfterCommit) -> Callable[[], None]:
+    """`step`, run once the transaction committed (a closure over the repository, not the
+    scope: the services that keep it make no reference cycle with the scope, so an update's
+    objects are freed when it ends, not by the cyclic garbage collector)."""
+    return lambda: repo.after_commit.append(step)
+
+
+def _waker(repo: Repository, wake: Callable[[datetime], None]) -> Callable[[datetime], None]:
+    """Wakes the engine at an instant once the rows it is woken for are committed."""
+    return lambda when: repo.after_commit.append(lambda: wake(when))
+
+
+def _planner(
+    repo: Repository, clock: Clock, wake: Callable[[datetime], None]
+) -> Callable[[Plan], ReminderPlanner]:
+    return lambda plan: ReminderPlanner(repo, plan, clock, wake)
+
+
+class ServiceScope:
+    """The services of one unit of work: one session, built when first asked for."""
+
+    def __init__(self, services: Services, repo: Repository) -> None:
+        self.services = services
+        self.repo = repo
+        self.wake = _waker(repo, services.wake)
+        """Wake the engine at an instant, once the rows it is woken for are committed."""
+
+    # --- what every service shares ---------------------------------------------------------
+    @property
+    def session(self) -> AsyncSession:
+        return self.repo.session
+
+    @property
+    def after_commit(self) -> list[AfterCommit]:
+        """Steps run once the transaction committed (wake-ups, the outbox's kick)."""
+        return self.repo.after_commit
+
+    @property
+    def clock(self) -> Clock:
+        return self.services.clock
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def content(self) -> Content:
+        return self.services.content
+
+    @property
+    def staff_alerts(self) -> StaffAlerts:
+        return self.services.staff_alerts
+
+    def planner(self, plan: Plan | None = None) -> ReminderPlanner:
+        """Plans reminders for `plan` (the live plan by default) inside this transaction."""
+        return ReminderPlanner(self.repo, plan or self.content.plan, self.clock, self.wake)
+
+    @property
+    def _invite_ttl(self) -> timedelta:
+        return timedelta(days=self.settings.invite_ttl_days)
+
+    # --- the services ------------------------------------------------------------------------
+    @_built
+    def audit(self) -> AuditTrail:
+        return AuditTrail(self.repo.audit, self.clock)
+
+    @_built
+    def staff(self) -> StaffService:
+        metrics = self.services.metrics
+        return StaffService(
+            StaffRepository(self.session),
+            self.audit,
+            self.clock,
+            env_admins=self.settings.staff_ids,
+            invite_ttl=self._invite_ttl,
+            observe_redemptions=metrics.invite_redemption if metrics else None,
+        )
+
+    @_built
+    def patients(self) -> PatientService:
+        return PatientService(self.repo, self.clock, default_timezone=self.settings.clinic_timezone)
+
+    @_built
+    def appointments(self) -> AppointmentService:
+        return AppointmentService(self.repo, self.clock, self.planner())
+
+    @_built
+    def preparation(self) -> PreparationService:
+        return PreparationService(self.repo, self.content.plan, self.clock, self.wake)
+
+    @_built
+    def invites(self) -> InviteService:
+        return InviteService(
+            InviteRepository(self.session),
+            self.staff,
+            self.appointments,
+            self.clock,
+            ttl=self._invite_ttl,
+            default_zone=self.settings.clinic_timezone,
+        )
+
+    @_built
+    def visit_changes(self) -> VisitChangeService:
+        return VisitChangeService(
+            VisitChangeRepository(self.session),
+            self.staff,
+            self.appointments,
+            self.services.patient_notices,
+            self.clock,
+            zone=self.settings.clinic_timezone,
+        )
+
+    @_built
+    def roster(self) -> RosterService:
+        return RosterService(
+            RosterRepository(self.session),
+            self.staff,
+            self.clock,
+            checklist=self.content.plan.checklist,
+            zone=self.settings.clinic_timezone,
+        )
+
+    @_built
+    def editing_tools(self) -> EditingTools:
+        """What the editing services share: the stored versions, permissions, the audit."""
+        return EditingTools(
+            ContentVersionRepository(self.session),
+            self.staff,
+            self.audit,
+            self.content,
+            self.clock,
+            zone=self.settings.clinic_zone,
+            # A text was saved: the content is refreshed after the commit.
+            on_saved=_after_commit(self.repo, self.content.mark_stale),
+        )
+
+    @_built
+    def content_editing(self) -> ContentEditing:
+        return ContentEditing(self.editing_tools)
+
+    @_built
+    def faq_editing(self) -> FaqEditing:
+        return FaqEditing(self.content_editing)
+
+    @_built
+    def plan_editing(self) -> PlanEditing:
+        return PlanEditing(
+            self.editing_tools, planner=_planner(self.repo, self.clock, self.wake)
+        )
