@@ -49,6 +49,7 @@ from bot.content.schemas import (
     crisis_detector,
 )
 from bot.domain.faq import FaqEntry, FaqMatcher
+from bot.domain.faq_model import FaqModel
 from bot.domain.safety import CrisisDetector
 from bot.domain.safety_model import CrisisModel
 from scheduler.data_file import DataFileError, SourceLines, parse_toml, read_text, validate_file
@@ -57,6 +58,8 @@ from scheduler.plan_loading import load_plan, parse_plan
 
 SAFETY_MODEL = "safety_model.json"
 """The crisis screen's learned layer, trained by scripts/train_safety_model.py."""
+FAQ_MODEL = "faq_model.json"
+"""A language's FAQ matcher's learned layer (optional), trained by scripts/train_faq_model.py."""
 
 if TYPE_CHECKING:
     from bot.content.catalogue import Message
@@ -207,6 +210,16 @@ def _compiled_detector(sources: tuple[tuple[str, str, str], ...]) -> CrisisDetec
         return crisis_detector(lexicons)
     except ValueError as exc:
         raise ContentError(f"safety.toml: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=4)
+def _faq_model(path: Path, stamp: tuple[int, int]) -> FaqModel:
+    """The learned layer at ``path`` (``stamp``: its modification time and size), read once
+    per process: every Content of a language (each staff edit makes one) shares it."""
+    try:
+        return FaqModel.from_data(json.loads(read_text(path)))
+    except (ValueError, DataFileError) as exc:
+        raise ContentError(f"{path}: {exc}") from exc
 
 
 def load_text(model: type[M], text: str, source: str) -> M:
@@ -470,14 +483,30 @@ class Content:
                 borrowed = tuple(e for e in default if e.key not in have)
                 entries = entries + borrowed
             words = self.conversation(lang)
+            model = self.faq_model(lang)
 
             def matcher(entries: tuple[FaqEntry, ...] = entries) -> FaqMatcher:
                 return FaqMatcher(
-                    entries, words.intent, common=words.common, known=words.known, lang=lang
+                    entries,
+                    words.intent,
+                    common=words.common,
+                    known=words.known,
+                    lang=lang,
+                    model=model,
                 )
 
             self._faq[lang] = Faq(entries, matcher, frozenset(e.key for e in borrowed))
         return self._faq[lang]
+
+    def faq_model(self, lang: str) -> FaqModel | None:
+        """The learned layer of a language's matcher (``<lang>/faq_model.json``), if it ships
+        one: without it the keywords alone answer (never another language's)."""
+        path = self.root / lang / FAQ_MODEL
+        try:
+            found = path.stat()
+        except OSError:
+            return None
+        return _faq_model(path, (found.st_mtime_ns, found.st_size))
 
     def conversation(self, lang: str) -> ConversationFile:
         """What the matcher knows besides the FAQ prompts (conversation.toml): the intents

@@ -28,6 +28,7 @@ recovery.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.domain.accents import unaccented
+from bot.domain.faq_model import OFF_TOPIC, FaqModel
 from bot.domain.safety import normalize
 
 __all__ = [
@@ -158,7 +160,25 @@ class Verdict:
 NO_MATCH = Verdict()
 
 
-def _folded(text: str) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the keywords make of a text: its words (folded, slips read), their verdict, and
+    every substantial topic any cue of the text points to, best first."""
+
+    tokens: tuple[str, ...]
+    verdict: Verdict
+    found: tuple[str, ...] = ()
+    chat: bool = False
+    """The verdict is small talk (a greeting, thanks, "ok")."""
+    words: tuple[str, ...] = ()
+    """The text's folded words as written (what the learned layer reads)."""
+    strength: float = 0.0
+    """The best substantial topic's score."""
+    sure: bool = False
+    """That score answers the text (it met the text's need)."""
+
+
+def folded(text: str) -> list[str]:
     """`normalize`d words, without accents: what keywords and questions are compared as."""
     return unaccented(normalize(text)).split()
 
@@ -192,14 +212,16 @@ class FaqMatcher:
         common: Iterable[str] = (),
         known: Iterable[str] = (),
         lang: str = "en",
+        model: FaqModel | None = None,
     ) -> None:
         self._entries: tuple[FaqEntry, ...] = tuple(entries)
+        self._model = model
         self._stemmer = snowballstemmer.stemmer(_STEMMERS.get(lang, "english"))
         self._stems: dict[str, str] = {}
         self._corrections: dict[str, str] = {}
         words: set[str] = set()
         topic_words: set[str] = set()
-        self._common = frozenset(w for text in common for w in _folded(text))
+        self._common = frozenset(w for text in common for w in folded(text))
         words |= self._common
         topics: list[_Topic] = []
         for key, keywords, hints, small in (
@@ -209,16 +231,16 @@ class FaqMatcher:
             # By stems, each once at its highest weight: "park" and "parking" are one cue.
             cues: dict[tuple[str, ...], _Cue] = {}
             for keyword, strong in (*((k, True) for k in keywords), *((h, False) for h in hints)):
-                folded = _folded(keyword)
-                if not folded:
+                said = folded(keyword)
+                if not said:
                     continue
-                words.update(folded)
-                topic_words.update(folded)
-                extra = len(folded) - 1
+                words.update(said)
+                topic_words.update(said)
+                extra = len(said) - 1
                 weight = KEYWORD + extra if strong else 1.0 + HINT_EXTRA * extra
-                stems = tuple(self._stem(w) for w in folded)
+                stems = tuple(self._stem(w) for w in said)
                 found = cues.get(stems)
-                surfaces = frozenset(folded) if len(folded) == 1 else frozenset()
+                surfaces = frozenset(said) if len(said) == 1 else frozenset()
                 if found is not None:
                     surfaces |= found.surfaces
                     if found.weight >= weight:
@@ -227,6 +249,7 @@ class FaqMatcher:
             ordered = sorted(cues.values(), key=lambda cue: -cue.weight)
             topics.append(_Topic(key, tuple(ordered), small))
         self._topics = tuple(topics)
+        self._keys = frozenset(topic.key for topic in self._topics)
         # Each topic's cues by their first stem, in the topic's order (heaviest first): a
         # text is checked against the cues its own words can start, not against them all.
         self._cues_by_stem: dict[str, list[tuple[int, int, _Cue]]] = {}
@@ -240,9 +263,9 @@ class FaqMatcher:
             for i in intents
             if i.key in SMALL_TALK
             for k in i.keywords
-            for w in _folded(k)
+            for w in folded(k)
         }
-        known_words = {w for text in known for w in _folded(text)}
+        known_words = {w for text in known for w in folded(text)}
         # A common or clinic word meets a one-word cue of its stem only if the cue was written
         # so: "medical" is no "medications", Spanish "como" no "comer".
         self._plain_words = frozenset(known_words | self._common)
@@ -273,9 +296,19 @@ class FaqMatcher:
         return self.get(verdict.answer) if verdict.answer is not None else None
 
     def classify(self, text: str) -> Verdict:
-        tokens = [self._correct(t) for t in _folded(text)[:MAX_WORDS]] if text else []
+        """What ``text`` is about: the keywords' verdict, weighed with the learned layer's
+        when the matcher has one (see :meth:`_weighed`)."""
+        reading = self.read(text)
+        if self._model is None or not reading.tokens:
+            return reading.verdict
+        return self._weighed(reading)
+
+    def read(self, text: str) -> Reading:
+        """What the keywords alone make of ``text``."""
+        written = tuple(folded(text)[:MAX_WORDS]) if text else ()
+        tokens = [self._correct(t) for t in written]
         if not tokens:
-            return NO_MATCH
+            return Reading((), NO_MATCH)
         stems = [self._stem(t) for t in tokens]
         places: dict[str, list[int]] = {}
         for at, stem in enumerate(stems):
@@ -317,18 +350,41 @@ class FaqMatcher:
             else None
         )
         if chat is not None and (not substantial or small[0][0] >= substantial[0][0]):
-            return Verdict(answer=chat.key)  # "good morning", not the morning's breakfast
+            # "good morning", not the morning's breakfast
+            return Reading(tuple(tokens), Verdict(answer=chat.key), chat=True, words=written)
         # A text of nothing but topic, clinic and common words is a question for the clinic:
         # a hint phrase or two hints answer it ("where is your office?").
         need = ACCEPT + UNKNOWN_COST * unknown if unknown else HINT_ONLY
+        found = tuple(topic.key for score, _, topic in substantial if score > 0)
+        verdict = NO_MATCH
         if substantial and substantial[0][0] >= need:
             _, best, first = substantial[0]
+            verdict = Verdict(answer=first.key)
             if len(substantial) > 1:
                 runner_up, rank, second = substantial[1]
                 if runner_up >= need and rank >= CLOSE * best:
-                    return Verdict(choices=(first.key, second.key))
-            return Verdict(answer=first.key)
-        return Verdict(answer=chat.key) if chat is not None else NO_MATCH
+                    verdict = Verdict(choices=(first.key, second.key))
+        elif chat is not None:
+            verdict = Verdict(answer=chat.key)
+        is_chat = chat is not None and verdict.answer == chat.key
+        strength = substantial[0][0] if substantial else 0.0
+        return Reading(tuple(tokens), verdict, found, is_chat, written, strength, strength >= need)
+
+    def _weighed(self, reading: Reading) -> Verdict:
+        assert self._model is not None
+        ranked = self._model.ranked(reading.words, self._keys)
+        return weighed(reading, ranked, self._model.accept)
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """Every topic's key: the prompts', then the intents'."""
+        return tuple(topic.key for topic in self._topics)
+
+    def keywords_only(self) -> FaqMatcher:
+        """The same matcher without its learned layer."""
+        other = copy.copy(self)
+        other._model = None
+        return other
 
     def _score(
         self,
@@ -429,3 +485,24 @@ def _find(
         else:
             return found
     return []
+
+
+def weighed(reading: Reading, ranked: Sequence[tuple[str, float]], accept: float) -> Verdict:
+    """The keywords' verdict weighed with the learned layer's ranking (likeliest first)."""
+    verdict = reading.verdict
+    if not ranked:
+        return verdict
+    probability = dict(ranked)
+    if verdict.choices:
+        first, second = verdict.choices
+        if probability.get(second, 0.0) > probability.get(first, 0.0):
+            return Verdict(choices=(second, first))
+        return verdict
+    if verdict.answer is not None and not reading.chat:
+        return verdict
+    top, p = ranked[0]
+    if top == OFF_TOPIC or p < accept:
+        return verdict
+    if reading.chat and top in SMALL_TALK:
+        return verdict
+    return Verdict(answer=top)

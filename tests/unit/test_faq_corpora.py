@@ -23,34 +23,10 @@ import pytest
 
 from bot.content.store import Content
 from bot.domain.faq import FaqMatcher
+from tests.faq_corpora import CORPORA, LANGUAGES, OFF_TOPIC, ROOT, TOPICS, corpus
 
-ROOT = Path(__file__).resolve().parents[2]
-CORPORA = ROOT / "tests" / "corpora" / "faq"
-LANGUAGES = ("en", "es")
-OFF_TOPIC = "off_topic"
-TOPICS = frozenset(
-    {
-        "what_to_expect", "how_long", "how_it_feels", "recovery", "how_it_works",
-        "conditions", "why_several", "with_therapy", "how_to_prepare", "contact",
-        "eating_drinking", "medications", "what_to_bring", "location", "hours", "cost",
-        "pain", "side_effects", "back_to_work", "greeting", "thanks", "ack", "nervous",
-        "reschedule", OFF_TOPIC,
-    }
-)  # fmt: skip
 RIGHT_FIRST = 0.90
 OFF_TOPIC_NO_MATCH = 0.95
-
-
-def corpus(path: Path) -> list[tuple[str, str]]:
-    lines: list[tuple[str, str]] = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not raw.strip() or raw.lstrip().startswith("#"):
-            continue
-        topic, sep, text = raw.partition("\t")
-        assert sep and text.strip(), f"{path.name}:{number}: not topic<TAB>message"
-        assert topic in TOPICS, f"{path.name}:{number}: unknown topic {topic!r}"
-        lines.append((topic, text.strip()))
-    return lines
 
 
 @dataclass

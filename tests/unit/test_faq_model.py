@@ -1,0 +1,126 @@
+"""The FAQ matcher's learned layer: its data, its ranking, how it is weighed with the keywords,
+and how it degrades when staff edit faq.toml."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.content.store import FAQ_MODEL, Content, ContentError
+from bot.content.validate import validate_content
+from bot.domain.faq import FaqEntry, FaqMatcher, Reading, Verdict, folded, weighed
+from bot.domain.faq_model import OFF_TOPIC, FaqModel, message_features
+
+MESSAGES = Path(__file__).resolve().parents[2] / "messages"
+
+
+def _model(accept: float = 0.5) -> FaqModel:
+    classes = ["cost", "location", OFF_TOPIC]
+    weights = {
+        "price": {0: 4.0},
+        "en:park": {1: 4.0},
+        "guitar": {2: 6.0},
+        "how much": {0: 1.0},
+    }
+    return FaqModel(classes, [0.0, 0.0, 0.5], weights, accept)
+
+
+def test_the_model_reads_its_data_and_refuses_other_data() -> None:
+    model = _model()
+    again = FaqModel.from_data(json.loads(json.dumps(model.to_data())))
+    assert again.classes == model.classes and again.weights == model.weights
+    assert again.accept == model.accept and again.bias == model.bias
+    data = model.to_data()
+    for bad, message in (
+        ({"format": 99}, "format"),
+        ({**data, "accept": 1.5}, "between 0 and 1"),
+        ({**data, "bias": [0.0]}, "one bias per class"),
+        ({**data, "weights": {"price": {"7": 1.0}}}, "names no class"),
+        ({**data, "weights": []}, "weights"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            FaqModel.from_data(bad)
+
+
+def test_the_ranking_reads_stems_and_pairs_and_leaves_out_topics_gone() -> None:
+    model = _model()
+    ranked = model.ranked(folded("Where can I park?"), {"cost", "location"})
+    assert ranked[0][0] == "location" and sum(p for _, p in ranked) == pytest.approx(1.0)
+    assert model.ranked(folded("how much, what price"), {"cost"})[0][0] == "cost"
+    # A topic staff removed from faq.toml is never ranked; off-topic always is.
+    assert [c for c, _ in model.ranked(folded("parking"), {"cost"})] == [OFF_TOPIC, "cost"]
+    assert model.ranked([], {"cost"}) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["how much is the price price", "where do i park my car", "guitar lessons near the clinic"],
+)
+def test_the_cached_words_score_as_the_training_features_add_up(text: str) -> None:
+    model = Content(MESSAGES).faq_model("en")
+    assert model is not None
+    words = folded(text)
+    by_features = list(model.bias)
+    for feature in message_features(words):
+        for index, weight in model.weights.get(feature, {}).items():
+            by_features[index] += weight
+    for _ in range(2):  # the second time from its cache
+        assert model.scores(words) == pytest.approx(by_features)
+
+
+def _reading(verdict: Verdict, found: tuple[str, ...] = (), chat: bool = False) -> Reading:
+    return Reading(("x",), verdict, found, chat, ("x",))
+
+
+def test_the_keywords_answer_stands_and_the_model_speaks_when_they_are_unsure() -> None:
+    sure = _reading(Verdict(answer="cost"), ("cost",))
+    assert weighed(sure, [("location", 0.99), ("cost", 0.01)], 0.5) == sure.verdict
+    unsure = _reading(Verdict(choices=("cost", "location")), ("cost", "location"))
+    assert weighed(unsure, [("location", 0.7), ("cost", 0.3)], 0.5).choices == (
+        "location",
+        "cost",
+    )
+    nothing = _reading(Verdict())
+    assert weighed(nothing, [("location", 0.95), (OFF_TOPIC, 0.05)], 0.9).answer == "location"
+    assert weighed(nothing, [("location", 0.6), (OFF_TOPIC, 0.4)], 0.9) == Verdict()
+    assert weighed(nothing, [(OFF_TOPIC, 0.95), ("location", 0.05)], 0.5) == Verdict()
+
+
+def test_a_topic_the_model_never_learned_is_answered_by_its_keywords() -> None:
+    entries = [
+        FaqEntry(key="cost", title="Cost", keywords=("price",), template="faq/cost"),
+        FaqEntry(key="wifi", title="Wifi", keywords=("wifi",), template="faq/wifi"),
+    ]
+    common = ("is", "there", "what", "the", "where", "do", "i")
+    matcher = FaqMatcher(entries, common=common, model=_model())
+    assert matcher.classify("is there wifi").answer == "wifi"
+    assert matcher.classify("what is the price").answer == "cost"
+    # "location" is no topic of this faq.toml: the model never offers it.
+    assert matcher.classify("where do i park").ranked == ()
+
+
+def test_the_shipped_models_match_the_shipped_topics() -> None:
+    content = Content(MESSAGES)
+    for lang in ("en", "es"):
+        model = content.faq_model(lang)
+        assert model is not None, lang
+        topics = set(content.faq(lang).matcher.topics)
+        assert set(model.classes) - {OFF_TOPIC} <= topics, lang
+
+
+def test_without_a_model_the_keywords_answer_and_a_broken_one_is_reported(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "messages"
+    shutil.copytree(MESSAGES, root)
+    (root / "es" / FAQ_MODEL).unlink()
+    content = Content(root)
+    assert content.faq_model("es") is None  # never the English one
+    assert content.faq("es").matcher.classify("cuanto cuesta").answer == "cost"
+    (root / "en" / FAQ_MODEL).write_text('{"format": 1, "classes": 3}', encoding="utf-8")
+    with pytest.raises(ContentError, match="faq_model.json"):
+        Content(root).faq("en")
+    assert any("faq_model.json" in p for p in validate_content(root))
