@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
             Content(ROOT / "messages").faq_model(lang)
 
         def build(lang: str = lang) -> None:
-            Content(ROOT / "messages").faq(lang).matcher
+            _ = Content(ROOT / "messages").faq(lang).matcher
 
         print(
             f"| {lang}: reading the model (once per process) | | "

@@ -175,12 +175,17 @@ class Faq:
     built when first asked for: checking a staff edit reads only the entries."""
 
     entries: tuple[FaqEntry, ...]
-    build: Callable[[], FaqMatcher] = field(repr=False, compare=False)
+    build: Callable[[bool], FaqMatcher] = field(repr=False, compare=False)
+    """The matcher, with the language's learned layer (True) or its keywords alone."""
     borrowed: frozenset[str] = frozenset()
 
     @cached_property
     def matcher(self) -> FaqMatcher:
-        return self.build()
+        return self.build(True)
+
+    def keywords_matcher(self) -> FaqMatcher:
+        """The matcher without its learned layer (what the layer is trained beside)."""
+        return self.build(False)
 
     def by_key(self, key: str) -> FaqEntry | None:
         return next((e for e in self.entries if e.key == key), None)
@@ -483,9 +488,9 @@ class Content:
                 borrowed = tuple(e for e in default if e.key not in have)
                 entries = entries + borrowed
             words = self.conversation(lang)
-            model = self.faq_model(lang)
 
-            def matcher(entries: tuple[FaqEntry, ...] = entries) -> FaqMatcher:
+            def matcher(learned: bool, entries: tuple[FaqEntry, ...] = entries) -> FaqMatcher:
+                model = self.faq_model(lang) if learned else None
                 return FaqMatcher(
                     entries,
                     words.intent,

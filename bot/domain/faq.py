@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
@@ -42,7 +42,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.domain.accents import unaccented
-from bot.domain.faq_model import OFF_TOPIC, FaqModel
+from bot.domain.faq_model import OFF_TOPIC, Cuts, FaqModel, cue_features
 from bot.domain.safety import normalize
 
 __all__ = [
@@ -79,6 +79,11 @@ SMALL_TALK_SHARE = 3
 """Small talk is answered when its words are at least a third of the text's."""
 PHRASE_GAP = 1
 """Other words allowed among a phrase's words ("drive me home" for "drive home")."""
+
+MODEL_CLOSE = 0.5
+"""The learned layer's runner-up at least this share of its likeliest topic is offered too."""
+CUES = 3
+"""The topics the keywords point to that the learned layer is told of (best first)."""
 
 MAX_WORDS = 80
 """Words of a text looked at: a question is asked in far fewer."""
@@ -176,6 +181,8 @@ class Reading:
     """The best substantial topic's score."""
     sure: bool = False
     """That score answers the text (it met the text's need)."""
+    unknown: int = 0
+    """Words of the text no topic and no list of conversation.toml knows."""
 
 
 def folded(text: str) -> list[str]:
@@ -368,17 +375,30 @@ class FaqMatcher:
             verdict = Verdict(answer=chat.key)
         is_chat = chat is not None and verdict.answer == chat.key
         strength = substantial[0][0] if substantial else 0.0
-        return Reading(tuple(tokens), verdict, found, is_chat, written, strength, strength >= need)
+        return Reading(
+            tuple(tokens), verdict, found, is_chat, written, strength, strength >= need, unknown
+        )
 
     def _weighed(self, reading: Reading) -> Verdict:
-        assert self._model is not None
-        ranked = self._model.ranked(reading.words, self._keys)
-        return weighed(reading, ranked, self._model.accept)
+        model = self._model
+        assert model is not None
+        cues = cue_features(reading.found[:CUES], reading.unknown)
+        ranked = model.ranked(reading.words, self._keys, cues)
+        return weighed(reading, ranked, model.cuts, model.learned)
 
     @property
     def topics(self) -> tuple[str, ...]:
         """Every topic's key: the prompts', then the intents'."""
         return tuple(topic.key for topic in self._topics)
+
+    def unknown_word(self, token: str) -> bool:
+        """Whether a (folded, slip-read) word is one no topic and no list knows."""
+        return (
+            not token.isdigit()
+            and len(token) > 2
+            and token not in self._words
+            and self._stem(token) not in self._known_stems
+        )
 
     def keywords_only(self) -> FaqMatcher:
         """The same matcher without its learned layer."""
@@ -487,22 +507,37 @@ def _find(
     return []
 
 
-def weighed(reading: Reading, ranked: Sequence[tuple[str, float]], accept: float) -> Verdict:
-    """The keywords' verdict weighed with the learned layer's ranking (likeliest first)."""
+def weighed(
+    reading: Reading, ranked: Sequence[tuple[str, float]], cuts: Cuts, learned: Collection[str]
+) -> Verdict:
+    """The keywords' verdict weighed with the learned layer's ranking (likeliest first, over
+    the topics it ``learned``). The keywords stay the first line: their answer stands unless
+    the model is sure it is off-topic (``cuts.veto``) or sure of another topic
+    (``cuts.overrule``), and never for a topic the model has not learned (one staff added);
+    when they are unsure the model names the topic it finds likeliest (``cuts.found`` when a
+    cue of the text points to it too, else ``cuts.alone``), with its runner-up when close."""
     verdict = reading.verdict
     if not ranked:
         return verdict
     probability = dict(ranked)
-    if verdict.choices:
-        first, second = verdict.choices
-        if probability.get(second, 0.0) > probability.get(first, 0.0):
-            return Verdict(choices=(second, first))
+    top, likeliest = ranked[0]
+    said = verdict.ranked
+    if said and not reading.chat:
+        if any(key not in learned for key in said):
+            return verdict
+        if probability.get(OFF_TOPIC, 0.0) >= cuts.veto:
+            return NO_MATCH
+        if top != OFF_TOPIC and top not in said and likeliest >= cuts.overrule:
+            return Verdict(answer=top)
+        if verdict.choices and probability.get(said[1], 0.0) > probability.get(said[0], 0.0):
+            return Verdict(choices=(said[1], said[0]))
         return verdict
-    if verdict.answer is not None and not reading.chat:
+    if top == OFF_TOPIC or (reading.chat and top in SMALL_TALK):
         return verdict
-    top, p = ranked[0]
-    if top == OFF_TOPIC or p < accept:
+    if likeliest < (cuts.found if top in reading.found else cuts.alone):
         return verdict
-    if reading.chat and top in SMALL_TALK:
-        return verdict
+    if len(ranked) > 1:
+        second, probable = ranked[1]
+        if second != OFF_TOPIC and probable >= MODEL_CLOSE * likeliest:
+            return Verdict(choices=(top, second))
     return Verdict(answer=top)

@@ -28,16 +28,20 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Collection, Mapping, Sequence
+import operator
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from bot.domain.safety_model import pair_features, word_features
 
-__all__ = ["OFF_TOPIC", "FaqModel", "message_features"]
+__all__ = ["NEVER", "OFF_TOPIC", "Cuts", "FaqModel", "cue_features", "message_features"]
 
 FORMAT = 1
 OFF_TOPIC = "off_topic"
 """The class of messages the clinic has no answer for."""
+NEVER = 1.01
+"""A cut no probability reaches: there the model is never followed."""
 WORD_CACHE = 20_000
 """Distinct words whose features' weights a model keeps; past that it starts again."""
 MAX_WORDS = 40
@@ -53,25 +57,50 @@ def message_features(words: Sequence[str]) -> list[str]:
     return found
 
 
+def cue_features(found: Sequence[str], unknown: int) -> list[str]:
+    """What the keywords saw, as features: each topic a cue of the text points to
+    (``k:<topic>``), and how many of its words no list knows (``u:0`` to ``u:3``, and the same
+    beside each topic found: "the cost of a new iphone" is not "the cost of a session")."""
+    seen = f"u:{min(unknown, 3)}"
+    return [seen, *(f"k:{t}" for t in found), *(f"k:{t} {seen}" for t in found)]
+
+
+@dataclass(frozen=True, slots=True)
+class Cuts:
+    """When the model's ranking changes the keywords' verdict (probabilities; see
+    :func:`bot.domain.faq.weighed`), chosen by the training script out of fold."""
+
+    found: float
+    """The least at which it names a topic a cue of the text points to, the keywords unsure."""
+    alone: float
+    """The least at which it names a topic no cue of the text points to."""
+    veto: float
+    """The least off-topic probability at which a keywords' answer is withdrawn."""
+    overrule: float
+    """The least at which it names another topic than the keywords' answer."""
+
+
 class FaqModel:
-    """Per class a bias and per feature a weight (only the non-negligible ones are kept);
-    ``accept``: the least probability at which the model names a topic on its own (chosen by
-    the training script out of fold)."""
+    """Per class a bias and per feature a weight (only the non-negligible ones are kept), and
+    the :class:`Cuts` at which the matcher follows it."""
 
     def __init__(
         self,
         classes: Sequence[str],
         bias: Sequence[float],
         weights: Mapping[str, Mapping[int, float]],
-        accept: float,
+        cuts: Cuts,
     ) -> None:
         if len(bias) != len(classes) or len(set(classes)) != len(classes):
             raise ValueError("faq model: one bias per class, classes unique")
         self.classes = tuple(classes)
+        self.learned = frozenset(classes)
         self.bias = tuple(bias)
         self.weights = {f: dict(w) for f, w in weights.items()}
-        self.accept = accept
-        self._words: dict[str, tuple[tuple[int, float], ...]] = {}
+        self.cuts = cuts
+        self._words: dict[str, tuple[float, ...]] = {}
+        self._kept: dict[frozenset[str], tuple[int, ...]] = {}
+        """The classes' indices to rank, per set of topics asked about (one per matcher)."""
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> FaqModel:
@@ -83,9 +112,14 @@ class FaqModel:
             raise ValueError("faq model: classes must be a list of topic keys")
         if not isinstance(bias, list) or not all(isinstance(b, int | float) for b in bias):
             raise ValueError("faq model: bias must be a list of numbers")
-        accept = data.get("accept")
-        if not isinstance(accept, int | float) or not 0 < accept < 1:
-            raise ValueError("faq model: accept must be a number between 0 and 1")
+        raw_cuts = data.get("cuts")
+        names = [f.name for f in fields(Cuts)]
+        if (
+            not isinstance(raw_cuts, dict)
+            or sorted(raw_cuts) != sorted(names)
+            or not all(isinstance(v, int | float) and 0 < v <= NEVER for v in raw_cuts.values())
+        ):
+            raise ValueError(f"faq model: cuts must give {', '.join(names)}, each in (0, {NEVER}]")
         raw = data.get("weights")
         if not isinstance(raw, dict):
             raise ValueError("faq model: weights must map features to class weights")
@@ -101,58 +135,70 @@ class FaqModel:
                     raise ValueError(f"faq model: weights of {feature!r} must be numbers")
                 parsed[int(index)] = float(value)
             weights[str(feature)] = parsed
-        return cls(classes, [float(b) for b in bias], weights, float(accept))
+        cuts = Cuts(**{k: float(v) for k, v in raw_cuts.items()})
+        return cls(classes, [float(b) for b in bias], weights, cuts)
 
     def to_data(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
             "classes": list(self.classes),
             "bias": list(self.bias),
-            "accept": self.accept,
+            "cuts": asdict(self.cuts),
             "weights": {
                 f: {str(i): w for i, w in sorted(row.items())}
                 for f, row in sorted(self.weights.items())
             },
         }
 
-    def _word(self, word: str) -> tuple[tuple[int, float], ...]:
-        """A word's features' summed weights per class, computed once per word."""
-        summed: dict[int, float] = {}
+    def _word(self, word: str) -> tuple[float, ...]:
+        """A word's features' summed weight for each class, computed once per word."""
+        summed = [0.0] * len(self.classes)
         for feature in word_features(word):
             for index, weight in self.weights.get(feature, {}).items():
-                summed[index] = summed.get(index, 0.0) + weight
+                summed[index] += weight
         if len(self._words) >= WORD_CACHE:
             self._words.clear()
-        found = self._words[word] = tuple(summed.items())
+        found = self._words[word] = tuple(summed)
         return found
 
-    def scores(self, words: Sequence[str]) -> list[float]:
-        """Each class's score before the softmax: each distinct feature counted once."""
+    def scores(self, words: Sequence[str], extra: Sequence[str] = ()) -> list[float]:
+        """Each class's score before the softmax: each distinct feature counted once
+        (``extra``: features of the message besides its words', see :func:`cue_features`)."""
         words = words[:MAX_WORDS]
         totals = list(self.bias)
+        for key in extra:
+            for index, weight in self.weights.get(key, {}).items():
+                totals[index] += weight
         cache = self._words
         for word in dict.fromkeys(words):
-            for index, weight in cache.get(word) or self._word(word):
-                totals[index] += weight
+            totals = list(map(operator.add, totals, cache.get(word) or self._word(word)))
         pairs = {key for a, b in itertools.pairwise(words) for key in pair_features(a, b)}
         for key in pairs:
             for index, weight in self.weights.get(key, {}).items():
                 totals[index] += weight
         return totals
 
-    def ranked(self, words: Sequence[str], among: Collection[str]) -> list[tuple[str, float]]:
+    def ranked(
+        self, words: Sequence[str], among: frozenset[str], extra: Sequence[str] = ()
+    ) -> list[tuple[str, float]]:
         """The classes among ``among`` (and :data:`OFF_TOPIC`), likeliest first, with their
         probabilities renormalized over those alone."""
         if not words:
             return []
-        kept = [
-            (c, s)
-            for c, s in zip(self.classes, self.scores(words), strict=True)
-            if c in among or c == OFF_TOPIC
-        ]
+        kept = self._kept.get(among)
+        if kept is None:
+            if len(self._kept) >= 16:  # each staff edit of faq.toml makes a new set
+                self._kept.clear()
+            kept = self._kept[among] = tuple(
+                i for i, c in enumerate(self.classes) if c in among or c == OFF_TOPIC
+            )
         if not kept:
             return []
-        top = max(s for _, s in kept)
-        exps = [(c, math.exp(s - top)) for c, s in kept]
-        whole = sum(e for _, e in exps)
-        return sorted(((c, e / whole) for c, e in exps), key=lambda found: -found[1])
+        scores = self.scores(words, extra)
+        top = max(scores[i] for i in kept)
+        exp = math.exp
+        exps = [(exp(scores[i] - top), i) for i in kept]
+        whole = sum(e for e, _ in exps)
+        exps.sort(reverse=True)
+        classes = self.classes
+        return [(classes[i], e / whole) for e, i in exps]

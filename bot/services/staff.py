@@ -239,6 +239,7 @@ class StaffService:
         Telegram number."""
         stored = await self.repo.names(telegram_ids)
         return {t: stored.get(t) or str(t) for t in telegram_ids}
+
     async def _unusable(self, actor: Actor, reason: str, invite_id: int | None = None) -> None:
         if await self.role_of(actor.telegram_id) is None:  # members are not guessing
             await self.redemptions.failed(actor, LinkKind.TEAM, reason, invite_id)

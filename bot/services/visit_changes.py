@@ -222,9 +222,7 @@ class VisitChangeService:
         appointment = found.appointment
         if appointment.status == AppointmentStatus.CANCELLED:
             return VisitChangedMeanwhile(None, None, label=found.label or "")
-        return VisitChangedMeanwhile(
-            appointment.starts_at, self.zone.key, label=found.label or ""
-        )
+        return VisitChangedMeanwhile(appointment.starts_at, self.zone.key, label=found.label or "")
 
     async def _changeable(self, actor: Actor, appointment_id: int, action: Action) -> ClinicVisit:
         """The visit, if the actor may change it and it can still be changed: scheduled, not

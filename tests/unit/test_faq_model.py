@@ -12,12 +12,15 @@ import pytest
 from bot.content.store import FAQ_MODEL, Content, ContentError
 from bot.content.validate import validate_content
 from bot.domain.faq import FaqEntry, FaqMatcher, Reading, Verdict, folded, weighed
-from bot.domain.faq_model import OFF_TOPIC, FaqModel, message_features
+from bot.domain.faq_model import OFF_TOPIC, Cuts, FaqModel, cue_features, message_features
 
 MESSAGES = Path(__file__).resolve().parents[2] / "messages"
 
 
-def _model(accept: float = 0.5) -> FaqModel:
+CUTS = Cuts(found=0.6, alone=0.9, veto=0.8, overrule=0.9)
+
+
+def _model(cuts: Cuts = CUTS) -> FaqModel:
     classes = ["cost", "location", OFF_TOPIC]
     weights = {
         "price": {0: 4.0},
@@ -25,18 +28,19 @@ def _model(accept: float = 0.5) -> FaqModel:
         "guitar": {2: 6.0},
         "how much": {0: 1.0},
     }
-    return FaqModel(classes, [0.0, 0.0, 0.5], weights, accept)
+    return FaqModel(classes, [0.0, 0.0, 0.5], weights, cuts)
 
 
 def test_the_model_reads_its_data_and_refuses_other_data() -> None:
     model = _model()
     again = FaqModel.from_data(json.loads(json.dumps(model.to_data())))
     assert again.classes == model.classes and again.weights == model.weights
-    assert again.accept == model.accept and again.bias == model.bias
+    assert again.cuts == model.cuts and again.bias == model.bias
     data = model.to_data()
     for bad, message in (
         ({"format": 99}, "format"),
-        ({**data, "accept": 1.5}, "between 0 and 1"),
+        ({**data, "cuts": {**data["cuts"], "veto": 1.5}}, "cuts must give"),
+        ({**data, "cuts": {"veto": 0.5}}, "cuts must give"),
         ({**data, "bias": [0.0]}, "one bias per class"),
         ({**data, "weights": {"price": {"7": 1.0}}}, "names no class"),
         ({**data, "weights": []}, "weights"),
@@ -47,12 +51,15 @@ def test_the_model_reads_its_data_and_refuses_other_data() -> None:
 
 def test_the_ranking_reads_stems_and_pairs_and_leaves_out_topics_gone() -> None:
     model = _model()
-    ranked = model.ranked(folded("Where can I park?"), {"cost", "location"})
+    ranked = model.ranked(folded("Where can I park?"), frozenset({"cost", "location"}))
     assert ranked[0][0] == "location" and sum(p for _, p in ranked) == pytest.approx(1.0)
-    assert model.ranked(folded("how much, what price"), {"cost"})[0][0] == "cost"
+    assert model.ranked(folded("how much, what price"), frozenset({"cost"}))[0][0] == "cost"
     # A topic staff removed from faq.toml is never ranked; off-topic always is.
-    assert [c for c, _ in model.ranked(folded("parking"), {"cost"})] == [OFF_TOPIC, "cost"]
-    assert model.ranked([], {"cost"}) == []
+    assert [c for c, _ in model.ranked(folded("parking"), frozenset({"cost"}))] == [
+        OFF_TOPIC,
+        "cost",
+    ]
+    assert model.ranked([], frozenset({"cost"})) == []
 
 
 @pytest.mark.parametrize(
@@ -75,18 +82,44 @@ def _reading(verdict: Verdict, found: tuple[str, ...] = (), chat: bool = False) 
     return Reading(("x",), verdict, found, chat, ("x",))
 
 
-def test_the_keywords_answer_stands_and_the_model_speaks_when_they_are_unsure() -> None:
+LEARNED = frozenset({"cost", "location", "hours", OFF_TOPIC})
+
+
+def test_the_keywords_answer_stands_unless_the_model_is_sure() -> None:
     sure = _reading(Verdict(answer="cost"), ("cost",))
-    assert weighed(sure, [("location", 0.99), ("cost", 0.01)], 0.5) == sure.verdict
+    assert weighed(sure, [("cost", 0.5), ("location", 0.4)], CUTS, LEARNED) == sure.verdict
+    # Sure of another topic, or that it is about nothing the clinic answers.
+    assert weighed(sure, [("location", 0.95), ("cost", 0.05)], CUTS, LEARNED).answer == "location"
+    assert weighed(sure, [(OFF_TOPIC, 0.85), ("cost", 0.15)], CUTS, LEARNED) == Verdict()
+    # Never against a topic it has not learned (one staff added).
+    wifi = _reading(Verdict(answer="wifi"), ("wifi",))
+    assert weighed(wifi, [(OFF_TOPIC, 0.99)], CUTS, LEARNED) == wifi.verdict
     unsure = _reading(Verdict(choices=("cost", "location")), ("cost", "location"))
-    assert weighed(unsure, [("location", 0.7), ("cost", 0.3)], 0.5).choices == (
+    assert weighed(unsure, [("location", 0.7), ("cost", 0.3)], CUTS, LEARNED).choices == (
         "location",
         "cost",
     )
+
+
+def test_when_the_keywords_are_unsure_the_model_names_a_topic_it_is_sure_of() -> None:
+    pointed = _reading(Verdict(), ("hours",))
+    assert weighed(pointed, [("hours", 0.7), (OFF_TOPIC, 0.3)], CUTS, LEARNED).answer == "hours"
+    assert weighed(pointed, [("hours", 0.5), (OFF_TOPIC, 0.5)], CUTS, LEARNED) == Verdict()
     nothing = _reading(Verdict())
-    assert weighed(nothing, [("location", 0.95), (OFF_TOPIC, 0.05)], 0.9).answer == "location"
-    assert weighed(nothing, [("location", 0.6), (OFF_TOPIC, 0.4)], 0.9) == Verdict()
-    assert weighed(nothing, [(OFF_TOPIC, 0.95), ("location", 0.05)], 0.5) == Verdict()
+    assert weighed(nothing, [("location", 0.7), (OFF_TOPIC, 0.3)], CUTS, LEARNED) == Verdict()
+    assert weighed(nothing, [("location", 0.95)], CUTS, LEARNED).answer == "location"
+    assert weighed(nothing, [(OFF_TOPIC, 0.95), ("location", 0.05)], CUTS, LEARNED) == Verdict()
+    # A close runner-up is offered with it.
+    close = [("hours", 0.62), ("location", 0.35), (OFF_TOPIC, 0.03)]
+    assert weighed(pointed, close, CUTS, LEARNED).choices == ("hours", "location")
+    # Small talk stays small talk when the model only hears small talk.
+    hello = _reading(Verdict(answer="greeting"), chat=True)
+    assert weighed(hello, [("greeting", 0.99)], CUTS, LEARNED | {"greeting"}).answer == "greeting"
+
+
+def test_the_cue_features_name_the_topics_found_and_the_unknown_words() -> None:
+    assert cue_features(("cost",), 0) == ["u:0", "k:cost", "k:cost u:0"]
+    assert cue_features((), 7) == ["u:3"]
 
 
 def test_a_topic_the_model_never_learned_is_answered_by_its_keywords() -> None:
@@ -121,6 +154,6 @@ def test_without_a_model_the_keywords_answer_and_a_broken_one_is_reported(
     assert content.faq_model("es") is None  # never the English one
     assert content.faq("es").matcher.classify("cuanto cuesta").answer == "cost"
     (root / "en" / FAQ_MODEL).write_text('{"format": 1, "classes": 3}', encoding="utf-8")
-    with pytest.raises(ContentError, match="faq_model.json"):
-        Content(root).faq("en")
+    with pytest.raises(ContentError, match=r"faq_model\.json"):
+        _ = Content(root).faq("en").matcher
     assert any("faq_model.json" in p for p in validate_content(root))

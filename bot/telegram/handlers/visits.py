@@ -168,9 +168,7 @@ async def visit_button(
     current, done = await state.get_state(), bool(data.get("done"))
     match action:
         case VisitAction.CONFIRM if current == ChangingVisit.confirming_move.state or done:
-            change = await visits.move(
-                actor, appointment, _held(data, "starts_at"), _version(data)
-            )
+            change = await visits.move(actor, appointment, _held(data, "starts_at"), _version(data))
             await state.set_state(None)
             await state.set_data({**data, "done": True})
             reply.send(
