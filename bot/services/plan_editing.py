@@ -18,6 +18,7 @@ Plain async code, no aiogram: a Telegram handler, a web panel or an HTTP API cal
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import tomllib
 from collections.abc import Callable, Sequence
@@ -26,7 +27,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.content.store import PLAN_KEY, TEMPLATE, Content, ContentError
+from bot.content.store import PLAN_KEY, TEMPLATE, TEMPLATE_SUFFIX, Content, ContentError
 from bot.content.validate import check_text
 from bot.db.content_versions import ContentKind, ContentVersionRepository, VersionRecord
 from bot.domain.audit import Action, Actor, target
@@ -196,6 +197,9 @@ class PlanSaved:
     version: VersionRecord | None
     already: bool = False
     replanned: Replanned | None = None
+    untranslated: tuple[str, ...] = ()
+    """The languages in which a step just added has no text: their patients get the default
+    language's until someone writes one (/texts)."""
 
 
 @dataclass(frozen=True)
@@ -279,7 +283,22 @@ class PlanEditing:
             if problem is not None:
                 return problem
         note = f"{edit.op.value} {edit.key}"
-        return await self._store(actor, Action.PLAN_EDIT, source, plan, live, before, note)
+        saved = await self._store(actor, Action.PLAN_EDIT, source, plan, live, before, note)
+        if edit.op is PlanOp.ADD:
+            return dataclasses.replace(saved, untranslated=self._untranslated(edit.key))
+        return saved
+
+    def _untranslated(self, key: str) -> tuple[str, ...]:
+        """The languages but the default one that have no text of the step ``key`` (its text
+        was just saved in the default language: any other would fall back to it)."""
+        content, name = self.content, _template_of(key)
+        default = content.default_language
+        return tuple(
+            lang
+            for lang in content.languages
+            if lang != default
+            and content.template_name(name, lang) == f"{default}/{name}{TEMPLATE_SUFFIX}"
+        )
 
     async def _store(
         self,
