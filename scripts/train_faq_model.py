@@ -59,8 +59,9 @@ FOLDS = 5
 MIN_COUNT = 1
 """A feature seen in fewer training messages is left out (measured out of fold: keeping the
 features seen once gets 3-4 points more topics right first than leaving them out)."""
-MIN_WEIGHT = 0.05
-"""A smaller weight is not shipped (it could not move a ranking)."""
+MIN_WEIGHT = 0.1
+"""A smaller weight (each feature's weights centred) is not shipped: at 0.1 the file is 0.8 MB
+a language instead of 1.9 MB at 0.05, for 1-2 points of dev2 right first out of fold."""
 GRID = {
     "found": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
     "alone": (0.5, 0.6, 0.7, 0.8, 0.9, NEVER),

@@ -24,6 +24,16 @@ does not. When the runner-up also passes and comes within ``CLOSE`` of the best,
 offered. Small talk (greetings, thanks, "ok") is answered only when nothing substantial
 matched and the text holds nothing unknown: "thanks, how long is recovery?" is about
 recovery.
+
+A learned layer (:mod:`bot.domain.faq_model`, ``messages/<lang>/faq_model.json``, trained by
+``scripts/train_faq_model.py``), when the language ships one, is then weighed with the
+keywords' verdict (:func:`weighed`): the keywords stay the first, explainable line, the model
+ranks the topics by the text's words and by what the keywords saw (the topics their cues point
+to, the words no list knows). It names a topic when the keywords were unsure (new words raised
+what they needed), withdraws a keywords' answer it is sure is off-topic, overrules one it is
+sure is another topic, and orders two offered ones; each at a probability ("cuts") chosen by
+the training script out of fold. A topic the model never learned (one staff added) is
+answered by its keywords alone; a topic staff removed is never offered.
 """
 
 from __future__ import annotations
@@ -538,6 +548,7 @@ def weighed(
         return verdict
     if len(ranked) > 1:
         second, probable = ranked[1]
-        if second != OFF_TOPIC and probable >= MODEL_CLOSE * likeliest:
+        offerable = not {top, second} & {OFF_TOPIC, *SMALL_TALK}  # small talk has no button
+        if offerable and probable >= MODEL_CLOSE * likeliest:
             return Verdict(choices=(top, second))
     return Verdict(answer=top)
