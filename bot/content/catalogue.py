@@ -250,7 +250,12 @@ class Menu(Message):
 
 
 class Help(Message):
-    pass
+    """The patients' commands (commands.toml, in the patient's language), then a word on what
+    the bot is not."""
+
+    commands: Sequence[Mapping[str, object]] = sample(
+        ({"command": "appointment", "description": "See, add, change or cancel your visits <all>"},)
+    )
 
 
 # --- appointments ----------------------------------------------------------------------------

@@ -54,9 +54,12 @@ async def test_declining_stores_nothing_and_features_explain_why(harness: Harnes
 
 
 async def test_help_lists_commands(harness: Harness) -> None:
+    """Every command of the menu Telegram shows (commands.toml), none left out of /help."""
     [reply] = await harness.command(PAT, "help")
-    for command in ("/appointment", "/faq", "/settings", "/forget"):
-        assert command in reply
+    published = harness.app.context.content.commands("en")
+    assert len(published) >= 9
+    for command, description in published:
+        assert f"/{command}: {description}" in reply
 
 
 async def test_prepare_menu_gives_the_plan(harness: Harness) -> None:

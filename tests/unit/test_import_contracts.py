@@ -55,3 +55,11 @@ def test_a_scheduler_module_importing_the_bot_breaks_a_contract(copy: Path) -> N
     assert result.returncode != 0
     assert "scheduler.clock -> bot.db" in result.stdout
     assert "1 broken" in result.stdout
+
+
+def test_the_intake_core_importing_the_database_breaks_a_contract(copy: Path) -> None:
+    rows = copy / "bot" / "intake" / "rows.py"
+    rows.write_text(rows.read_text() + "\nimport bot.db.repository  # noqa: E402\n")
+    result = lint_imports(copy)
+    assert result.returncode != 0
+    assert "bot.intake.rows -> bot.db.repository" in result.stdout

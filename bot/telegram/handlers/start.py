@@ -145,10 +145,15 @@ async def help_(
     event: Message | CallbackQuery, reply: Reply, staff_role: Role | None = None
 ) -> None:
     """The patients' help; a team member also gets the team's commands their role allows."""
+    help_text = Help(
+        commands=[
+            {"command": c, "description": d} for c, d in reply.content.commands(reply.lang)
+        ]
+    )
     if staff_role is None:
-        reply.send(Help(), reply.kb.home())
+        reply.send(help_text, reply.kb.home())
         return
-    reply.send(Help())
+    reply.send(help_text)
     commands = team_commands(reply.content, staff_role, reply.lang)
     reply.send(
         StaffHelp(commands=[{"command": c, "description": d} for c, d in commands]),
