@@ -4,7 +4,7 @@ keywords weighed with the learned layer (now).
     .venv/bin/python -m bench.faq_matcher        # [--rounds 7]
 
 Both matchers are the working tree's as the bot builds them (``Content.faq(lang).matcher``),
-one with its learned layer and one without (``keywords_only()``: the keyword layer is the
+one with its learned layer and one without (``Faq.keywords_matcher()``: the keyword layer is the
 code of before, its verdict computed the same way). They read the same messages: every
 development FAQ corpus, per language, first cold (a fresh matcher: every word's corrections
 and features computed once) and then warm (the same matcher again: what a running bot sees,
@@ -68,19 +68,19 @@ def main(argv: list[str] | None = None) -> None:
         model = content.faq_model(lang)
         log(f"{lang}: {len(texts)} messages, model {'yes' if model else 'none'}")
 
-        def fresh(lang: str = lang) -> FaqMatcher:
+        def fresh(lang: str = lang, learned: bool = True) -> FaqMatcher:
             _faq_model.cache_clear()
-            return Content(ROOT / "messages").faq(lang).matcher
+            return Content(ROOT / "messages").faq(lang).build(learned)
 
         rows = [
             (
                 f"{lang} corpora, {len(texts)}, cold",
-                _cold(lambda: fresh().keywords_only(), texts, args.rounds),
+                _cold(lambda: fresh(learned=False), texts, args.rounds),
                 _cold(fresh, texts, args.rounds),
             ),
         ]
         matcher = content.faq(lang).matcher
-        keywords = matcher.keywords_only()
+        keywords = content.faq(lang).keywords_matcher()
         rows.append(
             (
                 f"{lang} corpora, {len(texts)}, warm",

@@ -38,7 +38,6 @@ answered by its keywords alone; a topic staff removed is never offered.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -187,10 +186,6 @@ class Reading:
     """The verdict is small talk (a greeting, thanks, "ok")."""
     words: tuple[str, ...] = ()
     """The text's folded words as written (what the learned layer reads)."""
-    strength: float = 0.0
-    """The best substantial topic's score."""
-    sure: bool = False
-    """That score answers the text (it met the text's need)."""
     unknown: int = 0
     """Words of the text no topic and no list of conversation.toml knows."""
 
@@ -384,10 +379,7 @@ class FaqMatcher:
         elif chat is not None:
             verdict = Verdict(answer=chat.key)
         is_chat = chat is not None and verdict.answer == chat.key
-        strength = substantial[0][0] if substantial else 0.0
-        return Reading(
-            tuple(tokens), verdict, found, is_chat, written, strength, strength >= need, unknown
-        )
+        return Reading(tuple(tokens), verdict, found, is_chat, written, unknown)
 
     def _weighed(self, reading: Reading) -> Verdict:
         model = self._model
@@ -400,21 +392,6 @@ class FaqMatcher:
     def topics(self) -> tuple[str, ...]:
         """Every topic's key: the prompts', then the intents'."""
         return tuple(topic.key for topic in self._topics)
-
-    def unknown_word(self, token: str) -> bool:
-        """Whether a (folded, slip-read) word is one no topic and no list knows."""
-        return (
-            not token.isdigit()
-            and len(token) > 2
-            and token not in self._words
-            and self._stem(token) not in self._known_stems
-        )
-
-    def keywords_only(self) -> FaqMatcher:
-        """The same matcher without its learned layer."""
-        other = copy.copy(self)
-        other._model = None
-        return other
 
     def _score(
         self,
