@@ -30,10 +30,11 @@ A learned layer (:mod:`bot.domain.faq_model`, ``messages/<lang>/faq_model.json``
 keywords' verdict (:func:`weighed`): the keywords stay the first, explainable line, the model
 ranks the topics by the text's words and by what the keywords saw (the topics their cues point
 to, the words no list knows). It names a topic when the keywords were unsure (new words raised
-what they needed), withdraws a keywords' answer it is sure is off-topic, overrules one it is
-sure is another topic, and orders two offered ones; each at a probability ("cuts") chosen by
-the training script out of fold. A topic the model never learned (one staff added) is
-answered by its keywords alone; a topic staff removed is never offered.
+what they needed), withdraws a keywords' answer it is sure is off-topic, and orders two
+offered ones; each at a probability ("cuts") chosen by the training script out of fold (it
+could also overrule an answer with another topic: the script has that cut at never). A topic
+the model never learned, or a keyword it was not trained with (both staff added), is answered
+by the keywords alone; a topic staff removed is never offered.
 """
 
 from __future__ import annotations
@@ -188,6 +189,9 @@ class Reading:
     """The text's folded words as written (what the learned layer reads)."""
     unknown: int = 0
     """Words of the text no topic and no list of conversation.toml knows."""
+    fresh: frozenset[str] = frozenset()
+    """The topics of the verdict that a keyword the learned layer was not trained with (one
+    staff added since) found in the text."""
 
 
 def folded(text: str) -> list[str]:
@@ -228,6 +232,8 @@ class FaqMatcher:
     ) -> None:
         self._entries: tuple[FaqEntry, ...] = tuple(entries)
         self._model = model
+        self._phrases: dict[str, frozenset[str]] = {}
+        self._fresh: dict[str, tuple[_Cue, ...]] = {}
         self._stemmer = snowballstemmer.stemmer(_STEMMERS.get(lang, "english"))
         self._stems: dict[str, str] = {}
         self._corrections: dict[str, str] = {}
@@ -242,10 +248,12 @@ class FaqMatcher:
         ):
             # By stems, each once at its highest weight: "park" and "parking" are one cue.
             cues: dict[tuple[str, ...], _Cue] = {}
+            phrases: set[str] = set()
             for keyword, strong in (*((k, True) for k in keywords), *((h, False) for h in hints)):
                 said = folded(keyword)
                 if not said:
                     continue
+                phrases.add(" ".join(said))
                 words.update(said)
                 topic_words.update(said)
                 extra = len(said) - 1
@@ -260,6 +268,13 @@ class FaqMatcher:
                 cues[stems] = _Cue(stems, weight, strong, surfaces)
             ordered = sorted(cues.values(), key=lambda cue: -cue.weight)
             topics.append(_Topic(key, tuple(ordered), small))
+            self._phrases[key] = frozenset(phrases)
+            if model is not None and key in model.cues:
+                # What staff added since the model was trained ("wifi" for contact).
+                known_stems = {tuple(self._stem(w) for w in p.split()) for p in model.cues[key]}
+                new = tuple(c for c in ordered if c.stems not in known_stems)
+                if new:
+                    self._fresh[key] = new
         self._topics = tuple(topics)
         self._keys = frozenset(topic.key for topic in self._topics)
         # Each topic's cues by their first stem, in the topic's order (heaviest first): a
@@ -379,7 +394,16 @@ class FaqMatcher:
         elif chat is not None:
             verdict = Verdict(answer=chat.key)
         is_chat = chat is not None and verdict.answer == chat.key
-        return Reading(tuple(tokens), verdict, found, is_chat, written, unknown)
+        fresh = frozenset(
+            key
+            for key in verdict.ranked
+            if any(
+                c.stems[0] in places
+                and _find(tokens, stems, places[c.stems[0]], c, set(), self._plain_words)
+                for c in self._fresh.get(key, ())
+            )
+        )
+        return Reading(tuple(tokens), verdict, found, is_chat, written, unknown, fresh)
 
     def _weighed(self, reading: Reading) -> Verdict:
         model = self._model
@@ -387,6 +411,11 @@ class FaqMatcher:
         cues = cue_features(reading.found[:CUES], reading.unknown)
         ranked = model.ranked(reading.words, self._keys, cues)
         return weighed(reading, ranked, model.cuts, model.learned)
+
+    @property
+    def phrases(self) -> dict[str, frozenset[str]]:
+        """Each topic's keywords and hints, folded (what a trained model is told it knew)."""
+        return dict(self._phrases)
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -500,7 +529,8 @@ def weighed(
     """The keywords' verdict weighed with the learned layer's ranking (likeliest first, over
     the topics it ``learned``). The keywords stay the first line: their answer stands unless
     the model is sure it is off-topic (``cuts.veto``) or sure of another topic
-    (``cuts.overrule``), and never for a topic the model has not learned (one staff added);
+    (``cuts.overrule``), and never for a topic the model has not learned nor for one a keyword
+    it was not trained with found (both staff added);
     when they are unsure the model names the topic it finds likeliest (``cuts.found`` when a
     cue of the text points to it too, else ``cuts.alone``), with its runner-up when close."""
     verdict = reading.verdict
@@ -510,7 +540,7 @@ def weighed(
     top, likeliest = ranked[0]
     said = verdict.ranked
     if said and not reading.chat:
-        if any(key not in learned for key in said):
+        if any(key not in learned or key in reading.fresh for key in said):
             return verdict
         if probability.get(OFF_TOPIC, 0.0) >= cuts.veto:
             return NO_MATCH

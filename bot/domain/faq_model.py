@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 import math
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -90,9 +90,13 @@ class FaqModel:
         bias: Sequence[float],
         weights: Mapping[str, Mapping[int, float]],
         cuts: Cuts,
+        cues: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         if len(bias) != len(classes) or len(set(classes)) != len(classes):
             raise ValueError("faq model: one bias per class, classes unique")
+        self.cues = {topic: frozenset(said) for topic, said in (cues or {}).items()}
+        """Each topic's keywords and hints (folded) when the model was trained: one staff
+        added since is answered by the keywords alone (the model never heard of it)."""
         self.classes = tuple(classes)
         self.learned = frozenset(classes)
         self.bias = tuple(bias)
@@ -136,7 +140,13 @@ class FaqModel:
                 parsed[int(index)] = float(value)
             weights[str(feature)] = parsed
         cuts = Cuts(**{k: float(v) for k, v in raw_cuts.items()})
-        return cls(classes, [float(b) for b in bias], weights, cuts)
+        cues = data.get("cues", {})
+        if not isinstance(cues, dict) or not all(
+            isinstance(said, list) and all(isinstance(c, str) for c in said)
+            for said in cues.values()
+        ):
+            raise ValueError("faq model: cues must map topics to lists of keywords")
+        return cls(classes, [float(b) for b in bias], weights, cuts, cues)
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -144,6 +154,7 @@ class FaqModel:
             "classes": list(self.classes),
             "bias": list(self.bias),
             "cuts": asdict(self.cuts),
+            "cues": {topic: sorted(said) for topic, said in sorted(self.cues.items())},
             "weights": {
                 f: {str(i): w for i, w in sorted(row.items())}
                 for f, row in sorted(self.weights.items())

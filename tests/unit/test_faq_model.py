@@ -44,6 +44,7 @@ def test_the_model_reads_its_data_and_refuses_other_data() -> None:
         ({**data, "bias": [0.0]}, "one bias per class"),
         ({**data, "weights": {"price": {"7": 1.0}}}, "names no class"),
         ({**data, "weights": []}, "weights"),
+        ({**data, "cues": {"cost": "price"}}, "cues"),
     ):
         with pytest.raises(ValueError, match=message):
             FaqModel.from_data(bad)
@@ -135,6 +136,25 @@ def test_a_topic_the_model_never_learned_is_answered_by_its_keywords() -> None:
     assert matcher.classify("where do i park").ranked == ()
 
 
+def test_a_keyword_staff_added_since_training_is_not_withdrawn() -> None:
+    cuts = Cuts(found=0.6, alone=0.9, veto=0.6, overrule=1.01)
+    classes, bias = ["cost", OFF_TOPIC], [0.0, 0.0]
+    weights = {"guitar": {1: 9.0}}
+    trained = FaqModel(classes, bias, weights, cuts, {"cost": ["price"]})
+    entries = [
+        FaqEntry(key="cost", title="Cost", keywords=("price", "guitar"), template="faq/cost")
+    ]
+    common = ("the", "of", "a", "what", "is")
+    matcher = FaqMatcher(entries, common=common, model=trained)
+    # "guitar" was added after training: its answer stands though the model says off-topic.
+    assert matcher.classify("what is the guitar").answer == "cost"
+    # Had it been there at training, the model's veto would hold.
+    seen = FaqModel(classes, bias, weights, cuts, {"cost": ["price", "guitar"]})
+    assert FaqMatcher(entries, common=common, model=seen).classify("the guitar").ranked == ()
+    again = FaqModel.from_data(json.loads(json.dumps(trained.to_data())))
+    assert again.cues == {"cost": frozenset({"price"})}
+
+
 def test_the_shipped_models_match_the_shipped_topics() -> None:
     content = Content(MESSAGES)
     for lang in ("en", "es"):
@@ -142,6 +162,8 @@ def test_the_shipped_models_match_the_shipped_topics() -> None:
         assert model is not None, lang
         topics = set(content.faq(lang).matcher.topics)
         assert set(model.classes) - {OFF_TOPIC} <= topics, lang
+        # Trained beside the shipped keywords: none of them is new to it.
+        assert model.cues == content.faq(lang).matcher.phrases, lang
 
 
 def test_without_a_model_the_keywords_answer_and_a_broken_one_is_reported(
