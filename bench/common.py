@@ -309,7 +309,7 @@ class PlanShape:
     def __init__(self) -> None:
         from bot.config import BUNDLED_MESSAGES_DIR
         from bot.content.store import Content
-        from scheduler.timemath import load_zone
+        from foundation.timemath import load_zone
 
         self.plan = Content(BUNDLED_MESSAGES_DIR, "en").plan
         self.zone = load_zone(ZONE)

@@ -20,7 +20,8 @@ import time
 from collections.abc import Callable, Sequence
 
 from bench.common import ROOT, log
-from bot.content.store import Content, _faq_model
+from bot.content.loading import _faq_model
+from bot.content.store import Content
 from bot.domain.faq import FaqMatcher
 from tests.faq_corpora import LANGUAGES, corpus, development_files
 

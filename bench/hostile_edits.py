@@ -21,8 +21,9 @@ from collections.abc import Callable
 
 from bench.common import ROOT, log
 from bot.content.catalogue import SAMPLE_CHECKLIST, SAMPLE_WHEN, ReminderText
-from bot.content.store import TEMPLATE, Content
+from bot.content.store import Content
 from bot.content.validate import Problem, check_text, validate_content
+from bot.domain.content_kinds import ContentKind
 
 KEY = "en/reminders/evening_before"
 HOSTILE = {
@@ -92,14 +93,14 @@ def main() -> None:
         log(f"checking {name}")
 
         def check(b: str = body) -> list[Problem]:
-            return check_text(content, TEMPLATE, KEY, b)
+            return check_text(content, ContentKind.TEMPLATE, KEY, b)
 
         took, found = _best(args.rounds, check)
         reason = found[0].message[:60] if isinstance(found, list) and found else "(accepted)"
         print(f"{name:<25} {took * 1000:8.1f} ms  {reason}")
 
     def slowest() -> object:
-        return check_text(content, TEMPLATE, KEY, SLOWEST)
+        return check_text(content, ContentKind.TEMPLATE, KEY, SLOWEST)
 
     took, _ = _best(1, slowest)
     print(f"\nthe slowest edit: checked in {took:.2f} s")

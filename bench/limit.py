@@ -36,7 +36,7 @@ from bench.common import (
 async def _progress(app: Any, n: int, began: float) -> None:
     while True:
         await asyncio.sleep(10)
-        done = app.reminders.stats.sent_messages
+        done = app.reminders.stats.messages
         elapsed = time.perf_counter() - began
         log(f"limit: {done:,}/{n:,} sent after {elapsed:.0f}s ({done / elapsed:.1f} msg/s)")
 

@@ -134,7 +134,7 @@ async def build(path: Path, patients: int, now: Any) -> int:
     from datetime import UTC, datetime, timedelta
 
     from bench.common import PlanShape, Row, build_db
-    from scheduler.timemath import load_zone
+    from foundation.timemath import load_zone
 
     shape = PlanShape()
     zone = load_zone("America/New_York")
@@ -171,7 +171,7 @@ async def time_queries(paths: list[Path], runs: int) -> list[dict[str, Any]]:
 
     from bench.common import database_url, median, now_utc
     from bot.db.connection import create_engine, create_session_factory
-    from bot.db.repository import ReminderRepository
+    from bot.db.reminders import ReminderRepository
 
     engines = [create_engine(database_url(path)) for path in paths]
     factories = [create_session_factory(engine) for engine in engines]

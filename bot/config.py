@@ -15,7 +15,7 @@ from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from scheduler.timemath import UnknownZone, load_zone
+from foundation.timemath import UnknownZone, load_zone
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 _INSTALLED_MESSAGES = Path(__file__).resolve().parent / "bundled_messages"

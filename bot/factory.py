@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.content.store import Content
 from bot.db.connection import create_engine, create_session_factory
+from bot.db.patients import Repository
 from bot.db.reminder_store import SqlReminderStore
-from bot.db.repository import Repository
 from bot.db.staff import StaffRepository
-from bot.delivery.alert_outbox import AlertDelivery
+from bot.delivery.outbox import AlertDelivery
 from bot.delivery.sender import Sender
 from bot.domain.staff import Role
 from bot.metrics import Metrics
@@ -50,6 +50,7 @@ from bot.telegram.handlers import (
 from bot.telegram.handlers import (
     settings as settings_handlers,
 )
+from bot.telegram.identity import BotIdentity
 from bot.telegram.middlewares import (
     AnswerCallbackAfterCommit,
     InflightTracker,
@@ -59,7 +60,7 @@ from bot.telegram.middlewares import (
 from bot.telegram.reminder_view import ReminderView
 from bot.telegram.session import JsonSession
 from bot.telegram.telegram_health import RecordSuccess, TelegramHealth
-from scheduler.clock import Clock, SystemClock
+from foundation.clock import Clock, SystemClock
 from scheduler.engine import ReminderEngine
 from scheduler.records import ReminderBatch, SendOutcome
 from scheduler.wakeup import Wakeup
@@ -112,6 +113,8 @@ class Application:
     redis: Redis | None = None
     # When a Bot API call last succeeded, and what Telegram says of the webhook (/healthz).
     telegram: TelegramHealth = field(default_factory=lambda: TelegramHealth(SystemClock()))
+    # The bot's username (deep links), learnt at start-up or before the first update needing it.
+    identity: BotIdentity = field(default_factory=BotIdentity)
 
 
 def connect_redis(settings: Settings) -> Redis | None:
@@ -155,16 +158,19 @@ def create_dispatcher(
     context: AppContext,
     metrics: Metrics | None = None,
     storage: SqlStorage | AfterCommitStorage | None = None,
+    identity: BotIdentity | None = None,
 ) -> tuple[Dispatcher, InflightTracker]:
     """The update pipeline, outer middlewares in this order (see bot/telegram/middlewares.py):
     in-flight count, aiogram's errors and user context, the update gate (unknown types, the
-    crisis screen, groups and channels: before any database access), the unit of work (one
+    crisis screen, groups and channels: before any database access), the bot's username asked
+    of Telegram if it is not known yet (bot/telegram/identity.py), the unit of work (one
     transaction, reply after commit), aiogram's FSM context, which so reads inside that
     transaction, and the answers to refusals (bot/telegram/refusals.py), given inside it too.
     Button presses are acknowledged by the Reply after the commit (AnswerCallbackAfterCommit);
     failed updates by the errors router, outside the unit of work."""
     storage = storage or SqlStorage(context.session_factory, context.clock)
-    dp = Dispatcher(storage=storage, app=context)
+    identity = identity or BotIdentity()
+    dp = Dispatcher(storage=storage, app=context, identity=identity)
     inflight = InflightTracker(metrics)
     fsm = dp.fsm
     builtin = [m for m in dp.update.outer_middleware if m is not fsm]
@@ -176,6 +182,7 @@ def create_dispatcher(
     for middleware in builtin:
         dp.update.outer_middleware(middleware)
     dp.update.outer_middleware(UpdateGate(context, fsm))
+    dp.update.outer_middleware(identity)
     dp.update.outer_middleware(UnitOfWork(context, fsm, storage))
     dp.update.outer_middleware(fsm)
     dp.update.outer_middleware(ErrorsMiddleware(refusals.create_router()))
@@ -280,7 +287,10 @@ def create_application(
         wake=wakeup.wake_at,
         metrics=metrics,
     )
-    dispatcher, inflight = create_dispatcher(context, metrics, create_storage(context, redis))
+    identity = BotIdentity()
+    dispatcher, inflight = create_dispatcher(
+        context, metrics, create_storage(context, redis), identity
+    )
     telegram = TelegramHealth(clock)
     bot.session.middleware(RecordSuccess(telegram))
     return Application(
@@ -296,6 +306,7 @@ def create_application(
         metrics=metrics,
         redis=redis,
         telegram=telegram,
+        identity=identity,
     )
 
 

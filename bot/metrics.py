@@ -27,6 +27,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from scheduler.queue import Outcome, Reason
+
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics", "UpdateTrace", "mark_update"]
 
 PREFIX = "companion"
@@ -40,8 +42,8 @@ LATENESS_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0, 360
 
 # The outcomes an update can have (the label's whole vocabulary).
 UPDATE_OUTCOMES = ("handled", "unhandled", "error", "crisis", "group", "skipped")
-# How a reminder row can end, as counted (the label's whole vocabulary).
-REMINDER_OUTCOMES = ("sent", "skipped", "expired", "failed", "retry", "blocked")
+# How a reminder row can end, as counted (the label's whole vocabulary: `AttemptResult.label`).
+REMINDER_OUTCOMES = (*(o.value for o in Outcome), Reason.BLOCKED.value)
 
 _MAX_LABEL = 32
 

@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.content.validate import validate_content
 from bot.db.connection import wal_checkpoint
 from bot.db.migrate import upgrade
-from bot.delivery.alert_outbox import check_staff_ids
+from bot.delivery.outbox import check_staff_ids
 from bot.factory import (
     Application,
     SetupError,
@@ -128,8 +128,9 @@ async def _probe(what: str, step: Awaitable[object]) -> None:
 
 async def _start_up(app: Application) -> None:
     """What both modes do before the first update: migrate, publish the command menus, check
-    STAFF_IDS. Only the database stops the start; the checks of Telegram say in one line what
-    they could not verify (the modes retry Telegram by themselves)."""
+    STAFF_IDS, learn the bot's username. Only the database stops the start; the checks of
+    Telegram say in one line what they could not verify (the modes retry Telegram by
+    themselves)."""
     await prepare_database(app)
     # Polling retries the connection by itself; the command list is not worth dying for.
     menus = register_commands(app.bot, app.context.content)
@@ -138,6 +139,8 @@ async def _start_up(app: Application) -> None:
     await _probe("the team's command menus", register_staff_menus(app))
     # One warning per STAFF_IDS entry that cannot be reached (nobody pressed Start).
     await _probe("STAFF_IDS", check_staff_ids(app.bot, app.context.settings.staff_ids))
+    # The bot's username, for the deep links handlers make (they never ask Telegram).
+    await _probe("the bot's username (getMe)", app.identity.learn(app.bot))
 
 
 async def _close(app: Application) -> None:

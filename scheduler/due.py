@@ -2,8 +2,8 @@
 
 Pure maths over instants the caller passes in (no clock). Quiet hours are wall-clock hours in
 the patient's zone, so the arithmetic is done on local wall time and turned back into UTC with
-:func:`scheduler.timemath.resolve_wall` (a wall time the clocks skip moves to the first moment after
-the jump; one they show twice means its first occurrence).
+:func:`foundation.timemath.resolve_wall` (a wall time the clocks skip moves to the first moment
+after the jump; one they show twice means its first occurrence).
 
 A reminder before the visit that would land in quiet hours comes *earlier* (the last allowed
 minute before the quiet hours began: the patient still gets it before the visit); a follow-up
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from foundation.timemath import as_utc, resolve_wall, to_local
 from scheduler.plan import QuietHours, Step
-from scheduler.timemath import as_utc, resolve_wall, to_local
 
 __all__ = ["Due", "compute_due", "in_quiet_hours", "snooze_until"]
 

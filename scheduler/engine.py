@@ -31,19 +31,16 @@ rows of an engine that died wait at most one lease.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import os
 import time
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from scheduler.clock import Clock
+from foundation.clock import Clock
 from scheduler.plan import Plan, Step
 from scheduler.ports import (
     ReminderObserver,
@@ -52,15 +49,14 @@ from scheduler.ports import (
     ReminderStore,
     TemplateFailureHandler,
 )
+from scheduler.queue import AttemptResult, Outcome, QueueStats, Reason, lease_kept
 from scheduler.records import (
     ClaimedReminder,
     ClaimedRow,
     ReminderBatch,
-    RowOutcome,
     SendOutcome,
     SendResult,
 )
-from scheduler.statuses import ReminderStatus
 from scheduler.tracing import current_reminders
 
 log = logging.getLogger(__name__)
@@ -68,24 +64,11 @@ log = logging.getLogger(__name__)
 CLAIM_SECONDS = 2.0
 """A claim holds about this many seconds of sending (see the module's doc)."""
 
-PENDING = ReminderStatus.PENDING
-SENT = ReminderStatus.SENT
-SKIPPED = ReminderStatus.SKIPPED
-EXPIRED = ReminderStatus.EXPIRED
-FAILED = ReminderStatus.FAILED
-
-
-@dataclass
-class EngineStats:
-    sent_messages: int = 0
-    sent_rows: int = 0
-    skipped: int = 0
-    expired: int = 0
-    failed: int = 0
-    retried: int = 0
-    blocked: int = 0
-    passes: int = 0
-    lateness: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+SENT = Outcome.SENT
+SKIPPED = Outcome.SKIPPED
+EXPIRED = Outcome.EXPIRED
+FAILED = Outcome.FAILED
+RETRY = Outcome.RETRY
 
 
 class ReminderEngine:
@@ -136,7 +119,7 @@ class ReminderEngine:
         self._render_turn = asyncio.Lock()
         # Staff alerts sent in the background; kept here so they are not garbage-collected.
         self._background: set[asyncio.Task[None]] = set()
-        self.stats = EngineStats()
+        self.stats = QueueStats()
         self.started_at = clock.now()
         self.last_pass_at: datetime | None = None
         """When the engine last finished a pass (or a claim round of a long one), by its
@@ -157,13 +140,10 @@ class ReminderEngine:
             recorder = _Recorder(
                 self._record, self.record_every, self.record_interval, self._monotonic
             )
-            renewing = asyncio.get_running_loop().create_task(self._renew_lease())
             try:
-                await asyncio.gather(*(self._deliver_into(recorder, b) for b in batches))
+                async with lease_kept(self.store, self.owner, self.clock.now, self.lease):
+                    await asyncio.gather(*(self._deliver_into(recorder, b) for b in batches))
             finally:
-                renewing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewing
                 # Whatever was sent is written, even if a delivery raised; and the pass's alerts
                 # to the team are queued (durably) before it counts as done.
                 await recorder.close()
@@ -186,20 +166,6 @@ class ReminderEngine:
             return self.batch_size
         return max(1, min(self.batch_size, math.ceil(pace * self.claim_seconds)))
 
-    async def _renew_lease(self) -> None:
-        """Every third of the lease, while a claim is being sent: the rows still held are
-        this engine's for one more lease. A failed renewal is tried again at the next turn
-        (rows whose lease ran out meanwhile may go to another engine: the fence on the
-        owner keeps each outcome written once)."""
-        interval = self.lease.total_seconds() / 3
-        while True:
-            await asyncio.sleep(interval)
-            now = self.clock.now()
-            try:
-                await self.store.extend(self.owner, now, now + self.lease)
-            except Exception as exc:  # the class only: a driver's message may carry values
-                log.warning("reminder lease not renewed: %s", type(exc).__name__)
-
     async def _deliver_into(self, recorder: _Recorder, batch: ReminderBatch) -> None:
         # Each batch runs in a task of its own (gather): the ids tag its log lines only.
         current_reminders.set(tuple(r.id for r in batch.rows))
@@ -207,19 +173,19 @@ class ReminderEngine:
         self._observe(batch, outcomes)
         recorder.add(outcomes)
 
-    def _observe(self, batch: ReminderBatch, outcomes: Sequence[RowOutcome]) -> None:
+    def _observe(self, batch: ReminderBatch, outcomes: Sequence[AttemptResult]) -> None:
+        self.stats.count(outcomes)
         steps = {r.id: r.step_key for r in batch.rows}
         for outcome in outcomes:
-            label = _OUTCOME_LABELS.get((outcome.status, outcome.reason), outcome.status.value)
             for row_id in outcome.ids:
-                self.observer.row_ended(steps.get(row_id, ""), label)
+                self.observer.row_ended(steps.get(row_id, ""), outcome.label)
 
     # --- claim ----------------------------------------------------------------------------
     async def _claim(self, limit: int) -> tuple[list[ReminderBatch], int]:
         now = self.clock.now()
         expired = await self.store.expire_overdue(now)
         for step_key, count in expired.items():
-            self.stats.expired += count
+            self.stats.rows[EXPIRED.value] += count
             self.observer.row_ended(step_key, "expired", count)
         claim = await self.store.claim(now, self.owner, now + self.lease, limit)
         if not claim.reminders:
@@ -243,30 +209,29 @@ class ReminderEngine:
         return batches, len(claim.reminders)
 
     # --- deliver --------------------------------------------------------------------------
-    async def _deliver(self, batch: ReminderBatch) -> list[RowOutcome]:
+    async def _deliver(self, batch: ReminderBatch) -> list[AttemptResult]:
         now = self.clock.now()
-        outcomes: list[RowOutcome] = []
+        outcomes: list[AttemptResult] = []
         keep_rows: list[ClaimedRow] = []
         keep_steps: list[Step] = []
         steps = {s.key: s for s in batch.steps}
         for row in batch.rows:
             step = steps.get(row.step_key)
             if step is None:
-                outcomes.append(RowOutcome([row.id], SKIPPED, "step_removed"))
+                outcomes.append(AttemptResult((row.id,), SKIPPED, Reason.STEP_REMOVED))
             elif row.expires_at <= now:
-                outcomes.append(RowOutcome([row.id], EXPIRED, "expired"))
+                outcomes.append(AttemptResult((row.id,), EXPIRED, Reason.EXPIRED))
             elif step.items and set(step.items) <= batch.ticks:
-                outcomes.append(RowOutcome([row.id], SKIPPED, "done"))
+                outcomes.append(AttemptResult((row.id,), SKIPPED, Reason.DONE))
             else:
                 keep_rows.append(row)
                 keep_steps.append(step)
-        self.stats.skipped += sum(1 for o in outcomes if o.status == SKIPPED)
         if not keep_rows:
             return outcomes
         live = ReminderBatch(
             batch.patient, batch.appointment, tuple(keep_rows), tuple(keep_steps), batch.ticks
         )
-        ids = [r.id for r in keep_rows]
+        ids = tuple(r.id for r in keep_rows)
         # Rendered only once a send slot is free, one message at a time with a yield after each:
         # rendering a whole pass up front (or the first `concurrency` messages back to back)
         # holds the event loop for that long, while no rate-limit grant is made and requests
@@ -291,7 +256,8 @@ class ReminderEngine:
                 type(failure).__name__,
             )
             await self._template_failed(live, type(failure).__name__)
-            return [*outcomes, RowOutcome(ids, FAILED, f"render:{type(failure).__name__}"[:120])]
+            failed = AttemptResult(ids, FAILED, Reason.RENDER, type(failure).__name__)
+            return [*outcomes, failed]
         if message.fallback_error is not None:
             log.warning(
                 "reminder text of steps %s failed (%s); the shipped text was sent",
@@ -311,36 +277,32 @@ class ReminderEngine:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _after_send(self, batch: ReminderBatch, ids: list[int], result: SendResult) -> RowOutcome:
+    def _after_send(
+        self, batch: ReminderBatch, ids: tuple[int, ...], result: SendResult
+    ) -> AttemptResult:
         now = self.clock.now()
         if result.outcome is SendOutcome.SENT:
-            self.stats.sent_messages += 1
-            self.stats.sent_rows += len(ids)
             for row in batch.rows:
                 lateness = (now - row.due_at).total_seconds()
                 self.stats.lateness.append(lateness)
                 self.observer.row_sent(lateness)
-            return RowOutcome(ids, SENT, None, message_id=result.message_id)
+            return AttemptResult(ids, SENT, message_id=result.message_id)
         if result.outcome is SendOutcome.BLOCKED:
-            self.stats.blocked += 1
             # Back to pending: the patient is marked unreachable, which stops their reminders;
             # if they unblock the bot, the ones still useful go out.
-            return RowOutcome(ids, PENDING, "blocked", unreachable_patient=batch.patient.id)
+            return AttemptResult(ids, RETRY, Reason.BLOCKED, unreachable_patient=batch.patient.id)
         if result.outcome is SendOutcome.BAD_REQUEST:
-            self.stats.failed += 1
             self._in_background(self._template_failed(batch, (result.error or "bad_request")[:100]))
-            return RowOutcome(ids, FAILED, (result.error or "bad_request")[:120])
+            return AttemptResult(ids, FAILED, Reason.BAD_REQUEST, result.error)
         # RETRY: bounded exponential backoff, never past expiry, never forever.
         attempts = max(r.attempts for r in batch.rows)
         if attempts >= self.max_attempts:
-            self.stats.failed += 1
-            return RowOutcome(ids, FAILED, "too_many_attempts")
+            return AttemptResult(ids, FAILED, Reason.TOO_MANY_ATTEMPTS)
         delay = timedelta(seconds=max(result.retry_in or 0, 5 * 2 ** (attempts - 1)))
         retry_at = now + min(delay, self.retry_cap)
         if retry_at >= min(r.expires_at for r in batch.rows):
-            return RowOutcome(ids, EXPIRED, "retry_past_expiry")
-        self.stats.retried += 1
-        return RowOutcome(ids, PENDING, "retry", due_at=retry_at)
+            return AttemptResult(ids, EXPIRED, Reason.RETRY_PAST_EXPIRY)
+        return AttemptResult(ids, RETRY, Reason.RETRY, retry_at=retry_at)
 
     async def _template_failed(
         self, batch: ReminderBatch, error: str, fell_back: bool = False
@@ -353,17 +315,9 @@ class ReminderEngine:
             log.warning("template failure alert not sent: %s", type(exc).__name__)
 
     # --- record ---------------------------------------------------------------------------
-    async def _record(self, outcomes: Sequence[RowOutcome]) -> None:
+    async def _record(self, outcomes: Sequence[AttemptResult]) -> None:
         if outcomes:
             await self.store.record(self.owner, self.clock.now(), outcomes)
-
-
-# How an outcome is counted where its status alone does not say it: back to pending is a
-# retry, or a patient who blocked the bot.
-_OUTCOME_LABELS: dict[tuple[ReminderStatus, str | None], str] = {
-    (PENDING, "retry"): "retry",
-    (PENDING, "blocked"): "blocked",
-}
 
 
 class _NoObserver:
@@ -382,7 +336,7 @@ class _Recorder:
 
     def __init__(
         self,
-        write: Callable[[Sequence[RowOutcome]], Awaitable[None]],
+        write: Callable[[Sequence[AttemptResult]], Awaitable[None]],
         every: int,
         interval: float,
         monotonic: Callable[[], float],
@@ -391,15 +345,15 @@ class _Recorder:
         self._every = max(every, 1)
         self._interval = interval
         self._monotonic = monotonic
-        self._waiting: list[RowOutcome] = []
+        self._waiting: list[AttemptResult] = []
         self._writing: asyncio.Task[None] | None = None
         self._failure: Exception | None = None
         self._last = monotonic()
         self.sent_rows = 0
 
-    def add(self, outcomes: Sequence[RowOutcome]) -> None:
+    def add(self, outcomes: Sequence[AttemptResult]) -> None:
         self._waiting.extend(outcomes)
-        self.sent_rows += sum(len(o.ids) for o in outcomes if o.status == SENT)
+        self.sent_rows += sum(len(o.ids) for o in outcomes if o.outcome is SENT)
         if self._writing is None and self._write_due():
             self._writing = asyncio.get_running_loop().create_task(self._drain())
 

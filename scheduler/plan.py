@@ -3,11 +3,11 @@
 The plan is data that clinic staff edit (`messages/plan.toml`; the comments at the top of that
 file describe every field). These pydantic models are its shape and every rule it keeps, as
 the file writes it (offsets and durations as text, ``[[step]]`` tables); a mistake is raised
-by a validator about the field to fix (:class:`scheduler.data_file.FieldError`), and
+by a validator about the field to fix (:class:`foundation.data_file.FieldError`), and
 :mod:`scheduler.plan_loading` turns it into a line that names the file, the line and the field.
 
 Everything here is pure: no clock, no database, no Telegram. Local wall time <-> UTC goes
-through :mod:`scheduler.timemath`.
+through :mod:`foundation.timemath`.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from pydantic import (
 )
 from pydantic.dataclasses import dataclass as model_dataclass
 
-from scheduler.data_file import FieldError, show, suggest
-from scheduler.timemath import as_utc, resolve_local, resolve_wall, to_local
+from foundation.data_file import FieldError, show, suggest
+from foundation.timemath import as_utc, resolve_local, resolve_wall, to_local
 
 __all__ = [
     "BUTTONS",

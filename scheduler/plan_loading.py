@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scheduler.data_file import DataFileError, SourceLines, parse_toml, read_text, validate_file
+from foundation.data_file import DataFileError, SourceLines, parse_toml, read_text, validate_file
 from scheduler.plan import Plan
 
 __all__ = ["PlanError", "load_plan", "parse_plan"]

@@ -7,54 +7,35 @@ how it reaches the patient (:class:`ReminderSender`), and may be told how rows e
 (`bot/db/reminder_store.py`, `bot/telegram/reminder_view.py`, `bot/delivery/sender.py`) and
 `bot/factory.py` wires them; `scheduler/` never imports `bot/`.
 
-The store's contract is a lease, as in APScheduler 4's data stores: a claimed row is the
-claimer's until its lease runs out (the claimer renews it while it sends), every write of an
-outcome is fenced by the owner, and a row whose owner died is claimed again once its lease
-ran out.
+The store's contract is the leased queue of `scheduler/queue.py`, as in APScheduler 4's data
+stores: a claimed row is the claimer's until its lease runs out (the claimer renews it while it
+sends), every write of an outcome is fenced by the owner, and a row whose owner died is claimed
+again once its lease ran out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from scheduler.records import Claim, ReminderBatch, RenderedReminder, RowOutcome, SendResult
+from scheduler.queue import LeasedQueue
+from scheduler.records import Claim, ReminderBatch, RenderedReminder, SendResult
 
 
-class ReminderStore(Protocol):
-    """Where reminder rows live. Each method is one short transaction of its own, committed
-    before it returns: the engine never holds a transaction while it renders or sends."""
+class ReminderStore(LeasedQueue[Claim], Protocol):
+    """Where reminder rows live: the leased queue of `scheduler/queue.py` (each method its own
+    short transaction, committed before it returns: the engine never holds a transaction while
+    it renders or sends), plus expiry.
 
-    async def next_due(self) -> datetime | None:
-        """The earliest moment something may need sending: the due time of a pending row of
-        a reachable patient who has not paused reminders, or the end of a lease; None when
-        there is nothing."""
-        ...
+    A claim takes `sending` rows whose lease ran out first (their claimer died, and they have
+    waited a lease already), then pending ones, oldest due first, of scheduled appointments of
+    reachable, unpaused patients; they become `sending`. `next_due` is the due time of a
+    pending row of such a patient, or the end of a lease."""
 
     async def expire_overdue(self, now: datetime) -> Mapping[str, int]:
         """Pending rows whose useful window closed (`expires_at <= now`) become `expired`, so
         nothing is ever sent late; returns how many, by step key."""
-        ...
-
-    async def claim(self, now: datetime, owner: str, lease_until: datetime, limit: int) -> Claim:
-        """Take up to `limit` rows due by `now` (`sending` ones whose lease ran out first:
-        their claimer died, and they have waited a lease already; then pending ones, oldest
-        due first) of scheduled appointments of reachable, unpaused patients:
-        they become `sending`, leased to `owner` until `lease_until`, one attempt more. When
-        two engines race for a row, exactly one of them gets it."""
-        ...
-
-    async def extend(self, owner: str, now: datetime, lease_until: datetime) -> int:
-        """Renew the lease of every row `owner` still holds (`sending`, its lease not yet
-        written back) until `lease_until`; how many. Called while a claim is being sent, so
-        a claim that takes longer than one lease stays its claimer's."""
-        ...
-
-    async def record(self, owner: str, now: datetime, outcomes: Sequence[RowOutcome]) -> None:
-        """Write how claimed rows ended and release their lease. Fenced by `owner`: a row
-        re-planned or claimed by another engine meanwhile is left as it is. Marks the
-        `unreachable_patient` of an outcome unreachable."""
         ...
 
 
@@ -92,8 +73,8 @@ class ReminderObserver(Protocol):
     """Told how reminder rows end, for metrics. Called on the event loop during a pass:
     cheap, and never raises.
 
-    `outcome` is one of "sent", "skipped", "expired", "failed", "retry" (rescheduled after an
-    error) and "blocked" (the patient is unreachable)."""
+    `outcome` is an `AttemptResult.label`: "sent", "skipped", "expired", "failed", "retry"
+    (rescheduled after an error) or "blocked" (the patient is unreachable)."""
 
     def row_ended(self, step_key: str, outcome: str, count: int = 1) -> None: ...
 

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from foundation.timemath import load_zone, to_local
 from scheduler.plan import Step
-from scheduler.statuses import ReminderStatus
-from scheduler.timemath import load_zone, to_local
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,21 +70,6 @@ class Claim:
 
     reminders: tuple[ClaimedReminder, ...] = ()
     ticks: Mapping[int, frozenset[str]] = field(default_factory=dict)
-
-
-@dataclass
-class RowOutcome:
-    """How claimed rows end: the status to write and, for some, what goes with it.
-
-    `due_at` reschedules a row going back to pending; `unreachable_patient` marks that patient
-    unreachable (Telegram refused the chat), which stops their reminders."""
-
-    ids: list[int]
-    status: ReminderStatus
-    reason: str | None = None
-    message_id: int | None = None
-    due_at: datetime | None = None
-    unreachable_patient: int | None = None
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler.clock import Clock, SystemClock
-from scheduler.timemath import resolve_wall
+from foundation.clock import Clock, SystemClock
+from foundation.timemath import resolve_wall
 
 log = logging.getLogger(__name__)
 

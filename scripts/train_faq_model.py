@@ -40,7 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.content.store import FAQ_MODEL, Content  # noqa: E402
+from bot.content.loading import FAQ_MODEL  # noqa: E402
+from bot.content.store import Content  # noqa: E402
 from bot.domain.faq import CUES, FaqMatcher, Reading, Verdict, folded, weighed  # noqa: E402
 from bot.domain.faq_model import (  # noqa: E402
     NEVER,

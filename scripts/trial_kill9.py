@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 from bot.db.connection import create_engine, create_session_factory  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
-from bot.db.repository import Repository  # noqa: E402
+from bot.db.patients import Repository  # noqa: E402
 from bot.services.reminders import ReminderPlanner  # noqa: E402
-from scheduler.clock import SystemClock  # noqa: E402
+from foundation.clock import SystemClock  # noqa: E402
 from scheduler.plan_loading import load_plan  # noqa: E402
 from tests.fake_telegram.server import FakeTelegramServer  # noqa: E402
 

@@ -63,7 +63,7 @@ TARGETS: dict[str, Target] = {
         (
             "bot.telegram.handlers.forget.*",
             f"bot.services.patients.x{_}PatientService{_}forget__*",
-            f"bot.db.repository.x{_}Repository{_}delete_patient_everything__*",
+            f"bot.db.patients.x{_}Repository{_}delete_patient_everything__*",
         ),
         (
             "tests/integration/test_privacy_and_bad_input.py",
@@ -74,9 +74,9 @@ TARGETS: dict[str, Target] = {
     "claims": Target(
         "the reminder engine's claims",
         (
-            f"bot.db.repository.x{_}ReminderRepository{_}claim__*",
-            f"bot.db.repository.x{_}ReminderRepository{_}extend_lease__*",
-            f"bot.db.repository.x{_}ReminderRepository{_}finish_many__*",
+            f"bot.db.reminders.x{_}ReminderRepository{_}claim__*",
+            f"bot.db.reminders.x{_}ReminderRepository{_}extend_lease__*",
+            f"bot.db.reminders.x{_}ReminderRepository{_}finish_many__*",
             "bot.db.reminder_store.*",
             f"scheduler.engine.x{_}ReminderEngine{_}run_due__*",
             f"scheduler.engine.x{_}ReminderEngine{_}claim_limit__*",

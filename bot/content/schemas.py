@@ -1,8 +1,8 @@
 """Shapes of the data files in `messages/`, validated on load.
 
 Staff will edit these files (and later, database versions of them), so every field is checked;
-`bot/content/store.py` reads them through `scheduler.data_file`, so an error names the file, the
-line and the field. (The reminder plan's models are in `scheduler/plan.py`.)
+`bot/content/loading.py` reads them through `foundation.data_file`, so an error names the file,
+the line and the field. (The reminder plan's models are in `scheduler/plan.py`.)
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pydantic import (
 from bot.domain.faq import MAX_KEYWORD_LENGTH, FaqEntry, Intent
 from bot.domain.safety import MAX_WITHIN, CrisisDetector, LexiconPart, Proximity, check_phrase
 from bot.domain.safety_model import CrisisModel
-from scheduler.data_file import FieldError
+from foundation.data_file import FieldError
 
 _PHONE_CHARS = set("0123456789+-() .")
 

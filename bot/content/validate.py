@@ -29,22 +29,14 @@ from bot.content.catalogue import (
     ReminderText,
     StaffCommand,
 )
+from bot.content.loading import load_file
 from bot.content.lock_screen import words_shown
 from bot.content.schemas import FaqFile, TextTitles
-from bot.content.store import (
-    BUTTON,
-    FAQ,
-    TEMPLATE,
-    TEMPLATE_SUFFIX,
-    Content,
-    ContentError,
-    button_key,
-    faq_key,
-    load_file,
-)
+from bot.content.store import Content, ContentError
 from bot.content.telegram_html import check_telegram_html
+from bot.domain.content_kinds import TEMPLATE_SUFFIX, ContentKind, button_key, faq_key
 from bot.domain.faq import FaqEntry
-from scheduler.data_file import DataFileError, SourceLines, parse_toml, problems_of
+from foundation.data_file import DataFileError, SourceLines, parse_toml, problems_of
 from scheduler.plan import Plan
 
 SAMPLE_LABEL_CONTEXT = {"when": "Thu, Dec 3, 2:30 PM", "label": "Eye mask"}
@@ -198,20 +190,20 @@ def _render_problems(
     return list(dict.fromkeys(problems))  # every sample may find the same problem
 
 
-def check_text(content: Content, kind: str, key: str, body: str) -> list[Problem]:
+def check_text(content: Content, kind: ContentKind, key: str, body: str) -> list[Problem]:
     """Every problem of `body` as the new live version of a text (a template `en/welcome`,
     a button label `en/buttons:menu_faq`), checked over the live content as the bot would use
     it, in every language the change affects (a language whose text falls back to this one,
     a catch-up message that includes it, a text that includes it by name); no file is
     written. Taking longer than CHECK_SECONDS is a problem too. An empty list means it may be
     saved."""
-    if kind == BUTTON:
+    if kind == ContentKind.BUTTON:
         return _label_problems(content, key, body)
     lang, _, name = key.partition("/")
     # Everything below reads the candidate only: a check may run in a worker thread while
     # the live content is refreshed in the event loop's.
-    candidate = content.overlaid({(TEMPLATE, key): body})
-    if kind != TEMPLATE or lang not in candidate.languages:
+    candidate = content.overlaid({(ContentKind.TEMPLATE, key): body})
+    if kind != ContentKind.TEMPLATE or lang not in candidate.languages:
         return [Problem(key, None, "not a text the bot uses")]
     found = samples_of(candidate, lang, name)
     if found is None:
@@ -276,7 +268,7 @@ def check_faq(content: Content, lang: str, body: str) -> list[Problem]:
             Problem(source, None, _about_question(p, prompts if isinstance(prompts, list) else []))
             for p in found
         ]
-    candidate = content.overlaid({(FAQ, faq_key(lang)): body})
+    candidate = content.overlaid({(ContentKind.FAQ, faq_key(lang)): body})
     return _answer_problems(candidate, lang, faq.prompt)
 
 
@@ -321,7 +313,8 @@ def _command_problems(
 def _label_problems(content: Content, key: str, label: str) -> list[Problem]:
     lang, _, name = key.partition("/buttons:")
     source = str(content.root / lang / "buttons.toml")
-    candidate = content.overlaid({(BUTTON, button_key(lang, name)): label})  # see check_text
+    # See check_text.
+    candidate = content.overlaid({(ContentKind.BUTTON, button_key(lang, name)): label})
     if lang not in candidate.languages or name not in candidate.buttons(lang):
         return [Problem(key, None, "not a button the bot shows")]
     if not 1 <= len(label.strip()) <= 64:

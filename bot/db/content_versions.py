@@ -8,24 +8,17 @@ tells every process, cheaply, whether anything changed since it last looked.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import ContentVersion
+from bot.domain.content_kinds import ContentKind, Overlay
 
-__all__ = ["ContentKind", "ContentVersionRepository", "VersionRecord"]
-
-
-class ContentKind(StrEnum):
-    TEMPLATE = "template"
-    BUTTON = "button"
-    FAQ = "faq"
-    PLAN = "plan"
+__all__ = ["ContentVersionRepository", "VersionRecord"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +59,7 @@ class ContentVersionRepository:
         result = await self.session.execute(select(func.max(ContentVersion.id)))
         return int(result.scalar_one() or 0)
 
-    async def live(self) -> Mapping[tuple[str, str], str]:
+    async def live(self) -> Overlay:
         """The body of the newest version of every stored (kind, key)."""
         newest = (
             select(func.max(ContentVersion.id))
@@ -80,7 +73,7 @@ class ContentVersionRepository:
         )
         return {(kind, key): body for kind, key, body in result.all()}
 
-    async def current(self, kind: str, key: str) -> VersionRecord | None:
+    async def current(self, kind: ContentKind, key: str) -> VersionRecord | None:
         """The live version of `key` (None: the shipped file)."""
         result = await self.session.execute(
             select(ContentVersion)
@@ -91,7 +84,7 @@ class ContentVersionRepository:
         row = result.scalar_one_or_none()
         return _record(row) if row is not None else None
 
-    async def get(self, kind: str, key: str, version_id: int) -> VersionRecord | None:
+    async def get(self, kind: ContentKind, key: str, version_id: int) -> VersionRecord | None:
         result = await self.session.execute(
             select(ContentVersion).where(
                 ContentVersion.kind == kind,
@@ -102,7 +95,9 @@ class ContentVersionRepository:
         row = result.scalar_one_or_none()
         return _record(row) if row is not None else None
 
-    async def history(self, kind: str, key: str, *, limit: int = 20) -> Sequence[VersionRecord]:
+    async def history(
+        self, kind: ContentKind, key: str, *, limit: int = 20
+    ) -> Sequence[VersionRecord]:
         """The key's versions, newest first."""
         result = await self.session.execute(
             select(ContentVersion)

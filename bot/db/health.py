@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot.db.alert_outbox import AlertOutboxRepository
 from bot.db.models import Patient
+from bot.db.outbox import AlertOutboxRepository
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.db.types import UTCDateTime
-from scheduler.timemath import load_zone, to_local
+from foundation.timemath import load_zone, to_local
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -167,7 +167,7 @@ class StaffAlert(Base):
     """The outbox of alerts to the clinic team: one row per (alert, staff recipient).
 
     Written in the transaction of whatever raised the alert, delivered afterwards by
-    `bot.delivery.alert_outbox.AlertDelivery`. Status moves pending -> sent, or to failed after
+    `bot.delivery.outbox.AlertDelivery`. Status moves pending -> sent, or to failed after
     the last attempt. A claim keeps the row `pending` but leases it (owner, lease_until) and
     moves `next_attempt_at` to the end of the lease, so a row whose sender died is due again
     once its lease ran out, and two replicas never both send it.
@@ -340,7 +340,7 @@ class ContentVersion(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    # `template`, `button`, `faq` or `plan` (bot/db/content_versions.py ContentKind).
+    # `template`, `button`, `faq` or `plan` (bot/domain/content_kinds.py ContentKind).
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     key: Mapped[str] = mapped_column(String(160), nullable=False)
     number: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -1,4 +1,5 @@
-"""The reminder engine's store (`scheduler.ports.ReminderStore`) over the database.
+"""The reminder engine's store (`scheduler.ports.ReminderStore`, a leased queue of
+`scheduler/queue.py`) over the database.
 
 Each method is its own short transaction through :class:`ReminderRepository`, committed before
 it returns, so the engine never holds a session, a connection or a lock while it renders or
@@ -17,8 +18,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.content_versions import ContentVersionRepository
-from bot.db.repository import ReminderRepository
-from scheduler.records import Claim, RowOutcome
+from bot.db.reminders import ReminderRepository
+from scheduler.queue import AttemptResult
+from scheduler.records import Claim
 
 AfterClaim = Callable[[ContentVersionRepository], Awaitable[object]]
 
@@ -59,13 +61,12 @@ class SqlReminderStore:
         async with self.session_factory() as session, session.begin():
             return await ReminderRepository(session).extend_lease(owner, now, lease_until)
 
-    async def record(self, owner: str, now: datetime, outcomes: Sequence[RowOutcome]) -> None:
+    async def record(self, owner: str, now: datetime, results: Sequence[AttemptResult]) -> int:
         async with self.session_factory() as session, session.begin():
             repo = ReminderRepository(session)
             # One executemany per kind of change, not one UPDATE per message.
-            await repo.finish_many(
-                owner, now, [(o.ids, o.status, o.reason, o.message_id, o.due_at) for o in outcomes]
-            )
+            written = await repo.finish_many(owner, now, results)
             await repo.mark_unreachable(
-                o.unreachable_patient for o in outcomes if o.unreachable_patient is not None
+                r.unreachable_patient for r in results if r.unreachable_patient is not None
             )
+        return written

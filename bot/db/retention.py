@@ -16,7 +16,6 @@ from datetime import datetime
 from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.alert_outbox import ALERT_FAILED, ALERT_SENT
 from bot.db.models import (
     Appointment,
     AuditEntry,
@@ -26,6 +25,7 @@ from bot.db.models import (
     StaffAlert,
     StaffInvite,
 )
+from scheduler.queue import QueueStatus
 
 
 class Sweep(enum.StrEnum):
@@ -102,7 +102,7 @@ def _candidates(sweep: Sweep, cutoff: datetime) -> Select[int]:
         return (
             select(StaffAlert.id)
             .where(
-                StaffAlert.status.in_((ALERT_SENT, ALERT_FAILED)),
+                StaffAlert.status.in_((QueueStatus.SENT, QueueStatus.FAILED)),
                 StaffAlert.created_at < cutoff,
             )
             .order_by(StaffAlert.id)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from bot.db.invites import visit_label
 from bot.db.models import Appointment, ChecklistTick, Invite, Patient, Reminder
 from bot.domain.visits import AppointmentStatus
-from scheduler.statuses import ReminderStatus
+from scheduler.queue import QueueStatus
 
 __all__ = ["OpenInviteRow", "RosterRepository", "VisitRow"]
 
@@ -76,8 +76,8 @@ class RosterRepository:
                 Appointment.attendance,
                 Patient.reachable,
                 _count(ChecklistTick.appointment_id, ChecklistTick.item.in_(list(checklist))),
-                _count(Reminder.appointment_id, Reminder.status == ReminderStatus.SENT),
-                _count(Reminder.appointment_id, Reminder.status == ReminderStatus.FAILED),
+                _count(Reminder.appointment_id, Reminder.status == QueueStatus.SENT),
+                _count(Reminder.appointment_id, Reminder.status == QueueStatus.FAILED),
                 Appointment.checkin,
             )
             .join(Patient, Patient.id == Appointment.patient_id)

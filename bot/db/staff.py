@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import StaffInvite, StaffMember, StaffName
-from bot.db.statements import rows_matched
+from bot.db.invites import StaffInviteRepository
+from bot.db.models import StaffMember, StaffName
 
 __all__ = ["StaffRepository"]
 
@@ -21,6 +21,8 @@ __all__ = ["StaffRepository"]
 class StaffRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.invites = StaffInviteRepository(session)
+        """Team links (`/staff_invite`)."""
 
     async def member(self, telegram_id: int) -> StaffMember | None:
         """The row of this person, active or removed."""
@@ -89,40 +91,3 @@ class StaffRepository:
             row.name, row.updated_at = name, now
         await self.session.flush()
         return True
-
-    # --- invites for new members ------------------------------------------------------------
-    async def add_invite(
-        self, code_hash: str, role: str, created_by: int, now: datetime, expires_at: datetime
-    ) -> StaffInvite:
-        invite = StaffInvite(
-            code_hash=code_hash,
-            role=role,
-            created_by=created_by,
-            created_at=now,
-            expires_at=expires_at,
-        )
-        self.session.add(invite)
-        await self.session.flush()
-        return invite
-
-    async def invite_by_hash(self, code_hash: str) -> StaffInvite | None:
-        result = await self.session.execute(
-            select(StaffInvite).where(StaffInvite.code_hash == code_hash)
-        )
-        return result.scalar_one_or_none()
-
-    async def claim_invite(self, invite_id: int, telegram_id: int, now: datetime) -> bool:
-        """Mark the invite used by this person if it is still unused and unexpired; False when
-        someone else got there first."""
-        matched = await rows_matched(
-            self.session,
-            update(StaffInvite)
-            .where(
-                StaffInvite.id == invite_id,
-                StaffInvite.used_at.is_(None),
-                StaffInvite.expires_at > now,
-            )
-            .values(used_at=now, used_by=telegram_id)
-            .execution_options(synchronize_session=False),
-        )
-        return matched == 1

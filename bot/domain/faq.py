@@ -53,7 +53,7 @@ from rapidfuzz.distance import OSA
 
 from bot.domain.accents import unaccented
 from bot.domain.faq_model import OFF_TOPIC, Cuts, FaqModel, cue_features
-from bot.domain.safety import normalize
+from bot.domain.text_normalization import normalize
 
 __all__ = [
     "MAX_KEYWORDS",

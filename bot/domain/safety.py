@@ -56,7 +56,8 @@ from bot.domain.safety_patterns import (
     parse_phrase,
     trie_regex,
 )
-from bot.domain.safety_text import Folds, fold_numbers, normalize
+from bot.domain.safety_text import Folds, fold_numbers
+from bot.domain.text_normalization import normalize
 
 if TYPE_CHECKING:
     from bot.domain.safety_model import CrisisModel

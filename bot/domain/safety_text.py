@@ -1,6 +1,7 @@
 """How the crisis screen reads a message: the foldings against evasion, and the variants.
 
-:func:`normalize` is shared with FAQ matching: Unicode NFKC; invisible characters removed (every
+It starts from the normalisation FAQ matching uses too (bot/domain/text_normalization.py:
+:func:`normalize`): Unicode NFKC; invisible characters removed (every
 format character, category Cf, such as the zero-width space, soft hyphen, word joiner,
 ZWJ/ZWNJ and BOM, plus the other default-ignorable marks: variation selectors, the combining
 grapheme joiner, Mongolian variation selectors); the Hangul fillers, which render as blank
@@ -47,67 +48,26 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from disarm import normalize_confusables
 
+from bot.domain.text_normalization import (
+    INVISIBLE,
+    SPACED_TABLE,
+    TEXT_TABLE,
+    finish_words,
+    punct_to_spaces,
+)
+
 __all__ = [
     "Folds",
-    "finish_words",
     "fold_confusables",
     "fold_numbers",
-    "normalize",
     "normalize_phrase",
-    "punct_to_spaces",
     "to_for_too",
 ]
 
-# Curly and look-alike quotes folded to their ASCII forms before anything else happens.
-_QUOTES: dict[str, str] = {
-    "\u2018": "'",  # left single quotation mark
-    "\u2019": "'",  # right single quotation mark (the usual phone apostrophe)
-    "\u201a": "'",  # single low-9 quotation mark
-    "\u201b": "'",  # single high-reversed-9 quotation mark
-    "\u2032": "'",  # prime
-    "\u02bc": "'",  # modifier letter apostrophe
-    "\u0060": "'",  # grave accent used as an apostrophe
-    "\u00b4": "'",  # acute accent used as an apostrophe
-    "\u201c": '"',
-    "\u201d": '"',
-    "\u201e": '"',
-    "\u201f": '"',
-    "\u2033": '"',
-}
-
-# Default-ignorable code points that are not format characters (Cf): the combining
-# grapheme joiner, Khmer inherent vowels, Mongolian free variation selectors and the
-# variation selectors (U+FE0F follows many emoji). The supplementary block E0000-E0FFF
-# (tags, more variation selectors) is added whole in _invisible_code_points().
-_IGNORABLE_MARKS: tuple[int, ...] = (
-    0x034F,
-    0x17B4,
-    0x17B5,
-    *range(0x180B, 0x1810),
-    *range(0xFE00, 0xFE10),
-)
-# Hangul fillers are letters (so `\w`) that render as blank space: treated as a space.
-BLANK_LETTERS: tuple[int, ...] = (0x115F, 0x1160, 0x3164, 0xFFA0)
-
-
-def _invisible_code_points() -> Iterator[int]:
-    """Every format character (Cf) and the other default-ignorable marks.
-
-    Format characters exist only in planes 0, 1 and 14, so only those are scanned at
-    import; a test checks the whole range.
-    """
-    for cp in range(0x20000):
-        if unicodedata.category(chr(cp)) == "Cf":
-            yield cp
-    yield from _IGNORABLE_MARKS
-    yield from range(0xE0000, 0xE1000)
-
-
-INVISIBLE: frozenset[int] = frozenset(_invisible_code_points())
 # Combining marks (Mn) of the Basic Multilingual Plane, dropped by the crisis screen after
 # canonical decomposition: accents ("suicidarme" == "suicidárme", "corazon" == "corazón")
 # and marks stacked on letters to dodge the screen ("k\u0336i\u0336l\u0336l\u0336").
@@ -115,28 +75,7 @@ _MARKS: dict[int, None] = {
     cp: None for cp in range(0x10000) if unicodedata.category(chr(cp)) == "Mn"
 }
 
-_REMOVE: dict[int, str | None] = dict.fromkeys(INVISIBLE)
-_BLANKS: dict[int, str | None] = dict.fromkeys(BLANK_LETTERS, " ")
-_QUOTE_MAP: dict[int, str | None] = {ord(k): v for k, v in _QUOTES.items()}
-
-# One translate table per pipeline, so that everything before casefolding is one pass.
-TEXT_TABLE = str.maketrans(_QUOTE_MAP | _REMOVE | _BLANKS)
-# Invisible characters as word breaks (the behaviour before they were removed).
-SPACED_TABLE = str.maketrans(_QUOTE_MAP | dict.fromkeys(INVISIBLE, " ") | _BLANKS)
-
-# Underscore counts as \w for `re`, but it is punctuation for people: "self_harm" is two words.
-_PUNCT_RE = re.compile(r"[\W_]+")
 _PUNCT_KEEP_STAR_RE = re.compile(r"[^\w*]+|_+")
-
-
-def punct_to_spaces(words: str) -> str:
-    """Every run of punctuation, underscores and whitespace as one space, ends trimmed."""
-    return _PUNCT_RE.sub(" ", words).strip()
-
-
-def finish_words(text: str) -> str:
-    """Casefold translated text and drop apostrophes; punctuation is still there."""
-    return text.casefold().replace("'", "")  # "can't" == "cant", "OD'd" == "odd"
 
 
 def strip_marks(nfkc: str) -> str:
@@ -202,20 +141,9 @@ def _normalize(text: str, *, keep_star: bool = False, screen: bool = False) -> s
         words = _screen_words(text, TEXT_TABLE)
     else:
         words = finish_words(unicodedata.normalize("NFKC", text).translate(TEXT_TABLE))
-    punct = _PUNCT_KEEP_STAR_RE if keep_star else _PUNCT_RE
-    return punct.sub(" ", words).strip()
-
-
-def normalize(text: str) -> str:
-    """Fold ``text`` to the form that FAQ keywords are matched against.
-
-    NFKC, invisible (format and other default-ignorable) characters removed, lowercase
-    (casefold), curly quotes straightened, apostrophes removed so that "can't" and "cant"
-    are the same word, every other run of punctuation, underscores and whitespace turned
-    into one space, and the ends trimmed. The result contains only word characters
-    separated by single spaces. The crisis screen folds more; see the module docstring.
-    """
-    return _normalize(text)
+    if keep_star:
+        return _PUNCT_KEEP_STAR_RE.sub(" ", words).strip()
+    return punct_to_spaces(words)
 
 
 def normalize_phrase(text: str) -> str:
@@ -334,7 +262,7 @@ def fold_numbers(words: str, plain: str) -> list[str]:
             folded = _fold_leet(source, table)
         else:
             folded = plain
-        folded = _PUNCT_RE.sub(" ", folded).strip()
+        folded = punct_to_spaces(folded)
         if short:
             folded = _SHORT_WORD_RE.sub(lambda m: SHORT_WORDS[m.group()], folded)
         folded = to_for_too(folded)

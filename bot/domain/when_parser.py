@@ -4,7 +4,7 @@
 :func:`read_when` turns free text into a :class:`WhenReading`: a day, a time, or both, as
 *naive local wall-clock* values. Whether the result is in the past, or falls into a
 daylight-saving gap, is decided elsewhere (``bot.services.appointments`` with
-:mod:`scheduler.timemath`). :func:`parse_when` is the strict form: a whole date and time or a
+:mod:`foundation.timemath`). :func:`parse_when` is the strict form: a whole date and time or a
 :class:`WhenParseError`.
 
 How a text is read:

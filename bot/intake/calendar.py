@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from icalendar import Alarm, Calendar, Event
 
 from bot.content.lock_screen import fold, visible_text
-from scheduler.timemath import as_utc
+from foundation.timemath import as_utc
 
 __all__ = [
     "PRIVATE_WORDS",

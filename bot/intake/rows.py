@@ -34,7 +34,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.intake.patient_ref import PatientKeyer
-from scheduler.timemath import (
+from foundation.timemath import (
     AmbiguousLocalTime,
     NonexistentLocalTime,
     UnknownZone,

@@ -4,23 +4,23 @@ Staff know a visit by the label they gave it when they invited the patient (``J.
 and by its time, not by a patient's Telegram name. Every alert about a patient carries the id
 of one visit in its context (``appointment_id``): the visit a reschedule request or a
 check-in answer is about, the visit whose reminder failed, or for a crisis the visit the
-patient is in or about to have (:func:`visit_for_alert`). When the alert is sent,
-:func:`alert_visits` reads those visits as they are then, and :func:`visit_variables` gives
-every alert template the same two variables: ``visit_label`` (the label, or "" for a visit
-the patient booked themselves or when no visit is known) and ``visit_time`` (its start in the
-clinic's zone, or "").
+patient is in or about to have (:func:`visit_for_alert`). When the alert is sent, the
+outbox's claim (bot/db/outbox.py `SqlOutboxStore`) reads those visits as they are then,
+and :func:`visit_variables` gives every alert template the same two variables: ``visit_label``
+(the label, or "" for a visit the patient booked themselves or when no visit is known) and
+``visit_time`` (its start in the clinic's zone, or "").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.db.alert_visits import AlertVisitRepository, VisitRow
-from scheduler.timemath import to_local
+from foundation.timemath import to_local
 
-__all__ = ["UNDER_WAY", "VisitRow", "alert_visits", "visit_for_alert", "visit_variables"]
+__all__ = ["UNDER_WAY", "VisitRow", "visit_for_alert", "visit_variables"]
 
 UNDER_WAY = timedelta(hours=6)
 """A visit that began less than this long ago is still the one a patient is at (or just
@@ -35,14 +35,6 @@ async def visit_for_alert(
     if patient_id is None:
         return None
     return await visits.first_scheduled_since(patient_id, now - UNDER_WAY)
-
-
-async def alert_visits(
-    visits: AlertVisitRepository, contexts: Collection[Mapping[str, object]]
-) -> dict[int, VisitRow]:
-    """The visits these alerts' contexts name (``appointment_id``), as they are now."""
-    ids = {c.get("appointment_id") for c in contexts}
-    return await visits.visits({i for i in ids if isinstance(i, int)})
 
 
 def visit_variables(

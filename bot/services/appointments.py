@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Final
 
 from bot.db.models import Appointment, Patient
-from bot.db.repository import CANCELLED, Repository
+from bot.db.patients import CANCELLED, Repository
 from bot.domain.visits import BookingProblem
 from bot.domain.when_parser import (
     Expect,
@@ -20,8 +20,8 @@ from bot.domain.when_parser import (
 from bot.domain.when_words import PartOfDay
 from bot.services.errors import BookingRefused, NoSuchAppointment, VisitChangedByClinic
 from bot.services.reminders import ReminderPlanner
-from scheduler.clock import Clock
-from scheduler.timemath import (
+from foundation.clock import Clock
+from foundation.timemath import (
     AmbiguousLocalTime,
     NonexistentLocalTime,
     load_zone,
@@ -43,8 +43,9 @@ PART_ENDS: Final[dict[PartOfDay, time]] = {
 
 
 @dataclass(frozen=True)
-class Proposal:
-    """A reading of the patient's text, to be confirmed before anything is stored.
+class VisitTime:
+    """A visit's time read from what someone typed (or given as an instant), checked, to be
+    confirmed before anything is stored.
     ``day_first``: a numeric date read day/month against the language's order ("24/12")."""
 
     starts_at: datetime  # aware UTC
@@ -72,8 +73,8 @@ class HalfAnswer:
 class Ambiguity:
     """The wall time happens twice (clocks go back): the patient picks one."""
 
-    earlier: Proposal
-    later: Proposal
+    earlier: VisitTime
+    later: VisitTime
 
 
 def one_year_after(instant: datetime) -> datetime:
@@ -89,7 +90,7 @@ class AppointmentService:
         self.clock = clock
         self.planner = planner
 
-    def read(self, text: str, zone_name: str, lang: str = "en") -> Proposal | Ambiguity:
+    def read(self, text: str, zone_name: str, lang: str = "en") -> VisitTime | Ambiguity:
         """A whole date and time (staff's invites and moves), or BookingRefused saying why
         not; half of one is refused as MISSING_TIME or MISSING_DATE."""
         found = self.read_answer(text, zone_name, lang)
@@ -107,7 +108,7 @@ class AppointmentService:
         lang: str = "en",
         *,
         earlier: WhenReading | None = None,
-    ) -> Proposal | Ambiguity | HalfAnswer:
+    ) -> VisitTime | Ambiguity | HalfAnswer:
         """Turn typed text (in the words of `lang`), completed by an `earlier` half answer,
         into a checked instant or a checked half answer, or raise BookingRefused saying why
         not."""
@@ -123,8 +124,8 @@ class AppointmentService:
         if not reading.complete:
             return self._check_half(reading, now_local)
         found = self.at_wall_time(reading.at(), zone.key)
-        if reading.swapped and isinstance(found, Proposal):
-            return Proposal(found.starts_at, found.zone, day_first=True)
+        if reading.swapped and isinstance(found, VisitTime):
+            return VisitTime(found.starts_at, found.zone, day_first=True)
         return found
 
     def _check_half(self, reading: WhenReading, now_local: datetime) -> HalfAnswer:
@@ -145,7 +146,7 @@ class AppointmentService:
         day = to_local(self.clock.now(), zone).date() + timedelta(days=3)
         return to_local(resolve_wall(datetime.combine(day, time(14, 30)), zone), zone)
 
-    def at_wall_time(self, wall: datetime, zone_name: str) -> Proposal | Ambiguity:
+    def at_wall_time(self, wall: datetime, zone_name: str) -> VisitTime | Ambiguity:
         """A naive wall time in the zone as a checked instant, or BookingRefused saying why."""
         zone = load_zone(zone_name)
         if wall.tzinfo is not None:
@@ -158,15 +159,15 @@ class AppointmentService:
         except NonexistentLocalTime as exc:
             raise BookingRefused(BookingProblem.NONEXISTENT, wall=wall) from exc
         except AmbiguousLocalTime as exc:
-            options = Ambiguity(Proposal(exc.earlier, zone.key), Proposal(exc.later, zone.key))
+            options = Ambiguity(VisitTime(exc.earlier, zone.key), VisitTime(exc.later, zone.key))
             self.check(options.earlier)
             self.check(options.later)
             return options
-        proposal = Proposal(instant, zone.key)
+        proposal = VisitTime(instant, zone.key)
         self.check(proposal)
         return proposal
 
-    def check(self, proposal: Proposal) -> Proposal:
+    def check(self, proposal: VisitTime) -> VisitTime:
         now = self.clock.now()
         if proposal.starts_at <= now:
             raise BookingRefused(BookingProblem.PAST)
@@ -174,7 +175,7 @@ class AppointmentService:
             raise BookingRefused(BookingProblem.TOO_FAR)
         return proposal
 
-    def proposal_from_stored(self, starts_at_iso: str, zone: str) -> Proposal:
+    def proposal_from_stored(self, starts_at_iso: str, zone: str) -> VisitTime:
         """Rebuild a proposal kept in conversation state; checked again, as time has passed."""
         try:
             starts_at = datetime.fromisoformat(starts_at_iso)
@@ -183,12 +184,12 @@ class AppointmentService:
             raise BookingRefused(BookingProblem.EXPIRED) from exc
         if starts_at.tzinfo is None:
             raise BookingRefused(BookingProblem.EXPIRED)
-        return self.check(Proposal(starts_at.astimezone(UTC), zone))
+        return self.check(VisitTime(starts_at.astimezone(UTC), zone))
 
     async def confirm(
         self,
         patient: Patient,
-        proposal: Proposal,
+        proposal: VisitTime,
         replace_id: int | None = None,
         version: int | None = None,
     ) -> Appointment:
@@ -241,7 +242,7 @@ class AppointmentService:
         return await self.owned_upcoming(patient, appointment_id)
 
     @staticmethod
-    def _settled(appointment: Appointment, proposal: Proposal | None) -> None:
+    def _settled(appointment: Appointment, proposal: VisitTime | None) -> None:
         """The visit changed under the patient's change: fine when it is already what they
         asked (`proposal`; None: cancelled), VisitChangedByClinic otherwise."""
         cancelled = appointment.status == CANCELLED

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.db.audit import AuditRecord, AuditRepository, Values
 from bot.domain.audit import Action, Actor, Outcome, Surface
-from scheduler.clock import Clock
+from foundation.clock import Clock
 
 __all__ = ["AuditTrail"]
 

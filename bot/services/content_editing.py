@@ -4,7 +4,7 @@ A text is a template (``en/welcome``), a button label (``en/buttons:menu_faq``) 
 language's FAQ file (``en/faq``: edited question by question in bot/services/faq_editing.py).
 The file
 shipped in MESSAGES_DIR is version 0; every saved edit is a new version, and the newest is
-live in every process within a second (bot/content/store.py Content.refresh). An edit is
+live in every process within a second (bot/content/loading.py ContentFiles.refresh). An edit is
 checked by the content validator exactly as the bot would use it (bot/content/validate.py
 check_text) before it can be saved; saving needs the live version to still be the one the
 author based the edit on, else the author is shown what changed meanwhile. Every save and
@@ -24,7 +24,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.content.catalogue import CATALOGUE, Button, FaqMenu, Message, ReminderText
-from bot.content.store import Content, ContentError, button_key, faq_key
+from bot.content.store import Content, ContentError
 from bot.content.validate import (
     SAMPLE_LABEL_CONTEXT,
     Problem,
@@ -32,14 +32,15 @@ from bot.content.validate import (
     check_text,
     samples_of,
 )
-from bot.db.content_versions import ContentKind, ContentVersionRepository, VersionRecord
+from bot.db.content_versions import ContentVersionRepository, VersionRecord
 from bot.domain.audit import Action, Actor, target
+from bot.domain.content_kinds import ContentKind, button_key, faq_key
 from bot.domain.staff import Permission
 from bot.services.audit import AuditTrail
 from bot.services.errors import NoSuchText
 from bot.services.staff import StaffService
-from scheduler.clock import Clock
-from scheduler.timemath import to_local
+from foundation.clock import Clock
+from foundation.timemath import to_local
 
 _UTC = ZoneInfo("UTC")
 
@@ -161,8 +162,10 @@ class Edit:
     base_version_id: int | None
 
 
-Proposal = Preview | Rejected
-Outcome = Saved | ChangedMeanwhile | Rejected
+TextCheck = Preview | Rejected
+"""What a proposed edit gives: the text as patients would get it, or its problems."""
+TextOutcome = Saved | ChangedMeanwhile | Rejected
+"""What confirming an edit (or a rollback) did."""
 
 # Buttons a patient sees under a text (besides reminders, whose buttons the plan names).
 _SHOWN_WITH: dict[str, tuple[Button, ...]] = {
@@ -285,7 +288,7 @@ class ContentEditing:
 
     async def restore_preview(
         self, actor: Actor, ref: TextRef, version_id: int
-    ) -> tuple[Proposal, VersionRecord | None]:
+    ) -> tuple[TextCheck, VersionRecord | None]:
         """An older version (`version_id` 0: the shipped file) as patients would get it if it
         were restored now, checked as an edit is (the plan or other texts may have changed
         since), and that version (None: the shipped file); nothing is saved."""
@@ -297,12 +300,12 @@ class ContentEditing:
         return await self.candidate([Edit(ref, body, None)]), old
 
     # --- changing ---------------------------------------------------------------------------
-    async def propose(self, actor: Actor, ref: TextRef, body: str) -> Proposal:
+    async def propose(self, actor: Actor, ref: TextRef, body: str) -> TextCheck:
         """The candidate rendered as a patient would get it, or the validator's problems."""
         await self.require(actor, Action.CONTENT_EDIT, ref.key)
         return await self.candidate([Edit(ref, body, None)])
 
-    async def candidate(self, edits: Sequence[Edit]) -> Proposal:
+    async def candidate(self, edits: Sequence[Edit]) -> TextCheck:
         """The first text of `edits` as a patient would get it with all of them live, or the
         validator's problems with any of them (the caller checked the permission)."""
         problems = await self.problems(edits)
@@ -314,7 +317,7 @@ class ContentEditing:
 
     async def confirm(
         self, actor: Actor, ref: TextRef, body: str, base_version_id: int | None
-    ) -> Outcome:
+    ) -> TextOutcome:
         """Save `body` as the new live version if the live one is still `base_version_id`
         (None: the shipped file)."""
         await self.require(actor, Action.CONTENT_EDIT, ref.key)
@@ -322,7 +325,7 @@ class ContentEditing:
 
     async def rollback(
         self, actor: Actor, ref: TextRef, version_id: int, base_version_id: int | None
-    ) -> Outcome:
+    ) -> TextOutcome:
         """Save a new version equal to an old one (`version_id` 0: the shipped file)."""
         await self.require(actor, Action.CONTENT_ROLLBACK, ref.key)
         if version_id == 0:
@@ -354,7 +357,7 @@ class ContentEditing:
 
     async def save(
         self, actor: Actor, action: Action, edits: Sequence[Edit], *, note: str | None = None
-    ) -> Outcome:
+    ) -> TextOutcome:
         """Save `edits` together (a new FAQ question and its answer: all or none; the caller
         checked the permission), each only if its live version is still the one its author
         saw; the outcome speaks of the first. Texts already as written are left alone."""

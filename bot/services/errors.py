@@ -115,7 +115,9 @@ class VisitChanged(Refusal):
     the visit's start now (aware UTC) and `zone` the zone it is shown in; None for both when
     it was cancelled. `label` names it for staff (the invite's label)."""
 
-    def __init__(self, starts_at: datetime | None, zone: str | None, *, label: str = "") -> None:
+    def __init__(
+        self, starts_at: datetime | None, zone: str | None, *, label: str = ""
+    ) -> None:
         super().__init__("changed")
         self.starts_at = starts_at
         self.zone = zone

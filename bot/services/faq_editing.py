@@ -21,22 +21,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
+from bot.content.loading import load_text
 from bot.content.schemas import FaqFile
-from bot.content.store import faq_text, load_text
+from bot.content.toml_edits import faq_text
 from bot.content.validate import Problem
-from bot.db.content_versions import ContentKind, VersionRecord
+from bot.db.content_versions import VersionRecord
 from bot.domain.audit import Action, Actor
+from bot.domain.content_kinds import ContentKind
 from bot.domain.faq import FaqEntry
 from bot.services.content_editing import (
     ContentEditing,
     Edit,
-    Outcome,
     Preview,
     Rejected,
+    TextOutcome,
     TextRef,
 )
+from bot.services.edit_ops import EditOp
 from bot.services.errors import NoSuchText
 
 __all__ = [
@@ -55,23 +57,15 @@ _STAND_IN_KEYWORD = "question"
 _STAND_IN_ANSWER = "…"
 
 
-class FaqOp(StrEnum):
-    ADD = "add"
-    RETITLE = "title"
-    KEYWORDS = "kw"
-    UP = "up"
-    DOWN = "down"
-    REMOVE = "rm"
+class FaqOp(EditOp):
+    """A change of a question; its word is how the history tells it."""
 
-
-_DONE = {
-    FaqOp.ADD: "added",
-    FaqOp.RETITLE: "renamed",
-    FaqOp.KEYWORDS: "new keywords for",
-    FaqOp.UP: "moved up",
-    FaqOp.DOWN: "moved down",
-    FaqOp.REMOVE: "removed",
-}
+    ADD = "add", "added"
+    RETITLE = "title", "renamed"
+    KEYWORDS = "kw", "new keywords for"
+    UP = "up", "moved up"
+    DOWN = "down", "moved down"
+    REMOVE = "rm", "removed"
 
 
 @dataclass(frozen=True)
@@ -88,7 +82,7 @@ class FaqChange:
     @property
     def note(self) -> str:
         """How the change reads in the history."""
-        return f"{_DONE[self.op]} question {self.key}"
+        return f"{self.op.word} question {self.key}"
 
 
 @dataclass(frozen=True)
@@ -206,7 +200,7 @@ class FaqEditing:
         change: FaqChange,
         base: int | None,
         answer_base: int | None = None,
-    ) -> Outcome:
+    ) -> TextOutcome:
         """Save the change as made over the FAQ file at `base` (and a new answer over its
         version `answer_base`), if that is still the live one: else "changed meanwhile", or
         "already live" when the live file is what this change makes of it."""

@@ -29,12 +29,12 @@ from bot.domain.invite_codes import (
 )
 from bot.domain.staff import Permission
 from bot.domain.visits import BookingProblem
-from bot.services.appointments import Ambiguity, AppointmentService, Proposal
+from bot.services.appointments import Ambiguity, AppointmentService, VisitTime
 from bot.services.errors import BookingRefused, InviteRefused
 from bot.services.redemptions import LinkKind, TooManyTries
 from bot.services.staff import StaffService
-from scheduler.clock import Clock
-from scheduler.timemath import UnknownZone, load_zone, to_local
+from foundation.clock import Clock
+from foundation.timemath import UnknownZone, load_zone, to_local
 
 __all__ = [
     "AlreadyUsed",
@@ -182,7 +182,7 @@ class InviteService:
 
     async def read_time(
         self, actor: Actor, when: str | datetime, *, zone: str | None = None
-    ) -> Proposal | Ambiguity:
+    ) -> VisitTime | Ambiguity:
         """The first step of an invite made in a conversation: the visit's time read and
         checked as :meth:`create` will (staff only), nothing stored. A time that happens twice
         comes back as an Ambiguity, for staff to pick one; InviteRefused says why not."""
@@ -196,19 +196,19 @@ class InviteService:
         except InvalidLabel as exc:
             raise InviteRefused(exc.code) from exc
 
-    def _reading(self, when: str | datetime, zone: str) -> Proposal | Ambiguity:
+    def _reading(self, when: str | datetime, zone: str) -> VisitTime | Ambiguity:
         try:
             if isinstance(when, str):
                 return self.appointments.read(when, zone)
             if when.tzinfo is None:
                 return self.appointments.at_wall_time(when, zone)
-            return self.appointments.check(Proposal(when.astimezone(UTC), load_zone(zone).key))
+            return self.appointments.check(VisitTime(when.astimezone(UTC), load_zone(zone).key))
         except UnknownZone as exc:
             raise InviteRefused("unknown_zone") from exc
         except BookingRefused as exc:
             raise InviteRefused(str(exc.code)) from exc
 
-    def _proposal(self, when: str | datetime, zone: str) -> Proposal:
+    def _proposal(self, when: str | datetime, zone: str) -> VisitTime:
         reading = self._reading(when, zone)
         if isinstance(reading, Ambiguity):
             raise InviteRefused(
@@ -267,7 +267,7 @@ class InviteService:
     async def _book(self, patient: Patient, invite: Invite) -> Appointment:
         """The booking path every visit takes (reminders planned alike). A patient who had
         booked that very time already is linked to that visit."""
-        proposal = Proposal(invite.starts_at, invite.timezone)
+        proposal = VisitTime(invite.starts_at, invite.timezone)
         try:
             return await self.appointments.confirm(patient, proposal)
         except BookingRefused as exc:

@@ -4,7 +4,7 @@ Staff act in their own chat; the patient is told in theirs, and not through the 
 member's reply (the wrong chat, and lost if the process stops right after the commit). The
 notice is a row of the outbox (`staff_alerts`, a kind of its own) written in the transaction
 of the change, so the two commit or roll back together, and delivered after the commit by
-`bot.delivery.alert_outbox.AlertDelivery`: rendered then, in the patient's language and zone.
+`bot.delivery.outbox.AlertDelivery`: rendered then, in the patient's language and zone.
 
 A notice is not a reminder: it goes out even while the patient has paused reminders. The row
 stores instants and ids, never text.
@@ -16,8 +16,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.db.models import Appointment, Patient
-from bot.db.repository import Repository
-from scheduler.clock import Clock
+from bot.db.patients import Repository
+from foundation.clock import Clock
 
 __all__ = ["PATIENT_NOTICES", "VISIT_CANCELLED", "VISIT_MOVED", "PatientNotices"]
 

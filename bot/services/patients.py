@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.db.models import Patient
-from bot.db.repository import ForgottenPatient, Repository
+from bot.db.patients import ForgottenPatient, Repository
 from bot.domain.zone_names import ZoneReading, offset_label, read_zone, zone_label
-from scheduler.clock import Clock
-from scheduler.timemath import load_zone
+from foundation.clock import Clock
+from foundation.timemath import load_zone
 
 
 class PatientService:

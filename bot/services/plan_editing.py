@@ -2,7 +2,8 @@
 
 The plan is one stored text, ``content_versions`` kind ``plan`` key ``plan``: the TOML of the
 whole plan, over the shipped ``messages/plan.toml`` (version 0), live in every process within a
-second like any text (bot/content/store.py ``Content.plan``). The plan is shown as a timeline:
+second like any text (bot/content/loading.py ``ContentFiles.plan``). The plan is shown as a
+timeline:
 when each step would go out for a sample visit in the clinic's zone, quiet hours applied
 (scheduler/due.py). An edit (a step's time, expiry, items or buttons; a step switched off or
 on; a new step with its text) is made on the TOML text of the version the author looked at,
@@ -24,27 +25,28 @@ import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.content.store import PLAN_KEY, TEMPLATE, TEMPLATE_SUFFIX, Content, ContentError
+from bot.content.store import Content, ContentError
 from bot.content.validate import check_text
-from bot.db.content_versions import ContentKind, ContentVersionRepository, VersionRecord
+from bot.db.content_versions import ContentVersionRepository, VersionRecord
 from bot.domain.audit import Action, Actor, target
+from bot.domain.content_kinds import PLAN_KEY, TEMPLATE_SUFFIX, ContentKind
 from bot.domain.plan_phrases import read_step_time
 from bot.domain.staff import Permission
 from bot.services.audit import AuditTrail
 from bot.services.content_editing import ChangedMeanwhile, ContentEditing, Rejected, TextRef
+from bot.services.edit_ops import EditOp
 from bot.services.errors import NoSuchText
 from bot.services.reminders import ReminderPlanner, Replanned
 from bot.services.staff import StaffService
-from scheduler.clock import Clock
-from scheduler.data_file import DataFileError
+from foundation.clock import Clock
+from foundation.data_file import DataFileError
+from foundation.timemath import resolve_local, to_local
 from scheduler.due import compute_due
 from scheduler.plan import Plan, parse_offset
 from scheduler.plan_loading import parse_plan
 from scheduler.plan_text import NoSuchStep, PlanValue, append_step, set_step_field
-from scheduler.timemath import resolve_local, to_local
 
 __all__ = [
     "PlanCandidate",
@@ -70,22 +72,16 @@ _UNTIL_RE = re.compile(r"\s+(?:until|hasta)\s+", re.IGNORECASE)
 _OFFSETS_RE = re.compile(r"^\S*\d[mhd]\S*\s+\S*\d[mhd]\S*$")
 
 
-class PlanOp(StrEnum):
+class PlanOp(EditOp):
+    """An edit of a step; its word is the field of plan.toml it writes (`ADD` writes a new
+    step instead)."""
+
     AT = "at"
     EXPIRES = "expires"
     ITEMS = "items"
     BUTTONS = "buttons"
-    SWITCH = "switch"
+    SWITCH = "switch", "enabled"
     ADD = "add"
-
-
-_FIELDS = {
-    PlanOp.AT: "at",
-    PlanOp.EXPIRES: "expires",
-    PlanOp.ITEMS: "items",
-    PlanOp.BUTTONS: "buttons",
-    PlanOp.SWITCH: "enabled",
-}
 
 
 @dataclass(frozen=True)
@@ -209,8 +205,10 @@ class PlanChanged:
     live: PlanView
 
 
-Proposal = PlanCandidate | PlanRejected
-Outcome = PlanSaved | PlanChanged | PlanRejected
+PlanCheck = PlanCandidate | PlanRejected
+"""What a proposed plan edit gives: the new timeline, or its problems."""
+PlanOutcome = PlanSaved | PlanChanged | PlanRejected
+"""What confirming a plan edit (or a restore) did."""
 
 
 class PlanEditing:
@@ -244,7 +242,7 @@ class PlanEditing:
         return await self._view()
 
     # --- changing ---------------------------------------------------------------------------
-    async def propose(self, actor: Actor, edit: PlanEdit) -> Proposal:
+    async def propose(self, actor: Actor, edit: PlanEdit) -> PlanCheck:
         """The timeline the edit would make of the live plan, or why it cannot be made."""
         await self._require(actor, Action.PLAN_EDIT)
         live = await self.versions.current(ContentKind.PLAN, PLAN_KEY)
@@ -254,7 +252,9 @@ class PlanEditing:
         source, plan = made
         return PlanCandidate(edit, self.timeline(plan), source, live.id if live else None)
 
-    async def confirm(self, actor: Actor, edit: PlanEdit, base_version_id: int | None) -> Outcome:
+    async def confirm(
+        self, actor: Actor, edit: PlanEdit, base_version_id: int | None
+    ) -> PlanOutcome:
         """Make the edit on version `base_version_id` (None: the shipped plan) and save it if
         that version is still live; re-plan every scheduled visit's reminders with it."""
         await self._require(actor, Action.PLAN_EDIT)
@@ -360,7 +360,9 @@ class PlanEditing:
         except DataFileError as exc:
             return PlanRejected((_plain(exc, source),)), old
 
-    async def restore(self, actor: Actor, version_id: int, base_version_id: int | None) -> Outcome:
+    async def restore(
+        self, actor: Actor, version_id: int, base_version_id: int | None
+    ) -> PlanOutcome:
         """Save an older plan as the new live version, if the live one is still
         `base_version_id` (the author's view), re-planning every scheduled visit."""
         await self._require(actor, Action.PLAN_ROLLBACK)
@@ -488,7 +490,7 @@ class PlanEditing:
         else:
             new = _comma_list(value)
         try:
-            return set_step_field(source, edit.key, _FIELDS[edit.op], new)
+            return set_step_field(source, edit.key, edit.op.word, new)
         except NoSuchStep:
             raise NoSuchText() from None
 
@@ -519,16 +521,16 @@ class PlanEditing:
     def _text_problems(self, candidate: str, edit: PlanEdit) -> list[str]:
         """The new step's text, checked as the bot would send it with the new plan."""
         key = f"{self.content.default_language}/{_template_of(edit.key)}"
-        content = self.content.overlaid({(ContentKind.PLAN.value, PLAN_KEY): candidate})
+        content = self.content.overlaid({(ContentKind.PLAN, PLAN_KEY): candidate})
         try:
-            problems = check_text(content, TEMPLATE, key, edit.text)
+            problems = check_text(content, ContentKind.TEMPLATE, key, edit.text)
         except ContentError as exc:
             return [str(exc)]
         return [_where(p.line) + p.message for p in problems]
 
     async def _save_text(self, actor: Actor, edit: PlanEdit, candidate: str) -> PlanRejected | None:
         """Save the new step's text as a version of its template (audited as a text edit)."""
-        content = self.content.overlaid({(ContentKind.PLAN.value, PLAN_KEY): candidate})
+        content = self.content.overlaid({(ContentKind.PLAN, PLAN_KEY): candidate})
         texts = ContentEditing(
             self.versions, self.staff, self.audit, content, self.clock, on_saved=self.on_saved
         )

@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from bot.domain.audit import Action, Actor, target
 from bot.services.audit import AuditTrail
-from scheduler.clock import Clock
+from foundation.clock import Clock
 
 __all__ = ["LIMIT", "WINDOW", "LinkKind", "RedemptionGuard", "TooManyTries"]
 

@@ -12,7 +12,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.db.models import Appointment, Patient, Reminder
-from bot.db.repository import EXPIRED, PENDING, SENDING, SENT, SKIPPED, Repository
+from bot.db.patients import Repository
+from bot.db.reminders import EXPIRED, PENDING, SENDING, SENT, SKIPPED
 from bot.domain.visits import AppointmentStatus, Attendance, Checkin
 from bot.services.errors import (
     NoSuchAppointment,
@@ -21,10 +22,11 @@ from bot.services.errors import (
     UnknownItem,
     VisitOver,
 )
-from scheduler.clock import Clock
+from foundation.clock import Clock
+from foundation.timemath import load_zone
 from scheduler.due import compute_due, snooze_until
 from scheduler.plan import MAX_OFFSET, Plan, Step
-from scheduler.timemath import load_zone
+from scheduler.queue import Reason
 
 Wake = Callable[[datetime], None]
 
@@ -33,9 +35,9 @@ def _no_wake(_: datetime) -> None:
     """Used where nothing needs waking (tests, CLI)."""
 
 
-STEP_REMOVED = "step_removed"
-"""Why a row of a step that left the plan (or was switched off) was never sent."""
-_NEVER_TRIED = frozenset({STEP_REMOVED, "no_allowed_time", "booked_late", "plan_changed"})
+_NEVER_TRIED = frozenset(
+    {Reason.STEP_REMOVED, Reason.NO_ALLOWED_TIME, Reason.BOOKED_LATE, Reason.PLAN_CHANGED}
+)
 """Reasons of closed rows that were never claimed: a new plan may give them a time again."""
 
 
@@ -88,7 +90,7 @@ class ReminderPlanner:
                 row = self.repo.reminders.new_row(appointment.id, step.key)
             row.sent_at = None
             row.message_id = None
-            if _place(row, step, appointment, zone, self.plan, now, "booked_late"):
+            if _place(row, step, appointment, zone, self.plan, now, Reason.BOOKED_LATE):
                 earliest = _earlier(earliest, row.due_at)
             rows.append(row)
         await self.repo.reminders.flush()
@@ -124,14 +126,16 @@ class ReminderPlanner:
                         continue  # a new step with no useful moment left: nothing to plan
                     row = self.repo.reminders.new_row(appointment.id, step.key)
                     added += 1
-                    pending = _place(row, step, appointment, zone, plan, now, "plan_changed")
+                    pending = _place(row, step, appointment, zone, plan, now, Reason.PLAN_CHANGED)
                 elif _replannable(found):
                     row = found
                     before = (row.status, row.due_at, row.expires_at)
-                    if row.reason == "snoozed":
+                    if row.reason == Reason.SNOOZED:
                         pending = _keep_snoozed(row, step, appointment, zone, plan, now)
                     else:
-                        pending = _place(row, step, appointment, zone, plan, now, "plan_changed")
+                        pending = _place(
+                            row, step, appointment, zone, plan, now, Reason.PLAN_CHANGED
+                        )
                     moved += before != (row.status, row.due_at, row.expires_at)
                 else:
                     continue
@@ -144,7 +148,7 @@ class ReminderPlanner:
 
     async def cancel(self, appointment: Appointment) -> None:
         await self.repo.reminders.skip_open_for_appointment(
-            appointment.id, AppointmentStatus.CANCELLED, self.clock.now()
+            appointment.id, Reason.CANCELLED, self.clock.now()
         )
 
 
@@ -160,7 +164,7 @@ def _replannable(row: Reminder) -> bool:
 
 
 def _stop(row: Reminder, now: datetime) -> None:
-    row.status, row.reason = SKIPPED, STEP_REMOVED
+    row.status, row.reason = SKIPPED, Reason.STEP_REMOVED
     row.updated_at = now
 
 
@@ -171,7 +175,7 @@ def _place(
     zone: ZoneInfo,
     plan: Plan,
     now: datetime,
-    late: str,
+    late: Reason,
 ) -> bool:
     """Give a row its step's due time and expiry as of `now` (fresh: no lease, no attempts);
     True when it is pending. `late` is the reason recorded when its window already closed."""
@@ -183,7 +187,7 @@ def _place(
     if due is None:
         row.due_at = appointment.starts_at
         row.expires_at = appointment.starts_at
-        row.status, row.reason = SKIPPED, "no_allowed_time"
+        row.status, row.reason = SKIPPED, Reason.NO_ALLOWED_TIME
         return False
     if due.expires <= now:
         row.due_at, row.expires_at = due.due, due.expires
@@ -191,7 +195,7 @@ def _place(
         return False
     row.due_at = max(due.due, now)
     row.expires_at = due.expires
-    row.status, row.reason = PENDING, ("catch_up" if due.due < now else None)
+    row.status, row.reason = PENDING, (Reason.CATCH_UP if due.due < now else None)
     return True
 
 
@@ -204,7 +208,7 @@ def _keep_snoozed(
     row.expires_at = expires
     row.updated_at = now
     if row.due_at >= expires:
-        row.status, row.reason = EXPIRED, "plan_changed"
+        row.status, row.reason = EXPIRED, Reason.PLAN_CHANGED
         return False
     return True
 

@@ -25,7 +25,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.retention import RetentionRepository, Sweep
-from scheduler.clock import Clock
+from foundation.clock import Clock
 
 __all__ = ["BATCH", "RetentionService", "Sweep"]
 

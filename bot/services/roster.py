@@ -20,8 +20,8 @@ from bot.domain.staff import Permission
 from bot.domain.when_parser import WhenParseError, parse_when
 from bot.services.errors import RosterRefused
 from bot.services.staff import StaffService
-from scheduler.clock import Clock
-from scheduler.timemath import load_zone, to_local
+from foundation.clock import Clock
+from foundation.timemath import load_zone, to_local
 
 __all__ = ["PAGE_SIZE", "RosterDay", "RosterEntry", "RosterService"]
 

@@ -22,7 +22,7 @@ from bot.domain.staff import Permission, Role, allows
 from bot.services.audit import AuditTrail
 from bot.services.errors import NoSuchMember, NotAllowed
 from bot.services.redemptions import LinkKind, Observe, RedemptionGuard, TooManyTries
-from scheduler.clock import Clock
+from foundation.clock import Clock
 
 __all__ = [
     "TEAM_LINK_PREFIX",
@@ -179,7 +179,7 @@ class StaffService:
         now = self.clock.now()
         code = new_code()
         link = deep_link(bot_username, TEAM_LINK_PREFIX + code)
-        invite = await self.repo.add_invite(
+        invite = await self.repo.invites.add(
             code_hash(code), role, actor.telegram_id, now, now + self.invite_ttl
         )
         await self.audit.done(
@@ -203,7 +203,7 @@ class StaffService:
             await self._unusable(actor, "unknown")
             return UnusableTeamLink()
         digest = code_hash(code)
-        invite = await self.repo.invite_by_hash(digest)
+        invite = await self.repo.invites.by_hash(digest)
         if invite is None or not hashes_match(invite.code_hash, digest):
             await self._unusable(actor, "unknown")
             return UnusableTeamLink()
@@ -211,7 +211,7 @@ class StaffService:
             self.redemptions.succeeded(team, "member")
             return AlreadyOnTeam(current)
         now = self.clock.now()
-        if not await self.repo.claim_invite(invite.id, telegram_id, now):
+        if not await self.repo.invites.claim(invite.id, telegram_id, now):
             # Used, expired, or taken by a tap racing this one.
             await self._unusable(actor, "used_or_expired", invite.id)
             return UnusableTeamLink()
@@ -239,7 +239,6 @@ class StaffService:
         Telegram number."""
         stored = await self.repo.names(telegram_ids)
         return {t: stored.get(t) or str(t) for t in telegram_ids}
-
     async def _unusable(self, actor: Actor, reason: str, invite_id: int | None = None) -> None:
         if await self.role_of(actor.telegram_id) is None:  # members are not guessing
             await self.redemptions.failed(actor, LinkKind.TEAM, reason, invite_id)

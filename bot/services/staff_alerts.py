@@ -2,7 +2,7 @@
 
 Each call writes one outbox row per staff member in the caller's transaction (the caller
 commits) and asks for delivery once that transaction committed (`repo.after_commit`). Delivery,
-with retries, lives in `bot.delivery.alert_outbox`. Rows store the minimum: the patient's
+with retries, lives in `bot.delivery.outbox`. Rows store the minimum: the patient's
 Telegram id and non-personal values (an instant, step keys, an error code); the patient's name
 is fetched from Telegram when the alert is sent, and nothing the patient wrote is ever stored
 or quoted.
@@ -21,8 +21,8 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.db.repository import Repository
-from scheduler.clock import Clock
+from bot.db.patients import Repository
+from foundation.clock import Clock
 
 __all__ = [
     "CHECKIN_CALL",

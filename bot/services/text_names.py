@@ -17,7 +17,7 @@ from datetime import datetime
 from bot.content.catalogue import Button, Message
 from bot.content.store import Content
 from bot.content.validate import SAMPLE_LABEL_CONTEXT, samples_of
-from bot.db.content_versions import ContentKind
+from bot.domain.content_kinds import ContentKind
 from bot.services.content_editing import TextRef
 
 __all__ = ["TextName", "explain_variables", "language_name", "name_of", "ordered", "search"]

@@ -23,12 +23,12 @@ from bot.db.visit_changes import ClinicVisit, VisitChangeRepository
 from bot.domain.audit import Action, Actor, iso_utc, target
 from bot.domain.staff import Permission
 from bot.domain.visits import AppointmentStatus
-from bot.services.appointments import Ambiguity, AppointmentService, Proposal
+from bot.services.appointments import Ambiguity, AppointmentService, VisitTime
 from bot.services.errors import BookingRefused, VisitChangedMeanwhile, VisitChangeRefused
 from bot.services.patient_notices import PatientNotices
 from bot.services.staff import StaffService
-from scheduler.clock import Clock
-from scheduler.timemath import UnknownZone, load_zone, to_local
+from foundation.clock import Clock
+from foundation.timemath import UnknownZone, load_zone, to_local
 
 __all__ = ["Reading", "VisitChange", "VisitChangeService", "VisitView"]
 
@@ -51,7 +51,7 @@ class Reading:
     happens twice)."""
 
     visit: VisitView
-    time: Proposal | Ambiguity
+    time: VisitTime | Ambiguity
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,22 +104,22 @@ class VisitChangeService:
         :meth:`move` will check it; nothing stored. VisitChangeRefused says why not."""
         found = await self._changeable(actor, appointment_id, Action.VISIT_MOVE)
         reading = self._reading(when)
-        if isinstance(reading, Proposal):
+        if isinstance(reading, VisitTime):
             await self._check_free(found, reading)
         return Reading(self._view(found), reading)
 
-    async def _check_free(self, found: ClinicVisit, proposal: Proposal) -> None:
+    async def _check_free(self, found: ClinicVisit, proposal: VisitTime) -> None:
         """The patient has no other visit at that time (one per patient and start)."""
         if await self.appointments.repo.appointment_at(
             found.patient.id, proposal.starts_at, exclude_id=found.appointment.id
         ):
             raise VisitChangeRefused("duplicate")
 
-    def _reading(self, when: str | datetime) -> Proposal | Ambiguity:
+    def _reading(self, when: str | datetime) -> VisitTime | Ambiguity:
         try:
             if isinstance(when, str):
                 return self.appointments.read(when, self.zone.key)
-            return self.appointments.check(Proposal(when.astimezone(UTC), self.zone.key))
+            return self.appointments.check(VisitTime(when.astimezone(UTC), self.zone.key))
         except UnknownZone as exc:
             raise VisitChangeRefused("unknown_zone") from exc
         except BookingRefused as exc:
@@ -141,7 +141,7 @@ class VisitChangeService:
         appointment, patient = found.appointment, found.patient
         before = self._view(found)
         proposal = self._reading(starts_at)
-        assert isinstance(proposal, Proposal)  # an instant is never ambiguous
+        assert isinstance(proposal, VisitTime)  # an instant is never ambiguous
         if appointment.starts_at == proposal.starts_at:
             return VisitChange(before, before, changed=False)
         if version is not None and appointment.version != version:
@@ -222,7 +222,9 @@ class VisitChangeService:
         appointment = found.appointment
         if appointment.status == AppointmentStatus.CANCELLED:
             return VisitChangedMeanwhile(None, None, label=found.label or "")
-        return VisitChangedMeanwhile(appointment.starts_at, self.zone.key, label=found.label or "")
+        return VisitChangedMeanwhile(
+            appointment.starts_at, self.zone.key, label=found.label or ""
+        )
 
     async def _changeable(self, actor: Actor, appointment_id: int, action: Action) -> ClinicVisit:
         """The visit, if the actor may change it and it can still be changed: scheduled, not

@@ -14,7 +14,7 @@ from bot.delivery.sender import Sender
 from bot.metrics import Metrics
 from bot.services.patient_notices import PatientNotices
 from bot.services.staff_alerts import StaffAlerts
-from scheduler.clock import Clock
+from foundation.clock import Clock
 
 
 @dataclass(frozen=True)

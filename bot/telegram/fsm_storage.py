@@ -35,8 +35,8 @@ from aiogram.fsm.storage.base import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.repository import CONVERSATION_VISIT_KEYS, Repository
-from scheduler.clock import Clock
+from bot.db.patients import CONVERSATION_VISIT_KEYS, Repository
+from foundation.clock import Clock
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from aiogram.types.update import UpdateTypeLookupError
 from bot.content.catalogue import Button, Crisis, CrisisPast, PrivateOnly
 from bot.content.catalogue import Message as ContentMessage
 from bot.db.alert_visits import AlertVisitRepository
-from bot.db.repository import Repository
+from bot.db.patients import Repository
 from bot.db.staff import StaffRepository
 from bot.domain.safety import CrisisMatch
 from bot.domain.staff import Permission, Role, allows

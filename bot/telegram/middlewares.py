@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.content.catalogue import NeedConsent
 from bot.db.content_versions import ContentVersionRepository
 from bot.db.invites import InviteRepository
-from bot.db.repository import AfterCommit, Repository
+from bot.db.patients import AfterCommit, Repository
 from bot.db.roster import RosterRepository
 from bot.db.staff import StaffRepository
 from bot.db.visit_changes import VisitChangeRepository

@@ -52,7 +52,7 @@ from bot.services.invites import InviteService
 from bot.services.patients import PatientService
 from bot.services.visit_changes import VisitChangeService
 from bot.telegram.reply import Reply
-from scheduler.timemath import load_zone, to_local
+from foundation.timemath import load_zone, to_local
 
 
 async def appointment_gone(event: ErrorEvent, reply: Reply) -> None:

@@ -23,7 +23,7 @@ from aiogram.client.session.middlewares.base import (
 )
 from aiogram.methods import Response, TelegramMethod
 
-from scheduler.clock import Clock
+from foundation.clock import Clock
 
 __all__ = [
     "STALE_SECONDS",

@@ -30,8 +30,8 @@ from bot.factory import Application, create_application, create_bot, register_co
 from bot.factory import register_staff_menus as _register_staff_menus
 from bot.tryout.render import terminal_text
 from bot.tryout.session import BOT_USER, Button, ChatUser, Event, Notice, Shown, TryoutSession
-from scheduler.clock import Clock, SystemClock
-from scheduler.timemath import resolve_wall, to_local
+from foundation.clock import Clock, SystemClock
+from foundation.timemath import resolve_wall, to_local
 
 CHAT_USER_ID = 700001
 CHAT_USER_NAME = "Alex"

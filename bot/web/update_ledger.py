@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.webhook_updates import Claim, WebhookUpdateRepository
-from scheduler.clock import Clock
+from foundation.clock import Clock
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

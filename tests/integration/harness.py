@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.db.migrate import upgrade
 from bot.factory import Application, create_application, create_bot
 from bot.telegram.session import JsonSession
-from scheduler.clock import FrozenClock
+from foundation.clock import FrozenClock
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer, RecordedRequest
 from tests.integration.pg import app_database

@@ -19,14 +19,14 @@ from bot.db.connection import create_engine, create_session_factory
 from bot.db.invites import InviteRepository
 from bot.db.migrate import upgrade
 from bot.db.models import Patient
-from bot.db.repository import Repository
+from bot.db.patients import Repository
 from bot.db.staff import StaffRepository
 from bot.services.appointments import AppointmentService
 from bot.services.audit import AuditTrail
 from bot.services.invites import InviteService
 from bot.services.reminders import ReminderPlanner
 from bot.services.staff import StaffService
-from scheduler.clock import FrozenClock
+from foundation.clock import FrozenClock
 from scheduler.plan import Plan
 from tests.integration.pg import fresh_postgres_database
 

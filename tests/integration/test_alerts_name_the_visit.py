@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from bot.db.content_versions import ContentKind, ContentVersionRepository
+from bot.db.content_versions import ContentVersionRepository
 from bot.db.models import StaffAlert
+from bot.domain.content_kinds import ContentKind
 from tests.fake_telegram import updates
 from tests.integration.harness import STAFF_ID, Harness
 from tests.integration.test_staff_telegram import PAT, invite

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from bot.db.connection import create_engine, create_session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import Reminder
-from bot.db.repository import Repository
+from bot.db.patients import Repository
 from scheduler.engine import CLAIM_SECONDS
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration.pg import app_database

@@ -16,7 +16,7 @@ from bot.db.models import Appointment, Invite, Reminder
 from bot.domain.audit import Actor
 from bot.domain.invite_codes import code_hash, new_code
 from bot.domain.staff import Role
-from bot.services.appointments import Proposal
+from bot.services.appointments import VisitTime
 from bot.services.errors import InviteRefused, NotAllowed
 from bot.services.invites import (
     AlreadyUsed,
@@ -29,7 +29,7 @@ from bot.services.invites import (
 )
 from bot.services.redemptions import LIMIT, WINDOW
 from bot.services.staff import UnusableTeamLink
-from scheduler.clock import FrozenClock
+from foundation.clock import FrozenClock
 from tests.conftest import DEFAULT_NOW
 from tests.integration.pg import DATABASE_KINDS
 from tests.integration.staff_rig import BOT, ENV_ADMIN, ZONE, Clinic, clinic_on
@@ -201,7 +201,7 @@ async def test_a_patient_who_booked_that_time_already_is_linked_to_that_visit(
     clinic: Clinic,
 ) -> None:
     async with clinic.unit() as u:
-        own = await u.invites.appointments.confirm(await u.patient(PAT), Proposal(START, ZONE))
+        own = await u.invites.appointments.confirm(await u.patient(PAT), VisitTime(START, ZONE))
         own_id = own.id
     result = await redeem(clinic, (await create(clinic)).code)
     assert isinstance(result, Linked)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.db.connection import create_engine, create_session_factory
 from bot.db.models import Appointment, Patient, Reminder
 from bot.db.reminder_store import SqlReminderStore
-from bot.db.repository import ReminderRepository
+from bot.db.reminders import ReminderRepository
 from tests.conftest import DEFAULT_NOW
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration import dbcheck

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.db.models import Appointment, Patient, Reminder
-from scheduler.clock import Clock
+from foundation.clock import Clock
 from scheduler.engine import ReminderEngine
 from scheduler.records import SendOutcome, SendResult
 from tests.integration import dbcheck

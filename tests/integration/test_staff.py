@@ -14,7 +14,7 @@ from bot.domain.audit import Action, Actor, Outcome, Surface
 from bot.domain.staff import Permission, Role
 from bot.services.errors import NoSuchMember, NotAllowed
 from bot.services.staff import StaffMemberView
-from scheduler.clock import FrozenClock
+from foundation.clock import FrozenClock
 from tests.conftest import DEFAULT_NOW
 from tests.integration.pg import DATABASE_KINDS
 from tests.integration.staff_rig import ENV_ADMIN, Clinic, clinic_on

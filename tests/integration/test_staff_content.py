@@ -15,6 +15,7 @@ from bot.content.store import Content
 from bot.content.validate import check_text, validate_content
 from bot.db.content_versions import ContentVersionRepository
 from bot.db.models import AuditEntry, ContentVersion, Reminder, StaffMember
+from bot.domain.content_kinds import ContentKind
 from bot.telegram.callbacks import TextAction, TextCb
 from bot.telegram.handlers.staff_content import jinja_as_typed
 from tests.integration.harness import STAFF_ID, Harness
@@ -118,7 +119,8 @@ async def test_broken_edits_are_refused_with_the_reason_and_the_old_words_go_out
     [typed_tag, _] = await harness.send(STAFF_ID, "<b>Bring an eye mask")
     assert "&lt;b&gt;Bring an eye mask" in typed_tag
     content = harness.app.context.content
-    [unbalanced] = check_text(content, "template", f"en/{EYE_MASK}", "x\n<b>Bring an eye mask")
+    unclosed = "x\n<b>Bring an eye mask"
+    [unbalanced] = check_text(content, ContentKind.TEMPLATE, f"en/{EYE_MASK}", unclosed)
     assert (unbalanced.line, unbalanced.message) == (2, "unclosed tags: b")
     assert await count(harness, ContentVersion) == 0
     assert "eye mask can make the session calmer" in await evening_reminder(harness)

@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from bot.cli import main
 from bot.content.validate import validate_content
-from bot.db.content_versions import ContentKind, ContentVersionRepository
+from bot.db.content_versions import ContentVersionRepository
 from bot.db.models import AuditEntry, ContentVersion, StaffMember
+from bot.domain.content_kinds import ContentKind
 from bot.telegram.callbacks import FaqEditAction, FaqEditCb, MenuCb, MenuTarget
 from tests.integration.harness import STAFF_ID, Harness
 from tests.integration.test_reminders import PAT

@@ -15,7 +15,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.tryout.chat import ChatOptions, run_chat
 from bot.tryout.render import terminal_text
-from scheduler.clock import FrozenClock
+from foundation.clock import FrozenClock
 from tests.integration.test_runtime import _bot_process, _env, _wait_exit
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)  # Tuesday 10:00 in New York

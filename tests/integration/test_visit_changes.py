@@ -11,15 +11,14 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from bot.db.alert_outbox import ALERT_FAILED, ALERT_PENDING, ALERT_SENT
 from bot.db.models import Appointment, Patient, Reminder, StaffAlert
-from bot.delivery.alert_outbox import AlertDelivery
+from bot.delivery.outbox import AlertDelivery
 from bot.domain.visits import AppointmentStatus
 from bot.services.patient_notices import VISIT_CANCELLED, VISIT_MOVED
 from bot.telegram.callbacks import VisitAction, VisitCb
+from foundation.timemath import load_zone
 from scheduler.due import compute_due
-from scheduler.statuses import ReminderStatus
-from scheduler.timemath import load_zone
+from scheduler.queue import QueueStatus
 from tests.fake_telegram import updates
 from tests.integration import dbcheck
 from tests.integration.harness import Harness
@@ -97,7 +96,7 @@ async def test_staff_move_a_visit_and_the_patient_is_told(harness: Harness) -> N
         await session.execute(
             update(Reminder)
             .where(Reminder.id == first.id)
-            .values(status=ReminderStatus.SENT, sent_at=harness.clock.now())
+            .values(status=QueueStatus.SENT, sent_at=harness.clock.now())
         )
         await session.commit()
     # Reminders are paused: a notice is not a reminder, it goes out all the same.
@@ -112,26 +111,26 @@ async def test_staff_move_a_visit_and_the_patient_is_told(harness: Harness) -> N
     assert MOVED_TO_LA in notice
     assert "Tuesday, November 24, 2026 at 7:00 AM PST" in notice
     [notice_row] = await outbox(harness, VISIT_MOVED)
-    assert notice_row.status == ALERT_SENT
+    assert notice_row.status == QueueStatus.SENT
     assert "Your visit" not in notice_row.context  # instants and ids only
 
     [visit] = await dbcheck.appointments(harness, PAT)
     assert visit.starts_at == NEW
     after = await reminders(harness, appointment.id)
     assert set(after) == set(before)
-    assert after[first.step_key].status == ReminderStatus.SENT  # never sent again
+    assert after[first.step_key].status == QueueStatus.SENT  # never sent again
     assert after[first.step_key].due_at == first.due_at
     plan = harness.app.context.content.plan
     zone = load_zone("America/New_York")
     now = harness.clock.now()
     for step in plan.steps:
         row = after[step.key]
-        if step.key == first.step_key or row.status != ReminderStatus.PENDING:
+        if step.key == first.step_key or row.status != QueueStatus.PENDING:
             continue
         due = compute_due(step, NEW, zone, plan.quiet_hours)
         assert due is not None
         assert row.due_at == max(due.due, now), step.key
-    assert any(r.status == ReminderStatus.PENDING for r in after.values())
+    assert any(r.status == QueueStatus.PENDING for r in after.values())
 
     [line] = [a for a in await audit_lines(harness) if a.action == "visit.move"]
     assert line.outcome == "done"
@@ -163,7 +162,7 @@ async def test_staff_cancel_a_visit_and_the_patient_is_told(harness: Harness) ->
     [visit] = await dbcheck.appointments(harness, PAT)
     assert visit.status == AppointmentStatus.CANCELLED
     rows = await reminders(harness, appointment.id)
-    assert not [r for r in rows.values() if r.status == ReminderStatus.PENDING]
+    assert not [r for r in rows.values() if r.status == QueueStatus.PENDING]
     [line] = [a for a in await audit_lines(harness) if a.action == "visit.cancel"]
     assert line.before == {"starts_at": OLD.isoformat(), "status": "scheduled"}
     assert line.after == {
@@ -308,11 +307,13 @@ async def test_a_notice_queued_before_a_crash_is_delivered_once_after_the_restar
     await harness.press(NURSE, confirm)
     assert not [t for t in harness.server.sent_texts(PAT) if "has moved" in t]
     [row] = await outbox(harness, VISIT_MOVED)
-    assert row.status == ALERT_PENDING
+    assert row.status == QueueStatus.PENDING
 
     # The next process claims it and dies before sending: its lease runs out.
     dying = restarted(harness)
-    assert [a.kind for a in (await dying._claim())[0]] == [VISIT_MOVED]
+    now = harness.clock.now()
+    claim = await dying.store.claim(now, dying.owner, now + dying.lease, dying.batch)
+    assert [a.kind for a in claim.alerts] == [VISIT_MOVED]
     assert await restarted(harness).deliver_due() == 0  # leased
     harness.clock.advance(timedelta(seconds=61))
     after_restart = restarted(harness)
@@ -320,7 +321,7 @@ async def test_a_notice_queued_before_a_crash_is_delivered_once_after_the_restar
     assert await after_restart.deliver_due() == 0
     assert sum("has moved" in t for t in harness.server.sent_texts(PAT)) == 1
     [row] = await outbox(harness, VISIT_MOVED)
-    assert row.status == ALERT_SENT
+    assert row.status == QueueStatus.SENT
 
 
 async def test_a_patient_who_blocked_the_bot_is_marked_unreachable_not_retried(
@@ -334,7 +335,7 @@ async def test_a_patient_who_blocked_the_bot_is_marked_unreachable_not_retried(
     delivery = restarted(harness)
     assert await delivery.deliver_due() == 0
     [row] = await outbox(harness, VISIT_MOVED)
-    assert row.status == ALERT_FAILED
+    assert row.status == QueueStatus.FAILED
     assert row.attempts == 1
     patient = await dbcheck.patient(harness, PAT)
     assert patient is not None and not patient.reachable

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.models import Appointment, StaffAlert
-from bot.db.repository import Repository
+from bot.db.patients import Repository
 from bot.db.visit_changes import VisitChangeRepository
 from bot.domain.visits import AppointmentStatus
 from bot.services.patient_notices import VISIT_CANCELLED, VISIT_MOVED
@@ -42,7 +42,9 @@ async def h(
 ) -> AsyncIterator[Harness]:
     async with AsyncExitStack() as stack:
         if request.param == "postgres":
-            url = await stack.enter_async_context(fresh_postgres_database("races", migrated=True))
+            url = await stack.enter_async_context(
+                fresh_postgres_database("races", migrated=True)
+            )
         else:
             url = f"sqlite+aiosqlite:///{tmp_path / 'races.db'}"
         yield await stack.enter_async_context(

@@ -19,15 +19,16 @@ from bot.delivery.sender import Sender
 from bot.runtime import StartupError
 from bot.services.appointments import AppointmentService
 from bot.telegram.callbacks import ConsentCb
+from bot.telegram.middlewares import UnitOfWork
 from bot.web import update_ledger
 from bot.web.ops import health, refresh_gauges
 from bot.web.update_ledger import LEASE, Claim, SqlUpdateLedger
 from bot.web.webhook import SECRET_HEADER, check_webhook, set_webhook
-from scheduler.clock import FrozenClock
+from foundation.clock import FrozenClock
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration import dbcheck
-from tests.integration.harness import hold_upcoming, last_button
+from tests.integration.harness import STAFF_ID, hold_upcoming, last_button
 from tests.integration.pg import app_database, fresh_postgres_database
 from tests.integration.replicas import free_port
 from tests.integration.webhook_rig import SECRET, Webhook, start_webhook, texts
@@ -381,6 +382,40 @@ async def test_telegram_unreachable_at_start_does_not_stop_the_replica(
         status, sent = await hook.post(updates.command_update(PAT, "start"))
         assert status == 200 and texts(sent, PAT)
     assert telegram.webhook == {}
+
+
+async def test_a_team_link_made_on_a_replica_asks_telegram_nothing_inside_its_update(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    # The bot's username (the link's) is learnt at start-up: the first /staff_invite of a
+    # webhook replica used to ask Telegram (getMe) inside its open transaction.
+    async with start_webhook(telegram, tmp_path) as hook:
+        assert len(telegram.calls("getMe")) == 1
+        status, sent = await hook.post(updates.command_update(STAFF_ID, "staff_invite"))
+        assert status == 200
+        assert [r.method for r in sent if r.method.lower() == "getme"] == []
+        [made] = texts(sent, STAFF_ID)
+        assert "https://t.me/companion_test_bot?start=team-" in made
+
+
+async def test_a_username_telegram_did_not_give_at_start_is_asked_before_the_update(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    telegram.fail_next("getMe", "server_error")  # the one try at start-up
+    async with start_webhook(telegram, tmp_path) as hook:
+        with pytest.raises(LookupError):
+            hook.app.identity.username  # noqa: B018
+        # Asked by the identity's middleware, which runs before the unit of work opens the
+        # update's transaction.
+        chain = list(hook.app.dispatcher.update.outer_middleware)
+        unit_of_work = next(i for i, m in enumerate(chain) if isinstance(m, UnitOfWork))
+        assert chain.index(hook.app.identity) < unit_of_work
+        status, sent = await hook.post(updates.command_update(STAFF_ID, "staff_invite"))
+        assert status == 200
+        methods = [r.method.lower() for r in sent if r.method.lower() != "getwebhookinfo"]
+        assert methods[0] == "getme"
+        [made] = texts(sent, STAFF_ID)
+        assert "https://t.me/companion_test_bot?start=team-" in made
 
 
 async def test_an_address_telegram_refuses_stops_the_start_with_its_reason(

@@ -16,7 +16,7 @@ from bot.factory import Application, create_application, create_bot
 from bot.runtime import run_webhook
 from bot.telegram.session import JsonSession
 from bot.web.webhook import SECRET_HEADER
-from scheduler.clock import FrozenClock
+from foundation.clock import FrozenClock
 from tests.conftest import DEFAULT_NOW
 from tests.fake_telegram.server import FakeTelegramServer, RecordedRequest
 from tests.integration.harness import make_settings

@@ -16,9 +16,11 @@ from bot.content.catalogue import (
     Button,
     ChatCommand,
 )
-from bot.content.store import TEMPLATE_RECHECK_SECONDS, TEMPLATE_SUFFIX, Content, ContentError
+from bot.content.loading import TEMPLATE_RECHECK_SECONDS
+from bot.content.store import Content, ContentError
 from bot.content.telegram_html import check_telegram_html
 from bot.content.validate import validate_content
+from bot.domain.content_kinds import TEMPLATE_SUFFIX
 
 BUNDLED = Path(__file__).resolve().parents[2] / "messages"
 
@@ -134,7 +136,7 @@ def test_templates_edited_on_disk_are_used_within_a_second(
     import os
 
     now = [1000.0]
-    monkeypatch.setattr("bot.content.store.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("bot.content.loading.time.monotonic", lambda: now[0])
     content = Content(messages)
     path = messages / "en" / "probe.html.j2"
     path.write_text("first {{ lang }}", encoding="utf-8")

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from foundation.timemath import resolve_local
 from scheduler.due import Due, compute_due, in_quiet_hours, snooze_until
 from scheduler.plan import Offset, Plan, QuietHours, Step, parse_offset
 from scheduler.plan_loading import load_plan
-from scheduler.timemath import resolve_local
 
 NEW_YORK = ZoneInfo("America/New_York")
 ZONES = (

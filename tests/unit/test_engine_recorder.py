@@ -7,9 +7,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from bot.db.repository import FAILED, SENT
 from scheduler.engine import _Recorder
-from scheduler.records import RowOutcome
+from scheduler.queue import AttemptResult, Outcome, Reason
 
 
 class Writes:
@@ -17,7 +16,7 @@ class Writes:
         self.batches: list[list[int]] = []
         self.fail_first = fail_first
 
-    async def __call__(self, outcomes: Sequence[RowOutcome]) -> None:
+    async def __call__(self, outcomes: Sequence[AttemptResult]) -> None:
         await asyncio.sleep(0)  # a real write awaits the database
         if self.fail_first and not self.batches:
             self.batches.append([])
@@ -25,8 +24,8 @@ class Writes:
         self.batches.append([i for o in outcomes for i in o.ids])
 
 
-def sent(*ids: int) -> RowOutcome:
-    return RowOutcome(list(ids), SENT)
+def sent(*ids: int) -> AttemptResult:
+    return AttemptResult(ids, Outcome.SENT)
 
 
 async def test_writes_every_n_outcomes_and_the_rest_at_close() -> None:
@@ -35,7 +34,7 @@ async def test_writes_every_n_outcomes_and_the_rest_at_close() -> None:
     recorder.add([sent(1)])
     await asyncio.sleep(0.01)
     assert writes.batches == []
-    recorder.add([sent(2), RowOutcome([3], FAILED, "render:KeyError")])
+    recorder.add([sent(2), AttemptResult((3,), Outcome.FAILED, Reason.RENDER, "KeyError")])
     await asyncio.sleep(0.01)
     assert writes.batches == [[1, 2, 3]]
     recorder.add([sent(4, 5)])

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.content.loading import load_file
 from bot.content.schemas import FaqFile
-from bot.content.store import Content, ContentError, load_file
+from bot.content.store import Content, ContentError
 from bot.domain.faq import FaqEntry, FaqMatcher, Verdict
-from scheduler.data_file import validate_file
+from foundation.data_file import validate_file
 
 MESSAGES_DIR = Path(__file__).resolve().parents[2] / "messages"
 FAQ_TOML = MESSAGES_DIR / "en" / "faq.toml"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.content.store import FAQ_MODEL, Content, ContentError
+from bot.content.loading import FAQ_MODEL
+from bot.content.store import Content, ContentError
 from bot.content.validate import validate_content
 from bot.domain.faq import FaqEntry, FaqMatcher, Reading, Verdict, folded, weighed
 from bot.domain.faq_model import OFF_TOPIC, Cuts, FaqModel, cue_features, message_features

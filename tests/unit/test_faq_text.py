@@ -10,8 +10,10 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.content.loading import load_text
 from bot.content.schemas import FaqFile
-from bot.content.store import Content, faq_text, load_text
+from bot.content.store import Content
+from bot.content.toml_edits import faq_text
 
 MESSAGES = Path(__file__).resolve().parents[2] / "messages"
 

@@ -12,9 +12,10 @@ import pytest
 
 from bot.content.catalogue import SAMPLE_WHEN, ReminderText
 from bot.content.sandbox import RenderLimit
-from bot.content.store import PLAN, PLAN_KEY, TEMPLATE, Content, ContentError
+from bot.content.store import Content, ContentError
 from bot.content.telegram_html import check_telegram_html
 from bot.content.validate import check_text, validate_content
+from bot.domain.content_kinds import PLAN_KEY, ContentKind
 
 BUNDLED = Path(__file__).resolve().parents[2] / "messages"
 EYE_MASK = "en/reminders/evening_before"
@@ -26,7 +27,7 @@ def content() -> Content:
 
 
 def problems(content: Content, key: str, body: str) -> list[str]:
-    return [p.message for p in check_text(content, TEMPLATE, key, body)]
+    return [p.message for p in check_text(content, ContentKind.TEMPLATE, key, body)]
 
 
 def refused_quickly(content: Content, key: str, body: str, expected: str) -> None:
@@ -74,7 +75,7 @@ def test_work_and_size_are_limited(content: Content, body: str, expected: str) -
 
 def test_a_stored_version_that_bypassed_the_check_fails_fast_when_sent(content: Content) -> None:
     nested = "{% for a in range(3000) %}{% for b in range(3000) %}{% endfor %}{% endfor %}"
-    live = content.overlaid({(TEMPLATE, EYE_MASK): nested})
+    live = content.overlaid({(ContentKind.TEMPLATE, EYE_MASK): nested})
     message = ReminderText(
         template_name="reminders/evening_before",
         when=SAMPLE_WHEN,
@@ -182,9 +183,10 @@ def test_an_english_edit_is_checked_in_every_language_that_includes_it(tmp_path:
     content = Content(messages)
     plan = (messages / "plan.toml").read_text(encoding="utf-8")
     plan += '\n[[step]]\nkey = "water"\nat = "-1d@12:00"\ntemplate = "reminders/water"\n'
-    with_step = content.overlaid({(PLAN, PLAN_KEY): plan})
+    with_step = content.overlaid({(ContentKind.PLAN, PLAN_KEY): plan})
     body = "Drink plenty of water today. " * 50  # about 1,450 characters
-    found = [str(p) for p in check_text(with_step, TEMPLATE, "en/reminders/water", body)]
+    water = "en/reminders/water"
+    found = [str(p) for p in check_text(with_step, ContentKind.TEMPLATE, water, body)]
     assert any("es/reminders/catch_up" in p and "over Telegram's 4096" in p for p in found), found
 
 

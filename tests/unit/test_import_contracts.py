@@ -1,7 +1,8 @@
 """The import contracts of pyproject.toml ([tool.importlinter]) hold, and they bite.
 
-`lint-imports` runs over a copy of bot/ and scheduler/: once as it is (every contract kept),
-once with a scheduler module importing the bot (the scheduler's contract broken).
+`lint-imports` runs over a copy of bot/, scheduler/ and foundation/: once as it is (every
+contract kept), once with a scheduler module importing the bot (the scheduler's contract
+broken), once with a foundation module importing the scheduler (the foundation's).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
-    for package in ("bot", "scheduler"):
+    for package in ("bot", "scheduler", "foundation"):
         shutil.copytree(
             ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__")
         )
@@ -49,17 +50,26 @@ def test_the_code_keeps_every_contract(copy: Path) -> None:
 
 
 def test_a_scheduler_module_importing_the_bot_breaks_a_contract(copy: Path) -> None:
-    clock = copy / "scheduler" / "clock.py"
-    clock.write_text(clock.read_text() + "\nimport bot.db  # noqa: E402\n")
+    wakeup = copy / "scheduler" / "wakeup.py"
+    wakeup.write_text(wakeup.read_text() + "\nimport bot.db  # noqa: E402\n")
     result = lint_imports(copy)
     assert result.returncode != 0
-    assert "scheduler.clock -> bot.db" in result.stdout
+    assert "scheduler.wakeup -> bot.db" in result.stdout
+    assert "1 broken" in result.stdout
+
+
+def test_a_foundation_module_importing_the_scheduler_breaks_a_contract(copy: Path) -> None:
+    clock = copy / "foundation" / "clock.py"
+    clock.write_text(clock.read_text() + "\nimport scheduler.plan  # noqa: E402\n")
+    result = lint_imports(copy)
+    assert result.returncode != 0
+    assert "foundation.clock -> scheduler.plan" in result.stdout
     assert "1 broken" in result.stdout
 
 
 def test_the_intake_core_importing_the_database_breaks_a_contract(copy: Path) -> None:
     rows = copy / "bot" / "intake" / "rows.py"
-    rows.write_text(rows.read_text() + "\nimport bot.db.repository  # noqa: E402\n")
+    rows.write_text(rows.read_text() + "\nimport bot.db.patients  # noqa: E402\n")
     result = lint_imports(copy)
     assert result.returncode != 0
-    assert "bot.intake.rows -> bot.db.repository" in result.stdout
+    assert "bot.intake.rows -> bot.db.patients" in result.stdout

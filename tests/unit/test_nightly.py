@@ -9,8 +9,8 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from scheduler.clock import FrozenClock
-from scheduler.timemath import load_zone
+from foundation.clock import FrozenClock
+from foundation.timemath import load_zone
 from scheduler.wakeup import Wakeup, next_wall_time
 
 NEW_YORK = load_zone("America/New_York")

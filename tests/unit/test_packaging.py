@@ -27,6 +27,7 @@ def test_every_folder_of_the_code_and_the_texts_is_a_listed_package() -> None:
     wanted = (
         _folders(ROOT / "bot", "bot")
         | _folders(ROOT / "scheduler", "scheduler")
+        | _folders(ROOT / "foundation", "foundation")
         | _folders(ROOT / "messages", "bot.bundled_messages")
     )
     assert listed == wanted, {"missing": wanted - listed, "unknown": listed - wanted}

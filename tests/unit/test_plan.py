@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from foundation.timemath import resolve_local, resolve_wall
 from scheduler.plan import (
     BUTTONS,
     DEFAULT_SNOOZE,
@@ -22,7 +23,6 @@ from scheduler.plan import (
     parse_offset,
 )
 from scheduler.plan_loading import PlanError, load_plan, parse_plan
-from scheduler.timemath import resolve_local, resolve_wall
 
 NEW_YORK = ZoneInfo("America/New_York")
 LORD_HOWE = ZoneInfo("Australia/Lord_Howe")

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.content.schemas import SafetyLexicon, crisis_detector
-from bot.domain.safety import CrisisDetector, CrisisMatch, Proximity, normalize
-from scheduler.data_file import validate_file
+from bot.domain.safety import CrisisDetector, CrisisMatch, Proximity
+from bot.domain.text_normalization import normalize
+from foundation.data_file import validate_file
 
 MESSAGES_DIR = Path(__file__).resolve().parents[2] / "messages"
 SAFETY_TOML = MESSAGES_DIR / "en" / "safety.toml"

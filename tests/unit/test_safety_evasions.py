@@ -17,10 +17,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.content.loading import load_file
 from bot.content.schemas import SafetyLexicon, crisis_detector
-from bot.content.store import load_file
-from bot.domain import safety_text
-from bot.domain.safety import CrisisDetector, CrisisMatch, normalize
+from bot.domain import safety_text, text_normalization
+from bot.domain.safety import CrisisDetector, CrisisMatch
+from bot.domain.text_normalization import normalize
 from tests.unit.test_safety import NEGATIVE, POSITIVE, SAFETY_TOML
 
 FORMAT_CHARS: list[str] = [
@@ -316,14 +317,16 @@ def _timed(detector: CrisisDetector, text: str) -> float:
 
 def _normalize_before(text: str) -> str:
     """normalize() as it was before invisible characters were removed, for comparison."""
-    quotes = str.maketrans(safety_text._QUOTES)
+    quotes = str.maketrans(text_normalization._QUOTES)
     text = unicodedata.normalize("NFKC", text).translate(quotes).casefold().replace("'", "")
     return re.sub(r"[\W_]+", " ", text).strip()
 
 
 _VISIBLE = st.characters(
     exclude_categories=("Cf", "Cs"),
-    exclude_characters="".join(map(chr, safety_text.INVISIBLE | set(safety_text.BLANK_LETTERS))),
+    exclude_characters="".join(
+        map(chr, text_normalization.INVISIBLE | set(text_normalization.BLANK_LETTERS))
+    ),
 )
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.content.loading import SAFETY_MODEL
 from bot.content.schemas import SafetyLexicon, crisis_detector
-from bot.content.store import SAFETY_MODEL, Content
+from bot.content.store import Content
 from bot.domain.safety import CrisisDetector, CrisisMatch, LexiconPart
 from bot.domain.safety_model import WINDOW, CrisisModel, features, windows, word_features
 from bot.domain.safety_patterns import parse_phrase

@@ -13,13 +13,14 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.alert_outbox import ALERT_PENDING, ALERT_SENT, AlertOutboxRepository
 from bot.db.connection import create_engine, create_session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import StaffAlert
-from bot.db.repository import Repository
+from bot.db.outbox import AlertOutboxRepository
+from bot.db.patients import Repository
 from bot.services.staff_alerts import StaffAlerts
-from scheduler.clock import FrozenClock
+from foundation.clock import FrozenClock
+from scheduler.queue import AttemptResult, Outcome, QueueStatus
 from tests.integration.pg import app_database
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -89,7 +90,7 @@ async def crisis(
 
 async def mark_all_sent(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions() as session, session.begin():
-        await session.execute(update(StaffAlert).values(status=ALERT_SENT, sent_at=NOW))
+        await session.execute(update(StaffAlert).values(status=QueueStatus.SENT, sent_at=NOW))
 
 
 def test_staff_ids_are_sorted_and_unique(clock: FrozenClock) -> None:
@@ -113,7 +114,7 @@ async def test_crisis_writes_one_row_per_staff_member_in_the_callers_transaction
         assert row.kind == "crisis"
         assert row.subject_telegram_id == PAT
         assert row.patient_id is None
-        assert row.status == ALERT_PENDING
+        assert row.status == QueueStatus.PENDING
         assert row.occurrences == 1
         assert row.attempts == 0
         assert row.next_attempt_at == NOW
@@ -174,7 +175,7 @@ async def test_a_crisis_is_counted_into_a_sent_alert_within_ten_minutes_only(
     await crisis(sessions, alerts)
     stored = await rows(sessions)
     assert len(stored) == 4
-    assert [r.status for r in stored[2:]] == [ALERT_PENDING, ALERT_PENDING]
+    assert [r.status for r in stored[2:]] == [QueueStatus.PENDING, QueueStatus.PENDING]
 
 
 async def test_a_pending_crisis_alert_keeps_counting_whatever_its_age(
@@ -311,14 +312,14 @@ async def test_outbox_repository_claim_finish_and_fencing(
         assert await repo.claim(NOW, "b", lease, 10) == []
         assert await repo.next_due() == lease
         # Fenced: only the owner closes them.
-        assert await repo.finish(claimed[0].id, "b", status=ALERT_SENT, now=NOW) is False
-        assert await repo.finish(claimed[0].id, "a", status=ALERT_SENT, now=NOW) is True
+        assert await repo.finish("b", NOW, sent(claimed[0].id)) == frozenset()
+        assert await repo.finish("a", NOW, sent(claimed[0].id)) == {claimed[0].id}
     async with sessions() as session, session.begin():
         repo = AlertOutboxRepository(session)
         # The other row's owner died: after the lease, someone else claims it.
         retaken = await repo.claim(lease, "b", lease + timedelta(seconds=60), 10)
         assert [(r.id, r.attempts) for r in retaken] == [(claimed[1].id, 2)]
-        assert await repo.finish(claimed[1].id, "a", status=ALERT_SENT, now=lease) is False
+        assert await repo.finish("a", lease, sent(claimed[1].id)) == frozenset()
         assert await repo.pending_count() == 1
 
 
@@ -344,3 +345,26 @@ async def test_concurrent_crisis_transactions_still_make_one_alert_per_staff_mem
         (9001, 20),
         (9002, 20),
     ]
+
+
+def sent(alert_id: int) -> AttemptResult:
+    return AttemptResult((alert_id,), Outcome.SENT)
+
+
+async def test_the_lease_is_renewed_by_its_owner_only(
+    sessions: async_sessionmaker[AsyncSession], alerts: StaffAlerts
+) -> None:
+    await crisis(sessions, alerts)
+    lease = NOW + timedelta(seconds=60)
+    longer = lease + timedelta(seconds=60)
+    async with sessions() as session, session.begin():
+        repo = AlertOutboxRepository(session)
+        claimed = await repo.claim(NOW, "a", lease, 10)
+        assert await repo.extend_lease("b", longer) == 0
+        assert await repo.extend_lease("a", longer) == 2
+        # Renewed: not due again (nor claimable) until the new end of the lease.
+        assert await repo.next_due() == longer
+        assert await repo.claim(lease, "b", lease + timedelta(seconds=60), 10) == []
+        assert await repo.finish("a", lease, sent(claimed[0].id)) == {claimed[0].id}
+        # A closed row is no longer the owner's to renew.
+        assert await repo.extend_lease("a", longer) == 1

@@ -1,4 +1,4 @@
-"""Tests for scheduler.timemath: DST gaps and overlaps over real tzdata transitions."""
+"""Tests for foundation.timemath: DST gaps and overlaps over real tzdata transitions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.timemath import (
+from foundation.timemath import (
     AmbiguousLocalTime,
     LocalTimeError,
     NonexistentLocalTime,

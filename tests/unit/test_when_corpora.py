@@ -29,14 +29,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.db.repository import Repository
+from bot.db.patients import Repository
 from bot.domain.visits import BookingProblem
 from bot.domain.when_parser import ParseErrorCode
 from bot.domain.zone_names import read_zone
-from bot.services.appointments import AppointmentService, HalfAnswer, Proposal
+from bot.services.appointments import AppointmentService, HalfAnswer, VisitTime
 from bot.services.errors import BookingRefused
 from bot.services.reminders import ReminderPlanner
-from scheduler.clock import FrozenClock
+from foundation.clock import FrozenClock
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora" / "when"
 LANGUAGES = ("en", "es")
@@ -86,7 +86,7 @@ def date_outcome(service: AppointmentService, text: str, zone: str, lang: str) -
             return f"ASK_TIME {reading.day:%Y-%m-%d}"
         assert reading.clock is not None
         return f"ASK_DATE {reading.clock:%H:%M}"
-    proposal = found if isinstance(found, Proposal) else found.earlier
+    proposal = found if isinstance(found, VisitTime) else found.earlier
     return f"{proposal.local:%Y-%m-%d %H:%M}"
 
 

@@ -13,14 +13,14 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import OSA
 
-from bot.db.repository import Repository
+from bot.db.patients import Repository
 from bot.domain.visits import BookingProblem
 from bot.domain.when_parser import ParseErrorCode, WhenParseError, WhenReading, read_when
 from bot.domain.zone_names import offset_label, read_zone, zone_label
-from bot.services.appointments import Ambiguity, AppointmentService, HalfAnswer, Proposal
+from bot.services.appointments import Ambiguity, AppointmentService, HalfAnswer, VisitTime
 from bot.services.errors import BookingRefused
 from bot.services.reminders import ReminderPlanner
-from scheduler.clock import FrozenClock
+from foundation.clock import FrozenClock
 
 NOW = datetime(2026, 12, 6, 15, 0)  # a Sunday afternoon
 NY = "America/New_York"
@@ -115,7 +115,7 @@ def test_half_answers_are_put_together_by_the_service() -> None:
     half = booking.read_answer("tomorrow", NY)
     assert isinstance(half, HalfAnswer) and half.expects == "time"
     whole = booking.read_answer("2:30", NY, earlier=half.reading)
-    assert isinstance(whole, Proposal)
+    assert isinstance(whole, VisitTime)
     assert whole.local.replace(tzinfo=None) == datetime(2026, 12, 7, 14, 30)
 
 

@@ -39,7 +39,7 @@ from bot.telegram.callbacks import (
 from bot.telegram.middlewares import RequireConsent
 from bot.telegram.reminder_view import checklist_context, checklist_keyboard
 from bot.telegram.reply import Reply
-from scheduler.timemath import load_zone, to_local
+from foundation.timemath import load_zone, to_local
 
 
 def _checklist_text(reply: Reply, checklist: Checklist) -> str:

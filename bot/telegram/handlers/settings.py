@@ -24,8 +24,8 @@ from bot.telegram.keyboards import COMMON_ZONES
 from bot.telegram.middlewares import RequireConsent
 from bot.telegram.reply import Reply
 from bot.telegram.states import ZoneSetting
-from scheduler.clock import Clock
-from scheduler.timemath import UnknownZone, load_zone, to_local
+from foundation.clock import Clock
+from foundation.timemath import UnknownZone, load_zone, to_local
 
 _COMMON = {zone for zone, _ in COMMON_ZONES}
 

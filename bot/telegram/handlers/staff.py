@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -44,7 +44,7 @@ from bot.content.catalogue import (
 )
 from bot.domain.audit import Action, Actor, target
 from bot.domain.staff import Permission, Role, allows
-from bot.services.appointments import Ambiguity, Proposal
+from bot.services.appointments import Ambiguity, VisitTime
 from bot.services.errors import InviteRefused
 from bot.services.invites import InviteService
 from bot.services.qr import qr_png
@@ -61,10 +61,11 @@ from bot.telegram.callbacks import (
 )
 from bot.telegram.commands import staff_menu
 from bot.telegram.filters import PlainText
+from bot.telegram.identity import BotIdentity
 from bot.telegram.reply import Reply
 from bot.telegram.staff_names import remember_names
 from bot.telegram.states import Inviting
-from scheduler.timemath import load_zone, to_local
+from foundation.timemath import load_zone, to_local
 
 
 # --- invites ---------------------------------------------------------------------------------
@@ -105,7 +106,7 @@ async def invite_time(
     await _ask_label(state, reply, reading)
 
 
-async def _ask_label(state: FSMContext, reply: Reply, proposal: Proposal) -> None:
+async def _ask_label(state: FSMContext, reply: Reply, proposal: VisitTime) -> None:
     await state.set_state(Inviting.waiting_for_label)
     await state.set_data({"starts_at": proposal.starts_at.isoformat(), "zone": proposal.zone})
     reply.send(InviteLabelAsk(when=proposal.local))
@@ -113,7 +114,7 @@ async def _ask_label(state: FSMContext, reply: Reply, proposal: Proposal) -> Non
 
 async def _held(
     invites: InviteService, actor: Actor, data: dict[str, Any], field: str = "starts_at"
-) -> Proposal:
+) -> VisitTime:
     """The time kept in the conversation state, checked again (time has passed, and the
     sender may have left the team since)."""
     stored, zone = data.get(field), data.get("zone")
@@ -126,7 +127,7 @@ async def _held(
     if instant.tzinfo is None:
         raise InviteRefused("expired")
     reading = await invites.read_time(actor, instant, zone=zone)
-    assert isinstance(reading, Proposal)  # an instant is never ambiguous
+    assert isinstance(reading, VisitTime)  # an instant is never ambiguous
     return reading
 
 
@@ -155,7 +156,7 @@ async def invite_button(
     reply: Reply,
     actor: Actor,
     invites: InviteService,
-    bot: Bot,
+    identity: BotIdentity,
 ) -> None:
     await invites.require(actor)  # a forged button from a patient ends here
     data = await state.get_data()
@@ -173,7 +174,7 @@ async def invite_button(
                 state, reply, await _held(invites, actor, data, callback_data.action.value)
             )
         case InviteAction.CONFIRM if current == Inviting.confirming.state:
-            await _make(state, reply, actor, invites, bot, data, callback_data.t)
+            await _make(state, reply, actor, invites, identity, data, callback_data.t)
         case _:
             raise InviteRefused("expired")
 
@@ -183,19 +184,17 @@ async def _make(
     reply: Reply,
     actor: Actor,
     invites: InviteService,
-    bot: Bot,
+    identity: BotIdentity,
     data: dict[str, Any],
     token: str,
 ) -> None:
     proposal = await _held(invites, actor, data)
     label = str(data.get("label", ""))
-    # aiogram keeps the bot's own user from the start of polling: no request here.
-    username = (await bot.me()).username or ""
     made = await invites.create(
         actor,
         proposal.starts_at,
         label,
-        bot_username=username,
+        bot_username=identity.username,  # learnt before the transaction: no request here
         zone=proposal.zone,
         request_key=token,  # two taps racing on PostgreSQL: one invite, the other run again
     )
@@ -347,7 +346,7 @@ async def team_add(
 async def team_invite(
     message: Message,
     command: CommandObject,
-    bot: Bot,
+    identity: BotIdentity,
     reply: Reply,
     actor: Actor,
     staff: StaffService,
@@ -362,8 +361,7 @@ async def team_invite(
         )
         reply.send(StaffInviteUsage())
         return
-    # aiogram keeps the bot's own user from the start of polling: no request here.
-    made = await staff.invite(actor, Role(role), bot_username=(await bot.me()).username or "")
+    made = await staff.invite(actor, Role(role), bot_username=identity.username)
     zone = load_zone(invites.default_zone)  # the clinic's
     reply.send(
         StaffInviteCreated(

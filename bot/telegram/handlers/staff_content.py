@@ -47,17 +47,18 @@ from bot.content.catalogue import (
     StaleButton,
 )
 from bot.content.telegram_html import check_telegram_html
-from bot.db.content_versions import ContentKind, VersionRecord
+from bot.db.content_versions import VersionRecord
 from bot.domain.audit import Action, Actor
+from bot.domain.content_kinds import ContentKind
 from bot.domain.staff import Permission
 from bot.services.content_editing import (
     Area,
     ChangedMeanwhile,
     ContentEditing,
-    Outcome,
     Preview,
     Rejected,
     Saved,
+    TextOutcome,
     TextRef,
 )
 from bot.services.text_names import explain_variables, language_name, name_of, ordered, search
@@ -540,7 +541,7 @@ async def answer_outcome(
     reply: Reply,
     editing: ContentEditing,
     ref: TextRef,
-    outcome: Outcome,
+    outcome: TextOutcome,
 ) -> None:
     if isinstance(outcome, Rejected):
         show_problems(reply, ref, outcome)

@@ -60,8 +60,8 @@ from bot.telegram.keyboards import in_rows, markup
 from bot.telegram.reply import Reply
 from bot.telegram.staff_names import remember_names
 from bot.telegram.states import PlanDraft
+from foundation.timemath import to_local
 from scheduler.plan import BUTTONS, parse_offset
-from scheduler.timemath import to_local
 
 _STEP_OPS = (
     (Button.STAFF_PLAN_AT, PlanOp.AT),

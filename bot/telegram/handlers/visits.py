@@ -33,7 +33,7 @@ from bot.content.catalogue import (
     VisitMoved,
 )
 from bot.domain.audit import Action, Actor
-from bot.services.appointments import Ambiguity, Proposal
+from bot.services.appointments import Ambiguity, VisitTime
 from bot.services.errors import VisitChangeRefused
 from bot.services.visit_changes import Reading, VisitChangeService
 from bot.telegram.callbacks import VisitAction, VisitCb, new_token
@@ -74,7 +74,7 @@ async def _offer(state: FSMContext, reply: Reply, appointment: int, reading: Rea
             reply.kb.visit_ambiguous(appointment, earlier.local, later.local, token),
         )
         return
-    proposal: Proposal = reading.time
+    proposal: VisitTime = reading.time
     await state.set_state(ChangingVisit.confirming_move)
     await state.set_data(
         {
@@ -168,7 +168,9 @@ async def visit_button(
     current, done = await state.get_state(), bool(data.get("done"))
     match action:
         case VisitAction.CONFIRM if current == ChangingVisit.confirming_move.state or done:
-            change = await visits.move(actor, appointment, _held(data, "starts_at"), _version(data))
+            change = await visits.move(
+                actor, appointment, _held(data, "starts_at"), _version(data)
+            )
             await state.set_state(None)
             await state.set_data({**data, "done": True})
             reply.send(

@@ -9,8 +9,8 @@ fields as written in the file (``step[2].at``: tables of an array count from 1, 
 tomllib gives no positions once it has parsed a document, so :class:`SourceLines` finds
 them in the raw text: table headers, then the first line that assigns the field.
 
-It lives in ``scheduler/`` because the plan is loaded here and ``scheduler/`` imports nothing
-from ``bot/``; the content loader imports it from here.
+It lives in ``foundation/``, below both the reminder plan (``scheduler/plan_loading.py``)
+and the content loader (``bot/content/loading.py``), and imports neither.
 """
 
 from __future__ import annotations

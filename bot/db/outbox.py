@@ -3,41 +3,44 @@ notices to a patient (a visit the clinic moved or cancelled; `kind` tells them a
 row's `staff_chat_id` is whoever receives it).
 
 Alerts are written in the transaction of whatever raised them and delivered afterwards by
-`bot.delivery.alert_outbox.AlertDelivery`: claimed under a lease in one short transaction, sent
-with no session open, and closed (fenced by the lease owner) in another. Each query is portable
-SQL (claims add ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, left out on SQLite); claiming and
-`next_due` use the (status, next_attempt_at) index.
+`bot.delivery.outbox.AlertDelivery` through :class:`SqlOutboxStore`, the leased queue of
+`scheduler/queue.py` as the reminder engine's store is: claimed under a lease in one short
+transaction, sent with no session open, and closed (fenced by the lease owner) in another.
+Each query is portable SQL (claims add ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, left out on
+SQLite); claiming and `next_due` use the (status, next_attempt_at) index.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.db.alert_visits import AlertVisitRepository, VisitRow
 from bot.db.models import Patient, StaffAlert
 from bot.db.statements import rows_matched
+from scheduler.queue import AttemptResult, QueueStatus
 
 __all__ = [
-    "ALERT_FAILED",
-    "ALERT_PENDING",
-    "ALERT_SENT",
     "AlertOutboxRepository",
     "ClaimedAlert",
     "NoticeRecipient",
+    "OutboxClaim",
     "Queued",
+    "SqlOutboxStore",
+    "mark_unreachable",
 ]
 
-# Statuses of an outbox row. A claimed row stays pending, under a lease.
-ALERT_PENDING = "pending"
-ALERT_SENT = "sent"
-ALERT_FAILED = "failed"
+# Statuses of an outbox row (scheduler/queue.py). A claimed row stays pending, under a lease.
+PENDING = QueueStatus.PENDING
+SENT = QueueStatus.SENT
+FAILED = QueueStatus.FAILED
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,11 +171,11 @@ class AlertOutboxRepository:
         """Add one occurrence to the newest open row of each staff member; who had one."""
         if not staff:
             return set()
-        still_open = StaffAlert.status == ALERT_PENDING
+        still_open = StaffAlert.status == PENDING
         if sent_since is not None:
             still_open = or_(
                 still_open,
-                (StaffAlert.status == ALERT_SENT) & (StaffAlert.created_at >= sent_since),
+                (StaffAlert.status == SENT) & (StaffAlert.created_at >= sent_since),
             )
         newest = (
             select(func.max(StaffAlert.id))
@@ -215,7 +218,7 @@ class AlertOutboxRepository:
                     "context": payload,
                     "dedupe_key": dedupe_key,
                     "occurrences": 1,
-                    "status": ALERT_PENDING,
+                    "status": PENDING,
                     "attempts": 0,
                     "next_attempt_at": now,
                     "created_at": now,
@@ -248,7 +251,7 @@ class AlertOutboxRepository:
         """The claimed rows; None when nothing was due (an empty list: all were taken)."""
         due = await self.session.execute(
             select(StaffAlert.id)
-            .where(StaffAlert.status == ALERT_PENDING, StaffAlert.next_attempt_at <= now)
+            .where(StaffAlert.status == PENDING, StaffAlert.next_attempt_at <= now)
             .order_by(StaffAlert.next_attempt_at, StaffAlert.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -260,7 +263,7 @@ class AlertOutboxRepository:
             update(StaffAlert)
             .where(
                 StaffAlert.id.in_(ids),
-                StaffAlert.status == ALERT_PENDING,
+                StaffAlert.status == PENDING,
                 StaffAlert.next_attempt_at <= now,
             )
             .values(
@@ -289,45 +292,49 @@ class AlertOutboxRepository:
         rows.sort(key=lambda r: (r.created_at, r.id))
         return rows
 
-    async def finish(
-        self,
-        alert_id: int,
-        owner: str,
-        *,
-        status: str,
-        now: datetime,
-        error: str | None = None,
-        next_attempt_at: datetime | None = None,
-    ) -> bool:
-        """Close one claimed row: `sent`, `failed`, or `pending` again at `next_attempt_at`.
+    async def finish(self, owner: str, now: datetime, result: AttemptResult) -> frozenset[int]:
+        """Close claimed rows as `result` says: `sent`, `failed`, or `pending` again at its
+        `retry_at`; the ids written.
 
         Fenced by the lease owner: a row claimed by someone else meanwhile (or deleted with its
-        patient) is left alone, and False is returned."""
+        patient) is left alone."""
+        status = result.status
         values: dict[str, Any] = {"status": status, "lease_owner": None, "lease_until": None}
-        if status == ALERT_SENT:
+        if status == SENT:
             values["sent_at"] = now
             values["last_error"] = None
         else:
-            values["last_error"] = error[:120] if error else None
-        if next_attempt_at is not None:
-            values["next_attempt_at"] = next_attempt_at
-        matched = await rows_matched(
-            self.session,
+            values["last_error"] = result.stored_reason
+        if result.retry_at is not None:
+            values["next_attempt_at"] = result.retry_at
+        written = await self.session.execute(
             update(StaffAlert)
             .where(
-                StaffAlert.id == alert_id,
-                StaffAlert.status == ALERT_PENDING,
+                StaffAlert.id.in_(result.ids),
+                StaffAlert.status == PENDING,
                 StaffAlert.lease_owner == owner,
             )
             .values(values)
+            .returning(StaffAlert.id)
+            .execution_options(synchronize_session=False)
+        )
+        return frozenset(written.scalars())
+
+    async def extend_lease(self, owner: str, lease_until: datetime) -> int:
+        """Every row `owner` holds is its own until `lease_until` (and not due before); how
+        many. A row claimed by another meanwhile has another owner: not touched."""
+        return await rows_matched(
+            self.session,
+            update(StaffAlert)
+            .where(StaffAlert.status == PENDING, StaffAlert.lease_owner == owner)
+            .values(lease_until=lease_until, next_attempt_at=lease_until)
             .execution_options(synchronize_session=False),
         )
-        return matched > 0
 
     async def next_due(self) -> datetime | None:
         """The earliest moment a row may need sending (a retry, or a lease running out)."""
         result = await self.session.execute(
-            select(func.min(StaffAlert.next_attempt_at)).where(StaffAlert.status == ALERT_PENDING)
+            select(func.min(StaffAlert.next_attempt_at)).where(StaffAlert.status == PENDING)
         )
         return result.scalar_one_or_none()
 
@@ -349,7 +356,7 @@ class AlertOutboxRepository:
 
     async def pending_count(self) -> int:
         result = await self.session.execute(
-            select(func.count()).select_from(StaffAlert).where(StaffAlert.status == ALERT_PENDING)
+            select(func.count()).select_from(StaffAlert).where(StaffAlert.status == PENDING)
         )
         return int(result.scalar_one())
 
@@ -360,9 +367,85 @@ class AlertOutboxRepository:
             self.session,
             delete(StaffAlert)
             .where(
-                StaffAlert.status.in_((ALERT_SENT, ALERT_FAILED)),
+                StaffAlert.status.in_((SENT, FAILED)),
                 StaffAlert.created_at < before,
             )
             .execution_options(synchronize_session=False),
         )
         return matched
+
+
+@dataclass(frozen=True)
+class OutboxClaim:
+    """What one claim of the outbox took: the rows, oldest first, the language and zone of the
+    patients whose notices are among them, and the visits the alerts name (all read in the
+    claim's transaction: a text is rendered as things are when it is sent)."""
+
+    alerts: tuple[ClaimedAlert, ...] = ()
+    recipients: Mapping[int, NoticeRecipient] = field(default_factory=dict)
+    visits: Mapping[int, VisitRow] = field(default_factory=dict)
+
+
+class SqlOutboxStore:
+    """The outbox as a leased queue (`scheduler.queue.LeasedQueue`): each method one short
+    transaction, committed before it returns. `notices` are the kinds whose recipient is the
+    patient (their language and zone are read with the claim); the visits named by the
+    `appointment_id` of the other rows' contexts are read with it too."""
+
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], notices: Collection[str]
+    ) -> None:
+        self.session_factory = session_factory
+        self.notices = frozenset(notices)
+
+    async def next_due(self) -> datetime | None:
+        async with self.session_factory() as session:
+            return await AlertOutboxRepository(session).next_due()
+
+    async def claim(
+        self, now: datetime, owner: str, lease_until: datetime, limit: int
+    ) -> OutboxClaim:
+        async with self.session_factory() as session, session.begin():
+            outbox = AlertOutboxRepository(session)
+            claimed = await outbox.claim(now, owner, lease_until, limit)
+            if not claimed:
+                return OutboxClaim()
+            patients = {a.patient_id for a in claimed if a.kind in self.notices}
+            recipients = await outbox.recipients({p for p in patients if p is not None})
+            named = {a.context.get("appointment_id") for a in claimed if a.kind not in self.notices}
+            visits = await AlertVisitRepository(session).visits(
+                {v for v in named if isinstance(v, int)}
+            )
+        return OutboxClaim(tuple(claimed), recipients, visits)
+
+    async def extend(self, owner: str, now: datetime, lease_until: datetime) -> int:
+        async with self.session_factory() as session, session.begin():
+            return await AlertOutboxRepository(session).extend_lease(owner, lease_until)
+
+    async def record(self, owner: str, now: datetime, results: Sequence[AttemptResult]) -> int:
+        return len(await self.record_each(owner, now, results))
+
+    async def record_each(
+        self, owner: str, now: datetime, results: Sequence[AttemptResult]
+    ) -> frozenset[int]:
+        """:meth:`record`, answering which rows were written (the others were fenced off)."""
+        written: set[int] = set()
+        async with self.session_factory() as session, session.begin():
+            outbox = AlertOutboxRepository(session)
+            for result in results:
+                written |= await outbox.finish(owner, now, result)
+            blocked = {
+                r.unreachable_patient
+                for r in results
+                if r.unreachable_patient is not None and written.intersection(r.ids)
+            }
+            await mark_unreachable(session, blocked)
+        return frozenset(written)
+
+
+async def mark_unreachable(session: AsyncSession, patient_ids: Iterable[int]) -> None:
+    """Telegram refused these patients' chats: their reminders stop until they come back (a
+    reminder or a notice found them so)."""
+    ids = sorted(set(patient_ids))
+    if ids:
+        await session.execute(update(Patient).where(Patient.id.in_(ids)).values(reachable=False))

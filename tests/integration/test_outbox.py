@@ -20,16 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.content.store import Content
-from bot.db.alert_outbox import ALERT_FAILED, ALERT_PENDING, ALERT_SENT
 from bot.db.connection import create_engine, create_session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import StaffAlert
-from bot.db.repository import Repository
-from bot.delivery.alert_outbox import AlertDelivery, check_staff_ids
+from bot.db.patients import Repository
+from bot.delivery.outbox import AlertDelivery, check_staff_ids
 from bot.delivery.sender import Sender
 from bot.factory import create_bot
 from bot.services.staff_alerts import StaffAlerts
-from scheduler.clock import FrozenClock
+from foundation.clock import FrozenClock
+from scheduler.queue import QueueStatus
 from scheduler.records import ReminderBatch
 from tests.conftest import DEFAULT_NOW
 from tests.fake_telegram import updates
@@ -167,7 +167,8 @@ async def test_queued_in_the_callers_transaction_and_sent_once_committed(rig: Ri
     # outcome, then finds nothing left to send.
     assert await rig.delivery.deliver_due() == 0
     rows = await rig.rows()
-    assert [(r.status, r.sent_at, r.attempts) for r in rows] == [(ALERT_SENT, DEFAULT_NOW, 1)] * 2
+    expected = [(QueueStatus.SENT, DEFAULT_NOW, 1)] * 2
+    assert [(r.status, r.sent_at, r.attempts) for r in rows] == expected
 
 
 async def test_rolled_back_with_the_caller(rig: Rig) -> None:
@@ -253,7 +254,7 @@ async def test_server_errors_are_retried_with_backoff_then_sent(rig: Rig) -> Non
 
     assert await rig.delivery.deliver_due() == 0
     (row,) = await rig.rows()
-    assert (row.status, row.attempts) == (ALERT_PENDING, 1)
+    assert (row.status, row.attempts) == (QueueStatus.PENDING, 1)
     assert row.next_attempt_at == DEFAULT_NOW + timedelta(seconds=5)
     assert row.last_error is not None and row.last_error.startswith("retry:TelegramServerError")
     assert row.lease_owner is None
@@ -273,7 +274,7 @@ async def test_server_errors_are_retried_with_backoff_then_sent(rig: Rig) -> Non
     rig.clock.advance(timedelta(seconds=1))
     assert await rig.delivery.deliver_due() == 1
     (row,) = await rig.rows()
-    assert (row.status, row.attempts, row.sent_at) == (ALERT_SENT, 3, rig.clock.now())
+    assert (row.status, row.attempts, row.sent_at) == (QueueStatus.SENT, 3, rig.clock.now())
     assert row.last_error is None
     assert "ride" in rig.server.sent_texts(STAFF[0])[0]
     assert rig.delivery.stats.retried == 2
@@ -292,7 +293,7 @@ async def test_blocked_staff_fails_after_max_attempts_with_one_error_line(
         blocked = next(r for r in await rig.rows() if r.staff_chat_id == STAFF[1])
         assert blocked.attempts == attempt
         rig.clock.advance(timedelta(minutes=11))  # more than backoff_max
-    assert blocked.status == ALERT_FAILED
+    assert blocked.status == QueueStatus.FAILED
     assert blocked.last_error is not None and blocked.last_error.startswith("blocked:")
     assert await rig.delivery.deliver_due() == 0  # failed rows are not tried again
     assert len(rig.server.sent_messages(STAFF[1])) == 8
@@ -301,7 +302,7 @@ async def test_blocked_staff_fails_after_max_attempts_with_one_error_line(
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1, [r.getMessage() for r in errors]
     line = errors[0].getMessage()
-    assert errors[0].name == "bot.delivery.alert_outbox"
+    assert errors[0].name == "bot.delivery.outbox"
     assert "crisis" in line
     assert str(STAFF[1]) in line
     assert "TelegramForbiddenError" in line
@@ -316,10 +317,10 @@ async def test_chat_not_found_is_retried_like_a_block(rig: Rig) -> None:
     rig.server.fail_next("sendMessage", "chat_not_found", times=2)
     await rig.crisis(PAT)
     assert await rig.delivery.deliver_due() == 0
-    assert {r.status for r in await rig.rows()} == {ALERT_PENDING}
+    assert {r.status for r in await rig.rows()} == {QueueStatus.PENDING}
     rig.clock.advance(timedelta(seconds=5))
     assert await rig.delivery.deliver_due() == 2
-    assert {r.status for r in await rig.rows()} == {ALERT_SENT}
+    assert {r.status for r in await rig.rows()} == {QueueStatus.SENT}
 
 
 async def test_any_other_bad_request_fails_at_once(
@@ -329,7 +330,7 @@ async def test_any_other_bad_request_fails_at_once(
     await rig.crisis(PAT)
     assert await rig.delivery.deliver_due() == 1
     statuses = sorted(r.status for r in await rig.rows())
-    assert statuses == [ALERT_FAILED, ALERT_SENT]
+    assert statuses == [QueueStatus.FAILED, QueueStatus.SENT]
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1
     assert "bad_request" in errors[0]
@@ -338,7 +339,7 @@ async def test_any_other_bad_request_fails_at_once(
 async def test_check_staff_ids_names_each_unreachable_entry(
     rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.delivery.alert_outbox")
+    caplog.set_level(logging.WARNING, logger="bot.delivery.outbox")
     assert await check_staff_ids(rig.bot, [STAFF[0], 123, 456]) == [123, 456]
     lines = [r.getMessage() for r in caplog.records]
     assert (
@@ -352,7 +353,7 @@ async def test_check_staff_ids_names_each_unreachable_entry(
 async def test_check_staff_ids_survives_a_network_problem(
     rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.delivery.alert_outbox")
+    caplog.set_level(logging.WARNING, logger="bot.delivery.outbox")
     rig.server.fail_next("getChat", "bad_gateway", times=5)
     assert await check_staff_ids(rig.bot, [STAFF[0], STAFF[1], 123]) == []
     assert len(caplog.records) == 1  # logged once, not per entry
@@ -376,7 +377,7 @@ async def test_two_deliveries_on_one_database_never_send_a_row_twice(rig: Rig) -
     messages = [(r.params["chat_id"], r.params["text"]) for r in rig.server.sent_messages()]
     assert len(messages) == 30
     assert len(set(messages)) == 30  # each (staff member, patient) exactly once
-    assert {r.status for r in await rig.rows()} == {ALERT_SENT}
+    assert {r.status for r in await rig.rows()} == {QueueStatus.SENT}
 
 
 async def test_on_postgresql_racing_transactions_make_one_alert_and_one_send_per_row(

@@ -6,10 +6,12 @@ and zone as they are when it is sent; the patient's name is never looked up for 
 who blocked the bot is not retried: the row fails and the patient is marked unreachable, as
 the reminder engine does. Everything else below holds for both.
 
-One pass of :class:`AlertDelivery`:
+The outbox is a leased queue (`scheduler/queue.py`, as the reminder engine's store is), and
+one pass of :class:`AlertDelivery` works it as the engine does:
 
 1. due rows are claimed under a lease in one short transaction (committed before anything is
-   sent: no session or connection is held while Telegram is called);
+   sent: no session or connection is held while Telegram is called), and the lease is renewed
+   while they are sent;
 2. the patient's name is fetched from Telegram (`getChat`) for the text, which is rendered from
    the latest template and sent through the one :class:`~bot.delivery.sender.Sender`;
 3. outcomes are written in another short transaction, fenced by the lease owner.
@@ -32,7 +34,7 @@ import logging
 import os
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -56,49 +58,28 @@ from bot.content.catalogue import (
     VisitMovedNotice,
 )
 from bot.content.store import Content
-from bot.db.alert_outbox import (
-    ALERT_FAILED,
-    ALERT_PENDING,
-    ALERT_SENT,
+from bot.db.outbox import (
     AlertOutboxRepository,
     ClaimedAlert,
     NoticeRecipient,
+    OutboxClaim,
+    SqlOutboxStore,
 )
-from bot.db.alert_visits import AlertVisitRepository
-from bot.db.repository import ReminderRepository
 from bot.delivery.sender import Sender
-from bot.services.alert_visits import VisitRow, alert_visits, visit_variables
+from bot.services.alert_visits import VisitRow, visit_variables
 from bot.services.patient_notices import PATIENT_NOTICES, VISIT_CANCELLED, VISIT_MOVED
 from bot.services.staff_alerts import CHECKIN_CALL, CRISIS, RESCHEDULE, TEMPLATE_FAILURE
-from scheduler.clock import Clock
+from foundation.clock import Clock
+from foundation.timemath import load_zone, to_local
+from scheduler.queue import AttemptResult, Outcome, QueueStats, Reason, lease_kept
 from scheduler.records import SendOutcome
-from scheduler.timemath import load_zone, to_local
 
-__all__ = ["AlertDelivery", "DeliveryStats", "check_staff_ids"]
+__all__ = ["AlertDelivery", "check_staff_ids"]
 
 log = logging.getLogger(__name__)
 
 GET_CHAT_TIMEOUT = 10
 """Seconds to wait for the patient's name before sending the alert without it."""
-
-
-@dataclass
-class DeliveryStats:
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    passes: int = 0
-
-
-@dataclass(frozen=True)
-class _Attempt:
-    """What happened to one claimed row: "sent", "retry" or "failed", and why (a code)."""
-
-    result: str
-    error: str | None = None
-    retry_in: float | None = None
-    unreachable: bool = False
-    """The patient a notice was for blocked the bot."""
 
 
 class AlertDelivery:
@@ -123,6 +104,7 @@ class AlertDelivery:
         if batch < 1 or max_attempts < 1:
             raise ValueError("batch and max_attempts must be >= 1")
         self.session_factory = session_factory
+        self.store = SqlOutboxStore(session_factory, PATIENT_NOTICES)
         self.sender = sender
         self.bot = bot
         self.content = content
@@ -136,7 +118,7 @@ class AlertDelivery:
         self.retention = retention
         self.safety_net = safety_net
         self.owner = owner or f"alerts-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        self.stats = DeliveryStats()
+        self.stats = QueueStats()
         self._wakeup = asyncio.Event()
         self._pass_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -212,42 +194,27 @@ class AlertDelivery:
 
     # --- one pass -------------------------------------------------------------------------
     async def next_due(self) -> datetime | None:
-        async with self.session_factory() as session:
-            return await AlertOutboxRepository(session).next_due()
+        return await self.store.next_due()
 
     async def deliver_due(self) -> int:
         """Send every row due now; returns how many were sent."""
         async with self._pass_lock:
             sent = 0
             while True:
-                claimed, recipients, visits = await self._claim()
-                if not claimed:
+                now = self.clock.now()
+                claim = await self.store.claim(now, self.owner, now + self.lease, self.batch)
+                if not claim.alerts:
                     break
-                names = await self._names(claimed)
-                attempts = await asyncio.gather(
-                    *(self._attempt(a, names, recipients, visits) for a in claimed)
-                )
-                sent += await self._record(claimed, attempts)
+                async with lease_kept(self.store, self.owner, self.clock.now, self.lease):
+                    names = await self._names(claim.alerts)
+                    attempts = await asyncio.gather(
+                        *(self._attempt(a, names, claim) for a in claim.alerts)
+                    )
+                sent += await self._record(claim.alerts, attempts)
                 self.stats.passes += 1
-                if len(claimed) < self.batch:
+                if len(claim.alerts) < self.batch:
                     break
             return sent
-
-    async def _claim(
-        self,
-    ) -> tuple[list[ClaimedAlert], dict[int, NoticeRecipient], dict[int, VisitRow]]:
-        """Due rows under a lease, the language and zone of the patients whose notices are
-        among them, and the visits the alerts are about (all read now: a text is rendered as
-        things are when it is sent)."""
-        now = self.clock.now()
-        async with self.session_factory() as session, session.begin():
-            outbox = AlertOutboxRepository(session)
-            claimed = await outbox.claim(now, self.owner, now + self.lease, self.batch)
-            patients = {a.patient_id for a in claimed if a.kind in PATIENT_NOTICES}
-            recipients = await outbox.recipients({p for p in patients if p is not None})
-            about = [a.context for a in claimed if a.kind not in PATIENT_NOTICES]
-            visits = await alert_visits(AlertVisitRepository(session), about)
-            return claimed, recipients, visits
 
     async def _names(self, claimed: Collection[ClaimedAlert]) -> dict[int, str]:
         """The name of each patient the claimed rows are about, once per patient per pass."""
@@ -266,41 +233,44 @@ class AlertDelivery:
         return name
 
     async def _attempt(
-        self,
-        alert: ClaimedAlert,
-        names: dict[int, str],
-        recipients: dict[int, NoticeRecipient],
-        visits: dict[int, VisitRow],
-    ) -> _Attempt:
+        self, alert: ClaimedAlert, names: dict[int, str], claim: OutboxClaim
+    ) -> tuple[AttemptResult, float | None]:
+        """How sending one row went, and how long Telegram asked to wait before a retry."""
+        ids = (alert.id,)
         notice = alert.kind in PATIENT_NOTICES
         try:
             if notice:
-                recipient = recipients.get(alert.patient_id or 0)
+                recipient = claim.recipients.get(alert.patient_id or 0)
                 if recipient is None:
-                    return _Attempt("failed", "patient_gone")
+                    return AttemptResult(ids, Outcome.FAILED, Reason.PATIENT_GONE), None
                 text = self._render_notice(alert, recipient)
             else:
                 name = names.get(alert.subject_telegram_id or 0, "")
-                visit = visits.get(alert.context.get("appointment_id") or 0)
+                visit = claim.visits.get(alert.context.get("appointment_id") or 0)
                 text = self._render(alert, name, visit)
         except Exception as exc:  # a template mid-edit on disk may be fixed by the next try
-            return _Attempt("retry", f"render:{type(exc).__name__}")
+            return AttemptResult(ids, Outcome.RETRY, Reason.RENDER, type(exc).__name__), None
         try:
             result = await self.sender.send(alert.staff_chat_id, text)
         except Exception as exc:  # the sender classifies Telegram's answers; anything else
-            return _Attempt("retry", f"error:{type(exc).__name__}")
+            return AttemptResult(ids, Outcome.RETRY, Reason.ERROR, type(exc).__name__), None
         if result.outcome is SendOutcome.SENT:
-            return _Attempt("sent")
-        error = f"{result.outcome.value}:{result.error or ''}"
+            return AttemptResult(ids, Outcome.SENT, message_id=result.message_id), None
+        error = result.error or ""
         if result.outcome is SendOutcome.BAD_REQUEST:
-            return _Attempt("failed", error)
-        if notice and result.outcome is SendOutcome.BLOCKED:
-            # The patient blocked the bot: as for a reminder, no retries, and they are marked
-            # unreachable (their reminders stop until they write again).
-            return _Attempt("failed", error, unreachable=True)
-        # RETRY, or BLOCKED (403, 400 "chat not found"): a staff member may not have pressed
-        # Start yet, or may unblock the bot.
-        return _Attempt("retry", error, result.retry_in)
+            return AttemptResult(ids, Outcome.FAILED, Reason.BAD_REQUEST, error), None
+        if result.outcome is SendOutcome.BLOCKED:
+            if notice:
+                # The patient blocked the bot: as for a reminder, no retries, and they are
+                # marked unreachable (their reminders stop until they write again).
+                failed = AttemptResult(
+                    ids, Outcome.FAILED, Reason.BLOCKED, error, unreachable_patient=alert.patient_id
+                )
+                return failed, None
+            # 403, 400 "chat not found": a staff member may not have pressed Start yet, or may
+            # unblock the bot.
+            return AttemptResult(ids, Outcome.RETRY, Reason.BLOCKED, error), result.retry_in
+        return AttemptResult(ids, Outcome.RETRY, Reason.RETRY, error), result.retry_in
 
     def _render(self, alert: ClaimedAlert, display_name: str, visit: VisitRow | None) -> str:
         return self.content.render_message(
@@ -373,57 +343,56 @@ class AlertDelivery:
     def _write_time(self, local: datetime) -> str:
         return self.content.format_datetime(local, self.content.default_language)
 
-    async def _record(self, claimed: list[ClaimedAlert], attempts: list[_Attempt]) -> int:
+    async def _record(
+        self,
+        claimed: tuple[ClaimedAlert, ...],
+        attempts: list[tuple[AttemptResult, float | None]],
+    ) -> int:
+        """Write how the claimed rows ended: a retry is due again after its backoff, or failed
+        once the row had `max_attempts`."""
         now = self.clock.now()
-        failed: list[tuple[ClaimedAlert, _Attempt]] = []
+        results = [
+            self._settle(alert, result, retry_in, now)
+            for alert, (result, retry_in) in zip(claimed, attempts, strict=True)
+        ]
+        written = await self.store.record_each(self.owner, now, results)
         sent = 0
-        async with self.session_factory() as session, session.begin():
-            repo = AlertOutboxRepository(session)
-            for alert, attempt in zip(claimed, attempts, strict=True):
-                if attempt.result == "sent":
-                    if await repo.finish(alert.id, self.owner, status=ALERT_SENT, now=now):
-                        sent += 1
-                    continue
-                error = attempt.error or "unknown"
-                if attempt.result == "retry" and alert.attempts < self.max_attempts:
-                    delay = self._backoff(alert.attempts, attempt.retry_in)
-                    if await repo.finish(
-                        alert.id,
-                        self.owner,
-                        status=ALERT_PENDING,
-                        now=now,
-                        error=error,
-                        next_attempt_at=now + delay,
-                    ):
-                        self.stats.retried += 1
-                        log.info(
-                            "%s to %s: attempt %d failed (%s); next in %.0fs",
-                            alert.kind,
-                            _recipient(alert),
-                            alert.attempts,
-                            error,
-                            delay.total_seconds(),
-                        )
-                    continue
-                if await repo.finish(
-                    alert.id, self.owner, status=ALERT_FAILED, now=now, error=error
-                ):
-                    failed.append((alert, attempt))
-                    if attempt.unreachable and alert.patient_id is not None:
-                        await ReminderRepository(session).mark_unreachable([alert.patient_id])
-        self.stats.sent += sent
-        for alert, attempt in failed:
-            self.stats.failed += 1
-            log.log(
-                # A patient blocking the bot is their choice, not a fault.
-                logging.INFO if attempt.unreachable else logging.ERROR,
-                "%s to %s failed after %d attempt(s): %s",
-                alert.kind,
-                _recipient(alert),
-                alert.attempts,
-                attempt.error or "unknown",
-            )
+        for alert, result in zip(claimed, results, strict=True):
+            if alert.id not in written:
+                continue
+            self.stats.count([result])
+            if result.outcome is Outcome.SENT:
+                sent += 1
+            elif result.outcome is Outcome.RETRY:
+                log.info(
+                    "%s to %s: attempt %d failed (%s); next in %.0fs",
+                    alert.kind,
+                    _recipient(alert),
+                    alert.attempts,
+                    result.stored_reason,
+                    ((result.retry_at or now) - now).total_seconds(),
+                )
+            else:
+                log.log(
+                    # A patient blocking the bot is their choice, not a fault.
+                    logging.INFO if result.unreachable_patient is not None else logging.ERROR,
+                    "%s to %s failed after %d attempt(s): %s",
+                    alert.kind,
+                    _recipient(alert),
+                    alert.attempts,
+                    result.stored_reason,
+                )
         return sent
+
+    def _settle(
+        self, alert: ClaimedAlert, result: AttemptResult, retry_in: float | None, now: datetime
+    ) -> AttemptResult:
+        """A retry gets its time, or fails for good after `max_attempts`."""
+        if result.outcome is not Outcome.RETRY:
+            return result
+        if alert.attempts >= self.max_attempts:
+            return replace(result, outcome=Outcome.FAILED)
+        return replace(result, retry_at=now + self._backoff(alert.attempts, retry_in))
 
     def _backoff(self, attempts: int, retry_in: float | None) -> timedelta:
         """`backoff_base * 2**(attempts-1)`, at least what Telegram asked for, at most
