@@ -11,6 +11,10 @@ ordinary ones alone (the common case: the screen runs on every update), and a lo
 message (4,096 characters, Telegram's most), alone and with a crisis sentence at its end.
 Reported: the best of ``--rounds`` passes, in µs per message, and new/old. Also: the time to
 build each screen (at start-up).
+
+``--lexicon-at COMMIT`` adds a column: this code with the lexicons (``messages/*/safety.toml``)
+as of COMMIT, without a learned layer, next to "lexicon" (this code, these lexicons): what the
+lexicon's growth since COMMIT costs, on the same messages, in the same process.
 """
 
 from __future__ import annotations
@@ -84,6 +88,20 @@ def _old_check(base: str, workdir: Path) -> Callable[[str], Any]:
     return detector.check
 
 
+def _lexicon_at(commit: str, workdir: Path) -> Callable[[str], Any]:
+    """This code's screen over the lexicons as they were at ``commit`` (no learned layer)."""
+    from bot.content.loading import load_file
+    from bot.content.schemas import SafetyLexicon, crisis_detector
+
+    parts = []
+    for lang in ("en", "es"):
+        path = workdir / lang / "safety.toml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_git_show(commit, f"messages/{lang}/safety.toml"), encoding="utf-8")
+        parts.append(load_file(SafetyLexicon, path))
+    return crisis_detector(parts).check
+
+
 def _per_message(check: Callable[[str], Any], messages: Sequence[str], rounds: int) -> float:
     best = float("inf")
     for _ in range(rounds):
@@ -98,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="4823ce4", help="the commit of the old screen")
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--lexicon-at", help="also time the lexicons as of this commit")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -106,7 +125,14 @@ def main(argv: list[str] | None = None) -> None:
         start = time.perf_counter()
         detector = Content(ROOT / "messages").crisis_detector
         new_build = time.perf_counter() - start
-        screens = (("new", detector.check), ("lexicon", detector.with_model(None).check))
+        screens: list[tuple[str, Callable[[str], Any]]] = [
+            ("new", detector.check),
+            ("lexicon", detector.with_model(None).check),
+        ]
+        if args.lexicon_at:
+            screens.append(
+                (f"lexicon@{args.lexicon_at}", _lexicon_at(args.lexicon_at, Path(tmp) / "at"))
+            )
         long = (LONG_SENTENCE * 80)[:4096]
         sets = (
             ("all", _messages(("crisis", "ordinary"))),

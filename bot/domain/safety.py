@@ -31,7 +31,9 @@ words (each lexicon's ``language_words``) the message is written in. One languag
 answer in it; more than one: in each of them.
 
 **A learned second layer** (:mod:`bot.domain.safety_model`), when the detector is given one,
-reads what no phrase matched; the lexicon stays the first, explainable line.
+reads what no phrase matched; the lexicon stays the first, explainable line. What an exclusion
+matched (family history long past, an idiom) is left out of what it reads: the lexicon has
+recognised that part of the message already.
 
 This module is pure: no aiogram, no database.
 """
@@ -226,6 +228,12 @@ class _Screen:
         if quiet:
             return quiet[0][1], False, quiet[0][0]
         return None
+
+    def unexcluded(self, norm: str) -> str:
+        """``norm`` without what its exclusions match (as it is when none does)."""
+        if self.exclusion is None or self.exclusion.search(norm) is None:
+            return norm
+        return " ".join(self.exclusion.sub(" ", norm).split())
 
     def hit_of(self, match: re.Match[str]) -> _Hit:
         assert match.lastindex is not None
@@ -538,7 +546,10 @@ class CrisisDetector:
             return None
         if ("{" in text or "<" in text) and (words := _MARKUP_RE.sub(" ", text)) != text:
             variants = self._folds.variants(words)
-        if any(self._model.flags(plain) for _, plain in variants):
+        flagged = [plain for _, plain in variants if self._model.flags(plain)]
+        # What an exclusion recognised (family history long past, an idiom) the lexicon has
+        # already read: the learned layer reads the rest of the message.
+        if any(self._model.flags(self._exact.unexcluded(plain)) for plain in flagged):
             return CrisisMatch(LEARNED, True, self._languages(variants[0][1], ""))
         return None
 

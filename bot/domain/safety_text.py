@@ -30,7 +30,8 @@ the bot may write to dodge it, while FAQ matching of ordinary text would only ge
   "took 2 many" is "took too many".
 - **A letter starred out** ("k*lling", "s*icide") is read as the lexicon word it can only be.
 - **Letters spaced or split by punctuation** ("k i l l", "k.i.l.l", "q u i e r o  m o r i r":
-  one separator between letters, a wider gap between words) are joined; two pieces that make
+  one separator between letters, a wider gap between words, and a word of one or two spaced
+  letters among them: "s o y  u n  e s t o r b o") are joined; two pieces that make
   a word of the lexicon ("sui cide", "over dose") are joined; words run together in a hashtag
   or a joined run ("#killmyself") are split into the lexicon's words where they can all be
   found there. One "joined" variant holds all of that.
@@ -285,6 +286,11 @@ _CAPITAL_I_RE = re.compile(r"[a-z]I|I[a-z]*I")
 _CAPITAL_I_WORD_RE = re.compile(r"\b\w*[a-z]\w*\b")
 # Letters with exactly one separator between them: "k i l l", "k.i.l.l", "s-u-i-c-i-d-e".
 _SPACED_LETTERS_RE = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .\-_*·•,/|+~]){2,}[^\W\d_](?![^\W_])")
+# Words of spaced letters with a wider gap (two spaces or more) between them: "s o y  u n  e s t
+# o r b o". Each letter is followed by one separator, or by the gap, or ends the run.
+_SPACED_WORD = r"[^\W\d_](?:[ .\-_*·•,/|+~][^\W\d_])*"
+_SPACED_WORDS_RE = re.compile(rf"(?<![^\W\d_]){_SPACED_WORD}(?:  +{_SPACED_WORD})+(?![^\W_])")
+_GAP_RE = re.compile(r"  +")
 # A word with a letter starred out: "k*lling", "s*icide", "d*ad".
 _MASKED_RE = re.compile(r"(?<![\w*])[^\W\d_]+\*[^\W\d_]+(?![\w*])")
 _SEPARATORS_RE = re.compile(r"[ .\-_*·•,/|+~]")
@@ -370,6 +376,8 @@ class Folds:
         if "*" in text and _MASKED_RE.search(text) is not None:
             text = _MASKED_RE.sub(self._unmask, text)
         if _SPACED_LETTERS_RE.search(text) is not None:
+            if "  " in text:
+                text = _SPACED_WORDS_RE.sub(self._spaced_words, text)
             text = _SPACED_LETTERS_RE.sub(lambda m: " " + self._split(_strip_seps(m)) + " ", text)
         if "#" in text:
             text = _HASHTAG_RE.sub(lambda m: " " + self._split(m.group(1)) + " ", text)
@@ -378,6 +386,14 @@ class Folds:
         if mended is not None:
             text = " ".join(mended)
         return None if text == words else text
+
+    def _spaced_words(self, match: re.Match[str]) -> str:
+        """Words of spaced letters, the gaps between them kept as word breaks; as it is unless
+        one of them has three letters or more (so "a  b" stays two letters)."""
+        words = [_SEPARATORS_RE.sub("", w) for w in _GAP_RE.split(match.group())]
+        if max(len(w) for w in words) < 3:
+            return match.group()
+        return " " + " ".join(self._split(w) for w in words) + " "
 
     def _unmask(self, match: re.Match[str]) -> str:
         """A word with letters starred out ("k*lling", "s*icide") as the lexicon word it can

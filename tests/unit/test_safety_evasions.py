@@ -343,3 +343,17 @@ def test_reviewed_negatives_include_digits_scripts_and_invisibles() -> None:
     assert any(re.search("[\u0400-\u04ff]", t) for t in NEGATIVE)
     assert any(re.search("[\u0370-\u03ff]", t) for t in NEGATIVE)
     assert any(set(t) & set(FORMAT_CHARS) for t in NEGATIVE)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["s o y  u n  e s t o r b o", "le voy a d.a.r  c.u.e.l.l.o", "i  a m  a  b u r d e n"],
+)
+def test_spaced_words_of_one_or_two_letters_are_joined(text: str) -> None:
+    detector = CrisisDetector({"x": ["soy un estorbo", "dar cuello", "i am a burden"]})
+    assert detector.check(text) == CrisisMatch("x")
+
+
+def test_single_letters_with_wide_gaps_stay_letters() -> None:
+    detector = CrisisDetector({"x": ["ab"]})
+    assert detector.check("plan a  b  c, then d e f") is None

@@ -1,0 +1,68 @@
+"""Family and medical history told calmly is ordinary; the same event happening now is a
+crisis. The lexicon's exclusions for history need a time long past ("years ago", "as a kid",
+"in 2019"), never a recent one ("an hour ago", "hace 20 minutos"), and a third person or a
+past tense: these cases pin that down in both languages, through the shipped screen (lexicon
+and learned layer)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.content.store import Content
+from bot.domain.safety import CrisisDetector
+from tests.safety_corpora import ROOT
+
+
+@pytest.fixture(scope="module")
+def screen() -> CrisisDetector:
+    return Content(ROOT / "messages").crisis_detector
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My brother died of an overdose three years ago.",
+        "my dad overdosed when i was a kid",
+        "my mom attempted suicide when I was little",
+        "I had anaphylaxis once as a kid, I carry an epipen now",
+        "i had a severe allergic reaction to bee stings as a kid, carry an epipen",
+        "mi hermano murió de una sobredosis hace años",
+        "mi tia se intento suicidar cuando yo era adolescente, lo menciono por antecedentes",
+        "mi exnovio murio de sobredosis en 2018, a veces lo hablo en terapia",
+        "me corte con un cuchillo cocinando, ya me puse curita",
+        "mi esposo me pego su gripa",
+    ],
+)
+def test_history_and_accidents_are_ordinary(screen: CrisisDetector, text: str) -> None:
+    assert screen.check(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my brother just took all my pills",
+        "my brother overdosed 20 minutes ago",
+        "my son swallowed bleach 10 minutes ago",
+        "i went into anaphylaxis 5 min ago",
+        "i had an accidental overdose an hour ago",
+        "i cut myself an hour ago",
+        "mi hermano se acaba de tomar todas mis pastillas",
+        "mi hermano tuvo una sobredosis hace 20 minutos",
+        "me queme con la plancha a proposito",
+    ],
+)
+def test_the_same_events_now_are_a_crisis(screen: CrisisDetector, text: str) -> None:
+    match = screen.check(text)
+    assert match is not None and match.alert_staff
+
+
+def test_the_learned_layer_does_not_read_what_an_exclusion_matched() -> None:
+    from bot.domain.safety_model import CrisisModel
+
+    model = CrisisModel({"suicide": 10.0}, -5.0, 0.5)  # flags any message saying "suicide"
+    detector = CrisisDetector(
+        {"x": ["attempted suicide"]}, exclusions=["mom attempted suicide years ago"], model=model
+    )
+    assert detector.check("my mom attempted suicide years ago") is None
+    found = detector.check("my mom attempted suicide years ago, now i think of suicide")
+    assert found is not None and found.category == "learned"
