@@ -471,6 +471,7 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
             staff_commands = {c for c, _ in content.commands(lang, STAFF_COMMANDS)}
             labels = content.buttons(lang)
             faq = content.faq(lang)
+            content.faq_model(lang)
             content.titles(lang)
         except (ContentError, KeyError, IndexError, ValueError) as exc:
             problems.extend(str(exc).splitlines())
