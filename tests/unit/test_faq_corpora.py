@@ -30,7 +30,7 @@ import pytest
 
 from bot.content.store import Content
 from bot.domain.faq import FaqMatcher
-from tests.faq_corpora import CORPORA, LANGUAGES, OFF_TOPIC, ROOT, TOPICS, corpus
+from tests.faq_corpora import CORPORA, HELD_OUT, LANGUAGES, OFF_TOPIC, ROOT, TOPICS, corpus
 
 RIGHT_FIRST = 0.90
 OFF_TOPIC_NO_MATCH = 0.95
@@ -116,6 +116,14 @@ def test_the_keywords_alone(content: Content, path: Path) -> None:
     assert first >= RIGHT_FIRST and no_match >= OFF_TOPIC_NO_MATCH, "\n".join(misses)
 
 
+HELD_OUT_FLOORS: dict[str, tuple[float, float]] = {"en": (0.92, 0.90), "es": (0.80, 0.95)}
+"""Per language, (right first, off-topic no-match) that ``heldout.tsv`` must keep: what the
+matcher reached on it when it was added (2026-12-06: en 192/208 and 54/60, es 159/197 and
+57/60), below the targets. A floor is raised as the matcher improves, never lowered; the
+targets (:data:`RIGHT_FIRST`, :data:`OFF_TOPIC_NO_MATCH`) are what the held-out set must reach
+for the matching to be done."""
+
+
 @pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_corpus(content: Content, path: Path) -> None:
     lang = path.parent.name
@@ -123,5 +131,16 @@ def test_corpus(content: Content, path: Path) -> None:
     assert OFF_TOPIC in {t for t, _ in lines} and len({t for t, _ in lines}) > 1, path.name
     tallies = measure(content.faq(lang).matcher, lines)
     first, _, no_match = report(f"{lang}/{path.name}", tallies)
+    if HELD_OUT in path.name:
+        # Measured, never read to tune: figures only, no lines.
+        floor_first, floor_no_match = HELD_OUT_FLOORS[lang]
+        if first < RIGHT_FIRST or no_match < OFF_TOPIC_NO_MATCH:
+            floors = HELD_OUT_FLOORS[lang]
+            print(f"[{lang}/{path.name}] below the targets; held at the floors {floors}")
+        assert first >= floor_first and no_match >= floor_no_match, (
+            f"{lang}/{path.name}: right first {first:.1%}, off-topic no-match {no_match:.1%}, "
+            f"below the floors {floor_first:.0%} / {floor_no_match:.0%} (lines not shown)"
+        )
+        return
     misses = [m for t in sorted(tallies) for m in tallies[t].misses]
     assert first >= RIGHT_FIRST and no_match >= OFF_TOPIC_NO_MATCH, "\n".join(misses)
