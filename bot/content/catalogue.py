@@ -1056,11 +1056,17 @@ class StaffPlanProblems(Message):
 
 
 class StaffPlanSaved(Message):
+    """``untranslated``: the languages (their own names) in which a step just added has no
+    text yet; their patients get it in ``fallback``, the default language, until one is
+    written (/texts)."""
+
     version: int = sample(3)
     already: bool = sample(False, True)
     moved: int = sample(0, 12)
     stopped: int = sample(0, 4)
     added: int = sample(0, 7)
+    untranslated: Sequence[str] = sample((), ("Español",), edges=(("Español", "Français"),))
+    fallback: str = sample("English")
 
 
 class StaffPlanChanged(Message):

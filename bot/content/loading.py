@@ -52,6 +52,7 @@ from bot.domain.content_kinds import (
     template_key,
 )
 from bot.domain.faq import FaqEntry, FaqMatcher
+from bot.domain.faq_model import FaqModel
 from bot.domain.safety import CrisisDetector
 from bot.domain.safety_model import CrisisModel
 from foundation.data_file import DataFileError, SourceLines, parse_toml, read_text, validate_file
@@ -59,6 +60,7 @@ from scheduler.plan import Plan
 from scheduler.plan_loading import load_plan, parse_plan
 
 __all__ = [
+    "FAQ_MODEL",
     "SAFETY_MODEL",
     "TEMPLATE_RECHECK_SECONDS",
     "ContentError",
@@ -71,6 +73,8 @@ __all__ = [
 
 SAFETY_MODEL = "safety_model.json"
 """The crisis screen's learned layer, trained by scripts/train_safety_model.py."""
+FAQ_MODEL = "faq_model.json"
+"""A language's FAQ matcher's learned layer (optional), trained by scripts/train_faq_model.py."""
 
 TEMPLATE_RECHECK_SECONDS = 1.0
 """How stale a template may be: files edited on disk are picked up within this long, and the
@@ -103,12 +107,17 @@ class Faq:
     built when first asked for: checking a staff edit reads only the entries."""
 
     entries: tuple[FaqEntry, ...]
-    build: Callable[[], FaqMatcher] = field(repr=False, compare=False)
+    build: Callable[[bool], FaqMatcher] = field(repr=False, compare=False)
+    """The matcher, with the language's learned layer (True) or its keywords alone."""
     borrowed: frozenset[str] = frozenset()
 
     @cached_property
     def matcher(self) -> FaqMatcher:
-        return self.build()
+        return self.build(True)
+
+    def keywords_matcher(self) -> FaqMatcher:
+        """The matcher without its learned layer (what the layer is trained beside)."""
+        return self.build(False)
 
     def by_key(self, key: str) -> FaqEntry | None:
         return next((e for e in self.entries if e.key == key), None)
@@ -117,6 +126,16 @@ class Faq:
 def _content_error(exc: DataFileError) -> ContentError:
     """Every problem of the file, one "file:line: field: message" line each."""
     return ContentError("\n".join([str(exc), *getattr(exc, "__notes__", ())]))
+
+
+@functools.lru_cache(maxsize=4)
+def _faq_model(path: Path, stamp: tuple[int, int]) -> FaqModel:
+    """The learned layer at ``path`` (``stamp``: its modification time and size), read once
+    per process: every Content of a language (each staff edit makes one) shares it."""
+    try:
+        return FaqModel.from_data(json.loads(read_text(path)))
+    except (ValueError, DataFileError) as exc:
+        raise ContentError(f"{path}: {exc}") from exc
 
 
 def load_file(model: type[M], path: Path) -> M:
@@ -284,13 +303,29 @@ class ContentFiles:
                 entries = entries + borrowed
             words = self.conversation(lang)
 
-            def matcher(entries: tuple[FaqEntry, ...] = entries) -> FaqMatcher:
+            def matcher(learned: bool, entries: tuple[FaqEntry, ...] = entries) -> FaqMatcher:
+                model = self.faq_model(lang) if learned else None
                 return FaqMatcher(
-                    entries, words.intent, common=words.common, known=words.known, lang=lang
+                    entries,
+                    words.intent,
+                    common=words.common,
+                    known=words.known,
+                    lang=lang,
+                    model=model,
                 )
 
             self._faq[lang] = Faq(entries, matcher, frozenset(e.key for e in borrowed))
         return self._faq[lang]
+
+    def faq_model(self, lang: str) -> FaqModel | None:
+        """The learned layer of a language's matcher (``<lang>/faq_model.json``), if it ships
+        one: without it the keywords alone answer (never another language's)."""
+        path = self.root / lang / FAQ_MODEL
+        try:
+            found = path.stat()
+        except OSError:
+            return None
+        return _faq_model(path, (found.st_mtime_ns, found.st_size))
 
     def conversation(self, lang: str) -> ConversationFile:
         """What the matcher knows besides the FAQ prompts (conversation.toml): the intents

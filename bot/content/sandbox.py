@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +36,8 @@ from jinja2.filters import FILTERS
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import _PassArg
+
+from foundation.work_time import work_time
 
 __all__ = ["Budget", "GuardedEnvironment", "RenderLimit", "RenderLimits", "budget"]
 
@@ -68,7 +69,8 @@ class RenderLimits:
     max_output: int = 16_384
     seconds: float = 0.1
     """CPU time of the rendering thread (``time.thread_time``), not wall time: a render that
-    waits for the GIL, or for a busy machine, is not refused for it."""
+    waits for the GIL, or for a busy machine, is not refused for it; nor for the garbage
+    collections that ran in it (foundation/work_time.py)."""
 
 
 DEFAULT_LIMITS = RenderLimits()
@@ -80,7 +82,7 @@ class Budget:
     deadline: float
     steps: int = 0
     output: int = 0
-    clock: Callable[[], float] = field(default=time.thread_time, repr=False)
+    clock: Callable[[], float] = field(default=work_time, repr=False)
 
     def step(self) -> None:
         self.steps += 1
@@ -109,7 +111,7 @@ def budget(limits: RenderLimits = DEFAULT_LIMITS) -> Iterator[Budget]:
     if outer is not None:
         yield outer
         return
-    now = time.thread_time()
+    now = work_time()
     current = Budget(limits, now + limits.seconds)
     token = _BUDGET.set(current)
     try:

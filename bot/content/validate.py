@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -40,6 +39,7 @@ from bot.content.telegram_html import check_telegram_html
 from bot.domain.content_kinds import TEMPLATE_SUFFIX, ContentKind, button_key, faq_key
 from bot.domain.faq import FaqEntry
 from foundation.data_file import DataFileError, SourceLines, parse_toml, problems_of
+from foundation.work_time import work_time
 from scheduler.plan import Plan
 
 SAMPLE_LABEL_CONTEXT = {"when": "Thu, Dec 3, 2:30 PM", "label": "Eye mask"}
@@ -138,7 +138,7 @@ def _render_problems(
     template): Telegram's HTML rules and length, lines that run together and, with `private`
     (the text shows on a lock screen), the lock-screen rule: neither the clinic's name (if it
     differs from its discreet name) nor a private word in what the patient would read.
-    `deadline` (thread_time): raise _TooSlow past it."""
+    `deadline` (work_time: CPU time without garbage collections): raise _TooSlow past it."""
     problems: list[Problem] = []
     clinic = content.clinic
     forbidden = list(clinic.private_words)
@@ -167,7 +167,7 @@ def _render_problems(
     problems.extend(_code_problems(type(samples[0]), source, path))
     joined_found = False
     for sample in samples:
-        if deadline is not None and time.thread_time() > deadline:
+        if deadline is not None and work_time() > deadline:
             raise _TooSlow()
         try:
             text = content.render_message(sample, lang)
@@ -270,7 +270,7 @@ def check_text(content: Content, kind: ContentKind, key: str, body: str) -> list
     found = samples_of(candidate, lang, name)
     if found is None:
         return [Problem(key, None, "not a text the bot uses")]
-    deadline = time.thread_time() + CHECK_SECONDS
+    deadline = work_time() + CHECK_SECONDS
     try:
         for other_lang, samples, private in _affected(candidate, lang, name, found):
             problems = _render_problems(candidate, other_lang, samples, private, deadline=deadline)
@@ -471,6 +471,7 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
             staff_commands = {c for c, _ in content.commands(lang, STAFF_COMMANDS)}
             labels = content.buttons(lang)
             faq = content.faq(lang)
+            content.faq_model(lang)
             content.titles(lang)
         except (ContentError, KeyError, IndexError, ValueError) as exc:
             problems.extend(str(exc).splitlines())

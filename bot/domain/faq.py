@@ -24,12 +24,23 @@ does not. When the runner-up also passes and comes within ``CLOSE`` of the best,
 offered. Small talk (greetings, thanks, "ok") is answered only when nothing substantial
 matched and the text holds nothing unknown: "thanks, how long is recovery?" is about
 recovery.
+
+A learned layer (:mod:`bot.domain.faq_model`, ``messages/<lang>/faq_model.json``, trained by
+``scripts/train_faq_model.py``), when the language ships one, is then weighed with the
+keywords' verdict (:func:`weighed`): the keywords stay the first, explainable line, the model
+ranks the topics by the text's words and by what the keywords saw (the topics their cues point
+to, the words no list knows). It names a topic when the keywords were unsure (new words raised
+what they needed), withdraws a keywords' answer it is sure is off-topic, and orders two
+offered ones; each at a probability ("cuts") chosen by the training script out of fold (it
+could also overrule an answer with another topic: the script has that cut at never). A topic
+the model never learned, or a keyword it was not trained with (both staff added), is answered
+by the keywords alone; a topic staff removed is never offered.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
@@ -41,6 +52,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.domain.accents import unaccented
+from bot.domain.faq_model import OFF_TOPIC, Cuts, FaqModel, cue_features
 from bot.domain.text_normalization import normalize
 
 __all__ = [
@@ -77,6 +89,11 @@ SMALL_TALK_SHARE = 3
 """Small talk is answered when its words are at least a third of the text's."""
 PHRASE_GAP = 1
 """Other words allowed among a phrase's words ("drive me home" for "drive home")."""
+
+MODEL_CLOSE = 0.5
+"""The learned layer's runner-up at least this share of its likeliest topic is offered too."""
+CUES = 3
+"""The topics the keywords point to that the learned layer is told of (best first)."""
 
 MAX_WORDS = 80
 """Words of a text looked at: a question is asked in far fewer."""
@@ -158,7 +175,26 @@ class Verdict:
 NO_MATCH = Verdict()
 
 
-def _folded(text: str) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the keywords make of a text: its words (folded, slips read), their verdict, and
+    every substantial topic any cue of the text points to, best first."""
+
+    tokens: tuple[str, ...]
+    verdict: Verdict
+    found: tuple[str, ...] = ()
+    chat: bool = False
+    """The verdict is small talk (a greeting, thanks, "ok")."""
+    words: tuple[str, ...] = ()
+    """The text's folded words as written (what the learned layer reads)."""
+    unknown: int = 0
+    """Words of the text no topic and no list of conversation.toml knows."""
+    fresh: frozenset[str] = frozenset()
+    """The topics of the verdict that a keyword the learned layer was not trained with (one
+    staff added since) found in the text."""
+
+
+def folded(text: str) -> list[str]:
     """`normalize`d words, without accents: what keywords and questions are compared as."""
     return unaccented(normalize(text)).split()
 
@@ -192,14 +228,18 @@ class FaqMatcher:
         common: Iterable[str] = (),
         known: Iterable[str] = (),
         lang: str = "en",
+        model: FaqModel | None = None,
     ) -> None:
         self._entries: tuple[FaqEntry, ...] = tuple(entries)
+        self._model = model
+        self._phrases: dict[str, frozenset[str]] = {}
+        self._fresh: dict[str, tuple[_Cue, ...]] = {}
         self._stemmer = snowballstemmer.stemmer(_STEMMERS.get(lang, "english"))
         self._stems: dict[str, str] = {}
         self._corrections: dict[str, str] = {}
         words: set[str] = set()
         topic_words: set[str] = set()
-        self._common = frozenset(w for text in common for w in _folded(text))
+        self._common = frozenset(w for text in common for w in folded(text))
         words |= self._common
         topics: list[_Topic] = []
         for key, keywords, hints, small in (
@@ -208,17 +248,19 @@ class FaqMatcher:
         ):
             # By stems, each once at its highest weight: "park" and "parking" are one cue.
             cues: dict[tuple[str, ...], _Cue] = {}
+            phrases: set[str] = set()
             for keyword, strong in (*((k, True) for k in keywords), *((h, False) for h in hints)):
-                folded = _folded(keyword)
-                if not folded:
+                said = folded(keyword)
+                if not said:
                     continue
-                words.update(folded)
-                topic_words.update(folded)
-                extra = len(folded) - 1
+                phrases.add(" ".join(said))
+                words.update(said)
+                topic_words.update(said)
+                extra = len(said) - 1
                 weight = KEYWORD + extra if strong else 1.0 + HINT_EXTRA * extra
-                stems = tuple(self._stem(w) for w in folded)
+                stems = tuple(self._stem(w) for w in said)
                 found = cues.get(stems)
-                surfaces = frozenset(folded) if len(folded) == 1 else frozenset()
+                surfaces = frozenset(said) if len(said) == 1 else frozenset()
                 if found is not None:
                     surfaces |= found.surfaces
                     if found.weight >= weight:
@@ -226,7 +268,15 @@ class FaqMatcher:
                 cues[stems] = _Cue(stems, weight, strong, surfaces)
             ordered = sorted(cues.values(), key=lambda cue: -cue.weight)
             topics.append(_Topic(key, tuple(ordered), small))
+            self._phrases[key] = frozenset(phrases)
+            if model is not None and key in model.cues:
+                # What staff added since the model was trained ("wifi" for contact).
+                known_stems = {tuple(self._stem(w) for w in p.split()) for p in model.cues[key]}
+                new = tuple(c for c in ordered if c.stems not in known_stems)
+                if new:
+                    self._fresh[key] = new
         self._topics = tuple(topics)
+        self._keys = frozenset(topic.key for topic in self._topics)
         # Each topic's cues by their first stem, in the topic's order (heaviest first): a
         # text is checked against the cues its own words can start, not against them all.
         self._cues_by_stem: dict[str, list[tuple[int, int, _Cue]]] = {}
@@ -240,9 +290,9 @@ class FaqMatcher:
             for i in intents
             if i.key in SMALL_TALK
             for k in i.keywords
-            for w in _folded(k)
+            for w in folded(k)
         }
-        known_words = {w for text in known for w in _folded(text)}
+        known_words = {w for text in known for w in folded(text)}
         # A common or clinic word meets a one-word cue of its stem only if the cue was written
         # so: "medical" is no "medications", Spanish "como" no "comer".
         self._plain_words = frozenset(known_words | self._common)
@@ -273,9 +323,19 @@ class FaqMatcher:
         return self.get(verdict.answer) if verdict.answer is not None else None
 
     def classify(self, text: str) -> Verdict:
-        tokens = [self._correct(t) for t in _folded(text)[:MAX_WORDS]] if text else []
+        """What ``text`` is about: the keywords' verdict, weighed with the learned layer's
+        when the matcher has one (see :meth:`_weighed`)."""
+        reading = self.read(text)
+        if self._model is None or not reading.tokens:
+            return reading.verdict
+        return self._weighed(reading)
+
+    def read(self, text: str) -> Reading:
+        """What the keywords alone make of ``text``."""
+        written = tuple(folded(text)[:MAX_WORDS]) if text else ()
+        tokens = [self._correct(t) for t in written]
         if not tokens:
-            return NO_MATCH
+            return Reading((), NO_MATCH)
         stems = [self._stem(t) for t in tokens]
         places: dict[str, list[int]] = {}
         for at, stem in enumerate(stems):
@@ -317,18 +377,50 @@ class FaqMatcher:
             else None
         )
         if chat is not None and (not substantial or small[0][0] >= substantial[0][0]):
-            return Verdict(answer=chat.key)  # "good morning", not the morning's breakfast
+            # "good morning", not the morning's breakfast
+            return Reading(tuple(tokens), Verdict(answer=chat.key), chat=True, words=written)
         # A text of nothing but topic, clinic and common words is a question for the clinic:
         # a hint phrase or two hints answer it ("where is your office?").
         need = ACCEPT + UNKNOWN_COST * unknown if unknown else HINT_ONLY
+        found = tuple(topic.key for score, _, topic in substantial if score > 0)
+        verdict = NO_MATCH
         if substantial and substantial[0][0] >= need:
             _, best, first = substantial[0]
+            verdict = Verdict(answer=first.key)
             if len(substantial) > 1:
                 runner_up, rank, second = substantial[1]
                 if runner_up >= need and rank >= CLOSE * best:
-                    return Verdict(choices=(first.key, second.key))
-            return Verdict(answer=first.key)
-        return Verdict(answer=chat.key) if chat is not None else NO_MATCH
+                    verdict = Verdict(choices=(first.key, second.key))
+        elif chat is not None:
+            verdict = Verdict(answer=chat.key)
+        is_chat = chat is not None and verdict.answer == chat.key
+        fresh = frozenset(
+            key
+            for key in verdict.ranked
+            if any(
+                c.stems[0] in places
+                and _find(tokens, stems, places[c.stems[0]], c, set(), self._plain_words)
+                for c in self._fresh.get(key, ())
+            )
+        )
+        return Reading(tuple(tokens), verdict, found, is_chat, written, unknown, fresh)
+
+    def _weighed(self, reading: Reading) -> Verdict:
+        model = self._model
+        assert model is not None
+        cues = cue_features(reading.found[:CUES], reading.unknown)
+        ranked = model.ranked(reading.words, self._keys, cues)
+        return weighed(reading, ranked, model.cuts, model.learned)
+
+    @property
+    def phrases(self) -> dict[str, frozenset[str]]:
+        """Each topic's keywords and hints, folded (what a trained model is told it knew)."""
+        return dict(self._phrases)
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """Every topic's key: the prompts', then the intents'."""
+        return tuple(topic.key for topic in self._topics)
 
     def _score(
         self,
@@ -429,3 +521,41 @@ def _find(
         else:
             return found
     return []
+
+
+def weighed(
+    reading: Reading, ranked: Sequence[tuple[str, float]], cuts: Cuts, learned: Collection[str]
+) -> Verdict:
+    """The keywords' verdict weighed with the learned layer's ranking (likeliest first, over
+    the topics it ``learned``). The keywords stay the first line: their answer stands unless
+    the model is sure it is off-topic (``cuts.veto``) or sure of another topic
+    (``cuts.overrule``), and never for a topic the model has not learned nor for one a keyword
+    it was not trained with found (both staff added);
+    when they are unsure the model names the topic it finds likeliest (``cuts.found`` when a
+    cue of the text points to it too, else ``cuts.alone``), with its runner-up when close."""
+    verdict = reading.verdict
+    if not ranked:
+        return verdict
+    probability = dict(ranked)
+    top, likeliest = ranked[0]
+    said = verdict.ranked
+    if said and not reading.chat:
+        if any(key not in learned or key in reading.fresh for key in said):
+            return verdict
+        if probability.get(OFF_TOPIC, 0.0) >= cuts.veto:
+            return NO_MATCH
+        if top != OFF_TOPIC and top not in said and likeliest >= cuts.overrule:
+            return Verdict(answer=top)
+        if verdict.choices and probability.get(said[1], 0.0) > probability.get(said[0], 0.0):
+            return Verdict(choices=(said[1], said[0]))
+        return verdict
+    if top == OFF_TOPIC or (reading.chat and top in SMALL_TALK):
+        return verdict
+    if likeliest < (cuts.found if top in reading.found else cuts.alone):
+        return verdict
+    if len(ranked) > 1:
+        second, probable = ranked[1]
+        offerable = not {top, second} & {OFF_TOPIC, *SMALL_TALK}  # small talk has no button
+        if offerable and probable >= MODEL_CLOSE * likeliest:
+            return Verdict(choices=(top, second))
+    return Verdict(answer=top)

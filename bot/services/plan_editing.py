@@ -19,6 +19,7 @@ Plain async code, no aiogram: a Telegram handler, a web panel or an HTTP API cal
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import tomllib
 from collections.abc import Callable, Sequence
@@ -29,7 +30,7 @@ from bot.content.store import ContentError
 from bot.content.validate import check_text
 from bot.db.content_versions import VersionRecord
 from bot.domain.audit import Action, Actor, target
-from bot.domain.content_kinds import PLAN_KEY, ContentKind
+from bot.domain.content_kinds import PLAN_KEY, TEMPLATE_SUFFIX, ContentKind
 from bot.domain.plan_phrases import read_step_time
 from bot.domain.staff import Permission
 from bot.services.content_editing import (
@@ -195,6 +196,9 @@ class PlanSaved:
     version: VersionRecord | None
     already: bool = False
     replanned: Replanned | None = None
+    untranslated: tuple[str, ...] = ()
+    """The languages in which a step just added has no text: their patients get the default
+    language's until someone writes one (/texts)."""
 
 
 @dataclass(frozen=True)
@@ -264,7 +268,22 @@ class PlanEditing(Editor):
             if problem is not None:
                 return problem
         note = f"{edit.op.value} {edit.key}"
-        return await self._store(actor, Action.PLAN_EDIT, source, plan, live, before, note)
+        saved = await self._store(actor, Action.PLAN_EDIT, source, plan, live, before, note)
+        if edit.op is PlanOp.ADD:
+            return dataclasses.replace(saved, untranslated=self._untranslated(edit.key))
+        return saved
+
+    def _untranslated(self, key: str) -> tuple[str, ...]:
+        """The languages but the default one that have no text of the step ``key`` (its text
+        was just saved in the default language: any other would fall back to it)."""
+        content, name = self.content, _template_of(key)
+        default = content.default_language
+        return tuple(
+            lang
+            for lang in content.languages
+            if lang != default
+            and content.template_name(name, lang) == f"{default}/{name}{TEMPLATE_SUFFIX}"
+        )
 
     async def _store(
         self,

@@ -64,6 +64,10 @@ EDITING_STATES = frozenset(
     }
 )
 """The conversation states in which what a staff member sends is text for patients."""
+GENTLY_ANSWERED = "gently_answered"
+"""The handler's argument that says the message already got the gentle answer (past
+ideation): a step waiting for an answer (a date) says nothing of not understanding it, and
+keeps waiting."""
 
 
 def _screened(event: Update) -> Message | None:
@@ -122,6 +126,7 @@ class UpdateGate(BaseMiddleware):
             )
             reply.send_html(self._in_each(CrisisPast(), langs))
             await reply.flush(app.sender)
+            data[GENTLY_ANSWERED] = True
             return False
         log.warning(
             "update %s: crisis screen matched (category=%s)", event.update_id, match.category
@@ -164,6 +169,7 @@ class UpdateGate(BaseMiddleware):
                 stored = await StaffRepository(session).active_role(telegram_id)
             role = Role(stored) if stored is not None else None
         return allows(role, Permission.CONTENT) or allows(role, Permission.PLAN)
+
     def _answer_languages(self, match: CrisisMatch, patient_lang: str) -> list[str]:
         """The languages of the crisis answer: those the message was written in (the
         patient's own first when it is one of them), else the patient's."""

@@ -10,7 +10,7 @@ import pytest
 from bot.telegram.callbacks import ApptCb, DraftCb
 from tests.fake_telegram import updates
 from tests.integration import dbcheck
-from tests.integration.harness import Harness, last_button
+from tests.integration.harness import STAFF_ID, Harness, last_button
 
 PAT = 1001
 OTHER = 2002
@@ -254,6 +254,19 @@ async def test_crisis_while_booking_is_answered_and_the_question_stays_open(
     assert any("988" in reply for reply in replies)
     [confirm] = await harness.send(PAT, "12/3 2:30pm")
     assert DEC3 in confirm
+
+
+async def test_past_ideation_while_booking_gets_only_the_gentle_answer(
+    harness: Harness,
+) -> None:
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    [gentle] = await harness.send(PAT, "I tried to kill myself years ago")
+    assert "Thank you for telling me" in gentle and "988" in gentle
+    # No "couldn't read that as a date", and the date question stays open.
+    [confirm] = await harness.send(PAT, "12/3 2:30pm")
+    assert DEC3 in confirm
+    assert harness.server.sent_messages(STAFF_ID) == []
 
 
 async def test_half_answers_are_put_together(harness: Harness) -> None:

@@ -123,8 +123,12 @@ async def test_new_keywords_match_at_once(harness: Harness) -> None:
     await harness.tap(STAFF_ID, "Save")
     [after] = await harness.send(PAT, "is there a wifi password?")
     assert "Reaching" in after
-    [phone] = await harness.send(PAT, "what is your phone number")  # its old keywords are gone
-    assert "couldn't match that" in phone
+    # Its old keywords are gone; the learned layer, trained on how patients ask, still knows a
+    # question for the phone number is one for this answer.
+    faq = harness.app.context.content.faq("en")
+    assert faq.keywords_matcher().classify("what is your phone number").ranked == ()
+    [phone] = await harness.send(PAT, "what is your phone number")
+    assert "Reaching" in phone
 
 
 async def test_remove_then_rollback_brings_the_question_back(harness: Harness) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.content.store import Content
 from bot.db.content_versions import ContentVersionRepository
-from bot.db.models import AuditEntry, ContentVersion, Reminder
+from bot.db.models import AuditEntry, ContentVersion, Patient, Reminder
 from bot.telegram.callbacks import PlanAction, PlanCb
 from tests.fake_telegram import updates
 from tests.integration.harness import STAFF_ID, Harness
@@ -131,6 +131,34 @@ async def test_add_a_step_with_its_text(harness: Harness) -> None:
     water = (await rows(harness))["water"]
     [sent] = await run_at(harness, water.due_at)
     assert "Drink plenty of water today." in sent
+
+
+async def test_an_added_step_reaches_a_spanish_patient_and_staff_hear_its_spanish_is_missing(
+    harness: Harness,
+) -> None:
+    await book(harness)
+    async with harness.app.context.session_factory() as session:
+        await session.execute(
+            update(Patient).where(Patient.telegram_id == PAT).values(language="es")
+        )
+        await session.commit()
+    await harness.command(STAFF_ID, "plan")
+    await harness.tap(STAFF_ID, "Add a step")
+    await harness.send(STAFF_ID, "water the day before at noon\nDrink plenty of water today.")
+    [saved] = await harness.tap(STAFF_ID, "Save")
+    assert "1 added" in saved
+    assert "no text in 🇪🇸 Español yet" in saved and "get it in 🇺🇸 English" in saved
+    # Until a Spanish text is written, the Spanish patient gets the English one (not nothing).
+    water = (await rows(harness))["water"]
+    [sent] = await run_at(harness, water.due_at)
+    assert "Drink plenty of water today." in sent
+
+
+async def test_a_changed_step_says_nothing_of_languages(harness: Harness) -> None:
+    await book(harness)
+    await change(harness, "evening_before", "at", "-1d@18:00")
+    [saved] = await harness.tap(STAFF_ID, "Save")
+    assert "plan version 1 is live" in saved and "Español" not in saved
 
 
 async def test_double_tap_on_confirm_saves_once(harness: Harness) -> None:

@@ -152,7 +152,11 @@ async def read_time(
     reply: Reply,
     patient: Patient,
     svc: ServiceScope,
+    gently_answered: bool = False,
 ) -> None:
+    """The patient's answer to "when is your visit?" (or to the confirmation). A message that
+    is no date but got the gentle answer of the crisis screen (past ideation, see
+    bot/telegram/gate.py) is not told it could not be read: the question stays open."""
     text = message.text or ""
     data = await state.get_data()
     earlier = _half(data) if await state.get_state() == Booking.waiting_for_time.state else None
@@ -162,8 +166,8 @@ async def read_time(
         )
     except BookingRefused as refusal:
         example = svc.appointments.example(patient.timezone)
-        if refusal.code is ParseErrorCode.UNREADABLE and _answered_as_question(
-            text, reply, example
+        if refusal.code is ParseErrorCode.UNREADABLE and (
+            gently_answered or _answered_as_question(text, reply, example)
         ):
             return
         raise

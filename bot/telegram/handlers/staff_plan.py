@@ -54,6 +54,7 @@ from bot.services.plan_editing import (
     Timeline,
     TimelineStep,
 )
+from bot.services.text_names import language_name
 from bot.telegram.callbacks import PlanAction, PlanCb
 from bot.telegram.filters import StaffMay
 from bot.telegram.handlers.staff_content import jinja_as_typed, version_lines
@@ -360,7 +361,17 @@ async def decide(
     if not offered or (action is PlanAction.CONFIRM and edit is None):
         await svc.plan_editing.view(_actor(callback))  # the role is checked (and audited)
         if data.get("saved") == callback_data.t and action is not PlanAction.CANCEL:
-            reply.send(StaffPlanSaved(version=0, already=True, moved=0, stopped=0, added=0))
+            reply.send(
+                StaffPlanSaved(
+                    version=0,
+                    already=True,
+                    moved=0,
+                    stopped=0,
+                    added=0,
+                    untranslated=(),
+                    fallback="",
+                )
+            )
             return
         raise OfferExpired(OfferKind.PLAN_EDIT)
     if action is PlanAction.CANCEL:
@@ -403,6 +414,8 @@ async def decide(
                 moved=done.moved if done else 0,
                 stopped=done.stopped if done else 0,
                 added=done.added if done else 0,
+                untranslated=[language_name(reply.content, lang) for lang in outcome.untranslated],
+                fallback=language_name(reply.content, reply.content.default_language),
             )
         )
 
