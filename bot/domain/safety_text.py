@@ -34,7 +34,9 @@ the bot may write to dodge it, while FAQ matching of ordinary text would only ge
   letters among them: "s o y  u n  e s t o r b o") are joined; two pieces that make
   a word of the lexicon ("sui cide", "over dose") are joined; words run together in a hashtag
   or a joined run ("#killmyself") are split into the lexicon's words where they can all be
-  found there. One "joined" variant holds all of that.
+  found there. **A letter said three times or more** ("diiiie", "moriiiir") is said once, or
+  twice when that makes a word of the lexicon ("allll" is "all"). One "joined" variant holds
+  all of that.
 - **Emoji standing for a word** (the lexicons' ``[emoji]`` tables: a skull for "die", a knife
   for "cut") are read as that word, in a variant per language, so "I want to 💀" is "I want to
   die" while "that meme 💀" stays a meme.
@@ -299,6 +301,9 @@ _NON_LATIN_LETTER_RE = re.compile(
     r"[\u0370-\u058f\u10a0-\u10ff\u13a0-\u13ff\u1c80-\u1c8f\u1f00-\u1fff\u2c00-\u2c5f\ua640-\ua69f\uab70-\uabbf]"
 )
 _HASHTAG_RE = re.compile(r"#(\w+)")
+_STRETCHED_RE = re.compile(r"[^\W\d_]*([^\W\d_])\1{2,}[^\W\d_]*")
+"""A word with a letter said three times or more ("diiiie", "moriiiir", "allll")."""
+_RUN_RE = re.compile(r"([^\W\d_])\1{2,}")
 MAX_SEGMENT = 40
 """The longest run of joined letters or hashtag that is split into words."""
 
@@ -373,6 +378,8 @@ class Folds:
         """``words`` with spaced letters joined, split words mended and runs of words (a
         hashtag, a joined run) split; None when nothing changed."""
         text = words
+        if _STRETCHED_RE.search(text) is not None:
+            text = _STRETCHED_RE.sub(self._unstretch, text)
         if "*" in text and _MASKED_RE.search(text) is not None:
             text = _MASKED_RE.sub(self._unmask, text)
         if _SPACED_LETTERS_RE.search(text) is not None:
@@ -394,6 +401,13 @@ class Folds:
         if max(len(w) for w in words) < 3:
             return match.group()
         return " " + " ".join(self._split(w) for w in words) + " "
+
+    def _unstretch(self, match: re.Match[str]) -> str:
+        """A stretched word as it is written: its runs said twice if that makes a lexicon
+        word ("allll" is "all"), else once ("diiiie" is "die", "moriiiir" is "morir")."""
+        word = match.group()
+        twice = _RUN_RE.sub(r"\1\1", word)
+        return twice if twice in self.words else _RUN_RE.sub(r"\1", word)
 
     def _unmask(self, match: re.Match[str]) -> str:
         """A word with letters starred out ("k*lling", "s*icide") as the lexicon word it can

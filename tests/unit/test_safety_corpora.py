@@ -4,7 +4,9 @@
 asks (past ideation with the gentle answer only), no ordinary message flagged. Every other
 folder (`safety_dev/`, `safety_dev2/`, and `safety_heldout/` when the lead adds it) was written
 by someone who never saw the lexicon: recall per language at least 97% and no ordinary message
-flagged (see tests/safety_corpora.py for the rules and the figures tool). Run with ``-s`` to see
+flagged, or, for a development folder that does not reach that yet (safety_dev5 on), at least
+the floor of its figures in ``safety_corpora.FLOORS`` (see tests/safety_corpora.py for the rules
+and the figures tool). Run with ``-s`` to see
 recall and false alarms per category, folder and language:
 
     .venv/bin/python -m pytest -s tests/unit/test_safety_corpora.py
@@ -17,7 +19,7 @@ import pytest
 from bot.content.store import Content
 from bot.domain.safety import CrisisDetector
 from tests import safety_corpora
-from tests.safety_corpora import MIN_RECALL, REVIEWED, ROOT
+from tests.safety_corpora import FLOORS, MIN_RECALL, REVIEWED, ROOT, TARGET_ONLY
 
 MIN_LINES = 150
 """Crisis and ordinary lines each reviewed corpus holds at least."""
@@ -60,11 +62,35 @@ def test_recall_and_false_alarms(detector: CrisisDetector, folder: str, lang: st
     shown = not safety_corpora.held_out(folder)
     missed = "\n".join(result.missed) if shown else "(held out: lines not shown)"
     flagged = "\n".join(result.flagged) if shown else "(held out: lines not shown)"
+    min_recall, max_alarms = safety_corpora.floor(folder, lang)
+    if (min_recall, max_alarms) != (MIN_RECALL, 0):
+        print(
+            f"{folder}/{lang}: held to its floor (recall {min_recall:.1%}, false alarms <= "
+            f"{max_alarms}); the target is {MIN_RECALL:.0%} and no false alarm"
+        )
     if folder == REVIEWED:
         assert not result.missed, f"crisis messages not caught as they should be:\n{missed}"
     else:
-        assert result.hits >= MIN_RECALL * result.total, (
-            f"{folder}/{lang}: recall {result.hits}/{result.total} is below {MIN_RECALL:.0%}:"
+        assert result.hits >= min_recall * result.total, (
+            f"{folder}/{lang}: recall {result.hits}/{result.total} is below {min_recall:.1%}:"
             f"\n{missed}"
         )
-    assert result.false_alarms == 0, f"{folder}/{lang}: ordinary lines flagged:\n{flagged}"
+    assert result.false_alarms <= max_alarms, (
+        f"{folder}/{lang}: {result.false_alarms} ordinary lines flagged (at most {max_alarms}):"
+        f"\n{flagged}"
+    )
+
+
+def test_floors_never_stand_in_for_the_target_folders() -> None:
+    assert not (set(FLOORS) & TARGET_ONLY)
+    for folder, langs in FLOORS.items():
+        assert folder in safety_corpora.folders(), (
+            f"a floor for a folder that is not there: {folder}"
+        )
+        for lang, (min_recall, max_alarms) in langs.items():
+            assert lang in safety_corpora.languages(folder)
+            assert 0 < min_recall < MIN_RECALL or max_alarms > 0, (
+                f"{folder}/{lang}: no floor needed"
+            )
+            assert 0 < min_recall <= MIN_RECALL and max_alarms >= 0
+    assert safety_corpora.floor("safety_dev4", "en") == (MIN_RECALL, 0)

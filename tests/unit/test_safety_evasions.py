@@ -357,3 +357,24 @@ def test_spaced_words_of_one_or_two_letters_are_joined(text: str) -> None:
 def test_single_letters_with_wide_gaps_stay_letters() -> None:
     detector = CrisisDetector({"x": ["ab"]})
     assert detector.check("plan a  b  c, then d e f") is None
+
+
+# --- letters said three times or more -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["i wanna diiiiie", "wish i was deeeead", "took allll my pills", "cant breeeathe help"],
+)
+def test_stretched_letters_are_read_as_the_word(text: str) -> None:
+    assert _detector().check(text) is not None
+
+
+def test_stretched_letters_said_twice_when_that_makes_a_lexicon_word() -> None:
+    plains = _detector().plains("took allll my pills")
+    assert "took all my pills" in plains
+    assert _detector().plains("soooo tired lol") == ["soooo tired lol", "so tired lol"]
+
+
+def test_stretched_ordinary_words_stay_ordinary() -> None:
+    assert _detector().check("sooooo tired but the infusion went greeeeat") is None
