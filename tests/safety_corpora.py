@@ -12,7 +12,9 @@ what it was written for (a header is one word; other comment lines are notes). T
   flagged. A past-ideation message counts as caught when anything matched (the gentle answer is
   expected); any other crisis message needs the crisis answer and an alert. A development
   folder that does not reach that yet (safety_dev5 on) is held to its figures in
-  :data:`FLOORS` meanwhile; the target stays the same.
+  :data:`FLOORS` meanwhile; the target stays the same. So is `safety_heldout/` (kept in the
+  repository since 2026-12-06 so that it is measured on every run): its lines are never
+  printed, and its floor is what the screen reached on it, not the target.
 
 A held-out folder is measured, never read to tune: do not look at its misses.
 
@@ -52,6 +54,11 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         "en": (MIN_RECALL, 2),  # "i wanted to die lol" after a party; a film plot
         "es": (MIN_RECALL, 2),  # one's own overdose years clean, a panic attack (past, gentle)
     },
+    # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
+    # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
+    # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false
+    # alarms, es 227/261, 6. Below the target: the screen is not done.
+    "safety_heldout": {"en": (0.905, 3), "es": (0.869, 6)},
 }
 """Development folders (and languages) that do not reach the target yet: the recall and the
 false alarms reached, ``{folder: {lang: (min_recall, max_false_alarms)}}``. The test holds
@@ -65,8 +72,10 @@ TARGET_ONLY = frozenset({REVIEWED, "safety_dev", "safety_dev2", "safety_dev3", "
 
 def floor(folder: str, lang: str) -> tuple[float, int]:
     """The recall and the most false alarms ``folder`` in ``lang`` must hold: the target, or
-    its floor in :data:`FLOORS` (held-out and target-only folders never have one)."""
-    if folder in TARGET_ONLY or held_out(folder):
+    its floor in :data:`FLOORS` (target-only folders never have one). The held-out folder has
+    one while the screen is below the target on it: without it the set could not be kept in
+    the repository and measured on every run."""
+    if folder in TARGET_ONLY:
         return MIN_RECALL, 0
     return FLOORS.get(folder, {}).get(lang, (MIN_RECALL, 0))
 
