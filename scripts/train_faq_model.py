@@ -74,7 +74,7 @@ out of fold on dev2 overruling gained a point or two, and took "¿cuánto dura l
 recuperación?" (recovery, by its keyword) to how_long; the keywords stay the first line."""
 OFF_TOPIC_KEPT = 0.95
 """The share of off-topic lines (out of fold) that must stay unanswered: the target."""
-KEYWORDS_UNSEEN = ("dev2",)
+KEYWORDS_UNSEEN = ("dev2", "dev4")
 """The corpora written after the keywords, by someone who never saw them: the cuts are chosen
 on their lines (out of fold), where the keywords are as good as on a new message (on dev.tsv
 and own.tsv they were tuned, and would be trusted too much)."""
