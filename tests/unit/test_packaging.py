@@ -33,6 +33,17 @@ def test_every_folder_of_the_code_and_the_texts_is_a_listed_package() -> None:
     assert listed == wanted, {"missing": wanted - listed, "unknown": listed - wanted}
 
 
+def test_every_file_of_the_texts_is_package_data() -> None:
+    """Each file under messages/ (templates, data files, the learned layers' weights) is in the
+    wheel: an installed bot without `en/faq_model.json` answered from its keywords alone."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["bot.bundled_messages"]
+    messages = ROOT / "messages"
+    shipped = {path for pattern in patterns for path in messages.glob(pattern)}
+    files = {p for p in messages.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    assert files - shipped == set()
+
+
 def test_the_license_is_an_spdx_expression() -> None:
     """PEP 639's form (setuptools >= 77): pip no longer warns that the table is deprecated,
     and the installed metadata carries `License-Expression`."""
