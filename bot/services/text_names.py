@@ -70,7 +70,14 @@ def search(content: Content, refs: Iterable[TextRef], words: str, ui_lang: str) 
     found = []
     for ref in refs:
         name = name_of(content, ref, ui_lang)
-        haystack = _fold(f"{name.title} {name.about} {ref.name.replace('_', ' ')}")
+        # A button is searched by its own words: a label with a value in it ("Remove
+        # {{ label }}") is titled with a sample value ("Eye mask"), which is no word of it.
+        shown = (
+            content.buttons(ref.lang).get(ref.name, name.title)
+            if ref.kind is ContentKind.BUTTON
+            else name.title
+        )
+        haystack = _fold(f"{shown} {name.about} {ref.name.replace('_', ' ')}")
         if all(word in haystack for word in wanted):
             found.append(ref)
     return found
