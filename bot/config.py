@@ -89,6 +89,18 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # Appointments, reminders, alerts and audit detail older than this are deleted nightly.
     retention_days: int = Field(default=180, ge=1, le=3650)
+    # The HTTP API for scheduling systems (/api/v1, bot/web/api.py) on WEB_HOST:WEB_PORT, in
+    # polling mode too (webhook mode serves that address anyway). Off by default.
+    api_enabled: bool = False
+    # The largest request body the API reads, in bytes (a visit is a few hundred).
+    api_max_body: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # Calls a minute each token may make (and the burst it may make at once); over it: 429.
+    api_rate_per_minute: float = Field(default=600.0, gt=0, le=1_000_000)
+    api_burst: int = Field(default=60, ge=1, le=100_000)
+    # FHIR: an Appointment identifier's system URI -> the source it names (a JSON object),
+    # and an appointmentType coding ("system|code", or "code" for any system) -> a visit type.
+    fhir_sources: dict[str, str] = Field(default_factory=dict)
+    fhir_visit_types: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("staff_ids", mode="before")
     @classmethod

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.content.store import Content
+from bot.db.api_tokens import ApiTokenRepository
 from bot.db.content_versions import ContentVersionRepository
 from bot.db.invites import InviteRepository
 from bot.db.patients import AfterCommit, Repository
@@ -35,6 +36,7 @@ from bot.db.staff import StaffRepository
 from bot.db.visit_changes import VisitChangeRepository
 from bot.domain.staff import Role
 from bot.metrics import Metrics
+from bot.services.api_tokens import ApiTokenService
 from bot.services.appointments import AppointmentService
 from bot.services.audit import AuditTrail
 from bot.services.content_editing import ContentEditing, EditingTools
@@ -226,6 +228,11 @@ class ServiceScope:
             invite_ttl=self._invite_ttl,
             observe_redemptions=metrics.invite_redemption if metrics else None,
         )
+
+    @_built
+    def api_tokens(self) -> ApiTokenService:
+        """The HTTP API's tokens: made, listed, revoked, checked; every call audited."""
+        return ApiTokenService(ApiTokenRepository(self.session), self.staff, self.audit, self.clock)
 
     @_built
     def patients(self) -> PatientService:
