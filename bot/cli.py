@@ -223,6 +223,76 @@ def _cmd_content_export(settings: Settings, folder: Path) -> int:
     return 0
 
 
+def _cmd_api_token(settings: Settings, args: argparse.Namespace) -> int:
+    """``api-token create NAME --source SOURCE | list | revoke NAME``: the HTTP API's tokens,
+    made and revoked by the operator at the machine (written to the audit log as the command
+    line's). A new token is printed once; only its SHA-256 is stored."""
+    from bot.content.store import Content
+    from bot.db.connection import create_engine, create_session_factory
+    from bot.domain.audit import Surface
+    from bot.services.container import Services
+    from bot.services.errors import ApiTokenRefused
+    from bot.services.patient_notices import PatientNotices
+    from bot.services.staff_alerts import StaffAlerts
+    from foundation.clock import SystemClock
+
+    async def _go() -> list[str]:
+        engine = create_engine(settings.database_url)
+        try:
+            await _require_schema(engine)
+            clock = SystemClock()
+            services = Services(
+                settings=settings,
+                content=Content(settings.messages_dir, settings.default_language),
+                clock=clock,
+                session_factory=create_session_factory(engine),
+                staff_alerts=StaffAlerts(settings.staff_ids, clock),
+                patient_notices=PatientNotices(clock),
+            )
+            async with services.transaction() as svc:
+                tokens = svc.api_tokens
+                if args.token_command == "create":
+                    made = await tokens.create(Surface.CLI, args.name, args.source)
+                    return [
+                        f"token {made.row.name} for source {made.row.source} (shown once; "
+                        "only its hash is kept):",
+                        made.token,
+                    ]
+                if args.token_command == "revoke":
+                    row = await tokens.revoke(Surface.CLI, args.name)
+                    return [f"token {row.name} (source {row.source}) revoked"]
+                rows = await tokens.tokens(Surface.CLI)
+                if not rows:
+                    return ["no API tokens yet: api-token create NAME --source SOURCE makes one"]
+                return [
+                    f"{r.name}\tsource {r.source}\t"
+                    + ("active" if r.active else f"revoked {r.revoked_at:%Y-%m-%d %H:%M}Z")
+                    + (f"\tlast used {r.last_used_at:%Y-%m-%d %H:%M}Z" if r.last_used_at else "")
+                    for r in rows
+                ]
+        finally:
+            await engine.dispose()
+
+    try:
+        lines = asyncio.run(_go())
+    except SchemaNotReady as exc:
+        return _fail(str(exc))
+    except ApiTokenRefused as exc:
+        return _fail(_TOKEN_REFUSALS[exc.code])
+    for line in lines:
+        print(line)
+    return 0
+
+
+_TOKEN_REFUSALS = {
+    "bad_name": "a token's name is 1 to 64 lower-case letters, digits, '_', '.' or '-'",
+    "name_taken": "a token of that name exists (revoked ones keep their name); choose another",
+    "bad_source": "a source is 1 to 64 lower-case letters, digits, '_', '.' or '-'",
+    "no_such_token": "no token of that name (infusion-companion api-token list)",
+    "revoked": "that token was revoked already",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="infusion-companion", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -262,6 +332,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the live texts (files with staff edits over them) as a messages folder",
     )
     export.add_argument("dir", type=Path, help="where to write it")
+    tokens = sub.add_parser(
+        "api-token", help="the HTTP API's tokens (one per scheduling system, scoped to a source)"
+    )
+    tokens_sub = tokens.add_subparsers(dest="token_command", required=True)
+    create = tokens_sub.add_parser("create", help="make a token; it is printed once")
+    create.add_argument("name", help="the integration's name, e.g. acme-ehr")
+    create.add_argument(
+        "--source", required=True, help="the source whose visits it may write, e.g. acme"
+    )
+    tokens_sub.add_parser("list", help="every token: name, source, active or revoked")
+    revoke = tokens_sub.add_parser("revoke", help="revoke a token: its calls are refused")
+    revoke.add_argument("name")
     return parser
 
 
@@ -287,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"infusion-companion: warning: {line}", file=sys.stderr)
     if args.command == "chat":
         return _cmd_chat(settings, args)
+    if args.command == "api-token":
+        return _cmd_api_token(settings, args)
     if args.command == "db":
         if args.db_command == "backup":
             return _cmd_db_backup(settings, args.file)

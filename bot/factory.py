@@ -34,6 +34,7 @@ from bot.telegram.context import AppContext
 from bot.telegram.fsm_storage import AfterCommitStorage, SqlStorage
 from bot.telegram.gate import UpdateGate
 from bot.telegram.handlers import (
+    api_tokens,
     appointments,
     fallback,
     faq,
@@ -206,6 +207,7 @@ def create_dispatcher(
         staff_content.create_router(),
         staff_faq.create_router(),
         staff_plan.create_router(),
+        api_tokens.create_router(),
         fallback.create_router(),
     )
     return dp, inflight

@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.invite_codes import LABEL_MAX
 from bot.domain.refusals import (
+    ApiTokenProblem,
     BookingCode,
     InviteCode,
     InviteProblem,
@@ -765,6 +766,37 @@ class StaffHelp(Message):
     )
 
 
+# --- admins: the HTTP API's tokens (bot/telegram/handlers/api_tokens.py) ----------------------
+class ApiTokens(Message):
+    """/apitokens: each token's name, source, whether active, when last used (or None)."""
+
+    tokens: Sequence[Mapping[str, object]] = sample(
+        (),
+        (
+            {"name": "acme-ehr", "source": "acme", "active": True, "last_used": SAMPLE_WHEN},
+            {"name": "old<ehr>", "source": "acme", "active": True, "last_used": None},
+            {"name": "legacy", "source": "csv", "active": False, "last_used": None},
+        ),
+    )
+
+
+class ApiTokenCreated(Message):
+    """The new token, shown once (only its SHA-256 is stored)."""
+
+    name: str = sample("acme-ehr")
+    source: str = sample("acme")
+    token: str = sample("icp_Zm9vYmFyYmF6cXV4cXV1eF9hYmNkZWZnaGlqa2xtbm9w")
+
+
+class ApiTokenRevoked(Message):
+    name: str = sample("acme-ehr")
+    source: str = sample("acme")
+
+
+class ApiTokenError(Message):
+    code: ApiTokenProblem = codes(ApiTokenProblem)
+
+
 # --- staff: editing texts (bot/telegram/handlers/staff_content.py) ---------------------------
 # Texts are named for the team by their title (texts.toml, in the member's language); times
 # are the clinic's, authors by name.
@@ -1236,3 +1268,4 @@ class StaffCommand(StrEnum):
     STAFF_INVITE = auto()
     TEXTS = auto()
     PLAN = auto()
+    APITOKENS = auto()

@@ -16,6 +16,7 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
 from bot.content.catalogue import (
+    ApiTokenError,
     AppointmentChangedByClinic,
     AppointmentError,
     AppointmentGone,
@@ -34,6 +35,7 @@ from bot.db.models import Patient
 from bot.domain.refusals import NotAllowedReason, OfferKind
 from bot.services.container import ServiceScope
 from bot.services.errors import (
+    ApiTokenRefused,
     BookingRefused,
     InviteRefused,
     NoSuchAppointment,
@@ -150,6 +152,12 @@ async def visit_changed_meanwhile(event: ErrorEvent, reply: Reply) -> None:
     reply.send(VisitChangedWhileDeciding(when=_now_local(refusal), label=refusal.label))
 
 
+async def api_token_refused(event: ErrorEvent, reply: Reply) -> None:
+    refusal = event.exception
+    assert isinstance(refusal, ApiTokenRefused)
+    reply.send(ApiTokenError(code=refusal.code))
+
+
 def create_router() -> Router:
     """A fresh router each call, for one ErrorsMiddleware (not included in the dispatcher)."""
     r = Router(name="refusals")
@@ -165,4 +173,5 @@ def create_router() -> Router:
     r.errors.register(visit_change_refused, ExceptionTypeFilter(VisitChangeRefused))
     r.errors.register(visit_changed_by_clinic, ExceptionTypeFilter(VisitChangedByClinic))
     r.errors.register(visit_changed_meanwhile, ExceptionTypeFilter(VisitChangedMeanwhile))
+    r.errors.register(api_token_refused, ExceptionTypeFilter(ApiTokenRefused))
     return r
