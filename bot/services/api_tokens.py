@@ -15,6 +15,7 @@ import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.db.api_tokens import ApiTokenRepository, StoredResponse, TokenRow
 from bot.domain.audit import Action, Actor, Surface, iso_utc, target
@@ -42,6 +43,9 @@ NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 """A token's name, and a source's: lower-case letters, digits, ``_ . -``, up to 64."""
 
 _MAX_TOKEN = 200
+
+TOUCH_EVERY = timedelta(minutes=1)
+"""How precisely a token's last use is kept (one write a minute, not one a call)."""
 
 
 def token_hash(token: str) -> str:
@@ -135,7 +139,10 @@ class ApiTokenService:
         values = {**detail, "status": status}
         if token is not None:
             values["source"] = token.source
-            await self.repo.touch(token.id, self.clock.now())
+            now = self.clock.now()
+            last = token.last_used_at
+            if last is None or now - last >= TOUCH_EVERY:  # to the minute: one write a minute
+                await self.repo.touch(token.id, now)
         if status < 400:
             await self.audit.done(Surface.API, Action.API_CALL, what, after=values)
         else:

@@ -36,7 +36,7 @@ def build_api_app(app: Application) -> web.Application:
     api = web.Application(middlewares=[guard.middleware])
     api[GUARD_KEY] = guard
     api[_DOCUMENT_KEY] = json.dumps(openapi_document()).encode("utf-8")
-    api.router.add_get("/openapi.json", _openapi, name="openapi")
+    api.router.add_get("/openapi.json", _openapi, name="openapi", allow_head=False)
     add_visit_routes(api)
     return api
 

@@ -106,21 +106,41 @@ class Answer:
 Work = Callable[[ServiceScope], Awaitable[Answer]]
 
 
+def _idempotency_problem() -> ApiProblem:
+    return ApiProblem(
+        problem(
+            422,
+            "idempotency-key-reused",
+            "This Idempotency-Key was used for another request",
+            "A key names one request; send a new key for a new one.",
+        )
+    )
+
+
 @dataclass
 class Call:
-    """One call, as the guard found it: its token and body; the route does the rest."""
+    """One call: its unit of work (`svc`), its token and body; the route does the rest."""
 
     request: web.Request
-    token: TokenRow
-    body: bytes
     route: str
-    guard: CallGuard
-    audited: bool = False
+    svc: ServiceScope | None = None
+    token: TokenRow | None = None
+    body: bytes | None = None
     replayed: bool = False
+
+    @property
+    def scope(self) -> ServiceScope:
+        assert self.svc is not None
+        return self.svc
+
+    @property
+    def source(self) -> str:
+        assert self.token is not None
+        return self.token.source
 
     def require_source(self, source: str) -> None:
         """A token writes and reads only its own source's visits."""
-        if source != self.token.source:
+        if source != self.source:
             raise ApiProblem(
                 problem(
                     403,
@@ -130,25 +150,20 @@ class Call:
                 )
             )
 
-    def audit_detail(self, status: int) -> dict[str, Any]:
+    def audit_detail(self) -> dict[str, Any]:
         detail: dict[str, Any] = {"route": self.route, "method": self.request.method}
         if self.replayed:
             detail["replayed"] = True
         return detail
 
     async def read(self, work: Work) -> web.Response:
-        """Run `work` in one transaction with this call's audit line (a GET, or any call
-        without an Idempotency-Key)."""
-        services = self.guard.services
-        async with services.transaction() as svc:
-            answer = await _answer(work, svc, self.request.path)
-            await self._record(svc, answer.status)
-        self.audited = True
-        return answer.response()
+        """Run `work` in the call's unit of work (a GET, or a write without an
+        Idempotency-Key); a problem it raises is its answer."""
+        return (await _answer(work, self.scope, self.request.path)).response()
 
     async def write(self, work: Work) -> web.Response:
-        """Run `work` in one transaction with the audit line and, when the request has an
-        Idempotency-Key, its stored response (see the module's doc)."""
+        """:meth:`read`, with the response stored under the request's Idempotency-Key when it
+        has one, or the stored one answered (see the module's doc)."""
         key = self.request.headers.get(IDEMPOTENCY_HEADER)
         if key is None:
             return await self.read(work)
@@ -161,61 +176,31 @@ class Call:
                     f"1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters",
                 )
             )
+        assert self.token is not None
+        tokens = self.scope.api_tokens
         fingerprint = self._fingerprint()
-        for attempt in range(2):
-            try:
-                return await self._write_once(work, key, fingerprint)
-            except IntegrityError:
-                if attempt:
-                    raise
-                # Another request with this key committed first: answered from it below.
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _write_once(self, work: Work, key: str, fingerprint: str) -> web.Response:
-        services = self.guard.services
-        async with services.transaction() as svc:
-            tokens = svc.api_tokens
-            stored = await tokens.stored_response(self.token, key)
-            if stored is not None:
-                if stored.request_hash != fingerprint:
-                    answer = Answer.of_problem(
-                        ApiProblem(
-                            problem(
-                                422,
-                                "idempotency-key-reused",
-                                "This Idempotency-Key was used for another request",
-                                "A key names one request; send a new key for a new one.",
-                            )
-                        ),
-                        self.request.path,
-                    )
-                    await self._record(svc, answer.status)
-                    self.audited = True
-                    return answer.response()
-                self.replayed = True
-                answer = Answer(stored.status_code, stored.response.encode("utf-8"))
-                await self._record(svc, answer.status)
-                self.audited = True
-                return answer.response(replayed=True)
-            answer = await _answer(work, svc, self.request.path)
-            await tokens.store_response(
-                self.token, key, request_hash=fingerprint, status=answer.status, body=answer.body
-            )
-            await self._record(svc, answer.status)
-        self.audited = True
+        stored = await tokens.stored_response(self.token, key)
+        if stored is not None:
+            if stored.request_hash != fingerprint:
+                raise _idempotency_problem()
+            self.replayed = True
+            answer = Answer(stored.status_code, stored.response.encode("utf-8"))
+            return answer.response(replayed=True)
+        answer = await _answer(work, self.scope, self.request.path)
+        # A request with the same key committed first: the unique key refuses this one, the
+        # whole unit of work (this one's work too) rolls back, and the guard runs the call
+        # again, which answers from the stored response.
+        await tokens.store_response(
+            self.token, key, request_hash=fingerprint, status=answer.status, body=answer.body
+        )
         return answer.response()
 
     def _fingerprint(self) -> str:
         digest = hashlib.sha256()
-        for part in (self.request.method.encode(), self.request.path.encode(), self.body):
+        for part in (self.request.method.encode(), self.request.path.encode(), self.body or b""):
             digest.update(len(part).to_bytes(8, "big"))
             digest.update(part)
         return digest.hexdigest()
-
-    async def _record(self, svc: ServiceScope, status: int) -> None:
-        await svc.api_tokens.record_call(
-            self.token, status=status, detail=self.audit_detail(status)
-        )
 
 
 async def _answer(work: Work, svc: ServiceScope, instance: str) -> Answer:
@@ -227,6 +212,7 @@ async def _answer(work: Work, svc: ServiceScope, instance: str) -> Answer:
 
 
 CALL_KEY = web.RequestKey("api_call", Call)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class CallGuard:
@@ -245,45 +231,63 @@ class CallGuard:
         )
 
     @web.middleware
-    async def middleware(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """One unit of work per call: the token, the work, the audit line and the stored
+        response of an Idempotency-Key commit together (a 4xx too: its audit line)."""
         route = request.match_info.route.name or "unknown"
         if route == "openapi":
             return await handler(request)
-        call: Call | None = None
-        token: TokenRow | None = None
+        call = Call(request, route)
+        request[CALL_KEY] = call
         try:
-            token = await self._authenticate(request)
-            call = Call(request, token, await self._body(request), route, self)
-            request[CALL_KEY] = call
-            response = await handler(request)
-        except ApiProblem as exc:
-            response = Answer.of_problem(exc, request.path).response()
-        except web.HTTPException as exc:
-            response = self._http_problem(exc, request.path)
+            for attempt in range(2):
+                try:
+                    return await self._in_transaction(call, handler, first=attempt == 0)
+                except IntegrityError:
+                    if attempt or IDEMPOTENCY_HEADER not in request.headers:
+                        raise
         except Exception as exc:
             # The class and the route only: an exception's text may quote a value.
             log.error("api: %s %s failed: %s", request.method, route, type(exc).__name__)
-            response = Answer.of_problem(
+            failed = Answer.of_problem(
                 ApiProblem(problem(500, "internal", "Something went wrong on our side")),
                 request.path,
             ).response()
-        if call is None or not call.audited:
-            await self._audit_apart(request, route, token, response.status)
+            await self._audit_apart(call, failed.status)
+            return failed
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _in_transaction(
+        self, call: Call, handler: Handler, *, first: bool
+    ) -> web.StreamResponse:
+        request = call.request
+        async with self.services.transaction() as svc:
+            call.svc, call.replayed = svc, False
+            try:
+                call.token = await self._authenticate(request, svc, count=first)
+                if call.body is None:
+                    call.body = await self._body(request)
+                response = await handler(request)
+            except ApiProblem as exc:
+                response = Answer.of_problem(exc, request.path).response()
+            except web.HTTPException as exc:
+                response = self._http_problem(exc, request.path)
+            await svc.api_tokens.record_call(
+                call.token, status=response.status, detail=call.audit_detail()
+            )
         return response
 
-    async def _authenticate(self, request: web.Request) -> TokenRow:
+    async def _authenticate(
+        self, request: web.Request, svc: ServiceScope, *, count: bool
+    ) -> TokenRow:
         header = request.headers.get("Authorization", "")
         scheme, _, credential = header.partition(" ")
         token = None
         if scheme.lower() == "bearer" and credential.strip():
-            async with self.services.session_factory() as session:
-                scope = self.services.scope(session)
-                token = await scope.api_tokens.authenticate(credential.strip())
+            token = await svc.api_tokens.authenticate(credential.strip())
         key: object = ("token", token.id) if token is not None else ("peer", request.remote)
-        decision = self.limit.hit(key)
-        if not decision.allowed:
+        decision = self.limit.hit(key) if count else None
+        if decision is not None and not decision.allowed:
             raise ApiProblem(
                 problem(
                     429,
@@ -336,14 +340,13 @@ class CallGuard:
             ApiProblem(problem(exc.status, slug, title), headers), instance
         ).response()
 
-    async def _audit_apart(
-        self, request: web.Request, route: str, token: TokenRow | None, status: int
-    ) -> None:
-        """The audit line of a call refused before its work (or whose work failed), in a
-        transaction of its own; a failure here is logged, never answered."""
-        detail: dict[str, Any] = {"route": route, "method": request.method}
+    async def _audit_apart(self, call: Call, status: int) -> None:
+        """The audit line of a call whose unit of work failed, in a transaction of its own; a
+        failure here is logged, never answered."""
         try:
             async with self.services.transaction() as svc:
-                await svc.api_tokens.record_call(token, status=status, detail=detail)
+                await svc.api_tokens.record_call(
+                    call.token, status=status, detail=call.audit_detail()
+                )
         except Exception as exc:
             log.warning("api: the audit line was not written (%s)", type(exc).__name__)

@@ -105,7 +105,7 @@ async def put_visit(request: web.Request) -> web.StreamResponse:
     call = _call(request)
     source, external_id = request.match_info["source"], request.match_info["external_id"]
     call.require_source(source)
-    body = _visit_body(call.body, request.path)
+    body = _visit_body(call.body or b"", request.path)
 
     async def work(svc: ServiceScope) -> Answer:
         intake = _intake(svc)
@@ -172,7 +172,7 @@ async def list_visits(request: web.Request) -> web.StreamResponse:
     day = _day(request.query.get("date"))
 
     async def work(svc: ServiceScope) -> Answer:
-        states = await _intake(svc).visits_on(call.token.source, day)
+        states = await _intake(svc).visits_on(call.source, day)
         return Answer.of(200, list(states))
 
     return await call.read(work)
@@ -199,7 +199,7 @@ def _fhir_rules(svc: ServiceScope) -> FhirRules:
 async def put_fhir_appointment(request: web.Request) -> web.StreamResponse:
     call = _call(request)
     resource_id = request.match_info["id"]
-    resource = _json(call.body)
+    resource = _json(call.body or b"")
     if not isinstance(resource, dict):
         raise ApiProblem(
             problem(422, "not-an-appointment", "The body is not a FHIR R4 Appointment")
