@@ -950,6 +950,12 @@ class VisitCancelledNotice(Message, unsolicited=True):
     when: datetime = sample(SAMPLE_WHEN)
 
 
+class VisitAddedNotice(Message, unsolicited=True):
+    """A visit of the clinic's schedule attached to a patient who linked before."""
+
+    when: datetime = sample(SAMPLE_WHEN)
+
+
 # --- staff: editing the FAQ (bot/telegram/handlers/staff_faq.py) ------------------------------
 _SAMPLE_QUESTIONS: Sequence[Mapping[str, object]] = (
     {"key": "how_long", "title": "How long does a visit take?", "keywords": 14},
