@@ -169,9 +169,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         async with (
             serve_api_while_polling(app, port=0) as api_port,
-            aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=args.clients)
-            ) as http,
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.clients)) as http,
         ):
             assert api_port is not None
             auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -191,7 +189,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             }
             offset = 0
             # A warm-up round of each (imports, first queries, the content's first refresh).
-            for kind, (where, headers) in kinds.items():
+            for where, headers in kinds.values():
                 warm = _visits(min(200, args.visits), args.patients, offset)
                 offset += len(warm)
                 await _drive(http, where, warm, args.clients, headers)
@@ -228,7 +226,6 @@ def main(argv: list[str] | None = None) -> None:
     bare = result["bare"]
     for kind in ("bare", "api", "api+key"):
         print(f"{kind:<8} {result[kind]:>8,.0f} visits/s   {result[kind] / bare:.2f}x bare")
-
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ class Action(StrEnum):
     API_TOKEN_LIST = "api_token.list"
     API_CALL = "api.call"
     """One call of the HTTP API: method, route, status; never a body or a path's values."""
+    VISITS_IMPORT = "visits.import"  # the clinic's schedule: a CSV, a visit of the API
 
 
 class Outcome(StrEnum):

@@ -21,6 +21,7 @@ from bot.content.catalogue import (
     AppointmentError,
     AppointmentGone,
     ExpiredOffer,
+    IntakeNotSetUp,
     InviteError,
     ReminderSnoozeRefused,
     RosterAsk,
@@ -53,6 +54,7 @@ from bot.services.errors import (
     VisitChangeRefused,
     VisitOver,
 )
+from bot.services.intake import IntakeUnavailable
 from bot.telegram.reply import Reply
 from foundation.timemath import load_zone, to_local
 
@@ -156,6 +158,8 @@ async def api_token_refused(event: ErrorEvent, reply: Reply) -> None:
     refusal = event.exception
     assert isinstance(refusal, ApiTokenRefused)
     reply.send(ApiTokenError(code=refusal.code))
+async def intake_unavailable(event: ErrorEvent, reply: Reply) -> None:
+    reply.send(IntakeNotSetUp())
 
 
 def create_router() -> Router:
@@ -174,4 +178,5 @@ def create_router() -> Router:
     r.errors.register(visit_changed_by_clinic, ExceptionTypeFilter(VisitChangedByClinic))
     r.errors.register(visit_changed_meanwhile, ExceptionTypeFilter(VisitChangedMeanwhile))
     r.errors.register(api_token_refused, ExceptionTypeFilter(ApiTokenRefused))
+    r.errors.register(intake_unavailable, ExceptionTypeFilter(IntakeUnavailable))
     return r

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from bot.factory import Application
+from bot.web.api import add_api
 from bot.web.webhook import add_webhook_route
 
 log = logging.getLogger(__name__)
@@ -23,8 +24,6 @@ def build_web_app(app: Application) -> web.Application:
     if settings.webhook_mode:
         add_webhook_route(web_app, app)
     if settings.api_enabled:
-        from bot.web.api import add_api
-
         add_api(web_app, app)
     return web_app
 

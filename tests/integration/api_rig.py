@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDictProxy
 from sqlalchemy import select
 
 from bot.db.audit import AuditRecord, AuditRepository
@@ -47,7 +48,7 @@ class Api:
         *,
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> tuple[int, dict[str, Any] | list[Any], aiohttp.typedefs.LooseHeaders]:
+    ) -> tuple[int, dict[str, Any] | list[Any], CIMultiDictProxy[str]]:
         data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
         async with self.http.request(
             method,

@@ -63,7 +63,9 @@ async def test_the_openapi_document_is_served_valid_and_names_every_route(api: A
         path = path.replace("{id:[A-Za-z0-9.-]{1,64}}", "{id}")
         for route in resource:
             served.add((path, route.method.lower()))
-    documented = {(p, m) for p, item in document["paths"].items() for m in item if m != "parameters"}
+    documented = {
+        (p, m) for p, item in document["paths"].items() for m in item if m != "parameters"
+    }
     assert served == documented
     for path, item in document["paths"].items():
         for method, operation in item.items():
@@ -123,7 +125,9 @@ async def test_a_visit_is_created_read_listed_updated_and_cancelled(api: Api) ->
     assert (status, listed) == (200, [made])
     status, other_day, _ = await api.call("GET", f"{V}?date=2026-11-27")
     assert (status, other_day) == (200, [])
-    status, moved, _ = await api.call("PUT", f"{V}/acme/A-1", visit(local_start="2026-11-27T09:00:00"))
+    status, moved, _ = await api.call(
+        "PUT", f"{V}/acme/A-1", visit(local_start="2026-11-27T09:00:00")
+    )
     assert status == 200
     assert isinstance(moved, dict) and moved["start"].startswith("2026-11-27T14:00:00")
     status, cancelled, _ = await api.call("DELETE", f"{V}/acme/A-1")
@@ -218,9 +222,7 @@ async def test_an_idempotency_key_replays_the_stored_answer_and_refuses_another_
     assert await api.count(IntakeVisit, IntakeVisit.external_id == "A-2") == 0
     # Keys are per token: another token's same key is its own.
     other = await api.make_token("second")
-    status, _, headers = await api.call(
-        "PUT", f"{V}/acme/A-3", visit(), headers=key, token=other
-    )
+    status, _, headers = await api.call("PUT", f"{V}/acme/A-3", visit(), headers=key, token=other)
     assert status == 201 and "Idempotent-Replayed" not in headers
     for bad in ("x" * 129, "naïve"):
         status, body, headers = await api.call(
@@ -306,7 +308,11 @@ async def test_a_fhir_appointment_is_a_visit(api: Api) -> None:
     status, made, _ = await api.call("PUT", f"{FHIR}/apt-1", appointment())
     assert status == 201, made
     assert isinstance(made, dict)
-    assert (made["source"], made["external_id"], made["visit_type"]) == ("acme", "A-100", "infusion")
+    assert (made["source"], made["external_id"], made["visit_type"]) == (
+        "acme",
+        "A-100",
+        "infusion",
+    )
     assert made["start"].startswith("2026-11-26T15:00:00")
     # Moved, then cancelled; the id in the body may be left out.
     moved = appointment(start="2026-11-27T10:00:00-05:00", end="2026-11-27T12:00:00-05:00")
