@@ -72,18 +72,14 @@ def _fuzz(document: dict[str, Any], base_url: str, token: str) -> tuple[list[str
                 suppress_health_check=list(HealthCheck),
             )
             @given(case=operation.as_strategy(generation_mode=mode))
-            def run(
-                case: schemathesis.Case,
-                label: str = operation.label,
-                kind: str = mode.value,
-            ) -> None:
+            def run(case: schemathesis.Case) -> None:
                 response = case.call(base_url=base_url, headers=headers, timeout=10)
                 made[0] += 1
                 try:
                     case.validate_response(response, checks=CHECKS)
                 except Exception as exc:  # every failure of every operation is listed
                     failures.append(
-                        f"{label} {kind}: {response.status_code} "
+                        f"{case.operation.label}: {response.status_code} "
                         f"{type(exc).__name__}: {str(exc)[:300]}"
                     )
 
