@@ -18,8 +18,12 @@ Both servers run in this process on loopback, over one database (a fresh SQLite 
   upserts the same ``intake_visits`` row (select by source and id, insert or update) in one
   transaction, answering ``{"ok": true}``: what any endpoint writing that row pays.
 
-Reported: visits a second for each (the median round) and the API's ratio to bare, in one
-run. Target: the API at 0.5x the bare endpoint or better.
+* **intake**: a bare handler calling the intake command itself (pydantic body, the row built,
+  ``svc.intake.put`` in one transaction), without the API's token, limits, problems,
+  Idempotency-Key or audit line: the API's own cost is its difference from this one.
+
+Reported: visits a second for each (the median round), the ratio to bare, and the SQL
+statements a visit took, in one run. Target: the API at 0.5x the bare endpoint or better.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bench.common import log, print_machine
 
@@ -90,6 +94,29 @@ async def _drive(
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
     return time.perf_counter() - started
+
+
+def _intake_app(services: Any) -> web.Application:
+    """A bare aiohttp handler calling the intake command itself (no token, limits,
+    Idempotency-Key, problems or audit line of the API's own): what the API adds is the
+    difference."""
+    from bot.domain.audit import Surface
+    from bot.intake.api_models import VisitPut
+    from bot.intake.rows import RowError, build_row
+
+    async def put(request: web.Request) -> web.Response:
+        source, external_id = request.match_info["source"], request.match_info["external_id"]
+        body = VisitPut.model_validate_json(await request.read())
+        async with services.transaction() as svc:
+            row = build_row(body.raw_row(source, external_id), svc.intake.rules, svc.intake.keyer)
+            assert not isinstance(row, RowError), row
+            outcome = await svc.intake.put(row, Surface.API)
+        assert outcome.state is not None
+        return web.Response(body=outcome.state.model_dump_json(), content_type="application/json")
+
+    bare = web.Application()
+    bare.router.add_put("/intake/{source}/{external_id}", put)
+    return bare
 
 
 def _bare_app(session_factory: Any, keyer: Any) -> web.Application:
@@ -161,11 +188,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     app = create_application(settings)
     await upgrade(app.db_engine)
+    statements = [0]
+
+    @event.listens_for(app.db_engine.sync_engine, "before_cursor_execute")
+    def _count(*_: Any) -> None:
+        statements[0] += 1
+
     async with app.context.transaction() as svc:
         token = (await svc.api_tokens.create(Surface.CLI, "bench", SOURCE)).token
     keyer = PatientKeyer(SECRET)
     bare_runner, bare_port = await _serve(_bare_app(app.context.session_factory, keyer))
-    figures: dict[str, list[float]] = {"api": [], "api+key": [], "bare": []}
+    intake_runner, intake_port = await _serve(_intake_app(app.context))
+    figures: dict[str, list[float]] = {"api": [], "api+key": [], "bare": [], "intake": []}
+    per_visit: dict[str, float] = {}
     try:
         async with (
             serve_api_while_polling(app, port=0) as api_port,
@@ -186,6 +221,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     lambda e: f"http://127.0.0.1:{bare_port}/bare/{SOURCE}/{e}",
                     lambda e: {"Content-Type": "application/json"},
                 ),
+                "intake": (
+                    lambda e: f"http://127.0.0.1:{intake_port}/intake/{SOURCE}/{e}",
+                    lambda e: {"Content-Type": "application/json"},
+                ),
             }
             offset = 0
             # A warm-up round of each (imports, first queries, the content's first refresh).
@@ -197,15 +236,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 for kind, (where, headers) in kinds.items():
                     batch = _visits(args.visits, args.patients, offset)
                     offset += len(batch)
+                    before = statements[0]
                     seconds = await _drive(http, where, batch, args.clients, headers)
+                    per_visit[kind] = (statements[0] - before) / len(batch)
                     figures[kind].append(len(batch) / seconds)
                     log(f"round {number + 1} {kind}: {len(batch) / seconds:,.0f} visits/s")
     finally:
         await bare_runner.cleanup()
+        await intake_runner.cleanup()
         await app.bot.session.close()
         await app.db_engine.dispose()
-    return {kind: statistics.median(rates) for kind, rates in figures.items()} | {
-        "database": "PostgreSQL" if args.database_url else "SQLite"
+    return {
+        "rates": {kind: statistics.median(rates) for kind, rates in figures.items()},
+        "statements": per_visit,
+        "database": "PostgreSQL" if args.database_url else "SQLite",
     }
 
 
@@ -223,9 +267,12 @@ def main(argv: list[str] | None = None) -> None:
         f"{result['database']}, {args.visits:,} visits a round, {args.patients} patients, "
         f"{args.clients} in flight, median of {args.rounds} rounds"
     )
-    bare = result["bare"]
-    for kind in ("bare", "api", "api+key"):
-        print(f"{kind:<8} {result[kind]:>8,.0f} visits/s   {result[kind] / bare:.2f}x bare")
+    rates, statements = result["rates"], result["statements"]
+    for kind in ("bare", "intake", "api", "api+key"):
+        print(
+            f"{kind:<8} {rates[kind]:>8,.0f} visits/s   {rates[kind] / rates['bare']:.2f}x bare"
+            f"   {statements[kind]:.1f} SQL statements a visit"
+        )
 
 
 if __name__ == "__main__":
