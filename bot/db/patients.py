@@ -61,6 +61,7 @@ _PATIENT_AND_STATE = (
     )
 )
 
+
 @dataclass(frozen=True, slots=True)
 class ForgottenPatient:
     """What /forget deleted that lives outside this transaction too: the ids of the patient's
