@@ -820,7 +820,7 @@ def test_spanish_night_is_evening_then_small_hours() -> None:
     ],
 )
 def test_an_ordinal_counting_visits_is_no_day(text: str, lang: str, expected: datetime) -> None:
-    """"my first infusion" counts visits; it is not the 1st of the month."""
+    """An ordinal before a visit word counts visits: not the 1st of the month."""
     assert parse_when(text, now_local=NOW, lang=lang) == expected
 
 
