@@ -32,7 +32,7 @@ from bot.services.patient_notices import VISIT_ADDED, VISIT_CANCELLED, VISIT_MOV
 from foundation.clock import FrozenClock
 from scheduler.queue import QueueStatus
 from tests.integration.pg import DATABASE_KINDS
-from tests.integration.staff_rig import Clinic, clinic_on, patient_of
+from tests.integration.staff_rig import ENV_ADMIN, Clinic, clinic_on, patient_of
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York
 SECRET = "k" * 40
@@ -187,6 +187,12 @@ async def test_opening_the_link_attaches_every_visit_and_later_ones_at_once(
     }
     assert visits["A-3"].appointment_id is None  # another patient's
     assert await all_of(clinic, Reminder)  # planned as every visit is
+    # Staff see imported visits by the schedule's label, else the clinic's appointment id.
+    async with clinic.unit() as u:
+        first = await u.roster.day(Actor(ENV_ADMIN), date(2026, 11, 25))
+        second = await u.roster.day(Actor(ENV_ADMIN), date(2026, 12, 2))
+    assert [(e.kind, e.label) for e in first.entries if e.kind == "visit"] == [("visit", "Chair 1")]
+    assert [e.label for e in second.entries] == ["A-2"]
 
     # A later visit of the same patient attaches without a link, and the patient is told.
     built = await rows(clinic, raw("A-4", "MRN-1", "2026-12-09 11:00"))
