@@ -377,13 +377,24 @@ class IntakeService:
         return IntakeReport(tuple(outcomes), applied=False, new_links=len(batch.would_link))
 
     async def apply(
-        self, rows: Iterable[IntakeRow | RowError], actor: Actor | Surface
+        self,
+        rows: Iterable[IntakeRow | RowError],
+        actor: Actor | Surface,
+        *,
+        new_links: bool = False,
     ) -> IntakeReport:
-        """Apply the rows in the caller's transaction; one audit line with the counts."""
+        """Apply the rows in the caller's transaction; one audit line with the counts.
+        `new_links`: the links of these rows' patients not opened yet are ended and new ones
+        made (the clinic lost the files, the only copy of the links)."""
         self.rules  # noqa: B018
         await self.require(actor)
         items = list(rows)
         batch = await self._read(items)
+        if new_links:
+            now = self.clock.now()
+            for invite in batch.invites.values():
+                invite.expires_at = now  # unusable from now on (redeeming checks it)
+            batch.invites.clear()
         outcomes = await self._settled(
             [await self._row(item, batch, "apply") for item in items], batch
         )

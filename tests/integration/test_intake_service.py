@@ -367,3 +367,16 @@ async def test_past_visits_are_kept_but_make_no_link(clinic: Clinic) -> None:
         report = await u.intake.apply(built, CLI)
     assert [o.result for o in report.outcomes] == [RowResult.UPDATED, RowResult.CREATED]
     assert report.invites == ()
+
+
+async def test_new_links_end_the_unopened_ones(clinic: Clinic) -> None:
+    built = await rows(clinic, *TOMORROW)
+    async with clinic.unit() as u:
+        old = {i.patient_key: i for i in (await u.intake.apply(built, CLI)).invites}
+    async with clinic.unit() as u:
+        report = await u.intake.apply(built, CLI, new_links=True)
+    assert [o.result for o in report.outcomes] == [RowResult.UNCHANGED] * 3
+    new = {i.patient_key: i for i in report.invites}
+    assert new.keys() == old.keys() and new[next(iter(new))].code != old[next(iter(old))].code
+    assert isinstance(await link(clinic, old[next(iter(old))].code), Expired)
+    assert isinstance(await link(clinic, new[next(iter(new))].code, PAT + 1), Linked)
