@@ -362,7 +362,7 @@ def _cmd_visits_import(settings: Settings, args: argparse.Namespace) -> int:
             applied = None
             if not args.dry_run:
                 async with services.transaction() as svc:
-                    applied = await svc.intake.apply(rows, Surface.CLI)
+                    applied = await svc.intake.apply(rows, Surface.CLI, new_links=args.new_links)
         finally:
             await engine.dispose()
         return preview, applied, references, [c for c in columns if c]
@@ -466,6 +466,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     visits_import.add_argument(
         "--bot-username", help="the bot's @username for the links (default BOT_USERNAME)"
+    )
+    visits_import.add_argument(
+        "--new-links",
+        action="store_true",
+        help="end the links of the file's patients not opened yet and make new ones "
+        "(the links' files were lost)",
     )
     return parser
 

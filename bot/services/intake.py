@@ -159,20 +159,20 @@ class IntakeReport:
 
     @property
     def invites(self) -> tuple[IssuedInvite, ...]:
-        """The links made, one per patient, each with the ids of the visits it covers."""
-        covered: dict[int, list[str]] = {}
-        made: dict[int, IssuedInvite] = {}
-        for outcome in self.outcomes:
-            if outcome.invite is not None:
-                made[outcome.invite.invite_id] = outcome.invite
+        """The links made, one per patient, each with the ids of the visits of these rows it
+        covers (their patient's booked, upcoming visits), in the order of the rows."""
+        made = {o.invite.patient_key: o.invite for o in self.outcomes if o.invite is not None}
+        covered: dict[str, list[str]] = {key: [] for key in made}
         for outcome in self.outcomes:
             key = outcome.patient_key
-            for invite in made.values():
-                if key is not None and invite.patient_key == key and outcome.external_id:
-                    covered.setdefault(invite.invite_id, []).append(outcome.external_id)
+            if (
+                key in covered
+                and outcome.external_id
+                and (outcome.invite or outcome.invite_pending)
+            ):
+                covered[key].append(outcome.external_id)
         return tuple(
-            replace(invite, external_ids=tuple(covered.get(invite.invite_id, ())))
-            for invite in made.values()
+            replace(invite, external_ids=tuple(covered[key])) for key, invite in made.items()
         )
 
 
@@ -269,13 +269,40 @@ class IntakeLinker:
 
 
 @dataclass
+class _NewInvite:
+    """An invite made in this apply, written with the others in one flush (one batched
+    INSERT); the visits it covers get its id then."""
+
+    invite: Invite
+    code: str
+    row: IntakeRow
+    visits: list[IntakeVisit] = field(default_factory=list)
+
+    def issued(self) -> IssuedInvite:
+        start = self.row.start
+        assert start is not None
+        return IssuedInvite(
+            self.invite.id,
+            self.row.patient_key,
+            self.code,
+            self.invite.expires_at,
+            self.row.label,
+            start.at,
+            self.invite.timezone,
+            self.row.visit_type,
+        )
+
+
+@dataclass
 class _Batch:
     """What an apply or preview knows of the rows' visits and patients, read once."""
 
     visits: dict[str, IntakeVisit]
     patients: dict[str, IntakePatient]
     invites: dict[str, Invite]
-    made: dict[str, IssuedInvite] = field(default_factory=dict)
+    made: dict[str, _NewInvite] = field(default_factory=dict)
+    first_rows: set[str] = field(default_factory=set)
+    """The rows (by _key) whose patient got a new invite with them."""
     linked: dict[int, Patient] = field(default_factory=dict)
     would_link: set[str] = field(default_factory=set)
     """Preview: the patients who would get a new link."""
@@ -350,15 +377,27 @@ class IntakeService:
         return IntakeReport(tuple(outcomes), applied=False, new_links=len(batch.would_link))
 
     async def apply(
-        self, rows: Iterable[IntakeRow | RowError], actor: Actor | Surface
+        self,
+        rows: Iterable[IntakeRow | RowError],
+        actor: Actor | Surface,
+        *,
+        new_links: bool = False,
     ) -> IntakeReport:
-        """Apply the rows in the caller's transaction; one audit line with the counts."""
+        """Apply the rows in the caller's transaction; one audit line with the counts.
+        `new_links`: the links of these rows' patients not opened yet are ended and new ones
+        made (the clinic lost the files, the only copy of the links)."""
         self.rules  # noqa: B018
         await self.require(actor)
         items = list(rows)
         batch = await self._read(items)
-        outcomes = [await self._row(item, batch, "apply") for item in items]
-        await self.visits.flush()
+        if new_links:
+            now = self.clock.now()
+            for invite in batch.invites.values():
+                invite.expires_at = now  # unusable from now on (redeeming checks it)
+            batch.invites.clear()
+        outcomes = await self._settled(
+            [await self._row(item, batch, "apply") for item in items], batch
+        )
         report = IntakeReport(tuple(outcomes), applied=True, new_links=len(batch.made))
         sources = sorted({o.source for o in outcomes if o.source})
         await self.staff.audit.done(
@@ -375,8 +414,7 @@ class IntakeService:
         self.rules  # noqa: B018
         await self.require(actor)
         batch = await self._read([row])
-        outcome = await self._row(row, batch, "apply")
-        await self.visits.flush()
+        [outcome] = await self._settled([await self._row(row, batch, "apply")], batch)
         if outcome.result is not RowResult.UNCHANGED:
             await self.staff.audit.done(
                 actor,
@@ -474,8 +512,13 @@ class IntakeService:
         invite: IssuedInvite | None = None,
     ) -> RowOutcome:
         patient = batch.patients.get(row.patient_key)
-        pending = invite is None and (
-            row.patient_key in batch.invites or row.patient_key in batch.made
+        upcoming = (
+            row.status is BOOKED and row.start is not None and row.start.at > self.clock.now()
+        )
+        pending = (
+            invite is None
+            and upcoming
+            and (row.patient_key in batch.invites or row.patient_key in batch.made)
         )
         return RowOutcome(
             result,
@@ -622,6 +665,26 @@ class IntakeService:
             batch.linked[patient_id] = found
         return batch.linked[patient_id]
 
+    async def _settled(self, outcomes: list[RowOutcome], batch: _Batch) -> list[RowOutcome]:
+        """Write what the rows made (the new invites in one batched INSERT), give the visits
+        their invite, and the rows that made one its link."""
+        await self.visits.flush()
+        if not batch.made:
+            return outcomes
+        for made in batch.made.values():
+            for visit in made.visits:
+                visit.invite_id = made.invite.id
+        await self.visits.flush()
+        issued = {key: made.issued() for key, made in batch.made.items()}
+        return [
+            replace(o, invite=issued[o.patient_key], invite_pending=False)
+            if o.patient_key is not None
+            and o.external_id is not None
+            and _key(o.source, o.external_id) in batch.first_rows
+            else o
+            for o in outcomes
+        ]
+
     async def _link_or_invite(
         self, row: IntakeRow, batch: _Batch, mode: Mode
     ) -> IssuedInvite | None:
@@ -641,20 +704,20 @@ class IntakeService:
             return None
         if key in batch.invites or key in batch.made:
             if mode == "apply" and key in batch.made:
-                visit = batch.visits[_key(row.source, row.external_id)]
-                visit.invite_id = batch.made[key].invite_id
+                batch.made[key].visits.append(batch.visits[_key(row.source, row.external_id)])
             elif mode == "apply":
                 batch.visits[_key(row.source, row.external_id)].invite_id = batch.invites[key].id
             return None
         if mode == "preview":
             batch.would_link.add(key)
             return None
-        issued = await self._invite(row, now)
-        batch.made[key] = issued
-        batch.visits[_key(row.source, row.external_id)].invite_id = issued.invite_id
-        return issued
+        made = self._invite(row, now)
+        made.visits.append(batch.visits[_key(row.source, row.external_id)])
+        batch.made[key] = made
+        batch.first_rows.add(_key(row.source, row.external_id))
+        return None
 
-    async def _invite(self, row: IntakeRow, now: datetime) -> IssuedInvite:
+    def _invite(self, row: IntakeRow, now: datetime) -> _NewInvite:
         assert row.start is not None
         code = new_code()
         label = (row.label or IMPORT_LABEL)[:LABEL_MAX]
@@ -673,17 +736,7 @@ class IntakeService:
             patient_key=row.patient_key,
         )
         self.visits.session.add(invite)
-        await self.visits.flush()
-        return IssuedInvite(
-            invite.id,
-            row.patient_key,
-            code,
-            invite.expires_at,
-            row.label,
-            row.start.at,
-            zone,
-            row.visit_type,
-        )
+        return _NewInvite(invite, code, row)
 
     async def _states(self, visits: Sequence[IntakeVisit]) -> list[VisitState]:
         ids = [v.appointment_id for v in visits if v.appointment_id is not None]

@@ -32,7 +32,7 @@ from bot.services.patient_notices import VISIT_ADDED, VISIT_CANCELLED, VISIT_MOV
 from foundation.clock import FrozenClock
 from scheduler.queue import QueueStatus
 from tests.integration.pg import DATABASE_KINDS
-from tests.integration.staff_rig import Clinic, clinic_on, patient_of
+from tests.integration.staff_rig import ENV_ADMIN, Clinic, clinic_on, patient_of
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York
 SECRET = "k" * 40
@@ -187,6 +187,12 @@ async def test_opening_the_link_attaches_every_visit_and_later_ones_at_once(
     }
     assert visits["A-3"].appointment_id is None  # another patient's
     assert await all_of(clinic, Reminder)  # planned as every visit is
+    # Staff see imported visits by the schedule's label, else the clinic's appointment id.
+    async with clinic.unit() as u:
+        first = await u.roster.day(Actor(ENV_ADMIN), date(2026, 11, 25))
+        second = await u.roster.day(Actor(ENV_ADMIN), date(2026, 12, 2))
+    assert [(e.kind, e.label) for e in first.entries if e.kind == "visit"] == [("visit", "Chair 1")]
+    assert [e.label for e in second.entries] == ["A-2"]
 
     # A later visit of the same patient attaches without a link, and the patient is told.
     built = await rows(clinic, raw("A-4", "MRN-1", "2026-12-09 11:00"))
@@ -361,3 +367,16 @@ async def test_past_visits_are_kept_but_make_no_link(clinic: Clinic) -> None:
         report = await u.intake.apply(built, CLI)
     assert [o.result for o in report.outcomes] == [RowResult.UPDATED, RowResult.CREATED]
     assert report.invites == ()
+
+
+async def test_new_links_end_the_unopened_ones(clinic: Clinic) -> None:
+    built = await rows(clinic, *TOMORROW)
+    async with clinic.unit() as u:
+        old = {i.patient_key: i for i in (await u.intake.apply(built, CLI)).invites}
+    async with clinic.unit() as u:
+        report = await u.intake.apply(built, CLI, new_links=True)
+    assert [o.result for o in report.outcomes] == [RowResult.UNCHANGED] * 3
+    new = {i.patient_key: i for i in report.invites}
+    assert new.keys() == old.keys() and new[next(iter(new))].code != old[next(iter(old))].code
+    assert isinstance(await link(clinic, old[next(iter(old))].code), Expired)
+    assert isinstance(await link(clinic, new[next(iter(new))].code, PAT + 1), Linked)

@@ -282,6 +282,13 @@ def test_the_command_line_previews_imports_and_writes_the_links(
     assert "5 unchanged" in capsys.readouterr().out
     assert not (tmp_path / "again").exists()
 
+    # The links' files were lost: new links, the old ones end.
+    assert main([*args, "--out", str(tmp_path / "new"), "--new-links"]) == 0
+    assert "5 unchanged" in (out := capsys.readouterr().out) and "5 new invite links" in out
+    [renewed] = list((tmp_path / "new").glob("*.csv"))
+    fresh = list(csv.DictReader(io.StringIO(renewed.read_text("utf-8-sig"))))
+    assert {r["link"] for r in fresh}.isdisjoint({r["link"] for r in rows})
+
     monkeypatch.delenv("INTAKE_PATIENT_KEY")
     assert main(["visits", "import", str(source), "--dry-run"]) == 2
     err = capsys.readouterr().err
