@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from openapi_spec_validator import validate
 from sqlalchemy import select
@@ -394,3 +395,39 @@ async def test_the_api_is_served_only_when_enabled(
         serve_api_while_polling(h.app, port=0) as port,
     ):
         assert port is None
+
+
+async def test_polling_serves_the_api_on_web_port_while_the_bot_runs(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    from bot.factory import create_application, create_bot
+    from bot.runtime import StartupError, run_polling
+    from tests.integration.harness import make_settings
+    from tests.integration.replicas import free_port
+
+    port = free_port()
+    settings = make_settings(telegram, tmp_path, api_enabled=True, web_port=port)
+    app = create_application(settings, bot=create_bot(settings, session=telegram.session()))
+    runner = asyncio.create_task(run_polling(settings, app, handle_signals=False))
+    try:
+        document = None
+        async with aiohttp.ClientSession() as http:
+            for _ in range(300):  # the start-up (migrations, menus) comes first
+                try:
+                    async with http.get(
+                        f"http://127.0.0.1:{port}{API_PREFIX}/openapi.json"
+                    ) as response:
+                        document = await response.json()
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+        assert document is not None and document["openapi"] == "3.1.0"
+        # A second process on the same port: one line, no traceback.
+        other = make_settings(telegram, tmp_path / "other", api_enabled=True, web_port=port)
+        (tmp_path / "other").mkdir()
+        second = create_application(other, bot=create_bot(other, session=telegram.session()))
+        with pytest.raises(StartupError, match=f"cannot listen on 127.0.0.1:{port}"):
+            await run_polling(other, second, handle_signals=False)
+    finally:
+        await app.dispatcher.stop_polling()
+        await asyncio.wait_for(runner, 10)
