@@ -22,6 +22,10 @@ rate limit, the body's size, problem details for every error, the audit line, an
   true``) and nothing is done twice; with another request, a 422. Two requests with one key
   at once: the second meets the unique key at its commit, its work is rolled back with it,
   and it answers what the first stored. Keys go after a day (the nightly retention job).
+* **One unit of work per call.** The token, the work, the audit line and the stored response
+  commit together. A unique key met at commit (the same new visit sent twice at once, or one
+  Idempotency-Key) rolls the call back whole and runs it once more, which finds what the
+  other call wrote (as the Telegram unit of work does).
 """
 
 from __future__ import annotations
@@ -244,7 +248,10 @@ class CallGuard:
                 try:
                     return await self._in_transaction(call, handler, first=attempt == 0)
                 except IntegrityError:
-                    if attempt or IDEMPOTENCY_HEADER not in request.headers:
+                    # A unique key met at commit: another call wrote the same visit (or
+                    # stored the same Idempotency-Key) first. This one's unit of work rolled
+                    # back whole; run once more, it now finds what the other wrote.
+                    if attempt:
                         raise
         except Exception as exc:
             # The class and the route only: an exception's text may quote a value.

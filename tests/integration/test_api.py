@@ -245,6 +245,13 @@ async def test_two_requests_with_one_key_at_once_do_the_work_once(api: Api) -> N
     assert len(imports) <= 1  # the work's own audit line, once
 
 
+async def test_the_same_new_visit_sent_several_times_at_once_is_made_once(api: Api) -> None:
+    answers = await asyncio.gather(*(api.call("PUT", f"{V}/acme/A-1", visit()) for _ in range(4)))
+    statuses = sorted(status for status, _, _ in answers)
+    assert statuses == [200, 200, 200, 201], answers
+    assert await api.count(IntakeVisit) == 1
+
+
 async def test_keys_are_dropped_after_a_day_by_the_retention_job(api: Api) -> None:
     h = api.harness
     key = {"Idempotency-Key": "yesterday"}
