@@ -42,6 +42,8 @@ async def test_an_admin_makes_lists_and_revokes_a_token_shown_once(harness: Harn
     assert token is not None
     assert "acme-ehr" in made
     assert "delete this message" in made
+    # Hidden until tapped: not in a notification's preview on the lock screen.
+    assert f"<tg-spoiler><code>{token.group()}</code></tg-spoiler>" in made
     [row] = await stored(h)
     assert (row.name, row.source, row.created_by) == ("acme-ehr", "acme", STAFF_ID)
     # Only the hash is kept, nowhere the token.
