@@ -304,6 +304,9 @@ class _Batch:
     first_rows: set[str] = field(default_factory=set)
     """The rows (by _key) whose patient got a new invite with them."""
     linked: dict[int, Patient] = field(default_factory=dict)
+    """The bot's patients of the linked ones, by id (read once)."""
+    appointments: dict[int, Appointment] = field(default_factory=dict)
+    """The appointments of the visits read, by id (read once)."""
     would_link: set[str] = field(default_factory=set)
     """Preview: the patients who would get a new link."""
 
@@ -479,7 +482,13 @@ class IntakeService:
         keys = {r.patient_key for r in rows}
         patients = await self.visits.patients(keys)
         invites = await self.visits.open_invites(keys, self.clock.now())
-        return _Batch(visits, patients, invites)
+        batch = _Batch(visits, patients, invites)
+        attached = [v.appointment_id for v in visits.values() if v.appointment_id is not None]
+        if attached:
+            batch.appointments = await self.visits.appointments(attached)
+            linked = {p.patient_id for p in patients.values() if p.patient_id is not None}
+            batch.linked = await self.visits.bot_patients(linked)
+        return batch
 
     async def _row(self, item: IntakeRow | RowError, batch: _Batch, mode: Mode) -> RowOutcome:
         if isinstance(item, RowError):
@@ -609,9 +618,10 @@ class IntakeService:
     ) -> None:
         """Bring the linked patient's appointment in line with the visit just changed."""
         assert visit.appointment_id is not None
-        appointment = (await self.visits.appointments([visit.appointment_id])).get(
-            visit.appointment_id
-        )
+        appointment = batch.appointments.get(visit.appointment_id)
+        if appointment is None:
+            found = await self.visits.appointments([visit.appointment_id])
+            appointment = found.get(visit.appointment_id)
         if appointment is None:
             visit.appointment_id = None
             return
