@@ -508,8 +508,8 @@ class IntakeService:
             result = await self._create(row, batch, mode)
         else:
             result = await self._update(row, visit, batch, mode)
-        invite = await self._link_or_invite(row, batch, mode)
-        return self._outcome(row, result, batch, invite=invite)
+        await self._link_or_invite(row, batch, mode)
+        return self._outcome(row, result, batch)
 
     def _outcome(
         self,
@@ -518,17 +518,14 @@ class IntakeService:
         batch: _Batch,
         *,
         error: RowError | None = None,
-        invite: IssuedInvite | None = None,
     ) -> RowOutcome:
+        """The row's outcome; the rows that make a new invite get it once it is written
+        (:meth:`_settled`)."""
         patient = batch.patients.get(row.patient_key)
         upcoming = (
             row.status is BOOKED and row.start is not None and row.start.at > self.clock.now()
         )
-        pending = (
-            invite is None
-            and upcoming
-            and (row.patient_key in batch.invites or row.patient_key in batch.made)
-        )
+        pending = upcoming and (row.patient_key in batch.invites or row.patient_key in batch.made)
         return RowOutcome(
             result,
             row.source,
@@ -537,7 +534,6 @@ class IntakeService:
             error=error,
             patient_key=row.patient_key,
             linked=patient is not None and patient.patient_id is not None,
-            invite=invite,
             invite_pending=pending and not (patient is not None and patient.patient_id),
             zone_assumed=row.start.zone_assumed if row.start else False,
             ambiguous=row.start.ambiguous if row.start else False,
@@ -695,14 +691,12 @@ class IntakeService:
             for o in outcomes
         ]
 
-    async def _link_or_invite(
-        self, row: IntakeRow, batch: _Batch, mode: Mode
-    ) -> IssuedInvite | None:
+    async def _link_or_invite(self, row: IntakeRow, batch: _Batch, mode: Mode) -> None:
         """A linked patient's booked upcoming visit attaches to them (and they are told); an
         unlinked patient's first such visit makes their invite, reused by the others."""
         now = self.clock.now()
         if row.status is not BOOKED or row.start is None or row.start.at <= now:
-            return None
+            return
         key = row.patient_key
         known = batch.patients.get(key)
         if known is not None and known.patient_id is not None:
@@ -711,21 +705,20 @@ class IntakeService:
                 patient = await self._patient(known.patient_id, batch)
                 if patient is not None:
                     await self.linker.attach(visit, patient, tell=True)
-            return None
+            return
         if key in batch.invites or key in batch.made:
             if mode == "apply" and key in batch.made:
                 batch.made[key].visits.append(batch.visits[_key(row.source, row.external_id)])
             elif mode == "apply":
                 batch.visits[_key(row.source, row.external_id)].invite_id = batch.invites[key].id
-            return None
+            return
         if mode == "preview":
             batch.would_link.add(key)
-            return None
+            return
         made = self._invite(row, now)
         made.visits.append(batch.visits[_key(row.source, row.external_id)])
         batch.made[key] = made
         batch.first_rows.add(_key(row.source, row.external_id))
-        return None
 
     def _invite(self, row: IntakeRow, now: datetime) -> _NewInvite:
         assert row.start is not None
