@@ -231,12 +231,23 @@ class IntakeLinker:
         if row.patient_id not in (None, patient.id):
             return None  # linked to someone else meanwhile: this link has nothing to give
         first: Appointment | None = None
+        had: list[int] = []  # attached before (a second link of a patient linked already)
         for visit in await self.visits.visits_of(key):
+            if visit.appointment_id is not None and visit.status == BOOKED:
+                had.append(visit.appointment_id)
             appointment = await self.attach(visit, patient, tell=False)
             if appointment is not None and (
                 first is None or appointment.starts_at < first.starts_at
             ):
                 first = appointment
+        if first is None and had:
+            now = self.clock.now()
+            ahead = [
+                a
+                for a in (await self.visits.appointments(had)).values()
+                if a.patient_id == patient.id and a.status == SCHEDULED and a.starts_at > now
+            ]
+            first = min(ahead, key=lambda a: a.starts_at, default=None)
         return first
 
     async def attach(
