@@ -21,6 +21,7 @@ from bot.db.models import (
     IntakePatient,
     IntakeVisit,
     Invite,
+    Patient,
     Reminder,
 )
 from bot.db.reminders import FAILED, PENDING, SENDING, SENT
@@ -169,6 +170,14 @@ class IntakeRepository:
                 select(Appointment).where(Appointment.id.in_(chunk))
             )
             found.update((a.id, a) for a in result.scalars())
+        return found
+
+    async def bot_patients(self, ids: Collection[int]) -> dict[int, Patient]:
+        """The bot's patients with these ids (those linked to the schedule's patients)."""
+        found: dict[int, Patient] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            result = await self.session.execute(select(Patient).where(Patient.id.in_(chunk)))
+            found.update((p.id, p) for p in result.scalars())
         return found
 
     async def reminder_tallies(self, appointment_ids: Collection[int]) -> dict[int, ReminderTally]:

@@ -231,12 +231,23 @@ class IntakeLinker:
         if row.patient_id not in (None, patient.id):
             return None  # linked to someone else meanwhile: this link has nothing to give
         first: Appointment | None = None
+        had: list[int] = []  # attached before (a second link of a patient linked already)
         for visit in await self.visits.visits_of(key):
+            if visit.appointment_id is not None and visit.status == BOOKED:
+                had.append(visit.appointment_id)
             appointment = await self.attach(visit, patient, tell=False)
             if appointment is not None and (
                 first is None or appointment.starts_at < first.starts_at
             ):
                 first = appointment
+        if first is None and had:
+            now = self.clock.now()
+            ahead = [
+                a
+                for a in (await self.visits.appointments(had)).values()
+                if a.patient_id == patient.id and a.status == SCHEDULED and a.starts_at > now
+            ]
+            first = min(ahead, key=lambda a: a.starts_at, default=None)
         return first
 
     async def attach(
@@ -304,6 +315,9 @@ class _Batch:
     first_rows: set[str] = field(default_factory=set)
     """The rows (by _key) whose patient got a new invite with them."""
     linked: dict[int, Patient] = field(default_factory=dict)
+    """The bot's patients of the linked ones, by id (read once)."""
+    appointments: dict[int, Appointment] = field(default_factory=dict)
+    """The appointments of the visits read, by id (read once)."""
     would_link: set[str] = field(default_factory=set)
     """Preview: the patients who would get a new link."""
 
@@ -479,7 +493,13 @@ class IntakeService:
         keys = {r.patient_key for r in rows}
         patients = await self.visits.patients(keys)
         invites = await self.visits.open_invites(keys, self.clock.now())
-        return _Batch(visits, patients, invites)
+        batch = _Batch(visits, patients, invites)
+        attached = [v.appointment_id for v in visits.values() if v.appointment_id is not None]
+        if attached:
+            batch.appointments = await self.visits.appointments(attached)
+            linked = {p.patient_id for p in patients.values() if p.patient_id is not None}
+            batch.linked = await self.visits.bot_patients(linked)
+        return batch
 
     async def _row(self, item: IntakeRow | RowError, batch: _Batch, mode: Mode) -> RowOutcome:
         if isinstance(item, RowError):
@@ -499,8 +519,8 @@ class IntakeService:
             result = await self._create(row, batch, mode)
         else:
             result = await self._update(row, visit, batch, mode)
-        invite = await self._link_or_invite(row, batch, mode)
-        return self._outcome(row, result, batch, invite=invite)
+        await self._link_or_invite(row, batch, mode)
+        return self._outcome(row, result, batch)
 
     def _outcome(
         self,
@@ -509,17 +529,14 @@ class IntakeService:
         batch: _Batch,
         *,
         error: RowError | None = None,
-        invite: IssuedInvite | None = None,
     ) -> RowOutcome:
+        """The row's outcome; the rows that make a new invite get it once it is written
+        (:meth:`_settled`)."""
         patient = batch.patients.get(row.patient_key)
         upcoming = (
             row.status is BOOKED and row.start is not None and row.start.at > self.clock.now()
         )
-        pending = (
-            invite is None
-            and upcoming
-            and (row.patient_key in batch.invites or row.patient_key in batch.made)
-        )
+        pending = upcoming and (row.patient_key in batch.invites or row.patient_key in batch.made)
         return RowOutcome(
             result,
             row.source,
@@ -528,7 +545,6 @@ class IntakeService:
             error=error,
             patient_key=row.patient_key,
             linked=patient is not None and patient.patient_id is not None,
-            invite=invite,
             invite_pending=pending and not (patient is not None and patient.patient_id),
             zone_assumed=row.start.zone_assumed if row.start else False,
             ambiguous=row.start.ambiguous if row.start else False,
@@ -609,9 +625,10 @@ class IntakeService:
     ) -> None:
         """Bring the linked patient's appointment in line with the visit just changed."""
         assert visit.appointment_id is not None
-        appointment = (await self.visits.appointments([visit.appointment_id])).get(
-            visit.appointment_id
-        )
+        appointment = batch.appointments.get(visit.appointment_id)
+        if appointment is None:
+            found = await self.visits.appointments([visit.appointment_id])
+            appointment = found.get(visit.appointment_id)
         if appointment is None:
             visit.appointment_id = None
             return
@@ -685,14 +702,12 @@ class IntakeService:
             for o in outcomes
         ]
 
-    async def _link_or_invite(
-        self, row: IntakeRow, batch: _Batch, mode: Mode
-    ) -> IssuedInvite | None:
+    async def _link_or_invite(self, row: IntakeRow, batch: _Batch, mode: Mode) -> None:
         """A linked patient's booked upcoming visit attaches to them (and they are told); an
         unlinked patient's first such visit makes their invite, reused by the others."""
         now = self.clock.now()
         if row.status is not BOOKED or row.start is None or row.start.at <= now:
-            return None
+            return
         key = row.patient_key
         known = batch.patients.get(key)
         if known is not None and known.patient_id is not None:
@@ -701,21 +716,20 @@ class IntakeService:
                 patient = await self._patient(known.patient_id, batch)
                 if patient is not None:
                     await self.linker.attach(visit, patient, tell=True)
-            return None
+            return
         if key in batch.invites or key in batch.made:
             if mode == "apply" and key in batch.made:
                 batch.made[key].visits.append(batch.visits[_key(row.source, row.external_id)])
             elif mode == "apply":
                 batch.visits[_key(row.source, row.external_id)].invite_id = batch.invites[key].id
-            return None
+            return
         if mode == "preview":
             batch.would_link.add(key)
-            return None
+            return
         made = self._invite(row, now)
         made.visits.append(batch.visits[_key(row.source, row.external_id)])
         batch.made[key] = made
         batch.first_rows.add(_key(row.source, row.external_id))
-        return None
 
     def _invite(self, row: IntakeRow, now: datetime) -> _NewInvite:
         assert row.start is not None

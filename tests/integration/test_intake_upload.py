@@ -224,11 +224,12 @@ async def test_bad_files_get_a_kind_answer(clinic: Harness) -> None:
     sent = await h.feed(updates.message_update(STAFF_ID, None, document=gone))
     assert "couldn't fetch that file" in texts(sent)[0]
 
-    # A patient's file is not fetched, and answered as anything unknown.
+    # A patient's file is not fetched, and answered as anything the bot does not read.
     sent = await h.feed(
         updates.message_update(PATIENT, None, document=h.server.add_file(export(1)))
     )
     assert not [r for r in sent if r.method == "downloadFile"]
+    assert texts(sent) and "import" not in texts(sent)[0].lower()
     assert await count(h, IntakeVisit) == 0
 
 
@@ -293,3 +294,15 @@ def test_the_command_line_previews_imports_and_writes_the_links(
     assert main(["visits", "import", str(source), "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert "INTAKE_PATIENT_KEY is not set" in err and len(err.strip().splitlines()) == 1
+
+
+async def test_two_import_taps_at_once_import_once(clinic: Harness) -> None:
+    h = clinic
+    document, sent = await send_file(h, export(4))
+    apply = button(sent, "Import these")
+    tap = updates.callback_update(STAFF_ID, apply, reply_to_message=document["message"])
+    again = updates.callback_update(STAFF_ID, apply, reply_to_message=document["message"])
+    answers = texts(await h.feed_many([tap, again]))
+    assert sum("Visits imported" in t for t in answers) == 1, answers
+    assert "Those visits were imported already (once)." in answers
+    assert await count(h, IntakeVisit) == 4 and await count(h, Invite) == 4

@@ -29,6 +29,7 @@ from bot.content.catalogue import (
     IntakeQrFile,
 )
 from bot.domain.audit import Actor
+from bot.domain.staff import Role
 from bot.intake.csv_import import MAX_FILE_BYTES, CsvFileError, CsvImport, patient_references
 from bot.intake.rows import IntakeRow, RowError
 from bot.services.container import ServiceScope
@@ -179,9 +180,15 @@ async def answer(
     )
 
 
+def _from_the_team(message: Message, staff_role: Role | None = None) -> bool:
+    """A team member's document; anyone else's gets the fallback's answer to what the bot
+    does not read (a patient's scan is not an import refused)."""
+    return staff_role is not None
+
+
 def create_router() -> Router:
     """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     r = Router(name="staff_intake")
-    r.message.register(upload, F.document, F.chat.type == "private")
+    r.message.register(upload, F.document, F.chat.type == "private", _from_the_team)
     r.callback_query.register(answer, IntakeCb.filter())
     return r
