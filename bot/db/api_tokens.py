@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import ApiIdempotency, ApiToken
@@ -92,6 +92,35 @@ class ApiTokenRepository:
         token = result.scalar_one_or_none()
         return _row(token) if token is not None else None
 
+    async def active_with_response(
+        self, token_hash: str, key: str
+    ) -> tuple[TokenRow | None, StoredResponse | None]:
+        """:meth:`active_by_hash` and the token's :meth:`stored_response` for `key`, in one
+        statement (a call with an Idempotency-Key)."""
+        result = await self.session.execute(
+            select(
+                ApiToken,
+                ApiIdempotency.request_hash,
+                ApiIdempotency.status_code,
+                ApiIdempotency.response,
+            )
+            .outerjoin(
+                ApiIdempotency,
+                and_(ApiIdempotency.token_id == ApiToken.id, ApiIdempotency.key == key),
+            )
+            .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
+        )
+        row = result.one_or_none()
+        if row is None:
+            return None, None
+        token, request_hash, status_code, response = row
+        stored = (
+            StoredResponse(request_hash, status_code, response)
+            if request_hash is not None
+            else None
+        )
+        return _row(token), stored
+
     async def all(self) -> Sequence[TokenRow]:
         """Every token, active first, then by name."""
         result = await self.session.execute(
@@ -129,7 +158,7 @@ class ApiTokenRepository:
         row = result.one_or_none()
         return StoredResponse(row[0], row[1], row[2]) if row is not None else None
 
-    async def store_response(
+    def store_response(
         self,
         *,
         token_id: int,
@@ -141,7 +170,8 @@ class ApiTokenRepository:
     ) -> None:
         """Keep the response of a key, in the transaction of the work it answers: a second
         request with the same key racing this one meets the unique key when it commits, and
-        its work is rolled back with it (the caller then replays this one)."""
+        its work is rolled back with it (the caller then replays this one). Written at the
+        transaction's next flush (its commit at the latest), with the call's other rows."""
         self.session.add(
             ApiIdempotency(
                 token_id=token_id,
@@ -152,7 +182,6 @@ class ApiTokenRepository:
                 created_at=now,
             )
         )
-        await self.session.flush()
 
     async def drop_responses_before(self, cutoff: datetime) -> int:
         return await rows_matched(

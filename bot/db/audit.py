@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.db.models import AuditEntry
 from bot.db.statements import rows_matched
@@ -60,6 +61,20 @@ def _load(raw: str | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+_WAITING = "audit_lines_waiting"
+"""The session's lines of :meth:`AuditRepository.add_later` not written yet (`Session.info`)."""
+
+
+@event.listens_for(Session, "before_commit")
+def _write_waiting(session: Session) -> None:
+    """The lines waiting, in one executemany INSERT just before the commit (no RETURNING: no
+    id is wanted, so SQLite and PostgreSQL write them in one statement; the ORM would insert
+    them one by one on SQLite to learn their ids). Gone with the session on a rollback."""
+    waiting = session.info.pop(_WAITING, None)
+    if waiting:
+        session.execute(insert(AuditEntry), waiting)
+
+
 class AuditRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -90,6 +105,35 @@ class AuditRepository:
         self.session.add(entry)
         await self.session.flush()
         return entry.id
+
+    def add_later(
+        self,
+        *,
+        at: datetime,
+        actor_telegram_id: int | None,
+        surface: str,
+        action: str,
+        target: str,
+        outcome: str,
+        before: Values | None = None,
+        after: Values | None = None,
+    ) -> None:
+        """One line in the caller's transaction, written at its next flush (its commit at the
+        latest), in one batched INSERT with the other lines waiting: for a caller that needs
+        no id (an API call writes two lines: its work's and its own)."""
+        waiting = self.session.info.setdefault(_WAITING, [])
+        waiting.append(
+            {
+                "at": at,
+                "actor_telegram_id": actor_telegram_id,
+                "surface": surface,
+                "action": action,
+                "target": target[:160],
+                "before": _dump(before),
+                "after": _dump(after),
+                "outcome": outcome,
+            }
+        )
 
     async def recent(
         self, *, limit: int = 50, before_id: int | None = None, target: str | None = None

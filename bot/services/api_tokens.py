@@ -130,6 +130,15 @@ class ApiTokenService:
             return None
         return await self.repo.active_by_hash(token_hash(token))
 
+    async def authenticate_with_key(
+        self, token: str, key: str
+    ) -> tuple[TokenRow | None, StoredResponse | None]:
+        """:meth:`authenticate`, with what this token's request with `key` got
+        (:meth:`stored_response`), in one query."""
+        if not token.startswith(TOKEN_PREFIX) or len(token) > _MAX_TOKEN:
+            return None, None
+        return await self.repo.active_with_response(token_hash(token), key)
+
     async def record_call(
         self, token: TokenRow | None, *, status: int, detail: Mapping[str, object]
     ) -> None:
@@ -143,10 +152,11 @@ class ApiTokenService:
             last = token.last_used_at
             if last is None or now - last >= TOUCH_EVERY:  # to the minute: one write a minute
                 await self.repo.touch(token.id, now)
+        # Written at the commit, in one INSERT with the work's own line.
         if status < 400:
-            await self.audit.done(Surface.API, Action.API_CALL, what, after=values)
+            self.audit.done_later(Surface.API, Action.API_CALL, what, after=values)
         else:
-            await self.audit.refused(
+            self.audit.refused_later(
                 Surface.API, Action.API_CALL, what, reason=str(status), detail=values
             )
 
@@ -158,8 +168,9 @@ class ApiTokenService:
     async def store_response(
         self, token: TokenRow, key: str, *, request_hash: str, status: int, body: bytes
     ) -> None:
-        """Keep a response for its key, in the transaction of the work it answers."""
-        await self.repo.store_response(
+        """Keep a response for its key, in the transaction of the work it answers (written
+        at its commit)."""
+        self.repo.store_response(
             token_id=token.id,
             key=key,
             request_hash=request_hash,

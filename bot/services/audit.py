@@ -42,6 +42,52 @@ class AuditTrail:
         after = {**(detail or {}), "reason": reason}
         return await self._write(actor, action, target, Outcome.REFUSED, None, after)
 
+    def done_later(
+        self,
+        actor: Actor | Surface,
+        action: Action,
+        target: str,
+        *,
+        after: Values | None = None,
+    ) -> None:
+        """:meth:`done`, written with the transaction's next flush (at the latest its commit)
+        in one INSERT with the other lines waiting, instead of a statement of its own now."""
+        self._later(actor, action, target, Outcome.DONE, after)
+
+    def refused_later(
+        self,
+        actor: Actor | Surface,
+        action: Action,
+        target: str,
+        *,
+        reason: str,
+        detail: Values | None = None,
+    ) -> None:
+        """:meth:`refused`, written as :meth:`done_later` is."""
+        self._later(actor, action, target, Outcome.REFUSED, {**(detail or {}), "reason": reason})
+
+    def _later(
+        self,
+        actor: Actor | Surface,
+        action: Action,
+        target: str,
+        outcome: Outcome,
+        after: Values | None,
+    ) -> None:
+        if isinstance(actor, Surface):
+            actor_id, surface = None, actor
+        else:
+            actor_id, surface = actor.telegram_id, actor.surface
+        self.repo.add_later(
+            at=self.clock.now(),
+            actor_telegram_id=actor_id,
+            surface=surface,
+            action=action,
+            target=target,
+            outcome=outcome,
+            after=after,
+        )
+
     async def _write(
         self,
         actor: Actor | Surface,

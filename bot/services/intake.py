@@ -427,16 +427,18 @@ class IntakeService:
         """Create, move or cancel one visit (the API's PUT), with the visit's state after."""
         self.rules  # noqa: B018
         await self.require(actor)
-        batch = await self._read([row])
+        batch = await self._read_one(row)
         [outcome] = await self._settled([await self._row(row, batch, "apply")], batch)
         if outcome.result is not RowResult.UNCHANGED:
-            await self.staff.audit.done(
+            # Written with the transaction's other lines (the API's own) in one INSERT.
+            self.staff.audit.done_later(
                 actor,
                 Action.VISITS_IMPORT,
                 target("intake_visit", f"{row.source}/{row.external_id}"),
                 after={"result": str(outcome.result)},
             )
-        state = await self.state(row.source, row.external_id)
+        visit = batch.visits.get(_key(row.source, row.external_id))
+        state = (await self._states([visit], batch.patients))[0] if visit is not None else None
         if state is not None and row.start is not None:
             state = state.model_copy(
                 update={
@@ -499,6 +501,23 @@ class IntakeService:
             batch.appointments = await self.visits.appointments(attached)
             linked = {p.patient_id for p in patients.values() if p.patient_id is not None}
             batch.linked = await self.visits.bot_patients(linked)
+        return batch
+
+    async def _read_one(self, row: IntakeRow) -> _Batch:
+        """:meth:`_read` of one row, in one query (:meth:`IntakeRepository.context`)."""
+        found = await self.visits.context(
+            row.source, row.external_id, row.patient_key, self.clock.now()
+        )
+        key = row.patient_key
+        batch = _Batch(
+            {_key(row.source, row.external_id): found.visit} if found.visit else {},
+            {key: found.patient} if found.patient else {},
+            {key: found.invite} if found.invite else {},
+        )
+        if found.appointment is not None:
+            batch.appointments[found.appointment.id] = found.appointment
+        if found.linked is not None:
+            batch.linked[found.linked.id] = found.linked
         return batch
 
     async def _row(self, item: IntakeRow | RowError, batch: _Batch, mode: Mode) -> RowOutcome:
@@ -752,13 +771,21 @@ class IntakeService:
         self.visits.session.add(invite)
         return _NewInvite(invite, code, row)
 
-    async def _states(self, visits: Sequence[IntakeVisit]) -> list[VisitState]:
+    async def _states(
+        self,
+        visits: Sequence[IntakeVisit],
+        read: dict[str, IntakePatient] | None = None,
+    ) -> list[VisitState]:
+        """The visits' states. `read`: patients of the schedule read already in this
+        transaction (a put's own); visits without an appointment then need no query."""
         ids = [v.appointment_id for v in visits if v.appointment_id is not None]
         appointments = await self.visits.appointments(ids)
         tallies = await self.visits.reminder_tallies(ids)
         ticks = await self.visits.ticks(ids)
-        keys = {v.patient_key for v in visits}
-        patients = await self.visits.patients(keys)
+        patients = dict(read or {})
+        missing = {v.patient_key for v in visits} - patients.keys()
+        if missing:
+            patients.update(await self.visits.patients(missing))
         states = []
         for visit in visits:
             appointment = appointments.get(visit.appointment_id or -1)

@@ -42,7 +42,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.factory import Application
 from bot.intake.api_models import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, Problem
-from bot.services.api_tokens import TokenRow
+from bot.services.api_tokens import StoredResponse, TokenRow
 from bot.services.container import Services, ServiceScope
 from bot.web.api_limits import RateLimit
 
@@ -62,6 +62,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_IDEMPOTENCY_KEY = 128
 JSON_MEDIA_TYPE = "application/json"
 _CHUNK = 64 * 1024
+_WRITES = frozenset({"PUT", "DELETE"})
 
 
 def problem(status: int, slug: str, title: str, detail: str | None = None) -> Problem:
@@ -131,6 +132,8 @@ class Call:
     token: TokenRow | None = None
     body: bytes | None = None
     replayed: bool = False
+    stored: tuple[str, StoredResponse | None] | None = None
+    """The Idempotency-Key and what it got, read with the token (one query, not two)."""
 
     @property
     def scope(self) -> ServiceScope:
@@ -171,7 +174,7 @@ class Call:
         key = self.request.headers.get(IDEMPOTENCY_HEADER)
         if key is None:
             return await self.read(work)
-        if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isascii() or not key.isprintable():
+        if not _usable_key(key):
             raise ApiProblem(
                 problem(
                     400,
@@ -183,7 +186,10 @@ class Call:
         assert self.token is not None
         tokens = self.scope.api_tokens
         fingerprint = self._fingerprint()
-        stored = await tokens.stored_response(self.token, key)
+        if self.stored is not None and self.stored[0] == key:
+            stored = self.stored[1]
+        else:
+            stored = await tokens.stored_response(self.token, key)
         if stored is not None:
             if stored.request_hash != fingerprint:
                 raise _idempotency_problem()
@@ -205,6 +211,10 @@ class Call:
             digest.update(len(part).to_bytes(8, "big"))
             digest.update(part)
         return digest.hexdigest()
+
+
+def _usable_key(key: str) -> bool:
+    return 1 <= len(key) <= MAX_IDEMPOTENCY_KEY and key.isascii() and key.isprintable()
 
 
 async def _answer(work: Work, svc: ServiceScope, instance: str) -> Answer:
@@ -269,9 +279,9 @@ class CallGuard:
     ) -> web.StreamResponse:
         request = call.request
         async with self.services.transaction() as svc:
-            call.svc, call.replayed = svc, False
+            call.svc, call.replayed, call.stored = svc, False, None
             try:
-                call.token = await self._authenticate(request, svc, count=first)
+                call.token = await self._authenticate(call, svc, count=first)
                 if call.body is None:
                     call.body = await self._body(request)
                 response = await handler(request)
@@ -284,14 +294,20 @@ class CallGuard:
             )
         return response
 
-    async def _authenticate(
-        self, request: web.Request, svc: ServiceScope, *, count: bool
-    ) -> TokenRow:
+    async def _authenticate(self, call: Call, svc: ServiceScope, *, count: bool) -> TokenRow:
+        request = call.request
         header = request.headers.get("Authorization", "")
         scheme, _, credential = header.partition(" ")
         token = None
         if scheme.lower() == "bearer" and credential.strip():
-            token = await svc.api_tokens.authenticate(credential.strip())
+            idempotency = request.headers.get(IDEMPOTENCY_HEADER)
+            if idempotency is not None and request.method in _WRITES and _usable_key(idempotency):
+                token, stored = await svc.api_tokens.authenticate_with_key(
+                    credential.strip(), idempotency
+                )
+                call.stored = (idempotency, stored)
+            else:
+                token = await svc.api_tokens.authenticate(credential.strip())
         key: object = ("token", token.id) if token is not None else ("peer", request.remote)
         decision = self.limit.hit(key) if count else None
         if decision is not None and not decision.allowed:
