@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import Select, and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import ApiIdempotency, ApiToken
@@ -59,6 +60,32 @@ def _row(token: ApiToken) -> TokenRow:
     )
 
 
+# Built once (building a statement costs about what a lookup by key does); the values are
+# bound parameters.
+@cache
+def _active_query() -> Select[ApiToken]:
+    return select(ApiToken).where(
+        ApiToken.token_hash == bindparam("hash"), ApiToken.revoked_at.is_(None)
+    )
+
+
+@cache
+def _active_with_response_query() -> Select[ApiToken, str, int, str]:
+    return (
+        select(
+            ApiToken,
+            ApiIdempotency.request_hash,
+            ApiIdempotency.status_code,
+            ApiIdempotency.response,
+        )
+        .outerjoin(
+            ApiIdempotency,
+            and_(ApiIdempotency.token_id == ApiToken.id, ApiIdempotency.key == bindparam("key")),
+        )
+        .where(ApiToken.token_hash == bindparam("hash"), ApiToken.revoked_at.is_(None))
+    )
+
+
 class ApiTokenRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -86,9 +113,7 @@ class ApiTokenRepository:
 
     async def active_by_hash(self, token_hash: str) -> TokenRow | None:
         """The token whose SHA-256 this is, unless revoked."""
-        result = await self.session.execute(
-            select(ApiToken).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
-        )
+        result = await self.session.execute(_active_query(), {"hash": token_hash})
         token = result.scalar_one_or_none()
         return _row(token) if token is not None else None
 
@@ -98,17 +123,7 @@ class ApiTokenRepository:
         """:meth:`active_by_hash` and the token's :meth:`stored_response` for `key`, in one
         statement (a call with an Idempotency-Key)."""
         result = await self.session.execute(
-            select(
-                ApiToken,
-                ApiIdempotency.request_hash,
-                ApiIdempotency.status_code,
-                ApiIdempotency.response,
-            )
-            .outerjoin(
-                ApiIdempotency,
-                and_(ApiIdempotency.token_id == ApiToken.id, ApiIdempotency.key == key),
-            )
-            .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
+            _active_with_response_query(), {"hash": token_hash, "key": key}
         )
         row = result.one_or_none()
         if row is None:

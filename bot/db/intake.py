@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import and_, func, literal, select, update
+from sqlalchemy import Select, and_, bindparam, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
@@ -61,6 +62,38 @@ class VisitContext:
     linked: Patient | None
 
 
+@cache
+def _context_query() -> Select[IntakeVisit, IntakePatient, Invite, Appointment, Patient]:
+    """:meth:`IntakeRepository.context`'s statement, built once (building it took as long as
+    running it): its values are bound parameters."""
+    key = bindparam("key", type_=IntakePatient.patient_key.type)
+    one = select(literal(1).label("one")).subquery()
+    return (
+        select(IntakeVisit, IntakePatient, Invite, Appointment, Patient)
+        .select_from(one)
+        .outerjoin(
+            IntakeVisit,
+            and_(
+                IntakeVisit.source == bindparam("source"),
+                IntakeVisit.external_id == bindparam("external_id"),
+            ),
+        )
+        .outerjoin(IntakePatient, IntakePatient.patient_key == key)
+        .outerjoin(
+            Invite,
+            and_(
+                Invite.patient_key == key,
+                Invite.used_at.is_(None),
+                Invite.expires_at > bindparam("now", type_=Invite.expires_at.type),
+            ),
+        )
+        .outerjoin(Appointment, Appointment.id == IntakeVisit.appointment_id)
+        .outerjoin(Patient, Patient.id == IntakePatient.patient_id)
+        .order_by(Invite.id.desc())
+        .limit(1)
+    )
+
+
 class IntakeRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -72,29 +105,8 @@ class IntakeRepository:
         five: outer joins from a one-row select, so each part is None when absent. The
         invite is the newest unused, unexpired one of the patient (as :meth:`open_invites`
         gives); every other join matches one row at most (unique keys)."""
-        one = select(literal(1).label("one")).subquery()
-        query = (
-            select(IntakeVisit, IntakePatient, Invite, Appointment, Patient)
-            .select_from(one)
-            .outerjoin(
-                IntakeVisit,
-                and_(IntakeVisit.source == source, IntakeVisit.external_id == external_id),
-            )
-            .outerjoin(IntakePatient, IntakePatient.patient_key == patient_key)
-            .outerjoin(
-                Invite,
-                and_(
-                    Invite.patient_key == patient_key,
-                    Invite.used_at.is_(None),
-                    Invite.expires_at > now,
-                ),
-            )
-            .outerjoin(Appointment, Appointment.id == IntakeVisit.appointment_id)
-            .outerjoin(Patient, Patient.id == IntakePatient.patient_id)
-            .order_by(Invite.id.desc())
-            .limit(1)
-        )
-        row = (await self.session.execute(query)).one()
+        params = {"source": source, "external_id": external_id, "key": patient_key, "now": now}
+        row = (await self.session.execute(_context_query(), params)).one()
         return VisitContext(row[0], row[1], row[2], row[3], row[4])
 
     # --- visits ---------------------------------------------------------------------------
