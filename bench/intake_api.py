@@ -12,7 +12,8 @@ Both servers run in this process on loopback, over one database (a fresh SQLite 
   integration calls it: the token looked up, the rate limit, the body read and validated
   (pydantic), the row built (zones, the status and type mappings, the patient's keyed hash),
   the one intake command (the visit upserted, an invite for a patient's first visit, the
-  audit lines), the answer's ``VisitState`` read back; and once more with an
+  audit lines), the answer's ``VisitState`` (built from the row written, read only for a
+  visit with an appointment); and once more with an
   ``Idempotency-Key`` on every call (the response stored with the work);
 * **bare**: a handler that reads the JSON, parses the start, keys the patient reference and
   upserts the same ``intake_visits`` row (select by source and id, insert or update) in one
