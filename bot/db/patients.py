@@ -61,6 +61,7 @@ _PATIENT_AND_STATE = (
     )
 )
 
+
 @dataclass(frozen=True, slots=True)
 class ForgottenPatient:
     """What /forget deleted that lives outside this transaction too: the ids of the patient's
@@ -123,12 +124,17 @@ class Repository:
         await self.session.flush()
         return patient
 
-    async def set_reachable_by_telegram_id(self, telegram_id: int, reachable: bool) -> bool:
-        matched = await rows_matched(
-            self.session,
-            update(Patient).where(Patient.telegram_id == telegram_id).values(reachable=reachable),
+    async def set_reachable_by_telegram_id(self, telegram_id: int, reachable: bool) -> int | None:
+        """Mark the patient (un)reachable; their id when this changed it, else None (no such
+        patient, or already so: a second update writes nothing)."""
+        result = await self.session.execute(
+            update(Patient)
+            .where(Patient.telegram_id == telegram_id, Patient.reachable.is_not(reachable))
+            .values(reachable=reachable)
+            .returning(Patient.id)
+            .execution_options(synchronize_session="fetch")
         )
-        return matched > 0
+        return result.scalar_one_or_none()
 
     async def delete_patient_everything(self, telegram_id: int) -> ForgottenPatient | None:
         """Remove the patient and everything that leads back to them, in this transaction:

@@ -328,9 +328,10 @@ class ReminderRepository:
             changed += matched
         return changed
 
-    async def mark_unreachable(self, patient_ids: Iterable[int]) -> None:
-        """Telegram refused these patients' chats: their reminders stop until they come back."""
-        await mark_unreachable(self.session, patient_ids)
+    async def mark_unreachable(self, patient_ids: Iterable[int]) -> list[int]:
+        """Telegram refused these patients' chats: their reminders stop until they come back.
+        The ids of those who were reachable until now."""
+        return await mark_unreachable(self.session, patient_ids)
 
     async def next_due(self) -> datetime | None:
         """The earliest moment something may need sending (a due row or a lease running out)."""

@@ -40,6 +40,7 @@ from bot.services.audit import AuditTrail
 from bot.services.content_editing import ContentEditing, EditingTools
 from bot.services.errors import Refusal
 from bot.services.faq_editing import FaqEditing
+from bot.services.intake_events import IntakeEvents
 from bot.services.invites import InviteService
 from bot.services.patient_notices import PatientNotices
 from bot.services.patients import PatientService
@@ -112,6 +113,8 @@ class Services:
     wake: Callable[[datetime], None] = _no_wake
     # The application's metrics (what services count goes through here); None in a test rig.
     metrics: Metrics | None = None
+    # Signed events to the clinic's systems (INTAKE_WEBHOOKS); None: none are recorded.
+    intake_events: IntakeEvents | None = None
 
     def scope(self, session: AsyncSession) -> ServiceScope:
         """The services of one unit of work over `session` (the caller commits it)."""
@@ -202,6 +205,13 @@ class ServiceScope:
     def staff_alerts(self) -> StaffAlerts:
         return self.services.staff_alerts
 
+    @property
+    def intake_events(self) -> IntakeEvents | None:
+        """Events to the clinic's systems, written in this transaction; e.g. once a patient's
+        visits are linked: ``await svc.intake_events.visit_linked(svc.repo, appointment_id)``
+        (None when the application records none)."""
+        return self.services.intake_events
+
     def planner(self, plan: Plan | None = None) -> ReminderPlanner:
         """Plans reminders for `plan` (the live plan by default) inside this transaction."""
         return ReminderPlanner(self.repo, plan or self.content.plan, self.clock, self.wake)
@@ -229,7 +239,12 @@ class ServiceScope:
 
     @_built
     def patients(self) -> PatientService:
-        return PatientService(self.repo, self.clock, default_timezone=self.settings.clinic_timezone)
+        return PatientService(
+            self.repo,
+            self.clock,
+            default_timezone=self.settings.clinic_timezone,
+            events=self.intake_events,
+        )
 
     @_built
     def appointments(self) -> AppointmentService:
@@ -237,7 +252,9 @@ class ServiceScope:
 
     @_built
     def preparation(self) -> PreparationService:
-        return PreparationService(self.repo, self.content.plan, self.clock, self.wake)
+        return PreparationService(
+            self.repo, self.content.plan, self.clock, self.wake, events=self.intake_events
+        )
 
     @_built
     def invites(self) -> InviteService:
@@ -295,6 +312,4 @@ class ServiceScope:
 
     @_built
     def plan_editing(self) -> PlanEditing:
-        return PlanEditing(
-            self.editing_tools, planner=_planner(self.repo, self.clock, self.wake)
-        )
+        return PlanEditing(self.editing_tools, planner=_planner(self.repo, self.clock, self.wake))

@@ -22,6 +22,7 @@ from bot.services.errors import (
     UnknownItem,
     VisitOver,
 )
+from bot.services.intake_events import IntakeEvents
 from foundation.clock import Clock
 from foundation.timemath import load_zone
 from scheduler.due import compute_due, snooze_until
@@ -232,11 +233,21 @@ class Checklist:
 class PreparationService:
     """What the patient does with reminders: tick items, snooze, answer attendance, pause."""
 
-    def __init__(self, repo: Repository, plan: Plan, clock: Clock, wake: Wake = _no_wake) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        plan: Plan,
+        clock: Clock,
+        wake: Wake = _no_wake,
+        *,
+        events: IntakeEvents | None = None,
+    ) -> None:
         self.repo = repo
         self.plan = plan
         self.clock = clock
         self.wake = wake
+        # The clinic's systems are told of the answers below (bot/services/intake_events.py).
+        self.events = events
 
     async def checklist(self, appointment: Appointment) -> Checklist:
         ticks = await self.repo.reminders.ticks(appointment.id)
@@ -311,6 +322,11 @@ class PreparationService:
         changed = await self.repo.set_attendance(
             appointment.id, Attendance.CONFIRMED if coming else Attendance.RESCHEDULE, now
         )
+        if changed and self.events is not None:
+            if coming:
+                await self.events.visit_confirmed(self.repo, appointment.id)
+            else:
+                await self.events.reschedule_requested(self.repo, appointment.id)
         return appointment, changed
 
     async def next_visit(self, patient: Patient) -> Appointment | None:
@@ -325,9 +341,12 @@ class PreparationService:
         says they can come after all."""
         if appointment.starts_at <= self.clock.now():
             raise VisitOver()
-        return await self.repo.set_attendance(
+        changed = await self.repo.set_attendance(
             appointment.id, Attendance.RESCHEDULE, self.clock.now()
         )
+        if changed and self.events is not None:
+            await self.events.reschedule_requested(self.repo, appointment.id)
+        return changed
 
     async def come_after_all(self, patient: Patient, appointment_id: int) -> Appointment:
         """ "I can come after all": the visit's held reminders go on (a step whose moment has
@@ -342,6 +361,8 @@ class PreparationService:
             raise NoSuchAppointment()
         if await self.repo.set_attendance(appointment.id, Attendance.CONFIRMED, now):
             self.wake(now)
+            if self.events is not None:
+                await self.events.visit_confirmed(self.repo, appointment.id)
         return appointment
 
     def checkin_steps(self) -> frozenset[str]:
@@ -371,6 +392,8 @@ class PreparationService:
             return appointment, False  # a typed reply never overwrites a tapped answer
         appointment.checkin = answer
         appointment.updated_at = self.clock.now()
+        if self.events is not None:
+            await self.events.checkin(self.repo, appointment.id, answer)
         return appointment, True
 
     async def set_paused(self, patient: Patient, paused: bool) -> None:
