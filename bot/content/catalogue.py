@@ -356,6 +356,22 @@ class AppointmentGone(Message):
     pass
 
 
+class AppointmentCalendarSent(Message):
+    """The caption of the "Add to calendar" file (an .ics) of the visit at `when`."""
+
+    when: datetime = sample(SAMPLE_WHEN)
+
+
+class AppointmentCalendarTitle(Message, unsolicited=True):
+    """The title of the visit in the patient's calendar app (plain text once rendered). A
+    calendar shows it on a locked phone: the lock-screen rule holds."""
+
+
+class AppointmentCalendarDescription(Message, unsolicited=True):
+    """The notes of the visit in the calendar app (plain text once rendered); the lock-screen
+    rule holds, as for the title."""
+
+
 class AppointmentChangedByClinic(Message):
     """The patient's change or cancel was not made: the clinic changed the visit first
     (`when`: where it is now) or it was cancelled (`when` None)."""
@@ -1123,6 +1139,7 @@ class Button(StrEnum):
     APPOINTMENT_CHANGE = auto()
     APPOINTMENT_CANCEL = auto()
     APPOINTMENT_BACK = auto()
+    APPOINTMENT_CALENDAR = auto()
     CANCEL_YES = auto()
     CANCEL_NO = auto()
     FAQ_MORE = auto()
@@ -1151,6 +1168,7 @@ class Button(StrEnum):
     CHECK_DONE = auto()  # {{ label }}
     CHECK_TODO = auto()  # {{ label }}
     NOTICE_PRIVATE_ONLY = auto()
+    NOTICE_CALENDAR_SENT = auto()
     INVITE_CONFIRM = auto()
     INVITE_CHANGE = auto()
     INVITE_PICK = auto()  # {{ when }}

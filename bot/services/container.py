@@ -37,6 +37,7 @@ from bot.domain.staff import Role
 from bot.metrics import Metrics
 from bot.services.appointments import AppointmentService
 from bot.services.audit import AuditTrail
+from bot.services.calendar import CalendarService
 from bot.services.content_editing import ContentEditing, EditingTools
 from bot.services.errors import Refusal
 from bot.services.faq_editing import FaqEditing
@@ -249,6 +250,10 @@ class ServiceScope:
     @_built
     def appointments(self) -> AppointmentService:
         return AppointmentService(self.repo, self.clock, self.planner())
+
+    @_built
+    def calendar(self) -> CalendarService:
+        return CalendarService(self.content, self.clock, domain=self.settings.calendar_uid_domain)
 
     @_built
     def preparation(self) -> PreparationService:

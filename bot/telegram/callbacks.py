@@ -37,6 +37,7 @@ class ApptAction(StrEnum):
     CANCEL = "cancel"
     CANCEL_YES = "cancel_yes"
     CANCEL_NO = "cancel_no"
+    CALENDAR = "calendar"
 
 
 class ReminderAction(StrEnum):

@@ -94,18 +94,18 @@ class Keyboards:
         return markup(in_rows(buttons, widths or (1,)))
 
     def main_menu(self) -> InlineKeyboardMarkup:
-        return self._markup(
-            [
-                (self._label(key), MenuCb(to=to))
-                for key, to in (
-                    (Button.MENU_APPOINTMENTS, MenuTarget.APPOINTMENTS),
-                    (Button.MENU_PREPARE, MenuTarget.PREPARE),
-                    (Button.MENU_FAQ, MenuTarget.FAQ),
-                    (Button.MENU_SETTINGS, MenuTarget.SETTINGS),
-                )
-            ],
-            2,
-        )
+        return self._markup(self._menu_buttons(), 2)
+
+    def _menu_buttons(self) -> list[tuple[str, str | CallbackData]]:
+        return [
+            (self._label(key), MenuCb(to=to))
+            for key, to in (
+                (Button.MENU_APPOINTMENTS, MenuTarget.APPOINTMENTS),
+                (Button.MENU_PREPARE, MenuTarget.PREPARE),
+                (Button.MENU_FAQ, MenuTarget.FAQ),
+                (Button.MENU_SETTINGS, MenuTarget.SETTINGS),
+            )
+        ]
 
     def home(self) -> InlineKeyboardMarkup:
         return self._markup([(self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME))])
@@ -185,14 +185,25 @@ class Keyboards:
                     self._label(Button.APPOINTMENT_CANCEL),
                     ApptCb(action=ApptAction.CANCEL, id=appointment_id),
                 ),
+                self._calendar(appointment_id),
                 (self._label(Button.APPOINTMENT_BACK), MenuCb(to=MenuTarget.APPOINTMENTS)),
             ],
             2,
             1,
         )
 
+    def saved(self, appointment_id: int) -> InlineKeyboardMarkup:
+        """Under a saved visit: "Add to calendar", then the main menu."""
+        return self._markup([self._calendar(appointment_id), *self._menu_buttons()], 1, 2)
+
+    def _calendar(self, appointment_id: int) -> tuple[str, ApptCb]:
+        return (
+            self._label(Button.APPOINTMENT_CALENDAR),
+            ApptCb(action=ApptAction.CALENDAR, id=appointment_id),
+        )
+
     def cancel_confirm(self, appointment_id: int, version: int) -> InlineKeyboardMarkup:
-        """"Yes, cancel it", bound to the visit as shown (its `version`), and "No, keep it"."""
+        """ "Yes, cancel it", bound to the visit as shown (its `version`), and "No, keep it"."""
         return self._markup(
             [
                 (

@@ -17,6 +17,7 @@ from aiogram.methods import (
     DeleteMyCommands,
     EditMessageText,
     LeaveChat,
+    SendDocument,
     SendMessage,
     SendPhoto,
     SetMyCommands,
@@ -66,7 +67,15 @@ class _Menu:
     commands: tuple[BotCommand, ...] | None
 
 
-_ChatAction = _Send | _Edit | _Leave | _Photo
+@dataclass(frozen=True)
+class _Document:
+    data: bytes
+    filename: str
+    caption: str
+    markup: InlineKeyboardMarkup | None
+
+
+_ChatAction = _Send | _Edit | _Leave | _Photo | _Document
 """What goes to the chat of the update."""
 _Action = _ChatAction | _Menu
 
@@ -133,6 +142,16 @@ class Reply:
         """Answer with a PNG picture (uploaded after the commit) and a rendered caption."""
         self._actions.append(_Photo(png, filename, self.render(caption), markup))
 
+    def send_document(
+        self,
+        data: bytes,
+        filename: str,
+        caption: Message,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> None:
+        """Answer with a file (uploaded after the commit) and a rendered caption."""
+        self._actions.append(_Document(data, filename, self.render(caption), markup))
+
     def set_chat_menu(self, chat_id: int, commands: Sequence[BotCommand] | None) -> None:
         """After the commit, give the private chat `chat_id` its own command menu (None: take
         it away, so the chat shows the default list again)."""
@@ -173,6 +192,16 @@ class Reply:
                 SendPhoto(
                     chat_id=self.chat_id,
                     photo=BufferedInputFile(action.png, filename=action.filename),
+                    caption=action.caption,
+                    reply_markup=action.markup,
+                )
+            )
+            return
+        if isinstance(action, _Document):
+            await sender.answer(
+                SendDocument(
+                    chat_id=self.chat_id,
+                    document=BufferedInputFile(action.data, filename=action.filename),
                     caption=action.caption,
                     reply_markup=action.markup,
                 )
