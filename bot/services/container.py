@@ -206,12 +206,12 @@ class ServiceScope:
     def staff_alerts(self) -> StaffAlerts:
         return self.services.staff_alerts
 
-    @property
-    def intake_events(self) -> IntakeEvents | None:
+    @_built
+    def intake_events(self) -> IntakeEvents:
         """Events to the clinic's systems, written in this transaction; e.g. once a patient's
         visits are linked: ``await svc.intake_events.visit_linked(svc.repo, appointment_id)``
-        (None when the application records none)."""
-        return self.services.intake_events
+        (a rig without any records none, without a query)."""
+        return self.services.intake_events or IntakeEvents((), self.clock)
 
     def planner(self, plan: Plan | None = None) -> ReminderPlanner:
         """Plans reminders for `plan` (the live plan by default) inside this transaction."""

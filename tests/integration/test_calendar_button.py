@@ -72,7 +72,7 @@ def event_of(calendar: Calendar) -> dict[str, object]:
         "start": event.decoded("DTSTART"),
         "end": event.decoded("DTEND"),
         "uid": str(event["UID"]),
-        "sequence": int(event["SEQUENCE"]),
+        "sequence": event.decoded("SEQUENCE"),
     }
 
 
