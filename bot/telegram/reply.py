@@ -59,20 +59,19 @@ class _Photo:
 
 
 @dataclass(frozen=True)
+class _Document:
+    data: bytes
+    filename: str
+    caption: str
+
+
+@dataclass(frozen=True)
 class _Menu:
     """The command menu of one chat (not necessarily this update's): `commands`, or None for
     the default one (the chat's own list deleted)."""
 
     chat_id: int
     commands: tuple[BotCommand, ...] | None
-
-
-@dataclass(frozen=True)
-class _Document:
-    data: bytes
-    filename: str
-    caption: str
-    markup: InlineKeyboardMarkup | None
 
 
 _ChatAction = _Send | _Edit | _Leave | _Photo | _Document
@@ -122,6 +121,10 @@ class Reply:
     def send_html(self, html: str, markup: InlineKeyboardMarkup | None = None) -> None:
         self._actions.append(_Send(html, markup))
 
+    def send_document(self, data: bytes, filename: str, caption: Message) -> None:
+        """Answer with a file (uploaded after the commit) and a rendered caption."""
+        self._actions.append(_Document(data, filename, self.render(caption)))
+
     def edit_or_send(
         self, message_id: int | None, html: str, markup: InlineKeyboardMarkup | None = None
     ) -> None:
@@ -141,16 +144,6 @@ class Reply:
     ) -> None:
         """Answer with a PNG picture (uploaded after the commit) and a rendered caption."""
         self._actions.append(_Photo(png, filename, self.render(caption), markup))
-
-    def send_document(
-        self,
-        data: bytes,
-        filename: str,
-        caption: Message,
-        markup: InlineKeyboardMarkup | None = None,
-    ) -> None:
-        """Answer with a file (uploaded after the commit) and a rendered caption."""
-        self._actions.append(_Document(data, filename, self.render(caption), markup))
 
     def set_chat_menu(self, chat_id: int, commands: Sequence[BotCommand] | None) -> None:
         """After the commit, give the private chat `chat_id` its own command menu (None: take
@@ -203,7 +196,6 @@ class Reply:
                     chat_id=self.chat_id,
                     document=BufferedInputFile(action.data, filename=action.filename),
                     caption=action.caption,
-                    reply_markup=action.markup,
                 )
             )
             return

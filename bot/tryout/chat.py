@@ -253,8 +253,8 @@ class Chat:
         body = terminal_text(shown.html, color=self.color)
         if shown.picture:
             body = f"[picture saved: {shown.picture}]\n{body}".rstrip()
-        if shown.document:
-            body = f"[file saved: {shown.document}]\n{body}".rstrip()
+        if shown.file:
+            body = f"[file saved: {shown.file}]\n{body}".rstrip()
         lines = [head, _indent(body)]
         flat = [b for row in shown.buttons for b in row]
         number = self._numbers.get(shown.message_id)
@@ -374,8 +374,7 @@ async def run_chat(
                 else "The bot's log lines show here."
             )
             pictures = (
-                f" Pictures and files it sends (an invite's QR code, a calendar file) are "
-                f"saved in {options.files}."
+                f" Pictures and files it sends (an invite's QR code) are saved in {options.files}."
                 if options.files is not None
                 else ""
             )

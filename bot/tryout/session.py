@@ -50,7 +50,7 @@ class Shown:
     buttons: tuple[tuple[Button, ...], ...] = ()
     edited: bool = False
     picture: str | None = None  # where the picture was saved (or its name, if not saved)
-    document: str | None = None  # where a sent file was saved (or its name, if not saved)
+    file: str | None = None  # where a document the bot sent was saved (or its name)
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,18 @@ class TryoutSession(BaseSession):
         self.events.append(Shown(params["chat_id"], message_id, params["text"], _buttons(params)))
         return self._message(params, message_id, text=params["text"])
 
+    def _senddocument(self, params: dict[str, Any], files: dict[str, InputFile]) -> Any:
+        message_id = self.next_message_id(params["chat_id"])
+        upload = next(iter(files.values()), None)
+        filename = (upload.filename if upload is not None else None) or "file"
+        saved = self._save(upload, message_id, filename) if upload is not None else None
+        caption = params.get("caption", "")
+        self.events.append(
+            Shown(params["chat_id"], message_id, caption, _buttons(params), file=saved or filename)
+        )
+        document = {"file_id": f"tryout-{message_id}", "file_unique_id": f"u-{message_id}"}
+        return self._message(params, message_id, document=document, caption=caption)
+
     def _editmessagetext(self, params: dict[str, Any], files: dict[str, InputFile]) -> Any:
         if "message_id" not in params:
             return True  # an inline message: the bot sends none
@@ -176,30 +188,8 @@ class TryoutSession(BaseSession):
             params, message_id, photo=[{**photo, "width": 512, "height": 512}], caption=caption
         )
 
-    def _senddocument(self, params: dict[str, Any], files: dict[str, InputFile]) -> Any:
-        message_id = self.next_message_id(params["chat_id"])
-        upload = next(iter(files.values()), None)
-        filename = (upload.filename if upload is not None else None) or "file"
-        saved = self._save(upload, message_id, filename) if upload is not None else None
-        caption = params.get("caption", "")
-        self.events.append(
-            Shown(
-                params["chat_id"],
-                message_id,
-                caption,
-                _buttons(params),
-                document=saved or filename,
-            )
-        )
-        document = {
-            "file_id": f"tryout-{message_id}",
-            "file_unique_id": f"u-{message_id}",
-            "file_name": filename,
-        }
-        return self._message(params, message_id, document=document, caption=caption)
-
     def _save(self, upload: InputFile, message_id: int, filename: str) -> str | None:
-        """The picture (or file) as a file, to open; its path. What the bot makes is in
+        """The picture (or document) as a file, to open; its path. What the bot makes is in
         memory."""
         if self.pictures is None:
             return None
