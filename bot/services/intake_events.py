@@ -55,11 +55,26 @@ class IntakeEvents:
         return bool(self.sources)
 
     # --- the events -----------------------------------------------------------------------
-    async def visit_linked(self, repo: Repository, appointment_id: int) -> bool:
+    async def visit_linked(
+        self,
+        repo: Repository,
+        appointment_id: int,
+        *,
+        source: str | None = None,
+        external_id: str | None = None,
+    ) -> bool:
         """The patient's appointment `appointment_id` is now linked to its visit of a clinic's
         schedule (the intake service calls this once it has set `intake_visits.appointment_id`,
-        in the same transaction). True when an event was written."""
-        return await self._for_appointment(repo, appointment_id, EventType.VISIT_LINKED)
+        in the same transaction; with the visit's `source` and `external_id`, nothing is read).
+        True when an event was written."""
+        if source is None or external_id is None:
+            return await self._for_appointment(repo, appointment_id, EventType.VISIT_LINKED)
+        if source not in self.sources:
+            return False
+        visit = LinkedVisit(appointment_id, source, external_id)
+        await self._write(IntakeEventRepository(repo.session), visit, EventType.VISIT_LINKED, None)
+        self._after_commit(repo)
+        return True
 
     async def visit_confirmed(self, repo: Repository, appointment_id: int) -> bool:
         """The patient said they will come ("I'll be there", "I can come after all")."""

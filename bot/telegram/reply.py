@@ -22,7 +22,13 @@ from aiogram.methods import (
     SendPhoto,
     SetMyCommands,
 )
-from aiogram.types import BotCommand, BotCommandScopeChat, BufferedInputFile, InlineKeyboardMarkup
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    BufferedInputFile,
+    InlineKeyboardMarkup,
+    ReplyParameters,
+)
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.content.catalogue import Message
@@ -36,6 +42,8 @@ from scheduler.records import SendOutcome
 class _Send:
     html: str
     markup: InlineKeyboardMarkup | None
+    reply_to: int | None = None
+    """The message of the chat this one answers (quoted above it)."""
 
 
 @dataclass(frozen=True)
@@ -113,13 +121,26 @@ class Reply:
     def render(self, message: Message) -> str:
         return self.content.render_message(message, self.lang)
 
-    def send(self, message: Message, markup: InlineKeyboardMarkup | None = None) -> None:
+    def send(
+        self,
+        message: Message,
+        markup: InlineKeyboardMarkup | None = None,
+        *,
+        reply_to: int | None = None,
+    ) -> None:
         """Answer with a message rendered now (a template error fails the update, which
-        rolls back), sent after the commit."""
-        self.send_html(self.render(message), markup)
+        rolls back), sent after the commit; `reply_to`: as an answer to that message of the
+        chat (quoted above it; sent all the same if it is gone)."""
+        self.send_html(self.render(message), markup, reply_to=reply_to)
 
-    def send_html(self, html: str, markup: InlineKeyboardMarkup | None = None) -> None:
-        self._actions.append(_Send(html, markup))
+    def send_html(
+        self,
+        html: str,
+        markup: InlineKeyboardMarkup | None = None,
+        *,
+        reply_to: int | None = None,
+    ) -> None:
+        self._actions.append(_Send(html, markup, reply_to))
 
     def send_document(self, data: bytes, filename: str, caption: Message) -> None:
         """Answer with a file (uploaded after the commit) and a rendered caption."""
@@ -215,8 +236,18 @@ class Reply:
                 return
             if edited.outcome is not SendOutcome.BAD_REQUEST:
                 return  # blocked, or Telegram is down: a second try would fare no better
+        reply_to = action.reply_to if isinstance(action, _Send) else None
         await sender.answer(
-            SendMessage(chat_id=self.chat_id, text=action.html, reply_markup=action.markup)
+            SendMessage(
+                chat_id=self.chat_id,
+                text=action.html,
+                reply_markup=action.markup,
+                reply_parameters=ReplyParameters(
+                    message_id=reply_to, allow_sending_without_reply=True
+                )
+                if reply_to is not None
+                else None,
+            )
         )
 
 

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.config import BUNDLED_MESSAGES_DIR
+from bot.config import BUNDLED_MESSAGES_DIR, Settings
 from bot.content.store import Content
 from bot.db.connection import create_engine, create_session_factory
 from bot.db.intake_events import IntakeEventRepository, SqlIntakeEventStore
@@ -31,9 +31,12 @@ from bot.db.reminder_store import SqlReminderStore
 from bot.delivery.intake_events import EVENT_HEADER, EventDelivery, Webhook
 from bot.domain.visits import Checkin
 from bot.metrics import Metrics
+from bot.services.container import Services
 from bot.services.intake_events import IntakeEvents
+from bot.services.patient_notices import PatientNotices
 from bot.services.patients import PatientService
 from bot.services.reminders import PreparationService
+from bot.services.staff_alerts import StaffAlerts
 from bot.web.ops import refresh_gauges
 from foundation.clock import FrozenClock
 from scheduler.queue import AttemptResult, Outcome, QueueStatus, Reason
@@ -657,3 +660,41 @@ async def link(h: Harness, appointment_id: int, external_id: str) -> None:
 async def run_at(h: Harness, when: datetime) -> None:
     h.clock.set(when)
     await h.app.reminders.run_due()
+
+
+async def test_the_intake_linker_records_visit_linked_in_its_transaction(rig: Rig) -> None:
+    """The intake service's linking (bot/services/intake.py IntakeLinker.attach) is wired to
+    the recorder through the service container."""
+    services = Services(
+        settings=Settings(_env_file=None, clinic_timezone=ZONE),
+        content=Content(BUNDLED_MESSAGES_DIR, "en"),
+        clock=rig.clock,
+        session_factory=rig.sessions,
+        staff_alerts=StaffAlerts((), rig.clock),
+        patient_notices=PatientNotices(rig.clock),
+        intake_events=rig.recorder(),
+    )
+    now = rig.clock.now()
+    async with services.transaction() as svc:
+        patient = await svc.repo.add_patient(
+            telegram_id=1001, chat_id=1001, language="en", timezone=ZONE, now=now
+        )
+        visit = IntakeVisit(
+            source="acme",
+            external_id="EHR-5",
+            patient_key="k" * 64,
+            starts_at=START,
+            timezone=ZONE,
+            visit_type="infusion",
+            status="booked",
+            created_at=now,
+            updated_at=now,
+        )
+        svc.session.add(visit)
+        await svc.session.flush()
+        appointment = await svc.intake_linker.attach(visit, patient, tell=False)
+        assert appointment is not None
+    delivery = rig.delivery()
+    assert await delivery.deliver_due() == 1
+    [event] = rig.receiver.events("acme")
+    assert (event["type"], event["external_id"]) == ("visit.linked", "EHR-5")
