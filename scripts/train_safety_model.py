@@ -62,22 +62,25 @@ L2 = 1e-4
 RATE = 0.2
 MARGIN = 0.25
 """How far above the chosen out-of-fold ordinary score (in logits) the threshold is set."""
-ALLOWED = 0.01
+ALLOWED = 0.005
 """The share of ordinary calibration lines (out of fold) a threshold may leave above it.
 
-Measured leaving one corpus out (2026-12-06, the thresholds chosen on dev5-dev8 scored by
-models that had not read them, the four first folders left out in turn; ``--loco --allowed``):
-at 0.5% the model added 4.6 points of recall to the lexicon in English, 4.4 in Spanish, and
-flagged 0 and 4 of the 1,500 and 1,700 ordinary lines; at 1% 5.1 and 5.5 points, 0 and 9 lines
-(what the single threshold of random folds flagged: 1 and 9, for 5.3 and 5.4 points); at 2%,
-6.1 and 6.3 points, 5 and 17 lines. Random folds had set the threshold lower than a new writer
-calls for: their 0.5% was about 1% of a new writer's ordinary lines."""
+Measured leaving one corpus out (2026-12-06, ``--loco --allowed`` / ``--check``; each left-out
+model's thresholds chosen on the calibration folders it was trained on). Words and pairs
+only, calibrated on dev5-dev8, the first four folders left out: at 0.5% the model added 4.6
+points of recall to the lexicon in English, 4.4 in Spanish, and flagged 0 and 4 of 1,500 and
+1,700 ordinary lines; at 1%, 5.1 and 5.5 points, 0 and 9 lines (the single threshold of
+random folds before: 5.3 and 5.4 points, 1 and 9 lines). With skip pairs and averaged weights,
+calibrated on dev5-dev9, dev5, dev6 and dev8 left out: at 0.5% 12 (English) and 7 (Spanish)
+ordinary lines of 2,700 flagged by the model (the earlier model: 9 and 8), for the same recall;
+at 1%, 20 and 12 lines. The thresholds differ more from one writer to the next than from one
+share to the next, so the lower share is kept."""
 MIN_COUNT = 2
 """A feature seen in fewer training messages is left out (it would only learn one line)."""
 MIN_WEIGHT = 0.005
 """A smaller weight is not shipped (it could not move a score)."""
 SEED = 16
-CALIBRATION = ("safety_dev5", "safety_dev6", "safety_dev7", "safety_dev8")
+CALIBRATION = ("safety_dev5", "safety_dev6", "safety_dev7", "safety_dev8", "safety_dev9")
 """The folders the thresholds are chosen on, each scored by a model that never read it: each
 was written by an independent writer who never saw the lexicon, the model or the other folders,
 so a model that left one out meets it as it meets a new patient."""
@@ -221,12 +224,47 @@ def thresholds(
     return default, per_language
 
 
+def capped(
+    model: CrisisModel, lines: Sequence[Line], default: float, per_language: dict[str, float]
+) -> tuple[float, dict[str, float]]:
+    """The thresholds lowered, where needed, to what the folders that must reach the target
+    (``safety_corpora.TARGET_ONLY``) ask of the model trained on them: every crisis line of
+    the reviewed folder caught, :data:`safety_corpora.MIN_RECALL` of each other one. The
+    language of a folder's lines caps its threshold and the default one."""
+    caps: dict[str, float] = {}
+    for folder in safety_corpora.TARGET_ONLY:
+        for lang in sorted({line.lang for line in lines if line.folder == folder}):
+            crisis = [line for line in lines if line.folder == folder and line.lang == lang]
+            crisis = [line for line in crisis if line.label]
+            missed = [
+                _flags(model, line)
+                for line in crisis
+                if not safety_corpora.caught(folder, line.category, line.lexicon)
+                # the model cannot give the reviewed folder's past ideation its gentle answer
+                and (line.category != safety_corpora.PAST or folder != safety_corpora.REVIEWED)
+            ]
+            hits = len(crisis) - len(missed)
+            need = math.ceil(safety_corpora.MIN_RECALL * len(crisis) - 1e-9) - hits
+            if folder == safety_corpora.REVIEWED:
+                need = len(missed)
+            if need <= 0 or not missed:
+                continue
+            cut = sorted(missed, reverse=True)[min(need, len(missed)) - 1] - 1e-4
+            caps[lang] = min(caps.get(lang, math.inf), 1 / (1 + math.exp(-cut)))
+    if not caps:
+        return default, per_language
+    default = min(default, *caps.values())
+    return default, {
+        lang: min(threshold, caps.get(lang, threshold)) for lang, threshold in per_language.items()
+    }
+
+
 def build(lines: Sequence[Line], skip: int = SKIP) -> tuple[CrisisModel, dict[int, float]]:
-    """The model of ``lines`` with its thresholds chosen out of fold, and the out-of-fold
-    logits."""
+    """The model of ``lines`` with its thresholds chosen out of fold (then capped, see
+    :func:`capped`), and the out-of-fold logits."""
     scores = out_of_fold(lines, skip)
     model = train(lines, skip)
-    default, per_language = thresholds(lines, scores)
+    default, per_language = capped(model, lines, *thresholds(lines, scores))
     model = CrisisModel(model.weights, model.bias, default, per_language, model.skip)
     return model, scores
 

@@ -54,6 +54,15 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         "en": (MIN_RECALL, 2),  # "i wanted to die lol" after a party; a film plot
         "es": (MIN_RECALL, 2),  # one's own overdose years clean, a panic attack (past, gentle)
     },
+    # Written by a helper who never saw the lexicon (issue 16, round 6: real patient texting,
+    # slang and typos), measured untouched before it was trained on: en 254/288 (88.2%), es
+    # 240/288 (83.3%), 4 false alarms each, all the lexicon's. Now in the learned layer's
+    # training and calibration; the misses are families the lexicon does not read (a child
+    # who got into the medicine, burden said in other words, a plan without a verb of dying).
+    "safety_dev9": {
+        "en": (0.940, 3),  # pass a goodbye on to a nurse; letters to a pen pal; a TV drama
+        "es": (0.930, 3),  # an overdose on the news; despedirse (of a nurse, of the chat)
+    },
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false

@@ -254,6 +254,20 @@ class _Found:
     text: str  # the variant it was found in
 
 
+def _reads_a_fold(plain: str, folded: str, span: tuple[int, int]) -> bool:
+    """Whether the match at ``span`` of the numbers-and-leet variant ``folded`` reads a word
+    the fold changed. A match of words the fold left alone was judged on ``plain`` already,
+    where an exclusion may have covered it: "my mom overdosed in the 90s" is history there,
+    and the fold ("the 9os") must not undo that. When the fold changed the number of words,
+    it cannot tell: the match counts."""
+    before, after = plain.split(" "), folded.split(" ")
+    if len(before) != len(after):
+        return True
+    first = folded.count(" ", 0, span[0])
+    last = folded.count(" ", 0, span[1])
+    return any(before[i] != after[i] for i in range(first, last + 1))
+
+
 def _inside(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
     """Whether ``span`` is covered by one of ``spans``: it overlaps it and does not go on
     past its end ("i tried to kill myself" inside "tried to kill myself when i was 19")."""
@@ -579,7 +593,7 @@ class CrisisDetector:
                 found = self._exact.first(folded)
                 if found is None and self._alone is not None and folded.count(" ") < ALONE_WORDS:
                     found = self._alone.first(folded)
-                if found is not None:
+                if found is not None and _reads_a_fold(plain, folded, found[2]):
                     return _Found(*found, folded)
         return None
 
