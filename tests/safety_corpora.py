@@ -66,8 +66,10 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false
-    # alarms, es 227/261, 6. Below the target: the screen is not done.
-    "safety_heldout": {"en": (0.905, 3), "es": (0.869, 6)},
+    # alarms, es 227/261, 6; after its sixth round (the learned layer: thresholds per
+    # language out of fold, skip pairs, dev9): en 217/234 (92.7%), 3, es 234/261 (89.7%), 6.
+    # Below the target: the screen is not done.
+    "safety_heldout": {"en": (0.927, 3), "es": (0.896, 6)},
 }
 """Development folders (and languages) that do not reach the target yet: the recall and the
 false alarms reached, ``{folder: {lang: (min_recall, max_false_alarms)}}``. The test holds
