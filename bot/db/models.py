@@ -96,6 +96,11 @@ class Appointment(Base):
     version: Mapped[int] = mapped_column(
         Integer, nullable=False, default=1, server_default=text("1")
     )
+    # A VisitType (bot/domain/visits.py): which preparation plan this visit follows. Kept when
+    # the visit is moved.
+    visit_type: Mapped[str] = mapped_column(
+        String(32), nullable=False, default="infusion", server_default=text("'infusion'")
+    )
 
     patient: Mapped[Patient] = relationship(back_populates="appointments")
 
@@ -324,6 +329,13 @@ class Invite(Base):
         ForeignKey("appointments.id", ondelete="SET NULL"), nullable=True, index=True
     )
     request_key: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # A VisitType: the plan of the visit this invite makes.
+    visit_type: Mapped[str] = mapped_column(
+        String(32), nullable=False, default="infusion", server_default=text("'infusion'")
+    )
+    # Set for the invite of a patient of the clinic's schedule (IntakePatient): redeeming it
+    # links that patient, so every visit imported for them attaches without a new link.
+    patient_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class ContentVersion(Base):
@@ -366,3 +378,123 @@ class WebhookUpdate(Base):
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     lease_until: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class IntakePatient(Base):
+    """A patient of the clinic's schedule, known only by the keyed hash of the clinic's
+    reference (bot/intake/patient_ref.py: HMAC of source and reference, never the reference).
+    `patient_id` is set once the patient opened their invite: every later visit with the same
+    key attaches to them without a new link. Deleted with the patient (forget), so a later
+    import starts afresh with a new invite."""
+
+    __tablename__ = "intake_patients"
+
+    patient_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class IntakeVisit(Base):
+    """A visit as the clinic's schedule has it, by the clinic's own id (`source`,
+    `external_id`). Written by the one intake command (CSV, HTTP API, FHIR). `appointment_id`
+    is the patient's appointment once the patient is linked (None before, or after forget);
+    `invite_id` the invite that links them. `status` is an IntakeStatus (bot/intake/rows.py).
+    `version` counts changes, as `appointments.version` does. No name, no clear reference."""
+
+    __tablename__ = "intake_visits"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_intake_visits_source_external_id"),
+        Index("ix_intake_visits_starts_at", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64), nullable=False)
+    external_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    patient_key: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    visit_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    label: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    invite_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invites.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    version: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=1, server_default=text("1")
+    )
+
+
+class ApiToken(Base):
+    """A bearer token of one integration (a scheduling system) for the HTTP API, scoped to
+    one `source`. Holds the SHA-256 of the token, never the token. Revoking sets
+    `revoked_at` and keeps the row for the audit trail."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    source: Mapped[str] = mapped_column(String(64), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    # None: made from the command line; else the admin's Telegram id.
+    created_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ApiIdempotency(Base):
+    """An `Idempotency-Key` an integration sent, with the response it got: the same key again
+    with the same request gets the same response without doing the work twice; with another
+    request, a 422. `request_hash` is the SHA-256 of method, path and body. Rows are dropped
+    after a day (retention)."""
+
+    __tablename__ = "api_idempotency"
+    __table_args__ = (
+        UniqueConstraint("token_id", "key", name="uq_api_idempotency_token_id_key"),
+        Index("ix_api_idempotency_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_id: Mapped[int] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="CASCADE"), nullable=False
+    )
+    key: Mapped[str] = mapped_column(String(128), nullable=False)
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    status_code: Mapped[int] = mapped_column(Integer, nullable=False)
+    response: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class IntakeEvent(Base):
+    """The outbox of signed events to an integration's webhook (a patient linked, confirmed,
+    asked to reschedule, answered the check-in, became unreachable): written in the
+    transaction of what raised it, POSTed afterwards through the leased queue of
+    scheduler/queue.py, retried with backoff. `body` is the JSON sent: the visit's source and
+    external id, the event and its time, never a name or anything the patient wrote."""
+
+    __tablename__ = "intake_events"
+    __table_args__ = (Index("ix_intake_events_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    event_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    lease_owner: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The last attempt's error as a code (an HTTP status, an exception's class); never text.
+    last_error: Mapped[str | None] = mapped_column(String(120), nullable=True)

@@ -42,7 +42,7 @@ from bot.db.staff import StaffRepository
 from bot.db.statements import rows_matched
 from bot.db.visit_changes import change_scheduled_visit
 from bot.domain.audit import target
-from bot.domain.visits import AppointmentStatus
+from bot.domain.visits import DEFAULT_VISIT_TYPE, AppointmentStatus
 
 SCHEDULED = AppointmentStatus.SCHEDULED
 CANCELLED = AppointmentStatus.CANCELLED
@@ -60,6 +60,7 @@ _PATIENT_AND_STATE = (
         (StaffMember.telegram_id == bindparam("telegram_id")) & StaffMember.removed_at.is_(None),
     )
 )
+
 
 @dataclass(frozen=True, slots=True)
 class ForgottenPatient:
@@ -200,12 +201,19 @@ class Repository:
 
     # --- appointments ---------------------------------------------------------------------
     async def add_appointment(
-        self, *, patient_id: int, starts_at: datetime, timezone: str, now: datetime
+        self,
+        *,
+        patient_id: int,
+        starts_at: datetime,
+        timezone: str,
+        now: datetime,
+        visit_type: str = DEFAULT_VISIT_TYPE,
     ) -> Appointment:
         appointment = Appointment(
             patient_id=patient_id,
             starts_at=starts_at,
             timezone=timezone,
+            visit_type=visit_type,
             status=SCHEDULED,
             created_at=now,
             updated_at=now,

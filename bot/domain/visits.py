@@ -10,6 +10,23 @@ from __future__ import annotations
 from enum import StrEnum
 
 
+class VisitType(StrEnum):
+    """What kind of visit an appointment is (``appointments.visit_type``): each has its own
+    preparation plan in ``messages/`` (steps, checklist, the clinic's values such as fasting
+    hours), because an IV ketamine infusion, an esketamine session and a first consultation
+    prepare differently, and the differences are about safety. A fixed set, so every plan is
+    reviewed in code and content alike; a source's own words for them are aliases (settings).
+    """
+
+    INFUSION = "infusion"
+    ESKETAMINE = "esketamine"
+    CONSULTATION = "consultation"
+
+
+DEFAULT_VISIT_TYPE = VisitType.INFUSION
+"""The type of a visit a patient books themselves, and of every visit made before types."""
+
+
 class AppointmentStatus(StrEnum):
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"

@@ -295,6 +295,4 @@ class ServiceScope:
 
     @_built
     def plan_editing(self) -> PlanEditing:
-        return PlanEditing(
-            self.editing_tools, planner=_planner(self.repo, self.clock, self.wake)
-        )
+        return PlanEditing(self.editing_tools, planner=_planner(self.repo, self.clock, self.wake))

@@ -192,7 +192,7 @@ class Keyboards:
         )
 
     def cancel_confirm(self, appointment_id: int, version: int) -> InlineKeyboardMarkup:
-        """"Yes, cancel it", bound to the visit as shown (its `version`), and "No, keep it"."""
+        """ "Yes, cancel it", bound to the visit as shown (its `version`), and "No, keep it"."""
         return self._markup(
             [
                 (

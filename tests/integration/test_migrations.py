@@ -155,6 +155,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             "updated_at": T0,
             "checkin": None,
             "version": 3,
+            "visit_type": "esketamine",
         }
         for id_ in (1, 2)  # a double tap before 0004: one is cancelled there
     ],
@@ -224,6 +225,8 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             "expires_at": T0 + timedelta(days=7),
             "appointment_id": 1,
             "request_key": "r1",
+            "visit_type": "esketamine",
+            "patient_key": "c" * 64,
         }
     ],
     "content_versions": [
@@ -256,6 +259,64 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         }
     ],
     "staff_names": [{"telegram_id": BIG_ID, "name": "Lucía Pérez", "updated_at": T0}],
+    "intake_patients": [
+        {"patient_key": "c" * 64, "patient_id": 1, "created_at": T0, "linked_at": T0}
+    ],
+    "intake_visits": [
+        {
+            "id": 1,
+            "source": "clinic-ehr",
+            "external_id": "A-1001",
+            "patient_key": "c" * 64,
+            "starts_at": T0 + timedelta(days=10),
+            "ends_at": T0 + timedelta(days=10, hours=2),
+            "timezone": "America/New_York",
+            "visit_type": "esketamine",
+            "status": "booked",
+            "label": "J.D. chair 2",
+            "language": "es",
+            "appointment_id": 1,
+            "invite_id": 1,
+            "created_at": T0,
+            "updated_at": T0,
+            "version": 2,
+        }
+    ],
+    "api_tokens": [
+        {
+            "id": 1,
+            "name": "ehr",
+            "source": "clinic-ehr",
+            "token_hash": "d" * 64,
+            "created_by": BIG_ID,
+            "created_at": T0,
+            "revoked_at": None,
+            "last_used_at": T0,
+        }
+    ],
+    "api_idempotency": [
+        {
+            "id": 1,
+            "token_id": 1,
+            "key": "k-1",
+            "request_hash": "e" * 64,
+            "status_code": 201,
+            "response": "{}",
+            "created_at": T0,
+        }
+    ],
+    "intake_events": [
+        {
+            "id": 1,
+            "source": "clinic-ehr",
+            "event_type": "visit.confirmed",
+            "body": "{}",
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": T0,
+            "created_at": T0,
+        }
+    ],
 }
 
 

@@ -144,9 +144,7 @@ async def help_(
 ) -> None:
     """The patients' help; a team member also gets the team's commands their role allows."""
     help_text = Help(
-        commands=[
-            {"command": c, "description": d} for c, d in reply.content.commands(reply.lang)
-        ]
+        commands=[{"command": c, "description": d} for c, d in reply.content.commands(reply.lang)]
     )
     if staff_role is None:
         reply.send(help_text, reply.kb.home())
