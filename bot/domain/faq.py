@@ -32,11 +32,12 @@ A learned layer (:mod:`bot.domain.faq_model`, ``messages/<lang>/faq_model.json``
 keywords' verdict (:func:`weighed`): the keywords stay the first, explainable line, the model
 ranks the topics by the text's words and by what the keywords saw (the topics their cues point
 to, the words no list knows). It names a topic when the keywords were unsure (new words raised
-what they needed), withdraws a keywords' answer it is sure is off-topic, and orders two
-offered ones; each at a probability ("cuts") chosen by the training script out of fold (it
-could also overrule an answer with another topic: the script has that cut at never). A topic
-the model never learned, or a keyword it was not trained with (both staff added), is answered
-by the keywords alone; a topic staff removed is never offered.
+what they needed), withdraws a keywords' answer it is sure is off-topic, replaces it with
+another topic it is surer of (a keyword in the wrong topic's list: "sigo con psicologo?" is
+about therapy, not medications), and orders two offered ones; each at a probability ("cuts")
+chosen by the training script out of fold. A topic the model never learned, or a keyword it
+was not trained with (both staff added), is answered by the keywords alone; a topic staff
+removed is never offered.
 """
 
 from __future__ import annotations
