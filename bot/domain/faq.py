@@ -201,6 +201,8 @@ class Reading:
     fresh: frozenset[str] = frozenset()
     """The topics of the verdict that a keyword the learned layer was not trained with (one
     staff added since) found in the text."""
+    keyed: frozenset[str] = frozenset()
+    """The topics a keyword of the text (not only hints) points to."""
 
 
 def folded(text: str) -> list[str]:
@@ -428,6 +430,7 @@ class FaqMatcher:
         # a hint phrase or two hints answer it ("where is your office?").
         need = ACCEPT + UNKNOWN_COST * unknown if unknown else HINT_ONLY
         found = tuple(topic.key for score, _, topic in substantial if score > 0)
+        keyed = frozenset(topic.key for score, rank, topic in substantial if rank > score)
         verdict = NO_MATCH
         if substantial and substantial[0][0] >= need:
             _, best, first = substantial[0]
@@ -448,7 +451,7 @@ class FaqMatcher:
                 for c in self._fresh.get(key, ())
             )
         )
-        return Reading(tuple(tokens), verdict, found, is_chat, written, unknown, fresh)
+        return Reading(tuple(tokens), verdict, found, is_chat, written, unknown, fresh, keyed)
 
     def _weighed(self, reading: Reading) -> Verdict:
         model = self._model
@@ -589,7 +592,14 @@ def weighed(
             return verdict
         if probability.get(OFF_TOPIC, 0.0) >= cuts.veto:
             return NO_MATCH
-        if top != OFF_TOPIC and top not in said and likeliest >= cuts.overrule:
+        if (
+            top != OFF_TOPIC
+            and top not in said
+            and likeliest >= cuts.overrule
+            and not (said[0] in reading.keyed and top in reading.found and top not in reading.keyed)
+        ):
+            # Not against a keyword's answer for a topic only hints of the text point to:
+            # "¿cuánto dura la recuperación?" is about recovery, by its keyword.
             return Verdict(answer=top)
         if verdict.choices and probability.get(said[1], 0.0) > probability.get(said[0], 0.0):
             return Verdict(choices=(said[1], said[0]))
