@@ -28,7 +28,7 @@ from bot.factory import (
 )
 from bot.services.retention import RetentionService
 from bot.telegram.telegram_health import WEBHOOK_CHECK_SECONDS
-from bot.web.app import build_web_app
+from bot.web.app import WebServerError, build_web_app, serve_api_while_polling
 from bot.web.ops import OpsServerError, serve_ops
 from bot.web.webhook import WebhookRefused, check_webhook, set_webhook
 
@@ -175,6 +175,15 @@ async def _start_ops(stack: contextlib.AsyncExitStack, app: Application) -> None
         raise StartupError(str(exc)) from None
 
 
+async def _start_api(stack: contextlib.AsyncExitStack, app: Application) -> None:
+    """Polling mode: the HTTP API on WEB_HOST:WEB_PORT while the bot runs, when API_ENABLED
+    (webhook mode serves it with the webhook)."""
+    try:
+        await stack.enter_async_context(serve_api_while_polling(app))
+    except WebServerError as exc:
+        raise StartupError(str(exc)) from None
+
+
 async def run_polling(
     settings: Settings, app: Application | None = None, *, handle_signals: bool = True
 ) -> None:
@@ -193,6 +202,7 @@ async def run_polling(
         app.dispatcher.shutdown.register(_shutdown_hook(app, settings.shutdown_grace_seconds))
         async with contextlib.AsyncExitStack() as stack:
             await _start_ops(stack, app)
+            await _start_api(stack, app)
             # No drop_pending_updates: updates that arrived while the bot was down are
             # answered.
             await app.dispatcher.start_polling(

@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.invite_codes import LABEL_MAX
 from bot.domain.refusals import (
+    ApiTokenProblem,
     BookingCode,
     InviteCode,
     InviteProblem,
@@ -680,6 +681,79 @@ class InviteError(Message):
     zone: str = sample(_ZONE)
 
 
+# --- staff: importing the clinic's schedule (bot/telegram/handlers/staff_intake.py) -----------
+_SAMPLE_PROBLEMS: Sequence[Mapping[str, object]] = (
+    {"line": 7, "field": "status", "reason": "not a status mapped for source csv (known: ...)"},
+    {"line": 9, "field": "", "reason": "has 9 fields, the header 8 <a quote out of place?>"},
+)
+
+
+class IntakePreview(Message):
+    """What importing the CSV a team member sent would do (nothing is written yet): counts of
+    rows by result, the first refused rows (`problems`: `line`, `field`, `reason`; the
+    reason in the intake core's English words) and how many more, the columns dropped unread,
+    the starts read in the clinic's zone, and the patients who get a new link."""
+
+    rows: int = sample(20)
+    created: int = sample(17)
+    moved: int = sample(1)
+    cancelled: int = sample(1)
+    updated: int = sample(0)
+    unchanged: int = sample(0)
+    errors: int = sample(2)
+    problems: Sequence[Mapping[str, object]] = sample(_SAMPLE_PROBLEMS, ())
+    more_problems: int = sample(0, 3)
+    new_links: int = sample(12, 0)
+    zone_assumed: int = sample(3, 0)
+    zone: str = sample("America/New_York")
+    dropped: Sequence[str] = sample(("patient_name", "email"), ())
+
+
+class IntakeApplied(Message):
+    """The import was made: counts by result, and the new links (sent as two files)."""
+
+    created: int = sample(17)
+    moved: int = sample(1)
+    cancelled: int = sample(1)
+    updated: int = sample(0)
+    unchanged: int = sample(0)
+    errors: int = sample(2)
+    new_links: int = sample(12, 0)
+
+
+class IntakeFileProblem(Message):
+    """A file sent to the bot that cannot be imported: `problem` is ``too_big``,
+    ``not_csv``, ``download_failed`` or ``unreadable`` (then `reason`, the reader's line)."""
+
+    problem: str = sample("too_big", "not_csv", "download_failed", "unreadable")
+    limit_mb: int = sample(5)
+    reason: str = sample("line 1: no column for status <docs/intake-csv.md>")
+
+
+class IntakeNotSetUp(Message):
+    """Importing is not configured (INTAKE_PATIENT_KEY unset, or intake settings wrong)."""
+
+
+class IntakeDropped(Message):
+    """Don't import: nothing was written."""
+
+
+class IntakeAlreadyApplied(Message):
+    """A second tap of Import: the import was made once."""
+
+
+class IntakeLinksFile(Message):
+    """The caption of the CSV of new invite links (shown this once)."""
+
+    count: int = sample(12, 1)
+
+
+class IntakeQrFile(Message):
+    """The caption of the printable page of QR codes."""
+
+    count: int = sample(12, 1)
+
+
 class ExpiredOffer(Message):
     """A button of a confirmation no longer on offer (bot/services/offers.py, OfferExpired):
     `kind` says what it offered, and so how to start again."""
@@ -769,6 +843,37 @@ class StaffHelp(Message):
     commands: Sequence[Mapping[str, object]] = sample(
         ({"command": "today", "description": "Today's visits <all>"},)
     )
+
+
+# --- admins: the HTTP API's tokens (bot/telegram/handlers/api_tokens.py) ----------------------
+class ApiTokens(Message):
+    """/apitokens: each token's name, source, whether active, when last used (or None)."""
+
+    tokens: Sequence[Mapping[str, object]] = sample(
+        (),
+        (
+            {"name": "acme-ehr", "source": "acme", "active": True, "last_used": SAMPLE_WHEN},
+            {"name": "old<ehr>", "source": "acme", "active": True, "last_used": None},
+            {"name": "legacy", "source": "csv", "active": False, "last_used": None},
+        ),
+    )
+
+
+class ApiTokenCreated(Message):
+    """The new token, shown once (only its SHA-256 is stored)."""
+
+    name: str = sample("acme-ehr")
+    source: str = sample("acme")
+    token: str = sample("icp_Zm9vYmFyYmF6cXV4cXV1eF9hYmNkZWZnaGlqa2xtbm9w")
+
+
+class ApiTokenRevoked(Message):
+    name: str = sample("acme-ehr")
+    source: str = sample("acme")
+
+
+class ApiTokenError(Message):
+    code: ApiTokenProblem = codes(ApiTokenProblem)
 
 
 # --- staff: editing texts (bot/telegram/handlers/staff_content.py) ---------------------------
@@ -953,6 +1058,12 @@ class VisitMovedNotice(Message, unsolicited=True):
 
 
 class VisitCancelledNotice(Message, unsolicited=True):
+    when: datetime = sample(SAMPLE_WHEN)
+
+
+class VisitAddedNotice(Message, unsolicited=True):
+    """A visit of the clinic's schedule attached to a patient who linked before."""
+
     when: datetime = sample(SAMPLE_WHEN)
 
 
@@ -1159,6 +1270,8 @@ class Button(StrEnum):
     CHECK_TODO = auto()  # {{ label }}
     NOTICE_PRIVATE_ONLY = auto()
     INVITE_CONFIRM = auto()
+    INTAKE_APPLY = auto()
+    INTAKE_CANCEL = auto()
     INVITE_CHANGE = auto()
     INVITE_PICK = auto()  # {{ when }}
     ROSTER_PREV = auto()
@@ -1243,3 +1356,4 @@ class StaffCommand(StrEnum):
     STAFF_INVITE = auto()
     TEXTS = auto()
     PLAN = auto()
+    APITOKENS = auto()

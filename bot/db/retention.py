@@ -17,6 +17,7 @@ from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
+    ApiIdempotency,
     Appointment,
     AuditEntry,
     ChecklistTick,
@@ -43,6 +44,10 @@ class Sweep(enum.StrEnum):
     """Outbox rows (staff alerts, patient notices) sent or failed, created before it."""
     AUDIT_DETAIL = "audit_detail"
     """The `before` / `after` of audit lines written before it; the lines stay."""
+    IDEMPOTENCY_KEYS = "idempotency_keys"
+    """The HTTP API's `Idempotency-Key` responses, after a day (IDEMPOTENCY_KEEP), whatever
+    RETENTION_DAYS says: an integration retries within minutes, and a key is not kept longer
+    than it is of use."""
 
 
 class RetentionRepository:
@@ -77,6 +82,8 @@ class RetentionRepository:
             await run(delete(StaffInvite).where(StaffInvite.id.in_(ids)))
         elif sweep is Sweep.ALERTS:
             await run(delete(StaffAlert).where(StaffAlert.id.in_(ids)))
+        elif sweep is Sweep.IDEMPOTENCY_KEYS:
+            await run(delete(ApiIdempotency).where(ApiIdempotency.id.in_(ids)))
         else:
             await run(
                 update(AuditEntry).where(AuditEntry.id.in_(ids)).values(before=None, after=None),
@@ -106,6 +113,12 @@ def _candidates(sweep: Sweep, cutoff: datetime) -> Select[int]:
                 StaffAlert.created_at < cutoff,
             )
             .order_by(StaffAlert.id)
+        )
+    if sweep is Sweep.IDEMPOTENCY_KEYS:
+        return (
+            select(ApiIdempotency.id)
+            .where(ApiIdempotency.created_at < cutoff)
+            .order_by(ApiIdempotency.id)
         )
     return (
         select(AuditEntry.id)

@@ -40,6 +40,12 @@ class Action(StrEnum):
     PLAN_READ = "plan.read"
     PLAN_EDIT = "plan.edit"
     PLAN_ROLLBACK = "plan.rollback"
+    API_TOKEN_CREATE = "api_token.create"
+    API_TOKEN_REVOKE = "api_token.revoke"
+    API_TOKEN_LIST = "api_token.list"
+    API_CALL = "api.call"
+    """One call of the HTTP API: method, route, status; never a body or a path's values."""
+    VISITS_IMPORT = "visits.import"  # the clinic's schedule: a CSV, a visit of the API
 
 
 class Outcome(StrEnum):

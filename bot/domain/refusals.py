@@ -11,6 +11,7 @@ from bot.domain.visits import BookingProblem
 from bot.domain.when_parser import ParseErrorCode
 
 __all__ = [
+    "ApiTokenProblem",
     "BookingCode",
     "InviteCode",
     "InviteProblem",
@@ -45,6 +46,7 @@ class OfferKind(StrEnum):
     TEXT_EDIT = "text_edit"  # a text or button label, saved or restored
     FAQ_EDIT = "faq_edit"  # a question of the FAQ
     PLAN_EDIT = "plan_edit"  # the reminder plan, changed or restored
+    VISITS_IMPORT = "visits_import"  # the team imports a CSV of the clinic's schedule
 
 
 class LabelProblem(StrEnum):
@@ -82,3 +84,13 @@ BookingCode = ParseErrorCode | BookingProblem
 """Why a typed time cannot be booked: the reader's problems and the booking rules'."""
 InviteCode = ParseErrorCode | BookingProblem | LabelProblem | InviteProblem
 VisitChangeCode = ParseErrorCode | BookingProblem | VisitChangeProblem
+
+
+class ApiTokenProblem(StrEnum):
+    """Why an HTTP API token cannot be made or revoked (``ApiTokenRefused``)."""
+
+    BAD_NAME = "bad_name"  # not 1-64 lower-case letters, digits, _ . -
+    NAME_TAKEN = "name_taken"  # another token (active or revoked) has this name
+    BAD_SOURCE = "bad_source"  # not a source name (the same rule as a name)
+    NO_SUCH_TOKEN = "no_such_token"  # no token of that name
+    REVOKED = "revoked"  # revoked already

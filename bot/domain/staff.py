@@ -33,13 +33,22 @@ class Permission(StrEnum):
     """Add and remove staff members."""
     AUDIT = "audit"
     """Read the audit log."""
+    INTEGRATIONS = "integrations"
+    """Make, list and revoke the HTTP API's tokens (scheduling systems)."""
 
 
 _STAFF = frozenset({Permission.ROSTER, Permission.INVITES, Permission.APPOINTMENTS})
 
 PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.STAFF: _STAFF,
-    Role.ADMIN: _STAFF | {Permission.CONTENT, Permission.PLAN, Permission.STAFF, Permission.AUDIT},
+    Role.ADMIN: _STAFF
+    | {
+        Permission.CONTENT,
+        Permission.PLAN,
+        Permission.STAFF,
+        Permission.AUDIT,
+        Permission.INTEGRATIONS,
+    },
 }
 
 

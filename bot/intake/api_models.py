@@ -282,10 +282,57 @@ def openapi_document(*, version: str = "1", server_url: str | None = None) -> di
             "description": "The appointment's id in that schedule",
         },
     ]
-    errors = {
+    idempotency = {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]+$"},
+        "description": "The same key with the same request within a day gets the same "
+        "response, and the work is done once; with another request, a 422.",
+    }
+    common = {
         "401": _problem("No or a wrong API token"),
-        "404": _problem("No such visit"),
-        "422": _problem("The body is not valid, or names an unknown type, status or zone"),
+        "403": _problem("The token may not use this source"),
+        "413": _problem("The request body is too large"),
+        "429": {
+            **_problem("Too many requests from this token; try again after Retry-After"),
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds to wait",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            },
+        },
+        "503": _problem("Visits cannot be received now (the clinic's intake settings)"),
+    }
+    writes = {
+        "400": _problem("The body is not JSON, or the Idempotency-Key is not usable"),
+        "404": _problem("No such visit (a cancel of one never sent)"),
+        "422": _problem(
+            "The body is not valid, names an unknown type, status or zone, or the "
+            "Idempotency-Key was used for another request"
+        ),
+    }
+    reads = {"400": _problem("A query value is not usable"), "404": _problem("No such visit")}
+    created = {
+        "200": {"description": "Updated (or unchanged)", "content": _content("VisitState")},
+        "201": {"description": "Created", "content": _content("VisitState")},
+    }
+    schemas["FhirAppointment"] = {
+        "type": "object",
+        "description": "A FHIR R4 Appointment (docs/fhir-mapping.md: the elements read)",
+        "required": ["resourceType", "status"],
+        "properties": {
+            "resourceType": {"const": "Appointment"},
+            "id": {"type": "string", "pattern": "^[A-Za-z0-9.-]{1,64}$"},
+            "status": {"type": "string"},
+            "identifier": {"type": "array", "items": {"type": "object"}},
+            "appointmentType": {"type": "object"},
+            "start": {"type": "string"},
+            "end": {"type": "string"},
+            "participant": {"type": "array", "items": {"type": "object"}},
+        },
+        "additionalProperties": True,
     }
     document: dict[str, Any] = {
         "openapi": "3.1.0",
@@ -293,7 +340,8 @@ def openapi_document(*, version: str = "1", server_url: str | None = None) -> di
             "title": "infusion-companion intake API",
             "version": version,
             "description": "Visits from the clinic's schedule; answers go back as signed "
-            f"events ({SIGNATURE_HEADER}: t=<unix>,v1=<hex HMAC-SHA256 of 't.body'>).",
+            f"events ({SIGNATURE_HEADER}: t=<unix>,v1=<hex HMAC-SHA256 of 't.body'>). Every "
+            "error is a problem (RFC 9457, application/problem+json).",
         },
         "paths": {
             f"{API_PREFIX}/visits/{{source}}/{{external_id}}": {
@@ -301,11 +349,18 @@ def openapi_document(*, version: str = "1", server_url: str | None = None) -> di
                 "put": {
                     "operationId": "putVisit",
                     "summary": "Create, move or cancel a visit",
+                    "parameters": [idempotency],
                     "requestBody": {"required": True, "content": _content("VisitPut")},
+                    "responses": {**created, **writes, **common},
+                },
+                "delete": {
+                    "operationId": "cancelVisit",
+                    "summary": "Cancel a visit",
+                    "parameters": [idempotency],
                     "responses": {
-                        "200": {"description": "Updated", "content": _content("VisitState")},
-                        "201": {"description": "Created", "content": _content("VisitState")},
-                        **errors,
+                        "200": {"description": "Cancelled", "content": _content("VisitState")},
+                        **writes,
+                        **common,
                     },
                 },
                 "get": {
@@ -313,10 +368,90 @@ def openapi_document(*, version: str = "1", server_url: str | None = None) -> di
                     "summary": "A visit's state: linked, reminders, answers, checklist",
                     "responses": {
                         "200": {"description": "The visit", "content": _content("VisitState")},
-                        **errors,
+                        **reads,
+                        **common,
                     },
                 },
-            }
+            },
+            f"{API_PREFIX}/visits": {
+                "get": {
+                    "operationId": "listVisits",
+                    "summary": "The token's source's visits of a day (the clinic's zone)",
+                    "parameters": [
+                        {
+                            "name": "date",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string", "format": "date"},
+                            "description": "YYYY-MM-DD",
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Earliest first",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "array",
+                                        "items": {"$ref": _REF.format(model="VisitState")},
+                                    }
+                                }
+                            },
+                        },
+                        **reads,
+                        **common,
+                    },
+                }
+            },
+            f"{API_PREFIX}/fhir/Appointment/{{id}}": {
+                "parameters": [
+                    {
+                        "name": "id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9.-]{1,64}$"},
+                        "description": "The Appointment's logical id",
+                    }
+                ],
+                "put": {
+                    "operationId": "putFhirAppointment",
+                    "summary": "Create, move or cancel a visit from a FHIR R4 Appointment",
+                    "parameters": [idempotency],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/fhir+json": {
+                                "schema": {"$ref": _REF.format(model="FhirAppointment")}
+                            },
+                            "application/json": {
+                                "schema": {"$ref": _REF.format(model="FhirAppointment")}
+                            },
+                        },
+                    },
+                    "responses": {
+                        **created,
+                        **writes,
+                        "400": _problem(
+                            "Not JSON, an unusable Idempotency-Key, or the resource's id is "
+                            "not the path's"
+                        ),
+                        **common,
+                    },
+                },
+            },
+            f"{API_PREFIX}/openapi.json": {
+                "get": {
+                    "operationId": "getOpenApi",
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {
+                        "200": {
+                            "description": "OpenAPI 3.1",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            },
         },
         "webhooks": {
             "answer": {

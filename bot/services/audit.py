@@ -29,8 +29,18 @@ class AuditTrail:
         Telegram id is not kept; `after` names their patient id)."""
         return await self._write(actor, action, target, Outcome.DONE, before, after)
 
-    async def refused(self, actor: Actor, action: Action, target: str, *, reason: str) -> int:
-        return await self._write(actor, action, target, Outcome.REFUSED, None, {"reason": reason})
+    async def refused(
+        self,
+        actor: Actor | Surface,
+        action: Action,
+        target: str,
+        *,
+        reason: str,
+        detail: Values | None = None,
+    ) -> int:
+        """A refused attempt; `detail` (plain values) is kept beside the reason."""
+        after = {**(detail or {}), "reason": reason}
+        return await self._write(actor, action, target, Outcome.REFUSED, None, after)
 
     async def _write(
         self,

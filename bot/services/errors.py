@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from bot.domain.refusals import (
+    ApiTokenProblem,
     BookingCode,
     InviteCode,
     NotAllowedReason,
@@ -138,3 +139,11 @@ class VisitChangedByClinic(VisitChanged):
 
 class VisitChangedMeanwhile(VisitChanged):
     """Told to staff: the patient or a colleague changed the visit first."""
+
+
+class ApiTokenRefused(Refusal):
+    """An HTTP API token that cannot be made or revoked (the name, the source, no such one)."""
+
+    def __init__(self, code: ApiTokenProblem) -> None:
+        super().__init__(code)
+        self.code = code

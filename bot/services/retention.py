@@ -14,6 +14,9 @@ several replicas running it at once is harmless (a row is deleted once, the othe
 gone). On SQLite it ends with a WAL checkpoint, so the deleted rows leave no readable copy in
 the ``-wal`` file (``secure_delete`` zeroes their pages in the database file). Logs counts
 only.
+
+The HTTP API's ``Idempotency-Key`` responses go after a day (:data:`IDEMPOTENCY_KEEP`), not
+after ``RETENTION_DAYS``.
 """
 
 from __future__ import annotations
@@ -27,12 +30,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.retention import RetentionRepository, Sweep
 from foundation.clock import Clock
 
-__all__ = ["BATCH", "RetentionService", "Sweep"]
+__all__ = ["BATCH", "IDEMPOTENCY_KEEP", "RetentionService", "Sweep"]
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
 """Rows per transaction."""
+
+IDEMPOTENCY_KEEP = timedelta(days=1)
+"""How long the HTTP API answers a repeated ``Idempotency-Key`` from what it stored."""
 
 
 class RetentionService:
@@ -55,9 +61,11 @@ class RetentionService:
 
     async def run(self) -> dict[Sweep, int]:
         """One sweep of everything older than the retention; how many rows each part took."""
-        cutoff = self.clock.now() - self.retention
+        now = self.clock.now()
         done = dict.fromkeys(Sweep, 0)
         for sweep in Sweep:
+            keep = IDEMPOTENCY_KEEP if sweep is Sweep.IDEMPOTENCY_KEYS else self.retention
+            cutoff = now - keep
             while True:
                 async with self.session_factory() as session, session.begin():
                     picked = await RetentionRepository(session).sweep(sweep, cutoff, self.batch)

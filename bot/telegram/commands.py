@@ -27,6 +27,7 @@ COMMAND_PERMISSIONS: Mapping[StaffCommand, Permission] = {
     StaffCommand.STAFF_INVITE: Permission.STAFF,
     StaffCommand.TEXTS: Permission.CONTENT,
     StaffCommand.PLAN: Permission.PLAN,
+    StaffCommand.APITOKENS: Permission.INTEGRATIONS,
 }
 """Which permission shows a team command in a member's menu."""
 

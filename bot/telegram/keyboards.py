@@ -29,6 +29,8 @@ from bot.telegram.callbacks import (
     DraftCb,
     FaqCb,
     ForgetCb,
+    IntakeAction,
+    IntakeCb,
     InviteAction,
     InviteCb,
     InviteConsentCb,
@@ -311,6 +313,18 @@ class Keyboards:
                 (self._label(Button.INVITE_CHANGE), InviteCb(action=InviteAction.CHANGE, t=token)),
             ],
             2,
+        )
+
+    def intake_confirm(self, token: str) -> InlineKeyboardMarkup:
+        return self._markup(
+            [
+                (self._label(Button.INTAKE_APPLY), IntakeCb(action=IntakeAction.APPLY, t=token)),
+                (
+                    self._label(Button.INTAKE_CANCEL),
+                    IntakeCb(action=IntakeAction.CANCEL, t=token),
+                ),
+            ],
+            1,
         )
 
     def invite_ambiguous(

@@ -16,10 +16,12 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
 from bot.content.catalogue import (
+    ApiTokenError,
     AppointmentChangedByClinic,
     AppointmentError,
     AppointmentGone,
     ExpiredOffer,
+    IntakeNotSetUp,
     InviteError,
     ReminderSnoozeRefused,
     RosterAsk,
@@ -34,6 +36,7 @@ from bot.db.models import Patient
 from bot.domain.refusals import NotAllowedReason, OfferKind
 from bot.services.container import ServiceScope
 from bot.services.errors import (
+    ApiTokenRefused,
     BookingRefused,
     InviteRefused,
     NoSuchAppointment,
@@ -51,6 +54,7 @@ from bot.services.errors import (
     VisitChangeRefused,
     VisitOver,
 )
+from bot.services.intake import IntakeUnavailable
 from bot.telegram.reply import Reply
 from foundation.timemath import load_zone, to_local
 
@@ -150,6 +154,14 @@ async def visit_changed_meanwhile(event: ErrorEvent, reply: Reply) -> None:
     reply.send(VisitChangedWhileDeciding(when=_now_local(refusal), label=refusal.label))
 
 
+async def api_token_refused(event: ErrorEvent, reply: Reply) -> None:
+    refusal = event.exception
+    assert isinstance(refusal, ApiTokenRefused)
+    reply.send(ApiTokenError(code=refusal.code))
+async def intake_unavailable(event: ErrorEvent, reply: Reply) -> None:
+    reply.send(IntakeNotSetUp())
+
+
 def create_router() -> Router:
     """A fresh router each call, for one ErrorsMiddleware (not included in the dispatcher)."""
     r = Router(name="refusals")
@@ -165,4 +177,6 @@ def create_router() -> Router:
     r.errors.register(visit_change_refused, ExceptionTypeFilter(VisitChangeRefused))
     r.errors.register(visit_changed_by_clinic, ExceptionTypeFilter(VisitChangedByClinic))
     r.errors.register(visit_changed_meanwhile, ExceptionTypeFilter(VisitChangedMeanwhile))
+    r.errors.register(api_token_refused, ExceptionTypeFilter(ApiTokenRefused))
+    r.errors.register(intake_unavailable, ExceptionTypeFilter(IntakeUnavailable))
     return r

@@ -102,6 +102,7 @@ OLD_HISTORY = {
     Sweep.STAFF_INVITES: 1,
     Sweep.ALERTS: 1,
     Sweep.AUDIT_DETAIL: 1,
+    Sweep.IDEMPOTENCY_KEYS: 0,
 }
 """What retention deletes of `old_history`, by sweep."""
 

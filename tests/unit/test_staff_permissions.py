@@ -7,7 +7,13 @@ import pytest
 from bot.domain.staff import PERMISSIONS, Permission, Role, allows
 
 STAFF_DO = {Permission.ROSTER, Permission.INVITES, Permission.APPOINTMENTS}
-ADMIN_ONLY = {Permission.CONTENT, Permission.PLAN, Permission.STAFF, Permission.AUDIT}
+ADMIN_ONLY = {
+    Permission.CONTENT,
+    Permission.PLAN,
+    Permission.STAFF,
+    Permission.AUDIT,
+    Permission.INTEGRATIONS,
+}
 
 
 @pytest.mark.parametrize("permission", list(Permission))
