@@ -438,7 +438,10 @@ class FaqMenu(Message):
 
 
 class FaqNoMatch(Message):
-    pass
+    """A message the bot could not match: the questions it comes nearest to, if any
+    (``suggested``), as buttons, and the whole list one tap away."""
+
+    suggested: bool = sample(True, False)
 
 
 class FaqAnswer(Message, by_name=False):
@@ -1257,6 +1260,7 @@ class Button(StrEnum):
     CANCEL_YES = auto()
     CANCEL_NO = auto()
     FAQ_MORE = auto()
+    FAQ_ALL = auto()
     ZONE_EASTERN = auto()
     ZONE_CENTRAL = auto()
     ZONE_MOUNTAIN = auto()

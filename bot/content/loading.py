@@ -310,6 +310,7 @@ class ContentFiles:
                     words.intent,
                     common=words.common,
                     known=words.known,
+                    spelling=words.spelling,
                     lang=lang,
                     model=model,
                 )

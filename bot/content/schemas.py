@@ -185,6 +185,12 @@ class ConversationFile(_Strict):
 
     common: Words = Field(default=(), max_length=2000)
     known: Words = Field(default=(), max_length=2000)
+    spelling: dict[
+        Annotated[str, Field(pattern=r"^[a-z0-9]{1,24}$")],
+        Annotated[str, Field(pattern=r"^[a-z0-9]+( [a-z0-9]+){0,3}$", max_length=60)],
+    ] = Field(default_factory=dict, max_length=500)
+    """A word as typed on a phone and the words it stands for (Spanish "q": "que", "xq":
+    "porque"), read so before anything else; lowercase, unaccented."""
     intent: tuple[Intent, ...] = Field(default=(), max_length=20)
 
     @field_validator("intent")

@@ -234,6 +234,15 @@ class Keyboards:
         buttons.append((self._label(Button.FAQ_MORE), MenuCb(to=MenuTarget.FAQ)))
         return self._markup(buttons)
 
+    def faq_near(self, near: Iterable[tuple[str, str]]) -> InlineKeyboardMarkup:
+        """Under the no-match answer: a button per near question (key, label), then the
+        whole list of questions."""
+        buttons: list[tuple[str, str | CallbackData]] = [
+            (label, FaqCb(key=key)) for key, label in near
+        ]
+        buttons.append((self._label(Button.FAQ_ALL), MenuCb(to=MenuTarget.FAQ)))
+        return self._markup(buttons)
+
     def come_after_all(self, appointment_id: int) -> InlineKeyboardMarkup:
         return self._markup(
             [

@@ -54,6 +54,7 @@ STAFF_VARS = {
     "staff_notified": True,
     "visit_label": "J.D. #4411",
     "visit_time": "Tue 21 May, 10:00",
+    "suggested": True,  # faq_no_match: the nearest questions are offered
 }
 
 

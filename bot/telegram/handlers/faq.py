@@ -72,7 +72,7 @@ async def _answer(
     elif key == IntentKey.RESCHEDULE:
         await ask_new_time(reply, patient, svc, telegram_id)
     else:
-        reply.send(FaqNoMatch(), _topics(reply))
+        reply.send(FaqNoMatch(suggested=False), reply.kb.faq_near(()))
 
 
 async def faq_answer(
@@ -121,7 +121,8 @@ async def free_text(
     ):
         return
     faq = reply.content.faq(reply.lang)
-    verdict = faq.matcher.classify(message.text or "")
+    text = message.text or ""
+    verdict = faq.matcher.classify(text)
     telegram_id = message.from_user.id if message.from_user else message.chat.id
     if verdict.answer is not None:
         await _answer(verdict.answer, reply, patient, svc, telegram_id)
@@ -138,7 +139,8 @@ async def free_text(
                 )
         reply.send(FaqChoices(), reply.kb.faq_choices(labels))
         return
-    reply.send(FaqNoMatch(), _topics(reply))
+    near = [(e.key, e.title) for key in faq.matcher.closest(text) if (e := faq.by_key(key))]
+    reply.send(FaqNoMatch(suggested=bool(near)), reply.kb.faq_near(near))
 
 
 def create_router() -> Router:
