@@ -261,7 +261,7 @@ def create_application(
 
     reminders = ReminderEngine(
         store=SqlReminderStore(session_factory, after_claim=content.refresh),
-        plan=lambda: content.plan,
+        plan=content.plan_for,
         render=ReminderView(content),
         sender=sender,
         clock=clock,

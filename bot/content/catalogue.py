@@ -49,6 +49,7 @@ from bot.domain.refusals import (
 )
 from bot.domain.visits import Attendance, BookingProblem
 from bot.domain.when_parser import ParseErrorCode
+from scheduler.plan import Preparation
 
 __all__ = [
     "CATALOGUE",
@@ -81,6 +82,31 @@ SAMPLE_CHECKLIST: ChecklistLines = (
     {"key": "ride", "label": "Ride home <arranged>", "done": False},
 )
 _SAMPLE_CLINIC_TIME = "Thursday, December 3, 2026 at 2:30 PM EST"
+SAMPLE_KIND = "Infusion <IV>"
+"""A visit type's plain name (buttons.toml ``visit_type_<type>``) as screens name it."""
+NO_PREPARATION = Preparation()
+"""Values of a visit type the clinic has not set (or no visit at all): the texts send the
+patient to the clinic's own instructions."""
+SAMPLE_PREPARATIONS: tuple[Preparation, ...] = (
+    NO_PREPARATION,
+    Preparation(
+        no_food_hours=6,
+        clear_liquids_hours=2,
+        observation_minutes=45,
+        arrival_minutes=15,
+        driver_required=True,
+    ),
+)
+EDGE_PREPARATIONS: tuple[Preparation, ...] = (
+    Preparation(
+        no_food_hours=2, clear_liquids_minutes=30, observation_minutes=120, driver_required=True
+    ),
+    Preparation(no_food_hours=1, clear_liquids_hours=0, observation_minutes=1, arrival_minutes=1),
+    Preparation(driver_required=False, arrival_minutes=0),
+    Preparation(no_food_hours=8, clear_liquids_minutes=90, observation_minutes=90),
+)
+"""Every kind of value a visit type's [preparation] may hold, one at a time: hours or
+minutes, one of a unit, zero, and values left out."""
 
 
 def _at(
@@ -333,11 +359,17 @@ class AppointmentError(Message):
 
 
 class AppointmentList(Message):
+    """`kinds`: each visit's type in plain words, in the order of `items`."""
+
     items: Sequence[datetime] = sample((), (SAMPLE_WHEN, SAMPLE_LATER))
+    kinds: Sequence[str] = sample((SAMPLE_KIND, "First consultation"))
 
 
 class AppointmentDetail(Message):
+    """`kind`: the visit's type in plain words."""
+
     when: datetime = sample(SAMPLE_WHEN)
+    kind: str = sample(SAMPLE_KIND)
 
 
 class AppointmentCancelConfirm(Message):
@@ -422,9 +454,12 @@ class FaqNoMatch(Message):
 
 
 class FaqAnswer(Message, by_name=False):
-    """An answer of faq.toml: the template its entry names; it has no variables."""
+    """An answer of faq.toml: the template its entry names. `preparation`: the clinic's values
+    for the patient's next visit's type (scheduler/plan.py Preparation; none set when they
+    have no upcoming visit), printed by the answer about eating and drinking."""
 
     template_name: str = named_by_data()
+    preparation: Preparation = sample(*SAMPLE_PREPARATIONS, edges=EDGE_PREPARATIONS)
 
     def template(self) -> str:
         return self.template_name
@@ -465,8 +500,11 @@ class PrivateOnly(Message):
 
 # --- preparation and reminders ---------------------------------------------------------------
 class Checklist(Message):
+    """`kind`: the visit's type in plain words."""
+
     when: datetime = sample(SAMPLE_WHEN)
     checklist: ChecklistLines = sample(SAMPLE_CHECKLIST)
+    kind: str = sample(SAMPLE_KIND)
 
 
 class ChecklistNone(Message):
@@ -519,9 +557,10 @@ class Resumed(Message):
 
 
 class ReminderText(Message, by_name=False, unsolicited=True):
-    """A reminder: the template of its step (named in plan.toml), or ``reminders/catch_up``
-    when several steps go out together (`sections` are then their template files, included
-    with the same variables and `catch_up` true)."""
+    """A reminder: the template of its step (named in the plan of the visit's type,
+    messages/plans/<type>.toml), or ``reminders/catch_up`` when several steps go out together
+    (`sections` are then their template files, included with the same variables and
+    `catch_up` true). `preparation`: the clinic's values for the visit's type."""
 
     CATCH_UP: ClassVar[str] = "reminders/catch_up"
 
@@ -530,6 +569,7 @@ class ReminderText(Message, by_name=False, unsolicited=True):
     checklist: ChecklistLines = sample(SAMPLE_CHECKLIST, edges=[(), _LONG_CHECKLIST])
     attendance: str | None = sample(None, *Attendance)
     catch_up: bool = sample(False, True)
+    preparation: Preparation = sample(*SAMPLE_PREPARATIONS, edges=EDGE_PREPARATIONS)
     sections: Sequence[str] = ()
 
     def template(self) -> str:
@@ -642,9 +682,19 @@ class InviteLabelAsk(Message):
     when: datetime = sample(SAMPLE_WHEN)
 
 
-class InviteConfirm(Message):
+class InviteKindAsk(Message):
+    """What kind of visit the invite is for: a button per visit type (its plan follows)."""
+
     when: datetime = sample(SAMPLE_WHEN)
     label: str = _label()
+
+
+class InviteConfirm(Message):
+    """`kind`: the visit type chosen, in plain words."""
+
+    when: datetime = sample(SAMPLE_WHEN)
+    label: str = _label()
+    kind: str = sample(SAMPLE_KIND)
 
 
 class InviteCreated(Message):
@@ -654,6 +704,7 @@ class InviteCreated(Message):
     when: datetime = sample(SAMPLE_WHEN)
     label: str = _label()
     expires: datetime = sample(SAMPLE_WHEN)
+    kind: str = sample(SAMPLE_KIND)
 
 
 class InviteQr(Message):
@@ -682,7 +733,10 @@ class ExpiredOffer(Message):
 
 
 class InviteLinked(Message):
+    """`kind`: the visit's type in plain words."""
+
     when: datetime = sample(SAMPLE_WHEN)
+    kind: str = sample(SAMPLE_KIND)
 
 
 class InviteUnusable(Message):
@@ -998,6 +1052,7 @@ class StaffFaqCandidate(Message):
 # --- staff: editing the plan (bot/telegram/handlers/staff_plan.py) ---------------------------
 _PLAN_STEP: Mapping[str, object] = {
     "key": "evening_before",
+    "title": "Reminder: the evening before <eye mask>",
     "at": "-1d@19:00",
     "when": "the day before at 7:00 PM",
     "enabled": True,
@@ -1009,7 +1064,7 @@ _PLAN_STEP: Mapping[str, object] = {
 }
 _SAMPLE_TIMELINE: Sequence[Mapping[str, object]] = (
     _PLAN_STEP,
-    {**_PLAN_STEP, "key": "ride", "at": "-1d@22:00", "moved": True},
+    {**_PLAN_STEP, "key": "ride", "title": "Reminder: ride", "at": "-1d@22:00", "moved": True},
     {**_PLAN_STEP, "key": "arrival", "enabled": False},
     {**_PLAN_STEP, "key": "late", "due": None, "until": None},
 )
@@ -1017,8 +1072,10 @@ _SAMPLE_TIMELINE: Sequence[Mapping[str, object]] = (
 
 class StaffPlanTimeline(Message):
     """The plan as a timeline for a sample visit (`candidate`: after a change, to confirm);
-    each step line as bot/services/plan_editing.py ``TimelineStep.as_line`` gives it."""
+    each step line as bot/services/plan_editing.py ``TimelineStep.as_line`` gives it, with its
+    plain `title`; `kind`: the visit type whose plan it is, in plain words."""
 
+    kind: str = sample(SAMPLE_KIND)
     visit: datetime = sample(SAMPLE_WHEN)
     version: int = sample(0, 2)
     steps: Sequence[Mapping[str, object]] = sample(_SAMPLE_TIMELINE)
@@ -1028,9 +1085,12 @@ class StaffPlanTimeline(Message):
 
 
 class StaffPlanStep(Message):
-    """One step; `at` and `expires` in words (StaffPlanWhen)."""
+    """One step, by its plain `title`; `at` and `expires` in words (StaffPlanWhen); `kind`: the
+    visit type whose plan it is."""
 
     key: str = sample("evening_before")
+    title: str = sample("Reminder: the evening before <eye mask>")
+    kind: str = sample(SAMPLE_KIND)
     at: str = sample("the day before at 7:00 PM")
     expires: str = sample("2 hours before")
     enabled: bool = sample(True, False)
@@ -1045,6 +1105,8 @@ class StaffPlanAsk(Message):
 
     what: str = sample("at", "expires", "items", "buttons", "add")
     key: str = sample("evening_before")
+    title: str = sample("Reminder: the evening before <eye mask>")
+    kind: str = sample(SAMPLE_KIND)
     current: str = sample("", "-1d@19:00")
     choices: Sequence[str] = sample(("eye_mask", "ride"))
 
@@ -1061,6 +1123,7 @@ class StaffPlanSaved(Message):
     written (/texts)."""
 
     version: int = sample(3)
+    kind: str = sample(SAMPLE_KIND)
     already: bool = sample(False, True)
     moved: int = sample(0, 12)
     stopped: int = sample(0, 4)
@@ -1152,6 +1215,7 @@ class Button(StrEnum):
     CHECK_TODO = auto()  # {{ label }}
     NOTICE_PRIVATE_ONLY = auto()
     INVITE_CONFIRM = auto()
+    INVITE_KIND = auto()  # {{ label }}: a visit type's name, marked when it is the default
     INVITE_CHANGE = auto()
     INVITE_PICK = auto()  # {{ when }}
     ROSTER_PREV = auto()
@@ -1202,6 +1266,10 @@ class Button(StrEnum):
     STAFF_PLAN_BUTTONS = auto()
     STAFF_PLAN_ADD = auto()
     STAFF_PLAN_HISTORY = auto()
+    STAFF_PLAN_TYPE = auto()  # {{ label }}: a visit type's name; its plan
+    VISIT_TYPE_INFUSION = auto()  # a visit type's plain name, on the patient's screens too
+    VISIT_TYPE_ESKETAMINE = auto()
+    VISIT_TYPE_CONSULTATION = auto()
 
 
 class ChatCommand(StrEnum):

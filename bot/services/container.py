@@ -161,12 +161,6 @@ def _waker(repo: Repository, wake: Callable[[datetime], None]) -> Callable[[date
     return lambda when: repo.after_commit.append(lambda: wake(when))
 
 
-def _planner(
-    repo: Repository, clock: Clock, wake: Callable[[datetime], None]
-) -> Callable[[Plan], ReminderPlanner]:
-    return lambda plan: ReminderPlanner(repo, plan, clock, wake)
-
-
 class ServiceScope:
     """The services of one unit of work: one session, built when first asked for."""
 
@@ -202,9 +196,15 @@ class ServiceScope:
     def staff_alerts(self) -> StaffAlerts:
         return self.services.staff_alerts
 
-    def planner(self, plan: Plan | None = None) -> ReminderPlanner:
-        """Plans reminders for `plan` (the live plan by default) inside this transaction."""
-        return ReminderPlanner(self.repo, plan or self.content.plan, self.clock, self.wake)
+    def planner(self) -> ReminderPlanner:
+        """Plans each appointment's reminders by its own type's live plan, inside this
+        transaction (``replan_type`` re-plans one type's visits after its plan changed)."""
+        return ReminderPlanner(self.repo, self.content.plan_for, self.clock, self.wake)
+
+    def plan_of(self, visit_type: str) -> Plan:
+        """The live reminder plan of a visit type (its steps, checklist and the clinic's
+        values in ``preparation``)."""
+        return self.content.plan_for(visit_type)
 
     @property
     def _invite_ttl(self) -> timedelta:
@@ -233,11 +233,22 @@ class ServiceScope:
 
     @_built
     def appointments(self) -> AppointmentService:
-        return AppointmentService(self.repo, self.clock, self.planner())
+        return AppointmentService(
+            self.repo,
+            self.clock,
+            self.planner(),
+            default_type=self.content.default_visit_type,
+        )
 
     @_built
     def preparation(self) -> PreparationService:
-        return PreparationService(self.repo, self.content.plan, self.clock, self.wake)
+        return PreparationService(
+            self.repo,
+            self.content.plan_for,
+            self.clock,
+            self.wake,
+            visit_types=self.content.visit_types,
+        )
 
     @_built
     def invites(self) -> InviteService:
@@ -267,7 +278,7 @@ class ServiceScope:
             RosterRepository(self.session),
             self.staff,
             self.clock,
-            checklist=self.content.plan.checklist,
+            checklists={kind: plan.checklist for kind, plan in self.content.plans.items()},
             zone=self.settings.clinic_timezone,
         )
 
@@ -295,6 +306,4 @@ class ServiceScope:
 
     @_built
     def plan_editing(self) -> PlanEditing:
-        return PlanEditing(
-            self.editing_tools, planner=_planner(self.repo, self.clock, self.wake)
-        )
+        return PlanEditing(self.editing_tools, planner=self.planner)

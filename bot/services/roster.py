@@ -9,7 +9,7 @@ would call it the same way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
@@ -98,13 +98,15 @@ class RosterService:
         staff: StaffService,
         clock: Clock,
         *,
-        checklist: Sequence[str],
+        checklists: Mapping[str, Sequence[str]],
         zone: str,
     ) -> None:
+        """`checklists`: each visit type's checklist (its plan's items)."""
         self.repo = repo
         self.staff = staff
         self.clock = clock
-        self.checklist = tuple(checklist)
+        self.checklists = {kind: tuple(items) for kind, items in checklists.items()}
+        self.checklist = tuple(dict.fromkeys(i for items in checklists.values() for i in items))
         self.zone = load_zone(zone)
 
     def today(self, days_ahead: int = 0) -> date:
@@ -150,7 +152,7 @@ class RosterService:
                 label=v.label,
                 patient_id=v.patient_id,
                 checklist_done=v.ticked,
-                checklist_total=len(self.checklist),
+                checklist_total=len(self.checklists.get(v.visit_type, ())),
                 attendance=v.attendance,
                 reminders_sent=v.reminders_sent,
                 reminders_failed=v.reminders_failed,

@@ -192,7 +192,7 @@ class Keyboards:
         )
 
     def cancel_confirm(self, appointment_id: int, version: int) -> InlineKeyboardMarkup:
-        """"Yes, cancel it", bound to the visit as shown (its `version`), and "No, keep it"."""
+        """ "Yes, cancel it", bound to the visit as shown (its `version`), and "No, keep it"."""
         return self._markup(
             [
                 (
@@ -302,6 +302,20 @@ class Keyboards:
                 (self._label(Button.INVITE_CHANGE), InviteCb(action=InviteAction.CHANGE, t=token)),
             ],
             2,
+        )
+
+    def invite_kinds(self, kinds: Sequence[tuple[str, str]], token: str) -> InlineKeyboardMarkup:
+        """A button per kind of visit (its value and name), the clinic's default first."""
+        return self._markup(
+            [
+                (
+                    self._label(Button.INVITE_KIND, label=name),
+                    InviteCb(action=InviteAction.KIND, k=kind, t=token),
+                )
+                for kind, name in kinds
+            ]
+            + [(self._label(Button.INVITE_CHANGE), InviteCb(action=InviteAction.CHANGE, t=token))],
+            1,
         )
 
     def invite_ambiguous(

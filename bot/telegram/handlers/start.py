@@ -100,7 +100,8 @@ async def _redeem(
     kind one when the link cannot be used."""
     result = await svc.invites.redeem(code, patient)
     if isinstance(result, Linked):
-        reply.send(InviteLinked(when=result.local), reply.kb.main_menu())
+        kind = reply.content.visit_type_name(result.visit_type, reply.lang)
+        reply.send(InviteLinked(when=result.local, kind=kind), reply.kb.main_menu())
         return
     if isinstance(result, TooManyTries):
         reply.send(InviteTooManyTries())
@@ -144,9 +145,7 @@ async def help_(
 ) -> None:
     """The patients' help; a team member also gets the team's commands their role allows."""
     help_text = Help(
-        commands=[
-            {"command": c, "description": d} for c, d in reply.content.commands(reply.lang)
-        ]
+        commands=[{"command": c, "description": d} for c, d in reply.content.commands(reply.lang)]
     )
     if staff_role is None:
         reply.send(help_text, reply.kb.home())
