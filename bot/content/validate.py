@@ -31,12 +31,18 @@ from bot.content.catalogue import (
     ReminderText,
     StaffCommand,
 )
-from bot.content.loading import load_file
+from bot.content.loading import LEGACY_PLAN_FILE, PLANS_DIR, load_file
 from bot.content.lock_screen import words_shown
 from bot.content.schemas import FaqFile, TextTitles
 from bot.content.store import Content, ContentError
 from bot.content.telegram_html import check_telegram_html
-from bot.domain.content_kinds import TEMPLATE_SUFFIX, ContentKind, button_key, faq_key
+from bot.domain.content_kinds import (
+    LEGACY_PLAN_TYPE,
+    TEMPLATE_SUFFIX,
+    ContentKind,
+    button_key,
+    faq_key,
+)
 from bot.domain.faq import FaqEntry
 from foundation.data_file import DataFileError, SourceLines, parse_toml, problems_of
 from foundation.work_time import work_time
@@ -472,6 +478,13 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
             plans[kind] = content.plan_for(kind)
         except ContentError as exc:
             problems.extend(str(exc).splitlines())
+    legacy = content.root / LEGACY_PLAN_FILE
+    if legacy.exists() and content.plan_path(LEGACY_PLAN_TYPE) != legacy:
+        problems.append(
+            f"{legacy}: plan.toml is no longer read: each visit type has its plan in"
+            f" {content.root / PLANS_DIR}/<type>.toml (the infusion plan is"
+            f" {content.plan_path(LEGACY_PLAN_TYPE)}); move your changes there and remove it"
+        )
     if problems:
         return problems
     for lang in content.languages:

@@ -42,11 +42,9 @@ from bot.content.catalogue import (
 )
 from bot.content.store import Content
 from bot.domain.audit import Actor
-from bot.domain.content_kinds import ContentKind
 from bot.domain.staff import Permission
 from bot.domain.visits import VisitType
 from bot.services.container import ServiceScope
-from bot.services.content_editing import TextRef
 from bot.services.offers import Offer, OfferExpired, OfferKind
 from bot.services.plan_editing import (
     PlanCandidate,
@@ -59,7 +57,7 @@ from bot.services.plan_editing import (
     Timeline,
     TimelineStep,
 )
-from bot.services.text_names import language_name, name_of
+from bot.services.text_names import language_name
 from bot.telegram.callbacks import PlanAction, PlanCb, type_code, type_of_code
 from bot.telegram.filters import StaffMay
 from bot.telegram.handlers.staff_content import jinja_as_typed, version_lines
@@ -120,15 +118,19 @@ def kind_name(reply: Reply, kind: VisitType) -> str:
     return reply.content.visit_type_name(kind, reply.lang)
 
 
-def step_title(content: Content, template: str, ui_lang: str) -> str:
+def step_title(content: Content, template: str, key: str, ui_lang: str) -> str:
     """A step by its plain title in the member's language (texts.toml: "Reminder: 2 days
-    before (ride home)"; a step added in /plan: "Reminder: water"), never its key alone."""
-    ref = TextRef(ContentKind.TEMPLATE, f"{content.default_language}/{template}")
-    return name_of(content, ref, ui_lang).title
+    before (ride home)"; a step added in /plan, by the titles' pattern: "Reminder: water"),
+    never its key alone."""
+    titles = content.titles(ui_lang)
+    entry = titles.text.get(template)
+    if entry is not None:
+        return entry.title
+    return titles.pattern.step.format(key=key.replace("_", " "))[:64]
 
 
 def _titled(reply: Reply, step: TimelineStep) -> str:
-    return step_title(reply.content, step.template, reply.lang)
+    return step_title(reply.content, step.template, step.key, reply.lang)
 
 
 def _timeline(
