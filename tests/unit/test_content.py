@@ -268,7 +268,7 @@ def test_samples_try_each_branch() -> None:
         (
             "en/reminders/ride.html.j2",
             "{{ when | when }} {{ patient }}",
-            "unknown variable patient (known: attendance, catch_up, checklist, sections, when)",
+            "unknown variable patient (known: attendance, catch_up, checklist, preparation, sections, when)",
         ),
         ("en/faq/recovery.html.j2", "{{ answer }}", "recovery.html.j2:1: unknown variable answer"),
     ],

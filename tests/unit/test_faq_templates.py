@@ -30,6 +30,8 @@ class SamplePreparation:
     no_food_hours: int | None = 6
     clear_liquids_hours: int | None = 2
     clear_liquids_minutes: int | None = None
+    observation_minutes: int | None = None
+    driver_required: bool | None = None
 
     @property
     def liquids_cutoff_minutes(self) -> int | None:
@@ -210,3 +212,15 @@ def test_contact_without_address_or_website(env: Environment) -> None:
 
 def test_recovery_says_until_the_next_day(env: Environment) -> None:
     assert "until the next day" in _render(env, "faq/recovery.html.j2")
+    # An esketamine visit's values: the monitoring time, and no driving until the next day.
+    esketamine = _render(
+        env,
+        "faq/recovery.html.j2",
+        preparation=SamplePreparation(2, None, 30, observation_minutes=120, driver_required=True),
+    )
+    assert "at least <b>2 hours</b>" in esketamine and "30 to 45" not in esketamine
+    assert "until the next day</b>, after a restful night's sleep" in esketamine
+    consultation = _render(
+        env, "faq/recovery.html.j2", preparation=SamplePreparation(None, None, None, None, False)
+    )
+    assert "don't need anyone to drive you home" in consultation
