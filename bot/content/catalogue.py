@@ -314,11 +314,14 @@ class AppointmentAsk(Message):
 
 
 class AppointmentConfirm(Message):
-    """`day_first`: a numeric date was read day/month ("24/12"), which the read-back says."""
+    """`day_first`: a numeric date was read day/month ("24/12"), which the read-back says.
+    `mentioned`: the patient spoke of a visit in passing ("my infusion is next tuesday at
+    9:30"), outside the booking steps; the bot offers to add it."""
 
     when: datetime = sample(SAMPLE_WHEN)
     changing: bool = sample(False, True)
     day_first: bool = sample(False, True)
+    mentioned: bool = sample(False, True)
 
 
 class AppointmentHalf(Message):

@@ -158,9 +158,7 @@ class AuditRepository:
                 changed += await rows_matched(
                     self.session,
                     update(AuditEntry)
-                    .where(
-                        AuditEntry.target.in_([t for t in chunk if t.startswith(kind + ":")])
-                    )
+                    .where(AuditEntry.target.in_([t for t in chunk if t.startswith(kind + ":")]))
                     .values(target=f"{kind}:{FORGOTTEN}", before=None, after=None)
                     .execution_options(synchronize_session=False),
                 )

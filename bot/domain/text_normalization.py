@@ -87,6 +87,7 @@ SPACED_TABLE = str.maketrans(_QUOTE_MAP | dict.fromkeys(INVISIBLE, " ") | _BLANK
 # Underscore counts as \w for `re`, but it is punctuation for people: "self_harm" is two words.
 _PUNCT_RE = re.compile(r"[\W_]+")
 
+
 def punct_to_spaces(words: str) -> str:
     """Every run of punctuation, underscores and whitespace as one space, ends trimmed."""
     return _PUNCT_RE.sub(" ", words).strip()

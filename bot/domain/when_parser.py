@@ -47,6 +47,7 @@ from rapidfuzz.distance import OSA
 from bot.domain.accents import unaccented
 from bot.domain.when_words import (
     AMBIGUOUS_DATE_WORDS,
+    COUNTED_NOUNS,
     DAY_MONTH_JOINERS,
     FILLERS,
     MERIDIEMS,
@@ -705,6 +706,8 @@ class _Scanner:
         number, end, marked = day
         if marker is None and not marked:
             return None
+        if marked and self.word(end) in COUNTED_NOUNS:
+            return None  # "my first infusion", "the 3rd session": an order, not a date
         if marker is not None and not marked and self.phrase(end, v.meridiems) is not None:
             return None  # "el 3 de la tarde" is an hour
         if not 1 <= number <= 31:

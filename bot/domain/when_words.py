@@ -115,6 +115,17 @@ NUMBER_WORDS: Final[dict[str, int]] = {
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
     "thirty": 30, "forty": 40, "forty five": 45, "a": 1, "an": 1,
 }  # fmt: skip
+COUNTED_NOUNS: Final[frozenset[str]] = frozenset(
+    {
+        "infusion", "infusions", "visit", "visits", "appointment", "appointments", "session",
+        "sessions", "treatment", "treatments", "time", "dose", "round", "consultation",
+        "one", "infusiones", "sesion", "sesiones", "cita", "citas", "vez",
+        "dosis", "tratamiento", "tratamientos", "consulta", "visita", "visitas", "ronda",
+    }
+)  # fmt: skip
+"""Words an ordinal counts rather than dates ("my first infusion", "3rd session", "mi primer
+tratamiento"): an ordinal followed by one is no day of the month. Folded, without accents."""
+
 ORDINAL_WORDS: Final[dict[str, int]] = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
     "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,

@@ -137,6 +137,35 @@ class AppointmentService:
             return VisitTime(found.starts_at, found.zone, day_first=True)
         return found
 
+    async def mentioned(self, patient: Patient, text: str, lang: str = "en") -> VisitTime | None:
+        """A visit a patient mentions in passing, outside the booking steps ("i have my first
+        infusion next tuesday at 9:30"): a whole date and time in a statement (a question, say
+        "can I eat before my visit tomorrow at 10?", is a question), ahead and bookable, and
+        not one of their appointments already. None when the text holds no such time: it is
+        then read as anything else would be."""
+        if "?" in text or "¿" in text:
+            return None
+        zone = load_zone(patient.timezone)
+        now_local = to_local(self.clock.now(), zone).replace(tzinfo=None)
+        try:
+            reading = read_when(text, now_local=now_local, lang=lang)
+        except WhenParseError:
+            return None
+        if not reading.complete:
+            return None
+        try:
+            found = self.at_wall_time(reading.at(), zone.key)
+        except BookingRefused:
+            return None
+        if not isinstance(found, VisitTime):
+            return None  # a time the clocks show twice: booked through the usual steps
+        upcoming = await self.repo.upcoming_appointments(patient.id, self.clock.now())
+        if any(a.starts_at == found.starts_at for a in upcoming):
+            return None
+        if reading.swapped:
+            return VisitTime(found.starts_at, found.zone, day_first=True)
+        return found
+
     def _check_half(self, reading: WhenReading, now_local: datetime) -> HalfAnswer:
         """A day alone must still be ahead (today's morning is over at noon), within a year."""
         day = reading.day

@@ -330,3 +330,47 @@ async def test_an_older_offers_confirm_does_not_book_the_newer_offer(harness: Ha
     assert "December 4" in saved
     [stored] = await dbcheck.appointments(harness, PAT)
     assert stored.starts_at == datetime(2026, 12, 4, 20, 0, tzinfo=UTC)
+
+
+async def test_a_visit_mentioned_in_passing_is_offered_and_saved(harness: Harness) -> None:
+    """Told of a visit outside the booking steps, the bot offers to add it, not a FAQ page;
+    words that are no time while the offer is open are answered as talk, and its buttons
+    still save it."""
+    await harness.consent(PAT)
+    [offer] = await harness.send(PAT, "i have my first infusion next thursday at 9:30")
+    assert "It sounds like you have a visit on" in offer
+    assert "<b>Thursday, November 26, 2026 at 9:30 AM EST</b>" in offer
+    assert "Shall I add it to your appointments?" in offer
+    assert await dbcheck.count(harness, dbcheck.Appointment) == 0
+    [thanks] = await harness.send(PAT, "thank you")
+    assert "couldn't read" not in thanks
+    [saved] = await harness.press(PAT, last_button(harness.server, PAT, "Confirm"))
+    assert "Thursday, November 26, 2026 at 9:30 AM EST" in saved
+    assert len(await dbcheck.appointments(harness, PAT)) == 1
+    # Said again, it is a visit already kept: no second offer.
+    [again] = await harness.send(PAT, "my first infusion is next thursday at 9:30")
+    assert "It sounds like you have a visit" not in again
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can i eat before my visit tomorrow at 10?",  # a question stays a question
+        "my infusion was yesterday at 10",  # past: nothing to add
+        "my infusion is next week",  # no day and time
+    ],
+)
+async def test_no_offer_without_an_upcoming_day_and_time_in_a_statement(
+    harness: Harness, text: str
+) -> None:
+    await harness.consent(PAT)
+    replies = await harness.send(PAT, text)
+    assert not any("It sounds like you have a visit" in r for r in replies)
+    assert await dbcheck.count(harness, dbcheck.Appointment) == 0
+
+
+async def test_an_ordinal_counting_visits_is_no_date(harness: Harness) -> None:
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    [confirm] = await harness.send(PAT, "my 3rd session is tomorrow at 10am")
+    assert "<b>Tuesday, November 24, 2026 at 10:00 AM EST</b>" in confirm

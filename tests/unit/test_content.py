@@ -262,13 +262,14 @@ def test_samples_try_each_branch() -> None:
             "en/appointment_confirm.html.j2",
             "{{ when | when }} in {{ zone }}",
             "appointment_confirm.html.j2:1: unknown variable zone"
-            " (known: changing, day_first, when)",
+            " (known: changing, day_first, mentioned, when)",
         ),
         ("en/menu.html.j2", "{{ nope }}", "menu.html.j2:1: unknown variable nope (known: none)"),
         (
             "en/reminders/ride.html.j2",
             "{{ when | when }} {{ patient }}",
-            "unknown variable patient (known: attendance, catch_up, checklist, preparation, sections, when)",
+            "unknown variable patient"
+            " (known: attendance, catch_up, checklist, preparation, sections, when)",
         ),
         ("en/faq/recovery.html.j2", "{{ answer }}", "recovery.html.j2:1: unknown variable answer"),
     ],

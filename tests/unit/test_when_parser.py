@@ -806,3 +806,23 @@ def test_spanish_night_is_evening_then_small_hours() -> None:
     assert parse_es("jueves 12 de la noche") == datetime(2026, 11, 26, 0, 0)
     assert parse_es("jueves 12 de la noche") == parse_es("jueves medianoche")
     assert parse_es("jueves 1 de la noche") == datetime(2026, 11, 26, 1, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("my first infusion is tomorrow at 10am", "en", datetime(2026, 11, 24, 10, 0)),
+        ("2nd visit friday 2pm", "en", datetime(2026, 11, 27, 14, 0)),
+        ("the third session is on dec 3 at 2:30pm", "en", DEC_3_1430),
+        ("first appointment on the 3rd of december at 2:30pm", "en", DEC_3_1430),
+        ("mi primer tratamiento es mañana a las 10", "es", datetime(2026, 11, 24, 10, 0)),
+        ("la segunda sesion es el 3 de diciembre a las 14:30", "es", DEC_3_1430),
+    ],
+)
+def test_an_ordinal_counting_visits_is_no_day(text: str, lang: str, expected: datetime) -> None:
+    """An ordinal before a visit word counts visits: not the 1st of the month."""
+    assert parse_when(text, now_local=NOW, lang=lang) == expected
+
+
+def test_an_ordinal_alone_is_still_a_day() -> None:
+    assert parse("the first at 3pm") == datetime(2026, 12, 1, 15, 0)

@@ -49,6 +49,7 @@ from bot.telegram.callbacks import (
     MenuTarget,
 )
 from bot.telegram.filters import PlainText
+from bot.telegram.handlers.faq import free_text
 from bot.telegram.middlewares import RequireConsent
 from bot.telegram.reply import Reply
 from bot.telegram.states import Booking
@@ -172,10 +173,17 @@ async def read_time(
             text, patient.timezone, patient.language, earlier=earlier
         )
     except BookingRefused as refusal:
+        if refusal.code is not ParseErrorCode.UNREADABLE:
+            raise
+        if gently_answered:
+            return
+        if await state.get_state() == Booking.confirming.state:
+            # A time is read back with its buttons: words that are no time are talk ("thank
+            # you", a question) and answered as such; the buttons stay.
+            await free_text(message, state, reply, patient, svc)
+            return
         example = svc.appointments.example(patient.timezone)
-        if refusal.code is ParseErrorCode.UNREADABLE and (
-            gently_answered or await _answered_as_question(text, reply, example, patient, svc)
-        ):
+        if await _answered_as_question(text, reply, example, patient, svc):
             return
         raise
     if isinstance(reading, HalfAnswer):
@@ -207,6 +215,7 @@ async def read_time(
             when=reading.local,
             changing=_replace_id(data) is not None,
             day_first=reading.day_first,
+            mentioned=False,
         ),
         reply.kb.draft_confirm(offer.token),
     )

@@ -1,15 +1,19 @@
 """Questions and answers from templates; free text is matched to what it is about
 (bot/domain/faq.py): a question of faq.toml, small talk, nerves, a request for a new time, two
 close topics to choose from, or nothing known. A typed reply while the day-after check-in is
-open is taken as an answer to it (bot/telegram/handlers/preparation.py)."""
+open is taken as an answer to it (bot/telegram/handlers/preparation.py). A visit mentioned in
+passing ("my first infusion is next tuesday at 9:30") is offered to be added, read back as the
+booking steps read a typed time back, with their Confirm and Change buttons."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.content.catalogue import (
+    AppointmentConfirm,
     Button,
     ChatAck,
     ChatCommand,
@@ -24,10 +28,12 @@ from bot.content.catalogue import (
 from bot.db.models import Patient
 from bot.domain.faq import IntentKey
 from bot.services.container import ServiceScope
+from bot.services.offers import Offer, OfferKind
 from bot.telegram.callbacks import FaqCb, MenuCb, MenuTarget
 from bot.telegram.filters import PlainText
 from bot.telegram.handlers.preparation import ask_new_time, checkin_typed
 from bot.telegram.reply import Reply
+from bot.telegram.states import Booking
 
 _CHAT = {
     IntentKey.GREETING: ChatGreeting(),
@@ -84,13 +90,40 @@ async def faq_answer(
     await _answer(callback_data.key, reply, patient, svc, callback.from_user.id)
 
 
+async def _offer_mentioned_visit(
+    text: str, state: FSMContext, reply: Reply, patient: Patient, svc: ServiceScope
+) -> bool:
+    """A visit the patient spoke of in passing, offered to be added (see the module's
+    docstring); False when the text mentions none, or the patient has not agreed to storage."""
+    if not patient.has_consented:
+        return False
+    found = await svc.appointments.mentioned(patient, text, patient.language)
+    if found is None:
+        return False
+    offer = Offer.of_reading(OfferKind.BOOKING, found)
+    await state.set_data({"replace_id": None, "replace_version": None, **offer.to_state()})
+    await state.set_state(Booking.confirming)
+    reply.send(
+        AppointmentConfirm(
+            when=found.local, changing=False, day_first=found.day_first, mentioned=True
+        ),
+        reply.kb.draft_confirm(offer.token),
+    )
+    return True
+
+
 async def free_text(
     message: Message,
+    state: FSMContext,
     reply: Reply,
     patient: Patient | None,
     svc: ServiceScope,
 ) -> None:
     if patient is not None and await checkin_typed(reply, patient, svc):
+        return
+    if patient is not None and await _offer_mentioned_visit(
+        message.text or "", state, reply, patient, svc
+    ):
         return
     faq = reply.content.faq(reply.lang)
     verdict = faq.matcher.classify(message.text or "")

@@ -283,9 +283,8 @@ async def decide(
     svc: ServiceScope,
 ) -> None:
     data = await state.get_data()
-    offered = (
-        await state.get_state() == QuestionEditing.confirming.state
-        and Offer.answers(data, OfferKind.FAQ_EDIT, callback_data.t)
+    offered = await state.get_state() == QuestionEditing.confirming.state and Offer.answers(
+        data, OfferKind.FAQ_EDIT, callback_data.t
     )
     ref = svc.faq_editing.ref(callback_data.l)
     if not offered:
