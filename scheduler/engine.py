@@ -197,8 +197,14 @@ class ReminderEngine:
             grouped.setdefault(claimed.visit.id, []).append(claimed)
         batches = []
         for appointment_id, group in grouped.items():
-            plan = self.plan(group[0].visit.visit_type)
-            steps = tuple(plan.active_step(c.row.step_key) for c in group)
+            try:
+                plan: Plan | None = self.plan(group[0].visit.visit_type)
+            except ValueError:  # a type no plan is for: its rows are closed, never guessed
+                log.error("no plan for the visit type of appointment %s", appointment_id)
+                plan = None
+            steps = tuple(
+                plan.active_step(c.row.step_key) if plan is not None else None for c in group
+            )
             batches.append(
                 ReminderBatch(
                     patient=group[0].recipient,

@@ -1,10 +1,11 @@
 """The reminder plan: which messages a patient gets around each visit, and when.
 
-The plan is data that clinic staff edit (`messages/plan.toml`; the comments at the top of that
-file describe every field). These pydantic models are its shape and every rule it keeps, as
-the file writes it (offsets and durations as text, ``[[step]]`` tables); a mistake is raised
-by a validator about the field to fix (:class:`foundation.data_file.FieldError`), and
-:mod:`scheduler.plan_loading` turns it into a line that names the file, the line and the field.
+A plan is data that clinic staff edit, one per visit type (`messages/plans/<type>.toml`; the
+comments at the top of `infusion.toml` describe every field). These pydantic models are its
+shape and every rule it keeps, as the file writes it (offsets and durations as text,
+``[[step]]`` tables); a mistake is raised by a validator about the field to fix
+(:class:`foundation.data_file.FieldError`), and :mod:`scheduler.plan_loading` turns it into a
+line that names the file, the line and the field.
 
 Everything here is pure: no clock, no database, no Telegram. Local wall time <-> UTC goes
 through :mod:`foundation.timemath`.

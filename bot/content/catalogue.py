@@ -17,8 +17,8 @@ itself::
         changed: bool = sample(False, True)
 
 Texts named by data rather than by code (FAQ answers named in faq.toml, reminder steps named in
-plan.toml) have one message type each, carrying the template's name: :class:`FaqAnswer` and
-:class:`ReminderText`.
+the plans, messages/plans/<type>.toml) have one message type each, carrying the template's
+name: :class:`FaqAnswer` and :class:`ReminderText`.
 
 Button labels (:class:`Button`) and the published commands (:class:`ChatCommand`) are listed
 here once, for the keyboards, the handlers and the validator.
@@ -711,10 +711,11 @@ class InviteCreated(Message):
 
 
 class InviteQr(Message):
-    """The caption of the QR code's picture."""
+    """The caption of the QR code's picture; `kind`: the visit type, in plain words."""
 
     when: datetime = sample(SAMPLE_WHEN)
     label: str = _label()
+    kind: str = sample(SAMPLE_KIND)
 
 
 class InviteAlreadyMade(Message):

@@ -217,16 +217,19 @@ async def _make(
     await state.set_data({"made": offer.token})
     zone = load_zone(made.zone)
     when = to_local(made.starts_at, zone)
+    kind = reply.content.visit_type_name(made.visit_type, reply.lang)
     reply.send(
         InviteCreated(
             link=made.link,
             when=when,
             label=label,
             expires=to_local(made.expires_at, zone),
-            kind=reply.content.visit_type_name(made.visit_type, reply.lang),
+            kind=kind,
         )
     )
-    reply.send_photo(qr_png(made.link), InviteQr(when=when, label=label), filename="invite.png")
+    reply.send_photo(
+        qr_png(made.link), InviteQr(when=when, label=label, kind=kind), filename="invite.png"
+    )
 
 
 # --- roster ----------------------------------------------------------------------------------
