@@ -264,3 +264,27 @@ def test_content_check_names_the_file_and_line_of_a_broken_type_plan(
     assert main(["content", "check"]) == 1
     out = capsys.readouterr().out
     assert "plans/esketamine.toml:" in out and "preparation.clear_liquids_minutes: 300" in out
+
+
+async def test_a_visit_of_a_type_no_plan_is_for_never_stops_other_reminders(
+    harness: Harness,
+) -> None:
+    """A row whose visit has a type no plan is for (written by hand, say) is closed, not sent
+    by a guessed plan, and the engine's pass goes on with everyone else's."""
+    from sqlalchemy import update
+
+    await book(harness, PAT)
+    await book(harness, PAT2)
+    [odd] = await dbcheck.appointments(harness, PAT)
+    async with harness.app.context.session_factory() as session:
+        await session.execute(
+            update(Appointment).where(Appointment.id == odd.id).values(visit_type="spa")
+        )
+        await session.commit()
+    due = START - timedelta(days=3)
+    harness.clock.set(due)
+    await harness.app.reminders.run_due()
+    assert [t for t in harness.server.sent_texts(PAT2) if "playlist" in t]
+    assert not [t for t in harness.server.sent_texts(PAT) if "playlist" in t]
+    rows = await reminders_of(harness, odd.id)
+    assert (rows["playlist"].status, rows["playlist"].reason) == ("skipped", "step_removed")
