@@ -152,6 +152,8 @@ _ROSTER_LINE: dict[str, object] = {
     "checkin": None,
     "unreachable": False,
     "expired": False,
+    "visit_type": "infusion",
+    "type_name": SAMPLE_KIND,
 }
 SAMPLE_ROSTER: RosterLines = (
     _ROSTER_LINE,

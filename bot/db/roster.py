@@ -47,6 +47,7 @@ class OpenInviteRow:
     starts_at: datetime
     label: str
     expires_at: datetime
+    visit_type: str
 
 
 def _count(
@@ -100,7 +101,7 @@ class RosterRepository:
     async def open_invites(self, start: datetime, end: datetime) -> list[OpenInviteRow]:
         """Invites to visits starting in [start, end) that nobody has opened yet."""
         result = await self.session.execute(
-            select(Invite.id, Invite.starts_at, Invite.label, Invite.expires_at)
+            select(Invite.id, Invite.starts_at, Invite.label, Invite.expires_at, Invite.visit_type)
             .where(Invite.used_at.is_(None), Invite.starts_at >= start, Invite.starts_at < end)
             .order_by(Invite.starts_at, Invite.id)
         )

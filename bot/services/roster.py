@@ -52,6 +52,8 @@ class RosterEntry:
     changeable: bool = False
     """A visit the clinic made (through an invite) that has not begun: staff may move or
     cancel it (bot/services/visit_changes.py)."""
+    visit_type: str = "infusion"
+    """The visit's type (bot/domain/visits.py VisitType): which plan it follows."""
 
     def as_line(self) -> dict[str, object]:
         """The values a template reads."""
@@ -68,6 +70,7 @@ class RosterEntry:
             "checkin": self.checkin,
             "unreachable": self.unreachable,
             "expired": self.expired,
+            "visit_type": self.visit_type,
         }
 
 
@@ -160,6 +163,7 @@ class RosterService:
                 unreachable=not v.reachable,
                 appointment_id=v.appointment_id,
                 changeable=v.label is not None and v.starts_at > now,
+                visit_type=v.visit_type,
             )
             for v in visits
         ]
@@ -170,6 +174,7 @@ class RosterService:
                 label=i.label,
                 patient_id=None,
                 expired=i.expires_at <= now,
+                visit_type=i.visit_type,
             )
             for i in invites
         ]

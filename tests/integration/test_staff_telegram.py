@@ -153,7 +153,7 @@ async def test_staff_invite_a_patient_who_consents_and_is_linked(harness: Harnes
     total = len(harness.app.context.content.plan.checklist)
     [roster] = await harness.command(NURSE, "tomorrow")
     assert "Tuesday, November 24, 2026" in roster
-    assert "<b>10:00 AM</b> J.D." in roster
+    assert "<b>10:00 AM</b> J.D. · Infusion" in roster
     assert f"checklist 1/{total}" in roster
     assert "no answer yet" in roster
     [same] = await harness.command(NURSE, "roster", "2026-11-24")

@@ -174,8 +174,9 @@ async def test_editing_the_consultation_plan_replans_consultation_visits_only(
 async def test_a_moved_visit_keeps_its_type(harness: Harness) -> None:
     await add_nurse(harness)
     appointment = await linked(harness, PAT, "Esketamine session", when="tomorrow 10am")
-    # The clinic moves it from the roster.
-    await harness.command(NURSE, "tomorrow")
+    # The clinic moves it from the roster, which names its type (and counts its checklist).
+    [roster] = await harness.command(NURSE, "tomorrow")
+    assert f"P{PAT} · Esketamine session" in roster and "checklist 0/3" in roster
     await harness.tap(NURSE, f"Move 10:00 AM P{PAT}")
     await harness.send(NURSE, "11/26 3pm")
     [moved] = await harness.tap(NURSE, "Move it")

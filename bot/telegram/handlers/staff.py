@@ -128,6 +128,10 @@ async def invite_label(
     )
 
 
+def _type_name(reply: Reply, visit_type: str) -> str:
+    return reply.content.visit_type_name(visit_type, reply.lang)
+
+
 def _kinds(reply: Reply) -> list[tuple[str, str]]:
     """Every visit type and its name, the clinic's default first."""
     content = reply.content
@@ -217,18 +221,18 @@ async def _make(
     await state.set_data({"made": offer.token})
     zone = load_zone(made.zone)
     when = to_local(made.starts_at, zone)
-    kind = reply.content.visit_type_name(made.visit_type, reply.lang)
+    name = reply.content.visit_type_name(made.visit_type, reply.lang)
     reply.send(
         InviteCreated(
             link=made.link,
             when=when,
             label=label,
             expires=to_local(made.expires_at, zone),
-            kind=kind,
+            kind=name,
         )
     )
     reply.send_photo(
-        qr_png(made.link), InviteQr(when=when, label=label, kind=kind), filename="invite.png"
+        qr_png(made.link), InviteQr(when=when, label=label, kind=name), filename="invite.png"
     )
 
 
@@ -253,7 +257,7 @@ def _show(
     html = reply.render(
         Roster(
             day=day.local_midnight,
-            lines=[e.as_line() for e in entries],
+            lines=[{**e.as_line(), "type_name": _type_name(reply, e.visit_type)} for e in entries],
             page=number,
             pages=day.pages,
         )
