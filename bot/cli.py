@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -223,6 +224,108 @@ def _cmd_content_export(settings: Settings, folder: Path) -> int:
     return 0
 
 
+def _cmd_visits_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Import a CSV export of the clinic's schedule: the per-row preview; then (without
+    --dry-run) apply it and write the new invite links as a CSV and a page of QR codes."""
+    from bot.content.store import Content, ContentError
+    from bot.db.connection import create_engine, create_session_factory
+    from bot.domain.audit import Surface
+    from bot.domain.invite_codes import InvalidUsername, deep_link
+    from bot.intake.csv_import import CsvFileError, patient_references
+    from bot.intake.rows import IntakeRow, RowError
+    from bot.services.container import Services
+    from bot.services.intake import IntakeReport, IntakeUnavailable
+    from bot.services.intake_files import (
+        invite_lines,
+        links_csv,
+        qr_page,
+        report_lines,
+        summary_line,
+    )
+    from bot.services.patient_notices import PatientNotices
+    from bot.services.staff_alerts import StaffAlerts
+    from foundation.clock import SystemClock
+
+    path: Path = args.file
+    source: str = args.source or settings.intake_csv_source
+    username = (args.bot_username or settings.bot_username or "").strip()
+    if not args.dry_run:
+        try:
+            deep_link(username, "x")
+        except InvalidUsername:
+            return _fail(
+                "the invite links need the bot's @username: give --bot-username NAME "
+                "(or set BOT_USERNAME)"
+            )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return _fail(f"cannot read {path} ({exc.strerror or type(exc).__name__})")
+
+    async def _go() -> tuple[IntakeReport, IntakeReport | None, dict[str, str], list[str]]:
+        clock = SystemClock()
+        content = Content(settings.messages_dir, settings.default_language)
+        engine = create_engine(settings.database_url)
+        try:
+            await _require_schema(engine)
+            services = Services(
+                settings=settings,
+                content=content,
+                clock=clock,
+                session_factory=create_session_factory(engine),
+                staff_alerts=StaffAlerts(settings.staff_ids, clock),
+                # Queued notices and reminders go out from the running bot (its outbox and
+                # reminder engine look again within HOUSEKEEPING_SECONDS).
+                patient_notices=PatientNotices(clock),
+            )
+            async with services.transaction() as svc:
+                found = svc.intake.read_csv(data, source)
+                references = patient_references(data, source=source, keyer=svc.intake.keyer)
+                rows: list[IntakeRow | RowError] = sorted(
+                    [*found.rows, *found.errors], key=lambda r: r.line or 0
+                )
+                preview = await svc.intake.preview(rows)
+            columns = [
+                f"columns dropped unread: {', '.join(found.dropped)}" if found.dropped else "",
+                f"columns ignored: {', '.join(found.ignored)}" if found.ignored else "",
+            ]
+            applied = None
+            if not args.dry_run:
+                async with services.transaction() as svc:
+                    applied = await svc.intake.apply(rows, Surface.CLI, new_links=args.new_links)
+        finally:
+            await engine.dispose()
+        return preview, applied, references, [c for c in columns if c]
+
+    try:
+        preview, applied, references, columns = asyncio.run(_go())
+    except (CsvFileError, IntakeUnavailable, ContentError, SchemaNotReady) as exc:
+        return _fail(f"{path.name}: {exc}" if isinstance(exc, CsvFileError) else str(exc))
+    shown = applied or preview
+    for line in report_lines(shown, clinic_zone=settings.clinic_timezone):
+        print(line)
+    for line in columns:
+        print(line)
+    print(summary_line(shown))
+    if applied is None:
+        print("dry run: nothing was written; run again without --dry-run to import")
+        return 0
+    lines = invite_lines(applied.invites, references, username)
+    if lines:
+        out = args.out or path.parent
+        stem = f"{path.stem}-invites-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+        csv_path, html_path = out / f"{stem}.csv", out / f"{stem}.html"
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            csv_path.write_bytes(links_csv(lines))
+            html_path.write_bytes(qr_page(lines, title=f"Invite links: {path.name}"))
+        except OSError as exc:
+            return _fail(f"cannot write the links into {out} ({exc.strerror})")
+        print(f"invite links (shown this once; keep them safe): {csv_path}")
+        print(f"printable QR codes: {html_path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="infusion-companion", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -262,6 +365,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the live texts (files with staff edits over them) as a messages folder",
     )
     export.add_argument("dir", type=Path, help="where to write it")
+    visits = sub.add_parser("visits", help="visits from the clinic's schedule")
+    visits_sub = visits.add_subparsers(dest="visits_command", required=True)
+    visits_import = visits_sub.add_parser(
+        "import",
+        help="import a CSV export of the schedule (docs/intake-csv.md): a preview per row, "
+        "then the visits, and the new invite links as a CSV and a page of QR codes",
+    )
+    visits_import.add_argument("file", type=Path, help="the CSV file")
+    visits_import.add_argument(
+        "--source", help="the schedule it comes from (default INTAKE_CSV_SOURCE, csv)"
+    )
+    visits_import.add_argument(
+        "--dry-run", action="store_true", help="show what it would do; write nothing"
+    )
+    visits_import.add_argument(
+        "--out", type=Path, help="the folder for the links' files (default: the CSV's)"
+    )
+    visits_import.add_argument(
+        "--bot-username", help="the bot's @username for the links (default BOT_USERNAME)"
+    )
+    visits_import.add_argument(
+        "--new-links",
+        action="store_true",
+        help="end the links of the file's patients not opened yet and make new ones "
+        "(the links' files were lost)",
+    )
     return parser
 
 
@@ -291,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.db_command == "backup":
             return _cmd_db_backup(settings, args.file)
         return _cmd_db_upgrade(settings)
+    if args.command == "visits":
+        return _cmd_visits_import(settings, args)
     if args.content_command == "export":
         return _cmd_content_export(settings, args.dir)
     return _cmd_content_check(settings, args.dir)

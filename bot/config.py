@@ -35,6 +35,11 @@ _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # systemd's EnvironmentFile= keeps everything after "=" as the value: `WEB_PORT=8081   # 8082`
 # is the string "8081   # 8082" there.
 _INLINE_COMMENT = re.compile(r"\s#")
+INTAKE_KEY_MIN_BYTES = 32
+"""As bot/intake/patient_ref.py's MIN_SECRET_BYTES (checked in a test): settings import no
+other module of the bot."""
+_SOURCE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+"""A source's name (bot/intake/rows.py's SOURCE_PATTERN)."""
 
 
 class Settings(BaseSettings):
@@ -89,6 +94,19 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # Appointments, reminders, alerts and audit detail older than this are deleted nightly.
     retention_days: int = Field(default=180, ge=1, le=3650)
+    # Visits from the clinic's schedule (issue 21; docs/intake-csv.md). The secret patient
+    # references are keyed with (HMAC; at least 32 bytes): unset, no import is made.
+    intake_patient_key: SecretStr | None = None
+    # Per source, the source's words for a status and for a visit type (JSON), e.g.
+    # {"acme": {"Scheduled": "booked", "Canceled": "cancelled"}}.
+    intake_statuses: dict[str, dict[str, str]] = Field(default_factory=dict)
+    intake_visit_types: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # The source a CSV sent to the bot in Telegram is read as (the command line's --source
+    # default too).
+    intake_csv_source: str = "csv"
+    # The bot's @username, for the invite links the command line makes (`visits import`);
+    # the running bot asks Telegram instead.
+    bot_username: str | None = None
 
     @field_validator("staff_ids", mode="before")
     @classmethod
@@ -169,6 +187,41 @@ class Settings(BaseSettings):
             raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
         return value
 
+    @field_validator("intake_patient_key")
+    @classmethod
+    def _check_intake_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value().encode("utf-8")) < INTAKE_KEY_MIN_BYTES:
+            # The value itself is not repeated: it is a secret.
+            raise ValueError(
+                f"INTAKE_PATIENT_KEY must be at least {INTAKE_KEY_MIN_BYTES} bytes "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        return value
+
+    @field_validator("intake_csv_source")
+    @classmethod
+    def _check_intake_source(cls, value: str) -> str:
+        value = value.strip()
+        if not _SOURCE.fullmatch(value):
+            raise ValueError(
+                "INTAKE_CSV_SOURCE must be 1 to 64 lower-case letters, digits, '_', '.' or '-'"
+            )
+        return value
+
+    @field_validator("intake_statuses", "intake_visit_types")
+    @classmethod
+    def _check_intake_sources(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        """Source names only; the words' targets (a status, a visit type) are checked when
+        the intake rules are built from them (bot/services/intake.py)."""
+        bad = sorted(source for source in value if not _SOURCE.fullmatch(source))
+        if bad:
+            raise ValueError(
+                f"{bad} are not source names (lower-case letters, digits, '_', '.' or '-')"
+            )
+        return value
+
     @field_validator("redis_prefix")
     @classmethod
     def _check_redis_prefix(cls, value: str) -> str:
@@ -198,6 +251,11 @@ class Settings(BaseSettings):
                 "WEBHOOK_SECRET must be set with WEBHOOK_URL (it proves a request is Telegram's)"
             )
         return self
+
+    @property
+    def intake_enabled(self) -> bool:
+        """Whether visits can be imported (INTAKE_PATIENT_KEY is set)."""
+        return self.intake_patient_key is not None
 
     @property
     def webhook_mode(self) -> bool:

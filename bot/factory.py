@@ -31,6 +31,7 @@ from bot.services.staff_alerts import StaffAlerts
 from bot.telegram import errors, refusals
 from bot.telegram.commands import patient_menu, staff_menu
 from bot.telegram.context import AppContext
+from bot.telegram.documents import StaffDocuments
 from bot.telegram.fsm_storage import AfterCommitStorage, SqlStorage
 from bot.telegram.gate import UpdateGate
 from bot.telegram.handlers import (
@@ -43,6 +44,7 @@ from bot.telegram.handlers import (
     staff,
     staff_content,
     staff_faq,
+    staff_intake,
     staff_plan,
     start,
     visits,
@@ -183,6 +185,8 @@ def create_dispatcher(
         dp.update.outer_middleware(middleware)
     dp.update.outer_middleware(UpdateGate(context, fsm))
     dp.update.outer_middleware(identity)
+    # A CSV a team member sends (and the import's buttons): fetched before the transaction.
+    dp.update.outer_middleware(StaffDocuments(context))
     dp.update.outer_middleware(UnitOfWork(context, fsm, storage))
     dp.update.outer_middleware(fsm)
     dp.update.outer_middleware(ErrorsMiddleware(refusals.create_router()))
@@ -201,6 +205,7 @@ def create_dispatcher(
         appointments.create_router(),
         preparation.create_router(),
         staff.create_router(),
+        staff_intake.create_router(),
         visits.create_router(),
         membership.create_router(),
         staff_content.create_router(),

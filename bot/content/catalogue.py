@@ -731,6 +731,79 @@ class InviteError(Message):
     zone: str = sample(_ZONE)
 
 
+# --- staff: importing the clinic's schedule (bot/telegram/handlers/staff_intake.py) -----------
+_SAMPLE_PROBLEMS: Sequence[Mapping[str, object]] = (
+    {"line": 7, "field": "status", "reason": "not a status mapped for source csv (known: ...)"},
+    {"line": 9, "field": "", "reason": "has 9 fields, the header 8 <a quote out of place?>"},
+)
+
+
+class IntakePreview(Message):
+    """What importing the CSV a team member sent would do (nothing is written yet): counts of
+    rows by result, the first refused rows (`problems`: `line`, `field`, `reason`; the
+    reason in the intake core's English words) and how many more, the columns dropped unread,
+    the starts read in the clinic's zone, and the patients who get a new link."""
+
+    rows: int = sample(20)
+    created: int = sample(17)
+    moved: int = sample(1)
+    cancelled: int = sample(1)
+    updated: int = sample(0)
+    unchanged: int = sample(0)
+    errors: int = sample(2)
+    problems: Sequence[Mapping[str, object]] = sample(_SAMPLE_PROBLEMS, ())
+    more_problems: int = sample(0, 3)
+    new_links: int = sample(12, 0)
+    zone_assumed: int = sample(3, 0)
+    zone: str = sample("America/New_York")
+    dropped: Sequence[str] = sample(("patient_name", "email"), ())
+
+
+class IntakeApplied(Message):
+    """The import was made: counts by result, and the new links (sent as two files)."""
+
+    created: int = sample(17)
+    moved: int = sample(1)
+    cancelled: int = sample(1)
+    updated: int = sample(0)
+    unchanged: int = sample(0)
+    errors: int = sample(2)
+    new_links: int = sample(12, 0)
+
+
+class IntakeFileProblem(Message):
+    """A file sent to the bot that cannot be imported: `problem` is ``too_big``,
+    ``not_csv``, ``download_failed`` or ``unreadable`` (then `reason`, the reader's line)."""
+
+    problem: str = sample("too_big", "not_csv", "download_failed", "unreadable")
+    limit_mb: int = sample(5)
+    reason: str = sample("line 1: no column for status <docs/intake-csv.md>")
+
+
+class IntakeNotSetUp(Message):
+    """Importing is not configured (INTAKE_PATIENT_KEY unset, or intake settings wrong)."""
+
+
+class IntakeDropped(Message):
+    """Don't import: nothing was written."""
+
+
+class IntakeAlreadyApplied(Message):
+    """A second tap of Import: the import was made once."""
+
+
+class IntakeLinksFile(Message):
+    """The caption of the CSV of new invite links (shown this once)."""
+
+    count: int = sample(12, 1)
+
+
+class IntakeQrFile(Message):
+    """The caption of the printable page of QR codes."""
+
+    count: int = sample(12, 1)
+
+
 class ExpiredOffer(Message):
     """A button of a confirmation no longer on offer (bot/services/offers.py, OfferExpired):
     `kind` says what it offered, and so how to start again."""
@@ -1010,6 +1083,12 @@ class VisitCancelledNotice(Message, unsolicited=True):
     when: datetime = sample(SAMPLE_WHEN)
 
 
+class VisitAddedNotice(Message, unsolicited=True):
+    """A visit of the clinic's schedule attached to a patient who linked before."""
+
+    when: datetime = sample(SAMPLE_WHEN)
+
+
 # --- staff: editing the FAQ (bot/telegram/handlers/staff_faq.py) ------------------------------
 _SAMPLE_QUESTIONS: Sequence[Mapping[str, object]] = (
     {"key": "how_long", "title": "How long does a visit take?", "keywords": 14},
@@ -1221,7 +1300,9 @@ class Button(StrEnum):
     CHECK_TODO = auto()  # {{ label }}
     NOTICE_PRIVATE_ONLY = auto()
     INVITE_CONFIRM = auto()
-    INVITE_KIND = auto()  # {{ label }}: a visit type's name, marked when it is the default
+    INVITE_KIND = auto()  # {{ label }}: a visit type's name
+    INTAKE_APPLY = auto()
+    INTAKE_CANCEL = auto()
     INVITE_CHANGE = auto()
     INVITE_PICK = auto()  # {{ when }}
     ROSTER_PREV = auto()

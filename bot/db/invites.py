@@ -10,20 +10,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import ScalarSelect, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Appointment, Invite, StaffInvite
+from bot.db.models import Appointment, IntakeVisit, Invite, StaffInvite
 from bot.db.statements import rows_matched
 from bot.domain.visits import DEFAULT_VISIT_TYPE
 
 __all__ = ["InviteRepository", "OneUseCodes", "StaffInviteRepository", "visit_label"]
 
 
-def visit_label() -> ScalarSelect[str | None]:
-    """The label of the invite a visit came through, correlated to `Appointment` (NULL for a
-    visit the patient booked themselves): a column of a query over appointments."""
-    return (
+def visit_label() -> ColumnElement[str | None]:
+    """What staff call a visit the clinic made, correlated to `Appointment`: the label of the
+    clinic's schedule (an imported visit: its label, else the clinic's appointment id), or
+    of the invite it came through; NULL for a visit the patient booked themselves. A column
+    of a query over appointments."""
+    schedule = (
+        select(func.coalesce(IntakeVisit.label, IntakeVisit.external_id))
+        .where(IntakeVisit.appointment_id == Appointment.id)
+        .order_by(IntakeVisit.id)
+        .limit(1)
+        .correlate(Appointment)
+        .scalar_subquery()
+    )
+    invite = (
         select(Invite.label)
         .where(Invite.appointment_id == Appointment.id)
         .order_by(Invite.id)
@@ -31,6 +41,7 @@ def visit_label() -> ScalarSelect[str | None]:
         .correlate(Appointment)
         .scalar_subquery()
     )
+    return func.coalesce(schedule, invite)
 
 
 CodeRow = TypeVar("CodeRow", Invite, StaffInvite)

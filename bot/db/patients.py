@@ -31,6 +31,8 @@ from bot.db.models import (
     Appointment,
     ChecklistTick,
     ConversationState,
+    IntakePatient,
+    IntakeVisit,
     Invite,
     Patient,
     Reminder,
@@ -160,6 +162,23 @@ class Repository:
             [target("appointment", i) for i in visits]
             + [target("invite", i) for i in invites]
             + [target("patient", patient.id)]
+        )
+        # The clinic's schedule keeps its visits (they come again with the next export), but
+        # not the link to this patient: a later import starts afresh with a new invite.
+        await self.session.execute(
+            update(IntakeVisit)
+            .where(IntakeVisit.appointment_id.in_(owned))
+            .values(appointment_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            update(IntakeVisit)
+            .where(IntakeVisit.invite_id.in_(select(Invite.id).where(theirs)))
+            .values(invite_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            delete(IntakePatient).where(IntakePatient.patient_id == patient.id)
         )
         await self.session.execute(delete(Invite).where(theirs))
         await self._forget_conversations_about(visits)

@@ -54,6 +54,7 @@ from bot.content.catalogue import (
     Message,
     RescheduleStaffAlert,
     TemplateFailureStaffAlert,
+    VisitAddedNotice,
     VisitCancelledNotice,
     VisitMovedNotice,
 )
@@ -67,7 +68,12 @@ from bot.db.outbox import (
 )
 from bot.delivery.sender import Sender
 from bot.services.alert_visits import VisitRow, visit_variables
-from bot.services.patient_notices import PATIENT_NOTICES, VISIT_CANCELLED, VISIT_MOVED
+from bot.services.patient_notices import (
+    PATIENT_NOTICES,
+    VISIT_ADDED,
+    VISIT_CANCELLED,
+    VISIT_MOVED,
+)
 from bot.services.staff_alerts import CHECKIN_CALL, CRISIS, RESCHEDULE, TEMPLATE_FAILURE
 from foundation.clock import Clock
 from foundation.timemath import load_zone, to_local
@@ -333,6 +339,8 @@ class AlertDelivery:
             message = VisitMovedNotice(before=local("before"), after=local("after"))
         elif alert.kind == VISIT_CANCELLED:
             message = VisitCancelledNotice(when=local("starts_at"))
+        elif alert.kind == VISIT_ADDED:
+            message = VisitAddedNotice(when=local("starts_at"))
         else:
             raise ValueError(f"unknown patient notice kind {alert.kind!r}")
         return self.content.render_message(message, recipient.language)

@@ -40,6 +40,7 @@ class Action(StrEnum):
     PLAN_READ = "plan.read"
     PLAN_EDIT = "plan.edit"
     PLAN_ROLLBACK = "plan.rollback"
+    VISITS_IMPORT = "visits.import"  # the clinic's schedule: a CSV, a visit of the API
 
 
 class Outcome(StrEnum):

@@ -45,6 +45,7 @@ class OfferKind(StrEnum):
     TEXT_EDIT = "text_edit"  # a text or button label, saved or restored
     FAQ_EDIT = "faq_edit"  # a question of the FAQ
     PLAN_EDIT = "plan_edit"  # the reminder plan, changed or restored
+    VISITS_IMPORT = "visits_import"  # the team imports a CSV of the clinic's schedule
 
 
 class LabelProblem(StrEnum):

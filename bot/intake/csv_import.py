@@ -46,6 +46,7 @@ __all__ = [
     "CsvImport",
     "is_personal_header",
     "normalize_header",
+    "patient_references",
     "read_csv",
 ]
 
@@ -259,6 +260,29 @@ def read_csv(data: bytes, *, source: str, rules: IntakeRules, keyer: PatientKeye
         dropped=layout.dropped,
         ignored=layout.ignored,
     )
+
+
+def patient_references(data: bytes, *, source: str, keyer: PatientKeyer) -> dict[str, str]:
+    """The file's patient references by their keys, read again from the clinic's own file:
+    what lets the invite links an import makes go back to the clinic by the clinic's own
+    reference (the command line's output file, the document sent back in the same chat).
+    Held in memory only, never stored or logged. Rows without a readable reference are left
+    out; CsvFileError as :func:`read_csv`."""
+    text = _decode(data)
+    records = _records(text, _delimiter(text))
+    first = next(records, None)
+    if first is None:
+        return {}
+    layout = _layout(first[1])
+    at = layout.index["patient"]
+    found: dict[str, str] = {}
+    for _, record in records:
+        reference = record[at].strip() if at < len(record) else ""
+        try:
+            found.setdefault(keyer.key(source, reference), reference)
+        except ValueError:
+            continue
+    return found
 
 
 def _raw(record: list[str], layout: _Layout, source: str) -> RawRow:

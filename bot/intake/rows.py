@@ -339,7 +339,10 @@ def _read_datetime(text: str, field: str) -> datetime:
     code = RowErrorCode.BAD_START if field == "start" else RowErrorCode.BAD_END
     if match is None:
         raise RowProblem(code, field, f"not a date and time we read ({START_FORMATS})")
-    normalized = f"{match['date']}T{match['clock']}"
+    clock = match["clock"]
+    if clock[1] == ":":  # 9:30 -> 09:30 (ISO 8601 wants two digits for the hour)
+        clock = "0" + clock
+    normalized = f"{match['date']}T{clock}"
     if match["offset"]:
         normalized += "+00:00" if match["offset"] in "Zz" else match["offset"]
     try:

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.content.store import Content
 from bot.db.content_versions import ContentVersionRepository
+from bot.db.intake import IntakeRepository
 from bot.db.invites import InviteRepository
 from bot.db.patients import AfterCommit, Repository
 from bot.db.roster import RosterRepository
@@ -40,6 +41,7 @@ from bot.services.audit import AuditTrail
 from bot.services.content_editing import ContentEditing, EditingTools
 from bot.services.errors import Refusal
 from bot.services.faq_editing import FaqEditing
+from bot.services.intake import IntakeLinker, IntakeService, intake_settings
 from bot.services.invites import InviteService
 from bot.services.patient_notices import PatientNotices
 from bot.services.patients import PatientService
@@ -259,6 +261,37 @@ class ServiceScope:
             self.clock,
             ttl=self._invite_ttl,
             default_zone=self.settings.clinic_timezone,
+            schedule=self.intake_linker,
+        )
+
+    @_built
+    def intake_linker(self) -> IntakeLinker:
+        """Attaches visits of the clinic's schedule to a patient (on redeeming, on import)."""
+        return IntakeLinker(
+            IntakeRepository(self.session),
+            self.repo,
+            self.planner(),
+            self.services.patient_notices,
+            self.clock,
+            # wt-events: the recorder of "visit.linked" (in this transaction) goes here.
+            on_linked=None,
+        )
+
+    @_built
+    def intake(self) -> IntakeService:
+        """The one intake command (CSV, command line, a file sent to the bot, the API)."""
+        rules, keyer, unavailable = intake_settings(self.settings, self.content.languages)
+        return IntakeService(
+            IntakeRepository(self.session),
+            self.repo,
+            self.intake_linker,
+            self.staff,
+            self.clock,
+            rules=rules,
+            keyer=keyer,
+            unavailable=unavailable,
+            invite_ttl=self._invite_ttl,
+            checklist_size=len(self.content.plan.checklist),
         )
 
     @_built

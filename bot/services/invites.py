@@ -32,6 +32,7 @@ from bot.domain.staff import Permission
 from bot.domain.visits import BookingProblem, VisitType
 from bot.services.appointments import Ambiguity, AppointmentService, VisitTime
 from bot.services.errors import BookingRefused, InviteRefused
+from bot.services.intake import IntakeLinker
 from bot.services.redemptions import LinkKind, TooManyTries
 from bot.services.staff import StaffService
 from foundation.clock import Clock
@@ -106,6 +107,12 @@ class Declined:
 
 PATIENT = LinkKind.PATIENT
 
+
+class _NothingToLink(Exception):
+    """An invite of the schedule whose visits are all past or cancelled (rolls back the
+    claim's savepoint)."""
+
+
 RedeemResult = Linked | Expired | AlreadyUsed | Unknown | Declined | TooManyTries
 
 
@@ -119,8 +126,11 @@ class InviteService:
         *,
         ttl: timedelta,
         default_zone: str,
+        schedule: IntakeLinker | None = None,
     ) -> None:
         self.repo = repo
+        # Links the patient of an invite made by an import of the clinic's schedule.
+        self.schedule = schedule
         self.staff = staff
         self.appointments = appointments
         self.clock = clock
@@ -261,8 +271,17 @@ class InviteService:
                 if not await self.repo.claim(invite.id, patient.id, now):
                     await guard.failed(actor, kind, "used", invite.id)
                     return AlreadyUsed(by_this_patient=False)
-                appointment = await self._book(patient, invite)
+                if invite.patient_key is not None:
+                    linked = await self._link_schedule(patient, invite)
+                    if linked is None:  # nothing of theirs ahead any more: the claim is undone
+                        raise _NothingToLink()
+                    appointment = linked
+                else:
+                    appointment = await self._book(patient, invite)
                 await self.repo.link(invite.id, appointment.id)
+        except _NothingToLink:
+            await guard.failed(actor, kind, "expired", invite.id)
+            return Expired()
         except BookingRefused as exc:
             guard.succeeded(kind, "declined")
             return Declined(str(exc.code))
@@ -280,6 +299,13 @@ class InviteService:
             appointment.timezone,
             appointment.visit_type,
         )
+
+    async def _link_schedule(self, patient: Patient, invite: Invite) -> Appointment | None:
+        """An invite of the clinic's schedule links the patient once: every upcoming visit of
+        theirs attaches (bot/services/intake.py); the earliest, or None when none is left."""
+        if self.schedule is None:
+            return None
+        return await self.schedule.redeem(patient, invite)
 
     async def _book(self, patient: Patient, invite: Invite) -> Appointment:
         """The booking path every visit takes (reminders planned alike), as a visit of the

@@ -19,11 +19,19 @@ from bot.db.models import Appointment, Patient
 from bot.db.patients import Repository
 from foundation.clock import Clock
 
-__all__ = ["PATIENT_NOTICES", "VISIT_CANCELLED", "VISIT_MOVED", "PatientNotices"]
+__all__ = [
+    "PATIENT_NOTICES",
+    "VISIT_ADDED",
+    "VISIT_CANCELLED",
+    "VISIT_MOVED",
+    "PatientNotices",
+]
 
 VISIT_MOVED = "visit_moved"
 VISIT_CANCELLED = "visit_cancelled"
-PATIENT_NOTICES = frozenset({VISIT_MOVED, VISIT_CANCELLED})
+VISIT_ADDED = "visit_added"
+"""A visit of the clinic's schedule attached to a patient linked before (bot/services/intake.py)."""
+PATIENT_NOTICES = frozenset({VISIT_MOVED, VISIT_CANCELLED, VISIT_ADDED})
 """The outbox kinds that go to a patient rather than to the team."""
 
 
@@ -54,6 +62,17 @@ class PatientNotices:
         await self._queue(
             repo,
             VISIT_CANCELLED,
+            patient,
+            {"appointment_id": appointment.id, "starts_at": appointment.starts_at.isoformat()},
+        )
+
+    async def visit_added(
+        self, repo: Repository, patient: Patient, appointment: Appointment
+    ) -> None:
+        """The clinic's schedule has a new visit for this patient (linked before)."""
+        await self._queue(
+            repo,
+            VISIT_ADDED,
             patient,
             {"appointment_id": appointment.id, "starts_at": appointment.starts_at.isoformat()},
         )

@@ -149,6 +149,20 @@ class InviteCb(CallbackData, prefix="i"):
     k: str = Field(default="", max_length=16)  # KIND: the visit type chosen
 
 
+class IntakeAction(StrEnum):
+    APPLY = "apply"
+    CANCEL = "cancel"
+
+
+class IntakeCb(CallbackData, prefix="iv"):
+    """Staff answer the preview of a CSV of the clinic's schedule (the file itself is the
+    document the preview replies to, fetched again before the unit of work,
+    bot/telegram/documents.py); the permission is checked again on every press."""
+
+    action: IntakeAction
+    t: str = Field(default="", max_length=16)  # the offer's token (see new_token)
+
+
 class RosterCb(CallbackData, prefix="o"):
     """A page of one day's roster."""
 

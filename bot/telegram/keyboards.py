@@ -29,6 +29,8 @@ from bot.telegram.callbacks import (
     DraftCb,
     FaqCb,
     ForgetCb,
+    IntakeAction,
+    IntakeCb,
     InviteAction,
     InviteCb,
     InviteConsentCb,
@@ -315,6 +317,18 @@ class Keyboards:
                 for kind, name in kinds
             ]
             + [(self._label(Button.INVITE_CHANGE), InviteCb(action=InviteAction.CHANGE, t=token))],
+            1,
+        )
+
+    def intake_confirm(self, token: str) -> InlineKeyboardMarkup:
+        return self._markup(
+            [
+                (self._label(Button.INTAKE_APPLY), IntakeCb(action=IntakeAction.APPLY, t=token)),
+                (
+                    self._label(Button.INTAKE_CANCEL),
+                    IntakeCb(action=IntakeAction.CANCEL, t=token),
+                ),
+            ],
             1,
         )
 

@@ -20,6 +20,7 @@ from bot.content.catalogue import (
     AppointmentError,
     AppointmentGone,
     ExpiredOffer,
+    IntakeNotSetUp,
     InviteError,
     ReminderSnoozeRefused,
     RosterAsk,
@@ -51,6 +52,7 @@ from bot.services.errors import (
     VisitChangeRefused,
     VisitOver,
 )
+from bot.services.intake import IntakeUnavailable
 from bot.telegram.reply import Reply
 from foundation.timemath import load_zone, to_local
 
@@ -150,6 +152,10 @@ async def visit_changed_meanwhile(event: ErrorEvent, reply: Reply) -> None:
     reply.send(VisitChangedWhileDeciding(when=_now_local(refusal), label=refusal.label))
 
 
+async def intake_unavailable(event: ErrorEvent, reply: Reply) -> None:
+    reply.send(IntakeNotSetUp())
+
+
 def create_router() -> Router:
     """A fresh router each call, for one ErrorsMiddleware (not included in the dispatcher)."""
     r = Router(name="refusals")
@@ -165,4 +171,5 @@ def create_router() -> Router:
     r.errors.register(visit_change_refused, ExceptionTypeFilter(VisitChangeRefused))
     r.errors.register(visit_changed_by_clinic, ExceptionTypeFilter(VisitChangedByClinic))
     r.errors.register(visit_changed_meanwhile, ExceptionTypeFilter(VisitChangedMeanwhile))
+    r.errors.register(intake_unavailable, ExceptionTypeFilter(IntakeUnavailable))
     return r

@@ -17,11 +17,18 @@ from aiogram.methods import (
     DeleteMyCommands,
     EditMessageText,
     LeaveChat,
+    SendDocument,
     SendMessage,
     SendPhoto,
     SetMyCommands,
 )
-from aiogram.types import BotCommand, BotCommandScopeChat, BufferedInputFile, InlineKeyboardMarkup
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    BufferedInputFile,
+    InlineKeyboardMarkup,
+    ReplyParameters,
+)
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.content.catalogue import Message
@@ -35,6 +42,8 @@ from scheduler.records import SendOutcome
 class _Send:
     html: str
     markup: InlineKeyboardMarkup | None
+    reply_to: int | None = None
+    """The message of the chat this one answers (quoted above it)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,13 @@ class _Photo:
 
 
 @dataclass(frozen=True)
+class _Document:
+    data: bytes
+    filename: str
+    caption: str
+
+
+@dataclass(frozen=True)
 class _Menu:
     """The command menu of one chat (not necessarily this update's): `commands`, or None for
     the default one (the chat's own list deleted)."""
@@ -66,7 +82,7 @@ class _Menu:
     commands: tuple[BotCommand, ...] | None
 
 
-_ChatAction = _Send | _Edit | _Leave | _Photo
+_ChatAction = _Send | _Edit | _Leave | _Photo | _Document
 """What goes to the chat of the update."""
 _Action = _ChatAction | _Menu
 
@@ -105,13 +121,30 @@ class Reply:
     def render(self, message: Message) -> str:
         return self.content.render_message(message, self.lang)
 
-    def send(self, message: Message, markup: InlineKeyboardMarkup | None = None) -> None:
+    def send(
+        self,
+        message: Message,
+        markup: InlineKeyboardMarkup | None = None,
+        *,
+        reply_to: int | None = None,
+    ) -> None:
         """Answer with a message rendered now (a template error fails the update, which
-        rolls back), sent after the commit."""
-        self.send_html(self.render(message), markup)
+        rolls back), sent after the commit; `reply_to`: as an answer to that message of the
+        chat (quoted above it; sent all the same if it is gone)."""
+        self.send_html(self.render(message), markup, reply_to=reply_to)
 
-    def send_html(self, html: str, markup: InlineKeyboardMarkup | None = None) -> None:
-        self._actions.append(_Send(html, markup))
+    def send_html(
+        self,
+        html: str,
+        markup: InlineKeyboardMarkup | None = None,
+        *,
+        reply_to: int | None = None,
+    ) -> None:
+        self._actions.append(_Send(html, markup, reply_to))
+
+    def send_document(self, data: bytes, filename: str, caption: Message) -> None:
+        """Answer with a file (uploaded after the commit) and a rendered caption."""
+        self._actions.append(_Document(data, filename, self.render(caption)))
 
     def edit_or_send(
         self, message_id: int | None, html: str, markup: InlineKeyboardMarkup | None = None
@@ -178,6 +211,15 @@ class Reply:
                 )
             )
             return
+        if isinstance(action, _Document):
+            await sender.answer(
+                SendDocument(
+                    chat_id=self.chat_id,
+                    document=BufferedInputFile(action.data, filename=action.filename),
+                    caption=action.caption,
+                )
+            )
+            return
         if isinstance(action, _Leave):
             await sender.answer(LeaveChat(chat_id=self.chat_id))
             return
@@ -194,8 +236,18 @@ class Reply:
                 return
             if edited.outcome is not SendOutcome.BAD_REQUEST:
                 return  # blocked, or Telegram is down: a second try would fare no better
+        reply_to = action.reply_to if isinstance(action, _Send) else None
         await sender.answer(
-            SendMessage(chat_id=self.chat_id, text=action.html, reply_markup=action.markup)
+            SendMessage(
+                chat_id=self.chat_id,
+                text=action.html,
+                reply_markup=action.markup,
+                reply_parameters=ReplyParameters(
+                    message_id=reply_to, allow_sending_without_reply=True
+                )
+                if reply_to is not None
+                else None,
+            )
         )
 
 

@@ -9,8 +9,10 @@ staff-alert outbox make one pass, so a reminder due at the new time appears at o
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
+import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +51,7 @@ HELP = (
     " for the newest message's buttons.\n"
     f"Several lines: a line {BLOCK}, your lines, then {BLOCK} again (or end lines with \\).\n"
     "An invite link (t.me/...?start=...) pasted opens it, as a tap on it would.\n"
+    "/file PATH sends that file as a document (a team member's CSV of visits to import).\n"
     "/clock shows the time; /clock +2d (or +3h, +90m, 1d2h) moves it on; "
     "/clock 2026-12-02 19:00 sets it (clinic time). /quit (or Ctrl-D) ends."
 )
@@ -103,6 +106,7 @@ class _Keyboard:
     text: str
     number: int  # as shown: [number.button]
     buttons: list[Button] = field(default_factory=list)
+    reply_to: int | None = None  # the message it answers (a document the chat user sent)
 
 
 class Chat:
@@ -130,6 +134,7 @@ class Chat:
         self.newest: int | None = None  # the number of the newest message with buttons
         self._update_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
+        self._sent: dict[int, dict[str, Any]] = {}  # the chat user's documents, by message id
 
     @property
     def keyboard(self) -> _Keyboard | None:
@@ -150,6 +155,8 @@ class Chat:
         try:
             if word == "/clock":
                 self._move_clock(rest)
+            elif word == "/file":
+                await self._send_file(rest)
             elif tap is not None:
                 await self._tap(tap.group(1), int(tap.group(2)), text)
             elif link is not None:
@@ -191,6 +198,28 @@ class Chat:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         await self._feed({"message": message})
 
+    async def _send_file(self, arg: str) -> None:
+        """A document, as Telegram's paper clip sends one."""
+        path = Path(arg.strip().strip("'\""))
+        try:
+            path, data = await asyncio.to_thread(_read_file, path)
+        except OSError as exc:
+            self.print_line(f"(/file: cannot read {path}: {exc.strerror or type(exc).__name__})")
+            return
+        message = self._message("")
+        del message["text"]
+        csv_like = path.suffix.lower() in (".csv", ".txt", ".tsv")
+        message["document"] = {
+            "file_id": self.session.add_file(data),
+            "file_unique_id": f"u-{path.name}",
+            "file_name": path.name,
+            "mime_type": "text/csv" if csv_like else "application/octet-stream",
+            "file_size": len(data),
+        }
+        self._sent[message["message_id"]] = message
+        self.print_line(f"(you send the file {path.name}, {len(data):,} bytes)")
+        await self._feed({"message": message})
+
     async def _tap(self, shown: str | None, number: int, text: str) -> None:
         keyboard = self.keyboard if shown is None else self.keyboards.get(int(shown))
         if keyboard is None or not 1 <= number <= len(keyboard.buttons):
@@ -204,6 +233,8 @@ class Chat:
             return
         message = self._message(keyboard.text, message_id=keyboard.message_id)
         message["from"] = dict(BOT_USER)
+        if keyboard.reply_to in self._sent:
+            message["reply_to_message"] = self._sent[keyboard.reply_to]
         callback = {
             "id": f"tryout-{next(self._callback_ids)}",
             "from": self._user(),
@@ -253,6 +284,8 @@ class Chat:
         body = terminal_text(shown.html, color=self.color)
         if shown.picture:
             body = f"[picture saved: {shown.picture}]\n{body}".rstrip()
+        if shown.file:
+            body = f"[file saved: {shown.file}]\n{body}".rstrip()
         lines = [head, _indent(body)]
         flat = [b for row in shown.buttons for b in row]
         number = self._numbers.get(shown.message_id)
@@ -260,7 +293,7 @@ class Chat:
             if number is None:
                 number = self._numbers[shown.message_id] = next(self._next_number)
             self.keyboards[number] = _Keyboard(
-                shown.message_id, terminal_text(shown.html), number, flat
+                shown.message_id, terminal_text(shown.html), number, flat, shown.reply_to
             )
             self.newest = number
             index = itertools.count(1)
@@ -310,6 +343,12 @@ def _read_message(stdin: TextIO, stdout: TextIO, typed: bool) -> str | None:
     return "\n".join(lines)
 
 
+def _read_file(path: Path) -> tuple[Path, bytes]:
+    """A file the chat user sends (``~`` expanded): its path and its bytes."""
+    path = path.expanduser()
+    return path, path.read_bytes()
+
+
 def _indent(text: str) -> str:
     return "\n".join(f"    {line}" if line else "" for line in text.splitlines())
 
@@ -343,8 +382,11 @@ async def run_chat(
     user = ChatUser(CHAT_USER_ID, CHAT_USER_NAME, options.lang)
     with _database(options) as db_file:
         staff_ids = settings.staff_ids | {user.user_id} if options.staff else settings.staff_ids
+        # Importing visits needs a patient key: the chat makes one of its own if none is set.
+        intake_key = settings.intake_patient_key or SecretStr(secrets.token_urlsafe(48))
         settings = settings.model_copy(
             update={
+                "intake_patient_key": intake_key,
                 "bot_token": SecretStr(TOKEN),
                 "database_url": f"sqlite+aiosqlite:///{db_file}",
                 "messages_dir": messages,
@@ -372,13 +414,14 @@ async def run_chat(
                 else "The bot's log lines show here."
             )
             pictures = (
-                f" Pictures it sends (an invite's QR code) are saved in {options.files}."
+                f" Pictures and files it sends (an invite's QR code) are saved in {options.files}."
                 if options.files is not None
                 else ""
             )
             start = (
                 "Start with /invite (a visit's invite link and QR code), /today (today's "
-                "visits) or /texts; /start shows the patient's side."
+                "visits), /texts, or /file visits.csv (import the clinic's schedule); "
+                "/start shows the patient's side."
                 if options.staff
                 else "Start with /start, as a new patient would."
             )

@@ -50,6 +50,8 @@ class Shown:
     buttons: tuple[tuple[Button, ...], ...] = ()
     edited: bool = False
     picture: str | None = None  # where the picture was saved (or its name, if not saved)
+    file: str | None = None  # where a document the bot sent was saved (or its name)
+    reply_to: int | None = None  # the message of the chat this one answers
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ class ChatUser:
 
 
 class TryoutSession(BaseSession):
-    """Answers getMe, sendMessage, editMessageText, sendPhoto, answerCallbackQuery, getChat,
+    """Answers getMe, sendMessage, editMessageText, sendPhoto, sendDocument,
+    answerCallbackQuery, getChat, getFile (and the download of a file the chat user sent),
     setMyCommands, deleteMyCommands, leaveChat and getUpdates; anything else is 404, as an
     unknown method is from Telegram."""
 
@@ -83,6 +86,8 @@ class TryoutSession(BaseSession):
         # The command menus set, by (scope, language code).
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._message_ids: dict[int, itertools.count[int]] = {}
+        # Files the chat user sent (`/file PATH` in the chat), by file_id.
+        self.files: dict[str, bytes] = {}
 
     def next_message_id(self, chat_id: int) -> int:
         """Message ids are per chat, shared by both sides, as in Telegram."""
@@ -114,9 +119,20 @@ class TryoutSession(BaseSession):
         timeout: int = 30,
         chunk_size: int = 65536,
         raise_for_status: bool = True,
-    ) -> AsyncGenerator[bytes, None]:  # pragma: no cover - the bot downloads nothing
-        raise NotImplementedError("the try-out session downloads nothing")
-        yield b""
+    ) -> AsyncGenerator[bytes, None]:
+        """A file the chat user sent, as the download of its ``file_path``."""
+        file_id = url.rsplit("/", 1)[-1]
+        data = self.files.get(file_id)
+        if data is None:
+            raise FileNotFoundError("no such file in the try-out chat")
+        for start in range(0, len(data), chunk_size):
+            yield data[start : start + chunk_size]
+
+    def add_file(self, data: bytes) -> str:
+        """Keep a file the chat user sends; its file_id."""
+        file_id = f"tryout-file-{len(self.files) + 1}"
+        self.files[file_id] = data
+        return file_id
 
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
@@ -142,8 +158,36 @@ class TryoutSession(BaseSession):
 
     def _sendmessage(self, params: dict[str, Any], files: dict[str, InputFile]) -> Any:
         message_id = self.next_message_id(params["chat_id"])
-        self.events.append(Shown(params["chat_id"], message_id, params["text"], _buttons(params)))
+        reply_to = (params.get("reply_parameters") or {}).get("message_id")
+        self.events.append(
+            Shown(
+                params["chat_id"], message_id, params["text"], _buttons(params), reply_to=reply_to
+            )
+        )
         return self._message(params, message_id, text=params["text"])
+
+    def _getfile(self, params: dict[str, Any], files: dict[str, InputFile]) -> Any:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            return None
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": len(self.files[file_id]),
+            "file_path": f"documents/{file_id}",
+        }
+
+    def _senddocument(self, params: dict[str, Any], files: dict[str, InputFile]) -> Any:
+        message_id = self.next_message_id(params["chat_id"])
+        upload = next(iter(files.values()), None)
+        filename = (upload.filename if upload is not None else None) or "file"
+        saved = self._save(upload, message_id, filename) if upload is not None else None
+        caption = params.get("caption", "")
+        self.events.append(
+            Shown(params["chat_id"], message_id, caption, _buttons(params), file=saved or filename)
+        )
+        document = {"file_id": f"tryout-{message_id}", "file_unique_id": f"u-{message_id}"}
+        return self._message(params, message_id, document=document, caption=caption)
 
     def _editmessagetext(self, params: dict[str, Any], files: dict[str, InputFile]) -> Any:
         if "message_id" not in params:
@@ -175,7 +219,8 @@ class TryoutSession(BaseSession):
         )
 
     def _save(self, upload: InputFile, message_id: int, filename: str) -> str | None:
-        """The picture as a file, to open; its path. Pictures the bot makes are in memory."""
+        """The picture (or document) as a file, to open; its path. What the bot makes is in
+        memory."""
         if self.pictures is None:
             return None
         if isinstance(upload, BufferedInputFile):

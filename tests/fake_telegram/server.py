@@ -104,6 +104,8 @@ class FakeTelegramServer:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._delivery: WebhookDelivery | None = None
+        self.files: dict[str, bytes] = {}
+        """Files users sent (:meth:`add_file`), by file_id: getFile and the download serve them."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -113,6 +115,7 @@ class FakeTelegramServer:
             raise RuntimeError(msg)
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
         )
@@ -430,6 +433,36 @@ class FakeTelegramServer:
         self._notify()
         return web.json_response(payload, status=status)
 
+    def add_file(
+        self, data: bytes, file_name: str = "visits.csv", mime_type: str = "text/csv"
+    ) -> dict[str, Any]:
+        """A file a user sends: the ``document`` of their message (getFile finds it)."""
+        file_id = f"user-file-{len(self.files) + 1}"
+        self.files[file_id] = data
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"uniq-{file_id}",
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(data),
+        }
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        """``GET /file/bot<token>/<file_path>``, as Telegram serves files."""
+        record = RecordedRequest(
+            method="downloadFile", params={"path": request.match_info["path"]},
+            at=time.monotonic(), content_type="",
+        )  # fmt: skip
+        self.requests.append(record)
+        data = self.files.get(request.match_info["path"].removeprefix("documents/"))
+        if request.match_info["token"] != self.token or data is None:
+            record.response_status = 404
+            self._notify()
+            return web.Response(status=404, text="Not Found")
+        record.response_status = 200
+        self._notify()
+        return web.Response(body=data, content_type="application/octet-stream")
+
     def _notify(self) -> None:
         event, self._recorded = self._recorded, asyncio.Event()
         event.set()
@@ -458,6 +491,16 @@ class FakeTelegramServer:
             return await self._updates.get(params.get("offset"), limit, timeout)
         if method == "getme":
             return dict(self.bot_user)
+        if method == "getfile":
+            file_id = str(params.get("file_id", ""))
+            if file_id not in self.files:
+                raise ApiError(400, "Bad Request: invalid file_id")
+            return {
+                "file_id": file_id,
+                "file_unique_id": f"uniq-{file_id}",
+                "file_size": len(self.files[file_id]),
+                "file_path": f"documents/{file_id}",
+            }
         if method == "sendmessage":
             return self._message(params, **self._text(params))
         if method == "senddocument":

@@ -162,8 +162,10 @@ def callback_update(
     message_id: int = 1,
     message_text: str = "x",
     chat_id: int | None = None,
+    **message_extra: Any,
 ) -> dict:
-    """A ``callback_query`` update for an inline button on a bot message."""
+    """A ``callback_query`` update for an inline button on a bot message; ``message_extra``
+    is merged into that message (``reply_to_message=...``)."""
     target_chat = chat_id if chat_id is not None else user_id
     return {
         "update_id": next_update_id(),
@@ -178,6 +180,7 @@ def callback_update(
                 "chat": chat(target_chat),
                 "from": dict(DEFAULT_BOT_USER),
                 "text": message_text,
+                **message_extra,
             },
         },
     }

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -36,15 +37,20 @@ async def patient_of(u: ServiceScope, telegram_id: int) -> Patient:
 
 
 def clinic_services(
-    url: str, clock: FrozenClock, content: Content, sessions: async_sessionmaker[AsyncSession]
+    url: str,
+    clock: FrozenClock,
+    content: Content,
+    sessions: async_sessionmaker[AsyncSession],
+    **more: Any,
 ) -> Services:
     """The application's services as bot/factory.py builds them, with no engine to wake and
-    no outbox to kick."""
+    no outbox to kick; `more`: other settings."""
     settings = Settings(
         _env_file=None,
         database_url=url,
         staff_ids=frozenset({ENV_ADMIN}),
         clinic_timezone=ZONE,
+        **more,
     )
     return Services(
         settings=settings,
@@ -103,26 +109,33 @@ class Clinic:
 
 @asynccontextmanager
 async def open_clinic(
-    url: str, clock: FrozenClock, content: Content | None = None
+    url: str, clock: FrozenClock, content: Content | None = None, **settings: Any
 ) -> AsyncIterator[Clinic]:
     engine = create_engine(url)
     await upgrade(engine)
     content = content or Content(BUNDLED_MESSAGES_DIR, "en")
     try:
-        yield Clinic(engine, clinic_services(url, clock, content, create_session_factory(engine)))
+        yield Clinic(
+            engine,
+            clinic_services(url, clock, content, create_session_factory(engine), **settings),
+        )
     finally:
         await engine.dispose()
 
 
 @asynccontextmanager
-async def clinic_on(kind: str, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Clinic]:
-    """A clinic on SQLite (a file, as in production) or on a fresh PostgreSQL database."""
+async def clinic_on(
+    kind: str, tmp_path: Path, clock: FrozenClock, **settings: Any
+) -> AsyncIterator[Clinic]:
+    """A clinic on SQLite (a file, as in production) or on a fresh PostgreSQL database;
+    `settings`: settings besides the rig's."""
     if kind == "sqlite":
-        async with open_clinic(f"sqlite+aiosqlite:///{tmp_path / 'clinic.db'}", clock) as c:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'clinic.db'}"
+        async with open_clinic(url, clock, **settings) as c:
             yield c
         return
     async with (
         fresh_postgres_database("companion_staff", migrated=True) as url,
-        open_clinic(url, clock) as c,
+        open_clinic(url, clock, **settings) as c,
     ):
         yield c

@@ -179,3 +179,28 @@ async def test_run_without_a_token_at_a_terminal_starts_the_chat(tmp_path: Path)
     [log] = re.findall(r"log lines go to (\S+chat\.log)", text)
     assert await asyncio.to_thread(Path(log).is_file)
     assert "Welcome" in text and "Traceback" not in text
+
+
+async def test_staff_send_a_csv_with_file_preview_import_and_get_the_links(
+    tmp_path: Path,
+) -> None:
+    """A document can be sent in the chat (`/file PATH`): the import's preview answers it,
+    Import fetches it again, and the links come back as saved files."""
+    schedule = tmp_path / "tomorrow.csv"
+    schedule.write_text(
+        "id,mrn,start,type,status\r\n"
+        "A-1,MRN-1,2026-12-02 09:30,infusion,booked\r\n"
+        "A-2,MRN-2,2026-12-02 11:00,esketamine,booked\r\n",
+        encoding="utf-8",
+    )
+    options = ChatOptions(staff=True, files=tmp_path / "out")
+    output = await _chat(f"/file {schedule}\n1.1\n/file {tmp_path / 'missing.csv'}\n", options)
+    preview = _after(output, f"/file {schedule}")
+    assert "you send the file tomorrow.csv" in preview and "Of 2 rows" in preview
+    assert "2 patients get a new invite link" in preview
+    imported = _after(output, "1.1")
+    assert "Visits imported" in imported
+    [links] = list((tmp_path / "out").glob("*-invite-links.csv"))
+    assert links.read_text("utf-8-sig").count("https://t.me/") == 2
+    assert list((tmp_path / "out").glob("*-invite-qr-codes.html"))
+    assert "cannot read" in _after(output, f"/file {tmp_path / 'missing.csv'}")

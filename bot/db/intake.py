@@ -1,0 +1,208 @@
+"""Queries of visits from the clinic's schedule (issue 21): `intake_patients` (a patient of
+the schedule, known by the keyed hash of the clinic's reference, linked once) and
+`intake_visits` (a visit by the clinic's own id, `source` and `external_id`).
+
+Reads of many rows at once (an import of thousands) go by chunks of ids, within the
+parameter limits of SQLite and asyncpg. Linking a patient is a conditional UPDATE: of two
+redemptions racing for one patient, exactly one links them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import (
+    Appointment,
+    ChecklistTick,
+    IntakePatient,
+    IntakeVisit,
+    Invite,
+    Patient,
+    Reminder,
+)
+from bot.db.reminders import FAILED, PENDING, SENDING, SENT
+from bot.db.statements import rows_matched
+
+__all__ = ["IntakeRepository", "ReminderTally"]
+
+_CHUNK = 500
+_TALLY_WORDS: dict[str, str] = {
+    str(SENT): "sent",
+    str(FAILED): "failed",
+    str(PENDING): "pending",
+    str(SENDING): "pending",
+}
+
+
+def _chunks(values: Sequence[str] | Sequence[int]) -> Iterable[Sequence[str] | Sequence[int]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+class ReminderTally(dict[str, int]):
+    """A visit's reminders by status (sent, failed, pending), for the API's state."""
+
+
+class IntakeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- visits ---------------------------------------------------------------------------
+    async def visit(self, source: str, external_id: str) -> IntakeVisit | None:
+        result = await self.session.execute(
+            select(IntakeVisit).where(
+                IntakeVisit.source == source, IntakeVisit.external_id == external_id
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def visits(self, source: str, external_ids: Collection[str]) -> dict[str, IntakeVisit]:
+        """The visits of `source` with these ids, by id (the ones not stored are absent)."""
+        found: dict[str, IntakeVisit] = {}
+        for chunk in _chunks(sorted(set(external_ids))):
+            result = await self.session.execute(
+                select(IntakeVisit).where(
+                    IntakeVisit.source == source, IntakeVisit.external_id.in_(chunk)
+                )
+            )
+            found.update((v.external_id, v) for v in result.scalars())
+        return found
+
+    def add_visit(self, visit: IntakeVisit) -> None:
+        """A new visit, written at the next flush."""
+        self.session.add(visit)
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    async def visits_of(self, patient_key: str) -> Sequence[IntakeVisit]:
+        """Every visit of a patient of the schedule, of any source, earliest first."""
+        result = await self.session.execute(
+            select(IntakeVisit)
+            .where(IntakeVisit.patient_key == patient_key)
+            .order_by(IntakeVisit.starts_at, IntakeVisit.id)
+        )
+        return result.scalars().all()
+
+    async def visits_between(
+        self, source: str, start: datetime, end: datetime
+    ) -> Sequence[IntakeVisit]:
+        """The visits of `source` starting in [start, end), earliest first."""
+        result = await self.session.execute(
+            select(IntakeVisit)
+            .where(
+                IntakeVisit.source == source,
+                IntakeVisit.starts_at >= start,
+                IntakeVisit.starts_at < end,
+            )
+            .order_by(IntakeVisit.starts_at, IntakeVisit.id)
+        )
+        return result.scalars().all()
+
+    # --- patients of the schedule ---------------------------------------------------------
+    async def patients(self, keys: Collection[str]) -> dict[str, IntakePatient]:
+        found: dict[str, IntakePatient] = {}
+        for chunk in _chunks(sorted(set(keys))):
+            result = await self.session.execute(
+                select(IntakePatient).where(IntakePatient.patient_key.in_(chunk))
+            )
+            found.update((p.patient_key, p) for p in result.scalars())
+        return found
+
+    async def patient(self, key: str) -> IntakePatient | None:
+        return await self.session.get(IntakePatient, key)
+
+    def add_patient(self, key: str, now: datetime) -> IntakePatient:
+        """A patient of the schedule not linked yet, written at the next flush."""
+        row = IntakePatient(patient_key=key, created_at=now)
+        self.session.add(row)
+        return row
+
+    async def link(self, key: str, patient_id: int, now: datetime) -> bool:
+        """Link the schedule's patient to the bot's patient, if nobody is linked yet; False
+        when someone is (another redemption came first)."""
+        matched = await rows_matched(
+            self.session,
+            update(IntakePatient)
+            .where(IntakePatient.patient_key == key, IntakePatient.patient_id.is_(None))
+            .values(patient_id=patient_id, linked_at=now)
+            .execution_options(synchronize_session="fetch"),
+        )
+        return matched == 1
+
+    # --- invites --------------------------------------------------------------------------
+    async def open_invites(self, keys: Collection[str], now: datetime) -> dict[str, Invite]:
+        """The newest unused, unexpired invite of each of these patients (a link already given
+        to the clinic, reused by their further visits)."""
+        found: dict[str, Invite] = {}
+        for chunk in _chunks(sorted(set(keys))):
+            result = await self.session.execute(
+                select(Invite)
+                .where(
+                    Invite.patient_key.in_(chunk),
+                    Invite.used_at.is_(None),
+                    Invite.expires_at > now,
+                )
+                .order_by(Invite.id)
+            )
+            for invite in result.scalars():
+                assert invite.patient_key is not None
+                found[invite.patient_key] = invite  # the newest last
+        return found
+
+    async def set_invite_key(self, invite_id: int, key: str, visit_type: str) -> None:
+        await self.session.execute(
+            update(Invite)
+            .where(Invite.id == invite_id)
+            .values(patient_key=key, visit_type=visit_type)
+            .execution_options(synchronize_session="fetch")
+        )
+
+    # --- what the patient did, for the state of a visit -------------------------------------
+    async def appointments(self, ids: Collection[int]) -> dict[int, Appointment]:
+        found: dict[int, Appointment] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            result = await self.session.execute(
+                select(Appointment).where(Appointment.id.in_(chunk))
+            )
+            found.update((a.id, a) for a in result.scalars())
+        return found
+
+    async def bot_patients(self, ids: Collection[int]) -> dict[int, Patient]:
+        """The bot's patients with these ids (those linked to the schedule's patients)."""
+        found: dict[int, Patient] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            result = await self.session.execute(select(Patient).where(Patient.id.in_(chunk)))
+            found.update((p.id, p) for p in result.scalars())
+        return found
+
+    async def reminder_tallies(self, appointment_ids: Collection[int]) -> dict[int, ReminderTally]:
+        tallies: dict[int, ReminderTally] = {}
+        for chunk in _chunks(sorted(set(appointment_ids))):
+            result = await self.session.execute(
+                select(Reminder.appointment_id, Reminder.status, func.count())
+                .where(Reminder.appointment_id.in_(chunk))
+                .group_by(Reminder.appointment_id, Reminder.status)
+            )
+            for appointment_id, status, count in result:
+                tally = tallies.setdefault(appointment_id, ReminderTally())
+                word = _TALLY_WORDS.get(str(status))
+                if word is not None:
+                    tally[word] = tally.get(word, 0) + int(count)
+        return tallies
+
+    async def ticks(self, appointment_ids: Collection[int]) -> dict[int, int]:
+        """Checklist items ticked, by visit."""
+        counts: dict[int, int] = {}
+        for chunk in _chunks(sorted(set(appointment_ids))):
+            result = await self.session.execute(
+                select(ChecklistTick.appointment_id, func.count())
+                .where(ChecklistTick.appointment_id.in_(chunk))
+                .group_by(ChecklistTick.appointment_id)
+            )
+            counts.update((a, int(c)) for a, c in result)
+        return counts
