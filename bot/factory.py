@@ -295,7 +295,7 @@ def create_application(
         store=SqlReminderStore(
             session_factory, after_claim=content.refresh, unreachable=intake_events
         ),
-        plan=lambda: content.plan,
+        plan=content.plan_for,
         render=ReminderView(content),
         sender=sender,
         clock=clock,

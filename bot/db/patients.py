@@ -272,13 +272,17 @@ class Repository:
         )
         return result.scalars().all()
 
-    async def scheduled_since(self, since: datetime) -> Sequence[Appointment]:
-        """Every scheduled appointment (of any patient) starting after `since`, oldest first."""
-        result = await self.session.execute(
-            select(Appointment)
-            .where(Appointment.status == SCHEDULED, Appointment.starts_at > since)
-            .order_by(Appointment.starts_at, Appointment.id)
+    async def scheduled_since(
+        self, since: datetime, visit_type: str | None = None
+    ) -> Sequence[Appointment]:
+        """Every scheduled appointment (of any patient) starting after `since`, oldest first;
+        with `visit_type`, those of that type only."""
+        query = select(Appointment).where(
+            Appointment.status == SCHEDULED, Appointment.starts_at > since
         )
+        if visit_type is not None:
+            query = query.where(Appointment.visit_type == visit_type)
+        result = await self.session.execute(query.order_by(Appointment.starts_at, Appointment.id))
         return result.scalars().all()
 
     async def count_upcoming(self, patient_id: int, after: datetime) -> int:

@@ -187,9 +187,10 @@ def _linked_recorder(repo: Repository, events: IntakeEvents) -> LinkedRecorder:
 
 
 def _planner(
-    repo: Repository, clock: Clock, wake: Callable[[datetime], None]
-) -> Callable[[Plan], ReminderPlanner]:
-    return lambda plan: ReminderPlanner(repo, plan, clock, wake)
+    repo: Repository, plans: Callable[[str], Plan], clock: Clock, wake: Callable[[datetime], None]
+) -> Callable[[], ReminderPlanner]:
+    """Makes planners for the plan editor (a closure over the repository, not the scope)."""
+    return lambda: ReminderPlanner(repo, plans, clock, wake)
 
 
 class ServiceScope:
@@ -234,9 +235,15 @@ class ServiceScope:
         (a rig without any records none, without a query)."""
         return self.services.intake_events or IntakeEvents((), self.clock)
 
-    def planner(self, plan: Plan | None = None) -> ReminderPlanner:
-        """Plans reminders for `plan` (the live plan by default) inside this transaction."""
-        return ReminderPlanner(self.repo, plan or self.content.plan, self.clock, self.wake)
+    def planner(self) -> ReminderPlanner:
+        """Plans each appointment's reminders by its own type's live plan, inside this
+        transaction (``replan_type`` re-plans one type's visits after its plan changed)."""
+        return ReminderPlanner(self.repo, self.content.plan_for, self.clock, self.wake)
+
+    def plan_of(self, visit_type: str) -> Plan:
+        """The live reminder plan of a visit type (its steps, checklist and the clinic's
+        values in ``preparation``)."""
+        return self.content.plan_for(visit_type)
 
     @property
     def _invite_ttl(self) -> timedelta:
@@ -275,7 +282,12 @@ class ServiceScope:
 
     @_built
     def appointments(self) -> AppointmentService:
-        return AppointmentService(self.repo, self.clock, self.planner())
+        return AppointmentService(
+            self.repo,
+            self.clock,
+            self.planner(),
+            default_type=self.content.default_visit_type,
+        )
 
     @_built
     def calendar(self) -> CalendarService:
@@ -284,7 +296,12 @@ class ServiceScope:
     @_built
     def preparation(self) -> PreparationService:
         return PreparationService(
-            self.repo, self.content.plan, self.clock, self.wake, events=self.intake_events
+            self.repo,
+            self.content.plan_for,
+            self.clock,
+            self.wake,
+            visit_types=self.content.visit_types,
+            events=self.intake_events,
         )
 
     @_built
@@ -346,7 +363,7 @@ class ServiceScope:
             RosterRepository(self.session),
             self.staff,
             self.clock,
-            checklist=self.content.plan.checklist,
+            checklists={kind: plan.checklist for kind, plan in self.content.plans.items()},
             zone=self.settings.clinic_timezone,
         )
 
@@ -374,4 +391,7 @@ class ServiceScope:
 
     @_built
     def plan_editing(self) -> PlanEditing:
-        return PlanEditing(self.editing_tools, planner=_planner(self.repo, self.clock, self.wake))
+        return PlanEditing(
+            self.editing_tools,
+            planner=_planner(self.repo, self.content.plan_for, self.clock, self.wake),
+        )

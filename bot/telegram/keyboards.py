@@ -326,6 +326,20 @@ class Keyboards:
             2,
         )
 
+    def invite_kinds(self, kinds: Sequence[tuple[str, str]], token: str) -> InlineKeyboardMarkup:
+        """A button per kind of visit (its value and name), the clinic's default first."""
+        return self._markup(
+            [
+                (
+                    self._label(Button.INVITE_KIND, label=name),
+                    InviteCb(action=InviteAction.KIND, k=kind, t=token),
+                )
+                for kind, name in kinds
+            ]
+            + [(self._label(Button.INVITE_CHANGE), InviteCb(action=InviteAction.CHANGE, t=token))],
+            1,
+        )
+
     def intake_confirm(self, token: str) -> InlineKeyboardMarkup:
         return self._markup(
             [

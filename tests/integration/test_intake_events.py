@@ -551,8 +551,8 @@ async def test_the_answers_the_preparation_service_records(rig: Rig) -> None:
         assert patient is not None
         appointment = await repo.appointment_for_patient(visit, patient_id)
         assert appointment is not None
-        plan = Content(BUNDLED_MESSAGES_DIR, "en").plan
-        prep = PreparationService(repo, plan, rig.clock, events=events)
+        content = Content(BUNDLED_MESSAGES_DIR, "en")
+        prep = PreparationService(repo, content.plan_for, rig.clock, events=events)
         assert await prep.ask_new_time(appointment)
         assert not await prep.ask_new_time(appointment)
         await prep.come_after_all(patient, visit)

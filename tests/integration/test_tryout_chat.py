@@ -120,7 +120,7 @@ async def test_earlier_buttons_several_lines_and_an_invite_opened_by_its_link(
     tmp_path: Path,
 ) -> None:
     output = await _chat(
-        "/invite\ntomorrow 3pm\nJD 12\n1\n",
+        "/invite\ntomorrow 3pm\nJD 12\n1\n1\n",  # the kind of visit (Infusion), then Make
         ChatOptions(staff=True, files=tmp_path),
     )
     [link] = re.findall(r"https://t\.me/\S+\?start=\S+", output)

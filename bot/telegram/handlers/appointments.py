@@ -124,7 +124,11 @@ async def list_appointments(
     if not items and isinstance(event, Message):
         await _ask_for_time(state, reply, patient, svc)
         return
-    reply.send(AppointmentList(items=[a.local_start for a in items]), reply.kb.appointments(items))
+    kinds = [reply.content.visit_type_name(a.visit_type, reply.lang) for a in items]
+    reply.send(
+        AppointmentList(items=[a.local_start for a in items], kinds=kinds),
+        reply.kb.appointments(items),
+    )
 
 
 async def new_appointment(
@@ -137,14 +141,17 @@ async def new_appointment(
     await _ask_for_time(state, reply, patient, svc)
 
 
-def _answered_as_question(text: str, reply: Reply, example: datetime) -> bool:
+async def _answered_as_question(
+    text: str, reply: Reply, example: datetime, patient: Patient, svc: ServiceScope
+) -> bool:
     """Not a date but a question ("how long does it take?"): answered from the FAQ, and the
     date question stays open. The crisis screen (bot/telegram/gate.py) has already answered
     a crisis message before any of this, leaving the conversation where it was."""
     entry = reply.content.faq(reply.lang).matcher.match(text)
     if entry is None:
         return False
-    reply.send(FaqAnswer(template_name=entry.template))
+    preparation = await svc.preparation.next_visit_values(patient)
+    reply.send(FaqAnswer(template_name=entry.template, preparation=preparation))
     reply.send(AppointmentStillWaiting(example=example), reply.kb.home())
     return True
 
@@ -177,7 +184,8 @@ async def read_time(
             # you", a question) and answered as such; the buttons stay.
             await free_text(message, state, reply, patient, svc)
             return
-        if _answered_as_question(text, reply, svc.appointments.example(patient.timezone)):
+        example = svc.appointments.example(patient.timezone)
+        if await _answered_as_question(text, reply, example, patient, svc):
             return
         raise
     if isinstance(reading, HalfAnswer):
@@ -314,7 +322,10 @@ async def appointment_action(
     when = appointment.local_start
     match callback_data.action:
         case ApptAction.VIEW:
-            reply.send(AppointmentDetail(when=when), kb.appointment_actions(appointment.id))
+            kind = reply.content.visit_type_name(appointment.visit_type, reply.lang)
+            reply.send(
+                AppointmentDetail(when=when, kind=kind), kb.appointment_actions(appointment.id)
+            )
         case ApptAction.CHANGE:
             await _ask_for_time(
                 state,

@@ -64,7 +64,12 @@ async def _answer(
     """Answer a topic: a question's text, or what the bot does for an intent."""
     entry = reply.content.faq(reply.lang).by_key(key)
     if entry is not None:
-        reply.send(FaqAnswer(template_name=entry.template), reply.kb.faq_answer())
+        # The values of the patient's next visit's type (none: the clinic's instructions).
+        preparation = await svc.preparation.next_visit_values(patient)
+        reply.send(
+            FaqAnswer(template_name=entry.template, preparation=preparation),
+            reply.kb.faq_answer(),
+        )
     elif key in _CHAT:
         reply.send(_CHAT[IntentKey(key)], reply.kb.main_menu())
     elif key == IntentKey.NERVOUS:
