@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 
 from bench.common import ROOT, log
-from bot.content.catalogue import SAMPLE_CHECKLIST, SAMPLE_WHEN, ReminderText
+from bot.content.catalogue import NO_PREPARATION, SAMPLE_CHECKLIST, SAMPLE_WHEN, ReminderText
 from bot.content.store import Content
 from bot.content.validate import Problem, check_text, validate_content
 from bot.domain.content_kinds import ContentKind
@@ -115,6 +115,7 @@ def main() -> None:
         checklist=SAMPLE_CHECKLIST,
         attendance=None,
         catch_up=False,
+        preparation=NO_PREPARATION,
     )
     content.render_message(message, "en")
     count = 2000

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from foundation.timemath import UnknownZone, load_zone
@@ -40,6 +40,49 @@ INTAKE_KEY_MIN_BYTES = 32
 other module of the bot."""
 _SOURCE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 """A source's name (bot/intake/rows.py's SOURCE_PATTERN)."""
+
+
+INTAKE_SOURCE_PATTERN = _SOURCE
+"""The same, public: this module is the lowest layer and may not import bot/intake/rows.py;
+a test checks the two agree."""
+WEBHOOK_SECRET_MIN_BYTES = 32
+"""The shortest secret an integration's webhook may be signed with (HMAC-SHA256's block of
+output: a shorter one is easier to guess than the signature it makes)."""
+DEFAULT_CALENDAR_DOMAIN = "companion.local"
+
+
+class IntakeWebhook(BaseModel):
+    """Where one source's events go (INTAKE_WEBHOOKS): a URL, https (plain http only to
+    this machine, for tests and a local relay), and the secret they are signed with."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str
+    secret: SecretStr
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        value = value.strip()
+        parts = urlsplit(value)
+        loopback = parts.hostname in _LOOPBACK_HOSTS
+        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            raise ValueError("a webhook URL must start with https:// (http:// only to localhost)")
+        if not parts.hostname:
+            raise ValueError("a webhook URL has no host")
+        if parts.username or parts.password:
+            raise ValueError("a webhook URL must not hold a user or password")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value().encode("utf-8")) < WEBHOOK_SECRET_MIN_BYTES:
+            raise ValueError(
+                f"a webhook secret must be at least {WEBHOOK_SECRET_MIN_BYTES} bytes "
+                "(python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        return value
 
 
 class Settings(BaseSettings):
@@ -119,6 +162,18 @@ class Settings(BaseSettings):
     # The bot's @username, for the invite links the command line makes (`visits import`);
     # the running bot asks Telegram instead.
     bot_username: str | None = None
+    # Signed events to the clinic's systems (bot/delivery/intake_events.py): per source, a
+    # JSON object {"<source>": {"url": "https://...", "secret": "<32 bytes or more>"}}. A
+    # source without an entry gets no events. Holds secrets.
+    intake_webhooks: dict[str, IntakeWebhook] = Field(default_factory=dict)
+    # Attempts at one event before it is given up (failed); the wait between them doubles
+    # from 15 s up to an hour, with jitter.
+    intake_webhook_attempts: int = Field(default=16, ge=1, le=100)
+    # Seconds one POST may take (connecting, sending, the answer) before it counts as failed.
+    intake_webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # The domain of the UID of "Add to calendar" files (the clinic's own domain, say). Unset:
+    # the host of WEBHOOK_URL, else companion.local.
+    calendar_domain: str | None = None
 
     @field_validator("staff_ids", mode="before")
     @classmethod
@@ -242,6 +297,27 @@ class Settings(BaseSettings):
             raise ValueError("REDIS_PREFIX must be non-empty, without spaces, *, ?, [, ], { or }")
         return value
 
+    @field_validator("intake_webhooks")
+    @classmethod
+    def _check_webhook_sources(cls, value: dict[str, IntakeWebhook]) -> dict[str, IntakeWebhook]:
+        for source in value:
+            if INTAKE_SOURCE_PATTERN.fullmatch(source) is None:
+                raise ValueError(
+                    f"INTAKE_WEBHOOKS: {source!r} is not a source name (lower-case letters, "
+                    "digits, _ . -)"
+                )
+        return value
+
+    @field_validator("calendar_domain")
+    @classmethod
+    def _check_calendar_domain(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().lower()
+        if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?", value):
+            raise ValueError("CALENDAR_DOMAIN must be a domain name (letters, digits, . and -)")
+        return value
+
     # Last of the field validators: "before" validators run last-defined first, so this one
     # speaks before a field's own parser (STAFF_IDS') would refuse the value for another reason.
     @field_validator("*", mode="before")
@@ -279,6 +355,14 @@ class Settings(BaseSettings):
         if self.ops_port is None:
             return DEFAULT_WEBHOOK_OPS_PORT if self.webhook_mode else None
         return self.ops_port or None
+
+    @property
+    def calendar_uid_domain(self) -> str:
+        """The domain of calendar files' UIDs: CALENDAR_DOMAIN, else WEBHOOK_URL's host."""
+        if self.calendar_domain:
+            return self.calendar_domain
+        host = urlsplit(self.webhook_url).hostname if self.webhook_url else None
+        return host or DEFAULT_CALENDAR_DOMAIN
 
     @cached_property
     def clinic_zone(self) -> ZoneInfo:

@@ -22,10 +22,12 @@ from bot.db.connection import create_engine, create_session_factory
 from bot.db.patients import Repository
 from bot.db.reminder_store import SqlReminderStore
 from bot.db.staff import StaffRepository
+from bot.delivery.intake_events import EventDelivery, Webhook
 from bot.delivery.outbox import AlertDelivery
 from bot.delivery.sender import Sender
 from bot.domain.staff import Role
 from bot.metrics import Metrics
+from bot.services.intake_events import IntakeEvents
 from bot.services.patient_notices import PatientNotices
 from bot.services.staff_alerts import StaffAlerts
 from bot.telegram import errors, refusals
@@ -109,6 +111,8 @@ class Application:
     reminders: ReminderEngine
     wakeup: Wakeup
     alerts: AlertDelivery
+    # Signed events to the clinic's systems (INTAKE_WEBHOOKS), sent in the background.
+    events: EventDelivery
     # This application's Prometheus registry (served by bot/web/ops.py).
     metrics: Metrics = field(default_factory=Metrics)
     # With REDIS_URL: the one client of the conversation state and the send limits, closed
@@ -249,7 +253,28 @@ def create_application(
         metrics=metrics,
         shared=shared_rate,
     )
-    alerts = AlertDelivery(session_factory, sender, bot, content, settings.clinic_zone, clock)
+    webhooks = {
+        source: Webhook(hook.url, hook.secret.get_secret_value())
+        for source, hook in settings.intake_webhooks.items()
+    }
+    events = EventDelivery(
+        session_factory,
+        webhooks,
+        clock,
+        metrics=metrics,
+        max_attempts=settings.intake_webhook_attempts,
+        timeout=settings.intake_webhook_timeout_seconds,
+    )
+    intake_events = IntakeEvents(webhooks, clock, kick=events.kick)
+    alerts = AlertDelivery(
+        session_factory,
+        sender,
+        bot,
+        content,
+        settings.clinic_zone,
+        clock,
+        unreachable=intake_events,
+    )
     staff_alerts = StaffAlerts(settings.staff_ids, clock, kick=alerts.kick)
 
     async def template_failed(batch: ReminderBatch, error: str, *, fell_back: bool = False) -> None:
@@ -267,8 +292,10 @@ def create_application(
         await run_after_commit(repo.after_commit)
 
     reminders = ReminderEngine(
-        store=SqlReminderStore(session_factory, after_claim=content.refresh),
-        plan=lambda: content.plan,
+        store=SqlReminderStore(
+            session_factory, after_claim=content.refresh, unreachable=intake_events
+        ),
+        plan=content.plan_for,
         render=ReminderView(content),
         sender=sender,
         clock=clock,
@@ -292,6 +319,7 @@ def create_application(
         patient_notices=PatientNotices(clock, kick=alerts.kick),
         wake=wakeup.wake_at,
         metrics=metrics,
+        intake_events=intake_events,
         sender=sender,
     )
     identity = BotIdentity()
@@ -310,6 +338,7 @@ def create_application(
         reminders,
         wakeup,
         alerts=alerts,
+        events=events,
         metrics=metrics,
         redis=redis,
         telegram=telegram,

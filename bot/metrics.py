@@ -171,6 +171,18 @@ class Metrics:
             "(1 in polling mode)",
             registry=r,
         )
+        self.intake_events = Counter(
+            f"{PREFIX}_intake_events",
+            "Signed events to the clinic's systems (INTAKE_WEBHOOKS) by source and outcome: "
+            "sent, retried (an attempt failed, another is due), failed (given up)",
+            ["source", "outcome"],
+            registry=r,
+        )
+        self.intake_events_pending = Gauge(
+            f"{PREFIX}_intake_events_pending",
+            "Signed events to the clinic's systems not sent yet (nor given up); read at scrape",
+            registry=r,
+        )
         self.scrape_failures = Counter(
             f"{PREFIX}_scrape_database_failures",
             "Scrapes whose database gauges could not be read in time (they keep the last value)",
@@ -226,6 +238,11 @@ class Metrics:
     # --- invite links -----------------------------------------------------------------------
     def invite_redemption(self, kind: str, outcome: str) -> None:
         self.invite_redemptions.labels(_label(kind), _label(outcome)).inc()
+
+    # --- events to the clinic's systems ------------------------------------------------------
+    def intake_event(self, source: str, outcome: str) -> None:
+        """One attempt at an event ended: `sent`, `retried` or `failed`."""
+        self.intake_events.labels(_label(source), _label(outcome)).inc()
 
     # --- exposition -----------------------------------------------------------------------
     def exposition(self) -> bytes:

@@ -69,6 +69,8 @@ def _startup_hook(app: Application) -> Callable[[], Awaitable[None]]:
         # Its first pass sends staff alerts left from before (queued, or leased by a process
         # that died).
         await app.alerts.start()
+        # The same for the signed events to the clinic's systems.
+        await app.events.start()
 
     return on_startup
 
@@ -98,6 +100,7 @@ def _shutdown_hook(app: Application, grace: float) -> Callable[[], Awaitable[Non
         await app.wakeup.shutdown(grace)
         # After the updates and the reminder pass: one last pass sends what they queued.
         await app.alerts.stop(grace)
+        await app.events.stop(grace)
 
     return on_shutdown
 

@@ -8,7 +8,8 @@ sent. One pass:
 2. due rows are claimed under a lease (`sending`, owner, lease_until) in one short transaction
    of the store: as many as this engine can send in the next `claim_seconds` (its pace, see
    below), never more than `batch_size`;
-3. per appointment, the rows are re-checked against the current plan, appointment and checklist
+3. per appointment, the rows are re-checked against the current plan of the appointment's type,
+   the appointment and its checklist
    (a step whose items are done is skipped), rendered from the latest templates and sent as one
    message (several rows of one appointment become one catch-up message, never a burst);
 4. outcomes are written back while the pass goes on (every `record_every` messages or
@@ -76,7 +77,7 @@ class ReminderEngine:
         self,
         *,
         store: ReminderStore,
-        plan: Callable[[], Plan],
+        plan: Callable[[str], Plan],
         render: ReminderRenderer,
         sender: ReminderSender,
         clock: Clock,
@@ -96,6 +97,7 @@ class ReminderEngine:
     ) -> None:
         self.store = store
         self.plan = plan
+        """The live plan of a visit type (a visit's ``visit_type``)."""
         self.render = render
         self.sender = sender
         self.clock = clock
@@ -190,13 +192,19 @@ class ReminderEngine:
         claim = await self.store.claim(now, self.owner, now + self.lease, limit)
         if not claim.reminders:
             return [], 0
-        plan = self.plan()
         grouped: dict[int, list[ClaimedReminder]] = {}
         for claimed in claim.reminders:
             grouped.setdefault(claimed.visit.id, []).append(claimed)
         batches = []
         for appointment_id, group in grouped.items():
-            steps = tuple(plan.active_step(c.row.step_key) for c in group)
+            try:
+                plan: Plan | None = self.plan(group[0].visit.visit_type)
+            except ValueError:  # a type no plan is for: its rows are closed, never guessed
+                log.error("no plan for the visit type of appointment %s", appointment_id)
+                plan = None
+            steps = tuple(
+                plan.active_step(c.row.step_key) if plan is not None else None for c in group
+            )
             batches.append(
                 ReminderBatch(
                     patient=group[0].recipient,

@@ -1,10 +1,11 @@
 """The reminder plan: which messages a patient gets around each visit, and when.
 
-The plan is data that clinic staff edit (`messages/plan.toml`; the comments at the top of that
-file describe every field). These pydantic models are its shape and every rule it keeps, as
-the file writes it (offsets and durations as text, ``[[step]]`` tables); a mistake is raised
-by a validator about the field to fix (:class:`foundation.data_file.FieldError`), and
-:mod:`scheduler.plan_loading` turns it into a line that names the file, the line and the field.
+A plan is data that clinic staff edit, one per visit type (`messages/plans/<type>.toml`; the
+comments at the top of `infusion.toml` describe every field). These pydantic models are its
+shape and every rule it keeps, as the file writes it (offsets and durations as text,
+``[[step]]`` tables); a mistake is raised by a validator about the field to fix
+(:class:`foundation.data_file.FieldError`), and :mod:`scheduler.plan_loading` turns it into a
+line that names the file, the line and the field.
 
 Everything here is pure: no clock, no database, no Telegram. Local wall time <-> UTC goes
 through :mod:`foundation.timemath`.
@@ -378,26 +379,66 @@ class Step:
 
 
 class Preparation(BaseModel):
-    """``[preparation]``: what the clinic asks of patients before a visit, in hours before its
-    start; a value left out is a rule the clinic has not set (the answers then send patients
-    to the clinic's own instructions). One table for every visit today; a table per kind of
-    visit can come beside it."""
+    """``[preparation]``: the clinic's own values for a kind of visit, which its texts print
+    (the eating-and-drinking answer, the reminders). A value left out is one the clinic has not
+    set: the texts then send patients to the clinic's own instructions. Only the clinic's
+    medical instructions belong here; the bot never lists medicines to stop.
+
+    The clear-liquids cut-off is written in hours (``clear_liquids_hours``, as plans before
+    visit types did) or in minutes (``clear_liquids_minutes``: "no liquids 30 minutes
+    before"), not both; :attr:`liquids_cutoff_minutes` is either, in minutes."""
 
     model_config = _MODEL
 
     no_food_hours: int | None = Field(default=None, ge=1, le=24)
     clear_liquids_hours: int | None = Field(default=None, ge=0, le=24)
+    clear_liquids_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    observation_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    arrival_minutes: int | None = Field(default=None, ge=0, le=240)
+    driver_required: bool | None = None
+
+    @field_validator("driver_required", mode="before")
+    @classmethod
+    def _flag(cls, value: object) -> object:
+        if value is not None and not isinstance(value, bool):
+            raise ValueError(f"expected true or false (without quotes), got {show(value)}")
+        return value
 
     @model_validator(mode="after")
     def _order(self) -> Preparation:
-        food, liquids = self.no_food_hours, self.clear_liquids_hours
-        if food is not None and liquids is not None and liquids > food:
+        if self.clear_liquids_hours is not None and self.clear_liquids_minutes is not None:
             raise FieldError(
-                ("clear_liquids_hours",),
-                f"{liquids} is more than no_food_hours ({food}): clear liquids are allowed"
+                ("clear_liquids_minutes",),
+                "clear_liquids_hours is set too: write the cut-off once, in hours or in minutes",
+            )
+        food, liquids = self.no_food_hours, self.liquids_cutoff_minutes
+        if food is not None and liquids is not None and liquids > food * 60:
+            name = (
+                "clear_liquids_hours"
+                if self.clear_liquids_hours is not None
+                else ("clear_liquids_minutes")
+            )
+            value = getattr(self, name)
+            raise FieldError(
+                (name,),
+                f"{value} is more than no_food_hours ({food}): clear liquids are allowed"
                 " for longer than food, not for less",
             )
         return self
+
+    @property
+    def liquids_cutoff_minutes(self) -> int | None:
+        """Until how many minutes before the start clear liquids are fine (None: not set)."""
+        if self.clear_liquids_minutes is not None:
+            return self.clear_liquids_minutes
+        if self.clear_liquids_hours is not None:
+            return self.clear_liquids_hours * 60
+        return None
+
+    @property
+    def any_set(self) -> bool:
+        """Whether the clinic set any value at all."""
+        return any(getattr(self, name) is not None for name in type(self).model_fields)
 
 
 class Plan(BaseModel):

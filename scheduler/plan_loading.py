@@ -1,4 +1,5 @@
-"""Reading the plan file: ``messages/plan.toml`` as a checked :class:`scheduler.plan.Plan`.
+"""Reading a plan file (``messages/plans/<visit type>.toml``) as a checked
+:class:`scheduler.plan.Plan`.
 
 A file with any mistake in it is refused: :class:`PlanError` names the file, the line and the
 field, so the person who edited it can fix it without reading Python.

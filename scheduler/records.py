@@ -46,6 +46,8 @@ class Visit:
     starts_at: datetime
     timezone: str
     attendance: str | None
+    visit_type: str = "infusion"
+    """Which plan the visit follows (the bot's VisitType values)."""
 
     @property
     def local_start(self) -> datetime:

@@ -15,16 +15,21 @@ normalized text).
 
 The model is a logistic regression (features in bot/domain/safety_model.py: words, stems,
 letter sequences inside words, word pairs), L2-regularized, trained by stochastic gradient
-descent with AdaGrad steps. **Its threshold is chosen out of fold:** every training line is
-scored by a model trained on the other folds (:data:`FOLDS`), and the threshold is set
-:data:`MARGIN` above the highest score of an ordinary line the lexicon lets through, so that
-no ordinary line of the corpora is flagged by a model that had not seen it.
+descent with AdaGrad steps. **Its thresholds are chosen out of fold, one per language:** every
+line of the folders written by independent writers (:data:`CALIBRATION`) is scored by a model
+trained without that folder, and each language's threshold is set :data:`MARGIN` above the
+ordinary score of that language that only :data:`ALLOWED` of them pass (the language as the
+screen tells it from the message's common words; the default threshold, for a message whose
+language is not told, from all of them). A model that never read a writer meets that writer's
+ordinary lines as it meets a new patient's: random folds, used before, let a writer's other
+lines teach the model that writer's style, which set the threshold too low for a new one.
 
 **Leave one corpus out** (``--loco``): for each corpus folder, a model (and its threshold, by
 the same folds) trained on the other folders only, and the screen (lexicon, then that model)
 scored on the folder left out, per language: the closest figure to a held-out set there is
 (the lexicon itself was written having read the development folders' misses, so it flatters
-the lexicon's part).
+the lexicon's part). The thresholds of each left-out model are chosen on the calibration
+folders it was trained on, never on the folder left out.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import math
 import random
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,31 +49,41 @@ sys.path.insert(0, str(ROOT))
 
 from bot.content.store import Content  # noqa: E402
 from bot.domain.safety import CrisisDetector, CrisisMatch  # noqa: E402
-from bot.domain.safety_model import CrisisModel, features, windows  # noqa: E402
+from bot.domain.safety_model import SKIP, CrisisModel, features, windows  # noqa: E402
 from tests import safety_corpora  # noqa: E402
 
 OUT = ROOT / "messages" / "safety_model.json"
 HELD_OUT = "heldout"
 EPOCHS = 12
+AVERAGED = 6
+"""The last epochs whose weights are averaged (averaged SGD: the steps' noise evens out, so
+fewer weights are set by the last lines seen; 1: the last epoch's weights alone)."""
 L2 = 1e-4
 RATE = 0.2
-FOLDS = 5
 MARGIN = 0.25
 """How far above the chosen out-of-fold ordinary score (in logits) the threshold is set."""
 ALLOWED = 0.005
-"""The share of ordinary training lines (out of fold) the threshold may leave above it.
+"""The share of ordinary calibration lines (out of fold) a threshold may leave above it.
 
-Measured leaving one corpus out (2026-12, safety_dev3 left out; the other folders give the
-same picture): at zero the threshold is set by the one or two strangest ordinary lines of the
-training corpora ("le he estado contestando feo a mi pareja, quiero mejorar eso" scored above
-most crisis lines) and the model added 2-3 points of recall to the lexicon; at 0.5% (about
-10 of 2,000 lines) it adds 10 points in each language. The price, on the folder left out: 0 to
-4 ordinary lines of 150-500 flagged (see ``--loco``)."""
+Measured leaving one corpus out (2026-12-06, ``--loco --allowed`` / ``--check``; each left-out
+model's thresholds chosen on the calibration folders it was trained on). Words and pairs
+only, calibrated on dev5-dev8, the first four folders left out: at 0.5% the model added 4.6
+points of recall to the lexicon in English, 4.4 in Spanish, and flagged 0 and 4 of 1,500 and
+1,700 ordinary lines; at 1%, 5.1 and 5.5 points, 0 and 9 lines (the single threshold of
+random folds before: 5.3 and 5.4 points, 1 and 9 lines). With skip pairs and averaged weights,
+calibrated on dev5-dev9, dev5, dev6 and dev8 left out: at 0.5% 12 (English) and 7 (Spanish)
+ordinary lines of 2,700 flagged by the model (the earlier model: 9 and 8), for the same recall;
+at 1%, 20 and 12 lines. The thresholds differ more from one writer to the next than from one
+share to the next, so the lower share is kept."""
 MIN_COUNT = 2
 """A feature seen in fewer training messages is left out (it would only learn one line)."""
 MIN_WEIGHT = 0.005
 """A smaller weight is not shipped (it could not move a score)."""
 SEED = 16
+CALIBRATION = ("safety_dev5", "safety_dev6", "safety_dev7", "safety_dev8", "safety_dev9")
+"""The folders the thresholds are chosen on, each scored by a model that never read it: each
+was written by an independent writer who never saw the lexicon, the model or the other folders,
+so a model that left one out meets it as it meets a new patient."""
 
 
 @dataclass(frozen=True)
@@ -82,9 +97,10 @@ class Line:
     lexicon: CrisisMatch | None
     plains: tuple[str, ...]  # every variant the screen reads, the plain one first
     feats: tuple[str, ...]  # its features, each once
+    language: str | None = None  # the language the screen tells it is in (None: not told)
 
 
-def read_lines(detector: CrisisDetector, folders: Sequence[str]) -> list[Line]:
+def read_lines(detector: CrisisDetector, folders: Sequence[str], skip: int = SKIP) -> list[Line]:
     """Every line of ``folders``, read once (the lexicon's verdict is the detector's without
     its model)."""
     lexicon = detector.with_model(None)
@@ -95,7 +111,7 @@ def read_lines(detector: CrisisDetector, folders: Sequence[str]) -> list[Line]:
                 for line in safety_corpora.read(folder, lang, kind):
                     plains = tuple(detector.plains(line.text))
                     words = windows(plains[0] if plains else "")
-                    feats = tuple(sorted({f for window in words for f in features(window)}))
+                    feats = tuple(sorted({f for window in words for f in features(window, skip)}))
                     found.append(
                         Line(
                             folder,
@@ -105,13 +121,15 @@ def read_lines(detector: CrisisDetector, folders: Sequence[str]) -> list[Line]:
                             lexicon.check(line.text),
                             plains,
                             feats,
+                            detector.language(plains[0]) if plains else None,
                         )
                     )
     return found
 
 
-def train(lines: Sequence[Line]) -> CrisisModel:
-    """A model of ``lines`` (its threshold still 0.5: see :func:`with_threshold`)."""
+def train(lines: Sequence[Line], skip: int = SKIP) -> CrisisModel:
+    """A model of ``lines`` (its threshold still 0.5: see :func:`thresholds`): the average
+    of its weights after each of the last :data:`AVERAGED` epochs."""
     counts: Counter[str] = Counter(f for line in lines for f in line.feats)
     index: dict[str, int] = {}
     for feature, n in sorted(counts.items()):
@@ -129,7 +147,13 @@ def train(lines: Sequence[Line]) -> CrisisModel:
     order = list(range(len(rows)))
     rng = random.Random(SEED)
     sqrt = math.sqrt
-    for _ in range(EPOCHS):
+    # The weights after each of the last AVERAGED epochs, summed (averaged below).
+    summed = [0.0] * len(index)
+    summed_bias = 0.0
+    for epoch in range(EPOCHS):
+        if epoch > EPOCHS - AVERAGED:
+            summed = [a + w for a, w in zip(summed, weights, strict=True)]
+            summed_bias += bias
         rng.shuffle(order)
         for i in order:
             feats = rows[i]
@@ -143,9 +167,12 @@ def train(lines: Sequence[Line]) -> CrisisModel:
                 weights[f] -= RATE * g / sqrt(grads[f])
             bias_grad += error * error
             bias -= RATE * error / sqrt(bias_grad)
+    summed = [a + w for a, w in zip(summed, weights, strict=True)]
+    weights = [a / AVERAGED for a in summed]
+    bias = (summed_bias + bias) / AVERAGED
     names = list(index)
     kept = {names[i]: round(w, 4) for i, w in enumerate(weights) if abs(w) >= MIN_WEIGHT}
-    return CrisisModel(kept, round(bias, 4), 0.5)
+    return CrisisModel(kept, round(bias, 4), 0.5, skip=skip)
 
 
 def _flags(model: CrisisModel, line: Line) -> float:
@@ -153,37 +180,92 @@ def _flags(model: CrisisModel, line: Line) -> float:
     return max((model.logit(p) for p in line.plains if p), default=-math.inf)
 
 
-def out_of_fold(lines: Sequence[Line]) -> list[float]:
-    """Each line's logit by a model trained on the other folds."""
-    scores = [0.0] * len(lines)
-    for fold in range(FOLDS):
-        model = train([line for i, line in enumerate(lines) if i % FOLDS != fold])
-        for i, line in enumerate(lines):
-            if i % FOLDS == fold:
-                scores[i] = _flags(model, line)
+def out_of_fold(lines: Sequence[Line], skip: int = SKIP) -> dict[int, float]:
+    """The logit of each line of the calibration folders (:data:`CALIBRATION`) present in
+    ``lines``, by a model trained on the other folders: a writer's lines are scored by a model
+    that never read that writer, as a new patient's message is."""
+    scores: dict[int, float] = {}
+    for folder in CALIBRATION:
+        left = [i for i, line in enumerate(lines) if line.folder == folder]
+        if not left:
+            continue
+        model = train([line for line in lines if line.folder != folder], skip)
+        for i in left:
+            scores[i] = _flags(model, lines[i])
     return scores
 
 
-def threshold(lines: Sequence[Line], scores: Sequence[float]) -> float:
-    """:data:`MARGIN` above the out-of-fold score of the ordinary line that only
-    :data:`ALLOWED` of them pass (among those the lexicon lets through: the model is never
-    asked about a message the lexicon flagged), as a probability."""
-    ordinary = sorted(
-        (s for line, s in zip(lines, scores, strict=True) if not line.label and not line.lexicon),
-        reverse=True,
-    )
+def _cut(ordinary: Sequence[float], allowed: float = ALLOWED) -> float:
+    """:data:`MARGIN` above the ordinary score that only ``allowed`` of ``ordinary`` pass, as
+    a probability."""
     if not ordinary:
         return 0.5
-    cut = ordinary[min(int(ALLOWED * len(ordinary)), len(ordinary) - 1)] + MARGIN
+    ranked = sorted(ordinary, reverse=True)
+    cut = ranked[min(int(allowed * len(ranked)), len(ranked) - 1)] + MARGIN
     return 1 / (1 + math.exp(-cut))
 
 
-def build(lines: Sequence[Line]) -> tuple[CrisisModel, list[float]]:
-    """The model of ``lines`` with its threshold chosen out of fold, and the out-of-fold
-    logits."""
-    scores = out_of_fold(lines)
-    model = train(lines)
-    model = CrisisModel(model.weights, model.bias, threshold(lines, scores))
+def thresholds(
+    lines: Sequence[Line], scores: Mapping[int, float], allowed: float = ALLOWED
+) -> tuple[float, dict[str, float]]:
+    """The default threshold (from every ordinary line scored out of fold) and one per
+    language (from the ordinary lines the screen tells are in it), among those the lexicon
+    lets through: the model is never asked about a message the lexicon flagged."""
+    ordinary = [
+        (lines[i].language, s)
+        for i, s in scores.items()
+        if not lines[i].label and not lines[i].lexicon
+    ]
+    default = _cut([s for _, s in ordinary], allowed)
+    per_language = {
+        lang: _cut([s for told, s in ordinary if told == lang], allowed)
+        for lang in sorted({told for told, _ in ordinary if told is not None})
+    }
+    return default, per_language
+
+
+def capped(
+    model: CrisisModel, lines: Sequence[Line], default: float, per_language: dict[str, float]
+) -> tuple[float, dict[str, float]]:
+    """The thresholds lowered, where needed, to what the folders that must reach the target
+    (``safety_corpora.TARGET_ONLY``) ask of the model trained on them: every crisis line of
+    the reviewed folder caught, :data:`safety_corpora.MIN_RECALL` of each other one. The
+    language of a folder's lines caps its threshold and the default one."""
+    caps: dict[str, float] = {}
+    for folder in safety_corpora.TARGET_ONLY:
+        for lang in sorted({line.lang for line in lines if line.folder == folder}):
+            crisis = [line for line in lines if line.folder == folder and line.lang == lang]
+            crisis = [line for line in crisis if line.label]
+            missed = [
+                _flags(model, line)
+                for line in crisis
+                if not safety_corpora.caught(folder, line.category, line.lexicon)
+                # the model cannot give the reviewed folder's past ideation its gentle answer
+                and (line.category != safety_corpora.PAST or folder != safety_corpora.REVIEWED)
+            ]
+            hits = len(crisis) - len(missed)
+            need = math.ceil(safety_corpora.MIN_RECALL * len(crisis) - 1e-9) - hits
+            if folder == safety_corpora.REVIEWED:
+                need = len(missed)
+            if need <= 0 or not missed:
+                continue
+            cut = sorted(missed, reverse=True)[min(need, len(missed)) - 1] - 1e-4
+            caps[lang] = min(caps.get(lang, math.inf), 1 / (1 + math.exp(-cut)))
+    if not caps:
+        return default, per_language
+    default = min(default, *caps.values())
+    return default, {
+        lang: min(threshold, caps.get(lang, threshold)) for lang, threshold in per_language.items()
+    }
+
+
+def build(lines: Sequence[Line], skip: int = SKIP) -> tuple[CrisisModel, dict[int, float]]:
+    """The model of ``lines`` with its thresholds chosen out of fold (then capped, see
+    :func:`capped`), and the out-of-fold logits."""
+    scores = out_of_fold(lines, skip)
+    model = train(lines, skip)
+    default, per_language = capped(model, lines, *thresholds(lines, scores))
+    model = CrisisModel(model.weights, model.bias, default, per_language, model.skip)
     return model, scores
 
 
@@ -194,7 +276,7 @@ def screen(model: CrisisModel | None) -> Callable[[Line], CrisisMatch | None]:
     def check(line: Line) -> CrisisMatch | None:
         if line.lexicon is not None or model is None:
             return line.lexicon
-        return learned if any(model.flags(p) for p in line.plains) else None
+        return learned if any(model.flags(p, line.language) for p in line.plains) else None
 
     return check
 
@@ -219,42 +301,70 @@ def report(
     return out
 
 
-def loco(lines: Sequence[Line], folders: Sequence[str]) -> None:
+def loco(
+    lines: Sequence[Line],
+    folders: Sequence[str],
+    allowed: Sequence[float] = (ALLOWED,),
+    skip: int = SKIP,
+) -> None:
+    """Leave each of ``folders`` out in turn (with ``allowed``, the thresholds each share of
+    ordinary lines above them would give, from the same models)."""
     for folder in folders:
         rest = [line for line in lines if line.folder != folder]
         left = [line for line in lines if line.folder == folder]
-        model, _ = build(rest)
-        print(f"# {folder} left out: trained on {len(rest)} lines, threshold {model.threshold}")
+        model, scores = build(rest, skip)
+        print(f"# {folder} left out: trained on {len(rest)} lines")
         for text in report(left, screen(None), f"{folder} lexicon"):
             print(text)
-        for text in report(left, screen(model), f"{folder} lexicon+model"):
-            print(text)
+        for share in allowed:
+            default, per_language = thresholds(rest, scores, share)
+            model = CrisisModel(model.weights, model.bias, default, per_language, model.skip)
+            print(
+                f"  allowed {share}: threshold {default:.5f}, "
+                + ", ".join(f"{k} {v:.5f}" for k, v in per_language.items())
+            )
+            for text in report(left, screen(model), f"{folder} lexicon+model"):
+                print(text)
         sys.stdout.flush()
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", help="leave this folder out of training and score on it")
+    parser.add_argument(
+        "--check", action="append", help="leave this folder out of training and score on it"
+    )
+    parser.add_argument(
+        "--allowed",
+        type=lambda text: [float(x) for x in text.split(",")],
+        default=[ALLOWED],
+        help="with --loco or --check: the figures at these shares (comma-separated)",
+    )
     parser.add_argument("--loco", action="store_true", help="leave-one-corpus-out figures")
+    parser.add_argument(
+        "--skip", type=int, default=SKIP, help="skip pairs up to this far apart (0: none)"
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     detector = Content(ROOT / "messages").crisis_detector_without_model
     folders = [f for f in safety_corpora.folders() if HELD_OUT not in f]
     print(f"reading {', '.join(folders)}", file=sys.stderr)
-    lines = read_lines(detector, folders)
+    lines = read_lines(detector, folders, args.skip)
     if args.loco:
-        loco(lines, folders)
+        loco(lines, folders, args.allowed, args.skip)
         return
     if args.check:
-        loco(lines, [args.check])
+        loco(lines, args.check, args.allowed, args.skip)
         return
-    model, scores = build(lines)
-    print(f"{len(model.weights)} weights, threshold {model.threshold}", file=sys.stderr)
-    cut = math.log(model.threshold / (1 - model.threshold))
-    crisis = [s for line, s in zip(lines, scores, strict=True) if line.label]
+    model, scores = build(lines, args.skip)
     print(
-        f"out of fold: {sum(s >= cut for s in crisis)}/{len(crisis)} crisis lines at or above"
-        " the threshold",
+        f"{len(model.weights)} weights, threshold {model.threshold} {model.thresholds}",
+        file=sys.stderr,
+    )
+    crisis = [i for i in scores if lines[i].label]
+    caught = sum(scores[i] >= model.cut(lines[i].language) for i in crisis)
+    print(
+        f"out of fold: {caught}/{len(crisis)} crisis lines of {', '.join(CALIBRATION)} at or"
+        " above the threshold",
         file=sys.stderr,
     )
     args.out.write_text(json.dumps(model.to_data(), indent=0, sort_keys=True) + "\n")

@@ -73,7 +73,7 @@ async def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="trial-"))
     messages = work / "messages"
     shutil.copytree(ROOT / "messages", messages)
-    (messages / "plan.toml").write_text(PLAN)
+    (messages / "plans" / "infusion.toml").write_text(PLAN)
     url = f"sqlite+aiosqlite:///{work / 'trial.db'}"
     start = (datetime.now(UTC) + timedelta(minutes=3, seconds=20)).replace(microsecond=0)
 
@@ -89,9 +89,8 @@ async def main() -> None:
         appointment = await repo.add_appointment(
             patient_id=patient.id, starts_at=start, timezone=ZONE, now=now
         )
-        await ReminderPlanner(repo, load_plan(messages / "plan.toml"), SystemClock()).plan_for(
-            appointment
-        )
+        plan = load_plan(messages / "plans" / "infusion.toml")
+        await ReminderPlanner(repo, plan, SystemClock()).plan_for(appointment)
     await engine.dispose()
 
     async with FakeTelegramServer() as server:

@@ -18,7 +18,7 @@ what it was written for (a header is one word; other comment lines are notes). T
 
 A held-out folder is measured, never read to tune: do not look at its misses.
 
-    .venv/bin/python -m tests.safety_corpora                 # figures for every folder
+    .venv/bin/python -m tests.safety_corpora                 # figures for every dev folder
     .venv/bin/python -m tests.safety_corpora safety_dev --misses   # and what a dev folder missed
     .venv/bin/python -m tests.safety_corpora safety_dev2 --half odd --misses  # tune on a half,
     .venv/bin/python -m tests.safety_corpora safety_dev2 --half even          # check the other
@@ -54,11 +54,22 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         "en": (MIN_RECALL, 2),  # "i wanted to die lol" after a party; a film plot
         "es": (MIN_RECALL, 2),  # one's own overdose years clean, a panic attack (past, gentle)
     },
+    # Written by a helper who never saw the lexicon (issue 16, round 6: real patient texting,
+    # slang and typos), measured untouched before it was trained on: en 254/288 (88.2%), es
+    # 240/288 (83.3%), 4 false alarms each, all the lexicon's. Now in the learned layer's
+    # training and calibration; the misses are families the lexicon does not read (a child
+    # who got into the medicine, burden said in other words, a plan without a verb of dying).
+    "safety_dev9": {
+        "en": (0.940, 3),  # pass a goodbye on to a nurse; letters to a pen pal; a TV drama
+        "es": (0.930, 3),  # an overdose on the news; despedirse (of a nurse, of the chat)
+    },
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false
-    # alarms, es 227/261, 6. Below the target: the screen is not done.
-    "safety_heldout": {"en": (0.905, 3), "es": (0.869, 6)},
+    # alarms, es 227/261, 6; after its sixth round (the learned layer: thresholds per
+    # language out of fold, skip pairs, dev9): en 217/234 (92.7%), 3, es 234/261 (89.7%), 6.
+    # Below the target: the screen is not done.
+    "safety_heldout": {"en": (0.927, 3), "es": (0.896, 6)},
 }
 """Development folders (and languages) that do not reach the target yet: the recall and the
 false alarms reached, ``{folder: {lang: (min_recall, max_false_alarms)}}``. The test holds
@@ -228,7 +239,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         content.crisis_detector_without_model if args.lexicon_only else content.crisis_detector
     )
     check = detector.check
-    for folder in args.folders or folders():
+    # The held-out folder only when named: its figures are measured on purpose, not by the way.
+    for folder in args.folders or [f for f in folders() if not held_out(f)]:
         for lang in languages(folder):
             result = score(check, folder, lang, args.half, detector.explain)
             print("\n".join(result.report()))

@@ -17,8 +17,8 @@ itself::
         changed: bool = sample(False, True)
 
 Texts named by data rather than by code (FAQ answers named in faq.toml, reminder steps named in
-plan.toml) have one message type each, carrying the template's name: :class:`FaqAnswer` and
-:class:`ReminderText`.
+the plans, messages/plans/<type>.toml) have one message type each, carrying the template's
+name: :class:`FaqAnswer` and :class:`ReminderText`.
 
 Button labels (:class:`Button`) and the published commands (:class:`ChatCommand`) are listed
 here once, for the keyboards, the handlers and the validator.
@@ -50,6 +50,7 @@ from bot.domain.refusals import (
 )
 from bot.domain.visits import Attendance, BookingProblem
 from bot.domain.when_parser import ParseErrorCode
+from scheduler.plan import Preparation
 
 __all__ = [
     "CATALOGUE",
@@ -82,6 +83,31 @@ SAMPLE_CHECKLIST: ChecklistLines = (
     {"key": "ride", "label": "Ride home <arranged>", "done": False},
 )
 _SAMPLE_CLINIC_TIME = "Thursday, December 3, 2026 at 2:30 PM EST"
+SAMPLE_KIND = "Infusion <IV>"
+"""A visit type's plain name (buttons.toml ``visit_type_<type>``) as screens name it."""
+NO_PREPARATION = Preparation()
+"""Values of a visit type the clinic has not set (or no visit at all): the texts send the
+patient to the clinic's own instructions."""
+SAMPLE_PREPARATIONS: tuple[Preparation, ...] = (
+    NO_PREPARATION,
+    Preparation(
+        no_food_hours=6,
+        clear_liquids_hours=2,
+        observation_minutes=45,
+        arrival_minutes=15,
+        driver_required=True,
+    ),
+)
+EDGE_PREPARATIONS: tuple[Preparation, ...] = (
+    Preparation(
+        no_food_hours=2, clear_liquids_minutes=30, observation_minutes=120, driver_required=True
+    ),
+    Preparation(no_food_hours=1, clear_liquids_hours=0, observation_minutes=1, arrival_minutes=1),
+    Preparation(driver_required=False, arrival_minutes=0),
+    Preparation(no_food_hours=8, clear_liquids_minutes=90, observation_minutes=90),
+)
+"""Every kind of value a visit type's [preparation] may hold, one at a time: hours or
+minutes, one of a unit, zero, and values left out."""
 
 
 def _at(
@@ -127,6 +153,8 @@ _ROSTER_LINE: dict[str, object] = {
     "checkin": None,
     "unreachable": False,
     "expired": False,
+    "visit_type": "infusion",
+    "type_name": SAMPLE_KIND,
 }
 SAMPLE_ROSTER: RosterLines = (
     _ROSTER_LINE,
@@ -337,11 +365,17 @@ class AppointmentError(Message):
 
 
 class AppointmentList(Message):
+    """`kinds`: each visit's type in plain words, in the order of `items`."""
+
     items: Sequence[datetime] = sample((), (SAMPLE_WHEN, SAMPLE_LATER))
+    kinds: Sequence[str] = sample((SAMPLE_KIND, "First consultation"))
 
 
 class AppointmentDetail(Message):
+    """`kind`: the visit's type in plain words."""
+
     when: datetime = sample(SAMPLE_WHEN)
+    kind: str = sample(SAMPLE_KIND)
 
 
 class AppointmentCancelConfirm(Message):
@@ -358,6 +392,22 @@ class AppointmentKept(Message):
 
 class AppointmentGone(Message):
     pass
+
+
+class AppointmentCalendarSent(Message):
+    """The caption of the "Add to calendar" file (an .ics) of the visit at `when`."""
+
+    when: datetime = sample(SAMPLE_WHEN)
+
+
+class AppointmentCalendarTitle(Message, unsolicited=True):
+    """The title of the visit in the patient's calendar app (plain text once rendered). A
+    calendar shows it on a locked phone: the lock-screen rule holds."""
+
+
+class AppointmentCalendarDescription(Message, unsolicited=True):
+    """The notes of the visit in the calendar app (plain text once rendered); the lock-screen
+    rule holds, as for the title."""
 
 
 class AppointmentChangedByClinic(Message):
@@ -422,13 +472,19 @@ class FaqMenu(Message):
 
 
 class FaqNoMatch(Message):
-    pass
+    """A message the bot could not match: the questions it comes nearest to, if any
+    (``suggested``), as buttons, and the whole list one tap away."""
+
+    suggested: bool = sample(True, False)
 
 
 class FaqAnswer(Message, by_name=False):
-    """An answer of faq.toml: the template its entry names; it has no variables."""
+    """An answer of faq.toml: the template its entry names. `preparation`: the clinic's values
+    for the patient's next visit's type (scheduler/plan.py Preparation; none set when they
+    have no upcoming visit), printed by the answer about eating and drinking."""
 
     template_name: str = named_by_data()
+    preparation: Preparation = sample(*SAMPLE_PREPARATIONS, edges=EDGE_PREPARATIONS)
 
     def template(self) -> str:
         return self.template_name
@@ -469,8 +525,11 @@ class PrivateOnly(Message):
 
 # --- preparation and reminders ---------------------------------------------------------------
 class Checklist(Message):
+    """`kind`: the visit's type in plain words."""
+
     when: datetime = sample(SAMPLE_WHEN)
     checklist: ChecklistLines = sample(SAMPLE_CHECKLIST)
+    kind: str = sample(SAMPLE_KIND)
 
 
 class ChecklistNone(Message):
@@ -523,9 +582,10 @@ class Resumed(Message):
 
 
 class ReminderText(Message, by_name=False, unsolicited=True):
-    """A reminder: the template of its step (named in plan.toml), or ``reminders/catch_up``
-    when several steps go out together (`sections` are then their template files, included
-    with the same variables and `catch_up` true)."""
+    """A reminder: the template of its step (named in the plan of the visit's type,
+    messages/plans/<type>.toml), or ``reminders/catch_up`` when several steps go out together
+    (`sections` are then their template files, included with the same variables and
+    `catch_up` true). `preparation`: the clinic's values for the visit's type."""
 
     CATCH_UP: ClassVar[str] = "reminders/catch_up"
 
@@ -534,6 +594,7 @@ class ReminderText(Message, by_name=False, unsolicited=True):
     checklist: ChecklistLines = sample(SAMPLE_CHECKLIST, edges=[(), _LONG_CHECKLIST])
     attendance: str | None = sample(None, *Attendance)
     catch_up: bool = sample(False, True)
+    preparation: Preparation = sample(*SAMPLE_PREPARATIONS, edges=EDGE_PREPARATIONS)
     sections: Sequence[str] = ()
 
     def template(self) -> str:
@@ -646,9 +707,19 @@ class InviteLabelAsk(Message):
     when: datetime = sample(SAMPLE_WHEN)
 
 
-class InviteConfirm(Message):
+class InviteKindAsk(Message):
+    """What kind of visit the invite is for: a button per visit type (its plan follows)."""
+
     when: datetime = sample(SAMPLE_WHEN)
     label: str = _label()
+
+
+class InviteConfirm(Message):
+    """`kind`: the visit type chosen, in plain words."""
+
+    when: datetime = sample(SAMPLE_WHEN)
+    label: str = _label()
+    kind: str = sample(SAMPLE_KIND)
 
 
 class InviteCreated(Message):
@@ -658,13 +729,15 @@ class InviteCreated(Message):
     when: datetime = sample(SAMPLE_WHEN)
     label: str = _label()
     expires: datetime = sample(SAMPLE_WHEN)
+    kind: str = sample(SAMPLE_KIND)
 
 
 class InviteQr(Message):
-    """The caption of the QR code's picture."""
+    """The caption of the QR code's picture; `kind`: the visit type, in plain words."""
 
     when: datetime = sample(SAMPLE_WHEN)
     label: str = _label()
+    kind: str = sample(SAMPLE_KIND)
 
 
 class InviteAlreadyMade(Message):
@@ -759,7 +832,10 @@ class ExpiredOffer(Message):
 
 
 class InviteLinked(Message):
+    """`kind`: the visit's type in plain words."""
+
     when: datetime = sample(SAMPLE_WHEN)
+    kind: str = sample(SAMPLE_KIND)
 
 
 class InviteUnusable(Message):
@@ -1112,6 +1188,7 @@ class StaffFaqCandidate(Message):
 # --- staff: editing the plan (bot/telegram/handlers/staff_plan.py) ---------------------------
 _PLAN_STEP: Mapping[str, object] = {
     "key": "evening_before",
+    "title": "Reminder: the evening before <eye mask>",
     "at": "-1d@19:00",
     "when": "the day before at 7:00 PM",
     "enabled": True,
@@ -1123,7 +1200,7 @@ _PLAN_STEP: Mapping[str, object] = {
 }
 _SAMPLE_TIMELINE: Sequence[Mapping[str, object]] = (
     _PLAN_STEP,
-    {**_PLAN_STEP, "key": "ride", "at": "-1d@22:00", "moved": True},
+    {**_PLAN_STEP, "key": "ride", "title": "Reminder: ride", "at": "-1d@22:00", "moved": True},
     {**_PLAN_STEP, "key": "arrival", "enabled": False},
     {**_PLAN_STEP, "key": "late", "due": None, "until": None},
 )
@@ -1131,8 +1208,10 @@ _SAMPLE_TIMELINE: Sequence[Mapping[str, object]] = (
 
 class StaffPlanTimeline(Message):
     """The plan as a timeline for a sample visit (`candidate`: after a change, to confirm);
-    each step line as bot/services/plan_editing.py ``TimelineStep.as_line`` gives it."""
+    each step line as bot/services/plan_editing.py ``TimelineStep.as_line`` gives it, with its
+    plain `title`; `kind`: the visit type whose plan it is, in plain words."""
 
+    kind: str = sample(SAMPLE_KIND)
     visit: datetime = sample(SAMPLE_WHEN)
     version: int = sample(0, 2)
     steps: Sequence[Mapping[str, object]] = sample(_SAMPLE_TIMELINE)
@@ -1142,9 +1221,12 @@ class StaffPlanTimeline(Message):
 
 
 class StaffPlanStep(Message):
-    """One step; `at` and `expires` in words (StaffPlanWhen)."""
+    """One step, by its plain `title`; `at` and `expires` in words (StaffPlanWhen); `kind`: the
+    visit type whose plan it is."""
 
     key: str = sample("evening_before")
+    title: str = sample("Reminder: the evening before <eye mask>")
+    kind: str = sample(SAMPLE_KIND)
     at: str = sample("the day before at 7:00 PM")
     expires: str = sample("2 hours before")
     enabled: bool = sample(True, False)
@@ -1159,6 +1241,8 @@ class StaffPlanAsk(Message):
 
     what: str = sample("at", "expires", "items", "buttons", "add")
     key: str = sample("evening_before")
+    title: str = sample("Reminder: the evening before <eye mask>")
+    kind: str = sample(SAMPLE_KIND)
     current: str = sample("", "-1d@19:00")
     choices: Sequence[str] = sample(("eye_mask", "ride"))
 
@@ -1175,6 +1259,7 @@ class StaffPlanSaved(Message):
     written (/texts)."""
 
     version: int = sample(3)
+    kind: str = sample(SAMPLE_KIND)
     already: bool = sample(False, True)
     moved: int = sample(0, 12)
     stopped: int = sample(0, 4)
@@ -1237,9 +1322,11 @@ class Button(StrEnum):
     APPOINTMENT_CHANGE = auto()
     APPOINTMENT_CANCEL = auto()
     APPOINTMENT_BACK = auto()
+    APPOINTMENT_CALENDAR = auto()
     CANCEL_YES = auto()
     CANCEL_NO = auto()
     FAQ_MORE = auto()
+    FAQ_ALL = auto()
     ZONE_EASTERN = auto()
     ZONE_CENTRAL = auto()
     ZONE_MOUNTAIN = auto()
@@ -1265,7 +1352,9 @@ class Button(StrEnum):
     CHECK_DONE = auto()  # {{ label }}
     CHECK_TODO = auto()  # {{ label }}
     NOTICE_PRIVATE_ONLY = auto()
+    NOTICE_CALENDAR_SENT = auto()
     INVITE_CONFIRM = auto()
+    INVITE_KIND = auto()  # {{ label }}: a visit type's name
     INTAKE_APPLY = auto()
     INTAKE_CANCEL = auto()
     INVITE_CHANGE = auto()
@@ -1318,6 +1407,10 @@ class Button(StrEnum):
     STAFF_PLAN_BUTTONS = auto()
     STAFF_PLAN_ADD = auto()
     STAFF_PLAN_HISTORY = auto()
+    STAFF_PLAN_TYPE = auto()  # {{ label }}: a visit type's name; its plan
+    VISIT_TYPE_INFUSION = auto()  # a visit type's plain name, on the patient's screens too
+    VISIT_TYPE_ESKETAMINE = auto()
+    VISIT_TYPE_CONSULTATION = auto()
 
 
 class ChatCommand(StrEnum):

@@ -43,24 +43,29 @@ from bot.content.schemas import (
 )
 from bot.content.toml_edits import with_labels
 from bot.domain.content_kinds import (
-    PLAN_KEY,
+    LEGACY_PLAN_TYPE,
     TEMPLATE_SUFFIX,
     ContentKind,
     Overlay,
     button_key,
     faq_key,
+    plan_key,
+    plan_type_of,
     template_key,
 )
 from bot.domain.faq import FaqEntry, FaqMatcher
 from bot.domain.faq_model import FaqModel
 from bot.domain.safety import CrisisDetector
 from bot.domain.safety_model import CrisisModel
+from bot.domain.visits import VisitType
 from foundation.data_file import DataFileError, SourceLines, parse_toml, read_text, validate_file
-from scheduler.plan import Plan
+from scheduler.plan import Plan, Step
 from scheduler.plan_loading import load_plan, parse_plan
 
 __all__ = [
     "FAQ_MODEL",
+    "LEGACY_PLAN_FILE",
+    "PLANS_DIR",
     "SAFETY_MODEL",
     "TEMPLATE_RECHECK_SECONDS",
     "ContentError",
@@ -75,6 +80,12 @@ SAFETY_MODEL = "safety_model.json"
 """The crisis screen's learned layer, trained by scripts/train_safety_model.py."""
 FAQ_MODEL = "faq_model.json"
 """A language's FAQ matcher's learned layer (optional), trained by scripts/train_faq_model.py."""
+
+PLANS_DIR = "plans"
+"""Each visit type's plan is ``messages/plans/<type>.toml`` (bot/domain/visits.py VisitType)."""
+LEGACY_PLAN_FILE = "plan.toml"
+"""Where the one plan was before visit types: a messages folder that still has it (and no
+``plans/infusion.toml``) keeps it as the infusion plan."""
 
 TEMPLATE_RECHECK_SECONDS = 1.0
 """How stale a template may be: files edited on disk are picked up within this long, and the
@@ -191,7 +202,7 @@ class ContentFiles:
         self._faq: dict[str, Faq] = {}
         self._titles: dict[str, TextTitles] = {}
         self._conversation: dict[str, ConversationFile] = {}
-        self._plan: Plan | None = None
+        self._plans: dict[str, Plan] = {}
         if not (self.root / default_language).is_dir():
             raise ContentError(f"{self.root / default_language}: language folder is missing")
 
@@ -219,7 +230,7 @@ class ContentFiles:
         self.revision = revision
         self._buttons.clear()
         self._faq.clear()
-        self._plan = None
+        self._plans.clear()
 
     def export(self, target: Path) -> None:
         """Write the live texts (the files with the stored versions over them) as a complete
@@ -236,8 +247,10 @@ class ContentFiles:
                 labels.setdefault(lang, {})[label] = body
             elif kind == FAQ:
                 (target / key).with_suffix(".toml").write_text(body, encoding="utf-8")
-            elif kind == PLAN and key == PLAN_KEY:
-                (target / "plan.toml").write_text(body, encoding="utf-8")
+            elif kind == PLAN and (visit_type := plan_type_of(key)) in set(VisitType):
+                path = target / PLANS_DIR / f"{visit_type}.toml"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(body, encoding="utf-8")
         for lang, changed in labels.items():
             path = target / lang / "buttons.toml"
             path.write_text(
@@ -247,7 +260,11 @@ class ContentFiles:
     # --- languages ----------------------------------------------------------------------
     @cached_property
     def languages(self) -> tuple[str, ...]:
-        found = sorted(p.name for p in self.root.iterdir() if p.is_dir() and len(p.name) <= 8)
+        found = sorted(
+            p.name
+            for p in self.root.iterdir()
+            if p.is_dir() and len(p.name) <= 8 and p.name != PLANS_DIR
+        )
         return tuple(
             [self.default_language, *[lang for lang in found if lang != self.default_language]]
         )
@@ -310,6 +327,7 @@ class ContentFiles:
                     words.intent,
                     common=words.common,
                     known=words.known,
+                    spelling=words.spelling,
                     lang=lang,
                     model=model,
                 )
@@ -368,31 +386,79 @@ class ContentFiles:
         except DataFileError as exc:
             raise _content_error(exc) from exc
 
+    # --- visit types and their plans --------------------------------------------------------
     @property
-    def plan(self) -> Plan:
-        """The live reminder plan, the same for every language: its newest stored version (staff
-        edit it live, bot/services/plan_editing.py), else `messages/plan.toml`."""
-        if self._plan is None:
-            stored = self.overlay.get((PLAN, PLAN_KEY))
-            try:
-                if stored is None:
-                    self._plan = load_plan(self.root / "plan.toml")
-                else:
-                    self._plan = parse_plan(stored, "plan.toml (stored)")
-            except DataFileError as exc:
-                raise _content_error(exc) from exc
-        return self._plan
+    def visit_types(self) -> tuple[VisitType, ...]:
+        """Every visit type, each with its own plan (the order of bot/domain/visits.py)."""
+        return tuple(VisitType)
 
     @property
-    def plan_source(self) -> str:
-        """The TOML text of the live plan: its stored version, else the file."""
-        stored = self.overlay.get((PLAN, PLAN_KEY))
+    def default_visit_type(self) -> VisitType:
+        """The type of a visit a patient books themselves (clinic.toml ``default_visit_type``)."""
+        return VisitType(self.clinic.default_visit_type)
+
+    def plan_path(self, visit_type: str) -> Path:
+        """The shipped file of a visit type's plan: ``plans/<type>.toml`` (the infusion plan of
+        a messages folder from before visit types: ``plan.toml``, see LEGACY_PLAN_FILE)."""
+        path = self.root / PLANS_DIR / f"{VisitType(visit_type)}.toml"
+        legacy = self.root / LEGACY_PLAN_FILE
+        if visit_type == LEGACY_PLAN_TYPE and not path.exists() and legacy.exists():
+            return legacy
+        return path
+
+    def plan_for(self, visit_type: str) -> Plan:
+        """The live reminder plan of a visit type, the same for every language: its newest
+        stored version (staff edit it live, bot/services/plan_editing.py), else its file.
+        ValueError for a name that is no visit type; ContentError for a plan with a mistake."""
+        kind = VisitType(visit_type)
+        found = self._plans.get(kind)
+        if found is None:
+            stored = self.overlay.get((PLAN, plan_key(kind)))
+            path = self.plan_path(kind)
+            try:
+                if stored is None:
+                    found = load_plan(path)
+                else:
+                    found = parse_plan(stored, f"{path.relative_to(self.root)} (stored)")
+            except DataFileError as exc:
+                raise _content_error(exc) from exc
+            self._plans[kind] = found
+        return found
+
+    @property
+    def plans(self) -> dict[VisitType, Plan]:
+        """Every visit type's live plan (ContentError for the first one with a mistake)."""
+        return {kind: self.plan_for(kind) for kind in self.visit_types}
+
+    @property
+    def plan(self) -> Plan:
+        """The infusion plan: what was the one plan before visit types. Code that plans or
+        shows a visit's reminders asks :meth:`plan_for` with the visit's own type."""
+        return self.plan_for(LEGACY_PLAN_TYPE)
+
+    def step_templates(self) -> dict[str, tuple[VisitType, Step]]:
+        """Every plan's step texts: template name -> (its visit type, its step), in the order
+        of the types and of their plans (a text two plans share: the first)."""
+        found: dict[str, tuple[VisitType, Step]] = {}
+        for kind, plan in self.plans.items():
+            for step in plan.steps:
+                found.setdefault(step.template, (kind, step))
+        return found
+
+    def plan_source_for(self, visit_type: str) -> str:
+        """The TOML text of a visit type's live plan: its stored version, else its file."""
+        stored = self.overlay.get((PLAN, plan_key(VisitType(visit_type))))
         if stored is not None:
             return stored
         try:
-            return read_text(self.root / "plan.toml")
+            return read_text(self.plan_path(visit_type))
         except DataFileError as exc:
             raise _content_error(exc) from exc
+
+    @property
+    def plan_source(self) -> str:
+        """The TOML text of the live infusion plan (see :attr:`plan`)."""
+        return self.plan_source_for(LEGACY_PLAN_TYPE)
 
     @cached_property
     def crisis_detector(self) -> CrisisDetector:

@@ -24,6 +24,7 @@ from pydantic import (
 from bot.domain.faq import MAX_KEYWORD_LENGTH, FaqEntry, Intent
 from bot.domain.safety import MAX_WITHIN, CrisisDetector, LexiconPart, Proximity, check_phrase
 from bot.domain.safety_model import CrisisModel
+from bot.domain.visits import DEFAULT_VISIT_TYPE, VisitType
 from foundation.data_file import FieldError
 
 _PHONE_CHARS = set("0123456789+-() .")
@@ -45,6 +46,7 @@ class ClinicProfile(_Strict):
         default_factory=lambda: [
             "ketamine",
             "esketamine",
+            "spravato",
             "depression",
             "ptsd",
             "suicid",
@@ -53,6 +55,7 @@ class ClinicProfile(_Strict):
             "infusion",
             # Spanish ("suicid" above covers it too)
             "ketamina",
+            "esketamina",
             "infusión",
             "depresión",
             "ansiedad",
@@ -70,6 +73,16 @@ class ClinicProfile(_Strict):
     cost_note: str = Field(default="", max_length=400)
     crisis_line: str = Field(default="988", min_length=2, max_length=16)
     emergency_number: str = Field(default="911", min_length=2, max_length=16)
+    # The type of a visit a patient books themselves (staff, imports and the API choose theirs).
+    default_visit_type: VisitType = DEFAULT_VISIT_TYPE
+
+    @field_validator("default_visit_type", mode="before")
+    @classmethod
+    def _visit_type(cls, value: object) -> object:
+        if isinstance(value, str) and value not in set(VisitType):
+            kinds = ", ".join(VisitType)
+            raise ValueError(f"{value!r} is not a visit type; choose from {kinds}")
+        return value
 
     @field_validator("phone")
     @classmethod
@@ -122,6 +135,10 @@ class DateFormats(_Strict):
     date: str = Field(min_length=1, max_length=60)
     datetime_long: str = Field(min_length=1, max_length=120)
     datetime_short: str = Field(min_length=1, max_length=80)
+    # A length of time as `{{ minutes | duration }}` writes it: the unit's word for one, then
+    # for several ("30 minutes", "2 hours", "1 hour"; 90 minutes stays "90 minutes").
+    minute_words: tuple[str, str] = ("minute", "minutes")
+    hour_words: tuple[str, str] = ("hour", "hours")
 
     @field_validator("time", "date", "datetime_long", "datetime_short")
     @classmethod
@@ -185,6 +202,12 @@ class ConversationFile(_Strict):
 
     common: Words = Field(default=(), max_length=2000)
     known: Words = Field(default=(), max_length=2000)
+    spelling: dict[
+        Annotated[str, Field(pattern=r"^[a-z0-9]{1,24}$")],
+        Annotated[str, Field(pattern=r"^[a-z0-9]+( [a-z0-9]+){0,3}$", max_length=60)],
+    ] = Field(default_factory=dict, max_length=500)
+    """A word as typed on a phone and the words it stands for (Spanish "q": "que", "xq":
+    "porque"), read so before anything else; lowercase, unaccented."""
     intent: tuple[Intent, ...] = Field(default=(), max_length=20)
 
     @field_validator("intent")

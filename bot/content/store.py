@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -78,17 +78,13 @@ class _OverlayLoader(jinja2.BaseLoader):
         return body, None, lambda: self.content.overlay is overlay
 
 
-class _LivePreparation:
-    """``{{ preparation.no_food_hours }}`` in a text: the live plan's ``[preparation]``
-    (staff may change the plan while the bot runs), read at each render."""
-
-    def __init__(self, content: Content) -> None:
-        self._content = content
-
-    def __getattr__(self, name: str) -> object:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self._content.plan.preparation, name)
+def duration_words(minutes: int, minute_words: Sequence[str], hour_words: Sequence[str]) -> str:
+    """``120`` as "2 hours", ``60`` as "1 hour", ``30`` as "30 minutes", ``90`` as "90
+    minutes" (words for one and for several, in that order)."""
+    if minutes >= 60 and minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} {hour_words[0] if hours == 1 else hour_words[1]}"
+    return f"{minutes} {minute_words[0] if minutes == 1 else minute_words[1]}"
 
 
 class Content(ContentFiles):
@@ -135,8 +131,8 @@ class Content(ContentFiles):
         env.filters["date"] = self._filter("date")
         env.filters["time"] = self._filter("time")
         env.filters["weekday"] = self._weekday_filter()
+        env.filters["duration"] = self._duration_filter()
         env.globals["clinic"] = self.clinic
-        env.globals["preparation"] = _LivePreparation(self)
         env.guard_filters()
 
     @cached_property
@@ -235,6 +231,10 @@ class Content(ContentFiles):
             raise ContentError(f"{self._path(lang, 'buttons.toml')}: {key}: {exc}") from exc
         return text.strip()[:64] or key
 
+    def visit_type_name(self, visit_type: str, lang: str) -> str:
+        """A visit type in plain words ("First consultation"): its ``visit_type_<type>`` label."""
+        return self.button(f"visit_type_{visit_type}", lang)
+
     def _compile_label(self, source: str, key: str, lang: str) -> jinja2.Template | str:
         if "{" not in source:  # no {{ }}, {% %} or {# #}: jinja would return it unchanged
             return source.strip()[:64]
@@ -274,6 +274,16 @@ class Content(ContentFiles):
             return self.formats(ctx.get("lang", self.default_language)).weekdays[value.weekday()]
 
         return _weekday
+
+    def _duration_filter(self) -> Any:
+        """A number of minutes in the language's words ("30 minutes", "2 hours", "1 hour")."""
+
+        @jinja2.pass_context
+        def _duration(ctx: jinja2.runtime.Context, minutes: int) -> str:
+            formats = self.formats(ctx.get("lang", self.default_language))
+            return duration_words(int(minutes), formats.minute_words, formats.hour_words)
+
+        return _duration
 
     def _filter(self, style: str) -> Any:
         @jinja2.pass_context

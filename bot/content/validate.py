@@ -31,12 +31,18 @@ from bot.content.catalogue import (
     ReminderText,
     StaffCommand,
 )
-from bot.content.loading import load_file
+from bot.content.loading import LEGACY_PLAN_FILE, PLANS_DIR, load_file
 from bot.content.lock_screen import words_shown
 from bot.content.schemas import FaqFile, TextTitles
 from bot.content.store import Content, ContentError
 from bot.content.telegram_html import check_telegram_html
-from bot.domain.content_kinds import TEMPLATE_SUFFIX, ContentKind, button_key, faq_key
+from bot.domain.content_kinds import (
+    LEGACY_PLAN_TYPE,
+    TEMPLATE_SUFFIX,
+    ContentKind,
+    button_key,
+    faq_key,
+)
 from bot.domain.faq import FaqEntry
 from foundation.data_file import DataFileError, SourceLines, parse_toml, problems_of
 from foundation.work_time import work_time
@@ -87,13 +93,16 @@ def samples_of(content: Content, lang: str, name: str) -> tuple[list[Message], b
     if name in CATALOGUE:
         message = CATALOGUE[name]
         return list(message.samples(edges=True)), message.UNSOLICITED
-    plan = content.plan
+    steps = content.step_templates()
     if name == ReminderText.CATCH_UP:
-        sections = [content.template_name(step.template, lang) for step in plan.steps]
-        return list(
-            ReminderText.samples(template_name=name, catch_up=True, sections=sections, edges=True)
-        ), True
-    if any(step.template == name for step in plan.steps):
+        samples: list[Message] = []
+        for plan in content.plans.values():  # each type's steps together, as they go out
+            sections = [content.template_name(step.template, lang) for step in plan.steps]
+            samples += ReminderText.samples(
+                template_name=name, catch_up=True, sections=sections, edges=True
+            )
+        return samples, True
+    if name in steps:
         return list(ReminderText.samples(template_name=name, edges=True)), True
     if any(entry.template == name for entry in content.faq(lang).entries):
         return list(FaqAnswer.samples(template_name=name)), False
@@ -293,7 +302,7 @@ def _affected(
     for other in content.languages:
         if other != lang and content.template_name(name, other) == edited:
             yield other, samples, private
-    is_step = any(step.template == name for step in content.plan.steps)
+    is_step = name in content.step_templates()
     for other in content.languages:
         if is_step:
             catch_up = samples_of(content, other, ReminderText.CATCH_UP)
@@ -440,7 +449,7 @@ def _title_problems(content: Content, lang: str) -> list[str]:
     own = load_file(TextTitles, content.root / lang / "texts.toml")
     where = content.root / lang / "texts.toml"
     if lang == content.default_language:
-        texts = {*CATALOGUE, ReminderText.CATCH_UP, *(s.template for s in content.plan.steps)}
+        texts = {*CATALOGUE, ReminderText.CATCH_UP, *content.step_templates()}
         buttons = {str(b) for b in Button} | set(content.buttons(lang))
     else:
         base = load_file(TextTitles, content.root / content.default_language / "texts.toml")
@@ -460,10 +469,24 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
     try:
         content = Content(messages_dir, default_language)
         _ = content.crisis_detector
-        plan = content.plan
     except ContentError as exc:
         return str(exc).splitlines()  # a data file's problems, one line each
+    plans: dict[str, Plan] = {}
     problems: list[str] = []
+    for kind in content.visit_types:  # every type's plan file, each problem naming it
+        try:
+            plans[kind] = content.plan_for(kind)
+        except ContentError as exc:
+            problems.extend(str(exc).splitlines())
+    legacy = content.root / LEGACY_PLAN_FILE
+    if legacy.exists() and content.plan_path(LEGACY_PLAN_TYPE) != legacy:
+        problems.append(
+            f"{legacy}: plan.toml is no longer read: each visit type has its plan in"
+            f" {content.root / PLANS_DIR}/<type>.toml (the infusion plan is"
+            f" {content.plan_path(LEGACY_PLAN_TYPE)}); move your changes there and remove it"
+        )
+    if problems:
+        return problems
     for lang in content.languages:
         try:
             content.format_datetime(SAMPLE_WHEN, lang)
@@ -505,22 +528,31 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
             found.extend(_render_problems(content, lang, samples, message.UNSOLICITED))
         found.extend(_answer_problems(content, lang, faq.entries))
         problems.extend(str(p) for p in found)
-        problems.extend(_plan_problems(content, plan, lang, labels))
+        for kind_name, kind_plan in plans.items():
+            problems.extend(_plan_problems(content, kind_name, kind_plan, lang, labels))
     return problems
 
 
-def _plan_problems(content: Content, plan: Plan, lang: str, labels: dict[str, str]) -> list[str]:
-    """Every reminder renders alone and inside the catch-up message; every item has a label."""
+def _plan_problems(
+    content: Content, kind: str, plan: Plan, lang: str, labels: dict[str, str]
+) -> list[str]:
+    """Every reminder of a visit type's plan renders alone and inside the catch-up message
+    (with that plan's steps); every item has a label; the type has a name."""
+    where = content.root / lang / "buttons.toml"
     problems = [
-        f"{content.root / lang / 'buttons.toml'}: no label 'item_{item}' for checklist item"
+        f"{where}: no label 'item_{item}' for checklist item of {content.plan_path(kind).name}"
         for item in plan.checklist
         if f"item_{item}" not in labels and lang == content.default_language
     ]
+    if f"visit_type_{kind}" not in labels and lang == content.default_language:
+        problems.append(f"{where}: no label 'visit_type_{kind}' (the name of the visit type)")
     found: list[Problem] = []
     for step in plan.steps:
         samples = ReminderText.samples(template_name=step.template, edges=True)
         found.extend(_render_problems(content, lang, samples, private=True))
-    catch_up = samples_of(content, lang, ReminderText.CATCH_UP)
-    assert catch_up is not None
-    found.extend(_render_problems(content, lang, catch_up[0], private=True))
+    sections = [content.template_name(step.template, lang) for step in plan.steps]
+    catch_up = ReminderText.samples(
+        template_name=ReminderText.CATCH_UP, catch_up=True, sections=sections, edges=True
+    )
+    found.extend(_render_problems(content, lang, catch_up, private=True))
     return problems + [str(p) for p in found]

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Appointment, IntakeVisit, Invite, StaffInvite
 from bot.db.statements import rows_matched
+from bot.domain.visits import DEFAULT_VISIT_TYPE
 
 __all__ = ["InviteRepository", "OneUseCodes", "StaffInviteRepository", "visit_label"]
 
@@ -107,6 +108,7 @@ class InviteRepository(OneUseCodes[Invite]):
         now: datetime,
         expires_at: datetime,
         request_key: str | None = None,
+        visit_type: str = DEFAULT_VISIT_TYPE,
     ) -> Invite:
         return await self._added(
             code_hash,
@@ -117,6 +119,7 @@ class InviteRepository(OneUseCodes[Invite]):
             label=label,
             starts_at=starts_at,
             timezone=timezone,
+            visit_type=visit_type,
         )
 
     async def claim(self, invite_id: int, patient_id: int, now: datetime) -> bool:

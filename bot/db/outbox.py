@@ -16,7 +16,7 @@ import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +34,7 @@ __all__ = [
     "OutboxClaim",
     "Queued",
     "SqlOutboxStore",
+    "UnreachableEvents",
     "mark_unreachable",
 ]
 
@@ -393,10 +394,15 @@ class SqlOutboxStore:
     `appointment_id` of the other rows' contexts are read with it too."""
 
     def __init__(
-        self, session_factory: async_sessionmaker[AsyncSession], notices: Collection[str]
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        notices: Collection[str],
+        *,
+        unreachable: UnreachableEvents | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.notices = frozenset(notices)
+        self.unreachable = unreachable
 
     async def next_due(self) -> datetime | None:
         async with self.session_factory() as session:
@@ -439,13 +445,39 @@ class SqlOutboxStore:
                 for r in results
                 if r.unreachable_patient is not None and written.intersection(r.ids)
             }
-            await mark_unreachable(session, blocked)
+            newly = await mark_unreachable(session, blocked)
+            recorded = 0
+            if newly and self.unreachable is not None:
+                recorded = await self.unreachable.record(session, newly)
+        if recorded and self.unreachable is not None:
+            self.unreachable.kick()
         return frozenset(written)
 
 
-async def mark_unreachable(session: AsyncSession, patient_ids: Iterable[int]) -> None:
+class UnreachableEvents(Protocol):
+    """Told of patients who have just become unreachable, in the transaction that marks them
+    (bot/services/intake_events.py records `patient.unreachable` for the clinic's systems)."""
+
+    async def record(self, session: AsyncSession, patient_ids: Sequence[int]) -> int:
+        """Write what goes with it in `session`'s transaction; how many rows were written."""
+        ...
+
+    def kick(self) -> None:
+        """Called once that transaction committed, when `record` wrote something."""
+        ...
+
+
+async def mark_unreachable(session: AsyncSession, patient_ids: Iterable[int]) -> list[int]:
     """Telegram refused these patients' chats: their reminders stop until they come back (a
-    reminder or a notice found them so)."""
+    reminder or a notice found them so). The ids of those who were reachable until now."""
     ids = sorted(set(patient_ids))
-    if ids:
-        await session.execute(update(Patient).where(Patient.id.in_(ids)).values(reachable=False))
+    if not ids:
+        return []
+    result = await session.execute(
+        update(Patient)
+        .where(Patient.id.in_(ids), Patient.reachable.is_(True))
+        .values(reachable=False)
+        .returning(Patient.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(result.scalars())

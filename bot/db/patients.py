@@ -126,12 +126,17 @@ class Repository:
         await self.session.flush()
         return patient
 
-    async def set_reachable_by_telegram_id(self, telegram_id: int, reachable: bool) -> bool:
-        matched = await rows_matched(
-            self.session,
-            update(Patient).where(Patient.telegram_id == telegram_id).values(reachable=reachable),
+    async def set_reachable_by_telegram_id(self, telegram_id: int, reachable: bool) -> int | None:
+        """Mark the patient (un)reachable; their id when this changed it, else None (no such
+        patient, or already so: a second update writes nothing)."""
+        result = await self.session.execute(
+            update(Patient)
+            .where(Patient.telegram_id == telegram_id, Patient.reachable.is_not(reachable))
+            .values(reachable=reachable)
+            .returning(Patient.id)
+            .execution_options(synchronize_session="fetch")
         )
-        return matched > 0
+        return result.scalar_one_or_none()
 
     async def delete_patient_everything(self, telegram_id: int) -> ForgottenPatient | None:
         """Remove the patient and everything that leads back to them, in this transaction:
@@ -267,13 +272,17 @@ class Repository:
         )
         return result.scalars().all()
 
-    async def scheduled_since(self, since: datetime) -> Sequence[Appointment]:
-        """Every scheduled appointment (of any patient) starting after `since`, oldest first."""
-        result = await self.session.execute(
-            select(Appointment)
-            .where(Appointment.status == SCHEDULED, Appointment.starts_at > since)
-            .order_by(Appointment.starts_at, Appointment.id)
+    async def scheduled_since(
+        self, since: datetime, visit_type: str | None = None
+    ) -> Sequence[Appointment]:
+        """Every scheduled appointment (of any patient) starting after `since`, oldest first;
+        with `visit_type`, those of that type only."""
+        query = select(Appointment).where(
+            Appointment.status == SCHEDULED, Appointment.starts_at > since
         )
+        if visit_type is not None:
+            query = query.where(Appointment.visit_type == visit_type)
+        result = await self.session.execute(query.order_by(Appointment.starts_at, Appointment.id))
         return result.scalars().all()
 
     async def count_upcoming(self, patient_id: int, after: datetime) -> int:

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.content_versions import ContentVersionRepository
+from bot.db.outbox import UnreachableEvents
 from bot.db.reminders import ReminderRepository
 from scheduler.queue import AttemptResult
 from scheduler.records import Claim
@@ -31,9 +32,11 @@ class SqlReminderStore:
         session_factory: async_sessionmaker[AsyncSession],
         *,
         after_claim: AfterClaim | None = None,
+        unreachable: UnreachableEvents | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.after_claim = after_claim
+        self.unreachable = unreachable
 
     async def next_due(self) -> datetime | None:
         async with self.session_factory() as session:
@@ -66,7 +69,13 @@ class SqlReminderStore:
             repo = ReminderRepository(session)
             # One executemany per kind of change, not one UPDATE per message.
             written = await repo.finish_many(owner, now, results)
-            await repo.mark_unreachable(
+            newly = await repo.mark_unreachable(
                 r.unreachable_patient for r in results if r.unreachable_patient is not None
             )
+            recorded = 0
+            if newly and self.unreachable is not None:
+                # The clinic's systems are told in the same transaction (patient.unreachable).
+                recorded = await self.unreachable.record(session, newly)
+        if recorded and self.unreachable is not None:
+            self.unreachable.kick()
         return written

@@ -249,6 +249,7 @@ class ReminderRepository:
                 Appointment.starts_at,
                 Appointment.timezone,
                 Appointment.attendance,
+                Appointment.visit_type,
                 Patient.id,
                 Patient.chat_id,
                 Patient.language,
@@ -261,8 +262,9 @@ class ReminderRepository:
         visits: dict[int, Visit] = {}
         recipients: dict[int, Recipient] = {}
         claimed: list[ClaimedReminder] = []
-        for rid, key, due, expires, attempts, aid, start, zone, attend, pid, chat, lang in result:
-            visit = visits.get(aid) or visits.setdefault(aid, Visit(aid, start, zone, attend))
+        for row in result:
+            rid, key, due, expires, attempts, aid, start, zone, attend, kind, pid, chat, lang = row
+            visit = visits.get(aid) or visits.setdefault(aid, Visit(aid, start, zone, attend, kind))
             recipient = recipients.get(pid) or recipients.setdefault(
                 pid, Recipient(pid, chat, lang)
             )
@@ -328,9 +330,10 @@ class ReminderRepository:
             changed += matched
         return changed
 
-    async def mark_unreachable(self, patient_ids: Iterable[int]) -> None:
-        """Telegram refused these patients' chats: their reminders stop until they come back."""
-        await mark_unreachable(self.session, patient_ids)
+    async def mark_unreachable(self, patient_ids: Iterable[int]) -> list[int]:
+        """Telegram refused these patients' chats: their reminders stop until they come back.
+        The ids of those who were reachable until now."""
+        return await mark_unreachable(self.session, patient_ids)
 
     async def next_due(self) -> datetime | None:
         """The earliest moment something may need sending (a due row or a lease running out)."""

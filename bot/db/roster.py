@@ -37,6 +37,8 @@ class VisitRow:
     reminders_failed: int
     checkin: str | None
     """The answer to the day-after check-in (a Checkin), None while unanswered."""
+    visit_type: str
+    """The visit's type (its plan's checklist is the one counted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,7 @@ class OpenInviteRow:
     starts_at: datetime
     label: str
     expires_at: datetime
+    visit_type: str
 
 
 def _count(
@@ -66,7 +69,9 @@ class RosterRepository:
     async def visits(
         self, start: datetime, end: datetime, checklist: Collection[str]
     ) -> list[VisitRow]:
-        """Scheduled visits starting in [start, end), in order of start."""
+        """Scheduled visits starting in [start, end), in order of start; `ticked` counts the
+        ticks of items in `checklist` (every visit type's items: a visit is ticked only on
+        its own type's)."""
         query = (
             select(
                 Appointment.id,
@@ -79,6 +84,7 @@ class RosterRepository:
                 _count(Reminder.appointment_id, Reminder.status == QueueStatus.SENT),
                 _count(Reminder.appointment_id, Reminder.status == QueueStatus.FAILED),
                 Appointment.checkin,
+                Appointment.visit_type,
             )
             .join(Patient, Patient.id == Appointment.patient_id)
             .where(
@@ -89,13 +95,13 @@ class RosterRepository:
             .order_by(Appointment.starts_at, Appointment.id)
         )
         result = await self.session.execute(query)
-        # Ten columns: past the arity SQLAlchemy's typed rows spell out.
+        # Eleven columns: past the arity SQLAlchemy's typed rows spell out.
         return [VisitRow(*cast(tuple[Any, ...], row)) for row in result.all()]
 
     async def open_invites(self, start: datetime, end: datetime) -> list[OpenInviteRow]:
         """Invites to visits starting in [start, end) that nobody has opened yet."""
         result = await self.session.execute(
-            select(Invite.id, Invite.starts_at, Invite.label, Invite.expires_at)
+            select(Invite.id, Invite.starts_at, Invite.label, Invite.expires_at, Invite.visit_type)
             .where(Invite.used_at.is_(None), Invite.starts_at >= start, Invite.starts_at < end)
             .order_by(Invite.starts_at, Invite.id)
         )

@@ -65,6 +65,7 @@ from bot.db.outbox import (
     NoticeRecipient,
     OutboxClaim,
     SqlOutboxStore,
+    UnreachableEvents,
 )
 from bot.delivery.sender import Sender
 from bot.services.alert_visits import VisitRow, visit_variables
@@ -106,11 +107,13 @@ class AlertDelivery:
         retention: timedelta = timedelta(days=30),
         safety_net: float = 30.0,
         owner: str | None = None,
+        unreachable: UnreachableEvents | None = None,
     ) -> None:
         if batch < 1 or max_attempts < 1:
             raise ValueError("batch and max_attempts must be >= 1")
         self.session_factory = session_factory
-        self.store = SqlOutboxStore(session_factory, PATIENT_NOTICES)
+        # `unreachable`: told of patients a notice found blocked (bot/db/outbox.py).
+        self.store = SqlOutboxStore(session_factory, PATIENT_NOTICES, unreachable=unreachable)
         self.sender = sender
         self.bot = bot
         self.content = content

@@ -7,11 +7,13 @@ prompts, shown as buttons) and ``messages/<lang>/conversation.toml`` (the intent
 language's common and clinic words); both are normalized with the same
 :func:`bot.domain.safety.normalize` as the crisis screen, without accents.
 
-Words are compared by their Snowball stems (snowballstemmer, in the prompts' language), so
-"infusions", "eating" and "recuperarme" meet "infusion", "eat" and "recuperación". A word of
-the text that is no known word but one typing slip away from one (OSA distance 1;
-rapidfuzz; a swap of two letters is one slip; same first letter) is read as that word first
-("insurence", "infusoin").
+Words typed short on a phone are first read as the words they stand for, by the language's
+``spelling`` table of conversation.toml (Spanish "q", "xq", "tmb": "que", "porque",
+"tambien"). Words are compared by their Snowball stems (snowballstemmer, in the prompts'
+language), so "infusions", "eating" and "recuperarme" meet "infusion", "eat" and
+"recuperación". A word of the text that is no known word but one typing slip away from one
+(OSA distance 1; rapidfuzz; a swap of two letters is one slip; same first letter) is read as
+that word first ("insurence", "infusoin").
 
 Scoring. A topic's `keywords` say on their own what the question is about: a word scores
 ``KEYWORD``, a phrase one more per further word. Its `hints` point to it but are common
@@ -30,17 +32,18 @@ A learned layer (:mod:`bot.domain.faq_model`, ``messages/<lang>/faq_model.json``
 keywords' verdict (:func:`weighed`): the keywords stay the first, explainable line, the model
 ranks the topics by the text's words and by what the keywords saw (the topics their cues point
 to, the words no list knows). It names a topic when the keywords were unsure (new words raised
-what they needed), withdraws a keywords' answer it is sure is off-topic, and orders two
-offered ones; each at a probability ("cuts") chosen by the training script out of fold (it
-could also overrule an answer with another topic: the script has that cut at never). A topic
-the model never learned, or a keyword it was not trained with (both staff added), is answered
-by the keywords alone; a topic staff removed is never offered.
+what they needed), withdraws a keywords' answer it is sure is off-topic, replaces it with
+another topic it is surer of (a keyword in the wrong topic's list: "sigo con psicologo?" is
+about therapy, not medications), and orders two offered ones; each at a probability ("cuts")
+chosen by the training script out of fold. A topic the model never learned, or a keyword it
+was not trained with (both staff added), is answered by the keywords alone; a topic staff
+removed is never offered.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
@@ -94,6 +97,11 @@ MODEL_CLOSE = 0.5
 """The learned layer's runner-up at least this share of its likeliest topic is offered too."""
 CUES = 3
 """The topics the keywords point to that the learned layer is told of (best first)."""
+NEAR = 3
+"""The most questions offered beside the no-match answer (:meth:`FaqMatcher.closest`)."""
+NEAR_LIKELY = 0.1
+"""The least probability at which the learned layer's topic is offered beside the no-match
+answer: below it, a message about something else gets no questions, only the full list."""
 
 MAX_WORDS = 80
 """Words of a text looked at: a question is asked in far fewer."""
@@ -186,12 +194,15 @@ class Reading:
     chat: bool = False
     """The verdict is small talk (a greeting, thanks, "ok")."""
     words: tuple[str, ...] = ()
-    """The text's folded words as written (what the learned layer reads)."""
+    """The text's folded words as written, short spellings spelled out (what the learned
+    layer reads)."""
     unknown: int = 0
     """Words of the text no topic and no list of conversation.toml knows."""
     fresh: frozenset[str] = frozenset()
     """The topics of the verdict that a keyword the learned layer was not trained with (one
     staff added since) found in the text."""
+    keyed: frozenset[str] = frozenset()
+    """The topics a keyword of the text (not only hints) points to."""
 
 
 def folded(text: str) -> list[str]:
@@ -227,10 +238,19 @@ class FaqMatcher:
         *,
         common: Iterable[str] = (),
         known: Iterable[str] = (),
+        spelling: Mapping[str, str] | None = None,
         lang: str = "en",
         model: FaqModel | None = None,
     ) -> None:
         self._entries: tuple[FaqEntry, ...] = tuple(entries)
+        # Words as typed on a phone ("q", "xq"), read as the words they stand for.
+        self._spelling: dict[str, tuple[str, ...]] = {
+            typed: said
+            for key, value in (spelling or {}).items()
+            for typed in (" ".join(folded(key)),)
+            for said in (tuple(folded(value)),)
+            if typed and " " not in typed and said
+        }
         self._model = model
         self._phrases: dict[str, frozenset[str]] = {}
         self._fresh: dict[str, tuple[_Cue, ...]] = {}
@@ -330,9 +350,36 @@ class FaqMatcher:
             return reading.verdict
         return self._weighed(reading)
 
+    def spelled(self, text: str) -> tuple[str, ...]:
+        """The text's folded words, those typed short ("q", "xq") as the words they stand
+        for: what the keywords and the learned layer read."""
+        words = folded(text)[:MAX_WORDS] if text else []
+        if not self._spelling:
+            return tuple(words)
+        spelled: list[str] = []
+        for word in words:
+            spelled.extend(self._spelling.get(word, (word,)))
+        return tuple(spelled[:MAX_WORDS])
+
+    def closest(self, text: str, most: int = NEAR) -> tuple[str, ...]:
+        """The questions of faq.toml (keys) an unmatched ``text`` comes nearest to, nearest
+        first, at most ``most``: those a keyword or hint of the text points to, then those the
+        learned layer finds likely (:data:`NEAR_LIKELY`). Offered with the no-match answer."""
+        reading = self.read(text)
+        prompts = {e.key for e in self._entries}
+        near = [key for key in reading.found if key in prompts]
+        if self._model is not None and reading.tokens:
+            cues = cue_features(reading.found[:CUES], reading.unknown)
+            near.extend(
+                key
+                for key, likely in self._model.ranked(reading.words, self._keys, cues)
+                if key in prompts and likely >= NEAR_LIKELY
+            )
+        return tuple(dict.fromkeys(near))[:most]
+
     def read(self, text: str) -> Reading:
         """What the keywords alone make of ``text``."""
-        written = tuple(folded(text)[:MAX_WORDS]) if text else ()
+        written = self.spelled(text)
         tokens = [self._correct(t) for t in written]
         if not tokens:
             return Reading((), NO_MATCH)
@@ -383,6 +430,7 @@ class FaqMatcher:
         # a hint phrase or two hints answer it ("where is your office?").
         need = ACCEPT + UNKNOWN_COST * unknown if unknown else HINT_ONLY
         found = tuple(topic.key for score, _, topic in substantial if score > 0)
+        keyed = frozenset(topic.key for score, rank, topic in substantial if rank > score)
         verdict = NO_MATCH
         if substantial and substantial[0][0] >= need:
             _, best, first = substantial[0]
@@ -403,7 +451,7 @@ class FaqMatcher:
                 for c in self._fresh.get(key, ())
             )
         )
-        return Reading(tuple(tokens), verdict, found, is_chat, written, unknown, fresh)
+        return Reading(tuple(tokens), verdict, found, is_chat, written, unknown, fresh, keyed)
 
     def _weighed(self, reading: Reading) -> Verdict:
         model = self._model
@@ -544,7 +592,14 @@ def weighed(
             return verdict
         if probability.get(OFF_TOPIC, 0.0) >= cuts.veto:
             return NO_MATCH
-        if top != OFF_TOPIC and top not in said and likeliest >= cuts.overrule:
+        if (
+            top != OFF_TOPIC
+            and top not in said
+            and likeliest >= cuts.overrule
+            and not (said[0] in reading.keyed and top in reading.found and top not in reading.keyed)
+        ):
+            # Not against a keyword's answer for a topic only hints of the text point to:
+            # "¿cuánto dura la recuperación?" is about recovery, by its keyword.
             return Verdict(answer=top)
         if verdict.choices and probability.get(said[1], 0.0) > probability.get(said[0], 0.0):
             return Verdict(choices=(said[1], said[0]))

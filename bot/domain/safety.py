@@ -33,7 +33,8 @@ answer in it; more than one: in each of them.
 **A learned second layer** (:mod:`bot.domain.safety_model`), when the detector is given one,
 reads what no phrase matched; the lexicon stays the first, explainable line. What an exclusion
 matched (family history long past, an idiom) is left out of what it reads: the lexicon has
-recognised that part of the message already.
+recognised that part of the message already. Its threshold is the one of the language the
+message is written in (:meth:`CrisisDetector.language`), its default when that is not told.
 
 This module is pure: no aiogram, no database.
 """
@@ -251,6 +252,20 @@ class _Found:
     alert: bool
     span: tuple[int, int]
     text: str  # the variant it was found in
+
+
+def _reads_a_fold(plain: str, folded: str, span: tuple[int, int]) -> bool:
+    """Whether the match at ``span`` of the numbers-and-leet variant ``folded`` reads a word
+    the fold changed. A match of words the fold left alone was judged on ``plain`` already,
+    where an exclusion may have covered it: "my mom overdosed in the 90s" is history there,
+    and the fold ("the 9os") must not undo that. When the fold changed the number of words,
+    it cannot tell: the match counts."""
+    before, after = plain.split(" "), folded.split(" ")
+    if len(before) != len(after):
+        return True
+    first = folded.count(" ", 0, span[0])
+    last = folded.count(" ", 0, span[1])
+    return any(before[i] != after[i] for i in range(first, last + 1))
 
 
 def _inside(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
@@ -546,12 +561,24 @@ class CrisisDetector:
             return None
         if ("{" in text or "<" in text) and (words := _MARKUP_RE.sub(" ", text)) != text:
             variants = self._folds.variants(words)
-        flagged = [plain for _, plain in variants if self._model.flags(plain)]
+        model = self._model
+        scored = [(plain, model.logit(plain)) for _, plain in variants if plain]
+        if not scored or max(logit for _, logit in scored) < model.lowest_cut:
+            return None  # the common case: below every language's threshold
+        # Each language has its threshold (chosen on corpora by independent writers).
+        cut = model.cut(self.language(variants[0][1]))
+        flagged = [plain for plain, logit in scored if logit >= cut]
         # What an exclusion recognised (family history long past, an idiom) the lexicon has
         # already read: the learned layer reads the rest of the message.
-        if any(self._model.flags(self._exact.unexcluded(plain)) for plain in flagged):
+        if any(model.logit(self._exact.unexcluded(plain)) >= cut for plain in flagged):
             return CrisisMatch(LEARNED, True, self._languages(variants[0][1], ""))
         return None
+
+    def language(self, plain: str) -> str | None:
+        """The language a normalized message is written in, by its common words; None when
+        it has none or mixes two (the learned layer's threshold then is its default)."""
+        found = self._languages(plain, "")
+        return found[0] if len(found) == 1 else None
 
     def _first(self, variants: Sequence[tuple[str, str]]) -> _Found | None:
         """The lexicon's verdict on the variants: each as it is, then its numbers and leet."""
@@ -566,7 +593,7 @@ class CrisisDetector:
                 found = self._exact.first(folded)
                 if found is None and self._alone is not None and folded.count(" ") < ALONE_WORDS:
                     found = self._alone.first(folded)
-                if found is not None:
+                if found is not None and _reads_a_fold(plain, folded, found[2]):
                     return _Found(*found, folded)
         return None
 

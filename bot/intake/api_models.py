@@ -30,6 +30,7 @@ from pydantic.json_schema import models_json_schema
 
 from bot.domain.visits import Attendance, Checkin
 from bot.intake.csv_import import is_personal_header
+from bot.intake.events import EventType
 from bot.intake.rows import (
     MAX_EXTERNAL_ID,
     MAX_LABEL,
@@ -190,16 +191,19 @@ class VisitRef(BaseModel):
 
 
 class AnswerEvent(BaseModel):
-    """What the bot POSTs to the clinic's system when a patient answers, signed in the
-    ``X-Companion-Signature`` header. ``id`` is the same on a retry (deduplicate on it)."""
+    """What the bot POSTs to the clinic's system when a patient answers (bot/intake/events.py),
+    signed in the ``X-Companion-Signature`` header. ``id`` is the same on a retry
+    (deduplicate on it). ``data`` holds codes, never anything the patient wrote."""
 
     id: str = Field(description="Unique per event; repeated on retries")
-    type: Literal["visit.linked", "visit.attendance", "visit.checkin"]
-    created: AwareDatetime
-    visit: VisitRef
-    answer: str | None = Field(
-        default=None,
-        description="attendance: confirmed, reschedule; check-in: ok, off, call, typed",
+    type: EventType
+    occurred_at: AwareDatetime = Field(description="When it happened, UTC")
+    source: str = Field(description="The clinic's schedule the visit comes from")
+    external_id: str = Field(description="The appointment's id in that schedule")
+    data: dict[str, str] = Field(
+        default_factory=dict,
+        description="visit.checkin: answer (ok, off, call, typed); patient.unreachable: "
+        "reason (blocked); the others: empty",
     )
 
     def body(self) -> bytes:

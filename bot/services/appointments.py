@@ -9,7 +9,7 @@ from typing import Final
 
 from bot.db.models import Appointment, Patient
 from bot.db.patients import CANCELLED, Repository
-from bot.domain.visits import BookingProblem
+from bot.domain.visits import DEFAULT_VISIT_TYPE, BookingProblem, VisitType
 from bot.domain.when_parser import (
     Expect,
     ParseErrorCode,
@@ -85,10 +85,19 @@ def one_year_after(instant: datetime) -> datetime:
 
 
 class AppointmentService:
-    def __init__(self, repo: Repository, clock: Clock, planner: ReminderPlanner) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        clock: Clock,
+        planner: ReminderPlanner,
+        *,
+        default_type: VisitType = DEFAULT_VISIT_TYPE,
+    ) -> None:
         self.repo = repo
         self.clock = clock
         self.planner = planner
+        self.default_type = default_type
+        """The type of a visit booked without one (a patient's own): the clinic's default."""
 
     def read(self, text: str, zone_name: str, lang: str = "en") -> VisitTime | Ambiguity:
         """A whole date and time (staff's invites and moves), or BookingRefused saying why
@@ -210,8 +219,12 @@ class AppointmentService:
         proposal: VisitTime,
         replace_id: int | None = None,
         version: int | None = None,
+        *,
+        visit_type: VisitType | None = None,
     ) -> Appointment:
-        """Book the proposal, or move the visit `replace_id` to it. `version` is the visit's
+        """Book the proposal as a visit of `visit_type` (default: the clinic's default type, as
+        for a visit the patient books), or move the visit `replace_id` to it (it keeps its
+        type; its reminders follow that type's plan). `version` is the visit's
         version when the patient chose to change it: if the clinic changed it since (or does
         so while this runs), nothing is changed and VisitChangedByClinic says what it is now
         (a change that finds the visit already at the proposal, as a racing second tap does,
@@ -244,7 +257,11 @@ class AppointmentService:
             if await self.repo.count_upcoming(patient.id, now) >= MAX_UPCOMING:
                 raise BookingRefused(BookingProblem.TOO_MANY, limit=MAX_UPCOMING)
             appointment = await self.repo.add_appointment(
-                patient_id=patient.id, starts_at=proposal.starts_at, timezone=proposal.zone, now=now
+                patient_id=patient.id,
+                starts_at=proposal.starts_at,
+                timezone=proposal.zone,
+                now=now,
+                visit_type=visit_type or self.default_type,
             )
         await self.planner.plan_for(appointment)
         return appointment

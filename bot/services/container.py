@@ -40,10 +40,18 @@ from bot.metrics import Metrics
 from bot.services.api_tokens import ApiTokenService
 from bot.services.appointments import AppointmentService
 from bot.services.audit import AuditTrail
+from bot.services.calendar import CalendarService
 from bot.services.content_editing import ContentEditing, EditingTools
 from bot.services.errors import Refusal
 from bot.services.faq_editing import FaqEditing
-from bot.services.intake import IntakeLinker, IntakeService, intake_settings
+from bot.services.intake import (
+    IntakeLinker,
+    IntakeService,
+    LinkedRecorder,
+    VisitLinked,
+    intake_settings,
+)
+from bot.services.intake_events import IntakeEvents
 from bot.services.invites import InviteService
 from bot.services.patient_notices import PatientNotices
 from bot.services.patients import PatientService
@@ -116,6 +124,8 @@ class Services:
     wake: Callable[[datetime], None] = _no_wake
     # The application's metrics (what services count goes through here); None in a test rig.
     metrics: Metrics | None = None
+    # Signed events to the clinic's systems (INTAKE_WEBHOOKS); None: none are recorded.
+    intake_events: IntakeEvents | None = None
 
     def scope(self, session: AsyncSession) -> ServiceScope:
         """The services of one unit of work over `session` (the caller commits it)."""
@@ -165,10 +175,22 @@ def _waker(repo: Repository, wake: Callable[[datetime], None]) -> Callable[[date
     return lambda when: repo.after_commit.append(lambda: wake(when))
 
 
+def _linked_recorder(repo: Repository, events: IntakeEvents) -> LinkedRecorder:
+    """Records ``visit.linked`` (a closure over the repository, not the scope: see above)."""
+
+    async def record(linked: VisitLinked) -> None:
+        await events.visit_linked(
+            repo, linked.appointment_id, source=linked.source, external_id=linked.external_id
+        )
+
+    return record
+
+
 def _planner(
-    repo: Repository, clock: Clock, wake: Callable[[datetime], None]
-) -> Callable[[Plan], ReminderPlanner]:
-    return lambda plan: ReminderPlanner(repo, plan, clock, wake)
+    repo: Repository, plans: Callable[[str], Plan], clock: Clock, wake: Callable[[datetime], None]
+) -> Callable[[], ReminderPlanner]:
+    """Makes planners for the plan editor (a closure over the repository, not the scope)."""
+    return lambda: ReminderPlanner(repo, plans, clock, wake)
 
 
 class ServiceScope:
@@ -206,9 +228,22 @@ class ServiceScope:
     def staff_alerts(self) -> StaffAlerts:
         return self.services.staff_alerts
 
-    def planner(self, plan: Plan | None = None) -> ReminderPlanner:
-        """Plans reminders for `plan` (the live plan by default) inside this transaction."""
-        return ReminderPlanner(self.repo, plan or self.content.plan, self.clock, self.wake)
+    @_built
+    def intake_events(self) -> IntakeEvents:
+        """Events to the clinic's systems, written in this transaction; e.g. once a patient's
+        visits are linked: ``await svc.intake_events.visit_linked(svc.repo, appointment_id)``
+        (a rig without any records none, without a query)."""
+        return self.services.intake_events or IntakeEvents((), self.clock)
+
+    def planner(self) -> ReminderPlanner:
+        """Plans each appointment's reminders by its own type's live plan, inside this
+        transaction (``replan_type`` re-plans one type's visits after its plan changed)."""
+        return ReminderPlanner(self.repo, self.content.plan_for, self.clock, self.wake)
+
+    def plan_of(self, visit_type: str) -> Plan:
+        """The live reminder plan of a visit type (its steps, checklist and the clinic's
+        values in ``preparation``)."""
+        return self.content.plan_for(visit_type)
 
     @property
     def _invite_ttl(self) -> timedelta:
@@ -238,15 +273,36 @@ class ServiceScope:
 
     @_built
     def patients(self) -> PatientService:
-        return PatientService(self.repo, self.clock, default_timezone=self.settings.clinic_timezone)
+        return PatientService(
+            self.repo,
+            self.clock,
+            default_timezone=self.settings.clinic_timezone,
+            events=self.intake_events,
+        )
 
     @_built
     def appointments(self) -> AppointmentService:
-        return AppointmentService(self.repo, self.clock, self.planner())
+        return AppointmentService(
+            self.repo,
+            self.clock,
+            self.planner(),
+            default_type=self.content.default_visit_type,
+        )
+
+    @_built
+    def calendar(self) -> CalendarService:
+        return CalendarService(self.content, self.clock, domain=self.settings.calendar_uid_domain)
 
     @_built
     def preparation(self) -> PreparationService:
-        return PreparationService(self.repo, self.content.plan, self.clock, self.wake)
+        return PreparationService(
+            self.repo,
+            self.content.plan_for,
+            self.clock,
+            self.wake,
+            visit_types=self.content.visit_types,
+            events=self.intake_events,
+        )
 
     @_built
     def invites(self) -> InviteService:
@@ -269,8 +325,8 @@ class ServiceScope:
             self.planner(),
             self.services.patient_notices,
             self.clock,
-            # wt-events: the recorder of "visit.linked" (in this transaction) goes here.
-            on_linked=None,
+            # "visit.linked" for the clinic's webhook, in this transaction.
+            on_linked=_linked_recorder(self.repo, self.intake_events),
         )
 
     @_built
@@ -307,7 +363,7 @@ class ServiceScope:
             RosterRepository(self.session),
             self.staff,
             self.clock,
-            checklist=self.content.plan.checklist,
+            checklists={kind: plan.checklist for kind, plan in self.content.plans.items()},
             zone=self.settings.clinic_timezone,
         )
 
@@ -335,4 +391,7 @@ class ServiceScope:
 
     @_built
     def plan_editing(self) -> PlanEditing:
-        return PlanEditing(self.editing_tools, planner=_planner(self.repo, self.clock, self.wake))
+        return PlanEditing(
+            self.editing_tools,
+            planner=_planner(self.repo, self.content.plan_for, self.clock, self.wake),
+        )

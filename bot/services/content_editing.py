@@ -240,7 +240,7 @@ class ContentEditing(Editor):
         refs: list[TextRef] = []
         for lang in content.languages:
             names = {*CATALOGUE, ReminderText.CATCH_UP}
-            names |= {step.template for step in content.plan.steps}
+            names |= set(content.step_templates())
             names |= {entry.template for entry in content.faq(lang).entries}
             refs += [TextRef(ContentKind.TEMPLATE, f"{lang}/{name}") for name in sorted(names)]
             refs += [
@@ -512,22 +512,31 @@ class ContentEditing(Editor):
         )
 
     def _shown_with(self, name: str) -> tuple[Button, ...]:
-        for step in self.content.plan.steps:
-            if step.template == name:
-                return tuple(key for b in step.buttons for key in _STEP_BUTTONS.get(b, ()))
+        found = self.content.step_templates().get(name)
+        if found is not None:
+            step = found[1]
+            return tuple(key for b in step.buttons for key in _STEP_BUTTONS.get(b, ()))
         return _SHOWN_WITH.get(name, ())
 
 
 def _with_real_checklist(message: Message, content: Content, lang: str) -> Message:
-    """The sample with the clinic's own checklist, in the text's language (the first item
-    ticked), so a preview reads as a patient's would."""
-    if "checklist" not in message.declared():
+    """The sample with the clinic's own checklist and values (the plan of the text's visit
+    type: a reminder's own, else the clinic's default type), in the text's language (the first
+    item ticked), so a preview reads as a patient's would."""
+    declared = message.declared()
+    if "checklist" not in declared and "preparation" not in declared:
         return message
-    checklist = [
-        {"key": key, "label": content.button(f"item_{key}", lang), "done": index == 0}
-        for index, key in enumerate(content.plan.checklist)
-    ]
-    return dataclasses.replace(message, checklist=checklist)  # type: ignore[type-var]
+    found = content.step_templates().get(message.template())
+    plan = content.plan_for(found[0] if found is not None else content.default_visit_type)
+    changes: dict[str, object] = {}
+    if "checklist" in declared:
+        changes["checklist"] = [
+            {"key": key, "label": content.button(f"item_{key}", lang), "done": index == 0}
+            for index, key in enumerate(plan.checklist)
+        ]
+    if "preparation" in declared:
+        changes["preparation"] = plan.preparation
+    return dataclasses.replace(message, **changes)  # type: ignore[type-var]
 
 
 def _target(key: str) -> str:

@@ -29,7 +29,7 @@ from bot.domain.invite_codes import (
 )
 from bot.domain.refusals import InviteProblem
 from bot.domain.staff import Permission
-from bot.domain.visits import BookingProblem
+from bot.domain.visits import BookingProblem, VisitType
 from bot.services.appointments import Ambiguity, AppointmentService, VisitTime
 from bot.services.errors import BookingRefused, InviteRefused
 from bot.services.intake import IntakeLinker
@@ -62,6 +62,7 @@ class CreatedInvite:
     starts_at: datetime
     zone: str
     expires_at: datetime
+    visit_type: VisitType = VisitType.INFUSION
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class Linked:
     appointment_id: int
     starts_at: datetime
     zone: str
+    visit_type: str = VisitType.INFUSION
 
     @property
     def local(self) -> datetime:
@@ -144,14 +146,18 @@ class InviteService:
         bot_username: str,
         zone: str | None = None,
         request_key: str | None = None,
+        visit_type: VisitType | None = None,
     ) -> CreatedInvite:
-        """An invite to a visit at `when`: typed text or a naive wall time (both in `zone`,
-        default the clinic's), or an aware instant. Staff only. Raises InviteRefused saying why not
-        (for ``ambiguous`` with both instants: pass the chosen one back). `request_key` names
+        """An invite to a visit of `visit_type` (default: the clinic's default type) at `when`:
+        typed text or a naive wall time (both in `zone`, default the clinic's), or an aware
+        instant. Staff only. The patient who opens it gets a visit of that type. Raises
+        InviteRefused saying why not (for ``ambiguous`` with both instants: pass the chosen
+        one back). `request_key` names
         the confirmed offer: the same actor cannot make two invites from one (a unique key)."""
         await self.require(actor)
         clean = self.check_label(label)
         proposal = self._proposal(when, zone or self.default_zone)
+        kind = VisitType(visit_type or self.appointments.default_type)
         now = self.clock.now()
         code = new_code()
         link = deep_link(bot_username, code)
@@ -165,6 +171,7 @@ class InviteService:
             now=now,
             # Never usable once the visit has begun.
             expires_at=min(now + self.ttl, proposal.starts_at),
+            visit_type=kind,
         )
         await self.staff.audit.done(
             actor,
@@ -174,10 +181,11 @@ class InviteService:
                 "starts_at": iso_utc(invite.starts_at),
                 "zone": invite.timezone,
                 "expires_at": iso_utc(invite.expires_at),
+                "visit_type": kind.value,
             },
         )
         return CreatedInvite(
-            invite.id, code, link, invite.starts_at, invite.timezone, invite.expires_at
+            invite.id, code, link, invite.starts_at, invite.timezone, invite.expires_at, kind
         )
 
     @staticmethod
@@ -284,7 +292,13 @@ class InviteService:
             target("invite", invite.id),
             after={"patient_id": patient.id, "appointment_id": appointment.id},
         )
-        return Linked(invite.id, appointment.id, appointment.starts_at, appointment.timezone)
+        return Linked(
+            invite.id,
+            appointment.id,
+            appointment.starts_at,
+            appointment.timezone,
+            appointment.visit_type,
+        )
 
     async def _link_schedule(self, patient: Patient, invite: Invite) -> Appointment | None:
         """An invite of the clinic's schedule links the patient once: every upcoming visit of
@@ -294,15 +308,22 @@ class InviteService:
         return await self.schedule.redeem(patient, invite)
 
     async def _book(self, patient: Patient, invite: Invite) -> Appointment:
-        """The booking path every visit takes (reminders planned alike). A patient who had
-        booked that very time already is linked to that visit."""
+        """The booking path every visit takes (reminders planned alike), as a visit of the
+        invite's type. A patient who had booked that very time already is linked to that
+        visit, which takes the invite's type (the clinic knows what the visit is), its
+        reminders following that type's plan (nothing already sent is sent again)."""
         proposal = VisitTime(invite.starts_at, invite.timezone)
+        kind = VisitType(invite.visit_type)
         try:
-            return await self.appointments.confirm(patient, proposal)
+            return await self.appointments.confirm(patient, proposal, visit_type=kind)
         except BookingRefused as exc:
             if exc.code != BookingProblem.DUPLICATE:
                 raise
             existing = await self.appointments.repo.appointment_at(patient.id, invite.starts_at)
             if existing is None:
                 raise
+            if existing.visit_type != kind:
+                existing.visit_type = kind
+                existing.updated_at = self.clock.now()
+                await self.appointments.planner.plan_for(existing, keep_sent=True)
             return existing

@@ -7,15 +7,25 @@ from collections.abc import Sequence
 from bot.db.models import Patient
 from bot.db.patients import ForgottenPatient, Repository
 from bot.domain.zone_names import ZoneReading, offset_label, read_zone, zone_label
+from bot.services.intake_events import IntakeEvents
 from foundation.clock import Clock
 from foundation.timemath import load_zone
 
 
 class PatientService:
-    def __init__(self, repo: Repository, clock: Clock, *, default_timezone: str) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        clock: Clock,
+        *,
+        default_timezone: str,
+        events: IntakeEvents | None = None,
+    ) -> None:
         self.repo = repo
         self.clock = clock
         self.default_timezone = default_timezone
+        # Told when a patient blocks the bot (patient.unreachable to the clinic's systems).
+        self.events = events
 
     async def get(self, telegram_id: int) -> Patient | None:
         return await self.repo.patient_by_telegram_id(telegram_id)
@@ -67,7 +77,11 @@ class PatientService:
         return True
 
     async def mark_reachable(self, telegram_id: int, reachable: bool) -> bool:
-        return await self.repo.set_reachable_by_telegram_id(telegram_id, reachable)
+        """Record that the patient blocked (or unblocked) the bot; True when it changed."""
+        changed = await self.repo.set_reachable_by_telegram_id(telegram_id, reachable)
+        if changed is not None and not reachable and self.events is not None:
+            await self.events.unreachable(self.repo, [changed])
+        return changed is not None
 
     async def forget(self, telegram_id: int) -> ForgottenPatient | None:
         """Delete every row that leads back to the patient; once committed, the write-ahead

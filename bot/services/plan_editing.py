@@ -1,17 +1,19 @@
-"""Staff edit the reminder plan live (admins: Permission.PLAN).
+"""Staff edit the reminder plans live (admins: Permission.PLAN), one visit type at a time.
 
-The plan is one stored text, ``content_versions`` kind ``plan`` key ``plan``: the TOML of the
-whole plan, over the shipped ``messages/plan.toml`` (version 0), live in every process within a
-second like any text (bot/content/loading.py ``ContentFiles.plan``). The plan is shown as a
-timeline:
+Each visit type's plan is one stored text, ``content_versions`` kind ``plan``, key
+``plan_key(type)`` (``plan`` for infusion, as before visit types, so the versions saved then
+stay the infusion plan's history; ``plan/esketamine``, ``plan/consultation``): the TOML of the
+whole plan, over the shipped ``messages/plans/<type>.toml`` (version 0), live in every process
+within a second like any text (bot/content/loading.py ``ContentFiles.plan_for``). A plan is
+shown as a timeline:
 when each step would go out for a sample visit in the clinic's zone, quiet hours applied
 (scheduler/due.py). An edit (a step's time, expiry, items or buttons; a step switched off or
 on; a new step with its text) is made on the TOML text of the version the author looked at,
 checked by the plan's own parser and, for a new step, by the content validator on its text,
 and shown as the new timeline. Confirming saves it if that version is still live, and in the
-same transaction brings the reminders of every scheduled visit in line with it
-(``ReminderPlanner.replan_all``: rows already sent are never touched) and writes an audit line
-with the plan before and after.
+same transaction brings the reminders of every scheduled visit of that type (and no other) in
+line with it (``ReminderPlanner.replan_type``: rows already sent are never touched) and writes
+an audit line with the plan before and after.
 
 Plain async code, no aiogram: a Telegram handler, a web panel or an HTTP API call it alike.
 """
@@ -30,9 +32,10 @@ from bot.content.store import ContentError
 from bot.content.validate import check_text
 from bot.db.content_versions import VersionRecord
 from bot.domain.audit import Action, Actor, target
-from bot.domain.content_kinds import PLAN_KEY, TEMPLATE_SUFFIX, ContentKind
+from bot.domain.content_kinds import LEGACY_PLAN_TYPE, TEMPLATE_SUFFIX, ContentKind, plan_key
 from bot.domain.plan_phrases import read_step_time
 from bot.domain.staff import Permission
+from bot.domain.visits import VisitType
 from bot.services.content_editing import (
     ChangedMeanwhile,
     ContentEditing,
@@ -98,21 +101,31 @@ class PlanEdit:
     key: str
     value: str = ""
     text: str = ""
+    kind: VisitType = VisitType.INFUSION
+    """The visit type whose plan is edited."""
 
     def as_data(self) -> dict[str, str]:
-        return {"op": self.op.value, "key": self.key, "value": self.value, "text": self.text}
+        return {
+            "op": self.op.value,
+            "key": self.key,
+            "value": self.value,
+            "text": self.text,
+            "kind": self.kind.value,
+        }
 
     @classmethod
     def from_data(cls, data: dict[str, object]) -> PlanEdit | None:
         """The edit kept in a conversation state (None: there is none)."""
         op = data.get("op")
-        if op not in set(PlanOp):
+        kind = data.get("kind", LEGACY_PLAN_TYPE)
+        if op not in set(PlanOp) or kind not in set(VisitType):
             return None
         return cls(
             PlanOp(str(op)),
             str(data.get("key", "")),
             str(data.get("value", "")),
             str(data.get("text", "")),
+            VisitType(str(kind)),
         )
 
 
@@ -161,11 +174,13 @@ class Timeline:
 
 @dataclass(frozen=True)
 class PlanView:
-    """The live plan: its timeline, its TOML `source` and stored `version` (None: shipped)."""
+    """A visit type's live plan: its timeline, its TOML `source` and stored `version` (None:
+    shipped)."""
 
     timeline: Timeline
     source: str
     version: VersionRecord | None
+    kind: VisitType = VisitType.INFUSION
 
     @property
     def base(self) -> int | None:
@@ -215,23 +230,25 @@ PlanOutcome = PlanSaved | PlanChanged | PlanRejected
 
 
 class PlanEditing(Editor):
-    def __init__(self, tools: EditingTools, *, planner: Callable[[Plan], ReminderPlanner]) -> None:
-        """`tools.zone` is the clinic's (the sample visit's); `planner` re-plans the reminders
-        for a plan inside the caller's transaction."""
+    def __init__(self, tools: EditingTools, *, planner: Callable[[], ReminderPlanner]) -> None:
+        """`tools.zone` is the clinic's (the sample visit's); `planner` re-plans reminders
+        inside the caller's transaction."""
         super().__init__(tools)
         self.planner = planner
 
     # --- looking ----------------------------------------------------------------------------
-    async def view(self, actor: Actor) -> PlanView:
-        await self._require(actor, Action.PLAN_READ)
-        return await self._view()
+    async def view(self, actor: Actor, kind: VisitType = VisitType.INFUSION) -> PlanView:
+        """The live plan of the visit type `kind`."""
+        await self._require(actor, Action.PLAN_READ, kind)
+        return await self._view(kind)
 
     # --- changing ---------------------------------------------------------------------------
     async def propose(self, actor: Actor, edit: PlanEdit) -> PlanCheck:
-        """The timeline the edit would make of the live plan, or why it cannot be made."""
-        await self._require(actor, Action.PLAN_EDIT)
-        live = await self.versions.current(ContentKind.PLAN, PLAN_KEY)
-        made = await self._checked(self._source(live), edit)
+        """The timeline the edit would make of the live plan of its type, or why it cannot
+        be made."""
+        await self._require(actor, Action.PLAN_EDIT, edit.kind)
+        live = await self.versions.current(ContentKind.PLAN, plan_key(edit.kind))
+        made = await self._checked(self._source(live, edit.kind), edit)
         if isinstance(made, PlanRejected):
             return made
         source, plan = made
@@ -240,43 +257,46 @@ class PlanEditing(Editor):
     async def confirm(
         self, actor: Actor, edit: PlanEdit, base_version_id: int | None
     ) -> PlanOutcome:
-        """Make the edit on version `base_version_id` (None: the shipped plan) and save it if
-        that version is still live; re-plan every scheduled visit's reminders with it."""
-        await self._require(actor, Action.PLAN_EDIT)
-        live = await self.versions.current(ContentKind.PLAN, PLAN_KEY)
+        """Make the edit on version `base_version_id` of its type's plan (None: the shipped
+        plan) and save it if that version is still live; re-plan the reminders of every
+        scheduled visit of that type (and only those) with it."""
+        kind = edit.kind
+        await self._require(actor, Action.PLAN_EDIT, kind)
+        key = plan_key(kind)
+        live = await self.versions.current(ContentKind.PLAN, key)
         live_id = live.id if live is not None else None
-        before = self._source(live)
+        before = self._source(live, kind)
         if base_version_id == live_id:
             base_source = before
         else:
-            base = await self.versions.get(ContentKind.PLAN, PLAN_KEY, base_version_id or 0)
+            base = await self.versions.get(ContentKind.PLAN, key, base_version_id or 0)
             if base is None and base_version_id is not None:
                 raise NoSuchText()
-            base_source = base.body if base is not None else self._shipped()
+            base_source = base.body if base is not None else self._shipped(kind)
         made = await self._checked(base_source, edit)
         if isinstance(made, PlanRejected):
             if live_id != base_version_id:
-                return PlanChanged(await self._view())
+                return PlanChanged(await self._view(kind))
             return made
         source, plan = made
         if source == before:
             return PlanSaved(live, already=True)  # a second Confirm, or no change at all
         if live_id != base_version_id:
-            return PlanChanged(await self._view())
+            return PlanChanged(await self._view(kind))
         if edit.op is PlanOp.ADD:
             problem = await self._save_text(actor, edit, source)
             if problem is not None:
                 return problem
         note = f"{edit.op.value} {edit.key}"
-        saved = await self._store(actor, Action.PLAN_EDIT, source, plan, live, before, note)
+        saved = await self._store(actor, Action.PLAN_EDIT, kind, source, plan, live, before, note)
         if edit.op is PlanOp.ADD:
-            return dataclasses.replace(saved, untranslated=self._untranslated(edit.key))
+            return dataclasses.replace(saved, untranslated=self._untranslated(edit))
         return saved
 
-    def _untranslated(self, key: str) -> tuple[str, ...]:
-        """The languages but the default one that have no text of the step ``key`` (its text
+    def _untranslated(self, edit: PlanEdit) -> tuple[str, ...]:
+        """The languages but the default one that have no text of the new step (its text
         was just saved in the default language: any other would fall back to it)."""
-        content, name = self.content, _template_of(key)
+        content, name = self.content, _template_of(edit.key, edit.kind)
         default = content.default_language
         return tuple(
             lang
@@ -289,18 +309,20 @@ class PlanEditing(Editor):
         self,
         actor: Actor,
         action: Action,
+        kind: VisitType,
         source: str,
         plan: Plan,
         live: VersionRecord | None,
         before: str,
         note: str,
     ) -> PlanSaved:
-        """Save `source` as the plan's next version over `live`, re-plan every scheduled
-        visit's reminders with it and write the audit line (in the caller's transaction)."""
+        """Save `source` as the next version of the plan of `kind` over `live`, re-plan the
+        reminders of every scheduled visit of that type with it and write the audit line (in
+        the caller's transaction)."""
         number = (live.number if live is not None else 0) + 1
         saved = await self.versions.add(
             kind=ContentKind.PLAN,
-            key=PLAN_KEY,
+            key=plan_key(kind),
             number=number,
             body=source,
             author_telegram_id=actor.telegram_id,
@@ -308,13 +330,14 @@ class PlanEditing(Editor):
             base_version_id=live.id if live is not None else None,
             note=note,
         )
-        replanned = await self.planner(plan).replan_all()
+        replanned = await self.planner().replan_type(kind, plan)
         await self.audit.done(
             actor,
             action,
-            _target(),
+            _target(kind),
             before={"version": number - 1, "plan": before},
             after={
+                "visit_type": kind.value,
                 "version": number,
                 "plan": source,
                 "appointments": replanned.appointments,
@@ -327,48 +350,57 @@ class PlanEditing(Editor):
         return PlanSaved(saved, replanned=replanned)
 
     # --- history ----------------------------------------------------------------------------
-    async def history(self, actor: Actor) -> tuple[VersionRecord | None, list[VersionRecord]]:
-        """The live plan's version (None: the shipped plan) and the stored ones, newest first."""
-        await self._require(actor, Action.PLAN_READ)
-        stored = list(await self.versions.history(ContentKind.PLAN, PLAN_KEY))
+    async def history(
+        self, actor: Actor, kind: VisitType = VisitType.INFUSION
+    ) -> tuple[VersionRecord | None, list[VersionRecord]]:
+        """The live version of the plan of `kind` (None: the shipped plan) and the stored
+        ones, newest first."""
+        await self._require(actor, Action.PLAN_READ, kind)
+        stored = list(await self.versions.history(ContentKind.PLAN, plan_key(kind)))
         return (stored[0] if stored else None), stored
 
     async def restore_preview(
-        self, actor: Actor, version_id: int
+        self, actor: Actor, version_id: int, kind: VisitType = VisitType.INFUSION
     ) -> tuple[Timeline | PlanRejected, VersionRecord | None]:
-        """An older plan (`version_id` 0: the shipped one) as a timeline, if this code can
-        still read it; nothing is saved."""
-        await self._require(actor, Action.PLAN_READ)
-        old, source = await self._version(version_id)
+        """An older plan of `kind` (`version_id` 0: the shipped one) as a timeline, if this
+        code can still read it; nothing is saved."""
+        await self._require(actor, Action.PLAN_READ, kind)
+        old, source = await self._version(version_id, kind)
         try:
             return self.timeline(parse_plan(source)), old
         except DataFileError as exc:
             return PlanRejected((_plain(exc, source),)), old
 
     async def restore(
-        self, actor: Actor, version_id: int, base_version_id: int | None
+        self,
+        actor: Actor,
+        version_id: int,
+        base_version_id: int | None,
+        kind: VisitType = VisitType.INFUSION,
     ) -> PlanOutcome:
-        """Save an older plan as the new live version, if the live one is still
-        `base_version_id` (the author's view), re-planning every scheduled visit."""
-        await self._require(actor, Action.PLAN_ROLLBACK)
-        old, source = await self._version(version_id)
-        live = await self.versions.current(ContentKind.PLAN, PLAN_KEY)
-        before = self._source(live)
+        """Save an older plan of `kind` as its new live version, if the live one is still
+        `base_version_id` (the author's view), re-planning every scheduled visit of `kind`."""
+        await self._require(actor, Action.PLAN_ROLLBACK, kind)
+        old, source = await self._version(version_id, kind)
+        live = await self.versions.current(ContentKind.PLAN, plan_key(kind))
+        before = self._source(live, kind)
         if source == before:
             return PlanSaved(live, already=True)
         if (live.id if live is not None else None) != base_version_id:
-            return PlanChanged(await self._view())
+            return PlanChanged(await self._view(kind))
         try:
             plan = parse_plan(source)
         except DataFileError as exc:
             return PlanRejected((_plain(exc, source),))
         note = f"rollback to version {old.number if old is not None else 0}"
-        return await self._store(actor, Action.PLAN_ROLLBACK, source, plan, live, before, note)
+        return await self._store(
+            actor, Action.PLAN_ROLLBACK, kind, source, plan, live, before, note
+        )
 
-    async def _version(self, version_id: int) -> tuple[VersionRecord | None, str]:
+    async def _version(self, version_id: int, kind: VisitType) -> tuple[VersionRecord | None, str]:
         if version_id == 0:
-            return None, self._shipped()
-        old = await self.versions.get(ContentKind.PLAN, PLAN_KEY, version_id)
+            return None, self._shipped(kind)
+        old = await self.versions.get(ContentKind.PLAN, plan_key(kind), version_id)
         if old is None:
             raise NoSuchText()
         return old, old.body
@@ -404,19 +436,19 @@ class PlanEditing(Editor):
         return Timeline(to_local(start, zone), tuple(steps))
 
     # --- inside -----------------------------------------------------------------------------
-    async def _require(self, actor: Actor, action: Action) -> None:
-        await self.staff.require(actor, Permission.PLAN, action=action, target=_target())
+    async def _require(self, actor: Actor, action: Action, kind: VisitType) -> None:
+        await self.staff.require(actor, Permission.PLAN, action=action, target=_target(kind))
 
-    async def _view(self) -> PlanView:
-        live = await self.versions.current(ContentKind.PLAN, PLAN_KEY)
-        source = self._source(live)
-        return PlanView(self.timeline(parse_plan(source)), source, live)
+    async def _view(self, kind: VisitType) -> PlanView:
+        live = await self.versions.current(ContentKind.PLAN, plan_key(kind))
+        source = self._source(live, kind)
+        return PlanView(self.timeline(parse_plan(source)), source, live, kind)
 
-    def _source(self, live: VersionRecord | None) -> str:
-        return live.body if live is not None else self._shipped()
+    def _source(self, live: VersionRecord | None, kind: VisitType) -> str:
+        return live.body if live is not None else self._shipped(kind)
 
-    def _shipped(self) -> str:
-        return self.content.shipped().plan_source
+    def _shipped(self, kind: VisitType) -> str:
+        return self.content.shipped().plan_source_for(kind)
 
     async def _checked(self, source: str, edit: PlanEdit) -> tuple[str, Plan] | PlanRejected:
         """:meth:`_apply` in a worker thread: a new step's text is checked by rendering it,
@@ -497,7 +529,7 @@ class PlanEditing(Editor):
         fields: dict[str, PlanValue] = {
             "key": edit.key,
             "at": words[0],
-            "template": _template_of(edit.key),
+            "template": _template_of(edit.key, edit.kind),
         }
         if len(words) == 2:
             fields["expires"] = words[1]
@@ -505,8 +537,8 @@ class PlanEditing(Editor):
 
     def _text_problems(self, candidate: str, edit: PlanEdit) -> list[str]:
         """The new step's text, checked as the bot would send it with the new plan."""
-        key = f"{self.content.default_language}/{_template_of(edit.key)}"
-        content = self.content.overlaid({(ContentKind.PLAN, PLAN_KEY): candidate})
+        key = f"{self.content.default_language}/{_template_of(edit.key, edit.kind)}"
+        content = self.content.overlaid({(ContentKind.PLAN, plan_key(edit.kind)): candidate})
         try:
             problems = check_text(content, ContentKind.TEMPLATE, key, edit.text)
         except ContentError as exc:
@@ -515,9 +547,10 @@ class PlanEditing(Editor):
 
     async def _save_text(self, actor: Actor, edit: PlanEdit, candidate: str) -> PlanRejected | None:
         """Save the new step's text as a version of its template (audited as a text edit)."""
-        content = self.content.overlaid({(ContentKind.PLAN, PLAN_KEY): candidate})
+        content = self.content.overlaid({(ContentKind.PLAN, plan_key(edit.kind)): candidate})
         texts = ContentEditing(self.tools.over(content))
-        ref = TextRef(ContentKind.TEMPLATE, f"{content.default_language}/{_template_of(edit.key)}")
+        name = _template_of(edit.key, edit.kind)
+        ref = TextRef(ContentKind.TEMPLATE, f"{content.default_language}/{name}")
         live = await self.versions.current(ref.kind, ref.key)
         outcome = await texts.confirm(actor, ref, edit.text, live.id if live else None)
         if isinstance(outcome, Rejected):
@@ -527,8 +560,12 @@ class PlanEditing(Editor):
         return None
 
 
-def _template_of(key: str) -> str:
-    return f"reminders/{key}"
+def _template_of(key: str, kind: VisitType) -> str:
+    """The text of a step added in /plan: ``reminders/<key>`` for the infusion plan (as before
+    visit types), ``reminders/<type>/<key>`` for another type's (keys are a plan's own)."""
+    if kind == LEGACY_PLAN_TYPE:
+        return f"reminders/{key}"
+    return f"reminders/{kind.value}/{key}"
 
 
 def _where(line: int | None) -> str:
@@ -558,5 +595,5 @@ def _plain(exc: DataFileError, source: str) -> str:
     return f"{where}: {exc.message}"
 
 
-def _target() -> str:
-    return target("plan", PLAN_KEY)
+def _target(kind: VisitType) -> str:
+    return target("plan", plan_key(kind))

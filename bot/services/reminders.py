@@ -22,13 +22,16 @@ from bot.services.errors import (
     UnknownItem,
     VisitOver,
 )
+from bot.services.intake_events import IntakeEvents
 from foundation.clock import Clock
 from foundation.timemath import load_zone
 from scheduler.due import compute_due, snooze_until
-from scheduler.plan import MAX_OFFSET, Plan, Step
+from scheduler.plan import MAX_OFFSET, Plan, Preparation, Step
 from scheduler.queue import Reason
 
 Wake = Callable[[datetime], None]
+PlanOf = Callable[[str], Plan]
+"""The live plan of a visit type (bot/content/loading.py ``ContentFiles.plan_for``)."""
 
 
 def _no_wake(_: datetime) -> None:
@@ -54,11 +57,20 @@ class Replanned:
 
 
 class ReminderPlanner:
-    def __init__(self, repo: Repository, plan: Plan, clock: Clock, wake: Wake = _no_wake) -> None:
+    """Plans each appointment's reminders by the plan of its own type (`plans`: the live plan
+    of a visit type; a single Plan is every type's, for tools and tests)."""
+
+    def __init__(
+        self, repo: Repository, plans: PlanOf | Plan, clock: Clock, wake: Wake = _no_wake
+    ) -> None:
         self.repo = repo
-        self.plan = plan
+        self.plans: PlanOf = (lambda _kind: plans) if isinstance(plans, Plan) else plans
         self.clock = clock
         self.wake = wake
+
+    def plan_of(self, appointment: Appointment) -> Plan:
+        """The plan the appointment follows: its type's."""
+        return self.plans(appointment.visit_type)
 
     async def plan_for(
         self, appointment: Appointment, *, keep_sent: bool = False
@@ -73,11 +85,15 @@ class ReminderPlanner:
         sent a second time.
         """
         now = self.clock.now()
+        plan = self.plan_of(appointment)
         zone = load_zone(appointment.timezone)
         existing = await self.repo.reminders.for_appointment(appointment.id)
         rows: list[Reminder] = []
         earliest: datetime | None = None
-        for step in self.plan.steps:
+        for key, other in existing.items():
+            if plan.step(key) is None and other.status == PENDING:
+                _stop(other, now)  # a step of another plan (the visit's type changed)
+        for step in plan.steps:
             row = existing.get(step.key)
             if not step.enabled:
                 if row is not None and row.status == PENDING:
@@ -90,7 +106,7 @@ class ReminderPlanner:
                 row = self.repo.reminders.new_row(appointment.id, step.key)
             row.sent_at = None
             row.message_id = None
-            if _place(row, step, appointment, zone, self.plan, now, Reason.BOOKED_LATE):
+            if _place(row, step, appointment, zone, plan, now, Reason.BOOKED_LATE):
                 earliest = _earlier(earliest, row.due_at)
             rows.append(row)
         await self.repo.reminders.flush()
@@ -98,16 +114,18 @@ class ReminderPlanner:
             self.wake(earliest)
         return rows
 
-    async def replan_all(self) -> Replanned:
-        """Bring the reminders of every scheduled appointment (from 30 days back, for their
-        follow-ups) in line with the plan, after the plan changed. Only rows never sent are
+    async def replan_type(self, visit_type: str, plan: Plan | None = None) -> Replanned:
+        """Bring the reminders of every scheduled appointment of `visit_type` (from 30 days
+        back, for their follow-ups) in line with `plan` (default: the type's live plan), after
+        that type's plan changed; visits of other types are not touched. Only rows never sent are
         touched: a pending row gets its step's new time and expiry (a snoozed one keeps the
         time the patient asked for), a pending row of a step switched off or gone is skipped at
         once, a step that is new (or back on) gets a row where it still has a useful moment.
         Rows sent, being sent, done or expired by the engine stay as they are."""
         now = self.clock.now()
-        plan = self.plan
-        appointments = await self.repo.scheduled_since(now - MAX_OFFSET)
+        if plan is None:
+            plan = self.plans(visit_type)
+        appointments = await self.repo.scheduled_since(now - MAX_OFFSET, visit_type)
         by_appointment = await self.repo.reminders.for_appointments([a.id for a in appointments])
         moved = stopped = added = 0
         earliest: datetime | None = None
@@ -230,26 +248,51 @@ class Checklist:
 
 
 class PreparationService:
-    """What the patient does with reminders: tick items, snooze, answer attendance, pause."""
+    """What the patient does with reminders: tick items, snooze, answer attendance, pause.
+    Each visit follows the plan of its own type (`plans`)."""
 
-    def __init__(self, repo: Repository, plan: Plan, clock: Clock, wake: Wake = _no_wake) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        plans: PlanOf,
+        clock: Clock,
+        wake: Wake = _no_wake,
+        *,
+        visit_types: tuple[str, ...] = (),
+        events: IntakeEvents | None = None,
+    ) -> None:
         self.repo = repo
-        self.plan = plan
+        self.plans = plans
         self.clock = clock
         self.wake = wake
+        self.visit_types = visit_types
+        """Every visit type (their plans' check-in steps are looked for)."""
+        # The clinic's systems are told of the answers below (bot/services/intake_events.py).
+        self.events = events
+
+    def plan_of(self, appointment: Appointment) -> Plan:
+        return self.plans(appointment.visit_type)
 
     async def checklist(self, appointment: Appointment) -> Checklist:
         ticks = await self.repo.reminders.ticks(appointment.id)
-        return Checklist(
-            appointment, tuple(ChecklistItem(key, key in ticks) for key in self.plan.checklist)
-        )
+        checklist = self.plan_of(appointment).checklist
+        return Checklist(appointment, tuple(ChecklistItem(key, key in ticks) for key in checklist))
 
     async def next_checklist(self, patient: Patient) -> Checklist | None:
         upcoming = await self.repo.upcoming_appointments(patient.id, self.clock.now(), limit=1)
         return await self.checklist(upcoming[0]) if upcoming else None
 
+    async def next_visit_values(self, patient: Patient | None) -> Preparation:
+        """The clinic's values (fasting, liquids, observation, arrival, driver) of the type of
+        the patient's next visit; none set when they have no upcoming visit (the answers then
+        send them to what the clinic told them)."""
+        if patient is None:
+            return Preparation()
+        upcoming = await self.repo.upcoming_appointments(patient.id, self.clock.now(), limit=1)
+        return self.plan_of(upcoming[0]).preparation if upcoming else Preparation()
+
     async def set_item(self, appointment: Appointment, item: str, done: bool) -> Checklist:
-        if item not in self.plan.checklist:
+        if item not in self.plan_of(appointment).checklist:
             raise UnknownItem()
         await self.repo.reminders.set_tick(appointment.id, item, done, self.clock.now())
         return await self.checklist(appointment)
@@ -266,7 +309,7 @@ class PreparationService:
 
     async def mark_done(self, patient: Patient, reminder_id: int) -> Checklist:
         row, appointment = await self.reminder(patient, reminder_id)
-        step = self.plan.step(row.step_key)
+        step = self.plan_of(appointment).step(row.step_key)
         if step is None or not step.items:
             raise NothingToTick()
         now = self.clock.now()
@@ -277,7 +320,8 @@ class PreparationService:
     async def snooze(self, patient: Patient, reminder_id: int) -> tuple[datetime, Appointment]:
         """Send this step again later (default 3 hours), never past its expiry."""
         row, appointment = await self.reminder(patient, reminder_id)
-        step = self.plan.step(row.step_key)
+        plan = self.plan_of(appointment)
+        step = plan.step(row.step_key)
         if step is None:
             raise NoSuchAppointment()
         now = self.clock.now()
@@ -286,8 +330,8 @@ class PreparationService:
             step,
             appointment.starts_at,
             load_zone(appointment.timezone),
-            self.plan.quiet_hours,
-            self.plan.snooze,
+            plan.quiet_hours,
+            plan.snooze,
         )
         if when is None or when >= row.expires_at:
             raise SnoozeRefused()
@@ -311,6 +355,11 @@ class PreparationService:
         changed = await self.repo.set_attendance(
             appointment.id, Attendance.CONFIRMED if coming else Attendance.RESCHEDULE, now
         )
+        if changed and self.events is not None:
+            if coming:
+                await self.events.visit_confirmed(self.repo, appointment.id)
+            else:
+                await self.events.reschedule_requested(self.repo, appointment.id)
         return appointment, changed
 
     async def next_visit(self, patient: Patient) -> Appointment | None:
@@ -325,9 +374,12 @@ class PreparationService:
         says they can come after all."""
         if appointment.starts_at <= self.clock.now():
             raise VisitOver()
-        return await self.repo.set_attendance(
+        changed = await self.repo.set_attendance(
             appointment.id, Attendance.RESCHEDULE, self.clock.now()
         )
+        if changed and self.events is not None:
+            await self.events.reschedule_requested(self.repo, appointment.id)
+        return changed
 
     async def come_after_all(self, patient: Patient, appointment_id: int) -> Appointment:
         """ "I can come after all": the visit's held reminders go on (a step whose moment has
@@ -342,11 +394,19 @@ class PreparationService:
             raise NoSuchAppointment()
         if await self.repo.set_attendance(appointment.id, Attendance.CONFIRMED, now):
             self.wake(now)
+            if self.events is not None:
+                await self.events.visit_confirmed(self.repo, appointment.id)
         return appointment
 
     def checkin_steps(self) -> frozenset[str]:
-        """The plan's steps that carry the check-in's buttons."""
-        return frozenset(step.key for step in self.plan.steps if "checkin" in step.buttons)
+        """The steps of any visit type's plan that carry the check-in's buttons (by key: a
+        visit has rows of its own type's steps only)."""
+        return frozenset(
+            step.key
+            for kind in self.visit_types
+            for step in self.plans(kind).steps
+            if "checkin" in step.buttons
+        )
 
     async def open_checkin(self, patient: Patient) -> Appointment | None:
         """The visit whose check-in was sent and still waits for an answer (within its
@@ -371,6 +431,8 @@ class PreparationService:
             return appointment, False  # a typed reply never overwrites a tapped answer
         appointment.checkin = answer
         appointment.updated_at = self.clock.now()
+        if self.events is not None:
+            await self.events.checkin(self.repo, appointment.id, answer)
         return appointment, True
 
     async def set_paused(self, patient: Patient, paused: bool) -> None:

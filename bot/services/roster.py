@@ -9,7 +9,7 @@ would call it the same way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
@@ -52,6 +52,8 @@ class RosterEntry:
     changeable: bool = False
     """A visit the clinic made (through an invite) that has not begun: staff may move or
     cancel it (bot/services/visit_changes.py)."""
+    visit_type: str = "infusion"
+    """The visit's type (bot/domain/visits.py VisitType): which plan it follows."""
 
     def as_line(self) -> dict[str, object]:
         """The values a template reads."""
@@ -68,6 +70,7 @@ class RosterEntry:
             "checkin": self.checkin,
             "unreachable": self.unreachable,
             "expired": self.expired,
+            "visit_type": self.visit_type,
         }
 
 
@@ -98,13 +101,15 @@ class RosterService:
         staff: StaffService,
         clock: Clock,
         *,
-        checklist: Sequence[str],
+        checklists: Mapping[str, Sequence[str]],
         zone: str,
     ) -> None:
+        """`checklists`: each visit type's checklist (its plan's items)."""
         self.repo = repo
         self.staff = staff
         self.clock = clock
-        self.checklist = tuple(checklist)
+        self.checklists = {kind: tuple(items) for kind, items in checklists.items()}
+        self.checklist = tuple(dict.fromkeys(i for items in checklists.values() for i in items))
         self.zone = load_zone(zone)
 
     def today(self, days_ahead: int = 0) -> date:
@@ -150,7 +155,7 @@ class RosterService:
                 label=v.label,
                 patient_id=v.patient_id,
                 checklist_done=v.ticked,
-                checklist_total=len(self.checklist),
+                checklist_total=len(self.checklists.get(v.visit_type, ())),
                 attendance=v.attendance,
                 reminders_sent=v.reminders_sent,
                 reminders_failed=v.reminders_failed,
@@ -158,6 +163,7 @@ class RosterService:
                 unreachable=not v.reachable,
                 appointment_id=v.appointment_id,
                 changeable=v.label is not None and v.starts_at > now,
+                visit_type=v.visit_type,
             )
             for v in visits
         ]
@@ -168,6 +174,7 @@ class RosterService:
                 label=i.label,
                 patient_id=None,
                 expired=i.expires_at <= now,
+                visit_type=i.visit_type,
             )
             for i in invites
         ]

@@ -47,9 +47,9 @@ def name_of(content: Content, ref: TextRef, ui_lang: str) -> TextName:
     entry = titles.text.get(ref.name)
     if entry is not None:
         return TextName(entry.title, entry.about)
-    step = next((s for s in content.plan.steps if s.template == ref.name), None)
-    if step is not None:
-        return TextName(titles.pattern.step.format(key=step.key)[:64])
+    found = content.step_templates().get(ref.name)
+    if found is not None:
+        return TextName(titles.pattern.step.format(key=found[1].key)[:64])
     question = next((e for e in content.faq(ref.lang).entries if e.template == ref.name), None)
     if question is not None:
         return TextName(titles.pattern.answer.format(question=question.title)[:64])
@@ -85,7 +85,7 @@ def search(content: Content, refs: Iterable[TextRef], words: str, ui_lang: str) 
 
 def ordered(content: Content, refs: Sequence[TextRef], ui_lang: str) -> list[TextRef]:
     """Reminders in the order they go out, then the rest by title."""
-    steps = {step.template: index for index, step in enumerate(content.plan.steps)}
+    steps = {name: index for index, name in enumerate(content.step_templates())}
     return sorted(
         refs,
         key=lambda r: (

@@ -9,6 +9,8 @@ from enum import StrEnum
 from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
+from bot.domain.visits import VisitType
+
 # Ids are database keys: anything outside this range is forged and must not reach a query.
 MAX_ID = 2**62
 
@@ -29,6 +31,7 @@ class DraftAction(StrEnum):
     CHANGE = "change"
     EARLIER = "earlier"  # the first of two readings of a time that happens twice
     LATER = "later"
+    KIND = "kind"  # the kind of visit (k: a VisitType value)
 
 
 class ApptAction(StrEnum):
@@ -37,6 +40,7 @@ class ApptAction(StrEnum):
     CANCEL = "cancel"
     CANCEL_YES = "cancel_yes"
     CANCEL_NO = "cancel_no"
+    CALENDAR = "calendar"
 
 
 class ReminderAction(StrEnum):
@@ -134,6 +138,7 @@ class InviteAction(StrEnum):
     CHANGE = "change"
     EARLIER = "earlier"  # the first of two readings of a time that happens twice
     LATER = "later"
+    KIND = "kind"  # the kind of visit (k: a VisitType value)
 
 
 class InviteCb(CallbackData, prefix="i"):
@@ -142,6 +147,7 @@ class InviteCb(CallbackData, prefix="i"):
 
     action: InviteAction
     t: str = Field(default="", max_length=16)  # the offer's token (see new_token)
+    k: str = Field(default="", max_length=16)  # KIND: the visit type chosen
 
 
 class IntakeAction(StrEnum):
@@ -271,10 +277,24 @@ class FaqEditCb(CallbackData, prefix="sq"):
 
 class PlanCb(CallbackData, prefix="sp"):
     """`k` a step's key; `o` the change (bot/services/plan_editing.py PlanOp); `v` a version
-    id (0: the shipped plan); `t` the offer's token (see new_token)."""
+    id (0: the shipped plan); `t` the offer's token (see new_token); `y` the visit type whose
+    plan it is, by its first letter (empty: infusion, as every button before visit types)."""
 
     a: PlanAction
     k: str = Field(default="", max_length=32)
     o: str = Field(default="", max_length=8)
     v: int = Field(default=0, ge=0, le=MAX_ID)
     t: str = Field(default="", max_length=16)
+    y: str = Field(default="", max_length=1)
+
+
+def type_code(kind: VisitType) -> str:
+    """A visit type in a button's data: its first letter ("" for infusion, see PlanCb.y)."""
+    return "" if kind is VisitType.INFUSION else kind.value[0]
+
+
+def type_of_code(code: str) -> VisitType | None:
+    """The visit type of a button's `y` (None: none has that letter)."""
+    if not code:
+        return VisitType.INFUSION
+    return next((kind for kind in VisitType if kind.value[0] == code), None)

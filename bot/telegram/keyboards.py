@@ -96,18 +96,18 @@ class Keyboards:
         return markup(in_rows(buttons, widths or (1,)))
 
     def main_menu(self) -> InlineKeyboardMarkup:
-        return self._markup(
-            [
-                (self._label(key), MenuCb(to=to))
-                for key, to in (
-                    (Button.MENU_APPOINTMENTS, MenuTarget.APPOINTMENTS),
-                    (Button.MENU_PREPARE, MenuTarget.PREPARE),
-                    (Button.MENU_FAQ, MenuTarget.FAQ),
-                    (Button.MENU_SETTINGS, MenuTarget.SETTINGS),
-                )
-            ],
-            2,
-        )
+        return self._markup(self._menu_buttons(), 2)
+
+    def _menu_buttons(self) -> list[tuple[str, str | CallbackData]]:
+        return [
+            (self._label(key), MenuCb(to=to))
+            for key, to in (
+                (Button.MENU_APPOINTMENTS, MenuTarget.APPOINTMENTS),
+                (Button.MENU_PREPARE, MenuTarget.PREPARE),
+                (Button.MENU_FAQ, MenuTarget.FAQ),
+                (Button.MENU_SETTINGS, MenuTarget.SETTINGS),
+            )
+        ]
 
     def home(self) -> InlineKeyboardMarkup:
         return self._markup([(self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME))])
@@ -187,10 +187,21 @@ class Keyboards:
                     self._label(Button.APPOINTMENT_CANCEL),
                     ApptCb(action=ApptAction.CANCEL, id=appointment_id),
                 ),
+                self._calendar(appointment_id),
                 (self._label(Button.APPOINTMENT_BACK), MenuCb(to=MenuTarget.APPOINTMENTS)),
             ],
             2,
             1,
+        )
+
+    def saved(self, appointment_id: int) -> InlineKeyboardMarkup:
+        """Under a saved visit: "Add to calendar", then the main menu."""
+        return self._markup([self._calendar(appointment_id), *self._menu_buttons()], 1, 2)
+
+    def _calendar(self, appointment_id: int) -> tuple[str, ApptCb]:
+        return (
+            self._label(Button.APPOINTMENT_CALENDAR),
+            ApptCb(action=ApptAction.CALENDAR, id=appointment_id),
         )
 
     def cancel_confirm(self, appointment_id: int, version: int) -> InlineKeyboardMarkup:
@@ -221,6 +232,15 @@ class Keyboards:
             (label, FaqCb(key=key)) for key, label in choices
         ]
         buttons.append((self._label(Button.FAQ_MORE), MenuCb(to=MenuTarget.FAQ)))
+        return self._markup(buttons)
+
+    def faq_near(self, near: Iterable[tuple[str, str]]) -> InlineKeyboardMarkup:
+        """Under the no-match answer: a button per near question (key, label), then the
+        whole list of questions."""
+        buttons: list[tuple[str, str | CallbackData]] = [
+            (label, FaqCb(key=key)) for key, label in near
+        ]
+        buttons.append((self._label(Button.FAQ_ALL), MenuCb(to=MenuTarget.FAQ)))
         return self._markup(buttons)
 
     def come_after_all(self, appointment_id: int) -> InlineKeyboardMarkup:
@@ -304,6 +324,20 @@ class Keyboards:
                 (self._label(Button.INVITE_CHANGE), InviteCb(action=InviteAction.CHANGE, t=token)),
             ],
             2,
+        )
+
+    def invite_kinds(self, kinds: Sequence[tuple[str, str]], token: str) -> InlineKeyboardMarkup:
+        """A button per kind of visit (its value and name), the clinic's default first."""
+        return self._markup(
+            [
+                (
+                    self._label(Button.INVITE_KIND, label=name),
+                    InviteCb(action=InviteAction.KIND, k=kind, t=token),
+                )
+                for kind, name in kinds
+            ]
+            + [(self._label(Button.INVITE_CHANGE), InviteCb(action=InviteAction.CHANGE, t=token))],
+            1,
         )
 
     def intake_confirm(self, token: str) -> InlineKeyboardMarkup:

@@ -15,11 +15,12 @@ from scheduler.records import ReminderBatch, RenderedReminder
 
 
 def checklist_context(
-    content: Content, lang: str, ticks: frozenset[str] | set[str]
+    content: Content, lang: str, ticks: frozenset[str] | set[str], visit_type: str
 ) -> list[dict[str, object]]:
+    """The checklist of a visit's type (its plan's items), each with its label and tick."""
     return [
         {"key": key, "label": content.button(f"item_{key}", lang), "done": key in ticks}
-        for key in content.plan.checklist
+        for key in content.plan_for(visit_type).checklist
     ]
 
 
@@ -49,8 +50,9 @@ class ReminderView:
             template_name=ReminderText.CATCH_UP if catch_up else batch.steps[0].template,
             catch_up=catch_up,
             when=when,
-            checklist=checklist_context(content, lang, batch.ticks),
+            checklist=checklist_context(content, lang, batch.ticks, batch.appointment.visit_type),
             attendance=batch.appointment.attendance,
+            preparation=content.plan_for(batch.appointment.visit_type).preparation,
             sections=[content.template_name(step.template, lang) for step in batch.steps]
             if catch_up
             else (),
@@ -109,7 +111,11 @@ class ReminderView:
 
 
 def checklist_keyboard(
-    content: Content, lang: str, appointment_id: int, ticks: frozenset[str] | set[str]
+    content: Content,
+    lang: str,
+    appointment_id: int,
+    ticks: frozenset[str] | set[str],
+    visit_type: str,
 ) -> InlineKeyboardMarkup:
     buttons: list[tuple[str, str]] = [
         (
@@ -118,7 +124,7 @@ def checklist_keyboard(
             ),
             ChecklistCb(appt=appointment_id, item=item["key"], done=not item["done"]).pack(),
         )
-        for item in checklist_context(content, lang, ticks)
+        for item in checklist_context(content, lang, ticks, visit_type)
     ]
     buttons.append((content.button(Button.MENU_HOME, lang), MenuCb(to=MenuTarget.HOME).pack()))
     return markup(in_rows(buttons, (1,)))

@@ -17,12 +17,13 @@ class Forgetting(StatesGroup):
 
 
 class Inviting(StatesGroup):
-    """Staff making an invite: the visit's time, (a choice if it happens twice), a label, and
-    a confirmation."""
+    """Staff making an invite: the visit's time, (a choice if it happens twice), a label, the
+    kind of visit (a button each), and a confirmation."""
 
     waiting_for_time = State()
     picking = State()
     waiting_for_label = State()
+    choosing_kind = State()
     confirming = State()
 
 

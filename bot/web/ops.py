@@ -153,6 +153,7 @@ async def refresh_gauges(app: Application) -> bool:
             counts = await ops_counts(session)
         metrics.staff_alert_backlog.set(counts.staff_alert_backlog)
         metrics.unreachable_patients.set(counts.unreachable_patients)
+        metrics.intake_events_pending.set(counts.intake_events_pending)
 
     try:
         await _bounded(read())

@@ -194,9 +194,11 @@ async def _running(
     )
     harness = Harness(server, app, clock, settings, task)
     await app.alerts.start()
+    await app.events.start()
     try:
         yield harness
     finally:
+        await app.events.stop(grace=5.0)
         await app.alerts.stop(grace=5.0)
         if not task.done():
             await app.dispatcher.stop_polling()

@@ -88,6 +88,7 @@ async def test_staff_create_a_link_and_only_the_hash_is_stored(clinic: Clinic) -
         "starts_at": "2026-12-03T19:30:00+00:00",
         "zone": ZONE,
         "expires_at": "2026-11-30T15:00:00+00:00",
+        "visit_type": "infusion",
     }
     # Neither the code nor the label reach the log.
     assert made.code not in repr(line)

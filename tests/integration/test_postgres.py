@@ -215,6 +215,7 @@ async def test_a_double_tap_on_invite_confirm_makes_one_invite_on_postgres(
     await h.command(NURSE, "invite")
     await h.send(NURSE, "tomorrow 10am")
     await h.send(NURSE, "#4471")
+    await h.tap(NURSE, "Infusion")
     confirm = h.button(NURSE, "Make the")
     sent = await h.feed_many([updates.callback_update(NURSE, confirm) for _ in range(3)])
     assert len([r for r in sent if r.method.lower() == "sendphoto"]) == 1

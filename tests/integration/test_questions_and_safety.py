@@ -48,10 +48,39 @@ async def test_free_text_questions_are_matched(
     assert expected in answer
 
 
-async def test_unmatched_text_gets_topics_and_phone_never_silence(harness: Harness) -> None:
+async def test_unmatched_text_gets_the_list_one_tap_away_and_phone_never_silence(
+    harness: Harness,
+) -> None:
     [reply] = await harness.send(PAT, "qwerty zxcv")
-    assert "203-914-1900" in reply
-    assert any(d.startswith("f:") for _, d in harness.buttons(PAT))
+    assert "couldn't match" in reply and "203-914-1900" in reply
+    assert "one of these" not in reply  # nothing near: no question offered
+    assert [t for t, _ in harness.buttons(PAT)] == ["All questions"]
+    await harness.tap(PAT, "All questions")
+    assert len([d for _, d in harness.buttons(PAT) if d.startswith("f:")]) >= 10
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "near", "answer"),
+    [
+        ("en", "whats the cost of a new iphone", "Cost and insurance", "Cost and insurance"),
+        ("es", "que me pongo para una boda", "Qué llevar y qué ponerme", "Ropa cómoda"),
+    ],
+)
+async def test_unmatched_text_offers_the_nearest_questions_not_all(
+    harness: Harness, lang: str, text: str, near: str, answer: str
+) -> None:
+    update = updates.message_update(PAT, text)
+    update["message"]["from"] = updates.user(PAT, language_code=lang)
+    [reply] = texts_to(await harness.feed(update), PAT)
+    assert ("one of these" if lang == "en" else "alguna de estas") in reply
+    labels = [t for t, _ in harness.buttons(PAT)]
+    assert near in labels
+    assert 2 <= len(labels) <= 4  # at most three questions, then the whole list
+    assert labels[-1] == ("All questions" if lang == "en" else "Todas las preguntas")
+    update = updates.callback_update(PAT, harness.button(PAT, near))
+    update["callback_query"]["from"] = updates.user(PAT, language_code=lang)
+    [shown] = texts_to(await harness.feed(update), PAT)
+    assert answer in shown
 
 
 async def test_unknown_faq_key_gets_the_list(harness: Harness) -> None:

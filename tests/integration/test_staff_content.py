@@ -66,7 +66,7 @@ async def test_admin_edits_the_eye_mask_reminder_and_the_next_reminder_carries_i
     [listing] = await harness.tap(STAFF_ID, "Reminders")
     # English and Spanish texts: English first.
     # The texts of one language (the member's), each by its title, reminders in send order.
-    assert "Reminders and checklist" in listing and "page 1 of 2" in listing
+    assert "Reminders and checklist" in listing and "page 1 of 3" in listing
     preview, caption = await harness.tap(STAFF_ID, "the evening before (eye mask)")
     assert "eye mask can make the session calmer" in preview
     assert "Version 0" in caption and "Language: 🇺🇸 English" in caption

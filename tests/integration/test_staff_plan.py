@@ -41,8 +41,14 @@ async def test_admin_moves_the_eye_mask_step_and_the_booked_reminder_moves_once(
     before = await rows(harness)
     assert before["evening_before"].due_at == EVENING
     [timeline] = await harness.command(STAFF_ID, "plan")
-    assert "Reminder plan" in timeline and "evening_before" in timeline
-    [step] = await harness.tap(STAFF_ID, "evening_before")
+    # Steps by their plain titles, never their keys (the timeline and its buttons).
+    assert "Reminder plan: Infusion" in timeline and "evening_before" not in timeline
+    assert "<b>Reminder: the evening before (eye mask)</b>" in timeline
+    labels = [text for text, _ in harness.buttons(STAFF_ID)]
+    assert "Reminder: 2 days before (ride home)" in labels
+    assert not any("_" in text for text in labels), labels
+    [step] = await harness.tap(STAFF_ID, "the evening before")
+    assert step.startswith("<b>Reminder: the evening before (eye mask)</b> (Infusion)")
     # Times in words, one line each.
     assert "\nSent: the day before at 7:00 PM (for the sample visit: " in step
     assert "\nStill worth sending until: 2 hours before\n" in step
@@ -52,7 +58,7 @@ async def test_admin_moves_the_eye_mask_step_and_the_booked_reminder_moves_once(
     assert "after your change" in candidate and "Save it?" in candidate
     save = harness.button(STAFF_ID, "Save")
     [saved] = await harness.press(STAFF_ID, save)
-    assert "plan version 1 is live" in saved and "1 moved" in saved
+    assert "version 1 of the plan “Infusion” is live" in saved and "1 moved" in saved
     [again] = await harness.press(STAFF_ID, save)  # a double tap: one version, one re-plan
     assert "already live" in again
     assert await count(harness, ContentVersion) == 1
@@ -158,7 +164,7 @@ async def test_a_changed_step_says_nothing_of_languages(harness: Harness) -> Non
     await book(harness)
     await change(harness, "evening_before", "at", "-1d@18:00")
     [saved] = await harness.tap(STAFF_ID, "Save")
-    assert "plan version 1 is live" in saved and "Español" not in saved
+    assert "version 1 of the plan “Infusion” is live" in saved and "Español" not in saved
 
 
 async def test_double_tap_on_confirm_saves_once(harness: Harness) -> None:
@@ -236,7 +242,8 @@ async def test_a_time_is_read_as_the_team_says_it(
     if shown is None:
         assert "after the visit starts" in answer
     else:
-        assert f"<b>arrival</b>, {shown}" in answer and "Save it?" in answer
+        assert f"<b>Reminder: 2 hours before (arrival)</b>, {shown}" in answer
+        assert "Save it?" in answer
 
 
 async def test_the_plan_has_a_history_and_a_rollback_with_a_preview(harness: Harness) -> None:
@@ -249,11 +256,11 @@ async def test_the_plan_has_a_history_and_a_rollback_with_a_preview(harness: Har
     assert "Version 1 (live): Monday, November 23, 2026 at 10:00 AM EST, by Pat" in history
     timeline, offer = await harness.tap(STAFF_ID, "Version 0")
     assert "Version 0 of the plan" in timeline
-    assert "<b>evening_before</b>, the day before at 7:00 PM" in timeline
+    assert "<b>Reminder: the evening before (eye mask)</b>, the day before at 7:00 PM" in timeline
     assert "Restore it?" in offer
     cancel = harness.button(STAFF_ID, "Cancel")
     [restored] = await harness.tap(STAFF_ID, "Restore it")
-    assert "plan version 2 is live" in restored and "1 moved" in restored
+    assert "version 2 of the plan “Infusion” is live" in restored and "1 moved" in restored
     assert (await rows(harness))["evening_before"].due_at == EVENING
     [stale] = await harness.press(STAFF_ID, cancel)  # the offer was answered
     assert "no longer active" in stale

@@ -51,14 +51,19 @@ async def add_nurse(harness: Harness) -> None:
     assert "now staff" in added
 
 
-async def invite(harness: Harness, when: str = "tomorrow 10am", label: str = "J.D.") -> str:
-    """The nurse makes an invite; the code of its link."""
+async def invite(
+    harness: Harness, when: str = "tomorrow 10am", label: str = "J.D.", kind: str = "Infusion"
+) -> str:
+    """The nurse makes an invite for a visit of `kind` (its button's words); the code of its
+    link."""
     [ask] = await harness.command(NURSE, "invite")
     assert "When is the visit" in ask
     [label_ask] = await harness.send(NURSE, when)
     assert "label" in label_ask
-    [confirm] = await harness.send(NURSE, label)
-    assert label in confirm
+    [kind_ask] = await harness.send(NURSE, label)
+    assert label in kind_ask and "What kind of visit" in kind_ask
+    [confirm] = await harness.tap(NURSE, kind)
+    assert label in confirm and kind in confirm
     sent = await harness.feed(updates.callback_update(NURSE, harness.button(NURSE, "Make the")))
     [created] = [r.params["text"] for r in sent if r.method.lower() == "sendmessage"]
     match = LINK.search(created)
@@ -148,7 +153,7 @@ async def test_staff_invite_a_patient_who_consents_and_is_linked(harness: Harnes
     total = len(harness.app.context.content.plan.checklist)
     [roster] = await harness.command(NURSE, "tomorrow")
     assert "Tuesday, November 24, 2026" in roster
-    assert "<b>10:00 AM</b> J.D." in roster
+    assert "<b>10:00 AM</b> J.D. · Infusion" in roster
     assert f"checklist 1/{total}" in roster
     assert "no answer yet" in roster
     [same] = await harness.command(NURSE, "roster", "2026-11-24")
@@ -164,6 +169,7 @@ async def test_a_double_tap_on_confirm_makes_one_invite(harness: Harness) -> Non
     await harness.command(NURSE, "invite")
     await harness.send(NURSE, "tomorrow 10am")
     await harness.send(NURSE, "#4471")
+    await harness.tap(NURSE, "Infusion")
     confirm = harness.button(NURSE, "Make the")
     sent = await harness.feed_many(
         [updates.callback_update(NURSE, confirm), updates.callback_update(NURSE, confirm)]
@@ -186,8 +192,10 @@ async def test_an_ambiguous_time_offers_both_readings(harness: Harness) -> None:
     assert len(buttons) == 3
     [label_ask] = await harness.press(NURSE, buttons[1][1])  # the later one
     assert "1:30 AM EST" in label_ask
-    [confirm] = await harness.send(NURSE, "AB")
-    assert "1:30 AM EST" in confirm
+    [kind_ask] = await harness.send(NURSE, "AB")
+    assert "1:30 AM EST" in kind_ask
+    [confirm] = await harness.tap(NURSE, "First consultation")
+    assert "1:30 AM EST" in confirm and "First consultation" in confirm
     [stale] = await harness.press(NURSE, buttons[0][1])  # the offer is over
     assert "expired" in stale
 

@@ -120,7 +120,7 @@ async def test_earlier_buttons_several_lines_and_an_invite_opened_by_its_link(
     tmp_path: Path,
 ) -> None:
     output = await _chat(
-        "/invite\ntomorrow 3pm\nJD 12\n1\n",
+        "/invite\ntomorrow 3pm\nJD 12\n1\n1\n",  # the kind of visit (Infusion), then Make
         ChatOptions(staff=True, files=tmp_path),
     )
     [link] = re.findall(r"https://t\.me/\S+\?start=\S+", output)
@@ -179,6 +179,20 @@ async def test_run_without_a_token_at_a_terminal_starts_the_chat(tmp_path: Path)
     [log] = re.findall(r"log lines go to (\S+chat\.log)", text)
     assert await asyncio.to_thread(Path(log).is_file)
     assert "Welcome" in text and "Traceback" not in text
+
+
+async def test_the_calendar_button_sends_a_file_the_chat_saves(tmp_path: Path) -> None:
+    output = await _chat(
+        # ..., Confirm, Add to calendar twice (a visit far enough ahead that no reminder is due)
+        "/start\n1\n/appointment\n12/20 2:30pm\n1\n1\n1\n",
+        ChatOptions(files=tmp_path),
+    )
+    [saved] = re.findall(r"\[file saved: (\S+\.ics)\]", output)
+    assert Path(saved).parent == tmp_path
+    assert "Sunday, December 20, 2026 at 2:30 PM EST as a calendar file" in output
+    data = await asyncio.to_thread(Path(saved).read_bytes)
+    assert data.startswith(b"BEGIN:VCALENDAR") and b"DTSTART:20261220T193000Z" in data
+    assert "bot (notice)> The calendar file is just above." in output  # the second tap
 
 
 async def test_staff_send_a_csv_with_file_preview_import_and_get_the_links(

@@ -169,9 +169,27 @@ def _problems_after(messages: Path, relative: str, text: str) -> list[str]:
         ("en/menu.html.j2", "{{ clinic.__class__.__mro__ }}", "menu.html.j2"),
         ("en/reminders/ride.html.j2", "Your ketamine visit", "lock screens; remove 'ketamine'"),
         ("en/reminders/ride.html.j2", "Call {{ clinic.name }}", "remove 'ki ketamine'"),
+        (
+            "en/reminders/esketamine/ride.html.j2",
+            "Your esketamine session",
+            "lock screens; remove 'esketamine'",
+        ),
+        ("es/reminders/esketamine/arrival.html.j2", "Su sesión de Spravato", "remove 'spravato'"),
+        ("en/reminders/consultation/arrival.html.j2", "{{ preparation.nope }}", "arrival"),
         ("en/formats.toml", "weekdays = []", "formats.toml"),
         ("clinic.toml", 'name = "X"\nphone = "call me"\nphone_e164 = "+1"', "clinic.toml"),
-        ("plan.toml", "checklist = []\n[[step]]\nkey = 'a'\nat = '-3x'", "plan.toml"),
+        ("plans/infusion.toml", "checklist = []\n[[step]]\nkey = 'a'\nat = '-3x'", "infusion"),
+        (
+            "plans/esketamine.toml",
+            "checklist = []\n\n[[step]]\nkey = 'a'\nat = '-3x'",
+            "plans/esketamine.toml:5: step[1].at",
+        ),
+        (
+            "plans/consultation.toml",
+            "checklist = ['x']\n[[step]]\nkey = 'a'\nat = '-3d'\ntemplate = 'a'\nitems = ['y']",
+            "plans/consultation.toml:6: step[1].items: 'y' is not in checklist",
+        ),
+        ("plan.toml", "checklist = []", "plan.toml is no longer read"),
         ("en/buttons.toml", 'menu_home = "{{ broken"', "buttons.toml"),
     ],
 )
@@ -250,7 +268,8 @@ def test_samples_try_each_branch() -> None:
         (
             "en/reminders/ride.html.j2",
             "{{ when | when }} {{ patient }}",
-            "unknown variable patient (known: attendance, catch_up, checklist, sections, when)",
+            "unknown variable patient"
+            " (known: attendance, catch_up, checklist, preparation, sections, when)",
         ),
         ("en/faq/recovery.html.j2", "{{ answer }}", "recovery.html.j2:1: unknown variable answer"),
     ],

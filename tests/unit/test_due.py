@@ -24,7 +24,7 @@ ZONES = (
     "Australia/Lord_Howe",
     "Pacific/Honolulu",
 )
-PLAN_FILE = Path(__file__).resolve().parents[2] / "messages" / "plan.toml"
+PLAN_FILE = Path(__file__).resolve().parents[2] / "messages" / "plans" / "infusion.toml"
 NIGHT = QuietHours(time(21, 0), time(8, 0))
 MINUTE = timedelta(minutes=1)
 EST = timedelta(hours=-5)

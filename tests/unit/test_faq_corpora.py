@@ -3,8 +3,9 @@
 Every ``tests/corpora/faq/<lang>/*.tsv`` is read: lines of ``topic<TAB>message`` (``#``
 starts a comment), the topic one of :data:`TOPICS`. ``dev.tsv`` was written by someone who
 never saw the keywords, and is the one the keywords are tuned on (with ``own.tsv``, the
-engineers' own additions); ``dev2.tsv`` and ``dev4.tsv``, written later by others, were not
-read to tune the keywords; a held-out file written by someone else is measured, never read to tune.
+engineers' own additions); ``dev2.tsv``, ``dev4.tsv`` and ``dev5.tsv``, written later by
+others, were not read to tune the keywords; a held-out file written by someone else is
+measured, never read to tune.
 ``off_topic`` messages must get the no-match answer.
 
 The learned layer (bot/domain/faq_model.py) is trained on every development file, so on them
@@ -116,13 +117,17 @@ def test_the_keywords_alone(content: Content, path: Path) -> None:
     assert first >= RIGHT_FIRST and no_match >= OFF_TOPIC_NO_MATCH, "\n".join(misses)
 
 
-HELD_OUT_FLOORS: dict[str, tuple[float, float]] = {"en": (0.93, 0.90), "es": (0.80, 0.98)}
+HELD_OUT_FLOORS: dict[str, tuple[float, float]] = {"en": (0.94, 0.90), "es": (0.87, 0.98)}
 """Per language, (right first, off-topic no-match) that ``heldout.tsv`` must keep: what the
 matcher reached on it (2026-12-06, when it was added: en 192/208 and 54/60, es 159/197 and
-57/60; with dev4.tsv in the training: en 194/208 and 54/60, es 158/197 and 59/60), below the
-targets. A floor is raised as the matcher improves, never lowered; the
-targets (:data:`RIGHT_FIRST`, :data:`OFF_TOPIC_NO_MATCH`) are what the held-out set must reach
-for the matching to be done."""
+57/60; with dev4.tsv in the training: en 194/208 and 54/60, es 158/197 and 59/60; with dev5.tsv,
+Spanish short spellings and the model allowed to overrule a keywords' answer: en 199/208 and
+54/60, es 177/197 and 59/60; the floors sit a little below, for the overrule was then kept
+from a keyword's answer for a topic only hints point to, measured on dev5 alone: about one
+point fewer right first, the held-out set not measured again), below the targets. A floor is
+raised as the matcher improves, never lowered; the targets (:data:`RIGHT_FIRST`,
+:data:`OFF_TOPIC_NO_MATCH`) are what the held-out set must reach for the matching to be
+done."""
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")

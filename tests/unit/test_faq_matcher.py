@@ -272,3 +272,49 @@ def test_typos_and_missing_accents_still_find_the_question() -> None:
     # Far from every keyword, or too short to guess: nothing.
     assert matcher.match("banana") is None
     assert matcher.match("how") is None
+
+
+def test_short_spellings_are_read_as_the_words_they_stand_for() -> None:
+    """Spanish typed on a phone: "q" is "que", "xq" "porque", "sita" a slip of "cita"."""
+    matcher = FaqMatcher(
+        [FaqEntry("expect", "Expect", ("que esperar", "que me hacen en la cita"), "faq/a")],
+        common=("me", "en", "la", "porque"),
+        spelling={"q": "que", "xq": "porque", "sita": "cita", "Finde": "fin de semana"},
+        lang="es",
+    )
+    assert matcher.spelled("Q esperar, XQ") == ("que", "esperar", "porque")
+    assert matcher.spelled("el finde") == ("el", "fin", "de", "semana")
+    assert matcher.classify("q esperar").answer == "expect"
+    assert matcher.classify("q me hacen en la sita").answer == "expect"
+    # Without the table the short word is no word of the phrase.
+    plain = FaqMatcher([FaqEntry("expect", "Expect", ("que esperar",), "faq/a")], lang="es")
+    assert plain.classify("q esperar").answer is None
+
+
+def test_the_shipped_spanish_spellings_are_read() -> None:
+    matcher = Content(MESSAGES_DIR).faq("es").keywords_matcher()
+    assert matcher.spelled("xq tenéis q ir tmb") == ("porque", "tienen", "que", "ir", "tambien")
+    assert matcher.classify("onde estan ubicados").answer == "location"
+
+
+def test_an_unmatched_message_is_offered_the_questions_it_comes_nearest_to() -> None:
+    matcher = FaqMatcher(
+        [
+            FaqEntry("cost", "Cost", ("cost",), "faq/a"),
+            FaqEntry("hours", "Hours", ("hours",), "faq/b"),
+            FaqEntry("park", "Parking", ("parking",), "faq/c"),
+        ],
+        common=("the", "of", "a", "and"),
+    )
+    assert matcher.classify("the cost of a new iphone").ranked == ()
+    assert matcher.closest("the cost of a new iphone") == ("cost",)
+    assert matcher.closest("cost and hours and parking of bitcoin", most=2) == ("cost", "hours")
+    assert matcher.closest("qwerty zxcv") == ()
+
+
+def test_the_shipped_matcher_offers_near_questions_only_when_some_are_near(
+    matcher: FaqMatcher,
+) -> None:
+    assert "cost" in matcher.closest("whats the cost of a new iphone")
+    assert len(matcher.closest("recovery time for acl surgery")) <= 3
+    assert matcher.closest("qwerty zxcv") == ()

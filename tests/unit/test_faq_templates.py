@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from bot.content.store import duration_words
+
 MESSAGES_DIR = Path(__file__).resolve().parents[2] / "messages"
 EN_DIR = MESSAGES_DIR / "en"
 
@@ -27,6 +29,15 @@ ENTITY_RE = re.compile(r"&(?:amp|lt|gt|quot|#\d+|#x[0-9a-fA-F]+);")
 class SamplePreparation:
     no_food_hours: int | None = 6
     clear_liquids_hours: int | None = 2
+    clear_liquids_minutes: int | None = None
+    observation_minutes: int | None = None
+    driver_required: bool | None = None
+
+    @property
+    def liquids_cutoff_minutes(self) -> int | None:
+        if self.clear_liquids_minutes is not None:
+            return self.clear_liquids_minutes
+        return None if self.clear_liquids_hours is None else self.clear_liquids_hours * 60
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,7 @@ STAFF_VARS = {
     "staff_notified": True,
     "visit_label": "J.D. #4411",
     "visit_time": "Tue 21 May, 10:00",
+    "suggested": True,  # faq_no_match: the nearest questions are offered
 }
 
 
@@ -74,9 +86,13 @@ TEMPLATES = [
 
 @pytest.fixture(scope="module")
 def env() -> Environment:
-    return Environment(
+    made = Environment(
         loader=FileSystemLoader(str(EN_DIR)), autoescape=True, undefined=StrictUndefined
     )
+    made.filters["duration"] = lambda minutes: duration_words(
+        minutes, ("minute", "minutes"), ("hour", "hours")
+    )
+    return made
 
 
 def _render(
@@ -163,6 +179,14 @@ def test_empty_clinic_facts_read_well(env: Environment) -> None:
     assert "hours</b>" not in eating and CLINIC.phone in eating
     set_ = _render(env, "faq/eating_drinking.html.j2")
     assert "<b>6 hours</b>" in set_ and "<b>2 hours</b>" in set_
+    minutes = _render(
+        env,
+        "faq/eating_drinking.html.j2",
+        preparation=SamplePreparation(2, None, 30),
+    )
+    assert "<b>2 hours</b>" in minutes and "<b>30 minutes</b> before" in minutes
+    one = _render(env, "faq/eating_drinking.html.j2", preparation=SamplePreparation(1, 0))
+    assert "<b>1 hour</b>" in one and "until you arrive" in one
     for text in (location, hours, eating):
         assert "\n\n\n" not in text
 
@@ -189,3 +213,15 @@ def test_contact_without_address_or_website(env: Environment) -> None:
 
 def test_recovery_says_until_the_next_day(env: Environment) -> None:
     assert "until the next day" in _render(env, "faq/recovery.html.j2")
+    # An esketamine visit's values: the monitoring time, and no driving until the next day.
+    esketamine = _render(
+        env,
+        "faq/recovery.html.j2",
+        preparation=SamplePreparation(2, None, 30, observation_minutes=120, driver_required=True),
+    )
+    assert "at least <b>2 hours</b>" in esketamine and "30 to 45" not in esketamine
+    assert "until the next day</b>, after a restful night's sleep" in esketamine
+    consultation = _render(
+        env, "faq/recovery.html.j2", preparation=SamplePreparation(None, None, None, None, False)
+    )
+    assert "don't need anyone to drive you home" in consultation

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.content.catalogue import SAMPLE_WHEN, ReminderText
+from bot.content.catalogue import NO_PREPARATION, SAMPLE_WHEN, ReminderText
 from bot.content.sandbox import RenderLimit
 from bot.content.store import Content, ContentError
 from bot.content.telegram_html import check_telegram_html
@@ -82,6 +82,7 @@ def test_a_stored_version_that_bypassed_the_check_fails_fast_when_sent(content: 
         checklist=(),
         attendance=None,
         catch_up=False,
+        preparation=NO_PREPARATION,
     )
     started = time.perf_counter()
     with pytest.raises(ContentError, match="too much work"):
@@ -181,7 +182,7 @@ def test_an_english_edit_is_checked_in_every_language_that_includes_it(tmp_path:
     catch_up = messages / "es" / "reminders" / "catch_up.html.j2"
     catch_up.write_text("Antes de su visita. " * 130 + catch_up.read_text(), encoding="utf-8")
     content = Content(messages)
-    plan = (messages / "plan.toml").read_text(encoding="utf-8")
+    plan = (messages / "plans" / "infusion.toml").read_text(encoding="utf-8")
     plan += '\n[[step]]\nkey = "water"\nat = "-1d@12:00"\ntemplate = "reminders/water"\n'
     with_step = content.overlaid({(ContentKind.PLAN, PLAN_KEY): plan})
     body = "Drink plenty of water today. " * 50  # about 1,450 characters

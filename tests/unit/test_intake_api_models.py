@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from openapi_spec_validator import validate
@@ -16,11 +17,11 @@ from bot.intake.api_models import (
     AnswerEvent,
     Problem,
     VisitPut,
-    VisitRef,
     openapi_document,
     problem_from_row_error,
     problem_from_validation,
 )
+from bot.intake.events import EventType, event_body, new_event_id
 from bot.intake.rows import IntakeRow, RowError, RowErrorCode, build_row
 from tests.unit.intake_support import KEYER, PERSONAL, RULES
 
@@ -110,13 +111,45 @@ def test_a_skipped_local_time_points_at_local_start() -> None:
 def test_an_answer_event_body_is_compact_json() -> None:
     event = AnswerEvent(
         id="ev_1",
-        type="visit.attendance",
-        created=datetime(2027, 5, 1, tzinfo=UTC),
-        visit=VisitRef(source="acme", external_id="A-1"),
-        answer="confirmed",
+        type=EventType.VISIT_CHECKIN,
+        occurred_at=datetime(2027, 5, 1, tzinfo=UTC),
+        source="acme",
+        external_id="A-1",
+        data={"answer": "ok"},
     )
-    assert json.loads(event.body())["visit"] == {"source": "acme", "external_id": "A-1"}
+    body = json.loads(event.body())
+    assert body == {
+        "id": "ev_1",
+        "type": "visit.checkin",
+        "occurred_at": "2027-05-01T00:00:00Z",
+        "source": "acme",
+        "external_id": "A-1",
+        "data": {"answer": "ok"},
+    }
     assert b" " not in event.body()
+
+
+def test_an_event_body_is_utc_in_whole_seconds_and_refuses_a_naive_time() -> None:
+    madrid = datetime(2027, 5, 1, 12, 30, 15, 999, tzinfo=ZoneInfo("Europe/Madrid"))
+    body = json.loads(
+        event_body(
+            event_id="x",
+            event_type=EventType.VISIT_CONFIRMED,
+            occurred_at=madrid,
+            source="acme",
+            external_id="A-1",
+        )
+    )
+    assert body["occurred_at"] == "2027-05-01T10:30:15Z" and body["data"] == {}
+    with pytest.raises(ValueError, match="aware"):
+        event_body(
+            event_id="x",
+            event_type=EventType.VISIT_CONFIRMED,
+            occurred_at=datetime(2027, 5, 1),
+            source="acme",
+            external_id="A-1",
+        )
+    assert len({new_event_id() for _ in range(50)}) == 50
 
 
 # ----------------------------------------------------------------------------- OpenAPI

@@ -26,7 +26,7 @@ from scheduler.plan_loading import PlanError, load_plan, parse_plan
 
 NEW_YORK = ZoneInfo("America/New_York")
 LORD_HOWE = ZoneInfo("Australia/Lord_Howe")
-PLAN_FILE = Path(__file__).resolve().parents[2] / "messages" / "plan.toml"
+PLAN_FILE = Path(__file__).resolve().parents[2] / "messages" / "plans" / "infusion.toml"
 
 
 def local(

@@ -10,7 +10,9 @@ import pytest
 from scheduler.plan_loading import PlanError, parse_plan
 from scheduler.plan_text import NoSuchStep, append_step, set_step_field
 
-SHIPPED = (Path(__file__).parents[2] / "messages" / "plan.toml").read_text(encoding="utf-8")
+SHIPPED = (Path(__file__).parents[2] / "messages" / "plans" / "infusion.toml").read_text(
+    encoding="utf-8"
+)
 
 
 def test_a_field_is_replaced_in_place_and_comments_stay() -> None:

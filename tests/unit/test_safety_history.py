@@ -31,6 +31,11 @@ def screen() -> CrisisDetector:
         "mi exnovio murio de sobredosis en 2018, a veces lo hablo en terapia",
         "me corte con un cuchillo cocinando, ya me puse curita",
         "mi esposo me pego su gripa",
+        # A decade written with digits: the numbers-and-leet reading ("the 9os") of words
+        # the history exclusion already read must not undo it.
+        "my mom overdosed in the 90s",
+        "my dad overdosed on painkillers back in the 80s and survived",
+        "mi tio tuvo una sobredosis de calmantes en los 90 y sobrevivio",
     ],
 )
 def test_history_and_accidents_are_ordinary(screen: CrisisDetector, text: str) -> None:
@@ -49,6 +54,8 @@ def test_history_and_accidents_are_ordinary(screen: CrisisDetector, text: str) -
         "mi hermano se acaba de tomar todas mis pastillas",
         "mi hermano tuvo una sobredosis hace 20 minutos",
         "me queme con la plancha a proposito",
+        "i want to k1ll myself",  # the fold still reads a word spelled with digits
+        "took 2 many pills",
     ],
 )
 def test_the_same_events_now_are_a_crisis(screen: CrisisDetector, text: str) -> None:

@@ -4,6 +4,7 @@ match names, the learned layer's data, and the text folds added for issue 16."""
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import tomllib
 from pathlib import Path
@@ -146,6 +147,38 @@ def test_the_model_reads_its_data_and_refuses_other_data() -> None:
     ):
         with pytest.raises(ValueError, match=message):
             CrisisModel.from_data(bad)
+
+
+def test_each_language_has_its_threshold_and_an_untold_one_the_default() -> None:
+    model = CrisisModel({"end": 3.0}, -1.0, 0.8, {"en": 0.95, "es": 0.6})
+    again = CrisisModel.from_data(json.loads(json.dumps(model.to_data())))
+    assert again.thresholds == {"en": 0.95, "es": 0.6}
+    # logit 2.0: above es (0.41) and the default (1.39), below en (2.94)
+    assert model.flags("the end", "es") and model.flags("the end")
+    assert not model.flags("the end", "en")
+    assert model.flags("the end", "fr")  # a language without its own threshold: the default
+    assert model.lowest_cut == pytest.approx(math.log(0.6 / 0.4))
+    with pytest.raises(ValueError, match="thresholds"):
+        CrisisModel.from_data({**model.to_data(), "thresholds": {"en": "high"}})
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        CrisisModel.from_data({**model.to_data(), "thresholds": {"en": 1.0}})
+    # A model of the format before thresholds per language is still read.
+    old = {k: v for k, v in model.to_data().items() if k != "thresholds"}
+    assert CrisisModel.from_data({**old, "format": 2}).thresholds == {}
+
+
+def test_the_detector_uses_the_threshold_of_the_language_it_tells() -> None:
+    parts = [
+        LexiconPart("en", {"active_ideation": ["kill myself"]}, words=["the", "is", "my"]),
+        LexiconPart("es", {"active_ideation": ["matarme"]}, words=["el", "es", "mi"]),
+    ]
+    model = CrisisModel({"fin": 2.0}, -1.0, 0.8, {"en": 0.95, "es": 0.6})  # logit 1.0
+    detector = CrisisDetector.from_parts(parts, model)
+    assert detector.language("es mi fin") == "es"
+    assert detector.language("fin") is None
+    assert detector.check("es mi fin") is not None  # es: 1.0 >= 0.41
+    assert detector.check("is my fin") is None  # en: 1.0 < 2.94
+    assert detector.check("fin") is None  # not told: the default, 1.0 < 1.39
 
 
 def test_a_long_message_is_read_in_windows() -> None:

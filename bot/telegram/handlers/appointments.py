@@ -9,7 +9,7 @@ booked, an appointment gone) are answered by bot/telegram/refusals.py.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from aiogram import F, Router
@@ -20,6 +20,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.content.catalogue import (
     AppointmentAmbiguous,
     AppointmentAsk,
+    AppointmentCalendarSent,
     AppointmentCancelConfirm,
     AppointmentCancelled,
     AppointmentConfirm,
@@ -29,11 +30,12 @@ from bot.content.catalogue import (
     AppointmentList,
     AppointmentSaved,
     AppointmentStillWaiting,
+    Button,
     ChatCommand,
     FaqAnswer,
     StaleButton,
 )
-from bot.db.models import Patient
+from bot.db.models import Appointment, Patient
 from bot.domain.when_parser import ParseErrorCode, WhenReading
 from bot.services.appointments import Ambiguity, HalfAnswer
 from bot.services.container import ServiceScope
@@ -122,7 +124,11 @@ async def list_appointments(
     if not items and isinstance(event, Message):
         await _ask_for_time(state, reply, patient, svc)
         return
-    reply.send(AppointmentList(items=[a.local_start for a in items]), reply.kb.appointments(items))
+    kinds = [reply.content.visit_type_name(a.visit_type, reply.lang) for a in items]
+    reply.send(
+        AppointmentList(items=[a.local_start for a in items], kinds=kinds),
+        reply.kb.appointments(items),
+    )
 
 
 async def new_appointment(
@@ -135,14 +141,17 @@ async def new_appointment(
     await _ask_for_time(state, reply, patient, svc)
 
 
-def _answered_as_question(text: str, reply: Reply, example: datetime) -> bool:
+async def _answered_as_question(
+    text: str, reply: Reply, example: datetime, patient: Patient, svc: ServiceScope
+) -> bool:
     """Not a date but a question ("how long does it take?"): answered from the FAQ, and the
     date question stays open. The crisis screen (bot/telegram/gate.py) has already answered
     a crisis message before any of this, leaving the conversation where it was."""
     entry = reply.content.faq(reply.lang).matcher.match(text)
     if entry is None:
         return False
-    reply.send(FaqAnswer(template_name=entry.template))
+    preparation = await svc.preparation.next_visit_values(patient)
+    reply.send(FaqAnswer(template_name=entry.template, preparation=preparation))
     reply.send(AppointmentStillWaiting(example=example), reply.kb.home())
     return True
 
@@ -175,7 +184,8 @@ async def read_time(
             # you", a question) and answered as such; the buttons stay.
             await free_text(message, state, reply, patient, svc)
             return
-        if _answered_as_question(text, reply, svc.appointments.example(patient.timezone)):
+        example = svc.appointments.example(patient.timezone)
+        if await _answered_as_question(text, reply, example, patient, svc):
             return
         raise
     if isinstance(reading, HalfAnswer):
@@ -279,7 +289,7 @@ async def draft_confirm(
     )
     reply.send(
         AppointmentSaved(when=appointment.local_start, changed=replace_id is not None),
-        reply.kb.main_menu(),
+        reply.kb.saved(appointment.id),
     )
 
 
@@ -292,7 +302,7 @@ async def _already_saved(
     appointment = await svc.appointments.owned_upcoming(patient, appointment_id)
     reply.send(
         AppointmentSaved(when=appointment.local_start, changed=bool(data.get("changed"))),
-        reply.kb.main_menu(),
+        reply.kb.saved(appointment.id),
     )
 
 
@@ -312,7 +322,10 @@ async def appointment_action(
     when = appointment.local_start
     match callback_data.action:
         case ApptAction.VIEW:
-            reply.send(AppointmentDetail(when=when), kb.appointment_actions(appointment.id))
+            kind = reply.content.visit_type_name(appointment.visit_type, reply.lang)
+            reply.send(
+                AppointmentDetail(when=when, kind=kind), kb.appointment_actions(appointment.id)
+            )
         case ApptAction.CHANGE:
             await _ask_for_time(
                 state,
@@ -329,8 +342,44 @@ async def appointment_action(
             )
         case ApptAction.CANCEL_NO:
             reply.send(AppointmentKept(when=when), kb.main_menu())
+        case ApptAction.CALENDAR:
+            await _calendar_file(state, reply, svc, appointment)
         case _:
             reply.send(StaleButton(), kb.home())
+
+
+CALENDAR_REPEAT = timedelta(seconds=60)
+"""A second tap on "Add to calendar" for the same visit, unchanged, within this long gets a
+note on the button (the file is just above) instead of a second file."""
+
+
+async def _calendar_file(
+    state: FSMContext, reply: Reply, svc: ServiceScope, appointment: Appointment
+) -> None:
+    """The visit as an .ics file, in the patient's language, sent after the commit. A tap
+    on the button of a visit cancelled or over is answered by the refusals (it is gone)."""
+    now = svc.clock.now()
+    sent = (await state.get_data()).get("calendar")
+    if isinstance(sent, dict) and (sent.get("id"), sent.get("v")) == (
+        appointment.id,
+        appointment.version,
+    ):
+        try:
+            recent = now - datetime.fromisoformat(str(sent.get("at"))) < CALENDAR_REPEAT
+        except ValueError:
+            recent = False
+        if recent:
+            reply.callback_answer.text = reply.content.button(
+                Button.NOTICE_CALENDAR_SENT, reply.lang
+            )
+            return
+    file = svc.calendar.visit_file(appointment, reply.lang)
+    await state.update_data(
+        calendar={"id": appointment.id, "v": appointment.version, "at": now.isoformat()}
+    )
+    reply.send_document(
+        file.data, file.filename, AppointmentCalendarSent(when=appointment.local_start)
+    )
 
 
 async def cancel_visit(

@@ -64,7 +64,12 @@ async def _answer(
     """Answer a topic: a question's text, or what the bot does for an intent."""
     entry = reply.content.faq(reply.lang).by_key(key)
     if entry is not None:
-        reply.send(FaqAnswer(template_name=entry.template), reply.kb.faq_answer())
+        # The values of the patient's next visit's type (none: the clinic's instructions).
+        preparation = await svc.preparation.next_visit_values(patient)
+        reply.send(
+            FaqAnswer(template_name=entry.template, preparation=preparation),
+            reply.kb.faq_answer(),
+        )
     elif key in _CHAT:
         reply.send(_CHAT[IntentKey(key)], reply.kb.main_menu())
     elif key == IntentKey.NERVOUS:
@@ -72,7 +77,7 @@ async def _answer(
     elif key == IntentKey.RESCHEDULE:
         await ask_new_time(reply, patient, svc, telegram_id)
     else:
-        reply.send(FaqNoMatch(), _topics(reply))
+        reply.send(FaqNoMatch(suggested=False), reply.kb.faq_near(()))
 
 
 async def faq_answer(
@@ -121,7 +126,8 @@ async def free_text(
     ):
         return
     faq = reply.content.faq(reply.lang)
-    verdict = faq.matcher.classify(message.text or "")
+    text = message.text or ""
+    verdict = faq.matcher.classify(text)
     telegram_id = message.from_user.id if message.from_user else message.chat.id
     if verdict.answer is not None:
         await _answer(verdict.answer, reply, patient, svc, telegram_id)
@@ -138,7 +144,8 @@ async def free_text(
                 )
         reply.send(FaqChoices(), reply.kb.faq_choices(labels))
         return
-    reply.send(FaqNoMatch(), _topics(reply))
+    near = [(e.key, e.title) for key in faq.matcher.closest(text) if (e := faq.by_key(key))]
+    reply.send(FaqNoMatch(suggested=bool(near)), reply.kb.faq_near(near))
 
 
 def create_router() -> Router:

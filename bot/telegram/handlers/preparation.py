@@ -42,16 +42,21 @@ from foundation.timemath import load_zone, to_local
 
 
 def _checklist_text(reply: Reply, checklist: Checklist) -> str:
+    kind = checklist.appointment.visit_type
     return reply.render(
         ChecklistText(
             when=checklist.appointment.local_start,
-            checklist=checklist_context(reply.content, reply.lang, checklist.ticks),
+            checklist=checklist_context(reply.content, reply.lang, checklist.ticks, kind),
+            kind=reply.content.visit_type_name(kind, reply.lang),
         )
     )
 
 
 def _checklist_markup(reply: Reply, checklist: Checklist) -> InlineKeyboardMarkup:
-    return checklist_keyboard(reply.content, reply.lang, checklist.appointment.id, checklist.ticks)
+    appointment = checklist.appointment
+    return checklist_keyboard(
+        reply.content, reply.lang, appointment.id, checklist.ticks, appointment.visit_type
+    )
 
 
 def _send_checklist(reply: Reply, checklist: Checklist) -> None:

@@ -6,8 +6,9 @@ attempt is written to the audit log and bot/telegram/refusals.py answers exactly
 unknown command or a stale button. The other refusals (a time or label that cannot be used, a
 day that cannot be read, a member who cannot be removed) are answered there too.
 
-An invite is made in four steps held in the conversation state: the visit's time (read in the
-clinic's zone, as patients' times are; a time that happens twice offers both), a label, and a
+An invite is made in five steps held in the conversation state: the visit's time (read in the
+clinic's zone, as patients' times are; a time that happens twice offers both), a label, the
+kind of visit (a button each, the clinic's default first: each kind has its own plan), and a
 confirmation whose button carries the offer's token, so a second tap (or one from an older
 offer) makes no second invite. The link is sent once, as text and as a QR code: only its hash
 is stored, never the code, in the conversation state neither.
@@ -26,6 +27,7 @@ from bot.content.catalogue import (
     InviteAsk,
     InviteConfirm,
     InviteCreated,
+    InviteKindAsk,
     InviteLabelAsk,
     InviteQr,
     Roster,
@@ -40,6 +42,7 @@ from bot.content.catalogue import (
 )
 from bot.domain.audit import Action, Actor, target
 from bot.domain.staff import Permission, Role, allows
+from bot.domain.visits import VisitType
 from bot.services.appointments import Ambiguity, VisitTime
 from bot.services.container import ServiceScope
 from bot.services.offers import Offer, OfferExpired, OfferKind, TimeChoice
@@ -117,10 +120,41 @@ async def invite_label(
     proposal = await _checked(svc, actor, held)
     label = svc.invites.check_label(message.text or "")
     offer = Offer.of_reading(OfferKind.INVITE, proposal)
-    await state.set_state(Inviting.confirming)
+    await state.set_state(Inviting.choosing_kind)
     await state.set_data({**offer.to_state(), "label": label})
     reply.send(
-        InviteConfirm(when=proposal.local, label=label), reply.kb.invite_confirm(offer.token)
+        InviteKindAsk(when=proposal.local, label=label),
+        reply.kb.invite_kinds(_kinds(reply), offer.token),
+    )
+
+
+def _type_name(reply: Reply, visit_type: str) -> str:
+    return reply.content.visit_type_name(visit_type, reply.lang)
+
+
+def _kinds(reply: Reply) -> list[tuple[str, str]]:
+    """Every visit type and its name, the clinic's default first."""
+    content = reply.content
+    default = content.default_visit_type
+    ordered = [default, *(kind for kind in content.visit_types if kind != default)]
+    return [(kind.value, content.visit_type_name(kind, reply.lang)) for kind in ordered]
+
+
+async def _chose_kind(
+    state: FSMContext, reply: Reply, actor: Actor, svc: ServiceScope, offer: Offer, kind: str
+) -> None:
+    if kind not in set(VisitType):
+        raise OfferExpired(OfferKind.INVITE)
+    proposal = await _checked(svc, actor, offer)
+    data = await state.get_data()
+    label = str(data.get("label", ""))
+    await state.set_state(Inviting.confirming)
+    await state.set_data({**offer.to_state(), "label": label, "kind": kind})
+    reply.send(
+        InviteConfirm(
+            when=proposal.local, label=label, kind=reply.content.visit_type_name(kind, reply.lang)
+        ),
+        reply.kb.invite_confirm(offer.token),
     )
 
 
@@ -147,8 +181,17 @@ async def invite_button(
             await _ask_label(state, reply, await _checked(svc, actor, offer, "earlier"))
         case InviteAction.LATER if current == Inviting.picking.state:
             await _ask_label(state, reply, await _checked(svc, actor, offer, "later"))
+        case InviteAction.KIND if current in (
+            Inviting.choosing_kind.state,
+            Inviting.confirming.state,
+        ):
+            await _chose_kind(state, reply, actor, svc, offer, callback_data.k)
         case InviteAction.CONFIRM if current == Inviting.confirming.state:
-            await _make(state, reply, actor, svc, identity, offer, str(data.get("label", "")))
+            kind = str(data.get("kind", ""))
+            if kind not in set(VisitType):
+                raise OfferExpired(OfferKind.INVITE)
+            label = str(data.get("label", ""))
+            await _make(state, reply, actor, svc, identity, offer, label, VisitType(kind))
         case _:
             raise OfferExpired(OfferKind.INVITE)
 
@@ -161,6 +204,7 @@ async def _make(
     identity: BotIdentity,
     offer: Offer,
     label: str,
+    kind: VisitType,
 ) -> None:
     proposal = await _checked(svc, actor, offer)
     made = await svc.invites.create(
@@ -170,18 +214,26 @@ async def _make(
         bot_username=identity.username,  # learnt before the transaction: no request here
         zone=proposal.zone,
         request_key=offer.token,  # two taps racing on PostgreSQL: one invite, the other again
+        visit_type=kind,
     )
     # Remember which offer was made (not the code), so a second tap is answered as made.
     await state.set_state(None)
     await state.set_data({"made": offer.token})
     zone = load_zone(made.zone)
     when = to_local(made.starts_at, zone)
+    name = reply.content.visit_type_name(made.visit_type, reply.lang)
     reply.send(
         InviteCreated(
-            link=made.link, when=when, label=label, expires=to_local(made.expires_at, zone)
+            link=made.link,
+            when=when,
+            label=label,
+            expires=to_local(made.expires_at, zone),
+            kind=name,
         )
     )
-    reply.send_photo(qr_png(made.link), InviteQr(when=when, label=label), filename="invite.png")
+    reply.send_photo(
+        qr_png(made.link), InviteQr(when=when, label=label, kind=name), filename="invite.png"
+    )
 
 
 # --- roster ----------------------------------------------------------------------------------
@@ -205,7 +257,7 @@ def _show(
     html = reply.render(
         Roster(
             day=day.local_midnight,
-            lines=[e.as_line() for e in entries],
+            lines=[{**e.as_line(), "type_name": _type_name(reply, e.visit_type)} for e in entries],
             page=number,
             pages=day.pages,
         )
@@ -393,6 +445,7 @@ def create_router() -> Router:
     r.message.register(invite_time, Inviting.waiting_for_time, PlainText())
     r.message.register(invite_time, Inviting.picking, PlainText())
     r.message.register(invite_label, Inviting.waiting_for_label, PlainText())
+    r.message.register(invite_label, Inviting.choosing_kind, PlainText())
     r.message.register(invite_label, Inviting.confirming, PlainText())
     r.callback_query.register(invite_button, InviteCb.filter())
     r.message.register(today, Command(StaffCommand.TODAY))

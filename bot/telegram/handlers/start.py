@@ -100,7 +100,8 @@ async def _redeem(
     kind one when the link cannot be used."""
     result = await svc.invites.redeem(code, patient)
     if isinstance(result, Linked):
-        reply.send(InviteLinked(when=result.local), reply.kb.main_menu())
+        kind = reply.content.visit_type_name(result.visit_type, reply.lang)
+        reply.send(InviteLinked(when=result.local, kind=kind), reply.kb.main_menu())
         return
     if isinstance(result, TooManyTries):
         reply.send(InviteTooManyTries())

@@ -1,0 +1,73 @@
+"""The events that go back to a clinic's system when a patient answers (issue 21, "Answers go
+back"): their types, and the exact body that is stored, signed and POSTed.
+
+A body is compact JSON (:class:`bot.intake.api_models.AnswerEvent`, the schema the OpenAPI
+document publishes under ``webhooks``)::
+
+    {"id":"0f8c...","type":"visit.checkin","occurred_at":"2027-03-15T14:00:00Z",
+     "source":"acme","external_id":"A-1001","data":{"answer":"ok"}}
+
+``id`` is made once, when the event is recorded, and repeated on every retry: a receiver
+deduplicates on it. ``data`` holds codes only (an answer's code, never what a patient typed);
+no event carries a name, a reference or a Telegram id. The body is built here, once, and the
+stored bytes are the ones signed and sent, so a retry is byte for byte the first attempt.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+
+__all__ = ["EventType", "event_body", "new_event_id"]
+
+
+class EventType(StrEnum):
+    """What happened. The patient ...
+
+    - ``visit.linked``: opened the bot for this visit (their visits are linked to them);
+    - ``visit.confirmed``: said they will come ("I'll be there", "I can come after all");
+    - ``visit.reschedule_requested``: asked for a new time;
+    - ``visit.checkin``: answered the day-after check-in (``data.answer``: ``ok``, ``off``,
+      ``call``, or ``typed``: they wrote instead of tapping; what they wrote is not sent);
+    - ``patient.unreachable``: blocked the bot: no reminder reaches them (one event per
+      upcoming visit of theirs, ``data.reason`` ``blocked``).
+    """
+
+    VISIT_LINKED = "visit.linked"
+    VISIT_CONFIRMED = "visit.confirmed"
+    VISIT_RESCHEDULE_REQUESTED = "visit.reschedule_requested"
+    VISIT_CHECKIN = "visit.checkin"
+    PATIENT_UNREACHABLE = "patient.unreachable"
+
+
+def new_event_id() -> str:
+    """A random id (UUID 4 as hex): says nothing about the patient or the visit."""
+    return uuid.uuid4().hex
+
+
+def event_body(
+    *,
+    event_id: str,
+    event_type: EventType,
+    occurred_at: datetime,
+    source: str,
+    external_id: str,
+    data: Mapping[str, str] | None = None,
+) -> str:
+    """The JSON body of one event (UTC, whole seconds), as stored and as sent."""
+    # Imported here: api_models imports this module for EventType.
+    from bot.intake.api_models import AnswerEvent
+
+    if occurred_at.tzinfo is None:
+        raise ValueError("occurred_at must be an aware datetime")
+    event = AnswerEvent(
+        id=event_id,
+        type=event_type,
+        occurred_at=occurred_at.astimezone(UTC).replace(microsecond=0),
+        source=source,
+        external_id=external_id,
+        data=dict(data or {}),
+    )
+    return event.body().decode("utf-8")
