@@ -71,6 +71,7 @@ from bench.common import (
     process_cpu_seconds,
 )
 from bot.db.models import Patient
+from scheduler.plan import Preparation
 from tests.fake_telegram.updates import callback_update, command_update, message_update
 from tests.integration.pg import fresh_postgres_database
 from tests.integration.replicas import free_port
@@ -126,6 +127,10 @@ def workload(kind: str, n: int, patients: int, keys: Sequence[str]) -> list[dict
     ]
 
 
+NO_VISIT: dict[str, Any] = {"preparation": Preparation(), "suggested": False}
+"""The context of an answer to a patient without a visit (no clinic values to print)."""
+
+
 def expected_texts(content: Content, updates: list[dict[str, Any]]) -> Counter[str]:
     """What the bot should say to `updates` (FAQ answers and the FAQ menu)."""
     faq = content.faq("en")
@@ -133,14 +138,17 @@ def expected_texts(content: Content, updates: list[dict[str, Any]]) -> Counter[s
     for update in updates:
         if "message" in update:
             entry = faq.matcher.match(update["message"]["text"])
-            wanted[content.render(entry.template if entry else "faq_no_match", "en")] += 1
+            name = entry.template if entry else "faq_no_match"
+            wanted[content.render(name, "en", **NO_VISIT)] += 1
         else:
             data = update["callback_query"]["data"]
             if data == MENU_TAP:
                 wanted[content.render("faq_menu", "en")] += 1
             else:
                 entry = faq.by_key(data.removeprefix("f:"))
-                wanted[content.render(entry.template if entry else "faq_no_match", "en")] += 1
+                wanted[
+                    content.render(entry.template if entry else "faq_no_match", "en", **NO_VISIT)
+                ] += 1
     return wanted
 
 

@@ -34,6 +34,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.config import BUNDLED_MESSAGES_DIR, Settings
 from bot.content.store import Content
 from scheduler.engine import CLAIM_SECONDS
+from scheduler.plan import Preparation
 from tests.fake_telegram import updates as u
 from tests.fake_telegram.server import FakeTelegramServer, RecordedRequest
 from tests.integration.replicas import (
@@ -203,7 +204,8 @@ def unanswered(server: FakeTelegramServer, taps: dict[int, str]) -> dict[int, li
         wanted = {
             "welcome": any("988" in t and "/forget" in t for t in texts),
             "consent": any("all set" in t for t in texts),
-            "answer": content.render(entry.template, "en") in texts,
+            # A patient without a visit: no clinic values (bot/services/reminders.py).
+            "answer": content.render(entry.template, "en", preparation=Preparation()) in texts,
             "tap": tap in acknowledged,
         }
         gaps = [name for name, ok in wanted.items() if not ok]
