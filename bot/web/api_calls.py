@@ -225,7 +225,11 @@ async def _answer(work: Work, svc: ServiceScope, instance: str) -> Answer:
         return Answer.of_problem(exc, instance)
 
 
-CALL_KEY = web.RequestKey("api_call", Call)
+CALL_KEY: Any = (
+    web.RequestKey("api_call", Call) if hasattr(web, "RequestKey") else "companion.api_call"
+)
+"""Where a request keeps its Call: aiohttp's typed key where it has one (3.12 and newer), a
+plain one at the lowest aiohttp the lowest aiogram admits."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

@@ -46,7 +46,10 @@ _VISIT = "/visits/{source}/{external_id}"
 
 
 def _call(request: web.Request) -> Call:
-    return request[CALL_KEY]
+    call = request[CALL_KEY]
+    if not isinstance(call, Call):  # every route is behind the CallGuard, which sets it
+        raise TypeError("an API route was reached without its call")
+    return call
 
 
 def _intake(svc: ServiceScope) -> IntakeService:
