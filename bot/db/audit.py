@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from bot.db.models import AuditEntry
-from bot.db.statements import rows_matched
+from bot.db.statements import flushed, rows_matched
 
 __all__ = ["AuditLine", "AuditRecord", "AuditRepository"]
 
@@ -94,9 +94,7 @@ class AuditRepository:
 
     async def add(self, line: AuditLine) -> int:
         """Write one line in the caller's transaction; its id."""
-        entry = AuditEntry(**line.values())
-        self.session.add(entry)
-        await self.session.flush()
+        entry = await flushed(self.session, AuditEntry(**line.values()))
         return entry.id
 
     def add_later(self, line: AuditLine) -> None:
