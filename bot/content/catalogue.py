@@ -511,7 +511,11 @@ class ChatNervous(Message):
 
 
 class Crisis(Message):
+    """`poisoning`: the message told of medicine or something harmful swallowed (an overdose,
+    a child who got into the pills): the answer names Poison Control too."""
+
     staff_notified: bool = sample(True, False)
+    poisoning: bool = sample(False, True)
 
 
 class CrisisPast(Message):
