@@ -149,6 +149,7 @@ class Compiler:
     def __init__(self, terms: Mapping[str, Sequence[tuple[Item, ...]]]) -> None:
         self.terms = terms
         self._compiled: dict[str, str] = {}
+        self._first: dict[str, frozenset[str]] = {}
         self._resolving: list[str] = []
 
     def atoms(self, items: Sequence[Item]) -> tuple[Atom, ...]:
@@ -189,8 +190,43 @@ class Compiler:
         finally:
             self._resolving.pop()
         compiled = "(?:" + (body or "(?!)") + ")"
+        first = self.first_chars(name)
+        if len(first) > 1:
+            # A cheap first-letter check: the regex engine tries each branch of an
+            # alternation in turn, so a term that begins a phrase would otherwise cost every
+            # word of every message one try per letter its own phrases begin with. (A term
+            # whose phrases all begin with one letter begins with that letter already.)
+            compiled = "(?=[" + "".join(re.escape(c) for c in sorted(first)) + "])" + compiled
         self._compiled[name] = compiled
         return compiled
+
+    def first_chars(self, name: str) -> frozenset[str]:
+        """The letters a phrase of term ``name`` can begin with (empty: any or none)."""
+        found = self._first.get(name)
+        if found is not None:
+            return found
+        chars: set[str] = set()
+        for items in self.terms.get(name, ()):
+            head = items[0] if items else None
+            if head is None or head.kind == "gap" or head.optional:
+                return frozenset()
+            if head.kind == "word":
+                chars.add(head.value[0])
+                continue
+            if head.value in self._resolving or head.value not in self.terms:
+                return frozenset()
+            self._resolving.append(head.value)
+            try:
+                inner = self.first_chars(head.value)
+            finally:
+                self._resolving.pop()
+            if not inner:
+                return frozenset()
+            chars |= inner
+        if WILDCARD in chars:
+            return frozenset()
+        self._first[name] = frozenset(chars)
+        return self._first[name]
 
     def sample(self, items: Sequence[Item]) -> str:
         """The shortest plain text the phrase stands for (a term's first phrase, no gaps)."""
