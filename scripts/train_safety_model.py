@@ -84,6 +84,15 @@ CALIBRATION = ("safety_dev5", "safety_dev6", "safety_dev7", "safety_dev8", "safe
 """The folders the thresholds are chosen on, each scored by a model that never read it: each
 was written by an independent writer who never saw the lexicon, the model or the other folders,
 so a model that left one out meets it as it meets a new patient."""
+NOT_TRAINED = ("safety_dev10",)
+"""Development folders the lexicon is written from but the learned layer does not read.
+
+``safety_dev10`` was asked for as traps: crisis lines in everyday words ("who gets my
+jewelry", "thank you for everything") and ordinary lines that reuse crisis words (28% near
+misses in English). Trained on it, the model scores everyday words higher, its English
+threshold rises (0.99957 to 0.99981) and it catches less: leaving ``safety_dev9`` out, English
+recall 97.9% without dev10 in the training and 94.8% with it, false alarms the same (3/341);
+Spanish the same either way (99.7%). Its lines are still scored with ``--check``."""
 
 
 @dataclass(frozen=True)
@@ -347,6 +356,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     detector = Content(ROOT / "messages").crisis_detector_without_model
     folders = [f for f in safety_corpora.folders() if HELD_OUT not in f]
+    folders = [f for f in folders if f not in NOT_TRAINED or f in (args.check or ())]
     print(f"reading {', '.join(folders)}", file=sys.stderr)
     lines = read_lines(detector, folders, args.skip)
     if args.loco:

