@@ -332,9 +332,10 @@ def _cmd_visits_import(settings: Settings, args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(f"cannot read {path} ({exc.strerror or type(exc).__name__})")
 
-    async def _go() -> tuple[IntakeReport, IntakeReport | None, dict[str, str], list[str]]:
+    async def _go(
+        content: Content,
+    ) -> tuple[IntakeReport, IntakeReport | None, dict[str, str], list[str]]:
         clock = SystemClock()
-        content = Content(settings.messages_dir, settings.default_language)
         engine = create_engine(settings.database_url)
         try:
             await _require_schema(engine)
@@ -368,11 +369,18 @@ def _cmd_visits_import(settings: Settings, args: argparse.Namespace) -> int:
         return preview, applied, references, [c for c in columns if c]
 
     try:
-        preview, applied, references, columns = asyncio.run(_go())
+        content = Content(settings.messages_dir, settings.default_language)
+        preview, applied, references, columns = asyncio.run(_go(content))
     except (CsvFileError, IntakeUnavailable, ContentError, SchemaNotReady) as exc:
         return _fail(f"{path.name}: {exc}" if isinstance(exc, CsvFileError) else str(exc))
     shown = applied or preview
-    for line in report_lines(shown, clinic_zone=settings.clinic_timezone):
+    rows_shown = report_lines(
+        shown,
+        clinic_zone=settings.clinic_timezone,
+        content=content,
+        lang=args.lang or settings.default_language,
+    )
+    for line in rows_shown:
         print(line)
     for line in columns:
         print(line)
@@ -472,6 +480,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="end the links of the file's patients not opened yet and make new ones "
         "(the links' files were lost)",
+    )
+    visits_import.add_argument(
+        "--lang",
+        help="the language of the refused rows' reasons (default DEFAULT_LANGUAGE: the "
+        "texts of messages/<lang>/)",
     )
     return parser
 

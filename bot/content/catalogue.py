@@ -45,6 +45,7 @@ from bot.domain.refusals import (
     NotAllowedReason,
     OfferKind,
     RosterProblem,
+    RowReason,
     VisitChangeCode,
     VisitChangeProblem,
 )
@@ -511,7 +512,11 @@ class ChatNervous(Message):
 
 
 class Crisis(Message):
+    """`poisoning`: the message told of medicine or something harmful swallowed (an overdose,
+    a child who got into the pills): the answer names Poison Control too."""
+
     staff_notified: bool = sample(True, False)
+    poisoning: bool = sample(False, True)
 
 
 class CrisisPast(Message):
@@ -761,8 +766,9 @@ _SAMPLE_PROBLEMS: Sequence[Mapping[str, object]] = (
 class IntakePreview(Message):
     """What importing the CSV a team member sent would do (nothing is written yet): counts of
     rows by result, the first refused rows (`problems`: `line`, `field`, `reason`; the
-    reason in the intake core's English words) and how many more, the columns dropped unread,
-    the starts read in the clinic's zone, and the patients who get a new link."""
+    reason is :class:`IntakeRowRefused`, rendered in the member's language) and how many more,
+    the columns dropped unread, the starts read in the clinic's zone, and the patients who get
+    a new link."""
 
     rows: int = sample(20)
     created: int = sample(17)
@@ -777,6 +783,20 @@ class IntakePreview(Message):
     zone_assumed: int = sample(3, 0)
     zone: str = sample("America/New_York")
     dropped: Sequence[str] = sample(("patient_name", "email"), ())
+
+
+class IntakeRowRefused(Message):
+    """Why one row of the clinic's schedule was refused (bot/intake/rows.py), as a line of the
+    import's preview (Telegram) and of `visits import` (the command line, as plain text):
+    never a value the row held, only the settings' words (`named`), a number (`limit`,
+    `count`), the source and a zone."""
+
+    code: RowReason = codes(RowReason)
+    limit: int = sample(128)
+    count: int = sample(9)
+    source: str = sample("acme")
+    zone: str = sample(_ZONE)
+    named: str = sample("booked, cancelled, Scheduled <x>")
 
 
 class IntakeApplied(Message):

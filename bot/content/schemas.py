@@ -73,6 +73,8 @@ class ClinicProfile(_Strict):
     cost_note: str = Field(default="", max_length=400)
     crisis_line: str = Field(default="988", min_length=2, max_length=16)
     emergency_number: str = Field(default="911", min_length=2, max_length=16)
+    # Said in the crisis answer when someone swallowed medicine or something harmful.
+    poison_control: str = Field(default="1-800-222-1222", min_length=2, max_length=32)
     # The type of a visit a patient books themselves (staff, imports and the API choose theirs).
     default_visit_type: VisitType = DEFAULT_VISIT_TYPE
 

@@ -17,7 +17,7 @@ from sqlalchemy import Select, and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import ApiIdempotency, ApiToken
-from bot.db.statements import rows_matched
+from bot.db.statements import flushed, rows_matched
 
 __all__ = ["ApiTokenRepository", "StoredResponse", "TokenRow"]
 
@@ -102,9 +102,7 @@ class ApiTokenRepository:
             created_by=created_by,
             created_at=now,
         )
-        self.session.add(token)
-        await self.session.flush()
-        return _row(token)
+        return _row(await flushed(self.session, token))
 
     async def by_name(self, name: str) -> TokenRow | None:
         result = await self.session.execute(select(ApiToken).where(ApiToken.name == name))

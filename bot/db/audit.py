@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from bot.db.models import AuditEntry
-from bot.db.statements import rows_matched
+from bot.db.statements import flushed, rows_matched
 
-__all__ = ["AuditRecord", "AuditRepository"]
+__all__ = ["AuditLine", "AuditRecord", "AuditRepository"]
 
 Values = Mapping[str, Any]
 
@@ -31,10 +31,10 @@ _CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
-class AuditRecord:
-    """One line of the log as plain values."""
+class AuditLine:
+    """One line of the log as plain values: who (a Telegram id; None for a patient acting for
+    themselves), where, what, about what, how it ended, and its detail."""
 
-    id: int
     at: datetime
     actor_telegram_id: int | None
     surface: str
@@ -43,6 +43,19 @@ class AuditRecord:
     before: Values | None = field(hash=False)
     after: Values | None = field(hash=False)
     outcome: str
+
+    def values(self) -> dict[str, Any]:
+        """The line as the table stores it (the target cut to its column, detail as JSON)."""
+        stored = {column.name: getattr(self, column.name) for column in fields(AuditLine)}
+        stored.update(target=self.target[:160], before=_dump(self.before), after=_dump(self.after))
+        return stored
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord(AuditLine):
+    """A line as it was written, with its id."""
+
+    id: int
 
 
 def _dump(values: Values | None) -> str | None:
@@ -79,61 +92,16 @@ class AuditRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(
-        self,
-        *,
-        at: datetime,
-        actor_telegram_id: int | None,
-        surface: str,
-        action: str,
-        target: str,
-        outcome: str,
-        before: Values | None = None,
-        after: Values | None = None,
-    ) -> int:
+    async def add(self, line: AuditLine) -> int:
         """Write one line in the caller's transaction; its id."""
-        entry = AuditEntry(
-            at=at,
-            actor_telegram_id=actor_telegram_id,
-            surface=surface,
-            action=action,
-            target=target[:160],
-            before=_dump(before),
-            after=_dump(after),
-            outcome=outcome,
-        )
-        self.session.add(entry)
-        await self.session.flush()
+        entry = await flushed(self.session, AuditEntry(**line.values()))
         return entry.id
 
-    def add_later(
-        self,
-        *,
-        at: datetime,
-        actor_telegram_id: int | None,
-        surface: str,
-        action: str,
-        target: str,
-        outcome: str,
-        before: Values | None = None,
-        after: Values | None = None,
-    ) -> None:
+    def add_later(self, line: AuditLine) -> None:
         """One line in the caller's transaction, written at its next flush (its commit at the
         latest), in one batched INSERT with the other lines waiting: for a caller that needs
         no id (an API call writes two lines: its work's and its own)."""
-        waiting = self.session.info.setdefault(_WAITING, [])
-        waiting.append(
-            {
-                "at": at,
-                "actor_telegram_id": actor_telegram_id,
-                "surface": surface,
-                "action": action,
-                "target": target[:160],
-                "before": _dump(before),
-                "after": _dump(after),
-                "outcome": outcome,
-            }
-        )
+        self.session.info.setdefault(_WAITING, []).append(line.values())
 
     async def recent(
         self, *, limit: int = 50, before_id: int | None = None, target: str | None = None

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import ContentVersion
+from bot.db.statements import flushed
 from bot.domain.content_kinds import ContentKind, Overlay
 
 __all__ = ["ContentVersionRepository", "VersionRecord"]
@@ -131,6 +132,4 @@ class ContentVersionRepository:
             base_version_id=base_version_id,
             note=note[:200] if note else None,
         )
-        self.session.add(row)
-        await self.session.flush()
-        return _record(row)
+        return _record(await flushed(self.session, row))

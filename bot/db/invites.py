@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Appointment, IntakeVisit, Invite, StaffInvite
-from bot.db.statements import rows_matched
+from bot.db.statements import flushed, rows_matched
 from bot.domain.visits import DEFAULT_VISIT_TYPE
 
 __all__ = ["InviteRepository", "OneUseCodes", "StaffInviteRepository", "visit_label"]
@@ -65,9 +65,7 @@ class OneUseCodes(Generic[CodeRow]):
         added = self.model(
             code_hash=code_hash, created_by=created_by, created_at=now, expires_at=expires_at, **row
         )
-        self.session.add(added)
-        await self.session.flush()
-        return added
+        return await flushed(self.session, added)
 
     async def by_hash(self, code_hash: str) -> CodeRow | None:
         result = await self.session.execute(

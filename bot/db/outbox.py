@@ -5,15 +5,15 @@ row's `staff_chat_id` is whoever receives it).
 Alerts are written in the transaction of whatever raised them and delivered afterwards by
 `bot.delivery.outbox.AlertDelivery` through :class:`SqlOutboxStore`, the leased queue of
 `scheduler/queue.py` as the reminder engine's store is: claimed under a lease in one short
-transaction, sent with no session open, and closed (fenced by the lease owner) in another.
-Each query is portable SQL (claims add ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, left out on
-SQLite); claiming and `next_due` use the (status, next_attempt_at) index.
+transaction, sent with no session open, and closed (fenced by the lease owner) in another
+(the queries of bot/db/leased.py, which the events to the clinic's systems use too). Each
+query is portable SQL.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.alert_visits import AlertVisitRepository, VisitRow
+from bot.db.leased import LeasedRepository, LeasedStore
 from bot.db.models import Patient, StaffAlert
 from bot.db.statements import rows_matched
 from scheduler.queue import AttemptResult, QueueStatus
@@ -41,7 +42,6 @@ __all__ = [
 # Statuses of an outbox row (scheduler/queue.py). A claimed row stays pending, under a lease.
 PENDING = QueueStatus.PENDING
 SENT = QueueStatus.SENT
-FAILED = QueueStatus.FAILED
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +88,12 @@ def _load(raw: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-class AlertOutboxRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class AlertOutboxRepository(LeasedRepository):
+    """The outbox's rows: queued in the caller's transaction, worked as a leased queue
+    (claim, renew, close, count, purge: bot/db/leased.py; sent and failed rows are purged,
+    since they hold Telegram ids of patients)."""
+
+    model = StaffAlert
 
     async def add(
         self,
@@ -231,60 +234,21 @@ class AlertOutboxRepository:
     async def claim(
         self, now: datetime, owner: str, lease_until: datetime, limit: int
     ) -> list[ClaimedAlert]:
-        """Take up to `limit` due rows under a lease, oldest due first.
-
-        The claim moves `next_attempt_at` to the end of the lease: a row whose sender died is
-        due again once the lease ran out, with no second condition on `lease_until`. On
-        PostgreSQL the candidates are selected ``FOR UPDATE SKIP LOCKED``, so replicas claiming
-        at once take disjoint rows; SQLite (one writer at a time) has no such clause. On both,
-        the UPDATE re-checks status and due time, so when two replicas race for a row only one
-        of them gets it back from RETURNING. Rows lost to another replica are looked for again
-        (a few times), so an empty answer means nothing is due rather than a lost race."""
-        for _ in range(3):
-            rows = await self._claim_once(now, owner, lease_until, limit)
-            if rows is None or rows:
-                return rows or []
-        return []
-
-    async def _claim_once(
-        self, now: datetime, owner: str, lease_until: datetime, limit: int
-    ) -> list[ClaimedAlert] | None:
-        """The claimed rows; None when nothing was due (an empty list: all were taken)."""
-        due = await self.session.execute(
-            select(StaffAlert.id)
-            .where(StaffAlert.status == PENDING, StaffAlert.next_attempt_at <= now)
-            .order_by(StaffAlert.next_attempt_at, StaffAlert.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        ids = list(due.scalars())
-        if not ids:
-            return None
-        claimed = await self.session.execute(
-            update(StaffAlert)
-            .where(
-                StaffAlert.id.in_(ids),
-                StaffAlert.status == PENDING,
-                StaffAlert.next_attempt_at <= now,
-            )
-            .values(
-                lease_owner=owner,
-                lease_until=lease_until,
-                next_attempt_at=lease_until,
-                attempts=StaffAlert.attempts + 1,
-            )
-            .returning(
-                StaffAlert.id,
-                StaffAlert.kind,
-                StaffAlert.staff_chat_id,
-                StaffAlert.patient_id,
-                StaffAlert.subject_telegram_id,
-                StaffAlert.context,
-                StaffAlert.occurrences,
-                StaffAlert.attempts,
-                StaffAlert.created_at,
-            )
-            .execution_options(synchronize_session=False)
+        """Take up to `limit` due rows under a lease (bot/db/leased.py), oldest first."""
+        claimed = await self.claim_rows(
+            now,
+            owner,
+            lease_until,
+            limit,
+            StaffAlert.id,
+            StaffAlert.kind,
+            StaffAlert.staff_chat_id,
+            StaffAlert.patient_id,
+            StaffAlert.subject_telegram_id,
+            StaffAlert.context,
+            StaffAlert.occurrences,
+            StaffAlert.attempts,
+            StaffAlert.created_at,
         )
         rows = [
             ClaimedAlert(rid, kind, staff, pid, subject, _load(ctx), occurrences, attempts, created)
@@ -292,52 +256,6 @@ class AlertOutboxRepository:
         ]
         rows.sort(key=lambda r: (r.created_at, r.id))
         return rows
-
-    async def finish(self, owner: str, now: datetime, result: AttemptResult) -> frozenset[int]:
-        """Close claimed rows as `result` says: `sent`, `failed`, or `pending` again at its
-        `retry_at`; the ids written.
-
-        Fenced by the lease owner: a row claimed by someone else meanwhile (or deleted with its
-        patient) is left alone."""
-        status = result.status
-        values: dict[str, Any] = {"status": status, "lease_owner": None, "lease_until": None}
-        if status == SENT:
-            values["sent_at"] = now
-            values["last_error"] = None
-        else:
-            values["last_error"] = result.stored_reason
-        if result.retry_at is not None:
-            values["next_attempt_at"] = result.retry_at
-        written = await self.session.execute(
-            update(StaffAlert)
-            .where(
-                StaffAlert.id.in_(result.ids),
-                StaffAlert.status == PENDING,
-                StaffAlert.lease_owner == owner,
-            )
-            .values(values)
-            .returning(StaffAlert.id)
-            .execution_options(synchronize_session=False)
-        )
-        return frozenset(written.scalars())
-
-    async def extend_lease(self, owner: str, lease_until: datetime) -> int:
-        """Every row `owner` holds is its own until `lease_until` (and not due before); how
-        many. A row claimed by another meanwhile has another owner: not touched."""
-        return await rows_matched(
-            self.session,
-            update(StaffAlert)
-            .where(StaffAlert.status == PENDING, StaffAlert.lease_owner == owner)
-            .values(lease_until=lease_until, next_attempt_at=lease_until)
-            .execution_options(synchronize_session=False),
-        )
-
-    async def next_due(self) -> datetime | None:
-        """The earliest moment a row may need sending (a retry, or a lease running out)."""
-        result = await self.session.execute(
-            select(func.min(StaffAlert.next_attempt_at)).where(StaffAlert.status == PENDING)
-        )
-        return result.scalar_one_or_none()
 
     async def delete_for_patient(self, patient_id: int | None, telegram_id: int | None) -> int:
         """Every row about this person: by patient id, and by Telegram id (alerts raised before
@@ -355,26 +273,6 @@ class AlertOutboxRepository:
         )
         return matched
 
-    async def pending_count(self) -> int:
-        result = await self.session.execute(
-            select(func.count()).select_from(StaffAlert).where(StaffAlert.status == PENDING)
-        )
-        return int(result.scalar_one())
-
-    async def purge_finished(self, before: datetime) -> int:
-        """Forget sent and failed rows created before `before` (the outbox is not an archive:
-        it holds Telegram ids of patients)."""
-        matched = await rows_matched(
-            self.session,
-            delete(StaffAlert)
-            .where(
-                StaffAlert.status.in_((SENT, FAILED)),
-                StaffAlert.created_at < before,
-            )
-            .execution_options(synchronize_session=False),
-        )
-        return matched
-
 
 @dataclass(frozen=True)
 class OutboxClaim:
@@ -387,11 +285,13 @@ class OutboxClaim:
     visits: Mapping[int, VisitRow] = field(default_factory=dict)
 
 
-class SqlOutboxStore:
-    """The outbox as a leased queue (`scheduler.queue.LeasedQueue`): each method one short
-    transaction, committed before it returns. `notices` are the kinds whose recipient is the
-    patient (their language and zone are read with the claim); the visits named by the
-    `appointment_id` of the other rows' contexts are read with it too."""
+class SqlOutboxStore(LeasedStore):
+    """The outbox as a leased queue (`scheduler.queue.LeasedQueue`, bot/db/leased.py): each
+    method one short transaction, committed before it returns. `notices` are the kinds whose
+    recipient is the patient (their language and zone are read with the claim); the visits
+    named by the `appointment_id` of the other rows' contexts are read with it too."""
+
+    repository = AlertOutboxRepository
 
     def __init__(
         self,
@@ -400,13 +300,9 @@ class SqlOutboxStore:
         *,
         unreachable: UnreachableEvents | None = None,
     ) -> None:
-        self.session_factory = session_factory
+        super().__init__(session_factory)
         self.notices = frozenset(notices)
         self.unreachable = unreachable
-
-    async def next_due(self) -> datetime | None:
-        async with self.session_factory() as session:
-            return await AlertOutboxRepository(session).next_due()
 
     async def claim(
         self, now: datetime, owner: str, lease_until: datetime, limit: int
@@ -424,34 +320,20 @@ class SqlOutboxStore:
             )
         return OutboxClaim(tuple(claimed), recipients, visits)
 
-    async def extend(self, owner: str, now: datetime, lease_until: datetime) -> int:
-        async with self.session_factory() as session, session.begin():
-            return await AlertOutboxRepository(session).extend_lease(owner, lease_until)
-
-    async def record(self, owner: str, now: datetime, results: Sequence[AttemptResult]) -> int:
-        return len(await self.record_each(owner, now, results))
-
-    async def record_each(
-        self, owner: str, now: datetime, results: Sequence[AttemptResult]
-    ) -> frozenset[int]:
-        """:meth:`record`, answering which rows were written (the others were fenced off)."""
-        written: set[int] = set()
-        async with self.session_factory() as session, session.begin():
-            outbox = AlertOutboxRepository(session)
-            for result in results:
-                written |= await outbox.finish(owner, now, result)
-            blocked = {
-                r.unreachable_patient
-                for r in results
-                if r.unreachable_patient is not None and written.intersection(r.ids)
-            }
-            newly = await mark_unreachable(session, blocked)
-            recorded = 0
-            if newly and self.unreachable is not None:
-                recorded = await self.unreachable.record(session, newly)
-        if recorded and self.unreachable is not None:
-            self.unreachable.kick()
-        return frozenset(written)
+    async def _with_outcomes(
+        self, session: AsyncSession, results: Sequence[AttemptResult], written: frozenset[int]
+    ) -> Callable[[], None] | None:
+        """Patients a notice found blocked are marked unreachable, and the clinic's systems
+        told (kicked once that committed)."""
+        blocked = {
+            r.unreachable_patient
+            for r in results
+            if r.unreachable_patient is not None and written.intersection(r.ids)
+        }
+        newly = await mark_unreachable(session, blocked)
+        if newly and self.unreachable is not None and await self.unreachable.record(session, newly):
+            return self.unreachable.kick
+        return None
 
 
 class UnreachableEvents(Protocol):

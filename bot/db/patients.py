@@ -41,7 +41,7 @@ from bot.db.models import (
 from bot.db.outbox import AlertOutboxRepository
 from bot.db.reminders import ReminderRepository
 from bot.db.staff import StaffRepository
-from bot.db.statements import rows_matched
+from bot.db.statements import flushed, rows_matched
 from bot.db.visit_changes import change_scheduled_visit
 from bot.domain.audit import target
 from bot.domain.visits import DEFAULT_VISIT_TYPE, AppointmentStatus
@@ -122,9 +122,7 @@ class Repository:
             reachable=True,
             created_at=now,
         )
-        self.session.add(patient)
-        await self.session.flush()
-        return patient
+        return await flushed(self.session, patient)
 
     async def set_reachable_by_telegram_id(self, telegram_id: int, reachable: bool) -> int | None:
         """Mark the patient (un)reachable; their id when this changed it, else None (no such
@@ -242,9 +240,7 @@ class Repository:
             created_at=now,
             updated_at=now,
         )
-        self.session.add(appointment)
-        await self.session.flush()
-        return appointment
+        return await flushed(self.session, appointment)
 
     async def appointment_for_patient(
         self, appointment_id: int, patient_id: int

@@ -1,4 +1,5 @@
-"""Running an UPDATE or DELETE and reading how many rows it matched.
+"""Running an UPDATE or DELETE and reading how many rows it matched; adding a row whose id is
+wanted at once.
 
 ``AsyncSession.execute`` is typed as returning a ``Result``; for a data-changing statement it
 is a ``CursorResult``, which has the count. Conditional updates (the lease fence, "only the
@@ -7,7 +8,7 @@ first tap changes the attendance") decide on that count, so it is read in one pl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Executable
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,3 +23,14 @@ async def rows_matched(
     return the number of rows it matched."""
     result = cast(CursorResult[Any], await session.execute(statement, params))
     return int(result.rowcount or 0)
+
+
+RowT = TypeVar("RowT")
+
+
+async def flushed(session: AsyncSession, row: RowT) -> RowT:
+    """Add `row` (a new model instance) in the caller's transaction and flush it, so its id
+    and the database's defaults are known now; the row."""
+    session.add(row)
+    await session.flush()
+    return row

@@ -7,7 +7,8 @@ who blocked the bot is not retried: the row fails and the patient is marked unre
 the reminder engine does. Everything else below holds for both.
 
 The outbox is a leased queue (`scheduler/queue.py`, as the reminder engine's store is), and
-one pass of :class:`AlertDelivery` works it as the engine does:
+one pass of :class:`AlertDelivery` (the loop of bot/delivery/leased.py, which the events to
+the clinic's systems run too) works it as the engine does:
 
 1. due rows are claimed under a lease in one short transaction (committed before anything is
    sent: no session or connection is held while Telegram is called), and the lease is renewed
@@ -29,13 +30,10 @@ again, so an alert is never lost, and at most the rows in flight at a crash are 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import uuid
 from collections.abc import Collection
-from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Unpack
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
@@ -60,13 +58,13 @@ from bot.content.catalogue import (
 )
 from bot.content.store import Content
 from bot.db.outbox import (
-    AlertOutboxRepository,
     ClaimedAlert,
     NoticeRecipient,
     OutboxClaim,
     SqlOutboxStore,
     UnreachableEvents,
 )
+from bot.delivery.leased import Attempt, LeasedDelivery, Pacing
 from bot.delivery.sender import Sender
 from bot.services.alert_visits import VisitRow, visit_variables
 from bot.services.patient_notices import (
@@ -78,7 +76,7 @@ from bot.services.patient_notices import (
 from bot.services.staff_alerts import CHECKIN_CALL, CRISIS, RESCHEDULE, TEMPLATE_FAILURE
 from foundation.clock import Clock
 from foundation.timemath import load_zone, to_local
-from scheduler.queue import AttemptResult, Outcome, QueueStats, Reason, lease_kept
+from scheduler.queue import AttemptResult, Outcome, Reason
 from scheduler.records import SendOutcome
 
 __all__ = ["AlertDelivery", "check_staff_ids"]
@@ -89,7 +87,12 @@ GET_CHAT_TIMEOUT = 10
 """Seconds to wait for the patient's name before sending the alert without it."""
 
 
-class AlertDelivery:
+class AlertDelivery(LeasedDelivery[OutboxClaim, ClaimedAlert]):
+    log = log
+    what = "staff alert"
+    task_name = "staff-alert-delivery"
+    owner_prefix = "alerts"
+
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
@@ -99,131 +102,30 @@ class AlertDelivery:
         clinic_zone: ZoneInfo,
         clock: Clock,
         *,
-        lease: timedelta = timedelta(seconds=60),
-        batch: int = 50,
-        max_attempts: int = 8,
-        backoff_base: timedelta = timedelta(seconds=5),
-        backoff_max: timedelta = timedelta(minutes=10),
-        retention: timedelta = timedelta(days=30),
-        safety_net: float = 30.0,
         owner: str | None = None,
         unreachable: UnreachableEvents | None = None,
+        **pacing: Unpack[Pacing],
     ) -> None:
-        if batch < 1 or max_attempts < 1:
-            raise ValueError("batch and max_attempts must be >= 1")
-        self.session_factory = session_factory
         # `unreachable`: told of patients a notice found blocked (bot/db/outbox.py).
-        self.store = SqlOutboxStore(session_factory, PATIENT_NOTICES, unreachable=unreachable)
+        store = SqlOutboxStore(session_factory, PATIENT_NOTICES, unreachable=unreachable)
+        super().__init__(store, clock, owner=owner, **pacing)
         self.sender = sender
         self.bot = bot
         self.content = content
         self.clinic_zone = clinic_zone
-        self.clock = clock
-        self.lease = lease
-        self.batch = batch
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
-        self.retention = retention
-        self.safety_net = safety_net
-        self.owner = owner or f"alerts-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        self.stats = QueueStats()
-        self._wakeup = asyncio.Event()
-        self._pass_lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-        self._next_purge: datetime | None = None
 
-    # --- the background loop --------------------------------------------------------------
-    def kick(self) -> None:
-        """Look for due rows now (called after a transaction that queued alerts committed)."""
-        self._wakeup.set()
+    # --- one pass (the loop: bot/delivery/leased.py) -------------------------------------
+    def _rows(self, claim: OutboxClaim) -> tuple[ClaimedAlert, ...]:
+        return claim.alerts
 
-    async def start(self) -> None:
-        """Start the background loop; its first pass sends what was left from before."""
-        if self._task is not None and not self._task.done():
-            return
-        self._stopping = False
-        self._task = asyncio.get_running_loop().create_task(
-            self._run(), name="staff-alert-delivery"
-        )
+    async def _send(self, claim: OutboxClaim) -> list[Attempt]:
+        names = await self._names(claim.alerts)
+        return await asyncio.gather(*(self._attempt(a, names, claim) for a in claim.alerts))
 
-    async def stop(self, grace: float = 10.0) -> None:
-        """Stop looking, after one last pass for what was queued just before. Passes may run
-        and record their outcomes for `grace` seconds; then the loop is cancelled (rows it was
-        sending stay leased and are claimed again after the lease, by any replica)."""
-        self._stopping = True
-        self._wakeup.set()
-        task, self._task = self._task, None
-        if task is None or task.done():
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(task), grace)
-        except TimeoutError:
-            log.warning("staff alert pass still running at shutdown; its leases will expire")
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        failing = False
-        while True:
-            # Cleared before the pass: a kick during the pass makes one more pass. After
-            # stop(), one last pass sends what the last updates queued.
-            self._wakeup.clear()
-            last = self._stopping
-            delay = self.safety_net
-            try:
-                await self.deliver_due()
-                await self._purge()
-                upcoming = await self.next_due()
-            except Exception as exc:  # the database may be busy or gone for a moment
-                # The class only: a database error's text may carry the row's values. ERROR
-                # once, then WARNING until a pass succeeds again.
-                log.log(
-                    logging.WARNING if failing else logging.ERROR,
-                    "staff alert pass failed (%s); retrying in 5s",
-                    type(exc).__name__,
-                )
-                failing = True
-                delay = min(5.0, self.safety_net)
-            else:
-                failing = False
-                if upcoming is not None:
-                    wait = (upcoming - self.clock.now()).total_seconds()
-                    # Something due that this pass did not take is looked at again in a
-                    # second, not in a busy loop.
-                    delay = min(wait if wait > 0 else 1.0, self.safety_net)
-            if last:
-                break
-            if self._stopping:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), delay)
-
-    # --- one pass -------------------------------------------------------------------------
-    async def next_due(self) -> datetime | None:
-        return await self.store.next_due()
-
-    async def deliver_due(self) -> int:
-        """Send every row due now; returns how many were sent."""
-        async with self._pass_lock:
-            sent = 0
-            while True:
-                now = self.clock.now()
-                claim = await self.store.claim(now, self.owner, now + self.lease, self.batch)
-                if not claim.alerts:
-                    break
-                async with lease_kept(self.store, self.owner, self.clock.now, self.lease):
-                    names = await self._names(claim.alerts)
-                    attempts = await asyncio.gather(
-                        *(self._attempt(a, names, claim) for a in claim.alerts)
-                    )
-                sent += await self._record(claim.alerts, attempts)
-                self.stats.passes += 1
-                if len(claim.alerts) < self.batch:
-                    break
-            return sent
+    def _name(self, alert: ClaimedAlert) -> str:
+        """The kind, and who a row goes to: a staff id, never a patient's."""
+        recipient = "a patient" if alert.kind in PATIENT_NOTICES else f"staff {alert.staff_chat_id}"
+        return f"{alert.kind} to {recipient}"
 
     async def _names(self, claimed: Collection[ClaimedAlert]) -> dict[int, str]:
         """The name of each patient the claimed rows are about, once per patient per pass."""
@@ -243,7 +145,7 @@ class AlertDelivery:
 
     async def _attempt(
         self, alert: ClaimedAlert, names: dict[int, str], claim: OutboxClaim
-    ) -> tuple[AttemptResult, float | None]:
+    ) -> Attempt:
         """How sending one row went, and how long Telegram asked to wait before a retry."""
         ids = (alert.id,)
         notice = alert.kind in PATIENT_NOTICES
@@ -353,79 +255,6 @@ class AlertDelivery:
 
     def _write_time(self, local: datetime) -> str:
         return self.content.format_datetime(local, self.content.default_language)
-
-    async def _record(
-        self,
-        claimed: tuple[ClaimedAlert, ...],
-        attempts: list[tuple[AttemptResult, float | None]],
-    ) -> int:
-        """Write how the claimed rows ended: a retry is due again after its backoff, or failed
-        once the row had `max_attempts`."""
-        now = self.clock.now()
-        results = [
-            self._settle(alert, result, retry_in, now)
-            for alert, (result, retry_in) in zip(claimed, attempts, strict=True)
-        ]
-        written = await self.store.record_each(self.owner, now, results)
-        sent = 0
-        for alert, result in zip(claimed, results, strict=True):
-            if alert.id not in written:
-                continue
-            self.stats.count([result])
-            if result.outcome is Outcome.SENT:
-                sent += 1
-            elif result.outcome is Outcome.RETRY:
-                log.info(
-                    "%s to %s: attempt %d failed (%s); next in %.0fs",
-                    alert.kind,
-                    _recipient(alert),
-                    alert.attempts,
-                    result.stored_reason,
-                    ((result.retry_at or now) - now).total_seconds(),
-                )
-            else:
-                log.log(
-                    # A patient blocking the bot is their choice, not a fault.
-                    logging.INFO if result.unreachable_patient is not None else logging.ERROR,
-                    "%s to %s failed after %d attempt(s): %s",
-                    alert.kind,
-                    _recipient(alert),
-                    alert.attempts,
-                    result.stored_reason,
-                )
-        return sent
-
-    def _settle(
-        self, alert: ClaimedAlert, result: AttemptResult, retry_in: float | None, now: datetime
-    ) -> AttemptResult:
-        """A retry gets its time, or fails for good after `max_attempts`."""
-        if result.outcome is not Outcome.RETRY:
-            return result
-        if alert.attempts >= self.max_attempts:
-            return replace(result, outcome=Outcome.FAILED)
-        return replace(result, retry_at=now + self._backoff(alert.attempts, retry_in))
-
-    def _backoff(self, attempts: int, retry_in: float | None) -> timedelta:
-        """`backoff_base * 2**(attempts-1)`, at least what Telegram asked for, at most
-        `backoff_max`."""
-        delay: timedelta = self.backoff_base * 2 ** min(max(attempts - 1, 0), 30)
-        if retry_in:
-            delay = max(delay, timedelta(seconds=retry_in))
-        return min(delay, self.backoff_max)
-
-    async def _purge(self) -> None:
-        """Once an hour, forget sent and failed rows older than the retention."""
-        now = self.clock.now()
-        if self._next_purge is not None and now < self._next_purge:
-            return
-        self._next_purge = now + timedelta(hours=1)
-        async with self.session_factory() as session, session.begin():
-            await AlertOutboxRepository(session).purge_finished(now - self.retention)
-
-
-def _recipient(alert: ClaimedAlert) -> str:
-    """Who a row goes to, for a log line: a staff id, never a patient's."""
-    return "a patient" if alert.kind in PATIENT_NOTICES else f"staff {alert.staff_chat_id}"
 
 
 async def check_staff_ids(bot: Bot, staff_ids: Collection[int]) -> list[int]:

@@ -19,6 +19,7 @@ __all__ = [
     "NotAllowedReason",
     "OfferKind",
     "RosterProblem",
+    "RowReason",
     "VisitChangeCode",
     "VisitChangeProblem",
 ]
@@ -94,3 +95,43 @@ class ApiTokenProblem(StrEnum):
     BAD_SOURCE = "bad_source"  # not a source name (the same rule as a name)
     NO_SUCH_TOKEN = "no_such_token"  # no token of that name
     REVOKED = "revoked"  # revoked already
+
+
+class RowReason(StrEnum):
+    """Why one row of the clinic's schedule was refused (bot/intake/rows.py ``RowError``), as
+    staff are told in their language (the CSV import's preview in Telegram and on the command
+    line). Finer than the row's code (``RowErrorCode``, the API's problem type): one member
+    per explanation. ``FHIR_*``, ``START_END_TOGETHER`` and ``START_NEEDED`` come from FHIR
+    resources, which only the API reads."""
+
+    EMPTY = "empty"
+    TOO_LONG = "too_long"  # more than `limit` characters, or control characters
+    UNKNOWN_STATUS = "unknown_status"  # `named`: the words known for `source`
+    UNKNOWN_VISIT_TYPE = "unknown_visit_type"  # `named`: the types known
+    UNKNOWN_LANGUAGE = "unknown_language"  # `named`: the bot's languages
+    UNREADABLE_START = "unreadable_start"
+    NOT_A_REAL_DATE = "not_a_real_date"  # 2027-02-30
+    UNREADABLE_TIME = "unreadable_time"  # the time column
+    BAD_12_HOUR = "bad_12_hour"
+    BAD_FOLD = "bad_fold"
+    UNKNOWN_ZONE = "unknown_zone"
+    OFFSET_ZONE_MISMATCH = "offset_zone_mismatch"  # `zone`
+    NONEXISTENT_TIME = "nonexistent_time"  # the clocks skip it in `zone`
+    DATE_TIME_TOGETHER = "date_time_together"  # a date without a time, or the other way
+    END_BEFORE_START = "end_before_start"
+    VISIT_TOO_LONG = "visit_too_long"  # more than a day
+    BAD_SOURCE = "bad_source"
+    TOO_MANY_FIELDS = "too_many_fields"  # `count` fields, the header `limit`
+    DUPLICATE = "duplicate"  # `named`: the lines with the same appointment id
+    OTHER_PATIENT = "other_patient"  # the appointment id was imported for another patient
+    FHIR_INSTANT = "fhir_instant"
+    FHIR_ID_LENGTH = "fhir_id_length"  # `limit`
+    FHIR_NO_SOURCE = "fhir_no_source"
+    FHIR_STATUS = "fhir_status"
+    FHIR_NOT_BOOKED = "fhir_not_booked"  # `named`: the resource's status
+    FHIR_TYPE_NO_PLAN = "fhir_type_no_plan"
+    FHIR_NO_TYPE = "fhir_no_type"
+    FHIR_PATIENT = "fhir_patient"
+    FHIR_NOT_APPOINTMENT = "fhir_not_appointment"  # `named`: where
+    START_END_TOGETHER = "start_end_together"
+    START_NEEDED = "start_needed"

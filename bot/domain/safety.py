@@ -84,6 +84,9 @@ MAX_WITHIN = 6
 """The most words a :class:`Proximity` pattern lets stand between its two families."""
 LEARNED = "learned"
 """The category of a match made by the learned layer."""
+POISONING = frozenset({"overdose", "other_in_danger"})
+"""Categories whose crisis answer also names Poison Control: pills or something harmful
+swallowed, by the patient or by someone else (a child who got into the medicine)."""
 
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # Template code and HTML tags (a staff member's edited text goes through the screen too): the

@@ -34,6 +34,8 @@ from bot.intake.rows import (
     RawRow,
     RowError,
     RowErrorCode,
+    RowReason,
+    RowValues,
     build_row,
 )
 
@@ -239,8 +241,8 @@ def read_csv(data: bytes, *, source: str, rules: IntakeRules, keyer: PatientKeye
                 RowError(
                     RowErrorCode.BAD_RECORD,
                     None,
-                    f"has {len(record)} fields, the header {layout.width} "
-                    "(a quote or a delimiter out of place?)",
+                    RowReason.TOO_MANY_FIELDS,
+                    RowValues(count=len(record), limit=layout.width),
                     line,
                 )
             )
@@ -309,7 +311,8 @@ def _without_duplicates(rows: list[IntakeRow]) -> tuple[list[IntakeRow], list[Ro
         RowError(
             RowErrorCode.DUPLICATE,
             "external_id",
-            "the same appointment id is on lines " + ", ".join(map(str, found)),
+            RowReason.DUPLICATE,
+            RowValues(named=", ".join(map(str, found))),
             line,
         )
         for found in lines.values()

@@ -41,6 +41,8 @@ from bot.intake.rows import (
     RowError,
     RowErrorCode,
     RowProblem,
+    RowReason,
+    RowValues,
     check_source,
     fold_word,
 )
@@ -119,13 +121,13 @@ def _instant(value: str, field: str) -> datetime:
     match = _INSTANT.fullmatch(value.strip())
     code = RowErrorCode.BAD_START if field == "start" else RowErrorCode.BAD_END
     if match is None:
-        raise RowProblem(code, field, "not a FHIR instant (2027-03-14T09:30:00-04:00)")
+        raise RowProblem(code, field, RowReason.FHIR_INSTANT)
     fraction = (match["fraction"] or "")[:7]  # Python reads at most microseconds
     offset = "+00:00" if match["offset"] == "Z" else match["offset"]
     try:
         return datetime.fromisoformat(f"{match['base']}{fraction}{offset}").astimezone(UTC)
     except ValueError:
-        raise RowProblem(code, field, "is not a real date and time") from None
+        raise RowProblem(code, field, RowReason.NOT_A_REAL_DATE) from None
 
 
 def _identifier(resource: _Appointment, rules: FhirRules) -> tuple[str, str]:
@@ -138,25 +140,27 @@ def _identifier(resource: _Appointment, rules: FhirRules) -> tuple[str, str]:
             raise RowProblem(
                 RowErrorCode.BAD_ID,
                 "identifier",
-                f"its value must be 1 to {MAX_EXTERNAL_ID} characters",
+                RowReason.FHIR_ID_LENGTH,
+                RowValues(limit=MAX_EXTERNAL_ID),
             )
         return check_source(source), value
     raise RowProblem(
         RowErrorCode.UNKNOWN_SOURCE,
         "identifier",
-        "no identifier has a system mapped to a source (docs/fhir-mapping.md)",
+        RowReason.FHIR_NO_SOURCE,
     )
 
 
 def _status(code: str) -> IntakeStatus:
     if code not in FHIR_STATUS:
-        raise RowProblem(RowErrorCode.UNKNOWN_STATUS, "status", "not an R4 AppointmentStatus code")
+        raise RowProblem(RowErrorCode.UNKNOWN_STATUS, "status", RowReason.FHIR_STATUS)
     ours = FHIR_STATUS[code]
     if ours is None:
         raise RowProblem(
             RowErrorCode.UNKNOWN_STATUS,
             "status",
-            f"{code}: not a booked visit yet; send it again once it is booked",
+            RowReason.FHIR_NOT_BOOKED,
+            RowValues(named=code),
         )
     return ours
 
@@ -173,13 +177,13 @@ def _visit_type(resource: _Appointment, rules: FhirRules, intake: IntakeRules) -
                     raise RowProblem(
                         RowErrorCode.UNKNOWN_VISIT_TYPE,
                         "appointmentType",
-                        "its coding is mapped to a visit type that has no plan",
+                        RowReason.FHIR_TYPE_NO_PLAN,
                     )
                 return known
     raise RowProblem(
         RowErrorCode.UNKNOWN_VISIT_TYPE,
         "appointmentType",
-        "no coding is mapped to a visit type (docs/fhir-mapping.md)",
+        RowReason.FHIR_NO_TYPE,
     )
 
 
@@ -194,7 +198,7 @@ def _patient(resource: _Appointment) -> str:
         raise RowProblem(
             RowErrorCode.BAD_PATIENT,
             "participant",
-            "needs exactly one participant whose actor is a Patient/<id> reference",
+            RowReason.FHIR_PATIENT,
         )
     return found[0]
 
@@ -215,7 +219,8 @@ def read_appointment(
         return RowError(
             RowErrorCode.NOT_AN_APPOINTMENT,
             None,
-            "not a FHIR R4 Appointment (" + ", ".join(places[:5]) + ")",
+            RowReason.FHIR_NOT_APPOINTMENT,
+            RowValues(named=", ".join(places[:5])),
         )
     try:
         source, external_id = _identifier(appointment, rules)
@@ -224,15 +229,15 @@ def read_appointment(
             raise RowProblem(
                 RowErrorCode.MISSING,
                 "start" if appointment.start is None else "end",
-                "start and end go together (FHIR invariant app-2)",
+                RowReason.START_END_TOGETHER,
             )
         start = end = None
         if appointment.start is not None and appointment.end is not None:
             start, end = _instant(appointment.start, "start"), _instant(appointment.end, "end")
             if end <= start:
-                raise RowProblem(RowErrorCode.END_BEFORE_START, "end", "must come after start")
+                raise RowProblem(RowErrorCode.END_BEFORE_START, "end", RowReason.END_BEFORE_START)
         elif status is not IntakeStatus.CANCELLED:
-            raise RowProblem(RowErrorCode.MISSING, "start", "a booked visit needs a start")
+            raise RowProblem(RowErrorCode.MISSING, "start", RowReason.START_NEEDED)
         visit_type = _visit_type(appointment, rules, intake)
         patient = _patient(appointment)
     except RowProblem as problem:

@@ -28,11 +28,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bot.domain.refusals import RowReason
 from bot.intake.patient_ref import PatientKeyer
 from foundation.timemath import (
     AmbiguousLocalTime,
@@ -43,6 +44,7 @@ from foundation.timemath import (
 )
 
 __all__ = [
+    "API_WORDS",
     "IntakeRow",
     "IntakeRules",
     "IntakeStatus",
@@ -51,6 +53,8 @@ __all__ = [
     "RowError",
     "RowErrorCode",
     "RowProblem",
+    "RowReason",
+    "RowValues",
     "build_row",
     "fold_word",
     "map_status",
@@ -62,6 +66,59 @@ MAX_PATIENT_REF = 128
 MAX_LABEL = 80
 SOURCE_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 """A source's name: lower-case letters, digits, ``_ . -``; it appears in the API's paths."""
+
+START_FORMATS = (
+    "2027-03-14T09:30:00-04:00 (an instant), 2027-03-14 09:30 (a local time), "
+    "or date 2027-03-14 and time 09:30 / 9:30 AM"
+)
+
+API_WORDS: Mapping[RowReason, str] = {
+    RowReason.EMPTY: "is empty",
+    RowReason.TOO_LONG: "must be at most {limit} characters, without control characters",
+    RowReason.UNKNOWN_STATUS: "not a status mapped for source {source} (known: {named})",
+    RowReason.UNKNOWN_VISIT_TYPE: "not a known visit type (known: {named})",
+    RowReason.UNKNOWN_LANGUAGE: "not a language the bot speaks ({named})",
+    RowReason.UNREADABLE_START: f"not a date and time we read ({START_FORMATS})",
+    RowReason.NOT_A_REAL_DATE: "is not a real date and time",
+    RowReason.UNREADABLE_TIME: "not a time we read (09:30, 9:30 PM)",
+    RowReason.BAD_12_HOUR: "a 12-hour time runs 1 to 12",
+    RowReason.BAD_FOLD: "must be 0 or earlier, 1 or later",
+    RowReason.UNKNOWN_ZONE: "not an IANA time zone name (America/New_York)",
+    RowReason.OFFSET_ZONE_MISMATCH: "its offset is not the one {zone} has at that time",
+    RowReason.NONEXISTENT_TIME: (
+        "that local time does not exist in {zone} "
+        "(the clocks skip it when daylight-saving time starts)"
+    ),
+    RowReason.DATE_TIME_TOGETHER: "is empty (date and time go together)",
+    RowReason.END_BEFORE_START: "must come after the start",
+    RowReason.VISIT_TOO_LONG: "a visit lasts at most a day",
+    RowReason.BAD_SOURCE: "must be 1 to 64 lower-case letters, digits, '_', '.' or '-'",
+    RowReason.TOO_MANY_FIELDS: (
+        "has {count} fields, the header {limit} (a quote or a delimiter out of place?)"
+    ),
+    RowReason.DUPLICATE: "the same appointment id is on lines {named}",
+    RowReason.OTHER_PATIENT: (
+        "this appointment id was imported for another patient; cancel it and give the visit "
+        "a new id"
+    ),
+    RowReason.FHIR_INSTANT: "not a FHIR instant (2027-03-14T09:30:00-04:00)",
+    RowReason.FHIR_ID_LENGTH: "its value must be 1 to {limit} characters",
+    RowReason.FHIR_NO_SOURCE: (
+        "no identifier has a system mapped to a source (docs/fhir-mapping.md)"
+    ),
+    RowReason.FHIR_STATUS: "not an R4 AppointmentStatus code",
+    RowReason.FHIR_NOT_BOOKED: "{named}: not a booked visit yet; send it again once it is booked",
+    RowReason.FHIR_TYPE_NO_PLAN: "its coding is mapped to a visit type that has no plan",
+    RowReason.FHIR_NO_TYPE: "no coding is mapped to a visit type (docs/fhir-mapping.md)",
+    RowReason.FHIR_PATIENT: (
+        "needs exactly one participant whose actor is a Patient/<id> reference"
+    ),
+    RowReason.FHIR_NOT_APPOINTMENT: "not a FHIR R4 Appointment ({named})",
+    RowReason.START_END_TOGETHER: "start and end go together (FHIR invariant app-2)",
+    RowReason.START_NEEDED: "a booked visit needs a start",
+}
+"""How the HTTP API words each reason (its problems' ``detail``: English, for the clinic's
+integrators). Staff read theirs from messages/<lang>/intake_row_refused.html.j2."""
 
 
 class IntakeStatus(StrEnum):
@@ -96,14 +153,34 @@ class RowErrorCode(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class RowValues:
+    """What the explanation of a refused row names: never the row's own values, only the
+    settings' words, limits, a zone, line numbers."""
+
+    limit: int = 0
+    count: int = 0
+    source: str = ""
+    zone: str = ""
+    named: str = ""
+    """Words or numbers joined with ", " (the statuses known, the lines of a duplicate)."""
+
+
+@dataclass(frozen=True, slots=True)
 class RowError:
-    """Why one row was refused. ``line`` is the file's line (CSV) or None; ``message`` is a
-    human line naming the field and what was expected, never the row's values."""
+    """Why one row was refused. ``line`` is the file's line (CSV) or None; ``reason`` and
+    ``values`` say why for staff, in their language (messages/<lang>/intake_row_refused);
+    :attr:`message` says it in the API's English, naming the field and what was expected,
+    never the row's values."""
 
     code: RowErrorCode
     field: str | None
-    message: str
+    reason: RowReason
+    values: RowValues = RowValues()
     line: int | None = None
+
+    @property
+    def message(self) -> str:
+        return API_WORDS[self.reason].format(**asdict(self.values))
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line is not None else ""
@@ -114,14 +191,25 @@ class RowError:
 class RowProblem(ValueError):
     """Raised inside the readers; :func:`build_row` and the sources turn it into a RowError."""
 
-    def __init__(self, code: RowErrorCode, field: str | None, message: str) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        code: RowErrorCode,
+        field: str | None,
+        reason: RowReason,
+        values: RowValues = RowValues(),
+    ) -> None:
+        super().__init__(reason.value)
         self.code = code
         self.field = field
-        self.message = message
+        self.reason = reason
+        self.values = values
+
+    @property
+    def message(self) -> str:
+        return self.error().message
 
     def error(self, line: int | None = None) -> RowError:
-        return RowError(self.code, self.field, self.message, line)
+        return RowError(self.code, self.field, self.reason, self.values, line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,16 +340,14 @@ def _text(value: str | None, field: str, *, limit: int, required: bool) -> str |
     text = (value or "").strip()
     if not text:
         if required:
-            raise RowProblem(RowErrorCode.MISSING, field, "is empty")
+            raise RowProblem(RowErrorCode.MISSING, field, RowReason.EMPTY)
         return None
     if len(text) > limit or _has_control(text):
         code = {
             "external_id": RowErrorCode.BAD_ID,
             "patient": RowErrorCode.BAD_PATIENT,
         }.get(field, RowErrorCode.BAD_LABEL)
-        raise RowProblem(
-            code, field, f"must be at most {limit} characters, without control characters"
-        )
+        raise RowProblem(code, field, RowReason.TOO_LONG, RowValues(limit=limit))
     return unicodedata.normalize("NFC", text)
 
 
@@ -269,7 +355,7 @@ def map_status(value: str | None, source: str, rules: IntakeRules) -> IntakeStat
     """The clinic's word for a status as ours: the source's own mapping, or one of ours."""
     word = fold_word(value or "")
     if not word:
-        raise RowProblem(RowErrorCode.MISSING, "status", "is empty")
+        raise RowProblem(RowErrorCode.MISSING, "status", RowReason.EMPTY)
     mapped = rules.statuses.get(source, {}).get(word)
     if mapped is not None:
         return mapped
@@ -280,14 +366,15 @@ def map_status(value: str | None, source: str, rules: IntakeRules) -> IntakeStat
         raise RowProblem(
             RowErrorCode.UNKNOWN_STATUS,
             "status",
-            f"not a status mapped for source {source} (known: {', '.join(known)})",
+            RowReason.UNKNOWN_STATUS,
+            RowValues(source=source, named=", ".join(known)),
         ) from None
 
 
 def map_visit_type(value: str | None, source: str, rules: IntakeRules) -> str:
     word = fold_word(value or "")
     if not word:
-        raise RowProblem(RowErrorCode.MISSING, "visit_type", "is empty")
+        raise RowProblem(RowErrorCode.MISSING, "visit_type", RowReason.EMPTY)
     alias = rules.visit_type_aliases.get(source, {}).get(word)
     if alias is not None:
         return alias
@@ -296,7 +383,8 @@ def map_visit_type(value: str | None, source: str, rules: IntakeRules) -> str:
         raise RowProblem(
             RowErrorCode.UNKNOWN_VISIT_TYPE,
             "visit_type",
-            f"not a known visit type (known: {', '.join(sorted(rules.visit_types.values()))})",
+            RowReason.UNKNOWN_VISIT_TYPE,
+            RowValues(named=", ".join(sorted(rules.visit_types.values()))),
         )
     return known
 
@@ -312,7 +400,8 @@ def map_language(value: str | None, rules: IntakeRules) -> str | None:
     raise RowProblem(
         RowErrorCode.UNKNOWN_LANGUAGE,
         "language",
-        f"not a language the bot speaks ({', '.join(sorted(rules.languages))})",
+        RowReason.UNKNOWN_LANGUAGE,
+        RowValues(named=", ".join(sorted(rules.languages))),
     )
 
 
@@ -325,10 +414,6 @@ _CLOCK = r"(?P<clock>\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)"
 _OFFSET = r"(?P<offset>Z|z|[+-]\d{2}:?\d{2})"
 _INSTANT = re.compile(rf"{_DATE}[Tt ]{_CLOCK}\s*{_OFFSET}?")
 _TIME = re.compile(r"(?P<clock>\d{1,2}:\d{2}(?::\d{2})?)\s*(?P<half>[ap]\.?\s?m\.?)?", re.I)
-START_FORMATS = (
-    "2027-03-14T09:30:00-04:00 (an instant), 2027-03-14 09:30 (a local time), "
-    "or date 2027-03-14 and time 09:30 / 9:30 AM"
-)
 
 
 def _read_datetime(text: str, field: str) -> datetime:
@@ -338,7 +423,7 @@ def _read_datetime(text: str, field: str) -> datetime:
     match = _INSTANT.fullmatch(text.strip())
     code = RowErrorCode.BAD_START if field == "start" else RowErrorCode.BAD_END
     if match is None:
-        raise RowProblem(code, field, f"not a date and time we read ({START_FORMATS})")
+        raise RowProblem(code, field, RowReason.UNREADABLE_START)
     clock = match["clock"]
     if clock[1] == ":":  # 9:30 -> 09:30 (ISO 8601 wants two digits for the hour)
         clock = "0" + clock
@@ -348,19 +433,19 @@ def _read_datetime(text: str, field: str) -> datetime:
     try:
         return datetime.fromisoformat(normalized)
     except ValueError:
-        raise RowProblem(code, field, "is not a real date and time") from None
+        raise RowProblem(code, field, RowReason.NOT_A_REAL_DATE) from None
 
 
 def _join_date_time(date: str, time: str) -> str:
     match = _TIME.fullmatch(time.strip())
     if match is None:
-        raise RowProblem(RowErrorCode.BAD_START, "time", "not a time we read (09:30, 9:30 PM)")
+        raise RowProblem(RowErrorCode.BAD_START, "time", RowReason.UNREADABLE_TIME)
     clock = match["clock"]
     if match["half"]:
         hour, rest = clock.split(":", 1)
         h = int(hour)
         if not 1 <= h <= 12:
-            raise RowProblem(RowErrorCode.BAD_START, "time", "a 12-hour time runs 1 to 12")
+            raise RowProblem(RowErrorCode.BAD_START, "time", RowReason.BAD_12_HOUR)
         pm = match["half"].lower().startswith("p")
         clock = f"{(h % 12) + (12 if pm else 0):02d}:{rest}"
     return f"{date.strip()} {clock}"
@@ -374,7 +459,7 @@ def _read_fold(value: str | None) -> int | None:
         return 0
     if word in {"1", "later", "second", "latest"}:
         return 1
-    raise RowProblem(RowErrorCode.BAD_FOLD, "fold", "must be 0 or earlier, 1 or later")
+    raise RowProblem(RowErrorCode.BAD_FOLD, "fold", RowReason.BAD_FOLD)
 
 
 def _zone(name: str | None) -> ZoneInfo | None:
@@ -383,9 +468,7 @@ def _zone(name: str | None) -> ZoneInfo | None:
     try:
         return load_zone(name or "")
     except UnknownZone:
-        raise RowProblem(
-            RowErrorCode.UNKNOWN_ZONE, "zone", "not an IANA time zone name (America/New_York)"
-        ) from None
+        raise RowProblem(RowErrorCode.UNKNOWN_ZONE, "zone", RowReason.UNKNOWN_ZONE) from None
 
 
 def resolve_start(
@@ -404,7 +487,8 @@ def resolve_start(
             raise RowProblem(
                 RowErrorCode.OFFSET_ZONE_MISMATCH,
                 "start",
-                f"its offset is not the one {tz.key} has at that time",
+                RowReason.OFFSET_ZONE_MISMATCH,
+                RowValues(zone=tz.key),
             )
         return ResolvedStart(at=at, zone=tz.key if tz else None)
     wall = when.replace(tzinfo=None)
@@ -415,8 +499,8 @@ def resolve_start(
         raise RowProblem(
             RowErrorCode.NONEXISTENT_TIME,
             "start",
-            f"that local time does not exist in {read_in.key} "
-            "(the clocks skip it when daylight-saving time starts)",
+            RowReason.NONEXISTENT_TIME,
+            RowValues(zone=read_in.key),
         ) from None
     except AmbiguousLocalTime as exc:  # only without a fold: the earliest, flagged below
         at = exc.earlier
@@ -444,12 +528,12 @@ def _read_start(raw: RawRow, rules: IntakeRules, *, optional: bool) -> ResolvedS
     if not start and (date or time):
         if not (date and time):
             missing = "time" if date else "date"
-            raise RowProblem(RowErrorCode.MISSING, missing, "is empty (date and time go together)")
+            raise RowProblem(RowErrorCode.MISSING, missing, RowReason.DATE_TIME_TOGETHER)
         start = _join_date_time(date, time)
     if not start:
         if optional:
             return None
-        raise RowProblem(RowErrorCode.MISSING, "start", "is empty")
+        raise RowProblem(RowErrorCode.MISSING, "start", RowReason.EMPTY)
     return resolve_start(start, raw.zone, clinic_zone=rules.clinic_zone, fold=fold)
 
 
@@ -463,19 +547,15 @@ def read_end(value: str | datetime | None, start: ResolvedStart) -> datetime | N
         when = when.replace(tzinfo=zone, fold=start.fold)
     end = when.astimezone(UTC)
     if end <= start.at:
-        raise RowProblem(RowErrorCode.END_BEFORE_START, "end", "must come after the start")
+        raise RowProblem(RowErrorCode.END_BEFORE_START, "end", RowReason.END_BEFORE_START)
     if end - start.at > timedelta(days=1):
-        raise RowProblem(RowErrorCode.BAD_END, "end", "a visit lasts at most a day")
+        raise RowProblem(RowErrorCode.BAD_END, "end", RowReason.VISIT_TOO_LONG)
     return end
 
 
 def check_source(source: str) -> str:
     if SOURCE_PATTERN.fullmatch(source) is None:
-        raise RowProblem(
-            RowErrorCode.BAD_SOURCE,
-            "source",
-            "must be 1 to 64 lower-case letters, digits, '_', '.' or '-'",
-        )
+        raise RowProblem(RowErrorCode.BAD_SOURCE, "source", RowReason.BAD_SOURCE)
     return source
 
 

@@ -4,7 +4,7 @@ caller answers and then commits, as it does every `Refusal`)."""
 
 from __future__ import annotations
 
-from bot.db.audit import AuditRecord, AuditRepository, Values
+from bot.db.audit import AuditLine, AuditRecord, AuditRepository, Values
 from bot.domain.audit import Action, Actor, Outcome, Surface
 from foundation.clock import Clock
 
@@ -27,7 +27,7 @@ class AuditTrail:
     ) -> int:
         """A change was made. `actor` a bare Surface: a patient acting for themselves there (their
         Telegram id is not kept; `after` names their patient id)."""
-        return await self._write(actor, action, target, Outcome.DONE, before, after)
+        return await self.repo.add(self._line(actor, action, target, Outcome.DONE, before, after))
 
     async def refused(
         self,
@@ -40,7 +40,7 @@ class AuditTrail:
     ) -> int:
         """A refused attempt; `detail` (plain values) is kept beside the reason."""
         after = {**(detail or {}), "reason": reason}
-        return await self._write(actor, action, target, Outcome.REFUSED, None, after)
+        return await self.repo.add(self._line(actor, action, target, Outcome.REFUSED, None, after))
 
     def done_later(
         self,
@@ -52,7 +52,7 @@ class AuditTrail:
     ) -> None:
         """:meth:`done`, written with the transaction's next flush (at the latest its commit)
         in one INSERT with the other lines waiting, instead of a statement of its own now."""
-        self._later(actor, action, target, Outcome.DONE, after)
+        self.repo.add_later(self._line(actor, action, target, Outcome.DONE, None, after))
 
     def refused_later(
         self,
@@ -64,31 +64,10 @@ class AuditTrail:
         detail: Values | None = None,
     ) -> None:
         """:meth:`refused`, written as :meth:`done_later` is."""
-        self._later(actor, action, target, Outcome.REFUSED, {**(detail or {}), "reason": reason})
+        after = {**(detail or {}), "reason": reason}
+        self.repo.add_later(self._line(actor, action, target, Outcome.REFUSED, None, after))
 
-    def _later(
-        self,
-        actor: Actor | Surface,
-        action: Action,
-        target: str,
-        outcome: Outcome,
-        after: Values | None,
-    ) -> None:
-        if isinstance(actor, Surface):
-            actor_id, surface = None, actor
-        else:
-            actor_id, surface = actor.telegram_id, actor.surface
-        self.repo.add_later(
-            at=self.clock.now(),
-            actor_telegram_id=actor_id,
-            surface=surface,
-            action=action,
-            target=target,
-            outcome=outcome,
-            after=after,
-        )
-
-    async def _write(
+    def _line(
         self,
         actor: Actor | Surface,
         action: Action,
@@ -96,21 +75,14 @@ class AuditTrail:
         outcome: Outcome,
         before: Values | None,
         after: Values | None,
-    ) -> int:
+    ) -> AuditLine:
+        """The line, now. `actor` a bare Surface: a patient acting for themselves there."""
         if isinstance(actor, Surface):
             actor_id, surface = None, actor
         else:
             actor_id, surface = actor.telegram_id, actor.surface
-        return await self.repo.add(
-            at=self.clock.now(),
-            actor_telegram_id=actor_id,
-            surface=surface,
-            action=action,
-            target=target,
-            outcome=outcome,
-            before=before,
-            after=after,
-        )
+        now = self.clock.now()
+        return AuditLine(now, actor_id, surface, action, target, before, after, outcome)
 
     async def recent(
         self, *, limit: int = 50, before_id: int | None = None, target: str | None = None

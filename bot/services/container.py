@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,6 +37,8 @@ from bot.db.roster import RosterRepository
 from bot.db.staff import StaffRepository
 from bot.db.visit_changes import VisitChangeRepository
 from bot.domain.staff import Role
+from bot.intake.patient_ref import PatientKeyer
+from bot.intake.rows import IntakeRules
 from bot.metrics import Metrics
 from bot.services.api_tokens import ApiTokenService
 from bot.services.appointments import AppointmentService
@@ -126,6 +129,13 @@ class Services:
     metrics: Metrics | None = None
     # Signed events to the clinic's systems (INTAKE_WEBHOOKS); None: none are recorded.
     intake_events: IntakeEvents | None = None
+
+    @cached_property
+    def intake_setup(self) -> tuple[IntakeRules | None, PatientKeyer | None, str | None]:
+        """The intake rules and patient keyer of the settings, or why there are none
+        (:func:`~bot.services.intake.intake_settings`): read once, handed to every unit of
+        work's :class:`IntakeService`."""
+        return intake_settings(self.settings, self.content.languages)
 
     def scope(self, session: AsyncSession) -> ServiceScope:
         """The services of one unit of work over `session` (the caller commits it)."""
@@ -332,7 +342,7 @@ class ServiceScope:
     @_built
     def intake(self) -> IntakeService:
         """The one intake command (CSV, command line, a file sent to the bot, the API)."""
-        rules, keyer, unavailable = intake_settings(self.settings, self.content.languages)
+        rules, keyer, unavailable = self.services.intake_setup
         return IntakeService(
             IntakeRepository(self.session),
             self.repo,

@@ -49,7 +49,14 @@ from bot.domain.visits import AppointmentStatus, Attendance, Checkin, VisitType
 from bot.intake.api_models import ChecklistProgress, ReminderCounts, VisitState
 from bot.intake.csv_import import CsvImport, read_csv
 from bot.intake.patient_ref import PatientKeyer
-from bot.intake.rows import IntakeRow, IntakeRules, IntakeStatus, RowError, RowErrorCode
+from bot.intake.rows import (
+    IntakeRow,
+    IntakeRules,
+    IntakeStatus,
+    RowError,
+    RowErrorCode,
+    RowReason,
+)
 from bot.services.errors import Refusal
 from bot.services.patient_notices import PatientNotices
 from bot.services.reminders import ReminderPlanner
@@ -529,9 +536,8 @@ class IntakeService:
             error = RowError(
                 RowErrorCode.BAD_PATIENT,
                 "patient",
-                "this appointment id was imported for another patient; cancel it and give "
-                "the visit a new id",
-                row.line,
+                RowReason.OTHER_PATIENT,
+                line=row.line,
             )
             return self._outcome(row, RowResult.ERROR, batch, error=error)
         if visit is None:

@@ -21,14 +21,25 @@ import csv
 import html
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from bot.content.catalogue import IntakeRowRefused
+from bot.content.store import Content
+from bot.intake.rows import RowError
 from bot.services.intake import IntakeReport, IssuedInvite, RowResult
 from bot.services.qr import qr_png
 from foundation.timemath import load_zone, to_local
 
-__all__ = ["InviteLine", "invite_lines", "links_csv", "qr_page", "report_lines", "summary_line"]
+__all__ = [
+    "InviteLine",
+    "invite_lines",
+    "links_csv",
+    "qr_page",
+    "report_lines",
+    "row_refusal",
+    "summary_line",
+]
 
 CSV_HEADER = (
     "patient",
@@ -158,15 +169,25 @@ def qr_page(lines: Sequence[InviteLine], *, title: str = "Invite links") -> byte
     return page.encode("utf-8")
 
 
-def report_lines(report: IntakeReport, *, clinic_zone: str) -> list[str]:
+def row_refusal(error: RowError) -> IntakeRowRefused:
+    """Why a row was refused, as the text staff read it in their language (the values'
+    fields are the message's variables)."""
+    return IntakeRowRefused(code=error.reason, **asdict(error.values))
+
+
+def report_lines(
+    report: IntakeReport, *, clinic_zone: str, content: Content, lang: str
+) -> list[str]:
     """The per-row preview (or result) as plain lines for the command line: the file's line,
-    the clinic's appointment id and what the row does, or the reason it is refused. Never a
-    patient's reference or anything else the row held."""
+    the clinic's appointment id and what the row does, or the reason it is refused (in
+    `lang`, messages/<lang>/intake_row_refused). Never a patient's reference or anything else
+    the row held."""
     lines = []
     for outcome in report.outcomes:
         where = f"line {outcome.line}" if outcome.line is not None else "-"
         if outcome.error is not None:
-            detail = outcome.error.message
+            # The template is Telegram HTML without tags: its escapes undone for a terminal.
+            detail = html.unescape(content.render_message(row_refusal(outcome.error), lang))
             field = f"{outcome.error.field}: " if outcome.error.field else ""
             lines.append(f"{where:>10}  {'error':<9}  {field}{detail}")
             continue

@@ -36,7 +36,7 @@ from bot.content.catalogue import Message as ContentMessage
 from bot.db.alert_visits import AlertVisitRepository
 from bot.db.patients import Repository
 from bot.db.staff import StaffRepository
-from bot.domain.safety import CrisisMatch
+from bot.domain.safety import POISONING, CrisisMatch
 from bot.domain.staff import Permission, Role, allows
 from bot.metrics import mark_update
 from bot.services.alert_visits import visit_for_alert
@@ -131,9 +131,11 @@ class UpdateGate(BaseMiddleware):
         log.warning(
             "update %s: crisis screen matched (category=%s)", event.update_id, match.category
         )
-        reply.send_html(
-            self._in_each(Crisis(staff_notified=bool(app.staff_alerts.staff_ids)), langs)
+        answer = Crisis(
+            staff_notified=bool(app.staff_alerts.staff_ids),
+            poisoning=match.category in POISONING,
         )
+        reply.send_html(self._in_each(answer, langs))
         if message.chat.type != "private":
             reply.send(PrivateOnly())
             reply.leave_chat()

@@ -158,6 +158,8 @@ async def api_token_refused(event: ErrorEvent, reply: Reply) -> None:
     refusal = event.exception
     assert isinstance(refusal, ApiTokenRefused)
     reply.send(ApiTokenError(code=refusal.code))
+
+
 async def intake_unavailable(event: ErrorEvent, reply: Reply) -> None:
     reply.send(IntakeNotSetUp())
 

@@ -358,6 +358,14 @@ async def test_without_the_secret_intake_is_refused_in_one_line(tmp_path: Path) 
     assert "\n" not in refused.value.detail
 
 
+async def test_the_rules_and_keyer_are_built_once_not_per_unit_of_work(clinic: Clinic) -> None:
+    async with clinic.unit() as first:
+        rules, keyer = first.intake.rules, first.intake.keyer
+    async with clinic.unit() as second:
+        assert second.intake.rules is rules and second.intake.keyer is keyer
+        assert second.intake is not first.intake  # a service per unit of work, as before
+
+
 async def test_past_visits_are_kept_but_make_no_link(clinic: Clinic) -> None:
     past = (NOW - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
     built = await rows(

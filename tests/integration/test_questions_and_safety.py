@@ -184,3 +184,25 @@ async def test_spanish_crisis_is_answered_in_spanish_and_staff_alerted(harness: 
     answer = texts_to(sent, PAT)[0]
     assert "Usted es importante" in answer and "oprima 2" in answer
     await staff_alert(harness)
+
+
+@pytest.mark.parametrize(
+    ("text", "poison_control"),
+    [
+        ("my 3 year old got into my pills and I think she ate some", True),
+        ("mi nieto se comió unas pastillas mías", True),
+        ("I took the whole bottle of my sleeping pills", True),
+        ("I want to die", False),
+        ("I have chest pain right now", False),
+    ],
+)
+async def test_the_crisis_answer_names_poison_control_when_something_was_swallowed(
+    harness: Harness, text: str, poison_control: bool
+) -> None:
+    # A child who got into the medicine needs Poison Control's number first of all; a message
+    # about something else keeps the answer it had, without that line.
+    sent = await harness.feed(updates.message_update(PAT, text))
+    answer = texts_to(sent, PAT)[0]
+    assert "911" in answer
+    assert ("1-800-222-1222" in answer) is poison_control
+    await staff_alert(harness)

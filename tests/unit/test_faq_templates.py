@@ -53,6 +53,7 @@ class SampleClinic:
     cost_note: str = "Infusions are self-pay; ask us for a receipt for your insurer."
     crisis_line: str = "988"
     emergency_number: str = "911"
+    poison_control: str = "1-800-222-1222"
 
 
 CLINIC = SampleClinic()
@@ -63,6 +64,7 @@ STAFF_VARS = {
     "at_local": "Tue 14 May, 21:07",
     "occurrences": 1,
     "staff_notified": True,
+    "poisoning": True,
     "visit_label": "J.D. #4411",
     "visit_time": "Tue 21 May, 10:00",
     "suggested": True,  # faq_no_match: the nearest questions are offered
@@ -147,6 +149,7 @@ def test_crisis_answer(env: Environment) -> None:
     assert CLINIC.phone in text
     assert "tel:" not in text  # Telegram does not accept tel: links
     assert "24/7" in text
+    assert "<b>1-800-222-1222</b>" in text  # rendered with poisoning: Poison Control
 
 
 def test_staff_alert_names_patient_without_message(env: Environment) -> None:

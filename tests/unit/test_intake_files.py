@@ -7,17 +7,20 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from bot.config import INTAKE_KEY_MIN_BYTES, Settings
+from bot.content.store import Content
 from bot.intake.patient_ref import MIN_SECRET_BYTES
-from bot.intake.rows import RowError, RowErrorCode
+from bot.intake.rows import RowError, RowErrorCode, RowReason, RowValues
 from bot.services.intake import IntakeReport, IssuedInvite, RowOutcome, RowResult
 from bot.services.intake_files import invite_lines, links_csv, qr_page, report_lines
 
 START = datetime(2027, 3, 14, 13, 30, tzinfo=UTC)
+BUNDLED = Path(__file__).resolve().parents[2] / "messages"
 
 
 def issued(label: str | None = '=HYPERLINK("x")', key: str = "k1") -> IssuedInvite:
@@ -55,7 +58,13 @@ def test_qr_page_escapes_and_leaves_the_type_off_the_cards() -> None:
 
 
 def test_report_lines_name_the_row_and_the_reason_never_the_values() -> None:
-    error = RowError(RowErrorCode.UNKNOWN_STATUS, "status", "not a status mapped", 3)
+    error = RowError(
+        RowErrorCode.UNKNOWN_STATUS,
+        "status",
+        RowReason.UNKNOWN_STATUS,
+        RowValues(source="acme", named="booked, <cancelled>"),
+        3,
+    )
     report = IntakeReport(
         (
             RowOutcome(
@@ -71,10 +80,20 @@ def test_report_lines_name_the_row_and_the_reason_never_the_values() -> None:
         ),
         applied=False,
     )
-    text = "\n".join(report_lines(report, clinic_zone="America/New_York"))
+    content = Content(BUNDLED)
+    text = "\n".join(
+        report_lines(report, clinic_zone="America/New_York", content=content, lang="en")
+    )
     assert "line 2  created    A-1  (new link; read in America/New_York)" in text
-    assert "line 3  error      status: not a status mapped" in text
+    reason = "not a status mapped for source acme (known: booked, <cancelled>)"
+    assert f"line 3  error      status: {reason}" in text
     assert "k1" not in text and "abcDEF" not in text
+    # In the staff member's language, from messages/es (plain text: no HTML escapes).
+    spanish = report_lines(report, clinic_zone="America/New_York", content=content, lang="es")
+    assert (
+        "status: no es un estado asignado para el origen acme (conocidos: booked, <cancelled>)"
+        in (spanish[1])
+    )
 
 
 def test_the_intake_secret_is_checked_and_never_repeated() -> None:

@@ -18,6 +18,7 @@ import hashlib
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
+from markupsafe import Markup
 
 from bot.content.catalogue import (
     IntakeAlreadyApplied,
@@ -34,7 +35,7 @@ from bot.intake.csv_import import MAX_FILE_BYTES, CsvFileError, CsvImport, patie
 from bot.intake.rows import IntakeRow, RowError
 from bot.services.container import ServiceScope
 from bot.services.intake import IntakeReport, RowResult
-from bot.services.intake_files import invite_lines, links_csv, qr_page
+from bot.services.intake_files import invite_lines, links_csv, qr_page, row_refusal
 from bot.services.offers import Offer, OfferExpired, OfferKind
 from bot.telegram.callbacks import IntakeAction, IntakeCb
 from bot.telegram.documents import SentFile
@@ -121,7 +122,8 @@ async def upload(
                 {
                     "line": o.error.line if o.error else o.line,
                     "field": (o.error.field or "") if o.error else "",
-                    "reason": o.error.message if o.error else "",
+                    # Our own rendered (escaped) HTML, in the member's language.
+                    "reason": Markup(reply.render(row_refusal(o.error))) if o.error else "",
                 }
                 for o in errors[:SHOWN_PROBLEMS]
             ],
