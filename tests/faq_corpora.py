@@ -1,8 +1,9 @@
 """The FAQ corpora: ``tests/corpora/faq/<lang>/*.tsv``, lines of ``topic<TAB>message``.
 
-``dev.tsv``, ``dev2.tsv``, ``dev4.tsv`` and ``dev5.tsv`` were written by people who never saw
-the keywords; ``own.tsv`` holds the engineers' own additions. A held-out file (its name holds
-``heldout``) is measured, never read to tune or train: :func:`development_files` leaves it out.
+``dev.tsv``, ``dev2.tsv``, ``dev4.tsv``, ``dev5.tsv`` and ``dev6.tsv`` were written by people
+who never saw the keywords; ``own.tsv`` holds the engineers' own additions. A held-out file
+(its name holds ``heldout``) is measured, never read to tune or train: :func:`development_files`
+leaves it out.
 """
 
 from __future__ import annotations

@@ -580,7 +580,8 @@ def weighed(
     (``cuts.overrule``), and never for a topic the model has not learned nor for one a keyword
     it was not trained with found (both staff added);
     when they are unsure the model names the topic it finds likeliest (``cuts.found`` when a
-    cue of the text points to it too, else ``cuts.alone``), with its runner-up when close."""
+    cue of the text points to it too, else ``cuts.alone``), with its runner-up when close;
+    never for a text without a letter."""
     verdict = reading.verdict
     if not ranked:
         return verdict
@@ -605,6 +606,9 @@ def weighed(
             return Verdict(choices=(said[1], said[0]))
         return verdict
     if top == OFF_TOPIC or (reading.chat and top in SMALL_TALK):
+        return verdict
+    if not any(char.isalpha() for word in reading.words for char in word):
+        # A number alone ("3", "15:30") is no question and no "ok": the model named small talk.
         return verdict
     if likeliest < (cuts.found if top in reading.found else cuts.alone):
         return verdict

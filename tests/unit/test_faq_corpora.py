@@ -3,8 +3,8 @@
 Every ``tests/corpora/faq/<lang>/*.tsv`` is read: lines of ``topic<TAB>message`` (``#``
 starts a comment), the topic one of :data:`TOPICS`. ``dev.tsv`` was written by someone who
 never saw the keywords, and is the one the keywords are tuned on (with ``own.tsv``, the
-engineers' own additions); ``dev2.tsv``, ``dev4.tsv`` and ``dev5.tsv``, written later by
-others, were not read to tune the keywords; a held-out file written by someone else is
+engineers' own additions); ``dev2.tsv``, ``dev4.tsv``, ``dev5.tsv`` and ``dev6.tsv``, written
+later by others, were not read to tune the keywords; a held-out file written by someone else is
 measured, never read to tune.
 ``off_topic`` messages must get the no-match answer.
 
