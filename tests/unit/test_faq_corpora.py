@@ -117,14 +117,17 @@ def test_the_keywords_alone(content: Content, path: Path) -> None:
     assert first >= RIGHT_FIRST and no_match >= OFF_TOPIC_NO_MATCH, "\n".join(misses)
 
 
-HELD_OUT_FLOORS: dict[str, tuple[float, float]] = {"en": (0.94, 0.90), "es": (0.87, 0.98)}
+HELD_OUT_FLOORS: dict[str, tuple[float, float]] = {"en": (0.94, 1.0), "es": (0.92, 0.98)}
 """Per language, (right first, off-topic no-match) that ``heldout.tsv`` must keep: what the
 matcher reached on it (2026-12-06, when it was added: en 192/208 and 54/60, es 159/197 and
 57/60; with dev4.tsv in the training: en 194/208 and 54/60, es 158/197 and 59/60; with dev5.tsv,
 Spanish short spellings and the model allowed to overrule a keywords' answer: en 199/208 and
 54/60, es 177/197 and 59/60; the floors sit a little below, for the overrule was then kept
 from a keyword's answer for a topic only hints point to, measured on dev5 alone: about one
-point fewer right first, the held-out set not measured again), below the targets. A floor is
+point fewer right first, the held-out set not measured again), below the targets; with
+dev6.tsv (an independent writer, 285 English and 177 Spanish off-topic lines, most of them
+traps) in the training and the cuts, and no answer from the model to a text without a letter:
+en 196/208 and 60/60, es 182/197 and 59/60, both languages at the targets. A floor is
 raised as the matcher improves, never lowered; the targets (:data:`RIGHT_FIRST`,
 :data:`OFF_TOPIC_NO_MATCH`) are what the held-out set must reach for the matching to be
 done."""
