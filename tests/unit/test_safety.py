@@ -496,3 +496,50 @@ def test_quiet_category_covers_and_does_not_alert() -> None:
     assert detector.check("I was suicidal, now I want to die") == CrisisMatch("now")
     assert detector.check("I am suicidal") == CrisisMatch("now")
     assert detector.quiet == {"past"}
+
+
+# Round 8 of issue 16: what the new concepts must read, and the everyday senses of their words
+# (found trying the bot as a patient and by the Spanish round's own checks).
+ROUND_8_CRISIS = [
+    "my 4 yr old chewed through the blister pack and some are missing",
+    "my grandson put my pain patch in his mouth",
+    "i feel like dead weight on everyones shoulders",
+    "i cant see any future for myself at all",
+    "made my funeral arrangements already, paid in full",
+    "mi nieto estuvo jugando con mi pastillero y ahora esta muy dormido y flojito",
+    "sin mi sus vidas serian mas faciles, eso es un hecho",
+    "me inyecte mas de lo normal y me siento muy rara",
+]
+ROUND_8_ORDINARY = [
+    "my kids will be fine without me for the afternoon right?",
+    "im at the end of my rope with this insurance company",
+    "i have been cutting back on coffee like the nurse said",
+    "can i bring a snack for after?",
+    "just trying to picture it before i go",
+    "ate way too much pizza",
+    "how long do i have to hang around before i can go?",
+    "cancelen mi cita por favor",
+    "cuanto tiempo me tengo que quedar antes de irme?",
+    "tengo migrañas y nada me funciona, soy candidata?",
+    "me pasé con la sal en la sopa",
+    "no puedo respirar de tanto reirme con este video",
+    "ya me pegó el sueño",
+]
+
+
+@pytest.fixture(scope="module")
+def screen() -> CrisisDetector:
+    """The screen as the bot runs it: every language's lexicon and the learned layer."""
+    from bot.content.store import Content
+
+    return Content(MESSAGES_DIR).crisis_detector
+
+
+@pytest.mark.parametrize("text", ROUND_8_CRISIS)
+def test_round_8_concepts_are_read(screen: CrisisDetector, text: str) -> None:
+    assert screen.check(text) is not None
+
+
+@pytest.mark.parametrize("text", ROUND_8_ORDINARY)
+def test_round_8_everyday_senses_stay_ordinary(screen: CrisisDetector, text: str) -> None:
+    assert screen.check(text) is None
