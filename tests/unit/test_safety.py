@@ -6,6 +6,7 @@ reviewed by hand: when you edit safety.toml, add the message that prompted the c
 
 from __future__ import annotations
 
+import functools
 import time
 import tomllib
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.content.schemas import SafetyLexicon, crisis_detector
+from bot.content.store import Content
 from bot.domain.safety import CrisisDetector, CrisisMatch, Proximity
 from bot.domain.text_normalization import normalize
 from foundation.data_file import validate_file
@@ -527,19 +529,17 @@ ROUND_8_ORDINARY = [
 ]
 
 
-@pytest.fixture(scope="module")
-def screen() -> CrisisDetector:
+@functools.cache
+def bot_screen() -> CrisisDetector:
     """The screen as the bot runs it: every language's lexicon and the learned layer."""
-    from bot.content.store import Content
-
     return Content(MESSAGES_DIR).crisis_detector
 
 
 @pytest.mark.parametrize("text", ROUND_8_CRISIS)
-def test_round_8_concepts_are_read(screen: CrisisDetector, text: str) -> None:
-    assert screen.check(text) is not None
+def test_round_8_concepts_are_read(text: str) -> None:
+    assert bot_screen().check(text) is not None
 
 
 @pytest.mark.parametrize("text", ROUND_8_ORDINARY)
-def test_round_8_everyday_senses_stay_ordinary(screen: CrisisDetector, text: str) -> None:
-    assert screen.check(text) is None
+def test_round_8_everyday_senses_stay_ordinary(text: str) -> None:
+    assert bot_screen().check(text) is None
