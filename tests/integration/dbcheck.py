@@ -6,7 +6,7 @@ from typing import Protocol
 
 from sqlalchemy import func, select
 
-from bot.db.models import Appointment, ConversationState, Patient
+from bot.db.models import Appointment, ConversationState, Patient, Reminder
 from bot.factory import Application
 
 
@@ -41,4 +41,21 @@ async def appointments(harness: Harness, telegram_id: int) -> list[Appointment]:
         return list(result.scalars())
 
 
-__all__ = ["Appointment", "ConversationState", "Patient", "appointments", "count", "patient"]
+async def reminders(harness: Harness, appointment_id: int) -> dict[str, Reminder]:
+    """An appointment's reminder rows by plan step."""
+    async with harness.app.context.session_factory() as session:
+        rows = await session.execute(
+            select(Reminder).where(Reminder.appointment_id == appointment_id)
+        )
+        return {r.step_key: r for r in rows.scalars()}
+
+
+__all__ = [
+    "Appointment",
+    "ConversationState",
+    "Patient",
+    "appointments",
+    "count",
+    "patient",
+    "reminders",
+]

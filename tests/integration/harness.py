@@ -105,6 +105,17 @@ class Harness:
         await self.command(user_id, "start")
         await self.tap(user_id, "agree")
 
+    async def reminders_at(self, when: datetime, user_id: int) -> list[str]:
+        """Move the clock to ``when`` and run one reminder pass: the texts ``user_id`` got."""
+        self.clock.set(when)
+        before = len(self.server.sent_messages(user_id))
+        await self.app.reminders.run_due()
+        return [
+            r.params["text"]
+            for r in self.server.sent_messages(user_id)[before:]
+            if r.response_status == 200
+        ]
+
 
 def last_button(server: FakeTelegramServer, chat_id: int, label_part: str) -> str:
     """The data of the newest button like ``label_part`` sent to ``chat_id`` (in any message,

@@ -38,14 +38,7 @@ async def rows(harness: Harness) -> dict[str, Reminder]:
 
 async def run_at(harness: Harness, when: datetime) -> list[str]:
     """Move the clock and run one engine pass; return what was sent to the patient."""
-    harness.clock.set(when)
-    before = len(harness.server.sent_messages(PAT))
-    await harness.app.reminders.run_due()
-    return [
-        r.params["text"]
-        for r in harness.server.sent_messages(PAT)[before:]
-        if r.response_status == 200
-    ]
+    return await harness.reminders_at(when, PAT)
 
 
 async def test_booking_plans_one_row_per_step_in_utc(harness: Harness) -> None:

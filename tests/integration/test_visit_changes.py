@@ -54,14 +54,6 @@ async def linked_patient(harness: Harness, zone: str = "America/Los_Angeles") ->
     return appointment
 
 
-async def reminders(harness: Harness, appointment_id: int) -> dict[str, Reminder]:
-    async with harness.app.context.session_factory() as session:
-        rows = await session.execute(
-            select(Reminder).where(Reminder.appointment_id == appointment_id)
-        )
-        return {r.step_key: r for r in rows.scalars()}
-
-
 async def outbox(harness: Harness, kind: str) -> list[StaffAlert]:
     async with harness.app.context.session_factory() as session:
         rows = await session.execute(select(StaffAlert).where(StaffAlert.kind == kind))
@@ -90,7 +82,7 @@ async def open_move(harness: Harness, when: str = "11/26 3pm") -> str:
 
 async def test_staff_move_a_visit_and_the_patient_is_told(harness: Harness) -> None:
     appointment = await linked_patient(harness)
-    before = await reminders(harness, appointment.id)
+    before = await dbcheck.reminders(harness, appointment.id)
     first = min(before.values(), key=lambda r: r.due_at)
     async with harness.app.context.session_factory() as session:  # one went out already
         await session.execute(
@@ -116,7 +108,7 @@ async def test_staff_move_a_visit_and_the_patient_is_told(harness: Harness) -> N
 
     [visit] = await dbcheck.appointments(harness, PAT)
     assert visit.starts_at == NEW
-    after = await reminders(harness, appointment.id)
+    after = await dbcheck.reminders(harness, appointment.id)
     assert set(after) == set(before)
     assert after[first.step_key].status == QueueStatus.SENT  # never sent again
     assert after[first.step_key].due_at == first.due_at
@@ -161,7 +153,7 @@ async def test_staff_cancel_a_visit_and_the_patient_is_told(harness: Harness) ->
     assert "contact them" in notice
     [visit] = await dbcheck.appointments(harness, PAT)
     assert visit.status == AppointmentStatus.CANCELLED
-    rows = await reminders(harness, appointment.id)
+    rows = await dbcheck.reminders(harness, appointment.id)
     assert not [r for r in rows.values() if r.status == QueueStatus.PENDING]
     [line] = [a for a in await audit_lines(harness) if a.action == "visit.cancel"]
     assert line.before == {"starts_at": OLD.isoformat(), "status": "scheduled"}

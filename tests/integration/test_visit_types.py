@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.content_versions import ContentVersionRepository
-from bot.db.models import Appointment, AuditEntry, ContentVersion, Reminder
+from bot.db.models import Appointment, AuditEntry, ContentVersion
 from bot.domain.content_kinds import ContentKind
 from bot.telegram.callbacks import ApptAction, ApptCb, FaqCb
 from tests.integration import dbcheck
@@ -42,33 +42,13 @@ async def linked(harness: Harness, user: int, kind: str, when: str = "12/3 2:30p
     return appointment
 
 
-async def reminders_of(harness: Harness, appointment_id: int) -> dict[str, Reminder]:
-    async with harness.app.context.session_factory() as session:
-        rows = await session.execute(
-            select(Reminder).where(Reminder.appointment_id == appointment_id)
-        )
-        return {r.step_key: r for r in rows.scalars()}
-
-
-async def sent_at(harness: Harness, user: int, when: datetime) -> list[str]:
-    """Move the clock, run one engine pass; what `user` received."""
-    harness.clock.set(when)
-    before = len(harness.server.sent_messages(user))
-    await harness.app.reminders.run_due()
-    return [
-        r.params["text"]
-        for r in harness.server.sent_messages(user)[before:]
-        if r.response_status == 200
-    ]
-
-
 async def test_an_esketamine_invite_gets_the_esketamine_reminders_and_no_infusion_step(
     harness: Harness,
 ) -> None:
     await add_nurse(harness)
     appointment = await linked(harness, PAT, "Esketamine session")
     assert (appointment.visit_type, appointment.starts_at) == ("esketamine", START)
-    planned = await reminders_of(harness, appointment.id)
+    planned = await dbcheck.reminders(harness, appointment.id)
     assert set(planned) == ESKETAMINE_STEPS
     assert not INFUSION_ONLY & set(planned)
     # The rows follow the esketamine plan's times: 3 hours before, not the infusion's 2.
@@ -77,7 +57,7 @@ async def test_an_esketamine_invite_gets_the_esketamine_reminders_and_no_infusio
 
     texts = []
     for key in ("ride", "evening_before", "arrival", "follow_up"):
-        [text] = await sent_at(harness, PAT, planned[key].due_at)
+        [text] = await harness.reminders_at(planned[key].due_at, PAT)
         texts.append(text)
     ride, evening, arrival, follow_up = texts
     assert "until the next day, after a restful night's sleep" in ride
@@ -128,8 +108,8 @@ async def test_editing_the_consultation_plan_replans_consultation_visits_only(
     assert consultation.visit_type == "consultation"
     await book(harness, PAT2)  # an infusion at the same time
     [infusion] = await dbcheck.appointments(harness, PAT2)
-    infusion_before = await reminders_of(harness, infusion.id)
-    before = await reminders_of(harness, consultation.id)
+    infusion_before = await dbcheck.reminders(harness, infusion.id)
+    before = await dbcheck.reminders(harness, consultation.id)
     assert set(before) == {"paperwork", "medication_list", "questions", "arrival"}
     assert before["questions"].due_at == datetime(2026, 12, 3, 0, 0, tzinfo=UTC)  # 7 PM EST
 
@@ -148,12 +128,12 @@ async def test_editing_the_consultation_plan_replans_consultation_visits_only(
     assert "version 1 of the plan “First consultation” is live" in saved
     assert "1 moved, 0 stopped, 0 added" in saved  # the consultation visit's row, no other
 
-    after = await reminders_of(harness, consultation.id)
+    after = await dbcheck.reminders(harness, consultation.id)
     assert after["questions"].due_at == datetime(2026, 12, 2, 23, 0, tzinfo=UTC)  # 6 PM EST
     assert {k: r.due_at for k, r in after.items() if k != "questions"} == {
         k: r.due_at for k, r in before.items() if k != "questions"
     }
-    infusion_after = await reminders_of(harness, infusion.id)
+    infusion_after = await dbcheck.reminders(harness, infusion.id)
     assert {k: (r.due_at, r.status, r.updated_at) for k, r in infusion_after.items()} == {
         k: (r.due_at, r.status, r.updated_at) for k, r in infusion_before.items()
     }
@@ -184,7 +164,7 @@ async def test_a_moved_visit_keeps_its_type(harness: Harness) -> None:
     [visit] = await dbcheck.appointments(harness, PAT)
     assert (visit.id, visit.visit_type) == (appointment.id, "esketamine")
     new_start = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)
-    planned = await reminders_of(harness, visit.id)
+    planned = await dbcheck.reminders(harness, visit.id)
     assert {k for k, r in planned.items() if r.status == "pending"} <= ESKETAMINE_STEPS
     assert planned["arrival"].due_at == new_start - timedelta(hours=3)
     # The patient moves it themselves: still an esketamine session.
@@ -194,7 +174,7 @@ async def test_a_moved_visit_keeps_its_type(harness: Harness) -> None:
     [again] = await dbcheck.appointments(harness, PAT)
     assert again.starts_at == datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
     assert (again.id, again.visit_type) == (appointment.id, "esketamine")
-    planned = await reminders_of(harness, again.id)
+    planned = await dbcheck.reminders(harness, again.id)
     assert planned["arrival"].due_at == again.starts_at - timedelta(hours=3)
     assert not INFUSION_ONLY & set(planned)
 
@@ -221,11 +201,11 @@ async def test_an_infusion_plan_staff_saved_before_visit_types_is_still_the_infu
     harness.app.context.content.mark_stale()
     await book(harness, PAT2)  # an infusion: the stored plan's time
     [infusion] = await dbcheck.appointments(harness, PAT2)
-    rows = await reminders_of(harness, infusion.id)
+    rows = await dbcheck.reminders(harness, infusion.id)
     assert rows["evening_before"].due_at == datetime(2026, 12, 2, 23, 0, tzinfo=UTC)  # 6 PM
     await add_nurse(harness)
     esketamine = await linked(harness, PAT, "Esketamine session")
-    rows = await reminders_of(harness, esketamine.id)
+    rows = await dbcheck.reminders(harness, esketamine.id)
     assert rows["evening_before"].due_at == datetime(2026, 12, 3, 0, 0, tzinfo=UTC)  # 7 PM
     [timeline] = await harness.command(STAFF_ID, "plan")
     assert "Reminder plan: Infusion</b> (version 1)" in timeline
@@ -287,5 +267,5 @@ async def test_a_visit_of_a_type_no_plan_is_for_never_stops_other_reminders(
     await harness.app.reminders.run_due()
     assert [t for t in harness.server.sent_texts(PAT2) if "playlist" in t]
     assert not [t for t in harness.server.sent_texts(PAT) if "playlist" in t]
-    rows = await reminders_of(harness, odd.id)
+    rows = await dbcheck.reminders(harness, odd.id)
     assert (rows["playlist"].status, rows["playlist"].reason) == ("skipped", "step_removed")
