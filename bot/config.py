@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
@@ -31,6 +31,14 @@ SEND_RATE = 28.0
 # Where /healthz and /metrics listen in webhook mode when OPS_PORT is not set.
 DEFAULT_WEBHOOK_OPS_PORT = 9101
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _https_url(value: str) -> tuple[SplitResult, bool]:
+    """``value`` split, and whether its scheme is https, or http to this machine (for tests
+    and a local relay): what every URL the bot calls or is called at must be."""
+    parts = urlsplit(value)
+    loopback = parts.hostname in _LOOPBACK_HOSTS
+    return parts, parts.scheme == "https" or (parts.scheme == "http" and loopback)
 # A "#" after white space: a comment written after a value. python-dotenv (.env) drops it, but
 # systemd's EnvironmentFile= keeps everything after "=" as the value: `WEB_PORT=8081   # 8082`
 # is the string "8081   # 8082" there.
@@ -64,9 +72,8 @@ class IntakeWebhook(BaseModel):
     @classmethod
     def _check_url(cls, value: str) -> str:
         value = value.strip()
-        parts = urlsplit(value)
-        loopback = parts.hostname in _LOOPBACK_HOSTS
-        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        parts, secure = _https_url(value)
+        if not secure:
             raise ValueError("a webhook URL must start with https:// (http:// only to localhost)")
         if not parts.hostname:
             raise ValueError("a webhook URL has no host")
@@ -218,9 +225,8 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         value = value.strip()
-        parts = urlsplit(value)
-        loopback = parts.hostname in _LOOPBACK_HOSTS
-        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        parts, secure = _https_url(value)
+        if not secure:
             raise ValueError("WEBHOOK_URL must start with https:// (Telegram only calls https)")
         if not parts.hostname:
             raise ValueError("WEBHOOK_URL has no host")
