@@ -223,8 +223,6 @@ class Compiler:
             if not inner:
                 return frozenset()
             chars |= inner
-        if WILDCARD in chars:
-            return frozenset()
         self._first[name] = frozenset(chars)
         return self._first[name]
 
