@@ -72,6 +72,13 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         "en": (0.965, 3),  # a will updated for a grandchild; pills counted into an organiser
         "es": (MIN_RECALL, 6),  # a character's attempt in a series; a fainting on the news
     },
+    # Written by four helpers who never saw the lexicon, the code or the other corpora, from
+    # the taxonomies (issue 16, round 9; dev11: many Englishes and Spanishes, veiled wordings;
+    # dev12: as a psychiatric nurse reads a clinic inbox). Measured untouched first, with
+    # the screen of round 8: dev11 en 230/286 (80.4%), 6 false alarms, es 246/287 (85.7%), 10;
+    # dev12 en 250/289 (86.5%), 7, es 251/291 (86.3%), 4.
+    "safety_dev11": {"en": (0.804, 6), "es": (0.857, 10)},
+    "safety_dev12": {"en": (0.865, 7), "es": (0.862, 4)},
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false
