@@ -543,3 +543,67 @@ def test_round_8_concepts_are_read(text: str) -> None:
 @pytest.mark.parametrize("text", ROUND_8_ORDINARY)
 def test_round_8_everyday_senses_stay_ordinary(text: str) -> None:
     assert bot_screen().check(text) is None
+
+
+# Spanish round 9 of issue 16 (concepts from dev11's misses, in other words than its lines):
+# each concept in another person, tense or region, and the everyday senses of its words.
+ROUND_9_ES_CRISIS = [
+    "todas las noches le rezo a diosito que ya no me deje despertar",
+    "estoy harta de seguir viva, de verdad",
+    "si el doctor me dijera que es algo terminal creo que sentiría alivio",
+    "solo estoy esperando a que mi cuerpo se apague",
+    "les haríamos un favor a todos desapareciendo, eso pienso de mí",
+    "lo más justo sería que yo ya no existiera",
+    "sin mí mis hijos podrían vivir tranquilos",
+    "ningún tratamiento me va a devolver las ganas de vivir",
+    "ya dejé por escrito cómo quiero mi velorio",
+    "tengo la escopeta de mi papá y la voy a usar el viernes",
+    "vos sabés que anoche me castigué con la correa",
+    "me volví a cortar y no para de sangrar",
+    "estoy encerrada con la cuchilla, aún no lo he hecho",
+    "me tragué los ansiolíticos de todo el mes",
+    "me tomé las pastillas que venía juntando",
+    "sudando frío y con presión en el pecho desde hace rato",
+    "mi tía googleó formas de envenenarse",
+    "la encontré con la soga en el cuarto",
+    "a veces pienso en asfixiar a mi bebé y me da terror",
+    "mañana me presento al trabajo de mi exjefe con el arma",
+    "mi marido me amenazó que si hablo me parte la cara",
+    "mi papá le pega a mi hermanita con el cinturón",
+    "mi padrastro le pega a mi mamá",
+    "me di cabezazos contra la pared hasta sacarme sangre",
+    "uso suéter para que no vean los moretones",
+    "se me está paralizando la mitad de la cara",
+    "mi hermano se tomó el insecticida",
+]
+ROUND_9_ES_ORDINARY = [
+    "le pido a dios no despertar tarde mañana, tengo cita temprano",
+    "mi sobrino me sigue a todos lados, es mi sombra",
+    "me encantaría desaparecer del mapa un par de días en la playa",
+    "en el cuestionario marqué que no cuando preguntaba si tengo ideas suicidas",
+    "les tengo pavor, bueno, le tengo miedo a las agujas",
+    "me da miedo morirme en la infusión, ¿es seguro?",
+    "¿se puede mezclar alcohol con las pastillas que me dieron?",
+    "mi terapeuta y yo estamos haciendo un plan de seguridad con la psicóloga",
+    "mi primo estuvo internado por una sobredosis hace años",
+    "de bebé me dio una convulsión por fiebre",
+    "me dan ganas de ahogar al bebé a besos",
+    "casi le pego a mi hija con la puerta del carro",
+    "voy a ir a la casa de mi tío con la escopeta para cazar",
+    "el corazón me late rapidísimo, me mareo de la emoción",
+    "lo justo sería que yo no estuviera en el turno de noche",
+    "me corté cocinando y creo que necesito puntos",
+    "se me entumió la boca con la anestesia del dentista",
+    "mi ex me sigue en instagram",
+]
+
+
+@pytest.mark.parametrize("text", ROUND_9_ES_CRISIS)
+def test_round_9_spanish_concepts_are_read(text: str) -> None:
+    match = bot_screen().check(text)
+    assert match is not None and match.alert_staff
+
+
+@pytest.mark.parametrize("text", ROUND_9_ES_ORDINARY)
+def test_round_9_spanish_everyday_senses_stay_ordinary(text: str) -> None:
+    assert bot_screen().check(text) is None
