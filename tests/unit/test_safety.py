@@ -575,6 +575,15 @@ ROUND_9_ES_CRISIS = [
     "uso suéter para que no vean los moretones",
     "se me está paralizando la mitad de la cara",
     "mi hermano se tomó el insecticida",
+    "oigo una voz que me ordena hacerme daño",
+    "ya volvieron las ideas de muerte",
+    "dejé de tomar el ansiolítico y los estoy guardando",
+    "no me fío de mí misma esta noche",
+    "tengo miedo de hacer alguna tontería",
+    "díganle a mi mamá que la amo",
+    "regalé mis cosas, también toda mi colección",
+    "me siento aliviada ahora que ya lo decidí",
+    "su padrastro la manosea cuando no hay nadie",
 ]
 ROUND_9_ES_ORDINARY = [
     "le pido a dios no despertar tarde mañana, tengo cita temprano",
@@ -595,6 +604,10 @@ ROUND_9_ES_ORDINARY = [
     "me corté cocinando y creo que necesito puntos",
     "se me entumió la boca con la anestesia del dentista",
     "mi ex me sigue en instagram",
+    "me siento en paz desde que tomé la decisión de empezar las infusiones",
+    "ya elegí el método de pago para la sesión",
+    "es la última vez que les escribo por lo del reembolso",
+    "no me siento segura conmigo misma al manejar de noche",
 ]
 
 
