@@ -584,6 +584,14 @@ ROUND_9_ES_CRISIS = [
     "regalé mis cosas, también toda mi colección",
     "me siento aliviada ahora que ya lo decidí",
     "su padrastro la manosea cuando no hay nadie",
+    "me he vuelto a hacer cortes esta noche",
+    "mi hermano se ha tomado todas sus pastillas",
+    "me he chutado todo lo que me quedaba",
+    "mi pareja me ha abofeteado delante de los críos",
+    "dice que me mata si lo denuncio",
+    "esta noche me ahorcaré en el trastero",
+    "me piro de este mundo, ya está",
+    "estoy hasta la coronilla de seguir viviendo",
 ]
 ROUND_9_ES_ORDINARY = [
     "le pido a dios no despertar tarde mañana, tengo cita temprano",
@@ -608,6 +616,11 @@ ROUND_9_ES_ORDINARY = [
     "ya elegí el método de pago para la sesión",
     "es la última vez que les escribo por lo del reembolso",
     "no me siento segura conmigo misma al manejar de noche",
+    "me he vuelto a cortar el flequillo yo sola",
+    "me mataré trabajando este mes para pagar el piso",
+    "mi hija me ha pegado el resfriado",
+    "mi marido me ha empujado a pedir la cita, menos mal",
+    "estoy harta de vivir en este piso tan pequeño",
 ]
 
 
