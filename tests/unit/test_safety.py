@@ -592,6 +592,10 @@ ROUND_9_ES_CRISIS = [
     "esta noche me ahorcaré en el trastero",
     "me piro de este mundo, ya está",
     "estoy hasta la coronilla de seguir viviendo",
+    "mi primo me mandó un video de sus cortadas",
+    "mi tía dejó de ponerse la insulina para dejarse morir",
+    "me bebí medio frasco de rivotril",
+    "tengo un revólver y sé dónde duerme",
 ]
 ROUND_9_ES_ORDINARY = [
     "le pido a dios no despertar tarde mañana, tengo cita temprano",
@@ -621,6 +625,8 @@ ROUND_9_ES_ORDINARY = [
     "mi hija me ha pegado el resfriado",
     "mi marido me ha empujado a pedir la cita, menos mal",
     "estoy harta de vivir en este piso tan pequeño",
+    "mi hijo me mandó fotos de sus cortes de pelo",
+    "me comí la mitad de la caja de galletas",
 ]
 
 
