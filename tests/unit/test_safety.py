@@ -596,6 +596,9 @@ ROUND_9_ES_CRISIS = [
     "mi tía dejó de ponerse la insulina para dejarse morir",
     "me bebí medio frasco de rivotril",
     "tengo un revólver y sé dónde duerme",
+    "mi esposo presenta ideas de muerte desde el lunes",
+    "me están llegando pensamientos suicidas",
+    "ya me quiero ir con mi esposo que se murió",
 ]
 ROUND_9_ES_ORDINARY = [
     "le pido a dios no despertar tarde mañana, tengo cita temprano",
@@ -627,6 +630,8 @@ ROUND_9_ES_ORDINARY = [
     "estoy harta de vivir en este piso tan pequeño",
     "mi hijo me mandó fotos de sus cortes de pelo",
     "me comí la mitad de la caja de galletas",
+    "la nota de la doctora dice que niega ideas de muerte",
+    "¿la ketamina le sirve a gente que tiene ideación suicida?",
 ]
 
 
