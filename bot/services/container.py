@@ -303,7 +303,12 @@ class ServiceScope:
 
     @_built
     def calendar(self) -> CalendarService:
-        return CalendarService(self.content, self.clock, domain=self.settings.calendar_uid_domain)
+        return CalendarService(
+            self.content,
+            self.clock,
+            IntakeRepository(self.session),
+            domain=self.settings.calendar_uid_domain,
+        )
 
     @_built
     def preparation(self) -> PreparationService:
