@@ -297,6 +297,8 @@ class ServiceScope:
             self.clock,
             self.planner(),
             default_type=self.content.default_visit_type,
+            # "visit.moved", "visit.cancelled" for the clinic's webhook, in this transaction.
+            events=self.intake_events,
         )
 
     @_built
