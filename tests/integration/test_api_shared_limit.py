@@ -7,6 +7,7 @@ clocks (moved by the tests); nothing sleeps."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -149,6 +150,20 @@ async def test_the_shared_limit_decides_as_the_process_one(client: Redis, prefix
         for key in ("token:1", "peer:10.0.0.9"):
             assert await shared.check(key) == alone.hit(key), (i, key)
     assert shared.stats == {"fallbacks": 0, "shared": 2 * len(steps), "local": 0}
+
+
+async def test_concurrent_calls_on_two_clients_take_exactly_the_burst(prefix: str) -> None:
+    """Atomic: 40 calls at once through two replicas' own clients, one instant: 3 pass."""
+    now = [1_700_000_000.0]
+    clients = [Redis.from_url(REDIS_URL, socket_timeout=1) for _ in range(2)]
+    try:
+        limits = [_limits(c, prefix, now)[0] for c in clients]
+        decisions = await asyncio.gather(*(limits[i % 2].check("token:7") for i in range(40)))
+        assert sum(d.allowed for d in decisions) == 3
+        assert {d.retry_after for d in decisions if not d.allowed} == {3}
+    finally:
+        for c in clients:
+            await c.aclose()
 
 
 async def test_redis_lost_then_back(prefix: str, caplog: pytest.LogCaptureFixture) -> None:
