@@ -125,6 +125,11 @@ class Metrics:
             "Redis calls of the shared send limits that failed: the process used its own",
             registry=r,
         )
+        self.api_limits_fallbacks = Counter(
+            f"{PREFIX}_api_limits_fallbacks",
+            "Redis calls of the shared API rate limit that failed: the process counted alone",
+            registry=r,
+        )
         self.unreachable_answers = Counter(
             f"{PREFIX}_telegram_unreachable",
             "Answers saying a chat cannot be reached (403, 400 chat not found)",
@@ -230,6 +235,9 @@ class Metrics:
 
     def send_limits_fallback(self) -> None:
         self.send_limits_fallbacks.inc()
+
+    def api_limits_fallback(self) -> None:
+        self.api_limits_fallbacks.inc()
 
     # --- the webhook ----------------------------------------------------------------------
     def webhook_request(self, outcome: str) -> None:

@@ -7,7 +7,8 @@ rate limit, the body's size, problem details for every error, the audit line, an
   ``WWW-Authenticate: Bearer``. A token reaches only its own source: another source's path is
   a 403 (the route checks, :meth:`Call.require_source`).
 * **Rate.** Per token (``API_RATE_PER_MINUTE``, ``API_BURST``; unauthenticated calls per
-  address): over it, 429 with ``Retry-After`` in seconds (bot/web/api_limits.py).
+  address): over it, 429 with ``Retry-After`` in seconds; with ``REDIS_URL`` one allowance
+  for all the replicas (bot/web/api_limits.py).
 * **Body.** At most ``API_MAX_BODY`` bytes, read before anything is done with it: a larger one
   (by its ``Content-Length``, or by what arrives) is a 413.
 * **Errors.** Every error is an RFC 9457 problem (``application/problem+json``, the
@@ -44,7 +45,7 @@ from bot.factory import Application
 from bot.intake.api_models import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, Problem
 from bot.services.api_tokens import StoredResponse, TokenRow
 from bot.services.container import Services, ServiceScope
-from bot.web.api_limits import RateLimit
+from bot.web.api_limits import ApiLimit, RateLimit, RedisRateLimit
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
@@ -242,11 +243,20 @@ class CallGuard:
         self.services: Services = context
         settings = context.settings
         self.max_body = settings.api_max_body
-        self.limit = RateLimit(
+        local = RateLimit(
             settings.api_rate_per_minute,
             settings.api_burst,
             now=lambda: context.clock.now().timestamp(),
         )
+        # With REDIS_URL, one allowance for all the replicas (bot/web/api_limits.py).
+        self.limit: ApiLimit = local
+        if app.redis is not None:
+            self.limit = RedisRateLimit(
+                app.redis,
+                local,
+                key_prefix=f"{settings.redis_prefix}:api:{app.bot.id}",
+                metrics=app.metrics,
+            )
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -312,8 +322,8 @@ class CallGuard:
                 call.stored = (idempotency, stored)
             else:
                 token = await svc.api_tokens.authenticate(credential.strip())
-        key: object = ("token", token.id) if token is not None else ("peer", request.remote)
-        decision = self.limit.hit(key) if count else None
+        key = f"token:{token.id}" if token is not None else f"peer:{request.remote}"
+        decision = await self.limit.check(key) if count else None
         if decision is not None and not decision.allowed:
             raise ApiProblem(
                 problem(

@@ -86,16 +86,23 @@ def api_settings(**overrides: Any) -> dict[str, Any]:
 
 @asynccontextmanager
 async def start_api(
-    telegram: FakeTelegramServer, tmp_path: Path, *, now: Any, **overrides: Any
+    telegram: FakeTelegramServer,
+    tmp_path: Path,
+    *,
+    now: Any,
+    token: str | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Api]:
+    """The API served; its token made anew, or `token` (one a first replica made)."""
     async with (
         start_harness(telegram, tmp_path, now=now, **api_settings(**overrides)) as harness,
         serve_api_while_polling(harness.app, port=0) as port,
         aiohttp.ClientSession() as http,
     ):
         assert port is not None
-        api = Api(harness, f"http://127.0.0.1:{port}", "", http)
-        api.token = await api.make_token("acme-ehr")
+        api = Api(harness, f"http://127.0.0.1:{port}", token or "", http)
+        if token is None:
+            api.token = await api.make_token("acme-ehr")
         yield api
 
 
