@@ -573,6 +573,8 @@ ROUND_9_CRISIS = [
     "i doubt ill be around much longer",
     "i keep having thoughts of smothering my baby",
     "my mum hasnt answered in two days and she was very low",
+    "i have thoughts of harming others",
+    "my daughter is being groomed online by an older man",
 ]
 ROUND_9_PAST = [
     "the old me would have wanted to die after that, im fine now",
@@ -597,6 +599,8 @@ ROUND_9_ORDINARY = [
     "ive practised with the belt at the gym for deadlifts",
     "my sugar is 2 teaspoons in tea",
     "i tried once in 2019 to quit smoking",
+    "my dog is being groomed tomorrow",
+    "i tied a scarf around my neck because its cold",
 ]
 
 
