@@ -39,6 +39,8 @@ def _https_url(value: str) -> tuple[SplitResult, bool]:
     parts = urlsplit(value)
     loopback = parts.hostname in _LOOPBACK_HOSTS
     return parts, parts.scheme == "https" or (parts.scheme == "http" and loopback)
+
+
 # A "#" after white space: a comment written after a value. python-dotenv (.env) drops it, but
 # systemd's EnvironmentFile= keeps everything after "=" as the value: `WEB_PORT=8081   # 8082`
 # is the string "8081   # 8082" there.

@@ -80,10 +80,16 @@ MIN_COUNT = 2
 MIN_WEIGHT = 0.005
 """A smaller weight is not shipped (it could not move a score)."""
 SEED = 16
-CALIBRATION = ("safety_dev5", "safety_dev6", "safety_dev7", "safety_dev8", "safety_dev9")
+CALIBRATION = (
+    "safety_dev5", "safety_dev6", "safety_dev7", "safety_dev8", "safety_dev9",
+    "safety_dev11", "safety_dev12", "safety_dev13",
+)  # fmt: skip
 """The folders the thresholds are chosen on, each scored by a model that never read it: each
 was written by an independent writer who never saw the lexicon, the model or the other folders,
-so a model that left one out meets it as it meets a new patient."""
+so a model that left one out meets it as it meets a new patient. The more writers, the steadier
+the thresholds (they differ more from one writer to the next than from one share to the next):
+with dev11 and dev12 added, leaving each of them out in turn, the figures at 0.5% were those of
+dev5-dev9 alone within a point (round 9)."""
 NOT_TRAINED = ("safety_dev10",)
 """Development folders the lexicon is written from but the learned layer does not read.
 
@@ -92,7 +98,17 @@ jewelry", "thank you for everything") and ordinary lines that reuse crisis words
 misses in English). Trained on it, the model scores everyday words higher, its English
 threshold rises (0.99957 to 0.99981) and it catches less: leaving ``safety_dev9`` out, English
 recall 97.9% without dev10 in the training and 94.8% with it, false alarms the same (3/341);
-Spanish the same either way (99.7%). Its lines are still scored with ``--check``."""
+Spanish the same either way (99.7%). Its lines are still scored with ``--check``. Measured
+again in round 9 on two new writers (dev11, dev12, each left out in turn, at 0.5%): with dev10
+in the training, English 82.2% and 88.2% against 82.9% and 87.2% without it, Spanish 84.3% and
+85.9% against 85.0% and 84.9%, false alarms within one: a wash, so it stays out.
+
+Also tried in round 9 and not kept (the same measurement, each within about a point either
+way): a stronger L2 (1e-3, 3e-3); the lexicon's terms as features (a word's term, and pairs of
+terms up to three words apart); a linear layer over static token embeddings (WordLlama's
+256-dimension table, which PyPI ships with its weights; no multilingual sentence encoder was
+found there with its weights, and nothing may be downloaded at run time), which caught none of
+the left-out lines the word model missed."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 
 from sqlalchemy import Select, and_, bindparam, func, literal, select, update
@@ -129,6 +129,20 @@ class IntakeRepository:
             )
             found.update((v.external_id, v) for v in result.scalars())
         return found
+
+    async def length_of(self, appointment_id: int) -> timedelta | None:
+        """How long the clinic's schedule says this appointment's visit lasts (its end less
+        its start), if the visit came from the schedule with an end."""
+        result = await self.session.execute(
+            select(IntakeVisit.starts_at, IntakeVisit.ends_at)
+            .where(IntakeVisit.appointment_id == appointment_id, IntakeVisit.ends_at.is_not(None))
+            .order_by(IntakeVisit.id.desc())
+            .limit(1)
+        )
+        row = result.first()
+        if row is None or row[1] is None:
+            return None
+        return row[1] - row[0]
 
     def add_visit(self, visit: IntakeVisit) -> None:
         """A new visit, written at the next flush."""

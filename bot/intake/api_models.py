@@ -191,9 +191,10 @@ class VisitRef(BaseModel):
 
 
 class AnswerEvent(BaseModel):
-    """What the bot POSTs to the clinic's system when a patient answers (bot/intake/events.py),
-    signed in the ``X-Companion-Signature`` header. ``id`` is the same on a retry
-    (deduplicate on it). ``data`` holds codes, never anything the patient wrote."""
+    """What the bot POSTs to the clinic's system when a patient answers, or moves or cancels a
+    visit in the bot (bot/intake/events.py), signed in the ``X-Companion-Signature`` header.
+    ``id`` is the same on a retry (deduplicate on it). ``data`` holds codes (and a moved
+    visit's new start and zone), never anything the patient wrote."""
 
     id: str = Field(description="Unique per event; repeated on retries")
     type: EventType
@@ -202,8 +203,9 @@ class AnswerEvent(BaseModel):
     external_id: str = Field(description="The appointment's id in that schedule")
     data: dict[str, str] = Field(
         default_factory=dict,
-        description="visit.checkin: answer (ok, off, call, typed); patient.unreachable: "
-        "reason (blocked); the others: empty",
+        description="visit.moved: start (the new start, UTC, as occurred_at) and zone (IANA); "
+        "visit.checkin: answer (ok, off, call, typed); patient.unreachable: reason (blocked); "
+        "the others: empty",
     )
 
     def body(self) -> bytes:
@@ -460,7 +462,9 @@ def openapi_document(*, version: str = "1", server_url: str | None = None) -> di
         "webhooks": {
             "answer": {
                 "post": {
-                    "summary": "A patient answered (signed in " + SIGNATURE_HEADER + ")",
+                    "summary": "A patient answered, moved or cancelled a visit (signed in "
+                    + SIGNATURE_HEADER
+                    + ")",
                     "parameters": [
                         {
                             "name": SIGNATURE_HEADER,

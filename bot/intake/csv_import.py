@@ -25,7 +25,7 @@ import io
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.intake.patient_ref import PatientKeyer
 from bot.intake.rows import (
@@ -161,6 +161,17 @@ class _Layout:
     ignored: tuple[str, ...]
     width: int
 
+    def shown(self, name: str | None) -> str | None:
+        """Our field ``name`` as the file's header(s) it was read from, so that a refusal
+        names the column the front desk sees ("date/time", not our "start")."""
+        if name is None:
+            return None
+        if name in self.columns:
+            return self.columns[name]
+        if name == "start" and {"date", "time"} <= self.columns.keys():
+            return f"{self.columns['date']}/{self.columns['time']}"
+        return name
+
 
 def _layout(headers: list[str]) -> _Layout:
     seen: dict[str, int] = {}
@@ -251,9 +262,9 @@ def read_csv(data: bytes, *, source: str, rules: IntakeRules, keyer: PatientKeye
         if isinstance(result, IntakeRow):
             built.append(result)
         else:
-            errors.append(result)
+            errors.append(replace(result, field=layout.shown(result.field)))
     rows, duplicates = _without_duplicates(built)
-    errors.extend(duplicates)
+    errors.extend(replace(e, field=layout.shown(e.field)) for e in duplicates)
     errors.sort(key=lambda e: e.line or 0)
     return CsvImport(
         rows=tuple(rows),

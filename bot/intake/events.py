@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 
-__all__ = ["EventType", "event_body", "new_event_id"]
+__all__ = ["EventType", "event_body", "new_event_id", "utc_instant"]
 
 
 class EventType(StrEnum):
@@ -29,6 +29,10 @@ class EventType(StrEnum):
     - ``visit.linked``: opened the bot for this visit (their visits are linked to them);
     - ``visit.confirmed``: said they will come ("I'll be there", "I can come after all");
     - ``visit.reschedule_requested``: asked for a new time;
+    - ``visit.moved``: moved the visit to another time themselves, in the bot (``data.start``:
+      the new start, a UTC instant as ``occurred_at`` is written; ``data.zone``: the IANA zone
+      it was chosen in);
+    - ``visit.cancelled``: cancelled the visit themselves, in the bot;
     - ``visit.checkin``: answered the day-after check-in (``data.answer``: ``ok``, ``off``,
       ``call``, or ``typed``: they wrote instead of tapping; what they wrote is not sent);
     - ``patient.unreachable``: blocked the bot: no reminder reaches them (one event per
@@ -38,6 +42,8 @@ class EventType(StrEnum):
     VISIT_LINKED = "visit.linked"
     VISIT_CONFIRMED = "visit.confirmed"
     VISIT_RESCHEDULE_REQUESTED = "visit.reschedule_requested"
+    VISIT_MOVED = "visit.moved"
+    VISIT_CANCELLED = "visit.cancelled"
     VISIT_CHECKIN = "visit.checkin"
     PATIENT_UNREACHABLE = "patient.unreachable"
 
@@ -45,6 +51,14 @@ class EventType(StrEnum):
 def new_event_id() -> str:
     """A random id (UUID 4 as hex): says nothing about the patient or the visit."""
     return uuid.uuid4().hex
+
+
+def utc_instant(instant: datetime) -> str:
+    """An aware instant as an event writes it, ``occurred_at`` and ``data.start`` alike: UTC,
+    whole seconds, ``Z`` (``2027-03-15T14:00:00Z``)."""
+    if instant.tzinfo is None:
+        raise ValueError("instant must be an aware datetime")
+    return instant.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def event_body(

@@ -19,6 +19,7 @@ from bot.domain.when_parser import (
 )
 from bot.domain.when_words import PartOfDay
 from bot.services.errors import BookingRefused, NoSuchAppointment, VisitChangedByClinic
+from bot.services.intake_events import IntakeEvents
 from bot.services.reminders import ReminderPlanner
 from foundation.clock import Clock
 from foundation.timemath import (
@@ -92,12 +93,17 @@ class AppointmentService:
         planner: ReminderPlanner,
         *,
         default_type: VisitType = DEFAULT_VISIT_TYPE,
+        events: IntakeEvents | None = None,
     ) -> None:
         self.repo = repo
         self.clock = clock
         self.planner = planner
         self.default_type = default_type
         """The type of a visit booked without one (a patient's own): the clinic's default."""
+        self.events = events
+        """The clinic's system is told when a patient moves or cancels a visit of its schedule
+        (``visit.moved``, ``visit.cancelled``: bot/services/intake_events.py), in this
+        transaction; None: it is not."""
 
     def read(self, text: str, zone_name: str, lang: str = "en") -> VisitTime | Ambiguity:
         """A whole date and time (staff's invites and moves), or BookingRefused saying why
@@ -228,7 +234,9 @@ class AppointmentService:
         version when the patient chose to change it: if the clinic changed it since (or does
         so while this runs), nothing is changed and VisitChangedByClinic says what it is now
         (a change that finds the visit already at the proposal, as a racing second tap does,
-        is answered as done)."""
+        is answered as done). A move to another time of a visit of a clinic's schedule records
+        ``visit.moved`` for the clinic's system, in this transaction (a change that was
+        refused, or found done already, or kept the start, records none)."""
         self.check(proposal)
         now = self.clock.now()
         clash = await self.repo.appointment_at(
@@ -241,6 +249,7 @@ class AppointmentService:
             if version is not None and appointment.version != version:
                 self._settled(appointment, proposal)
                 return appointment
+            moved = appointment.starts_at != proposal.starts_at
             if not await self.repo.change_visit(
                 appointment,
                 now,
@@ -253,6 +262,10 @@ class AppointmentService:
                 await self.repo.reload(appointment)
                 self._settled(appointment, proposal)
                 return appointment
+            if moved and self.events is not None:
+                await self.events.visit_moved(
+                    self.repo, appointment.id, proposal.starts_at, proposal.zone
+                )
         else:
             if await self.repo.count_upcoming(patient.id, now) >= MAX_UPCOMING:
                 raise BookingRefused(BookingProblem.TOO_MANY, limit=MAX_UPCOMING)
@@ -310,7 +323,9 @@ class AppointmentService:
         """Cancel an upcoming appointment; one already cancelled is returned as it is (a
         second tap on "Yes, cancel it" is answered as done). `version`: the visit's version
         when the patient was asked to confirm; if the clinic moved it since (or does so while
-        this runs), it is not cancelled and VisitChangedByClinic says where it is now."""
+        this runs), it is not cancelled and VisitChangedByClinic says where it is now. A visit
+        of a clinic's schedule this call cancelled records ``visit.cancelled`` for the clinic's
+        system, in this transaction."""
         existing = await self.repo.appointment_for_patient(appointment_id, patient.id)
         if existing is not None and existing.status == CANCELLED:
             return existing
@@ -322,4 +337,6 @@ class AppointmentService:
             self._settled(appointment, None)
             return appointment
         await self.planner.cancel(appointment)
+        if self.events is not None:
+            await self.events.visit_cancelled(self.repo, appointment.id)
         return appointment

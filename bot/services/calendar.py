@@ -7,7 +7,9 @@ them on a locked phone), its place the clinic's street address (messages/clinic.
 The event's UID comes from the appointment's id (a UUID 5 of it, at CALENDAR_DOMAIN), and its
 SEQUENCE from the appointment's version: a file sent again after the visit moved replaces the
 event in the calendar app instead of adding a second one. Times are UTC in the file; the
-phone shows them in its own zone.
+phone shows them in its own zone. The event lasts as long as the clinic's schedule says the
+visit does (its end less its start, kept when the patient moves the visit); a visit without
+an end from the schedule (one the patient booked) lasts bot.intake.calendar.DEFAULT_LENGTH.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from bot.content.catalogue import AppointmentCalendarDescription, AppointmentCalendarTitle
 from bot.content.lock_screen import visible_text
 from bot.content.store import Content
+from bot.db.intake import IntakeRepository
 from bot.db.models import Appointment
 from bot.intake.calendar import VisitEvent, visit_calendar
 from foundation.clock import Clock
@@ -42,18 +45,22 @@ def _plain(html: str) -> str:
 
 
 class CalendarService:
-    def __init__(self, content: Content, clock: Clock, *, domain: str) -> None:
+    def __init__(
+        self, content: Content, clock: Clock, intake: IntakeRepository, *, domain: str
+    ) -> None:
         self.content = content
         self.clock = clock
+        self.intake = intake
         self.domain = domain
 
-    def visit_file(self, appointment: Appointment, lang: str) -> CalendarFile:
+    async def visit_file(self, appointment: Appointment, lang: str) -> CalendarFile:
         """The .ics of this visit, its texts in `lang`. Raises LockScreenViolation if a text
         would show a private word (the content validator refuses such a text first)."""
         clinic = self.content.clinic
         private = list(clinic.private_words)
         if clinic.name != clinic.discreet_name:
             private.append(clinic.name)
+        length = await self.intake.length_of(appointment.id)
         event = VisitEvent(
             source=CALENDAR_SOURCE,
             external_id=str(appointment.id),
@@ -62,6 +69,7 @@ class CalendarService:
             description=_plain(self.content.render_message(AppointmentCalendarDescription(), lang)),
             location=(clinic.address or clinic.city).strip(),
             sequence=max(appointment.version - 1, 0),
+            end=appointment.starts_at + length if length is not None else None,
         )
         data = visit_calendar(
             event, now=self.clock.now(), domain=self.domain, private_words=private

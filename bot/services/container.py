@@ -297,11 +297,18 @@ class ServiceScope:
             self.clock,
             self.planner(),
             default_type=self.content.default_visit_type,
+            # "visit.moved", "visit.cancelled" for the clinic's webhook, in this transaction.
+            events=self.intake_events,
         )
 
     @_built
     def calendar(self) -> CalendarService:
-        return CalendarService(self.content, self.clock, domain=self.settings.calendar_uid_domain)
+        return CalendarService(
+            self.content,
+            self.clock,
+            IntakeRepository(self.session),
+            domain=self.settings.calendar_uid_domain,
+        )
 
     @_built
     def preparation(self) -> PreparationService:

@@ -1,30 +1,34 @@
 """Events to the clinic's systems when a patient answers ("answers go back", issue 21).
 
-When a patient links, confirms, asks for a new time, answers the day-after check-in or
-blocks the bot, and the visit is one of a clinic schedule's (it has an `intake_visits` row)
-whose source has a webhook (INTAKE_WEBHOOKS), one event is written to the `intake_events`
-outbox in the caller's transaction: it commits or rolls back with the answer that raised it,
-and the sender (bot/delivery/intake_events.py) is kicked once it committed. The body is made
-here, once (bot/intake/events.py): the visit's source and external id, the event's type, its
-time and codes; never a name, a reference or anything the patient wrote.
+When a patient links, confirms, asks for a new time, moves or cancels the visit in the bot,
+answers the day-after check-in or blocks the bot, and the visit is one of a clinic schedule's
+(it has an `intake_visits` row) whose source has a webhook (INTAKE_WEBHOOKS), one event is
+written to the `intake_events` outbox in the caller's transaction: it commits or rolls back
+with the answer that raised it, and the sender (bot/delivery/intake_events.py) is kicked
+once it committed. The body is made here, once (bot/intake/events.py): the visit's source
+and external id, the event's type, its time and codes (and a moved visit's new start and
+zone); never a name, a reference or anything the patient wrote.
 
 Without any webhook configured, every method returns at once, without a query.
 
-The intake service (linking a patient's visits) calls :meth:`IntakeEvents.visit_linked`.
+The intake service (linking a patient's visits) calls :meth:`IntakeEvents.visit_linked`;
+the appointment service (bot/services/appointments.py) :meth:`IntakeEvents.visit_moved` and
+:meth:`IntakeEvents.visit_cancelled`, once a patient's own change is made; the preparation
+service (bot/services/reminders.py) the answers to reminders.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.intake_events import IntakeEventRepository, LinkedVisit
 from bot.db.patients import Repository
 from bot.domain.visits import Checkin
-from bot.intake.events import EventType, event_body, new_event_id
+from bot.intake.events import EventType, event_body, new_event_id, utc_instant
 from foundation.clock import Clock
 
 __all__ = ["UNREACHABLE_LOOKBACK", "IntakeEvents"]
@@ -85,6 +89,24 @@ class IntakeEvents:
         return await self._for_appointment(
             repo, appointment_id, EventType.VISIT_RESCHEDULE_REQUESTED
         )
+
+    async def visit_moved(
+        self, repo: Repository, appointment_id: int, starts_at: datetime, zone: str
+    ) -> bool:
+        """The patient moved this visit themselves, to `starts_at` (aware) chosen in `zone`
+        (``data``: ``start``, the UTC instant as ``occurred_at`` is written, and ``zone``).
+        The caller records it once the move is made, and only when the start changed."""
+        return await self._for_appointment(
+            repo,
+            appointment_id,
+            EventType.VISIT_MOVED,
+            {"start": utc_instant(starts_at), "zone": zone},
+        )
+
+    async def visit_cancelled(self, repo: Repository, appointment_id: int) -> bool:
+        """The patient cancelled this visit themselves (the caller records it once the
+        cancellation is made, never for one already cancelled)."""
+        return await self._for_appointment(repo, appointment_id, EventType.VISIT_CANCELLED)
 
     async def checkin(self, repo: Repository, appointment_id: int, answer: Checkin) -> bool:
         """The patient answered the day-after check-in (the answer's code only: for a typed

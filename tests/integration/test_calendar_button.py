@@ -13,7 +13,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import update
 
-from bot.db.models import Patient
+from bot.db.models import IntakeVisit, Patient
 from bot.intake.calendar import PRIVATE_WORDS
 from bot.telegram.callbacks import ApptAction, ApptCb
 from tests.conftest import DEFAULT_NOW
@@ -142,6 +142,42 @@ async def test_the_detail_screen_has_the_button_and_a_moved_visit_gets_a_new_seq
     assert moved["uid"] == first["uid"]  # the same event, replaced in the calendar app
     assert moved["sequence"] == 1
     assert moved["start"] == datetime(2026, 12, 3, 20, 30, tzinfo=UTC)
+
+
+async def test_a_visit_from_the_clinics_schedule_lasts_as_the_schedule_says(
+    cal: Harness,
+) -> None:
+    """A visit the schedule gave an end (45 minutes) is that long in the file, and stays that
+    long when the patient moves it; the default length is only for visits without one."""
+    await book(cal)
+    [appointment] = await dbcheck.appointments(cal, PAT)
+    async with cal.app.context.session_factory() as session:
+        session.add(
+            IntakeVisit(
+                source="acme",
+                external_id="A-1001",
+                patient_key="0" * 64,
+                starts_at=appointment.starts_at,
+                ends_at=appointment.starts_at + timedelta(minutes=45),
+                timezone=appointment.timezone,
+                visit_type="infusion",
+                status="booked",
+                appointment_id=appointment.id,
+                created_at=DEFAULT_NOW,
+                updated_at=DEFAULT_NOW,
+            )
+        )
+        await session.commit()
+    await cal.press(PAT, cal.button(PAT, "Add to calendar"))
+    event = event_of(read_ics(documents(cal)[-1]))
+    assert event["end"] == appointment.starts_at + timedelta(minutes=45)
+    await cal.press(PAT, ApptCb(action=ApptAction.CHANGE, id=appointment.id).pack())
+    await cal.send(PAT, "12/3 3:30pm")
+    await cal.tap(PAT, "Confirm")
+    await cal.tap(PAT, "Add to calendar")
+    moved = event_of(read_ics(documents(cal)[-1]))
+    assert moved["start"] == appointment.starts_at + timedelta(hours=1)
+    assert moved["end"] == appointment.starts_at + timedelta(hours=1, minutes=45)
 
 
 async def test_a_stale_button_is_answered_kindly(cal: Harness) -> None:

@@ -122,12 +122,16 @@ async def touched_by_everything(h: Harness) -> dict[str, Any]:
     # A reminder of the moved visit, and its "I need to reschedule": an alert to the team.
     async with h.app.context.session_factory() as session:
         first_due = (
-            await session.execute(
-                select(Reminder)
-                .where(Reminder.appointment_id == visits[FIRST], Reminder.status == "pending")
-                .order_by(Reminder.due_at)
+            (
+                await session.execute(
+                    select(Reminder)
+                    .where(Reminder.appointment_id == visits[FIRST], Reminder.status == "pending")
+                    .order_by(Reminder.due_at)
+                )
             )
-        ).scalars().first()
+            .scalars()
+            .first()
+        )
     assert first_due is not None
     h.clock.set(max(first_due.due_at, h.clock.now()) + timedelta(minutes=1))
     await h.app.reminders.run_due()
@@ -274,9 +278,7 @@ async def test_forget_leaves_nothing_that_leads_back_to_the_patient(
         [answer] = await texts_after(h, updates.callback_update(NURSE, gone))
         assert "can't be changed any more" in answer
     assert caplog.records, "the story was logged at DEBUG"
-    problems += list(
-        _problems("the logs", caplog.text, [LABEL, LABEL2, str(PAT), *RENDERED], [])
-    )
+    problems += list(_problems("the logs", caplog.text, [LABEL, LABEL2, str(PAT), *RENDERED], []))
     assert problems == []
 
 

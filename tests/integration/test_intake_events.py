@@ -24,13 +24,15 @@ from bot.content.store import Content
 from bot.db.connection import create_engine, create_session_factory
 from bot.db.intake_events import IntakeEventRepository, SqlIntakeEventStore
 from bot.db.migrate import upgrade
-from bot.db.models import IntakeEvent, IntakeVisit, Patient
+from bot.db.models import Appointment, IntakeEvent, IntakeVisit, Patient
 from bot.db.outbox import SqlOutboxStore
 from bot.db.patients import Repository
 from bot.db.reminder_store import SqlReminderStore
+from bot.db.visit_changes import change_scheduled_visit
 from bot.delivery.intake_events import EVENT_HEADER, EventDelivery, Webhook
 from bot.domain.visits import Checkin
 from bot.metrics import Metrics
+from bot.services.appointments import VisitTime
 from bot.services.container import Services
 from bot.services.intake_events import IntakeEvents
 from bot.services.patient_notices import PatientNotices
@@ -83,6 +85,18 @@ class Rig:
         )
         self.deliveries.append(delivery)
         return delivery
+
+    def services(self) -> Services:
+        """The application's services over this database, recording events (not sent)."""
+        return Services(
+            settings=Settings(_env_file=None, clinic_timezone=ZONE),
+            content=Content(BUNDLED_MESSAGES_DIR, "en"),
+            clock=self.clock,
+            session_factory=self.sessions,
+            staff_alerts=StaffAlerts((), self.clock),
+            patient_notices=PatientNotices(self.clock),
+            intake_events=self.recorder(),
+        )
 
     def recorder(self, delivery: EventDelivery | None = None) -> IntakeEvents:
         kick = delivery.kick if delivery is not None else (lambda: None)
@@ -582,34 +596,42 @@ async def test_repository_lists_a_patients_visits_soonest_first(rig: Rig) -> Non
 # ------------------------------------------------------------- through the bot, as patients do
 
 
-async def test_a_patients_taps_reach_the_clinic_signed_and_counted(
+@asynccontextmanager
+async def bot_and_receiver(
     telegram: FakeTelegramServer, tmp_path: Path
-) -> None:
+) -> AsyncIterator[tuple[Harness, Receiver]]:
+    """The bot on the fake Bot API, with a webhook for source ``acme`` (none for others) to
+    a receiver that checks every signature, on the bot's clock."""
     async with running_receiver(FrozenClock(DEFAULT_NOW)) as receiver:
         hooks = {"acme": {"url": receiver.url("acme"), "secret": SECRET}}
         async with start_harness(telegram, tmp_path, now=DEFAULT_NOW, intake_webhooks=hooks) as h:
             receiver.clock = h.clock
-            await book(h)
-            [appointment] = await dbcheck.appointments(h, PAT)
-            await link(h, appointment.id, "EHR-77")
-            await run_at(h, START_BOOKED - timedelta(days=2))
-            coming = last_button(telegram, PAT, "I'll be there")
-            reschedule = last_button(telegram, PAT, "I need to reschedule")
-            await h.press(PAT, coming)
-            await h.press(PAT, coming)  # a second tap: no second event
-            await receiver.wait_for(1)
-            await h.press(PAT, reschedule)
-            await receiver.wait_for(2)
-            await h.tap(PAT, "I can come after all")
-            await receiver.wait_for(3)
-            await run_at(h, START_BOOKED + timedelta(days=1))
-            await h.send(PAT, "not great, dizzy and sad")
-            await receiver.wait_for(4)
-            await h.feed(updates.my_chat_member_update(PAT, new_status="kicked"))
-            await receiver.wait_for(5)
-            await asyncio.sleep(0.05)  # the outcome of the last POST is written
-            assert await refresh_gauges(h.app)
-            exposition = h.app.metrics.exposition().decode()
+            yield h, receiver
+
+
+async def test_a_patients_taps_reach_the_clinic_signed_and_counted(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    async with bot_and_receiver(telegram, tmp_path) as (h, receiver):
+        await book_linked(h, "EHR-77")
+        await run_at(h, START_BOOKED - timedelta(days=2))
+        coming = last_button(telegram, PAT, "I'll be there")
+        reschedule = last_button(telegram, PAT, "I need to reschedule")
+        await h.press(PAT, coming)
+        await h.press(PAT, coming)  # a second tap: no second event
+        await receiver.wait_for(1)
+        await h.press(PAT, reschedule)
+        await receiver.wait_for(2)
+        await h.tap(PAT, "I can come after all")
+        await receiver.wait_for(3)
+        await run_at(h, START_BOOKED + timedelta(days=1))
+        await h.send(PAT, "not great, dizzy and sad")
+        await receiver.wait_for(4)
+        await h.feed(updates.my_chat_member_update(PAT, new_status="kicked"))
+        await receiver.wait_for(5)
+        await asyncio.sleep(0.05)  # the outcome of the last POST is written
+        assert await refresh_gauges(h.app)
+        exposition = h.app.metrics.exposition().decode()
     events = receiver.events("acme")
     assert [(e["type"], e["data"]) for e in events] == [
         ("visit.confirmed", {}),
@@ -637,13 +659,22 @@ async def book(h: Harness) -> None:
     await h.tap(PAT, "Confirm")
 
 
-async def link(h: Harness, appointment_id: int, external_id: str) -> None:
+async def book_linked(h: Harness, external_id: str, source: str = "acme") -> int:
+    """The patient books December 3 at 2:30 PM, then it is linked to a visit of `source`'s
+    schedule: the appointment's id."""
+    await book(h)
+    [appointment] = await dbcheck.appointments(h, PAT)
+    await link(h, appointment.id, external_id, source)
+    return appointment.id
+
+
+async def link(h: Harness, appointment_id: int, external_id: str, source: str = "acme") -> None:
     """What the intake service does when the patient's visits are linked (the row only)."""
     now = h.clock.now()
     async with h.app.context.session_factory() as session, session.begin():
         session.add(
             IntakeVisit(
-                source="acme",
+                source=source,
                 external_id=external_id,
                 patient_key="k" * 64,
                 starts_at=START_BOOKED,
@@ -665,15 +696,7 @@ async def run_at(h: Harness, when: datetime) -> None:
 async def test_the_intake_linker_records_visit_linked_in_its_transaction(rig: Rig) -> None:
     """The intake service's linking (bot/services/intake.py IntakeLinker.attach) is wired to
     the recorder through the service container."""
-    services = Services(
-        settings=Settings(_env_file=None, clinic_timezone=ZONE),
-        content=Content(BUNDLED_MESSAGES_DIR, "en"),
-        clock=rig.clock,
-        session_factory=rig.sessions,
-        staff_alerts=StaffAlerts((), rig.clock),
-        patient_notices=PatientNotices(rig.clock),
-        intake_events=rig.recorder(),
-    )
+    services = rig.services()
     now = rig.clock.now()
     async with services.transaction() as svc:
         patient = await svc.repo.add_patient(
@@ -698,3 +721,167 @@ async def test_the_intake_linker_records_visit_linked_in_its_transaction(rig: Ri
     assert await delivery.deliver_due() == 1
     [event] = rig.receiver.events("acme")
     assert (event["type"], event["external_id"]) == ("visit.linked", "EHR-5")
+
+
+# ------------------------------------------------- a patient moving or cancelling, in the bot
+
+MOVED_TO = datetime(2026, 12, 17, 14, 0, tzinfo=UTC)  # "12/17 9am" in New York
+
+
+async def offer_move(h: Harness, visit: str, typed: str) -> str:
+    """The patient asks to move the visit whose button reads `visit` to `typed`: the data of
+    the offer's Confirm button."""
+    await h.command(PAT, "appointment")
+    await h.tap(PAT, visit)
+    await h.tap(PAT, "Change time")
+    [reading] = await h.send(PAT, typed)
+    assert "I read this as" in reading, reading
+    return h.button(PAT, "Confirm")
+
+
+async def offer_cancel(h: Harness, visit: str) -> str:
+    """The patient asks to cancel the visit whose button reads `visit`: the data of "Yes,
+    cancel it"."""
+    await h.command(PAT, "appointment")
+    await h.tap(PAT, visit)
+    await h.tap(PAT, "Cancel visit")
+    return h.button(PAT, "Yes, cancel it")
+
+
+async def event_rows(h: Harness) -> list[IntakeEvent]:
+    async with h.app.context.session_factory() as session:
+        result = await session.execute(select(IntakeEvent).order_by(IntakeEvent.id))
+        return list(result.scalars())
+
+
+def exact_body(event_id: str, kind: str, occurred_at: str, data: str) -> bytes:
+    return (
+        f'{{"id":"{event_id}","type":"{kind}","occurred_at":"{occurred_at}",'
+        f'"source":"acme","external_id":"EHR-77","data":{data}}}'
+    ).encode()
+
+
+async def test_a_patient_moving_then_cancelling_a_linked_visit_tells_the_clinic_once_each(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    async with bot_and_receiver(telegram, tmp_path) as (h, receiver):
+        await book_linked(h, "EHR-77")
+        # "Moved" to the time it has: nothing moved, nothing told.
+        await h.press(PAT, await offer_move(h, "Dec 3", "12/3 2:30pm"))
+        assert await event_rows(h) == []
+        # Moved: told once; a second tap of the same Confirm tells nothing more.
+        confirm = await offer_move(h, "Dec 3", "12/17 9am")
+        [moved] = await h.press(PAT, confirm)
+        assert "has moved to" in moved
+        await h.press(PAT, confirm)
+        [visit] = await dbcheck.appointments(h, PAT)
+        assert visit.starts_at == MOVED_TO
+        await receiver.wait_for(1)  # kicked once the move committed
+        # Cancelled: told once; a second "Yes, cancel it" tells nothing more.
+        h.clock.advance(timedelta(minutes=5))
+        yes = await offer_cancel(h, "Dec 17")
+        [cancelled] = await h.press(PAT, yes)
+        assert "Cancelled" in cancelled
+        await h.press(PAT, yes)
+        await receiver.wait_for(2)
+        await asyncio.sleep(0.05)  # the outcome of the last POST is written
+        rows = await event_rows(h)
+    assert [(r.event_type, r.status) for r in rows] == [
+        ("visit.moved", "sent"),
+        ("visit.cancelled", "sent"),
+    ]
+    move, cancel = receiver.received
+    assert [move.headers[EVENT_HEADER], cancel.headers[EVENT_HEADER]] == [
+        "visit.moved",
+        "visit.cancelled",
+    ]
+    assert move.body == exact_body(
+        move.event["id"],
+        "visit.moved",
+        "2026-11-23T15:00:00Z",
+        '{"start":"2026-12-17T14:00:00Z","zone":"America/New_York"}',
+    )
+    assert cancel.body == exact_body(
+        cancel.event["id"], "visit.cancelled", "2026-11-23T15:05:00Z", "{}"
+    )
+    assert len(move.event["id"]) == 32 and move.event["id"] != cancel.event["id"]
+    assert move.body == rows[0].body.encode() and cancel.body == rows[1].body.encode()
+    assert all(r.signed_at is not None for r in receiver.received)
+
+
+async def test_a_self_booked_visit_or_one_of_a_source_without_a_webhook_tells_nobody(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    async with bot_and_receiver(telegram, tmp_path) as (h, receiver):
+        await book_linked(h, "G-1", source="gamma")  # December 3; gamma has no webhook
+        await h.command(PAT, "appointment")
+        await h.tap(PAT, "Add an appointment")
+        await h.send(PAT, "12/10 9am")  # the patient's own
+        await h.tap(PAT, "Confirm")
+        changes = [("Dec 3", "12/4 9am", "Dec 4"), ("Dec 10", "12/11 9am", "Dec 11")]
+        for visit, typed, moved_to in changes:
+            [moved] = await h.press(PAT, await offer_move(h, visit, typed))
+            assert "has moved to" in moved
+            [cancelled] = await h.press(PAT, await offer_cancel(h, moved_to))
+            assert "Cancelled" in cancelled
+        assert [a.status for a in await dbcheck.appointments(h, PAT)] == ["cancelled"] * 2
+        assert await event_rows(h) == []
+    assert receiver.received == []
+
+
+async def clinic_moves(h: Harness, appointment_id: int, to: datetime) -> None:
+    """The clinic moves the visit (its schedule's import, or staff), as every change is."""
+    async with h.app.context.session_factory() as session, session.begin():
+        visit = await session.get(Appointment, appointment_id)
+        assert visit is not None
+        assert await change_scheduled_visit(session, visit, h.clock.now(), starts_at=to)
+
+
+async def test_a_change_refused_because_the_clinic_changed_the_visit_tells_nothing(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    async with bot_and_receiver(telegram, tmp_path) as (h, receiver):
+        appointment_id = await book_linked(h, "EHR-77")
+        # The patient asks to cancel; meanwhile the clinic moves the visit: not cancelled.
+        yes = await offer_cancel(h, "Dec 3")
+        await clinic_moves(h, appointment_id, START_BOOKED + timedelta(hours=1))
+        [refused] = await h.press(PAT, yes)
+        assert "Cancelled" not in refused
+        # The patient asks to move it; meanwhile the clinic moves it again: not moved.
+        confirm = await offer_move(h, "Dec 3", "12/17 9am")
+        clinic_time = START_BOOKED + timedelta(hours=2)
+        await clinic_moves(h, appointment_id, clinic_time)
+        [refused] = await h.press(PAT, confirm)
+        assert "has moved to" not in refused
+        [still] = await dbcheck.appointments(h, PAT)
+        assert (still.status, still.starts_at) == ("scheduled", clinic_time)
+        assert await event_rows(h) == []
+    assert receiver.received == []
+
+
+async def test_the_appointment_service_records_each_change_once_through_the_container(
+    rig: Rig,
+) -> None:
+    """Wired through the service container as the reminders' service is: a second change
+    reaching the service with the version the first saw (a racing second tap) records nothing,
+    nor does one of a visit already cancelled; the kick waits for the commit."""
+    services = rig.services()
+    patient_id, visit = await rig.visit("A-1")
+    proposal = VisitTime(START + timedelta(days=1), "Europe/Madrid")
+    for _ in range(2):
+        async with services.transaction() as svc:
+            patient = await svc.repo.patient_by_id(patient_id)
+            assert patient is not None
+            moved = await svc.appointments.confirm(patient, proposal, visit, 1)
+            assert moved.starts_at == proposal.starts_at
+            kicks = len(svc.after_commit)
+    assert kicks == 0  # the second: nothing recorded, nothing to kick
+    for _ in range(2):
+        async with services.transaction() as svc:
+            patient = await svc.repo.patient_by_id(patient_id)
+            assert patient is not None
+            await svc.appointments.cancel(patient, visit, 2)
+    rows = await rig.rows()
+    assert [r.event_type for r in rows] == ["visit.moved", "visit.cancelled"]
+    assert '"data":{"start":"2026-11-27T15:00:00Z","zone":"Europe/Madrid"}' in rows[0].body
+    assert rows[1].body.endswith('"external_id":"A-1","data":{}}')

@@ -204,7 +204,7 @@ async def test_bad_files_get_a_kind_answer(clinic: Harness) -> None:
     h = clinic
     _, sent = await send_file(h, export(2, bad=True))
     [preview] = texts(sent)
-    assert "1 refused" in preview and "line 4, visit_type: not a known visit type" in preview
+    assert "1 refused" in preview and "line 4, type: not a known visit type" in preview
     assert "massage" not in preview
 
     # A team member whose Telegram speaks Spanish reads the reason in Spanish.
@@ -212,7 +212,7 @@ async def test_bad_files_get_a_kind_answer(clinic: Harness) -> None:
     spanish["message"]["from"]["language_code"] = "es"
     [preview] = texts(await h.feed(spanish))
     assert "Filas rechazadas" in preview and "massage" not in preview
-    assert "línea 4, visit_type: no es un tipo de visita conocido (conocidos: " in preview
+    assert "línea 4, type: no es un tipo de visita conocido (conocidos: " in preview
 
     _, sent = await send_file(h, b"just some words\r\nand more", "notes.csv")
     assert "I can't read that file as a table: line 1: no column for" in texts(sent)[0]
@@ -268,12 +268,12 @@ def test_the_command_line_previews_imports_and_writes_the_links(
     assert main(["visits", "import", str(source), "--source", "acme", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "line 2  created    APT-001" in out and "nothing written" in out
-    assert "line 7  error      visit_type: not a known visit type" in out
+    assert "line 7  error      type: not a known visit type" in out
     assert "MRN-" not in out and PERSONAL not in out and "massage" not in out
     assert not list(tmp_path.glob("*-invites-*"))
     dry_run = ["visits", "import", str(source), "--source", "acme", "--dry-run"]
     assert main([*dry_run, "--lang", "es"]) == 0
-    assert "visit_type: no es un tipo de visita conocido" in capsys.readouterr().out
+    assert "type: no es un tipo de visita conocido" in capsys.readouterr().out
 
     assert main(["visits", "import", str(source), "--source", "acme"]) == 2
     assert "--bot-username" in capsys.readouterr().err

@@ -440,9 +440,7 @@ async def _texts_since(harness: Harness, before: int) -> list[str]:
 
 
 @pytest.mark.parametrize("how", ["tapped", "typed"])
-async def test_a_reschedule_request_holds_the_visits_reminders(
-    harness: Harness, how: str
-) -> None:
+async def test_a_reschedule_request_holds_the_visits_reminders(harness: Harness, how: str) -> None:
     """Tapped under a reminder or typed, a request for a new time holds the reminders that
     presume attendance and the check-in: no "see you soon", no "your visit is tomorrow"; the
     team hears of it once; "I can come after all" lets the ones still useful go on."""

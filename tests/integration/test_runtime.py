@@ -312,8 +312,7 @@ async def test_start_up_checks_name_what_they_could_not_verify_and_the_bot_goes_
     assert "STAFF_IDS entry 9002 could not be verified (ClientDecodeError); going on" in warnings
     assert not any("9001" in line for line in warnings)
     assert (
-        "start-up: could not verify the command menus (setMyCommands) (ClientDecodeError); "
-        "going on"
+        "start-up: could not verify the command menus (setMyCommands) (ClientDecodeError); going on"
     ) in warnings
     assert (
         "start-up: could not verify that no webhook is set (getWebhookInfo) "

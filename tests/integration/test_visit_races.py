@@ -42,9 +42,7 @@ async def h(
 ) -> AsyncIterator[Harness]:
     async with AsyncExitStack() as stack:
         if request.param == "postgres":
-            url = await stack.enter_async_context(
-                fresh_postgres_database("races", migrated=True)
-            )
+            url = await stack.enter_async_context(fresh_postgres_database("races", migrated=True))
         else:
             url = f"sqlite+aiosqlite:///{tmp_path / 'races.db'}"
         yield await stack.enter_async_context(

@@ -140,10 +140,14 @@ async def test_editing_the_consultation_plan_replans_consultation_visits_only(
     async with harness.app.context.session_factory() as session:
         stored = (await session.execute(select(ContentVersion))).scalars().all()
         audit = (
-            await session.execute(
-                select(AuditEntry.target).where(AuditEntry.action == "plan.edit")
+            (
+                await session.execute(
+                    select(AuditEntry.target).where(AuditEntry.action == "plan.edit")
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     assert [(v.kind, v.key, v.number) for v in stored] == [("plan", "plan/consultation", 1)]
     assert audit == ["plan:plan/consultation"]
     content = harness.app.context.content

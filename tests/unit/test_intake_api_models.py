@@ -21,7 +21,7 @@ from bot.intake.api_models import (
     problem_from_row_error,
     problem_from_validation,
 )
-from bot.intake.events import EventType, event_body, new_event_id
+from bot.intake.events import EventType, event_body, new_event_id, utc_instant
 from bot.intake.rows import IntakeRow, RowError, RowErrorCode, build_row
 from tests.unit.intake_support import KEYER, PERSONAL, RULES
 
@@ -141,6 +141,10 @@ def test_an_event_body_is_utc_in_whole_seconds_and_refuses_a_naive_time() -> Non
         )
     )
     assert body["occurred_at"] == "2027-05-01T10:30:15Z" and body["data"] == {}
+    # A moved visit's new start (visit.moved's data.start) is written the same way.
+    assert utc_instant(madrid) == body["occurred_at"]
+    with pytest.raises(ValueError, match="aware"):
+        utc_instant(datetime(2027, 5, 1))
     with pytest.raises(ValueError, match="aware"):
         event_body(
             event_id="x",
@@ -187,6 +191,19 @@ def test_the_document_is_openapi_3_1_and_every_ref_resolves() -> None:
     problem = path["put"]["responses"]["422"]["content"][PROBLEM_MEDIA_TYPE]["schema"]
     assert _resolve(document, problem["$ref"]) == schemas["Problem"]
     json.dumps(document)  # serialisable as it is
+
+
+def test_the_webhook_publishes_every_event_type_and_the_moved_visits_data() -> None:
+    document = openapi_document()
+    validate(document)
+    body = document["webhooks"]["answer"]["post"]["requestBody"]["content"]["application/json"]
+    event = _resolve(document, body["schema"]["$ref"])
+    kind = event["properties"]["type"]
+    kind = _resolve(document, kind["$ref"]) if "$ref" in kind else kind
+    assert kind["enum"] == [t.value for t in EventType]
+    assert {"visit.moved", "visit.cancelled"} <= set(kind["enum"])
+    assert "``visit.moved``: moved the visit" in kind["description"]  # the enum's docstring
+    assert "visit.moved: start" in event["properties"]["data"]["description"]
 
 
 def test_the_documents_schemas_are_the_models_schemas() -> None:

@@ -97,6 +97,22 @@ def test_date_and_time_columns() -> None:
     assert row.start is not None and row.start.at == datetime(2027, 5, 3, 13, 30, tzinfo=UTC)
 
 
+def test_a_refusal_names_the_files_own_columns() -> None:
+    """The front desk sees its export's headers, not our field names: a day-first date in
+    "Appointment Date"/"Appointment Time" columns is refused as that pair; an unknown type names
+    "appointment_type"; the same id twice names the id column as the file calls it."""
+    text = (
+        "Appt ID,patient,Appointment Date,Appointment Time,Appointment Type,status\n"
+        "A-1,M,20/12/2027,9:30 AM,consult,booked\n"
+        "A-2,M,2027-12-20,9:30 AM,massage,booked\n"
+        "A-3,M,2027-12-21,9:30 AM,consult,booked\n"
+        "A-3,N,2027-12-22,9:30 AM,consult,booked\n"
+    )
+    found = {(e.line, e.field) for e in read(text).errors}
+    date_time, kind = "appointment_date/appointment_time", "appointment_type"
+    assert found == {(2, date_time), (3, kind), (4, "appt_id"), (5, "appt_id")}
+
+
 @pytest.mark.parametrize(
     ("header", "says"),
     [

@@ -14,7 +14,12 @@ def test_each_outcome_is_written_with_a_status_of_the_stored_words() -> None:
         Outcome.RETRY: QueueStatus.PENDING,
     }
     assert [s.value for s in QueueStatus] == [  # the strings already in the database
-        "pending", "sending", "sent", "skipped", "expired", "failed"
+        "pending",
+        "sending",
+        "sent",
+        "skipped",
+        "expired",
+        "failed",
     ]
 
 

@@ -373,7 +373,7 @@ async def _calendar_file(
                 Button.NOTICE_CALENDAR_SENT, reply.lang
             )
             return
-    file = svc.calendar.visit_file(appointment, reply.lang)
+    file = await svc.calendar.visit_file(appointment, reply.lang)
     await state.update_data(
         calendar={"id": appointment.id, "v": appointment.version, "at": now.isoformat()}
     )
