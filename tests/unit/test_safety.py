@@ -644,3 +644,80 @@ def test_round_9_spanish_concepts_are_read(text: str) -> None:
 @pytest.mark.parametrize("text", ROUND_9_ES_ORDINARY)
 def test_round_9_spanish_everyday_senses_stay_ordinary(text: str) -> None:
     assert bot_screen().check(text) is None
+
+
+# Round 9 of issue 16 (English): concepts written from dev11's misses, in other words than its
+# lines, and the everyday senses of the same words, which must stay ordinary.
+ROUND_9_CRISIS = [
+    "honestly i just want to finish my life, nothing helps",
+    "the voices keep telling me to end it",
+    "been thinking about jumping again tonight",
+    "some nights id like to fall asleep and never come back",
+    "being dead sounds like a relief honestly",
+    "part of me hopes my heart just stops in my sleep",
+    "ive picked the bridge already",
+    "does my life insurance still pay out if its suicide",
+    "i had all my sleeping pills lined up on the desk",
+    "practiced with the cord last night",
+    "washed everything so no one has to clean up my mess after",
+    "i used a piece of glass on my arm",
+    "30 sertraline gone, feel sick",
+    "a handful of tablets 20 minutes ago",
+    "his blood sugar is 2.1 and hes not making sense",
+    "my dad with alzheimers went missing and its dark",
+    "my toddler is in the bath face down",
+    "my brother took a pill at the club and now hes convulsing",
+    "i almost smacked my son properly last night",
+    "i could put my fist through his face",
+    "he goes through my phone and i get hit if he finds them",
+    "my stepdad hits my mum every night",
+    "i doubt ill be around much longer",
+    "i keep having thoughts of smothering my baby",
+    "my mum hasnt answered in two days and she was very low",
+    "i have thoughts of harming others",
+    "my daughter is being groomed online by an older man",
+]
+ROUND_9_PAST = [
+    "the old me would have wanted to die after that, im fine now",
+    "my notes say one attempt in 2015, all fine now",
+]
+ROUND_9_ORDINARY = [
+    "im disappointed i woke up late and missed the bus",
+    "i hope my heart stops racing before the infusion",
+    "i know which bridge you mean, the one by the station",
+    "my pills are lined up in the organiser for the week",
+    "ive made my peace with everything that happened with my ex",
+    "we cleaned up so nobody has to deal with a mess after the party",
+    "got a knife ready to carve the turkey",
+    "my dad beats my mum at chess every night",
+    "i dont think ill be here much longer at this job, moving to leeds",
+    "rash not anaphylaxis when i had penicillin",
+    "im giving a talk on self-harm at school, any leaflets?",
+    "it was just odd to be asked that",
+    "wrote my will today because we bought a house",
+    "my sister survived an overdose years back, now she volunteers",
+    "we went to the bridge and sat there watching the sunset",
+    "ive practised with the belt at the gym for deadlifts",
+    "my sugar is 2 teaspoons in tea",
+    "i tried once in 2019 to quit smoking",
+    "my dog is being groomed tomorrow",
+    "i tied a scarf around my neck because its cold",
+]
+
+
+@pytest.mark.parametrize("text", ROUND_9_CRISIS)
+def test_round_9_concepts_are_read(text: str) -> None:
+    match = bot_screen().check(text)
+    assert match is not None and match.alert_staff
+
+
+@pytest.mark.parametrize("text", ROUND_9_PAST)
+def test_round_9_past_ideation_gets_the_gentle_answer(text: str) -> None:
+    assert bot_screen().check(text) == CrisisMatch(
+        "past_ideation", alert_staff=False, languages=("en",)
+    )
+
+
+@pytest.mark.parametrize("text", ROUND_9_ORDINARY)
+def test_round_9_everyday_senses_stay_ordinary(text: str) -> None:
+    assert bot_screen().check(text) is None
