@@ -62,8 +62,18 @@ L2 = 1e-4
 RATE = 0.2
 MARGIN = 0.25
 """How far above the chosen out-of-fold ordinary score (in logits) the threshold is set."""
-ALLOWED = 0.005
+ALLOWED = 0.0075
 """The share of ordinary calibration lines (out of fold) a threshold may leave above it.
+
+Round 9 (2026-12-06, ``--check safety_dev12 --check safety_dev13 --allowed 0.005,0.0075,0.01``,
+the lexicons of round 9, which were written from dev11 only, and models that never read the
+folder scored). From 0.5% to 0.75%: recall on dev13 rose from 83.3% to 87.7% in English and
+from 85.8% to 88.2% in Spanish, with 1 and 0 more of its 322 and 322 ordinary lines flagged;
+on dev12, from 88.9% to 89.6% and from 87.6% to 88.3%, none more flagged. At 1% recall rose
+further (dev13 89.0% and 90.0%, dev12 93.4% and 91.4%), but the model trained on every folder
+then flagged 4 more of dev10's English traps and 1 more Spanish one (ordinary lines that reuse
+crisis words, a folder the model never reads); at 0.75% it flags what it did at 0.5% (2 and
+6). So 0.75%. Earlier figures, at the time of 0.5%:
 
 Measured leaving one corpus out (2026-12-06, ``--loco --allowed`` / ``--check``; each left-out
 model's thresholds chosen on the calibration folders it was trained on). Words and pairs
@@ -74,7 +84,7 @@ random folds before: 5.3 and 5.4 points, 1 and 9 lines). With skip pairs and ave
 calibrated on dev5-dev9, dev5, dev6 and dev8 left out: at 0.5% 12 (English) and 7 (Spanish)
 ordinary lines of 2,700 flagged by the model (the earlier model: 9 and 8), for the same recall;
 at 1%, 20 and 12 lines. The thresholds differ more from one writer to the next than from one
-share to the next, so the lower share is kept."""
+share to the next, so the lower share was kept then."""
 MIN_COUNT = 2
 """A feature seen in fewer training messages is left out (it would only learn one line)."""
 MIN_WEIGHT = 0.005

@@ -72,13 +72,18 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         "en": (0.965, 3),  # a will updated for a grandchild; pills counted into an organiser
         "es": (MIN_RECALL, 6),  # a character's attempt in a series; a fainting on the news
     },
-    # Written by four helpers who never saw the lexicon, the code or the other corpora, from
+    # Written by six helpers who never saw the lexicon, the code or the other corpora, from
     # the taxonomies (issue 16, round 9; dev11: many Englishes and Spanishes, veiled wordings;
-    # dev12: as a psychiatric nurse reads a clinic inbox). Measured untouched first, with
-    # the screen of round 8: dev11 en 230/286 (80.4%), 6 false alarms, es 246/287 (85.7%), 10;
-    # dev12 en 250/289 (86.5%), 7, es 251/291 (86.3%), 4.
-    "safety_dev11": {"en": (0.804, 6), "es": (0.857, 10)},
-    "safety_dev12": {"en": (0.865, 7), "es": (0.862, 4)},
+    # dev12: as a psychiatric nurse reads a clinic inbox; dev13: each warning sign in several
+    # very different voices). Measured untouched first, with the screen of round 8: dev11 en
+    # 230/286 (80.4%), 6 false alarms, es 246/287 (85.7%), 10; dev12 en 250/289 (86.5%), 7,
+    # es 251/291 (86.3%), 4; dev13 en 246/300 (82.0%), 8, es 245/289 (84.8%), 1. Round 9's
+    # lexicons were written from dev11 only (it now reaches the target and left this table);
+    # with them, before any model read dev12 or dev13: dev12 en 87.5%, es 86.6%; dev13 en
+    # 83.3%, es 85.5%. All three are now in the learned layer's training and calibration; these
+    # floors are the figures after that.
+    "safety_dev12": {"en": (0.961, 5), "es": (MIN_RECALL, 4)},
+    "safety_dev13": {"en": (0.963, 7), "es": (MIN_RECALL, 1)},
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false
@@ -87,8 +92,10 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # After round 8 (concepts from dev9 and dev10 in both lexicons): en 219/234 (93.6%), 3, es
     # 238/261 (91.2%), 6. (Read twice in that round: first with dev10 also in the learned
     # layer's training, en 212/234 with 3, es 242/261 with 7; see NOT_TRAINED in
-    # scripts/train_safety_model.py.) Below the target: the screen is not done.
-    "safety_heldout": {"en": (0.935, 3), "es": (0.911, 6)},
+    # scripts/train_safety_model.py.) After round 9 (both lexicons from dev11; the learned
+    # layer trained with dev11-dev13, its threshold at 0.75%), read once: en 219/234 (93.6%),
+    # 3, es 244/261 (93.5%), 6. Below the target: the screen is not done.
+    "safety_heldout": {"en": (0.935, 3), "es": (0.934, 6)},
 }
 """Development folders (and languages) that do not reach the target yet: the recall and the
 false alarms reached, ``{folder: {lang: (min_recall, max_false_alarms)}}``. The test holds

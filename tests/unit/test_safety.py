@@ -7,7 +7,6 @@ reviewed by hand: when you edit safety.toml, add the message that prompted the c
 from __future__ import annotations
 
 import functools
-import time
 import tomllib
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from bot.content.store import Content
 from bot.domain.safety import CrisisDetector, CrisisMatch, Proximity
 from bot.domain.text_normalization import normalize
 from foundation.data_file import validate_file
+from tests.unit.screen_timing import LINEAR, growth
 
 MESSAGES_DIR = Path(__file__).resolve().parents[2] / "messages"
 SAFETY_TOML = MESSAGES_DIR / "en" / "safety.toml"
@@ -287,18 +287,12 @@ def test_no_bare_everyday_words_in_lexicon(lexicon: dict) -> None:
     assert not phrases & banned
 
 
-def test_long_input_is_fast(detector: CrisisDetector) -> None:
+def test_long_input_costs_in_proportion(detector: CrisisDetector) -> None:
+    """Telegram's longest message (4,096 characters) costs about four times a quarter of it."""
     text = ("my chest is fine and the breathing exercises help with my depression " * 80)[:4096]
-    detector.check(text)  # warm up
-    best = min(_timed(detector, text) for _ in range(20))
-    assert best < 0.005, f"took {best * 1000:.2f} ms"
+    ratio = growth(detector.check, text[:1024], text)
+    assert ratio < LINEAR, f"4x the text took {ratio:.1f}x the time"
     assert detector.check(text + " I want to die") is not None
-
-
-def _timed(detector: CrisisDetector, text: str) -> float:
-    start = time.perf_counter()
-    detector.check(text)
-    return time.perf_counter() - start
 
 
 # --- normalization -----------------------------------------------------------------------
@@ -478,10 +472,9 @@ def test_proximity_pattern_matches_within_its_window_only() -> None:
 
 
 def test_proximity_pattern_is_linear_on_hostile_input(detector: CrisisDetector) -> None:
-    text = ("took " * 2000) + "x"
-    detector.check(text)
-    best = min(_timed(detector, text) for _ in range(5))
-    assert best < 0.02, f"took {best * 1000:.2f} ms"
+    """A word that begins a proximity phrase, repeated (no backtracking blow-up)."""
+    ratio = growth(detector.check, ("took " * 500) + "x", ("took " * 2000) + "x")
+    assert ratio < LINEAR, f"4x the text took {ratio:.1f}x the time"
 
 
 def test_accents_are_folded_on_both_sides() -> None:
@@ -542,4 +535,188 @@ def test_round_8_concepts_are_read(text: str) -> None:
 
 @pytest.mark.parametrize("text", ROUND_8_ORDINARY)
 def test_round_8_everyday_senses_stay_ordinary(text: str) -> None:
+    assert bot_screen().check(text) is None
+
+
+# Spanish round 9 of issue 16 (concepts from dev11's misses, in other words than its lines):
+# each concept in another person, tense or region, and the everyday senses of its words.
+ROUND_9_ES_CRISIS = [
+    "todas las noches le rezo a diosito que ya no me deje despertar",
+    "estoy harta de seguir viva, de verdad",
+    "si el doctor me dijera que es algo terminal creo que sentiría alivio",
+    "solo estoy esperando a que mi cuerpo se apague",
+    "les haríamos un favor a todos desapareciendo, eso pienso de mí",
+    "lo más justo sería que yo ya no existiera",
+    "sin mí mis hijos podrían vivir tranquilos",
+    "ningún tratamiento me va a devolver las ganas de vivir",
+    "ya dejé por escrito cómo quiero mi velorio",
+    "tengo la escopeta de mi papá y la voy a usar el viernes",
+    "vos sabés que anoche me castigué con la correa",
+    "me volví a cortar y no para de sangrar",
+    "estoy encerrada con la cuchilla, aún no lo he hecho",
+    "me tragué los ansiolíticos de todo el mes",
+    "me tomé las pastillas que venía juntando",
+    "sudando frío y con presión en el pecho desde hace rato",
+    "mi tía googleó formas de envenenarse",
+    "la encontré con la soga en el cuarto",
+    "a veces pienso en asfixiar a mi bebé y me da terror",
+    "mañana me presento al trabajo de mi exjefe con el arma",
+    "mi marido me amenazó que si hablo me parte la cara",
+    "mi papá le pega a mi hermanita con el cinturón",
+    "mi padrastro le pega a mi mamá",
+    "me di cabezazos contra la pared hasta sacarme sangre",
+    "uso suéter para que no vean los moretones",
+    "se me está paralizando la mitad de la cara",
+    "mi hermano se tomó el insecticida",
+    "oigo una voz que me ordena hacerme daño",
+    "ya volvieron las ideas de muerte",
+    "dejé de tomar el ansiolítico y los estoy guardando",
+    "no me fío de mí misma esta noche",
+    "tengo miedo de hacer alguna tontería",
+    "díganle a mi mamá que la amo",
+    "regalé mis cosas, también toda mi colección",
+    "me siento aliviada ahora que ya lo decidí",
+    "su padrastro la manosea cuando no hay nadie",
+    "me he vuelto a hacer cortes esta noche",
+    "mi hermano se ha tomado todas sus pastillas",
+    "me he chutado todo lo que me quedaba",
+    "mi pareja me ha abofeteado delante de los críos",
+    "dice que me mata si lo denuncio",
+    "esta noche me ahorcaré en el trastero",
+    "me piro de este mundo, ya está",
+    "estoy hasta la coronilla de seguir viviendo",
+    "mi primo me mandó un video de sus cortadas",
+    "mi tía dejó de ponerse la insulina para dejarse morir",
+    "me bebí medio frasco de rivotril",
+    "tengo un revólver y sé dónde duerme",
+    "mi esposo presenta ideas de muerte desde el lunes",
+    "me están llegando pensamientos suicidas",
+    "ya me quiero ir con mi esposo que se murió",
+]
+ROUND_9_ES_ORDINARY = [
+    "le pido a dios no despertar tarde mañana, tengo cita temprano",
+    pytest.param(
+        "mi sobrino me sigue a todos lados, es mi sombra",
+        # The lexicon leaves it alone; the learned layer trained with dev11-dev13 reads "me
+        # sigue a todos lados" as it is told of a stalker, whoever follows. A known false
+        # alarm of round 9 (strict: this says so the day it no longer is one).
+        marks=pytest.mark.xfail(strict=True, reason="the learned layer flags it (round 9)"),
+    ),
+    "me encantaría desaparecer del mapa un par de días en la playa",
+    "en el cuestionario marqué que no cuando preguntaba si tengo ideas suicidas",
+    "les tengo pavor, bueno, le tengo miedo a las agujas",
+    "me da miedo morirme en la infusión, ¿es seguro?",
+    "¿se puede mezclar alcohol con las pastillas que me dieron?",
+    "mi terapeuta y yo estamos haciendo un plan de seguridad con la psicóloga",
+    "mi primo estuvo internado por una sobredosis hace años",
+    "de bebé me dio una convulsión por fiebre",
+    "me dan ganas de ahogar al bebé a besos",
+    "casi le pego a mi hija con la puerta del carro",
+    "voy a ir a la casa de mi tío con la escopeta para cazar",
+    "el corazón me late rapidísimo, me mareo de la emoción",
+    "lo justo sería que yo no estuviera en el turno de noche",
+    "me corté cocinando y creo que necesito puntos",
+    "se me entumió la boca con la anestesia del dentista",
+    "mi ex me sigue en instagram",
+    "me siento en paz desde que tomé la decisión de empezar las infusiones",
+    "ya elegí el método de pago para la sesión",
+    "es la última vez que les escribo por lo del reembolso",
+    "no me siento segura conmigo misma al manejar de noche",
+    "me he vuelto a cortar el flequillo yo sola",
+    "me mataré trabajando este mes para pagar el piso",
+    "mi hija me ha pegado el resfriado",
+    "mi marido me ha empujado a pedir la cita, menos mal",
+    "estoy harta de vivir en este piso tan pequeño",
+    "mi hijo me mandó fotos de sus cortes de pelo",
+    "me comí la mitad de la caja de galletas",
+    "la nota de la doctora dice que niega ideas de muerte",
+    "¿la ketamina le sirve a gente que tiene ideación suicida?",
+]
+
+
+@pytest.mark.parametrize("text", ROUND_9_ES_CRISIS)
+def test_round_9_spanish_concepts_are_read(text: str) -> None:
+    match = bot_screen().check(text)
+    assert match is not None and match.alert_staff
+
+
+@pytest.mark.parametrize("text", ROUND_9_ES_ORDINARY)
+def test_round_9_spanish_everyday_senses_stay_ordinary(text: str) -> None:
+    assert bot_screen().check(text) is None
+
+
+# Round 9 of issue 16 (English): concepts written from dev11's misses, in other words than its
+# lines, and the everyday senses of the same words, which must stay ordinary.
+ROUND_9_CRISIS = [
+    "honestly i just want to finish my life, nothing helps",
+    "the voices keep telling me to end it",
+    "been thinking about jumping again tonight",
+    "some nights id like to fall asleep and never come back",
+    "being dead sounds like a relief honestly",
+    "part of me hopes my heart just stops in my sleep",
+    "ive picked the bridge already",
+    "does my life insurance still pay out if its suicide",
+    "i had all my sleeping pills lined up on the desk",
+    "practiced with the cord last night",
+    "washed everything so no one has to clean up my mess after",
+    "i used a piece of glass on my arm",
+    "30 sertraline gone, feel sick",
+    "a handful of tablets 20 minutes ago",
+    "his blood sugar is 2.1 and hes not making sense",
+    "my dad with alzheimers went missing and its dark",
+    "my toddler is in the bath face down",
+    "my brother took a pill at the club and now hes convulsing",
+    "i almost smacked my son properly last night",
+    "i could put my fist through his face",
+    "he goes through my phone and i get hit if he finds them",
+    "my stepdad hits my mum every night",
+    "i doubt ill be around much longer",
+    "i keep having thoughts of smothering my baby",
+    "my mum hasnt answered in two days and she was very low",
+    "i have thoughts of harming others",
+    "my daughter is being groomed online by an older man",
+]
+ROUND_9_PAST = [
+    "the old me would have wanted to die after that, im fine now",
+    "my notes say one attempt in 2015, all fine now",
+]
+ROUND_9_ORDINARY = [
+    "im disappointed i woke up late and missed the bus",
+    "i hope my heart stops racing before the infusion",
+    "i know which bridge you mean, the one by the station",
+    "my pills are lined up in the organiser for the week",
+    "ive made my peace with everything that happened with my ex",
+    "we cleaned up so nobody has to deal with a mess after the party",
+    "got a knife ready to carve the turkey",
+    "my dad beats my mum at chess every night",
+    "i dont think ill be here much longer at this job, moving to leeds",
+    "rash not anaphylaxis when i had penicillin",
+    "im giving a talk on self-harm at school, any leaflets?",
+    "it was just odd to be asked that",
+    "wrote my will today because we bought a house",
+    "my sister survived an overdose years back, now she volunteers",
+    "we went to the bridge and sat there watching the sunset",
+    "ive practised with the belt at the gym for deadlifts",
+    "my sugar is 2 teaspoons in tea",
+    "i tried once in 2019 to quit smoking",
+    "my dog is being groomed tomorrow",
+    "i tied a scarf around my neck because its cold",
+]
+
+
+@pytest.mark.parametrize("text", ROUND_9_CRISIS)
+def test_round_9_concepts_are_read(text: str) -> None:
+    match = bot_screen().check(text)
+    assert match is not None and match.alert_staff
+
+
+@pytest.mark.parametrize("text", ROUND_9_PAST)
+def test_round_9_past_ideation_gets_the_gentle_answer(text: str) -> None:
+    assert bot_screen().check(text) == CrisisMatch(
+        "past_ideation", alert_staff=False, languages=("en",)
+    )
+
+
+@pytest.mark.parametrize("text", ROUND_9_ORDINARY)
+def test_round_9_everyday_senses_stay_ordinary(text: str) -> None:
     assert bot_screen().check(text) is None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import re
 import sys
-import time
 import unicodedata
 
 import pytest
@@ -22,6 +21,7 @@ from bot.content.schemas import SafetyLexicon, crisis_detector
 from bot.domain import safety_text, text_normalization
 from bot.domain.safety import CrisisDetector, CrisisMatch
 from bot.domain.text_normalization import normalize
+from tests.unit.screen_timing import LINEAR, growth
 from tests.unit.test_safety import NEGATIVE, POSITIVE, SAFETY_TOML
 
 FORMAT_CHARS: list[str] = [
@@ -297,19 +297,14 @@ def test_wildcards_survive_the_folded_lexicon() -> None:
     assert detector.check("self h4rbour") is None
 
 
-def test_long_input_with_digits_is_fast() -> None:
+def test_long_input_with_digits_costs_in_proportion() -> None:
+    """Digits are read as letters too (leetspeak): still linear in the message."""
     text = ("I took 2 pills at 10am and see u at 5pm for session 4 of 6, thanks " * 70)[:4096]
     detector = _detector()
     assert detector.check(text) is None
-    best = min(_timed(detector, text) for _ in range(20))
-    assert best < 0.01, f"took {best * 1000:.2f} ms"
+    ratio = growth(detector.check, text[:1024], text)
+    assert ratio < LINEAR, f"4x the text took {ratio:.1f}x the time"
     assert detector.check(text + " i want 2 d1e") is not None
-
-
-def _timed(detector: CrisisDetector, text: str) -> float:
-    start = time.perf_counter()
-    detector.check(text)
-    return time.perf_counter() - start
 
 
 # --- ordinary text stays ordinary -------------------------------------------------------------
