@@ -445,6 +445,15 @@ class CrisisDetector:
             for lang, words in by_language.items()
             if lang
         }
+        # The common words that tell a language: one on two languages' lists ("me", "he" and
+        # "no" are Spanish as well as English) tells neither, so "ya no aguanto más, he estado
+        # guardando..." is Spanish alone.
+        self._telling = {
+            lang: frozenset(
+                w for w in words if not any(w in self._words[o] for o in self._words if o != lang)
+            )
+            for lang, words in self._words.items()
+        }
         self._model = model
 
     @staticmethod
@@ -626,7 +635,7 @@ class CrisisDetector:
             if lang != matched and any(word in own for word in span)
         ]
         counts = sorted(
-            ((len(tokens & words), lang) for lang, words in self._words.items()),
+            ((len(tokens & words), lang) for lang, words in self._telling.items()),
             reverse=True,
         )
         counts = [(n, lang) for n, lang in counts if n]

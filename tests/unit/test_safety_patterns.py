@@ -101,6 +101,10 @@ def test_the_real_lexicons_say_the_language_of_the_message() -> None:
         ("i dont want to live anymore", ("en",)),
         ("I want to morir", ("en", "es")),
         ("quiero kill myself", ("es", "en")),
+        # "he" and "me" are Spanish words too: they tell neither language.
+        ("ya no aguanto más, he estado guardando las pastillas para cuando me decida", ("es",)),
+        ("me he tomado todas las pastillas", ("es",)),
+        ("he took all my pills and he is not waking up", ("en",)),
     ]:
         match = screen.check(text)
         assert match is not None and set(match.languages) == set(langs), text
