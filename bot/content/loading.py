@@ -158,12 +158,26 @@ def load_file(model: type[M], path: Path) -> M:
     return load_text(model, text, str(path))
 
 
+@dataclass(frozen=True)
+class _LexiconSources:
+    """The lexicons' texts by language, and where they were read: the texts alone say whether
+    two are the same (a copy of the messages folder elsewhere, as a staff edit's preview or a
+    test makes, is the same lexicon); the paths only name a file in an error."""
+
+    texts: tuple[tuple[str, str], ...]
+    paths: tuple[str, ...] = field(compare=False)
+
+
 @functools.lru_cache(maxsize=4)
-def _compiled_detector(sources: tuple[tuple[str, str, str], ...]) -> CrisisDetector:
-    """The detector of these lexicons ((language, path, text) each), built once per process
-    for the same texts: compiling it takes a second or more (docs/architecture.md), and the
-    start-up check and the application (and every test's application) read the same files."""
-    lexicons = {lang: load_text(SafetyLexicon, text, path) for lang, path, text in sources}
+def _compiled_detector(sources: _LexiconSources) -> CrisisDetector:
+    """The detector of these lexicons, built once per process for the same texts, wherever
+    they were read: compiling it takes seconds (docs/architecture.md), and the start-up check
+    and the application (and every test's application) read the same files. A lexicon that
+    fails is not kept: its error names the path of the call that read it."""
+    lexicons = {
+        lang: load_text(SafetyLexicon, text, path)
+        for (lang, text), path in zip(sources.texts, sources.paths, strict=True)
+    }
     try:
         return crisis_detector(lexicons)
     except ValueError as exc:
@@ -486,7 +500,12 @@ class ContentFiles:
                     raise _content_error(exc) from exc
         if not sources:
             raise ContentError(f"{self.root}: no safety.toml with crisis phrases was found")
-        return _compiled_detector(tuple(sources))
+        return _compiled_detector(
+            _LexiconSources(
+                tuple((lang, text) for lang, _, text in sources),
+                tuple(path for _, path, _ in sources),
+            )
+        )
 
     def template_name(self, name: str, lang: str) -> str:
         candidate = f"{lang}/{name}{TEMPLATE_SUFFIX}"

@@ -22,6 +22,7 @@ This module is pure: no aiogram, no database.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -46,6 +47,8 @@ __all__ = [
 
 MIN_STEM_LENGTH = 3
 MAX_PHRASE_LENGTH = 200
+PARSED_PHRASES = 65_536
+"""Distinct phrase texts kept parsed (both lexicons hold some 10,000 phrases and terms)."""
 WILDCARD = "*"
 GAP = "..."
 GAP_WORDS = 4
@@ -82,6 +85,15 @@ def parse_phrase(raw: object) -> tuple[Item, ...]:
     """Parse and check one phrase; ValueError saying what is wrong."""
     if not isinstance(raw, str):
         raise ValueError(f"phrase must be a string, got {type(raw).__name__}")
+    return _parse_text(raw)
+
+
+@functools.lru_cache(maxsize=PARSED_PHRASES)
+def _parse_text(raw: str) -> tuple[Item, ...]:
+    """:func:`parse_phrase` of a string, kept: a lexicon is parsed again each time a detector
+    is built or checked (a staff edit's preview, the validator, every test's content), and
+    normalizing its thousands of phrases is most of that time. Items are frozen, so a parsed
+    phrase is shared safely; a phrase that fails raises each time (nothing is kept)."""
     if len(raw) > MAX_PHRASE_LENGTH:
         raise ValueError(f"phrase {raw!r} is longer than {MAX_PHRASE_LENGTH} characters")
     if _GLUED_RE.search(raw):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -307,3 +308,22 @@ def test_buttons_and_commands_the_code_uses_must_exist(messages: Path) -> None:
     assert any("missing labels ['reminder_snooze']" in p for p in problems), problems
     assert any("missing commands ['pause']" in p for p in problems), problems
     assert any("no handler for commands ['hold']" in p for p in problems), problems
+
+
+def test_a_copy_of_the_lexicons_is_the_same_detector_and_a_broken_one_names_its_file(
+    tmp_path: Path,
+) -> None:
+    """The crisis detector is compiled once per process for the same lexicon texts, wherever
+    they are read (a copy of the messages folder, as a preview or a test makes); a lexicon
+    that fails is not kept, and its error names the file of the call that read it."""
+    copy = tmp_path / "copy"
+    shutil.copytree(BUNDLED, copy)
+    original = Content(BUNDLED).crisis_detector_without_model
+    assert Content(copy).crisis_detector_without_model is original
+    broken = tmp_path / "broken"
+    shutil.copytree(BUNDLED, broken)
+    lexicon = broken / "es" / "safety.toml"
+    lexicon.write_text(lexicon.read_text(encoding="utf-8") + "\n[[nonsense\n", encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(ContentError, match=re.escape(str(lexicon))):
+            _ = Content(broken).crisis_detector_without_model
