@@ -12,24 +12,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-__all__ = ["LINEAR", "best_seconds", "growth"]
+__all__ = ["LINEAR", "growth"]
 
-LINEAR = 8.0
+LINEAR = 10.0
 """The most a message four times as long may cost, in times the shorter one's: a linear screen
-is at about 4 (less, with its fixed cost), a quadratic one at 16."""
+is at about 4 (less, with its fixed cost), a quadratic one at 16; the margin is for a machine
+busy with other work while it measures."""
 
 
-def best_seconds(check: Callable[[str], object], text: str, rounds: int = 9) -> float:
-    """The best of ``rounds`` timings of ``check(text)``, after one to warm up."""
-    check(text)
-    best = float("inf")
+def growth(check: Callable[[str], object], short: str, long: str, rounds: int = 15) -> float:
+    """How many times longer ``check`` takes on ``long`` than on ``short``: the best of
+    ``rounds`` timings of each, taken in turns, so that a busy moment slows both alike."""
+    check(short)
+    check(long)
+    best = {short: float("inf"), long: float("inf")}
     for _ in range(rounds):
-        start = time.perf_counter()
-        check(text)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def growth(check: Callable[[str], object], short: str, long: str, rounds: int = 9) -> float:
-    """How many times longer ``check`` takes on ``long`` than on ``short``."""
-    return best_seconds(check, long, rounds) / best_seconds(check, short, rounds)
+        for text in (short, long):
+            start = time.perf_counter()
+            check(text)
+            best[text] = min(best[text], time.perf_counter() - start)
+    return best[long] / best[short]
