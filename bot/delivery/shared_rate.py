@@ -44,9 +44,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from bot.delivery.rate_limit import RateLimiter
+from bot.delivery.redis_away import RedisAway, unavailable
 from bot.metrics import Metrics
 
 __all__ = ["RedisSharedRate"]
@@ -101,9 +101,7 @@ return 0
 
 _US = 1_000_000
 
-# What "Redis is away" looks like: redis-py's own errors (connection, timeout, ...), a socket
-# error it did not wrap, and a timeout of the await itself.
-_UNAVAILABLE = (RedisError, OSError, TimeoutError)
+_UNAVAILABLE = unavailable()
 
 
 class RedisSharedRate:
@@ -130,11 +128,17 @@ class RedisSharedRate:
         self._reserve = redis.register_script(_RESERVE)
         self._pause = redis.register_script(_PAUSE)
         self._pause_left = redis.register_script(_PAUSE_LEFT)
-        self._retry_seconds = retry_seconds
-        self._clock = clock
         self._sleep = sleep
         self._turn = asyncio.Lock()
-        self._alone_until = -math.inf  # while Redis is away: the process's own limiter
+        # While Redis is away: the process's own limiter.
+        self._away = RedisAway(
+            "shared send limits",
+            alone="keeps its own rate and pauses,",
+            back="using the shared rate",
+            clock=clock,
+            retry_seconds=retry_seconds,
+            log=log,
+        )
         self._metrics = metrics
         self.stats: dict[str, int] = {"fallbacks": 0, "shared_grants": 0, "local_grants": 0}
 
@@ -146,7 +150,7 @@ class RedisSharedRate:
     @property
     def degraded(self) -> bool:
         """Whether the process is on its own limiter because Redis was away."""
-        return self._clock() < self._alone_until
+        return self._away.degraded
 
     async def acquire(self, local: RateLimiter) -> None:
         async with self._turn:  # FIFO within the process: only the head talks to Redis
@@ -208,20 +212,11 @@ class RedisSharedRate:
 
     async def _call(self, script: Any, keys: list[str], args: list[int]) -> Any:
         result = await script(keys=keys, args=args)
-        if self._alone_until != -math.inf:
-            self._alone_until = -math.inf
-            log.info("shared send limits: Redis answers again; using the shared rate")
+        self._away.answered()
         return result
 
     def _went_away(self, exc: BaseException) -> None:
         self.stats["fallbacks"] += 1
         if self._metrics is not None:
             self._metrics.send_limits_fallback()
-        if self._alone_until == -math.inf:
-            log.warning(
-                "shared send limits: Redis unavailable (%s); this process keeps its own rate "
-                "and pauses, and tries Redis again every %.0fs",
-                type(exc).__name__,
-                self._retry_seconds,
-            )
-        self._alone_until = self._clock() + self._retry_seconds
+        self._away.failed(exc)

@@ -37,6 +37,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from bot.delivery.redis_away import RedisAway, unavailable
 from bot.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -142,19 +143,23 @@ class RedisRateLimit:
         retry_seconds: float = 5.0,
         metrics: Metrics | None = None,
     ) -> None:
-        from redis.exceptions import RedisError
-
         self._redis = redis
         self._local = local
         self._prefix = key_prefix
         self._interval_us = round(local.interval * _US)
         self._tolerance_us = round(local.tolerance * _US)
         self._script = redis.register_script(_GCRA)
-        self._retry_seconds = retry_seconds
         self._metrics = metrics
-        # What "Redis is away" looks like (as in bot/delivery/shared_rate.py).
-        self._unavailable: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
-        self._alone_until = -math.inf  # while Redis is away: the process's own count
+        self._unavailable = unavailable()
+        # While Redis is away: the process's own count.
+        self._away = RedisAway(
+            "api rate limit",
+            alone="counts calls on its own",
+            back="counting with the other replicas",
+            clock=local.now,
+            retry_seconds=retry_seconds,
+            log=log,
+        )
         self.stats: dict[str, int] = {"fallbacks": 0, "shared": 0, "local": 0}
 
     def redis_key(self, key: str) -> str:
@@ -164,7 +169,7 @@ class RedisRateLimit:
     @property
     def degraded(self) -> bool:
         """Whether the process counts on its own because Redis was away."""
-        return self._local.now() < self._alone_until
+        return self._away.degraded
 
     async def check(self, key: str) -> Decision:
         if not self.degraded:
@@ -179,7 +184,7 @@ class RedisRateLimit:
             except self._unavailable as exc:
                 self._went_away(exc)
             else:
-                self._came_back()
+                self._away.answered()
                 self.stats["shared"] += 1
                 return (
                     Decision(True, 0)
@@ -189,20 +194,8 @@ class RedisRateLimit:
         self.stats["local"] += 1
         return self._local.hit(key)
 
-    def _came_back(self) -> None:
-        if self._alone_until != -math.inf:
-            self._alone_until = -math.inf
-            log.info("api rate limit: Redis answers again; counting with the other replicas")
-
     def _went_away(self, exc: BaseException) -> None:
         self.stats["fallbacks"] += 1
         if self._metrics is not None:
             self._metrics.api_limits_fallback()
-        if self._alone_until == -math.inf:
-            log.warning(
-                "api rate limit: Redis unavailable (%s); this process counts calls on its "
-                "own and tries Redis again every %.0fs",
-                type(exc).__name__,
-                self._retry_seconds,
-            )
-        self._alone_until = self._local.now() + self._retry_seconds
+        self._away.failed(exc)
