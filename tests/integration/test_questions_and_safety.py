@@ -177,6 +177,18 @@ async def test_past_ideation_gets_gentle_resources_then_the_answer_and_no_alert(
     assert harness.server.sent_messages(STAFF_ID) == []
 
 
+async def test_past_ideation_told_without_a_question_gets_the_gentle_answer_alone(
+    harness: Harness,
+) -> None:
+    """No "I couldn't match that" after a patient told of an attempt years ago."""
+    sent = await harness.feed(
+        updates.message_update(PAT, "back in 2019 i tried to end it, im in a much better place now")
+    )
+    [only] = texts_to(sent, PAT)
+    assert "Thank you for telling me" in only
+    assert harness.server.sent_messages(STAFF_ID) == []
+
+
 async def test_spanish_crisis_is_answered_in_spanish_and_staff_alerted(harness: Harness) -> None:
     update = updates.message_update(PAT, "ya no quiero vivir")
     update["message"]["from"] = updates.user(PAT, language_code="es")

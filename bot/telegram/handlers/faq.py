@@ -118,7 +118,12 @@ async def free_text(
     reply: Reply,
     patient: Patient | None,
     svc: ServiceScope,
+    gently_answered: bool = False,
 ) -> None:
+    """A typed message: the check-in, a visit mentioned in passing, a question. A message that
+    got the gentle answer of the crisis screen (past ideation, bot/telegram/gate.py) and asks
+    nothing the FAQ knows gets no "I couldn't match that" after it: the gentle answer was the
+    reply to what the patient told."""
     if patient is not None and await checkin_typed(reply, patient, svc):
         return
     if patient is not None and await _offer_mentioned_visit(
@@ -143,6 +148,8 @@ async def free_text(
                     (key, reply.content.button(_TOPIC_LABELS[IntentKey(key)], reply.lang))
                 )
         reply.send(FaqChoices(), reply.kb.faq_choices(labels))
+        return
+    if gently_answered:
         return
     near = [(e.key, e.title) for key in faq.matcher.closest(text) if (e := faq.by_key(key))]
     reply.send(FaqNoMatch(suggested=bool(near)), reply.kb.faq_near(near))
