@@ -886,7 +886,7 @@ class _Scanner:
         phone number: "555 1234"), nor a year after a date (see :meth:`step`)."""
         text = self.t[i].text
         hour, minute = int(text[:-2]), int(text[-2:])
-        if text[0] == "0" and len(text) == 3 or not _time_shaped(text):
+        if (text[0] == "0" and len(text) == 3) or not _time_shaped(text):
             return None
         as_written = hour == 0 or hour > 12 or text[0] == "0"
         found, end = self.with_meridiem(
@@ -1126,7 +1126,7 @@ def _decide(found: _Findings, now: datetime, expect: Expect | None) -> WhenReadi
     if bare and not times:
         if len(bare) > 1:
             raise WhenParseError(ParseErrorCode.VAGUE, "numbers alone")
-        if phrase is None and expect == "time" and 100 <= bare[0] and _time_shaped(str(bare[0])):
+        if phrase is None and expect == "time" and bare[0] >= 100 and _time_shaped(str(bare[0])):
             hour, minute = divmod(bare[0], 100)  # "930" answering "what time?"
             times = [_TimePhrase(hour, minute, as_written=hour > 12)]
         elif phrase is not None or expect == "time":
