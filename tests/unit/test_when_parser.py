@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -11,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.content import catalogue
 from bot.content.store import Content
 from bot.domain import when_parser
 from bot.domain.when_parser import ParseErrorCode, WhenParseError, parse_when
@@ -960,3 +963,31 @@ def test_numbers_that_are_no_compact_time(
 def test_a_compact_time_answers_what_time() -> None:
     reading = when_parser.read_when("930", now_local=NOW, expect="time")
     assert reading.clock == datetime(2026, 1, 1, 9, 30).time()
+
+
+_ASKS_AND_REFUSALS = (
+    "AppointmentAsk", "AppointmentError", "InviteAsk", "InviteError", "VisitMoveAsk",
+    "VisitChangeError",
+)  # fmt: skip
+_CODE_RE = re.compile(r"<code>(.*?)</code>", re.DOTALL)
+# A date-time example that is no date or time: a command, a phone number.
+_NOT_EXAMPLES = re.compile(r"^(/\w+|[+\d][\d\s().-]{6,})$")
+
+
+@pytest.mark.parametrize("name", _ASKS_AND_REFUSALS)
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_every_example_of_a_date_question_or_refusal_is_read(name: str, lang: str) -> None:
+    """What the bot offers as a form to type (every <code> of the date questions and refusals,
+    for every code and sample) is a form it reads, in that language."""
+    content = Content(Path(__file__).resolve().parents[2] / "messages")
+    message_type = getattr(catalogue, name)
+    examples: set[str] = set()
+    for message in message_type.samples():
+        examples.update(_CODE_RE.findall(content.render_message(message, lang)))
+    examples = {html.unescape(e) for e in examples if not _NOT_EXAMPLES.match(e)}
+    assert examples
+    for example in sorted(examples):
+        try:
+            when_parser.read_when(example, now_local=NOW, lang=lang)
+        except WhenParseError as exc:  # pragma: no cover - the failure names the example
+            pytest.fail(f"{name} ({lang}) offers {example!r}, which is not read: {exc}")
