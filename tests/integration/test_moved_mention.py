@@ -107,7 +107,7 @@ async def test_in_spanish_the_visit_is_moved(harness: Harness) -> None:
     assert "Parece que le cambiaron la cita." in offer
     assert "¿Cambio su visita del <b>jueves 3 de diciembre de 2026, a las 2:30 p. m. EST" in offer
     assert "al <b>viernes 4 de diciembre de 2026, a las 11:00 a. m. EST</b>?" in offer
-    [moved] = await harness.tap(PAT, "Cambiarla")
+    [moved] = await harness.tap(PAT, "Mover mi cita")
     assert "viernes 4 de diciembre de 2026" in moved
     [visit] = await dbcheck.appointments(harness, PAT)
     assert visit.starts_at == DEC4_UTC
