@@ -704,56 +704,6 @@ ROUND_9_ORDINARY = [
 ]
 
 
-@pytest.mark.parametrize("text", ROUND_9_CRISIS)
-def test_round_9_concepts_are_read(text: str) -> None:
-    match = bot_screen().check(text)
-    assert match is not None and match.alert_staff
-
-
-@pytest.mark.parametrize("text", ROUND_9_PAST)
-def test_round_9_past_ideation_gets_the_gentle_answer(text: str) -> None:
-    assert bot_screen().check(text) == CrisisMatch(
-        "past_ideation", alert_staff=False, languages=("en",)
-    )
-
-
-@pytest.mark.parametrize("text", ROUND_9_ORDINARY)
-def test_round_9_everyday_senses_stay_ordinary(text: str) -> None:
-    assert bot_screen().check(text) is None
-
-
-# Found trying the bot as a patient (round 9): an attempt told as history gets the gentle
-# answer; the same history followed by the wish to do it again is a crisis; feeling better
-# is not history of anything.
-@pytest.mark.parametrize(
-    ("text", "category"),
-    [
-        ("back in 2019 i tried to end it but im in a much better place now", "past_ideation"),
-        ("years ago i tried to kill myself and tonight i want to try again", "plan_intent"),
-        ("i attempted in 2015 and i think ill try again this weekend", "plan_intent"),
-        ("en 2018 intenté quitarme la vida, hoy estoy bien", "past_ideation"),
-        ("hace años me quise matar y este finde quiero intentarlo otra vez", "plan_intent"),
-    ],
-)
-def test_history_and_history_again(text: str, category: str) -> None:
-    match = bot_screen().check(text)
-    assert match is not None and match.category == category
-    assert match.alert_staff == (category != "past_ideation")
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "the infusions helped, im in a better place now",
-        "im not in that place anymore, thanks for asking",
-        "the payment failed, can i try again tomorrow?",
-        "no me salió el pago, ¿puedo volver a intentarlo mañana?",
-    ],
-)
-def test_feeling_better_and_trying_again_are_ordinary(text: str) -> None:
-    assert bot_screen().check(text) is None
-
-
 # Round 10 (dev15: indirect and figurative speech, slang, faith, second-language English,
 # fragments): the concepts in other words than the corpus's.
 ROUND_10_CRISIS = [
@@ -822,19 +772,51 @@ ROUND_10_ORDINARY = [
 ]
 
 
-@pytest.mark.parametrize("text", ROUND_10_CRISIS)
-def test_round_10_concepts_are_read(text: str) -> None:
+@pytest.mark.parametrize("text", ROUND_9_CRISIS + ROUND_10_CRISIS)
+def test_round_9_and_10_concepts_are_read(text: str) -> None:
     match = bot_screen().check(text)
     assert match is not None and match.alert_staff
 
 
-@pytest.mark.parametrize("text", ROUND_10_PAST)
-def test_round_10_past_ideation_gets_the_gentle_answer(text: str) -> None:
+@pytest.mark.parametrize("text", ROUND_9_PAST + ROUND_10_PAST)
+def test_round_9_and_10_past_ideation_gets_the_gentle_answer(text: str) -> None:
     assert bot_screen().check(text) == CrisisMatch(
         "past_ideation", alert_staff=False, languages=("en",)
     )
 
 
-@pytest.mark.parametrize("text", ROUND_10_ORDINARY)
-def test_round_10_everyday_senses_stay_ordinary(text: str) -> None:
+@pytest.mark.parametrize("text", ROUND_9_ORDINARY + ROUND_10_ORDINARY)
+def test_round_9_and_10_everyday_senses_stay_ordinary(text: str) -> None:
+    assert bot_screen().check(text) is None
+
+
+# Found trying the bot as a patient (round 9): an attempt told as history gets the gentle
+# answer; the same history followed by the wish to do it again is a crisis; feeling better
+# is not history of anything.
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("back in 2019 i tried to end it but im in a much better place now", "past_ideation"),
+        ("years ago i tried to kill myself and tonight i want to try again", "plan_intent"),
+        ("i attempted in 2015 and i think ill try again this weekend", "plan_intent"),
+        ("en 2018 intenté quitarme la vida, hoy estoy bien", "past_ideation"),
+        ("hace años me quise matar y este finde quiero intentarlo otra vez", "plan_intent"),
+    ],
+)
+def test_history_and_history_again(text: str, category: str) -> None:
+    match = bot_screen().check(text)
+    assert match is not None and match.category == category
+    assert match.alert_staff == (category != "past_ideation")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the infusions helped, im in a better place now",
+        "im not in that place anymore, thanks for asking",
+        "the payment failed, can i try again tomorrow?",
+        "no me salió el pago, ¿puedo volver a intentarlo mañana?",
+    ],
+)
+def test_feeling_better_and_trying_again_are_ordinary(text: str) -> None:
     assert bot_screen().check(text) is None
