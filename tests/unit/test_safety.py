@@ -820,3 +820,44 @@ def test_history_and_history_again(text: str, category: str) -> None:
 )
 def test_feeling_better_and_trying_again_are_ordinary(text: str) -> None:
     assert bot_screen().check(text) is None
+
+
+# History does not cover what follows a word of the present ("now", "tonight", "ahora"):
+# "i made a plan last year and now i want to kill myself" got the gentle answer alone, the
+# history phrase "{past} ... {i} ... {ideation}" covering the whole message (found in round 10).
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("i made a plan last year and now i want to kill myself", "active_ideation"),
+        ("i cut myself as a teenager and lately i want to cut again", "self_harm"),
+        ("hace dos años intenté matarme y ahora quiero morirme", "active_ideation"),
+        ("el año pasado hice un plan y esta noche quiero matarme", "active_ideation"),
+        ("years ago i wanted to die, now im fine", "past_ideation"),
+        ("now i can talk about when i tried to kill myself in 2019", "past_ideation"),
+        ("i was suicidal in 2015 but today im doing great", "past_ideation"),
+        ("hace años quise morir, ahora estoy bien", "past_ideation"),
+    ],
+)
+def test_history_does_not_cover_what_follows_the_present(text: str, category: str) -> None:
+    match = bot_screen().check(text)
+    assert match is not None and match.category == category
+    assert match.alert_staff == (category != "past_ideation")
+
+
+def test_without_present_words_history_covers_the_whole_message() -> None:
+    lexicon = {
+        "category": [
+            {"key": "active_ideation", "phrases": ["want to die"]},
+            {
+                "key": "past_ideation",
+                "alert_staff": False,
+                "phrases": ["years ago ... want to die"],
+            },
+        ]
+    }
+    text = "years ago now i want to die"
+    plain = crisis_detector([SafetyLexicon.model_validate(lexicon)])
+    assert plain.check(text) == CrisisMatch("past_ideation", alert_staff=False)
+    present = crisis_detector([SafetyLexicon.model_validate({**lexicon, "present_words": ["now"]})])
+    match = present.check(text)
+    assert match is not None and match.category == "active_ideation" and match.alert_staff
