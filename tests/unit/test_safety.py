@@ -861,3 +861,21 @@ def test_without_present_words_history_covers_the_whole_message() -> None:
     present = crisis_detector([SafetyLexicon.model_validate({**lexicon, "present_words": ["now"]})])
     match = present.check(text)
     assert match is not None and match.category == "active_ideation" and match.alert_staff
+
+
+# "its time" was a crisis phrase on its own (round 4): "its time for my infusion" got the crisis
+# answer and the team an alert. It counts when it is (almost) the whole message.
+@pytest.mark.parametrize(
+    ("text", "crisis"),
+    [
+        ("its time for my infusion", False),
+        ("it's time to book my next appointment", False),
+        ("my lawyer said it's time to update my will", False),
+        ("its time", True),
+        ("ok its time", True),
+        ("Gun's loaded. Just sitting with it till it's time.", True),
+    ],
+)
+def test_its_time_counts_alone(text: str, crisis: bool) -> None:
+    match = bot_screen().check(text)
+    assert (match is not None and match.alert_staff) == crisis
