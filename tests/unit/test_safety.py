@@ -595,13 +595,9 @@ ROUND_9_ES_CRISIS = [
 ]
 ROUND_9_ES_ORDINARY = [
     "le pido a dios no despertar tarde mañana, tengo cita temprano",
-    pytest.param(
-        "mi sobrino me sigue a todos lados, es mi sombra",
-        # The lexicon leaves it alone; the learned layer trained with dev11-dev13 reads "me
-        # sigue a todos lados" as it is told of a stalker, whoever follows. A known false
-        # alarm of round 9 (strict: this says so the day it no longer is one).
-        marks=pytest.mark.xfail(strict=True, reason="the learned layer flags it (round 9)"),
-    ),
+    # A known false alarm of the learned layer in round 9 (it read "me sigue a todos lados" as
+    # a stalker is told of); the model of round 10 no longer flags it.
+    "mi sobrino me sigue a todos lados, es mi sombra",
     "me encantaría desaparecer del mapa un par de días en la playa",
     "en el cuestionario marqué que no cuando preguntaba si tengo ideas suicidas",
     "les tengo pavor, bueno, le tengo miedo a las agujas",
@@ -688,7 +684,13 @@ ROUND_9_ORDINARY = [
     "ive made my peace with everything that happened with my ex",
     "we cleaned up so nobody has to deal with a mess after the party",
     "got a knife ready to carve the turkey",
-    "my dad beats my mum at chess every night",
+    pytest.param(
+        "my dad beats my mum at chess every night",
+        # The lexicon leaves it alone; the learned layer of round 10 (trained with dev14 and
+        # dev15) reads "beats my mum ... every night" as abuse is told. A known false alarm
+        # (strict: this says so the day it no longer is one).
+        marks=pytest.mark.xfail(strict=True, reason="the learned layer flags it (round 10)"),
+    ),
     "i dont think ill be here much longer at this job, moving to leeds",
     "rash not anaphylaxis when i had penicillin",
     "im giving a talk on self-harm at school, any leaflets?",
