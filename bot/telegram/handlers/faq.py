@@ -1,9 +1,10 @@
 """Questions and answers from templates; free text is matched to what it is about
-(bot/domain/faq.py): a question of faq.toml, small talk, nerves, a request for a new time, two
-close topics to choose from, or nothing known. A typed reply while the day-after check-in is
-open is taken as an answer to it (bot/telegram/handlers/preparation.py). A visit mentioned in
-passing ("my first infusion is next tuesday at 9:30") is offered to be added, read back as the
-booking steps read a typed time back, with their Confirm and Change buttons."""
+(bot/domain/faq.py): a question of faq.toml, small talk (good news too), nerves, a request for
+a new time, two close topics to choose from, or nothing known. A typed reply while the
+day-after check-in is open is taken as an answer to it (bot/telegram/handlers/preparation.py).
+A visit mentioned in passing ("my first infusion is next tuesday at 9:30") is offered to be
+added, read back as the booking steps read a typed time back, with their Confirm and Change
+buttons."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bot.content.catalogue import (
     Button,
     ChatAck,
     ChatCommand,
+    ChatGoodNews,
     ChatGreeting,
     ChatNervous,
     ChatThanks,
@@ -39,6 +41,7 @@ _CHAT = {
     IntentKey.GREETING: ChatGreeting(),
     IntentKey.THANKS: ChatThanks(),
     IntentKey.ACK: ChatAck(),
+    IntentKey.GOOD_NEWS: ChatGoodNews(),
 }
 _TOPIC_LABELS = {
     IntentKey.NERVOUS: Button.TOPIC_NERVOUS,
