@@ -265,7 +265,9 @@ def create_application(
         max_attempts=settings.intake_webhook_attempts,
         timeout=settings.intake_webhook_timeout_seconds,
     )
-    intake_events = IntakeEvents(webhooks, clock, kick=events.kick)
+    intake_events = IntakeEvents(
+        webhooks, clock, kick=events.kick, schedule=settings.intake_patient_key is not None
+    )
     alerts = AlertDelivery(
         session_factory,
         sender,

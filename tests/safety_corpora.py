@@ -84,6 +84,14 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # floors are the figures after that.
     "safety_dev12": {"en": (0.961, 5), "es": (MIN_RECALL, 4)},
     "safety_dev13": {"en": (0.963, 7), "es": (MIN_RECALL, 1)},
+    # Written by four helpers who never saw the lexicon, the code or the other corpora, from
+    # the taxonomies (issue 16, round 10; dev14: a clinic inbox's adults and caregivers, voice
+    # dictation, regional Englishes and Spanishes; dev15: indirect and figurative speech,
+    # slang, faith, second-language writers, fragments). Measured untouched first, with the
+    # screen of round 9: dev14 en 277/313 (88.5%), 16 false alarms, es 303/325 (93.2%), 16;
+    # dev15 en 250/309 (80.9%), 12, es 262/325 (80.6%), 15.
+    "safety_dev14": {"en": (0.884, 16), "es": (0.932, 16)},
+    "safety_dev15": {"en": (0.809, 12), "es": (0.806, 15)},
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false

@@ -328,6 +328,27 @@ class AppointmentConfirm(Message):
     mentioned: bool = sample(False, True)
 
 
+class AppointmentMoveMentioned(Message):
+    """The patient said in passing that their visit was moved ("they moved my appt to friday
+    at 11") and has one upcoming visit: move it (`old`, shown in the patient's zone) to `when`,
+    or add `when` as another visit, or type the time again. `day_first` as in
+    AppointmentConfirm."""
+
+    old: datetime = sample(SAMPLE_WHEN)
+    when: datetime = sample(SAMPLE_LATER)
+    day_first: bool = sample(False, True)
+
+
+class AppointmentMoveWhich(Message):
+    """The patient said in passing that a visit was moved to `when` and has several upcoming
+    visits (`items`, in the patient's zone, a button each): which one moved, or add `when` as
+    a new visit."""
+
+    when: datetime = sample(SAMPLE_LATER)
+    items: Sequence[datetime] = sample((SAMPLE_WHEN, SAMPLE_LATER))
+    day_first: bool = sample(False, True)
+
+
 class AppointmentHalf(Message):
     """Half of a date and time came: the day (`day`, with `part` of it, "morning") or the
     time (`clock`); the other half is asked for."""
@@ -1343,6 +1364,9 @@ class Button(StrEnum):
     DRAFT_CHANGE = auto()
     DRAFT_PICK = auto()  # {{ when }}
     APPOINTMENT_ITEM = auto()  # {{ when }}
+    MENTION_MOVE = auto()
+    MENTION_ADD = auto()
+    MENTION_MOVE_ITEM = auto()  # {{ when }}
     APPOINTMENT_NEW = auto()
     APPOINTMENT_CHANGE = auto()
     APPOINTMENT_CANCEL = auto()

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import Select, and_, bindparam, func, literal, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from bot.db.models import (
     Appointment,
@@ -29,7 +31,7 @@ from bot.db.models import (
 from bot.db.reminders import FAILED, PENDING, SENDING, SENT
 from bot.db.statements import rows_matched
 
-__all__ = ["IntakeRepository", "ReminderTally", "VisitContext"]
+__all__ = ["IntakeRepository", "ReminderTally", "VisitContext", "revise_visits"]
 
 _CHUNK = 500
 _TALLY_WORDS: dict[str, str] = {
@@ -43,6 +45,38 @@ _TALLY_WORDS: dict[str, str] = {
 def _chunks(values: Sequence[str] | Sequence[int]) -> Iterable[Sequence[str] | Sequence[int]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
+
+
+async def revise_visits(
+    session: AsyncSession, *where: ColumnElement[bool]
+) -> list[tuple[int, int | None, str, str, int]]:
+    """Give the visits `where` names one more revision: ``revision + 1`` in SQL, never a
+    value read before (PostgreSQL re-reads the row a concurrent transaction committed, and
+    the row stays held until this one commits, so one visit's revisions follow its commits:
+    bot/intake/events.py). Each visit's (id, appointment id, source, external id, new
+    revision); a copy the session holds gets the new revision as the database returned it
+    (SQLAlchemy's own synchronisation would add one to the copy's value, which a concurrent
+    change made stale)."""
+    result = await session.execute(
+        update(IntakeVisit)
+        .where(*where)
+        .values(revision=IntakeVisit.revision + 1)
+        .returning(
+            IntakeVisit.id,
+            IntakeVisit.appointment_id,
+            IntakeVisit.source,
+            IntakeVisit.external_id,
+            IntakeVisit.revision,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    rows = [tuple(row) for row in result.all()]
+    held = session.sync_session.identity_map
+    for row in rows:
+        visit = held.get(identity_key(IntakeVisit, row[0]))
+        if visit is not None:
+            set_committed_value(visit, "revision", row[4])
+    return rows  # type: ignore[return-value]
 
 
 class ReminderTally(dict[str, int]):
@@ -147,6 +181,11 @@ class IntakeRepository:
     def add_visit(self, visit: IntakeVisit) -> None:
         """A new visit, written at the next flush."""
         self.session.add(visit)
+
+    async def revise(self, visit: IntakeVisit) -> None:
+        """One more revision of the visit (the clinic changed it), after its other changes
+        are flushed, in the caller's transaction; `visit.revision` follows."""
+        await revise_visits(self.session, IntakeVisit.id == visit.id)
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -16,6 +16,13 @@ follow the commits; on PostgreSQL two transactions recording events at the same 
 may commit in the other order than their ids, so such events may go either way. Delivery is
 at least once: a crash after a POST and before its outcome is written sends that event again
 (same ``id`` in the body).
+
+Revisions. What a receiver orders by is the visit's ``revision`` in the body, not the
+delivery order: each event's transaction adds one to `intake_visits.revision` first
+(:meth:`IntakeEventRepository.revise`, an ``UPDATE ... SET revision = revision + 1`` that
+holds the visit's row until the commit), so of two transactions changing one visit the
+second waits for the first, and the revisions of one visit follow its commits on both
+databases, whatever order the events are sent in (bot/intake/events.py).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.orm import aliased
 
+from bot.db.intake import revise_visits
 from bot.db.leased import LeasedRepository, LeasedStore
 from bot.db.models import Appointment, IntakeEvent, IntakeVisit
 from bot.domain.visits import AppointmentStatus
@@ -58,11 +66,13 @@ class ClaimedEvent:
 
 @dataclass(frozen=True, slots=True)
 class LinkedVisit:
-    """A patient's appointment that is a visit of a clinic's schedule."""
+    """A patient's appointment that is a visit of a clinic's schedule, at the revision this
+    transaction gave it."""
 
     appointment_id: int
     source: str
     external_id: str
+    revision: int
 
 
 def _heads() -> Any:
@@ -96,43 +106,53 @@ class IntakeEventRepository(LeasedRepository):
             )
         )
 
-    async def linked_visit(
-        self, appointment_id: int, sources: Collection[str]
-    ) -> LinkedVisit | None:
-        """The schedule's visit this appointment is, if its source is one of `sources`."""
-        if not sources:
-            return None
-        result = await self.session.execute(
-            select(IntakeVisit.source, IntakeVisit.external_id)
-            .where(
-                IntakeVisit.appointment_id == appointment_id,
-                IntakeVisit.source.in_(sorted(sources)),
-            )
-            .order_by(IntakeVisit.id)
-            .limit(1)
-        )
-        row = result.first()
-        return LinkedVisit(appointment_id, row[0], row[1]) if row is not None else None
+    async def revise(self, *where: ColumnElement[bool]) -> list[LinkedVisit]:
+        """:meth:`_revise`, oldest visit first."""
+        return [visit for _, visit in sorted((await self._revise(*where)).items())]
 
-    async def visits_of_patients(
-        self, patient_ids: Collection[int], since: datetime, sources: Collection[str]
+    async def _revise(self, *where: ColumnElement[bool]) -> dict[int, LinkedVisit]:
+        """One more revision for each visit of a clinic's schedule `where` names, in the
+        caller's transaction (``revision + 1`` in SQL: the row stays held until the commit, so
+        a concurrent change of the visit waits and counts on from this one); the visits with
+        their new revision, by the visit's id. The session's copies follow."""
+        rows = await revise_visits(self.session, *where)
+        return {i: LinkedVisit(a or 0, s, e, r) for i, a, s, e, r in rows}
+
+    async def revise_appointment(self, appointment_id: int) -> list[LinkedVisit]:
+        """:meth:`revise` the schedule's visits this appointment is (usually one)."""
+        return await self.revise(IntakeVisit.appointment_id == appointment_id)
+
+    async def revise_visit(self, source: str, external_id: str) -> LinkedVisit | None:
+        """:meth:`revise` one visit by the clinic's id."""
+        found = await self.revise(
+            IntakeVisit.source == source, IntakeVisit.external_id == external_id
+        )
+        return found[0] if found else None
+
+    async def revise_visits_of_patients(
+        self, patient_ids: Collection[int], since: datetime, sources: Collection[str] | None
     ) -> list[LinkedVisit]:
-        """The scheduled visits of these patients starting after `since` that are visits of
-        `sources`' schedules, soonest first."""
-        if not patient_ids or not sources:
+        """:meth:`revise` the scheduled visits of these patients starting after `since` (of
+        `sources`' schedules; None: of every schedule), soonest first."""
+        if not patient_ids or (sources is not None and not sources):
             return []
-        result = await self.session.execute(
-            select(IntakeVisit.appointment_id, IntakeVisit.source, IntakeVisit.external_id)
+        query = (
+            select(IntakeVisit.id)
             .join(Appointment, Appointment.id == IntakeVisit.appointment_id)
             .where(
                 Appointment.patient_id.in_(sorted(set(patient_ids))),
                 Appointment.status == AppointmentStatus.SCHEDULED,
                 Appointment.starts_at > since,
-                IntakeVisit.source.in_(sorted(sources)),
             )
             .order_by(Appointment.starts_at, Appointment.id)
         )
-        return [LinkedVisit(a, s, e) for a, s, e in result if a is not None]
+        if sources is not None:
+            query = query.where(IntakeVisit.source.in_(sorted(sources)))
+        ids = list((await self.session.execute(query)).scalars())
+        if not ids:
+            return []
+        revised = await self._revise(IntakeVisit.id.in_(ids))
+        return [revised[i] for i in ids if i in revised]
 
     # --- the queue (bot/db/leased.py) -------------------------------------------------------
     def _claimable(self) -> ColumnElement[bool]:

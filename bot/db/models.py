@@ -402,7 +402,9 @@ class IntakeVisit(Base):
     `external_id`). Written by the one intake command (CSV, HTTP API, FHIR). `appointment_id`
     is the patient's appointment once the patient is linked (None before, or after forget);
     `invite_id` the invite that links them. `status` is an IntakeStatus (bot/intake/rows.py).
-    `version` counts changes, as `appointments.version` does. No name, no clear reference."""
+    `revision` counts every change of the visit, the clinic's and the patient's, always as
+    ``revision + 1`` in SQL in the transaction of the change (bot/intake/events.py says why):
+    its events and the API's visit carry it. No name, no clear reference."""
 
     __tablename__ = "intake_visits"
     __table_args__ = (
@@ -429,7 +431,7 @@ class IntakeVisit(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    version: Mapped[int] = mapped_column(
+    revision: Mapped[int] = mapped_column(
         Integer, nullable=False, default=1, server_default=text("1")
     )
 

@@ -54,6 +54,7 @@ from bot.domain.when_words import (
     MINUTES_BEFORE_HOUR,
     MONTHS,
     NAMED_TIMES,
+    NOT_A_TIME,
     OCLOCK,
     ORDINAL_SUFFIXES,
     RELATIVE_DAYS,
@@ -201,6 +202,7 @@ _TOKEN_RE: Final = re.compile(
 _ISO_T_RE: Final = re.compile(r"(-[0-9]{1,2})t(?=[0-9])")
 _WORD_MARKS: Final = str.maketrans("", "", ".'’")
 _SEPARATORS: Final = frozenset("/:.-")
+_KEPT_MARKS: Final = frozenset("@$€#")  # "@ 3"; "$150", "#930": no times
 _SHORT: Final = (1, 2)
 
 
@@ -235,7 +237,7 @@ def _classify_number(text: str, attached: bool) -> _Token:
 
 
 def _tokenize(text: str) -> list[_Token]:
-    """Split casefolded text into tokens; punctuation other than "@" vanishes."""
+    """Split casefolded text into tokens; punctuation other than "@$€#" vanishes."""
     text = _ISO_T_RE.sub(r"\1 ", text)
     tokens: list[_Token] = []
     prev_end = -1
@@ -252,8 +254,8 @@ def _tokenize(text: str) -> list[_Token]:
             word = unaccented(lexeme.translate(_WORD_MARKS))
             if word:
                 tokens.append(_Token("word", word, attached=attached))
-        elif lexeme == "@":
-            tokens.append(_Token("word", "@", attached=attached))
+        elif lexeme in _KEPT_MARKS:
+            tokens.append(_Token("word", lexeme, attached=attached))
     return _glue_shorthands(tokens)
 
 
@@ -495,6 +497,8 @@ class _Findings:
     vague: bool = False
     alternatives: bool = False
     ambiguous_day_month: bool = False  # "7 Dec 3"
+    year_or_time: tuple[int, _TimePhrase | None] | None = None  # "12/9 2026", "12/9 2030"
+    before_day: list[_TimePhrase] = field(default_factory=list)  # "930 wed", "1030 wed at 3"
     junk: bool = False
 
 
@@ -505,6 +509,8 @@ class _Scanner:
         self.t = tokens
         self.v = vocabulary
         self.found = _Findings()
+        self.after_day = -1  # where the last day, date or part of the day read ended
+        self.before_day = -1  # a compact time read only as it comes before a day
 
     # --- small readers ----------------------------------------------------------------------
     def word(self, i: int) -> str | None:
@@ -547,6 +553,7 @@ class _Scanner:
         i = 0
         marked = False  # an hour marker ("at", "a las") came just before
         while i < len(self.t):
+            days = len(self.found.dates) + len(self.found.parts)
             step = self.step(i, marked)
             if step is None:
                 marked_now = self.phrase(i, self.v.hour_markers)
@@ -560,6 +567,8 @@ class _Scanner:
                     self.found.junk = True
                 i += 1
             else:
+                if len(self.found.dates) + len(self.found.parts) > days:
+                    self.after_day = step
                 i = step
             marked = False
         return self.found
@@ -596,8 +605,12 @@ class _Scanner:
         if (of_month := self.day_of_month(i)) is not None:
             found.dates.append(of_month[0])
             return of_month[1]
+        if not marked and (year := self.year_after_date(i)) is not None:
+            found.year_or_time = year
+            self.after_day = i + 1
+            return i + 1
         if (clock := self.time(i, marked)) is not None:
-            found.times.append(clock[0])
+            (found.before_day if self.before_day == i else found.times).append(clock[0])
             return clock[1]
         if (part := self.phrase(i, v.parts_of_day)) is not None:
             found.parts.append(v.parts_of_day[part[0]])
@@ -607,6 +620,20 @@ class _Scanner:
             found.vague = True  # a month alone: which day?
             return i + 1
         return None
+
+    def year_after_date(self, i: int) -> tuple[int, _TimePhrase | None] | None:
+        """ "12/9 2026": a year-shaped number right after a date written without one is its year,
+        or a time ("12/9 2030": 20:30?); :func:`_decide` tells which, knowing today."""
+        year = self.year(i)
+        last = self.found.dates[-1] if self.found.dates else None
+        if year is None or self.after_day != i or not isinstance(last, _CalendarDate):
+            return None
+        if last.year is not None or last.month is None:
+            return None
+        clock = self.compact(i, marked=False)
+        if clock is not None and clock[1] != i + 1:
+            return None  # "12/9 2030 hrs": a time
+        return year[0], clock[0] if clock is not None else None
 
     def near_number(self, i: int) -> bool:
         return any(0 <= j < len(self.t) and self.t[j].kind == "num" for j in (i - 1, i + 1))
@@ -663,12 +690,13 @@ class _Scanner:
         return found, j
 
     def with_year(self, found: _CalendarDate, j: int) -> tuple[_CalendarDate, int]:
-        if self.word(j) in self.v.day_month_joiners and self.year(j + 1) is not None:
+        joined = self.word(j) in self.v.day_month_joiners and self.year(j + 1) is not None
+        if joined:
             j += 1  # "3 de diciembre de 2026"
         year = self.year(j)
-        if year is not None:
+        if year is not None and (joined or not _time_shaped(self.t[j].text)):
             return replace(found, year=year[0]), year[1]
-        return found, j
+        return found, j  # "dec 9 2026", "dec 9 1930": a year or a time (year_after_date)
 
     def bare_number_at(self, i: int) -> bool:
         return self.small_number(i) is not None and self.time(i, marked=False) is None
@@ -822,13 +850,8 @@ class _Scanner:
             as_written = hour == 0 or hour > 12 or token.parts[0].startswith("0")
             found = _TimePhrase(hour, minute, second, as_written=as_written)
             return self.with_meridiem(found, i + 1, hour_units=True)
-        if token.kind == "num" and len(token.text) == 4:
-            hour, minute = int(token.text[:2]), int(token.text[2:])
-            unit = self.phrase(i + 1, v.hour_units)
-            written_as_time = token.text[0] in "01" or unit is not None or marked
-            if written_as_time and hour <= 23 and minute <= 59:
-                return _TimePhrase(hour, minute, as_written=True), unit[1] if unit else i + 1
-            return None
+        if token.kind == "num" and len(token.text) in (3, 4):
+            return self.compact(i, marked)
         hour_at = self.hour_number(i)
         if hour_at is None:
             return None
@@ -854,6 +877,55 @@ class _Scanner:
         if (oclock := self.phrase(j, OCLOCK)) is not None:
             return found, oclock[1]
         return None
+
+    def compact(self, i: int, marked: bool) -> tuple[_TimePhrase, int] | None:
+        """ "930", "1030a", "945am", "1630", "930hs": H:MM or HH:MM written without the colon,
+        read as the same time with it ("9:30" is 9:30 AM, "1:30" 1:30 PM, "0930" and "1630" as
+        written). Only where it is a time: after "at", with a.m./p.m. or "h" written, or
+        next to a day or a date ("wed 930", "930 tomorrow"); never inside a longer number (a
+        phone number: "555 1234"), nor a year after a date (see :meth:`step`)."""
+        text = self.t[i].text
+        hour, minute = int(text[:-2]), int(text[-2:])
+        if (text[0] == "0" and len(text) == 3) or not _time_shaped(text):
+            return None
+        as_written = hour == 0 or hour > 12 or text[0] == "0"
+        found, end = self.with_meridiem(
+            _TimePhrase(hour, minute, as_written=as_written), i + 1, hour_units=True
+        )
+        after_day = self.after_day == i
+        if self.word(i - 1) in NOT_A_TIME or self.word(end) in NOT_A_TIME:
+            return None
+        if (self.numeric(i - 1) and not after_day) or (self.numeric(end) and not self.day_at(end)):
+            return None
+        alone = len(self.t) == 1 and len(text) == 4 and text[0] in "01"  # "1530": what day?
+        if marked or end != i + 1 or alone or after_day:
+            return found, end
+        if self.day_at(end):
+            self.before_day = i  # "room 1030 wed at 3": the time at 3 wins
+            return found, end
+        return None
+
+    def numeric(self, i: int) -> bool:
+        return 0 <= i < len(self.t) and self.t[i].kind in ("num", "junk", "clock")
+
+    def day_at(self, j: int) -> bool:
+        """Whether a day or a date is written at ``j`` (fillers skipped: "930 on wed")."""
+        while self.word(j) in self.v.fillers:
+            j += 1
+        if j >= len(self.t):
+            return False
+        v, ambiguous = self.v, self.found.ambiguous_day_month
+        found = (
+            self.offset(j) is not None
+            or self.weekday(j) is not None
+            or self.phrase(j, v.today_parts) is not None
+            or self.phrase(j, v.holidays) is not None
+            or self.phrase(j, v.relative_days) is not None
+            or self.calendar(j) is not None
+            or self.day_of_month(j) is not None
+        )
+        self.found.ambiguous_day_month = ambiguous
+        return found
 
     def hour_number(self, i: int) -> tuple[int, int] | None:
         """An hour as a 1-2 digit number or a word ("two", "las dos")."""
@@ -884,6 +956,11 @@ class _Scanner:
 
 
 GLUED: Final[dict[str, Meridiem]] = {"a": "am", "p": "pm"}
+
+
+def _time_shaped(digits: str) -> bool:
+    """ "930", "1630", "2026": H:MM or HH:MM written without the colon."""
+    return int(digits[:-2]) <= 23 and int(digits[-2:]) <= 59
 
 
 def _with_minutes(found: _TimePhrase, minutes: int) -> _TimePhrase:
@@ -1027,7 +1104,7 @@ def _relative_day(phrase: _DatePhrase, clock: time | None, now: datetime) -> dat
 
 def _decide(found: _Findings, now: datetime, expect: Expect | None) -> WhenReading:
     dates = list(dict.fromkeys(found.dates))
-    times = list(dict.fromkeys(found.times))
+    times = list(dict.fromkeys(found.times or found.before_day))
     bare = found.bare
     if not (dates or times or bare or found.parts or found.vague):
         raise WhenParseError(ParseErrorCode.UNREADABLE, "no date or time found")
@@ -1036,6 +1113,8 @@ def _decide(found: _Findings, now: datetime, expect: Expect | None) -> WhenReadi
     if found.ambiguous_day_month:
         raise WhenParseError(ParseErrorCode.VAGUE, "number on both sides of the month")
     phrase = dates[0] if dates else None
+    if found.year_or_time is not None and isinstance(phrase, _CalendarDate):
+        phrase, times = _year_or_time(phrase, times, found.year_or_time, now)
     if found.alternatives and bare and phrase is not None and not times:
         raise WhenParseError(ParseErrorCode.CHOICE, "a day or another")  # "dec 15 or 16"
     if len(times) + (len(bare) if times and found.alternatives else 0) > 1:
@@ -1047,7 +1126,10 @@ def _decide(found: _Findings, now: datetime, expect: Expect | None) -> WhenReadi
     if bare and not times:
         if len(bare) > 1:
             raise WhenParseError(ParseErrorCode.VAGUE, "numbers alone")
-        if phrase is not None or expect == "time":
+        if phrase is None and expect == "time" and bare[0] >= 100 and _time_shaped(str(bare[0])):
+            hour, minute = divmod(bare[0], 100)  # "930" answering "what time?"
+            times = [_TimePhrase(hour, minute, as_written=hour > 12)]
+        elif phrase is not None or expect == "time":
             times = [_TimePhrase(bare[0], 0)]
         elif expect == "date":
             phrase = _CalendarDate(None, None, bare[0])
@@ -1078,6 +1160,22 @@ def _decide(found: _Findings, now: datetime, expect: Expect | None) -> WhenReadi
     else:
         day = _relative_day(phrase, clock, now)
     return WhenReading(day, clock, part if clock is None else None, swapped)
+
+
+def _year_or_time(
+    phrase: _CalendarDate,
+    times: list[_TimePhrase],
+    year_or_time: tuple[int, _TimePhrase | None],
+    now: datetime,
+) -> tuple[_CalendarDate, list[_TimePhrase]]:
+    """ "12/9 2026" is a date with its year, "12/9 2026 930" too; "12/9 1930" is a time when
+    it cannot be a year of a visit; "12/9 2030" (a far year, or 8:30 PM?) is asked about."""
+    year, clock = year_or_time
+    if clock is None or times or now.year - 1 <= year <= now.year + 2:
+        return replace(phrase, year=year), times
+    if not now.year - 10 <= year <= now.year + 10:
+        return phrase, [clock]
+    raise WhenParseError(ParseErrorCode.VAGUE, "a year or a time")
 
 
 def read_when(

@@ -182,6 +182,15 @@ ZONE_WORDS: Final[frozenset[str]] = frozenset({
     "eastern", "central", "pacific", "mountain", "time", "hst", "akst", "utc", "gmt",
 })  # fmt: skip
 
+# Before or after a number that is no time: a price, a room, a chart ("wed $150", "room 930
+# wed", "chart 1030", "150 pesos"); "$", "€" and "#" are words here.
+NOT_A_TIME: Final[frozenset[str]] = frozenset({
+    "$", "€", "#", "usd", "dollars", "dollar", "bucks", "pesos", "peso", "dolares", "euros",
+    "room", "rm", "suite", "ste", "chart", "mrn", "id", "ext", "no", "nro", "num", "number",
+    "floor", "apt", "unit", "sala", "consultorio", "habitacion", "cuarto", "piso",
+    "expediente", "historia", "telefono", "tel", "phone", "cel",
+})  # fmt: skip
+
 # Words that may be a month or weekday, or an everyday word ("I may", "wed"): read as the date
 # word only next to a number.
 AMBIGUOUS_DATE_WORDS: Final[frozenset[str]] = frozenset({"may", "mar", "sun", "set", "dom"})

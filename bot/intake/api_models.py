@@ -162,6 +162,12 @@ class VisitState(BaseModel):
     attendance: Attendance | None = None
     checkin: Checkin | None = None
     checklist: ChecklistProgress
+    revision: int = Field(
+        ge=1,
+        description="Counts every change of the visit, the clinic's and the patient's; "
+        "the same number its events carry: ignore an event whose revision is not higher "
+        "than the one you have",
+    )
 
 
 class ProblemField(BaseModel):
@@ -193,14 +199,21 @@ class VisitRef(BaseModel):
 class AnswerEvent(BaseModel):
     """What the bot POSTs to the clinic's system when a patient answers, or moves or cancels a
     visit in the bot (bot/intake/events.py), signed in the ``X-Companion-Signature`` header.
-    ``id`` is the same on a retry (deduplicate on it). ``data`` holds codes (and a moved
-    visit's new start and zone), never anything the patient wrote."""
+    ``id`` is the same on a retry (deduplicate on it); ``revision`` orders one visit's events
+    (they may arrive out of order). ``data`` holds codes (and a moved visit's new start and
+    zone), never anything the patient wrote."""
 
     id: str = Field(description="Unique per event; repeated on retries")
     type: EventType
     occurred_at: AwareDatetime = Field(description="When it happened, UTC")
     source: str = Field(description="The clinic's schedule the visit comes from")
     external_id: str = Field(description="The appointment's id in that schedule")
+    revision: int = Field(
+        ge=1,
+        description="The visit's revision after this change: higher for every later change "
+        "of the visit (the clinic's too, as the API's visit shows it). Events may arrive out "
+        "of order: ignore one whose revision is not higher than the one you have",
+    )
     data: dict[str, str] = Field(
         default_factory=dict,
         description="visit.moved: start (the new start, UTC, as occurred_at) and zone (IANA); "
@@ -465,6 +478,12 @@ def openapi_document(*, version: str = "1", server_url: str | None = None) -> di
                     "summary": "A patient answered, moved or cancelled a visit (signed in "
                     + SIGNATURE_HEADER
                     + ")",
+                    "description": "Events may arrive out of order (sent after the commit, "
+                    "retried) and more than once (deduplicate on id). Each carries the visit's "
+                    "revision, which every later change of the visit, the clinic's or the "
+                    "patient's, raises, and which the visit's GET, PUT and DELETE answers "
+                    "carry too: keep the highest revision per (source, external_id) and ignore "
+                    "an event whose revision is not higher; on a gap, GET the visit.",
                     "parameters": [
                         {
                             "name": SIGNATURE_HEADER,

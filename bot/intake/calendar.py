@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from icalendar import Alarm, Calendar, Event
 
-from bot.content.lock_screen import fold, visible_text
+from bot.content.lock_screen import fold, readings, visible_text
 from foundation.timemath import as_utc
 
 __all__ = [
@@ -81,8 +81,8 @@ def visit_uid(source: str, external_id: str, domain: str) -> str:
 
 def _shown(text: str, words: tuple[str, ...]) -> list[str]:
     """The words a reader finds in ``text``, read as it is and with any tags removed."""
-    readings = (fold(text), fold(visible_text(text)))
-    return [w for w in words if (f := fold(w)) and any(f in r for r in readings)]
+    shown = (*readings(text), *readings(visible_text(text)))
+    return [w for w in words if (f := fold(w)) and any(f in r for r in shown)]
 
 
 def visit_calendar(

@@ -9,6 +9,7 @@ from typing import Final
 
 from bot.db.models import Appointment, Patient
 from bot.db.patients import CANCELLED, Repository
+from bot.domain import visit_mentions
 from bot.domain.visits import DEFAULT_VISIT_TYPE, BookingProblem, VisitType
 from bot.domain.when_parser import (
     Expect,
@@ -56,6 +57,16 @@ class VisitTime:
     @property
     def local(self) -> datetime:
         return to_local(self.starts_at, load_zone(self.zone))
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A visit spoken of in passing (`AppointmentService.mentioned`): its time, and when the
+    text says a visit was moved, the patient's upcoming visits it may be (`moved`, soonest
+    first; empty: a visit to add)."""
+
+    time: VisitTime
+    moved: tuple[Appointment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,16 +154,28 @@ class AppointmentService:
             return VisitTime(found.starts_at, found.zone, day_first=True)
         return found
 
-    async def mentioned(self, patient: Patient, text: str, lang: str = "en") -> VisitTime | None:
+    async def mentioned(self, patient: Patient, text: str, lang: str = "en") -> Mention | None:
         """A visit a patient mentions in passing, outside the booking steps ("i have my first
-        infusion next tuesday at 9:30"): a whole date and time in a statement (a question, say
-        "can I eat before my visit tomorrow at 10?", is a question), ahead and bookable, and
-        not one of their appointments already. None when the text holds no such time: it is
-        then read as anything else would be."""
+        infusion next tuesday at 9:30"): a whole date and time in a statement, ahead and
+        bookable, and not one of their appointments already. A question ("can I eat before
+        my visit tomorrow at 10?") is a question; a "?" that only hedges a visit named by its
+        place in a series, when the patient has no visit yet or the text names visits ("my
+        first one is thursday around 2? not sure"), is not. When the text says a visit was
+        moved ("they moved my appt to friday at 11") the patient's upcoming visits are the
+        ones it may be (`Mention.moved`). None when the text holds no such time: it is then
+        read as anything else would be."""
+        now = self.clock.now()
         if "?" in text or "¿" in text:
-            return None
+            if visit_mentions.asks(text, lang):
+                return None
+            if not visit_mentions.names_one_in_order(text, lang):
+                return None
+            if not visit_mentions.names_visit(text, lang) and await self.repo.count_upcoming(
+                patient.id, now
+            ):
+                return None
         zone = load_zone(patient.timezone)
-        now_local = to_local(self.clock.now(), zone).replace(tzinfo=None)
+        now_local = to_local(now, zone).replace(tzinfo=None)
         try:
             reading = read_when(text, now_local=now_local, lang=lang)
         except WhenParseError:
@@ -165,12 +188,13 @@ class AppointmentService:
             return None
         if not isinstance(found, VisitTime):
             return None  # a time the clocks show twice: booked through the usual steps
-        upcoming = await self.repo.upcoming_appointments(patient.id, self.clock.now())
+        upcoming = await self.repo.upcoming_appointments(patient.id, now)
         if any(a.starts_at == found.starts_at for a in upcoming):
             return None
         if reading.swapped:
-            return VisitTime(found.starts_at, found.zone, day_first=True)
-        return found
+            found = VisitTime(found.starts_at, found.zone, day_first=True)
+        moved = tuple(upcoming) if visit_mentions.says_moved(text, lang) else ()
+        return Mention(found, moved)
 
     def _check_half(self, reading: WhenReading, now_local: datetime) -> HalfAnswer:
         """A day alone must still be ahead (today's morning is over at noon), within a year."""

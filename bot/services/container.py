@@ -242,8 +242,11 @@ class ServiceScope:
     def intake_events(self) -> IntakeEvents:
         """Events to the clinic's systems, written in this transaction; e.g. once a patient's
         visits are linked: ``await svc.intake_events.visit_linked(svc.repo, appointment_id)``
-        (a rig without any records none, without a query)."""
-        return self.services.intake_events or IntakeEvents((), self.clock)
+        (a rig without any records none; it still counts the answers on the revisions of the
+        schedule's visits when intake is set up)."""
+        return self.services.intake_events or IntakeEvents(
+            (), self.clock, schedule=self.services.intake_setup[1] is not None
+        )
 
     def planner(self) -> ReminderPlanner:
         """Plans each appointment's reminders by its own type's live plan, inside this

@@ -7,7 +7,9 @@ never the reference. Rows are :class:`~bot.intake.rows.IntakeRow` (bot/intake/ r
 checks them); here they are compared with what is stored and applied, in the caller's
 transaction:
 
-* **idempotent**: a row equal to the stored visit changes nothing (``unchanged``);
+* **idempotent**: a row equal to the stored visit changes nothing (``unchanged``) and keeps
+  its revision; any other row counts one more (`intake_visits.revision`, which the patient's
+  answers count on too, and their events carry: bot/intake/events.py);
 * a **changed start** moves the visit: a linked patient's appointment is moved with the
   conditional UPDATE every change uses, its reminders planned again without resending a step
   already sent (``ReminderPlanner.plan_for(keep_sent=True)``, as a staff move does), and the
@@ -598,7 +600,7 @@ class IntakeService:
             language=row.language,
             created_at=now,
             updated_at=now,
-            version=1,
+            revision=1,
         )
         self.visits.add_visit(visit)
         batch.visits[_key(row.source, row.external_id)] = visit
@@ -639,8 +641,9 @@ class IntakeService:
         before_start = visit.starts_at
         for name, value in new.items():
             setattr(visit, name, value)
-        visit.version += 1
         visit.updated_at = now
+        # One revision per row that changed something (bot/intake/events.py), counted in SQL.
+        await self.visits.revise(visit)
         if visit.appointment_id is not None:
             await self._follow(visit, was, before_start, batch)
         return result
@@ -830,6 +833,7 @@ class IntakeService:
                         else 0,
                         total=self.checklist_size,
                     ),
+                    revision=visit.revision,
                 )
             )
         return states

@@ -9,7 +9,13 @@ once it committed. The body is made here, once (bot/intake/events.py): the visit
 and external id, the event's type, its time and codes (and a moved visit's new start and
 zone); never a name, a reference or anything the patient wrote.
 
-Without any webhook configured, every method returns at once, without a query.
+Each of these answers is also a change of the visit: it counts one more on the visit's
+`intake_visits.revision` in the same transaction, and the event carries that revision
+(bot/intake/events.py says why and how a receiver uses it). It does so for every schedule's
+visit, with or without a webhook, so the API's visit shows the same revision either way.
+
+Without any webhook and without a clinic's schedule (INTAKE_PATIENT_KEY unset: no
+`intake_visits` can exist), every method returns at once, without a query.
 
 The intake service (linking a patient's visits) calls :meth:`IntakeEvents.visit_linked`;
 the appointment service (bot/services/appointments.py) :meth:`IntakeEvents.visit_moved` and
@@ -49,14 +55,25 @@ class IntakeEvents:
         sources: Collection[str],
         clock: Clock,
         kick: Callable[[], None] = lambda: None,
+        *,
+        schedule: bool = False,
     ) -> None:
+        """`sources`: those with a webhook; `schedule`: visits of a clinic's schedule may
+        exist (INTAKE_PATIENT_KEY is set), so the patient's answers count on their revisions
+        even where no webhook hears of them."""
         self.sources = frozenset(sources)
         self.clock = clock
         self._kick = kick
+        self.schedule = schedule
 
     @property
     def enabled(self) -> bool:
         return bool(self.sources)
+
+    @property
+    def active(self) -> bool:
+        """Answers are counted on visits' revisions (and told where a webhook listens)."""
+        return self.schedule or bool(self.sources)
 
     # --- the events -----------------------------------------------------------------------
     async def visit_linked(
@@ -69,14 +86,17 @@ class IntakeEvents:
     ) -> bool:
         """The patient's appointment `appointment_id` is now linked to its visit of a clinic's
         schedule (the intake service calls this once it has set `intake_visits.appointment_id`,
-        in the same transaction; with the visit's `source` and `external_id`, nothing is read).
-        True when an event was written."""
+        in the same transaction; with the visit's `source` and `external_id`, that visit alone
+        is revised). True when an event was written."""
         if source is None or external_id is None:
             return await self._for_appointment(repo, appointment_id, EventType.VISIT_LINKED)
-        if source not in self.sources:
+        if not self.active:
             return False
-        visit = LinkedVisit(appointment_id, source, external_id)
-        await self._write(IntakeEventRepository(repo.session), visit, EventType.VISIT_LINKED, None)
+        events = IntakeEventRepository(repo.session)
+        visit = await events.revise_visit(source, external_id)
+        if visit is None or source not in self.sources:
+            return False
+        await self._write(events, visit, EventType.VISIT_LINKED, None)
         self._after_commit(repo)
         return True
 
@@ -125,18 +145,20 @@ class IntakeEvents:
     # --- bot.db.outbox.UnreachableEvents (the reminder and outbox stores) -------------------
     async def record(self, session: AsyncSession, patient_ids: Sequence[int]) -> int:
         """`patient.unreachable` for each visit of these patients (from the last
-        UNREACHABLE_LOOKBACK on) of a source with a webhook, in `session`'s transaction; how
-        many were written. The caller kicks the sender once it committed."""
-        if not self.sources or not patient_ids:
+        UNREACHABLE_LOOKBACK on) of a source with a webhook, in `session`'s transaction (each
+        such visit of any schedule is revised); how many were written. The caller kicks the
+        sender once it committed."""
+        if not self.active or not patient_ids:
             return 0
         now = self.clock.now()
         events = IntakeEventRepository(session)
-        visits = await events.visits_of_patients(
-            patient_ids, now - UNREACHABLE_LOOKBACK, self.sources
+        visits = await events.revise_visits_of_patients(
+            patient_ids, now - UNREACHABLE_LOOKBACK, None
         )
-        for visit in visits:
+        told = [visit for visit in visits if visit.source in self.sources]
+        for visit in told:
             await self._write(events, visit, EventType.PATIENT_UNREACHABLE, {"reason": "blocked"})
-        return len(visits)
+        return len(told)
 
     def kick(self) -> None:
         """Ask the sender to look now (its transaction has committed)."""
@@ -150,10 +172,12 @@ class IntakeEvents:
         event_type: EventType,
         data: Mapping[str, str] | None = None,
     ) -> bool:
-        if not self.sources:
+        if not self.active:
             return False
         events = IntakeEventRepository(repo.session)
-        visit = await events.linked_visit(appointment_id, self.sources)
+        revised = await events.revise_appointment(appointment_id)
+        # One event per answer: of the visits this appointment is, the oldest with a webhook.
+        visit = next((v for v in revised if v.source in self.sources), None)
         if visit is None:
             return False
         await self._write(events, visit, event_type, data)
@@ -174,6 +198,7 @@ class IntakeEvents:
             occurred_at=now,
             source=visit.source,
             external_id=visit.external_id,
+            revision=visit.revision,
             data=data,
         )
         await events.add(source=visit.source, event_type=event_type, body=body, now=now)

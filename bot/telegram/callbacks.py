@@ -32,6 +32,7 @@ class DraftAction(StrEnum):
     EARLIER = "earlier"  # the first of two readings of a time that happens twice
     LATER = "later"
     KIND = "kind"  # the kind of visit (k: a VisitType value)
+    ADD = "add"  # a visit mentioned as moved, added as another one instead
 
 
 class ApptAction(StrEnum):
@@ -89,6 +90,16 @@ class CancelVisitCb(CallbackData, prefix="ac"):
 
     id: int = Field(ge=1, le=MAX_ID)
     v: int = Field(ge=1, le=MAX_ID)
+
+
+class MoveVisitCb(CallbackData, prefix="dm"):
+    """ "Move it" under a visit the patient said was moved (one button per visit when they have
+    several): the visit (`id`) as the offer showed it (`v`, its version: changed since, it is
+    not moved) and the offer's token (`t`, see new_token), whose time it moves to."""
+
+    id: int = Field(ge=1, le=MAX_ID)
+    v: int = Field(ge=1, le=MAX_ID)
+    t: str = Field(default="", max_length=16)
 
 
 class FaqCb(CallbackData, prefix="f"):

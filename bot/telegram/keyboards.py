@@ -37,6 +37,7 @@ from bot.telegram.callbacks import (
     LangCb,
     MenuCb,
     MenuTarget,
+    MoveVisitCb,
     RosterCb,
     StaffAction,
     StaffCb,
@@ -132,6 +133,35 @@ class Keyboards:
             ],
             2,
         )
+
+    def move_mentioned(self, visit: Appointment, token: str) -> InlineKeyboardMarkup:
+        """Under a visit the patient said was moved: move it, add the time as another visit,
+        or type the time again."""
+        return self._markup(
+            [
+                (
+                    self._label(Button.MENTION_MOVE),
+                    MoveVisitCb(id=visit.id, v=visit.version, t=token),
+                ),
+                (self._label(Button.MENTION_ADD), DraftCb(action=DraftAction.ADD, t=token)),
+                (self._label(Button.DRAFT_CHANGE), DraftCb(action=DraftAction.CHANGE, t=token)),
+            ]
+        )
+
+    def move_which(
+        self, visits: Sequence[tuple[Appointment, datetime]], token: str
+    ) -> InlineKeyboardMarkup:
+        """A button per visit (shown at its time in the patient's zone) to move it, and one to
+        add the time as a new visit."""
+        buttons: list[tuple[str, str | CallbackData]] = [
+            (
+                self._label(Button.MENTION_MOVE_ITEM, when=self._short(shown)),
+                MoveVisitCb(id=visit.id, v=visit.version, t=token),
+            )
+            for visit, shown in visits
+        ]
+        buttons.append((self._label(Button.MENTION_ADD), DraftCb(action=DraftAction.ADD, t=token)))
+        return self._markup(buttons)
 
     def _short(self, when: datetime) -> str:
         return self.content.format_datetime(when, self.lang, "datetime_short")

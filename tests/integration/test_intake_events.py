@@ -218,7 +218,9 @@ async def test_an_event_is_written_with_the_answer_and_posted_signed_once_commit
     assert received.headers[EVENT_HEADER] == "visit.confirmed"
     assert received.headers["Content-Type"] == "application/json"
     event = received.event
-    assert set(event) == {"id", "type", "occurred_at", "source", "external_id", "data"}
+    assert set(event) == {
+        "id", "type", "occurred_at", "source", "external_id", "revision", "data"
+    }  # fmt: skip
     assert event["type"] == "visit.confirmed"
     assert (event["source"], event["external_id"], event["data"]) == ("acme", "A-1001", {})
     assert event["occurred_at"] == "2026-11-23T15:00:00Z"
@@ -587,10 +589,11 @@ async def test_repository_lists_a_patients_visits_soonest_first(rig: Rig) -> Non
     patient, later = await rig.visit("A-2", starts_at=START + timedelta(days=2))
     _, sooner = await rig.visit("A-1")
     async with rig.sessions() as session:
-        found = await IntakeEventRepository(session).visits_of_patients(
+        found = await IntakeEventRepository(session).revise_visits_of_patients(
             [patient], DEFAULT_NOW, {"acme"}
         )
     assert [v.appointment_id for v in found] == [sooner, later]
+    assert [v.revision for v in found] == [2, 2]
 
 
 # ------------------------------------------------------------- through the bot, as patients do
@@ -754,10 +757,10 @@ async def event_rows(h: Harness) -> list[IntakeEvent]:
         return list(result.scalars())
 
 
-def exact_body(event_id: str, kind: str, occurred_at: str, data: str) -> bytes:
+def exact_body(event_id: str, kind: str, occurred_at: str, revision: int, data: str) -> bytes:
     return (
         f'{{"id":"{event_id}","type":"{kind}","occurred_at":"{occurred_at}",'
-        f'"source":"acme","external_id":"EHR-77","data":{data}}}'
+        f'"source":"acme","external_id":"EHR-77","revision":{revision},"data":{data}}}'
     ).encode()
 
 
@@ -799,10 +802,11 @@ async def test_a_patient_moving_then_cancelling_a_linked_visit_tells_the_clinic_
         move.event["id"],
         "visit.moved",
         "2026-11-23T15:00:00Z",
+        2,
         '{"start":"2026-12-17T14:00:00Z","zone":"America/New_York"}',
     )
     assert cancel.body == exact_body(
-        cancel.event["id"], "visit.cancelled", "2026-11-23T15:05:00Z", "{}"
+        cancel.event["id"], "visit.cancelled", "2026-11-23T15:05:00Z", 3, "{}"
     )
     assert len(move.event["id"]) == 32 and move.event["id"] != cancel.event["id"]
     assert move.body == rows[0].body.encode() and cancel.body == rows[1].body.encode()
@@ -884,4 +888,4 @@ async def test_the_appointment_service_records_each_change_once_through_the_cont
     rows = await rig.rows()
     assert [r.event_type for r in rows] == ["visit.moved", "visit.cancelled"]
     assert '"data":{"start":"2026-11-27T15:00:00Z","zone":"Europe/Madrid"}' in rows[0].body
-    assert rows[1].body.endswith('"external_id":"A-1","data":{}}')
+    assert rows[1].body.endswith('"external_id":"A-1","revision":3,"data":{}}')

@@ -132,7 +132,7 @@ async def test_first_import_makes_one_invite_per_patient_and_again_changes_nothi
     assert again.invites == () and again.new_links == 0
     assert all(o.invite_pending for o in again.outcomes)
     assert len(await all_of(clinic, Invite)) == 2
-    assert [v.version for v in await all_of(clinic, IntakeVisit)] == [1, 1, 1]
+    assert [v.revision for v in await all_of(clinic, IntakeVisit)] == [1, 1, 1]
 
 
 async def test_unknown_type_or_status_is_an_error_for_that_row_only(clinic: Clinic) -> None:

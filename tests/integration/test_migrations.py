@@ -279,7 +279,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             "invite_id": 1,
             "created_at": T0,
             "updated_at": T0,
-            "version": 2,
+            "revision": 2,
         }
     ],
     "api_tokens": [

@@ -74,6 +74,16 @@ async def test_booking_and_reminders_are_in_spanish(harness: Harness) -> None:
         assert not any(word in text.lower() for word in ("ketamina", "infusión", "depresión"))
 
 
+async def test_a_compact_time_is_read_in_spanish(harness: Harness) -> None:
+    # "jueves 1630" as written on a card from the clinic: Thursday at 16:30, read back.
+    await _consent_in_spanish(harness)
+    await harness.command(PAT, "appointment")
+    [confirm] = await harness.send(PAT, "jueves 1630")
+    assert "jueves 26 de noviembre de 2026, a las 4:30 p. m. EST" in confirm
+    [saved] = await harness.tap(PAT, "Confirmar")
+    assert "¡Guardada!" in saved
+
+
 async def test_settings_switch_the_language(harness: Harness) -> None:
     await _consent_in_spanish(harness)
     [settings] = await harness.command(PAT, "settings")

@@ -200,6 +200,31 @@ async def test_an_ambiguous_time_offers_both_readings(harness: Harness) -> None:
     assert "expired" in stale
 
 
+async def test_a_compact_time_is_read_as_with_the_colon(harness: Harness) -> None:
+    # Staff type "wed 930" as they write it on the schedule: Wednesday at 9:30 AM, clinic time.
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    [label_ask] = await harness.send(NURSE, "wed 930")
+    assert "Wednesday, November 25, 2026 at 9:30 AM EST" in label_ask
+    await harness.send(NURSE, "J.D.")
+    [confirm] = await harness.tap(NURSE, "Infusion")
+    assert "Wednesday, November 25, 2026 at 9:30 AM EST" in confirm
+
+
+async def test_every_form_a_refusal_offers_is_read(harness: Harness) -> None:
+    # What the refusal offers as forms to type, typed back: each one is read, none refused.
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    [refused] = await harness.send(NURSE, "whenever suits")
+    assert "couldn't read that" in refused
+    examples = re.findall(r"<code>(.*?)</code>", refused)
+    assert "wed 930" in examples and len(examples) >= 2
+    for example in examples:
+        await harness.command(NURSE, "invite")
+        [label_ask] = await harness.send(NURSE, example)
+        assert "Visit on" in label_ask and "label" in label_ask, (example, label_ask)
+
+
 async def test_bad_times_and_labels_are_explained(harness: Harness) -> None:
     await add_nurse(harness)
     await harness.command(NURSE, "invite")

@@ -109,6 +109,8 @@ def test_a_failure_on_some_dates_only_is_found_before_saving(content: Content) -
         "ket\u200bamine",  # a zero-width space
         "ket\u00adamine",  # a soft hyphen
         "k\u0435tamine",  # a Cyrillic е
+        "KETAM\u0399NE",  # a Greek capital iota, read as I
+        "ketam\u04cfne",  # a Cyrillic small palochka, read as i
         "k&#101;tamine",  # an HTML entity
         "KETAMINE",
         "k e t a m i n e",

@@ -115,6 +115,7 @@ def test_an_answer_event_body_is_compact_json() -> None:
         occurred_at=datetime(2027, 5, 1, tzinfo=UTC),
         source="acme",
         external_id="A-1",
+        revision=7,
         data={"answer": "ok"},
     )
     body = json.loads(event.body())
@@ -124,6 +125,7 @@ def test_an_answer_event_body_is_compact_json() -> None:
         "occurred_at": "2027-05-01T00:00:00Z",
         "source": "acme",
         "external_id": "A-1",
+        "revision": 7,
         "data": {"answer": "ok"},
     }
     assert b" " not in event.body()
@@ -138,8 +140,10 @@ def test_an_event_body_is_utc_in_whole_seconds_and_refuses_a_naive_time() -> Non
             occurred_at=madrid,
             source="acme",
             external_id="A-1",
+            revision=2,
         )
     )
+    assert body["revision"] == 2
     assert body["occurred_at"] == "2027-05-01T10:30:15Z" and body["data"] == {}
     # A moved visit's new start (visit.moved's data.start) is written the same way.
     assert utc_instant(madrid) == body["occurred_at"]
@@ -152,6 +156,7 @@ def test_an_event_body_is_utc_in_whole_seconds_and_refuses_a_naive_time() -> Non
             occurred_at=datetime(2027, 5, 1),
             source="acme",
             external_id="A-1",
+            revision=1,
         )
     assert len({new_event_id() for _ in range(50)}) == 50
 
@@ -204,6 +209,23 @@ def test_the_webhook_publishes_every_event_type_and_the_moved_visits_data() -> N
     assert {"visit.moved", "visit.cancelled"} <= set(kind["enum"])
     assert "``visit.moved``: moved the visit" in kind["description"]  # the enum's docstring
     assert "visit.moved: start" in event["properties"]["data"]["description"]
+
+
+def test_events_and_the_visit_carry_the_visits_revision_for_ordering() -> None:
+    document = openapi_document()
+    schemas = document["components"]["schemas"]
+    for name in ("AnswerEvent", "VisitState"):
+        assert "revision" in schemas[name]["required"], name
+        revision = schemas[name]["properties"]["revision"]
+        assert revision["type"] == "integer" and revision["minimum"] == 1
+        assert "not higher" in revision["description"]
+    answer = document["webhooks"]["answer"]["post"]
+    assert "out of order" in answer["description"] and "revision" in answer["description"]
+    with pytest.raises(ValueError, match="revision"):
+        AnswerEvent.model_validate(
+            {"id": "x", "type": "visit.confirmed", "occurred_at": "2027-05-01T00:00:00Z",
+             "source": "acme", "external_id": "A-1", "revision": 0}
+        )  # fmt: skip
 
 
 def test_the_documents_schemas_are_the_models_schemas() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -11,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.content import catalogue
 from bot.content.store import Content
 from bot.domain import when_parser
 from bot.domain.when_parser import ParseErrorCode, WhenParseError, parse_when
@@ -826,3 +829,165 @@ def test_an_ordinal_counting_visits_is_no_day(text: str, lang: str, expected: da
 
 def test_an_ordinal_alone_is_still_a_day() -> None:
     assert parse("the first at 3pm") == datetime(2026, 12, 1, 15, 0)
+
+
+# --------------------------------------------------------------------------------------
+# Compact times: "wed 930", "tues 1030", "thurs 1030a", "12/9 1430", "mañana 930"
+# --------------------------------------------------------------------------------------
+
+
+def _reading(text: str, lang: str = "en") -> when_parser.WhenReading:
+    return when_parser.read_when(text, now_local=NOW, lang=lang)
+
+
+def _outcome(text: str, lang: str) -> when_parser.WhenReading | str:
+    try:
+        return _reading(text, lang)
+    except WhenParseError as exc:
+        return str(exc.code)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    hour=st.integers(1, 12),
+    minute=st.integers(0, 59),
+    day=st.sampled_from(["wed", "tomorrow", "12/9", "dec 9", "the 9th", "next friday"]),
+    suffix=st.sampled_from(["", "am", "pm", "a", "p", " am", " pm", " hrs", "h"]),
+    before=st.booleans(),
+)
+def test_property_compact_time_reads_as_with_the_colon(
+    hour: int, minute: int, day: str, suffix: str, before: bool
+) -> None:
+    """For every H in 1..12 and MM in 00..59, "wed HMM" and "wed H:MM" read the same, with
+    the same a.m./p.m. rules ("at 9" is 9 AM, "at 3" 3 PM), before or after the day."""
+    compact, colon = f"{hour}{minute:02d}{suffix}", f"{hour}:{minute:02d}{suffix}"
+    if before:
+        assert parse(f"{compact} {day}") == parse(f"{colon} {day}")
+    else:
+        assert parse(f"{day} {compact}") == parse(f"{day} {colon}")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hour=st.integers(0, 23),
+    minute=st.integers(0, 59),
+    day=st.sampled_from(["mañana", "el jueves", "jueves", "9/12", "el 15", "el 9 de diciembre"]),
+    suffix=st.sampled_from(["", "hs", " hs", "h", " h", " de la tarde", " de la mañana"]),
+)
+def test_property_spanish_compact_time_reads_as_with_the_colon(
+    hour: int, minute: int, day: str, suffix: str
+) -> None:
+    compact, colon = f"{hour:02d}{minute:02d}{suffix}", f"{hour:02d}:{minute:02d}{suffix}"
+    if day in ("9/12", "el 9 de diciembre") and not suffix and 2016 <= int(compact) <= 2036:
+        # "9/12 2026" is a year; "9/12 2030" a far year or 8:30 PM, asked about.
+        outcome = _outcome(f"{day} {compact}", "es")
+        assert outcome == "vague" or (
+            isinstance(outcome, when_parser.WhenReading) and outcome.clock is None
+        )
+        return
+    expected = _outcome(f"{day} {colon}", "es")
+    assert _outcome(f"{day} {compact}", "es") == expected
+    if hour >= 10:  # "1630" is also "16:30" without the leading zero
+        assert _outcome(f"{day} {hour}{minute:02d}{suffix}", "es") == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(number=st.integers(100, 9999), lang=st.sampled_from(["en", "es"]))
+def test_property_a_number_alone_is_never_a_whole_visit(number: int, lang: str) -> None:
+    """A compact number with no day is no visit: a room, a chart number, a price."""
+    for text in (str(number), f"room {number}", f"${number}", f"chart {number}"):
+        try:
+            reading = _reading(text, lang)
+        except WhenParseError:
+            continue
+        assert reading.day is None
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("wed 930", "en", datetime(2026, 11, 25, 9, 30)),
+        ("tues 1030", "en", datetime(2026, 11, 24, 10, 30)),
+        ("thurs 1030a", "en", datetime(2026, 11, 26, 10, 30)),
+        ("thurs 1030p", "en", datetime(2026, 11, 26, 22, 30)),
+        ("12/9 1430", "en", datetime(2026, 12, 9, 14, 30)),
+        ("fri 945am", "en", datetime(2026, 11, 27, 9, 45)),
+        ("wed 130", "en", datetime(2026, 11, 25, 13, 30)),
+        ("wed 1230am", "en", datetime(2026, 11, 25, 0, 30)),
+        ("930 on wed", "en", datetime(2026, 11, 25, 9, 30)),
+        ("12/9/2026 930", "en", datetime(2026, 12, 9, 9, 30)),
+        ("12/9 2026 930", "en", datetime(2026, 12, 9, 9, 30)),
+        ("room 1030 wed at 3", "en", datetime(2026, 11, 25, 15, 0)),
+        ("chart 1234 tomorrow 10am", "en", datetime(2026, 11, 24, 10, 0)),
+        ("mañana 930", "es", datetime(2026, 11, 24, 9, 30)),
+        ("el jueves 1630", "es", datetime(2026, 11, 26, 16, 30)),
+        ("jueves 930hs", "es", datetime(2026, 11, 26, 9, 30)),
+        ("mañana 1030 de la noche", "es", datetime(2026, 11, 24, 22, 30)),
+        ("9/12 1430", "es", datetime(2026, 12, 9, 14, 30)),
+    ],
+)
+def test_compact_times_next_to_a_day(text: str, lang: str, expected: datetime) -> None:
+    assert parse_when(text, now_local=NOW, lang=lang) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "day", "code"),
+    [
+        ("12/9 2026", "en", date(2026, 12, 9), None),  # a year, not 20:26
+        ("12/9 2027", "en", date(2027, 12, 9), None),
+        ("9/12 2026", "es", date(2026, 12, 9), None),
+        ("12/9 2030", "en", None, "vague"),  # a far year, or 8:30 PM? asked
+        ("wed 555 1234", "en", None, "vague"),  # a phone number
+        ("wed $150", "en", None, "invalid_time"),  # a price
+        ("wed 150 dollars", "en", None, "invalid_time"),
+        ("room 930 wed", "en", None, "invalid_time"),
+        ("el jueves $150", "es", None, "invalid_time"),
+        ("in 2 days", "en", date(2026, 11, 25), None),
+        ("930", "en", None, "vague"),  # a number alone: asked, as "9" is
+        ("wed 960", "en", None, "invalid_time"),
+    ],
+)
+def test_numbers_that_are_no_compact_time(
+    text: str, lang: str, day: date | None, code: str | None
+) -> None:
+    if code is not None:
+        with pytest.raises(WhenParseError) as info:
+            _reading(text, lang)
+        assert info.value.code == code
+        return
+    reading = _reading(text, lang)
+    assert reading.day == day
+    assert reading.clock is None
+
+
+def test_a_compact_time_answers_what_time() -> None:
+    reading = when_parser.read_when("930", now_local=NOW, expect="time")
+    assert reading.clock == datetime(2026, 1, 1, 9, 30).time()
+
+
+_ASKS_AND_REFUSALS = (
+    "AppointmentAsk", "AppointmentError", "InviteAsk", "InviteError", "VisitMoveAsk",
+    "VisitChangeError",
+)  # fmt: skip
+_CODE_RE = re.compile(r"<code>(.*?)</code>", re.DOTALL)
+# A date-time example that is no date or time: a command, a phone number.
+_NOT_EXAMPLES = re.compile(r"^(/\w+|[+\d][\d\s().-]{6,})$")
+
+
+@pytest.mark.parametrize("name", _ASKS_AND_REFUSALS)
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_every_example_of_a_date_question_or_refusal_is_read(name: str, lang: str) -> None:
+    """What the bot offers as a form to type (every <code> of the date questions and refusals,
+    for every code and sample) is a form it reads, in that language."""
+    content = Content(Path(__file__).resolve().parents[2] / "messages")
+    message_type = getattr(catalogue, name)
+    examples: set[str] = set()
+    for message in message_type.samples():
+        examples.update(_CODE_RE.findall(content.render_message(message, lang)))
+    examples = {html.unescape(e) for e in examples if not _NOT_EXAMPLES.match(e)}
+    assert examples
+    for example in sorted(examples):
+        try:
+            when_parser.read_when(example, now_local=NOW, lang=lang)
+        except WhenParseError as exc:  # pragma: no cover - the failure names the example
+            pytest.fail(f"{name} ({lang}) offers {example!r}, which is not read: {exc}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import date, datetime, time, timedelta
+from time import perf_counter
 from typing import cast
 from zoneinfo import ZoneInfo
 
@@ -232,13 +233,38 @@ def test_property_a_slip_in_a_month_is_forgiven(data: st.DataObject, month: int,
     assert read(f"{typed} {day} 10am").at() == read(f"{MONTHS[month]} {day} 10am").at()
 
 
-@settings(max_examples=300)
+# No deadline: the first example loads the place names, and a loaded machine slows every
+# example; the cost of a reading is tested below, best of five.
+@settings(max_examples=300, deadline=None)
 @given(st.text(max_size=120), st.sampled_from(["en", "es"]))
 def test_property_any_text_gives_a_reading_or_none(text: str, lang: str) -> None:
     reading = read_zone(text, lang)
     for choice in reading.choices:
         zoneinfo.ZoneInfo(choice.zone)
         assert choice.place
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Just under the length cap, twelve words none of which is a place: every word and
+        # phrase is looked up and corrected, the most work a reading does.
+        ("abcdefgh " * 12)[:100],
+        ("los anjelex " * 9)[:100],
+        "America/Nowhere_" + "x" * 80,
+    ],
+)
+def test_the_longest_reading_is_fast(text: str, lang: str) -> None:
+    """Some 0.15 s on a machine loaded fifteen times over its two cores; best-of-5 keeps a
+    loaded CI from flaking, the bound catches a reading gone quadratic."""
+    read_zone("warm up", lang)  # the place names are read once, on first use
+    timings = []
+    for _ in range(5):
+        start = perf_counter()
+        read_zone(text, lang)
+        timings.append(perf_counter() - start)
+    assert min(timings) < 0.5
 
 
 _ZONES = sorted(

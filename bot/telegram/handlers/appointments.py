@@ -37,7 +37,7 @@ from bot.content.catalogue import (
 )
 from bot.db.models import Appointment, Patient
 from bot.domain.when_parser import ParseErrorCode, WhenReading
-from bot.services.appointments import Ambiguity, HalfAnswer
+from bot.services.appointments import Ambiguity, HalfAnswer, VisitTime
 from bot.services.container import ServiceScope
 from bot.services.errors import BookingRefused, NoSuchAppointment, VisitChangedByClinic
 from bot.services.offers import Offer, OfferExpired, OfferKind, TimeChoice
@@ -49,6 +49,7 @@ from bot.telegram.callbacks import (
     DraftCb,
     MenuCb,
     MenuTarget,
+    MoveVisitCb,
 )
 from bot.telegram.filters import PlainText
 from bot.telegram.handlers.faq import free_text
@@ -263,18 +264,72 @@ async def draft_confirm(
     patient: Patient,
     svc: ServiceScope,
 ) -> None:
+    """Confirm the time read back (or one of two readings); *Add as another visit* under a
+    visit said to be moved books the time as a new visit instead of moving that one."""
     data = await state.get_data()
-    if callback_data.t and data.get("saved") == callback_data.t:
-        await _already_saved(reply, patient, svc, data)
+    offer = await _open_offer(callback_data.t, data, state, reply, patient, svc)
+    if offer is None:
         return
-    if await state.get_state() != Booking.confirming.state:
-        raise OfferExpired(OfferKind.BOOKING)
-    offer = Offer.answered(data, OfferKind.BOOKING, callback_data.t)
     choice = _CHOICES.get(callback_data.action, "starts_at")
     replacing = _replacing(data)
+    if callback_data.action is DraftAction.ADD:
+        replacing = {"replace_id": None, "replace_version": None}
+    await _save(callback_data.t, offer.visit_time(choice), replacing, state, reply, patient, svc)
+
+
+async def move_mentioned(
+    callback: CallbackQuery,
+    callback_data: MoveVisitCb,
+    state: FSMContext,
+    reply: Reply,
+    patient: Patient,
+    svc: ServiceScope,
+) -> None:
+    """*Move it* under a visit the patient said was moved: the visit the button names, as it
+    showed it (its version), to the offer's time, through the same change as /appointment's
+    (reminders re-planned, the clinic told of a visit of its schedule, a visit the clinic
+    changed meanwhile left alone); a second tap is answered as done, an older offer's button
+    as expired."""
+    offer = await _open_offer(callback_data.t, await state.get_data(), state, reply, patient, svc)
+    if offer is None:
+        return
+    if offer.visit is not None:
+        offer.about(visit=callback_data.id)
+    replacing = {"replace_id": callback_data.id, "replace_version": callback_data.v}
+    await _save(callback_data.t, offer.visit_time(), replacing, state, reply, patient, svc)
+
+
+async def _open_offer(
+    token: str,
+    data: dict[str, Any],
+    state: FSMContext,
+    reply: Reply,
+    patient: Patient,
+    svc: ServiceScope,
+) -> Offer | None:
+    """The open offer a button with `token` answers; None when that offer was saved already
+    (a second tap, answered as done); OfferExpired for any other."""
+    if token and data.get("saved") == token:
+        await _already_saved(reply, patient, svc, data)
+        return None
+    if await state.get_state() != Booking.confirming.state:
+        raise OfferExpired(OfferKind.BOOKING)
+    return Offer.answered(data, OfferKind.BOOKING, token)
+
+
+async def _save(
+    token: str,
+    offered: VisitTime,
+    replacing: dict[str, Any],
+    state: FSMContext,
+    reply: Reply,
+    patient: Patient,
+    svc: ServiceScope,
+) -> None:
+    """Book the offered time, or move the visit `replacing` names to it, and say so."""
     replace_id = replacing["replace_id"]
     # Checked again: time has passed since it was offered.
-    proposal = svc.appointments.check(offer.visit_time(choice))
+    proposal = svc.appointments.check(offered)
     try:
         appointment = await svc.appointments.confirm(
             patient, proposal, replace_id=replace_id, version=replacing["replace_version"]
@@ -285,7 +340,7 @@ async def draft_confirm(
     # Remember which offer was saved, so a second tap on it is answered as done.
     await state.set_state(None)
     await state.set_data(
-        {"saved": callback_data.t, "appointment_id": appointment.id, "changed": bool(replace_id)}
+        {"saved": token, "appointment_id": appointment.id, "changed": bool(replace_id)}
     )
     reply.send(
         AppointmentSaved(when=appointment.local_start, changed=replace_id is not None),
@@ -419,4 +474,5 @@ def create_router() -> Router:
     r.callback_query.register(draft_confirm, DraftCb.filter(F.action != DraftAction.CHANGE))
     r.callback_query.register(appointment_action, ApptCb.filter())
     r.callback_query.register(cancel_visit, CancelVisitCb.filter())
+    r.callback_query.register(move_mentioned, MoveVisitCb.filter())
     return r

@@ -4,7 +4,9 @@ a new time, two close topics to choose from, or nothing known. A typed reply whi
 day-after check-in is open is taken as an answer to it (bot/telegram/handlers/preparation.py).
 A visit mentioned in passing ("my first infusion is next tuesday at 9:30") is offered to be
 added, read back as the booking steps read a typed time back, with their Confirm and Change
-buttons."""
+buttons; one the patient says was moved ("they moved my appt to friday at 11") is offered as a
+move of their visit (bot/telegram/handlers/appointments.py `move_mentioned`: the change path of
+/appointment)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.content.catalogue import (
     AppointmentConfirm,
+    AppointmentMoveMentioned,
+    AppointmentMoveWhich,
     Button,
     ChatAck,
     ChatCommand,
@@ -29,6 +33,7 @@ from bot.content.catalogue import (
 )
 from bot.db.models import Patient
 from bot.domain.faq import IntentKey
+from bot.services.appointments import VisitTime
 from bot.services.container import ServiceScope
 from bot.services.offers import Offer, OfferKind
 from bot.telegram.callbacks import FaqCb, MenuCb, MenuTarget
@@ -97,20 +102,48 @@ async def _offer_mentioned_visit(
     text: str, state: FSMContext, reply: Reply, patient: Patient, svc: ServiceScope
 ) -> bool:
     """A visit the patient spoke of in passing, offered to be added (see the module's
-    docstring); False when the text mentions none, or the patient has not agreed to storage."""
+    docstring), or, when they said their visit was moved, to move it (several visits: which
+    one); False when the text mentions none, or the patient has not agreed to storage."""
     if not patient.has_consented:
         return False
-    found = await svc.appointments.mentioned(patient, text, patient.language)
-    if found is None:
+    mention = await svc.appointments.mentioned(patient, text, patient.language)
+    if mention is None:
         return False
+    found = mention.time
+    if not mention.moved:
+        offer = Offer.of_reading(OfferKind.BOOKING, found)
+        await state.set_data({"replace_id": None, "replace_version": None, **offer.to_state()})
+        await state.set_state(Booking.confirming)
+        reply.send(
+            AppointmentConfirm(
+                when=found.local, changing=False, day_first=found.day_first, mentioned=True
+            ),
+            reply.kb.draft_confirm(offer.token),
+        )
+        return True
+    # Shown in the patient's zone, whatever zone each visit was booked in.
+    shown = [(visit, VisitTime(visit.starts_at, patient.timezone).local) for visit in mention.moved]
+    if len(shown) == 1:
+        [(visit, old)] = shown
+        # As the change of /appointment holds it: Change types the new time of this visit.
+        offer = Offer.of_reading(OfferKind.BOOKING, found, visit=visit.id, version=visit.version)
+        await state.set_data(
+            {"replace_id": visit.id, "replace_version": visit.version, **offer.to_state()}
+        )
+        await state.set_state(Booking.confirming)
+        reply.send(
+            AppointmentMoveMentioned(old=old, when=found.local, day_first=found.day_first),
+            reply.kb.move_mentioned(visit, offer.token),
+        )
+        return True
     offer = Offer.of_reading(OfferKind.BOOKING, found)
     await state.set_data({"replace_id": None, "replace_version": None, **offer.to_state()})
     await state.set_state(Booking.confirming)
     reply.send(
-        AppointmentConfirm(
-            when=found.local, changing=False, day_first=found.day_first, mentioned=True
+        AppointmentMoveWhich(
+            when=found.local, items=[old for _, old in shown], day_first=found.day_first
         ),
-        reply.kb.draft_confirm(offer.token),
+        reply.kb.move_which(shown, offer.token),
     )
     return True
 

@@ -1,0 +1,206 @@
+"""A visit the patient says in passing was moved ("they moved my appt to friday at 11"): the
+bot offers to move their visit, not to add a second one, and the move is the change of
+/appointment (reminders, the clinic's `visit.moved`, a visit the clinic changed meanwhile,
+second and stale taps). And a visit named by its place alone ("my first one is ...")."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.db.models import Appointment
+from bot.db.patients import CANCELLED
+from tests.fake_telegram import updates
+from tests.fake_telegram.server import FakeTelegramServer
+from tests.integration import dbcheck
+from tests.integration.harness import Harness
+from tests.integration.test_intake_events import (
+    START_BOOKED,
+    book_linked,
+    bot_and_receiver,
+    clinic_moves,
+    event_rows,
+)
+
+PAT = 1001
+# DEFAULT_NOW is Monday, November 23, 2026, 10:00 AM in New York.
+DEC3 = "Thursday, December 3, 2026 at 2:30 PM EST"
+DEC4 = "Friday, December 4, 2026 at 11:00 AM EST"
+DEC4_UTC = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
+
+
+async def book(h: Harness, typed: str, user: int = PAT) -> None:
+    await h.command(user, "appointment")
+    await h.send(user, typed)
+    await h.tap(user, "Confirm")
+
+
+async def told_moved(h: Harness, booked: str, said: str) -> str:
+    """A patient who booked `booked` says `said`: the bot's answer."""
+    await h.consent(PAT)
+    await book(h, booked)
+    [answer] = await h.send(PAT, said)
+    return answer
+
+
+async def tap_then_start(h: Harness, label: str) -> datetime:
+    """Tap the button like `label`: the start of the patient's one visit then."""
+    await h.tap(PAT, label)
+    [visit] = await dbcheck.appointments(h, PAT)
+    return visit.starts_at
+
+
+async def upcoming(h: Harness) -> list[Appointment]:
+    return [a for a in await dbcheck.appointments(h, PAT) if a.status != CANCELLED]
+
+
+async def test_one_visit_said_moved_is_moved_with_its_reminders(harness: Harness) -> None:
+    offer = await told_moved(harness, "12/3 2:30pm", "they moved my appt to 12/4 at 11am")
+    [before] = await dbcheck.appointments(harness, PAT)
+    assert "It sounds like you have a visit on" not in offer
+    assert f"Move your visit on <b>{DEC3}</b>\nto <b>{DEC4}</b>?" in offer
+    assert [t for t, _ in harness.buttons(PAT)] == [
+        "🔁 Move it",
+        "➕ Add as another visit",
+        "✏️ Change",
+    ]
+    move = harness.button(PAT, "Move it")
+    [moved] = await harness.press(PAT, move)
+    assert f"has moved to\n<b>{DEC4}</b>" in moved
+    [visit] = await dbcheck.appointments(harness, PAT)
+    assert (visit.id, visit.starts_at) == (before.id, DEC4_UTC)
+    # Its reminders follow it: planned before Friday's start, none left for Thursday's.
+    dues = [r.due_at for r in (await dbcheck.reminders(harness, visit.id)).values()]
+    assert any(START_BOOKED < due < DEC4_UTC for due in dues)
+    # A second tap on Move: answered as done, nothing moved twice.
+    [again] = await harness.press(PAT, move)
+    assert DEC4 in again
+    [visit] = await dbcheck.appointments(harness, PAT)
+    assert (visit.version, visit.starts_at) == (before.version + 1, DEC4_UTC)
+
+
+async def test_change_under_a_moved_visit_asks_its_new_time(harness: Harness) -> None:
+    await told_moved(harness, "12/3 2:30pm", "my appointment got rescheduled to friday at 11")
+    [ask] = await harness.tap(PAT, "Change")
+    assert "What's the <b>new</b> date and time of this appointment?" in ask
+    [confirm] = await harness.send(PAT, "12/4 9am")
+    assert "Shall I move your appointment to this time?" in confirm
+    assert await tap_then_start(harness, "Confirm") == datetime(2026, 12, 4, 14, 0, tzinfo=UTC)
+
+
+async def test_add_as_another_visit_keeps_the_first(harness: Harness) -> None:
+    await told_moved(harness, "12/3 2:30pm", "they pushed my visit back to 12/4 11am")
+    [added] = await harness.tap(PAT, "Add as another visit")
+    assert f"Saved! Your appointment is on\n<b>{DEC4}</b>" in added
+    assert len(await upcoming(harness)) == 2
+
+
+async def test_in_spanish_the_visit_is_moved(harness: Harness) -> None:
+    start = updates.command_update(PAT, "start")
+    start["message"]["from"]["language_code"] = "es"  # the language Telegram is set to
+    await harness.feed(start)
+    agree = updates.callback_update(PAT, harness.button(PAT, "acuerdo"))
+    agree["callback_query"]["from"]["language_code"] = "es"
+    await harness.feed(agree)
+    await book(harness, "3/12 14:30")
+    [offer] = await harness.send(PAT, "me cambiaron la cita al 4 de diciembre a las 11")
+    assert "Parece que le cambiaron la cita." in offer
+    assert "¿Cambio su visita del <b>jueves 3 de diciembre de 2026, a las 2:30 p. m. EST" in offer
+    assert "al <b>viernes 4 de diciembre de 2026, a las 11:00 a. m. EST</b>?" in offer
+    [moved] = await harness.tap(PAT, "Mover mi cita")
+    assert "viernes 4 de diciembre de 2026" in moved
+    [visit] = await dbcheck.appointments(harness, PAT)
+    assert visit.starts_at == DEC4_UTC
+
+
+async def test_several_visits_ask_which_one_moved(harness: Harness) -> None:
+    await harness.consent(PAT)
+    await book(harness, "12/3 2:30pm")
+    await book(harness, "12/10 2:30pm")
+    [which] = await harness.send(PAT, "they rescheduled my infusion to 12/4 at 11am")
+    assert f"a visit was moved to <b>{DEC4}</b>" in which
+    assert DEC3 in which and "Thursday, December 10, 2026 at 2:30 PM EST" in which
+    labels = [t for t, _ in harness.buttons(PAT)]
+    assert labels == ["Thu Dec 3, 2:30 PM", "Thu Dec 10, 2:30 PM", "➕ Add as another visit"]
+    second = harness.button(PAT, "Dec 10")
+    first = harness.button(PAT, "Dec 3")
+    [moved] = await harness.press(PAT, second)
+    assert DEC4 in moved
+    # The other visit's button of the same offer moves nothing more.
+    await harness.press(PAT, first)
+    starts = sorted(a.starts_at for a in await upcoming(harness))
+    assert starts == [datetime(2026, 12, 3, 19, 30, tzinfo=UTC), DEC4_UTC]
+
+
+async def test_without_a_visit_it_is_offered_to_be_added(harness: Harness) -> None:
+    await harness.consent(PAT)
+    [offer] = await harness.send(PAT, "they moved my appt to 12/4 at 11am")
+    assert "It sounds like you have a visit on" in offer
+    assert "Shall I add it to your appointments?" in offer
+
+
+async def test_the_first_one_named_alone_is_a_visit(harness: Harness) -> None:
+    await harness.consent(PAT)
+    [offer] = await harness.send(
+        PAT, "i think my first one is next thursday around 2? not totally sure"
+    )
+    assert "It sounds like you have a visit on" in offer
+    assert "<b>Thursday, November 26, 2026 at 2:00 PM EST</b>" in offer
+    # A question stays a question, and an ordinary sentence ordinary.
+    for text in (
+        "can i eat before my first one on thursday at 2?",
+        "which one is better, friday at 11 or monday?",
+    ):
+        replies = await harness.send(PAT, text)
+        assert not any("It sounds like" in r for r in replies), text
+
+
+async def test_a_dst_crossing_move_reads_both_times_in_local_time(harness: Harness) -> None:
+    offer = await told_moved(
+        harness, "3/12/2027 2pm", "the clinic moved my appointment to 3/16/2027 at 11am"
+    )
+    assert "Move your visit on <b>Friday, March 12, 2027 at 2:00 PM EST</b>" in offer
+    assert "to <b>Tuesday, March 16, 2027 at 11:00 AM EDT</b>?" in offer
+    assert await tap_then_start(harness, "Move it") == datetime(2027, 3, 16, 15, 0, tzinfo=UTC)
+
+
+async def test_a_stale_move_after_the_visit_was_cancelled_does_nothing(harness: Harness) -> None:
+    await told_moved(harness, "12/3 2:30pm", "they moved my appt to 12/4 at 11am")
+    move = harness.button(PAT, "Move it")
+    await harness.command(PAT, "appointment")
+    await harness.tap(PAT, "Dec 3")
+    await harness.tap(PAT, "Cancel visit")
+    await harness.tap(PAT, "Yes, cancel it")
+    [stale] = await harness.press(PAT, move)
+    assert "expired" in stale
+    [visit] = await dbcheck.appointments(harness, PAT)
+    assert visit.status == CANCELLED
+    assert visit.starts_at == datetime(2026, 12, 3, 19, 30, tzinfo=UTC)
+
+
+async def test_a_clinic_visit_moved_tells_the_clinic_once_and_a_clinic_change_wins(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    async with bot_and_receiver(telegram, tmp_path) as (h, receiver):
+        appointment_id = await book_linked(h, "EHR-77")
+        # The clinic moves the visit while the patient's offer is open: nothing is moved.
+        await h.send(PAT, "they moved my appt to 12/4 at 11am")
+        move = h.button(PAT, "Move it")
+        clinic_time = START_BOOKED + timedelta(hours=1)
+        await clinic_moves(h, appointment_id, clinic_time)
+        [refused] = await h.press(PAT, move)
+        assert "just changed this visit" in refused
+        [visit] = await dbcheck.appointments(h, PAT)
+        assert visit.starts_at == clinic_time
+        assert await event_rows(h) == []
+        # Said again, the move is made and the clinic told once, however often it is tapped.
+        await h.send(PAT, "they moved my appt to 12/4 at 11am")
+        move = h.button(PAT, "Move it")
+        await h.press(PAT, move)
+        await h.press(PAT, move)
+        [visit] = await dbcheck.appointments(h, PAT)
+        assert visit.starts_at == DEC4_UTC
+        rows = await event_rows(h)
+        assert [r.event_type for r in rows] == ["visit.moved"]
+        assert '"data":{"start":"2026-12-04T16:00:00Z","zone":"America/New_York"}' in rows[0].body
+        await receiver.wait_for(1)
