@@ -260,6 +260,9 @@ class SafetyLexicon(_Strict):
     exclusions: SafetyExclusions = SafetyExclusions()
     emoji: dict[Annotated[str, Field(min_length=1, max_length=8)], Phrase] = {}
     language_words: tuple[Annotated[str, Field(min_length=1, max_length=30)], ...] = ()
+    # Words of the present ("now", "tonight"): history told before one does not cover a
+    # crisis told after it.
+    present_words: tuple[Annotated[str, Field(min_length=1, max_length=30)], ...] = ()
 
     @field_validator("category")
     @classmethod
@@ -296,6 +299,7 @@ class SafetyLexicon(_Strict):
             terms=self.terms,
             emoji=self.emoji,
             words=self.language_words,
+            present=self.present_words,
         )
 
 

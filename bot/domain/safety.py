@@ -136,6 +136,7 @@ class LexiconPart:
     emoji: Mapping[str, str] = field(default_factory=dict)
     words: Sequence[str] = ()
     alone: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    present: Sequence[str] = ()
 
 
 def check_phrase(raw: str) -> str:
@@ -177,9 +178,16 @@ class _Screen:
         exclusions: Sequence[_Phrase],
         quiet: frozenset[str],
         compiler: Compiler,
+        present: Iterable[str] = (),
     ) -> None:
         self.quiet = quiet
         self.compiler = compiler
+        markers = sorted({normalize(w) for w in present} - {""}, key=len, reverse=True)
+        self.present = (
+            re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, markers)) + r")(?!\w)")
+            if markers
+            else None
+        )
         self.owner: dict[tuple[Atom, ...], _Hit] = {}
         for phrase in crisis:
             assert phrase.category is not None
@@ -202,10 +210,28 @@ class _Screen:
         cover = [r for r in (exclusion_body, quiet_body) if r is not None]
         self.cover = re.compile(r"(?<!\w)(?:" + "|".join(cover) + r")(?!\w)") if cover else None
 
-    def first(self, norm: str) -> tuple[_Hit, bool, tuple[int, int]] | None:
+    def first(self, norm: str, depth: int = 0) -> tuple[_Hit, bool, tuple[int, int]] | None:
         """The first match in normalized ``norm`` that no exclusion covers, and that no
         match of a quiet category (past ideation) covers, with True; else the first quiet
-        match, with False."""
+        match, with False.
+
+        History does not cover what follows a word of the present (the lexicons'
+        ``present_words``: "now", "tonight", "again"): what comes after one is read again on
+        its own, so "i made a plan last year and now i want to kill myself" is a crisis, while
+        "years ago i wanted to die, now im fine" stays history and "now i can talk about when
+        i tried to kill myself in 2019" is history read again."""
+        found = self._first(norm)
+        if found is None or found[1] or self.present is None or depth >= _PRESENT_DEPTH:
+            return found
+        for marker in self.present.finditer(norm, found[2][0]):
+            start = marker.end() + 1
+            again = self.first(norm[start:], depth + 1)
+            if again is not None and again[1]:
+                hit, alert, (a, b) = again
+                return hit, alert, (a + start, b + start)
+        return found
+
+    def _first(self, norm: str) -> tuple[_Hit, bool, tuple[int, int]] | None:
         gate = self.gate.search(norm)
         if gate is None:
             return None
@@ -255,6 +281,11 @@ class _Found:
     alert: bool
     span: tuple[int, int]
     text: str  # the variant it was found in
+
+
+_PRESENT_DEPTH = 3
+"""How many words of the present in a row a message is read again after (each reading is of
+a shorter text; a message with more is rare and still read after the first three)."""
 
 
 def _reads_a_fold(plain: str, folded: str, span: tuple[int, int]) -> bool:
@@ -396,7 +427,8 @@ class CrisisDetector:
                 for phrase in [*crisis, *excluded, *alone]:
                     compiler.atoms(phrase.items)
                 return
-            self._exact = _Screen(crisis, excluded, quiet, compiler)
+            present = [w for p in parts for w in p.present]
+            self._exact = _Screen(crisis, excluded, quiet, compiler, present)
             self._alone = _Screen(alone, (), frozenset(), compiler) if alone else None
         except ValueError as exc:
             raise ValueError(f"a phrase uses {exc}") from None

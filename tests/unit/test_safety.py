@@ -704,21 +704,89 @@ ROUND_9_ORDINARY = [
 ]
 
 
-@pytest.mark.parametrize("text", ROUND_9_CRISIS)
-def test_round_9_concepts_are_read(text: str) -> None:
+# Round 10 (dev15: indirect and figurative speech, slang, faith, second-language English,
+# fragments): the concepts in other words than the corpus's.
+ROUND_10_CRISIS = [
+    "some days i just want to clock out permanently",
+    "honestly i want to end me, not the pain, me",
+    "thinking of pulling the plug on myself this week",
+    "i want to take myself home to the lord before he calls me",
+    "gonna eat my pistol when the house is empty",
+    "i wish i could log out of life",
+    "would be fine with not existing anymore tbh",
+    "i wish i had never been born",
+    "i want to sleep and never open my eyes again",
+    "hoping the anaesthetic keeps me under forever",
+    "praying i dont come out of the next one",
+    "i keep hoping for a fatal accident on my way to work",
+    "god should take me now, im done down here",
+    "me being dead would give my kids their lives back",
+    "they would get over losing me in a month",
+    "my life insurance is worth more than i am",
+    "honestly no point continuing with any of this",
+    "nothing left to fight for after the divorce",
+    "my plan is the overpass near work",
+    "been practising the knot every night",
+    "rang my brother to say i love you and goodbye",
+    "the razor is calling me again",
+    "put a lighter to my arm to feel something",
+    "reopened my cuts last night",
+    "got the blade out, havent started yet",
+    "emptied my oxycodone into my hand and swallowed",
+    "chewed my fentanyl patch an hour ago",
+    "drank the whole bottle of nyquil",
+    "my dad is bleeding from his ear after he fell",
+    "my inhaler isnt helping and my lips look blue",
+    "her speech is slurred and she cant lift her left arm",
+    "my brother locked himself in the garage with a rope",
+    "my son drove off with my rifle after we argued",
+    "my friend said he took all his pills and now his phone is off",
+    "i could smother him in his sleep and nobody would know",
+    "i want to run him over with the car",
+    "going to school tomorrow with my dads gun",
+    "the voices say to hurt my baby",
+    "he put a tracker on my car, i cant shake him",
+    "he keeps saying hell burn the house down with me in it",
+    "my carer wont give me my meds unless i pay her",
+    "if i go to the police hell make sure i dont make it home",
+]
+ROUND_10_PAST = [
+    "a friend talked me down from the ledge back in college",
+    "only scars now, stopped cutting at 17",
+]
+ROUND_10_ORDINARY = [
+    "my grandfather is in hospice and ready to go home to the lord",
+    "i want to disappear under a blanket this weekend lol",
+    "im going to unalive the printer if it jams again",
+    "my aunt says she will die of embarrassment at my wedding",
+    "reading a memoir about a suicide attempt and recovery for book club",
+    "goodbye forever old phone, hello new one",
+    "my scars are from surgery, the form asks about self-harm",
+    "writing letters to my grandkids for their birthdays",
+    "i used to feel like a burden, now i dont",
+    "had hives all over once after penicillin",
+    "i lined my pills up in the organiser for the week",
+    "checking out of the hotel before my infusion",
+    "my lawyer said its time to update my will",
+    "i died so many times in that game and im still going",
+]
+
+
+@pytest.mark.parametrize("text", ROUND_9_CRISIS + ROUND_10_CRISIS)
+def test_round_9_and_10_concepts_are_read(text: str) -> None:
     match = bot_screen().check(text)
     assert match is not None and match.alert_staff
 
 
-@pytest.mark.parametrize("text", ROUND_9_PAST)
-def test_round_9_past_ideation_gets_the_gentle_answer(text: str) -> None:
+@pytest.mark.parametrize("text", ROUND_9_PAST + ROUND_10_PAST)
+def test_round_9_and_10_past_ideation_gets_the_gentle_answer(text: str) -> None:
     assert bot_screen().check(text) == CrisisMatch(
         "past_ideation", alert_staff=False, languages=("en",)
     )
 
 
-@pytest.mark.parametrize("text", ROUND_9_ORDINARY)
-def test_round_9_everyday_senses_stay_ordinary(text: str) -> None:
+@pytest.mark.parametrize("text", ROUND_9_ORDINARY + ROUND_10_ORDINARY)
+def test_round_9_and_10_everyday_senses_stay_ordinary(text: str) -> None:
     assert bot_screen().check(text) is None
 
 
@@ -752,3 +820,62 @@ def test_history_and_history_again(text: str, category: str) -> None:
 )
 def test_feeling_better_and_trying_again_are_ordinary(text: str) -> None:
     assert bot_screen().check(text) is None
+
+
+# History does not cover what follows a word of the present ("now", "tonight", "ahora"):
+# "i made a plan last year and now i want to kill myself" got the gentle answer alone, the
+# history phrase "{past} ... {i} ... {ideation}" covering the whole message (found in round 10).
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("i made a plan last year and now i want to kill myself", "active_ideation"),
+        ("i cut myself as a teenager and lately i want to cut again", "self_harm"),
+        ("hace dos años intenté matarme y ahora quiero morirme", "active_ideation"),
+        ("el año pasado hice un plan y esta noche quiero matarme", "active_ideation"),
+        ("years ago i wanted to die, now im fine", "past_ideation"),
+        ("now i can talk about when i tried to kill myself in 2019", "past_ideation"),
+        ("i was suicidal in 2015 but today im doing great", "past_ideation"),
+        ("hace años quise morir, ahora estoy bien", "past_ideation"),
+    ],
+)
+def test_history_does_not_cover_what_follows_the_present(text: str, category: str) -> None:
+    match = bot_screen().check(text)
+    assert match is not None and match.category == category
+    assert match.alert_staff == (category != "past_ideation")
+
+
+def test_without_present_words_history_covers_the_whole_message() -> None:
+    lexicon = {
+        "category": [
+            {"key": "active_ideation", "phrases": ["want to die"]},
+            {
+                "key": "past_ideation",
+                "alert_staff": False,
+                "phrases": ["years ago ... want to die"],
+            },
+        ]
+    }
+    text = "years ago now i want to die"
+    plain = crisis_detector([SafetyLexicon.model_validate(lexicon)])
+    assert plain.check(text) == CrisisMatch("past_ideation", alert_staff=False)
+    present = crisis_detector([SafetyLexicon.model_validate({**lexicon, "present_words": ["now"]})])
+    match = present.check(text)
+    assert match is not None and match.category == "active_ideation" and match.alert_staff
+
+
+# "its time" was a crisis phrase on its own (round 4): "its time for my infusion" got the crisis
+# answer and the team an alert. It counts when it is (almost) the whole message.
+@pytest.mark.parametrize(
+    ("text", "crisis"),
+    [
+        ("its time for my infusion", False),
+        ("it's time to book my next appointment", False),
+        ("my lawyer said it's time to update my will", False),
+        ("its time", True),
+        ("ok its time", True),
+        ("Gun's loaded. Just sitting with it till it's time.", True),
+    ],
+)
+def test_its_time_counts_alone(text: str, crisis: bool) -> None:
+    match = bot_screen().check(text)
+    assert (match is not None and match.alert_staff) == crisis
