@@ -88,6 +88,13 @@ OFF_TOPIC_WEIGHT = 3.0
 """How much more an off-topic line counts in the loss than a topic's (measured on dev2 out of
 fold: 3 gets 2-3 points more right first than 1 at the same off-topic share)."""
 SEED = 17
+"""The shuffle's seed. The model is not converged: on the same corpora, seed 18 instead of 17
+changes 124 English and 226 Spanish development answers out of fold and moves the cuts (es
+right first on the unseen corpora 1740 -> 1721 of 2015), as much as adding a few dozen lines
+to own.tsv does; a held-out figure moving by a line or three after a retrain is within it."""
+OWN = "own"
+"""The engineers' own lines (own.tsv): a topic only they wrote is not learned (see
+:func:`learnable`)."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,17 @@ def read_lines(matcher: FaqMatcher, lang: str, files: Sequence[str]) -> list[Lin
             feats = (*message_features(reading.words), *cues(reading))
             found.append(Line(path.stem, topic, text, feats, reading))
     return found
+
+
+def learnable(lines: Sequence[Line]) -> list[Line]:
+    """The lines of the topics someone who never saw the keywords wrote lines of: a topic only
+    the engineers' own lines hold (good_news, added after dev.tsv) is not a class of the model
+    and is answered by its keywords alone (:func:`bot.domain.faq.weighed`), until an
+    independent writer's corpus holds it. Learned from a dozen lines written beside its
+    keywords, the model named it for "my dog is doing much better" (out of fold); on the
+    other corpora it changed too little to measure (see :data:`SEED`)."""
+    independent = {line.topic for line in lines if line.file != OWN}
+    return [line for line in lines if line.topic in independent]
 
 
 def rank(model: FaqModel, line: Line, among: frozenset[str]) -> list[tuple[str, float]]:
@@ -293,7 +311,7 @@ def main(argv: list[str] | None = None) -> None:
         stems = [p.stem for p in development_files(lang)]
         if args.check and args.check not in stems:
             raise SystemExit(f"no development corpus {args.check!r} for {lang}")
-        lines = read_lines(matcher, lang, [s for s in stems if s != args.check])
+        lines = learnable(read_lines(matcher, lang, [s for s in stems if s != args.check]))
         files = sorted({line.file for line in lines})
         print(f"[{lang}] training on {', '.join(files)}: {len(lines)} lines", file=sys.stderr)
         model, ranked = build(lines, among, matcher.phrases)

@@ -20,7 +20,7 @@ TOPICS = frozenset(
         "conditions", "why_several", "with_therapy", "how_to_prepare", "contact",
         "eating_drinking", "medications", "what_to_bring", "location", "hours", "cost",
         "pain", "side_effects", "back_to_work", "greeting", "thanks", "ack", "nervous",
-        "reschedule", OFF_TOPIC,
+        "reschedule", "good_news", OFF_TOPIC,
     }
 )  # fmt: skip
 

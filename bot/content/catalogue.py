@@ -528,6 +528,11 @@ class ChatAck(Message):
     pass
 
 
+class ChatGoodNews(Message):
+    """A patient telling they feel better ("the infusions helped"): glad to hear it, the team
+    would like to know too; never advice about the treatment."""
+
+
 class ChatNervous(Message):
     """Nerves before a visit: an acknowledgement, what helps, and the clinic's phone."""
 

@@ -1,5 +1,5 @@
 """What a patient's free text is about: one of the clinic's FAQ prompts, a conversational
-intent (a greeting, thanks, "ok", nerves, a reschedule request), both of two close topics
+intent (a greeting, thanks, "ok", good news, nerves, a reschedule request), both of two close topics
 ("Did you mean...?"), or nothing the bot knows.
 
 Pure: no aiogram, no database. The topics come from ``messages/<lang>/faq.toml`` (the FAQ
@@ -117,10 +117,13 @@ class IntentKey(StrEnum):
     ACK = "ack"
     NERVOUS = "nervous"
     RESCHEDULE = "reschedule"
+    GOOD_NEWS = "good_news"
+    """A patient telling they feel better ("the infusions helped"): a warm word, no advice."""
 
 
-SMALL_TALK = frozenset({IntentKey.GREETING, IntentKey.THANKS, IntentKey.ACK})
-"""Intents answered only when nothing substantial was asked."""
+SMALL_TALK = frozenset({IntentKey.GREETING, IntentKey.THANKS, IntentKey.ACK, IntentKey.GOOD_NEWS})
+"""Intents answered only when nothing substantial was asked: "feeling much better, how many
+more infusions?" is about the series."""
 
 
 def _printable(text: str) -> str:
@@ -164,6 +167,9 @@ class Intent:
     key: IntentKey
     keywords: Annotated[Keywords, Field(min_length=1)]
     hints: Keywords = ()
+    unless: Keywords = ()
+    """Words (as written, one each) that keep the intent from answering a text that holds
+    one: good news is not "I don't feel better", nor "will I feel better?"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +209,9 @@ class Reading:
     staff added since) found in the text."""
     keyed: frozenset[str] = frozenset()
     """The topics a keyword of the text (not only hints) points to."""
+    barred: frozenset[str] = frozenset()
+    """The intents a word of their ``unless`` list keeps from answering the text (the learned
+    layer may not name them either)."""
 
 
 def folded(text: str) -> list[str]:
@@ -226,6 +235,8 @@ class _Topic:
     cues: tuple[_Cue, ...]
     """Heaviest first: a word of the text counts for one cue of a topic only."""
     small_talk: bool
+    unless: frozenset[str] = frozenset()
+    """Folded words of the text that keep the topic from answering (:attr:`Intent.unless`)."""
 
 
 class FaqMatcher:
@@ -262,6 +273,7 @@ class FaqMatcher:
         self._common = frozenset(w for text in common for w in folded(text))
         words |= self._common
         topics: list[_Topic] = []
+        unless = {str(i.key): frozenset(w for u in i.unless for w in folded(u)) for i in intents}
         for key, keywords, hints, small in (
             *((e.key, e.keywords, e.hints, False) for e in self._entries),
             *((str(i.key), i.keywords, i.hints, i.key in SMALL_TALK) for i in intents),
@@ -287,7 +299,7 @@ class FaqMatcher:
                         weight, strong = found.weight, found.strong
                 cues[stems] = _Cue(stems, weight, strong, surfaces)
             ordered = sorted(cues.values(), key=lambda cue: -cue.weight)
-            topics.append(_Topic(key, tuple(ordered), small))
+            topics.append(_Topic(key, tuple(ordered), small, unless.get(key, frozenset())))
             self._phrases[key] = frozenset(phrases)
             if model is not None and key in model.cues:
                 # What staff added since the model was trained ("wifi" for contact).
@@ -401,10 +413,13 @@ class FaqMatcher:
         for stem in places:
             for index, order, cue in self._cues_by_stem.get(stem, ()):
                 candidates.setdefault(index, []).append((order, cue))
+        said = set(tokens)
+        barred = frozenset(t.key for t in self._topics if not t.unless.isdisjoint(said))
         scored = sorted(
             (
                 (*self._score(sorted(cues, key=_first), tokens, stems, places), index, topic)
                 for index, topic in enumerate(self._topics)
+                if topic.key not in barred
                 for cues in (candidates.get(index, []),)
             ),
             key=lambda found: (-(found[0] + RANK_STRONG * found[1]), found[3]),
@@ -425,7 +440,9 @@ class FaqMatcher:
         )
         if chat is not None and (not substantial or small[0][0] >= substantial[0][0]):
             # "good morning", not the morning's breakfast
-            return Reading(tuple(tokens), Verdict(answer=chat.key), chat=True, words=written)
+            return Reading(
+                tuple(tokens), Verdict(answer=chat.key), chat=True, words=written, barred=barred
+            )
         # A text of nothing but topic, clinic and common words is a question for the clinic:
         # a hint phrase or two hints answer it ("where is your office?").
         need = ACCEPT + UNKNOWN_COST * unknown if unknown else HINT_ONLY
@@ -451,7 +468,9 @@ class FaqMatcher:
                 for c in self._fresh.get(key, ())
             )
         )
-        return Reading(tuple(tokens), verdict, found, is_chat, written, unknown, fresh, keyed)
+        return Reading(
+            tuple(tokens), verdict, found, is_chat, written, unknown, fresh, keyed, barred
+        )
 
     def _weighed(self, reading: Reading) -> Verdict:
         model = self._model
@@ -588,6 +607,10 @@ def weighed(
     probability = dict(ranked)
     top, likeliest = ranked[0]
     said = verdict.ranked
+    if reading.chat and any(key not in learned for key in said):
+        # Small talk the model never learned (good news before it was retrained with it) is
+        # the keywords' alone, as any topic the model does not know.
+        return verdict
     if said and not reading.chat:
         if any(key not in learned or key in reading.fresh for key in said):
             return verdict
@@ -596,6 +619,7 @@ def weighed(
         if (
             top != OFF_TOPIC
             and top not in said
+            and top not in reading.barred
             and likeliest >= cuts.overrule
             and not (said[0] in reading.keyed and top in reading.found and top not in reading.keyed)
         ):
@@ -605,7 +629,7 @@ def weighed(
         if verdict.choices and probability.get(said[1], 0.0) > probability.get(said[0], 0.0):
             return Verdict(choices=(said[1], said[0]))
         return verdict
-    if top == OFF_TOPIC or (reading.chat and top in SMALL_TALK):
+    if top == OFF_TOPIC or top in reading.barred or (reading.chat and top in SMALL_TALK):
         return verdict
     if not any(char.isalpha() for word in reading.words for char in word):
         # A number alone ("3", "15:30") is no question and no "ok": the model named small talk.

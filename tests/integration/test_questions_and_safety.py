@@ -218,3 +218,101 @@ async def test_the_crisis_answer_names_poison_control_when_something_was_swallow
     assert "911" in answer
     assert ("1-800-222-1222" in answer) is poison_control
     await staff_alert(harness)
+
+
+async def _say(harness: Harness, lang: str, text: str) -> list[str]:
+    """A message from a patient whose Telegram is set to `lang`."""
+    update = updates.message_update(PAT, text)
+    update["message"]["from"] = updates.user(PAT, language_code=lang)
+    return texts_to(await harness.feed(update), PAT)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "my sister is giving me a ride home, is that ok?"),
+        ("en", "my husband will drive me back after, is that fine?"),
+        ("en", "can my friend pick me up?"),
+        ("en", "my neighbor will take me home, is that ok?"),
+        ("es", "mi hermana me lleva a casa, ¿está bien?"),
+        ("es", "mi hermano me da un aventón a casa, ¿está bien?"),
+        ("es", "¿puedo manejar después?"),
+    ],
+)
+async def test_who_drives_the_patient_home_gets_the_ride_home_answer(
+    harness: Harness, lang: str, text: str
+) -> None:
+    # Found trying it in chat: "my sister is giving me a ride home, is that ok?" got the
+    # nearest questions instead of the answer.
+    [answer] = await _say(harness, lang, text)
+    assert ("drive you home" if lang == "en" else "llevarle a casa") in answer
+    assert "203-914-1900" in answer
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "the infusions helped, im in a better place now"),
+        ("en", "feeling so much better since my last infusion"),
+        ("es", "ya me siento mucho mejor gracias a las infusiones"),
+        ("es", "me siento mucho mejor desde la última infusión"),
+    ],
+)
+async def test_good_news_gets_a_warm_word_not_a_no_match(
+    harness: Harness, lang: str, text: str
+) -> None:
+    [reply] = await _say(harness, lang, text)
+    warm, no_match = {
+        "en": ("good to hear", "couldn't match"),
+        "es": ("Qué bueno saberlo", "no encontré"),
+    }[lang]
+    assert warm in reply and no_match not in reply
+    assert "Con mucho gusto" not in reply  # "gracias a las infusiones" is no thank-you
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "i don't feel any better after three infusions"),
+        ("en", "when will i feel better?"),
+        ("es", "no me siento mejor después de tres infusiones"),
+    ],
+)
+async def test_no_better_or_a_question_is_not_taken_for_good_news(
+    harness: Harness, lang: str, text: str
+) -> None:
+    replies = await _say(harness, lang, text)
+    assert not any("good to hear" in r or "Qué bueno saberlo" in r for r in replies)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "i feel so much better now that i've decided to kill myself"),
+        ("es", "me siento mucho mejor desde que decidí quitarme la vida"),
+    ],
+)
+async def test_the_crisis_screen_still_comes_before_good_news(
+    harness: Harness, lang: str, text: str
+) -> None:
+    replies = await _say(harness, lang, text)
+    assert "988" in replies[0]
+    assert not any("good to hear" in r or "Qué bueno saberlo" in r for r in replies)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "manejar" is driving, but "manejar la ansiedad" is nerves
+        ("¿cómo manejo la ansiedad antes del turno?", "sentir nervios"),
+        ("no sé cómo manejar el estrés antes de la infusión", "sentir nervios"),
+        # "turno" is an appointment, or a shift at work
+        ("tengo turno en el trabajo esa mañana, ¿puedo cambiar la cita?", "cambiar o cancelar"),
+        ("¿puedo cambiar mi turno para otro día?", "cambiar o cancelar"),
+    ],
+)
+async def test_spanish_manejar_and_turno_get_the_answer_they_mean(
+    harness: Harness, text: str, expected: str
+) -> None:
+    [answer] = await _say(harness, "es", text)
+    assert expected in answer

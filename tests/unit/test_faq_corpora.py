@@ -96,9 +96,16 @@ def content() -> Content:
 FILES = sorted(CORPORA.glob("*/*.tsv"))
 
 
+LATER_TOPICS = frozenset({"good_news"})
+"""Topics added after dev.tsv was written: their lines are the engineers' own (own.tsv) until
+an independent writer's corpus holds them."""
+
+
 def test_every_language_has_a_corpus_of_every_topic() -> None:
     for lang in LANGUAGES:
-        assert {t for t, _ in corpus(CORPORA / lang / "dev.tsv")} == TOPICS, lang
+        written = {t for t, _ in corpus(CORPORA / lang / "dev.tsv")}
+        assert written == TOPICS - LATER_TOPICS, lang
+        assert {t for t, _ in corpus(CORPORA / lang / "own.tsv")} >= LATER_TOPICS, lang
 
 
 TUNED_ON = ("dev.tsv", "own.tsv")

@@ -318,3 +318,26 @@ def test_the_shipped_matcher_offers_near_questions_only_when_some_are_near(
     assert "cost" in matcher.closest("whats the cost of a new iphone")
     assert len(matcher.closest("recovery time for acl surgery")) <= 3
     assert matcher.closest("qwerty zxcv") == ()
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "expected"),
+    [
+        ("en", "the infusions helped, im in a better place now", "good_news"),
+        ("en", "feeling so much better since my last infusion", "good_news"),
+        ("en", "i don't feel any better after three infusions", None),
+        ("en", "when will i feel better", None),
+        ("en", "feeling much better, how many more infusions do i need?", "why_several"),
+        ("es", "ya me siento mucho mejor gracias a las infusiones", "good_news"),
+        ("es", "no me siento mejor después de tres infusiones", None),
+        ("es", "gracias por todo", "thanks"),
+    ],
+)
+def test_good_news_is_small_talk_kept_from_negations_and_questions(
+    lang: str, text: str, expected: str | None
+) -> None:
+    ranked = Content(MESSAGES_DIR).faq(lang).matcher.classify(text).ranked
+    if expected is None:
+        assert "good_news" not in ranked
+    else:
+        assert ranked[:1] == (expected,)

@@ -1,11 +1,12 @@
 """Questions and answers from templates; free text is matched to what it is about
-(bot/domain/faq.py): a question of faq.toml, small talk, nerves, a request for a new time, two
-close topics to choose from, or nothing known. A typed reply while the day-after check-in is
-open is taken as an answer to it (bot/telegram/handlers/preparation.py). A visit mentioned in
-passing ("my first infusion is next tuesday at 9:30") is offered to be added, read back as the
-booking steps read a typed time back, with their Confirm and Change buttons; one the patient
-says was moved ("they moved my appt to friday at 11") is offered as a move of their visit
-(bot/telegram/handlers/appointments.py `move_mentioned`: the change path of /appointment)."""
+(bot/domain/faq.py): a question of faq.toml, small talk (good news too), nerves, a request for
+a new time, two close topics to choose from, or nothing known. A typed reply while the
+day-after check-in is open is taken as an answer to it (bot/telegram/handlers/preparation.py).
+A visit mentioned in passing ("my first infusion is next tuesday at 9:30") is offered to be
+added, read back as the booking steps read a typed time back, with their Confirm and Change
+buttons; one the patient says was moved ("they moved my appt to friday at 11") is offered as a
+move of their visit (bot/telegram/handlers/appointments.py `move_mentioned`: the change path of
+/appointment)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from bot.content.catalogue import (
     Button,
     ChatAck,
     ChatCommand,
+    ChatGoodNews,
     ChatGreeting,
     ChatNervous,
     ChatThanks,
@@ -44,6 +46,7 @@ _CHAT = {
     IntentKey.GREETING: ChatGreeting(),
     IntentKey.THANKS: ChatThanks(),
     IntentKey.ACK: ChatAck(),
+    IntentKey.GOOD_NEWS: ChatGoodNews(),
 }
 _TOPIC_LABELS = {
     IntentKey.NERVOUS: Button.TOPIC_NERVOUS,
