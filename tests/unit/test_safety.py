@@ -787,7 +787,7 @@ def test_round_9_and_10_past_ideation_gets_the_gentle_answer(text: str) -> None:
     )
 
 
-@pytest.mark.parametrize("text", ROUND_9_ORDINARY + ROUND_10_ORDINARY)
+@pytest.mark.parametrize("text", [*ROUND_9_ORDINARY, *ROUND_10_ORDINARY])
 def test_round_9_and_10_everyday_senses_stay_ordinary(text: str) -> None:
     assert bot_screen().check(text) is None
 
