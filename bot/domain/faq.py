@@ -607,12 +607,12 @@ def weighed(
     probability = dict(ranked)
     top, likeliest = ranked[0]
     said = verdict.ranked
-    if reading.chat and any(key not in learned for key in said):
-        # Small talk the model never learned (good news before it was retrained with it) is
-        # the keywords' alone, as any topic the model does not know.
+    if any(key not in learned for key in said):
+        # A topic the model never learned (staff added it; small talk only the engineers'
+        # lines hold, good news) is the keywords' alone.
         return verdict
     if said and not reading.chat:
-        if any(key not in learned or key in reading.fresh for key in said):
+        if any(key in reading.fresh for key in said):
             return verdict
         if probability.get(OFF_TOPIC, 0.0) >= cuts.veto:
             return NO_MATCH

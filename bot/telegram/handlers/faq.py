@@ -110,10 +110,18 @@ async def _offer_mentioned_visit(
     if mention is None:
         return False
     found = mention.time
-    if not mention.moved:
+    # One visit said moved is held as the change of /appointment holds it (Change types the
+    # new time of this visit); otherwise the time is offered as a new visit.
+    moving = mention.moved[0] if len(mention.moved) == 1 else None
+    if moving is None:
         offer = Offer.of_reading(OfferKind.BOOKING, found)
-        await state.set_data({"replace_id": None, "replace_version": None, **offer.to_state()})
-        await state.set_state(Booking.confirming)
+        replacing: dict[str, int | None] = {"replace_id": None, "replace_version": None}
+    else:
+        offer = Offer.of_reading(OfferKind.BOOKING, found, visit=moving.id, version=moving.version)
+        replacing = {"replace_id": moving.id, "replace_version": moving.version}
+    await state.set_data({**replacing, **offer.to_state()})
+    await state.set_state(Booking.confirming)
+    if not mention.moved:
         reply.send(
             AppointmentConfirm(
                 when=found.local, changing=False, day_first=found.day_first, mentioned=True
@@ -123,22 +131,12 @@ async def _offer_mentioned_visit(
         return True
     # Shown in the patient's zone, whatever zone each visit was booked in.
     shown = [(visit, VisitTime(visit.starts_at, patient.timezone).local) for visit in mention.moved]
-    if len(shown) == 1:
-        [(visit, old)] = shown
-        # As the change of /appointment holds it: Change types the new time of this visit.
-        offer = Offer.of_reading(OfferKind.BOOKING, found, visit=visit.id, version=visit.version)
-        await state.set_data(
-            {"replace_id": visit.id, "replace_version": visit.version, **offer.to_state()}
-        )
-        await state.set_state(Booking.confirming)
+    if moving is not None:
         reply.send(
-            AppointmentMoveMentioned(old=old, when=found.local, day_first=found.day_first),
-            reply.kb.move_mentioned(visit, offer.token),
+            AppointmentMoveMentioned(old=shown[0][1], when=found.local, day_first=found.day_first),
+            reply.kb.move_mentioned(moving, offer.token),
         )
         return True
-    offer = Offer.of_reading(OfferKind.BOOKING, found)
-    await state.set_data({"replace_id": None, "replace_version": None, **offer.to_state()})
-    await state.set_state(Booking.confirming)
     reply.send(
         AppointmentMoveWhich(
             when=found.local, items=[old for _, old in shown], day_first=found.day_first
