@@ -16,8 +16,9 @@ run, with the reason.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,44 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    pg.drop_sqlite_template()
     asyncio.run(pg.drop_template())
+
+
+def _folder_fingerprint(folder: Path) -> str:
+    """A digest of every file under ``folder``: its relative path and its bytes."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(folder)}\0".encode())
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _start_up_content_check_once_per_content() -> Iterator[None]:
+    """The runtime's start-up check of the content (bot/runtime.py, `validate_content`: a
+    second or more of CPU) answered once per session for the same folder, language and files:
+    dozens of tests start the runtime on the bundled messages, and the answer is a function of
+    the files alone. Content that differs (a test's broken copy) is checked as it is; the
+    checker itself is tested on its own (tests/unit/test_content.py), and the runtime in a
+    process of its own (`infusion-companion run`, tests/integration/test_runtime.py) checks
+    every time."""
+    import bot.runtime
+
+    check = bot.runtime.validate_content
+    answers: dict[tuple[str, str, str], list[str]] = {}
+
+    def validate_content(messages_dir: Path, default_language: str = "en") -> list[str]:
+        folder = Path(messages_dir)
+        key = (str(folder.resolve()), default_language, _folder_fingerprint(folder))
+        if key not in answers:
+            answers[key] = check(messages_dir, default_language)
+        return list(answers[key])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bot.runtime, "validate_content", validate_content)
+        yield
 
 
 @pytest.fixture

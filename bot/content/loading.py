@@ -149,6 +149,15 @@ def _faq_model(path: Path, stamp: tuple[int, int]) -> FaqModel:
         raise ContentError(f"{path}: {exc}") from exc
 
 
+@functools.lru_cache(maxsize=2)
+def _crisis_model(text: str) -> CrisisModel:
+    """The crisis screen's learned layer from its JSON text, parsed once per process for the
+    same text wherever it was read (parsing the file takes a tenth of a second, and every
+    Content, each staff edit's and each test's application, reads the same one). The model
+    is read-only once made (its per-word memo is a cache of a pure function)."""
+    return CrisisModel.from_data(json.loads(text))
+
+
 def load_file(model: type[M], path: Path) -> M:
     """The data file at ``path`` checked by ``model``; ContentError naming its problems."""
     try:
@@ -482,7 +491,7 @@ class ContentFiles:
         if not model_path.exists():
             return self.crisis_detector_without_model
         try:
-            model = CrisisModel.from_data(json.loads(read_text(model_path)))
+            model = _crisis_model(read_text(model_path))
         except (ValueError, DataFileError) as exc:
             raise ContentError(f"{model_path}: {exc}") from exc
         return self.crisis_detector_without_model.with_model(model)

@@ -41,6 +41,21 @@ class _CompiledTemplates(jinja2.BytecodeCache):
         self._size = size
         self._lock = threading.Lock()
 
+    def get_bucket(
+        self, environment: jinja2.Environment, name: str, filename: str | None, source: str
+    ) -> jinja2.bccache.Bucket:
+        """The bucket of this name and source, wherever the file was read: jinja's own key
+        has the file's full path, so a copy of the messages folder (a staff edit's preview,
+        a test's copy) compiled every template again. Keyed by the source too, a template's
+        versions each keep their code. (A copy's code names the file it was first compiled
+        from in a traceback: the same text, the same lines.)"""
+        checksum = self.get_source_checksum(source)
+        bucket = jinja2.bccache.Bucket(
+            environment, self.get_cache_key(f"{name}|{checksum}"), checksum
+        )
+        self.load_bytecode(bucket)
+        return bucket
+
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         with self._lock:
             code = self._code.get(bucket.key)

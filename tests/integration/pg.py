@@ -2,11 +2,14 @@
 
 `app_database(tmp_path)` is what every test that builds the application's database uses (the
 harness, the alert outbox's rig, the staff rig, ...): a SQLite file in the test's folder, or,
-with ``TEST_DATABASE=postgres``, a fresh PostgreSQL database of its own, already migrated to
-head and dropped afterwards. The migrated database is a copy (``CREATE DATABASE … TEMPLATE``)
-of one template migrated once per session: copying it and dropping the copy take about 30 ms
-on an idle server, a migration run from scratch about 200 ms. The template is dropped when the
-session ends (`drop_template`, from tests/conftest.py).
+with ``TEST_DATABASE=postgres``, a fresh PostgreSQL database of its own and dropped afterwards;
+either way already migrated to head. The migrated database is a copy (of a file, or
+``CREATE DATABASE … TEMPLATE``) of one template migrated once per session: copying it and
+dropping the copy take about 30 ms on an idle PostgreSQL server, well under a millisecond for
+SQLite, a migration run from scratch about 200 ms. The templates are removed when the session
+ends (`drop_template` and `drop_sqlite_template`, from tests/conftest.py). Migrating from
+scratch is tested by tests/integration/test_migrations.py, and on start-up by the runtime's
+tests that give it a database of their own (tests/integration/test_runtime.py).
 
 `fresh_postgres_database(prefix)` gives an empty database, for the tests that are about
 PostgreSQL whatever the switch says (they are skipped when no server answers, except with
@@ -18,6 +21,8 @@ The server is TEST_POSTGRES_URL (default: the local server on 127.0.0.1:5432 as 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -40,6 +45,9 @@ PostgreSQL (the run without the switch covers SQLite)."""
 
 # The session's migrated template database, made by the first test that needs it.
 _template: str | None = None
+# The same for SQLite: a migrated file, copied for each test (a copy takes well under a
+# millisecond, migrating from scratch about a tenth of a second of CPU).
+_sqlite_template_path: Path | None = None
 
 
 def sqlalchemy_url(database: str) -> str:
@@ -118,13 +126,47 @@ async def fresh_postgres_database(prefix: str, *, migrated: bool = False) -> Asy
             await admin.close()
 
 
+async def _sqlite_template() -> Path:
+    """The session's migrated SQLite file, made once: a test's database is a copy of it."""
+    global _sqlite_template_path
+    if _sqlite_template_path is None:
+        from bot.db.connection import create_engine
+        from bot.db.migrate import upgrade
+
+        folder = Path(tempfile.mkdtemp(prefix="companion-template-"))
+        path = folder / "template.db"
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await upgrade(engine)
+        finally:
+            # Closing the last connection checkpoints the write-ahead log into the file.
+            await engine.dispose()
+        if path.with_name(f"{path.name}-wal").exists():
+            raise RuntimeError(f"{path}: the write-ahead log was not checkpointed")
+        _sqlite_template_path = path
+    return _sqlite_template_path
+
+
+def drop_sqlite_template() -> None:
+    """Remove the session's SQLite template, if one was made (at the end of the session)."""
+    global _sqlite_template_path
+    if _sqlite_template_path is not None:
+        shutil.rmtree(_sqlite_template_path.parent, ignore_errors=True)
+        _sqlite_template_path = None
+
+
 @asynccontextmanager
 async def app_database(tmp_path: Path, name: str = "companion") -> AsyncIterator[str]:
-    """The URL of the application's database for one test: the SQLite file
-    ``tmp_path/<name>.db``, or with TEST_DATABASE=postgres a fresh PostgreSQL database, migrated
-    to head (running `upgrade` on it again is a no-op) and dropped afterwards."""
+    """The URL of the application's database for one test, migrated to head (running
+    `upgrade` on it again is a no-op): the SQLite file ``tmp_path/<name>.db``, a copy of the
+    session's template unless the file is already there (a restart on the same folder finds
+    its database as it was), or with TEST_DATABASE=postgres a fresh PostgreSQL database,
+    dropped afterwards."""
     if not ON_POSTGRES:
-        yield f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}"
+        path = tmp_path / f"{name}.db"
+        if not path.exists():
+            shutil.copyfile(await _sqlite_template(), path)
+        yield f"sqlite+aiosqlite:///{path}"
         return
     async with fresh_postgres_database(f"test_{name}", migrated=True) as url:
         yield url

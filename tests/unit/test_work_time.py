@@ -13,9 +13,10 @@ from bot.content.sandbox import RenderLimits, budget
 from foundation.work_time import work_time
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def big_heap() -> Iterator[list[list[int]]]:
-    """Enough container objects that a full collection takes tens of milliseconds."""
+    """Enough container objects that a full collection takes tens of milliseconds (built
+    once for the module's tests: building it takes seconds, and they only collect it)."""
     heap = [[i] for i in range(1_500_000)]
     yield heap
     del heap
