@@ -104,8 +104,8 @@ def _start_up_content_check_once_per_content() -> Iterator[None]:
     process of its own (`infusion-companion run`, tests/integration/test_runtime.py) checks
     every time."""
     import bot.runtime
+    from bot.content.validate import validate_content as check
 
-    check = bot.runtime.validate_content
     answers: dict[tuple[str, str, str], list[str]] = {}
 
     def validate_content(messages_dir: Path, default_language: str = "en") -> list[str]:
