@@ -165,6 +165,8 @@ async def app_database(tmp_path: Path, name: str = "companion") -> AsyncIterator
     if not ON_POSTGRES:
         path = tmp_path / f"{name}.db"
         if not path.exists():
+            # The folder too, as the engine makes it for a database file of its own.
+            path.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(await _sqlite_template(), path)
         yield f"sqlite+aiosqlite:///{path}"
         return
