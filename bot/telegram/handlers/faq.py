@@ -6,7 +6,7 @@ A visit mentioned in passing ("my first infusion is next tuesday at 9:30") is of
 added, read back as the booking steps read a typed time back, with their Confirm and Change
 buttons; one the patient says was moved ("they moved my appt to friday at 11") is offered as a
 move of their visit (bot/telegram/handlers/appointments.py `move_mentioned`: the change path of
-/appointment)."""
+/appointment). A question asked in the same message is answered after the offer."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from bot.content.catalogue import (
     FaqNoMatch,
 )
 from bot.db.models import Patient
-from bot.domain.faq import IntentKey
+from bot.domain.faq import SMALL_TALK, IntentKey
 from bot.services.appointments import VisitTime
 from bot.services.container import ServiceScope
 from bot.services.offers import Offer, OfferKind
@@ -146,6 +146,24 @@ async def _offer_mentioned_visit(
     return True
 
 
+_NOT_AFTER_AN_OFFER = SMALL_TALK | {IntentKey.RESCHEDULE}
+"""What a message that mentioned a visit is not answered with after its offer: small talk,
+or a request for a new time (the offer is the answer to that)."""
+
+
+async def _answer_asked_too(
+    message: Message, reply: Reply, patient: Patient, svc: ServiceScope
+) -> None:
+    """After the offer of a visit mentioned in passing, what the same message asked ("my
+    first infusion is thursday at 10am and i have no idea what to expect"): the one answer
+    the matcher gives, as a second message; nothing for two topics to choose from, no match,
+    small talk or a request for a new time."""
+    key = reply.content.faq(reply.lang).matcher.classify(message.text or "").answer
+    if key is not None and key not in _NOT_AFTER_AN_OFFER:
+        telegram_id = message.from_user.id if message.from_user else message.chat.id
+        await _answer(key, reply, patient, svc, telegram_id)
+
+
 async def free_text(
     message: Message,
     state: FSMContext,
@@ -154,7 +172,8 @@ async def free_text(
     svc: ServiceScope,
     gently_answered: bool = False,
 ) -> None:
-    """A typed message: the check-in, a visit mentioned in passing, a question. A message that
+    """A typed message: the check-in, a visit mentioned in passing (and what the same message
+    asks), a question. A message that
     got the gentle answer of the crisis screen (past ideation, bot/telegram/gate.py) and asks
     nothing the FAQ knows gets no "I couldn't match that" after it: the gentle answer was the
     reply to what the patient told."""
@@ -163,6 +182,7 @@ async def free_text(
     if patient is not None and await _offer_mentioned_visit(
         message.text or "", state, reply, patient, svc
     ):
+        await _answer_asked_too(message, reply, patient, svc)
         return
     faq = reply.content.faq(reply.lang)
     text = message.text or ""
