@@ -6,7 +6,9 @@ A visit mentioned in passing ("my first infusion is next tuesday at 9:30") is of
 added, read back as the booking steps read a typed time back, with their Confirm and Change
 buttons; one the patient says was moved ("they moved my appt to friday at 11") is offered as a
 move of their visit (bot/telegram/handlers/appointments.py `move_mentioned`: the change path of
-/appointment). A question asked in the same message is answered after the offer."""
+/appointment). A question asked in the same message is answered after the offer. A patient
+telling they have done an item of their checklist ("my husband is driving me home") has it
+ticked (bot/telegram/handlers/preparation.py `said_done`)."""
 
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ from bot.services.container import ServiceScope
 from bot.services.offers import Offer, OfferKind
 from bot.telegram.callbacks import FaqCb, MenuCb, MenuTarget
 from bot.telegram.filters import PlainText
-from bot.telegram.handlers.preparation import ask_new_time, checkin_typed
+from bot.telegram.handlers.preparation import ask_new_time, checkin_typed, said_done
 from bot.telegram.reply import Reply
 from bot.telegram.states import Booking
 
@@ -173,7 +175,7 @@ async def free_text(
     gently_answered: bool = False,
 ) -> None:
     """A typed message: the check-in, a visit mentioned in passing (and what the same message
-    asks), a question. A message that
+    asks), an item of the checklist said done, a question. A message that
     got the gentle answer of the crisis screen (past ideation, bot/telegram/gate.py) and asks
     nothing the FAQ knows gets no "I couldn't match that" after it: the gentle answer was the
     reply to what the patient told."""
@@ -183,6 +185,8 @@ async def free_text(
         message.text or "", state, reply, patient, svc
     ):
         await _answer_asked_too(message, reply, patient, svc)
+        return
+    if patient is not None and await said_done(message.text or "", reply, patient, svc):
         return
     faq = reply.content.faq(reply.lang)
     text = message.text or ""
