@@ -100,14 +100,19 @@ async def test_add_as_another_visit_keeps_the_first(harness: Harness) -> None:
     assert len(await upcoming(harness)) == 2
 
 
-async def test_in_spanish_the_visit_is_moved(harness: Harness) -> None:
+async def booked_in_spanish(h: Harness) -> None:
+    """A patient whose Telegram speaks Spanish agrees and books December 3 at 2:30 PM."""
     start = updates.command_update(PAT, "start")
     start["message"]["from"]["language_code"] = "es"  # the language Telegram is set to
-    await harness.feed(start)
-    agree = updates.callback_update(PAT, harness.button(PAT, "acuerdo"))
+    await h.feed(start)
+    agree = updates.callback_update(PAT, h.button(PAT, "acuerdo"))
     agree["callback_query"]["from"]["language_code"] = "es"
-    await harness.feed(agree)
-    await book(harness, "3/12 14:30")
+    await h.feed(agree)
+    await book(h, "3/12 14:30")
+
+
+async def test_in_spanish_the_visit_is_moved(harness: Harness) -> None:
+    await booked_in_spanish(harness)
     [offer] = await harness.send(PAT, "me cambiaron la cita al 4 de diciembre a las 11")
     assert "Parece que le cambiaron la cita." in offer
     assert "¿Cambio su visita del <b>jueves 3 de diciembre de 2026, a las 2:30 p. m. EST" in offer
@@ -322,13 +327,7 @@ async def test_without_a_visit_saved_it_is_said_kindly_and_adding_one_offered(
 
 
 async def test_in_spanish_without_the_time_it_is_asked_in_spanish(harness: Harness) -> None:
-    start = updates.command_update(PAT, "start")
-    start["message"]["from"]["language_code"] = "es"
-    await harness.feed(start)
-    agree = updates.callback_update(PAT, harness.button(PAT, "acuerdo"))
-    agree["callback_query"]["from"]["language_code"] = "es"
-    await harness.feed(agree)
-    await book(harness, "3/12 14:30")
+    await booked_in_spanish(harness)
     [asked] = await harness.send(PAT, "me cambiaron la cita")
     assert "Parece que le cambiaron su visita del <b>jueves 3 de diciembre de 2026" in asked
     assert "¿Cuál es su <b>nueva</b> fecha y hora?" in asked
