@@ -349,6 +349,33 @@ class AppointmentMoveWhich(Message):
     day_first: bool = sample(False, True)
 
 
+class AppointmentMovedAsk(Message):
+    """The patient said their visit was moved without its new time ("they moved it", "me
+    cambiaron la cita"): the visit (`old`, in the patient's zone) and a question for its new
+    date and time; `day` or `clock` when they said half of it ("they moved it to friday"),
+    then the other half is asked. `place` and `example` as in AppointmentAsk. The answer is
+    read back as AppointmentMoveMentioned."""
+
+    old: datetime = sample(SAMPLE_WHEN)
+    day: datetime | None = sample(None, SAMPLE_LATER)
+    clock: datetime | None = sample(None, SAMPLE_LATER)
+    place: str = sample(_PLACE)
+    example: datetime = sample(SAMPLE_WHEN)
+
+
+class AppointmentMovedWhich(Message):
+    """The patient said a visit was moved without its new time and has several upcoming
+    visits (`items`, in the patient's zone, a button each): which one; its new time is asked
+    next."""
+
+    items: Sequence[datetime] = sample((SAMPLE_WHEN, SAMPLE_LATER))
+
+
+class AppointmentMovedNone(Message):
+    """The patient said their visit was moved but has no visit saved: nothing to change;
+    adding it is offered."""
+
+
 class AppointmentHalf(Message):
     """Half of a date and time came: the day (`day`, with `part` of it, "morning") or the
     time (`clock`); the other half is asked for."""
@@ -1367,6 +1394,7 @@ class Button(StrEnum):
     MENTION_MOVE = auto()
     MENTION_ADD = auto()
     MENTION_MOVE_ITEM = auto()  # {{ when }}
+    MENTION_MOVED_ITEM = auto()  # {{ when }}
     APPOINTMENT_NEW = auto()
     APPOINTMENT_CHANGE = auto()
     APPOINTMENT_CANCEL = auto()

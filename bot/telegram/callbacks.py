@@ -102,6 +102,14 @@ class MoveVisitCb(CallbackData, prefix="dm"):
     t: str = Field(default="", max_length=16)
 
 
+class MovedVisitCb(CallbackData, prefix="dv"):
+    """A visit the patient picks as the one that was moved, when they said so without its
+    new time and have several (`id`): its new time is asked next (nothing is changed until
+    the read-back's "Move it")."""
+
+    id: int = Field(ge=1, le=MAX_ID)
+
+
 class FaqCb(CallbackData, prefix="f"):
     key: str
 

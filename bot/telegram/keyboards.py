@@ -37,6 +37,7 @@ from bot.telegram.callbacks import (
     LangCb,
     MenuCb,
     MenuTarget,
+    MovedVisitCb,
     MoveVisitCb,
     RosterCb,
     StaffAction,
@@ -192,6 +193,28 @@ class Keyboards:
             later,
             (Button.DRAFT_PICK, Button.DRAFT_CHANGE),
             lambda action: DraftCb(action=DraftAction(action), t=token),
+        )
+
+    def moved_which(self, visits: Sequence[tuple[Appointment, datetime]]) -> InlineKeyboardMarkup:
+        """A button per visit (at its time in the patient's zone): the one said moved, whose
+        new time is asked next; and the main menu."""
+        buttons: list[tuple[str, str | CallbackData]] = [
+            (
+                self._label(Button.MENTION_MOVED_ITEM, when=self._short(shown)),
+                MovedVisitCb(id=visit.id),
+            )
+            for visit, shown in visits
+        ]
+        buttons.append((self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME)))
+        return self._markup(buttons)
+
+    def moved_none(self) -> InlineKeyboardMarkup:
+        """Under "your visit was moved" with no visit saved: add one, or the main menu."""
+        return self._markup(
+            [
+                (self._label(Button.APPOINTMENT_NEW), MenuCb(to=MenuTarget.NEW)),
+                (self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME)),
+            ]
         )
 
     def appointments(self, items: Sequence[Appointment]) -> InlineKeyboardMarkup:

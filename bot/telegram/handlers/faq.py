@@ -2,11 +2,10 @@
 (bot/domain/faq.py): a question of faq.toml, small talk (good news too), nerves, a request for
 a new time, two close topics to choose from, or nothing known. A typed reply while the
 day-after check-in is open is taken as an answer to it (bot/telegram/handlers/preparation.py).
-A visit mentioned in passing ("my first infusion is next tuesday at 9:30") is offered to be
-added, read back as the booking steps read a typed time back, with their Confirm and Change
-buttons; one the patient says was moved ("they moved my appt to friday at 11") is offered as a
-move of their visit (bot/telegram/handlers/appointments.py `move_mentioned`: the change path of
-/appointment)."""
+A visit mentioned in passing ("my first infusion is next tuesday at 9:30", "they moved my appt
+to friday at 11", "they moved it") is answered before the FAQ is asked (bot/telegram/handlers/
+mentions.py): offered to be added, or as a move of the patient's visit, its new time asked when
+it was not said."""
 
 from __future__ import annotations
 
@@ -16,9 +15,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.content.catalogue import (
-    AppointmentConfirm,
-    AppointmentMoveMentioned,
-    AppointmentMoveWhich,
     Button,
     ChatAck,
     ChatCommand,
@@ -33,14 +29,12 @@ from bot.content.catalogue import (
 )
 from bot.db.models import Patient
 from bot.domain.faq import IntentKey
-from bot.services.appointments import VisitTime
 from bot.services.container import ServiceScope
-from bot.services.offers import Offer, OfferKind
 from bot.telegram.callbacks import FaqCb, MenuCb, MenuTarget
 from bot.telegram.filters import PlainText
+from bot.telegram.handlers.mentions import ask_moved_visit, offer_mentioned_visit
 from bot.telegram.handlers.preparation import ask_new_time, checkin_typed
 from bot.telegram.reply import Reply
-from bot.telegram.states import Booking
 
 _CHAT = {
     IntentKey.GREETING: ChatGreeting(),
@@ -98,54 +92,6 @@ async def faq_answer(
     await _answer(callback_data.key, reply, patient, svc, callback.from_user.id)
 
 
-async def _offer_mentioned_visit(
-    text: str, state: FSMContext, reply: Reply, patient: Patient, svc: ServiceScope
-) -> bool:
-    """A visit the patient spoke of in passing, offered to be added (see the module's
-    docstring), or, when they said their visit was moved, to move it (several visits: which
-    one); False when the text mentions none, or the patient has not agreed to storage."""
-    if not patient.has_consented:
-        return False
-    mention = await svc.appointments.mentioned(patient, text, patient.language)
-    if mention is None:
-        return False
-    found = mention.time
-    # One visit said moved is held as the change of /appointment holds it (Change types the
-    # new time of this visit); otherwise the time is offered as a new visit.
-    moving = mention.moved[0] if len(mention.moved) == 1 else None
-    if moving is None:
-        offer = Offer.of_reading(OfferKind.BOOKING, found)
-        replacing: dict[str, int | None] = {"replace_id": None, "replace_version": None}
-    else:
-        offer = Offer.of_reading(OfferKind.BOOKING, found, visit=moving.id, version=moving.version)
-        replacing = {"replace_id": moving.id, "replace_version": moving.version}
-    await state.set_data({**replacing, **offer.to_state()})
-    await state.set_state(Booking.confirming)
-    if not mention.moved:
-        reply.send(
-            AppointmentConfirm(
-                when=found.local, changing=False, day_first=found.day_first, mentioned=True
-            ),
-            reply.kb.draft_confirm(offer.token),
-        )
-        return True
-    # Shown in the patient's zone, whatever zone each visit was booked in.
-    shown = [(visit, VisitTime(visit.starts_at, patient.timezone).local) for visit in mention.moved]
-    if moving is not None:
-        reply.send(
-            AppointmentMoveMentioned(old=shown[0][1], when=found.local, day_first=found.day_first),
-            reply.kb.move_mentioned(moving, offer.token),
-        )
-        return True
-    reply.send(
-        AppointmentMoveWhich(
-            when=found.local, items=[old for _, old in shown], day_first=found.day_first
-        ),
-        reply.kb.move_which(shown, offer.token),
-    )
-    return True
-
-
 async def free_text(
     message: Message,
     state: FSMContext,
@@ -160,7 +106,11 @@ async def free_text(
     reply to what the patient told."""
     if patient is not None and await checkin_typed(reply, patient, svc):
         return
-    if patient is not None and await _offer_mentioned_visit(
+    if patient is not None and await offer_mentioned_visit(
+        message.text or "", state, reply, patient, svc
+    ):
+        return
+    if patient is not None and await ask_moved_visit(
         message.text or "", state, reply, patient, svc
     ):
         return
