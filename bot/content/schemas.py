@@ -270,6 +270,9 @@ class CrisisCategory(_Strict):
 
 class SafetyExclusions(_Strict):
     phrases: tuple[Phrase, ...] = ()
+    # Words that take an exclusion back when they follow it ("the form asked if I want to
+    # die, I said no, but honestly yes"): a denial never hides what comes right after it.
+    unless: tuple[Phrase, ...] = ()
 
 
 class SafetyLexicon(_Strict):
@@ -314,6 +317,7 @@ class SafetyLexicon(_Strict):
             language=language,
             categories={c.key: c.phrases for c in self.category},
             exclusions=self.exclusions.phrases,
+            unless=self.exclusions.unless,
             patterns={
                 c.key: [Proximity(p.first, p.then, p.within) for p in c.pattern]
                 for c in self.category
