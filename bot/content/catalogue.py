@@ -349,6 +349,33 @@ class AppointmentMoveWhich(Message):
     day_first: bool = sample(False, True)
 
 
+class AppointmentMovedAsk(Message):
+    """The patient said their visit was moved without its new time ("they moved it", "me
+    cambiaron la cita"): the visit (`old`, in the patient's zone) and a question for its new
+    date and time; `day` or `clock` when they said half of it ("they moved it to friday"),
+    then the other half is asked. `place` and `example` as in AppointmentAsk. The answer is
+    read back as AppointmentMoveMentioned."""
+
+    old: datetime = sample(SAMPLE_WHEN)
+    day: datetime | None = sample(None, SAMPLE_LATER)
+    clock: datetime | None = sample(None, SAMPLE_LATER)
+    place: str = sample(_PLACE)
+    example: datetime = sample(SAMPLE_WHEN)
+
+
+class AppointmentMovedWhich(Message):
+    """The patient said a visit was moved without its new time and has several upcoming
+    visits (`items`, in the patient's zone, a button each): which one; its new time is asked
+    next."""
+
+    items: Sequence[datetime] = sample((SAMPLE_WHEN, SAMPLE_LATER))
+
+
+class AppointmentMovedNone(Message):
+    """The patient said their visit was moved but has no visit saved: nothing to change;
+    adding it is offered."""
+
+
 class AppointmentHalf(Message):
     """Half of a date and time came: the day (`day`, with `part` of it, "morning") or the
     time (`clock`); the other half is asked for."""
@@ -565,6 +592,32 @@ class Checklist(Message):
 
 class ChecklistNone(Message):
     pass
+
+
+_SAID_RIDE: ChecklistLines = ({"key": "ride", "label": "Ride home <arranged>", "done": True},)
+_SAID_NEW: ChecklistLines = ({"key": "new_item", "label": "An item staff <added>", "done": True},)
+_SAID_TWO: ChecklistLines = (
+    {"key": "headphones", "label": "Headphones packed", "done": True},
+    *_SAID_NEW,
+)
+
+
+class ChecklistTicked(Message):
+    """A patient told they have done items of their checklist ("my husband is driving me
+    home", bot/domain/checklist_said.py): `ticked`, the items ticked now; `ticked_before`,
+    those said that were ticked already; `left`, how many items of the visit's checklist are not
+    ticked yet; `when`, the visit (their next one)."""
+
+    when: datetime = sample(SAMPLE_WHEN)
+    ticked: ChecklistLines = sample(_SAID_RIDE, _SAID_NEW, _SAID_TWO, ())
+    ticked_before: ChecklistLines = sample((), _SAID_RIDE)
+    left: int = sample(0, 1, 3)
+
+
+class ChecklistUnticked(Message):
+    """Undo under :class:`ChecklistTicked`: the items it `unticked` again."""
+
+    unticked: ChecklistLines = sample(_SAID_RIDE, _SAID_TWO)
 
 
 class ReminderSnoozed(Message):
@@ -1367,6 +1420,7 @@ class Button(StrEnum):
     MENTION_MOVE = auto()
     MENTION_ADD = auto()
     MENTION_MOVE_ITEM = auto()  # {{ when }}
+    MENTION_MOVED_ITEM = auto()  # {{ when }}
     APPOINTMENT_NEW = auto()
     APPOINTMENT_CHANGE = auto()
     APPOINTMENT_CANCEL = auto()
@@ -1402,6 +1456,9 @@ class Button(StrEnum):
     CHECK_TODO = auto()  # {{ label }}
     NOTICE_PRIVATE_ONLY = auto()
     NOTICE_CALENDAR_SENT = auto()
+    NOTICE_SAID_UNDONE = auto()
+    SAID_UNDO = auto()
+    SAID_CHECKLIST = auto()
     INVITE_CONFIRM = auto()
     INVITE_KIND = auto()  # {{ label }}: a visit type's name
     INTAKE_APPLY = auto()

@@ -70,6 +70,17 @@ class Mention:
 
 
 @dataclass(frozen=True)
+class MovedVisit:
+    """A visit the patient says was moved without saying its new time ("they moved it", "me
+    cambiaron la cita": `AppointmentService.moved_without_time`): the upcoming visits it may
+    be (soonest first; empty: they have none saved), and half of the new time when they said
+    it ("they moved it to friday": `half`, the other half is asked)."""
+
+    visits: tuple[Appointment, ...]
+    half: HalfAnswer | None = None
+
+
+@dataclass(frozen=True)
 class HalfAnswer:
     """Half of a date and time ("tomorrow morning", "2:30"): the patient is asked for the
     rest, and the next answer completes this one."""
@@ -195,6 +206,26 @@ class AppointmentService:
             found = VisitTime(found.starts_at, found.zone, day_first=True)
         moved = tuple(upcoming) if visit_mentions.says_moved(text, lang) else ()
         return Mention(found, moved)
+
+    async def moved_without_time(
+        self, patient: Patient, text: str, lang: str = "en"
+    ) -> MovedVisit | None:
+        """A patient's statement that their visit was moved, with no new time the bot can
+        offer (`mentioned` found none): "they moved it", "my appointment got moved", "me
+        cambiaron la cita"; with half a time ("they moved it to friday") that half, when it is
+        still ahead. None when the text says no such thing (a question, a wish, a request for
+        a new time, "i need to move my appointment", is left to the FAQ)."""
+        if not visit_mentions.says_was_moved(text, lang):
+            return None
+        visits = tuple(await self.repo.upcoming_appointments(patient.id, self.clock.now()))
+        half: HalfAnswer | None = None
+        try:
+            found = self.read_answer(text, patient.timezone, lang)
+        except BookingRefused:
+            found = None
+        if isinstance(found, HalfAnswer):
+            half = found
+        return MovedVisit(visits, half)
 
     def _check_half(self, reading: WhenReading, now_local: datetime) -> HalfAnswer:
         """A day alone must still be ahead (today's morning is over at noon), within a year."""

@@ -19,7 +19,9 @@ Without any webhook and without a clinic's schedule (INTAKE_PATIENT_KEY unset: n
 
 The intake service (linking a patient's visits) calls :meth:`IntakeEvents.visit_linked`;
 the appointment service (bot/services/appointments.py) :meth:`IntakeEvents.visit_moved` and
-:meth:`IntakeEvents.visit_cancelled`, once a patient's own change is made; the preparation
+:meth:`IntakeEvents.visit_cancelled`, once a patient's own change is made, and the staff's
+visit changes (bot/services/visit_changes.py, the roster's Move and Cancel) through the
+appointment service's instance, once a team member's is; the preparation
 service (bot/services/reminders.py) the answers to reminders.
 """
 
@@ -113,8 +115,9 @@ class IntakeEvents:
     async def visit_moved(
         self, repo: Repository, appointment_id: int, starts_at: datetime, zone: str
     ) -> bool:
-        """The patient moved this visit themselves, to `starts_at` (aware) chosen in `zone`
-        (``data``: ``start``, the UTC instant as ``occurred_at`` is written, and ``zone``).
+        """The patient (or a team member, from the roster) moved this visit, to `starts_at`
+        (aware) chosen in `zone` (``data``: ``start``, the UTC instant as ``occurred_at`` is
+        written, and ``zone``).
         The caller records it once the move is made, and only when the start changed."""
         return await self._for_appointment(
             repo,
@@ -124,7 +127,7 @@ class IntakeEvents:
         )
 
     async def visit_cancelled(self, repo: Repository, appointment_id: int) -> bool:
-        """The patient cancelled this visit themselves (the caller records it once the
+        """The patient (or a team member) cancelled this visit (the caller records it once the
         cancellation is made, never for one already cancelled)."""
         return await self._for_appointment(repo, appointment_id, EventType.VISIT_CANCELLED)
 

@@ -10,8 +10,11 @@ that happens twice offered both ways), keeps to the booking rules (not past, wit
 at a time the patient already has a visit) and, in the caller's transaction: changes the visit
 with a conditional UPDATE (of two taps racing, one changes it), plans its reminders again
 (steps already sent are never sent again), queues the patient's notice in the outbox
-(`PatientNotices`) and writes the audit line. A cancel likewise. Moving a visit to the time it
-has, or cancelling one already cancelled, changes nothing and says so (`changed` False).
+(`PatientNotices`), counts the change on the visit's revision when it is one of a clinic's
+schedule and tells the clinic's system (``visit.moved``, ``visit.cancelled``: the appointment
+service's `IntakeEvents`, as a patient's own change does, bot/services/intake_events.py) and
+writes the audit line. A cancel likewise. Moving a visit to the time it has, or cancelling one
+already cancelled, changes nothing, counts nothing and says so (`changed` False).
 """
 
 from __future__ import annotations
@@ -162,6 +165,9 @@ class VisitChangeService:
             raise self._meanwhile(found)
         await self.appointments.planner.plan_for(appointment, keep_sent=True)
         await self.notices.visit_moved(repo, patient, appointment, old)
+        events = self.appointments.events
+        if events is not None:  # the revision + 1 and "visit.moved", in this transaction
+            await events.visit_moved(repo, appointment.id, proposal.starts_at, proposal.zone)
         await self.staff.audit.done(
             actor,
             Action.VISIT_MOVE,
@@ -202,6 +208,8 @@ class VisitChangeService:
             raise self._meanwhile(found)
         await self.appointments.planner.cancel(appointment)
         await self.notices.visit_cancelled(self.appointments.repo, patient, appointment)
+        if self.appointments.events is not None:  # the revision + 1 and "visit.cancelled"
+            await self.appointments.events.visit_cancelled(self.appointments.repo, appointment.id)
         await self.staff.audit.done(
             actor,
             Action.VISIT_CANCEL,

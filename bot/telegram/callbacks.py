@@ -102,6 +102,14 @@ class MoveVisitCb(CallbackData, prefix="dm"):
     t: str = Field(default="", max_length=16)
 
 
+class MovedVisitCb(CallbackData, prefix="dv"):
+    """A visit the patient picks as the one that was moved, when they said so without its
+    new time and have several (`id`): its new time is asked next (nothing is changed until
+    the read-back's "Move it")."""
+
+    id: int = Field(ge=1, le=MAX_ID)
+
+
 class FaqCb(CallbackData, prefix="f"):
     key: str
 
@@ -142,6 +150,23 @@ class ChecklistCb(CallbackData, prefix="k"):
     appt: int = Field(ge=1, le=MAX_ID)
     item: str = Field(max_length=32)
     done: bool
+
+
+ITEMS_SEPARATOR = "."
+"""Between the item keys of :class:`SaidUndoCb` (keys are letters, digits and "_")."""
+
+
+class SaidUndoCb(CallbackData, prefix="ku"):
+    """Undo under the items a patient's message ticked ("my husband is driving me home"):
+    the visit (`appt`) and the item keys it ticked, joined by ITEMS_SEPARATOR. Ownership and
+    the visit's state are checked on every press; an item still ticked is unticked."""
+
+    appt: int = Field(ge=1, le=MAX_ID)
+    items: str = Field(max_length=48, pattern=r"^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*$")
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self.items.split(ITEMS_SEPARATOR))
 
 
 class InviteAction(StrEnum):

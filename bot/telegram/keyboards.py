@@ -20,6 +20,7 @@ from bot.content.catalogue import Button
 from bot.content.store import Content
 from bot.db.models import Appointment
 from bot.telegram.callbacks import (
+    ITEMS_SEPARATOR,
     ApptAction,
     ApptCb,
     AttendCb,
@@ -37,8 +38,10 @@ from bot.telegram.callbacks import (
     LangCb,
     MenuCb,
     MenuTarget,
+    MovedVisitCb,
     MoveVisitCb,
     RosterCb,
+    SaidUndoCb,
     StaffAction,
     StaffCb,
     VisitAction,
@@ -194,6 +197,28 @@ class Keyboards:
             lambda action: DraftCb(action=DraftAction(action), t=token),
         )
 
+    def moved_which(self, visits: Sequence[tuple[Appointment, datetime]]) -> InlineKeyboardMarkup:
+        """A button per visit (at its time in the patient's zone): the one said moved, whose
+        new time is asked next; and the main menu."""
+        buttons: list[tuple[str, str | CallbackData]] = [
+            (
+                self._label(Button.MENTION_MOVED_ITEM, when=self._short(shown)),
+                MovedVisitCb(id=visit.id),
+            )
+            for visit, shown in visits
+        ]
+        buttons.append((self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME)))
+        return self._markup(buttons)
+
+    def moved_none(self) -> InlineKeyboardMarkup:
+        """Under "your visit was moved" with no visit saved: add one, or the main menu."""
+        return self._markup(
+            [
+                (self._label(Button.APPOINTMENT_NEW), MenuCb(to=MenuTarget.NEW)),
+                (self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME)),
+            ]
+        )
+
     def appointments(self, items: Sequence[Appointment]) -> InlineKeyboardMarkup:
         buttons: list[tuple[str, str | CallbackData]] = [
             (
@@ -292,6 +317,19 @@ class Keyboards:
                 )
             ]
         )
+
+    def said_done(self, appointment_id: int, ticked: Sequence[str]) -> InlineKeyboardMarkup:
+        """Under items ticked from a message: Undo (when any was ticked now and their keys
+        fit in a button's data; the checklist unticks them otherwise) and the checklist."""
+        checklist = (self._label(Button.SAID_CHECKLIST), MenuCb(to=MenuTarget.PREPARE))
+        try:
+            undo = SaidUndoCb(appt=appointment_id, items=ITEMS_SEPARATOR.join(ticked)).pack()
+        except ValueError:  # none ticked, or more keys than a button's 64 bytes hold
+            return self._markup([checklist])
+        return self._markup([(self._label(Button.SAID_UNDO), undo), checklist], 2)
+
+    def said_undone(self) -> InlineKeyboardMarkup:
+        return self._markup([(self._label(Button.SAID_CHECKLIST), MenuCb(to=MenuTarget.PREPARE))])
 
     def faq_answer(self) -> InlineKeyboardMarkup:
         return self._markup(

@@ -6,12 +6,14 @@ line; a notice queued just before a crash is delivered once after the restart.""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
 
-from bot.db.models import Appointment, Patient, Reminder, StaffAlert
+from bot.db.models import Appointment, IntakeVisit, Patient, Reminder, StaffAlert
 from bot.delivery.outbox import AlertDelivery
 from bot.domain.visits import AppointmentStatus
 from bot.services.patient_notices import VISIT_CANCELLED, VISIT_MOVED
@@ -20,8 +22,10 @@ from foundation.timemath import load_zone
 from scheduler.due import compute_due
 from scheduler.queue import QueueStatus
 from tests.fake_telegram import updates
+from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration import dbcheck
 from tests.integration.harness import Harness
+from tests.integration.test_intake_events import bot_and_receiver
 from tests.integration.test_staff_telegram import (
     NURSE,
     PAT,
@@ -339,3 +343,54 @@ async def test_a_patient_who_blocked_the_bot_is_marked_unreachable_not_retried(
         if r.params.get("chat_id") == PAT and "has moved" in r.params.get("text", "")
     ]
     assert len(tried) == 1  # one attempt, no retries
+
+
+async def schedule_visit(harness: Harness, appointment: Appointment, external_id: str) -> None:
+    """The invited visit is also one of the clinic's schedule (source ``acme``, which has a
+    webhook), as the intake links it, under the same label."""
+    now = harness.clock.now()
+    async with harness.app.context.session_factory() as session, session.begin():
+        session.add(
+            IntakeVisit(
+                source="acme",
+                external_id=external_id,
+                patient_key="k" * 64,
+                starts_at=appointment.starts_at,
+                timezone="America/New_York",
+                visit_type="infusion",
+                status="booked",
+                label="J.D.",
+                appointment_id=appointment.id,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+
+async def revision(harness: Harness) -> int:
+    async with harness.app.context.session_factory() as session:
+        return (await session.execute(select(IntakeVisit.revision))).scalar_one()
+
+
+async def test_staff_moving_a_visit_of_the_clinics_schedule_counts_it_and_tells_the_clinic(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    """The roster's Move is a change of the visit as the patient's own is: one more revision,
+    in the move's transaction, and one signed ``visit.moved`` to the clinic's webhook; the
+    second tap of the same Confirm counts and tells nothing more."""
+    async with bot_and_receiver(telegram, tmp_path) as (h, receiver):
+        appointment = await linked_patient(h)
+        await schedule_visit(h, appointment, "EHR-9")
+        assert await revision(h) == 1
+        confirm = await open_move(h)
+        [moved] = await h.press(NURSE, confirm)
+        assert "Moved" in moved
+        assert await revision(h) == 2
+        await receiver.wait_for(1)
+        [again] = await h.press(NURSE, confirm)
+        assert "already at" in again and "nothing changed" in again
+        assert await revision(h) == 2
+        await asyncio.sleep(0.05)  # a second event would have been posted by now
+    [event] = receiver.events("acme")
+    assert (event["type"], event["external_id"], event["revision"]) == ("visit.moved", "EHR-9", 2)
+    assert event["data"] == {"start": "2026-11-26T20:00:00Z", "zone": "America/New_York"}

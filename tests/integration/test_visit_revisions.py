@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.models import Appointment, IntakeEvent, IntakeVisit
-from bot.domain.audit import Actor, Surface
+from bot.domain.audit import Action, Actor, Surface
 from bot.intake.api_models import VisitState
 from bot.intake.rows import IntakeRow
 from bot.services.appointments import VisitTime
@@ -29,7 +29,7 @@ from bot.services.intake_events import IntakeEvents
 from bot.services.invites import Linked
 from foundation.clock import FrozenClock
 from tests.integration.pg import DATABASE_KINDS
-from tests.integration.staff_rig import Clinic, clinic_on, patient_of
+from tests.integration.staff_rig import ENV_ADMIN, Clinic, clinic_on, patient_of
 from tests.integration.test_intake_service import SETTINGS, link, raw, rows
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -175,3 +175,48 @@ async def test_racing_changes_of_one_visit_wait_for_each_other_and_count_on(
     async with clinic.sessions() as session:
         moved = await session.get(Appointment, visit)
     assert moved is not None and moved.attendance is None  # the later move cleared it
+
+
+STAFF = Actor(ENV_ADMIN, Surface.TELEGRAM)
+
+
+async def staff_moves(clinic: Clinic, to: datetime) -> bool:
+    """A team member moves the visit from the roster (bot/services/visit_changes.py) and
+    confirms the time they read: whether it changed anything."""
+    visit = await appointment_id(clinic)
+    async with clinic.unit() as u:
+        shown = await u.visit_changes.visit(STAFF, visit, Action.VISIT_MOVE)
+        change = await u.visit_changes.move(STAFF, visit, to, shown.version)
+    return change.changed
+
+
+async def test_a_team_members_move_counts_once_and_tells_the_clinic(clinic: Clinic) -> None:
+    """The roster's Move is a change of the visit as the patient's and the API's are: one
+    more revision in its transaction and one ``visit.moved``; a move to the time the visit
+    has (or a second tap) counts nothing and tells nothing. A team member's cancel likewise."""
+    await put(clinic)
+    assert (await state(clinic)).revision == 2  # created, then linked
+    to = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)
+    assert await staff_moves(clinic, to)
+    assert (await state(clinic)).revision == 3
+    assert not await staff_moves(clinic, to)  # already there: nothing
+    assert (await state(clinic)).revision == 3
+    async with clinic.sessions() as session:
+        [moved] = [
+            json.loads(body)
+            for body in (await session.execute(select(IntakeEvent.body))).scalars()
+            if json.loads(body)["type"] == "visit.moved"
+        ]
+    assert moved["data"] == {"start": "2026-11-26T16:00:00Z", "zone": "America/New_York"}
+    assert moved["external_id"] == "R-1"
+    visit = await appointment_id(clinic)
+    for _ in range(2):  # "Yes, cancel it" twice
+        async with clinic.unit() as u:
+            await u.visit_changes.cancel(STAFF, visit)
+    final = await state(clinic)
+    assert final.revision == 4
+    assert await events(clinic) == [
+        ("visit.linked", 2),
+        ("visit.moved", 3),
+        ("visit.cancelled", 4),
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.visit_mentions import asks, names_one_in_order, says_moved
+from bot.domain.visit_mentions import asks, names_one_in_order, says_moved, says_was_moved
 
 
 @pytest.mark.parametrize(
@@ -53,3 +53,67 @@ def test_a_hedging_question_mark_is_no_question() -> None:
     assert asks("¿mi cita es mañana?", "es")
     assert asks("puedo comer antes de mi cita mañana a las 10?", "es")
     assert not names_one_in_order("which one is better, friday at 11 or monday")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("they moved it", "en"),
+        ("my appointment got moved", "en"),
+        ("the clinic changed my appointment", "en"),
+        ("ok so they moved it", "en"),
+        ("Clinic called, they moved it", "en"),
+        ("my appt was rescheduled", "en"),
+        ("it got pushed back", "en"),
+        ("my session has been moved", "en"),
+        ("my appointment on friday got moved", "en"),
+        ("i rescheduled my appointment", "en"),
+        ("they bumped my visit", "en"),
+        ("me cambiaron la cita", "es"),
+        ("me la cambiaron", "es"),
+        ("cambiaron mi cita", "es"),
+        ("mi cita fue cambiada", "es"),
+        ("la cita cambió", "es"),
+        ("me movieron la cita", "es"),
+        ("reprogramaron mi consulta", "es"),
+        ("han cambiado mi cita", "es"),
+        ("me pospusieron la sesión", "es"),
+    ],
+)
+def test_a_visit_said_moved_without_its_time(text: str, lang: str) -> None:
+    assert says_was_moved(text, lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # Asking for a new time, or asking whether: the FAQ's answers.
+        ("can i move my appointment?", "en"),
+        ("i need to move my appointment", "en"),
+        ("I need to change my appointment", "en"),
+        ("i want to reschedule", "en"),
+        ("need to push my appt back", "en"),
+        ("running late can we move it", "en"),
+        ("i want my appointment changed", "en"),
+        ("did they move my appointment", "en"),
+        ("has my appointment been moved", "en"),
+        ("how do i change my appointment time", "en"),
+        ("if they moved it what happens", "en"),
+        # Not done, or not a visit.
+        ("they didn't move my appointment", "en"),
+        ("my appointment wasn't moved", "en"),
+        ("my dog has been anxious since we moved apartments", "en"),
+        ("my mood changed a lot", "en"),
+        ("my flight got moved so i need to move my appointment", "en"),
+        ("¿me cambiaron la cita?", "es"),
+        ("quiero cambiar mi cita", "es"),
+        ("necesito cambiar la cita", "es"),
+        ("tengo que mover mi cita", "es"),
+        ("no me cambiaron la cita", "es"),
+        ("si me cambian la cita qué hago", "es"),
+        ("me pasó algo", "es"),
+        ("cambio de planes", "es"),
+    ],
+)
+def test_no_visit_said_moved_without_its_time(text: str, lang: str) -> None:
+    assert not says_was_moved(text, lang)

@@ -37,7 +37,7 @@ from bot.content.catalogue import (
 )
 from bot.db.models import Appointment, Patient
 from bot.domain.when_parser import ParseErrorCode, WhenReading
-from bot.services.appointments import Ambiguity, HalfAnswer, VisitTime
+from bot.services.appointments import Ambiguity, HalfAnswer, Mention, VisitTime
 from bot.services.container import ServiceScope
 from bot.services.errors import BookingRefused, NoSuchAppointment, VisitChangedByClinic
 from bot.services.offers import Offer, OfferExpired, OfferKind, TimeChoice
@@ -49,10 +49,18 @@ from bot.telegram.callbacks import (
     DraftCb,
     MenuCb,
     MenuTarget,
+    MovedVisitCb,
     MoveVisitCb,
 )
 from bot.telegram.filters import PlainText
 from bot.telegram.handlers.faq import free_text
+from bot.telegram.handlers.mentions import (
+    ask_moved_time,
+    half_from_state,
+    half_to_state,
+    moved_visits,
+    offer_move,
+)
 from bot.telegram.middlewares import RequireConsent
 from bot.telegram.reply import Reply
 from bot.telegram.states import Booking
@@ -70,27 +78,15 @@ def _replace_id(data: dict[str, Any]) -> int | None:
 
 def _replacing(data: dict[str, Any]) -> dict[str, Any]:
     """The visit being changed, as the conversation holds it: its id and its version when the
-    patient pressed Change (if the clinic changes it meanwhile, the change is not made)."""
+    patient pressed Change (if the clinic changes it meanwhile, the change is not made), and
+    whether the patient said it was moved (`moved`: the time they type is read back as the
+    move of bot/telegram/handlers/mentions.py)."""
     version = data.get("replace_version")
     return {
         "replace_id": _replace_id(data),
         "replace_version": version if isinstance(version, int) else None,
+        "moved": data.get("moved") is True,
     }
-
-
-def _half(data: dict[str, Any]) -> WhenReading | None:
-    """The half answer kept from the patient's previous message ("tomorrow", then "2:30")."""
-    day, clock, part = data.get("half_day"), data.get("half_clock"), data.get("half_part")
-    try:
-        reading = WhenReading(
-            date.fromisoformat(day) if isinstance(day, str) else None,
-            time.fromisoformat(clock) if isinstance(clock, str) else None,
-            part if part in ("morning", "afternoon", "evening", "night") else None,
-            bool(data.get("half_swapped")),
-        )
-    except ValueError:
-        return None
-    return reading if reading.day is not None or reading.clock is not None else None
 
 
 async def _ask_for_time(
@@ -170,7 +166,8 @@ async def read_time(
     bot/telegram/gate.py) is not told it could not be read: the question stays open."""
     text = message.text or ""
     data = await state.get_data()
-    earlier = _half(data) if await state.get_state() == Booking.waiting_for_time.state else None
+    waiting = await state.get_state() == Booking.waiting_for_time.state
+    earlier = half_from_state(data) if waiting else None
     try:
         reading = svc.appointments.read_answer(
             text, patient.timezone, patient.language, earlier=earlier
@@ -192,16 +189,13 @@ async def read_time(
     if isinstance(reading, HalfAnswer):
         half = reading.reading
         await state.set_state(Booking.waiting_for_time)
-        await state.set_data(
-            {
-                **_replacing(data),
-                "half_day": half.day.isoformat() if half.day else None,
-                "half_clock": half.clock.isoformat("minutes") if half.clock else None,
-                "half_part": half.part,
-                "half_swapped": half.swapped,
-            }
-        )
+        await state.set_data({**_replacing(data), **half_to_state(half)})
         reply.send(_half_question(half), reply.kb.home())
+        return
+    if isinstance(reading, VisitTime) and data.get("moved") is True:
+        # The new time of a visit the patient said was moved: read back as that move.
+        visits = moved_visits(await svc.appointments.upcoming(patient), _replace_id(data))
+        await offer_move(state, reply, patient, Mention(reading, visits))
         return
     # A new offer: the buttons of any earlier one stop working.
     offer = Offer.of_reading(OfferKind.BOOKING, reading)
@@ -297,6 +291,26 @@ async def move_mentioned(
         offer.about(visit=callback_data.id)
     replacing = {"replace_id": callback_data.id, "replace_version": callback_data.v}
     await _save(callback_data.t, offer.visit_time(), replacing, state, reply, patient, svc)
+
+
+async def moved_which(
+    callback: CallbackQuery,
+    callback_data: MovedVisitCb,
+    state: FSMContext,
+    reply: Reply,
+    patient: Patient,
+    svc: ServiceScope,
+) -> None:
+    """The visit the patient picks as the one moved, after saying so without its new time:
+    its new time is asked (half of it kept when they said it); a visit gone since is
+    answered as gone."""
+    visit = await svc.appointments.owned_upcoming(patient, callback_data.id)
+    data = await state.get_data()
+    half = None
+    if await state.get_state() == Booking.waiting_for_time.state and data.get("moved") is True:
+        kept = half_from_state(data)
+        half = HalfAnswer(kept) if kept is not None else None
+    await ask_moved_time(state, reply, patient, svc, visit, half)
 
 
 async def _open_offer(
@@ -475,4 +489,5 @@ def create_router() -> Router:
     r.callback_query.register(appointment_action, ApptCb.filter())
     r.callback_query.register(cancel_visit, CancelVisitCb.filter())
     r.callback_query.register(move_mentioned, MoveVisitCb.filter())
+    r.callback_query.register(moved_which, MovedVisitCb.filter())
     return r

@@ -2,11 +2,12 @@
 (bot/domain/faq.py): a question of faq.toml, small talk (good news too), nerves, a request for
 a new time, two close topics to choose from, or nothing known. A typed reply while the
 day-after check-in is open is taken as an answer to it (bot/telegram/handlers/preparation.py).
-A visit mentioned in passing ("my first infusion is next tuesday at 9:30") is offered to be
-added, read back as the booking steps read a typed time back, with their Confirm and Change
-buttons; one the patient says was moved ("they moved my appt to friday at 11") is offered as a
-move of their visit (bot/telegram/handlers/appointments.py `move_mentioned`: the change path of
-/appointment)."""
+A visit mentioned in passing ("my first infusion is next tuesday at 9:30", "they moved my appt
+to friday at 11", "they moved it") is answered before the FAQ is asked (bot/telegram/handlers/
+mentions.py): offered to be added, or as a move of the patient's visit, its new time asked when
+it was not said. A question asked in the same message as a visit offered is answered after the
+offer. A patient telling they have done an item of their checklist ("my husband is driving me
+home") has it ticked (bot/telegram/handlers/preparation.py `said_done`)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.content.catalogue import (
-    AppointmentConfirm,
-    AppointmentMoveMentioned,
-    AppointmentMoveWhich,
     Button,
     ChatAck,
     ChatCommand,
@@ -32,15 +30,13 @@ from bot.content.catalogue import (
     FaqNoMatch,
 )
 from bot.db.models import Patient
-from bot.domain.faq import IntentKey
-from bot.services.appointments import VisitTime
+from bot.domain.faq import SMALL_TALK, IntentKey
 from bot.services.container import ServiceScope
-from bot.services.offers import Offer, OfferKind
 from bot.telegram.callbacks import FaqCb, MenuCb, MenuTarget
 from bot.telegram.filters import PlainText
-from bot.telegram.handlers.preparation import ask_new_time, checkin_typed
+from bot.telegram.handlers.mentions import ask_moved_visit, offer_mentioned_visit
+from bot.telegram.handlers.preparation import ask_new_time, checkin_typed, said_done
 from bot.telegram.reply import Reply
-from bot.telegram.states import Booking
 
 _CHAT = {
     IntentKey.GREETING: ChatGreeting(),
@@ -98,52 +94,22 @@ async def faq_answer(
     await _answer(callback_data.key, reply, patient, svc, callback.from_user.id)
 
 
-async def _offer_mentioned_visit(
-    text: str, state: FSMContext, reply: Reply, patient: Patient, svc: ServiceScope
-) -> bool:
-    """A visit the patient spoke of in passing, offered to be added (see the module's
-    docstring), or, when they said their visit was moved, to move it (several visits: which
-    one); False when the text mentions none, or the patient has not agreed to storage."""
-    if not patient.has_consented:
-        return False
-    mention = await svc.appointments.mentioned(patient, text, patient.language)
-    if mention is None:
-        return False
-    found = mention.time
-    # One visit said moved is held as the change of /appointment holds it (Change types the
-    # new time of this visit); otherwise the time is offered as a new visit.
-    moving = mention.moved[0] if len(mention.moved) == 1 else None
-    if moving is None:
-        offer = Offer.of_reading(OfferKind.BOOKING, found)
-        replacing: dict[str, int | None] = {"replace_id": None, "replace_version": None}
-    else:
-        offer = Offer.of_reading(OfferKind.BOOKING, found, visit=moving.id, version=moving.version)
-        replacing = {"replace_id": moving.id, "replace_version": moving.version}
-    await state.set_data({**replacing, **offer.to_state()})
-    await state.set_state(Booking.confirming)
-    if not mention.moved:
-        reply.send(
-            AppointmentConfirm(
-                when=found.local, changing=False, day_first=found.day_first, mentioned=True
-            ),
-            reply.kb.draft_confirm(offer.token),
-        )
-        return True
-    # Shown in the patient's zone, whatever zone each visit was booked in.
-    shown = [(visit, VisitTime(visit.starts_at, patient.timezone).local) for visit in mention.moved]
-    if moving is not None:
-        reply.send(
-            AppointmentMoveMentioned(old=shown[0][1], when=found.local, day_first=found.day_first),
-            reply.kb.move_mentioned(moving, offer.token),
-        )
-        return True
-    reply.send(
-        AppointmentMoveWhich(
-            when=found.local, items=[old for _, old in shown], day_first=found.day_first
-        ),
-        reply.kb.move_which(shown, offer.token),
-    )
-    return True
+_NOT_AFTER_AN_OFFER = SMALL_TALK | {IntentKey.RESCHEDULE}
+"""What a message that mentioned a visit is not answered with after its offer: small talk,
+or a request for a new time (the offer is the answer to that)."""
+
+
+async def _answer_asked_too(
+    message: Message, reply: Reply, patient: Patient, svc: ServiceScope
+) -> None:
+    """After the offer of a visit mentioned in passing, what the same message asked ("my
+    first infusion is thursday at 10am and i have no idea what to expect"): the one answer
+    the matcher gives, as a second message; nothing for two topics to choose from, no match,
+    small talk or a request for a new time."""
+    key = reply.content.faq(reply.lang).matcher.classify(message.text or "").answer
+    if key is not None and key not in _NOT_AFTER_AN_OFFER:
+        telegram_id = message.from_user.id if message.from_user else message.chat.id
+        await _answer(key, reply, patient, svc, telegram_id)
 
 
 async def free_text(
@@ -154,15 +120,23 @@ async def free_text(
     svc: ServiceScope,
     gently_answered: bool = False,
 ) -> None:
-    """A typed message: the check-in, a visit mentioned in passing, a question. A message that
+    """A typed message: the check-in, a visit mentioned in passing (and what the same message
+    asks), an item of the checklist said done, a question. A message that
     got the gentle answer of the crisis screen (past ideation, bot/telegram/gate.py) and asks
     nothing the FAQ knows gets no "I couldn't match that" after it: the gentle answer was the
     reply to what the patient told."""
     if patient is not None and await checkin_typed(reply, patient, svc):
         return
-    if patient is not None and await _offer_mentioned_visit(
+    if patient is not None and await offer_mentioned_visit(
         message.text or "", state, reply, patient, svc
     ):
+        await _answer_asked_too(message, reply, patient, svc)
+        return
+    if patient is not None and await ask_moved_visit(
+        message.text or "", state, reply, patient, svc
+    ):
+        return
+    if patient is not None and await said_done(message.text or "", reply, patient, svc):
         return
     faq = reply.content.faq(reply.lang)
     text = message.text or ""
