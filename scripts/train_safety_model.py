@@ -93,6 +93,8 @@ SEED = 16
 CALIBRATION = (
     "safety_dev5", "safety_dev6", "safety_dev7", "safety_dev8", "safety_dev9",
     "safety_dev11", "safety_dev12", "safety_dev13", "safety_dev14", "safety_dev15",
+    "safety_dev16", "safety_dev17", "safety_dev18", "safety_dev19", "safety_dev20",
+    "safety_dev21", "safety_dev22",
 )  # fmt: skip
 """The folders the thresholds are chosen on, each scored by a model that never read it: each
 was written by an independent writer who never saw the lexicon, the model or the other folders,
