@@ -145,7 +145,9 @@ def replace_words(
     body = source
     for start, end in reversed(spans):
         body = body[:start] + new + body[end:]
-    if _tags(body) != _tags(source):  # the new words made a tag of what stood beside them
+    if _tags(body) != _tags(source) or any(  # the new words and what stood beside them
+        body.count(mark) != source.count(mark) for mark in TEMPLATE_MARKS
+    ):
         return WordsRefused(WordsProblem.TEMPLATE)
     return Replaced(body, len(spans), ignoring_case)
 
