@@ -49,19 +49,14 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     },
     "safety_dev6": {"es": (MIN_RECALL, 1)},  # "no soy suicida" (a negation is never excluded)
     "safety_dev7": {"en": (MIN_RECALL, 1)},  # "🪦" as a joke about being old
-    "safety_dev8": {
-        "en": (MIN_RECALL, 2),  # "i wanted to die lol" after a party; a film plot
-        "es": (MIN_RECALL, 2),  # one's own overdose years clean, a panic attack (past, gentle)
-    },
+    "safety_dev8": {"en": (MIN_RECALL, 2)},  # "i wanted to die lol" after a party; a film plot
     # Written by a helper who never saw the lexicon (issue 16, round 6: real patient texting,
     # slang and typos), measured untouched before it was trained on: en 254/288 (88.2%), es
     # 240/288 (83.3%), 4 false alarms each, all the lexicon's. Now in the learned layer's
     # training and calibration; the misses are families the lexicon does not read (a child
     # who got into the medicine, burden said in other words, a plan without a verb of dying).
-    "safety_dev9": {
-        "en": (MIN_RECALL, 3),  # pass a goodbye on to a nurse; letters to a pen pal; a TV drama
-        "es": (MIN_RECALL, 2),  # despedirse (of a nurse, of the chat)
-    },
+    # Both languages reach the target since round 11 (2026-12-07; English already did just
+    # before it), so it left this table.
     # Written by a helper who never saw the lexicon, asked for the families the screen missed
     # and for traps (crisis in everyday words; 28% of the English ordinary lines reuse crisis
     # words). Measured untouched first, with the model trained without it: en 251/340 (73.8%),
@@ -69,8 +64,8 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # lexicon's round 8 was then written from its misses; the learned layer does not read it
     # (scripts/train_safety_model.py NOT_TRAINED).
     "safety_dev10": {
-        "en": (MIN_RECALL, 3),  # a will updated for a grandchild; pills counted into an organiser
-        "es": (MIN_RECALL, 5),  # a character's attempt in a series; a fainting on the news
+        "en": (MIN_RECALL, 3),  # the learned layer's: "kill the lights", a brain that won't shut up
+        "es": (MIN_RECALL, 2),  # the learned layer's: a joke about a grandson, a car warming up
     },
     # Written by six helpers who never saw the lexicon, the code or the other corpora, from
     # the taxonomies (issue 16, round 9; dev11: many Englishes and Spanishes, veiled wordings;
@@ -82,8 +77,11 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # with them, before any model read dev12 or dev13: dev12 en 87.5%, es 86.6%; dev13 en
     # 83.3%, es 85.5%. All three are now in the learned layer's training and calibration; these
     # floors are the figures after that.
-    "safety_dev12": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 4)},
-    "safety_dev13": {"en": (0.966, 7), "es": (MIN_RECALL, 1)},
+    # Round 11 (2026-12-07: a screening question answered no, a question about someone's
+    # history, recovery told with how long, a gift with its reason, chest pain examined)
+    # brought the false alarms down: dev12 en 5 to 2, es 4 to 0; dev13 en 7 to 1, es 1 to 0.
+    "safety_dev12": {"en": (MIN_RECALL, 2)},  # a cliff for a parking spot; thoughts no longer
+    "safety_dev13": {"en": (0.966, 1)},  # "going to kill my brother, he ate my leftovers"
     # Written by four helpers who never saw the lexicon, the code or the other corpora, from
     # the taxonomies (issue 16, round 10; dev14: a clinic inbox's adults and caregivers, voice
     # dictation, regional Englishes and Spanishes; dev15: indirect and figurative speech,
@@ -93,7 +91,8 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # from dev15 only; with them, before any model read either: dev14 en 88.8%, 15, es 93.2%,
     # 15 (dev14 the clean check: one line more); dev15 en 95.8%, 2, es 95.7%, 9. Both are now
     # in the learned layer's training and calibration; these floors are the figures after that.
-    "safety_dev14": {"en": (MIN_RECALL, 10), "es": (MIN_RECALL, 12)},
+    # Round 11: dev14 en 10 to 3, es 12 to 2 (the rest: jokes and idioms, which it leaves).
+    "safety_dev14": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 2)},
     "safety_dev15": {"es": (MIN_RECALL, 3)},
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with

@@ -595,6 +595,32 @@ class ChecklistNone(Message):
     pass
 
 
+_SAID_RIDE: ChecklistLines = ({"key": "ride", "label": "Ride home <arranged>", "done": True},)
+_SAID_NEW: ChecklistLines = ({"key": "new_item", "label": "An item staff <added>", "done": True},)
+_SAID_TWO: ChecklistLines = (
+    {"key": "headphones", "label": "Headphones packed", "done": True},
+    *_SAID_NEW,
+)
+
+
+class ChecklistTicked(Message):
+    """A patient told they have done items of their checklist ("my husband is driving me
+    home", bot/domain/checklist_said.py): `ticked`, the items ticked now; `ticked_before`,
+    those said that were ticked already; `left`, how many items of the visit's checklist are not
+    ticked yet; `when`, the visit (their next one)."""
+
+    when: datetime = sample(SAMPLE_WHEN)
+    ticked: ChecklistLines = sample(_SAID_RIDE, _SAID_NEW, _SAID_TWO, ())
+    ticked_before: ChecklistLines = sample((), _SAID_RIDE)
+    left: int = sample(0, 1, 3)
+
+
+class ChecklistUnticked(Message):
+    """Undo under :class:`ChecklistTicked`: the items it `unticked` again."""
+
+    unticked: ChecklistLines = sample(_SAID_RIDE, _SAID_TWO)
+
+
 class ReminderSnoozed(Message):
     until: datetime = sample(SAMPLE_WHEN)
 
@@ -1460,6 +1486,9 @@ class Button(StrEnum):
     CHECK_TODO = auto()  # {{ label }}
     NOTICE_PRIVATE_ONLY = auto()
     NOTICE_CALENDAR_SENT = auto()
+    NOTICE_SAID_UNDONE = auto()
+    SAID_UNDO = auto()
+    SAID_CHECKLIST = auto()
     INVITE_CONFIRM = auto()
     INVITE_KIND = auto()  # {{ label }}: a visit type's name
     INTAKE_APPLY = auto()

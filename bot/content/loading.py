@@ -32,6 +32,7 @@ from pydantic import BaseModel
 
 from bot.content.schemas import (
     ButtonLabels,
+    ChecklistSaidFile,
     ClinicProfile,
     CommandList,
     ConversationFile,
@@ -42,6 +43,7 @@ from bot.content.schemas import (
     crisis_detector,
 )
 from bot.content.toml_edits import with_labels
+from bot.domain.checklist_said import SaidDone
 from bot.domain.content_kinds import (
     LEGACY_PLAN_TYPE,
     TEMPLATE_SUFFIX,
@@ -63,6 +65,7 @@ from scheduler.plan import Plan, Step
 from scheduler.plan_loading import load_plan, parse_plan
 
 __all__ = [
+    "CHECKLIST_SAID",
     "FAQ_MODEL",
     "LEGACY_PLAN_FILE",
     "PLANS_DIR",
@@ -80,6 +83,9 @@ SAFETY_MODEL = "safety_model.json"
 """The crisis screen's learned layer, trained by scripts/train_safety_model.py."""
 FAQ_MODEL = "faq_model.json"
 """A language's FAQ matcher's learned layer (optional), trained by scripts/train_faq_model.py."""
+
+CHECKLIST_SAID = "checklist_said.toml"
+"""Per language, the phrases that say a checklist item is done (bot/domain/checklist_said.py)."""
 
 PLANS_DIR = "plans"
 """Each visit type's plan is ``messages/plans/<type>.toml`` (bot/domain/visits.py VisitType)."""
@@ -216,6 +222,7 @@ class ContentFiles:
         self._faq: dict[str, Faq] = {}
         self._titles: dict[str, TextTitles] = {}
         self._conversation: dict[str, ConversationFile] = {}
+        self._said: dict[str, SaidDone] = {}
         self._plans: dict[str, Plan] = {}
         if not (self.root / default_language).is_dir():
             raise ContentError(f"{self.root / default_language}: language folder is missing")
@@ -366,6 +373,17 @@ class ContentFiles:
             path = self._path(lang, "conversation.toml")
             self._conversation[lang] = load_file(ConversationFile, path)
         return self._conversation[lang]
+
+    def checklist_said_file(self, lang: str) -> ChecklistSaidFile:
+        """What a patient of `lang` says to have done of their checklist
+        (checklist_said.toml; the default language's when the language has none)."""
+        return load_file(ChecklistSaidFile, self._path(lang, CHECKLIST_SAID))
+
+    def checklist_said(self, lang: str) -> SaidDone:
+        """The reading of "I've done it" in `lang` (bot/domain/checklist_said.py)."""
+        if lang not in self._said:
+            self._said[lang] = self.checklist_said_file(lang).reader()
+        return self._said[lang]
 
     def _own_faq(self, lang: str) -> tuple[FaqEntry, ...]:
         stored = self.overlay.get((FAQ, faq_key(lang)))

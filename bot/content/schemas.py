@@ -21,7 +21,8 @@ from pydantic import (
     model_validator,
 )
 
-from bot.domain.faq import MAX_KEYWORD_LENGTH, FaqEntry, Intent
+from bot.domain.checklist_said import SaidDone
+from bot.domain.faq import MAX_KEYWORD_LENGTH, FaqEntry, Intent, Keyword
 from bot.domain.safety import MAX_WITHIN, CrisisDetector, LexiconPart, Proximity, check_phrase
 from bot.domain.safety_model import CrisisModel
 from bot.domain.visits import DEFAULT_VISIT_TYPE, VisitType
@@ -218,6 +219,29 @@ class ConversationFile(_Strict):
         return _unique_keys(intents, "intent")
 
 
+ItemKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+"""A checklist item's key, as the plans name it (scheduler/plan.py)."""
+_OneWord = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[^\s]+$")]
+
+
+class ChecklistSaidFile(_Strict):
+    """`messages/<lang>/checklist_said.toml`: what a patient says to have done of their
+    checklist (bot/domain/checklist_said.py): per item key, the phrases that say it is done
+    (`said`); `unless`, the words that keep a message from ticking anything; `asking` and
+    `fillers`, the words with which a question opens. Keys no plan has are named by the
+    content check (bot/content/validate.py)."""
+
+    said: dict[ItemKey, Annotated[tuple[Keyword, ...], Field(max_length=300)]] = Field(
+        default_factory=dict, max_length=100
+    )
+    unless: tuple[Keyword, ...] = Field(default=(), max_length=1000)
+    asking: tuple[_OneWord, ...] = Field(default=(), max_length=200)
+    fillers: tuple[_OneWord, ...] = Field(default=(), max_length=200)
+
+    def reader(self) -> SaidDone:
+        return SaidDone(self.said, unless=self.unless, asking=self.asking, fillers=self.fillers)
+
+
 Phrase = Annotated[str, AfterValidator(check_phrase)]
 
 
@@ -246,6 +270,9 @@ class CrisisCategory(_Strict):
 
 class SafetyExclusions(_Strict):
     phrases: tuple[Phrase, ...] = ()
+    # Words that take an exclusion back when they follow it ("the form asked if I want to
+    # die, I said no, but honestly yes"): a denial never hides what comes right after it.
+    unless: tuple[Phrase, ...] = ()
 
 
 class SafetyLexicon(_Strict):
@@ -290,6 +317,7 @@ class SafetyLexicon(_Strict):
             language=language,
             categories={c.key: c.phrases for c in self.category},
             exclusions=self.exclusions.phrases,
+            unless=self.exclusions.unless,
             patterns={
                 c.key: [Proximity(p.first, p.then, p.within) for p in c.pattern]
                 for c in self.category

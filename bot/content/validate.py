@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -31,7 +31,7 @@ from bot.content.catalogue import (
     ReminderText,
     StaffCommand,
 )
-from bot.content.loading import LEGACY_PLAN_FILE, PLANS_DIR, load_file
+from bot.content.loading import CHECKLIST_SAID, LEGACY_PLAN_FILE, PLANS_DIR, load_file
 from bot.content.lock_screen import words_shown
 from bot.content.schemas import FaqFile, TextTitles
 from bot.content.store import Content, ContentError
@@ -405,6 +405,7 @@ LANGUAGE_FILES = (
     "faq.toml",
     "texts.toml",
     "conversation.toml",
+    CHECKLIST_SAID,
 )
 """The data files every language folder ships (safety.toml adds to the crisis screen and is
 not required: the screen reads every language's lexicon for every message)."""
@@ -496,6 +497,7 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
             faq = content.faq(lang)
             content.faq_model(lang)
             content.titles(lang)
+            said = content.checklist_said_file(lang)
         except (ContentError, KeyError, IndexError, ValueError) as exc:
             problems.extend(str(exc).splitlines())
             continue
@@ -530,7 +532,32 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
         problems.extend(str(p) for p in found)
         for kind_name, kind_plan in plans.items():
             problems.extend(_plan_problems(content, kind_name, kind_plan, lang, labels))
+        problems.extend(_said_problems(content, lang, said.said, plans.values()))
     return problems
+
+
+def _said_problems(
+    content: Content, lang: str, said: Mapping[str, object], plans: Iterable[Plan]
+) -> list[str]:
+    """Every item of checklist_said.toml is an item of some plan's checklist (a key no plan
+    has is a slip: its phrases would never tick anything). A plan's item without phrases is
+    fine: nothing is read for it."""
+    path = content.root / lang / CHECKLIST_SAID
+    if not path.exists():
+        return []  # the default language's is read, and checked there
+    items = {item for plan in plans for item in plan.checklist}
+    source = path.read_text(encoding="utf-8")
+    return [
+        str(
+            Problem(
+                str(path),
+                _line_of(source, rf"^\s*{re.escape(key)}\s*="),
+                f"said.{key}: no plan has the checklist item {key!r} (plans/*.toml checklist)",
+            )
+        )
+        for key in said
+        if key not in items
+    ]
 
 
 def _plan_problems(

@@ -15,7 +15,10 @@ whole lexicon; an ordinary message costs that one search.
 
 **Exclusions** are longer phrases that neutralize a crisis match they cover (that overlaps them
 and ends within them), for example "overdosed on chocolate" around "i overdosed". A crisis
-phrase elsewhere in the same message still triggers.
+phrase elsewhere in the same message still triggers. An exclusion followed within
+:data:`UNLESS_WORDS` words by a phrase of its lexicon's ``unless`` list is taken back ("the
+form asked if I want to die, I said no, but honestly yes"): a denial never hides what is said
+right after it.
 
 **Quiet categories** (``alert_staff = false`` in the lexicon, e.g. suicidal thoughts in the
 past asked about with a question) cover a crisis match lying entirely inside them, like an
@@ -70,6 +73,7 @@ __all__ = [
     "MAX_PHRASE_LENGTH",
     "MAX_WITHIN",
     "MIN_STEM_LENGTH",
+    "UNLESS_WORDS",
     "CrisisDetector",
     "CrisisMatch",
     "LexiconPart",
@@ -82,6 +86,9 @@ ALONE_WORDS = 3
 """A message of at most this many words is checked for the phrases that count alone."""
 MAX_WITHIN = 6
 """The most words a :class:`Proximity` pattern lets stand between its two families."""
+UNLESS_WORDS = GAP_WORDS
+"""How far after an exclusion a phrase of its ``unless`` list takes it back: the phrase
+starts within this many words of the exclusion's end."""
 LEARNED = "learned"
 """The category of a match made by the learned layer."""
 POISONING = frozenset({"overdose", "other_in_danger"})
@@ -137,6 +144,7 @@ class LexiconPart:
     words: Sequence[str] = ()
     alone: Mapping[str, Sequence[str]] = field(default_factory=dict)
     present: Sequence[str] = ()
+    unless: Sequence[str] = ()
 
 
 def check_phrase(raw: str) -> str:
@@ -179,6 +187,7 @@ class _Screen:
         quiet: frozenset[str],
         compiler: Compiler,
         present: Iterable[str] = (),
+        unless: Sequence[_Phrase] = (),
     ) -> None:
         self.quiet = quiet
         self.compiler = compiler
@@ -203,6 +212,14 @@ class _Screen:
         exclusion_body = trie_regex(excluded)
         self.exclusion = (
             re.compile(r"(?<!\w)(?:" + exclusion_body + r")(?!\w)") if exclusion_body else None
+        )
+        # What takes an exclusion back: one of these phrases starting within UNLESS_WORDS
+        # words after it ("i said no, but honestly yes").
+        unless_body = trie_regex(compiler.atoms(p.items) for p in unless)
+        self.unless = (
+            re.compile(f"(?: \\w+){{0,{UNLESS_WORDS - 1}}} (?:{unless_body})(?!\\w)")
+            if unless_body
+            else None
         )
         # What can change the verdict of the gate's first match: an exclusion or a quiet
         # category. Without either in the text, the first match is the answer.
@@ -244,7 +261,7 @@ class _Screen:
         for start in starts:
             if self.exclusion is not None:
                 excluded = self.exclusion.match(norm, start)
-                if excluded is not None:
+                if excluded is not None and not self.taken_back(norm, excluded.end()):
                     covered.append(excluded.span())
             found = self.gate.match(norm, start)
             if found is not None:
@@ -259,11 +276,19 @@ class _Screen:
             return quiet[0][1], False, quiet[0][0]
         return None
 
+    def taken_back(self, norm: str, end: int) -> bool:
+        """Whether what follows an exclusion ending at ``end`` takes it back (``unless``)."""
+        return self.unless is not None and self.unless.match(norm, end) is not None
+
     def unexcluded(self, norm: str) -> str:
         """``norm`` without what its exclusions match (as it is when none does)."""
         if self.exclusion is None or self.exclusion.search(norm) is None:
             return norm
-        return " ".join(self.exclusion.sub(" ", norm).split())
+        return " ".join(
+            self.exclusion.sub(
+                lambda m: m.group() if self.taken_back(norm, m.end()) else " ", norm
+            ).split()
+        )
 
     def hit_of(self, match: re.Match[str]) -> _Hit:
         assert match.lastindex is not None
@@ -393,6 +418,7 @@ class CrisisDetector:
         alerting: set[str] = set()
         quiet_named: set[str] = set()
         excluded: list[_Phrase] = []
+        unless: list[_Phrase] = []
         alone: list[_Phrase] = []
         for part in parts:
             quiet_set = set(part.quiet)
@@ -420,15 +446,21 @@ class CrisisDetector:
                 )
                 for index, raw in enumerate(part.exclusions)
             )
+            if isinstance(part.unless, str) or not isinstance(part.unless, Sequence):
+                raise ValueError("exclusions.unless must be a list of strings")
+            unless.extend(
+                _Phrase(None, part.language, str(raw), _parse_at(raw, f"unless[{i}]"), i)
+                for i, raw in enumerate(part.unless)
+            )
         quiet = frozenset(quiet_named - alerting)
         compiler = Compiler(terms)
         try:
             if not compile_screen:
-                for phrase in [*crisis, *excluded, *alone]:
+                for phrase in [*crisis, *excluded, *unless, *alone]:
                     compiler.atoms(phrase.items)
                 return
             present = [w for p in parts for w in p.present]
-            self._exact = _Screen(crisis, excluded, quiet, compiler, present)
+            self._exact = _Screen(crisis, excluded, quiet, compiler, present, unless)
             self._alone = _Screen(alone, (), frozenset(), compiler) if alone else None
         except ValueError as exc:
             raise ValueError(f"a phrase uses {exc}") from None
@@ -442,7 +474,7 @@ class CrisisDetector:
         }
         vocabulary = {
             item.value.rstrip(WILDCARD)
-            for phrase in [*crisis, *excluded, *alone]
+            for phrase in [*crisis, *excluded, *unless, *alone]
             for item in phrase.items
             if item.kind == "word"
         }

@@ -6,7 +6,7 @@ database never holds an appointment whose reminders disagree with it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -247,6 +247,17 @@ class Checklist:
         return {item.key for item in self.items if item.done}
 
 
+@dataclass(frozen=True)
+class SaidTicks:
+    """What a patient's "I've done it" (bot/domain/checklist_said.py) did to the checklist of
+    their next visit: the items it `ticked` and those said that were `already` ticked, each in
+    the plan's order."""
+
+    checklist: Checklist
+    ticked: tuple[str, ...]
+    already: tuple[str, ...]
+
+
 class PreparationService:
     """What the patient does with reminders: tick items, snooze, answer attendance, pause.
     Each visit follows the plan of its own type (`plans`)."""
@@ -296,6 +307,39 @@ class PreparationService:
             raise UnknownItem()
         await self.repo.reminders.set_tick(appointment.id, item, done, self.clock.now())
         return await self.checklist(appointment)
+
+    async def tick_said(self, patient: Patient, items: Collection[str]) -> SaidTicks | None:
+        """Tick the items a patient said are done on their next visit, as the checklist's
+        buttons do (:meth:`set_item`): those its plan has and not ticked yet. None when they
+        have no upcoming visit or its plan has none of the items: the message is then
+        answered as any other."""
+        appointment = await self.next_visit(patient) if items else None
+        if appointment is None:
+            return None
+        checklist = await self.checklist(appointment)
+        said = [item for item in checklist.items if item.key in items]
+        if not said:
+            return None
+        ticked = tuple(item.key for item in said if not item.done)
+        for key in ticked:
+            checklist = await self.set_item(appointment, key, True)
+        already = tuple(item.key for item in said if item.done)
+        return SaidTicks(checklist, ticked, already)
+
+    async def untick_said(
+        self, appointment: Appointment, items: Sequence[str]
+    ) -> tuple[Checklist, tuple[str, ...]]:
+        """Undo of :meth:`tick_said`: the items still ticked are unticked (:meth:`set_item`);
+        with those it unticked (none: a second tap, answered as done). UnknownItem for an
+        item the plan no longer has."""
+        checklist = await self.checklist(appointment)
+        known = {item.key for item in checklist.items}
+        if any(item not in known for item in items):
+            raise UnknownItem()
+        undone = tuple(item for item in items if item in checklist.ticks)
+        for key in undone:
+            checklist = await self.set_item(appointment, key, False)
+        return checklist, undone
 
     async def reminder(self, patient: Patient, reminder_id: int) -> tuple[Reminder, Appointment]:
         """A reminder of this patient's upcoming (or just finished) appointment."""

@@ -152,6 +152,23 @@ class ChecklistCb(CallbackData, prefix="k"):
     done: bool
 
 
+ITEMS_SEPARATOR = "."
+"""Between the item keys of :class:`SaidUndoCb` (keys are letters, digits and "_")."""
+
+
+class SaidUndoCb(CallbackData, prefix="ku"):
+    """Undo under the items a patient's message ticked ("my husband is driving me home"):
+    the visit (`appt`) and the item keys it ticked, joined by ITEMS_SEPARATOR. Ownership and
+    the visit's state are checked on every press; an item still ticked is unticked."""
+
+    appt: int = Field(ge=1, le=MAX_ID)
+    items: str = Field(max_length=48, pattern=r"^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*$")
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self.items.split(ITEMS_SEPARATOR))
+
+
 class InviteAction(StrEnum):
     CONFIRM = "confirm"
     CHANGE = "change"

@@ -20,6 +20,7 @@ from bot.content.catalogue import Button
 from bot.content.store import Content
 from bot.db.models import Appointment
 from bot.telegram.callbacks import (
+    ITEMS_SEPARATOR,
     ApptAction,
     ApptCb,
     AttendCb,
@@ -40,6 +41,7 @@ from bot.telegram.callbacks import (
     MovedVisitCb,
     MoveVisitCb,
     RosterCb,
+    SaidUndoCb,
     StaffAction,
     StaffCb,
     VisitAction,
@@ -315,6 +317,19 @@ class Keyboards:
                 )
             ]
         )
+
+    def said_done(self, appointment_id: int, ticked: Sequence[str]) -> InlineKeyboardMarkup:
+        """Under items ticked from a message: Undo (when any was ticked now and their keys
+        fit in a button's data; the checklist unticks them otherwise) and the checklist."""
+        checklist = (self._label(Button.SAID_CHECKLIST), MenuCb(to=MenuTarget.PREPARE))
+        try:
+            undo = SaidUndoCb(appt=appointment_id, items=ITEMS_SEPARATOR.join(ticked)).pack()
+        except ValueError:  # none ticked, or more keys than a button's 64 bytes hold
+            return self._markup([checklist])
+        return self._markup([(self._label(Button.SAID_UNDO), undo), checklist], 2)
+
+    def said_undone(self) -> InlineKeyboardMarkup:
+        return self._markup([(self._label(Button.SAID_CHECKLIST), MenuCb(to=MenuTarget.PREPARE))])
 
     def faq_answer(self) -> InlineKeyboardMarkup:
         return self._markup(

@@ -5,7 +5,9 @@ day-after check-in is open is taken as an answer to it (bot/telegram/handlers/pr
 A visit mentioned in passing ("my first infusion is next tuesday at 9:30", "they moved my appt
 to friday at 11", "they moved it") is answered before the FAQ is asked (bot/telegram/handlers/
 mentions.py): offered to be added, or as a move of the patient's visit, its new time asked when
-it was not said."""
+it was not said. A question asked in the same message as a visit offered is answered after the
+offer. A patient telling they have done an item of their checklist ("my husband is driving me
+home") has it ticked (bot/telegram/handlers/preparation.py `said_done`)."""
 
 from __future__ import annotations
 
@@ -28,12 +30,12 @@ from bot.content.catalogue import (
     FaqNoMatch,
 )
 from bot.db.models import Patient
-from bot.domain.faq import IntentKey
+from bot.domain.faq import SMALL_TALK, IntentKey
 from bot.services.container import ServiceScope
 from bot.telegram.callbacks import FaqCb, MenuCb, MenuTarget
 from bot.telegram.filters import PlainText
 from bot.telegram.handlers.mentions import ask_moved_visit, offer_mentioned_visit
-from bot.telegram.handlers.preparation import ask_new_time, checkin_typed
+from bot.telegram.handlers.preparation import ask_new_time, checkin_typed, said_done
 from bot.telegram.reply import Reply
 
 _CHAT = {
@@ -92,6 +94,24 @@ async def faq_answer(
     await _answer(callback_data.key, reply, patient, svc, callback.from_user.id)
 
 
+_NOT_AFTER_AN_OFFER = SMALL_TALK | {IntentKey.RESCHEDULE}
+"""What a message that mentioned a visit is not answered with after its offer: small talk,
+or a request for a new time (the offer is the answer to that)."""
+
+
+async def _answer_asked_too(
+    message: Message, reply: Reply, patient: Patient, svc: ServiceScope
+) -> None:
+    """After the offer of a visit mentioned in passing, what the same message asked ("my
+    first infusion is thursday at 10am and i have no idea what to expect"): the one answer
+    the matcher gives, as a second message; nothing for two topics to choose from, no match,
+    small talk or a request for a new time."""
+    key = reply.content.faq(reply.lang).matcher.classify(message.text or "").answer
+    if key is not None and key not in _NOT_AFTER_AN_OFFER:
+        telegram_id = message.from_user.id if message.from_user else message.chat.id
+        await _answer(key, reply, patient, svc, telegram_id)
+
+
 async def free_text(
     message: Message,
     state: FSMContext,
@@ -100,7 +120,8 @@ async def free_text(
     svc: ServiceScope,
     gently_answered: bool = False,
 ) -> None:
-    """A typed message: the check-in, a visit mentioned in passing, a question. A message that
+    """A typed message: the check-in, a visit mentioned in passing (and what the same message
+    asks), an item of the checklist said done, a question. A message that
     got the gentle answer of the crisis screen (past ideation, bot/telegram/gate.py) and asks
     nothing the FAQ knows gets no "I couldn't match that" after it: the gentle answer was the
     reply to what the patient told."""
@@ -109,10 +130,13 @@ async def free_text(
     if patient is not None and await offer_mentioned_visit(
         message.text or "", state, reply, patient, svc
     ):
+        await _answer_asked_too(message, reply, patient, svc)
         return
     if patient is not None and await ask_moved_visit(
         message.text or "", state, reply, patient, svc
     ):
+        return
+    if patient is not None and await said_done(message.text or "", reply, patient, svc):
         return
     faq = reply.content.faq(reply.lang)
     text = message.text or ""

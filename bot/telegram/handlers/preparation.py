@@ -1,6 +1,7 @@
 """The preparation checklist, the buttons under reminders, /pause and /resume, a request for
 a new time (tapped under a reminder or typed) and "I can come after all", and the day-after
-check-in's answer (tapped, or typed while it is open). Refusals (an appointment gone, a
+check-in's answer (tapped, or typed while it is open), and an item the patient tells is done
+("my husband is driving me home": ticked, with Undo). Refusals (an appointment gone, a
 button the plan no longer has, a snooze too late) are answered by bot/telegram/refusals.py."""
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from bot.content.catalogue import (
     AttendConfirmed,
     AttendReschedule,
+    Button,
     ChatCommand,
     CheckinAnswered,
     CheckinTyped,
+    ChecklistLines,
     ChecklistNone,
+    ChecklistTicked,
+    ChecklistUnticked,
     Paused,
     ReminderSnoozed,
     RescheduleNoVisit,
@@ -34,6 +39,7 @@ from bot.telegram.callbacks import (
     MenuTarget,
     ReminderAction,
     ReminderCb,
+    SaidUndoCb,
 )
 from bot.telegram.middlewares import RequireConsent
 from bot.telegram.reminder_view import checklist_context, checklist_keyboard
@@ -87,6 +93,59 @@ async def toggle_item(
         message.message_id if message is not None else None,
         _checklist_text(reply, checklist),
         _checklist_markup(reply, checklist),
+    )
+
+
+def _item_lines(reply: Reply, keys: tuple[str, ...]) -> ChecklistLines:
+    return [{"key": key, "label": reply.content.button(f"item_{key}", reply.lang)} for key in keys]
+
+
+async def said_done(text: str, reply: Reply, patient: Patient, svc: ServiceScope) -> bool:
+    """A patient telling they have done an item of their checklist ("my husband is driving me
+    home", read by bot/domain/checklist_said.py): ticked on their next visit as its button
+    would, said warmly, with Undo. False when the text says nothing done (a question, a "no",
+    a plan not carried out) or they have no visit whose plan has the item: it is answered as
+    any other message."""
+    if not patient.has_consented:
+        return False
+    items = reply.content.checklist_said(reply.lang).done(text)
+    said = await svc.preparation.tick_said(patient, items) if items else None
+    if said is None:
+        return False
+    appointment = said.checklist.appointment
+    reply.send(
+        ChecklistTicked(
+            when=appointment.local_start,
+            ticked=_item_lines(reply, said.ticked),
+            ticked_before=_item_lines(reply, said.already),
+            left=sum(not item.done for item in said.checklist.items),
+        ),
+        reply.kb.said_done(appointment.id, said.ticked),
+    )
+    return True
+
+
+async def undo_said(
+    callback: CallbackQuery,
+    callback_data: SaidUndoCb,
+    reply: Reply,
+    patient: Patient,
+    svc: ServiceScope,
+) -> None:
+    """Undo under items ticked from a message: those still ticked are unticked and the
+    message says so; a second tap (nothing left to untick) is answered with a note. A visit
+    cancelled or over is answered by the refusals (it is gone), an item its plan no longer
+    has as a stale button."""
+    appointment = await svc.appointments.owned_upcoming(patient, callback_data.appt)
+    _, unticked = await svc.preparation.untick_said(appointment, callback_data.keys)
+    if not unticked:
+        reply.callback_answer.text = reply.content.button(Button.NOTICE_SAID_UNDONE, reply.lang)
+        return
+    message = callback.message
+    reply.edit_or_send(
+        message.message_id if message is not None else None,
+        reply.render(ChecklistUnticked(unticked=_item_lines(reply, unticked))),
+        reply.kb.said_undone(),
     )
 
 
@@ -262,6 +321,7 @@ def create_router() -> Router:
     r.message.register(show_prepare, Command(ChatCommand.PREPARE, "checklist"))
     r.callback_query.register(show_prepare, MenuCb.filter(F.to == MenuTarget.PREPARE))
     r.callback_query.register(toggle_item, ChecklistCb.filter())
+    r.callback_query.register(undo_said, SaidUndoCb.filter())
     r.callback_query.register(reminder_button, ReminderCb.filter())
     r.callback_query.register(attend_button, AttendCb.filter())
     r.message.register(pause, Command(ChatCommand.PAUSE))
