@@ -48,6 +48,7 @@ from bot.domain.refusals import (
     RowReason,
     VisitChangeCode,
     VisitChangeProblem,
+    WordsProblem,
 )
 from bot.domain.visits import Attendance, BookingProblem
 from bot.domain.when_parser import ParseErrorCode
@@ -1121,15 +1122,44 @@ class StaffTextAsk(Message):
 
 
 class StaffTextCandidate(Message):
+    """Under the preview of an edit, before it is saved; a change of some words names them:
+    `old` as they were ("" for a whole-text edit), `new`, and how often they changed
+    (`count`)."""
+
     title: str = _title()
     button: bool = sample(False, True)
     label: str = sample("Done ✅")
+    old: str = sample("", "eye mask")
+    new: str = sample("eye mask or a soft scarf", "", edges=["<b>&amp;"])
+    count: int = sample(1, 3)
+
+
+class StaffWordsAsk(Message):
+    """Asking for some words of a text and their new words (``old -> new``, or two lines)."""
+
+    title: str = _title()
+
+
+class StaffWordsProblem(Message):
+    """Why some words could not be changed (nothing was): `old` the words as typed; `count`
+    how often they were found (several); `closest` the line of the text's plain wording
+    nearest them (not found; "" when the text has none)."""
+
+    title: str = _title()
+    code: WordsProblem = codes(WordsProblem)
+    old: str = sample("eye mask", edges=["<b>&amp;"])
+    count: int = sample(3)
+    closest: str = sample(
+        "An eye mask can make the session calmer, with less to look at.", "", edges=["<i>"]
+    )
 
 
 class StaffTextProblems(Message):
-    """The validator's problems with an edit; each has a `line` (None: unknown) and a `text`."""
+    """The validator's problems with an edit; each has a `line` (None: unknown) and a `text`;
+    `words` when the edit changed some words (new words are asked for, not a text)."""
 
     title: str = _title()
+    words: bool = sample(False, True)
     problems: Sequence[Mapping[str, object]] = sample(
         ({"line": 3, "text": "unknown variable nme (known: when)"},),
         ({"line": None, "text": "5000 characters, over Telegram's 4096"},),
@@ -1482,6 +1512,8 @@ class Button(StrEnum):
     STAFF_PAGE_PREV = auto()
     STAFF_PAGE_NEXT = auto()
     STAFF_TEXT_EDIT = auto()
+    STAFF_TEXT_WORDS = auto()
+    STAFF_TEXT_WORDS_ALL = auto()  # {{ label }}: how many times the words were found
     STAFF_TEXT_HISTORY = auto()
     STAFF_TEXT_BACK = auto()
     STAFF_TEXT_AREAS = auto()

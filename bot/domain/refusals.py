@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from bot.domain.text_words import WordsProblem
 from bot.domain.visits import BookingProblem
 from bot.domain.when_parser import ParseErrorCode
 
@@ -22,6 +23,7 @@ __all__ = [
     "RowReason",
     "VisitChangeCode",
     "VisitChangeProblem",
+    "WordsProblem",
 ]
 
 

@@ -36,6 +36,7 @@ from bot.db.content_versions import ContentVersionRepository, VersionRecord
 from bot.domain.audit import Action, Actor, target
 from bot.domain.content_kinds import ContentKind, button_key, faq_key
 from bot.domain.staff import Permission
+from bot.domain.text_words import WordChange, WordsRefused, replace_words
 from bot.services.audit import AuditTrail
 from bot.services.errors import NoSuchText
 from bot.services.staff import StaffService
@@ -51,8 +52,10 @@ __all__ = [
     "Edit",
     "Preview",
     "Rejected",
+    "Reworded",
     "Saved",
     "TextRef",
+    "WordsCheck",
     "area_of",
 ]
 
@@ -166,6 +169,22 @@ TextCheck = Preview | Rejected
 """What a proposed edit gives: the text as patients would get it, or its problems."""
 TextOutcome = Saved | ChangedMeanwhile | Rejected
 """What confirming an edit (or a rollback) did."""
+
+
+@dataclass(frozen=True)
+class Reworded:
+    """Some words changed: the text as patients would get it (`preview`, its `source` the new
+    text), how many times the words were changed (`count`) and how the change reads in the
+    history (`note`)."""
+
+    preview: Preview
+    count: int
+    note: str
+
+
+WordsCheck = Reworded | Rejected | WordsRefused
+"""What changing some words gives: the result, the validator's problems with it, or why the
+words could not be changed."""
 
 # Buttons a patient sees under a text (besides reminders, whose buttons the plan names).
 _SHOWN_WITH: dict[str, tuple[Button, ...]] = {
@@ -318,6 +337,31 @@ class ContentEditing(Editor):
         await self.require(actor, Action.CONTENT_EDIT, ref.key)
         return await self.candidate([Edit(ref, body, None)])
 
+    async def propose_words(
+        self,
+        actor: Actor,
+        ref: TextRef,
+        change: WordChange,
+        base_version_id: int | None,
+        *,
+        every: bool = False,
+    ) -> WordsCheck:
+        """Some words changed in the plain wording of the version the author looked at
+        (`base_version_id`; None: the shipped file), by bot/domain/text_words.py (found once,
+        or everywhere when `every`), then as :meth:`propose`: the result as a patient would
+        get it, or the validator's problems; or why the words could not be changed. Confirmed
+        like any edit (:meth:`confirm`, with the change's note)."""
+        await self.require(actor, Action.CONTENT_EDIT, ref.key)
+        if ref.kind is ContentKind.FAQ:  # a FAQ file is edited question by question
+            raise NoSuchText()
+        replaced = replace_words(await self.text_at(ref, base_version_id), change, every=every)
+        if isinstance(replaced, WordsRefused):
+            return replaced
+        checked = await self.candidate([Edit(ref, replaced.body, None)])
+        if isinstance(checked, Rejected):
+            return checked
+        return Reworded(checked, replaced.count, change.note(replaced.count))
+
     async def candidate(self, edits: Sequence[Edit]) -> TextCheck:
         """The first text of `edits` as a patient would get it with all of them live, or the
         validator's problems with any of them (the caller checked the permission)."""
@@ -329,12 +373,19 @@ class ContentEditing(Editor):
         return self._preview(candidate, ref, None, source=body)
 
     async def confirm(
-        self, actor: Actor, ref: TextRef, body: str, base_version_id: int | None
+        self,
+        actor: Actor,
+        ref: TextRef,
+        body: str,
+        base_version_id: int | None,
+        *,
+        note: str | None = None,
     ) -> TextOutcome:
         """Save `body` as the new live version if the live one is still `base_version_id`
-        (None: the shipped file)."""
+        (None: the shipped file); `note` is how the change reads in the history."""
         await self.require(actor, Action.CONTENT_EDIT, ref.key)
-        return await self.save(actor, Action.CONTENT_EDIT, [Edit(ref, body, base_version_id)])
+        edit = Edit(ref, body, base_version_id)
+        return await self.save(actor, Action.CONTENT_EDIT, [edit], note=note)
 
     async def rollback(
         self, actor: Actor, ref: TextRef, version_id: int, base_version_id: int | None

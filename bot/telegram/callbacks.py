@@ -229,6 +229,8 @@ class TextAction(StrEnum):
     AREA = "area"
     VIEW = "view"
     EDIT = "edit"
+    WORDS = "w"  # change some words, not the whole text
+    WORDS_ALL = "wa"  # the words found several times: change every one
     HISTORY = "hist"
     ROLLBACK = "rb"  # an older version, shown before it is restored
     RESTORE = "rs"

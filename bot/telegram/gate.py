@@ -57,6 +57,7 @@ PROBE_SECONDS = 0.5
 EDITING_STATES = frozenset(
     {
         TextEditing.waiting_for_text.state,
+        TextEditing.waiting_for_words.state,
         QuestionEditing.waiting_for_title.state,
         QuestionEditing.waiting_for_keywords.state,
         QuestionEditing.waiting_for_answer.state,

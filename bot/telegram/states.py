@@ -28,9 +28,11 @@ class Inviting(StatesGroup):
 
 
 class TextEditing(StatesGroup):
-    """A staff member editing a text: waiting for the new text, then confirming it."""
+    """A staff member editing a text: waiting for the new text (or for some words and their
+    new words), then confirming it."""
 
     waiting_for_text = State()
+    waiting_for_words = State()
     confirming = State()
 
 

@@ -124,7 +124,7 @@ def test_the_keywords_alone(content: Content, path: Path) -> None:
     assert first >= RIGHT_FIRST and no_match >= OFF_TOPIC_NO_MATCH, "\n".join(misses)
 
 
-HELD_OUT_FLOORS: dict[str, tuple[float, float]] = {"en": (0.95, 0.98), "es": (0.9, 0.98)}
+HELD_OUT_FLOORS: dict[str, tuple[float, float]] = {"en": (0.95, 0.966), "es": (0.91, 1.0)}
 """Per language, (right first, off-topic no-match) that ``heldout.tsv`` must keep: what the
 matcher reached on it (2026-12-06, when it was added: en 192/208 and 54/60, es 159/197 and
 57/60; with dev4.tsv in the training: en 194/208 and 54/60, es 158/197 and 59/60; with dev5.tsv,
@@ -137,13 +137,18 @@ traps) in the training and the cuts, and no answer from the model to a text with
 en 196/208 and 60/60, es 182/197 and 59/60, both languages at the targets. With good_news
 (keyword-only), the ride home told with who drives, Spanish "turno" and "manejar" and the model
 retrained (2026-12-07): en 199/208 and 59/60, es 178/197 and 60/60, still at the targets. Two
-floors were lowered then, the only time: the model is not the same from one training to the
+floors were lowered then: the model is not the same from one training to the
 next (on main's own corpora, the seed alone moves 19 of 2,015 Spanish development lines and
 the cuts), so the floors of 2026-12-06 were one draw of that spread; a model averaged over
-seeds is the fix (scripts/train_faq_model.py, SEED). Otherwise a floor is raised as the
-matcher improves, never lowered; the targets (:data:`RIGHT_FIRST`,
-:data:`OFF_TOPIC_NO_MATCH`) are what the held-out set must reach for the matching to be
-done."""
+seeds is the fix (scripts/train_faq_model.py, SEED). With it (a bag of 5 seeds averaged into
+one, 2026-12-07; on fold 0 of the development corpora it leaves en 19 of 576 and es 32 of 651
+lines not answered alike by five seeds, instead of 46 and 73): en 198/208 and 58/60, es
+181/197 and 60/60. Spanish's floors were raised to its figures. English's off-topic floor was
+lowered to 58/60 by a decision of the lead (2026-12-07), not by a retrain: the bag is kept for
+halving the seed's spread (one line of 60 is within it), and 58/60 is still above the target.
+Otherwise a floor is raised as the matcher improves, never lowered; the targets
+(:data:`RIGHT_FIRST`, :data:`OFF_TOPIC_NO_MATCH`) are what the held-out set must reach for the
+matching to be done."""
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")

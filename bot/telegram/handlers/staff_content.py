@@ -9,7 +9,12 @@ title. Edit explains the values a text may use and sends the live text to copy; 
 member sends (over as many lines as they like) is read with its Telegram formatting
 (``Message.html_text``: bold, italic, links... as Telegram HTML, a typed ``<`` escaped,
 ``{{ variables }}`` as typed) and shown as the patient would get it, with Save / Cancel, or
-the validator's problems. History lists the versions; a version is shown as patients would
+the validator's problems. "Change some words" (a template's) asks instead for the words as
+they are now and the new words (``eye mask -> eye mask or a soft scarf``, or two lines), which
+the service finds in the text's plain wording (bot/domain/text_words.py): found once, the text
+is shown as the patient would get it with Save / Cancel, as for an edit; found several times,
+more words are asked for, or "Change all N"; not found, the closest line is quoted to copy.
+History lists the versions; a version is shown as patients would
 get it before Restore. Cancel goes back to the text. Save, Restore and Cancel carry the token
 of the offer: a second Save is answered "already live", a button of an older offer as stale.
 Anyone whose role does not allow editing content gets the patients' answer to an unknown
@@ -44,6 +49,8 @@ from bot.content.catalogue import (
     StaffTextSearch,
     StaffTextsList,
     StaffTextView,
+    StaffWordsAsk,
+    StaffWordsProblem,
     StaleButton,
 )
 from bot.content.telegram_html import check_telegram_html
@@ -51,6 +58,7 @@ from bot.db.content_versions import VersionRecord
 from bot.domain.audit import Action, Actor
 from bot.domain.content_kinds import ContentKind
 from bot.domain.staff import Permission
+from bot.domain.text_words import WordChange, WordsProblem, WordsRefused, read_word_change
 from bot.services.container import ServiceScope
 from bot.services.content_editing import (
     Area,
@@ -58,6 +66,7 @@ from bot.services.content_editing import (
     ContentEditing,
     Preview,
     Rejected,
+    Reworded,
     Saved,
     TextOutcome,
     TextRef,
@@ -74,6 +83,7 @@ from bot.telegram.states import TextEditing
 PAGE = 8
 _KINDS = {"t": ContentKind.TEMPLATE, "b": ContentKind.BUTTON, "f": ContentKind.FAQ}
 _LETTERS = {kind: letter for letter, kind in _KINDS.items()}
+Rows = list[tuple[Button, CallbackData, Mapping[str, object]]]
 _JINJA_RE = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})", re.DOTALL)
 
 
@@ -148,14 +158,15 @@ def _text_actions(reply: Reply, ref: TextRef) -> InlineKeyboardMarkup:
                 (Button.STAFF_TEXT_HISTORY, _cb(TextAction.HISTORY, ref), {}),
             ],
         )
-    return buttons(
-        reply,
-        [
-            (Button.STAFF_TEXT_EDIT, _cb(TextAction.EDIT, ref), {}),
-            (Button.STAFF_TEXT_HISTORY, _cb(TextAction.HISTORY, ref), {}),
-            (Button.STAFF_TEXT_BACK, _cb(TextAction.AREA, ar=ref.area.value, l=ref.lang), {}),
-        ],
-    )
+    rows: Rows = [
+        (Button.STAFF_TEXT_EDIT, _cb(TextAction.EDIT, ref), {}),
+        (Button.STAFF_TEXT_HISTORY, _cb(TextAction.HISTORY, ref), {}),
+        (Button.STAFF_TEXT_BACK, _cb(TextAction.AREA, ar=ref.area.value, l=ref.lang), {}),
+    ]
+    if ref.kind is not ContentKind.TEMPLATE:  # a button label is one short line
+        return buttons(reply, rows)
+    words: Rows = [(Button.STAFF_TEXT_WORDS, _cb(TextAction.WORDS, ref), {})]
+    return buttons(reply, words + rows, (1, 2))
 
 
 async def _view(reply: Reply, editing: ContentEditing, preview: Preview) -> None:
@@ -184,12 +195,18 @@ def _cancel_button(reply: Reply, ref: TextRef, token: str) -> InlineKeyboardMark
 
 
 def show_problems(
-    reply: Reply, ref: TextRef, outcome: Rejected, cancel: InlineKeyboardMarkup | None = None
+    reply: Reply,
+    ref: TextRef,
+    outcome: Rejected,
+    cancel: InlineKeyboardMarkup | None = None,
+    *,
+    words: bool = False,
 ) -> None:
     reply.send(
         StaffTextProblems(
             title=title_of(reply, ref),
             problems=[{"line": p.line, "text": p.message} for p in outcome.problems],
+            words=words,
         ),
         cancel,
     )
@@ -320,6 +337,8 @@ async def browse(
         )
     elif action is TextAction.EDIT:
         await _ask(callback, state, reply, svc.content_editing, ref)
+    elif action is TextAction.WORDS:
+        await _ask_words(callback, state, reply, svc.content_editing, ref)
     elif action is TextAction.HISTORY:
         await _history(callback, reply, svc.content_editing, ref)
     elif action is TextAction.ROLLBACK:
@@ -481,6 +500,15 @@ async def receive_text(
         return
     await state.set_state(TextEditing.confirming)
     await state.set_data({**data, "body": body, **offer.to_state()})
+    _offer_save(reply, proposal, token)
+
+
+def _offer_save(
+    reply: Reply, proposal: Preview, token: str, change: WordChange | None = None, count: int = 1
+) -> None:
+    """An edit as the patient would get it, with Save / Cancel; a change of some words names
+    them."""
+    ref = proposal.ref
     show_patient_view(reply, proposal)
     is_button = ref.kind is ContentKind.BUTTON
     reply.send(
@@ -488,6 +516,9 @@ async def receive_text(
             title=title_of(reply, ref),
             button=is_button,
             label=proposal.buttons[0] if is_button else "",
+            old=change.old if change is not None else "",
+            new=change.new if change is not None else "",
+            count=count,
         ),
         buttons(
             reply,
@@ -497,6 +528,129 @@ async def receive_text(
             ],
         ),
     )
+
+
+# --- changing some words -------------------------------------------------------------------
+_WORDS_KEYS = ("old", "new", "all", "body", "note")
+"""What a change of some words keeps in the conversation besides the text and its base."""
+
+
+async def _ask_words(
+    callback: CallbackQuery,
+    state: FSMContext,
+    reply: Reply,
+    editing: ContentEditing,
+    ref: TextRef,
+) -> None:
+    preview = await editing.preview(actor_of(callback), ref)
+    offer = Offer(OfferKind.TEXT_EDIT)
+    await state.set_state(TextEditing.waiting_for_words)
+    await state.set_data(
+        {
+            "kind": _LETTERS[ref.kind],
+            "lang": ref.lang,
+            "name": ref.name,
+            "base": preview.version.id if preview.version else None,
+            **offer.to_state(),
+        }
+    )
+    reply.send(StaffWordsAsk(title=title_of(reply, ref)), _cancel_button(reply, ref, offer.token))
+
+
+async def receive_words(
+    message: Message, state: FSMContext, reply: Reply, svc: ServiceScope
+) -> None:
+    """The words as they are now and the new words, typed (plain text: Telegram's formatting
+    is not read)."""
+    data = await state.get_data()
+    ref = _ref(svc.content_editing, {**data, "kind": _KINDS.get(str(data.get("kind")), "")})
+    change = read_word_change(message.text or "")
+    await _propose_words(message, state, reply, svc.content_editing, ref, data, change)
+
+
+async def change_all(
+    callback: CallbackQuery,
+    callback_data: TextCb,
+    state: FSMContext,
+    reply: Reply,
+    svc: ServiceScope,
+) -> None:
+    """ "Change all N" under words found several times: every one changed, then Save / Cancel.
+    A second tap does nothing more; a button of an older offer is stale."""
+    data = await state.get_data()
+    ref = _ref(svc.content_editing, callback_data)
+    token = callback_data.t
+    waiting = await state.get_state() == TextEditing.waiting_for_words.state
+    if not (waiting and Offer.answers(data, OfferKind.TEXT_EDIT, token) and data.get("old")):
+        await svc.content_editing.require(actor_of(callback), Action.CONTENT_READ, ref.key)
+        if token and data.get("all") == token:
+            return  # a second tap: the change is shown above already
+        raise OfferExpired(OfferKind.TEXT_EDIT)
+    change = WordChange(str(data["old"]), str(data.get("new", "")))
+    await _propose_words(
+        callback, state, reply, svc.content_editing, ref, data, change, every=token
+    )
+
+
+async def _propose_words(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    reply: Reply,
+    editing: ContentEditing,
+    ref: TextRef,
+    data: Mapping[str, object],
+    change: WordChange | None,
+    *,
+    every: str = "",
+) -> None:
+    """The change made and shown with Save / Cancel; or why not, with Cancel (and "Change all
+    N" for words found several times), the question kept open. `every`: the token of the
+    "Change all" tapped."""
+    base = data.get("base")
+    kept = {key: value for key, value in data.items() if key not in _WORDS_KEYS}
+    offer = Offer(OfferKind.TEXT_EDIT)
+    token = offer.token
+    proposal = (
+        await editing.propose_words(
+            actor_of(event), ref, change, base if isinstance(base, int) else None, every=bool(every)
+        )
+        if change is not None
+        else WordsRefused(WordsProblem.UNREADABLE)
+    )
+    if not isinstance(proposal, Reworded):
+        await state.set_state(TextEditing.waiting_for_words)
+        said = {"old": change.old, "new": change.new} if change is not None else {}
+        await state.set_data({**kept, **said, **offer.to_state()})
+        rows: Rows = [(Button.STAFF_TEXT_CANCEL, _cb(TextAction.CANCEL, ref, t=token), {})]
+        if isinstance(proposal, Rejected):
+            show_problems(reply, ref, proposal, buttons(reply, rows), words=True)
+            return
+        if proposal.code is WordsProblem.SEVERAL:
+            all_of = _cb(TextAction.WORDS_ALL, ref, t=token)
+            rows.insert(0, (Button.STAFF_TEXT_WORDS_ALL, all_of, {"label": proposal.count}))
+        reply.send(
+            StaffWordsProblem(
+                title=title_of(reply, ref),
+                code=proposal.code,
+                old=change.old if change is not None else "",
+                count=proposal.count,
+                closest=proposal.closest,
+            ),
+            buttons(reply, rows),
+        )
+        return
+    assert change is not None
+    await state.set_state(TextEditing.confirming)
+    await state.set_data(
+        {
+            **kept,
+            "body": proposal.preview.source,
+            "note": proposal.note,
+            **({"all": every} if every else {}),
+            **offer.to_state(),
+        }
+    )
+    _offer_save(reply, proposal.preview, token, change, proposal.count)
 
 
 async def decide(
@@ -535,9 +689,13 @@ async def decide(
             actor, ref, callback_data.v, (base or None) if isinstance(base, int) else None
         )
     else:
-        body = str(data.get("body", ""))
+        body, note = str(data.get("body", "")), data.get("note")
         outcome = await svc.content_editing.confirm(
-            actor, ref, body, base if isinstance(base, int) else None
+            actor,
+            ref,
+            body,
+            base if isinstance(base, int) else None,
+            note=note if isinstance(note, str) else None,
         )
     await state.set_state(None)
     await state.set_data({"saved": callback_data.t} if isinstance(outcome, Saved) else {})
@@ -576,6 +734,8 @@ def create_router() -> Router:
     r = Router(name="staff_content")
     r.message.register(texts, Command(StaffCommand.TEXTS))
     r.message.register(receive_text, TextEditing.waiting_for_text, StaffMay(Permission.CONTENT))
+    r.message.register(receive_words, TextEditing.waiting_for_words, StaffMay(Permission.CONTENT))
+    r.callback_query.register(change_all, TextCb.filter(F.a == TextAction.WORDS_ALL))
     r.callback_query.register(
         decide,
         TextCb.filter(F.a.in_({TextAction.CONFIRM, TextAction.CANCEL, TextAction.RESTORE})),
