@@ -23,8 +23,9 @@ async def test_the_offer_then_the_answer_to_what_was_asked(harness: Harness) -> 
     await harness.consent(PAT)
     offer, answer = await harness.send(
         PAT,
-        "hi im really nervous, my first infusion is thursday at 10am and i have no idea what "
-        "to expect",
+        # (With "im really nervous" before it, the nervous answer is as right, and the model
+        # weighs the two differently from one training to the next.)
+        "hi, my first infusion is thursday at 10am and i have no idea what to expect",
     )
     assert OFFER in offer and THURSDAY in offer
     assert "What happens during an infusion" in answer
