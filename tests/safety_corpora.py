@@ -65,7 +65,7 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # (scripts/train_safety_model.py NOT_TRAINED).
     "safety_dev10": {
         "en": (MIN_RECALL, 3),  # the learned layer's: "kill the lights", a brain that won't shut up
-        "es": (MIN_RECALL, 2),  # the learned layer's: a joke about a grandson, a car warming up
+        "es": (MIN_RECALL, 2),  # the learned layer's: pills for blood pressure, a splinter
     },
     # Written by six helpers who never saw the lexicon, the code or the other corpora, from
     # the taxonomies (issue 16, round 9; dev11: many Englishes and Spanishes, veiled wordings;
@@ -94,6 +94,31 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # Round 11: dev14 en 10 to 3, es 12 to 2 (the rest: jokes and idioms, which it leaves).
     "safety_dev14": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 2)},
     "safety_dev15": {"es": (MIN_RECALL, 3)},
+    # Written by twenty-two helpers (eleven writers a language) who never saw the lexicon, the
+    # code or the other corpora, from the taxonomies (issue 16, round 11), each in a register of
+    # its own: dev16 plain adult patients; dev17 minimising, hedging and hinting, danger in one
+    # clause of a long message, terse lines; dev18 polite older adults, therapy words, chronic
+    # pain, veterans, carers; dev19 young adults' slang, and those who care for a patient; dev20
+    # lives that shape words (new mothers, nurses, police, farmers; Indian and Nigerian English;
+    # Central American Spanish); dev21 distress and haste (typos, dictation, Scots, Filipino and
+    # Caribbean English, Spanglish); dev22 every warning sign in turn; dev23 short texts; dev24
+    # long mixed messages; dev25 the day of an infusion and after; dev26 over-65s and people who
+    # rarely write. Measured untouched first, with the screen of round 10 (dev23-dev26 with
+    # round 11's rules against false alarms, written from dev8-dev14): en 2,847/3,414 (83.4%)
+    # with 102 of 3,634 ordinary lines flagged, es 3,057/3,509 (87.1%) with 119 of 3,747. All
+    # are now in the learned layer's training and calibration; these floors are the figures
+    # after that (per folder before and after: the closing note of 2026-12-07).
+    "safety_dev16": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 4)},
+    "safety_dev17": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 9)},
+    "safety_dev18": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 4)},
+    "safety_dev19": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 10)},
+    "safety_dev20": {"en": (0.932, 5), "es": (MIN_RECALL, 7)},
+    "safety_dev21": {"en": (0.932, 4), "es": (MIN_RECALL, 4)},
+    "safety_dev22": {"en": (MIN_RECALL, 17), "es": (MIN_RECALL, 13)},
+    "safety_dev23": {"en": (0.944, 3), "es": (0.942, 5)},
+    "safety_dev24": {"en": (MIN_RECALL, 11), "es": (MIN_RECALL, 9)},
+    "safety_dev25": {"en": (0.955, 7), "es": (MIN_RECALL, 9)},
+    "safety_dev26": {"en": (0.966, 6), "es": (MIN_RECALL, 9)},
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false
@@ -108,9 +133,16 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # covers what follows a word of the present; "its time" counts alone only; the learned
     # layer trained with dev14 and dev15), read once: en 218/234 (93.2%), 3, es 245/261
     # (93.9%), 5. English lost one line; which of the round's changes did it was not probed
-    # (that would be tuning on this set), and the floor follows the figure. Below the target:
-    # the screen is not done.
-    "safety_heldout": {"en": (0.931, 3), "es": (0.938, 5)},
+    # (that would be tuning on this set), and the floor follows the figure. After round 11
+    # (rules against false alarms from dev8-dev14; the learned layer trained with eleven more
+    # writers, dev16-dev26), read twice: with the first model, en 225/234 (96.2%) with 5 false
+    # alarms, es 250/261 (95.8%) with 4; that model flagged two reviewed lines of
+    # test_safety.py, which went into the reviewed corpus with three like them, and the model
+    # retrained on them (the one shipped): en 225/234 (96.2%) with 4, es 250/261 (95.8%) with
+    # 6. Against round 10: 7 and 5 more crisis lines caught, one more ordinary line flagged in
+    # each language; the floors follow both figures, the threshold never moved on this set.
+    # Below the target: the screen is not done.
+    "safety_heldout": {"en": (0.961, 4), "es": (0.957, 6)},
 }
 """Development folders (and languages) that do not reach the target yet: the recall and the
 false alarms reached, ``{folder: {lang: (min_recall, max_false_alarms)}}``. The test holds
