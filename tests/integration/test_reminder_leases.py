@@ -218,7 +218,9 @@ async def test_an_engine_that_dies_costs_its_claim_one_lease(harness: Harness) -
     recovered = [at - died for who, chat, at in sends.log if who == "b" and chat in held]
     others = [at - died for who, chat, at in sends.log if who == "b" and chat not in held]
     assert len(recovered) == bound
-    assert lease / 4 < min(recovered) and max(recovered) < lease + 1.0
+    # (2 s of slack past the lease: on a loaded 2-core machine, b's passes themselves run late;
+    # seen once at 2.7 s with the PostgreSQL suite running beside it.)
+    assert lease / 4 < min(recovered) and max(recovered) < lease + 2.0
     assert max(recovered) < max(others)  # ahead of the rows still waiting
 
 
