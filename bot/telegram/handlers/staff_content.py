@@ -32,6 +32,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.content.catalogue import (
@@ -449,17 +450,18 @@ async def _offer_restore(
 
 
 # --- editing -------------------------------------------------------------------------------
-async def _ask(
+async def _hold(
     callback: CallbackQuery,
     state: FSMContext,
-    reply: Reply,
     editing: ContentEditing,
     ref: TextRef,
-) -> None:
+    waiting: State,
+) -> tuple[Preview, str]:
+    """Wait for a member's edit of ``ref`` (the whole text, or some words of it), holding the
+    version it starts from and a fresh offer's token; the live text and the token."""
     preview = await editing.preview(actor_of(callback), ref)
     offer = Offer(OfferKind.TEXT_EDIT)
-    token = offer.token
-    await state.set_state(TextEditing.waiting_for_text)
+    await state.set_state(waiting)
     await state.set_data(
         {
             "kind": _LETTERS[ref.kind],
@@ -469,6 +471,17 @@ async def _ask(
             **offer.to_state(),
         }
     )
+    return preview, offer.token
+
+
+async def _ask(
+    callback: CallbackQuery,
+    state: FSMContext,
+    reply: Reply,
+    editing: ContentEditing,
+    ref: TextRef,
+) -> None:
+    preview, token = await _hold(callback, state, editing, ref, TextEditing.waiting_for_text)
     reply.send(
         StaffTextAsk(
             title=title_of(reply, ref),
@@ -542,19 +555,8 @@ async def _ask_words(
     editing: ContentEditing,
     ref: TextRef,
 ) -> None:
-    preview = await editing.preview(actor_of(callback), ref)
-    offer = Offer(OfferKind.TEXT_EDIT)
-    await state.set_state(TextEditing.waiting_for_words)
-    await state.set_data(
-        {
-            "kind": _LETTERS[ref.kind],
-            "lang": ref.lang,
-            "name": ref.name,
-            "base": preview.version.id if preview.version else None,
-            **offer.to_state(),
-        }
-    )
-    reply.send(StaffWordsAsk(title=title_of(reply, ref)), _cancel_button(reply, ref, offer.token))
+    _, token = await _hold(callback, state, editing, ref, TextEditing.waiting_for_words)
+    reply.send(StaffWordsAsk(title=title_of(reply, ref)), _cancel_button(reply, ref, token))
 
 
 async def receive_words(
