@@ -100,15 +100,14 @@ or a request for a new time (the offer is the answer to that)."""
 
 
 async def _answer_asked_too(
-    message: Message, reply: Reply, patient: Patient, svc: ServiceScope
+    text: str, reply: Reply, patient: Patient, svc: ServiceScope, telegram_id: int
 ) -> None:
     """After the offer of a visit mentioned in passing, what the same message asked ("my
     first infusion is thursday at 10am and i have no idea what to expect"): the one answer
     the matcher gives, as a second message; nothing for two topics to choose from, no match,
     small talk or a request for a new time."""
-    key = reply.content.faq(reply.lang).matcher.classify(message.text or "").answer
+    key = reply.content.faq(reply.lang).matcher.classify(text).answer
     if key is not None and key not in _NOT_AFTER_AN_OFFER:
-        telegram_id = message.from_user.id if message.from_user else message.chat.id
         await _answer(key, reply, patient, svc, telegram_id)
 
 
@@ -125,23 +124,19 @@ async def free_text(
     got the gentle answer of the crisis screen (past ideation, bot/telegram/gate.py) and asks
     nothing the FAQ knows gets no "I couldn't match that" after it: the gentle answer was the
     reply to what the patient told."""
+    text = message.text or ""
+    telegram_id = message.from_user.id if message.from_user else message.chat.id
     if patient is not None and await checkin_typed(reply, patient, svc):
         return
-    if patient is not None and await offer_mentioned_visit(
-        message.text or "", state, reply, patient, svc
-    ):
-        await _answer_asked_too(message, reply, patient, svc)
+    if patient is not None and await offer_mentioned_visit(text, state, reply, patient, svc):
+        await _answer_asked_too(text, reply, patient, svc, telegram_id)
         return
-    if patient is not None and await ask_moved_visit(
-        message.text or "", state, reply, patient, svc
-    ):
+    if patient is not None and await ask_moved_visit(text, state, reply, patient, svc):
         return
-    if patient is not None and await said_done(message.text or "", reply, patient, svc):
+    if patient is not None and await said_done(text, reply, patient, svc):
         return
     faq = reply.content.faq(reply.lang)
-    text = message.text or ""
     verdict = faq.matcher.classify(text)
-    telegram_id = message.from_user.id if message.from_user else message.chat.id
     if verdict.answer is not None:
         await _answer(verdict.answer, reply, patient, svc, telegram_id)
         return
