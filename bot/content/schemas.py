@@ -228,7 +228,8 @@ class ChecklistSaidFile(_Strict):
     """`messages/<lang>/checklist_said.toml`: what a patient says to have done of their
     checklist (bot/domain/checklist_said.py): per item key, the phrases that say it is done
     (`said`); `unless`, the words that keep a message from ticking anything; `asking` and
-    `fillers`, the words with which a question opens. Keys no plan has are named by the
+    `fillers`, the words with which a question opens; `joining`, the words that join a list
+    ("packed my headphones and my eye mask"). Keys no plan has are named by the
     content check (bot/content/validate.py)."""
 
     said: dict[ItemKey, Annotated[tuple[Keyword, ...], Field(max_length=300)]] = Field(
@@ -237,9 +238,16 @@ class ChecklistSaidFile(_Strict):
     unless: tuple[Keyword, ...] = Field(default=(), max_length=1000)
     asking: tuple[_OneWord, ...] = Field(default=(), max_length=200)
     fillers: tuple[_OneWord, ...] = Field(default=(), max_length=200)
+    joining: tuple[_OneWord, ...] = Field(default=(), max_length=50)
 
     def reader(self) -> SaidDone:
-        return SaidDone(self.said, unless=self.unless, asking=self.asking, fillers=self.fillers)
+        return SaidDone(
+            self.said,
+            unless=self.unless,
+            asking=self.asking,
+            fillers=self.fillers,
+            joining=self.joining,
+        )
 
 
 Phrase = Annotated[str, AfterValidator(check_phrase)]

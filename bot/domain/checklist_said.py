@@ -17,9 +17,11 @@ mistake (a reminder about a ticked item is not sent), so any doubt leaves the me
 FAQ, which answers it as before.
 
 A phrase matches its words in order, with at most :data:`GAP` other words between two of them
-("bought eye mask" in "bought a new eye mask"); an ``unless`` phrase matches its words next to
-each other. Words are compared as the FAQ compares them: lower case, without accents or
-apostrophes ("sister's" is "sisters", "can't" is "cant").
+("bought eye mask" in "bought a new eye mask"), counted again from nothing after a word of
+``joining`` ("and", "y"): one verb may serve a list, "packed my headphones and my eye mask"
+ticks both. An ``unless`` phrase matches its words next to each other. Words are compared as
+the FAQ compares them: lower case, without accents or apostrophes ("sister's" is "sisters",
+"can't" is "cant").
 
 Pure: no aiogram, no database. Which of the items said the patient's next visit has, and
 ticking them, is the preparation service's (bot/services/reminders.py ``tick_said``).
@@ -48,16 +50,25 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(unaccented(normalize(text)).split())
 
 
-def _has(said: Sequence[str], phrase: Sequence[str], gap: int) -> bool:
-    """Whether `phrase`'s words occur in `said` in order, at most `gap` words apart."""
+def _has(
+    said: Sequence[str], phrase: Sequence[str], gap: int, joining: frozenset[str] = frozenset()
+) -> bool:
+    """Whether `phrase`'s words occur in `said` in order, at most `gap` words apart (a word of
+    `joining` between them starts the count again)."""
     if not phrase:
         return False
 
     def rest(index: int, at: int) -> bool:
         if index == len(phrase):
             return True
-        stop = min(len(said), at + 1 + gap)
-        return any(said[j] == phrase[index] and rest(index + 1, j + 1) for j in range(at, stop))
+        skipped = 0
+        for j in range(at, len(said)):
+            if said[j] == phrase[index] and rest(index + 1, j + 1):
+                return True
+            skipped = 0 if said[j] in joining else skipped + 1
+            if skipped > gap:
+                return False
+        return False
 
     return any(word == phrase[0] and rest(1, i + 1) for i, word in enumerate(said))
 
@@ -72,6 +83,7 @@ class SaidDone:
         unless: Iterable[str] = (),
         asking: Iterable[str] = (),
         fillers: Iterable[str] = (),
+        joining: Iterable[str] = (),
     ) -> None:
         self._said = tuple(
             (item, tuple(p for p in (words(phrase) for phrase in phrases) if p))
@@ -80,6 +92,7 @@ class SaidDone:
         self._unless = tuple(p for p in (words(phrase) for phrase in unless) if p)
         self._asking = frozenset(w for text in asking for w in words(text))
         self._fillers = frozenset(w for text in fillers for w in words(text))
+        self._joining = frozenset(w for text in joining for w in words(text))
 
     @property
     def items(self) -> frozenset[str]:
@@ -112,5 +125,5 @@ class SaidDone:
         return frozenset(
             item
             for item, phrases in self._said
-            if any(_has(said, phrase, GAP) for phrase in phrases)
+            if any(_has(said, phrase, GAP, self._joining) for phrase in phrases)
         )

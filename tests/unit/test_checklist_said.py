@@ -43,6 +43,7 @@ def said(text: str, lang: str) -> set[str]:
         ("wrote down my questions", {"questions"}),
         ("took the day off", {"time_off"}),
         ("My husband is driving me home and I bought an eye mask.", {"ride", "eye_mask"}),
+        ("packed my headphones and my eye mask", {"headphones", "something_calm", "eye_mask"}),
     ],
 )
 def test_english_says_done(text: str, items: set[str]) -> None:
@@ -61,6 +62,7 @@ def test_english_says_done(text: str, items: set[str]) -> None:
         ("ya hice mi lista de musica", {"playlist"}),
         ("empaqué los audífonos", {"headphones", "something_calm"}),
         ("llené los formularios", {"paperwork"}),
+        ("ya guardé los audífonos y el antifaz", {"headphones", "something_calm", "eye_mask"}),
     ],
 )
 def test_spanish_says_done(text: str, items: set[str]) -> None:
@@ -144,6 +146,17 @@ def test_a_phrase_matches_its_words_in_order_with_two_others_at_most() -> None:
     assert reader.done("bought a new eye mask") == {"eye_mask"}
     assert reader.done("bought a really nice new eye mask") == frozenset()
     assert reader.done("eye mask bought") == frozenset()
+
+
+def test_a_joining_word_starts_the_allowance_again() -> None:
+    reader = SaidDone({"eye_mask": ["bought eye mask"]}, joining=["and"])
+    assert reader.done("bought some headphones and an eye mask") == {"eye_mask"}
+    assert reader.done("bought a charger and a new eye mask") == {"eye_mask"}
+    assert reader.done("bought a phone charger for the car and an eye mask") == frozenset()
+    assert (
+        SaidDone({"eye_mask": ["bought eye mask"]}).done("bought some headphones and an eye mask")
+        == frozenset()
+    )
 
 
 def test_the_lists_of_a_language_are_its_own() -> None:
