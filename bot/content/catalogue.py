@@ -50,7 +50,7 @@ from bot.domain.refusals import (
     VisitChangeProblem,
     WordsProblem,
 )
-from bot.domain.visits import Attendance, BookingProblem
+from bot.domain.visits import AmbiguityReason, Attendance, BookingProblem
 from bot.domain.when_parser import ParseErrorCode
 from scheduler.plan import Preparation
 
@@ -393,8 +393,14 @@ class AppointmentStillWaiting(Message):
 
 
 class AppointmentAmbiguous(Message):
+    """Which of two readings is the visit: the time happens twice (clocks going back), or
+    "next tuesday" is this week's or next week's (`ambiguity`); `mentioned`: a visit the patient
+    spoke of in passing, to add."""
+
     earlier: datetime = sample(SAMPLE_WHEN)
     later: datetime = sample(SAMPLE_LATER)
+    ambiguity: AmbiguityReason = codes(AmbiguityReason)
+    mentioned: bool = sample(False, True)
 
 
 class AppointmentSaved(Message):
@@ -784,8 +790,11 @@ class InviteAsk(Message):
 
 
 class InviteAmbiguous(Message):
+    """Which of two readings is the visit (staff: an invite's or a move's time), and why."""
+
     earlier: datetime = sample(SAMPLE_WHEN)
     later: datetime = sample(SAMPLE_LATER)
+    ambiguity: AmbiguityReason = codes(AmbiguityReason)
 
 
 class InviteLabelAsk(Message):

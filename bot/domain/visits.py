@@ -49,6 +49,14 @@ class Checkin(StrEnum):
     TYPED = "typed"
 
 
+class AmbiguityReason(StrEnum):
+    """Why a typed time has two readings the person picks from (``Ambiguity`` in
+    bot/services/appointments.py); the templates that ask explain each."""
+
+    CLOCKS_BACK = "clocks_back"  # the wall time happens twice: the clocks go back that night
+    TWO_WEEKS = "two_weeks"  # "next tuesday" on a Monday: tomorrow, or a week after?
+
+
 class BookingProblem(StrEnum):
     """Why a time that was read cannot be booked (besides the reader's own
     :class:`~bot.domain.when_parser.ParseErrorCode`); template `appointment_error` has a

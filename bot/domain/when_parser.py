@@ -122,12 +122,15 @@ class WhenReading:
     ``part`` is the part of the day named without a time ("tomorrow morning"): the caller
     asks for the time, and knows "this morning" is already over in the afternoon.
     ``swapped`` marks a numeric date read against the language's order (``24/12`` in
-    English), which the read-back says."""
+    English), which the read-back says. ``other_day`` is the day a week after ``day`` when
+    the text may mean either: "next tuesday" said on a Monday is tomorrow to some and the
+    Tuesday of next week to many (the caller asks which)."""
 
     day: date | None = None
     clock: time | None = None
     part: PartOfDay | None = None
     swapped: bool = False
+    other_day: date | None = None
 
     @property
     def complete(self) -> bool:
@@ -143,11 +146,13 @@ class WhenReading:
         """This answer completed by an earlier half answer: "tomorrow", then "2:30"."""
         if self.complete:
             return self
+        mine = self.day is not None
         return WhenReading(
-            self.day if self.day is not None else earlier.day,
+            self.day if mine else earlier.day,
             self.clock if self.clock is not None else earlier.clock,
-            self.part if self.day is not None else earlier.part,
-            self.swapped if self.day is not None else earlier.swapped,
+            self.part if mine else earlier.part,
+            self.swapped if mine else earlier.swapped,
+            self.other_day if mine else earlier.other_day,
         )
 
 
@@ -772,7 +777,7 @@ class _Scanner:
             and self.phrase(j + 1, v.meridiems) is None
         ):
             calendar = _CalendarDate(None, None, number, or_hour=True), j + 1
-        if calendar is not None and mode == "coming":
+        if calendar is not None and mode in ("coming", "next"):
             found, end = calendar
             return replace(found, stated_weekday=weekday), end
         return _Weekday(weekday, mode), j
@@ -1159,7 +1164,23 @@ def _decide(found: _Findings, now: datetime, expect: Expect | None) -> WhenReadi
         swapped = phrase.swapped
     else:
         day = _relative_day(phrase, clock, now)
-    return WhenReading(day, clock, part if clock is None else None, swapped)
+    return WhenReading(
+        day, clock, part if clock is None else None, swapped, _week_later(phrase, day, now)
+    )
+
+
+def _week_later(phrase: _DatePhrase, day: date, now: datetime) -> date | None:
+    """The other reading of "next <weekday>" (and only of it: not "this tuesday", "tuesday",
+    "tuesday after next"): the same weekday a week later, when the coming one is still in
+    this Monday-to-Sunday week ("next tuesday" on a Monday: tomorrow, or a week after?). Said
+    on a Friday, the coming Tuesday is next week's already: one reading."""
+    if not isinstance(phrase, _Weekday) or phrase.mode != "next" or phrase.plus_days:
+        return None
+    today = now.date()
+    next_monday = today + timedelta(days=7 - today.weekday())
+    if day >= next_monday:
+        return None
+    return day + timedelta(days=7)
 
 
 def _year_or_time(

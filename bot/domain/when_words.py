@@ -55,15 +55,18 @@ RELATIVE_DAYS: Final[dict[str, int]] = {
     "yesterday": -1, "day before yesterday": -2,
 }  # fmt: skip
 
-# Before a weekday: "this"/"next" Thursday are read as the coming one (the read-back shows
-# the date); "last" Thursday is in the past.
-WEEKDAY_MODIFIERS: Final[dict[str, Literal["coming", "last"]]] = {
-    "this": "coming", "next": "coming", "nxt": "coming", "this coming": "coming",
+# Before a weekday: "this" Thursday is the coming one; "next" Thursday is the coming one too,
+# but while that one is still in this week (Monday to Sunday) many mean the Thursday of next
+# week by it: the reading then holds both (`WhenReading.other_day`) and the patient is asked.
+# "last" Thursday is in the past.
+WeekdayModifier = Literal["coming", "next", "last"]
+WEEKDAY_MODIFIERS: Final[dict[str, WeekdayModifier]] = {
+    "this": "coming", "next": "next", "nxt": "next", "this coming": "coming",
     "coming": "coming", "last": "last", "past": "last",
 }  # fmt: skip
 
 # After a weekday: "Friday after next" is a week after the coming one.
-WeekdaySuffix = Literal["coming", "after_next", "next_week", "last"]
+WeekdaySuffix = Literal["coming", "next", "after_next", "next_week", "last"]
 WEEKDAY_SUFFIXES: Final[dict[str, WeekdaySuffix]] = {
     "after next": "after_next", "next week": "next_week", "of next week": "next_week",
 }  # fmt: skip
@@ -225,7 +228,9 @@ ES_RELATIVE_DAYS: Final[dict[str, int]] = {
     "pasado manana": 2, "pasao manana": 2, "pasado mnn": 2,
     "ayer": -1, "antier": -2, "anteayer": -2, "antes de ayer": -2,
 }  # fmt: skip
-ES_WEEKDAY_MODIFIERS: Final[dict[str, Literal["coming", "last"]]] = {
+# "el próximo martes" is the coming Tuesday: a Spanish speaker who means next week's says
+# "el martes de la semana que viene" (ES_WEEKDAY_SUFFIXES), so it is not asked about.
+ES_WEEKDAY_MODIFIERS: Final[dict[str, WeekdayModifier]] = {
     "proximo": "coming", "el proximo": "coming", "este": "coming", "el": "coming",
     "esta": "coming", "el otro": "coming",
 }  # fmt: skip
@@ -315,7 +320,7 @@ class Vocabulary:
     months: dict[str, int]
     weekdays: dict[str, int]
     relative_days: dict[str, int]
-    weekday_modifiers: dict[str, Literal["coming", "last"]]
+    weekday_modifiers: dict[str, WeekdayModifier]
     weekday_suffixes: dict[str, WeekdaySuffix]
     named_times: dict[str, tuple[int, int]]
     meridiems: dict[str, Meridiem]

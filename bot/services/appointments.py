@@ -10,7 +10,7 @@ from typing import Final
 from bot.db.models import Appointment, Patient
 from bot.db.patients import CANCELLED, Repository
 from bot.domain import visit_mentions
-from bot.domain.visits import DEFAULT_VISIT_TYPE, BookingProblem, VisitType
+from bot.domain.visits import DEFAULT_VISIT_TYPE, AmbiguityReason, BookingProblem, VisitType
 from bot.domain.when_parser import (
     Expect,
     ParseErrorCode,
@@ -61,11 +61,12 @@ class VisitTime:
 
 @dataclass(frozen=True)
 class Mention:
-    """A visit spoken of in passing (`AppointmentService.mentioned`): its time, and when the
-    text says a visit was moved, the patient's upcoming visits it may be (`moved`, soonest
-    first; empty: a visit to add)."""
+    """A visit spoken of in passing (`AppointmentService.mentioned`): its time (or the two
+    days "next tuesday" may mean, to pick from), and when the text says a visit was moved,
+    the patient's upcoming visits it may be (`moved`, soonest first; empty: a visit to add;
+    never with two days)."""
 
-    time: VisitTime
+    time: VisitTime | Ambiguity
     moved: tuple[Appointment, ...] = ()
 
 
@@ -94,10 +95,12 @@ class HalfAnswer:
 
 @dataclass(frozen=True)
 class Ambiguity:
-    """The wall time happens twice (clocks go back): the patient picks one."""
+    """A typed time with two readings, the person picks one: the wall time happens twice (the
+    clocks go back), or "next tuesday" may be this week's or next week's (`reason`)."""
 
     earlier: VisitTime
     later: VisitTime
+    reason: AmbiguityReason = AmbiguityReason.CLOCKS_BACK
 
 
 def one_year_after(instant: datetime) -> datetime:
@@ -160,10 +163,32 @@ class AppointmentService:
             reading = reading.merged(earlier)
         if not reading.complete:
             return self._check_half(reading, now_local)
-        found = self.at_wall_time(reading.at(), zone.key)
+        return self._at_reading(reading, zone.key)
+
+    def _at_reading(self, reading: WhenReading, zone_name: str) -> VisitTime | Ambiguity:
+        """A complete reading as a checked instant, or two to pick from: the wall time
+        happens twice, or the text may mean the day a week later (`WhenReading.other_day`).
+        Of the two days, one that cannot be booked (past, too far) leaves the other; a week
+        choice whose days also have a time the clocks show twice (four readings) is asked
+        to be typed as a date (CHOICE)."""
+        found = self.at_wall_time(reading.at(), zone_name)
+        if reading.other_day is not None:
+            return self._two_weeks(found, reading, zone_name)
         if reading.swapped and isinstance(found, VisitTime):
             return VisitTime(found.starts_at, found.zone, day_first=True)
         return found
+
+    def _two_weeks(
+        self, found: VisitTime | Ambiguity, reading: WhenReading, zone_name: str
+    ) -> VisitTime | Ambiguity:
+        assert reading.other_day is not None and reading.clock is not None
+        try:
+            other = self.at_wall_time(datetime.combine(reading.other_day, reading.clock), zone_name)
+        except BookingRefused:
+            return found  # a week later is too far: this week's is the one
+        if isinstance(found, Ambiguity) or isinstance(other, Ambiguity):
+            raise BookingRefused(ParseErrorCode.CHOICE)
+        return Ambiguity(found, other, AmbiguityReason.TWO_WEEKS)
 
     async def mentioned(self, patient: Patient, text: str, lang: str = "en") -> Mention | None:
         """A visit a patient mentions in passing, outside the booking steps ("i have my first
@@ -173,7 +198,10 @@ class AppointmentService:
         place in a series, when the patient has no visit yet or the text names visits ("my
         first one is thursday around 2? not sure"), is not. When the text says a visit was
         moved ("they moved my appt to friday at 11") the patient's upcoming visits are the
-        ones it may be (`Mention.moved`). None when the text holds no such time: it is then
+        ones it may be (`Mention.moved`). "next tuesday" that may be this week's or next
+        week's is offered as the two to pick from, as a visit to add; said moved, it is not
+        offered (the move's offer holds one time: the patient is asked the new time, as when
+        they said none, and picks there). None when the text holds no such time: it is then
         read as anything else would be."""
         now = self.clock.now()
         if "?" in text or "¿" in text:
@@ -194,17 +222,18 @@ class AppointmentService:
         if not reading.complete:
             return None
         try:
-            found = self.at_wall_time(reading.at(), zone.key)
+            found = self._at_reading(reading, zone.key)
         except BookingRefused:
             return None
-        if not isinstance(found, VisitTime):
+        if isinstance(found, Ambiguity) and found.reason is AmbiguityReason.CLOCKS_BACK:
             return None  # a time the clocks show twice: booked through the usual steps
         upcoming = await self.repo.upcoming_appointments(patient.id, now)
-        if any(a.starts_at == found.starts_at for a in upcoming):
-            return None
-        if reading.swapped:
-            found = VisitTime(found.starts_at, found.zone, day_first=True)
+        times = (found.earlier, found.later) if isinstance(found, Ambiguity) else (found,)
+        if any(a.starts_at == t.starts_at for a in upcoming for t in times):
+            return None  # one of its readings is a visit kept already: that one, surely
         moved = tuple(upcoming) if visit_mentions.says_moved(text, lang) else ()
+        if moved and isinstance(found, Ambiguity):
+            return None
         return Mention(found, moved)
 
     async def moved_without_time(

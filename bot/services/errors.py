@@ -17,6 +17,7 @@ from bot.domain.refusals import (
     RosterProblem,
     VisitChangeCode,
 )
+from bot.domain.visits import AmbiguityReason
 
 
 class Refusal(Exception):
@@ -85,7 +86,8 @@ class NoSuchMember(Refusal):
 
 class InviteRefused(Refusal):
     """An invite that cannot be made: its time's problem, its label's, or ``ambiguous`` (the
-    time happens twice: `earlier` and `later` are the two instants; pass the chosen one back)."""
+    time has two readings, `reason` says why: `earlier` and `later` are the two instants;
+    pass the chosen one back)."""
 
     def __init__(
         self,
@@ -93,11 +95,13 @@ class InviteRefused(Refusal):
         *,
         earlier: datetime | None = None,
         later: datetime | None = None,
+        reason: AmbiguityReason | None = None,
     ) -> None:
         super().__init__(code)
         self.code = code
         self.earlier = earlier
         self.later = later
+        self.reason = reason
 
 
 class RosterRefused(Refusal):

@@ -234,6 +234,7 @@ class InviteService:
                 InviteProblem.AMBIGUOUS,
                 earlier=reading.earlier.starts_at,
                 later=reading.later.starts_at,
+                reason=reading.reason,
             )
         return reading
 

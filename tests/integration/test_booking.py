@@ -107,6 +107,52 @@ async def test_fall_back_overlap_asks_which_one(harness: Harness) -> None:
     assert stored.starts_at == datetime(2027, 11, 7, 6, 30, tzinfo=UTC)
 
 
+async def test_next_weekday_in_this_week_asks_which_week(harness: Harness) -> None:
+    """ "next tuesday at 10" typed on a Monday: tomorrow to some, the Tuesday of next week to
+    many. Both dates are buttons; the one tapped is stored; a second tap on it is answered
+    as saved, once."""
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    [reply] = await harness.send(PAT, "next tuesday at 10")
+    assert "By \"next Tuesday\", do you mean this week's or next week's?" in reply
+    assert "<b>Tuesday, November 24, 2026 at 10:00 AM EST</b> (this week)" in reply
+    assert "<b>Tuesday, December 1, 2026 at 10:00 AM EST</b> (next week)" in reply
+    assert "clocks" not in reply
+    labels = [text for text, _ in harness.buttons(PAT)]
+    assert labels == ["Tue Nov 24, 10:00 AM", "Tue Dec 1, 10:00 AM", "✏️ Change"]
+    assert await dbcheck.count(harness, dbcheck.Appointment) == 0
+    later = harness.button(PAT, "Dec 1")
+    [saved] = await harness.press(PAT, later)
+    assert "Tuesday, December 1, 2026 at 10:00 AM EST" in saved
+    [again] = await harness.press(PAT, later)  # a double tap: saved already, not twice
+    assert "Tuesday, December 1, 2026 at 10:00 AM EST" in again
+    [stored] = await dbcheck.appointments(harness, PAT)
+    assert stored.starts_at == datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+
+
+async def test_next_weekday_choice_of_an_older_offer_has_expired(harness: Harness) -> None:
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    await harness.send(PAT, "next wednesday at 10")
+    this_week = harness.button(PAT, "Nov 25")
+    [friday] = await harness.send(PAT, "12/4 3pm")
+    assert "Friday, December 4, 2026 at 3:00 PM EST" in friday
+    [stale] = await harness.press(PAT, this_week)
+    assert "expired" in stale
+    assert await dbcheck.count(harness, dbcheck.Appointment) == 0
+
+
+async def test_next_weekday_already_in_next_week_is_read_back_as_one_day(
+    harness: Harness,
+) -> None:
+    harness.clock.set(datetime(2026, 11, 27, 15, 0, tzinfo=UTC))  # Friday, 10 AM
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    [confirm] = await harness.send(PAT, "next tuesday at 10")
+    assert "<b>Tuesday, December 1, 2026 at 10:00 AM EST</b>" in confirm
+    assert [t for t, _ in harness.buttons(PAT)] == ["✅ Confirm", "✏️ Change"]
+
+
 async def test_change_button_asks_again(harness: Harness) -> None:
     await harness.consent(PAT)
     await harness.command(PAT, "appointment")
@@ -337,7 +383,7 @@ async def test_a_visit_mentioned_in_passing_is_offered_and_saved(harness: Harnes
     words that are no time while the offer is open are answered as talk, and its buttons
     still save it."""
     await harness.consent(PAT)
-    [offer] = await harness.send(PAT, "i have my first infusion next thursday at 9:30")
+    [offer] = await harness.send(PAT, "i have my first infusion this thursday at 9:30")
     assert "It sounds like you have a visit on" in offer
     assert "<b>Thursday, November 26, 2026 at 9:30 AM EST</b>" in offer
     assert "Shall I add it to your appointments?" in offer
@@ -348,6 +394,24 @@ async def test_a_visit_mentioned_in_passing_is_offered_and_saved(harness: Harnes
     assert "Thursday, November 26, 2026 at 9:30 AM EST" in saved
     assert len(await dbcheck.appointments(harness, PAT)) == 1
     # Said again, it is a visit already kept: no second offer.
+    [again] = await harness.send(PAT, "my first infusion is this thursday at 9:30")
+    assert "It sounds like you have a visit" not in again
+
+
+async def test_a_visit_mentioned_next_weekday_offers_both_weeks(harness: Harness) -> None:
+    """ "next thursday" said on a Monday, in passing: both Thursdays are offered to add; the
+    one tapped is saved; said again, either reading is a visit kept already: no offer."""
+    await harness.consent(PAT)
+    [offer] = await harness.send(PAT, "i have my first infusion next thursday at 9:30")
+    assert "It sounds like you have a visit on Thursday." in offer
+    assert "<b>Thursday, November 26, 2026 at 9:30 AM EST</b> (this week)" in offer
+    assert "<b>Thursday, December 3, 2026 at 9:30 AM EST</b> (next week)" in offer
+    assert "Tap the right one and I'll add it to your appointments." in offer
+    assert await dbcheck.count(harness, dbcheck.Appointment) == 0
+    [saved] = await harness.tap(PAT, "Nov 26")
+    assert "Thursday, November 26, 2026 at 9:30 AM EST" in saved
+    [stored] = await dbcheck.appointments(harness, PAT)
+    assert stored.starts_at == datetime(2026, 11, 26, 14, 30, tzinfo=UTC)
     [again] = await harness.send(PAT, "my first infusion is next thursday at 9:30")
     assert "It sounds like you have a visit" not in again
 

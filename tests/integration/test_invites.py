@@ -106,6 +106,10 @@ async def test_a_time_is_typed_text_a_wall_time_or_an_instant(clinic: Clinic) ->
     assert earlier is not None and later is not None and earlier < later
     chosen = await create(clinic, later)
     assert chosen.starts_at == datetime(2027, 11, 7, 6, 30, tzinfo=UTC)
+    with pytest.raises(InviteRefused) as caught:  # on a Monday: this week's or next week's?
+        await create(clinic, "next tuesday 10am")
+    assert caught.value.code == "ambiguous" and caught.value.reason == "two_weeks"
+    assert caught.value.later == datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
     refused: list[tuple[str | datetime, str]] = [
         ("soonish", "unreadable"),
         (DEFAULT_NOW - timedelta(hours=1), "past"),

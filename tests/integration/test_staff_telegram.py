@@ -200,6 +200,21 @@ async def test_an_ambiguous_time_offers_both_readings(harness: Harness) -> None:
     assert "expired" in stale
 
 
+async def test_next_weekday_in_this_week_offers_both_weeks(harness: Harness) -> None:
+    """Staff typing "next tuesday 10am" on a Monday get the same choice as a patient."""
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    [question] = await harness.send(NURSE, "next tuesday 10am")
+    assert "do you mean this week's or next week's?" in question
+    assert "Tuesday, December 1, 2026 at 10:00 AM EST" in question
+    buttons = harness.buttons(NURSE)
+    assert [text for text, _ in buttons][:2] == ["Tue Nov 24, 10:00 AM", "Tue Dec 1, 10:00 AM"]
+    [label_ask] = await harness.press(NURSE, buttons[1][1])
+    assert "December 1, 2026 at 10:00 AM EST" in label_ask
+    [stale] = await harness.press(NURSE, buttons[0][1])  # the choice is over
+    assert "expired" in stale
+
+
 async def test_a_compact_time_is_read_as_with_the_colon(harness: Harness) -> None:
     # Staff type "wed 930" as they write it on the schedule: Wednesday at 9:30 AM, clinic time.
     await add_nurse(harness)

@@ -221,6 +221,20 @@ async def test_an_ambiguous_new_time_offers_both_readings(harness: Harness) -> N
     assert "expired" in stale
 
 
+async def test_next_weekday_new_time_offers_both_weeks(harness: Harness) -> None:
+    await linked_patient(harness)
+    await harness.command(NURSE, "tomorrow")
+    await harness.tap(NURSE, "Move 10:00 AM J.D.")
+    [question] = await harness.send(NURSE, "next friday 11am")
+    assert "do you mean this week's or next week's?" in question
+    [confirm] = await harness.tap(NURSE, "Dec 4")
+    assert "December 4, 2026 at 11:00 AM EST" in confirm
+    [moved] = await harness.tap(NURSE, "Move it")
+    assert "Moved" in moved
+    [visit] = await dbcheck.appointments(harness, PAT)
+    assert visit.starts_at == datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
+
+
 async def test_booking_rules_hold_for_a_move(harness: Harness) -> None:
     appointment = await linked_patient(harness)
     # The patient has booked another visit themselves, on Thursday at 3pm clinic time.

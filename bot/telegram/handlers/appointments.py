@@ -203,7 +203,12 @@ async def read_time(
     await state.set_state(Booking.confirming)
     if isinstance(reading, Ambiguity):
         reply.send(
-            AppointmentAmbiguous(earlier=reading.earlier.local, later=reading.later.local),
+            AppointmentAmbiguous(
+                earlier=reading.earlier.local,
+                later=reading.later.local,
+                ambiguity=reading.reason,
+                mentioned=False,
+            ),
             reply.kb.draft_ambiguous(reading.earlier.local, reading.later.local, offer.token),
         )
         return

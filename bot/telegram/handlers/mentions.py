@@ -21,6 +21,7 @@ from typing import Any
 from aiogram.fsm.context import FSMContext
 
 from bot.content.catalogue import (
+    AppointmentAmbiguous,
     AppointmentConfirm,
     AppointmentMovedAsk,
     AppointmentMovedNone,
@@ -30,7 +31,7 @@ from bot.content.catalogue import (
 )
 from bot.db.models import Appointment, Patient
 from bot.domain.when_parser import WhenReading
-from bot.services.appointments import HalfAnswer, Mention, VisitTime
+from bot.services.appointments import Ambiguity, HalfAnswer, Mention, VisitTime
 from bot.services.container import ServiceScope
 from bot.services.offers import Offer, OfferKind
 from bot.telegram.reply import Reply
@@ -55,18 +56,21 @@ def half_to_state(half: WhenReading) -> dict[str, Any]:
         "half_clock": half.clock.isoformat("minutes") if half.clock else None,
         "half_part": half.part,
         "half_swapped": half.swapped,
+        "half_other_day": half.other_day.isoformat() if half.other_day else None,
     }
 
 
 def half_from_state(data: dict[str, Any]) -> WhenReading | None:
     """The half answer kept from the patient's previous message ("tomorrow", then "2:30")."""
     day, clock, part = data.get("half_day"), data.get("half_clock"), data.get("half_part")
+    other = data.get("half_other_day")
     try:
         reading = WhenReading(
             date.fromisoformat(day) if isinstance(day, str) else None,
             time.fromisoformat(clock) if isinstance(clock, str) else None,
             part if part in ("morning", "afternoon", "evening", "night") else None,
             bool(data.get("half_swapped")),
+            date.fromisoformat(other) if isinstance(other, str) and day else None,
         )
     except ValueError:
         return None
@@ -89,10 +93,13 @@ async def offer_mentioned_visit(
 
 
 async def offer_move(state: FSMContext, reply: Reply, patient: Patient, mention: Mention) -> None:
-    """Offer `mention`'s time: as a new visit (no visit said moved), or as the new time of
-    the one visit said moved (*Move it*, *Add as another visit*, *Change*), or of one of
-    several (which one)."""
+    """Offer `mention`'s time: as a new visit (no visit said moved; "next tuesday" that may
+    be either week: the two to pick from), or as the new time of the one visit said moved
+    (*Move it*, *Add as another visit*, *Change*), or of one of several (which one)."""
     found = mention.time
+    if isinstance(found, Ambiguity):
+        await _offer_two(state, reply, found)
+        return
     # One visit said moved is held as the change of /appointment holds it (Change types the
     # new time of this visit); otherwise the time is offered as a new visit.
     moving = mention.moved[0] if len(mention.moved) == 1 else None
@@ -125,6 +132,20 @@ async def offer_move(state: FSMContext, reply: Reply, patient: Patient, mention:
             when=found.local, items=[old for _, old in shown], day_first=found.day_first
         ),
         reply.kb.move_which(shown, offer.token),
+    )
+
+
+async def _offer_two(state: FSMContext, reply: Reply, found: Ambiguity) -> None:
+    """A visit mentioned with two readings ("next tuesday": this week's or next week's):
+    both offered to add, as the booking steps offer them (appointments.py `draft_confirm`
+    saves the one tapped)."""
+    offer = Offer.of_reading(OfferKind.BOOKING, found)
+    await state.set_data({"replace_id": None, "replace_version": None, **offer.to_state()})
+    await state.set_state(Booking.confirming)
+    earlier, later = found.earlier.local, found.later.local
+    reply.send(
+        AppointmentAmbiguous(earlier=earlier, later=later, ambiguity=found.reason, mentioned=True),
+        reply.kb.draft_ambiguous(earlier, later, offer.token),
     )
 
 

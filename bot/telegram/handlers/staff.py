@@ -89,7 +89,7 @@ async def invite_time(
         await state.set_data(offer.to_state())
         earlier, later = reading.earlier.local, reading.later.local
         reply.send(
-            InviteAmbiguous(earlier=earlier, later=later),
+            InviteAmbiguous(earlier=earlier, later=later, ambiguity=reading.reason),
             reply.kb.invite_ambiguous(earlier, later, offer.token),
         )
         return

@@ -63,7 +63,9 @@ async def _offer(state: FSMContext, reply: Reply, appointment: int, reading: Rea
         await state.set_state(ChangingVisit.picking)
         await state.set_data(offer.to_state())
         reply.send(
-            InviteAmbiguous(earlier=earlier.local, later=later.local),
+            InviteAmbiguous(
+                earlier=earlier.local, later=later.local, ambiguity=reading.time.reason
+            ),
             reply.kb.visit_ambiguous(appointment, earlier.local, later.local, offer.token),
         )
         return
