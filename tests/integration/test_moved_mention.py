@@ -352,3 +352,14 @@ async def test_asking_for_a_new_time_keeps_its_answer_and_a_crisis_comes_first(
     assert not any("It sounds like" in r for r in replies)
     [visit] = await dbcheck.appointments(harness, PAT)
     assert visit.starts_at == datetime(2026, 12, 3, 19, 30, tzinfo=UTC)
+
+
+async def test_moved_to_next_weekday_asks_the_new_time_then_which_week(harness: Harness) -> None:
+    """ "they moved my appt to next tuesday at 10" on a Monday: the move's offer holds one
+    time, so the new time is asked; typed, both weeks are offered, and the one tapped is the
+    visit's new time."""
+    answer = await told_moved(harness, "12/3 2:30pm", "they moved my appt to next tuesday at 10")
+    assert "What's its <b>new</b> date and time?" in answer
+    [choice] = await harness.send(PAT, "next tuesday at 10")
+    assert "this week's or next week's" in choice
+    assert await tap_then_start(harness, "Dec 1") == datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
