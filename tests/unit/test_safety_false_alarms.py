@@ -6,6 +6,10 @@ ordinary lines here are worded apart from the corpora's, to show each rule reads
 not one sentence; the crisis lines beside them must stay caught: a denial, a history or a joke
 never hides what is said with it ("i said no, but honestly yes", "lol i want to die").
 
+Round 12 (from the false alarms of dev27-dev36 only; dev37-dev46 measured once after): the same
+words said of a thing, a game, a holiday, a habit, a kitchen accident or a change of job, each
+cause seen with two writers or more.
+
 Also the detector's ``unless`` list: phrases that take an exclusion back when they follow it
 within a few words."""
 
@@ -100,6 +104,129 @@ CAUGHT_WITH_ALERT = [
 
 @pytest.mark.parametrize("text", CAUGHT_WITH_ALERT)
 def test_a_denial_a_history_or_a_joke_hides_no_crisis(screen: CrisisDetector, text: str) -> None:
+    match = screen.check(text)
+    assert match is not None and match.alert_staff
+
+
+# Round 12 (false alarms of dev27-dev36, each cause seen with two writers or more), in words of
+# their own: the crisis phrase said of a thing, a game, a holiday, a hobby, an accident or a
+# job, with what makes it ordinary told in the same breath.
+ORDINARY_ROUND_12 = [
+    # no hope for a sports team; no way out of a car park or a meeting
+    "no hope for my team this year, they lost again",
+    "no hay esperanza para mi equipo, perdimos otra vez",
+    "there's no way out of this parking garage lol",
+    "no hay salida de este estacionamiento, llevo media hora",
+    # a family better off without one's habits
+    "my kids would be better off without my singing",
+    "mi familia estaría mejor sin mis ronquidos",
+    # a kitchen or shaving accident
+    "cut my finger chopping onions, bandaid on",
+    "burned my hand on the stove making pancakes",
+    "me he cortado picando cebolla",
+    # goodbyes to colleagues for retirement or a new job; a character's goodbye letter
+    "wrote goodbye letters to my colleagues because I'm retiring in May",
+    "escribí una carta de despedida a mis colegas porque me jubilo en junio",
+    "en la serie la protagonista deja una nota de despedida",
+    # letters with an ordinary purpose
+    "wrote a letter to my granddaughter for the time capsule at her school",
+    "escribí una carta de despedida a mi vida de antes",
+    # a decision about a job or a haircut
+    "I've made up my mind, I'm quitting my job in March",
+    "ya lo decidí: mañana me corto el pelo",
+    # sleeping until noon; disappearing on holiday
+    "i wish i could sleep and not wake up until noon saturday",
+    "ojalá no despertar hasta el mediodía",
+    "i wish i could disappear for a week to the mountains",
+    "quisiera desaparecer unos días en la montaña",
+    # "killing" a device, someone at a game, someone who eats the leftovers
+    "i'm going to kill my printer",
+    "tengo ganas de matar a la computadora",
+    "gonna kill my sister at scrabble tonight",
+    "hoy voy a matar a mi primo en el fifa",
+    "i'll kill my brother if he eats my leftovers again",
+    "tengo ganas de ahorcar a mi hermana porque se comió mi helado",
+    # someone's crisis long ago: a decade, a year, a child's age then
+    "my uncle tried to kill himself in the 80s",
+    "my friend OD'd back in 2012, miss him",
+    "my nephew swallowed a marble when he was 3, he is 15 now",
+    "mi primo se desmayó en su graduación en el 2012",
+    "mi hijo se tragó una moneda cuando tenía 3 años",
+    # chest pain examined; too much coffee; pills gathered to throw away
+    "had chest pain on sunday, got it checked at urgent care, it was just reflux",
+    "el mes pasado tuve dolor de pecho y resultó ser reflujo",
+    "took too much coffee this morning, jittery",
+    "me pasé con el mate esta mañana",
+    "junté todas las pastillas caducadas para llevarlas a la farmacia",
+    # an animal following me; an ordinary threat; an idiom
+    "the stray dog on our street keeps following me home",
+    "me viene siguiendo un gato desde la parada",
+    "mi suegra me amenazó con quejarse con el casero",
+    "me estoy ahogando en un vaso de agua con esto",
+    # a burden about scheduling or rides
+    "sorry for being a burden with all these questions",
+    "mi tío dice que soy una carga cuando le pido el carro",
+    # a question about side effects, or what the clinic does if a symptom comes
+    "do patients sometimes get suicidal thoughts after the infusion?",
+    "what happens if a patient gets short of breath during the infusion",
+    "si me da una reacción alérgica durante la sesión, ¿qué hacen?",
+    "la psicóloga me preguntó si he querido hacerle daño a alguien y le dije que no",
+]
+
+
+@pytest.mark.parametrize("text", ORDINARY_ROUND_12)
+def test_round_12_causes_are_not_flagged(lexicon_only: CrisisDetector, text: str) -> None:
+    assert lexicon_only.check(text) is None
+
+
+# Beside each cause, the crisis it must not hide: the same words about oneself or a person,
+# without the ordinary reason, or with it taken back ("on purpose", "and never come back").
+CAUGHT_ROUND_12 = [
+    "no hope for me, not even my team can help",
+    "no hay esperanza para mí",
+    "no way out of this life",
+    "no hay salida de esta situación",
+    "my family would be better off without me",
+    "mi familia estaría mejor sin mí",
+    "burned my arm on the stove on purpose",
+    "I cut myself shaving on purpose",
+    "i just want to feel something so i burned my arm with the iron",
+    "me corté cocinando, a propósito",
+    "I wrote goodbye letters to everyone, I won't be here tomorrow",
+    "escribí una carta de despedida a mis hijos, ya no voy a estar",
+    "i wrote a letter to my kids for when i'm gone",
+    "i've made up my mind, i'm going to end it tonight",
+    "ya lo decidí, esta noche lo hago",
+    "i want to go to sleep and not wake up until this is all over",
+    "ojalá no despertar hasta que todo termine",
+    "i wish i could disappear for a week and never come back",
+    "quisiera desaparecer una semana y no volver",
+    "i want to kill my husband",
+    "tengo ganas de matar a mi esposo",
+    "i'm going to kill him if he touches me again",
+    "my son swallowed pills and he is 2",
+    "my friend OD'd an hour ago",
+    "mi hijo se tragó unas pastillas",
+    "I have chest pain, I thought it was heartburn but it's getting worse",
+    "tengo dolor en el pecho ahora mismo",
+    "I took too much of my pills",
+    "me pasé con las pastillas",
+    "junté todas las pastillas",
+    "my ex keeps following me home",
+    "me viene siguiendo un hombre desde la parada",
+    "mi esposo me amenazó con matarme",
+    "me estoy ahogando",
+    "sorry for being a burden",
+    "some people have suicidal thoughts after ketamine, i do too",
+    "I'm short of breath during the infusion",
+    "tengo una reacción alérgica durante la infusión",
+    "la psicóloga me preguntó si he querido hacerle daño a alguien y le dije que no, pero sí",
+    "lol i want to kill my husband",
+]
+
+
+@pytest.mark.parametrize("text", CAUGHT_ROUND_12)
+def test_round_12_causes_hide_no_crisis(screen: CrisisDetector, text: str) -> None:
     match = screen.check(text)
     assert match is not None and match.alert_staff
 
