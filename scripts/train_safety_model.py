@@ -99,7 +99,9 @@ CALIBRATION = (
     "safety_dev31", "safety_dev32", "safety_dev33", "safety_dev34", "safety_dev35",
     "safety_dev36", "safety_dev37", "safety_dev38", "safety_dev39", "safety_dev40",
     "safety_dev41", "safety_dev42", "safety_dev43", "safety_dev44", "safety_dev45",
-    "safety_dev46",
+    "safety_dev46", "safety_dev47", "safety_dev48", "safety_dev49", "safety_dev50",
+    "safety_dev51", "safety_dev52", "safety_dev53", "safety_dev54", "safety_dev55",
+    "safety_dev56",
 )  # fmt: skip
 """The folders the thresholds are chosen on, each scored by a model that never read it: each
 was written by an independent writer who never saw the lexicon, the model or the other folders,
