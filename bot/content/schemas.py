@@ -298,6 +298,10 @@ class SafetyLexicon(_Strict):
     # Words of the present ("now", "tonight"): history told before one does not cover a
     # crisis told after it.
     present_words: tuple[Annotated[str, Field(min_length=1, max_length=30)], ...] = ()
+    # A recent time ("last night", "two days ago") near a history match makes it a recent
+    # attempt (it alerts), unless a time long past is there too ("in 2015", "at 19").
+    recent_words: tuple[Phrase, ...] = Field(default=(), max_length=500)
+    long_ago_words: tuple[Phrase, ...] = Field(default=(), max_length=500)
 
     @field_validator("category")
     @classmethod
@@ -336,6 +340,8 @@ class SafetyLexicon(_Strict):
             emoji=self.emoji,
             words=self.language_words,
             present=self.present_words,
+            recent=self.recent_words,
+            long_ago=self.long_ago_words,
         )
 
 

@@ -91,6 +91,11 @@ UNLESS_WORDS = GAP_WORDS
 starts within this many words of the exclusion's end."""
 LEARNED = "learned"
 """The category of a match made by the learned layer."""
+RECENT = "recent_attempt"
+"""The category of a history match (past ideation) told with a recent time: "i tried to kill
+myself last night", "intenté matarme hace dos días" (see :meth:`_Screen.first`)."""
+RECENT_WORDS = 4
+"""How many words before or after a history match a recent time makes it recent."""
 POISONING = frozenset({"overdose", "other_in_danger"})
 """Categories whose crisis answer also names Poison Control: pills or something harmful
 swallowed, by the patient or by someone else (a child who got into the medicine)."""
@@ -145,6 +150,8 @@ class LexiconPart:
     alone: Mapping[str, Sequence[str]] = field(default_factory=dict)
     present: Sequence[str] = ()
     unless: Sequence[str] = ()
+    recent: Sequence[str] = ()
+    long_ago: Sequence[str] = ()
 
 
 def check_phrase(raw: str) -> str:
@@ -188,6 +195,8 @@ class _Screen:
         compiler: Compiler,
         present: Iterable[str] = (),
         unless: Sequence[_Phrase] = (),
+        recent: Sequence[_Phrase] = (),
+        long_ago: Sequence[_Phrase] = (),
     ) -> None:
         self.quiet = quiet
         self.compiler = compiler
@@ -221,6 +230,9 @@ class _Screen:
             if unless_body
             else None
         )
+        # A recent time near a history match, and a time long past that keeps it history.
+        self.recent = _optional(trie_regex(compiler.atoms(p.items) for p in recent))
+        self.long_ago = _optional(trie_regex(compiler.atoms(p.items) for p in long_ago))
         # What can change the verdict of the gate's first match: an exclusion or a quiet
         # category. Without either in the text, the first match is the answer.
         quiet_body = trie_regex(a for a, hit in self.owner.items() if hit.category in quiet)
@@ -238,6 +250,9 @@ class _Screen:
         "years ago i wanted to die, now im fine" stays history and "now i can talk about when
         i tried to kill myself in 2019" is history read again."""
         found = self._first(norm)
+        if found is not None and not found[1] and self.recent_near(norm, found[2]):
+            hit = found[0]
+            return _Hit(RECENT, hit.language, hit.source), True, found[2]
         if found is None or found[1] or self.present is None or depth >= _PRESENT_DEPTH:
             return found
         for marker in self.present.finditer(norm, found[2][0]):
@@ -275,6 +290,24 @@ class _Screen:
         if quiet:
             return quiet[0][1], False, quiet[0][0]
         return None
+
+    def recent_near(self, norm: str, span: tuple[int, int]) -> bool:
+        """Whether a history match at ``span`` is told with a recent time (the lexicons'
+        ``recent_words``: "last night", "two days ago", "anoche") within :data:`RECENT_WORDS`
+        words before or after it, and with no time long past there (``long_ago_words``: "in
+        2015", "when i was 19"). An attempt told as history is met gently; the same attempt
+        last night is a recent attempt (C-SSRS: an actual attempt), which the clinic must
+        hear of now: "i tried to kill myself yesterday" alerts, "i tried to kill myself when
+        i was 19, yesterday i told my therapist" stays history."""
+        if self.recent is None:
+            return False
+        start, end = span
+        before = norm[:start].split()[-RECENT_WORDS:]
+        after = norm[end:].split()[:RECENT_WORDS]
+        window = " ".join([*before, norm[start:end], *after])
+        if self.recent.search(window) is None:
+            return False
+        return self.long_ago is None or self.long_ago.search(window) is None
 
     def taken_back(self, norm: str, end: int) -> bool:
         """Whether what follows an exclusion ending at ``end`` takes it back (``unless``)."""
@@ -325,6 +358,11 @@ def _reads_a_fold(plain: str, folded: str, span: tuple[int, int]) -> bool:
     first = folded.count(" ", 0, span[0])
     last = folded.count(" ", 0, span[1])
     return any(before[i] != after[i] for i in range(first, last + 1))
+
+
+def _optional(body: str | None) -> re.Pattern[str] | None:
+    """Whole words of ``body`` (a trie's alternation) as a pattern, or None without one."""
+    return re.compile(r"(?<!\w)(?:" + body + r")(?!\w)") if body else None
 
 
 def _inside(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
@@ -419,6 +457,8 @@ class CrisisDetector:
         quiet_named: set[str] = set()
         excluded: list[_Phrase] = []
         unless: list[_Phrase] = []
+        recent: list[_Phrase] = []
+        long_ago: list[_Phrase] = []
         alone: list[_Phrase] = []
         for part in parts:
             quiet_set = set(part.quiet)
@@ -452,15 +492,27 @@ class CrisisDetector:
                 _Phrase(None, part.language, str(raw), _parse_at(raw, f"unless[{i}]"), i)
                 for i, raw in enumerate(part.unless)
             )
+            for listed, into, name in (
+                (part.recent, recent, "recent_words"),
+                (part.long_ago, long_ago, "long_ago_words"),
+            ):
+                if isinstance(listed, str) or not isinstance(listed, Sequence):
+                    raise ValueError(f"{name} must be a list of strings")
+                into.extend(
+                    _Phrase(None, part.language, str(raw), _parse_at(raw, f"{name}[{i}]"), i)
+                    for i, raw in enumerate(listed)
+                )
         quiet = frozenset(quiet_named - alerting)
         compiler = Compiler(terms)
         try:
             if not compile_screen:
-                for phrase in [*crisis, *excluded, *unless, *alone]:
+                for phrase in [*crisis, *excluded, *unless, *recent, *long_ago, *alone]:
                     compiler.atoms(phrase.items)
                 return
             present = [w for p in parts for w in p.present]
-            self._exact = _Screen(crisis, excluded, quiet, compiler, present, unless)
+            self._exact = _Screen(
+                crisis, excluded, quiet, compiler, present, unless, recent, long_ago
+            )
             self._alone = _Screen(alone, (), frozenset(), compiler) if alone else None
         except ValueError as exc:
             raise ValueError(f"a phrase uses {exc}") from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bot.content.store import Content
-from bot.domain.safety import CrisisDetector
+from bot.domain.safety import RECENT, CrisisDetector, LexiconPart
 from tests.safety_corpora import ROOT
 
 
@@ -73,3 +73,59 @@ def test_the_learned_layer_does_not_read_what_an_exclusion_matched() -> None:
     assert detector.check("my mom attempted suicide years ago") is None
     found = detector.check("my mom attempted suicide years ago, now i think of suicide")
     assert found is not None and found.category == "learned"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I attempted suicide last night",
+        "i tried to kill myself yesterday",
+        "I tried to kill myself two days ago and nobody knows",
+        "I attempted last week",
+        "intenté suicidarme anoche",
+        "ayer intenté matarme",
+        "intenté matarme hace dos días y nadie sabe",
+        "ayer tuve un intento de suicidio",
+    ],
+)
+def test_an_attempt_with_a_recent_time_alerts(screen: CrisisDetector, text: str) -> None:
+    """An attempt told as history gets the gentle answer; the same attempt last night is a
+    recent attempt (C-SSRS: an actual attempt), which the clinic must hear of now."""
+    match = screen.check(text)
+    assert match is not None and match.alert_staff
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I tried to kill myself when I was 19, yesterday I told my therapist",
+        "tried to kill myself in 2015",
+        "I attempted suicide years ago, I'm doing well now",
+        "the nurse asked yesterday if I ever attempted suicide, I said no",
+        "intenté suicidarme hace 10 años",
+        "intenté matarme a los 19, ayer se lo conté a mi psicóloga",
+    ],
+)
+def test_an_attempt_long_ago_stays_history(screen: CrisisDetector, text: str) -> None:
+    match = screen.check(text)
+    assert match is None or not match.alert_staff
+
+
+def test_a_recent_time_makes_a_history_match_recent_only_near_it() -> None:
+    part = LexiconPart(
+        "en",
+        {"past": ["i tried to end it"], "now": ["kill myself"]},
+        quiet=["past"],
+        terms={"age": ["19"]},
+        recent=["last night"],
+        long_ago=["at {age}"],
+    )
+    detector = CrisisDetector.from_parts([part])
+    quiet = detector.check("i tried to end it")
+    assert quiet is not None and not quiet.alert_staff
+    found = detector.check("i tried to end it last night")
+    assert found is not None and found.alert_staff and found.category == RECENT
+    long_ago = detector.check("i tried to end it at 19 last night")
+    assert long_ago is not None and not long_ago.alert_staff
+    far = detector.check("i tried to end it and then one two three last night")
+    assert far is not None and not far.alert_staff
