@@ -45,7 +45,11 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # Figures of 2026-12-06 (issue 16, round 5), lexicon and learned layer together. Recall
     # is at the target in each; these are the ordinary lines still flagged, by kind.
     "safety_dev5": {
-        "es": (MIN_RECALL, 1),  # "no overdose myself; my niece had one in 2022"
+        # Round 12's model (thirty more writers; its Spanish threshold lower: 0.976 against
+        # 0.993) flags one more line in each, both the learned layer's: a question about
+        # ketamine for suicidal thinking, an allergy with a swollen face many years ago.
+        "en": (MIN_RECALL, 1),
+        "es": (MIN_RECALL, 2),  # and "no overdose myself; my niece had one in 2022"
     },
     "safety_dev6": {"es": (MIN_RECALL, 1)},  # "no soy suicida" (a negation is never excluded)
     "safety_dev7": {"en": (MIN_RECALL, 1)},  # "🪦" as a joke about being old
@@ -65,7 +69,10 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # (scripts/train_safety_model.py NOT_TRAINED).
     "safety_dev10": {
         "en": (MIN_RECALL, 3),  # the learned layer's: "kill the lights", a brain that won't shut up
-        "es": (MIN_RECALL, 2),  # the learned layer's: pills for blood pressure, a splinter
+        # the learned layer's: pills for blood pressure, a splinter; round 12's model, its
+        # Spanish threshold lower (0.976 against 0.993), five more of these traps (a whole
+        # bottle of kombucha, a car's engine running to warm up, swollen feet on a plane)
+        "es": (MIN_RECALL, 7),
     },
     # Written by six helpers who never saw the lexicon, the code or the other corpora, from
     # the taxonomies (issue 16, round 9; dev11: many Englishes and Spanishes, veiled wordings;
@@ -116,9 +123,56 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     "safety_dev21": {"en": (0.932, 4), "es": (MIN_RECALL, 4)},
     "safety_dev22": {"en": (MIN_RECALL, 17), "es": (MIN_RECALL, 13)},
     "safety_dev23": {"en": (0.944, 3), "es": (0.942, 5)},
-    "safety_dev24": {"en": (MIN_RECALL, 11), "es": (MIN_RECALL, 9)},
+    "safety_dev24": {"en": (MIN_RECALL, 11), "es": (MIN_RECALL, 10)},  # es: round 12's model
     "safety_dev25": {"en": (0.955, 7), "es": (MIN_RECALL, 9)},
     "safety_dev26": {"en": (0.966, 6), "es": (MIN_RECALL, 9)},
+    # Written by forty helpers (twenty writers a language) who never saw the lexicon, the code
+    # or the other corpora, from the taxonomies (issue 16, round 12), each in a register of its
+    # own. dev27-dev46: PTSD; chronic pain; recovery from alcohol and drugs; faith; work email;
+    # replies inside the bot's flow; non-native writers; gallows humour; internet and gaming
+    # talk; bipolar disorder and psychosis; quoted and reported speech; money, work and legal
+    # trouble; grief; rural and working-class voices; pharmacology-literate patients; late-night
+    # messages; couples and family in conflict; autistic and ADHD adults; eating disorders and
+    # perinatal life; Spanglish. Measured untouched with round 11's screen: en 5,403/6,135
+    # (88.1%) with 251 of 6,636 ordinary lines flagged, es 5,548/6,200 (89.5%) with 320 of
+    # 6,673. dev47-dev56, written while the model of dev1-dev46 was trained: helping jobs;
+    # exhausted parents; LGBTQ+ adults; students; third parties writing for a patient; emoji;
+    # stoic men; serious illness and end-of-life planning; nightlife and drugs; ketamine and
+    # psychedelic experiences. Untouched: round 11's screen en 86.2% (114 of 3,323 flagged), es
+    # 87.8% (140 of 3,319); the model of dev1-dev46, which never read them, en 91.1% (119), es
+    # 91.2% (129). All are now in the learned layer's training and calibration; these floors
+    # are the figures after that (most of the flagged lines are the lexicon's: 410 of the 487
+    # false alarms of dev27-dev44 untouched).
+    "safety_dev27": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 5)},
+    "safety_dev28": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 6)},
+    "safety_dev29": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 8)},
+    "safety_dev30": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 7)},
+    "safety_dev31": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 8)},
+    "safety_dev32": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 1)},
+    "safety_dev33": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 9)},
+    "safety_dev34": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 11)},
+    "safety_dev35": {"en": (MIN_RECALL, 10), "es": (MIN_RECALL, 4)},
+    "safety_dev36": {"en": (MIN_RECALL, 1), "es": (MIN_RECALL, 4)},
+    "safety_dev37": {"en": (MIN_RECALL, 23), "es": (MIN_RECALL, 17)},
+    "safety_dev38": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 13)},
+    "safety_dev39": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 4)},
+    "safety_dev40": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 13)},
+    "safety_dev41": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 14)},
+    "safety_dev42": {"en": (MIN_RECALL, 15), "es": (MIN_RECALL, 14)},
+    "safety_dev43": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 14)},
+    "safety_dev44": {"en": (MIN_RECALL, 12), "es": (MIN_RECALL, 11)},
+    "safety_dev45": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 13)},
+    "safety_dev46": {"en": (MIN_RECALL, 16), "es": (MIN_RECALL, 11)},
+    "safety_dev47": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 12)},
+    "safety_dev48": {"en": (MIN_RECALL, 10), "es": (MIN_RECALL, 6)},
+    "safety_dev49": {"en": (MIN_RECALL, 10), "es": (MIN_RECALL, 10)},
+    "safety_dev50": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 9)},
+    "safety_dev51": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 7)},
+    "safety_dev52": {"en": (0.953, 15), "es": (0.958, 16)},
+    "safety_dev53": {"en": (0.952, 5), "es": (MIN_RECALL, 13)},
+    "safety_dev54": {"en": (MIN_RECALL, 13), "es": (MIN_RECALL, 11)},
+    "safety_dev55": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 12)},
+    "safety_dev56": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 10)},
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false
@@ -141,8 +195,16 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # retrained on them (the one shipped): en 225/234 (96.2%) with 4, es 250/261 (95.8%) with
     # 6. Against round 10: 7 and 5 more crisis lines caught, one more ordinary line flagged in
     # each language; the floors follow both figures, the threshold never moved on this set.
-    # Below the target: the screen is not done.
-    "safety_heldout": {"en": (0.961, 4), "es": (0.957, 6)},
+    # After round 12 (forty more writers, dev27-dev56, in the learned layer's training and
+    # calibration, its writers left out in twelve folds; rules against false alarms from
+    # dev27-dev36; an attempt told with a recent time alerts), read twice: with the model of
+    # dev1-dev46 and round 11's lexicons, en 225/234 (96.2%) with 4 false alarms, es 257/261
+    # (98.5%) with 6; with the shipped model (dev1-dev56, chosen to ship before this read) and
+    # round 12's lexicons, en 225/234 (96.2%) with 4, es 257/261 (98.5%) with 7. Spanish: 7
+    # more crisis lines caught, one more ordinary line flagged; English: the same lines. The
+    # floors follow the shipped figures. Spanish recall is at the target; the false alarms and
+    # English recall are not: the screen is not done.
+    "safety_heldout": {"en": (0.961, 4), "es": (MIN_RECALL, 7)},
 }
 """Development folders (and languages) that do not reach the target yet: the recall and the
 false alarms reached, ``{folder: {lang: (min_recall, max_false_alarms)}}``. The test holds

@@ -684,13 +684,9 @@ ROUND_9_ORDINARY = [
     "ive made my peace with everything that happened with my ex",
     "we cleaned up so nobody has to deal with a mess after the party",
     "got a knife ready to carve the turkey",
-    pytest.param(
-        "my dad beats my mum at chess every night",
-        # The lexicon leaves it alone; the learned layer of round 10 (trained with dev14 and
-        # dev15) reads "beats my mum ... every night" as abuse is told. A known false alarm
-        # (strict: this says so the day it no longer is one).
-        marks=pytest.mark.xfail(strict=True, reason="the learned layer flags it (round 10)"),
-    ),
+    # The learned layer of rounds 10 and 11 read "beats my mum ... every night" as abuse is
+    # told (a strict xfail until round 12, whose model, with thirty more writers, does not).
+    "my dad beats my mum at chess every night",
     "i dont think ill be here much longer at this job, moving to leeds",
     "rash not anaphylaxis when i had penicillin",
     "im giving a talk on self-harm at school, any leaflets?",
