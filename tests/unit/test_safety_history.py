@@ -104,6 +104,9 @@ def test_an_attempt_with_a_recent_time_alerts(screen: CrisisDetector, text: str)
         "the nurse asked yesterday if I ever attempted suicide, I said no",
         "intenté suicidarme hace 10 años",
         "intenté matarme a los 19, ayer se lo conté a mi psicóloga",
+        "i attempted the exam yesterday",
+        "I attempted my driving test last week, failed lol",
+        "i attempted to bake bread yesterday",
     ],
 )
 def test_an_attempt_long_ago_stays_history(screen: CrisisDetector, text: str) -> None:
