@@ -126,7 +126,7 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     "safety_dev24": {"en": (MIN_RECALL, 11), "es": (MIN_RECALL, 10)},  # es: round 12's model
     "safety_dev25": {"en": (0.955, 7), "es": (MIN_RECALL, 9)},
     "safety_dev26": {"en": (0.966, 6), "es": (MIN_RECALL, 9)},
-    # Written by forty helpers (twenty writers a language) who never saw the lexicon, the code
+    # Written by sixty helpers (thirty writers a language) who never saw the lexicon, the code
     # or the other corpora, from the taxonomies (issue 16, round 12), each in a register of its
     # own. dev27-dev46: PTSD; chronic pain; recovery from alcohol and drugs; faith; work email;
     # replies inside the bot's flow; non-native writers; gallows humour; internet and gaming
@@ -195,9 +195,9 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # retrained on them (the one shipped): en 225/234 (96.2%) with 4, es 250/261 (95.8%) with
     # 6. Against round 10: 7 and 5 more crisis lines caught, one more ordinary line flagged in
     # each language; the floors follow both figures, the threshold never moved on this set.
-    # After round 12 (forty more writers, dev27-dev56, in the learned layer's training and
-    # calibration, its writers left out in twelve folds; rules against false alarms from
-    # dev27-dev36; an attempt told with a recent time alerts), read twice: with the model of
+    # After round 12 (thirty more writers a language, dev27-dev56, in the learned layer's
+    # training and calibration, its writers left out in twelve folds; rules against false
+    # alarms from dev27-dev36; an attempt told with a recent time alerts), read twice: with the model of
     # dev1-dev46 and round 11's lexicons, en 225/234 (96.2%) with 4 false alarms, es 257/261
     # (98.5%) with 6; with the shipped model (dev1-dev56, chosen to ship before this read) and
     # round 12's lexicons, en 225/234 (96.2%) with 4, es 257/261 (98.5%) with 7. Spanish: 7
