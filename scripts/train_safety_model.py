@@ -124,8 +124,8 @@ More capacity on the same data did not (the module's docstring).
 Round 12 (2026-12-07) added thirty writers a language: dev27-dev46, then dev47-dev56, written
 while the model of dev1-dev46 was trained. That model, which never read dev47-dev56, caught on
 them en 91.1% (round 11's model: 86.2%) and es 91.2% (87.8%), with 119 and 129 of 3,323 and
-3,319 ordinary lines flagged (114 and 140): five and three points more on new writers, false alarms about the
-same. Both batches are in the shipped model.
+3,319 ordinary lines flagged (114 and 140): five and three points more on new writers, false
+alarms about the same. Both batches are in the shipped model.
 
 Also measured in round 12 and not kept: the learned layer as a veto over the lexicon. Of the
 lexicon's false alarms on dev27-dev44 (410 of 487, scored by round 11's model, which never read

@@ -195,15 +195,15 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # retrained on them (the one shipped): en 225/234 (96.2%) with 4, es 250/261 (95.8%) with
     # 6. Against round 10: 7 and 5 more crisis lines caught, one more ordinary line flagged in
     # each language; the floors follow both figures, the threshold never moved on this set.
-    # After round 12 (thirty more writers a language, dev27-dev56, in the learned layer's
-    # training and calibration, its writers left out in twelve folds; rules against false
-    # alarms from dev27-dev36; an attempt told with a recent time alerts), read twice: with the model of
-    # dev1-dev46 and round 11's lexicons, en 225/234 (96.2%) with 4 false alarms, es 257/261
-    # (98.5%) with 6; with the shipped model (dev1-dev56, chosen to ship before this read) and
-    # round 12's lexicons, en 225/234 (96.2%) with 4, es 257/261 (98.5%) with 7. Spanish: 7
-    # more crisis lines caught, one more ordinary line flagged; English: the same lines. The
-    # floors follow the shipped figures. Spanish recall is at the target; the false alarms and
-    # English recall are not: the screen is not done.
+    # After round 12 (thirty more writers a language, dev27-dev56, in the learned layer's training
+    # and calibration, its writers left out in twelve folds; rules against false alarms from
+    # dev27-dev36; an attempt told with a recent time alerts), read twice: with the model of
+    # dev1-dev46 and round 11's lexicons, en 225/234 (96.2%) with 4 false alarms, es 257/261 (98.5%)
+    # with 6; with the shipped model (dev1-dev56, chosen to ship before this read) and round 12's
+    # lexicons, en 225/234 (96.2%) with 4, es 257/261 (98.5%) with 7. Spanish: 7 more crisis lines
+    # caught, one more ordinary line flagged; English: the same lines. The floors follow the shipped
+    # figures. Spanish recall is at the target; the false alarms and English recall are not: the
+    # screen is not done.
     "safety_heldout": {"en": (0.961, 4), "es": (MIN_RECALL, 7)},
 }
 """Development folders (and languages) that do not reach the target yet: the recall and the
