@@ -77,6 +77,9 @@ async def _stop(process: asyncio.subprocess.Process) -> tuple[int, str]:
     return code, (await process.stderr.read()).decode()  # type: ignore[union-attr]
 
 
+# Slow (about 20 s: a subprocess builds the crisis screen, 8-10 s since round 12's model): run
+# by `pytest -m slow` and the PostgreSQL run of .ci/run, not in the default run.
+@pytest.mark.slow
 async def test_run_with_defaults_migrates_answers_and_stops_on_sigterm(
     telegram: FakeTelegramServer, tmp_path: Path
 ) -> None:
@@ -215,6 +218,7 @@ def test_content_check_command_reports_broken_templates(
     assert "undefined_thing" in out
 
 
+@pytest.mark.slow  # 17-21 s each (the subprocesses' start-up): .ci/run runs it
 @pytest.mark.parametrize("shared", [False, True], ids=["one-process", "redis-postgres"])
 async def test_run_in_webhook_mode_from_the_environment_alone(
     telegram: FakeTelegramServer, tmp_path: Path, shared: bool

@@ -12,6 +12,8 @@ import termios
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.config import Settings
 from bot.tryout.chat import ChatOptions, run_chat
 from bot.tryout.render import terminal_text
@@ -146,6 +148,7 @@ async def test_earlier_buttons_several_lines_and_an_invite_opened_by_its_link(
     assert "(you tap “No, thanks”)" in patient
 
 
+@pytest.mark.slow  # about 20 s (a subprocess at a terminal builds the screen): .ci/run runs it
 async def test_run_without_a_token_at_a_terminal_starts_the_chat(tmp_path: Path) -> None:
     """The README's first command on a fresh machine: the bot in the terminal, one line saying
     so and how to serve Telegram; its log lines in a file named at the start."""
