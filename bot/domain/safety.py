@@ -219,9 +219,7 @@ class _Screen:
         self.gate = re.compile(r"(?<!\w)(?:" + body + r")(?!\w)")
         excluded = [compiler.atoms(p.items) for p in exclusions]
         exclusion_body = trie_regex(excluded)
-        self.exclusion = (
-            re.compile(r"(?<!\w)(?:" + exclusion_body + r")(?!\w)") if exclusion_body else None
-        )
+        self.exclusion = _optional(exclusion_body)
         # What takes an exclusion back: one of these phrases starting within UNLESS_WORDS
         # words after it ("i said no, but honestly yes").
         unless_body = trie_regex(compiler.atoms(p.items) for p in unless)
@@ -486,20 +484,17 @@ class CrisisDetector:
                 )
                 for index, raw in enumerate(part.exclusions)
             )
-            if isinstance(part.unless, str) or not isinstance(part.unless, Sequence):
-                raise ValueError("exclusions.unless must be a list of strings")
-            unless.extend(
-                _Phrase(None, part.language, str(raw), _parse_at(raw, f"unless[{i}]"), i)
-                for i, raw in enumerate(part.unless)
-            )
-            for listed, into, name in (
-                (part.recent, recent, "recent_words"),
-                (part.long_ago, long_ago, "long_ago_words"),
+            # Lists of phrases that match no category: (the list, where to, its name in the
+            # lexicon file, its name in a phrase's error).
+            for listed, into, name, label in (
+                (part.unless, unless, "exclusions.unless", "unless"),
+                (part.recent, recent, "recent_words", "recent_words"),
+                (part.long_ago, long_ago, "long_ago_words", "long_ago_words"),
             ):
                 if isinstance(listed, str) or not isinstance(listed, Sequence):
                     raise ValueError(f"{name} must be a list of strings")
                 into.extend(
-                    _Phrase(None, part.language, str(raw), _parse_at(raw, f"{name}[{i}]"), i)
+                    _Phrase(None, part.language, str(raw), _parse_at(raw, f"{label}[{i}]"), i)
                     for i, raw in enumerate(listed)
                 )
         quiet = frozenset(quiet_named - alerting)

@@ -97,9 +97,6 @@ async def offer_move(state: FSMContext, reply: Reply, patient: Patient, mention:
     be either week: the two to pick from), or as the new time of the one visit said moved
     (*Move it*, *Add as another visit*, *Change*), or of one of several (which one)."""
     found = mention.time
-    if isinstance(found, Ambiguity):
-        await _offer_two(state, reply, found)
-        return
     # One visit said moved is held as the change of /appointment holds it (Change types the
     # new time of this visit); otherwise the time is offered as a new visit.
     moving = mention.moved[0] if len(mention.moved) == 1 else None
@@ -111,6 +108,15 @@ async def offer_move(state: FSMContext, reply: Reply, patient: Patient, mention:
         replacing = {"replace_id": moving.id, "replace_version": moving.version}
     await state.set_data({**replacing, **offer.to_state()})
     await state.set_state(Booking.confirming)
+    if isinstance(found, Ambiguity):  # never said moved (AppointmentService.mentioned)
+        earlier, later = found.earlier.local, found.later.local
+        reply.send(
+            AppointmentAmbiguous(
+                earlier=earlier, later=later, ambiguity=found.reason, mentioned=True
+            ),
+            reply.kb.draft_ambiguous(earlier, later, offer.token),
+        )
+        return
     if not mention.moved:
         reply.send(
             AppointmentConfirm(
@@ -132,20 +138,6 @@ async def offer_move(state: FSMContext, reply: Reply, patient: Patient, mention:
             when=found.local, items=[old for _, old in shown], day_first=found.day_first
         ),
         reply.kb.move_which(shown, offer.token),
-    )
-
-
-async def _offer_two(state: FSMContext, reply: Reply, found: Ambiguity) -> None:
-    """A visit mentioned with two readings ("next tuesday": this week's or next week's):
-    both offered to add, as the booking steps offer them (appointments.py `draft_confirm`
-    saves the one tapped)."""
-    offer = Offer.of_reading(OfferKind.BOOKING, found)
-    await state.set_data({"replace_id": None, "replace_version": None, **offer.to_state()})
-    await state.set_state(Booking.confirming)
-    earlier, later = found.earlier.local, found.later.local
-    reply.send(
-        AppointmentAmbiguous(earlier=earlier, later=later, ambiguity=found.reason, mentioned=True),
-        reply.kb.draft_ambiguous(earlier, later, offer.token),
     )
 
 
