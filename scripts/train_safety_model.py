@@ -40,7 +40,7 @@ import math
 import random
 import sys
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,10 +137,10 @@ model reads laughter as ordinary, and the lexicon is there to catch exactly thos
 FOLDS = 12
 """How many models score the calibration folders out of fold (:func:`out_of_fold`), each
 trained without a twelfth of the writers. Until round 11 each writer was left out alone (one
-model per folder); with 41 writers that is 42 trainings of about a minute each on 63,000
-lines, so from round 12 (2026-12-07) the writers are left out in twelve groups of three or
-four. Each line is still scored by a model that never read its writer; each such model reads
-about 8% fewer writers than one leaving a single folder out."""
+model per folder); with 51 writers that is 52 trainings of about a minute each on 73,000
+lines, so from round 12 (2026-12-07) the writers are left out in twelve groups of four or
+five. Each line is still scored by a model that never read its writer; each such model reads
+about 9% fewer writers than one leaving a single folder out."""
 NOT_TRAINED = ("safety_dev10",)
 """Development folders the lexicon is written from but the learned layer does not read.
 
@@ -300,7 +300,7 @@ def out_of_fold(lines: Sequence[Line], skip: int = SKIP) -> dict[int, float]:
     a model that never read that writer, as a new patient's message is. The writers are left
     out :data:`FOLDS` at a time (:func:`writer_folds`), one model per fold."""
     scores: dict[int, float] = {}
-    for fold in writer_folds(sorted({line.folder for line in lines} & set(CALIBRATION))):
+    for fold in writer_folds({line.folder for line in lines}):
         left = [i for i, line in enumerate(lines) if line.folder in fold]
         if not left:
             continue
@@ -310,9 +310,10 @@ def out_of_fold(lines: Sequence[Line], skip: int = SKIP) -> dict[int, float]:
     return scores
 
 
-def writer_folds(folders: Sequence[str]) -> list[frozenset[str]]:
-    """``folders`` dealt into at most :data:`FOLDS` groups in the order of :data:`CALIBRATION`
-    (every FOLDS-th folder together), so a fold holds writers of different rounds."""
+def writer_folds(folders: Collection[str]) -> list[frozenset[str]]:
+    """The calibration folders among ``folders`` dealt into at most :data:`FOLDS` groups in
+    the order of :data:`CALIBRATION` (every FOLDS-th folder together), so a fold holds writers
+    of different rounds."""
     ordered = [f for f in CALIBRATION if f in folders]
     count = min(FOLDS, len(ordered))
     return [frozenset(ordered[k::count]) for k in range(count)]
