@@ -379,11 +379,13 @@ class AppointmentMovedNone(Message):
 
 class AppointmentHalf(Message):
     """Half of a date and time came: the day (`day`, with `part` of it, "morning") or the
-    time (`clock`); the other half is asked for."""
+    time (`clock`); the other half is asked for. `other_day`: the day a week after `day` that
+    the words may mean too ("next friday" on a Monday); which one is asked with the time."""
 
     day: datetime | None = sample(SAMPLE_WHEN, None)
     clock: datetime | None = sample(None, SAMPLE_WHEN)
     part: str | None = sample(None, "morning", "afternoon", "evening", "night")
+    other_day: datetime | None = sample(None, SAMPLE_LATER)
 
 
 class AppointmentStillWaiting(Message):

@@ -130,6 +130,27 @@ async def test_next_weekday_in_this_week_asks_which_week(harness: Harness) -> No
     assert stored.starts_at == datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 
 
+async def test_next_weekday_without_a_time_says_both_days_then_asks_which(
+    harness: Harness,
+) -> None:
+    """ "next tuesday" alone on a Monday: the day is not read back as settled ("Got it:
+    Tuesday, November 24") when the week is still to be asked."""
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    [half] = await harness.send(PAT, "next tuesday")
+    assert (
+        "Got it: <b>Tuesday</b>, this week's (<b>Tuesday, November 24, 2026</b>) or next "
+        "week's (<b>Tuesday, December 1, 2026</b>)."
+    ) in half
+    assert "Then I'll ask you which week." in half
+    [reply] = await harness.send(PAT, "10am")
+    assert "By \"next Tuesday\", do you mean this week's or next week's?" in reply
+    assert [t for t, _ in harness.buttons(PAT)][:2] == [
+        "Tue Nov 24, 10:00 AM",
+        "Tue Dec 1, 10:00 AM",
+    ]
+
+
 async def test_next_weekday_choice_of_an_older_offer_has_expired(harness: Harness) -> None:
     await harness.consent(PAT)
     await harness.command(PAT, "appointment")

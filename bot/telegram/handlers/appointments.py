@@ -227,8 +227,9 @@ def _half_question(half: WhenReading) -> AppointmentHalf:
     """ "Got it: Monday, December 7. What time?" (the day or the time, as datetimes for the
     template's date and time filters)."""
     day = datetime.combine(half.day, time(12)) if half.day else None
+    other = datetime.combine(half.other_day, time(12)) if half.other_day else None
     clock = datetime.combine(date(2000, 1, 1), half.clock) if half.clock else None
-    return AppointmentHalf(day=day, clock=clock, part=half.part)
+    return AppointmentHalf(day=day, clock=clock, part=half.part, other_day=other)
 
 
 async def draft_change(
