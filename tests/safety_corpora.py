@@ -173,6 +173,17 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     "safety_dev54": {"en": (MIN_RECALL, 13), "es": (MIN_RECALL, 11)},
     "safety_dev55": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 12)},
     "safety_dev56": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 10)},
+    # Written by helpers who never saw the lexicon, the code or the other corpora (issue 16,
+    # round 13; English only: its held-out recall did not move in round 12), measured untouched
+    # with round 12's screen; these floors are those figures until the round's model reads them.
+    "safety_dev57": {"en": (0.939, 12)},
+    "safety_dev58": {"en": (0.93, 5)},
+    "safety_dev59": {"en": (0.935, 10)},
+    "safety_dev60": {"en": (0.945, 11)},
+    "safety_dev61": {"en": (0.926, 9)},
+    "safety_dev62": {"en": (0.903, 3)},
+    "safety_dev63": {"en": (0.951, 13)},
+    "safety_dev64": {"en": (0.956, 13)},
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false
