@@ -231,6 +231,46 @@ def test_round_12_causes_hide_no_crisis(screen: CrisisDetector, text: str) -> No
     assert match is not None and match.alert_staff
 
 
+# Round 13 (dev57-dev64, and the round's own phrases): a rope bought for a named use, "lost the
+# will to live" in a queue, a team or one's mind nothing will change, a burn on a barbecue or a
+# skillet, a question about what the clinic does when a patient says they are suicidal; and the
+# ordinary senses of the round's new phrases (a date picked for a wedding is not in them: the
+# phrase needs no "for", so it stays out of this list).
+ORDINARY_ROUND_13 = [
+    "picked up some rope at the hardware shop for the hammock",
+    "I bought a rope for the dog's tug of war game",
+    "lost the will to live waiting in the line at the bank",
+    "our team is useless, nothing is ever going to change with that coach",
+    "nothing will ever change my mind about cats",
+    "burnt my thumb on the bbq tongs, cold water fixed it",
+    "burned my finger on the griddle making pancakes",
+    "what happens if a patient says they feel suicidal during a session? asking about policy",
+    "what do you do if someone tells you they have thoughts of suicide? I'm a peer volunteer",
+    "heaven knows what the parking is like, I'll come early",
+]
+
+
+@pytest.mark.parametrize("text", ORDINARY_ROUND_13)
+def test_round_13_causes_are_not_flagged(lexicon_only: CrisisDetector, text: str) -> None:
+    assert lexicon_only.check(text) is None
+
+
+CAUGHT_ROUND_13 = [
+    "I bought a rope today",
+    "picked up some rope, I won't need it for anything else after",
+    "lost the will to live, nothing left",
+    "nothing is ever going to change for me, I'm done",
+    "burnt my arm on the bbq, it wasn't an accident",
+    "what happens if someone says they want to kill themselves? asking for myself",
+]
+
+
+@pytest.mark.parametrize("text", CAUGHT_ROUND_13)
+def test_round_13_causes_hide_no_crisis(screen: CrisisDetector, text: str) -> None:
+    match = screen.check(text)
+    assert match is not None and match.alert_staff
+
+
 # Thoughts "I've had" read as past ideation: the denial taken back leaves them caught (with
 # the gentle answer; a "yes" that makes them present is not read yet).
 @pytest.mark.parametrize(

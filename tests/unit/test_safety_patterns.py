@@ -236,3 +236,64 @@ def test_a_broken_model_file_is_a_content_error(tmp_path: Path) -> None:
     (root / SAFETY_MODEL).write_text('{"format": 2, "weights": {}, "bias": 0}', encoding="utf-8")
     with pytest.raises(Exception, match="bias and threshold"):
         Content(root).crisis_detector  # noqa: B018
+
+
+# Round 13 (issue 16): concepts from the misses of dev57-dev64, in sentences of their own, one or
+# two per warning sign: each must alert with the lexicon alone.
+CRISIS_ROUND_13 = [
+    # wishing one had the nerve, wanting to die now, signing off for good, a voice pushing
+    "wish I had the nerve to end my life tonight",
+    "i dont have the balls to kill myself, that's the only reason",
+    "I have had it with everything and I want to die tonight",
+    "I'm ready to log off permanently",
+    "part of me wants to uninstall myself",
+    "my head keeps yelling at me to kill myself",
+    "honestly feeling like ending it all",
+    "ion wanna be here no more",
+    # being dead or heaven sounding good, an accident wished, not saving oneself
+    "being dead sounds pretty good right now",
+    "I keep hoping a truck swerves and runs me over",
+    "sometimes I wish the aneurysm had finished the job",
+    "if I slipped off the pier I wouldn't bother swimming",
+    "woke up again, gutted",
+    # burden
+    "sorry i exist, truly",
+    "it's best I get out of everyone's way for good",
+    "I've become a burden to my daughter",
+    # hopelessness
+    "the infusions were my last hope",
+    "it will never change, I know it now",
+    "I've lost the will to go on",
+    "I don't see myself still here next christmas",
+    "God has given up on me",
+    "I don't know if I can keep going like this",
+    # a day chosen
+    "I've settled on the day",
+    # acquiring the means, final arrangements
+    "went and bought a noose online",
+    "checked whether the rafters would hold my weight",
+    "been filling the same prescription at two chemists",
+    "drove to the overpass again to look at the drop",
+    "wrote my passwords down for my sister in case",
+    "who gonna get my records when im gone",
+    "left a goodbye voicemail for my dad",
+    # self-harm, overdose
+    "kept banging my head against the wall until it bled",
+    "used to cut in college and the urges are back",
+    "accidentally triple dosed my seroquel",
+    "overdid it on my sleeping tablets",
+    # someone else, harm to others, abuse
+    "my roommate has a knife to her throat",
+    "she took all her lithium",
+    "the baby is chewing on my pill bottle",
+    "keep thinking about using it on her",
+    "I'm afraid I'll hit my son",
+    "he's violating the restraining order right now",
+    "my wife's brother struck me",
+]
+
+
+@pytest.mark.parametrize("text", CRISIS_ROUND_13)
+def test_round_13_concepts_alert_with_the_lexicon_alone(text: str) -> None:
+    match = Content(MESSAGES).crisis_detector_without_model.check(text)
+    assert match is not None and match.alert_staff, text
