@@ -173,17 +173,38 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     "safety_dev54": {"en": (MIN_RECALL, 13), "es": (MIN_RECALL, 11)},
     "safety_dev55": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 12)},
     "safety_dev56": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 10)},
-    # Written by helpers who never saw the lexicon, the code or the other corpora (issue 16,
-    # round 13; English only: its held-out recall did not move in round 12), measured untouched
-    # with round 12's screen; these floors are those figures until the round's model reads them.
-    "safety_dev57": {"en": (0.939, 12)},
-    "safety_dev58": {"en": (0.93, 5)},
-    "safety_dev59": {"en": (0.935, 10)},
-    "safety_dev60": {"en": (0.945, 11)},
-    "safety_dev61": {"en": (0.926, 9)},
-    "safety_dev62": {"en": (0.903, 3)},
-    "safety_dev63": {"en": (0.951, 13)},
-    "safety_dev64": {"en": (0.956, 13)},
+    # Written by twenty-eight helpers who never saw the lexicon, the code or the other corpora
+    # (issue 16, round 13; twenty English writers, as its held-out recall did not move in round
+    # 12, and eight Spanish ones), each in a register of its own: dev57-dev76 en: British and
+    # Irish; Australian and New Zealand; AAVE and the US South; older formal men; 2020s internet
+    # speech; metaphors; anger; polite indirection; chronic pain with doses; carers; coercive
+    # partners; blue-collar men; the hours after an infusion; long mixed messages; second-language
+    # English; faith and quotations; first responders and soldiers; OCD and health anxiety;
+    # shorthand; parents and teachers. dev57-dev64 es: Spain; the hours after an infusion; older
+    # Colombians, Peruvians and Venezuelans; metaphors; anger; carers; Mexican and Argentine
+    # youth; long mixed messages. Measured untouched with round 12's screen: en 5,771/6,211
+    # (92.9%) with 190 of 6,624 ordinary lines flagged, es 2,338/2,455 (95.2%) with 99 of 2,643.
+    # These floors are those figures until the round's model reads them.
+    "safety_dev57": {"en": (0.939, 12), "es": (0.956, 12)},
+    "safety_dev58": {"en": (0.930, 5), "es": (0.945, 12)},
+    "safety_dev59": {"en": (0.935, 10), "es": (MIN_RECALL, 12)},
+    "safety_dev60": {"en": (0.945, 11), "es": (0.910, 7)},
+    "safety_dev61": {"en": (0.926, 9), "es": (MIN_RECALL, 14)},
+    "safety_dev62": {"en": (0.903, 3), "es": (0.890, 7)},
+    "safety_dev63": {"en": (0.951, 13), "es": (MIN_RECALL, 16)},
+    "safety_dev64": {"en": (0.957, 13), "es": (MIN_RECALL, 19)},
+    "safety_dev65": {"en": (0.891, 9)},
+    "safety_dev66": {"en": (0.923, 13)},
+    "safety_dev67": {"en": (0.964, 6)},
+    "safety_dev68": {"en": (0.885, 8)},
+    "safety_dev69": {"en": (0.916, 11)},
+    "safety_dev70": {"en": (MIN_RECALL, 15)},
+    "safety_dev71": {"en": (0.868, 7)},
+    "safety_dev72": {"en": (0.942, 6)},
+    "safety_dev73": {"en": (0.873, 10)},
+    "safety_dev74": {"en": (MIN_RECALL, 13)},
+    "safety_dev75": {"en": (0.933, 7)},
+    "safety_dev76": {"en": (0.939, 9)},
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false
