@@ -234,8 +234,7 @@ def test_round_12_causes_hide_no_crisis(screen: CrisisDetector, text: str) -> No
 # Round 13 (dev57-dev64, and the round's own phrases): a rope bought for a named use, "lost the
 # will to live" in a queue, a team or one's mind nothing will change, a burn on a barbecue or a
 # skillet, a question about what the clinic does when a patient says they are suicidal; and the
-# ordinary senses of the round's new phrases (a date picked for a wedding is not in them: the
-# phrase needs no "for", so it stays out of this list).
+# ordinary senses of the round's new phrases.
 ORDINARY_ROUND_13 = [
     "picked up some rope at the hardware shop for the hammock",
     "I bought a rope for the dog's tug of war game",
