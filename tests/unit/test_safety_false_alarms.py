@@ -246,6 +246,8 @@ ORDINARY_ROUND_13 = [
     "what happens if a patient says they feel suicidal during a session? asking about policy",
     "what do you do if someone tells you they have thoughts of suicide? I'm a peer volunteer",
     "heaven knows what the parking is like, I'll come early",
+    "we've finally picked the date for our wedding!",
+    "I chose the day for my next infusion, thursday suits",
 ]
 
 
@@ -261,6 +263,7 @@ CAUGHT_ROUND_13 = [
     "nothing is ever going to change for me, I'm done",
     "burnt my arm on the bbq, it wasn't an accident",
     "what happens if someone says they want to kill themselves? asking for myself",
+    "I've picked the date for it. Sunday",
 ]
 
 
