@@ -248,6 +248,10 @@ ORDINARY_ROUND_13 = [
     "heaven knows what the parking is like, I'll come early",
     "we've finally picked the date for our wedding!",
     "I chose the day for my next infusion, thursday suits",
+    # a break-up: "end it" or "end things" with a person named right after
+    "im going to end things with my girlfriend, we want different lives",
+    "I tried to end it with him last night but he cried and I caved",
+    "thinking of ending things with my therapist and finding a new one",
 ]
 
 
@@ -264,6 +268,9 @@ CAUGHT_ROUND_13 = [
     "burnt my arm on the bbq, it wasn't an accident",
     "what happens if someone says they want to kill themselves? asking for myself",
     "I've picked the date for it. Sunday",
+    "I want to end it with my dad's gun",
+    "im going to end things with him and then end my life",
+    "I want to end things tonight",
 ]
 
 

@@ -290,6 +290,9 @@ CRISIS_ROUND_13 = [
     "I'm afraid I'll hit my son",
     "he's violating the restraining order right now",
     "my wife's brother struck me",
+    # praying not to wake up is a wish to be dead now (it was read as history)
+    "i pray every night not to wake up",
+    "some nights I pray I never wake up",
 ]
 
 
