@@ -293,6 +293,9 @@ CRISIS_ROUND_13 = [
     # praying not to wake up is a wish to be dead now (it was read as history)
     "i pray every night not to wake up",
     "some nights I pray I never wake up",
+    # wishing for the nerve to end it (C-SSRS: thoughts of killing oneself)
+    "I wish I had the courage to end it",
+    "if only I had the nerve to go through with it",
 ]
 
 
