@@ -396,13 +396,20 @@ class AppointmentStillWaiting(Message):
 
 class AppointmentAmbiguous(Message):
     """Which of two readings is the visit: the time happens twice (clocks going back), or
-    "next tuesday" is this week's or next week's (`ambiguity`); `mentioned`: a visit the patient
-    spoke of in passing, to add."""
+    "next tuesday" is this week's or next week's (`ambiguity`); `tomorrow`: this week's day
+    is tomorrow in the patient's zone (said "tomorrow", not "this week"); `mentioned`: a
+    visit the patient spoke of in passing, to add."""
 
     earlier: datetime = sample(SAMPLE_WHEN)
     later: datetime = sample(SAMPLE_LATER)
     ambiguity: AmbiguityReason = codes(AmbiguityReason)
+    tomorrow: bool = sample(False, True)
     mentioned: bool = sample(False, True)
+
+
+class AppointmentWeekUnsure(Message):
+    """The patient typed that they are not sure which of the two weeks ("next tuesday") is
+    their visit: a kind line to check with the clinic; the two dates stay buttons."""
 
 
 class AppointmentSaved(Message):
@@ -792,11 +799,13 @@ class InviteAsk(Message):
 
 
 class InviteAmbiguous(Message):
-    """Which of two readings is the visit (staff: an invite's or a move's time), and why."""
+    """Which of two readings is the visit (staff: an invite's or a move's time), and why;
+    `tomorrow`: this week's day is tomorrow in the clinic's zone."""
 
     earlier: datetime = sample(SAMPLE_WHEN)
     later: datetime = sample(SAMPLE_LATER)
     ambiguity: AmbiguityReason = codes(AmbiguityReason)
+    tomorrow: bool = sample(False, True)
 
 
 class InviteLabelAsk(Message):

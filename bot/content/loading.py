@@ -40,6 +40,7 @@ from bot.content.schemas import (
     FaqFile,
     SafetyLexicon,
     TextTitles,
+    WhichWeekFile,
     crisis_detector,
 )
 from bot.content.toml_edits import with_labels
@@ -60,6 +61,7 @@ from bot.domain.faq_model import FaqModel
 from bot.domain.safety import CrisisDetector
 from bot.domain.safety_model import CrisisModel
 from bot.domain.visits import VisitType
+from bot.domain.which_week import WeekWords
 from foundation.data_file import DataFileError, SourceLines, parse_toml, read_text, validate_file
 from scheduler.plan import Plan, Step
 from scheduler.plan_loading import load_plan, parse_plan
@@ -71,6 +73,7 @@ __all__ = [
     "PLANS_DIR",
     "SAFETY_MODEL",
     "TEMPLATE_RECHECK_SECONDS",
+    "WHICH_WEEK",
     "ContentError",
     "ContentFiles",
     "Faq",
@@ -86,6 +89,9 @@ FAQ_MODEL = "faq_model.json"
 
 CHECKLIST_SAID = "checklist_said.toml"
 """Per language, the phrases that say a checklist item is done (bot/domain/checklist_said.py)."""
+WHICH_WEEK = "which_week.toml"
+"""Per language, a typed answer's words to "this week's or next week's?"
+(bot/domain/which_week.py)."""
 
 PLANS_DIR = "plans"
 """Each visit type's plan is ``messages/plans/<type>.toml`` (bot/domain/visits.py VisitType)."""
@@ -232,6 +238,7 @@ class ContentFiles:
         self._titles: dict[str, TextTitles] = {}
         self._conversation: dict[str, ConversationFile] = {}
         self._said: dict[str, SaidDone] = {}
+        self._weeks: dict[str, WeekWords] = {}
         self._plans: dict[str, Plan] = {}
         if not (self.root / default_language).is_dir():
             raise ContentError(f"{self.root / default_language}: language folder is missing")
@@ -393,6 +400,18 @@ class ContentFiles:
         if lang not in self._said:
             self._said[lang] = self.checklist_said_file(lang).reader()
         return self._said[lang]
+
+    def which_week_file(self, lang: str) -> WhichWeekFile:
+        """A typed answer's words to "this week's or next week's?" in `lang`
+        (which_week.toml; the default language's when the language has none)."""
+        return load_file(WhichWeekFile, self._path(lang, WHICH_WEEK))
+
+    def which_week(self, lang: str) -> WeekWords:
+        """The reading of a typed answer to the two-week choice in `lang`
+        (bot/domain/which_week.py)."""
+        if lang not in self._weeks:
+            self._weeks[lang] = self.which_week_file(lang).reader()
+        return self._weeks[lang]
 
     def _own_faq(self, lang: str) -> tuple[FaqEntry, ...]:
         stored = self.overlay.get((FAQ, faq_key(lang)))

@@ -26,6 +26,7 @@ from bot.domain.faq import MAX_KEYWORD_LENGTH, FaqEntry, Intent, Keyword
 from bot.domain.safety import MAX_WITHIN, CrisisDetector, LexiconPart, Proximity, check_phrase
 from bot.domain.safety_model import CrisisModel
 from bot.domain.visits import DEFAULT_VISIT_TYPE, VisitType
+from bot.domain.which_week import WeekWords
 from foundation.data_file import FieldError
 
 _PHONE_CHARS = set("0123456789+-() .")
@@ -247,6 +248,26 @@ class ChecklistSaidFile(_Strict):
             asking=self.asking,
             fillers=self.fillers,
             joining=self.joining,
+        )
+
+
+class WhichWeekFile(_Strict):
+    """`messages/<lang>/which_week.toml`: a typed answer to "this week's or next week's?"
+    (bot/domain/which_week.py): the phrases that pick this week's day (`this_week`) or next
+    week's (`next_week`), that say the patient is not sure (`unsure`), and the words that
+    turn a week phrase around (`negations`: "not this week")."""
+
+    this_week: tuple[Keyword, ...] = Field(default=(), max_length=200)
+    next_week: tuple[Keyword, ...] = Field(default=(), max_length=200)
+    unsure: tuple[Keyword, ...] = Field(default=(), max_length=300)
+    negations: tuple[_OneWord, ...] = Field(default=(), max_length=50)
+
+    def reader(self) -> WeekWords:
+        return WeekWords(
+            this_week=self.this_week,
+            next_week=self.next_week,
+            unsure=self.unsure,
+            negations=self.negations,
         )
 
 

@@ -31,7 +31,13 @@ from bot.content.catalogue import (
     ReminderText,
     StaffCommand,
 )
-from bot.content.loading import CHECKLIST_SAID, LEGACY_PLAN_FILE, PLANS_DIR, load_file
+from bot.content.loading import (
+    CHECKLIST_SAID,
+    LEGACY_PLAN_FILE,
+    PLANS_DIR,
+    WHICH_WEEK,
+    load_file,
+)
 from bot.content.lock_screen import words_shown
 from bot.content.schemas import FaqFile, TextTitles
 from bot.content.store import Content, ContentError
@@ -406,6 +412,7 @@ LANGUAGE_FILES = (
     "texts.toml",
     "conversation.toml",
     CHECKLIST_SAID,
+    WHICH_WEEK,
 )
 """The data files every language folder ships (safety.toml adds to the crisis screen and is
 not required: the screen reads every language's lexicon for every message)."""
@@ -498,6 +505,7 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
             content.faq_model(lang)
             content.titles(lang)
             said = content.checklist_said_file(lang)
+            content.which_week_file(lang)
         except (ContentError, KeyError, IndexError, ValueError) as exc:
             problems.extend(str(exc).splitlines())
             continue

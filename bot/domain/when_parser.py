@@ -124,13 +124,17 @@ class WhenReading:
     ``swapped`` marks a numeric date read against the language's order (``24/12`` in
     English), which the read-back says. ``other_day`` is the day a week after ``day`` when
     the text may mean either: "next tuesday" said on a Monday is tomorrow to some and the
-    Tuesday of next week to many (the caller asks which)."""
+    Tuesday of next week to many (the caller asks which). ``by_weekday`` marks a day named by
+    its weekday alone, the coming one ("tuesday", "this tuesday", "next tuesday"): no date,
+    no "tomorrow", no week said; an answer to "this week's or next week's?" that only says
+    the weekday again picks neither."""
 
     day: date | None = None
     clock: time | None = None
     part: PartOfDay | None = None
     swapped: bool = False
     other_day: date | None = None
+    by_weekday: bool = False
 
     @property
     def complete(self) -> bool:
@@ -153,6 +157,7 @@ class WhenReading:
             self.part if mine else earlier.part,
             self.swapped if mine else earlier.swapped,
             self.other_day if mine else earlier.other_day,
+            self.by_weekday if mine else earlier.by_weekday,
         )
 
 
@@ -1164,8 +1169,16 @@ def _decide(found: _Findings, now: datetime, expect: Expect | None) -> WhenReadi
         swapped = phrase.swapped
     else:
         day = _relative_day(phrase, clock, now)
+    by_weekday = (
+        isinstance(phrase, _Weekday) and phrase.mode in ("coming", "next") and not phrase.plus_days
+    )
     return WhenReading(
-        day, clock, part if clock is None else None, swapped, _week_later(phrase, day, now)
+        day,
+        clock,
+        part if clock is None else None,
+        swapped,
+        _week_later(phrase, day, now),
+        by_weekday,
     )
 
 

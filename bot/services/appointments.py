@@ -19,6 +19,7 @@ from bot.domain.when_parser import (
     read_when,
 )
 from bot.domain.when_words import PartOfDay
+from bot.domain.which_week import WeekAnswer, WeekWords, picked_day
 from bot.services.errors import BookingRefused, NoSuchAppointment, VisitChangedByClinic
 from bot.services.intake_events import IntakeEvents
 from bot.services.reminders import ReminderPlanner
@@ -96,11 +97,15 @@ class HalfAnswer:
 @dataclass(frozen=True)
 class Ambiguity:
     """A typed time with two readings, the person picks one: the wall time happens twice (the
-    clocks go back), or "next tuesday" may be this week's or next week's (`reason`)."""
+    clocks go back), or "next tuesday" may be this week's or next week's (`reason`).
+    `tomorrow`: this week's day is tomorrow where the visit is (the patient's zone; staff's
+    invites and moves: the clinic's), so the question says "tomorrow" rather than "this
+    week"."""
 
     earlier: VisitTime
     later: VisitTime
     reason: AmbiguityReason = AmbiguityReason.CLOCKS_BACK
+    tomorrow: bool = False
 
 
 def one_year_after(instant: datetime) -> datetime:
@@ -188,7 +193,9 @@ class AppointmentService:
             return found  # a week later is too far: this week's is the one
         if isinstance(found, Ambiguity) or isinstance(other, Ambiguity):
             raise BookingRefused(ParseErrorCode.CHOICE)
-        return Ambiguity(found, other, AmbiguityReason.TWO_WEEKS)
+        today = to_local(self.clock.now(), load_zone(zone_name)).date()
+        tomorrow = found.local.date() == today + timedelta(days=1)
+        return Ambiguity(found, other, AmbiguityReason.TWO_WEEKS, tomorrow)
 
     async def mentioned(self, patient: Patient, text: str, lang: str = "en") -> Mention | None:
         """A visit a patient mentions in passing, outside the booking steps ("i have my first
@@ -255,6 +262,27 @@ class AppointmentService:
         if isinstance(found, HalfAnswer):
             half = found
         return MovedVisit(visits, half)
+
+    def week_answer(
+        self, text: str, earlier: VisitTime, later: VisitTime, words: WeekWords, lang: str = "en"
+    ) -> WeekAnswer | None:
+        """A typed answer to "this week's or next week's?" while the two days are offered
+        (`earlier`, `later`: a week apart; any other pair of readings is no such choice): the
+        one it picks, in words ("next week", "la semana que viene") or by its date ("dec 1",
+        "tomorrow"), or that the patient is not sure (bot/domain/which_week.py); None when it
+        says neither, and it is read as it would be without the choice."""
+        first, second = earlier.local, later.local
+        if second.date() - first.date() != timedelta(days=7):
+            return None
+        said = words.said(text)
+        if said is not None:
+            return said
+        now_local = to_local(self.clock.now(), load_zone(earlier.zone)).replace(tzinfo=None)
+        try:
+            reading = read_when(text, now_local=now_local, lang=lang)
+        except WhenParseError:
+            return None
+        return picked_day(reading, first.replace(tzinfo=None), second.replace(tzinfo=None))
 
     def _check_half(self, reading: WhenReading, now_local: datetime) -> HalfAnswer:
         """A day alone must still be ahead (today's morning is over at noon), within a year."""

@@ -115,7 +115,7 @@ async def test_next_weekday_in_this_week_asks_which_week(harness: Harness) -> No
     await harness.command(PAT, "appointment")
     [reply] = await harness.send(PAT, "next tuesday at 10")
     assert "By \"next Tuesday\", do you mean this week's or next week's?" in reply
-    assert "<b>Tuesday, November 24, 2026 at 10:00 AM EST</b> (this week)" in reply
+    assert "<b>Tuesday, November 24, 2026 at 10:00 AM EST</b> (tomorrow)" in reply
     assert "<b>Tuesday, December 1, 2026 at 10:00 AM EST</b> (next week)" in reply
     assert "clocks" not in reply
     labels = [text for text, _ in harness.buttons(PAT)]
@@ -171,6 +171,80 @@ async def test_next_weekday_already_in_next_week_is_read_back_as_one_day(
     await harness.command(PAT, "appointment")
     [confirm] = await harness.send(PAT, "next tuesday at 10")
     assert "<b>Tuesday, December 1, 2026 at 10:00 AM EST</b>" in confirm
+    assert [t for t, _ in harness.buttons(PAT)] == ["✅ Confirm", "✏️ Change"]
+
+
+async def test_next_weekday_this_week_says_tomorrow_only_when_it_is(harness: Harness) -> None:
+    """On a Monday, this week's Tuesday is "(tomorrow)", this week's Wednesday "(this
+    week)"; on a Saturday, this week's Sunday is tomorrow again."""
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    [wednesday] = await harness.send(PAT, "next wednesday at 10")
+    assert "<b>Wednesday, November 25, 2026 at 10:00 AM EST</b> (this week)" in wednesday
+    assert "(tomorrow)" not in wednesday
+    harness.clock.set(datetime(2026, 11, 28, 15, 0, tzinfo=UTC))  # Saturday, 10 AM
+    await harness.command(PAT, "appointment")
+    [sunday] = await harness.send(PAT, "next sunday at 10")
+    assert "<b>Sunday, November 29, 2026 at 10:00 AM EST</b> (tomorrow)" in sunday
+    assert "<b>Sunday, December 6, 2026 at 10:00 AM EST</b> (next week)" in sunday
+
+
+@pytest.mark.parametrize(
+    ("typed", "day"),
+    [
+        ("next week", datetime(2026, 12, 1, 15, 0, tzinfo=UTC)),
+        ("not this week", datetime(2026, 12, 1, 15, 0, tzinfo=UTC)),
+        ("the 1st", datetime(2026, 12, 1, 15, 0, tzinfo=UTC)),
+        ("this week", datetime(2026, 11, 24, 15, 0, tzinfo=UTC)),
+        ("tomorrow", datetime(2026, 11, 24, 15, 0, tzinfo=UTC)),
+    ],
+)
+async def test_next_weekday_typed_answer_picks_a_week(
+    harness: Harness, typed: str, day: datetime
+) -> None:
+    """Typed instead of tapped, an answer that names one of the two days (in words, or by
+    its date) picks it, as the tap would."""
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    await harness.send(PAT, "next tuesday at 10")
+    [saved] = await harness.send(PAT, typed)
+    assert "Saved!" in saved
+    [stored] = await dbcheck.appointments(harness, PAT)
+    assert stored.starts_at == day
+
+
+async def test_next_weekday_not_sure_keeps_the_choice_with_the_clinic(harness: Harness) -> None:
+    """ "not sure, they just said friday" is no new day: the two dates stay buttons, with a
+    line to check with the clinic; the tap still works."""
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    await harness.send(PAT, "next tuesday at 10")
+    [unsure] = await harness.send(PAT, "not sure, they just said friday")
+    assert "If you're not sure which week it is, please check with" in unsure
+    assert "<b>203-914-1900</b>" in unsure
+    assert "Friday" not in unsure
+    assert [t for t, _ in harness.buttons(PAT)] == [
+        "Tue Nov 24, 10:00 AM",
+        "Tue Dec 1, 10:00 AM",
+        "✏️ Change",
+    ]
+    [again] = await harness.send(PAT, "I don't know")
+    assert "please check with" in again
+    assert await dbcheck.count(harness, dbcheck.Appointment) == 0
+    [saved] = await harness.tap(PAT, "Dec 1")
+    assert "Tuesday, December 1, 2026 at 10:00 AM EST" in saved
+
+
+async def test_next_weekday_other_text_is_read_as_before(harness: Harness) -> None:
+    """The weekday alone again, or another time, is read as it was without the choice."""
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    await harness.send(PAT, "next tuesday at 10")
+    [half] = await harness.send(PAT, "tuesday")
+    assert "Got it: <b>Tuesday, November 24, 2026</b>." in half
+    await harness.send(PAT, "next tuesday at 10")
+    [confirm] = await harness.send(PAT, "dec 1 at 3pm")
+    assert "<b>Tuesday, December 1, 2026 at 3:00 PM EST</b>" in confirm
     assert [t for t, _ in harness.buttons(PAT)] == ["✅ Confirm", "✏️ Change"]
 
 
@@ -429,7 +503,7 @@ async def test_a_visit_mentioned_next_weekday_offers_both_weeks(harness: Harness
     assert "<b>Thursday, December 3, 2026 at 9:30 AM EST</b> (next week)" in offer
     assert "Tap the right one and I'll add it to your appointments." in offer
     assert await dbcheck.count(harness, dbcheck.Appointment) == 0
-    [saved] = await harness.tap(PAT, "Nov 26")
+    [saved] = await harness.send(PAT, "this week")  # typed instead of tapped
     assert "Thursday, November 26, 2026 at 9:30 AM EST" in saved
     [stored] = await dbcheck.appointments(harness, PAT)
     assert stored.starts_at == datetime(2026, 11, 26, 14, 30, tzinfo=UTC)

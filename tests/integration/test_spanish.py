@@ -84,6 +84,26 @@ async def test_a_compact_time_is_read_in_spanish(harness: Harness) -> None:
     assert "¡Guardada!" in saved
 
 
+async def test_next_weekday_in_spanish_says_manana_and_reads_a_typed_week(
+    harness: Harness,
+) -> None:
+    """ "next tuesday" (Spanish reads English words too) on a Monday: this week's Tuesday is
+    "(mañana)"; "no sé" keeps the two dates with a line to check with the clinic; "la
+    semana que viene" picks next week's."""
+    await _consent_in_spanish(harness)
+    await harness.command(PAT, "appointment")
+    [choice] = await harness.send(PAT, "next tuesday 10am")
+    assert "martes 24 de noviembre de 2026, a las 10:00 a. m. EST</b> (mañana)" in choice
+    assert "martes 1 de diciembre de 2026, a las 10:00 a. m. EST</b> (la semana que viene)" in (
+        choice
+    )
+    [unsure] = await harness.send(PAT, "no sé")
+    assert "Si tiene dudas de qué semana es, consulte con" in unsure
+    assert len(harness.buttons(PAT)) == 3  # the two dates and Change
+    [saved] = await harness.send(PAT, "la semana que viene")
+    assert "¡Guardada!" in saved and "martes 1 de diciembre" in saved
+
+
 async def test_settings_switch_the_language(harness: Harness) -> None:
     await _consent_in_spanish(harness)
     [settings] = await harness.command(PAT, "settings")

@@ -206,7 +206,8 @@ async def test_next_weekday_in_this_week_offers_both_weeks(harness: Harness) -> 
     await harness.command(NURSE, "invite")
     [question] = await harness.send(NURSE, "next tuesday 10am")
     assert "do you mean this week's or next week's?" in question
-    assert "Tuesday, December 1, 2026 at 10:00 AM EST" in question
+    assert "<b>Tuesday, November 24, 2026 at 10:00 AM EST</b> (tomorrow)" in question
+    assert "Tuesday, December 1, 2026 at 10:00 AM EST</b> (next week)" in question
     buttons = harness.buttons(NURSE)
     assert [text for text, _ in buttons][:2] == ["Tue Nov 24, 10:00 AM", "Tue Dec 1, 10:00 AM"]
     [label_ask] = await harness.press(NURSE, buttons[1][1])

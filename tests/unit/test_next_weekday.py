@@ -203,3 +203,41 @@ def test_the_offer_holds_both_days_and_gives_the_one_picked() -> None:
     assert held.ambiguous
     assert held.visit_time("earlier").local == _at(2026, 12, 8, 10)
     assert held.visit_time("later").local == _at(2026, 12, 15, 10)
+
+
+# --- "(tomorrow)" rather than "(this week)" -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("now", "text", "tomorrow"),
+    [
+        (_at(2026, 12, 7, 9), "next tuesday at 10", True),  # Monday: Tuesday is tomorrow
+        (_at(2026, 12, 7, 9), "next thursday at 10", False),  # Monday: Thursday, this week
+        (_at(2026, 12, 12, 9), "next sunday at 10", True),  # Saturday: Sunday is tomorrow
+        (_at(2026, 12, 13, 9), "next sunday at 10", False),  # Sunday: today at 10, this week
+    ],
+)
+def test_the_choice_says_when_this_weeks_day_is_tomorrow(
+    now: datetime, text: str, tomorrow: bool
+) -> None:
+    found = service(now).read(text, NY)
+    assert isinstance(found, Ambiguity) and found.reason is AmbiguityReason.TWO_WEEKS
+    assert found.tomorrow is tomorrow
+
+
+def test_tomorrow_is_the_patients_tomorrow_in_their_zone() -> None:
+    """Monday 10 PM in New York is Tuesday 3 AM in UTC: "next tuesday" is tomorrow to the
+    New York patient; to one in UTC, Tuesday is today (this week's, not tomorrow)."""
+    now = datetime(2026, 12, 8, 3, tzinfo=UTC)
+    new_york = service(now).read("next tuesday at 10", NY)
+    assert isinstance(new_york, Ambiguity) and new_york.tomorrow
+    assert new_york.earlier.local == _at(2026, 12, 8, 10)
+    utc = service(now).read("next tuesday at 10", "UTC")
+    assert isinstance(utc, Ambiguity) and not utc.tomorrow
+    assert utc.earlier.starts_at == datetime(2026, 12, 8, 10, tzinfo=UTC)
+
+
+def test_a_time_the_clocks_show_twice_is_never_tomorrow() -> None:
+    found = service(_at(2026, 10, 31, 9)).read("2026-11-01 1:30am", NY)
+    assert isinstance(found, Ambiguity) and found.reason is AmbiguityReason.CLOCKS_BACK
+    assert not found.tomorrow

@@ -30,6 +30,7 @@ from bot.content.catalogue import (
     AppointmentList,
     AppointmentSaved,
     AppointmentStillWaiting,
+    AppointmentWeekUnsure,
     Button,
     ChatCommand,
     FaqAnswer,
@@ -37,6 +38,7 @@ from bot.content.catalogue import (
 )
 from bot.db.models import Appointment, Patient
 from bot.domain.when_parser import ParseErrorCode, WhenReading
+from bot.domain.which_week import WeekAnswer
 from bot.services.appointments import Ambiguity, HalfAnswer, Mention, VisitTime
 from bot.services.container import ServiceScope
 from bot.services.errors import BookingRefused, NoSuchAppointment, VisitChangedByClinic
@@ -161,12 +163,19 @@ async def read_time(
     svc: ServiceScope,
     gently_answered: bool = False,
 ) -> None:
-    """The patient's answer to "when is your visit?" (or to the confirmation). A message that
+    """The patient's answer to "when is your visit?" (or to the confirmation; to "this week's
+    or next week's?", a typed week, date or "not sure" first: `_week_typed`). A message that
     is no date but got the gentle answer of the crisis screen (past ideation, see
     bot/telegram/gate.py) is not told it could not be read: the question stays open."""
     text = message.text or ""
     data = await state.get_data()
     waiting = await state.get_state() == Booking.waiting_for_time.state
+    if (
+        not waiting
+        and not gently_answered
+        and await _week_typed(text, data, state, reply, patient, svc)
+    ):
+        return
     earlier = half_from_state(data) if waiting else None
     try:
         reading = svc.appointments.read_answer(
@@ -207,6 +216,7 @@ async def read_time(
                 earlier=reading.earlier.local,
                 later=reading.later.local,
                 ambiguity=reading.reason,
+                tomorrow=reading.tomorrow,
                 mentioned=False,
             ),
             reply.kb.draft_ambiguous(reading.earlier.local, reading.later.local, offer.token),
@@ -221,6 +231,37 @@ async def read_time(
         ),
         reply.kb.draft_confirm(offer.token),
     )
+
+
+async def _week_typed(
+    text: str,
+    data: dict[str, Any],
+    state: FSMContext,
+    reply: Reply,
+    patient: Patient,
+    svc: ServiceScope,
+) -> bool:
+    """A typed answer to "this week's or next week's?" while the two dates are buttons: one
+    it picks is saved as a tap on it; "not sure" keeps the buttons, with a line to check with
+    the clinic. False when the text is no such answer (AppointmentService.week_answer)."""
+    try:
+        offer = Offer.held(data, OfferKind.BOOKING)
+        earlier, later = offer.visit_time("earlier"), offer.visit_time("later")
+    except OfferExpired:
+        return False
+    words = reply.content.which_week(reply.lang)
+    answer = svc.appointments.week_answer(text, earlier, later, words, patient.language)
+    if answer is None:
+        return False
+    if answer is WeekAnswer.UNSURE:
+        reply.send(
+            AppointmentWeekUnsure(),
+            reply.kb.draft_ambiguous(earlier.local, later.local, offer.token),
+        )
+        return True
+    choice: TimeChoice = "earlier" if answer is WeekAnswer.EARLIER else "later"
+    await _save(offer.token, offer.visit_time(choice), _replacing(data), state, reply, patient, svc)
+    return True
 
 
 def _half_question(half: WhenReading) -> AppointmentHalf:

@@ -112,7 +112,11 @@ async def offer_move(state: FSMContext, reply: Reply, patient: Patient, mention:
         earlier, later = found.earlier.local, found.later.local
         reply.send(
             AppointmentAmbiguous(
-                earlier=earlier, later=later, ambiguity=found.reason, mentioned=True
+                earlier=earlier,
+                later=later,
+                ambiguity=found.reason,
+                tomorrow=found.tomorrow,
+                mentioned=True,
             ),
             reply.kb.draft_ambiguous(earlier, later, offer.token),
         )

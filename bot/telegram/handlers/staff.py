@@ -89,7 +89,9 @@ async def invite_time(
         await state.set_data(offer.to_state())
         earlier, later = reading.earlier.local, reading.later.local
         reply.send(
-            InviteAmbiguous(earlier=earlier, later=later, ambiguity=reading.reason),
+            InviteAmbiguous(
+                earlier=earlier, later=later, ambiguity=reading.reason, tomorrow=reading.tomorrow
+            ),
             reply.kb.invite_ambiguous(earlier, later, offer.token),
         )
         return

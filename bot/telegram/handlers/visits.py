@@ -64,7 +64,10 @@ async def _offer(state: FSMContext, reply: Reply, appointment: int, reading: Rea
         await state.set_data(offer.to_state())
         reply.send(
             InviteAmbiguous(
-                earlier=earlier.local, later=later.local, ambiguity=reading.time.reason
+                earlier=earlier.local,
+                later=later.local,
+                ambiguity=reading.time.reason,
+                tomorrow=reading.time.tomorrow,
             ),
             reply.kb.visit_ambiguous(appointment, earlier.local, later.local, offer.token),
         )
