@@ -49,7 +49,9 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         # 0.993) flags one more line in each, both the learned layer's: a question about
         # ketamine for suicidal thinking, an allergy with a swollen face many years ago.
         "en": (MIN_RECALL, 1),
-        "es": (MIN_RECALL, 2),  # and "no overdose myself; my niece had one in 2022"
+        # Round 13's model (dev57-dev76 added; its Spanish threshold higher: 0.982) no longer
+        # flags "no overdose myself; my niece had one in 2022".
+        "es": (MIN_RECALL, 1),
     },
     "safety_dev6": {"es": (MIN_RECALL, 1)},  # "no soy suicida" (a negation is never excluded)
     "safety_dev7": {"en": (MIN_RECALL, 1)},  # "🪦" as a joke about being old
@@ -68,11 +70,12 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # lexicon's round 8 was then written from its misses; the learned layer does not read it
     # (scripts/train_safety_model.py NOT_TRAINED).
     "safety_dev10": {
-        "en": (MIN_RECALL, 3),  # the learned layer's: "kill the lights", a brain that won't shut up
+        "en": (MIN_RECALL, 2),  # the learned layer's: "kill the lights", a brain that won't shut up
         # the learned layer's: pills for blood pressure, a splinter; round 12's model, its
         # Spanish threshold lower (0.976 against 0.993), five more of these traps (a whole
-        # bottle of kombucha, a car's engine running to warm up, swollen feet on a plane)
-        "es": (MIN_RECALL, 7),
+        # bottle of kombucha, a car's engine running to warm up, swollen feet on a plane);
+        # round 13's (0.982), three fewer
+        "es": (MIN_RECALL, 4),
     },
     # Written by six helpers who never saw the lexicon, the code or the other corpora, from
     # the taxonomies (issue 16, round 9; dev11: many Englishes and Spanishes, veiled wordings;
@@ -88,7 +91,7 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # history, recovery told with how long, a gift with its reason, chest pain examined)
     # brought the false alarms down: dev12 en 5 to 2, es 4 to 0; dev13 en 7 to 1, es 1 to 0.
     "safety_dev12": {"en": (MIN_RECALL, 2)},  # a cliff for a parking spot; thoughts no longer
-    "safety_dev13": {"en": (0.966, 1)},  # "going to kill my brother, he ate my leftovers"
+    "safety_dev13": {"en": (MIN_RECALL, 1)},  # "going to kill my brother, he ate my leftovers"
     # Written by four helpers who never saw the lexicon, the code or the other corpora, from
     # the taxonomies (issue 16, round 10; dev14: a clinic inbox's adults and caregivers, voice
     # dictation, regional Englishes and Spanishes; dev15: indirect and figurative speech,
@@ -115,17 +118,17 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # with 102 of 3,634 ordinary lines flagged, es 3,057/3,509 (87.1%) with 119 of 3,747. All
     # are now in the learned layer's training and calibration; these floors are the figures
     # after that (per folder before and after: the closing note of 2026-12-07).
-    "safety_dev16": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 4)},
-    "safety_dev17": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 9)},
-    "safety_dev18": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 4)},
-    "safety_dev19": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 10)},
-    "safety_dev20": {"en": (0.932, 5), "es": (MIN_RECALL, 7)},
-    "safety_dev21": {"en": (0.932, 4), "es": (MIN_RECALL, 4)},
-    "safety_dev22": {"en": (MIN_RECALL, 17), "es": (MIN_RECALL, 13)},
-    "safety_dev23": {"en": (0.944, 3), "es": (0.942, 5)},
-    "safety_dev24": {"en": (MIN_RECALL, 11), "es": (MIN_RECALL, 10)},  # es: round 12's model
-    "safety_dev25": {"en": (0.955, 7), "es": (MIN_RECALL, 9)},
-    "safety_dev26": {"en": (0.966, 6), "es": (MIN_RECALL, 9)},
+    "safety_dev16": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 3)},
+    "safety_dev17": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 8)},
+    "safety_dev18": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 1)},
+    "safety_dev19": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 9)},
+    "safety_dev20": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 7)},
+    "safety_dev21": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 4)},
+    "safety_dev22": {"en": (MIN_RECALL, 16), "es": (MIN_RECALL, 12)},
+    "safety_dev23": {"en": (MIN_RECALL, 3), "es": (0.962, 5)},
+    "safety_dev24": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 8)},
+    "safety_dev25": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 8)},
+    "safety_dev26": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 8)},
     # Written by sixty helpers (thirty writers a language) who never saw the lexicon, the code
     # or the other corpora, from the taxonomies (issue 16, round 12), each in a register of its
     # own. dev27-dev46: PTSD; chronic pain; recovery from alcohol and drugs; faith; work email;
@@ -156,9 +159,9 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     "safety_dev37": {"en": (MIN_RECALL, 23), "es": (MIN_RECALL, 17)},
     "safety_dev38": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 13)},
     "safety_dev39": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 4)},
-    "safety_dev40": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 13)},
+    "safety_dev40": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 13)},
     "safety_dev41": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 14)},
-    "safety_dev42": {"en": (MIN_RECALL, 15), "es": (MIN_RECALL, 14)},
+    "safety_dev42": {"en": (MIN_RECALL, 14), "es": (MIN_RECALL, 14)},
     "safety_dev43": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 14)},
     "safety_dev44": {"en": (MIN_RECALL, 12), "es": (MIN_RECALL, 11)},
     "safety_dev45": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 13)},
@@ -168,11 +171,11 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     "safety_dev49": {"en": (MIN_RECALL, 10), "es": (MIN_RECALL, 10)},
     "safety_dev50": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 9)},
     "safety_dev51": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 7)},
-    "safety_dev52": {"en": (0.953, 15), "es": (0.958, 16)},
-    "safety_dev53": {"en": (0.952, 5), "es": (MIN_RECALL, 13)},
+    "safety_dev52": {"en": (0.933, 15), "es": (0.942, 16)},
+    "safety_dev53": {"en": (0.968, 5), "es": (MIN_RECALL, 13)},
     "safety_dev54": {"en": (MIN_RECALL, 13), "es": (MIN_RECALL, 11)},
     "safety_dev55": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 12)},
-    "safety_dev56": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 10)},
+    "safety_dev56": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 10)},
     # Written by twenty-eight helpers who never saw the lexicon, the code or the other corpora
     # (issue 16, round 13; twenty English writers, as its held-out recall did not move in round
     # 12, and eight Spanish ones), each in a register of its own: dev57-dev76 en: British and
@@ -184,27 +187,30 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # Colombians, Peruvians and Venezuelans; metaphors; anger; carers; Mexican and Argentine
     # youth; long mixed messages. Measured untouched with round 12's screen: en 5,771/6,211
     # (92.9%) with 190 of 6,624 ordinary lines flagged, es 2,338/2,455 (95.2%) with 99 of 2,643.
-    # These floors are those figures until the round's model reads them.
-    "safety_dev57": {"en": (0.939, 12), "es": (0.956, 12)},
-    "safety_dev58": {"en": (0.930, 5), "es": (0.945, 12)},
-    "safety_dev59": {"en": (0.935, 10), "es": (MIN_RECALL, 12)},
-    "safety_dev60": {"en": (0.945, 11), "es": (0.910, 7)},
-    "safety_dev61": {"en": (0.926, 9), "es": (MIN_RECALL, 14)},
-    "safety_dev62": {"en": (0.903, 3), "es": (0.890, 7)},
-    "safety_dev63": {"en": (0.951, 13), "es": (MIN_RECALL, 16)},
-    "safety_dev64": {"en": (0.957, 13), "es": (MIN_RECALL, 19)},
-    "safety_dev65": {"en": (0.891, 9)},
-    "safety_dev66": {"en": (0.923, 13)},
-    "safety_dev67": {"en": (0.964, 6)},
-    "safety_dev68": {"en": (0.885, 8)},
-    "safety_dev69": {"en": (0.916, 11)},
-    "safety_dev70": {"en": (MIN_RECALL, 15)},
-    "safety_dev71": {"en": (0.868, 7)},
-    "safety_dev72": {"en": (0.942, 6)},
-    "safety_dev73": {"en": (0.873, 10)},
-    "safety_dev74": {"en": (MIN_RECALL, 13)},
-    "safety_dev75": {"en": (0.933, 7)},
-    "safety_dev76": {"en": (0.939, 9)},
+    # Round 13's lexicons were written from dev57-dev64 only; with them and round 12's model,
+    # dev65-dev76 (the clean check) went from 92.4% to 92.7% with 114 to 112 false alarms. The
+    # model of dev1-dev64, which never read dev65-dev76, caught 93.5% of them with 101. All are
+    # now in the learned layer's training and calibration; these floors are the figures after.
+    "safety_dev57": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 10)},
+    "safety_dev58": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 10)},
+    "safety_dev59": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 9)},
+    "safety_dev60": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 4)},
+    "safety_dev61": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 10)},
+    "safety_dev62": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 4)},
+    "safety_dev63": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 14)},
+    "safety_dev64": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 14)},
+    "safety_dev65": {"en": (MIN_RECALL, 6)},
+    "safety_dev66": {"en": (MIN_RECALL, 11)},
+    "safety_dev67": {"en": (MIN_RECALL, 5)},
+    "safety_dev68": {"en": (MIN_RECALL, 4)},
+    "safety_dev69": {"en": (MIN_RECALL, 7)},
+    "safety_dev70": {"en": (MIN_RECALL, 7)},
+    "safety_dev71": {"en": (MIN_RECALL, 5)},
+    "safety_dev72": {"en": (MIN_RECALL, 5)},
+    "safety_dev73": {"en": (MIN_RECALL, 9)},
+    "safety_dev74": {"en": (MIN_RECALL, 9)},
+    "safety_dev75": {"en": (MIN_RECALL, 7)},
+    "safety_dev76": {"en": (MIN_RECALL, 8)},
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false
@@ -235,8 +241,15 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # lexicons, en 225/234 (96.2%) with 4, es 257/261 (98.5%) with 7. Spanish: 7 more crisis lines
     # caught, one more ordinary line flagged; English: the same lines. The floors follow the shipped
     # figures. Spanish recall is at the target; the false alarms and English recall are not: the
-    # screen is not done.
-    "safety_heldout": {"en": (0.961, 4), "es": (MIN_RECALL, 7)},
+    # screen is not done. After round 13 (twenty English writers and eight Spanish ones,
+    # dev57-dev76, in the learned layer's training and calibration; round 13's lexicons from
+    # dev57-dev64; the model to ship chosen before this read and not changed after it), read
+    # once: en 223/234 (95.3%) with 3 false alarms, es 254/261 (97.3%) with 6. Both languages
+    # lost crisis lines (2 and 3) and one false alarm each; which of the round's changes did it
+    # was not probed (that would be tuning on this set), and, as in round 10, the floors follow
+    # the figures. On the development writers it had never read the same kind of model caught
+    # more (see the block of dev57-dev76 above): this set and those disagree by a few lines.
+    "safety_heldout": {"en": (0.952, 3), "es": (MIN_RECALL, 6)},
 }
 """Development folders (and languages) that do not reach the target yet: the recall and the
 false alarms reached, ``{folder: {lang: (min_recall, max_false_alarms)}}``. The test holds
