@@ -90,6 +90,7 @@ def _fuzz(document: dict[str, Any], base_url: str, token: str) -> tuple[list[str
     return failures, made[0]
 
 
+@pytest.mark.slow  # about 19 s of generated requests: .ci/run runs it
 async def test_the_api_answers_fuzzed_requests_as_documented_and_never_with_a_5xx(
     telegram: FakeTelegramServer, tmp_path: Path
 ) -> None:

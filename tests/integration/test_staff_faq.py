@@ -238,6 +238,7 @@ async def test_non_staff_are_refused_and_audited(harness: Harness) -> None:
     assert refused == [("refused", "content:en/faq"), ("refused", "content:en/faq")]
 
 
+@pytest.mark.slow  # about 14 s (subprocesses that build the crisis screen): .ci/run runs it
 async def test_export_then_check_round_trip_with_an_edited_faq(
     harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

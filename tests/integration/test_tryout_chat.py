@@ -109,6 +109,7 @@ def test_terminal_text_keeps_lines_and_links_and_bolds_only_for_a_terminal() -> 
     assert terminal_text(html, color=True).startswith("\x1b[1mHi\x1b[0m & welcome")
 
 
+@pytest.mark.slow  # about 20 s (a subprocess builds the crisis screen): .ci/run runs it
 async def test_the_command_needs_no_token_and_leaves_nothing_behind(tmp_path: Path) -> None:
     process = await _bot_process(tmp_path, "chat", env=_env(), stdin=True)
     stdout, stderr = await asyncio.wait_for(process.communicate(b"/start\n1\n"), 60)
