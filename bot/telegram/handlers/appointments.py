@@ -259,8 +259,8 @@ async def _week_typed(
             reply.kb.draft_ambiguous(earlier.local, later.local, offer.token),
         )
         return True
-    choice: TimeChoice = "earlier" if answer is WeekAnswer.EARLIER else "later"
-    await _save(offer.token, offer.visit_time(choice), _replacing(data), state, reply, patient, svc)
+    picked = earlier if answer is WeekAnswer.EARLIER else later
+    await _save(offer.token, picked, _replacing(data), state, reply, patient, svc)
     return True
 
 
