@@ -6,8 +6,8 @@ header explains them): ``unsure`` ("not sure", "I don't know", "no sé") keeps t
 screen with a line to check with the clinic, whatever else the text says ("not sure, they just
 said friday"); ``this_week`` and ``next_week`` ("next week", "la semana que viene") pick one. A
 week phrase with a word of ``negations`` right before or after it in its clause ("not this
-week", "esta semana no") names the other week. A "?" anywhere, or both weeks named, picks
-nothing.
+week", "esta semana no") names the other week. A "?" anywhere (:func:`asks`: no week and no
+date either), or both weeks named, picks nothing.
 
 A date picks the day it names (:func:`picked_day`): "dec 1", "the 24th", "tomorrow",
 "tuesday next week"; with a time, only the time offered. The weekday alone ("tuesday", "next
@@ -29,7 +29,7 @@ from bot.domain.accents import unaccented
 from bot.domain.text_normalization import normalize
 from bot.domain.when_parser import WhenReading
 
-__all__ = ["WeekAnswer", "WeekWords", "picked_day"]
+__all__ = ["WeekAnswer", "WeekWords", "asks", "picked_day"]
 
 _CLAUSE_BREAK = re.compile(r"[.!;:,\n\u2026]+|\s[-\u2013\u2014]\s")
 """What ends a clause: "no, next week" is a "no" and then next week."""
@@ -80,7 +80,7 @@ class WeekWords:
     def said(self, text: str) -> WeekAnswer | None:
         """The week `text` names in words, or that the patient is not sure; None for neither,
         for a question and for both weeks named."""
-        if "?" in text or "¿" in text:
+        if asks(text):
             return None
         clauses = [_words(c) for c in _CLAUSE_BREAK.split(text)]
         if any(_at(said, phrase) for said in clauses for phrase in self._unsure):
@@ -107,6 +107,11 @@ class WeekWords:
     @staticmethod
     def _other(week: WeekAnswer) -> WeekAnswer:
         return WeekAnswer.LATER if week is WeekAnswer.EARLIER else WeekAnswer.EARLIER
+
+
+def asks(text: str) -> bool:
+    """Whether `text` is a question ("is it tomorrow?"): it picks no week and no date."""
+    return "?" in text or "¿" in text
 
 
 def picked_day(reading: WhenReading, earlier: datetime, later: datetime) -> WeekAnswer | None:

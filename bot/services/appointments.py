@@ -19,7 +19,7 @@ from bot.domain.when_parser import (
     read_when,
 )
 from bot.domain.when_words import PartOfDay
-from bot.domain.which_week import WeekAnswer, WeekWords, picked_day
+from bot.domain.which_week import WeekAnswer, WeekWords, asks, picked_day
 from bot.services.errors import BookingRefused, NoSuchAppointment, VisitChangedByClinic
 from bot.services.intake_events import IntakeEvents
 from bot.services.reminders import ReminderPlanner
@@ -275,7 +275,7 @@ class AppointmentService:
         if second.date() - first.date() != timedelta(days=7):
             return None
         said = words.said(text)
-        if said is not None:
+        if said is not None or asks(text):
             return said
         now_local = to_local(self.clock.now(), load_zone(earlier.zone)).replace(tzinfo=None)
         try:

@@ -73,6 +73,8 @@ def answer(
         ("this week or next week?", None),  # a question
         ("this week or next week", None),  # both
         ("is it next week?", None),
+        ("wait is it tomorrow??", None),  # a question names no date either
+        ("dec 1?", None),
         ("thank you", None),
         ("how long does it take", None),
     ],
@@ -98,6 +100,7 @@ def test_english(text: str, expected: WeekAnswer | None) -> None:
         ("el primero de diciembre", L),
         ("martes", None),
         ("¿es esta semana?", None),
+        ("¿es mañana?", None),
         ("gracias", None),
     ],
 )
