@@ -6,8 +6,10 @@ header explains them): ``unsure`` ("not sure", "I don't know", "no sé") keeps t
 screen with a line to check with the clinic, whatever else the text says ("not sure, they just
 said friday"); ``this_week`` and ``next_week`` ("next week", "la semana que viene") pick one. A
 week phrase with a word of ``negations`` right before or after it in its clause ("not this
-week", "esta semana no") names the other week. A "?" anywhere (:func:`asks`: no week and no
-date either), or both weeks named, picks nothing.
+week", "esta semana no") names the other week. Both weeks named picks nothing. A question
+(:func:`asks`: a "?" anywhere) picks nothing either; when it names a week or one of the two
+dates ("is it next week?", "wait is it tomorrow??") the booking service reads it as not sure,
+and the choice stays.
 
 A date picks the day it names (:func:`picked_day`): "dec 1", "the 24th", "tomorrow",
 "tuesday next week"; with a time, only the time offered. The weekday alone ("tuesday", "next
@@ -82,6 +84,20 @@ class WeekWords:
         for a question and for both weeks named."""
         if asks(text):
             return None
+        return self._read(text)
+
+    def mentions(self, text: str) -> bool:
+        """Whether `text` names a week or doubt in words, a question or not ("this week or next
+        week?")."""
+        clauses = [_words(c) for c in _CLAUSE_BREAK.split(text)]
+        return any(
+            _at(said, phrase)
+            for said in clauses
+            for phrases in (self._unsure, *(p for _, p in self._weeks))
+            for phrase in phrases
+        )
+
+    def _read(self, text: str) -> WeekAnswer | None:
         clauses = [_words(c) for c in _CLAUSE_BREAK.split(text)]
         if any(_at(said, phrase) for said in clauses for phrase in self._unsure):
             return WeekAnswer.UNSURE

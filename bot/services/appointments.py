@@ -269,20 +269,30 @@ class AppointmentService:
         """A typed answer to "this week's or next week's?" while the two days are offered
         (`earlier`, `later`: a week apart; any other pair of readings is no such choice): the
         one it picks, in words ("next week", "la semana que viene") or by its date ("dec 1",
-        "tomorrow"), or that the patient is not sure (bot/domain/which_week.py); None when it
-        says neither, and it is read as it would be without the choice."""
+        "tomorrow"), or that the patient is not sure, which a question naming a week or one of the
+        dates also is (bot/domain/which_week.py); None when it says neither, and it is read as
+        it would be without the choice."""
         first, second = earlier.local, later.local
         if second.date() - first.date() != timedelta(days=7):
             return None
-        said = words.said(text)
-        if said is not None or asks(text):
+        question = asks(text)
+        said = None if question else words.said(text)
+        if said is not None:
             return said
+        if question and words.mentions(text):
+            return (
+                WeekAnswer.UNSURE
+            )  # "is it next week?": the choice stays, with the clinic's number
         now_local = to_local(self.clock.now(), load_zone(earlier.zone)).replace(tzinfo=None)
         try:
             reading = read_when(text, now_local=now_local, lang=lang)
         except WhenParseError:
             return None
-        return picked_day(reading, first.replace(tzinfo=None), second.replace(tzinfo=None))
+        day = picked_day(reading, first.replace(tzinfo=None), second.replace(tzinfo=None))
+        if question:
+            # "wait is it tomorrow??" names one of the two dates and picks neither.
+            return WeekAnswer.UNSURE if day is not None else None
+        return day
 
     def _check_half(self, reading: WhenReading, now_local: datetime) -> HalfAnswer:
         """A day alone must still be ahead (today's morning is over at noon), within a year."""

@@ -230,6 +230,14 @@ async def test_next_weekday_not_sure_keeps_the_choice_with_the_clinic(harness: H
     ]
     [again] = await harness.send(PAT, "I don't know")
     assert "please check with" in again
+    # A question naming a week or one of the dates picks none: the same line, the same buttons.
+    for question in ("is it next week?", "wait is it tomorrow??"):
+        [asked] = await harness.send(PAT, question)
+        assert "please check with" in asked
+        assert [t for t, _ in harness.buttons(PAT)][:2] == [
+            "Tue Nov 24, 10:00 AM",
+            "Tue Dec 1, 10:00 AM",
+        ]
     assert await dbcheck.count(harness, dbcheck.Appointment) == 0
     [saved] = await harness.tap(PAT, "Dec 1")
     assert "Tuesday, December 1, 2026 at 10:00 AM EST" in saved
