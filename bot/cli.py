@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from bot.config import Settings, unknown_settings
 from bot.lazy_aiogram import prepare_aiogram
 from bot.logs import LogFormat, configure_logging
+from foundation import regex_cache
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -505,6 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = unknown_settings(os.environ)
     # Before any module that imports aiogram: the commands below import them lazily.
     prepare_aiogram(settings.lazy_aiogram)
+    regex_cache.use(settings.pattern_cache_dir)
     if args.command == "run":
         return _cmd_run(settings, unknown)
     for line in unknown:

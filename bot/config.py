@@ -15,6 +15,7 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from foundation import regex_cache
 from foundation.timemath import UnknownZone, load_zone
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -183,6 +184,14 @@ class Settings(BaseSettings):
     # The domain of the UID of "Add to calendar" files (the clinic's own domain, say). Unset:
     # the host of WEBHOOK_URL, else companion.local.
     calendar_domain: str | None = None
+    # Where the crisis screen's compiled patterns are kept between starts (seconds of every
+    # start otherwise; foundation/regex_cache.py). Empty: compiled at every start.
+    pattern_cache_dir: Path | None = Field(default_factory=regex_cache.default_directory)
+
+    @field_validator("pattern_cache_dir", mode="before")
+    @classmethod
+    def _no_pattern_cache(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("staff_ids", mode="before")
     @classmethod

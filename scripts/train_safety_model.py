@@ -4,6 +4,8 @@
     .venv/bin/python scripts/train_safety_model.py --loco     # leave-one-corpus-out figures
     .venv/bin/python scripts/train_safety_model.py --check safety_dev3  # train without a folder,
                                                                         # score the screen on it
+    .venv/bin/python scripts/train_safety_model.py --out /tmp/m.json --dump /tmp/oof.tsv
+                                                  # and each line's out-of-fold logit
 
 Reproducible: the same corpora give the same weights (a fixed order and a seeded shuffle).
 The training set is every corpus folder under tests/corpora/safety*/ (the reviewed one and the
@@ -463,6 +465,29 @@ def loco(
         sys.stdout.flush()
 
 
+def dump(lines: Sequence[Line], scores: dict[int, float], model: CrisisModel, out: Path) -> None:
+    """The out-of-fold logit of each calibration line beside the lexicon's verdict, one TSV
+    row each, to judge a lexicon phrase by what the model alone would catch without it. A
+    line is named by its folder, language, kind and its number among the messages of its
+    file (as ``tests.safety_corpora.read`` lists them)."""
+    numbers: Counter[tuple[str, str, int]] = Counter()
+    rows = ["folder\tlang\tkind\tnumber\tcategory\tlexicon\tlogit\tcut"]
+    for i, line in enumerate(lines):
+        key = (line.folder, line.lang, line.label)
+        number = numbers[key]
+        numbers[key] += 1
+        if i not in scores:
+            continue
+        verdict = "-" if line.lexicon is None else line.lexicon.category
+        kind = "crisis" if line.label else "ordinary"
+        rows.append(
+            f"{line.folder}\t{line.lang}\t{kind}\t{number}\t{line.category}\t{verdict}"
+            f"\t{scores[i]:.4f}\t{model.cut(line.language):.4f}"
+        )
+    out.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    print(f"wrote {out}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -479,6 +504,12 @@ def main(argv: list[str] | None = None) -> None:
         "--skip", type=int, default=SKIP, help="skip pairs up to this far apart (0: none)"
     )
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--dump",
+        type=Path,
+        help="also write each calibration line's out-of-fold logit (TSV: folder, language, "
+        "kind, line number in its file, category, the lexicon's verdict, the logit, the cut)",
+    )
     args = parser.parse_args(argv)
     detector = Content(ROOT / "messages").crisis_detector_without_model
     folders = [f for f in safety_corpora.folders() if HELD_OUT not in f]
@@ -503,6 +534,8 @@ def main(argv: list[str] | None = None) -> None:
         " above the threshold",
         file=sys.stderr,
     )
+    if args.dump:
+        dump(lines, scores, model, args.dump)
     args.out.write_text(json.dumps(model.to_data(), indent=0, sort_keys=True) + "\n")
     print(f"wrote {args.out}", file=sys.stderr)
 

@@ -23,10 +23,18 @@ from pydantic import (
 
 from bot.domain.checklist_said import SaidDone
 from bot.domain.faq import MAX_KEYWORD_LENGTH, FaqEntry, Intent, Keyword
-from bot.domain.safety import MAX_WITHIN, CrisisDetector, LexiconPart, Proximity, check_phrase
+from bot.domain.safety import (
+    MAX_WITHIN,
+    CrisisDetector,
+    LexiconPart,
+    PatternCompiler,
+    Proximity,
+    check_phrase,
+)
 from bot.domain.safety_model import CrisisModel
 from bot.domain.visits import DEFAULT_VISIT_TYPE, VisitType
 from bot.domain.which_week import WeekWords
+from foundation import regex_cache
 from foundation.data_file import FieldError
 
 _PHONE_CHARS = set("0123456789+-() .")
@@ -369,13 +377,19 @@ class SafetyLexicon(_Strict):
 def crisis_detector(
     lexicons: Mapping[str, SafetyLexicon] | Iterable[SafetyLexicon],
     model: CrisisModel | None = None,
+    *,
+    compile_pattern: PatternCompiler | None = None,
 ) -> CrisisDetector:
-    """One detector over several lexicons, by language (a patient may write in any)."""
+    """One detector over several lexicons, by language (a patient may write in any). Its
+    large patterns come from programs kept on disk when this machine compiled them before
+    (``compile_pattern`` None: the process's cache, foundation/regex_cache.py)."""
     if isinstance(lexicons, Mapping):
         parts = [lexicon.part(lang) for lang, lexicon in lexicons.items()]
     else:
         parts = [lexicon.part("") for lexicon in lexicons]
-    return CrisisDetector.from_parts(parts, model)
+    return CrisisDetector.from_parts(
+        parts, model, compile_pattern=compile_pattern or regex_cache.shared().compile
+    )
 
 
 class TextTitle(_Strict):

@@ -45,8 +45,9 @@ This module is pure: no aiogram, no database.
 from __future__ import annotations
 
 import copy
+import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -99,6 +100,9 @@ RECENT_WORDS = 4
 POISONING = frozenset({"overdose", "other_in_danger"})
 """Categories whose crisis answer also names Poison Control: pills or something harmful
 swallowed, by the patient or by someone else (a child who got into the medicine)."""
+
+PatternCompiler = Callable[[str], "re.Pattern[str]"]
+"""What compiles the screen's regular expressions (``re.compile``, or one that keeps them)."""
 
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # Template code and HTML tags (a staff member's edited text goes through the screen too): the
@@ -197,12 +201,14 @@ class _Screen:
         unless: Sequence[_Phrase] = (),
         recent: Sequence[_Phrase] = (),
         long_ago: Sequence[_Phrase] = (),
+        compile_pattern: PatternCompiler = re.compile,
     ) -> None:
         self.quiet = quiet
+        optional = functools.partial(_optional, compile_pattern=compile_pattern)
         self.compiler = compiler
         markers = sorted({normalize(w) for w in present} - {""}, key=len, reverse=True)
         self.present = (
-            re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, markers)) + r")(?!\w)")
+            compile_pattern(r"(?<!\w)(?:" + "|".join(map(re.escape, markers)) + r")(?!\w)")
             if markers
             else None
         )
@@ -216,26 +222,26 @@ class _Screen:
         # Each phrase ends in an empty group: a match's lastindex names the phrase.
         body, marks = marked_trie_regex(self.owner.items())
         self.hits: list[_Hit] = marks
-        self.gate = re.compile(r"(?<!\w)(?:" + body + r")(?!\w)")
+        self.gate = compile_pattern(r"(?<!\w)(?:" + body + r")(?!\w)")
         excluded = [compiler.atoms(p.items) for p in exclusions]
         exclusion_body = trie_regex(excluded)
-        self.exclusion = _optional(exclusion_body)
+        self.exclusion = optional(exclusion_body)
         # What takes an exclusion back: one of these phrases starting within UNLESS_WORDS
         # words after it ("i said no, but honestly yes").
         unless_body = trie_regex(compiler.atoms(p.items) for p in unless)
         self.unless = (
-            re.compile(f"(?: \\w+){{0,{UNLESS_WORDS - 1}}} (?:{unless_body})(?!\\w)")
+            compile_pattern(f"(?: \\w+){{0,{UNLESS_WORDS - 1}}} (?:{unless_body})(?!\\w)")
             if unless_body
             else None
         )
         # A recent time near a history match, and a time long past that keeps it history.
-        self.recent = _optional(trie_regex(compiler.atoms(p.items) for p in recent))
-        self.long_ago = _optional(trie_regex(compiler.atoms(p.items) for p in long_ago))
+        self.recent = optional(trie_regex(compiler.atoms(p.items) for p in recent))
+        self.long_ago = optional(trie_regex(compiler.atoms(p.items) for p in long_ago))
         # What can change the verdict of the gate's first match: an exclusion or a quiet
         # category. Without either in the text, the first match is the answer. Searched as
         # two patterns, not one alternation of both: the exclusions are compiled once (an
         # alternation of both cost a second of start-up, bench/README.md round 13).
-        self.quiet_gate = _optional(
+        self.quiet_gate = optional(
             trie_regex(a for a, hit in self.owner.items() if hit.category in quiet)
         )
 
@@ -364,9 +370,11 @@ def _reads_a_fold(plain: str, folded: str, span: tuple[int, int]) -> bool:
     return any(before[i] != after[i] for i in range(first, last + 1))
 
 
-def _optional(body: str | None) -> re.Pattern[str] | None:
+def _optional(
+    body: str | None, compile_pattern: PatternCompiler = re.compile
+) -> re.Pattern[str] | None:
     """Whole words of ``body`` (a trie's alternation) as a pattern, or None without one."""
-    return re.compile(r"(?<!\w)(?:" + body + r")(?!\w)") if body else None
+    return compile_pattern(r"(?<!\w)(?:" + body + r")(?!\w)") if body else None
 
 
 def _inside(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
@@ -420,12 +428,18 @@ class CrisisDetector:
 
     @classmethod
     def from_parts(
-        cls, parts: Sequence[LexiconPart], model: CrisisModel | None = None
+        cls,
+        parts: Sequence[LexiconPart],
+        model: CrisisModel | None = None,
+        *,
+        compile_pattern: PatternCompiler = re.compile,
     ) -> CrisisDetector:
         """One detector over several lexicons (a patient may write in any language). A
-        category that alerts staff in any language alerts staff everywhere: the safe side."""
+        category that alerts staff in any language alerts staff everywhere: the safe side.
+        ``compile_pattern`` compiles the screen's regular expressions (the content layer
+        passes one that keeps their programs on disk: foundation/regex_cache.py)."""
         detector = cls.__new__(cls)
-        detector._build(parts, model)
+        detector._build(parts, model, compile_pattern=compile_pattern)
         return detector
 
     @classmethod
@@ -440,6 +454,7 @@ class CrisisDetector:
         model: CrisisModel | None,
         *,
         compile_screen: bool = True,
+        compile_pattern: PatternCompiler = re.compile,
     ) -> None:
         if not parts or not any(p.categories for p in parts):
             raise ValueError("at least one crisis category is required")
@@ -512,9 +527,21 @@ class CrisisDetector:
                 return
             present = [w for p in parts for w in p.present]
             self._exact = _Screen(
-                crisis, excluded, quiet, compiler, present, unless, recent, long_ago
+                crisis,
+                excluded,
+                quiet,
+                compiler,
+                present,
+                unless,
+                recent,
+                long_ago,
+                compile_pattern=compile_pattern,
             )
-            self._alone = _Screen(alone, (), frozenset(), compiler) if alone else None
+            self._alone = (
+                _Screen(alone, (), frozenset(), compiler, compile_pattern=compile_pattern)
+                if alone
+                else None
+            )
         except ValueError as exc:
             raise ValueError(f"a phrase uses {exc}") from None
         for phrase in excluded:
