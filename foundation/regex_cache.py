@@ -52,8 +52,13 @@ _CODE = next((t for t in "ILQ" if array(t).itemsize == _sre.CODESIZE), "")
 
 
 def default_directory() -> Path:
-    """Where the programs are kept by default: ``$XDG_CACHE_HOME/infusion-companion/patterns``,
-    or ``~/.cache/infusion-companion/patterns``."""
+    """Where the programs are kept by default: under systemd, the unit's cache directory
+    (``CacheDirectory=``, which systemd names in ``$CACHE_DIRECTORY``: the home folder is
+    read-only there) + ``/patterns``; else ``$XDG_CACHE_HOME/infusion-companion/patterns``, or
+    ``~/.cache/infusion-companion/patterns``."""
+    systemd = os.environ.get("CACHE_DIRECTORY", "").split(":")[0]
+    if systemd:
+        return Path(systemd) / "patterns"
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "infusion-companion" / "patterns"
 

@@ -192,9 +192,10 @@ class _LexiconSources:
 @functools.lru_cache(maxsize=4)
 def _compiled_detector(sources: _LexiconSources) -> CrisisDetector:
     """The detector of these lexicons, built once per process for the same texts, wherever
-    they were read: compiling it takes seconds (docs/architecture.md), and the start-up check
-    and the application (and every test's application) read the same files. A lexicon that
-    fails is not kept: its error names the path of the call that read it."""
+    they were read: building it takes seconds (docs/architecture.md, "Start-up and memory"),
+    and the start-up check and the application (and every test's application) read the same
+    files. A lexicon that fails is not kept: its error names the path of the call that read
+    it."""
     lexicons = {
         lang: load_text(SafetyLexicon, text, path)
         for (lang, text), path in zip(sources.texts, sources.paths, strict=True)

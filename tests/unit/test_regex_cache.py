@@ -161,7 +161,12 @@ def test_use_sets_the_process_folder(tmp_path: Path) -> None:
         regex_cache._shared = before
 
 
-def test_the_default_folder_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_the_default_folder_follows_systemd_then_xdg(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CACHE_DIRECTORY", f"{tmp_path / 'unit'}:{tmp_path / 'other'}")
+    assert regex_cache.default_directory() == tmp_path / "unit" / "patterns"
+    monkeypatch.delenv("CACHE_DIRECTORY")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert regex_cache.default_directory() == tmp_path / "infusion-companion" / "patterns"
     monkeypatch.delenv("XDG_CACHE_HOME")
@@ -181,5 +186,6 @@ def test_the_setting_names_the_folder_or_none(
     monkeypatch.setenv("PATTERN_CACHE_DIR", "")
     assert Settings(_env_file=None).pattern_cache_dir is None
     monkeypatch.delenv("PATTERN_CACHE_DIR")
+    monkeypatch.delenv("CACHE_DIRECTORY", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert Settings(_env_file=None).pattern_cache_dir == regex_cache.default_directory()
