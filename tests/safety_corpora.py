@@ -7,14 +7,16 @@ what it was written for (a header is one word; other comment lines are notes). T
 - `safety/`: the reviewed corpora, written beside the lexicon. Every crisis message must be
   caught as its category asks (past ideation with the gentle answer only, every other one with
   the crisis answer and a staff alert), and no ordinary message may be flagged.
-- any other (`safety_dev/`, `safety_dev2/`, `safety_heldout/`): written by people who never saw
-  the lexicon. Recall per language at least :data:`MIN_RECALL`, and no ordinary message
-  flagged. A past-ideation message counts as caught when anything matched (the gentle answer is
-  expected); any other crisis message needs the crisis answer and an alert. A development
-  folder that does not reach that yet (safety_dev5 on) is held to its figures in
-  :data:`FLOORS` meanwhile; the target stays the same. So is `safety_heldout/` (kept in the
-  repository since 2026-12-06 so that it is measured on every run): its lines are never
-  printed, and its floor is what the screen reached on it, not the target.
+- any other (`safety_dev/`, `safety_dev2/`, `safety_heldout/`, `safety_heldout2/`): written
+  by people who never saw the lexicon. Recall per language at least :data:`MIN_RECALL`, and
+  no ordinary message flagged. A past-ideation message counts as caught when anything matched
+  (the gentle answer is expected); any other crisis message needs the crisis answer and an
+  alert. A development folder that does not reach that yet (safety_dev5 on) is held to its
+  figures in
+  :data:`FLOORS` meanwhile; the target stays the same. So are the held-out folders
+  (`safety_heldout/` since 2026-12-06, `safety_heldout2/` since 2026-12-07, a second writer per
+  language; kept in the repository so that they are measured on every run): their lines are
+  never printed, and their floor is what the screen reached on them, not the target.
 
 A held-out folder is measured, never read to tune: do not look at its misses.
 
@@ -250,6 +252,14 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # the figures. On the development writers it had never read the same kind of model caught
     # more (see the block of dev57-dev76 above): this set and those disagree by a few lines.
     "safety_heldout": {"en": (0.952, 3), "es": (MIN_RECALL, 6)},
+    # A second held-out writer per language (2026-12-07, issue 16 round 14), so that a round's
+    # gain or loss of a line or two on one writer can be told from noise. Written from the
+    # taxonomies alone (988/AFSP warning signs, C-SSRS, medical emergency signs) by helpers that
+    # read no file here: a broad mix of US adult patients in English; Mexican, Caribbean,
+    # Central and South American and Spanish patients in Spanish. Read once, with round 13's
+    # screen, before anything of round 14: en 255/265 (96.2%) with 4 of 358 ordinary lines
+    # flagged, es 254/260 (97.7%) with 5 of 357 (one crisis line answered in English only).
+    "safety_heldout2": {"en": (0.962, 4), "es": (MIN_RECALL, 5)},
 }
 """Development folders (and languages) that do not reach the target yet: the recall and the
 false alarms reached, ``{folder: {lang: (min_recall, max_false_alarms)}}``. The test holds
