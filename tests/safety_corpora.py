@@ -12,8 +12,7 @@ what it was written for (a header is one word; other comment lines are notes). T
   no ordinary message flagged. A past-ideation message counts as caught when anything matched
   (the gentle answer is expected); any other crisis message needs the crisis answer and an
   alert. A development folder that does not reach that yet (safety_dev5 on) is held to its
-  figures in
-  :data:`FLOORS` meanwhile; the target stays the same. So are the held-out folders
+  figures in :data:`FLOORS` meanwhile; the target stays the same. So are the held-out folders
   (`safety_heldout/` since 2026-12-06, `safety_heldout2/` since 2026-12-07, a second writer per
   language; kept in the repository so that they are measured on every run): their lines are
   never printed, and their floor is what the screen reached on them, not the target.
