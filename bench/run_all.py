@@ -51,6 +51,7 @@ BENCHMARKS: dict[str, Bench] = {
     "service_scope": Bench(quick=("--updates", "2000")),
     "faq_matcher": Bench(quick=("--rounds", "1"), summary=False),
     "safety_screen": Bench(quick=("--rounds", "1"), summary=False),
+    "screen_startup": Bench(quick=("--rounds", "1"), summary=False),
     "hostile_edits": Bench(quick=("--rounds", "1"), summary=False),
     "intake_parse": Bench(
         quick=("--rows", "2000", "--patients", "1000", "--rounds", "1"), summary=False
