@@ -782,7 +782,7 @@ class _Scanner:
             and self.phrase(j + 1, v.meridiems) is None
         ):
             calendar = _CalendarDate(None, None, number, or_hour=True), j + 1
-        if calendar is not None and mode in ("coming", "next"):
+        if calendar is not None and mode in ("coming", "upcoming", "next"):
             found, end = calendar
             return replace(found, stated_weekday=weekday), end
         return _Weekday(weekday, mode), j
@@ -1101,8 +1101,13 @@ def _relative_day(phrase: _DatePhrase, clock: time | None, now: datetime) -> dat
         elif phrase.mode == "next_week":
             days = 7 - today.weekday() + phrase.weekday
         else:
-            # Today's weekday means today only while that time is still ahead of us.
-            if ahead == 0 and (clock is None or datetime.combine(today, clock) <= now):
+            # Today's weekday means today only while that time is still ahead of us, and never
+            # after "next" or "coming" ("next monday" said on a Monday is a week ahead).
+            if ahead == 0 and (
+                phrase.mode in ("next", "upcoming")
+                or clock is None
+                or datetime.combine(today, clock) <= now
+            ):
                 ahead = 7
             days = ahead + (7 if phrase.mode == "after_next" else 0)
         days += phrase.plus_days
@@ -1170,7 +1175,9 @@ def _decide(found: _Findings, now: datetime, expect: Expect | None) -> WhenReadi
     else:
         day = _relative_day(phrase, clock, now)
     by_weekday = (
-        isinstance(phrase, _Weekday) and phrase.mode in ("coming", "next") and not phrase.plus_days
+        isinstance(phrase, _Weekday)
+        and phrase.mode in ("coming", "upcoming", "next")
+        and not phrase.plus_days
     )
     return WhenReading(
         day,

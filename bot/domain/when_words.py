@@ -55,18 +55,19 @@ RELATIVE_DAYS: Final[dict[str, int]] = {
     "yesterday": -1, "day before yesterday": -2,
 }  # fmt: skip
 
-# Before a weekday: "this" Thursday is the coming one; "next" Thursday is the coming one too,
-# but while that one is still in this week (Monday to Sunday) many mean the Thursday of next
-# week by it: the reading then holds both (`WhenReading.other_day`) and the patient is asked.
-# "last" Thursday is in the past.
-WeekdayModifier = Literal["coming", "next", "last"]
+# Before a weekday: "this" Thursday is the coming one (today's, while its time is ahead);
+# "this coming" Thursday is the coming one but never today ("upcoming": said on a Thursday, a
+# week ahead); "next" Thursday is the upcoming one too, but while that one is still in this week
+# (Monday to Sunday) many mean the Thursday of next week by it: the reading then holds both
+# (`WhenReading.other_day`) and the patient is asked. "last" Thursday is in the past.
+WeekdayModifier = Literal["coming", "upcoming", "next", "last"]
 WEEKDAY_MODIFIERS: Final[dict[str, WeekdayModifier]] = {
-    "this": "coming", "next": "next", "nxt": "next", "this coming": "coming",
-    "coming": "coming", "last": "last", "past": "last",
+    "this": "coming", "next": "next", "nxt": "next", "this coming": "upcoming",
+    "coming": "upcoming", "last": "last", "past": "last",
 }  # fmt: skip
 
 # After a weekday: "Friday after next" is a week after the coming one.
-WeekdaySuffix = Literal["coming", "next", "after_next", "next_week", "last"]
+WeekdaySuffix = Literal["coming", "upcoming", "next", "after_next", "next_week", "last"]
 WEEKDAY_SUFFIXES: Final[dict[str, WeekdaySuffix]] = {
     "after next": "after_next", "next week": "next_week", "of next week": "next_week",
 }  # fmt: skip
@@ -229,13 +230,14 @@ ES_RELATIVE_DAYS: Final[dict[str, int]] = {
     "ayer": -1, "antier": -2, "anteayer": -2, "antes de ayer": -2,
 }  # fmt: skip
 # "el próximo martes" is the coming Tuesday: a Spanish speaker who means next week's says
-# "el martes de la semana que viene" (ES_WEEKDAY_SUFFIXES), so it is not asked about.
+# "el martes de la semana que viene" (ES_WEEKDAY_SUFFIXES), so it is not asked about. Said on
+# a Tuesday, "el próximo martes" and "el martes que viene" are a week ahead, never today.
 ES_WEEKDAY_MODIFIERS: Final[dict[str, WeekdayModifier]] = {
-    "proximo": "coming", "el proximo": "coming", "este": "coming", "el": "coming",
+    "proximo": "upcoming", "el proximo": "upcoming", "este": "coming", "el": "coming",
     "esta": "coming", "el otro": "coming",
 }  # fmt: skip
 ES_WEEKDAY_SUFFIXES: Final[dict[str, WeekdaySuffix]] = {
-    "que viene": "coming", "que entra": "coming",
+    "que viene": "upcoming", "que entra": "upcoming",
     "de la proxima semana": "next_week", "de la semana que viene": "next_week",
     "de la otra semana": "next_week", "de la siguiente semana": "next_week",
     "pasado": "last", "de la semana pasada": "last",

@@ -193,9 +193,12 @@ class AppointmentService:
             return found  # a week later is too far: this week's is the one
         if isinstance(found, Ambiguity) or isinstance(other, Ambiguity):
             raise BookingRefused(ParseErrorCode.CHOICE)
-        today = to_local(self.clock.now(), load_zone(zone_name)).date()
-        tomorrow = found.local.date() == today + timedelta(days=1)
-        return Ambiguity(found, other, AmbiguityReason.TWO_WEEKS, tomorrow)
+        return Ambiguity(found, other, AmbiguityReason.TWO_WEEKS, self.is_tomorrow(found))
+
+    def is_tomorrow(self, visit: VisitTime) -> bool:
+        """Whether the visit's day is tomorrow where it is (its zone)."""
+        today = to_local(self.clock.now(), load_zone(visit.zone)).date()
+        return visit.local.date() == today + timedelta(days=1)
 
     async def mentioned(self, patient: Patient, text: str, lang: str = "en") -> Mention | None:
         """A visit a patient mentions in passing, outside the booking steps ("i have my first

@@ -216,6 +216,27 @@ async def test_next_weekday_in_this_week_offers_both_weeks(harness: Harness) -> 
     assert "expired" in stale
 
 
+async def test_the_week_typed_instead_of_tapped_is_read_as_a_patients(harness: Harness) -> None:
+    """Typed while the two weeks are buttons: a question shows the choice again, "next week"
+    picks it as the tap would, and a new time is read as one."""
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    await harness.send(NURSE, "next tuesday 10am")
+    [again] = await harness.send(NURSE, "is it next week?")
+    assert "do you mean this week's or next week's?" in again
+    assert "(tomorrow)" in again
+    assert [t for t, _ in harness.buttons(NURSE)][:2] == [
+        "Tue Nov 24, 10:00 AM",
+        "Tue Dec 1, 10:00 AM",
+    ]
+    [label_ask] = await harness.send(NURSE, "next week")
+    assert "December 1, 2026 at 10:00 AM EST" in label_ask
+    await harness.command(NURSE, "invite")
+    await harness.send(NURSE, "next tuesday 10am")
+    [label_ask] = await harness.send(NURSE, "wed 930")  # another time altogether
+    assert "Wednesday, November 25, 2026 at 9:30 AM EST" in label_ask
+
+
 async def test_a_compact_time_is_read_as_with_the_colon(harness: Harness) -> None:
     # Staff type "wed 930" as they write it on the schedule: Wednesday at 9:30 AM, clinic time.
     await add_nurse(harness)

@@ -40,9 +40,10 @@ def service(now: datetime) -> AppointmentService:
 
 def _expected(today: int, weekday: int) -> tuple[date, date | None]:
     """On the `today`-th day of the week of December 7 (9 AM), "next <weekday> at 10": a
-    weekday still ahead this week (today's too, 10 AM being ahead) is this week's or next
-    week's; one already past this week is next week's alone."""
-    if weekday >= today:
+    weekday still ahead this week is this week's or next week's; today's weekday is a week
+    ahead ("next monday" said on a Monday: nobody means today, even at 10 AM still ahead),
+    and one already past this week is next week's, alone."""
+    if weekday > today:
         return MONDAY + timedelta(days=weekday), MONDAY + timedelta(days=weekday + 7)
     return MONDAY + timedelta(days=weekday + 7), None
 
@@ -214,7 +215,6 @@ def test_the_offer_holds_both_days_and_gives_the_one_picked() -> None:
         (_at(2026, 12, 7, 9), "next tuesday at 10", True),  # Monday: Tuesday is tomorrow
         (_at(2026, 12, 7, 9), "next thursday at 10", False),  # Monday: Thursday, this week
         (_at(2026, 12, 12, 9), "next sunday at 10", True),  # Saturday: Sunday is tomorrow
-        (_at(2026, 12, 13, 9), "next sunday at 10", False),  # Sunday: today at 10, this week
     ],
 )
 def test_the_choice_says_when_this_weeks_day_is_tomorrow(
@@ -226,15 +226,39 @@ def test_the_choice_says_when_this_weeks_day_is_tomorrow(
 
 
 def test_tomorrow_is_the_patients_tomorrow_in_their_zone() -> None:
-    """Monday 10 PM in New York is Tuesday 3 AM in UTC: "next tuesday" is tomorrow to the
-    New York patient; to one in UTC, Tuesday is today (this week's, not tomorrow)."""
+    """Monday 10 PM in New York is Tuesday 3 AM in UTC: "next tuesday" is tomorrow or a week
+    later to the New York patient; to one in UTC, Tuesday is today, and "next tuesday" a week
+    ahead, alone."""
     now = datetime(2026, 12, 8, 3, tzinfo=UTC)
     new_york = service(now).read("next tuesday at 10", NY)
     assert isinstance(new_york, Ambiguity) and new_york.tomorrow
     assert new_york.earlier.local == _at(2026, 12, 8, 10)
     utc = service(now).read("next tuesday at 10", "UTC")
-    assert isinstance(utc, Ambiguity) and not utc.tomorrow
-    assert utc.earlier.starts_at == datetime(2026, 12, 8, 10, tzinfo=UTC)
+    assert isinstance(utc, VisitTime)
+    assert utc.starts_at == datetime(2026, 12, 15, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "day"),
+    [
+        ("next monday at 3pm", "en", date(2026, 12, 14)),
+        ("this coming monday at 3pm", "en", date(2026, 12, 14)),
+        ("coming monday at 3pm", "en", date(2026, 12, 14)),
+        ("this monday at 3pm", "en", date(2026, 12, 7)),  # today, 3 PM being ahead
+        ("monday at 3pm", "en", date(2026, 12, 7)),
+        ("el próximo lunes a las 3pm", "es", date(2026, 12, 14)),
+        ("el lunes que viene a las 3pm", "es", date(2026, 12, 14)),
+        ("este lunes a las 3pm", "es", date(2026, 12, 7)),
+    ],
+)
+def test_today_s_weekday_after_next_or_coming_is_a_week_ahead(
+    text: str, lang: str, day: date
+) -> None:
+    """Said on Monday, December 7 at 10 AM: "next monday" and "el lunes que viene" are
+    December 14, one reading (not today, not a choice); "this monday" at a time still ahead
+    is today."""
+    reading = read(text, datetime(2026, 12, 7, 10), lang)
+    assert (reading.day, reading.other_day) == (day, None)
 
 
 def test_a_time_the_clocks_show_twice_is_never_tomorrow() -> None:

@@ -215,7 +215,7 @@ def test_leap_day_without_year() -> None:
         ("monday 10:01", datetime(2026, 11, 23, 10, 1)),
         ("monday 10am", datetime(2026, 11, 30, 10, 0)),  # exactly now -> next week
         ("monday 9am", datetime(2026, 11, 30, 9, 0)),  # earlier today -> next week
-        ("next monday 11am", datetime(2026, 11, 23, 11, 0)),
+        ("next monday 11am", datetime(2026, 11, 30, 11, 0)),  # said on a Monday: a week ahead
         ("tuesday 9am", datetime(2026, 11, 24, 9, 0)),
         ("wed 9am", datetime(2026, 11, 25, 9, 0)),
         ("thurs 9am", datetime(2026, 11, 26, 9, 0)),

@@ -42,7 +42,8 @@ from bot.content.catalogue import (
 )
 from bot.domain.audit import Action, Actor, target
 from bot.domain.staff import Permission, Role, allows
-from bot.domain.visits import VisitType
+from bot.domain.visits import AmbiguityReason, VisitType
+from bot.domain.which_week import WeekAnswer
 from bot.services.appointments import Ambiguity, VisitTime
 from bot.services.container import ServiceScope
 from bot.services.offers import Offer, OfferExpired, OfferKind, TimeChoice
@@ -96,6 +97,38 @@ async def invite_time(
         )
         return
     await _ask_label(state, reply, reading)
+
+
+async def invite_week_typed(
+    message: Message, state: FSMContext, reply: Reply, actor: Actor, svc: ServiceScope
+) -> None:
+    """Typed while the two weeks are buttons ("next week", "the 15th", "not sure"): the week
+    it picks, as a tap on it would (AppointmentService.week_answer, the patients' reading);
+    not sure, or a question about them, shows the choice again; anything else is a new time."""
+    text = message.text or ""
+    try:
+        offer = Offer.held(await state.get_data(), OfferKind.INVITE)
+        earlier, later = offer.visit_time("earlier"), offer.visit_time("later")
+    except OfferExpired:
+        await invite_time(message, state, reply, actor, svc)
+        return
+    words = reply.content.which_week(reply.lang)
+    answer = svc.appointments.week_answer(text, earlier, later, words, reply.lang)
+    if answer is None:
+        await invite_time(message, state, reply, actor, svc)
+    elif answer is WeekAnswer.UNSURE:
+        reply.send(
+            InviteAmbiguous(
+                earlier=earlier.local,
+                later=later.local,
+                ambiguity=AmbiguityReason.TWO_WEEKS,
+                tomorrow=svc.appointments.is_tomorrow(earlier),
+            ),
+            reply.kb.invite_ambiguous(earlier.local, later.local, offer.token),
+        )
+    else:
+        choice: TimeChoice = "earlier" if answer is WeekAnswer.EARLIER else "later"
+        await _ask_label(state, reply, await _checked(svc, actor, offer, choice))
 
 
 async def _ask_label(state: FSMContext, reply: Reply, proposal: VisitTime) -> None:
@@ -445,7 +478,7 @@ def create_router() -> Router:
     r = Router(name="staff")
     r.message.register(invite_start, Command(StaffCommand.INVITE))
     r.message.register(invite_time, Inviting.waiting_for_time, PlainText())
-    r.message.register(invite_time, Inviting.picking, PlainText())
+    r.message.register(invite_week_typed, Inviting.picking, PlainText())
     r.message.register(invite_label, Inviting.waiting_for_label, PlainText())
     r.message.register(invite_label, Inviting.choosing_kind, PlainText())
     r.message.register(invite_label, Inviting.confirming, PlainText())
