@@ -42,8 +42,9 @@ log = logging.getLogger(__name__)
 MIN_CACHED = 20_000
 """Characters from which a pattern's program is kept in a file (the gate and the exclusions
 of the crisis screen; every other pattern compiles in milliseconds)."""
-KEEP = 8
-"""Files kept in the folder, the ones last used."""
+KEEP = 32
+"""Files kept in the folder, the ones last used (a lexicon makes three: the crisis
+phrases, the exclusions, the history phrases; about 3 MB together)."""
 _MAGIC = b"ic-regex-1\n"
 _DIGEST = hashlib.sha256().digest_size
 _SUFFIX = ".sre"
