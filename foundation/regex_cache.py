@@ -72,8 +72,9 @@ def _runtime() -> str:
 class PatternCache:
     """Compiles patterns, keeping the programs of large ones in ``directory`` (None: never)."""
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, keep: int = KEEP) -> None:
         self.directory = directory
+        self.keep = keep
         self._warned = False
 
     def compile(self, pattern: str, flags: int = 0) -> re.Pattern[str]:
@@ -132,7 +133,7 @@ class PatternCache:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
-            self._prune(path.parent)
+            self._prune(path.parent, self.keep)
         except OSError as exc:
             if not self._warned:
                 self._warned = True
@@ -142,9 +143,9 @@ class PatternCache:
                 )
 
     @staticmethod
-    def _prune(directory: Path) -> None:
+    def _prune(directory: Path, keep: int) -> None:
         files = sorted(directory.glob(f"*{_SUFFIX}"), key=lambda p: p.stat().st_mtime)
-        for old in files[:-KEEP]:
+        for old in files[:-keep]:
             old.unlink(missing_ok=True)
 
 
