@@ -120,16 +120,16 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # are now in the learned layer's training and calibration; these floors are the figures
     # after that (per folder before and after: the closing note of 2026-12-07).
     "safety_dev16": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 3)},
-    "safety_dev17": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 8)},
+    "safety_dev17": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 8)},
     "safety_dev18": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 1)},
-    "safety_dev19": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 9)},
-    "safety_dev20": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 7)},
-    "safety_dev21": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 4)},
-    "safety_dev22": {"en": (MIN_RECALL, 16), "es": (MIN_RECALL, 12)},
+    "safety_dev19": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 8)},
+    "safety_dev20": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 5)},
+    "safety_dev21": {"en": (MIN_RECALL, 1), "es": (MIN_RECALL, 3)},
+    "safety_dev22": {"en": (MIN_RECALL, 15), "es": (MIN_RECALL, 11)},
     "safety_dev23": {"en": (MIN_RECALL, 3), "es": (0.962, 5)},
     "safety_dev24": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 8)},
-    "safety_dev25": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 8)},
-    "safety_dev26": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 8)},
+    "safety_dev25": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 8)},
+    "safety_dev26": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 6)},
     # Written by sixty helpers (thirty writers a language) who never saw the lexicon, the code
     # or the other corpora, from the taxonomies (issue 16, round 12), each in a register of its
     # own. dev27-dev46: PTSD; chronic pain; recovery from alcohol and drugs; faith; work email;
@@ -147,36 +147,36 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # 91.2% (129). All are now in the learned layer's training and calibration; these floors
     # are the figures after that (most of the flagged lines are the lexicon's: 410 of the 487
     # false alarms of dev27-dev44 untouched).
-    "safety_dev27": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 5)},
-    "safety_dev28": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 6)},
+    "safety_dev27": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 4)},
+    "safety_dev28": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 5)},
     "safety_dev29": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 8)},
     "safety_dev30": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 7)},
     "safety_dev31": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 8)},
     "safety_dev32": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 1)},
     "safety_dev33": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 9)},
-    "safety_dev34": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 11)},
-    "safety_dev35": {"en": (MIN_RECALL, 10), "es": (MIN_RECALL, 4)},
+    "safety_dev34": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 10)},
+    "safety_dev35": {"en": (MIN_RECALL, 10), "es": (MIN_RECALL, 3)},
     "safety_dev36": {"en": (MIN_RECALL, 1), "es": (MIN_RECALL, 4)},
-    "safety_dev37": {"en": (MIN_RECALL, 23), "es": (MIN_RECALL, 17)},
-    "safety_dev38": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 13)},
-    "safety_dev39": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 4)},
-    "safety_dev40": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 13)},
-    "safety_dev41": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 14)},
-    "safety_dev42": {"en": (MIN_RECALL, 14), "es": (MIN_RECALL, 14)},
-    "safety_dev43": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 14)},
-    "safety_dev44": {"en": (MIN_RECALL, 12), "es": (MIN_RECALL, 11)},
-    "safety_dev45": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 13)},
-    "safety_dev46": {"en": (MIN_RECALL, 16), "es": (MIN_RECALL, 11)},
-    "safety_dev47": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 12)},
-    "safety_dev48": {"en": (MIN_RECALL, 10), "es": (MIN_RECALL, 6)},
-    "safety_dev49": {"en": (MIN_RECALL, 10), "es": (MIN_RECALL, 10)},
-    "safety_dev50": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 9)},
-    "safety_dev51": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 7)},
-    "safety_dev52": {"en": (0.933, 15), "es": (0.942, 16)},
-    "safety_dev53": {"en": (0.968, 5), "es": (MIN_RECALL, 13)},
-    "safety_dev54": {"en": (MIN_RECALL, 13), "es": (MIN_RECALL, 11)},
-    "safety_dev55": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 12)},
-    "safety_dev56": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 10)},
+    "safety_dev37": {"en": (MIN_RECALL, 20), "es": (MIN_RECALL, 11)},
+    "safety_dev38": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 10)},
+    "safety_dev39": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 4)},
+    "safety_dev40": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 11)},
+    "safety_dev41": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 13)},
+    "safety_dev42": {"en": (MIN_RECALL, 12), "es": (MIN_RECALL, 12)},
+    "safety_dev43": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 13)},
+    "safety_dev44": {"en": (MIN_RECALL, 10), "es": (MIN_RECALL, 10)},
+    "safety_dev45": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 11)},
+    "safety_dev46": {"en": (MIN_RECALL, 15), "es": (MIN_RECALL, 10)},
+    "safety_dev47": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 10)},
+    "safety_dev48": {"en": (MIN_RECALL, 10), "es": (MIN_RECALL, 5)},
+    "safety_dev49": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 9)},
+    "safety_dev50": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 8)},
+    "safety_dev51": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 6)},
+    "safety_dev52": {"en": (0.933, 14), "es": (0.942, 16)},
+    "safety_dev53": {"en": (0.968, 4), "es": (MIN_RECALL, 12)},
+    "safety_dev54": {"en": (MIN_RECALL, 13), "es": (MIN_RECALL, 8)},
+    "safety_dev55": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 10)},
+    "safety_dev56": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 8)},
     # Written by twenty-eight helpers who never saw the lexicon, the code or the other corpora
     # (issue 16, round 13; twenty English writers, as its held-out recall did not move in round
     # 12, and eight Spanish ones), each in a register of its own: dev57-dev76 en: British and
@@ -192,26 +192,26 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # dev65-dev76 (the clean check) went from 92.4% to 92.7% with 114 to 112 false alarms. The
     # model of dev1-dev64, which never read dev65-dev76, caught 93.5% of them with 101. All are
     # now in the learned layer's training and calibration; these floors are the figures after.
-    "safety_dev57": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 10)},
-    "safety_dev58": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 10)},
-    "safety_dev59": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 9)},
-    "safety_dev60": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 4)},
-    "safety_dev61": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 10)},
+    "safety_dev57": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 9)},
+    "safety_dev58": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 9)},
+    "safety_dev59": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 6)},
+    "safety_dev60": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 4)},
+    "safety_dev61": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 8)},
     "safety_dev62": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 4)},
-    "safety_dev63": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 14)},
-    "safety_dev64": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 14)},
+    "safety_dev63": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 12)},
+    "safety_dev64": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 14)},
     "safety_dev65": {"en": (MIN_RECALL, 6)},
-    "safety_dev66": {"en": (MIN_RECALL, 11)},
-    "safety_dev67": {"en": (MIN_RECALL, 5)},
+    "safety_dev66": {"en": (MIN_RECALL, 8)},
+    "safety_dev67": {"en": (MIN_RECALL, 3)},
     "safety_dev68": {"en": (MIN_RECALL, 4)},
-    "safety_dev69": {"en": (MIN_RECALL, 7)},
-    "safety_dev70": {"en": (MIN_RECALL, 7)},
+    "safety_dev69": {"en": (MIN_RECALL, 6)},
+    "safety_dev70": {"en": (MIN_RECALL, 6)},
     "safety_dev71": {"en": (MIN_RECALL, 5)},
     "safety_dev72": {"en": (MIN_RECALL, 5)},
     "safety_dev73": {"en": (MIN_RECALL, 9)},
-    "safety_dev74": {"en": (MIN_RECALL, 9)},
+    "safety_dev74": {"en": (MIN_RECALL, 8)},
     "safety_dev75": {"en": (MIN_RECALL, 7)},
-    "safety_dev76": {"en": (MIN_RECALL, 8)},
+    "safety_dev76": {"en": (MIN_RECALL, 7)},
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false
@@ -250,7 +250,10 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # was not probed (that would be tuning on this set), and, as in round 10, the floors follow
     # the figures. On the development writers it had never read the same kind of model caught
     # more (see the block of dev57-dev76 above): this set and those disagree by a few lines.
-    "safety_heldout": {"en": (0.952, 3), "es": (MIN_RECALL, 6)},
+    # Round 14 (the model overrules someone else in danger and burden below a logit of -10,
+    # decided before this read), read once: en 223/234 with 2 false alarms (one fewer), es
+    # 254/261 with 6: the same crisis lines.
+    "safety_heldout": {"en": (0.952, 2), "es": (MIN_RECALL, 6)},
     # A second held-out writer per language (2026-12-07, issue 16 round 14), so that a round's
     # gain or loss of a line or two on one writer can be told from noise. Written from the
     # taxonomies alone (988/AFSP warning signs, C-SSRS, medical emergency signs) by helpers that
@@ -258,6 +261,7 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # Central and South American and Spanish patients in Spanish. Read once, with round 13's
     # screen, before anything of round 14: en 255/265 (96.2%) with 4 of 358 ordinary lines
     # flagged, es 254/260 (97.7%) with 5 of 357 (one crisis line answered in English only).
+    # Round 14's screen, read once: the same figures.
     "safety_heldout2": {"en": (0.962, 4), "es": (MIN_RECALL, 5)},
 }
 """Development folders (and languages) that do not reach the target yet: the recall and the

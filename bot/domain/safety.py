@@ -39,6 +39,15 @@ matched (family history long past, an idiom) is left out of what it reads: the l
 recognised that part of the message already. Its threshold is the one of the language the
 message is written in (:meth:`CrisisDetector.language`), its default when that is not told.
 
+**The learned layer overrules two categories, and only when it is sure** (:data:`OVERRULED`):
+a phrase of someone else in danger ("my son said he wants to die", which a teenager says of a
+sweater) or of being a burden ("I feel like a burden asking for so many blankets") is not a
+crisis when the model scores the whole message, at its likeliest window, far below any
+threshold; the rest of the message is still read for any other phrase. Every other category
+stands whatever the model says: measured out of fold, a model veto of every category would
+have lost explicit crises ("I want to die" after a custody hearing, "Soy víctima de violencia
+doméstica"), and medical signs (a stroke's) score low.
+
 This module is pure: no aiogram, no database.
 """
 
@@ -95,6 +104,19 @@ LEARNED = "learned"
 RECENT = "recent_attempt"
 """The category of a history match (past ideation) told with a recent time: "i tried to kill
 myself last night", "intenté matarme hace dos días" (see :meth:`_Screen.first`)."""
+OVERRULED: dict[str, float] = {"other_in_danger": -10.0, "burden": -10.0}
+"""The categories the learned layer may overrule, and the logit below which it does (see
+the module docstring). Chosen out of fold (scripts/train_safety_model.py --dump: every
+calibration line scored by a model that never read its writer) on writers dev5-dev56, then
+checked on dev57-dev76 and on safety_dev10 (which no model trains on). Of the lexicon's
+matches of these two categories, no crisis line of either half scored below -6.2 (1,779 of
+someone else in danger, the lowest -4.2: "El niño del usuario se bebió lejía"; 2,028 of
+burden); below -10 were 41 ordinary lines of the first half and 12 of the second. At -8 (55
+and 16) safety_dev10 lost a crisis line, a dog that ate sugar-free gum and trembles (-9.6):
+-10 keeps it (docs/architecture.md, issue 16 round 14)."""
+_OVERRULE_DEPTH = 3
+"""How many overruled matches in a row a message is read on past (each reading is of what
+follows the last one)."""
 RECENT_WORDS = 4
 """How many words before or after a history match a recent time makes it recent."""
 POISONING = frozenset({"overdose", "other_in_danger"})
@@ -711,14 +733,18 @@ class CrisisDetector:
             return None
         variants = self._folds.variants(text)
         found = self._first(variants)
+        if found is not None and found.hit.category in OVERRULED and self._model is not None:
+            overruled = self._overruled(text, variants)
+            if overruled:
+                found = self._first(variants, overruled)
+                if found is None:
+                    return None  # the model is sure; what it overruled was all there was
         if found is not None:
             return self._match(found, variants[0][1])
         if self._model is None:
             return None
-        if ("{" in text or "<" in text) and (words := _MARKUP_RE.sub(" ", text)) != text:
-            variants = self._folds.variants(words)
         model = self._model
-        scored = [(plain, model.logit(plain)) for _, plain in variants if plain]
+        scored = [(plain, model.logit(plain)) for _, plain in self._model_variants(text, variants)]
         if not scored or max(logit for _, logit in scored) < model.lowest_cut:
             return None  # the common case: below every language's threshold
         # Each language has its threshold (chosen on corpora by independent writers).
@@ -730,28 +756,65 @@ class CrisisDetector:
             return CrisisMatch(LEARNED, True, self._languages(variants[0][1], ""))
         return None
 
+    def _model_variants(
+        self, text: str, variants: Sequence[tuple[str, str]]
+    ) -> list[tuple[str, str]]:
+        """The variants the learned layer reads: without template or HTML markup."""
+        if ("{" in text or "<" in text) and (words := _MARKUP_RE.sub(" ", text)) != text:
+            variants = self._folds.variants(words)
+        return [(words, plain) for words, plain in variants if plain]
+
+    def _overruled(self, text: str, variants: Sequence[tuple[str, str]]) -> frozenset[str]:
+        """The categories of :data:`OVERRULED` whose threshold the learned layer's score of
+        the message (its likeliest window, of every variant) is below."""
+        assert self._model is not None
+        model = self._model
+        top = max(
+            (model.logit(plain) for _, plain in self._model_variants(text, variants)), default=0.0
+        )
+        return frozenset(category for category, below in OVERRULED.items() if top < below)
+
     def language(self, plain: str) -> str | None:
         """The language a normalized message is written in, by its common words; None when
         it has none or mixes two (the learned layer's threshold then is its default)."""
         found = self._languages(plain, "")
         return found[0] if len(found) == 1 else None
 
-    def _first(self, variants: Sequence[tuple[str, str]]) -> _Found | None:
-        """The lexicon's verdict on the variants: each as it is, then its numbers and leet."""
+    def _first(
+        self, variants: Sequence[tuple[str, str]], overruled: frozenset[str] = frozenset()
+    ) -> _Found | None:
+        """The lexicon's verdict on the variants: each as it is, then its numbers and leet.
+        A match of an ``overruled`` category is passed over: what follows it is read."""
         for _, plain in variants:
-            found = self._exact.first(plain)
-            if found is None and self._alone is not None and plain.count(" ") < ALONE_WORDS:
-                found = self._alone.first(plain)
+            found = self._screen(plain, overruled)
             if found is not None:
                 return _Found(*found, plain)
         for words, plain in variants:
             for folded in fold_numbers(words, plain):
-                found = self._exact.first(folded)
-                if found is None and self._alone is not None and folded.count(" ") < ALONE_WORDS:
-                    found = self._alone.first(folded)
+                found = self._screen(folded, overruled)
                 if found is not None and _reads_a_fold(plain, folded, found[2]):
                     return _Found(*found, folded)
         return None
+
+    def _screen(
+        self, plain: str, overruled: frozenset[str]
+    ) -> tuple[_Hit, bool, tuple[int, int]] | None:
+        """The first match in one variant (a short message's also among the phrases that
+        count alone), past any of an ``overruled`` category."""
+        found = self._exact.first(plain)
+        if found is None and self._alone is not None and plain.count(" ") < ALONE_WORDS:
+            found = self._alone.first(plain)
+        offset = 0
+        for _ in range(_OVERRULE_DEPTH):
+            if found is None or found[0].category not in overruled:
+                break
+            rest = plain[offset + found[2][1] :]
+            offset += found[2][1] + len(rest) - len(rest.lstrip())
+            found = self._exact.first(rest.lstrip()) if rest.strip() else None
+        if found is None or found[0].category in overruled:
+            return None
+        hit, alert, (start, end) = found
+        return hit, alert, (start + offset, end + offset)
 
     def explain(self, text: str) -> str | None:
         """The phrase (as written in the lexicon) that made ``text`` match, or "learned";

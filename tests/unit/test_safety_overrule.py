@@ -1,0 +1,65 @@
+"""The learned layer overrules a match of someone else in danger or of being a burden, and only
+when it is sure (bot/domain/safety.py ``OVERRULED``); the rest of the message is still read."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.domain.safety import OVERRULED, CrisisDetector
+from bot.domain.safety_model import CrisisModel
+
+CATEGORIES = {
+    "other_in_danger": ["my son said he wants to die"],
+    "burden": ["i feel like a burden"],
+    "active_ideation": ["i want to kill myself"],
+    "overdose": ["took all my pills"],
+}
+
+
+def _screen(bias: float, weights: dict[str, float] | None = None) -> CrisisDetector:
+    """A model whose every window scores `bias` (plus `weights` of the words it holds)."""
+    model = CrisisModel(weights or {}, bias, 0.5)
+    return CrisisDetector(CATEGORIES, model=model)
+
+
+def test_far_below_the_threshold_the_two_categories_are_overruled() -> None:
+    sure = _screen(min(OVERRULED.values()) - 5)
+    assert sure.check("lol my son said he wants to die because of the sweater") is None
+    assert sure.check("i feel like a burden asking for so many blankets") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # Past an overruled match, the rest of the message is read.
+        (
+            "my son said he wants to die over a sweater. honestly i want to kill myself",
+            "active_ideation",
+        ),
+        ("i feel like a burden and i took all my pills", "overdose"),
+        (
+            "my son said he wants to die, i feel like a burden, i want to kill myself",
+            "active_ideation",
+        ),
+        # Any other category stands, whatever the model says.
+        ("i want to kill myself", "active_ideation"),
+        ("took all my pills", "overdose"),
+    ],
+)
+def test_the_rest_is_read_and_other_categories_stand(text: str, category: str) -> None:
+    found = _screen(min(OVERRULED.values()) - 5).check(text)
+    assert found is not None and found.category == category and found.alert_staff
+
+
+def test_short_of_sure_the_match_stands() -> None:
+    """Just above the line (and a message whose likeliest window scores above it) the match is
+    the lexicon's, as without a model."""
+    line = OVERRULED["other_in_danger"]
+    unsure = _screen(line + 0.5)
+    found = unsure.check("my son said he wants to die")
+    assert found is not None and found.category == "other_in_danger"
+    # One window of the message scoring high is enough: "tonight" here.
+    windowed = _screen(line - 5, {"tonight": 10.0})
+    found = windowed.check("my son said he wants to die tonight")
+    assert found is not None and found.category == "other_in_danger"
+    assert CrisisDetector(CATEGORIES).check("my son said he wants to die") is not None
