@@ -1163,7 +1163,8 @@ class StaffWordsAsk(Message):
 class StaffWordsProblem(Message):
     """Why some words could not be changed (nothing was): `old` the words as typed; `count`
     how often they were found (several); `closest` the line of the text's plain wording
-    nearest them (not found; "" when the text has none)."""
+    nearest them (not found; "" when the text has none); `pieces` the words as bold, italics
+    or a link cut them (formatted)."""
 
     title: str = _title()
     code: WordsProblem = codes(WordsProblem)
@@ -1171,6 +1172,9 @@ class StaffWordsProblem(Message):
     count: int = sample(3)
     closest: str = sample(
         "An eye mask can make the session calmer, with less to look at.", "", edges=["<i>"]
+    )
+    pieces: tuple[str, ...] = sample(
+        ("no driving", "until the next day"), edges=[("<b>&amp;", "x" * 900)]
     )
 
 

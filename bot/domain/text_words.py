@@ -7,9 +7,11 @@ spans one of them (the values and the logic are changed through the whole-text e
 compared as written first, then ignoring case (and typographic quotes and no-break spaces, which
 a phone types for ``'``, ``"`` and a space) when nothing matched as written. Found once, the
 change is made in the source; found several times, the caller asks for more words around them
-or for every one to be changed; not found, the closest line of plain wording is offered to
-copy. The new words are plain text: HTML-escaped into the source (as a whole-text edit escapes
-a typed ``<``), and refused when they hold ``{{``, ``{%`` or ``{#``. Pure functions, no I/O.
+or for every one to be changed; found only across bold, italics or a link, the pieces the
+formatting cuts them into are named, to change one by one; not found, the closest line of
+plain wording is offered to copy. The new words are plain text: HTML-escaped into the source
+(as a whole-text edit escapes a typed ``<``), and refused when they hold ``{{``, ``{%`` or
+``{#``. Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class WordsProblem(StrEnum):
     TEMPLATE = "template"  # {{, {% or {# in the words: the whole-text edit changes those
     NOT_FOUND = "not_found"  # not in the plain wording: `closest` is the nearest line
     SEVERAL = "several"  # found `count` times: more words around them, or change all
+    FORMATTED = "formatted"  # found only across bold, italics or a link: `pieces`, each side
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +98,14 @@ class Replaced:
 @dataclass(frozen=True, slots=True)
 class WordsRefused:
     """Nothing changed, and why: `count` the matches found (SEVERAL), `closest` the line of
-    plain wording nearest the words (NOT_FOUND; "" when the text has none)."""
+    plain wording nearest the words (NOT_FOUND; "" when the text has none), `pieces` the
+    words as the formatting cuts them (FORMATTED: "no driving", "until the next day" of
+    ``no driving <b>until the next day</b>``), each to change on its own."""
 
     code: WordsProblem
     count: int = 0
     closest: str = ""
+    pieces: tuple[str, ...] = ()
 
 
 def read_word_change(text: str) -> WordChange | None:
@@ -138,6 +144,9 @@ def replace_words(
         if spans:
             break
     if not spans:
+        pieces = _across_formatting(source, change.old)
+        if pieces:
+            return WordsRefused(WordsProblem.FORMATTED, pieces=pieces)
         return WordsRefused(WordsProblem.NOT_FOUND, closest=_closest(runs, change.old))
     if len(spans) > 1 and not every:
         return WordsRefused(WordsProblem.SEVERAL, count=len(spans))
@@ -231,6 +240,27 @@ def _matches(runs: Sequence[_Run], words: str, *, fold: bool, whole: bool) -> li
             else:
                 at = hay.find(needle, at + 1)
     return spans
+
+
+def _across_formatting(source: str, words: str) -> tuple[str, ...]:
+    """The pieces of `words` (case and quotes aside) where they stand only across HTML tags
+    (bold, italics, a link) and no template value or logic: each piece the words of one
+    stretch of plain wording. () when they are not there so either."""
+    needle = _fold(words)
+    cuts = [t for t in _TOKEN.finditer(source) if t.group().startswith("{")]
+    bounds = [0, *(at for t in cuts for at in t.span()), len(source)]
+    for start, end in zip(bounds[::2], bounds[1::2], strict=True):
+        runs = list(_plain_runs(source[start:end]))
+        joined = "".join(run.text for run in runs)
+        owner = [i for i, run in enumerate(runs) for _ in run.text]
+        at = _fold(joined).find(needle)
+        if at < 0 or not needle:
+            continue
+        pieces: dict[int, str] = {}
+        for k in range(at, at + len(needle)):
+            pieces[owner[k]] = pieces.get(owner[k], "") + joined[k]
+        return tuple(" ".join(piece.split()) for piece in pieces.values() if piece.strip())
+    return ()
 
 
 def _edge(text: str, outside: int, inside: int) -> bool:

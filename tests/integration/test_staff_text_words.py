@@ -76,6 +76,9 @@ async def test_words_not_found_found_twice_or_with_braces_change_nothing(
     assert "<code>An eye mask can make the session calmer" in missing
     [braces] = await harness.send(STAFF_ID, "eye mask -> {{ when }}")
     assert "can't hold" in braces and "✏️ Edit" in braces
+    [bold] = await harness.send(STAFF_ID, "tomorrow 🌙 -> tomorrow ✨")
+    assert "“tomorrow 🌙” is in" in bold and "bold, italics or a link" in bold
+    assert "<code>tomorrow</code>\n<code>🌙</code>\n" in bold
     [value] = await harness.send(STAFF_ID, "Eye mask packed -> Scarf packed")
     assert "couldn't find" in value  # a checklist item is a value, not the text's words
     [twice] = await harness.send(STAFF_ID, "to -> too")

@@ -66,10 +66,28 @@ def test_words_inside_values_logic_comments_and_tags_are_not_found() -> None:
 
 
 def test_a_match_never_spans_a_tag_or_a_value() -> None:
+    """Words found only across bold, italics or a link are named in the pieces to change one
+    by one; across a value (what each patient gets) they are not found."""
     source = "<b>Your visit is tomorrow</b> 🌙 at {{ when }} sharp"
     refused = change(source, "tomorrow 🌙", "x")
-    assert refused == WordsRefused(WordsProblem.NOT_FOUND, closest="Your visit is tomorrow")
+    assert refused == WordsRefused(WordsProblem.FORMATTED, pieces=("tomorrow", "🌙"))
     assert isinstance(change(source, "visit is tomorrow", "visit is soon"), Replaced)
+    across_a_value = change(source, "🌙 at sharp", "x")
+    assert isinstance(across_a_value, WordsRefused)
+    assert across_a_value.code is WordsProblem.NOT_FOUND
+
+
+def test_words_across_formatting_are_named_in_pieces() -> None:
+    source = (
+        "Please don't drive: no driving <b>until the next day</b>, "
+        'see <a href="{{ url }}">our page</a>.'
+    )
+    refused = change(source, "No driving until the next day", "x")
+    assert refused == WordsRefused(
+        WordsProblem.FORMATTED, pieces=("no driving", "until the next day")
+    )
+    link = change(source, "see our page", "x")
+    assert link == WordsRefused(WordsProblem.FORMATTED, pieces=("see", "our page"))
 
 
 def test_several_matches_are_counted_and_changed_all_only_when_asked() -> None:

@@ -637,6 +637,7 @@ async def _propose_words(
                 old=change.old if change is not None else "",
                 count=proposal.count,
                 closest=proposal.closest,
+                pieces=proposal.pieces,
             ),
             buttons(reply, rows),
         )
