@@ -732,15 +732,11 @@ class CrisisDetector:
         if not text:
             return None
         variants = self._folds.variants(text)
-        found = self._first(variants)
-        if found is not None and found.hit.category in OVERRULED and self._model is not None:
-            overruled = self._overruled(text, variants)
-            if overruled:
-                found = self._first(variants, overruled)
-                if found is None:
-                    return None  # the model is sure; what it overruled was all there was
+        found, overruled = self._lexicon(text, variants)
         if found is not None:
             return self._match(found, variants[0][1])
+        if overruled:
+            return None  # the model is sure; what it overruled was all there was
         if self._model is None:
             return None
         model = self._model
@@ -755,6 +751,19 @@ class CrisisDetector:
         if any(model.logit(self._exact.unexcluded(plain)) >= cut for plain in flagged):
             return CrisisMatch(LEARNED, True, self._languages(variants[0][1], ""))
         return None
+
+    def _lexicon(
+        self, text: str, variants: Sequence[tuple[str, str]]
+    ) -> tuple[_Found | None, bool]:
+        """The lexicon's match, past what the learned layer overrules (:data:`OVERRULED`),
+        and whether it overruled any."""
+        found = self._first(variants)
+        if found is None or found.hit.category not in OVERRULED or self._model is None:
+            return found, False
+        overruled = self._overruled(text, variants)
+        if not overruled:
+            return found, False
+        return self._first(variants, overruled), True
 
     def _model_variants(
         self, text: str, variants: Sequence[tuple[str, str]]
@@ -819,7 +828,7 @@ class CrisisDetector:
     def explain(self, text: str) -> str | None:
         """The phrase (as written in the lexicon) that made ``text`` match, or "learned";
         for people tuning the lexicon, never for logs (it may echo the message)."""
-        found = self._first(self._folds.variants(text))
+        found, _ = self._lexicon(text, self._folds.variants(text))
         if found is not None:
             return f"{found.hit.language}:{found.hit.category}: {found.hit.source}"
         return "learned" if self.check(text) is not None else None

@@ -63,3 +63,11 @@ def test_short_of_sure_the_match_stands() -> None:
     found = windowed.check("my son said he wants to die tonight")
     assert found is not None and found.category == "other_in_danger"
     assert CrisisDetector(CATEGORIES).check("my son said he wants to die") is not None
+
+
+def test_explain_names_what_the_verdict_stands_on() -> None:
+    sure = _screen(min(OVERRULED.values()) - 5)
+    assert sure.explain("my son said he wants to die") is None
+    assert sure.explain("my son said he wants to die and i want to kill myself") == (
+        ":active_ideation: i want to kill myself"
+    )
