@@ -140,6 +140,17 @@ round 13's lexicons 3,488 of 3,732 English crisis lines (93.5%) with 101 of 3,95
 flagged, against 3,462 (92.8%) with 112 for round 12's model: the gain from more writers is
 smaller than in round 12 (0.7 points), and the false alarms fell.
 
+Round 14 (2026-12-07) had six more writers (dev77-dev80: four English, veterans, LGBTQ+ young
+adults, rural patients over sixty, healthcare workers; two Spanish, Caribbean and Miami, young
+parents and people in recovery). Round 14's screen (round 13's model, with the overrule of
+bot/domain/safety.py ``OVERRULED``) caught on them, untouched, en 1,157 of 1,249 (92.6%; the
+healthcare workers 88.5%) with 15 of 1,332 ordinary lines flagged, es 586 of 619 (94.7%) with
+18 of 666. A model trained with them (417,615 weights; thresholds en 0.98498, es 0.97718, both
+lower) caught on safety_dev10, which it never read, the same 707 of 713 crisis lines as round
+13's with 10 of 885 ordinary lines flagged against 6: not shipped. The six folders are in
+:data:`NOT_TRAINED` instead: writers neither the model nor any lexicon rule has read, the clean
+check of the next round.
+
 Also measured in round 12 and not kept: the learned layer as a veto over the lexicon. Of the
 lexicon's false alarms on dev27-dev44 (410 of 487, scored by round 11's model, which never read
 them), a veto below a logit of -6 would have taken back 28% (114 of 406), and 39% below -4, at a
@@ -154,8 +165,16 @@ model per folder); with 51 writers that is 52 trainings of about a minute each o
 lines, so from round 12 (2026-12-07) the writers are left out in twelve groups of four or
 five. Each line is still scored by a model that never read its writer; each such model reads
 about 9% fewer writers than one leaving a single folder out."""
-NOT_TRAINED = ("safety_dev10",)
-"""Development folders the lexicon is written from but the learned layer does not read.
+NOT_TRAINED = (
+    "safety_dev10",
+    "safety_dev77",
+    "safety_dev78",
+    "safety_dev79",
+    "safety_dev80",
+)
+"""Development folders the learned layer does not read: ``safety_dev10`` (which the lexicon
+is written from), and ``safety_dev77`` to ``safety_dev80``, which no lexicon rule is written
+from either (round 14: the clean check of the next round; see :data:`CALIBRATION`).
 
 ``safety_dev10`` was asked for as traps: crisis lines in everyday words ("who gets my
 jewelry", "thank you for everything") and ordinary lines that reuse crisis words (28% near

@@ -212,6 +212,20 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     "safety_dev74": {"en": (MIN_RECALL, 8)},
     "safety_dev75": {"en": (MIN_RECALL, 7)},
     "safety_dev76": {"en": (MIN_RECALL, 7)},
+    # Round 14 (2026-12-07): six more writers who never saw the lexicon, the code or the other
+    # corpora, from the same brief: English veterans and their families (dev77), LGBTQ+ young
+    # adults (dev78), rural patients over sixty (dev79), healthcare workers who are patients
+    # (dev80); Spanish Caribbean and Miami patients (dev77), young parents and people in
+    # recovery (dev78). Measured untouched with round 14's screen (round 13's model, and the
+    # model's overrule of someone else in danger and burden): en 92.6% with 15 false alarms
+    # of 1,332, es 94.7% with 18 of 666. The floors are those figures. Neither the learned
+    # layer (scripts/train_safety_model.py NOT_TRAINED) nor any lexicon rule reads them: they
+    # are the next round's clean check (a model trained with them flagged more of safety_dev10
+    # and caught no more of it, so it was not shipped).
+    "safety_dev77": {"en": (0.932, 3), "es": (0.945, 7)},
+    "safety_dev78": {"en": (0.939, 4), "es": (0.947, 11)},
+    "safety_dev79": {"en": (0.948, 5)},
+    "safety_dev80": {"en": (0.884, 3)},
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false
