@@ -106,6 +106,7 @@ def test_the_bot_imports_aiogram_with_models_built_on_first_use() -> None:
     assert out.splitlines() == ["True False False", "True", "pydantic.main"]
 
 
+@pytest.mark.slow  # about 10 s (fresh interpreters importing aiogram): .ci/run runs it
 def test_every_aiogram_model_is_built_as_aiogram_itself_builds_it() -> None:
     lazy = json.loads(run(PREPARE + FINGERPRINT))
     eager = json.loads(run("import aiogram\n" + FINGERPRINT))
@@ -113,6 +114,7 @@ def test_every_aiogram_model_is_built_as_aiogram_itself_builds_it() -> None:
     assert lazy == eager
 
 
+@pytest.mark.slow  # about 5 s (fresh interpreters importing aiogram): .ci/run runs it
 def test_nothing_changes_when_aiogram_was_imported_first() -> None:
     out = run(
         "import aiogram\n" + PREPARE + "from bot.lazy_aiogram import import_aiogram\n"
@@ -122,6 +124,7 @@ def test_nothing_changes_when_aiogram_was_imported_first() -> None:
     assert out == "True False"
 
 
+@pytest.mark.slow  # about 5 s (fresh interpreters importing aiogram): .ci/run runs it
 def test_falls_back_to_building_everything_when_on_demand_builds_fail() -> None:
     out = run(
         "import logging\n"
