@@ -252,6 +252,9 @@ ORDINARY_ROUND_13 = [
     "im going to end things with my girlfriend, we want different lives",
     "I tried to end it with him last night but he cried and I caved",
     "thinking of ending things with my therapist and finding a new one",
+    # round 14: an office that does not answer is no person who does not respond
+    "la aseguranza no me contesta, ¿aceptan pago directo?",
+    "ando con ansiedad, el abogado todavía no me contesta",
 ]
 
 
@@ -271,6 +274,8 @@ CAUGHT_ROUND_13 = [
     "I want to end it with my dad's gun",
     "im going to end things with him and then end my life",
     "I want to end things tonight",
+    "mi mamá está en el piso y no me contesta",
+    "el abogado no me contesta y mi hijo no me contesta desde que se despidió",
 ]
 
 
