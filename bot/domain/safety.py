@@ -740,16 +740,17 @@ class CrisisDetector:
         if self._model is None:
             return None
         model = self._model
-        scored = [(plain, model.logit(plain)) for _, plain in self._model_variants(text, variants)]
+        read = self._model_variants(text, variants)
+        scored = [(plain, model.logit(plain)) for _, plain in read if plain]
         if not scored or max(logit for _, logit in scored) < model.lowest_cut:
             return None  # the common case: below every language's threshold
         # Each language has its threshold (chosen on corpora by independent writers).
-        cut = model.cut(self.language(variants[0][1]))
+        cut = model.cut(self.language(read[0][1]))
         flagged = [plain for plain, logit in scored if logit >= cut]
         # What an exclusion recognised (family history long past, an idiom) the lexicon has
         # already read: the learned layer reads the rest of the message.
         if any(model.logit(self._exact.unexcluded(plain)) >= cut for plain in flagged):
-            return CrisisMatch(LEARNED, True, self._languages(variants[0][1], ""))
+            return CrisisMatch(LEARNED, True, self._languages(read[0][1], ""))
         return None
 
     def _lexicon(
@@ -767,20 +768,19 @@ class CrisisDetector:
 
     def _model_variants(
         self, text: str, variants: Sequence[tuple[str, str]]
-    ) -> list[tuple[str, str]]:
+    ) -> Sequence[tuple[str, str]]:
         """The variants the learned layer reads: without template or HTML markup."""
         if ("{" in text or "<" in text) and (words := _MARKUP_RE.sub(" ", text)) != text:
-            variants = self._folds.variants(words)
-        return [(words, plain) for words, plain in variants if plain]
+            return self._folds.variants(words)
+        return variants
 
     def _overruled(self, text: str, variants: Sequence[tuple[str, str]]) -> frozenset[str]:
         """The categories of :data:`OVERRULED` whose threshold the learned layer's score of
         the message (its likeliest window, of every variant) is below."""
         assert self._model is not None
         model = self._model
-        top = max(
-            (model.logit(plain) for _, plain in self._model_variants(text, variants)), default=0.0
-        )
+        plains = [plain for _, plain in self._model_variants(text, variants) if plain]
+        top = max((model.logit(plain) for plain in plains), default=0.0)
         return frozenset(category for category, below in OVERRULED.items() if top < below)
 
     def language(self, plain: str) -> str | None:
