@@ -817,9 +817,9 @@ class CrisisDetector:
         for _ in range(_OVERRULE_DEPTH):
             if found is None or found[0].category not in overruled:
                 break
-            rest = plain[offset + found[2][1] :]
-            offset += found[2][1] + len(rest) - len(rest.lstrip())
-            found = self._exact.first(rest.lstrip()) if rest.strip() else None
+            rest = plain[offset + found[2][1] :].lstrip()
+            offset = len(plain) - len(rest)
+            found = self._exact.first(rest) if rest else None
         if found is None or found[0].category in overruled:
             return None
         hit, alert, (start, end) = found

@@ -247,6 +247,8 @@ def _across_formatting(source: str, words: str) -> tuple[str, ...]:
     (bold, italics, a link) and no template value or logic: each piece the words of one
     stretch of plain wording. () when they are not there so either."""
     needle = _fold(words)
+    if not needle:
+        return ()
     cuts = [t for t in _TOKEN.finditer(source) if t.group().startswith("{")]
     bounds = [0, *(at for t in cuts for at in t.span()), len(source)]
     for start, end in zip(bounds[::2], bounds[1::2], strict=True):
@@ -254,7 +256,7 @@ def _across_formatting(source: str, words: str) -> tuple[str, ...]:
         joined = "".join(run.text for run in runs)
         owner = [i for i, run in enumerate(runs) for _ in run.text]
         at = _fold(joined).find(needle)
-        if at < 0 or not needle:
+        if at < 0:
             continue
         pieces: dict[int, str] = {}
         for k in range(at, at + len(needle)):

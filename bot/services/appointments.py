@@ -278,14 +278,13 @@ class AppointmentService:
         first, second = earlier.local, later.local
         if second.date() - first.date() != timedelta(days=7):
             return None
-        question = asks(text)
-        said = None if question else words.said(text)
+        said = words.said(text)  # None for a question
         if said is not None:
             return said
+        question = asks(text)
         if question and words.mentions(text):
-            return (
-                WeekAnswer.UNSURE
-            )  # "is it next week?": the choice stays, with the clinic's number
+            # "is it next week?": the choice stays, with the clinic's number.
+            return WeekAnswer.UNSURE
         now_local = to_local(self.clock.now(), load_zone(earlier.zone)).replace(tzinfo=None)
         try:
             reading = read_when(text, now_local=now_local, lang=lang)

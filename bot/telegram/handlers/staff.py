@@ -88,15 +88,20 @@ async def invite_time(
         offer = Offer.of_reading(OfferKind.INVITE, reading)
         await state.set_state(Inviting.picking)
         await state.set_data(offer.to_state())
-        earlier, later = reading.earlier.local, reading.later.local
-        reply.send(
-            InviteAmbiguous(
-                earlier=earlier, later=later, ambiguity=reading.reason, tomorrow=reading.tomorrow
-            ),
-            reply.kb.invite_ambiguous(earlier, later, offer.token),
-        )
+        _ask_which(reply, reading, offer.token)
         return
     await _ask_label(state, reply, reading)
+
+
+def _ask_which(reply: Reply, reading: Ambiguity, token: str) -> None:
+    """The two readings of the time typed, to pick one."""
+    earlier, later = reading.earlier.local, reading.later.local
+    reply.send(
+        InviteAmbiguous(
+            earlier=earlier, later=later, ambiguity=reading.reason, tomorrow=reading.tomorrow
+        ),
+        reply.kb.invite_ambiguous(earlier, later, token),
+    )
 
 
 async def invite_week_typed(
@@ -117,14 +122,9 @@ async def invite_week_typed(
     if answer is None:
         await invite_time(message, state, reply, actor, svc)
     elif answer is WeekAnswer.UNSURE:
-        reply.send(
-            InviteAmbiguous(
-                earlier=earlier.local,
-                later=later.local,
-                ambiguity=AmbiguityReason.TWO_WEEKS,
-                tomorrow=svc.appointments.is_tomorrow(earlier),
-            ),
-            reply.kb.invite_ambiguous(earlier.local, later.local, offer.token),
+        tomorrow = svc.appointments.is_tomorrow(earlier)
+        _ask_which(
+            reply, Ambiguity(earlier, later, AmbiguityReason.TWO_WEEKS, tomorrow), offer.token
         )
     else:
         choice: TimeChoice = "earlier" if answer is WeekAnswer.EARLIER else "later"
