@@ -200,13 +200,14 @@ class InviteService:
         )
 
     async def read_time(
-        self, actor: Actor, when: str | datetime, *, zone: str | None = None
+        self, actor: Actor, when: str | datetime, *, zone: str | None = None, lang: str = "en"
     ) -> VisitTime | Ambiguity:
-        """The first step of an invite made in a conversation: the visit's time read and
-        checked as :meth:`create` will (staff only), nothing stored. A time that happens twice
-        comes back as an Ambiguity, for staff to pick one; InviteRefused says why not."""
+        """The first step of an invite made in a conversation: the visit's time read (typed in
+        the member's language, `lang`) and checked as :meth:`create` will (staff only),
+        nothing stored. A time that happens twice comes back as an Ambiguity, for staff to
+        pick one; InviteRefused says why not."""
         await self.require(actor)
-        return self._reading(when, zone or self.default_zone)
+        return self._reading(when, zone or self.default_zone, lang)
 
     def check_label(self, label: str) -> str:
         """The label as :meth:`create` will store it, or InviteRefused saying why not."""
@@ -215,10 +216,10 @@ class InviteService:
         except InvalidLabel as exc:
             raise InviteRefused(exc.code) from exc
 
-    def _reading(self, when: str | datetime, zone: str) -> VisitTime | Ambiguity:
+    def _reading(self, when: str | datetime, zone: str, lang: str = "en") -> VisitTime | Ambiguity:
         try:
             if isinstance(when, str):
-                return self.appointments.read(when, zone)
+                return self.appointments.read(when, zone, lang)
             if when.tzinfo is None:
                 return self.appointments.at_wall_time(when, zone)
             return self.appointments.check(VisitTime(when.astimezone(UTC), load_zone(zone).key))

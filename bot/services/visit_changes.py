@@ -103,11 +103,14 @@ class VisitChangeService:
         """A visit staff may still change (`action` names the attempt in the audit log)."""
         return self._view(await self._changeable(actor, appointment_id, action))
 
-    async def read_time(self, actor: Actor, appointment_id: int, when: str | datetime) -> Reading:
-        """The new time of a move: typed text (in the clinic's zone) or an instant, checked as
-        :meth:`move` will check it; nothing stored. VisitChangeRefused says why not."""
+    async def read_time(
+        self, actor: Actor, appointment_id: int, when: str | datetime, lang: str = "en"
+    ) -> Reading:
+        """The new time of a move: typed text (in the clinic's zone, in the member's language,
+        `lang`) or an instant, checked as :meth:`move` will check it; nothing stored.
+        VisitChangeRefused says why not."""
         found = await self._changeable(actor, appointment_id, Action.VISIT_MOVE)
-        reading = self._reading(when)
+        reading = self._reading(when, lang)
         if isinstance(reading, VisitTime):
             await self._check_free(found, reading)
         return Reading(self._view(found), reading)
@@ -119,10 +122,10 @@ class VisitChangeService:
         ):
             raise VisitChangeRefused(BookingProblem.DUPLICATE)
 
-    def _reading(self, when: str | datetime) -> VisitTime | Ambiguity:
+    def _reading(self, when: str | datetime, lang: str = "en") -> VisitTime | Ambiguity:
         try:
             if isinstance(when, str):
-                return self.appointments.read(when, self.zone.key)
+                return self.appointments.read(when, self.zone.key, lang)
             return self.appointments.check(VisitTime(when.astimezone(UTC), self.zone.key))
         except UnknownZone as exc:
             raise VisitChangeRefused(VisitChangeProblem.UNKNOWN_ZONE) from exc

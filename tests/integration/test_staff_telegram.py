@@ -31,7 +31,7 @@ from bot.telegram.callbacks import (
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import RecordedRequest, UploadedFile
 from tests.integration import dbcheck
-from tests.integration.harness import STAFF_ID, Harness
+from tests.integration.harness import STAFF_ID, Harness, texts_to
 
 NURSE = 501
 PAT, PAT2 = 1001, 1002
@@ -235,6 +235,30 @@ async def test_the_week_typed_instead_of_tapped_is_read_as_a_patients(harness: H
     await harness.send(NURSE, "next tuesday 10am")
     [label_ask] = await harness.send(NURSE, "wed 930")  # another time altogether
     assert "Wednesday, November 25, 2026 at 9:30 AM EST" in label_ask
+
+
+async def test_a_spanish_speaking_member_types_the_forms_the_refusal_offers(
+    harness: Harness,
+) -> None:
+    """Staff whose Telegram speaks Spanish are read in Spanish: "mañana 930" and "el jueves
+    16:30", which the Spanish refusal offers as forms to type, are times (they were refused,
+    read as English)."""
+
+    def spanish(update: dict[str, Any]) -> dict[str, Any]:
+        update["message"]["from"]["language_code"] = "es"
+        return update
+
+    async def say(text: str) -> str:
+        sent = await harness.feed(spanish(updates.message_update(STAFF_ID, text)))
+        return "\n".join(texts_to(sent, STAFF_ID))
+
+    for typed, when in (("mañana 930", "24 de noviembre"), ("el jueves 16:30", "26 de noviembre")):
+        await harness.feed(spanish(updates.command_update(STAFF_ID, "invite")))
+        label_ask = await say(typed)
+        assert when in label_ask and "no pude entender" not in label_ask
+    await harness.feed(spanish(updates.command_update(STAFF_ID, "invite")))
+    refused = await say("cuando pueda")
+    assert "no pude entender" in refused and "<code>mañana 930</code>" in refused
 
 
 async def test_a_compact_time_is_read_as_with_the_colon(harness: Harness) -> None:

@@ -83,7 +83,7 @@ async def invite_start(
 async def invite_time(
     message: Message, state: FSMContext, reply: Reply, actor: Actor, svc: ServiceScope
 ) -> None:
-    reading = await svc.invites.read_time(actor, message.text or "")
+    reading = await svc.invites.read_time(actor, message.text or "", lang=reply.lang)
     if isinstance(reading, Ambiguity):
         offer = Offer.of_reading(OfferKind.INVITE, reading)
         await state.set_state(Inviting.picking)

@@ -101,7 +101,7 @@ async def visit_time(
     except OfferExpired:
         await state.clear()
         raise
-    reading = await svc.visit_changes.read_time(actor, appointment, message.text or "")
+    reading = await svc.visit_changes.read_time(actor, appointment, message.text or "", reply.lang)
     await _offer(state, reply, appointment, reading)
 
 
