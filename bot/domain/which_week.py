@@ -17,7 +17,9 @@ tuesday") is the question again and picks nothing.
 
 Anything else is None: the text is read as it would be without the choice on screen (a new
 date and time, a question, thanks). Pure: no aiogram, no database; the booking service
-(bot/services/appointments.py ``week_answer``) holds the clock and the two readings.
+(bot/services/appointments.py ``week_answer``) holds the clock and the two readings, and its
+``week_typed`` turns the answer into the day picked or the choice again, for a patient's
+booking, staff's /invite and staff's visit move alike.
 """
 
 from __future__ import annotations

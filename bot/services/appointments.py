@@ -296,6 +296,23 @@ class AppointmentService:
             return WeekAnswer.UNSURE if day is not None else None
         return day
 
+    def week_typed(
+        self, text: str, earlier: VisitTime, later: VisitTime, words: WeekWords, lang: str = "en"
+    ) -> VisitTime | Ambiguity | None:
+        """A typed answer to the two-week choice (:meth:`week_answer`) as what it asks for, the
+        one reading shared by a patient's booking, staff's /invite and staff's visit move: the
+        day it picks (`earlier` or `later` as offered, to be checked again as a tap on it is);
+        the choice again (the two weeks as an Ambiguity, this week's day said "tomorrow" when
+        it is) when not sure or asking about them; None when it is no such answer, and it is
+        read as it would be without the choice (a new time)."""
+        answer = self.week_answer(text, earlier, later, words, lang)
+        if answer is None:
+            return None
+        if answer is WeekAnswer.UNSURE:
+            tomorrow = self.is_tomorrow(earlier)
+            return Ambiguity(earlier, later, AmbiguityReason.TWO_WEEKS, tomorrow)
+        return earlier if answer is WeekAnswer.EARLIER else later
+
     def _check_half(self, reading: WhenReading, now_local: datetime) -> HalfAnswer:
         """A day alone must still be ahead (today's morning is over at noon), within a year."""
         day = reading.day

@@ -6,10 +6,11 @@ change (refused as ``self_booked``, with an audit line). Every call checks the p
 (StaffService.require: NotAllowed and a refused line for anyone else).
 
 A move reads the new time as the invite did (the clinic's zone, the patients' reader, a time
-that happens twice offered both ways), keeps to the booking rules (not past, within a year, not
-at a time the patient already has a visit) and, in the caller's transaction: changes the visit
-with a conditional UPDATE (of two taps racing, one changes it), plans its reminders again
-(steps already sent are never sent again), queues the patient's notice in the outbox
+that happens twice offered both ways, a week typed while "next tuesday"'s two weeks are offered
+read as a patient's), keeps to the booking rules (not past, within a year, not at a time the
+patient already has a visit) and, in the caller's transaction: changes the visit with a
+conditional UPDATE (of two taps racing, one changes it), plans its reminders again (steps
+already sent are never sent again), queues the patient's notice in the outbox
 (`PatientNotices`), counts the change on the visit's revision when it is one of a clinic's
 schedule and tells the clinic's system (``visit.moved``, ``visit.cancelled``: the appointment
 service's `IntakeEvents`, as a patient's own change does, bot/services/intake_events.py) and
@@ -27,6 +28,7 @@ from bot.domain.audit import Action, Actor, iso_utc, target
 from bot.domain.refusals import VisitChangeProblem
 from bot.domain.staff import Permission
 from bot.domain.visits import AppointmentStatus, BookingProblem
+from bot.domain.which_week import WeekWords
 from bot.services.appointments import Ambiguity, AppointmentService, VisitTime
 from bot.services.errors import BookingRefused, VisitChangedMeanwhile, VisitChangeRefused
 from bot.services.patient_notices import PatientNotices
@@ -114,6 +116,28 @@ class VisitChangeService:
         if isinstance(reading, VisitTime):
             await self._check_free(found, reading)
         return Reading(self._view(found), reading)
+
+    async def week_typed(
+        self,
+        actor: Actor,
+        appointment_id: int,
+        text: str,
+        earlier: VisitTime,
+        later: VisitTime,
+        words: WeekWords,
+        lang: str = "en",
+    ) -> Reading | None:
+        """Typed while a move's two weeks are offered (`earlier`: this week's day, `later`:
+        next week's), read as /invite's and a patient's are (AppointmentService.week_typed):
+        the day it picks, checked as a tap on it is (:meth:`read_time`), or the two again (the
+        member is not sure, or asks about them); None when it is no such answer (a new
+        time)."""
+        typed = self.appointments.week_typed(text, earlier, later, words, lang)
+        if typed is None:
+            return None
+        if isinstance(typed, Ambiguity):
+            return Reading(await self.visit(actor, appointment_id, Action.VISIT_MOVE), typed)
+        return await self.read_time(actor, appointment_id, typed.starts_at)
 
     async def _check_free(self, found: ClinicVisit, proposal: VisitTime) -> None:
         """The patient has no other visit at that time (one per patient and start)."""

@@ -24,7 +24,7 @@ from scheduler.queue import QueueStatus
 from tests.fake_telegram import updates
 from tests.fake_telegram.server import FakeTelegramServer
 from tests.integration import dbcheck
-from tests.integration.harness import Harness
+from tests.integration.harness import Harness, texts_to
 from tests.integration.test_intake_events import bot_and_receiver
 from tests.integration.test_staff_telegram import (
     NURSE,
@@ -233,6 +233,87 @@ async def test_next_weekday_new_time_offers_both_weeks(harness: Harness) -> None
     assert "Moved" in moved
     [visit] = await dbcheck.appointments(harness, PAT)
     assert visit.starts_at == datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
+
+
+async def test_the_week_typed_instead_of_tapped_is_read_as_for_an_invite(
+    harness: Harness,
+) -> None:
+    """Typed while the two weeks of a move are buttons, read as /invite's: a question about
+    them shows the choice again (the same buttons, still working), "next week" or a date picks
+    as a tap would, another time is read as one. Before, each was read as a new time ("next
+    week" and "is it next week?" refused as unreadable, "the 27th" asked for a time)."""
+    await linked_patient(harness)
+    await harness.command(NURSE, "tomorrow")
+    await harness.tap(NURSE, "Move 10:00 AM J.D.")
+    [question] = await harness.send(NURSE, "next tuesday 2pm")
+    assert "<b>Tuesday, November 24, 2026 at 2:00 PM EST</b> (tomorrow)" in question
+    offered = harness.buttons(NURSE)
+    for asked in ("wait is it tomorrow??", "is it next week?"):
+        [again] = await harness.send(NURSE, asked)
+        assert "do you mean this week's or next week's?" in again, asked
+        assert "<b>Tuesday, November 24, 2026 at 2:00 PM EST</b> (tomorrow)" in again
+        assert harness.buttons(NURSE) == offered  # the same offer, its buttons still work
+    [confirm] = await harness.send(NURSE, "next week")
+    assert "From: Tuesday, November 24, 2026 at 10:00 AM EST" in confirm
+    assert "To: <b>Tuesday, December 1, 2026 at 2:00 PM EST</b>" in confirm
+    [moved] = await harness.tap(NURSE, "Move it")
+    assert "Moved" in moved
+    [visit] = await dbcheck.appointments(harness, PAT)
+    assert visit.starts_at == datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
+
+    await harness.command(NURSE, "roster", "2026-12-01")
+    await harness.tap(NURSE, "Move 2:00 PM J.D.")
+    await harness.send(NURSE, "next friday 11am")
+    [confirm] = await harness.send(NURSE, "the 27th")  # this week's, by its date
+    assert "To: <b>Friday, November 27, 2026 at 11:00 AM EST</b>" in confirm
+    await harness.tap(NURSE, "Another time")
+    await harness.send(NURSE, "next friday 11am")
+    [confirm] = await harness.send(NURSE, "thu 930")  # another time altogether
+    assert "To: <b>Thursday, November 26, 2026 at 9:30 AM EST</b>" in confirm
+    [still] = await dbcheck.appointments(harness, PAT)
+    assert still.starts_at == visit.starts_at  # nothing moved until Move it
+
+
+def _spanish(update: dict[str, Any]) -> dict[str, Any]:
+    """The update as sent by a member whose Telegram speaks Spanish (staff are answered in
+    the language of each update)."""
+    body = update.get("message") or update["callback_query"]
+    body["from"]["language_code"] = "es"
+    return update
+
+
+async def test_a_spanish_speaking_member_types_the_week_of_a_move(harness: Harness) -> None:
+    """The same in Spanish: "¿es la semana que viene?" or "no sé" shows the choice again,
+    "la semana que viene" and "el 27" pick (before: refused, or asked for a time)."""
+    await linked_patient(harness)
+
+    async def say(text: str) -> list[str]:
+        return texts_to(await harness.feed(_spanish(updates.message_update(NURSE, text))), NURSE)
+
+    async def tap(label: str) -> list[str]:
+        data = harness.button(NURSE, label)
+        return texts_to(await harness.feed(_spanish(updates.callback_update(NURSE, data))), NURSE)
+
+    await harness.feed(_spanish(updates.command_update(NURSE, "tomorrow")))
+    await tap("Mover")
+    [question] = await say("next friday 11am")
+    assert "¿Se refiere al viernes de esta semana o al de la semana que viene?" in question
+    offered = harness.buttons(NURSE)
+    for asked in ("¿es la semana que viene?", "no sé"):
+        [again] = await say(asked)
+        assert "¿Se refiere al viernes de esta semana o al de la semana que viene?" in again
+        assert "(esta semana)" in again and "(la semana que viene)" in again
+        assert harness.buttons(NURSE) == offered
+    [confirm] = await say("la semana que viene")
+    assert "A: <b>viernes 4 de diciembre de 2026, a las 11:00 a. m. EST</b>" in confirm
+    await tap("Otra hora")
+    await say("next friday 11am")
+    [confirm] = await say("el 27")
+    assert "A: <b>viernes 27 de noviembre de 2026, a las 11:00 a. m. EST</b>" in confirm
+    [moved] = await tap("Moverla")
+    assert "Movida" in moved
+    [visit] = await dbcheck.appointments(harness, PAT)
+    assert visit.starts_at == datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
 
 
 async def test_booking_rules_hold_for_a_move(harness: Harness) -> None:

@@ -38,7 +38,6 @@ from bot.content.catalogue import (
 )
 from bot.db.models import Appointment, Patient
 from bot.domain.when_parser import ParseErrorCode, WhenReading
-from bot.domain.which_week import WeekAnswer
 from bot.services.appointments import Ambiguity, HalfAnswer, Mention, VisitTime
 from bot.services.container import ServiceScope
 from bot.services.errors import BookingRefused, NoSuchAppointment, VisitChangedByClinic
@@ -243,24 +242,23 @@ async def _week_typed(
 ) -> bool:
     """A typed answer to "this week's or next week's?" while the two dates are buttons: one
     it picks is saved as a tap on it; "not sure" keeps the buttons, with a line to check with
-    the clinic. False when the text is no such answer (AppointmentService.week_answer)."""
+    the clinic. False when the text is no such answer (AppointmentService.week_typed)."""
     try:
         offer = Offer.held(data, OfferKind.BOOKING)
         earlier, later = offer.visit_time("earlier"), offer.visit_time("later")
     except OfferExpired:
         return False
     words = reply.content.which_week(reply.lang)
-    answer = svc.appointments.week_answer(text, earlier, later, words, patient.language)
-    if answer is None:
+    typed = svc.appointments.week_typed(text, earlier, later, words, patient.language)
+    if typed is None:
         return False
-    if answer is WeekAnswer.UNSURE:
+    if isinstance(typed, Ambiguity):
         reply.send(
             AppointmentWeekUnsure(),
             reply.kb.draft_ambiguous(earlier.local, later.local, offer.token),
         )
         return True
-    picked = earlier if answer is WeekAnswer.EARLIER else later
-    await _save(offer.token, picked, _replacing(data), state, reply, patient, svc)
+    await _save(offer.token, typed, _replacing(data), state, reply, patient, svc)
     return True
 
 

@@ -42,11 +42,10 @@ from bot.content.catalogue import (
 )
 from bot.domain.audit import Action, Actor, target
 from bot.domain.staff import Permission, Role, allows
-from bot.domain.visits import AmbiguityReason, VisitType
-from bot.domain.which_week import WeekAnswer
+from bot.domain.visits import VisitType
 from bot.services.appointments import Ambiguity, VisitTime
 from bot.services.container import ServiceScope
-from bot.services.offers import Offer, OfferExpired, OfferKind, TimeChoice
+from bot.services.offers import Offer, OfferExpired, OfferKind
 from bot.services.qr import qr_png
 from bot.services.roster import RosterDay
 from bot.telegram.callbacks import (
@@ -108,9 +107,8 @@ async def invite_week_typed(
     message: Message, state: FSMContext, reply: Reply, actor: Actor, svc: ServiceScope
 ) -> None:
     """Typed while the two weeks are buttons ("next week", "the 15th", "not sure"): the week
-    it picks, as a tap on it would (AppointmentService.week_answer, the patients' reading);
+    it picks, as a tap on it would (AppointmentService.week_typed, the patients' reading);
     not sure, or a question about them, shows the choice again; anything else is a new time."""
-    text = message.text or ""
     try:
         offer = Offer.held(await state.get_data(), OfferKind.INVITE)
         earlier, later = offer.visit_time("earlier"), offer.visit_time("later")
@@ -118,17 +116,13 @@ async def invite_week_typed(
         await invite_time(message, state, reply, actor, svc)
         return
     words = reply.content.which_week(reply.lang)
-    answer = svc.appointments.week_answer(text, earlier, later, words, reply.lang)
-    if answer is None:
+    typed = svc.appointments.week_typed(message.text or "", earlier, later, words, reply.lang)
+    if typed is None:
         await invite_time(message, state, reply, actor, svc)
-    elif answer is WeekAnswer.UNSURE:
-        tomorrow = svc.appointments.is_tomorrow(earlier)
-        _ask_which(
-            reply, Ambiguity(earlier, later, AmbiguityReason.TWO_WEEKS, tomorrow), offer.token
-        )
+    elif isinstance(typed, Ambiguity):
+        _ask_which(reply, typed, offer.token)
     else:
-        choice: TimeChoice = "earlier" if answer is WeekAnswer.EARLIER else "later"
-        await _ask_label(state, reply, await _checked(svc, actor, offer, choice))
+        await _ask_label(state, reply, await _checked(svc, actor, typed))
 
 
 async def _ask_label(state: FSMContext, reply: Reply, proposal: VisitTime) -> None:
@@ -137,12 +131,9 @@ async def _ask_label(state: FSMContext, reply: Reply, proposal: VisitTime) -> No
     reply.send(InviteLabelAsk(when=proposal.local))
 
 
-async def _checked(
-    svc: ServiceScope, actor: Actor, offer: Offer, choice: TimeChoice = "starts_at"
-) -> VisitTime:
-    """The time the offer holds, checked again (time has passed, and the sender may have
+async def _checked(svc: ServiceScope, actor: Actor, proposal: VisitTime) -> VisitTime:
+    """The time an offer holds, checked again (time has passed, and the sender may have
     left the team since)."""
-    proposal = offer.visit_time(choice)
     reading = await svc.invites.read_time(actor, proposal.starts_at, zone=proposal.zone)
     assert isinstance(reading, VisitTime)  # an instant is never ambiguous
     return reading
@@ -152,7 +143,7 @@ async def invite_label(
     message: Message, state: FSMContext, reply: Reply, actor: Actor, svc: ServiceScope
 ) -> None:
     held = Offer.held(await state.get_data(), OfferKind.INVITE)
-    proposal = await _checked(svc, actor, held)
+    proposal = await _checked(svc, actor, held.visit_time())
     label = svc.invites.check_label(message.text or "")
     offer = Offer.of_reading(OfferKind.INVITE, proposal)
     await state.set_state(Inviting.choosing_kind)
@@ -180,7 +171,7 @@ async def _chose_kind(
 ) -> None:
     if kind not in set(VisitType):
         raise OfferExpired(OfferKind.INVITE)
-    proposal = await _checked(svc, actor, offer)
+    proposal = await _checked(svc, actor, offer.visit_time())
     data = await state.get_data()
     label = str(data.get("label", ""))
     await state.set_state(Inviting.confirming)
@@ -213,9 +204,9 @@ async def invite_button(
         case InviteAction.CHANGE:
             await invite_start(callback, state, reply, actor, svc)
         case InviteAction.EARLIER if current == Inviting.picking.state:
-            await _ask_label(state, reply, await _checked(svc, actor, offer, "earlier"))
+            await _ask_label(state, reply, await _checked(svc, actor, offer.visit_time("earlier")))
         case InviteAction.LATER if current == Inviting.picking.state:
-            await _ask_label(state, reply, await _checked(svc, actor, offer, "later"))
+            await _ask_label(state, reply, await _checked(svc, actor, offer.visit_time("later")))
         case InviteAction.KIND if current in (
             Inviting.choosing_kind.state,
             Inviting.confirming.state,
@@ -241,7 +232,7 @@ async def _make(
     label: str,
     kind: VisitType,
 ) -> None:
-    proposal = await _checked(svc, actor, offer)
+    proposal = await _checked(svc, actor, offer.visit_time())
     made = await svc.invites.create(
         actor,
         proposal.starts_at,

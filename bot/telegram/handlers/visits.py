@@ -1,13 +1,14 @@
 """Staff move or cancel a visit the clinic made, from the roster's Move and Cancel buttons.
 
 Move asks for the new time (read in the clinic's zone, as invites are; a time that happens
-twice offers both), shows the old and the new time and waits for Confirm; Cancel waits for a
-confirmation too. Each confirmation's button carries the offer's token, kept in the
-conversation state: a button from an older offer has expired, and a second tap on the same
-one asks the service again, which finds the change made and says so (one change, one notice).
-Each offer also keeps the visit's version it showed: if the patient (or a colleague) changed
-the visit before the member confirms, nothing is changed and the member is told what the
-visit is now (bot/telegram/refusals.py).
+twice offers both, and a week typed instead of tapped, "next week", is read as /invite's is),
+shows the old and the new time and waits for Confirm; Cancel waits for a confirmation too. Each
+confirmation's button carries the offer's token, kept in the conversation state: a button from
+an older offer has expired, and a second tap on the same one asks the service again, which
+finds the change made and says so (one change, one notice). Each offer also keeps the visit's
+version it showed: if the patient (or a colleague) changed the visit before the member
+confirms, nothing is changed and the member is told what the visit is now
+(bot/telegram/refusals.py).
 The service (bot/services/visit_changes.py) checks the permission first on every step, so a
 patient who forges one of these buttons gets the stale-button answer and the audit log a
 refused line; the patient of the visit is told by a notice queued with the change, never
@@ -58,19 +59,10 @@ async def _ask_time(
 async def _offer(state: FSMContext, reply: Reply, appointment: int, reading: Reading) -> None:
     """Confirm the move (or pick one of two readings); the offer's token goes with it."""
     if isinstance(reading.time, Ambiguity):
-        earlier, later = reading.time.earlier, reading.time.later
         offer = Offer.of_reading(OfferKind.VISIT_MOVE, reading.time, visit=appointment)
         await state.set_state(ChangingVisit.picking)
         await state.set_data(offer.to_state())
-        reply.send(
-            InviteAmbiguous(
-                earlier=earlier.local,
-                later=later.local,
-                ambiguity=reading.time.reason,
-                tomorrow=reading.time.tomorrow,
-            ),
-            reply.kb.visit_ambiguous(appointment, earlier.local, later.local, offer.token),
-        )
+        _ask_which(reply, appointment, reading.time, offer.token)
         return
     proposal: VisitTime = reading.time
     # The visit's version as the offer shows it: changed since, it is not moved.
@@ -84,6 +76,17 @@ async def _offer(state: FSMContext, reply: Reply, appointment: int, reading: Rea
             before=reading.visit.local, after=proposal.local, label=reading.visit.label
         ),
         reply.kb.visit_move_confirm(appointment, offer.token),
+    )
+
+
+def _ask_which(reply: Reply, appointment: int, reading: Ambiguity, token: str) -> None:
+    """The two readings of the new time, to pick one."""
+    earlier, later = reading.earlier.local, reading.later.local
+    reply.send(
+        InviteAmbiguous(
+            earlier=earlier, later=later, ambiguity=reading.reason, tomorrow=reading.tomorrow
+        ),
+        reply.kb.visit_ambiguous(appointment, earlier, later, token),
     )
 
 
@@ -103,6 +106,34 @@ async def visit_time(
         raise
     reading = await svc.visit_changes.read_time(actor, appointment, message.text or "", reply.lang)
     await _offer(state, reply, appointment, reading)
+
+
+async def visit_week_typed(
+    message: Message, state: FSMContext, reply: Reply, actor: Actor, svc: ServiceScope
+) -> None:
+    """Typed while the two weeks are buttons ("next week", "the 16th", "not sure"), read as
+    /invite's is (VisitChangeService.week_typed): the week it picks, as a tap on it would;
+    not sure, or a question about them, shows the choice again (its buttons still work);
+    anything else is a new time."""
+    try:
+        offer = Offer.held(await state.get_data(), OfferKind.VISIT_MOVE)
+        earlier, later = offer.visit_time("earlier"), offer.visit_time("later")
+        appointment = offer.visit
+        if appointment is None:
+            raise OfferExpired(OfferKind.VISIT_MOVE)
+    except OfferExpired:
+        await visit_time(message, state, reply, actor, svc)
+        return
+    words = reply.content.which_week(reply.lang)
+    reading = await svc.visit_changes.week_typed(
+        actor, appointment, message.text or "", earlier, later, words, reply.lang
+    )
+    if reading is None:
+        await visit_time(message, state, reply, actor, svc)
+    elif isinstance(reading.time, Ambiguity):
+        _ask_which(reply, appointment, reading.time, offer.token)
+    else:
+        await _offer(state, reply, appointment, reading)
 
 
 async def visit_button(
@@ -179,11 +210,8 @@ async def visit_button(
 def create_router() -> Router:
     """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     r = Router(name="visits")
-    for step in (
-        ChangingVisit.waiting_for_time,
-        ChangingVisit.picking,
-        ChangingVisit.confirming_move,
-    ):
-        r.message.register(visit_time, step, PlainText())
+    r.message.register(visit_time, ChangingVisit.waiting_for_time, PlainText())
+    r.message.register(visit_week_typed, ChangingVisit.picking, PlainText())
+    r.message.register(visit_time, ChangingVisit.confirming_move, PlainText())
     r.callback_query.register(visit_button, VisitCb.filter())
     return r
