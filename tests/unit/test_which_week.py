@@ -55,6 +55,8 @@ def answer(
         ("Next week's", L),
         ("it's next week", L),
         ("the later one please", L),
+        ("next wk", L),  # as a busy front desk types it
+        ("this wk", E),
         ("the first one", E),
         ("not this week", L),
         ("no, next week", L),
@@ -93,6 +95,9 @@ def test_english(text: str, expected: WeekAnswer | None) -> None:
         ("ni idea", U),
         ("la semana que viene", L),
         ("La próxima semana", L),
+        ("próxima semana", L),  # without the article, as typed in a hurry
+        ("semana que viene", L),
+        ("la prox semana", L),
         ("esta semana", E),
         ("la de esta semana", E),
         ("esta semana no", L),
