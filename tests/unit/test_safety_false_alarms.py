@@ -317,6 +317,15 @@ ORDINARY_ROUND_15 = [
     "prefiero morirme que ir a otra junta jaja",
     "siento que soy una carga por preguntar tanto, perdón",
     "nada va a cambiar con esta aseguradora",
+    "my kid swallowed a grape whole lol she's fine, just startled us",
+    "I burn myself on the curling iron every single morning",
+    "I bang my head against the wall with this insurance stuff",
+    "my chest is tight from the cold air when I run, normal for me",
+    "I wrote my will last year, everyone should, boring adult stuff",
+    "my cat is trying to kill me by sleeping on my face",
+    "siento el pecho apretado por el frío cuando corro, es normal en mí",
+    "se me durmió la cara en el dentista, ¿importa para la infusión?",
+    "hice mi testamento el año pasado, cosas de adultos",
 ]
 
 
@@ -350,6 +359,15 @@ CAUGHT_ROUND_15 = [
     "no quiero despertarme mañana",
     "prefiero morirme que seguir así",
     "siento que soy una carga para todos",
+    "my kid swallowed a battery",
+    "I burn myself on purpose",
+    "I bang my head against the wall when I get overwhelmed",
+    "my chest is tight and my left arm hurts",
+    "I wrote my will this week and gave my dog to my sister",
+    "my husband is trying to kill me",
+    "siento el pecho apretado y me duele el brazo izquierdo",
+    "se me durmió la cara de un lado y no puedo hablar bien",
+    "hice mi testamento esta semana y regalé a mi perro",
 ]
 
 
