@@ -13,9 +13,10 @@ what it was written for (a header is one word; other comment lines are notes). T
   (the gentle answer is expected); any other crisis message needs the crisis answer and an
   alert. A development folder that does not reach that yet (safety_dev5 on) is held to its
   figures in :data:`FLOORS` meanwhile; the target stays the same. So are the held-out folders
-  (`safety_heldout/` since 2026-12-06, `safety_heldout2/` since 2026-12-07, a second writer per
-  language; kept in the repository so that they are measured on every run): their lines are
-  never printed, and their floor is what the screen reached on them, not the target.
+  (`safety_heldout/` since 2026-12-06, `safety_heldout2/` and `safety_heldout3/` since
+  2026-12-07, a second and a third writer per language; kept in the repository so that they
+  are measured on every run): their lines are never printed, and their floor is what the
+  screen reached on them, not the target.
 
 A held-out folder is measured, never read to tune: do not look at its misses.
 
@@ -128,7 +129,7 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     "safety_dev22": {"en": (MIN_RECALL, 15), "es": (MIN_RECALL, 11)},
     "safety_dev23": {"en": (MIN_RECALL, 3), "es": (0.962, 5)},
     "safety_dev24": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 8)},
-    "safety_dev25": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 8)},
+    "safety_dev25": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 8)},
     "safety_dev26": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 6)},
     # Written by sixty helpers (thirty writers a language) who never saw the lexicon, the code
     # or the other corpora, from the taxonomies (issue 16, round 12), each in a register of its
@@ -164,15 +165,15 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     "safety_dev41": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 13)},
     "safety_dev42": {"en": (MIN_RECALL, 12), "es": (MIN_RECALL, 12)},
     "safety_dev43": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 13)},
-    "safety_dev44": {"en": (MIN_RECALL, 10), "es": (MIN_RECALL, 10)},
+    "safety_dev44": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 10)},
     "safety_dev45": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 11)},
     "safety_dev46": {"en": (MIN_RECALL, 15), "es": (MIN_RECALL, 10)},
     "safety_dev47": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 10)},
     "safety_dev48": {"en": (MIN_RECALL, 10), "es": (MIN_RECALL, 5)},
-    "safety_dev49": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 9)},
+    "safety_dev49": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 9)},
     "safety_dev50": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 8)},
     "safety_dev51": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 6)},
-    "safety_dev52": {"en": (0.933, 14), "es": (0.942, 16)},
+    "safety_dev52": {"en": (0.936, 6), "es": (0.942, 11)},
     "safety_dev53": {"en": (0.968, 4), "es": (MIN_RECALL, 12)},
     "safety_dev54": {"en": (MIN_RECALL, 13), "es": (MIN_RECALL, 8)},
     "safety_dev55": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 10)},
@@ -197,7 +198,7 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     "safety_dev59": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 6)},
     "safety_dev60": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 4)},
     "safety_dev61": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 8)},
-    "safety_dev62": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 4)},
+    "safety_dev62": {"en": (MIN_RECALL, 1), "es": (MIN_RECALL, 4)},
     "safety_dev63": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 12)},
     "safety_dev64": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 14)},
     "safety_dev65": {"en": (MIN_RECALL, 6)},
@@ -225,7 +226,7 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     "safety_dev77": {"en": (0.932, 3), "es": (0.945, 7)},
     "safety_dev78": {"en": (0.939, 4), "es": (0.947, 11)},
     "safety_dev79": {"en": (0.948, 5)},
-    "safety_dev80": {"en": (0.884, 3)},
+    "safety_dev80": {"en": (0.887, 3)},
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false
@@ -277,6 +278,9 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # flagged, es 254/260 (97.7%) with 5 of 357 (one crisis line answered in English only).
     # Round 14's screen, read once: the same figures.
     "safety_heldout2": {"en": (0.962, 4), "es": (MIN_RECALL, 5)},
+    # A third writer per language (issue 16, round 15, 2026-12-07), read twice: round 14's
+    # screen, then round 15's, the same figures.
+    "safety_heldout3": {"en": (0.967, 5), "es": (MIN_RECALL, 6)},
 }
 """Development folders (and languages) that do not reach the target yet: the recall and the
 false alarms reached, ``{folder: {lang: (min_recall, max_false_alarms)}}``. The test holds

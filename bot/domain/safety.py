@@ -174,6 +174,7 @@ class LexiconPart:
     emoji: Mapping[str, str] = field(default_factory=dict)
     words: Sequence[str] = ()
     alone: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    over_history: Mapping[str, Sequence[str]] = field(default_factory=dict)
     present: Sequence[str] = ()
     unless: Sequence[str] = ()
     recent: Sequence[str] = ()
@@ -193,6 +194,7 @@ class _Phrase:
     source: str  # as written, for error messages
     items: tuple[Item, ...]
     index: int = 0  # its place in its list, for error messages
+    over_history: bool = False  # holds against a history match inside it
 
 
 def _parse_at(raw: object, where: str) -> tuple[Item, ...]:
@@ -207,6 +209,7 @@ class _Hit:
     category: str
     language: str
     source: str = ""  # the phrase as written, for explain()
+    over_history: bool = False  # not covered by a history match inside it
 
 
 class _Screen:
@@ -239,7 +242,10 @@ class _Screen:
             assert phrase.category is not None
             atoms = compiler.atoms(phrase.items)
             # Two phrases may compile alike (in the skeleton spelling); the first names it.
-            self.owner.setdefault(atoms, _Hit(phrase.category, phrase.language, phrase.source))
+            self.owner.setdefault(
+                atoms,
+                _Hit(phrase.category, phrase.language, phrase.source, phrase.over_history),
+            )
         # Everything in one alternation, searched once: the only cost of an ordinary message.
         # Each phrase ends in an empty group: a match's lastindex names the phrase.
         body, marks = marked_trie_regex(self.owner.items())
@@ -270,7 +276,9 @@ class _Screen:
     def first(self, norm: str, depth: int = 0) -> tuple[_Hit, bool, tuple[int, int]] | None:
         """The first match in normalized ``norm`` that no exclusion covers, and that no
         match of a quiet category (past ideation) covers, with True; else the first quiet
-        match, with False.
+        match, with False. A phrase of a category's ``over_history`` list is not covered by
+        a history match inside it: "wish i had the guts to kill myself" holds the history
+        phrase "i had ... kill myself", and is a wish now.
 
         History does not cover what follows a word of the present (the lexicons'
         ``present_words``: "now", "tonight", "again"): what comes after one is read again on
@@ -313,7 +321,9 @@ class _Screen:
         quiet = [h for h in hits if h[1].category in self.quiet]
         quiet_spans = [span for span, _ in quiet]
         for span, hit in hits:
-            if hit.category not in self.quiet and not _inside(span, quiet_spans):
+            if hit.category not in self.quiet and (
+                hit.over_history or not _inside(span, quiet_spans)
+            ):
                 return hit, True, span
         if quiet:
             return quiet[0][1], False, quiet[0][0]
@@ -509,6 +519,7 @@ class CrisisDetector:
             quiet_named |= quiet_set
             alerting |= set(part.categories) - quiet_set
             crisis.extend(self._categories(part, owner))
+            crisis.extend(self._over_history(part, owner, quiet_set))
             crisis.extend(self._proximity(part))
             for category, listed in part.alone.items():
                 if category not in part.categories:
@@ -643,6 +654,30 @@ class CrisisDetector:
                 if previous is None:
                     owner[items] = category
                     found.append(_Phrase(category, part.language, str(raw), items))
+        return found
+
+    @staticmethod
+    def _over_history(
+        part: LexiconPart, owner: dict[tuple[Item, ...], str], quiet: set[str]
+    ) -> list[_Phrase]:
+        """The phrases that hold against a history phrase inside them (see
+        :meth:`_Screen._first`): a wish now that holds words of history."""
+        found: list[_Phrase] = []
+        for category, listed in part.over_history.items():
+            if category not in part.categories or category in quiet:
+                raise ValueError(
+                    f"over_history phrases of category {category!r}, which has no phrases "
+                    "or does not alert"
+                )
+            for index, raw in enumerate(listed):
+                items = _parse_at(raw, f"category {category!r} over_history[{index}]")
+                if items in owner:
+                    raise ValueError(
+                        f"category {category!r} over_history[{index}]: phrase {raw!r} is also "
+                        f"listed under category {owner[items]!r}"
+                    )
+                owner[items] = category
+                found.append(_Phrase(category, part.language, str(raw), items, index, True))
         return found
 
     @staticmethod

@@ -2,8 +2,8 @@
 
 `safety/` is reviewed, written beside the lexicon: every crisis message caught as its category
 asks (past ideation with the gentle answer only), no ordinary message flagged. Every other
-folder (`safety_dev/`, `safety_dev2/`, and the held-out `safety_heldout/` and
-`safety_heldout2/`) was written by someone who never saw the lexicon: recall per language at
+folder (`safety_dev/`, `safety_dev2/`, and the held-out `safety_heldout/`, `safety_heldout2/`
+and `safety_heldout3/`) was written by someone who never saw the lexicon: recall per language at
 least 97% and no ordinary message flagged, or, for a folder that does not reach that yet
 (safety_dev5 on, and the held-out ones), at least the floor of its figures in
 ``safety_corpora.FLOORS`` (see tests/safety_corpora.py for the rules and the figures tool).

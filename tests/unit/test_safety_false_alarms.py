@@ -285,6 +285,108 @@ def test_round_13_causes_hide_no_crisis(screen: CrisisDetector, text: str) -> No
     assert match is not None and match.alert_staff
 
 
+# Round 15 (written from everyday speech, not from any corpus line): the same crisis words
+# followed by what makes them ordinary: too many of what is no medicine, food eaten, a place one
+# keeps going to, goodbye to an old thing, waking at an hour, a burden by one's questions, a
+# session missed, hopeless about parking; es: lista para irse a casa, despertarse a una hora,
+# la nariz tapada, preferir morirse a una junta, una carga por preguntar, la aseguradora.
+ORDINARY_ROUND_15 = [
+    "I ate too much pie lol",
+    "im taking too many classes this semester",
+    "I took too many photos at the beach",
+    "I took way too much time off work",
+    "I took a bunch of pictures of the view from the clinic",
+    "I took too much on at work this month",
+    "I bought a rope light for the porch",
+    "I can't keep going to the pharmacy for this, can they mail it?",
+    "how much longer I can keep going to this pharmacy, honestly",
+    "I'm a lost cause at cooking lol",
+    "I said goodbye to my old insurance, new card attached",
+    "I don't want to wake up at 6 for the early slot, anything later?",
+    "I feel like a burden asking so many questions, sorry",
+    "nobody would notice if I skipped the group session right?",
+    "I feel hopeless about ever finding parking there",
+    "30 of my tramadol left, can you refill",
+    "had a patient with active SI on my shift today, rough day. anyway is my infusion still at 3?",
+    "Si, el lunes a las 10",
+    "me tomé demasiado tiempo para contestar, perdón",
+    "no puedo seguir yendo a la farmacia por esto",
+    "estoy lista para irme a casa después, ¿a quién le escribo?",
+    "no quiero despertarme a las 6 para la cita temprano, ¿hay algo más tarde?",
+    "no puedo respirar por la nariz, alergias",
+    "prefiero morirme que ir a otra junta jaja",
+    "siento que soy una carga por preguntar tanto, perdón",
+    "nada va a cambiar con esta aseguradora",
+    "my kid swallowed a grape whole lol she's fine, just startled us",
+    "I burn myself on the curling iron every single morning",
+    "I bang my head against the wall with this insurance stuff",
+    "my chest is tight from the cold air when I run, normal for me",
+    "I wrote my will last year, everyone should, boring adult stuff",
+    "my cat is trying to kill me by sleeping on my face",
+    "siento el pecho apretado por el frío cuando corro, es normal en mí",
+    "se me durmió la cara en el dentista, ¿importa para la infusión?",
+    "hice mi testamento el año pasado, cosas de adultos",
+    # a knife emoji is no self-harm on its own (it was read "cortarme" in Spanish)
+    "slay 💅🔪",
+    "that new true crime show 🔪📺 is so good",
+    "compré cuchillos 🔪🔪 nuevos para la cocina",
+    "me quiero cortar el pelo",
+]
+
+
+@pytest.mark.parametrize("text", ORDINARY_ROUND_15)
+def test_round_15_causes_are_not_flagged(lexicon_only: CrisisDetector, text: str) -> None:
+    assert lexicon_only.check(text) is None
+
+
+CAUGHT_ROUND_15 = [
+    "i took too much of my anxiety meds",
+    "i can't stay awake, i took too much on purpose",
+    "i think i took too many",
+    "took a bunch of my pills",
+    "20 xanax. im so sleepy",
+    "i cant keep going",
+    "I don't know how much longer I can keep doing this",
+    "I'm such a lost cause, nothing works",
+    "SI at a 9/10 tonight",
+    "active SI, no plan, but scared",
+    "SI with a plan. I don't feel safe",
+    "my SI is back",
+    "passive SI all week, worse tonight",
+    "I said goodbye to everyone",
+    "I don't want to wake up tomorrow",
+    "I feel like a burden to everyone",
+    "nobody would notice if i was gone",
+    "i feel hopeless about the future",
+    "no sé cuánto tiempo más voy a aguantar",
+    "me tomé demasiadas pastillas",
+    "estoy lista para irme de este mundo",
+    "no quiero despertarme mañana",
+    "prefiero morirme que seguir así",
+    "siento que soy una carga para todos",
+    "my kid swallowed a battery",
+    "I burn myself on purpose",
+    "I bang my head against the wall when I get overwhelmed",
+    "my chest is tight and my left arm hurts",
+    "I wrote my will this week and gave my dog to my sister",
+    "my husband is trying to kill me",
+    "siento el pecho apretado y me duele el brazo izquierdo",
+    "se me durmió la cara de un lado y no puedo hablar bien",
+    "hice mi testamento esta semana y regalé a mi perro",
+    "me quiero 🔪",
+    "quiero 🔪me",
+    "me voy a 🔪 otra vez",
+    "i want to 🔪 myself",
+    "me quiero cortar",
+]
+
+
+@pytest.mark.parametrize("text", CAUGHT_ROUND_15)
+def test_round_15_causes_hide_no_crisis(screen: CrisisDetector, text: str) -> None:
+    match = screen.check(text)
+    assert match is not None and match.alert_staff
+
+
 # Thoughts "I've had" read as past ideation: the denial taken back leaves them caught (with
 # the gentle answer; a "yes" that makes them present is not read yet).
 @pytest.mark.parametrize(

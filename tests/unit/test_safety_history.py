@@ -132,3 +132,58 @@ def test_a_recent_time_makes_a_history_match_recent_only_near_it() -> None:
     assert long_ago is not None and not long_ago.alert_staff
     far = detector.check("i tried to end it and then one two three last night")
     assert far is not None and not far.alert_staff
+
+
+def _over_history(**over: list[str]) -> CrisisDetector:
+    """A lexicon where history ("i had ... kill myself") holds a wish's last words."""
+    part = LexiconPart(
+        "en",
+        {
+            "past": ["i had ... kill myself", "tried to kill myself"],
+            "now": ["wish i had the courage to kill myself", "kill myself"],
+        },
+        quiet=["past"],
+        over_history=over,
+    )
+    return CrisisDetector.from_parts([part])
+
+
+def test_a_wish_holding_words_of_history_alerts_only_when_listed_over_history() -> None:
+    """Without the list the wish is covered by the history inside it and met gently (the
+    defect this list mends); listed, it alerts. History alone stays history either way."""
+    wish = "i wish i had the guts to kill myself"
+    covered = _over_history().check(wish)
+    assert covered is not None and not covered.alert_staff
+    held = _over_history(now=["wish i had the guts to kill myself"]).check(wish)
+    assert held is not None and held.alert_staff and held.category == "now"
+    history = _over_history(now=["wish i had the guts to kill myself"])
+    for text in ("i had a plan to kill myself", "i tried to kill myself"):
+        told = history.check(text)
+        assert told is not None and not told.alert_staff
+
+
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"past": ["wish i had the guts to kill myself"]}, "does not alert"),
+        ({"nowhere": ["wish i had the guts to kill myself"]}, "has no phrases"),
+        ({"now": ["kill myself"]}, "also listed under"),
+    ],
+)
+def test_over_history_phrases_are_checked(over: dict[str, list[str]], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _over_history(**over)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I wish I had the guts to kill myself",
+        "honestly i wish i had the balls to kill myself lol",
+        "if only I had the courage to kill myself",
+        "wish i was brave enough to kill myself",
+    ],
+)
+def test_the_shipped_wishes_alert(screen: CrisisDetector, text: str) -> None:
+    match = screen.check(text)
+    assert match is not None and match.alert_staff and match.category == "active_ideation"
