@@ -223,10 +223,10 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # layer (scripts/train_safety_model.py NOT_TRAINED) nor any lexicon rule reads them: they
     # are the next round's clean check (a model trained with them flagged more of safety_dev10
     # and caught no more of it, so it was not shipped).
-    "safety_dev77": {"en": (0.932, 3), "es": (0.945, 7)},
+    "safety_dev77": {"en": (0.935, 3), "es": (0.945, 7)},
     "safety_dev78": {"en": (0.939, 4), "es": (0.947, 11)},
     "safety_dev79": {"en": (0.948, 5)},
-    "safety_dev80": {"en": (0.887, 3)},
+    "safety_dev80": {"en": (0.891, 3)},
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false

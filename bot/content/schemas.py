@@ -303,6 +303,9 @@ class CrisisCategory(_Strict):
     # Phrases that count only when they are (almost) the whole message: "suicide" alone is a
     # cry for help, "suicide risk" in a question is not.
     alone: tuple[Phrase, ...] = ()
+    # Phrases that count only where they end a sentence: "i can't go on." is despair, "i can't
+    # go on thursday" is a visit.
+    ending: tuple[Phrase, ...] = ()
     # Phrases that hold against a history phrase lying inside them: "wish i had the guts to
     # kill myself" holds "i had ... kill myself" (history), but is a wish now.
     over_history: tuple[Phrase, ...] = ()
@@ -368,6 +371,7 @@ class SafetyLexicon(_Strict):
             },
             quiet=[c.key for c in self.category if not c.alert_staff],
             alone={c.key: c.alone for c in self.category if c.alone},
+            ending={c.key: c.ending for c in self.category if c.ending},
             over_history={c.key: c.over_history for c in self.category if c.over_history},
             terms=self.terms,
             emoji=self.emoji,

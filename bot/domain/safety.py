@@ -72,8 +72,8 @@ from bot.domain.safety_patterns import (
     parse_phrase,
     trie_regex,
 )
-from bot.domain.safety_text import Folds, fold_numbers
-from bot.domain.text_normalization import normalize
+from bot.domain.safety_text import Folds, fold_numbers, to_for_too
+from bot.domain.text_normalization import normalize, punct_to_spaces
 
 if TYPE_CHECKING:
     from bot.domain.safety_model import CrisisModel
@@ -126,6 +126,8 @@ swallowed, by the patient or by someone else (a child who got into the medicine)
 PatternCompiler = Callable[[str], "re.Pattern[str]"]
 """What compiles the screen's regular expressions (``re.compile``, or one that keeps them)."""
 
+_SENTENCE_END_RE = re.compile(r"[.!?;\n…]+")
+"""Where a sentence ends, for the phrases that count at the end of one (``ending``)."""
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # Template code and HTML tags (a staff member's edited text goes through the screen too): the
 # learned layer reads the words around them, not "if not catch_up endif".
@@ -174,6 +176,7 @@ class LexiconPart:
     emoji: Mapping[str, str] = field(default_factory=dict)
     words: Sequence[str] = ()
     alone: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    ending: Mapping[str, Sequence[str]] = field(default_factory=dict)
     over_history: Mapping[str, Sequence[str]] = field(default_factory=dict)
     present: Sequence[str] = ()
     unless: Sequence[str] = ()
@@ -227,6 +230,8 @@ class _Screen:
         recent: Sequence[_Phrase] = (),
         long_ago: Sequence[_Phrase] = (),
         compile_pattern: PatternCompiler = re.compile,
+        *,
+        at_end: bool = False,
     ) -> None:
         self.quiet = quiet
         optional = functools.partial(_optional, compile_pattern=compile_pattern)
@@ -250,7 +255,8 @@ class _Screen:
         # Each phrase ends in an empty group: a match's lastindex names the phrase.
         body, marks = marked_trie_regex(self.owner.items())
         self.hits: list[_Hit] = marks
-        self.gate = compile_pattern(r"(?<!\w)(?:" + body + r")(?!\w)")
+        # A phrase that counts at the end of a sentence only (``at_end``) ends the text.
+        self.gate = compile_pattern(r"(?<!\w)(?:" + body + (r")$" if at_end else r")(?!\w)"))
         excluded = [compiler.atoms(p.items) for p in exclusions]
         exclusion_body = trie_regex(excluded)
         self.exclusion = optional(exclusion_body)
@@ -511,6 +517,7 @@ class CrisisDetector:
         recent: list[_Phrase] = []
         long_ago: list[_Phrase] = []
         alone: list[_Phrase] = []
+        ending: list[_Phrase] = []
         for part in parts:
             quiet_set = set(part.quiet)
             unknown = sorted(quiet_set - set(part.categories))
@@ -521,15 +528,22 @@ class CrisisDetector:
             crisis.extend(self._categories(part, owner))
             crisis.extend(self._over_history(part, owner, quiet_set))
             crisis.extend(self._proximity(part))
-            for category, listed in part.alone.items():
-                if category not in part.categories:
-                    raise ValueError(f"alone phrases of category {category!r}, which has none")
-                alone.extend(
-                    _Phrase(
-                        category, part.language, str(raw), _parse_at(raw, f"{category} alone[{i}]")
+            for name, table, into in (
+                ("alone", part.alone, alone),
+                ("ending", part.ending, ending),
+            ):
+                for category, listed in table.items():
+                    if category not in part.categories:
+                        raise ValueError(f"{name} phrases of category {category!r}, which has none")
+                    into.extend(
+                        _Phrase(
+                            category,
+                            part.language,
+                            str(raw),
+                            _parse_at(raw, f"{category} {name}[{i}]"),
+                        )
+                        for i, raw in enumerate(listed)
                     )
-                    for i, raw in enumerate(listed)
-                )
             if isinstance(part.exclusions, str) or not isinstance(part.exclusions, Sequence):
                 raise ValueError("exclusions must be a list of strings")
             excluded.extend(
@@ -555,7 +569,7 @@ class CrisisDetector:
         compiler = Compiler(terms)
         try:
             if not compile_screen:
-                for phrase in [*crisis, *excluded, *unless, *recent, *long_ago, *alone]:
+                for phrase in [*crisis, *excluded, *unless, *recent, *long_ago, *alone, *ending]:
                     compiler.atoms(phrase.items)
                 return
             present = [w for p in parts for w in p.present]
@@ -575,6 +589,13 @@ class CrisisDetector:
                 if alone
                 else None
             )
+            self._ending = (
+                _Screen(
+                    ending, (), frozenset(), compiler, compile_pattern=compile_pattern, at_end=True
+                )
+                if ending
+                else None
+            )
         except ValueError as exc:
             raise ValueError(f"a phrase uses {exc}") from None
         for phrase in excluded:
@@ -587,7 +608,7 @@ class CrisisDetector:
         }
         vocabulary = {
             item.value.rstrip(WILDCARD)
-            for phrase in [*crisis, *excluded, *unless, *alone]
+            for phrase in [*crisis, *excluded, *unless, *alone, *ending]
             for item in phrase.items
             if item.kind == "word"
         }
@@ -827,8 +848,9 @@ class CrisisDetector:
     def _first(
         self, variants: Sequence[tuple[str, str]], overruled: frozenset[str] = frozenset()
     ) -> _Found | None:
-        """The lexicon's verdict on the variants: each as it is, then its numbers and leet.
-        A match of an ``overruled`` category is passed over: what follows it is read."""
+        """The lexicon's verdict on the variants: each as it is, then its numbers and leet,
+        then the phrases that count where they end a sentence. A match of an ``overruled``
+        category is passed over: what follows it is read."""
         for _, plain in variants:
             found = self._screen(plain, overruled)
             if found is not None:
@@ -838,6 +860,23 @@ class CrisisDetector:
                 found = self._screen(folded, overruled)
                 if found is not None and _reads_a_fold(plain, folded, found[2]):
                     return _Found(*found, folded)
+        if self._ending is not None:
+            for words, _ in variants:
+                ends = self._at_end(words, overruled)
+                if ends is not None:
+                    return ends
+        return None
+
+    def _at_end(self, words: str, overruled: frozenset[str]) -> _Found | None:
+        """A phrase of a category's ``ending`` list that ends a sentence of ``words`` (the
+        variant with its punctuation): "i can't go on." and "honestly i cant go on 😞", not "i
+        can't go on thursday"."""
+        assert self._ending is not None
+        for sentence in _SENTENCE_END_RE.split(words):
+            plain = to_for_too(punct_to_spaces(sentence))
+            found = self._ending.first(plain) if plain else None
+            if found is not None and found[0].category not in overruled:
+                return _Found(*found, plain)
         return None
 
     def _screen(

@@ -78,6 +78,33 @@ def test_alone_phrases_count_only_in_a_short_message() -> None:
     assert screen.check("what is the suicide risk of ketamine?") is None
 
 
+@pytest.mark.parametrize(
+    ("text", "caught"),
+    [
+        ("i cant go on", True),
+        ("I can't go on.", True),
+        ("honestly I can't go on 😞", True),
+        ("I can't go on. Everything hurts.", True),
+        ("ok. i cant go on!! sorry", True),
+        ("I can't go on thursday, can we move it?", False),
+        ("can I go on the waitlist? I can't go on the 12th", False),
+        ("I can't go on the trip", False),
+    ],
+)
+def test_ending_phrases_count_where_they_end_a_sentence(text: str, caught: bool) -> None:
+    screen = CrisisDetector.from_parts(
+        [LexiconPart("en", {"x": ["kill myself"]}, ending={"x": ["i cant go on"]})]
+    )
+    assert (screen.check(text) is not None) is caught
+
+
+def test_ending_phrases_need_their_category() -> None:
+    with pytest.raises(ValueError, match="ending phrases of category 'y'"):
+        CrisisDetector.from_parts(
+            [LexiconPart("en", {"x": ["kill myself"]}, ending={"y": ["i cant go on"]})]
+        )
+
+
 def test_terms_of_one_name_are_one_term_across_languages() -> None:
     en = LexiconPart(
         "en", {"x": ["{i} {want} {die}"]}, terms=TERMS, words=["i", "the", "want", "to"]
