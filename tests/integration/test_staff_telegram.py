@@ -237,6 +237,35 @@ async def test_the_week_typed_instead_of_tapped_is_read_as_a_patients(harness: H
     assert "Wednesday, November 25, 2026 at 9:30 AM EST" in label_ask
 
 
+async def test_a_member_removed_while_the_two_weeks_are_offered_is_refused(
+    harness: Harness,
+) -> None:
+    """The two weeks of an invite are offered, then an admin removes the member: whatever
+    they type next is refused as for anyone not on the team, with an audit line, as a visit
+    move's is (VisitChangeService.week_typed). Before, a question about the weeks ("is it
+    next week?") showed the choice again, with its buttons, to someone no longer on the
+    team."""
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    await harness.send(NURSE, "next tuesday 10am")
+    await harness.press(STAFF_ID, StaffCb(action=StaffAction.REMOVE, id=NURSE).pack())
+    [removed] = await harness.tap(STAFF_ID, "Yes, remove")
+    assert "no longer on the team" in removed
+    refused_before = len(await audit_lines(harness))
+    for typed in ("is it next week?", "not sure", "next week", "wed 930"):
+        [reply] = await harness.send(NURSE, typed)
+        assert UNKNOWN in reply, typed
+        assert "this week's or next week's" not in reply
+        assert not [t for t, _ in harness.buttons(NURSE) if "Tue" in t], typed
+    refused = [
+        line
+        for line in (await audit_lines(harness))[refused_before:]
+        if line.actor_telegram_id == NURSE
+    ]
+    assert [(line.action, line.outcome) for line in refused] == [("invite.create", "refused")] * 4
+    assert await dbcheck.count(harness, Invite) == 0
+
+
 async def test_a_spanish_speaking_member_types_the_forms_the_refusal_offers(
     harness: Harness,
 ) -> None:
