@@ -290,6 +290,36 @@ async def test_a_spanish_speaking_member_types_the_forms_the_refusal_offers(
     assert "no pude entender" in refused and "<code>mañana 930</code>" in refused
 
 
+async def test_a_spanish_speaking_member_asks_for_a_roster_in_spanish(harness: Harness) -> None:
+    """/roster reads the day in the member's language, as /invite reads a time: "jueves",
+    "el jueves", "mañana", "pasado mañana" and "26/11" (day first) for a member whose Telegram
+    speaks Spanish, English words still read ("thursday"). Before, "jueves" was refused as
+    "No pude entender eso como un día", even as the Spanish refusal offered "/roster
+    thursday"."""
+    await add_nurse(harness)
+    await invite(harness, "thu 10am")
+
+    async def roster(day: str) -> str:
+        update = updates.command_update(NURSE, "roster", day)
+        update["message"]["from"]["language_code"] = "es"
+        [reply] = texts_to(await harness.feed(update), NURSE)
+        return reply
+
+    for typed in ("jueves", "el jueves", "26/11", "thursday", "el 26 de noviembre"):
+        shown = await roster(typed)
+        assert "jueves 26 de noviembre de 2026" in shown, typed
+        assert "J.D." in shown, typed
+    assert "martes 24 de noviembre" in await roster("mañana")
+    assert "miércoles 25 de noviembre" in await roster("pasado mañana")
+    refused = await roster("cuando sea")
+    assert "No pude entender eso como un día" in refused
+    assert "<code>/roster jueves</code>" in refused
+    [english] = await harness.command(NURSE, "roster", "thursday")
+    assert "Thursday, November 26, 2026" in english and "J.D." in english
+    [not_english] = await harness.command(NURSE, "roster", "jueves")  # read as English
+    assert "couldn't read that as a day" in not_english
+
+
 async def test_a_compact_time_is_read_as_with_the_colon(harness: Harness) -> None:
     # Staff type "wed 930" as they write it on the schedule: Wednesday at 9:30 AM, clinic time.
     await add_nurse(harness)

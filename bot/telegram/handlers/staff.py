@@ -318,7 +318,7 @@ async def roster_day(
     svc: ServiceScope,
     staff_role: Role | None,
 ) -> None:
-    _show(reply, await svc.roster.day(actor, command.args or ""), staff_role)
+    _show(reply, await svc.roster.day(actor, command.args or "", reply.lang), staff_role)
 
 
 async def roster_page(
