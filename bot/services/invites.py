@@ -231,6 +231,11 @@ class InviteService:
             return typed
         return self._reading(typed.starts_at, typed.zone)
 
+    def example(self) -> datetime:
+        """A time to show staff as an example, in the clinic's zone: a few days ahead
+        (AppointmentService.example), so typing it back is never refused as past."""
+        return self.appointments.example(self.default_zone)
+
     def check_label(self, label: str) -> str:
         """The label as :meth:`create` will store it, or InviteRefused saying why not."""
         try:

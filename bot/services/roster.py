@@ -28,6 +28,7 @@ __all__ = ["PAGE_SIZE", "RosterDay", "RosterEntry", "RosterService"]
 
 PAGE_SIZE = 10
 MAX_DAYS_AWAY = 366
+EXAMPLE_DAYS_AHEAD = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,11 @@ class RosterService:
     def today(self, days_ahead: int = 0) -> date:
         """The clinic's local date, `days_ahead` days on."""
         return to_local(self.clock.now(), self.zone).date() + timedelta(days=days_ahead)
+
+    def example(self) -> datetime:
+        """A day to show staff as an example (noon, in the clinic's zone), a few days ahead as
+        the other staff examples are (AppointmentService.example): never a day gone by."""
+        return datetime.combine(self.today(EXAMPLE_DAYS_AHEAD), time(12), tzinfo=self.zone)
 
     def read_day(self, text: str, lang: str = "en") -> date:
         """A day as staff type it, in the member's language (`lang`; the Spanish reader takes

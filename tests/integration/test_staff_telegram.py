@@ -5,7 +5,7 @@ team command and button as if it did not exist (with an audit line)."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -343,6 +343,93 @@ async def test_every_form_a_refusal_offers_is_read(harness: Harness) -> None:
         await harness.command(NURSE, "invite")
         [label_ask] = await harness.send(NURSE, example)
         assert "Visit on" in label_ask and "label" in label_ask, (example, label_ask)
+
+
+MONDAY_DECEMBER_7 = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)  # 10:00 AM in the clinic
+_REFUSED = {  # typed to get each refusal that offers examples: past, too far, half, unreadable
+    "en": ("2026-12-01 10:00", "2028-06-01 10:00", "thursday", "3pm", "whenever suits"),
+    "es": ("2026-12-01 10:00", "2028-06-01 10:00", "el jueves", "3pm", "cuando pueda"),
+}
+_FIXED = {  # the examples the prompts offered before, whatever the day
+    *("2026-12-03 10:00", "2026-12-03 14:30", "9/12 a las 3 de la tarde"),
+    *("12/3 2:30pm", "Dec 3 2:30 pm", "12/9 2:30pm", "/roster 2026-12-03", "/roster 12/3"),
+}
+_WORDS = {  # what answers an example read: the label question, the move's confirmation, a day
+    "en": ("Now a short label", "To: <b>", "Visits on"),
+    "es": ("Ahora una etiqueta corta", "A: <b>", "Visitas del"),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+async def test_every_example_a_staff_prompt_offers_is_ahead_and_read(
+    harness: Harness, lang: str
+) -> None:
+    """On Monday, December 7 (as a colleague found it), every example the team's prompts and
+    refusals offer (/invite's, a visit move's, /roster's), typed back, is read: none is in
+    the past. Before, the Spanish ones offered "2026-12-03 10:00", and /roster
+    "/roster 2026-12-03", refused as past or read as next year's; the English "12/3 2:30pm"
+    and "Dec 3 2:30 pm" were read as December 3, 2027."""
+    harness.clock.set(MONDAY_DECEMBER_7)
+    await add_nurse(harness)
+    await harness.command(PAT, "start", await invite(harness))  # tomorrow, December 8
+    await harness.tap(PAT, "agree")
+    label_asked, move_offered, roster_shown = _WORDS[lang]
+
+    async def feed(update: dict[str, Any]) -> list[str]:
+        (update.get("message") or update["callback_query"])["from"]["language_code"] = lang
+        return texts_to(await harness.feed(update), NURSE)
+
+    async def say(text: str) -> str:
+        if text.startswith("/"):
+            name, _, args = text[1:].partition(" ")
+            return "\n".join(await feed(updates.command_update(NURSE, name, args)))
+        return "\n".join(await feed(updates.message_update(NURSE, text)))
+
+    async def offered(*prompts: str) -> set[str]:
+        examples = {e for p in prompts for e in re.findall(r"<code>(.*?)</code>", p)}
+        assert examples and not examples & _FIXED
+        return examples
+
+    async def move() -> str:
+        await say("/tomorrow")
+        [ask] = await feed(updates.callback_update(NURSE, harness.button(NURSE, "Move")))
+        return ask
+
+    # /invite
+    prompts = [await say("/invite")]
+    prompts += [await say(typed) for typed in _REFUSED[lang]]
+    for example in await offered(*prompts):
+        await say("/invite")
+        assert label_asked in await say(example), example
+    # A visit's move
+    prompts = [await move()]
+    prompts += [await say(typed) for typed in _REFUSED[lang]]
+    await move()
+    for example in await offered(*prompts):
+        assert move_offered in await say(example), example
+    # /roster
+    examples = await offered(await say("/roster"), await say("/roster banana?"))
+    assert len(examples) == 2
+    for example in examples:
+        assert roster_shown in await say(example), example
+
+
+async def test_a_moves_example_is_never_the_visits_own_time(harness: Harness) -> None:
+    """A visit at the very time the examples name (three days ahead at 2:30 PM, as the
+    invite's question offered it): its move's question and refusals offer the day after,
+    not the visit's own time (typed back, "nothing changed")."""
+    harness.clock.set(MONDAY_DECEMBER_7)
+    await add_nurse(harness)
+    await harness.command(PAT, "start", await invite(harness, "12/10 2:30pm"))
+    await harness.tap(PAT, "agree")
+    await harness.command(NURSE, "roster", "12/10")
+    [ask] = await harness.tap(NURSE, "Move")
+    assert "Now: <b>Thursday, December 10, 2026 at 2:30 PM EST</b>" in ask
+    assert "<code>12/11 2:30pm</code>" in ask
+    [half] = await harness.send(NURSE, "thursday")  # a refusal's example too
+    assert "<code>Fri Dec 11, 2:30 PM</code>" in half
+    [far] = await harness.send(NURSE, "2028-06-01 10:00")
+    assert "<code>12/11 2:30pm</code>" in far
 
 
 async def test_bad_times_and_labels_are_explained(harness: Harness) -> None:

@@ -76,7 +76,7 @@ async def invite_start(
     await svc.invites.require(actor)
     await state.set_state(Inviting.waiting_for_time)
     await state.set_data({})
-    reply.send(InviteAsk(zone=svc.invites.default_zone))
+    reply.send(InviteAsk(zone=svc.invites.default_zone, example=svc.invites.example()))
 
 
 async def invite_time(
