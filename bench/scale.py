@@ -172,6 +172,7 @@ async def time_queries(paths: list[Path], runs: int) -> list[dict[str, Any]]:
     from bench.common import database_url, median, now_utc
     from bot.db.connection import create_engine, create_session_factory
     from bot.db.reminders import ReminderRepository
+    from bot.services.patient_notices import PATIENT_NOTICES
 
     engines = [create_engine(database_url(path)) for path in paths]
     factories = [create_session_factory(engine) for engine in engines]
@@ -184,7 +185,8 @@ async def time_queries(paths: list[Path], runs: int) -> list[dict[str, Any]]:
             for k, factory in enumerate(factories):
                 now = now_utc()
                 async with factory() as session:
-                    repo = ReminderRepository(session)
+                    # As the engine's store makes it: a notice to a patient goes first.
+                    repo = ReminderRepository(session, notices=PATIENT_NOTICES)
                     transaction = await session.begin()
                     began = time.perf_counter()
                     await repo.expire_overdue(now)

@@ -28,7 +28,7 @@ from bot.delivery.sender import Sender
 from bot.domain.staff import Role
 from bot.metrics import Metrics
 from bot.services.intake_events import IntakeEvents
-from bot.services.patient_notices import PatientNotices
+from bot.services.patient_notices import PATIENT_NOTICES, PatientNotices
 from bot.services.staff_alerts import StaffAlerts
 from bot.telegram import errors, refusals
 from bot.telegram.commands import patient_menu, staff_menu
@@ -276,6 +276,9 @@ def create_application(
         settings.clinic_zone,
         clock,
         unreachable=intake_events,
+        # A notice out lets the reminders it held go now (`wakeup` is made below; this runs
+        # only once the application does).
+        notices_out=lambda: wakeup.wake_at(clock.now()),
     )
     staff_alerts = StaffAlerts(settings.staff_ids, clock, kick=alerts.kick)
 
@@ -295,7 +298,10 @@ def create_application(
 
     reminders = ReminderEngine(
         store=SqlReminderStore(
-            session_factory, after_claim=content.refresh, unreachable=intake_events
+            session_factory,
+            after_claim=content.refresh,
+            unreachable=intake_events,
+            notices=PATIENT_NOTICES,  # a notice to the patient goes before their reminders
         ),
         plan=content.plan_for,
         render=ReminderView(content),

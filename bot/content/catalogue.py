@@ -795,7 +795,11 @@ class TemplateFailureStaffAlert(Message):
 
 # --- staff: invites, roster, team -----------------------------------------------------------
 class InviteAsk(Message):
+    """`example`: a time a few days ahead in the clinic's zone (computed from the clock, so an
+    example is never in the past), as in AppointmentAsk."""
+
     zone: str = sample(_ZONE)
+    example: datetime = sample(SAMPLE_WHEN)
 
 
 class InviteAmbiguous(Message):
@@ -850,10 +854,12 @@ class InviteAlreadyMade(Message):
 
 
 class InviteError(Message):
-    """Why an invite cannot be made (bot/services/errors.py, InviteRefused)."""
+    """Why an invite cannot be made (bot/services/errors.py, InviteRefused); `example` as in
+    InviteAsk."""
 
     code: InviteCode = codes(ParseErrorCode, BookingProblem, LabelProblem, InviteProblem)
     zone: str = sample(_ZONE)
+    example: datetime = sample(SAMPLE_WHEN)
 
 
 # --- staff: importing the clinic's schedule (bot/telegram/handlers/staff_intake.py) -----------
@@ -977,7 +983,11 @@ class Roster(Message):
 
 
 class RosterAsk(Message):
+    """Which day's roster (none given, or one that cannot be shown); `example`: a day a few
+    days ahead in the clinic's zone (computed from the clock)."""
+
     code: RosterProblem = codes(RosterProblem)
+    example: datetime = sample(SAMPLE_WHEN)
 
 
 class StaffList(Message):
@@ -1226,9 +1236,12 @@ class StaffTextCancelled(Message):
 
 # --- staff: moving and cancelling a visit the clinic made ------------------------------------
 class VisitMoveAsk(Message):
+    """`example` as in InviteAsk."""
+
     when: datetime = sample(SAMPLE_WHEN)
     label: str = _label()
     zone: str = sample(_ZONE)
+    example: datetime = sample(SAMPLE_LATER)
 
 
 class VisitMoveConfirm(Message):
@@ -1263,10 +1276,12 @@ class VisitKept(Message):
 
 
 class VisitChangeError(Message):
-    """Why staff cannot move or cancel a visit (bot/services/errors.py, VisitChangeRefused)."""
+    """Why staff cannot move or cancel a visit (bot/services/errors.py, VisitChangeRefused);
+    `example` as in InviteAsk."""
 
     code: VisitChangeCode = codes(ParseErrorCode, BookingProblem, VisitChangeProblem)
     zone: str = sample(_ZONE)
+    example: datetime = sample(SAMPLE_WHEN)
 
 
 class VisitChangedWhileDeciding(Message):

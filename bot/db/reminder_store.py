@@ -8,11 +8,14 @@ while Telegram answers.
 ``after_claim`` runs in the claim's transaction once rows were claimed: the factory has it
 refresh the content's live versions (bot/content/store.py Content.refresh), so reminders
 render the newest words at send time, edited in this process or another.
+
+``notices``: the outbox kinds of notices to a patient; a patient's reminders wait while one
+to them is still to be sent (bot/db/reminders.py ReminderRepository).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,22 +36,27 @@ class SqlReminderStore:
         *,
         after_claim: AfterClaim | None = None,
         unreachable: UnreachableEvents | None = None,
+        notices: Collection[str] = (),
     ) -> None:
         self.session_factory = session_factory
         self.after_claim = after_claim
         self.unreachable = unreachable
+        self.notices = frozenset(notices)
+
+    def _repo(self, session: AsyncSession) -> ReminderRepository:
+        return ReminderRepository(session, notices=self.notices)
 
     async def next_due(self) -> datetime | None:
         async with self.session_factory() as session:
-            return await ReminderRepository(session).next_due()
+            return await self._repo(session).next_due()
 
     async def expire_overdue(self, now: datetime) -> dict[str, int]:
         async with self.session_factory() as session, session.begin():
-            return await ReminderRepository(session).expire_overdue(now)
+            return await self._repo(session).expire_overdue(now)
 
     async def claim(self, now: datetime, owner: str, lease_until: datetime, limit: int) -> Claim:
         async with self.session_factory() as session, session.begin():
-            repo = ReminderRepository(session)
+            repo = self._repo(session)
             ids = await repo.claim(now, owner, lease_until, limit)
             if not ids:
                 return Claim()
@@ -62,11 +70,11 @@ class SqlReminderStore:
 
     async def extend(self, owner: str, now: datetime, lease_until: datetime) -> int:
         async with self.session_factory() as session, session.begin():
-            return await ReminderRepository(session).extend_lease(owner, now, lease_until)
+            return await self._repo(session).extend_lease(owner, now, lease_until)
 
     async def record(self, owner: str, now: datetime, results: Sequence[AttemptResult]) -> int:
         async with self.session_factory() as session, session.begin():
-            repo = ReminderRepository(session)
+            repo = self._repo(session)
             # One executemany per kind of change, not one UPDATE per message.
             written = await repo.finish_many(owner, now, results)
             newly = await repo.mark_unreachable(

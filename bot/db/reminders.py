@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     case,
+    exists,
     false,
     func,
     select,
@@ -28,6 +29,7 @@ from bot.db.models import (
     ChecklistTick,
     Patient,
     Reminder,
+    StaffAlert,
 )
 from bot.db.outbox import mark_unreachable
 from bot.db.statements import rows_matched
@@ -52,10 +54,18 @@ FAILED = QueueStatus.FAILED
 
 class ReminderRepository:
     """Queries of the reminder engine. Each is portable SQL and uses the (status, due_at) index,
-    so claiming costs the same with 5,000 or 500,000 pending rows."""
+    so claiming costs the same with 5,000 or 500,000 pending rows.
 
-    def __init__(self, session: AsyncSession) -> None:
+    `notices`: the outbox kinds of notices to a patient (bot/services/patient_notices.py). A
+    patient's reminders are not claimed while a notice to them is still to be sent (pending in
+    the outbox, leased or waiting for a retry): a visit moved close makes a reminder due at
+    once in the transaction that queues "your visit has moved", and the patient must read
+    that first, whichever sender looks first. Sent or given up, the notice lets them go (the
+    outbox wakes the engine then)."""
+
+    def __init__(self, session: AsyncSession, *, notices: Collection[str] = ()) -> None:
         self.session = session
+        self.notices = tuple(sorted(notices))
 
     # --- planning -------------------------------------------------------------------------
     async def for_appointment(self, appointment_id: int) -> dict[str, Reminder]:
@@ -143,7 +153,7 @@ class ReminderRepository:
 
     # --- dispatching ----------------------------------------------------------------------
     def _claimable(self) -> Select[int]:
-        return (
+        claimable = (
             select(Reminder.id)
             .join(Appointment, Appointment.id == Reminder.appointment_id)
             .join(Patient, Patient.id == Appointment.patient_id)
@@ -156,6 +166,16 @@ class ReminderRepository:
                 Patient.reminders_paused.is_(False),
             )
         )
+        if not self.notices:
+            return claimable
+        # A notice to the patient still to be sent goes first (the class's doc). The
+        # outbox's patient_id index finds it, one look-up per candidate row.
+        notice_first = exists().where(
+            StaffAlert.patient_id == Patient.id,
+            StaffAlert.kind.in_(self.notices),
+            StaffAlert.status == QueueStatus.PENDING,
+        )
+        return claimable.where(~notice_first)
 
     async def expire_overdue(self, now: datetime) -> dict[str, int]:
         """Pending rows whose useful window closed become `expired` (never sent late); how

@@ -23,6 +23,10 @@ backoff; after `max_attempts` the row becomes `failed`, with one ERROR line nami
 the staff id and the error code. Any other 400 (our request was wrong) fails at once. Logs
 name staff ids, never a patient's id, name or words.
 
+A patient's reminders wait while a notice to them is still to be sent (bot/db/reminders.py): the
+notice of a visit moved close comes before the reminder the move made due. Once a notice is
+sent or given up, `notices_out` wakes the reminder engine for what it held.
+
 A crash between 1 and 3 leaves rows leased; once the lease ran out any replica claims them
 again, so an alert is never lost, and at most the rows in flight at a crash are sent twice.
 """
@@ -31,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Unpack
 from zoneinfo import ZoneInfo
@@ -104,15 +108,19 @@ class AlertDelivery(LeasedDelivery[OutboxClaim, ClaimedAlert]):
         *,
         owner: str | None = None,
         unreachable: UnreachableEvents | None = None,
+        notices_out: Callable[[], None] | None = None,
         **pacing: Unpack[Pacing],
     ) -> None:
-        # `unreachable`: told of patients a notice found blocked (bot/db/outbox.py).
+        # `unreachable`: told of patients a notice found blocked (bot/db/outbox.py);
+        # `notices_out`: called once a notice to a patient is sent or given up (its outcome
+        # committed), to wake the reminder engine for the reminders it held.
         store = SqlOutboxStore(session_factory, PATIENT_NOTICES, unreachable=unreachable)
         super().__init__(store, clock, owner=owner, **pacing)
         self.sender = sender
         self.bot = bot
         self.content = content
         self.clinic_zone = clinic_zone
+        self.notices_out = notices_out
 
     # --- one pass (the loop: bot/delivery/leased.py) -------------------------------------
     def _rows(self, claim: OutboxClaim) -> tuple[ClaimedAlert, ...]:
@@ -121,6 +129,15 @@ class AlertDelivery(LeasedDelivery[OutboxClaim, ClaimedAlert]):
     async def _send(self, claim: OutboxClaim) -> list[Attempt]:
         names = await self._names(claim.alerts)
         return await asyncio.gather(*(self._attempt(a, names, claim) for a in claim.alerts))
+
+    def _ended(self, row: ClaimedAlert, result: AttemptResult) -> None:
+        """A notice out of the outbox (sent, or given up) lets the patient's reminders go."""
+        if (
+            self.notices_out is not None
+            and row.kind in PATIENT_NOTICES
+            and result.outcome is not Outcome.RETRY
+        ):
+            self.notices_out()
 
     def _name(self, alert: ClaimedAlert) -> str:
         """The kind, and who a row goes to: a staff id, never a patient's."""

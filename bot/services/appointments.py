@@ -324,11 +324,11 @@ class AppointmentService:
                 raise BookingRefused(BookingProblem.TOO_FAR)
         return HalfAnswer(reading)
 
-    def example(self, zone_name: str) -> datetime:
-        """A time to show as an example: three days ahead at 2:30 PM in the patient's zone,
-        so it is never in the past."""
+    def example(self, zone_name: str, *, days: int = 3) -> datetime:
+        """A time to show as an example: three days ahead (or `days`) at 2:30 PM in the
+        patient's zone, so it is never in the past."""
         zone = load_zone(zone_name)
-        day = to_local(self.clock.now(), zone).date() + timedelta(days=3)
+        day = to_local(self.clock.now(), zone).date() + timedelta(days=days)
         return to_local(resolve_wall(datetime.combine(day, time(14, 30)), zone), zone)
 
     def at_wall_time(self, wall: datetime, zone_name: str) -> VisitTime | Ambiguity:

@@ -117,11 +117,14 @@ class NoSuchText(Refusal):
 
 
 class VisitChangeRefused(Refusal):
-    """Staff cannot move or cancel this visit: the visit's problem or the new time's."""
+    """Staff cannot move or cancel this visit: the visit's problem or the new time's.
+    `visit_at`: the visit's start now (aware, in the clinic's zone) when a new time for it was
+    refused, so the answer's example is not the time it already has."""
 
-    def __init__(self, code: VisitChangeCode) -> None:
+    def __init__(self, code: VisitChangeCode, *, visit_at: datetime | None = None) -> None:
         super().__init__(code)
         self.code = code
+        self.visit_at = visit_at
 
 
 class VisitChanged(Refusal):

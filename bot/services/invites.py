@@ -30,6 +30,7 @@ from bot.domain.invite_codes import (
 from bot.domain.refusals import InviteProblem
 from bot.domain.staff import Permission
 from bot.domain.visits import BookingProblem, VisitType
+from bot.domain.which_week import WeekWords
 from bot.services.appointments import Ambiguity, AppointmentService, VisitTime
 from bot.services.errors import BookingRefused, InviteRefused
 from bot.services.intake import IntakeLinker
@@ -208,6 +209,32 @@ class InviteService:
         pick one; InviteRefused says why not."""
         await self.require(actor)
         return self._reading(when, zone or self.default_zone, lang)
+
+    async def week_typed(
+        self,
+        actor: Actor,
+        text: str,
+        earlier: VisitTime,
+        later: VisitTime,
+        words: WeekWords,
+        lang: str = "en",
+    ) -> VisitTime | Ambiguity | None:
+        """Typed while an invite's two weeks are offered (`earlier`: this week's day, `later`:
+        next week's), read as a patient's and a visit move's are
+        (AppointmentService.week_typed), staff only on every path (the member may have left
+        the team since the choice was shown): the day it picks, checked again as a tap on it
+        is (:meth:`read_time`), or the two again (the member is not sure, or asks about
+        them); None when it is no such answer (a new time: :meth:`read_time`)."""
+        await self.require(actor)
+        typed = self.appointments.week_typed(text, earlier, later, words, lang)
+        if typed is None or isinstance(typed, Ambiguity):
+            return typed
+        return self._reading(typed.starts_at, typed.zone)
+
+    def example(self) -> datetime:
+        """A time to show staff as an example, in the clinic's zone: a few days ahead
+        (AppointmentService.example), so typing it back is never refused as past."""
+        return self.appointments.example(self.default_zone)
 
     def check_label(self, label: str) -> str:
         """The label as :meth:`create` will store it, or InviteRefused saying why not."""

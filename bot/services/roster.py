@@ -18,7 +18,7 @@ from bot.db.roster import RosterRepository
 from bot.domain.audit import Action, Actor, target
 from bot.domain.refusals import RosterProblem
 from bot.domain.staff import Permission
-from bot.domain.when_parser import WhenParseError, parse_when
+from bot.domain.when_parser import WhenParseError, read_when
 from bot.services.errors import RosterRefused
 from bot.services.staff import StaffService
 from foundation.clock import Clock
@@ -28,6 +28,7 @@ __all__ = ["PAGE_SIZE", "RosterDay", "RosterEntry", "RosterService"]
 
 PAGE_SIZE = 10
 MAX_DAYS_AWAY = 366
+EXAMPLE_DAYS_AHEAD = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,33 +117,45 @@ class RosterService:
         """The clinic's local date, `days_ahead` days on."""
         return to_local(self.clock.now(), self.zone).date() + timedelta(days=days_ahead)
 
-    def read_day(self, text: str) -> date:
-        """A day as staff type it: ``2026-12-03``, or whatever the patients' reader takes as a
-        day (``12/3``, ``Dec 3``, ``tomorrow``, ``thursday``). RosterRefused otherwise
-        (``missing`` for no text)."""
+    def example(self) -> datetime:
+        """A day to show staff as an example (noon, in the clinic's zone), a few days ahead as
+        the other staff examples are (AppointmentService.example): never a day gone by."""
+        return datetime.combine(self.today(EXAMPLE_DAYS_AHEAD), time(12), tzinfo=self.zone)
+
+    def read_day(self, text: str, lang: str = "en") -> date:
+        """A day as staff type it, in the member's language (`lang`; the Spanish reader takes
+        English words too): ``2026-12-03``, or whatever the patients' reader takes as a day
+        (``12/3``, ``Dec 3``, ``tomorrow``, ``thursday``, ``el jueves``, ``mañana``).
+        RosterRefused otherwise (``missing`` for no text)."""
         text = text.strip()
         if not text:
             raise RosterRefused(RosterProblem.MISSING)
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            now_local = to_local(self.clock.now(), self.zone).replace(tzinfo=None)
-            try:
-                # The reader wants a time as well; noon is on every day whatever the clocks do.
-                day = parse_when(f"{text} noon", now_local=now_local).date()
-            except WhenParseError as exc:
-                raise RosterRefused(RosterProblem.UNREADABLE) from exc
+        day = self._typed_day(text, lang)
+        if day is None:  # unreadable, or a time alone ("3pm")
+            raise RosterRefused(RosterProblem.UNREADABLE)
         if abs((day - self.today()).days) > MAX_DAYS_AWAY:
             raise RosterRefused(RosterProblem.TOO_FAR)
         return day
 
-    async def day(self, actor: Actor, day: date | str) -> RosterDay:
-        """The roster of `day`, a date or typed text (read by :meth:`read_day` only once the
-        actor is known to be staff: nobody else learns what the reader makes of it)."""
+    def _typed_day(self, text: str, lang: str) -> date | None:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+        now_local = to_local(self.clock.now(), self.zone).replace(tzinfo=None)
+        try:
+            return read_when(text, now_local=now_local, lang=lang).day
+        except WhenParseError:
+            return None
+
+    async def day(self, actor: Actor, day: date | str, lang: str = "en") -> RosterDay:
+        """The roster of `day`, a date or typed text in the member's language (read by
+        :meth:`read_day` only once the actor is known to be staff: nobody else learns what
+        the reader makes of it)."""
         where = target("roster", day) if isinstance(day, date) else "roster"
         await self.staff.require(actor, Permission.ROSTER, action=Action.ROSTER_READ, target=where)
         if isinstance(day, str):
-            day = self.read_day(day)
+            day = self.read_day(day, lang)
         start = datetime.combine(day, time(0), tzinfo=self.zone)
         end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone)
         now = self.clock.now()

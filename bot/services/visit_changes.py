@@ -92,6 +92,16 @@ class VisitChangeService:
     def default_zone(self) -> str:
         return self.zone.key
 
+    def example(self, visit_at: datetime | None = None) -> datetime:
+        """A time to show staff as an example, in the clinic's zone: a few days ahead
+        (AppointmentService.example), so typing it back is never refused as past; not on the
+        day of the visit being moved (`visit_at`, its start; a day later then), so it is never
+        the time the visit has."""
+        example = self.appointments.example(self.zone.key)
+        if visit_at is not None and example.date() == to_local(visit_at, self.zone).date():
+            return self.appointments.example(self.zone.key, days=4)
+        return example
+
     async def require(self, actor: Actor, appointment_id: int, action: Action) -> None:
         """The actor may change visits; NotAllowed, with an audit line, otherwise."""
         await self.staff.require(
@@ -112,7 +122,11 @@ class VisitChangeService:
         `lang`) or an instant, checked as :meth:`move` will check it; nothing stored.
         VisitChangeRefused says why not."""
         found = await self._changeable(actor, appointment_id, Action.VISIT_MOVE)
-        reading = self._reading(when, lang)
+        try:
+            reading = self._reading(when, lang)
+        except VisitChangeRefused as exc:  # the answer's example: not the visit's own time
+            view = self._view(found)
+            raise VisitChangeRefused(exc.code, visit_at=view.local) from exc
         if isinstance(reading, VisitTime):
             await self._check_free(found, reading)
         return Reading(self._view(found), reading)

@@ -120,19 +120,27 @@ async def no_such_member(event: ErrorEvent, reply: Reply) -> None:
 async def invite_refused(event: ErrorEvent, reply: Reply, svc: ServiceScope) -> None:
     refusal = event.exception
     assert isinstance(refusal, InviteRefused)
-    reply.send(InviteError(code=refusal.code, zone=svc.invites.default_zone))
+    invites = svc.invites
+    reply.send(InviteError(code=refusal.code, zone=invites.default_zone, example=invites.example()))
 
 
-async def roster_refused(event: ErrorEvent, reply: Reply) -> None:
+async def roster_refused(event: ErrorEvent, reply: Reply, svc: ServiceScope) -> None:
     refusal = event.exception
     assert isinstance(refusal, RosterRefused)
-    reply.send(RosterAsk(code=refusal.code))
+    reply.send(RosterAsk(code=refusal.code, example=svc.roster.example()))
 
 
 async def visit_change_refused(event: ErrorEvent, reply: Reply, svc: ServiceScope) -> None:
     refusal = event.exception
     assert isinstance(refusal, VisitChangeRefused)
-    reply.send(VisitChangeError(code=refusal.code, zone=svc.visit_changes.default_zone))
+    visits = svc.visit_changes
+    reply.send(
+        VisitChangeError(
+            code=refusal.code,
+            zone=visits.default_zone,
+            example=visits.example(refusal.visit_at),
+        )
+    )
 
 
 def _now_local(refusal: VisitChanged) -> datetime | None:

@@ -174,7 +174,11 @@ class Chat:
         """One pass of the reminder engine and of the staff-alert outbox, as the running bot
         makes when their time comes."""
         await self.app.reminders.run_due()
-        await self.app.alerts.deliver_due()
+        if await self.app.alerts.deliver_due():
+            # A notice sent lets go the reminders it held (they follow it: bot/db/reminders.py),
+            # as its outcome wakes the running bot's engine.
+            await self.app.reminders.run_due()
+            await self.app.alerts.deliver_due()
 
     def _move_clock(self, arg: str) -> None:
         if arg.strip():

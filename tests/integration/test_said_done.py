@@ -97,7 +97,7 @@ async def test_undo_unticks_once_and_a_double_tap_gets_a_note(harness: Harness) 
     undo = harness.button(PAT, "Undo")
     sent = await harness.feed(updates.callback_update(PAT, undo))
     [edit] = [r for r in sent if r.method.lower() == "editmessagetext"]
-    assert edit.params["text"].startswith("Okay, I've unticked it: <b>Ride home arranged</b>.")
+    assert edit.params["text"].startswith("Okay, I've unticked it: <b>Ride home arranged</b>\n")
     assert await ticks(harness) == set()
     # The second tap of the same Undo: a note on the button, nothing sent or changed.
     again = await harness.feed(updates.callback_update(PAT, undo))

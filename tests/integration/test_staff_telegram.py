@@ -5,7 +5,7 @@ team command and button as if it did not exist (with an audit line)."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -237,6 +237,35 @@ async def test_the_week_typed_instead_of_tapped_is_read_as_a_patients(harness: H
     assert "Wednesday, November 25, 2026 at 9:30 AM EST" in label_ask
 
 
+async def test_a_member_removed_while_the_two_weeks_are_offered_is_refused(
+    harness: Harness,
+) -> None:
+    """The two weeks of an invite are offered, then an admin removes the member: whatever
+    they type next is refused as for anyone not on the team, with an audit line, as a visit
+    move's is (VisitChangeService.week_typed). Before, a question about the weeks ("is it
+    next week?") showed the choice again, with its buttons, to someone no longer on the
+    team."""
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    await harness.send(NURSE, "next tuesday 10am")
+    await harness.press(STAFF_ID, StaffCb(action=StaffAction.REMOVE, id=NURSE).pack())
+    [removed] = await harness.tap(STAFF_ID, "Yes, remove")
+    assert "no longer on the team" in removed
+    refused_before = len(await audit_lines(harness))
+    for typed in ("is it next week?", "not sure", "next week", "wed 930"):
+        [reply] = await harness.send(NURSE, typed)
+        assert UNKNOWN in reply, typed
+        assert "this week's or next week's" not in reply
+        assert not [t for t, _ in harness.buttons(NURSE) if "Tue" in t], typed
+    refused = [
+        line
+        for line in (await audit_lines(harness))[refused_before:]
+        if line.actor_telegram_id == NURSE
+    ]
+    assert [(line.action, line.outcome) for line in refused] == [("invite.create", "refused")] * 4
+    assert await dbcheck.count(harness, Invite) == 0
+
+
 async def test_a_spanish_speaking_member_types_the_forms_the_refusal_offers(
     harness: Harness,
 ) -> None:
@@ -259,6 +288,36 @@ async def test_a_spanish_speaking_member_types_the_forms_the_refusal_offers(
     await harness.feed(spanish(updates.command_update(STAFF_ID, "invite")))
     refused = await say("cuando pueda")
     assert "no pude entender" in refused and "<code>mañana 930</code>" in refused
+
+
+async def test_a_spanish_speaking_member_asks_for_a_roster_in_spanish(harness: Harness) -> None:
+    """/roster reads the day in the member's language, as /invite reads a time: "jueves",
+    "el jueves", "mañana", "pasado mañana" and "26/11" (day first) for a member whose Telegram
+    speaks Spanish, English words still read ("thursday"). Before, "jueves" was refused as
+    "No pude entender eso como un día", even as the Spanish refusal offered "/roster
+    thursday"."""
+    await add_nurse(harness)
+    await invite(harness, "thu 10am")
+
+    async def roster(day: str) -> str:
+        update = updates.command_update(NURSE, "roster", day)
+        update["message"]["from"]["language_code"] = "es"
+        [reply] = texts_to(await harness.feed(update), NURSE)
+        return reply
+
+    for typed in ("jueves", "el jueves", "26/11", "thursday", "el 26 de noviembre"):
+        shown = await roster(typed)
+        assert "jueves 26 de noviembre de 2026" in shown, typed
+        assert "J.D." in shown, typed
+    assert "martes 24 de noviembre" in await roster("mañana")
+    assert "miércoles 25 de noviembre" in await roster("pasado mañana")
+    refused = await roster("cuando sea")
+    assert "No pude entender eso como un día" in refused
+    assert "<code>/roster jueves</code>" in refused
+    [english] = await harness.command(NURSE, "roster", "thursday")
+    assert "Thursday, November 26, 2026" in english and "J.D." in english
+    [not_english] = await harness.command(NURSE, "roster", "jueves")  # read as English
+    assert "couldn't read that as a day" in not_english
 
 
 async def test_a_compact_time_is_read_as_with_the_colon(harness: Harness) -> None:
@@ -284,6 +343,93 @@ async def test_every_form_a_refusal_offers_is_read(harness: Harness) -> None:
         await harness.command(NURSE, "invite")
         [label_ask] = await harness.send(NURSE, example)
         assert "Visit on" in label_ask and "label" in label_ask, (example, label_ask)
+
+
+MONDAY_DECEMBER_7 = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)  # 10:00 AM in the clinic
+_REFUSED = {  # typed to get each refusal that offers examples: past, too far, half, unreadable
+    "en": ("2026-12-01 10:00", "2028-06-01 10:00", "thursday", "3pm", "whenever suits"),
+    "es": ("2026-12-01 10:00", "2028-06-01 10:00", "el jueves", "3pm", "cuando pueda"),
+}
+_FIXED = {  # the examples the prompts offered before, whatever the day
+    *("2026-12-03 10:00", "2026-12-03 14:30", "9/12 a las 3 de la tarde"),
+    *("12/3 2:30pm", "Dec 3 2:30 pm", "12/9 2:30pm", "/roster 2026-12-03", "/roster 12/3"),
+}
+_WORDS = {  # what answers an example read: the label question, the move's confirmation, a day
+    "en": ("Now a short label", "To: <b>", "Visits on"),
+    "es": ("Ahora una etiqueta corta", "A: <b>", "Visitas del"),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+async def test_every_example_a_staff_prompt_offers_is_ahead_and_read(
+    harness: Harness, lang: str
+) -> None:
+    """On Monday, December 7 (as a colleague found it), every example the team's prompts and
+    refusals offer (/invite's, a visit move's, /roster's), typed back, is read: none is in
+    the past. Before, the Spanish ones offered "2026-12-03 10:00", and /roster
+    "/roster 2026-12-03", refused as past or read as next year's; the English "12/3 2:30pm"
+    and "Dec 3 2:30 pm" were read as December 3, 2027."""
+    harness.clock.set(MONDAY_DECEMBER_7)
+    await add_nurse(harness)
+    await harness.command(PAT, "start", await invite(harness))  # tomorrow, December 8
+    await harness.tap(PAT, "agree")
+    label_asked, move_offered, roster_shown = _WORDS[lang]
+
+    async def feed(update: dict[str, Any]) -> list[str]:
+        (update.get("message") or update["callback_query"])["from"]["language_code"] = lang
+        return texts_to(await harness.feed(update), NURSE)
+
+    async def say(text: str) -> str:
+        if text.startswith("/"):
+            name, _, args = text[1:].partition(" ")
+            return "\n".join(await feed(updates.command_update(NURSE, name, args)))
+        return "\n".join(await feed(updates.message_update(NURSE, text)))
+
+    async def offered(*prompts: str) -> set[str]:
+        examples = {e for p in prompts for e in re.findall(r"<code>(.*?)</code>", p)}
+        assert examples and not examples & _FIXED
+        return examples
+
+    async def move() -> str:
+        await say("/tomorrow")
+        [ask] = await feed(updates.callback_update(NURSE, harness.button(NURSE, "Move")))
+        return ask
+
+    # /invite
+    prompts = [await say("/invite")]
+    prompts += [await say(typed) for typed in _REFUSED[lang]]
+    for example in await offered(*prompts):
+        await say("/invite")
+        assert label_asked in await say(example), example
+    # A visit's move
+    prompts = [await move()]
+    prompts += [await say(typed) for typed in _REFUSED[lang]]
+    await move()
+    for example in await offered(*prompts):
+        assert move_offered in await say(example), example
+    # /roster
+    examples = await offered(await say("/roster"), await say("/roster banana?"))
+    assert len(examples) == 2
+    for example in examples:
+        assert roster_shown in await say(example), example
+
+
+async def test_a_moves_example_is_never_the_visits_own_time(harness: Harness) -> None:
+    """A visit at the very time the examples name (three days ahead at 2:30 PM, as the
+    invite's question offered it): its move's question and refusals offer the day after,
+    not the visit's own time (typed back, "nothing changed")."""
+    harness.clock.set(MONDAY_DECEMBER_7)
+    await add_nurse(harness)
+    await harness.command(PAT, "start", await invite(harness, "12/10 2:30pm"))
+    await harness.tap(PAT, "agree")
+    await harness.command(NURSE, "roster", "12/10")
+    [ask] = await harness.tap(NURSE, "Move")
+    assert "Now: <b>Thursday, December 10, 2026 at 2:30 PM EST</b>" in ask
+    assert "<code>12/11 2:30pm</code>" in ask
+    [half] = await harness.send(NURSE, "thursday")  # a refusal's example too
+    assert "<code>Fri Dec 11, 2:30 PM</code>" in half
+    [far] = await harness.send(NURSE, "2028-06-01 10:00")
+    assert "<code>12/11 2:30pm</code>" in far
 
 
 async def test_bad_times_and_labels_are_explained(harness: Harness) -> None:

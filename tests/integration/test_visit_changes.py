@@ -140,6 +140,53 @@ async def test_staff_move_a_visit_and_the_patient_is_told(harness: Harness) -> N
     }
 
 
+async def test_the_notice_of_a_move_comes_before_the_reminders_it_makes_due(
+    harness: Harness,
+) -> None:
+    """A visit moved close (Thursday next week to Wednesday this week): its 3-days-before
+    reminder is due at once, and the patient gets the notice first, whichever of the reminder
+    engine and the outbox looks first (the reminder waits while a notice to the patient is
+    still to be sent, and the engine is woken once it is out). Before, the reminder engine
+    sent the newly due reminder at once, and the notice came after it."""
+    await add_nurse(harness)
+    code = await invite(harness, "dec 3 10am")
+    await harness.command(PAT, "start", code)
+    await harness.tap(PAT, "agree")
+    wakeup = harness.app.wakeup
+    await harness.app.alerts.stop()  # the outbox looks last: the engine is the faster
+    await harness.command(NURSE, "roster", "2026-12-03")
+    await harness.tap(NURSE, "Move 10:00 AM J.D.")
+    [confirm] = await harness.send(NURSE, "wed 3pm")
+    assert "To: <b>Wednesday, November 25, 2026 at 3:00 PM EST</b>" in confirm
+    before = len(harness.server.sent_texts(PAT))
+    await harness.tap(NURSE, "Move it")
+    await harness.app.reminders.run_due()
+    assert harness.server.sent_texts(PAT)[before:] == []  # the reminder waits for the notice
+    engine = harness.app.reminders
+    engine.last_pass_at = None
+    wakeup.start()
+    try:
+        # The engine's first pass finds nothing it may send, and nothing to wake up for...
+        for _ in range(500):
+            if engine.last_pass_at is not None and wakeup.running:
+                break
+            await asyncio.sleep(0.01)
+        assert engine.last_pass_at is not None
+        assert harness.server.sent_texts(PAT)[before:] == []
+        assert wakeup.next_wake() is None
+        # ... until the notice is out, which wakes it for the reminders it held.
+        assert await harness.app.alerts.deliver_due() == 1
+        for _ in range(500):
+            if len(harness.server.sent_texts(PAT)) > before + 1:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await wakeup.shutdown(grace=1)
+    notice, reminder = harness.server.sent_texts(PAT)[before:]
+    assert "Your visit has moved" in notice
+    assert "playlist" in reminder.lower(), reminder
+
+
 async def test_staff_cancel_a_visit_and_the_patient_is_told(harness: Harness) -> None:
     appointment = await linked_patient(harness)
     await harness.command(NURSE, "tomorrow")

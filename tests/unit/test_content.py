@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -327,3 +330,41 @@ def test_a_copy_of_the_lexicons_is_the_same_detector_and_a_broken_one_names_its_
     for _ in range(2):
         with pytest.raises(ContentError, match=re.escape(str(lexicon))):
             _ = Content(broken).crisis_detector_without_model
+
+
+def _label_ending_in_a_period(name: str, value: object) -> object:
+    """`value` of variable `name` with every label in it ending in a period: the label staff
+    gave a visit ("J.D."), a checklist item's or a roster line's."""
+    if name in ("label", "visit_label") and isinstance(value, str) and value:
+        return "J.D."
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return tuple(
+            {**item, "label": "Eye mask."}
+            if isinstance(item, Mapping) and item.get("label")
+            else item
+            for item in value
+        )
+    return value
+
+
+def test_a_label_ending_in_a_period_gets_no_second_one() -> None:
+    """A label is shown as it was given, and a text never ends a sentence right after it:
+    "label J.D.." (the label staff typed, with its period, then the sentence's) reads as a
+    slip. A comma after it is fine ("J.D., Thursday"). Every message of the catalogue, every
+    sample, both languages."""
+    content = Content(BUNDLED)
+    doubled = set()
+    for name, message in CATALOGUE.items():
+        for sample in message.samples():
+            changed = dataclasses.replace(
+                cast(Any, sample),
+                **{
+                    variable: _label_ending_in_a_period(variable, getattr(sample, variable))
+                    for variable in message.declared()
+                },
+            )
+            for lang in ("en", "es"):
+                text = re.sub(r"<[^>]*>", "", content.render_message(changed, lang))
+                for match in re.finditer(r"(J\.D|Eye mask)\.\.", text):
+                    doubled.add((name, lang, text[max(match.start() - 30, 0) : match.end() + 5]))
+    assert sorted(doubled) == []

@@ -76,7 +76,7 @@ async def invite_start(
     await svc.invites.require(actor)
     await state.set_state(Inviting.waiting_for_time)
     await state.set_data({})
-    reply.send(InviteAsk(zone=svc.invites.default_zone))
+    reply.send(InviteAsk(zone=svc.invites.default_zone, example=svc.invites.example()))
 
 
 async def invite_time(
@@ -106,9 +106,10 @@ def _ask_which(reply: Reply, reading: Ambiguity, token: str) -> None:
 async def invite_week_typed(
     message: Message, state: FSMContext, reply: Reply, actor: Actor, svc: ServiceScope
 ) -> None:
-    """Typed while the two weeks are buttons ("next week", "the 15th", "not sure"): the week
-    it picks, as a tap on it would (AppointmentService.week_typed, the patients' reading);
-    not sure, or a question about them, shows the choice again; anything else is a new time."""
+    """Typed while the two weeks are buttons ("next week", "the 15th", "not sure"), read as
+    a visit move's is (InviteService.week_typed, the permission checked on every path): the
+    week it picks, as a tap on it would; not sure, or a question about them, shows the choice
+    again; anything else is a new time."""
     try:
         offer = Offer.held(await state.get_data(), OfferKind.INVITE)
         earlier, later = offer.visit_time("earlier"), offer.visit_time("later")
@@ -116,13 +117,15 @@ async def invite_week_typed(
         await invite_time(message, state, reply, actor, svc)
         return
     words = reply.content.which_week(reply.lang)
-    typed = svc.appointments.week_typed(message.text or "", earlier, later, words, reply.lang)
+    typed = await svc.invites.week_typed(
+        actor, message.text or "", earlier, later, words, reply.lang
+    )
     if typed is None:
         await invite_time(message, state, reply, actor, svc)
     elif isinstance(typed, Ambiguity):
         _ask_which(reply, typed, offer.token)
     else:
-        await _ask_label(state, reply, await _checked(svc, actor, typed))
+        await _ask_label(state, reply, typed)
 
 
 async def _ask_label(state: FSMContext, reply: Reply, proposal: VisitTime) -> None:
@@ -315,7 +318,7 @@ async def roster_day(
     svc: ServiceScope,
     staff_role: Role | None,
 ) -> None:
-    _show(reply, await svc.roster.day(actor, command.args or ""), staff_role)
+    _show(reply, await svc.roster.day(actor, command.args or "", reply.lang), staff_role)
 
 
 async def roster_page(

@@ -53,7 +53,14 @@ async def _ask_time(
     view = await visits.visit(actor, appointment, Action.VISIT_MOVE)
     await state.set_state(ChangingVisit.waiting_for_time)
     await state.set_data(Offer(OfferKind.VISIT_MOVE, visit=appointment).to_state())
-    reply.send(VisitMoveAsk(when=view.local, label=view.label, zone=visits.default_zone))
+    reply.send(
+        VisitMoveAsk(
+            when=view.local,
+            label=view.label,
+            zone=visits.default_zone,
+            example=visits.example(view.local),
+        )
+    )
 
 
 async def _offer(state: FSMContext, reply: Reply, appointment: int, reading: Reading) -> None:
