@@ -64,9 +64,25 @@ L2 = 1e-4
 RATE = 0.2
 MARGIN = 0.25
 """How far above the chosen out-of-fold ordinary score (in logits) the threshold is set."""
-ALLOWED = 0.0075
+ALLOWED = 0.0125
 """The share of ordinary calibration lines (out of fold) a threshold may leave above it.
 
+Round 16 (2026-12-07): 1.25%, for recall. The held-out sets stood at 95.3-96.7% in English and
+97.3-97.7% in Spanish (target 97%), with 2 to 6 false alarms each at 0.75%, most of them the
+lexicon's: no operating point gives none (issue 16's closing note). Measured on the writers no
+model and no lexicon rule had read (dev77-dev80, figures only) with round 15's screen and the
+model of 0.75%, each language's threshold set where 0.75%, 1%, 1.25% and 1.5% of the
+out-of-fold ordinary lines put it (en 4.31, 3.39, 2.74, 2.29; es 3.97, 3.21, 2.62, 2.12):
+English recall 93.0%, 94.2%, 95.6%, 96.2% with 18, 19, 21, 22 of 1,332 ordinary lines flagged;
+Spanish 94.7%, 96.1%, 97.1%, 97.6% with 18, 18, 19, 21 of 666. On dev10's traps (ordinary lines
+that reuse crisis words, never trained on): 3, 5, 5, 6 of 450 English lines flagged and 4, 4,
+6, 7 of 435 Spanish ones, recall the same (98.8%, 99.5-99.7%). From 0.75% to 1.25%: about 2.5
+points of recall for one ordinary line in 400 to 700 more flagged; past it, half a point for
+as many. A crisis missed can cost a life, crisis resources sent to someone who did not need
+them cost little (safety.toml's own rule): so 1.25%. A clinic that weighs it otherwise sets
+this share and retrains (the weights do not change; only the thresholds).
+
+Before, at 0.75%:
 Round 9 (2026-12-06, ``--check safety_dev12 --check safety_dev13 --allowed 0.005,0.0075,0.01``,
 the lexicons of round 9, which were written from dev11 only, and models that never read the
 folder scored). From 0.5% to 0.75%: recall on dev13 rose from 83.3% to 87.7% in English and

@@ -53,7 +53,7 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         "en": (MIN_RECALL, 1),
         # Round 13's model (dev57-dev76 added; its Spanish threshold higher: 0.982) no longer
         # flags "no overdose myself; my niece had one in 2022".
-        "es": (MIN_RECALL, 1),
+        "es": (MIN_RECALL, 2),
     },
     "safety_dev6": {"es": (MIN_RECALL, 1)},  # "no soy suicida" (a negation is never excluded)
     "safety_dev7": {"en": (MIN_RECALL, 1)},  # "🪦" as a joke about being old
@@ -72,12 +72,12 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # lexicon's round 8 was then written from its misses; the learned layer does not read it
     # (scripts/train_safety_model.py NOT_TRAINED).
     "safety_dev10": {
-        "en": (MIN_RECALL, 2),  # the learned layer's: "kill the lights", a brain that won't shut up
+        "en": (MIN_RECALL, 5),  # the learned layer's: "kill the lights", a brain that won't shut up
         # the learned layer's: pills for blood pressure, a splinter; round 12's model, its
         # Spanish threshold lower (0.976 against 0.993), five more of these traps (a whole
         # bottle of kombucha, a car's engine running to warm up, swollen feet on a plane);
         # round 13's (0.982), three fewer
-        "es": (MIN_RECALL, 4),
+        "es": (MIN_RECALL, 6),
     },
     # Written by six helpers who never saw the lexicon, the code or the other corpora, from
     # the taxonomies (issue 16, round 9; dev11: many Englishes and Spanishes, veiled wordings;
@@ -121,14 +121,14 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # are now in the learned layer's training and calibration; these floors are the figures
     # after that (per folder before and after: the closing note of 2026-12-07).
     "safety_dev16": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 3)},
-    "safety_dev17": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 8)},
-    "safety_dev18": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 1)},
+    "safety_dev17": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 9)},
+    "safety_dev18": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 2)},
     "safety_dev19": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 8)},
     "safety_dev20": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 5)},
     "safety_dev21": {"en": (MIN_RECALL, 1), "es": (MIN_RECALL, 3)},
     "safety_dev22": {"en": (MIN_RECALL, 15), "es": (MIN_RECALL, 11)},
-    "safety_dev23": {"en": (MIN_RECALL, 3), "es": (0.962, 5)},
-    "safety_dev24": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 8)},
+    "safety_dev23": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 5)},
+    "safety_dev24": {"en": (MIN_RECALL, 12), "es": (MIN_RECALL, 13)},
     "safety_dev25": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 8)},
     "safety_dev26": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 6)},
     # Written by sixty helpers (thirty writers a language) who never saw the lexicon, the code
@@ -173,9 +173,9 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     "safety_dev49": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 9)},
     "safety_dev50": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 8)},
     "safety_dev51": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 6)},
-    "safety_dev52": {"en": (0.936, 6), "es": (0.942, 11)},
-    "safety_dev53": {"en": (0.968, 4), "es": (MIN_RECALL, 12)},
-    "safety_dev54": {"en": (MIN_RECALL, 13), "es": (MIN_RECALL, 8)},
+    "safety_dev52": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 11)},
+    "safety_dev53": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 12)},
+    "safety_dev54": {"en": (MIN_RECALL, 13), "es": (MIN_RECALL, 9)},
     "safety_dev55": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 10)},
     "safety_dev56": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 8)},
     # Written by twenty-eight helpers who never saw the lexicon, the code or the other corpora
@@ -196,11 +196,11 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     "safety_dev57": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 9)},
     "safety_dev58": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 9)},
     "safety_dev59": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 6)},
-    "safety_dev60": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 4)},
+    "safety_dev60": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 4)},
     "safety_dev61": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 8)},
     "safety_dev62": {"en": (MIN_RECALL, 1), "es": (MIN_RECALL, 4)},
     "safety_dev63": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 12)},
-    "safety_dev64": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 14)},
+    "safety_dev64": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 16)},
     "safety_dev65": {"en": (MIN_RECALL, 6)},
     "safety_dev66": {"en": (MIN_RECALL, 8)},
     "safety_dev67": {"en": (MIN_RECALL, 3)},
@@ -209,7 +209,7 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     "safety_dev70": {"en": (MIN_RECALL, 6)},
     "safety_dev71": {"en": (MIN_RECALL, 5)},
     "safety_dev72": {"en": (MIN_RECALL, 5)},
-    "safety_dev73": {"en": (MIN_RECALL, 9)},
+    "safety_dev73": {"en": (MIN_RECALL, 10)},
     "safety_dev74": {"en": (MIN_RECALL, 8)},
     "safety_dev75": {"en": (MIN_RECALL, 7)},
     "safety_dev76": {"en": (MIN_RECALL, 7)},
@@ -223,10 +223,10 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # layer (scripts/train_safety_model.py NOT_TRAINED) nor any lexicon rule reads them: they
     # are the next round's clean check (a model trained with them flagged more of safety_dev10
     # and caught no more of it, so it was not shipped).
-    "safety_dev77": {"en": (0.935, 3), "es": (0.945, 7)},
-    "safety_dev78": {"en": (0.939, 4), "es": (0.947, 11)},
-    "safety_dev79": {"en": (0.948, 5)},
-    "safety_dev80": {"en": (0.891, 3)},
+    "safety_dev77": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 7)},
+    "safety_dev78": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 12)},
+    "safety_dev79": {"en": (0.964, 6)},
+    "safety_dev80": {"en": (0.916, 3)},
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false
@@ -268,7 +268,13 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # Round 14 (the model overrules someone else in danger and burden below a logit of -10,
     # decided before this read), read once: en 223/234 with 2 false alarms (one fewer), es
     # 254/261 with 6: the same crisis lines.
-    "safety_heldout": {"en": (0.952, 2), "es": (MIN_RECALL, 6)},
+    # Round 16 (2026-12-07): the learned layer's thresholds at 1.25% of the out-of-fold
+    # ordinary lines instead of 0.75% (scripts/train_safety_model.py ALLOWED), decided on
+    # dev77-dev80 and dev10, then each held-out set read once: recall at the target in every
+    # set for 7 more false alarms in all (of 2,121 ordinary lines). The false-alarm floors
+    # rose with it, the one time they may: a moved operating point, not a worse screen.
+    # Read once: en 227/234 (97.0%) with 3, es 258/261 (98.9%) with 7.
+    "safety_heldout": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 7)},
     # A second held-out writer per language (2026-12-07, issue 16 round 14), so that a round's
     # gain or loss of a line or two on one writer can be told from noise. Written from the
     # taxonomies alone (988/AFSP warning signs, C-SSRS, medical emergency signs) by helpers that
@@ -276,11 +282,13 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # Central and South American and Spanish patients in Spanish. Read once, with round 13's
     # screen, before anything of round 14: en 255/265 (96.2%) with 4 of 358 ordinary lines
     # flagged, es 254/260 (97.7%) with 5 of 357 (one crisis line answered in English only).
-    # Round 14's screen, read once: the same figures.
-    "safety_heldout2": {"en": (0.962, 4), "es": (MIN_RECALL, 5)},
+    # Round 14's screen, read once: the same figures. Round 16's, read once: en 259/265 (97.7%)
+    # with 4, es 256/260 (98.5%) with 6.
+    "safety_heldout2": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 6)},
     # A third writer per language (issue 16, round 15, 2026-12-07), read twice: round 14's
-    # screen, then round 15's, the same figures.
-    "safety_heldout3": {"en": (0.967, 5), "es": (MIN_RECALL, 6)},
+    # screen, then round 15's, the same figures (en 264/273, 96.7%, with 5; es 266/273, 97.4%,
+    # with 6). Round 16's, read once: en 268/273 (98.2%) with 7, es 269/273 (98.5%) with 8.
+    "safety_heldout3": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 8)},
 }
 """Development folders (and languages) that do not reach the target yet: the recall and the
 false alarms reached, ``{folder: {lang: (min_recall, max_false_alarms)}}``. The test holds
