@@ -169,7 +169,7 @@ async def test_concurrent_calls_on_two_clients_take_exactly_the_burst(prefix: st
 async def test_redis_lost_then_back(prefix: str, caplog: pytest.LogCaptureFixture) -> None:
     proxy = _Proxy(int(REDIS_URL.rsplit(":", 1)[1].split("/")[0]))
     await proxy.start()
-    client = Redis(port=proxy.port, socket_timeout=0.5, socket_connect_timeout=0.5)
+    client = proxy.client()
     now = [1_700_000_000.0]
     metrics = Metrics()
     caplog.set_level(logging.INFO, logger="bot.web.api_limits")

@@ -17,9 +17,11 @@ from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from redis.asyncio import Redis
 
+from bot.config import Settings
 from bot.delivery.rate_limit import RateLimiter
 from bot.delivery.sender import Sender
 from bot.delivery.shared_rate import RedisSharedRate
+from bot.factory import connect_redis
 from bot.metrics import Metrics
 from scheduler.records import SendOutcome
 from tests.fake_telegram.server import FakeTelegramServer
@@ -227,6 +229,18 @@ class _Proxy:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
+    def client(self) -> Redis:
+        """A client through the proxy, made as the application makes its own (bot/factory.py,
+        `connect_redis`: its timeouts, and its retry policy of one retry at once). With
+        redis-py's default policy (from 6.0: three retries, backing off about 1, 2 and 4 s)
+        each call once the proxy was cut sat in the backoff for up to 10 s, which is nothing
+        the tests are about: what the limits do when Redis does not answer."""
+        client = connect_redis(
+            Settings(_env_file=None, redis_url=f"redis://127.0.0.1:{self.port}/0")
+        )
+        assert client is not None
+        return client
+
     async def cut(self) -> None:
         assert self._server is not None
         self._server.close()
@@ -262,7 +276,7 @@ async def test_redis_lost_mid_run_falls_back_without_losing_or_repeating_a_messa
     proxy = _Proxy(int(REDIS_URL.rsplit(":", 1)[1].split("/")[0]))
     await proxy.start()
     now = [0.0]  # the fallback's clock: when to try Redis again
-    client = Redis(port=proxy.port, socket_timeout=0.5, socket_connect_timeout=0.5)
+    client = proxy.client()
     metrics = Metrics()
     shared = RedisSharedRate(
         client,
