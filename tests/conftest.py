@@ -120,6 +120,35 @@ def _start_up_content_check_once_per_content() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_tls_context_for_every_bot_session() -> Iterator[None]:
+    """aiogram's AiohttpSession makes a TLS context with certifi's CA bundle for every bot
+    session, parsing the bundle each time (30-80 ms of CPU); nearly every integration test
+    makes one or more, a minute of the run in all. The fake Bot API server speaks plain
+    HTTP, so no test uses them: one context per set of arguments is made per session and
+    handed to every session (aiogram and aiohttp only read it). Only aiogram's module sees
+    the shared one; the real bot, and every process a test starts, makes its own."""
+    import ssl
+    import types
+
+    from aiogram.client.session import aiohttp as aiogram_aiohttp
+
+    made: dict[str, ssl.SSLContext] = {}
+
+    def create_default_context(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        key = repr((args, sorted(kwargs.items())))
+        if key not in made:
+            made[key] = ssl.create_default_context(*args, **kwargs)
+        return made[key]
+
+    shared = types.ModuleType(ssl.__name__, ssl.__doc__)
+    shared.__dict__.update(vars(ssl))
+    shared.create_default_context = create_default_context  # type: ignore[attr-defined]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(aiogram_aiohttp, "ssl", shared)
+        yield
+
+
 @pytest.fixture
 async def telegram() -> AsyncIterator[FakeTelegramServer]:
     async with FakeTelegramServer() as server:
