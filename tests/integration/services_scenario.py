@@ -21,6 +21,7 @@ from bot.services.content_editing import Saved
 from bot.services.errors import NotAllowed
 from bot.services.invites import Linked
 from foundation.clock import FrozenClock
+from tests.integration import pg
 from tests.integration.staff_rig import ENV_ADMIN, clinic_on, patient_of
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -90,7 +91,14 @@ async def scenario(kind: str, folder: Path) -> list[dict[str, object]]:
 
 def main() -> None:
     kind, folder = sys.argv[1], Path(sys.argv[2])
-    for line in asyncio.run(scenario(kind, folder)):
+    try:
+        lines = asyncio.run(scenario(kind, folder))
+    finally:
+        # On PostgreSQL the clinic's database was copied from a migrated template this process
+        # made (tests/integration/pg.py); a test session drops its own when it ends, and this
+        # process is none: each run left one behind on the server.
+        asyncio.run(pg.drop_template())
+    for line in lines:
         print(json.dumps(line))
     aiogram = sorted(m for m in sys.modules if m == "aiogram" or m.startswith("aiogram."))
     print(json.dumps({"aiogram_modules": aiogram}))
