@@ -99,11 +99,14 @@ def _start_up_content_check_once_per_content() -> Iterator[None]:
     """The runtime's start-up check of the content (bot/runtime.py, `validate_content`: a
     second or more of CPU) answered once per session for the same folder, language and files:
     dozens of tests start the runtime on the bundled messages, and the answer is a function of
-    the files alone. Content that differs (a test's broken copy) is checked as it is; the
-    checker itself is tested on its own (tests/unit/test_content.py), and the runtime in a
-    process of its own (`infusion-companion run`, tests/integration/test_runtime.py) checks
-    every time."""
+    the files alone. The same for the check `infusion-companion chat` makes before it starts
+    (bot/tryout/chat.py: tests/integration/test_tryout_chat.py starts it eight times). Content
+    that differs (a test's broken copy) is checked as it is; the checker itself is tested on
+    its own (tests/unit/test_content.py), and the runtime and the chat in a process of their
+    own (`infusion-companion run` and `chat`, tests/integration/test_runtime.py and
+    test_tryout_chat.py) check every time."""
     import bot.runtime
+    import bot.tryout.chat
     from bot.content.validate import validate_content as check
 
     answers: dict[tuple[str, str, str], list[str]] = {}
@@ -117,6 +120,7 @@ def _start_up_content_check_once_per_content() -> Iterator[None]:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(bot.runtime, "validate_content", validate_content)
+        patch.setattr(bot.tryout.chat, "validate_content", validate_content)
         yield
 
 
