@@ -187,10 +187,15 @@ NOT_TRAINED = (
     "safety_dev78",
     "safety_dev79",
     "safety_dev80",
+    "safety_dev81",
+    "safety_dev82",
+    "safety_dev83",
+    "safety_dev84",
 )
 """Development folders the learned layer does not read: ``safety_dev10`` (which the lexicon
-is written from), and ``safety_dev77`` to ``safety_dev80``, which no lexicon rule is written
-from either (round 14: the clean check of the next round; see :data:`CALIBRATION`).
+is written from), and ``safety_dev77`` to ``safety_dev84``, which no lexicon rule is written
+from either (dev77-dev80 since round 14, dev81-dev84 since round 17: each the clean check of
+the round after; see :data:`CALIBRATION`).
 
 ``safety_dev10`` was asked for as traps: crisis lines in everyday words ("who gets my
 jewelry", "thank you for everything") and ordinary lines that reuse crisis words (28% near

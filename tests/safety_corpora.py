@@ -227,6 +227,18 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     "safety_dev78": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 12)},
     "safety_dev79": {"en": (0.964, 6)},
     "safety_dev80": {"en": (0.916, 3)},
+    # Round 17 (2026-12-08): four more writers who never saw the lexicon, the code or the other
+    # corpora, from the same brief: English adults of 55 to 80 with chronic pain, full sentences
+    # and dictation (dev81), veterans and first responders with PTSD, terse (dev82); Spanish
+    # Mexican and Central American patients in the US, WhatsApp style (dev83), patients from
+    # Spain, Argentina, Uruguay, Colombia, Chile and Peru (dev84). Measured untouched with round
+    # 16's screen: dev81 en 270/273 (98.9%) with 5 of 342 flagged, dev82 en 256/273 (93.8%)
+    # with 5 of 340, dev83 es 284/286 (99.3%) with 9 of 343, dev84 es 269/273 (98.5%) with 11
+    # of 342. Neither the learned layer nor any lexicon rule reads them: round 17's clean check.
+    "safety_dev81": {"en": (MIN_RECALL, 5)},
+    "safety_dev82": {"en": (0.937, 5)},
+    "safety_dev83": {"es": (MIN_RECALL, 9)},
+    "safety_dev84": {"es": (MIN_RECALL, 11)},
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false
