@@ -316,6 +316,10 @@ class SafetyExclusions(_Strict):
     # Words that take an exclusion back when they follow it ("the form asked if I want to
     # die, I said no, but honestly yes"): a denial never hides what comes right after it.
     unless: tuple[Phrase, ...] = ()
+    # A crisis phrase with its own verb denied ("no me quiero morir", "I don't want to kill
+    # myself"): switched off like an exclusion, but only where no punctuation stands between
+    # its words ("No, me quiero morir" is a crisis), and taken back by `unless` too.
+    denials: tuple[Phrase, ...] = ()
 
 
 class SafetyLexicon(_Strict):
@@ -365,6 +369,7 @@ class SafetyLexicon(_Strict):
             categories={c.key: c.phrases for c in self.category},
             exclusions=self.exclusions.phrases,
             unless=self.exclusions.unless,
+            denials=self.exclusions.denials,
             patterns={
                 c.key: [Proximity(p.first, p.then, p.within) for p in c.pattern]
                 for c in self.category

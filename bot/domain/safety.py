@@ -182,6 +182,7 @@ class LexiconPart:
     unless: Sequence[str] = ()
     recent: Sequence[str] = ()
     long_ago: Sequence[str] = ()
+    denials: Sequence[str] = ()
 
 
 def check_phrase(raw: str) -> str:
@@ -232,6 +233,7 @@ class _Screen:
         compile_pattern: PatternCompiler = re.compile,
         *,
         at_end: bool = False,
+        denials: Sequence[_Phrase] = (),
     ) -> None:
         self.quiet = quiet
         optional = functools.partial(_optional, compile_pattern=compile_pattern)
@@ -260,6 +262,9 @@ class _Screen:
         excluded = [compiler.atoms(p.items) for p in exclusions]
         exclusion_body = trie_regex(excluded)
         self.exclusion = optional(exclusion_body)
+        # A crisis phrase with its own verb denied ("no me quiero morir"): an exclusion that
+        # holds only where nothing separates its words ("No, me quiero morir" is a crisis).
+        self.denial = optional(trie_regex(compiler.atoms(p.items) for p in denials))
         # What takes an exclusion back: one of these phrases starting within UNLESS_WORDS
         # words after it ("i said no, but honestly yes").
         unless_body = trie_regex(compiler.atoms(p.items) for p in unless)
@@ -279,7 +284,9 @@ class _Screen:
             trie_regex(a for a, hit in self.owner.items() if hit.category in quiet)
         )
 
-    def first(self, norm: str, depth: int = 0) -> tuple[_Hit, bool, tuple[int, int]] | None:
+    def first(
+        self, norm: str, depth: int = 0, words: str | None = None
+    ) -> tuple[_Hit, bool, tuple[int, int]] | None:
         """The first match in normalized ``norm`` that no exclusion covers, and that no
         match of a quiet category (past ideation) covers, with True; else the first quiet
         match, with False. A phrase of a category's ``over_history`` list is not covered by
@@ -290,8 +297,11 @@ class _Screen:
         ``present_words``: "now", "tonight", "again"): what comes after one is read again on
         its own, so "i made a plan last year and now i want to kill myself" is a crisis, while
         "years ago i wanted to die, now im fine" stays history and "now i can talk about when
-        i tried to kill myself in 2019" is history read again."""
-        found = self._first(norm)
+        i tried to kill myself in 2019" is history read again.
+
+        ``words`` is the message with its punctuation (the variant ``norm`` was made from),
+        which a denial needs to hold; without it no denial does."""
+        found = self._first(norm, words)
         if found is not None and not found[1] and self.recent_near(norm, found[2]):
             hit = found[0]
             return _Hit(RECENT, hit.language, hit.source), True, found[2]
@@ -299,13 +309,13 @@ class _Screen:
             return found
         for marker in self.present.finditer(norm, found[2][0]):
             start = marker.end() + 1
-            again = self.first(norm[start:], depth + 1)
+            again = self.first(norm[start:], depth + 1, words)
             if again is not None and again[1]:
                 hit, alert, (a, b) = again
                 return hit, alert, (a + start, b + start)
         return found
 
-    def _first(self, norm: str) -> tuple[_Hit, bool, tuple[int, int]] | None:
+    def _first(self, norm: str, words: str | None) -> tuple[_Hit, bool, tuple[int, int]] | None:
         gate = self.gate.search(norm)
         if gate is None:
             return None
@@ -314,16 +324,32 @@ class _Screen:
         # Closer: the longest match at each word start, of phrases and of exclusions.
         starts = [0, *(i + 1 for i, ch in enumerate(norm) if ch == " ")]
         covered: list[tuple[int, int]] = []
+        denied: list[tuple[int, int]] = []
         hits: list[tuple[tuple[int, int], _Hit]] = []
         for start in starts:
             if self.exclusion is not None:
                 excluded = self.exclusion.match(norm, start)
                 if excluded is not None and not self.taken_back(norm, excluded.end()):
                     covered.append(excluded.span())
+            if self.denial is not None and words is not None:
+                denial = self.denial.match(norm, start)
+                if (
+                    denial is not None
+                    and not self.taken_back(norm, denial.end())
+                    and _unbroken(denial.group(), words)
+                ):
+                    denied.append(denial.span())
             found = self.gate.match(norm, start)
             if found is not None:
                 hits.append((found.span(), self.hit_of(found)))
-        hits = [h for h in hits if not _inside(h[0], covered)]
+        # A denial covers only what lies wholly within it: "ya no quiero morirme" (history,
+        # from before the denial "no quiero morirme") stands.
+        hits = [
+            h
+            for h in hits
+            if not _inside(h[0], covered)
+            and not any(s <= h[0][0] and h[0][1] <= e for s, e in denied)
+        ]
         quiet = [h for h in hits if h[1].category in self.quiet]
         quiet_spans = [span for span, _ in quiet]
         for span, hit in hits:
@@ -336,8 +362,10 @@ class _Screen:
         return None
 
     def covered(self, norm: str) -> bool:
-        """Whether an exclusion or a quiet phrase is anywhere in ``norm``."""
-        return any(p is not None and p.search(norm) for p in (self.exclusion, self.quiet_gate))
+        """Whether an exclusion, a denial or a quiet phrase is anywhere in ``norm``."""
+        return any(
+            p is not None and p.search(norm) for p in (self.exclusion, self.denial, self.quiet_gate)
+        )
 
     def recent_near(self, norm: str, span: tuple[int, int]) -> bool:
         """Whether a history match at ``span`` is told with a recent time (the lexicons'
@@ -362,14 +390,21 @@ class _Screen:
         return self.unless is not None and self.unless.match(norm, end) is not None
 
     def unexcluded(self, norm: str) -> str:
-        """``norm`` without what its exclusions match (as it is when none does)."""
-        if self.exclusion is None or self.exclusion.search(norm) is None:
-            return norm
-        return " ".join(
-            self.exclusion.sub(
-                lambda m: m.group() if self.taken_back(norm, m.end()) else " ", norm
-            ).split()
-        )
+        """``norm`` without what its exclusions and denials match (as it is when none does).
+        Only the learned layer reads it, and only when the lexicon matched nothing: a denial
+        that did not hold (broken by punctuation) left its crisis phrase matched."""
+        for pattern in (self.exclusion, self.denial):
+            if pattern is not None and pattern.search(norm) is not None:
+                norm = self._without(pattern, norm)
+        return norm
+
+    def _without(self, pattern: re.Pattern[str], norm: str) -> str:
+        """``norm`` without the matches of ``pattern`` that nothing after takes back."""
+
+        def keep(match: re.Match[str]) -> str:
+            return match.group() if self.taken_back(norm, match.end()) else " "
+
+        return " ".join(pattern.sub(keep, norm).split())
 
     def hit_of(self, match: re.Match[str]) -> _Hit:
         assert match.lastindex is not None
@@ -420,6 +455,16 @@ def _inside(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
     past its end ("i tried to kill myself" inside "tried to kill myself when i was 19")."""
     start, end = span
     return any(s < end and start < e and end <= e for s, e in spans)
+
+
+def _unbroken(denied: str, words: str) -> bool:
+    """Whether every place the words of a denial stand together in the message (``words``,
+    with its punctuation) has no punctuation between them: "no me quiero morir, solo quiero
+    dormir" is a denial, "No, me quiero morir" and "no. me quiero morir" are not. Counted
+    over the whole message, so one broken place is enough for none to hold: the safe side."""
+    pattern = re.compile(r"(?<!\w)" + re.escape(denied) + r"(?!\w)")
+    together = len(pattern.findall(" ".join(words.split())))
+    return together > 0 and together >= len(pattern.findall(to_for_too(punct_to_spaces(words))))
 
 
 class CrisisDetector:
@@ -513,6 +558,7 @@ class CrisisDetector:
         alerting: set[str] = set()
         quiet_named: set[str] = set()
         excluded: list[_Phrase] = []
+        denials: list[_Phrase] = []
         unless: list[_Phrase] = []
         recent: list[_Phrase] = []
         long_ago: list[_Phrase] = []
@@ -556,6 +602,7 @@ class CrisisDetector:
             # lexicon file, its name in a phrase's error).
             for listed, into, name, label in (
                 (part.unless, unless, "exclusions.unless", "unless"),
+                (part.denials, denials, "exclusions.denials", "denials"),
                 (part.recent, recent, "recent_words", "recent_words"),
                 (part.long_ago, long_ago, "long_ago_words", "long_ago_words"),
             ):
@@ -569,7 +616,16 @@ class CrisisDetector:
         compiler = Compiler(terms)
         try:
             if not compile_screen:
-                for phrase in [*crisis, *excluded, *unless, *recent, *long_ago, *alone, *ending]:
+                for phrase in [
+                    *crisis,
+                    *excluded,
+                    *denials,
+                    *unless,
+                    *recent,
+                    *long_ago,
+                    *alone,
+                    *ending,
+                ]:
                     compiler.atoms(phrase.items)
                 return
             present = [w for p in parts for w in p.present]
@@ -583,6 +639,7 @@ class CrisisDetector:
                 recent,
                 long_ago,
                 compile_pattern=compile_pattern,
+                denials=denials,
             )
             self._alone = (
                 _Screen(alone, (), frozenset(), compiler, compile_pattern=compile_pattern)
@@ -600,6 +657,8 @@ class CrisisDetector:
             raise ValueError(f"a phrase uses {exc}") from None
         for phrase in excluded:
             self._check_exclusion(phrase)
+        for phrase in denials:
+            self._check_exclusion(phrase, "denials")
         self._categories_seen = frozenset(h.category for h in self._exact.owner.values())
         self._words = {
             p.language: frozenset(normalize(w) for w in p.words)
@@ -608,7 +667,7 @@ class CrisisDetector:
         }
         vocabulary = {
             item.value.rstrip(WILDCARD)
-            for phrase in [*crisis, *excluded, *unless, *alone, *ending]
+            for phrase in [*crisis, *excluded, *denials, *unless, *alone, *ending]
             for item in phrase.items
             if item.kind == "word"
         }
@@ -729,11 +788,11 @@ class CrisisDetector:
                         found.append(_Phrase(category, part.language, source, items))
         return found
 
-    def _check_exclusion(self, exclusion: _Phrase) -> None:
+    def _check_exclusion(self, exclusion: _Phrase, kind: str = "exclusions") -> None:
         # Wildcards are tested with their bare stem, terms with their first phrase.
         sample = self._exact.compiler.sample(exclusion.items)
         spans = self._exact.scan(sample)
-        where = f"{exclusion.language} exclusions" if exclusion.language else "exclusions"
+        where = f"{exclusion.language} {kind}" if exclusion.language else kind
         where = f"{where}[{exclusion.index}]: {exclusion.source!r}"
         if not spans:
             raise ValueError(
@@ -851,8 +910,8 @@ class CrisisDetector:
         """The lexicon's verdict on the variants: each as it is, then its numbers and leet,
         then the phrases that count where they end a sentence. A match of an ``overruled``
         category is passed over: what follows it is read."""
-        for _, plain in variants:
-            found = self._screen(plain, overruled)
+        for words, plain in variants:
+            found = self._screen(plain, overruled, words)
             if found is not None:
                 return _Found(*found, plain)
         for words, plain in variants:
@@ -874,26 +933,27 @@ class CrisisDetector:
         assert self._ending is not None
         for sentence in _SENTENCE_END_RE.split(words):
             plain = to_for_too(punct_to_spaces(sentence))
-            found = self._ending.first(plain) if plain else None
+            found = self._ending.first(plain, words=sentence) if plain else None
             if found is not None and found[0].category not in overruled:
                 return _Found(*found, plain)
         return None
 
     def _screen(
-        self, plain: str, overruled: frozenset[str]
+        self, plain: str, overruled: frozenset[str], words: str | None = None
     ) -> tuple[_Hit, bool, tuple[int, int]] | None:
         """The first match in one variant (a short message's also among the phrases that
-        count alone), past any of an ``overruled`` category."""
-        found = self._exact.first(plain)
+        count alone), past any of an ``overruled`` category. ``words`` is the variant with
+        its punctuation (a denial holds only with it: the numbers-and-leet folds pass none)."""
+        found = self._exact.first(plain, words=words)
         if found is None and self._alone is not None and plain.count(" ") < ALONE_WORDS:
-            found = self._alone.first(plain)
+            found = self._alone.first(plain, words=words)
         offset = 0
         for _ in range(_OVERRULE_DEPTH):
             if found is None or found[0].category not in overruled:
                 break
             rest = plain[offset + found[2][1] :].lstrip()
             offset = len(plain) - len(rest)
-            found = self._exact.first(rest) if rest else None
+            found = self._exact.first(rest, words=words) if rest else None
         if found is None or found[0].category in overruled:
             return None
         hit, alert, (start, end) = found
