@@ -429,3 +429,43 @@ def test_unless_phrases_are_checked_like_any_phrase() -> None:
         CrisisDetector.from_parts([part])
     with pytest.raises(ValueError, match="no_such_term"):
         _detector(["{no_such_term}"])
+
+
+# Round 17 (causes seen with two writers or more in the development corpora, worded here anew):
+# the message before, a safe for guns, someone else who came by to say goodbye, a goodbye to a
+# job or a place one leaves, a goodbye letter for someone who is leaving, pills gathered for the
+# pharmacy or the pill organiser, a will made because a lawyer advised it.
+ORDINARY_ROUND_17 = [
+    "sorry about my last message, I was on the bus and autocorrect went wild",
+    "did you see my last message about parking?",
+    "my last message sounded grumpy, long day",
+    "we finally bought a gun safe for my dad's old rifles",
+    "my neighbour came over to say goodbye, they are moving to Ohio",
+    "ya me despedí de la oficina, mañana empiezo en el hospital nuevo",
+    "ya me despedí de mis alumnos, me jubilo en diciembre 🎉",
+    "le escribo una carta de despedida a mi jefa porque se jubila",
+    "estoy juntando las pastillas que sobran para llevarlas a la farmacia",
+    "ya hice mi testamento porque el notario me lo recomendó al comprar la casa",
+]
+
+
+@pytest.mark.parametrize("text", ORDINARY_ROUND_17)
+def test_round_17_causes_are_not_flagged(lexicon_only: CrisisDetector, text: str) -> None:
+    assert lexicon_only.check(text) is None, lexicon_only.explain(text)
+
+
+CAUGHT_ROUND_17 = [
+    "this will be my last message, thank you for everything",
+    "I bought a gun today. the safe can stay empty",
+    "I came by to say goodbye. you were all kind to me",
+    "ya me despedí de todos, ya regalé mis cosas",
+    "escribí mi carta de despedida y la dejé en la mesa",
+    "estoy juntando las pastillas de dormir desde hace semanas",
+    "hice mi testamento ayer y dejé todo arreglado para cuando ya no esté",
+]
+
+
+@pytest.mark.parametrize("text", CAUGHT_ROUND_17)
+def test_round_17_causes_hide_no_crisis(screen: CrisisDetector, text: str) -> None:
+    match = screen.check(text)
+    assert match is not None and match.alert_staff, text
