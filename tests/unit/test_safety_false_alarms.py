@@ -446,6 +446,14 @@ ORDINARY_ROUND_17 = [
     "le escribo una carta de despedida a mi jefa porque se jubila",
     "estoy juntando las pastillas que sobran para llevarlas a la farmacia",
     "ya hice mi testamento porque el notario me lo recomendó al comprar la casa",
+    # a burn or a cut from a thing or a task, an animal's scratch, disappearing into a book or
+    # from a group chat, dying of embarrassment
+    "burned my thumb on the kettle this morning, nothing serious",
+    "I cut my finger chopping carrots, the IV goes in the other arm right?",
+    "the kitten scratched my hand at the shelter, tiny scratch",
+    "some evenings I wish I could disappear into a book for hours",
+    "i wish i could disappear from this family dinner lol",
+    "I wanted to die of embarrassment when my phone rang in the waiting room",
 ]
 
 
@@ -462,6 +470,11 @@ CAUGHT_ROUND_17 = [
     "escribí mi carta de despedida y la dejé en la mesa",
     "estoy juntando las pastillas de dormir desde hace semanas",
     "hice mi testamento ayer y dejé todo arreglado para cuando ya no esté",
+    "I burned my arm on the stove on purpose last night",
+    "cut my hand on the glass and it's spurting everywhere",
+    "cut my arm on the window to feel something",
+    "i wish i could disappear from this world",
+    "I want to die of embarrassment, and honestly I want to kill myself too",
 ]
 
 
