@@ -39,6 +39,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from importlib import resources
 from typing import Final, Literal, TypeAlias
 
 from rapidfuzz import process
@@ -420,19 +421,39 @@ def _corrected(word: str, targets: tuple[str, ...]) -> str | None:
     return closest.pop() if len(closest) == 1 else None
 
 
-def _fix_slips(tokens: list[_Token], vocabulary: Vocabulary) -> list[_Token]:
+@functools.cache
+def _real_words() -> frozenset[str]:
+    """Common English and Spanish words within a slip of a date word ("banana", "abrir",
+    "match"): real words, never read as the date word they look like. Made by
+    scripts/build_slip_words.py from word frequencies, read once, on first use."""
+    text = resources.files("bot.domain").joinpath("slip_words.tsv").read_text("utf-8")
+    return frozenset(
+        line.split("\t", 1)[0] for line in text.splitlines() if line and not line.startswith("#")
+    )
+
+
+def knows(vocabulary: Vocabulary, word: str) -> bool:
+    """Whether `word` is one of `vocabulary`'s words (of any of its phrases, or a zone's)."""
+    return word in _slip_targets(id(vocabulary), _size(vocabulary))[0]
+
+
+def slip_of(word: str, vocabulary: Vocabulary, *, keep_real: bool = True) -> str | None:
+    """The date word of `vocabulary` that `word` (casefolded, without accents) is a typing
+    slip of, or None: a word the vocabulary knows, a short one, a common word close to a date
+    word (:data:`_KEEP` and, unless `keep_real` is False, the real words of
+    :func:`_real_words`) or one near none or several date words is no slip."""
+    if len(word) < _MIN_SLIP_LENGTH or not word.isascii() or word in _KEEP:
+        return None
     known, targets = _slip_targets(id(vocabulary), _size(vocabulary))
+    if word in known or (keep_real and word in _real_words()):
+        return None
+    return _corrected(word, targets)
+
+
+def _fix_slips(tokens: list[_Token], vocabulary: Vocabulary) -> list[_Token]:
     fixed: list[_Token] = []
     for token in tokens:
-        word = token.text
-        if (
-            token.kind == "word"
-            and len(word) >= _MIN_SLIP_LENGTH
-            and word not in known
-            and word not in _KEEP
-            and word.isascii()
-            and (better := _corrected(word, targets)) is not None
-        ):
+        if token.kind == "word" and (better := slip_of(token.text, vocabulary)) is not None:
             token = replace(token, text=better)
         fixed.append(token)
     return fixed
