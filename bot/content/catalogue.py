@@ -1040,6 +1040,12 @@ class StaffNoSuchMember(Message):
     pass
 
 
+class StaffAccessEnded(Message):
+    """To someone removed from the team in the middle of a team conversation (an invite, a
+    move, an edit), at their next message or tap: their staff access has ended and the
+    conversation is over."""
+
+
 class StaffHelp(Message):
     """After /help, for a team member: the team's commands their role allows."""
 

@@ -37,6 +37,7 @@ NURSE = 501
 PAT, PAT2 = 1001, 1002
 LINK = re.compile(r"https://t\.me/companion_test_bot\?start=([A-Za-z0-9_-]+)")
 UNKNOWN = "I don't know that command"
+ACCESS_ENDED = "your staff access has ended"
 STALE = "no longer active"
 UNUSABLE = "this link can't be used"
 
@@ -240,11 +241,12 @@ async def test_the_week_typed_instead_of_tapped_is_read_as_a_patients(harness: H
 async def test_a_member_removed_while_the_two_weeks_are_offered_is_refused(
     harness: Harness,
 ) -> None:
-    """The two weeks of an invite are offered, then an admin removes the member: whatever
-    they type next is refused as for anyone not on the team, with an audit line, as a visit
-    move's is (VisitChangeService.week_typed). Before, a question about the weeks ("is it
-    next week?") showed the choice again, with its buttons, to someone no longer on the
-    team."""
+    """The two weeks of an invite are offered, then an admin removes the member: what they
+    type next is refused, with an audit line, as a visit move's is
+    (VisitChangeService.week_typed), and they are told their staff access has ended; the
+    conversation is over, so what they type after is read as anyone's. Before, a question
+    about the weeks ("is it next week?") showed the choice again, with its buttons, to
+    someone no longer on the team."""
     await add_nurse(harness)
     await harness.command(NURSE, "invite")
     await harness.send(NURSE, "next tuesday 10am")
@@ -252,9 +254,10 @@ async def test_a_member_removed_while_the_two_weeks_are_offered_is_refused(
     [removed] = await harness.tap(STAFF_ID, "Yes, remove")
     assert "no longer on the team" in removed
     refused_before = len(await audit_lines(harness))
-    for typed in ("is it next week?", "not sure", "next week", "wed 930"):
+    for number, typed in enumerate(("is it next week?", "not sure", "next week", "wed 930")):
         [reply] = await harness.send(NURSE, typed)
-        assert UNKNOWN in reply, typed
+        assert (ACCESS_ENDED in reply) == (number == 0), typed
+        assert UNKNOWN not in reply
         assert "this week's or next week's" not in reply
         assert not [t for t, _ in harness.buttons(NURSE) if "Tue" in t], typed
     refused = [
@@ -262,8 +265,46 @@ async def test_a_member_removed_while_the_two_weeks_are_offered_is_refused(
         for line in (await audit_lines(harness))[refused_before:]
         if line.actor_telegram_id == NURSE
     ]
-    assert [(line.action, line.outcome) for line in refused] == [("invite.create", "refused")] * 4
+    assert [(line.action, line.outcome) for line in refused] == [("invite.create", "refused")]
     assert await dbcheck.count(harness, Invite) == 0
+
+
+async def test_a_member_removed_in_the_middle_of_an_invite_is_told_their_access_ended(
+    harness: Harness,
+) -> None:
+    """/invite waits for a time, an admin removes the member: their next text gets a kind
+    word that their staff access has ended (not "I don't know that command"), in their
+    language, and the conversation is cleared; a button of an invite they were confirming
+    gets the same."""
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    await harness.press(STAFF_ID, StaffCb(action=StaffAction.REMOVE, id=NURSE).pack())
+    await harness.tap(STAFF_ID, "Yes, remove")
+    [ended] = await harness.send(NURSE, "tomorrow 10am")
+    assert ACCESS_ENDED in ended and "Ki Ketamine" in ended and "admins" in ended
+    assert UNKNOWN not in ended
+    assert await dbcheck.fsm_state(harness, NURSE) is None
+    # Added again, half through another invite, removed at the confirmation: the tap too.
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    await harness.send(NURSE, "tomorrow 10am")
+    await harness.send(NURSE, "J.D.")
+    await harness.tap(NURSE, "Infusion")
+    make = harness.button(NURSE, "Make the")
+    await harness.press(STAFF_ID, StaffCb(action=StaffAction.REMOVE, id=NURSE).pack())
+    await harness.tap(STAFF_ID, "Yes, remove")
+    [tapped] = await harness.press(NURSE, make)
+    assert ACCESS_ENDED in tapped and STALE not in tapped
+    assert await dbcheck.count(harness, Invite) == 0
+    # In Spanish for a member whose Telegram speaks it.
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    await harness.press(STAFF_ID, StaffCb(action=StaffAction.REMOVE, id=NURSE).pack())
+    await harness.tap(STAFF_ID, "Yes, remove")
+    update = updates.message_update(NURSE, "mañana 10am")
+    update["message"]["from"]["language_code"] = "es"
+    [spanish] = texts_to(await harness.feed(update), NURSE)
+    assert "Ya no forma parte del equipo" in spanish
 
 
 async def test_a_spanish_speaking_member_types_the_forms_the_refusal_offers(
