@@ -488,6 +488,34 @@ async def test_bad_times_and_labels_are_explained(harness: Harness) -> None:
     assert await dbcheck.count(harness, Invite) == 0
 
 
+async def test_a_question_at_the_label_step_is_answered_not_saved(harness: Harness) -> None:
+    """ "what's a label?" typed where the label is asked is a question: the member is told
+    what the label is for (and that a label cannot end with "?") and asked again; the label
+    sent next is the one kept. In Spanish for a member whose Telegram speaks it."""
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    await harness.send(NURSE, "tomorrow 10am")
+    [what] = await harness.send(NURSE, "what's a label?")
+    assert "short note for the team only" in what and "question mark" in what
+    assert "What kind of visit" not in what
+    [kind_ask] = await harness.send(NURSE, "J.D.")
+    assert "J.D." in kind_ask and "What kind of visit" in kind_ask
+    assert "what's a label" not in kind_ask
+
+    def spanish(update: dict[str, Any]) -> dict[str, Any]:
+        update["message"]["from"]["language_code"] = "es"
+        return update
+
+    await harness.feed(spanish(updates.command_update(NURSE, "invite")))
+    await harness.feed(spanish(updates.message_update(NURSE, "mañana 10am")))
+    sent = await harness.feed(spanish(updates.message_update(NURSE, "¿qué pongo aquí")))
+    [aqui] = texts_to(sent, NURSE)
+    assert "nota corta solo para el equipo" in aqui and "signos de interrogación" in aqui
+    [tipo] = texts_to(await harness.feed(spanish(updates.message_update(NURSE, "#4471"))), NURSE)
+    assert "#4471" in tipo and "qué pongo" not in tipo
+    assert await dbcheck.count(harness, Invite) == 0
+
+
 async def test_forged_expired_and_used_codes_get_the_kind_message(harness: Harness) -> None:
     await add_nurse(harness)
     code = await invite(harness)
