@@ -128,7 +128,10 @@ class WhenReading:
     Tuesday of next week to many (the caller asks which). ``by_weekday`` marks a day named by
     its weekday alone, the coming one ("tuesday", "this tuesday", "next tuesday"): no date,
     no "tomorrow", no week said; an answer to "this week's or next week's?" that only says
-    the weekday again picks neither."""
+    the weekday again picks neither. ``next_year`` marks a date written without its year
+    that passed only lately (:data:`RECENTLY_PASSED_DAYS`), so it is read almost a year
+    ahead: "12/3" typed on December 7 is next year's December 3, which the read-back says (a
+    slip of the month, or a date from an old note, is likelier than a visit a year away)."""
 
     day: date | None = None
     clock: time | None = None
@@ -136,6 +139,7 @@ class WhenReading:
     swapped: bool = False
     other_day: date | None = None
     by_weekday: bool = False
+    next_year: bool = False
 
     @property
     def complete(self) -> bool:
@@ -159,6 +163,7 @@ class WhenReading:
             self.swapped if mine else earlier.swapped,
             self.other_day if mine else earlier.other_day,
             self.by_weekday if mine else earlier.by_weekday,
+            self.next_year if mine else earlier.next_year,
         )
 
 
@@ -168,6 +173,9 @@ time?", the 2nd after "which day?")."""
 
 LANGUAGES: Final = frozenset(VOCABULARIES)
 """The languages read_when reads; any other is read as English."""
+RECENTLY_PASSED_DAYS: Final = 31
+"""A date without its year that passed at most this many days ago is read as its next
+occurrence, almost a year ahead, and said so (`WhenReading.next_year`)."""
 
 # Nobody types a date and time in more characters than this; longer text is rejected up
 # front so hostile input costs nothing.
@@ -1180,7 +1188,7 @@ def _decide(found: _Findings, now: datetime, expect: Expect | None) -> WhenReadi
         return WhenReading(moment.date(), moment.time())
     if phrase is None:
         return WhenReading(None, clock)
-    swapped = False
+    swapped = next_year = False
     if isinstance(phrase, _CalendarDate):
         try:
             day = _calendar_day(phrase, now.date())
@@ -1193,6 +1201,7 @@ def _decide(found: _Findings, now: datetime, expect: Expect | None) -> WhenReadi
             day = _relative_day(_Weekday(phrase.stated_weekday, "coming"), clock, now)
             return WhenReading(day, clock)
         swapped = phrase.swapped
+        next_year = _passed_lately(phrase, day, now.date())
     else:
         day = _relative_day(phrase, clock, now)
     by_weekday = (
@@ -1207,7 +1216,21 @@ def _decide(found: _Findings, now: datetime, expect: Expect | None) -> WhenReadi
         swapped,
         _week_later(phrase, day, now),
         by_weekday,
+        next_year,
     )
+
+
+def _passed_lately(phrase: _CalendarDate, day: date, today: date) -> bool:
+    """Whether a month and day written without a year were read almost a year ahead because
+    they passed at most :data:`RECENTLY_PASSED_DAYS` days ago ("12/3" on December 7, "12/30"
+    on January 5)."""
+    if phrase.year is not None or phrase.month is None:
+        return False
+    try:
+        passed = day.replace(year=day.year - 1)
+    except ValueError:  # February 29
+        return False
+    return 0 < (today - passed).days <= RECENTLY_PASSED_DAYS
 
 
 def _week_later(phrase: _DatePhrase, day: date, now: datetime) -> date | None:

@@ -516,6 +516,28 @@ async def test_a_question_at_the_label_step_is_answered_not_saved(harness: Harne
     assert await dbcheck.count(harness, Invite) == 0
 
 
+async def test_a_date_that_just_passed_is_read_a_year_ahead_and_said_so(harness: Harness) -> None:
+    """ "12/3 10am" typed by the front desk on December 7 is next year's December 3, and the
+    read-back says so, as a patient's does; in Spanish for a member whose Telegram speaks it
+    ("3/12", day first)."""
+    harness.clock.set(datetime(2026, 12, 7, 14, 0, tzinfo=UTC))
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    [label_ask] = await harness.send(NURSE, "12/3 10am")
+    assert "December 3, 2027" in label_ask
+    assert "That date has just passed" in label_ask and "/invite" in label_ask
+    await harness.command(NURSE, "invite")
+    [ahead] = await harness.send(NURSE, "12/9 10am")
+    assert "December 9, 2026" in ahead and "just passed" not in ahead
+    update = updates.command_update(NURSE, "invite")
+    update["message"]["from"]["language_code"] = "es"
+    await harness.feed(update)
+    update = updates.message_update(NURSE, "3/12 10am")
+    update["message"]["from"]["language_code"] = "es"
+    [spanish] = texts_to(await harness.feed(update), NURSE)
+    assert "3 de diciembre de 2027" in spanish and "Esa fecha acaba de pasar" in spanish
+
+
 async def test_forged_expired_and_used_codes_get_the_kind_message(harness: Harness) -> None:
     await add_nurse(harness)
     code = await invite(harness)

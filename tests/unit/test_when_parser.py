@@ -17,6 +17,7 @@ from bot.content import catalogue
 from bot.content.store import Content
 from bot.domain import when_parser
 from bot.domain.when_parser import ParseErrorCode, WhenParseError, parse_when
+from bot.domain.when_words import VOCABULARIES
 
 # Monday, 23 November 2026, 10:00 in the patient's zone.
 NOW = datetime(2026, 11, 23, 10, 0)
@@ -1064,8 +1065,44 @@ def test_every_word_kept_as_real_is_within_a_slip_of_a_date_word() -> None:
     that outlived a vocabulary change would hide nothing but should be rebuilt)."""
     words = when_parser._real_words()
     assert "banana" in words and "abrir" in words and "match" in words
-    vocabularies = when_parser.VOCABULARIES.values()
+    vocabularies = VOCABULARIES.values()
     for word in words:
         assert not any(when_parser.knows(v, word) for v in vocabularies), word
         assert any(when_parser.slip_of(word, v, keep_real=False) for v in vocabularies), word
         assert all(when_parser.slip_of(word, v) is None for v in vocabularies), word
+
+
+# --------------------------------------------------------------------------------------
+# A date without its year that passed lately: next year's, said so
+# --------------------------------------------------------------------------------------
+
+DEC_7 = datetime(2026, 12, 7, 9, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "day", "next_year"),
+    [
+        ("12/3 10am", DEC_7, date(2027, 12, 3), True),  # 4 days ago: said
+        ("Dec 3 10am", DEC_7, date(2027, 12, 3), True),
+        ("11/6 10am", DEC_7, date(2027, 11, 6), True),  # 31 days ago
+        ("11/5 10am", DEC_7, date(2027, 11, 5), False),  # 32 days: plainly next year's
+        ("12/7 10am", DEC_7, date(2026, 12, 7), False),  # today, still ahead
+        ("12/9 10am", DEC_7, date(2026, 12, 9), False),
+        ("12/3/2027 10am", DEC_7, date(2027, 12, 3), False),  # the year written
+        ("3/12 10am", DEC_7, date(2027, 12, 3), True),  # Spanish, day first (below)
+        ("11/20 10am", datetime(2027, 1, 5, 9), date(2027, 11, 20), False),  # 46 days ago
+        ("12/30 10am", datetime(2027, 1, 5, 9), date(2027, 12, 30), True),  # over New Year
+    ],
+)
+def test_a_date_that_passed_lately_is_read_as_next_years_and_marked(
+    text: str, now: datetime, day: date, next_year: bool
+) -> None:
+    lang = "es" if text.startswith("3/12") else "en"
+    reading = when_parser.read_when(text, now_local=now, lang=lang)
+    assert (reading.day, reading.next_year) == (day, next_year)
+
+
+def test_the_mark_of_a_date_that_passed_lately_survives_the_time_asked_after() -> None:
+    half = when_parser.read_when("12/3", now_local=DEC_7)
+    whole = when_parser.read_when("10am", now_local=DEC_7).merged(half)
+    assert (whole.day, whole.next_year) == (date(2027, 12, 3), True)
