@@ -321,12 +321,15 @@ class AppointmentAsk(Message):
 class AppointmentConfirm(Message):
     """`day_first`: a numeric date was read day/month ("24/12"), which the read-back says.
     `mentioned`: the patient spoke of a visit in passing ("my infusion is next tuesday at
-    9:30"), outside the booking steps; the bot offers to add it."""
+    9:30"), outside the booking steps; the bot offers to add it. `next_year`: a date typed
+    without its year that had just passed ("12/3" on December 7), read almost a year ahead,
+    which the read-back says (as the team's InviteLabelAsk and VisitMoveConfirm)."""
 
     when: datetime = sample(SAMPLE_WHEN)
     changing: bool = sample(False, True)
     day_first: bool = sample(False, True)
     mentioned: bool = sample(False, True)
+    next_year: bool = sample(False, True)
 
 
 class AppointmentMoveMentioned(Message):
@@ -813,7 +816,10 @@ class InviteAmbiguous(Message):
 
 
 class InviteLabelAsk(Message):
+    """`next_year` as in AppointmentConfirm."""
+
     when: datetime = sample(SAMPLE_WHEN)
+    next_year: bool = sample(False, True)
 
 
 class InviteKindAsk(Message):
@@ -1040,6 +1046,12 @@ class StaffNoSuchMember(Message):
     pass
 
 
+class StaffAccessEnded(Message):
+    """To someone removed from the team in the middle of a team conversation (an invite, a
+    move, an edit), at their next message or tap: their staff access has ended and the
+    conversation is over."""
+
+
 class StaffHelp(Message):
     """After /help, for a team member: the team's commands their role allows."""
 
@@ -1245,9 +1257,12 @@ class VisitMoveAsk(Message):
 
 
 class VisitMoveConfirm(Message):
+    """`next_year` (of `after`) as in AppointmentConfirm."""
+
     before: datetime = sample(SAMPLE_WHEN)
     after: datetime = sample(SAMPLE_LATER)
     label: str = _label()
+    next_year: bool = sample(False, True)
 
 
 class VisitMoved(Message):

@@ -40,8 +40,9 @@ _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,30}[A-Za-z0-9]")
 
 
 class InvalidLabel(ValueError):
-    """A label that is empty, too long or holds control or format characters; `code` says
-    which (``label_empty``, ``label_too_long``, ``label_control``)."""
+    """A label that is empty, a question, too long or holds control or format characters;
+    `code` says which (``label_empty``, ``label_question``, ``label_too_long``,
+    ``label_control``)."""
 
     def __init__(self, code: LabelProblem) -> None:
         super().__init__(code)
@@ -84,12 +85,23 @@ def deep_link(bot_username: str, code: str) -> str:
     return f"https://t.me/{username}?start={code}"
 
 
+def looks_like_a_question(text: str) -> bool:
+    """Whether `text` asks something: it starts with "¿" or ends with "?" (before any "!" or
+    "."): "what's a label?", "¿qué pongo aquí?", "J.D.?"."""
+    stripped = text.strip()
+    return stripped.startswith("¿") or stripped.rstrip("!.… ").endswith(("?", "？"))
+
+
 def clean_label(raw: str) -> str:
     """The label staff give an invite (initials, a chart number): stripped, 1-32 characters,
-    no control or format characters (line breaks, bidi overrides, zero-width characters)."""
+    no control or format characters (line breaks, bidi overrides, zero-width characters), and
+    not a question (typed at the label's step, "what's a label?" is asked, not the label: it
+    is answered, and a label never needs a question mark at its start or end)."""
     label = raw.strip()
     if not label:
         raise InvalidLabel(LabelProblem.EMPTY)
+    if looks_like_a_question(label):
+        raise InvalidLabel(LabelProblem.QUESTION)
     if len(label) > LABEL_MAX:
         raise InvalidLabel(LabelProblem.TOO_LONG)
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in label):

@@ -58,6 +58,7 @@ class LabelProblem(StrEnum):
     EMPTY = "label_empty"
     TOO_LONG = "label_too_long"
     CONTROL = "label_control"  # line breaks, control or format characters
+    QUESTION = "label_question"  # "what's a label?", "¿qué pongo aquí?": asked, not a label
 
 
 class InviteProblem(StrEnum):

@@ -119,6 +119,10 @@ _OVERRULE_DEPTH = 3
 follows the last one)."""
 RECENT_WORDS = 4
 """How many words before or after a history match a recent time makes it recent."""
+CLEAR_WORDS = 2
+"""How many common words of one language (and none of another) make a message clearly
+written in it (:meth:`CrisisDetector.written_in`): one is not enough ("no" and "LA" are
+Spanish words an English speaker types too)."""
 POISONING = frozenset({"overdose", "other_in_danger"})
 """Categories whose crisis answer also names Poison Control: pills or something harmful
 swallowed, by the patient or by someone else (a child who got into the medicine)."""
@@ -904,6 +908,28 @@ class CrisisDetector:
         found = self._languages(plain, "")
         return found[0] if len(found) == 1 else None
 
+    def written_in(self, text: str, *, at_least: int = CLEAR_WORDS) -> str | None:
+        """The language `text` is clearly written in, by the common words that tell the
+        crisis answer's language: `at_least` of one language's and none of another's ("oye
+        ¿puedo llevar mi cobija?" is Spanish); None when unsure ("no", "LA", "hola", "can I
+        bring my cobija por favor"). For answers other than the crisis screen's (the FAQ's),
+        which keep the patient's own language when unsure."""
+        plain = self._folds.variants(text)[0][1] if text.strip() else ""
+        counts = self._telling_counts(plain)
+        if len(counts) != 1 or counts[0][0] < at_least:
+            return None
+        return counts[0][1]
+
+    def _telling_counts(self, plain: str) -> list[tuple[int, str]]:
+        """How many words of each language's telling list a normalized message uses, most
+        first; languages with none left out."""
+        tokens = set(plain.split(" "))
+        counts = sorted(
+            ((len(tokens & words), lang) for lang, words in self._telling.items()),
+            reverse=True,
+        )
+        return [(n, lang) for n, lang in counts if n]
+
     def _first(
         self, variants: Sequence[tuple[str, str]], overruled: frozenset[str] = frozenset()
     ) -> _Found | None:
@@ -978,17 +1004,12 @@ class CrisisDetector:
         """The languages to answer in: the one the phrase was written in, any whose own
         words the matched text uses ("I want to morir"), and the ones whose common words the
         message uses; several when they disagree or the words are mixed."""
-        tokens = set(plain.split(" "))
         mixed = [
             lang
             for lang, own in self._own_words.items()
             if lang != matched and any(word in own for word in span)
         ]
-        counts = sorted(
-            ((len(tokens & words), lang) for lang, words in self._telling.items()),
-            reverse=True,
-        )
-        counts = [(n, lang) for n, lang in counts if n]
+        counts = self._telling_counts(plain)
         if not counts:
             return tuple(dict.fromkeys(lang for lang in [matched, *mixed] if lang))
         top, lang = counts[0]

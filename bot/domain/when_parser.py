@@ -39,6 +39,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from importlib import resources
 from typing import Final, Literal, TypeAlias
 
 from rapidfuzz import process
@@ -127,7 +128,10 @@ class WhenReading:
     Tuesday of next week to many (the caller asks which). ``by_weekday`` marks a day named by
     its weekday alone, the coming one ("tuesday", "this tuesday", "next tuesday"): no date,
     no "tomorrow", no week said; an answer to "this week's or next week's?" that only says
-    the weekday again picks neither."""
+    the weekday again picks neither. ``next_year`` marks a date written without its year
+    that passed only lately (:data:`RECENTLY_PASSED_DAYS`), so it is read almost a year
+    ahead: "12/3" typed on December 7 is next year's December 3, which the read-back says (a
+    slip of the month, or a date from an old note, is likelier than a visit a year away)."""
 
     day: date | None = None
     clock: time | None = None
@@ -135,6 +139,7 @@ class WhenReading:
     swapped: bool = False
     other_day: date | None = None
     by_weekday: bool = False
+    next_year: bool = False
 
     @property
     def complete(self) -> bool:
@@ -158,6 +163,7 @@ class WhenReading:
             self.swapped if mine else earlier.swapped,
             self.other_day if mine else earlier.other_day,
             self.by_weekday if mine else earlier.by_weekday,
+            self.next_year if mine else earlier.next_year,
         )
 
 
@@ -167,6 +173,9 @@ time?", the 2nd after "which day?")."""
 
 LANGUAGES: Final = frozenset(VOCABULARIES)
 """The languages read_when reads; any other is read as English."""
+RECENTLY_PASSED_DAYS: Final = 31
+"""A date without its year that passed at most this many days ago is read as its next
+occurrence, almost a year ahead, and said so (`WhenReading.next_year`)."""
 
 # Nobody types a date and time in more characters than this; longer text is rejected up
 # front so hostile input costs nothing.
@@ -420,19 +429,39 @@ def _corrected(word: str, targets: tuple[str, ...]) -> str | None:
     return closest.pop() if len(closest) == 1 else None
 
 
-def _fix_slips(tokens: list[_Token], vocabulary: Vocabulary) -> list[_Token]:
+@functools.cache
+def _real_words() -> frozenset[str]:
+    """Common English and Spanish words within a slip of a date word ("banana", "abrir",
+    "match"): real words, never read as the date word they look like. Made by
+    scripts/build_slip_words.py from word frequencies, read once, on first use."""
+    text = resources.files("bot.domain").joinpath("slip_words.tsv").read_text("utf-8")
+    return frozenset(
+        line.split("\t", 1)[0] for line in text.splitlines() if line and not line.startswith("#")
+    )
+
+
+def knows(vocabulary: Vocabulary, word: str) -> bool:
+    """Whether `word` is one of `vocabulary`'s words (of any of its phrases, or a zone's)."""
+    return word in _slip_targets(id(vocabulary), _size(vocabulary))[0]
+
+
+def slip_of(word: str, vocabulary: Vocabulary, *, keep_real: bool = True) -> str | None:
+    """The date word of `vocabulary` that `word` (casefolded, without accents) is a typing
+    slip of, or None: a word the vocabulary knows, a short one, a common word close to a date
+    word (:data:`_KEEP` and, unless `keep_real` is False, the real words of
+    :func:`_real_words`) or one near none or several date words is no slip."""
+    if len(word) < _MIN_SLIP_LENGTH or not word.isascii() or word in _KEEP:
+        return None
     known, targets = _slip_targets(id(vocabulary), _size(vocabulary))
+    if word in known or (keep_real and word in _real_words()):
+        return None
+    return _corrected(word, targets)
+
+
+def _fix_slips(tokens: list[_Token], vocabulary: Vocabulary) -> list[_Token]:
     fixed: list[_Token] = []
     for token in tokens:
-        word = token.text
-        if (
-            token.kind == "word"
-            and len(word) >= _MIN_SLIP_LENGTH
-            and word not in known
-            and word not in _KEEP
-            and word.isascii()
-            and (better := _corrected(word, targets)) is not None
-        ):
+        if token.kind == "word" and (better := slip_of(token.text, vocabulary)) is not None:
             token = replace(token, text=better)
         fixed.append(token)
     return fixed
@@ -1159,7 +1188,7 @@ def _decide(found: _Findings, now: datetime, expect: Expect | None) -> WhenReadi
         return WhenReading(moment.date(), moment.time())
     if phrase is None:
         return WhenReading(None, clock)
-    swapped = False
+    swapped = next_year = False
     if isinstance(phrase, _CalendarDate):
         try:
             day = _calendar_day(phrase, now.date())
@@ -1172,6 +1201,7 @@ def _decide(found: _Findings, now: datetime, expect: Expect | None) -> WhenReadi
             day = _relative_day(_Weekday(phrase.stated_weekday, "coming"), clock, now)
             return WhenReading(day, clock)
         swapped = phrase.swapped
+        next_year = _passed_lately(phrase, day, now.date())
     else:
         day = _relative_day(phrase, clock, now)
     by_weekday = (
@@ -1186,7 +1216,21 @@ def _decide(found: _Findings, now: datetime, expect: Expect | None) -> WhenReadi
         swapped,
         _week_later(phrase, day, now),
         by_weekday,
+        next_year,
     )
+
+
+def _passed_lately(phrase: _CalendarDate, day: date, today: date) -> bool:
+    """Whether a month and day written without a year were read almost a year ahead because
+    they passed at most :data:`RECENTLY_PASSED_DAYS` days ago ("12/3" on December 7, "12/30"
+    on January 5)."""
+    if phrase.year is not None or phrase.month is None:
+        return False
+    try:
+        passed = day.replace(year=day.year - 1)
+    except ValueError:  # February 29
+        return False
+    return 0 < (today - passed).days <= RECENTLY_PASSED_DAYS
 
 
 def _week_later(phrase: _DatePhrase, day: date, now: datetime) -> date | None:

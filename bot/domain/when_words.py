@@ -229,11 +229,13 @@ ES_RELATIVE_DAYS: Final[dict[str, int]] = {
     "pasado manana": 2, "pasao manana": 2, "pasado mnn": 2,
     "ayer": -1, "antier": -2, "anteayer": -2, "antes de ayer": -2,
 }  # fmt: skip
-# "el próximo martes" is the coming Tuesday: a Spanish speaker who means next week's says
-# "el martes de la semana que viene" (ES_WEEKDAY_SUFFIXES), so it is not asked about. Said on
-# a Tuesday, "el próximo martes" and "el martes que viene" are a week ahead, never today.
+# "el próximo martes" is "next tuesday": while the coming Tuesday is still in this week, some
+# mean it and some next week's, so the reading holds both and the patient is asked, as in
+# English. "el martes que viene" is the coming one ("this coming tuesday"), and "el martes de
+# la semana que viene" next week's (ES_WEEKDAY_SUFFIXES). Said on a Tuesday, "el próximo
+# martes" and "el martes que viene" are a week ahead, never today.
 ES_WEEKDAY_MODIFIERS: Final[dict[str, WeekdayModifier]] = {
-    "proximo": "upcoming", "el proximo": "upcoming", "este": "coming", "el": "coming",
+    "proximo": "next", "el proximo": "next", "este": "coming", "el": "coming",
     "esta": "coming", "el otro": "coming",
 }  # fmt: skip
 ES_WEEKDAY_SUFFIXES: Final[dict[str, WeekdaySuffix]] = {

@@ -49,11 +49,14 @@ PART_ENDS: Final[dict[PartOfDay, time]] = {
 class VisitTime:
     """A visit's time read from what someone typed (or given as an instant), checked, to be
     confirmed before anything is stored.
-    ``day_first``: a numeric date read day/month against the language's order ("24/12")."""
+    ``day_first``: a numeric date read day/month against the language's order ("24/12").
+    ``next_year``: a date typed without its year that had just passed, read almost a year
+    ahead ("12/3" on December 7: `WhenReading.next_year`); the read-back says so."""
 
     starts_at: datetime  # aware UTC
     zone: str
     day_first: bool = False
+    next_year: bool = False
 
     @property
     def local(self) -> datetime:
@@ -179,8 +182,13 @@ class AppointmentService:
         found = self.at_wall_time(reading.at(), zone_name)
         if reading.other_day is not None:
             return self._two_weeks(found, reading, zone_name)
-        if reading.swapped and isinstance(found, VisitTime):
-            return VisitTime(found.starts_at, found.zone, day_first=True)
+        if (reading.swapped or reading.next_year) and isinstance(found, VisitTime):
+            return VisitTime(
+                found.starts_at,
+                found.zone,
+                day_first=reading.swapped,
+                next_year=reading.next_year,
+            )
         return found
 
     def _two_weeks(

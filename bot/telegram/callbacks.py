@@ -114,6 +114,14 @@ class FaqCb(CallbackData, prefix="f"):
     key: str
 
 
+class FaqInCb(CallbackData, prefix="fi"):
+    """A topic under an answer given in the language a question was written in, not the
+    patient's (bot/telegram/handlers/faq.py): its answer comes in that language too."""
+
+    key: str
+    lang: str = Field(max_length=8)  # a language folder of messages/ (checked when tapped)
+
+
 class ZoneCb(CallbackData, prefix="z"):
     zone: str  # an IANA name from the common list, or "other"
 

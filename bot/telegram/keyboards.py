@@ -29,6 +29,7 @@ from bot.telegram.callbacks import (
     DraftAction,
     DraftCb,
     FaqCb,
+    FaqInCb,
     ForgetCb,
     IntakeAction,
     IntakeCb,
@@ -87,9 +88,16 @@ def in_rows(buttons: Sequence[tuple[str, str | CallbackData]], widths: Sequence[
 
 
 class Keyboards:
-    def __init__(self, content: Content, lang: str) -> None:
+    def __init__(self, content: Content, lang: str, *, faq_lang: str | None = None) -> None:
+        """`faq_lang`: the FAQ's topics answer in this language, not the patient's (an answer
+        in the language a question was written in)."""
         self.content = content
         self.lang = lang
+        self.faq_lang = faq_lang
+
+    def _topic(self, key: str) -> CallbackData:
+        """A FAQ topic's button: answered in the patient's language, or in `faq_lang`."""
+        return FaqCb(key=key) if self.faq_lang is None else FaqInCb(key=key, lang=self.faq_lang)
 
     def _label(self, key: Button, **context: object) -> str:
         return self.content.button(key, self.lang, **context)
@@ -276,7 +284,7 @@ class Keyboards:
 
     def faq(self, entries: Iterable[tuple[str, str]]) -> InlineKeyboardMarkup:
         buttons: list[tuple[str, str | CallbackData]] = [
-            (title, FaqCb(key=key)) for key, title in entries
+            (title, self._topic(key)) for key, title in entries
         ]
         buttons.append((self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME)))
         return self._markup(buttons)
@@ -284,7 +292,7 @@ class Keyboards:
     def faq_choices(self, choices: Iterable[tuple[str, str]]) -> InlineKeyboardMarkup:
         """ "Did you mean...?": a button per topic (key, label), and the questions menu."""
         buttons: list[tuple[str, str | CallbackData]] = [
-            (label, FaqCb(key=key)) for key, label in choices
+            (label, self._topic(key)) for key, label in choices
         ]
         buttons.append((self._label(Button.FAQ_MORE), MenuCb(to=MenuTarget.FAQ)))
         return self._markup(buttons)
@@ -293,7 +301,7 @@ class Keyboards:
         """Under the no-match answer: a button per near question (key, label), then the
         whole list of questions."""
         buttons: list[tuple[str, str | CallbackData]] = [
-            (label, FaqCb(key=key)) for key, label in near
+            (label, self._topic(key)) for key, label in near
         ]
         buttons.append((self._label(Button.FAQ_ALL), MenuCb(to=MenuTarget.FAQ)))
         return self._markup(buttons)

@@ -13,6 +13,7 @@ from datetime import datetime, time
 
 from aiogram import Router
 from aiogram.filters import ExceptionTypeFilter
+from aiogram.fsm.context import FSMContext
 from aiogram.types import ErrorEvent
 
 from bot.content.catalogue import (
@@ -25,6 +26,7 @@ from bot.content.catalogue import (
     InviteError,
     ReminderSnoozeRefused,
     RosterAsk,
+    StaffAccessEnded,
     StaffNoSuchMember,
     StaffNotAllowed,
     StaleButton,
@@ -56,6 +58,7 @@ from bot.services.errors import (
 )
 from bot.services.intake import IntakeUnavailable
 from bot.telegram.reply import Reply
+from bot.telegram.states import in_team_conversation
 from foundation.timemath import load_zone, to_local
 
 
@@ -100,12 +103,19 @@ async def offer_expired(event: ErrorEvent, reply: Reply) -> None:
     reply.send(ExpiredOffer(kind=refusal.kind), reply.kb.home() if patients else None)
 
 
-async def not_allowed(event: ErrorEvent, reply: Reply) -> None:
+async def not_allowed(event: ErrorEvent, reply: Reply, state: FSMContext) -> None:
     """Someone who is not on the team gets what any unknown command or stale button gets (the
-    refused attempt is in the audit log); a member, why not."""
+    refused attempt is in the audit log); a member, why not. Someone removed from the team
+    in the middle of a team conversation (only a member can start one) is told their staff
+    access has ended, and the conversation is over."""
     refusal = event.exception
     assert isinstance(refusal, NotAllowed)
-    if refusal.reason is not NotAllowedReason.NOT_STAFF:
+    if refusal.reason is NotAllowedReason.NOT_STAFF and in_team_conversation(
+        await state.get_state()
+    ):
+        await state.clear()
+        reply.send(StaffAccessEnded(), reply.kb.home())
+    elif refusal.reason is not NotAllowedReason.NOT_STAFF:
         reply.send(StaffNotAllowed(reason=refusal.reason))
     elif event.update.callback_query is not None:
         reply.send(StaleButton(), reply.kb.home())

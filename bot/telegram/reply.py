@@ -118,6 +118,12 @@ class Reply:
         self.lang = lang
         self.kb = Keyboards(self.content, lang)
 
+    def answer_in(self, lang: str) -> None:
+        """Answer this update in `lang`, the language a question was written in, rather than
+        the patient's: the FAQ topics under the answer keep it when tapped."""
+        self.lang = lang
+        self.kb = Keyboards(self.content, lang, faq_lang=lang)
+
     def render(self, message: Message) -> str:
         return self.content.render_message(message, self.lang)
 

@@ -63,3 +63,18 @@ class PlanDraft(StatesGroup):
 
     waiting_for_value = State()
     confirming = State()
+
+
+TEAM_CONVERSATIONS: tuple[type[StatesGroup], ...] = (
+    Inviting,
+    TextEditing,
+    ChangingVisit,
+    QuestionEditing,
+    PlanDraft,
+)
+"""The conversations only a team member can start (each starts after the permission check)."""
+
+
+def in_team_conversation(state: str | None) -> bool:
+    """Whether `state` is a step of one of the team's conversations."""
+    return state is not None and any(state in group for group in TEAM_CONVERSATIONS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import func, select
 
 from bot.db.models import Appointment, ConversationState, Patient, Reminder
@@ -59,3 +60,9 @@ __all__ = [
     "patient",
     "reminders",
 ]
+
+
+async def fsm_state(harness: Harness, user_id: int) -> str | None:
+    """The conversation state of a private chat, as the next update would read it."""
+    key = StorageKey(bot_id=harness.app.bot.id, chat_id=user_id, user_id=user_id)
+    return await harness.app.dispatcher.storage.get_state(key)

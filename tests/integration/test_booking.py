@@ -541,3 +541,22 @@ async def test_an_ordinal_counting_visits_is_no_date(harness: Harness) -> None:
     await harness.command(PAT, "appointment")
     [confirm] = await harness.send(PAT, "my 3rd session is tomorrow at 10am")
     assert "<b>Tuesday, November 24, 2026 at 10:00 AM EST</b>" in confirm
+
+
+async def test_a_date_that_just_passed_is_read_a_year_ahead_and_said_so(
+    harness: Harness,
+) -> None:
+    """ "12/3 10am" typed on December 7: December 3 has just passed, so it is read as next
+    year's, and the read-back says so above Confirm and Change; a date still ahead is not."""
+    harness.clock.set(datetime(2026, 12, 7, 14, 0, tzinfo=UTC))
+    await harness.consent(PAT)
+    await harness.command(PAT, "appointment")
+    [confirm] = await harness.send(PAT, "12/3 10am")
+    assert "<b>Friday, December 3, 2027 at 10:00 AM EST</b>" in confirm
+    assert "That date has just passed, so I read it as the next one, almost a year away" in (
+        confirm
+    )
+    assert [t for t, _ in harness.buttons(PAT)] == ["✅ Confirm", "✏️ Change"]
+    await harness.tap(PAT, "Change")
+    [ahead] = await harness.send(PAT, "12/9 10am")
+    assert "December 9, 2026" in ahead and "just passed" not in ahead

@@ -122,6 +122,9 @@ async def test_a_time_is_typed_text_a_wall_time_or_an_instant(clinic: Clinic) ->
         ("", "label_empty"),
         ("a\nb", "label_control"),
         ("x" * 33, "label_too_long"),
+        ("what's a label?", "label_question"),
+        ("¿qué pongo aquí", "label_question"),
+        ("what do I put here, the chart number or the initials?", "label_question"),
     ]:
         with pytest.raises(InviteRefused) as caught:
             await create(clinic, START, label)

@@ -316,3 +316,39 @@ async def test_spanish_manejar_and_turno_get_the_answer_they_mean(
 ) -> None:
     [answer] = await _say(harness, "es", text)
     assert expected in answer
+
+
+async def test_a_question_in_the_other_language_is_answered_in_it(harness: Harness) -> None:
+    """A patient whose Telegram is in English asks in Spanish: the answer, the "did you
+    mean" topics and the answer to a topic tapped come in Spanish, as the crisis screen
+    answers in the language of the message; the no-match answer too."""
+    [answer] = await harness.send(PAT, "oye ¿puedo llevar mi cobija?")
+    assert "Qué llevar y qué ponerse" in answer
+    assert harness.buttons(PAT)[0][0] == "Más preguntas"
+    [choose] = await harness.send(PAT, "oye ¿puedo manejar y comer después?")
+    assert "What to bring" not in choose
+    assert "Comer y beber antes de la visita" in [t for t, _ in harness.buttons(PAT)]
+    [eating] = await harness.tap(PAT, "Comer y beber")
+    assert "Comer y beber antes de la visita" in eating
+    [nothing] = await harness.send(PAT, "¿y el partido de futbol de hoy?")
+    assert "no encontré una respuesta" in nothing and "203-914-1900" in nothing
+
+
+@pytest.mark.parametrize(
+    ("language_code", "text", "expected"),
+    [
+        # When unsure (a word that both speak, words of both languages), the patient's own.
+        ("en", "can I bring my cobija por favor?", "What to bring and wear"),
+        ("en", "no", "All right."),
+        # A question clearly in English from a phone in Spanish is answered in English.
+        ("es", "what should I bring?", "What to bring and wear"),
+        ("es", "¿qué debo llevar?", "Qué llevar y qué ponerse"),
+    ],
+)
+async def test_the_answer_keeps_the_patients_language_unless_the_question_is_clearly_in_another(
+    harness: Harness, language_code: str, text: str, expected: str
+) -> None:
+    update = updates.message_update(PAT, text)
+    update["message"]["from"] = updates.user(PAT, language_code=language_code)
+    [answer] = texts_to(await harness.feed(update), PAT)
+    assert expected in answer

@@ -104,6 +104,23 @@ async def test_next_weekday_in_spanish_says_manana_and_reads_a_typed_week(
     assert "¡Guardada!" in saved and "martes 1 de diciembre" in saved
 
 
+async def test_el_proximo_jueves_offers_both_weeks_as_next_thursday_does(
+    harness: Harness,
+) -> None:
+    """ "el próximo jueves" said on a Monday: this week's Thursday or next week's, asked with a
+    button each, as "next thursday" is; a tap books the one chosen."""
+    await _consent_in_spanish(harness)
+    await harness.command(PAT, "appointment")
+    [choice] = await harness.send(PAT, "el próximo jueves a las 10")
+    assert "jueves 26 de noviembre de 2026, a las 10:00 a. m. EST" in choice
+    assert "jueves 3 de diciembre de 2026, a las 10:00 a. m. EST</b> (la semana que viene)" in (
+        choice
+    )
+    assert len(harness.buttons(PAT)) == 3  # the two dates and Change
+    [saved] = await harness.tap(PAT, "3 dic")
+    assert "¡Guardada!" in saved and "jueves 3 de diciembre" in saved
+
+
 async def test_settings_switch_the_language(harness: Harness) -> None:
     await _consent_in_spanish(harness)
     [settings] = await harness.command(PAT, "settings")

@@ -37,6 +37,7 @@ NURSE = 501
 PAT, PAT2 = 1001, 1002
 LINK = re.compile(r"https://t\.me/companion_test_bot\?start=([A-Za-z0-9_-]+)")
 UNKNOWN = "I don't know that command"
+ACCESS_ENDED = "your staff access has ended"
 STALE = "no longer active"
 UNUSABLE = "this link can't be used"
 
@@ -240,11 +241,12 @@ async def test_the_week_typed_instead_of_tapped_is_read_as_a_patients(harness: H
 async def test_a_member_removed_while_the_two_weeks_are_offered_is_refused(
     harness: Harness,
 ) -> None:
-    """The two weeks of an invite are offered, then an admin removes the member: whatever
-    they type next is refused as for anyone not on the team, with an audit line, as a visit
-    move's is (VisitChangeService.week_typed). Before, a question about the weeks ("is it
-    next week?") showed the choice again, with its buttons, to someone no longer on the
-    team."""
+    """The two weeks of an invite are offered, then an admin removes the member: what they
+    type next is refused, with an audit line, as a visit move's is
+    (VisitChangeService.week_typed), and they are told their staff access has ended; the
+    conversation is over, so what they type after is read as anyone's. Before, a question
+    about the weeks ("is it next week?") showed the choice again, with its buttons, to
+    someone no longer on the team."""
     await add_nurse(harness)
     await harness.command(NURSE, "invite")
     await harness.send(NURSE, "next tuesday 10am")
@@ -252,9 +254,10 @@ async def test_a_member_removed_while_the_two_weeks_are_offered_is_refused(
     [removed] = await harness.tap(STAFF_ID, "Yes, remove")
     assert "no longer on the team" in removed
     refused_before = len(await audit_lines(harness))
-    for typed in ("is it next week?", "not sure", "next week", "wed 930"):
+    for number, typed in enumerate(("is it next week?", "not sure", "next week", "wed 930")):
         [reply] = await harness.send(NURSE, typed)
-        assert UNKNOWN in reply, typed
+        assert (ACCESS_ENDED in reply) == (number == 0), typed
+        assert UNKNOWN not in reply
         assert "this week's or next week's" not in reply
         assert not [t for t, _ in harness.buttons(NURSE) if "Tue" in t], typed
     refused = [
@@ -262,8 +265,46 @@ async def test_a_member_removed_while_the_two_weeks_are_offered_is_refused(
         for line in (await audit_lines(harness))[refused_before:]
         if line.actor_telegram_id == NURSE
     ]
-    assert [(line.action, line.outcome) for line in refused] == [("invite.create", "refused")] * 4
+    assert [(line.action, line.outcome) for line in refused] == [("invite.create", "refused")]
     assert await dbcheck.count(harness, Invite) == 0
+
+
+async def test_a_member_removed_in_the_middle_of_an_invite_is_told_their_access_ended(
+    harness: Harness,
+) -> None:
+    """/invite waits for a time, an admin removes the member: their next text gets a kind
+    word that their staff access has ended (not "I don't know that command"), in their
+    language, and the conversation is cleared; a button of an invite they were confirming
+    gets the same."""
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    await harness.press(STAFF_ID, StaffCb(action=StaffAction.REMOVE, id=NURSE).pack())
+    await harness.tap(STAFF_ID, "Yes, remove")
+    [ended] = await harness.send(NURSE, "tomorrow 10am")
+    assert ACCESS_ENDED in ended and "Ki Ketamine" in ended and "admins" in ended
+    assert UNKNOWN not in ended
+    assert await dbcheck.fsm_state(harness, NURSE) is None
+    # Added again, half through another invite, removed at the confirmation: the tap too.
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    await harness.send(NURSE, "tomorrow 10am")
+    await harness.send(NURSE, "J.D.")
+    await harness.tap(NURSE, "Infusion")
+    make = harness.button(NURSE, "Make the")
+    await harness.press(STAFF_ID, StaffCb(action=StaffAction.REMOVE, id=NURSE).pack())
+    await harness.tap(STAFF_ID, "Yes, remove")
+    [tapped] = await harness.press(NURSE, make)
+    assert ACCESS_ENDED in tapped and STALE not in tapped
+    assert await dbcheck.count(harness, Invite) == 0
+    # In Spanish for a member whose Telegram speaks it.
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    await harness.press(STAFF_ID, StaffCb(action=StaffAction.REMOVE, id=NURSE).pack())
+    await harness.tap(STAFF_ID, "Yes, remove")
+    update = updates.message_update(NURSE, "mañana 10am")
+    update["message"]["from"]["language_code"] = "es"
+    [spanish] = texts_to(await harness.feed(update), NURSE)
+    assert "Ya no forma parte del equipo" in spanish
 
 
 async def test_a_spanish_speaking_member_types_the_forms_the_refusal_offers(
@@ -445,6 +486,56 @@ async def test_bad_times_and_labels_are_explained(harness: Harness) -> None:
     [control] = await harness.send(NURSE, "A\u200bB")
     assert "characters I can't keep" in control
     assert await dbcheck.count(harness, Invite) == 0
+
+
+async def test_a_question_at_the_label_step_is_answered_not_saved(harness: Harness) -> None:
+    """ "what's a label?" typed where the label is asked is a question: the member is told
+    what the label is for (and that a label cannot end with "?") and asked again; the label
+    sent next is the one kept. In Spanish for a member whose Telegram speaks it."""
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    await harness.send(NURSE, "tomorrow 10am")
+    [what] = await harness.send(NURSE, "what's a label?")
+    assert "short note for the team only" in what and "question mark" in what
+    assert "What kind of visit" not in what
+    [kind_ask] = await harness.send(NURSE, "J.D.")
+    assert "J.D." in kind_ask and "What kind of visit" in kind_ask
+    assert "what's a label" not in kind_ask
+
+    def spanish(update: dict[str, Any]) -> dict[str, Any]:
+        update["message"]["from"]["language_code"] = "es"
+        return update
+
+    await harness.feed(spanish(updates.command_update(NURSE, "invite")))
+    await harness.feed(spanish(updates.message_update(NURSE, "mañana 10am")))
+    sent = await harness.feed(spanish(updates.message_update(NURSE, "¿qué pongo aquí")))
+    [aqui] = texts_to(sent, NURSE)
+    assert "nota corta solo para el equipo" in aqui and "signos de interrogación" in aqui
+    [tipo] = texts_to(await harness.feed(spanish(updates.message_update(NURSE, "#4471"))), NURSE)
+    assert "#4471" in tipo and "qué pongo" not in tipo
+    assert await dbcheck.count(harness, Invite) == 0
+
+
+async def test_a_date_that_just_passed_is_read_a_year_ahead_and_said_so(harness: Harness) -> None:
+    """ "12/3 10am" typed by the front desk on December 7 is next year's December 3, and the
+    read-back says so, as a patient's does; in Spanish for a member whose Telegram speaks it
+    ("3/12", day first)."""
+    harness.clock.set(datetime(2026, 12, 7, 14, 0, tzinfo=UTC))
+    await add_nurse(harness)
+    await harness.command(NURSE, "invite")
+    [label_ask] = await harness.send(NURSE, "12/3 10am")
+    assert "December 3, 2027" in label_ask
+    assert "That date has just passed" in label_ask and "/invite" in label_ask
+    await harness.command(NURSE, "invite")
+    [ahead] = await harness.send(NURSE, "12/9 10am")
+    assert "December 9, 2026" in ahead and "just passed" not in ahead
+    update = updates.command_update(NURSE, "invite")
+    update["message"]["from"]["language_code"] = "es"
+    await harness.feed(update)
+    update = updates.message_update(NURSE, "3/12 10am")
+    update["message"]["from"]["language_code"] = "es"
+    [spanish] = texts_to(await harness.feed(update), NURSE)
+    assert "3 de diciembre de 2027" in spanish and "Esa fecha acaba de pasar" in spanish
 
 
 async def test_forged_expired_and_used_codes_get_the_kind_message(harness: Harness) -> None:

@@ -266,7 +266,7 @@ def test_samples_try_each_branch() -> None:
             "en/appointment_confirm.html.j2",
             "{{ when | when }} in {{ zone }}",
             "appointment_confirm.html.j2:1: unknown variable zone"
-            " (known: changing, day_first, mentioned, when)",
+            " (known: changing, day_first, mentioned, next_year, when)",
         ),
         ("en/menu.html.j2", "{{ nope }}", "menu.html.j2:1: unknown variable nope (known: none)"),
         (

@@ -76,7 +76,13 @@ def test_deep_link() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "clean"),
-    [("  J.D. #4471 ", "J.D. #4471"), ("Ана", "Ана"), ("x" * 32, "x" * 32)],
+    [
+        ("  J.D. #4471 ", "J.D. #4471"),
+        ("Ана", "Ана"),
+        ("x" * 32, "x" * 32),
+        ("J.D. ok!", "J.D. ok!"),
+        ("Q?A 12", "Q?A 12"),  # a question mark inside asks nothing
+    ],
 )
 def test_labels_are_stripped(raw: str, clean: str) -> None:
     assert clean_label(raw) == clean
@@ -93,6 +99,13 @@ def test_labels_are_stripped(raw: str, clean: str) -> None:
         ("J\u202eD", "label_control"),  # right-to-left override
         ("J\u200bD", "label_control"),  # zero-width space
         ("J\x7fD", "label_control"),
+        ("what's a label?", "label_question"),
+        ("what's a label?!", "label_question"),
+        ("¿qué pongo aquí", "label_question"),
+        ("¿Qué pongo aquí?", "label_question"),
+        ("  ?  ", "label_question"),
+        ("initials or chart number? which one do you need here", "label_too_long"),
+        ("what should I write here, the chart number or initials?", "label_question"),
     ],
 )
 def test_bad_labels_are_refused_with_a_code(raw: str, code: str) -> None:

@@ -1,8 +1,8 @@
 """ "next tuesday": while the coming Tuesday is still in this Monday-to-Sunday week, many mean
 the Tuesday of next week by it. The reader reports both days (`WhenReading.other_day`); the
 booking service turns them into a choice (`Ambiguity`, reason TWO_WEEKS). Any other way of
-naming a weekday ("this tuesday", "tuesday", "tuesday after next", Spanish "el próximo
-martes") keeps its one reading."""
+naming a weekday ("this tuesday", "tuesday", "tuesday after next", Spanish "el martes que
+viene") keeps its one reading; Spanish "el próximo martes" is read as "next tuesday"."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from foundation.clock import FrozenClock
 NY = "America/New_York"
 MONDAY = date(2026, 12, 7)  # the week of Monday, December 7 to Sunday, December 13, 2026
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+ES_WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 
 
 def read(text: str, now: datetime, lang: str = "en") -> WhenReading:
@@ -92,14 +93,30 @@ def test_other_ways_of_naming_a_weekday_keep_one_reading(text: str, day: date) -
 @pytest.mark.parametrize(
     ("text", "day"),
     [
-        ("el próximo martes a las 10", date(2026, 12, 8)),
         ("el martes que viene a las 10", date(2026, 12, 8)),
+        ("este martes a las 10", date(2026, 12, 8)),
         ("martes de la semana que viene a las 10", date(2026, 12, 15)),
+        ("el próximo martes 15 a las 10", date(2026, 12, 15)),  # the date says which
     ],
 )
-def test_spanish_proximo_keeps_one_reading(text: str, day: date) -> None:
+def test_other_spanish_ways_of_naming_a_weekday_keep_one_reading(text: str, day: date) -> None:
     reading = read(text, datetime(2026, 12, 7, 9), lang="es")
     assert (reading.day, reading.other_day) == (day, None)
+
+
+@pytest.mark.parametrize("today", range(7))
+@pytest.mark.parametrize("weekday", range(7))
+@pytest.mark.parametrize("words", ["el próximo {} a las 10", "próximo {} 10am"])
+def test_spanish_proximo_is_read_as_next_is_on_each_day_of_the_week(
+    today: int, weekday: int, words: str
+) -> None:
+    """ "el próximo jueves" is "next thursday": said on a Monday, this week's Thursday or
+    next week's (both, to be asked), as in English; said on a Friday, next week's alone."""
+    now = datetime.combine(MONDAY + timedelta(days=today), time(9))
+    reading = read(words.format(ES_WEEKDAYS[weekday]), now, lang="es")
+    assert (reading.day, reading.other_day) == _expected(today, weekday)
+    english = read(f"next {WEEKDAYS[weekday]} at 10", now)
+    assert (reading.day, reading.other_day) == (english.day, english.other_day)
 
 
 def test_next_tuesday_said_on_friday_is_next_weeks_alone() -> None:

@@ -17,6 +17,7 @@ from bot.content import catalogue
 from bot.content.store import Content
 from bot.domain import when_parser
 from bot.domain.when_parser import ParseErrorCode, WhenParseError, parse_when
+from bot.domain.when_words import VOCABULARIES
 
 # Monday, 23 November 2026, 10:00 in the patient's zone.
 NOW = datetime(2026, 11, 23, 10, 0)
@@ -993,3 +994,115 @@ def test_every_example_of_a_date_question_or_refusal_is_read(name: str, lang: st
             when_parser.read_when(example, now_local=NOW, lang=lang)
         except WhenParseError as exc:  # pragma: no cover - the failure names the example
             pytest.fail(f"{name} ({lang}) offers {example!r}, which is not read: {exc}")
+
+
+# --------------------------------------------------------------------------------------
+# Typing slips: a real word is not one
+# --------------------------------------------------------------------------------------
+
+# Common words one or two letters from a date word, each a word of its own.
+REAL_WORDS_NEAR_DATE_WORDS = {
+    "es": (
+        "banana", "bananas", "manzana", "manada", "mates", "abrir", "abrió", "entero", "jueces",
+        "lunas", "luces", "partes", "pesado", "casado", "pescado", "coche", "tarda", "vienes",
+        "piernas", "marca", "paseo", "género", "enfermo", "dominio", "sabido", "salado",
+        "muertes", "apuntes", "guantes", "mueves",
+    ),
+    "en": (
+        "match", "might", "right", "light", "sight", "fight", "mourning", "warning", "opening",
+        "markets", "masters", "matters", "remember", "another", "lines", "tunes", "trade",
+        "marsh", "working", "turning", "throw", "thus", "parties", "ants",
+    ),
+}  # fmt: skip
+REAL_SLIPS = {
+    "manana 10am": (date(2026, 11, 24), "es"),
+    "mañan 10am": (date(2026, 11, 24), "es"),
+    "mñana 10am": (date(2026, 11, 24), "es"),
+    "manaña a las 10": (date(2026, 11, 24), "es"),
+    "tomorow 10am": (date(2026, 11, 24), "en"),
+    "tommorow 10am": (date(2026, 11, 24), "en"),
+    "tomorrw 10am": (date(2026, 11, 24), "en"),
+    "tomorow 10am ": (date(2026, 11, 24), "es"),  # Spanish reads English words too
+    "lnues 10am": (date(2026, 11, 30), "es"),
+    "martez 10am": (date(2026, 11, 24), "es"),
+    "biernes 10am": (date(2026, 11, 27), "es"),
+    "thursdy 10am": (date(2026, 11, 26), "en"),
+    "wednsday 10am": (date(2026, 11, 25), "en"),
+    "decmber 3 10am": (date(2026, 12, 3), "en"),
+}
+
+
+@given(
+    lang=st.sampled_from(["en", "es"]),
+    word_lang=st.sampled_from(["en", "es"]),
+    data=st.data(),
+    around=st.sampled_from(["{} 10am", "{} a las 10", "10am {}", "my {} at 10am", "mi {} 10"]),
+)
+def test_a_common_word_near_a_date_word_is_not_read_as_one(
+    lang: str, word_lang: str, data: st.DataObject, around: str
+) -> None:
+    """ "banana" is one letter from "manana", "abrir" from "abril", "match" from "march": a
+    real word of either language, read in either, never becomes the date word it looks like
+    (the day stays unread: a time alone, or not a date at all)."""
+    word = data.draw(st.sampled_from(REAL_WORDS_NEAR_DATE_WORDS[word_lang]))
+    try:
+        reading = when_parser.read_when(around.format(word), now_local=NOW, lang=lang)
+    except WhenParseError:
+        return
+    assert reading.day is None, (word, lang, reading.day)
+
+
+@pytest.mark.parametrize(("text", "expected"), list(REAL_SLIPS.items()))
+def test_a_real_slip_of_a_date_word_is_still_read(text: str, expected: tuple[date, str]) -> None:
+    day, lang = expected
+    reading = when_parser.read_when(text, now_local=NOW, lang=lang)
+    assert reading.day == day and reading.clock is not None
+
+
+def test_every_word_kept_as_real_is_within_a_slip_of_a_date_word() -> None:
+    """bot/domain/slip_words.tsv (scripts/build_slip_words.py) lists the real words the
+    corrector would otherwise change: none is a date word, none is out of its reach (a list
+    that outlived a vocabulary change would hide nothing but should be rebuilt)."""
+    words = when_parser._real_words()
+    assert "banana" in words and "abrir" in words and "match" in words
+    vocabularies = VOCABULARIES.values()
+    for word in words:
+        assert not any(when_parser.knows(v, word) for v in vocabularies), word
+        assert any(when_parser.slip_of(word, v, keep_real=False) for v in vocabularies), word
+        assert all(when_parser.slip_of(word, v) is None for v in vocabularies), word
+
+
+# --------------------------------------------------------------------------------------
+# A date without its year that passed lately: next year's, said so
+# --------------------------------------------------------------------------------------
+
+DEC_7 = datetime(2026, 12, 7, 9, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "day", "next_year"),
+    [
+        ("12/3 10am", DEC_7, date(2027, 12, 3), True),  # 4 days ago: said
+        ("Dec 3 10am", DEC_7, date(2027, 12, 3), True),
+        ("11/6 10am", DEC_7, date(2027, 11, 6), True),  # 31 days ago
+        ("11/5 10am", DEC_7, date(2027, 11, 5), False),  # 32 days: plainly next year's
+        ("12/7 10am", DEC_7, date(2026, 12, 7), False),  # today, still ahead
+        ("12/9 10am", DEC_7, date(2026, 12, 9), False),
+        ("12/3/2027 10am", DEC_7, date(2027, 12, 3), False),  # the year written
+        ("3/12 10am", DEC_7, date(2027, 12, 3), True),  # Spanish, day first (below)
+        ("11/20 10am", datetime(2027, 1, 5, 9), date(2027, 11, 20), False),  # 46 days ago
+        ("12/30 10am", datetime(2027, 1, 5, 9), date(2027, 12, 30), True),  # over New Year
+    ],
+)
+def test_a_date_that_passed_lately_is_read_as_next_years_and_marked(
+    text: str, now: datetime, day: date, next_year: bool
+) -> None:
+    lang = "es" if text.startswith("3/12") else "en"
+    reading = when_parser.read_when(text, now_local=now, lang=lang)
+    assert (reading.day, reading.next_year) == (day, next_year)
+
+
+def test_the_mark_of_a_date_that_passed_lately_survives_the_time_asked_after() -> None:
+    half = when_parser.read_when("12/3", now_local=DEC_7)
+    whole = when_parser.read_when("10am", now_local=DEC_7).merged(half)
+    assert (whole.day, whole.next_year) == (date(2027, 12, 3), True)

@@ -227,6 +227,7 @@ async def read_time(
             changing=_replace_id(data) is not None,
             day_first=reading.day_first,
             mentioned=False,
+            next_year=reading.next_year,
         ),
         reply.kb.draft_confirm(offer.token),
     )

@@ -7,7 +7,10 @@ to friday at 11", "they moved it") is answered before the FAQ is asked (bot/tele
 mentions.py): offered to be added, or as a move of the patient's visit, its new time asked when
 it was not said. A question asked in the same message as a visit offered is answered after the
 offer. A patient telling they have done an item of their checklist ("my husband is driving me
-home") has it ticked (bot/telegram/handlers/preparation.py `said_done`)."""
+home") has it ticked (bot/telegram/handlers/preparation.py `said_done`). A question clearly
+written in another of the bot's languages than the patient's is answered in it, as the crisis
+screen answers, by the same common words (`CrisisDetector.written_in`), and so are the topics
+tapped under that answer; when unsure, the patient's language."""
 
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ from bot.content.catalogue import (
 from bot.db.models import Patient
 from bot.domain.faq import SMALL_TALK, IntentKey
 from bot.services.container import ServiceScope
-from bot.telegram.callbacks import FaqCb, MenuCb, MenuTarget
+from bot.telegram.callbacks import FaqCb, FaqInCb, MenuCb, MenuTarget
 from bot.telegram.filters import PlainText
 from bot.telegram.handlers.mentions import ask_moved_visit, offer_mentioned_visit
 from bot.telegram.handlers.preparation import ask_new_time, checkin_typed, said_done
@@ -86,12 +89,25 @@ async def _answer(
 
 async def faq_answer(
     callback: CallbackQuery,
-    callback_data: FaqCb,
+    callback_data: FaqCb | FaqInCb,
     reply: Reply,
     patient: Patient | None,
     svc: ServiceScope,
 ) -> None:
+    """A topic tapped; under an answer in the language its question was written in
+    (`FaqInCb`), answered in that language too."""
+    if isinstance(callback_data, FaqInCb) and callback_data.lang in reply.content.languages:
+        reply.answer_in(callback_data.lang)
     await _answer(callback_data.key, reply, patient, svc, callback.from_user.id)
+
+
+def _in_its_language(text: str, reply: Reply) -> None:
+    """Answer a question in the language it is clearly written in, when that is another of
+    the bot's than the patient's ("oye ¿puedo llevar mi cobija?" from a phone in English), as
+    the crisis screen does, by the same words; when unsure, in the patient's."""
+    written_in = reply.content.crisis_detector.written_in(text)
+    if written_in not in (None, reply.lang) and written_in in reply.content.languages:
+        reply.answer_in(written_in)
 
 
 _NOT_AFTER_AN_OFFER = SMALL_TALK | {IntentKey.RESCHEDULE}
@@ -135,6 +151,7 @@ async def free_text(
         return
     if patient is not None and await said_done(text, reply, patient, svc):
         return
+    _in_its_language(text, reply)
     faq = reply.content.faq(reply.lang)
     verdict = faq.matcher.classify(text)
     if verdict.answer is not None:
@@ -164,5 +181,6 @@ def create_router() -> Router:
     r.message.register(faq_menu, Command(ChatCommand.FAQ, "questions"))
     r.callback_query.register(faq_menu, MenuCb.filter(F.to == MenuTarget.FAQ))
     r.callback_query.register(faq_answer, FaqCb.filter())
+    r.callback_query.register(faq_answer, FaqInCb.filter())
     r.message.register(free_text, StateFilter(None), PlainText())
     return r

@@ -57,6 +57,7 @@ def half_to_state(half: WhenReading) -> dict[str, Any]:
         "half_part": half.part,
         "half_swapped": half.swapped,
         "half_other_day": half.other_day.isoformat() if half.other_day else None,
+        "half_next_year": half.next_year,
     }
 
 
@@ -71,6 +72,7 @@ def half_from_state(data: dict[str, Any]) -> WhenReading | None:
             part if part in ("morning", "afternoon", "evening", "night") else None,
             bool(data.get("half_swapped")),
             date.fromisoformat(other) if isinstance(other, str) and day else None,
+            next_year=bool(data.get("half_next_year")) and day is not None,
         )
     except ValueError:
         return None
@@ -124,7 +126,11 @@ async def offer_move(state: FSMContext, reply: Reply, patient: Patient, mention:
     if not mention.moved:
         reply.send(
             AppointmentConfirm(
-                when=found.local, changing=False, day_first=found.day_first, mentioned=True
+                when=found.local,
+                changing=False,
+                day_first=found.day_first,
+                mentioned=True,
+                next_year=found.next_year,
             ),
             reply.kb.draft_confirm(offer.token),
         )

@@ -131,7 +131,7 @@ async def invite_week_typed(
 async def _ask_label(state: FSMContext, reply: Reply, proposal: VisitTime) -> None:
     await state.set_state(Inviting.waiting_for_label)
     await state.set_data(Offer.of_reading(OfferKind.INVITE, proposal).to_state())
-    reply.send(InviteLabelAsk(when=proposal.local))
+    reply.send(InviteLabelAsk(when=proposal.local, next_year=proposal.next_year))
 
 
 async def _checked(svc: ServiceScope, actor: Actor, proposal: VisitTime) -> VisitTime:

@@ -80,7 +80,10 @@ async def _offer(state: FSMContext, reply: Reply, appointment: int, reading: Rea
     await state.set_data(offer.to_state())
     reply.send(
         VisitMoveConfirm(
-            before=reading.visit.local, after=proposal.local, label=reading.visit.label
+            before=reading.visit.local,
+            after=proposal.local,
+            label=reading.visit.label,
+            next_year=proposal.next_year,
         ),
         reply.kb.visit_move_confirm(appointment, offer.token),
     )
