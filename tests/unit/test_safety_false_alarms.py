@@ -454,6 +454,19 @@ ORDINARY_ROUND_17 = [
     "some evenings I wish I could disappear into a book for hours",
     "i wish i could disappear from this family dinner lol",
     "I wanted to die of embarrassment when my phone rang in the waiting room",
+    # a medicine question; what "hits" without being a person; dying of how good something is;
+    # throwing oneself onto the bed; killing oneself studying; what "killed" one (the heat);
+    # better off without me in an activity
+    "¿puedo tomarme el omeprazol la mañana de la infusión?",
+    "los lunes siempre me pega la tristeza, pero se me pasa",
+    "me quiero morir de lo tierno que está mi nieto",
+    "me quería morir de la vergüenza cuando se me cayó la bandeja",
+    "me quiero tirar a la cama y no salir hasta mañana",
+    "me voy a matar estudiando para el examen del lunes",
+    "ya me mató el cansancio, me voy a dormir",
+    "el coro estaría mejor sin mí en el karaoke, desafino",
+    "no estoy en peligro, solo quería saber el horario",
+    "no soy suicida, solo me cuesta dormir",
 ]
 
 
@@ -475,6 +488,11 @@ CAUGHT_ROUND_17 = [
     "cut my arm on the window to feel something",
     "i wish i could disappear from this world",
     "I want to die of embarrassment, and honestly I want to kill myself too",
+    "voy a tomarme todas las pastillas esta noche",
+    "mi esposo me pega cuando toma",
+    "mi familia estaría mejor sin mí en este mundo",
+    "me dicen que no soy una carga pero lo soy",
+    "No, estoy en peligro, él está en la casa",
 ]
 
 
