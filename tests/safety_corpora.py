@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.domain.safety import CrisisMatch
+from bot.domain.safety import LEARNED, CrisisMatch
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ROOT / "tests" / "corpora"
@@ -383,6 +383,7 @@ class Score:
     missed: list[str] = field(default_factory=list)
     flagged: list[str] = field(default_factory=list)
     wrong_language: list[str] = field(default_factory=list)
+    learned_alarms: int = 0  # the false alarms the learned layer raised (the rest: the lexicon's)
 
     @property
     def hits(self) -> int:
@@ -404,7 +405,8 @@ class Score:
         yield (
             f"[{self.folder}/{self.lang}] recall {self.hits}/{self.total} = "
             f"{100 * self.hits / max(self.total, 1):.1f}%, false alarms "
-            f"{self.false_alarms}/{self.ordinary}, answered in another language "
+            f"{self.false_alarms}/{self.ordinary} ({self.learned_alarms} by the learned layer), "
+            "answered in another language "
             f"{len(self.wrong_language)}"
         )
         for category, (hit, total) in sorted(self.recall.items()):
@@ -442,6 +444,8 @@ def score(
         match = check(line.text)
         result.alarms[line.category][0] += match is not None
         result.alarms[line.category][1] += 1
+        if match is not None and match.category == LEARNED:
+            result.learned_alarms += 1
         if match is not None:
             why = explain(line.text) if explain is not None else match.category
             result.flagged.append(f"  {line.category}: {line.text!r} ({why})")
