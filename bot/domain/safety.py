@@ -39,14 +39,17 @@ matched (family history long past, an idiom) is left out of what it reads: the l
 recognised that part of the message already. Its threshold is the one of the language the
 message is written in (:meth:`CrisisDetector.language`), its default when that is not told.
 
-**The learned layer overrules two categories, and only when it is sure** (:data:`OVERRULED`):
-a phrase of someone else in danger ("my son said he wants to die", which a teenager says of a
+**The learned layer overrules a lexicon match only when it is sure** (:data:`OVERRULED`): a
+phrase of someone else in danger ("my son said he wants to die", which a teenager says of a
 sweater) or of being a burden ("I feel like a burden asking for so many blankets") is not a
 crisis when the model scores the whole message, at its likeliest window, far below any
-threshold; the rest of the message is still read for any other phrase. Every other category
-stands whatever the model says: measured out of fold, a model veto of every category would
-have lost explicit crises ("I want to die" after a custody hearing, "Soy víctima de violencia
-doméstica"), and medical signs (a stroke's) score low.
+threshold (-10); the rest of the message is still read for any other phrase. Since round 17
+the other alerting categories too, further below (-12: "I burned my hand on the grill" said
+in a way no phrase foresaw). Hopelessness stands whatever the model says ("Ya no tengo
+esperanza de nada" after a list of failed medicines scored -15.5 out of fold), and so does
+past ideation (its answer is the gentle one). A veto nearer the threshold would have lost
+explicit crises ("Quiero morir." after a long preamble, -8.1; "Soy víctima de violencia
+doméstica", -9.6).
 
 This module is pure: no aiogram, no database.
 """
@@ -104,7 +107,19 @@ LEARNED = "learned"
 RECENT = "recent_attempt"
 """The category of a history match (past ideation) told with a recent time: "i tried to kill
 myself last night", "intenté matarme hace dos días" (see :meth:`_Screen.first`)."""
-OVERRULED: dict[str, float] = {"other_in_danger": -10.0, "burden": -10.0}
+OVERRULED: dict[str, float] = {
+    "other_in_danger": -10.0,
+    "burden": -10.0,
+    "abuse_danger": -12.0,
+    "active_ideation": -12.0,
+    "harm_to_others": -12.0,
+    "medical_emergency": -12.0,
+    "overdose": -12.0,
+    "passive_ideation": -12.0,
+    "plan_intent": -12.0,
+    "preparatory": -12.0,
+    "self_harm": -12.0,
+}
 """The categories the learned layer may overrule, and the logit below which it does (see
 the module docstring). Chosen out of fold (scripts/train_safety_model.py --dump: every
 calibration line scored by a model that never read its writer) on writers dev5-dev56, then
@@ -113,7 +128,16 @@ matches of these two categories, no crisis line of either half scored below -6.2
 someone else in danger, the lowest -4.2: "El niño del usuario se bebió lejía"; 2,028 of
 burden); below -10 were 41 ordinary lines of the first half and 12 of the second. At -8 (55
 and 16) safety_dev10 lost a crisis line, a dog that ate sugar-free gum and trembles (-9.6):
--10 keeps it (docs/architecture.md, issue 16 round 14)."""
+-10 keeps it (docs/architecture.md, issue 16 round 14).
+
+Round 17 (2026-12-08) added the other alerting categories at -12, from the same kind of
+out-of-fold dump (``scripts/train_safety_model.py --dump``: 26,843 crisis lines and 874
+ordinary lines the round-16 lexicon matched, dev5-dev76): no crisis line of those categories
+scored below -10.6 (passive ideation; active ideation's lowest -9.2, abuse -9.6, self-harm
+-9.7, preparatory -9.6), so -12 keeps a margin of more than a logit and a half under every one
+of them; it overrules 70 more of the ordinary lines (121 in all, against 51 before). At -10 it
+would have lost one crisis line for 50 more; at -8, seven. Hopelessness (one crisis line at
+-15.5) and past ideation are not overruled."""
 _OVERRULE_DEPTH = 3
 """How many overruled matches in a row a message is read on past (each reading is of what
 follows the last one)."""

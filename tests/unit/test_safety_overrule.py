@@ -1,5 +1,7 @@
-"""The learned layer overrules a match of someone else in danger or of being a burden, and only
-when it is sure (bot/domain/safety.py ``OVERRULED``); the rest of the message is still read."""
+"""The learned layer overrules a lexicon match only when it is sure (bot/domain/safety.py
+``OVERRULED``): someone else in danger or being a burden below -10, the other alerting
+categories below -12 (round 17), hopelessness and past ideation never; the rest of the message
+is still read."""
 
 from __future__ import annotations
 
@@ -13,7 +15,11 @@ CATEGORIES = {
     "burden": ["i feel like a burden"],
     "active_ideation": ["i want to kill myself"],
     "overdose": ["took all my pills"],
+    "hopelessness": ["no point in anything anymore"],
 }
+BETWEEN = (OVERRULED["other_in_danger"] + OVERRULED["active_ideation"]) / 2
+"""A model sure enough for the first two categories and not for the others."""
+NEVER = {"hopelessness", "past_ideation"}
 
 
 def _screen(bias: float, weights: dict[str, float] | None = None) -> CrisisDetector:
@@ -23,7 +29,7 @@ def _screen(bias: float, weights: dict[str, float] | None = None) -> CrisisDetec
 
 
 def test_far_below_the_threshold_the_two_categories_are_overruled() -> None:
-    sure = _screen(min(OVERRULED.values()) - 5)
+    sure = _screen(BETWEEN)
     assert sure.check("lol my son said he wants to die because of the sweater") is None
     assert sure.check("i feel like a burden asking for so many blankets") is None
 
@@ -47,8 +53,17 @@ def test_far_below_the_threshold_the_two_categories_are_overruled() -> None:
     ],
 )
 def test_the_rest_is_read_and_other_categories_stand(text: str, category: str) -> None:
-    found = _screen(min(OVERRULED.values()) - 5).check(text)
+    found = _screen(BETWEEN).check(text)
     assert found is not None and found.category == category and found.alert_staff
+
+
+def test_further_below_every_alerting_category_but_hopelessness_is_overruled() -> None:
+    sure = _screen(min(OVERRULED.values()) - 5)
+    assert sure.check("i want to kill myself") is None
+    assert sure.check("took all my pills") is None
+    found = sure.check("took all my pills, no point in anything anymore")
+    assert found is not None and found.category == "hopelessness" and found.alert_staff
+    assert not NEVER & set(OVERRULED)
 
 
 def test_short_of_sure_the_match_stands() -> None:
@@ -66,7 +81,7 @@ def test_short_of_sure_the_match_stands() -> None:
 
 
 def test_explain_names_what_the_verdict_stands_on() -> None:
-    sure = _screen(min(OVERRULED.values()) - 5)
+    sure = _screen(BETWEEN)
     assert sure.explain("my son said he wants to die") is None
     assert sure.explain("my son said he wants to die and i want to kill myself") == (
         ":active_ideation: i want to kill myself"
