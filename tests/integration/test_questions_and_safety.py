@@ -334,6 +334,29 @@ async def test_a_question_in_the_other_language_is_answered_in_it(harness: Harne
     assert "no encontré una respuesta" in nothing and "203-914-1900" in nothing
 
 
+async def test_the_questions_under_an_answer_in_the_other_language_open_in_it(
+    harness: Harness,
+) -> None:
+    """Under a Spanish answer to a patient whose Telegram is in English, "Más preguntas" (and
+    "Todas las preguntas" under the no-match answer) open the questions in Spanish, and a
+    topic tapped there is answered in Spanish; the list opened from a button sent before
+    this, "m:faq", still opens, in the patient's language."""
+    await harness.send(PAT, "oye ¿puedo llevar mi cobija?")
+    [menu] = await harness.tap(PAT, "Más preguntas")
+    assert "Preguntas sobre su visita" in menu
+    labels = [t for t, _ in harness.buttons(PAT)]
+    assert "Comer y beber antes de la visita" in labels
+    assert "Eating and drinking before your visit" not in labels
+    [eating] = await harness.tap(PAT, "Comer y beber")
+    assert "Comer y beber antes de la visita" in eating
+    [nothing] = await harness.send(PAT, "¿y el partido de futbol de hoy?")
+    assert "no encontré una respuesta" in nothing
+    [menu] = await harness.tap(PAT, "Todas las preguntas")
+    assert "Preguntas sobre su visita" in menu
+    [old] = await harness.press(PAT, "m:faq")
+    assert "Questions about your visit" in old
+
+
 @pytest.mark.parametrize(
     ("language_code", "text", "expected"),
     [

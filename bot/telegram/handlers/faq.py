@@ -10,7 +10,8 @@ offer. A patient telling they have done an item of their checklist ("my husband 
 home") has it ticked (bot/telegram/handlers/preparation.py `said_done`). A question clearly
 written in another of the bot's languages than the patient's is answered in it, as the crisis
 screen answers, by the same common words (`CrisisDetector.written_in`), and so are the topics
-tapped under that answer; when unsure, the patient's language."""
+tapped under that answer and the questions its "More questions" opens; when unsure, the
+patient's language."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from bot.content.catalogue import (
 from bot.db.models import Patient
 from bot.domain.faq import SMALL_TALK, IntentKey
 from bot.services.container import ServiceScope
-from bot.telegram.callbacks import FaqCb, FaqInCb, MenuCb, MenuTarget
+from bot.telegram.callbacks import FaqCb, FaqInCb, FaqMenuInCb, MenuCb, MenuTarget
 from bot.telegram.filters import PlainText
 from bot.telegram.handlers.mentions import ask_moved_visit, offer_mentioned_visit
 from bot.telegram.handlers.preparation import ask_new_time, checkin_typed, said_done
@@ -59,6 +60,14 @@ def _topics(reply: Reply) -> InlineKeyboardMarkup:
 
 async def faq_menu(event: Message | CallbackQuery, reply: Reply) -> None:
     reply.send(FaqMenu(), _topics(reply))
+
+
+async def faq_menu_in(callback: CallbackQuery, callback_data: FaqMenuInCb, reply: Reply) -> None:
+    """ "More questions" under an answer in the language its question was written in: the
+    questions in that language, their topics answered in it too."""
+    if callback_data.lang in reply.content.languages:
+        reply.answer_in(callback_data.lang)
+    await faq_menu(callback, reply)
 
 
 async def _answer(
@@ -180,6 +189,7 @@ def create_router() -> Router:
     r = Router(name="faq")
     r.message.register(faq_menu, Command(ChatCommand.FAQ, "questions"))
     r.callback_query.register(faq_menu, MenuCb.filter(F.to == MenuTarget.FAQ))
+    r.callback_query.register(faq_menu_in, FaqMenuInCb.filter())
     r.callback_query.register(faq_answer, FaqCb.filter())
     r.callback_query.register(faq_answer, FaqInCb.filter())
     r.message.register(free_text, StateFilter(None), PlainText())
