@@ -363,8 +363,14 @@ async def test_the_questions_under_an_answer_in_the_other_language_open_in_it(
         # When unsure (a word that both speak, words of both languages), the patient's own.
         ("en", "can I bring my cobija por favor?", "What to bring and wear"),
         ("en", "no", "All right."),
+        # A short question with one common word of its language, and words only that
+        # language's questions know.
+        ("en", "cuanto tiempo dura la infusion", "Cuánto dura una visita"),
+        ("en", "duele?", "Sorry, I couldn't match"),  # one word: unsure, in English
+        ("en", "what time is my cita", "Sorry, I couldn't match"),  # both: unsure
         # A question clearly in English from a phone in Spanish is answered in English.
         ("es", "what should I bring?", "What to bring and wear"),
+        ("es", "how long does it take", "How long a visit takes"),
         ("es", "¿qué debo llevar?", "Qué llevar y qué ponerse"),
     ],
 )

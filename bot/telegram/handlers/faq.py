@@ -8,8 +8,8 @@ mentions.py): offered to be added, or as a move of the patient's visit, its new 
 it was not said. A question asked in the same message as a visit offered is answered after the
 offer. A patient telling they have done an item of their checklist ("my husband is driving me
 home") has it ticked (bot/telegram/handlers/preparation.py `said_done`). A question clearly
-written in another of the bot's languages than the patient's is answered in it, as the crisis
-screen answers, by the same common words (`CrisisDetector.written_in`), and so are the topics
+written in another of the bot's languages than the patient's is answered in it, by the words
+only that language knows (bot/domain/question_language.py), and so are the topics
 tapped under that answer and the questions its "More questions" opens; when unsure, the
 patient's language."""
 
@@ -112,9 +112,10 @@ async def faq_answer(
 
 def _in_its_language(text: str, reply: Reply) -> None:
     """Answer a question in the language it is clearly written in, when that is another of
-    the bot's than the patient's ("oye ¿puedo llevar mi cobija?" from a phone in English), as
-    the crisis screen does, by the same words; when unsure, in the patient's."""
-    written_in = reply.content.crisis_detector.written_in(text)
+    the bot's than the patient's ("cuanto tiempo dura la infusion" from a phone in English),
+    by the words only that language's FAQ and common words know
+    (bot/domain/question_language.py); when unsure, in the patient's."""
+    written_in = reply.content.question_languages().written_in(text)
     if written_in not in (None, reply.lang) and written_in in reply.content.languages:
         reply.answer_in(written_in)
 
