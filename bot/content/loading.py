@@ -58,6 +58,7 @@ from bot.domain.content_kinds import (
 )
 from bot.domain.faq import FaqEntry, FaqMatcher
 from bot.domain.faq_model import FaqModel
+from bot.domain.question_language import QuestionLanguages
 from bot.domain.safety import CrisisDetector
 from bot.domain.safety_model import CrisisModel
 from bot.domain.visits import VisitType
@@ -236,6 +237,7 @@ class ContentFiles:
         self._formats: dict[str, DateFormats] = {}
         self._buttons: dict[str, dict[str, str]] = {}
         self._faq: dict[str, Faq] = {}
+        self._question_languages: QuestionLanguages | None = None
         self._titles: dict[str, TextTitles] = {}
         self._conversation: dict[str, ConversationFile] = {}
         self._said: dict[str, SaidDone] = {}
@@ -268,6 +270,7 @@ class ContentFiles:
         self.revision = revision
         self._buttons.clear()
         self._faq.clear()
+        self._question_languages = None
         self._plans.clear()
 
     def export(self, target: Path) -> None:
@@ -372,6 +375,31 @@ class ContentFiles:
 
             self._faq[lang] = Faq(entries, matcher, frozenset(e.key for e in borrowed))
         return self._faq[lang]
+
+    def question_languages(self) -> QuestionLanguages:
+        """What tells the language a question is clearly written in
+        (bot/domain/question_language.py): each language's own questions (not those it
+        borrows), its conversation words, and the crisis screen's common words of it."""
+        if self._question_languages is None:
+            screen = self.crisis_detector.language_words
+            words: dict[str, list[str]] = {}
+            for lang in self.languages:
+                faq = self.faq(lang)
+                conversation = self.conversation(lang)
+                words[lang] = [
+                    *(
+                        said
+                        for entry in faq.entries
+                        if entry.key not in faq.borrowed
+                        for said in (*entry.keywords, *entry.hints)
+                    ),
+                    *(said for i in conversation.intent for said in (*i.keywords, *i.hints)),
+                    *conversation.common,
+                    *conversation.known,
+                    *screen.get(lang, ()),
+                ]
+            self._question_languages = QuestionLanguages(words)
+        return self._question_languages
 
     def faq_model(self, lang: str) -> FaqModel | None:
         """The learned layer of a language's matcher (``<lang>/faq_model.json``), if it ships

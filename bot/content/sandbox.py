@@ -241,7 +241,9 @@ class GuardedEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "%", "+", "//"})
     code_generator_class = _GuardedCodeGenerator
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, *, shown: Callable[[Any], Any] | None = None, **options: Any) -> None:
+        """`shown`: applied to what every ``{{ expression }}`` shows, after the check that
+        it is text or a number."""
         super().__init__(finalize=_text_only, **options)
         for name in _REMOVED_FILTERS:
             self.filters.pop(name, None)
@@ -251,7 +253,8 @@ class GuardedEnvironment(ImmutableSandboxedEnvironment):
         self.filters[_EACH] = _each
         self.filters[_SIZED] = lambda value: _sized(value, _step())
         # Taking the context keeps jinja from running it at compile time on constants.
-        self.filters[_TEXT] = jinja2.pass_context(lambda context, value: _text_only(value))
+        show = shown or (lambda value: value)
+        self.filters[_TEXT] = jinja2.pass_context(lambda context, value: show(_text_only(value)))
 
     def guard_filters(self) -> None:
         """Wrap every filter (call after adding the application's own)."""

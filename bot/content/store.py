@@ -22,6 +22,7 @@ import jinja2.bccache
 import jinja2.meta
 
 from bot.content.loading import TEMPLATE_RECHECK_SECONDS, ContentError, ContentFiles
+from bot.content.periods import mark_period, settle_periods
 from bot.content.sandbox import DEFAULT_LIMITS, GuardedEnvironment, RenderLimits, render_text
 from bot.domain.content_kinds import ContentKind, Overlay, template_key
 
@@ -122,7 +123,9 @@ class Content(ContentFiles):
         # Python's internals nor the event loop's time.
         self.limits = limits
         self._html = self._environment(trim_blocks=True)
-        self._plain = GuardedEnvironment(autoescape=False, undefined=jinja2.StrictUndefined)
+        self._plain = GuardedEnvironment(
+            autoescape=False, undefined=jinja2.StrictUndefined, shown=mark_period
+        )
         self._add_filters(self._plain)
 
     def _environment(self, *, trim_blocks: bool) -> GuardedEnvironment:
@@ -136,6 +139,7 @@ class Content(ContentFiles):
             lstrip_blocks=True,
             keep_trailing_newline=False,
             bytecode_cache=_COMPILED[trim_blocks],
+            shown=mark_period,
         )
         self._add_filters(env)
         return env
@@ -188,16 +192,21 @@ class Content(ContentFiles):
         except jinja2.TemplateError as exc:
             raise ContentError(f"{self.root / self.template_name(name, lang)}: {exc}") from exc
         try:
-            return render_text(template, self.limits, {"lang": lang, **context}).strip()
+            return self._rendered(template, lang, context).strip()
         except jinja2.TemplateError as exc:
             raise ContentError(f"{self.root / template_name}: {exc}") from exc
+
+    def _rendered(self, template: jinja2.Template, lang: str, context: dict[str, Any]) -> str:
+        """A template rendered within the limits, a value's final period shared with the
+        sentence the template ends after it (bot/content/periods.py)."""
+        return settle_periods(render_text(template, self.limits, {"lang": lang, **context}))
 
     def render_as_written(self, name: str, lang: str, /, **context: Any) -> str:
         """Render a text with every line break of its template kept (see _as_written)."""
         template_name = self.template_name(name, lang)
         try:
             template = self._as_written.get_template(template_name)
-            return render_text(template, self.limits, {"lang": lang, **context}).strip()
+            return self._rendered(template, lang, context).strip()
         except jinja2.TemplateError as exc:
             raise ContentError(f"{self.root / template_name}: {exc}") from exc
 
@@ -241,7 +250,7 @@ class Content(ContentFiles):
         if isinstance(template, str):
             return template or key
         try:
-            text = render_text(template, self.limits, {"lang": lang, **context})
+            text = self._rendered(template, lang, context)
         except jinja2.TemplateError as exc:
             raise ContentError(f"{self._path(lang, 'buttons.toml')}: {key}: {exc}") from exc
         return text.strip()[:64] or key

@@ -143,10 +143,6 @@ _OVERRULE_DEPTH = 3
 follows the last one)."""
 RECENT_WORDS = 4
 """How many words before or after a history match a recent time makes it recent."""
-CLEAR_WORDS = 2
-"""How many common words of one language (and none of another) make a message clearly
-written in it (:meth:`CrisisDetector.written_in`): one is not enough ("no" and "LA" are
-Spanish words an English speaker types too)."""
 POISONING = frozenset({"overdose", "other_in_danger"})
 """Categories whose crisis answer also names Poison Control: pills or something harmful
 swallowed, by the patient or by someone else (a child who got into the medicine)."""
@@ -932,17 +928,12 @@ class CrisisDetector:
         found = self._languages(plain, "")
         return found[0] if len(found) == 1 else None
 
-    def written_in(self, text: str, *, at_least: int = CLEAR_WORDS) -> str | None:
-        """The language `text` is clearly written in, by the common words that tell the
-        crisis answer's language: `at_least` of one language's and none of another's ("oye
-        ¿puedo llevar mi cobija?" is Spanish); None when unsure ("no", "LA", "hola", "can I
-        bring my cobija por favor"). For answers other than the crisis screen's (the FAQ's),
-        which keep the patient's own language when unsure."""
-        plain = self._folds.variants(text)[0][1] if text.strip() else ""
-        counts = self._telling_counts(plain)
-        if len(counts) != 1 or counts[0][0] < at_least:
-            return None
-        return counts[0][1]
+    @property
+    def language_words(self) -> Mapping[str, frozenset[str]]:
+        """Each language's common words (safety.toml ``language_words``, normalized): what
+        tells the crisis answer's language, and, with the FAQ's words, a question's
+        (bot/domain/question_language.py)."""
+        return self._words
 
     def _telling_counts(self, plain: str) -> list[tuple[int, str]]:
         """How many words of each language's telling list a normalized message uses, most

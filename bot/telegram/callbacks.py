@@ -122,6 +122,14 @@ class FaqInCb(CallbackData, prefix="fi"):
     lang: str = Field(max_length=8)  # a language folder of messages/ (checked when tapped)
 
 
+class FaqMenuInCb(CallbackData, prefix="fm"):
+    """ "More questions" / "All questions" under an answer given in the language a question
+    was written in: the questions open in that language too. (A prefix of its own:
+    ``MenuCb(to=faq)`` buttons already on screens keep opening them in the patient's.)"""
+
+    lang: str = Field(max_length=8)  # a language folder of messages/ (checked when tapped)
+
+
 class ZoneCb(CallbackData, prefix="z"):
     zone: str  # an IANA name from the common list, or "other"
 

@@ -30,6 +30,7 @@ from bot.telegram.callbacks import (
     DraftCb,
     FaqCb,
     FaqInCb,
+    FaqMenuInCb,
     ForgetCb,
     IntakeAction,
     IntakeCb,
@@ -98,6 +99,13 @@ class Keyboards:
     def _topic(self, key: str) -> CallbackData:
         """A FAQ topic's button: answered in the patient's language, or in `faq_lang`."""
         return FaqCb(key=key) if self.faq_lang is None else FaqInCb(key=key, lang=self.faq_lang)
+
+    def _questions(self) -> CallbackData:
+        """ "More questions" / "All questions": the list in the patient's language, or in
+        `faq_lang`."""
+        if self.faq_lang is None:
+            return MenuCb(to=MenuTarget.FAQ)
+        return FaqMenuInCb(lang=self.faq_lang)
 
     def _label(self, key: Button, **context: object) -> str:
         return self.content.button(key, self.lang, **context)
@@ -294,7 +302,7 @@ class Keyboards:
         buttons: list[tuple[str, str | CallbackData]] = [
             (label, self._topic(key)) for key, label in choices
         ]
-        buttons.append((self._label(Button.FAQ_MORE), MenuCb(to=MenuTarget.FAQ)))
+        buttons.append((self._label(Button.FAQ_MORE), self._questions()))
         return self._markup(buttons)
 
     def faq_near(self, near: Iterable[tuple[str, str]]) -> InlineKeyboardMarkup:
@@ -303,7 +311,7 @@ class Keyboards:
         buttons: list[tuple[str, str | CallbackData]] = [
             (label, self._topic(key)) for key, label in near
         ]
-        buttons.append((self._label(Button.FAQ_ALL), MenuCb(to=MenuTarget.FAQ)))
+        buttons.append((self._label(Button.FAQ_ALL), self._questions()))
         return self._markup(buttons)
 
     def come_after_all(self, appointment_id: int) -> InlineKeyboardMarkup:
@@ -342,7 +350,7 @@ class Keyboards:
     def faq_answer(self) -> InlineKeyboardMarkup:
         return self._markup(
             [
-                (self._label(Button.FAQ_MORE), MenuCb(to=MenuTarget.FAQ)),
+                (self._label(Button.FAQ_MORE), self._questions()),
                 (self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME)),
             ],
             2,

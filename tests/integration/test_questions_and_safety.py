@@ -334,14 +334,43 @@ async def test_a_question_in_the_other_language_is_answered_in_it(harness: Harne
     assert "no encontré una respuesta" in nothing and "203-914-1900" in nothing
 
 
+async def test_the_questions_under_an_answer_in_the_other_language_open_in_it(
+    harness: Harness,
+) -> None:
+    """Under a Spanish answer to a patient whose Telegram is in English, "Más preguntas" (and
+    "Todas las preguntas" under the no-match answer) open the questions in Spanish, and a
+    topic tapped there is answered in Spanish; the list opened from a button sent before
+    this, "m:faq", still opens, in the patient's language."""
+    await harness.send(PAT, "oye ¿puedo llevar mi cobija?")
+    [menu] = await harness.tap(PAT, "Más preguntas")
+    assert "Preguntas sobre su visita" in menu
+    labels = [t for t, _ in harness.buttons(PAT)]
+    assert "Comer y beber antes de la visita" in labels
+    assert "Eating and drinking before your visit" not in labels
+    [eating] = await harness.tap(PAT, "Comer y beber")
+    assert "Comer y beber antes de la visita" in eating
+    [nothing] = await harness.send(PAT, "¿y el partido de futbol de hoy?")
+    assert "no encontré una respuesta" in nothing
+    [menu] = await harness.tap(PAT, "Todas las preguntas")
+    assert "Preguntas sobre su visita" in menu
+    [old] = await harness.press(PAT, "m:faq")
+    assert "Questions about your visit" in old
+
+
 @pytest.mark.parametrize(
     ("language_code", "text", "expected"),
     [
         # When unsure (a word that both speak, words of both languages), the patient's own.
         ("en", "can I bring my cobija por favor?", "What to bring and wear"),
         ("en", "no", "All right."),
+        # A short question with one common word of its language, and words only that
+        # language's questions know.
+        ("en", "cuanto tiempo dura la infusion", "Cuánto dura una visita"),
+        ("en", "duele?", "Sorry, I couldn't match"),  # one word: unsure, in English
+        ("en", "what time is my cita", "Sorry, I couldn't match"),  # both: unsure
         # A question clearly in English from a phone in Spanish is answered in English.
         ("es", "what should I bring?", "What to bring and wear"),
+        ("es", "how long does it take", "How long a visit takes"),
         ("es", "¿qué debo llevar?", "Qué llevar y qué ponerse"),
     ],
 )

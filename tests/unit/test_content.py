@@ -7,6 +7,7 @@ import re
 import shutil
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from html import unescape
 from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -16,14 +17,16 @@ import pytest
 from bot.content.catalogue import (
     CATALOGUE,
     AppointmentError,
+    AppointmentHalf,
     AttendReschedule,
     Button,
     ChatCommand,
+    ReminderText,
 )
 from bot.content.loading import TEMPLATE_RECHECK_SECONDS
 from bot.content.store import Content, ContentError
 from bot.content.telegram_html import check_telegram_html
-from bot.content.validate import validate_content
+from bot.content.validate import samples_of, validate_content
 from bot.domain.content_kinds import TEMPLATE_SUFFIX
 
 BUNDLED = Path(__file__).resolve().parents[2] / "messages"
@@ -368,3 +371,74 @@ def test_a_label_ending_in_a_period_gets_no_second_one() -> None:
                 for match in re.finditer(r"(J\.D|Eye mask)\.\.", text):
                     doubled.add((name, lang, text[max(match.start() - 30, 0) : match.end() + 5]))
     assert sorted(doubled) == []
+
+
+def _in_the_morning(value: object) -> object:
+    """`value` with every date and time in it (in lists and lines too) moved to 10:00, when
+    Spanish writes "10:00 a. m.", a time that ends in a period."""
+    if isinstance(value, datetime):
+        return value.replace(hour=10, minute=0)
+    if isinstance(value, Mapping):
+        return {key: _in_the_morning(item) for key, item in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return tuple(_in_the_morning(item) for item in value)
+    return value
+
+
+def _ending_in_periods(messages: Path) -> Content:
+    """The bundled texts with the clinic's facts ending in a period, as a clinic may write
+    them ("Washington, D.C.", "12 Elm St.")."""
+    clinic = messages / "clinic.toml"
+    text = clinic.read_text(encoding="utf-8")
+    for field, value in (
+        ("name", "Ki Ketamine Co."),
+        ("city", "Washington, D.C."),
+        ("address", "12 Elm St."),
+        ("hours", "Monday to Friday, 9 AM to 5 p.m."),
+    ):
+        text = re.sub(rf'(?m)^{field} = ".*"$', f'{field} = "{value}"', text)
+    clinic.write_text(text, encoding="utf-8")
+    return Content(messages)
+
+
+def test_a_value_ending_in_a_period_ends_the_sentence_with_it(messages: Path) -> None:
+    """A time, a date, a label or a clinic's fact that ends in a period ("10:00 a. m.",
+    "J.D.", "Washington, D.C.") and a sentence that ends right after it share the period:
+    "Entendido: 10:00 a. m.." read as a slip. Every text the bot renders (the catalogue, the
+    FAQ's answers, every reminder), every sample and edge, in the morning too, both languages;
+    an ellipsis a text writes on purpose is not a doubled period."""
+    content = _ending_in_periods(messages)
+    names = [*CATALOGUE, *content.step_templates(), ReminderText.CATCH_UP]
+    doubled: set[tuple[str, str, str]] = set()
+    for lang in ("en", "es"):
+        answers = [entry.template for entry in content.faq(lang).entries]
+        for name in dict.fromkeys([*names, *answers]):
+            found = samples_of(content, lang, name)
+            assert found is not None, name
+            for sample in found[0]:
+                changed = dataclasses.replace(
+                    cast(Any, sample),
+                    **{
+                        variable: _in_the_morning(
+                            _label_ending_in_a_period(variable, getattr(sample, variable))
+                        )
+                        for variable in sample.declared()
+                    },
+                )
+                for message in (sample, changed):
+                    html = content.render_message(message, lang)
+                    text = unescape(re.sub(r"<[^>]*>", "", html))
+                    for match in re.finditer(r"(?<!\.)\.\.(?!\.)", text):
+                        around = text[max(match.start() - 30, 0) : match.end() + 5]
+                        doubled.add((name, lang, around))
+    assert sorted(doubled) == []
+
+
+def test_a_value_keeps_its_period_and_the_texts_own_are_kept() -> None:
+    """Only the text's period right after a value ending in one goes: the value keeps its
+    own (inside its bold), and a time without one keeps the sentence's."""
+    content = Content(BUNDLED)
+    morning = datetime(2026, 12, 3, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+    half = AppointmentHalf(day=None, clock=morning, part=None, other_day=None)
+    assert content.render_message(half, "es").startswith("Entendido: <b>10:00 a. m.</b>\n")
+    assert content.render_message(half, "en").startswith("Got it: <b>10:00 AM</b>.\n")

@@ -212,21 +212,15 @@ def test_the_detector_uses_the_threshold_of_the_language_it_tells() -> None:
     assert detector.check("fin") is None  # not told: the default, 1.0 < 1.39
 
 
-def test_a_message_is_clearly_written_in_a_language_by_two_of_its_words_and_none_other() -> None:
-    """What the FAQ answers in (CrisisDetector.written_in): two common words of one
-    language and none of another's; one word, or words of both, is unsure."""
+def test_the_common_words_of_each_language_are_told() -> None:
+    """What tells the crisis answer's language, and a question's with the FAQ's words
+    (bot/domain/question_language.py)."""
     parts = [
-        LexiconPart("en", {"active_ideation": ["kill myself"]}, words=["the", "is", "my", "no"]),
-        LexiconPart("es", {"active_ideation": ["matarme"]}, words=["el", "es", "mi", "la", "no"]),
+        LexiconPart("en", {"active_ideation": ["kill myself"]}, words=["the", "Is"]),
+        LexiconPart("es", {"active_ideation": ["matarme"]}, words=["el", "es"]),
     ]
-    detector = CrisisDetector.from_parts(parts)
-    assert detector.written_in("Oye, ¿EL perro es MÍO... mi perro?") == "es"
-    assert detector.written_in("is the dog mine?") == "en"
-    assert detector.written_in("LA") is None  # one word
-    assert detector.written_in("no") is None  # both languages' word tells neither
-    assert detector.written_in("is my dog in la?") is None  # both
-    assert detector.written_in("la casa es roja", at_least=3) is None
-    assert detector.written_in("") is None and detector.written_in("  ") is None
+    words = CrisisDetector.from_parts(parts).language_words
+    assert words == {"en": {"the", "is"}, "es": {"el", "es"}}
 
 
 def test_a_long_message_is_read_in_windows() -> None:

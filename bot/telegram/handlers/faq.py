@@ -8,9 +8,10 @@ mentions.py): offered to be added, or as a move of the patient's visit, its new 
 it was not said. A question asked in the same message as a visit offered is answered after the
 offer. A patient telling they have done an item of their checklist ("my husband is driving me
 home") has it ticked (bot/telegram/handlers/preparation.py `said_done`). A question clearly
-written in another of the bot's languages than the patient's is answered in it, as the crisis
-screen answers, by the same common words (`CrisisDetector.written_in`), and so are the topics
-tapped under that answer; when unsure, the patient's language."""
+written in another of the bot's languages than the patient's is answered in it, by the words
+only that language knows (bot/domain/question_language.py), and so are the topics
+tapped under that answer and the questions its "More questions" opens; when unsure, the
+patient's language."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from bot.content.catalogue import (
 from bot.db.models import Patient
 from bot.domain.faq import SMALL_TALK, IntentKey
 from bot.services.container import ServiceScope
-from bot.telegram.callbacks import FaqCb, FaqInCb, MenuCb, MenuTarget
+from bot.telegram.callbacks import FaqCb, FaqInCb, FaqMenuInCb, MenuCb, MenuTarget
 from bot.telegram.filters import PlainText
 from bot.telegram.handlers.mentions import ask_moved_visit, offer_mentioned_visit
 from bot.telegram.handlers.preparation import ask_new_time, checkin_typed, said_done
@@ -59,6 +60,14 @@ def _topics(reply: Reply) -> InlineKeyboardMarkup:
 
 async def faq_menu(event: Message | CallbackQuery, reply: Reply) -> None:
     reply.send(FaqMenu(), _topics(reply))
+
+
+async def faq_menu_in(callback: CallbackQuery, callback_data: FaqMenuInCb, reply: Reply) -> None:
+    """ "More questions" under an answer in the language its question was written in: the
+    questions in that language, their topics answered in it too."""
+    if callback_data.lang in reply.content.languages:
+        reply.answer_in(callback_data.lang)
+    await faq_menu(callback, reply)
 
 
 async def _answer(
@@ -103,9 +112,10 @@ async def faq_answer(
 
 def _in_its_language(text: str, reply: Reply) -> None:
     """Answer a question in the language it is clearly written in, when that is another of
-    the bot's than the patient's ("oye ¿puedo llevar mi cobija?" from a phone in English), as
-    the crisis screen does, by the same words; when unsure, in the patient's."""
-    written_in = reply.content.crisis_detector.written_in(text)
+    the bot's than the patient's ("cuanto tiempo dura la infusion" from a phone in English),
+    by the words only that language's FAQ and common words know
+    (bot/domain/question_language.py); when unsure, in the patient's."""
+    written_in = reply.content.question_languages().written_in(text)
     if written_in not in (None, reply.lang) and written_in in reply.content.languages:
         reply.answer_in(written_in)
 
@@ -180,6 +190,7 @@ def create_router() -> Router:
     r = Router(name="faq")
     r.message.register(faq_menu, Command(ChatCommand.FAQ, "questions"))
     r.callback_query.register(faq_menu, MenuCb.filter(F.to == MenuTarget.FAQ))
+    r.callback_query.register(faq_menu_in, FaqMenuInCb.filter())
     r.callback_query.register(faq_answer, FaqCb.filter())
     r.callback_query.register(faq_answer, FaqInCb.filter())
     r.message.register(free_text, StateFilter(None), PlainText())
