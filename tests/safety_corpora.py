@@ -55,7 +55,6 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         # flags "no overdose myself; my niece had one in 2022".
         "es": (MIN_RECALL, 2),
     },
-    "safety_dev6": {"es": (MIN_RECALL, 1)},  # "no soy suicida" (a negation is never excluded)
     "safety_dev7": {"en": (MIN_RECALL, 1)},  # "🪦" as a joke about being old
     "safety_dev8": {"en": (MIN_RECALL, 2)},  # "i wanted to die lol" after a party; a film plot
     # Written by a helper who never saw the lexicon (issue 16, round 6: real patient texting,
@@ -92,7 +91,7 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # Round 11 (2026-12-07: a screening question answered no, a question about someone's
     # history, recovery told with how long, a gift with its reason, chest pain examined)
     # brought the false alarms down: dev12 en 5 to 2, es 4 to 0; dev13 en 7 to 1, es 1 to 0.
-    "safety_dev12": {"en": (MIN_RECALL, 2)},  # a cliff for a parking spot; thoughts no longer
+    "safety_dev12": {"en": (MIN_RECALL, 1)},  # a cliff for a parking spot; thoughts no longer
     "safety_dev13": {"en": (MIN_RECALL, 1)},  # "going to kill my brother, he ate my leftovers"
     # Written by four helpers who never saw the lexicon, the code or the other corpora, from
     # the taxonomies (issue 16, round 10; dev14: a clinic inbox's adults and caregivers, voice
@@ -104,7 +103,7 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # 15 (dev14 the clean check: one line more); dev15 en 95.8%, 2, es 95.7%, 9. Both are now
     # in the learned layer's training and calibration; these floors are the figures after that.
     # Round 11: dev14 en 10 to 3, es 12 to 2 (the rest: jokes and idioms, which it leaves).
-    "safety_dev14": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 2)},
+    "safety_dev14": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 2)},
     "safety_dev15": {"es": (MIN_RECALL, 3)},
     # Written by twenty-two helpers (eleven writers a language) who never saw the lexicon, the
     # code or the other corpora, from the taxonomies (issue 16, round 11), each in a register of
@@ -120,17 +119,17 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # with 102 of 3,634 ordinary lines flagged, es 3,057/3,509 (87.1%) with 119 of 3,747. All
     # are now in the learned layer's training and calibration; these floors are the figures
     # after that (per folder before and after: the closing note of 2026-12-07).
-    "safety_dev16": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 3)},
-    "safety_dev17": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 9)},
-    "safety_dev18": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 2)},
-    "safety_dev19": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 8)},
-    "safety_dev20": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 5)},
-    "safety_dev21": {"en": (MIN_RECALL, 1), "es": (MIN_RECALL, 3)},
-    "safety_dev22": {"en": (MIN_RECALL, 15), "es": (MIN_RECALL, 11)},
-    "safety_dev23": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 5)},
-    "safety_dev24": {"en": (MIN_RECALL, 12), "es": (MIN_RECALL, 13)},
-    "safety_dev25": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 8)},
-    "safety_dev26": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 6)},
+    "safety_dev16": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 1)},
+    "safety_dev17": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 8)},
+    "safety_dev18": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 2)},
+    "safety_dev19": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 6)},
+    "safety_dev20": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 2)},
+    "safety_dev21": {"en": (MIN_RECALL, 1), "es": (MIN_RECALL, 1)},
+    "safety_dev22": {"en": (MIN_RECALL, 12), "es": (MIN_RECALL, 9)},
+    "safety_dev23": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 5)},
+    "safety_dev24": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 11)},
+    "safety_dev25": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 5)},
+    "safety_dev26": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 2)},
     # Written by sixty helpers (thirty writers a language) who never saw the lexicon, the code
     # or the other corpora, from the taxonomies (issue 16, round 12), each in a register of its
     # own. dev27-dev46: PTSD; chronic pain; recovery from alcohol and drugs; faith; work email;
@@ -148,36 +147,36 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # 91.2% (129). All are now in the learned layer's training and calibration; these floors
     # are the figures after that (most of the flagged lines are the lexicon's: 410 of the 487
     # false alarms of dev27-dev44 untouched).
-    "safety_dev27": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 4)},
-    "safety_dev28": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 5)},
-    "safety_dev29": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 8)},
-    "safety_dev30": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 7)},
-    "safety_dev31": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 8)},
-    "safety_dev32": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 1)},
-    "safety_dev33": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 9)},
-    "safety_dev34": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 10)},
-    "safety_dev35": {"en": (MIN_RECALL, 10), "es": (MIN_RECALL, 3)},
-    "safety_dev36": {"en": (MIN_RECALL, 1), "es": (MIN_RECALL, 4)},
-    "safety_dev37": {"en": (MIN_RECALL, 20), "es": (MIN_RECALL, 11)},
-    "safety_dev38": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 10)},
-    "safety_dev39": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 4)},
-    "safety_dev40": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 11)},
-    "safety_dev41": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 13)},
-    "safety_dev42": {"en": (MIN_RECALL, 12), "es": (MIN_RECALL, 12)},
-    "safety_dev43": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 13)},
-    "safety_dev44": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 10)},
-    "safety_dev45": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 11)},
-    "safety_dev46": {"en": (MIN_RECALL, 15), "es": (MIN_RECALL, 10)},
-    "safety_dev47": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 10)},
-    "safety_dev48": {"en": (MIN_RECALL, 10), "es": (MIN_RECALL, 5)},
-    "safety_dev49": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 9)},
-    "safety_dev50": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 8)},
-    "safety_dev51": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 6)},
-    "safety_dev52": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 11)},
-    "safety_dev53": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 12)},
-    "safety_dev54": {"en": (MIN_RECALL, 13), "es": (MIN_RECALL, 9)},
-    "safety_dev55": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 10)},
-    "safety_dev56": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 8)},
+    "safety_dev27": {"en": (MIN_RECALL, 1), "es": (MIN_RECALL, 3)},
+    "safety_dev28": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 4)},
+    "safety_dev29": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 5)},
+    "safety_dev30": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 5)},
+    "safety_dev31": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 5)},
+    "safety_dev32": {"en": (MIN_RECALL, 3)},
+    "safety_dev33": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 5)},
+    "safety_dev34": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 7)},
+    "safety_dev35": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 1)},
+    "safety_dev36": {"en": (MIN_RECALL, 1), "es": (MIN_RECALL, 3)},
+    "safety_dev37": {"en": (MIN_RECALL, 17), "es": (MIN_RECALL, 4)},
+    "safety_dev38": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 7)},
+    "safety_dev39": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 3)},
+    "safety_dev40": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 8)},
+    "safety_dev41": {"en": (MIN_RECALL, 1), "es": (MIN_RECALL, 10)},
+    "safety_dev42": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 9)},
+    "safety_dev43": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 10)},
+    "safety_dev44": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 6)},
+    "safety_dev45": {"en": (MIN_RECALL, 1), "es": (MIN_RECALL, 10)},
+    "safety_dev46": {"en": (MIN_RECALL, 12), "es": (MIN_RECALL, 7)},
+    "safety_dev47": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 6)},
+    "safety_dev48": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 4)},
+    "safety_dev49": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 8)},
+    "safety_dev50": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 8)},
+    "safety_dev51": {"en": (MIN_RECALL, 2), "es": (MIN_RECALL, 5)},
+    "safety_dev52": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 9)},
+    "safety_dev53": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 9)},
+    "safety_dev54": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 7)},
+    "safety_dev55": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 6)},
+    "safety_dev56": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 5)},
     # Written by twenty-eight helpers who never saw the lexicon, the code or the other corpora
     # (issue 16, round 13; twenty English writers, as its held-out recall did not move in round
     # 12, and eight Spanish ones), each in a register of its own: dev57-dev76 en: British and
@@ -193,26 +192,26 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # dev65-dev76 (the clean check) went from 92.4% to 92.7% with 114 to 112 false alarms. The
     # model of dev1-dev64, which never read dev65-dev76, caught 93.5% of them with 101. All are
     # now in the learned layer's training and calibration; these floors are the figures after.
-    "safety_dev57": {"en": (MIN_RECALL, 9), "es": (MIN_RECALL, 9)},
-    "safety_dev58": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 9)},
-    "safety_dev59": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 6)},
-    "safety_dev60": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 4)},
-    "safety_dev61": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 8)},
+    "safety_dev57": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 9)},
+    "safety_dev58": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 8)},
+    "safety_dev59": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 5)},
+    "safety_dev60": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 3)},
+    "safety_dev61": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 7)},
     "safety_dev62": {"en": (MIN_RECALL, 1), "es": (MIN_RECALL, 4)},
-    "safety_dev63": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 12)},
-    "safety_dev64": {"en": (MIN_RECALL, 8), "es": (MIN_RECALL, 16)},
-    "safety_dev65": {"en": (MIN_RECALL, 6)},
-    "safety_dev66": {"en": (MIN_RECALL, 8)},
+    "safety_dev63": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 11)},
+    "safety_dev64": {"en": (MIN_RECALL, 6), "es": (MIN_RECALL, 15)},
+    "safety_dev65": {"en": (MIN_RECALL, 5)},
+    "safety_dev66": {"en": (MIN_RECALL, 6)},
     "safety_dev67": {"en": (MIN_RECALL, 3)},
-    "safety_dev68": {"en": (MIN_RECALL, 4)},
-    "safety_dev69": {"en": (MIN_RECALL, 6)},
-    "safety_dev70": {"en": (MIN_RECALL, 6)},
-    "safety_dev71": {"en": (MIN_RECALL, 5)},
-    "safety_dev72": {"en": (MIN_RECALL, 5)},
-    "safety_dev73": {"en": (MIN_RECALL, 10)},
-    "safety_dev74": {"en": (MIN_RECALL, 8)},
-    "safety_dev75": {"en": (MIN_RECALL, 7)},
-    "safety_dev76": {"en": (MIN_RECALL, 7)},
+    "safety_dev68": {"en": (MIN_RECALL, 3)},
+    "safety_dev69": {"en": (MIN_RECALL, 5)},
+    "safety_dev70": {"en": (MIN_RECALL, 3)},
+    "safety_dev71": {"en": (MIN_RECALL, 4)},
+    "safety_dev72": {"en": (MIN_RECALL, 4)},
+    "safety_dev73": {"en": (MIN_RECALL, 9)},
+    "safety_dev74": {"en": (MIN_RECALL, 7)},
+    "safety_dev75": {"en": (MIN_RECALL, 6)},
+    "safety_dev76": {"en": (MIN_RECALL, 6)},
     # Round 14 (2026-12-07): six more writers who never saw the lexicon, the code or the other
     # corpora, from the same brief: English veterans and their families (dev77), LGBTQ+ young
     # adults (dev78), rural patients over sixty (dev79), healthcare workers who are patients
@@ -224,9 +223,9 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # are the next round's clean check (a model trained with them flagged more of safety_dev10
     # and caught no more of it, so it was not shipped).
     "safety_dev77": {"en": (MIN_RECALL, 5), "es": (MIN_RECALL, 7)},
-    "safety_dev78": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 12)},
-    "safety_dev79": {"en": (0.964, 6)},
-    "safety_dev80": {"en": (0.916, 3)},
+    "safety_dev78": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 12)},
+    "safety_dev79": {"en": (0.964, 5)},
+    "safety_dev80": {"en": (0.916, 2)},
     # Round 17 (2026-12-08): four more writers who never saw the lexicon, the code or the other
     # corpora, from the same brief: English adults of 55 to 80 with chronic pain, full sentences
     # and dictation (dev81), veterans and first responders with PTSD, terse (dev82); Spanish
@@ -236,9 +235,9 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # with 5 of 340, dev83 es 284/286 (99.3%) with 9 of 343, dev84 es 269/273 (98.5%) with 11
     # of 342. Neither the learned layer nor any lexicon rule reads them: round 17's clean check.
     "safety_dev81": {"en": (MIN_RECALL, 5)},
-    "safety_dev82": {"en": (0.937, 5)},
-    "safety_dev83": {"es": (MIN_RECALL, 9)},
-    "safety_dev84": {"es": (MIN_RECALL, 11)},
+    "safety_dev82": {"en": (0.937, 4)},
+    "safety_dev83": {"es": (MIN_RECALL, 6)},
+    "safety_dev84": {"es": (MIN_RECALL, 10)},
     # The held-out set (written by two helpers from the taxonomies, never shown the lexicon,
     # never read to tune: its lines are not printed). Before issue 16: en 70/234 (29.9%) with
     # 14 false alarms, es 63/261 (24.1%) with 17; after its fourth round: en 212/234, 3 false
@@ -286,7 +285,11 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # set for 7 more false alarms in all (of 2,121 ordinary lines). The false-alarm floors
     # rose with it, the one time they may: a moved operating point, not a worse screen.
     # Read once: en 227/234 (97.0%) with 3, es 258/261 (98.9%) with 7.
-    "safety_heldout": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 7)},
+    # Round 17 (2026-12-08: denials of one's own verb, causes of false alarms from the
+    # development writers, the learned layer's overrule of every alerting category but
+    # hopelessness below -12; all decided on the development writers and measured on dev81-dev84
+    # first), read once: en 227/234 with 3 (1 of them the learned layer's), es 258/261 with 6 (3).
+    "safety_heldout": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 6)},
     # A second held-out writer per language (2026-12-07, issue 16 round 14), so that a round's
     # gain or loss of a line or two on one writer can be told from noise. Written from the
     # taxonomies alone (988/AFSP warning signs, C-SSRS, medical emergency signs) by helpers that
@@ -295,12 +298,14 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # screen, before anything of round 14: en 255/265 (96.2%) with 4 of 358 ordinary lines
     # flagged, es 254/260 (97.7%) with 5 of 357 (one crisis line answered in English only).
     # Round 14's screen, read once: the same figures. Round 16's, read once: en 259/265 (97.7%)
-    # with 4, es 256/260 (98.5%) with 6.
-    "safety_heldout2": {"en": (MIN_RECALL, 4), "es": (MIN_RECALL, 6)},
+    # with 4, es 256/260 (98.5%) with 6. Round 17's, read once: en 259/265 with 3 (1 the learned
+    # layer's), es 256/260 with 6 (3).
+    "safety_heldout2": {"en": (MIN_RECALL, 3), "es": (MIN_RECALL, 6)},
     # A third writer per language (issue 16, round 15, 2026-12-07), read twice: round 14's
     # screen, then round 15's, the same figures (en 264/273, 96.7%, with 5; es 266/273, 97.4%,
     # with 6). Round 16's, read once: en 268/273 (98.2%) with 7, es 269/273 (98.5%) with 8.
-    "safety_heldout3": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 8)},
+    # Round 17's, read once: en 268/273 with 7 (2 the learned layer's), es 269/273 with 7 (2).
+    "safety_heldout3": {"en": (MIN_RECALL, 7), "es": (MIN_RECALL, 7)},
 }
 """Development folders (and languages) that do not reach the target yet: the recall and the
 false alarms reached, ``{folder: {lang: (min_recall, max_false_alarms)}}``. The test holds
