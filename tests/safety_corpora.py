@@ -234,6 +234,8 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     # 16's screen: dev81 en 270/273 (98.9%) with 5 of 342 flagged, dev82 en 256/273 (93.8%)
     # with 5 of 340, dev83 es 284/286 (99.3%) with 9 of 343, dev84 es 269/273 (98.5%) with 11
     # of 342. Neither the learned layer nor any lexicon rule reads them: round 17's clean check.
+    # With round 17's screen (measured, never read): the same recall, 25 false alarms instead of
+    # 30 (dev82 4, dev83 6, dev84 10; 7 of the 25 the learned layer's).
     "safety_dev81": {"en": (MIN_RECALL, 5)},
     "safety_dev82": {"en": (0.937, 4)},
     "safety_dev83": {"es": (MIN_RECALL, 6)},
