@@ -165,7 +165,9 @@ class CrisisMatch:
     ``alert_staff`` is False for a category that only asks for gentle resources (such as
     suicidal thoughts in the past, asked about alongside a question): the bot sends them and
     then answers as usual, and the clinic team is not alerted. ``languages`` are the languages
-    to answer in, the likeliest first; empty when nothing tells (answer in the patient's).
+    to answer in, the likeliest first; every language the screen knows when nothing in the
+    message tells (no common word of any: unsure, so the answer is in each), and empty only
+    for a screen that knows no language's words.
     """
 
     category: str
@@ -1026,7 +1028,10 @@ class CrisisDetector:
         ]
         counts = self._telling_counts(plain)
         if not counts:
-            return tuple(dict.fromkeys(lang for lang in [matched, *mixed] if lang))
+            # Nothing tells ("sh 🩸 rn", "kms kms kms"): unsure, so every language, the phrase's
+            # first (the answer puts the patient's own first among them).
+            told = [lang for lang in [matched, *mixed] if lang]
+            return tuple(dict.fromkeys([*told, *sorted(self._words)]))
         top, lang = counts[0]
         langs = [lang]
         for n, other in counts[1:]:

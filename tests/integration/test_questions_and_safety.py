@@ -198,6 +198,21 @@ async def test_spanish_crisis_is_answered_in_spanish_and_staff_alerted(harness: 
     await staff_alert(harness)
 
 
+@pytest.mark.parametrize("language_code", ["en", "es"])
+async def test_a_crisis_in_no_ones_words_is_answered_in_every_language(
+    harness: Harness, language_code: str
+) -> None:
+    """Nothing in "kms kms kms 😵" tells its language: unsure, the crisis answer comes in
+    each language, the patient's own first, in one message; and the team is alerted."""
+    update = updates.message_update(PAT, "kms kms kms 😵")
+    update["message"]["from"] = updates.user(PAT, language_code=language_code)
+    [answer] = texts_to(await harness.feed(update), PAT)
+    english, spanish = answer.index("You matter"), answer.index("Usted es importante")
+    assert (english < spanish) == (language_code == "en")
+    assert "———" in answer
+    await staff_alert(harness)
+
+
 @pytest.mark.parametrize(
     ("text", "poison_control"),
     [
