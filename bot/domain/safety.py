@@ -352,13 +352,21 @@ class _Screen:
         covered: list[tuple[int, int]] = []
         denied: list[tuple[int, int]] = []
         hits: list[tuple[tuple[int, int], _Hit]] = []
+        # Read at each word start only when a denial is in the text at all (a long message
+        # with an exclusion in it would otherwise pay for a second search at every word).
+        denials = (
+            self.denial
+            if self.denial is not None and words is not None and self.denial.search(norm)
+            else None
+        )
         for start in starts:
             if self.exclusion is not None:
                 excluded = self.exclusion.match(norm, start)
                 if excluded is not None and not self.taken_back(norm, excluded.end()):
                     covered.append(excluded.span())
-            if self.denial is not None and words is not None:
-                denial = self.denial.match(norm, start)
+            if denials is not None:
+                assert words is not None
+                denial = denials.match(norm, start)
                 if (
                     denial is not None
                     and not self.taken_back(norm, denial.end())
