@@ -89,7 +89,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if deselected and terminalreporter.config.getoption("markexpr") == "not slow":
         terminalreporter.write_line(
             f"not run: {deselected} slow scenario{'s' * (deselected > 1)} "
-            "(pytest -m slow runs them; .ci/run does)"
+            "(pytest -n 0 -m slow runs them; .ci/run does)"
         )
 
 
