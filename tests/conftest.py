@@ -57,6 +57,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=f"SQLite only ({why}); TEST_DATABASE=postgres"))
 
 
+# How many slow scenarios the marker expression left out. Collected where the tests are: in this
+# process without workers; with them (pytest-xdist, pyproject.toml addopts), in each worker,
+# which collects the whole suite and hands its count back (`workeroutput`) when it ends.
+_slow_deselected = [0]
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    _slow_deselected[0] += sum(1 for item in items if item.get_closest_marker("slow") is not None)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """In the controller of a run with workers: a worker's count (each collected the same
+    suite, so every count is the same one)."""
+    output = getattr(node, "workeroutput", None) or {}
+    _slow_deselected[0] = max(_slow_deselected[0], int(output.get("slow_deselected", 0)))
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """One line per reason tests were skipped (no Redis, no PostgreSQL, no nginx...), with
     how many, even in a quiet (-q) run: a skipped test proves nothing, and must be seen."""
@@ -67,19 +85,18 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         reasons[reason.removeprefix("Skipped: ")] += 1
     for reason, count in sorted(reasons.items()):
         terminalreporter.write_line(f"skipped {count} test{'s' * (count > 1)}: {reason}")
-    deselected = sum(
-        1
-        for item in terminalreporter.stats.get("deselected", [])
-        if item.get_closest_marker("slow") is not None
-    )
+    deselected = _slow_deselected[0]
     if deselected and terminalreporter.config.getoption("markexpr") == "not slow":
         terminalreporter.write_line(
             f"not run: {deselected} slow scenario{'s' * (deselected > 1)} "
-            "(pytest -m slow runs them; .ci/run does)"
+            "(pytest -n 0 -m slow runs them; .ci/run does)"
         )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: its count to the controller
+        workeroutput["slow_deselected"] = _slow_deselected[0]
     pg.drop_sqlite_template()
     asyncio.run(pg.drop_template())
 

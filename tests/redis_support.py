@@ -1,7 +1,8 @@
 """Redis for tests: TEST_REDIS_URL (default the local server on 127.0.0.1:6379, database 0).
 
 A test that needs Redis is skipped, saying why, when no server answers. Other test runs share
-the server: each test works under a key prefix of its own and deletes its keys at the end.
+the server: each test works under a key prefix of its own and deletes its keys at the end (the
+prefix names the pytest-xdist worker, tests/workers.py; all use database 0).
 ``TEST_REDIS=1`` runs the integration harness (tests/integration/harness.py) with Redis:
 conversation state in aiogram's RedisStorage and the shared send limits.
 """
@@ -16,6 +17,8 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+from tests.workers import worker_id
+
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -23,7 +26,8 @@ def harness_uses_redis() -> bool:
     return os.environ.get("TEST_REDIS", "").strip().lower() in {"1", "true", "yes"}
 
 
-_RUN = uuid.uuid4().hex[:8]
+# This process's: the worker's id (tests/workers.py) and a random part (other runs).
+_RUN = f"{worker_id()}-{uuid.uuid4().hex[:8]}"
 
 
 def new_prefix(name: str | None = None) -> str:

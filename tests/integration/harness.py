@@ -32,8 +32,15 @@ class Harness:
     _task: asyncio.Task[None]
     _fed: int = 0
 
-    async def feed(self, update: dict[str, Any], timeout: float = 5.0) -> list[RecordedRequest]:
-        """Push one update and wait until the bot has fully handled it; return what it sent."""
+    async def feed(self, update: dict[str, Any], timeout: float = 30.0) -> list[RecordedRequest]:
+        """Push one update and wait until the bot has fully handled it; return what it sent.
+
+        ``timeout`` tells a hung handler from a slow one; it is not a measure of speed (the
+        tests about speed time what they are about). 30 s, not 5: most updates take a tenth
+        of a second of CPU, but one in a long-lived test process can take 1.5 s (a
+        collection of its large heap, a part built on first use), and with a worker per core
+        beside other work the process gets about half a core: such updates took 2.5-3.3 s,
+        and two took over 5 s, in a run of two workers at a load of 4-5 on two cores."""
         return await self.feed_many([update], timeout)
 
     def push_many(self, batch: list[dict[str, Any]]) -> None:

@@ -16,6 +16,8 @@ PostgreSQL whatever the switch says (they are skipped when no server answers, ex
 ``TEST_DATABASE=postgres``, where a missing server is an error).
 
 The server is TEST_POSTGRES_URL (default: the local server on 127.0.0.1:5432 as user postgres).
+Every name made there carries the pytest-xdist worker's id (tests/workers.py): each worker
+migrates a template of its own and copies only that one.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.workers import worker_id
 
 ADMIN_DSN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -78,7 +82,7 @@ async def _migrated_template(admin: Any) -> str:
         from bot.db.connection import create_engine
         from bot.db.migrate import upgrade
 
-        name = f"test_template_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        name = f"test_template_{worker_id()}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         await admin.execute(f'CREATE DATABASE "{name}"')
         engine = create_engine(sqlalchemy_url(name))
         try:
@@ -111,7 +115,7 @@ async def fresh_postgres_database(prefix: str, *, migrated: bool = False) -> Asy
     """The SQLAlchemy URL of a new database, dropped afterwards: empty, or `migrated` to head
     (a copy of the session's template)."""
     admin = await _admin()
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{worker_id()}_{uuid.uuid4().hex[:10]}"
     try:
         if migrated:
             template = await _migrated_template(admin)
