@@ -380,6 +380,12 @@ class AppointmentMovedNone(Message):
     adding it is offered."""
 
 
+class AppointmentAskedNone(Message):
+    """The patient asked when their visit is ("what time is my appointment?") but has no
+    upcoming visit saved: says so kindly, offers to add one, and names the clinic's phone to
+    check the time. With visits, the answer is AppointmentList."""
+
+
 class AppointmentHalf(Message):
     """Half of a date and time came: the day (`day`, with `part` of it, "morning") or the
     time (`clock`); the other half is asked for. `other_day`: the day a week after `day` that

@@ -40,6 +40,7 @@ from bot.content.schemas import (
     FaqFile,
     SafetyLexicon,
     TextTitles,
+    VisitAskedFile,
     WhichWeekFile,
     crisis_detector,
 )
@@ -61,6 +62,7 @@ from bot.domain.faq_model import FaqModel
 from bot.domain.question_language import QuestionLanguages
 from bot.domain.safety import CrisisDetector
 from bot.domain.safety_model import CrisisModel
+from bot.domain.visit_asked import VisitAsked
 from bot.domain.visits import VisitType
 from bot.domain.which_week import WeekWords
 from foundation.data_file import DataFileError, SourceLines, parse_toml, read_text, validate_file
@@ -74,6 +76,7 @@ __all__ = [
     "PLANS_DIR",
     "SAFETY_MODEL",
     "TEMPLATE_RECHECK_SECONDS",
+    "VISIT_ASKED",
     "WHICH_WEEK",
     "ContentError",
     "ContentFiles",
@@ -93,6 +96,9 @@ CHECKLIST_SAID = "checklist_said.toml"
 WHICH_WEEK = "which_week.toml"
 """Per language, a typed answer's words to "this week's or next week's?"
 (bot/domain/which_week.py)."""
+VISIT_ASKED = "visit_asked.toml"
+"""Per language, the words of a patient asking when their own visit is
+(bot/domain/visit_asked.py)."""
 
 PLANS_DIR = "plans"
 """Each visit type's plan is ``messages/plans/<type>.toml`` (bot/domain/visits.py VisitType)."""
@@ -242,6 +248,7 @@ class ContentFiles:
         self._conversation: dict[str, ConversationFile] = {}
         self._said: dict[str, SaidDone] = {}
         self._weeks: dict[str, WeekWords] = {}
+        self._visit_asked: dict[str, VisitAsked] = {}
         self._plans: dict[str, Plan] = {}
         if not (self.root / default_language).is_dir():
             raise ContentError(f"{self.root / default_language}: language folder is missing")
@@ -441,6 +448,17 @@ class ContentFiles:
         if lang not in self._weeks:
             self._weeks[lang] = self.which_week_file(lang).reader()
         return self._weeks[lang]
+
+    def visit_asked_file(self, lang: str) -> VisitAskedFile:
+        """The words of a patient of `lang` asking when their own visit is
+        (visit_asked.toml; the default language's when the language has none)."""
+        return load_file(VisitAskedFile, self._path(lang, VISIT_ASKED))
+
+    def visit_asked(self, lang: str) -> VisitAsked:
+        """The reading of "when is my visit?" in `lang` (bot/domain/visit_asked.py)."""
+        if lang not in self._visit_asked:
+            self._visit_asked[lang] = self.visit_asked_file(lang).reader()
+        return self._visit_asked[lang]
 
     def _own_faq(self, lang: str) -> tuple[FaqEntry, ...]:
         stored = self.overlay.get((FAQ, faq_key(lang)))

@@ -32,6 +32,7 @@ from bot.domain.safety import (
     check_phrase,
 )
 from bot.domain.safety_model import CrisisModel
+from bot.domain.visit_asked import VisitAsked
 from bot.domain.visits import DEFAULT_VISIT_TYPE, VisitType
 from bot.domain.which_week import WeekWords
 from foundation import regex_cache
@@ -276,6 +277,33 @@ class WhichWeekFile(_Strict):
             next_week=self.next_week,
             unsure=self.unsure,
             negations=self.negations,
+        )
+
+
+class VisitAskedFile(_Strict):
+    """`messages/<lang>/visit_asked.toml`: a patient asking when their own visit is
+    (bot/domain/visit_asked.py): the phrases that ask when (`when`), that name their visit
+    (`visit`), that say both (`alone`), that ask without a question (`telling`); the words
+    that open a question (`asking`, after `fillers`); and the words that leave a message to
+    the FAQ (`unless`)."""
+
+    when: tuple[Keyword, ...] = Field(default=(), max_length=300)
+    visit: tuple[Keyword, ...] = Field(default=(), max_length=300)
+    alone: tuple[Keyword, ...] = Field(default=(), max_length=300)
+    asking: tuple[_OneWord, ...] = Field(default=(), max_length=200)
+    fillers: tuple[_OneWord, ...] = Field(default=(), max_length=200)
+    telling: tuple[Keyword, ...] = Field(default=(), max_length=300)
+    unless: tuple[Keyword, ...] = Field(default=(), max_length=1000)
+
+    def reader(self) -> VisitAsked:
+        return VisitAsked(
+            when=self.when,
+            visit=self.visit,
+            alone=self.alone,
+            asking=self.asking,
+            fillers=self.fillers,
+            telling=self.telling,
+            unless=self.unless,
         )
 
 

@@ -35,6 +35,7 @@ from bot.content.loading import (
     CHECKLIST_SAID,
     LEGACY_PLAN_FILE,
     PLANS_DIR,
+    VISIT_ASKED,
     WHICH_WEEK,
     load_file,
 )
@@ -413,6 +414,7 @@ LANGUAGE_FILES = (
     "conversation.toml",
     CHECKLIST_SAID,
     WHICH_WEEK,
+    VISIT_ASKED,
 )
 """The data files every language folder ships (safety.toml adds to the crisis screen and is
 not required: the screen reads every language's lexicon for every message)."""
@@ -506,6 +508,7 @@ def validate_content(messages_dir: Path, default_language: str = "en") -> list[s
             content.titles(lang)
             said = content.checklist_said_file(lang)
             content.which_week_file(lang)
+            content.visit_asked_file(lang)
         except (ContentError, KeyError, IndexError, ValueError) as exc:
             problems.extend(str(exc).splitlines())
             continue

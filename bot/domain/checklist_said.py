@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from bot.domain.accents import unaccented
 from bot.domain.text_normalization import normalize
 
-__all__ = ["GAP", "SaidDone", "words"]
+__all__ = ["GAP", "SaidDone", "has_phrase", "words"]
 
 GAP = 2
 """Other words allowed between two words of a phrase ("got ride sorted" for "got my ride
@@ -50,7 +50,7 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(unaccented(normalize(text)).split())
 
 
-def _has(
+def has_phrase(
     said: Sequence[str], phrase: Sequence[str], gap: int, joining: frozenset[str] = frozenset()
 ) -> bool:
     """Whether `phrase`'s words occur in `said` in order, at most `gap` words apart (a word of
@@ -115,7 +115,7 @@ class SaidDone:
         """Whether `text` holds a word or phrase of ``unless`` (negation, difficulty, a plan
         not carried out yet)."""
         said = words(text)
-        return any(_has(said, phrase, 0) for phrase in self._unless)
+        return any(has_phrase(said, phrase, 0) for phrase in self._unless)
 
     def done(self, text: str) -> frozenset[str]:
         """The checklist items `text` says are done (empty when it asks or doubts)."""
@@ -125,5 +125,5 @@ class SaidDone:
         return frozenset(
             item
             for item, phrases in self._said
-            if any(_has(said, phrase, GAP, self._joining) for phrase in phrases)
+            if any(has_phrase(said, phrase, GAP, self._joining) for phrase in phrases)
         )

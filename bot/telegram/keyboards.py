@@ -226,8 +226,9 @@ class Keyboards:
         buttons.append((self._label(Button.MENU_HOME), MenuCb(to=MenuTarget.HOME)))
         return self._markup(buttons)
 
-    def moved_none(self) -> InlineKeyboardMarkup:
-        """Under "your visit was moved" with no visit saved: add one, or the main menu."""
+    def add_visit(self) -> InlineKeyboardMarkup:
+        """Under an answer about a visit when none is saved ("your visit was moved", "when is
+        my appointment?"): add one, or the main menu."""
         return self._markup(
             [
                 (self._label(Button.APPOINTMENT_NEW), MenuCb(to=MenuTarget.NEW)),

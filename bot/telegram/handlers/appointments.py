@@ -27,7 +27,6 @@ from bot.content.catalogue import (
     AppointmentDetail,
     AppointmentHalf,
     AppointmentKept,
-    AppointmentList,
     AppointmentSaved,
     AppointmentStillWaiting,
     AppointmentWeekUnsure,
@@ -62,6 +61,7 @@ from bot.telegram.handlers.mentions import (
     moved_visits,
     offer_move,
 )
+from bot.telegram.handlers.own_visit import send_visit_list
 from bot.telegram.middlewares import RequireConsent
 from bot.telegram.reply import Reply
 from bot.telegram.states import Booking
@@ -122,11 +122,7 @@ async def list_appointments(
     if not items and isinstance(event, Message):
         await _ask_for_time(state, reply, patient, svc)
         return
-    kinds = [reply.content.visit_type_name(a.visit_type, reply.lang) for a in items]
-    reply.send(
-        AppointmentList(items=[a.local_start for a in items], kinds=kinds),
-        reply.kb.appointments(items),
-    )
+    send_visit_list(reply, items)
 
 
 async def new_appointment(

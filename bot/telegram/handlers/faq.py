@@ -7,11 +7,13 @@ to friday at 11", "they moved it") is answered before the FAQ is asked (bot/tele
 mentions.py): offered to be added, or as a move of the patient's visit, its new time asked when
 it was not said. A question asked in the same message as a visit offered is answered after the
 offer. A patient telling they have done an item of their checklist ("my husband is driving me
-home") has it ticked (bot/telegram/handlers/preparation.py `said_done`). A question clearly
-written in another of the bot's languages than the patient's is answered in it, by the words
-only that language knows (bot/domain/question_language.py), and so are the topics
-tapped under that answer and the questions its "More questions" opens; when unsure, the
-patient's language."""
+home") has it ticked (bot/telegram/handlers/preparation.py `said_done`). A patient asking when
+their own visit is ("what time is my appointment?", "¿cuándo me toca?") is answered from their
+visits, or told none is saved (bot/telegram/handlers/own_visit.py), before the FAQ. A
+question clearly written in another of the bot's languages than the patient's is answered in
+it, by the words only that language knows (bot/domain/question_language.py), and so are the
+topics tapped under that answer and the questions its "More questions" opens; when unsure,
+the patient's language."""
 
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ from bot.services.container import ServiceScope
 from bot.telegram.callbacks import FaqCb, FaqInCb, FaqMenuInCb, MenuCb, MenuTarget
 from bot.telegram.filters import PlainText
 from bot.telegram.handlers.mentions import ask_moved_visit, offer_mentioned_visit
+from bot.telegram.handlers.own_visit import answer_own_visit
 from bot.telegram.handlers.preparation import ask_new_time, checkin_typed, said_done
 from bot.telegram.reply import Reply
 
@@ -146,7 +149,8 @@ async def free_text(
     gently_answered: bool = False,
 ) -> None:
     """A typed message: the check-in, a visit mentioned in passing (and what the same message
-    asks), an item of the checklist said done, a question. A message that
+    asks), an item of the checklist said done, a question about when the patient's own visit
+    is (answered from their visits), a question. A message that
     got the gentle answer of the crisis screen (past ideation, bot/telegram/gate.py) and asks
     nothing the FAQ knows gets no "I couldn't match that" after it: the gentle answer was the
     reply to what the patient told."""
@@ -162,6 +166,8 @@ async def free_text(
     if patient is not None and await said_done(text, reply, patient, svc):
         return
     _in_its_language(text, reply)
+    if await answer_own_visit(text, reply, patient, svc):
+        return
     faq = reply.content.faq(reply.lang)
     verdict = faq.matcher.classify(text)
     if verdict.answer is not None:

@@ -164,7 +164,7 @@ async def ask_moved_visit(
         return False
     if not moved.visits:
         await state.clear()
-        reply.send(AppointmentMovedNone(), reply.kb.moved_none())
+        reply.send(AppointmentMovedNone(), reply.kb.add_visit())
         return True
     if len(moved.visits) == 1:
         await ask_moved_time(state, reply, patient, svc, moved.visits[0], moved.half)
