@@ -50,6 +50,22 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(unaccented(normalize(text)).split())
 
 
+def asks_something(
+    text: str, asking: Iterable[str] | frozenset[str], fillers: Iterable[str] | frozenset[str]
+) -> bool:
+    """A "?" or "¿" anywhere, or a sentence that opens (after ``fillers``) with a word of
+    ``asking``: shared by the readings of things done and of "when is my visit?"."""
+    if "?" in text or "¿" in text:
+        return True
+    for sentence in _SENTENCE_BREAK.split(text):
+        for word in words(sentence):
+            if word in asking:
+                return True
+            if word not in fillers:
+                break
+    return False
+
+
 def has_phrase(
     said: Sequence[str], phrase: Sequence[str], gap: int, joining: frozenset[str] = frozenset()
 ) -> bool:
@@ -101,15 +117,7 @@ class SaidDone:
 
     def asks(self, text: str) -> bool:
         """Whether `text` asks something (or hedges with a "?"): see the module docstring."""
-        if "?" in text or "¿" in text:
-            return True
-        for sentence in _SENTENCE_BREAK.split(text):
-            for word in words(sentence):
-                if word in self._asking:
-                    return True
-                if word not in self._fillers:
-                    break
-        return False
+        return asks_something(text, self._asking, self._fillers)
 
     def doubts(self, text: str) -> bool:
         """Whether `text` holds a word or phrase of ``unless`` (negation, difficulty, a plan

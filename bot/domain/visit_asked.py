@@ -30,10 +30,9 @@ Pure: no aiogram, no database.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
-from bot.domain.checklist_said import has_phrase, words
+from bot.domain.checklist_said import asks_something, has_phrase, words
 
 __all__ = ["GAP", "VisitAsked"]
 
@@ -41,8 +40,6 @@ GAP = 2
 """Other words allowed between two words of a ``visit``, ``alone`` or ``telling`` phrase ("my
 next appointment" for "my appointment", "tengo alguna cita" for "tengo cita")."""
 
-_SENTENCE_BREAK = re.compile(r"[.!;:,\n\u2026]+")
-"""What ends a sentence or a clause, for where a question may open ("ok, when is it")."""
 
 Phrases = tuple[tuple[str, ...], ...]
 
@@ -87,15 +84,7 @@ class VisitAsked:
     def _asks(self, text: str) -> bool:
         """A "?" or "¿" anywhere, or a sentence that opens (after fillers) with an asking
         word."""
-        if "?" in text or "¿" in text:
-            return True
-        for sentence in _SENTENCE_BREAK.split(text):
-            for word in words(sentence):
-                if word in self._asking:
-                    return True
-                if word not in self._fillers:
-                    break
-        return False
+        return asks_something(text, self._asking, self._fillers)
 
     @staticmethod
     def _any(said: tuple[str, ...], phrases: Phrases, gap: int) -> bool:
