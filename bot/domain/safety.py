@@ -378,12 +378,7 @@ class _Screen:
                 hits.append((found.span(), self.hit_of(found)))
         # A denial covers only what lies wholly within it: "ya no quiero morirme" (history,
         # from before the denial "no quiero morirme") stands.
-        hits = [
-            h
-            for h in hits
-            if not _inside(h[0], covered)
-            and not any(s <= h[0][0] and h[0][1] <= e for s, e in denied)
-        ]
+        hits = [h for h in hits if not _inside(h[0], covered) and not _within(h[0], denied)]
         quiet = [h for h in hits if h[1].category in self.quiet]
         quiet_spans = [span for span, _ in quiet]
         for span, hit in hits:
@@ -489,6 +484,13 @@ def _inside(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
     past its end ("i tried to kill myself" inside "tried to kill myself when i was 19")."""
     start, end = span
     return any(s < end and start < e and end <= e for s, e in spans)
+
+
+def _within(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether ``span`` lies wholly within one of ``spans`` (a denial's: unlike an exclusion,
+    it does not cover a match that starts before it)."""
+    start, end = span
+    return any(s <= start and end <= e for s, e in spans)
 
 
 def _unbroken(denied: str, words: str) -> bool:

@@ -75,16 +75,13 @@ class VisitAsked:
         said = words(text)
         if not said or self._any(said, self._unless, 0):
             return False
-        if not (self._asks(text) or self._any(said, self._telling, GAP)):
+        if not (
+            asks_something(text, self._asking, self._fillers) or self._any(said, self._telling, GAP)
+        ):
             return False
         if self._any(said, self._alone, GAP):
             return True
         return self._any(said, self._visit, GAP) and self._any(said, self._when, 0)
-
-    def _asks(self, text: str) -> bool:
-        """A "?" or "¿" anywhere, or a sentence that opens (after fillers) with an asking
-        word."""
-        return asks_something(text, self._asking, self._fillers)
 
     @staticmethod
     def _any(said: tuple[str, ...], phrases: Phrases, gap: int) -> bool:

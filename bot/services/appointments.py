@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Final
 
@@ -183,12 +183,7 @@ class AppointmentService:
         if reading.other_day is not None:
             return self._two_weeks(found, reading, zone_name)
         if (reading.swapped or reading.next_year) and isinstance(found, VisitTime):
-            return VisitTime(
-                found.starts_at,
-                found.zone,
-                day_first=reading.swapped,
-                next_year=reading.next_year,
-            )
+            return replace(found, day_first=reading.swapped, next_year=reading.next_year)
         return found
 
     def _two_weeks(

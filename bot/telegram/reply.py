@@ -118,9 +118,13 @@ class Reply:
         self.lang = lang
         self.kb = Keyboards(self.content, lang)
 
-    def answer_in(self, lang: str) -> None:
+    def answer_in(self, lang: str | None) -> None:
         """Answer this update in `lang`, the language a question was written in, rather than
-        the patient's: the FAQ topics under the answer keep it when tapped."""
+        the patient's: the FAQ topics under the answer keep it when tapped. The patient's
+        language stays for None, for their own, and for a language the bot does not have (a
+        forged or stale button)."""
+        if lang is None or lang == self.lang or lang not in self.content.languages:
+            return
         self.lang = lang
         self.kb = Keyboards(self.content, lang, faq_lang=lang)
 

@@ -68,8 +68,7 @@ async def faq_menu(event: Message | CallbackQuery, reply: Reply) -> None:
 async def faq_menu_in(callback: CallbackQuery, callback_data: FaqMenuInCb, reply: Reply) -> None:
     """ "More questions" under an answer in the language its question was written in: the
     questions in that language, their topics answered in it too."""
-    if callback_data.lang in reply.content.languages:
-        reply.answer_in(callback_data.lang)
+    reply.answer_in(callback_data.lang)
     await faq_menu(callback, reply)
 
 
@@ -108,7 +107,7 @@ async def faq_answer(
 ) -> None:
     """A topic tapped; under an answer in the language its question was written in
     (`FaqInCb`), answered in that language too."""
-    if isinstance(callback_data, FaqInCb) and callback_data.lang in reply.content.languages:
+    if isinstance(callback_data, FaqInCb):
         reply.answer_in(callback_data.lang)
     await _answer(callback_data.key, reply, patient, svc, callback.from_user.id)
 
@@ -118,9 +117,7 @@ def _in_its_language(text: str, reply: Reply) -> None:
     the bot's than the patient's ("cuanto tiempo dura la infusion" from a phone in English),
     by the words only that language's FAQ and common words know
     (bot/domain/question_language.py); when unsure, in the patient's."""
-    written_in = reply.content.question_languages().written_in(text)
-    if written_in not in (None, reply.lang) and written_in in reply.content.languages:
-        reply.answer_in(written_in)
+    reply.answer_in(reply.content.question_languages().written_in(text))
 
 
 _NOT_AFTER_AN_OFFER = SMALL_TALK | {IntentKey.RESCHEDULE}
